@@ -1,0 +1,178 @@
+//! The command line: trace a packet, list scenarios, check a file.
+
+use clap::{Parser, Subcommand};
+use packetwalk::engine::iptables::save;
+use packetwalk::engine::packet::{Proto, TcpFlags};
+use packetwalk::engine::scenario::{self, HostKind, Scenario, Text};
+use packetwalk::engine::{render, route_text, send, Errors, SendSpec, SimState, World};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(name = "packetwalk", version, about = "Follow one packet through a Kubernetes node: kube-proxy's iptables chains, conntrack, and the CNI's routes.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Trace one packet and print every step.
+    Trace {
+        /// A built-in scenario name (see `packetwalk scenarios`) or a scenario JSON file.
+        #[arg(long, default_value = "article")]
+        scenario: String,
+        /// A pod or node name, or client:IP for a host on the LAN outside the cluster.
+        #[arg(long)]
+        from: String,
+        /// IP:PORT, or a Service: flask-ui, ms-test/flask-ui, flask-ui:http.
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "tcp", value_parser = ["tcp", "udp", "icmp"])]
+        proto: String,
+        /// TCP flags, e.g. SYN or SYN,ACK (default SYN).
+        #[arg(long)]
+        flags: Option<String>,
+        /// Replace this node's iptables rules with an `iptables-save` file.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Replace this node's routes with an `ip route` or `route -n` file.
+        #[arg(long)]
+        routes: Option<PathBuf>,
+        /// The node --rules and --routes apply to (default: the first node).
+        #[arg(long)]
+        node: Option<String>,
+        /// Force a `statistic --mode random` rule: HOST/TABLE/CHAIN/RULE=yes|no.
+        #[arg(long = "force")]
+        force: Vec<String>,
+        /// Print the trace as JSON (the shape in docs/trace-format.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the built-in scenarios.
+    Scenarios,
+    /// Check a scenario (JSON), an iptables-save dump, or an ip route / route -n listing.
+    Check { file: PathBuf },
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn load_scenario(name: &str) -> Result<Scenario, String> {
+    if let Some(s) = scenario::builtin(name) {
+        return Ok(s);
+    }
+    let p = Path::new(name);
+    if !p.exists() {
+        return Err(format!("no built-in scenario \"{name}\" and no such file (built-in: {})", scenario::BUILTIN.join(", ")));
+    }
+    Scenario::from_json(&read(p)?).map_err(|e| format!("{}:\n{}", p.display(), located(&e, p)))
+}
+
+fn located(e: &Errors, path: &Path) -> String {
+    e.0.iter().map(|x| format!("{}:{}:{}: {}{}", path.display(), x.line, x.column, x.message, x.expected.as_ref().map(|w| format!(" (expected {w})")).unwrap_or_default())).collect::<Vec<_>>().join("\n")
+}
+
+fn parse_force(s: &str) -> Result<packetwalk::engine::sim::Force, String> {
+    let bad = || format!("--force {s}: expected HOST/TABLE/CHAIN/RULE=yes|no, e.g. node8/nat/KUBE-SVC-X/1=no");
+    let (path, val) = s.split_once('=').ok_or_else(bad)?;
+    let parts: Vec<&str> = path.split('/').collect();
+    if parts.len() != 4 {
+        return Err(bad());
+    }
+    Ok(packetwalk::engine::sim::Force {
+        host: parts[0].into(),
+        table: packetwalk::engine::iptables::TableName::parse(parts[1]).ok_or_else(bad)?,
+        chain: parts[2].into(),
+        rule: parts[3].parse().map_err(|_| bad())?,
+        matched: match val {
+            "yes" | "true" | "1" => true,
+            "no" | "false" | "0" => false,
+            _ => return Err(bad()),
+        },
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn trace(scenario: &str, from: &str, to: &str, proto: &str, flags: Option<&str>, rules: Option<&Path>, routes: Option<&Path>, node: Option<&str>, force: &[String], json: bool) -> Result<String, String> {
+    let mut sc = load_scenario(scenario)?;
+    if rules.is_some() || routes.is_some() {
+        let name = match node {
+            Some(n) => n.to_string(),
+            None => sc.hosts.iter().find(|h| h.kind == HostKind::Node).map(|h| h.name.clone()).ok_or("the scenario has no node")?,
+        };
+        let h = sc.host_mut(&name).ok_or_else(|| format!("no host named {name}"))?;
+        if let Some(p) = rules {
+            let text = read(p)?;
+            save::parse(&text).map_err(|e| located(&e, p))?;
+            h.iptables = Some(Text::One(text));
+        }
+        if let Some(p) = routes {
+            let text = read(p)?;
+            route_text::parse_routes(&text).map_err(|e| located(&e, p))?;
+            h.routes = Text::One(text);
+        }
+    }
+    let mut world = World::build(&sc).map_err(|e| e.to_string())?;
+    let mut state = SimState::new(&world);
+    let mut spec = SendSpec::new(from, to, Proto::parse(proto).expect("clap checked"));
+    if let Some(f) = flags {
+        spec.flags = Some(TcpFlags::from_bits(TcpFlags::parse_list(f).ok_or_else(|| format!("bad --flags {f}: use names like SYN,ACK"))?));
+    }
+    spec.force = force.iter().map(|f| parse_force(f)).collect::<Result<_, _>>()?;
+    let t = send(&mut world, &mut state, &spec)?;
+    Ok(if json { serde_json::to_string_pretty(&t).expect("traces serialise") + "\n" } else { render::table(&t) })
+}
+
+fn check(path: &Path) -> Result<String, String> {
+    let text = read(path)?;
+    let trimmed = text.trim_start();
+    let result: Result<String, Errors> = if trimmed.starts_with('{') {
+        Scenario::from_json(&text).and_then(|s| World::build(&s).map(|w| format!("scenario \"{}\": {} hosts, valid", s.name, w.hosts.len())))
+    } else if trimmed.starts_with('*') || trimmed.starts_with('#') || trimmed.starts_with(':') {
+        save::parse(&text).map(|r| format!("iptables-save dump: {} tables, {} rules, valid", r.tables.len(), r.rule_count()))
+    } else {
+        route_text::parse_routes(&text).map(|t| format!("routes: {} routes, valid", t.routes.len()))
+    };
+    result.map_err(|e| {
+        let mut s = located(&e, path);
+        if e.full() {
+            s.push_str("\n(stopped after 200 errors)");
+        }
+        s
+    })
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let out = match &cli.command {
+        Command::Trace { scenario, from, to, proto, flags, rules, routes, node, force, json } => {
+            trace(scenario, from, to, proto, flags.as_deref(), rules.as_deref(), routes.as_deref(), node.as_deref(), force, *json)
+        }
+        Command::Scenarios => Ok(scenario::BUILTIN
+            .iter()
+            .map(|n| {
+                let s = scenario::builtin(n).expect("listed");
+                format!("{:<16} {}{}\n", n, s.title, if *n == "article" { " (default)" } else { "" })
+            })
+            .collect()),
+        Command::Check { file } => check(file),
+    };
+    match out {
+        Ok(s) => {
+            print!("{s}");
+            if matches!(cli.command, Command::Check { .. }) {
+                println!();
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            if matches!(cli.command, Command::Check { .. }) {
+                1
+            } else {
+                2
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Located errors: every parse or load error names the line, the column and
+//! what was expected, so a learner can fix the text they typed.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One error in a piece of text (an `iptables-save` dump, an `ip route`
+/// listing, a scenario). Lines and columns count from 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParseError {
+    pub line: usize,
+    pub column: usize,
+    /// What is wrong, in words.
+    pub message: String,
+    /// What the parser would have accepted there, if it can say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+}
+
+impl ParseError {
+    pub fn new(line: usize, column: usize, message: impl Into<String>) -> ParseError {
+        ParseError {
+            line,
+            column,
+            message: message.into(),
+            expected: None,
+        }
+    }
+
+    pub fn expected(mut self, what: impl Into<String>) -> ParseError {
+        self.expected = Some(what.into());
+        self
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )?;
+        if let Some(e) = &self.expected {
+            write!(f, " (expected {e})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// At most this many errors are reported for one text; the rest are counted.
+pub const MAX_ERRORS: usize = 200;
+
+/// A list of located errors, as returned by the parsers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Errors(pub Vec<ParseError>);
+
+impl Errors {
+    pub fn push(&mut self, e: ParseError) {
+        self.0.push(e);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn full(&self) -> bool {
+        self.0.len() >= MAX_ERRORS
+    }
+    /// Prefixes every message with where the text came from (`node8 rules: `).
+    pub fn in_context(mut self, ctx: &str) -> Errors {
+        for e in &mut self.0 {
+            e.message = format!("{ctx}: {}", e.message);
+        }
+        self
+    }
+}
+
+impl fmt::Display for Errors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        if self.full() {
+            write!(f, "\n(stopped after {MAX_ERRORS} errors)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Errors {}
+
+impl From<ParseError> for Errors {
+    fn from(e: ParseError) -> Errors {
+        Errors(vec![e])
+    }
+}

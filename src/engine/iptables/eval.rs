@@ -1,0 +1,555 @@
+//! Runs a packet through the chains of one table at one hook, as the
+//! kernel's `ipt_do_table` does: rules in order, first match wins, jumps push
+//! a return point, goto does not, RETURN pops, a built-in chain's policy
+//! decides when it runs out. Every decision becomes a trace step.
+
+use super::rule::{addrtype, ctstate, Dir, Match, MatchKind, NatRange, Recent, RejectWith, Rule};
+use super::{Hook, Table, TableName, Target};
+use crate::engine::packet::{Packet, Proto, Transport};
+use crate::engine::trace::{Entry, Layer, RuleRef, Skip, Step, StepKind};
+use std::net::Ipv4Addr;
+
+/// A rule's place, for state kept per rule (counters, nth, forced draws).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RuleAt {
+    pub table: TableName,
+    pub chain: usize,
+    pub rule: usize,
+}
+
+/// What the walk needs from the namespace around it.
+pub trait Env {
+    /// `RTN_*` type of `addr` in this namespace (bits of [`addrtype`]); with
+    /// `dev`, LOCAL only counts addresses of that device.
+    fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16;
+    /// Conntrack state bits of the packet ([`ctstate`]).
+    fn ct_state(&self) -> u8;
+    /// A random draw for `statistic --mode random` (31 bits, as the kernel
+    /// uses), and whether the caller forces this rule's outcome.
+    fn draw(&mut self, at: RuleAt) -> (u32, Option<bool>);
+    /// Advances and tests the `statistic --mode nth` counter of a rule.
+    fn nth(&mut self, at: RuleAt, every: u32, packet: u32) -> bool;
+    /// Runs a `recent` match against the namespace's lists.
+    fn recent(&mut self, r: &Recent, addr: Ipv4Addr) -> bool;
+    /// Counts a matched rule (`iptables -L -v` counters).
+    fn count(&mut self, at: RuleAt, bytes: u64);
+}
+
+/// How a table's walk ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Accept,
+    Drop,
+    Reject(RejectWith),
+    Dnat(NatRange, RuleRef),
+    Snat(NatRange, bool, RuleRef),
+    Masquerade(Option<(u16, u16)>, bool, RuleRef),
+}
+
+fn rule_ref(chain: &str, r: &Rule, i: usize) -> RuleRef {
+    let mut text = String::with_capacity(4 + chain.len() + r.args.len());
+    text.push_str("-A ");
+    text.push_str(chain);
+    if !r.args.is_empty() {
+        text.push(' ');
+        text.push_str(&r.args);
+    }
+    RuleRef {
+        index: i + 1,
+        line: r.line,
+        text,
+    }
+}
+
+fn in_port_range(p: u16, (lo, hi): (u16, u16)) -> bool {
+    lo <= p && p <= hi
+}
+
+fn fmt_range(lo: u16, hi: u16) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}:{hi}")
+    }
+}
+
+/// Tests one match (without its negation). Side effects (draws, counters,
+/// recent lists) happen here, only for matches the kernel reaches.
+/// Returns whether it holds and, when it does not, the reason in words.
+fn test(
+    m: &Match,
+    pkt: &Packet,
+    env: &mut dyn Env,
+    at: RuleAt,
+    steps: Option<(&mut Vec<Step>, &str, &str)>,
+    dry: bool,
+) -> (bool, Option<String>) {
+    let h = pkt.head();
+    let ports = pkt.head_ports();
+    let r = |ok: bool, why: String| (ok, Some(why));
+    match &m.kind {
+        MatchKind::Src(net) => r(net.contains(&h.src), format!("source {} {} {net}", h.src, if net.contains(&h.src) { "is in" } else { "is not in" })),
+        MatchKind::Dst(net) => r(net.contains(&h.dst), format!("destination {} {} {net}", h.dst, if net.contains(&h.dst) { "is in" } else { "is not in" })),
+        MatchKind::Proto(p) => r(h.protocol == *p, format!("protocol is {}, the rule tests {p}", h.protocol)),
+        MatchKind::InIface(i) => {
+            let dev = pkt.iif.as_deref();
+            r(i.matches(dev), format!("in-interface is {}, the rule tests {}{}", dev.unwrap_or("(none at this hook)"), i.name, if i.wildcard { "+" } else { "" }))
+        }
+        MatchKind::OutIface(i) => {
+            let dev = pkt.oif.as_deref();
+            r(i.matches(dev), format!("out-interface is {}, the rule tests {}{}", dev.unwrap_or("(none at this hook)"), i.name, if i.wildcard { "+" } else { "" }))
+        }
+        MatchKind::Fragment => r(false, "the packet is not a fragment".into()),
+        MatchKind::Sport(lo, hi) => match ports {
+            Some((s, _)) => r(in_port_range(s, (*lo, *hi)), format!("source port {s} {} {}", if in_port_range(s, (*lo, *hi)) { "is" } else { "is not" }, fmt_range(*lo, *hi))),
+            None => r(false, "the packet has no ports".into()),
+        },
+        MatchKind::Dport(lo, hi) => match ports {
+            Some((_, d)) => r(in_port_range(d, (*lo, *hi)), format!("destination port {d} {} {}", if in_port_range(d, (*lo, *hi)) { "is" } else { "is not" }, fmt_range(*lo, *hi))),
+            None => r(false, "the packet has no ports".into()),
+        },
+        MatchKind::TcpFlags { mask, comp } => match pkt.head_transport() {
+            Some(Transport::Tcp { flags, .. }) => {
+                let ok = flags.bits() & mask == *comp;
+                r(ok, format!("TCP flags are {flags}"))
+            }
+            _ => r(false, "not a TCP packet".into()),
+        },
+        MatchKind::IcmpType { icmp_type, code } => match pkt.head_transport() {
+            Some(Transport::Icmp { icmp_type: t, code: c, .. }) => {
+                let ok = icmp_type.is_none_or(|x| x == *t) && code.is_none_or(|x| x == *c);
+                r(ok, format!("ICMP type {t} code {c} ({})", crate::engine::packet::icmp::name(*t, *c)))
+            }
+            _ => r(false, "not an ICMP packet".into()),
+        },
+        MatchKind::Multiport { dir, ports: list } => match ports {
+            Some((s, d)) => {
+                let hit = |p: u16| list.iter().any(|&rg| in_port_range(p, rg));
+                let ok = match dir {
+                    Dir::Src => hit(s),
+                    Dir::Dst => hit(d),
+                    Dir::Either => hit(s) || hit(d),
+                };
+                r(ok, format!("ports {s} -> {d}"))
+            }
+            None => r(false, "the packet has no ports".into()),
+        },
+        MatchKind::Random { probability, threshold } => {
+            if dry {
+                return (true, Some(format!("random with probability {probability} (drawn when the rule is reached)")));
+            }
+            let (draw, forced) = env.draw(at);
+            let matched = forced.unwrap_or(draw < *threshold);
+            if let Some((steps, ns, chain)) = steps {
+                steps.push(Step {
+                    ns: ns.to_string(),
+                    layer: Layer::Network,
+                    kind: StepKind::Statistic {
+                        table: at.table,
+                        chain: chain.to_string(),
+                        rule: at.rule + 1,
+                        probability: *probability,
+                        draw: draw as f64 / 2147483648.0,
+                        matched,
+                        forced: forced.is_some(),
+                    },
+                    packet: pkt.clone(),
+                });
+            }
+            r(matched, format!("random draw {:.5} is not below {probability}", draw as f64 / 2147483648.0))
+        }
+        MatchKind::Nth { every, packet } => {
+            if dry {
+                return (true, Some(format!("every {every}th packet (counter kept per rule)")));
+            }
+            let ok = env.nth(at, *every, *packet);
+            r(ok, format!("not the {every}th packet"))
+        }
+        MatchKind::Mark { value, mask } => {
+            let ok = pkt.mark & mask == *value;
+            r(ok, format!("mark {:#x} & {mask:#x} is {:#x}, the rule tests {value:#x}", pkt.mark, pkt.mark & mask))
+        }
+        MatchKind::AddrType { dir, types, limit_iface_in, limit_iface_out } => {
+            let addr = if *dir == Dir::Src { h.src } else { h.dst };
+            let dev = if *limit_iface_in {
+                pkt.iif.as_deref()
+            } else if *limit_iface_out {
+                pkt.oif.as_deref()
+            } else {
+                None
+            };
+            let t = env.addr_type(addr, dev);
+            let which = if *dir == Dir::Src { "source" } else { "destination" };
+            r(t & types != 0, format!("{which} {addr} is {}, the rule tests {}", addrtype::names(t), addrtype::names(*types)))
+        }
+        MatchKind::CtState(bits) => {
+            let s = env.ct_state();
+            r(s & bits != 0, format!("connection state is {}, the rule tests {}", ctstate::names(s), ctstate::names(*bits)))
+        }
+        MatchKind::Recent(rc) => {
+            if dry {
+                return (true, Some(format!("recent list {} (depends on earlier packets)", rc.name)));
+            }
+            let addr = if rc.rdest { h.dst } else { h.src };
+            let ok = env.recent(rc, addr);
+            r(ok, format!("{addr} is not in the recent list {} within the time limit", rc.name))
+        }
+        MatchKind::Comment(_) | MatchKind::Nfacct => (true, None),
+    }
+}
+
+/// Evaluates a rule's matches in order. `Err(i)` names the first match that
+/// failed, with the reason.
+fn rule_matches(
+    rule: &Rule,
+    pkt: &Packet,
+    env: &mut dyn Env,
+    at: RuleAt,
+    steps: &mut Vec<Step>,
+    ns: &str,
+    chain: &str,
+    want_reason: bool,
+) -> Result<(), (usize, String)> {
+    for (i, m) in rule.matches.iter().enumerate() {
+        let (ok, why) = test(m, pkt, env, at, Some((steps, ns, chain)), false);
+        if ok == m.negated {
+            let why = if want_reason {
+                let w = why.unwrap_or_default();
+                if m.negated {
+                    format!("{w} (negated by !)")
+                } else {
+                    w
+                }
+            } else {
+                String::new()
+            };
+            return Err((i, why));
+        }
+    }
+    Ok(())
+}
+
+/// Why `rule` does not match `pkt`, without side effects: for a learner who
+/// asks about any one rule of a collapsed run. `None` when it would match.
+pub fn explain(rule: &Rule, pkt: &Packet, env: &mut dyn Env) -> Option<(String, String)> {
+    let at = RuleAt { table: TableName::Filter, chain: 0, rule: 0 };
+    for m in &rule.matches {
+        let (ok, why) = test(m, pkt, env, at, None, true);
+        if ok == m.negated {
+            let w = why.unwrap_or_default();
+            return Some((rule.match_text(m).to_string(), if m.negated { format!("{w} (negated by !)") } else { w }));
+        }
+    }
+    None
+}
+
+/// Collects a run of non-matching rules into one step.
+struct SkipRun {
+    first: usize,
+    last: usize,
+    count: usize,
+    by_index: usize,
+    reasons: Vec<Skip>,
+}
+
+/// Reasons are listed for runs up to this long; longer runs give the count.
+const MAX_REASONS: usize = 8;
+
+impl SkipRun {
+    fn new() -> SkipRun {
+        SkipRun { first: 0, last: 0, count: 0, by_index: 0, reasons: Vec::new() }
+    }
+
+    fn add(&mut self, pos: usize, n: usize, indexed: bool) {
+        if n == 0 {
+            return;
+        }
+        if self.count == 0 {
+            self.first = pos + 1;
+        }
+        self.last = pos + n;
+        self.count += n;
+        if indexed {
+            self.by_index += n;
+        }
+    }
+
+    fn flush(&mut self, steps: &mut Vec<Step>, ns: &str, table: TableName, chain: &str, index_reason: Option<&str>, pkt: &Packet) {
+        if self.count == 0 {
+            return;
+        }
+        let mut reasons = std::mem::take(&mut self.reasons);
+        if reasons.len() > MAX_REASONS {
+            reasons.clear();
+        }
+        steps.push(Step {
+            ns: ns.to_string(),
+            layer: Layer::Network,
+            kind: StepKind::RulesSkipped {
+                table,
+                chain: chain.to_string(),
+                first: self.first,
+                last: self.last,
+                count: self.count,
+                by_index: self.by_index,
+                index_reason: if self.by_index > 0 { index_reason.map(str::to_string) } else { None },
+                reasons,
+            },
+            packet: pkt.clone(),
+        });
+        *self = SkipRun::new();
+    }
+}
+
+/// Runs `pkt` through the built-in chain of `hook` in `table`.
+pub fn run_hook(
+    table: &Table,
+    hook: Hook,
+    pkt: &mut Packet,
+    env: &mut dyn Env,
+    ns: &str,
+    steps: &mut Vec<Step>,
+) -> Outcome {
+    let Some(start) = table.chain_index(hook.chain_name()) else {
+        return Outcome::Accept;
+    };
+    let bytes = pkt.head().total_len as u64;
+    // Return stack of (chain, next rule position).
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let mut chain = start;
+    let mut pos = 0usize;
+    steps.push(Step {
+        ns: ns.to_string(),
+        layer: Layer::Network,
+        kind: StepKind::Chain { hook, table: table.name, chain: table.chains[start].name.clone(), entry: Entry::Hook },
+        packet: pkt.clone(),
+    });
+    // Each rule visit costs one unit; a bound guards against pathological
+    // tables (loops are rejected at load, so this never fires on valid input).
+    let mut budget: usize = 10_000_000;
+    loop {
+        let c = &table.chains[chain];
+        let mut run = SkipRun::new();
+        // Candidate positions: all rules, or the index's shortlist.
+        let candidates: Option<Vec<u32>> = c.index.as_ref().map(|ix| ix.candidates(pkt, pos));
+        let index_reason = c.index.as_ref().map(|ix| ix.skip_reason());
+        let mut ci = 0usize;
+        let mut matched: Option<usize> = None;
+        loop {
+            let next = match &candidates {
+                Some(list) => list.get(ci).map(|&x| x as usize),
+                None => (pos < c.rules.len()).then_some(pos),
+            };
+            let Some(next) = next else {
+                run.add(pos, c.rules.len().saturating_sub(pos), candidates.is_some());
+                break;
+            };
+            ci += 1;
+            if next > pos {
+                run.add(pos, next - pos, true);
+            }
+            budget = budget.saturating_sub(1);
+            if budget == 0 {
+                break;
+            }
+            let rule = &c.rules[next];
+            let at = RuleAt { table: table.name, chain, rule: next };
+            match rule_matches(rule, pkt, env, at, steps, ns, &c.name, run.reasons.len() <= MAX_REASONS) {
+                Ok(()) => {
+                    matched = Some(next);
+                    pos = next + 1;
+                    break;
+                }
+                Err((mi, why)) => {
+                    run.add(next, 1, false);
+                    if run.reasons.len() <= MAX_REASONS {
+                        run.reasons.push(Skip {
+                            index: next + 1,
+                            line: rule.line,
+                            failed: rule.match_text(&rule.matches[mi]).to_string(),
+                            reason: why,
+                        });
+                    }
+                    pos = next + 1;
+                }
+            }
+        }
+        run.flush(steps, ns, table.name, &c.name, index_reason, pkt);
+        let Some(ri) = matched else {
+            // End of chain: a built-in chain's policy, or back to the caller.
+            if let Some(policy) = c.policy {
+                steps.push(Step {
+                    ns: ns.to_string(),
+                    layer: Layer::Network,
+                    kind: StepKind::Policy { table: table.name, chain: c.name.clone(), policy: policy.as_str().into() },
+                    packet: pkt.clone(),
+                });
+                return match policy {
+                    super::Policy::Accept => Outcome::Accept,
+                    super::Policy::Drop => Outcome::Drop,
+                };
+            }
+            match stack.pop() {
+                Some((back, back_pos)) => {
+                    steps.push(Step {
+                        ns: ns.to_string(),
+                        layer: Layer::Network,
+                        kind: StepKind::Return { table: table.name, chain: c.name.clone(), to: Some(table.chains[back].name.clone()) },
+                        packet: pkt.clone(),
+                    });
+                    chain = back;
+                    pos = back_pos;
+                    continue;
+                }
+                None => {
+                    // Reached by goto from the built-in chain: its policy applies.
+                    let base = &table.chains[start];
+                    let policy = base.policy.unwrap_or(super::Policy::Accept);
+                    steps.push(Step {
+                        ns: ns.to_string(),
+                        layer: Layer::Network,
+                        kind: StepKind::Policy { table: table.name, chain: base.name.clone(), policy: policy.as_str().into() },
+                        packet: pkt.clone(),
+                    });
+                    return match policy {
+                        super::Policy::Accept => Outcome::Accept,
+                        super::Policy::Drop => Outcome::Drop,
+                    };
+                }
+            }
+        };
+        let rule = &c.rules[ri];
+        env.count(RuleAt { table: table.name, chain, rule: ri }, bytes);
+        let rref = rule_ref(&c.name, rule, ri);
+        let describe = match &rule.target {
+            Target::None => "no target: counted only".to_string(),
+            Target::Jump { name, goto: true, .. } => format!("goto {name}"),
+            Target::Jump { name, .. } => format!("jump to {name}"),
+            t => t.name().to_string(),
+        };
+        // Apply the target's effect before recording the step, so the step
+        // carries the packet after it.
+        let old_mark = pkt.mark;
+        if let Target::Mark { xor, mask } = rule.target {
+            pkt.mark = (pkt.mark & !mask) ^ xor;
+        }
+        steps.push(Step {
+            ns: ns.to_string(),
+            layer: Layer::Network,
+            kind: StepKind::RuleMatch { table: table.name, chain: c.name.clone(), rule: rref.clone(), target: describe },
+            packet: pkt.clone(),
+        });
+        match &rule.target {
+            Target::None => {}
+            Target::Mark { .. } => {
+                if pkt.mark != old_mark {
+                    steps.push(Step {
+                        ns: ns.to_string(),
+                        layer: Layer::Network,
+                        kind: StepKind::Mark { old: old_mark, new: pkt.mark },
+                        packet: pkt.clone(),
+                    });
+                }
+            }
+            Target::Log { prefix, level: _ } => {
+                steps.push(Step {
+                    ns: ns.to_string(),
+                    layer: Layer::Network,
+                    kind: StepKind::Log { line: log_line(prefix, pkt) },
+                    packet: pkt.clone(),
+                });
+            }
+            Target::Accept => return Outcome::Accept,
+            Target::Drop => return Outcome::Drop,
+            Target::Reject(w) => return Outcome::Reject(*w),
+            Target::Dnat(r) => return Outcome::Dnat(r.clone(), rref),
+            Target::Snat { to, random_fully } => return Outcome::Snat(to.clone(), *random_fully, rref),
+            Target::Masquerade { ports, random_fully } => return Outcome::Masquerade(*ports, *random_fully, rref),
+            Target::Return => {
+                if let Some((back, back_pos)) = stack.pop() {
+                    steps.push(Step {
+                        ns: ns.to_string(),
+                        layer: Layer::Network,
+                        kind: StepKind::Return { table: table.name, chain: c.name.clone(), to: Some(table.chains[back].name.clone()) },
+                        packet: pkt.clone(),
+                    });
+                    chain = back;
+                    pos = back_pos;
+                } else {
+                    let base = &table.chains[start];
+                    let policy = base.policy.unwrap_or(super::Policy::Accept);
+                    steps.push(Step {
+                        ns: ns.to_string(),
+                        layer: Layer::Network,
+                        kind: StepKind::Policy { table: table.name, chain: base.name.clone(), policy: policy.as_str().into() },
+                        packet: pkt.clone(),
+                    });
+                    return match policy {
+                        super::Policy::Accept => Outcome::Accept,
+                        super::Policy::Drop => Outcome::Drop,
+                    };
+                }
+            }
+            Target::Jump { name, chain: to, goto } => {
+                if *to == usize::MAX {
+                    // Unresolved (restore fragment): nothing to run.
+                    continue;
+                }
+                if !goto {
+                    stack.push((chain, pos));
+                }
+                steps.push(Step {
+                    ns: ns.to_string(),
+                    layer: Layer::Network,
+                    kind: StepKind::Chain { hook, table: table.name, chain: name.clone(), entry: if *goto { Entry::Goto } else { Entry::Jump } },
+                    packet: pkt.clone(),
+                });
+                chain = *to;
+                pos = 0;
+            }
+        }
+        if budget == 0 {
+            return Outcome::Accept;
+        }
+    }
+}
+
+/// The line `-j LOG` writes to the kernel log.
+fn log_line(prefix: &str, pkt: &Packet) -> String {
+    let h = pkt.head();
+    let mut s = format!(
+        "{prefix}IN={} OUT={} SRC={} DST={} LEN={} TOS=0x00 PREC=0x00 TTL={} ID={}{} PROTO={}",
+        pkt.iif.as_deref().unwrap_or(""),
+        pkt.oif.as_deref().unwrap_or(""),
+        h.src,
+        h.dst,
+        h.total_len,
+        h.ttl,
+        h.id,
+        if h.df { " DF" } else { "" },
+        h.protocol.name().to_uppercase()
+    );
+    match pkt.head_transport() {
+        Some(Transport::Tcp { src_port, dst_port, flags, .. }) => {
+            s.push_str(&format!(" SPT={src_port} DPT={dst_port} WINDOW=64240 RES=0x00"));
+            for (on, n) in [(flags.urg, "URG"), (flags.ack, "ACK"), (flags.psh, "PSH"), (flags.rst, "RST"), (flags.syn, "SYN"), (flags.fin, "FIN")] {
+                if on {
+                    s.push(' ');
+                    s.push_str(n);
+                }
+            }
+            s.push_str(" URGP=0");
+        }
+        Some(Transport::Udp { src_port, dst_port }) => {
+            s.push_str(&format!(" SPT={src_port} DPT={dst_port} LEN={}", pkt.payload_len + 8));
+        }
+        Some(Transport::Icmp { icmp_type, code, id, seq, .. }) => {
+            s.push_str(&format!(" TYPE={icmp_type} CODE={code} ID={id} SEQ={seq}"));
+        }
+        _ => {}
+    }
+    if h.protocol == Proto::Ipip {
+        s.push_str(" (IPIP)");
+    }
+    s
+}

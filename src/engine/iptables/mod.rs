@@ -1,0 +1,252 @@
+//! iptables as the kernel holds it: tables of chains of rules, each rule a
+//! list of matches and one target. Parsed once from `iptables-save` text or
+//! single `iptables` commands; evaluated by [`eval`].
+
+pub mod command;
+pub mod eval;
+pub mod index;
+pub mod rule;
+pub mod save;
+pub mod validate;
+
+pub use rule::{Match, MatchKind, Rule, Target};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The netfilter hooks of IPv4 (`NF_INET_*`), named as iptables names the
+/// built-in chains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Hook {
+    Prerouting,
+    Input,
+    Forward,
+    Output,
+    Postrouting,
+}
+
+impl Hook {
+    pub const ALL: [Hook; 5] = [
+        Hook::Prerouting,
+        Hook::Input,
+        Hook::Forward,
+        Hook::Output,
+        Hook::Postrouting,
+    ];
+
+    pub fn chain_name(self) -> &'static str {
+        match self {
+            Hook::Prerouting => "PREROUTING",
+            Hook::Input => "INPUT",
+            Hook::Forward => "FORWARD",
+            Hook::Output => "OUTPUT",
+            Hook::Postrouting => "POSTROUTING",
+        }
+    }
+
+    pub fn from_chain_name(s: &str) -> Option<Hook> {
+        Hook::ALL.into_iter().find(|h| h.chain_name() == s)
+    }
+
+    pub fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.chain_name())
+    }
+}
+
+/// The iptables tables, in the order the kernel runs them at a hook
+/// (priorities raw -300, mangle -150, nat DNAT -100, filter 0, security 50,
+/// nat SNAT 100).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableName {
+    Raw,
+    Mangle,
+    Nat,
+    Filter,
+    Security,
+}
+
+impl TableName {
+    pub fn parse(s: &str) -> Option<TableName> {
+        Some(match s {
+            "raw" => TableName::Raw,
+            "mangle" => TableName::Mangle,
+            "nat" => TableName::Nat,
+            "filter" => TableName::Filter,
+            "security" => TableName::Security,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableName::Raw => "raw",
+            TableName::Mangle => "mangle",
+            TableName::Nat => "nat",
+            TableName::Filter => "filter",
+            TableName::Security => "security",
+        }
+    }
+
+    /// The built-in chains of the table, in `iptables-save` order.
+    pub fn builtin_hooks(self) -> &'static [Hook] {
+        use Hook::*;
+        match self {
+            TableName::Raw => &[Prerouting, Output],
+            TableName::Mangle => &[Prerouting, Input, Forward, Output, Postrouting],
+            TableName::Nat => &[Prerouting, Input, Output, Postrouting],
+            TableName::Filter | TableName::Security => &[Input, Forward, Output],
+        }
+    }
+}
+
+impl fmt::Display for TableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Packet and byte counters, as `[packets:bytes]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// A built-in chain's policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Policy {
+    #[serde(rename = "ACCEPT")]
+    Accept,
+    #[serde(rename = "DROP")]
+    Drop,
+}
+
+impl Policy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Accept => "ACCEPT",
+            Policy::Drop => "DROP",
+        }
+    }
+}
+
+/// One chain: built-in (has a policy) or user-defined.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    pub name: String,
+    /// `Some` for built-in chains.
+    pub policy: Option<Policy>,
+    pub counters: Counters,
+    pub rules: Vec<Rule>,
+    /// Line of the `:NAME` declaration (0 when made by a command).
+    pub line: usize,
+    /// A built-in chain the dump did not declare: it exists but is not printed.
+    pub implicit: bool,
+    /// Deleted with `-X` in restore input: printed back as `-X NAME`, and
+    /// otherwise gone (no rule can jump to it).
+    pub deleted: bool,
+    /// Candidate lists for long chains, rebuilt whenever the chain changes.
+    pub index: Option<index::ChainIndex>,
+}
+
+impl Chain {
+    pub fn new(name: &str, policy: Option<Policy>, line: usize) -> Chain {
+        Chain {
+            name: name.to_string(),
+            policy,
+            counters: Counters::default(),
+            rules: Vec::new(),
+            line,
+            implicit: false,
+            deleted: false,
+            index: None,
+        }
+    }
+
+    pub fn is_builtin(&self) -> bool {
+        self.policy.is_some()
+    }
+}
+
+/// One table with its chains, in the order `iptables-save` prints them.
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub name: TableName,
+    pub chains: Vec<Chain>,
+    /// `# …` lines printed before `*table` (the "Generated by" header).
+    pub comments_before: Vec<String>,
+    /// `# …` lines after `COMMIT` (the "Completed on" footer).
+    pub comments_after: Vec<String>,
+}
+
+impl Table {
+    /// A table as the kernel registers it: its built-in chains, policy ACCEPT.
+    pub fn new(name: TableName) -> Table {
+        Table {
+            name,
+            chains: name
+                .builtin_hooks()
+                .iter()
+                .map(|h| Chain::new(h.chain_name(), Some(Policy::Accept), 0))
+                .collect(),
+            comments_before: Vec::new(),
+            comments_after: Vec::new(),
+        }
+    }
+
+    pub fn chain_index(&self, name: &str) -> Option<usize> {
+        self.chains.iter().position(|c| c.name == name && !c.deleted)
+    }
+
+    pub fn chain(&self, name: &str) -> Option<&Chain> {
+        self.chain_index(name).map(|i| &self.chains[i])
+    }
+}
+
+/// All tables of one network namespace. Only tables present in the dump are
+/// registered, as on a real node where a table exists once something uses it.
+#[derive(Clone, Debug, Default)]
+pub struct Ruleset {
+    pub tables: Vec<Table>,
+    /// `# …` lines after the last table.
+    pub trailing_comments: Vec<String>,
+}
+
+impl Ruleset {
+    pub fn table(&self, name: TableName) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    pub fn table_mut(&mut self, name: TableName) -> Option<&mut Table> {
+        self.tables.iter_mut().find(|t| t.name == name)
+    }
+
+    /// The table, registered (with empty built-in chains) if it was not.
+    pub fn table_or_insert(&mut self, name: TableName) -> &mut Table {
+        let pos = match self.tables.iter().position(|t| t.name == name) {
+            Some(p) => p,
+            None => {
+                self.tables.push(Table::new(name));
+                self.tables.len() - 1
+            }
+        };
+        &mut self.tables[pos]
+    }
+
+    /// Number of rules in all tables.
+    pub fn rule_count(&self) -> usize {
+        self.tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .map(|c| c.rules.len())
+            .sum()
+    }
+}

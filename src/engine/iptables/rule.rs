@@ -1,0 +1,1292 @@
+//! One rule: its text, its matches parsed into typed values, and its target.
+//! The parser here turns the words after `-A CHAIN` into a [`Rule`]; options
+//! are looked up once, never compared as strings while packets are matched.
+
+use super::Counters;
+use crate::engine::error::ParseError;
+use crate::engine::lex::{self, Word};
+use crate::engine::packet::{Proto, TcpFlags};
+use ipnet::Ipv4Net;
+use std::net::Ipv4Addr;
+
+/// An interface match (`-i cali+`): a name, or a prefix when it ends in `+`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfaceMatch {
+    pub name: String,
+    pub wildcard: bool,
+}
+
+impl IfaceMatch {
+    pub fn parse(s: &str) -> IfaceMatch {
+        match s.strip_suffix('+') {
+            Some(p) => IfaceMatch {
+                name: p.to_string(),
+                wildcard: true,
+            },
+            None => IfaceMatch {
+                name: s.to_string(),
+                wildcard: false,
+            },
+        }
+    }
+
+    pub fn matches(&self, dev: Option<&str>) -> bool {
+        match dev {
+            None => false,
+            Some(d) if self.wildcard => d.starts_with(&self.name),
+            Some(d) => d == self.name,
+        }
+    }
+}
+
+/// Which address `addrtype`, `multiport` or `recent` looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    Src,
+    Dst,
+    Either,
+}
+
+/// Address types of the `addrtype` match (`RTN_*`), as a bit set.
+pub mod addrtype {
+    pub const UNSPEC: u16 = 1 << 0;
+    pub const UNICAST: u16 = 1 << 1;
+    pub const LOCAL: u16 = 1 << 2;
+    pub const BROADCAST: u16 = 1 << 3;
+    pub const ANYCAST: u16 = 1 << 4;
+    pub const MULTICAST: u16 = 1 << 5;
+    pub const BLACKHOLE: u16 = 1 << 6;
+    pub const UNREACHABLE: u16 = 1 << 7;
+    pub const PROHIBIT: u16 = 1 << 8;
+    pub const THROW: u16 = 1 << 9;
+    pub const NAT: u16 = 1 << 10;
+    pub const XRESOLVE: u16 = 1 << 11;
+    pub const NAMES: [(&str, u16); 12] = [
+        ("UNSPEC", UNSPEC),
+        ("UNICAST", UNICAST),
+        ("LOCAL", LOCAL),
+        ("BROADCAST", BROADCAST),
+        ("ANYCAST", ANYCAST),
+        ("MULTICAST", MULTICAST),
+        ("BLACKHOLE", BLACKHOLE),
+        ("UNREACHABLE", UNREACHABLE),
+        ("PROHIBIT", PROHIBIT),
+        ("THROW", THROW),
+        ("NAT", NAT),
+        ("XRESOLVE", XRESOLVE),
+    ];
+    pub fn names(bits: u16) -> String {
+        NAMES
+            .iter()
+            .filter(|(_, b)| bits & b != 0)
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// Connection tracking states (`--ctstate`, `--state`), as a bit set.
+pub mod ctstate {
+    pub const INVALID: u8 = 1 << 0;
+    pub const NEW: u8 = 1 << 1;
+    pub const ESTABLISHED: u8 = 1 << 2;
+    pub const RELATED: u8 = 1 << 3;
+    pub const UNTRACKED: u8 = 1 << 4;
+    pub const SNAT: u8 = 1 << 5;
+    pub const DNAT: u8 = 1 << 6;
+    pub const NAMES: [(&str, u8); 7] = [
+        ("INVALID", INVALID),
+        ("NEW", NEW),
+        ("ESTABLISHED", ESTABLISHED),
+        ("RELATED", RELATED),
+        ("UNTRACKED", UNTRACKED),
+        ("SNAT", SNAT),
+        ("DNAT", DNAT),
+    ];
+    pub fn names(bits: u8) -> String {
+        let v: Vec<_> = NAMES
+            .iter()
+            .filter(|(_, b)| bits & b != 0)
+            .map(|(n, _)| *n)
+            .collect();
+        if v.is_empty() {
+            "none".into()
+        } else {
+            v.join(",")
+        }
+    }
+}
+
+/// What a `recent` match does (`--set`, `--rcheck`, `--update`, `--remove`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecentCmd {
+    Set,
+    Rcheck,
+    Update,
+    Remove,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recent {
+    pub name: String,
+    pub cmd: RecentCmd,
+    pub seconds: Option<u32>,
+    pub hitcount: Option<u32>,
+    pub reap: bool,
+    /// `--rdest` (default `--rsource`).
+    pub rdest: bool,
+    pub mask: Ipv4Addr,
+}
+
+/// One test a rule makes. Matches of the base rule (`-s -d -p -i -o -f`)
+/// come first, then module matches in the order written, as the kernel
+/// evaluates them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MatchKind {
+    Src(Ipv4Net),
+    Dst(Ipv4Net),
+    Proto(Proto),
+    InIface(IfaceMatch),
+    OutIface(IfaceMatch),
+    Fragment,
+    /// `--sport lo[:hi]` of `-m tcp`/`-m udp`.
+    Sport(u16, u16),
+    Dport(u16, u16),
+    TcpFlags {
+        mask: u8,
+        comp: u8,
+    },
+    /// `--icmp-type`; `None` fields match any.
+    IcmpType {
+        icmp_type: Option<u8>,
+        code: Option<u8>,
+    },
+    Multiport {
+        dir: Dir,
+        ports: Vec<(u16, u16)>,
+    },
+    /// `statistic --mode random`; `threshold` is the kernel's
+    /// `lround(probability * 2^31)`.
+    Random {
+        probability: f64,
+        threshold: u32,
+    },
+    /// `statistic --mode nth --every N --packet P`.
+    Nth {
+        every: u32,
+        packet: u32,
+    },
+    Mark {
+        value: u32,
+        mask: u32,
+    },
+    AddrType {
+        dir: Dir,
+        types: u16,
+        limit_iface_in: bool,
+        limit_iface_out: bool,
+    },
+    CtState(u8),
+    Recent(Box<Recent>),
+    /// `-m comment`: always matches.
+    Comment(String),
+    /// `-m nfacct`: counts, always matches.
+    Nfacct,
+}
+
+/// A match with its negation and where it is written in the rule's text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Match {
+    pub negated: bool,
+    pub kind: MatchKind,
+    /// Byte range of the match's words in [`Rule::args`].
+    pub span: (u32, u32),
+}
+
+/// What `REJECT --reject-with` answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectWith {
+    /// ICMP destination unreachable with this code.
+    Icmp(u8),
+    TcpReset,
+}
+
+/// A NAT range: `ip[-ip][:port[-port]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NatRange {
+    pub addr: Option<(Ipv4Addr, Ipv4Addr)>,
+    pub ports: Option<(u16, u16)>,
+}
+
+/// The verdict or action of a rule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// No `-j`: the rule only counts.
+    None,
+    Accept,
+    Drop,
+    Return,
+    Reject(RejectWith),
+    Dnat(NatRange),
+    Snat {
+        to: NatRange,
+        random_fully: bool,
+    },
+    Masquerade {
+        ports: Option<(u16, u16)>,
+        random_fully: bool,
+    },
+    /// `MARK`, in the kernel's form: `mark = (mark & !mask) ^ xor`.
+    Mark {
+        xor: u32,
+        mask: u32,
+    },
+    Log {
+        prefix: String,
+        level: u8,
+    },
+    /// A jump (`-j CHAIN`) or goto (`-g CHAIN`) into a user chain; `chain`
+    /// is the chain's position, resolved when the table is committed.
+    Jump {
+        name: String,
+        chain: usize,
+        goto: bool,
+    },
+}
+
+impl Target {
+    /// The target's name as written after `-j`.
+    pub fn name(&self) -> &str {
+        match self {
+            Target::None => "",
+            Target::Accept => "ACCEPT",
+            Target::Drop => "DROP",
+            Target::Return => "RETURN",
+            Target::Reject(_) => "REJECT",
+            Target::Dnat(_) => "DNAT",
+            Target::Snat { .. } => "SNAT",
+            Target::Masquerade { .. } => "MASQUERADE",
+            Target::Mark { .. } => "MARK",
+            Target::Log { .. } => "LOG",
+            Target::Jump { name, .. } => name,
+        }
+    }
+}
+
+/// One rule of a chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// The rule as written after `-A CHAIN ` (what `iptables-save` prints).
+    pub args: String,
+    /// `[packets:bytes]` prefix, when the dump had one (`iptables-save -c`).
+    pub counters: Option<Counters>,
+    /// Line in the text it came from (0 when made by a command).
+    pub line: usize,
+    pub matches: Vec<Match>,
+    pub target: Target,
+}
+
+impl Rule {
+    /// The text of one match of this rule (`-d 10.96.0.10/32`).
+    pub fn match_text(&self, m: &Match) -> &str {
+        self.args
+            .get(m.span.0 as usize..m.span.1 as usize)
+            .unwrap_or("")
+    }
+
+    /// The value of `-m comment --comment`, if any.
+    pub fn comment(&self) -> Option<&str> {
+        self.matches.iter().find_map(|m| match &m.kind {
+            MatchKind::Comment(c) => Some(c.as_str()),
+            _ => None,
+        })
+    }
+}
+
+/// Match modules this simulator evaluates.
+pub const MODULES: &[&str] = &[
+    "tcp",
+    "udp",
+    "icmp",
+    "multiport",
+    "comment",
+    "statistic",
+    "mark",
+    "addrtype",
+    "conntrack",
+    "state",
+    "recent",
+    "nfacct",
+];
+
+/// Built-in targets this simulator carries out.
+pub const TARGETS: &[&str] = &[
+    "ACCEPT",
+    "DROP",
+    "RETURN",
+    "REJECT",
+    "DNAT",
+    "SNAT",
+    "MASQUERADE",
+    "MARK",
+    "LOG",
+];
+
+fn module_options(m: &str) -> &'static [&'static str] {
+    match m {
+        "tcp" => &[
+            "--sport",
+            "--source-port",
+            "--dport",
+            "--destination-port",
+            "--tcp-flags",
+            "--syn",
+        ],
+        "udp" => &["--sport", "--source-port", "--dport", "--destination-port"],
+        "icmp" => &["--icmp-type"],
+        "multiport" => &[
+            "--sports",
+            "--source-ports",
+            "--dports",
+            "--destination-ports",
+            "--ports",
+        ],
+        "comment" => &["--comment"],
+        "statistic" => &["--mode", "--probability", "--every", "--packet"],
+        "mark" => &["--mark"],
+        "addrtype" => &[
+            "--src-type",
+            "--dst-type",
+            "--limit-iface-in",
+            "--limit-iface-out",
+        ],
+        "conntrack" => &["--ctstate"],
+        "state" => &["--state"],
+        "recent" => &[
+            "--name", "--set", "--rcheck", "--update", "--remove", "--seconds", "--hitcount",
+            "--reap", "--rsource", "--rdest", "--mask", "--rttl",
+        ],
+        "nfacct" => &["--nfacct-name"],
+        _ => &[],
+    }
+}
+
+fn target_options(t: &str) -> &'static [&'static str] {
+    match t {
+        "REJECT" => &["--reject-with"],
+        "DNAT" => &["--to-destination", "--random", "--persistent"],
+        "SNAT" => &["--to-source", "--random", "--random-fully", "--persistent"],
+        "MASQUERADE" => &["--to-ports", "--random", "--random-fully"],
+        "MARK" => &[
+            "--set-xmark",
+            "--set-mark",
+            "--and-mark",
+            "--or-mark",
+            "--xor-mark",
+        ],
+        "LOG" => &[
+            "--log-prefix",
+            "--log-level",
+            "--log-tcp-sequence",
+            "--log-tcp-options",
+            "--log-ip-options",
+            "--log-uid",
+        ],
+        _ => &[],
+    }
+}
+
+/// Options that take no value.
+fn is_flag(opt: &str) -> bool {
+    matches!(
+        opt,
+        "--syn"
+            | "--set"
+            | "--rcheck"
+            | "--update"
+            | "--remove"
+            | "--reap"
+            | "--rsource"
+            | "--rdest"
+            | "--rttl"
+            | "--limit-iface-in"
+            | "--limit-iface-out"
+            | "--random"
+            | "--random-fully"
+            | "--persistent"
+            | "--log-tcp-sequence"
+            | "--log-tcp-options"
+            | "--log-ip-options"
+            | "--log-uid"
+    )
+}
+
+/// Parses an IPv4 address or network as iptables takes it: `a.b.c.d`,
+/// `a.b.c.d/len` or `a.b.c.d/mask`. The host bits are cleared, as iptables does.
+pub fn parse_net(s: &str) -> Result<Ipv4Net, String> {
+    let (addr, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let ip: Ipv4Addr = addr
+        .parse()
+        .map_err(|_| format!("\"{addr}\" is not an IPv4 address"))?;
+    let prefix = match len {
+        None => 32,
+        Some(l) => match l.parse::<u8>() {
+            Ok(n) if n <= 32 => n,
+            Ok(_) => return Err(format!("prefix length /{l} is larger than 32")),
+            Err(_) => {
+                let m: Ipv4Addr = l
+                    .parse()
+                    .map_err(|_| format!("\"/{l}\" is neither a prefix length nor a netmask"))?;
+                let bits = u32::from(m);
+                if bits.leading_ones() + bits.trailing_zeros() != 32 {
+                    return Err(format!("netmask {m} is not contiguous"));
+                }
+                bits.leading_ones() as u8
+            }
+        },
+    };
+    Ok(Ipv4Net::new(ip, prefix).expect("prefix checked").trunc())
+}
+
+fn parse_port(s: &str) -> Result<u16, String> {
+    s.parse::<u16>()
+        .map_err(|_| format!("\"{s}\" is not a port number (0-65535)"))
+}
+
+/// `80`, `1000:2000`, `:1024`, `1024:`.
+fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
+    match s.split_once(':') {
+        None => parse_port(s).map(|p| (p, p)),
+        Some((a, b)) => {
+            let lo = if a.is_empty() { 0 } else { parse_port(a)? };
+            let hi = if b.is_empty() { 65535 } else { parse_port(b)? };
+            if lo > hi {
+                return Err(format!("port range {s} is inverted"));
+            }
+            Ok((lo, hi))
+        }
+    }
+}
+
+fn parse_u32(s: &str) -> Result<u32, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16),
+        None => s.parse::<u32>(),
+    };
+    r.map_err(|_| format!("\"{s}\" is not a number"))
+}
+
+/// `value[/mask]` as MARK and `-m mark` take it.
+fn parse_value_mask(s: &str, default_mask: u32) -> Result<(u32, u32), String> {
+    match s.split_once('/') {
+        Some((v, m)) => Ok((parse_u32(v)?, parse_u32(m)?)),
+        None => Ok((parse_u32(s)?, default_mask)),
+    }
+}
+
+fn parse_nat_range(s: &str) -> Result<NatRange, String> {
+    let (addr_part, port_part) = match s.rsplit_once(':') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let addr = if addr_part.is_empty() {
+        None
+    } else {
+        let (a, b) = match addr_part.split_once('-') {
+            Some((a, b)) => (a, b),
+            None => (addr_part, addr_part),
+        };
+        let a: Ipv4Addr = a
+            .parse()
+            .map_err(|_| format!("\"{a}\" is not an IPv4 address"))?;
+        let b: Ipv4Addr = b
+            .parse()
+            .map_err(|_| format!("\"{b}\" is not an IPv4 address"))?;
+        Some((a, b))
+    };
+    let ports = match port_part {
+        None => None,
+        Some(p) => Some(match p.split_once('-') {
+            Some((a, b)) => (parse_port(a)?, parse_port(b)?),
+            None => {
+                let x = parse_port(p)?;
+                (x, x)
+            }
+        }),
+    };
+    Ok(NatRange { addr, ports })
+}
+
+fn parse_icmp_type(s: &str) -> Result<(Option<u8>, Option<u8>), String> {
+    let named: Option<(Option<u8>, Option<u8>)> = match s {
+        "any" => Some((None, None)),
+        "echo-reply" | "pong" => Some((Some(0), None)),
+        "destination-unreachable" => Some((Some(3), None)),
+        "network-unreachable" => Some((Some(3), Some(0))),
+        "host-unreachable" => Some((Some(3), Some(1))),
+        "protocol-unreachable" => Some((Some(3), Some(2))),
+        "port-unreachable" => Some((Some(3), Some(3))),
+        "fragmentation-needed" => Some((Some(3), Some(4))),
+        "network-prohibited" => Some((Some(3), Some(9))),
+        "host-prohibited" => Some((Some(3), Some(10))),
+        "communication-prohibited" => Some((Some(3), Some(13))),
+        "echo-request" | "ping" => Some((Some(8), None)),
+        "time-exceeded" | "ttl-exceeded" => Some((Some(11), None)),
+        "ttl-zero-during-transit" => Some((Some(11), Some(0))),
+        _ => None,
+    };
+    if let Some(n) = named {
+        return Ok(n);
+    }
+    let (t, c) = match s.split_once('/') {
+        Some((t, c)) => (t, Some(c)),
+        None => (s, None),
+    };
+    let t: u8 = t
+        .parse()
+        .map_err(|_| format!("unknown ICMP type \"{s}\""))?;
+    let c = match c {
+        Some(c) => Some(c.parse::<u8>().map_err(|_| format!("bad ICMP code in \"{s}\""))?),
+        None => None,
+    };
+    Ok((Some(t), c))
+}
+
+fn parse_reject_with(s: &str) -> Result<RejectWith, String> {
+    use crate::engine::packet::icmp;
+    Ok(match s {
+        "icmp-net-unreachable" | "net-unreach" => RejectWith::Icmp(icmp::NET_UNREACH),
+        "icmp-host-unreachable" | "host-unreach" => RejectWith::Icmp(icmp::HOST_UNREACH),
+        "icmp-port-unreachable" | "port-unreach" => RejectWith::Icmp(icmp::PORT_UNREACH),
+        "icmp-proto-unreachable" | "proto-unreach" => RejectWith::Icmp(icmp::PROT_UNREACH),
+        "icmp-net-prohibited" | "net-prohib" => RejectWith::Icmp(icmp::NET_PROHIBITED),
+        "icmp-host-prohibited" | "host-prohib" => RejectWith::Icmp(icmp::HOST_PROHIBITED),
+        "icmp-admin-prohibited" | "admin-prohib" => RejectWith::Icmp(icmp::ADMIN_PROHIBITED),
+        "tcp-reset" | "tcp-rst" => RejectWith::TcpReset,
+        _ => {
+            return Err(format!(
+                "unknown --reject-with \"{s}\" (icmp-port-unreachable, icmp-host-unreachable, icmp-net-unreachable, icmp-proto-unreachable, icmp-net-prohibited, icmp-host-prohibited, icmp-admin-prohibited, tcp-reset)"
+            ))
+        }
+    })
+}
+
+fn parse_log_level(s: &str) -> Result<u8, String> {
+    const LEVELS: [&str; 8] = [
+        "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
+    ];
+    if let Ok(n) = s.parse::<u8>() {
+        if n <= 7 {
+            return Ok(n);
+        }
+    }
+    LEVELS
+        .iter()
+        .position(|l| *l == s || (s == "warn" && *l == "warning") || (s == "err" && *l == "error"))
+        .map(|p| p as u8)
+        .ok_or_else(|| format!("unknown log level \"{s}\""))
+}
+
+/// How many words an option takes after its name.
+fn arity(opt: &str) -> usize {
+    if is_flag(opt) {
+        0
+    } else if opt == "--tcp-flags" {
+        2
+    } else {
+        1
+    }
+}
+
+/// One option of a match module as written: name, negation, values and
+/// where it stands in the rule's text.
+struct Opt {
+    name: String,
+    negated: bool,
+    values: Vec<String>,
+    /// Byte offset in the line of the first value (or of the option).
+    at: usize,
+    span: (u32, u32),
+}
+
+/// A loaded match module (`-m NAME`, or implicit from `-p tcp`) with the
+/// options given to it.
+struct Module {
+    name: String,
+    at: usize,
+    opts: Vec<Opt>,
+}
+
+/// The rule under construction while its words are read.
+struct Builder<'l> {
+    line_no: usize,
+    line: &'l str,
+    args_offset: usize,
+    base: Vec<Match>,
+    modules: Vec<Module>,
+    proto: Option<Proto>,
+    target: Option<(String, usize)>,
+    target_opts: Vec<(String, Option<String>, usize)>,
+    goto: bool,
+    counters: Option<Counters>,
+}
+
+impl Builder<'_> {
+    fn err(&self, byte: usize, msg: impl Into<String>) -> ParseError {
+        ParseError::new(self.line_no, lex::column(self.line, byte), msg)
+    }
+
+    /// End byte of a word in the line (past the closing quote if quoted).
+    fn end_of(&self, w: &Word<'_>) -> usize {
+        if w.quoted {
+            let rest = &self.line[w.start..];
+            let open = rest.chars().next().unwrap_or('"');
+            let mut esc = false;
+            for (k, c) in rest.char_indices().skip(1) {
+                if esc {
+                    esc = false;
+                } else if c == '\\' && open == '"' {
+                    esc = true;
+                } else if c == open {
+                    return w.start + k + 1;
+                }
+            }
+            self.line.len()
+        } else {
+            w.start + w.text.len()
+        }
+    }
+
+    fn span(&self, from: usize, to: usize) -> (u32, u32) {
+        (
+            from.saturating_sub(self.args_offset) as u32,
+            to.saturating_sub(self.args_offset) as u32,
+        )
+    }
+}
+
+/// Parses the rule words (everything after `-A CHAIN`). `line` is the whole
+/// source line and `args_start` the byte where the rule words begin.
+pub fn parse_rule(
+    line: &str,
+    line_no: usize,
+    args_start: usize,
+    words: &[Word<'_>],
+) -> Result<Rule, ParseError> {
+    let args = line[args_start..].trim_end().to_string();
+    let mut b = Builder {
+        line_no,
+        line,
+        args_offset: args_start,
+        base: Vec::new(),
+        modules: Vec::new(),
+        proto: None,
+        target: None,
+        target_opts: Vec::new(),
+        goto: false,
+        counters: None,
+    };
+    let mut i = 0;
+    let mut negate: Option<usize> = None;
+    while i < words.len() {
+        let w = &words[i];
+        let opt = w.text.as_ref();
+        if opt == "!" && !w.quoted {
+            if negate.is_some() {
+                return Err(b.err(w.start, "\"!\" twice in a row"));
+            }
+            negate = Some(w.start);
+            i += 1;
+            continue;
+        }
+        let start = negate.unwrap_or(w.start);
+        let negated = negate.take().is_some();
+        let missing = b.err(b.end_of(w), format!("option {opt} needs a value"));
+        let value = |k: usize| -> Result<&Word<'_>, ParseError> {
+            words.get(k).ok_or_else(|| missing.clone())
+        };
+        if let Some((tname, _)) = &b.target {
+            // Everything after -j belongs to the target.
+            let known = target_options(tname);
+            if !known.contains(&opt) {
+                let msg = if opt.starts_with('-') {
+                    format!("unknown option {opt} for target {tname}")
+                } else {
+                    format!("unexpected word \"{opt}\" after the target (a comment with spaces must be quoted)")
+                };
+                let mut e = b.err(w.start, msg);
+                if !known.is_empty() {
+                    e = e.expected(known.join(", "));
+                }
+                return Err(e);
+            }
+            if negated {
+                return Err(b.err(start, format!("{opt} cannot be negated")));
+            }
+            if is_flag(opt) {
+                b.target_opts.push((opt.to_string(), None, w.start));
+                i += 1;
+            } else {
+                let v = value(i + 1)?;
+                b.target_opts
+                    .push((opt.to_string(), Some(v.text.to_string()), v.start));
+                i += 2;
+            }
+            continue;
+        }
+        match opt {
+            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
+                let v = value(i + 1)?;
+                if v.text.contains(',') {
+                    return Err(b.err(
+                        v.start,
+                        format!(
+                            "address lists (\"{}\") expand to several rules; write one rule per address",
+                            v.text
+                        ),
+                    ));
+                }
+                let net = parse_net(&v.text).map_err(|m| b.err(v.start, m))?;
+                let kind = if matches!(opt, "-s" | "--source" | "--src") {
+                    MatchKind::Src(net)
+                } else {
+                    MatchKind::Dst(net)
+                };
+                let span = b.span(start, b.end_of(v));
+                b.base.push(Match {
+                    negated,
+                    kind,
+                    span,
+                });
+                i += 2;
+            }
+            "-p" | "--protocol" => {
+                let v = value(i + 1)?;
+                i += 2;
+                if v.text == "all" || v.text == "0" {
+                    continue;
+                }
+                let p = Proto::parse(&v.text).ok_or_else(|| {
+                    b.err(v.start, format!("unknown protocol \"{}\"", v.text))
+                        .expected("tcp, udp, icmp, all or a protocol number")
+                })?;
+                if !negated {
+                    b.proto = Some(p);
+                }
+                let span = b.span(start, b.end_of(v));
+                b.base.push(Match {
+                    negated,
+                    kind: MatchKind::Proto(p),
+                    span,
+                });
+            }
+            "-i" | "--in-interface" | "-o" | "--out-interface" => {
+                let v = value(i + 1)?;
+                let m = IfaceMatch::parse(&v.text);
+                let kind = if opt == "-i" || opt == "--in-interface" {
+                    MatchKind::InIface(m)
+                } else {
+                    MatchKind::OutIface(m)
+                };
+                let span = b.span(start, b.end_of(v));
+                b.base.push(Match {
+                    negated,
+                    kind,
+                    span,
+                });
+                i += 2;
+            }
+            "-f" | "--fragment" => {
+                let span = b.span(start, b.end_of(w));
+                b.base.push(Match {
+                    negated,
+                    kind: MatchKind::Fragment,
+                    span,
+                });
+                i += 1;
+            }
+            "-m" | "--match" => {
+                let v = value(i + 1)?;
+                if negated {
+                    return Err(b.err(start, "-m cannot be negated"));
+                }
+                if !MODULES.contains(&v.text.as_ref()) {
+                    return Err(b
+                        .err(v.start, format!("unknown match \"{}\"", v.text))
+                        .expected(MODULES.join(", ")));
+                }
+                b.modules.push(Module {
+                    name: v.text.to_string(),
+                    at: v.start,
+                    opts: Vec::new(),
+                });
+                i += 2;
+            }
+            "-j" | "--jump" | "-g" | "--goto" => {
+                let v = value(i + 1)?;
+                if negated {
+                    return Err(b.err(start, format!("{opt} cannot be negated")));
+                }
+                if b.target.is_some() {
+                    return Err(b.err(w.start, "a rule has only one target"));
+                }
+                b.goto = opt == "-g" || opt == "--goto";
+                b.target = Some((v.text.to_string(), v.start));
+                i += 2;
+            }
+            "-c" | "--set-counters" => {
+                let p = value(i + 1)?;
+                let by = value(i + 2)?;
+                let packets = p
+                    .text
+                    .parse()
+                    .map_err(|_| b.err(p.start, "counter is not a number"))?;
+                let bytes = by
+                    .text
+                    .parse()
+                    .map_err(|_| b.err(by.start, "counter is not a number"))?;
+                b.counters = Some(Counters { packets, bytes });
+                i += 3;
+            }
+            _ if opt.starts_with('-') && opt.len() > 1 => {
+                // An option of a loaded match: the latest module that knows it,
+                // else the protocol's module, loaded implicitly by -p.
+                let owner = b
+                    .modules
+                    .iter()
+                    .rposition(|m| module_options(&m.name).contains(&opt));
+                let owner = match owner {
+                    Some(o) => o,
+                    None => {
+                        let implicit = b.proto.map(|p| p.name());
+                        match implicit {
+                            Some(p) if module_options(&p).contains(&opt) => {
+                                b.modules.push(Module {
+                                    name: p,
+                                    at: w.start,
+                                    opts: Vec::new(),
+                                });
+                                b.modules.len() - 1
+                            }
+                            _ => {
+                                let mut known: Vec<&str> = b
+                                    .modules
+                                    .iter()
+                                    .flat_map(|m| module_options(&m.name).iter().copied())
+                                    .collect();
+                                if let Some(p) = &implicit {
+                                    known.extend(module_options(p));
+                                }
+                                let msg = if known.is_empty() {
+                                    format!("unknown option {opt} (is a -m match missing before it?)")
+                                } else {
+                                    format!("unknown option {opt} for the loaded matches")
+                                };
+                                let mut e = b.err(w.start, msg);
+                                if !known.is_empty() {
+                                    e = e.expected(known.join(", "));
+                                }
+                                return Err(e);
+                            }
+                        }
+                    }
+                };
+                let n = arity(opt);
+                let mut values = Vec::with_capacity(n);
+                let mut end = b.end_of(w);
+                let mut at = w.start;
+                for k in 0..n {
+                    let v = value(i + 1 + k)?;
+                    if k == 0 {
+                        at = v.start;
+                    }
+                    values.push(v.text.to_string());
+                    end = b.end_of(v);
+                }
+                let span = b.span(start, end);
+                b.modules[owner].opts.push(Opt {
+                    name: opt.to_string(),
+                    negated,
+                    values,
+                    at,
+                    span,
+                });
+                i += 1 + n;
+            }
+            _ => {
+                return Err(b.err(
+                    w.start,
+                    format!("unexpected word \"{opt}\" (a comment with spaces must be quoted)"),
+                ))
+            }
+        }
+    }
+    if let Some(at) = negate {
+        return Err(b.err(at, "\"!\" at the end of the rule negates nothing"));
+    }
+    let mut matches = std::mem::take(&mut b.base);
+    for m in std::mem::take(&mut b.modules) {
+        b.module_matches(m, &mut matches)?;
+    }
+    let target = b.build_target()?;
+    Ok(Rule {
+        args,
+        counters: b.counters,
+        line: line_no,
+        matches,
+        target,
+    })
+}
+
+impl Builder<'_> {
+    /// Turns one loaded module and its options into matches.
+    fn module_matches(&self, m: Module, out: &mut Vec<Match>) -> Result<(), ParseError> {
+        let e = |o: &Opt, msg: String| self.err(o.at, msg);
+        let whole = |m: &Module| -> (u32, u32) {
+            let s = m.opts.first().map(|o| o.span.0).unwrap_or(0);
+            let e = m.opts.last().map(|o| o.span.1).unwrap_or(0);
+            (s, e)
+        };
+        if (m.name == "tcp" || m.name == "udp") && self.proto.map(|p| p.name()) != Some(m.name.clone()) {
+            return Err(self.err(m.at, format!("-m {} needs -p {} before it", m.name, m.name)));
+        }
+        if m.name == "icmp" && self.proto != Some(Proto::Icmp) {
+            return Err(self.err(m.at, "-m icmp needs -p icmp before it"));
+        }
+        match m.name.as_str() {
+            "tcp" | "udp" | "icmp" | "multiport" | "comment" | "mark" | "conntrack" | "state"
+            | "nfacct" => {
+                for o in &m.opts {
+                    let v = o.values.first().map(String::as_str).unwrap_or("");
+                    let kind = match o.name.as_str() {
+                        "--sport" | "--source-port" => {
+                            let (lo, hi) = parse_port_range(v).map_err(|x| e(o, x))?;
+                            MatchKind::Sport(lo, hi)
+                        }
+                        "--dport" | "--destination-port" => {
+                            let (lo, hi) = parse_port_range(v).map_err(|x| e(o, x))?;
+                            MatchKind::Dport(lo, hi)
+                        }
+                        "--syn" => MatchKind::TcpFlags {
+                            mask: 0x17,
+                            comp: 0x02,
+                        },
+                        "--tcp-flags" => {
+                            let mask = TcpFlags::parse_list(&o.values[0])
+                                .ok_or_else(|| e(o, format!("bad TCP flag list \"{}\"", o.values[0])))?;
+                            let comp = TcpFlags::parse_list(&o.values[1])
+                                .ok_or_else(|| e(o, format!("bad TCP flag list \"{}\"", o.values[1])))?;
+                            MatchKind::TcpFlags { mask, comp }
+                        }
+                        "--icmp-type" => {
+                            let (t, c) = parse_icmp_type(v).map_err(|x| e(o, x))?;
+                            MatchKind::IcmpType {
+                                icmp_type: t,
+                                code: c,
+                            }
+                        }
+                        "--sports" | "--source-ports" | "--dports" | "--destination-ports"
+                        | "--ports" => {
+                            let dir = match o.name.as_str() {
+                                "--sports" | "--source-ports" => Dir::Src,
+                                "--dports" | "--destination-ports" => Dir::Dst,
+                                _ => Dir::Either,
+                            };
+                            let mut ports = Vec::new();
+                            for p in v.split(',') {
+                                ports.push(parse_port_range(p).map_err(|x| e(o, x))?);
+                            }
+                            if ports.len() > 15 {
+                                return Err(e(o, "multiport takes at most 15 ports".into()));
+                            }
+                            if !matches!(self.proto, Some(Proto::Tcp | Proto::Udp)) {
+                                return Err(self.err(m.at, "-m multiport needs -p tcp or -p udp"));
+                            }
+                            MatchKind::Multiport { dir, ports }
+                        }
+                        "--comment" => {
+                            if o.negated {
+                                return Err(e(o, "a comment cannot be negated".into()));
+                            }
+                            if v.len() > 256 {
+                                return Err(e(o, "a comment is at most 256 characters".into()));
+                            }
+                            MatchKind::Comment(v.to_string())
+                        }
+                        "--mark" => {
+                            let (value, mask) =
+                                parse_value_mask(v, u32::MAX).map_err(|x| e(o, x))?;
+                            MatchKind::Mark { value, mask }
+                        }
+                        "--ctstate" | "--state" => {
+                            let mut bits = 0u8;
+                            for s in v.split(',') {
+                                bits |= ctstate::NAMES
+                                    .iter()
+                                    .find(|(n, _)| *n == s)
+                                    .map(|(_, b)| *b)
+                                    .ok_or_else(|| {
+                                        e(o, format!("unknown connection state \"{s}\"")).expected(
+                                            "NEW, ESTABLISHED, RELATED, INVALID, UNTRACKED, SNAT, DNAT",
+                                        )
+                                    })?;
+                            }
+                            MatchKind::CtState(bits)
+                        }
+                        "--nfacct-name" => MatchKind::Nfacct,
+                        other => return Err(e(o, format!("option {other} is not supported"))),
+                    };
+                    out.push(Match {
+                        negated: o.negated,
+                        kind,
+                        span: o.span,
+                    });
+                }
+                if m.opts.is_empty() && m.name == "comment" {
+                    return Err(self.err(m.at, "-m comment needs --comment"));
+                }
+            }
+            "statistic" => {
+                let get = |n: &str| m.opts.iter().find(|o| o.name == n);
+                let negated = m.opts.iter().any(|o| o.negated);
+                let mode = get("--mode").ok_or_else(|| {
+                    self.err(m.at, "statistic needs --mode random or --mode nth")
+                })?;
+                let kind = match mode.values[0].as_str() {
+                    "random" => {
+                        let o = get("--probability").ok_or_else(|| {
+                            self.err(m.at, "statistic --mode random needs --probability")
+                        })?;
+                        let p: f64 = o.values[0]
+                            .parse()
+                            .map_err(|_| e(o, format!("\"{}\" is not a probability", o.values[0])))?;
+                        if !(0.0..=1.0).contains(&p) {
+                            return Err(e(o, format!("probability {p} is not between 0 and 1")));
+                        }
+                        MatchKind::Random {
+                            probability: p,
+                            threshold: (p * 2147483648.0).round() as u32,
+                        }
+                    }
+                    "nth" => {
+                        let o = get("--every")
+                            .ok_or_else(|| self.err(m.at, "statistic --mode nth needs --every"))?;
+                        let every = parse_u32(&o.values[0]).map_err(|x| e(o, x))?;
+                        let packet = match get("--packet") {
+                            Some(p) => parse_u32(&p.values[0]).map_err(|x| e(p, x))?,
+                            None => 0,
+                        };
+                        if every == 0 || packet >= every {
+                            return Err(e(o, "--packet must be smaller than --every, and --every at least 1".into()));
+                        }
+                        MatchKind::Nth { every, packet }
+                    }
+                    other => {
+                        return Err(e(mode, format!("unknown statistic mode \"{other}\""))
+                            .expected("random or nth"))
+                    }
+                };
+                out.push(Match {
+                    negated,
+                    kind,
+                    span: whole(&m),
+                });
+            }
+            "recent" => {
+                let mut r = Recent {
+                    name: "DEFAULT".into(),
+                    cmd: RecentCmd::Rcheck,
+                    seconds: None,
+                    hitcount: None,
+                    reap: false,
+                    rdest: false,
+                    mask: Ipv4Addr::BROADCAST,
+                };
+                let mut cmds = 0;
+                let mut negated = false;
+                for o in &m.opts {
+                    negated |= o.negated;
+                    let v = o.values.first().map(String::as_str).unwrap_or("");
+                    match o.name.as_str() {
+                        "--name" => r.name = v.to_string(),
+                        "--set" | "--rcheck" | "--update" | "--remove" => {
+                            cmds += 1;
+                            r.cmd = match o.name.as_str() {
+                                "--set" => RecentCmd::Set,
+                                "--rcheck" => RecentCmd::Rcheck,
+                                "--update" => RecentCmd::Update,
+                                _ => RecentCmd::Remove,
+                            }
+                        }
+                        "--seconds" => r.seconds = Some(parse_u32(v).map_err(|x| e(o, x))?),
+                        "--hitcount" => r.hitcount = Some(parse_u32(v).map_err(|x| e(o, x))?),
+                        "--reap" => r.reap = true,
+                        "--rdest" => r.rdest = true,
+                        "--rsource" => r.rdest = false,
+                        "--mask" => {
+                            r.mask = v
+                                .parse()
+                                .map_err(|_| e(o, format!("\"{v}\" is not a netmask")))?
+                        }
+                        _ => {}
+                    }
+                }
+                if cmds != 1 {
+                    return Err(self
+                        .err(m.at, "recent needs exactly one of --set, --rcheck, --update, --remove"));
+                }
+                out.push(Match {
+                    negated,
+                    kind: MatchKind::Recent(Box::new(r)),
+                    span: whole(&m),
+                });
+            }
+            "addrtype" => {
+                let lin = m.opts.iter().any(|o| o.name == "--limit-iface-in");
+                let lout = m.opts.iter().any(|o| o.name == "--limit-iface-out");
+                if lin && lout {
+                    return Err(self.err(m.at, "--limit-iface-in and --limit-iface-out exclude each other"));
+                }
+                let mut any = false;
+                for o in m.opts.iter().filter(|o| o.name.ends_with("-type")) {
+                    any = true;
+                    let mut types = 0u16;
+                    for t in o.values[0].split(',') {
+                        types |= addrtype::NAMES
+                            .iter()
+                            .find(|(n, _)| *n == t)
+                            .map(|(_, b)| *b)
+                            .ok_or_else(|| {
+                                e(o, format!("unknown address type \"{t}\"")).expected(
+                                    addrtype::NAMES
+                                        .iter()
+                                        .map(|(n, _)| *n)
+                                        .collect::<Vec<_>>()
+                                        .join(", "),
+                                )
+                            })?;
+                    }
+                    out.push(Match {
+                        negated: o.negated,
+                        kind: MatchKind::AddrType {
+                            dir: if o.name == "--src-type" { Dir::Src } else { Dir::Dst },
+                            types,
+                            limit_iface_in: lin,
+                            limit_iface_out: lout,
+                        },
+                        span: whole(&m),
+                    });
+                }
+                if !any {
+                    return Err(self.err(m.at, "addrtype needs --src-type or --dst-type"));
+                }
+            }
+            _ => return Err(self.err(m.at, format!("match {} is not supported", m.name))),
+        }
+        Ok(())
+    }
+
+    fn build_target(&self) -> Result<Target, ParseError> {
+        let Some((name, at)) = &self.target else {
+            return Ok(Target::None);
+        };
+        let at = *at;
+        let opt = |o: &str| self.target_opts.iter().find(|(k, _, _)| k == o);
+        let has = |o: &str| opt(o).is_some();
+        let val = |o: &str| opt(o).and_then(|(_, v, pos)| v.as_deref().map(|v| (v, *pos)));
+        let t = match name.as_str() {
+            "ACCEPT" => Target::Accept,
+            "DROP" => Target::Drop,
+            "RETURN" => Target::Return,
+            "REJECT" => Target::Reject(match val("--reject-with") {
+                Some((v, pos)) => {
+                    let r = parse_reject_with(v).map_err(|m| self.err(pos, m))?;
+                    if r == RejectWith::TcpReset && self.proto != Some(Proto::Tcp) {
+                        return Err(self.err(pos, "--reject-with tcp-reset needs -p tcp"));
+                    }
+                    r
+                }
+                None => RejectWith::Icmp(crate::engine::packet::icmp::PORT_UNREACH),
+            }),
+            "DNAT" => {
+                let (v, pos) = val("--to-destination")
+                    .ok_or_else(|| self.err(at, "DNAT needs --to-destination"))?;
+                let r = parse_nat_range(v).map_err(|m| self.err(pos, m))?;
+                if r.ports.is_some() && !matches!(self.proto, Some(Proto::Tcp | Proto::Udp)) {
+                    return Err(self.err(pos, "a port in --to-destination needs -p tcp or -p udp"));
+                }
+                Target::Dnat(r)
+            }
+            "SNAT" => {
+                let (v, pos) =
+                    val("--to-source").ok_or_else(|| self.err(at, "SNAT needs --to-source"))?;
+                Target::Snat {
+                    to: parse_nat_range(v).map_err(|m| self.err(pos, m))?,
+                    random_fully: has("--random-fully"),
+                }
+            }
+            "MASQUERADE" => Target::Masquerade {
+                ports: match val("--to-ports") {
+                    Some((v, pos)) => {
+                        let r = parse_nat_range(&format!(":{v}")).map_err(|m| self.err(pos, m))?;
+                        r.ports
+                    }
+                    None => None,
+                },
+                random_fully: has("--random-fully"),
+            },
+            "MARK" => {
+                let forms = ["--set-xmark", "--set-mark", "--and-mark", "--or-mark", "--xor-mark"];
+                let given: Vec<_> = forms.iter().filter(|f| has(f)).collect();
+                if given.len() != 1 {
+                    return Err(self
+                        .err(at, "MARK needs exactly one of its options")
+                        .expected(forms.join(", ")));
+                }
+                let form = *given[0];
+                let (v, pos) = val(form).expect("present");
+                let e = |m| self.err(pos, m);
+                let (xor, mask) = match form {
+                    "--set-xmark" => parse_value_mask(v, u32::MAX).map_err(e)?,
+                    "--set-mark" => {
+                        let (v, m) = parse_value_mask(v, u32::MAX).map_err(e)?;
+                        (v, m | v)
+                    }
+                    "--and-mark" => (0, !parse_u32(v).map_err(e)?),
+                    "--or-mark" => {
+                        let v = parse_u32(v).map_err(e)?;
+                        (v, v)
+                    }
+                    _ => (parse_u32(v).map_err(e)?, 0),
+                };
+                Target::Mark { xor, mask }
+            }
+            "LOG" => Target::Log {
+                prefix: val("--log-prefix")
+                    .map(|(v, _)| v.to_string())
+                    .unwrap_or_default(),
+                level: match val("--log-level") {
+                    Some((v, pos)) => parse_log_level(v).map_err(|m| self.err(pos, m))?,
+                    None => 4,
+                },
+            },
+            other => {
+                if other.is_empty() {
+                    return Err(self.err(at, "empty target name"));
+                }
+                Target::Jump {
+                    name: other.to_string(),
+                    chain: usize::MAX,
+                    goto: self.goto,
+                }
+            }
+        };
+        if self.goto && !matches!(t, Target::Jump { .. }) {
+            return Err(self.err(at, format!("-g needs a user chain, not {name}")));
+        }
+        Ok(t)
+    }
+}

@@ -1,0 +1,190 @@
+//! Checks the kernel makes when a table is committed: every jump lands on a
+//! user chain, no chain reaches itself (`ELOOP`), and each target is used
+//! only from the hooks it supports. Also rebuilds the chain indexes.
+
+use super::{index, Hook, Table, TableName, Target};
+use crate::engine::error::{Errors, ParseError};
+
+/// Column of `needle` in the line `-A CHAIN args`.
+fn col(chain: &str, args: &str, needle: &str) -> usize {
+    4 + chain.len() + 1 + args.find(needle).unwrap_or(0)
+}
+
+/// Validates `table` and resolves its jumps. With `resolve_jumps` false
+/// (restore fragments) jumps to undeclared chains are left unresolved and
+/// loops are not checked.
+pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
+    let mut errors = Errors::default();
+    let names: Vec<(String, bool, bool)> = table
+        .chains
+        .iter()
+        .map(|c| (c.name.clone(), c.is_builtin(), c.deleted))
+        .collect();
+    let nat = table.name == TableName::Nat;
+    for c in table.chains.iter_mut() {
+        for r in c.rules.iter_mut() {
+            let tname = r.target.name().to_string();
+            if matches!(r.target, Target::Dnat(_) | Target::Snat { .. } | Target::Masquerade { .. }) && !nat {
+                errors.push(ParseError::new(
+                    r.line,
+                    col(&c.name, &r.args, &tname),
+                    format!("{tname} is only valid in the nat table, not in {}", table.name),
+                ));
+            }
+            if let Target::Jump { name, chain, .. } = &mut r.target {
+                match names.iter().position(|(n, _, d)| n == name && !d) {
+                    Some(i) if names[i].1 => errors.push(ParseError::new(
+                        r.line,
+                        col(&c.name, &r.args, name),
+                        format!("cannot jump to the built-in chain {name}"),
+                    )),
+                    Some(i) => *chain = i,
+                    None if resolve_jumps => errors.push(
+                        ParseError::new(
+                            r.line,
+                            col(&c.name, &r.args, name),
+                            format!("no chain or target named \"{name}\" in table {}", table.name),
+                        )
+                        .expected(format!(
+                            "a chain declared with :{name} (or -N {name}), or one of {}",
+                            super::rule::TARGETS.join(", ")
+                        )),
+                    ),
+                    None => *chain = usize::MAX,
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if resolve_jumps {
+        check_loops(table, &mut errors);
+        if errors.is_empty() {
+            check_hooks(table, &mut errors);
+        }
+    }
+    for c in table.chains.iter_mut() {
+        c.index = index::ChainIndex::build(&c.rules);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Edges of the jump graph: (rule position, target chain).
+fn edges(table: &Table, c: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    table.chains[c]
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r.target {
+            Target::Jump { chain, .. } if chain != usize::MAX => Some((i, chain)),
+            _ => None,
+        })
+}
+
+fn check_loops(table: &Table, errors: &mut Errors) {
+    // 0 = unseen, 1 = on the current path, 2 = done.
+    let n = table.chains.len();
+    let mut color = vec![0u8; n];
+    for root in 0..n {
+        if color[root] != 0 {
+            continue;
+        }
+        // Iterative DFS: (chain, next edge position).
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        color[root] = 1;
+        while let Some(&mut (c, ref mut k)) = stack.last_mut() {
+            let next = edges(table, c).nth(*k);
+            *k += 1;
+            match next {
+                None => {
+                    color[c] = 2;
+                    stack.pop();
+                }
+                Some((ri, to)) => match color[to] {
+                    0 => {
+                        color[to] = 1;
+                        stack.push((to, 0));
+                    }
+                    1 => {
+                        let from = stack.iter().position(|(x, _)| *x == to).unwrap_or(0);
+                        let mut path: Vec<&str> =
+                            stack[from..].iter().map(|(x, _)| table.chains[*x].name.as_str()).collect();
+                        path.push(&table.chains[to].name);
+                        let r = &table.chains[c].rules[ri];
+                        let what = if c == to {
+                            format!("chain {} jumps to itself", table.chains[c].name)
+                        } else {
+                            format!("chain loop {}", path.join(" -> "))
+                        };
+                        errors.push(ParseError::new(
+                            r.line,
+                            col(&table.chains[c].name, &r.args, &table.chains[to].name),
+                            format!("{what}; the kernel refuses such a table (ELOOP)"),
+                        ));
+                        return;
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+}
+
+/// Which hooks each chain can be reached from, then which targets are used
+/// where the kernel does not allow them.
+fn check_hooks(table: &Table, errors: &mut Errors) {
+    let n = table.chains.len();
+    let mut hooks = vec![0u8; n];
+    for (i, c) in table.chains.iter().enumerate() {
+        if let Some(h) = Hook::from_chain_name(&c.name).filter(|_| c.is_builtin()) {
+            let mut todo = vec![i];
+            while let Some(x) = todo.pop() {
+                if hooks[x] & h.bit() != 0 {
+                    continue;
+                }
+                hooks[x] |= h.bit();
+                todo.extend(edges(table, x).map(|(_, to)| to));
+            }
+        }
+    }
+    let allowed = |t: &Target| -> Option<(u8, &'static str)> {
+        use Hook::*;
+        match t {
+            Target::Dnat(_) => Some((Prerouting.bit() | Output.bit(), "PREROUTING and OUTPUT")),
+            Target::Snat { .. } | Target::Masquerade { .. } => {
+                Some((Postrouting.bit() | Input.bit(), "POSTROUTING and INPUT"))
+            }
+            Target::Reject(_) => Some((Input.bit() | Forward.bit() | Output.bit(), "INPUT, FORWARD and OUTPUT")),
+            _ => None,
+        }
+    };
+    for (i, c) in table.chains.iter().enumerate() {
+        for r in &c.rules {
+            if let Some((ok, names)) = allowed(&r.target) {
+                let bad = hooks[i] & !ok;
+                if bad != 0 {
+                    let from: Vec<&str> = Hook::ALL
+                        .iter()
+                        .filter(|h| bad & h.bit() != 0)
+                        .map(|h| h.chain_name())
+                        .collect();
+                    let t = r.target.name();
+                    errors.push(ParseError::new(
+                        r.line,
+                        col(&c.name, &r.args, t),
+                        format!(
+                            "{t} in chain {} is reached from {}, but {t} is only valid from {names}",
+                            c.name,
+                            from.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The packet a learner watches: IPv4 header, transport header, the
+//! encapsulation stack, and the kernel metadata (skb mark, in/out device).
+//!
+//! Field names follow RFC 791/793/768/792 and the kernel's `struct iphdr`.
+//! Values are plain representations (like smoltcp's `Ipv4Repr`), not bytes.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// IP protocol numbers used by the simulator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Icmp,
+    Tcp,
+    Udp,
+    /// IP-in-IP (protocol 4), what `tunl0` carries.
+    Ipip,
+    /// Any other protocol number.
+    #[serde(untagged)]
+    Other(u8),
+}
+
+impl Proto {
+    pub fn number(self) -> u8 {
+        match self {
+            Proto::Icmp => 1,
+            Proto::Tcp => 6,
+            Proto::Udp => 17,
+            Proto::Ipip => 4,
+            Proto::Other(n) => n,
+        }
+    }
+
+    pub fn from_number(n: u8) -> Proto {
+        match n {
+            1 => Proto::Icmp,
+            6 => Proto::Tcp,
+            17 => Proto::Udp,
+            4 => Proto::Ipip,
+            n => Proto::Other(n),
+        }
+    }
+
+    /// The name `iptables -p` and `/etc/protocols` use.
+    pub fn name(self) -> String {
+        match self {
+            Proto::Icmp => "icmp".into(),
+            Proto::Tcp => "tcp".into(),
+            Proto::Udp => "udp".into(),
+            Proto::Ipip => "ipencap".into(),
+            Proto::Other(n) => n.to_string(),
+        }
+    }
+
+    /// Parses a protocol as `iptables -p` accepts it: a name or a number.
+    pub fn parse(s: &str) -> Option<Proto> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Some(Proto::Tcp),
+            "udp" => Some(Proto::Udp),
+            "icmp" => Some(Proto::Icmp),
+            "ipencap" | "ipip" => Some(Proto::Ipip),
+            other => other.parse::<u8>().ok().map(Proto::from_number),
+        }
+    }
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// An IPv4 header (RFC 791), the fields a learner watches change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ipv4Header {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub ttl: u8,
+    pub protocol: Proto,
+    /// Identification field.
+    pub id: u16,
+    /// Don't Fragment flag.
+    pub df: bool,
+    /// Total length in bytes (header + payload).
+    pub total_len: u16,
+}
+
+/// TCP flags as `tcpdump` prints them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpFlags {
+    pub syn: bool,
+    pub ack: bool,
+    pub fin: bool,
+    pub rst: bool,
+    pub psh: bool,
+    pub urg: bool,
+}
+
+impl TcpFlags {
+    pub const SYN: TcpFlags = TcpFlags {
+        syn: true,
+        ack: false,
+        fin: false,
+        rst: false,
+        psh: false,
+        urg: false,
+    };
+
+    /// The bit mask as in the TCP header (FIN=0x01 … URG=0x20).
+    pub fn bits(self) -> u8 {
+        (self.fin as u8)
+            | (self.syn as u8) << 1
+            | (self.rst as u8) << 2
+            | (self.psh as u8) << 3
+            | (self.ack as u8) << 4
+            | (self.urg as u8) << 5
+    }
+
+    pub fn from_bits(b: u8) -> TcpFlags {
+        TcpFlags {
+            fin: b & 0x01 != 0,
+            syn: b & 0x02 != 0,
+            rst: b & 0x04 != 0,
+            psh: b & 0x08 != 0,
+            ack: b & 0x10 != 0,
+            urg: b & 0x20 != 0,
+        }
+    }
+
+    /// Parses `SYN,ACK` style lists (as `iptables --tcp-flags` and the CLI take them).
+    pub fn parse_list(s: &str) -> Option<u8> {
+        let mut bits = 0u8;
+        for word in s.split(',') {
+            bits |= match word.trim().to_ascii_uppercase().as_str() {
+                "FIN" => 0x01,
+                "SYN" => 0x02,
+                "RST" => 0x04,
+                "PSH" => 0x08,
+                "ACK" => 0x10,
+                "URG" => 0x20,
+                "ALL" => 0x3f,
+                "NONE" => 0,
+                _ => return None,
+            };
+        }
+        Some(bits)
+    }
+}
+
+impl fmt::Display for TcpFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names = Vec::new();
+        for (set, name) in [
+            (self.syn, "SYN"),
+            (self.ack, "ACK"),
+            (self.fin, "FIN"),
+            (self.rst, "RST"),
+            (self.psh, "PSH"),
+            (self.urg, "URG"),
+        ] {
+            if set {
+                names.push(name);
+            }
+        }
+        if names.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&names.join(","))
+        }
+    }
+}
+
+/// The first 28 bytes of the datagram an ICMP error quotes (RFC 792): its IP
+/// header and the first 8 bytes of its transport header (the ports).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quoted {
+    pub ip: Ipv4Header,
+    pub src_port: u16,
+    pub dst_port: u16,
+}
+
+/// The transport header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "proto", rename_all = "lowercase")]
+pub enum Transport {
+    Tcp {
+        src_port: u16,
+        dst_port: u16,
+        flags: TcpFlags,
+        seq: u32,
+        ack: u32,
+    },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+    },
+    Icmp {
+        #[serde(rename = "type")]
+        icmp_type: u8,
+        code: u8,
+        /// Echo identifier (0 for errors).
+        id: u16,
+        seq: u16,
+        /// For errors (type 3, 11, …): the header of the packet that caused it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quoted: Option<Box<Quoted>>,
+    },
+    /// No transport header the simulator understands (e.g. the inner IP
+    /// packet of IPIP is carried as `inner` on the packet instead).
+    None,
+}
+
+pub mod icmp {
+    pub const ECHO_REPLY: u8 = 0;
+    pub const DEST_UNREACH: u8 = 3;
+    pub const ECHO_REQUEST: u8 = 8;
+    pub const TIME_EXCEEDED: u8 = 11;
+    pub const NET_UNREACH: u8 = 0;
+    pub const HOST_UNREACH: u8 = 1;
+    pub const PROT_UNREACH: u8 = 2;
+    pub const PORT_UNREACH: u8 = 3;
+    pub const NET_PROHIBITED: u8 = 9;
+    pub const HOST_PROHIBITED: u8 = 10;
+    pub const ADMIN_PROHIBITED: u8 = 13;
+
+    /// The name iptables uses for a type/code (`--icmp-type`).
+    pub fn name(t: u8, code: u8) -> &'static str {
+        match (t, code) {
+            (0, _) => "echo-reply",
+            (8, _) => "echo-request",
+            (3, 0) => "network-unreachable",
+            (3, 1) => "host-unreachable",
+            (3, 2) => "protocol-unreachable",
+            (3, 3) => "port-unreachable",
+            (3, 4) => "fragmentation-needed",
+            (3, 9) => "network-prohibited",
+            (3, 10) => "host-prohibited",
+            (3, 13) => "communication-prohibited",
+            (3, _) => "destination-unreachable",
+            (11, 0) => "ttl-zero-during-transit",
+            (11, _) => "time-exceeded",
+            _ => "icmp",
+        }
+    }
+
+    /// Whether the type is an error that quotes the offending packet.
+    pub fn is_error(t: u8) -> bool {
+        matches!(t, 3 | 4 | 5 | 11 | 12)
+    }
+}
+
+impl Transport {
+    /// Source and destination port (echo id for ICMP echo, as conntrack uses it).
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        match self {
+            Transport::Tcp {
+                src_port, dst_port, ..
+            }
+            | Transport::Udp { src_port, dst_port } => Some((*src_port, *dst_port)),
+            _ => None,
+        }
+    }
+
+    pub fn set_src_port(&mut self, p: u16) {
+        if let Transport::Tcp { src_port, .. } | Transport::Udp { src_port, .. } = self {
+            *src_port = p;
+        }
+    }
+
+    pub fn set_dst_port(&mut self, p: u16) {
+        if let Transport::Tcp { dst_port, .. } | Transport::Udp { dst_port, .. } = self {
+            *dst_port = p;
+        }
+    }
+
+    /// Header length in bytes.
+    pub fn header_len(&self) -> u16 {
+        match self {
+            Transport::Tcp { .. } => 20,
+            Transport::Udp { .. } | Transport::Icmp { .. } => 8,
+            Transport::None => 0,
+        }
+    }
+}
+
+/// One packet as it is at one point of its walk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Packet {
+    /// Outer headers added by encapsulation, outermost first (IPIP: one
+    /// outer IPv4 header with protocol 4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outer: Vec<Ipv4Header>,
+    /// The (inner) IPv4 header.
+    pub ip: Ipv4Header,
+    pub transport: Transport,
+    /// Payload bytes after the transport header.
+    pub payload_len: u16,
+    /// `skb->mark` (what `-j MARK` sets and `-m mark` tests).
+    pub mark: u32,
+    /// The device the packet came in on (`iptables -i`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iif: Option<String>,
+    /// The device the packet goes out on (`iptables -o`), once routed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oif: Option<String>,
+}
+
+impl Packet {
+    /// The header the network stack currently acts on: the outermost one.
+    pub fn head(&self) -> &Ipv4Header {
+        self.outer.first().unwrap_or(&self.ip)
+    }
+
+    pub fn head_mut(&mut self) -> &mut Ipv4Header {
+        if self.outer.is_empty() {
+            &mut self.ip
+        } else {
+            &mut self.outer[0]
+        }
+    }
+
+    /// Transport header of the outermost packet (none when encapsulated).
+    pub fn head_transport(&self) -> Option<&Transport> {
+        if self.outer.is_empty() {
+            Some(&self.transport)
+        } else {
+            None
+        }
+    }
+
+    /// Ports of the outermost packet.
+    pub fn head_ports(&self) -> Option<(u16, u16)> {
+        self.head_transport().and_then(Transport::ports)
+    }
+
+    /// Recomputes `total_len` of every header from the payload size.
+    pub fn fix_lengths(&mut self) {
+        let mut len = 20 + self.transport.header_len() + self.payload_len;
+        self.ip.total_len = len;
+        for h in self.outer.iter_mut().rev() {
+            len += 20;
+            h.total_len = len;
+        }
+    }
+
+    /// A one-line summary in the spirit of `tcpdump -n`.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        for o in &self.outer {
+            s.push_str(&format!("IP {} > {} (ipip) | ", o.src, o.dst));
+        }
+        let ip = &self.ip;
+        match &self.transport {
+            Transport::Tcp {
+                src_port,
+                dst_port,
+                flags,
+                ..
+            } => s.push_str(&format!(
+                "IP {}:{} > {}:{} tcp [{}] ttl {}",
+                ip.src, src_port, ip.dst, dst_port, flags, ip.ttl
+            )),
+            Transport::Udp { src_port, dst_port } => s.push_str(&format!(
+                "IP {}:{} > {}:{} udp ttl {}",
+                ip.src, src_port, ip.dst, dst_port, ip.ttl
+            )),
+            Transport::Icmp {
+                icmp_type, code, ..
+            } => s.push_str(&format!(
+                "IP {} > {} icmp {} ttl {}",
+                ip.src,
+                ip.dst,
+                icmp::name(*icmp_type, *code),
+                ip.ttl
+            )),
+            Transport::None => s.push_str(&format!(
+                "IP {} > {} proto {} ttl {}",
+                ip.src, ip.dst, ip.protocol, ip.ttl
+            )),
+        }
+        if self.mark != 0 {
+            s.push_str(&format!(" mark {:#x}", self.mark));
+        }
+        s
+    }
+}

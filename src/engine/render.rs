@@ -1,0 +1,145 @@
+//! Words for trace steps: a stage label and a one-line summary per step,
+//! and the plain-text table the CLI prints. The web UI shows the same words.
+
+use crate::engine::packet::icmp;
+use crate::engine::trace::{CtEvent, Entry, Lookup, RouteResult, Step, StepKind, Trace, Verdict};
+
+/// Where in the stack a step happens (`nat PREROUTING`, `routing`, `device`).
+pub fn stage(s: &Step) -> String {
+    match &s.kind {
+        StepKind::Send { .. } => "socket".into(),
+        StepKind::Receive { .. } | StepKind::Transmit { .. } | StepKind::Exit { .. } => "device".into(),
+        StepKind::Arp { .. } => "neighbour".into(),
+        StepKind::Chain { table, chain, .. } => format!("{table} {chain}"),
+        StepKind::RuleMatch { table, chain, .. }
+        | StepKind::RulesSkipped { table, chain, .. }
+        | StepKind::Return { table, chain, .. }
+        | StepKind::Policy { table, chain, .. }
+        | StepKind::Statistic { table, chain, .. } => format!("{table} {chain}"),
+        StepKind::Log { .. } => "log".into(),
+        StepKind::Mark { .. } => "mark".into(),
+        StepKind::Nat { .. } => "nat".into(),
+        StepKind::NatSkipped { hook } => format!("nat {hook}"),
+        StepKind::Conntrack(_) => "conntrack".into(),
+        StepKind::Route { .. } => "routing".into(),
+        StepKind::Ttl { .. } => "forward".into(),
+        StepKind::Encap { .. } | StepKind::Decap { .. } => "tunnel".into(),
+        StepKind::Deliver { .. } => "socket".into(),
+        StepKind::Drop { .. } => "drop".into(),
+    }
+}
+
+/// One line saying what happened.
+pub fn summary(s: &Step) -> String {
+    match &s.kind {
+        StepKind::Send { note } => format!("{note}: {}", s.packet.summary()),
+        StepKind::Receive { dev, from } => match from {
+            Some(f) => format!("received on {dev} from {f}"),
+            None => format!("received on {dev}"),
+        },
+        StepKind::Transmit { dev, next_hop } => match next_hop {
+            Some(n) => format!("transmitted on {dev} toward {n}"),
+            None => format!("transmitted on {dev}"),
+        },
+        StepKind::Arp { dev, target, answered_by, proxy } => match answered_by {
+            Some(b) if *proxy => format!("ARP who-has {target} on {dev}: {b} answers by proxy ARP"),
+            Some(b) => format!("ARP who-has {target} on {dev}: {b} answers"),
+            None => format!("ARP who-has {target} on {dev}: no answer"),
+        },
+        StepKind::Chain { chain, entry, hook, .. } => match entry {
+            Entry::Hook => format!("hook {hook}: chain {chain}"),
+            Entry::Jump => format!("jump to {chain}"),
+            Entry::Goto => format!("goto {chain}"),
+        },
+        StepKind::RuleMatch { rule, target, .. } => format!("rule {} matches: {}  => {target}", rule.index, rule.text),
+        StepKind::RulesSkipped { first, last, count, by_index, reasons, .. } => {
+            let range = if first == last { format!("rule {first}") } else { format!("rules {first}-{last}") };
+            let mut s = format!("{range}: {count} skipped");
+            if *by_index > 0 {
+                s.push_str(&format!(" ({by_index} ruled out by the chain's destination index)"));
+            }
+            if reasons.len() == 1 {
+                s.push_str(&format!(": {} ({})", reasons[0].failed, reasons[0].reason));
+            }
+            s
+        }
+        StepKind::Statistic { probability, draw, matched, forced, rule, .. } => format!(
+            "rule {rule}: statistic random p={probability} draw={draw:.5} -> {}{}",
+            if *matched { "taken" } else { "not taken" },
+            if *forced { " (forced)" } else { "" }
+        ),
+        StepKind::Return { chain, to, .. } => match to {
+            Some(t) => format!("end of {chain}: return to {t}"),
+            None => format!("end of {chain}"),
+        },
+        StepKind::Policy { chain, policy, .. } => format!("chain {chain} policy {policy}"),
+        StepKind::Log { line } => format!("kernel log: {line}"),
+        StepKind::Mark { old, new } => format!("mark {old:#x} -> {new:#x}"),
+        StepKind::Nat { nat, before, after, rule } => {
+            let side = if matches!(nat, crate::engine::trace::NatKind::Dnat) { "destination" } else { "source" };
+            let by = rule.as_ref().map(|r| format!(" by rule {}", r.index)).unwrap_or_default();
+            format!("{nat:?} {side} {before} -> {after}{by}").replacen("Dnat", "DNAT", 1).replacen("Snat", "SNAT", 1).replacen("Masquerade", "MASQUERADE", 1)
+        }
+        StepKind::NatSkipped { hook } => format!("nat {hook} not consulted: not the first packet of the connection"),
+        StepKind::Conntrack(e) => match e {
+            CtEvent::Lookup { tuple, state, .. } => format!("conntrack: {tuple} is {state}"),
+            CtEvent::Translate { before, after } => format!("conntrack applies the NAT binding: {before} => {after}"),
+            CtEvent::Confirm { original, reply } => format!("conntrack confirms: original {original}, reply {reply}"),
+        },
+        StepKind::Route { lookup, dst, candidates, result } => {
+            let what = match lookup {
+                Lookup::Input => "input routing",
+                Lookup::Output => "output routing",
+                Lookup::Reroute => "re-routing after OUTPUT",
+                Lookup::Tunnel => "tunnel routing",
+            };
+            let won = candidates.iter().find(|c| c.chosen).map(|c| c.route.clone()).unwrap_or_else(|| "no route".into());
+            let res = match result {
+                RouteResult::Local => "local delivery".to_string(),
+                RouteResult::Unicast { dev, via, .. } => match via {
+                    Some(v) => format!("via {v} dev {dev}"),
+                    None => format!("dev {dev}"),
+                },
+                RouteResult::Blackhole => "blackhole".into(),
+                RouteResult::Unreachable => "unreachable".into(),
+                RouteResult::Prohibit => "prohibit".into(),
+                RouteResult::NoRoute => "no route".into(),
+            };
+            format!("{what} for {dst}: {won} ({} candidates) -> {res}", candidates.len())
+        }
+        StepKind::Ttl { old, new } => format!("forwarding: TTL {old} -> {new}"),
+        StepKind::Encap { dev, outer } => format!("{dev} encapsulates (IPIP): outer {} -> {}", outer.src, outer.dst),
+        StepKind::Decap { dev, outer } => format!("{dev} decapsulates: outer {} -> {} removed", outer.src, outer.dst),
+        StepKind::Deliver { socket } => format!("delivered to {socket}"),
+        StepKind::Drop { reason, detail, response } => {
+            let mut s = format!("DROP: {detail} — {}", reason.describe());
+            if let Some(r) = response {
+                let what = match &r.transport {
+                    crate::engine::packet::Transport::Icmp { icmp_type, code, .. } => format!("ICMP {}", icmp::name(*icmp_type, *code)),
+                    _ => "TCP RST".into(),
+                };
+                s.push_str(&format!("; sends {what} to {}", r.ip.dst));
+            }
+            s
+        }
+        StepKind::Exit { dev, next_hop } => format!("leaves the scenario on {dev} toward {next_hop}"),
+    }
+}
+
+/// The trace as a plain-text table (the CLI's default output).
+pub fn table(t: &Trace) -> String {
+    let mut out = String::new();
+    let w_ns = t.steps.iter().map(|s| s.ns.len()).max().unwrap_or(2).max(2);
+    let stages: Vec<String> = t.steps.iter().map(stage).collect();
+    let w_stage = stages.iter().map(String::len).max().unwrap_or(5).max(5);
+    out.push_str(&format!("{:>3}  {:<w_ns$}  {:<w_stage$}  what happened\n", "#", "ns", "stage"));
+    for (i, (s, st)) in t.steps.iter().zip(&stages).enumerate() {
+        out.push_str(&format!("{:>3}  {:<w_ns$}  {:<w_stage$}  {}\n", i + 1, s.ns, st, summary(s)));
+    }
+    out.push_str(&match &t.verdict {
+        Verdict::Delivered { ns, socket } => format!("verdict: delivered in {ns} to {socket}\n"),
+        Verdict::Dropped { ns, reason } => format!("verdict: dropped in {ns}: {}\n", reason.describe()),
+        Verdict::Left { ns, dev, next_hop } => format!("verdict: left the scenario from {ns} on {dev} toward {next_hop}\n"),
+    });
+    out
+}

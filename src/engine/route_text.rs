@@ -1,0 +1,378 @@
+//! `ip route` and `route -n` text: parsing (with located errors) and
+//! printing. The model is [`crate::engine::route`].
+
+use crate::engine::error::{Errors, ParseError};
+use crate::engine::iptables::rule::parse_net;
+use crate::engine::lex;
+use crate::engine::route::{Route, RouteTable, RouteType, Scope, TableId};
+use ipnet::Ipv4Net;
+use std::net::Ipv4Addr;
+
+fn err_at(line: &str, line_no: usize, word: &str, msg: impl Into<String>) -> ParseError {
+    // Column of the word in the line (first occurrence).
+    let col = line.find(word).map(|b| lex::column(line, b)).unwrap_or(1);
+    ParseError::new(line_no, col, msg)
+}
+
+/// Parses `ip route` output (also `ip route show table all`), one route a line.
+pub fn parse_ip_route(text: &str) -> Result<RouteTable, Errors> {
+    let mut routes = Vec::new();
+    let mut errors = Errors::default();
+    for (i, line) in text.lines().enumerate() {
+        if errors.full() {
+            break;
+        }
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        match parse_ip_route_line(line, i + 1) {
+            Ok(Some(r)) => routes.push(r),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(RouteTable { routes })
+    } else {
+        Err(errors)
+    }
+}
+
+const KEYWORDS: &str = "via, dev, proto, scope, src, metric, table, onlink, linkdown, mtu, advmss, initcwnd, pref";
+
+/// One `ip route` line. `Ok(None)` for lines that carry no IPv4 route
+/// (other tables, multicast, IPv6).
+pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, ParseError> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let mut k = 0;
+    let mut kind = RouteType::Unicast;
+    if let Some(t) = words.first().and_then(|w| RouteType::parse(w)) {
+        kind = t;
+        k = 1;
+    } else if matches!(words.first().copied(), Some("multicast" | "anycast" | "throw" | "nat")) {
+        return Err(err_at(line, line_no, words[0], format!("route type \"{}\" is not modelled", words[0]))
+            .expected("unicast, local, broadcast, blackhole, unreachable or prohibit"));
+    }
+    let Some(&dst_word) = words.get(k) else {
+        return Err(ParseError::new(line_no, line.len() + 1, "missing destination").expected("a prefix or \"default\""));
+    };
+    let dst: Ipv4Net = if dst_word == "default" || dst_word == "0.0.0.0/0" {
+        "0.0.0.0/0".parse().expect("valid")
+    } else if dst_word.contains(':') {
+        return Ok(None); // IPv6
+    } else {
+        let n = parse_net(dst_word).map_err(|m| err_at(line, line_no, dst_word, m))?;
+        // `ip route` rejects host bits set under the prefix ("Invalid prefix for given prefix length").
+        let written: Ipv4Addr = dst_word.split('/').next().unwrap_or("").parse().unwrap_or(n.addr());
+        if written != n.addr() {
+            return Err(err_at(line, line_no, dst_word, format!("{dst_word} has host bits set; the network is {n}")));
+        }
+        n
+    };
+    let mut r = Route::new(kind, dst);
+    if kind == RouteType::Local {
+        r.table = TableId::Local;
+        r.scope = Scope::Host;
+    }
+    k += 1;
+    let mut scope_given = false;
+    while k < words.len() {
+        let w = words[k];
+        let value = |at: usize, what: &str| -> Result<&str, ParseError> {
+            words.get(at + 1).copied().ok_or_else(|| {
+                ParseError::new(line_no, line.len() + 1, format!("\"{w}\" needs a value")).expected(what.to_string())
+            })
+        };
+        match w {
+            "via" => {
+                let mut v = value(k, "a gateway address")?;
+                if v == "inet" {
+                    k += 1;
+                    v = value(k, "a gateway address")?;
+                }
+                r.via = Some(v.parse().map_err(|_| err_at(line, line_no, v, format!("\"{v}\" is not an IPv4 gateway address")))?);
+                k += 2;
+            }
+            "dev" | "oif" => {
+                r.dev = Some(value(k, "a device name")?.to_string());
+                k += 2;
+            }
+            "proto" => {
+                r.proto = Some(value(k, "a protocol such as kernel, static, bird")?.to_string());
+                k += 2;
+            }
+            "scope" => {
+                let v = value(k, "global, link or host")?;
+                r.scope = match v {
+                    "global" | "universe" | "0" => Scope::Global,
+                    "link" | "253" => Scope::Link,
+                    "host" | "254" => Scope::Host,
+                    _ => return Err(err_at(line, line_no, v, format!("unknown scope \"{v}\"")).expected("global, link or host")),
+                };
+                scope_given = true;
+                k += 2;
+            }
+            "src" => {
+                let v = value(k, "an address")?;
+                r.src = Some(v.parse().map_err(|_| err_at(line, line_no, v, format!("\"{v}\" is not an IPv4 address")))?);
+                k += 2;
+            }
+            "metric" | "priority" | "preference" => {
+                let v = value(k, "a number")?;
+                r.metric = v.parse().map_err(|_| err_at(line, line_no, v, format!("metric \"{v}\" is not a number")))?;
+                k += 2;
+            }
+            "table" => {
+                let v = value(k, "main or local")?;
+                r.table = match v {
+                    "main" | "254" => TableId::Main,
+                    "local" | "255" => TableId::Local,
+                    _ => return Ok(None), // policy-routing tables are not modelled
+                };
+                k += 2;
+            }
+            "onlink" => {
+                r.onlink = true;
+                k += 1;
+            }
+            "linkdown" | "dead" | "pervasive" | "offload" | "trap" => {
+                if w == "linkdown" {
+                    r.linkdown = true;
+                }
+                k += 1;
+            }
+            "mtu" | "advmss" | "initcwnd" | "initrwnd" | "pref" | "expires" | "hoplimit" | "realm" | "rtt" | "window" | "cache" => {
+                // Attributes that do not change the path of one packet.
+                if w == "cache" {
+                    k += 1;
+                } else {
+                    value(k, "a value")?;
+                    k += 2;
+                }
+            }
+            _ => {
+                return Err(err_at(line, line_no, w, format!("unknown keyword \"{w}\"")).expected(KEYWORDS));
+            }
+        }
+    }
+    if !scope_given && r.via.is_none() && r.dev.is_some() && kind == RouteType::Unicast {
+        r.scope = Scope::Link;
+    }
+    match kind {
+        RouteType::Unicast if r.dev.is_none() => {
+            return Err(ParseError::new(line_no, 1, "a unicast route needs \"dev\"").expected("dev NAME (and via GATEWAY for a gateway route)"));
+        }
+        RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit if r.via.is_some() => {
+            return Err(err_at(line, line_no, "via", format!("a {} route has no gateway", kind.as_str())));
+        }
+        _ => {}
+    }
+    r.line = line_no;
+    Ok(Some(r))
+}
+
+/// Parses `route -n` output (net-tools). An `Iface` of `*` or `-` with no
+/// `G` flag is a blackhole route (`!` in the flags: unreachable), as the
+/// article's `172.16.225.64 … *` line shows.
+pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
+    let mut routes = Vec::new();
+    let mut errors = Errors::default();
+    for (i, line) in text.lines().enumerate() {
+        if errors.full() {
+            break;
+        }
+        let line_no = i + 1;
+        let t = line.trim();
+        if t.is_empty() || t.starts_with("Kernel IP routing table") || t.starts_with("Destination") || t.starts_with('#') {
+            continue;
+        }
+        if t == "..." {
+            errors.push(ParseError::new(line_no, 1, "\"...\" stands for routes left out; remove it or write the routes"));
+            continue;
+        }
+        let f: Vec<&str> = t.split_whitespace().collect();
+        if f.len() != 8 {
+            errors.push(
+                ParseError::new(line_no, 1, format!("a route -n line has 8 columns, this one has {}", f.len()))
+                    .expected("Destination Gateway Genmask Flags Metric Ref Use Iface"),
+            );
+            continue;
+        }
+        let addr = |w: &str, what: &str| -> Result<Ipv4Addr, ParseError> {
+            w.parse().map_err(|_| err_at(line, line_no, w, format!("{what} \"{w}\" is not an IPv4 address")))
+        };
+        let parsed = (|| -> Result<Route, ParseError> {
+            let dst = addr(f[0], "destination")?;
+            let gw = addr(f[1], "gateway")?;
+            let mask = addr(f[2], "genmask")?;
+            let bits = u32::from(mask);
+            if bits.leading_ones() + bits.trailing_zeros() != 32 {
+                return Err(err_at(line, line_no, f[2], format!("genmask {mask} is not contiguous")));
+            }
+            let net = Ipv4Net::new(dst, bits.leading_ones() as u8).expect("valid prefix");
+            if net.trunc().addr() != dst {
+                return Err(err_at(line, line_no, f[0], format!("{dst} has bits set outside genmask {mask}")));
+            }
+            let flags = f[3];
+            if let Some(bad) = flags.chars().find(|c| !"UGHRDMAC!".contains(*c)) {
+                return Err(err_at(line, line_no, flags, format!("unknown flag '{bad}'")).expected("U, G, H, R, D, M, A, C or !"));
+            }
+            let metric: u32 = f[4].parse().map_err(|_| err_at(line, line_no, f[4], "metric is not a number"))?;
+            let iface = f[7];
+            let kind = if flags.contains('!') {
+                RouteType::Unreachable
+            } else if (iface == "*" || iface == "-") && !flags.contains('G') {
+                RouteType::Blackhole
+            } else {
+                RouteType::Unicast
+            };
+            let mut r = Route::new(kind, net);
+            r.metric = metric;
+            r.line = line_no;
+            if kind == RouteType::Unicast {
+                r.dev = Some(iface.to_string());
+                if flags.contains('G') {
+                    r.via = Some(gw);
+                    // route -n cannot show onlink; a gateway through a
+                    // tunnel device (tunl0) is onlink by construction.
+                    r.onlink = iface.starts_with("tunl") || iface.starts_with("vxlan") || iface.starts_with("flannel");
+                } else {
+                    r.scope = Scope::Link;
+                }
+            }
+            Ok(r)
+        })();
+        match parsed {
+            Ok(r) => routes.push(r),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(RouteTable { routes })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Whether a listing is `route -n` output rather than `ip route`.
+pub fn looks_like_route_n(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .is_some_and(|l| l.starts_with("Kernel IP routing table") || l.starts_with("Destination"))
+}
+
+/// Parses either format.
+pub fn parse_routes(text: &str) -> Result<RouteTable, Errors> {
+    if looks_like_route_n(text) {
+        parse_route_n(text)
+    } else {
+        parse_ip_route(text)
+    }
+}
+
+/// Prints the main table as `route -n` does.
+pub fn emit_route_n(t: &RouteTable) -> String {
+    let mut s = String::from("Kernel IP routing table\nDestination     Gateway         Genmask         Flags Metric Ref    Use Iface\n");
+    for r in t.routes.iter().filter(|r| r.table == TableId::Main) {
+        let mut flags = String::from("U");
+        if r.via.is_some() {
+            flags.push('G');
+        }
+        if r.dst.prefix_len() == 32 {
+            flags.push('H');
+        }
+        if matches!(r.kind, RouteType::Unreachable | RouteType::Prohibit) {
+            flags = "!H".into();
+        }
+        let iface = match r.kind {
+            RouteType::Blackhole => "*".to_string(),
+            RouteType::Unreachable | RouteType::Prohibit => "-".to_string(),
+            _ => r.dev.clone().unwrap_or_default(),
+        };
+        s.push_str(&format!(
+            "{:<15} {:<15} {:<15} {:<5} {:<6} {:<6} {:>3} {}\n",
+            r.dst.addr(),
+            r.via.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            r.dst.netmask(),
+            flags,
+            r.metric,
+            0,
+            0,
+            iface
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The article's `route -n` listing (without its "..." lines).
+    const ARTICLE_ROUTE_N: &str = "\
+Kernel IP routing table
+Destination     Gateway         Genmask          Flags Metric Ref Use Iface
+0.0.0.0         192.168.11.1    0.0.0.0          UG    100    0   0 ens33
+172.16.3.64     192.168.11.54   255.255.255.192  UG    0      0   0 tunl0
+172.16.104.0    192.168.11.52   255.255.255.192  UG    0      0   0 tunl0
+172.16.135.0    192.168.11.53   255.255.255.192  UG    0      0   0 tunl0
+172.16.166.128  192.168.11.51   255.255.255.192  UG    0      0   0 tunl0
+172.16.225.64   0.0.0.0         255.255.255.192  U     0      0   0 *
+172.16.225.112  0.0.0.0         255.255.255.255  UH    0      0   0 cali71ca141a178
+172.17.0.0      0.0.0.0         255.255.0.0      U     0      0   0 docker0
+192.168.11.0    0.0.0.0         255.255.255.0    U     100    0   0 ens33
+";
+
+    #[test]
+    fn article_route_n_becomes_ip_route() {
+        let t = parse_route_n(ARTICLE_ROUTE_N).unwrap();
+        assert_eq!(
+            t.to_ip_route(),
+            "default via 192.168.11.1 dev ens33 metric 100\n\
+             172.16.3.64/26 via 192.168.11.54 dev tunl0 onlink\n\
+             172.16.104.0/26 via 192.168.11.52 dev tunl0 onlink\n\
+             172.16.135.0/26 via 192.168.11.53 dev tunl0 onlink\n\
+             172.16.166.128/26 via 192.168.11.51 dev tunl0 onlink\n\
+             blackhole 172.16.225.64/26\n\
+             172.16.225.112 dev cali71ca141a178 scope link\n\
+             172.17.0.0/16 dev docker0 scope link\n\
+             192.168.11.0/24 dev ens33 scope link metric 100\n"
+        );
+        // And back: route -n of the parsed table has the article's flags and `*`.
+        let back = emit_route_n(&t);
+        assert!(back.contains("172.16.225.64   0.0.0.0         255.255.255.192 U     0      0        0 *"), "{back}");
+        assert!(back.contains("172.16.225.112  0.0.0.0         255.255.255.255 UH"), "{back}");
+    }
+
+    #[test]
+    fn ip_route_round_trip() {
+        let text = "default via 192.168.11.1 dev ens33 proto static metric 100\n\
+                    172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink\n\
+                    blackhole 172.16.225.64/26 proto bird\n\
+                    172.16.225.112 dev cali71ca141a178 scope link\n\
+                    172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 linkdown\n\
+                    192.168.11.0/24 dev ens33 proto kernel scope link src 192.168.11.58 metric 100\n";
+        assert_eq!(parse_ip_route(text).unwrap().to_ip_route(), text);
+    }
+
+    #[test]
+    fn errors_are_located() {
+        let cases: &[(&str, usize, usize, &str)] = &[
+            ("10.0.0.0/33 dev eth0", 1, 1, "prefix length /33 is larger than 32"),
+            ("default via 1.2.3 dev eth0", 1, 13, "\"1.2.3\" is not an IPv4 gateway address"),
+            ("10.0.0.1/8 dev eth0", 1, 1, "10.0.0.1/8 has host bits set; the network is 10.0.0.0/8"),
+            ("default via 10.0.0.1 dev eth0 colour blue", 1, 31, "unknown keyword \"colour\""),
+            ("10.0.0.0/8 via 10.0.0.1", 1, 1, "a unicast route needs \"dev\""),
+            ("blackhole", 1, 10, "missing destination"),
+        ];
+        for (text, line, col, msg) in cases {
+            let e = &parse_ip_route(text).unwrap_err().0[0];
+            assert_eq!((e.line, e.column, e.message.as_str()), (*line, *col, *msg), "{text}");
+        }
+        let e = parse_route_n("0.0.0.0 192.168.11.1 255.0.255.0 UG 100 0 0 ens33").unwrap_err();
+        assert_eq!(e.0[0].message, "genmask 255.0.255.0 is not contiguous");
+        assert_eq!(e.0[0].column, 22);
+    }
+}

@@ -1,0 +1,460 @@
+//! Scenarios: the whole world as one JSON document (hosts, their devices,
+//! addresses, `ip route` text, `iptables-save` text, listeners, services,
+//! the random seed), and the built-in ones.
+//!
+//! A [`World`] is a scenario checked and compiled: rules parsed, routes
+//! parsed, veth peers and LAN segments resolved, the local routing table
+//! derived from the addresses as the kernel derives it.
+
+use crate::engine::error::{Errors, ParseError};
+use crate::engine::iptables::{save, Ruleset};
+use crate::engine::packet::Proto;
+use crate::engine::route::{Route, RouteTable, RouteType, Scope, TableId};
+use crate::engine::route_text;
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+/// Text given as one string or as a list of lines (easier to read in JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Text {
+    Lines(Vec<String>),
+    One(String),
+}
+
+impl Default for Text {
+    fn default() -> Text {
+        Text::One(String::new())
+    }
+}
+
+impl Text {
+    pub fn to_text(&self) -> String {
+        match self {
+            Text::One(s) => s.clone(),
+            Text::Lines(l) => {
+                let mut s = l.join("\n");
+                s.push('\n');
+                s
+            }
+        }
+    }
+}
+
+/// What a host is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostKind {
+    /// A Kubernetes node: forwards, runs kube-proxy's rules.
+    Node,
+    /// A pod: its own network namespace on a node.
+    Pod,
+    /// A machine outside the cluster, on the LAN.
+    Client,
+}
+
+/// A device and its type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum DeviceKind {
+    Loopback,
+    /// A NIC on a LAN segment (`ens33`).
+    Ethernet { lan: String },
+    /// One end of a veth pair; `peer` is `host/device`.
+    Veth { peer: String },
+    /// The IPIP tunnel device (`tunl0`).
+    Ipip,
+    /// A Linux bridge (`docker0`) with its member ports.
+    Bridge {
+        #[serde(default)]
+        ports: Vec<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub name: String,
+    #[serde(flatten)]
+    pub kind: DeviceKind,
+    /// Addresses with prefix length (`ip addr`).
+    #[serde(default)]
+    pub addrs: Vec<Ipv4Net>,
+    /// `net.ipv4.conf.<dev>.proxy_arp` (Calico sets it on `cali…`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub proxy_arp: bool,
+}
+
+/// A listening socket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listener {
+    pub proto: Proto,
+    pub port: u16,
+    /// Bound address; none means all addresses (`0.0.0.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<Ipv4Addr>,
+    /// The program, for the learner (`flask`, `sshd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+}
+
+/// One network namespace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    pub name: String,
+    pub kind: HostKind,
+    /// For pods: the node the pod runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// For pods: the Kubernetes namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub devices: Vec<Device>,
+    /// `ip route` text (table main; `table local` lines are added to the
+    /// local table the kernel derives from the addresses).
+    #[serde(default)]
+    pub routes: Text,
+    /// `iptables-save` text; none for hosts without netfilter rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iptables: Option<Text>,
+    #[serde(default)]
+    pub listeners: Vec<Listener>,
+    /// `net.ipv4.ip_forward`; nodes forward by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_forward: Option<bool>,
+}
+
+/// A Service port, for naming a destination (`--to flask-ui`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServicePort {
+    #[serde(default)]
+    pub name: String,
+    pub protocol: Proto,
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_port: Option<u16>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    pub namespace: String,
+    pub name: String,
+    pub cluster_ip: Ipv4Addr,
+    pub ports: Vec<ServicePort>,
+}
+
+/// The packet a scenario suggests sending first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preset {
+    pub from: String,
+    pub to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto: Option<Proto>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub name: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// Choices made where the source material is silent, shown to the learner.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Seed of every random choice (`statistic --mode random`, source ports).
+    #[serde(default)]
+    pub seed: u64,
+    pub hosts: Vec<Host>,
+    #[serde(default)]
+    pub services: Vec<Service>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
+}
+
+/// Names of the built-in scenarios, the default first.
+pub const BUILTIN: &[&str] = &["article", "article-remote"];
+
+/// A built-in scenario by name.
+pub fn builtin(name: &str) -> Option<Scenario> {
+    let json = match name {
+        "article" => include_str!("scenarios/article.json"),
+        "article-remote" => include_str!("scenarios/article-remote.json"),
+        _ => return None,
+    };
+    Some(serde_json::from_str(json).expect("built-in scenarios are valid JSON (tested)"))
+}
+
+impl Scenario {
+    /// Parses a scenario from JSON, with the line and column of a syntax error.
+    pub fn from_json(text: &str) -> Result<Scenario, Errors> {
+        serde_json::from_str(text).map_err(|e| {
+            Errors::from(ParseError::new(e.line(), e.column(), format!("scenario JSON: {e}")))
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a scenario always serialises")
+    }
+
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+
+    pub fn host_mut(&mut self, name: &str) -> Option<&mut Host> {
+        self.hosts.iter_mut().find(|h| h.name == name)
+    }
+}
+
+/// A device, compiled.
+#[derive(Clone, Debug)]
+pub struct Dev {
+    pub spec: Device,
+    /// For veth: (host, device) of the peer.
+    pub peer: Option<(usize, usize)>,
+}
+
+/// One network namespace, compiled.
+#[derive(Clone, Debug)]
+pub struct Netns {
+    pub spec: Host,
+    pub devs: Vec<Dev>,
+    pub routes: RouteTable,
+    pub rules: Option<Ruleset>,
+    pub ip_forward: bool,
+}
+
+impl Netns {
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    pub fn dev(&self, name: &str) -> Option<usize> {
+        self.devs.iter().position(|d| d.spec.name == name)
+    }
+
+    /// Whether `addr` is one of this namespace's addresses.
+    pub fn owns(&self, addr: Ipv4Addr) -> bool {
+        self.devs.iter().any(|d| d.spec.addrs.iter().any(|a| a.addr() == addr))
+            || (addr.is_loopback() && self.dev("lo").is_some())
+    }
+
+    /// The first address of a device, as `inet_select_addr` picks it.
+    pub fn dev_addr(&self, dev: &str) -> Option<Ipv4Addr> {
+        self.devs
+            .iter()
+            .find(|d| d.spec.name == dev)
+            .and_then(|d| d.spec.addrs.iter().find(|a| !a.addr().is_loopback()))
+            .map(|a| a.addr())
+    }
+
+    /// The source address the kernel picks for a packet leaving on `dev`:
+    /// the device's own address, else the first global address of any
+    /// device (`inet_select_addr`; Calico's `cali…` veths have none).
+    pub fn select_src(&self, dev: &str) -> Option<Ipv4Addr> {
+        self.dev_addr(dev).or_else(|| {
+            self.devs
+                .iter()
+                .flat_map(|d| &d.spec.addrs)
+                .map(|a| a.addr())
+                .find(|a| !a.is_loopback())
+        })
+    }
+}
+
+/// The compiled world the simulator walks.
+#[derive(Clone, Debug)]
+pub struct World {
+    pub scenario: Scenario,
+    pub hosts: Vec<Netns>,
+}
+
+/// The local table the kernel derives from a device's addresses.
+fn local_routes(dev: &str, addrs: &[Ipv4Net]) -> Vec<Route> {
+    let mut out = Vec::new();
+    for a in addrs {
+        let mut r = Route::new(RouteType::Local, Ipv4Net::new(a.addr(), 32).expect("valid"));
+        if dev == "lo" && a.addr().is_loopback() {
+            r.dst = a.trunc();
+        }
+        r.dev = Some(dev.to_string());
+        r.table = TableId::Local;
+        r.proto = Some("kernel".into());
+        r.scope = Scope::Host;
+        r.src = Some(a.addr());
+        out.push(r);
+        if a.prefix_len() < 31 && dev != "lo" {
+            let mut b = Route::new(RouteType::Broadcast, Ipv4Net::new(a.broadcast(), 32).expect("valid"));
+            b.dev = Some(dev.to_string());
+            b.table = TableId::Local;
+            b.proto = Some("kernel".into());
+            b.scope = Scope::Link;
+            b.src = Some(a.addr());
+            out.push(b);
+        }
+    }
+    out
+}
+
+impl World {
+    /// Checks and compiles a scenario. Errors name the host, what text they
+    /// are in (rules, routes) and the line and column there.
+    pub fn build(scenario: &Scenario) -> Result<World, Errors> {
+        let mut errors = Errors::default();
+        let mut hosts = Vec::with_capacity(scenario.hosts.len());
+        for (i, h) in scenario.hosts.iter().enumerate() {
+            if scenario.hosts[..i].iter().any(|o| o.name == h.name) {
+                errors.push(ParseError::new(0, 0, format!("host \"{}\" is defined twice", h.name)));
+            }
+            let mut routes = match route_text::parse_routes(&h.routes.to_text()) {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.0.extend(e.in_context(&format!("host {} routes", h.name)).0);
+                    RouteTable::default()
+                }
+            };
+            for d in &h.devices {
+                routes.routes.extend(local_routes(&d.name, &d.addrs));
+            }
+            for r in &routes.routes {
+                if let Some(dev) = &r.dev {
+                    if !h.devices.iter().any(|d| &d.name == dev) {
+                        errors.push(ParseError::new(r.line, 1, format!("host {} routes: Cannot find device \"{dev}\" (no such device on this host)", h.name)));
+                    }
+                }
+                // A gateway must be on a directly reachable subnet of the
+                // device unless the route says onlink (ip route's "Nexthop has invalid gateway").
+                if let (Some(via), Some(dev), false) = (r.via, &r.dev, r.onlink) {
+                    let direct = h
+                        .devices
+                        .iter()
+                        .filter(|d| &d.name == dev)
+                        .flat_map(|d| &d.addrs)
+                        .any(|a| a.trunc().contains(&via))
+                        || routes.routes.iter().any(|o| o.via.is_none() && o.dev.as_ref() == Some(dev) && o.dst.contains(&via) && o.kind == RouteType::Unicast);
+                    if !direct {
+                        errors.push(ParseError::new(r.line, 1, format!("host {} routes: gateway {via} is not directly reachable on {dev} (\"Nexthop has invalid gateway\"); add \"onlink\"", h.name)));
+                    }
+                }
+            }
+            let rules = match &h.iptables {
+                None => None,
+                Some(t) => match save::parse(&t.to_text()) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        errors.0.extend(e.in_context(&format!("host {} rules", h.name)).0);
+                        None
+                    }
+                },
+            };
+            hosts.push(Netns {
+                spec: h.clone(),
+                devs: h.devices.iter().map(|d| Dev { spec: d.clone(), peer: None }).collect(),
+                routes,
+                rules,
+                ip_forward: h.ip_forward.unwrap_or(h.kind == HostKind::Node),
+            });
+        }
+        // Resolve veth peers.
+        for hi in 0..hosts.len() {
+            for di in 0..hosts[hi].devs.len() {
+                if let DeviceKind::Veth { peer } = &hosts[hi].devs[di].spec.kind {
+                    let found = peer.split_once('/').and_then(|(ph, pd)| {
+                        let pi = hosts.iter().position(|x| x.name() == ph)?;
+                        let pj = hosts[pi].dev(pd)?;
+                        Some((pi, pj))
+                    });
+                    match found {
+                        Some((pi, pj)) => {
+                            let back = matches!(&hosts[pi].devs[pj].spec.kind, DeviceKind::Veth { peer } if *peer == format!("{}/{}", hosts[hi].name(), hosts[hi].devs[di].spec.name));
+                            if !back {
+                                errors.push(ParseError::new(0, 0, format!("host {}: veth {} names {peer} as its peer, but {peer} does not name it back", hosts[hi].name(), hosts[hi].devs[di].spec.name)));
+                            }
+                            hosts[hi].devs[di].peer = Some((pi, pj));
+                        }
+                        None => errors.push(ParseError::new(0, 0, format!("host {}: veth {} has peer \"{peer}\", which is not a host/device of this scenario", hosts[hi].name(), hosts[hi].devs[di].spec.name))),
+                    }
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(World { scenario: scenario.clone(), hosts })
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn host(&self, name: &str) -> Option<usize> {
+        self.hosts.iter().position(|h| h.name() == name)
+    }
+
+    /// The host and device on LAN `lan` that owns `addr` (answers ARP for it).
+    pub fn lan_owner(&self, lan: &str, addr: Ipv4Addr) -> Option<(usize, usize)> {
+        self.hosts.iter().enumerate().find_map(|(hi, h)| {
+            h.devs.iter().position(|d| matches!(&d.spec.kind, DeviceKind::Ethernet { lan: l } if l == lan) && d.spec.addrs.iter().any(|a| a.addr() == addr)).map(|di| (hi, di))
+        })
+    }
+
+    /// A host outside the cluster with address `ip`: the scenario's client
+    /// host with that address, or a copy of its first client host moved to
+    /// `ip` (same LAN, same routes).
+    pub fn client(&mut self, ip: Ipv4Addr) -> Result<usize, String> {
+        if let Some(i) = self.hosts.iter().position(|h| h.spec.kind == HostKind::Client && h.owns(ip)) {
+            return Ok(i);
+        }
+        let template = self
+            .hosts
+            .iter()
+            .position(|h| h.spec.kind == HostKind::Client)
+            .ok_or("this scenario has no client host to copy for client:IP")?;
+        let mut h = self.hosts[template].clone();
+        let (lan_dev, net) = h
+            .devs
+            .iter()
+            .find_map(|d| match d.spec.kind {
+                DeviceKind::Ethernet { .. } => d.spec.addrs.first().map(|a| (d.spec.name.clone(), *a)),
+                _ => None,
+            })
+            .ok_or("the client host has no LAN device")?;
+        if !net.contains(&ip) {
+            return Err(format!("{ip} is not on the LAN {} of the client host", net.trunc()));
+        }
+        if self.hosts.iter().any(|x| x.owns(ip)) {
+            return Err(format!("{ip} already belongs to another host"));
+        }
+        let new_net = Ipv4Net::new(ip, net.prefix_len()).expect("same prefix");
+        let name = format!("client-{ip}");
+        h.spec.name = name;
+        for d in &mut h.devs {
+            if d.spec.name == lan_dev {
+                d.spec.addrs = vec![new_net];
+            }
+        }
+        for r in &mut h.routes.routes {
+            if r.src == Some(net.addr()) {
+                r.src = Some(ip);
+            }
+            if r.table == TableId::Local && r.dst.addr() == net.addr() {
+                r.dst = Ipv4Net::new(ip, 32).expect("valid");
+            }
+        }
+        h.spec.devices = h.devs.iter().map(|d| d.spec.clone()).collect();
+        self.hosts.push(h);
+        Ok(self.hosts.len() - 1)
+    }
+
+    /// Finds a Service by `name`, `namespace/name`, optionally with `:port-name`.
+    pub fn service(&self, spec: &str) -> Option<(&Service, &ServicePort)> {
+        let (name, port) = match spec.split_once(':') {
+            Some((n, p)) => (n, Some(p)),
+            None => (spec, None),
+        };
+        let svc = self.scenario.services.iter().find(|s| {
+            s.name == name || format!("{}/{}", s.namespace, s.name) == name
+        })?;
+        let p = match port {
+            Some(p) => svc.ports.iter().find(|x| x.name == p || x.port.to_string() == p)?,
+            None => svc.ports.first()?,
+        };
+        Some((svc, p))
+    }
+}

@@ -1,0 +1,1030 @@
+//! The packet walk: one packet from its sender through every namespace it
+//! crosses. Each namespace runs the kernel's IPv4 path:
+//!
+//! - received: raw PREROUTING, conntrack, mangle PREROUTING, nat PREROUTING,
+//!   input routing; then local delivery (mangle/filter INPUT, nat INPUT) or
+//!   forwarding (TTL, mangle/filter FORWARD);
+//! - locally generated: output routing, raw OUTPUT, conntrack, mangle/nat/
+//!   filter OUTPUT, re-routing if the destination or mark changed;
+//! - leaving: mangle and nat POSTROUTING, conntrack confirm, the device
+//!   (veth to its peer, Ethernet to the LAN neighbour, tunl0 encapsulation).
+//!
+//! Everything that happens is recorded as a [`Step`].
+
+use crate::engine::conntrack::{self, invert, tuple_of, Dir};
+use crate::engine::iptables::eval::{self, Env, Outcome, RuleAt};
+use crate::engine::iptables::rule::{addrtype, ctstate, NatRange, Recent, RecentCmd, RejectWith};
+use crate::engine::iptables::{Counters, Hook, TableName};
+use crate::engine::packet::{icmp, Ipv4Header, Packet, Proto, Quoted, TcpFlags, Transport};
+use crate::engine::rng::Rng;
+use crate::engine::route::RouteType;
+use crate::engine::scenario::{DeviceKind, HostKind, World};
+use crate::engine::trace::{
+    CtEvent, DropReason, Endpoint, Layer, Lookup, NatKind, Step, StepKind, Trace, Tuple, Verdict, TRACE_VERSION,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+/// A branch the caller forces, for `statistic --mode random` rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Force {
+    pub host: String,
+    pub table: TableName,
+    pub chain: String,
+    /// Rule position from 1.
+    pub rule: usize,
+    pub matched: bool,
+}
+
+/// What to send.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendSpec {
+    /// A host name (pod or node), or `client:IP` for a machine on the LAN.
+    pub from: String,
+    /// `IP`, `IP:PORT`, or a Service (`flask-ui`, `ms-test/flask-ui`, `flask-ui:http`).
+    pub to: String,
+    pub proto: Proto,
+    /// TCP flags (default SYN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<TcpFlags>,
+    /// Source address (default: chosen as the kernel does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<Ipv4Addr>,
+    /// Source port (default: an ephemeral port from the seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    #[serde(default)]
+    pub payload_len: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u8>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub force: Vec<Force>,
+}
+
+impl SendSpec {
+    pub fn new(from: &str, to: &str, proto: Proto) -> SendSpec {
+        SendSpec {
+            from: from.into(),
+            to: to.into(),
+            proto,
+            flags: None,
+            src: None,
+            src_port: None,
+            payload_len: 0,
+            ttl: None,
+            force: Vec::new(),
+        }
+    }
+}
+
+/// A socket that sent something and waits for the answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Conn {
+    proto: Proto,
+    local: Ipv4Addr,
+    lport: u16,
+    remote: Ipv4Addr,
+    rport: u16,
+}
+
+/// Everything that lives across packets: conntrack, the random stream, the
+/// clock, `recent` lists, `nth` counters, rule counters and open sockets.
+#[derive(Clone, Debug)]
+pub struct SimState {
+    pub conntrack: Vec<conntrack::Table>,
+    pub rng: Rng,
+    /// Seconds since the start; each packet advances it by one.
+    pub clock: u64,
+    nth: HashMap<(usize, RuleAt), u32>,
+    recent: Vec<HashMap<String, Vec<(Ipv4Addr, Vec<u64>)>>>,
+    /// Packet/byte counters per rule, as `iptables -L -v` shows them.
+    pub counters: HashMap<(usize, RuleAt), Counters>,
+    ip_id: Vec<u16>,
+    conns: Vec<Vec<Conn>>,
+}
+
+impl SimState {
+    pub fn new(world: &World) -> SimState {
+        let n = world.hosts.len();
+        SimState {
+            conntrack: vec![conntrack::Table::default(); n],
+            rng: Rng(world.scenario.seed),
+            clock: 0,
+            nth: HashMap::new(),
+            recent: vec![HashMap::new(); n],
+            counters: HashMap::new(),
+            ip_id: (0..n as u64).map(|i| (world.scenario.seed.wrapping_mul(31).wrapping_add(i * 7919) & 0xffff) as u16).collect(),
+            conns: vec![Vec::new(); n],
+        }
+    }
+
+    /// Grows the per-host state when hosts were added (`client:IP`).
+    fn fit(&mut self, n: usize) {
+        while self.conntrack.len() < n {
+            self.conntrack.push(conntrack::Table::default());
+            self.recent.push(HashMap::new());
+            self.ip_id.push(self.ip_id.len() as u16 * 7919);
+            self.conns.push(Vec::new());
+        }
+    }
+
+    /// Forgets all connections (`conntrack -F` everywhere) and open sockets.
+    pub fn clear_conntrack(&mut self) {
+        self.conntrack.iter_mut().for_each(conntrack::Table::clear);
+        self.conns.iter_mut().for_each(Vec::clear);
+    }
+}
+
+/// Per-packet conntrack context within one namespace.
+#[derive(Clone, Debug, Default)]
+struct Ct {
+    /// Confirmed entry and the packet's direction.
+    entry: Option<(usize, Dir)>,
+    /// A new connection not yet confirmed.
+    new: Option<conntrack::Entry>,
+    state: u8,
+    related: bool,
+}
+
+/// Where the packet goes next.
+enum Next {
+    Receive { host: usize, dev: usize, from: Option<String>, pkt: Packet },
+    LocalOut { host: usize, pkt: Packet },
+    Done(Verdict),
+}
+
+const MAX_HOPS: usize = 64;
+
+struct Walker<'w, 's> {
+    world: &'w World,
+    state: &'s mut SimState,
+    spec: &'w SendSpec,
+    steps: Vec<Step>,
+}
+
+/// The environment rules see inside one namespace.
+struct HostEnv<'a> {
+    world: &'a World,
+    host: usize,
+    state: &'a mut SimState,
+    force: &'a [Force],
+    ct_state: u8,
+}
+
+impl Env for HostEnv<'_> {
+    fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16 {
+        let h = &self.world.hosts[self.host];
+        if addr.is_multicast() {
+            return addrtype::MULTICAST;
+        }
+        if addr.is_unspecified() {
+            return addrtype::UNSPEC;
+        }
+        if addr.is_broadcast() {
+            return addrtype::BROADCAST;
+        }
+        let local = match dev {
+            Some(d) => h.devs.iter().filter(|x| x.spec.name == d).flat_map(|x| &x.spec.addrs).any(|a| a.addr() == addr),
+            None => h.owns(addr),
+        };
+        if local {
+            return addrtype::LOCAL;
+        }
+        match h.routes.lookup(addr).route.map(|r| r.kind) {
+            Some(RouteType::Broadcast) => addrtype::BROADCAST,
+            Some(RouteType::Blackhole) => addrtype::BLACKHOLE,
+            Some(RouteType::Unreachable) | None => addrtype::UNREACHABLE,
+            Some(RouteType::Prohibit) => addrtype::PROHIBIT,
+            Some(RouteType::Local) if dev.is_none() => addrtype::LOCAL,
+            _ => addrtype::UNICAST,
+        }
+    }
+
+    fn ct_state(&self) -> u8 {
+        self.ct_state
+    }
+
+    fn draw(&mut self, at: RuleAt) -> (u32, Option<bool>) {
+        let d = (self.state.rng.next_u64() as u32) & 0x7fff_ffff;
+        let h = self.world.hosts[self.host].name();
+        let chain = self.world.hosts[self.host]
+            .rules
+            .as_ref()
+            .and_then(|r| r.table(at.table))
+            .map(|t| t.chains[at.chain].name.as_str())
+            .unwrap_or("");
+        let forced = self
+            .force
+            .iter()
+            .find(|f| f.host == h && f.table == at.table && f.chain == chain && f.rule == at.rule + 1)
+            .map(|f| f.matched);
+        (d, forced)
+    }
+
+    fn nth(&mut self, at: RuleAt, every: u32, packet: u32) -> bool {
+        // xt_statistic: the counter starts at --packet; each packet moves it
+        // on, wrapping at --every - 1, and the packet matches on the wrap.
+        let c = self.state.nth.entry((self.host, at)).or_insert(packet);
+        *c = if *c == every - 1 { 0 } else { *c + 1 };
+        *c == 0
+    }
+
+    fn recent(&mut self, r: &Recent, addr: Ipv4Addr) -> bool {
+        let addr = Ipv4Addr::from(u32::from(addr) & u32::from(r.mask));
+        let now = self.state.clock;
+        let list = self.state.recent[self.host].entry(r.name.clone()).or_default();
+        let pos = list.iter().position(|(a, _)| *a == addr);
+        let fresh = |times: &Vec<u64>| -> bool {
+            let recent: Vec<&u64> = times.iter().filter(|t| r.seconds.is_none_or(|s| now.saturating_sub(**t) < s as u64)).collect();
+            !recent.is_empty() && r.hitcount.is_none_or(|h| recent.len() as u32 >= h)
+        };
+        match r.cmd {
+            RecentCmd::Set => {
+                match pos {
+                    Some(p) => list[p].1.push(now),
+                    None => list.push((addr, vec![now])),
+                }
+                true
+            }
+            RecentCmd::Rcheck | RecentCmd::Update => {
+                let Some(p) = pos else { return false };
+                if r.reap {
+                    if let Some(s) = r.seconds {
+                        list[p].1.retain(|t| now.saturating_sub(*t) < s as u64);
+                    }
+                }
+                let ok = fresh(&list[p].1);
+                if ok && r.cmd == RecentCmd::Update {
+                    list[p].1.push(now);
+                }
+                ok
+            }
+            RecentCmd::Remove => match pos {
+                Some(p) => {
+                    list.remove(p);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    fn count(&mut self, at: RuleAt, bytes: u64) {
+        let c = self.state.counters.entry((self.host, at)).or_default();
+        c.packets += 1;
+        c.bytes += bytes;
+    }
+}
+
+fn endpoint_dst(p: &Packet) -> Endpoint {
+    Endpoint { addr: p.head().dst, port: p.head_ports().map(|x| x.1) }
+}
+
+fn endpoint_src(p: &Packet) -> Endpoint {
+    Endpoint { addr: p.head().src, port: p.head_ports().map(|x| x.0) }
+}
+
+/// Parses `IP` or `IP:PORT`.
+fn parse_addr_port(s: &str) -> Option<(Ipv4Addr, Option<u16>)> {
+    match s.rsplit_once(':') {
+        Some((a, p)) => Some((a.parse().ok()?, Some(p.parse().ok()?))),
+        None => Some((s.parse().ok()?, None)),
+    }
+}
+
+/// Sends one packet and returns its trace. State (conntrack, counters, the
+/// random stream) carries over to the next packet. `world` grows a client
+/// host when `from` names an address no host has (`client:IP`).
+pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<Trace, String> {
+    // Resolve the sender.
+    let host = match spec.from.strip_prefix("client:") {
+        Some(ip) => {
+            let ip: Ipv4Addr = ip.parse().map_err(|_| format!("\"{ip}\" is not an IPv4 address"))?;
+            world.client(ip)?
+        }
+        None => world
+            .host(&spec.from)
+            .ok_or_else(|| format!("no host named \"{}\" (hosts: {})", spec.from, world.hosts.iter().map(|h| h.name()).collect::<Vec<_>>().join(", ")))?,
+    };
+    state.fit(world.hosts.len());
+    let world: &World = world;
+    // Resolve the destination.
+    let (dst, port) = match parse_addr_port(&spec.to) {
+        Some(x) => x,
+        None => {
+            let (svc, p) = world.service(&spec.to).ok_or_else(|| {
+                format!(
+                    "\"{}\" is neither IP[:PORT] nor a Service (services: {})",
+                    spec.to,
+                    world.scenario.services.iter().map(|s| format!("{}/{}", s.namespace, s.name)).collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            (svc.cluster_ip, Some(p.port))
+        }
+    };
+    if matches!(spec.proto, Proto::Tcp | Proto::Udp) && port.is_none() {
+        return Err(format!("{} needs a destination port: write {}:PORT", spec.proto, spec.to));
+    }
+    state.clock += 1;
+    let h = &world.hosts[host];
+    let src = match spec.src {
+        Some(s) => s,
+        None => {
+            if h.spec.kind == HostKind::Client && spec.from.starts_with("client:") {
+                spec.from[7..].parse().expect("parsed above")
+            } else {
+                let d = h.routes.lookup(dst);
+                match d.route {
+                    Some(r) if r.kind == RouteType::Local => dst,
+                    Some(r) => r.src.or_else(|| r.dev.as_deref().and_then(|dev| h.select_src(dev))).or_else(|| h.select_src("")).unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    None => h.select_src("").unwrap_or(Ipv4Addr::UNSPECIFIED),
+                }
+            }
+        }
+    };
+    let sport = spec.src_port.unwrap_or_else(|| state.rng.range(32768, 60999) as u16);
+    let transport = match spec.proto {
+        Proto::Tcp => Transport::Tcp {
+            src_port: sport,
+            dst_port: port.unwrap_or(0),
+            flags: spec.flags.unwrap_or(TcpFlags::SYN),
+            seq: state.rng.next_u64() as u32,
+            ack: 0,
+        },
+        Proto::Udp => Transport::Udp { src_port: sport, dst_port: port.unwrap_or(0) },
+        Proto::Icmp => Transport::Icmp { icmp_type: icmp::ECHO_REQUEST, code: 0, id: sport, seq: 1, quoted: None },
+        other => return Err(format!("sending {other} packets is not supported (tcp, udp or icmp)")),
+    };
+    let id = state.ip_id[host];
+    state.ip_id[host] = id.wrapping_add(1);
+    let mut pkt = Packet {
+        outer: Vec::new(),
+        ip: Ipv4Header { src, dst, ttl: spec.ttl.unwrap_or(64), protocol: spec.proto, id, df: true, total_len: 0 },
+        transport,
+        payload_len: spec.payload_len,
+        mark: 0,
+        iif: None,
+        oif: None,
+    };
+    pkt.fix_lengths();
+    let (lport, rport) = match &pkt.transport {
+        Transport::Icmp { id, .. } => (*id, *id),
+        t => t.ports().unwrap_or((0, 0)),
+    };
+    let conn = Conn { proto: spec.proto, local: src, lport, remote: dst, rport };
+    if !state.conns[host].contains(&conn) {
+        state.conns[host].push(conn);
+    }
+    let mut w = Walker { world, state, spec, steps: Vec::with_capacity(64) };
+    let note = match h.spec.kind {
+        HostKind::Client => format!("a program on {} (outside the cluster) sends", h.name()),
+        HostKind::Pod => format!("a process in pod {} sends", h.name()),
+        HostKind::Node => format!("a process on node {} sends", h.name()),
+    };
+    w.step(host, Layer::Transport, StepKind::Send { note }, &pkt);
+    let mut next = Next::LocalOut { host, pkt };
+    let mut hops = 0;
+    let verdict = loop {
+        hops += 1;
+        if hops > MAX_HOPS * 4 {
+            break Verdict::Dropped { ns: world.hosts[host].name().to_string(), reason: DropReason::HopLimit };
+        }
+        next = match next {
+            Next::Done(v) => break v,
+            Next::LocalOut { host, pkt } => w.local_out(host, pkt),
+            Next::Receive { host, dev, from, pkt } => w.receive(host, dev, from, pkt),
+        };
+    };
+    Ok(Trace { version: TRACE_VERSION, steps: w.steps, verdict })
+}
+
+/// The answer to a delivered packet, sent from where it was delivered
+/// (SYN → SYN-ACK, anything else → ACK; UDP and ICMP echo likewise).
+pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
+    let Verdict::Delivered { ns, .. } = &trace.verdict else { return None };
+    let last = trace.steps.last()?;
+    let p = &last.packet;
+    let (proto, sport, dport, flags) = match &p.transport {
+        Transport::Tcp { src_port, dst_port, flags, .. } => {
+            let f = if flags.syn && !flags.ack { TcpFlags { syn: true, ack: true, ..Default::default() } } else { TcpFlags { ack: true, ..Default::default() } };
+            (Proto::Tcp, *dst_port, *src_port, Some(f))
+        }
+        Transport::Udp { src_port, dst_port } => (Proto::Udp, *dst_port, *src_port, None),
+        _ => return None,
+    };
+    Some(SendSpec {
+        from: ns.clone(),
+        to: format!("{}:{}", p.ip.src, dport),
+        proto,
+        flags,
+        src: Some(p.ip.dst),
+        src_port: Some(sport),
+        payload_len: 0,
+        ttl: None,
+        force: Vec::new(),
+    })
+}
+
+impl Walker<'_, '_> {
+    fn ns(&self, host: usize) -> &str {
+        self.world.hosts[host].name()
+    }
+
+    fn step(&mut self, host: usize, layer: Layer, kind: StepKind, pkt: &Packet) {
+        let ns = self.world.hosts[host].name().to_string();
+        self.steps.push(Step { ns, layer, kind, packet: pkt.clone() });
+    }
+
+    fn drop(&mut self, host: usize, reason: DropReason, detail: String, response: Option<Packet>, pkt: &Packet) -> Next {
+        self.step(host, Layer::Network, StepKind::Drop { reason, detail, response: response.map(Box::new) }, pkt);
+        Next::Done(Verdict::Dropped { ns: self.ns(host).to_string(), reason })
+    }
+
+    fn has_rules(&self, host: usize) -> bool {
+        self.world.hosts[host].rules.is_some()
+    }
+
+    /// Conntrack lookup (priority -200 at PREROUTING and OUTPUT).
+    fn ct_lookup(&mut self, host: usize, pkt: &mut Packet, hook: Hook) -> Ct {
+        let t = tuple_of(pkt);
+        let table = &self.state.conntrack[host];
+        let mut ct = Ct::default();
+        // ICMP errors belong to the connection of the packet they quote.
+        let quoted_tuple = match pkt.head_transport() {
+            Some(Transport::Icmp { icmp_type, quoted: Some(q), .. }) if icmp::is_error(*icmp_type) => Some(Tuple { proto: q.ip.protocol, src: q.ip.src, dst: q.ip.dst, sport: q.src_port, dport: q.dst_port }),
+            _ => None,
+        };
+        let found = match quoted_tuple {
+            Some(q) => table.find(&q).map(|(i, d)| {
+                ct.related = true;
+                // The error travels against the quoted packet's direction.
+                (i, if d == Dir::Original { Dir::Reply } else { Dir::Original })
+            }),
+            None => table.find(&t),
+        };
+        let state_name;
+        match found {
+            Some((i, dir)) => {
+                let e = &mut self.state.conntrack[host].entries[i];
+                if dir == Dir::Reply && !ct.related {
+                    e.seen_reply = true;
+                }
+                ct.entry = Some((i, dir));
+                ct.state = if ct.related {
+                    ctstate::RELATED
+                } else if e.seen_reply {
+                    ctstate::ESTABLISHED
+                } else {
+                    ctstate::NEW
+                };
+                if e.dnat {
+                    ct.state |= ctstate::DNAT;
+                }
+                if e.snat {
+                    ct.state |= ctstate::SNAT;
+                }
+                state_name = format!(
+                    "{}{}",
+                    if ct.related { "RELATED" } else if e.seen_reply { "ESTABLISHED" } else { "NEW (no reply seen yet)" },
+                    if dir == Dir::Reply { ", reply direction" } else { "" }
+                );
+                let (o, r) = (e.original, e.reply);
+                self.step(host, Layer::Transport, StepKind::Conntrack(CtEvent::Lookup { tuple: t, state: state_name, original: Some(o), reply: Some(r) }), pkt);
+                // Follow the binding: destination part here.
+                self.ct_translate(host, pkt, &ct, false, hook);
+            }
+            None => {
+                ct.new = Some(conntrack::Entry { original: t, reply: invert(&t), seen_reply: false, dnat: false, snat: false });
+                ct.state = ctstate::NEW;
+                self.step(host, Layer::Transport, StepKind::Conntrack(CtEvent::Lookup { tuple: t, state: "NEW".into(), original: None, reply: None }), pkt);
+            }
+        }
+        ct
+    }
+
+    /// Applies a confirmed connection's NAT binding: the destination part at
+    /// PREROUTING/OUTPUT (`src_part` false), the source part at
+    /// POSTROUTING/INPUT (`src_part` true).
+    fn ct_translate(&mut self, host: usize, pkt: &mut Packet, ct: &Ct, src_part: bool, hook: Hook) {
+        let Some((i, dir)) = ct.entry else { return };
+        let e = self.state.conntrack[host].entries[i].clone();
+        // Original direction: DNAT rewrites dst, SNAT rewrites src.
+        // Reply direction: undo SNAT on dst, undo DNAT on src.
+        let (apply, addr, port, nat) = match (dir, src_part) {
+            (Dir::Original, false) => (e.dnat, e.reply.src, e.reply.sport, NatKind::Dnat),
+            (Dir::Original, true) => (e.snat, e.reply.dst, e.reply.dport, NatKind::Snat),
+            (Dir::Reply, false) => (e.snat, e.original.src, e.original.sport, NatKind::Snat),
+            (Dir::Reply, true) => (e.dnat, e.original.dst, e.original.dport, NatKind::Dnat),
+        };
+        if !apply {
+            return;
+        }
+        let before_t = tuple_of(pkt);
+        let rewrite_dst = !src_part;
+        let has_ports = conntrack::has_ports(pkt.head().protocol);
+        if ct.related {
+            // Rewrite the outer header and the quoted one, in opposite senses.
+            if rewrite_dst {
+                pkt.head_mut().dst = addr;
+            } else {
+                pkt.head_mut().src = addr;
+            }
+            if let Transport::Icmp { quoted: Some(q), .. } = &mut pkt.transport {
+                if rewrite_dst {
+                    q.ip.src = addr;
+                    q.src_port = port;
+                } else {
+                    q.ip.dst = addr;
+                    q.dst_port = port;
+                }
+            }
+        } else if rewrite_dst {
+            pkt.head_mut().dst = addr;
+            if has_ports {
+                pkt.transport.set_dst_port(port);
+            }
+        } else {
+            pkt.head_mut().src = addr;
+            if has_ports {
+                pkt.transport.set_src_port(port);
+            }
+        }
+        let after_t = tuple_of(pkt);
+        if before_t != after_t {
+            let _ = (nat, hook);
+            self.step(host, Layer::Transport, StepKind::Conntrack(CtEvent::Translate { before: before_t, after: after_t }), pkt);
+        }
+    }
+
+    /// Runs the tables of one hook in priority order. `ct` is updated by NAT.
+    fn hook(&mut self, host: usize, hook: Hook, pkt: &mut Packet, ct: &mut Ct) -> Result<(), Next> {
+        let world = self.world;
+        let Some(rules) = world.hosts[host].rules.as_ref() else { return Ok(()) };
+        let order: &[TableName] = match hook {
+            Hook::Prerouting => &[TableName::Raw, TableName::Mangle, TableName::Nat],
+            Hook::Output => &[TableName::Raw, TableName::Mangle, TableName::Nat, TableName::Filter, TableName::Security],
+            Hook::Input => &[TableName::Mangle, TableName::Filter, TableName::Security, TableName::Nat],
+            Hook::Forward => &[TableName::Mangle, TableName::Filter, TableName::Security],
+            Hook::Postrouting => &[TableName::Mangle, TableName::Nat],
+        };
+        for &tn in order {
+            let Some(table) = rules.table(tn) else { continue };
+            if table.chain_index(hook.chain_name()).is_none() {
+                continue;
+            }
+            if tn == TableName::Nat && ct.new.is_none() {
+                // Only the first packet of a connection sees the nat table.
+                self.step(host, Layer::Network, StepKind::NatSkipped { hook }, pkt);
+                if matches!(hook, Hook::Postrouting | Hook::Input) {
+                    self.ct_translate(host, pkt, ct, true, hook);
+                }
+                continue;
+            }
+            let mut env = HostEnv { world, host, state: self.state, force: &self.spec.force, ct_state: ct.state };
+            let ns = world.hosts[host].name();
+            let outcome = eval::run_hook(table, hook, pkt, &mut env, ns, &mut self.steps);
+            match outcome {
+                Outcome::Accept => {}
+                Outcome::Drop => {
+                    let pk = pkt.clone();
+                    return Err(self.drop(host, DropReason::Filtered, format!("{} {} dropped it", tn, hook), None, &pk));
+                }
+                Outcome::Reject(with) => {
+                    let resp = self.reject_response(host, pkt, with);
+                    let pk = pkt.clone();
+                    return Err(self.drop(host, DropReason::Rejected, format!("{} {} rejected it", tn, hook), Some(resp), &pk));
+                }
+                Outcome::Dnat(range, rule) => {
+                    let before = endpoint_dst(pkt);
+                    let (addr, port) = self.pick(&range, before.addr, before.port, false);
+                    pkt.head_mut().dst = addr;
+                    if let Some(p) = port {
+                        pkt.transport.set_dst_port(p);
+                    }
+                    if let Some(n) = &mut ct.new {
+                        n.reply.src = addr;
+                        if let Some(p) = port {
+                            n.reply.sport = p;
+                        }
+                        n.dnat = true;
+                        ct.state |= ctstate::DNAT;
+                    }
+                    self.step(host, Layer::Network, StepKind::Nat { nat: NatKind::Dnat, before, after: endpoint_dst(pkt), rule: Some(rule) }, pkt);
+                }
+                Outcome::Snat(range, random_fully, rule) => {
+                    let before = endpoint_src(pkt);
+                    let (addr, _) = self.pick(&range, before.addr, before.port, random_fully);
+                    self.apply_snat(host, pkt, ct, addr, range.ports, random_fully, NatKind::Snat, rule);
+                }
+                Outcome::Masquerade(ports, random_fully, rule) => {
+                    let oif = pkt.oif.clone().unwrap_or_default();
+                    let addr = world.hosts[host].select_src(&oif).unwrap_or(pkt.head().src);
+                    self.apply_snat(host, pkt, ct, addr, ports, random_fully, NatKind::Masquerade, rule);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Picks the address (and port) of a NAT range: the first address; the
+    /// port kept if in range, else the range's first.
+    fn pick(&mut self, r: &NatRange, addr: Ipv4Addr, port: Option<u16>, _random: bool) -> (Ipv4Addr, Option<u16>) {
+        let a = r.addr.map(|(lo, _)| lo).unwrap_or(addr);
+        let p = match (r.ports, port) {
+            (Some((lo, hi)), Some(p)) if p >= lo && p <= hi => Some(p),
+            (Some((lo, _)), _) => Some(lo),
+            (None, p) => p,
+        };
+        (a, p)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_snat(&mut self, host: usize, pkt: &mut Packet, ct: &mut Ct, addr: Ipv4Addr, ports: Option<(u16, u16)>, random_fully: bool, nat: NatKind, rule: crate::engine::trace::RuleRef) {
+        let before = endpoint_src(pkt);
+        let has_ports = conntrack::has_ports(pkt.head().protocol);
+        let mut port = before.port;
+        if has_ports {
+            if random_fully {
+                let (lo, hi) = ports.unwrap_or((1024, 65535));
+                port = Some(self.state.rng.range(lo as u32, hi as u32) as u16);
+            } else if let Some((lo, hi)) = ports {
+                port = Some(port.filter(|p| *p >= lo && *p <= hi).unwrap_or(lo));
+            }
+            // Keep the port unless another connection already uses the reply tuple.
+            if let (Some(n), Some(mut p)) = (&ct.new, port) {
+                let mut reply = n.reply;
+                reply.dst = addr;
+                for _ in 0..64 {
+                    reply.dport = p;
+                    if !self.state.conntrack[host].reply_taken(&reply) {
+                        break;
+                    }
+                    p = self.state.rng.range(1024, 65535) as u16;
+                }
+                port = Some(p);
+            }
+        }
+        pkt.head_mut().src = addr;
+        if let Some(p) = port.filter(|_| has_ports) {
+            pkt.transport.set_src_port(p);
+        }
+        if let Some(n) = &mut ct.new {
+            n.reply.dst = addr;
+            if let Some(p) = port.filter(|_| has_ports) {
+                n.reply.dport = p;
+            }
+            n.snat = true;
+            ct.state |= ctstate::SNAT;
+        }
+        self.step(host, Layer::Network, StepKind::Nat { nat, before, after: endpoint_src(pkt), rule: Some(rule) }, pkt);
+    }
+
+    /// Conntrack confirm (after POSTROUTING or INPUT): the new connection is inserted.
+    fn ct_confirm(&mut self, host: usize, ct: &mut Ct, pkt: &Packet) {
+        if let Some(e) = ct.new.take() {
+            let (o, r) = (e.original, e.reply);
+            self.state.conntrack[host].confirm(e);
+            self.step(host, Layer::Transport, StepKind::Conntrack(CtEvent::Confirm { original: o, reply: r }), pkt);
+        }
+    }
+
+    fn route_step(&mut self, host: usize, lookup: Lookup, pkt: &Packet) -> crate::engine::route::Decision {
+        let dst = pkt.head().dst;
+        let d = self.world.hosts[host].routes.lookup(dst);
+        self.step(host, Layer::Network, StepKind::Route { lookup, dst, candidates: d.candidates.clone(), result: d.result() }, pkt);
+        d
+    }
+
+    /// A packet this namespace generates (a socket, or tunl0's outer header).
+    fn local_out(&mut self, host: usize, mut pkt: Packet) -> Next {
+        pkt.iif = None;
+        let d = self.route_step(host, Lookup::Output, &pkt);
+        let Some(route) = d.route else {
+            return self.drop(host, DropReason::NoRoute, format!("no route to {} (sendmsg fails with ENETUNREACH)", pkt.head().dst), None, &pkt.clone());
+        };
+        if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt) {
+            return v;
+        }
+        pkt.oif = if route.kind == RouteType::Local { Some("lo".into()) } else { route.dev.clone() };
+        let mut ct = Ct::default();
+        let tracked = self.has_rules(host);
+        if tracked {
+            // raw OUTPUT runs before conntrack; hook() runs raw first, so
+            // look up first and let raw follow (no NOTRACK is modelled).
+            ct = self.ct_lookup(host, &mut pkt, Hook::Output);
+        }
+        let (dst0, mark0) = (pkt.head().dst, pkt.mark);
+        if let Err(n) = self.hook(host, Hook::Output, &mut pkt, &mut ct) {
+            return n;
+        }
+        let mut route = route;
+        if pkt.head().dst != dst0 || pkt.mark != mark0 {
+            // ip_route_me_harder: OUTPUT changed where the packet goes.
+            let d = self.route_step(host, Lookup::Reroute, &pkt);
+            match d.route {
+                Some(r) => route = r,
+                None => return self.drop(host, DropReason::NoRoute, format!("no route to {} after OUTPUT", pkt.head().dst), None, &pkt.clone()),
+            }
+            if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt) {
+                return v;
+            }
+            pkt.oif = if route.kind == RouteType::Local { Some("lo".into()) } else { route.dev.clone() };
+        }
+        if route.kind == RouteType::Local || route.kind == RouteType::Broadcast {
+            // To this host itself: through POSTROUTING, out of lo and back in.
+            if let Err(n) = self.hook(host, Hook::Postrouting, &mut pkt, &mut ct) {
+                return n;
+            }
+            self.ct_confirm(host, &mut ct, &pkt);
+            let lo = self.world.hosts[host].dev("lo").unwrap_or(0);
+            self.step(host, Layer::Link, StepKind::Transmit { dev: "lo".into(), next_hop: None }, &pkt);
+            return Next::Receive { host, dev: lo, from: None, pkt };
+        }
+        self.post_routing(host, pkt, ct, route.dev.clone().unwrap_or_default(), route.via)
+    }
+
+    /// Drop for blackhole/unreachable/prohibit routes.
+    fn unusable(&mut self, host: usize, kind: RouteType, dst: &str, pkt: &Packet) -> Option<Next> {
+        let (reason, code) = match kind {
+            RouteType::Blackhole => (DropReason::Blackhole, None),
+            RouteType::Unreachable => (DropReason::Unreachable, Some(icmp::HOST_UNREACH)),
+            RouteType::Prohibit => (DropReason::Prohibit, Some(icmp::ADMIN_PROHIBITED)),
+            _ => return None,
+        };
+        let resp = code.filter(|_| pkt.iif.is_some()).map(|c| self.icmp_error(host, pkt, icmp::DEST_UNREACH, c));
+        Some(self.drop(host, reason, format!("{} route {dst}", kind.as_str()), resp, pkt))
+    }
+
+    /// A packet arrives on a device of `host`.
+    fn receive(&mut self, host: usize, dev: usize, from: Option<String>, mut pkt: Packet) -> Next {
+        let dev_name = self.world.hosts[host].devs[dev].spec.name.clone();
+        pkt.iif = Some(dev_name.clone());
+        pkt.oif = None;
+        self.step(host, Layer::Link, StepKind::Receive { dev: dev_name.clone(), from }, &pkt);
+        let mut ct = Ct::default();
+        if self.has_rules(host) {
+            ct = self.ct_lookup(host, &mut pkt, Hook::Prerouting);
+        }
+        if let Err(n) = self.hook(host, Hook::Prerouting, &mut pkt, &mut ct) {
+            return n;
+        }
+        let d = self.route_step(host, Lookup::Input, &pkt);
+        let Some(route) = d.route else {
+            let resp = self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::NET_UNREACH);
+            return self.drop(host, DropReason::NoRoute, format!("no route to {}", pkt.head().dst), Some(resp), &pkt.clone());
+        };
+        if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt) {
+            return v;
+        }
+        if matches!(route.kind, RouteType::Local | RouteType::Broadcast) {
+            return self.local_in(host, pkt, ct);
+        }
+        // Forwarding.
+        let h = &self.world.hosts[host];
+        if !h.ip_forward {
+            return self.drop(host, DropReason::NotForwarding, format!("{} is not for {} and forwarding is off", pkt.head().dst, h.name()), None, &pkt.clone());
+        }
+        let ttl = pkt.head().ttl;
+        if ttl <= 1 {
+            let resp = self.icmp_error(host, &pkt, icmp::TIME_EXCEEDED, 0);
+            return self.drop(host, DropReason::TtlExceeded, format!("TTL {ttl} cannot be decremented"), Some(resp), &pkt.clone());
+        }
+        pkt.head_mut().ttl = ttl - 1;
+        self.step(host, Layer::Network, StepKind::Ttl { old: ttl, new: ttl - 1 }, &pkt);
+        pkt.oif = route.dev.clone();
+        if let Err(n) = self.hook(host, Hook::Forward, &mut pkt, &mut ct) {
+            return n;
+        }
+        self.post_routing(host, pkt, ct, route.dev.unwrap_or_default(), route.via)
+    }
+
+    fn post_routing(&mut self, host: usize, mut pkt: Packet, mut ct: Ct, dev: String, via: Option<Ipv4Addr>) -> Next {
+        pkt.oif = Some(dev.clone());
+        if let Err(n) = self.hook(host, Hook::Postrouting, &mut pkt, &mut ct) {
+            return n;
+        }
+        self.ct_confirm(host, &mut ct, &pkt);
+        self.transmit(host, pkt, &dev, via)
+    }
+
+    /// Hands the packet to the device `dev`.
+    fn transmit(&mut self, host: usize, mut pkt: Packet, dev: &str, via: Option<Ipv4Addr>) -> Next {
+        let world = self.world;
+        let h = &world.hosts[host];
+        let Some(di) = h.dev(dev) else {
+            return self.drop(host, DropReason::NoRoute, format!("device {dev} does not exist"), None, &pkt.clone());
+        };
+        let d = &h.devs[di];
+        let next_hop = via.unwrap_or(pkt.head().dst);
+        match &d.spec.kind {
+            DeviceKind::Loopback => {
+                self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: None }, &pkt);
+                Next::Receive { host, dev: di, from: None, pkt }
+            }
+            DeviceKind::Veth { .. } => {
+                let (ph, pd) = d.peer.expect("veth peers are resolved by World::build");
+                let peer = &world.hosts[ph];
+                let pdev = &peer.devs[pd];
+                let owns = pdev.spec.addrs.iter().any(|a| a.addr() == next_hop);
+                let answered = owns || pdev.spec.proxy_arp;
+                self.step(host, Layer::Link, StepKind::Arp {
+                    dev: dev.into(),
+                    target: next_hop,
+                    answered_by: answered.then(|| format!("{}/{}", peer.name(), pdev.spec.name)),
+                    proxy: !owns && pdev.spec.proxy_arp,
+                }, &pkt);
+                if !answered {
+                    let detail = format!("nobody answers ARP for {next_hop} on {dev}: the peer {}/{} does not own it and has no proxy_arp", peer.name(), pdev.spec.name);
+                    return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
+                }
+                self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: Some(next_hop) }, &pkt);
+                Next::Receive { host: ph, dev: pd, from: Some(format!("{}/{}", h.name(), dev)), pkt }
+            }
+            DeviceKind::Ethernet { lan } => {
+                match world.lan_owner(lan, next_hop) {
+                    Some((oh, od)) if oh != host => {
+                        self.step(host, Layer::Link, StepKind::Arp { dev: dev.into(), target: next_hop, answered_by: Some(format!("{}/{}", world.hosts[oh].name(), world.hosts[oh].devs[od].spec.name)), proxy: false }, &pkt);
+                        self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: Some(next_hop) }, &pkt);
+                        Next::Receive { host: oh, dev: od, from: Some(format!("{}/{}", h.name(), dev)), pkt }
+                    }
+                    _ => {
+                        self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: Some(next_hop) }, &pkt);
+                        self.step(host, Layer::Link, StepKind::Exit { dev: dev.into(), next_hop }, &pkt);
+                        Next::Done(Verdict::Left { ns: h.name().to_string(), dev: dev.into(), next_hop })
+                    }
+                }
+            }
+            DeviceKind::Bridge { ports } => {
+                // A bridge reaches hosts behind its ports; none are modelled
+                // unless listed, so an empty bridge resolves nobody.
+                let owner = ports.iter().find_map(|p| {
+                    let (ph, pd) = p.split_once('/')?;
+                    let hi = world.host(ph)?;
+                    let di = world.hosts[hi].dev(pd)?;
+                    world.hosts[hi].devs[di].spec.addrs.iter().any(|a| a.addr() == next_hop).then_some((hi, di))
+                });
+                self.step(host, Layer::Link, StepKind::Arp { dev: dev.into(), target: next_hop, answered_by: owner.map(|(a, b)| format!("{}/{}", world.hosts[a].name(), world.hosts[a].devs[b].spec.name)), proxy: false }, &pkt);
+                match owner {
+                    Some((oh, od)) => {
+                        self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: Some(next_hop) }, &pkt);
+                        Next::Receive { host: oh, dev: od, from: Some(format!("{}/{}", h.name(), dev)), pkt }
+                    }
+                    None => self.drop(host, DropReason::NoNeighbour, format!("no container behind {dev} answers ARP for {next_hop}"), None, &pkt.clone()),
+                }
+            }
+            DeviceKind::Ipip => {
+                let Some(gw) = via else {
+                    return self.drop(host, DropReason::NoNeighbour, format!("{dev} has no remote end: an IPIP route needs \"via <node> onlink\""), None, &pkt.clone());
+                };
+                // Outer source: tunl0 has no fixed local address, so the
+                // kernel routes to the gateway and takes that route's source.
+                let d = h.routes.lookup(gw);
+                let src = d
+                    .route
+                    .as_ref()
+                    .filter(|r| r.dev.as_deref() != Some(dev))
+                    .and_then(|r| r.src.or_else(|| r.dev.as_deref().and_then(|x| h.dev_addr(x))))
+                    .or_else(|| h.select_src(""))
+                    .unwrap_or(Ipv4Addr::UNSPECIFIED);
+                let id = self.state.ip_id[host];
+                self.state.ip_id[host] = id.wrapping_add(1);
+                let outer = Ipv4Header { src, dst: gw, ttl: pkt.ip.ttl, protocol: Proto::Ipip, id, df: pkt.ip.df, total_len: 0 };
+                self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: Some(gw) }, &pkt);
+                pkt.outer.insert(0, outer.clone());
+                pkt.fix_lengths();
+                pkt.mark = 0;
+                let outer = pkt.outer[0].clone();
+                self.step(host, Layer::Network, StepKind::Encap { dev: dev.into(), outer }, &pkt);
+                Next::LocalOut { host, pkt }
+            }
+        }
+    }
+
+    /// Local delivery: INPUT hooks, then a socket (or tunl0 for IPIP).
+    fn local_in(&mut self, host: usize, mut pkt: Packet, mut ct: Ct) -> Next {
+        if let Err(n) = self.hook(host, Hook::Input, &mut pkt, &mut ct) {
+            return n;
+        }
+        self.ct_confirm(host, &mut ct, &pkt);
+        let world = self.world;
+        let h = &world.hosts[host];
+        if !pkt.outer.is_empty() {
+            let Some(tun) = h.devs.iter().position(|d| d.spec.kind == DeviceKind::Ipip) else {
+                let resp = self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PROT_UNREACH);
+                return self.drop(host, DropReason::NoTunnel, "protocol 4 (IPIP) is not handled here".into(), Some(resp), &pkt.clone());
+            };
+            let outer = pkt.outer.remove(0);
+            pkt.mark = 0;
+            let name = h.devs[tun].spec.name.clone();
+            self.step(host, Layer::Network, StepKind::Decap { dev: name.clone(), outer: outer.clone() }, &pkt);
+            return Next::Receive { host, dev: tun, from: Some(format!("IPIP from {}", outer.src)), pkt };
+        }
+        let ip = &pkt.ip;
+        let (proto, sport, dport) = match &pkt.transport {
+            Transport::Icmp { id, .. } => (ip.protocol, *id, *id),
+            t => {
+                let (s, d) = t.ports().unwrap_or((0, 0));
+                (ip.protocol, s, d)
+            }
+        };
+        // An answer to a socket of this host?
+        let conn = self.state.conns[host].iter().find(|c| c.proto == proto && c.local == ip.dst && c.lport == dport && c.remote == ip.src && c.rport == sport);
+        if conn.is_some() {
+            let socket = format!("the {} socket {}:{} that sent to {}:{}", proto, ip.dst, dport, ip.src, sport);
+            self.step(host, Layer::Transport, StepKind::Deliver { socket: socket.clone() }, &pkt);
+            return Next::Done(Verdict::Delivered { ns: h.name().to_string(), socket });
+        }
+        if let Transport::Icmp { icmp_type, .. } = pkt.transport {
+            if icmp_type == icmp::ECHO_REQUEST {
+                let socket = "the kernel's ICMP echo responder (answers with an echo reply)".to_string();
+                self.step(host, Layer::Transport, StepKind::Deliver { socket: socket.clone() }, &pkt);
+                return Next::Done(Verdict::Delivered { ns: h.name().to_string(), socket });
+            }
+        }
+        let listener = h.spec.listeners.iter().find(|l| l.proto == proto && l.port == dport && l.addr.is_none_or(|a| a == ip.dst));
+        match listener {
+            Some(l) => {
+                let socket = format!(
+                    "{} listening on {}:{}{}",
+                    proto,
+                    l.addr.map(|a| a.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+                    l.port,
+                    l.process.as_ref().map(|p| format!(" ({p})")).unwrap_or_default()
+                );
+                self.step(host, Layer::Transport, StepKind::Deliver { socket: socket.clone() }, &pkt);
+                Next::Done(Verdict::Delivered { ns: h.name().to_string(), socket })
+            }
+            None => {
+                let resp = match proto {
+                    Proto::Tcp => Some(self.tcp_rst(&pkt)),
+                    Proto::Udp => Some(self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PORT_UNREACH)),
+                    _ => None,
+                };
+                let detail = format!("nothing listens on {} port {} of {}", proto, dport, ip.dst);
+                self.drop(host, DropReason::NoListener, detail, resp, &pkt.clone())
+            }
+        }
+    }
+
+    fn reject_response(&mut self, host: usize, pkt: &Packet, with: RejectWith) -> Packet {
+        match with {
+            RejectWith::TcpReset => self.tcp_rst(pkt),
+            RejectWith::Icmp(code) => self.icmp_error(host, pkt, icmp::DEST_UNREACH, code),
+        }
+    }
+
+    /// An ICMP error about `pkt`, as `host` would send it back.
+    fn icmp_error(&mut self, host: usize, pkt: &Packet, t: u8, code: u8) -> Packet {
+        let h = &self.world.hosts[host];
+        let head = pkt.head().clone();
+        let src = if h.owns(head.dst) {
+            head.dst
+        } else {
+            let d = h.routes.lookup(head.src);
+            d.route.and_then(|r| r.src.or_else(|| r.dev.as_deref().and_then(|x| h.select_src(x)))).or_else(|| h.select_src("")).unwrap_or(head.dst)
+        };
+        let (sp, dp) = pkt.head_ports().unwrap_or((0, 0));
+        let mut p = Packet {
+            outer: Vec::new(),
+            ip: Ipv4Header { src, dst: head.src, ttl: 64, protocol: Proto::Icmp, id: 0, df: false, total_len: 0 },
+            transport: Transport::Icmp { icmp_type: t, code, id: 0, seq: 0, quoted: Some(Box::new(Quoted { ip: head, src_port: sp, dst_port: dp })) },
+            payload_len: 28,
+            mark: 0,
+            iif: None,
+            oif: None,
+        };
+        p.fix_lengths();
+        p
+    }
+
+    fn tcp_rst(&self, pkt: &Packet) -> Packet {
+        let (sp, dp) = pkt.head_ports().unwrap_or((0, 0));
+        let seq = match &pkt.transport {
+            Transport::Tcp { seq, .. } => seq.wrapping_add(1),
+            _ => 0,
+        };
+        let mut p = Packet {
+            outer: Vec::new(),
+            ip: Ipv4Header { src: pkt.head().dst, dst: pkt.head().src, ttl: 64, protocol: Proto::Tcp, id: 0, df: true, total_len: 0 },
+            transport: Transport::Tcp { src_port: dp, dst_port: sp, flags: TcpFlags { rst: true, ack: true, ..Default::default() }, seq: 0, ack: seq },
+            payload_len: 0,
+            mark: 0,
+            iif: None,
+            oif: None,
+        };
+        p.fix_lengths();
+        p
+    }
+}
+
+/// Why a rule of a collapsed run did not match, on request: the rule at
+/// `rule` (from 1) of `chain` in `host`'s `table`, for the packet of a step.
+pub fn explain_rule(world: &World, state: &mut SimState, host: &str, table: TableName, chain: &str, rule: usize, pkt: &Packet) -> Result<Option<(String, String)>, String> {
+    let hi = world.host(host).ok_or_else(|| format!("no host {host}"))?;
+    let t = world.hosts[hi].rules.as_ref().and_then(|r| r.table(table)).ok_or_else(|| format!("{host} has no {table} table"))?;
+    let c = t.chain(chain).ok_or_else(|| format!("no chain {chain}"))?;
+    let r = c.rules.get(rule.wrapping_sub(1)).ok_or_else(|| format!("chain {chain} has no rule {rule}"))?;
+    let mut env = HostEnv { world, host: hi, state, force: &[], ct_state: ctstate::NEW };
+    Ok(eval::explain(r, pkt, &mut env))
+}

@@ -1,0 +1,383 @@
+//! The engine's output: an ordered list of typed steps, each with the
+//! packet's headers after it. Serialised as JSON in the shape documented in
+//! `docs/trace-format.md`; [`TRACE_VERSION`] changes when that shape does.
+
+use crate::engine::iptables::{Hook, TableName};
+use crate::engine::packet::{Ipv4Header, Packet};
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+pub const TRACE_VERSION: u32 = 1;
+
+/// The layer a step belongs to, the article's point: netfilter, routing and
+/// tunnels are network layer; ports, conntrack and sockets are transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Link,
+    Network,
+    Transport,
+}
+
+/// A rule, as a step refers to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleRef {
+    /// Position in its chain, from 1 (as `iptables -L --line-numbers`).
+    pub index: usize,
+    /// Line in the `iptables-save` text (0 when added by a command).
+    pub line: usize,
+    /// The rule as `iptables-save` prints it.
+    pub text: String,
+}
+
+/// One rule that was evaluated and did not match, with the reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skip {
+    pub index: usize,
+    pub line: usize,
+    /// The match that failed, as written (`-d 10.96.0.10/32`).
+    pub failed: String,
+    pub reason: String,
+}
+
+/// How a chain was entered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Entry {
+    /// A built-in chain, run by its hook.
+    Hook,
+    Jump,
+    Goto,
+}
+
+/// One route the lookup weighed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The route as `ip route` prints it.
+    pub route: String,
+    pub table: String,
+    pub prefix_len: u8,
+    pub metric: u32,
+    pub chosen: bool,
+    /// Why it won or lost.
+    pub why: String,
+}
+
+/// Where a route lookup happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lookup {
+    /// Input routing of a received packet (after PREROUTING).
+    Input,
+    /// Output routing of a locally generated packet (before OUTPUT).
+    Output,
+    /// Re-routing after OUTPUT changed the destination or mark.
+    Reroute,
+    /// Route to the tunnel endpoint for an encapsulated packet.
+    Tunnel,
+}
+
+/// What the lookup decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RouteResult {
+    /// For this host: deliver locally.
+    Local,
+    /// Send out of `dev`, to `via` (or straight to the destination).
+    Unicast {
+        dev: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        via: Option<Ipv4Addr>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        src: Option<Ipv4Addr>,
+    },
+    Blackhole,
+    Unreachable,
+    Prohibit,
+    /// No route matched.
+    NoRoute,
+}
+
+/// NAT kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum NatKind {
+    Dnat,
+    Snat,
+    Masquerade,
+}
+
+/// An address and port, before or after NAT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub addr: Ipv4Addr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.port {
+            Some(p) => write!(f, "{}:{}", self.addr, p),
+            None => write!(f, "{}", self.addr),
+        }
+    }
+}
+
+/// A conntrack tuple: `src=… dst=… sport=… dport=…` as `conntrack -L` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Tuple {
+    pub proto: crate::engine::packet::Proto,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    /// Ports (TCP/UDP), or the echo id (ICMP) in both; 0 when none.
+    pub sport: u16,
+    pub dport: u16,
+}
+
+impl std::fmt::Display for Tuple {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} src={} dst={}", self.proto, self.src, self.dst)?;
+        match self.proto {
+            crate::engine::packet::Proto::Tcp | crate::engine::packet::Proto::Udp => {
+                write!(f, " sport={} dport={}", self.sport, self.dport)
+            }
+            crate::engine::packet::Proto::Icmp => write!(f, " id={}", self.sport),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What conntrack did with the packet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum CtEvent {
+    /// Lookup at PREROUTING/OUTPUT (priority -200).
+    Lookup {
+        tuple: Tuple,
+        /// NEW, ESTABLISHED, RELATED (with ",REPLY" for the reply direction).
+        state: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        original: Option<Tuple>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply: Option<Tuple>,
+    },
+    /// A later packet follows the NAT binding without the nat chains.
+    Translate { before: Tuple, after: Tuple },
+    /// The new connection is confirmed (inserted) when the packet leaves
+    /// POSTROUTING or INPUT.
+    Confirm { original: Tuple, reply: Tuple },
+}
+
+/// Why a packet was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// A `blackhole` route.
+    Blackhole,
+    /// An `unreachable` route (ICMP host unreachable).
+    Unreachable,
+    /// A `prohibit` route (ICMP administratively prohibited).
+    Prohibit,
+    /// No route matched.
+    NoRoute,
+    /// TTL reached 0 while forwarding (ICMP time exceeded).
+    TtlExceeded,
+    /// A rule's `-j DROP` or a chain policy DROP.
+    Filtered,
+    /// A rule's `-j REJECT` (an ICMP error or TCP RST is sent back).
+    Rejected,
+    /// Nothing listens on the port (TCP RST / ICMP port unreachable).
+    NoListener,
+    /// Nobody answered ARP for the next hop.
+    NoNeighbour,
+    /// The host does not forward (`net.ipv4.ip_forward = 0`).
+    NotForwarding,
+    /// An IPIP packet arrived and the host has no `tunl0`.
+    NoTunnel,
+    /// The packet crossed too many hops for the simulator (a loop).
+    HopLimit,
+}
+
+impl DropReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            DropReason::Blackhole => "a blackhole route discards it silently",
+            DropReason::Unreachable => "an unreachable route: the sender gets ICMP host unreachable",
+            DropReason::Prohibit => "a prohibit route: the sender gets ICMP administratively prohibited",
+            DropReason::NoRoute => "no route matches the destination (network unreachable)",
+            DropReason::TtlExceeded => "TTL reached 0 while forwarding: ICMP time exceeded is sent back",
+            DropReason::Filtered => "dropped by netfilter (DROP rule or chain policy)",
+            DropReason::Rejected => "rejected by netfilter: an error is sent back to the sender",
+            DropReason::NoListener => "no socket listens on that port: the kernel answers with a reset or ICMP port unreachable",
+            DropReason::NoNeighbour => "no host answered ARP for the next hop",
+            DropReason::NotForwarding => "this host does not forward packets (net.ipv4.ip_forward = 0)",
+            DropReason::NoTunnel => "an IPIP packet arrived but there is no tunl0 to decapsulate it",
+            DropReason::HopLimit => "the packet took too many hops (a routing loop?)",
+        }
+    }
+}
+
+/// What a step is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepKind {
+    /// The packet is created by a socket (or arrives from outside the model).
+    Send { note: String },
+    /// A device receives the packet.
+    Receive {
+        dev: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+    },
+    /// A device transmits the packet.
+    Transmit {
+        dev: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_hop: Option<Ipv4Addr>,
+    },
+    /// Neighbour resolution for the next hop.
+    Arp {
+        dev: String,
+        target: Ipv4Addr,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answered_by: Option<String>,
+        proxy: bool,
+    },
+    /// A chain is entered.
+    Chain {
+        hook: Hook,
+        table: TableName,
+        chain: String,
+        entry: Entry,
+    },
+    /// A rule matched; `target` is what it does.
+    RuleMatch {
+        table: TableName,
+        chain: String,
+        rule: RuleRef,
+        target: String,
+    },
+    /// Rules evaluated (or ruled out by the chain index) without a match.
+    RulesSkipped {
+        table: TableName,
+        chain: String,
+        /// First and last rule position of the run (from 1).
+        first: usize,
+        last: usize,
+        count: usize,
+        /// How many the chain index ruled out without evaluating them.
+        by_index: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index_reason: Option<String>,
+        /// The reason for each evaluated rule (for short runs).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasons: Vec<Skip>,
+    },
+    /// A `statistic --mode random` match drew a number.
+    Statistic {
+        table: TableName,
+        chain: String,
+        rule: usize,
+        probability: f64,
+        /// The draw, in [0, 1): the match holds when draw < probability.
+        draw: f64,
+        matched: bool,
+        forced: bool,
+    },
+    /// A user chain ended (RETURN or end of rules) back to its caller.
+    Return {
+        table: TableName,
+        chain: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+    },
+    /// A built-in chain ended: its policy decides.
+    Policy {
+        table: TableName,
+        chain: String,
+        policy: String,
+    },
+    /// A kernel log line from `-j LOG`.
+    Log { line: String },
+    /// The skb mark changed.
+    Mark { old: u32, new: u32 },
+    /// A NAT rewrite.
+    Nat {
+        nat: NatKind,
+        before: Endpoint,
+        after: Endpoint,
+        /// The rule that made it, or none when conntrack applied a binding.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<RuleRef>,
+    },
+    /// The nat table is not consulted: the packet is not the first of its connection.
+    NatSkipped { hook: Hook },
+    Conntrack(CtEvent),
+    /// A routing decision with the routes it weighed.
+    Route {
+        lookup: Lookup,
+        dst: Ipv4Addr,
+        candidates: Vec<Candidate>,
+        result: RouteResult,
+    },
+    /// TTL decremented by forwarding.
+    Ttl { old: u8, new: u8 },
+    /// An outer header is added (IPIP on tunl0).
+    Encap { dev: String, outer: Ipv4Header },
+    /// The outer header is removed.
+    Decap { dev: String, outer: Ipv4Header },
+    /// The packet reaches a socket.
+    Deliver { socket: String },
+    /// The packet is dropped.
+    Drop {
+        reason: DropReason,
+        detail: String,
+        /// The error the kernel sends back, if any (ICMP or TCP RST).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        response: Option<Box<Packet>>,
+    },
+    /// The packet leaves the modelled network (to a router or host not in the scenario).
+    Exit { dev: String, next_hop: Ipv4Addr },
+}
+
+/// One step: where it happened, what happened, and the packet after it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Network namespace (a node, a pod or a client host).
+    pub ns: String,
+    pub layer: Layer,
+    #[serde(flatten)]
+    pub kind: StepKind,
+    pub packet: Packet,
+}
+
+/// How the walk ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    Delivered { ns: String, socket: String },
+    Dropped { ns: String, reason: DropReason },
+    Left { ns: String, dev: String, next_hop: Ipv4Addr },
+}
+
+/// A packet's whole walk.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    pub version: u32,
+    pub steps: Vec<Step>,
+    pub verdict: Verdict,
+}
+
+impl Trace {
+    /// The chains entered, in order, as `ns/table/CHAIN`; handy in tests.
+    pub fn chains(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Chain { table, chain, .. } => Some(format!("{}/{}/{}", s.ns, table, chain)),
+                _ => None,
+            })
+            .collect()
+    }
+}
