@@ -87,8 +87,9 @@ pub struct Ipv4Header {
     pub total_len: u16,
 }
 
-/// TCP flags as `tcpdump` prints them.
+/// TCP flags. In JSON they are a string such as `"SYN,ACK"` (or `"none"`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct TcpFlags {
     pub syn: bool,
     pub ack: bool,
@@ -146,6 +147,24 @@ impl TcpFlags {
             };
         }
         Some(bits)
+    }
+}
+
+impl From<TcpFlags> for String {
+    fn from(f: TcpFlags) -> String {
+        f.to_string()
+    }
+}
+
+impl TryFrom<String> for TcpFlags {
+    type Error = String;
+    fn try_from(s: String) -> Result<TcpFlags, String> {
+        if s == "none" {
+            return Ok(TcpFlags::default());
+        }
+        TcpFlags::parse_list(&s)
+            .map(TcpFlags::from_bits)
+            .ok_or_else(|| format!("bad TCP flags \"{s}\" (use names like SYN,ACK)"))
     }
 }
 

@@ -446,7 +446,7 @@ impl Walker<'_, '_> {
     }
 
     /// Conntrack lookup (priority -200 at PREROUTING and OUTPUT).
-    fn ct_lookup(&mut self, host: usize, pkt: &mut Packet, hook: Hook) -> Ct {
+    fn ct_lookup(&mut self, host: usize, pkt: &Packet) -> Ct {
         let t = tuple_of(pkt);
         let table = &self.state.conntrack[host];
         let mut ct = Ct::default();
@@ -491,8 +491,6 @@ impl Walker<'_, '_> {
                 );
                 let (o, r) = (e.original, e.reply);
                 self.step(host, Layer::Transport, StepKind::Conntrack(CtEvent::Lookup { tuple: t, state: state_name, original: Some(o), reply: Some(r) }), pkt);
-                // Follow the binding: destination part here.
-                self.ct_translate(host, pkt, &ct, false, hook);
             }
             None => {
                 ct.new = Some(conntrack::Entry { original: t, reply: invert(&t), seen_reply: false, dnat: false, snat: false });
@@ -506,16 +504,16 @@ impl Walker<'_, '_> {
     /// Applies a confirmed connection's NAT binding: the destination part at
     /// PREROUTING/OUTPUT (`src_part` false), the source part at
     /// POSTROUTING/INPUT (`src_part` true).
-    fn ct_translate(&mut self, host: usize, pkt: &mut Packet, ct: &Ct, src_part: bool, hook: Hook) {
+    fn ct_translate(&mut self, host: usize, pkt: &mut Packet, ct: &Ct, src_part: bool) {
         let Some((i, dir)) = ct.entry else { return };
         let e = self.state.conntrack[host].entries[i].clone();
         // Original direction: DNAT rewrites dst, SNAT rewrites src.
         // Reply direction: undo SNAT on dst, undo DNAT on src.
-        let (apply, addr, port, nat) = match (dir, src_part) {
-            (Dir::Original, false) => (e.dnat, e.reply.src, e.reply.sport, NatKind::Dnat),
-            (Dir::Original, true) => (e.snat, e.reply.dst, e.reply.dport, NatKind::Snat),
-            (Dir::Reply, false) => (e.snat, e.original.src, e.original.sport, NatKind::Snat),
-            (Dir::Reply, true) => (e.dnat, e.original.dst, e.original.dport, NatKind::Dnat),
+        let (apply, addr, port) = match (dir, src_part) {
+            (Dir::Original, false) => (e.dnat, e.reply.src, e.reply.sport),
+            (Dir::Original, true) => (e.snat, e.reply.dst, e.reply.dport),
+            (Dir::Reply, false) => (e.snat, e.original.src, e.original.sport),
+            (Dir::Reply, true) => (e.dnat, e.original.dst, e.original.dport),
         };
         if !apply {
             return;
@@ -552,7 +550,6 @@ impl Walker<'_, '_> {
         }
         let after_t = tuple_of(pkt);
         if before_t != after_t {
-            let _ = (nat, hook);
             self.step(host, Layer::Transport, StepKind::Conntrack(CtEvent::Translate { before: before_t, after: after_t }), pkt);
         }
     }
@@ -575,10 +572,11 @@ impl Walker<'_, '_> {
             }
             if tn == TableName::Nat && ct.new.is_none() {
                 // Only the first packet of a connection sees the nat table.
+                // The binding is applied at the nat hook's priority instead:
+                // the destination part at PREROUTING/OUTPUT, the source part
+                // at POSTROUTING/INPUT.
                 self.step(host, Layer::Network, StepKind::NatSkipped { hook }, pkt);
-                if matches!(hook, Hook::Postrouting | Hook::Input) {
-                    self.ct_translate(host, pkt, ct, true, hook);
-                }
+                self.ct_translate(host, pkt, ct, matches!(hook, Hook::Postrouting | Hook::Input));
                 continue;
             }
             let mut env = HostEnv { world, host, state: self.state, force: &self.spec.force, ct_state: ct.state };
@@ -699,7 +697,8 @@ impl Walker<'_, '_> {
     /// A packet this namespace generates (a socket, or tunl0's outer header).
     fn local_out(&mut self, host: usize, mut pkt: Packet) -> Next {
         pkt.iif = None;
-        let d = self.route_step(host, Lookup::Output, &pkt);
+        let lookup = if pkt.outer.is_empty() { Lookup::Output } else { Lookup::Tunnel };
+        let d = self.route_step(host, lookup, &pkt);
         let Some(route) = d.route else {
             return self.drop(host, DropReason::NoRoute, format!("no route to {} (sendmsg fails with ENETUNREACH)", pkt.head().dst), None, &pkt.clone());
         };
@@ -712,7 +711,7 @@ impl Walker<'_, '_> {
         if tracked {
             // raw OUTPUT runs before conntrack; hook() runs raw first, so
             // look up first and let raw follow (no NOTRACK is modelled).
-            ct = self.ct_lookup(host, &mut pkt, Hook::Output);
+            ct = self.ct_lookup(host, &pkt);
         }
         let (dst0, mark0) = (pkt.head().dst, pkt.mark);
         if let Err(n) = self.hook(host, Hook::Output, &mut pkt, &mut ct) {
@@ -764,7 +763,7 @@ impl Walker<'_, '_> {
         self.step(host, Layer::Link, StepKind::Receive { dev: dev_name.clone(), from }, &pkt);
         let mut ct = Ct::default();
         if self.has_rules(host) {
-            ct = self.ct_lookup(host, &mut pkt, Hook::Prerouting);
+            ct = self.ct_lookup(host, &pkt);
         }
         if let Err(n) = self.hook(host, Hook::Prerouting, &mut pkt, &mut ct) {
             return n;
