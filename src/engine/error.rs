@@ -57,8 +57,11 @@ pub const MAX_ERRORS: usize = 200;
 pub struct Errors(pub Vec<ParseError>);
 
 impl Errors {
+    /// Adds an error; past [`MAX_ERRORS`] errors are not kept.
     pub fn push(&mut self, e: ParseError) {
-        self.0.push(e);
+        if !self.full() {
+            self.0.push(e);
+        }
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -80,6 +80,7 @@ pub fn apply(
             let c = existing(name, table)?;
             let r = rule_from(2)?;
             table.chains[c].rules.push(r);
+            table.chains[c].implicit = false;
         }
         "-I" | "--insert" => {
             let name = need_chain()?;
@@ -97,6 +98,7 @@ pub fn apply(
             }
             let r = rule_from(k)?;
             table.chains[c].rules.insert(pos - 1, r);
+            table.chains[c].implicit = false;
         }
         "-R" | "--replace" => {
             let name = need_chain()?;
@@ -197,6 +199,7 @@ pub fn apply(
             if !table.chains[c].is_builtin() {
                 return Err(src.err(name.start, "only built-in chains have a policy"));
             }
+            table.chains[c].implicit = false;
             table.chains[c].policy = Some(match p.text.as_ref() {
                 "ACCEPT" => Policy::Accept,
                 "DROP" => Policy::Drop,

@@ -709,6 +709,9 @@ pub fn parse_rule(
             words.get(k).ok_or_else(|| missing.clone())
         };
         if let Some((tname, _)) = &b.target {
+            if matches!(opt, "-j" | "--jump" | "-g" | "--goto") {
+                return Err(b.err(w.start, "a rule has only one target"));
+            }
             // Everything after -j belongs to the target.
             let known = target_options(tname);
             if !known.contains(&opt) {

@@ -31,6 +31,14 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                     format!("{tname} is only valid in the nat table, not in {}", table.name),
                 ));
             }
+            if r.target == Target::Drop && nat {
+                // iptables itself refuses this before the kernel sees it.
+                errors.push(ParseError::new(
+                    r.line,
+                    col(&c.name, &r.args, "DROP"),
+                    "the nat table is not intended for filtering, the use of DROP is therefore inhibited",
+                ));
+            }
             if let Target::Jump { name, chain, .. } = &mut r.target {
                 match names.iter().position(|(n, _, d)| n == name && !d) {
                     Some(i) if names[i].1 => errors.push(ParseError::new(
