@@ -1,0 +1,229 @@
+//! Netfilter semantics on small hand-written tables: jumps, goto, RETURN,
+//! policies, statistic (seeded and forced), nth, recent, marks, addrtype,
+//! and the chain index keeping exact first-match order.
+
+use packetwalk::engine::iptables::eval::{run_hook, Env, Outcome, RuleAt};
+use packetwalk::engine::iptables::rule::Recent;
+use packetwalk::engine::iptables::{save, Hook, TableName};
+use packetwalk::engine::packet::{Ipv4Header, Packet, Proto, TcpFlags, Transport};
+use packetwalk::engine::scenario::Scenario;
+use packetwalk::engine::sim::{send, Force, SendSpec, SimState};
+use packetwalk::engine::trace::{StepKind, Trace, Verdict};
+use packetwalk::engine::World;
+use std::net::Ipv4Addr;
+
+/// A node (10.0.0.1 on eth0, LAN 10.0.0.0/24) with `rules`, a client
+/// 10.0.0.2, and a web server pod 10.244.0.5 (and .6) behind veths.
+fn scenario(rules: &str) -> Scenario {
+    let json = serde_json::json!({
+        "name": "t", "title": "t", "seed": 7,
+        "hosts": [
+            {"name": "node", "kind": "node",
+             "devices": [
+                {"name": "lo", "type": "loopback", "addrs": ["127.0.0.1/8"]},
+                {"name": "eth0", "type": "ethernet", "lan": "lan", "addrs": ["10.0.0.1/24"]},
+                {"name": "veth5", "type": "veth", "peer": "web5/eth0", "proxy_arp": true},
+                {"name": "veth6", "type": "veth", "peer": "web6/eth0", "proxy_arp": true}],
+             "routes": ["10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1",
+                        "10.244.0.5 dev veth5 scope link", "10.244.0.6 dev veth6 scope link"],
+             "iptables": rules,
+             "listeners": [{"proto": "tcp", "port": 22}]},
+            {"name": "web5", "kind": "pod", "devices": [{"name": "eth0", "type": "veth", "peer": "node/veth5", "addrs": ["10.244.0.5/32"]}],
+             "routes": ["default via 169.254.1.1 dev eth0", "169.254.1.1 dev eth0 scope link"], "listeners": [{"proto": "tcp", "port": 80}]},
+            {"name": "web6", "kind": "pod", "devices": [{"name": "eth0", "type": "veth", "peer": "node/veth6", "addrs": ["10.244.0.6/32"]}],
+             "routes": ["default via 169.254.1.1 dev eth0", "169.254.1.1 dev eth0 scope link"], "listeners": [{"proto": "tcp", "port": 80}]},
+            {"name": "client", "kind": "client", "devices": [{"name": "eth0", "type": "ethernet", "lan": "lan", "addrs": ["10.0.0.2/24"]}],
+             "routes": ["10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.2", "10.96.0.0/12 via 10.0.0.1 dev eth0"]}
+        ]
+    });
+    serde_json::from_value(json).unwrap()
+}
+
+fn nat(body: &str) -> String {
+    format!("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n{body}COMMIT\n")
+}
+
+fn trace(rules: &str, to: &str, force: Vec<Force>, times: usize) -> Vec<Trace> {
+    let mut w = World::build(&scenario(rules)).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = SimState::new(&w);
+    (0..times)
+        .map(|i| {
+            let mut spec = SendSpec::new("client", to, Proto::Tcp);
+            spec.src_port = Some(40000 + i as u16);
+            spec.force = force.clone();
+            send(&mut w, &mut s, &spec).unwrap()
+        })
+        .collect()
+}
+
+fn delivered(t: &Trace) -> String {
+    match &t.verdict {
+        Verdict::Delivered { ns, .. } => ns.clone(),
+        v => format!("{v:?}"),
+    }
+}
+
+const LB: &str = ":SVC - [0:0]\n:SEP5 - [0:0]\n:SEP6 - [0:0]\n\
+-A PREROUTING -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j SVC\n\
+-A SVC -m statistic --mode random --probability 0.50000000000 -j SEP5\n\
+-A SVC -j SEP6\n\
+-A SEP5 -p tcp -j DNAT --to-destination 10.244.0.5:80\n\
+-A SEP6 -p tcp -j DNAT --to-destination 10.244.0.6:80\n";
+
+#[test]
+fn statistic_is_seeded_recorded_and_forceable() {
+    let rules = nat(LB);
+    let a: Vec<String> = trace(&rules, "10.96.0.10:80", vec![], 40).iter().map(delivered).collect();
+    let b: Vec<String> = trace(&rules, "10.96.0.10:80", vec![], 40).iter().map(delivered).collect();
+    assert_eq!(a, b, "the same seed gives the same branches");
+    let fives = a.iter().filter(|x| *x == "web5").count();
+    assert!((10..=30).contains(&fives), "p=0.5 over 40 packets: {fives}");
+    // The draw and the probability are in the trace.
+    let t = &trace(&rules, "10.96.0.10:80", vec![], 1)[0];
+    let st = t.steps.iter().find_map(|s| match &s.kind {
+        StepKind::Statistic { probability, draw, matched, forced, rule, .. } => Some((*probability, *draw, *matched, *forced, *rule)),
+        _ => None,
+    });
+    let (p, draw, matched, forced, rule) = st.unwrap();
+    assert_eq!((p, forced, rule), (0.5, false, 1));
+    assert_eq!(matched, draw < 0.5);
+    // Forcing each branch.
+    for (want, matched) in [("web5", true), ("web6", false)] {
+        let f = Force { host: "node".into(), table: TableName::Nat, chain: "SVC".into(), rule: 1, matched };
+        let ts = trace(&rules, "10.96.0.10:80", vec![f], 5);
+        assert!(ts.iter().all(|t| delivered(t) == want), "forced {matched}");
+    }
+}
+
+#[test]
+fn jump_goto_return_and_policy() {
+    // goto skips the caller's remaining rules: RETURN from G goes back to PREROUTING's caller (the policy).
+    let cases: &[(&str, &str)] = &[
+        (":A - [0:0]\n-A PREROUTING -j A\n-A PREROUTING -p tcp -j DNAT --to-destination 10.244.0.6:80\n-A A -j RETURN\n-A A -p tcp -j DNAT --to-destination 10.244.0.5:80\n", "web6"),
+        (":A - [0:0]\n:G - [0:0]\n-A PREROUTING -j A\n-A PREROUTING -p tcp -j DNAT --to-destination 10.244.0.6:80\n-A A -g G\n-A A -p tcp -j DNAT --to-destination 10.244.0.5:80\n-A G -j RETURN\n", "web6"),
+        (":A - [0:0]\n-A PREROUTING -j A\n-A A -p tcp -j DNAT --to-destination 10.244.0.5:80\n-A PREROUTING -p tcp -j DNAT --to-destination 10.244.0.6:80\n", "web5"),
+        // A goto from the built-in chain: falling off the user chain applies the built-in's policy.
+        (":G - [0:0]\n-A PREROUTING -g G\n-A PREROUTING -p tcp -j DNAT --to-destination 10.244.0.6:80\n", "Dropped { ns: \"node\", reason: NoRoute }"),
+        // Mark set in one chain, tested in another.
+        (":M - [0:0]\n-A PREROUTING -j M\n-A PREROUTING -m mark --mark 0x10/0x10 -p tcp -j DNAT --to-destination 10.244.0.5:80\n-A M -j MARK --or-mark 0x10\n", "web5"),
+        (":M - [0:0]\n-A PREROUTING -j M\n-A PREROUTING -m mark ! --mark 0x10/0x10 -p tcp -j DNAT --to-destination 10.244.0.5:80\n-A PREROUTING -p tcp -j DNAT --to-destination 10.244.0.6:80\n-A M -j MARK --set-xmark 0x10/0xffffffff\n", "web6"),
+        // Ports: ranges, negation, multiport.
+        ("-A PREROUTING -p tcp -m tcp --dport 81:90 -j DNAT --to-destination 10.244.0.5:80\n-A PREROUTING -p tcp -m tcp ! --dport 80 -j DNAT --to-destination 10.244.0.5:80\n-A PREROUTING -p tcp -m multiport --dports 443,80 -j DNAT --to-destination 10.244.0.6:80\n", "web6"),
+        // addrtype: 10.96.0.10 is not local; 10.0.0.1 would be.
+        ("-A PREROUTING -m addrtype --dst-type LOCAL -p tcp -j DNAT --to-destination 10.244.0.5:80\n-A PREROUTING -m addrtype ! --dst-type LOCAL -p tcp -j DNAT --to-destination 10.244.0.6:80\n", "web6"),
+        // Interfaces with wildcards.
+        ("-A PREROUTING -i veth+ -p tcp -j DNAT --to-destination 10.244.0.5:80\n-A PREROUTING -i eth+ -p tcp -j DNAT --to-destination 10.244.0.6:80\n", "web6"),
+        // TCP flags: the client sends SYN.
+        ("-A PREROUTING -p tcp -m tcp ! --syn -j DNAT --to-destination 10.244.0.5:80\n-A PREROUTING -p tcp -m tcp --tcp-flags SYN,ACK SYN -j DNAT --to-destination 10.244.0.6:80\n", "web6"),
+    ];
+    for (body, want) in cases {
+        let t = &trace(&nat(body), "10.96.0.10:80", vec![], 1)[0];
+        let got = delivered(t);
+        assert!(got.starts_with(want), "{body}\n=> {got}");
+    }
+}
+
+#[test]
+fn nth_counts_as_the_kernel_does() {
+    // xt_statistic starts the counter at --packet and matches when it wraps:
+    // --every 3 --packet 0 takes packets 3, 6, 9.
+    let body = ":S - [0:0]\n-A PREROUTING -d 10.96.0.10/32 -j S\n-A S -m statistic --mode nth --every 3 --packet 0 -p tcp -j DNAT --to-destination 10.244.0.5:80\n-A S -p tcp -j DNAT --to-destination 10.244.0.6:80\n";
+    let got: Vec<String> = trace(&nat(body), "10.96.0.10:80", vec![], 6).iter().map(delivered).collect();
+    assert_eq!(got, ["web6", "web6", "web5", "web6", "web6", "web5"]);
+}
+
+#[test]
+fn recent_gives_session_affinity() {
+    // kube-proxy's ClientIP affinity: once SEP5 recorded the client, rcheck sends it back there.
+    let body = ":SVC - [0:0]\n:SEP5 - [0:0]\n:SEP6 - [0:0]\n\
+-A PREROUTING -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j SVC\n\
+-A SVC -m recent --name SEP5 --mask 255.255.255.255 --rsource --rcheck --seconds 10800 --reap -j SEP5\n\
+-A SVC -m recent --name SEP6 --mask 255.255.255.255 --rsource --rcheck --seconds 10800 --reap -j SEP6\n\
+-A SVC -m statistic --mode random --probability 0.50000000000 -j SEP5\n\
+-A SVC -j SEP6\n\
+-A SEP5 -p tcp -m recent --name SEP5 --mask 255.255.255.255 --rsource --set -j DNAT --to-destination 10.244.0.5:80\n\
+-A SEP6 -p tcp -m recent --name SEP6 --mask 255.255.255.255 --rsource --set -j DNAT --to-destination 10.244.0.6:80\n";
+    let got: Vec<String> = trace(&nat(body), "10.96.0.10:80", vec![], 12).iter().map(delivered).collect();
+    assert!(got.iter().all(|g| *g == got[0]), "{got:?}");
+}
+
+/// An Env for driving eval directly.
+struct Plain;
+impl Env for Plain {
+    fn addr_type(&self, _: Ipv4Addr, _: Option<&str>) -> u16 {
+        packetwalk::engine::iptables::rule::addrtype::UNICAST
+    }
+    fn ct_state(&self) -> u8 {
+        packetwalk::engine::iptables::rule::ctstate::NEW
+    }
+    fn draw(&mut self, _: RuleAt) -> (u32, Option<bool>) {
+        (0, Some(false))
+    }
+    fn nth(&mut self, _: RuleAt, _: u32, _: u32) -> bool {
+        false
+    }
+    fn recent(&mut self, _: &Recent, _: Ipv4Addr) -> bool {
+        false
+    }
+    fn count(&mut self, _: RuleAt, _: u64) {}
+}
+
+fn packet(dst: Ipv4Addr, dport: u16) -> Packet {
+    Packet {
+        outer: vec![],
+        ip: Ipv4Header { src: "10.1.2.3".parse().unwrap(), dst, ttl: 64, protocol: Proto::Tcp, id: 1, df: true, total_len: 40 },
+        transport: Transport::Tcp { src_port: 40000, dst_port: dport, flags: TcpFlags::SYN, seq: 1, ack: 0 },
+        payload_len: 0,
+        mark: 0,
+        iif: Some("eth0".into()),
+        oif: None,
+    }
+}
+
+/// The chain index never changes which rule matches: every service of a
+/// generated dump, and addresses in between, walk to the same outcome and
+/// the same steps' rule positions with and without the index.
+#[test]
+fn chain_index_keeps_first_match_semantics() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/gen-1500x1.iptables-save")).unwrap();
+    let rs = save::parse(&text).unwrap();
+    let nat = rs.table(TableName::Nat).unwrap();
+    let mut plain = nat.clone();
+    for c in &mut plain.chains {
+        c.index = None;
+    }
+    assert!(nat.chain("KUBE-SERVICES").unwrap().index.is_some());
+    let mut targets: Vec<(Ipv4Addr, u16)> = nat
+        .chain("KUBE-SERVICES")
+        .unwrap()
+        .rules
+        .iter()
+        .filter_map(|r| {
+            let d = r.args.split("-d ").nth(1)?.split('/').next()?.parse().ok()?;
+            let p = r.args.split("--dport ").nth(1)?.split(' ').next()?.parse().ok()?;
+            Some((d, p))
+        })
+        .collect();
+    targets.push(("10.96.0.10".parse().unwrap(), 9999));
+    targets.push(("192.168.0.10".parse().unwrap(), 30001));
+    assert!(targets.len() > 1000);
+    let positions = |steps: &[packetwalk::engine::trace::Step]| -> Vec<String> {
+        steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::RuleMatch { chain, rule, .. } => Some(format!("{chain}:{}", rule.index)),
+                StepKind::RulesSkipped { chain, first, last, .. } => Some(format!("{chain}:{first}-{last}")),
+                _ => None,
+            })
+            .collect()
+    };
+    for (d, p) in targets {
+        let (mut p1, mut p2) = (packet(d, p), packet(d, p));
+        let (mut s1, mut s2) = (Vec::new(), Vec::new());
+        let o1: Outcome = run_hook(nat, Hook::Prerouting, &mut p1, &mut Plain, "n", &mut s1);
+        let o2 = run_hook(&plain, Hook::Prerouting, &mut p2, &mut Plain, "n", &mut s2);
+        assert_eq!(o1, o2, "{d}:{p}");
+        assert_eq!(positions(&s1), positions(&s2), "{d}:{p}");
+        assert_eq!(p1, p2);
+    }
+}
