@@ -68,12 +68,13 @@ fn iptables_commands_edit_a_ruleset() {
     apply_command(&mut rs, "iptables -t nat -F KUBE-TEST").unwrap();
     apply_command(&mut rs, "iptables -t nat -X KUBE-TEST").unwrap();
     apply_command(&mut rs, "iptables -P FORWARD DROP").unwrap();
+    apply_command(&mut rs, "iptables -t nat -A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES").unwrap();
     let text = save::emit(&rs);
     assert!(text.contains(":FORWARD DROP [0:0]"));
     assert!(text.contains("-X KUBE-TEST"), "a deleted chain prints as -X, as restore input does");
     // A bad command leaves the ruleset as it was.
     let e = apply_command(&mut rs, "iptables -t nat -A KUBE-SERVICES -j KUBE-SERVICES").unwrap_err();
-    assert!(e.0[0].message.contains("chain KUBE-SERVICES jumps to itself"), "{e}");
+    assert!(e.0[0].message.contains("chain KUBE-SERVICES jumps to itself, reachable from PREROUTING"), "{e}");
     assert_eq!(save::emit(&rs), text);
 }
 
@@ -87,8 +88,8 @@ fn malformed_rules_get_located_errors() {
         ("-A INPUT -s 10.0.0.300/8 -j ACCEPT\n", 7, 13, "\"10.0.0.300\" is not an IPv4 address"),
         ("-A INPUT -s 10.0.0.0/33 -j ACCEPT\n", 7, 13, "prefix length /33 is larger than 32"),
         ("-A INPUT -d 10.0.0.0/255.0.255.0 -j ACCEPT\n", 7, 13, "netmask 255.0.255.0 is not contiguous"),
-        ("-A A -j A\n", 7, 9, "chain A jumps to itself"),
-        ("-A A -j B\n-A B -j A\n", 8, 9, "chain loop A -> B -> A"),
+        ("-A INPUT -j A\n-A A -j A\n", 8, 9, "chain A jumps to itself, reachable from INPUT"),
+        ("-A INPUT -j A\n-A A -j B\n-A B -j A\n", 9, 9, "chain loop A -> B -> A, reachable from INPUT"),
         ("-A INPUT -p tcp --dport 99999 -j ACCEPT\n", 7, 25, "\"99999\" is not a port number"),
         ("-A INPUT --dport 80 -j ACCEPT\n", 7, 10, "unknown option --dport (is a -m match missing before it?)"),
         ("-A INPUT -m comment --comment kubernetes service portals -j A\n", 7, 42, "unexpected word \"service\""),
@@ -113,6 +114,8 @@ fn malformed_rules_get_located_errors() {
         assert!(e.message.contains(msg), "{body}: got \"{}\"", e.message);
         assert_eq!((e.line, e.column), (*line, *col), "{body}: {e}");
     }
+    // A loop nothing jumps into is accepted, as by the kernel.
+    save::parse(&format!("{head}-A A -j B\n-A B -j A\nCOMMIT\n")).unwrap();
     // Structural errors.
     let e = save::parse("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n").unwrap_err();
     assert_eq!(e.0[0].message, "table started at line 1 is never committed");

@@ -223,11 +223,12 @@ impl Env for HostEnv<'_> {
     }
 
     fn nth(&mut self, at: RuleAt, every: u32, packet: u32) -> bool {
-        // xt_statistic: the counter starts at --packet; each packet moves it
-        // on, wrapping at --every - 1, and the packet matches on the wrap.
-        let c = self.state.nth.entry((self.host, at)).or_insert(packet);
-        *c = if *c == every - 1 { 0 } else { *c + 1 };
-        *c == 0
+        // As measured on the kernel: `--every N --packet P` matches the
+        // (P+1)th packet the rule sees, then every Nth after it.
+        let seen = self.state.nth.entry((self.host, at)).or_insert(0);
+        let hit = *seen % every == packet;
+        *seen += 1;
+        hit
     }
 
     fn recent(&mut self, r: &Recent, addr: Ipv4Addr) -> bool {
@@ -826,7 +827,15 @@ impl Walker<'_, '_> {
                 let peer = &world.hosts[ph];
                 let pdev = &peer.devs[pd];
                 let owns = pdev.spec.addrs.iter().any(|a| a.addr() == next_hop);
-                let answered = owns || pdev.spec.proxy_arp;
+                // proxy_arp answers only for an address the peer routes out
+                // of another device (measured: Calico's 169.254.1.1 works
+                // because the node's default route leaves through its NIC).
+                let routed_elsewhere = || {
+                    peer.routes.lookup(next_hop).route.is_some_and(|r| {
+                        matches!(r.kind, RouteType::Unicast | RouteType::Local) && r.dev.as_deref() != Some(pdev.spec.name.as_str())
+                    })
+                };
+                let answered = owns || (pdev.spec.proxy_arp && routed_elsewhere());
                 self.step(host, Layer::Link, StepKind::Arp {
                     dev: dev.into(),
                     target: next_hop,
@@ -834,7 +843,8 @@ impl Walker<'_, '_> {
                     proxy: !owns && pdev.spec.proxy_arp,
                 }, &pkt);
                 if !answered {
-                    let detail = format!("nobody answers ARP for {next_hop} on {dev}: the peer {}/{} does not own it and has no proxy_arp", peer.name(), pdev.spec.name);
+                    let why = if pdev.spec.proxy_arp { "has proxy_arp but no route to it through another device" } else { "has no proxy_arp" };
+                    let detail = format!("nobody answers ARP for {next_hop} on {dev}: the peer {}/{} does not own it and {why}", peer.name(), pdev.spec.name);
                     return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
                 }
                 self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: Some(next_hop) }, &pkt);

@@ -28,7 +28,11 @@ fn initial_scenario() -> String {
 fn remember_scenario(name: &str) {
     if let Some(w) = web_sys::window() {
         if let Ok(h) = w.history() {
-            let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("?scenario={name}")));
+            let _ = h.replace_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&format!("?scenario={name}")),
+            );
         }
     }
 }
@@ -44,7 +48,9 @@ struct PickerProps {
 fn scenario_picker(props: &PickerProps) -> Html {
     let onchange = {
         let cb = props.onchange.clone();
-        Callback::from(move |e: Event| cb.emit(e.target_unchecked_into::<HtmlSelectElement>().value()))
+        Callback::from(move |e: Event| {
+            cb.emit(e.target_unchecked_into::<HtmlSelectElement>().value())
+        })
     };
     html! {
         <div class="picker">
@@ -54,7 +60,7 @@ fn scenario_picker(props: &PickerProps) -> Html {
                     let title = scenario::builtin(name).map(|s| s.title).unwrap_or_default();
                     html! {
                         <option key={*name} value={*name} selected={props.selected == *name}>
-                            { format!("{name}: {title}") }
+                            { title }
                         </option>
                     }
                 }) }
@@ -82,14 +88,14 @@ pub fn app() -> Html {
             let sc = &w.scenario;
             html! {
                 <>
-                    <section class="intro" aria-labelledby="scenario-title">
-                        <h2 id="scenario-title">{ sc.title.clone() }</h2>
-                        <p class="description">{ sc.description.clone() }</p>
-                    </section>
-                    <div class="overview">
-                        <Notes notes={Rc::new(sc.notes.clone())} />
+                    <section class="scenario" aria-labelledby="scenario-title">
+                        <div class="scenario-text">
+                            <h2 id="scenario-title">{ sc.title.clone() }</h2>
+                            <p class="description">{ sc.description.clone() }</p>
+                            <Notes notes={Rc::new(sc.notes.clone())} />
+                        </div>
                         <HostList hosts={Rc::new(sc.hosts.clone())} />
-                    </div>
+                    </section>
                     {
                         match &w.trace {
                             Ok(t) => html! { <TraceView trace={t.clone()} spec={w.spec.clone().map(Rc::new)} /> },

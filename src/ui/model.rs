@@ -21,7 +21,8 @@ pub struct Walk {
 
 /// Loads built-in scenario `name` and walks its preset packet.
 pub fn walk(name: &str) -> Result<Walk, String> {
-    let scenario = scenario::builtin(name).ok_or_else(|| format!("no built-in scenario named \"{name}\""))?;
+    let scenario =
+        scenario::builtin(name).ok_or_else(|| format!("no built-in scenario named \"{name}\""))?;
     let Some(preset) = scenario.preset.clone() else {
         return Ok(Walk {
             scenario,
@@ -131,7 +132,11 @@ pub fn header_changes(before: &Packet, after: &Packet) -> Vec<String> {
     let (nb, na) = (before.outer.len(), after.outer.len());
     if na > nb {
         let o = &after.outer[0];
-        out.push(format!("+ outer header {} → {} ({})", o.src, o.dst, o.protocol));
+        let proto = match o.protocol {
+            Proto::Ipip => "IPIP".to_string(),
+            p => p.to_string(),
+        };
+        out.push(format!("+ outer header {} → {} ({proto})", o.src, o.dst));
     } else if na < nb {
         let o = &before.outer[0];
         out.push(format!("− outer header {} → {} removed", o.src, o.dst));
@@ -206,7 +211,8 @@ pub fn path(trace: &Trace) -> Vec<String> {
 }
 
 /// A host's devices for the host list: `ens33 192.168.11.58/24`, or the
-/// device kind for devices without addresses (Calico's `cali…` veths).
+/// device kind for devices without addresses (Calico's `cali…` veths:
+/// `cali71ca141a178 (veth)`).
 /// Loopback is left out.
 pub fn device_lines(h: &Host) -> Vec<String> {
     h.devices
@@ -221,7 +227,7 @@ pub fn device_lines(h: &Host) -> Vec<String> {
                     DeviceKind::Ethernet { .. } => "ethernet",
                     DeviceKind::Loopback => "loopback",
                 };
-                format!("{} ({kind}, no address)", d.name)
+                format!("{} ({kind})", d.name)
             } else {
                 let addrs: Vec<String> = d.addrs.iter().map(|a| a.to_string()).collect();
                 format!("{} {}", d.name, addrs.join(", "))

@@ -19,7 +19,7 @@ pub fn notes(props: &NotesProps) -> Html {
     }
     html! {
         <section class="notes panel" aria-labelledby="notes-h">
-            <h2 id="notes-h">{ "Notes" }</h2>
+            <h3 id="notes-h">{ "Notes" }</h3>
             <p class="panel-sub">{ "Choices made where the article is silent." }</p>
             <ul>
                 { for props.notes.iter().map(|n| html! { <li>{ n.clone() }</li> }) }
@@ -33,18 +33,18 @@ pub struct HostListProps {
     pub hosts: Rc<Vec<Host>>,
 }
 
-/// One line per host: name, kind (and node for a pod), devices with addresses.
+/// One row per host: name and kind (with the node and namespace of a pod),
+/// then its devices with their addresses.
 #[function_component(HostList)]
 pub fn host_list(props: &HostListProps) -> Html {
     html! {
         <section class="hosts panel" aria-labelledby="hosts-h">
-            <h2 id="hosts-h">{ "Hosts" }</h2>
+            <h3 id="hosts-h">{ "Hosts" }</h3>
             <table class="host-table">
-                <caption class="visually-hidden">{ "Hosts of the scenario: name, kind and addresses" }</caption>
+                <caption class="visually-hidden">{ "The hosts of the scenario: name, kind, and each device with its addresses (loopback left out)" }</caption>
                 <thead>
                     <tr>
-                        <th scope="col">{ "Host" }</th>
-                        <th scope="col">{ "Kind" }</th>
+                        <th scope="col">{ "Host and kind" }</th>
                         <th scope="col">{ "Devices and addresses" }</th>
                     </tr>
                 </thead>
@@ -61,11 +61,17 @@ fn host_row(h: &Host) -> Html {
         (HostKind::Pod, Some(node)) => format!("pod on {node}"),
         (k, _) => kind_name(k).to_string(),
     };
-    let ns = h.namespace.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
+    let ns = h
+        .namespace
+        .as_ref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
     html! {
         <tr key={h.name.clone()}>
-            <th scope="row"><code>{ h.name.clone() }</code></th>
-            <td class={classes!("host-kind", format!("kind-{}", kind_name(h.kind)))}>{ format!("{kind}{ns}") }</td>
+            <th scope="row">
+                <code class="host-name">{ h.name.clone() }</code>
+                <span class={classes!("host-kind", format!("kind-{}", kind_name(h.kind)))}>{ format!("{kind}{ns}") }</span>
+            </th>
             <td>
                 <ul class="devices">
                     { for device_lines(h).into_iter().map(|d| html! { <li><code>{ d }</code></li> }) }

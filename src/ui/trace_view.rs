@@ -42,7 +42,9 @@ pub fn trace_view(props: &TraceProps) -> Html {
                     }
                     { format!("{} steps through ", trace.steps.len()) }
                     <span class="path">{ hops.join(" → ") }</span>
-                    { ". The verdict follows the table." }
+                    { ". " }
+                    <a href="#verdict">{ "The verdict" }</a>
+                    { " follows the table." }
                 </p>
                 <Legend />
                 <table class="trace" aria-describedby="trace-legend">
@@ -77,7 +79,9 @@ pub fn trace_view(props: &TraceProps) -> Html {
 /// One row. `repeat_ns` mutes the namespace when the row above has the same.
 fn step_row(i: usize, step: &Step, prev: Option<&Step>, repeat_ns: bool) -> Html {
     let kind = RowKind::of(step);
-    let changes = prev.map(|p| header_changes(&p.packet, &step.packet)).unwrap_or_default();
+    let changes = prev
+        .map(|p| header_changes(&p.packet, &step.packet))
+        .unwrap_or_default();
     let changed = !changes.is_empty();
     html! {
         <tr key={i} class={classes!(kind.class(), changed.then_some("row-changed"))}>
@@ -126,8 +130,8 @@ fn legend() -> Html {
     };
     html! {
         <div id="trace-legend" class="legend">
-            <span class="legend-title">{ "Labels:" }</span>
-            <ul>
+            <ul aria-label="What the row labels mean">
+                <li class="legend-title" aria-hidden="true">{ "Labels:" }</li>
                 { for items.iter().filter_map(|k| k.label().map(|(icon, label)| html! {
                     <li>
                         <span class={classes!("tag", k.class())}>
@@ -162,7 +166,7 @@ pub fn verdict_view(props: &VerdictProps) -> Html {
         Verdict::Left { .. } => ("verdict-left", "→"),
     };
     html! {
-        <section class={classes!("verdict", class)} aria-labelledby="verdict-h">
+        <section id="verdict" class={classes!("verdict", class)} aria-labelledby="verdict-h">
             <h2 id="verdict-h">
                 <span class="verdict-icon" aria-hidden="true">{ icon }</span>
                 { format!("Verdict: {headline}") }

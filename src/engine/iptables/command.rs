@@ -148,9 +148,11 @@ pub fn apply(
             if table.chain_index(&name.text).is_some() || BUILTIN_NAMES.contains(&name.text.as_ref()) {
                 return Err(src.err(name.start, format!("chain \"{}\" already exists", name.text)));
             }
-            match table.chains.iter_mut().find(|c| c.name == name.text) {
-                Some(old) => old.deleted = false,
-                None => table.chains.push(Chain::new(&name.text, None, src.line_no)),
+            if table.declared(&name.text) {
+                let i = table.chains.iter().position(|c| c.name == name.text).expect("declared");
+                table.chains[i].deleted = false;
+            } else {
+                table.push_chain(Chain::new(&name.text, None, src.line_no));
             }
         }
         "-X" | "--delete-chain" => {

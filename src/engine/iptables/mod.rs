@@ -12,6 +12,7 @@ pub mod validate;
 pub use rule::{Match, MatchKind, Rule, Target};
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt;
 
 /// The netfilter hooks of IPv4 (`NF_INET_*`), named as iptables names the
@@ -185,12 +186,14 @@ pub struct Table {
     pub comments_before: Vec<String>,
     /// `# …` lines after `COMMIT` (the "Completed on" footer).
     pub comments_after: Vec<String>,
+    /// Chain name to position; kept in step with `chains` by the methods below.
+    names: HashMap<String, usize>,
 }
 
 impl Table {
     /// A table as the kernel registers it: its built-in chains, policy ACCEPT.
     pub fn new(name: TableName) -> Table {
-        Table {
+        let mut t = Table {
             name,
             chains: name
                 .builtin_hooks()
@@ -199,11 +202,53 @@ impl Table {
                 .collect(),
             comments_before: Vec::new(),
             comments_after: Vec::new(),
-        }
+            names: HashMap::new(),
+        };
+        t.reindex();
+        t
     }
 
+    /// A table with no chains at all (as a dump starts one).
+    pub fn empty(name: TableName) -> Table {
+        let mut t = Table::new(name);
+        t.chains.clear();
+        t.reindex();
+        t
+    }
+
+    fn reindex(&mut self) {
+        self.names = self
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
+    }
+
+    /// Appends a chain; returns its position.
+    pub fn push_chain(&mut self, c: Chain) -> usize {
+        self.names.insert(c.name.clone(), self.chains.len());
+        self.chains.push(c);
+        self.chains.len() - 1
+    }
+
+    /// Inserts a chain at `pos` (built-in chains a dump left out go first).
+    pub fn insert_chain(&mut self, pos: usize, c: Chain) {
+        self.chains.insert(pos, c);
+        self.reindex();
+    }
+
+    /// Whether a chain of that name was ever declared, deleted or not.
+    pub fn declared(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
+    /// Position of a live (not deleted) chain.
     pub fn chain_index(&self, name: &str) -> Option<usize> {
-        self.chains.iter().position(|c| c.name == name && !c.deleted)
+        self.names
+            .get(name)
+            .copied()
+            .filter(|&i| !self.chains[i].deleted)
     }
 
     pub fn chain(&self, name: &str) -> Option<&Chain> {

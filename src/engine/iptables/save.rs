@@ -66,8 +66,7 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                     if rs.table(t).is_some() {
                         errors.push(ParseError::new(line_no, 2, format!("table {name} appears twice")));
                     }
-                    let mut table = Table::new(t);
-                    table.chains.clear();
+                    let mut table = Table::empty(t);
                     // After a table's COMMIT, comments before the next `*` are
                     // split: the "Completed on" line closes the previous table.
                     if let Some(prev) = rs.tables.last_mut() {
@@ -103,7 +102,7 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                 if table.chain(h.chain_name()).is_none() {
                     let mut c = Chain::new(h.chain_name(), Some(Policy::Accept), 0);
                     c.implicit = true;
-                    table.chains.insert(0, c);
+                    table.insert_chain(0, c);
                 }
             }
             if let Err(e) = validate::commit(&mut table, resolve_jumps) {
@@ -159,13 +158,13 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                 },
                 None => Counters::default(),
             };
-            if table.chains.iter().any(|c| c.name == name) {
+            if table.declared(name) {
                 errors.push(ParseError::new(line_no, offset, format!("chain {name} declared twice")));
                 continue;
             }
             let mut chain = Chain::new(name, if builtin { Some(policy.unwrap_or(Policy::Accept)) } else { None }, line_no);
             chain.counters = counters;
-            table.chains.push(chain);
+            table.push_chain(chain);
             continue;
         }
         in_body = true;

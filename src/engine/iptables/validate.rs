@@ -15,19 +15,16 @@ fn col(chain: &str, args: &str, needle: &str) -> usize {
 /// loops are not checked.
 pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
     let mut errors = Errors::default();
-    let names: Vec<(String, bool, bool)> = table
-        .chains
-        .iter()
-        .map(|c| (c.name.clone(), c.is_builtin(), c.deleted))
-        .collect();
     let nat = table.name == TableName::Nat;
-    for c in table.chains.iter_mut() {
-        for r in c.rules.iter_mut() {
-            let tname = r.target.name().to_string();
+    // Resolve jumps by name first (reading), then store them (writing).
+    let mut resolved: Vec<(usize, usize, usize)> = Vec::new();
+    for (ci, c) in table.chains.iter().enumerate() {
+        for (ri, r) in c.rules.iter().enumerate() {
+            let tname = r.target.name();
             if matches!(r.target, Target::Dnat(_) | Target::Snat { .. } | Target::Masquerade { .. }) && !nat {
                 errors.push(ParseError::new(
                     r.line,
-                    col(&c.name, &r.args, &tname),
+                    col(&c.name, &r.args, tname),
                     format!("{tname} is only valid in the nat table, not in {}", table.name),
                 ));
             }
@@ -39,14 +36,14 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                     "the nat table is not intended for filtering, the use of DROP is therefore inhibited",
                 ));
             }
-            if let Target::Jump { name, chain, .. } = &mut r.target {
-                match names.iter().position(|(n, _, d)| n == name && !d) {
-                    Some(i) if names[i].1 => errors.push(ParseError::new(
+            if let Target::Jump { name, .. } = &r.target {
+                match table.chain_index(name) {
+                    Some(i) if table.chains[i].is_builtin() => errors.push(ParseError::new(
                         r.line,
                         col(&c.name, &r.args, name),
                         format!("cannot jump to the built-in chain {name}"),
                     )),
-                    Some(i) => *chain = i,
+                    Some(i) => resolved.push((ci, ri, i)),
                     None if resolve_jumps => errors.push(
                         ParseError::new(
                             r.line,
@@ -58,9 +55,14 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                             super::rule::TARGETS.join(", ")
                         )),
                     ),
-                    None => *chain = usize::MAX,
+                    None => resolved.push((ci, ri, usize::MAX)),
                 }
             }
+        }
+    }
+    for (ci, ri, to) in resolved {
+        if let Target::Jump { chain, .. } = &mut table.chains[ci].rules[ri].target {
+            *chain = to;
         }
     }
     if !errors.is_empty() {
@@ -98,8 +100,10 @@ fn check_loops(table: &Table, errors: &mut Errors) {
     // 0 = unseen, 1 = on the current path, 2 = done.
     let n = table.chains.len();
     let mut color = vec![0u8; n];
+    // Only loops reachable from a built-in chain are refused: the kernel
+    // accepts a loop nothing jumps into (checked in a network namespace).
     for root in 0..n {
-        if color[root] != 0 {
+        if color[root] != 0 || !table.chains[root].is_builtin() {
             continue;
         }
         // Iterative DFS: (chain, next edge position).
@@ -132,7 +136,10 @@ fn check_loops(table: &Table, errors: &mut Errors) {
                         errors.push(ParseError::new(
                             r.line,
                             col(&table.chains[c].name, &r.args, &table.chains[to].name),
-                            format!("{what}; the kernel refuses such a table (ELOOP)"),
+                            format!(
+                                "{what}, reachable from {}; the kernel refuses it (RULE_APPEND failed: Too many links)",
+                                table.chains[root].name
+                            ),
                         ));
                         return;
                     }
