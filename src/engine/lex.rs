@@ -23,8 +23,16 @@ pub fn column(line: &str, byte: usize) -> usize {
 
 /// Splits `line`. An unterminated quote is an error at its byte offset.
 pub fn words(line: &str) -> Result<Vec<Word<'_>>, (usize, &'static str)> {
-    let bytes = line.as_bytes();
     let mut out = Vec::with_capacity(16);
+    words_into(line, &mut out)?;
+    Ok(out)
+}
+
+/// Splits `line` into `out` (cleared first), so a caller splitting many
+/// lines reuses one buffer.
+pub fn words_into<'a>(line: &'a str, out: &mut Vec<Word<'a>>) -> Result<(), (usize, &'static str)> {
+    out.clear();
+    let bytes = line.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i].is_ascii_whitespace() {
@@ -123,7 +131,7 @@ pub fn words(line: &str) -> Result<Vec<Word<'_>>, (usize, &'static str)> {
         });
         i = end;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Writes a word back as `iptables-save` does: quoted (with `\"` and `\\`

@@ -52,14 +52,17 @@ pub fn summary(s: &Step) -> String {
             Entry::Goto => format!("goto {chain}"),
         },
         StepKind::RuleMatch { rule, target, .. } => format!("rule {} matches: {}  => {target}", rule.index, rule.text),
-        StepKind::RulesSkipped { first, last, count, by_index, reasons, .. } => {
+        StepKind::RulesSkipped { first, last, count, by_index, index_reason, reasons, .. } => {
             let range = if first == last { format!("rule {first}") } else { format!("rules {first}-{last}") };
             let mut s = format!("{range}: {count} skipped");
             if *by_index > 0 {
-                s.push_str(&format!(" ({by_index} ruled out by the chain's destination index)"));
+                let why = index_reason.as_deref().unwrap_or("ruled out by the chain index");
+                s.push_str(&format!(" ({by_index}: {why})"));
             }
-            if reasons.len() == 1 {
-                s.push_str(&format!(": {} ({})", reasons[0].failed, reasons[0].reason));
+            let listed: Vec<String> = reasons.iter().map(|r| format!("{}: {} ({})", r.index, r.failed, r.reason)).collect();
+            if !listed.is_empty() {
+                s.push_str(" — ");
+                s.push_str(&listed.join("; "));
             }
             s
         }

@@ -165,7 +165,7 @@ pub fn apply(
                 return Err(src.err(name.start, format!("chain \"{}\" is not empty (flush it with -F first)", name.text)));
             }
             let referenced = table.chains.iter().flat_map(|ch| &ch.rules).any(|r| {
-                matches!(&r.target, super::Target::Jump { name: n, .. } if *n == name.text)
+                matches!(r.target, super::Target::Jump { .. }) && r.target_name() == name.text
             });
             if referenced {
                 return Err(src.err(name.start, format!("chain \"{}\" is still referenced by a rule", name.text)));

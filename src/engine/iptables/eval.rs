@@ -194,7 +194,7 @@ fn test(
             let ok = env.recent(rc, addr);
             r(ok, format!("{addr} is not in the recent list {} within the time limit", rc.name))
         }
-        MatchKind::Comment(_) | MatchKind::Nfacct => (true, None),
+        MatchKind::Comment | MatchKind::Nfacct => (true, None),
     }
 }
 
@@ -423,8 +423,8 @@ pub fn run_hook(
         let rref = rule_ref(&c.name, rule, ri);
         let describe = match &rule.target {
             Target::None => "no target: counted only".to_string(),
-            Target::Jump { name, goto: true, .. } => format!("goto {name}"),
-            Target::Jump { name, .. } => format!("jump to {name}"),
+            Target::Jump { goto: true, .. } => format!("goto {}", rule.target_name()),
+            Target::Jump { .. } => format!("jump to {}", rule.target_name()),
             t => t.name().to_string(),
         };
         // Apply the target's effect before recording the step, so the step
@@ -490,7 +490,7 @@ pub fn run_hook(
                     };
                 }
             }
-            Target::Jump { name, chain: to, goto } => {
+            Target::Jump { chain: to, goto, .. } => {
                 if *to == usize::MAX {
                     // Unresolved (restore fragment): nothing to run.
                     continue;
@@ -501,7 +501,7 @@ pub fn run_hook(
                 steps.push(Step {
                     ns: ns.to_string(),
                     layer: Layer::Network,
-                    kind: StepKind::Chain { hook, table: table.name, chain: name.clone(), entry: if *goto { Entry::Goto } else { Entry::Jump } },
+                    kind: StepKind::Chain { hook, table: table.name, chain: rule.target_name().to_string(), entry: if *goto { Entry::Goto } else { Entry::Jump } },
                     packet: pkt.clone(),
                 });
                 chain = *to;

@@ -51,15 +51,21 @@ impl ChainIndex {
         if rules.len() < MIN_RULES {
             return None;
         }
-        let best = [KeyKind::Dst, KeyKind::Dport]
-            .into_iter()
-            .map(|k| (k, rules.iter().filter(|r| rule_key(k, r).is_some()).count()))
-            .max_by_key(|(_, n)| *n)?;
-        // Worth it only when most rules are keyed.
-        if best.1 * 2 < rules.len() {
-            return None;
+        // The key that tells rules apart best: most distinct values among
+        // keyed rules (KUBE-SERVICES: thousands of addresses but a few dozen
+        // ports), provided most rules have it. Ties go to the destination.
+        let mut best: Option<(KeyKind, usize)> = None;
+        for k in [KeyKind::Dst, KeyKind::Dport] {
+            let keys: Vec<u32> = rules.iter().filter_map(|r| rule_key(k, r)).collect();
+            if keys.len() * 2 < rules.len() {
+                continue;
+            }
+            let distinct = keys.iter().collect::<std::collections::HashSet<_>>().len();
+            if best.is_none_or(|(_, d)| distinct > d) {
+                best = Some((k, distinct));
+            }
         }
-        let kind = best.0;
+        let kind = best?.0;
         let mut keyed: HashMap<u32, Vec<u32>> = HashMap::new();
         let mut unkeyed = Vec::new();
         for (i, r) in rules.iter().enumerate() {

@@ -12,7 +12,8 @@ pub mod validate;
 pub use rule::{Match, MatchKind, Rule, Target};
 
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use std::cell::Cell;
 use std::fmt;
 
 /// The netfilter hooks of IPv4 (`NF_INET_*`), named as iptables names the
@@ -187,7 +188,10 @@ pub struct Table {
     /// `# …` lines after `COMMIT` (the "Completed on" footer).
     pub comments_after: Vec<String>,
     /// Chain name to position; kept in step with `chains` by the methods below.
-    names: HashMap<String, usize>,
+    names: FxHashMap<String, usize>,
+    /// The chain found last: rules of one chain come together in a dump,
+    /// so most look-ups hit it without hashing.
+    hint: Cell<usize>,
 }
 
 impl Table {
@@ -202,7 +206,8 @@ impl Table {
                 .collect(),
             comments_before: Vec::new(),
             comments_after: Vec::new(),
-            names: HashMap::new(),
+            names: FxHashMap::default(),
+            hint: Cell::new(0),
         };
         t.reindex();
         t
@@ -217,6 +222,7 @@ impl Table {
     }
 
     fn reindex(&mut self) {
+        self.hint.set(0);
         self.names = self
             .chains
             .iter()
@@ -245,10 +251,15 @@ impl Table {
 
     /// Position of a live (not deleted) chain.
     pub fn chain_index(&self, name: &str) -> Option<usize> {
-        self.names
-            .get(name)
-            .copied()
-            .filter(|&i| !self.chains[i].deleted)
+        let h = self.hint.get();
+        if let Some(c) = self.chains.get(h) {
+            if c.name == name && !c.deleted {
+                return Some(h);
+            }
+        }
+        let i = self.names.get(name).copied().filter(|&i| !self.chains[i].deleted)?;
+        self.hint.set(i);
+        Some(i)
     }
 
     pub fn chain(&self, name: &str) -> Option<&Chain> {

@@ -7,6 +7,7 @@ use crate::engine::error::ParseError;
 use crate::engine::lex::{self, Word};
 use crate::engine::packet::{Proto, TcpFlags};
 use ipnet::Ipv4Net;
+use smallvec::SmallVec;
 use std::net::Ipv4Addr;
 
 /// An interface match (`-i cali+`): a name, or a prefix when it ends in `+`.
@@ -188,8 +189,8 @@ pub enum MatchKind {
     },
     CtState(u8),
     Recent(Box<Recent>),
-    /// `-m comment`: always matches.
-    Comment(String),
+    /// `-m comment`: always matches (the text is in the rule's args).
+    Comment,
     /// `-m nfacct`: counts, always matches.
     Nfacct,
 }
@@ -248,7 +249,8 @@ pub enum Target {
     /// A jump (`-j CHAIN`) or goto (`-g CHAIN`) into a user chain; `chain`
     /// is the chain's position, resolved when the table is committed.
     Jump {
-        name: String,
+        /// Where the chain's name stands in the rule's args ([`Rule::target_name`]).
+        name: (u32, u32),
         chain: usize,
         goto: bool,
     },
@@ -268,7 +270,7 @@ impl Target {
             Target::Masquerade { .. } => "MASQUERADE",
             Target::Mark { .. } => "MARK",
             Target::Log { .. } => "LOG",
-            Target::Jump { name, .. } => name,
+            Target::Jump { .. } => "",
         }
     }
 }
@@ -294,12 +296,19 @@ impl Rule {
             .unwrap_or("")
     }
 
-    /// The value of `-m comment --comment`, if any.
-    pub fn comment(&self) -> Option<&str> {
-        self.matches.iter().find_map(|m| match &m.kind {
-            MatchKind::Comment(c) => Some(c.as_str()),
-            _ => None,
-        })
+    /// The target as written after `-j`/`-g` (a chain name for jumps).
+    pub fn target_name(&self) -> &str {
+        match self.target {
+            Target::Jump { name: (a, b), .. } => self.args.get(a as usize..b as usize).unwrap_or("").trim_matches('"'),
+            ref t => t.name(),
+        }
+    }
+
+    /// The value of `-m comment --comment`, if any, unquoted.
+    pub fn comment(&self) -> Option<String> {
+        let m = self.matches.iter().find(|m| m.kind == MatchKind::Comment)?;
+        let words = lex::words(self.match_text(m)).ok()?;
+        words.get(1).map(|w| w.text.to_string())
     }
 }
 
@@ -590,6 +599,16 @@ fn parse_log_level(s: &str) -> Result<u8, String> {
         .ok_or_else(|| format!("unknown log level \"{s}\""))
 }
 
+/// The match module `-p` loads implicitly.
+fn proto_module(p: Proto) -> Option<&'static str> {
+    match p {
+        Proto::Tcp => Some("tcp"),
+        Proto::Udp => Some("udp"),
+        Proto::Icmp => Some("icmp"),
+        _ => None,
+    }
+}
+
 /// How many words an option takes after its name.
 fn arity(opt: &str) -> usize {
     if is_flag(opt) {
@@ -603,10 +622,11 @@ fn arity(opt: &str) -> usize {
 
 /// One option of a match module as written: name, negation, values and
 /// where it stands in the rule's text.
-struct Opt {
-    name: String,
+struct Opt<'w> {
+    name: &'w str,
     negated: bool,
-    values: Vec<String>,
+    /// Up to two values (`--tcp-flags MASK COMP`); unused ones are "".
+    values: [&'w str; 2],
     /// Byte offset in the line of the first value (or of the option).
     at: usize,
     span: (u32, u32),
@@ -614,27 +634,27 @@ struct Opt {
 
 /// A loaded match module (`-m NAME`, or implicit from `-p tcp`) with the
 /// options given to it.
-struct Module {
-    name: String,
+struct Module<'w> {
+    name: &'w str,
     at: usize,
-    opts: Vec<Opt>,
+    opts: SmallVec<[Opt<'w>; 3]>,
 }
 
 /// The rule under construction while its words are read.
-struct Builder<'l> {
+struct Builder<'l, 'w> {
     line_no: usize,
     line: &'l str,
     args_offset: usize,
-    base: Vec<Match>,
-    modules: Vec<Module>,
+    base: SmallVec<[Match; 4]>,
+    modules: SmallVec<[Module<'w>; 4]>,
     proto: Option<Proto>,
-    target: Option<(String, usize)>,
-    target_opts: Vec<(String, Option<String>, usize)>,
+    target: Option<(&'w str, usize)>,
+    target_opts: SmallVec<[(&'w str, Option<&'w str>, usize); 3]>,
     goto: bool,
     counters: Option<Counters>,
 }
 
-impl Builder<'_> {
+impl Builder<'_, '_> {
     fn err(&self, byte: usize, msg: impl Into<String>) -> ParseError {
         ParseError::new(self.line_no, lex::column(self.line, byte), msg)
     }
@@ -670,22 +690,22 @@ impl Builder<'_> {
 
 /// Parses the rule words (everything after `-A CHAIN`). `line` is the whole
 /// source line and `args_start` the byte where the rule words begin.
-pub fn parse_rule(
+pub fn parse_rule<'w>(
     line: &str,
     line_no: usize,
     args_start: usize,
-    words: &[Word<'_>],
+    words: &'w [Word<'_>],
 ) -> Result<Rule, ParseError> {
     let args = line[args_start..].trim_end().to_string();
     let mut b = Builder {
         line_no,
         line,
         args_offset: args_start,
-        base: Vec::new(),
-        modules: Vec::new(),
+        base: SmallVec::new(),
+        modules: SmallVec::new(),
         proto: None,
         target: None,
-        target_opts: Vec::new(),
+        target_opts: SmallVec::new(),
         goto: false,
         counters: None,
     };
@@ -704,9 +724,12 @@ pub fn parse_rule(
         }
         let start = negate.unwrap_or(w.start);
         let negated = negate.take().is_some();
-        let missing = b.err(b.end_of(w), format!("option {opt} needs a value"));
+        let missing_at = b.end_of(w);
+        let (line_no, full_line) = (b.line_no, b.line);
         let value = |k: usize| -> Result<&Word<'_>, ParseError> {
-            words.get(k).ok_or_else(|| missing.clone())
+            words.get(k).ok_or_else(|| {
+                ParseError::new(line_no, lex::column(full_line, missing_at), format!("option {opt} needs a value"))
+            })
         };
         if let Some((tname, _)) = &b.target {
             if matches!(opt, "-j" | "--jump" | "-g" | "--goto") {
@@ -730,12 +753,11 @@ pub fn parse_rule(
                 return Err(b.err(start, format!("{opt} cannot be negated")));
             }
             if is_flag(opt) {
-                b.target_opts.push((opt.to_string(), None, w.start));
+                b.target_opts.push((opt, None, w.start));
                 i += 1;
             } else {
                 let v = value(i + 1)?;
-                b.target_opts
-                    .push((opt.to_string(), Some(v.text.to_string()), v.start));
+                b.target_opts.push((opt, Some(v.text.as_ref()), v.start));
                 i += 2;
             }
             continue;
@@ -822,9 +844,9 @@ pub fn parse_rule(
                         .expected(MODULES.join(", ")));
                 }
                 b.modules.push(Module {
-                    name: v.text.to_string(),
+                    name: v.text.as_ref(),
                     at: v.start,
-                    opts: Vec::new(),
+                    opts: SmallVec::new(),
                 });
                 i += 2;
             }
@@ -837,7 +859,7 @@ pub fn parse_rule(
                     return Err(b.err(w.start, "a rule has only one target"));
                 }
                 b.goto = opt == "-g" || opt == "--goto";
-                b.target = Some((v.text.to_string(), v.start));
+                b.target = Some((v.text.as_ref(), v.start));
                 i += 2;
             }
             "-c" | "--set-counters" => {
@@ -860,17 +882,17 @@ pub fn parse_rule(
                 let owner = b
                     .modules
                     .iter()
-                    .rposition(|m| module_options(&m.name).contains(&opt));
+                    .rposition(|m| module_options(m.name).contains(&opt));
                 let owner = match owner {
                     Some(o) => o,
                     None => {
-                        let implicit = b.proto.map(|p| p.name());
+                        let implicit = b.proto.and_then(proto_module);
                         match implicit {
-                            Some(p) if module_options(&p).contains(&opt) => {
+                            Some(p) if module_options(p).contains(&opt) => {
                                 b.modules.push(Module {
                                     name: p,
                                     at: w.start,
-                                    opts: Vec::new(),
+                                    opts: SmallVec::new(),
                                 });
                                 b.modules.len() - 1
                             }
@@ -878,9 +900,9 @@ pub fn parse_rule(
                                 let mut known: Vec<&str> = b
                                     .modules
                                     .iter()
-                                    .flat_map(|m| module_options(&m.name).iter().copied())
+                                    .flat_map(|m| module_options(m.name).iter().copied())
                                     .collect();
-                                if let Some(p) = &implicit {
+                                if let Some(p) = implicit {
                                     known.extend(module_options(p));
                                 }
                                 let msg = if known.is_empty() {
@@ -898,20 +920,20 @@ pub fn parse_rule(
                     }
                 };
                 let n = arity(opt);
-                let mut values = Vec::with_capacity(n);
+                let mut values = [""; 2];
                 let mut end = b.end_of(w);
                 let mut at = w.start;
-                for k in 0..n {
+                for (k, slot) in values.iter_mut().enumerate().take(n) {
                     let v = value(i + 1 + k)?;
                     if k == 0 {
                         at = v.start;
                     }
-                    values.push(v.text.to_string());
+                    *slot = v.text.as_ref();
                     end = b.end_of(v);
                 }
                 let span = b.span(start, end);
                 b.modules[owner].opts.push(Opt {
-                    name: opt.to_string(),
+                    name: opt,
                     negated,
                     values,
                     at,
@@ -930,7 +952,8 @@ pub fn parse_rule(
     if let Some(at) = negate {
         return Err(b.err(at, "\"!\" at the end of the rule negates nothing"));
     }
-    let mut matches = std::mem::take(&mut b.base);
+    let mut matches = Vec::with_capacity(b.base.len() + b.modules.iter().map(|m| m.opts.len()).sum::<usize>());
+    matches.extend(b.base.drain(..));
     for m in std::mem::take(&mut b.modules) {
         b.module_matches(m, &mut matches)?;
     }
@@ -944,27 +967,27 @@ pub fn parse_rule(
     })
 }
 
-impl Builder<'_> {
+impl Builder<'_, '_> {
     /// Turns one loaded module and its options into matches.
-    fn module_matches(&self, m: Module, out: &mut Vec<Match>) -> Result<(), ParseError> {
+    fn module_matches(&self, m: Module<'_>, out: &mut Vec<Match>) -> Result<(), ParseError> {
         let e = |o: &Opt, msg: String| self.err(o.at, msg);
         let whole = |m: &Module| -> (u32, u32) {
             let s = m.opts.first().map(|o| o.span.0).unwrap_or(0);
             let e = m.opts.last().map(|o| o.span.1).unwrap_or(0);
             (s, e)
         };
-        if (m.name == "tcp" || m.name == "udp") && self.proto.map(|p| p.name()) != Some(m.name.clone()) {
+        if (m.name == "tcp" || m.name == "udp") && self.proto.and_then(proto_module) != Some(m.name) {
             return Err(self.err(m.at, format!("-m {} needs -p {} before it", m.name, m.name)));
         }
         if m.name == "icmp" && self.proto != Some(Proto::Icmp) {
             return Err(self.err(m.at, "-m icmp needs -p icmp before it"));
         }
-        match m.name.as_str() {
+        match m.name {
             "tcp" | "udp" | "icmp" | "multiport" | "comment" | "mark" | "conntrack" | "state"
             | "nfacct" => {
                 for o in &m.opts {
-                    let v = o.values.first().map(String::as_str).unwrap_or("");
-                    let kind = match o.name.as_str() {
+                    let v = o.values[0];
+                    let kind = match o.name {
                         "--sport" | "--source-port" => {
                             let (lo, hi) = parse_port_range(v).map_err(|x| e(o, x))?;
                             MatchKind::Sport(lo, hi)
@@ -978,9 +1001,9 @@ impl Builder<'_> {
                             comp: 0x02,
                         },
                         "--tcp-flags" => {
-                            let mask = TcpFlags::parse_list(&o.values[0])
+                            let mask = TcpFlags::parse_list(o.values[0])
                                 .ok_or_else(|| e(o, format!("bad TCP flag list \"{}\"", o.values[0])))?;
-                            let comp = TcpFlags::parse_list(&o.values[1])
+                            let comp = TcpFlags::parse_list(o.values[1])
                                 .ok_or_else(|| e(o, format!("bad TCP flag list \"{}\"", o.values[1])))?;
                             MatchKind::TcpFlags { mask, comp }
                         }
@@ -993,7 +1016,7 @@ impl Builder<'_> {
                         }
                         "--sports" | "--source-ports" | "--dports" | "--destination-ports"
                         | "--ports" => {
-                            let dir = match o.name.as_str() {
+                            let dir = match o.name {
                                 "--sports" | "--source-ports" => Dir::Src,
                                 "--dports" | "--destination-ports" => Dir::Dst,
                                 _ => Dir::Either,
@@ -1017,7 +1040,7 @@ impl Builder<'_> {
                             if v.len() > 256 {
                                 return Err(e(o, "a comment is at most 256 characters".into()));
                             }
-                            MatchKind::Comment(v.to_string())
+                            MatchKind::Comment
                         }
                         "--mark" => {
                             let (value, mask) =
@@ -1058,7 +1081,7 @@ impl Builder<'_> {
                 let mode = get("--mode").ok_or_else(|| {
                     self.err(m.at, "statistic needs --mode random or --mode nth")
                 })?;
-                let kind = match mode.values[0].as_str() {
+                let kind = match mode.values[0] {
                     "random" => {
                         let o = get("--probability").ok_or_else(|| {
                             self.err(m.at, "statistic --mode random needs --probability")
@@ -1077,9 +1100,9 @@ impl Builder<'_> {
                     "nth" => {
                         let o = get("--every")
                             .ok_or_else(|| self.err(m.at, "statistic --mode nth needs --every"))?;
-                        let every = parse_u32(&o.values[0]).map_err(|x| e(o, x))?;
+                        let every = parse_u32(o.values[0]).map_err(|x| e(o, x))?;
                         let packet = match get("--packet") {
-                            Some(p) => parse_u32(&p.values[0]).map_err(|x| e(p, x))?,
+                            Some(p) => parse_u32(p.values[0]).map_err(|x| e(p, x))?,
                             None => 0,
                         };
                         if every == 0 || packet >= every {
@@ -1112,12 +1135,12 @@ impl Builder<'_> {
                 let mut negated = false;
                 for o in &m.opts {
                     negated |= o.negated;
-                    let v = o.values.first().map(String::as_str).unwrap_or("");
-                    match o.name.as_str() {
+                    let v = o.values[0];
+                    match o.name {
                         "--name" => r.name = v.to_string(),
                         "--set" | "--rcheck" | "--update" | "--remove" => {
                             cmds += 1;
-                            r.cmd = match o.name.as_str() {
+                            r.cmd = match o.name {
                                 "--set" => RecentCmd::Set,
                                 "--rcheck" => RecentCmd::Rcheck,
                                 "--update" => RecentCmd::Update,
@@ -1197,10 +1220,10 @@ impl Builder<'_> {
             return Ok(Target::None);
         };
         let at = *at;
-        let opt = |o: &str| self.target_opts.iter().find(|(k, _, _)| k == o);
+        let opt = |o: &str| self.target_opts.iter().find(|(k, _, _)| *k == o);
         let has = |o: &str| opt(o).is_some();
-        let val = |o: &str| opt(o).and_then(|(_, v, pos)| v.as_deref().map(|v| (v, *pos)));
-        let t = match name.as_str() {
+        let val = |o: &str| opt(o).and_then(|(_, v, pos)| v.map(|v| (v, *pos)));
+        let t = match *name {
             "ACCEPT" => Target::Accept,
             "DROP" => Target::Drop,
             "RETURN" => Target::Return,
@@ -1280,8 +1303,9 @@ impl Builder<'_> {
                 if other.is_empty() {
                     return Err(self.err(at, "empty target name"));
                 }
+                let from = at - self.args_offset;
                 Target::Jump {
-                    name: other.to_string(),
+                    name: (from as u32, (from + self.line[at..].split_whitespace().next().unwrap_or("").len()) as u32),
                     chain: usize::MAX,
                     goto: self.goto,
                 }

@@ -36,6 +36,7 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
     let mut current: Option<(Table, usize)> = None;
     let mut pending_comments: Vec<String> = Vec::new();
     let mut in_body = false;
+    let mut words = Vec::with_capacity(32);
     for (idx, raw) in text.lines().enumerate() {
         if errors.full() {
             break;
@@ -168,13 +169,10 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
             continue;
         }
         in_body = true;
-        let words = match lex::words(line) {
-            Ok(w) => w,
-            Err((at, m)) => {
-                errors.push(ParseError::new(line_no, lex::column(line, at), m));
-                continue;
-            }
-        };
+        if let Err((at, m)) = lex::words_into(line, &mut words) {
+            errors.push(ParseError::new(line_no, lex::column(line, at), m));
+            continue;
+        }
         let (counters, words) = match words.first() {
             Some(w) if w.text.starts_with('[') => match parse_counters(&w.text) {
                 Some(c) => (Some(c), &words[1..]),

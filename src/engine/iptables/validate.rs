@@ -20,7 +20,7 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
     let mut resolved: Vec<(usize, usize, usize)> = Vec::new();
     for (ci, c) in table.chains.iter().enumerate() {
         for (ri, r) in c.rules.iter().enumerate() {
-            let tname = r.target.name();
+            let tname = r.target_name();
             if matches!(r.target, Target::Dnat(_) | Target::Snat { .. } | Target::Masquerade { .. }) && !nat {
                 errors.push(ParseError::new(
                     r.line,
@@ -36,7 +36,8 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                     "the nat table is not intended for filtering, the use of DROP is therefore inhibited",
                 ));
             }
-            if let Target::Jump { name, .. } = &r.target {
+            if let Target::Jump { .. } = r.target {
+                let name = r.target_name();
                 match table.chain_index(name) {
                     Some(i) if table.chains[i].is_builtin() => errors.push(ParseError::new(
                         r.line,
@@ -69,9 +70,10 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
         return Err(errors);
     }
     if resolve_jumps {
-        check_loops(table, &mut errors);
+        let adj = edges(table);
+        check_loops(table, &adj, &mut errors);
         if errors.is_empty() {
-            check_hooks(table, &mut errors);
+            check_hooks(table, &adj, &mut errors);
         }
     }
     for c in table.chains.iter_mut() {
@@ -84,19 +86,25 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
     }
 }
 
-/// Edges of the jump graph: (rule position, target chain).
-fn edges(table: &Table, c: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
-    table.chains[c]
-        .rules
+/// The jump graph: per chain, (rule position, target chain).
+fn edges(table: &Table) -> Vec<Vec<(usize, usize)>> {
+    table
+        .chains
         .iter()
-        .enumerate()
-        .filter_map(|(i, r)| match r.target {
-            Target::Jump { chain, .. } if chain != usize::MAX => Some((i, chain)),
-            _ => None,
+        .map(|c| {
+            c.rules
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| match r.target {
+                    Target::Jump { chain, .. } if chain != usize::MAX => Some((i, chain)),
+                    _ => None,
+                })
+                .collect()
         })
+        .collect()
 }
 
-fn check_loops(table: &Table, errors: &mut Errors) {
+fn check_loops(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) {
     // 0 = unseen, 1 = on the current path, 2 = done.
     let n = table.chains.len();
     let mut color = vec![0u8; n];
@@ -110,7 +118,7 @@ fn check_loops(table: &Table, errors: &mut Errors) {
         let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
         color[root] = 1;
         while let Some(&mut (c, ref mut k)) = stack.last_mut() {
-            let next = edges(table, c).nth(*k);
+            let next = adj[c].get(*k).copied();
             *k += 1;
             match next {
                 None => {
@@ -152,7 +160,7 @@ fn check_loops(table: &Table, errors: &mut Errors) {
 
 /// Which hooks each chain can be reached from, then which targets are used
 /// where the kernel does not allow them.
-fn check_hooks(table: &Table, errors: &mut Errors) {
+fn check_hooks(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) {
     let n = table.chains.len();
     let mut hooks = vec![0u8; n];
     for (i, c) in table.chains.iter().enumerate() {
@@ -163,7 +171,7 @@ fn check_hooks(table: &Table, errors: &mut Errors) {
                     continue;
                 }
                 hooks[x] |= h.bit();
-                todo.extend(edges(table, x).map(|(_, to)| to));
+                todo.extend(adj[x].iter().map(|&(_, to)| to));
             }
         }
     }
@@ -188,7 +196,7 @@ fn check_hooks(table: &Table, errors: &mut Errors) {
                         .filter(|h| bad & h.bit() != 0)
                         .map(|h| h.chain_name())
                         .collect();
-                    let t = r.target.name();
+                    let t = r.target_name();
                     errors.push(ParseError::new(
                         r.line,
                         col(&c.name, &r.args, t),
