@@ -50,11 +50,17 @@ fn bench(c: &mut Criterion) {
     let dump = kube_dump::generate(SERVICES, ENDPOINTS, SEED);
     let lines = dump.lines().count();
     let parsed = save::parse(&dump).expect("the generated dump parses");
-    eprintln!("dump: {lines} lines, {} rules, {} bytes", parsed.rule_count(), dump.len());
+    eprintln!(
+        "dump: {lines} lines, {} rules, {} bytes",
+        parsed.rule_count(),
+        dump.len()
+    );
 
     let mut g = c.benchmark_group("parse");
     g.sample_size(20);
-    g.bench_function("iptables-save 10k services", |b| b.iter(|| save::parse(black_box(&dump)).unwrap()));
+    g.bench_function("iptables-save 10k services", |b| {
+        b.iter(|| save::parse(black_box(&dump)).unwrap())
+    });
     g.finish();
 
     let world = World::build(&scenario(&dump)).expect("bench world builds");
@@ -66,7 +72,8 @@ fn bench(c: &mut Criterion) {
     }
     let (ip, port) = kube_dump::probe_service(SERVICES, ENDPOINTS, SEED);
     let to = format!("{ip}:{port}");
-    let nodeport = kube_dump::probe_nodeport(SERVICES, ENDPOINTS, SEED).map(|p| format!("192.168.0.10:{p}"));
+    let nodeport =
+        kube_dump::probe_nodeport(SERVICES, ENDPOINTS, SEED).map(|p| format!("192.168.0.10:{p}"));
     let mut g = c.benchmark_group("trace");
     for (name, w, to) in [
         ("first-packet", &world, Some(to.clone())),

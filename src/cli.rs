@@ -8,7 +8,11 @@ use packetwalk::engine::{render, route_text, send, Errors, SendSpec, SimState, W
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(name = "packetwalk", version, about = "Follow one packet through a Kubernetes node: kube-proxy's iptables chains, conntrack, and the CNI's routes.")]
+#[command(
+    name = "packetwalk",
+    version,
+    about = "Follow one packet through a Kubernetes node: kube-proxy's iptables chains, conntrack, and the CNI's routes."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,17 +68,39 @@ fn load_scenario(name: &str) -> Result<Scenario, String> {
     }
     let p = Path::new(name);
     if !p.exists() {
-        return Err(format!("no built-in scenario \"{name}\" and no such file (built-in: {})", scenario::BUILTIN.join(", ")));
+        return Err(format!(
+            "no built-in scenario \"{name}\" and no such file (built-in: {})",
+            scenario::BUILTIN.join(", ")
+        ));
     }
     Scenario::from_json(&read(p)?).map_err(|e| format!("{}:\n{}", p.display(), located(&e, p)))
 }
 
 fn located(e: &Errors, path: &Path) -> String {
-    e.0.iter().map(|x| format!("{}:{}:{}: {}{}", path.display(), x.line, x.column, x.message, x.expected.as_ref().map(|w| format!(" (expected {w})")).unwrap_or_default())).collect::<Vec<_>>().join("\n")
+    e.0.iter()
+        .map(|x| {
+            format!(
+                "{}:{}:{}: {}{}",
+                path.display(),
+                x.line,
+                x.column,
+                x.message,
+                x.expected
+                    .as_ref()
+                    .map(|w| format!(" (expected {w})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn parse_force(s: &str) -> Result<packetwalk::engine::sim::Force, String> {
-    let bad = || format!("--force {s}: expected HOST/TABLE/CHAIN/RULE=yes|no, e.g. node8/nat/KUBE-SVC-X/1=no");
+    let bad = || {
+        format!(
+            "--force {s}: expected HOST/TABLE/CHAIN/RULE=yes|no, e.g. node8/nat/KUBE-SVC-X/1=no"
+        )
+    };
     let (path, val) = s.split_once('=').ok_or_else(bad)?;
     let parts: Vec<&str> = path.split('/').collect();
     if parts.len() != 4 {
@@ -94,14 +120,32 @@ fn parse_force(s: &str) -> Result<packetwalk::engine::sim::Force, String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn trace(scenario: &str, from: &str, to: &str, proto: &str, flags: Option<&str>, rules: Option<&Path>, routes: Option<&Path>, node: Option<&str>, force: &[String], json: bool) -> Result<String, String> {
+fn trace(
+    scenario: &str,
+    from: &str,
+    to: &str,
+    proto: &str,
+    flags: Option<&str>,
+    rules: Option<&Path>,
+    routes: Option<&Path>,
+    node: Option<&str>,
+    force: &[String],
+    json: bool,
+) -> Result<String, String> {
     let mut sc = load_scenario(scenario)?;
     if rules.is_some() || routes.is_some() {
         let name = match node {
             Some(n) => n.to_string(),
-            None => sc.hosts.iter().find(|h| h.kind == HostKind::Node).map(|h| h.name.clone()).ok_or("the scenario has no node")?,
+            None => sc
+                .hosts
+                .iter()
+                .find(|h| h.kind == HostKind::Node)
+                .map(|h| h.name.clone())
+                .ok_or("the scenario has no node")?,
         };
-        let h = sc.host_mut(&name).ok_or_else(|| format!("no host named {name}"))?;
+        let h = sc
+            .host_mut(&name)
+            .ok_or_else(|| format!("no host named {name}"))?;
         if let Some(p) = rules {
             let text = read(p)?;
             save::parse(&text).map_err(|e| located(&e, p))?;
@@ -117,20 +161,39 @@ fn trace(scenario: &str, from: &str, to: &str, proto: &str, flags: Option<&str>,
     let mut state = SimState::new(&world);
     let mut spec = SendSpec::new(from, to, Proto::parse(proto).expect("clap checked"));
     if let Some(f) = flags {
-        spec.flags = Some(TcpFlags::from_bits(TcpFlags::parse_list(f).ok_or_else(|| format!("bad --flags {f}: use names like SYN,ACK"))?));
+        spec.flags = Some(TcpFlags::from_bits(
+            TcpFlags::parse_list(f)
+                .ok_or_else(|| format!("bad --flags {f}: use names like SYN,ACK"))?,
+        ));
     }
-    spec.force = force.iter().map(|f| parse_force(f)).collect::<Result<_, _>>()?;
+    spec.force = force
+        .iter()
+        .map(|f| parse_force(f))
+        .collect::<Result<_, _>>()?;
     let t = send(&mut world, &mut state, &spec)?;
-    Ok(if json { serde_json::to_string_pretty(&t).expect("traces serialise") + "\n" } else { render::table(&t) })
+    Ok(if json {
+        serde_json::to_string_pretty(&t).expect("traces serialise") + "\n"
+    } else {
+        render::table(&t)
+    })
 }
 
 fn check(path: &Path) -> Result<String, String> {
     let text = read(path)?;
     let trimmed = text.trim_start();
     let result: Result<String, Errors> = if trimmed.starts_with('{') {
-        Scenario::from_json(&text).and_then(|s| World::build(&s).map(|w| format!("scenario \"{}\": {} hosts, valid", s.name, w.hosts.len())))
+        Scenario::from_json(&text).and_then(|s| {
+            World::build(&s)
+                .map(|w| format!("scenario \"{}\": {} hosts, valid", s.name, w.hosts.len()))
+        })
     } else if trimmed.starts_with('*') || trimmed.starts_with('#') || trimmed.starts_with(':') {
-        save::parse(&text).map(|r| format!("iptables-save dump: {} tables, {} rules, valid", r.tables.len(), r.rule_count()))
+        save::parse(&text).map(|r| {
+            format!(
+                "iptables-save dump: {} tables, {} rules, valid",
+                r.tables.len(),
+                r.rule_count()
+            )
+        })
     } else {
         route_text::parse_routes(&text).map(|t| format!("routes: {} routes, valid", t.routes.len()))
     };
@@ -146,14 +209,39 @@ fn check(path: &Path) -> Result<String, String> {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let out = match &cli.command {
-        Command::Trace { scenario, from, to, proto, flags, rules, routes, node, force, json } => {
-            trace(scenario, from, to, proto, flags.as_deref(), rules.as_deref(), routes.as_deref(), node.as_deref(), force, *json)
-        }
+        Command::Trace {
+            scenario,
+            from,
+            to,
+            proto,
+            flags,
+            rules,
+            routes,
+            node,
+            force,
+            json,
+        } => trace(
+            scenario,
+            from,
+            to,
+            proto,
+            flags.as_deref(),
+            rules.as_deref(),
+            routes.as_deref(),
+            node.as_deref(),
+            force,
+            *json,
+        ),
         Command::Scenarios => Ok(scenario::BUILTIN
             .iter()
             .map(|n| {
                 let s = scenario::builtin(n).expect("listed");
-                format!("{:<16} {}{}\n", n, s.title, if *n == "article" { " (default)" } else { "" })
+                format!(
+                    "{:<16} {}{}\n",
+                    n,
+                    s.title,
+                    if *n == "article" { " (default)" } else { "" }
+                )
             })
             .collect()),
         Command::Check { file } => check(file),

@@ -9,7 +9,12 @@ use packetwalk::engine::{Scenario, World};
 use std::path::Path;
 
 fn data(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name),
+    )
+    .unwrap()
 }
 
 /// kube-proxy's expected dumps (from proxier_test.go, via ../shared/vectors)
@@ -33,10 +38,24 @@ fn real_dumps_round_trip_exactly() {
     // in the kernel already), like `iptables-restore --noflush` input.
     let text = data("kube-proxy/sorted-basic-test-using-each-match-type.iptables-save");
     assert_eq!(save::emit(&save::parse_fragment(&text).unwrap()), text);
-    for step in ["02-add-svc3", "03-delete-svc2", "04-add-svc4-without-endpoints", "05-add-svc4-endpoints", "06-change-svc3-endpoint", "07-add-svc3-endpoint", "08-sync-without-changes"] {
+    for step in [
+        "02-add-svc3",
+        "03-delete-svc2",
+        "04-add-svc4-without-endpoints",
+        "05-add-svc4-endpoints",
+        "06-change-svc3-endpoint",
+        "07-add-svc3-endpoint",
+        "08-sync-without-changes",
+    ] {
         let f = format!("kube-proxy/sync-{step}.iptables-save");
         let text = data(&f);
-        assert!(save::parse(&text).is_err() || step == "08-sync-without-changes" || step == "03-delete-svc2" || step == "04-add-svc4-without-endpoints", "{f} should need --noflush");
+        assert!(
+            save::parse(&text).is_err()
+                || step == "08-sync-without-changes"
+                || step == "03-delete-svc2"
+                || step == "04-add-svc4-without-endpoints",
+            "{f} should need --noflush"
+        );
         let rs = save::parse_fragment(&text).unwrap_or_else(|e| panic!("{f}:\n{e}"));
         assert_eq!(save::emit(&rs), text, "{f}");
     }
@@ -49,19 +68,50 @@ fn generated_dump_has_the_expected_shape() {
     let services = nat.chain("KUBE-SERVICES").unwrap();
     // 200 services + kubernetes + kube-dns' 3 ports, minus those without endpoints, plus the nodeports rule.
     assert!(services.rules.len() > 190, "{}", services.rules.len());
-    assert!(services.index.is_some(), "KUBE-SERVICES is long enough to be indexed");
-    assert_eq!(rs.tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["mangle", "filter", "nat"]);
+    assert!(
+        services.index.is_some(),
+        "KUBE-SERVICES is long enough to be indexed"
+    );
+    assert_eq!(
+        rs.tables
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
+        ["mangle", "filter", "nat"]
+    );
 }
 
 #[test]
 fn iptables_commands_edit_a_ruleset() {
     let mut rs = save::parse(&data("kube-proxy/overall.iptables-save")).unwrap();
-    let before = rs.table(TableName::Nat).unwrap().chain("KUBE-SERVICES").unwrap().rules.len();
-    apply_command(&mut rs, "iptables -t nat -I KUBE-SERVICES 1 -d 172.30.0.41/32 -p tcp -m tcp --dport 80 -j DROP").unwrap_err();
+    let before = rs
+        .table(TableName::Nat)
+        .unwrap()
+        .chain("KUBE-SERVICES")
+        .unwrap()
+        .rules
+        .len();
+    apply_command(
+        &mut rs,
+        "iptables -t nat -I KUBE-SERVICES 1 -d 172.30.0.41/32 -p tcp -m tcp --dport 80 -j DROP",
+    )
+    .unwrap_err();
     apply_command(&mut rs, "iptables -t nat -N KUBE-TEST").unwrap();
-    apply_command(&mut rs, "iptables -t nat -A KUBE-TEST -m comment --comment \"learner's rule\" -j RETURN").unwrap();
-    apply_command(&mut rs, "iptables -t nat -I KUBE-SERVICES 2 -d 172.30.0.41/32 -j KUBE-TEST").unwrap();
-    let svc = rs.table(TableName::Nat).unwrap().chain("KUBE-SERVICES").unwrap();
+    apply_command(
+        &mut rs,
+        "iptables -t nat -A KUBE-TEST -m comment --comment \"learner's rule\" -j RETURN",
+    )
+    .unwrap();
+    apply_command(
+        &mut rs,
+        "iptables -t nat -I KUBE-SERVICES 2 -d 172.30.0.41/32 -j KUBE-TEST",
+    )
+    .unwrap();
+    let svc = rs
+        .table(TableName::Nat)
+        .unwrap()
+        .chain("KUBE-SERVICES")
+        .unwrap();
     assert_eq!(svc.rules.len(), before + 1);
     assert_eq!(svc.rules[1].args, "-d 172.30.0.41/32 -j KUBE-TEST");
     apply_command(&mut rs, "-t nat -D KUBE-SERVICES 2").unwrap();
@@ -71,10 +121,19 @@ fn iptables_commands_edit_a_ruleset() {
     apply_command(&mut rs, "iptables -t nat -A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES").unwrap();
     let text = save::emit(&rs);
     assert!(text.contains(":FORWARD DROP [0:0]"));
-    assert!(text.contains("-X KUBE-TEST"), "a deleted chain prints as -X, as restore input does");
+    assert!(
+        text.contains("-X KUBE-TEST"),
+        "a deleted chain prints as -X, as restore input does"
+    );
     // A bad command leaves the ruleset as it was.
-    let e = apply_command(&mut rs, "iptables -t nat -A KUBE-SERVICES -j KUBE-SERVICES").unwrap_err();
-    assert!(e.0[0].message.contains("chain KUBE-SERVICES jumps to itself, reachable from PREROUTING"), "{e}");
+    let e =
+        apply_command(&mut rs, "iptables -t nat -A KUBE-SERVICES -j KUBE-SERVICES").unwrap_err();
+    assert!(
+        e.0[0]
+            .message
+            .contains("chain KUBE-SERVICES jumps to itself, reachable from PREROUTING"),
+        "{e}"
+    );
     assert_eq!(save::emit(&rs), text);
 }
 
@@ -83,27 +142,132 @@ fn iptables_commands_edit_a_ruleset() {
 fn malformed_rules_get_located_errors() {
     let head = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n";
     let cases: &[(&str, usize, usize, &str)] = &[
-        ("-A INPUT -m frobnicate -j ACCEPT\n", 7, 13, "unknown match \"frobnicate\""),
-        ("-A INPUT -j FROBNICATE\n", 7, 13, "no chain or target named \"FROBNICATE\""),
-        ("-A INPUT -s 10.0.0.300/8 -j ACCEPT\n", 7, 13, "\"10.0.0.300\" is not an IPv4 address"),
-        ("-A INPUT -s 10.0.0.0/33 -j ACCEPT\n", 7, 13, "prefix length /33 is larger than 32"),
-        ("-A INPUT -d 10.0.0.0/255.0.255.0 -j ACCEPT\n", 7, 13, "netmask 255.0.255.0 is not contiguous"),
-        ("-A INPUT -j A\n-A A -j A\n", 8, 9, "chain A jumps to itself, reachable from INPUT"),
-        ("-A INPUT -j A\n-A A -j B\n-A B -j A\n", 9, 9, "chain loop A -> B -> A, reachable from INPUT"),
-        ("-A INPUT -p tcp --dport 99999 -j ACCEPT\n", 7, 25, "\"99999\" is not a port number"),
-        ("-A INPUT --dport 80 -j ACCEPT\n", 7, 10, "unknown option --dport (is a -m match missing before it?)"),
-        ("-A INPUT -m comment --comment kubernetes service portals -j A\n", 7, 42, "unexpected word \"service\""),
-        ("-A INPUT -m comment --comment \"unterminated -j A\n", 7, 31, "unterminated double quote"),
-        ("-A INPUT -j DNAT --to-destination 10.0.0.1\n", 7, 13, "DNAT is only valid in the nat table"),
-        ("-A INPUT -m statistic --mode random -j ACCEPT\n", 7, 13, "statistic --mode random needs --probability"),
-        ("-A INPUT -m statistic --mode random --probability 1.5 -j ACCEPT\n", 7, 51, "probability 1.5 is not between 0 and 1"),
-        ("-A INPUT -m conntrack --ctstate NEWISH -j ACCEPT\n", 7, 33, "unknown connection state \"NEWISH\""),
-        ("-A INPUT -m addrtype --dst-type LOCALE -j ACCEPT\n", 7, 33, "unknown address type \"LOCALE\""),
-        ("-A NOPE -j ACCEPT\n", 7, 4, "no chain \"NOPE\" in table filter"),
-        ("-A INPUT -j REJECT --reject-with icmp-bogus\n", 7, 34, "unknown --reject-with \"icmp-bogus\""),
-        ("-A INPUT -j MARK\n", 7, 13, "MARK needs exactly one of its options"),
-        ("-A INPUT -m tcp --dport 80 -j ACCEPT\n", 7, 13, "-m tcp needs -p tcp before it"),
-        ("-A INPUT -j ACCEPT -j DROP\n", 7, 20, "a rule has only one target"),
+        (
+            "-A INPUT -m frobnicate -j ACCEPT\n",
+            7,
+            13,
+            "unknown match \"frobnicate\"",
+        ),
+        (
+            "-A INPUT -j FROBNICATE\n",
+            7,
+            13,
+            "no chain or target named \"FROBNICATE\"",
+        ),
+        (
+            "-A INPUT -s 10.0.0.300/8 -j ACCEPT\n",
+            7,
+            13,
+            "\"10.0.0.300\" is not an IPv4 address",
+        ),
+        (
+            "-A INPUT -s 10.0.0.0/33 -j ACCEPT\n",
+            7,
+            13,
+            "prefix length /33 is larger than 32",
+        ),
+        (
+            "-A INPUT -d 10.0.0.0/255.0.255.0 -j ACCEPT\n",
+            7,
+            13,
+            "netmask 255.0.255.0 is not contiguous",
+        ),
+        (
+            "-A INPUT -j A\n-A A -j A\n",
+            8,
+            9,
+            "chain A jumps to itself, reachable from INPUT",
+        ),
+        (
+            "-A INPUT -j A\n-A A -j B\n-A B -j A\n",
+            9,
+            9,
+            "chain loop A -> B -> A, reachable from INPUT",
+        ),
+        (
+            "-A INPUT -p tcp --dport 99999 -j ACCEPT\n",
+            7,
+            25,
+            "\"99999\" is not a port number",
+        ),
+        (
+            "-A INPUT --dport 80 -j ACCEPT\n",
+            7,
+            10,
+            "unknown option --dport (is a -m match missing before it?)",
+        ),
+        (
+            "-A INPUT -m comment --comment kubernetes service portals -j A\n",
+            7,
+            42,
+            "unexpected word \"service\"",
+        ),
+        (
+            "-A INPUT -m comment --comment \"unterminated -j A\n",
+            7,
+            31,
+            "unterminated double quote",
+        ),
+        (
+            "-A INPUT -j DNAT --to-destination 10.0.0.1\n",
+            7,
+            13,
+            "DNAT is only valid in the nat table",
+        ),
+        (
+            "-A INPUT -m statistic --mode random -j ACCEPT\n",
+            7,
+            13,
+            "statistic --mode random needs --probability",
+        ),
+        (
+            "-A INPUT -m statistic --mode random --probability 1.5 -j ACCEPT\n",
+            7,
+            51,
+            "probability 1.5 is not between 0 and 1",
+        ),
+        (
+            "-A INPUT -m conntrack --ctstate NEWISH -j ACCEPT\n",
+            7,
+            33,
+            "unknown connection state \"NEWISH\"",
+        ),
+        (
+            "-A INPUT -m addrtype --dst-type LOCALE -j ACCEPT\n",
+            7,
+            33,
+            "unknown address type \"LOCALE\"",
+        ),
+        (
+            "-A NOPE -j ACCEPT\n",
+            7,
+            4,
+            "no chain \"NOPE\" in table filter",
+        ),
+        (
+            "-A INPUT -j REJECT --reject-with icmp-bogus\n",
+            7,
+            34,
+            "unknown --reject-with \"icmp-bogus\"",
+        ),
+        (
+            "-A INPUT -j MARK\n",
+            7,
+            13,
+            "MARK needs exactly one of its options",
+        ),
+        (
+            "-A INPUT -m tcp --dport 80 -j ACCEPT\n",
+            7,
+            13,
+            "-m tcp needs -p tcp before it",
+        ),
+        (
+            "-A INPUT -j ACCEPT -j DROP\n",
+            7,
+            20,
+            "a rule has only one target",
+        ),
         ("-A INPUT ! -j ACCEPT\n", 7, 10, "-j cannot be negated"),
         ("-Q INPUT\n", 7, 1, "unknown command \"-Q\""),
     ];
@@ -123,17 +287,28 @@ fn malformed_rules_get_located_errors() {
     assert!(e.0[0].message.contains("DNAT in chain X is reached from POSTROUTING, but DNAT is only valid from PREROUTING and OUTPUT"), "{e}");
     assert_eq!(e.0[0].line, 7);
     let e = save::parse("*bogus\nCOMMIT\n").unwrap_err();
-    assert_eq!((e.0[0].line, e.0[0].message.as_str()), (1, "unknown table \"bogus\""));
+    assert_eq!(
+        (e.0[0].line, e.0[0].message.as_str()),
+        (1, "unknown table \"bogus\"")
+    );
     // kube-proxy's test input with unquoted multi-word comments is not valid iptables-restore input.
     let e = save::parse(&data("kube-proxy/trace-packet-rules.iptables-save")).unwrap_err();
-    assert!(e.0[0].message.contains("a comment with spaces must be quoted"), "{e}");
+    assert!(
+        e.0[0]
+            .message
+            .contains("a comment with spaces must be quoted"),
+        "{e}"
+    );
 }
 
 #[test]
 fn every_error_is_reported_and_a_huge_paste_stops() {
     let mut text = String::from("*filter\n:INPUT ACCEPT [0:0]\n");
     for i in 0..50_000 {
-        text.push_str(&format!("-A INPUT -s 10.0.{}.0/24 -m nosuch -j ACCEPT\n", i % 250));
+        text.push_str(&format!(
+            "-A INPUT -s 10.0.{}.0/24 -m nosuch -j ACCEPT\n",
+            i % 250
+        ));
     }
     text.push_str("COMMIT\n");
     let e = save::parse(&text).unwrap_err();
@@ -141,7 +316,9 @@ fn every_error_is_reported_and_a_huge_paste_stops() {
     assert_eq!(e.0[1].line, 4);
     assert!(e.to_string().ends_with("(stopped after 200 errors)"));
     // Binary junk is errors, not a panic.
-    let junk: String = (0..100_000u32).map(|i| char::from_u32(i % 0xD000 + 1).unwrap_or('x')).collect();
+    let junk: String = (0..100_000u32)
+        .map(|i| char::from_u32(i % 0xD000 + 1).unwrap_or('x'))
+        .collect();
     assert!(save::parse(&junk).is_err());
 }
 
@@ -152,12 +329,23 @@ fn scenario_errors_name_the_host_and_line() {
     let mut routes = node8.routes.to_text();
     routes.push_str("10.0.0.0/8 via 192.168.99.1 dev ens33\n172.20.0.0/16 dev eth9\n");
     node8.routes = Text::One(routes);
-    let rules = node8.iptables.as_ref().unwrap().to_text().replace("-j KUBE-MARK-MASQ\n", "-j KUBE-MARK-MASQUERADE\n");
+    let rules = node8
+        .iptables
+        .as_ref()
+        .unwrap()
+        .to_text()
+        .replace("-j KUBE-MARK-MASQ\n", "-j KUBE-MARK-MASQUERADE\n");
     node8.iptables = Some(Text::One(rules));
     let e = World::build(&sc).unwrap_err().to_string();
     assert!(e.contains("line 11, column 1: host node8 routes: gateway 192.168.99.1 is not directly reachable on ens33"), "{e}");
-    assert!(e.contains("line 12, column 1: host node8 routes: Cannot find device \"eth9\""), "{e}");
-    assert!(e.contains("host node8 rules: no chain or target named \"KUBE-MARK-MASQUERADE\""), "{e}");
+    assert!(
+        e.contains("line 12, column 1: host node8 routes: Cannot find device \"eth9\""),
+        "{e}"
+    );
+    assert!(
+        e.contains("host node8 rules: no chain or target named \"KUBE-MARK-MASQUERADE\""),
+        "{e}"
+    );
     let e = Scenario::from_json("{\n  \"name\": \"x\",\n  \"title\": 5\n}").unwrap_err();
     assert_eq!((e.0[0].line, e.0[0].column), (3, 12));
     // Every built-in scenario builds.

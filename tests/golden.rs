@@ -18,30 +18,42 @@ fn world(name: &str) -> (World, SimState) {
 }
 
 fn golden(name: &str, t: &Trace) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.json"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.json"));
     let actual = serde_json::to_string_pretty(t).unwrap() + "\n";
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
     if expected != actual {
         let out = path.with_extension("actual.json");
         std::fs::write(&out, &actual).unwrap();
-        panic!("trace {name} differs from {}; the new trace is in {}", path.display(), out.display());
+        panic!(
+            "trace {name} differs from {}; the new trace is in {}",
+            path.display(),
+            out.display()
+        );
     }
 }
 
 /// Chains entered on `ns`, in order (`nat/KUBE-SERVICES`).
 fn chains(t: &Trace, ns: &str) -> Vec<String> {
-    t.chains().into_iter().filter_map(|c| c.strip_prefix(&format!("{ns}/")).map(str::to_string)).collect()
+    t.chains()
+        .into_iter()
+        .filter_map(|c| c.strip_prefix(&format!("{ns}/")).map(str::to_string))
+        .collect()
 }
 
 fn nats(t: &Trace) -> Vec<(NatKind, String, String)> {
     t.steps
         .iter()
         .filter_map(|s| match &s.kind {
-            StepKind::Nat { nat, before, after, .. } => Some((*nat, before.to_string(), after.to_string())),
+            StepKind::Nat {
+                nat, before, after, ..
+            } => Some((*nat, before.to_string(), after.to_string())),
             _ => None,
         })
         .collect()
@@ -78,72 +90,175 @@ const CURL_POD: &str = "curl-7d4b9c6f5-qm2lx";
 #[test]
 fn article_client_to_service_follows_the_articles_chains() {
     let (mut w, mut s) = world("article");
-    let t = send(&mut w, &mut s, &SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp)).unwrap();
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp),
+    )
+    .unwrap();
     // The article's path, in order, inside nat PREROUTING.
-    let nat: Vec<String> = chains(&t, "node8").into_iter().filter(|c| c.starts_with("nat/")).take(5).collect();
+    let nat: Vec<String> = chains(&t, "node8")
+        .into_iter()
+        .filter(|c| c.starts_with("nat/"))
+        .take(5)
+        .collect();
     assert_eq!(
         nat,
-        ["nat/PREROUTING", "nat/KUBE-SERVICES", "nat/KUBE-SVC-7RUAH544RSSBQYKK", "nat/KUBE-MARK-MASQ", "nat/KUBE-SEP-IWORYNCAYHBSQHXU"]
+        [
+            "nat/PREROUTING",
+            "nat/KUBE-SERVICES",
+            "nat/KUBE-SVC-7RUAH544RSSBQYKK",
+            "nat/KUBE-MARK-MASQ",
+            "nat/KUBE-SEP-IWORYNCAYHBSQHXU"
+        ]
     );
     let n = nats(&t);
-    assert_eq!(n[0], (NatKind::Dnat, "10.96.100.10:80".into(), "172.16.225.112:80".into()));
+    assert_eq!(
+        n[0],
+        (
+            NatKind::Dnat,
+            "10.96.100.10:80".into(),
+            "172.16.225.112:80".into()
+        )
+    );
     // The client is outside 172.16.0.0/16, so kube-proxy masquerades it.
     assert_eq!(n[1].0, NatKind::Masquerade);
     assert!(n[1].2.starts_with("192.168.11.58:"), "{:?}", n[1]);
     assert_eq!(transmits(&t), ["client/eth0", "node8/cali71ca141a178"]);
     assert_eq!(delivered_in(&t), FLASK_POD);
     let last = &t.steps.last().unwrap().packet;
-    assert_eq!((last.ip.dst.to_string(), last.ip.ttl), ("172.16.225.112".to_string(), 63));
+    assert_eq!(
+        (last.ip.dst.to_string(), last.ip.ttl),
+        ("172.16.225.112".to_string(), 63)
+    );
     // The DNAT rule is the article's, with its comment.
     let dnat_rule = t.steps.iter().find_map(|s| match &s.kind {
-        StepKind::Nat { nat: NatKind::Dnat, rule: Some(r), .. } => Some(r.text.clone()),
+        StepKind::Nat {
+            nat: NatKind::Dnat,
+            rule: Some(r),
+            ..
+        } => Some(r.text.clone()),
         _ => None,
     });
-    assert!(dnat_rule.unwrap().contains("--comment \"ms-test/flask-ui:http\" -m tcp -j DNAT --to-destination 172.16.225.112:80"));
+    assert!(dnat_rule.unwrap().contains(
+        "--comment \"ms-test/flask-ui:http\" -m tcp -j DNAT --to-destination 172.16.225.112:80"
+    ));
     golden("article-client-to-service", &t);
 }
 
 #[test]
 fn pod_to_cluster_ip_with_local_endpoint_keeps_its_source() {
     let (mut w, mut s) = world("article");
-    let t = send(&mut w, &mut s, &SendSpec::new(CURL_POD, "10.96.100.10:80", Proto::Tcp)).unwrap();
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new(CURL_POD, "10.96.100.10:80", Proto::Tcp),
+    )
+    .unwrap();
     assert!(chains(&t, "node8").contains(&"nat/KUBE-SEP-IWORYNCAYHBSQHXU".to_string()));
-    assert!(!chains(&t, "node8").contains(&"nat/KUBE-MARK-MASQ".to_string()), "from inside the cluster CIDR: no masquerade mark");
-    assert_eq!(nats(&t), [(NatKind::Dnat, "10.96.100.10:80".into(), "172.16.225.112:80".into())]);
+    assert!(
+        !chains(&t, "node8").contains(&"nat/KUBE-MARK-MASQ".to_string()),
+        "from inside the cluster CIDR: no masquerade mark"
+    );
+    assert_eq!(
+        nats(&t),
+        [(
+            NatKind::Dnat,
+            "10.96.100.10:80".into(),
+            "172.16.225.112:80".into()
+        )]
+    );
     // The pod's default route via 169.254.1.1 is answered by proxy ARP on the host side.
     assert!(t.steps.iter().any(|s| matches!(&s.kind, StepKind::Arp { proxy: true, answered_by: Some(b), .. } if b == "node8/cali3f1d2a7c9e0")));
-    assert_eq!(transmits(&t), [format!("{CURL_POD}/eth0"), "node8/cali71ca141a178".into()]);
+    assert_eq!(
+        transmits(&t),
+        [format!("{CURL_POD}/eth0"), "node8/cali71ca141a178".into()]
+    );
     assert_eq!(delivered_in(&t), FLASK_POD);
-    assert_eq!(t.steps.last().unwrap().packet.ip.src.to_string(), "172.16.225.101");
+    assert_eq!(
+        t.steps.last().unwrap().packet.ip.src.to_string(),
+        "172.16.225.101"
+    );
     golden("pod-to-cluster-ip-local", &t);
 }
 
 #[test]
 fn remote_endpoint_crosses_tunl0_in_ipip() {
     let (mut w, mut s) = world("article-remote");
-    let t = send(&mut w, &mut s, &SendSpec::new("client:192.168.11.200", "ms-test/flask-ui", Proto::Tcp)).unwrap();
-    assert_eq!(nats(&t)[0], (NatKind::Dnat, "10.96.100.10:80".into(), "172.16.3.70:80".into()));
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client:192.168.11.200", "ms-test/flask-ui", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(
+        nats(&t)[0],
+        (
+            NatKind::Dnat,
+            "10.96.100.10:80".into(),
+            "172.16.3.70:80".into()
+        )
+    );
     // The /26 route to node54's block wins and goes out of tunl0.
     let route = t
         .steps
         .iter()
         .find_map(|s| match &s.kind {
-            StepKind::Route { dst, candidates, .. } if dst.to_string() == "172.16.3.70" && s.ns == "node8" => candidates.iter().find(|c| c.chosen).map(|c| c.route.clone()),
+            StepKind::Route {
+                dst, candidates, ..
+            } if dst.to_string() == "172.16.3.70" && s.ns == "node8" => candidates
+                .iter()
+                .find(|c| c.chosen)
+                .map(|c| c.route.clone()),
             _ => None,
         })
         .unwrap();
-    assert_eq!(route, "172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink");
+    assert_eq!(
+        route,
+        "172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink"
+    );
     let encap = t.steps.iter().find_map(|s| match &s.kind {
-        StepKind::Encap { outer, .. } => Some((s.ns.clone(), outer.src.to_string(), outer.dst.to_string(), outer.protocol)),
+        StepKind::Encap { outer, .. } => Some((
+            s.ns.clone(),
+            outer.src.to_string(),
+            outer.dst.to_string(),
+            outer.protocol,
+        )),
         _ => None,
     });
-    assert_eq!(encap, Some(("node8".into(), "192.168.11.58".into(), "192.168.11.54".into(), Proto::Ipip)));
+    assert_eq!(
+        encap,
+        Some((
+            "node8".into(),
+            "192.168.11.58".into(),
+            "192.168.11.54".into(),
+            Proto::Ipip
+        ))
+    );
     // On the LAN the packet carries both headers; node54 removes the outer one on tunl0.
-    let on_lan = t.steps.iter().find(|s| s.ns == "node54" && matches!(&s.kind, StepKind::Receive { dev, .. } if dev == "ens33")).unwrap();
+    let on_lan = t
+        .steps
+        .iter()
+        .find(|s| {
+            s.ns == "node54" && matches!(&s.kind, StepKind::Receive { dev, .. } if dev == "ens33")
+        })
+        .unwrap();
     assert_eq!(on_lan.packet.outer.len(), 1);
     assert_eq!(on_lan.packet.ip.dst.to_string(), "172.16.3.70");
-    assert!(t.steps.iter().any(|s| s.ns == "node54" && matches!(&s.kind, StepKind::Decap { dev, .. } if dev == "tunl0")));
-    assert_eq!(transmits(&t), ["client/eth0", "node8/tunl0", "node8/ens33", "node54/cali5e8a41c7b62"]);
+    assert!(t
+        .steps
+        .iter()
+        .any(|s| s.ns == "node54"
+            && matches!(&s.kind, StepKind::Decap { dev, .. } if dev == "tunl0")));
+    assert_eq!(
+        transmits(&t),
+        [
+            "client/eth0",
+            "node8/tunl0",
+            "node8/ens33",
+            "node54/cali5e8a41c7b62"
+        ]
+    );
     assert_eq!(delivered_in(&t), FLASK_POD_54);
     let last = &t.steps.last().unwrap().packet;
     assert!(last.outer.is_empty());
@@ -156,10 +271,17 @@ fn remote_endpoint_crosses_tunl0_in_ipip() {
 #[test]
 fn blackholed_block_drops_silently() {
     let (mut w, mut s) = world("article");
-    let t = send(&mut w, &mut s, &SendSpec::new(CURL_POD, "172.16.225.99:80", Proto::Tcp)).unwrap();
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new(CURL_POD, "172.16.225.99:80", Proto::Tcp),
+    )
+    .unwrap();
     assert_eq!(dropped(&t), ("node8", DropReason::Blackhole));
     match &t.steps.last().unwrap().kind {
-        StepKind::Drop { detail, response, .. } => {
+        StepKind::Drop {
+            detail, response, ..
+        } => {
             assert_eq!(detail, "blackhole route 172.16.225.64/26");
             assert!(response.is_none(), "a blackhole sends no ICMP");
         }
@@ -171,19 +293,33 @@ fn blackholed_block_drops_silently() {
 #[test]
 fn reply_is_de_natted_by_conntrack() {
     let (mut w, mut s) = world("article");
-    let syn = send(&mut w, &mut s, &SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp)).unwrap();
+    let syn = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp),
+    )
+    .unwrap();
     let spec = reply_spec(&syn).unwrap();
     assert_eq!(spec.from, FLASK_POD);
     let t = send(&mut w, &mut s, &spec).unwrap();
     // No nat chain runs for the reply; conntrack reverses both translations.
-    assert!(chains(&t, "node8").iter().all(|c| !c.starts_with("nat/")), "{:?}", chains(&t, "node8"));
+    assert!(
+        chains(&t, "node8").iter().all(|c| !c.starts_with("nat/")),
+        "{:?}",
+        chains(&t, "node8")
+    );
     let established = t.steps.iter().any(|s| matches!(&s.kind, StepKind::Conntrack(CtEvent::Lookup { state, .. }) if state == "ESTABLISHED, reply direction"));
     assert!(established);
     assert_eq!(delivered_in(&t), "client");
     let last = &t.steps.last().unwrap().packet;
-    assert_eq!((last.ip.src.to_string(), last.ip.dst.to_string()), ("10.96.100.10".into(), "192.168.11.200".into()));
+    assert_eq!(
+        (last.ip.src.to_string(), last.ip.dst.to_string()),
+        ("10.96.100.10".into(), "192.168.11.200".into())
+    );
     match &last.transport {
-        Transport::Tcp { src_port, flags, .. } => {
+        Transport::Tcp {
+            src_port, flags, ..
+        } => {
             assert_eq!(*src_port, 80);
             assert!(flags.syn && flags.ack);
         }
@@ -192,9 +328,15 @@ fn reply_is_de_natted_by_conntrack() {
     // A second SYN of the same connection skips the nat table and follows the binding.
     let mut again = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
     again.src_port = syn.steps[0].packet.transport.ports().map(|p| p.0);
-    again.flags = Some(TcpFlags { ack: true, ..Default::default() });
+    again.flags = Some(TcpFlags {
+        ack: true,
+        ..Default::default()
+    });
     let t2 = send(&mut w, &mut s, &again).unwrap();
-    assert!(t2.steps.iter().any(|s| matches!(s.kind, StepKind::NatSkipped { .. })));
+    assert!(t2
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::NatSkipped { .. })));
     assert_eq!(delivered_in(&t2), FLASK_POD);
     golden("reply-de-nat", &t);
 }
@@ -202,28 +344,66 @@ fn reply_is_de_natted_by_conntrack() {
 #[test]
 fn nodeport_from_outside_is_masqueraded() {
     let (mut w, mut s) = world("article");
-    let t = send(&mut w, &mut s, &SendSpec::new("client:192.168.11.200", "192.168.11.58:30080", Proto::Tcp)).unwrap();
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client:192.168.11.200", "192.168.11.58:30080", Proto::Tcp),
+    )
+    .unwrap();
     let c = chains(&t, "node8");
-    for want in ["nat/KUBE-NODEPORTS", "nat/KUBE-EXT-7RUAH544RSSBQYKK", "nat/KUBE-MARK-MASQ", "nat/KUBE-SVC-7RUAH544RSSBQYKK", "nat/KUBE-SEP-IWORYNCAYHBSQHXU"] {
+    for want in [
+        "nat/KUBE-NODEPORTS",
+        "nat/KUBE-EXT-7RUAH544RSSBQYKK",
+        "nat/KUBE-MARK-MASQ",
+        "nat/KUBE-SVC-7RUAH544RSSBQYKK",
+        "nat/KUBE-SEP-IWORYNCAYHBSQHXU",
+    ] {
         assert!(c.contains(&want.to_string()), "{want} missing from {c:?}");
     }
     let n = nats(&t);
-    assert_eq!(n[0], (NatKind::Dnat, "192.168.11.58:30080".into(), "172.16.225.112:80".into()));
+    assert_eq!(
+        n[0],
+        (
+            NatKind::Dnat,
+            "192.168.11.58:30080".into(),
+            "172.16.225.112:80".into()
+        )
+    );
     assert_eq!(n[1].0, NatKind::Masquerade);
     assert_eq!(delivered_in(&t), FLASK_POD);
-    assert_eq!(t.steps.last().unwrap().packet.ip.src.to_string(), "192.168.11.58");
+    assert_eq!(
+        t.steps.last().unwrap().packet.ip.src.to_string(),
+        "192.168.11.58"
+    );
     golden("nodeport-masquerade", &t);
 }
 
 #[test]
 fn service_without_endpoints_is_rejected() {
     let (mut w, mut s) = world("article");
-    let t = send(&mut w, &mut s, &SendSpec::new("client:192.168.11.200", "ms-test/flask-api", Proto::Tcp)).unwrap();
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client:192.168.11.200", "ms-test/flask-api", Proto::Tcp),
+    )
+    .unwrap();
     assert_eq!(dropped(&t), ("node8", DropReason::Rejected));
     match &t.steps.last().unwrap().kind {
-        StepKind::Drop { response: Some(r), .. } => {
+        StepKind::Drop {
+            response: Some(r), ..
+        } => {
             assert_eq!(r.ip.dst.to_string(), "192.168.11.200");
-            assert!(matches!(r.transport, Transport::Icmp { icmp_type: 3, code: 3, .. }), "ICMP port unreachable");
+            assert!(
+                matches!(
+                    r.transport,
+                    Transport::Icmp {
+                        icmp_type: 3,
+                        code: 3,
+                        ..
+                    }
+                ),
+                "ICMP port unreachable"
+            );
         }
         k => panic!("{k:?}"),
     }
@@ -234,19 +414,115 @@ fn service_without_endpoints_is_rejected() {
 /// Short paths whose verdicts are table-driven: (scenario, from, to, proto, ttl, verdict ns, expected).
 #[test]
 fn verdicts() {
-    type Case = (&'static str, &'static str, &'static str, Proto, Option<u8>, &'static str, &'static str);
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Proto,
+        Option<u8>,
+        &'static str,
+        &'static str,
+    );
     let cases: &[Case] = &[
-        ("article", "node8", "flask-ui", Proto::Tcp, None, FLASK_POD, "delivered"),
-        ("article", "node8", "10.96.0.1:443", Proto::Tcp, None, "node51", "delivered"),
-        ("article", CURL_POD, "172.16.225.112", Proto::Icmp, None, FLASK_POD, "delivered"),
-        ("article", CURL_POD, "172.16.225.112:8080", Proto::Tcp, None, FLASK_POD, "no_listener"),
-        ("article", CURL_POD, "172.16.225.112:53", Proto::Udp, None, FLASK_POD, "no_listener"),
-        ("article", "client:192.168.11.200", "flask-ui", Proto::Tcp, Some(1), "node8", "ttl_exceeded"),
-        ("article", CURL_POD, "172.17.0.5:80", Proto::Tcp, None, "node8", "no_neighbour"),
-        ("article", CURL_POD, "8.8.8.8:53", Proto::Udp, None, "node8", "left"),
-        ("article", "client:192.168.11.77", "flask-ui", Proto::Tcp, None, FLASK_POD, "delivered"),
-        ("article-remote", CURL_POD, "flask-ui", Proto::Tcp, None, FLASK_POD_54, "delivered"),
-        ("article-remote", "node8", "172.16.3.70:80", Proto::Tcp, None, FLASK_POD_54, "delivered"),
+        (
+            "article",
+            "node8",
+            "flask-ui",
+            Proto::Tcp,
+            None,
+            FLASK_POD,
+            "delivered",
+        ),
+        (
+            "article",
+            "node8",
+            "10.96.0.1:443",
+            Proto::Tcp,
+            None,
+            "node51",
+            "delivered",
+        ),
+        (
+            "article",
+            CURL_POD,
+            "172.16.225.112",
+            Proto::Icmp,
+            None,
+            FLASK_POD,
+            "delivered",
+        ),
+        (
+            "article",
+            CURL_POD,
+            "172.16.225.112:8080",
+            Proto::Tcp,
+            None,
+            FLASK_POD,
+            "no_listener",
+        ),
+        (
+            "article",
+            CURL_POD,
+            "172.16.225.112:53",
+            Proto::Udp,
+            None,
+            FLASK_POD,
+            "no_listener",
+        ),
+        (
+            "article",
+            "client:192.168.11.200",
+            "flask-ui",
+            Proto::Tcp,
+            Some(1),
+            "node8",
+            "ttl_exceeded",
+        ),
+        (
+            "article",
+            CURL_POD,
+            "172.17.0.5:80",
+            Proto::Tcp,
+            None,
+            "node8",
+            "no_neighbour",
+        ),
+        (
+            "article",
+            CURL_POD,
+            "8.8.8.8:53",
+            Proto::Udp,
+            None,
+            "node8",
+            "left",
+        ),
+        (
+            "article",
+            "client:192.168.11.77",
+            "flask-ui",
+            Proto::Tcp,
+            None,
+            FLASK_POD,
+            "delivered",
+        ),
+        (
+            "article-remote",
+            CURL_POD,
+            "flask-ui",
+            Proto::Tcp,
+            None,
+            FLASK_POD_54,
+            "delivered",
+        ),
+        (
+            "article-remote",
+            "node8",
+            "172.16.3.70:80",
+            Proto::Tcp,
+            None,
+            FLASK_POD_54,
+            "delivered",
+        ),
     ];
     for (sc, from, to, proto, ttl, ns, want) in cases {
         let (mut w, mut s) = world(sc);
@@ -255,10 +531,21 @@ fn verdicts() {
         let t = send(&mut w, &mut s, &spec).unwrap();
         let got = match &t.verdict {
             Verdict::Delivered { ns, .. } => (ns.as_str(), "delivered".to_string()),
-            Verdict::Dropped { ns, reason } => (ns.as_str(), serde_json::to_value(reason).unwrap().as_str().unwrap().to_string()),
+            Verdict::Dropped { ns, reason } => (
+                ns.as_str(),
+                serde_json::to_value(reason)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            ),
             Verdict::Left { ns, .. } => (ns.as_str(), "left".to_string()),
         };
-        assert_eq!(got, (*ns, want.to_string()), "{sc}: {from} -> {to} {proto:?}");
+        assert_eq!(
+            got,
+            (*ns, want.to_string()),
+            "{sc}: {from} -> {to} {proto:?}"
+        );
     }
 }
 
@@ -267,8 +554,16 @@ fn bad_send_requests_are_explained() {
     let (mut w, mut s) = world("article");
     let cases = [
         ("nobody", "flask-ui", "no host named \"nobody\""),
-        ("client:192.168.12.9", "flask-ui", "192.168.12.9 is not on the LAN 192.168.11.0/24"),
-        ("node8", "no-such-svc", "\"no-such-svc\" is neither IP[:PORT] nor a Service"),
+        (
+            "client:192.168.12.9",
+            "flask-ui",
+            "192.168.12.9 is not on the LAN 192.168.11.0/24",
+        ),
+        (
+            "node8",
+            "no-such-svc",
+            "\"no-such-svc\" is neither IP[:PORT] nor a Service",
+        ),
         ("node8", "10.96.100.10", "tcp needs a destination port"),
     ];
     for (from, to, msg) in cases {

@@ -73,15 +73,28 @@ const LB: &str = ":SVC - [0:0]\n:SEP5 - [0:0]\n:SEP6 - [0:0]\n\
 #[test]
 fn statistic_is_seeded_recorded_and_forceable() {
     let rules = nat(LB);
-    let a: Vec<String> = trace(&rules, "10.96.0.10:80", vec![], 40).iter().map(delivered).collect();
-    let b: Vec<String> = trace(&rules, "10.96.0.10:80", vec![], 40).iter().map(delivered).collect();
+    let a: Vec<String> = trace(&rules, "10.96.0.10:80", vec![], 40)
+        .iter()
+        .map(delivered)
+        .collect();
+    let b: Vec<String> = trace(&rules, "10.96.0.10:80", vec![], 40)
+        .iter()
+        .map(delivered)
+        .collect();
     assert_eq!(a, b, "the same seed gives the same branches");
     let fives = a.iter().filter(|x| *x == "web5").count();
     assert!((10..=30).contains(&fives), "p=0.5 over 40 packets: {fives}");
     // The draw and the probability are in the trace.
     let t = &trace(&rules, "10.96.0.10:80", vec![], 1)[0];
     let st = t.steps.iter().find_map(|s| match &s.kind {
-        StepKind::Statistic { probability, draw, matched, forced, rule, .. } => Some((*probability, *draw, *matched, *forced, *rule)),
+        StepKind::Statistic {
+            probability,
+            draw,
+            matched,
+            forced,
+            rule,
+            ..
+        } => Some((*probability, *draw, *matched, *forced, *rule)),
         _ => None,
     });
     let (p, draw, matched, forced, rule) = st.unwrap();
@@ -89,7 +102,13 @@ fn statistic_is_seeded_recorded_and_forceable() {
     assert_eq!(matched, draw < 0.5);
     // Forcing each branch.
     for (want, matched) in [("web5", true), ("web6", false)] {
-        let f = Force { host: "node".into(), table: TableName::Nat, chain: "SVC".into(), rule: 1, matched };
+        let f = Force {
+            host: "node".into(),
+            table: TableName::Nat,
+            chain: "SVC".into(),
+            rule: 1,
+            matched,
+        };
         let ts = trace(&rules, "10.96.0.10:80", vec![f], 5);
         assert!(ts.iter().all(|t| delivered(t) == want), "forced {matched}");
     }
@@ -127,9 +146,15 @@ fn jump_goto_return_and_policy() {
 fn nth_counts_as_the_kernel_does() {
     // Measured on the kernel (iptables 1.8.9, Linux 6.18): --every 3
     // --packet 0 takes the 1st and 4th packets, --packet 2 the 3rd and 6th.
-    for (packet, want) in [(0, ["web5", "web6", "web6", "web5", "web6", "web6"]), (2, ["web6", "web6", "web5", "web6", "web6", "web5"])] {
+    for (packet, want) in [
+        (0, ["web5", "web6", "web6", "web5", "web6", "web6"]),
+        (2, ["web6", "web6", "web5", "web6", "web6", "web5"]),
+    ] {
         let body = format!(":S - [0:0]\n-A PREROUTING -d 10.96.0.10/32 -j S\n-A S -m statistic --mode nth --every 3 --packet {packet} -p tcp -j DNAT --to-destination 10.244.0.5:80\n-A S -p tcp -j DNAT --to-destination 10.244.0.6:80\n");
-        let got: Vec<String> = trace(&nat(&body), "10.96.0.10:80", vec![], 6).iter().map(delivered).collect();
+        let got: Vec<String> = trace(&nat(&body), "10.96.0.10:80", vec![], 6)
+            .iter()
+            .map(delivered)
+            .collect();
         assert_eq!(got, want, "--packet {packet}");
     }
 }
@@ -145,7 +170,10 @@ fn recent_gives_session_affinity() {
 -A SVC -j SEP6\n\
 -A SEP5 -p tcp -m recent --name SEP5 --mask 255.255.255.255 --rsource --set -j DNAT --to-destination 10.244.0.5:80\n\
 -A SEP6 -p tcp -m recent --name SEP6 --mask 255.255.255.255 --rsource --set -j DNAT --to-destination 10.244.0.6:80\n";
-    let got: Vec<String> = trace(&nat(body), "10.96.0.10:80", vec![], 12).iter().map(delivered).collect();
+    let got: Vec<String> = trace(&nat(body), "10.96.0.10:80", vec![], 12)
+        .iter()
+        .map(delivered)
+        .collect();
     assert!(got.iter().all(|g| *g == got[0]), "{got:?}");
 }
 
@@ -173,8 +201,22 @@ impl Env for Plain {
 fn packet(dst: Ipv4Addr, dport: u16) -> Packet {
     Packet {
         outer: vec![],
-        ip: Ipv4Header { src: "10.1.2.3".parse().unwrap(), dst, ttl: 64, protocol: Proto::Tcp, id: 1, df: true, total_len: 40 },
-        transport: Transport::Tcp { src_port: 40000, dst_port: dport, flags: TcpFlags::SYN, seq: 1, ack: 0 },
+        ip: Ipv4Header {
+            src: "10.1.2.3".parse().unwrap(),
+            dst,
+            ttl: 64,
+            protocol: Proto::Tcp,
+            id: 1,
+            df: true,
+            total_len: 40,
+        },
+        transport: Transport::Tcp {
+            src_port: 40000,
+            dst_port: dport,
+            flags: TcpFlags::SYN,
+            seq: 1,
+            ack: 0,
+        },
         payload_len: 0,
         mark: 0,
         iif: Some("eth0".into()),
@@ -187,7 +229,11 @@ fn packet(dst: Ipv4Addr, dport: u16) -> Packet {
 /// the same steps' rule positions with and without the index.
 #[test]
 fn chain_index_keeps_first_match_semantics() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/gen-1500x1.iptables-save")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/gen-1500x1.iptables-save"
+    ))
+    .unwrap();
     let rs = save::parse(&text).unwrap();
     let nat = rs.table(TableName::Nat).unwrap();
     let mut plain = nat.clone();
@@ -201,8 +247,22 @@ fn chain_index_keeps_first_match_semantics() {
         .rules
         .iter()
         .filter_map(|r| {
-            let d = r.args.split("-d ").nth(1)?.split('/').next()?.parse().ok()?;
-            let p = r.args.split("--dport ").nth(1)?.split(' ').next()?.parse().ok()?;
+            let d = r
+                .args
+                .split("-d ")
+                .nth(1)?
+                .split('/')
+                .next()?
+                .parse()
+                .ok()?;
+            let p = r
+                .args
+                .split("--dport ")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()?;
             Some((d, p))
         })
         .collect();
@@ -214,7 +274,9 @@ fn chain_index_keeps_first_match_semantics() {
             .iter()
             .filter_map(|s| match &s.kind {
                 StepKind::RuleMatch { chain, rule, .. } => Some(format!("{chain}:{}", rule.index)),
-                StepKind::RulesSkipped { chain, first, last, .. } => Some(format!("{chain}:{first}-{last}")),
+                StepKind::RulesSkipped {
+                    chain, first, last, ..
+                } => Some(format!("{chain}:{first}-{last}")),
                 _ => None,
             })
             .collect()

@@ -37,15 +37,30 @@ pub struct Table {
 pub fn tuple_of(p: &Packet) -> Tuple {
     let h = p.head();
     let (sport, dport) = match p.head_transport() {
-        Some(Transport::Tcp { src_port, dst_port, .. }) | Some(Transport::Udp { src_port, dst_port }) => (*src_port, *dst_port),
+        Some(Transport::Tcp {
+            src_port, dst_port, ..
+        })
+        | Some(Transport::Udp { src_port, dst_port }) => (*src_port, *dst_port),
         Some(Transport::Icmp { id, .. }) => (*id, *id),
         _ => (0, 0),
     };
-    Tuple { proto: h.protocol, src: h.src, dst: h.dst, sport, dport }
+    Tuple {
+        proto: h.protocol,
+        src: h.src,
+        dst: h.dst,
+        sport,
+        dport,
+    }
 }
 
 pub fn invert(t: &Tuple) -> Tuple {
-    Tuple { proto: t.proto, src: t.dst, dst: t.src, sport: t.dport, dport: t.sport }
+    Tuple {
+        proto: t.proto,
+        src: t.dst,
+        dst: t.src,
+        sport: t.dport,
+        dport: t.sport,
+    }
 }
 
 impl Table {
@@ -55,7 +70,7 @@ impl Table {
 
     /// Whether a tuple is already used as some connection's reply (a NAT clash).
     pub fn reply_taken(&self, t: &Tuple) -> bool {
-        self.map.get(t).is_some()
+        self.map.contains_key(t)
     }
 
     /// Inserts a confirmed connection; returns its position.
@@ -77,7 +92,11 @@ impl Table {
         self.entries
             .iter()
             .map(|e| {
-                let status = if e.seen_reply { "ESTABLISHED" } else { "UNREPLIED" };
+                let status = if e.seen_reply {
+                    "ESTABLISHED"
+                } else {
+                    "UNREPLIED"
+                };
                 format!("{} {} {}", e.original, e.reply, status)
                     .replace(&format!("{} src", e.reply.proto), "src")
             })

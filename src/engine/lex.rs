@@ -42,7 +42,11 @@ pub fn words_into<'a>(line: &'a str, out: &mut Vec<Word<'a>>) -> Result<(), (usi
         let start = i;
         // Fast path: a plain word with no quotes borrows the line.
         let mut j = i;
-        while j < bytes.len() && !bytes[j].is_ascii_whitespace() && bytes[j] != b'"' && bytes[j] != b'\'' {
+        while j < bytes.len()
+            && !bytes[j].is_ascii_whitespace()
+            && bytes[j] != b'"'
+            && bytes[j] != b'\''
+        {
             j += 1;
         }
         if j == bytes.len() || bytes[j].is_ascii_whitespace() {
@@ -58,7 +62,9 @@ pub fn words_into<'a>(line: &'a str, out: &mut Vec<Word<'a>>) -> Result<(), (usi
         if j == start && bytes[j] == b'"' {
             if let Some(rel) = line[j + 1..].find(['"', '\\']) {
                 let end = j + 1 + rel;
-                if bytes[end] == b'"' && (end + 1 == bytes.len() || bytes[end + 1].is_ascii_whitespace()) {
+                if bytes[end] == b'"'
+                    && (end + 1 == bytes.len() || bytes[end + 1].is_ascii_whitespace())
+                {
                     out.push(Word {
                         text: Cow::Borrowed(&line[j + 1..end]),
                         start,
@@ -137,7 +143,12 @@ pub fn words_into<'a>(line: &'a str, out: &mut Vec<Word<'a>>) -> Result<(), (usi
 /// Writes a word back as `iptables-save` does: quoted (with `\"` and `\\`
 /// escaped) when it was quoted or must be.
 pub fn quote(text: &str, quoted: bool) -> String {
-    if quoted || text.is_empty() || text.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'') {
+    if quoted
+        || text.is_empty()
+        || text
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '\'')
+    {
         let mut s = String::with_capacity(text.len() + 2);
         s.push('"');
         for c in text.chars() {
@@ -164,7 +175,18 @@ mod tests {
         let texts: Vec<_> = w.iter().map(|w| w.text.as_ref()).collect();
         assert_eq!(
             texts,
-            ["-A", "X", "-m", "comment", "--comment", "a \"b\" c", "-j", "Y Z", "--x", "plain"]
+            [
+                "-A",
+                "X",
+                "-m",
+                "comment",
+                "--comment",
+                "a \"b\" c",
+                "-j",
+                "Y Z",
+                "--x",
+                "plain"
+            ]
         );
         assert!(w[5].quoted && w[7].quoted && w[9].quoted && !w[4].quoted);
         assert_eq!(column(line, w[5].start), 27);

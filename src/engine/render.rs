@@ -8,7 +8,9 @@ use crate::engine::trace::{CtEvent, Entry, Lookup, RouteResult, Step, StepKind, 
 pub fn stage(s: &Step) -> String {
     match &s.kind {
         StepKind::Send { .. } => "socket".into(),
-        StepKind::Receive { .. } | StepKind::Transmit { .. } | StepKind::Exit { .. } => "device".into(),
+        StepKind::Receive { .. } | StepKind::Transmit { .. } | StepKind::Exit { .. } => {
+            "device".into()
+        }
         StepKind::Arp { .. } => "neighbour".into(),
         StepKind::Chain { table, chain, .. } => format!("{table} {chain}"),
         StepKind::RuleMatch { table, chain, .. }
@@ -41,32 +43,65 @@ pub fn summary(s: &Step) -> String {
             Some(n) => format!("transmitted on {dev} toward {n}"),
             None => format!("transmitted on {dev}"),
         },
-        StepKind::Arp { dev, target, answered_by, proxy } => match answered_by {
+        StepKind::Arp {
+            dev,
+            target,
+            answered_by,
+            proxy,
+        } => match answered_by {
             Some(b) if *proxy => format!("ARP who-has {target} on {dev}: {b} answers by proxy ARP"),
             Some(b) => format!("ARP who-has {target} on {dev}: {b} answers"),
             None => format!("ARP who-has {target} on {dev}: no answer"),
         },
-        StepKind::Chain { chain, entry, hook, .. } => match entry {
+        StepKind::Chain {
+            chain, entry, hook, ..
+        } => match entry {
             Entry::Hook => format!("hook {hook}: chain {chain}"),
             Entry::Jump => format!("jump to {chain}"),
             Entry::Goto => format!("goto {chain}"),
         },
-        StepKind::RuleMatch { rule, target, .. } => format!("rule {} matches: {}  => {target}", rule.index, rule.text),
-        StepKind::RulesSkipped { first, last, count, by_index, index_reason, reasons, .. } => {
-            let range = if first == last { format!("rule {first}") } else { format!("rules {first}-{last}") };
+        StepKind::RuleMatch { rule, target, .. } => {
+            format!("rule {} matches: {}  => {target}", rule.index, rule.text)
+        }
+        StepKind::RulesSkipped {
+            first,
+            last,
+            count,
+            by_index,
+            index_reason,
+            reasons,
+            ..
+        } => {
+            let range = if first == last {
+                format!("rule {first}")
+            } else {
+                format!("rules {first}-{last}")
+            };
             let mut s = format!("{range}: {count} skipped");
             if *by_index > 0 {
-                let why = index_reason.as_deref().unwrap_or("ruled out by the chain index");
+                let why = index_reason
+                    .as_deref()
+                    .unwrap_or("ruled out by the chain index");
                 s.push_str(&format!(" ({by_index}: {why})"));
             }
-            let listed: Vec<String> = reasons.iter().map(|r| format!("{}: {} ({})", r.index, r.failed, r.reason)).collect();
+            let listed: Vec<String> = reasons
+                .iter()
+                .map(|r| format!("{}: {} ({})", r.index, r.failed, r.reason))
+                .collect();
             if !listed.is_empty() {
                 s.push_str(" — ");
                 s.push_str(&listed.join("; "));
             }
             s
         }
-        StepKind::Statistic { probability, draw, matched, forced, rule, .. } => format!(
+        StepKind::Statistic {
+            probability,
+            draw,
+            matched,
+            forced,
+            rule,
+            ..
+        } => format!(
             "rule {rule}: statistic random p={probability} draw={draw:.5} -> {}{}",
             if *matched { "taken" } else { "not taken" },
             if *forced { " (forced)" } else { "" }
@@ -78,25 +113,55 @@ pub fn summary(s: &Step) -> String {
         StepKind::Policy { chain, policy, .. } => format!("chain {chain} policy {policy}"),
         StepKind::Log { line } => format!("kernel log: {line}"),
         StepKind::Mark { old, new } => format!("mark {old:#x} -> {new:#x}"),
-        StepKind::Nat { nat, before, after, rule } => {
-            let side = if matches!(nat, crate::engine::trace::NatKind::Dnat) { "destination" } else { "source" };
-            let by = rule.as_ref().map(|r| format!(" by rule {}", r.index)).unwrap_or_default();
-            format!("{nat:?} {side} {before} -> {after}{by}").replacen("Dnat", "DNAT", 1).replacen("Snat", "SNAT", 1).replacen("Masquerade", "MASQUERADE", 1)
+        StepKind::Nat {
+            nat,
+            before,
+            after,
+            rule,
+        } => {
+            let side = if matches!(nat, crate::engine::trace::NatKind::Dnat) {
+                "destination"
+            } else {
+                "source"
+            };
+            let by = rule
+                .as_ref()
+                .map(|r| format!(" by rule {}", r.index))
+                .unwrap_or_default();
+            format!("{nat:?} {side} {before} -> {after}{by}")
+                .replacen("Dnat", "DNAT", 1)
+                .replacen("Snat", "SNAT", 1)
+                .replacen("Masquerade", "MASQUERADE", 1)
         }
-        StepKind::NatSkipped { hook } => format!("nat {hook} not consulted: not the first packet of the connection"),
+        StepKind::NatSkipped { hook } => {
+            format!("nat {hook} not consulted: not the first packet of the connection")
+        }
         StepKind::Conntrack(e) => match e {
             CtEvent::Lookup { tuple, state, .. } => format!("conntrack: {tuple} is {state}"),
-            CtEvent::Translate { before, after } => format!("conntrack applies the NAT binding: {before} => {after}"),
-            CtEvent::Confirm { original, reply } => format!("conntrack confirms: original {original}, reply {reply}"),
+            CtEvent::Translate { before, after } => {
+                format!("conntrack applies the NAT binding: {before} => {after}")
+            }
+            CtEvent::Confirm { original, reply } => {
+                format!("conntrack confirms: original {original}, reply {reply}")
+            }
         },
-        StepKind::Route { lookup, dst, candidates, result } => {
+        StepKind::Route {
+            lookup,
+            dst,
+            candidates,
+            result,
+        } => {
             let what = match lookup {
                 Lookup::Input => "input routing",
                 Lookup::Output => "output routing",
                 Lookup::Reroute => "re-routing after OUTPUT",
                 Lookup::Tunnel => "tunnel routing",
             };
-            let won = candidates.iter().find(|c| c.chosen).map(|c| c.route.clone()).unwrap_or_else(|| "no route".into());
+            let won = candidates
+                .iter()
+                .find(|c| c.chosen)
+                .map(|c| c.route.clone())
+                .unwrap_or_else(|| "no route".into());
             let res = match result {
                 RouteResult::Local => "local delivery".to_string(),
                 RouteResult::Unicast { dev, via, .. } => match via {
@@ -108,24 +173,41 @@ pub fn summary(s: &Step) -> String {
                 RouteResult::Prohibit => "prohibit".into(),
                 RouteResult::NoRoute => "no route".into(),
             };
-            format!("{what} for {dst}: {won} ({} candidates) -> {res}", candidates.len())
+            format!(
+                "{what} for {dst}: {won} ({} candidates) -> {res}",
+                candidates.len()
+            )
         }
         StepKind::Ttl { old, new } => format!("forwarding: TTL {old} -> {new}"),
-        StepKind::Encap { dev, outer } => format!("{dev} encapsulates (IPIP): outer {} -> {}", outer.src, outer.dst),
-        StepKind::Decap { dev, outer } => format!("{dev} decapsulates: outer {} -> {} removed", outer.src, outer.dst),
+        StepKind::Encap { dev, outer } => format!(
+            "{dev} encapsulates (IPIP): outer {} -> {}",
+            outer.src, outer.dst
+        ),
+        StepKind::Decap { dev, outer } => format!(
+            "{dev} decapsulates: outer {} -> {} removed",
+            outer.src, outer.dst
+        ),
         StepKind::Deliver { socket } => format!("delivered to {socket}"),
-        StepKind::Drop { reason, detail, response } => {
+        StepKind::Drop {
+            reason,
+            detail,
+            response,
+        } => {
             let mut s = format!("DROP: {detail} — {}", reason.describe());
             if let Some(r) = response {
                 let what = match &r.transport {
-                    crate::engine::packet::Transport::Icmp { icmp_type, code, .. } => format!("ICMP {}", icmp::name(*icmp_type, *code)),
+                    crate::engine::packet::Transport::Icmp {
+                        icmp_type, code, ..
+                    } => format!("ICMP {}", icmp::name(*icmp_type, *code)),
                     _ => "TCP RST".into(),
                 };
                 s.push_str(&format!("; sends {what} to {}", r.ip.dst));
             }
             s
         }
-        StepKind::Exit { dev, next_hop } => format!("leaves the scenario on {dev} toward {next_hop}"),
+        StepKind::Exit { dev, next_hop } => {
+            format!("leaves the scenario on {dev} toward {next_hop}")
+        }
     }
 }
 
@@ -135,14 +217,27 @@ pub fn table(t: &Trace) -> String {
     let w_ns = t.steps.iter().map(|s| s.ns.len()).max().unwrap_or(2).max(2);
     let stages: Vec<String> = t.steps.iter().map(stage).collect();
     let w_stage = stages.iter().map(String::len).max().unwrap_or(5).max(5);
-    out.push_str(&format!("{:>3}  {:<w_ns$}  {:<w_stage$}  what happened\n", "#", "ns", "stage"));
+    out.push_str(&format!(
+        "{:>3}  {:<w_ns$}  {:<w_stage$}  what happened\n",
+        "#", "ns", "stage"
+    ));
     for (i, (s, st)) in t.steps.iter().zip(&stages).enumerate() {
-        out.push_str(&format!("{:>3}  {:<w_ns$}  {:<w_stage$}  {}\n", i + 1, s.ns, st, summary(s)));
+        out.push_str(&format!(
+            "{:>3}  {:<w_ns$}  {:<w_stage$}  {}\n",
+            i + 1,
+            s.ns,
+            st,
+            summary(s)
+        ));
     }
     out.push_str(&match &t.verdict {
         Verdict::Delivered { ns, socket } => format!("verdict: delivered in {ns} to {socket}\n"),
-        Verdict::Dropped { ns, reason } => format!("verdict: dropped in {ns}: {}\n", reason.describe()),
-        Verdict::Left { ns, dev, next_hop } => format!("verdict: left the scenario from {ns} on {dev} toward {next_hop}\n"),
+        Verdict::Dropped { ns, reason } => {
+            format!("verdict: dropped in {ns}: {}\n", reason.describe())
+        }
+        Verdict::Left { ns, dev, next_hop } => {
+            format!("verdict: left the scenario from {ns} on {dev} toward {next_hop}\n")
+        }
     });
     out
 }

@@ -188,7 +188,11 @@ impl RouteTable {
     /// Every route whose prefix contains `dst` is returned as a candidate,
     /// with why it won or lost.
     pub fn lookup(&self, dst: Ipv4Addr) -> Decision {
-        let containing: Vec<&Route> = self.routes.iter().filter(|r| r.dst.contains(&dst)).collect();
+        let containing: Vec<&Route> = self
+            .routes
+            .iter()
+            .filter(|r| r.dst.contains(&dst))
+            .collect();
         let best_in = |t: TableId| -> Option<&Route> {
             let mut best: Option<&Route> = None;
             for r in containing.iter().copied().filter(|r| r.table == t) {
@@ -210,21 +214,37 @@ impl RouteTable {
                 let chosen = winner.is_some_and(|w| std::ptr::eq(w, *r));
                 let why = match winner {
                     _ if chosen => match r.table {
-                        TableId::Local => "an address of this host: the local table is consulted first".to_string(),
+                        TableId::Local => {
+                            "an address of this host: the local table is consulted first"
+                                .to_string()
+                        }
                         TableId::Main => {
-                            let n = containing.iter().filter(|x| x.table == TableId::Main).count();
+                            let n = containing
+                                .iter()
+                                .filter(|x| x.table == TableId::Main)
+                                .count();
                             if n == 1 {
                                 "the only route that contains the destination".to_string()
                             } else {
-                                format!("longest prefix (/{}) among {n} matching routes", r.dst.prefix_len())
+                                format!(
+                                    "longest prefix (/{}) among {n} matching routes",
+                                    r.dst.prefix_len()
+                                )
                             }
                         }
                     },
                     Some(w) if w.table != r.table => "the local table matched first".to_string(),
                     Some(w) if w.dst.prefix_len() > r.dst.prefix_len() => {
-                        format!("/{} is shorter than /{}", r.dst.prefix_len(), w.dst.prefix_len())
+                        format!(
+                            "/{} is shorter than /{}",
+                            r.dst.prefix_len(),
+                            w.dst.prefix_len()
+                        )
                     }
-                    Some(w) if w.metric < r.metric => format!("same prefix, metric {} is higher than {}", r.metric, w.metric),
+                    Some(w) if w.metric < r.metric => format!(
+                        "same prefix, metric {} is higher than {}",
+                        r.metric, w.metric
+                    ),
                     Some(_) => "same prefix and metric, listed after the winner".to_string(),
                     None => String::new(),
                 };
@@ -260,7 +280,6 @@ impl RouteTable {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::engine::route_text::parse_ip_route;
 
     /// Table-driven longest-prefix match on the article's node8 routes.
@@ -279,12 +298,27 @@ mod tests {
         )
         .unwrap();
         let cases: &[(&str, &str)] = &[
-            ("172.16.225.112", "172.16.225.112 dev cali71ca141a178 scope link"),
+            (
+                "172.16.225.112",
+                "172.16.225.112 dev cali71ca141a178 scope link",
+            ),
             ("172.16.225.99", "blackhole 172.16.225.64/26 proto bird"),
-            ("172.16.3.70", "172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink"),
-            ("192.168.11.54", "192.168.11.0/24 dev ens33 proto kernel scope link src 192.168.11.58 metric 100"),
-            ("8.8.8.8", "default via 192.168.11.1 dev ens33 proto static metric 100"),
-            ("10.9.9.9", "10.0.0.0/8 via 192.168.11.3 dev ens33 metric 50"),
+            (
+                "172.16.3.70",
+                "172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink",
+            ),
+            (
+                "192.168.11.54",
+                "192.168.11.0/24 dev ens33 proto kernel scope link src 192.168.11.58 metric 100",
+            ),
+            (
+                "8.8.8.8",
+                "default via 192.168.11.1 dev ens33 proto static metric 100",
+            ),
+            (
+                "10.9.9.9",
+                "10.0.0.0/8 via 192.168.11.3 dev ens33 metric 50",
+            ),
             ("10.1.2.3", "10.1.0.0/16 via 192.168.11.4 dev ens33"),
         ];
         for (dst, want) in cases {
@@ -293,7 +327,11 @@ mod tests {
             assert_eq!(d.candidates.iter().filter(|c| c.chosen).count(), 1);
         }
         let d = t.lookup("172.16.225.112".parse().unwrap());
-        assert_eq!(d.candidates.len(), 3, "/32, /26 blackhole and default all contain it");
+        assert_eq!(
+            d.candidates.len(),
+            3,
+            "/32, /26 blackhole and default all contain it"
+        );
         let lost = d.candidates.iter().find(|c| c.prefix_len == 26).unwrap();
         assert_eq!(lost.why, "/26 is shorter than /32");
     }

@@ -39,7 +39,8 @@ pub fn parse_ip_route(text: &str) -> Result<RouteTable, Errors> {
     }
 }
 
-const KEYWORDS: &str = "via, dev, proto, scope, src, metric, table, onlink, linkdown, mtu, advmss, initcwnd, pref";
+const KEYWORDS: &str =
+    "via, dev, proto, scope, src, metric, table, onlink, linkdown, mtu, advmss, initcwnd, pref";
 
 /// One `ip route` line. `Ok(None)` for lines that carry no IPv4 route
 /// (other tables, multicast, IPv6).
@@ -50,12 +51,23 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
     if let Some(t) = words.first().and_then(|w| RouteType::parse(w)) {
         kind = t;
         k = 1;
-    } else if matches!(words.first().copied(), Some("multicast" | "anycast" | "throw" | "nat")) {
-        return Err(err_at(line, line_no, words[0], format!("route type \"{}\" is not modelled", words[0]))
-            .expected("unicast, local, broadcast, blackhole, unreachable or prohibit"));
+    } else if matches!(
+        words.first().copied(),
+        Some("multicast" | "anycast" | "throw" | "nat")
+    ) {
+        return Err(err_at(
+            line,
+            line_no,
+            words[0],
+            format!("route type \"{}\" is not modelled", words[0]),
+        )
+        .expected("unicast, local, broadcast, blackhole, unreachable or prohibit"));
     }
     let Some(&dst_word) = words.get(k) else {
-        return Err(ParseError::new(line_no, line.len() + 1, "missing destination").expected("a prefix or \"default\""));
+        return Err(
+            ParseError::new(line_no, line.len() + 1, "missing destination")
+                .expected("a prefix or \"default\""),
+        );
     };
     let dst: Ipv4Net = if dst_word == "default" || dst_word == "0.0.0.0/0" {
         "0.0.0.0/0".parse().expect("valid")
@@ -64,9 +76,19 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
     } else {
         let n = parse_net(dst_word).map_err(|m| err_at(line, line_no, dst_word, m))?;
         // `ip route` rejects host bits set under the prefix ("Invalid prefix for given prefix length").
-        let written: Ipv4Addr = dst_word.split('/').next().unwrap_or("").parse().unwrap_or(n.addr());
+        let written: Ipv4Addr = dst_word
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .parse()
+            .unwrap_or(n.addr());
         if written != n.addr() {
-            return Err(err_at(line, line_no, dst_word, format!("{dst_word} has host bits set; the network is {n}")));
+            return Err(err_at(
+                line,
+                line_no,
+                dst_word,
+                format!("{dst_word} has host bits set; the network is {n}"),
+            ));
         }
         n
     };
@@ -81,7 +103,8 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
         let w = words[k];
         let value = |at: usize, what: &str| -> Result<&str, ParseError> {
             words.get(at + 1).copied().ok_or_else(|| {
-                ParseError::new(line_no, line.len() + 1, format!("\"{w}\" needs a value")).expected(what.to_string())
+                ParseError::new(line_no, line.len() + 1, format!("\"{w}\" needs a value"))
+                    .expected(what.to_string())
             })
         };
         match w {
@@ -91,7 +114,14 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                     k += 1;
                     v = value(k, "a gateway address")?;
                 }
-                r.via = Some(v.parse().map_err(|_| err_at(line, line_no, v, format!("\"{v}\" is not an IPv4 gateway address")))?);
+                r.via = Some(v.parse().map_err(|_| {
+                    err_at(
+                        line,
+                        line_no,
+                        v,
+                        format!("\"{v}\" is not an IPv4 gateway address"),
+                    )
+                })?);
                 k += 2;
             }
             "dev" | "oif" => {
@@ -108,19 +138,26 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                     "global" | "universe" | "0" => Scope::Global,
                     "link" | "253" => Scope::Link,
                     "host" | "254" => Scope::Host,
-                    _ => return Err(err_at(line, line_no, v, format!("unknown scope \"{v}\"")).expected("global, link or host")),
+                    _ => {
+                        return Err(err_at(line, line_no, v, format!("unknown scope \"{v}\""))
+                            .expected("global, link or host"))
+                    }
                 };
                 scope_given = true;
                 k += 2;
             }
             "src" => {
                 let v = value(k, "an address")?;
-                r.src = Some(v.parse().map_err(|_| err_at(line, line_no, v, format!("\"{v}\" is not an IPv4 address")))?);
+                r.src = Some(v.parse().map_err(|_| {
+                    err_at(line, line_no, v, format!("\"{v}\" is not an IPv4 address"))
+                })?);
                 k += 2;
             }
             "metric" | "priority" | "preference" => {
                 let v = value(k, "a number")?;
-                r.metric = v.parse().map_err(|_| err_at(line, line_no, v, format!("metric \"{v}\" is not a number")))?;
+                r.metric = v.parse().map_err(|_| {
+                    err_at(line, line_no, v, format!("metric \"{v}\" is not a number"))
+                })?;
                 k += 2;
             }
             "table" => {
@@ -142,7 +179,8 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                 }
                 k += 1;
             }
-            "mtu" | "advmss" | "initcwnd" | "initrwnd" | "pref" | "expires" | "hoplimit" | "realm" | "rtt" | "window" | "cache" => {
+            "mtu" | "advmss" | "initcwnd" | "initrwnd" | "pref" | "expires" | "hoplimit"
+            | "realm" | "rtt" | "window" | "cache" => {
                 // Attributes that do not change the path of one packet.
                 if w == "cache" {
                     k += 1;
@@ -152,7 +190,9 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                 }
             }
             _ => {
-                return Err(err_at(line, line_no, w, format!("unknown keyword \"{w}\"")).expected(KEYWORDS));
+                return Err(
+                    err_at(line, line_no, w, format!("unknown keyword \"{w}\"")).expected(KEYWORDS)
+                );
             }
         }
     }
@@ -161,10 +201,16 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
     }
     match kind {
         RouteType::Unicast if r.dev.is_none() => {
-            return Err(ParseError::new(line_no, 1, "a unicast route needs \"dev\"").expected("dev NAME (and via GATEWAY for a gateway route)"));
+            return Err(ParseError::new(line_no, 1, "a unicast route needs \"dev\"")
+                .expected("dev NAME (and via GATEWAY for a gateway route)"));
         }
         RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit if r.via.is_some() => {
-            return Err(err_at(line, line_no, "via", format!("a {} route has no gateway", kind.as_str())));
+            return Err(err_at(
+                line,
+                line_no,
+                "via",
+                format!("a {} route has no gateway", kind.as_str()),
+            ));
         }
         _ => {}
     }
@@ -184,23 +230,42 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
         }
         let line_no = i + 1;
         let t = line.trim();
-        if t.is_empty() || t.starts_with("Kernel IP routing table") || t.starts_with("Destination") || t.starts_with('#') {
+        if t.is_empty()
+            || t.starts_with("Kernel IP routing table")
+            || t.starts_with("Destination")
+            || t.starts_with('#')
+        {
             continue;
         }
         if t == "..." {
-            errors.push(ParseError::new(line_no, 1, "\"...\" stands for routes left out; remove it or write the routes"));
+            errors.push(ParseError::new(
+                line_no,
+                1,
+                "\"...\" stands for routes left out; remove it or write the routes",
+            ));
             continue;
         }
         let f: Vec<&str> = t.split_whitespace().collect();
         if f.len() != 8 {
             errors.push(
-                ParseError::new(line_no, 1, format!("a route -n line has 8 columns, this one has {}", f.len()))
-                    .expected("Destination Gateway Genmask Flags Metric Ref Use Iface"),
+                ParseError::new(
+                    line_no,
+                    1,
+                    format!("a route -n line has 8 columns, this one has {}", f.len()),
+                )
+                .expected("Destination Gateway Genmask Flags Metric Ref Use Iface"),
             );
             continue;
         }
         let addr = |w: &str, what: &str| -> Result<Ipv4Addr, ParseError> {
-            w.parse().map_err(|_| err_at(line, line_no, w, format!("{what} \"{w}\" is not an IPv4 address")))
+            w.parse().map_err(|_| {
+                err_at(
+                    line,
+                    line_no,
+                    w,
+                    format!("{what} \"{w}\" is not an IPv4 address"),
+                )
+            })
         };
         let parsed = (|| -> Result<Route, ParseError> {
             let dst = addr(f[0], "destination")?;
@@ -208,17 +273,32 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
             let mask = addr(f[2], "genmask")?;
             let bits = u32::from(mask);
             if bits.leading_ones() + bits.trailing_zeros() != 32 {
-                return Err(err_at(line, line_no, f[2], format!("genmask {mask} is not contiguous")));
+                return Err(err_at(
+                    line,
+                    line_no,
+                    f[2],
+                    format!("genmask {mask} is not contiguous"),
+                ));
             }
             let net = Ipv4Net::new(dst, bits.leading_ones() as u8).expect("valid prefix");
             if net.trunc().addr() != dst {
-                return Err(err_at(line, line_no, f[0], format!("{dst} has bits set outside genmask {mask}")));
+                return Err(err_at(
+                    line,
+                    line_no,
+                    f[0],
+                    format!("{dst} has bits set outside genmask {mask}"),
+                ));
             }
             let flags = f[3];
             if let Some(bad) = flags.chars().find(|c| !"UGHRDMAC!".contains(*c)) {
-                return Err(err_at(line, line_no, flags, format!("unknown flag '{bad}'")).expected("U, G, H, R, D, M, A, C or !"));
+                return Err(
+                    err_at(line, line_no, flags, format!("unknown flag '{bad}'"))
+                        .expected("U, G, H, R, D, M, A, C or !"),
+                );
             }
-            let metric: u32 = f[4].parse().map_err(|_| err_at(line, line_no, f[4], "metric is not a number"))?;
+            let metric: u32 = f[4]
+                .parse()
+                .map_err(|_| err_at(line, line_no, f[4], "metric is not a number"))?;
             let iface = f[7];
             let kind = if flags.contains('!') {
                 RouteType::Unreachable
@@ -236,7 +316,9 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
                     r.via = Some(gw);
                     // route -n cannot show onlink; a gateway through a
                     // tunnel device (tunl0) is onlink by construction.
-                    r.onlink = iface.starts_with("tunl") || iface.starts_with("vxlan") || iface.starts_with("flannel");
+                    r.onlink = iface.starts_with("tunl")
+                        || iface.starts_with("vxlan")
+                        || iface.starts_with("flannel");
                 } else {
                     r.scope = Scope::Link;
                 }
@@ -342,8 +424,16 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         );
         // And back: route -n of the parsed table has the article's flags and `*`.
         let back = emit_route_n(&t);
-        assert!(back.contains("172.16.225.64   0.0.0.0         255.255.255.192 U     0      0        0 *"), "{back}");
-        assert!(back.contains("172.16.225.112  0.0.0.0         255.255.255.255 UH"), "{back}");
+        assert!(
+            back.contains(
+                "172.16.225.64   0.0.0.0         255.255.255.192 U     0      0        0 *"
+            ),
+            "{back}"
+        );
+        assert!(
+            back.contains("172.16.225.112  0.0.0.0         255.255.255.255 UH"),
+            "{back}"
+        );
     }
 
     #[test]
@@ -360,16 +450,45 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
     #[test]
     fn errors_are_located() {
         let cases: &[(&str, usize, usize, &str)] = &[
-            ("10.0.0.0/33 dev eth0", 1, 1, "prefix length /33 is larger than 32"),
-            ("default via 1.2.3 dev eth0", 1, 13, "\"1.2.3\" is not an IPv4 gateway address"),
-            ("10.0.0.1/8 dev eth0", 1, 1, "10.0.0.1/8 has host bits set; the network is 10.0.0.0/8"),
-            ("default via 10.0.0.1 dev eth0 colour blue", 1, 31, "unknown keyword \"colour\""),
-            ("10.0.0.0/8 via 10.0.0.1", 1, 1, "a unicast route needs \"dev\""),
+            (
+                "10.0.0.0/33 dev eth0",
+                1,
+                1,
+                "prefix length /33 is larger than 32",
+            ),
+            (
+                "default via 1.2.3 dev eth0",
+                1,
+                13,
+                "\"1.2.3\" is not an IPv4 gateway address",
+            ),
+            (
+                "10.0.0.1/8 dev eth0",
+                1,
+                1,
+                "10.0.0.1/8 has host bits set; the network is 10.0.0.0/8",
+            ),
+            (
+                "default via 10.0.0.1 dev eth0 colour blue",
+                1,
+                31,
+                "unknown keyword \"colour\"",
+            ),
+            (
+                "10.0.0.0/8 via 10.0.0.1",
+                1,
+                1,
+                "a unicast route needs \"dev\"",
+            ),
             ("blackhole", 1, 10, "missing destination"),
         ];
         for (text, line, col, msg) in cases {
             let e = &parse_ip_route(text).unwrap_err().0[0];
-            assert_eq!((e.line, e.column, e.message.as_str()), (*line, *col, *msg), "{text}");
+            assert_eq!(
+                (e.line, e.column, e.message.as_str()),
+                (*line, *col, *msg),
+                "{text}"
+            );
         }
         let e = parse_route_n("0.0.0.0 192.168.11.1 255.0.255.0 UG 100 0 0 ens33").unwrap_err();
         assert_eq!(e.0[0].message, "genmask 255.0.255.0 is not contiguous");

@@ -60,9 +60,13 @@ pub enum HostKind {
 pub enum DeviceKind {
     Loopback,
     /// A NIC on a LAN segment (`ens33`).
-    Ethernet { lan: String },
+    Ethernet {
+        lan: String,
+    },
     /// One end of a veth pair; `peer` is `host/device`.
-    Veth { peer: String },
+    Veth {
+        peer: String,
+    },
     /// The IPIP tunnel device (`tunl0`).
     Ipip,
     /// A Linux bridge (`docker0`) with its member ports.
@@ -188,7 +192,11 @@ impl Scenario {
     /// Parses a scenario from JSON, with the line and column of a syntax error.
     pub fn from_json(text: &str) -> Result<Scenario, Errors> {
         serde_json::from_str(text).map_err(|e| {
-            Errors::from(ParseError::new(e.line(), e.column(), format!("scenario JSON: {e}")))
+            Errors::from(ParseError::new(
+                e.line(),
+                e.column(),
+                format!("scenario JSON: {e}"),
+            ))
         })
     }
 
@@ -234,7 +242,9 @@ impl Netns {
 
     /// Whether `addr` is one of this namespace's addresses.
     pub fn owns(&self, addr: Ipv4Addr) -> bool {
-        self.devs.iter().any(|d| d.spec.addrs.iter().any(|a| a.addr() == addr))
+        self.devs
+            .iter()
+            .any(|d| d.spec.addrs.iter().any(|a| a.addr() == addr))
             || (addr.is_loopback() && self.dev("lo").is_some())
     }
 
@@ -283,7 +293,10 @@ fn local_routes(dev: &str, addrs: &[Ipv4Net]) -> Vec<Route> {
         r.src = Some(a.addr());
         out.push(r);
         if a.prefix_len() < 31 && dev != "lo" {
-            let mut b = Route::new(RouteType::Broadcast, Ipv4Net::new(a.broadcast(), 32).expect("valid"));
+            let mut b = Route::new(
+                RouteType::Broadcast,
+                Ipv4Net::new(a.broadcast(), 32).expect("valid"),
+            );
             b.dev = Some(dev.to_string());
             b.table = TableId::Local;
             b.proto = Some("kernel".into());
@@ -303,12 +316,18 @@ impl World {
         let mut hosts = Vec::with_capacity(scenario.hosts.len());
         for (i, h) in scenario.hosts.iter().enumerate() {
             if scenario.hosts[..i].iter().any(|o| o.name == h.name) {
-                errors.push(ParseError::new(0, 0, format!("host \"{}\" is defined twice", h.name)));
+                errors.push(ParseError::new(
+                    0,
+                    0,
+                    format!("host \"{}\" is defined twice", h.name),
+                ));
             }
             let mut routes = match route_text::parse_routes(&h.routes.to_text()) {
                 Ok(r) => r,
                 Err(e) => {
-                    errors.0.extend(e.in_context(&format!("host {} routes", h.name)).0);
+                    errors
+                        .0
+                        .extend(e.in_context(&format!("host {} routes", h.name)).0);
                     RouteTable::default()
                 }
             };
@@ -330,7 +349,12 @@ impl World {
                         .filter(|d| &d.name == dev)
                         .flat_map(|d| &d.addrs)
                         .any(|a| a.trunc().contains(&via))
-                        || routes.routes.iter().any(|o| o.via.is_none() && o.dev.as_ref() == Some(dev) && o.dst.contains(&via) && o.kind == RouteType::Unicast);
+                        || routes.routes.iter().any(|o| {
+                            o.via.is_none()
+                                && o.dev.as_ref() == Some(dev)
+                                && o.dst.contains(&via)
+                                && o.kind == RouteType::Unicast
+                        });
                     if !direct {
                         errors.push(ParseError::new(r.line, 1, format!("host {} routes: gateway {via} is not directly reachable on {dev} (\"Nexthop has invalid gateway\"); add \"onlink\"", h.name)));
                     }
@@ -341,14 +365,23 @@ impl World {
                 Some(t) => match save::parse(&t.to_text()) {
                     Ok(r) => Some(r),
                     Err(e) => {
-                        errors.0.extend(e.in_context(&format!("host {} rules", h.name)).0);
+                        errors
+                            .0
+                            .extend(e.in_context(&format!("host {} rules", h.name)).0);
                         None
                     }
                 },
             };
             hosts.push(Netns {
                 spec: h.clone(),
-                devs: h.devices.iter().map(|d| Dev { spec: d.clone(), peer: None }).collect(),
+                devs: h
+                    .devices
+                    .iter()
+                    .map(|d| Dev {
+                        spec: d.clone(),
+                        peer: None,
+                    })
+                    .collect(),
                 routes,
                 rules,
                 ip_forward: h.ip_forward.unwrap_or(h.kind == HostKind::Node),
@@ -377,7 +410,10 @@ impl World {
             }
         }
         if errors.is_empty() {
-            Ok(World { scenario: scenario.clone(), hosts })
+            Ok(World {
+                scenario: scenario.clone(),
+                hosts,
+            })
         } else {
             Err(errors)
         }
@@ -390,7 +426,13 @@ impl World {
     /// The host and device on LAN `lan` that owns `addr` (answers ARP for it).
     pub fn lan_owner(&self, lan: &str, addr: Ipv4Addr) -> Option<(usize, usize)> {
         self.hosts.iter().enumerate().find_map(|(hi, h)| {
-            h.devs.iter().position(|d| matches!(&d.spec.kind, DeviceKind::Ethernet { lan: l } if l == lan) && d.spec.addrs.iter().any(|a| a.addr() == addr)).map(|di| (hi, di))
+            h.devs
+                .iter()
+                .position(|d| {
+                    matches!(&d.spec.kind, DeviceKind::Ethernet { lan: l } if l == lan)
+                        && d.spec.addrs.iter().any(|a| a.addr() == addr)
+                })
+                .map(|di| (hi, di))
         })
     }
 
@@ -398,7 +440,11 @@ impl World {
     /// host with that address, or a copy of its first client host moved to
     /// `ip` (same LAN, same routes).
     pub fn client(&mut self, ip: Ipv4Addr) -> Result<usize, String> {
-        if let Some(i) = self.hosts.iter().position(|h| h.spec.kind == HostKind::Client && h.owns(ip)) {
+        if let Some(i) = self
+            .hosts
+            .iter()
+            .position(|h| h.spec.kind == HostKind::Client && h.owns(ip))
+        {
             return Ok(i);
         }
         let template = self
@@ -411,12 +457,17 @@ impl World {
             .devs
             .iter()
             .find_map(|d| match d.spec.kind {
-                DeviceKind::Ethernet { .. } => d.spec.addrs.first().map(|a| (d.spec.name.clone(), *a)),
+                DeviceKind::Ethernet { .. } => {
+                    d.spec.addrs.first().map(|a| (d.spec.name.clone(), *a))
+                }
                 _ => None,
             })
             .ok_or("the client host has no LAN device")?;
         if !net.contains(&ip) {
-            return Err(format!("{ip} is not on the LAN {} of the client host", net.trunc()));
+            return Err(format!(
+                "{ip} is not on the LAN {} of the client host",
+                net.trunc()
+            ));
         }
         if self.hosts.iter().any(|x| x.owns(ip)) {
             return Err(format!("{ip} already belongs to another host"));
@@ -448,11 +499,16 @@ impl World {
             Some((n, p)) => (n, Some(p)),
             None => (spec, None),
         };
-        let svc = self.scenario.services.iter().find(|s| {
-            s.name == name || format!("{}/{}", s.namespace, s.name) == name
-        })?;
+        let svc = self
+            .scenario
+            .services
+            .iter()
+            .find(|s| s.name == name || format!("{}/{}", s.namespace, s.name) == name)?;
         let p = match port {
-            Some(p) => svc.ports.iter().find(|x| x.name == p || x.port.to_string() == p)?,
+            Some(p) => svc
+                .ports
+                .iter()
+                .find(|x| x.name == p || x.port.to_string() == p)?,
             None => svc.ports.first()?,
         };
         Some((svc, p))

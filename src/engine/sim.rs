@@ -20,7 +20,8 @@ use crate::engine::rng::Rng;
 use crate::engine::route::RouteType;
 use crate::engine::scenario::{DeviceKind, HostKind, World};
 use crate::engine::trace::{
-    CtEvent, DropReason, Endpoint, Layer, Lookup, NatKind, Step, StepKind, Trace, Tuple, Verdict, TRACE_VERSION,
+    CtEvent, DropReason, Endpoint, Layer, Lookup, NatKind, Step, StepKind, Trace, Tuple, Verdict,
+    TRACE_VERSION,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -88,6 +89,9 @@ struct Conn {
     rport: u16,
 }
 
+/// `-m recent` lists of one namespace: list name to (address, times seen).
+type RecentLists = HashMap<String, Vec<(Ipv4Addr, Vec<u64>)>>;
+
 /// Everything that lives across packets: conntrack, the random stream, the
 /// clock, `recent` lists, `nth` counters, rule counters and open sockets.
 #[derive(Clone, Debug)]
@@ -97,7 +101,7 @@ pub struct SimState {
     /// Seconds since the start; each packet advances it by one.
     pub clock: u64,
     nth: HashMap<(usize, RuleAt), u32>,
-    recent: Vec<HashMap<String, Vec<(Ipv4Addr, Vec<u64>)>>>,
+    recent: Vec<RecentLists>,
     /// Packet/byte counters per rule, as `iptables -L -v` shows them.
     pub counters: HashMap<(usize, RuleAt), Counters>,
     ip_id: Vec<u16>,
@@ -114,7 +118,11 @@ impl SimState {
             nth: HashMap::new(),
             recent: vec![HashMap::new(); n],
             counters: HashMap::new(),
-            ip_id: (0..n as u64).map(|i| (world.scenario.seed.wrapping_mul(31).wrapping_add(i * 7919) & 0xffff) as u16).collect(),
+            ip_id: (0..n as u64)
+                .map(|i| {
+                    (world.scenario.seed.wrapping_mul(31).wrapping_add(i * 7919) & 0xffff) as u16
+                })
+                .collect(),
             conns: vec![Vec::new(); n],
         }
     }
@@ -149,8 +157,16 @@ struct Ct {
 
 /// Where the packet goes next.
 enum Next {
-    Receive { host: usize, dev: usize, from: Option<String>, pkt: Packet },
-    LocalOut { host: usize, pkt: Packet },
+    Receive {
+        host: usize,
+        dev: usize,
+        from: Option<String>,
+        pkt: Packet,
+    },
+    LocalOut {
+        host: usize,
+        pkt: Packet,
+    },
     Done(Verdict),
 }
 
@@ -185,7 +201,12 @@ impl Env for HostEnv<'_> {
             return addrtype::BROADCAST;
         }
         let local = match dev {
-            Some(d) => h.devs.iter().filter(|x| x.spec.name == d).flat_map(|x| &x.spec.addrs).any(|a| a.addr() == addr),
+            Some(d) => h
+                .devs
+                .iter()
+                .filter(|x| x.spec.name == d)
+                .flat_map(|x| &x.spec.addrs)
+                .any(|a| a.addr() == addr),
             None => h.owns(addr),
         };
         if local {
@@ -217,7 +238,9 @@ impl Env for HostEnv<'_> {
         let forced = self
             .force
             .iter()
-            .find(|f| f.host == h && f.table == at.table && f.chain == chain && f.rule == at.rule + 1)
+            .find(|f| {
+                f.host == h && f.table == at.table && f.chain == chain && f.rule == at.rule + 1
+            })
             .map(|f| f.matched);
         (d, forced)
     }
@@ -234,10 +257,15 @@ impl Env for HostEnv<'_> {
     fn recent(&mut self, r: &Recent, addr: Ipv4Addr) -> bool {
         let addr = Ipv4Addr::from(u32::from(addr) & u32::from(r.mask));
         let now = self.state.clock;
-        let list = self.state.recent[self.host].entry(r.name.clone()).or_default();
+        let list = self.state.recent[self.host]
+            .entry(r.name.clone())
+            .or_default();
         let pos = list.iter().position(|(a, _)| *a == addr);
         let fresh = |times: &Vec<u64>| -> bool {
-            let recent: Vec<&u64> = times.iter().filter(|t| r.seconds.is_none_or(|s| now.saturating_sub(**t) < s as u64)).collect();
+            let recent: Vec<&u64> = times
+                .iter()
+                .filter(|t| r.seconds.is_none_or(|s| now.saturating_sub(**t) < s as u64))
+                .collect();
             !recent.is_empty() && r.hitcount.is_none_or(|h| recent.len() as u32 >= h)
         };
         match r.cmd {
@@ -279,11 +307,17 @@ impl Env for HostEnv<'_> {
 }
 
 fn endpoint_dst(p: &Packet) -> Endpoint {
-    Endpoint { addr: p.head().dst, port: p.head_ports().map(|x| x.1) }
+    Endpoint {
+        addr: p.head().dst,
+        port: p.head_ports().map(|x| x.1),
+    }
 }
 
 fn endpoint_src(p: &Packet) -> Endpoint {
-    Endpoint { addr: p.head().src, port: p.head_ports().map(|x| x.0) }
+    Endpoint {
+        addr: p.head().src,
+        port: p.head_ports().map(|x| x.0),
+    }
 }
 
 /// Parses `IP` or `IP:PORT`.
@@ -301,12 +335,23 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     // Resolve the sender.
     let host = match spec.from.strip_prefix("client:") {
         Some(ip) => {
-            let ip: Ipv4Addr = ip.parse().map_err(|_| format!("\"{ip}\" is not an IPv4 address"))?;
+            let ip: Ipv4Addr = ip
+                .parse()
+                .map_err(|_| format!("\"{ip}\" is not an IPv4 address"))?;
             world.client(ip)?
         }
-        None => world
-            .host(&spec.from)
-            .ok_or_else(|| format!("no host named \"{}\" (hosts: {})", spec.from, world.hosts.iter().map(|h| h.name()).collect::<Vec<_>>().join(", ")))?,
+        None => world.host(&spec.from).ok_or_else(|| {
+            format!(
+                "no host named \"{}\" (hosts: {})",
+                spec.from,
+                world
+                    .hosts
+                    .iter()
+                    .map(|h| h.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?,
     };
     state.fit(world.hosts.len());
     let world: &World = world;
@@ -318,14 +363,23 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
                 format!(
                     "\"{}\" is neither IP[:PORT] nor a Service (services: {})",
                     spec.to,
-                    world.scenario.services.iter().map(|s| format!("{}/{}", s.namespace, s.name)).collect::<Vec<_>>().join(", ")
+                    world
+                        .scenario
+                        .services
+                        .iter()
+                        .map(|s| format!("{}/{}", s.namespace, s.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })?;
             (svc.cluster_ip, Some(p.port))
         }
     };
     if matches!(spec.proto, Proto::Tcp | Proto::Udp) && port.is_none() {
-        return Err(format!("{} needs a destination port: write {}:PORT", spec.proto, spec.to));
+        return Err(format!(
+            "{} needs a destination port: write {}:PORT",
+            spec.proto, spec.to
+        ));
     }
     state.clock += 1;
     let h = &world.hosts[host];
@@ -338,13 +392,19 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
                 let d = h.routes.lookup(dst);
                 match d.route {
                     Some(r) if r.kind == RouteType::Local => dst,
-                    Some(r) => r.src.or_else(|| r.dev.as_deref().and_then(|dev| h.select_src(dev))).or_else(|| h.select_src("")).unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    Some(r) => r
+                        .src
+                        .or_else(|| r.dev.as_deref().and_then(|dev| h.select_src(dev)))
+                        .or_else(|| h.select_src(""))
+                        .unwrap_or(Ipv4Addr::UNSPECIFIED),
                     None => h.select_src("").unwrap_or(Ipv4Addr::UNSPECIFIED),
                 }
             }
         }
     };
-    let sport = spec.src_port.unwrap_or_else(|| state.rng.range(32768, 60999) as u16);
+    let sport = spec
+        .src_port
+        .unwrap_or_else(|| state.rng.range(32768, 60999) as u16);
     let transport = match spec.proto {
         Proto::Tcp => Transport::Tcp {
             src_port: sport,
@@ -353,15 +413,36 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             seq: state.rng.next_u64() as u32,
             ack: 0,
         },
-        Proto::Udp => Transport::Udp { src_port: sport, dst_port: port.unwrap_or(0) },
-        Proto::Icmp => Transport::Icmp { icmp_type: icmp::ECHO_REQUEST, code: 0, id: sport, seq: 1, quoted: None },
-        other => return Err(format!("sending {other} packets is not supported (tcp, udp or icmp)")),
+        Proto::Udp => Transport::Udp {
+            src_port: sport,
+            dst_port: port.unwrap_or(0),
+        },
+        Proto::Icmp => Transport::Icmp {
+            icmp_type: icmp::ECHO_REQUEST,
+            code: 0,
+            id: sport,
+            seq: 1,
+            quoted: None,
+        },
+        other => {
+            return Err(format!(
+                "sending {other} packets is not supported (tcp, udp or icmp)"
+            ))
+        }
     };
     let id = state.ip_id[host];
     state.ip_id[host] = id.wrapping_add(1);
     let mut pkt = Packet {
         outer: Vec::new(),
-        ip: Ipv4Header { src, dst, ttl: spec.ttl.unwrap_or(64), protocol: spec.proto, id, df: true, total_len: 0 },
+        ip: Ipv4Header {
+            src,
+            dst,
+            ttl: spec.ttl.unwrap_or(64),
+            protocol: spec.proto,
+            id,
+            df: true,
+            total_len: 0,
+        },
         transport,
         payload_len: spec.payload_len,
         mark: 0,
@@ -373,11 +454,22 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         Transport::Icmp { id, .. } => (*id, *id),
         t => t.ports().unwrap_or((0, 0)),
     };
-    let conn = Conn { proto: spec.proto, local: src, lport, remote: dst, rport };
+    let conn = Conn {
+        proto: spec.proto,
+        local: src,
+        lport,
+        remote: dst,
+        rport,
+    };
     if !state.conns[host].contains(&conn) {
         state.conns[host].push(conn);
     }
-    let mut w = Walker { world, state, spec, steps: Vec::with_capacity(64) };
+    let mut w = Walker {
+        world,
+        state,
+        spec,
+        steps: Vec::with_capacity(64),
+    };
     let note = match h.spec.kind {
         HostKind::Client => format!("a program on {} (outside the cluster) sends", h.name()),
         HostKind::Pod => format!("a process in pod {} sends", h.name()),
@@ -389,26 +481,56 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     let verdict = loop {
         hops += 1;
         if hops > MAX_HOPS * 4 {
-            break Verdict::Dropped { ns: world.hosts[host].name().to_string(), reason: DropReason::HopLimit };
+            break Verdict::Dropped {
+                ns: world.hosts[host].name().to_string(),
+                reason: DropReason::HopLimit,
+            };
         }
         next = match next {
             Next::Done(v) => break v,
             Next::LocalOut { host, pkt } => w.local_out(host, pkt),
-            Next::Receive { host, dev, from, pkt } => w.receive(host, dev, from, pkt),
+            Next::Receive {
+                host,
+                dev,
+                from,
+                pkt,
+            } => w.receive(host, dev, from, pkt),
         };
     };
-    Ok(Trace { version: TRACE_VERSION, steps: w.steps, verdict })
+    Ok(Trace {
+        version: TRACE_VERSION,
+        steps: w.steps,
+        verdict,
+    })
 }
 
 /// The answer to a delivered packet, sent from where it was delivered
 /// (SYN → SYN-ACK, anything else → ACK; UDP and ICMP echo likewise).
 pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
-    let Verdict::Delivered { ns, .. } = &trace.verdict else { return None };
+    let Verdict::Delivered { ns, .. } = &trace.verdict else {
+        return None;
+    };
     let last = trace.steps.last()?;
     let p = &last.packet;
     let (proto, sport, dport, flags) = match &p.transport {
-        Transport::Tcp { src_port, dst_port, flags, .. } => {
-            let f = if flags.syn && !flags.ack { TcpFlags { syn: true, ack: true, ..Default::default() } } else { TcpFlags { ack: true, ..Default::default() } };
+        Transport::Tcp {
+            src_port,
+            dst_port,
+            flags,
+            ..
+        } => {
+            let f = if flags.syn && !flags.ack {
+                TcpFlags {
+                    syn: true,
+                    ack: true,
+                    ..Default::default()
+                }
+            } else {
+                TcpFlags {
+                    ack: true,
+                    ..Default::default()
+                }
+            };
             (Proto::Tcp, *dst_port, *src_port, Some(f))
         }
         Transport::Udp { src_port, dst_port } => (Proto::Udp, *dst_port, *src_port, None),
@@ -434,12 +556,36 @@ impl Walker<'_, '_> {
 
     fn step(&mut self, host: usize, layer: Layer, kind: StepKind, pkt: &Packet) {
         let ns = self.world.hosts[host].name().to_string();
-        self.steps.push(Step { ns, layer, kind, packet: pkt.clone() });
+        self.steps.push(Step {
+            ns,
+            layer,
+            kind,
+            packet: pkt.clone(),
+        });
     }
 
-    fn drop(&mut self, host: usize, reason: DropReason, detail: String, response: Option<Packet>, pkt: &Packet) -> Next {
-        self.step(host, Layer::Network, StepKind::Drop { reason, detail, response: response.map(Box::new) }, pkt);
-        Next::Done(Verdict::Dropped { ns: self.ns(host).to_string(), reason })
+    fn drop(
+        &mut self,
+        host: usize,
+        reason: DropReason,
+        detail: String,
+        response: Option<Packet>,
+        pkt: &Packet,
+    ) -> Next {
+        self.step(
+            host,
+            Layer::Network,
+            StepKind::Drop {
+                reason,
+                detail,
+                response: response.map(Box::new),
+            },
+            pkt,
+        );
+        Next::Done(Verdict::Dropped {
+            ns: self.ns(host).to_string(),
+            reason,
+        })
     }
 
     fn has_rules(&self, host: usize) -> bool {
@@ -453,14 +599,31 @@ impl Walker<'_, '_> {
         let mut ct = Ct::default();
         // ICMP errors belong to the connection of the packet they quote.
         let quoted_tuple = match pkt.head_transport() {
-            Some(Transport::Icmp { icmp_type, quoted: Some(q), .. }) if icmp::is_error(*icmp_type) => Some(Tuple { proto: q.ip.protocol, src: q.ip.src, dst: q.ip.dst, sport: q.src_port, dport: q.dst_port }),
+            Some(Transport::Icmp {
+                icmp_type,
+                quoted: Some(q),
+                ..
+            }) if icmp::is_error(*icmp_type) => Some(Tuple {
+                proto: q.ip.protocol,
+                src: q.ip.src,
+                dst: q.ip.dst,
+                sport: q.src_port,
+                dport: q.dst_port,
+            }),
             _ => None,
         };
         let found = match quoted_tuple {
             Some(q) => table.find(&q).map(|(i, d)| {
                 ct.related = true;
                 // The error travels against the quoted packet's direction.
-                (i, if d == Dir::Original { Dir::Reply } else { Dir::Original })
+                (
+                    i,
+                    if d == Dir::Original {
+                        Dir::Reply
+                    } else {
+                        Dir::Original
+                    },
+                )
             }),
             None => table.find(&t),
         };
@@ -487,16 +650,52 @@ impl Walker<'_, '_> {
                 }
                 state_name = format!(
                     "{}{}",
-                    if ct.related { "RELATED" } else if e.seen_reply { "ESTABLISHED" } else { "NEW (no reply seen yet)" },
-                    if dir == Dir::Reply { ", reply direction" } else { "" }
+                    if ct.related {
+                        "RELATED"
+                    } else if e.seen_reply {
+                        "ESTABLISHED"
+                    } else {
+                        "NEW (no reply seen yet)"
+                    },
+                    if dir == Dir::Reply {
+                        ", reply direction"
+                    } else {
+                        ""
+                    }
                 );
                 let (o, r) = (e.original, e.reply);
-                self.step(host, Layer::Transport, StepKind::Conntrack(CtEvent::Lookup { tuple: t, state: state_name, original: Some(o), reply: Some(r) }), pkt);
+                self.step(
+                    host,
+                    Layer::Transport,
+                    StepKind::Conntrack(CtEvent::Lookup {
+                        tuple: t,
+                        state: state_name,
+                        original: Some(o),
+                        reply: Some(r),
+                    }),
+                    pkt,
+                );
             }
             None => {
-                ct.new = Some(conntrack::Entry { original: t, reply: invert(&t), seen_reply: false, dnat: false, snat: false });
+                ct.new = Some(conntrack::Entry {
+                    original: t,
+                    reply: invert(&t),
+                    seen_reply: false,
+                    dnat: false,
+                    snat: false,
+                });
                 ct.state = ctstate::NEW;
-                self.step(host, Layer::Transport, StepKind::Conntrack(CtEvent::Lookup { tuple: t, state: "NEW".into(), original: None, reply: None }), pkt);
+                self.step(
+                    host,
+                    Layer::Transport,
+                    StepKind::Conntrack(CtEvent::Lookup {
+                        tuple: t,
+                        state: "NEW".into(),
+                        original: None,
+                        reply: None,
+                    }),
+                    pkt,
+                );
             }
         }
         ct
@@ -529,7 +728,10 @@ impl Walker<'_, '_> {
             } else {
                 pkt.head_mut().src = addr;
             }
-            if let Transport::Icmp { quoted: Some(q), .. } = &mut pkt.transport {
+            if let Transport::Icmp {
+                quoted: Some(q), ..
+            } = &mut pkt.transport
+            {
                 if rewrite_dst {
                     q.ip.src = addr;
                     q.src_port = port;
@@ -551,23 +753,46 @@ impl Walker<'_, '_> {
         }
         let after_t = tuple_of(pkt);
         if before_t != after_t {
-            self.step(host, Layer::Transport, StepKind::Conntrack(CtEvent::Translate { before: before_t, after: after_t }), pkt);
+            self.step(
+                host,
+                Layer::Transport,
+                StepKind::Conntrack(CtEvent::Translate {
+                    before: before_t,
+                    after: after_t,
+                }),
+                pkt,
+            );
         }
     }
 
     /// Runs the tables of one hook in priority order. `ct` is updated by NAT.
-    fn hook(&mut self, host: usize, hook: Hook, pkt: &mut Packet, ct: &mut Ct) -> Result<(), Next> {
+    /// Returns where the packet goes instead when a table drops or rejects it.
+    fn hook(&mut self, host: usize, hook: Hook, pkt: &mut Packet, ct: &mut Ct) -> Option<Next> {
         let world = self.world;
-        let Some(rules) = world.hosts[host].rules.as_ref() else { return Ok(()) };
+        // A namespace without rules has no netfilter verdicts.
+        let rules = world.hosts[host].rules.as_ref()?;
         let order: &[TableName] = match hook {
             Hook::Prerouting => &[TableName::Raw, TableName::Mangle, TableName::Nat],
-            Hook::Output => &[TableName::Raw, TableName::Mangle, TableName::Nat, TableName::Filter, TableName::Security],
-            Hook::Input => &[TableName::Mangle, TableName::Filter, TableName::Security, TableName::Nat],
+            Hook::Output => &[
+                TableName::Raw,
+                TableName::Mangle,
+                TableName::Nat,
+                TableName::Filter,
+                TableName::Security,
+            ],
+            Hook::Input => &[
+                TableName::Mangle,
+                TableName::Filter,
+                TableName::Security,
+                TableName::Nat,
+            ],
             Hook::Forward => &[TableName::Mangle, TableName::Filter, TableName::Security],
             Hook::Postrouting => &[TableName::Mangle, TableName::Nat],
         };
         for &tn in order {
-            let Some(table) = rules.table(tn) else { continue };
+            let Some(table) = rules.table(tn) else {
+                continue;
+            };
             if table.chain_index(hook.chain_name()).is_none() {
                 continue;
             }
@@ -577,22 +802,45 @@ impl Walker<'_, '_> {
                 // the destination part at PREROUTING/OUTPUT, the source part
                 // at POSTROUTING/INPUT.
                 self.step(host, Layer::Network, StepKind::NatSkipped { hook }, pkt);
-                self.ct_translate(host, pkt, ct, matches!(hook, Hook::Postrouting | Hook::Input));
+                self.ct_translate(
+                    host,
+                    pkt,
+                    ct,
+                    matches!(hook, Hook::Postrouting | Hook::Input),
+                );
                 continue;
             }
-            let mut env = HostEnv { world, host, state: self.state, force: &self.spec.force, ct_state: ct.state };
+            let mut env = HostEnv {
+                world,
+                host,
+                state: self.state,
+                force: &self.spec.force,
+                ct_state: ct.state,
+            };
             let ns = world.hosts[host].name();
             let outcome = eval::run_hook(table, hook, pkt, &mut env, ns, &mut self.steps);
             match outcome {
                 Outcome::Accept => {}
                 Outcome::Drop => {
                     let pk = pkt.clone();
-                    return Err(self.drop(host, DropReason::Filtered, format!("{} {} dropped it", tn, hook), None, &pk));
+                    return Some(self.drop(
+                        host,
+                        DropReason::Filtered,
+                        format!("{} {} dropped it", tn, hook),
+                        None,
+                        &pk,
+                    ));
                 }
                 Outcome::Reject(with) => {
                     let resp = self.reject_response(host, pkt, with);
                     let pk = pkt.clone();
-                    return Err(self.drop(host, DropReason::Rejected, format!("{} {} rejected it", tn, hook), Some(resp), &pk));
+                    return Some(self.drop(
+                        host,
+                        DropReason::Rejected,
+                        format!("{} {} rejected it", tn, hook),
+                        Some(resp),
+                        &pk,
+                    ));
                 }
                 Outcome::Dnat(range, rule) => {
                     let before = endpoint_dst(pkt);
@@ -609,26 +857,60 @@ impl Walker<'_, '_> {
                         n.dnat = true;
                         ct.state |= ctstate::DNAT;
                     }
-                    self.step(host, Layer::Network, StepKind::Nat { nat: NatKind::Dnat, before, after: endpoint_dst(pkt), rule: Some(rule) }, pkt);
+                    self.step(
+                        host,
+                        Layer::Network,
+                        StepKind::Nat {
+                            nat: NatKind::Dnat,
+                            before,
+                            after: endpoint_dst(pkt),
+                            rule: Some(rule),
+                        },
+                        pkt,
+                    );
                 }
                 Outcome::Snat(range, random_fully, rule) => {
                     let before = endpoint_src(pkt);
                     let (addr, _) = self.pick(&range, before.addr, before.port, random_fully);
-                    self.apply_snat(host, pkt, ct, addr, range.ports, random_fully, NatKind::Snat, rule);
+                    self.apply_snat(
+                        host,
+                        pkt,
+                        ct,
+                        addr,
+                        range.ports,
+                        random_fully,
+                        NatKind::Snat,
+                        rule,
+                    );
                 }
                 Outcome::Masquerade(ports, random_fully, rule) => {
                     let oif = pkt.oif.clone().unwrap_or_default();
                     let addr = world.hosts[host].select_src(&oif).unwrap_or(pkt.head().src);
-                    self.apply_snat(host, pkt, ct, addr, ports, random_fully, NatKind::Masquerade, rule);
+                    self.apply_snat(
+                        host,
+                        pkt,
+                        ct,
+                        addr,
+                        ports,
+                        random_fully,
+                        NatKind::Masquerade,
+                        rule,
+                    );
                 }
             }
         }
-        Ok(())
+        None
     }
 
     /// Picks the address (and port) of a NAT range: the first address; the
     /// port kept if in range, else the range's first.
-    fn pick(&mut self, r: &NatRange, addr: Ipv4Addr, port: Option<u16>, _random: bool) -> (Ipv4Addr, Option<u16>) {
+    fn pick(
+        &mut self,
+        r: &NatRange,
+        addr: Ipv4Addr,
+        port: Option<u16>,
+        _random: bool,
+    ) -> (Ipv4Addr, Option<u16>) {
         let a = r.addr.map(|(lo, _)| lo).unwrap_or(addr);
         let p = match (r.ports, port) {
             (Some((lo, hi)), Some(p)) if p >= lo && p <= hi => Some(p),
@@ -639,7 +921,17 @@ impl Walker<'_, '_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn apply_snat(&mut self, host: usize, pkt: &mut Packet, ct: &mut Ct, addr: Ipv4Addr, ports: Option<(u16, u16)>, random_fully: bool, nat: NatKind, rule: crate::engine::trace::RuleRef) {
+    fn apply_snat(
+        &mut self,
+        host: usize,
+        pkt: &mut Packet,
+        ct: &mut Ct,
+        addr: Ipv4Addr,
+        ports: Option<(u16, u16)>,
+        random_fully: bool,
+        nat: NatKind,
+        rule: crate::engine::trace::RuleRef,
+    ) {
         let before = endpoint_src(pkt);
         let has_ports = conntrack::has_ports(pkt.head().protocol);
         let mut port = before.port;
@@ -676,7 +968,17 @@ impl Walker<'_, '_> {
             n.snat = true;
             ct.state |= ctstate::SNAT;
         }
-        self.step(host, Layer::Network, StepKind::Nat { nat, before, after: endpoint_src(pkt), rule: Some(rule) }, pkt);
+        self.step(
+            host,
+            Layer::Network,
+            StepKind::Nat {
+                nat,
+                before,
+                after: endpoint_src(pkt),
+                rule: Some(rule),
+            },
+            pkt,
+        );
     }
 
     /// Conntrack confirm (after POSTROUTING or INPUT): the new connection is inserted.
@@ -684,29 +986,69 @@ impl Walker<'_, '_> {
         if let Some(e) = ct.new.take() {
             let (o, r) = (e.original, e.reply);
             self.state.conntrack[host].confirm(e);
-            self.step(host, Layer::Transport, StepKind::Conntrack(CtEvent::Confirm { original: o, reply: r }), pkt);
+            self.step(
+                host,
+                Layer::Transport,
+                StepKind::Conntrack(CtEvent::Confirm {
+                    original: o,
+                    reply: r,
+                }),
+                pkt,
+            );
         }
     }
 
-    fn route_step(&mut self, host: usize, lookup: Lookup, pkt: &Packet) -> crate::engine::route::Decision {
+    fn route_step(
+        &mut self,
+        host: usize,
+        lookup: Lookup,
+        pkt: &Packet,
+    ) -> crate::engine::route::Decision {
         let dst = pkt.head().dst;
         let d = self.world.hosts[host].routes.lookup(dst);
-        self.step(host, Layer::Network, StepKind::Route { lookup, dst, candidates: d.candidates.clone(), result: d.result() }, pkt);
+        self.step(
+            host,
+            Layer::Network,
+            StepKind::Route {
+                lookup,
+                dst,
+                candidates: d.candidates.clone(),
+                result: d.result(),
+            },
+            pkt,
+        );
         d
     }
 
     /// A packet this namespace generates (a socket, or tunl0's outer header).
     fn local_out(&mut self, host: usize, mut pkt: Packet) -> Next {
         pkt.iif = None;
-        let lookup = if pkt.outer.is_empty() { Lookup::Output } else { Lookup::Tunnel };
+        let lookup = if pkt.outer.is_empty() {
+            Lookup::Output
+        } else {
+            Lookup::Tunnel
+        };
         let d = self.route_step(host, lookup, &pkt);
         let Some(route) = d.route else {
-            return self.drop(host, DropReason::NoRoute, format!("no route to {} (sendmsg fails with ENETUNREACH)", pkt.head().dst), None, &pkt.clone());
+            return self.drop(
+                host,
+                DropReason::NoRoute,
+                format!(
+                    "no route to {} (sendmsg fails with ENETUNREACH)",
+                    pkt.head().dst
+                ),
+                None,
+                &pkt.clone(),
+            );
         };
         if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt) {
             return v;
         }
-        pkt.oif = if route.kind == RouteType::Local { Some("lo".into()) } else { route.dev.clone() };
+        pkt.oif = if route.kind == RouteType::Local {
+            Some("lo".into())
+        } else {
+            route.dev.clone()
+        };
         let mut ct = Ct::default();
         let tracked = self.has_rules(host);
         if tracked {
@@ -715,7 +1057,7 @@ impl Walker<'_, '_> {
             ct = self.ct_lookup(host, &pkt);
         }
         let (dst0, mark0) = (pkt.head().dst, pkt.mark);
-        if let Err(n) = self.hook(host, Hook::Output, &mut pkt, &mut ct) {
+        if let Some(n) = self.hook(host, Hook::Output, &mut pkt, &mut ct) {
             return n;
         }
         let mut route = route;
@@ -724,24 +1066,55 @@ impl Walker<'_, '_> {
             let d = self.route_step(host, Lookup::Reroute, &pkt);
             match d.route {
                 Some(r) => route = r,
-                None => return self.drop(host, DropReason::NoRoute, format!("no route to {} after OUTPUT", pkt.head().dst), None, &pkt.clone()),
+                None => {
+                    return self.drop(
+                        host,
+                        DropReason::NoRoute,
+                        format!("no route to {} after OUTPUT", pkt.head().dst),
+                        None,
+                        &pkt.clone(),
+                    )
+                }
             }
             if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt) {
                 return v;
             }
-            pkt.oif = if route.kind == RouteType::Local { Some("lo".into()) } else { route.dev.clone() };
+            pkt.oif = if route.kind == RouteType::Local {
+                Some("lo".into())
+            } else {
+                route.dev.clone()
+            };
         }
         if route.kind == RouteType::Local || route.kind == RouteType::Broadcast {
             // To this host itself: through POSTROUTING, out of lo and back in.
-            if let Err(n) = self.hook(host, Hook::Postrouting, &mut pkt, &mut ct) {
+            if let Some(n) = self.hook(host, Hook::Postrouting, &mut pkt, &mut ct) {
                 return n;
             }
             self.ct_confirm(host, &mut ct, &pkt);
             let lo = self.world.hosts[host].dev("lo").unwrap_or(0);
-            self.step(host, Layer::Link, StepKind::Transmit { dev: "lo".into(), next_hop: None }, &pkt);
-            return Next::Receive { host, dev: lo, from: None, pkt };
+            self.step(
+                host,
+                Layer::Link,
+                StepKind::Transmit {
+                    dev: "lo".into(),
+                    next_hop: None,
+                },
+                &pkt,
+            );
+            return Next::Receive {
+                host,
+                dev: lo,
+                from: None,
+                pkt,
+            };
         }
-        self.post_routing(host, pkt, ct, route.dev.clone().unwrap_or_default(), route.via)
+        self.post_routing(
+            host,
+            pkt,
+            ct,
+            route.dev.clone().unwrap_or_default(),
+            route.via,
+        )
     }
 
     /// Drop for blackhole/unreachable/prohibit routes.
@@ -752,8 +1125,16 @@ impl Walker<'_, '_> {
             RouteType::Prohibit => (DropReason::Prohibit, Some(icmp::ADMIN_PROHIBITED)),
             _ => return None,
         };
-        let resp = code.filter(|_| pkt.iif.is_some()).map(|c| self.icmp_error(host, pkt, icmp::DEST_UNREACH, c));
-        Some(self.drop(host, reason, format!("{} route {dst}", kind.as_str()), resp, pkt))
+        let resp = code
+            .filter(|_| pkt.iif.is_some())
+            .map(|c| self.icmp_error(host, pkt, icmp::DEST_UNREACH, c));
+        Some(self.drop(
+            host,
+            reason,
+            format!("{} route {dst}", kind.as_str()),
+            resp,
+            pkt,
+        ))
     }
 
     /// A packet arrives on a device of `host`.
@@ -761,18 +1142,32 @@ impl Walker<'_, '_> {
         let dev_name = self.world.hosts[host].devs[dev].spec.name.clone();
         pkt.iif = Some(dev_name.clone());
         pkt.oif = None;
-        self.step(host, Layer::Link, StepKind::Receive { dev: dev_name.clone(), from }, &pkt);
+        self.step(
+            host,
+            Layer::Link,
+            StepKind::Receive {
+                dev: dev_name.clone(),
+                from,
+            },
+            &pkt,
+        );
         let mut ct = Ct::default();
         if self.has_rules(host) {
             ct = self.ct_lookup(host, &pkt);
         }
-        if let Err(n) = self.hook(host, Hook::Prerouting, &mut pkt, &mut ct) {
+        if let Some(n) = self.hook(host, Hook::Prerouting, &mut pkt, &mut ct) {
             return n;
         }
         let d = self.route_step(host, Lookup::Input, &pkt);
         let Some(route) = d.route else {
             let resp = self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::NET_UNREACH);
-            return self.drop(host, DropReason::NoRoute, format!("no route to {}", pkt.head().dst), Some(resp), &pkt.clone());
+            return self.drop(
+                host,
+                DropReason::NoRoute,
+                format!("no route to {}", pkt.head().dst),
+                Some(resp),
+                &pkt.clone(),
+            );
         };
         if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt) {
             return v;
@@ -783,25 +1178,56 @@ impl Walker<'_, '_> {
         // Forwarding.
         let h = &self.world.hosts[host];
         if !h.ip_forward {
-            return self.drop(host, DropReason::NotForwarding, format!("{} is not for {} and forwarding is off", pkt.head().dst, h.name()), None, &pkt.clone());
+            return self.drop(
+                host,
+                DropReason::NotForwarding,
+                format!(
+                    "{} is not for {} and forwarding is off",
+                    pkt.head().dst,
+                    h.name()
+                ),
+                None,
+                &pkt.clone(),
+            );
         }
         let ttl = pkt.head().ttl;
         if ttl <= 1 {
             let resp = self.icmp_error(host, &pkt, icmp::TIME_EXCEEDED, 0);
-            return self.drop(host, DropReason::TtlExceeded, format!("TTL {ttl} cannot be decremented"), Some(resp), &pkt.clone());
+            return self.drop(
+                host,
+                DropReason::TtlExceeded,
+                format!("TTL {ttl} cannot be decremented"),
+                Some(resp),
+                &pkt.clone(),
+            );
         }
         pkt.head_mut().ttl = ttl - 1;
-        self.step(host, Layer::Network, StepKind::Ttl { old: ttl, new: ttl - 1 }, &pkt);
+        self.step(
+            host,
+            Layer::Network,
+            StepKind::Ttl {
+                old: ttl,
+                new: ttl - 1,
+            },
+            &pkt,
+        );
         pkt.oif = route.dev.clone();
-        if let Err(n) = self.hook(host, Hook::Forward, &mut pkt, &mut ct) {
+        if let Some(n) = self.hook(host, Hook::Forward, &mut pkt, &mut ct) {
             return n;
         }
         self.post_routing(host, pkt, ct, route.dev.unwrap_or_default(), route.via)
     }
 
-    fn post_routing(&mut self, host: usize, mut pkt: Packet, mut ct: Ct, dev: String, via: Option<Ipv4Addr>) -> Next {
+    fn post_routing(
+        &mut self,
+        host: usize,
+        mut pkt: Packet,
+        mut ct: Ct,
+        dev: String,
+        via: Option<Ipv4Addr>,
+    ) -> Next {
         pkt.oif = Some(dev.clone());
-        if let Err(n) = self.hook(host, Hook::Postrouting, &mut pkt, &mut ct) {
+        if let Some(n) = self.hook(host, Hook::Postrouting, &mut pkt, &mut ct) {
             return n;
         }
         self.ct_confirm(host, &mut ct, &pkt);
@@ -813,14 +1239,33 @@ impl Walker<'_, '_> {
         let world = self.world;
         let h = &world.hosts[host];
         let Some(di) = h.dev(dev) else {
-            return self.drop(host, DropReason::NoRoute, format!("device {dev} does not exist"), None, &pkt.clone());
+            return self.drop(
+                host,
+                DropReason::NoRoute,
+                format!("device {dev} does not exist"),
+                None,
+                &pkt.clone(),
+            );
         };
         let d = &h.devs[di];
         let next_hop = via.unwrap_or(pkt.head().dst);
         match &d.spec.kind {
             DeviceKind::Loopback => {
-                self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: None }, &pkt);
-                Next::Receive { host, dev: di, from: None, pkt }
+                self.step(
+                    host,
+                    Layer::Link,
+                    StepKind::Transmit {
+                        dev: dev.into(),
+                        next_hop: None,
+                    },
+                    &pkt,
+                );
+                Next::Receive {
+                    host,
+                    dev: di,
+                    from: None,
+                    pkt,
+                }
             }
             DeviceKind::Veth { .. } => {
                 let (ph, pd) = d.peer.expect("veth peers are resolved by World::build");
@@ -832,38 +1277,107 @@ impl Walker<'_, '_> {
                 // because the node's default route leaves through its NIC).
                 let routed_elsewhere = || {
                     peer.routes.lookup(next_hop).route.is_some_and(|r| {
-                        matches!(r.kind, RouteType::Unicast | RouteType::Local) && r.dev.as_deref() != Some(pdev.spec.name.as_str())
+                        matches!(r.kind, RouteType::Unicast | RouteType::Local)
+                            && r.dev.as_deref() != Some(pdev.spec.name.as_str())
                     })
                 };
                 let answered = owns || (pdev.spec.proxy_arp && routed_elsewhere());
-                self.step(host, Layer::Link, StepKind::Arp {
-                    dev: dev.into(),
-                    target: next_hop,
-                    answered_by: answered.then(|| format!("{}/{}", peer.name(), pdev.spec.name)),
-                    proxy: !owns && pdev.spec.proxy_arp,
-                }, &pkt);
+                self.step(
+                    host,
+                    Layer::Link,
+                    StepKind::Arp {
+                        dev: dev.into(),
+                        target: next_hop,
+                        answered_by: answered
+                            .then(|| format!("{}/{}", peer.name(), pdev.spec.name)),
+                        proxy: !owns && pdev.spec.proxy_arp,
+                    },
+                    &pkt,
+                );
                 if !answered {
-                    let why = if pdev.spec.proxy_arp { "has proxy_arp but no route to it through another device" } else { "has no proxy_arp" };
+                    let why = if pdev.spec.proxy_arp {
+                        "has proxy_arp but no route to it through another device"
+                    } else {
+                        "has no proxy_arp"
+                    };
                     let detail = format!("nobody answers ARP for {next_hop} on {dev}: the peer {}/{} does not own it and {why}", peer.name(), pdev.spec.name);
                     return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
                 }
-                self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: Some(next_hop) }, &pkt);
-                Next::Receive { host: ph, dev: pd, from: Some(format!("{}/{}", h.name(), dev)), pkt }
-            }
-            DeviceKind::Ethernet { lan } => {
-                match world.lan_owner(lan, next_hop) {
-                    Some((oh, od)) if oh != host => {
-                        self.step(host, Layer::Link, StepKind::Arp { dev: dev.into(), target: next_hop, answered_by: Some(format!("{}/{}", world.hosts[oh].name(), world.hosts[oh].devs[od].spec.name)), proxy: false }, &pkt);
-                        self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: Some(next_hop) }, &pkt);
-                        Next::Receive { host: oh, dev: od, from: Some(format!("{}/{}", h.name(), dev)), pkt }
-                    }
-                    _ => {
-                        self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: Some(next_hop) }, &pkt);
-                        self.step(host, Layer::Link, StepKind::Exit { dev: dev.into(), next_hop }, &pkt);
-                        Next::Done(Verdict::Left { ns: h.name().to_string(), dev: dev.into(), next_hop })
-                    }
+                self.step(
+                    host,
+                    Layer::Link,
+                    StepKind::Transmit {
+                        dev: dev.into(),
+                        next_hop: Some(next_hop),
+                    },
+                    &pkt,
+                );
+                Next::Receive {
+                    host: ph,
+                    dev: pd,
+                    from: Some(format!("{}/{}", h.name(), dev)),
+                    pkt,
                 }
             }
+            DeviceKind::Ethernet { lan } => match world.lan_owner(lan, next_hop) {
+                Some((oh, od)) if oh != host => {
+                    self.step(
+                        host,
+                        Layer::Link,
+                        StepKind::Arp {
+                            dev: dev.into(),
+                            target: next_hop,
+                            answered_by: Some(format!(
+                                "{}/{}",
+                                world.hosts[oh].name(),
+                                world.hosts[oh].devs[od].spec.name
+                            )),
+                            proxy: false,
+                        },
+                        &pkt,
+                    );
+                    self.step(
+                        host,
+                        Layer::Link,
+                        StepKind::Transmit {
+                            dev: dev.into(),
+                            next_hop: Some(next_hop),
+                        },
+                        &pkt,
+                    );
+                    Next::Receive {
+                        host: oh,
+                        dev: od,
+                        from: Some(format!("{}/{}", h.name(), dev)),
+                        pkt,
+                    }
+                }
+                _ => {
+                    self.step(
+                        host,
+                        Layer::Link,
+                        StepKind::Transmit {
+                            dev: dev.into(),
+                            next_hop: Some(next_hop),
+                        },
+                        &pkt,
+                    );
+                    self.step(
+                        host,
+                        Layer::Link,
+                        StepKind::Exit {
+                            dev: dev.into(),
+                            next_hop,
+                        },
+                        &pkt,
+                    );
+                    Next::Done(Verdict::Left {
+                        ns: h.name().to_string(),
+                        dev: dev.into(),
+                        next_hop,
+                    })
+                }
+            },
             DeviceKind::Bridge { ports } => {
                 // A bridge reaches hosts behind its ports; none are modelled
                 // unless listed, so an empty bridge resolves nobody.
@@ -871,20 +1385,68 @@ impl Walker<'_, '_> {
                     let (ph, pd) = p.split_once('/')?;
                     let hi = world.host(ph)?;
                     let di = world.hosts[hi].dev(pd)?;
-                    world.hosts[hi].devs[di].spec.addrs.iter().any(|a| a.addr() == next_hop).then_some((hi, di))
+                    world.hosts[hi].devs[di]
+                        .spec
+                        .addrs
+                        .iter()
+                        .any(|a| a.addr() == next_hop)
+                        .then_some((hi, di))
                 });
-                self.step(host, Layer::Link, StepKind::Arp { dev: dev.into(), target: next_hop, answered_by: owner.map(|(a, b)| format!("{}/{}", world.hosts[a].name(), world.hosts[a].devs[b].spec.name)), proxy: false }, &pkt);
+                self.step(
+                    host,
+                    Layer::Link,
+                    StepKind::Arp {
+                        dev: dev.into(),
+                        target: next_hop,
+                        answered_by: owner.map(|(a, b)| {
+                            format!(
+                                "{}/{}",
+                                world.hosts[a].name(),
+                                world.hosts[a].devs[b].spec.name
+                            )
+                        }),
+                        proxy: false,
+                    },
+                    &pkt,
+                );
                 match owner {
                     Some((oh, od)) => {
-                        self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: Some(next_hop) }, &pkt);
-                        Next::Receive { host: oh, dev: od, from: Some(format!("{}/{}", h.name(), dev)), pkt }
+                        self.step(
+                            host,
+                            Layer::Link,
+                            StepKind::Transmit {
+                                dev: dev.into(),
+                                next_hop: Some(next_hop),
+                            },
+                            &pkt,
+                        );
+                        Next::Receive {
+                            host: oh,
+                            dev: od,
+                            from: Some(format!("{}/{}", h.name(), dev)),
+                            pkt,
+                        }
                     }
-                    None => self.drop(host, DropReason::NoNeighbour, format!("no container behind {dev} answers ARP for {next_hop}"), None, &pkt.clone()),
+                    None => self.drop(
+                        host,
+                        DropReason::NoNeighbour,
+                        format!("no container behind {dev} answers ARP for {next_hop}"),
+                        None,
+                        &pkt.clone(),
+                    ),
                 }
             }
             DeviceKind::Ipip => {
                 let Some(gw) = via else {
-                    return self.drop(host, DropReason::NoNeighbour, format!("{dev} has no remote end: an IPIP route needs \"via <node> onlink\""), None, &pkt.clone());
+                    return self.drop(
+                        host,
+                        DropReason::NoNeighbour,
+                        format!(
+                            "{dev} has no remote end: an IPIP route needs \"via <node> onlink\""
+                        ),
+                        None,
+                        &pkt.clone(),
+                    );
                 };
                 // Outer source: tunl0 has no fixed local address, so the
                 // kernel routes to the gateway and takes that route's source.
@@ -893,18 +1455,45 @@ impl Walker<'_, '_> {
                     .route
                     .as_ref()
                     .filter(|r| r.dev.as_deref() != Some(dev))
-                    .and_then(|r| r.src.or_else(|| r.dev.as_deref().and_then(|x| h.dev_addr(x))))
+                    .and_then(|r| {
+                        r.src
+                            .or_else(|| r.dev.as_deref().and_then(|x| h.dev_addr(x)))
+                    })
                     .or_else(|| h.select_src(""))
                     .unwrap_or(Ipv4Addr::UNSPECIFIED);
                 let id = self.state.ip_id[host];
                 self.state.ip_id[host] = id.wrapping_add(1);
-                let outer = Ipv4Header { src, dst: gw, ttl: pkt.ip.ttl, protocol: Proto::Ipip, id, df: pkt.ip.df, total_len: 0 };
-                self.step(host, Layer::Link, StepKind::Transmit { dev: dev.into(), next_hop: Some(gw) }, &pkt);
+                let outer = Ipv4Header {
+                    src,
+                    dst: gw,
+                    ttl: pkt.ip.ttl,
+                    protocol: Proto::Ipip,
+                    id,
+                    df: pkt.ip.df,
+                    total_len: 0,
+                };
+                self.step(
+                    host,
+                    Layer::Link,
+                    StepKind::Transmit {
+                        dev: dev.into(),
+                        next_hop: Some(gw),
+                    },
+                    &pkt,
+                );
                 pkt.outer.insert(0, outer.clone());
                 pkt.fix_lengths();
                 pkt.mark = 0;
                 let outer = pkt.outer[0].clone();
-                self.step(host, Layer::Network, StepKind::Encap { dev: dev.into(), outer }, &pkt);
+                self.step(
+                    host,
+                    Layer::Network,
+                    StepKind::Encap {
+                        dev: dev.into(),
+                        outer,
+                    },
+                    &pkt,
+                );
                 Next::LocalOut { host, pkt }
             }
         }
@@ -912,7 +1501,7 @@ impl Walker<'_, '_> {
 
     /// Local delivery: INPUT hooks, then a socket (or tunl0 for IPIP).
     fn local_in(&mut self, host: usize, mut pkt: Packet, mut ct: Ct) -> Next {
-        if let Err(n) = self.hook(host, Hook::Input, &mut pkt, &mut ct) {
+        if let Some(n) = self.hook(host, Hook::Input, &mut pkt, &mut ct) {
             return n;
         }
         self.ct_confirm(host, &mut ct, &pkt);
@@ -921,13 +1510,32 @@ impl Walker<'_, '_> {
         if !pkt.outer.is_empty() {
             let Some(tun) = h.devs.iter().position(|d| d.spec.kind == DeviceKind::Ipip) else {
                 let resp = self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PROT_UNREACH);
-                return self.drop(host, DropReason::NoTunnel, "protocol 4 (IPIP) is not handled here".into(), Some(resp), &pkt.clone());
+                return self.drop(
+                    host,
+                    DropReason::NoTunnel,
+                    "protocol 4 (IPIP) is not handled here".into(),
+                    Some(resp),
+                    &pkt.clone(),
+                );
             };
             let outer = pkt.outer.remove(0);
             pkt.mark = 0;
             let name = h.devs[tun].spec.name.clone();
-            self.step(host, Layer::Network, StepKind::Decap { dev: name.clone(), outer: outer.clone() }, &pkt);
-            return Next::Receive { host, dev: tun, from: Some(format!("IPIP from {}", outer.src)), pkt };
+            self.step(
+                host,
+                Layer::Network,
+                StepKind::Decap {
+                    dev: name.clone(),
+                    outer: outer.clone(),
+                },
+                &pkt,
+            );
+            return Next::Receive {
+                host,
+                dev: tun,
+                from: Some(format!("IPIP from {}", outer.src)),
+                pkt,
+            };
         }
         let ip = &pkt.ip;
         let (proto, sport, dport) = match &pkt.transport {
@@ -938,36 +1546,86 @@ impl Walker<'_, '_> {
             }
         };
         // An answer to a socket of this host?
-        let conn = self.state.conns[host].iter().find(|c| c.proto == proto && c.local == ip.dst && c.lport == dport && c.remote == ip.src && c.rport == sport);
+        let conn = self.state.conns[host].iter().find(|c| {
+            c.proto == proto
+                && c.local == ip.dst
+                && c.lport == dport
+                && c.remote == ip.src
+                && c.rport == sport
+        });
         if conn.is_some() {
-            let socket = format!("the {} socket {}:{} that sent to {}:{}", proto, ip.dst, dport, ip.src, sport);
-            self.step(host, Layer::Transport, StepKind::Deliver { socket: socket.clone() }, &pkt);
-            return Next::Done(Verdict::Delivered { ns: h.name().to_string(), socket });
+            let socket = format!(
+                "the {} socket {}:{} that sent to {}:{}",
+                proto, ip.dst, dport, ip.src, sport
+            );
+            self.step(
+                host,
+                Layer::Transport,
+                StepKind::Deliver {
+                    socket: socket.clone(),
+                },
+                &pkt,
+            );
+            return Next::Done(Verdict::Delivered {
+                ns: h.name().to_string(),
+                socket,
+            });
         }
         if let Transport::Icmp { icmp_type, .. } = pkt.transport {
             if icmp_type == icmp::ECHO_REQUEST {
-                let socket = "the kernel's ICMP echo responder (answers with an echo reply)".to_string();
-                self.step(host, Layer::Transport, StepKind::Deliver { socket: socket.clone() }, &pkt);
-                return Next::Done(Verdict::Delivered { ns: h.name().to_string(), socket });
+                let socket =
+                    "the kernel's ICMP echo responder (answers with an echo reply)".to_string();
+                self.step(
+                    host,
+                    Layer::Transport,
+                    StepKind::Deliver {
+                        socket: socket.clone(),
+                    },
+                    &pkt,
+                );
+                return Next::Done(Verdict::Delivered {
+                    ns: h.name().to_string(),
+                    socket,
+                });
             }
         }
-        let listener = h.spec.listeners.iter().find(|l| l.proto == proto && l.port == dport && l.addr.is_none_or(|a| a == ip.dst));
+        let listener =
+            h.spec.listeners.iter().find(|l| {
+                l.proto == proto && l.port == dport && l.addr.is_none_or(|a| a == ip.dst)
+            });
         match listener {
             Some(l) => {
                 let socket = format!(
                     "{} listening on {}:{}{}",
                     proto,
-                    l.addr.map(|a| a.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+                    l.addr
+                        .map(|a| a.to_string())
+                        .unwrap_or_else(|| "0.0.0.0".into()),
                     l.port,
-                    l.process.as_ref().map(|p| format!(" ({p})")).unwrap_or_default()
+                    l.process
+                        .as_ref()
+                        .map(|p| format!(" ({p})"))
+                        .unwrap_or_default()
                 );
-                self.step(host, Layer::Transport, StepKind::Deliver { socket: socket.clone() }, &pkt);
-                Next::Done(Verdict::Delivered { ns: h.name().to_string(), socket })
+                self.step(
+                    host,
+                    Layer::Transport,
+                    StepKind::Deliver {
+                        socket: socket.clone(),
+                    },
+                    &pkt,
+                );
+                Next::Done(Verdict::Delivered {
+                    ns: h.name().to_string(),
+                    socket,
+                })
             }
             None => {
                 let resp = match proto {
                     Proto::Tcp => Some(self.tcp_rst(&pkt)),
-                    Proto::Udp => Some(self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PORT_UNREACH)),
+                    Proto::Udp => {
+                        Some(self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PORT_UNREACH))
+                    }
                     _ => None,
                 };
                 let detail = format!("nothing listens on {} port {} of {}", proto, dport, ip.dst);
@@ -991,13 +1649,37 @@ impl Walker<'_, '_> {
             head.dst
         } else {
             let d = h.routes.lookup(head.src);
-            d.route.and_then(|r| r.src.or_else(|| r.dev.as_deref().and_then(|x| h.select_src(x)))).or_else(|| h.select_src("")).unwrap_or(head.dst)
+            d.route
+                .and_then(|r| {
+                    r.src
+                        .or_else(|| r.dev.as_deref().and_then(|x| h.select_src(x)))
+                })
+                .or_else(|| h.select_src(""))
+                .unwrap_or(head.dst)
         };
         let (sp, dp) = pkt.head_ports().unwrap_or((0, 0));
         let mut p = Packet {
             outer: Vec::new(),
-            ip: Ipv4Header { src, dst: head.src, ttl: 64, protocol: Proto::Icmp, id: 0, df: false, total_len: 0 },
-            transport: Transport::Icmp { icmp_type: t, code, id: 0, seq: 0, quoted: Some(Box::new(Quoted { ip: head, src_port: sp, dst_port: dp })) },
+            ip: Ipv4Header {
+                src,
+                dst: head.src,
+                ttl: 64,
+                protocol: Proto::Icmp,
+                id: 0,
+                df: false,
+                total_len: 0,
+            },
+            transport: Transport::Icmp {
+                icmp_type: t,
+                code,
+                id: 0,
+                seq: 0,
+                quoted: Some(Box::new(Quoted {
+                    ip: head,
+                    src_port: sp,
+                    dst_port: dp,
+                })),
+            },
             payload_len: 28,
             mark: 0,
             iif: None,
@@ -1015,8 +1697,26 @@ impl Walker<'_, '_> {
         };
         let mut p = Packet {
             outer: Vec::new(),
-            ip: Ipv4Header { src: pkt.head().dst, dst: pkt.head().src, ttl: 64, protocol: Proto::Tcp, id: 0, df: true, total_len: 0 },
-            transport: Transport::Tcp { src_port: dp, dst_port: sp, flags: TcpFlags { rst: true, ack: true, ..Default::default() }, seq: 0, ack: seq },
+            ip: Ipv4Header {
+                src: pkt.head().dst,
+                dst: pkt.head().src,
+                ttl: 64,
+                protocol: Proto::Tcp,
+                id: 0,
+                df: true,
+                total_len: 0,
+            },
+            transport: Transport::Tcp {
+                src_port: dp,
+                dst_port: sp,
+                flags: TcpFlags {
+                    rst: true,
+                    ack: true,
+                    ..Default::default()
+                },
+                seq: 0,
+                ack: seq,
+            },
             payload_len: 0,
             mark: 0,
             iif: None,
@@ -1029,11 +1729,32 @@ impl Walker<'_, '_> {
 
 /// Why a rule of a collapsed run did not match, on request: the rule at
 /// `rule` (from 1) of `chain` in `host`'s `table`, for the packet of a step.
-pub fn explain_rule(world: &World, state: &mut SimState, host: &str, table: TableName, chain: &str, rule: usize, pkt: &Packet) -> Result<Option<(String, String)>, String> {
+pub fn explain_rule(
+    world: &World,
+    state: &mut SimState,
+    host: &str,
+    table: TableName,
+    chain: &str,
+    rule: usize,
+    pkt: &Packet,
+) -> Result<Option<(String, String)>, String> {
     let hi = world.host(host).ok_or_else(|| format!("no host {host}"))?;
-    let t = world.hosts[hi].rules.as_ref().and_then(|r| r.table(table)).ok_or_else(|| format!("{host} has no {table} table"))?;
+    let t = world.hosts[hi]
+        .rules
+        .as_ref()
+        .and_then(|r| r.table(table))
+        .ok_or_else(|| format!("{host} has no {table} table"))?;
     let c = t.chain(chain).ok_or_else(|| format!("no chain {chain}"))?;
-    let r = c.rules.get(rule.wrapping_sub(1)).ok_or_else(|| format!("chain {chain} has no rule {rule}"))?;
-    let mut env = HostEnv { world, host: hi, state, force: &[], ct_state: ctstate::NEW };
+    let r = c
+        .rules
+        .get(rule.wrapping_sub(1))
+        .ok_or_else(|| format!("chain {chain} has no rule {rule}"))?;
+    let mut env = HostEnv {
+        world,
+        host: hi,
+        state,
+        force: &[],
+        ct_state: ctstate::NEW,
+    };
     Ok(eval::explain(r, pkt, &mut env))
 }

@@ -223,7 +223,9 @@ impl DropReason {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StepKind {
     /// The packet is created by a socket (or arrives from outside the model).
-    Send { note: String },
+    Send {
+        note: String,
+    },
     /// A device receives the packet.
     Receive {
         dev: String,
@@ -299,9 +301,14 @@ pub enum StepKind {
         policy: String,
     },
     /// A kernel log line from `-j LOG`.
-    Log { line: String },
+    Log {
+        line: String,
+    },
     /// The skb mark changed.
-    Mark { old: u32, new: u32 },
+    Mark {
+        old: u32,
+        new: u32,
+    },
     /// A NAT rewrite.
     Nat {
         nat: NatKind,
@@ -312,7 +319,9 @@ pub enum StepKind {
         rule: Option<RuleRef>,
     },
     /// The nat table is not consulted: the packet is not the first of its connection.
-    NatSkipped { hook: Hook },
+    NatSkipped {
+        hook: Hook,
+    },
     Conntrack(CtEvent),
     /// A routing decision with the routes it weighed.
     Route {
@@ -322,13 +331,24 @@ pub enum StepKind {
         result: RouteResult,
     },
     /// TTL decremented by forwarding.
-    Ttl { old: u8, new: u8 },
+    Ttl {
+        old: u8,
+        new: u8,
+    },
     /// An outer header is added (IPIP on tunl0).
-    Encap { dev: String, outer: Ipv4Header },
+    Encap {
+        dev: String,
+        outer: Ipv4Header,
+    },
     /// The outer header is removed.
-    Decap { dev: String, outer: Ipv4Header },
+    Decap {
+        dev: String,
+        outer: Ipv4Header,
+    },
     /// The packet reaches a socket.
-    Deliver { socket: String },
+    Deliver {
+        socket: String,
+    },
     /// The packet is dropped.
     Drop {
         reason: DropReason,
@@ -338,7 +358,10 @@ pub enum StepKind {
         response: Option<Box<Packet>>,
     },
     /// The packet leaves the modelled network (to a router or host not in the scenario).
-    Exit { dev: String, next_hop: Ipv4Addr },
+    Exit {
+        dev: String,
+        next_hop: Ipv4Addr,
+    },
 }
 
 /// One step: where it happened, what happened, and the packet after it.
@@ -356,9 +379,19 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
-    Delivered { ns: String, socket: String },
-    Dropped { ns: String, reason: DropReason },
-    Left { ns: String, dev: String, next_hop: Ipv4Addr },
+    Delivered {
+        ns: String,
+        socket: String,
+    },
+    Dropped {
+        ns: String,
+        reason: DropReason,
+    },
+    Left {
+        ns: String,
+        dev: String,
+        next_hop: Ipv4Addr,
+    },
 }
 
 /// A packet's whole walk.
@@ -375,7 +408,9 @@ impl Trace {
         self.steps
             .iter()
             .filter_map(|s| match &s.kind {
-                StepKind::Chain { table, chain, .. } => Some(format!("{}/{}/{}", s.ns, table, chain)),
+                StepKind::Chain { table, chain, .. } => {
+                    Some(format!("{}/{}/{}", s.ns, table, chain))
+                }
                 _ => None,
             })
             .collect()

@@ -3,7 +3,7 @@
 //! the dump parser uses these too.
 
 use super::rule::{parse_rule, Rule};
-use super::{validate, Chain, Counters, Policy, Ruleset, TableName, Table};
+use super::{validate, Chain, Counters, Policy, Ruleset, Table, TableName};
 use crate::engine::error::{Errors, ParseError};
 use crate::engine::lex::{self, Word};
 
@@ -43,7 +43,10 @@ pub fn apply(
     let chain_word = words.get(1);
     let need_chain = || -> Result<&Word<'_>, ParseError> {
         chain_word.ok_or_else(|| {
-            src.err(cmd.start + cmd.text.len(), format!("{} needs a chain name", cmd.text))
+            src.err(
+                cmd.start + cmd.text.len(),
+                format!("{} needs a chain name", cmd.text),
+            )
         })
     };
     let existing = |name: &Word<'_>, table: &Table| -> Result<usize, ParseError> {
@@ -93,7 +96,10 @@ pub fn apply(
             if pos > len + 1 {
                 return Err(src.err(
                     words[2].start,
-                    format!("index of insertion too big: chain {} has {len} rules", name.text),
+                    format!(
+                        "index of insertion too big: chain {} has {len} rules",
+                        name.text
+                    ),
                 ));
             }
             let r = rule_from(k)?;
@@ -107,7 +113,13 @@ pub fn apply(
                 .ok_or_else(|| src.err(name.start + name.text.len(), "-R needs a rule number"))??;
             let len = table.chains[c].rules.len();
             if n > len {
-                return Err(src.err(words[2].start, format!("index of replacement too big: chain {} has {len} rules", name.text)));
+                return Err(src.err(
+                    words[2].start,
+                    format!(
+                        "index of replacement too big: chain {} has {len} rules",
+                        name.text
+                    ),
+                ));
             }
             let r = rule_from(3)?;
             table.chains[c].rules[n - 1] = r;
@@ -120,7 +132,13 @@ pub fn apply(
                     let n = n?;
                     let len = table.chains[c].rules.len();
                     if n > len {
-                        return Err(src.err(words[2].start, format!("index of deletion too big: chain {} has {len} rules", name.text)));
+                        return Err(src.err(
+                            words[2].start,
+                            format!(
+                                "index of deletion too big: chain {} has {len} rules",
+                                name.text
+                            ),
+                        ));
                     }
                     table.chains[c].rules.remove(n - 1);
                 }
@@ -145,11 +163,20 @@ pub fn apply(
             if !chain_name_ok(&name.text) {
                 return Err(src.err(name.start, format!("invalid chain name \"{}\" (at most 28 characters, no spaces, not starting with - or !)", name.text)));
             }
-            if table.chain_index(&name.text).is_some() || BUILTIN_NAMES.contains(&name.text.as_ref()) {
-                return Err(src.err(name.start, format!("chain \"{}\" already exists", name.text)));
+            if table.chain_index(&name.text).is_some()
+                || BUILTIN_NAMES.contains(&name.text.as_ref())
+            {
+                return Err(src.err(
+                    name.start,
+                    format!("chain \"{}\" already exists", name.text),
+                ));
             }
             if table.declared(&name.text) {
-                let i = table.chains.iter().position(|c| c.name == name.text).expect("declared");
+                let i = table
+                    .chains
+                    .iter()
+                    .position(|c| c.name == name.text)
+                    .expect("declared");
                 table.chains[i].deleted = false;
             } else {
                 table.push_chain(Chain::new(&name.text, None, src.line_no));
@@ -162,13 +189,22 @@ pub fn apply(
                 return Err(src.err(name.start, "a built-in chain cannot be deleted"));
             }
             if !table.chains[c].rules.is_empty() {
-                return Err(src.err(name.start, format!("chain \"{}\" is not empty (flush it with -F first)", name.text)));
+                return Err(src.err(
+                    name.start,
+                    format!(
+                        "chain \"{}\" is not empty (flush it with -F first)",
+                        name.text
+                    ),
+                ));
             }
             let referenced = table.chains.iter().flat_map(|ch| &ch.rules).any(|r| {
                 matches!(r.target, super::Target::Jump { .. }) && r.target_name() == name.text
             });
             if referenced {
-                return Err(src.err(name.start, format!("chain \"{}\" is still referenced by a rule", name.text)));
+                return Err(src.err(
+                    name.start,
+                    format!("chain \"{}\" is still referenced by a rule", name.text),
+                ));
             }
             table.chains[c].deleted = true;
         }
@@ -182,7 +218,9 @@ pub fn apply(
         "-Z" | "--zero" => {
             let zero = |c: &mut Chain| {
                 c.counters = Counters::default();
-                c.rules.iter_mut().for_each(|r| r.counters = r.counters.map(|_| Counters::default()));
+                c.rules
+                    .iter_mut()
+                    .for_each(|r| r.counters = r.counters.map(|_| Counters::default()));
             };
             match chain_word {
                 Some(name) => {
@@ -195,9 +233,12 @@ pub fn apply(
         "-P" | "--policy" => {
             let name = need_chain()?;
             let c = existing(name, table)?;
-            let p = words
-                .get(2)
-                .ok_or_else(|| src.err(name.start + name.text.len(), "-P needs a policy (ACCEPT or DROP)"))?;
+            let p = words.get(2).ok_or_else(|| {
+                src.err(
+                    name.start + name.text.len(),
+                    "-P needs a policy (ACCEPT or DROP)",
+                )
+            })?;
             if !table.chains[c].is_builtin() {
                 return Err(src.err(name.start, "only built-in chains have a policy"));
             }
@@ -228,10 +269,9 @@ pub fn apply(
 pub fn apply_command(rules: &mut Ruleset, line: &str) -> Result<(), Errors> {
     let words = lex::words(line).map_err(|(at, m)| ParseError::new(1, lex::column(line, at), m))?;
     let mut words: Vec<Word<'_>> = words;
-    if words
-        .first()
-        .is_some_and(|w| w.text == "iptables" || w.text == "iptables-nft" || w.text == "iptables-legacy")
-    {
+    if words.first().is_some_and(|w| {
+        w.text == "iptables" || w.text == "iptables-nft" || w.text == "iptables-legacy"
+    }) {
         words.remove(0);
     }
     let mut table = TableName::Filter;
@@ -239,11 +279,19 @@ pub fn apply_command(rules: &mut Ruleset, line: &str) -> Result<(), Errors> {
     while k < words.len() {
         if words[k].text == "-t" || words[k].text == "--table" {
             let v = words.get(k + 1).ok_or_else(|| {
-                ParseError::new(1, lex::column(line, words[k].start), "-t needs a table name")
+                ParseError::new(
+                    1,
+                    lex::column(line, words[k].start),
+                    "-t needs a table name",
+                )
             })?;
             table = TableName::parse(&v.text).ok_or_else(|| {
-                ParseError::new(1, lex::column(line, v.start), format!("unknown table \"{}\"", v.text))
-                    .expected("raw, mangle, nat, filter or security")
+                ParseError::new(
+                    1,
+                    lex::column(line, v.start),
+                    format!("unknown table \"{}\"", v.text),
+                )
+                .expected("raw, mangle, nat, filter or security")
             })?;
             words.drain(k..k + 2);
         } else {
@@ -253,9 +301,14 @@ pub fn apply_command(rules: &mut Ruleset, line: &str) -> Result<(), Errors> {
     // Options may come before the command (`iptables -w -A ...`): drop -w.
     words.retain(|w| w.text != "-w" && w.text != "--wait");
     if words.is_empty() {
-        return Err(ParseError::new(1, 1, "empty command").expected("-A, -I, -R, -D, -N, -X, -F, -Z or -P").into());
+        return Err(ParseError::new(1, 1, "empty command")
+            .expected("-A, -I, -R, -D, -N, -X, -F, -Z or -P")
+            .into());
     }
-    let mut copy = rules.table(table).cloned().unwrap_or_else(|| Table::new(table));
+    let mut copy = rules
+        .table(table)
+        .cloned()
+        .unwrap_or_else(|| Table::new(table));
     apply(&mut copy, &words, &Source { line, line_no: 1 }, None)?;
     validate::commit(&mut copy, true)?;
     *rules.table_or_insert(table) = copy;

@@ -81,31 +81,94 @@ fn test(
     pkt: &Packet,
     env: &mut dyn Env,
     at: RuleAt,
-    steps: Option<(&mut Vec<Step>, &str, &str)>,
+    site: Option<&mut Site<'_>>,
     dry: bool,
 ) -> (bool, Option<String>) {
     let h = pkt.head();
     let ports = pkt.head_ports();
     let r = |ok: bool, why: String| (ok, Some(why));
     match &m.kind {
-        MatchKind::Src(net) => r(net.contains(&h.src), format!("source {} {} {net}", h.src, if net.contains(&h.src) { "is in" } else { "is not in" })),
-        MatchKind::Dst(net) => r(net.contains(&h.dst), format!("destination {} {} {net}", h.dst, if net.contains(&h.dst) { "is in" } else { "is not in" })),
-        MatchKind::Proto(p) => r(h.protocol == *p, format!("protocol is {}, the rule tests {p}", h.protocol)),
+        MatchKind::Src(net) => r(
+            net.contains(&h.src),
+            format!(
+                "source {} {} {net}",
+                h.src,
+                if net.contains(&h.src) {
+                    "is in"
+                } else {
+                    "is not in"
+                }
+            ),
+        ),
+        MatchKind::Dst(net) => r(
+            net.contains(&h.dst),
+            format!(
+                "destination {} {} {net}",
+                h.dst,
+                if net.contains(&h.dst) {
+                    "is in"
+                } else {
+                    "is not in"
+                }
+            ),
+        ),
+        MatchKind::Proto(p) => r(
+            h.protocol == *p,
+            format!("protocol is {}, the rule tests {p}", h.protocol),
+        ),
         MatchKind::InIface(i) => {
             let dev = pkt.iif.as_deref();
-            r(i.matches(dev), format!("in-interface is {}, the rule tests {}{}", dev.unwrap_or("(none at this hook)"), i.name, if i.wildcard { "+" } else { "" }))
+            r(
+                i.matches(dev),
+                format!(
+                    "in-interface is {}, the rule tests {}{}",
+                    dev.unwrap_or("(none at this hook)"),
+                    i.name,
+                    if i.wildcard { "+" } else { "" }
+                ),
+            )
         }
         MatchKind::OutIface(i) => {
             let dev = pkt.oif.as_deref();
-            r(i.matches(dev), format!("out-interface is {}, the rule tests {}{}", dev.unwrap_or("(none at this hook)"), i.name, if i.wildcard { "+" } else { "" }))
+            r(
+                i.matches(dev),
+                format!(
+                    "out-interface is {}, the rule tests {}{}",
+                    dev.unwrap_or("(none at this hook)"),
+                    i.name,
+                    if i.wildcard { "+" } else { "" }
+                ),
+            )
         }
         MatchKind::Fragment => r(false, "the packet is not a fragment".into()),
         MatchKind::Sport(lo, hi) => match ports {
-            Some((s, _)) => r(in_port_range(s, (*lo, *hi)), format!("source port {s} {} {}", if in_port_range(s, (*lo, *hi)) { "is" } else { "is not" }, fmt_range(*lo, *hi))),
+            Some((s, _)) => r(
+                in_port_range(s, (*lo, *hi)),
+                format!(
+                    "source port {s} {} {}",
+                    if in_port_range(s, (*lo, *hi)) {
+                        "is"
+                    } else {
+                        "is not"
+                    },
+                    fmt_range(*lo, *hi)
+                ),
+            ),
             None => r(false, "the packet has no ports".into()),
         },
         MatchKind::Dport(lo, hi) => match ports {
-            Some((_, d)) => r(in_port_range(d, (*lo, *hi)), format!("destination port {d} {} {}", if in_port_range(d, (*lo, *hi)) { "is" } else { "is not" }, fmt_range(*lo, *hi))),
+            Some((_, d)) => r(
+                in_port_range(d, (*lo, *hi)),
+                format!(
+                    "destination port {d} {} {}",
+                    if in_port_range(d, (*lo, *hi)) {
+                        "is"
+                    } else {
+                        "is not"
+                    },
+                    fmt_range(*lo, *hi)
+                ),
+            ),
             None => r(false, "the packet has no ports".into()),
         },
         MatchKind::TcpFlags { mask, comp } => match pkt.head_transport() {
@@ -116,9 +179,19 @@ fn test(
             _ => r(false, "not a TCP packet".into()),
         },
         MatchKind::IcmpType { icmp_type, code } => match pkt.head_transport() {
-            Some(Transport::Icmp { icmp_type: t, code: c, .. }) => {
+            Some(Transport::Icmp {
+                icmp_type: t,
+                code: c,
+                ..
+            }) => {
                 let ok = icmp_type.is_none_or(|x| x == *t) && code.is_none_or(|x| x == *c);
-                r(ok, format!("ICMP type {t} code {c} ({})", crate::engine::packet::icmp::name(*t, *c)))
+                r(
+                    ok,
+                    format!(
+                        "ICMP type {t} code {c} ({})",
+                        crate::engine::packet::icmp::name(*t, *c)
+                    ),
+                )
             }
             _ => r(false, "not an ICMP packet".into()),
         },
@@ -134,13 +207,21 @@ fn test(
             }
             None => r(false, "the packet has no ports".into()),
         },
-        MatchKind::Random { probability, threshold } => {
+        MatchKind::Random {
+            probability,
+            threshold,
+        } => {
             if dry {
-                return (true, Some(format!("random with probability {probability} (drawn when the rule is reached)")));
+                return (
+                    true,
+                    Some(format!(
+                        "random with probability {probability} (drawn when the rule is reached)"
+                    )),
+                );
             }
             let (draw, forced) = env.draw(at);
             let matched = forced.unwrap_or(draw < *threshold);
-            if let Some((steps, ns, chain)) = steps {
+            if let Some(Site { steps, ns, chain }) = site {
                 steps.push(Step {
                     ns: ns.to_string(),
                     layer: Layer::Network,
@@ -156,20 +237,41 @@ fn test(
                     packet: pkt.clone(),
                 });
             }
-            r(matched, format!("random draw {:.5} is not below {probability}", draw as f64 / 2147483648.0))
+            r(
+                matched,
+                format!(
+                    "random draw {:.5} is not below {probability}",
+                    draw as f64 / 2147483648.0
+                ),
+            )
         }
         MatchKind::Nth { every, packet } => {
             if dry {
-                return (true, Some(format!("every {every}th packet (counter kept per rule)")));
+                return (
+                    true,
+                    Some(format!("every {every}th packet (counter kept per rule)")),
+                );
             }
             let ok = env.nth(at, *every, *packet);
             r(ok, format!("not the {every}th packet"))
         }
         MatchKind::Mark { value, mask } => {
             let ok = pkt.mark & mask == *value;
-            r(ok, format!("mark {:#x} & {mask:#x} is {:#x}, the rule tests {value:#x}", pkt.mark, pkt.mark & mask))
+            r(
+                ok,
+                format!(
+                    "mark {:#x} & {mask:#x} is {:#x}, the rule tests {value:#x}",
+                    pkt.mark,
+                    pkt.mark & mask
+                ),
+            )
         }
-        MatchKind::AddrType { dir, types, limit_iface_in, limit_iface_out } => {
+        MatchKind::AddrType {
+            dir,
+            types,
+            limit_iface_in,
+            limit_iface_out,
+        } => {
             let addr = if *dir == Dir::Src { h.src } else { h.dst };
             let dev = if *limit_iface_in {
                 pkt.iif.as_deref()
@@ -179,23 +281,60 @@ fn test(
                 None
             };
             let t = env.addr_type(addr, dev);
-            let which = if *dir == Dir::Src { "source" } else { "destination" };
-            r(t & types != 0, format!("{which} {addr} is {}, the rule tests {}", addrtype::names(t), addrtype::names(*types)))
+            let which = if *dir == Dir::Src {
+                "source"
+            } else {
+                "destination"
+            };
+            r(
+                t & types != 0,
+                format!(
+                    "{which} {addr} is {}, the rule tests {}",
+                    addrtype::names(t),
+                    addrtype::names(*types)
+                ),
+            )
         }
         MatchKind::CtState(bits) => {
             let s = env.ct_state();
-            r(s & bits != 0, format!("connection state is {}, the rule tests {}", ctstate::names(s), ctstate::names(*bits)))
+            r(
+                s & bits != 0,
+                format!(
+                    "connection state is {}, the rule tests {}",
+                    ctstate::names(s),
+                    ctstate::names(*bits)
+                ),
+            )
         }
         MatchKind::Recent(rc) => {
             if dry {
-                return (true, Some(format!("recent list {} (depends on earlier packets)", rc.name)));
+                return (
+                    true,
+                    Some(format!(
+                        "recent list {} (depends on earlier packets)",
+                        rc.name
+                    )),
+                );
             }
             let addr = if rc.rdest { h.dst } else { h.src };
             let ok = env.recent(rc, addr);
-            r(ok, format!("{addr} is not in the recent list {} within the time limit", rc.name))
+            r(
+                ok,
+                format!(
+                    "{addr} is not in the recent list {} within the time limit",
+                    rc.name
+                ),
+            )
         }
         MatchKind::Comment | MatchKind::Nfacct => (true, None),
     }
+}
+
+/// Where steps of a rule evaluation go: the trace, the namespace and the chain.
+struct Site<'a> {
+    steps: &'a mut Vec<Step>,
+    ns: &'a str,
+    chain: &'a str,
 }
 
 /// Evaluates a rule's matches in order. `Err(i)` names the first match that
@@ -205,13 +344,11 @@ fn rule_matches(
     pkt: &Packet,
     env: &mut dyn Env,
     at: RuleAt,
-    steps: &mut Vec<Step>,
-    ns: &str,
-    chain: &str,
+    site: &mut Site<'_>,
     want_reason: bool,
 ) -> Result<(), (usize, String)> {
     for (i, m) in rule.matches.iter().enumerate() {
-        let (ok, why) = test(m, pkt, env, at, Some((steps, ns, chain)), false);
+        let (ok, why) = test(m, pkt, env, at, Some(&mut *site), false);
         if ok == m.negated {
             let why = if want_reason {
                 let w = why.unwrap_or_default();
@@ -232,12 +369,23 @@ fn rule_matches(
 /// Why `rule` does not match `pkt`, without side effects: for a learner who
 /// asks about any one rule of a collapsed run. `None` when it would match.
 pub fn explain(rule: &Rule, pkt: &Packet, env: &mut dyn Env) -> Option<(String, String)> {
-    let at = RuleAt { table: TableName::Filter, chain: 0, rule: 0 };
+    let at = RuleAt {
+        table: TableName::Filter,
+        chain: 0,
+        rule: 0,
+    };
     for m in &rule.matches {
         let (ok, why) = test(m, pkt, env, at, None, true);
         if ok == m.negated {
             let w = why.unwrap_or_default();
-            return Some((rule.match_text(m).to_string(), if m.negated { format!("{w} (negated by !)") } else { w }));
+            return Some((
+                rule.match_text(m).to_string(),
+                if m.negated {
+                    format!("{w} (negated by !)")
+                } else {
+                    w
+                },
+            ));
         }
     }
     None
@@ -257,7 +405,13 @@ const MAX_REASONS: usize = 8;
 
 impl SkipRun {
     fn new() -> SkipRun {
-        SkipRun { first: 0, last: 0, count: 0, by_index: 0, reasons: Vec::new() }
+        SkipRun {
+            first: 0,
+            last: 0,
+            count: 0,
+            by_index: 0,
+            reasons: Vec::new(),
+        }
     }
 
     fn add(&mut self, pos: usize, n: usize, indexed: bool) {
@@ -274,7 +428,15 @@ impl SkipRun {
         }
     }
 
-    fn flush(&mut self, steps: &mut Vec<Step>, ns: &str, table: TableName, chain: &str, index_reason: Option<&str>, pkt: &Packet) {
+    fn flush(
+        &mut self,
+        steps: &mut Vec<Step>,
+        ns: &str,
+        table: TableName,
+        chain: &str,
+        index_reason: Option<&str>,
+        pkt: &Packet,
+    ) {
         if self.count == 0 {
             return;
         }
@@ -292,7 +454,11 @@ impl SkipRun {
                 last: self.last,
                 count: self.count,
                 by_index: self.by_index,
-                index_reason: if self.by_index > 0 { index_reason.map(str::to_string) } else { None },
+                index_reason: if self.by_index > 0 {
+                    index_reason.map(str::to_string)
+                } else {
+                    None
+                },
                 reasons,
             },
             packet: pkt.clone(),
@@ -321,7 +487,12 @@ pub fn run_hook(
     steps.push(Step {
         ns: ns.to_string(),
         layer: Layer::Network,
-        kind: StepKind::Chain { hook, table: table.name, chain: table.chains[start].name.clone(), entry: Entry::Hook },
+        kind: StepKind::Chain {
+            hook,
+            table: table.name,
+            chain: table.chains[start].name.clone(),
+            entry: Entry::Hook,
+        },
         packet: pkt.clone(),
     });
     // Each rule visit costs one unit; a bound guards against pathological
@@ -353,8 +524,24 @@ pub fn run_hook(
                 break;
             }
             let rule = &c.rules[next];
-            let at = RuleAt { table: table.name, chain, rule: next };
-            match rule_matches(rule, pkt, env, at, steps, ns, &c.name, run.reasons.len() <= MAX_REASONS) {
+            let at = RuleAt {
+                table: table.name,
+                chain,
+                rule: next,
+            };
+            let mut site = Site {
+                steps,
+                ns,
+                chain: &c.name,
+            };
+            match rule_matches(
+                rule,
+                pkt,
+                env,
+                at,
+                &mut site,
+                run.reasons.len() <= MAX_REASONS,
+            ) {
                 Ok(()) => {
                     matched = Some(next);
                     pos = next + 1;
@@ -381,7 +568,11 @@ pub fn run_hook(
                 steps.push(Step {
                     ns: ns.to_string(),
                     layer: Layer::Network,
-                    kind: StepKind::Policy { table: table.name, chain: c.name.clone(), policy: policy.as_str().into() },
+                    kind: StepKind::Policy {
+                        table: table.name,
+                        chain: c.name.clone(),
+                        policy: policy.as_str().into(),
+                    },
                     packet: pkt.clone(),
                 });
                 return match policy {
@@ -394,7 +585,11 @@ pub fn run_hook(
                     steps.push(Step {
                         ns: ns.to_string(),
                         layer: Layer::Network,
-                        kind: StepKind::Return { table: table.name, chain: c.name.clone(), to: Some(table.chains[back].name.clone()) },
+                        kind: StepKind::Return {
+                            table: table.name,
+                            chain: c.name.clone(),
+                            to: Some(table.chains[back].name.clone()),
+                        },
                         packet: pkt.clone(),
                     });
                     chain = back;
@@ -408,7 +603,11 @@ pub fn run_hook(
                     steps.push(Step {
                         ns: ns.to_string(),
                         layer: Layer::Network,
-                        kind: StepKind::Policy { table: table.name, chain: base.name.clone(), policy: policy.as_str().into() },
+                        kind: StepKind::Policy {
+                            table: table.name,
+                            chain: base.name.clone(),
+                            policy: policy.as_str().into(),
+                        },
                         packet: pkt.clone(),
                     });
                     return match policy {
@@ -419,7 +618,14 @@ pub fn run_hook(
             }
         };
         let rule = &c.rules[ri];
-        env.count(RuleAt { table: table.name, chain, rule: ri }, bytes);
+        env.count(
+            RuleAt {
+                table: table.name,
+                chain,
+                rule: ri,
+            },
+            bytes,
+        );
         let rref = rule_ref(&c.name, rule, ri);
         let describe = match &rule.target {
             Target::None => "no target: counted only".to_string(),
@@ -436,7 +642,12 @@ pub fn run_hook(
         steps.push(Step {
             ns: ns.to_string(),
             layer: Layer::Network,
-            kind: StepKind::RuleMatch { table: table.name, chain: c.name.clone(), rule: rref.clone(), target: describe },
+            kind: StepKind::RuleMatch {
+                table: table.name,
+                chain: c.name.clone(),
+                rule: rref.clone(),
+                target: describe,
+            },
             packet: pkt.clone(),
         });
         match &rule.target {
@@ -446,7 +657,10 @@ pub fn run_hook(
                     steps.push(Step {
                         ns: ns.to_string(),
                         layer: Layer::Network,
-                        kind: StepKind::Mark { old: old_mark, new: pkt.mark },
+                        kind: StepKind::Mark {
+                            old: old_mark,
+                            new: pkt.mark,
+                        },
                         packet: pkt.clone(),
                     });
                 }
@@ -455,7 +669,9 @@ pub fn run_hook(
                 steps.push(Step {
                     ns: ns.to_string(),
                     layer: Layer::Network,
-                    kind: StepKind::Log { line: log_line(prefix, pkt) },
+                    kind: StepKind::Log {
+                        line: log_line(prefix, pkt),
+                    },
                     packet: pkt.clone(),
                 });
             }
@@ -463,14 +679,23 @@ pub fn run_hook(
             Target::Drop => return Outcome::Drop,
             Target::Reject(w) => return Outcome::Reject(*w),
             Target::Dnat(r) => return Outcome::Dnat(r.clone(), rref),
-            Target::Snat { to, random_fully } => return Outcome::Snat(to.clone(), *random_fully, rref),
-            Target::Masquerade { ports, random_fully } => return Outcome::Masquerade(*ports, *random_fully, rref),
+            Target::Snat { to, random_fully } => {
+                return Outcome::Snat(to.clone(), *random_fully, rref)
+            }
+            Target::Masquerade {
+                ports,
+                random_fully,
+            } => return Outcome::Masquerade(*ports, *random_fully, rref),
             Target::Return => {
                 if let Some((back, back_pos)) = stack.pop() {
                     steps.push(Step {
                         ns: ns.to_string(),
                         layer: Layer::Network,
-                        kind: StepKind::Return { table: table.name, chain: c.name.clone(), to: Some(table.chains[back].name.clone()) },
+                        kind: StepKind::Return {
+                            table: table.name,
+                            chain: c.name.clone(),
+                            to: Some(table.chains[back].name.clone()),
+                        },
                         packet: pkt.clone(),
                     });
                     chain = back;
@@ -481,7 +706,11 @@ pub fn run_hook(
                     steps.push(Step {
                         ns: ns.to_string(),
                         layer: Layer::Network,
-                        kind: StepKind::Policy { table: table.name, chain: base.name.clone(), policy: policy.as_str().into() },
+                        kind: StepKind::Policy {
+                            table: table.name,
+                            chain: base.name.clone(),
+                            policy: policy.as_str().into(),
+                        },
                         packet: pkt.clone(),
                     });
                     return match policy {
@@ -490,7 +719,9 @@ pub fn run_hook(
                     };
                 }
             }
-            Target::Jump { chain: to, goto, .. } => {
+            Target::Jump {
+                chain: to, goto, ..
+            } => {
                 if *to == usize::MAX {
                     // Unresolved (restore fragment): nothing to run.
                     continue;
@@ -501,7 +732,12 @@ pub fn run_hook(
                 steps.push(Step {
                     ns: ns.to_string(),
                     layer: Layer::Network,
-                    kind: StepKind::Chain { hook, table: table.name, chain: rule.target_name().to_string(), entry: if *goto { Entry::Goto } else { Entry::Jump } },
+                    kind: StepKind::Chain {
+                        hook,
+                        table: table.name,
+                        chain: rule.target_name().to_string(),
+                        entry: if *goto { Entry::Goto } else { Entry::Jump },
+                    },
                     packet: pkt.clone(),
                 });
                 chain = *to;
@@ -530,9 +766,23 @@ fn log_line(prefix: &str, pkt: &Packet) -> String {
         h.protocol.name().to_uppercase()
     );
     match pkt.head_transport() {
-        Some(Transport::Tcp { src_port, dst_port, flags, .. }) => {
-            s.push_str(&format!(" SPT={src_port} DPT={dst_port} WINDOW=64240 RES=0x00"));
-            for (on, n) in [(flags.urg, "URG"), (flags.ack, "ACK"), (flags.psh, "PSH"), (flags.rst, "RST"), (flags.syn, "SYN"), (flags.fin, "FIN")] {
+        Some(Transport::Tcp {
+            src_port,
+            dst_port,
+            flags,
+            ..
+        }) => {
+            s.push_str(&format!(
+                " SPT={src_port} DPT={dst_port} WINDOW=64240 RES=0x00"
+            ));
+            for (on, n) in [
+                (flags.urg, "URG"),
+                (flags.ack, "ACK"),
+                (flags.psh, "PSH"),
+                (flags.rst, "RST"),
+                (flags.syn, "SYN"),
+                (flags.fin, "FIN"),
+            ] {
                 if on {
                     s.push(' ');
                     s.push_str(n);
@@ -541,9 +791,18 @@ fn log_line(prefix: &str, pkt: &Packet) -> String {
             s.push_str(" URGP=0");
         }
         Some(Transport::Udp { src_port, dst_port }) => {
-            s.push_str(&format!(" SPT={src_port} DPT={dst_port} LEN={}", pkt.payload_len + 8));
+            s.push_str(&format!(
+                " SPT={src_port} DPT={dst_port} LEN={}",
+                pkt.payload_len + 8
+            ));
         }
-        Some(Transport::Icmp { icmp_type, code, id, seq, .. }) => {
+        Some(Transport::Icmp {
+            icmp_type,
+            code,
+            id,
+            seq,
+            ..
+        }) => {
             s.push_str(&format!(" TYPE={icmp_type} CODE={code} ID={id} SEQ={seq}"));
         }
         _ => {}

@@ -36,7 +36,9 @@ fn key(kind: KeyKind, m: &Match) -> Option<u32> {
         return None;
     }
     match (kind, &m.kind) {
-        (KeyKind::Dst, MatchKind::Dst(net)) if net.prefix_len() == 32 => Some(u32::from(net.addr())),
+        (KeyKind::Dst, MatchKind::Dst(net)) if net.prefix_len() == 32 => {
+            Some(u32::from(net.addr()))
+        }
         (KeyKind::Dport, MatchKind::Dport(lo, hi)) if lo == hi => Some(*lo as u32),
         _ => None,
     }

@@ -11,8 +11,8 @@ pub mod validate;
 
 pub use rule::{Match, MatchKind, Rule, Target};
 
-use serde::{Deserialize, Serialize};
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::fmt;
 
@@ -257,7 +257,11 @@ impl Table {
                 return Some(h);
             }
         }
-        let i = self.names.get(name).copied().filter(|&i| !self.chains[i].deleted)?;
+        let i = self
+            .names
+            .get(name)
+            .copied()
+            .filter(|&i| !self.chains[i].deleted)?;
         self.hint.set(i);
         Some(i)
     }

@@ -299,7 +299,11 @@ impl Rule {
     /// The target as written after `-j`/`-g` (a chain name for jumps).
     pub fn target_name(&self) -> &str {
         match self.target {
-            Target::Jump { name: (a, b), .. } => self.args.get(a as usize..b as usize).unwrap_or("").trim_matches('"'),
+            Target::Jump { name: (a, b), .. } => self
+                .args
+                .get(a as usize..b as usize)
+                .unwrap_or("")
+                .trim_matches('"'),
             ref t => t.name(),
         }
     }
@@ -372,8 +376,18 @@ fn module_options(m: &str) -> &'static [&'static str] {
         "conntrack" => &["--ctstate"],
         "state" => &["--state"],
         "recent" => &[
-            "--name", "--set", "--rcheck", "--update", "--remove", "--seconds", "--hitcount",
-            "--reap", "--rsource", "--rdest", "--mask", "--rttl",
+            "--name",
+            "--set",
+            "--rcheck",
+            "--update",
+            "--remove",
+            "--seconds",
+            "--hitcount",
+            "--reap",
+            "--rsource",
+            "--rdest",
+            "--mask",
+            "--rttl",
         ],
         "nfacct" => &["--nfacct-name"],
         _ => &[],
@@ -558,7 +572,10 @@ fn parse_icmp_type(s: &str) -> Result<(Option<u8>, Option<u8>), String> {
         .parse()
         .map_err(|_| format!("unknown ICMP type \"{s}\""))?;
     let c = match c {
-        Some(c) => Some(c.parse::<u8>().map_err(|_| format!("bad ICMP code in \"{s}\""))?),
+        Some(c) => Some(
+            c.parse::<u8>()
+                .map_err(|_| format!("bad ICMP code in \"{s}\""))?,
+        ),
         None => None,
     };
     Ok((Some(t), c))
@@ -690,11 +707,11 @@ impl Builder<'_, '_> {
 
 /// Parses the rule words (everything after `-A CHAIN`). `line` is the whole
 /// source line and `args_start` the byte where the rule words begin.
-pub fn parse_rule<'w>(
+pub fn parse_rule(
     line: &str,
     line_no: usize,
     args_start: usize,
-    words: &'w [Word<'_>],
+    words: &[Word<'_>],
 ) -> Result<Rule, ParseError> {
     let args = line[args_start..].trim_end().to_string();
     let mut b = Builder {
@@ -728,7 +745,11 @@ pub fn parse_rule<'w>(
         let (line_no, full_line) = (b.line_no, b.line);
         let value = |k: usize| -> Result<&Word<'_>, ParseError> {
             words.get(k).ok_or_else(|| {
-                ParseError::new(line_no, lex::column(full_line, missing_at), format!("option {opt} needs a value"))
+                ParseError::new(
+                    line_no,
+                    lex::column(full_line, missing_at),
+                    format!("option {opt} needs a value"),
+                )
             })
         };
         if let Some((tname, _)) = &b.target {
@@ -906,7 +927,9 @@ pub fn parse_rule<'w>(
                                     known.extend(module_options(p));
                                 }
                                 let msg = if known.is_empty() {
-                                    format!("unknown option {opt} (is a -m match missing before it?)")
+                                    format!(
+                                        "unknown option {opt} (is a -m match missing before it?)"
+                                    )
                                 } else {
                                     format!("unknown option {opt} for the loaded matches")
                                 };
@@ -952,7 +975,8 @@ pub fn parse_rule<'w>(
     if let Some(at) = negate {
         return Err(b.err(at, "\"!\" at the end of the rule negates nothing"));
     }
-    let mut matches = Vec::with_capacity(b.base.len() + b.modules.iter().map(|m| m.opts.len()).sum::<usize>());
+    let mut matches =
+        Vec::with_capacity(b.base.len() + b.modules.iter().map(|m| m.opts.len()).sum::<usize>());
     matches.extend(b.base.drain(..));
     for m in std::mem::take(&mut b.modules) {
         b.module_matches(m, &mut matches)?;
@@ -976,7 +1000,8 @@ impl Builder<'_, '_> {
             let e = m.opts.last().map(|o| o.span.1).unwrap_or(0);
             (s, e)
         };
-        if (m.name == "tcp" || m.name == "udp") && self.proto.and_then(proto_module) != Some(m.name) {
+        if (m.name == "tcp" || m.name == "udp") && self.proto.and_then(proto_module) != Some(m.name)
+        {
             return Err(self.err(m.at, format!("-m {} needs -p {} before it", m.name, m.name)));
         }
         if m.name == "icmp" && self.proto != Some(Proto::Icmp) {
@@ -1001,10 +1026,12 @@ impl Builder<'_, '_> {
                             comp: 0x02,
                         },
                         "--tcp-flags" => {
-                            let mask = TcpFlags::parse_list(o.values[0])
-                                .ok_or_else(|| e(o, format!("bad TCP flag list \"{}\"", o.values[0])))?;
-                            let comp = TcpFlags::parse_list(o.values[1])
-                                .ok_or_else(|| e(o, format!("bad TCP flag list \"{}\"", o.values[1])))?;
+                            let mask = TcpFlags::parse_list(o.values[0]).ok_or_else(|| {
+                                e(o, format!("bad TCP flag list \"{}\"", o.values[0]))
+                            })?;
+                            let comp = TcpFlags::parse_list(o.values[1]).ok_or_else(|| {
+                                e(o, format!("bad TCP flag list \"{}\"", o.values[1]))
+                            })?;
                             MatchKind::TcpFlags { mask, comp }
                         }
                         "--icmp-type" => {
@@ -1014,7 +1041,10 @@ impl Builder<'_, '_> {
                                 code: c,
                             }
                         }
-                        "--sports" | "--source-ports" | "--dports" | "--destination-ports"
+                        "--sports"
+                        | "--source-ports"
+                        | "--dports"
+                        | "--destination-ports"
                         | "--ports" => {
                             let dir = match o.name {
                                 "--sports" | "--source-ports" => Dir::Src,
@@ -1078,17 +1108,16 @@ impl Builder<'_, '_> {
             "statistic" => {
                 let get = |n: &str| m.opts.iter().find(|o| o.name == n);
                 let negated = m.opts.iter().any(|o| o.negated);
-                let mode = get("--mode").ok_or_else(|| {
-                    self.err(m.at, "statistic needs --mode random or --mode nth")
-                })?;
+                let mode = get("--mode")
+                    .ok_or_else(|| self.err(m.at, "statistic needs --mode random or --mode nth"))?;
                 let kind = match mode.values[0] {
                     "random" => {
                         let o = get("--probability").ok_or_else(|| {
                             self.err(m.at, "statistic --mode random needs --probability")
                         })?;
-                        let p: f64 = o.values[0]
-                            .parse()
-                            .map_err(|_| e(o, format!("\"{}\" is not a probability", o.values[0])))?;
+                        let p: f64 = o.values[0].parse().map_err(|_| {
+                            e(o, format!("\"{}\" is not a probability", o.values[0]))
+                        })?;
                         if !(0.0..=1.0).contains(&p) {
                             return Err(e(o, format!("probability {p} is not between 0 and 1")));
                         }
@@ -1106,7 +1135,11 @@ impl Builder<'_, '_> {
                             None => 0,
                         };
                         if every == 0 || packet >= every {
-                            return Err(e(o, "--packet must be smaller than --every, and --every at least 1".into()));
+                            return Err(e(
+                                o,
+                                "--packet must be smaller than --every, and --every at least 1"
+                                    .into(),
+                            ));
                         }
                         MatchKind::Nth { every, packet }
                     }
@@ -1161,8 +1194,10 @@ impl Builder<'_, '_> {
                     }
                 }
                 if cmds != 1 {
-                    return Err(self
-                        .err(m.at, "recent needs exactly one of --set, --rcheck, --update, --remove"));
+                    return Err(self.err(
+                        m.at,
+                        "recent needs exactly one of --set, --rcheck, --update, --remove",
+                    ));
                 }
                 out.push(Match {
                     negated,
@@ -1174,7 +1209,10 @@ impl Builder<'_, '_> {
                 let lin = m.opts.iter().any(|o| o.name == "--limit-iface-in");
                 let lout = m.opts.iter().any(|o| o.name == "--limit-iface-out");
                 if lin && lout {
-                    return Err(self.err(m.at, "--limit-iface-in and --limit-iface-out exclude each other"));
+                    return Err(self.err(
+                        m.at,
+                        "--limit-iface-in and --limit-iface-out exclude each other",
+                    ));
                 }
                 let mut any = false;
                 for o in m.opts.iter().filter(|o| o.name.ends_with("-type")) {
@@ -1198,7 +1236,11 @@ impl Builder<'_, '_> {
                     out.push(Match {
                         negated: o.negated,
                         kind: MatchKind::AddrType {
-                            dir: if o.name == "--src-type" { Dir::Src } else { Dir::Dst },
+                            dir: if o.name == "--src-type" {
+                                Dir::Src
+                            } else {
+                                Dir::Dst
+                            },
                             types,
                             limit_iface_in: lin,
                             limit_iface_out: lout,
@@ -1265,7 +1307,13 @@ impl Builder<'_, '_> {
                 random_fully: has("--random-fully"),
             },
             "MARK" => {
-                let forms = ["--set-xmark", "--set-mark", "--and-mark", "--or-mark", "--xor-mark"];
+                let forms = [
+                    "--set-xmark",
+                    "--set-mark",
+                    "--and-mark",
+                    "--or-mark",
+                    "--xor-mark",
+                ];
                 let given: Vec<_> = forms.iter().filter(|f| has(f)).collect();
                 if given.len() != 1 {
                     return Err(self
@@ -1305,7 +1353,15 @@ impl Builder<'_, '_> {
                 }
                 let from = at - self.args_offset;
                 Target::Jump {
-                    name: (from as u32, (from + self.line[at..].split_whitespace().next().unwrap_or("").len()) as u32),
+                    name: (
+                        from as u32,
+                        (from
+                            + self.line[at..]
+                                .split_whitespace()
+                                .next()
+                                .unwrap_or("")
+                                .len()) as u32,
+                    ),
                     chain: usize::MAX,
                     goto: self.goto,
                 }

@@ -57,15 +57,23 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
         if let Some(name) = trimmed.strip_prefix('*') {
             if let Some((_, start)) = &current {
                 errors.push(
-                    ParseError::new(line_no, 1, format!("table started before the table of line {start} was committed"))
-                        .expected("COMMIT"),
+                    ParseError::new(
+                        line_no,
+                        1,
+                        format!("table started before the table of line {start} was committed"),
+                    )
+                    .expected("COMMIT"),
                 );
                 current = None;
             }
             match TableName::parse(name) {
                 Some(t) => {
                     if rs.table(t).is_some() {
-                        errors.push(ParseError::new(line_no, 2, format!("table {name} appears twice")));
+                        errors.push(ParseError::new(
+                            line_no,
+                            2,
+                            format!("table {name} appears twice"),
+                        ));
                     }
                     let mut table = Table::empty(t);
                     // After a table's COMMIT, comments before the next `*` are
@@ -92,7 +100,8 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
         }
         let Some((table, _)) = &mut current else {
             errors.push(
-                ParseError::new(line_no, 1, "line outside a table").expected("*raw, *mangle, *nat, *filter or *security"),
+                ParseError::new(line_no, 1, "line outside a table")
+                    .expected("*raw, *mangle, *nat, *filter or *security"),
             );
             continue;
         };
@@ -117,12 +126,20 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
         if let Some(decl) = line.trim_start().strip_prefix(':') {
             let offset = line.len() - line.trim_start().len() + 1;
             if in_body {
-                errors.push(ParseError::new(line_no, 1, "chain declared after the first rule"));
+                errors.push(ParseError::new(
+                    line_no,
+                    1,
+                    "chain declared after the first rule",
+                ));
             }
             let parts: Vec<&str> = decl.split_whitespace().collect();
             let name = parts.first().copied().unwrap_or("");
             if name.is_empty() {
-                errors.push(ParseError::new(line_no, offset + 1, "chain declaration without a name"));
+                errors.push(ParseError::new(
+                    line_no,
+                    offset + 1,
+                    "chain declaration without a name",
+                ));
                 continue;
             }
             let policy = match parts.get(1).copied() {
@@ -132,19 +149,27 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                 Some(other) => {
                     let col = lex::column(line, line.find(other).unwrap_or(0));
                     errors.push(
-                        ParseError::new(line_no, col, format!("bad policy \"{other}\"")).expected("ACCEPT, DROP or -"),
+                        ParseError::new(line_no, col, format!("bad policy \"{other}\""))
+                            .expected("ACCEPT, DROP or -"),
                     );
                     continue;
                 }
             };
-            let builtin = table.name.builtin_hooks().iter().any(|h| h.chain_name() == name);
+            let builtin = table
+                .name
+                .builtin_hooks()
+                .iter()
+                .any(|h| h.chain_name() == name);
             if builtin && policy.is_none() {
                 // kube-proxy's restore input declares built-ins with "-": keep the chain's policy.
             } else if !builtin && policy.is_some() {
                 errors.push(ParseError::new(
                     line_no,
                     offset,
-                    format!("{name} is not a built-in chain of table {}, so it cannot have a policy", table.name),
+                    format!(
+                        "{name} is not a built-in chain of table {}, so it cannot have a policy",
+                        table.name
+                    ),
                 ));
                 continue;
             }
@@ -153,17 +178,32 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                     Some(c) => c,
                     None => {
                         let col = lex::column(line, line.find(c).unwrap_or(0));
-                        errors.push(ParseError::new(line_no, col, format!("bad counters \"{c}\"")).expected("[packets:bytes]"));
+                        errors.push(
+                            ParseError::new(line_no, col, format!("bad counters \"{c}\""))
+                                .expected("[packets:bytes]"),
+                        );
                         continue;
                     }
                 },
                 None => Counters::default(),
             };
             if table.declared(name) {
-                errors.push(ParseError::new(line_no, offset, format!("chain {name} declared twice")));
+                errors.push(ParseError::new(
+                    line_no,
+                    offset,
+                    format!("chain {name} declared twice"),
+                ));
                 continue;
             }
-            let mut chain = Chain::new(name, if builtin { Some(policy.unwrap_or(Policy::Accept)) } else { None }, line_no);
+            let mut chain = Chain::new(
+                name,
+                if builtin {
+                    Some(policy.unwrap_or(Policy::Accept))
+                } else {
+                    None
+                },
+                line_no,
+            );
             chain.counters = counters;
             table.push_chain(chain);
             continue;
@@ -177,7 +217,14 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
             Some(w) if w.text.starts_with('[') => match parse_counters(&w.text) {
                 Some(c) => (Some(c), &words[1..]),
                 None => {
-                    errors.push(ParseError::new(line_no, lex::column(line, w.start), format!("bad counters \"{}\"", w.text)).expected("[packets:bytes]"));
+                    errors.push(
+                        ParseError::new(
+                            line_no,
+                            lex::column(line, w.start),
+                            format!("bad counters \"{}\"", w.text),
+                        )
+                        .expected("[packets:bytes]"),
+                    );
                     continue;
                 }
             },
@@ -189,8 +236,12 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
     }
     if let Some((_, start)) = current {
         errors.push(
-            ParseError::new(text.lines().count().max(1), 1, format!("table started at line {start} is never committed"))
-                .expected("COMMIT"),
+            ParseError::new(
+                text.lines().count().max(1),
+                1,
+                format!("table started at line {start} is never committed"),
+            )
+            .expected("COMMIT"),
         );
     }
     if let Some(prev) = rs.tables.last_mut() {
@@ -229,7 +280,11 @@ fn emit_table(t: &Table, out: &mut String) {
     let _ = writeln!(out, "*{}", t.name);
     for c in t.chains.iter().filter(|c| !c.implicit) {
         let policy = c.policy.map(Policy::as_str).unwrap_or("-");
-        let _ = writeln!(out, ":{} {} [{}:{}]", c.name, policy, c.counters.packets, c.counters.bytes);
+        let _ = writeln!(
+            out,
+            ":{} {} [{}:{}]",
+            c.name, policy, c.counters.packets, c.counters.bytes
+        );
     }
     for c in &t.chains {
         for r in &c.rules {

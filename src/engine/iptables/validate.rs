@@ -21,11 +21,18 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
     for (ci, c) in table.chains.iter().enumerate() {
         for (ri, r) in c.rules.iter().enumerate() {
             let tname = r.target_name();
-            if matches!(r.target, Target::Dnat(_) | Target::Snat { .. } | Target::Masquerade { .. }) && !nat {
+            if matches!(
+                r.target,
+                Target::Dnat(_) | Target::Snat { .. } | Target::Masquerade { .. }
+            ) && !nat
+            {
                 errors.push(ParseError::new(
                     r.line,
                     col(&c.name, &r.args, tname),
-                    format!("{tname} is only valid in the nat table, not in {}", table.name),
+                    format!(
+                        "{tname} is only valid in the nat table, not in {}",
+                        table.name
+                    ),
                 ));
             }
             if r.target == Target::Drop && nat {
@@ -49,7 +56,10 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                         ParseError::new(
                             r.line,
                             col(&c.name, &r.args, name),
-                            format!("no chain or target named \"{name}\" in table {}", table.name),
+                            format!(
+                                "no chain or target named \"{name}\" in table {}",
+                                table.name
+                            ),
                         )
                         .expected(format!(
                             "a chain declared with :{name} (or -N {name}), or one of {}",
@@ -132,8 +142,10 @@ fn check_loops(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) 
                     }
                     1 => {
                         let from = stack.iter().position(|(x, _)| *x == to).unwrap_or(0);
-                        let mut path: Vec<&str> =
-                            stack[from..].iter().map(|(x, _)| table.chains[*x].name.as_str()).collect();
+                        let mut path: Vec<&str> = stack[from..]
+                            .iter()
+                            .map(|(x, _)| table.chains[*x].name.as_str())
+                            .collect();
                         path.push(&table.chains[to].name);
                         let r = &table.chains[c].rules[ri];
                         let what = if c == to {
@@ -182,7 +194,10 @@ fn check_hooks(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) 
             Target::Snat { .. } | Target::Masquerade { .. } => {
                 Some((Postrouting.bit() | Input.bit(), "POSTROUTING and INPUT"))
             }
-            Target::Reject(_) => Some((Input.bit() | Forward.bit() | Output.bit(), "INPUT, FORWARD and OUTPUT")),
+            Target::Reject(_) => Some((
+                Input.bit() | Forward.bit() | Output.bit(),
+                "INPUT, FORWARD and OUTPUT",
+            )),
             _ => None,
         }
     };

@@ -1,0 +1,182 @@
+//! The `packetwalk` command line, as an operator runs it.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_packetwalk"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn tmp(name: &str, text: &str) -> String {
+    let p = std::env::temp_dir().join(format!("packetwalk-cli-{}-{name}", std::process::id()));
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn trace_prints_the_articles_path() {
+    let (code, out, err) = run(&[
+        "trace",
+        "--scenario",
+        "article",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "flask-ui",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let pos = |s: &str| {
+        out.find(s)
+            .unwrap_or_else(|| panic!("{s} missing from\n{out}"))
+    };
+    // The chain path in order, then the DNAT, then the veth.
+    assert!(pos("jump to KUBE-SERVICES") < pos("jump to KUBE-SVC-7RUAH544RSSBQYKK"));
+    assert!(pos("jump to KUBE-SVC-7RUAH544RSSBQYKK") < pos("jump to KUBE-SEP-IWORYNCAYHBSQHXU"));
+    assert!(
+        pos("jump to KUBE-SEP-IWORYNCAYHBSQHXU")
+            < pos("DNAT destination 10.96.100.10:80 -> 172.16.225.112:80")
+    );
+    assert!(pos("DNAT destination") < pos("transmitted on cali71ca141a178"));
+    assert!(out.contains("verdict: delivered in flask-ui-6c9f7d8b5d-x2k4p"));
+}
+
+#[test]
+fn trace_remote_shows_tunl0_encapsulation() {
+    let (code, out, err) = run(&[
+        "trace",
+        "--scenario",
+        "article-remote",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "ms-test/flask-ui",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 -> 192.168.11.54"),
+        "{out}"
+    );
+    assert!(
+        out.contains("tunl0 decapsulates: outer 192.168.11.58 -> 192.168.11.54 removed"),
+        "{out}"
+    );
+    assert!(out.contains("verdict: delivered in flask-ui-6c9f7d8b5d-r8w2n"));
+}
+
+#[test]
+fn trace_json_is_the_documented_shape() {
+    let (code, out, _) = run(&[
+        "trace",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "flask-ui",
+        "--json",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["verdict"]["verdict"], "delivered");
+    let nat = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "nat")
+        .unwrap();
+    assert_eq!(nat["after"]["addr"], "172.16.225.112");
+    assert_eq!(nat["packet"]["ip"]["dst"], "172.16.225.112");
+}
+
+#[test]
+fn scenarios_are_listed() {
+    let (code, out, _) = run(&["scenarios"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("article "), "{out}");
+    assert!(out.contains("(default)"));
+    assert!(out.contains("article-remote"));
+}
+
+#[test]
+fn check_locates_errors_and_fails() {
+    let bad = tmp("bad.rules", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m nosuch -j ACCEPT\n-A INPUT -s 10.1.1.1/40 -j DROP\nCOMMIT\n");
+    let (code, out, err) = run(&["check", &bad]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains(&format!("{bad}:3:13: unknown match \"nosuch\"")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{bad}:4:13: prefix length /40 is larger than 32")),
+        "{err}"
+    );
+    let routes = tmp("routes.txt", "Kernel IP routing table\nDestination Gateway Genmask Flags Metric Ref Use Iface\n0.0.0.0 192.168.11.1 0.0.0.0 UG 100 0 0 ens33\n172.16.225.64 0.0.0.0 255.255.255.192 U 0 0 0 *\n");
+    let (code, out, _) = run(&["check", &routes]);
+    assert_eq!((code, out.trim()), (0, "routes: 2 routes, valid"));
+    let json = tmp("s.json", "{\"name\": 1}");
+    let (code, _, err) = run(&["check", &json]);
+    assert_eq!(code, 1);
+    assert!(err.contains(":1:"), "{err}");
+}
+
+#[test]
+fn a_real_nodes_dump_can_be_replayed() {
+    // An operator's own rules and routes replace node8's.
+    let rules = tmp(
+        "node.rules",
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -d 10.96.100.10/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 172.16.225.112:80\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+    );
+    let (code, out, err) = run(&[
+        "trace",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "flask-ui",
+        "--rules",
+        &rules,
+        "--node",
+        "node8",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("chain FORWARD policy DROP"), "{out}");
+    assert!(out.contains("verdict: dropped in node8"), "{out}");
+    let (code, _, err) = run(&["trace", "--from", "nobody", "--to", "flask-ui"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no host named \"nobody\""));
+}
+
+#[test]
+fn a_forced_branch_is_taken() {
+    let (code, out, err) = run(&[
+        "trace",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "flask-ui",
+        "--force",
+        "node8/nat/KUBE-SVC-7RUAH544RSSBQYKK/9=no",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("verdict: delivered"));
+    let (code, _, err) = run(&[
+        "trace",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "flask-ui",
+        "--force",
+        "nonsense",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("expected HOST/TABLE/CHAIN/RULE=yes|no"),
+        "{err}"
+    );
+}
