@@ -353,3 +353,66 @@ fn scenario_errors_name_the_host_and_line() {
         World::build(&scenario::builtin(n).unwrap()).unwrap();
     }
 }
+
+/// Damaged real input never panics: every damaged dump either parses or
+/// reports errors that point into the text.
+#[test]
+fn damaged_input_never_panics() {
+    let text = data("gen-200x3.iptables-save");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut seed = 0x5eed_u64;
+    let mut next = move || {
+        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) as usize
+    };
+    let junk = [
+        "!",
+        "\"",
+        "-j",
+        "-m",
+        "--dport",
+        "/99",
+        ":",
+        "[",
+        "ü",
+        "-A",
+        "*nat",
+        "COMMIT",
+        "",
+        "10.0.0.0/8",
+        "KUBE-SERVICES",
+    ];
+    for _ in 0..120 {
+        let mut damaged: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        for _ in 0..3 {
+            let i = next() % damaged.len();
+            let mut words: Vec<String> = damaged[i].split(' ').map(str::to_string).collect();
+            let k = next() % words.len().max(1);
+            match next() % 4 {
+                0 if !words.is_empty() => {
+                    words.remove(k);
+                }
+                1 => words.insert(k.min(words.len()), junk[next() % junk.len()].to_string()),
+                2 if !words.is_empty() => words[k] = junk[next() % junk.len()].to_string(),
+                _ => {
+                    damaged.remove(i);
+                    continue;
+                }
+            }
+            damaged[i] = words.join(" ");
+        }
+        let d = damaged.join("\n");
+        if let Err(e) = save::parse(&d) {
+            let n = d.lines().count().max(1);
+            for x in &e.0 {
+                assert!(x.line >= 1 && x.line <= n && x.column >= 1, "{x}");
+            }
+        }
+        let routes: String = d.lines().take(5).collect::<Vec<_>>().join("\n");
+        let _ = packetwalk::engine::route_text::parse_routes(&routes);
+        let _ = Scenario::from_json(&d[..d.len().min(500)]);
+    }
+}

@@ -571,3 +571,56 @@ fn bad_send_requests_are_explained() {
         assert!(e.contains(msg), "{from} -> {to}: {e}");
     }
 }
+
+#[test]
+fn node_to_service_is_rerouted_after_dnat_in_output() {
+    let (mut w, mut s) = world("article");
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("node8", "flask-ui", Proto::Tcp),
+    )
+    .unwrap();
+    use packetwalk::engine::trace::{Lookup, RouteResult};
+    let routes: Vec<(Lookup, RouteResult)> = t
+        .steps
+        .iter()
+        .filter(|s| s.ns == "node8")
+        .filter_map(|s| match &s.kind {
+            StepKind::Route { lookup, result, .. } => Some((*lookup, result.clone())),
+            _ => None,
+        })
+        .collect();
+    // First routed toward the ClusterIP (default route), then re-routed to the pod's veth.
+    assert_eq!(routes[0].0, Lookup::Output);
+    assert!(matches!(&routes[0].1, RouteResult::Unicast { dev, .. } if dev == "ens33"));
+    assert_eq!(routes[1].0, Lookup::Reroute);
+    assert!(matches!(&routes[1].1, RouteResult::Unicast { dev, .. } if dev == "cali71ca141a178"));
+    assert!(chains(&t, "node8")
+        .starts_with(&["nat/OUTPUT".to_string(), "nat/KUBE-SERVICES".to_string()]));
+    assert_eq!(delivered_in(&t), FLASK_POD);
+    assert_eq!(
+        t.steps.last().unwrap().packet.ip.src.to_string(),
+        "192.168.11.58"
+    );
+}
+
+#[test]
+fn clearing_conntrack_sends_the_next_packet_through_nat_again() {
+    let (mut w, mut s) = world("article");
+    let mut spec = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
+    spec.src_port = Some(40000);
+    send(&mut w, &mut s, &spec).unwrap();
+    let again = send(&mut w, &mut s, &spec).unwrap();
+    assert!(again
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::NatSkipped { .. })));
+    s.clear_conntrack();
+    let fresh = send(&mut w, &mut s, &spec).unwrap();
+    assert!(!fresh
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::NatSkipped { .. })));
+    assert!(chains(&fresh, "node8").contains(&"nat/KUBE-SEP-IWORYNCAYHBSQHXU".to_string()));
+}

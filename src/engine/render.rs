@@ -230,14 +230,17 @@ pub fn table(t: &Trace) -> String {
             summary(s)
         ));
     }
-    out.push_str(&match &t.verdict {
-        Verdict::Delivered { ns, socket } => format!("verdict: delivered in {ns} to {socket}\n"),
-        Verdict::Dropped { ns, reason } => {
-            format!("verdict: dropped in {ns}: {}\n", reason.describe())
-        }
-        Verdict::Left { ns, dev, next_hop } => {
-            format!("verdict: left the scenario from {ns} on {dev} toward {next_hop}\n")
-        }
-    });
+    out.push_str(&format!("verdict: {}\n", verdict(&t.verdict)));
     out
+}
+
+/// The verdict in one sentence.
+pub fn verdict(v: &Verdict) -> String {
+    match v {
+        Verdict::Delivered { ns, socket } => format!("delivered in {ns} to {socket}"),
+        Verdict::Dropped { ns, reason } => format!("dropped in {ns}: {}", reason.describe()),
+        Verdict::Left { ns, dev, next_hop } => {
+            format!("left the scenario from {ns} on {dev} toward {next_hop}")
+        }
+    }
 }

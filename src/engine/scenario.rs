@@ -156,6 +156,13 @@ pub struct Preset {
     pub proto: Option<Proto>,
 }
 
+impl Preset {
+    /// The packet to send (TCP unless the preset says otherwise).
+    pub fn to_spec(&self) -> crate::engine::sim::SendSpec {
+        crate::engine::sim::SendSpec::new(&self.from, &self.to, self.proto.unwrap_or(Proto::Tcp))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scenario {
     pub name: String,

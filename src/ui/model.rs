@@ -30,7 +30,7 @@ pub fn walk(name: &str) -> Result<Walk, String> {
             trace: Err("this scenario suggests no packet to send".into()),
         });
     };
-    let spec = SendSpec::new(&preset.from, &preset.to, preset.proto.unwrap_or(Proto::Tcp));
+    let spec = preset.to_spec();
     let trace = match World::build(&scenario) {
         Ok(mut world) => {
             let mut state = SimState::new(&world);

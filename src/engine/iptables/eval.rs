@@ -633,12 +633,8 @@ pub fn run_hook(
             Target::Jump { .. } => format!("jump to {}", rule.target_name()),
             t => t.name().to_string(),
         };
-        // Apply the target's effect before recording the step, so the step
-        // carries the packet after it.
-        let old_mark = pkt.mark;
-        if let Target::Mark { xor, mask } = rule.target {
-            pkt.mark = (pkt.mark & !mask) ^ xor;
-        }
+        // The match itself changes nothing; a MARK target's change is its
+        // own step right after, carrying the new mark.
         steps.push(Step {
             ns: ns.to_string(),
             layer: Layer::Network,
@@ -650,6 +646,10 @@ pub fn run_hook(
             },
             packet: pkt.clone(),
         });
+        let old_mark = pkt.mark;
+        if let Target::Mark { xor, mask } = rule.target {
+            pkt.mark = (pkt.mark & !mask) ^ xor;
+        }
         match &rule.target {
             Target::None => {}
             Target::Mark { .. } => {
