@@ -22,9 +22,11 @@ struct Cli {
 enum Command {
     /// Trace one packet and print every step.
     Trace {
-        /// A built-in scenario name (see `packetwalk scenarios`) or a scenario JSON file.
-        #[arg(long, default_value = "article")]
-        scenario: String,
+        /// A built-in scenario name (see `packetwalk scenarios`) or a scenario
+        /// JSON file. Default: `article`, or, with --routes and no
+        /// --scenario, a replay of that node alone.
+        #[arg(long)]
+        scenario: Option<String>,
         /// A pod or node name, or client:IP for a host on the LAN outside the cluster.
         #[arg(long)]
         from: String,
@@ -42,7 +44,7 @@ enum Command {
         /// Replace this node's routes with an `ip route` or `route -n` file.
         #[arg(long)]
         routes: Option<PathBuf>,
-        /// The node --rules and --routes apply to (default: the first node).
+        /// With --scenario: the node --rules and --routes replace (default: the first node).
         #[arg(long)]
         node: Option<String>,
         /// Force a `statistic --mode random` rule: HOST/TABLE/CHAIN/RULE=yes|no.
@@ -121,7 +123,7 @@ fn parse_force(s: &str) -> Result<packetwalk::engine::sim::Force, String> {
 
 #[allow(clippy::too_many_arguments)]
 fn trace(
-    scenario: &str,
+    scenario: Option<&str>,
     from: &str,
     to: &str,
     proto: &str,
@@ -132,7 +134,22 @@ fn trace(
     force: &[String],
     json: bool,
 ) -> Result<String, String> {
-    let mut sc = load_scenario(scenario)?;
+    let mut sc = match (scenario, routes) {
+        (None, Some(routes_path)) => {
+            // Replay: the node alone, its devices inferred from its routes.
+            let rules_text = rules.map(read).transpose()?;
+            if let (Some(t), Some(p)) = (&rules_text, rules) {
+                save::parse(t).map_err(|e| located(&e, p))?;
+            }
+            let client = from.strip_prefix("client:").and_then(|ip| ip.parse().ok());
+            let text = read(routes_path)?;
+            let sc = Scenario::replay(rules_text.as_deref(), &text, client)
+                .map_err(|e| located(&e, routes_path))?;
+            let mut world = World::build(&sc).map_err(|e| e.to_string())?;
+            return run_trace(&mut world, from, to, proto, flags, force, json);
+        }
+        (s, _) => load_scenario(s.unwrap_or("article"))?,
+    };
     if rules.is_some() || routes.is_some() {
         let name = match node {
             Some(n) => n.to_string(),
@@ -158,7 +175,19 @@ fn trace(
         }
     }
     let mut world = World::build(&sc).map_err(|e| e.to_string())?;
-    let mut state = SimState::new(&world);
+    run_trace(&mut world, from, to, proto, flags, force, json)
+}
+
+fn run_trace(
+    world: &mut World,
+    from: &str,
+    to: &str,
+    proto: &str,
+    flags: Option<&str>,
+    force: &[String],
+    json: bool,
+) -> Result<String, String> {
+    let mut state = SimState::new(world);
     let mut spec = SendSpec::new(from, to, Proto::parse(proto).expect("clap checked"));
     if let Some(f) = flags {
         spec.flags = Some(TcpFlags::from_bits(
@@ -170,7 +199,7 @@ fn trace(
         .iter()
         .map(|f| parse_force(f))
         .collect::<Result<_, _>>()?;
-    let t = send(&mut world, &mut state, &spec)?;
+    let t = send(world, &mut state, &spec)?;
     Ok(if json {
         serde_json::to_string_pretty(&t).expect("traces serialise") + "\n"
     } else {
@@ -221,7 +250,7 @@ pub fn main() -> i32 {
             force,
             json,
         } => trace(
-            scenario,
+            scenario.as_deref(),
             from,
             to,
             proto,

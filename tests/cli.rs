@@ -180,3 +180,89 @@ fn a_forced_branch_is_taken() {
         "{err}"
     );
 }
+
+/// An operator's node alone: its `iptables-save` and the article's `route -n`
+/// listing, with devices inferred from the routes.
+#[test]
+fn replay_a_node_from_its_own_dumps() {
+    let sc = packetwalk::engine::scenario::builtin("article").unwrap();
+    let rules = sc
+        .host("node8")
+        .unwrap()
+        .iptables
+        .as_ref()
+        .unwrap()
+        .to_text();
+    let rules = tmp("replay.rules", &rules);
+    let routes = tmp(
+        "replay.routes",
+        "Kernel IP routing table
+Destination     Gateway         Genmask          Flags Metric Ref Use Iface
+0.0.0.0         192.168.11.1    0.0.0.0          UG    100    0   0 ens33
+172.16.3.64     192.168.11.54   255.255.255.192  UG    0      0   0 tunl0
+172.16.225.64   0.0.0.0         255.255.255.192  U     0      0   0 *
+172.16.225.112  0.0.0.0         255.255.255.255  UH    0      0   0 cali71ca141a178
+192.168.11.0    0.0.0.0         255.255.255.0    U     100    0   0 ens33
+",
+    );
+    // route -n has no source addresses: the client's subnet is unknown.
+    let (code, _, err) = run(&[
+        "trace",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "10.96.100.10:80",
+        "--rules",
+        &rules,
+        "--routes",
+        &routes,
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("client 192.168.11.200 is on none of the node's connected subnets"),
+        "{err}"
+    );
+    // With `ip route` output the node's address is known.
+    let ip_routes = tmp(
+        "replay.iproute",
+        "default via 192.168.11.1 dev ens33 proto static metric 100\n172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink\nblackhole 172.16.225.64/26 proto bird\n172.16.225.112 dev cali71ca141a178 scope link\n192.168.11.0/24 dev ens33 proto kernel scope link src 192.168.11.58 metric 100\n",
+    );
+    let (code, out, err) = run(&[
+        "trace",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "10.96.100.10:80",
+        "--rules",
+        &rules,
+        "--routes",
+        &ip_routes,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("DNAT destination 10.96.100.10:80 -> 172.16.225.112:80"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "verdict: left the scenario from node on cali71ca141a178 toward 172.16.225.112"
+        ),
+        "{out}"
+    );
+    let (code, out, _) = run(&[
+        "trace",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "172.16.3.70:80",
+        "--rules",
+        &rules,
+        "--routes",
+        &ip_routes,
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 -> 192.168.11.54"),
+        "{out}"
+    );
+}

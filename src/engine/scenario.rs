@@ -521,3 +521,145 @@ impl World {
         Some((svc, p))
     }
 }
+
+/// Name of the host a replayed node becomes.
+pub const REPLAY_NODE: &str = "node";
+
+impl Scenario {
+    /// A scenario around one real node's `iptables-save` and `ip route` (or
+    /// `route -n`) output, for replaying a packet offline: the node's devices
+    /// are the ones its routes name (`tunl0` as IPIP, `lo` as loopback, the
+    /// rest as NICs on their own LAN, so packets sent out of them leave the
+    /// scenario), with the addresses its connected routes (`proto kernel
+    /// scope link src …`) and `local` routes give. A client host is put on
+    /// the LAN of the device whose subnet contains `client`, routing
+    /// everything through the node.
+    pub fn replay(
+        rules: Option<&str>,
+        routes: &str,
+        client: Option<Ipv4Addr>,
+    ) -> Result<Scenario, Errors> {
+        let table = route_text::parse_routes(routes)?;
+        let mut devices: Vec<Device> = vec![Device {
+            name: "lo".into(),
+            kind: DeviceKind::Loopback,
+            addrs: vec!["127.0.0.1/8".parse().expect("valid")],
+            proxy_arp: false,
+        }];
+        for r in &table.routes {
+            let Some(dev) = &r.dev else { continue };
+            let pos = match devices.iter().position(|d| &d.name == dev) {
+                Some(p) => p,
+                None => {
+                    let kind = if dev.starts_with("tunl") {
+                        DeviceKind::Ipip
+                    } else {
+                        DeviceKind::Ethernet {
+                            lan: format!("lan-{dev}"),
+                        }
+                    };
+                    devices.push(Device {
+                        name: dev.clone(),
+                        kind,
+                        addrs: Vec::new(),
+                        proxy_arp: dev.starts_with("cali"),
+                    });
+                    devices.len() - 1
+                }
+            };
+            let addr = match (r.kind, r.src) {
+                (RouteType::Local, _) if dev != "lo" => {
+                    Some(Ipv4Net::new(r.dst.addr(), 32).expect("valid"))
+                }
+                (RouteType::Unicast, Some(src)) if r.via.is_none() && r.dst.contains(&src) => {
+                    Some(Ipv4Net::new(src, r.dst.prefix_len()).expect("valid"))
+                }
+                _ => None,
+            };
+            if let Some(a) = addr {
+                let d = &mut devices[pos];
+                if !d.addrs.iter().any(|x| x.addr() == a.addr()) {
+                    d.addrs
+                        .retain(|x| !(x.prefix_len() == 32 && x.addr() == a.addr()));
+                    d.addrs.push(a);
+                }
+            }
+        }
+        // Local routes are derived from the addresses again by World::build.
+        let main: String = table
+            .routes
+            .iter()
+            .filter(|r| r.table == TableId::Main)
+            .map(|r| format!("{r}\n"))
+            .collect();
+        let mut hosts = vec![Host {
+            name: REPLAY_NODE.into(),
+            kind: HostKind::Node,
+            node: None,
+            namespace: None,
+            devices: devices.clone(),
+            routes: Text::One(main),
+            iptables: rules.map(|r| Text::One(r.to_string())),
+            listeners: Vec::new(),
+            ip_forward: Some(true),
+        }];
+        let mut notes = vec!["A replay of one node's own iptables-save and ip route output: devices and addresses are inferred from the routes, and packets sent out of a device leave the scenario.".to_string()];
+        if let Some(ip) = client {
+            let nic = devices.iter().find_map(|d| match &d.kind {
+                DeviceKind::Ethernet { lan } => d
+                    .addrs
+                    .iter()
+                    .find(|a| a.trunc().contains(&ip) && a.prefix_len() < 32)
+                    .map(|a| (lan.clone(), *a)),
+                _ => None,
+            });
+            match nic {
+                Some((lan, node_addr)) => {
+                    hosts.push(Host {
+                        name: "client".into(),
+                        kind: HostKind::Client,
+                        node: None,
+                        namespace: None,
+                        devices: vec![Device {
+                            name: "eth0".into(),
+                            kind: DeviceKind::Ethernet { lan },
+                            addrs: vec![Ipv4Net::new(ip, node_addr.prefix_len()).expect("same prefix")],
+                            proxy_arp: false,
+                        }],
+                        routes: Text::One(format!(
+                            "{} dev eth0 proto kernel scope link src {ip}\ndefault via {} dev eth0\n",
+                            node_addr.trunc(),
+                            node_addr.addr()
+                        )),
+                        iptables: None,
+                        listeners: Vec::new(),
+                        ip_forward: None,
+                    });
+                    notes.push(format!("The client {ip} sits on the node's {} subnet and sends everything through {}.", node_addr.trunc(), node_addr.addr()));
+                }
+                None => {
+                    let hint = if devices.iter().all(|d| d.name == "lo" || d.addrs.is_empty()) {
+                        " (the routes give the node no address: route -n does not show source addresses, `ip route` does)"
+                    } else {
+                        "; pick an address in one of them"
+                    };
+                    return Err(Errors::from(ParseError::new(
+                        0,
+                        0,
+                        format!("client {ip} is on none of the node's connected subnets{hint}"),
+                    )));
+                }
+            }
+        }
+        Ok(Scenario {
+            name: "replay".into(),
+            title: "Replay of a node's own rules and routes".into(),
+            description: String::new(),
+            notes,
+            seed: 1,
+            hosts,
+            services: Vec::new(),
+            preset: None,
+        })
+    }
+}
