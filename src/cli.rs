@@ -81,17 +81,17 @@ fn load_scenario(name: &str) -> Result<Scenario, String> {
 fn located(e: &Errors, path: &Path) -> String {
     e.0.iter()
         .map(|x| {
-            format!(
-                "{}:{}:{}: {}{}",
-                path.display(),
-                x.line,
-                x.column,
-                x.message,
-                x.expected
-                    .as_ref()
-                    .map(|w| format!(" (expected {w})"))
-                    .unwrap_or_default()
-            )
+            let at = if x.line == 0 {
+                String::new()
+            } else {
+                format!("{}:{}:", x.line, x.column)
+            };
+            let expected = x
+                .expected
+                .as_ref()
+                .map(|w| format!(" (expected {w})"))
+                .unwrap_or_default();
+            format!("{}:{at} {}{expected}", path.display(), x.message)
         })
         .collect::<Vec<_>>()
         .join("\n")

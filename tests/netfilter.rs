@@ -291,3 +291,69 @@ fn chain_index_keeps_first_match_semantics() {
         assert_eq!(p1, p2);
     }
 }
+
+#[test]
+fn log_writes_a_kernel_log_line_and_explain_names_the_failed_match() {
+    let body = "-A PREROUTING -p tcp -m tcp --dport 81 -j ACCEPT\n-A PREROUTING -p tcp -j LOG --log-prefix \"svc: \"\n-A PREROUTING -d 10.96.0.10/32 -p tcp -j DNAT --to-destination 10.244.0.5:80\n";
+    let t = &trace(&nat(body), "10.96.0.10:80", vec![], 1)[0];
+    let line = t
+        .steps
+        .iter()
+        .find_map(|s| match &s.kind {
+            StepKind::Log { line } => Some(line.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        line.starts_with(
+            "svc: IN=eth0 OUT= SRC=10.0.0.2 DST=10.96.0.10 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID="
+        ),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("PROTO=TCP SPT=40000 DPT=80 WINDOW=64240 RES=0x00 SYN URGP=0"),
+        "{line}"
+    );
+    // The first rule was evaluated and skipped, with its reason.
+    let skipped = t.steps.iter().find_map(|s| match &s.kind {
+        StepKind::RulesSkipped { reasons, .. } => reasons.first().cloned(),
+        _ => None,
+    });
+    let s = skipped.unwrap();
+    assert_eq!(
+        (s.failed.as_str(), s.reason.as_str()),
+        ("--dport 81", "destination port 80 is not 81")
+    );
+    // The same reason on request, for any rule.
+    let w = World::build(&scenario(&nat(body))).unwrap();
+    let mut st = SimState::new(&w);
+    let pkt = &t.steps[0].packet;
+    let why = packetwalk::engine::sim::explain_rule(
+        &w,
+        &mut st,
+        "node",
+        TableName::Nat,
+        "PREROUTING",
+        1,
+        pkt,
+    )
+    .unwrap();
+    assert_eq!(
+        why,
+        Some((
+            "--dport 81".to_string(),
+            "destination port 80 is not 81".to_string()
+        ))
+    );
+    let none = packetwalk::engine::sim::explain_rule(
+        &w,
+        &mut st,
+        "node",
+        TableName::Nat,
+        "PREROUTING",
+        3,
+        pkt,
+    )
+    .unwrap();
+    assert_eq!(none, None, "rule 3 matches");
+}
