@@ -416,3 +416,35 @@ fn damaged_input_never_panics() {
         let _ = Scenario::from_json(&d[..d.len().min(500)]);
     }
 }
+
+/// Checks iptables and the kernel make, found by review and checked against
+/// iptables 1.8.9: each is refused with its reason.
+#[test]
+fn placement_and_range_errors() {
+    let cases: &[(&str, &str)] = &[
+        ("*nat\n:PREROUTING DROP [0:0]\nCOMMIT\n", "policies other than ACCEPT are not allowed"),
+        ("*nat\n:INPUT ACCEPT [0:0]\n-A INPUT -j MASQUERADE\nCOMMIT\n", "MASQUERADE in chain INPUT is reached from INPUT, but MASQUERADE is only valid from POSTROUTING"),
+        ("*mangle\n:INPUT ACCEPT [0:0]\n-A INPUT -j REJECT\nCOMMIT\n", "REJECT is only valid in the filter table, not in mangle"),
+        ("*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports 2000-1000\nCOMMIT\n", "port range 2000-1000 is inverted"),
+        ("*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j SNAT --to-source 10.0.0.9-10.0.0.1\nCOMMIT\n", "address range 10.0.0.9-10.0.0.1 is inverted"),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m multiport --dports 1:2,3:4,5:6,7:8,9:10,11:12,13:14,15:16 -j ACCEPT\nCOMMIT\n", "a range counts as two"),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name X --rcheck --reap -j DROP\nCOMMIT\n", "recent --reap needs --seconds"),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name X --rcheck --seconds 5 --hitcount 21 -j DROP\nCOMMIT\n", "--hitcount is at most 20"),
+    ];
+    for (text, msg) in cases {
+        let e = save::parse(text).expect_err(text);
+        assert!(e.0[0].message.contains(msg), "{text}: {e}");
+    }
+    // -D by specification finds the rule wherever its options stand, and
+    // tells comments apart.
+    let mut rs = save::parse("*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n-A INPUT -m comment --comment \"aaa\" -j A\n-A INPUT -m comment --comment \"bbb\" -j A\nCOMMIT\n").unwrap();
+    apply_command(&mut rs, "iptables -D INPUT -m comment --comment bbb -j A").unwrap();
+    let input = rs.table(TableName::Filter).unwrap().chain("INPUT").unwrap();
+    assert_eq!(input.rules.len(), 1);
+    assert_eq!(input.rules[0].comment().as_deref(), Some("aaa"));
+    // Options given after the chain (-t, -w) do not end up in the rule's text.
+    apply_command(&mut rs, "iptables -A INPUT -s 10.0.0.1 -t filter -w -j A").unwrap();
+    let text = save::emit(&rs);
+    assert!(text.contains("-A INPUT -s 10.0.0.1 -j A\n"), "{text}");
+    assert!(save::parse(&text).is_ok());
+}

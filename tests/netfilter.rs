@@ -33,7 +33,7 @@ fn scenario(rules: &str) -> Scenario {
             {"name": "web6", "kind": "pod", "devices": [{"name": "eth0", "type": "veth", "peer": "node/veth6", "addrs": ["10.244.0.6/32"]}],
              "routes": ["default via 169.254.1.1 dev eth0", "169.254.1.1 dev eth0 scope link"], "listeners": [{"proto": "tcp", "port": 80}]},
             {"name": "client", "kind": "client", "devices": [{"name": "eth0", "type": "ethernet", "lan": "lan", "addrs": ["10.0.0.2/24"]}],
-             "routes": ["10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.2", "10.96.0.0/12 via 10.0.0.1 dev eth0"]}
+             "routes": ["10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.2", "10.96.0.0/12 via 10.0.0.1 dev eth0", "10.244.0.0/16 via 10.0.0.1 dev eth0"]}
         ]
     });
     serde_json::from_value(json).unwrap()
@@ -356,4 +356,76 @@ fn log_writes_a_kernel_log_line_and_explain_names_the_failed_match() {
     )
     .unwrap();
     assert_eq!(none, None, "rule 3 matches");
+}
+
+/// Chains that call the same chains twice at every level (a DAG, no loop):
+/// 2^24 paths. The walk stops with a clear verdict instead of running away.
+#[test]
+fn exponential_chain_graphs_stop_with_a_verdict() {
+    let mut body = String::new();
+    for i in 0..24 {
+        body.push_str(&format!(":C{i} - [0:0]\n"));
+    }
+    body.push_str("-A PREROUTING -j C0\n");
+    for i in 0..23 {
+        body.push_str(&format!("-A C{i} -j C{}\n-A C{i} -j C{}\n", i + 1, i + 1));
+    }
+    let t = &trace(&nat(&body), "10.96.0.10:80", vec![], 1)[0];
+    match &t.verdict {
+        Verdict::Dropped { reason, .. } => {
+            assert_eq!(*reason, packetwalk::engine::trace::DropReason::RuleLimit)
+        }
+        v => panic!("{v:?}"),
+    }
+    assert!(t.steps.len() < 25_000, "{}", t.steps.len());
+}
+
+/// Conntrack refuses to start connections with packets that cannot start
+/// one, and raw rules run before the lookup.
+#[test]
+fn invalid_packets_and_raw_before_conntrack() {
+    let mut w = World::build(&scenario(&format!(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -m conntrack --ctstate INVALID -j ACCEPT\nCOMMIT\n{}*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n",
+        nat(LB)
+    )))
+    .unwrap();
+    let mut s = SimState::new(&w);
+    let mut spec = SendSpec::new("client", "10.244.0.5:80", Proto::Tcp);
+    spec.flags = Some(TcpFlags {
+        syn: true,
+        ack: true,
+        ..Default::default()
+    });
+    let t = send(&mut w, &mut s, &spec).unwrap();
+    let order: Vec<String> = t
+        .steps
+        .iter()
+        .filter(|s| s.ns == "node")
+        .filter_map(|s| match &s.kind {
+            StepKind::Chain { table, chain, .. } => Some(format!("{table}/{chain}")),
+            StepKind::Conntrack(c) => Some(format!("{c:?}").split(' ').next().unwrap().to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        order[..2],
+        ["raw/PREROUTING".to_string(), "Lookup".to_string()],
+        "{order:?}"
+    );
+    // The raw rule saw no connection (INVALID); the SYN-ACK stays INVALID,
+    // starts no connection, and FORWARD drops it.
+    assert!(t
+        .steps
+        .iter()
+        .any(|s| matches!(&s.kind, StepKind::RuleMatch { chain, .. } if chain == "PREROUTING")));
+    assert!(!t
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::Nat { .. })));
+    match &t.verdict {
+        Verdict::Dropped { reason, .. } => {
+            assert_eq!(*reason, packetwalk::engine::trace::DropReason::Filtered)
+        }
+        v => panic!("{v:?}"),
+    }
 }

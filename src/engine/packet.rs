@@ -355,11 +355,12 @@ impl Packet {
     }
 
     /// Recomputes `total_len` of every header from the payload size.
+    /// (Saturating at 65535, the field's maximum.)
     pub fn fix_lengths(&mut self) {
-        let mut len = 20 + self.transport.header_len() + self.payload_len;
+        let mut len = (20 + self.transport.header_len()).saturating_add(self.payload_len);
         self.ip.total_len = len;
         for h in self.outer.iter_mut().rev() {
-            len += 20;
+            len = len.saturating_add(20);
             h.total_len = len;
         }
     }

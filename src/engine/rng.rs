@@ -17,8 +17,11 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    /// A number in `lo..=hi`.
+    /// A number in `lo..=hi` (`lo` when the range is empty or inverted).
     pub fn range(&mut self, lo: u32, hi: u32) -> u32 {
+        if hi <= lo {
+            return lo;
+        }
         lo + (self.next_u64() % (hi as u64 - lo as u64 + 1)) as u32
     }
 }

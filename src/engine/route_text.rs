@@ -269,7 +269,12 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
         };
         let parsed = (|| -> Result<Route, ParseError> {
             let dst = addr(f[0], "destination")?;
-            let gw = addr(f[1], "gateway")?;
+            // net-tools prints reject routes as `- ! … - … -`.
+            let gw = if f[1] == "-" {
+                Ipv4Addr::UNSPECIFIED
+            } else {
+                addr(f[1], "gateway")?
+            };
             let mask = addr(f[2], "genmask")?;
             let bits = u32::from(mask);
             if bits.leading_ones() + bits.trailing_zeros() != 32 {
@@ -296,9 +301,12 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
                         .expected("U, G, H, R, D, M, A, C or !"),
                 );
             }
-            let metric: u32 = f[4]
-                .parse()
-                .map_err(|_| err_at(line, line_no, f[4], "metric is not a number"))?;
+            let metric: u32 = if f[4] == "-" {
+                0
+            } else {
+                f[4].parse()
+                    .map_err(|_| err_at(line, line_no, f[4], "metric is not a number"))?
+            };
             let iface = f[7];
             let kind = if flags.contains('!') {
                 RouteType::Unreachable
@@ -366,21 +374,32 @@ pub fn emit_route_n(t: &RouteTable) -> String {
             flags.push('H');
         }
         if matches!(r.kind, RouteType::Unreachable | RouteType::Prohibit) {
-            flags = "!H".into();
+            flags = if r.dst.prefix_len() == 32 {
+                "!H".into()
+            } else {
+                "!".into()
+            };
         }
         let iface = match r.kind {
             RouteType::Blackhole => "*".to_string(),
             RouteType::Unreachable | RouteType::Prohibit => "-".to_string(),
             _ => r.dev.clone().unwrap_or_default(),
         };
+        let reject = matches!(r.kind, RouteType::Unreachable | RouteType::Prohibit);
+        let gateway = if reject {
+            "-".to_string()
+        } else {
+            r.via.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string()
+        };
+        let refs = if reject { "-" } else { "0" };
         s.push_str(&format!(
             "{:<15} {:<15} {:<15} {:<5} {:<6} {:<6} {:>3} {}\n",
             r.dst.addr(),
-            r.via.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            gateway,
             r.dst.netmask(),
             flags,
             r.metric,
-            0,
+            refs,
             0,
             iface
         ));

@@ -288,28 +288,25 @@ pub struct World {
 /// The local table the kernel derives from a device's addresses.
 fn local_routes(dev: &str, addrs: &[Ipv4Net]) -> Vec<Route> {
     let mut out = Vec::new();
-    for a in addrs {
-        let mut r = Route::new(RouteType::Local, Ipv4Net::new(a.addr(), 32).expect("valid"));
-        if dev == "lo" && a.addr().is_loopback() {
-            r.dst = a.trunc();
-        }
+    let mut add = |kind: RouteType, dst: Ipv4Net, scope: Scope, src: Ipv4Addr| {
+        let mut r = Route::new(kind, dst);
         r.dev = Some(dev.to_string());
         r.table = TableId::Local;
         r.proto = Some("kernel".into());
-        r.scope = Scope::Host;
-        r.src = Some(a.addr());
+        r.scope = scope;
+        r.src = Some(src);
         out.push(r);
-        if a.prefix_len() < 31 && dev != "lo" {
-            let mut b = Route::new(
-                RouteType::Broadcast,
-                Ipv4Net::new(a.broadcast(), 32).expect("valid"),
-            );
-            b.dev = Some(dev.to_string());
-            b.table = TableId::Local;
-            b.proto = Some("kernel".into());
-            b.scope = Scope::Link;
-            b.src = Some(a.addr());
-            out.push(b);
+    };
+    for a in addrs {
+        let host = Ipv4Net::new(a.addr(), 32).expect("valid");
+        // On a loopback device the whole prefix is local (127.0.0.0/8).
+        if dev == "lo" && a.prefix_len() < 32 {
+            add(RouteType::Local, a.trunc(), Scope::Host, a.addr());
+        }
+        add(RouteType::Local, host, Scope::Host, a.addr());
+        if a.prefix_len() < 31 {
+            let b = Ipv4Net::new(a.broadcast(), 32).expect("valid");
+            add(RouteType::Broadcast, b, Scope::Link, a.addr());
         }
     }
     out

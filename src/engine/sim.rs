@@ -132,7 +132,8 @@ impl SimState {
         while self.conntrack.len() < n {
             self.conntrack.push(conntrack::Table::default());
             self.recent.push(HashMap::new());
-            self.ip_id.push(self.ip_id.len() as u16 * 7919);
+            self.ip_id
+                .push((self.ip_id.len() as u16).wrapping_mul(7919));
             self.conns.push(Vec::new());
         }
     }
@@ -190,34 +191,26 @@ struct HostEnv<'a> {
 
 impl Env for HostEnv<'_> {
     fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16 {
-        let h = &self.world.hosts[self.host];
+        // As the kernel's __inet_dev_addr_type: multicast by class, 0.0.0.0/8
+        // and 255.255.255.255 are broadcast, otherwise the type of the local
+        // table's route (LOCAL, BROADCAST; with --limit-iface only routes of
+        // that device), and anything else is UNICAST, whatever the main
+        // table says (blackhole and unreachable routes included).
         if addr.is_multicast() {
             return addrtype::MULTICAST;
         }
-        if addr.is_unspecified() {
-            return addrtype::UNSPEC;
-        }
-        if addr.is_broadcast() {
+        if addr.octets()[0] == 0 || addr.is_broadcast() {
             return addrtype::BROADCAST;
         }
-        let local = match dev {
-            Some(d) => h
-                .devs
-                .iter()
-                .filter(|x| x.spec.name == d)
-                .flat_map(|x| &x.spec.addrs)
-                .any(|a| a.addr() == addr),
-            None => h.owns(addr),
-        };
-        if local {
-            return addrtype::LOCAL;
-        }
-        match h.routes.lookup(addr).route.map(|r| r.kind) {
+        let h = &self.world.hosts[self.host];
+        let local = h.routes.routes.iter().find(|r| {
+            r.table == crate::engine::route::TableId::Local
+                && r.dst.contains(&addr)
+                && dev.is_none_or(|d| r.dev.as_deref() == Some(d))
+        });
+        match local.map(|r| r.kind) {
+            Some(RouteType::Local) => addrtype::LOCAL,
             Some(RouteType::Broadcast) => addrtype::BROADCAST,
-            Some(RouteType::Blackhole) => addrtype::BLACKHOLE,
-            Some(RouteType::Unreachable) | None => addrtype::UNREACHABLE,
-            Some(RouteType::Prohibit) => addrtype::PROHIBIT,
-            Some(RouteType::Local) if dev.is_none() => addrtype::LOCAL,
             _ => addrtype::UNICAST,
         }
     }
@@ -264,7 +257,10 @@ impl Env for HostEnv<'_> {
         let fresh = |times: &Vec<u64>| -> bool {
             let recent: Vec<&u64> = times
                 .iter()
-                .filter(|t| r.seconds.is_none_or(|s| now.saturating_sub(**t) < s as u64))
+                .filter(|t| {
+                    r.seconds
+                        .is_none_or(|s| now.saturating_sub(**t) <= s as u64)
+                })
                 .collect();
             !recent.is_empty() && r.hitcount.is_none_or(|h| recent.len() as u32 >= h)
         };
@@ -280,7 +276,7 @@ impl Env for HostEnv<'_> {
                 let Some(p) = pos else { return false };
                 if r.reap {
                     if let Some(s) = r.seconds {
-                        list[p].1.retain(|t| now.saturating_sub(*t) < s as u64);
+                        list[p].1.retain(|t| now.saturating_sub(*t) <= s as u64);
                     }
                 }
                 let ok = fresh(&list[p].1);
@@ -317,6 +313,35 @@ fn endpoint_src(p: &Packet) -> Endpoint {
     Endpoint {
         addr: p.head().src,
         port: p.head_ports().map(|x| x.0),
+    }
+}
+
+/// Why conntrack refuses to start a connection with this packet, if it does
+/// (`nf_conntrack_tcp` from state NONE: a SYN starts one and, with the
+/// default `nf_conntrack_tcp_loose = 1`, so does a bare ACK; SYN-ACK, FIN,
+/// RST do not. ICMP: only requests start one; a reply or an error that
+/// matches no connection is INVALID).
+fn invalid_new(p: &Packet) -> Option<&'static str> {
+    match p.head_transport()? {
+        Transport::Tcp { flags, .. } => {
+            if flags.rst {
+                Some("a RST for no known connection")
+            } else if flags.fin {
+                Some("a FIN for no known connection")
+            } else if flags.syn && flags.ack {
+                Some("a SYN-ACK for no known connection")
+            } else if !flags.syn && !flags.ack {
+                Some("no SYN or ACK flag")
+            } else {
+                None
+            }
+        }
+        Transport::Icmp { icmp_type, .. } => match *icmp_type {
+            icmp::ECHO_REQUEST | 13 | 15 | 17 => None,
+            t if icmp::is_error(t) => Some("an ICMP error about no known connection"),
+            _ => Some("an ICMP reply to no known request"),
+        },
+        _ => None,
     }
 }
 
@@ -588,10 +613,6 @@ impl Walker<'_, '_> {
         })
     }
 
-    fn has_rules(&self, host: usize) -> bool {
-        self.world.hosts[host].rules.is_some()
-    }
-
     /// Conntrack lookup (priority -200 at PREROUTING and OUTPUT).
     fn ct_lookup(&mut self, host: usize, pkt: &Packet) -> Ct {
         let t = tuple_of(pkt);
@@ -677,20 +698,31 @@ impl Walker<'_, '_> {
                 );
             }
             None => {
-                ct.new = Some(conntrack::Entry {
-                    original: t,
-                    reply: invert(&t),
-                    seen_reply: false,
-                    dnat: false,
-                    snat: false,
-                });
-                ct.state = ctstate::NEW;
+                let state = match invalid_new(pkt) {
+                    Some(why) => {
+                        // No entry is made: the packet is INVALID, and NAT
+                        // (which needs a connection) leaves it alone.
+                        ct.state = ctstate::INVALID;
+                        format!("INVALID ({why})")
+                    }
+                    None => {
+                        ct.new = Some(conntrack::Entry {
+                            original: t,
+                            reply: invert(&t),
+                            seen_reply: false,
+                            dnat: false,
+                            snat: false,
+                        });
+                        ct.state = ctstate::NEW;
+                        "NEW".to_string()
+                    }
+                };
                 self.step(
                     host,
                     Layer::Transport,
                     StepKind::Conntrack(CtEvent::Lookup {
                         tuple: t,
-                        state: "NEW".into(),
+                        state,
                         original: None,
                         reply: None,
                     }),
@@ -789,11 +821,26 @@ impl Walker<'_, '_> {
             Hook::Forward => &[TableName::Mangle, TableName::Filter, TableName::Security],
             Hook::Postrouting => &[TableName::Mangle, TableName::Nat],
         };
+        // Conntrack looks the packet up at priority -200: after raw, before
+        // mangle, at PREROUTING and OUTPUT. Raw rules see no connection.
+        let lookup_at = matches!(hook, Hook::Prerouting | Hook::Output);
+        if lookup_at {
+            ct.state = ctstate::INVALID;
+        }
+        let mut looked_up = false;
         for &tn in order {
+            if lookup_at && !looked_up && tn != TableName::Raw {
+                *ct = self.ct_lookup(host, pkt);
+                looked_up = true;
+            }
             let Some(table) = rules.table(tn) else {
                 continue;
             };
             if table.chain_index(hook.chain_name()).is_none() {
+                continue;
+            }
+            if tn == TableName::Nat && ct.new.is_none() && ct.entry.is_none() {
+                // INVALID: no connection, so no NAT at all.
                 continue;
             }
             if tn == TableName::Nat && ct.new.is_none() {
@@ -821,6 +868,14 @@ impl Walker<'_, '_> {
             let outcome = eval::run_hook(table, hook, pkt, &mut env, ns, &mut self.steps);
             match outcome {
                 Outcome::Accept => {}
+                Outcome::Limit => {
+                    let pk = pkt.clone();
+                    let detail = format!(
+                        "{tn} {hook}: more than {} rule visits; the chains jump into the same chains many times over",
+                        eval::MAX_VISITS
+                    );
+                    return Some(self.drop(host, DropReason::RuleLimit, detail, None, &pk));
+                }
                 Outcome::Drop => {
                     let pk = pkt.clone();
                     return Some(self.drop(
@@ -838,7 +893,7 @@ impl Walker<'_, '_> {
                         host,
                         DropReason::Rejected,
                         format!("{} {} rejected it", tn, hook),
-                        Some(resp),
+                        resp,
                         &pk,
                     ));
                 }
@@ -885,7 +940,11 @@ impl Walker<'_, '_> {
                 }
                 Outcome::Masquerade(ports, random_fully, rule) => {
                     let oif = pkt.oif.clone().unwrap_or_default();
-                    let addr = world.hosts[host].select_src(&oif).unwrap_or(pkt.head().src);
+                    let Some(addr) = world.hosts[host].select_src(&oif) else {
+                        let pk = pkt.clone();
+                        let detail = format!("MASQUERADE: no address to masquerade as on {oif}");
+                        return Some(self.drop(host, DropReason::Filtered, detail, None, &pk));
+                    };
                     self.apply_snat(
                         host,
                         pkt,
@@ -951,7 +1010,8 @@ impl Walker<'_, '_> {
                     if !self.state.conntrack[host].reply_taken(&reply) {
                         break;
                     }
-                    p = self.state.rng.range(1024, 65535) as u16;
+                    let (lo, hi) = ports.unwrap_or((1024, 65535));
+                    p = self.state.rng.range(lo as u32, hi as u32) as u16;
                 }
                 port = Some(p);
             }
@@ -1050,12 +1110,6 @@ impl Walker<'_, '_> {
             route.dev.clone()
         };
         let mut ct = Ct::default();
-        let tracked = self.has_rules(host);
-        if tracked {
-            // raw OUTPUT runs before conntrack; hook() runs raw first, so
-            // look up first and let raw follow (no NOTRACK is modelled).
-            ct = self.ct_lookup(host, &pkt);
-        }
         let (dst0, mark0) = (pkt.head().dst, pkt.mark);
         if let Some(n) = self.hook(host, Hook::Output, &mut pkt, &mut ct) {
             return n;
@@ -1125,9 +1179,11 @@ impl Walker<'_, '_> {
             RouteType::Prohibit => (DropReason::Prohibit, Some(icmp::ADMIN_PROHIBITED)),
             _ => return None,
         };
+        // Only a forwarding host answers a received packet with ICMP (ip_error).
+        let answers = pkt.iif.is_some() && self.world.hosts[host].ip_forward;
         let resp = code
-            .filter(|_| pkt.iif.is_some())
-            .map(|c| self.icmp_error(host, pkt, icmp::DEST_UNREACH, c));
+            .filter(|_| answers)
+            .and_then(|c| self.icmp_error(host, pkt, icmp::DEST_UNREACH, c));
         Some(self.drop(
             host,
             reason,
@@ -1152,20 +1208,21 @@ impl Walker<'_, '_> {
             &pkt,
         );
         let mut ct = Ct::default();
-        if self.has_rules(host) {
-            ct = self.ct_lookup(host, &pkt);
-        }
         if let Some(n) = self.hook(host, Hook::Prerouting, &mut pkt, &mut ct) {
             return n;
         }
         let d = self.route_step(host, Lookup::Input, &pkt);
         let Some(route) = d.route else {
-            let resp = self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::NET_UNREACH);
+            let resp = if self.world.hosts[host].ip_forward {
+                self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::NET_UNREACH)
+            } else {
+                None
+            };
             return self.drop(
                 host,
                 DropReason::NoRoute,
                 format!("no route to {}", pkt.head().dst),
-                Some(resp),
+                resp,
                 &pkt.clone(),
             );
         };
@@ -1197,7 +1254,7 @@ impl Walker<'_, '_> {
                 host,
                 DropReason::TtlExceeded,
                 format!("TTL {ttl} cannot be decremented"),
-                Some(resp),
+                resp,
                 &pkt.clone(),
             );
         }
@@ -1312,6 +1369,8 @@ impl Walker<'_, '_> {
                     },
                     &pkt,
                 );
+                // Crossing into another namespace scrubs skb metadata (the mark).
+                pkt.mark = 0;
                 Next::Receive {
                     host: ph,
                     dev: pd,
@@ -1345,6 +1404,7 @@ impl Walker<'_, '_> {
                         },
                         &pkt,
                     );
+                    pkt.mark = 0; // the mark is skb metadata: it does not cross the wire
                     Next::Receive {
                         host: oh,
                         dev: od,
@@ -1420,6 +1480,7 @@ impl Walker<'_, '_> {
                             },
                             &pkt,
                         );
+                        pkt.mark = 0; // the mark is skb metadata: it does not cross the wire
                         Next::Receive {
                             host: oh,
                             dev: od,
@@ -1451,6 +1512,11 @@ impl Walker<'_, '_> {
                 // Outer source: tunl0 has no fixed local address, so the
                 // kernel routes to the gateway and takes that route's source.
                 let d = h.routes.lookup(gw);
+                if d.route.as_ref().and_then(|r| r.dev.as_deref()) == Some(dev) {
+                    // The tunnel endpoint is routed through the tunnel itself.
+                    let detail = format!("the route to {gw} leads back into {dev}: the kernel refuses to encapsulate twice");
+                    return self.drop(host, DropReason::NoRoute, detail, None, &pkt.clone());
+                }
                 let src = d
                     .route
                     .as_ref()
@@ -1483,7 +1549,6 @@ impl Walker<'_, '_> {
                 );
                 pkt.outer.insert(0, outer.clone());
                 pkt.fix_lengths();
-                pkt.mark = 0;
                 let outer = pkt.outer[0].clone();
                 self.step(
                     host,
@@ -1514,12 +1579,11 @@ impl Walker<'_, '_> {
                     host,
                     DropReason::NoTunnel,
                     "protocol 4 (IPIP) is not handled here".into(),
-                    Some(resp),
+                    resp,
                     &pkt.clone(),
                 );
             };
             let outer = pkt.outer.remove(0);
-            pkt.mark = 0;
             let name = h.devs[tun].spec.name.clone();
             self.step(
                 host,
@@ -1622,9 +1686,9 @@ impl Walker<'_, '_> {
             }
             None => {
                 let resp = match proto {
-                    Proto::Tcp => Some(self.tcp_rst(&pkt)),
+                    Proto::Tcp => self.tcp_rst(&pkt),
                     Proto::Udp => {
-                        Some(self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PORT_UNREACH))
+                        self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PORT_UNREACH)
                     }
                     _ => None,
                 };
@@ -1634,15 +1698,21 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn reject_response(&mut self, host: usize, pkt: &Packet, with: RejectWith) -> Packet {
+    fn reject_response(&mut self, host: usize, pkt: &Packet, with: RejectWith) -> Option<Packet> {
         match with {
             RejectWith::TcpReset => self.tcp_rst(pkt),
             RejectWith::Icmp(code) => self.icmp_error(host, pkt, icmp::DEST_UNREACH, code),
         }
     }
 
-    /// An ICMP error about `pkt`, as `host` would send it back.
-    fn icmp_error(&mut self, host: usize, pkt: &Packet, t: u8, code: u8) -> Packet {
+    /// An ICMP error about `pkt`, as `host` would send it back; none about
+    /// an ICMP error (RFC 1122 3.2.2).
+    fn icmp_error(&mut self, host: usize, pkt: &Packet, t: u8, code: u8) -> Option<Packet> {
+        if let Some(Transport::Icmp { icmp_type, .. }) = pkt.head_transport() {
+            if icmp::is_error(*icmp_type) {
+                return None;
+            }
+        }
         let h = &self.world.hosts[host];
         let head = pkt.head().clone();
         let src = if h.owns(head.dst) {
@@ -1686,14 +1756,28 @@ impl Walker<'_, '_> {
             oif: None,
         };
         p.fix_lengths();
-        p
+        Some(p)
     }
 
-    fn tcp_rst(&self, pkt: &Packet) -> Packet {
+    /// The reset the kernel answers a TCP segment with (tcp_v4_send_reset):
+    /// none to a RST; to a segment with ACK, a RST whose sequence number is
+    /// that ACK; otherwise a RST-ACK acknowledging the segment.
+    fn tcp_rst(&self, pkt: &Packet) -> Option<Packet> {
         let (sp, dp) = pkt.head_ports().unwrap_or((0, 0));
-        let seq = match &pkt.transport {
-            Transport::Tcp { seq, .. } => seq.wrapping_add(1),
-            _ => 0,
+        let Some(Transport::Tcp {
+            seq, ack, flags, ..
+        }) = pkt.head_transport()
+        else {
+            return None;
+        };
+        if flags.rst {
+            return None;
+        }
+        let (rst_seq, rst_ack, with_ack) = if flags.ack {
+            (*ack, 0, false)
+        } else {
+            let len = pkt.payload_len as u32 + flags.syn as u32 + flags.fin as u32;
+            (0, seq.wrapping_add(len), true)
         };
         let mut p = Packet {
             outer: Vec::new(),
@@ -1711,11 +1795,11 @@ impl Walker<'_, '_> {
                 dst_port: sp,
                 flags: TcpFlags {
                     rst: true,
-                    ack: true,
+                    ack: with_ack,
                     ..Default::default()
                 },
-                seq: 0,
-                ack: seq,
+                seq: rst_seq,
+                ack: rst_ack,
             },
             payload_len: 0,
             mark: 0,
@@ -1723,7 +1807,7 @@ impl Walker<'_, '_> {
             oif: None,
         };
         p.fix_lengths();
-        p
+        Some(p)
     }
 }
 

@@ -197,6 +197,9 @@ pub enum DropReason {
     NoTunnel,
     /// The packet crossed too many hops for the simulator (a loop).
     HopLimit,
+    /// The rules needed more evaluation than the simulator allows for one
+    /// packet (chains calling each other many times over).
+    RuleLimit,
 }
 
 impl DropReason {
@@ -214,6 +217,7 @@ impl DropReason {
             DropReason::NotForwarding => "this host does not forward packets (net.ipv4.ip_forward = 0)",
             DropReason::NoTunnel => "an IPIP packet arrived but there is no tunl0 to decapsulate it",
             DropReason::HopLimit => "the packet took too many hops (a routing loop?)",
+            DropReason::RuleLimit => "the simulator stopped: the chains need too many rule visits for one packet",
         }
     }
 }

@@ -29,6 +29,24 @@ fn chain_name_ok(name: &str) -> bool {
         && name.chars().all(|c| !c.is_whitespace())
 }
 
+/// Whether two rules are the same rule, as `iptables -D` compares them: the
+/// same matches (wherever they stand in the text), comment and target.
+fn same_rule(a: &Rule, b: &Rule) -> bool {
+    let target = match (&a.target, &b.target) {
+        (super::Target::Jump { goto: ga, .. }, super::Target::Jump { goto: gb, .. }) => {
+            ga == gb && a.target_name() == b.target_name()
+        }
+        (x, y) => x == y,
+    };
+    target
+        && a.comment() == b.comment()
+        && a.matches.len() == b.matches.len()
+        && a.matches
+            .iter()
+            .zip(&b.matches)
+            .all(|(x, y)| x.negated == y.negated && x.kind == y.kind)
+}
+
 /// Applies one command (its words start with the command option) to `table`.
 /// `counters` is a `[p:b]` prefix read before it.
 pub fn apply(
@@ -147,7 +165,7 @@ pub fn apply(
                     let pos = table.chains[c]
                         .rules
                         .iter()
-                        .position(|x| x.matches == r.matches && x.target == r.target)
+                        .position(|x| same_rule(x, &r))
                         .ok_or_else(|| {
                             src.err(
                                 words.get(2).map(|w| w.start).unwrap_or(0),
@@ -242,6 +260,12 @@ pub fn apply(
             if !table.chains[c].is_builtin() {
                 return Err(src.err(name.start, "only built-in chains have a policy"));
             }
+            if table.name == TableName::Nat && p.text != "ACCEPT" {
+                return Err(src.err(
+                    p.start,
+                    "the nat table is not intended for filtering, hence policies other than ACCEPT are not allowed",
+                ));
+            }
             table.chains[c].implicit = false;
             table.chains[c].policy = Some(match p.text.as_ref() {
                 "ACCEPT" => Policy::Accept,
@@ -305,11 +329,24 @@ pub fn apply_command(rules: &mut Ruleset, line: &str) -> Result<(), Errors> {
             .expected("-A, -I, -R, -D, -N, -X, -F, -Z or -P")
             .into());
     }
+    // Rebuild the command without the words taken out, so that the rule's
+    // text (what iptables-save prints) holds only the rule.
+    let canonical: String = words
+        .iter()
+        .map(|w| lex::quote(&w.text, w.quoted))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words = lex::words(&canonical)
+        .map_err(|(at, m)| ParseError::new(1, lex::column(&canonical, at), m))?;
     let mut copy = rules
         .table(table)
         .cloned()
         .unwrap_or_else(|| Table::new(table));
-    apply(&mut copy, &words, &Source { line, line_no: 1 }, None)?;
+    let src = Source {
+        line: &canonical,
+        line_no: 1,
+    };
+    apply(&mut copy, &words, &src, None)?;
     validate::commit(&mut copy, true)?;
     *rules.table_or_insert(table) = copy;
     Ok(())

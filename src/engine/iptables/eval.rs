@@ -44,7 +44,17 @@ pub enum Outcome {
     Dnat(NatRange, RuleRef),
     Snat(NatRange, bool, RuleRef),
     Masquerade(Option<(u16, u16)>, bool, RuleRef),
+    /// The walk visited [`MAX_VISITS`] rules and stopped: chains that jump
+    /// to the same chains many times over (a DAG, not a loop) can need
+    /// exponentially many visits.
+    Limit,
 }
+
+/// Rule visits allowed for one packet in one table.
+pub const MAX_VISITS: usize = 100_000;
+
+/// Trace steps after which a walk stops jumping into further chains.
+pub const MAX_STEPS: usize = 20_000;
 
 fn rule_ref(chain: &str, r: &Rule, i: usize) -> RuleRef {
     let mut text = String::with_capacity(4 + chain.len() + r.args.len());
@@ -495,9 +505,8 @@ pub fn run_hook(
         },
         packet: pkt.clone(),
     });
-    // Each rule visit costs one unit; a bound guards against pathological
-    // tables (loops are rejected at load, so this never fires on valid input).
-    let mut budget: usize = 10_000_000;
+    // Each rule visit costs one unit: a bound on pathological tables.
+    let mut budget: usize = MAX_VISITS;
     loop {
         let c = &table.chains[chain];
         let mut run = SkipRun::new();
@@ -521,7 +530,8 @@ pub fn run_hook(
             }
             budget = budget.saturating_sub(1);
             if budget == 0 {
-                break;
+                run.flush(steps, ns, table.name, &c.name, index_reason, pkt);
+                return Outcome::Limit;
             }
             let rule = &c.rules[next];
             let at = RuleAt {
@@ -726,6 +736,9 @@ pub fn run_hook(
                     // Unresolved (restore fragment): nothing to run.
                     continue;
                 }
+                if steps.len() > MAX_STEPS {
+                    return Outcome::Limit;
+                }
                 if !goto {
                     stack.push((chain, pos));
                 }
@@ -743,9 +756,6 @@ pub fn run_hook(
                 chain = *to;
                 pos = 0;
             }
-        }
-        if budget == 0 {
-            return Outcome::Accept;
         }
     }
 }

@@ -44,7 +44,19 @@ fn key(kind: KeyKind, m: &Match) -> Option<u32> {
     }
 }
 
+/// A rule's key, unless the rule has a match with side effects (a random
+/// draw, an nth counter, a recent list): the kernel runs those for every
+/// packet that reaches them, so such a rule must always be visited.
 fn rule_key(kind: KeyKind, r: &Rule) -> Option<u32> {
+    let side_effects = r.matches.iter().any(|m| {
+        matches!(
+            m.kind,
+            MatchKind::Random { .. } | MatchKind::Nth { .. } | MatchKind::Recent(_)
+        )
+    });
+    if side_effects {
+        return None;
+    }
     r.matches.iter().find_map(|m| key(kind, m))
 }
 

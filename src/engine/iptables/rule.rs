@@ -528,12 +528,21 @@ fn parse_nat_range(s: &str) -> Result<NatRange, String> {
         let b: Ipv4Addr = b
             .parse()
             .map_err(|_| format!("\"{b}\" is not an IPv4 address"))?;
+        if a > b {
+            return Err(format!("address range {a}-{b} is inverted"));
+        }
         Some((a, b))
     };
     let ports = match port_part {
         None => None,
         Some(p) => Some(match p.split_once('-') {
-            Some((a, b)) => (parse_port(a)?, parse_port(b)?),
+            Some((a, b)) => {
+                let (lo, hi) = (parse_port(a)?, parse_port(b)?);
+                if lo > hi {
+                    return Err(format!("port range {p} is inverted"));
+                }
+                (lo, hi)
+            }
             None => {
                 let x = parse_port(p)?;
                 (x, x)
@@ -1055,8 +1064,17 @@ impl Builder<'_, '_> {
                             for p in v.split(',') {
                                 ports.push(parse_port_range(p).map_err(|x| e(o, x))?);
                             }
-                            if ports.len() > 15 {
-                                return Err(e(o, "multiport takes at most 15 ports".into()));
+                            // A range takes two of the 15 slots.
+                            let slots: usize = ports
+                                .iter()
+                                .map(|(lo, hi)| if lo == hi { 1 } else { 2 })
+                                .sum();
+                            if slots > 15 {
+                                return Err(e(
+                                    o,
+                                    "multiport takes at most 15 ports (a range counts as two)"
+                                        .into(),
+                                ));
                             }
                             if !matches!(self.proto, Some(Proto::Tcp | Proto::Udp)) {
                                 return Err(self.err(m.at, "-m multiport needs -p tcp or -p udp"));
@@ -1192,6 +1210,12 @@ impl Builder<'_, '_> {
                         }
                         _ => {}
                     }
+                }
+                if r.reap && r.seconds.is_none() {
+                    return Err(self.err(m.at, "recent --reap needs --seconds"));
+                }
+                if r.hitcount.is_some_and(|h| h > 20) {
+                    return Err(self.err(m.at, "recent --hitcount is at most 20 (the kernel keeps 20 timestamps per address)"));
                 }
                 if cmds != 1 {
                     return Err(self.err(

@@ -160,6 +160,15 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                 .builtin_hooks()
                 .iter()
                 .any(|h| h.chain_name() == name);
+            if table.name == TableName::Nat && policy == Some(Policy::Drop) {
+                let col = lex::column(line, line.find("DROP").unwrap_or(0));
+                errors.push(ParseError::new(
+                    line_no,
+                    col,
+                    "the nat table is not intended for filtering, hence policies other than ACCEPT are not allowed",
+                ));
+                continue;
+            }
             if builtin && policy.is_none() {
                 // kube-proxy's restore input declares built-ins with "-": keep the chain's policy.
             } else if !builtin && policy.is_some() {

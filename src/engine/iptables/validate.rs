@@ -35,6 +35,16 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                     ),
                 ));
             }
+            if matches!(r.target, Target::Reject(_)) && table.name != TableName::Filter {
+                errors.push(ParseError::new(
+                    r.line,
+                    col(&c.name, &r.args, "REJECT"),
+                    format!(
+                        "REJECT is only valid in the filter table, not in {}",
+                        table.name
+                    ),
+                ));
+            }
             if r.target == Target::Drop && nat {
                 // iptables itself refuses this before the kernel sees it.
                 errors.push(ParseError::new(
@@ -191,9 +201,8 @@ fn check_hooks(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) 
         use Hook::*;
         match t {
             Target::Dnat(_) => Some((Prerouting.bit() | Output.bit(), "PREROUTING and OUTPUT")),
-            Target::Snat { .. } | Target::Masquerade { .. } => {
-                Some((Postrouting.bit() | Input.bit(), "POSTROUTING and INPUT"))
-            }
+            Target::Snat { .. } => Some((Postrouting.bit() | Input.bit(), "POSTROUTING and INPUT")),
+            Target::Masquerade { .. } => Some((Postrouting.bit(), "POSTROUTING")),
             Target::Reject(_) => Some((
                 Input.bit() | Forward.bit() | Output.bit(),
                 "INPUT, FORWARD and OUTPUT",
