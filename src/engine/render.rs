@@ -72,6 +72,10 @@ pub fn summary(s: &Step) -> String {
             reasons,
             ..
         } => {
+            if *count == 1 && reasons.len() == 1 {
+                let r = &reasons[0];
+                return format!("rule {first} skipped: {} ({})", r.failed, r.reason);
+            }
             let range = if first == last {
                 format!("rule {first}")
             } else {

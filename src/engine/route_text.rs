@@ -456,6 +456,23 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
     }
 
     #[test]
+    fn reject_routes_in_route_n() {
+        // net-tools prints an unreachable route with `-` for gateway, ref and iface.
+        let t = parse_route_n(
+            "10.9.0.0        -               255.255.0.0     !     0      -        0 -\n",
+        )
+        .unwrap();
+        assert_eq!(t.to_ip_route(), "unreachable 10.9.0.0/16\n");
+        assert!(
+            emit_route_n(&t).contains(
+                "10.9.0.0        -               255.255.0.0     !     0      -        0 -"
+            ),
+            "{}",
+            emit_route_n(&t)
+        );
+    }
+
+    #[test]
     fn ip_route_round_trip() {
         let text = "default via 192.168.11.1 dev ens33 proto static metric 100\n\
                     172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink\n\
