@@ -448,3 +448,33 @@ fn placement_and_range_errors() {
     assert!(text.contains("-A INPUT -s 10.0.0.1 -j A\n"), "{text}");
     assert!(save::parse(&text).is_ok());
 }
+
+/// The single chains kube-proxy's tests expect (`expected_chains.json` in
+/// ../shared/vectors, IPv4 cases): each parses as restore input and prints
+/// back unchanged.
+#[test]
+fn kube_proxy_expected_chains_round_trip() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kube-proxy/chains");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let cases: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for c in cases.as_array().unwrap() {
+            let (table, chain) = (c["table"].as_str().unwrap(), c["chain"].as_str().unwrap());
+            let rules: Vec<&str> = c["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap())
+                .collect();
+            let body: String = rules.iter().map(|r| format!("{r}\n")).collect();
+            let text = format!("*{table}\n:{chain} - [0:0]\n{body}COMMIT\n");
+            let rs =
+                save::parse_fragment(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(save::emit(&rs), text, "{}", path.display());
+            n += rules.len();
+        }
+    }
+    assert!(n >= 9, "{n} rules");
+}
