@@ -114,6 +114,23 @@ fn iptables_commands_edit_a_ruleset() {
         .unwrap();
     assert_eq!(svc.rules.len(), before + 1);
     assert_eq!(svc.rules[1].args, "-d 172.30.0.41/32 -j KUBE-TEST");
+    apply_command(
+        &mut rs,
+        "iptables -t nat -R KUBE-SERVICES 2 -d 172.30.0.42/32 -j KUBE-TEST",
+    )
+    .unwrap();
+    let svc = rs
+        .table(TableName::Nat)
+        .unwrap()
+        .chain("KUBE-SERVICES")
+        .unwrap();
+    assert_eq!(svc.rules[1].args, "-d 172.30.0.42/32 -j KUBE-TEST");
+    let e =
+        apply_command(&mut rs, "iptables -t nat -R KUBE-SERVICES 999 -j KUBE-TEST").unwrap_err();
+    assert!(
+        e.0[0].message.contains("index of replacement too big"),
+        "{e}"
+    );
     apply_command(&mut rs, "-t nat -D KUBE-SERVICES 2").unwrap();
     apply_command(&mut rs, "iptables -t nat -F KUBE-TEST").unwrap();
     apply_command(&mut rs, "iptables -t nat -X KUBE-TEST").unwrap();

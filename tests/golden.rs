@@ -624,3 +624,33 @@ fn clearing_conntrack_sends_the_next_packet_through_nat_again() {
         .any(|s| matches!(s.kind, StepKind::NatSkipped { .. })));
     assert!(chains(&fresh, "node8").contains(&"nat/KUBE-SEP-IWORYNCAYHBSQHXU".to_string()));
 }
+
+#[test]
+fn unreachable_and_prohibit_routes_answer_with_icmp() {
+    let mut sc = scenario::builtin("article").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    let routes = node8.routes.to_text() + "unreachable 10.123.0.0/16\nprohibit 10.124.0.0/16\n";
+    node8.routes = packetwalk::engine::scenario::Text::One(routes);
+    let mut w = World::build(&sc).unwrap();
+    let mut s = SimState::new(&w);
+    for (to, reason, code) in [
+        ("10.123.4.5:80", DropReason::Unreachable, 1),
+        ("10.124.4.5:80", DropReason::Prohibit, 13),
+    ] {
+        let t = send(&mut w, &mut s, &SendSpec::new(CURL_POD, to, Proto::Tcp)).unwrap();
+        assert_eq!(dropped(&t), ("node8", reason), "{to}");
+        match &t.steps.last().unwrap().kind {
+            StepKind::Drop {
+                response: Some(r), ..
+            } => {
+                assert_eq!(r.ip.dst.to_string(), "172.16.225.101");
+                assert!(
+                    matches!(r.transport, Transport::Icmp { icmp_type: 3, code: c, .. } if c == code),
+                    "{to}: {:?}",
+                    r.transport
+                );
+            }
+            k => panic!("{to}: {k:?}"),
+        }
+    }
+}
