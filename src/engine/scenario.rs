@@ -427,6 +427,15 @@ impl World {
         self.hosts.iter().position(|h| h.name() == name)
     }
 
+    /// `host/device`, as steps name a device of another namespace.
+    pub fn label(&self, host: usize, dev: usize) -> String {
+        format!(
+            "{}/{}",
+            self.hosts[host].name(),
+            self.hosts[host].devs[dev].spec.name
+        )
+    }
+
     /// The host and device on LAN `lan` that owns `addr` (answers ARP for it).
     pub fn lan_owner(&self, lan: &str, addr: Ipv4Addr) -> Option<(usize, usize)> {
         self.hosts.iter().enumerate().find_map(|(hi, h)| {

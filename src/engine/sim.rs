@@ -1339,16 +1339,13 @@ impl Walker<'_, '_> {
                     })
                 };
                 let answered = owns || (pdev.spec.proxy_arp && routed_elsewhere());
-                self.step(
+                let proxy = !owns && pdev.spec.proxy_arp;
+                self.arp(
                     host,
-                    Layer::Link,
-                    StepKind::Arp {
-                        dev: dev.into(),
-                        target: next_hop,
-                        answered_by: answered
-                            .then(|| format!("{}/{}", peer.name(), pdev.spec.name)),
-                        proxy: !owns && pdev.spec.proxy_arp,
-                    },
+                    dev,
+                    next_hop,
+                    answered.then_some((ph, pd)),
+                    proxy,
                     &pkt,
                 );
                 if !answered {
@@ -1357,62 +1354,22 @@ impl Walker<'_, '_> {
                     } else {
                         "has no proxy_arp"
                     };
-                    let detail = format!("nobody answers ARP for {next_hop} on {dev}: the peer {}/{} does not own it and {why}", peer.name(), pdev.spec.name);
+                    let detail = format!(
+                        "nobody answers ARP for {next_hop} on {dev}: the peer {} does not own it and {why}",
+                        world.label(ph, pd)
+                    );
                     return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
                 }
-                self.step(
-                    host,
-                    Layer::Link,
-                    StepKind::Transmit {
-                        dev: dev.into(),
-                        next_hop: Some(next_hop),
-                    },
-                    &pkt,
-                );
-                // Crossing into another namespace scrubs skb metadata (the mark).
-                pkt.mark = 0;
-                Next::Receive {
-                    host: ph,
-                    dev: pd,
-                    from: Some(format!("{}/{}", h.name(), dev)),
-                    pkt,
-                }
+                self.hand_over(host, dev, next_hop, (ph, pd), pkt)
             }
             DeviceKind::Ethernet { lan } => match world.lan_owner(lan, next_hop) {
-                Some((oh, od)) if oh != host => {
-                    self.step(
-                        host,
-                        Layer::Link,
-                        StepKind::Arp {
-                            dev: dev.into(),
-                            target: next_hop,
-                            answered_by: Some(format!(
-                                "{}/{}",
-                                world.hosts[oh].name(),
-                                world.hosts[oh].devs[od].spec.name
-                            )),
-                            proxy: false,
-                        },
-                        &pkt,
-                    );
-                    self.step(
-                        host,
-                        Layer::Link,
-                        StepKind::Transmit {
-                            dev: dev.into(),
-                            next_hop: Some(next_hop),
-                        },
-                        &pkt,
-                    );
-                    pkt.mark = 0; // the mark is skb metadata: it does not cross the wire
-                    Next::Receive {
-                        host: oh,
-                        dev: od,
-                        from: Some(format!("{}/{}", h.name(), dev)),
-                        pkt,
-                    }
+                Some(owner) if owner.0 != host => {
+                    self.arp(host, dev, next_hop, Some(owner), false, &pkt);
+                    self.hand_over(host, dev, next_hop, owner, pkt)
                 }
                 _ => {
+                    // Nobody in the scenario owns the next hop (a router,
+                    // another machine): the packet leaves the model.
                     self.step(
                         host,
                         Layer::Link,
@@ -1439,55 +1396,22 @@ impl Walker<'_, '_> {
                 }
             },
             DeviceKind::Bridge { ports } => {
-                // A bridge reaches hosts behind its ports; none are modelled
-                // unless listed, so an empty bridge resolves nobody.
+                // A bridge reaches the hosts behind its listed ports; an
+                // empty bridge (docker0 without containers) resolves nobody.
                 let owner = ports.iter().find_map(|p| {
                     let (ph, pd) = p.split_once('/')?;
                     let hi = world.host(ph)?;
                     let di = world.hosts[hi].dev(pd)?;
-                    world.hosts[hi].devs[di]
+                    let owns = world.hosts[hi].devs[di]
                         .spec
                         .addrs
                         .iter()
-                        .any(|a| a.addr() == next_hop)
-                        .then_some((hi, di))
+                        .any(|a| a.addr() == next_hop);
+                    owns.then_some((hi, di))
                 });
-                self.step(
-                    host,
-                    Layer::Link,
-                    StepKind::Arp {
-                        dev: dev.into(),
-                        target: next_hop,
-                        answered_by: owner.map(|(a, b)| {
-                            format!(
-                                "{}/{}",
-                                world.hosts[a].name(),
-                                world.hosts[a].devs[b].spec.name
-                            )
-                        }),
-                        proxy: false,
-                    },
-                    &pkt,
-                );
+                self.arp(host, dev, next_hop, owner, false, &pkt);
                 match owner {
-                    Some((oh, od)) => {
-                        self.step(
-                            host,
-                            Layer::Link,
-                            StepKind::Transmit {
-                                dev: dev.into(),
-                                next_hop: Some(next_hop),
-                            },
-                            &pkt,
-                        );
-                        pkt.mark = 0; // the mark is skb metadata: it does not cross the wire
-                        Next::Receive {
-                            host: oh,
-                            dev: od,
-                            from: Some(format!("{}/{}", h.name(), dev)),
-                            pkt,
-                        }
-                    }
+                    Some(owner) => self.hand_over(host, dev, next_hop, owner, pkt),
                     None => self.drop(
                         host,
                         DropReason::NoNeighbour,
@@ -1561,6 +1485,58 @@ impl Walker<'_, '_> {
                 );
                 Next::LocalOut { host, pkt }
             }
+        }
+    }
+
+    /// Neighbour resolution of `target` on `dev`, answered by a host's device or not.
+    fn arp(
+        &mut self,
+        host: usize,
+        dev: &str,
+        target: Ipv4Addr,
+        by: Option<(usize, usize)>,
+        proxy: bool,
+        pkt: &Packet,
+    ) {
+        let answered_by = by.map(|(h, d)| self.world.label(h, d));
+        self.step(
+            host,
+            Layer::Link,
+            StepKind::Arp {
+                dev: dev.into(),
+                target,
+                answered_by,
+                proxy,
+            },
+            pkt,
+        );
+    }
+
+    /// Transmits on `dev` to the neighbour `to` (another namespace's device).
+    /// Crossing namespaces scrubs the skb's metadata: the mark is not kept.
+    fn hand_over(
+        &mut self,
+        host: usize,
+        dev: &str,
+        next_hop: Ipv4Addr,
+        to: (usize, usize),
+        mut pkt: Packet,
+    ) -> Next {
+        self.step(
+            host,
+            Layer::Link,
+            StepKind::Transmit {
+                dev: dev.into(),
+                next_hop: Some(next_hop),
+            },
+            &pkt,
+        );
+        pkt.mark = 0;
+        Next::Receive {
+            host: to.0,
+            dev: to.1,
+            from: Some(format!("{}/{dev}", self.ns(host))),
+            pkt,
         }
     }
 
