@@ -1809,12 +1809,12 @@ pub fn explain_rule(
         .rules
         .get(rule.wrapping_sub(1))
         .ok_or_else(|| format!("chain {chain} has no rule {rule}"))?;
-    let mut env = HostEnv {
+    let env = HostEnv {
         world,
         host: hi,
         state,
         force: &[],
         ct_state: ctstate::NEW,
     };
-    Ok(eval::explain(r, pkt, &mut env))
+    Ok(eval::explain(r, pkt, &env))
 }

@@ -83,260 +83,201 @@ fn fmt_range(lo: u16, hi: u16) -> String {
     }
 }
 
-/// Tests one match (without its negation). Side effects (draws, counters,
-/// recent lists) happen here, only for matches the kernel reaches.
-/// Returns whether it holds and, when it does not, the reason in words.
-fn test(
-    m: &Match,
-    pkt: &Packet,
-    env: &mut dyn Env,
-    at: RuleAt,
-    site: Option<&mut Site<'_>>,
-    dry: bool,
-) -> (bool, Option<String>) {
+/// Whether one match holds (before its negation). Side effects (random
+/// draws, nth counters, recent lists) happen here, only for matches the
+/// kernel reaches; a random draw is recorded as a step.
+fn holds(m: &Match, pkt: &Packet, env: &mut dyn Env, at: RuleAt, site: &mut Site<'_>) -> bool {
+    match &m.kind {
+        MatchKind::Random {
+            probability,
+            threshold,
+        } => {
+            let (draw, forced) = env.draw(at);
+            let matched = forced.unwrap_or(draw < *threshold);
+            site.steps.push(Step {
+                ns: site.ns.to_string(),
+                layer: Layer::Network,
+                kind: StepKind::Statistic {
+                    table: at.table,
+                    chain: site.chain.to_string(),
+                    rule: at.rule + 1,
+                    probability: *probability,
+                    draw: draw as f64 / 2147483648.0,
+                    matched,
+                    forced: forced.is_some(),
+                },
+                packet: pkt.clone(),
+            });
+            matched
+        }
+        MatchKind::Nth { every, packet } => env.nth(at, *every, *packet),
+        MatchKind::Recent(rc) => {
+            let h = pkt.head();
+            env.recent(rc, if rc.rdest { h.dst } else { h.src })
+        }
+        _ => holds_pure(m, pkt, env).unwrap_or(true),
+    }
+}
+
+/// Whether a match without side effects holds; `None` for the matches that
+/// have them (random, nth, recent), whose outcome depends on state.
+fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Env) -> Option<bool> {
     let h = pkt.head();
     let ports = pkt.head_ports();
-    let r = |ok: bool, why: String| (ok, Some(why));
+    Some(match &m.kind {
+        MatchKind::Src(net) => net.contains(&h.src),
+        MatchKind::Dst(net) => net.contains(&h.dst),
+        MatchKind::Proto(p) => h.protocol == *p,
+        MatchKind::InIface(i) => i.matches(pkt.iif.as_deref()),
+        MatchKind::OutIface(i) => i.matches(pkt.oif.as_deref()),
+        MatchKind::Fragment => false,
+        MatchKind::Sport(lo, hi) => ports.is_some_and(|(s, _)| in_port_range(s, (*lo, *hi))),
+        MatchKind::Dport(lo, hi) => ports.is_some_and(|(_, d)| in_port_range(d, (*lo, *hi))),
+        MatchKind::TcpFlags { mask, comp } => {
+            matches!(pkt.head_transport(), Some(Transport::Tcp { flags, .. }) if flags.bits() & mask == *comp)
+        }
+        MatchKind::IcmpType { icmp_type, code } => matches!(
+            pkt.head_transport(),
+            Some(Transport::Icmp { icmp_type: t, code: c, .. })
+                if icmp_type.is_none_or(|x| x == *t) && code.is_none_or(|x| x == *c)
+        ),
+        MatchKind::Multiport { dir, ports: list } => ports.is_some_and(|(s, d)| {
+            let hit = |p: u16| list.iter().any(|&rg| in_port_range(p, rg));
+            match dir {
+                Dir::Src => hit(s),
+                Dir::Dst => hit(d),
+                Dir::Either => hit(s) || hit(d),
+            }
+        }),
+        MatchKind::Mark { value, mask } => pkt.mark & mask == *value,
+        MatchKind::AddrType { dir, types, .. } => {
+            let (addr, dev) = addrtype_args(m, pkt, *dir);
+            env.addr_type(addr, dev) & types != 0
+        }
+        MatchKind::CtState(bits) => env.ct_state() & bits != 0,
+        MatchKind::Comment | MatchKind::Nfacct => true,
+        MatchKind::Random { .. } | MatchKind::Nth { .. } | MatchKind::Recent(_) => return None,
+    })
+}
+
+/// The address and device an addrtype match looks at.
+fn addrtype_args<'p>(m: &Match, pkt: &'p Packet, dir: Dir) -> (Ipv4Addr, Option<&'p str>) {
+    let h = pkt.head();
+    let addr = if dir == Dir::Src { h.src } else { h.dst };
+    let dev = match m.kind {
+        MatchKind::AddrType {
+            limit_iface_in: true,
+            ..
+        } => pkt.iif.as_deref(),
+        MatchKind::AddrType {
+            limit_iface_out: true,
+            ..
+        } => pkt.oif.as_deref(),
+        _ => None,
+    };
+    (addr, dev)
+}
+
+/// What the packet has that the match tested, in words: the reason a
+/// match failed (or, negated, held). Computed only when a step needs it.
+fn describe(m: &Match, pkt: &Packet, env: &dyn Env) -> String {
+    let h = pkt.head();
+    let ports = pkt.head_ports();
+    let inside = |net: &ipnet::Ipv4Net, a: Ipv4Addr| {
+        if net.contains(&a) {
+            "is in"
+        } else {
+            "is not in"
+        }
+    };
+    let port = |p: u16, lo: u16, hi: u16| {
+        let is = if in_port_range(p, (lo, hi)) {
+            "is"
+        } else {
+            "is not"
+        };
+        format!("{p} {is} {}", fmt_range(lo, hi))
+    };
+    let iface = |what: &str, dev: Option<&str>, i: &super::rule::IfaceMatch| {
+        let wild = if i.wildcard { "+" } else { "" };
+        format!(
+            "{what} is {}, the rule tests {}{wild}",
+            dev.unwrap_or("(none at this hook)"),
+            i.name
+        )
+    };
     match &m.kind {
-        MatchKind::Src(net) => r(
-            net.contains(&h.src),
-            format!(
-                "source {} {} {net}",
-                h.src,
-                if net.contains(&h.src) {
-                    "is in"
-                } else {
-                    "is not in"
-                }
-            ),
-        ),
-        MatchKind::Dst(net) => r(
-            net.contains(&h.dst),
-            format!(
-                "destination {} {} {net}",
-                h.dst,
-                if net.contains(&h.dst) {
-                    "is in"
-                } else {
-                    "is not in"
-                }
-            ),
-        ),
-        MatchKind::Proto(p) => r(
-            h.protocol == *p,
-            format!("protocol is {}, the rule tests {p}", h.protocol),
-        ),
-        MatchKind::InIface(i) => {
-            let dev = pkt.iif.as_deref();
-            r(
-                i.matches(dev),
-                format!(
-                    "in-interface is {}, the rule tests {}{}",
-                    dev.unwrap_or("(none at this hook)"),
-                    i.name,
-                    if i.wildcard { "+" } else { "" }
-                ),
-            )
-        }
-        MatchKind::OutIface(i) => {
-            let dev = pkt.oif.as_deref();
-            r(
-                i.matches(dev),
-                format!(
-                    "out-interface is {}, the rule tests {}{}",
-                    dev.unwrap_or("(none at this hook)"),
-                    i.name,
-                    if i.wildcard { "+" } else { "" }
-                ),
-            )
-        }
-        MatchKind::Fragment => r(false, "the packet is not a fragment".into()),
+        MatchKind::Src(net) => format!("source {} {} {net}", h.src, inside(net, h.src)),
+        MatchKind::Dst(net) => format!("destination {} {} {net}", h.dst, inside(net, h.dst)),
+        MatchKind::Proto(p) => format!("protocol is {}, the rule tests {p}", h.protocol),
+        MatchKind::InIface(i) => iface("in-interface", pkt.iif.as_deref(), i),
+        MatchKind::OutIface(i) => iface("out-interface", pkt.oif.as_deref(), i),
+        MatchKind::Fragment => "the packet is not a fragment".into(),
         MatchKind::Sport(lo, hi) => match ports {
-            Some((s, _)) => r(
-                in_port_range(s, (*lo, *hi)),
-                format!(
-                    "source port {s} {} {}",
-                    if in_port_range(s, (*lo, *hi)) {
-                        "is"
-                    } else {
-                        "is not"
-                    },
-                    fmt_range(*lo, *hi)
-                ),
-            ),
-            None => r(false, "the packet has no ports".into()),
+            Some((s, _)) => format!("source port {}", port(s, *lo, *hi)),
+            None => "the packet has no ports".into(),
         },
         MatchKind::Dport(lo, hi) => match ports {
-            Some((_, d)) => r(
-                in_port_range(d, (*lo, *hi)),
-                format!(
-                    "destination port {d} {} {}",
-                    if in_port_range(d, (*lo, *hi)) {
-                        "is"
-                    } else {
-                        "is not"
-                    },
-                    fmt_range(*lo, *hi)
-                ),
-            ),
-            None => r(false, "the packet has no ports".into()),
+            Some((_, d)) => format!("destination port {}", port(d, *lo, *hi)),
+            None => "the packet has no ports".into(),
         },
-        MatchKind::TcpFlags { mask, comp } => match pkt.head_transport() {
-            Some(Transport::Tcp { flags, .. }) => {
-                let ok = flags.bits() & mask == *comp;
-                r(ok, format!("TCP flags are {flags}"))
-            }
-            _ => r(false, "not a TCP packet".into()),
+        MatchKind::TcpFlags { .. } => match pkt.head_transport() {
+            Some(Transport::Tcp { flags, .. }) => format!("TCP flags are {flags}"),
+            _ => "not a TCP packet".into(),
         },
-        MatchKind::IcmpType { icmp_type, code } => match pkt.head_transport() {
+        MatchKind::IcmpType { .. } => match pkt.head_transport() {
             Some(Transport::Icmp {
                 icmp_type: t,
                 code: c,
                 ..
             }) => {
-                let ok = icmp_type.is_none_or(|x| x == *t) && code.is_none_or(|x| x == *c);
-                r(
-                    ok,
-                    format!(
-                        "ICMP type {t} code {c} ({})",
-                        crate::engine::packet::icmp::name(*t, *c)
-                    ),
+                format!(
+                    "ICMP type {t} code {c} ({})",
+                    crate::engine::packet::icmp::name(*t, *c)
                 )
             }
-            _ => r(false, "not an ICMP packet".into()),
+            _ => "not an ICMP packet".into(),
         },
-        MatchKind::Multiport { dir, ports: list } => match ports {
-            Some((s, d)) => {
-                let hit = |p: u16| list.iter().any(|&rg| in_port_range(p, rg));
-                let ok = match dir {
-                    Dir::Src => hit(s),
-                    Dir::Dst => hit(d),
-                    Dir::Either => hit(s) || hit(d),
-                };
-                r(ok, format!("ports {s} -> {d}"))
-            }
-            None => r(false, "the packet has no ports".into()),
+        MatchKind::Multiport { .. } => match ports {
+            Some((s, d)) => format!("ports {s} -> {d}"),
+            None => "the packet has no ports".into(),
         },
-        MatchKind::Random {
-            probability,
-            threshold,
-        } => {
-            if dry {
-                return (
-                    true,
-                    Some(format!(
-                        "random with probability {probability} (drawn when the rule is reached)"
-                    )),
-                );
-            }
-            let (draw, forced) = env.draw(at);
-            let matched = forced.unwrap_or(draw < *threshold);
-            if let Some(Site { steps, ns, chain }) = site {
-                steps.push(Step {
-                    ns: ns.to_string(),
-                    layer: Layer::Network,
-                    kind: StepKind::Statistic {
-                        table: at.table,
-                        chain: chain.to_string(),
-                        rule: at.rule + 1,
-                        probability: *probability,
-                        draw: draw as f64 / 2147483648.0,
-                        matched,
-                        forced: forced.is_some(),
-                    },
-                    packet: pkt.clone(),
-                });
-            }
-            r(
-                matched,
-                format!(
-                    "random draw {:.5} is not below {probability}",
-                    draw as f64 / 2147483648.0
-                ),
-            )
+        MatchKind::Random { probability, .. } => {
+            format!("the random draw was not below {probability}")
         }
-        MatchKind::Nth { every, packet } => {
-            if dry {
-                return (
-                    true,
-                    Some(format!("every {every}th packet (counter kept per rule)")),
-                );
-            }
-            let ok = env.nth(at, *every, *packet);
-            r(ok, format!("not the {every}th packet"))
-        }
-        MatchKind::Mark { value, mask } => {
-            let ok = pkt.mark & mask == *value;
-            r(
-                ok,
-                format!(
-                    "mark {:#x} & {mask:#x} is {:#x}, the rule tests {value:#x}",
-                    pkt.mark,
-                    pkt.mark & mask
-                ),
-            )
-        }
-        MatchKind::AddrType {
-            dir,
-            types,
-            limit_iface_in,
-            limit_iface_out,
-        } => {
-            let addr = if *dir == Dir::Src { h.src } else { h.dst };
-            let dev = if *limit_iface_in {
-                pkt.iif.as_deref()
-            } else if *limit_iface_out {
-                pkt.oif.as_deref()
-            } else {
-                None
-            };
-            let t = env.addr_type(addr, dev);
+        MatchKind::Nth { every, .. } => format!("not this rule's turn (every {every}th packet)"),
+        MatchKind::Mark { value, mask } => format!(
+            "mark {:#x} & {mask:#x} is {:#x}, the rule tests {value:#x}",
+            pkt.mark,
+            pkt.mark & mask
+        ),
+        MatchKind::AddrType { dir, types, .. } => {
+            let (addr, dev) = addrtype_args(m, pkt, *dir);
             let which = if *dir == Dir::Src {
                 "source"
             } else {
                 "destination"
             };
-            r(
-                t & types != 0,
-                format!(
-                    "{which} {addr} is {}, the rule tests {}",
-                    addrtype::names(t),
-                    addrtype::names(*types)
-                ),
+            let t = env.addr_type(addr, dev);
+            format!(
+                "{which} {addr} is {}, the rule tests {}",
+                addrtype::names(t),
+                addrtype::names(*types)
             )
         }
-        MatchKind::CtState(bits) => {
-            let s = env.ct_state();
-            r(
-                s & bits != 0,
-                format!(
-                    "connection state is {}, the rule tests {}",
-                    ctstate::names(s),
-                    ctstate::names(*bits)
-                ),
-            )
-        }
+        MatchKind::CtState(bits) => format!(
+            "connection state is {}, the rule tests {}",
+            ctstate::names(env.ct_state()),
+            ctstate::names(*bits)
+        ),
         MatchKind::Recent(rc) => {
-            if dry {
-                return (
-                    true,
-                    Some(format!(
-                        "recent list {} (depends on earlier packets)",
-                        rc.name
-                    )),
-                );
-            }
             let addr = if rc.rdest { h.dst } else { h.src };
-            let ok = env.recent(rc, addr);
-            r(
-                ok,
-                format!(
-                    "{addr} is not in the recent list {} within the time limit",
-                    rc.name
-                ),
+            format!(
+                "{addr} is not in the recent list {} within the time limit",
+                rc.name
             )
         }
-        MatchKind::Comment | MatchKind::Nfacct => (true, None),
+        MatchKind::Comment | MatchKind::Nfacct => "always holds".into(),
     }
 }
 
@@ -348,7 +289,7 @@ struct Site<'a> {
 }
 
 /// Evaluates a rule's matches in order. `Err(i)` names the first match that
-/// failed, with the reason.
+/// failed, with the reason when `want_reason`.
 fn rule_matches(
     rule: &Rule,
     pkt: &Packet,
@@ -358,15 +299,9 @@ fn rule_matches(
     want_reason: bool,
 ) -> Result<(), (usize, String)> {
     for (i, m) in rule.matches.iter().enumerate() {
-        let (ok, why) = test(m, pkt, env, at, Some(&mut *site), false);
-        if ok == m.negated {
+        if holds(m, pkt, env, at, site) == m.negated {
             let why = if want_reason {
-                let w = why.unwrap_or_default();
-                if m.negated {
-                    format!("{w} (negated by !)")
-                } else {
-                    w
-                }
+                reason(m, pkt, env)
             } else {
                 String::new()
             };
@@ -376,29 +311,23 @@ fn rule_matches(
     Ok(())
 }
 
-/// Why `rule` does not match `pkt`, without side effects: for a learner who
-/// asks about any one rule of a collapsed run. `None` when it would match.
-pub fn explain(rule: &Rule, pkt: &Packet, env: &mut dyn Env) -> Option<(String, String)> {
-    let at = RuleAt {
-        table: TableName::Filter,
-        chain: 0,
-        rule: 0,
-    };
-    for m in &rule.matches {
-        let (ok, why) = test(m, pkt, env, at, None, true);
-        if ok == m.negated {
-            let w = why.unwrap_or_default();
-            return Some((
-                rule.match_text(m).to_string(),
-                if m.negated {
-                    format!("{w} (negated by !)")
-                } else {
-                    w
-                },
-            ));
-        }
+fn reason(m: &Match, pkt: &Packet, env: &dyn Env) -> String {
+    let w = describe(m, pkt, env);
+    if m.negated {
+        format!("{w} (negated by !)")
+    } else {
+        w
     }
-    None
+}
+
+/// Why `rule` does not match `pkt`, without side effects: for a learner who
+/// asks about any one rule of a collapsed run. `None` when it would match
+/// (matches whose outcome depends on state, like random, count as holding).
+pub fn explain(rule: &Rule, pkt: &Packet, env: &dyn Env) -> Option<(String, String)> {
+    rule.matches.iter().find_map(|m| {
+        let fails = holds_pure(m, pkt, env).is_some_and(|ok| ok == m.negated);
+        fails.then(|| (rule.match_text(m).to_string(), reason(m, pkt, env)))
+    })
 }
 
 /// Collects a run of non-matching rules into one step.
