@@ -1585,68 +1585,49 @@ impl Walker<'_, '_> {
                 (ip.protocol, s, d)
             }
         };
-        // An answer to a socket of this host?
-        let conn = self.state.conns[host].iter().find(|c| {
+        // The socket that takes it: one of this host's sockets waiting for
+        // an answer, the kernel's echo responder, or a listener.
+        let answer = self.state.conns[host].iter().any(|c| {
             c.proto == proto
                 && c.local == ip.dst
                 && c.lport == dport
                 && c.remote == ip.src
                 && c.rport == sport
         });
-        if conn.is_some() {
-            let socket = format!(
-                "the {} socket {}:{} that sent to {}:{}",
-                proto, ip.dst, dport, ip.src, sport
-            );
-            self.step(
-                host,
-                Layer::Transport,
-                StepKind::Deliver {
-                    socket: socket.clone(),
-                },
-                &pkt,
-            );
-            return Next::Done(Verdict::Delivered {
-                ns: h.name().to_string(),
-                socket,
-            });
-        }
-        if let Transport::Icmp { icmp_type, .. } = pkt.transport {
-            if icmp_type == icmp::ECHO_REQUEST {
-                let socket =
-                    "the kernel's ICMP echo responder (answers with an echo reply)".to_string();
-                self.step(
-                    host,
-                    Layer::Transport,
-                    StepKind::Deliver {
-                        socket: socket.clone(),
-                    },
-                    &pkt,
-                );
-                return Next::Done(Verdict::Delivered {
-                    ns: h.name().to_string(),
-                    socket,
-                });
+        let echo = matches!(
+            pkt.transport,
+            Transport::Icmp {
+                icmp_type: icmp::ECHO_REQUEST,
+                ..
             }
-        }
+        );
         let listener =
             h.spec.listeners.iter().find(|l| {
                 l.proto == proto && l.port == dport && l.addr.is_none_or(|a| a == ip.dst)
             });
-        match listener {
-            Some(l) => {
-                let socket = format!(
-                    "{} listening on {}:{}{}",
-                    proto,
-                    l.addr
-                        .map(|a| a.to_string())
-                        .unwrap_or_else(|| "0.0.0.0".into()),
-                    l.port,
-                    l.process
-                        .as_ref()
-                        .map(|p| format!(" ({p})"))
-                        .unwrap_or_default()
-                );
+        let socket = if answer {
+            Some(format!(
+                "the {proto} socket {}:{dport} that sent to {}:{sport}",
+                ip.dst, ip.src
+            ))
+        } else if echo {
+            Some("the kernel's ICMP echo responder (answers with an echo reply)".to_string())
+        } else {
+            listener.map(|l| {
+                let addr = l
+                    .addr
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "0.0.0.0".into());
+                let process = l
+                    .process
+                    .as_ref()
+                    .map(|p| format!(" ({p})"))
+                    .unwrap_or_default();
+                format!("{proto} listening on {addr}:{}{process}", l.port)
+            })
+        };
+        match socket {
+            Some(socket) => {
                 self.step(
                     host,
                     Layer::Transport,

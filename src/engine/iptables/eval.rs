@@ -502,58 +502,14 @@ pub fn run_hook(
         }
         run.flush(steps, ns, table.name, &c.name, index_reason, pkt);
         let Some(ri) = matched else {
-            // End of chain: a built-in chain's policy, or back to the caller.
-            if let Some(policy) = c.policy {
-                steps.push(Step {
-                    ns: ns.to_string(),
-                    layer: Layer::Network,
-                    kind: StepKind::Policy {
-                        table: table.name,
-                        chain: c.name.clone(),
-                        policy: policy.as_str().into(),
-                    },
-                    packet: pkt.clone(),
-                });
-                return match policy {
-                    super::Policy::Accept => Outcome::Accept,
-                    super::Policy::Drop => Outcome::Drop,
-                };
-            }
-            match stack.pop() {
-                Some((back, back_pos)) => {
-                    steps.push(Step {
-                        ns: ns.to_string(),
-                        layer: Layer::Network,
-                        kind: StepKind::Return {
-                            table: table.name,
-                            chain: c.name.clone(),
-                            to: Some(table.chains[back].name.clone()),
-                        },
-                        packet: pkt.clone(),
-                    });
+            // End of chain: back to the caller, or the built-in chain's policy.
+            match leave(table, start, chain, &mut stack, pkt, ns, steps) {
+                Ok((back, back_pos)) => {
                     chain = back;
                     pos = back_pos;
                     continue;
                 }
-                None => {
-                    // Reached by goto from the built-in chain: its policy applies.
-                    let base = &table.chains[start];
-                    let policy = base.policy.unwrap_or(super::Policy::Accept);
-                    steps.push(Step {
-                        ns: ns.to_string(),
-                        layer: Layer::Network,
-                        kind: StepKind::Policy {
-                            table: table.name,
-                            chain: base.name.clone(),
-                            policy: policy.as_str().into(),
-                        },
-                        packet: pkt.clone(),
-                    });
-                    return match policy {
-                        super::Policy::Accept => Outcome::Accept,
-                        super::Policy::Drop => Outcome::Drop,
-                    };
-                }
+                Err(outcome) => return outcome,
             }
         };
         let rule = &c.rules[ri];
@@ -625,39 +581,13 @@ pub fn run_hook(
                 ports,
                 random_fully,
             } => return Outcome::Masquerade(*ports, *random_fully, rref),
-            Target::Return => {
-                if let Some((back, back_pos)) = stack.pop() {
-                    steps.push(Step {
-                        ns: ns.to_string(),
-                        layer: Layer::Network,
-                        kind: StepKind::Return {
-                            table: table.name,
-                            chain: c.name.clone(),
-                            to: Some(table.chains[back].name.clone()),
-                        },
-                        packet: pkt.clone(),
-                    });
+            Target::Return => match leave(table, start, chain, &mut stack, pkt, ns, steps) {
+                Ok((back, back_pos)) => {
                     chain = back;
                     pos = back_pos;
-                } else {
-                    let base = &table.chains[start];
-                    let policy = base.policy.unwrap_or(super::Policy::Accept);
-                    steps.push(Step {
-                        ns: ns.to_string(),
-                        layer: Layer::Network,
-                        kind: StepKind::Policy {
-                            table: table.name,
-                            chain: base.name.clone(),
-                            policy: policy.as_str().into(),
-                        },
-                        packet: pkt.clone(),
-                    });
-                    return match policy {
-                        super::Policy::Accept => Outcome::Accept,
-                        super::Policy::Drop => Outcome::Drop,
-                    };
                 }
-            }
+                Err(outcome) => return outcome,
+            },
             Target::Jump {
                 chain: to, goto, ..
             } => {
@@ -687,6 +617,51 @@ pub fn run_hook(
             }
         }
     }
+}
+
+/// Leaving `chain` (by RETURN or at its end): back to the rule after the
+/// jump that entered it, or, from the built-in chain (or a chain it reached
+/// by goto), the built-in chain's policy decides.
+fn leave(
+    table: &Table,
+    start: usize,
+    chain: usize,
+    stack: &mut Vec<(usize, usize)>,
+    pkt: &Packet,
+    ns: &str,
+    steps: &mut Vec<Step>,
+) -> Result<(usize, usize), Outcome> {
+    if !table.chains[chain].is_builtin() {
+        if let Some((back, back_pos)) = stack.pop() {
+            steps.push(Step {
+                ns: ns.to_string(),
+                layer: Layer::Network,
+                kind: StepKind::Return {
+                    table: table.name,
+                    chain: table.chains[chain].name.clone(),
+                    to: Some(table.chains[back].name.clone()),
+                },
+                packet: pkt.clone(),
+            });
+            return Ok((back, back_pos));
+        }
+    }
+    let base = &table.chains[start];
+    let policy = base.policy.unwrap_or(super::Policy::Accept);
+    steps.push(Step {
+        ns: ns.to_string(),
+        layer: Layer::Network,
+        kind: StepKind::Policy {
+            table: table.name,
+            chain: base.name.clone(),
+            policy: policy.as_str().into(),
+        },
+        packet: pkt.clone(),
+    });
+    Err(match policy {
+        super::Policy::Accept => Outcome::Accept,
+        super::Policy::Drop => Outcome::Drop,
+    })
 }
 
 /// The line `-j LOG` writes to the kernel log.
