@@ -429,3 +429,21 @@ fn invalid_packets_and_raw_before_conntrack() {
         v => panic!("{v:?}"),
     }
 }
+
+/// Two connections SNATed onto the same source address and port: the second
+/// cannot be inserted into conntrack and is dropped, as the kernel does.
+#[test]
+fn snat_clash_is_dropped_at_confirm() {
+    let rules = nat("-A POSTROUTING -p tcp -j SNAT --to-source 10.0.0.1:5000\n");
+    let ts = trace(&rules, "10.244.0.5:80", vec![], 2);
+    assert_eq!(delivered(&ts[0]), "web5");
+    match &ts[1].verdict {
+        Verdict::Dropped { reason, .. } => {
+            assert_eq!(
+                *reason,
+                packetwalk::engine::trace::DropReason::ConntrackClash
+            )
+        }
+        v => panic!("{v:?}"),
+    }
+}

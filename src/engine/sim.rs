@@ -267,7 +267,7 @@ impl Env for HostEnv<'_> {
         match r.cmd {
             RecentCmd::Set => {
                 match pos {
-                    Some(p) => list[p].1.push(now),
+                    Some(p) => push_stamp(&mut list[p].1, now),
                     None => list.push((addr, vec![now])),
                 }
                 true
@@ -281,7 +281,7 @@ impl Env for HostEnv<'_> {
                 }
                 let ok = fresh(&list[p].1);
                 if ok && r.cmd == RecentCmd::Update {
-                    list[p].1.push(now);
+                    push_stamp(&mut list[p].1, now);
                 }
                 ok
             }
@@ -313,6 +313,14 @@ fn endpoint_src(p: &Packet) -> Endpoint {
     Endpoint {
         addr: p.head().src,
         port: p.head_ports().map(|x| x.0),
+    }
+}
+
+/// Records a `recent` time stamp; the kernel keeps the last 20 per address.
+fn push_stamp(stamps: &mut Vec<u64>, now: u64) {
+    stamps.push(now);
+    if stamps.len() > 20 {
+        stamps.remove(0);
     }
 }
 
@@ -1042,20 +1050,30 @@ impl Walker<'_, '_> {
     }
 
     /// Conntrack confirm (after POSTROUTING or INPUT): the new connection is inserted.
-    fn ct_confirm(&mut self, host: usize, ct: &mut Ct, pkt: &Packet) {
-        if let Some(e) = ct.new.take() {
-            let (o, r) = (e.original, e.reply);
-            self.state.conntrack[host].confirm(e);
-            self.step(
-                host,
-                Layer::Transport,
-                StepKind::Conntrack(CtEvent::Confirm {
-                    original: o,
-                    reply: r,
-                }),
-                pkt,
+    /// Conntrack confirm (after POSTROUTING or INPUT): the new connection is
+    /// inserted. When another connection already holds one of its tuples
+    /// (two flows NATed onto the same reply), the kernel drops the packet.
+    fn ct_confirm(&mut self, host: usize, ct: &mut Ct, pkt: &Packet) -> Option<Next> {
+        let e = ct.new.take()?;
+        let (o, r) = (e.original, e.reply);
+        let table = &self.state.conntrack[host];
+        if table.find(&o).is_some() || table.find(&r).is_some() {
+            let detail = format!(
+                "conntrack cannot insert {o} / {r}: another connection holds the same tuple"
             );
+            return Some(self.drop(host, DropReason::ConntrackClash, detail, None, pkt));
         }
+        self.state.conntrack[host].confirm(e);
+        self.step(
+            host,
+            Layer::Transport,
+            StepKind::Conntrack(CtEvent::Confirm {
+                original: o,
+                reply: r,
+            }),
+            pkt,
+        );
+        None
     }
 
     fn route_step(
@@ -1144,7 +1162,9 @@ impl Walker<'_, '_> {
             if let Some(n) = self.hook(host, Hook::Postrouting, &mut pkt, &mut ct) {
                 return n;
             }
-            self.ct_confirm(host, &mut ct, &pkt);
+            if let Some(n) = self.ct_confirm(host, &mut ct, &pkt) {
+                return n;
+            }
             let lo = self.world.hosts[host].dev("lo").unwrap_or(0);
             self.step(
                 host,
@@ -1287,7 +1307,9 @@ impl Walker<'_, '_> {
         if let Some(n) = self.hook(host, Hook::Postrouting, &mut pkt, &mut ct) {
             return n;
         }
-        self.ct_confirm(host, &mut ct, &pkt);
+        if let Some(n) = self.ct_confirm(host, &mut ct, &pkt) {
+            return n;
+        }
         self.transmit(host, pkt, &dev, via)
     }
 
@@ -1545,7 +1567,9 @@ impl Walker<'_, '_> {
         if let Some(n) = self.hook(host, Hook::Input, &mut pkt, &mut ct) {
             return n;
         }
-        self.ct_confirm(host, &mut ct, &pkt);
+        if let Some(n) = self.ct_confirm(host, &mut ct, &pkt) {
+            return n;
+        }
         let world = self.world;
         let h = &world.hosts[host];
         if !pkt.outer.is_empty() {

@@ -200,6 +200,9 @@ pub enum DropReason {
     /// The rules needed more evaluation than the simulator allows for one
     /// packet (chains calling each other many times over).
     RuleLimit,
+    /// Conntrack could not insert the connection: another one holds the
+    /// same tuple (a NAT clash).
+    ConntrackClash,
 }
 
 impl DropReason {
@@ -218,6 +221,7 @@ impl DropReason {
             DropReason::NoTunnel => "an IPIP packet arrived but there is no tunl0 to decapsulate it",
             DropReason::HopLimit => "the packet took too many hops (a routing loop?)",
             DropReason::RuleLimit => "the simulator stopped: the chains need too many rule visits for one packet",
+            DropReason::ConntrackClash => "conntrack could not insert the connection: another one holds the same tuple",
         }
     }
 }
