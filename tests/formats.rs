@@ -81,16 +81,17 @@ fn generated_dump_has_the_expected_shape() {
     );
 }
 
+fn nat_chain<'a>(
+    rs: &'a packetwalk::engine::iptables::Ruleset,
+    name: &str,
+) -> &'a packetwalk::engine::iptables::Chain {
+    rs.table(TableName::Nat).unwrap().chain(name).unwrap()
+}
+
 #[test]
 fn iptables_commands_edit_a_ruleset() {
     let mut rs = save::parse(&data("kube-proxy/overall.iptables-save")).unwrap();
-    let before = rs
-        .table(TableName::Nat)
-        .unwrap()
-        .chain("KUBE-SERVICES")
-        .unwrap()
-        .rules
-        .len();
+    let before = nat_chain(&rs, "KUBE-SERVICES").rules.len();
     apply_command(
         &mut rs,
         "iptables -t nat -I KUBE-SERVICES 1 -d 172.30.0.41/32 -p tcp -m tcp --dport 80 -j DROP",
@@ -107,11 +108,7 @@ fn iptables_commands_edit_a_ruleset() {
         "iptables -t nat -I KUBE-SERVICES 2 -d 172.30.0.41/32 -j KUBE-TEST",
     )
     .unwrap();
-    let svc = rs
-        .table(TableName::Nat)
-        .unwrap()
-        .chain("KUBE-SERVICES")
-        .unwrap();
+    let svc = nat_chain(&rs, "KUBE-SERVICES");
     assert_eq!(svc.rules.len(), before + 1);
     assert_eq!(svc.rules[1].args, "-d 172.30.0.41/32 -j KUBE-TEST");
     apply_command(
@@ -119,11 +116,7 @@ fn iptables_commands_edit_a_ruleset() {
         "iptables -t nat -R KUBE-SERVICES 2 -d 172.30.0.42/32 -j KUBE-TEST",
     )
     .unwrap();
-    let svc = rs
-        .table(TableName::Nat)
-        .unwrap()
-        .chain("KUBE-SERVICES")
-        .unwrap();
+    let svc = nat_chain(&rs, "KUBE-SERVICES");
     assert_eq!(svc.rules[1].args, "-d 172.30.0.42/32 -j KUBE-TEST");
     let e =
         apply_command(&mut rs, "iptables -t nat -R KUBE-SERVICES 999 -j KUBE-TEST").unwrap_err();

@@ -2,7 +2,7 @@
 //! policies, statistic (seeded and forced), nth, recent, marks, addrtype,
 //! and the chain index keeping exact first-match order.
 
-use packetwalk::engine::iptables::eval::{run_hook, Env, Outcome, RuleAt};
+use packetwalk::engine::iptables::eval::{run_hook, Env, Facts, Outcome, RuleAt};
 use packetwalk::engine::iptables::rule::Recent;
 use packetwalk::engine::iptables::{save, Hook, TableName};
 use packetwalk::engine::packet::{Ipv4Header, Packet, Proto, TcpFlags, Transport};
@@ -179,13 +179,15 @@ fn recent_gives_session_affinity() {
 
 /// An Env for driving eval directly.
 struct Plain;
-impl Env for Plain {
+impl Facts for Plain {
     fn addr_type(&self, _: Ipv4Addr, _: Option<&str>) -> u16 {
         packetwalk::engine::iptables::rule::addrtype::UNICAST
     }
     fn ct_state(&self) -> u8 {
         packetwalk::engine::iptables::rule::ctstate::NEW
     }
+}
+impl Env for Plain {
     fn draw(&mut self, _: RuleAt) -> (u32, Option<bool>) {
         (0, Some(false))
     }
@@ -326,18 +328,10 @@ fn log_writes_a_kernel_log_line_and_explain_names_the_failed_match() {
     );
     // The same reason on request, for any rule.
     let w = World::build(&scenario(&nat(body))).unwrap();
-    let mut st = SimState::new(&w);
     let pkt = &t.steps[0].packet;
-    let why = packetwalk::engine::sim::explain_rule(
-        &w,
-        &mut st,
-        "node",
-        TableName::Nat,
-        "PREROUTING",
-        1,
-        pkt,
-    )
-    .unwrap();
+    let why =
+        packetwalk::engine::sim::explain_rule(&w, "node", TableName::Nat, "PREROUTING", 1, pkt)
+            .unwrap();
     assert_eq!(
         why,
         Some((
@@ -345,16 +339,9 @@ fn log_writes_a_kernel_log_line_and_explain_names_the_failed_match() {
             "destination port 80 is not 81".to_string()
         ))
     );
-    let none = packetwalk::engine::sim::explain_rule(
-        &w,
-        &mut st,
-        "node",
-        TableName::Nat,
-        "PREROUTING",
-        3,
-        pkt,
-    )
-    .unwrap();
+    let none =
+        packetwalk::engine::sim::explain_rule(&w, "node", TableName::Nat, "PREROUTING", 3, pkt)
+            .unwrap();
     assert_eq!(none, None, "rule 3 matches");
 }
 

@@ -12,7 +12,7 @@
 //! Everything that happens is recorded as a [`Step`].
 
 use crate::engine::conntrack::{self, invert, tuple_of, Dir};
-use crate::engine::iptables::eval::{self, Env, Outcome, RuleAt};
+use crate::engine::iptables::eval::{self, Env, Facts, Outcome, RuleAt};
 use crate::engine::iptables::rule::{addrtype, ctstate, NatRange, Recent, RecentCmd, RejectWith};
 use crate::engine::iptables::{Counters, Hook, TableName};
 use crate::engine::packet::{icmp, Ipv4Header, Packet, Proto, Quoted, TcpFlags, Transport};
@@ -182,14 +182,29 @@ struct Walker<'w, 's> {
 
 /// The environment rules see inside one namespace.
 struct HostEnv<'a> {
-    world: &'a World,
-    host: usize,
+    facts: HostFacts<'a>,
     state: &'a mut SimState,
     force: &'a [Force],
+}
+
+/// What rules read from one namespace (addresses, the packet's conntrack state).
+struct HostFacts<'a> {
+    world: &'a World,
+    host: usize,
     ct_state: u8,
 }
 
-impl Env for HostEnv<'_> {
+impl Facts for HostEnv<'_> {
+    fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16 {
+        self.facts.addr_type(addr, dev)
+    }
+
+    fn ct_state(&self) -> u8 {
+        self.facts.ct_state
+    }
+}
+
+impl Facts for HostFacts<'_> {
     fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16 {
         // As the kernel's __inet_dev_addr_type: multicast by class, 0.0.0.0/8
         // and 255.255.255.255 are broadcast, otherwise the type of the local
@@ -218,11 +233,13 @@ impl Env for HostEnv<'_> {
     fn ct_state(&self) -> u8 {
         self.ct_state
     }
+}
 
+impl Env for HostEnv<'_> {
     fn draw(&mut self, at: RuleAt) -> (u32, Option<bool>) {
         let d = (self.state.rng.next_u64() as u32) & 0x7fff_ffff;
-        let h = self.world.hosts[self.host].name();
-        let chain = self.world.hosts[self.host]
+        let h = self.facts.world.hosts[self.facts.host].name();
+        let chain = self.facts.world.hosts[self.facts.host]
             .rules
             .as_ref()
             .and_then(|r| r.table(at.table))
@@ -241,7 +258,7 @@ impl Env for HostEnv<'_> {
     fn nth(&mut self, at: RuleAt, every: u32, packet: u32) -> bool {
         // As measured on the kernel: `--every N --packet P` matches the
         // (P+1)th packet the rule sees, then every Nth after it.
-        let seen = self.state.nth.entry((self.host, at)).or_insert(0);
+        let seen = self.state.nth.entry((self.facts.host, at)).or_insert(0);
         let hit = *seen % every == packet;
         *seen += 1;
         hit
@@ -250,7 +267,7 @@ impl Env for HostEnv<'_> {
     fn recent(&mut self, r: &Recent, addr: Ipv4Addr) -> bool {
         let addr = Ipv4Addr::from(u32::from(addr) & u32::from(r.mask));
         let now = self.state.clock;
-        let list = self.state.recent[self.host]
+        let list = self.state.recent[self.facts.host]
             .entry(r.name.clone())
             .or_default();
         let pos = list.iter().position(|(a, _)| *a == addr);
@@ -296,7 +313,11 @@ impl Env for HostEnv<'_> {
     }
 
     fn count(&mut self, at: RuleAt, bytes: u64) {
-        let c = self.state.counters.entry((self.host, at)).or_default();
+        let c = self
+            .state
+            .counters
+            .entry((self.facts.host, at))
+            .or_default();
         c.packets += 1;
         c.bytes += bytes;
     }
@@ -866,11 +887,13 @@ impl Walker<'_, '_> {
                 continue;
             }
             let mut env = HostEnv {
-                world,
-                host,
+                facts: HostFacts {
+                    world,
+                    host,
+                    ct_state: ct.state,
+                },
                 state: self.state,
                 force: &self.spec.force,
-                ct_state: ct.state,
             };
             let ns = world.hosts[host].name();
             let outcome = eval::run_hook(table, hook, pkt, &mut env, ns, &mut self.steps);
@@ -1166,15 +1189,7 @@ impl Walker<'_, '_> {
                 return n;
             }
             let lo = self.world.hosts[host].dev("lo").unwrap_or(0);
-            self.step(
-                host,
-                Layer::Link,
-                StepKind::Transmit {
-                    dev: "lo".into(),
-                    next_hop: None,
-                },
-                &pkt,
-            );
+            self.transmit_step(host, "lo", None, &pkt);
             return Next::Receive {
                 host,
                 dev: lo,
@@ -1330,15 +1345,7 @@ impl Walker<'_, '_> {
         let next_hop = via.unwrap_or(pkt.head().dst);
         match &d.spec.kind {
             DeviceKind::Loopback => {
-                self.step(
-                    host,
-                    Layer::Link,
-                    StepKind::Transmit {
-                        dev: dev.into(),
-                        next_hop: None,
-                    },
-                    &pkt,
-                );
+                self.transmit_step(host, dev, None, &pkt);
                 Next::Receive {
                     host,
                     dev: di,
@@ -1392,15 +1399,7 @@ impl Walker<'_, '_> {
                 _ => {
                     // Nobody in the scenario owns the next hop (a router,
                     // another machine): the packet leaves the model.
-                    self.step(
-                        host,
-                        Layer::Link,
-                        StepKind::Transmit {
-                            dev: dev.into(),
-                            next_hop: Some(next_hop),
-                        },
-                        &pkt,
-                    );
+                    self.transmit_step(host, dev, Some(next_hop), &pkt);
                     self.step(
                         host,
                         Layer::Link,
@@ -1484,15 +1483,7 @@ impl Walker<'_, '_> {
                     df: pkt.ip.df,
                     total_len: 0,
                 };
-                self.step(
-                    host,
-                    Layer::Link,
-                    StepKind::Transmit {
-                        dev: dev.into(),
-                        next_hop: Some(gw),
-                    },
-                    &pkt,
-                );
+                self.transmit_step(host, dev, Some(gw), &pkt);
                 pkt.outer.insert(0, outer.clone());
                 pkt.fix_lengths();
                 let outer = pkt.outer[0].clone();
@@ -1508,6 +1499,12 @@ impl Walker<'_, '_> {
                 Next::LocalOut { host, pkt }
             }
         }
+    }
+
+    /// The packet leaves on `dev`, toward `next_hop` when there is one.
+    fn transmit_step(&mut self, host: usize, dev: &str, next_hop: Option<Ipv4Addr>, pkt: &Packet) {
+        let dev = dev.to_string();
+        self.step(host, Layer::Link, StepKind::Transmit { dev, next_hop }, pkt);
     }
 
     /// Neighbour resolution of `target` on `dev`, answered by a host's device or not.
@@ -1544,15 +1541,7 @@ impl Walker<'_, '_> {
         to: (usize, usize),
         mut pkt: Packet,
     ) -> Next {
-        self.step(
-            host,
-            Layer::Link,
-            StepKind::Transmit {
-                dev: dev.into(),
-                next_hop: Some(next_hop),
-            },
-            &pkt,
-        );
+        self.transmit_step(host, dev, Some(next_hop), &pkt);
         pkt.mark = 0;
         Next::Receive {
             host: to.0,
@@ -1796,7 +1785,6 @@ impl Walker<'_, '_> {
 /// `rule` (from 1) of `chain` in `host`'s `table`, for the packet of a step.
 pub fn explain_rule(
     world: &World,
-    state: &mut SimState,
     host: &str,
     table: TableName,
     chain: &str,
@@ -1814,12 +1802,10 @@ pub fn explain_rule(
         .rules
         .get(rule.wrapping_sub(1))
         .ok_or_else(|| format!("chain {chain} has no rule {rule}"))?;
-    let env = HostEnv {
+    let facts = HostFacts {
         world,
         host: hi,
-        state,
-        force: &[],
         ct_state: ctstate::NEW,
     };
-    Ok(eval::explain(r, pkt, &env))
+    Ok(eval::explain(r, pkt, &facts))
 }

@@ -18,12 +18,7 @@ pub struct RuleAt {
 }
 
 /// What the walk needs from the namespace around it.
-pub trait Env {
-    /// `RTN_*` type of `addr` in this namespace (bits of [`addrtype`]); with
-    /// `dev`, LOCAL only counts addresses of that device.
-    fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16;
-    /// Conntrack state bits of the packet ([`ctstate`]).
-    fn ct_state(&self) -> u8;
+pub trait Env: Facts {
     /// A random draw for `statistic --mode random` (31 bits, as the kernel
     /// uses), and whether the caller forces this rule's outcome.
     fn draw(&mut self, at: RuleAt) -> (u32, Option<bool>);
@@ -33,6 +28,16 @@ pub trait Env {
     fn recent(&mut self, r: &Recent, addr: Ipv4Addr) -> bool;
     /// Counts a matched rule (`iptables -L -v` counters).
     fn count(&mut self, at: RuleAt, bytes: u64);
+}
+
+/// What rules read from the namespace without changing anything: enough to
+/// test or explain any match that has no side effects.
+pub trait Facts {
+    /// `RTN_*` type of `addr` in this namespace (bits of [`addrtype`]); with
+    /// `dev`, LOCAL only counts addresses of that device.
+    fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16;
+    /// Conntrack state bits of the packet ([`ctstate`]).
+    fn ct_state(&self) -> u8;
 }
 
 /// How a table's walk ended.
@@ -121,7 +126,7 @@ fn holds(m: &Match, pkt: &Packet, env: &mut dyn Env, at: RuleAt, site: &mut Site
 
 /// Whether a match without side effects holds; `None` for the matches that
 /// have them (random, nth, recent), whose outcome depends on state.
-fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Env) -> Option<bool> {
+fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Facts) -> Option<bool> {
     let h = pkt.head();
     let ports = pkt.head_ports();
     Some(match &m.kind {
@@ -180,7 +185,7 @@ fn addrtype_args<'p>(m: &Match, pkt: &'p Packet, dir: Dir) -> (Ipv4Addr, Option<
 
 /// What the packet has that the match tested, in words: the reason a
 /// match failed (or, negated, held). Computed only when a step needs it.
-fn describe(m: &Match, pkt: &Packet, env: &dyn Env) -> String {
+fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
     let h = pkt.head();
     let ports = pkt.head_ports();
     let inside = |net: &ipnet::Ipv4Net, a: Ipv4Addr| {
@@ -311,7 +316,7 @@ fn rule_matches(
     Ok(())
 }
 
-fn reason(m: &Match, pkt: &Packet, env: &dyn Env) -> String {
+fn reason(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
     let w = describe(m, pkt, env);
     if m.negated {
         format!("{w} (negated by !)")
@@ -323,7 +328,7 @@ fn reason(m: &Match, pkt: &Packet, env: &dyn Env) -> String {
 /// Why `rule` does not match `pkt`, without side effects: for a learner who
 /// asks about any one rule of a collapsed run. `None` when it would match
 /// (matches whose outcome depends on state, like random, count as holding).
-pub fn explain(rule: &Rule, pkt: &Packet, env: &dyn Env) -> Option<(String, String)> {
+pub fn explain(rule: &Rule, pkt: &Packet, env: &dyn Facts) -> Option<(String, String)> {
     rule.matches.iter().find_map(|m| {
         let fails = holds_pure(m, pkt, env).is_some_and(|ok| ok == m.negated);
         fails.then(|| (rule.match_text(m).to_string(), reason(m, pkt, env)))
