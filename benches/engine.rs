@@ -65,7 +65,7 @@ fn bench(c: &mut Criterion) {
 
     let world = World::build(&scenario(&dump)).expect("bench world builds");
     let mut linear = world.clone();
-    for t in &mut linear.hosts[0].rules.as_mut().unwrap().tables {
+    for t in &mut std::rc::Rc::make_mut(linear.hosts[0].rules.as_mut().unwrap()).tables {
         for ch in &mut t.chains {
             ch.index = None;
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting and lints, the engine's tests natively,
 # the browser tests (wasm-bindgen-test in headless Chromium), and an
-# end-to-end check of the release page. Installs what is missing first.
+# end-to-end test of the release page (tests/e2e.py drives Chromium
+# through chromedriver). Installs what is missing first.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -22,6 +23,6 @@ cargo test
 step "browser tests (wasm-bindgen-test in headless Chromium)"
 CHROMEDRIVER="$(command -v chromedriver)" cargo test --target wasm32-unknown-unknown --test web
 
-step "release page and end-to-end check"
+step "release page and end-to-end test (WebDriver, headless Chromium)"
 trunk build --release --offline
-bash tests/e2e_page.sh dist
+python3 tests/e2e.py dist

@@ -2,9 +2,9 @@
 //! iptables chains, conntrack, and the routes Calico or Flannel wrote.
 //!
 //! [`engine`] is the simulator (native and wasm alike); [`ui`] is the Yew
-//! web front end, built only for `wasm32`.
+//! web front end: its state and sharing formats build everywhere (and are
+//! tested natively), its components only for `wasm32`.
 
 pub mod engine;
 
-#[cfg(target_arch = "wasm32")]
 pub mod ui;

@@ -141,68 +141,79 @@ async fn wait_for_text(root: &Element, needle: &str) -> String {
     );
 }
 
+/// Mounts the whole page with no autosave left by an earlier test.
+fn mount_page() -> (Element, yew::AppHandle<packetwalk::ui::App>) {
+    web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .clear()
+        .unwrap();
+    let root = fresh_root();
+    let app = packetwalk::ui::mount(root.clone());
+    (root, app)
+}
+
+fn count(root: &Element, css: &str) -> usize {
+    root.query_selector_all(css).unwrap().length() as usize
+}
+
+fn fire(el: &Element, kind: &str) {
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict(kind, &init).unwrap();
+    el.dispatch_event(&event).unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn page_shows_the_article_trace_and_verdict() {
-    let root = fresh_root();
-    let _app = packetwalk::ui::mount(root.clone());
-    let text = wait_for_text(&root, "Verdict: Delivered").await;
+    let (root, app) = mount_page();
+    let text = wait_for_text(&root, "Delivered.").await;
     for needle in [
         "Packet Walk",
         "KUBE-SVC-7RUAH544RSSBQYKK",
         "KUBE-SEP-IWORYNCAYHBSQHXU",
         "cali71ca141a178",
-        "dst 10.96.100.10:80 → 172.16.225.112:80",
         "a socket in flask-ui-6c9f7d8b5d-x2k4p",
     ] {
         assert!(text.contains(needle), "the page lacks \"{needle}\"");
     }
-    // A semantic table with one row per step.
-    let rows = root
-        .query_selector_all("table.trace tbody tr")
-        .unwrap()
-        .length();
-    assert_eq!(rows as usize, preset_trace("article").steps.len());
-    let nat_rows = root
-        .query_selector_all("table.trace tr.row-nat")
-        .unwrap()
-        .length();
-    assert!(nat_rows >= 2, "DNAT and MASQUERADE rows are marked");
+    // One event per step; DNAT and MASQUERADE rows are marked.
+    assert_eq!(
+        count(&root, ".event-list .event"),
+        preset_trace("article").steps.len()
+    );
+    assert!(count(&root, ".event.row-nat") >= 2);
+    // The first step is selected and its headers are shown.
+    assert_eq!(count(&root, ".event.selected"), 1);
+    assert!(count(&root, "#headers .hdr") >= 3);
+    app.destroy();
 }
 
 #[wasm_bindgen_test]
 async fn picking_a_scenario_recomputes_the_trace() {
     let window = web_sys::window().unwrap();
     let url = window.location().href().unwrap();
-    let root = fresh_root();
-    let _app = packetwalk::ui::mount(root.clone());
+    let (root, app) = mount_page();
     wait_for_text(&root, "KUBE-SEP-IWORYNCAYHBSQHXU").await;
     let select: HtmlSelectElement = root
-        .query_selector("select")
+        .query_selector("#scenario-picker")
         .unwrap()
         .expect("a scenario picker")
         .dyn_into()
         .unwrap();
     select.set_value("article-remote");
-    let event = web_sys::Event::new_with_event_init_dict("change", &{
-        let init = web_sys::EventInit::new();
-        init.set_bubbles(true);
-        init
-    })
-    .unwrap();
-    select.dispatch_event(&event).unwrap();
+    fire(&select, "change");
     let text = wait_for_text(&root, "KUBE-SEP-RYRWZACDTG7E36MG").await;
-    assert!(text.contains("+ outer header 192.168.11.58 → 192.168.11.54 (IPIP)"));
-    assert!(text.contains("Verdict: Delivered"));
-    let table = root
-        .query_selector("table.trace")
-        .unwrap()
-        .expect("the trace table");
-    let table_text = table.text_content().unwrap_or_default();
+    assert!(text.contains("Delivered."));
+    let list = root.query_selector(".event-list").unwrap().unwrap();
+    let list_text = list.text_content().unwrap_or_default();
+    assert!(list_text.contains("encapsulates (IPIP)"), "{list_text}");
     assert!(
-        !table_text.contains("KUBE-SEP-IWORYNCAYHBSQHXU"),
+        !list_text.contains("KUBE-SEP-IWORYNCAYHBSQHXU"),
         "the old trace is gone"
     );
-    // The choice went into the address; put the test page's address back.
     assert!(window
         .location()
         .search()
@@ -213,4 +224,314 @@ async fn picking_a_scenario_recomputes_the_trace() {
         .unwrap()
         .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
         .unwrap();
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn typing_a_route_applies_it_and_bad_text_is_kept() {
+    let (root, app) = mount_page();
+    wait_for_text(&root, "Delivered.").await;
+    let area: web_sys::HtmlTextAreaElement = root
+        .query_selector("#routes-node8")
+        .unwrap()
+        .expect("node8's route editor")
+        .dyn_into()
+        .unwrap();
+    let routes = area.value();
+    // A typo first: the error is shown at its line, the text stays, the
+    // packet keeps the last valid routes.
+    let bad = routes.replace("172.16.225.112 dev", "172.16.225.300 dev");
+    area.set_value(&bad);
+    fire(&area, "input");
+    let text = wait_for_text(&root, "error(s)").await;
+    let line = bad.lines().position(|l| l.contains(".300")).unwrap() + 1;
+    assert!(text.contains(&format!("line {line}")), "{text}");
+    assert_eq!(area.value(), bad);
+    assert!(text.contains("Delivered."));
+    assert_eq!(count(&root, ".gutter .ln-err"), 1);
+    // Then a valid edit: the pod's route becomes a blackhole.
+    let edited = routes.replace(
+        "172.16.225.112 dev cali71ca141a178 scope link",
+        "blackhole 172.16.225.112",
+    );
+    area.set_value(&edited);
+    fire(&area, "input");
+    let text = wait_for_text(&root, "Dropped.").await;
+    assert!(text.contains("blackhole"), "{text}");
+    // Undo brings the delivery back.
+    let undo: web_sys::HtmlElement = root
+        .query_selector("#undo")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    undo.click();
+    wait_for_text(&root, "Delivered.").await;
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn header_view_marks_the_rewritten_field_with_its_old_value() {
+    use packetwalk::ui::headers::{HeaderProps, HeaderView};
+    let t = std::rc::Rc::new(preset_trace("article"));
+    let dnat = t
+        .steps
+        .iter()
+        .position(|s| {
+            matches!(
+                s.kind,
+                StepKind::Nat {
+                    nat: NatKind::Dnat,
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    let root = fresh_root();
+    let app = yew::Renderer::<HeaderView>::with_root_and_props(
+        root.clone(),
+        HeaderProps {
+            trace: t.clone(),
+            step: dnat,
+        },
+    )
+    .render();
+    wait_for_text(&root, "172.16.225.112").await;
+    let changed: Vec<String> = (0..root.query_selector_all(".field.changed").unwrap().length())
+        .map(|i| {
+            root.query_selector_all(".field.changed")
+                .unwrap()
+                .get(i)
+                .unwrap()
+                .text_content()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].starts_with("dst172.16.225.112"), "{changed:?}");
+    assert!(changed[0].contains("was 10.96.100.10"), "{changed:?}");
+    let nat = root.query_selector(".nat-line").unwrap().unwrap();
+    assert!(nat
+        .text_content()
+        .unwrap()
+        .contains("10.96.100.10:80 → 172.16.225.112:80"));
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn event_list_filters_hide_rule_skips_and_devices() {
+    use packetwalk::ui::events::{EventList, EventListProps};
+    use packetwalk::ui::model::Filters;
+    let t = std::rc::Rc::new(preset_trace("article"));
+    let filters = Filters {
+        hide_skips: true,
+        hide_devices: true,
+        ..Filters::default()
+    };
+    let root = fresh_root();
+    let app = yew::Renderer::<EventList>::with_root_and_props(
+        root.clone(),
+        EventListProps {
+            trace: t.clone(),
+            selected: 0,
+            filters,
+            onselect: yew::Callback::noop(),
+            onfilters: yew::Callback::noop(),
+        },
+    )
+    .render();
+    wait_for_text(&root, "KUBE-SERVICES").await;
+    let shown = count(&root, ".event");
+    assert_eq!(shown, filters.visible(&t).len());
+    assert!(shown < t.steps.len());
+    assert_eq!(count(&root, ".event.row-skipped"), 0);
+    app.destroy();
+}
+
+// ---- Large dumps: the virtualised list and the chunked import ----
+
+#[allow(dead_code)]
+#[path = "../benches/kube_dump.rs"]
+mod kube_dump;
+
+use packetwalk::engine::error::Errors;
+use packetwalk::engine::iptables::{save, Ruleset};
+use packetwalk::ui::import::parse_in_chunks;
+use packetwalk::ui::virtual_list::{VirtualList, VirtualListProps};
+use std::cell::RefCell;
+use std::rc::Rc;
+use yew::{classes, html, Callback};
+
+fn test_rows(rows: usize, scroll_to: Option<usize>) -> VirtualListProps {
+    VirtualListProps {
+        rows,
+        row_height: 20.0,
+        height: 400.0,
+        render_row: Callback::from(|i: usize| {
+            html! { <div class="test-row" role="listitem">{ format!("row {i}") }</div> }
+        }),
+        scroll_to,
+        aria_label: "test rows".into(),
+        class: classes!("test-vlist"),
+    }
+}
+
+/// The row elements in the DOM, as their texts.
+fn row_texts(root: &Element) -> Vec<String> {
+    let rows = root.query_selector_all(".test-row").unwrap();
+    (0..rows.length())
+        .filter_map(|i| rows.item(i))
+        .map(|n| n.text_content().unwrap_or_default())
+        .collect()
+}
+
+/// Waits (up to 5 s) until a row element reads exactly `text`.
+async fn wait_for_row(root: &Element, text: &str) -> Vec<String> {
+    for _ in 0..100 {
+        let rows = row_texts(root);
+        if rows.iter().any(|r| r == text) {
+            return rows;
+        }
+        yew::platform::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no row \"{text}\"; the rows are {:?}", row_texts(root));
+}
+
+#[wasm_bindgen_test]
+async fn virtual_list_draws_only_the_rows_in_view() {
+    let root = fresh_root();
+    let mut app =
+        yew::Renderer::<VirtualList>::with_root_and_props(root.clone(), test_rows(100_000, None))
+            .render();
+    let rows = wait_for_row(&root, "row 0").await;
+    assert!(
+        rows.len() < 100,
+        "{} rows in the DOM for 100,000 rows",
+        rows.len()
+    );
+    let scroller: web_sys::HtmlElement = root
+        .query_selector(".test-vlist")
+        .unwrap()
+        .expect("the scrolling box")
+        .dyn_into()
+        .unwrap();
+    assert_eq!(scroller.get_attribute("role").as_deref(), Some("list"));
+    assert_eq!(
+        scroller.get_attribute("aria-label").as_deref(),
+        Some("test rows")
+    );
+    assert_eq!(scroller.get_attribute("tabindex").as_deref(), Some("0"));
+    assert_eq!(scroller.client_height(), 400);
+    // The spacer gives the box the scroll height of every row.
+    assert_eq!(scroller.scroll_height(), 100_000 * 20);
+
+    // scroll_to: row 50,000 is drawn, in the middle of the box.
+    app.update(test_rows(100_000, Some(50_000)));
+    let rows = wait_for_row(&root, "row 50000").await;
+    assert!(rows.len() < 100, "{} rows after scrolling", rows.len());
+    assert!(!rows.iter().any(|r| r == "row 0"), "row 0 is gone");
+    let top = scroller.scroll_top();
+    assert!(
+        (50_000 * 20 - 400..=50_000 * 20).contains(&top),
+        "scrollTop {top} does not show row 50000"
+    );
+    assert!(
+        (top + 200 - (50_000 * 20 + 10)).abs() <= 1,
+        "row 50000 is centred"
+    );
+
+    // The learner scrolls: the rows follow.
+    scroller.set_scroll_top(1_000 * 20);
+    scroller
+        .dispatch_event(&web_sys::Event::new("scroll").unwrap())
+        .unwrap();
+    let rows = wait_for_row(&root, "row 1005").await;
+    assert!(rows.len() < 100, "{} rows after a scroll", rows.len());
+    assert!(!rows.iter().any(|r| r == "row 50000"), "row 50000 is gone");
+    app.destroy();
+    root.remove();
+}
+
+/// Runs `parse_in_chunks` and waits (up to 30 s) for its result. Returns the
+/// progress values, the result, and whether the page's own timers ran while
+/// the import was under way.
+async fn import(text: &str) -> (Vec<f64>, Result<Ruleset, Errors>, bool) {
+    let progress = Rc::new(RefCell::new(Vec::new()));
+    let done = Rc::new(RefCell::new(None));
+    let (p, d) = (progress.clone(), done.clone());
+    parse_in_chunks(
+        Rc::from(text),
+        Callback::from(move |f: f64| p.borrow_mut().push(f)),
+        Callback::from(move |r: Result<Ruleset, Errors>| *d.borrow_mut() = Some(r)),
+    );
+    let mut ran_between = false;
+    for _ in 0..3000 {
+        yew::platform::time::sleep(Duration::from_millis(10)).await;
+        if let Some(r) = done.borrow_mut().take() {
+            return (progress.take(), r, ran_between);
+        }
+        ran_between |= !progress.borrow().is_empty();
+    }
+    panic!(
+        "the import never finished; progress {:?}",
+        progress.borrow()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn chunked_import_reports_progress_and_parses_like_parse() {
+    let dump = kube_dump::generate(3_000, 3, 1);
+    assert!(dump.lines().count() > 3 * packetwalk::ui::import::LINES_PER_CHUNK);
+    let (progress, result, ran_between) = import(&dump).await;
+    assert!(progress.len() > 1, "progress reported {progress:?}");
+    assert!(
+        progress.windows(2).all(|w| w[0] <= w[1]),
+        "progress goes back: {progress:?}"
+    );
+    assert!(progress.iter().all(|f| (0.0..=1.0).contains(f)));
+    assert_eq!(progress.last(), Some(&1.0));
+    assert!(ran_between, "the page got no turn during the import");
+    let whole = save::parse(&dump).expect("the generated dump parses");
+    let chunked = result.expect("the chunked import parses");
+    assert_eq!(save::emit(&chunked), save::emit(&whole));
+    assert_eq!(save::emit(&chunked), dump);
+
+    // Errors: the same list, with the same lines, as a whole parse.
+    let broken = dump.replacen("-j KUBE-MARK-MASQ", "-j KUBE-MARK-MASQUERADE", 3);
+    let broken = &broken[..broken.len() - "COMMIT\n".len() - 40];
+    let (_, result, _) = import(broken).await;
+    assert_eq!(result.unwrap_err(), save::parse(broken).unwrap_err());
+    // Empty text: done at once, progress 1.
+    let (progress, result, _) = import("").await;
+    assert_eq!(progress, vec![1.0]);
+    assert!(result.is_ok());
+}
+
+#[wasm_bindgen_test]
+fn zz_chunk_times() {
+    let perf = web_sys::window().unwrap().performance().unwrap();
+    let dump = kube_dump::generate(10_000, 3, 1);
+    for _ in 0..3 {
+        let mut p = packetwalk::engine::iptables::save::Parser::new(true);
+        let mut at = 0;
+        let mut times = Vec::new();
+        let t0 = perf.now();
+        while at < dump.len() {
+            let s = perf.now();
+            at = p.feed(&dump, at, packetwalk::ui::import::LINES_PER_CHUNK);
+            times.push(((perf.now() - s) as i64, at));
+        }
+        let s = perf.now();
+        assert!(p.finish(&dump).is_ok());
+        let fin = perf.now() - s;
+        console_log!(
+            "total {:.0} ms, finish {:.1} ms, chunks (ms, end byte): {:?}",
+            perf.now() - t0,
+            fin,
+            times
+        );
+        let s = perf.now();
+        let _ = save::parse(&dump).unwrap();
+        console_log!("whole parse {:.0} ms", perf.now() - s);
+    }
 }

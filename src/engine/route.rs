@@ -258,6 +258,7 @@ impl RouteTable {
                     metric: r.metric,
                     chosen,
                     why,
+                    line: r.line,
                 }
             })
             .collect();

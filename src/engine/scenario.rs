@@ -195,7 +195,39 @@ pub fn builtin(name: &str) -> Option<Scenario> {
     Some(serde_json::from_str(json).expect("built-in scenarios are valid JSON (tested)"))
 }
 
+impl Host {
+    /// The host without its rules and routes texts (cheap to copy when
+    /// only the devices matter, as for a picture of the topology).
+    pub fn clone_without_texts(&self) -> Host {
+        Host {
+            name: self.name.clone(),
+            kind: self.kind,
+            node: self.node.clone(),
+            namespace: self.namespace.clone(),
+            devices: self.devices.clone(),
+            routes: Text::default(),
+            iptables: None,
+            listeners: self.listeners.clone(),
+            ip_forward: self.ip_forward,
+        }
+    }
+}
+
 impl Scenario {
+    /// The scenario without hosts (cheap to copy).
+    pub fn clone_without_hosts(&self) -> Scenario {
+        Scenario {
+            name: self.name.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            notes: self.notes.clone(),
+            seed: self.seed,
+            hosts: Vec::new(),
+            services: self.services.clone(),
+            preset: self.preset.clone(),
+        }
+    }
+
     /// Parses a scenario from JSON, with the line and column of a syntax error.
     pub fn from_json(text: &str) -> Result<Scenario, Errors> {
         serde_json::from_str(text).map_err(|e| {
@@ -234,7 +266,9 @@ pub struct Netns {
     pub spec: Host,
     pub devs: Vec<Dev>,
     pub routes: RouteTable,
-    pub rules: Option<Ruleset>,
+    /// Shared: cloning a world (the page keeps one per undo step) does not
+    /// copy a 100k-rule set.
+    pub rules: Option<std::rc::Rc<Ruleset>>,
     pub ip_forward: bool,
 }
 
@@ -312,6 +346,52 @@ fn local_routes(dev: &str, addrs: &[Ipv4Net]) -> Vec<Route> {
     out
 }
 
+/// Parses a host's `ip route` (or `route -n`) text and checks it against
+/// the host's devices as `ip route add` would, then adds the local table
+/// the kernel derives from the addresses. Errors carry the line in `text`.
+pub fn host_routes(h: &Host, text: &str) -> Result<RouteTable, Errors> {
+    let mut routes = route_text::parse_routes(text)?;
+    let mut errors = Errors::default();
+    for d in &h.devices {
+        routes.routes.extend(local_routes(&d.name, &d.addrs));
+    }
+    for r in &routes.routes {
+        if let Some(dev) = &r.dev {
+            if !h.devices.iter().any(|d| &d.name == dev) {
+                errors.push(ParseError::new(
+                    r.line,
+                    1,
+                    format!("Cannot find device \"{dev}\" (no such device on this host)"),
+                ));
+            }
+        }
+        // A gateway must be on a directly reachable subnet of the device
+        // unless the route says onlink (ip route's "Nexthop has invalid gateway").
+        if let (Some(via), Some(dev), false) = (r.via, &r.dev, r.onlink) {
+            let direct = h
+                .devices
+                .iter()
+                .filter(|d| &d.name == dev)
+                .flat_map(|d| &d.addrs)
+                .any(|a| a.trunc().contains(&via))
+                || routes.routes.iter().any(|o| {
+                    o.via.is_none()
+                        && o.dev.as_ref() == Some(dev)
+                        && o.dst.contains(&via)
+                        && o.kind == RouteType::Unicast
+                });
+            if !direct {
+                errors.push(ParseError::new(r.line, 1, format!("gateway {via} is not directly reachable on {dev} (\"Nexthop has invalid gateway\"); add \"onlink\"")));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(routes)
+    } else {
+        Err(errors)
+    }
+}
+
 impl World {
     /// Checks and compiles a scenario. Errors name the host, what text they
     /// are in (rules, routes) and the line and column there.
@@ -326,7 +406,7 @@ impl World {
                     format!("host \"{}\" is defined twice", h.name),
                 ));
             }
-            let mut routes = match route_text::parse_routes(&h.routes.to_text()) {
+            let routes = match host_routes(h, &h.routes.to_text()) {
                 Ok(r) => r,
                 Err(e) => {
                     errors
@@ -335,39 +415,10 @@ impl World {
                     RouteTable::default()
                 }
             };
-            for d in &h.devices {
-                routes.routes.extend(local_routes(&d.name, &d.addrs));
-            }
-            for r in &routes.routes {
-                if let Some(dev) = &r.dev {
-                    if !h.devices.iter().any(|d| &d.name == dev) {
-                        errors.push(ParseError::new(r.line, 1, format!("host {} routes: Cannot find device \"{dev}\" (no such device on this host)", h.name)));
-                    }
-                }
-                // A gateway must be on a directly reachable subnet of the
-                // device unless the route says onlink (ip route's "Nexthop has invalid gateway").
-                if let (Some(via), Some(dev), false) = (r.via, &r.dev, r.onlink) {
-                    let direct = h
-                        .devices
-                        .iter()
-                        .filter(|d| &d.name == dev)
-                        .flat_map(|d| &d.addrs)
-                        .any(|a| a.trunc().contains(&via))
-                        || routes.routes.iter().any(|o| {
-                            o.via.is_none()
-                                && o.dev.as_ref() == Some(dev)
-                                && o.dst.contains(&via)
-                                && o.kind == RouteType::Unicast
-                        });
-                    if !direct {
-                        errors.push(ParseError::new(r.line, 1, format!("host {} routes: gateway {via} is not directly reachable on {dev} (\"Nexthop has invalid gateway\"); add \"onlink\"", h.name)));
-                    }
-                }
-            }
             let rules = match &h.iptables {
                 None => None,
                 Some(t) => match save::parse(&t.to_text()) {
-                    Ok(r) => Some(r),
+                    Ok(r) => Some(std::rc::Rc::new(r)),
                     Err(e) => {
                         errors
                             .0
@@ -420,6 +471,50 @@ impl World {
             })
         } else {
             Err(errors)
+        }
+    }
+
+    /// Replaces host `host`'s routes with `text` (`ip route` lines). On an
+    /// error the world is unchanged and the errors name lines of `text`.
+    pub fn set_routes(&mut self, host: usize, text: &str) -> Result<(), Errors> {
+        let ns = self
+            .hosts
+            .get_mut(host)
+            .ok_or_else(|| ParseError::new(0, 0, format!("no host number {host}")))?;
+        ns.routes = host_routes(&ns.spec, text)?;
+        ns.spec.routes = Text::One(text.to_string());
+        self.sync_spec(host);
+        Ok(())
+    }
+
+    /// Replaces host `host`'s rules with `text` (`iptables-save` output; an
+    /// empty text removes them). On an error the world is unchanged.
+    pub fn set_rules(&mut self, host: usize, text: &str) -> Result<(), Errors> {
+        let rules = if text.trim().is_empty() {
+            None
+        } else {
+            Some(save::parse(text)?)
+        };
+        self.set_ruleset(host, text, rules);
+        Ok(())
+    }
+
+    /// Installs rules parsed already (a large dump parsed in chunks) with
+    /// the text they came from.
+    pub fn set_ruleset(&mut self, host: usize, text: &str, rules: Option<Ruleset>) {
+        if let Some(ns) = self.hosts.get_mut(host) {
+            ns.rules = rules.map(std::rc::Rc::new);
+            ns.spec.iptables = ns.rules.as_ref().map(|_| Text::One(text.to_string()));
+            self.sync_spec(host);
+        }
+    }
+
+    /// Copies a host's spec back into the scenario, so that the scenario
+    /// always says what the world runs.
+    fn sync_spec(&mut self, host: usize) {
+        let spec = self.hosts[host].spec.clone();
+        if let Some(h) = self.scenario.hosts.iter_mut().find(|h| h.name == spec.name) {
+            *h = spec;
         }
     }
 

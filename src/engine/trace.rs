@@ -61,6 +61,14 @@ pub struct Candidate {
     pub chosen: bool,
     /// Why it won or lost.
     pub why: String,
+    /// Line in the `ip route` text (0 for routes the kernel derived from
+    /// the addresses: the local table).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub line: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Where a route lookup happens.

@@ -1,130 +1,981 @@
-//! The page: header with the scenario picker, the scenario's notes and
-//! hosts, and the trace of its preset packet.
+//! The page: one struct component that owns the [`Session`] and hands
+//! slices of it to the views. Every message mutates the session in place
+//! (no copy of a 12 MB rule set per keystroke), then the views re-render.
+//!
+//! Where things come from at start-up, first match wins: a link's
+//! fragment (`#v1.…`), `?scenario=NAME`, the autosave in localStorage,
+//! the default built-in scenario.
 
-use crate::engine::scenario;
-use crate::ui::model::{self, Walk};
-use crate::ui::scenario_view::{HostList, Notes};
-use crate::ui::trace_view::TraceView;
+use crate::engine::error::Errors;
+use crate::engine::iptables::Ruleset;
+use crate::engine::scenario::{self, HostKind};
+use crate::engine::SendSpec;
+use crate::ui::dialogs::{EmbedDialog, LinkDialog};
+use crate::ui::editors::{EditorPanel, EditorView, RulesRef};
+use crate::ui::events::{EventList, SendHistory, StepControls};
+use crate::ui::explain::Explain;
+use crate::ui::headers::HeaderView;
+use crate::ui::model::{self, Filters, Move};
+use crate::ui::send_form::{SendForm, Target};
+use crate::ui::session::{Field, Session};
+use crate::ui::share::{self, Saved};
+use crate::ui::topology::Topology;
+use crate::ui::{browser, import};
+use gloo_timers::callback::{Interval, Timeout};
+use std::collections::HashMap;
 use std::rc::Rc;
-use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
-/// The scenario named by `?scenario=NAME` in the page address, if it is a
-/// built-in one; else the default (the first built-in).
-fn initial_scenario() -> String {
-    let from_url = web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .and_then(|q| {
-            q.trim_start_matches('?')
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("scenario=").map(str::to_string))
-        })
-        .filter(|name| scenario::BUILTIN.contains(&name.as_str()));
-    from_url.unwrap_or_else(|| scenario::BUILTIN[0].to_string())
+/// How long typing must pause before the text is parsed and applied.
+const DEBOUNCE_MS: u32 = 300;
+/// How long after a change the session is saved to localStorage.
+const AUTOSAVE_MS: u32 = 800;
+/// Rule texts longer than this are parsed in chunks with a progress bar.
+const CHUNKED_BYTES: usize = 256 * 1024;
+
+pub enum Msg {
+    Select(usize, usize),
+    Step(Move),
+    TogglePlay,
+    Tick,
+    Speed(u32),
+    Filters(Filters),
+    Send(SendSpec),
+    SendAgain,
+    Reply,
+    ClearConntrack,
+    ClearSends,
+    ForceOther,
+    ExplainRule(usize),
+    Edit(usize, Field, Rc<str>),
+    Apply(usize, Field),
+    Command(usize, String),
+    Undo,
+    Redo,
+    EditorHost(usize),
+    EditorView(Field, EditorView),
+    Scenario(String),
+    Reset,
+    ImportScenario(String),
+    ExportScenario,
+    ImportText(usize, Option<Field>, String, Rc<str>),
+    ImportProgress(f64),
+    ImportDone(usize, Rc<str>, Result<Ruleset, Errors>),
+    CopyLink,
+    OpenEmbed,
+    CloseDialog,
+    Notice(Notice),
+    DismissNotice,
+    Theme,
+    Autosave,
+    Key(web_sys::KeyboardEvent),
+    /// The address's fragment changed (a link pasted into this tab).
+    Fragment,
 }
 
-/// Records the choice in the address (`?scenario=NAME`) without reloading,
-/// so a reload or a shared link shows the same scenario.
-fn remember_scenario(name: &str) {
-    if let Some(w) = web_sys::window() {
-        if let Ok(h) = w.history() {
-            let _ = h.replace_state_with_url(
-                &wasm_bindgen::JsValue::NULL,
-                "",
-                Some(&format!("?scenario={name}")),
-            );
+/// A message at the top of the page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub error: bool,
+    pub text: String,
+}
+
+impl Notice {
+    pub fn info(text: impl Into<String>) -> Notice {
+        Notice {
+            error: false,
+            text: text.into(),
+        }
+    }
+    pub fn error(text: impl Into<String>) -> Notice {
+        Notice {
+            error: true,
+            text: text.into(),
         }
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct PickerProps {
-    selected: AttrValue,
-    onchange: Callback<String>,
+/// The scenario drawn by the topology, with the key it was made for.
+type TopoCache = std::cell::RefCell<Option<((String, usize), Rc<scenario::Scenario>)>>;
+
+type Explained = (usize, usize, usize, crate::ui::explain::Explanation);
+
+enum Dialog {
+    Link(String),
+    Embed(String),
 }
 
-/// The built-in scenarios; choosing one recomputes the page.
-#[function_component(ScenarioPicker)]
-fn scenario_picker(props: &PickerProps) -> Html {
-    let onchange = {
-        let cb = props.onchange.clone();
-        Callback::from(move |e: Event| {
-            cb.emit(e.target_unchecked_into::<HtmlSelectElement>().value())
-        })
+/// A chunked parse in progress.
+struct Importing {
+    host: usize,
+    name: String,
+    progress: f64,
+}
+
+pub struct App {
+    session: Session,
+    notice: Option<Notice>,
+    filters: Filters,
+    playing: Option<Interval>,
+    speed_ms: u32,
+    editor_host: usize,
+    views: (EditorView, EditorView),
+    debounce: HashMap<(usize, Field), Timeout>,
+    autosave: Option<Timeout>,
+    dialog: Option<Dialog>,
+    importing: Option<Importing>,
+    embed: bool,
+    embed_editors: bool,
+    dark: Option<bool>,
+    /// The last on-demand explanation: send, step, rule and the answer.
+    explained: Option<Explained>,
+    /// A measurement waiting for the next render: which, and its start
+    /// (`performance.now()`); written on `<body>` for the benchmarks.
+    timing: Option<(&'static str, f64)>,
+    import_t0: f64,
+    topo: TopoCache,
+    _keys: (
+        Option<gloo_events::EventListener>,
+        Option<gloo_events::EventListener>,
+    ),
+}
+
+/// The session to start with, and a notice when the link was unusable.
+fn initial_session() -> (Session, Option<Notice>) {
+    let fallback = |notice: Option<Notice>| {
+        let name = browser::query("scenario")
+            .filter(|n| scenario::BUILTIN.contains(&n.as_str()))
+            .unwrap_or_else(|| scenario::BUILTIN[0].to_string());
+        let s = Session::builtin(&name).expect("built-in scenarios build (tested)");
+        (s, notice)
     };
-    html! {
-        <div class="picker">
-            <label for="scenario-picker">{ "Scenario" }</label>
-            <select id="scenario-picker" {onchange}>
-                { for scenario::BUILTIN.iter().map(|name| {
-                    let title = scenario::builtin(name).map(|s| s.title).unwrap_or_default();
-                    html! {
-                        <option key={*name} value={*name} selected={props.selected == *name}>
-                            { title }
-                        </option>
-                    }
-                }) }
-            </select>
-        </div>
+    if let Some(frag) = browser::fragment() {
+        return match share::decode_link(&frag).map_err(|e| e.to_string()).and_then(|saved| Session::from_saved(&saved)) {
+            Ok(s) => (s, Some(Notice::info("Opened from a link: the scenario, its edits and the packets sent are as they were shared."))),
+            Err(e) => fallback(Some(Notice::error(format!(
+                "This link could not be opened, so the default scenario is shown instead. {e}"
+            )))),
+        };
+    }
+    let wanted = browser::query("scenario");
+    if let Some(saved) = browser::load_autosave() {
+        let same = wanted.is_none() || wanted == saved.base;
+        if same && browser::query("embed").is_none_or(|v| v != "1") {
+            match Session::from_saved(&saved) {
+                Ok(s) => {
+                    return (
+                        s,
+                        Some(Notice::info(
+                            "Your last session was restored from this browser. \"Reset\" goes back to the built-in scenario.",
+                        )),
+                    )
+                }
+                Err(e) => {
+                    return fallback(Some(Notice::error(format!(
+                        "The session saved in this browser could not be restored ({e}); the built-in scenario is shown."
+                    ))))
+                }
+            }
+        }
+    }
+    fallback(None)
+}
+
+impl App {
+    fn selected(&self) -> Option<(usize, usize)> {
+        self.session.selected
+    }
+
+    fn visible(&self) -> Vec<usize> {
+        self.session
+            .trace()
+            .map(|t| self.filters.visible(t))
+            .unwrap_or_default()
+    }
+
+    fn schedule_autosave(&mut self, ctx: &Context<Self>) {
+        if self.embed {
+            return;
+        }
+        let link = ctx.link().clone();
+        self.autosave = Some(Timeout::new(AUTOSAVE_MS, move || {
+            link.send_message(Msg::Autosave)
+        }));
+    }
+
+    fn start_chunked(&mut self, ctx: &Context<Self>, host: usize, name: String, text: Rc<str>) {
+        self.import_t0 = browser::now_ms();
+        self.importing = Some(Importing {
+            host,
+            name,
+            progress: 0.0,
+        });
+        let progress = ctx.link().callback(Msg::ImportProgress);
+        let t = text.clone();
+        let done = ctx
+            .link()
+            .callback(move |r: Result<Ruleset, Errors>| Msg::ImportDone(host, t.clone(), r));
+        import::parse_in_chunks(text, progress, done);
+    }
+
+    fn link_fragment(&self) -> Result<String, String> {
+        share::encode_link(&self.session.to_saved()).map_err(|e| e.to_string())
     }
 }
 
-/// The whole page.
-#[function_component(App)]
-pub fn app() -> Html {
-    let selected = use_state(initial_scenario);
-    let walk: Rc<Result<Walk, String>> = use_memo((*selected).clone(), |name| model::walk(name));
-    let onchange = {
-        let selected = selected.clone();
-        Callback::from(move |name: String| {
-            remember_scenario(&name);
-            selected.set(name);
-        })
-    };
+impl Component for App {
+    type Message = Msg;
+    type Properties = ();
 
-    let body = match &*walk {
-        Err(e) => html! { <p class="error" role="alert">{ e.clone() }</p> },
-        Ok(w) => {
-            let sc = &w.scenario;
+    fn create(ctx: &Context<Self>) -> Self {
+        let (session, notice) = initial_session();
+        let embed = browser::query("embed").is_some_and(|v| v == "1");
+        let embed_editors = browser::query("editors").is_some_and(|v| v == "1");
+        let editor_host = session
+            .world
+            .hosts
+            .iter()
+            .position(|h| h.spec.kind == HostKind::Node)
+            .unwrap_or(0);
+        let dark = browser::load_theme();
+        browser::apply_theme(dark);
+        let link = ctx.link().clone();
+        let keys = web_sys::window().and_then(|w| w.document()).map(|doc| {
+            gloo_events::EventListener::new(&doc, "keydown", move |e| {
+                use wasm_bindgen::JsCast;
+                if let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() {
+                    link.send_message(Msg::Key(k.clone()));
+                }
+            })
+        });
+        let link = ctx.link().clone();
+        let hash = web_sys::window().map(|w| {
+            gloo_events::EventListener::new(&w, "hashchange", move |_| {
+                link.send_message(Msg::Fragment)
+            })
+        });
+        App {
+            session,
+            notice,
+            filters: Filters::default(),
+            playing: None,
+            speed_ms: 700,
+            editor_host,
+            views: (EditorView::Text, EditorView::Text),
+            debounce: HashMap::new(),
+            autosave: None,
+            dialog: None,
+            importing: None,
+            embed,
+            embed_editors,
+            dark,
+            explained: None,
+            topo: Default::default(),
+            timing: None,
+            import_t0: 0.0,
+            _keys: (keys, hash),
+        }
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::Select(t, s) => {
+                self.session.select(t, s);
+            }
+            Msg::Step(m) => {
+                let Some((t, s)) = self.selected() else {
+                    return false;
+                };
+                let to = model::step_to(&self.visible(), s, m);
+                if to == s {
+                    return false;
+                }
+                self.session.select(t, to);
+            }
+            Msg::TogglePlay => {
+                if self.playing.take().is_none() {
+                    let link = ctx.link().clone();
+                    // From the end, play starts over.
+                    if let Some((t, s)) = self.selected() {
+                        if self.visible().last() == Some(&s) {
+                            self.session.select(t, 0);
+                        }
+                    }
+                    self.playing = Some(Interval::new(self.speed_ms, move || {
+                        link.send_message(Msg::Tick)
+                    }));
+                }
+            }
+            Msg::Tick => {
+                let Some((t, s)) = self.selected() else {
+                    self.playing = None;
+                    return true;
+                };
+                let to = model::step_to(&self.visible(), s, Move::Forward);
+                if to == s {
+                    self.playing = None;
+                } else {
+                    self.session.select(t, to);
+                }
+            }
+            Msg::Speed(ms) => {
+                self.speed_ms = ms;
+                if self.playing.is_some() {
+                    let link = ctx.link().clone();
+                    self.playing = Some(Interval::new(ms, move || link.send_message(Msg::Tick)));
+                }
+            }
+            Msg::Filters(f) => {
+                self.filters = f;
+                // Keep the selection on a shown step.
+                if let Some((t, s)) = self.selected() {
+                    let v = self.visible();
+                    if !v.contains(&s) {
+                        let to = v.iter().copied().find(|&i| i > s).or(v.last().copied());
+                        if let Some(to) = to {
+                            self.session.select(t, to);
+                        }
+                    }
+                }
+            }
+            Msg::Send(spec) => {
+                self.timing = Some(("data-send-ms", browser::now_ms()));
+                self.session.send(spec);
+                self.schedule_autosave(ctx);
+            }
+            Msg::SendAgain => {
+                if let Some(spec) = self.session.again_spec() {
+                    self.session.send(spec);
+                    self.schedule_autosave(ctx);
+                }
+            }
+            Msg::Reply => {
+                if !self.session.reply() {
+                    self.notice = Some(Notice::error(
+                        "Only a delivered packet can be answered: this one did not reach a socket.",
+                    ));
+                }
+                self.schedule_autosave(ctx);
+            }
+            Msg::ClearConntrack => {
+                self.session.clear_conntrack();
+                self.notice = Some(Notice::info(
+                    "Conntrack is empty on every host (conntrack -F): the next packet starts a NEW connection.",
+                ));
+            }
+            Msg::ClearSends => {
+                self.session.clear_sends();
+                self.schedule_autosave(ctx);
+            }
+            Msg::ForceOther => {
+                if let Some((t, s)) = self.selected() {
+                    self.session.force_other_branch(t, s);
+                    self.schedule_autosave(ctx);
+                }
+            }
+            Msg::ExplainRule(rule) => {
+                let r = self.explain_rule(rule);
+                if let Some((t, st)) = self.selected() {
+                    self.explained = Some((t, st, rule, r));
+                }
+            }
+            Msg::Edit(host, field, text) => {
+                self.session.edit(host, field, text);
+                let link = ctx.link().clone();
+                self.debounce.insert(
+                    (host, field),
+                    Timeout::new(DEBOUNCE_MS, move || {
+                        link.send_message(Msg::Apply(host, field))
+                    }),
+                );
+                self.schedule_autosave(ctx);
+            }
+            Msg::Apply(host, field) => {
+                self.debounce.remove(&(host, field));
+                let big =
+                    field == Field::Rules
+                        && self.session.drafts.get(host).is_some_and(|d| {
+                            d.rules.pending() && d.rules.text.len() > CHUNKED_BYTES
+                        });
+                if big {
+                    let text = self.session.drafts[host].rules.text.clone();
+                    self.start_chunked(ctx, host, "the edited rules".into(), text);
+                } else {
+                    self.session.apply(host, field);
+                }
+                self.schedule_autosave(ctx);
+            }
+            Msg::Command(host, line) => match self.session.command(host, &line) {
+                Ok(()) => {
+                    self.notice = Some(Notice::info(format!("Applied: {line}")));
+                    self.schedule_autosave(ctx);
+                }
+                Err(e) => self.notice = Some(Notice::error(format!("{line}\n{e}"))),
+            },
+            Msg::Undo => {
+                if let Some((h, _)) = self.session.undo() {
+                    self.editor_host = h;
+                    self.schedule_autosave(ctx);
+                }
+            }
+            Msg::Redo => {
+                if let Some((h, _)) = self.session.redo() {
+                    self.editor_host = h;
+                    self.schedule_autosave(ctx);
+                }
+            }
+            Msg::EditorHost(h) => self.editor_host = h,
+            Msg::EditorView(f, v) => match f {
+                Field::Rules => self.views.0 = v,
+                Field::Routes => self.views.1 = v,
+            },
+            Msg::Scenario(name) => match Session::builtin(&name) {
+                Ok(s) => {
+                    browser::set_query_scenario(&name);
+                    self.session = s;
+                    self.editor_host = self
+                        .session
+                        .world
+                        .hosts
+                        .iter()
+                        .position(|h| h.spec.kind == HostKind::Node)
+                        .unwrap_or(0);
+                    self.notice = None;
+                    self.schedule_autosave(ctx);
+                }
+                Err(e) => self.notice = Some(Notice::error(e)),
+            },
+            Msg::Reset => {
+                let name = self
+                    .session
+                    .base
+                    .clone()
+                    .unwrap_or_else(|| scenario::BUILTIN[0].to_string());
+                browser::clear_autosave();
+                browser::clear_fragment();
+                ctx.link().send_message(Msg::Scenario(name.clone()));
+                self.notice = Some(Notice::info(format!(
+                    "Back to the built-in scenario \"{name}\"; your edits are gone (Undo cannot bring them back, but an exported file can)."
+                )));
+            }
+            Msg::ImportScenario(text) => {
+                let parsed = scenario::Scenario::from_json(&text)
+                    .map_err(|e| e.to_string())
+                    .and_then(|sc| {
+                        let base = scenario::BUILTIN
+                            .contains(&sc.name.as_str())
+                            .then(|| sc.name.clone());
+                        let mut s = Session::new(&sc, base).map_err(|e| e.to_string())?;
+                        if let Some(p) = &sc.preset {
+                            s.send(p.to_spec());
+                        }
+                        Ok(s)
+                    })
+                    .or_else(|e| {
+                        // A link-or-autosave record exported by an older page.
+                        share::from_json(&text)
+                            .map_err(|_| e.clone())
+                            .and_then(|saved| Session::from_saved(&saved))
+                            .map_err(|_| e)
+                    });
+                match parsed {
+                    Ok(s) => {
+                        self.session = s;
+                        self.editor_host = 0;
+                        self.notice = Some(Notice::info("Scenario imported."));
+                        self.schedule_autosave(ctx);
+                    }
+                    Err(e) => {
+                        self.notice = Some(Notice::error(format!(
+                            "That file is not a Packet Walk scenario; nothing was changed.\n{e}"
+                        )))
+                    }
+                }
+            }
+            Msg::ExportScenario => {
+                let mut sc = self.session.world.scenario.clone();
+                let base_hosts = self.session.to_saved();
+                // Export what the learner typed, even text that does not apply yet.
+                if let Ok(typed) = share::restore(&Saved {
+                    base: None,
+                    scenario: Some(sc.clone()),
+                    edits: base_hosts.edits,
+                    sends: Vec::new(),
+                    selected: None,
+                }) {
+                    sc = typed;
+                }
+                let name = format!("{}.packetwalk.json", sc.name);
+                browser::download(&name, &sc.to_json());
+            }
+            Msg::ImportText(host, field, name, text) => {
+                let is_rules = field.unwrap_or_else(|| Field::guess(&text)) == Field::Rules;
+                if is_rules && text.len() > CHUNKED_BYTES {
+                    self.start_chunked(ctx, host, name, text);
+                } else {
+                    let f = if is_rules {
+                        Field::Rules
+                    } else {
+                        Field::Routes
+                    };
+                    self.session.edit(host, f, text);
+                    if self.session.apply(host, f) {
+                        self.notice = Some(Notice::info(format!(
+                            "{name} is now the {} of {}.",
+                            f.as_str(),
+                            self.session.world.hosts[host].name()
+                        )));
+                    } else {
+                        self.notice = Some(Notice::error(format!(
+                            "{name} has errors; they are shown at their lines below."
+                        )));
+                    }
+                    self.editor_host = host;
+                    self.schedule_autosave(ctx);
+                }
+            }
+            Msg::ImportProgress(p) => {
+                if let Some(i) = &mut self.importing {
+                    i.progress = p;
+                }
+            }
+            Msg::ImportDone(host, text, result) => {
+                browser::record("data-parse-ms", browser::now_ms() - self.import_t0);
+                self.timing = Some(("data-import-ms", self.import_t0));
+                let name = self.importing.take().map(|i| i.name).unwrap_or_default();
+                match result {
+                    Ok(rules) => {
+                        let n = rules.rule_count();
+                        self.session.install_ruleset(host, text, rules);
+                        self.notice = Some(Notice::info(format!(
+                            "{name}: {n} rules loaded into {}.",
+                            self.session.world.hosts[host].name()
+                        )));
+                    }
+                    Err(e) => {
+                        self.session.set_errors(host, Field::Rules, text, e);
+                        self.notice = Some(Notice::error(format!(
+                            "{name} has errors; the rules in use are unchanged. The errors are listed with their lines below."
+                        )));
+                    }
+                }
+                self.editor_host = host;
+                self.schedule_autosave(ctx);
+            }
+            Msg::CopyLink => match self.link_fragment() {
+                Ok(frag) => {
+                    let url = browser::page_url(&frag, false);
+                    browser::set_fragment(&frag);
+                    browser::copy(&url);
+                    self.dialog = Some(Dialog::Link(url));
+                }
+                Err(e) => self.notice = Some(Notice::error(e)),
+            },
+            Msg::OpenEmbed => match self.link_fragment() {
+                Ok(frag) => self.dialog = Some(Dialog::Embed(frag)),
+                Err(e) => self.notice = Some(Notice::error(e)),
+            },
+            Msg::CloseDialog => self.dialog = None,
+            Msg::Notice(n) => self.notice = Some(n),
+            Msg::DismissNotice => self.notice = None,
+            Msg::Theme => {
+                let now_dark = self.dark.unwrap_or_else(browser::prefers_dark);
+                self.dark = Some(!now_dark);
+                browser::apply_theme(self.dark);
+                browser::save_theme(self.dark);
+            }
+            Msg::Autosave => {
+                self.autosave = None;
+                if let Err(e) = browser::autosave(&self.session.to_saved()) {
+                    self.notice = Some(Notice::error(e));
+                }
+                return false;
+            }
+            Msg::Key(k) => return self.key(ctx, &k),
+            Msg::Fragment => {
+                let Some(frag) = browser::fragment() else {
+                    return false;
+                };
+                match share::decode_link(&frag)
+                    .map_err(|e| e.to_string())
+                    .and_then(|saved| Session::from_saved(&saved))
+                {
+                    Ok(s) => {
+                        self.session = s;
+                        self.notice = Some(Notice::info("Opened from a link."));
+                    }
+                    Err(e) => {
+                        self.notice = Some(Notice::error(format!(
+                            "This link could not be opened; the scenario shown is unchanged. {e}"
+                        )))
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+        if first_render {
+            browser::record("data-first-render-ms", browser::now_ms());
+        }
+        if let Some((what, t0)) = self.timing.take() {
+            browser::record(what, browser::now_ms() - t0);
+        }
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let s = &self.session;
+        let trace = s.trace().cloned();
+        let (t_sel, step) = self.selected().unwrap_or((0, 0));
+        let step_ref = trace.as_ref().and_then(|t| t.steps.get(step));
+        let rule_line = step_ref
+            .and_then(model::step_rule)
+            .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)))
+            .map(|(_, _, _, line)| line);
+        let route_line = step_ref
+            .and_then(model::step_route_line)
+            .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)));
+        let scenario = self.topology_scenario();
+        let targets = Rc::new(targets(s));
+        let last_spec = s
+            .sends
+            .last()
+            .map(|x| x.spec.clone())
+            .or_else(|| s.world.scenario.preset.as_ref().map(|p| p.to_spec()));
+        let show_editors = !self.embed || self.embed_editors;
+
+        let header = if self.embed {
             html! {
-                <>
-                    <section class="scenario" aria-labelledby="scenario-title">
-                        <div class="scenario-text">
-                            <h2 id="scenario-title">{ sc.title.clone() }</h2>
-                            <p class="description">{ sc.description.clone() }</p>
-                            <Notes notes={Rc::new(sc.notes.clone())} />
-                        </div>
-                        <HostList hosts={Rc::new(sc.hosts.clone())} />
+                <header class="page-header embed-header">
+                    <h1 class="embed-title">{ "Packet Walk" }<span class="embed-sub">{ format!(": {}", s.world.scenario.title) }</span></h1>
+                    <a class="button" href={browser::page_url(&self.link_fragment().unwrap_or_default(), true)} target="_blank" rel="noopener">{ "Open full playground ↗" }</a>
+                </header>
+            }
+        } else {
+            self.toolbar(ctx)
+        };
+
+        html! {
+            <div class={classes!("app", self.embed.then_some("embed"))}>
+                <a class="skip-link" href="#events">{ "Skip to the steps" }</a>
+                { header }
+                if let Some(n) = &self.notice {
+                    <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
+                        <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
+                        <p>{ n.text.clone() }</p>
+                        <button class="icon-button" aria-label="Dismiss this message" onclick={link.callback(|_| Msg::DismissNotice)}>{ "✕" }</button>
+                    </div>
+                }
+                if let Some(i) = &self.importing {
+                    <div class="progress-wrap" role="status">
+                        <label for="import-progress">{ format!("Parsing {} for {}… {:.0} %", i.name, s.world.hosts.get(i.host).map(|h| h.name()).unwrap_or(""), i.progress * 100.0) }</label>
+                        <progress id="import-progress" max="1" value={i.progress.to_string()}></progress>
+                    </div>
+                }
+                <main class="workspace">
+                    <section class="panel send-panel" aria-labelledby="send-h">
+                        <h2 id="send-h">{ "Send a packet" }</h2>
+                        <SendForm
+                            targets={targets}
+                            initial={last_spec}
+                            can_reply={s.reply_spec().is_some()}
+                            can_again={s.again_spec().is_some()}
+                            onsend={link.callback(Msg::Send)}
+                            onreply={link.callback(|_| Msg::Reply)}
+                            onagain={link.callback(|_| Msg::SendAgain)}
+                            onclearct={link.callback(|_| Msg::ClearConntrack)}
+                        />
+                        <SendHistory
+                            sends={Rc::new(s.sends.iter().map(|x| (x.spec.clone(), x.trace.clone())).collect::<Vec<_>>())}
+                            selected={t_sel}
+                            onselect={link.callback(|t| Msg::Select(t, 0))}
+                            onclear={link.callback(|_| Msg::ClearSends)}
+                        />
+                    </section>
+                    <section class="panel topo-panel" aria-labelledby="topo-h">
+                        <h2 id="topo-h">{ "Topology" }</h2>
+                        <Topology scenario={scenario.clone()} trace={trace.clone()} step={step} />
                     </section>
                     {
-                        match &w.trace {
-                            Ok(t) => html! { <TraceView trace={t.clone()} spec={w.spec.clone().map(Rc::new)} /> },
-                            Err(e) => html! {
-                                <section class="error" role="alert" aria-labelledby="trace-error">
-                                    <h2 id="trace-error">{ "No trace" }</h2>
-                                    <pre>{ e.clone() }</pre>
+                        match (&trace, s.sends.get(t_sel).map(|x| &x.trace)) {
+                            (Some(t), _) => html! {
+                                <>
+                                    <section id="events" class="panel events-panel" aria-labelledby="events-h" tabindex="-1">
+                                        <h2 id="events-h">{ "Steps" }</h2>
+                                        <StepControls
+                                            at={step}
+                                            count={t.steps.len()}
+                                            visible={Rc::new(self.visible())}
+                                            playing={self.playing.is_some()}
+                                            speed_ms={self.speed_ms}
+                                            onmove={link.callback(Msg::Step)}
+                                            onplay={link.callback(|_| Msg::TogglePlay)}
+                                            onspeed={link.callback(Msg::Speed)}
+                                        />
+                                        <EventList
+                                            trace={t.clone()}
+                                            selected={step}
+                                            filters={self.filters}
+                                            onselect={link.callback(move |i| Msg::Select(t_sel, i))}
+                                            onfilters={link.callback(Msg::Filters)}
+                                        />
+                                        { verdict_line(t) }
+                                    </section>
+                                    <section class="panel detail-panel" aria-labelledby="detail-h">
+                                        <h2 id="detail-h" class="visually-hidden">{ "The selected step" }</h2>
+                                        <HeaderView trace={t.clone()} step={step} />
+                                        <Explain
+                                            trace={t.clone()}
+                                            step={step}
+                                            explained={self.explained.clone().filter(|(t, st, _, _)| (*t, *st) == (t_sel, step)).map(|(_, _, r, e)| Rc::new((r, e)))}
+                                            onexplain={link.callback(Msg::ExplainRule)}
+                                            onforce={link.callback(|_| Msg::ForceOther)}
+                                        />
+                                    </section>
+                                </>
+                            },
+                            (None, Some(Err(e))) => html! {
+                                <section id="events" class="panel events-panel error" role="alert">
+                                    <h2>{ "This packet could not be sent" }</h2>
+                                    <p>{ e.clone() }</p>
+                                </section>
+                            },
+                            _ => html! {
+                                <section id="events" class="panel events-panel empty">
+                                    <h2>{ "Steps" }</h2>
+                                    <p>{ "No packet sent yet: choose a source and a destination and press Send." }</p>
                                 </section>
                             },
                         }
                     }
-                </>
-            }
+                </main>
+                if show_editors {
+                    <EditorPanel
+                        hosts={Rc::new(s.world.hosts.iter().map(|h| (h.name().to_string(), h.spec.kind)).collect::<Vec<_>>())}
+                        host={self.editor_host}
+                        drafts={s.drafts.get(self.editor_host).cloned().unwrap_or_default()}
+                        ruleset={RulesRef(s.world.hosts.get(self.editor_host).and_then(|h| h.rules.clone()))}
+                        routes={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.routes.clone()).unwrap_or_default())}
+                        counters={Rc::new(s.state.counters.iter().filter(|((h, _), _)| *h == self.editor_host).map(|((_, at), c)| (*at, *c)).collect::<HashMap<_, _>>())}
+                        rule_line={rule_line}
+                        route_line={route_line}
+                        version={s.version}
+                        views={self.views}
+                        busy={self.importing.is_some()}
+                        onhost={link.callback(Msg::EditorHost)}
+                        onview={link.callback(|(f, v)| Msg::EditorView(f, v))}
+                        onedit={let h = self.editor_host; link.callback(move |(f, t)| Msg::Edit(h, f, t))}
+                        oncommand={let h = self.editor_host; link.callback(move |l| Msg::Command(h, l))}
+                        onimport={let h = self.editor_host; link.callback(move |(f, name, text)| Msg::ImportText(h, f, name, text))}
+                        onerror={link.callback(|e: String| Msg::Notice(Notice::error(e)))}
+                    />
+                }
+                if !self.embed {
+                    <footer class="page-footer">
+                        <p>
+                            { "Keys: ← → step, Home/End first/last, Space play/pause, Ctrl+Z/Ctrl+Y undo/redo. " }
+                            { "Notes on this scenario: " }
+                            { s.world.scenario.notes.len() }
+                            { " (below)." }
+                        </p>
+                        <details class="notes">
+                            <summary>{ "Scenario notes: choices made where the article is silent" }</summary>
+                            <ul>{ for s.world.scenario.notes.iter().map(|n| html! { <li>{ n.clone() }</li> }) }</ul>
+                        </details>
+                    </footer>
+                }
+                {
+                    match &self.dialog {
+                        Some(Dialog::Link(url)) => html! {
+                            <LinkDialog url={url.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
+                        },
+                        Some(Dialog::Embed(frag)) => html! {
+                            <EmbedDialog fragment={frag.clone()} title={s.world.scenario.title.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
+                        },
+                        None => html! {},
+                    }
+                }
+            </div>
         }
-    };
+    }
+}
 
-    html! {
-        <>
-            <a class="skip-link" href="#trace">{ "Skip to the trace" }</a>
+impl App {
+    /// The header: title, scenario picker and the session's actions.
+    fn toolbar(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let s = &self.session;
+        let base = s.base.clone().unwrap_or_default();
+        let onpick = link.callback(|e: Event| {
+            Msg::Scenario(
+                e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+                    .value(),
+            )
+        });
+        let onimport = {
+            let link = link.clone();
+            Callback::from(move |e: Event| {
+                let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+                if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                    let link = link.clone();
+                    browser::read_file(file, move |r| match r {
+                        Ok((_, text)) => link.send_message(Msg::ImportScenario(text.to_string())),
+                        Err(e) => link.send_message(Msg::Notice(Notice::error(e))),
+                    });
+                }
+                input.set_value("");
+            })
+        };
+        let dark = self.dark.unwrap_or_else(browser::prefers_dark);
+        html! {
             <header class="page-header">
                 <div class="brand">
                     <h1>{ "Packet Walk" }</h1>
-                    <p class="tagline">
-                        { "One packet through a Kubernetes node: kube-proxy's iptables chains, conntrack and the CNI's routes." }
-                    </p>
+                    <p class="tagline">{ "One packet through a Kubernetes node: kube-proxy's iptables chains, conntrack and the CNI's routes." }</p>
                 </div>
-                <ScenarioPicker selected={AttrValue::from((*selected).clone())} {onchange} />
+                <div class="toolbar" role="toolbar" aria-label="Scenario and session">
+                    <label class="picker">
+                        <span>{ "Scenario" }</span>
+                        <select id="scenario-picker" onchange={onpick}>
+                            { for scenario::BUILTIN.iter().map(|name| {
+                                let title = scenario::builtin(name).map(|s| s.title).unwrap_or_default();
+                                html! { <option key={*name} value={*name} selected={base == *name}>{ title }</option> }
+                            }) }
+                            if s.base.is_none() {
+                                <option value="" selected=true disabled=true>{ format!("{} (imported)", s.world.scenario.title) }</option>
+                            }
+                        </select>
+                    </label>
+                    <div class="button-group">
+                        <button id="undo" disabled={!s.can_undo()} onclick={link.callback(|_| Msg::Undo)} title="Undo the last applied edit (Ctrl+Z)">{ "↶ Undo" }</button>
+                        <button id="redo" disabled={!s.can_redo()} onclick={link.callback(|_| Msg::Redo)} title="Redo (Ctrl+Y)">{ "↷ Redo" }</button>
+                        <button id="reset" onclick={link.callback(|_| Msg::Reset)} title="Back to the built-in scenario: your edits are discarded">{ "Reset" }</button>
+                    </div>
+                    <div class="button-group">
+                        <label class="button file-button" title="Open a scenario exported as JSON">
+                            { "Import…" }
+                            <input type="file" accept=".json,application/json" class="visually-hidden" aria-label="Import a scenario JSON file" onchange={onimport} />
+                        </label>
+                        <button id="export" onclick={link.callback(|_| Msg::ExportScenario)} title="Save the scenario with your edits as a JSON file">{ "Export" }</button>
+                        <button id="copy-link" onclick={link.callback(|_| Msg::CopyLink)} title="A link that opens this exact view">{ "Copy link" }</button>
+                        <button id="embed-button" onclick={link.callback(|_| Msg::OpenEmbed)} title="An iframe snippet for a blog post or a course page">{ "Embed" }</button>
+                    </div>
+                    <button id="theme" class="icon-button" aria-pressed={dark.to_string()} onclick={link.callback(|_| Msg::Theme)} aria-label="Dark theme">
+                        <span aria-hidden="true">{ if dark { "☀" } else { "☾" } }</span>
+                    </button>
+                </div>
             </header>
-            <main>{ body }</main>
-        </>
+        }
+    }
+
+    /// The scenario without its texts, for the topology picture; made
+    /// again only when the hosts change (a new scenario, a new client).
+    fn topology_scenario(&self) -> Rc<scenario::Scenario> {
+        let sc = &self.session.world.scenario;
+        let key = (sc.name.clone(), self.session.world.hosts.len());
+        let mut cache = self.topo.borrow_mut();
+        if let Some((k, v)) = &*cache {
+            if *k == key {
+                return v.clone();
+            }
+        }
+        let mut light = sc.clone_without_hosts();
+        light.hosts = self
+            .session
+            .world
+            .hosts
+            .iter()
+            .map(|h| h.spec.clone_without_texts())
+            .collect();
+        let v = Rc::new(light);
+        *cache = Some((key, v.clone()));
+        v
+    }
+
+    /// Why rule `rule` (from 1) of the selected collapsed run did not
+    /// match, for the packet as it entered the step.
+    fn explain_rule(&self, rule: usize) -> Result<Option<(String, String)>, String> {
+        let (Some(t), Some((_, step))) = (self.session.trace(), self.selected()) else {
+            return Err("no step is selected".into());
+        };
+        let st = t.steps.get(step).ok_or("no such step")?;
+        let crate::engine::trace::StepKind::RulesSkipped { table, chain, .. } = &st.kind else {
+            return Err("the selected step is not a run of skipped rules".into());
+        };
+        let pkt = &t.steps[step.saturating_sub(1)].packet;
+        crate::engine::sim::explain_rule(&self.session.world, &st.ns, *table, chain, rule, pkt)
+    }
+
+    /// Keyboard: arrows step, Home/End, Space plays; Ctrl+Z/Y undo and redo
+    /// outside text fields (inside them the browser's own undo works).
+    fn key(&mut self, ctx: &Context<Self>, k: &web_sys::KeyboardEvent) -> bool {
+        if browser::typing_in_field(k) {
+            return false;
+        }
+        let msg = match (k.key().as_str(), k.ctrl_key() || k.meta_key()) {
+            ("ArrowRight" | "ArrowDown", false) => Msg::Step(Move::Forward),
+            ("ArrowLeft" | "ArrowUp", false) => Msg::Step(Move::Back),
+            ("Home", false) => Msg::Step(Move::First),
+            ("End", false) => Msg::Step(Move::Last),
+            (" ", false) => Msg::TogglePlay,
+            ("z", true) => Msg::Undo,
+            ("y", true) | ("Z", true) => Msg::Redo,
+            ("Escape", _) if self.dialog.is_some() => Msg::CloseDialog,
+            _ => return false,
+        };
+        k.prevent_default();
+        ctx.link().send_message(msg);
+        false
+    }
+}
+
+/// Everything a packet can be sent from or to, for the send form.
+fn targets(s: &Session) -> Vec<Target> {
+    let mut out = Vec::new();
+    for h in &s.world.hosts {
+        let addr = h
+            .devs
+            .iter()
+            .flat_map(|d| &d.spec.addrs)
+            .map(|a| a.addr())
+            .find(|a| !a.is_loopback());
+        out.push(Target::Host {
+            name: h.name().to_string(),
+            kind: h.spec.kind,
+            addr,
+            ports: h.spec.listeners.iter().map(|l| (l.proto, l.port)).collect(),
+        });
+    }
+    for svc in &s.world.scenario.services {
+        for p in &svc.ports {
+            out.push(Target::Service {
+                name: format!("{}/{}", svc.namespace, svc.name),
+                port_name: p.name.clone(),
+                cluster_ip: svc.cluster_ip,
+                port: p.port,
+                proto: p.protocol,
+                node_port: p.node_port,
+            });
+        }
+    }
+    out
+}
+
+/// How the walk ended, in words, under the event list.
+fn verdict_line(t: &crate::engine::Trace) -> Html {
+    use crate::engine::trace::Verdict;
+    let (headline, sentence) = model::verdict_words(t);
+    let (class, icon) = match t.verdict {
+        Verdict::Delivered { .. } => ("verdict-delivered", "✓"),
+        Verdict::Dropped { .. } => ("verdict-dropped", "✕"),
+        Verdict::Left { .. } => ("verdict-left", "→"),
+    };
+    html! {
+        <p id="verdict" class={classes!("verdict-line", class)} role="status">
+            <strong><span aria-hidden="true">{ icon }</span>{ format!(" {headline}. ") }</strong>
+            { sentence }
+        </p>
     }
 }

@@ -7,6 +7,7 @@ use crate::engine::packet::{Packet, Proto};
 use crate::engine::scenario::{self, DeviceKind, Host, HostKind, Scenario};
 use crate::engine::trace::{Endpoint, Layer, Step, StepKind, Trace, Verdict};
 use crate::engine::{send, SendSpec, SimState, World};
+
 use std::rc::Rc;
 
 /// A built-in scenario and the trace of its preset packet.
@@ -234,4 +235,378 @@ pub fn device_lines(h: &Host) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// One header field as the header view shows it: its value at the selected
+/// step and, when the step changed it, the value before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderField {
+    pub name: &'static str,
+    pub value: String,
+    pub old: Option<String>,
+}
+
+/// One header of the packet (outer IPv4, IPv4, TCP, …, and the kernel's
+/// metadata), outermost first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderLayer {
+    pub title: String,
+    /// `network`, `transport` or `metadata`: the article's point is which
+    /// layer a step touches.
+    pub layer: &'static str,
+    pub fields: Vec<HeaderField>,
+    /// The header was added by this step (encapsulation).
+    pub added: bool,
+}
+
+fn ip_fields(h: &crate::engine::packet::Ipv4Header) -> Vec<(&'static str, String)> {
+    let proto = match h.protocol {
+        Proto::Ipip => "4 (IPIP)".to_string(),
+        p => p.to_string(),
+    };
+    vec![
+        ("src", h.src.to_string()),
+        ("dst", h.dst.to_string()),
+        ("ttl", h.ttl.to_string()),
+        ("protocol", proto),
+        ("id", format!("{:#06x}", h.id)),
+        ("length", h.total_len.to_string()),
+    ]
+}
+
+fn transport_layer(p: &Packet) -> Option<(String, Vec<(&'static str, String)>)> {
+    use crate::engine::packet::Transport;
+    Some(match &p.transport {
+        Transport::Tcp {
+            src_port,
+            dst_port,
+            flags,
+            seq,
+            ack,
+        } => (
+            "TCP".into(),
+            vec![
+                ("sport", src_port.to_string()),
+                ("dport", dst_port.to_string()),
+                ("flags", flags.to_string()),
+                ("seq", seq.to_string()),
+                ("ack", ack.to_string()),
+            ],
+        ),
+        Transport::Udp { src_port, dst_port } => (
+            "UDP".into(),
+            vec![
+                ("sport", src_port.to_string()),
+                ("dport", dst_port.to_string()),
+            ],
+        ),
+        Transport::Icmp {
+            icmp_type,
+            code,
+            id,
+            seq,
+            ..
+        } => (
+            "ICMP".into(),
+            vec![
+                ("type", icmp_type.to_string()),
+                ("code", code.to_string()),
+                ("id", id.to_string()),
+                ("seq", seq.to_string()),
+            ],
+        ),
+        Transport::None => return None,
+    })
+}
+
+fn meta_fields(p: &Packet) -> Vec<(&'static str, String)> {
+    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "–".into());
+    vec![
+        ("mark", format!("{:#x}", p.mark)),
+        ("in", dash(&p.iif)),
+        ("out", dash(&p.oif)),
+    ]
+}
+
+/// Pairs fields with the same fields before the step, keeping the old value
+/// of each one that changed. `before` is `None` when the header is new.
+fn diff_fields(
+    now: Vec<(&'static str, String)>,
+    before: Option<Vec<(&'static str, String)>>,
+) -> Vec<HeaderField> {
+    now.into_iter()
+        .map(|(name, value)| {
+            let old = before.as_ref().and_then(|b| {
+                b.iter()
+                    .find(|(n, _)| *n == name)
+                    .filter(|(_, v)| *v != value)
+                    .map(|(_, v)| v.clone())
+            });
+            HeaderField { name, value, old }
+        })
+        .collect()
+}
+
+/// The packet at a step as layered headers, each field with its value
+/// before the step when the step changed it.
+pub fn header_layers(prev: Option<&Packet>, cur: &Packet) -> Vec<HeaderLayer> {
+    let mut out = Vec::new();
+    let n_before = prev.map_or(0, |p| p.outer.len());
+    for (i, o) in cur.outer.iter().enumerate() {
+        // Outer headers are matched from the inside out, so that a header
+        // added in front is the new one.
+        let from_inner = cur.outer.len() - i;
+        let before = prev
+            .filter(|_| from_inner <= n_before)
+            .map(|p| ip_fields(&p.outer[p.outer.len() - from_inner]));
+        let added = prev.is_some() && before.is_none();
+        let kind = if o.protocol == Proto::Ipip {
+            "IPIP"
+        } else {
+            "tunnel"
+        };
+        out.push(HeaderLayer {
+            title: format!("Outer IPv4 ({kind})"),
+            layer: "network",
+            fields: diff_fields(ip_fields(o), before),
+            added,
+        });
+    }
+    out.push(HeaderLayer {
+        title: if cur.outer.is_empty() {
+            "IPv4".into()
+        } else {
+            "Inner IPv4".into()
+        },
+        layer: "network",
+        fields: diff_fields(ip_fields(&cur.ip), prev.map(|p| ip_fields(&p.ip))),
+        added: false,
+    });
+    if let Some((title, fields)) = transport_layer(cur) {
+        let before = prev
+            .and_then(transport_layer)
+            .filter(|(t, _)| *t == title)
+            .map(|(_, f)| f);
+        out.push(HeaderLayer {
+            title,
+            layer: "transport",
+            fields: diff_fields(fields, before),
+            added: false,
+        });
+    }
+    out.push(HeaderLayer {
+        title: "Kernel metadata (skb)".into(),
+        layer: "metadata",
+        fields: diff_fields(meta_fields(cur), prev.map(meta_fields)),
+        added: false,
+    });
+    out
+}
+
+/// What kind of event a step is, for the event list's filters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventClass {
+    /// Rules evaluated without a match.
+    Skip,
+    Conntrack,
+    Routing,
+    /// Devices, ARP, tunnels.
+    Device,
+    /// Chains, matches, NAT, marks, verdicts: always shown.
+    Netfilter,
+    /// Send, deliver, drop: always shown.
+    Endpoint,
+}
+
+impl EventClass {
+    pub fn of(step: &Step) -> EventClass {
+        match &step.kind {
+            StepKind::RulesSkipped { .. } => EventClass::Skip,
+            StepKind::Conntrack(_) | StepKind::NatSkipped { .. } => EventClass::Conntrack,
+            StepKind::Route { .. } | StepKind::Ttl { .. } => EventClass::Routing,
+            StepKind::Receive { .. }
+            | StepKind::Transmit { .. }
+            | StepKind::Arp { .. }
+            | StepKind::Encap { .. }
+            | StepKind::Decap { .. }
+            | StepKind::Exit { .. } => EventClass::Device,
+            StepKind::Send { .. } | StepKind::Deliver { .. } | StepKind::Drop { .. } => {
+                EventClass::Endpoint
+            }
+            _ => EventClass::Netfilter,
+        }
+    }
+
+    /// Whether a filter may hide this class.
+    pub fn hideable(self) -> bool {
+        matches!(
+            self,
+            EventClass::Skip | EventClass::Conntrack | EventClass::Routing | EventClass::Device
+        )
+    }
+}
+
+/// Which classes the event list hides.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub hide_skips: bool,
+    pub hide_conntrack: bool,
+    pub hide_routing: bool,
+    pub hide_devices: bool,
+}
+
+impl Filters {
+    pub fn shows(&self, step: &Step) -> bool {
+        match EventClass::of(step) {
+            EventClass::Skip => !self.hide_skips,
+            EventClass::Conntrack => !self.hide_conntrack,
+            EventClass::Routing => !self.hide_routing,
+            EventClass::Device => !self.hide_devices,
+            _ => true,
+        }
+    }
+
+    /// The steps shown, by index.
+    pub fn visible(&self, trace: &Trace) -> Vec<usize> {
+        (0..trace.steps.len())
+            .filter(|&i| self.shows(&trace.steps[i]))
+            .collect()
+    }
+}
+
+/// Where stepping goes from `at` among the `visible` steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Move {
+    First,
+    Back,
+    Forward,
+    Last,
+}
+
+pub fn step_to(visible: &[usize], at: usize, m: Move) -> usize {
+    let (Some(&first), Some(&last)) = (visible.first(), visible.last()) else {
+        return at;
+    };
+    match m {
+        Move::First => first,
+        Move::Last => last,
+        Move::Forward => visible.iter().copied().find(|&i| i > at).unwrap_or(last),
+        Move::Back => visible
+            .iter()
+            .rev()
+            .copied()
+            .find(|&i| i < at)
+            .unwrap_or(first),
+    }
+}
+
+/// The rule a step points at, for highlighting it in the editor: host,
+/// table, chain, position from 1 and line in the text.
+pub fn step_rule(step: &Step) -> Option<(crate::engine::iptables::TableName, &str, usize, usize)> {
+    match &step.kind {
+        StepKind::RuleMatch {
+            table, chain, rule, ..
+        } => Some((*table, chain.as_str(), rule.index, rule.line)),
+        // DNAT/SNAT/MASQUERADE are nat rules; the chain is not in the step.
+        StepKind::Nat {
+            rule: Some(rule), ..
+        } => Some((
+            crate::engine::iptables::TableName::Nat,
+            "",
+            rule.index,
+            rule.line,
+        )),
+        _ => None,
+    }
+}
+
+/// The line of the route a routing step chose (0 for the local table).
+pub fn step_route_line(step: &Step) -> Option<usize> {
+    match &step.kind {
+        StepKind::Route { candidates, .. } => candidates.iter().find(|c| c.chosen).map(|c| c.line),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn article() -> Trace {
+        let sc = scenario::builtin("article").unwrap();
+        let mut w = World::build(&sc).unwrap();
+        let mut st = SimState::new(&w);
+        send(&mut w, &mut st, &sc.preset.unwrap().to_spec()).unwrap()
+    }
+
+    #[test]
+    fn dnat_step_shows_the_new_destination_with_the_old_one() {
+        let t = article();
+        let i = t
+            .steps
+            .iter()
+            .position(|s| matches!(s.kind, StepKind::Nat { .. }))
+            .unwrap();
+        let layers = header_layers(Some(&t.steps[i - 1].packet), &t.steps[i].packet);
+        let ip = &layers[0];
+        assert_eq!(ip.title, "IPv4");
+        let dst = ip.fields.iter().find(|f| f.name == "dst").unwrap();
+        assert_eq!(
+            (dst.value.as_str(), dst.old.as_deref()),
+            ("172.16.225.112", Some("10.96.100.10"))
+        );
+        let tcp = &layers[1];
+        let dport = tcp.fields.iter().find(|f| f.name == "dport").unwrap();
+        assert_eq!((dport.value.as_str(), dport.old.as_deref()), ("80", None));
+        // Nothing else changed.
+        let changed: Vec<&str> = layers
+            .iter()
+            .flat_map(|l| &l.fields)
+            .filter(|f| f.old.is_some())
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(changed, ["dst"]);
+    }
+
+    #[test]
+    fn ipip_encapsulation_adds_an_outer_header() {
+        let sc = scenario::builtin("article-remote").unwrap();
+        let mut w = World::build(&sc).unwrap();
+        let mut st = SimState::new(&w);
+        let t = send(&mut w, &mut st, &sc.preset.unwrap().to_spec()).unwrap();
+        let i = t
+            .steps
+            .iter()
+            .position(|s| matches!(s.kind, StepKind::Encap { .. }))
+            .unwrap();
+        let layers = header_layers(Some(&t.steps[i - 1].packet), &t.steps[i].packet);
+        assert_eq!(layers[0].title, "Outer IPv4 (IPIP)");
+        assert!(layers[0].added);
+        assert_eq!(layers[1].title, "Inner IPv4");
+        assert!(layers[1].fields.iter().all(|f| f.old.is_none()));
+    }
+
+    #[test]
+    fn filters_and_stepping() {
+        let t = article();
+        let all = Filters::default().visible(&t);
+        assert_eq!(all.len(), t.steps.len());
+        let f = Filters {
+            hide_skips: true,
+            hide_conntrack: true,
+            hide_routing: true,
+            hide_devices: true,
+        };
+        let some = f.visible(&t);
+        assert!(some.len() < all.len());
+        assert!(some
+            .iter()
+            .all(|&i| !EventClass::of(&t.steps[i]).hideable()));
+        let last = *some.last().unwrap();
+        assert_eq!(step_to(&some, last, Move::Forward), last);
+        assert_eq!(step_to(&some, 0, Move::Back), some[0]);
+        let second = step_to(&some, some[0], Move::Forward);
+        assert_eq!(second, some[1]);
+        assert_eq!(step_to(&some, second, Move::Back), some[0]);
+    }
 }

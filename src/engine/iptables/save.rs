@@ -31,31 +31,154 @@ pub fn parse_fragment(text: &str) -> Result<Ruleset, Errors> {
 }
 
 fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
-    let mut rs = Ruleset::default();
-    let mut errors = Errors::default();
-    let mut current: Option<(Table, usize)> = None;
-    let mut pending_comments: Vec<String> = Vec::new();
-    let mut in_body = false;
-    let mut words = Vec::with_capacity(32);
-    for (idx, raw) in text.lines().enumerate() {
-        if errors.full() {
-            break;
+    let mut parser = Parser::new(resolve_jumps);
+    parser.feed(text, 0, usize::MAX);
+    parser.finish(text)
+}
+
+/// The same line as [`str::lines`] yields for `piece` (one line with its
+/// `\n`, or the last line without one).
+fn strip_newline(piece: &str) -> &str {
+    match piece.strip_suffix('\n') {
+        Some(l) => l.strip_suffix('\r').unwrap_or(l),
+        None => piece,
+    }
+}
+
+/// A resumable [`parse`]: the text is read a few lines at a time, so that a
+/// caller (the web page) can yield to the browser between chunks.
+///
+/// ```
+/// use packetwalk::engine::iptables::save::{self, Parser};
+/// let text = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n";
+/// let mut parser = Parser::new(true);
+/// let mut at = 0;
+/// while at < text.len() {
+///     at = parser.feed(text, at, 2);
+/// }
+/// let rs = parser.finish(text).unwrap();
+/// assert_eq!(save::emit(&rs), text);
+/// ```
+///
+/// Feeding everything at once and feeding line by line give the same
+/// ruleset and the same errors. A table is validated
+/// ([`validate::commit`]) when its `COMMIT` line is read, so the chunk that
+/// holds a large table's `COMMIT` costs more than the others.
+pub struct Parser {
+    resolve_jumps: bool,
+    rs: Ruleset,
+    errors: Errors,
+    /// The open table and the line of its `*name`.
+    current: Option<(Table, usize)>,
+    /// Comment lines outside a table, not yet attached to one.
+    pending_comments: Vec<String>,
+    /// A rule has been read in the open table (declarations must precede rules).
+    in_body: bool,
+    /// Lines read so far: the number of the last line read.
+    line_no: usize,
+    /// Byte offset where the last [`Parser::feed`] stopped reading.
+    stopped_at: usize,
+}
+
+impl Parser {
+    /// A parser for a whole dump (`resolve_jumps`, as [`parse`]) or for
+    /// restore fragments (as [`parse_fragment`]).
+    pub fn new(resolve_jumps: bool) -> Parser {
+        Parser {
+            resolve_jumps,
+            rs: Ruleset::default(),
+            errors: Errors::default(),
+            current: None,
+            pending_comments: Vec::new(),
+            in_body: false,
+            line_no: 0,
+            stopped_at: 0,
         }
-        let line_no = idx + 1;
+    }
+
+    /// Reads up to `max_lines` lines (at least one) of `text`, starting at
+    /// byte `from_byte`, which must be a line start: 0 at first, then what
+    /// the previous call returned. Returns the byte offset of the next
+    /// unread line, or `text.len()` when there is nothing more to read
+    /// (the end of the text, or [`MAX_ERRORS`](crate::engine::error::MAX_ERRORS)
+    /// errors). Line numbers in errors count across calls.
+    pub fn feed(&mut self, text: &str, from_byte: usize, max_lines: usize) -> usize {
+        let mut pos = from_byte.min(text.len());
+        // Not a char boundary (a caller's mistake): skip to one rather than panic.
+        while !text.is_char_boundary(pos) {
+            pos += 1;
+        }
+        let mut words = Vec::with_capacity(32);
+        let mut budget = max_lines.max(1);
+        while budget > 0 && pos < text.len() && !self.errors.full() {
+            let rest = &text[pos..];
+            let piece = match rest.find('\n') {
+                Some(i) => &rest[..=i],
+                None => rest,
+            };
+            pos += piece.len();
+            budget -= 1;
+            self.line_no += 1;
+            self.line(strip_newline(piece), &mut words);
+        }
+        self.stopped_at = pos;
+        if self.errors.full() {
+            text.len()
+        } else {
+            pos
+        }
+    }
+
+    /// Ends the input: a table left open is an error, and comments after
+    /// the last table are attached. `text` is the text given to
+    /// [`Parser::feed`] (its line count names the line of that error).
+    pub fn finish(mut self, text: &str) -> Result<Ruleset, Errors> {
+        if let Some((_, start)) = self.current.take() {
+            let unread = text.get(self.stopped_at..).map_or(0, |r| r.lines().count());
+            self.errors.push(
+                ParseError::new(
+                    (self.line_no + unread).max(1),
+                    1,
+                    format!("table started at line {start} is never committed"),
+                )
+                .expected("COMMIT"),
+            );
+        }
+        let mut pending_comments = self.pending_comments;
+        let mut rs = self.rs;
+        if let Some(prev) = rs.tables.last_mut() {
+            let split = pending_comments
+                .iter()
+                .position(|c| !c.starts_with("# Completed"))
+                .unwrap_or(pending_comments.len());
+            prev.comments_after.extend(pending_comments.drain(..split));
+        }
+        rs.trailing_comments = pending_comments;
+        if self.errors.is_empty() {
+            Ok(rs)
+        } else {
+            Err(self.errors)
+        }
+    }
+
+    /// Reads one line (without its line ending), number `self.line_no`.
+    fn line<'t>(&mut self, raw: &'t str, words: &mut Vec<lex::Word<'t>>) {
+        let line_no = self.line_no;
+        let errors = &mut self.errors;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let trimmed = line.trim();
         if trimmed.is_empty() {
-            continue;
+            return;
         }
         if trimmed.starts_with('#') {
-            match &mut current {
+            match &mut self.current {
                 Some(_) => {} // comments inside a table are dropped, as iptables-restore does
-                None => pending_comments.push(line.to_string()),
+                None => self.pending_comments.push(line.to_string()),
             }
-            continue;
+            return;
         }
         if let Some(name) = trimmed.strip_prefix('*') {
-            if let Some((_, start)) = &current {
+            if let Some((_, start)) = &self.current {
                 errors.push(
                     ParseError::new(
                         line_no,
@@ -64,11 +187,11 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                     )
                     .expected("COMMIT"),
                 );
-                current = None;
+                self.current = None;
             }
             match TableName::parse(name) {
                 Some(t) => {
-                    if rs.table(t).is_some() {
+                    if self.rs.table(t).is_some() {
                         errors.push(ParseError::new(
                             line_no,
                             2,
@@ -78,16 +201,18 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                     let mut table = Table::empty(t);
                     // After a table's COMMIT, comments before the next `*` are
                     // split: the "Completed on" line closes the previous table.
-                    if let Some(prev) = rs.tables.last_mut() {
-                        let split = pending_comments
+                    if let Some(prev) = self.rs.tables.last_mut() {
+                        let split = self
+                            .pending_comments
                             .iter()
                             .position(|c| !c.starts_with("# Completed"))
-                            .unwrap_or(pending_comments.len());
-                        prev.comments_after.extend(pending_comments.drain(..split));
+                            .unwrap_or(self.pending_comments.len());
+                        prev.comments_after
+                            .extend(self.pending_comments.drain(..split));
                     }
-                    table.comments_before = std::mem::take(&mut pending_comments);
-                    current = Some((table, line_no));
-                    in_body = false;
+                    table.comments_before = std::mem::take(&mut self.pending_comments);
+                    self.current = Some((table, line_no));
+                    self.in_body = false;
                 }
                 None => {
                     errors.push(
@@ -96,17 +221,19 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                     );
                 }
             }
-            continue;
+            return;
         }
-        let Some((table, _)) = &mut current else {
+        let Some((table, _)) = &mut self.current else {
             errors.push(
                 ParseError::new(line_no, 1, "line outside a table")
                     .expected("*raw, *mangle, *nat, *filter or *security"),
             );
-            continue;
+            return;
         };
         if trimmed == "COMMIT" {
-            let (mut table, _) = current.take().expect("in a table");
+            let Some((mut table, _)) = self.current.take() else {
+                return; // unreachable: a table is open
+            };
             // Built-in chains the dump did not declare still exist.
             for h in table.name.builtin_hooks() {
                 if table.chain(h.chain_name()).is_none() {
@@ -115,17 +242,17 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                     table.insert_chain(0, c);
                 }
             }
-            if let Err(e) = validate::commit(&mut table, resolve_jumps) {
+            if let Err(e) = validate::commit(&mut table, self.resolve_jumps) {
                 for x in e.0 {
                     errors.push(x);
                 }
             }
-            rs.tables.push(table);
-            continue;
+            self.rs.tables.push(table);
+            return;
         }
         if let Some(decl) = line.trim_start().strip_prefix(':') {
             let offset = line.len() - line.trim_start().len() + 1;
-            if in_body {
+            if self.in_body {
                 errors.push(ParseError::new(
                     line_no,
                     1,
@@ -140,7 +267,7 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                     offset + 1,
                     "chain declaration without a name",
                 ));
-                continue;
+                return;
             }
             let policy = match parts.get(1).copied() {
                 Some("-") | None => None,
@@ -152,7 +279,7 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                         ParseError::new(line_no, col, format!("bad policy \"{other}\""))
                             .expected("ACCEPT, DROP or -"),
                     );
-                    continue;
+                    return;
                 }
             };
             let builtin = table
@@ -167,7 +294,7 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                     col,
                     "the nat table is not intended for filtering, hence policies other than ACCEPT are not allowed",
                 ));
-                continue;
+                return;
             }
             if builtin && policy.is_none() {
                 // kube-proxy's restore input declares built-ins with "-": keep the chain's policy.
@@ -180,7 +307,7 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                         table.name
                     ),
                 ));
-                continue;
+                return;
             }
             let counters = match parts.get(2) {
                 Some(c) => match parse_counters(c) {
@@ -191,7 +318,7 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                             ParseError::new(line_no, col, format!("bad counters \"{c}\""))
                                 .expected("[packets:bytes]"),
                         );
-                        continue;
+                        return;
                     }
                 },
                 None => Counters::default(),
@@ -202,7 +329,7 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                     offset,
                     format!("chain {name} declared twice"),
                 ));
-                continue;
+                return;
             }
             let mut chain = Chain::new(
                 name,
@@ -215,12 +342,12 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
             );
             chain.counters = counters;
             table.push_chain(chain);
-            continue;
+            return;
         }
-        in_body = true;
-        if let Err((at, m)) = lex::words_into(line, &mut words) {
+        self.in_body = true;
+        if let Err((at, m)) = lex::words_into(line, words) {
             errors.push(ParseError::new(line_no, lex::column(line, at), m));
-            continue;
+            return;
         }
         let (counters, words) = match words.first() {
             Some(w) if w.text.starts_with('[') => match parse_counters(&w.text) {
@@ -234,7 +361,7 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
                         )
                         .expected("[packets:bytes]"),
                     );
-                    continue;
+                    return;
                 }
             },
             _ => (None, &words[..]),
@@ -242,29 +369,6 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
         if let Err(e) = command::apply(table, words, &Source { line, line_no }, counters) {
             errors.push(e);
         }
-    }
-    if let Some((_, start)) = current {
-        errors.push(
-            ParseError::new(
-                text.lines().count().max(1),
-                1,
-                format!("table started at line {start} is never committed"),
-            )
-            .expected("COMMIT"),
-        );
-    }
-    if let Some(prev) = rs.tables.last_mut() {
-        let split = pending_comments
-            .iter()
-            .position(|c| !c.starts_with("# Completed"))
-            .unwrap_or(pending_comments.len());
-        prev.comments_after.extend(pending_comments.drain(..split));
-    }
-    rs.trailing_comments = pending_comments;
-    if errors.is_empty() {
-        Ok(rs)
-    } else {
-        Err(errors)
     }
 }
 

@@ -1,0 +1,242 @@
+//! The few things the page asks of the browser: the address (query and
+//! fragment), localStorage (gloo-storage), downloads, the clipboard, file
+//! reading (gloo-file) and the colour theme. Failures come back as
+//! sentences for the learner; none of them panics.
+
+use crate::ui::share::{self, Saved};
+use gloo_storage::{LocalStorage, Storage};
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+
+const AUTOSAVE_KEY: &str = "packetwalk.session.v1";
+const THEME_KEY: &str = "packetwalk.theme";
+/// localStorage holds about 5 MB per site in Chromium and Firefox (UTF-16:
+/// half as many characters); larger sessions are not autosaved.
+const AUTOSAVE_MAX: usize = 2_000_000;
+
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+/// The value of `?name=` in the page address.
+pub fn query(name: &str) -> Option<String> {
+    let q = window()?.location().search().ok()?;
+    q.trim_start_matches('?').split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == name).then(|| v.to_string())
+    })
+}
+
+/// The fragment after `#`, if there is one.
+pub fn fragment() -> Option<String> {
+    let h = window()?.location().hash().ok()?;
+    let h = h.trim_start_matches('#');
+    (!h.is_empty()).then(|| h.to_string())
+}
+
+/// Sets the fragment without reloading (and without a history entry).
+pub fn set_fragment(frag: &str) {
+    if let Some(w) = window() {
+        let url = format!(
+            "{}{}#{frag}",
+            w.location().pathname().unwrap_or_default(),
+            w.location().search().unwrap_or_default()
+        );
+        if let Ok(h) = w.history() {
+            let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    }
+}
+
+pub fn clear_fragment() {
+    if let Some(w) = window() {
+        let url = format!(
+            "{}{}",
+            w.location().pathname().unwrap_or_default(),
+            w.location().search().unwrap_or_default()
+        );
+        if let Ok(h) = w.history() {
+            let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    }
+}
+
+/// Records the built-in scenario in the address (`?scenario=NAME`).
+pub fn set_query_scenario(name: &str) {
+    if let Some(w) = window() {
+        if let Ok(h) = w.history() {
+            let _ = h.replace_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&format!("?scenario={name}")),
+            );
+        }
+    }
+}
+
+/// The page's address with fragment `frag`; `embed` adds `?embed=1`.
+pub fn page_url(frag: &str, full: bool) -> String {
+    let Some(loc) = window().map(|w| w.location()) else {
+        return String::new();
+    };
+    let origin = loc.origin().unwrap_or_default();
+    let path = loc.pathname().unwrap_or_default();
+    let _ = full;
+    format!("{origin}{path}#{frag}")
+}
+
+/// The address of the page in embed mode, for an `<iframe>`.
+pub fn embed_url(frag: &str, editors: bool) -> String {
+    let Some(loc) = window().map(|w| w.location()) else {
+        return String::new();
+    };
+    let origin = loc.origin().unwrap_or_default();
+    let path = loc.pathname().unwrap_or_default();
+    let extra = if editors { "&editors=1" } else { "" };
+    format!("{origin}{path}?embed=1{extra}#{frag}")
+}
+
+/// The autosaved session, if one is stored and readable.
+pub fn load_autosave() -> Option<Saved> {
+    let text: String = LocalStorage::get(AUTOSAVE_KEY).ok()?;
+    share::from_json(&text).ok()
+}
+
+/// Saves the session; an error sentence when it is too large or storage
+/// is refused (private mode, quota).
+pub fn autosave(saved: &Saved) -> Result<(), String> {
+    let json = share::to_json(saved);
+    if json.len() > AUTOSAVE_MAX {
+        LocalStorage::delete(AUTOSAVE_KEY);
+        return Err(format!(
+            "This session ({:.1} MB) is too large for the browser's storage, so it is not autosaved. Use \"Export\" to keep it in a file.",
+            json.len() as f64 / 1e6
+        ));
+    }
+    LocalStorage::set(AUTOSAVE_KEY, json).map_err(|e| {
+        format!(
+            "The browser refused to save this session ({e}). Use \"Export\" to keep it in a file."
+        )
+    })
+}
+
+pub fn clear_autosave() {
+    LocalStorage::delete(AUTOSAVE_KEY);
+}
+
+/// The theme the learner chose: `Some(true)` dark, `Some(false)` light,
+/// `None` the system's.
+pub fn load_theme() -> Option<bool> {
+    let t: String = LocalStorage::get(THEME_KEY).ok()?;
+    match t.as_str() {
+        "dark" => Some(true),
+        "light" => Some(false),
+        _ => None,
+    }
+}
+
+pub fn save_theme(dark: Option<bool>) {
+    let _ = match dark {
+        Some(d) => LocalStorage::set(THEME_KEY, if d { "dark" } else { "light" }),
+        None => {
+            LocalStorage::delete(THEME_KEY);
+            Ok(())
+        }
+    };
+}
+
+/// Whether the system asks for dark colours.
+pub fn prefers_dark() -> bool {
+    window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .is_some_and(|m| m.matches())
+}
+
+/// Sets `data-theme` on `<html>` (the stylesheet keys its palette on it).
+pub fn apply_theme(dark: Option<bool>) {
+    if let Some(root) = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = match dark {
+            Some(true) => root.set_attribute("data-theme", "dark"),
+            Some(false) => root.set_attribute("data-theme", "light"),
+            None => root.remove_attribute("data-theme"),
+        };
+    }
+}
+
+/// Offers `text` as a file download.
+pub fn download(name: &str, text: &str) {
+    let Some(doc) = window().and_then(|w| w.document()) else {
+        return;
+    };
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("application/json");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Ok(a) = doc.create_element("a") {
+        if let Ok(a) = a.dyn_into::<web_sys::HtmlAnchorElement>() {
+            a.set_href(&url);
+            a.set_download(name);
+            a.click();
+        }
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// Copies `text` to the clipboard (best effort: the dialog shows the text too).
+pub fn copy(text: &str) {
+    if let Some(w) = window() {
+        let _ = w.navigator().clipboard().write_text(text);
+    }
+}
+
+/// Reads a file as text, then calls `done` with its name and text.
+pub fn read_file(
+    file: web_sys::File,
+    done: impl FnOnce(Result<(String, Rc<str>), String>) + 'static,
+) {
+    let name = file.name();
+    let file = gloo_file::File::from(file);
+    wasm_bindgen_futures::spawn_local(async move {
+        let r = gloo_file::futures::read_as_text(&file)
+            .await
+            .map(|t| (name.clone(), Rc::<str>::from(t)))
+            .map_err(|e| format!("{name} could not be read as text: {e}"));
+        done(r);
+    });
+}
+
+/// Whether a key press goes to a text field (where arrows move the caret).
+pub fn typing_in_field(k: &web_sys::KeyboardEvent) -> bool {
+    let Some(t) = k
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return false;
+    };
+    let tag = t.tag_name().to_ascii_lowercase();
+    matches!(tag.as_str(), "input" | "textarea" | "select")
+        || t.closest("[data-keys='own']").ok().flatten().is_some()
+}
+
+/// Milliseconds since the page started (`performance.now()`).
+pub fn now_ms() -> f64 {
+    window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// Writes a measurement (milliseconds) as an attribute of `<body>`, where
+/// the browser benchmark (`scripts/bench_page.py`) reads it.
+pub fn record(name: &str, ms: f64) {
+    if let Some(body) = window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        let _ = body.set_attribute(name, &format!("{ms:.2}"));
+    }
+}

@@ -1,0 +1,97 @@
+//! The "Copy link" and "Embed" dialogs: the link or `<iframe>` snippet in a
+//! read-only field (selected on focus, so it can be copied by hand when the
+//! clipboard is refused), a copy button and a close button (Escape too).
+
+use crate::ui::browser;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+struct ShellProps {
+    title: AttrValue,
+    onclose: Callback<()>,
+    children: Html,
+}
+
+#[function_component(Shell)]
+fn shell(props: &ShellProps) -> Html {
+    let close = use_node_ref();
+    {
+        let close = close.clone();
+        use_effect_with((), move |_| {
+            if let Some(b) = close.cast::<web_sys::HtmlElement>() {
+                let _ = b.focus();
+            }
+        });
+    }
+    html! {
+        <div class="dialog-backdrop" onclick={props.onclose.reform(|_| ())}>
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-h"
+                onclick={Callback::from(|e: MouseEvent| e.stop_propagation())}>
+                <div class="dialog-head">
+                    <h2 id="dialog-h">{ props.title.clone() }</h2>
+                    <button ref={close} class="icon-button" aria-label="Close" onclick={props.onclose.reform(|_| ())}>{ "✕" }</button>
+                </div>
+                { props.children.clone() }
+            </div>
+        </div>
+    }
+}
+
+fn select_all(e: FocusEvent) {
+    let t: web_sys::HtmlTextAreaElement = e.target_unchecked_into();
+    t.select();
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LinkProps {
+    pub url: String,
+    pub onclose: Callback<()>,
+}
+
+#[function_component(LinkDialog)]
+pub fn link_dialog(props: &LinkProps) -> Html {
+    let url = props.url.clone();
+    html! {
+        <Shell title="Link to this view" onclose={props.onclose.clone()}>
+            <p>{ format!("The link holds the scenario's edits and the packets sent ({} characters); it was copied to the clipboard. Anyone who opens it sees this view.", url.len()) }</p>
+            <textarea id="link-text" class="snippet" readonly=true rows="3" value={url.clone()} onfocus={select_all} aria-label="The link" />
+            <div class="dialog-actions">
+                <button class="primary" onclick={Callback::from(move |_| browser::copy(&url))}>{ "Copy again" }</button>
+            </div>
+        </Shell>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EmbedProps {
+    pub fragment: String,
+    pub title: String,
+    pub onclose: Callback<()>,
+}
+
+#[function_component(EmbedDialog)]
+pub fn embed_dialog(props: &EmbedProps) -> Html {
+    let editors = use_state(|| false);
+    let height = if *editors { 1100 } else { 720 };
+    let src = browser::embed_url(&props.fragment, *editors);
+    let snippet = format!(
+        "<iframe src=\"{src}\" title=\"Packet Walk: {}\" width=\"100%\" height=\"{height}\" style=\"border:1px solid #d0d7de;border-radius:6px\" loading=\"lazy\"></iframe>",
+        props.title.replace('"', "&quot;")
+    );
+    let toggle = {
+        let editors = editors.clone();
+        Callback::from(move |_| editors.set(!*editors))
+    };
+    let s2 = snippet.clone();
+    html! {
+        <Shell title="Embed in a page" onclose={props.onclose.clone()}>
+            <p>{ "Paste this into a blog post or a course page. The embedded playground is compact: the packet, its steps and headers; the learner can still send packets and step." }</p>
+            <label class="flag"><input type="checkbox" checked={*editors} onchange={toggle} />{ " Show the rule and route editors too" }</label>
+            <textarea id="embed-snippet" class="snippet" readonly=true rows="5" value={snippet} onfocus={select_all} aria-label="The iframe snippet" />
+            <div class="dialog-actions">
+                <button class="primary" onclick={Callback::from(move |_| browser::copy(&s2))}>{ "Copy snippet" }</button>
+                <a class="button" href={src} target="_blank" rel="noopener">{ "Preview ↗" }</a>
+            </div>
+        </Shell>
+    }
+}

@@ -1,0 +1,649 @@
+//! The editors of one host: its rules as `iptables-save` text (line
+//! numbers, errors at their lines, the matched rule highlighted) or as a
+//! table per chain with packet counters; its routes as `ip route` text or
+//! a `route -n` table. Text applies as the learner types (the page
+//! debounces); a file can be dropped on an editor or picked.
+//!
+//! Texts longer than [`LARGE_LINES`] (a real node's dump) are shown as a
+//! virtualised, read-only listing: only the rows on screen exist in the
+//! DOM. They are changed with `iptables` commands (`-A`, `-I`, `-D`, …).
+
+use crate::engine::error::ParseError;
+use crate::engine::iptables::eval::RuleAt;
+use crate::engine::iptables::{Counters, Ruleset};
+use crate::engine::route::RouteTable;
+use crate::engine::route_text;
+use crate::engine::scenario::HostKind;
+use crate::ui::browser;
+use crate::ui::model::kind_name;
+use crate::ui::session::{Drafts, Field};
+use crate::ui::virtual_list::VirtualList;
+use std::collections::HashMap;
+use std::rc::Rc;
+use web_sys::{HtmlElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+/// A host's rules, compared by identity (a new rule set is a new `Rc`).
+#[derive(Clone, Debug, Default)]
+pub struct RulesRef(pub Option<Rc<Ruleset>>);
+
+impl PartialEq for RulesRef {
+    fn eq(&self, o: &RulesRef) -> bool {
+        match (&self.0, &o.0) {
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Above this many lines a text is listed, not edited as a textarea.
+pub const LARGE_LINES: usize = 3000;
+/// Line height of the code views, in px (the stylesheet uses the same).
+const LINE_PX: f64 = 20.0;
+
+/// How a text is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EditorView {
+    Text,
+    Table,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EditorPanelProps {
+    pub hosts: Rc<Vec<(String, HostKind)>>,
+    pub host: usize,
+    pub drafts: Drafts,
+    pub ruleset: RulesRef,
+    pub routes: Rc<RouteTable>,
+    pub counters: Rc<HashMap<RuleAt, Counters>>,
+    /// Line of the rule the selected step matched, in this host's rules.
+    pub rule_line: Option<usize>,
+    /// Line of the route the selected step chose, in this host's routes.
+    pub route_line: Option<usize>,
+    pub version: u64,
+    pub views: (EditorView, EditorView),
+    pub busy: bool,
+    pub onhost: Callback<usize>,
+    pub onview: Callback<(Field, EditorView)>,
+    pub onedit: Callback<(Field, Rc<str>)>,
+    pub oncommand: Callback<String>,
+    /// A file's text: the field it was dropped on (None: guess), its name.
+    pub onimport: Callback<(Option<Field>, String, Rc<str>)>,
+    pub onerror: Callback<String>,
+}
+
+#[function_component(EditorPanel)]
+pub fn editor_panel(props: &EditorPanelProps) -> Html {
+    let onhost = props.onhost.reform(|e: Event| {
+        e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+            .value()
+            .parse()
+            .unwrap_or(0)
+    });
+    let host_name = props
+        .hosts
+        .get(props.host)
+        .map(|h| h.0.clone())
+        .unwrap_or_default();
+    html! {
+        <section class="panel editors" id="editors" aria-labelledby="editors-h">
+            <div class="editors-head">
+                <h2 id="editors-h">{ "Rules and routes of " }</h2>
+                <select id="editor-host" aria-label="Host whose rules and routes are shown" onchange={onhost}>
+                    { for props.hosts.iter().enumerate().map(|(i, (name, kind))| html! {
+                        <option value={i.to_string()} selected={i == props.host}>{ format!("{name} ({})", kind_name(*kind)) }</option>
+                    }) }
+                </select>
+                <p class="help">{ "Edits apply as you type; text with errors is kept and the last valid rules stay in use. Drop a file from iptables-save or ip route on an editor to load it." }</p>
+            </div>
+            <div class="editor-grid">
+                <FieldEditor
+                    field={Field::Rules}
+                    host={host_name.clone()}
+                    text={props.drafts.rules.text.clone()}
+                    pending={props.drafts.rules.pending()}
+                    errors={props.drafts.rules.errors.clone()}
+                    highlight={props.rule_line}
+                    view={props.views.0}
+                    ruleset={props.ruleset.clone()}
+                    routes={props.routes.clone()}
+                    counters={props.counters.clone()}
+                    version={props.version}
+                    busy={props.busy}
+                    onview={props.onview.clone()}
+                    onedit={props.onedit.clone()}
+                    oncommand={props.oncommand.clone()}
+                    onimport={props.onimport.clone()}
+                    onerror={props.onerror.clone()}
+                />
+                <FieldEditor
+                    field={Field::Routes}
+                    host={host_name}
+                    text={props.drafts.routes.text.clone()}
+                    pending={props.drafts.routes.pending()}
+                    errors={props.drafts.routes.errors.clone()}
+                    highlight={props.route_line}
+                    view={props.views.1}
+                    ruleset={props.ruleset.clone()}
+                    routes={props.routes.clone()}
+                    counters={props.counters.clone()}
+                    version={props.version}
+                    busy={props.busy}
+                    onview={props.onview.clone()}
+                    onedit={props.onedit.clone()}
+                    oncommand={props.oncommand.clone()}
+                    onimport={props.onimport.clone()}
+                    onerror={props.onerror.clone()}
+                />
+            </div>
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct FieldProps {
+    field: Field,
+    host: String,
+    text: Rc<str>,
+    pending: bool,
+    errors: Rc<Vec<ParseError>>,
+    highlight: Option<usize>,
+    view: EditorView,
+    ruleset: RulesRef,
+    routes: Rc<RouteTable>,
+    counters: Rc<HashMap<RuleAt, Counters>>,
+    version: u64,
+    busy: bool,
+    onview: Callback<(Field, EditorView)>,
+    onedit: Callback<(Field, Rc<str>)>,
+    oncommand: Callback<String>,
+    onimport: Callback<(Option<Field>, String, Rc<str>)>,
+    onerror: Callback<String>,
+}
+
+/// One editor (rules or routes) with its view switch, import and errors.
+#[function_component(FieldEditor)]
+fn field_editor(props: &FieldProps) -> Html {
+    let field = props.field;
+    let dragging = use_state(|| false);
+    let (title, text_label, table_label, what) = match field {
+        Field::Rules => ("iptables", "iptables-save", "Chains and counters", "rules"),
+        Field::Routes => ("Routes", "ip route", "route -n", "routes"),
+    };
+    let id = format!("{}-{}", what, props.host);
+    let lines = line_count(&props.text);
+    let large = lines > LARGE_LINES;
+
+    let read = {
+        let onimport = props.onimport.clone();
+        let onerror = props.onerror.clone();
+        move |file: web_sys::File, f: Option<Field>| {
+            let onimport = onimport.clone();
+            let onerror = onerror.clone();
+            browser::read_file(file, move |r| match r {
+                Ok((name, text)) => onimport.emit((f, name, text)),
+                Err(e) => onerror.emit(e),
+            });
+        }
+    };
+    let ondrop = {
+        let (dragging, read) = (dragging.clone(), read.clone());
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            dragging.set(false);
+            if let Some(file) = e
+                .data_transfer()
+                .and_then(|d| d.files())
+                .and_then(|f| f.get(0))
+            {
+                read(file, None);
+            }
+        })
+    };
+    let ondragover = {
+        let dragging = dragging.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            if !*dragging {
+                dragging.set(true);
+            }
+        })
+    };
+    let ondragleave = {
+        let dragging = dragging.clone();
+        Callback::from(move |_: DragEvent| dragging.set(false))
+    };
+    let onpick = {
+        let read = read.clone();
+        Callback::from(move |e: Event| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                read(file, Some(field));
+            }
+            input.set_value("");
+        })
+    };
+    let tab = |v: EditorView, label: &'static str| {
+        let onclick = props.onview.reform(move |_| (field, v));
+        html! {
+            <button role="tab" aria-selected={(props.view == v).to_string()} class={classes!("tab", (props.view == v).then_some("selected"))} {onclick}>{ label }</button>
+        }
+    };
+    let status = if !props.errors.is_empty() {
+        html! { <span class="tag row-drop" id={format!("{id}-status")}><span aria-hidden="true">{ "✕" }</span>{ format!(" {} error(s): the last valid {what} stay in use", props.errors.len()) }</span> }
+    } else if props.pending {
+        html! { <span class="tag" id={format!("{id}-status")}>{ "applying…" }</span> }
+    } else {
+        html! { <span class="tag row-deliver" id={format!("{id}-status")}><span aria-hidden="true">{ "✓" }</span>{ " in use" }</span> }
+    };
+
+    let body = match (props.view, field) {
+        (EditorView::Table, Field::Rules) => html! {
+            <RuleTable ruleset={props.ruleset.clone()} counters={props.counters.clone()} highlight={props.highlight} version={props.version} />
+        },
+        (EditorView::Table, Field::Routes) => html! {
+            <RouteN routes={props.routes.clone()} highlight={props.highlight} />
+        },
+        (EditorView::Text, _) if large => html! {
+            <LargeText id={id.clone()} text={props.text.clone()} highlight={props.highlight} errors={props.errors.clone()}
+                oncommand={(field == Field::Rules).then(|| props.oncommand.clone())} />
+        },
+        (EditorView::Text, _) => {
+            let onedit = props.onedit.reform(move |t: Rc<str>| (field, t));
+            html! {
+                <CodeEditor id={id.clone()} label={format!("{} of {} ({text_label})", what, props.host)} text={props.text.clone()}
+                    errors={props.errors.clone()} highlight={props.highlight} {onedit} />
+            }
+        }
+    };
+    html! {
+        <div class={classes!("field-editor", (*dragging).then_some("dragging"))} {ondrop} {ondragover} {ondragleave}>
+            <div class="editor-bar">
+                <h3>{ title }</h3>
+                <div role="tablist" aria-label={format!("How the {what} are shown")}>
+                    { tab(EditorView::Text, text_label) }
+                    { tab(EditorView::Table, table_label) }
+                </div>
+                { status }
+                <label class="button file-button small" title={format!("Load {what} from a file ({text_label} output)")}>
+                    { "Load file…" }
+                    <input type="file" class="visually-hidden" disabled={props.busy} aria-label={format!("Load {what} of {} from a file", props.host)} onchange={onpick} />
+                </label>
+            </div>
+            { body }
+            if *dragging {
+                <div class="drop-hint" aria-hidden="true">{ format!("Drop an {text_label} file to load it into {}", props.host) }</div>
+            }
+            if !props.errors.is_empty() {
+                <ul class="error-list" id={format!("{id}-errors")} aria-label={format!("Errors in the {what}")}>
+                    { for props.errors.iter().take(50).map(|e| html! {
+                        <li>{ format!("{}: ", if e.line > 0 { format!("line {}, column {}", e.line, e.column) } else { "whole text".to_string() }) }{ e.message.clone() }
+                            { e.expected.as_ref().map(|x| format!(" (expected {x})")).unwrap_or_default() }</li>
+                    }) }
+                    if props.errors.len() > 50 { <li>{ format!("… and {} more", props.errors.len() - 50) }</li> }
+                </ul>
+            }
+        </div>
+    }
+}
+
+fn line_count(t: &str) -> usize {
+    bytecount(t.as_bytes()) + usize::from(!t.is_empty() && !t.ends_with('\n'))
+}
+
+fn bytecount(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c == b'\n').count()
+}
+
+#[derive(Properties, PartialEq)]
+struct CodeProps {
+    id: String,
+    label: String,
+    text: Rc<str>,
+    errors: Rc<Vec<ParseError>>,
+    highlight: Option<usize>,
+    onedit: Callback<Rc<str>>,
+}
+
+/// A textarea with a line-number gutter; bands behind the text mark the
+/// highlighted line and lines with errors (the gutter repeats them with
+/// a symbol, so colour is not the only signal).
+#[function_component(CodeEditor)]
+fn code_editor(props: &CodeProps) -> Html {
+    let area = use_node_ref();
+    let gutter = use_node_ref();
+    let bands = use_node_ref();
+    let lines = line_count(&props.text).max(1);
+    let err_lines: Vec<usize> = {
+        let mut v: Vec<usize> = props
+            .errors
+            .iter()
+            .map(|e| e.line)
+            .filter(|&l| l > 0)
+            .collect();
+        v.dedup();
+        v
+    };
+    // Bring the highlighted line into view when it changes.
+    {
+        let (area, gutter, bands) = (area.clone(), gutter.clone(), bands.clone());
+        use_effect_with(props.highlight, move |hl| {
+            if let (Some(line), Some(a)) = (hl, area.cast::<HtmlTextAreaElement>()) {
+                let top = (*line as f64 - 1.0) * LINE_PX;
+                let h = a.client_height() as f64;
+                let cur = a.scroll_top() as f64;
+                if top < cur || top + LINE_PX > cur + h {
+                    a.set_scroll_top((top - h / 3.0).max(0.0) as i32);
+                    sync(&a, &gutter, &bands);
+                }
+            }
+        });
+    }
+    let onscroll = {
+        let (area, gutter, bands) = (area.clone(), gutter.clone(), bands.clone());
+        Callback::from(move |_: Event| {
+            if let Some(a) = area.cast::<HtmlTextAreaElement>() {
+                sync(&a, &gutter, &bands);
+            }
+        })
+    };
+    let oninput = props
+        .onedit
+        .reform(|e: InputEvent| Rc::from(e.target_unchecked_into::<HtmlTextAreaElement>().value()));
+    let band = |line: usize, class: &'static str| {
+        html! { <div class={classes!("band", class)} style={format!("top:{}px", (line as f64 - 1.0) * LINE_PX)}></div> }
+    };
+    html! {
+        <div class="code-editor" data-keys="own">
+            <div class="gutter" ref={gutter.clone()} aria-hidden="true">
+                { for (1..=lines).map(|n| {
+                    let err = err_lines.binary_search(&n).is_ok();
+                    let hl = props.highlight == Some(n);
+                    html! { <div class={classes!("ln", err.then_some("ln-err"), hl.then_some("ln-hl"))}>
+                        { if err { "✕ " } else if hl { "▶ " } else { "" } }{ n }</div> }
+                }) }
+            </div>
+            <div class="code-wrap">
+                <div class="bands" ref={bands.clone()} aria-hidden="true">
+                    { for err_lines.iter().map(|&l| band(l, "band-err")) }
+                    { for props.highlight.filter(|&l| l > 0).map(|l| band(l, "band-hl")) }
+                </div>
+                <textarea id={props.id.clone()} ref={area} aria-label={props.label.clone()}
+                    aria-invalid={(!props.errors.is_empty()).to_string()}
+                    aria-describedby={format!("{}-errors {}-status", props.id, props.id)}
+                    spellcheck="false" autocomplete="off" autocapitalize="off" wrap="off"
+                    value={props.text.to_string()} {oninput} {onscroll}
+                    rows={lines.clamp(6, 24).to_string()} />
+            </div>
+        </div>
+    }
+}
+
+/// Keeps the gutter and the bands level with the textarea's scroll.
+fn sync(a: &HtmlTextAreaElement, gutter: &NodeRef, bands: &NodeRef) {
+    let top = a.scroll_top();
+    if let Some(g) = gutter.cast::<HtmlElement>() {
+        g.set_scroll_top(top);
+    }
+    if let Some(b) = bands.cast::<HtmlElement>() {
+        let _ = b.style().set_property(
+            "transform",
+            &format!("translate({}px, {}px)", -a.scroll_left(), -top),
+        );
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct LargeProps {
+    id: String,
+    text: Rc<str>,
+    highlight: Option<usize>,
+    errors: Rc<Vec<ParseError>>,
+    oncommand: Option<Callback<String>>,
+}
+
+/// A long text as a virtualised listing, with a command line for changes.
+#[function_component(LargeText)]
+fn large_text(props: &LargeProps) -> Html {
+    // Byte offset of each line start, computed once per text.
+    let starts = use_memo(props.text.clone(), |t| {
+        let mut v = Vec::with_capacity(t.len() / 60);
+        v.push(0usize);
+        v.extend(
+            t.bytes()
+                .enumerate()
+                .filter(|(_, c)| *c == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        if v.last() == Some(&t.len()) {
+            v.pop();
+        }
+        v
+    });
+    let errs: Rc<Vec<usize>> =
+        use_memo(props.errors.clone(), |e| e.iter().map(|e| e.line).collect());
+    let render_row = {
+        let (text, starts, hl, errs) = (
+            props.text.clone(),
+            starts.clone(),
+            props.highlight,
+            errs.clone(),
+        );
+        Callback::from(move |i: usize| {
+            let s = starts.get(i).copied().unwrap_or(0);
+            let e = starts
+                .get(i + 1)
+                .map_or(text.len(), |e| e.saturating_sub(1));
+            let line = text.get(s..e).unwrap_or("");
+            let n = i + 1;
+            let err = errs.contains(&n);
+            html! {
+                <div class={classes!("vline", (hl == Some(n)).then_some("band-hl"), err.then_some("band-err"))} role="listitem">
+                    <span class="ln">{ if err { "✕ " } else if hl == Some(n) { "▶ " } else { "" } }{ n }</span>
+                    <code>{ line.to_string() }</code>
+                </div>
+            }
+        })
+    };
+    let cmd = use_state(String::new);
+    let oncmd = {
+        let cmd = cmd.clone();
+        Callback::from(move |e: InputEvent| {
+            cmd.set(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>()
+                    .value(),
+            )
+        })
+    };
+    let onsubmit = {
+        let (cmd, cb) = (cmd.clone(), props.oncommand.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Some(cb) = &cb {
+                if !cmd.trim().is_empty() {
+                    cb.emit((*cmd).clone());
+                    cmd.set(String::new());
+                }
+            }
+        })
+    };
+    html! {
+        <div class="large-text">
+            <p class="help">{ format!("{} lines: too long to edit as text here, so they are listed (only the visible lines are drawn).", starts.len()) }</p>
+            <VirtualList rows={starts.len()} row_height={LINE_PX} height={420.0}
+                render_row={render_row} scroll_to={props.highlight.map(|l| l.saturating_sub(1))}
+                aria_label={AttrValue::from(format!("{} listing", props.id))} class={classes!("vlist")} />
+            if props.oncommand.is_some() {
+                <form class="command" {onsubmit}>
+                    <label for={format!("{}-cmd", props.id)}>{ "iptables" }</label>
+                    <input id={format!("{}-cmd", props.id)} type="text" spellcheck="false" value={(*cmd).clone()} oninput={oncmd}
+                        placeholder="-t nat -I KUBE-SERVICES 1 -d 10.96.0.10/32 -j DROP" />
+                    <button type="submit">{ "Run" }</button>
+                </form>
+            }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct RuleTableProps {
+    ruleset: RulesRef,
+    counters: Rc<HashMap<RuleAt, Counters>>,
+    highlight: Option<usize>,
+    version: u64,
+}
+
+/// One row of the chains view.
+#[derive(Clone, PartialEq)]
+enum RuleRow {
+    Table(String),
+    Chain {
+        name: String,
+        policy: Option<String>,
+        rules: usize,
+    },
+    Rule {
+        at: RuleAt,
+        pos: usize,
+        line: usize,
+        target: String,
+        text: String,
+    },
+}
+
+/// The rules as `iptables -L -v` shows them: per table, per chain, each
+/// rule with its packet and byte counters (which count up as packets pass).
+#[function_component(RuleTable)]
+fn rule_table(props: &RuleTableProps) -> Html {
+    let rows: Rc<Vec<RuleRow>> = use_memo((props.ruleset.clone(), props.version), |(rs, _)| {
+        let mut out = Vec::new();
+        let Some(rs) = rs.0.as_ref() else {
+            return out;
+        };
+        for t in &rs.tables {
+            out.push(RuleRow::Table(t.name.to_string()));
+            for (ci, c) in t.chains.iter().enumerate() {
+                if c.implicit || c.deleted {
+                    continue;
+                }
+                out.push(RuleRow::Chain {
+                    name: c.name.clone(),
+                    policy: c.policy.map(|p| p.as_str().to_string()),
+                    rules: c.rules.len(),
+                });
+                for (ri, r) in c.rules.iter().enumerate() {
+                    out.push(RuleRow::Rule {
+                        at: RuleAt {
+                            table: t.name,
+                            chain: ci,
+                            rule: ri,
+                        },
+                        pos: ri + 1,
+                        line: r.line,
+                        target: r.target_name().to_string(),
+                        text: r.args.clone(),
+                    });
+                }
+            }
+        }
+        out
+    });
+    if props.ruleset.0.is_none() {
+        return html! { <p class="help">{ "This host has no netfilter rules." }</p> };
+    }
+    let scroll_to = props.highlight.and_then(|l| {
+        rows.iter()
+            .position(|r| matches!(r, RuleRow::Rule { line, .. } if *line == l))
+    });
+    let render_row = {
+        let (rows, counters, hl) = (rows.clone(), props.counters.clone(), props.highlight);
+        Callback::from(move |i: usize| match rows.get(i) {
+            Some(RuleRow::Table(name)) => {
+                html! { <div class="rt-row rt-table" role="listitem"><strong>{ format!("*{name}") }</strong>{ " table" }</div> }
+            }
+            Some(RuleRow::Chain {
+                name,
+                policy,
+                rules,
+            }) => html! {
+                <div class="rt-row rt-chain" role="listitem">
+                    <strong>{ name.clone() }</strong>
+                    { match policy { Some(p) => format!(" (policy {p}, {rules} rules)"), None => format!(" ({rules} rules)") } }
+                </div>
+            },
+            Some(RuleRow::Rule {
+                at,
+                pos,
+                line,
+                target,
+                text,
+            }) => {
+                let c = counters.get(at).copied().unwrap_or_default();
+                let is_hl = hl == Some(*line) && *line > 0;
+                html! {
+                    <div class={classes!("rt-row", "rt-rule", is_hl.then_some("band-hl"), (c.packets > 0).then_some("rt-hit"))} role="listitem">
+                        <span class="rt-pos">{ if is_hl { format!("▶ {pos}") } else { pos.to_string() } }</span>
+                        <span class="rt-pkts" title="packets">{ c.packets }</span>
+                        <span class="rt-bytes" title="bytes">{ c.bytes }</span>
+                        <span class="rt-target">{ target.clone() }</span>
+                        <code class="rt-text" title={format!("line {line}")}>{ text.clone() }</code>
+                    </div>
+                }
+            }
+            None => html! {},
+        })
+    };
+    html! {
+        <div class="rule-table">
+            <div class="rt-row rt-head" aria-hidden="true">
+                <span class="rt-pos">{ "#" }</span><span class="rt-pkts">{ "pkts" }</span><span class="rt-bytes">{ "bytes" }</span>
+                <span class="rt-target">{ "target" }</span><span class="rt-text">{ "rule" }</span>
+            </div>
+            <VirtualList rows={rows.len()} row_height={LINE_PX + 6.0} height={420.0} render_row={render_row}
+                scroll_to={scroll_to} aria_label={AttrValue::from("Rules per chain with counters")} class={classes!("vlist")} />
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct RouteNProps {
+    routes: Rc<RouteTable>,
+    highlight: Option<usize>,
+}
+
+/// The main table as `route -n` prints it, the chosen route marked.
+#[function_component(RouteN)]
+fn route_n(props: &RouteNProps) -> Html {
+    let text = route_text::emit_route_n(&props.routes);
+    let mut lines = text.lines();
+    let _title = lines.next();
+    let head: Vec<String> = lines
+        .next()
+        .map(|h| h.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let main: Vec<&crate::engine::route::Route> = props
+        .routes
+        .routes
+        .iter()
+        .filter(|r| r.table == crate::engine::route::TableId::Main)
+        .collect();
+    html! {
+        <table class="route-n">
+            <caption class="visually-hidden">{ "Kernel IP routing table (route -n)" }</caption>
+            <thead><tr>{ for head.iter().map(|h| html! { <th scope="col">{ h.clone() }</th> }) }</tr></thead>
+            <tbody>
+                { for lines.enumerate().map(|(i, l)| {
+                    let hl = props.highlight.is_some_and(|h| main.get(i).is_some_and(|r| r.line == h && h > 0));
+                    html! {
+                        <tr class={classes!(hl.then_some("band-hl"))}>
+                            { for l.split_whitespace().enumerate().map(|(j, c)| html! {
+                                <td>{ if hl && j == 0 { format!("▶ {c}") } else { c.to_string() } }</td>
+                            }) }
+                        </tr>
+                    }
+                }) }
+            </tbody>
+        </table>
+    }
+}

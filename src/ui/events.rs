@@ -1,0 +1,220 @@
+//! Stepping through a trace, Packet Tracer style: the list of sends, the
+//! step controls (first, back, play, forward, last, speed) and the event
+//! list, one row per step with its namespace, stage and summary.
+
+use crate::engine::render;
+use crate::engine::trace::{Trace, Verdict};
+use crate::engine::SendSpec;
+use crate::ui::model::{layer_name, Filters, Move, RowKind};
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+/// A packet sent and its trace (or why it could not be sent).
+pub type SentView = (SendSpec, Result<Rc<Trace>, String>);
+
+#[derive(Properties, PartialEq)]
+pub struct HistoryProps {
+    pub sends: Rc<Vec<SentView>>,
+    pub selected: usize,
+    pub onselect: Callback<usize>,
+    pub onclear: Callback<()>,
+}
+
+/// The verdict in two words, with an icon that is not the only signal.
+fn verdict_tag(t: &Result<Rc<Trace>, String>) -> (&'static str, &'static str, &'static str) {
+    match t {
+        Ok(t) => match &t.verdict {
+            Verdict::Delivered { .. } => ("✓", "delivered", "verdict-delivered"),
+            Verdict::Dropped { .. } => ("✕", "dropped", "verdict-dropped"),
+            Verdict::Left { .. } => ("→", "left", "verdict-left"),
+        },
+        Err(_) => ("!", "not sent", "verdict-dropped"),
+    }
+}
+
+/// The packets sent so far; choosing one shows its trace.
+#[function_component(SendHistory)]
+pub fn send_history(props: &HistoryProps) -> Html {
+    if props.sends.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="history">
+            <h3 id="history-h">{ "Packets sent" }</h3>
+            <ol class="history-list" aria-labelledby="history-h">
+                { for props.sends.iter().enumerate().map(|(i, (spec, trace))| {
+                    let (icon, word, class) = verdict_tag(trace);
+                    let flags = spec.flags.map(|f| format!(" {f}")).unwrap_or_default();
+                    let onclick = props.onselect.reform(move |_| i);
+                    html! {
+                        <li key={i}>
+                            <button class={classes!("history-item", (i == props.selected).then_some("selected"))}
+                                aria-current={(i == props.selected).then_some("true")} {onclick}>
+                                <span class="history-n">{ format!("#{}", i + 1) }</span>
+                                <span class="history-what">{ format!("{}{flags} {} → {}", spec.proto.to_string().to_uppercase(), spec.from, spec.to) }</span>
+                                <span class={classes!("tag", class)}><span aria-hidden="true">{ icon }</span>{ " " }{ word }</span>
+                            </button>
+                        </li>
+                    }
+                }) }
+            </ol>
+            <button class="link-button" onclick={props.onclear.reform(|_| ())}>{ "Forget all packets and conntrack" }</button>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ControlProps {
+    pub at: usize,
+    pub count: usize,
+    pub visible: Rc<Vec<usize>>,
+    pub playing: bool,
+    pub speed_ms: u32,
+    pub onmove: Callback<Move>,
+    pub onplay: Callback<()>,
+    pub onspeed: Callback<u32>,
+}
+
+/// First, back, play/pause, forward, last, and the speed.
+#[function_component(StepControls)]
+pub fn step_controls(props: &ControlProps) -> Html {
+    let first = props.visible.first() == Some(&props.at);
+    let last = props.visible.last() == Some(&props.at);
+    let b = |id: &'static str, label: &'static str, icon: &'static str, m: Move, disabled: bool| {
+        html! {
+            <button id={id} class="step-button" aria-label={label} title={label} {disabled}
+                onclick={props.onmove.reform(move |_| m)}>
+                <span aria-hidden="true">{ icon }</span>
+            </button>
+        }
+    };
+    let onspeed = props.onspeed.reform(|e: Event| {
+        let v = e
+            .target_unchecked_into::<web_sys::HtmlSelectElement>()
+            .value();
+        v.parse().unwrap_or(700)
+    });
+    let position = props
+        .visible
+        .iter()
+        .position(|&i| i == props.at)
+        .map(|p| p + 1)
+        .unwrap_or(0);
+    html! {
+        <div class="step-controls" role="group" aria-label="Step through the trace">
+            { b("step-first", "First step (Home)", "⇤", Move::First, first) }
+            { b("step-back", "Previous step (←)", "◀", Move::Back, first) }
+            <button id="play" class="step-button play" aria-pressed={props.playing.to_string()}
+                aria-label={if props.playing { "Pause (Space)" } else { "Play (Space)" }}
+                onclick={props.onplay.reform(|_| ())}>
+                <span aria-hidden="true">{ if props.playing { "❚❚ Pause" } else { "▷ Play" } }</span>
+            </button>
+            { b("step-forward", "Next step (→)", "▶", Move::Forward, last) }
+            { b("step-last", "Last step (End)", "⇥", Move::Last, last) }
+            <span class="step-position" aria-live="polite">
+                { format!("Step {} of {}", props.at + 1, props.count) }
+                if props.visible.len() != props.count {
+                    <span class="muted">{ format!(" ({position} of {} shown)", props.visible.len()) }</span>
+                }
+            </span>
+            <label class="speed">
+                <span>{ "Speed" }</span>
+                <select onchange={onspeed} aria-label="Play speed">
+                    { for [(1400u32, "slow"), (700, "normal"), (300, "fast")].iter().map(|(ms, name)| html! {
+                        <option value={ms.to_string()} selected={*ms == props.speed_ms}>{ *name }</option>
+                    }) }
+                </select>
+            </label>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EventListProps {
+    pub trace: Rc<Trace>,
+    pub selected: usize,
+    pub filters: Filters,
+    pub onselect: Callback<usize>,
+    pub onfilters: Callback<Filters>,
+}
+
+/// One row per step (the hidden kinds left out), the selected one marked
+/// and scrolled into view.
+#[function_component(EventList)]
+pub fn event_list(props: &EventListProps) -> Html {
+    let list = use_node_ref();
+    {
+        let list = list.clone();
+        use_effect_with(props.selected, move |sel| {
+            if let Some(el) = list.cast::<web_sys::Element>() {
+                if let Ok(Some(row)) = el.query_selector(&format!("[data-step='{sel}']")) {
+                    if let Some(row) = row.dyn_ref::<web_sys::HtmlElement>() {
+                        // Scroll the list only, not the page.
+                        let top = row.offset_top() as f64;
+                        let h = el.client_height() as f64;
+                        let cur = el.scroll_top() as f64;
+                        let rh = row.offset_height() as f64;
+                        if top < cur || top + rh > cur + h {
+                            el.set_scroll_top((top - h / 3.0).max(0.0) as i32);
+                        }
+                    }
+                }
+            }
+        });
+    }
+    let f = props.filters;
+    let toggle =
+        |label: &'static str, id: &'static str, hidden: bool, set: fn(&mut Filters, bool)| {
+            let onfilters = props.onfilters.clone();
+            let onchange = Callback::from(move |_| {
+                let mut n = f;
+                set(&mut n, !hidden);
+                onfilters.emit(n);
+            });
+            html! {
+                <label class="filter" key={id}>
+                    <input type="checkbox" id={id} checked={!hidden} {onchange} />
+                    { label }
+                </label>
+            }
+        };
+    let trace = &props.trace;
+    html! {
+        <>
+            <fieldset class="filters">
+                <legend>{ "Show" }</legend>
+                { toggle("rule skips", "show-skips", f.hide_skips, |f, v| f.hide_skips = v) }
+                { toggle("conntrack", "show-conntrack", f.hide_conntrack, |f, v| f.hide_conntrack = v) }
+                { toggle("routing", "show-routing", f.hide_routing, |f, v| f.hide_routing = v) }
+                { toggle("devices", "show-devices", f.hide_devices, |f, v| f.hide_devices = v) }
+            </fieldset>
+            <ol class="event-list" ref={list} role="listbox" aria-label="Steps of the trace" tabindex="0"
+                aria-activedescendant={format!("step-{}", props.selected)}>
+                { for trace.steps.iter().enumerate().filter(|(_, s)| f.shows(s)).map(|(i, s)| {
+                    let kind = RowKind::of(s);
+                    let sel = i == props.selected;
+                    let onclick = props.onselect.reform(move |_| i);
+                    html! {
+                        <li key={i} id={format!("step-{i}")} data-step={i.to_string()} role="option"
+                            aria-selected={sel.to_string()}
+                            class={classes!("event", kind.class(), sel.then_some("selected"))} {onclick}>
+                            <span class="ev-n">{ i + 1 }</span>
+                            <span class="ev-ns">{ s.ns.clone() }</span>
+                            <span class={classes!("ev-layer", format!("layer-{}", layer_name(s.layer)))}>{ layer_name(s.layer) }</span>
+                            <code class="ev-stage">{ render::stage(s) }</code>
+                            <span class="ev-what">
+                                if let Some((icon, label)) = kind.label() {
+                                    <span class={classes!("tag", kind.class())}>
+                                        <span aria-hidden="true">{ icon }</span>{ " " }{ label }
+                                    </span>{ " " }
+                                }
+                                { render::summary(s) }
+                            </span>
+                        </li>
+                    }
+                }) }
+            </ol>
+        </>
+    }
+}

@@ -1,0 +1,240 @@
+//! "Why?" for the selected step: the failed match of each skipped rule
+//! (and, for long runs, any rule on request), the routes a lookup weighed,
+//! a drop's reason, a `statistic` draw with a button to force the other
+//! branch, conntrack tuples.
+
+use crate::engine::trace::{CtEvent, DropReason, StepKind, Trace};
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// Why a rule did not match: the failed match and the reason; `None`
+/// when it does match; an error when the question makes no sense.
+pub type Explanation = Result<Option<(String, String)>, String>;
+
+#[derive(Properties, PartialEq)]
+pub struct ExplainProps {
+    pub trace: Rc<Trace>,
+    pub step: usize,
+    /// The answer to the last "why not rule N?" for this step.
+    #[prop_or_default]
+    pub explained: Option<Rc<(usize, Explanation)>>,
+    pub onexplain: Callback<usize>,
+    pub onforce: Callback<()>,
+}
+
+#[function_component(Explain)]
+pub fn explain(props: &ExplainProps) -> Html {
+    let Some(st) = props.trace.steps.get(props.step) else {
+        return html! {};
+    };
+    let body = match &st.kind {
+        StepKind::RulesSkipped {
+            chain,
+            first,
+            last,
+            count,
+            by_index,
+            index_reason,
+            reasons,
+            ..
+        } => html! {
+            <>
+                <p>{ format!("{count} rule(s) of {chain}, #{first} to #{last}, did not match.") }</p>
+                if *by_index > 0 {
+                    <p>{ format!("{by_index} of them were ruled out at once by the chain index") }
+                        { index_reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default() }
+                        { ". The kernel tests them one by one; the result is the same." }</p>
+                }
+                if !reasons.is_empty() {
+                    <table class="explain-table">
+                        <caption class="visually-hidden">{ "Each skipped rule and the match that failed" }</caption>
+                        <thead><tr><th scope="col">{ "Rule" }</th><th scope="col">{ "Failed match" }</th><th scope="col">{ "Why" }</th></tr></thead>
+                        <tbody>
+                            { for reasons.iter().map(|r| html! {
+                                <tr key={r.index}>
+                                    <td>{ format!("#{} (line {})", r.index, r.line) }</td>
+                                    <td><code>{ r.failed.clone() }</code></td>
+                                    <td>{ r.reason.clone() }</td>
+                                </tr>
+                            }) }
+                        </tbody>
+                    </table>
+                }
+                <WhyNot first={*first} last={*last} explained={props.explained.clone()} onexplain={props.onexplain.clone()} />
+            </>
+        },
+        StepKind::RuleMatch { rule, target, .. } => html! {
+            <p>{ format!("Rule {} (line {}) matched: every match held, so ", rule.index, rule.line) }
+               <code>{ target.clone() }</code>{ " runs." }<br/><code class="rule-text">{ rule.text.clone() }</code></p>
+        },
+        StepKind::Route {
+            candidates,
+            result,
+            dst,
+            ..
+        } => html! {
+            <>
+                <p>{ format!("Route lookup for {dst}: the local table first, then main; longest prefix wins, then the lowest metric. Result: {result:?}.") }</p>
+                <table class="explain-table routes-weighed">
+                    <caption class="visually-hidden">{ "The routes that contain the destination, and why each won or lost" }</caption>
+                    <thead><tr><th scope="col">{ "Route" }</th><th scope="col">{ "Table" }</th><th scope="col">{ "Prefix" }</th><th scope="col">{ "Metric" }</th><th scope="col">{ "Why" }</th></tr></thead>
+                    <tbody>
+                        { for candidates.iter().map(|c| html! {
+                            <tr class={classes!(c.chosen.then_some("chosen"))}>
+                                <td>if c.chosen { <span class="tag row-match">{ "✓ chosen" }</span>{ " " } }<code>{ c.route.clone() }</code></td>
+                                <td>{ c.table.clone() }</td>
+                                <td>{ format!("/{}", c.prefix_len) }</td>
+                                <td>{ c.metric }</td>
+                                <td>{ c.why.clone() }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </>
+        },
+        StepKind::Drop {
+            reason,
+            detail,
+            response,
+        } => html! {
+            <div class="drop-why" id="drop-reason">
+                <p><strong>{ drop_headline(*reason) }</strong>{ ": " }{ reason.describe() }{ "." }</p>
+                if !detail.is_empty() { <p>{ detail.clone() }</p> }
+                if let Some(r) = response { <p>{ format!("The kernel answers: {}", r.summary()) }</p> }
+            </div>
+        },
+        StepKind::Statistic {
+            probability,
+            draw,
+            matched,
+            forced,
+            rule,
+            chain,
+            ..
+        } => html! {
+            <>
+                <p>{ format!("Rule {rule} of {chain} matches with probability {probability:.11} (statistic --mode random).") }</p>
+                <p>
+                    if *forced {
+                        { format!("This branch was forced: the rule {}.", if *matched { "matched" } else { "did not match" }) }
+                    } else {
+                        { format!("The draw was {draw:.4}: {} {probability:.4}, so the rule {}.", if *matched { "below" } else { "not below" }, if *matched { "matched" } else { "did not match" }) }
+                    }
+                </p>
+                <button id="force-other" onclick={props.onforce.reform(|_| ())}>
+                    { if *matched { "Force the other branch (no match)" } else { "Force the other branch (match)" } }
+                </button>
+            </>
+        },
+        StepKind::Conntrack(ev) => match ev {
+            CtEvent::Lookup {
+                tuple,
+                state,
+                original,
+                reply,
+            } => html! {
+                <>
+                    <p>{ format!("Conntrack looks up {tuple}: {state}.") }</p>
+                    if let (Some(o), Some(r)) = (original, reply) {
+                        <p>{ "The connection: original " }<code>{ o.to_string() }</code>{ ", reply " }<code>{ r.to_string() }</code>
+                        { ". A reply matching the second tuple is translated back without any nat rule." }</p>
+                    } else {
+                        <p>{ "A new connection: the nat table decides its translation once, for all its packets." }</p>
+                    }
+                </>
+            },
+            CtEvent::Translate { before, after } => html! {
+                <p>{ "The connection's binding rewrites " }<code>{ before.to_string() }</code>{ " to " }<code>{ after.to_string() }</code>{ "." }</p>
+            },
+            CtEvent::Confirm { original, reply } => html! {
+                <p>{ "The connection is confirmed (inserted) as the packet leaves: original " }<code>{ original.to_string() }</code>{ ", reply " }<code>{ reply.to_string() }</code>{ "." }</p>
+            },
+        },
+        StepKind::NatSkipped { hook } => html! {
+            <p>{ format!("The nat table runs only for the first packet of a connection; at {hook:?} this packet follows the connection's binding instead.") }</p>
+        },
+        StepKind::Encap { dev, outer } => html! {
+            <p>{ format!("{dev} wraps the packet in an outer IPv4 header {} → {} (protocol {}): the LAN only sees node addresses.", outer.src, outer.dst, outer.protocol) }</p>
+        },
+        StepKind::Decap { dev, outer } => html! {
+            <p>{ format!("{dev} removes the outer header {} → {}; the inner packet is routed again on this node.", outer.src, outer.dst) }</p>
+        },
+        _ => return html! {},
+    };
+    html! {
+        <section class="explain" aria-labelledby="explain-h">
+            <h3 id="explain-h">{ "Why" }</h3>
+            { body }
+        </section>
+    }
+}
+
+fn drop_headline(r: DropReason) -> &'static str {
+    match r {
+        DropReason::Blackhole => "Blackhole route",
+        DropReason::Unreachable => "Unreachable route",
+        DropReason::Prohibit => "Prohibit route",
+        DropReason::NoRoute => "No route",
+        DropReason::TtlExceeded => "TTL exceeded",
+        DropReason::Filtered => "Dropped by a rule",
+        DropReason::Rejected => "Rejected by a rule",
+        DropReason::NoListener => "Nothing listening",
+        DropReason::NoNeighbour => "No neighbour",
+        DropReason::NotForwarding => "Not forwarding",
+        DropReason::NoTunnel => "No tunnel device",
+        DropReason::HopLimit => "Too many hops",
+        DropReason::RuleLimit => "Too many rule visits",
+        DropReason::ConntrackClash => "Conntrack clash",
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct WhyNotProps {
+    first: usize,
+    last: usize,
+    explained: Option<Rc<(usize, Explanation)>>,
+    onexplain: Callback<usize>,
+}
+
+/// Asks why any one rule of the run did not match.
+#[function_component(WhyNot)]
+fn why_not(props: &WhyNotProps) -> Html {
+    let n = use_state(|| props.first);
+    let oninput = {
+        let n = n.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Ok(v) = e
+                .target_unchecked_into::<web_sys::HtmlInputElement>()
+                .value()
+                .parse()
+            {
+                n.set(v);
+            }
+        })
+    };
+    let onsubmit = {
+        let (n, cb) = (n.clone(), props.onexplain.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            cb.emit(*n);
+        })
+    };
+    html! {
+        <form class="why-not" {onsubmit}>
+            <label for="why-rule">{ "Why did rule number " }</label>
+            <input id="why-rule" type="number" min={props.first.to_string()} max={props.last.to_string()} value={n.to_string()} {oninput} />
+            <button type="submit">{ "not match?" }</button>
+            if let Some(x) = &props.explained {
+                <p class="why-answer" role="status">
+                    {
+                        match &x.1 {
+                            Ok(Some((failed, why))) => html! { <>{ format!("Rule {}: ", x.0) }<code>{ failed.clone() }</code>{ format!(" — {why}") }</> },
+                            Ok(None) => html! { { format!("Rule {} matches this packet.", x.0) } },
+                            Err(e) => html! { { e.clone() } },
+                        }
+                    }
+                </p>
+            }
+        </form>
+    }
+}

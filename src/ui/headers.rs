@@ -1,0 +1,94 @@
+//! The packet at the selected step, as layered headers. Every field the
+//! step changed is marked (a "changed" label and the old value struck
+//! through, not colour alone); a NAT step adds a before → after line
+//! naming the rule that made the change.
+
+use crate::engine::render;
+use crate::engine::trace::{StepKind, Trace};
+use crate::ui::model::{header_layers, layer_name};
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct HeaderProps {
+    pub trace: Rc<Trace>,
+    pub step: usize,
+}
+
+#[function_component(HeaderView)]
+pub fn header_view(props: &HeaderProps) -> Html {
+    let Some(st) = props.trace.steps.get(props.step) else {
+        return html! {};
+    };
+    let prev = props
+        .step
+        .checked_sub(1)
+        .and_then(|p| props.trace.steps.get(p))
+        .map(|p| &p.packet);
+    let layers = header_layers(prev, &st.packet);
+    let nat = match &st.kind {
+        StepKind::Nat {
+            nat,
+            before,
+            after,
+            rule,
+        } => Some(html! {
+            <p class="nat-line">
+                <span class="tag row-nat"><span aria-hidden="true">{ "⇄" }</span>{ format!(" {nat:?}").to_uppercase() }</span>
+                { " " }<code>{ before.to_string() }</code>{ " → " }<code class="nat-after">{ after.to_string() }</code>
+                {
+                    match rule {
+                        Some(r) => html! { <>{ format!(" by rule {} (line {}): ", r.index, r.line) }<code class="rule-text">{ r.text.clone() }</code></> },
+                        None => html! { { " by the connection's NAT binding (conntrack), without the nat chains" } },
+                    }
+                }
+            </p>
+        }),
+        _ => None,
+    };
+    let where_ = match (&st.packet.iif, &st.packet.oif) {
+        (Some(i), Some(o)) => format!(" · in {i}, out {o}"),
+        (Some(i), None) => format!(" · in {i}"),
+        (None, Some(o)) => format!(" · out {o}"),
+        _ => String::new(),
+    };
+    html! {
+        <section id="headers" class="headers" aria-labelledby="headers-h">
+            <h3 id="headers-h">
+                { format!("Step {} · {}", props.step + 1, st.ns) }
+                <span class={classes!("layer-badge", format!("layer-{}", layer_name(st.layer)))}>
+                    { format!("{} layer", layer_name(st.layer)) }
+                </span>
+            </h3>
+            <p class="step-summary"><code>{ render::stage(st) }</code>{ " " }{ render::summary(st) }<span class="muted">{ where_ }</span></p>
+            { nat.unwrap_or_default() }
+            <div class="layers">
+                { for layers.iter().map(|l| html! {
+                    <div class={classes!("hdr", format!("hdr-{}", l.layer), l.added.then_some("hdr-added"))}>
+                        <div class="hdr-title">
+                            { l.title.clone() }
+                            <span class="hdr-layer">{ l.layer }</span>
+                            if l.added { <span class="tag row-tunnel">{ "added by this step" }</span> }
+                        </div>
+                        <dl class="fields">
+                            { for l.fields.iter().map(|f| html! {
+                                <div class={classes!("field", f.old.is_some().then_some("changed"))} data-field={f.name}>
+                                    <dt>{ f.name }</dt>
+                                    <dd>
+                                        <code class="value">{ f.value.clone() }</code>
+                                        if let Some(old) = &f.old {
+                                            <span class="was">
+                                                <span class="changed-label">{ "changed, was " }</span>
+                                                <del>{ old.clone() }</del>
+                                            </span>
+                                        }
+                                    </dd>
+                                </div>
+                            }) }
+                        </dl>
+                    </div>
+                }) }
+            </div>
+        </section>
+    }
+}

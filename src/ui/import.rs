@@ -1,0 +1,81 @@
+//! Importing a large `iptables-save` dump without freezing the page.
+//!
+//! A real node's dump can be 12 MB (10,000 services, 151k lines); parsing it
+//! in one go would block the page for longer than a frame many times over.
+//! [`parse_in_chunks`] feeds [`Parser`] a few thousand lines at a
+//! time and gives the browser back the main thread between chunks, so the
+//! page keeps painting (a progress bar) and answering input.
+
+use crate::engine::error::Errors;
+use crate::engine::iptables::save::Parser;
+use crate::engine::iptables::Ruleset;
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+use yew::Callback;
+
+/// Lines parsed between two yields: about 10 ms of work in a release build.
+/// The chunk that holds a big table's `COMMIT` also validates that table
+/// (`validate::commit`) and takes longer.
+pub const LINES_PER_CHUNK: usize = 8000;
+
+/// Parses `text` as a whole `iptables-save` dump (like
+/// [`save::parse`](crate::engine::iptables::save::parse):
+/// jumps are resolved, so the result can be traced) in chunks of
+/// [`LINES_PER_CHUNK`] lines, in a task of its own
+/// ([`wasm_bindgen_futures::spawn_local`]); returns at once.
+///
+/// Before every chunk the task yields to the browser with a zero-delay
+/// `setTimeout`, so rendering and input run between chunks (even before the
+/// first one: whatever the caller rendered, a progress bar, is painted
+/// first). After each chunk `on_progress` gets the fraction of the text's
+/// bytes read so far, from 0 to 1, never decreasing (1 last). Then
+/// `on_done` gets the same result as `save::parse(&text)`: the ruleset, or
+/// every error with its line.
+///
+/// There is no cancelling: a caller that starts another import should ignore
+/// the older one's callbacks (callbacks to a destroyed component are ignored
+/// by Yew).
+pub fn parse_in_chunks(
+    text: Rc<str>,
+    on_progress: Callback<f64>,
+    on_done: Callback<Result<Ruleset, Errors>>,
+) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let mut parser = Parser::new(true);
+        let mut at = 0;
+        while at < text.len() {
+            next_task().await;
+            at = parser.feed(&text, at, LINES_PER_CHUNK);
+            on_progress.emit(fraction(at, text.len()));
+        }
+        if text.is_empty() {
+            on_progress.emit(1.0);
+        }
+        on_done.emit(parser.finish(&text));
+    });
+}
+
+/// `done` of `total` bytes, as 0..=1.
+fn fraction(done: usize, total: usize) -> f64 {
+    if total == 0 {
+        1.0
+    } else {
+        (done as f64 / total as f64).clamp(0.0, 1.0)
+    }
+}
+
+/// Resolves in a later task of the event loop (`setTimeout(…, 0)`), after
+/// the browser has had a chance to render and handle input. Without a
+/// window (a worker) it resolves at once.
+async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let scheduled = web_sys::window().and_then(|w| {
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
+                .ok()
+        });
+        if scheduled.is_none() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

@@ -1,0 +1,267 @@
+//! The send form: a source (any pod, node or LAN client, or another LAN
+//! address), a destination (a Service by name, or an address and port), a
+//! protocol and TCP flags; and the actions that follow a packet: reply,
+//! the same connection again, and clearing conntrack.
+
+use crate::engine::packet::{Proto, TcpFlags};
+use crate::engine::scenario::HostKind;
+use crate::engine::SendSpec;
+use crate::ui::model::kind_name;
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+/// A place a packet can come from or go to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    Host {
+        name: String,
+        kind: HostKind,
+        addr: Option<Ipv4Addr>,
+        ports: Vec<(Proto, u16)>,
+    },
+    Service {
+        name: String,
+        port_name: String,
+        cluster_ip: Ipv4Addr,
+        port: u16,
+        proto: Proto,
+        node_port: Option<u16>,
+    },
+}
+
+#[derive(Properties, PartialEq)]
+pub struct SendFormProps {
+    pub targets: Rc<Vec<Target>>,
+    /// The packet the form starts with (the last one sent, or the preset).
+    pub initial: Option<SendSpec>,
+    pub can_reply: bool,
+    pub can_again: bool,
+    pub onsend: Callback<SendSpec>,
+    pub onreply: Callback<()>,
+    pub onagain: Callback<()>,
+    pub onclearct: Callback<()>,
+}
+
+const OTHER: &str = "client:";
+
+/// What the form sends as the source: a host's name, or `client:IP` for
+/// a LAN client (the engine finds the client by its address).
+fn host_value(name: &str, kind: HostKind, addr: Option<Ipv4Addr>) -> String {
+    match (kind, addr) {
+        (HostKind::Client, Some(a)) => format!("{OTHER}{a}"),
+        _ => name.to_string(),
+    }
+}
+const FLAGS: [&str; 5] = ["SYN", "ACK", "FIN", "RST", "PSH"];
+
+#[function_component(SendForm)]
+pub fn send_form(props: &SendFormProps) -> Html {
+    let init = props.initial.clone();
+    let from = use_state(|| init.as_ref().map(|s| s.from.clone()).unwrap_or_default());
+    let to = use_state(|| init.as_ref().map(|s| s.to.clone()).unwrap_or_default());
+    let proto = use_state(|| init.as_ref().map_or(Proto::Tcp, |s| s.proto));
+    let flags = use_state(|| {
+        init.as_ref().and_then(|s| s.flags).unwrap_or(TcpFlags {
+            syn: true,
+            ..Default::default()
+        })
+    });
+    let error = use_state(|| None::<String>);
+
+    let hosts: Vec<&Target> = props
+        .targets
+        .iter()
+        .filter(|t| matches!(t, Target::Host { .. }))
+        .collect();
+    let known_host = hosts.iter().any(|t| {
+        matches!(t, Target::Host { name, kind, addr, .. } if host_value(name, *kind, *addr) == *from)
+    });
+    // A LAN client the scenario does not have (`client:IP`) is typed.
+    let other = !known_host && from.starts_with(OTHER);
+
+    let onfrom = {
+        let from = from.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+            from.set(if v == OTHER {
+                "client:192.168.11.201".into()
+            } else {
+                v
+            });
+        })
+    };
+    let onother = {
+        let from = from.clone();
+        Callback::from(move |e: InputEvent| {
+            let v = e.target_unchecked_into::<HtmlInputElement>().value();
+            from.set(format!("{OTHER}{}", v.trim()));
+        })
+    };
+    let onto = {
+        let to = to.clone();
+        Callback::from(move |e: InputEvent| {
+            to.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let onproto = {
+        let proto = proto.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+            proto.set(Proto::parse(&v).unwrap_or(Proto::Tcp));
+        })
+    };
+    let onsubmit = {
+        let (from, to, proto, flags, error) = (
+            from.clone(),
+            to.clone(),
+            proto.clone(),
+            flags.clone(),
+            error.clone(),
+        );
+        let onsend = props.onsend.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let t = to.trim();
+            if t.is_empty() {
+                error.set(Some("Say where the packet goes: a Service name (flask-ui) or an address with a port (172.16.225.112:80).".into()));
+                return;
+            }
+            if let Some(ip) = from.strip_prefix(OTHER) {
+                if ip.parse::<Ipv4Addr>().is_err() {
+                    error.set(Some(format!(
+                        "\"{ip}\" is not an IPv4 address for the LAN client."
+                    )));
+                    return;
+                }
+            }
+            error.set(None);
+            let mut spec = SendSpec::new(&from, t, *proto);
+            if *proto == Proto::Tcp {
+                spec.flags = Some(*flags);
+            }
+            onsend.emit(spec);
+        })
+    };
+
+    let flag_boxes = FLAGS.iter().map(|name| {
+        let bit = TcpFlags::parse_list(name).unwrap_or(0);
+        let on = flags.bits() & bit != 0;
+        let flags = flags.clone();
+        let onchange = Callback::from(move |_| flags.set(TcpFlags::from_bits(flags.bits() ^ bit)));
+        html! {
+            <label class="flag" key={*name}>
+                <input type="checkbox" checked={on} {onchange} />
+                { *name }
+            </label>
+        }
+    });
+
+    let group = |kind: HostKind, label: &str| {
+        let items: Vec<Html> = hosts
+            .iter()
+            .filter_map(|t| match t {
+                Target::Host { name, kind: k, addr, .. } if *k == kind => {
+                    let value = host_value(name, *k, *addr);
+                    Some(html! {
+                        <option key={name.clone()} value={value.clone()} selected={value == *from}>
+                            { match addr { Some(a) => format!("{name} ({a})"), None => name.clone() } }
+                        </option>
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        if items.is_empty() {
+            html! {}
+        } else {
+            html! { <optgroup label={label.to_string()}>{ for items }</optgroup> }
+        }
+    };
+
+    // NodePorts are offered on the first node's address.
+    let node = props.targets.iter().find_map(|t| match t {
+        Target::Host {
+            name,
+            kind: HostKind::Node,
+            addr: Some(a),
+            ..
+        } => Some((name.clone(), *a)),
+        _ => None,
+    });
+    let suggestions = props.targets.iter().flat_map(|t| match t {
+        Target::Service { name, port_name, cluster_ip, port, proto, node_port } => {
+            let short = name.rsplit('/').next().unwrap_or(name).to_string();
+            let mut v = vec![html! {
+                <option value={if port_name.is_empty() { short.clone() } else { format!("{short}:{port_name}") }}>
+                    { format!("Service {name}: {cluster_ip}:{port}/{proto}") }
+                </option>
+            }];
+            if let (Some(np), Some((node, addr))) = (node_port, &node) {
+                v.push(html! { <option value={format!("{addr}:{np}")}>{ format!("NodePort {np} of {name} on {node}") }</option> });
+            }
+            v
+        }
+        Target::Host { name, kind, addr: Some(a), ports } => ports
+            .iter()
+            .map(|(p, port)| html! {
+                <option value={format!("{a}:{port}")}>{ format!("{} {name} ({}) {p}/{port}", kind_name(*kind), a) }</option>
+            })
+            .collect(),
+        _ => Vec::new(),
+    });
+
+    html! {
+        <form class="send-form" {onsubmit} aria-describedby="send-help">
+            <div class="field">
+                <label for="send-from">{ "From" }</label>
+                <select id="send-from" onchange={onfrom}>
+                    { group(HostKind::Client, "Clients on the LAN") }
+                    { group(HostKind::Pod, "Pods") }
+                    { group(HostKind::Node, "Nodes") }
+                    <option value={OTHER} selected={other}>{ "Another address on the LAN…" }</option>
+                </select>
+                if other {
+                    <input id="send-from-ip" type="text" inputmode="decimal" aria-label="LAN client address"
+                        value={from.strip_prefix(OTHER).unwrap_or("").to_string()} oninput={onother} />
+                }
+            </div>
+            <div class="field">
+                <label for="send-to">{ "To" }</label>
+                <input id="send-to" type="text" list="send-to-list" value={(*to).clone()} oninput={onto}
+                    placeholder="flask-ui or 172.16.225.112:80" autocomplete="off" spellcheck="false" />
+                <datalist id="send-to-list">{ for suggestions }</datalist>
+            </div>
+            <div class="field field-proto">
+                <label for="send-proto">{ "Protocol" }</label>
+                <select id="send-proto" onchange={onproto}>
+                    { for [Proto::Tcp, Proto::Udp, Proto::Icmp].iter().map(|p| html! {
+                        <option value={p.to_string()} selected={*p == *proto}>{ p.to_string().to_uppercase() }</option>
+                    }) }
+                </select>
+            </div>
+            if *proto == Proto::Tcp {
+                <fieldset class="field flags">
+                    <legend>{ "TCP flags" }</legend>
+                    { for flag_boxes }
+                </fieldset>
+            }
+            <div class="actions">
+                <button id="send-button" type="submit" class="primary">{ "Send ▶" }</button>
+                <button id="reply-button" type="button" disabled={!props.can_reply}
+                    onclick={props.onreply.reform(|_| ())}
+                    title="The answer from where the packet was delivered (SYN → SYN-ACK)">{ "Reply ↩" }</button>
+                <button id="again-button" type="button" disabled={!props.can_again}
+                    onclick={props.onagain.reform(|_| ())}
+                    title="The same packet on the same connection: same source port, so conntrack finds it">{ "Again" }</button>
+                <button id="clear-ct" type="button" onclick={props.onclearct.reform(|_| ())}
+                    title="conntrack -F on every host">{ "Clear conntrack" }</button>
+            </div>
+            if let Some(e) = &*error {
+                <p class="form-error" role="alert">{ e.clone() }</p>
+            }
+            <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends." }</p>
+        </form>
+    }
+}

@@ -1,0 +1,752 @@
+//! The learner's session, independent of the browser: the scenario being
+//! edited, the text of every editor as typed (valid or not), the packets
+//! sent with their traces, the selected step, and undo/redo.
+//!
+//! The rule the page lives by: **the learner's text is never thrown away.**
+//! An edit is stored as typed ([`Session::edit`]); applying it
+//! ([`Session::apply`]) either replaces the host's rules or routes in the
+//! [`World`] and traces the last packet again, or leaves the world as it
+//! was and records the errors, located in the text, for the editor to show.
+
+use crate::engine::error::{Errors, ParseError};
+use crate::engine::iptables::Ruleset;
+use crate::engine::scenario::{self, Scenario, Text};
+use crate::engine::sim::{reply_spec, Force};
+use crate::engine::trace::{StepKind, Trace};
+use crate::engine::{send, SendSpec, SimState, World};
+use crate::ui::share::{self, Saved};
+use std::rc::Rc;
+
+/// Which text of a host an editor holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// `iptables-save` text.
+    Rules,
+    /// `ip route` text.
+    Routes,
+}
+
+impl Field {
+    /// What a pasted or dropped file holds: `iptables-save` output (lines
+    /// `*table`, `:CHAIN`, `-A`) or routes (`ip route`, `route -n`).
+    pub fn guess(text: &str) -> Field {
+        let rules = text
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .take(20)
+            .any(|l| l.starts_with('*') || l.starts_with(':') || l.starts_with("-A "));
+        if rules {
+            Field::Rules
+        } else {
+            Field::Routes
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Rules => "rules",
+            Field::Routes => "routes",
+        }
+    }
+}
+
+/// An editor's text as typed, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Draft {
+    pub text: Rc<str>,
+    /// The text the world runs (the last one that applied).
+    pub applied: Rc<str>,
+    /// Errors of `text`; empty when it applied.
+    pub errors: Rc<Vec<ParseError>>,
+}
+
+impl Draft {
+    fn new(text: String) -> Draft {
+        let text: Rc<str> = text.into();
+        Draft {
+            applied: text.clone(),
+            text,
+            errors: Rc::default(),
+        }
+    }
+
+    /// Whether the text as typed differs from what the world runs.
+    pub fn pending(&self) -> bool {
+        !Rc::ptr_eq(&self.text, &self.applied) && self.text != self.applied
+    }
+}
+
+/// The two editors of one host.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Drafts {
+    pub rules: Draft,
+    pub routes: Draft,
+}
+
+impl Drafts {
+    pub fn get(&self, f: Field) -> &Draft {
+        match f {
+            Field::Rules => &self.rules,
+            Field::Routes => &self.routes,
+        }
+    }
+    fn get_mut(&mut self, f: Field) -> &mut Draft {
+        match f {
+            Field::Rules => &mut self.rules,
+            Field::Routes => &mut self.routes,
+        }
+    }
+}
+
+/// One packet sent: what was asked, its trace (or why there is none), and
+/// the simulator's state just before it, so it can be traced again.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub spec: SendSpec,
+    pub trace: Result<Rc<Trace>, String>,
+    before: SimState,
+}
+
+/// One applied change, for undo and redo.
+#[derive(Clone, Debug, PartialEq)]
+struct Change {
+    host: usize,
+    field: Field,
+    before: Rc<str>,
+    after: Rc<str>,
+}
+
+/// Undo keeps this many changes.
+const UNDO_DEPTH: usize = 200;
+
+/// Everything the page shows and the learner changes.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The built-in scenario this one started from (none when imported).
+    pub base: Option<String>,
+    /// The compiled world; its scenario always holds the applied texts.
+    pub world: World,
+    /// Per host (in the order of `world.hosts`): the editors' texts.
+    pub drafts: Vec<Drafts>,
+    /// The state after the last packet (conntrack, counters, the random stream).
+    pub state: SimState,
+    pub sends: Vec<Sent>,
+    /// Selected send and step.
+    pub selected: Option<(usize, usize)>,
+    undo: Vec<Change>,
+    redo: Vec<Change>,
+    /// Bumped on every change, so views can tell cheaply that something changed.
+    pub version: u64,
+}
+
+impl Session {
+    /// A session on `scenario`, with nothing sent yet.
+    pub fn new(scenario: &Scenario, base: Option<String>) -> Result<Session, Errors> {
+        let world = World::build(scenario)?;
+        let state = SimState::new(&world);
+        let drafts = world
+            .hosts
+            .iter()
+            .map(|h| Drafts {
+                rules: Draft::new(
+                    h.spec
+                        .iptables
+                        .as_ref()
+                        .map(Text::to_text)
+                        .unwrap_or_default(),
+                ),
+                routes: Draft::new(h.spec.routes.to_text()),
+            })
+            .collect();
+        Ok(Session {
+            base,
+            world,
+            drafts,
+            state,
+            sends: Vec::new(),
+            selected: None,
+            undo: Vec::new(),
+            redo: Vec::new(),
+            version: 0,
+        })
+    }
+
+    /// A built-in scenario with its preset packet sent, the first step selected.
+    pub fn builtin(name: &str) -> Result<Session, String> {
+        let sc =
+            scenario::builtin(name).ok_or_else(|| format!("no built-in scenario \"{name}\""))?;
+        let mut s = Session::new(&sc, Some(name.to_string())).map_err(|e| e.to_string())?;
+        if let Some(p) = &sc.preset {
+            s.send(p.to_spec());
+        }
+        Ok(s)
+    }
+
+    /// Rebuilds a session from a link or an autosave: the scenario, then
+    /// each edit as if typed (text that does not apply is kept with its
+    /// errors), then every packet sent again (the engine is deterministic,
+    /// so the traces are the ones the learner saw).
+    pub fn from_saved(saved: &Saved) -> Result<Session, String> {
+        let plain = Saved {
+            edits: Vec::new(),
+            ..saved.clone()
+        };
+        let sc = share::restore(&plain).map_err(|e| e.to_string())?;
+        let mut s = Session::new(&sc, saved.base.clone())
+            .map_err(|e| format!("the saved scenario does not build:\n{e}"))?;
+        for e in &saved.edits {
+            let h = s.host(&e.host).ok_or_else(|| {
+                format!(
+                    "the saved edits name a host \"{}\" that the scenario does not have",
+                    e.host
+                )
+            })?;
+            for (field, text) in [(Field::Routes, &e.routes), (Field::Rules, &e.rules)] {
+                if let Some(t) = text {
+                    s.edit(h, field, t.as_str().into());
+                    s.apply(h, field);
+                }
+            }
+        }
+        s.undo.clear();
+        for spec in &saved.sends {
+            s.send(spec.clone());
+        }
+        if let Some((t, st)) = saved.selected {
+            s.select(t, st);
+        }
+        Ok(s)
+    }
+
+    /// What a link or an autosave records: the texts as typed, even those
+    /// that do not apply, so no work is lost.
+    pub fn to_saved(&self) -> Saved {
+        let base_sc = self.base.as_deref().and_then(scenario::builtin);
+        // Hosts the simulator added for `client:IP` senders are not saved:
+        // sending again adds them again.
+        let mut applied = self.world.scenario.clone();
+        let base = base_sc.clone().unwrap_or_else(|| applied.clone());
+        applied
+            .hosts
+            .retain(|h| base.hosts.iter().any(|bh| bh.name == h.name));
+        let mut typed = applied.clone();
+        for h in typed.hosts.iter_mut() {
+            let Some(d) = self.host(&h.name).and_then(|i| self.drafts.get(i)) else {
+                continue;
+            };
+            h.routes = Text::One(d.routes.text.to_string());
+            if h.iptables.is_some() || !d.rules.text.trim().is_empty() {
+                h.iptables = Some(Text::One(d.rules.text.to_string()));
+            }
+        }
+        Saved {
+            base: base_sc.is_some().then(|| self.base.clone()).flatten(),
+            scenario: base_sc.is_none().then_some(applied),
+            edits: share::edits(&base, &typed),
+            sends: self.sends.iter().map(|s| s.spec.clone()).collect(),
+            selected: self.selected,
+        }
+    }
+
+    /// The host index of a host name.
+    pub fn host(&self, name: &str) -> Option<usize> {
+        self.world.host(name)
+    }
+
+    /// Stores an editor's text as typed; nothing is parsed yet.
+    pub fn edit(&mut self, host: usize, field: Field, text: Rc<str>) {
+        if let Some(d) = self.drafts.get_mut(host) {
+            d.get_mut(field).text = text;
+            self.version += 1;
+        }
+    }
+
+    /// Applies the typed text of an editor: on success the world changes,
+    /// the change can be undone, and the last packet is traced again.
+    /// Returns whether the text applied.
+    pub fn apply(&mut self, host: usize, field: Field) -> bool {
+        let Some(d) = self.drafts.get(host) else {
+            return false;
+        };
+        let d = d.get(field).clone();
+        if !d.pending() {
+            if !d.errors.is_empty() {
+                return false;
+            }
+            return true;
+        }
+        let ok = self.install(host, field, &d.text);
+        if ok {
+            self.push_undo(Change {
+                host,
+                field,
+                before: d.applied.clone(),
+                after: d.text.clone(),
+            });
+            self.redo.clear();
+        }
+        ok
+    }
+
+    /// Puts `text` into the world; records errors or the new applied text.
+    fn install(&mut self, host: usize, field: Field, text: &Rc<str>) -> bool {
+        let result = match field {
+            Field::Rules => self.world.set_rules(host, text),
+            Field::Routes => self.world.set_routes(host, text),
+        };
+        self.version += 1;
+        let draft = self.drafts[host].get_mut(field);
+        draft.text = text.clone();
+        match result {
+            Ok(()) => {
+                draft.applied = text.clone();
+                draft.errors = Rc::default();
+                if field == Field::Rules {
+                    // iptables-restore zeroes the counters of what it replaces.
+                    self.state.counters.retain(|(h, _), _| *h != host);
+                }
+                self.retrace_last();
+                true
+            }
+            Err(e) => {
+                draft.errors = Rc::new(e.0);
+                false
+            }
+        }
+    }
+
+    /// Installs rules parsed elsewhere (a large dump parsed in chunks).
+    pub fn install_ruleset(&mut self, host: usize, text: Rc<str>, rules: Ruleset) {
+        if host >= self.drafts.len() {
+            return;
+        }
+        let before = self.drafts[host].rules.applied.clone();
+        self.world.set_ruleset(host, &text, Some(rules));
+        self.state.counters.retain(|(h, _), _| *h != host);
+        let d = &mut self.drafts[host].rules;
+        d.text = text.clone();
+        d.applied = text.clone();
+        d.errors = Rc::default();
+        self.push_undo(Change {
+            host,
+            field: Field::Rules,
+            before,
+            after: text,
+        });
+        self.redo.clear();
+        self.version += 1;
+        self.retrace_last();
+    }
+
+    /// Runs one `iptables` command (`-A`, `-I`, `-D`, …) on a host's
+    /// applied rules, for rule sets too long to edit as text; the text is
+    /// printed again from the result, as `iptables-save` would.
+    pub fn command(&mut self, host: usize, line: &str) -> Result<(), Errors> {
+        let Some(ns) = self.world.hosts.get(host) else {
+            return Err(ParseError::new(0, 0, format!("no host number {host}")).into());
+        };
+        let mut rules = ns.rules.as_deref().cloned().unwrap_or_default();
+        crate::engine::iptables::command::apply_command(&mut rules, line)?;
+        let text: Rc<str> = crate::engine::iptables::save::emit(&rules).into();
+        self.install_ruleset(host, text, rules);
+        Ok(())
+    }
+
+    /// Records errors found outside [`Session::apply`] (a chunked parse).
+    pub fn set_errors(&mut self, host: usize, field: Field, text: Rc<str>, errors: Errors) {
+        if let Some(d) = self.drafts.get_mut(host) {
+            let d = d.get_mut(field);
+            d.text = text;
+            d.errors = Rc::new(errors.0);
+            self.version += 1;
+        }
+    }
+
+    fn push_undo(&mut self, c: Change) {
+        self.undo.push(c);
+        if self.undo.len() > UNDO_DEPTH {
+            self.undo.remove(0);
+        }
+    }
+
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty()
+    }
+    pub fn can_redo(&self) -> bool {
+        !self.redo.is_empty()
+    }
+
+    /// Undoes the last applied change; returns the host and field it touched.
+    pub fn undo(&mut self) -> Option<(usize, Field)> {
+        let c = self.undo.pop()?;
+        self.install(c.host, c.field, &c.before);
+        let at = (c.host, c.field);
+        self.redo.push(c);
+        Some(at)
+    }
+
+    /// Redoes the last undone change.
+    pub fn redo(&mut self) -> Option<(usize, Field)> {
+        let c = self.redo.pop()?;
+        self.install(c.host, c.field, &c.after);
+        let at = (c.host, c.field);
+        self.undo.push(c);
+        Some(at)
+    }
+
+    /// Sends a packet: a new trace, selected at its first step. Conntrack
+    /// and counters carry over from the packets before.
+    pub fn send(&mut self, spec: SendSpec) {
+        let before = self.state.clone();
+        let trace = send(&mut self.world, &mut self.state, &spec).map(Rc::new);
+        self.fit_drafts();
+        self.sends.push(Sent {
+            spec,
+            trace,
+            before,
+        });
+        self.selected = Some((self.sends.len() - 1, 0));
+        self.version += 1;
+    }
+
+    /// Sending from `client:IP` adds a host to the world; give it editors.
+    fn fit_drafts(&mut self) {
+        while self.drafts.len() < self.world.hosts.len() {
+            let h = &self.world.hosts[self.drafts.len()];
+            self.drafts.push(Drafts {
+                rules: Draft::default(),
+                routes: Draft::new(h.spec.routes.to_text()),
+            });
+        }
+    }
+
+    /// The answer to the selected packet, from where it was delivered.
+    pub fn reply_spec(&self) -> Option<SendSpec> {
+        let (t, _) = self.selected?;
+        reply_spec(self.sends.get(t)?.trace.as_ref().ok()?)
+    }
+
+    /// Sends the answer to the selected packet; false when it was not delivered.
+    pub fn reply(&mut self) -> bool {
+        match self.reply_spec() {
+            Some(spec) => {
+                self.send(spec);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The selected packet once more on the same connection: the same
+    /// source port, so conntrack finds it (ESTABLISHED, no nat chains).
+    pub fn again_spec(&self) -> Option<SendSpec> {
+        let (t, _) = self.selected?;
+        let sent = self.sends.get(t)?;
+        let first = sent.trace.as_ref().ok()?.steps.first()?;
+        let mut spec = sent.spec.clone();
+        spec.src_port = first.packet.transport.ports().map(|p| p.0);
+        spec.src.get_or_insert(first.packet.ip.src);
+        Some(spec)
+    }
+
+    /// Forgets every connection (`conntrack -F` on every host).
+    pub fn clear_conntrack(&mut self) {
+        self.state.clear_conntrack();
+        self.version += 1;
+    }
+
+    /// Forgets the packets sent, their traces and all simulator state.
+    pub fn clear_sends(&mut self) {
+        self.sends.clear();
+        self.state = SimState::new(&self.world);
+        self.selected = None;
+        self.version += 1;
+    }
+
+    /// Traces the last packet again from the state before it (after an edit).
+    fn retrace_last(&mut self) {
+        if let Some(i) = self.sends.len().checked_sub(1) {
+            self.retrace_from(i);
+        }
+    }
+
+    /// Traces packets `i..` again, from the state before packet `i`.
+    fn retrace_from(&mut self, i: usize) {
+        let Some(first) = self.sends.get(i) else {
+            return;
+        };
+        self.state = first.before.clone();
+        for k in i..self.sends.len() {
+            let before = self.state.clone();
+            let spec = self.sends[k].spec.clone();
+            let trace = send(&mut self.world, &mut self.state, &spec).map(Rc::new);
+            self.sends[k].before = before;
+            self.sends[k].trace = trace;
+        }
+        self.fit_drafts();
+        if let Some((t, s)) = self.selected {
+            self.select(t, s);
+        }
+        self.version += 1;
+    }
+
+    /// Forces the other branch of the `statistic` step `step` of send `t`,
+    /// and traces that packet (and the ones after it) again.
+    pub fn force_other_branch(&mut self, t: usize, step: usize) -> bool {
+        let Some(sent) = self.sends.get(t) else {
+            return false;
+        };
+        let Ok(trace) = &sent.trace else {
+            return false;
+        };
+        let Some(s) = trace.steps.get(step) else {
+            return false;
+        };
+        let StepKind::Statistic {
+            table,
+            chain,
+            rule,
+            matched,
+            ..
+        } = &s.kind
+        else {
+            return false;
+        };
+        let force = Force {
+            host: s.ns.clone(),
+            table: *table,
+            chain: chain.clone(),
+            rule: *rule,
+            matched: !matched,
+        };
+        let spec = &mut self.sends[t].spec;
+        spec.force.retain(|f| {
+            !(f.host == force.host
+                && f.table == force.table
+                && f.chain == force.chain
+                && f.rule == force.rule)
+        });
+        spec.force.push(force);
+        self.retrace_from(t);
+        self.select(t, step);
+        true
+    }
+
+    /// Selects a step, clamped to what exists.
+    pub fn select(&mut self, t: usize, step: usize) {
+        if self.sends.is_empty() {
+            self.selected = None;
+            return;
+        }
+        let t = t.min(self.sends.len() - 1);
+        let n = self.steps(t);
+        self.selected = Some((t, step.min(n.saturating_sub(1))));
+        self.version += 1;
+    }
+
+    /// How many steps send `t` has.
+    pub fn steps(&self, t: usize) -> usize {
+        self.sends
+            .get(t)
+            .and_then(|s| s.trace.as_ref().ok())
+            .map_or(0, |tr| tr.steps.len())
+    }
+
+    /// The selected trace, if the selected send has one.
+    pub fn trace(&self) -> Option<&Rc<Trace>> {
+        let (t, _) = self.selected?;
+        self.sends.get(t)?.trace.as_ref().ok()
+    }
+
+    /// Whether any editor holds text that does not apply.
+    pub fn has_errors(&self) -> bool {
+        self.drafts
+            .iter()
+            .any(|d| !d.rules.errors.is_empty() || !d.routes.errors.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::trace::{DropReason, Verdict};
+
+    fn node8(s: &Session) -> usize {
+        s.host("node8").expect("article has node8")
+    }
+
+    fn verdict(s: &Session) -> Verdict {
+        s.trace().expect("a trace").verdict.clone()
+    }
+
+    /// The article's route to the pod, turned into a blackhole.
+    fn blackholed(routes: &str) -> String {
+        routes.replace(
+            "172.16.225.112 dev cali71ca141a178 scope link",
+            "blackhole 172.16.225.112",
+        )
+    }
+
+    #[test]
+    fn an_edit_retraces_and_undo_redo_walk_back_and_forth() {
+        let mut s = Session::builtin("article").unwrap();
+        assert!(matches!(verdict(&s), Verdict::Delivered { .. }));
+        let h = node8(&s);
+        let original = s.drafts[h].routes.text.clone();
+        let edited = blackholed(&original);
+        assert_ne!(&*edited, &*original, "the article has the pod route");
+        s.edit(h, Field::Routes, edited.into());
+        assert!(s.apply(h, Field::Routes));
+        assert!(matches!(
+            verdict(&s),
+            Verdict::Dropped {
+                reason: DropReason::Blackhole,
+                ..
+            }
+        ));
+        assert_eq!(s.undo(), Some((h, Field::Routes)));
+        assert!(matches!(verdict(&s), Verdict::Delivered { .. }));
+        assert_eq!(s.drafts[h].routes.text, original);
+        assert_eq!(s.redo(), Some((h, Field::Routes)));
+        assert!(matches!(verdict(&s), Verdict::Dropped { .. }));
+    }
+
+    #[test]
+    fn bad_text_keeps_the_world_and_the_text() {
+        let mut s = Session::builtin("article").unwrap();
+        let h = node8(&s);
+        let before = s.trace().unwrap().clone();
+        let cases: &[(Field, &str, usize)] = &[
+            (
+                Field::Routes,
+                "default via 192.168.11.1 dev ens33\n10.0.0.0/33 dev ens33\n",
+                2,
+            ),
+            (
+                Field::Rules,
+                "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j NOPE\nCOMMIT\n",
+                3,
+            ),
+            (
+                Field::Rules,
+                "*nat\n:A - [0:0]\n-A A -j A\n-A PREROUTING -j A\nCOMMIT\n",
+                0,
+            ),
+        ];
+        for (field, text, line) in cases {
+            s.edit(h, *field, (*text).into());
+            assert!(!s.apply(h, *field), "{text} applied");
+            let d = s.drafts[h].get(*field);
+            assert_eq!(&*d.text, *text, "the text as typed is kept");
+            assert!(!d.errors.is_empty());
+            if *line > 0 {
+                assert_eq!(d.errors[0].line, *line, "{:?}", d.errors);
+            }
+            assert_eq!(s.trace().unwrap(), &before, "the world is unchanged");
+            assert!(!s.can_undo(), "a failed edit is not an undo step");
+        }
+    }
+
+    #[test]
+    fn conntrack_carries_over_and_clears() {
+        let mut s = Session::builtin("article").unwrap();
+        assert!(s.reply());
+        let ct_state = |s: &Session| {
+            s.trace()
+                .unwrap()
+                .steps
+                .iter()
+                .find_map(|st| match &st.kind {
+                    StepKind::Conntrack(crate::engine::trace::CtEvent::Lookup {
+                        state, ..
+                    }) => Some(state.clone()),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        assert!(ct_state(&s).starts_with("ESTABLISHED"), "{}", ct_state(&s));
+        // The same connection again: same source port.
+        s.select(0, 0);
+        let first = s.again_spec().unwrap();
+        s.send(first.clone());
+        assert!(ct_state(&s).starts_with("ESTABLISHED"), "{}", ct_state(&s));
+        s.clear_conntrack();
+        s.send(s.sends[0].spec.clone());
+        assert_eq!(ct_state(&s), "NEW");
+        assert_eq!(s.sends.len(), 4);
+    }
+
+    #[test]
+    fn saved_sessions_come_back_the_same() {
+        let mut s = Session::builtin("article").unwrap();
+        let h = node8(&s);
+        let edited = blackholed(&s.drafts[h].routes.text);
+        s.edit(h, Field::Routes, edited.into());
+        s.apply(h, Field::Routes);
+        s.send(SendSpec::new(
+            "curl",
+            "flask-ui",
+            crate::engine::packet::Proto::Tcp,
+        ));
+        s.select(0, 7);
+        // Text that does not apply is saved too.
+        s.edit(h, Field::Rules, "*nat\nbroken\n".into());
+        s.apply(h, Field::Rules);
+        let saved = s.to_saved();
+        let back = Session::from_saved(&saved).unwrap();
+        assert_eq!(back.selected, Some((0, 7)));
+        assert_eq!(back.sends.len(), 2);
+        for (a, b) in s.sends.iter().zip(&back.sends) {
+            assert_eq!(a.trace, b.trace);
+        }
+        assert_eq!(back.drafts[h].routes.text, s.drafts[h].routes.text);
+    }
+
+    #[test]
+    fn forcing_a_statistic_branch_changes_the_endpoint() {
+        let mut s = Session::builtin("article").unwrap();
+        let h = node8(&s);
+        // Two endpoints: the first taken with probability 0.5.
+        let rules = s.drafts[h].rules.text.to_string();
+        let svc = rules
+            .lines()
+            .find(|l| l.contains("-j KUBE-SEP-") && l.starts_with("-A KUBE-SVC-"))
+            .expect("a service rule")
+            .to_string();
+        let chain = svc.split_whitespace().nth(1).unwrap().to_string();
+        let two = rules
+            .replace(
+                &svc,
+                &format!(
+                    "-A {chain} -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-X\n{svc}"
+                ),
+            )
+            .replacen(
+                ":KUBE-SVC-",
+                ":KUBE-SEP-X - [0:0]\n:KUBE-SVC-",
+                1,
+            )
+            .replacen(
+                "\n-A KUBE-SVC-",
+                "\n-A KUBE-SEP-X -p tcp -j DNAT --to-destination 172.16.3.70:80\n-A KUBE-SVC-",
+                1,
+            );
+        s.edit(h, Field::Rules, two.into());
+        assert!(s.apply(h, Field::Rules), "{:?}", s.drafts[h].rules.errors);
+        let stat = s
+            .trace()
+            .unwrap()
+            .steps
+            .iter()
+            .position(|st| matches!(st.kind, StepKind::Statistic { .. }))
+            .expect("a statistic step");
+        let dst = |s: &Session| s.trace().unwrap().steps.last().unwrap().packet.ip.dst;
+        let first = dst(&s);
+        assert!(s.force_other_branch(0, stat));
+        let second = dst(&s);
+        assert_ne!(first, second);
+        assert!(s.force_other_branch(0, stat));
+        assert_eq!(dst(&s), first);
+    }
+}

@@ -1,0 +1,779 @@
+//! Sharing a session: the permalink fragment (deflate + base64url) and the
+//! autosave (the same record as plain JSON, for `localStorage`).
+//!
+//! A [`Saved`] records the scenario as the texts the learner changed on a
+//! built-in scenario (or the whole scenario, when it was imported), the
+//! packets sent, and the selected step. The engine is deterministic, so
+//! sending the same packets again gives the same traces: traces are never
+//! stored.
+//!
+//! A link's fragment is `v1.` followed by the record's JSON, compressed with
+//! raw deflate (level 9) and written in base64url without padding. The
+//! built-in defaults are not repeated in it: a link for an unedited built-in
+//! scenario holds only its name and the packets sent.
+//!
+//! Plain Rust (no web dependency): built and tested natively too. Bad input
+//! never panics; every error says, in words a learner understands, what to
+//! do next.
+
+use crate::engine::scenario::{builtin, Scenario, Text, BUILTIN};
+use crate::engine::sim::SendSpec;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use miniz_oxide::inflate::TINFLStatus;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What a link or an autosave records: the scenario as edits on a built-in
+/// one (or whole, when it is not built-in), the packets sent, and the
+/// selected step.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Saved {
+    /// Built-in scenario the edits apply to (`article`); None when
+    /// `scenario` is given whole.
+    #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// A whole scenario (imported from JSON), when it is not a built-in one.
+    /// When both are given, the whole scenario is used and `base` is ignored.
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<Scenario>,
+    /// Per host: the texts that differ from the base (see [`edits`]).
+    #[serde(rename = "e", default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<HostEdit>,
+    /// Packets sent in order (each one is one trace); replaying them
+    /// reproduces the traces (the engine is deterministic).
+    #[serde(rename = "p", default, skip_serializing_if = "Vec::is_empty")]
+    pub sends: Vec<SendSpec>,
+    /// Selected trace and step (indexes from 0).
+    #[serde(rename = "at", default, skip_serializing_if = "Option::is_none")]
+    pub selected: Option<(usize, usize)>,
+}
+
+/// The texts of one host that differ from the base scenario. A text that is
+/// the same as the base's is None.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostEdit {
+    /// The host's name (`node8`).
+    #[serde(rename = "h")]
+    pub host: String,
+    /// The host's `iptables-save` text. An empty text means the host has no
+    /// netfilter rules at all (its `iptables` is None).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<String>,
+    /// The host's `ip route` text (table main).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routes: Option<String>,
+}
+
+/// Why a link or an autosave could not be made or read. The messages
+/// ([`fmt::Display`]) are sentences for the learner, ending with what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShareError {
+    /// Nothing follows the `#`.
+    Empty,
+    /// The fragment does not start with `v1.`; `found` is what it starts with
+    /// (at most 16 characters, up to the first `.`).
+    UnknownVersion {
+        /// The start of the fragment, in place of `v1`.
+        found: String,
+    },
+    /// A character base64url never uses; `position` counts characters from 1
+    /// after the `#`.
+    BadCharacter {
+        /// The character found.
+        character: char,
+        /// Where, counting characters from 1 after the `#`.
+        position: usize,
+    },
+    /// The data does not inflate: the link is damaged or cut off.
+    Damaged,
+    /// The data inflates to more than `max` bytes (a decompression bomb, or
+    /// not a Packet Walk link).
+    TooBig {
+        /// The most a link may inflate to, in bytes.
+        max: usize,
+    },
+    /// The JSON does not have the shape of a [`Saved`]; `message` is serde's.
+    BadJson {
+        /// What serde_json says is wrong, with line and column.
+        message: String,
+    },
+    /// The link is longer than [`MAX_LINK`] characters.
+    TooLong {
+        /// The fragment's length in characters.
+        len: usize,
+        /// [`MAX_LINK`].
+        max: usize,
+    },
+    /// The base is not the name of a built-in scenario.
+    UnknownBase {
+        /// The name the record gives.
+        name: String,
+    },
+    /// An edit names a host the scenario does not have.
+    UnknownHost {
+        /// The host the edit names.
+        host: String,
+        /// The name of the scenario the edit applies to.
+        scenario: String,
+    },
+    /// The record names neither a built-in scenario nor gives a whole one.
+    NoScenario,
+}
+
+/// How to get a scenario when a link cannot carry it.
+const ASK_FOR_FILE: &str = "ask whoever sent it to export the scenario as a file and send that";
+
+impl fmt::Display for ShareError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ShareError::Empty => write!(
+                f,
+                "This link holds no saved session: nothing follows the '#'. Copy the whole link again."
+            ),
+            ShareError::UnknownVersion { found } => {
+                let versioned = found.len() > 1
+                    && found.starts_with('v')
+                    && found[1..].bytes().all(|b| b.is_ascii_digit());
+                if versioned {
+                    write!(
+                        f,
+                        "This link is in format \"{found}\", which this version of Packet Walk does not read (it reads \"{VERSION}\" links). Open it with the Packet Walk that made it, or {ASK_FOR_FILE}."
+                    )
+                } else {
+                    write!(
+                        f,
+                        "This is not a Packet Walk link: the part after '#' should start with \"{VERSION}.\" but starts with \"{found}\". Copy the whole link again."
+                    )
+                }
+            }
+            ShareError::BadCharacter {
+                character,
+                position,
+            } => write!(
+                f,
+                "The link contains {character:?} (character {position} after the '#'), which a Packet Walk link never contains: it was changed on the way. Copy the whole link again, exactly as it was given."
+            ),
+            ShareError::Damaged => write!(
+                f,
+                "The link is damaged or cut off: its data does not unpack. Copy the whole link again (some chat programs cut long links; if it is long, {ASK_FOR_FILE})."
+            ),
+            ShareError::TooBig { max } => write!(
+                f,
+                "The link unpacks to more than {} MiB, far more than any Packet Walk session: it was not made by Packet Walk, or it is damaged. Copy the whole link again, or {ASK_FOR_FILE}.",
+                max >> 20
+            ),
+            ShareError::BadJson { message } => write!(
+                f,
+                "The saved session does not have the shape this version of Packet Walk expects ({message}). It may come from another version: {ASK_FOR_FILE}."
+            ),
+            ShareError::TooLong { len, max } => write!(
+                f,
+                "The link is {len} characters long, more than the {max} a Packet Walk link may have (browsers and chat programs cut longer ones). Export the scenario as a file instead."
+            ),
+            ShareError::UnknownBase { name } => write!(
+                f,
+                "The link builds on the scenario \"{name}\", which this version of Packet Walk does not have (it has {}). Open it with the Packet Walk that made it, or {ASK_FOR_FILE}.",
+                BUILTIN.join(", ")
+            ),
+            ShareError::UnknownHost { host, scenario } => write!(
+                f,
+                "The link changes host \"{host}\", which the scenario \"{scenario}\" does not have: it was made from a different version of that scenario. {}.",
+                capitalised(ASK_FOR_FILE)
+            ),
+            ShareError::NoScenario => write!(
+                f,
+                "The saved session names no scenario (neither a built-in one nor a whole one). Pick a scenario from the list."
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ShareError {}
+
+/// `s` with its first letter in upper case.
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The most characters a link's fragment (after `#`) may have. Longer links
+/// are cut by browsers, servers and chat programs; export a file instead.
+pub const MAX_LINK: usize = 32_000;
+
+/// The most bytes a link may inflate to (protects against a decompression
+/// bomb: a 32 000-character link could otherwise unpack to ~25 MB).
+const MAX_INFLATED: usize = 8 << 20;
+
+/// The format version, the fragment's prefix before the `.`.
+const VERSION: &str = "v1";
+
+/// The texts of a host, as a record compares them: `ip route` text and
+/// `iptables-save` text (empty when the host has no rules).
+fn texts(h: &crate::engine::scenario::Host) -> (String, String) {
+    (
+        h.routes.to_text(),
+        h.iptables.as_ref().map(Text::to_text).unwrap_or_default(),
+    )
+}
+
+/// The texts (`Text::to_text`) of the hosts of `current` that differ from
+/// `base`, in the order of `current`'s hosts; unchanged hosts give no edit.
+///
+/// Only texts are compared: hosts added, removed or rebuilt (devices,
+/// addresses) are not recorded, so save such a scenario whole
+/// ([`Saved::scenario`]). A host of `current` that `base` does not have gives
+/// an edit with all its non-empty texts anyway, so that [`restore`] reports
+/// it ([`ShareError::UnknownHost`]) instead of losing it silently. Hosts of
+/// `base` missing from `current` are ignored.
+///
+/// A host without rules and a host with an empty rules text compare equal
+/// (both are restored as a host without rules).
+pub fn edits(base: &Scenario, current: &Scenario) -> Vec<HostEdit> {
+    let mut out = Vec::new();
+    for h in &current.hosts {
+        let (routes, rules) = texts(h);
+        let edit = match base.host(&h.name) {
+            Some(b) => {
+                let (b_routes, b_rules) = texts(b);
+                if routes == b_routes && rules == b_rules {
+                    continue;
+                }
+                HostEdit {
+                    host: h.name.clone(),
+                    rules: (rules != b_rules).then_some(rules),
+                    routes: (routes != b_routes).then_some(routes),
+                }
+            }
+            None => HostEdit {
+                host: h.name.clone(),
+                rules: (!rules.is_empty()).then_some(rules),
+                routes: (!routes.is_empty()).then_some(routes),
+            },
+        };
+        out.push(edit);
+    }
+    out
+}
+
+/// The scenario a record describes: the whole scenario if it has one, else
+/// the built-in one named by `base`; with the edits applied in order (an
+/// empty rules text removes the host's rules). Errors name the unknown base
+/// or host.
+pub fn restore(saved: &Saved) -> Result<Scenario, ShareError> {
+    let mut scenario = match (&saved.scenario, &saved.base) {
+        (Some(s), _) => s.clone(),
+        (None, Some(name)) => {
+            builtin(name).ok_or_else(|| ShareError::UnknownBase { name: name.clone() })?
+        }
+        (None, None) => return Err(ShareError::NoScenario),
+    };
+    for e in &saved.edits {
+        let name = scenario.name.clone();
+        let host = scenario
+            .host_mut(&e.host)
+            .ok_or_else(|| ShareError::UnknownHost {
+                host: e.host.clone(),
+                scenario: name,
+            })?;
+        if let Some(routes) = &e.routes {
+            host.routes = Text::One(routes.clone());
+        }
+        if let Some(rules) = &e.rules {
+            host.iptables = (!rules.is_empty()).then(|| Text::One(rules.clone()));
+        }
+    }
+    Ok(scenario)
+}
+
+/// The link's fragment for a record, WITHOUT the `#`: `v1.` and the
+/// record's JSON, raw-deflated (level 9) and written in base64url without
+/// padding. Errors with [`ShareError::TooLong`] when it would be longer than
+/// [`MAX_LINK`] characters.
+pub fn encode_link(saved: &Saved) -> Result<String, ShareError> {
+    let json = to_json(saved);
+    let packed = miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 9);
+    let link = format!("{VERSION}.{}", URL_SAFE_NO_PAD.encode(packed));
+    if link.len() > MAX_LINK {
+        return Err(ShareError::TooLong {
+            len: link.len(),
+            max: MAX_LINK,
+        });
+    }
+    Ok(link)
+}
+
+/// Reads a link's fragment, with or without its leading `#`. Whitespace is
+/// ignored (links wrapped over lines). Errors: too long, empty, an unknown
+/// version, a character base64url does not use (which and where), data that
+/// does not inflate (damaged or cut off), data that inflates to more than
+/// 8 MiB, JSON that does not fit a [`Saved`].
+pub fn decode_link(fragment: &str) -> Result<Saved, ShareError> {
+    let body = fragment.strip_prefix('#').unwrap_or(fragment);
+    let len = body.chars().count();
+    if len > MAX_LINK {
+        return Err(ShareError::TooLong { len, max: MAX_LINK });
+    }
+    // Characters with their positions (from 1 after the '#'), without whitespace.
+    let chars: Vec<(usize, char)> = body
+        .chars()
+        .enumerate()
+        .filter(|(_, c)| !c.is_whitespace())
+        .map(|(i, c)| (i + 1, c))
+        .collect();
+    if chars.is_empty() {
+        return Err(ShareError::Empty);
+    }
+    let dot = chars.iter().position(|&(_, c)| c == '.');
+    let prefix: String = chars[..dot.unwrap_or(chars.len())]
+        .iter()
+        .take(16)
+        .map(|&(_, c)| c)
+        .collect();
+    let Some(dot) = dot.filter(|_| prefix == VERSION) else {
+        return Err(ShareError::UnknownVersion { found: prefix });
+    };
+    let payload = &chars[dot + 1..];
+    if let Some(&(position, character)) = payload
+        .iter()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(ShareError::BadCharacter {
+            character,
+            position,
+        });
+    }
+    let text: String = payload.iter().map(|&(_, c)| c).collect();
+    // Every character is base64url now: any error is a wrong length or
+    // trailing bits, which is what a cut gives.
+    let packed = URL_SAFE_NO_PAD
+        .decode(text.as_bytes())
+        .map_err(|_| ShareError::Damaged)?;
+    let json =
+        miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_INFLATED).map_err(|e| {
+            match e.status {
+                TINFLStatus::HasMoreOutput => ShareError::TooBig { max: MAX_INFLATED },
+                _ => ShareError::Damaged,
+            }
+        })?;
+    serde_json::from_slice(&json).map_err(|e| ShareError::BadJson {
+        message: e.to_string(),
+    })
+}
+
+/// The record as compact JSON (no compression), for the autosave.
+pub fn to_json(saved: &Saved) -> String {
+    // Saved holds only strings, numbers and lists: serialising cannot fail.
+    serde_json::to_string(saved).expect("a saved session always serialises")
+}
+
+/// Reads a record written by [`to_json`]; [`ShareError::BadJson`] with
+/// serde's message when it does not fit.
+pub fn from_json(text: &str) -> Result<Saved, ShareError> {
+    serde_json::from_str(text).map_err(|e| ShareError::BadJson {
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::packet::Proto;
+    use crate::engine::scenario::World;
+
+    const NODE: &str = "node8";
+    const OLD_ROUTE: &str = "172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink";
+    const NEW_ROUTE: &str = "172.16.3.64/26 via 192.168.11.53 dev tunl0 proto bird onlink";
+
+    fn article() -> Scenario {
+        builtin("article").expect("article is built in")
+    }
+
+    /// The article scenario with one route line of node8 changed.
+    fn edited_article() -> Scenario {
+        let mut s = article();
+        let host = s.host_mut(NODE).expect("article has node8");
+        let text = host.routes.to_text();
+        assert!(text.contains(OLD_ROUTE), "node8's routes changed: {text}");
+        host.routes = Text::One(text.replace(OLD_ROUTE, NEW_ROUTE));
+        s
+    }
+
+    fn preset() -> SendSpec {
+        article().preset.expect("article has a preset").to_spec()
+    }
+
+    /// The edited article, two packets sent, step 5 of the second selected.
+    fn edited_saved() -> Saved {
+        let mut second = SendSpec::new("curl-7d4b9c6f5-qm2lx", "ms-test/flask-ui", Proto::Tcp);
+        second.src_port = Some(40_000);
+        Saved {
+            base: Some("article".into()),
+            scenario: None,
+            edits: edits(&article(), &edited_article()),
+            sends: vec![preset(), second],
+            selected: Some((1, 5)),
+        }
+    }
+
+    fn default_saved() -> Saved {
+        Saved {
+            base: Some("article".into()),
+            sends: vec![preset()],
+            selected: Some((0, 0)),
+            ..Saved::default()
+        }
+    }
+
+    /// A fragment holding `bytes` (any bytes, not only a record) deflated.
+    fn link_of(bytes: &[u8]) -> String {
+        let packed = miniz_oxide::deflate::compress_to_vec(bytes, 9);
+        format!("v1.{}", URL_SAFE_NO_PAD.encode(packed))
+    }
+
+    /// Deterministic text that does not compress (xorshift, hex digits).
+    fn noise(len: usize) -> String {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from_digit((x % 16) as u32, 16).unwrap_or('0')
+            })
+            .collect()
+    }
+
+    fn all_texts(s: &Scenario) -> Vec<(String, String, Option<String>)> {
+        s.hosts
+            .iter()
+            .map(|h| {
+                (
+                    h.name.clone(),
+                    h.routes.to_text(),
+                    h.iptables.as_ref().map(Text::to_text),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn edits_record_only_the_changed_text() {
+        let e = edits(&article(), &edited_article());
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].host, NODE);
+        assert_eq!(e[0].rules, None);
+        let routes = e[0].routes.as_deref().unwrap_or("");
+        assert!(routes.contains(NEW_ROUTE) && !routes.contains(OLD_ROUTE));
+        assert!(edits(&article(), &article()).is_empty());
+    }
+
+    #[test]
+    fn edited_article_round_trips_through_a_link() {
+        let saved = edited_saved();
+        let link = encode_link(&saved).expect("fits in a link");
+        assert!(link.starts_with("v1."), "{link}");
+        assert!(!link.contains('#'));
+        for fragment in [link.clone(), format!("#{link}")] {
+            let back = decode_link(&fragment).expect("decodes");
+            assert_eq!(back, saved);
+            assert_eq!(back.selected, Some((1, 5)));
+            assert_eq!(back.sends.len(), 2);
+            let restored = restore(&back).expect("restores");
+            assert_eq!(all_texts(&restored), all_texts(&edited_article()));
+            assert_ne!(all_texts(&restored), all_texts(&article()));
+            assert!(World::build(&restored).is_ok());
+        }
+    }
+
+    #[test]
+    fn unedited_default_link_is_short() {
+        let link = encode_link(&default_saved()).expect("fits");
+        assert!(link.len() < 200, "{} characters: {link}", link.len());
+        assert_eq!(decode_link(&link), Ok(default_saved()));
+        assert_eq!(restore(&default_saved()), Ok(article()));
+    }
+
+    #[test]
+    fn autosave_json_round_trips_and_is_compact() {
+        for saved in [default_saved(), edited_saved(), Saved::default()] {
+            let json = to_json(&saved);
+            assert_eq!(from_json(&json), Ok(saved.clone()));
+            assert!(!json.contains("null") && !json.contains(": "), "{json}");
+        }
+        assert_eq!(to_json(&Saved::default()), "{}");
+    }
+
+    #[test]
+    fn whole_scenario_round_trips() {
+        let mut whole = edited_article();
+        whole.name = "imported".into();
+        let saved = Saved {
+            scenario: Some(whole.clone()),
+            edits: vec![HostEdit {
+                host: NODE.into(),
+                rules: Some(String::new()),
+                routes: None,
+            }],
+            ..Saved::default()
+        };
+        let back = decode_link(&encode_link(&saved).expect("fits")).expect("decodes");
+        let restored = restore(&back).expect("restores");
+        // The empty rules text removed node8's rules; the rest is the whole scenario.
+        assert_eq!(restored.host(NODE).and_then(|h| h.iptables.as_ref()), None);
+        whole.host_mut(NODE).expect("node8").iptables = None;
+        assert_eq!(restored, whole);
+    }
+
+    #[test]
+    fn rules_edits_and_added_hosts() {
+        let mut current = article();
+        let node = current.host_mut(NODE).expect("node8");
+        let rules = node
+            .iptables
+            .as_ref()
+            .map(Text::to_text)
+            .unwrap_or_default();
+        node.iptables = Some(Text::One(format!("# edited\n{rules}")));
+        let mut extra = current.hosts[0].clone();
+        extra.name = "node99".into();
+        current.hosts.push(extra);
+        let e = edits(&article(), &current);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!((e[0].host.as_str(), e[0].routes.is_none()), (NODE, true));
+        assert!(e[0].rules.as_deref().unwrap_or("").starts_with("# edited"));
+        // The added host is recorded whole, so that restore names it.
+        assert_eq!(e[1].host, "node99");
+        assert!(e[1].routes.is_some() && e[1].rules.is_some());
+        let saved = Saved {
+            base: Some("article".into()),
+            edits: e,
+            ..Saved::default()
+        };
+        assert_eq!(
+            restore(&saved),
+            Err(ShareError::UnknownHost {
+                host: "node99".into(),
+                scenario: "article".into()
+            })
+        );
+    }
+
+    /// An error, and words its message must contain.
+    type Case = (
+        &'static str,
+        Result<Saved, ShareError>,
+        ShareError,
+        &'static [&'static str],
+    );
+
+    #[test]
+    fn bad_links_give_their_own_error_and_say_what_to_do() {
+        let link = encode_link(&edited_saved()).expect("fits");
+        let half = &link[..link.len() / 2];
+        let mut bad: Vec<char> = link.chars().collect();
+        bad[40] = '!';
+        let bad: String = bad.into_iter().collect();
+        let long = format!("v1.{}", "A".repeat(MAX_LINK));
+        let bomb = link_of(&vec![b' '; MAX_INFLATED + 1]);
+        assert!(bomb.len() < MAX_LINK, "the bomb must fit in a link");
+        let cases: Vec<Case> = vec![
+            (
+                "cut in half",
+                decode_link(half),
+                ShareError::Damaged,
+                &["damaged or cut off", "Copy the whole link again"],
+            ),
+            (
+                "bad character",
+                decode_link(&bad),
+                ShareError::BadCharacter {
+                    character: '!',
+                    position: 41,
+                },
+                &["'!'", "character 41", "Copy the whole link again"],
+            ),
+            (
+                "bad character after #",
+                decode_link(&format!("#{bad}")),
+                ShareError::BadCharacter {
+                    character: '!',
+                    position: 41,
+                },
+                &["character 41"],
+            ),
+            (
+                "wrong version",
+                decode_link(&format!("v2.{}", &link[3..])),
+                ShareError::UnknownVersion { found: "v2".into() },
+                &["\"v2\"", "export the scenario as a file"],
+            ),
+            (
+                "not a link",
+                decode_link("#hello"),
+                ShareError::UnknownVersion {
+                    found: "hello".into(),
+                },
+                &["not a Packet Walk link", "Copy the whole link again"],
+            ),
+            (
+                "empty",
+                decode_link("#"),
+                ShareError::Empty,
+                &["Copy the whole link again"],
+            ),
+            (
+                "json of the wrong shape",
+                decode_link(&link_of(br#"{"b": 5}"#)),
+                ShareError::BadJson {
+                    message: "invalid type: integer `5`, expected a string at line 1 column 7"
+                        .into(),
+                },
+                &["invalid type", "export the scenario as a file"],
+            ),
+            (
+                "over-long link",
+                decode_link(&long),
+                ShareError::TooLong {
+                    len: MAX_LINK + 3,
+                    max: MAX_LINK,
+                },
+                &["32003 characters", "Export the scenario as a file instead"],
+            ),
+            (
+                "decompression bomb",
+                decode_link(&bomb),
+                ShareError::TooBig { max: MAX_INFLATED },
+                &["8 MiB", "export the scenario as a file"],
+            ),
+        ];
+        for (name, got, want, words) in cases {
+            assert_eq!(got.as_ref(), Err(&want), "{name}");
+            let message = want.to_string();
+            for w in words {
+                assert!(message.contains(w), "{name}: {message:?} lacks {w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn not_json_and_wrong_shapes_are_bad_json() {
+        for bytes in [
+            &b"not json"[..],
+            b"[1, 2]",
+            b"{\"p\": [{\"from\": 1}]}",
+            b"\xff\xfe",
+        ] {
+            let got = decode_link(&link_of(bytes));
+            assert!(
+                matches!(got, Err(ShareError::BadJson { .. })),
+                "{bytes:?}: {got:?}"
+            );
+            let got = from_json(&String::from_utf8_lossy(bytes));
+            assert!(
+                matches!(got, Err(ShareError::BadJson { .. })),
+                "{bytes:?}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn restore_errors_name_what_is_unknown() {
+        let cases: Vec<Case> = vec![
+            (
+                "unknown base",
+                restore(&Saved {
+                    base: Some("nope".into()),
+                    ..Saved::default()
+                })
+                .map(|_| Saved::default()),
+                ShareError::UnknownBase {
+                    name: "nope".into(),
+                },
+                &["\"nope\"", "article", "export the scenario as a file"],
+            ),
+            (
+                "unknown host",
+                restore(&Saved {
+                    base: Some("article".into()),
+                    edits: vec![HostEdit {
+                        host: "node99".into(),
+                        rules: None,
+                        routes: Some(String::new()),
+                    }],
+                    ..Saved::default()
+                })
+                .map(|_| Saved::default()),
+                ShareError::UnknownHost {
+                    host: "node99".into(),
+                    scenario: "article".into(),
+                },
+                &[
+                    "\"node99\"",
+                    "\"article\"",
+                    "Ask whoever sent it to export the scenario as a file",
+                ],
+            ),
+            (
+                "no scenario",
+                restore(&Saved::default()).map(|_| Saved::default()),
+                ShareError::NoScenario,
+                &["Pick a scenario"],
+            ),
+        ];
+        for (name, got, want, words) in cases {
+            assert_eq!(got.as_ref(), Err(&want), "{name}");
+            let message = want.to_string();
+            for w in words {
+                assert!(message.contains(w), "{name}: {message:?} lacks {w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn too_long_to_encode() {
+        let mut whole = article();
+        whole.hosts[0].routes = Text::One(noise(100_000));
+        let saved = Saved {
+            scenario: Some(whole),
+            ..Saved::default()
+        };
+        let err = encode_link(&saved).expect_err("does not fit");
+        assert!(
+            matches!(err, ShareError::TooLong { len, max: MAX_LINK } if len > MAX_LINK),
+            "{err:?}"
+        );
+        assert!(err
+            .to_string()
+            .contains("Export the scenario as a file instead"));
+        // The autosave has no such limit.
+        assert_eq!(from_json(&to_json(&saved)), Ok(saved));
+    }
+
+    #[test]
+    fn whitespace_in_a_link_is_ignored() {
+        let link = encode_link(&edited_saved()).expect("fits");
+        let wrapped = format!("  {}\n{} \n", &link[..50], &link[50..]);
+        assert_eq!(decode_link(&wrapped), Ok(edited_saved()));
+    }
+
+    #[test]
+    fn mangled_links_never_panic() {
+        let link = encode_link(&edited_saved()).expect("fits");
+        let chars: Vec<char> = link.chars().collect();
+        for i in 0..chars.len() {
+            for c in ['A', '_', '-', 'z', '9', '.', '#', 'é', '\0'] {
+                let mut m = chars.clone();
+                m[i] = c;
+                let m: String = m.into_iter().collect();
+                let _ = decode_link(&m).map(|s| restore(&s));
+            }
+            let _ = decode_link(&format!("{}{}", &link[..i], &link[i + 1..]));
+            // Every cut link is refused.
+            assert!(decode_link(&link[..i]).is_err(), "cut at {i}");
+        }
+    }
+}

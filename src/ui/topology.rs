@@ -1,0 +1,343 @@
+//! The topology picture (SVG): the scenario's LAN, nodes, pods and devices
+//! where [`crate::ui::layout`] puts them, the namespaces the packet has
+//! visited up to the selected step, and the packet itself, labelled with
+//! its addresses (inside its outer header when tunnelled).
+//!
+//! Re-rendered on every step change, so it is split: the layout is
+//! memoised per scenario, the boxes ([`TopoBody`]) re-render only when
+//! what is emphasised changes, and the marker is its own small component.
+
+use crate::engine::scenario::{HostKind, Scenario};
+use crate::engine::trace::Trace;
+use crate::ui::layout::{self, Layout, Marker, Place, Point, CARD_LINE_H, CHIP_PAD};
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Properties, Clone)]
+pub struct TopologyProps {
+    pub scenario: Rc<Scenario>,
+    /// The walk to show; none draws the topology alone.
+    #[prop_or_default]
+    pub trace: Option<Rc<Trace>>,
+    /// Index into `trace.steps` (clamped to the last step).
+    #[prop_or_default]
+    pub step: usize,
+}
+
+/// Props compare by pointer: a trace or scenario is never compared field by
+/// field on every step change.
+impl PartialEq for TopologyProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.scenario, &o.scenario)
+            && match (&self.trace, &o.trace) {
+                (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+            && self.step == o.step
+    }
+}
+
+/// A memo key that compares by pointer.
+struct ByPtr<T>(Rc<T>);
+
+impl<T> PartialEq for ByPtr<T> {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &o.0)
+    }
+}
+
+/// How a box stands out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Em {
+    #[default]
+    Plain,
+    /// The packet has been here (up to the selected step).
+    Visited,
+    /// The packet is here now.
+    Current,
+}
+
+impl Em {
+    fn class(self) -> Option<&'static str> {
+        match self {
+            Em::Plain => None,
+            Em::Visited => Some("topo-visited"),
+            Em::Current => Some("topo-current"),
+        }
+    }
+}
+
+/// What stands out, per host box and device chip.
+#[derive(Debug, PartialEq, Eq)]
+struct Emphasis {
+    hosts: Vec<Em>,
+    devices: Vec<Em>,
+}
+
+fn emphasis(
+    layout: &Layout,
+    places: &[(Option<usize>, Option<usize>)],
+    marker: Option<&Marker>,
+) -> Emphasis {
+    let mut e = Emphasis {
+        hosts: vec![Em::Plain; layout.hosts.len()],
+        devices: vec![Em::Plain; layout.devices.len()],
+    };
+    for &(h, d) in places {
+        if let Some(h) = h.and_then(|h| e.hosts.get_mut(h)) {
+            *h = Em::Visited;
+        }
+        if let Some(d) = d.and_then(|d| e.devices.get_mut(d)) {
+            *d = Em::Visited;
+        }
+    }
+    let current = |v: &mut Vec<Em>, i: usize| {
+        if let Some(x) = v.get_mut(i) {
+            *x = Em::Current;
+        }
+    };
+    match marker.map(|m| &m.place) {
+        Some(Place::Host { host }) => current(&mut e.hosts, *host),
+        Some(Place::Device { host, device }) => {
+            current(&mut e.hosts, *host);
+            current(&mut e.devices, *device);
+        }
+        Some(Place::Wire { from, .. }) => current(&mut e.devices, *from),
+        _ => {}
+    }
+    e
+}
+
+/// The picture of the scenario, with the packet at step `step` of `trace`.
+#[function_component(Topology)]
+pub fn topology(props: &TopologyProps) -> Html {
+    let layout: Rc<Layout> = use_memo(ByPtr(props.scenario.clone()), |s| layout::layout(&s.0));
+    // Where each step happens, computed once per trace.
+    let places = use_memo(
+        (ByPtr(layout.clone()), props.trace.clone().map(ByPtr)),
+        |(l, t)| {
+            t.as_ref()
+                .map(|t| t.0.steps.iter().map(|s| l.0.locate(s)).collect::<Vec<_>>())
+                .unwrap_or_default()
+        },
+    );
+
+    let current = props.trace.as_ref().and_then(|t| {
+        let last = t.steps.len().checked_sub(1)?;
+        let i = props.step.min(last);
+        Some((i, layout::packet_position(&layout, &t.steps[i])))
+    });
+    let visited = match &current {
+        Some((i, _)) => &places[..(i + 1).min(places.len())],
+        None => &[][..],
+    };
+    let em = Rc::new(emphasis(&layout, visited, current.as_ref().map(|c| &c.1)));
+
+    let (nodes, pods, clients) = layout.counts();
+    let plural = |n: usize, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    let summary = format!(
+        "Topology: {}, {}, {}.",
+        plural(nodes, "node"),
+        plural(pods, "pod"),
+        plural(clients, "client")
+    );
+    let label = match &current {
+        Some((i, m)) => format!("step {}: {}. {summary}", i + 1, m.describe(&layout)),
+        None => format!("{summary} No packet shown."),
+    };
+
+    html! {
+        <figure class="topo-figure">
+            <svg
+                class="topo"
+                viewBox={format!("0 0 {} {}", layout.width, layout.height)}
+                preserveAspectRatio="xMidYMin meet"
+                role="img"
+                aria-label={label.clone()}
+            >
+                <title>{ label }</title>
+                <TopoBody layout={layout.clone()} emphasis={em} />
+                if let Some((_, m)) = current {
+                    <TopoMarker marker={Rc::new(m)} />
+                }
+            </svg>
+            <TopoLegend />
+        </figure>
+    }
+}
+
+#[derive(Properties)]
+struct BodyProps {
+    layout: Rc<Layout>,
+    emphasis: Rc<Emphasis>,
+}
+
+impl PartialEq for BodyProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.layout, &o.layout) && self.emphasis == o.emphasis
+    }
+}
+
+fn n(v: i32) -> AttrValue {
+    AttrValue::from(v.to_string())
+}
+
+/// The LAN, the hosts and their devices.
+#[function_component(TopoBody)]
+fn topo_body(props: &BodyProps) -> Html {
+    let l = &*props.layout;
+    let em = &*props.emphasis;
+    let host_em = |i: usize| em.hosts.get(i).copied().unwrap_or_default();
+    let dev_em = |i: usize| em.devices.get(i).copied().unwrap_or_default();
+    html! {
+        <>
+            <g class="topo-lans">
+                { for l.sections.iter().enumerate().map(|(i, s)| html! {
+                    <g key={format!("s{i}")} class={classes!("topo-section", s.lan.is_none().then_some("topo-section-loose"))}>
+                        <text class="topo-caption" x={n(s.caption_at.x)} y={n(s.caption_at.y)}>{ s.caption.clone() }</text>
+                        if let Some(t) = s.trunk {
+                            <line class="topo-bus" x1={n(t.a.x)} y1={n(t.a.y)} x2={n(t.b.x)} y2={n(t.b.y)} />
+                        }
+                        { for s.buses.iter().enumerate().map(|(j, b)| html! {
+                            <line key={j} class="topo-bus" x1={n(b.a.x)} y1={n(b.a.y)} x2={n(b.b.x)} y2={n(b.b.y)} />
+                        }) }
+                    </g>
+                }) }
+                { for l.stubs.iter().map(|s| html! {
+                    <line
+                        key={format!("t{}", s.device)}
+                        class={classes!("topo-stub", dev_em(s.device).class())}
+                        x1={n(s.x)} y1={n(s.top)} x2={n(s.x)} y2={n(s.bus_y)}
+                    />
+                }) }
+            </g>
+            <g class="topo-hosts">
+                { for l.hosts.iter().enumerate().map(|(i, h)| {
+                    let r = h.rect;
+                    let e = host_em(i);
+                    let kind = match h.kind {
+                        HostKind::Node => "topo-node",
+                        HostKind::Pod => "topo-pod",
+                        HostKind::Client => "topo-client",
+                    };
+                    html! {
+                        <g key={format!("h{i}")} class={classes!("topo-host", kind, e.class())}>
+                            <title>{ h.tooltip.clone() }</title>
+                            if e == Em::Current {
+                                <rect class="topo-ring" x={n(r.x - 4)} y={n(r.y - 4)} width={n(r.w + 8)} height={n(r.h + 8)} rx="8" />
+                            }
+                            <rect class="topo-box" x={n(r.x)} y={n(r.y)} width={n(r.w)} height={n(r.h)} rx="5" />
+                            <text class="topo-title" x={n(r.x + 8)} y={n(r.y + 17)}>{ h.title.clone() }</text>
+                            if let Some(note) = &h.note {
+                                <text class="topo-note" x={n(r.x + 8)} y={n(r.y + 33)}>{ note.clone() }</text>
+                            }
+                        </g>
+                    }
+                }) }
+            </g>
+            <g class="topo-links">
+                { for l.links.iter().map(|k| html! {
+                    <line
+                        key={format!("k{}-{}", k.from, k.to)}
+                        class={classes!("topo-link", (dev_em(k.from) != Em::Plain && dev_em(k.to) != Em::Plain).then_some("topo-visited"))}
+                        x1={n(k.a.x)} y1={n(k.a.y)} x2={n(k.b.x)} y2={n(k.b.y)}
+                    />
+                }) }
+            </g>
+            <g class="topo-devices">
+                { for l.devices.iter().enumerate().map(|(i, d)| {
+                    let r = d.rect;
+                    html! {
+                        <g key={format!("d{i}")} class={classes!("topo-dev", format!("topo-dev-{}", d.kind.word()), dev_em(i).class())}>
+                            <title>{ format!("{} {} ({})", l.hosts.get(d.host).map(|h| h.name.as_str()).unwrap_or(""), d.name, d.kind.word()) }</title>
+                            <rect x={n(r.x)} y={n(r.y)} width={n(r.w)} height={n(r.h)} rx="3" />
+                            <text x={n(r.x + CHIP_PAD)} y={n(r.y + 15)}>
+                                <tspan class="topo-dev-name">{ d.label.clone() }</tspan>
+                                if let Some(a) = &d.addr {
+                                    { format!(" {a}") }
+                                }
+                            </text>
+                        </g>
+                    }
+                }) }
+            </g>
+        </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct MarkerProps {
+    marker: Rc<Marker>,
+}
+
+/// The packet: a small envelope (inside a dashed outer one when tunnelled)
+/// at its place, and a card with its addresses, nested per header.
+#[function_component(TopoMarker)]
+fn topo_marker(props: &MarkerProps) -> Html {
+    let m = &*props.marker;
+    let at = m.at;
+    let card = m.card.rect;
+    let above = card.bottom() <= at.y;
+    let lead = Point {
+        x: at.x.clamp(card.x + 4, (card.right() - 4).max(card.x + 4)),
+        y: if above { card.bottom() } else { card.y },
+    };
+    let wire = match &m.place {
+        Place::Wire { path, .. } => Some(
+            path.iter()
+                .map(|p| format!("{},{}", p.x, p.y))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => None,
+    };
+    html! {
+        <g class={classes!("topo-marker", m.encapsulated().then_some("topo-marker-encap"))}>
+            if let Some(points) = wire {
+                <polyline class="topo-wire-active" points={points} />
+            }
+            <line class="topo-leader" x1={n(at.x)} y1={n(at.y)} x2={n(lead.x)} y2={n(lead.y)} />
+            if m.encapsulated() {
+                <rect class="topo-glyph-outer" x={n(at.x - 12)} y={n(at.y - 9)} width="24" height="18" rx="3" />
+                <rect class="topo-glyph" x={n(at.x - 7)} y={n(at.y - 5)} width="14" height="10" rx="2" />
+            } else {
+                <rect class="topo-glyph" x={n(at.x - 8)} y={n(at.y - 6)} width="16" height="12" rx="2" />
+            }
+            <polyline
+                class="topo-glyph-flap"
+                points={format!("{},{} {},{} {},{}", at.x - 6, at.y - 4, at.x, at.y + 1, at.x + 6, at.y - 4)}
+            />
+            { for m.card.layers.iter().enumerate().map(|(k, layer)| {
+                let r = layer.rect;
+                let baseline = if layer.outer { r.y + 12 } else { r.y + CARD_LINE_H / 2 + 4 };
+                html! {
+                    <g key={k} class={if layer.outer { "topo-card-outer" } else { "topo-card-inner" }}>
+                        <rect x={n(r.x)} y={n(r.y)} width={n(r.w)} height={n(r.h)} rx="4" />
+                        <text x={n(r.x + 8)} y={n(baseline)}>{ layer.label.clone() }</text>
+                    </g>
+                }
+            }) }
+        </g>
+    }
+}
+
+/// What the picture's line styles mean (shapes and strokes, not only colour).
+#[function_component(TopoLegend)]
+fn topo_legend() -> Html {
+    html! {
+        <ul class="topo-legend" aria-label="How to read the topology picture">
+            <li><span class="topo-key topo-key-visited" aria-hidden="true"></span>{ "thick border: the packet has been here" }</li>
+            <li><span class="topo-key topo-key-current" aria-hidden="true"></span>{ "double border: the packet is here now" }</li>
+            <li><span class="topo-key topo-key-client" aria-hidden="true"></span>{ "dashed box: a client outside the cluster" }</li>
+            <li><span class="topo-key topo-key-tunnel" aria-hidden="true"></span>{ "dashed chip: IPIP tunnel device" }</li>
+            <li><span class="topo-key topo-key-packet" aria-hidden="true"></span>{ "the packet, labelled source → destination:port; a dashed outer card is the IPIP header around it" }</li>
+        </ul>
+    }
+}

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""End-to-end test of the release page, as a learner uses it.
+
+Serves a built dist/ on 127.0.0.1, drives headless Chromium through
+chromedriver (WebDriver), and checks what a learner would see:
+
+1. the article's packet is sent and stepped (with the step buttons) to its
+   DNAT step, where the headers show 172.16.225.112:80 with the changed
+   field marked and the old address beside it;
+2. stepping on reaches the transmit on cali71ca141a178, and the route
+   that won is highlighted in node8's route editor;
+3. editing node8's routes (typing) so the pod's route is a blackhole
+   drops the packet, with the reason shown; bad text shows its error at
+   its line and is kept;
+4. "Copy link" gives a link that reproduces the same view in a fresh
+   browser; a damaged link shows a message, not a blank page;
+5. the remote-endpoint scenario shows the IPIP encapsulation;
+6. embed mode at 600 px wide is compact and has no editors.
+
+Screenshots go to target/screenshots/e2e-*.png. Prints
+`e2e: N passed, M failed` last; exits 1 when anything failed.
+
+Usage: tests/e2e.py [DIST_DIR]
+"""
+
+import os
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from webdriver import KEY_LEFT, KEY_RIGHT, Browser, WebDriverError, free_port, serve  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHOTS = os.path.join(ROOT, "target", "screenshots")
+
+passed = 0
+failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+def selected_text(b):
+    return b.text(".event.selected")
+
+
+def step_until(b, pred, what, limit=120):
+    """Presses "next step" until `pred()` holds; returns how many presses."""
+    for n in range(limit):
+        if pred():
+            return n
+        b.click("#step-forward")
+    raise WebDriverError(f"never reached {what} in {limit} steps")
+
+
+def fresh(b, url):
+    """Opens `url` with no autosave left from an earlier test."""
+    b.get(url.split("#")[0].split("?")[0])
+    b.js("localStorage.clear()")
+    # A new document: a change of fragment alone would not reload the page.
+    b.get("about:blank")
+    b.get(url)
+    b.wait("#verdict", 20)
+
+
+def main():
+    dist = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "dist")
+    if not os.path.exists(os.path.join(dist, "index.html")):
+        print(f"e2e: no {dist}/index.html: build the page first (trunk build --release)")
+        print("e2e: 0 passed, 1 failed")
+        return 1
+    port = int(os.environ.get("E2E_PORT") or free_port())
+    with serve(dist, port) as base:
+        b = Browser(1440, 1400)
+        try:
+            run(b, base)
+        except Exception as e:  # a step that could not run is a failure, with its cause
+            traceback.print_exc()
+            check("the walk-through ran to the end", False, str(e))
+            try:
+                b.screenshot(os.path.join(SHOTS, "e2e-failure.png"))
+            except Exception:
+                pass
+        finally:
+            b.quit()
+    print(f"e2e: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def run(b, base):
+    # 1. The article's packet, stepped to the DNAT.
+    fresh(b, base + "?scenario=article")
+    b.select("#send-from", "client:192.168.11.200")
+    b.clear("#send-to")
+    b.type("#send-to", "flask-ui")
+    b.click("#send-button")
+    b.wait_until(lambda: "#2" in b.text(".history-item.selected"), "the second send selected")
+    check("sending adds a trace and selects its first step", "Step 1 of" in b.text(".step-position"))
+    presses = step_until(b, lambda: b.exists(".nat-line"), "the DNAT step")
+    dst = b.text("#headers [data-field='dst']")
+    check(
+        "DNAT step: headers show dst 172.16.225.112, marked changed, was 10.96.100.10",
+        "172.16.225.112" in dst and "changed" in dst and "10.96.100.10" in dst
+        and b.exists("#headers [data-field='dst'].changed"),
+        repr(dst),
+    )
+    dport = b.text("#headers [data-field='dport']")
+    check("DNAT step: dport 80 (unchanged)", dport.split()[-1] == "80" and not b.exists("#headers [data-field='dport'].changed"), repr(dport))
+    nat = b.text(".nat-line")
+    check("DNAT step names the rule", "172.16.225.112:80" in nat and "KUBE-SEP-IWORYNCAYHBSQHXU" in nat, repr(nat))
+    check("the DNAT rule is highlighted in node8's rules", b.exists("#rules-node8") and b.exists(".gutter .ln-hl"))
+    b.screenshot(os.path.join(SHOTS, "e2e-dnat.png"))
+    print(f"     (DNAT reached after {presses} presses of the next-step button)")
+
+    # 2. On to the veth; keyboard stepping works too.
+    step_until(b, lambda: "transmitted on cali71ca141a178" in selected_text(b), "the cali71ca141a178 transmit")
+    check("stepping reaches the transmit on cali71ca141a178", True)
+    at = selected_text(b)
+    b.js("document.activeElement && document.activeElement.blur()")
+    b.keys([KEY_LEFT])
+    back = selected_text(b)
+    b.keys([KEY_RIGHT])
+    check("arrow keys step back and forward", back != at and selected_text(b) == at, repr(back))
+    topo = b.js("const s=document.querySelector('svg[role=img]'); return s ? s.getAttribute('aria-label') : ''")
+    check("the topology says where the packet is", "cali71ca141a178" in (topo or ""), repr(topo))
+    b.screenshot(os.path.join(SHOTS, "e2e-veth.png"))
+
+    # 3. Edit node8's routes by typing: the pod's route becomes a blackhole.
+    routes = b.value("#routes-node8")
+    check("node8's routes are in their editor", "172.16.225.112 dev cali71ca141a178" in routes, routes[:200])
+    bad = routes.replace("172.16.225.112 dev cali71ca141a178 scope link", "172.16.225.112/40 dev cali71ca141a178")
+    b.clear("#routes-node8")
+    b.type("#routes-node8", bad)
+    b.wait("#routes-node8-errors", 5)
+    err = b.text("#routes-node8-errors")
+    line = bad.splitlines().index(next(l for l in bad.splitlines() if "/40" in l)) + 1
+    check("a bad route shows its error at its line", f"line {line}" in err, repr(err))
+    check("the bad text is kept in the editor", "/40" in b.value("#routes-node8"))
+    check("the packet still uses the last valid routes", "Delivered" in b.text("#verdict"), b.text("#verdict"))
+    edited = routes.replace("172.16.225.112 dev cali71ca141a178 scope link", "blackhole 172.16.225.112")
+    b.clear("#routes-node8")
+    b.type("#routes-node8", edited)
+    b.wait_until(lambda: "Dropped" in b.text("#verdict"), "the drop after the edit", 5)
+    verdict = b.text("#verdict")
+    check("after the edit the packet is dropped by the blackhole route", "blackhole" in verdict, repr(verdict))
+    b.click("#step-last")
+    reason = b.text("#drop-reason")
+    check("the drop step explains the reason", "Blackhole route" in reason and "discards it silently" in reason, repr(reason))
+    b.screenshot(os.path.join(SHOTS, "e2e-drop.png"))
+    b.click("#undo")
+    b.wait_until(lambda: "Delivered" in b.text("#verdict"), "undo to bring delivery back", 5)
+    check("undo restores the route and the delivery", "blackhole 172.16.225.112" not in b.value("#routes-node8"))
+    b.click("#redo")
+    b.wait_until(lambda: "Dropped" in b.text("#verdict"), "redo", 5)
+    selected = selected_text(b)
+
+    # 4. The link reproduces the view in a fresh browser.
+    b.click("#copy-link")
+    b.wait("#link-text")
+    link = b.value("#link-text")
+    check("copy link gives a #v1 link", "#v1." in link, link[:80])
+    b.keys(["\ue00c"])  # Escape closes the dialog
+    other = Browser(1440, 1400)
+    try:
+        fresh(other, link)
+        check("the link reproduces the verdict in a fresh browser", "blackhole" in other.text("#verdict"), other.text("#verdict"))
+        check("the link reproduces the selected step", other.text(".event.selected") == selected, other.text(".event.selected"))
+        check("the link reproduces the edited route", "blackhole 172.16.225.112" in other.value("#routes-node8"))
+        other.screenshot(os.path.join(SHOTS, "e2e-link.png"))
+        other.get(base + "#v1.AAAA!!")
+        other.wait(".notice-error", 20)
+        check("a damaged link shows a message and the default scenario", "could not be opened" in other.text(".notice-error") and other.exists("#verdict"))
+    finally:
+        other.quit()
+
+    # 5. The remote endpoint: IPIP.
+    fresh(b, base + "?scenario=article-remote")
+    step_until(b, lambda: b.exists("#headers .hdr-added"), "the IPIP encapsulation")
+    outer = b.text("#headers .hdr-added")
+    check("the remote scenario shows an outer IPIP header added", "IPIP" in outer and "192.168.11.58" in outer, repr(outer))
+    b.screenshot(os.path.join(SHOTS, "e2e-ipip.png"))
+
+    # 6. Embed mode, 600 px wide.
+    b.set_size(600, 1000)
+    fresh(b, base + "?embed=1")
+    check("embed mode has no editors", not b.exists("#editors"))
+    width = b.js("return document.documentElement.scrollWidth")
+    check("embed mode fits 600 px without a horizontal scroll bar", width <= 600, f"scrollWidth {width}")
+    b.screenshot(os.path.join(SHOTS, "e2e-embed-600.png"))
+    b.set_size(1440, 1400)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
