@@ -185,3 +185,25 @@ fn nat_commit_time_of_a_10k_dump() {
         times[0]
     );
 }
+
+/// A table's `COMMIT` (which validates the whole table) is read in a feed
+/// call of its own, so that no chunk adds thousands of rules to it.
+#[test]
+fn commit_lines_get_a_feed_call_of_their_own() {
+    let text = data("gen-1500x1.iptables-save");
+    let mut p = Parser::new(true);
+    let mut at = 0;
+    let mut commits = 0;
+    while at < text.len() {
+        let next = p.feed(&text, at, 1000);
+        let chunk = &text[at..next];
+        if chunk.lines().any(|l| l == "COMMIT") {
+            assert_eq!(chunk, "COMMIT\n");
+            commits += 1;
+        }
+        at = next;
+    }
+    assert_eq!(commits, text.lines().filter(|l| *l == "COMMIT").count());
+    assert!(commits >= 3);
+    assert_eq!(save::emit(&p.finish(&text).unwrap()), text);
+}

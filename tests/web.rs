@@ -506,32 +506,3 @@ async fn chunked_import_reports_progress_and_parses_like_parse() {
     assert_eq!(progress, vec![1.0]);
     assert!(result.is_ok());
 }
-
-#[wasm_bindgen_test]
-fn zz_chunk_times() {
-    let perf = web_sys::window().unwrap().performance().unwrap();
-    let dump = kube_dump::generate(10_000, 3, 1);
-    for _ in 0..3 {
-        let mut p = packetwalk::engine::iptables::save::Parser::new(true);
-        let mut at = 0;
-        let mut times = Vec::new();
-        let t0 = perf.now();
-        while at < dump.len() {
-            let s = perf.now();
-            at = p.feed(&dump, at, packetwalk::ui::import::LINES_PER_CHUNK);
-            times.push(((perf.now() - s) as i64, at));
-        }
-        let s = perf.now();
-        assert!(p.finish(&dump).is_ok());
-        let fin = perf.now() - s;
-        console_log!(
-            "total {:.0} ms, finish {:.1} ms, chunks (ms, end byte): {:?}",
-            perf.now() - t0,
-            fin,
-            times
-        );
-        let s = perf.now();
-        let _ = save::parse(&dump).unwrap();
-        console_log!("whole parse {:.0} ms", perf.now() - s);
-    }
-}

@@ -133,6 +133,7 @@ pub struct App {
     /// (`performance.now()`); written on `<body>` for the benchmarks.
     timing: Option<(&'static str, f64)>,
     import_t0: f64,
+    told_too_big: bool,
     topo: TopoCache,
     _keys: (
         Option<gloo_events::EventListener>,
@@ -218,6 +219,23 @@ impl App {
         import::parse_in_chunks(text, progress, done);
     }
 
+    /// Shows the editors of the host where the selected step happens when
+    /// the step points at one of its rules or routes, so that the rule
+    /// that matched or the route that won is highlighted in view.
+    fn follow_step(&mut self) {
+        let (Some(t), Some((_, i))) = (self.session.trace(), self.selected()) else {
+            return;
+        };
+        let Some(st) = t.steps.get(i) else {
+            return;
+        };
+        if model::step_rule(st).is_some() || model::step_route_line(st).is_some_and(|l| l > 0) {
+            if let Some(h) = self.session.host(&st.ns) {
+                self.editor_host = h;
+            }
+        }
+    }
+
     fn link_fragment(&self) -> Result<String, String> {
         share::encode_link(&self.session.to_saved()).map_err(|e| e.to_string())
     }
@@ -273,6 +291,7 @@ impl Component for App {
             topo: Default::default(),
             timing: None,
             import_t0: 0.0,
+            told_too_big: false,
             _keys: (keys, hash),
         }
     }
@@ -281,6 +300,7 @@ impl Component for App {
         match msg {
             Msg::Select(t, s) => {
                 self.session.select(t, s);
+                self.follow_step();
             }
             Msg::Step(m) => {
                 let Some((t, s)) = self.selected() else {
@@ -291,6 +311,7 @@ impl Component for App {
                     return false;
                 }
                 self.session.select(t, to);
+                self.follow_step();
             }
             Msg::TogglePlay => {
                 if self.playing.take().is_none() {
@@ -316,6 +337,7 @@ impl Component for App {
                     self.playing = None;
                 } else {
                     self.session.select(t, to);
+                    self.follow_step();
                 }
             }
             Msg::Speed(ms) => {
@@ -586,6 +608,25 @@ impl Component for App {
             }
             Msg::Autosave => {
                 self.autosave = None;
+                // A real node's dump does not fit in localStorage: say so
+                // once, without serialising megabytes on every change.
+                let size: usize = self
+                    .session
+                    .drafts
+                    .iter()
+                    .map(|d| d.rules.text.len() + d.routes.text.len())
+                    .sum();
+                if size > browser::AUTOSAVE_MAX {
+                    if !self.told_too_big {
+                        self.told_too_big = true;
+                        self.notice = Some(Notice::error(format!(
+                            "This session ({:.1} MB of rules and routes) is too large for the browser's storage, so it is not autosaved. Use \"Export\" to keep it in a file.",
+                            size as f64 / 1e6
+                        )));
+                        return true;
+                    }
+                    return false;
+                }
                 if let Err(e) = browser::autosave(&self.session.to_saved()) {
                     self.notice = Some(Notice::error(e));
                 }

@@ -12,7 +12,7 @@ const AUTOSAVE_KEY: &str = "packetwalk.session.v1";
 const THEME_KEY: &str = "packetwalk.theme";
 /// localStorage holds about 5 MB per site in Chromium and Firefox (UTF-16:
 /// half as many characters); larger sessions are not autosaved.
-const AUTOSAVE_MAX: usize = 2_000_000;
+pub const AUTOSAVE_MAX: usize = 2_000_000;
 
 fn window() -> Option<web_sys::Window> {
     web_sys::window()

@@ -516,7 +516,7 @@ enum RuleRow {
 /// rule with its packet and byte counters (which count up as packets pass).
 #[function_component(RuleTable)]
 fn rule_table(props: &RuleTableProps) -> Html {
-    let rows: Rc<Vec<RuleRow>> = use_memo((props.ruleset.clone(), props.version), |(rs, _)| {
+    let rows: Rc<Vec<RuleRow>> = use_memo(props.ruleset.clone(), |rs| {
         let mut out = Vec::new();
         let Some(rs) = rs.0.as_ref() else {
             return out;

@@ -25,6 +25,7 @@ use crate::engine::packet::{Packet, Proto, Transport};
 use crate::engine::scenario::{Device, DeviceKind, Host, HostKind, Scenario};
 use crate::engine::trace::{RouteResult, Step, StepKind};
 use ipnet::Ipv4Net;
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 /// Width of the picture in user units.
@@ -451,7 +452,16 @@ fn flow(
 }
 
 /// Measures host `i` with the pods in `pods` inside it.
-fn plan(sc: &Scenario, i: usize, pods: &[usize], note: Option<String>, on_bus: bool) -> Plan {
+/// `top` says whether it is a top-level box (else a pod in a node);
+/// `on_bus` whether its first Ethernet device joins a bus.
+fn plan(
+    sc: &Scenario,
+    i: usize,
+    pods: &[usize],
+    note: Option<String>,
+    top: bool,
+    on_bus: bool,
+) -> Plan {
     let host = &sc.hosts[i];
     let title = host_title(host);
     let mut inner = text_width(&title, FONT);
@@ -469,7 +479,7 @@ fn plan(sc: &Scenario, i: usize, pods: &[usize], note: Option<String>, on_bus: b
         if let Some((d, _)) = pair {
             used[d] = true;
         }
-        rows.push((plan(sc, p, &[], None, false), pair));
+        rows.push((plan(sc, p, &[], None, false, false), pair));
     }
     let veth_w = rows
         .iter()
@@ -511,7 +521,7 @@ fn plan(sc: &Scenario, i: usize, pods: &[usize], note: Option<String>, on_bus: b
     } else {
         None
     };
-    let rest: Vec<(usize, i32)> = host
+    let mut rest: Vec<(usize, i32)> = host
         .devices
         .iter()
         .enumerate()
@@ -525,14 +535,14 @@ fn plan(sc: &Scenario, i: usize, pods: &[usize], note: Option<String>, on_bus: b
         Some(DevKind::Bridge) => 2,
         _ => 3,
     };
-    let mut rest = rest;
     rest.sort_by_key(|(d, _)| order(*d));
     let primary_chip = primary.map(|d| (d, chip_width(&host.devices[d])));
     for c in rest.iter().chain(primary_chip.iter()) {
         inner = inner.max(c.1);
     }
-    if !placed.is_empty() {
-        y = bottom + POD_GAP;
+    // Many devices (a replayed node's routes): use the whole width.
+    if top && rest.len() + primary_chip.iter().len() > 4 {
+        inner = inner.max(WIDTH - HOSTS_X - MARGIN - 2 * PAD);
     }
     for row in flow(&rest, primary_chip, inner) {
         let mut x = PAD;
@@ -599,21 +609,23 @@ impl Builder<'_> {
                 rect: r.offset(origin),
             });
         }
+        // Each child with the index of its first device chip.
         let mut children = Vec::new();
         for (pod, at) in &plan.pods {
             let at = Point {
                 x: origin.x + at.x,
                 y: origin.y + at.y,
             };
-            children.push(self.emit(pod, at, Some(hi), section));
+            let first = self.out.devices.len();
+            children.push((self.emit(pod, at, Some(hi), section), first));
         }
         for &(d, k, pd) in &plan.links {
             let from = own.iter().find(|(x, _)| *x == d).map(|(_, b)| *b);
-            let to = children.get(k).and_then(|&c| {
-                self.out
-                    .devices
+            let to = children.get(k).and_then(|&(c, first)| {
+                self.out.devices[first..]
                     .iter()
                     .position(|b| b.host == c && b.index == pd)
+                    .map(|i| first + i)
             });
             if let (Some(from), Some(to)) = (from, to) {
                 let (fa, tb) = (self.out.devices[from].rect, self.out.devices[to].rect);
@@ -639,15 +651,18 @@ impl Builder<'_> {
 pub fn layout(sc: &Scenario) -> Layout {
     let n = sc.hosts.len();
     // The node box each pod goes in, if its node is in the scenario.
+    let mut nodes: HashMap<&str, usize> = HashMap::new();
+    for (i, h) in sc.hosts.iter().enumerate() {
+        if h.kind == HostKind::Node {
+            nodes.entry(h.name.as_str()).or_insert(i);
+        }
+    }
     let node_of = |i: usize| -> Option<usize> {
         let h = &sc.hosts[i];
         if h.kind != HostKind::Pod {
             return None;
         }
-        let name = h.node.as_deref()?;
-        sc.hosts
-            .iter()
-            .position(|o| o.name == name && o.kind == HostKind::Node)
+        nodes.get(h.node.as_deref()?).copied()
     };
     let mut pods_of: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut top: Vec<usize> = Vec::new();
@@ -681,7 +696,11 @@ pub fn layout(sc: &Scenario) -> Layout {
             .filter(|d| matches!(&d.kind, DeviceKind::Ethernet { lan: l } if l == lan))
             .flat_map(|d| &d.addrs)
             .map(|a| a.trunc())
-            .next()
+            .fold(None, |best: Option<Ipv4Net>, a| match best {
+                // The first that is a network rather than one address.
+                Some(b) if b.prefix_len() < 32 || a.prefix_len() == 32 => Some(b),
+                _ => Some(a),
+            })
     };
     let mut groups: Vec<(Option<String>, Vec<usize>)> =
         lans.into_iter().map(Some).zip(members).collect();
@@ -726,7 +745,7 @@ pub fn layout(sc: &Scenario) -> Layout {
         let trunk_top = y + CAPTION_H - 4;
         // Room for the packet's card above the first row, as the gap
         // between rows leaves above the others.
-        y += CAPTION_H + ROW_GAP - 4;
+        y += CAPTION_H + ROW_GAP + 2;
         let mut buses = Vec::new();
         let plans: Vec<Plan> = hosts
             .iter()
@@ -739,7 +758,7 @@ pub fn layout(sc: &Scenario) -> Layout {
                     (HostKind::Pod, None) => Some("no node given".to_string()),
                     _ => None,
                 };
-                plan(sc, i, &pods_of[i], note, on_bus)
+                plan(sc, i, &pods_of[i], note, true, on_bus)
             })
             .collect();
         // Rows, filled left to right.
@@ -760,20 +779,20 @@ pub fn layout(sc: &Scenario) -> Layout {
             let mut x = HOSTS_X;
             let mut placed = Vec::new();
             for p in row {
+                let first = b.out.devices.len();
                 let hi = b.emit(p, Point { x, y }, None, si);
                 b.out.width = b.out.width.max(x + p.w + MARGIN);
-                placed.push((p, hi));
+                placed.push((p, hi, first));
                 x += p.w + HOST_GAP;
             }
             if on_bus {
                 let bus_y = y + row_h + BUS_GAP;
-                for (p, hi) in placed {
+                for (p, hi, first) in placed {
                     let Some(d) = p.primary else { continue };
-                    let Some(di) = b
-                        .out
-                        .devices
+                    let Some(di) = b.out.devices[first..]
                         .iter()
                         .position(|x| x.host == hi && x.index == d)
+                        .map(|k| first + k)
                     else {
                         continue;
                     };
@@ -1636,6 +1655,24 @@ mod tests {
                 ),
             ],
         ));
+        // A replayed node: every route's device is an Ethernet device on a
+        // LAN of its own.
+        sc.hosts.push(host(
+            "replay",
+            HostKind::Node,
+            None,
+            (0..12)
+                .map(|k| {
+                    dev(
+                        &format!("cali{k:011x}"),
+                        DeviceKind::Ethernet {
+                            lan: format!("lan-cali{k}"),
+                        },
+                        Some(&format!("10.{k}.0.1/32")),
+                    )
+                })
+                .collect(),
+        ));
         sc.hosts.push(host(
             "lost-pod",
             HostKind::Pod,
@@ -1656,10 +1693,17 @@ mod tests {
         let l = layout(&sc);
         check(&l);
         assert_eq!(l.width, WIDTH);
-        assert_eq!(l.sections.len(), 3);
+        assert_eq!(l.sections.len(), 4);
         assert_eq!(l.sections[1].caption, "LAN storage 10.0.0.0/16");
-        assert_eq!(l.sections[2].caption, "Not on a LAN");
-        assert!(l.sections[2].trunk.is_none() && l.sections[2].buses.is_empty());
+        assert_eq!(l.sections[2].caption, "LAN lan-cali0 10.0.0.1/32");
+        assert_eq!(l.sections[3].caption, "Not on a LAN");
+        assert!(l.sections[3].trunk.is_none() && l.sections[3].buses.is_empty());
+        // Its twelve devices fill the width, two to a row.
+        let r = l.hosts[l.host("replay").unwrap()].rect;
+        assert!(
+            r.w > WIDTH / 2 && r.h <= TITLE_H + 6 * (CHIP_H + CHIP_GAP) + PAD,
+            "{r:?}"
+        );
         assert_eq!(l.hosts.len(), sc.hosts.len());
         let tops: Vec<&HostBox> = l.hosts.iter().filter(|h| h.parent.is_none()).collect();
         for (i, a) in tops.iter().enumerate() {

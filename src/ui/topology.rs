@@ -341,3 +341,157 @@ fn topo_legend() -> Html {
         </ul>
     }
 }
+
+/// The picture in a browser (`cargo test --target wasm32-unknown-unknown
+/// --lib topology`, headless Chromium).
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use crate::engine::scenario;
+    use crate::engine::trace::StepKind;
+    use crate::engine::{send, SimState, World};
+    use std::time::Duration;
+    use wasm_bindgen_test::*;
+    use web_sys::Element;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn walk(name: &str) -> (Rc<Scenario>, Rc<Trace>) {
+        let sc = scenario::builtin(name).unwrap();
+        let mut w = World::build(&sc).unwrap();
+        let mut s = SimState::new(&w);
+        let t = send(&mut w, &mut s, &sc.preset.clone().unwrap().to_spec()).unwrap();
+        (Rc::new(sc), Rc::new(t))
+    }
+
+    async fn render(props: TopologyProps) -> (Element, yew::AppHandle<Topology>) {
+        let doc = web_sys::window().unwrap().document().unwrap();
+        let root = doc.create_element("div").unwrap();
+        doc.body().unwrap().append_child(&root).unwrap();
+        let app = yew::Renderer::<Topology>::with_root_and_props(root.clone(), props).render();
+        for _ in 0..100 {
+            if root.query_selector(".topo-devices rect").unwrap().is_some() {
+                break;
+            }
+            yew::platform::time::sleep(Duration::from_millis(20)).await;
+        }
+        (root, app)
+    }
+
+    fn find(t: &Trace, f: impl Fn(&StepKind) -> bool) -> usize {
+        t.steps.iter().position(|s| f(&s.kind)).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    async fn draws_the_article_with_the_packet_on_the_veth() {
+        let (sc, t) = walk("article");
+        let step = find(
+            &t,
+            |k| matches!(k, StepKind::Transmit { dev, .. } if dev == "cali71ca141a178"),
+        );
+        let (root, _app) = render(TopologyProps {
+            scenario: sc.clone(),
+            trace: Some(t.clone()),
+            step,
+        })
+        .await;
+        let svg = root.query_selector("svg.topo").unwrap().unwrap();
+        assert_eq!(svg.get_attribute("role").as_deref(), Some("img"));
+        let label = svg.get_attribute("aria-label").unwrap();
+        assert!(
+            label.starts_with(&format!(
+                "step {}: on node8, device cali71ca141a178",
+                step + 1
+            )),
+            "{label}"
+        );
+        let rect = root.query_selector(".topo-host rect").unwrap().unwrap();
+        assert_eq!(
+            rect.namespace_uri().as_deref(),
+            Some("http://www.w3.org/2000/svg")
+        );
+        assert_eq!(root.query_selector_all(".topo-host").unwrap().length(), 8);
+        let current = root
+            .query_selector(".topo-dev.topo-current")
+            .unwrap()
+            .unwrap();
+        assert!(current.text_content().unwrap().contains("cali71ca141a178"));
+        let card = root.query_selector(".topo-card-inner").unwrap().unwrap();
+        assert!(card
+            .text_content()
+            .unwrap()
+            .ends_with("→ 172.16.225.112:80"));
+        assert!(root.query_selector(".topo-card-outer").unwrap().is_none());
+        // node51 is never visited; the client is.
+        let hosts = root.query_selector_all(".topo-host.topo-visited").unwrap();
+        let mut names = Vec::new();
+        for i in 0..hosts.length() {
+            names.push(hosts.item(i).unwrap().text_content().unwrap());
+        }
+        assert!(
+            names.iter().any(|n| n.contains("client 192.168.11.200")),
+            "{names:?}"
+        );
+        assert!(!names.iter().any(|n| n.contains("node51")), "{names:?}");
+    }
+
+    #[wasm_bindgen_test]
+    async fn shows_the_ipip_header_around_the_packet_on_the_lan() {
+        let (sc, t) = walk("article-remote");
+        let step = t
+            .steps
+            .iter()
+            .position(|s| {
+                s.ns == "node8"
+                    && matches!(&s.kind, StepKind::Transmit { dev, .. } if dev == "ens33")
+            })
+            .unwrap();
+        let (root, _app) = render(TopologyProps {
+            scenario: sc,
+            trace: Some(t),
+            step,
+        })
+        .await;
+        let outer = root.query_selector(".topo-card-outer").unwrap().unwrap();
+        assert!(outer
+            .text_content()
+            .unwrap()
+            .starts_with("IPIP 192.168.11.58 → 192.168.11.54"));
+        assert!(root.query_selector(".topo-wire-active").unwrap().is_some());
+        let label = root
+            .query_selector("svg.topo")
+            .unwrap()
+            .unwrap()
+            .get_attribute("aria-label")
+            .unwrap();
+        assert!(label.contains("on the wire"), "{label}");
+    }
+
+    #[wasm_bindgen_test]
+    async fn draws_without_a_trace_and_clamps_the_step() {
+        let (sc, t) = walk("article");
+        let (root, _app) = render(TopologyProps {
+            scenario: sc.clone(),
+            trace: None,
+            step: 0,
+        })
+        .await;
+        assert!(root.query_selector(".topo-marker").unwrap().is_none());
+        let (root, _app) = render(TopologyProps {
+            scenario: sc,
+            trace: Some(t.clone()),
+            step: 10_000,
+        })
+        .await;
+        let label = root
+            .query_selector("svg.topo")
+            .unwrap()
+            .unwrap()
+            .get_attribute("aria-label")
+            .unwrap();
+        assert!(
+            label.starts_with(&format!("step {}: on flask-ui", t.steps.len())),
+            "{label}"
+        );
+    }
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Timings of the release page in headless Chromium, printed as medians.
+
+Measured (the page writes each as a `data-*-ms` attribute of <body>):
+  * first render: performance.now() when the page first rendered the
+    default scenario with its trace (includes fetching and compiling the
+    wasm), over fresh loads;
+  * import: a generated 10k-service kube-proxy dump (12 MB, made with
+    ../shared/tools/gen_kube_rules.py) loaded into node8 through the rule
+    editor's file input: the chunked parse, and the longest main-thread
+    task during it (PerformanceObserver "longtask", tasks over 50 ms);
+  * send: from the Send button's message to the rendered trace, with that
+    dump in place, to a Service of the dump;
+  * size: the release .wasm and .js, gzip -9.
+
+Usage: scripts/bench_page.py [DIST_DIR]   (build first: trunk build --release)
+"""
+
+import gzip
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from webdriver import Browser, free_port, serve  # noqa: E402
+
+RUNS = 7
+
+
+def attr(b, name):
+    v = b.js(f"return document.body.getAttribute('{name}')")
+    return float(v) if v else None
+
+
+def main():
+    dist = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "dist")
+    sizes = {}
+    for f in os.listdir(dist):
+        if f.endswith(".wasm") or f.endswith(".js"):
+            with open(os.path.join(dist, f), "rb") as fh:
+                raw = fh.read()
+            sizes[f.rsplit(".", 1)[1]] = (len(raw), len(gzip.compress(raw, 9)))
+    gz = sum(g for _, g in sizes.values())
+    for k, (raw, g) in sorted(sizes.items()):
+        print(f"size  .{k}: {raw} B raw, {g} B gzip -9")
+    print(f"size  .wasm + .js gzip -9: {gz} B ({gz / 1024:.1f} KiB)")
+
+    dump = os.path.join(tempfile.mkdtemp(), "kube-10k.rules")
+    subprocess.run(
+        [sys.executable, os.path.join(ROOT, "..", "shared", "tools", "gen_kube_rules.py"),
+         "--services", "10000", "--endpoints", "3", "--seed", "1", "-o", dump],
+        check=True,
+    )
+    text = open(dump).read()
+    m = re.search(r"-A KUBE-SERVICES -d (\S+)/32 -p tcp .*?--dport (\d+)", text)
+    target = f"{m.group(1)}:{m.group(2)}"
+    print(f"dump  {len(text.splitlines())} lines, {len(text)} bytes; packets go to {target}")
+
+    with serve(dist, free_port()) as base:
+        b = Browser(1440, 1000)
+        try:
+            firsts = []
+            for _ in range(RUNS):
+                b.get("about:blank")
+                b.get(base + "?scenario=article")
+                b.js("localStorage.clear()")
+                b.get("about:blank")
+                b.get(base + "?scenario=article")
+                b.wait("#verdict", 20)
+                firsts.append(attr(b, "data-first-render-ms"))
+            print(f"first render: median {statistics.median(firsts):.0f} ms (runs: {', '.join(f'{x:.0f}' for x in firsts)})")
+
+            parses, longest, sends = [], [], []
+            for _ in range(3):
+                b.get("about:blank")
+                b.get(base + "?scenario=article")
+                b.wait("#verdict", 20)
+                b.js("""window.__long = [];
+                    new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
+                        .observe({type: 'longtask'});""")
+                inp = b.find("input[aria-label='Load rules of node8 from a file']")
+                b.cmd("POST", f"/element/{inp}/value", {"text": dump})
+                b.wait_until(lambda: attr(b, "data-parse-ms"), "the import to finish", 120)
+                parses.append(attr(b, "data-parse-ms"))
+                longest.append(max(b.js("return window.__long") or [0]))
+                b.clear("#send-to")
+                b.type("#send-to", target)
+                for _ in range(RUNS):
+                    b.js("document.body.removeAttribute('data-send-ms')")
+                    b.click("#send-button")
+                    sends.append(b.wait_until(lambda: attr(b, "data-send-ms"), "the trace"))
+            print(f"import 10k dump: parse median {statistics.median(parses):.0f} ms "
+                  f"(runs: {', '.join(f'{x:.0f}' for x in parses)}); longest main-thread task "
+                  f"{max(longest):.0f} ms")
+            print(f"send with the 10k dump: click to rendered trace median {statistics.median(sends):.1f} ms "
+                  f"(max {max(sends):.1f}, {len(sends)} sends)")
+            verdict = b.text("#verdict")
+            print(f"      last verdict: {verdict[:120]}")
+        finally:
+            b.quit()
+
+
+if __name__ == "__main__":
+    main()
