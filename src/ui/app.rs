@@ -158,29 +158,40 @@ fn initial_session() -> (Session, Option<Notice>) {
             )))),
         };
     }
-    let wanted = browser::query("scenario");
-    if let Some(saved) = browser::load_autosave() {
-        let same = wanted.is_none() || wanted == saved.base;
-        if same && browser::query("embed").is_none_or(|v| v != "1") {
-            match Session::from_saved(&saved) {
-                Ok(s) => {
-                    return (
-                        s,
-                        Some(Notice::info(
-                            "Your last session was restored from this browser. \"Reset\" goes back to the built-in scenario.",
-                        )),
-                    )
-                }
-                Err(e) => {
-                    return fallback(Some(Notice::error(format!(
-                        "The session saved in this browser could not be restored ({e}); the built-in scenario is shown."
-                    ))))
-                }
-            }
-        }
+    if browser::query("embed").is_some_and(|v| v == "1") {
+        return fallback(None);
     }
-    fallback(None)
+    let name = browser::query("scenario")
+        .or_else(browser::last_scenario)
+        .filter(|n| scenario::BUILTIN.contains(&n.as_str()))
+        .unwrap_or_else(|| scenario::BUILTIN[0].to_string());
+    match restore_or_builtin(&name) {
+        Ok((s, restored)) => (
+            s,
+            restored.then(|| {
+                Notice::info(
+                    "Your last session with this scenario was restored from this browser. \"Reset\" goes back to the built-in scenario.",
+                )
+            }),
+        ),
+        Err(e) => fallback(Some(Notice::error(format!(
+            "The session saved in this browser could not be restored ({e}); the built-in scenario is shown."
+        )))),
+    }
 }
+
+/// The autosaved session of built-in scenario `name`, or the built-in
+/// scenario itself; and whether it was restored.
+fn restore_or_builtin(name: &str) -> Result<(Session, bool), String> {
+    match browser::load_autosave(Some(name)) {
+        Some(saved) if saved.base.as_deref() == Some(name) => {
+            Session::from_saved(&saved).map(|s| (s, true))
+        }
+        _ => Session::builtin(name).map(|s| (s, false)),
+    }
+}
+
+
 
 impl App {
     fn selected(&self) -> Option<(usize, usize)> {
@@ -234,6 +245,16 @@ impl App {
                 self.editor_host = h;
             }
         }
+    }
+
+    /// Saves the session now (before it is replaced by another scenario).
+    /// Too large a session is not saved, and that is no reason to stop.
+    fn flush_autosave(&mut self) -> Result<(), String> {
+        self.autosave = None;
+        if !self.embed {
+            let _ = browser::autosave(&self.session.to_saved());
+        }
+        Ok(())
     }
 
     fn link_fragment(&self) -> Result<String, String> {
@@ -451,8 +472,8 @@ impl Component for App {
                 Field::Rules => self.views.0 = v,
                 Field::Routes => self.views.1 = v,
             },
-            Msg::Scenario(name) => match Session::builtin(&name) {
-                Ok(s) => {
+            Msg::Scenario(name) => match self.flush_autosave().and_then(|_| restore_or_builtin(&name)) {
+                Ok((s, restored)) => {
                     browser::set_query_scenario(&name);
                     self.session = s;
                     self.editor_host = self
@@ -462,7 +483,7 @@ impl Component for App {
                         .iter()
                         .position(|h| h.spec.kind == HostKind::Node)
                         .unwrap_or(0);
-                    self.notice = None;
+                    self.notice = restored.then(|| Notice::info(format!("Your edits of \"{name}\" were kept: they are back.")));
                     self.schedule_autosave(ctx);
                 }
                 Err(e) => self.notice = Some(Notice::error(e)),
@@ -473,9 +494,12 @@ impl Component for App {
                     .base
                     .clone()
                     .unwrap_or_else(|| scenario::BUILTIN[0].to_string());
-                browser::clear_autosave();
+                browser::clear_autosave(Some(&name));
                 browser::clear_fragment();
-                ctx.link().send_message(Msg::Scenario(name.clone()));
+                self.autosave = None;
+                if let Ok(s) = Session::builtin(&name) {
+                    self.session = s;
+                }
                 self.notice = Some(Notice::info(format!(
                     "Back to the built-in scenario \"{name}\"; your edits are gone (Undo cannot bring them back, but an exported file can)."
                 )));

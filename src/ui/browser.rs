@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 
 const AUTOSAVE_KEY: &str = "packetwalk.session.v1";
 const THEME_KEY: &str = "packetwalk.theme";
+const LAST_KEY: &str = "packetwalk.last";
 /// localStorage holds about 5 MB per site in Chromium and Firefox (UTF-16:
 /// half as many characters); larger sessions are not autosaved.
 pub const AUTOSAVE_MAX: usize = 2_000_000;
@@ -96,32 +97,44 @@ pub fn embed_url(frag: &str, editors: bool) -> String {
     format!("{origin}{path}?embed=1{extra}#{frag}")
 }
 
-/// The autosaved session, if one is stored and readable.
-pub fn load_autosave() -> Option<Saved> {
-    let text: String = LocalStorage::get(AUTOSAVE_KEY).ok()?;
+fn autosave_key(base: Option<&str>) -> String {
+    format!("{AUTOSAVE_KEY}.{}", base.unwrap_or("imported"))
+}
+
+/// The autosaved session of built-in scenario `base` (`None`: the imported
+/// one), if one is stored and readable. Each scenario has its own, so
+/// switching scenarios loses no edits.
+pub fn load_autosave(base: Option<&str>) -> Option<Saved> {
+    let text: String = LocalStorage::get(autosave_key(base)).ok()?;
     share::from_json(&text).ok()
+}
+
+/// The scenario the learner had open last.
+pub fn last_scenario() -> Option<String> {
+    LocalStorage::get(LAST_KEY).ok()
 }
 
 /// Saves the session; an error sentence when it is too large or storage
 /// is refused (private mode, quota).
 pub fn autosave(saved: &Saved) -> Result<(), String> {
     let json = share::to_json(saved);
+    let key = autosave_key(saved.base.as_deref());
     if json.len() > AUTOSAVE_MAX {
-        LocalStorage::delete(AUTOSAVE_KEY);
+        LocalStorage::delete(&key);
         return Err(format!(
             "This session ({:.1} MB) is too large for the browser's storage, so it is not autosaved. Use \"Export\" to keep it in a file.",
             json.len() as f64 / 1e6
         ));
     }
-    LocalStorage::set(AUTOSAVE_KEY, json).map_err(|e| {
-        format!(
-            "The browser refused to save this session ({e}). Use \"Export\" to keep it in a file."
-        )
-    })
+    if let Some(b) = &saved.base {
+        let _ = LocalStorage::set(LAST_KEY, b);
+    }
+    LocalStorage::set(key, json)
+        .map_err(|e| format!("The browser refused to save this session ({e}). Use \"Export\" to keep it in a file."))
 }
 
-pub fn clear_autosave() {
-    LocalStorage::delete(AUTOSAVE_KEY);
+pub fn clear_autosave(base: Option<&str>) {
+    LocalStorage::delete(autosave_key(base));
 }
 
 /// The theme the learner chose: `Some(true)` dark, `Some(false)` light,
