@@ -59,8 +59,11 @@ pub enum Msg {
     ImportScenario(String),
     ExportScenario,
     ImportText(usize, Option<Field>, String, Rc<str>),
-    ImportProgress(f64),
-    ImportDone(usize, Rc<str>, Result<Ruleset, Errors>),
+    /// Progress of the chunked parse started in session generation `.0`.
+    ImportProgress(u64, f64),
+    ImportDone(u64, usize, Rc<str>, Result<Ruleset, Errors>),
+    /// Bring back the learner's own session that a link replaced.
+    RestoreOwn,
     CopyLink,
     OpenEmbed,
     CloseDialog,
@@ -78,6 +81,8 @@ pub enum Msg {
 pub struct Notice {
     pub error: bool,
     pub text: String,
+    /// Offer to bring back the learner's own session (a link replaced it).
+    pub restore: bool,
 }
 
 impl Notice {
@@ -85,20 +90,24 @@ impl Notice {
         Notice {
             error: false,
             text: text.into(),
+            restore: false,
         }
     }
     pub fn error(text: impl Into<String>) -> Notice {
         Notice {
             error: true,
             text: text.into(),
+            restore: false,
         }
     }
 }
 
 /// The scenario drawn by the topology, with the key it was made for.
-type TopoCache = std::cell::RefCell<Option<((String, usize), Rc<scenario::Scenario>)>>;
+type TopoCache = std::cell::RefCell<Option<((u64, usize), Rc<scenario::Scenario>)>>;
 
-type Explained = (usize, usize, usize, crate::ui::explain::Explanation);
+/// An answer to "why did rule N not match?": the session version it was
+/// asked at (any change makes it stale), the rule and the answer.
+type Explained = (u64, usize, crate::ui::explain::Explanation);
 
 enum Dialog {
     Link(String),
@@ -129,6 +138,13 @@ pub struct App {
     dark: Option<bool>,
     /// The last on-demand explanation: send, step, rule and the answer.
     explained: Option<Explained>,
+    /// Bumped whenever the session is replaced: late callbacks of the old
+    /// one (a chunked parse) are ignored, and views keyed on it start over.
+    gen: u64,
+    /// Whether an imported scenario is saved in this browser.
+    has_imported: bool,
+    /// Where focus goes back to when the dialog closes.
+    opener: &'static str,
     /// A measurement waiting for the next render: which, and its start
     /// (`performance.now()`); written on `<body>` for the benchmarks.
     timing: Option<(&'static str, f64)>,
@@ -136,6 +152,7 @@ pub struct App {
     told_too_big: bool,
     topo: TopoCache,
     _keys: (
+        Option<gloo_events::EventListener>,
         Option<gloo_events::EventListener>,
         Option<gloo_events::EventListener>,
     ),
@@ -151,8 +168,10 @@ fn initial_session() -> (Session, Option<Notice>) {
         (s, notice)
     };
     if let Some(frag) = browser::fragment() {
-        return match share::decode_link(&frag).map_err(|e| e.to_string()).and_then(|saved| Session::from_saved(&saved)) {
-            Ok(s) => (s, Some(Notice::info("Opened from a link: the scenario, its edits and the packets sent are as they were shared."))),
+        // From now on a reload shows the autosave, not the link again.
+        browser::clear_fragment();
+        return match open_link(&frag) {
+            Ok(x) => x,
             Err(e) => fallback(Some(Notice::error(format!(
                 "This link could not be opened, so the default scenario is shown instead. {e}"
             )))),
@@ -163,7 +182,7 @@ fn initial_session() -> (Session, Option<Notice>) {
     }
     let name = browser::query("scenario")
         .or_else(browser::last_scenario)
-        .filter(|n| scenario::BUILTIN.contains(&n.as_str()))
+        .filter(|n| n == IMPORTED || scenario::BUILTIN.contains(&n.as_str()))
         .unwrap_or_else(|| scenario::BUILTIN[0].to_string());
     match restore_or_builtin(&name) {
         Ok((s, restored)) => (
@@ -180,9 +199,17 @@ fn initial_session() -> (Session, Option<Notice>) {
     }
 }
 
-/// The autosaved session of built-in scenario `name`, or the built-in
-/// scenario itself; and whether it was restored.
+/// The picker's name for the last imported scenario.
+const IMPORTED: &str = "imported";
+
+/// The autosaved session of built-in scenario `name` (or of the imported
+/// one), or the built-in scenario itself; and whether it was restored.
 fn restore_or_builtin(name: &str) -> Result<(Session, bool), String> {
+    if name == IMPORTED {
+        let saved =
+            browser::load_autosave(None).ok_or("no imported scenario is saved in this browser")?;
+        return Session::from_saved(&saved).map(|s| (s, true));
+    }
     match browser::load_autosave(Some(name)) {
         Some(saved) if saved.base.as_deref() == Some(name) => {
             Session::from_saved(&saved).map(|s| (s, true))
@@ -191,7 +218,24 @@ fn restore_or_builtin(name: &str) -> Result<(Session, bool), String> {
     }
 }
 
-
+/// Opens a link. The learner's own autosave of the same scenario is kept
+/// aside (a backup), and the notice offers it back.
+fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
+    let saved = share::decode_link(frag).map_err(|e| e.to_string())?;
+    let s = Session::from_saved(&saved)?;
+    let own = browser::load_autosave(saved.base.as_deref());
+    let mut notice = Notice::info(
+        "Opened from a link: the scenario, its edits and the packets sent are as they were shared.",
+    );
+    if let Some(own) = own.filter(|o| o.edits != saved.edits) {
+        browser::backup_autosave(&own);
+        notice
+            .text
+            .push_str(" Your own session of this scenario was kept aside.");
+        notice.restore = true;
+    }
+    Ok((s, Some(notice)))
+}
 
 impl App {
     fn selected(&self) -> Option<(usize, usize)> {
@@ -222,11 +266,12 @@ impl App {
             name,
             progress: 0.0,
         });
-        let progress = ctx.link().callback(Msg::ImportProgress);
+        let gen = self.gen;
+        let progress = ctx.link().callback(move |p| Msg::ImportProgress(gen, p));
         let t = text.clone();
         let done = ctx
             .link()
-            .callback(move |r: Result<Ruleset, Errors>| Msg::ImportDone(host, t.clone(), r));
+            .callback(move |r: Result<Ruleset, Errors>| Msg::ImportDone(gen, host, t.clone(), r));
         import::parse_in_chunks(text, progress, done);
     }
 
@@ -234,6 +279,10 @@ impl App {
     /// the step points at one of its rules or routes, so that the rule
     /// that matched or the route that won is highlighted in view.
     fn follow_step(&mut self) {
+        // Never swap the editor under the learner's caret.
+        if browser::focus_in("#editors") {
+            return;
+        }
         let (Some(t), Some((_, i))) = (self.session.trace(), self.selected()) else {
             return;
         };
@@ -247,11 +296,49 @@ impl App {
         }
     }
 
+    /// Puts a new session in place (another scenario, an import, a link,
+    /// a reset) and forgets everything that belonged to the old one.
+    fn replace_session(&mut self, s: Session) {
+        self.session = s;
+        self.gen += 1;
+        self.editor_host = self
+            .session
+            .world
+            .hosts
+            .iter()
+            .position(|h| h.spec.kind == HostKind::Node)
+            .unwrap_or(0);
+        self.debounce.clear();
+        self.importing = None;
+        self.explained = None;
+        self.playing = None;
+        self.told_too_big = false;
+    }
+
+    /// Whether the session is too large for localStorage.
+    fn too_big(&self) -> bool {
+        let size: usize = self
+            .session
+            .drafts
+            .iter()
+            .map(|d| d.rules.text.len() + d.routes.text.len())
+            .sum();
+        size > browser::AUTOSAVE_MAX
+    }
+
+    /// Asks before a session that cannot be autosaved is replaced.
+    fn may_drop(&self) -> bool {
+        !self.too_big()
+            || browser::confirm(
+                "This session is too large to keep in the browser, so it is lost if you go on. Cancel, then \"Export\", to keep it in a file. Go on anyway?",
+            )
+    }
+
     /// Saves the session now (before it is replaced by another scenario).
     /// Too large a session is not saved, and that is no reason to stop.
     fn flush_autosave(&mut self) -> Result<(), String> {
         self.autosave = None;
-        if !self.embed {
+        if !self.embed && !self.too_big() {
             let _ = browser::autosave(&self.session.to_saved());
         }
         Ok(())
@@ -293,6 +380,13 @@ impl Component for App {
                 link.send_message(Msg::Fragment)
             })
         });
+        // Typing of the last moments is saved when the tab closes.
+        let link = ctx.link().clone();
+        let hide = web_sys::window().map(|w| {
+            gloo_events::EventListener::new(&w, "pagehide", move |_| {
+                link.send_message(Msg::Autosave)
+            })
+        });
         App {
             session,
             notice,
@@ -309,11 +403,14 @@ impl Component for App {
             embed_editors,
             dark,
             explained: None,
+            gen: 0,
+            has_imported: browser::has_imported(),
+            opener: "copy-link",
             topo: Default::default(),
             timing: None,
             import_t0: 0.0,
             told_too_big: false,
-            _keys: (keys, hash),
+            _keys: (keys, hash, hide),
         }
     }
 
@@ -418,9 +515,7 @@ impl Component for App {
             }
             Msg::ExplainRule(rule) => {
                 let r = self.explain_rule(rule);
-                if let Some((t, st)) = self.selected() {
-                    self.explained = Some((t, st, rule, r));
-                }
+                self.explained = Some((self.session.version, rule, r));
             }
             Msg::Edit(host, field, text) => {
                 self.session.edit(host, field, text);
@@ -456,12 +551,14 @@ impl Component for App {
                 Err(e) => self.notice = Some(Notice::error(format!("{line}\n{e}"))),
             },
             Msg::Undo => {
+                self.debounce.clear();
                 if let Some((h, _)) = self.session.undo() {
                     self.editor_host = h;
                     self.schedule_autosave(ctx);
                 }
             }
             Msg::Redo => {
+                self.debounce.clear();
                 if let Some((h, _)) = self.session.redo() {
                     self.editor_host = h;
                     self.schedule_autosave(ctx);
@@ -472,37 +569,56 @@ impl Component for App {
                 Field::Rules => self.views.0 = v,
                 Field::Routes => self.views.1 = v,
             },
-            Msg::Scenario(name) => match self.flush_autosave().and_then(|_| restore_or_builtin(&name)) {
+            Msg::Scenario(name) => match (self.may_drop().then_some(()))
+                .ok_or_else(|| "Kept the current session.".to_string())
+                .and_then(|_| self.flush_autosave())
+                .and_then(|_| restore_or_builtin(&name))
+            {
                 Ok((s, restored)) => {
-                    browser::set_query_scenario(&name);
-                    self.session = s;
-                    self.editor_host = self
-                        .session
-                        .world
-                        .hosts
-                        .iter()
-                        .position(|h| h.spec.kind == HostKind::Node)
-                        .unwrap_or(0);
-                    self.notice = restored.then(|| Notice::info(format!("Your edits of \"{name}\" were kept: they are back.")));
+                    if name != IMPORTED {
+                        browser::set_query_scenario(&name);
+                    }
+                    self.replace_session(s);
+                    self.notice = restored.then(|| {
+                        Notice::info(format!(
+                            "Your edits of \"{name}\" were kept: they are back."
+                        ))
+                    });
                     self.schedule_autosave(ctx);
                 }
                 Err(e) => self.notice = Some(Notice::error(e)),
             },
             Msg::Reset => {
-                let name = self
-                    .session
-                    .base
-                    .clone()
-                    .unwrap_or_else(|| scenario::BUILTIN[0].to_string());
+                let Some(name) = self.session.base.clone() else {
+                    self.notice = Some(Notice::error(
+                        "An imported scenario has no built-in version to go back to: import the file again, or pick a built-in scenario.",
+                    ));
+                    return true;
+                };
+                if !browser::confirm(&format!(
+                    "Discard your edits and packets and go back to the built-in scenario \"{name}\"?"
+                )) {
+                    return false;
+                }
                 browser::clear_autosave(Some(&name));
-                browser::clear_fragment();
                 self.autosave = None;
                 if let Ok(s) = Session::builtin(&name) {
-                    self.session = s;
+                    self.replace_session(s);
                 }
                 self.notice = Some(Notice::info(format!(
-                    "Back to the built-in scenario \"{name}\"; your edits are gone (Undo cannot bring them back, but an exported file can)."
+                    "Back to the built-in scenario \"{name}\"."
                 )));
+            }
+            Msg::RestoreOwn => {
+                match browser::load_backup().map(|saved| Session::from_saved(&saved)) {
+                    Some(Ok(s)) => {
+                        self.replace_session(s);
+                        self.notice = Some(Notice::info("Your own session is back."));
+                        self.schedule_autosave(ctx);
+                    }
+                    Some(Err(e)) => self.notice = Some(Notice::error(e)),
+                    None => self.notice = Some(Notice::error("No session of yours is kept aside.")),
+                }
             }
             Msg::ImportScenario(text) => {
                 let parsed = scenario::Scenario::from_json(&text)
@@ -525,12 +641,14 @@ impl Component for App {
                             .map_err(|_| e)
                     });
                 match parsed {
-                    Ok(s) => {
-                        self.session = s;
-                        self.editor_host = 0;
+                    Ok(s) if self.may_drop() => {
+                        let _ = self.flush_autosave();
+                        self.replace_session(s);
+                        self.has_imported |= self.session.base.is_none();
                         self.notice = Some(Notice::info("Scenario imported."));
                         self.schedule_autosave(ctx);
                     }
+                    Ok(_) => {}
                     Err(e) => {
                         self.notice = Some(Notice::error(format!(
                             "That file is not a Packet Walk scenario; nothing was changed.\n{e}"
@@ -539,20 +657,37 @@ impl Component for App {
                 }
             }
             Msg::ExportScenario => {
-                let mut sc = self.session.world.scenario.clone();
-                let base_hosts = self.session.to_saved();
-                // Export what the learner typed, even text that does not apply yet.
-                if let Ok(typed) = share::restore(&Saved {
-                    base: None,
-                    scenario: Some(sc.clone()),
-                    edits: base_hosts.edits,
-                    sends: Vec::new(),
-                    selected: None,
-                }) {
-                    sc = typed;
+                let saved = self.session.to_saved();
+                if self.session.has_errors() {
+                    // Text that does not apply cannot be a scenario yet: the
+                    // file is a session record, which Import reads back.
+                    let name = format!(
+                        "{}.packetwalk-session.json",
+                        self.session.world.scenario.name
+                    );
+                    browser::download(
+                        &name,
+                        &share::to_json(&Saved {
+                            sends: Vec::new(),
+                            selected: None,
+                            ..saved
+                        }),
+                    );
+                    self.notice = Some(Notice::info(
+                        "Some of your text has errors, so the file is a session record with your text as typed: \"Import…\" opens it here (the command line needs a valid scenario).",
+                    ));
+                } else {
+                    let sc = share::restore(&Saved {
+                        base: None,
+                        scenario: Some(self.session.world.scenario.clone()),
+                        edits: saved.edits,
+                        sends: Vec::new(),
+                        selected: None,
+                    })
+                    .unwrap_or_else(|_| self.session.world.scenario.clone());
+                    let name = format!("{}.packetwalk.json", sc.name);
+                    browser::download(&name, &sc.to_json());
                 }
-                let name = format!("{}.packetwalk.json", sc.name);
-                browser::download(&name, &sc.to_json());
             }
             Msg::ImportText(host, field, name, text) => {
                 let is_rules = field.unwrap_or_else(|| Field::guess(&text)) == Field::Rules;
@@ -580,12 +715,18 @@ impl Component for App {
                     self.schedule_autosave(ctx);
                 }
             }
-            Msg::ImportProgress(p) => {
+            Msg::ImportProgress(gen, p) => {
+                if gen != self.gen {
+                    return false;
+                }
                 if let Some(i) = &mut self.importing {
                     i.progress = p;
                 }
             }
-            Msg::ImportDone(host, text, result) => {
+            Msg::ImportDone(gen, host, text, result) => {
+                if gen != self.gen || host >= self.session.world.hosts.len() {
+                    return false;
+                }
                 browser::record("data-parse-ms", browser::now_ms() - self.import_t0);
                 self.timing = Some(("data-import-ms", self.import_t0));
                 let name = self.importing.take().map(|i| i.name).unwrap_or_default();
@@ -610,18 +751,24 @@ impl Component for App {
             }
             Msg::CopyLink => match self.link_fragment() {
                 Ok(frag) => {
-                    let url = browser::page_url(&frag, false);
-                    browser::set_fragment(&frag);
+                    let url = browser::page_url(&frag);
                     browser::copy(&url);
+                    self.opener = "copy-link";
                     self.dialog = Some(Dialog::Link(url));
                 }
                 Err(e) => self.notice = Some(Notice::error(e)),
             },
             Msg::OpenEmbed => match self.link_fragment() {
-                Ok(frag) => self.dialog = Some(Dialog::Embed(frag)),
+                Ok(frag) => {
+                    self.opener = "embed-button";
+                    self.dialog = Some(Dialog::Embed(frag));
+                }
                 Err(e) => self.notice = Some(Notice::error(e)),
             },
-            Msg::CloseDialog => self.dialog = None,
+            Msg::CloseDialog => {
+                self.dialog = None;
+                browser::focus(self.opener);
+            }
             Msg::Notice(n) => self.notice = Some(n),
             Msg::DismissNotice => self.notice = None,
             Msg::Theme => {
@@ -634,19 +781,15 @@ impl Component for App {
                 self.autosave = None;
                 // A real node's dump does not fit in localStorage: say so
                 // once, without serialising megabytes on every change.
-                let size: usize = self
-                    .session
-                    .drafts
-                    .iter()
-                    .map(|d| d.rules.text.len() + d.routes.text.len())
-                    .sum();
-                if size > browser::AUTOSAVE_MAX {
+                if self.embed {
+                    return false;
+                }
+                if self.too_big() {
                     if !self.told_too_big {
                         self.told_too_big = true;
-                        self.notice = Some(Notice::error(format!(
-                            "This session ({:.1} MB of rules and routes) is too large for the browser's storage, so it is not autosaved. Use \"Export\" to keep it in a file.",
-                            size as f64 / 1e6
-                        )));
+                        self.notice = Some(Notice::error(
+                            "This session is too large for the browser's storage, so it is not autosaved. Use \"Export\" to keep it in a file.",
+                        ));
                         return true;
                     }
                     return false;
@@ -661,13 +804,15 @@ impl Component for App {
                 let Some(frag) = browser::fragment() else {
                     return false;
                 };
-                match share::decode_link(&frag)
-                    .map_err(|e| e.to_string())
-                    .and_then(|saved| Session::from_saved(&saved))
-                {
-                    Ok(s) => {
-                        self.session = s;
-                        self.notice = Some(Notice::info("Opened from a link."));
+                browser::clear_fragment();
+                if !self.may_drop() {
+                    return false;
+                }
+                let _ = self.flush_autosave();
+                match open_link(&frag) {
+                    Ok((s, notice)) => {
+                        self.replace_session(s);
+                        self.notice = notice;
                     }
                     Err(e) => {
                         self.notice = Some(Notice::error(format!(
@@ -695,11 +840,20 @@ impl Component for App {
         let trace = s.trace().cloned();
         let (t_sel, step) = self.selected().unwrap_or((0, 0));
         let step_ref = trace.as_ref().and_then(|t| t.steps.get(step));
+        // Line numbers are those of the text in use: no highlight while the
+        // editor holds other text.
+        let in_use = |f: Field| {
+            s.drafts
+                .get(self.editor_host)
+                .is_some_and(|d| !d.get(f).pending() && d.get(f).errors.is_empty())
+        };
         let rule_line = step_ref
+            .filter(|_| in_use(Field::Rules))
             .and_then(model::step_rule)
             .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)))
             .map(|(_, _, _, line)| line);
         let route_line = step_ref
+            .filter(|_| in_use(Field::Routes))
             .and_then(model::step_route_line)
             .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)));
         let scenario = self.topology_scenario();
@@ -715,7 +869,7 @@ impl Component for App {
             html! {
                 <header class="page-header embed-header">
                     <h1 class="embed-title">{ "Packet Walk" }<span class="embed-sub">{ format!(": {}", s.world.scenario.title) }</span></h1>
-                    <a class="button" href={browser::page_url(&self.link_fragment().unwrap_or_default(), true)} target="_blank" rel="noopener">{ "Open full playground ↗" }</a>
+                    <a class="button" href={browser::page_url(&self.link_fragment().unwrap_or_default())} target="_blank" rel="noopener">{ "Open full playground ↗" }</a>
                 </header>
             }
         } else {
@@ -724,12 +878,17 @@ impl Component for App {
 
         html! {
             <div class={classes!("app", self.embed.then_some("embed"))}>
+              // Behind an open dialog nothing can be focused or clicked.
+              <div class="app-body" inert={self.dialog.is_some()}>
                 <a class="skip-link" href="#events">{ "Skip to the steps" }</a>
                 { header }
                 if let Some(n) = &self.notice {
                     <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
                         <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
                         <p>{ n.text.clone() }</p>
+                        if n.restore {
+                            <button id="restore-own" onclick={link.callback(|_| Msg::RestoreOwn)}>{ "Bring back my own session" }</button>
+                        }
                         <button class="icon-button" aria-label="Dismiss this message" onclick={link.callback(|_| Msg::DismissNotice)}>{ "✕" }</button>
                     </div>
                 }
@@ -743,6 +902,7 @@ impl Component for App {
                     <section class="panel send-panel" aria-labelledby="send-h">
                         <h2 id="send-h">{ "Send a packet" }</h2>
                         <SendForm
+                            key={self.gen.to_string()}
                             targets={targets}
                             initial={last_spec}
                             can_reply={s.reply_spec().is_some()}
@@ -794,7 +954,7 @@ impl Component for App {
                                         <Explain
                                             trace={t.clone()}
                                             step={step}
-                                            explained={self.explained.clone().filter(|(t, st, _, _)| (*t, *st) == (t_sel, step)).map(|(_, _, r, e)| Rc::new((r, e)))}
+                                            explained={self.explained.clone().filter(|(v, _, _)| *v == s.version).map(|(_, r, e)| Rc::new((r, e)))}
                                             onexplain={link.callback(Msg::ExplainRule)}
                                             onforce={link.callback(|_| Msg::ForceOther)}
                                         />
@@ -851,6 +1011,7 @@ impl Component for App {
                         </details>
                     </footer>
                 }
+              </div>
                 {
                     match &self.dialog {
                         Some(Dialog::Link(url)) => html! {
@@ -909,7 +1070,9 @@ impl App {
                                 html! { <option key={*name} value={*name} selected={base == *name}>{ title }</option> }
                             }) }
                             if s.base.is_none() {
-                                <option value="" selected=true disabled=true>{ format!("{} (imported)", s.world.scenario.title) }</option>
+                                <option value={IMPORTED} selected=true>{ format!("{} (imported)", s.world.scenario.title) }</option>
+                            } else if self.has_imported {
+                                <option value={IMPORTED}>{ "The scenario you imported last" }</option>
                             }
                         </select>
                     </label>
@@ -939,7 +1102,7 @@ impl App {
     /// again only when the hosts change (a new scenario, a new client).
     fn topology_scenario(&self) -> Rc<scenario::Scenario> {
         let sc = &self.session.world.scenario;
-        let key = (sc.name.clone(), self.session.world.hosts.len());
+        let key = (self.gen, self.session.world.hosts.len());
         let mut cache = self.topo.borrow_mut();
         if let Some((k, v)) = &*cache {
             if *k == key {
@@ -976,7 +1139,20 @@ impl App {
     /// Keyboard: arrows step, Home/End, Space plays; Ctrl+Z/Y undo and redo
     /// outside text fields (inside them the browser's own undo works).
     fn key(&mut self, ctx: &Context<Self>, k: &web_sys::KeyboardEvent) -> bool {
+        if self.dialog.is_some() {
+            // The dialog has the keyboard; Escape closes it.
+            if k.key() == "Escape" {
+                k.prevent_default();
+                ctx.link().send_message(Msg::CloseDialog);
+            }
+            return false;
+        }
         if browser::typing_in_field(k) {
+            return false;
+        }
+        // Space presses buttons and opens <summary>: it plays only when
+        // nothing that takes it has the focus.
+        if k.key() == " " && !browser::on_page_or_steps(k) {
             return false;
         }
         let msg = match (k.key().as_str(), k.ctrl_key() || k.meta_key()) {
@@ -987,7 +1163,6 @@ impl App {
             (" ", false) => Msg::TogglePlay,
             ("z", true) => Msg::Undo,
             ("y", true) | ("Z", true) => Msg::Redo,
-            ("Escape", _) if self.dialog.is_some() => Msg::CloseDialog,
             _ => return false,
         };
         k.prevent_default();

@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 const AUTOSAVE_KEY: &str = "packetwalk.session.v1";
 const THEME_KEY: &str = "packetwalk.theme";
 const LAST_KEY: &str = "packetwalk.last";
+const BACKUP_KEY: &str = "packetwalk.session.v1.kept-aside";
 /// localStorage holds about 5 MB per site in Chromium and Firefox (UTF-16:
 /// half as many characters); larger sessions are not autosaved.
 pub const AUTOSAVE_MAX: usize = 2_000_000;
@@ -75,14 +76,13 @@ pub fn set_query_scenario(name: &str) {
     }
 }
 
-/// The page's address with fragment `frag`; `embed` adds `?embed=1`.
-pub fn page_url(frag: &str, full: bool) -> String {
+/// The page's address with fragment `frag` (a link to this view).
+pub fn page_url(frag: &str) -> String {
     let Some(loc) = window().map(|w| w.location()) else {
         return String::new();
     };
     let origin = loc.origin().unwrap_or_default();
     let path = loc.pathname().unwrap_or_default();
-    let _ = full;
     format!("{origin}{path}#{frag}")
 }
 
@@ -120,17 +120,63 @@ pub fn autosave(saved: &Saved) -> Result<(), String> {
     let json = share::to_json(saved);
     let key = autosave_key(saved.base.as_deref());
     if json.len() > AUTOSAVE_MAX {
-        LocalStorage::delete(&key);
+        // The previous (smaller) save of this scenario stays.
         return Err(format!(
             "This session ({:.1} MB) is too large for the browser's storage, so it is not autosaved. Use \"Export\" to keep it in a file.",
             json.len() as f64 / 1e6
         ));
     }
-    if let Some(b) = &saved.base {
-        let _ = LocalStorage::set(LAST_KEY, b);
+    let _ = LocalStorage::set(LAST_KEY, saved.base.as_deref().unwrap_or("imported"));
+    LocalStorage::set(key, json).map_err(|e| {
+        format!(
+            "The browser refused to save this session ({e}). Use \"Export\" to keep it in a file."
+        )
+    })
+}
+
+/// Whether an imported scenario is saved (without reading it).
+pub fn has_imported() -> bool {
+    LocalStorage::raw()
+        .get_item(&autosave_key(None))
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+/// Keeps a session aside (a link replaced it).
+pub fn backup_autosave(saved: &Saved) {
+    let _ = LocalStorage::set(BACKUP_KEY, share::to_json(saved));
+}
+
+/// The session kept aside.
+pub fn load_backup() -> Option<Saved> {
+    let text: String = LocalStorage::get(BACKUP_KEY).ok()?;
+    share::from_json(&text).ok()
+}
+
+/// Asks the learner (the browser's own confirm dialog); true without a window.
+pub fn confirm(question: &str) -> bool {
+    window().is_none_or(|w| w.confirm_with_message(question).unwrap_or(true))
+}
+
+/// Focuses the element with id `id`, if there is one.
+pub fn focus(id: &str) {
+    if let Some(el) = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
     }
-    LocalStorage::set(key, json)
-        .map_err(|e| format!("The browser refused to save this session ({e}). Use \"Export\" to keep it in a file."))
+}
+
+/// Whether the focused element is inside the element matching `css`.
+pub fn focus_in(css: &str) -> bool {
+    window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .and_then(|e| e.closest(css).ok().flatten())
+        .is_some()
 }
 
 pub fn clear_autosave(base: Option<&str>) {
@@ -237,6 +283,19 @@ pub fn typing_in_field(k: &web_sys::KeyboardEvent) -> bool {
     let tag = t.tag_name().to_ascii_lowercase();
     matches!(tag.as_str(), "input" | "textarea" | "select")
         || t.closest("[data-keys='own']").ok().flatten().is_some()
+}
+
+/// Whether a key press goes to the page itself or to the event list (not
+/// to a button, link or other control that has its own use for Space).
+pub fn on_page_or_steps(k: &web_sys::KeyboardEvent) -> bool {
+    let Some(t) = k
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return true;
+    };
+    let tag = t.tag_name().to_ascii_lowercase();
+    tag == "body" || tag == "html" || t.closest(".event-list").ok().flatten().is_some()
 }
 
 /// Milliseconds since the page started (`performance.now()`).

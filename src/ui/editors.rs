@@ -322,6 +322,7 @@ fn code_editor(props: &CodeProps) -> Html {
             .map(|e| e.line)
             .filter(|&l| l > 0)
             .collect();
+        v.sort_unstable();
         v.dedup();
         v
     };

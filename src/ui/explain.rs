@@ -60,7 +60,7 @@ pub fn explain(props: &ExplainProps) -> Html {
                         </tbody>
                     </table>
                 }
-                <WhyNot first={*first} last={*last} explained={props.explained.clone()} onexplain={props.onexplain.clone()} />
+                <WhyNot key={format!("{}-{first}-{last}", props.step)} first={*first} last={*last} explained={props.explained.clone()} onexplain={props.onexplain.clone()} />
             </>
         },
         StepKind::RuleMatch { rule, target, .. } => html! {

@@ -117,6 +117,9 @@ struct Change {
     after: Rc<str>,
 }
 
+/// A link or autosave replays at most this many packets.
+pub const MAX_SENDS: usize = 500;
+
 /// Undo keeps this many changes.
 const UNDO_DEPTH: usize = 200;
 
@@ -210,6 +213,12 @@ impl Session {
             }
         }
         s.undo.clear();
+        if saved.sends.len() > MAX_SENDS {
+            return Err(format!(
+                "the saved session holds {} packets; at most {MAX_SENDS} are replayed, so it was not opened",
+                saved.sends.len()
+            ));
+        }
         for spec in &saved.sends {
             s.send(spec.clone());
         }
@@ -271,8 +280,10 @@ impl Session {
         };
         let d = d.get(field).clone();
         if !d.pending() {
+            // Back to the text in use (a typo typed and taken back).
             if !d.errors.is_empty() {
-                return false;
+                self.drafts[host].get_mut(field).errors = Rc::default();
+                self.version += 1;
             }
             return true;
         }
@@ -325,9 +336,12 @@ impl Session {
         self.world.set_ruleset(host, &text, Some(rules));
         self.state.counters.retain(|(h, _), _| *h != host);
         let d = &mut self.drafts[host].rules;
-        d.text = text.clone();
+        // Text typed while the parse ran stays, pending, over what was parsed.
+        if !d.pending() || d.text == text {
+            d.text = text.clone();
+            d.errors = Rc::default();
+        }
         d.applied = text.clone();
-        d.errors = Rc::default();
         self.push_undo(Change {
             host,
             field: Field::Rules,
@@ -348,7 +362,10 @@ impl Session {
         };
         let mut rules = ns.rules.as_deref().cloned().unwrap_or_default();
         crate::engine::iptables::command::apply_command(&mut rules, line)?;
+        // Parsed again from the printed text, so that every rule's line
+        // number is its line in the text the editor shows.
         let text: Rc<str> = crate::engine::iptables::save::emit(&rules).into();
+        let rules = crate::engine::iptables::save::parse(&text)?;
         self.install_ruleset(host, text, rules);
         Ok(())
     }
@@ -370,15 +387,41 @@ impl Session {
         }
     }
 
-    pub fn can_undo(&self) -> bool {
-        !self.undo.is_empty()
-    }
-    pub fn can_redo(&self) -> bool {
-        !self.redo.is_empty()
+    /// An editor whose text differs from the text in use (typed and not
+    /// applied yet, or with errors).
+    fn unapplied(&self) -> Option<(usize, Field)> {
+        self.drafts.iter().enumerate().find_map(|(h, d)| {
+            [Field::Rules, Field::Routes]
+                .into_iter()
+                .find(|f| d.get(*f).text != d.get(*f).applied)
+                .map(|f| (h, f))
+        })
     }
 
-    /// Undoes the last applied change; returns the host and field it touched.
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty() || self.unapplied().is_some()
+    }
+    pub fn can_redo(&self) -> bool {
+        !self.redo.is_empty() && self.unapplied().is_none()
+    }
+
+    /// Undoes the last change; returns the host and field it touched. Text
+    /// typed and not in use is the last change: undo puts the text in use
+    /// back, and redo brings the typed text back.
     pub fn undo(&mut self) -> Option<(usize, Field)> {
+        if let Some((h, f)) = self.unapplied() {
+            let d = self.drafts[h].get_mut(f);
+            let typed = std::mem::replace(&mut d.text, d.applied.clone());
+            d.errors = Rc::default();
+            self.redo.push(Change {
+                host: h,
+                field: f,
+                before: d.applied.clone(),
+                after: typed,
+            });
+            self.version += 1;
+            return Some((h, f));
+        }
         let c = self.undo.pop()?;
         self.install(c.host, c.field, &c.before);
         let at = (c.host, c.field);
@@ -386,12 +429,18 @@ impl Session {
         Some(at)
     }
 
-    /// Redoes the last undone change.
+    /// Redoes the last undone change (not while an editor holds text that
+    /// is not in use: that text would be lost).
     pub fn redo(&mut self) -> Option<(usize, Field)> {
+        if self.unapplied().is_some() {
+            return None;
+        }
         let c = self.redo.pop()?;
-        self.install(c.host, c.field, &c.after);
+        let ok = self.install(c.host, c.field, &c.after);
         let at = (c.host, c.field);
-        self.undo.push(c);
+        if ok {
+            self.undo.push(c);
+        }
         Some(at)
     }
 
@@ -613,6 +662,58 @@ mod tests {
     }
 
     #[test]
+    fn undo_takes_back_typed_text_first_and_redo_brings_it_back() {
+        let mut s = Session::builtin("article").unwrap();
+        let h = node8(&s);
+        let original = s.drafts[h].routes.text.clone();
+        // Typed, not applied (or with an error): undo restores the text in use.
+        s.edit(h, Field::Routes, "10.0.0.0/33 dev ens33\n".into());
+        assert!(!s.apply(h, Field::Routes));
+        assert!(s.can_undo());
+        assert!(!s.can_redo());
+        assert_eq!(s.undo(), Some((h, Field::Routes)));
+        assert_eq!(s.drafts[h].routes.text, original);
+        assert!(s.drafts[h].routes.errors.is_empty());
+        assert!(s.can_redo());
+        assert_eq!(s.redo(), Some((h, Field::Routes)));
+        assert_eq!(&*s.drafts[h].routes.text, "10.0.0.0/33 dev ens33\n");
+        assert!(!s.drafts[h].routes.errors.is_empty());
+        // Taking the typo back by hand clears its errors.
+        s.edit(h, Field::Routes, original.clone());
+        assert!(s.apply(h, Field::Routes));
+        assert!(s.drafts[h].routes.errors.is_empty());
+    }
+
+    #[test]
+    fn a_command_keeps_line_numbers_true_to_the_text() {
+        let mut s = Session::builtin("article").unwrap();
+        let h = node8(&s);
+        s.command(
+            h,
+            "-t nat -I KUBE-SERVICES 1 -d 10.96.100.10/32 -p tcp -j KUBE-MARK-MASQ",
+        )
+        .unwrap();
+        let text = s.drafts[h].rules.text.clone();
+        let t = s.trace().unwrap();
+        let matched = t
+            .steps
+            .iter()
+            .find_map(|st| match &st.kind {
+                StepKind::RuleMatch { chain, rule, .. } if chain == "KUBE-SERVICES" => {
+                    Some(rule.clone())
+                }
+                _ => None,
+            })
+            .expect("the new rule matches");
+        let line = text.lines().nth(matched.line - 1).unwrap();
+        assert!(
+            line.starts_with("-A KUBE-SERVICES -d 10.96.100.10/32"),
+            "{line}"
+        );
+        assert!(s.command(h, "-t nat -A NOPE -j ACCEPT").is_err());
+    }
+
+    #[test]
     fn bad_text_keeps_the_world_and_the_text() {
         let mut s = Session::builtin("article").unwrap();
         let h = node8(&s);
@@ -644,7 +745,7 @@ mod tests {
                 assert_eq!(d.errors[0].line, *line, "{:?}", d.errors);
             }
             assert_eq!(s.trace().unwrap(), &before, "the world is unchanged");
-            assert!(!s.can_undo(), "a failed edit is not an undo step");
+            assert!(s.undo.is_empty(), "a failed edit is not an applied change");
         }
     }
 

@@ -123,7 +123,7 @@ pub fn virtual_list(p: &VirtualListProps) -> Html {
     html! {
         <div ref={scroller} class={classes!("vlist-scroll", p.class.clone())}
             style={format!("position: relative; overflow-y: auto; height: {height}px")}
-            role="list" aria-label={p.aria_label.clone()} tabindex="0" {onscroll}>
+            role="list" aria-label={p.aria_label.clone()} tabindex="0" data-keys="own" {onscroll}>
             <div class="vlist-spacer" style={format!("position: relative; height: {total}px")}>
                 { for (start..end).map(|i| html! {
                     <div key={i} class="vlist-row" role="none"
