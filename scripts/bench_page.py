@@ -68,7 +68,7 @@ def main():
             for _ in range(RUNS):
                 b.get("about:blank")
                 b.get(base + "?scenario=article")
-                b.js("localStorage.clear()")
+                b.js("localStorage.clear(); Storage.prototype.setItem = function () {};")
                 b.get("about:blank")
                 b.get(base + "?scenario=article")
                 b.wait("#verdict", 20)
@@ -103,6 +103,15 @@ def main():
                   f"longest main-thread task during the import {max(longest):.0f} ms")
             print(f"send with the 10k dump: click to rendered trace median {statistics.median(sends):.1f} ms "
                   f"(max {max(sends):.1f}, {len(sends)} sends)")
+            shots = os.path.join(ROOT, "target", "screenshots")
+            b.js("document.getElementById('editors').scrollIntoView()")
+            b.screenshot(os.path.join(shots, "bench-10k-listing.png"))
+            b.js("[...document.querySelectorAll('#editors .tab')].find(t => t.textContent.includes('Chains')).click()")
+            b.wait(".rule-table")
+            b.js("document.getElementById('editors').scrollIntoView()")
+            b.screenshot(os.path.join(shots, "bench-10k-chains.png"))
+            rows = b.js("return document.querySelectorAll('.vlist-scroll [role=listitem]').length")
+            print(f"      rows in the DOM for the 10k dump's chains view: {rows}")
             verdict = b.text("#verdict")
             print(f"      last verdict: {verdict[:120]}")
         finally:

@@ -64,7 +64,9 @@ def step_until(b, pred, what, limit=120):
 def fresh(b, url):
     """Opens `url` with no autosave left from an earlier test."""
     b.get(url.split("#")[0].split("?")[0])
-    b.js("localStorage.clear()")
+    # Clear the storage, and keep the page from saving into it again as it
+    # is left (it saves on pagehide).
+    b.js("localStorage.clear(); Storage.prototype.setItem = function () {};")
     # A new document: a change of fragment alone would not reload the page.
     b.get("about:blank")
     b.get(url)
@@ -96,6 +98,19 @@ def main():
 
 
 def run(b, base):
+    # 0. The first view, light and dark, as a projector would show it.
+    b.set_size(1280, 800)
+    fresh(b, base + "?scenario=article")
+    check("the first view shows the preset packet's verdict", "Delivered" in b.text("#verdict"))
+    check("the first view offers the step buttons", b.exists("#step-forward"))
+    b.screenshot(os.path.join(SHOTS, "e2e-first-view.png"))
+    b.click("#theme")
+    theme = b.js("return document.documentElement.getAttribute('data-theme')")
+    check("the theme button switches to dark", theme == "dark", repr(theme))
+    b.screenshot(os.path.join(SHOTS, "e2e-first-view-dark.png"))
+    b.click("#theme")
+    b.set_size(1440, 1400)
+
     # 1. The article's packet, stepped to the DNAT.
     fresh(b, base + "?scenario=article")
     b.select("#send-from", "client:192.168.11.200")

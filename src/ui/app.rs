@@ -929,16 +929,6 @@ impl Component for App {
                                 <>
                                     <section id="events" class="panel events-panel" aria-labelledby="events-h" tabindex="-1">
                                         <h2 id="events-h">{ "Steps" }</h2>
-                                        <StepControls
-                                            at={step}
-                                            count={t.steps.len()}
-                                            visible={Rc::new(self.visible())}
-                                            playing={self.playing.is_some()}
-                                            speed_ms={self.speed_ms}
-                                            onmove={link.callback(Msg::Step)}
-                                            onplay={link.callback(|_| Msg::TogglePlay)}
-                                            onspeed={link.callback(Msg::Speed)}
-                                        />
                                         <EventList
                                             trace={t.clone()}
                                             selected={step}
@@ -950,6 +940,19 @@ impl Component for App {
                                     </section>
                                     <section class="panel detail-panel" aria-labelledby="detail-h">
                                         <h2 id="detail-h" class="visually-hidden">{ "The selected step" }</h2>
+                                        <StepControls
+                                            at={step}
+                                            count={t.steps.len()}
+                                            visible={Rc::new(self.visible())}
+                                            playing={self.playing.is_some()}
+                                            speed_ms={self.speed_ms}
+                                            onmove={link.callback(Msg::Step)}
+                                            onplay={link.callback(|_| Msg::TogglePlay)}
+                                            onspeed={link.callback(Msg::Speed)}
+                                        />
+                                        if step == 0 && t.steps.len() > 1 {
+                                            <p class="hint">{ "Press ▶ (or the → key) to follow the packet one step at a time, or pick any step in the list." }</p>
+                                        }
                                         <HeaderView trace={t.clone()} step={step} />
                                         <Explain
                                             trace={t.clone()}

@@ -78,7 +78,7 @@ pub fn header_view(props: &HeaderProps) -> Html {
                                         <code class="value">{ f.value.clone() }</code>
                                         if let Some(old) = &f.old {
                                             <span class="was">
-                                                <span class="changed-label">{ "changed, was " }</span>
+                                                { " " }<span class="changed-label">{ "changed, was " }</span>
                                                 <del>{ old.clone() }</del>
                                             </span>
                                         }
