@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::Ipv4Addr;
 
-/// IP protocol numbers used by the simulator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// IP protocol numbers used by the simulator. In JSON: `"tcp"`, `"udp"`,
+/// `"icmp"`, `"ipip"`, or the number of any other protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Proto {
     Icmp,
@@ -63,6 +64,35 @@ impl Proto {
             "ipencap" | "ipip" => Some(Proto::Ipip),
             other => other.parse::<u8>().ok().map(Proto::from_number),
         }
+    }
+}
+
+/// By hand rather than with an `untagged` variant, which buffers values
+/// (costly in the web page's code size).
+impl<'de> Deserialize<'de> for Proto {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Proto, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Proto;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("tcp, udp, icmp, ipip or a protocol number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Proto, E> {
+                match v {
+                    "tcp" => Ok(Proto::Tcp),
+                    "udp" => Ok(Proto::Udp),
+                    "icmp" => Ok(Proto::Icmp),
+                    "ipip" => Ok(Proto::Ipip),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Proto, E> {
+                u8::try_from(v)
+                    .map(Proto::from_number)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

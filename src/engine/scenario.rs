@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
 /// Text given as one string or as a list of lines (easier to read in JSON).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Deserialised by hand rather than with `#[serde(untagged)]`, which
+/// buffers every value first and costs the web page 10s of KB of code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Text {
     Lines(Vec<String>),
@@ -26,6 +29,32 @@ pub enum Text {
 impl Default for Text {
     fn default() -> Text {
         Text::One(String::new())
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a list of lines")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text::One(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text, E> {
+                Ok(Text::One(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Text, A::Error> {
+                let mut lines = Vec::new();
+                while let Some(l) = a.next_element::<String>()? {
+                    lines.push(l);
+                }
+                Ok(Text::Lines(lines))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -77,6 +106,7 @@ pub enum DeviceKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "DeviceRepr")]
 pub struct Device {
     pub name: String,
     #[serde(flatten)]
@@ -87,6 +117,59 @@ pub struct Device {
     /// `net.ipv4.conf.<dev>.proxy_arp` (Calico sets it on `cali…`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub proxy_arp: bool,
+}
+
+/// A device as written in JSON (`"type"` beside the other fields). Read
+/// through this flat struct instead of `#[serde(flatten)]` with a tagged
+/// enum, which buffers the whole object (and doubles the web page's
+/// deserialising code).
+#[derive(Deserialize)]
+struct DeviceRepr {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    lan: Option<String>,
+    #[serde(default)]
+    peer: Option<String>,
+    #[serde(default)]
+    ports: Vec<String>,
+    #[serde(default)]
+    addrs: Vec<Ipv4Net>,
+    #[serde(default)]
+    proxy_arp: bool,
+}
+
+impl TryFrom<DeviceRepr> for Device {
+    type Error = String;
+    fn try_from(r: DeviceRepr) -> Result<Device, String> {
+        let need = |v: Option<String>, what: &str| {
+            v.ok_or_else(|| format!("device {}: a {} device needs \"{what}\"", r.name, r.kind))
+        };
+        let kind = match r.kind.as_str() {
+            "loopback" => DeviceKind::Loopback,
+            "ethernet" => DeviceKind::Ethernet {
+                lan: need(r.lan.clone(), "lan")?,
+            },
+            "veth" => DeviceKind::Veth {
+                peer: need(r.peer.clone(), "peer")?,
+            },
+            "ipip" => DeviceKind::Ipip,
+            "bridge" => DeviceKind::Bridge { ports: r.ports },
+            other => {
+                return Err(format!(
+                    "device {}: unknown type \"{other}\", expected loopback, ethernet, veth, ipip or bridge",
+                    r.name
+                ))
+            }
+        };
+        Ok(Device {
+            name: r.name,
+            kind,
+            addrs: r.addrs,
+            proxy_arp: r.proxy_arp,
+        })
+    }
 }
 
 /// A listening socket.
