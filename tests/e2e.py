@@ -24,6 +24,7 @@ Usage: tests/e2e.py [DIST_DIR]
 """
 
 import os
+import re
 import sys
 import time
 import traceback
@@ -195,6 +196,34 @@ def run(b, base):
         check("a damaged link shows a message and the default scenario", "could not be opened" in other.text(".notice-error") and other.exists("#verdict"))
     finally:
         other.quit()
+
+    # 4b. A real node's dump, loaded from a file: parsed in chunks, listed
+    # virtualised, counters count, and too big for a link (a clear message).
+    fresh(b, base + "?scenario=article")
+    dump = os.path.join(ROOT, "tests", "data", "gen-1500x1.iptables-save")
+    text = open(dump).read()
+    m = re.search(r"-A KUBE-SERVICES -d (\S+)/32 -p tcp .*?--dport (\d+) -j KUBE-SVC-", text)
+    inp = b.find("input[aria-label='Load rules of node8 from a file']")
+    b.cmd("POST", f"/element/{inp}/value", {"text": dump})
+    b.wait_until(lambda: "rules loaded into node8" in b.text(".notice"), "the dump to load", 60)
+    lines = len(text.splitlines())
+    check("a large dump is listed, not put in a textarea", b.exists("#editors .vlist-scroll") and not b.exists("#rules-node8"))
+    drawn = b.js("return document.querySelectorAll('#editors .vlist-scroll [role=listitem]').length")
+    check(f"only the visible lines of the {lines}-line dump are in the DOM", 0 < drawn < 100, f"{drawn} rows")
+    b.clear("#send-to")
+    b.type("#send-to", f"{m.group(1)}:{m.group(2)}")
+    b.click("#send-button")
+    b.wait_until(lambda: "#2" in b.text(".history-item.selected"), "the send")
+    check("a packet to a Service of the dump is DNATed", b.exists(".event.row-nat"), b.text("#verdict"))
+    b.js("[...document.querySelectorAll('#editors .tab')].find(t => t.textContent.includes('Chains')).click()")
+    b.click("#again-button")
+    b.wait_until(lambda: "#3" in b.text(".history-item.selected"), "the second send")
+    hits = b.js("return [...document.querySelectorAll('.rt-hit .rt-pkts')].map(e => e.textContent)")
+    check("the chains view counts packets", len(hits) > 0 and all(int(h) >= 1 for h in hits), repr(hits))
+    b.screenshot(os.path.join(SHOTS, "e2e-dump.png"))
+    b.click("#copy-link")
+    b.wait(".notice-error")
+    check("a session too large for a link says so", "Export the scenario as a file" in b.text(".notice-error"), b.text(".notice-error"))
 
     # 5. The remote endpoint: IPIP.
     fresh(b, base + "?scenario=article-remote")

@@ -500,11 +500,26 @@ fn scenario_json_fields_read_in_all_their_forms() {
         )
     };
     let lo = r#"{"name":"lo","type":"loopback","addrs":["127.0.0.1/8"]}"#;
-    let eth = r#"{"name":"eth0","type":"ethernet","lan":"lan","addrs":["10.0.0.1/24"],"proxy_arp":true}"#;
+    let eth =
+        r#"{"name":"eth0","type":"ethernet","lan":"lan","addrs":["10.0.0.1/24"],"proxy_arp":true}"#;
     let ok: &[(String, &str)] = &[
         (host(lo, r#""""#, ""), ""),
-        (host(&format!("{lo},{eth}"), r#"["10.1.0.0/16 via 10.0.0.2 dev eth0"]"#, ""), "10.1.0.0/16 via 10.0.0.2 dev eth0\n"),
-        (host(eth, r#""10.1.0.0/16 dev eth0""#, r#"{"proto":"udp","port":53},{"proto":132,"port":9}"#), "10.1.0.0/16 dev eth0"),
+        (
+            host(
+                &format!("{lo},{eth}"),
+                r#"["10.1.0.0/16 via 10.0.0.2 dev eth0"]"#,
+                "",
+            ),
+            "10.1.0.0/16 via 10.0.0.2 dev eth0\n",
+        ),
+        (
+            host(
+                eth,
+                r#""10.1.0.0/16 dev eth0""#,
+                r#"{"proto":"udp","port":53},{"proto":132,"port":9}"#,
+            ),
+            "10.1.0.0/16 dev eth0",
+        ),
     ];
     for (json, routes) in ok {
         let sc = Scenario::from_json(json).unwrap_or_else(|e| panic!("{json}: {e}"));
@@ -516,11 +531,23 @@ fn scenario_json_fields_read_in_all_their_forms() {
     assert!(sc.hosts[0].devices[0].proxy_arp);
     assert_eq!(sc.hosts[0].listeners[1].proto.number(), 132);
     let bad: &[(String, &str)] = &[
-        (host(r#"{"name":"x","type":"wifi"}"#, r#""""#, ""), "unknown type \"wifi\""),
-        (host(r#"{"name":"x","type":"ethernet"}"#, r#""""#, ""), "needs \"lan\""),
+        (
+            host(r#"{"name":"x","type":"wifi"}"#, r#""""#, ""),
+            "unknown type \"wifi\"",
+        ),
+        (
+            host(r#"{"name":"x","type":"ethernet"}"#, r#""""#, ""),
+            "needs \"lan\"",
+        ),
         (host(lo, "42", ""), "a string or a list of lines"),
-        (host(lo, r#""""#, r#"{"proto":"sctp","port":1}"#), "tcp, udp, icmp, ipip or a protocol number"),
-        (host(lo, r#""""#, r#"{"proto":300,"port":1}"#), "tcp, udp, icmp, ipip or a protocol number"),
+        (
+            host(lo, r#""""#, r#"{"proto":"sctp","port":1}"#),
+            "tcp, udp, icmp, ipip or a protocol number",
+        ),
+        (
+            host(lo, r#""""#, r#"{"proto":300,"port":1}"#),
+            "tcp, udp, icmp, ipip or a protocol number",
+        ),
     ];
     for (json, want) in bad {
         let e = Scenario::from_json(json).expect_err(json).to_string();

@@ -733,7 +733,9 @@ impl Component for App {
                 match result {
                     Ok(rules) => {
                         let n = rules.rule_count();
+                        let t0 = browser::now_ms();
                         self.session.install_ruleset(host, text, rules);
+                        browser::record("data-install-ms", browser::now_ms() - t0);
                         self.notice = Some(Notice::info(format!(
                             "{name}: {n} rules loaded into {}.",
                             self.session.world.hosts[host].name()
@@ -831,6 +833,9 @@ impl Component for App {
         }
         if let Some((what, t0)) = self.timing.take() {
             browser::record(what, browser::now_ms() - t0);
+            if what == "data-import-ms" {
+                browser::record("data-import-render-done", browser::now_ms());
+            }
         }
     }
 

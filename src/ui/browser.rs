@@ -264,10 +264,12 @@ pub fn read_file(
     let name = file.name();
     let file = gloo_file::File::from(file);
     wasm_bindgen_futures::spawn_local(async move {
-        let r = gloo_file::futures::read_as_text(&file)
-            .await
+        let r = gloo_file::futures::read_as_text(&file).await;
+        let t0 = now_ms();
+        let r = r
             .map(|t| (name.clone(), Rc::<str>::from(t)))
             .map_err(|e| format!("{name} could not be read as text: {e}"));
+        record("data-read-copy-ms", now_ms() - t0);
         done(r);
     });
 }
