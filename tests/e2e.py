@@ -197,6 +197,43 @@ def run(b, base):
     finally:
         other.quit()
 
+    # 4a. Two endpoints: a statistic rule; its draw is explained and the
+    # other branch can be forced.
+    fresh(b, base + "?scenario=article")
+    rules = b.value("#rules-node8")
+    svc = next(l for l in rules.splitlines() if l.startswith("-A KUBE-SVC-7RUAH544RSSBQYKK") and "-j KUBE-SEP-" in l)
+    two = (
+        rules.replace(":KUBE-SVC-7RUAH544RSSBQYKK", ":KUBE-SEP-TWO - [0:0]\n:KUBE-SVC-7RUAH544RSSBQYKK", 1)
+        .replace(svc, "-A KUBE-SVC-7RUAH544RSSBQYKK -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-TWO\n" + svc, 1)
+        .replace("-A KUBE-SVC-7RUAH544RSSBQYKK", "-A KUBE-SEP-TWO -p tcp -m tcp -j DNAT --to-destination 172.16.225.101:80\n-A KUBE-SVC-7RUAH544RSSBQYKK", 1)
+    )
+    # Set the text as a paste would (typing 8 KB key by key takes minutes).
+    b.js("const a = document.getElementById('rules-node8'); a.value = arguments[0];"
+         "a.dispatchEvent(new Event('input', {bubbles: true}));", two)
+    b.wait_until(lambda: "in use" in b.text("#rules-node8-status"), "the two-endpoint rules to apply", 5)
+    step_until(b, lambda: b.exists("#force-other"), "the statistic step")
+    why = b.text(".explain")
+    check("the statistic step explains probability and draw", "probability 0.50000000000" in why and "draw" in why, repr(why))
+
+    def outcome():
+        """The verdict, read at the last step; then back to the first."""
+        b.click("#step-last")
+        text = b.text("#verdict")
+        b.click("#step-first")
+        return text
+
+    before = outcome()
+    step_until(b, lambda: b.exists("#force-other"), "the statistic step again")
+    b.click("#force-other")
+    b.wait_until(lambda: "forced" in b.text(".explain"), "the forced branch")
+    b.screenshot(os.path.join(SHOTS, "e2e-statistic.png"))
+    after = outcome()
+    check(
+        "forcing the other branch sends the packet to the other endpoint",
+        before != after and ("curl" in before or "curl" in after),
+        f"{before!r} / {after!r}",
+    )
+
     # 4b. A real node's dump, loaded from a file: parsed in chunks, listed
     # virtualised, counters count, and too big for a link (a clear message).
     fresh(b, base + "?scenario=article")
