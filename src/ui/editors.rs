@@ -98,44 +98,34 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 <p class="help">{ "Edits apply as you type; text with errors is kept and the last valid rules stay in use. Drop a file from iptables-save or ip route on an editor to load it." }</p>
             </div>
             <div class="editor-grid">
-                <FieldEditor
-                    field={Field::Rules}
-                    host={host_name.clone()}
-                    text={props.drafts.rules.text.clone()}
-                    pending={props.drafts.rules.pending()}
-                    errors={props.drafts.rules.errors.clone()}
-                    highlight={props.rule_line}
-                    view={props.views.0}
-                    ruleset={props.ruleset.clone()}
-                    routes={props.routes.clone()}
-                    counters={props.counters.clone()}
-                    version={props.version}
-                    busy={props.busy}
-                    onview={props.onview.clone()}
-                    onedit={props.onedit.clone()}
-                    oncommand={props.oncommand.clone()}
-                    onimport={props.onimport.clone()}
-                    onerror={props.onerror.clone()}
-                />
-                <FieldEditor
-                    field={Field::Routes}
-                    host={host_name}
-                    text={props.drafts.routes.text.clone()}
-                    pending={props.drafts.routes.pending()}
-                    errors={props.drafts.routes.errors.clone()}
-                    highlight={props.route_line}
-                    view={props.views.1}
-                    ruleset={props.ruleset.clone()}
-                    routes={props.routes.clone()}
-                    counters={props.counters.clone()}
-                    version={props.version}
-                    busy={props.busy}
-                    onview={props.onview.clone()}
-                    onedit={props.onedit.clone()}
-                    oncommand={props.oncommand.clone()}
-                    onimport={props.onimport.clone()}
-                    onerror={props.onerror.clone()}
-                />
+                { for [
+                    (Field::Rules, props.rule_line, props.views.0),
+                    (Field::Routes, props.route_line, props.views.1),
+                ].into_iter().map(|(field, highlight, view)| {
+                    let d = props.drafts.get(field);
+                    html! {
+                        <FieldEditor
+                            key={field.as_str()}
+                            {field}
+                            host={host_name.clone()}
+                            text={d.text.clone()}
+                            pending={d.pending()}
+                            errors={d.errors.clone()}
+                            {highlight}
+                            {view}
+                            ruleset={props.ruleset.clone()}
+                            routes={props.routes.clone()}
+                            counters={props.counters.clone()}
+                            version={props.version}
+                            busy={props.busy}
+                            onview={props.onview.clone()}
+                            onedit={props.onedit.clone()}
+                            oncommand={props.oncommand.clone()}
+                            onimport={props.onimport.clone()}
+                            onerror={props.onerror.clone()}
+                        />
+                    }
+                }) }
             </div>
         </section>
     }
