@@ -21,7 +21,7 @@ step "native tests (engine, formats, golden traces, CLI)"
 cargo test
 
 step "browser tests (wasm-bindgen-test in headless Chromium)"
-CHROMEDRIVER="$(command -v chromedriver)" cargo test --target wasm32-unknown-unknown --test web
+CHROMEDRIVER="$(command -v chromedriver)" cargo test --target wasm32-unknown-unknown --lib --test web
 
 step "release page and end-to-end test (WebDriver, headless Chromium)"
 trunk build --release --offline
