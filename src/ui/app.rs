@@ -336,12 +336,11 @@ impl App {
 
     /// Saves the session now (before it is replaced by another scenario).
     /// Too large a session is not saved, and that is no reason to stop.
-    fn flush_autosave(&mut self) -> Result<(), String> {
+    fn flush_autosave(&mut self) {
         self.autosave = None;
         if !self.embed && !self.too_big() {
             let _ = browser::autosave(&self.session.to_saved());
         }
-        Ok(())
     }
 
     fn link_fragment(&self) -> Result<String, String> {
@@ -569,11 +568,12 @@ impl Component for App {
                 Field::Rules => self.views.0 = v,
                 Field::Routes => self.views.1 = v,
             },
-            Msg::Scenario(name) => match (self.may_drop().then_some(()))
-                .ok_or_else(|| "Kept the current session.".to_string())
-                .and_then(|_| self.flush_autosave())
-                .and_then(|_| restore_or_builtin(&name))
-            {
+            // Kept: the re-render puts the picker back on this scenario.
+            Msg::Scenario(_) if !self.may_drop() => {}
+            Msg::Scenario(name) => match {
+                self.flush_autosave();
+                restore_or_builtin(&name)
+            } {
                 Ok((s, restored)) => {
                     if name != IMPORTED {
                         browser::set_query_scenario(&name);
@@ -642,7 +642,7 @@ impl Component for App {
                     });
                 match parsed {
                     Ok(s) if self.may_drop() => {
-                        let _ = self.flush_autosave();
+                        self.flush_autosave();
                         self.replace_session(s);
                         self.has_imported |= self.session.base.is_none();
                         self.notice = Some(Notice::info("Scenario imported."));
@@ -810,7 +810,7 @@ impl Component for App {
                 if !self.may_drop() {
                     return false;
                 }
-                let _ = self.flush_autosave();
+                self.flush_autosave();
                 match open_link(&frag) {
                     Ok((s, notice)) => {
                         self.replace_session(s);
