@@ -570,24 +570,24 @@ impl Component for App {
             },
             // Kept: the re-render puts the picker back on this scenario.
             Msg::Scenario(_) if !self.may_drop() => {}
-            Msg::Scenario(name) => match {
+            Msg::Scenario(name) => {
                 self.flush_autosave();
-                restore_or_builtin(&name)
-            } {
-                Ok((s, restored)) => {
-                    if name != IMPORTED {
-                        browser::set_query_scenario(&name);
+                match restore_or_builtin(&name) {
+                    Ok((s, restored)) => {
+                        if name != IMPORTED {
+                            browser::set_query_scenario(&name);
+                        }
+                        self.replace_session(s);
+                        self.notice = restored.then(|| {
+                            Notice::info(format!(
+                                "Your edits of \"{name}\" were kept: they are back."
+                            ))
+                        });
+                        self.schedule_autosave(ctx);
                     }
-                    self.replace_session(s);
-                    self.notice = restored.then(|| {
-                        Notice::info(format!(
-                            "Your edits of \"{name}\" were kept: they are back."
-                        ))
-                    });
-                    self.schedule_autosave(ctx);
+                    Err(e) => self.notice = Some(Notice::error(e)),
                 }
-                Err(e) => self.notice = Some(Notice::error(e)),
-            },
+            }
             Msg::Reset => {
                 let Some(name) = self.session.base.clone() else {
                     self.notice = Some(Notice::error(
