@@ -1,7 +1,8 @@
 //! Speed of the engine on a realistic kube-proxy dump: 10,000 services × 3
 //! endpoints (about 151k lines, 111k rules, 12 MB), as on a large node.
 //!
-//! - `parse`: `iptables-save` text to a validated, indexed ruleset.
+//! - `parse`: `iptables-save` text to a validated, indexed ruleset; and
+//!   the nat table's `COMMIT` alone (the longest chunk of the page's import).
 //! - `trace/first-packet`: one new connection from a LAN client to a
 //!   ClusterIP in the middle of KUBE-SERVICES, through PREROUTING, routing,
 //!   FORWARD and POSTROUTING, building the whole trace.
@@ -60,6 +61,24 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("iptables-save 10k services", |b| {
         b.iter(|| save::parse(black_box(&dump)).unwrap())
+    });
+    // The nat table's COMMIT, which validates the whole table: the longest
+    // single step of the page's chunked import (`ui::import`).
+    let nat = dump.find("*nat\n").expect("a nat table");
+    let commit = nat + dump[nat..].find("\nCOMMIT\n").expect("its COMMIT") + 1;
+    g.bench_function("nat COMMIT of 10k services", |b| {
+        b.iter_batched(
+            || {
+                let mut p = save::Parser::new(true);
+                let mut at = 0;
+                while at < commit {
+                    at = p.feed(&dump[..commit], at, 8000);
+                }
+                p
+            },
+            |mut p| p.feed(black_box(&dump), commit, 1),
+            BatchSize::LargeInput,
+        )
     });
     g.finish();
 

@@ -151,41 +151,6 @@ fn feed_takes_odd_arguments_without_panicking() {
     );
 }
 
-/// The costliest chunk of a 10k-service import: the one holding the nat
-/// table's `COMMIT` (`validate::commit` of the whole nat table). Prints
-/// the time; run with
-/// `cargo test --release --test chunked -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn nat_commit_time_of_a_10k_dump() {
-    let text = kube_dump::generate(10_000, 3, 1);
-    let nat = text.find("*nat\n").expect("a nat table");
-    let commit = nat + text[nat..].find("\nCOMMIT\n").expect("its COMMIT") + 1;
-    let mut times = Vec::new();
-    for _ in 0..7 {
-        let mut p = Parser::new(true);
-        let mut at = 0;
-        while at < commit {
-            at = p.feed(&text[..commit], at, 8000);
-        }
-        let t = std::time::Instant::now();
-        let next = p.feed(&text, commit, 1);
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-        assert_eq!(&text[commit..next], "COMMIT\n");
-        let mut at = next;
-        while at < text.len() {
-            at = p.feed(&text, at, 8000);
-        }
-        assert!(p.finish(&text).is_ok());
-    }
-    times.sort_by(|a, b| a.total_cmp(b));
-    eprintln!(
-        "nat COMMIT (validate::commit) of a 10k x 3 dump: median {:.1} ms, min {:.1} ms",
-        times[times.len() / 2],
-        times[0]
-    );
-}
-
 /// A table's `COMMIT` (which validates the whole table) is read in a feed
 /// call of its own, so that no chunk adds thousands of rules to it.
 #[test]
