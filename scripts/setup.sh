@@ -7,11 +7,13 @@
 #   trunk 0.21.14              cargo install (0.22 needs a newer rustc)
 #   wasm-bindgen-cli           cargo install, the exact version in Cargo.lock
 #   wasm-opt (binaryen 132)    npm, into .tools/ (Debian's binaryen is too old)
+#   axe-core 4.11.0            npm, into .tools/ (accessibility checks in tests/e2e.py)
 #   chromium, chromedriver     Debian packages, for the browser tests
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TRUNK_VERSION=0.21.14
+AXE_VERSION=4.11.0
 BINARYEN_VERSION=132
 
 say() { echo "setup: $*" >&2; }
@@ -60,6 +62,13 @@ if [[ ! -x "$root/.tools/node_modules/.bin/wasm-opt" ]] ||
     ! "$root/.tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
     say "installing binaryen@$BINARYEN_VERSION (wasm-opt) into .tools/"
     npm install --silent --no-audit --no-fund --prefix "$root/.tools" "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
+
+# axe-core: the accessibility checks the end-to-end test runs in the page.
+if [[ ! -f "$root/.tools/node_modules/axe-core/axe.min.js" ]] ||
+    ! grep -q "\"version\": \"$AXE_VERSION\"" "$root/.tools/node_modules/axe-core/package.json" 2>/dev/null; then
+    say "installing axe-core@$AXE_VERSION into .tools/"
+    npm install --silent --no-audit --no-fund --prefix "$root/.tools" "axe-core@$AXE_VERSION" >/dev/null
 fi
 
 apt_install chromium chromium-driver python3

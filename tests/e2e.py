@@ -49,6 +49,28 @@ def check(name, ok, detail=""):
         print(f"FAIL {name} {detail}")
 
 
+AXE = os.path.join(ROOT, ".tools", "node_modules", "axe-core", "axe.min.js")
+
+
+def axe(b, what):
+    """Runs axe-core's WCAG 2 A/AA rules on the page; checks that nothing
+    serious or critical is found, and prints every finding."""
+    if not os.path.exists(AXE):
+        check(f"accessibility of {what} (axe-core)", False, f"no {AXE}: run scripts/setup.sh")
+        return
+    b.js(open(AXE).read())
+    found = b.js_async(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})"
+        ".then(r => done(r.violations.map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].target.join(' ')])))"
+        ".catch(e => done([['axe failed', 'critical', 0, String(e)]]));"
+    )
+    for rule, impact, n, target in found:
+        print(f"     axe {what}: {impact} {rule} x{n} (first: {target})")
+    bad = [f for f in found if f[1] in ("serious", "critical")]
+    check(f"accessibility of {what}: no serious or critical WCAG 2 AA finding (axe-core)", not bad, repr(bad))
+
+
 def selected_text(b):
     return b.text(".event.selected")
 
@@ -105,10 +127,12 @@ def run(b, base):
     check("the first view shows the preset packet's verdict", "Delivered" in b.text("#verdict"))
     check("the first view offers the step buttons", b.exists("#step-forward"))
     b.screenshot(os.path.join(SHOTS, "e2e-first-view.png"))
+    axe(b, "the first view")
     b.click("#theme")
     theme = b.js("return document.documentElement.getAttribute('data-theme')")
     check("the theme button switches to dark", theme == "dark", repr(theme))
     b.screenshot(os.path.join(SHOTS, "e2e-first-view-dark.png"))
+    axe(b, "the first view, dark")
     b.click("#theme")
     b.set_size(1440, 1400)
 
@@ -134,6 +158,7 @@ def run(b, base):
     check("DNAT step names the rule", "172.16.225.112:80" in nat and "KUBE-SEP-IWORYNCAYHBSQHXU" in nat, repr(nat))
     check("the DNAT rule is highlighted in node8's rules", b.exists("#rules-node8") and b.exists(".gutter .ln-hl"))
     b.screenshot(os.path.join(SHOTS, "e2e-dnat.png"))
+    axe(b, "the DNAT step")
     print(f"     (DNAT reached after {presses} presses of the next-step button)")
 
     # 2. On to the veth; keyboard stepping works too.
@@ -183,6 +208,7 @@ def run(b, base):
     b.wait("#link-text")
     link = b.value("#link-text")
     check("copy link gives a #v1 link", "#v1." in link, link[:80])
+    axe(b, "the link dialog")
     b.keys(["\ue00c"])  # Escape closes the dialog
     other = Browser(1440, 1400)
     try:
@@ -276,6 +302,7 @@ def run(b, base):
     width = b.js("return document.documentElement.scrollWidth")
     check("embed mode fits 600 px without a horizontal scroll bar", width <= 600, f"scrollWidth {width}")
     b.screenshot(os.path.join(SHOTS, "e2e-embed-600.png"))
+    axe(b, "embed mode at 600 px")
     b.set_size(1440, 1400)
 
 

@@ -128,6 +128,10 @@ class Browser:
     def js(self, script, *args):
         return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
 
+    def js_async(self, script, *args):
+        """Runs `script`; it calls arguments[arguments.length - 1] with the result."""
+        return self.cmd("POST", "/execute/async", {"script": script, "args": list(args)})
+
     def set_size(self, width, height):
         self.cmd("POST", "/window/rect", {"width": width, "height": height})
 
