@@ -260,6 +260,35 @@ def run(b, base):
         f"{before!r} / {after!r}",
     )
 
+    # Keyboard: Enter in the form sends; Space on a button presses it
+    # (and does not start playing).
+    n = len(b.find_all(".history-item"))
+    b.js("document.getElementById('send-to').focus()")
+    b.keys(["\ue007"])  # Enter
+    b.wait_until(lambda: len(b.find_all(".history-item")) == n + 1, "Enter to send")
+    b.js("document.getElementById('again-button').focus()")
+    b.keys([" "])
+    b.wait_until(lambda: len(b.find_all(".history-item")) == n + 2, "Space on Again")
+    check("Enter sends and Space presses a focused button, without starting play",
+          b.text("#play").strip().endswith("Play"), b.text("#play"))
+
+    # 4a'. A routes file dropped on the editor (drag and drop).
+    fresh(b, base + "?scenario=article")
+    routes = b.value("#routes-node8")
+    dropped = routes.replace("172.16.225.112 dev cali71ca141a178 scope link", "unreachable 172.16.225.112")
+    b.js(
+        "const dt = new DataTransfer();"
+        "dt.items.add(new File([arguments[0]], 'node8.routes', {type: 'text/plain'}));"
+        "const target = document.getElementById('routes-node8').closest('.field-editor');"
+        "for (const kind of ['dragover', 'drop']) {"
+        "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
+        "}",
+        dropped,
+    )
+    b.wait_until(lambda: "unreachable 172.16.225.112" in b.value("#routes-node8"), "the dropped file", 5)
+    check("a routes file dropped on the editor replaces the routes", "Dropped" in b.text("#verdict") and "unreachable" in b.text("#verdict"), b.text("#verdict"))
+    check("the drop says what was loaded", "node8.routes" in b.text(".notice"), b.text(".notice"))
+
     # 4b. A real node's dump, loaded from a file: parsed in chunks, listed
     # virtualised, counters count, and too big for a link (a clear message).
     fresh(b, base + "?scenario=article")
