@@ -89,7 +89,7 @@ def main():
                 parses.append(attr(b, "data-parse-ms"))
                 works.append(attr(b, "data-parse-work-ms"))
                 chunks.append(attr(b, "data-parse-longest-chunk-ms"))
-                print(f"      (run: read+copy {attr(b, 'data-read-copy-ms')} ms, install {attr(b, 'data-install-ms')} ms, "
+                print(f"      (run: file read {attr(b, 'data-read-ms')} ms, install {attr(b, 'data-install-ms')} ms, "
                       f"done→rendered {attr(b, 'data-import-ms')} ms since parse start; long tasks {b.js('return window.__long')})")
                 longest.append(max(b.js("return window.__long") or [0]))
                 b.clear("#send-to")
