@@ -275,6 +275,20 @@ impl App {
         import::parse_in_chunks(text, progress, done);
     }
 
+    /// Selects step `step` of send `t`, with the editors following it.
+    fn go_to(&mut self, t: usize, step: usize) {
+        self.session.select(t, step);
+        self.follow_step();
+    }
+
+    /// (Re)starts play at the current speed.
+    fn start_timer(&mut self, ctx: &Context<Self>) {
+        let link = ctx.link().clone();
+        self.playing = Some(Interval::new(self.speed_ms, move || {
+            link.send_message(Msg::Tick)
+        }));
+    }
+
     /// Shows the editors of the host where the selected step happens when
     /// the step points at one of its rules or routes, so that the rule
     /// that matched or the route that won is highlighted in view.
@@ -415,10 +429,7 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
-            Msg::Select(t, s) => {
-                self.session.select(t, s);
-                self.follow_step();
-            }
+            Msg::Select(t, s) => self.go_to(t, s),
             Msg::Step(m) => {
                 let Some((t, s)) = self.selected() else {
                     return false;
@@ -427,21 +438,17 @@ impl Component for App {
                 if to == s {
                     return false;
                 }
-                self.session.select(t, to);
-                self.follow_step();
+                self.go_to(t, to);
             }
             Msg::TogglePlay => {
                 if self.playing.take().is_none() {
-                    let link = ctx.link().clone();
                     // From the end, play starts over.
                     if let Some((t, s)) = self.selected() {
                         if self.visible().last() == Some(&s) {
                             self.session.select(t, 0);
                         }
                     }
-                    self.playing = Some(Interval::new(self.speed_ms, move || {
-                        link.send_message(Msg::Tick)
-                    }));
+                    self.start_timer(ctx);
                 }
             }
             Msg::Tick => {
@@ -453,15 +460,13 @@ impl Component for App {
                 if to == s {
                     self.playing = None;
                 } else {
-                    self.session.select(t, to);
-                    self.follow_step();
+                    self.go_to(t, to);
                 }
             }
             Msg::Speed(ms) => {
                 self.speed_ms = ms;
                 if self.playing.is_some() {
-                    let link = ctx.link().clone();
-                    self.playing = Some(Interval::new(ms, move || link.send_message(Msg::Tick)));
+                    self.start_timer(ctx);
                 }
             }
             Msg::Filters(f) => {
@@ -470,10 +475,7 @@ impl Component for App {
                 if let Some((t, s)) = self.selected() {
                     let v = self.visible();
                     if !v.contains(&s) {
-                        let to = v.iter().copied().find(|&i| i > s).or(v.last().copied());
-                        if let Some(to) = to {
-                            self.session.select(t, to);
-                        }
+                        self.session.select(t, model::step_to(&v, s, Move::Forward));
                     }
                 }
             }
