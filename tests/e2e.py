@@ -272,6 +272,20 @@ def run(b, base):
     check("Enter sends and Space presses a focused button, without starting play",
           b.text("#play").strip().endswith("Play"), b.text("#play"))
 
+    # A huge paste of garbage: errors named by line, the page stays, and
+    # undo brings the rules back.
+    rules = b.value("#rules-node8")
+    b.js("const a = document.getElementById('rules-node8');"
+         "a.value = Array.from({length: 100000}, (_, i) => '-A NOPE' + i + ' -j ACCEPT').join('\\n');"
+         "a.dispatchEvent(new Event('input', {bubbles: true}));")
+    b.wait("#rules-node8-errors", 30)
+    errs = b.text("#rules-node8-errors")
+    check("a 100,000-line paste of garbage gets located errors", "line 1, column 1" in errs, errs[:200])
+    check("the packet keeps the rules in use", "Delivered" in b.text("#verdict"), b.text("#verdict"))
+    b.click("#undo")
+    b.wait("#rules-node8", 10)
+    check("undo brings the rules text back", b.value("#rules-node8") == rules)
+
     # 4a'. A routes file dropped on the editor (drag and drop).
     fresh(b, base + "?scenario=article")
     routes = b.value("#routes-node8")
