@@ -60,8 +60,9 @@ pub enum Msg {
     ExportScenario,
     ImportText(usize, Option<Field>, String, Rc<str>),
     /// Progress of the chunked parse started in session generation `.0`.
-    ImportProgress(u64, f64),
-    ImportDone(u64, usize, Rc<str>, Result<Ruleset, Errors>),
+    /// Session generation, parse number, progress.
+    ImportProgress(u64, u64, f64),
+    ImportDone(u64, u64, usize, Rc<str>, Result<Ruleset, Errors>),
     /// Bring back the learner's own session that a link replaced.
     RestoreOwn,
     CopyLink,
@@ -119,6 +120,8 @@ struct Importing {
     host: usize,
     name: String,
     progress: f64,
+    /// Which parse this is: only the latest one's result is used.
+    seq: u64,
 }
 
 pub struct App {
@@ -149,6 +152,13 @@ pub struct App {
     /// (`performance.now()`); written on `<body>` for the benchmarks.
     timing: Option<(&'static str, f64)>,
     import_t0: f64,
+    /// Numbers the chunked parses (see [`Importing::seq`]).
+    import_seq: u64,
+    /// Whether the learner's own session of this scenario is kept aside.
+    has_backup: bool,
+    /// Where focus goes once a dialog has closed (after the next render,
+    /// when the page is no longer inert).
+    refocus: Option<&'static str>,
     told_too_big: bool,
     topo: TopoCache,
     _keys: (
@@ -158,33 +168,45 @@ pub struct App {
     ),
 }
 
-/// The session to start with, and a notice when the link was unusable.
+/// The session to start with, and a notice to show with it.
 fn initial_session() -> (Session, Option<Notice>) {
-    let fallback = |notice: Option<Notice>| {
-        let name = browser::query("scenario")
-            .filter(|n| scenario::BUILTIN.contains(&n.as_str()))
-            .unwrap_or_else(|| scenario::BUILTIN[0].to_string());
-        let s = Session::builtin(&name).expect("built-in scenarios build (tested)");
-        (s, notice)
-    };
-    if let Some(frag) = browser::fragment() {
-        // From now on a reload shows the autosave, not the link again.
-        browser::clear_fragment();
-        return match open_link(&frag) {
-            Ok(x) => x,
-            Err(e) => fallback(Some(Notice::error(format!(
-                "This link could not be opened, so the default scenario is shown instead. {e}"
-            )))),
-        };
-    }
-    if browser::query("embed").is_some_and(|v| v == "1") {
-        return fallback(None);
-    }
     let name = browser::query("scenario")
         .or_else(browser::last_scenario)
         .filter(|n| n == IMPORTED || scenario::BUILTIN.contains(&n.as_str()))
         .unwrap_or_else(|| scenario::BUILTIN[0].to_string());
-    match restore_or_builtin(&name) {
+    if browser::query("embed").is_some_and(|v| v == "1") {
+        // An embedded page never touches the reader's storage.
+        let name = if name == IMPORTED {
+            scenario::BUILTIN[0]
+        } else {
+            &name
+        };
+        let s = Session::builtin(name).expect("built-in scenarios build (tested)");
+        return (s, None);
+    }
+    if let Some(frag) = browser::fragment() {
+        // From now on a reload shows the autosave, not the link again.
+        browser::clear_fragment();
+        match open_link(&frag) {
+            Ok(x) => return x,
+            Err(e) => {
+                let (s, _) = start(&name);
+                return (
+                    s,
+                    Some(Notice::error(format!(
+                        "This link could not be opened, so your own session is shown instead. {e}"
+                    ))),
+                );
+            }
+        }
+    }
+    start(&name)
+}
+
+/// Scenario `name` as the learner left it (its autosave), or built-in. A
+/// save that cannot be replayed is moved aside, never overwritten.
+fn start(name: &str) -> (Session, Option<Notice>) {
+    match restore_or_builtin(name) {
         Ok((s, restored)) => (
             s,
             restored.then(|| {
@@ -193,10 +215,29 @@ fn initial_session() -> (Session, Option<Notice>) {
                 )
             }),
         ),
-        Err(e) => fallback(Some(Notice::error(format!(
-            "The session saved in this browser could not be restored ({e}); the built-in scenario is shown."
-        )))),
+        Err(e) => {
+            let base = (name != IMPORTED).then_some(name);
+            browser::set_aside(base);
+            let builtin = base.unwrap_or(scenario::BUILTIN[0]);
+            let s = Session::builtin(builtin).expect("built-in scenarios build (tested)");
+            (
+                s,
+                Some(Notice::error(format!(
+                    "The session saved in this browser could not be restored ({e}). It is kept in the browser's storage (\"….unreadable\"), untouched; the built-in scenario is shown."
+                ))),
+            )
+        }
     }
+}
+
+/// Whether two scenarios are the same but for their rules and routes.
+fn same_shape(a: &scenario::Scenario, b: &scenario::Scenario) -> bool {
+    a.clone_without_hosts() == b.clone_without_hosts()
+        && a.hosts.len() == b.hosts.len()
+        && a.hosts
+            .iter()
+            .zip(&b.hosts)
+            .all(|(x, y)| x.clone_without_texts() == y.clone_without_texts())
 }
 
 /// The picker's name for the last imported scenario.
@@ -227,7 +268,7 @@ fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
     let mut notice = Notice::info(
         "Opened from a link: the scenario, its edits and the packets sent are as they were shared.",
     );
-    if let Some(own) = own.filter(|o| o.edits != saved.edits) {
+    if let Some(own) = own.filter(|o| *o != saved) {
         browser::backup_autosave(&own);
         notice
             .text
@@ -259,19 +300,30 @@ impl App {
         }));
     }
 
-    fn start_chunked(&mut self, ctx: &Context<Self>, host: usize, name: String, text: Rc<str>) {
+    /// Parses host `host`'s rules draft in chunks. The result is used only
+    /// if the draft still holds that very text when the parse ends (not
+    /// after more typing, an undo or a command) and no later parse started.
+    fn start_chunked(&mut self, ctx: &Context<Self>, host: usize, name: String) {
+        let Some(text) = self.session.drafts.get(host).map(|d| d.rules.text.clone()) else {
+            return;
+        };
         self.import_t0 = browser::now_ms();
+        self.import_seq += 1;
+        let seq = self.import_seq;
         self.importing = Some(Importing {
             host,
             name,
             progress: 0.0,
+            seq,
         });
         let gen = self.gen;
-        let progress = ctx.link().callback(move |p| Msg::ImportProgress(gen, p));
-        let t = text.clone();
-        let done = ctx
+        let progress = ctx
             .link()
-            .callback(move |r: Result<Ruleset, Errors>| Msg::ImportDone(gen, host, t.clone(), r));
+            .callback(move |p| Msg::ImportProgress(gen, seq, p));
+        let t = text.clone();
+        let done = ctx.link().callback(move |r: Result<Ruleset, Errors>| {
+            Msg::ImportDone(gen, seq, host, t.clone(), r)
+        });
         import::parse_in_chunks(text, progress, done);
     }
 
@@ -327,6 +379,11 @@ impl App {
         self.explained = None;
         self.playing = None;
         self.told_too_big = false;
+        // A reload opens what is open now.
+        if !self.embed {
+            browser::set_query_scenario(self.session.base.as_deref().unwrap_or(IMPORTED));
+        }
+        self.has_backup = browser::has_backup(self.session.base.as_deref());
     }
 
     /// Whether the session is too large for localStorage.
@@ -340,21 +397,27 @@ impl App {
         size > browser::AUTOSAVE_MAX
     }
 
-    /// Asks before a session that cannot be autosaved is replaced.
-    fn may_drop(&self) -> bool {
-        !self.too_big()
-            || browser::confirm(
-                "This session is too large to keep in the browser, so it is lost if you go on. Cancel, then \"Export\", to keep it in a file. Go on anyway?",
-            )
+    /// Saves the session now, before it is replaced; when it cannot be
+    /// saved, asks whether to drop it. Returns whether to go on.
+    fn may_replace(&mut self) -> bool {
+        match self.flush_autosave() {
+            Ok(()) => true,
+            Err(e) => browser::confirm(&format!(
+                "{e}\n\nThis session will be lost if you go on. Cancel to keep it (and \"Export\" it to a file). Go on anyway?"
+            )),
+        }
     }
 
-    /// Saves the session now (before it is replaced by another scenario).
-    /// Too large a session is not saved, and that is no reason to stop.
-    fn flush_autosave(&mut self) {
+    /// Saves the session now (embedded pages never save).
+    fn flush_autosave(&mut self) -> Result<(), String> {
         self.autosave = None;
-        if !self.embed && !self.too_big() {
-            let _ = browser::autosave(&self.session.to_saved());
+        if self.embed {
+            return Ok(());
         }
+        if self.too_big() {
+            return Err("This session is too large for the browser's storage.".into());
+        }
+        browser::autosave(&self.session.to_saved())
     }
 
     fn link_fragment(&self) -> Result<String, String> {
@@ -368,6 +431,7 @@ impl Component for App {
 
     fn create(ctx: &Context<Self>) -> Self {
         let (session, notice) = initial_session();
+        let has_backup = browser::has_backup(session.base.as_deref());
         let embed = browser::query("embed").is_some_and(|v| v == "1");
         let embed_editors = browser::query("editors").is_some_and(|v| v == "1");
         let editor_host = session
@@ -422,6 +486,9 @@ impl Component for App {
             topo: Default::default(),
             timing: None,
             import_t0: 0.0,
+            import_seq: 0,
+            has_backup,
+            refocus: None,
             told_too_big: false,
             _keys: (keys, hash, hide),
         }
@@ -537,8 +604,7 @@ impl Component for App {
                             d.rules.pending() && d.rules.text.len() > CHUNKED_BYTES
                         });
                 if big {
-                    let text = self.session.drafts[host].rules.text.clone();
-                    self.start_chunked(ctx, host, "the edited rules".into(), text);
+                    self.start_chunked(ctx, host, "the edited rules".into());
                 } else {
                     self.session.apply(host, field);
                 }
@@ -552,14 +618,12 @@ impl Component for App {
                 Err(e) => self.notice = Some(Notice::error(format!("{line}\n{e}"))),
             },
             Msg::Undo => {
-                self.debounce.clear();
                 if let Some((h, _)) = self.session.undo() {
                     self.editor_host = h;
                     self.schedule_autosave(ctx);
                 }
             }
             Msg::Redo => {
-                self.debounce.clear();
                 if let Some((h, _)) = self.session.redo() {
                     self.editor_host = h;
                     self.schedule_autosave(ctx);
@@ -571,25 +635,19 @@ impl Component for App {
                 Field::Routes => self.views.1 = v,
             },
             // Kept: the re-render puts the picker back on this scenario.
-            Msg::Scenario(_) if !self.may_drop() => {}
-            Msg::Scenario(name) => {
-                self.flush_autosave();
-                match restore_or_builtin(&name) {
-                    Ok((s, restored)) => {
-                        if name != IMPORTED {
-                            browser::set_query_scenario(&name);
-                        }
-                        self.replace_session(s);
-                        self.notice = restored.then(|| {
-                            Notice::info(format!(
-                                "Your edits of \"{name}\" were kept: they are back."
-                            ))
-                        });
-                        self.schedule_autosave(ctx);
-                    }
-                    Err(e) => self.notice = Some(Notice::error(e)),
+            Msg::Scenario(_) if !self.may_replace() => {}
+            Msg::Scenario(name) => match restore_or_builtin(&name) {
+                Ok((s, restored)) => {
+                    self.replace_session(s);
+                    self.notice = restored.then(|| {
+                        Notice::info(format!(
+                            "Your edits of \"{name}\" were kept: they are back."
+                        ))
+                    });
+                    self.schedule_autosave(ctx);
                 }
-            }
+                Err(e) => self.notice = Some(Notice::error(e)),
+            },
             Msg::Reset => {
                 let Some(name) = self.session.base.clone() else {
                     self.notice = Some(Notice::error(
@@ -612,12 +670,16 @@ impl Component for App {
                 )));
             }
             Msg::RestoreOwn => {
-                match browser::load_backup().map(|saved| Session::from_saved(&saved)) {
-                    Some(Ok(s)) => {
+                let base = self.session.base.clone();
+                match browser::load_backup(base.as_deref()).map(|saved| Session::from_saved(&saved))
+                {
+                    Some(Ok(s)) if self.may_replace() => {
+                        browser::clear_backup(base.as_deref());
                         self.replace_session(s);
                         self.notice = Some(Notice::info("Your own session is back."));
                         self.schedule_autosave(ctx);
                     }
+                    Some(Ok(_)) => {}
                     Some(Err(e)) => self.notice = Some(Notice::error(e)),
                     None => self.notice = Some(Notice::error("No session of yours is kept aside.")),
                 }
@@ -626,9 +688,11 @@ impl Component for App {
                 let parsed = scenario::Scenario::from_json(&text)
                     .map_err(|e| e.to_string())
                     .and_then(|sc| {
-                        let base = scenario::BUILTIN
-                            .contains(&sc.name.as_str())
-                            .then(|| sc.name.clone());
+                        // A built-in scenario with edited texts stays that
+                        // scenario; anything else is saved as "imported".
+                        let base = scenario::builtin(&sc.name)
+                            .filter(|b| same_shape(b, &sc))
+                            .map(|_| sc.name.clone());
                         let mut s = Session::new(&sc, base).map_err(|e| e.to_string())?;
                         if let Some(p) = &sc.preset {
                             s.send(p.to_spec());
@@ -636,18 +700,27 @@ impl Component for App {
                         Ok(s)
                     })
                     .or_else(|e| {
-                        // A link-or-autosave record exported by an older page.
+                        // A session record (what Export writes when text has errors).
                         share::from_json(&text)
                             .map_err(|_| e.clone())
                             .and_then(|saved| Session::from_saved(&saved))
                             .map_err(|_| e)
                     });
                 match parsed {
-                    Ok(s) if self.may_drop() => {
-                        self.flush_autosave();
+                    Ok(s) if self.may_replace() => {
+                        // The learner's own session of that scenario is kept aside.
+                        let kept = browser::load_autosave(s.base.as_deref()).map(|own| {
+                            browser::backup_autosave(&own);
+                        });
                         self.replace_session(s);
                         self.has_imported |= self.session.base.is_none();
-                        self.notice = Some(Notice::info("Scenario imported."));
+                        let mut n = Notice::info("Scenario imported.");
+                        if kept.is_some() {
+                            n.text
+                                .push_str(" Your own session of this scenario was kept aside.");
+                            n.restore = true;
+                        }
+                        self.notice = Some(n);
                         self.schedule_autosave(ctx);
                     }
                     Ok(_) => {}
@@ -694,7 +767,11 @@ impl Component for App {
             Msg::ImportText(host, field, name, text) => {
                 let is_rules = field.unwrap_or_else(|| Field::guess(&text)) == Field::Rules;
                 if is_rules && text.len() > CHUNKED_BYTES {
-                    self.start_chunked(ctx, host, name, text);
+                    // The file is the editor's text from now on (never lost),
+                    // and is parsed in chunks.
+                    self.session.edit(host, Field::Rules, text);
+                    self.editor_host = host;
+                    self.start_chunked(ctx, host, name);
                 } else {
                     let f = if is_rules {
                         Field::Rules
@@ -717,17 +794,26 @@ impl Component for App {
                     self.schedule_autosave(ctx);
                 }
             }
-            Msg::ImportProgress(gen, p) => {
-                if gen != self.gen {
+            Msg::ImportProgress(gen, seq, p) => match &mut self.importing {
+                Some(i) if gen == self.gen && i.seq == seq => i.progress = p,
+                _ => return false,
+            },
+            Msg::ImportDone(gen, seq, host, text, result) => {
+                let latest =
+                    gen == self.gen && self.importing.as_ref().is_some_and(|i| i.seq == seq);
+                if !latest {
                     return false;
                 }
-                if let Some(i) = &mut self.importing {
-                    i.progress = p;
-                }
-            }
-            Msg::ImportDone(gen, host, text, result) => {
-                if gen != self.gen || host >= self.session.world.hosts.len() {
-                    return false;
+                let still = self
+                    .session
+                    .drafts
+                    .get(host)
+                    .is_some_and(|d| Rc::ptr_eq(&d.rules.text, &text));
+                if !still {
+                    // The text changed while it was parsed: that result is
+                    // for text that no longer exists.
+                    self.importing = None;
+                    return true;
                 }
                 browser::record("data-parse-ms", browser::now_ms() - self.import_t0);
                 self.timing = Some(("data-import-ms", self.import_t0));
@@ -771,7 +857,7 @@ impl Component for App {
             },
             Msg::CloseDialog => {
                 self.dialog = None;
-                browser::focus(self.opener);
+                self.refocus = Some(self.opener);
             }
             Msg::Notice(n) => self.notice = Some(n),
             Msg::DismissNotice => self.notice = None,
@@ -782,26 +868,19 @@ impl Component for App {
                 browser::save_theme(self.dark);
             }
             Msg::Autosave => {
-                self.autosave = None;
-                // A real node's dump does not fit in localStorage: say so
-                // once, without serialising megabytes on every change.
-                if self.embed {
-                    return false;
-                }
-                if self.too_big() {
-                    if !self.told_too_big {
+                // Told once: a real node's dump does not fit in storage.
+                match self.flush_autosave() {
+                    Err(e) if !self.told_too_big => {
                         self.told_too_big = true;
-                        self.notice = Some(Notice::error(
-                            "This session is too large for the browser's storage, so it is not autosaved. Use \"Export\" to keep it in a file.",
-                        ));
+                        self.notice = Some(Notice::error(if e.contains("Export") {
+                            e
+                        } else {
+                            format!("{e} It is not autosaved: use \"Export\" to keep it in a file.")
+                        }));
                         return true;
                     }
-                    return false;
+                    _ => return false,
                 }
-                if let Err(e) = browser::autosave(&self.session.to_saved()) {
-                    self.notice = Some(Notice::error(e));
-                }
-                return false;
             }
             Msg::Key(k) => return self.key(ctx, &k),
             Msg::Fragment => {
@@ -809,10 +888,9 @@ impl Component for App {
                     return false;
                 };
                 browser::clear_fragment();
-                if !self.may_drop() {
+                if !self.may_replace() {
                     return false;
                 }
-                self.flush_autosave();
                 match open_link(&frag) {
                     Ok((s, notice)) => {
                         self.replace_session(s);
@@ -830,6 +908,15 @@ impl Component for App {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+        if let Some(id) = self.refocus.take() {
+            browser::focus(id);
+        }
+        // The picker always shows the scenario that is open (a refused
+        // switch leaves the browser's own choice in it otherwise).
+        browser::set_select(
+            "scenario-picker",
+            self.session.base.as_deref().unwrap_or(IMPORTED),
+        );
         if first_render {
             browser::record("data-first-render-ms", browser::now_ms());
         }
@@ -1090,6 +1177,9 @@ impl App {
                         <button id="undo" disabled={!s.can_undo()} onclick={link.callback(|_| Msg::Undo)} title="Undo the last applied edit (Ctrl+Z)">{ "↶ Undo" }</button>
                         <button id="redo" disabled={!s.can_redo()} onclick={link.callback(|_| Msg::Redo)} title="Redo (Ctrl+Y)">{ "↷ Redo" }</button>
                         <button id="reset" onclick={link.callback(|_| Msg::Reset)} title="Back to the built-in scenario: your edits are discarded">{ "Reset" }</button>
+                        if self.has_backup {
+                            <button id="restore-own-toolbar" onclick={link.callback(|_| Msg::RestoreOwn)} title="Your own session of this scenario, kept aside when a link or an import replaced it">{ "My session" }</button>
+                        }
                     </div>
                     <div class="button-group">
                         <label class="button file-button" title="Open a scenario exported as JSON">

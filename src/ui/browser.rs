@@ -1,17 +1,16 @@
 //! The few things the page asks of the browser: the address (query and
-//! fragment), localStorage (gloo-storage), downloads, the clipboard, file
+//! fragment), localStorage, downloads, the clipboard, file
 //! reading (gloo-file) and the colour theme. Failures come back as
 //! sentences for the learner; none of them panics.
 
 use crate::ui::share::{self, Saved};
-use gloo_storage::{LocalStorage, Storage};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 
 const AUTOSAVE_KEY: &str = "packetwalk.session.v1";
 const THEME_KEY: &str = "packetwalk.theme";
 const LAST_KEY: &str = "packetwalk.last";
-const BACKUP_KEY: &str = "packetwalk.session.v1.kept-aside";
+const BACKUP_KEY: &str = "packetwalk.kept-aside.v1";
 /// localStorage holds about 5 MB per site in Chromium and Firefox (UTF-16:
 /// half as many characters); larger sessions are not autosaved.
 pub const AUTOSAVE_MAX: usize = 2_000_000;
@@ -101,57 +100,99 @@ fn autosave_key(base: Option<&str>) -> String {
     format!("{AUTOSAVE_KEY}.{}", base.unwrap_or("imported"))
 }
 
+fn backup_key(base: Option<&str>) -> String {
+    format!("{BACKUP_KEY}.{}", base.unwrap_or("imported"))
+}
+
+/// localStorage, when the browser lets the page have it (an embedded page
+/// with third-party storage blocked, or storage switched off, gets none).
+fn storage() -> Option<web_sys::Storage> {
+    window()?.local_storage().ok().flatten()
+}
+
+fn get(key: &str) -> Option<String> {
+    storage()?.get_item(key).ok().flatten()
+}
+
+fn set(key: &str, value: &str) -> Result<(), String> {
+    let st = storage().ok_or("this browser gives the page no storage")?;
+    st.set_item(key, value).map_err(|e| {
+        e.as_string()
+            .unwrap_or_else(|| "the storage is full".into())
+    })
+}
+
+fn delete(key: &str) {
+    if let Some(st) = storage() {
+        let _ = st.remove_item(key);
+    }
+}
+
 /// The autosaved session of built-in scenario `base` (`None`: the imported
 /// one), if one is stored and readable. Each scenario has its own, so
 /// switching scenarios loses no edits.
 pub fn load_autosave(base: Option<&str>) -> Option<Saved> {
-    let text: String = LocalStorage::get(autosave_key(base)).ok()?;
-    share::from_json(&text).ok()
+    share::from_json(&get(&autosave_key(base))?).ok()
+}
+
+/// Moves the stored session of `base` aside, under `….unreadable`, so
+/// that the next save does not destroy it (it could not be restored).
+pub fn set_aside(base: Option<&str>) {
+    let key = autosave_key(base);
+    if let Some(text) = get(&key) {
+        if set(&format!("{key}.unreadable"), &text).is_ok() {
+            delete(&key);
+        }
+    }
 }
 
 /// The scenario the learner had open last.
 pub fn last_scenario() -> Option<String> {
-    LocalStorage::get(LAST_KEY).ok()
+    get(LAST_KEY)
 }
 
 /// Saves the session; an error sentence when it is too large or storage
-/// is refused (private mode, quota).
+/// is refused (private mode, quota). The previous save stays on failure.
 pub fn autosave(saved: &Saved) -> Result<(), String> {
     let json = share::to_json(saved);
-    let key = autosave_key(saved.base.as_deref());
     if json.len() > AUTOSAVE_MAX {
-        // The previous (smaller) save of this scenario stays.
         return Err(format!(
             "This session ({:.1} MB) is too large for the browser's storage, so it is not autosaved. Use \"Export\" to keep it in a file.",
             json.len() as f64 / 1e6
         ));
     }
-    let _ = LocalStorage::set(LAST_KEY, saved.base.as_deref().unwrap_or("imported"));
-    LocalStorage::set(key, json).map_err(|e| {
+    set(&autosave_key(saved.base.as_deref()), &json).map_err(|e| {
         format!(
             "The browser refused to save this session ({e}). Use \"Export\" to keep it in a file."
         )
-    })
+    })?;
+    let _ = set(LAST_KEY, saved.base.as_deref().unwrap_or("imported"));
+    Ok(())
 }
 
 /// Whether an imported scenario is saved (without reading it).
 pub fn has_imported() -> bool {
-    LocalStorage::raw()
-        .get_item(&autosave_key(None))
-        .ok()
-        .flatten()
-        .is_some()
+    get(&autosave_key(None)).is_some()
 }
 
-/// Keeps a session aside (a link replaced it).
+/// Keeps the learner's own session of a scenario aside (a link or an
+/// import replaced it), one per scenario.
 pub fn backup_autosave(saved: &Saved) {
-    let _ = LocalStorage::set(BACKUP_KEY, share::to_json(saved));
+    let _ = set(&backup_key(saved.base.as_deref()), &share::to_json(saved));
 }
 
-/// The session kept aside.
-pub fn load_backup() -> Option<Saved> {
-    let text: String = LocalStorage::get(BACKUP_KEY).ok()?;
-    share::from_json(&text).ok()
+/// The session kept aside for scenario `base`.
+pub fn load_backup(base: Option<&str>) -> Option<Saved> {
+    share::from_json(&get(&backup_key(base))?).ok()
+}
+
+/// Whether a session is kept aside for scenario `base`.
+pub fn has_backup(base: Option<&str>) -> bool {
+    get(&backup_key(base)).is_some()
+}
+
+pub fn clear_backup(base: Option<&str>) {
+    delete(&backup_key(base));
 }
 
 /// Asks the learner (the browser's own confirm dialog); true without a window.
@@ -170,6 +211,19 @@ pub fn focus(id: &str) {
     }
 }
 
+/// Sets the value of the `<select>` with id `id`.
+pub fn set_select(id: &str, value: &str) {
+    if let Some(el) = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlSelectElement>().ok())
+    {
+        if el.value() != value {
+            el.set_value(value);
+        }
+    }
+}
+
 /// Whether the focused element is inside the element matching `css`.
 pub fn focus_in(css: &str) -> bool {
     window()
@@ -180,14 +234,13 @@ pub fn focus_in(css: &str) -> bool {
 }
 
 pub fn clear_autosave(base: Option<&str>) {
-    LocalStorage::delete(autosave_key(base));
+    delete(&autosave_key(base));
 }
 
 /// The theme the learner chose: `Some(true)` dark, `Some(false)` light,
 /// `None` the system's.
 pub fn load_theme() -> Option<bool> {
-    let t: String = LocalStorage::get(THEME_KEY).ok()?;
-    match t.as_str() {
+    match get(THEME_KEY)?.as_str() {
         "dark" => Some(true),
         "light" => Some(false),
         _ => None,
@@ -195,13 +248,12 @@ pub fn load_theme() -> Option<bool> {
 }
 
 pub fn save_theme(dark: Option<bool>) {
-    let _ = match dark {
-        Some(d) => LocalStorage::set(THEME_KEY, if d { "dark" } else { "light" }),
-        None => {
-            LocalStorage::delete(THEME_KEY);
-            Ok(())
+    match dark {
+        Some(d) => {
+            let _ = set(THEME_KEY, if d { "dark" } else { "light" });
         }
-    };
+        None => delete(THEME_KEY),
+    }
 }
 
 /// Whether the system asks for dark colours.
@@ -269,12 +321,11 @@ pub fn read_file(
         // wasm memory, one 100 ms task for a 12 MB dump.
         let t0 = now_ms();
         let r = match gloo_file::futures::read_as_bytes(&file).await {
-            Ok(bytes) => String::from_utf8(bytes)
+            Ok(bytes) => crate::ui::session::decode_text(bytes)
                 .map(|t| (name.clone(), Rc::<str>::from(t)))
-                .map_err(|e| {
+                .map_err(|at| {
                     format!(
-                        "{name} is not UTF-8 text (byte {} is not valid): is it an iptables-save or ip route listing?",
-                        e.utf8_error().valid_up_to() + 1
+                        "{name} is not text (byte {at} is not valid UTF-8 or UTF-16): is it an iptables-save or ip route listing?"
                     )
                 }),
             Err(e) => Err(format!("{name} could not be read: {e}")),

@@ -51,6 +51,32 @@ impl Field {
     }
 }
 
+/// A file's bytes as text: UTF-8 (a byte-order mark is dropped), or
+/// UTF-16 with its byte-order mark (what Windows tools write). The error is
+/// the position (from 1) of the first byte that is not valid.
+pub fn decode_text(bytes: Vec<u8>) -> Result<String, usize> {
+    let utf16 = |le: bool| {
+        let units: Vec<u16> = bytes[2..]
+            .chunks(2)
+            .map(|c| match (c, le) {
+                ([a, b], true) => u16::from_le_bytes([*a, *b]),
+                ([a, b], false) => u16::from_be_bytes([*a, *b]),
+                _ => 0xFFFD,
+            })
+            .collect();
+        String::from_utf16(&units).map_err(|_| 3)
+    };
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        String::from_utf8(bytes[3..].to_vec()).map_err(|e| e.utf8_error().valid_up_to() + 4)
+    } else if bytes.starts_with(&[0xFF, 0xFE]) {
+        utf16(true)
+    } else if bytes.starts_with(&[0xFE, 0xFF]) {
+        utf16(false)
+    } else {
+        String::from_utf8(bytes).map_err(|e| e.utf8_error().valid_up_to() + 1)
+    }
+}
+
 /// An editor's text as typed, and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Draft {
@@ -139,6 +165,8 @@ pub struct Session {
     pub selected: Option<(usize, usize)>,
     undo: Vec<Change>,
     redo: Vec<Change>,
+    /// The editor typed in last: undo takes its unapplied text back first.
+    last_edited: Option<(usize, Field)>,
     /// Bumped on every change, so views can tell cheaply that something changed.
     pub version: u64,
 }
@@ -171,6 +199,7 @@ impl Session {
             selected: None,
             undo: Vec::new(),
             redo: Vec::new(),
+            last_edited: None,
             version: 0,
         })
     }
@@ -267,6 +296,7 @@ impl Session {
     pub fn edit(&mut self, host: usize, field: Field, text: Rc<str>) {
         if let Some(d) = self.drafts.get_mut(host) {
             d.get_mut(field).text = text;
+            self.last_edited = Some((host, field));
             self.version += 1;
         }
     }
@@ -390,6 +420,14 @@ impl Session {
     /// An editor whose text differs from the text in use (typed and not
     /// applied yet, or with errors).
     fn unapplied(&self) -> Option<(usize, Field)> {
+        let differs = |(h, f): (usize, Field)| {
+            self.drafts
+                .get(h)
+                .is_some_and(|d| d.get(f).text != d.get(f).applied)
+        };
+        if let Some(at) = self.last_edited.filter(|at| differs(*at)) {
+            return Some(at);
+        }
         self.drafts.iter().enumerate().find_map(|(h, d)| {
             [Field::Rules, Field::Routes]
                 .into_iter()
@@ -447,6 +485,10 @@ impl Session {
     /// Sends a packet: a new trace, selected at its first step. Conntrack
     /// and counters carry over from the packets before.
     pub fn send(&mut self, spec: SendSpec) {
+        // The history keeps the last MAX_SENDS packets.
+        if self.sends.len() >= MAX_SENDS {
+            self.sends.remove(0);
+        }
         let before = self.state.clone();
         let trace = send(&mut self.world, &mut self.state, &spec).map(Rc::new);
         self.fit_drafts();
@@ -711,6 +753,49 @@ mod tests {
             "{line}"
         );
         assert!(s.command(h, "-t nat -A NOPE -j ACCEPT").is_err());
+    }
+
+    #[test]
+    fn files_decode_from_utf8_with_or_without_bom_and_utf16() {
+        let text = "*nat\n-A X -j ACCEPT\n";
+        let utf16 = |le: bool| {
+            let mut v = if le {
+                vec![0xFF, 0xFE]
+            } else {
+                vec![0xFE, 0xFF]
+            };
+            for u in text.encode_utf16() {
+                v.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+            }
+            v
+        };
+        let cases: Vec<(Vec<u8>, Result<&str, usize>)> = vec![
+            (text.as_bytes().to_vec(), Ok(text)),
+            (
+                [&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat(),
+                Ok(text),
+            ),
+            (utf16(true), Ok(text)),
+            (utf16(false), Ok(text)),
+            (b"ab\xFFcd".to_vec(), Err(3)),
+            (vec![], Ok("")),
+        ];
+        for (bytes, want) in cases {
+            let got = decode_text(bytes.clone());
+            assert_eq!(got.as_deref().map_err(|e| *e), want, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn the_history_keeps_the_last_packets() {
+        let mut s = Session::builtin("article").unwrap();
+        let spec = s.sends[0].spec.clone();
+        for _ in 0..MAX_SENDS + 3 {
+            s.send(spec.clone());
+        }
+        assert_eq!(s.sends.len(), MAX_SENDS);
+        assert_eq!(s.selected.map(|x| x.0), Some(MAX_SENDS - 1));
+        assert!(Session::from_saved(&s.to_saved()).is_ok());
     }
 
     #[test]
