@@ -12,8 +12,8 @@ use crate::engine::scenario::{self, HostKind};
 use crate::engine::SendSpec;
 use crate::ui::dialogs::{EmbedDialog, LinkDialog};
 use crate::ui::editors::{EditorPanel, EditorView, RulesRef};
-use crate::ui::events::{EventList, SendHistory, StepControls};
-use crate::ui::explain::Explain;
+use crate::ui::events::{send_history, step_controls, ControlProps, EventList, HistoryProps};
+use crate::ui::explain::{explain, ExplainProps};
 use crate::ui::headers::HeaderView;
 use crate::ui::model::{self, Filters, Move};
 use crate::ui::send_form::{SendForm, Target};
@@ -1006,12 +1006,12 @@ impl Component for App {
                             onagain={link.callback(|_| Msg::SendAgain)}
                             onclearct={link.callback(|_| Msg::ClearConntrack)}
                         />
-                        <SendHistory
-                            sends={Rc::new(s.sends.iter().map(|x| (x.spec.clone(), x.trace.clone())).collect::<Vec<_>>())}
-                            selected={t_sel}
-                            onselect={link.callback(|t| Msg::Select(t, 0))}
-                            onclear={link.callback(|_| Msg::ClearSends)}
-                        />
+                        { send_history(&HistoryProps {
+                            sends: Rc::new(s.sends.iter().map(|x| (x.spec.clone(), x.trace.clone())).collect::<Vec<_>>()),
+                            selected: t_sel,
+                            onselect: link.callback(|t| Msg::Select(t, 0)),
+                            onclear: link.callback(|_| Msg::ClearSends),
+                        }) }
                     </section>
                     <section class="panel topo-panel" aria-labelledby="topo-h">
                         <h2 id="topo-h">{ "Topology" }</h2>
@@ -1034,27 +1034,27 @@ impl Component for App {
                                     </section>
                                     <section class="panel detail-panel" aria-labelledby="detail-h">
                                         <h2 id="detail-h" class="visually-hidden">{ "The selected step" }</h2>
-                                        <StepControls
-                                            at={step}
-                                            count={t.steps.len()}
-                                            visible={Rc::new(self.visible())}
-                                            playing={self.playing.is_some()}
-                                            speed_ms={self.speed_ms}
-                                            onmove={link.callback(Msg::Step)}
-                                            onplay={link.callback(|_| Msg::TogglePlay)}
-                                            onspeed={link.callback(Msg::Speed)}
-                                        />
+                                        { step_controls(&ControlProps {
+                                            at: step,
+                                            count: t.steps.len(),
+                                            visible: Rc::new(self.visible()),
+                                            playing: self.playing.is_some(),
+                                            speed_ms: self.speed_ms,
+                                            onmove: link.callback(Msg::Step),
+                                            onplay: link.callback(|_| Msg::TogglePlay),
+                                            onspeed: link.callback(Msg::Speed),
+                                        }) }
                                         if step == 0 && t.steps.len() > 1 {
                                             <p class="hint">{ "Press ▶ (or the → key) to follow the packet one step at a time, or pick any step in the list." }</p>
                                         }
                                         <HeaderView trace={t.clone()} step={step} />
-                                        <Explain
-                                            trace={t.clone()}
-                                            step={step}
-                                            explained={self.explained.clone().filter(|(v, _, _)| *v == s.version).map(|(_, r, e)| Rc::new((r, e)))}
-                                            onexplain={link.callback(Msg::ExplainRule)}
-                                            onforce={link.callback(|_| Msg::ForceOther)}
-                                        />
+                                        { explain(&ExplainProps {
+                                            trace: t.clone(),
+                                            step,
+                                            explained: self.explained.clone().filter(|(v, _, _)| *v == s.version).map(|(_, r, e)| Rc::new((r, e))),
+                                            onexplain: link.callback(Msg::ExplainRule),
+                                            onforce: link.callback(|_| Msg::ForceOther),
+                                        }) }
                                     </section>
                                 </>
                             },

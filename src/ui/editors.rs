@@ -233,7 +233,7 @@ fn field_editor(props: &FieldProps) -> Html {
             <RuleTable ruleset={props.ruleset.clone()} counters={props.counters.clone()} highlight={props.highlight} version={props.version} />
         },
         (EditorView::Table, Field::Routes) => html! {
-            <RouteN routes={props.routes.clone()} highlight={props.highlight} />
+            { route_n(&RouteNProps { routes: props.routes.clone(), highlight: props.highlight }) }
         },
         (EditorView::Text, _) if large => html! {
             <LargeText id={id.clone()} text={props.text.clone()} highlight={props.highlight} errors={props.errors.clone()}
@@ -604,7 +604,6 @@ struct RouteNProps {
 }
 
 /// The main table as `route -n` prints it, the chosen route marked.
-#[function_component(RouteN)]
 fn route_n(props: &RouteNProps) -> Html {
     let text = route_text::emit_route_n(&props.routes);
     let mut lines = text.lines();

@@ -34,7 +34,6 @@ fn verdict_tag(t: &Result<Rc<Trace>, String>) -> (&'static str, &'static str, &'
 }
 
 /// The packets sent so far; choosing one shows its trace.
-#[function_component(SendHistory)]
 pub fn send_history(props: &HistoryProps) -> Html {
     if props.sends.is_empty() {
         return html! {};
@@ -77,7 +76,6 @@ pub struct ControlProps {
 }
 
 /// First, back, play/pause, forward, last, and the speed.
-#[function_component(StepControls)]
 pub fn step_controls(props: &ControlProps) -> Html {
     let first = props.visible.first() == Some(&props.at);
     let last = props.visible.last() == Some(&props.at);

@@ -22,7 +22,6 @@ pub struct ExplainProps {
     pub onforce: Callback<()>,
 }
 
-#[function_component(Explain)]
 pub fn explain(props: &ExplainProps) -> Html {
     let Some(st) = props.trace.steps.get(props.step) else {
         return html! {};
