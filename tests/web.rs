@@ -30,6 +30,22 @@ fn preset_trace(name: &str) -> Trace {
     send(&mut world, &mut state, &spec).expect("the preset packet is sent")
 }
 
+/// The index of the first DNAT step of a trace.
+fn dnat_step(t: &Trace) -> usize {
+    t.steps
+        .iter()
+        .position(|s| {
+            matches!(
+                s.kind,
+                StepKind::Nat {
+                    nat: NatKind::Dnat,
+                    ..
+                }
+            )
+        })
+        .expect("a DNAT step")
+}
+
 fn dnat_to(t: &Trace, addr: Ipv4Addr, port: u16) -> bool {
     t.steps.iter().any(|s| {
         matches!(&s.kind, StepKind::Nat { nat: NatKind::Dnat, after, .. }
@@ -89,19 +105,7 @@ fn engine_article_remote_encapsulates_to_node54() {
 #[wasm_bindgen_test]
 fn header_changes_name_the_rewritten_fields() {
     let t = preset_trace("article");
-    let i = t
-        .steps
-        .iter()
-        .position(|s| {
-            matches!(
-                s.kind,
-                StepKind::Nat {
-                    nat: NatKind::Dnat,
-                    ..
-                }
-            )
-        })
-        .expect("a DNAT step");
+    let i = dnat_step(&t);
     assert_eq!(
         header_changes(&t.steps[i - 1].packet, &t.steps[i].packet),
         vec!["dst 10.96.100.10:80 → 172.16.225.112:80".to_string()]
@@ -274,19 +278,7 @@ async fn typing_a_route_applies_it_and_bad_text_is_kept() {
 async fn header_view_marks_the_rewritten_field_with_its_old_value() {
     use packetwalk::ui::headers::{HeaderProps, HeaderView};
     let t = std::rc::Rc::new(preset_trace("article"));
-    let dnat = t
-        .steps
-        .iter()
-        .position(|s| {
-            matches!(
-                s.kind,
-                StepKind::Nat {
-                    nat: NatKind::Dnat,
-                    ..
-                }
-            )
-        })
-        .unwrap();
+    let dnat = dnat_step(&t);
     let root = fresh_root();
     let app = yew::Renderer::<HeaderView>::with_root_and_props(
         root.clone(),

@@ -7,28 +7,24 @@ pub mod model;
 pub mod session;
 pub mod share;
 
-#[cfg(target_arch = "wasm32")]
-pub mod app;
-#[cfg(target_arch = "wasm32")]
-pub mod browser;
-#[cfg(target_arch = "wasm32")]
-pub mod dialogs;
-#[cfg(target_arch = "wasm32")]
-pub mod editors;
-#[cfg(target_arch = "wasm32")]
-pub mod events;
-#[cfg(target_arch = "wasm32")]
-pub mod explain;
-#[cfg(target_arch = "wasm32")]
-pub mod headers;
-#[cfg(target_arch = "wasm32")]
-pub mod import;
-#[cfg(target_arch = "wasm32")]
-pub mod send_form;
-#[cfg(target_arch = "wasm32")]
-pub mod topology;
-#[cfg(target_arch = "wasm32")]
-pub mod virtual_list;
+/// Declares the modules that only the browser build has.
+macro_rules! web_only {
+    ($($m:ident),* $(,)?) => { $( #[cfg(target_arch = "wasm32")] pub mod $m; )* };
+}
+
+web_only!(
+    app,
+    browser,
+    dialogs,
+    editors,
+    events,
+    explain,
+    headers,
+    import,
+    send_form,
+    topology,
+    virtual_list,
+);
 
 #[cfg(target_arch = "wasm32")]
 pub use app::App;

@@ -4,7 +4,7 @@
 //! its addresses (inside its outer header when tunnelled).
 //!
 //! Re-rendered on every step change, so it is split: the layout is
-//! memoised per scenario, the boxes ([`TopoBody`]) re-render only when
+//! memoised per scenario, the boxes (`TopoBody`) re-render only when
 //! what is emphasised changes, and the marker is its own small component.
 
 use crate::engine::scenario::{HostKind, Scenario};
