@@ -6,6 +6,7 @@
 //! counters, the random stream), and returns a [`trace::Trace`].
 
 pub mod conntrack;
+pub mod decimal;
 pub mod error;
 pub mod iptables;
 pub mod lex;

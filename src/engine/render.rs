@@ -1,8 +1,9 @@
 //! Words for trace steps: a stage label and a one-line summary per step,
 //! and the plain-text table the CLI prints. The web UI shows the same words.
 
+use crate::engine::decimal;
 use crate::engine::packet::icmp;
-use crate::engine::trace::{CtEvent, Entry, Lookup, RouteResult, Step, StepKind, Trace, Verdict};
+use crate::engine::trace::{CtEvent, Entry, Lookup, Step, StepKind, Trace, Verdict};
 
 /// Where in the stack a step happens (`nat PREROUTING`, `routing`, `device`).
 pub fn stage(s: &Step) -> String {
@@ -106,7 +107,9 @@ pub fn summary(s: &Step) -> String {
             rule,
             ..
         } => format!(
-            "rule {rule}: statistic random p={probability} draw={draw:.5} -> {}{}",
+            "rule {rule}: statistic random p={} draw={} -> {}{}",
+            decimal::short(*probability),
+            decimal::fixed(*draw, 5),
             if *matched { "taken" } else { "not taken" },
             if *forced { " (forced)" } else { "" }
         ),
@@ -132,10 +135,7 @@ pub fn summary(s: &Step) -> String {
                 .as_ref()
                 .map(|r| format!(" by rule {}", r.index))
                 .unwrap_or_default();
-            format!("{nat:?} {side} {before} -> {after}{by}")
-                .replacen("Dnat", "DNAT", 1)
-                .replacen("Snat", "SNAT", 1)
-                .replacen("Masquerade", "MASQUERADE", 1)
+            format!("{} {side} {before} -> {after}{by}", nat.name())
         }
         StepKind::NatSkipped { hook } => {
             format!("nat {hook} not consulted: not the first packet of the connection")
@@ -166,17 +166,7 @@ pub fn summary(s: &Step) -> String {
                 .find(|c| c.chosen)
                 .map(|c| c.route.clone())
                 .unwrap_or_else(|| "no route".into());
-            let res = match result {
-                RouteResult::Local => "local delivery".to_string(),
-                RouteResult::Unicast { dev, via, .. } => match via {
-                    Some(v) => format!("via {v} dev {dev}"),
-                    None => format!("dev {dev}"),
-                },
-                RouteResult::Blackhole => "blackhole".into(),
-                RouteResult::Unreachable => "unreachable".into(),
-                RouteResult::Prohibit => "prohibit".into(),
-                RouteResult::NoRoute => "no route".into(),
-            };
+            let res = result.describe();
             format!(
                 "{what} for {dst}: {won} ({} candidates) -> {res}",
                 candidates.len()

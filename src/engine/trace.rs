@@ -106,6 +106,23 @@ pub enum RouteResult {
     NoRoute,
 }
 
+impl RouteResult {
+    /// In words: `local delivery`, `via 192.168.11.54 dev tunl0`, `blackhole`.
+    pub fn describe(&self) -> String {
+        match self {
+            RouteResult::Local => "local delivery".to_string(),
+            RouteResult::Unicast { dev, via, .. } => match via {
+                Some(v) => format!("via {v} dev {dev}"),
+                None => format!("dev {dev}"),
+            },
+            RouteResult::Blackhole => "blackhole".into(),
+            RouteResult::Unreachable => "unreachable".into(),
+            RouteResult::Prohibit => "prohibit".into(),
+            RouteResult::NoRoute => "no route".into(),
+        }
+    }
+}
+
 /// NAT kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -113,6 +130,17 @@ pub enum NatKind {
     Dnat,
     Snat,
     Masquerade,
+}
+
+impl NatKind {
+    /// The iptables target's name: `DNAT`, `SNAT`, `MASQUERADE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            NatKind::Dnat => "DNAT",
+            NatKind::Snat => "SNAT",
+            NatKind::Masquerade => "MASQUERADE",
+        }
+    }
 }
 
 /// An address and port, before or after NAT.

@@ -988,7 +988,7 @@ impl Component for App {
                 }
                 if let Some(i) = &self.importing {
                     <div class="progress-wrap" role="status">
-                        <label for="import-progress">{ format!("Parsing {} for {}… {:.0} %", i.name, s.world.hosts.get(i.host).map(|h| h.name()).unwrap_or(""), i.progress * 100.0) }</label>
+                        <label for="import-progress">{ format!("Parsing {} for {}… {} %", i.name, s.world.hosts.get(i.host).map(|h| h.name()).unwrap_or(""), (i.progress * 100.0) as u32) }</label>
                         <progress id="import-progress" max="1" value={i.progress.to_string()}></progress>
                     </div>
                 }

@@ -3,6 +3,7 @@
 //! reading (gloo-file) and the colour theme. Failures come back as
 //! sentences for the learner; none of them panics.
 
+use crate::engine::decimal;
 use crate::ui::share::{self, Saved};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -157,8 +158,8 @@ pub fn autosave(saved: &Saved) -> Result<(), String> {
     let json = share::to_json(saved);
     if json.len() > AUTOSAVE_MAX {
         return Err(format!(
-            "This session ({:.1} MB) is too large for the browser's storage, so it is not autosaved. Use \"Export\" to keep it in a file.",
-            json.len() as f64 / 1e6
+            "This session ({} MB) is too large for the browser's storage, so it is not autosaved. Use \"Export\" to keep it in a file.",
+            decimal::fixed(json.len() as f64 / 1e6, 1)
         ));
     }
     set(&autosave_key(saved.base.as_deref()), &json).map_err(|e| {
@@ -372,6 +373,6 @@ pub fn now_ms() -> f64 {
 /// the browser benchmark (`scripts/bench_page.py`) reads it.
 pub fn record(name: &str, ms: f64) {
     if let Some(body) = window().and_then(|w| w.document()).and_then(|d| d.body()) {
-        let _ = body.set_attribute(name, &format!("{ms:.2}"));
+        let _ = body.set_attribute(name, &decimal::fixed(ms, 2));
     }
 }

@@ -343,7 +343,7 @@ fn code_editor(props: &CodeProps) -> Html {
         .onedit
         .reform(|e: InputEvent| Rc::from(e.target_unchecked_into::<HtmlTextAreaElement>().value()));
     let band = |line: usize, class: &'static str| {
-        html! { <div class={classes!("band", class)} style={format!("top:{}px", (line as f64 - 1.0) * LINE_PX)}></div> }
+        html! { <div class={classes!("band", class)} style={format!("top:{}px", ((line as f64 - 1.0) * LINE_PX) as i64)}></div> }
     };
     html! {
         <div class="code-editor" data-keys="own">

@@ -51,7 +51,7 @@ pub fn send_history(props: &HistoryProps) -> Html {
                             <button class={classes!("history-item", (i == props.selected).then_some("selected"))}
                                 aria-current={(i == props.selected).then_some("true")} {onclick}>
                                 <span class="history-n">{ format!("#{}", i + 1) }</span>
-                                <span class="history-what">{ format!("{}{flags} {} → {}", spec.proto.to_string().to_uppercase(), spec.from, spec.to) }</span>
+                                <span class="history-what">{ format!("{}{flags} {} → {}", spec.proto.to_string().to_ascii_uppercase(), spec.from, spec.to) }</span>
                                 <span class={classes!("tag", class)}><span aria-hidden="true">{ icon }</span>{ " " }{ word }</span>
                             </button>
                         </li>

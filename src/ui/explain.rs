@@ -3,6 +3,7 @@
 //! a drop's reason, a `statistic` draw with a button to force the other
 //! branch, conntrack tuples.
 
+use crate::engine::decimal;
 use crate::engine::trace::{CtEvent, DropReason, StepKind, Trace};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -73,7 +74,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             ..
         } => html! {
             <>
-                <p>{ format!("Route lookup for {dst}: the local table first, then main; longest prefix wins, then the lowest metric. Result: {result:?}.") }</p>
+                <p>{ format!("Route lookup for {dst}: the local table first, then main; longest prefix wins, then the lowest metric. Result: {}.", result.describe()) }</p>
                 <table class="explain-table routes-weighed">
                     <caption class="visually-hidden">{ "The routes that contain the destination, and why each won or lost" }</caption>
                     <thead><tr><th scope="col">{ "Route" }</th><th scope="col">{ "Table" }</th><th scope="col">{ "Prefix" }</th><th scope="col">{ "Metric" }</th><th scope="col">{ "Why" }</th></tr></thead>
@@ -112,12 +113,12 @@ pub fn explain(props: &ExplainProps) -> Html {
             ..
         } => html! {
             <>
-                <p>{ format!("Rule {rule} of {chain} matches with probability {probability:.11} (statistic --mode random).") }</p>
+                <p>{ format!("Rule {rule} of {chain} matches with probability {} (statistic --mode random).", decimal::fixed(*probability, 11)) }</p>
                 <p>
                     if *forced {
                         { format!("This branch was forced: the rule {}.", if *matched { "matched" } else { "did not match" }) }
                     } else {
-                        { format!("The draw was {draw:.4}: {} {probability:.4}, so the rule {}.", if *matched { "below" } else { "not below" }, if *matched { "matched" } else { "did not match" }) }
+                        { format!("The draw was {}: {} {}, so the rule {}.", decimal::fixed(*draw, 4), if *matched { "below" } else { "not below" }, decimal::fixed(*probability, 4), if *matched { "matched" } else { "did not match" }) }
                     }
                 </p>
                 <button id="force-other" onclick={props.onforce.reform(|_| ())}>
@@ -150,7 +151,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             },
         },
         StepKind::NatSkipped { hook } => html! {
-            <p>{ format!("The nat table runs only for the first packet of a connection; at {hook:?} this packet follows the connection's binding instead.") }</p>
+            <p>{ format!("The nat table runs only for the first packet of a connection; at {hook} this packet follows the connection's binding instead.") }</p>
         },
         StepKind::Encap { dev, outer } => html! {
             <p>{ format!("{dev} wraps the packet in an outer IPv4 header {} → {} (protocol {}): the LAN only sees node addresses.", outer.src, outer.dst, outer.protocol) }</p>

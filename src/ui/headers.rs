@@ -34,7 +34,7 @@ pub fn header_view(props: &HeaderProps) -> Html {
             rule,
         } => Some(html! {
             <p class="nat-line">
-                <span class="tag row-nat"><span aria-hidden="true">{ "⇄" }</span>{ format!(" {nat:?}").to_uppercase() }</span>
+                <span class="tag row-nat"><span aria-hidden="true">{ "⇄" }</span>{ format!(" {}", nat.name()) }</span>
                 { " " }<code>{ before.to_string() }</code>{ " → " }<code class="nat-after">{ after.to_string() }</code>
                 {
                     match rule {

@@ -888,7 +888,7 @@ impl Header {
                 "{} → {} {}",
                 self.src,
                 self.dst,
-                self.proto.name().to_uppercase()
+                self.proto.name().to_ascii_uppercase()
             ),
         }
     }
@@ -897,7 +897,7 @@ impl Header {
     pub fn outer_label(&self) -> String {
         let p = match self.proto {
             Proto::Ipip => "IPIP".to_string(),
-            p => p.name().to_uppercase(),
+            p => p.name().to_ascii_uppercase(),
         };
         format!("{p} {} → {}", self.src, self.dst)
     }

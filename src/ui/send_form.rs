@@ -237,7 +237,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <label for="send-proto">{ "Protocol" }</label>
                 <select id="send-proto" onchange={onproto}>
                     { for [Proto::Tcp, Proto::Udp, Proto::Icmp].iter().map(|p| html! {
-                        <option value={p.to_string()} selected={*p == *proto}>{ p.to_string().to_uppercase() }</option>
+                        <option value={p.to_string()} selected={*p == *proto}>{ p.to_string().to_ascii_uppercase() }</option>
                     }) }
                 </select>
             </div>

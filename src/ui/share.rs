@@ -152,7 +152,8 @@ impl fmt::Display for ShareError {
                 position,
             } => write!(
                 f,
-                "The link contains {character:?} (character {position} after the '#'), which a Packet Walk link never contains: it was changed on the way. Copy the whole link again, exactly as it was given."
+                "The link contains {} (character {position} after the '#'), which a Packet Walk link never contains: it was changed on the way. Copy the whole link again, exactly as it was given.",
+                shown(*character)
             ),
             ShareError::Damaged => write!(
                 f,
@@ -191,11 +192,21 @@ impl fmt::Display for ShareError {
 
 impl std::error::Error for ShareError {}
 
+/// A character as a message shows it: `'%'`, or `U+200B` when it is not a
+/// visible ASCII character.
+fn shown(c: char) -> String {
+    if c.is_ascii_graphic() {
+        format!("'{c}'")
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
+}
+
 /// `s` with its first letter in upper case.
 fn capitalised(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
+        Some(first) => first.to_ascii_uppercase().to_string() + c.as_str(),
         None => String::new(),
     }
 }
@@ -359,9 +370,15 @@ pub fn decode_link(fragment: &str) -> Result<Saved, ShareError> {
                 _ => ShareError::Damaged,
             }
         })?;
-    serde_json::from_slice(&json).map_err(|e| ShareError::BadJson {
-        message: e.to_string(),
-    })
+    // One reader for links and autosaves (from_str) keeps one copy of the
+    // deserialiser in the page.
+    let json = String::from_utf8(json).map_err(|e| ShareError::BadJson {
+        message: format!(
+            "the data is not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    from_json(&json)
 }
 
 /// The record as compact JSON (no compression), for the autosave.

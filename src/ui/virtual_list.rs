@@ -122,12 +122,12 @@ pub fn virtual_list(p: &VirtualListProps) -> Html {
     let total = p.rows as f64 * row;
     html! {
         <div ref={scroller} class={classes!("vlist-scroll", p.class.clone())}
-            style={format!("position: relative; overflow-y: auto; height: {height}px")}
+            style={format!("position: relative; overflow-y: auto; height: {}px", height as i64)}
             role="list" aria-label={p.aria_label.clone()} tabindex="0" data-keys="own" {onscroll}>
-            <div class="vlist-spacer" style={format!("position: relative; height: {total}px")}>
+            <div class="vlist-spacer" style={format!("position: relative; height: {}px", total as i64)}>
                 { for (start..end).map(|i| html! {
                     <div key={i} class="vlist-row" role="none"
-                        style={format!("position: absolute; left: 0; min-width: 100%; top: {}px; height: {row}px", i as f64 * row)}>
+                        style={format!("position: absolute; left: 0; min-width: 100%; top: {}px; height: {}px", (i as f64 * row) as i64, row as i64)}>
                         { p.render_row.emit(i) }
                     </div>
                 }) }

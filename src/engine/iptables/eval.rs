@@ -248,7 +248,10 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
             None => "the packet has no ports".into(),
         },
         MatchKind::Random { probability, .. } => {
-            format!("the random draw was not below {probability}")
+            format!(
+                "the random draw was not below {}",
+                crate::engine::decimal::short(*probability)
+            )
         }
         MatchKind::Nth { every, .. } => format!("not this rule's turn (every {every}th packet)"),
         MatchKind::Mark { value, mask } => format!(
@@ -682,7 +685,7 @@ fn log_line(prefix: &str, pkt: &Packet) -> String {
         h.ttl,
         h.id,
         if h.df { " DF" } else { "" },
-        h.protocol.name().to_uppercase()
+        h.protocol.name().to_ascii_uppercase()
     );
     match pkt.head_transport() {
         Some(Transport::Tcp {

@@ -1133,11 +1133,14 @@ impl Builder<'_, '_> {
                         let o = get("--probability").ok_or_else(|| {
                             self.err(m.at, "statistic --mode random needs --probability")
                         })?;
-                        let p: f64 = o.values[0].parse().map_err(|_| {
+                        let p = crate::engine::decimal::parse(o.values[0]).ok_or_else(|| {
                             e(o, format!("\"{}\" is not a probability", o.values[0]))
                         })?;
                         if !(0.0..=1.0).contains(&p) {
-                            return Err(e(o, format!("probability {p} is not between 0 and 1")));
+                            return Err(e(
+                                o,
+                                format!("probability {} is not between 0 and 1", o.values[0]),
+                            ));
                         }
                         MatchKind::Random {
                             probability: p,
