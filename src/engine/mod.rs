@@ -9,6 +9,8 @@ pub mod conntrack;
 pub mod decimal;
 pub mod error;
 pub mod iptables;
+pub mod k8s;
+pub mod kubeproxy;
 pub mod lex;
 pub mod packet;
 pub mod render;

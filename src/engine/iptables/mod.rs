@@ -2,6 +2,7 @@
 //! list of matches and one target. Parsed once from `iptables-save` text or
 //! single `iptables` commands; evaluated by [`eval`].
 
+pub mod canonical;
 pub mod command;
 pub mod eval;
 pub mod index;

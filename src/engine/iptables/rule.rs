@@ -345,7 +345,7 @@ pub const TARGETS: &[&str] = &[
     "LOG",
 ];
 
-fn module_options(m: &str) -> &'static [&'static str] {
+pub(crate) fn module_options(m: &str) -> &'static [&'static str] {
     match m {
         "tcp" => &[
             "--sport",
@@ -394,7 +394,7 @@ fn module_options(m: &str) -> &'static [&'static str] {
     }
 }
 
-fn target_options(t: &str) -> &'static [&'static str] {
+pub(crate) fn target_options(t: &str) -> &'static [&'static str] {
     match t {
         "REJECT" => &["--reject-with"],
         "DNAT" => &["--to-destination", "--random", "--persistent"],
@@ -420,7 +420,7 @@ fn target_options(t: &str) -> &'static [&'static str] {
 }
 
 /// Options that take no value.
-fn is_flag(opt: &str) -> bool {
+pub(crate) fn is_flag(opt: &str) -> bool {
     matches!(
         opt,
         "--syn"
@@ -552,7 +552,7 @@ fn parse_nat_range(s: &str) -> Result<NatRange, String> {
     Ok(NatRange { addr, ports })
 }
 
-fn parse_icmp_type(s: &str) -> Result<(Option<u8>, Option<u8>), String> {
+pub(crate) fn parse_icmp_type(s: &str) -> Result<(Option<u8>, Option<u8>), String> {
     let named: Option<(Option<u8>, Option<u8>)> = match s {
         "any" => Some((None, None)),
         "echo-reply" | "pong" => Some((Some(0), None)),

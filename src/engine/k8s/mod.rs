@@ -1,0 +1,748 @@
+//! The Kubernetes objects that decide a node's rules and routes: Services,
+//! EndpointSlices and Nodes, read from the YAML `kubectl get -o yaml`
+//! prints, plus Packet Walk's own `Network` document naming the CNI mode.
+//!
+//! Only the fields kube-proxy and the CNI read are kept. A field that is
+//! absent has the value the API gives it (an unset `type` is `ClusterIP`, an
+//! unset `externalTrafficPolicy` is `Cluster`), and every bad value is an
+//! error at its line, with the field's path.
+
+pub mod yaml;
+
+use crate::engine::error::{Errors, ParseError};
+use ipnet::{IpNet, Ipv4Net};
+use std::net::{IpAddr, Ipv4Addr};
+use yaml::{At, Report};
+
+/// A Service's `spec.type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceType {
+    ClusterIp,
+    NodePort,
+    LoadBalancer,
+    ExternalName,
+}
+
+/// `Cluster` or `Local` (`externalTrafficPolicy`, `internalTrafficPolicy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Policy {
+    #[default]
+    Cluster,
+    Local,
+}
+
+/// `TCP`, `UDP` or `SCTP`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    /// Lower case, as kube-proxy writes it in rules and hashes.
+    pub fn lower(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+        }
+    }
+}
+
+/// A Service's `spec.clusterIP`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterIp {
+    /// Empty: not allocated.
+    Unset,
+    /// `None`: a headless Service, which kube-proxy ignores.
+    Headless,
+    Ip(IpAddr),
+}
+
+/// `targetPort`: a number or the name of a container port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetPort {
+    Number(u16),
+    Name(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServicePort {
+    /// `""` when the port has no name.
+    pub name: String,
+    pub protocol: Protocol,
+    pub port: u16,
+    pub target_port: Option<TargetPort>,
+    /// 0 when there is none.
+    pub node_port: u16,
+    pub line: usize,
+}
+
+/// One `status.loadBalancer.ingress` entry with an IP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ingress {
+    pub ip: IpAddr,
+    /// `ipMode: Proxy`: the load balancer proxies, so kube-proxy writes no
+    /// rule for this IP.
+    pub proxy: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub namespace: String,
+    pub name: String,
+    pub kind: ServiceType,
+    pub cluster_ip: ClusterIp,
+    pub ports: Vec<ServicePort>,
+    pub external_ips: Vec<IpAddr>,
+    pub external_policy: Policy,
+    pub internal_policy: Policy,
+    /// `sessionAffinity: ClientIP`, with its timeout in seconds.
+    pub affinity_timeout: Option<u32>,
+    pub source_ranges: Vec<IpNet>,
+    pub health_check_node_port: u16,
+    pub ingress: Vec<Ingress>,
+    pub line: usize,
+}
+
+impl Service {
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// An endpoint's `conditions`; unset ones are `None`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Conditions {
+    pub ready: Option<bool>,
+    pub serving: Option<bool>,
+    pub terminating: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub addresses: Vec<IpAddr>,
+    pub conditions: Conditions,
+    pub node_name: Option<String>,
+    pub zone: Option<String>,
+    /// `hints.forZones[].name`.
+    pub zone_hints: Vec<String>,
+    /// `hints.forNodes[].name`.
+    pub node_hints: Vec<String>,
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlicePort {
+    /// `None` when the field is absent: kube-proxy then skips the port
+    /// (an unnamed port is written `name: ""`).
+    pub name: Option<String>,
+    pub port: Option<u16>,
+    pub protocol: Protocol,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressType {
+    IPv4,
+    IPv6,
+    Fqdn,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointSlice {
+    pub namespace: String,
+    pub name: String,
+    /// The `kubernetes.io/service-name` label.
+    pub service: String,
+    pub address_type: AddressType,
+    pub ports: Vec<SlicePort>,
+    pub endpoints: Vec<Endpoint>,
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub name: String,
+    pub pod_cidrs: Vec<Ipv4Net>,
+    /// `status.addresses` of type `InternalIP`.
+    pub internal_ip: Option<Ipv4Addr>,
+    pub line: usize,
+}
+
+/// The objects of one cluster, in the order they were written.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Cluster {
+    pub services: Vec<Service>,
+    pub slices: Vec<EndpointSlice>,
+    pub nodes: Vec<Node>,
+    /// The `kind: Network` document's `mode`, when there is one.
+    pub network: Option<(String, usize)>,
+}
+
+/// Parses an address as Go's `ParseIPSloppy` does: IPv4 parts may have
+/// leading zeros (read as decimal), so `172.30.0.041` is 172.30.0.41.
+pub fn parse_ip_sloppy(s: &str) -> Option<IpAddr> {
+    if s.contains(':') {
+        return s.parse().ok();
+    }
+    let mut parts = [0u8; 4];
+    let mut n = 0;
+    for p in s.split('.') {
+        if n == 4 || p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        parts[n] = p.parse().ok()?;
+        n += 1;
+    }
+    (n == 4).then(|| IpAddr::from(parts))
+}
+
+/// `addr/len` with a sloppy address; the host bits are cleared, as Go's
+/// `ParseCIDR` does.
+pub fn parse_cidr_sloppy(s: &str) -> Option<IpNet> {
+    let (a, l) = s.split_once('/')?;
+    let addr = parse_ip_sloppy(a)?;
+    let len: u8 = l.parse().ok()?;
+    IpNet::new(addr, len).ok().map(|n| n.trunc())
+}
+
+fn path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+fn item(parent: &str, i: usize) -> String {
+    format!("{parent}[{i}]")
+}
+
+/// `metadata.name` and `metadata.namespace` (`default` when absent).
+fn metadata(doc: At, r: &mut Report) -> Option<(String, String)> {
+    let meta = r.ok(doc.get("metadata"))?;
+    let Some(meta) = meta else {
+        r.errors.push(doc.error("metadata.name is missing"));
+        return None;
+    };
+    let m = At::new(meta, "metadata");
+    let name = match r.ok(m.get("name"))? {
+        Some(n) => r.ok(At::new(n, "metadata.name").text())?,
+        None => {
+            r.errors.push(m.error("name is missing"));
+            return None;
+        }
+    };
+    let ns = match r.ok(m.get("namespace"))? {
+        Some(n) => r.ok(At::new(n, "metadata.namespace").text())?,
+        None => "default".to_string(),
+    };
+    Some((ns, name))
+}
+
+fn ip_at(n: At) -> Result<IpAddr, ParseError> {
+    let t = n.text()?;
+    parse_ip_sloppy(t.trim()).ok_or_else(|| n.error(format_args!("\"{t}\" is not an IP address")))
+}
+
+fn protocol_at(n: Option<At>) -> Result<Protocol, ParseError> {
+    let Some(n) = n else {
+        return Ok(Protocol::Tcp);
+    };
+    match n.text()?.as_str() {
+        "TCP" => Ok(Protocol::Tcp),
+        "UDP" => Ok(Protocol::Udp),
+        "SCTP" => Ok(Protocol::Sctp),
+        other => Err(n.error(format_args!(
+            "\"{other}\" is not a protocol (TCP, UDP or SCTP)"
+        ))),
+    }
+}
+
+fn policy_at(n: At) -> Result<Policy, ParseError> {
+    match n.text()?.as_str() {
+        "" | "Cluster" => Ok(Policy::Cluster),
+        "Local" => Ok(Policy::Local),
+        other => Err(n.error(format_args!("\"{other}\" is not Cluster or Local"))),
+    }
+}
+
+/// Looks up `key` under `n` and reads it with `f`; `None` when absent.
+fn field<'a, 'y, T>(
+    n: At<'a, 'y>,
+    key: &str,
+    r: &mut Report,
+    f: impl FnOnce(At<'_, 'y>) -> Result<T, ParseError>,
+) -> Option<T> {
+    let v = r.ok(n.get(key)).flatten()?;
+    let p = path(n.path, key);
+    r.ok(f(At::new(v, &p)))
+}
+
+fn service(doc: At, r: &mut Report) -> Option<Service> {
+    let (namespace, name) = metadata(doc, r)?;
+    let before = r.errors.0.len();
+    let spec_node = r.ok(doc.get("spec")).flatten();
+    let mut svc = Service {
+        namespace,
+        name,
+        kind: ServiceType::ClusterIp,
+        cluster_ip: ClusterIp::Unset,
+        ports: Vec::new(),
+        external_ips: Vec::new(),
+        external_policy: Policy::Cluster,
+        internal_policy: Policy::Cluster,
+        affinity_timeout: None,
+        source_ranges: Vec::new(),
+        health_check_node_port: 0,
+        ingress: Vec::new(),
+        line: doc.line(),
+    };
+    if let Some(spec_node) = spec_node {
+        let spec = At::new(spec_node, "spec");
+        if let Some(t) = field(spec, "type", r, |n| {
+            match n.text()?.as_str() {
+                "" | "ClusterIP" => Ok(ServiceType::ClusterIp),
+                "NodePort" => Ok(ServiceType::NodePort),
+                "LoadBalancer" => Ok(ServiceType::LoadBalancer),
+                "ExternalName" => Ok(ServiceType::ExternalName),
+                other => Err(n.error(format_args!(
+                    "\"{other}\" is not a Service type (ClusterIP, NodePort, LoadBalancer or ExternalName)"
+                ))),
+            }
+        }) {
+            svc.kind = t;
+        }
+        if let Some(c) = field(spec, "clusterIP", r, |n| {
+            let t = n.text()?;
+            match t.trim() {
+                "" => Ok(ClusterIp::Unset),
+                "None" => Ok(ClusterIp::Headless),
+                _ => ip_at(n).map(ClusterIp::Ip),
+            }
+        }) {
+            svc.cluster_ip = c;
+        }
+        if let Some(ports) = field(spec, "ports", r, |n| {
+            n.items()
+                .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+        }) {
+            for (i, p) in ports.iter().enumerate() {
+                let pp = item("spec.ports", i);
+                let pn = At::new(p, &pp);
+                let port = field(pn, "port", r, |n| n.integer(1, 65535, "a port"));
+                if port.is_none() && r.ok(pn.get("port")).flatten().is_none() {
+                    r.errors.push(pn.error("port is missing"));
+                }
+                let sp = ServicePort {
+                    name: field(pn, "name", r, |n| n.text()).unwrap_or_default(),
+                    protocol: field(pn, "protocol", r, |n| protocol_at(Some(n)))
+                        .unwrap_or(Protocol::Tcp),
+                    port: port.unwrap_or(0) as u16,
+                    target_port: field(pn, "targetPort", r, |n| {
+                        match n.integer(1, 65535, "a port") {
+                            Ok(v) => Ok(TargetPort::Number(v as u16)),
+                            Err(e) => match n.text() {
+                                Ok(t)
+                                    if !t.is_empty() && !t.bytes().all(|b| b.is_ascii_digit()) =>
+                                {
+                                    Ok(TargetPort::Name(t))
+                                }
+                                _ => Err(e),
+                            },
+                        }
+                    }),
+                    node_port: field(pn, "nodePort", r, |n| n.integer(0, 65535, "a port"))
+                        .unwrap_or(0) as u16,
+                    line: pn.line(),
+                };
+                svc.ports.push(sp);
+            }
+        }
+        if let Some(ips) = field(spec, "externalIPs", r, |n| {
+            n.items()
+                .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+        }) {
+            for (i, ip) in ips.iter().enumerate() {
+                let p = item("spec.externalIPs", i);
+                if let Some(a) = r.ok(ip_at(At::new(ip, &p))) {
+                    svc.external_ips.push(a);
+                }
+            }
+        }
+        if let Some(p) = field(spec, "externalTrafficPolicy", r, policy_at) {
+            svc.external_policy = p;
+        }
+        if let Some(p) = field(spec, "internalTrafficPolicy", r, policy_at) {
+            svc.internal_policy = p;
+        }
+        let affinity = field(spec, "sessionAffinity", r, |n| match n.text()?.as_str() {
+            "" | "None" => Ok(false),
+            "ClientIP" => Ok(true),
+            other => Err(n.error(format_args!("\"{other}\" is not None or ClientIP"))),
+        });
+        if affinity == Some(true) {
+            let timeout = r
+                .ok(spec.get("sessionAffinityConfig"))
+                .flatten()
+                .and_then(|c| {
+                    let c = At::new(c, "spec.sessionAffinityConfig");
+                    let ci = r.ok(c.get("clientIP")).flatten()?;
+                    let ci = At::new(ci, "spec.sessionAffinityConfig.clientIP");
+                    field(ci, "timeoutSeconds", r, |n| n.integer(1, 86400, "seconds"))
+                });
+            svc.affinity_timeout = Some(timeout.unwrap_or(10800) as u32);
+        }
+        if let Some(ranges) = field(spec, "loadBalancerSourceRanges", r, |n| {
+            n.items()
+                .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+        }) {
+            for (i, c) in ranges.iter().enumerate() {
+                let p = item("spec.loadBalancerSourceRanges", i);
+                let n = At::new(c, &p);
+                if let Some(t) = r.ok(n.text()) {
+                    match parse_cidr_sloppy(t.trim()) {
+                        Some(net) => svc.source_ranges.push(net),
+                        None => r.errors.push(
+                            n.error(format_args!("\"{t}\" is not a CIDR (like 203.0.113.0/25)")),
+                        ),
+                    }
+                }
+            }
+        }
+        if let Some(p) = field(spec, "healthCheckNodePort", r, |n| {
+            n.integer(0, 65535, "a port")
+        }) {
+            svc.health_check_node_port = p as u16;
+        }
+    }
+    if let Some(status) = r.ok(doc.get("status")).flatten() {
+        let st = At::new(status, "status");
+        let lb = r
+            .ok(st.get("loadBalancer"))
+            .flatten()
+            .map(|n| At::new(n, "status.loadBalancer"));
+        if let Some(lb) = lb {
+            if let Some(ing) = field(lb, "ingress", r, |n| {
+                n.items()
+                    .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+            }) {
+                for (i, e) in ing.iter().enumerate() {
+                    let p = item("status.loadBalancer.ingress", i);
+                    let n = At::new(e, &p);
+                    let Some(ip) = field(n, "ip", r, ip_at) else {
+                        continue;
+                    };
+                    let proxy = field(n, "ipMode", r, |m| match m.text()?.as_str() {
+                        "VIP" => Ok(false),
+                        "Proxy" => Ok(true),
+                        other => Err(m.error(format_args!("\"{other}\" is not VIP or Proxy"))),
+                    })
+                    .unwrap_or(false);
+                    svc.ingress.push(Ingress { ip, proxy });
+                }
+            }
+        }
+    }
+    (r.errors.0.len() == before).then_some(svc)
+}
+
+fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
+    let (namespace, name) = metadata(doc, r)?;
+    let before = r.errors.0.len();
+    let meta = At::new(r.ok(doc.get("metadata")).flatten()?, "metadata");
+    let labels = r
+        .ok(meta.get("labels"))
+        .flatten()
+        .map(|l| At::new(l, "metadata.labels"));
+    let service = labels.and_then(|l| field(l, "kubernetes.io/service-name", r, |n| n.text()));
+    let Some(service) = service else {
+        r.errors.push(doc.error(
+            "an EndpointSlice needs the label kubernetes.io/service-name naming its Service",
+        ));
+        return None;
+    };
+    let address_type = field(doc, "addressType", r, |n| match n.text()?.as_str() {
+        "IPv4" => Ok(AddressType::IPv4),
+        "IPv6" => Ok(AddressType::IPv6),
+        "FQDN" => Ok(AddressType::Fqdn),
+        other => Err(n.error(format_args!("\"{other}\" is not IPv4, IPv6 or FQDN"))),
+    })
+    .unwrap_or(AddressType::IPv4);
+    let mut slice = EndpointSlice {
+        namespace,
+        name,
+        service,
+        address_type,
+        ports: Vec::new(),
+        endpoints: Vec::new(),
+        line: doc.line(),
+    };
+    if let Some(ports) = field(doc, "ports", r, |n| {
+        n.items()
+            .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+    }) {
+        for (i, p) in ports.iter().enumerate() {
+            let pp = item("ports", i);
+            let n = At::new(p, &pp);
+            let named = r
+                .ok(n.entries())
+                .is_some_and(|e| e.iter().any(|(k, _)| k == "name"));
+            slice.ports.push(SlicePort {
+                name: if named {
+                    Some(field(n, "name", r, |n| n.text()).unwrap_or_default())
+                } else {
+                    None
+                },
+                port: field(n, "port", r, |n| n.integer(1, 65535, "a port")).map(|v| v as u16),
+                protocol: field(n, "protocol", r, |n| protocol_at(Some(n)))
+                    .unwrap_or(Protocol::Tcp),
+            });
+        }
+    }
+    if let Some(eps) = field(doc, "endpoints", r, |n| {
+        n.items()
+            .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+    }) {
+        for (i, e) in eps.iter().enumerate() {
+            let ep = item("endpoints", i);
+            let n = At::new(e, &ep);
+            let mut addresses = Vec::new();
+            if let Some(addrs) = field(n, "addresses", r, |n| {
+                n.items()
+                    .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+            }) {
+                for (j, a) in addrs.iter().enumerate() {
+                    let p = item(&path(&ep, "addresses"), j);
+                    if let Some(ip) = r.ok(ip_at(At::new(a, &p))) {
+                        addresses.push(ip);
+                    }
+                }
+            }
+            let mut conditions = Conditions::default();
+            if let Some(c) = r.ok(n.get("conditions")).flatten() {
+                let cp = path(&ep, "conditions");
+                let c = At::new(c, &cp);
+                conditions.ready = field(c, "ready", r, |n| n.boolean());
+                conditions.serving = field(c, "serving", r, |n| n.boolean());
+                conditions.terminating = field(c, "terminating", r, |n| n.boolean());
+            }
+            let (mut zone_hints, mut node_hints) = (Vec::new(), Vec::new());
+            if let Some(h) = r.ok(n.get("hints")).flatten() {
+                let hp = path(&ep, "hints");
+                let h = At::new(h, &hp);
+                for (key, out) in [("forZones", &mut zone_hints), ("forNodes", &mut node_hints)] {
+                    let Some(list) = field(h, key, r, |n| {
+                        n.items()
+                            .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+                    }) else {
+                        continue;
+                    };
+                    let lp = path(&hp, key);
+                    for z in &list {
+                        if let Some(name) = field(At::new(z, &lp), "name", r, |n| n.text()) {
+                            out.push(name);
+                        }
+                    }
+                }
+            }
+            slice.endpoints.push(Endpoint {
+                addresses,
+                conditions,
+                node_name: field(n, "nodeName", r, |n| n.text()),
+                zone: field(n, "zone", r, |n| n.text()),
+                zone_hints,
+                node_hints,
+                line: n.line(),
+            });
+        }
+    }
+    (r.errors.0.len() == before).then_some(slice)
+}
+
+fn node(doc: At, r: &mut Report) -> Option<Node> {
+    let (_, name) = metadata(doc, r)?;
+    let mut node = Node {
+        name,
+        pod_cidrs: Vec::new(),
+        internal_ip: None,
+        line: doc.line(),
+    };
+    if let Some(spec) = r.ok(doc.get("spec")).flatten() {
+        let spec = At::new(spec, "spec");
+        let mut cidrs: Vec<(String, String)> = Vec::new();
+        if let Some(c) = field(spec, "podCIDR", r, |n| n.text()) {
+            cidrs.push(("spec.podCIDR".into(), c));
+        }
+        if let Some(list) = field(spec, "podCIDRs", r, |n| {
+            n.items()
+                .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+        }) {
+            for (i, c) in list.iter().enumerate() {
+                let p = item("spec.podCIDRs", i);
+                if let Some(t) = r.ok(At::new(c, &p).text()) {
+                    cidrs.push((p, t));
+                }
+            }
+        }
+        for (p, c) in cidrs {
+            match c.parse::<Ipv4Net>() {
+                Ok(net) if !node.pod_cidrs.contains(&net) => node.pod_cidrs.push(net),
+                Ok(_) => {}
+                Err(_) if c.contains(':') => {} // IPv6 pod CIDRs: not simulated
+                Err(_) => r.errors.push(doc.error(format_args!(
+                    "{p}: \"{c}\" is not an IPv4 CIDR (like 10.244.1.0/24)"
+                ))),
+            }
+        }
+    }
+    if let Some(status) = r.ok(doc.get("status")).flatten() {
+        let st = At::new(status, "status");
+        if let Some(addrs) = field(st, "addresses", r, |n| {
+            n.items()
+                .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+        }) {
+            for (i, a) in addrs.iter().enumerate() {
+                let p = item("status.addresses", i);
+                let n = At::new(a, &p);
+                if field(n, "type", r, |n| n.text()).as_deref() == Some("InternalIP") {
+                    if let Some(IpAddr::V4(ip)) = field(n, "address", r, ip_at) {
+                        node.internal_ip.get_or_insert(ip);
+                    }
+                }
+            }
+        }
+    }
+    Some(node)
+}
+
+impl Cluster {
+    /// Reads Services, EndpointSlices, Nodes and a `kind: Network` document
+    /// from multi-document YAML; `kind: List` documents (what `kubectl get
+    /// -o yaml` prints for several objects) are unpacked. Other kinds are
+    /// skipped. Every error is reported, each at its line.
+    pub fn from_yaml(text: &str) -> Result<Cluster, Errors> {
+        let docs = yaml::documents(text)?;
+        let mut r = Report::default();
+        let mut cluster = Cluster::default();
+        let mut objects = Vec::new();
+        for d in &docs {
+            let doc = At::new(d, "");
+            if doc.is_null() {
+                continue; // an empty document, or only comments
+            }
+            let Some(kind) = field(doc, "kind", &mut r, |n| n.text()) else {
+                if r.ok(doc.entries()).is_some() {
+                    r.errors.push(doc.error(
+                        "this document has no kind (Service, EndpointSlice, Node or Network)",
+                    ));
+                }
+                continue;
+            };
+            if kind == "List" {
+                if let Some(items) = field(doc, "items", &mut r, |n| {
+                    n.items()
+                        .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+                }) {
+                    for it in items {
+                        let k = field(At::new(&it, ""), "kind", &mut r, |n| n.text());
+                        objects.push((k.unwrap_or_default(), it));
+                    }
+                }
+            } else {
+                objects.push((kind, d.clone()));
+            }
+        }
+        for (kind, obj) in &objects {
+            let doc = At::new(obj, "");
+            match kind.as_str() {
+                "Service" => {
+                    if let Some(s) = service(doc, &mut r) {
+                        cluster.services.push(s);
+                    }
+                }
+                "EndpointSlice" => {
+                    if let Some(s) = endpoint_slice(doc, &mut r) {
+                        cluster.slices.push(s);
+                    }
+                }
+                "Node" => {
+                    if let Some(n) = node(doc, &mut r) {
+                        cluster.nodes.push(n);
+                    }
+                }
+                "Network" => {
+                    if let Some(m) = field(doc, "mode", &mut r, |n| n.text()) {
+                        cluster.network = Some((m, doc.line()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if r.errors.is_empty() {
+            Ok(cluster)
+        } else {
+            Err(r.errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sloppy_addresses_are_read_as_go_reads_them() {
+        assert_eq!(parse_ip_sloppy("172.30.0.041"), "172.30.0.41".parse().ok());
+        assert_eq!(parse_ip_sloppy("2001:db8::1"), "2001:db8::1".parse().ok());
+        for bad in ["1.2.3", "1.2.3.256", "1.2.3.4.5", "a.b.c.d", "", "1..2.3"] {
+            assert_eq!(parse_ip_sloppy(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_cidr_sloppy("203.0.113.7/25"),
+            "203.0.113.0/25".parse().ok()
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_reported_at_their_line_with_their_path() {
+        let text = "\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  clusterIP: 10.96.0.300
+  ports:
+  - port: eighty
+    protocol: TCPX
+  externalTrafficPolicy: Locale
+---
+kind: EndpointSlice
+metadata:
+  name: web-1
+";
+        let errs = Cluster::from_yaml(text).unwrap_err();
+        let got: Vec<(usize, String)> =
+            errs.0.iter().map(|e| (e.line, e.message.clone())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (6, "spec.clusterIP: \"10.96.0.300\" is not an IP address".to_string()),
+                (8, "spec.ports[0].port: expected a port from 1 to 65535, found \"eighty\"".into()),
+                (9, "spec.ports[0].protocol: \"TCPX\" is not a protocol (TCP, UDP or SCTP)".into()),
+                (10, "spec.externalTrafficPolicy: \"Locale\" is not Cluster or Local".into()),
+                (12, "an EndpointSlice needs the label kubernetes.io/service-name naming its Service".into()),
+            ]
+        );
+        let syntax = Cluster::from_yaml("kind: Service\nspec: {\n").unwrap_err();
+        assert_eq!(syntax.0[0].line, 3);
+        assert!(
+            syntax.0[0].message.starts_with("YAML: "),
+            "{}",
+            syntax.0[0].message
+        );
+    }
+}

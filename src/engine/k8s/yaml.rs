@@ -1,0 +1,165 @@
+//! Reading YAML with the line of every value: a thin layer over `saphyr`'s
+//! marked nodes, so each error says where it is and which field it is
+//! (`line 14, column 11: spec.ports[0].port: expected a number from 1 to
+//! 65535, found "eighty"`).
+
+use crate::engine::error::{Errors, ParseError};
+use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+
+/// A node and the path that led to it (`spec.ports[0]`).
+#[derive(Clone, Copy)]
+pub struct At<'a, 'y> {
+    pub node: &'a MarkedYaml<'y>,
+    pub path: &'a str,
+}
+
+/// Parses every document of `text`; a syntax error is located.
+pub fn documents(text: &str) -> Result<Vec<MarkedYaml<'_>>, ParseError> {
+    MarkedYaml::load_from_str(text).map_err(|e| {
+        let m = e.marker();
+        ParseError::new(m.line(), m.col() + 1, format!("YAML: {}", e.info()))
+    })
+}
+
+fn unwrap_tags<'a, 'y>(mut n: &'a MarkedYaml<'y>) -> &'a MarkedYaml<'y> {
+    while let YamlData::Tagged(_, inner) = &n.data {
+        n = inner;
+    }
+    n
+}
+
+impl<'a, 'y> At<'a, 'y> {
+    pub fn new(node: &'a MarkedYaml<'y>, path: &'a str) -> At<'a, 'y> {
+        At {
+            node: unwrap_tags(node),
+            path,
+        }
+    }
+
+    pub fn line(&self) -> usize {
+        self.node.span.start.line()
+    }
+
+    /// An error at this node, naming its path.
+    pub fn error(&self, message: impl std::fmt::Display) -> ParseError {
+        let m = self.node.span.start;
+        let path = if self.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", self.path)
+        };
+        ParseError::new(m.line(), m.col() + 1, format!("{path}{message}"))
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.node.data, YamlData::Value(Scalar::Null))
+    }
+
+    /// What the node is, for messages: `a list`, `"eighty"`.
+    pub fn describe(&self) -> String {
+        match &self.node.data {
+            YamlData::Value(Scalar::String(s)) => format!("\"{s}\""),
+            YamlData::Value(Scalar::Integer(i)) => i.to_string(),
+            YamlData::Value(Scalar::Boolean(b)) => b.to_string(),
+            YamlData::Value(Scalar::Null) => "nothing".into(),
+            YamlData::Value(Scalar::FloatingPoint(_)) => "a decimal number".into(),
+            YamlData::Sequence(_) => "a list".into(),
+            YamlData::Mapping(_) => "a mapping".into(),
+            _ => "something else".into(),
+        }
+    }
+
+    /// The entries of a mapping, in document order; `None` for a null.
+    pub fn entries(&self) -> Result<Vec<(String, &'a MarkedYaml<'y>)>, ParseError> {
+        match &self.node.data {
+            YamlData::Mapping(m) => m
+                .iter()
+                .map(|(k, v)| match &unwrap_tags(k).data {
+                    YamlData::Value(Scalar::String(s)) => Ok((s.to_string(), v)),
+                    YamlData::Value(Scalar::Integer(i)) => Ok((i.to_string(), v)),
+                    YamlData::Value(Scalar::Boolean(b)) => Ok((b.to_string(), v)),
+                    _ => Err(At::new(k, self.path).error("a key must be a plain word")),
+                })
+                .collect(),
+            YamlData::Value(Scalar::Null) => Ok(Vec::new()),
+            _ => Err(self.error(format_args!(
+                "expected a mapping, found {}",
+                self.describe()
+            ))),
+        }
+    }
+
+    /// The value under `key` of a mapping (`None` when absent or null).
+    pub fn get(&self, key: &str) -> Result<Option<&'a MarkedYaml<'y>>, ParseError> {
+        Ok(self
+            .entries()?
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .filter(|v| !matches!(unwrap_tags(v).data, YamlData::Value(Scalar::Null))))
+    }
+
+    /// The items of a sequence; a null is an empty list.
+    pub fn items(&self) -> Result<Vec<&'a MarkedYaml<'y>>, ParseError> {
+        match &self.node.data {
+            YamlData::Sequence(s) => Ok(s.iter().collect()),
+            YamlData::Value(Scalar::Null) => Ok(Vec::new()),
+            _ => Err(self.error(format_args!("expected a list, found {}", self.describe()))),
+        }
+    }
+
+    /// A scalar as text (numbers and booleans as written).
+    pub fn text(&self) -> Result<String, ParseError> {
+        match &self.node.data {
+            YamlData::Value(Scalar::String(s)) => Ok(s.to_string()),
+            YamlData::Value(Scalar::Integer(i)) => Ok(i.to_string()),
+            YamlData::Value(Scalar::Boolean(b)) => Ok(b.to_string()),
+            _ => Err(self.error(format_args!("expected text, found {}", self.describe()))),
+        }
+    }
+
+    pub fn integer(&self, min: i64, max: i64, what: &str) -> Result<i64, ParseError> {
+        let v = match &self.node.data {
+            YamlData::Value(Scalar::Integer(i)) => Some(*i),
+            YamlData::Value(Scalar::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        };
+        match v {
+            Some(i) if (min..=max).contains(&i) => Ok(i),
+            _ => Err(self.error(format_args!(
+                "expected {what} from {min} to {max}, found {}",
+                self.describe()
+            ))),
+        }
+    }
+
+    pub fn boolean(&self) -> Result<bool, ParseError> {
+        match &self.node.data {
+            YamlData::Value(Scalar::Boolean(b)) => Ok(*b),
+            _ => Err(self.error(format_args!(
+                "expected true or false, found {}",
+                self.describe()
+            ))),
+        }
+    }
+}
+
+/// Collects the errors of a document while reading goes on, so one paste
+/// reports every bad field at once.
+#[derive(Default)]
+pub struct Report {
+    pub errors: Errors,
+}
+
+impl Report {
+    /// The value, or `None` after recording the error.
+    pub fn ok<T>(&mut self, r: Result<T, ParseError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+}
