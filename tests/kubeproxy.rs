@@ -20,7 +20,7 @@ fn vectors() -> PathBuf {
     let p = std::env::var("PACKETWALK_VECTORS")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/kube-proxy")
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kube-proxy")
         });
     assert!(
         p.join("README.md").exists(),
