@@ -4,7 +4,7 @@
 //! the listed chains hold exactly the listed rules, and packets traced the
 //! way kube-proxy's test tracer traces them reach the expected endpoints.
 //!
-//! The vectors are copied in `tests/data/kube-proxy` (its README says where
+//! The vectors are copied in `tests/data/vectors/kube-proxy` (its README says where
 //! they come from); `PACKETWALK_VECTORS` points elsewhere. Without them
 //! these tests fail: they must not pass vacuously.
 
@@ -20,7 +20,7 @@ fn vectors() -> PathBuf {
     let p = std::env::var("PACKETWALK_VECTORS")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kube-proxy")
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vectors/kube-proxy")
         });
     assert!(
         p.join("README.md").exists(),
