@@ -1,7 +1,9 @@
 //! The command line: trace a packet, list scenarios, check a file.
 
 use clap::{Parser, Subcommand};
+use packetwalk::engine::cni;
 use packetwalk::engine::iptables::save;
+use packetwalk::engine::k8s::Cluster;
 use packetwalk::engine::packet::{Proto, TcpFlags};
 use packetwalk::engine::scenario::{self, HostKind, Scenario, Text};
 use packetwalk::engine::{render, route_text, send, Errors, SendSpec, SimState, World};
@@ -25,8 +27,13 @@ enum Command {
         /// A built-in scenario name (see `packetwalk scenarios`) or a scenario
         /// JSON file. Default: `article`, or, with --routes and no
         /// --scenario, a replay of that node alone.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "cluster")]
         scenario: Option<String>,
+        /// Kubernetes YAML (Services, EndpointSlices, Nodes, Pods and a
+        /// `kind: Network` document): the nodes' rules and routes are
+        /// generated from it, as kube-proxy and the CNI would write them.
+        #[arg(long)]
+        cluster: Option<PathBuf>,
         /// A pod or node name, or client:IP for a host on the LAN outside the cluster.
         #[arg(long)]
         from: String,
@@ -54,6 +61,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a node's iptables (and routes) generated from Kubernetes objects.
+    Generate {
+        /// Kubernetes YAML: Services, EndpointSlices, Nodes (with spec.podCIDR
+        /// and an InternalIP), Pods, and optionally a `kind: Network`
+        /// document naming the mode (calico-ipip when absent). A built-in
+        /// cluster's name works too (see `packetwalk scenarios`).
+        #[arg(long)]
+        cluster: String,
+        /// The node whose rules to print.
+        #[arg(long)]
+        node: String,
+        /// Print the node's `ip route` listing as well.
+        #[arg(long)]
+        routes: bool,
+        /// Print the text kube-proxy hands to iptables-restore instead of what
+        /// iptables-save shows on the node afterwards.
+        #[arg(long)]
+        restore_input: bool,
+    },
     /// List the built-in scenarios.
     Scenarios,
     /// Check a scenario (JSON), an iptables-save dump, or an ip route / route -n listing.
@@ -76,6 +102,67 @@ fn load_scenario(name: &str) -> Result<Scenario, String> {
         ));
     }
     Scenario::from_json(&read(p)?).map_err(|e| format!("{}:\n{}", p.display(), located(&e, p)))
+}
+
+fn load_cluster(name: &str) -> Result<(Cluster, String), String> {
+    if let Some(y) = cni::cluster_yaml(name) {
+        return Ok((
+            Cluster::from_yaml(y).map_err(|e| e.to_string())?,
+            name.to_string(),
+        ));
+    }
+    let p = Path::new(name);
+    let text = read(p)?;
+    let c = Cluster::from_yaml(&text).map_err(|e| located(&e, p))?;
+    let stem = p
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((c, stem))
+}
+
+fn cluster_scenario(name: &str) -> Result<Scenario, String> {
+    let (c, stem) = load_cluster(name)?;
+    cni::build(&c, &stem, &stem).map_err(|e| located(&e, Path::new(name)))
+}
+
+fn generate(
+    cluster: &str,
+    node: &str,
+    routes: bool,
+    restore_input: bool,
+) -> Result<String, String> {
+    let sc = cluster_scenario(cluster)?;
+    let h = sc
+        .hosts
+        .iter()
+        .find(|h| h.name == node && h.kind == HostKind::Node)
+        .ok_or_else(|| {
+            let nodes: Vec<&str> = sc
+                .hosts
+                .iter()
+                .filter(|h| h.kind == HostKind::Node)
+                .map(|h| h.name.as_str())
+                .collect();
+            format!(
+                "no node \"{node}\" in the cluster (nodes: {})",
+                nodes.join(", ")
+            )
+        })?;
+    let mut out = if restore_input {
+        let (c, _) = load_cluster(cluster)?;
+        cni::node_restore(
+            &c,
+            cni::node_config(&c, node).ok_or("the node has no address")?,
+        )
+    } else {
+        h.iptables.as_ref().map(Text::to_text).unwrap_or_default()
+    };
+    if routes {
+        out.push('\n');
+        out.push_str(&h.routes.to_text());
+    }
+    Ok(out)
 }
 
 fn located(e: &Errors, path: &Path) -> String {
@@ -124,6 +211,7 @@ fn parse_force(s: &str) -> Result<packetwalk::engine::sim::Force, String> {
 #[allow(clippy::too_many_arguments)]
 fn trace(
     scenario: Option<&str>,
+    cluster: Option<&Path>,
     from: &str,
     to: &str,
     proto: &str,
@@ -135,6 +223,7 @@ fn trace(
     json: bool,
 ) -> Result<String, String> {
     let mut sc = match (scenario, routes) {
+        _ if cluster.is_some() => cluster_scenario(&cluster.expect("checked").to_string_lossy())?,
         (None, Some(routes_path)) => {
             // Replay: the node alone, its devices inferred from its routes.
             let rules_text = rules.map(read).transpose()?;
@@ -240,6 +329,7 @@ pub fn main() -> i32 {
     let out = match &cli.command {
         Command::Trace {
             scenario,
+            cluster,
             from,
             to,
             proto,
@@ -251,6 +341,7 @@ pub fn main() -> i32 {
             json,
         } => trace(
             scenario.as_deref(),
+            cluster.as_deref(),
             from,
             to,
             proto,
@@ -274,6 +365,12 @@ pub fn main() -> i32 {
             })
             .collect()),
         Command::Check { file } => check(file),
+        Command::Generate {
+            cluster,
+            node,
+            routes,
+            restore_input,
+        } => generate(cluster, node, *routes, *restore_input),
     };
     match out {
         Ok(s) => {

@@ -211,6 +211,7 @@ fn packet(dst: Ipv4Addr, dport: u16) -> Packet {
             id: 1,
             df: true,
             total_len: 40,
+            vxlan: None,
         },
         transport: Transport::Tcp {
             src_port: 40000,

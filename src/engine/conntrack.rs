@@ -36,7 +36,7 @@ pub struct Table {
 /// ports, so a request and its reply share it.
 pub fn tuple_of(p: &Packet) -> Tuple {
     let h = p.head();
-    let (sport, dport) = match p.head_transport() {
+    let (sport, dport) = match p.head_transport().as_deref() {
         Some(Transport::Tcp {
             src_port, dst_port, ..
         })

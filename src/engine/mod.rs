@@ -5,6 +5,7 @@
 //! walks one packet through it, updating [`sim::SimState`] (conntrack,
 //! counters, the random stream), and returns a [`trace::Trace`].
 
+pub mod cni;
 pub mod conntrack;
 pub mod decimal;
 pub mod error;

@@ -102,6 +102,20 @@ impl fmt::Display for Proto {
     }
 }
 
+/// UDP + VXLAN (RFC 7348) + inner Ethernet: what an outer IPv4 header
+/// carries when a VXLAN device encapsulated the packet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VxlanEncap {
+    /// UDP source port: a hash of the inner flow, so flows spread over paths.
+    pub src_port: u16,
+    /// 8472 (Flannel, the Linux default) or 4789 (IANA, Calico).
+    pub dst_port: u16,
+    pub vni: u32,
+    /// Inner Ethernet: the sending VTEP's MAC, and the receiving one's.
+    pub inner_src_mac: String,
+    pub inner_dst_mac: String,
+}
+
 /// An IPv4 header (RFC 791), the fields a learner watches change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ipv4Header {
@@ -115,6 +129,10 @@ pub struct Ipv4Header {
     pub df: bool,
     /// Total length in bytes (header + payload).
     pub total_len: u16,
+    /// For an outer header of VXLAN encapsulation: the UDP and VXLAN
+    /// headers it carries and the inner Ethernet addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vxlan: Option<Box<VxlanEncap>>,
 }
 
 /// TCP flags. In JSON they are a string such as `"SYN,ACK"` (or `"none"`).
@@ -370,18 +388,24 @@ impl Packet {
         }
     }
 
-    /// Transport header of the outermost packet (none when encapsulated).
-    pub fn head_transport(&self) -> Option<&Transport> {
-        if self.outer.is_empty() {
-            Some(&self.transport)
-        } else {
-            None
+    /// Transport header of the outermost packet: the packet's own, the UDP
+    /// header of VXLAN encapsulation, or none for IPIP.
+    pub fn head_transport(&self) -> Option<std::borrow::Cow<'_, Transport>> {
+        use std::borrow::Cow;
+        match self.outer.first() {
+            None => Some(Cow::Borrowed(&self.transport)),
+            Some(o) => o.vxlan.as_ref().map(|v| {
+                Cow::Owned(Transport::Udp {
+                    src_port: v.src_port,
+                    dst_port: v.dst_port,
+                })
+            }),
         }
     }
 
     /// Ports of the outermost packet.
     pub fn head_ports(&self) -> Option<(u16, u16)> {
-        self.head_transport().and_then(Transport::ports)
+        self.head_transport().and_then(|t| t.ports())
     }
 
     /// Recomputes `total_len` of every header from the payload size.
@@ -390,7 +414,14 @@ impl Packet {
         let mut len = (20 + self.transport.header_len()).saturating_add(self.payload_len);
         self.ip.total_len = len;
         for h in self.outer.iter_mut().rev() {
-            len = len.saturating_add(20);
+            // IPIP adds an IPv4 header; VXLAN adds IPv4, UDP (8), VXLAN (8)
+            // and the inner Ethernet header (14).
+            let extra = if h.vxlan.is_some() {
+                20 + 8 + 8 + 14
+            } else {
+                20
+            };
+            len = len.saturating_add(extra);
             h.total_len = len;
         }
     }
@@ -399,7 +430,13 @@ impl Packet {
     pub fn summary(&self) -> String {
         let mut s = String::new();
         for o in &self.outer {
-            s.push_str(&format!("IP {} > {} (ipip) | ", o.src, o.dst));
+            match &o.vxlan {
+                Some(v) => s.push_str(&format!(
+                    "IP {}:{} > {}:{} udp vxlan vni {} | ",
+                    o.src, v.src_port, o.dst, v.dst_port, v.vni
+                )),
+                None => s.push_str(&format!("IP {} > {} (ipip) | ", o.src, o.dst)),
+            }
         }
         let ip = &self.ip;
         match &self.transport {

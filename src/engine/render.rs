@@ -173,10 +173,22 @@ pub fn summary(s: &Step) -> String {
             )
         }
         StepKind::Ttl { old, new } => format!("forwarding: TTL {old} -> {new}"),
-        StepKind::Encap { dev, outer } => format!(
-            "{dev} encapsulates (IPIP): outer {} -> {}",
-            outer.src, outer.dst
-        ),
+        StepKind::Encap { dev, outer } => match &outer.vxlan {
+            Some(v) => format!(
+                "{dev} encapsulates (VXLAN {}): outer {}:{} -> {}:{} udp, inner ether {} -> {}",
+                v.vni,
+                outer.src,
+                v.src_port,
+                outer.dst,
+                v.dst_port,
+                v.inner_src_mac,
+                v.inner_dst_mac
+            ),
+            None => format!(
+                "{dev} encapsulates (IPIP): outer {} -> {}",
+                outer.src, outer.dst
+            ),
+        },
         StepKind::Decap { dev, outer } => format!(
             "{dev} decapsulates: outer {} -> {} removed",
             outer.src, outer.dst

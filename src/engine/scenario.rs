@@ -98,11 +98,41 @@ pub enum DeviceKind {
     },
     /// The IPIP tunnel device (`tunl0`).
     Ipip,
-    /// A Linux bridge (`docker0`) with its member ports.
+    /// A Linux bridge (`docker0`, `cni0`) with its member ports: devices
+    /// of this host (the host ends of veths) or `host/device` of the far
+    /// ends (containers).
     Bridge {
         #[serde(default)]
         ports: Vec<String>,
     },
+    /// A VXLAN device (`flannel.1`, `vxlan.calico`): its VNI and UDP port,
+    /// its own MAC and underlay address, and the entries that lead an
+    /// overlay next hop to the node behind it (`ip neigh`: next hop → MAC;
+    /// `bridge fdb`: MAC → node).
+    Vxlan {
+        vni: u32,
+        port: u16,
+        mac: String,
+        local: Ipv4Addr,
+        #[serde(default)]
+        neigh: Vec<Neigh>,
+        #[serde(default)]
+        fdb: Vec<Fdb>,
+    },
+}
+
+/// A permanent neighbour entry (`ip neigh add <ip> lladdr <mac> dev …`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Neigh {
+    pub ip: Ipv4Addr,
+    pub lladdr: String,
+}
+
+/// A forwarding entry of a VXLAN device (`bridge fdb add <mac> dst <ip>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fdb {
+    pub lladdr: String,
+    pub dst: Ipv4Addr,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +165,18 @@ struct DeviceRepr {
     #[serde(default)]
     ports: Vec<String>,
     #[serde(default)]
+    vni: Option<u32>,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    mac: Option<String>,
+    #[serde(default)]
+    local: Option<Ipv4Addr>,
+    #[serde(default)]
+    neigh: Vec<Neigh>,
+    #[serde(default)]
+    fdb: Vec<Fdb>,
+    #[serde(default)]
     addrs: Vec<Ipv4Net>,
     #[serde(default)]
     proxy_arp: bool,
@@ -156,9 +198,17 @@ impl TryFrom<DeviceRepr> for Device {
             },
             "ipip" => DeviceKind::Ipip,
             "bridge" => DeviceKind::Bridge { ports: r.ports },
+            "vxlan" => DeviceKind::Vxlan {
+                vni: r.vni.ok_or_else(|| format!("device {}: a vxlan device needs \"vni\"", r.name))?,
+                port: r.port.unwrap_or(4789),
+                mac: need(r.mac.clone(), "mac")?,
+                local: r.local.ok_or_else(|| format!("device {}: a vxlan device needs \"local\"", r.name))?,
+                neigh: r.neigh,
+                fdb: r.fdb,
+            },
             other => {
                 return Err(format!(
-                    "device {}: unknown type \"{other}\", expected loopback, ethernet, veth, ipip or bridge",
+                    "device {}: unknown type \"{other}\", expected loopback, ethernet, veth, ipip, bridge or vxlan",
                     r.name
                 ))
             }
@@ -266,14 +316,23 @@ pub struct Scenario {
 }
 
 /// Names of the built-in scenarios, the default first.
-pub const BUILTIN: &[&str] = &["article", "article-remote"];
+pub const BUILTIN: &[&str] = &[
+    "article",
+    "article-remote",
+    "calico-ipip",
+    "calico-vxlan",
+    "flannel-vxlan",
+    "flannel-host-gw",
+    "nodeport-local",
+    "session-affinity",
+];
 
 /// A built-in scenario by name.
 pub fn builtin(name: &str) -> Option<Scenario> {
     let json = match name {
         "article" => include_str!("scenarios/article.json"),
         "article-remote" => include_str!("scenarios/article-remote.json"),
-        _ => return None,
+        other => return crate::engine::cni::builtin(other),
     };
     Some(serde_json::from_str(json).expect("built-in scenarios are valid JSON (tested)"))
 }

@@ -15,7 +15,9 @@ use crate::engine::conntrack::{self, invert, tuple_of, Dir};
 use crate::engine::iptables::eval::{self, Env, Facts, Outcome, RuleAt};
 use crate::engine::iptables::rule::{addrtype, ctstate, NatRange, Recent, RecentCmd, RejectWith};
 use crate::engine::iptables::{Counters, Hook, TableName};
-use crate::engine::packet::{icmp, Ipv4Header, Packet, Proto, Quoted, TcpFlags, Transport};
+use crate::engine::packet::{
+    icmp, Ipv4Header, Packet, Proto, Quoted, TcpFlags, Transport, VxlanEncap,
+};
 use crate::engine::rng::Rng;
 use crate::engine::route::RouteType;
 use crate::engine::scenario::{DeviceKind, HostKind, World};
@@ -351,7 +353,7 @@ fn push_stamp(stamps: &mut Vec<u64>, now: u64) {
 /// RST do not. ICMP: only requests start one; a reply or an error that
 /// matches no connection is INVALID).
 fn invalid_new(p: &Packet) -> Option<&'static str> {
-    match p.head_transport()? {
+    match &*p.head_transport()? {
         Transport::Tcp { flags, .. } => {
             if flags.rst {
                 Some("a RST for no known connection")
@@ -375,6 +377,25 @@ fn invalid_new(p: &Packet) -> Option<&'static str> {
 }
 
 /// Parses `IP` or `IP:PORT`.
+/// The UDP source port a VXLAN device picks for a packet: a hash of the
+/// inner flow into the ephemeral range (32768–60999), as the kernel's
+/// `udp_flow_src_port` spreads flows over paths.
+fn flow_port(p: &Packet) -> u16 {
+    let (sp, dp) = p.transport.ports().unwrap_or((0, 0));
+    let mut h: u32 = 2166136261;
+    for b in
+        p.ip.src
+            .octets()
+            .into_iter()
+            .chain(p.ip.dst.octets())
+            .chain(sp.to_be_bytes())
+            .chain(dp.to_be_bytes())
+    {
+        h = (h ^ u32::from(b)).wrapping_mul(16777619);
+    }
+    32768 + (h % (61000 - 32768)) as u16
+}
+
 fn parse_addr_port(s: &str) -> Option<(Ipv4Addr, Option<u16>)> {
     match s.rsplit_once(':') {
         Some((a, p)) => Some((a.parse().ok()?, Some(p.parse().ok()?))),
@@ -496,6 +517,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             id,
             df: true,
             total_len: 0,
+            vxlan: None,
         },
         transport,
         payload_len: spec.payload_len,
@@ -648,7 +670,7 @@ impl Walker<'_, '_> {
         let table = &self.state.conntrack[host];
         let mut ct = Ct::default();
         // ICMP errors belong to the connection of the packet they quote.
-        let quoted_tuple = match pkt.head_transport() {
+        let quoted_tuple = match pkt.head_transport().as_deref() {
             Some(Transport::Icmp {
                 icmp_type,
                 quoted: Some(q),
@@ -1229,7 +1251,22 @@ impl Walker<'_, '_> {
     }
 
     /// A packet arrives on a device of `host`.
-    fn receive(&mut self, host: usize, dev: usize, from: Option<String>, mut pkt: Packet) -> Next {
+    fn receive(
+        &mut self,
+        host: usize,
+        mut dev: usize,
+        from: Option<String>,
+        mut pkt: Packet,
+    ) -> Next {
+        // A port of a bridge hands what it receives to the bridge: the
+        // network layer sees the packet arrive on the bridge (`cni0`).
+        let h = &self.world.hosts[host];
+        let port = h.devs[dev].spec.name.clone();
+        if let Some(b) = h.devs.iter().position(
+            |d| matches!(&d.spec.kind, DeviceKind::Bridge { ports } if ports.contains(&port)),
+        ) {
+            dev = b;
+        }
         let dev_name = self.world.hosts[host].devs[dev].spec.name.clone();
         pkt.iif = Some(dev_name.clone());
         pkt.oif = None;
@@ -1357,6 +1394,45 @@ impl Walker<'_, '_> {
                 let (ph, pd) = d.peer.expect("veth peers are resolved by World::build");
                 let peer = &world.hosts[ph];
                 let pdev = &peer.devs[pd];
+                // The far end is a bridge port (`cni0`): the bridge answers
+                // for its own address, and switches to the other ports.
+                let bridge = peer.devs.iter().position(|b| {
+                    matches!(&b.spec.kind, DeviceKind::Bridge { ports } if ports.contains(&pdev.spec.name))
+                });
+                if let Some(bi) = bridge {
+                    let b = &peer.devs[bi];
+                    let DeviceKind::Bridge { ports } = &b.spec.kind else {
+                        unreachable!("matched above")
+                    };
+                    let owner = if b.spec.addrs.iter().any(|a| a.addr() == next_hop) {
+                        Some((ph, bi))
+                    } else {
+                        ports
+                            .iter()
+                            .filter(|p| **p != pdev.spec.name)
+                            .find_map(|p| {
+                                let far = peer.devs[peer.dev(p)?].peer?;
+                                world.hosts[far.0].devs[far.1]
+                                    .spec
+                                    .addrs
+                                    .iter()
+                                    .any(|a| a.addr() == next_hop)
+                                    .then_some(far)
+                            })
+                    };
+                    self.arp(host, dev, next_hop, owner, false, &pkt);
+                    return match owner {
+                        Some(o) if o.0 == ph => self.hand_over(host, dev, next_hop, (ph, pd), pkt),
+                        Some(o) => self.hand_over(host, dev, next_hop, o, pkt),
+                        None => {
+                            let detail = format!(
+                                "nobody on bridge {} answers ARP for {next_hop}",
+                                b.spec.name
+                            );
+                            self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone())
+                        }
+                    };
+                }
                 let owns = pdev.spec.addrs.iter().any(|a| a.addr() == next_hop);
                 // proxy_arp answers only for an address the peer routes out
                 // of another device (measured: Calico's 169.254.1.1 works
@@ -1420,9 +1496,15 @@ impl Walker<'_, '_> {
                 // A bridge reaches the hosts behind its listed ports; an
                 // empty bridge (docker0 without containers) resolves nobody.
                 let owner = ports.iter().find_map(|p| {
-                    let (ph, pd) = p.split_once('/')?;
-                    let hi = world.host(ph)?;
-                    let di = world.hosts[hi].dev(pd)?;
+                    // A port is this host's end of a veth (`vethXXXX`), or
+                    // the far end itself (`container/eth0`).
+                    let (hi, di) = match p.split_once('/') {
+                        Some((ph, pd)) => {
+                            let hi = world.host(ph)?;
+                            (hi, world.hosts[hi].dev(pd)?)
+                        }
+                        None => h.devs[h.dev(p)?].peer?,
+                    };
                     let owns = world.hosts[hi].devs[di]
                         .spec
                         .addrs
@@ -1482,9 +1564,73 @@ impl Walker<'_, '_> {
                     id,
                     df: pkt.ip.df,
                     total_len: 0,
+                    vxlan: None,
                 };
                 self.transmit_step(host, dev, Some(gw), &pkt);
                 pkt.outer.insert(0, outer.clone());
+                pkt.fix_lengths();
+                let outer = pkt.outer[0].clone();
+                self.step(
+                    host,
+                    Layer::Network,
+                    StepKind::Encap {
+                        dev: dev.into(),
+                        outer,
+                    },
+                    &pkt,
+                );
+                Next::LocalOut { host, pkt }
+            }
+            DeviceKind::Vxlan {
+                vni,
+                port,
+                mac,
+                local,
+                neigh,
+                fdb,
+            } => {
+                // The overlay next hop's MAC from the neighbour table, the
+                // node behind that MAC from the forwarding database.
+                let Some(n) = neigh.iter().find(|n| n.ip == next_hop) else {
+                    self.arp(host, dev, next_hop, None, false, &pkt);
+                    let detail = format!("{dev} has no neighbour entry for {next_hop}: the CNI adds one per node (ip neigh)");
+                    return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
+                };
+                self.step(
+                    host,
+                    Layer::Link,
+                    StepKind::Arp {
+                        dev: dev.into(),
+                        target: next_hop,
+                        answered_by: Some(format!("permanent entry {}", n.lladdr)),
+                        proxy: false,
+                    },
+                    &pkt,
+                );
+                let Some(f) = fdb.iter().find(|f| f.lladdr == n.lladdr) else {
+                    let detail = format!("{dev} has no forwarding entry for {} (bridge fdb): it does not know which node has that VTEP", n.lladdr);
+                    return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
+                };
+                let id = self.state.ip_id[host];
+                self.state.ip_id[host] = id.wrapping_add(1);
+                let outer = Ipv4Header {
+                    src: *local,
+                    dst: f.dst,
+                    ttl: 64,
+                    protocol: Proto::Udp,
+                    id,
+                    df: false,
+                    total_len: 0,
+                    vxlan: Some(Box::new(VxlanEncap {
+                        src_port: flow_port(&pkt),
+                        dst_port: *port,
+                        vni: *vni,
+                        inner_src_mac: mac.clone(),
+                        inner_dst_mac: n.lladdr.clone(),
+                    })),
+                };
+                self.transmit_step(host, dev, Some(next_hop), &pkt);
+                pkt.outer.insert(0, outer);
                 pkt.fix_lengths();
                 let outer = pkt.outer[0].clone();
                 self.step(
@@ -1551,7 +1697,8 @@ impl Walker<'_, '_> {
         }
     }
 
-    /// Local delivery: INPUT hooks, then a socket (or tunl0 for IPIP).
+    /// Local delivery: INPUT hooks, then a socket (or tunl0 for IPIP, a
+    /// VXLAN device for its UDP port and VNI).
     fn local_in(&mut self, host: usize, mut pkt: Packet, mut ct: Ct) -> Next {
         if let Some(n) = self.hook(host, Hook::Input, &mut pkt, &mut ct) {
             return n;
@@ -1561,6 +1708,36 @@ impl Walker<'_, '_> {
         }
         let world = self.world;
         let h = &world.hosts[host];
+        if let Some(v) = pkt.outer.first().and_then(|o| o.vxlan.clone()) {
+            let tun = h.devs.iter().position(|d| {
+                matches!(&d.spec.kind, DeviceKind::Vxlan { vni, port, .. } if *vni == v.vni && *port == v.dst_port)
+            });
+            let Some(tun) = tun else {
+                let resp = self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PORT_UNREACH);
+                let detail = format!(
+                    "no VXLAN device here listens on UDP port {} with VNI {}",
+                    v.dst_port, v.vni
+                );
+                return self.drop(host, DropReason::NoTunnel, detail, resp, &pkt.clone());
+            };
+            let outer = pkt.outer.remove(0);
+            let name = h.devs[tun].spec.name.clone();
+            self.step(
+                host,
+                Layer::Network,
+                StepKind::Decap {
+                    dev: name,
+                    outer: outer.clone(),
+                },
+                &pkt,
+            );
+            return Next::Receive {
+                host,
+                dev: tun,
+                from: Some(format!("VXLAN {} from {}", v.vni, outer.src)),
+                pkt,
+            };
+        }
         if !pkt.outer.is_empty() {
             let Some(tun) = h.devs.iter().position(|d| d.spec.kind == DeviceKind::Ipip) else {
                 let resp = self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PROT_UNREACH);
@@ -1678,7 +1855,7 @@ impl Walker<'_, '_> {
     /// An ICMP error about `pkt`, as `host` would send it back; none about
     /// an ICMP error (RFC 1122 3.2.2).
     fn icmp_error(&mut self, host: usize, pkt: &Packet, t: u8, code: u8) -> Option<Packet> {
-        if let Some(Transport::Icmp { icmp_type, .. }) = pkt.head_transport() {
+        if let Some(Transport::Icmp { icmp_type, .. }) = pkt.head_transport().as_deref() {
             if icmp::is_error(*icmp_type) {
                 return None;
             }
@@ -1708,6 +1885,7 @@ impl Walker<'_, '_> {
                 id: 0,
                 df: false,
                 total_len: 0,
+                vxlan: None,
             },
             transport: Transport::Icmp {
                 icmp_type: t,
@@ -1734,9 +1912,10 @@ impl Walker<'_, '_> {
     /// that ACK; otherwise a RST-ACK acknowledging the segment.
     fn tcp_rst(&self, pkt: &Packet) -> Option<Packet> {
         let (sp, dp) = pkt.head_ports().unwrap_or((0, 0));
+        let head = pkt.head_transport();
         let Some(Transport::Tcp {
             seq, ack, flags, ..
-        }) = pkt.head_transport()
+        }) = head.as_deref()
         else {
             return None;
         };
@@ -1759,6 +1938,7 @@ impl Walker<'_, '_> {
                 id: 0,
                 df: true,
                 total_len: 0,
+                vxlan: None,
             },
             transport: Transport::Tcp {
                 src_port: dp,

@@ -154,7 +154,11 @@ pub fn explain(props: &ExplainProps) -> Html {
             <p>{ format!("The nat table runs only for the first packet of a connection; at {hook} this packet follows the connection's binding instead.") }</p>
         },
         StepKind::Encap { dev, outer } => html! {
-            <p>{ format!("{dev} wraps the packet in an outer IPv4 header {} → {} (protocol {}): the LAN only sees node addresses.", outer.src, outer.dst, outer.protocol) }</p>
+            if let Some(v) = &outer.vxlan {
+                <p>{ format!("{dev} wraps the packet in an Ethernet frame ({} → {}), a VXLAN header (VNI {}), UDP {} → {} and an outer IPv4 header {} → {}: the LAN only sees node addresses.", v.inner_src_mac, v.inner_dst_mac, v.vni, v.src_port, v.dst_port, outer.src, outer.dst) }</p>
+            } else {
+                <p>{ format!("{dev} wraps the packet in an outer IPv4 header {} → {} (protocol {}): the LAN only sees node addresses.", outer.src, outer.dst, outer.protocol) }</p>
+            }
         },
         StepKind::Decap { dev, outer } => html! {
             <p>{ format!("{dev} removes the outer header {} → {}; the inner packet is routed again on this node.", outer.src, outer.dst) }</p>

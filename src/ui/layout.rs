@@ -306,7 +306,7 @@ fn dev_kind(d: &Device) -> Option<DevKind> {
         DeviceKind::Loopback => None,
         DeviceKind::Ethernet { .. } => Some(DevKind::Ethernet),
         DeviceKind::Veth { .. } => Some(DevKind::Veth),
-        DeviceKind::Ipip => Some(DevKind::Tunnel),
+        DeviceKind::Ipip | DeviceKind::Vxlan { .. } => Some(DevKind::Tunnel),
         DeviceKind::Bridge { .. } => Some(DevKind::Bridge),
     }
 }

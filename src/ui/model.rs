@@ -3,7 +3,7 @@
 //! changes between steps, the verdict in words). No simulation happens here:
 //! every decision comes from [`crate::engine`].
 
-use crate::engine::packet::{Packet, Proto};
+use crate::engine::packet::{Packet, Proto, VxlanEncap};
 use crate::engine::scenario::{self, DeviceKind, Host, HostKind, Scenario};
 use crate::engine::trace::{Endpoint, Layer, Step, StepKind, Trace, Verdict};
 use crate::engine::{send, SendSpec, SimState, World};
@@ -224,6 +224,7 @@ pub fn device_lines(h: &Host) -> Vec<String> {
                 let kind = match &d.kind {
                     DeviceKind::Veth { .. } => "veth",
                     DeviceKind::Ipip => "ipip",
+                    DeviceKind::Vxlan { .. } => "vxlan",
                     DeviceKind::Bridge { .. } => "bridge",
                     DeviceKind::Ethernet { .. } => "ethernet",
                     DeviceKind::Loopback => "loopback",
@@ -245,6 +246,9 @@ pub struct HeaderField {
     pub value: String,
     pub old: Option<String>,
 }
+
+/// The fields of one VXLAN encapsulation layer.
+type VxlanFields = fn(&VxlanEncap) -> Vec<(&'static str, String)>;
 
 /// One header of the packet (outer IPv4, IPv4, TCP, …, and the kernel's
 /// metadata), outermost first.
@@ -362,6 +366,8 @@ pub fn header_layers(prev: Option<&Packet>, cur: &Packet) -> Vec<HeaderLayer> {
         let added = prev.is_some() && before.is_none();
         let kind = if o.protocol == Proto::Ipip {
             "IPIP"
+        } else if o.vxlan.is_some() {
+            "VXLAN"
         } else {
             "tunnel"
         };
@@ -371,6 +377,34 @@ pub fn header_layers(prev: Option<&Packet>, cur: &Packet) -> Vec<HeaderLayer> {
             fields: diff_fields(ip_fields(o), before),
             added,
         });
+        if let Some(v) = &o.vxlan {
+            let prev_v = prev
+                .filter(|_| from_inner <= n_before)
+                .and_then(|p| p.outer[p.outer.len() - from_inner].vxlan.clone());
+            let layers: [(&str, &'static str, VxlanFields); 3] = [
+                ("Outer UDP", "transport", |v| {
+                    vec![
+                        ("sport", v.src_port.to_string()),
+                        ("dport", v.dst_port.to_string()),
+                    ]
+                }),
+                ("VXLAN", "network", |v| vec![("vni", v.vni.to_string())]),
+                ("Inner Ethernet", "link", |v| {
+                    vec![
+                        ("src", v.inner_src_mac.clone()),
+                        ("dst", v.inner_dst_mac.clone()),
+                    ]
+                }),
+            ];
+            for (title, layer, f) in layers {
+                out.push(HeaderLayer {
+                    title: title.into(),
+                    layer,
+                    fields: diff_fields(f(v), prev_v.as_deref().map(f)),
+                    added,
+                });
+            }
+        }
     }
     out.push(HeaderLayer {
         title: if cur.outer.is_empty() {

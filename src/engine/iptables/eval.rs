@@ -139,10 +139,10 @@ fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Facts) -> Option<bool> {
         MatchKind::Sport(lo, hi) => ports.is_some_and(|(s, _)| in_port_range(s, (*lo, *hi))),
         MatchKind::Dport(lo, hi) => ports.is_some_and(|(_, d)| in_port_range(d, (*lo, *hi))),
         MatchKind::TcpFlags { mask, comp } => {
-            matches!(pkt.head_transport(), Some(Transport::Tcp { flags, .. }) if flags.bits() & mask == *comp)
+            matches!(pkt.head_transport().as_deref(), Some(Transport::Tcp { flags, .. }) if flags.bits() & mask == *comp)
         }
         MatchKind::IcmpType { icmp_type, code } => matches!(
-            pkt.head_transport(),
+            pkt.head_transport().as_deref(),
             Some(Transport::Icmp { icmp_type: t, code: c, .. })
                 if icmp_type.is_none_or(|x| x == *t) && code.is_none_or(|x| x == *c)
         ),
@@ -226,11 +226,11 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
             Some((_, d)) => format!("destination port {}", port(d, *lo, *hi)),
             None => "the packet has no ports".into(),
         },
-        MatchKind::TcpFlags { .. } => match pkt.head_transport() {
+        MatchKind::TcpFlags { .. } => match pkt.head_transport().as_deref() {
             Some(Transport::Tcp { flags, .. }) => format!("TCP flags are {flags}"),
             _ => "not a TCP packet".into(),
         },
-        MatchKind::IcmpType { .. } => match pkt.head_transport() {
+        MatchKind::IcmpType { .. } => match pkt.head_transport().as_deref() {
             Some(Transport::Icmp {
                 icmp_type: t,
                 code: c,
@@ -687,7 +687,7 @@ fn log_line(prefix: &str, pkt: &Packet) -> String {
         if h.df { " DF" } else { "" },
         h.protocol.name().to_ascii_uppercase()
     );
-    match pkt.head_transport() {
+    match pkt.head_transport().as_deref() {
         Some(Transport::Tcp {
             src_port,
             dst_port,

@@ -131,6 +131,8 @@ pub struct Endpoint {
     pub zone_hints: Vec<String>,
     /// `hints.forNodes[].name`.
     pub node_hints: Vec<String>,
+    /// `targetRef.name` when the target is a Pod.
+    pub pod: Option<String>,
     pub line: usize,
 }
 
@@ -171,15 +173,60 @@ pub struct Node {
     pub line: usize,
 }
 
+/// A Pod: where it runs and what it listens on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pod {
+    pub namespace: String,
+    pub name: String,
+    pub node_name: Option<String>,
+    /// `status.podIP`.
+    pub ip: Option<Ipv4Addr>,
+    /// `spec.containers[].ports[]`: protocol and port.
+    pub ports: Vec<(Protocol, u16)>,
+    pub line: usize,
+}
+
+/// Packet Walk's own document (`kind: Network`): the CNI and the LAN, and
+/// how kube-proxy writes its rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Network {
+    /// `calico-ipip` (the default), `calico-vxlan`, `flannel-vxlan` or
+    /// `flannel-host-gw`.
+    pub mode: String,
+    /// The pod network (kube-proxy's `--cluster-cidr`, Calico's IP pool,
+    /// Flannel's `Network`).
+    pub cluster_cidr: Option<Ipv4Net>,
+    /// The nodes' LAN interface (`ens33`).
+    pub interface: Option<String>,
+    /// The LAN's router.
+    pub gateway: Option<Ipv4Addr>,
+    /// `legacy`: kube-proxy's rule layout of the article's time.
+    pub kube_proxy: Option<String>,
+    /// The packet to send first: `from` (a pod, node or `client`), `to`
+    /// (a Service or `IP:port`), `proto`.
+    pub preset: Option<(String, String, Option<String>)>,
+    /// A title for the scenario.
+    pub title: Option<String>,
+    pub line: usize,
+}
+
 /// The objects of one cluster, in the order they were written.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Cluster {
     pub services: Vec<Service>,
     pub slices: Vec<EndpointSlice>,
     pub nodes: Vec<Node>,
-    /// The `kind: Network` document's `mode`, when there is one.
-    pub network: Option<(String, usize)>,
+    pub pods: Vec<Pod>,
+    pub network: Option<Network>,
 }
+
+/// The network modes [`Network::mode`] accepts.
+pub const MODES: [&str; 4] = [
+    "calico-ipip",
+    "calico-vxlan",
+    "flannel-vxlan",
+    "flannel-host-gw",
+];
 
 /// Parses an address as Go's `ParseIPSloppy` does: IPv4 parts may have
 /// leading zeros (read as decimal), so `172.30.0.041` is 172.30.0.41.
@@ -555,6 +602,16 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
                 zone: field(n, "zone", r, |n| n.text()),
                 zone_hints,
                 node_hints,
+                pod: r
+                    .ok(n.get("targetRef"))
+                    .flatten()
+                    .and_then(|t| {
+                        let tp = path(&ep, "targetRef");
+                        let t = At::new(t, &tp);
+                        let kind = field(t, "kind", r, |n| n.text());
+                        (kind.as_deref() == Some("Pod")).then(|| field(t, "name", r, |n| n.text()))
+                    })
+                    .flatten(),
                 line: n.line(),
             });
         }
@@ -618,8 +675,110 @@ fn node(doc: At, r: &mut Report) -> Option<Node> {
     Some(node)
 }
 
+fn pod(doc: At, r: &mut Report) -> Option<Pod> {
+    let (namespace, name) = metadata(doc, r)?;
+    let mut pod = Pod {
+        namespace,
+        name,
+        node_name: None,
+        ip: None,
+        ports: Vec::new(),
+        line: doc.line(),
+    };
+    if let Some(spec) = r.ok(doc.get("spec")).flatten() {
+        let spec = At::new(spec, "spec");
+        pod.node_name = field(spec, "nodeName", r, |n| n.text());
+        let containers = field(spec, "containers", r, |n| {
+            n.items()
+                .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+        })
+        .unwrap_or_default();
+        for (i, c) in containers.iter().enumerate() {
+            let cp = item("spec.containers", i);
+            let c = At::new(c, &cp);
+            let ports = field(c, "ports", r, |n| {
+                n.items()
+                    .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+            })
+            .unwrap_or_default();
+            for (j, p) in ports.iter().enumerate() {
+                let pp = item(&path(&cp, "ports"), j);
+                let p = At::new(p, &pp);
+                let port = field(p, "containerPort", r, |n| n.integer(1, 65535, "a port"));
+                let proto =
+                    field(p, "protocol", r, |n| protocol_at(Some(n))).unwrap_or(Protocol::Tcp);
+                if let Some(port) = port {
+                    pod.ports.push((proto, port as u16));
+                }
+            }
+        }
+    }
+    if let Some(status) = r.ok(doc.get("status")).flatten() {
+        let st = At::new(status, "status");
+        pod.ip = field(st, "podIP", r, |n| match ip_at(n)? {
+            IpAddr::V4(a) => Ok(a),
+            IpAddr::V6(_) => Err(n.error("an IPv6 pod address is not simulated")),
+        });
+    }
+    Some(pod)
+}
+
+fn network(doc: At, r: &mut Report) -> Option<Network> {
+    let mode = field(doc, "mode", r, |n| {
+        let m = n.text()?;
+        if MODES.contains(&m.as_str()) {
+            Ok(m)
+        } else {
+            Err(n.error(format_args!(
+                "\"{m}\" is not a network mode ({})",
+                MODES.join(", ")
+            )))
+        }
+    })
+    .unwrap_or_else(|| MODES[0].to_string());
+    let cidr = |n: At| {
+        let t = n.text()?;
+        t.trim().parse::<Ipv4Net>().map(|c| c.trunc()).map_err(|_| {
+            n.error(format_args!(
+                "\"{t}\" is not an IPv4 CIDR (like 172.16.0.0/16)"
+            ))
+        })
+    };
+    Some(Network {
+        mode,
+        cluster_cidr: field(doc, "clusterCIDR", r, cidr),
+        interface: field(doc, "interface", r, |n| n.text()),
+        gateway: field(doc, "gateway", r, |n| match ip_at(n)? {
+            IpAddr::V4(a) => Ok(a),
+            IpAddr::V6(_) => Err(n.error("expected an IPv4 address")),
+        }),
+        kube_proxy: field(doc, "kubeProxy", r, |n| {
+            let t = n.text()?;
+            match t.as_str() {
+                "current" | "legacy" => Ok(t),
+                _ => Err(n.error(format_args!("\"{t}\" is not current or legacy"))),
+            }
+        }),
+        preset: r.ok(doc.get("preset")).flatten().and_then(|p| {
+            let p = At::new(p, "preset");
+            let from = field(p, "from", r, |n| n.text());
+            let to = field(p, "to", r, |n| n.text());
+            let proto = field(p, "proto", r, |n| n.text());
+            match (from, to) {
+                (Some(f), Some(t)) => Some((f, t, proto)),
+                _ => {
+                    r.errors.push(p.error("a preset needs from and to"));
+                    None
+                }
+            }
+        }),
+        title: field(doc, "title", r, |n| n.text()),
+        line: doc.line(),
+    })
+}
+
 impl Cluster {
-    /// Reads Services, EndpointSlices, Nodes and a `kind: Network` document
+    /// Reads Services, EndpointSlices, Nodes, Pods and a `kind: Network` document
     /// from multi-document YAML; `kind: List` documents (what `kubectl get
     /// -o yaml` prints for several objects) are unpacked. Other kinds are
     /// skipped. Every error is reported, each at its line.
@@ -673,9 +832,20 @@ impl Cluster {
                         cluster.nodes.push(n);
                     }
                 }
+                "Pod" => {
+                    if let Some(p) = pod(doc, &mut r) {
+                        cluster.pods.push(p);
+                    }
+                }
                 "Network" => {
-                    if let Some(m) = field(doc, "mode", &mut r, |n| n.text()) {
-                        cluster.network = Some((m, doc.line()));
+                    if let Some(n) = network(doc, &mut r) {
+                        if let Some(first) = &cluster.network {
+                            r.errors.push(doc.error(format_args!(
+                                "a second Network document (the first is at line {})",
+                                first.line
+                            )));
+                        }
+                        cluster.network = Some(n);
                     }
                 }
                 _ => {}

@@ -1,0 +1,670 @@
+//! The CNI as the learner's lever: from a [`Cluster`] (Nodes with their pod
+//! CIDRs, Pods, Services, EndpointSlices) and a network mode to every
+//! node's devices, `ip route` text and kube-proxy rules, as a
+//! [`Scenario`] the simulator runs.
+//!
+//! | mode | pod side | between nodes |
+//! |---|---|---|
+//! | `calico-ipip` | `cali…` veth, 169.254.1.1 by proxy ARP | `<block> via <node> dev tunl0 onlink` (IPIP) |
+//! | `calico-vxlan` | `cali…` veth | `<block> via <tunnel address> dev vxlan.calico onlink` (VXLAN 4096, UDP 4789) |
+//! | `flannel-vxlan` | veth on the `cni0` bridge | `<subnet> via <subnet>.0 dev flannel.1 onlink` (VXLAN 1, UDP 8472) |
+//! | `flannel-host-gw` | veth on the `cni0` bridge | `<subnet> via <node> dev <lan>` |
+//!
+//! Calico gives each node a block (here the Node's `podCIDR`, a /26 in the
+//! article) with a blackhole route for the whole block and a /32 route per
+//! local pod; Flannel gives each node a subnet (a /24) routed to `cni0`.
+
+use crate::engine::error::{Errors, ParseError};
+use crate::engine::k8s::{self, Cluster, Protocol};
+use crate::engine::kubeproxy::{self, save::Kernel, Config, Proxier};
+use crate::engine::packet::Proto;
+use crate::engine::scenario::{
+    self, Device, DeviceKind, Fdb, Host, HostKind, Listener, Neigh, Preset, Scenario, Text,
+};
+use ipnet::{IpNet, Ipv4Net};
+use sha1::{Digest, Sha1};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// A network mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    CalicoIpip,
+    CalicoVxlan,
+    FlannelVxlan,
+    FlannelHostGw,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        Some(match s {
+            "calico-ipip" => Mode::CalicoIpip,
+            "calico-vxlan" => Mode::CalicoVxlan,
+            "flannel-vxlan" => Mode::FlannelVxlan,
+            "flannel-host-gw" => Mode::FlannelHostGw,
+            _ => return None,
+        })
+    }
+    fn calico(self) -> bool {
+        matches!(self, Mode::CalicoIpip | Mode::CalicoVxlan)
+    }
+}
+
+/// The host-side veth of a pod as Calico names it: `cali` and the first 11
+/// hex digits of SHA-1 of `namespace.pod`.
+pub fn calico_veth(namespace: &str, pod: &str) -> String {
+    let h = Sha1::digest(format!("{namespace}.{pod}").as_bytes());
+    let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
+    format!("cali{}", &hex[..11])
+}
+
+/// The host-side veth of a pod on the `cni0` bridge. The bridge plugin
+/// picks 8 random hex digits; here they come from the pod's name, so a
+/// scenario is the same every time.
+pub fn bridge_veth(namespace: &str, pod: &str) -> String {
+    let h = Sha1::digest(format!("{namespace}/{pod}").as_bytes());
+    let hex: String = h.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("veth{hex}")
+}
+
+/// A VTEP's MAC address, made from the node's address (Flannel and Calico
+/// pick one at random; a fixed one keeps traces reproducible).
+fn vtep_mac(node_ip: Ipv4Addr) -> String {
+    let o = node_ip.octets();
+    format!("0e:7a:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3])
+}
+
+struct NodeInfo {
+    name: String,
+    ip: Ipv4Addr,
+    block: Ipv4Net,
+}
+
+impl NodeInfo {
+    /// Calico's tunnel address (the block's first address) or Flannel's
+    /// `flannel.1` address (`<subnet>.0`).
+    fn tunnel_addr(&self) -> Ipv4Addr {
+        self.block.network()
+    }
+    /// Flannel's `cni0` address, `<subnet>.1`.
+    fn bridge_addr(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.block.network()) + 1)
+    }
+}
+
+struct PodInfo {
+    name: String,
+    namespace: String,
+    node: usize,
+    ip: Ipv4Addr,
+    ports: Vec<(Protocol, u16)>,
+}
+
+fn proto(p: Protocol) -> Proto {
+    match p {
+        Protocol::Tcp => Proto::Tcp,
+        Protocol::Udp => Proto::Udp,
+        // SCTP is not simulated; its ports still name a Service port.
+        Protocol::Sctp => Proto::Tcp,
+    }
+}
+
+fn err(line: usize, m: impl Into<String>) -> ParseError {
+    ParseError::new(line, 1, m)
+}
+
+fn lo() -> Device {
+    Device {
+        name: "lo".into(),
+        kind: DeviceKind::Loopback,
+        addrs: vec!["127.0.0.1/8".parse().expect("valid")],
+        proxy_arp: false,
+    }
+}
+
+/// The nodes' LAN: the /24 around the first node's address.
+fn lan_of(nodes: &[NodeInfo]) -> Ipv4Net {
+    Ipv4Net::new(nodes[0].ip, 24).expect("valid").trunc()
+}
+
+/// The pods of the cluster: `kind: Pod` documents, and one pod per
+/// EndpointSlice endpoint on a node (named by its `targetRef`).
+fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodInfo> {
+    let mut out: Vec<PodInfo> = Vec::new();
+    let node_of = |name: Option<&str>, ip: Ipv4Addr| -> Option<usize> {
+        match name {
+            Some(n) => nodes.iter().position(|x| x.name == n),
+            None => nodes.iter().position(|x| x.block.contains(&ip)),
+        }
+    };
+    for p in &cluster.pods {
+        let Some(ip) = p.ip else {
+            errors.push(err(
+                p.line,
+                format!("pod {}/{} has no status.podIP", p.namespace, p.name),
+            ));
+            continue;
+        };
+        let Some(node) = node_of(p.node_name.as_deref(), ip) else {
+            errors.push(err(
+                p.line,
+                format!("pod {}/{}: no node runs it (spec.nodeName, or a node whose podCIDR holds {ip})", p.namespace, p.name),
+            ));
+            continue;
+        };
+        out.push(PodInfo {
+            name: p.name.clone(),
+            namespace: p.namespace.clone(),
+            node,
+            ip,
+            ports: p.ports.clone(),
+        });
+    }
+    for s in &cluster.slices {
+        for e in &s.endpoints {
+            let Some(IpAddr::V4(ip)) = e.addresses.first().copied() else {
+                continue;
+            };
+            if nodes.iter().any(|n| n.ip == ip) {
+                continue; // host network (the API server on a node)
+            }
+            let ports: Vec<(Protocol, u16)> = s
+                .ports
+                .iter()
+                .filter_map(|p| p.port.map(|n| (p.protocol, n)))
+                .collect();
+            if let Some(existing) = out.iter_mut().find(|p| p.ip == ip) {
+                for port in ports {
+                    if !existing.ports.contains(&port) {
+                        existing.ports.push(port);
+                    }
+                }
+                continue;
+            }
+            let Some(node) = node_of(e.node_name.as_deref(), ip) else {
+                continue; // an endpoint outside the cluster's nodes
+            };
+            let name = e
+                .pod
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", s.service, ip.to_string().replace('.', "-")));
+            out.push(PodInfo {
+                name,
+                namespace: s.namespace.clone(),
+                node,
+                ip,
+                ports,
+            });
+        }
+    }
+    for p in &out {
+        let n = &nodes[p.node];
+        if !n.block.contains(&p.ip) {
+            errors.push(err(
+                0,
+                format!(
+                    "pod {}/{} has address {}, outside {}'s pod CIDR {}",
+                    p.namespace, p.name, p.ip, n.name, n.block
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Builds the scenario: every node's devices, routes and kube-proxy rules,
+/// the pods, a client on the LAN, and the Services by name.
+pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Errors> {
+    let mut errors = Errors::default();
+    let net = cluster.network.clone();
+    let mode_name = net
+        .as_ref()
+        .map(|n| n.mode.clone())
+        .unwrap_or_else(|| k8s::MODES[0].into());
+    let mode = Mode::parse(&mode_name).expect("validated when read");
+    let iface = net
+        .as_ref()
+        .and_then(|n| n.interface.clone())
+        .unwrap_or_else(|| "eth0".into());
+
+    let mut nodes = Vec::new();
+    for n in &cluster.nodes {
+        let (Some(ip), Some(block)) = (n.internal_ip, n.pod_cidrs.first().copied()) else {
+            errors.push(err(
+                n.line,
+                format!(
+                    "node {} needs status.addresses (InternalIP) and spec.podCIDR",
+                    n.name
+                ),
+            ));
+            continue;
+        };
+        nodes.push(NodeInfo {
+            name: n.name.clone(),
+            ip,
+            block,
+        });
+    }
+    if nodes.is_empty() {
+        if errors.is_empty() {
+            errors.push(err(
+                0,
+                "the cluster has no Node: add one with spec.podCIDR and an InternalIP",
+            ));
+        }
+        return Err(errors);
+    }
+    let lan = lan_of(&nodes);
+    let gateway = net
+        .as_ref()
+        .and_then(|n| n.gateway)
+        .unwrap_or_else(|| Ipv4Addr::from(u32::from(lan.network()) + 1));
+    let cluster_cidr = net
+        .as_ref()
+        .and_then(|n| n.cluster_cidr)
+        .unwrap_or_else(|| {
+            Ipv4Net::new(nodes[0].block.network(), 16)
+                .expect("valid")
+                .trunc()
+        });
+    let pods = pods(cluster, &nodes, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let mut hosts = Vec::new();
+    for (ni, n) in nodes.iter().enumerate() {
+        let mut devices = vec![
+            lo(),
+            Device {
+                name: iface.clone(),
+                kind: DeviceKind::Ethernet { lan: "lan".into() },
+                addrs: vec![Ipv4Net::new(n.ip, lan.prefix_len()).expect("valid")],
+                proxy_arp: false,
+            },
+        ];
+        let mut routes = vec![format!(
+            "default via {gateway} dev {iface} proto static metric 100"
+        )];
+        let others: Vec<&NodeInfo> = nodes.iter().filter(|o| o.name != n.name).collect();
+        let local: Vec<&PodInfo> = pods.iter().filter(|p| p.node == ni).collect();
+        let tunnel32 = Ipv4Net::new(n.tunnel_addr(), 32).expect("valid");
+        match mode {
+            Mode::CalicoIpip => {
+                devices.push(Device {
+                    name: "tunl0".into(),
+                    kind: DeviceKind::Ipip,
+                    addrs: vec![tunnel32],
+                    proxy_arp: false,
+                });
+                for o in &others {
+                    routes.push(format!(
+                        "{} via {} dev tunl0 proto bird onlink",
+                        o.block, o.ip
+                    ));
+                }
+            }
+            Mode::CalicoVxlan | Mode::FlannelVxlan => {
+                let (dev, vni, port) = if mode == Mode::CalicoVxlan {
+                    ("vxlan.calico", 4096, 4789)
+                } else {
+                    ("flannel.1", 1, 8472)
+                };
+                devices.push(Device {
+                    name: dev.into(),
+                    kind: DeviceKind::Vxlan {
+                        vni,
+                        port,
+                        mac: vtep_mac(n.ip),
+                        local: n.ip,
+                        neigh: others
+                            .iter()
+                            .map(|o| Neigh {
+                                ip: o.tunnel_addr(),
+                                lladdr: vtep_mac(o.ip),
+                            })
+                            .collect(),
+                        fdb: others
+                            .iter()
+                            .map(|o| Fdb {
+                                lladdr: vtep_mac(o.ip),
+                                dst: o.ip,
+                            })
+                            .collect(),
+                    },
+                    addrs: vec![tunnel32],
+                    proxy_arp: false,
+                });
+                for o in &others {
+                    let proto = if mode == Mode::CalicoVxlan {
+                        " proto 80"
+                    } else {
+                        ""
+                    };
+                    routes.push(format!(
+                        "{} via {} dev {dev}{proto} onlink",
+                        o.block,
+                        o.tunnel_addr()
+                    ));
+                }
+            }
+            Mode::FlannelHostGw => {
+                for o in &others {
+                    routes.push(format!("{} via {} dev {iface}", o.block, o.ip));
+                }
+            }
+        }
+        if mode.calico() {
+            routes.push(format!("blackhole {} proto bird", n.block));
+            for p in &local {
+                let veth = calico_veth(&p.namespace, &p.name);
+                devices.push(Device {
+                    name: veth.clone(),
+                    kind: DeviceKind::Veth {
+                        peer: format!("{}/eth0", p.name),
+                    },
+                    addrs: Vec::new(),
+                    proxy_arp: true,
+                });
+                routes.push(format!("{} dev {veth} scope link", p.ip));
+            }
+        } else {
+            let mut ports = Vec::new();
+            for p in &local {
+                let veth = bridge_veth(&p.namespace, &p.name);
+                devices.push(Device {
+                    name: veth.clone(),
+                    kind: DeviceKind::Veth {
+                        peer: format!("{}/eth0", p.name),
+                    },
+                    addrs: Vec::new(),
+                    proxy_arp: false,
+                });
+                ports.push(veth);
+            }
+            devices.push(Device {
+                name: "cni0".into(),
+                kind: DeviceKind::Bridge { ports },
+                addrs: vec![Ipv4Net::new(n.bridge_addr(), n.block.prefix_len()).expect("valid")],
+                proxy_arp: false,
+            });
+            routes.push(format!(
+                "{} dev cni0 proto kernel scope link src {}",
+                n.block,
+                n.bridge_addr()
+            ));
+        }
+        routes.push(format!(
+            "{lan} dev {iface} proto kernel scope link src {} metric 100",
+            n.ip
+        ));
+
+        // kube-proxy on this node.
+        let config = kube_proxy_config(&n.name, n.ip, &iface, lan, cluster_cidr);
+        let iptables = node_rules(cluster, config)
+            .map_err(|e| Errors::from(err(0, format!("{}: {e}", n.name))))?;
+
+        hosts.push(Host {
+            name: n.name.clone(),
+            kind: HostKind::Node,
+            node: None,
+            namespace: None,
+            devices,
+            routes: Text::Lines(routes),
+            iptables: Some(Text::One(iptables)),
+            listeners: vec![Listener {
+                proto: Proto::Tcp,
+                port: 22,
+                addr: None,
+                process: Some("sshd".into()),
+            }],
+            ip_forward: None,
+        });
+    }
+    for p in &pods {
+        let n = &nodes[p.node];
+        let (addr, routes) = if mode.calico() {
+            (
+                Ipv4Net::new(p.ip, 32).expect("valid"),
+                vec![
+                    "default via 169.254.1.1 dev eth0".to_string(),
+                    "169.254.1.1 dev eth0 scope link".into(),
+                ],
+            )
+        } else {
+            (
+                Ipv4Net::new(p.ip, n.block.prefix_len()).expect("valid"),
+                vec![
+                    format!("default via {} dev eth0", n.bridge_addr()),
+                    format!("{} dev eth0 proto kernel scope link src {}", n.block, p.ip),
+                ],
+            )
+        };
+        let veth = if mode.calico() {
+            calico_veth(&p.namespace, &p.name)
+        } else {
+            bridge_veth(&p.namespace, &p.name)
+        };
+        hosts.push(Host {
+            name: p.name.clone(),
+            kind: HostKind::Pod,
+            node: Some(n.name.clone()),
+            namespace: Some(p.namespace.clone()),
+            devices: vec![
+                lo(),
+                Device {
+                    name: "eth0".into(),
+                    kind: DeviceKind::Veth {
+                        peer: format!("{}/{veth}", n.name),
+                    },
+                    addrs: vec![addr],
+                    proxy_arp: false,
+                },
+            ],
+            routes: Text::Lines(routes),
+            iptables: None,
+            listeners: p
+                .ports
+                .iter()
+                .map(|(pr, port)| Listener {
+                    proto: proto(*pr),
+                    port: *port,
+                    addr: None,
+                    process: None,
+                })
+                .collect(),
+            ip_forward: None,
+        });
+    }
+    // A machine outside the cluster, on the LAN.
+    let taken: Vec<Ipv4Addr> = nodes.iter().map(|n| n.ip).chain([gateway]).collect();
+    let client_ip = (200..250u32)
+        .map(|i| Ipv4Addr::from(u32::from(lan.network()) + i))
+        .find(|a| !taken.contains(a) && lan.contains(a))
+        .unwrap_or(Ipv4Addr::from(u32::from(lan.network()) + 2));
+    hosts.push(Host {
+        name: "client".into(),
+        kind: HostKind::Client,
+        node: None,
+        namespace: None,
+        devices: vec![
+            lo(),
+            Device {
+                name: "eth0".into(),
+                kind: DeviceKind::Ethernet { lan: "lan".into() },
+                addrs: vec![Ipv4Net::new(client_ip, lan.prefix_len()).expect("valid")],
+                proxy_arp: false,
+            },
+        ],
+        routes: Text::Lines(vec![
+            format!("default via {gateway} dev eth0"),
+            format!("{lan} dev eth0 proto kernel scope link src {client_ip}"),
+        ]),
+        iptables: None,
+        listeners: Vec::new(),
+        ip_forward: None,
+    });
+
+    let services = cluster
+        .services
+        .iter()
+        .filter_map(|s| match s.cluster_ip {
+            k8s::ClusterIp::Ip(IpAddr::V4(ip)) => Some(scenario::Service {
+                namespace: s.namespace.clone(),
+                name: s.name.clone(),
+                cluster_ip: ip,
+                ports: s
+                    .ports
+                    .iter()
+                    .map(|p| scenario::ServicePort {
+                        name: p.name.clone(),
+                        protocol: proto(p.protocol),
+                        port: p.port,
+                        node_port: (p.node_port != 0).then_some(p.node_port),
+                    })
+                    .collect(),
+            }),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    let given = net
+        .as_ref()
+        .and_then(|n| n.preset.clone())
+        .map(|(from, to, proto)| Preset {
+            from,
+            to,
+            proto: proto.as_deref().and_then(Proto::parse),
+        });
+    let title = net
+        .as_ref()
+        .and_then(|n| n.title.clone())
+        .unwrap_or_else(|| title.to_string());
+    let preset = given.or(match (services.first(), pods.first()) {
+        (Some(s), _) => Some(Preset {
+            from: "client".into(),
+            to: format!("{}/{}", s.namespace, s.name),
+            proto: None,
+        }),
+        (None, Some(p)) => Some(Preset {
+            from: "client".into(),
+            to: p.ip.to_string(),
+            proto: None,
+        }),
+        _ => None,
+    });
+    Ok(Scenario {
+        name: name.into(),
+        title,
+        description: format!("Generated from Kubernetes objects: {} nodes in {mode_name} mode.", nodes.len()),
+        notes: vec![
+            format!("The nodes' LAN is {lan} with the router at {gateway}; the client outside the cluster is {client_ip}."),
+            format!("kube-proxy's --cluster-cidr is {cluster_cidr}."),
+        ],
+        seed: 1,
+        hosts,
+        services,
+        preset,
+    })
+}
+
+/// The built-in scenarios made from Kubernetes objects (YAML in
+/// `scenarios/clusters/`).
+pub const CLUSTERS: [(&str, &str); 6] = [
+    (
+        "calico-ipip",
+        include_str!("scenarios/clusters/calico-ipip.yaml"),
+    ),
+    (
+        "calico-vxlan",
+        include_str!("scenarios/clusters/calico-vxlan.yaml"),
+    ),
+    (
+        "flannel-vxlan",
+        include_str!("scenarios/clusters/flannel-vxlan.yaml"),
+    ),
+    (
+        "flannel-host-gw",
+        include_str!("scenarios/clusters/flannel-host-gw.yaml"),
+    ),
+    (
+        "nodeport-local",
+        include_str!("scenarios/clusters/nodeport-local.yaml"),
+    ),
+    (
+        "session-affinity",
+        include_str!("scenarios/clusters/session-affinity.yaml"),
+    ),
+];
+
+/// A built-in cluster's YAML.
+pub fn cluster_yaml(name: &str) -> Option<&'static str> {
+    CLUSTERS.iter().find(|(n, _)| *n == name).map(|(_, y)| *y)
+}
+
+/// A built-in scenario made from a cluster.
+pub fn builtin(name: &str) -> Option<Scenario> {
+    let yaml = cluster_yaml(name)?;
+    let cluster = Cluster::from_yaml(yaml).expect("built-in clusters are valid (tested)");
+    Some(build(&cluster, name, name).expect("built-in clusters build (tested)"))
+}
+
+fn kube_proxy_config(
+    node: &str,
+    ip: Ipv4Addr,
+    iface: &str,
+    lan: Ipv4Net,
+    cluster_cidr: Ipv4Net,
+) -> Config {
+    let interfaces = vec![
+        (
+            "lo".to_string(),
+            vec!["127.0.0.1/8".parse::<IpNet>().expect("valid")],
+        ),
+        (
+            iface.to_string(),
+            vec![IpNet::V4(
+                Ipv4Net::new(ip, lan.prefix_len()).expect("valid"),
+            )],
+        ),
+    ];
+    Config::for_node(node, ip, interfaces, Some(IpNet::V4(cluster_cidr)))
+}
+
+/// kube-proxy's settings on `node` of this cluster: its name, address and
+/// interfaces, and the cluster CIDR of the `Network` document.
+pub fn node_config(cluster: &Cluster, node: &str) -> Option<Config> {
+    let first = cluster.nodes.first()?;
+    let n = cluster.nodes.iter().find(|n| n.name == node)?;
+    let lan = Ipv4Net::new(first.internal_ip?, 24).ok()?.trunc();
+    let net = cluster.network.as_ref();
+    let iface = net
+        .and_then(|n| n.interface.clone())
+        .unwrap_or_else(|| "eth0".into());
+    let cidr = net.and_then(|n| n.cluster_cidr).or_else(|| {
+        Some(
+            Ipv4Net::new(first.pod_cidrs.first()?.network(), 16)
+                .ok()?
+                .trunc(),
+        )
+    })?;
+    Some(kube_proxy_config(
+        &n.name,
+        n.internal_ip?,
+        &iface,
+        lan,
+        cidr,
+    ))
+}
+
+/// One node's iptables after kube-proxy's first sync, as `iptables-save`
+/// prints it.
+pub fn node_rules(cluster: &Cluster, config: Config) -> Result<String, String> {
+    let mut p = Proxier::new(config);
+    let mut kernel = Kernel::default();
+    kernel.apply(&p.sync(cluster))?;
+    Ok(kernel.save())
+}
+
+/// kube-proxy's restore input for one node (what `--restore-input` prints).
+pub fn node_restore(cluster: &Cluster, config: Config) -> String {
+    kubeproxy::generate(cluster, &config).text()
+}
