@@ -241,3 +241,101 @@ fn bad_cluster_objects_are_reported_with_their_line() {
         "{e}"
     );
 }
+
+/// The story: flask-ui goes from one endpoint to three; the node's
+/// KUBE-SVC chain gets kube-proxy's probabilities, the learner's own chain
+/// and route survive the sync, and the sync's diff lists what changed.
+#[test]
+fn a_resync_replaces_kube_proxys_chains_and_keeps_the_learners() {
+    let three = cluster("calico-ipip");
+    let yaml = std::fs::read_to_string(format!(
+        "{}/src/engine/scenarios/clusters/calico-ipip.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    // Only the endpoint on node8.
+    let cut = yaml.find("- addresses: [172.16.3.70]").unwrap();
+    let one = Cluster::from_yaml(&yaml[..cut]).unwrap();
+
+    let mut sc = cni::build(&one, "t", "t").unwrap();
+    let node8 = sc.hosts.iter_mut().find(|h| h.name == "node8").unwrap();
+    let rules = node8.iptables.as_ref().unwrap().to_text();
+    assert!(
+        !rules.contains("--probability"),
+        "one endpoint, no statistic rule"
+    );
+    // The learner adds a chain of their own and a route.
+    let mine = rules.replacen(
+        ":KUBE-EXTERNAL-SERVICES - [0:0]\n",
+        ":KUBE-EXTERNAL-SERVICES - [0:0]\n:MY-SSH - [0:0]\n",
+        1,
+    );
+    let mine = mine.replacen(
+        "-A INPUT -j KUBE-FIREWALL\n",
+        "-A INPUT -j KUBE-FIREWALL\n-A INPUT -j MY-SSH\n-A MY-SSH -p tcp -m tcp --dport 22 -j ACCEPT\n",
+        1,
+    );
+    assert_ne!(mine, rules);
+    node8.iptables = Some(packetwalk::engine::scenario::Text::One(mine));
+    let mut routes = node8.routes.to_text();
+    routes.push_str("10.99.0.0/16 via 192.168.11.1 dev ens33 proto static\n");
+    node8.routes = packetwalk::engine::scenario::Text::One(routes);
+
+    let (after, diffs) = cni::resync(Some(&one), &three, &sc).unwrap();
+    let n8 = after.hosts.iter().find(|h| h.name == "node8").unwrap();
+    let rules = n8.iptables.as_ref().unwrap().to_text();
+    assert!(rules.contains("--probability 0.33333333349"), "{rules}");
+    assert!(rules.contains("--probability 0.50000000000"), "{rules}");
+    assert!(
+        rules.contains("-A MY-SSH -p tcp -m tcp --dport 22 -j ACCEPT"),
+        "the learner's chain survives"
+    );
+    assert!(rules.contains("-A INPUT -j MY-SSH"));
+    assert!(n8
+        .routes
+        .to_text()
+        .contains("10.99.0.0/16 via 192.168.11.1 dev ens33 proto static"));
+    let d = diffs.iter().find(|d| d.node == "node8").unwrap();
+    let svc = format!(
+        "KUBE-SVC-{}",
+        port_proto_hash("ms-test/flask-ui:http", "tcp")
+    );
+    assert!(
+        d.rules_added
+            .iter()
+            .any(|l| l.starts_with(&format!("-A {svc} ")) && l.contains("0.33333333349")),
+        "{d:?}"
+    );
+    assert_eq!(
+        d.rules_added
+            .iter()
+            .filter(|l| l.starts_with(":KUBE-SEP-"))
+            .count(),
+        2,
+        "{d:?}"
+    );
+    assert!(
+        d.routes_added.is_empty() && d.routes_removed.is_empty(),
+        "no new node, no new block: {d:?}"
+    );
+    // The new endpoints' pods exist and are reachable.
+    let mut w = World::build(&after).unwrap();
+    let t = go(&mut w, "curl", "172.16.166.140:80", vec![]);
+    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-m5vjr");
+
+    // Names of chains, as the UI shows them.
+    let names = cni::chain_names(&three, "node8");
+    assert!(
+        names
+            .iter()
+            .any(|(c, w)| *c == svc && w == "ms-test/flask-ui:http"),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|(c, w)| c.starts_with("KUBE-SEP-")
+                && w == "ms-test/flask-ui:http → 172.16.3.70:80"),
+        "{names:?}"
+    );
+}

@@ -668,3 +668,131 @@ pub fn node_rules(cluster: &Cluster, config: Config) -> Result<String, String> {
 pub fn node_restore(cluster: &Cluster, config: Config) -> String {
     kubeproxy::generate(cluster, &config).text()
 }
+
+/// What one sync changed on a node: lines of `iptables-save` and of
+/// `ip route` that appeared and disappeared.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeDiff {
+    pub node: String,
+    pub rules_added: Vec<String>,
+    pub rules_removed: Vec<String>,
+    pub routes_added: Vec<String>,
+    pub routes_removed: Vec<String>,
+}
+
+impl NodeDiff {
+    pub fn is_empty(&self) -> bool {
+        self.rules_added.is_empty()
+            && self.rules_removed.is_empty()
+            && self.routes_added.is_empty()
+            && self.routes_removed.is_empty()
+    }
+}
+
+/// Lines of `after` not in `before` and of `before` not in `after`
+/// (counting repeats), comments and blank lines left out.
+fn line_diff(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
+    let keep = |l: &&str| !l.trim().is_empty() && !l.starts_with('#');
+    let mut old: Vec<&str> = before.lines().filter(keep).collect();
+    let mut added = Vec::new();
+    for l in after.lines().filter(keep) {
+        match old.iter().position(|o| *o == l) {
+            Some(i) => {
+                old.remove(i);
+            }
+            None => added.push(l.to_string()),
+        }
+    }
+    (added, old.into_iter().map(str::to_string).collect())
+}
+
+/// Regenerates a scenario after the cluster changed, the way the node's own
+/// components would: kube-proxy syncs against what the node's tables hold
+/// now (its KUBE-* chains are replaced, chains it no longer needs are
+/// deleted, every other chain and rule stays), and the CNI's routes are
+/// replaced while routes added by hand (not in `old`'s generated set) stay.
+/// Pods and the client are made again from the cluster. Returns the new
+/// scenario and, per node, what changed.
+pub fn resync(
+    old: Option<&Cluster>,
+    cluster: &Cluster,
+    current: &Scenario,
+) -> Result<(Scenario, Vec<NodeDiff>), Errors> {
+    let mut sc = build(cluster, &current.name, &current.title)?;
+    let before = old.and_then(|c| build(c, &current.name, &current.title).ok());
+    let mut diffs = Vec::new();
+    for h in sc.hosts.iter_mut().filter(|h| h.kind == HostKind::Node) {
+        let Some(prev) = current.host(&h.name) else {
+            continue; // a new node: as generated
+        };
+        let prev_rules = prev
+            .iptables
+            .as_ref()
+            .map(Text::to_text)
+            .unwrap_or_default();
+        if let (Ok(mut kernel), Some(config)) = (
+            Kernel::from_save(&prev_rules),
+            node_config(cluster, &h.name),
+        ) {
+            let mut p = Proxier::on_node(config, kernel.chains("nat"));
+            let applied = kernel.apply(&p.sync(cluster));
+            if applied.is_ok() {
+                h.iptables = Some(Text::One(kernel.save()));
+            }
+        }
+        // Routes: the CNI's own, plus those added by hand.
+        let generated_before: Vec<String> = before
+            .as_ref()
+            .and_then(|b| b.host(&h.name))
+            .map(|b| b.routes.to_text().lines().map(str::to_string).collect())
+            .unwrap_or_default();
+        let mut routes: Vec<String> = h.routes.to_text().lines().map(str::to_string).collect();
+        for l in prev.routes.to_text().lines() {
+            if before.is_some()
+                && !generated_before.iter().any(|g| g == l)
+                && !routes.iter().any(|r| r == l)
+            {
+                routes.push(l.to_string());
+            }
+        }
+        h.routes = Text::Lines(routes);
+        let (rules_added, rules_removed) = line_diff(
+            &prev_rules,
+            &h.iptables.as_ref().map(Text::to_text).unwrap_or_default(),
+        );
+        let (routes_added, routes_removed) = line_diff(&prev.routes.to_text(), &h.routes.to_text());
+        diffs.push(NodeDiff {
+            node: h.name.clone(),
+            rules_added,
+            rules_removed,
+            routes_added,
+            routes_removed,
+        });
+    }
+    Ok((sc, diffs))
+}
+
+/// What each KUBE-SVC-/KUBE-SVL-/KUBE-EXT-/KUBE-FW-/KUBE-SEP- chain on a
+/// node stands for: `namespace/name:port`, and `→ IP:port` for an
+/// endpoint's chain.
+pub fn chain_names(cluster: &Cluster, node: &str) -> Vec<(String, String)> {
+    let Some(config) = node_config(cluster, node) else {
+        return Vec::new();
+    };
+    let r = kubeproxy::generate(cluster, &config);
+    let mut out: Vec<(String, String)> = Vec::new();
+    for c in r
+        .nat_chains
+        .iter()
+        .filter(|c| kubeproxy::is_service_chain(c))
+    {
+        if let Some(o) = r.chain_origin(c) {
+            let what = match &o.endpoint {
+                Some(e) if c.starts_with("KUBE-SEP-") => format!("{} → {e}", o.service_port),
+                _ => o.service_port.clone(),
+            };
+            out.push((c.clone(), what));
+        }
+    }
+    out
+}

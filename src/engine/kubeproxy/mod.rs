@@ -18,7 +18,6 @@ pub mod sort;
 
 use crate::engine::decimal;
 use crate::engine::k8s::{Cluster, ClusterIp, Policy, Protocol, Service, ServiceType};
-use data_encoding::BASE32;
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,17 +35,31 @@ pub fn port_name(namespace: &str, name: &str, port: &str) -> String {
     }
 }
 
+/// The first 16 characters of the standard base32 encoding (RFC 4648,
+/// `A–Z2–7`) of `bytes`: 10 bytes give exactly 16 characters. (A whole
+/// base32 library costs the web page 15 KB for these few lines.)
+fn base32_16(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::with_capacity(16);
+    for chunk in bytes[..10].chunks(5) {
+        let v = chunk.iter().fold(0u64, |a, b| a << 8 | u64::from(*b));
+        for i in (0..8).rev() {
+            out.push(ALPHABET[(v >> (i * 5) & 31) as usize] as char);
+        }
+    }
+    out
+}
+
 /// The 16 characters kube-proxy appends to `KUBE-SVC-`, `KUBE-SVL-`,
 /// `KUBE-EXT-` and `KUBE-FW-`: base32(sha256(port name + protocol)).
 pub fn port_proto_hash(port_name: &str, protocol: &str) -> String {
-    let digest = Sha256::digest(format!("{port_name}{protocol}").as_bytes());
-    BASE32.encode(&digest)[..16].to_string()
+    base32_16(&Sha256::digest(format!("{port_name}{protocol}").as_bytes()))
 }
 
 /// `KUBE-SEP-` + base32(sha256(port name + protocol + `IP:port`)), 16 chars.
 pub fn endpoint_chain(port_name: &str, protocol: &str, endpoint: &str) -> String {
     let digest = Sha256::digest(format!("{port_name}{protocol}{endpoint}").as_bytes());
-    format!("KUBE-SEP-{}", &BASE32.encode(&digest)[..16])
+    format!("KUBE-SEP-{}", base32_16(&digest))
 }
 
 const SERVICE_CHAIN_PREFIXES: [&str; 5] = [
@@ -481,6 +494,15 @@ impl Proxier {
             kernel_nat_chains: BTreeSet::new(),
             probabilities: Vec::new(),
         }
+    }
+
+    /// A kube-proxy starting on a node whose nat table already holds these
+    /// chains: those it owns and no longer needs are deleted on the first
+    /// sync, as after a restart.
+    pub fn on_node(config: Config, nat_chains: impl IntoIterator<Item = String>) -> Proxier {
+        let mut p = Proxier::new(config);
+        p.kernel_nat_chains = nat_chains.into_iter().collect();
+        p
     }
 
     /// The next sync rewrites everything (what kube-proxy does when its
