@@ -366,6 +366,41 @@ def run(b, base):
     check("the remote scenario shows an outer IPIP header added", "IPIP" in outer and "192.168.11.58" in outer, repr(outer))
     b.screenshot(os.path.join(SHOTS, "e2e-ipip.png"))
 
+    # 5b. The cluster as the learner's lever: from one endpoint to three,
+    # kube-proxy's probabilities, the sync's diff, the chains' names, and
+    # VXLAN in the Flannel mode.
+    fresh(b, base + "?scenario=calico-ipip")
+    yaml = b.value("#cluster-yaml")
+    b.clear("#cluster-yaml")
+    b.type("#cluster-yaml", yaml[: yaml.index("- addresses: [172.16.3.70]")])
+    in_sync = lambda: "in sync" in b.text("#cluster-yaml-status")
+    b.wait_until(in_sync, "the one-endpoint cluster in sync")
+    rules = b.value("#rules-node8")
+    check("one endpoint: node8's KUBE-SVC chain has no statistic rule", "KUBE-SVC-" in rules and "--probability" not in rules, rules[-400:])
+    for node in ("node54", "node51"):
+        b.click(f"button[aria-label='Add an endpoint of ms-test/flask-ui on {node}']")
+        b.wait_until(lambda: node in b.text(".cluster-service"), f"the endpoint on {node}")
+        b.wait_until(in_sync, "the cluster in sync")
+    rules = b.value("#rules-node8")
+    check("three endpoints: kube-proxy's probabilities in iptables-save form",
+          "--probability 0.33333333349" in rules and "--probability 0.50000000000" in rules, rules[-600:])
+    diff = b.text(".sync-diff summary")
+    check("the sync's diff counts the rules it added", re.search(r"node8: rules \+[1-9]", diff) is not None, repr(diff))
+    names = b.text(".chain-names")
+    check("each KUBE-SEP chain is named by its endpoint", "ms-test/flask-ui:http → 172.16.3.66:80" in names, names[:300])
+    b.js("document.querySelector('#cluster-h').scrollIntoView()")
+    b.screenshot(os.path.join(SHOTS, "e2e-cluster.png"))
+    b.clear("#cluster-yaml")
+    b.type("#cluster-yaml", "kind: Network\nmode: weave\n")
+    b.wait_until(lambda: b.exists("#cluster-yaml-errors"), "the error list")
+    check("a bad network mode is located at its line", "line 2" in b.text("#cluster-yaml-errors") and "weave" in b.text("#cluster-yaml-errors"), b.text("#cluster-yaml-errors"))
+    check("the nodes keep the last valid objects' rules", "--probability 0.33333333349" in b.value("#rules-node8"))
+    fresh(b, base + "?scenario=flannel-vxlan")
+    step_until(b, lambda: b.exists("#headers .hdr-added"), "the VXLAN encapsulation")
+    outer = b.text("#headers")
+    check("Flannel VXLAN: outer IPv4, UDP 8472 and VNI 1 are added", "Outer IPv4 (VXLAN)" in outer and "8472" in outer and "VXLAN" in outer, outer[:400])
+    b.screenshot(os.path.join(SHOTS, "e2e-vxlan.png"))
+
     # 6. Embed mode, 600 px wide.
     b.set_size(600, 1000)
     fresh(b, base + "?embed=1")

@@ -147,12 +147,15 @@ async fn wait_for_text(root: &Element, needle: &str) -> String {
 
 /// Mounts the whole page with no autosave left by an earlier test.
 fn mount_page() -> (Element, yew::AppHandle<packetwalk::ui::App>) {
-    web_sys::window()
+    let window = web_sys::window().unwrap();
+    window.local_storage().unwrap().unwrap().clear().unwrap();
+    // A scenario an earlier test picked is in the address (`?scenario=`):
+    // each test starts from the default one.
+    let path = window.location().pathname().unwrap();
+    window
+        .history()
         .unwrap()
-        .local_storage()
-        .unwrap()
-        .unwrap()
-        .clear()
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path))
         .unwrap();
     let root = fresh_root();
     let app = packetwalk::ui::mount(root.clone());

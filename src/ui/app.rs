@@ -10,6 +10,7 @@ use crate::engine::error::Errors;
 use crate::engine::iptables::Ruleset;
 use crate::engine::scenario::{self, HostKind};
 use crate::engine::SendSpec;
+use crate::ui::cluster::ClusterPanel;
 use crate::ui::dialogs::{EmbedDialog, LinkDialog};
 use crate::ui::editors::{EditorPanel, EditorView, RulesRef};
 use crate::ui::events::{send_history, step_controls, ControlProps, EventList, HistoryProps};
@@ -75,6 +76,12 @@ pub enum Msg {
     Key(web_sys::KeyboardEvent),
     /// The address's fragment changed (a link pasted into this tab).
     Fragment,
+    /// The cluster's YAML as typed; synced after a pause.
+    ClusterEdit(Rc<str>),
+    ClusterApply,
+    ClusterMode(String),
+    /// Add an endpoint of Service `.0` on node `.1`.
+    ClusterAdd(String, String),
 }
 
 /// A message at the top of the page.
@@ -133,6 +140,7 @@ pub struct App {
     editor_host: usize,
     views: (EditorView, EditorView),
     debounce: HashMap<(usize, Field), Timeout>,
+    cluster_debounce: Option<Timeout>,
     autosave: Option<Timeout>,
     dialog: Option<Dialog>,
     importing: Option<Importing>,
@@ -473,6 +481,7 @@ impl Component for App {
             editor_host,
             views: (EditorView::Text, EditorView::Text),
             debounce: HashMap::new(),
+            cluster_debounce: None,
             autosave: None,
             dialog: None,
             importing: None,
@@ -609,6 +618,44 @@ impl Component for App {
                     self.session.apply(host, field);
                 }
                 self.schedule_autosave(ctx);
+            }
+            Msg::ClusterEdit(text) => {
+                self.session.edit_cluster(text);
+                let link = ctx.link().clone();
+                self.cluster_debounce = Some(Timeout::new(DEBOUNCE_MS, move || {
+                    link.send_message(Msg::ClusterApply)
+                }));
+                self.schedule_autosave(ctx);
+            }
+            Msg::ClusterApply => {
+                self.cluster_debounce = None;
+                self.session.apply_cluster();
+                self.editor_host = self.editor_host.min(self.session.world.hosts.len().saturating_sub(1));
+                self.schedule_autosave(ctx);
+            }
+            Msg::ClusterMode(mode) => {
+                if let Some(c) = &self.session.cluster {
+                    let text = crate::ui::session::set_mode(&c.text, &mode);
+                    self.session.edit_cluster(text.as_str().into());
+                    ctx.link().send_message(Msg::ClusterApply);
+                }
+            }
+            Msg::ClusterAdd(service, node) => {
+                let added = self.session.cluster.as_ref().and_then(|c| {
+                    let cluster = crate::engine::k8s::Cluster::from_yaml(&c.applied).ok()?;
+                    crate::ui::session::add_endpoint(&c.text, &cluster, &service, &node)
+                });
+                match added {
+                    Some(text) => {
+                        self.session.edit_cluster(text.as_str().into());
+                        ctx.link().send_message(Msg::ClusterApply);
+                    }
+                    None => {
+                        self.notice = Some(Notice::error(format!(
+                            "No endpoint could be added for {service} on {node}: its pod CIDR may be full."
+                        )))
+                    }
+                }
             }
             Msg::Command(host, line) => match self.session.command(host, &line) {
                 Ok(()) => {
@@ -758,6 +805,7 @@ impl Component for App {
                         edits: saved.edits,
                         sends: Vec::new(),
                         selected: None,
+                        cluster: None,
                     })
                     .unwrap_or_else(|_| self.session.world.scenario.clone());
                     let name = format!("{}.packetwalk.json", sc.name);
@@ -1074,6 +1122,13 @@ impl Component for App {
                     }
                 </main>
                 if show_editors {
+                    if let Some(c) = &s.cluster {
+                        <ClusterPanel draft={c.clone()}
+                            node={s.world.hosts.get(self.editor_host).filter(|h| h.spec.kind == HostKind::Node).map(|h| h.name().to_string())}
+                            onedit={link.callback(Msg::ClusterEdit)}
+                            onmode={link.callback(Msg::ClusterMode)}
+                            onadd={link.callback(|(s, n)| Msg::ClusterAdd(s, n))} />
+                    }
                     <EditorPanel
                         hosts={Rc::new(s.world.hosts.iter().map(|h| (h.name().to_string(), h.spec.kind)).collect::<Vec<_>>())}
                         host={self.editor_host}

@@ -287,20 +287,20 @@ fn bytecount(b: &[u8]) -> usize {
 }
 
 #[derive(Properties, PartialEq)]
-struct CodeProps {
-    id: String,
-    label: String,
-    text: Rc<str>,
-    errors: Rc<Vec<ParseError>>,
-    highlight: Option<usize>,
-    onedit: Callback<Rc<str>>,
+pub struct CodeProps {
+    pub id: String,
+    pub label: String,
+    pub text: Rc<str>,
+    pub errors: Rc<Vec<ParseError>>,
+    pub highlight: Option<usize>,
+    pub onedit: Callback<Rc<str>>,
 }
 
 /// A textarea with a line-number gutter; bands behind the text mark the
 /// highlighted line and lines with errors (the gutter repeats them with
 /// a symbol, so colour is not the only signal).
 #[function_component(CodeEditor)]
-fn code_editor(props: &CodeProps) -> Html {
+pub fn code_editor(props: &CodeProps) -> Html {
     let area = use_node_ref();
     let gutter = use_node_ref();
     let bands = use_node_ref();

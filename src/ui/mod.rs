@@ -15,6 +15,7 @@ macro_rules! web_only {
 web_only!(
     app,
     browser,
+    cluster,
     dialogs,
     editors,
     events,

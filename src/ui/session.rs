@@ -8,8 +8,10 @@
 //! [`World`] and traces the last packet again, or leaves the world as it
 //! was and records the errors, located in the text, for the editor to show.
 
+use crate::engine::cni::{self, NodeDiff};
 use crate::engine::error::{Errors, ParseError};
 use crate::engine::iptables::Ruleset;
+use crate::engine::k8s::Cluster;
 use crate::engine::scenario::{self, Scenario, Text};
 use crate::engine::sim::{reply_spec, Force};
 use crate::engine::trace::{StepKind, Trace};
@@ -143,6 +145,108 @@ struct Change {
     after: Rc<str>,
 }
 
+/// The Kubernetes objects a scenario is made from, as typed, and what the
+/// last sync made of them.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ClusterDraft {
+    /// The YAML as typed.
+    pub text: Rc<str>,
+    /// The YAML the world was last generated from.
+    pub applied: Rc<str>,
+    /// Why `text` does not apply (located in it).
+    pub errors: Rc<Vec<ParseError>>,
+    /// What the last sync changed on each node.
+    pub diffs: Rc<Vec<NodeDiff>>,
+}
+
+impl ClusterDraft {
+    pub fn pending(&self) -> bool {
+        self.text != self.applied
+    }
+}
+
+/// The YAML with the network mode set: the `mode:` line of the `Network`
+/// document changed, or a `Network` document added in front.
+pub fn set_mode(yaml: &str, mode: &str) -> String {
+    let mut found = false;
+    let lines: Vec<String> = yaml
+        .lines()
+        .map(|l| {
+            if !found && l.starts_with("mode:") {
+                found = true;
+                format!("mode: {mode}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    if found {
+        let mut s = lines.join("\n");
+        s.push('\n');
+        s
+    } else {
+        format!("apiVersion: packetwalk.dev/v1\nkind: Network\nmode: {mode}\n---\n{yaml}")
+    }
+}
+
+/// The YAML with one more endpoint for Service `ns/name` on `node`: a new
+/// EndpointSlice document (kube-proxy merges a Service's slices) holding
+/// a pod at the first free address of the node's pod CIDR. `None` when the
+/// Service or the node is unknown or the CIDR is full.
+pub fn add_endpoint(yaml: &str, cluster: &Cluster, service: &str, node: &str) -> Option<String> {
+    use crate::engine::k8s::{ClusterIp, TargetPort};
+    let svc = cluster.services.iter().find(|s| s.key() == service)?;
+    if !matches!(svc.cluster_ip, ClusterIp::Ip(_)) {
+        return None;
+    }
+    let n = cluster.nodes.iter().find(|n| n.name == node)?;
+    let block = *n.pod_cidrs.first()?;
+    let used: Vec<std::net::IpAddr> = cluster
+        .slices
+        .iter()
+        .flat_map(|s| {
+            s.endpoints
+                .iter()
+                .filter_map(|e| e.addresses.first().copied())
+        })
+        .chain(cluster.pods.iter().filter_map(|p| p.ip.map(Into::into)))
+        .collect();
+    let ip = block
+        .hosts()
+        .skip(1)
+        .find(|a| !used.contains(&std::net::IpAddr::V4(*a)))?;
+    let k = cluster.slices.len() + 1;
+    let mut doc = format!(
+        "---\n# Added by \"Add an endpoint\": one more pod of {service} on {node}.\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: {}-{k}\n  namespace: {}\n  labels:\n    kubernetes.io/service-name: {}\naddressType: IPv4\nports:\n",
+        svc.name, svc.namespace, svc.name
+    );
+    for p in &svc.ports {
+        let port = match &p.target_port {
+            Some(TargetPort::Number(n)) => *n,
+            _ => p.port,
+        };
+        let proto = match p.protocol {
+            crate::engine::k8s::Protocol::Tcp => "TCP",
+            crate::engine::k8s::Protocol::Udp => "UDP",
+            crate::engine::k8s::Protocol::Sctp => "SCTP",
+        };
+        doc += &format!(
+            "- name: \"{}\"\n  port: {port}\n  protocol: {proto}\n",
+            p.name
+        );
+    }
+    doc += &format!(
+        "endpoints:\n- addresses: [{ip}]\n  conditions: {{ready: true}}\n  nodeName: {node}\n  targetRef: {{kind: Pod, namespace: {}, name: {}-{}}}\n",
+        svc.namespace,
+        svc.name,
+        ip.to_string().replace('.', "-")
+    );
+    let mut out = yaml.trim_end().to_string();
+    out.push('\n');
+    out += &doc;
+    Some(out)
+}
+
 /// A link or autosave replays at most this many packets.
 pub const MAX_SENDS: usize = 500;
 
@@ -169,6 +273,8 @@ pub struct Session {
     last_edited: Option<(usize, Field)>,
     /// Bumped on every change, so views can tell cheaply that something changed.
     pub version: u64,
+    /// For scenarios made from Kubernetes objects: their YAML.
+    pub cluster: Option<ClusterDraft>,
 }
 
 impl Session {
@@ -201,6 +307,7 @@ impl Session {
             redo: Vec::new(),
             last_edited: None,
             version: 0,
+            cluster: None,
         })
     }
 
@@ -209,6 +316,11 @@ impl Session {
         let sc =
             scenario::builtin(name).ok_or_else(|| format!("no built-in scenario \"{name}\""))?;
         let mut s = Session::new(&sc, Some(name.to_string())).map_err(|e| e.to_string())?;
+        s.cluster = cni::cluster_yaml(name).map(|y| ClusterDraft {
+            text: y.into(),
+            applied: y.into(),
+            ..ClusterDraft::default()
+        });
         if let Some(p) = &sc.preset {
             s.send(p.to_spec());
         }
@@ -227,6 +339,30 @@ impl Session {
         let sc = share::restore(&plain).map_err(|e| e.to_string())?;
         let mut s = Session::new(&sc, saved.base.clone())
             .map_err(|e| format!("the saved scenario does not build:\n{e}"))?;
+        let yaml = saved.cluster.clone().or_else(|| {
+            saved
+                .base
+                .as_deref()
+                .and_then(cni::cluster_yaml)
+                .map(str::to_string)
+        });
+        if let Some(y) = yaml {
+            let base_yaml: Rc<str> = saved
+                .base
+                .as_deref()
+                .and_then(cni::cluster_yaml)
+                .unwrap_or(&y)
+                .into();
+            s.cluster = Some(ClusterDraft {
+                text: base_yaml.clone(),
+                applied: base_yaml,
+                ..ClusterDraft::default()
+            });
+            if saved.cluster.is_some() {
+                s.edit_cluster(y.as_str().into());
+                s.apply_cluster();
+            }
+        }
         for e in &saved.edits {
             let h = s.host(&e.host).ok_or_else(|| {
                 format!(
@@ -260,7 +396,27 @@ impl Session {
     /// What a link or an autosave records: the texts as typed, even those
     /// that do not apply, so no work is lost.
     pub fn to_saved(&self) -> Saved {
-        let base_sc = self.base.as_deref().and_then(scenario::builtin);
+        let base_yaml = self.base.as_deref().and_then(cni::cluster_yaml);
+        let cluster = self
+            .cluster
+            .as_ref()
+            .filter(|c| Some(&*c.text) != base_yaml)
+            .map(|c| c.text.to_string());
+        // After a cluster change, host edits are counted from what that
+        // change generates (what a reload rebuilds before the edits).
+        let base_sc = match (&self.cluster, base_yaml) {
+            (Some(c), Some(y)) if &*c.applied != y => {
+                let (old, new) = (
+                    Cluster::from_yaml(y).ok(),
+                    Cluster::from_yaml(&c.applied).ok(),
+                );
+                match (self.base.as_deref().and_then(scenario::builtin), new) {
+                    (Some(b), Some(n)) => cni::resync(old.as_ref(), &n, &b).ok().map(|r| r.0),
+                    _ => None,
+                }
+            }
+            _ => self.base.as_deref().and_then(scenario::builtin),
+        };
         // Hosts the simulator added for `client:IP` senders are not saved:
         // sending again adds them again.
         let mut applied = self.world.scenario.clone();
@@ -284,7 +440,67 @@ impl Session {
             edits: share::edits(&base, &typed),
             sends: self.sends.iter().map(|s| s.spec.clone()).collect(),
             selected: self.selected,
+            cluster,
         }
+    }
+
+    /// Stores the cluster's YAML as typed; nothing is generated yet.
+    pub fn edit_cluster(&mut self, text: Rc<str>) {
+        if let Some(c) = &mut self.cluster {
+            c.text = text;
+            self.version += 1;
+        }
+    }
+
+    /// Generates the nodes again from the typed YAML, as a sync would
+    /// ([`cni::resync`]): kube-proxy's chains and the CNI's routes are
+    /// replaced, the learner's own chains and routes stay, pods follow the
+    /// endpoints. The packets are traced again. Invalid YAML is kept with
+    /// its errors and the world stays as it was.
+    pub fn apply_cluster(&mut self) -> bool {
+        let Some(c) = self.cluster.clone() else {
+            return false;
+        };
+        if !c.pending() && c.errors.is_empty() {
+            return true;
+        }
+        let fail = |s: &mut Session, e: Errors| {
+            if let Some(c) = &mut s.cluster {
+                c.errors = Rc::new(e.0);
+            }
+            s.version += 1;
+            false
+        };
+        let new = match Cluster::from_yaml(&c.text) {
+            Ok(n) => n,
+            Err(e) => return fail(self, e),
+        };
+        let old = Cluster::from_yaml(&c.applied).ok();
+        let (sc, diffs) = match cni::resync(old.as_ref(), &new, &self.world.scenario) {
+            Ok(r) => r,
+            Err(e) => return fail(self, e),
+        };
+        let mut next = match Session::new(&sc, self.base.clone()) {
+            Ok(s) => s,
+            Err(e) => return fail(self, e),
+        };
+        next.cluster = Some(ClusterDraft {
+            text: c.text.clone(),
+            applied: c.text.clone(),
+            errors: Rc::new(Vec::new()),
+            diffs: Rc::new(diffs),
+        });
+        // Every packet again, on the new world (hosts may have changed).
+        let selected = self.selected;
+        for sent in &self.sends {
+            next.send(sent.spec.clone());
+        }
+        if let Some((t, st)) = selected {
+            next.select(t, st);
+        }
+        next.version = self.version + 1;
+        *self = next;
+        true
     }
 
     /// The host index of a host name.
@@ -934,5 +1150,83 @@ mod tests {
         assert_ne!(first, second);
         assert!(s.force_other_branch(0, stat));
         assert_eq!(dst(&s), first);
+    }
+
+    /// The cluster's YAML is the learner's lever: edits regenerate the
+    /// nodes, bad YAML is kept with located errors, and a link carries the
+    /// change.
+    #[test]
+    fn cluster_edits_regenerate_keep_bad_yaml_and_survive_a_link() {
+        let mut s = Session::builtin("calico-ipip").unwrap();
+        let yaml = s.cluster.as_ref().unwrap().text.to_string();
+        let node8 = s.host("node8").unwrap();
+        let rules = |s: &Session| s.drafts[s.host("node8").unwrap()].rules.text.to_string();
+        assert!(rules(&s).contains("--probability 0.33333333349"));
+
+        // Bad YAML: kept, located, the world unchanged.
+        let before = rules(&s);
+        s.edit_cluster(
+            yaml.replace("mode: calico-ipip", "mode: weave")
+                .as_str()
+                .into(),
+        );
+        assert!(!s.apply_cluster());
+        let c = s.cluster.as_ref().unwrap();
+        assert!(c.text.contains("mode: weave"), "the typed text is kept");
+        assert_eq!(c.errors[0].line, 7);
+        assert_eq!(rules(&s), before);
+        assert_eq!(s.host("node8"), Some(node8));
+
+        // Flannel VXLAN instead: flannel.1 appears, the packet is traced again.
+        let flannel = yaml.replace("mode: calico-ipip", "mode: calico-vxlan");
+        s.edit_cluster(flannel.as_str().into());
+        assert!(s.apply_cluster());
+        let h = &s.world.hosts[s.host("node8").unwrap()];
+        assert!(h.spec.devices.iter().any(|d| d.name == "vxlan.calico"));
+        assert!(!s.cluster.as_ref().unwrap().diffs.is_empty());
+        assert_eq!(s.sends.len(), 1, "the preset packet, traced again");
+
+        // A link rebuilds the same world.
+        let saved = s.to_saved();
+        assert!(saved.cluster.is_some());
+        let back = Session::from_saved(&saved).unwrap();
+        assert_eq!(back.world.scenario, s.world.scenario);
+        assert_eq!(
+            back.cluster.as_ref().unwrap().text,
+            s.cluster.as_ref().unwrap().text
+        );
+    }
+
+    /// The form's two levers: the mode select and "Add an endpoint".
+    #[test]
+    fn the_form_writes_yaml_that_regenerates_the_nodes() {
+        let yaml = crate::engine::cni::cluster_yaml("calico-ipip").unwrap();
+        let flannel = set_mode(yaml, "flannel-vxlan");
+        assert!(flannel.contains("\nmode: flannel-vxlan\n") && !flannel.contains("calico-ipip"));
+        assert!(set_mode("kind: Node\n", "calico-vxlan").starts_with(
+            "apiVersion: packetwalk.dev/v1\nkind: Network\nmode: calico-vxlan\n---\n"
+        ));
+
+        // One endpoint only, then one more on node54 through the form.
+        let cut = yaml.find("- addresses: [172.16.3.70]").unwrap();
+        let one = &yaml[..cut];
+        let c = Cluster::from_yaml(one).unwrap();
+        let two = add_endpoint(one, &c, "ms-test/flask-ui", "node54").unwrap();
+        let c2 = Cluster::from_yaml(&two).unwrap_or_else(|e| panic!("{e}\n{two}"));
+        let eps: Vec<String> = c2
+            .slices
+            .iter()
+            .flat_map(|s| s.endpoints.iter().map(|e| e.addresses[0].to_string()))
+            .collect();
+        assert_eq!(eps, vec!["172.16.225.112", "172.16.3.66"]);
+        assert!(add_endpoint(one, &c, "ms-test/nope", "node54").is_none());
+        let sc = crate::engine::cni::build(&c2, "t", "t").unwrap();
+        let node8 = sc.hosts.iter().find(|h| h.name == "node8").unwrap();
+        assert!(node8
+            .iptables
+            .as_ref()
+            .unwrap()
+            .to_text()
+            .contains("--probability 0.50000000000"));
     }
 }

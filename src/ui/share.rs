@@ -47,6 +47,9 @@ pub struct Saved {
     /// Selected trace and step (indexes from 0).
     #[serde(rename = "at", default, skip_serializing_if = "Option::is_none")]
     pub selected: Option<(usize, usize)>,
+    /// The cluster's YAML, when it differs from the built-in one.
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// The texts of one host that differ from the base scenario. A text that is
@@ -433,6 +436,7 @@ mod tests {
             edits: edits(&article(), &edited_article()),
             sends: vec![preset(), second],
             selected: Some((1, 5)),
+            cluster: None,
         }
     }
 

@@ -336,8 +336,8 @@ fn topo_legend() -> Html {
             <li><span class="topo-key topo-key-visited" aria-hidden="true"></span>{ "thick border: the packet has been here" }</li>
             <li><span class="topo-key topo-key-current" aria-hidden="true"></span>{ "double border: the packet is here now" }</li>
             <li><span class="topo-key topo-key-client" aria-hidden="true"></span>{ "dashed box: a client outside the cluster" }</li>
-            <li><span class="topo-key topo-key-tunnel" aria-hidden="true"></span>{ "dashed chip: IPIP tunnel device" }</li>
-            <li><span class="topo-key topo-key-packet" aria-hidden="true"></span>{ "the packet, labelled source → destination:port; a dashed outer card is the IPIP header around it" }</li>
+            <li><span class="topo-key topo-key-tunnel" aria-hidden="true"></span>{ "dashed chip: tunnel device (IPIP or VXLAN)" }</li>
+            <li><span class="topo-key topo-key-packet" aria-hidden="true"></span>{ "the packet, labelled source → destination:port; a dashed outer card is the tunnel header around it (IPIP or VXLAN)" }</li>
         </ul>
     }
 }

@@ -1,0 +1,141 @@
+//! The cluster panel: the Kubernetes objects a scenario is made from, as a
+//! small form (network mode, one more endpoint) and as YAML, with what the
+//! last sync changed on each node and what each KUBE-* chain stands for.
+
+use crate::engine::cni::NodeDiff;
+use crate::engine::k8s::{self, Cluster};
+use crate::ui::editors::CodeEditor;
+use crate::ui::session::ClusterDraft;
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ClusterProps {
+    pub draft: ClusterDraft,
+    /// The node the editors show (its chains are named below).
+    pub node: Option<String>,
+    pub onedit: Callback<Rc<str>>,
+    pub onmode: Callback<String>,
+    /// Service (`namespace/name`) and node to add an endpoint on.
+    pub onadd: Callback<(String, String)>,
+}
+
+fn diff_list(d: &NodeDiff) -> Html {
+    let line = |sign: &'static str, class: &'static str, l: &String| {
+        html! { <li class={class}><span aria-hidden="true">{ sign }</span><span class="visually-hidden">{ if sign == "+" { "added: " } else { "removed: " } }</span><code>{ l.clone() }</code></li> }
+    };
+    html! {
+        <details class="sync-diff">
+            <summary>{ format!("{}: rules +{} −{}, routes +{} −{}", d.node, d.rules_added.len(), d.rules_removed.len(), d.routes_added.len(), d.routes_removed.len()) }</summary>
+            <ul class="diff-lines">
+                { for d.rules_removed.iter().map(|l| line("−", "diff-del", l)) }
+                { for d.rules_added.iter().map(|l| line("+", "diff-add", l)) }
+                { for d.routes_removed.iter().map(|l| line("−", "diff-del", l)) }
+                { for d.routes_added.iter().map(|l| line("+", "diff-add", l)) }
+            </ul>
+        </details>
+    }
+}
+
+#[function_component(ClusterPanel)]
+pub fn cluster_panel(props: &ClusterProps) -> Html {
+    let applied = use_memo(props.draft.applied.clone(), |y| Cluster::from_yaml(y).ok());
+    let names = use_memo((props.draft.applied.clone(), props.node.clone()), |(y, node)| {
+        match (Cluster::from_yaml(y), node) {
+            (Ok(c), Some(n)) => crate::engine::cni::chain_names(&c, n),
+            _ => Vec::new(),
+        }
+    });
+    let mode = applied
+        .as_ref()
+        .as_ref()
+        .and_then(|c| c.network.as_ref().map(|n| n.mode.clone()))
+        .unwrap_or_else(|| k8s::MODES[0].into());
+    let onmode = props
+        .onmode
+        .reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
+    let errors = Rc::new(props.draft.errors.to_vec());
+    let status = if !errors.is_empty() {
+        html! { <span class="tag row-drop" id="cluster-yaml-status"><span aria-hidden="true">{ "✕" }</span>{ format!(" {} error(s): the nodes keep what the last valid objects made", errors.len()) }</span> }
+    } else if props.draft.pending() {
+        html! { <span class="tag" id="cluster-yaml-status">{ "syncing…" }</span> }
+    } else {
+        html! { <span class="tag row-deliver" id="cluster-yaml-status"><span aria-hidden="true">{ "✓" }</span>{ " in sync" }</span> }
+    };
+    let services = applied.as_ref().as_ref().map(|c| {
+        c.services
+            .iter()
+            .filter(|s| matches!(s.cluster_ip, k8s::ClusterIp::Ip(_)))
+            .map(|s| {
+                let eps: Vec<(String, String)> = c
+                    .slices
+                    .iter()
+                    .filter(|sl| sl.service == s.name && sl.namespace == s.namespace)
+                    .flat_map(|sl| sl.endpoints.iter())
+                    .filter_map(|e| {
+                        Some((e.addresses.first()?.to_string(), e.node_name.clone().unwrap_or_default()))
+                    })
+                    .collect();
+                let nodes: Vec<String> = c.nodes.iter().map(|n| n.name.clone()).collect();
+                (s.key(), eps, nodes)
+            })
+            .collect::<Vec<_>>()
+    });
+    html! {
+        <section class="panel cluster-panel" aria-labelledby="cluster-h">
+            <h2 id="cluster-h">{ "Cluster: the objects kube-proxy and the CNI read" }</h2>
+            <p class="hint">{ "Every node's KUBE-* chains and pod routes are generated from these objects. Change them and each node syncs as it would for real: kube-proxy's chains are replaced, your own chains and routes stay." }</p>
+            <div class="cluster-form">
+                <label for="cluster-mode">{ "Network mode" }</label>
+                <select id="cluster-mode" onchange={onmode}>
+                    { for k8s::MODES.iter().map(|m| html! { <option value={*m} selected={*m == mode}>{ *m }</option> }) }
+                </select>
+                { for services.into_iter().flatten().map(|(key, eps, nodes)| {
+                    let onadd = props.onadd.clone();
+                    html! {
+                        <div class="cluster-service">
+                            <p><strong>{ key.clone() }</strong>{ format!(" — {} endpoint(s): ", eps.len()) }
+                                { eps.iter().map(|(ip, n)| format!("{ip} on {}", if n.is_empty() { "?" } else { n })).collect::<Vec<_>>().join(", ") }</p>
+                            <div class="button-row">
+                                { for nodes.iter().map(|n| {
+                                    let (k, n2, onadd) = (key.clone(), n.clone(), onadd.clone());
+                                    html! { <button class="small" onclick={Callback::from(move |_| onadd.emit((k.clone(), n2.clone())))}
+                                        aria-label={format!("Add an endpoint of {key} on {n}")}>{ format!("+ endpoint on {n}") }</button> }
+                                }) }
+                            </div>
+                        </div>
+                    }
+                }) }
+            </div>
+            <div class="editor-head">
+                <h3 id="cluster-yaml-h">{ "Kubernetes objects (YAML)" }</h3>
+                { status }
+            </div>
+            <CodeEditor id="cluster-yaml" label="Kubernetes objects as YAML: Services, EndpointSlices, Nodes, Pods and the Network document"
+                text={props.draft.text.clone()} errors={errors.clone()} highlight={None::<usize>} onedit={props.onedit.clone()} />
+            if !errors.is_empty() {
+                <ul class="error-list" id="cluster-yaml-errors" aria-label="Errors in the Kubernetes objects">
+                    { for errors.iter().take(50).map(|e| html! {
+                        <li>{ format!("{}: ", if e.line > 0 { format!("line {}, column {}", e.line, e.column) } else { "whole text".to_string() }) }{ e.message.clone() }</li>
+                    }) }
+                </ul>
+            }
+            if !props.draft.diffs.is_empty() {
+                <h3>{ "What the last sync changed" }</h3>
+                { for props.draft.diffs.iter().filter(|d| !d.is_empty()).map(diff_list) }
+                if props.draft.diffs.iter().all(NodeDiff::is_empty) { <p>{ "Nothing: the objects give the same rules and routes." }</p> }
+            }
+            if !names.is_empty() {
+                <details class="chain-names" open=true>
+                    <summary>{ format!("kube-proxy's chains on {} and what they stand for", props.node.clone().unwrap_or_default()) }</summary>
+                    <table class="explain-table">
+                        <thead><tr><th scope="col">{ "Chain" }</th><th scope="col">{ "Service port (→ endpoint)" }</th></tr></thead>
+                        <tbody>
+                            { for names.iter().map(|(c, w)| html! { <tr><td><code>{ c.clone() }</code></td><td>{ w.clone() }</td></tr> }) }
+                        </tbody>
+                    </table>
+                </details>
+            }
+        </section>
+    }
+}
