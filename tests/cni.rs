@@ -339,3 +339,52 @@ fn a_resync_replaces_kube_proxys_chains_and_keeps_the_learners() {
         "{names:?}"
     );
 }
+
+/// The NodePort scenario with externalTrafficPolicy: Local keeps the
+/// client's address; node8, without a local endpoint, drops the packet.
+#[test]
+fn node_port_local_keeps_the_client_address_and_drops_without_an_endpoint() {
+    let mut w = world("nodeport-local");
+    let t = go(&mut w, "client", "192.168.11.54:30080", vec![]);
+    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-q8wzt");
+    let last = t.steps.last().unwrap();
+    assert_eq!(
+        last.packet.ip.src.to_string(),
+        "192.168.11.200",
+        "no masquerade: the pod sees the client"
+    );
+    let t = go(&mut w, "client", "192.168.11.58:30080", vec![]);
+    match &t.verdict {
+        Verdict::Dropped { ns, .. } => assert_eq!(ns, "node8"),
+        v => panic!("{v:?}"),
+    }
+    let text = packetwalk::engine::render::table(&t);
+    assert!(text.contains("has no local endpoints"), "{text}");
+}
+
+/// ClientIP affinity: every new connection from curl goes to the endpoint
+/// the first one picked (the `recent` list of its KUBE-SEP chain).
+#[test]
+fn session_affinity_sends_every_connection_to_the_same_endpoint() {
+    let mut w = world("session-affinity");
+    let mut s = SimState::new(&w);
+    let mut ends = Vec::new();
+    for port in 40000..40006 {
+        let mut spec = SendSpec::new("curl", "ms-test/flask-ui", Proto::Tcp);
+        spec.src_port = Some(port);
+        ends.push(delivered_to(&send(&mut w, &mut s, &spec).unwrap()));
+    }
+    assert!(ends.iter().all(|e| *e == ends[0]), "{ends:?}");
+    // Without affinity the same six connections spread out.
+    let mut w = world("calico-ipip");
+    let mut s = SimState::new(&w);
+    let mut spread = Vec::new();
+    for port in 40000..40006 {
+        let mut spec = SendSpec::new("curl", "ms-test/flask-ui", Proto::Tcp);
+        spec.src_port = Some(port);
+        spread.push(delivered_to(&send(&mut w, &mut s, &spec).unwrap()));
+    }
+    spread.sort();
+    spread.dedup();
+    assert!(spread.len() > 1, "{spread:?}");
+}

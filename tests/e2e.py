@@ -388,6 +388,13 @@ def run(b, base):
     check("the sync's diff counts the rules it added", re.search(r"node8: rules \+[1-9]", diff) is not None, repr(diff))
     names = b.text(".chain-names")
     check("each KUBE-SEP chain is named by its endpoint", "ms-test/flask-ui:http → 172.16.3.66:80" in names, names[:300])
+    b.js("document.querySelector('.restore-input').open = true")
+    restore = b.text(".restore-input .restore-text")
+    check("kube-proxy's own restore text is shown beside it (10 decimals, no /32)",
+          "--probability 0.3333333333 " in restore and "-d 10.96.100.10 --dport 80" in restore, restore[:300])
+    b.click("#step-first")
+    step_until(b, lambda: "is kube-proxy's chain for" in (b.text(".explain") if b.exists(".explain") else ""), "a jump into a KUBE-SVC chain")
+    check("a jump names the Service port its chain stands for", "is kube-proxy's chain for ms-test/flask-ui:http" in b.text(".explain"), b.text(".explain"))
     b.js("document.querySelector('#cluster-h').scrollIntoView()")
     b.screenshot(os.path.join(SHOTS, "e2e-cluster.png"))
     b.clear("#cluster-yaml")

@@ -1102,6 +1102,10 @@ impl Component for App {
                                             explained: self.explained.clone().filter(|(v, _, _)| *v == s.version).map(|(_, r, e)| Rc::new((r, e))),
                                             onexplain: link.callback(Msg::ExplainRule),
                                             onforce: link.callback(|_| Msg::ForceOther),
+                                            chain_name: {
+                                                let c = s.cluster.clone();
+                                                Rc::new(move |ns: &str, chain: &str| c.as_ref().and_then(|c| c.chain_name(ns, chain)).map(str::to_string))
+                                            },
                                         }) }
                                     </section>
                                 </>

@@ -40,11 +40,17 @@ fn diff_list(d: &NodeDiff) -> Html {
 #[function_component(ClusterPanel)]
 pub fn cluster_panel(props: &ClusterProps) -> Html {
     let applied = use_memo(props.draft.applied.clone(), |y| Cluster::from_yaml(y).ok());
-    let names = use_memo((props.draft.applied.clone(), props.node.clone()), |(y, node)| {
-        match (Cluster::from_yaml(y), node) {
-            (Ok(c), Some(n)) => crate::engine::cni::chain_names(&c, n),
-            _ => Vec::new(),
-        }
+    let names: Vec<(String, String)> = props
+        .node
+        .as_ref()
+        .and_then(|n| props.draft.names.iter().find(|(x, _)| x == n))
+        .map(|(_, l)| l.clone())
+        .unwrap_or_default();
+    // What kube-proxy itself hands to iptables-restore on this node.
+    let restore = use_memo((props.draft.applied.clone(), props.node.clone()), |(y, node)| {
+        let c = Cluster::from_yaml(y).ok()?;
+        let config = crate::engine::cni::node_config(&c, node.as_deref()?)?;
+        Some(crate::engine::cni::node_restore(&c, config))
     });
     let mode = applied
         .as_ref()
@@ -134,6 +140,20 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                             { for names.iter().map(|(c, w)| html! { <tr><td><code>{ c.clone() }</code></td><td>{ w.clone() }</td></tr> }) }
                         </tbody>
                     </table>
+                </details>
+            }
+            if let Some(text) = (*restore).clone() {
+                <details class="restore-input">
+                    <summary>{ format!("kube-proxy's own text for {} (its iptables-restore input) and why iptables-save prints it differently", props.node.clone().unwrap_or_default()) }</summary>
+                    <p>{ "kube-proxy writes the text below; the kernel keeps rules as structures, so iptables-save prints them back its own way:" }</p>
+                    <ul>
+                        <li>{ "the address and protocol tests come first: " }<code>{ "-m tcp -p tcp -d 10.96.100.10" }</code>{ " becomes " }<code>{ "-d 10.96.100.10/32 -p tcp … -m tcp" }</code>{ " (with /32)" }</li>
+                        <li>{ "every comment is quoted, and a probability has 11 decimals (stored as a fraction of 2³¹): " }<code>{ "0.3333333333" }</code>{ " becomes " }<code>{ "0.33333333349" }</code></li>
+                        <li><code>{ "MARK --or-mark 0x4000" }</code>{ " becomes " }<code>{ "MARK --set-xmark 0x4000/0x4000" }</code>{ ", " }<code>{ "--xor-mark 0x4000" }</code>{ " becomes " }<code>{ "--set-xmark 0x4000/0x0" }</code></li>
+                        <li><code>{ "REJECT" }</code>{ " gets " }<code>{ "--reject-with icmp-port-unreachable" }</code>{ "; " }<code>{ "recent" }</code>{ " gets its defaults (" }<code>{ "--mask 255.255.255.255 --rsource" }</code>{ ")" }</li>
+                        <li>{ "the restore holds only kube-proxy's chains; the jumps from PREROUTING, INPUT, FORWARD, OUTPUT and POSTROUTING are added separately, at the top of those chains" }</li>
+                    </ul>
+                    <pre class="restore-text" tabindex="0" aria-label="kube-proxy's iptables-restore input">{ text }</pre>
                 </details>
             }
         </section>

@@ -12,15 +12,18 @@ use yew::prelude::*;
 /// when it does match; an error when the question makes no sense.
 pub type Explanation = Result<Option<(String, String)>, String>;
 
-#[derive(Properties, PartialEq)]
+/// What a kube-proxy chain stands for: (namespace, chain) → description.
+pub type ChainNameFn = Rc<dyn Fn(&str, &str) -> Option<String>>;
+
 pub struct ExplainProps {
     pub trace: Rc<Trace>,
     pub step: usize,
     /// The answer to the last "why not rule N?" for this step.
-    #[prop_or_default]
     pub explained: Option<Rc<(usize, Explanation)>>,
     pub onexplain: Callback<usize>,
     pub onforce: Callback<()>,
+    /// What a kube-proxy chain stands for, by (namespace, chain).
+    pub chain_name: ChainNameFn,
 }
 
 pub fn explain(props: &ExplainProps) -> Html {
@@ -63,10 +66,24 @@ pub fn explain(props: &ExplainProps) -> Html {
                 <WhyNot key={format!("{}-{first}-{last}", props.step)} first={*first} last={*last} explained={props.explained.clone()} onexplain={props.onexplain.clone()} />
             </>
         },
-        StepKind::RuleMatch { rule, target, .. } => html! {
-            <p>{ format!("Rule {} (line {}) matched: every match held, so ", rule.index, rule.line) }
-               <code>{ target.clone() }</code>{ " runs." }<br/><code class="rule-text">{ rule.text.clone() }</code></p>
-        },
+        StepKind::RuleMatch { rule, target, chain, .. } => {
+            let own = (props.chain_name)(&st.ns, chain);
+            // `target` reads "jump to KUBE-SVC-…": the chain is its last word.
+            let to_chain = target.rsplit(' ').next().unwrap_or("").to_string();
+            let to = (props.chain_name)(&st.ns, &to_chain);
+            html! {
+                <>
+                    <p>{ format!("Rule {} (line {}) matched: every match held, so ", rule.index, rule.line) }
+                       <code>{ target.clone() }</code>{ " runs." }<br/><code class="rule-text">{ rule.text.clone() }</code></p>
+                    if let Some(w) = own {
+                        <p class="origin">{ "kube-proxy wrote " }<code>{ chain.clone() }</code>{ format!(" for {w}.") }</p>
+                    }
+                    if let Some(w) = to {
+                        <p class="origin"><code>{ to_chain.clone() }</code>{ format!(" is kube-proxy's chain for {w}.") }</p>
+                    }
+                </>
+            }
+        }
         StepKind::Route {
             candidates,
             result,

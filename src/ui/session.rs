@@ -145,6 +145,9 @@ struct Change {
     after: Rc<str>,
 }
 
+/// Chains and what each stands for (`KUBE-SVC-…`, `ms-test/flask-ui:http`).
+pub type ChainNames = Vec<(String, String)>;
+
 /// The Kubernetes objects a scenario is made from, as typed, and what the
 /// last sync made of them.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -157,11 +160,41 @@ pub struct ClusterDraft {
     pub errors: Rc<Vec<ParseError>>,
     /// What the last sync changed on each node.
     pub diffs: Rc<Vec<NodeDiff>>,
+    /// Per node: each KUBE-SVC-/KUBE-SEP-/… chain and the Service port
+    /// (and endpoint) it stands for.
+    pub names: Rc<Vec<(String, ChainNames)>>,
 }
 
 impl ClusterDraft {
+    /// A draft of `yaml` as applied.
+    pub fn applied(yaml: &str) -> ClusterDraft {
+        let names = Cluster::from_yaml(yaml)
+            .map(|c| {
+                c.nodes
+                    .iter()
+                    .map(|n| (n.name.clone(), cni::chain_names(&c, &n.name)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ClusterDraft {
+            text: yaml.into(),
+            applied: yaml.into(),
+            names: Rc::new(names),
+            ..ClusterDraft::default()
+        }
+    }
+
     pub fn pending(&self) -> bool {
         self.text != self.applied
+    }
+
+    /// What chain `chain` on `node` stands for (`ms-test/flask-ui:http →
+    /// 172.16.3.70:80`).
+    pub fn chain_name(&self, node: &str, chain: &str) -> Option<&str> {
+        let (_, list) = self.names.iter().find(|(n, _)| n == node)?;
+        list.iter()
+            .find(|(c, _)| c == chain)
+            .map(|(_, w)| w.as_str())
     }
 }
 
@@ -316,11 +349,7 @@ impl Session {
         let sc =
             scenario::builtin(name).ok_or_else(|| format!("no built-in scenario \"{name}\""))?;
         let mut s = Session::new(&sc, Some(name.to_string())).map_err(|e| e.to_string())?;
-        s.cluster = cni::cluster_yaml(name).map(|y| ClusterDraft {
-            text: y.into(),
-            applied: y.into(),
-            ..ClusterDraft::default()
-        });
+        s.cluster = cni::cluster_yaml(name).map(ClusterDraft::applied);
         if let Some(p) = &sc.preset {
             s.send(p.to_spec());
         }
@@ -347,17 +376,12 @@ impl Session {
                 .map(str::to_string)
         });
         if let Some(y) = yaml {
-            let base_yaml: Rc<str> = saved
+            let base_yaml = saved
                 .base
                 .as_deref()
                 .and_then(cni::cluster_yaml)
-                .unwrap_or(&y)
-                .into();
-            s.cluster = Some(ClusterDraft {
-                text: base_yaml.clone(),
-                applied: base_yaml,
-                ..ClusterDraft::default()
-            });
+                .unwrap_or(&y);
+            s.cluster = Some(ClusterDraft::applied(base_yaml));
             if saved.cluster.is_some() {
                 s.edit_cluster(y.as_str().into());
                 s.apply_cluster();
@@ -485,10 +509,8 @@ impl Session {
             Err(e) => return fail(self, e),
         };
         next.cluster = Some(ClusterDraft {
-            text: c.text.clone(),
-            applied: c.text.clone(),
-            errors: Rc::new(Vec::new()),
             diffs: Rc::new(diffs),
+            ..ClusterDraft::applied(&c.text)
         });
         // Every packet again, on the new world (hosts may have changed).
         let selected = self.selected;
