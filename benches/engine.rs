@@ -11,6 +11,10 @@
 //! - `trace/nodeport`: a NodePort packet (KUBE-NODEPORTS after the
 //!   addrtype rule at the end of KUBE-SERVICES).
 //!
+//! - `kubeproxy`: a cluster of 1,000 Services × 3 endpoints on 3 nodes as
+//!   Kubernetes YAML: reading it, one kube-proxy sync (the restore text),
+//!   and the node's tables after it in `iptables-save` form.
+//!
 //! `cargo bench --bench engine`; the README quotes the medians.
 
 mod kube_dump;
@@ -116,5 +120,63 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// 1,000 Services (ClusterIP, one port) with 3 ready endpoints each, on
+/// three nodes, as the YAML `kubectl get -o yaml` would print.
+fn cluster_yaml(services: usize) -> String {
+    let mut s = String::from("kind: Network\nmode: calico-ipip\nclusterCIDR: 10.0.0.0/14\n");
+    for (i, n) in ["n1", "n2", "n3"].iter().enumerate() {
+        s += &format!("---\nkind: Node\nmetadata: {{name: {n}}}\nspec: {{podCIDR: 10.{i}.0.0/16}}\nstatus:\n  addresses: [{{type: InternalIP, address: 192.168.0.{}}}]\n", 10 + i);
+    }
+    for k in 0..services {
+        s += &format!(
+            "---\nkind: Service\nmetadata: {{name: svc{k}, namespace: ns{}}}\nspec:\n  clusterIP: 10.96.{}.{}\n  ports: [{{name: http, port: 80, protocol: TCP}}]\n",
+            k % 50,
+            k / 250,
+            k % 250 + 1
+        );
+        s += &format!("---\nkind: EndpointSlice\nmetadata:\n  name: svc{k}-1\n  namespace: ns{}\n  labels: {{kubernetes.io/service-name: svc{k}}}\naddressType: IPv4\nports: [{{name: http, port: 8080, protocol: TCP}}]\nendpoints:\n", k % 50);
+        for e in 0..3 {
+            s += &format!(
+                "- addresses: [10.{e}.{}.{}]\n  nodeName: n{}\n",
+                k / 250,
+                k % 250 + 1,
+                e + 1
+            );
+        }
+    }
+    s
+}
+
+fn bench_kubeproxy(c: &mut Criterion) {
+    use packetwalk::engine::cni;
+    use packetwalk::engine::k8s::Cluster;
+    use packetwalk::engine::kubeproxy::{self, save::Kernel};
+    let yaml = cluster_yaml(1000);
+    let cluster = Cluster::from_yaml(&yaml).unwrap();
+    let config = cni::node_config(&cluster, "n1").unwrap();
+    let restore = kubeproxy::generate(&cluster, &config);
+    eprintln!(
+        "kubeproxy: {} bytes of YAML, {} nat rules",
+        yaml.len(),
+        restore.nat_rules.len()
+    );
+    let mut g = c.benchmark_group("kubeproxy");
+    g.sample_size(20);
+    g.bench_function("read-yaml-1000", |b| {
+        b.iter(|| Cluster::from_yaml(black_box(&yaml)).unwrap())
+    });
+    g.bench_function("sync-1000", |b| {
+        b.iter(|| kubeproxy::generate(black_box(&cluster), &config))
+    });
+    g.bench_function("iptables-save-form-1000", |b| {
+        b.iter(|| {
+            let mut k = Kernel::default();
+            k.apply(black_box(&restore)).unwrap();
+            k.save()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_kubeproxy);
 criterion_main!(benches);

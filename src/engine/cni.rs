@@ -568,43 +568,62 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
 
 /// The built-in scenarios made from Kubernetes objects (YAML in
 /// `scenarios/clusters/`).
-pub const CLUSTERS: [(&str, &str); 6] = [
+/// Name, title and YAML of each.
+pub const CLUSTERS: [(&str, &str, &str); 6] = [
     (
         "calico-ipip",
+        "Calico IPIP: three endpoints, one per node",
         include_str!("scenarios/clusters/calico-ipip.yaml"),
     ),
     (
         "calico-vxlan",
+        "Calico VXLAN: pod to pod across nodes",
         include_str!("scenarios/clusters/calico-vxlan.yaml"),
     ),
     (
         "flannel-vxlan",
+        "Flannel VXLAN: flannel.1 and the cni0 bridge",
         include_str!("scenarios/clusters/flannel-vxlan.yaml"),
     ),
     (
         "flannel-host-gw",
+        "Flannel host-gw: plain routes to the other nodes",
         include_str!("scenarios/clusters/flannel-host-gw.yaml"),
     ),
     (
         "nodeport-local",
+        "NodePort, externalTrafficPolicy: Local: the client's address is kept",
         include_str!("scenarios/clusters/nodeport-local.yaml"),
     ),
     (
         "session-affinity",
+        "Session affinity: ClientIP sticks to one endpoint",
         include_str!("scenarios/clusters/session-affinity.yaml"),
     ),
 ];
 
 /// A built-in cluster's YAML.
 pub fn cluster_yaml(name: &str) -> Option<&'static str> {
-    CLUSTERS.iter().find(|(n, _)| *n == name).map(|(_, y)| *y)
+    CLUSTERS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, _, y)| *y)
+}
+
+/// A built-in cluster's title (without building it).
+pub fn cluster_title(name: &str) -> Option<&'static str> {
+    CLUSTERS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, t, _)| *t)
 }
 
 /// A built-in scenario made from a cluster.
 pub fn builtin(name: &str) -> Option<Scenario> {
     let yaml = cluster_yaml(name)?;
+    let title = cluster_title(name).unwrap_or(name);
     let cluster = Cluster::from_yaml(yaml).expect("built-in clusters are valid (tested)");
-    Some(build(&cluster, name, name).expect("built-in clusters build (tested)"))
+    Some(build(&cluster, name, title).expect("built-in clusters build (tested)"))
 }
 
 fn kube_proxy_config(

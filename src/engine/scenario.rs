@@ -327,6 +327,25 @@ pub const BUILTIN: &[&str] = &[
     "session-affinity",
 ];
 
+/// A built-in scenario's title, without building it (the page lists them
+/// on every render).
+pub fn builtin_title(name: &str) -> Option<String> {
+    if let Some(t) = crate::engine::cni::cluster_title(name) {
+        return Some(t.to_string());
+    }
+    thread_local! {
+        static JSON_TITLES: std::cell::RefCell<Vec<(String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    JSON_TITLES.with(|c| {
+        if let Some((_, t)) = c.borrow().iter().find(|(n, _)| n == name) {
+            return Some(t.clone());
+        }
+        let t = builtin(name)?.title;
+        c.borrow_mut().push((name.to_string(), t.clone()));
+        Some(t)
+    })
+}
+
 /// A built-in scenario by name.
 pub fn builtin(name: &str) -> Option<Scenario> {
     let json = match name {

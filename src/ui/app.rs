@@ -1222,7 +1222,7 @@ impl App {
                         <span>{ "Scenario" }</span>
                         <select id="scenario-picker" onchange={onpick}>
                             { for scenario::BUILTIN.iter().map(|name| {
-                                let title = scenario::builtin(name).map(|s| s.title).unwrap_or_default();
+                                let title = scenario::builtin_title(name).unwrap_or_default();
                                 html! { <option key={*name} value={*name} selected={base == *name}>{ title }</option> }
                             }) }
                             if s.base.is_none() {
