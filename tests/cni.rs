@@ -388,3 +388,42 @@ fn session_affinity_sends_every_connection_to_the_same_endpoint() {
     spread.dedup();
     assert!(spread.len() > 1, "{spread:?}");
 }
+
+/// kube-proxy 1.18's layout, as the article's node had it: the lines that
+/// differ from today's, and a NodePort packet through them to a pod.
+#[test]
+fn the_legacy_layout_is_the_article_times() {
+    let sc = cni::builtin("legacy-kube-proxy").unwrap();
+    let node8 = sc.hosts.iter().find(|h| h.name == "node8").unwrap();
+    let rules = node8.iptables.as_ref().unwrap().to_text();
+    let svc = format!(
+        "KUBE-SVC-{}",
+        port_proto_hash("ms-test/flask-ui:http", "tcp")
+    );
+    for want in [
+        "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -m mark --mark 0x4000/0x4000 -j MASQUERADE".to_string(),
+        "-A KUBE-SERVICES ! -s 172.16.0.0/16 -d 10.96.100.10/32 -p tcp -m comment --comment \"ms-test/flask-ui:http cluster IP\" -m tcp --dport 80 -j KUBE-MARK-MASQ".to_string(),
+        format!("-A KUBE-SERVICES -d 10.96.100.10/32 -p tcp -m comment --comment \"ms-test/flask-ui:http cluster IP\" -m tcp --dport 80 -j {svc}"),
+        format!("-A {svc} -m comment --comment \"ms-test/flask-ui:http\" -m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-"),
+        "-A KUBE-NODEPORTS -p tcp -m comment --comment \"ms-test/flask-ui:http\" -m tcp --dport 30080 -j KUBE-MARK-MASQ".to_string(),
+        "-A KUBE-MARK-DROP -j MARK --set-xmark 0x8000/0x8000".to_string(),
+        "-A KUBE-FORWARD -s 172.16.0.0/16 -m comment --comment \"kubernetes forwarding conntrack pod source rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT".to_string(),
+    ] {
+        assert!(rules.contains(&want), "missing {want}\n{rules}");
+    }
+    assert!(!rules.contains("KUBE-EXT-"), "no KUBE-EXT chains then");
+    let mut w = World::build(&sc).unwrap();
+    let t = go(&mut w, "client", "192.168.11.58:30080", vec![]);
+    let pod = delivered_to(&t);
+    assert!(pod.starts_with("flask-ui-"), "{pod}");
+    // The DNAT rule reads as in the article: `/* ms-test/flask-ui:http */`.
+    let dnat = t.steps.iter().find_map(|s| match &s.kind {
+        StepKind::RuleMatch { rule, .. } if rule.text.contains("-j DNAT") => {
+            Some(rule.text.clone())
+        }
+        _ => None,
+    });
+    assert!(dnat
+        .unwrap()
+        .contains("--comment \"ms-test/flask-ui:http\" -m tcp -j DNAT"));
+}

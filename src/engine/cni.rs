@@ -569,7 +569,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
 /// The built-in scenarios made from Kubernetes objects (YAML in
 /// `scenarios/clusters/`).
 /// Name, title and YAML of each.
-pub const CLUSTERS: [(&str, &str, &str); 6] = [
+pub const CLUSTERS: [(&str, &str, &str); 7] = [
     (
         "calico-ipip",
         "Calico IPIP: three endpoints, one per node",
@@ -599,6 +599,11 @@ pub const CLUSTERS: [(&str, &str, &str); 6] = [
         "session-affinity",
         "Session affinity: ClientIP sticks to one endpoint",
         include_str!("scenarios/clusters/session-affinity.yaml"),
+    ),
+    (
+        "legacy-kube-proxy",
+        "kube-proxy 1.18 layout: the article's time",
+        include_str!("scenarios/clusters/legacy-kube-proxy.yaml"),
     ),
 ];
 
@@ -674,17 +679,34 @@ pub fn node_config(cluster: &Cluster, node: &str) -> Option<Config> {
     ))
 }
 
+/// Whether the cluster asks for kube-proxy's 1.18/1.19 layout
+/// (`kubeProxy: legacy` in its Network document).
+pub fn legacy(cluster: &Cluster) -> bool {
+    cluster
+        .network
+        .as_ref()
+        .and_then(|n| n.kube_proxy.as_deref())
+        == Some("legacy")
+}
+
 /// One node's iptables after kube-proxy's first sync, as `iptables-save`
 /// prints it.
 pub fn node_rules(cluster: &Cluster, config: Config) -> Result<String, String> {
-    let mut p = Proxier::new(config);
     let mut kernel = Kernel::default();
-    kernel.apply(&p.sync(cluster))?;
+    if legacy(cluster) {
+        kernel.apply_legacy(&kubeproxy::legacy::generate(cluster, &config))?;
+    } else {
+        let mut p = Proxier::new(config);
+        kernel.apply(&p.sync(cluster))?;
+    }
     Ok(kernel.save())
 }
 
 /// kube-proxy's restore input for one node (what `--restore-input` prints).
 pub fn node_restore(cluster: &Cluster, config: Config) -> String {
+    if legacy(cluster) {
+        return kubeproxy::legacy::generate(cluster, &config).text();
+    }
     kubeproxy::generate(cluster, &config).text()
 }
 

@@ -325,6 +325,7 @@ pub const BUILTIN: &[&str] = &[
     "flannel-host-gw",
     "nodeport-local",
     "session-affinity",
+    "legacy-kube-proxy",
 ];
 
 /// A built-in scenario's title, without building it (the page lists them

@@ -80,6 +80,7 @@ pub enum Msg {
     ClusterEdit(Rc<str>),
     ClusterApply,
     ClusterMode(String),
+    ClusterLayout(String),
     /// Add an endpoint of Service `.0` on node `.1`.
     ClusterAdd(String, String),
 }
@@ -640,6 +641,13 @@ impl Component for App {
                     ctx.link().send_message(Msg::ClusterApply);
                 }
             }
+            Msg::ClusterLayout(layout) => {
+                if let Some(c) = &self.session.cluster {
+                    let text = crate::ui::session::set_kube_proxy(&c.text, &layout);
+                    self.session.edit_cluster(text.as_str().into());
+                    ctx.link().send_message(Msg::ClusterApply);
+                }
+            }
             Msg::ClusterAdd(service, node) => {
                 let added = self.session.cluster.as_ref().and_then(|c| {
                     let cluster = crate::engine::k8s::Cluster::from_yaml(&c.applied).ok()?;
@@ -1131,6 +1139,7 @@ impl Component for App {
                             node={s.world.hosts.get(self.editor_host).filter(|h| h.spec.kind == HostKind::Node).map(|h| h.name().to_string())}
                             onedit={link.callback(Msg::ClusterEdit)}
                             onmode={link.callback(Msg::ClusterMode)}
+                            onlayout={link.callback(Msg::ClusterLayout)}
                             onadd={link.callback(|(s, n)| Msg::ClusterAdd(s, n))} />
                     }
                     <EditorPanel

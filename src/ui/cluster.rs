@@ -16,6 +16,8 @@ pub struct ClusterProps {
     pub node: Option<String>,
     pub onedit: Callback<Rc<str>>,
     pub onmode: Callback<String>,
+    /// kube-proxy's layout: `current` or `legacy`.
+    pub onlayout: Callback<String>,
     /// Service (`namespace/name`) and node to add an endpoint on.
     pub onadd: Callback<(String, String)>,
 }
@@ -60,6 +62,13 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
     let onmode = props
         .onmode
         .reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
+    let onlayout = props
+        .onlayout
+        .reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
+    let legacy = applied
+        .as_ref()
+        .as_ref()
+        .is_some_and(|c| c.network.as_ref().and_then(|n| n.kube_proxy.as_deref()) == Some("legacy"));
     let errors = Rc::new(props.draft.errors.to_vec());
     let status = if !errors.is_empty() {
         html! { <span class="tag row-drop" id="cluster-yaml-status"><span aria-hidden="true">{ "✕" }</span>{ format!(" {} error(s): the nodes keep what the last valid objects made", errors.len()) }</span> }
@@ -95,6 +104,11 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                 <label for="cluster-mode">{ "Network mode" }</label>
                 <select id="cluster-mode" onchange={onmode}>
                     { for k8s::MODES.iter().map(|m| html! { <option value={*m} selected={*m == mode}>{ *m }</option> }) }
+                </select>
+                <label for="cluster-layout">{ "kube-proxy's rules" }</label>
+                <select id="cluster-layout" onchange={onlayout}>
+                    <option value="current" selected={!legacy}>{ "as current kube-proxy writes them" }</option>
+                    <option value="legacy" selected={legacy}>{ "as kube-proxy 1.18/1.19 wrote them (the article's time)" }</option>
                 </select>
                 { for services.into_iter().flatten().map(|(key, eps, nodes)| {
                     let onadd = props.onadd.clone();

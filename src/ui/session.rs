@@ -222,6 +222,42 @@ pub fn set_mode(yaml: &str, mode: &str) -> String {
     }
 }
 
+/// The YAML with kube-proxy's layout set (`current` or `legacy`): the
+/// `kubeProxy:` line of the `Network` document changed or added after its
+/// `mode:` line (a `Network` document is added when there is none).
+pub fn set_kube_proxy(yaml: &str, layout: &str) -> String {
+    if yaml.lines().any(|l| l.starts_with("kubeProxy:")) {
+        let mut out: Vec<String> = yaml
+            .lines()
+            .map(|l| {
+                if l.starts_with("kubeProxy:") {
+                    format!("kubeProxy: {layout}")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        out.push(String::new());
+        return out.join("\n");
+    }
+    let with_mode = if yaml.lines().any(|l| l.starts_with("mode:")) {
+        yaml.to_string()
+    } else {
+        set_mode(yaml, crate::engine::k8s::MODES[0])
+    };
+    let mut done = false;
+    let mut out = String::new();
+    for l in with_mode.lines() {
+        out += l;
+        out.push('\n');
+        if !done && l.starts_with("mode:") {
+            out += &format!("kubeProxy: {layout}\n");
+            done = true;
+        }
+    }
+    out
+}
+
 /// The YAML with one more endpoint for Service `ns/name` on `node`: a new
 /// EndpointSlice document (kube-proxy merges a Service's slices) holding
 /// a pod at the first free address of the node's pod CIDR. `None` when the
@@ -1250,5 +1286,20 @@ mod tests {
             .unwrap()
             .to_text()
             .contains("--probability 0.50000000000"));
+    }
+
+    #[test]
+    fn the_layout_switch_writes_the_kube_proxy_line() {
+        let yaml = crate::engine::cni::cluster_yaml("calico-ipip").unwrap();
+        let legacy = set_kube_proxy(yaml, "legacy");
+        assert!(
+            legacy.contains("mode: calico-ipip\nkubeProxy: legacy\n"),
+            "{legacy}"
+        );
+        let back = set_kube_proxy(&legacy, "current");
+        assert!(back.contains("kubeProxy: current\n") && !back.contains("legacy"));
+        let c = Cluster::from_yaml(&legacy).unwrap();
+        assert!(crate::engine::cni::legacy(&c));
+        assert!(set_kube_proxy("kind: Node\n", "legacy").starts_with("apiVersion: packetwalk.dev/v1\nkind: Network\nmode: calico-ipip\nkubeProxy: legacy\n---\n"));
     }
 }

@@ -13,6 +13,7 @@
 //! node afterwards.
 
 pub mod config;
+pub mod legacy;
 pub mod save;
 pub mod sort;
 
@@ -207,7 +208,7 @@ impl SvcPort {
     pub fn name_string(&self) -> String {
         port_name(&self.namespace, &self.name, &self.port_name)
     }
-    fn externally_accessible(&self) -> bool {
+    pub(crate) fn externally_accessible(&self) -> bool {
         self.node_port != 0 || !self.lb_vips.is_empty() || !self.external_ips.is_empty()
     }
     fn uses_cluster_endpoints(&self) -> bool {
@@ -450,6 +451,11 @@ pub fn categorize(eps: &[Ep], sp: &SvcPort, config: &Config) -> Categorized {
     c
 }
 
+/// `1/n` as kube-proxy writes a probability (`%0.10f`).
+pub fn probability_text(n: usize) -> String {
+    decimal::fixed(1.0 / n as f64, 10)
+}
+
 /// A running kube-proxy: settings, and what it remembers between syncs.
 #[derive(Clone, Debug)]
 pub struct Proxier {
@@ -522,7 +528,7 @@ impl Proxier {
             self.probabilities.push(if i == 0 {
                 "<bad value>".into()
             } else {
-                decimal::fixed(1.0 / i as f64, 10)
+                probability_text(i)
             });
         }
         self.probabilities[n].clone()

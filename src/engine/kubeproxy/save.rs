@@ -203,6 +203,17 @@ impl Kernel {
             .collect()
     }
 
+    /// A sync of kube-proxy 1.18/1.19 ([`super::legacy`]): kubelet's chains
+    /// of that time, the jump rules of that time, then the restore.
+    pub fn apply_legacy(&mut self, restore: &Restore) -> Result<(), String> {
+        self.restore(super::legacy::KUBELET)?;
+        for (table, chain, rule) in super::legacy::JUMPS {
+            self.ensure_jump(table, chain, rule)?;
+        }
+        self.ensure_jump("filter", "OUTPUT", "-j KUBE-FIREWALL")?;
+        self.restore(&restore.text())
+    }
+
     /// `iptables-save`, without the date lines' dates.
     pub fn save(&self) -> String {
         let mut out = String::new();
