@@ -397,3 +397,36 @@ fn the_normaliser_matches_kube_proxys_sort_vectors() {
     }
     assert_eq!(n, 4);
 }
+
+/// What `iptables-save` shows on a node after kube-proxy's full sync of the
+/// overall vector, compared line for line with what the kernel printed
+/// (`scripts/kernel_save.sh`, iptables 1.8.9 nf_tables; the nfacct matches
+/// left out, as the kernel needs the counters to exist first).
+#[test]
+fn the_iptables_save_form_is_what_the_kernel_prints() {
+    let restore = read(&vectors().join("overall_iptables_rules/expected.iptables-save"));
+    let restore: String = restore
+        .lines()
+        .map(|l| {
+            l.replace(" -m nfacct --nfacct-name ct_state_invalid_dropped_pkts", "")
+                .replace(" -m nfacct --nfacct-name localhost_nps_accepted_pkts", "")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    let mut k = Kernel::default();
+    k.apply_text(true, &restore).unwrap();
+    let ours: Vec<String> = k
+        .save()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    let kernel_file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kernel-overall.iptables-save");
+    let theirs: Vec<String> = read(&kernel_file).lines().map(str::to_string).collect();
+    assert_eq!(ours.len(), theirs.len(), "line counts");
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert_eq!(a, b);
+    }
+}

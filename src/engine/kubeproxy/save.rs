@@ -169,7 +169,13 @@ impl Kernel {
 
     /// A full sync on this node: the jump rules, then the restore.
     pub fn apply(&mut self, restore: &Restore) -> Result<(), String> {
-        if restore.full {
+        self.apply_text(restore.full, &restore.text())
+    }
+
+    /// [`Kernel::apply`] for restore text: on a full sync, kube-proxy's
+    /// canary chains and jump rules first.
+    pub fn apply_text(&mut self, full: bool, text: &str) -> Result<(), String> {
+        if full {
             for t in ["mangle", "nat", "filter"] {
                 let tb = self.table(t);
                 if tb.chain("KUBE-PROXY-CANARY").is_none() {
@@ -183,7 +189,7 @@ impl Kernel {
                 self.ensure_jump(table, chain, rule)?;
             }
         }
-        self.restore(&restore.text())
+        self.restore(text)
     }
 
     /// The kernel after loading an `iptables-save` dump (the rules stored
