@@ -427,3 +427,36 @@ fn the_legacy_layout_is_the_article_times() {
         .unwrap()
         .contains("--comment \"ms-test/flask-ui:http\" -m tcp -j DNAT"));
 }
+
+#[test]
+fn switching_to_the_legacy_layout_resyncs_the_nodes() {
+    let yaml = cni::cluster_yaml("calico-ipip").unwrap();
+    let current = cluster("calico-ipip");
+    let sc = cni::build(&current, "t", "t").unwrap();
+    let legacy_yaml = yaml.replace(
+        "mode: calico-ipip\n",
+        "mode: calico-ipip\nkubeProxy: legacy\n",
+    );
+    let legacy = Cluster::from_yaml(&legacy_yaml).unwrap();
+    let (after, _) = cni::resync(Some(&current), &legacy, &sc).unwrap();
+    let rules = after
+        .hosts
+        .iter()
+        .find(|h| h.name == "node8")
+        .unwrap()
+        .iptables
+        .as_ref()
+        .unwrap()
+        .to_text();
+    assert!(
+        rules.contains("kubernetes forwarding conntrack pod source rule"),
+        "{rules}"
+    );
+    let names = cni::chain_names(&legacy, "node8");
+    assert!(
+        names
+            .iter()
+            .any(|(c, w)| c.starts_with("KUBE-SVC-") && w == "ms-test/flask-ui:http"),
+        "{names:?}"
+    );
+}

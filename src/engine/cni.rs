@@ -775,8 +775,13 @@ pub fn resync(
             Kernel::from_save(&prev_rules),
             node_config(cluster, &h.name),
         ) {
-            let mut p = Proxier::on_node(config, kernel.chains("nat"));
-            let applied = kernel.apply(&p.sync(cluster));
+            let applied = if legacy(cluster) {
+                let r = kubeproxy::legacy::generate_on(cluster, &config, &kernel.chains("nat"));
+                kernel.apply_legacy(&r)
+            } else {
+                let mut p = Proxier::on_node(config, kernel.chains("nat"));
+                kernel.apply(&p.sync(cluster))
+            };
             if applied.is_ok() {
                 h.iptables = Some(Text::One(kernel.save()));
             }
@@ -820,12 +825,16 @@ pub fn chain_names(cluster: &Cluster, node: &str) -> Vec<(String, String)> {
     let Some(config) = node_config(cluster, node) else {
         return Vec::new();
     };
-    let r = kubeproxy::generate(cluster, &config);
+    let r = if legacy(cluster) {
+        kubeproxy::legacy::generate(cluster, &config)
+    } else {
+        kubeproxy::generate(cluster, &config)
+    };
     let mut out: Vec<(String, String)> = Vec::new();
     for c in r
         .nat_chains
         .iter()
-        .filter(|c| kubeproxy::is_service_chain(c))
+        .filter(|c| kubeproxy::is_service_chain(c) || c.starts_with("KUBE-XLB-"))
     {
         if let Some(o) = r.chain_origin(c) {
             let what = match &o.endpoint {

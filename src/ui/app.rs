@@ -81,6 +81,8 @@ pub enum Msg {
     ClusterApply,
     ClusterMode(String),
     ClusterLayout(String),
+    ClusterService(String, String, String),
+    ClusterEndpoint(usize, Option<crate::ui::session::EndpointState>),
     /// Add an endpoint of Service `.0` on node `.1`.
     ClusterAdd(String, String),
 }
@@ -648,6 +650,26 @@ impl Component for App {
                     ctx.link().send_message(Msg::ClusterApply);
                 }
             }
+            Msg::ClusterService(service, field, value) => {
+                let text = self.session.cluster.as_ref().and_then(|c| {
+                    let cluster = crate::engine::k8s::Cluster::from_yaml(&c.applied).ok()?;
+                    crate::ui::session::set_service_field(&c.text, &cluster, &service, &field, &value)
+                });
+                if let Some(t) = text {
+                    self.session.edit_cluster(t.as_str().into());
+                    ctx.link().send_message(Msg::ClusterApply);
+                }
+            }
+            Msg::ClusterEndpoint(line, state) => {
+                let text = self.session.cluster.as_ref().and_then(|c| match state {
+                    Some(s) => crate::ui::session::set_endpoint_state(&c.text, line, s),
+                    None => crate::ui::session::remove_endpoint(&c.text, line),
+                });
+                if let Some(t) = text {
+                    self.session.edit_cluster(t.as_str().into());
+                    ctx.link().send_message(Msg::ClusterApply);
+                }
+            }
             Msg::ClusterAdd(service, node) => {
                 let added = self.session.cluster.as_ref().and_then(|c| {
                     let cluster = crate::engine::k8s::Cluster::from_yaml(&c.applied).ok()?;
@@ -1140,6 +1162,8 @@ impl Component for App {
                             onedit={link.callback(Msg::ClusterEdit)}
                             onmode={link.callback(Msg::ClusterMode)}
                             onlayout={link.callback(Msg::ClusterLayout)}
+                            onservice={link.callback(|(s, f, v)| Msg::ClusterService(s, f, v))}
+                            onendpoint={link.callback(|(l, s)| Msg::ClusterEndpoint(l, s))}
                             onadd={link.callback(|(s, n)| Msg::ClusterAdd(s, n))} />
                     }
                     <EditorPanel

@@ -5,7 +5,7 @@
 use crate::engine::cni::NodeDiff;
 use crate::engine::k8s::{self, Cluster};
 use crate::ui::editors::CodeEditor;
-use crate::ui::session::ClusterDraft;
+use crate::ui::session::{ClusterDraft, EndpointState};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -20,6 +20,10 @@ pub struct ClusterProps {
     pub onlayout: Callback<String>,
     /// Service (`namespace/name`) and node to add an endpoint on.
     pub onadd: Callback<(String, String)>,
+    /// Service, `spec` field, value.
+    pub onservice: Callback<(String, String, String)>,
+    /// An endpoint (its line in the YAML): a new state, or None to remove it.
+    pub onendpoint: Callback<(usize, Option<EndpointState>)>,
 }
 
 fn diff_list(d: &NodeDiff) -> Html {
@@ -36,6 +40,89 @@ fn diff_list(d: &NodeDiff) -> Html {
                 { for d.routes_added.iter().map(|l| line("+", "diff-add", l)) }
             </ul>
         </details>
+    }
+}
+
+/// One Service as the form shows it.
+struct ServiceRow {
+    key: String,
+    /// `externalTrafficPolicy: Local`, `internalTrafficPolicy: Local`,
+    /// `sessionAffinity: ClientIP`.
+    external: bool,
+    internal: bool,
+    sticky: bool,
+    /// IP, node, line in the YAML, state.
+    endpoints: Vec<(String, String, usize, EndpointState)>,
+    nodes: Vec<String>,
+}
+
+fn service_row(row: &ServiceRow, props: &ClusterProps) -> Html {
+    let key = row.key.clone();
+    // The form edits the YAML at the lines of the objects in use: not while
+    // the YAML typed differs from them.
+    let locked = props.draft.pending() || !props.draft.errors.is_empty();
+    let select = |id: String, label: &'static str, field: &'static str, options: [(&'static str, &'static str); 2], on: bool| {
+        let (k, cb) = (key.clone(), props.onservice.clone());
+        let onchange = Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            cb.emit((k.clone(), field.to_string(), v));
+        });
+        html! {
+            <label class="inline-field" for={id.clone()}>{ label }
+                <select id={id} {onchange} disabled={locked}>
+                    <option value={options[0].0} selected={!on}>{ options[0].1 }</option>
+                    <option value={options[1].0} selected={on}>{ options[1].1 }</option>
+                </select>
+            </label>
+        }
+    };
+    let slug: String = key.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    html! {
+        <div class="cluster-service">
+            <p><strong>{ key.clone() }</strong>{ format!(" — {} endpoint(s)", row.endpoints.len()) }</p>
+            <div class="button-row">
+                { select(format!("etp-{slug}"), "externalTrafficPolicy", "externalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.external) }
+                { select(format!("itp-{slug}"), "internalTrafficPolicy", "internalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.internal) }
+                { select(format!("aff-{slug}"), "sessionAffinity", "sessionAffinity", [("None", "None"), ("ClientIP", "ClientIP")], row.sticky) }
+            </div>
+            <table class="explain-table endpoints">
+                <caption class="visually-hidden">{ format!("Endpoints of {key}") }</caption>
+                <thead><tr><th scope="col">{ "Endpoint" }</th><th scope="col">{ "Node" }</th><th scope="col">{ "State" }</th><th scope="col"><span class="visually-hidden">{ "Remove" }</span></th></tr></thead>
+                <tbody>
+                    { for row.endpoints.iter().map(|(ip, node, line, state)| {
+                        let (line, cb, rm) = (*line, props.onendpoint.clone(), props.onendpoint.clone());
+                        let onchange = Callback::from(move |e: Event| {
+                            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+                            let s = match v.as_str() {
+                                "terminating" => EndpointState::Terminating,
+                                "notready" => EndpointState::NotReady,
+                                _ => EndpointState::Ready,
+                            };
+                            cb.emit((line, Some(s)));
+                        });
+                        html! {
+                            <tr>
+                                <td><code>{ ip.clone() }</code></td>
+                                <td>{ if node.is_empty() { "?".to_string() } else { node.clone() } }</td>
+                                <td><select aria-label={format!("State of endpoint {ip}")} {onchange} disabled={locked}>
+                                    <option value="ready" selected={*state == EndpointState::Ready}>{ "ready" }</option>
+                                    <option value="terminating" selected={*state == EndpointState::Terminating}>{ "terminating (still serving)" }</option>
+                                    <option value="notready" selected={*state == EndpointState::NotReady}>{ "not ready" }</option>
+                                </select></td>
+                                <td><button class="small" disabled={locked} aria-label={format!("Remove endpoint {ip}")} onclick={Callback::from(move |_| rm.emit((line, None)))}>{ "Remove" }</button></td>
+                            </tr>
+                        }
+                    }) }
+                </tbody>
+            </table>
+            <div class="button-row">
+                { for row.nodes.iter().map(|n| {
+                    let (k, n2, onadd) = (key.clone(), n.clone(), props.onadd.clone());
+                    html! { <button class="small" disabled={locked} onclick={Callback::from(move |_| onadd.emit((k.clone(), n2.clone())))}
+                        aria-label={format!("Add an endpoint of {key} on {n}")}>{ format!("+ endpoint on {n}") }</button> }
+                }) }
+            </div>
+        </div>
     }
 }
 
@@ -77,28 +164,43 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
     } else {
         html! { <span class="tag row-deliver" id="cluster-yaml-status"><span aria-hidden="true">{ "✓" }</span>{ " in sync" }</span> }
     };
-    let services = applied.as_ref().as_ref().map(|c| {
-        c.services
-            .iter()
-            .filter(|s| matches!(s.cluster_ip, k8s::ClusterIp::Ip(_)))
-            .map(|s| {
-                let eps: Vec<(String, String)> = c
-                    .slices
-                    .iter()
-                    .filter(|sl| sl.service == s.name && sl.namespace == s.namespace)
-                    .flat_map(|sl| sl.endpoints.iter())
-                    .filter_map(|e| {
-                        Some((e.addresses.first()?.to_string(), e.node_name.clone().unwrap_or_default()))
-                    })
-                    .collect();
-                let nodes: Vec<String> = c.nodes.iter().map(|n| n.name.clone()).collect();
-                (s.key(), eps, nodes)
-            })
-            .collect::<Vec<_>>()
-    });
+    let services: Vec<ServiceRow> = applied
+        .as_ref()
+        .as_ref()
+        .map(|c| {
+            c.services
+                .iter()
+                .filter(|s| matches!(s.cluster_ip, k8s::ClusterIp::Ip(_)))
+                .map(|s| ServiceRow {
+                    key: s.key(),
+                    external: s.external_policy == k8s::Policy::Local,
+                    internal: s.internal_policy == k8s::Policy::Local,
+                    sticky: s.affinity_timeout.is_some(),
+                    endpoints: c
+                        .slices
+                        .iter()
+                        .filter(|sl| sl.service == s.name && sl.namespace == s.namespace)
+                        .flat_map(|sl| sl.endpoints.iter())
+                        .filter_map(|e| {
+                            let state = match (e.conditions.ready, e.conditions.terminating) {
+                                (Some(false), Some(true)) => EndpointState::Terminating,
+                                (Some(false), _) => EndpointState::NotReady,
+                                _ => EndpointState::Ready,
+                            };
+                            Some((e.addresses.first()?.to_string(), e.node_name.clone().unwrap_or_default(), e.line, state))
+                        })
+                        .collect(),
+                    nodes: c.nodes.iter().map(|n| n.name.clone()).collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     html! {
         <section class="panel cluster-panel" aria-labelledby="cluster-h">
             <h2 id="cluster-h">{ "Cluster: the objects kube-proxy and the CNI read" }</h2>
+            if !props.draft.errors.is_empty() {
+                <p class="form-error">{ "The form is paused until the YAML below has no errors: it edits the objects in use." }</p>
+            }
             <p class="hint">{ "Every node's KUBE-* chains and pod routes are generated from these objects. Change them and each node syncs as it would for real: kube-proxy's chains are replaced, your own chains and routes stay." }</p>
             <div class="cluster-form">
                 <label for="cluster-mode">{ "Network mode" }</label>
@@ -110,22 +212,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                     <option value="current" selected={!legacy}>{ "as current kube-proxy writes them" }</option>
                     <option value="legacy" selected={legacy}>{ "as kube-proxy 1.18/1.19 wrote them (the article's time)" }</option>
                 </select>
-                { for services.into_iter().flatten().map(|(key, eps, nodes)| {
-                    let onadd = props.onadd.clone();
-                    html! {
-                        <div class="cluster-service">
-                            <p><strong>{ key.clone() }</strong>{ format!(" — {} endpoint(s): ", eps.len()) }
-                                { eps.iter().map(|(ip, n)| format!("{ip} on {}", if n.is_empty() { "?" } else { n })).collect::<Vec<_>>().join(", ") }</p>
-                            <div class="button-row">
-                                { for nodes.iter().map(|n| {
-                                    let (k, n2, onadd) = (key.clone(), n.clone(), onadd.clone());
-                                    html! { <button class="small" onclick={Callback::from(move |_| onadd.emit((k.clone(), n2.clone())))}
-                                        aria-label={format!("Add an endpoint of {key} on {n}")}>{ format!("+ endpoint on {n}") }</button> }
-                                }) }
-                            </div>
-                        </div>
-                    }
-                }) }
+                { for services.iter().map(|row| service_row(row, props)) }
             </div>
             <div class="editor-head">
                 <h3 id="cluster-yaml-h">{ "Kubernetes objects (YAML)" }</h3>

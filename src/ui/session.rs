@@ -258,6 +258,139 @@ pub fn set_kube_proxy(yaml: &str, layout: &str) -> String {
     out
 }
 
+/// The lines (0-based, end exclusive) of the YAML document holding line
+/// `line` (1-based): between the `---` separators around it.
+fn document_of(lines: &[&str], line: usize) -> (usize, usize) {
+    let at = line.saturating_sub(1).min(lines.len());
+    let start = lines[..at]
+        .iter()
+        .rposition(|l| l.starts_with("---"))
+        .map_or(0, |i| i + 1);
+    let end = lines[at..]
+        .iter()
+        .position(|l| l.starts_with("---"))
+        .map_or(lines.len(), |i| at + i);
+    (start, end)
+}
+
+fn indent(l: &str) -> usize {
+    l.len() - l.trim_start().len()
+}
+
+fn join(lines: Vec<String>) -> String {
+    let mut s = lines.join("\n");
+    s.push('\n');
+    s
+}
+
+/// The YAML with `spec.<field>` of Service `namespace/name` set to `value`
+/// (the line replaced, or added under `spec:`). `None` when there is no
+/// such Service.
+pub fn set_service_field(
+    yaml: &str,
+    cluster: &Cluster,
+    service: &str,
+    field: &str,
+    value: &str,
+) -> Option<String> {
+    let svc = cluster.services.iter().find(|s| s.key() == service)?;
+    let lines: Vec<&str> = yaml.lines().collect();
+    let (start, end) = document_of(&lines, svc.line);
+    let spec = (start..end).find(|&i| lines[i].trim_end() == "spec:")?;
+    let body_end = (spec + 1..end)
+        .find(|&i| !lines[i].trim().is_empty() && indent(lines[i]) == 0)
+        .unwrap_or(end);
+    let child = (spec + 1..body_end)
+        .map(|i| indent(lines[i]))
+        .find(|&n| n > 0)
+        .unwrap_or(2);
+    let pad = " ".repeat(child);
+    let key = format!("{pad}{field}:");
+    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    match (spec + 1..body_end).find(|&i| lines[i].starts_with(&key)) {
+        Some(i) => out[i] = format!("{pad}{field}: {value}"),
+        None => out.insert(spec + 1, format!("{pad}{field}: {value}")),
+    }
+    Some(join(out))
+}
+
+/// What an endpoint's `conditions` say, as the form offers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointState {
+    Ready,
+    /// Shutting down but still serving (`ready: false, serving: true,
+    /// terminating: true`): used only when nothing ready is left.
+    Terminating,
+    NotReady,
+}
+
+/// The endpoint item of an EndpointSlice whose first line is `line`
+/// (1-based): its lines, 0-based, end exclusive.
+fn endpoint_item(lines: &[&str], line: usize) -> Option<(usize, usize)> {
+    let first = line.checked_sub(1)?;
+    let dash = lines.get(first)?.find('-')?;
+    let end = (first + 1..lines.len())
+        .find(|&i| {
+            let l = lines[i];
+            !l.trim().is_empty()
+                && (indent(l) < dash
+                    || (indent(l) == dash && l.trim_start().starts_with('-'))
+                    || l.starts_with("---"))
+        })
+        .unwrap_or(lines.len());
+    Some((first, end))
+}
+
+/// The YAML with the endpoint written at `line` set to `state`: its
+/// `conditions` replaced by one line.
+pub fn set_endpoint_state(yaml: &str, line: usize, state: EndpointState) -> Option<String> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let (first, end) = endpoint_item(&lines, line)?;
+    let dash = lines[first].find('-')?;
+    let pad = " ".repeat(dash + 2);
+    let cond = match state {
+        EndpointState::Ready => "{ready: true}",
+        EndpointState::Terminating => "{ready: false, serving: true, terminating: true}",
+        EndpointState::NotReady => "{ready: false, serving: false}",
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut skip_block: Option<usize> = None;
+    for (i, l) in lines.iter().enumerate() {
+        if i > first && i < end {
+            if let Some(n) = skip_block {
+                if indent(l) > n {
+                    continue;
+                }
+                skip_block = None;
+            }
+            if l.trim_start().starts_with("conditions:") && indent(l) == dash + 2 {
+                if l.trim_end().ends_with("conditions:") {
+                    skip_block = Some(indent(l));
+                }
+                continue;
+            }
+        }
+        out.push(l.to_string());
+        if i == first {
+            out.push(format!("{pad}conditions: {cond}"));
+        }
+    }
+    Some(join(out))
+}
+
+/// The YAML without the endpoint written at `line`.
+pub fn remove_endpoint(yaml: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let (first, end) = endpoint_item(&lines, line)?;
+    let out = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i < first || *i >= end)
+        .map(|(_, l)| l.to_string())
+        .collect();
+    Some(join(out))
+}
+
 /// The YAML with one more endpoint for Service `ns/name` on `node`: a new
 /// EndpointSlice document (kube-proxy merges a Service's slices) holding
 /// a pod at the first free address of the node's pod CIDR. `None` when the
@@ -1301,5 +1434,84 @@ mod tests {
         let c = Cluster::from_yaml(&legacy).unwrap();
         assert!(crate::engine::cni::legacy(&c));
         assert!(set_kube_proxy("kind: Node\n", "legacy").starts_with("apiVersion: packetwalk.dev/v1\nkind: Network\nmode: calico-ipip\nkubeProxy: legacy\n---\n"));
+    }
+
+    /// The form's Service and endpoint levers write YAML that reads back
+    /// as intended, and the nodes follow.
+    #[test]
+    fn service_and_endpoint_levers_rewrite_only_their_lines() {
+        use crate::engine::k8s::Policy;
+        let yaml = crate::engine::cni::cluster_yaml("calico-ipip").unwrap();
+        let c = Cluster::from_yaml(yaml).unwrap();
+        let local = set_service_field(
+            yaml,
+            &c,
+            "ms-test/flask-ui",
+            "externalTrafficPolicy",
+            "Local",
+        )
+        .unwrap();
+        let c2 = Cluster::from_yaml(&local).unwrap();
+        assert_eq!(c2.services[0].external_policy, Policy::Local);
+        assert_eq!(local.lines().count(), yaml.lines().count() + 1);
+        let back = set_service_field(
+            &local,
+            &c2,
+            "ms-test/flask-ui",
+            "externalTrafficPolicy",
+            "Cluster",
+        )
+        .unwrap();
+        assert_eq!(
+            Cluster::from_yaml(&back).unwrap().services[0].external_policy,
+            Policy::Cluster
+        );
+        assert_eq!(
+            back.lines().count(),
+            local.lines().count(),
+            "the line is replaced, not added again"
+        );
+        let sticky =
+            set_service_field(yaml, &c, "ms-test/flask-ui", "sessionAffinity", "ClientIP").unwrap();
+        assert_eq!(
+            Cluster::from_yaml(&sticky).unwrap().services[0].affinity_timeout,
+            Some(10800)
+        );
+
+        // Endpoints: the one on node54 terminating, then removed.
+        let ep = &c.slices[0].endpoints[1];
+        assert_eq!(ep.addresses[0].to_string(), "172.16.3.70");
+        let t = set_endpoint_state(yaml, ep.line, EndpointState::Terminating).unwrap();
+        let c3 = Cluster::from_yaml(&t).unwrap_or_else(|e| panic!("{e}\n{t}"));
+        let e3 = &c3.slices[0].endpoints[1];
+        assert_eq!(
+            (
+                e3.conditions.ready,
+                e3.conditions.serving,
+                e3.conditions.terminating
+            ),
+            (Some(false), Some(true), Some(true))
+        );
+        assert_eq!(
+            c3.slices[0].endpoints[0].conditions.ready,
+            Some(true),
+            "the others untouched"
+        );
+        let gone = remove_endpoint(&t, e3.line).unwrap();
+        let c4 = Cluster::from_yaml(&gone).unwrap_or_else(|e| panic!("{e}\n{gone}"));
+        let ips: Vec<String> = c4.slices[0]
+            .endpoints
+            .iter()
+            .map(|e| e.addresses[0].to_string())
+            .collect();
+        assert_eq!(ips, vec!["172.16.225.112", "172.16.166.140"]);
+        let sc = crate::engine::cni::build(&c4, "t", "t").unwrap();
+        let node8 = sc.hosts.iter().find(|h| h.name == "node8").unwrap();
+        assert!(node8
+            .iptables
+            .as_ref()
+            .unwrap()
+            .to_text()
+            .contains("--probability 0.50000000000"));
     }
 }
