@@ -460,3 +460,63 @@ fn switching_to_the_legacy_layout_resyncs_the_nodes() {
         "{names:?}"
     );
 }
+
+/// Hostile pastes: deep nesting, a huge document, binary junk. Each is an
+/// error at a line or an empty cluster, never a panic or a hang.
+#[test]
+fn hostile_yaml_is_an_error_not_a_crash() {
+    for text in [
+        "[".repeat(100_000),
+        "a:\n".to_string() + &"  - ".repeat(50_000),
+        format!(
+            "kind: Service\nmetadata: {{name: x}}\nspec:\n  ports:\n{}",
+            "  - port: 80\n".repeat(200_000)
+        ),
+        "\u{0}\u{1}\u{2}kind: [".to_string(),
+        // Just inside the limit: parsed, within a 1 MB stack.
+        format!("a:\n{}x\n", "  - ".repeat(59)),
+        format!("a: {}{}\n", "[".repeat(64), "]".repeat(64)),
+        "kind: Service\nmetadata:\n  name: x\nspec:\n  clusterIP: 10.0.0.1/33\n".to_string(),
+    ] {
+        let r = std::thread::Builder::new()
+            .stack_size(1 << 20) // the browser's stack is small: so is this one
+            .spawn(move || {
+                Cluster::from_yaml(&text)
+                    .map(|c| c.services.len())
+                    .map_err(|e| e.0[0].line)
+            })
+            .unwrap()
+            .join();
+        assert!(r.is_ok(), "a panic or a stack overflow");
+    }
+}
+
+/// Rules that cannot be read as the kernel would hold them (here a rule for
+/// a chain never declared) are kept as typed, and the sync says why.
+#[test]
+fn a_node_whose_rules_cannot_be_read_keeps_them_and_says_why() {
+    let c = cluster("calico-ipip");
+    let mut sc = cni::build(&c, "t", "t").unwrap();
+    let n8 = sc.hosts.iter_mut().find(|h| h.name == "node8").unwrap();
+    let odd = n8.iptables.as_ref().unwrap().to_text().replacen(
+        "-A INPUT -j KUBE-FIREWALL\n",
+        "-A INPUT -j KUBE-FIREWALL\n-A NOWHERE -j ACCEPT\n",
+        1,
+    );
+    n8.iptables = Some(packetwalk::engine::scenario::Text::One(odd.clone()));
+    let (after, diffs) = cni::resync(Some(&c), &c, &sc).unwrap();
+    let n8 = after.hosts.iter().find(|h| h.name == "node8").unwrap();
+    assert_eq!(
+        n8.iptables.as_ref().unwrap().to_text(),
+        odd,
+        "kept as typed"
+    );
+    let d = diffs.iter().find(|d| d.node == "node8").unwrap();
+    assert!(
+        d.note
+            .as_deref()
+            .unwrap_or("")
+            .contains("not synced on node8"),
+        "{d:?}"
+    );
+}

@@ -719,11 +719,14 @@ pub struct NodeDiff {
     pub rules_removed: Vec<String>,
     pub routes_added: Vec<String>,
     pub routes_removed: Vec<String>,
+    /// Why the sync could not be made, when it could not.
+    pub note: Option<String>,
 }
 
 impl NodeDiff {
     pub fn is_empty(&self) -> bool {
-        self.rules_added.is_empty()
+        self.note.is_none()
+            && self.rules_added.is_empty()
             && self.rules_removed.is_empty()
             && self.routes_added.is_empty()
             && self.routes_removed.is_empty()
@@ -771,19 +774,29 @@ pub fn resync(
             .as_ref()
             .map(Text::to_text)
             .unwrap_or_default();
-        if let (Ok(mut kernel), Some(config)) = (
-            Kernel::from_save(&prev_rules),
-            node_config(cluster, &h.name),
-        ) {
-            let applied = if legacy(cluster) {
+        // kube-proxy syncs against what the node holds. When that cannot be
+        // read as the kernel would hold it, the node keeps its rules as
+        // they are (the learner's text is never replaced) and says why.
+        let mut note = None;
+        let synced = Kernel::from_save(&prev_rules).and_then(|mut kernel| {
+            let config = node_config(cluster, &h.name).ok_or("the node has no address")?;
+            if legacy(cluster) {
                 let r = kubeproxy::legacy::generate_on(cluster, &config, &kernel.chains("nat"));
-                kernel.apply_legacy(&r)
+                kernel.apply_legacy(&r)?;
             } else {
                 let mut p = Proxier::on_node(config, kernel.chains("nat"));
-                kernel.apply(&p.sync(cluster))
-            };
-            if applied.is_ok() {
-                h.iptables = Some(Text::One(kernel.save()));
+                kernel.apply(&p.sync(cluster))?;
+            }
+            Ok(kernel.save())
+        });
+        match synced {
+            Ok(text) => h.iptables = Some(Text::One(text)),
+            Err(e) => {
+                h.iptables = prev.iptables.clone();
+                note = Some(format!(
+                    "kube-proxy's rules were not synced on {}: its tables could not be read as the kernel holds them ({e}); they are kept as they were",
+                    h.name
+                ));
             }
         }
         // Routes: the CNI's own, plus those added by hand.
@@ -813,6 +826,7 @@ pub fn resync(
             rules_removed,
             routes_added,
             routes_removed,
+            note,
         });
     }
     Ok((sc, diffs))

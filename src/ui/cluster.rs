@@ -31,8 +31,9 @@ fn diff_list(d: &NodeDiff) -> Html {
         html! { <li class={class}><span aria-hidden="true">{ sign }</span><span class="visually-hidden">{ if sign == "+" { "added: " } else { "removed: " } }</span><code>{ l.clone() }</code></li> }
     };
     html! {
-        <details class="sync-diff">
+        <details class="sync-diff" open={d.note.is_some()}>
             <summary>{ format!("{}: rules +{} −{}, routes +{} −{}", d.node, d.rules_added.len(), d.rules_removed.len(), d.routes_added.len(), d.routes_removed.len()) }</summary>
+            if let Some(n) = &d.note { <p class="form-error">{ n.clone() }</p> }
             <ul class="diff-lines">
                 { for d.rules_removed.iter().map(|l| line("−", "diff-del", l)) }
                 { for d.rules_added.iter().map(|l| line("+", "diff-add", l)) }

@@ -13,8 +13,61 @@ pub struct At<'a, 'y> {
     pub path: &'a str,
 }
 
+/// How deep a document may nest: columns of indentation and `- `
+/// markers before a line's content, and open `[`/`{`. Kubernetes objects
+/// stay far below; the parser recurses per level, and a hostile paste a
+/// million levels deep would overflow the browser's stack.
+const MAX_COLUMN: usize = 240;
+const MAX_FLOW: usize = 64;
+
+/// Refuses nesting past [`MAX_COLUMN`] / [`MAX_FLOW`], at its line.
+fn check_depth(text: &str) -> Result<(), ParseError> {
+    let mut flow = 0usize;
+    for (no, line) in text.lines().enumerate() {
+        let mut col = line.len() - line.trim_start().len();
+        let mut rest = line.trim_start();
+        while let Some(r) = rest
+            .strip_prefix('-')
+            .filter(|r| r.is_empty() || r.starts_with(' '))
+        {
+            col += 2;
+            rest = r.trim_start();
+        }
+        if col > MAX_COLUMN {
+            return Err(ParseError::new(
+                no + 1,
+                1,
+                format!("YAML: nested more than {MAX_COLUMN} columns deep; Kubernetes objects never are"),
+            ));
+        }
+        let mut quote: Option<char> = None;
+        for c in rest.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') => break,
+                (None, '[' | '{') => {
+                    flow += 1;
+                    if flow > MAX_FLOW {
+                        return Err(ParseError::new(
+                            no + 1,
+                            1,
+                            format!("YAML: brackets nested more than {MAX_FLOW} deep"),
+                        ));
+                    }
+                }
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Parses every document of `text`; a syntax error is located.
 pub fn documents(text: &str) -> Result<Vec<MarkedYaml<'_>>, ParseError> {
+    check_depth(text)?;
     MarkedYaml::load_from_str(text).map_err(|e| {
         let m = e.marker();
         ParseError::new(m.line(), m.col() + 1, format!("YAML: {}", e.info()))
