@@ -695,13 +695,13 @@ impl Component for App {
                 Err(e) => self.notice = Some(Notice::error(format!("{line}\n{e}"))),
             },
             Msg::Undo => {
-                if let Some((h, _)) = self.session.undo() {
+                if let Some((h, _)) = self.session.undo().filter(|(h, _)| *h != crate::ui::session::CLUSTER) {
                     self.editor_host = h;
                     self.schedule_autosave(ctx);
                 }
             }
             Msg::Redo => {
-                if let Some((h, _)) = self.session.redo() {
+                if let Some((h, _)) = self.session.redo().filter(|(h, _)| *h != crate::ui::session::CLUSTER) {
                     self.editor_host = h;
                     self.schedule_autosave(ctx);
                 }

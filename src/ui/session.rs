@@ -145,6 +145,9 @@ struct Change {
     after: Rc<str>,
 }
 
+/// The `host` of an undo entry for the cluster's YAML (not a host's text).
+pub const CLUSTER: usize = usize::MAX;
+
 /// Chains and what each stands for (`KUBE-SVC-…`, `ms-test/flask-ui:http`).
 pub type ChainNames = Vec<(String, String)>;
 
@@ -651,6 +654,12 @@ impl Session {
     /// endpoints. The packets are traced again. Invalid YAML is kept with
     /// its errors and the world stays as it was.
     pub fn apply_cluster(&mut self) -> bool {
+        self.resync(true)
+    }
+
+    /// [`Session::apply_cluster`]; `record` puts the change on the undo
+    /// stack (undo and redo themselves do not).
+    fn resync(&mut self, record: bool) -> bool {
         let Some(c) = self.cluster.clone() else {
             return false;
         };
@@ -690,6 +699,31 @@ impl Session {
             next.select(t, st);
         }
         next.version = self.version + 1;
+        // Undo carries over, each host's entries to that host in the new
+        // world (hosts that are gone take theirs with them).
+        let rehost = |ch: &Change| -> Option<Change> {
+            let host = if ch.host == CLUSTER {
+                CLUSTER
+            } else {
+                next.host(self.world.hosts.get(ch.host)?.name())?
+            };
+            Some(Change { host, ..ch.clone() })
+        };
+        let undo: Vec<Change> = self.undo.iter().filter_map(rehost).collect();
+        let redo: Vec<Change> = if record {
+            Vec::new()
+        } else {
+            self.redo.iter().filter_map(rehost).collect()
+        };
+        (next.undo, next.redo) = (undo, redo);
+        if record && c.applied != c.text {
+            next.push_undo(Change {
+                host: CLUSTER,
+                field: Field::Rules,
+                before: c.applied.clone(),
+                after: c.text.clone(),
+            });
+        }
         *self = next;
         true
     }
@@ -739,6 +773,10 @@ impl Session {
 
     /// Puts `text` into the world; records errors or the new applied text.
     fn install(&mut self, host: usize, field: Field, text: &Rc<str>) -> bool {
+        if host == CLUSTER {
+            self.edit_cluster(text.clone());
+            return self.resync(false);
+        }
         let result = match field {
             Field::Rules => self.world.set_rules(host, text),
             Field::Routes => self.world.set_routes(host, text),
@@ -827,6 +865,9 @@ impl Session {
     /// An editor whose text differs from the text in use (typed and not
     /// applied yet, or with errors).
     fn unapplied(&self) -> Option<(usize, Field)> {
+        if self.cluster.as_ref().is_some_and(|c| c.pending()) {
+            return Some((CLUSTER, Field::Rules));
+        }
         let differs = |(h, f): (usize, Field)| {
             self.drafts
                 .get(h)
@@ -855,6 +896,20 @@ impl Session {
     /// back, and redo brings the typed text back.
     pub fn undo(&mut self) -> Option<(usize, Field)> {
         if let Some((h, f)) = self.unapplied() {
+            if h == CLUSTER {
+                let c = self.cluster.as_mut()?;
+                let typed = std::mem::replace(&mut c.text, c.applied.clone());
+                c.errors = Rc::default();
+                let applied = c.applied.clone();
+                self.redo.push(Change {
+                    host: CLUSTER,
+                    field: f,
+                    before: applied,
+                    after: typed,
+                });
+                self.version += 1;
+                return Some((h, f));
+            }
             let d = self.drafts[h].get_mut(f);
             let typed = std::mem::replace(&mut d.text, d.applied.clone());
             d.errors = Rc::default();
@@ -1513,5 +1568,32 @@ mod tests {
             .unwrap()
             .to_text()
             .contains("--probability 0.50000000000"));
+    }
+
+    /// Cluster edits are undone and redone like the editors' texts.
+    #[test]
+    fn cluster_edits_undo_and_redo() {
+        let mut s = Session::builtin("calico-ipip").unwrap();
+        let yaml = s.cluster.as_ref().unwrap().text.to_string();
+        let rules = |s: &Session| s.drafts[s.host("node8").unwrap()].rules.text.to_string();
+        let three = rules(&s);
+        let c = Cluster::from_yaml(&yaml).unwrap();
+        let one_less = remove_endpoint(&yaml, c.slices[0].endpoints[1].line).unwrap();
+        s.edit_cluster(one_less.as_str().into());
+        assert!(s.apply_cluster());
+        let two = rules(&s);
+        assert!(two.contains("0.50000000000") && !two.contains("0.33333333349"));
+        assert!(s.can_undo());
+        assert_eq!(s.undo().map(|x| x.0), Some(CLUSTER));
+        assert_eq!(rules(&s), three, "undo brings the third endpoint back");
+        assert_eq!(&*s.cluster.as_ref().unwrap().text, yaml.as_str());
+        assert_eq!(s.redo().map(|x| x.0), Some(CLUSTER));
+        assert_eq!(rules(&s), two);
+        // Bad YAML typed: undo takes the typed text back first.
+        s.edit_cluster("kind: [".into());
+        assert!(!s.apply_cluster());
+        s.undo();
+        assert_eq!(&*s.cluster.as_ref().unwrap().text, one_less.as_str());
+        assert!(s.cluster.as_ref().unwrap().errors.is_empty());
     }
 }
