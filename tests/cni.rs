@@ -467,6 +467,8 @@ fn switching_to_the_legacy_layout_resyncs_the_nodes() {
 fn hostile_yaml_is_an_error_not_a_crash() {
     for text in [
         "[".repeat(100_000),
+        "? ".repeat(50_000) + "x\n",
+        "- ? ".repeat(20_000) + "x\n",
         "a:\n".to_string() + &"  - ".repeat(50_000),
         format!(
             "kind: Service\nmetadata: {{name: x}}\nspec:\n  ports:\n{}",
@@ -518,5 +520,58 @@ fn a_node_whose_rules_cannot_be_read_keeps_them_and_says_why() {
             .unwrap_or("")
             .contains("not synced on node8"),
         "{d:?}"
+    );
+}
+
+/// Pods named like each other (two namespaces), like a node or like the
+/// client still get hosts of their own.
+#[test]
+fn clashing_pod_names_get_their_own_hosts() {
+    let text = "kind: Node\nmetadata: {name: n1}\nspec: {podCIDR: 10.244.0.0/24}\nstatus: {addresses: [{type: InternalIP, address: 192.168.0.10}]}\n---\nkind: Pod\nmetadata: {name: web, namespace: a}\nspec: {nodeName: n1}\nstatus: {podIP: 10.244.0.5}\n---\nkind: Pod\nmetadata: {name: web, namespace: b}\nspec: {nodeName: n1}\nstatus: {podIP: 10.244.0.6}\n---\nkind: Pod\nmetadata: {name: n1, namespace: a}\nspec: {nodeName: n1}\nstatus: {podIP: 10.244.0.7}\n---\nkind: Pod\nmetadata: {name: client, namespace: a}\nspec: {nodeName: n1}\nstatus: {podIP: 10.244.0.8}\n";
+    let sc = cni::build(&Cluster::from_yaml(text).unwrap(), "t", "t").unwrap();
+    let mut names: Vec<&str> = sc.hosts.iter().map(|h| h.name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["client", "client.a", "n1", "n1.a", "web.a", "web.b"]
+    );
+    World::build(&sc).unwrap();
+}
+
+/// Flannel: curl calls the Service and lands on the pod beside it on the
+/// same cni0 bridge; the pod's answer is bridged back through the node's
+/// netfilter (br_netfilter), so conntrack gives it the ClusterIP as source.
+#[test]
+fn a_reply_on_the_same_bridge_comes_back_from_the_cluster_ip() {
+    let mut w = world("flannel-vxlan");
+    let mut s = SimState::new(&w);
+    let svc = format!(
+        "KUBE-SVC-{}",
+        port_proto_hash("ms-test/flask-ui:http", "tcp")
+    );
+    // Endpoints sorted by IP:port text: 10.244.0.12, 10.244.1.7, 10.244.2.9.
+    let mut spec = SendSpec::new("curl", "ms-test/flask-ui", Proto::Tcp);
+    spec.force = vec![Force {
+        host: "node8".into(),
+        table: TableName::Nat,
+        chain: svc,
+        rule: 2,
+        matched: true,
+    }];
+    let t = send(&mut w, &mut s, &spec).unwrap();
+    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-x2k4p");
+    let reply = packetwalk::engine::sim::reply_spec(&t).unwrap();
+    let back = send(&mut w, &mut s, &reply).unwrap();
+    assert_eq!(
+        delivered_to(&back),
+        "curl",
+        "{}",
+        packetwalk::engine::render::table(&back)
+    );
+    let last = back.steps.last().unwrap();
+    assert_eq!(
+        last.packet.ip.src.to_string(),
+        "10.96.100.10",
+        "un-DNATed by the node's conntrack"
     );
 }

@@ -87,7 +87,7 @@ impl NodeInfo {
     }
     /// Flannel's `cni0` address, `<subnet>.1`.
     fn bridge_addr(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.block.network()) + 1)
+        Ipv4Addr::from(u32::from(self.block.network()).wrapping_add(1))
     }
 }
 
@@ -97,6 +97,8 @@ struct PodInfo {
     node: usize,
     ip: Ipv4Addr,
     ports: Vec<(Protocol, u16)>,
+    /// Where the pod (or the endpoint it was made from) is written.
+    line: usize,
 }
 
 fn proto(p: Protocol) -> Proto {
@@ -157,6 +159,7 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
             node,
             ip,
             ports: p.ports.clone(),
+            line: p.line,
         });
     }
     for s in &cluster.slices {
@@ -193,14 +196,39 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
                 node,
                 ip,
                 ports,
+                line: e.line,
             });
         }
+    }
+    // Every host needs its own name: a pod named like a node, like the
+    // client, or like a pod of another namespace is called
+    // `name.namespace` (and numbered if that is taken too).
+    let mut taken: Vec<String> = nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .chain(["client".to_string()])
+        .collect();
+    let original: Vec<String> = out.iter().map(|p| p.name.clone()).collect();
+    for i in 0..out.len() {
+        let twins = original.iter().filter(|n| **n == out[i].name).count() > 1;
+        let clash = twins || taken.contains(&out[i].name);
+        if clash {
+            let base = format!("{}.{}", out[i].name, out[i].namespace);
+            let mut name = base.clone();
+            let mut k = 2;
+            while taken.contains(&name) || out.iter().any(|q| q.name == name) {
+                name = format!("{base}-{k}");
+                k += 1;
+            }
+            out[i].name = name;
+        }
+        taken.push(out[i].name.clone());
     }
     for p in &out {
         let n = &nodes[p.node];
         if !n.block.contains(&p.ip) {
             errors.push(err(
-                0,
+                p.line,
                 format!(
                     "pod {}/{} has address {}, outside {}'s pod CIDR {}",
                     p.namespace, p.name, p.ip, n.name, n.block
@@ -257,7 +285,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
     let gateway = net
         .as_ref()
         .and_then(|n| n.gateway)
-        .unwrap_or_else(|| Ipv4Addr::from(u32::from(lan.network()) + 1));
+        .unwrap_or_else(|| Ipv4Addr::from(u32::from(lan.network()).wrapping_add(1)));
     let cluster_cidr = net
         .as_ref()
         .and_then(|n| n.cluster_cidr)
@@ -478,9 +506,9 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
     // A machine outside the cluster, on the LAN.
     let taken: Vec<Ipv4Addr> = nodes.iter().map(|n| n.ip).chain([gateway]).collect();
     let client_ip = (200..250u32)
-        .map(|i| Ipv4Addr::from(u32::from(lan.network()) + i))
+        .map(|i| Ipv4Addr::from(u32::from(lan.network()).wrapping_add(i)))
         .find(|a| !taken.contains(a) && lan.contains(a))
-        .unwrap_or(Ipv4Addr::from(u32::from(lan.network()) + 2));
+        .unwrap_or(Ipv4Addr::from(u32::from(lan.network()).wrapping_add(2)));
     hosts.push(Host {
         name: "client".into(),
         kind: HostKind::Client,
@@ -737,17 +765,31 @@ impl NodeDiff {
 /// (counting repeats), comments and blank lines left out.
 fn line_diff(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
     let keep = |l: &&str| !l.trim().is_empty() && !l.starts_with('#');
-    let mut old: Vec<&str> = before.lines().filter(keep).collect();
+    // Counts of each line, so a 100,000-line sync compares in linear time.
+    let mut old: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for l in before.lines().filter(keep) {
+        *old.entry(l).or_default() += 1;
+    }
     let mut added = Vec::new();
     for l in after.lines().filter(keep) {
-        match old.iter().position(|o| *o == l) {
-            Some(i) => {
-                old.remove(i);
-            }
-            None => added.push(l.to_string()),
+        match old.get_mut(l) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => added.push(l.to_string()),
         }
     }
-    (added, old.into_iter().map(str::to_string).collect())
+    let removed = before
+        .lines()
+        .filter(keep)
+        .filter(|l| match old.get_mut(l) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        })
+        .map(str::to_string)
+        .collect();
+    (added, removed)
 }
 
 /// Regenerates a scenario after the cluster changed, the way the node's own

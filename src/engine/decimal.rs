@@ -35,10 +35,10 @@ pub fn parse(s: &str) -> Option<f64> {
 }
 
 /// `v` with `decimals` (at most 15) digits after the point, like
-/// `format!("{v:.decimals$}")` for values below 10^18 / 10^decimals, except
-/// that a tie rounds away from zero.
+/// `format!("{v:.decimals$}")` (and Go's `%.*f`, C's `printf`) for values
+/// below 10^18 / 10^decimals: a tie rounds to the even digit.
 pub fn fixed(v: f64, decimals: u32) -> String {
-    let scaled = (v.abs() * pow10(decimals)).round() as u64;
+    let scaled = (v.abs() * pow10(decimals)).round_ties_even() as u64;
     let scale = 10u64.pow(decimals);
     let sign = if v < 0.0 && scaled != 0 { "-" } else { "" };
     let (int, frac) = (scaled / scale, scaled % scale);
@@ -114,7 +114,11 @@ mod tests {
                 assert_eq!(fixed(v, d), format!("{v:.d$}", d = d as usize), "{v} {d}");
             }
         }
-        assert_eq!(fixed(-1.25, 1), "-1.3");
+        assert_eq!(fixed(-1.25, 1), "-1.2");
+        assert_eq!(fixed(0.5, 0), "0");
+        // kube-proxy's 1/2048 and iptables' 1/4096, exact ties in binary.
+        assert_eq!(fixed(1.0 / 2048.0, 10), format!("{:.10}", 1.0 / 2048.0));
+        assert_eq!(fixed(1.0 / 4096.0, 11), "0.00024414062");
         assert_eq!(fixed(-0.001, 1), "0.0");
         assert_eq!(short(0.5), "0.5");
         assert_eq!(short(0.33333333349), "0.33333333349");

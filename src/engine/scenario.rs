@@ -636,6 +636,25 @@ impl World {
         }
     }
 
+    /// The bridge (`cni0`) on `host` that device `dev` is a port of: named
+    /// in its `ports` by this host's name for it (`vethXXXX`) or by its
+    /// far end (`container/eth0`).
+    pub fn bridge_of(&self, host: usize, dev: usize) -> Option<usize> {
+        let h = self.hosts.get(host)?;
+        let name = &h.devs.get(dev)?.spec.name;
+        let far = h.devs[dev].peer.map(|(ph, pd)| {
+            format!(
+                "{}/{}",
+                self.hosts[ph].name(),
+                self.hosts[ph].devs[pd].spec.name
+            )
+        });
+        h.devs.iter().position(|d| {
+            matches!(&d.spec.kind, DeviceKind::Bridge { ports }
+                if ports.iter().any(|p| p == name || Some(p) == far.as_ref()))
+        })
+    }
+
     /// Replaces host `host`'s routes with `text` (`ip route` lines). On an
     /// error the world is unchanged and the errors name lines of `text`.
     pub fn set_routes(&mut self, host: usize, text: &str) -> Result<(), Errors> {

@@ -1260,11 +1260,7 @@ impl Walker<'_, '_> {
     ) -> Next {
         // A port of a bridge hands what it receives to the bridge: the
         // network layer sees the packet arrive on the bridge (`cni0`).
-        let h = &self.world.hosts[host];
-        let port = h.devs[dev].spec.name.clone();
-        if let Some(b) = h.devs.iter().position(
-            |d| matches!(&d.spec.kind, DeviceKind::Bridge { ports } if ports.contains(&port)),
-        ) {
+        if let Some(b) = self.world.bridge_of(host, dev) {
             dev = b;
         }
         let dev_name = self.world.hosts[host].devs[dev].spec.name.clone();
@@ -1396,10 +1392,7 @@ impl Walker<'_, '_> {
                 let pdev = &peer.devs[pd];
                 // The far end is a bridge port (`cni0`): the bridge answers
                 // for its own address, and switches to the other ports.
-                let bridge = peer.devs.iter().position(|b| {
-                    matches!(&b.spec.kind, DeviceKind::Bridge { ports } if ports.contains(&pdev.spec.name))
-                });
-                if let Some(bi) = bridge {
+                if let Some(bi) = world.bridge_of(ph, pd) {
                     let b = &peer.devs[bi];
                     let DeviceKind::Bridge { ports } = &b.spec.kind else {
                         unreachable!("matched above")
@@ -1407,23 +1400,33 @@ impl Walker<'_, '_> {
                     let owner = if b.spec.addrs.iter().any(|a| a.addr() == next_hop) {
                         Some((ph, bi))
                     } else {
-                        ports
-                            .iter()
-                            .filter(|p| **p != pdev.spec.name)
-                            .find_map(|p| {
-                                let far = peer.devs[peer.dev(p)?].peer?;
-                                world.hosts[far.0].devs[far.1]
+                        ports.iter().find_map(|p| {
+                            // A port is this host's end of a veth, or the far
+                            // end itself (`container/eth0`).
+                            let far = match p.split_once('/') {
+                                Some((fh, fd)) => {
+                                    let fh = world.host(fh)?;
+                                    (fh, world.hosts[fh].dev(fd)?)
+                                }
+                                None => peer.devs[peer.dev(p)?].peer?,
+                            };
+                            (far != (host, world.hosts[host].dev(dev)?)
+                                && world.hosts[far.0].devs[far.1]
                                     .spec
                                     .addrs
                                     .iter()
-                                    .any(|a| a.addr() == next_hop)
-                                    .then_some(far)
-                            })
+                                    .any(|a| a.addr() == next_hop))
+                            .then_some(far)
+                        })
                     };
                     self.arp(host, dev, next_hop, owner, false, &pkt);
+                    // Another port's pod answers: the frame is bridged to it.
+                    // The node's netfilter sees bridged traffic (br_netfilter,
+                    // which Kubernetes requires, so conntrack undoes a
+                    // Service's DNAT on the way back); here the node also
+                    // routes it, one TTL more than a bridge would take.
                     return match owner {
-                        Some(o) if o.0 == ph => self.hand_over(host, dev, next_hop, (ph, pd), pkt),
-                        Some(o) => self.hand_over(host, dev, next_hop, o, pkt),
+                        Some(_) => self.hand_over(host, dev, next_hop, (ph, pd), pkt),
                         None => {
                             let detail = format!(
                                 "nobody on bridge {} answers ARP for {next_hop}",
@@ -1611,6 +1614,15 @@ impl Walker<'_, '_> {
                     let detail = format!("{dev} has no forwarding entry for {} (bridge fdb): it does not know which node has that VTEP", n.lladdr);
                     return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
                 };
+                // The underlay must not lead back into the tunnel itself.
+                let under = h.routes.lookup(f.dst);
+                if under.route.as_ref().and_then(|r| r.dev.as_deref()) == Some(dev) {
+                    let detail = format!(
+                        "the route to {} leads back into {dev}: the kernel refuses a circular route",
+                        f.dst
+                    );
+                    return self.drop(host, DropReason::NoRoute, detail, None, &pkt.clone());
+                }
                 let id = self.state.ip_id[host];
                 self.state.ip_id[host] = id.wrapping_add(1);
                 let outer = Ipv4Header {
@@ -1713,9 +1725,18 @@ impl Walker<'_, '_> {
                 matches!(&d.spec.kind, DeviceKind::Vxlan { vni, port, .. } if *vni == v.vni && *port == v.dst_port)
             });
             let Some(tun) = tun else {
-                let resp = self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PORT_UNREACH);
+                // A VXLAN socket on the port drops a VNI it does not serve
+                // silently; with no socket at all, the port is unreachable.
+                let listening = h.devs.iter().any(|d| {
+                    matches!(&d.spec.kind, DeviceKind::Vxlan { port, .. } if *port == v.dst_port)
+                });
+                let resp = if listening {
+                    None
+                } else {
+                    self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PORT_UNREACH)
+                };
                 let detail = format!(
-                    "no VXLAN device here listens on UDP port {} with VNI {}",
+                    "no VXLAN device here serves UDP port {} with VNI {}",
                     v.dst_port, v.vni
                 );
                 return self.drop(host, DropReason::NoTunnel, detail, resp, &pkt.clone());

@@ -269,10 +269,11 @@ fn print_target(name: &str, opts: &[Opt], out: &mut Vec<String>) {
                     parse_u32(m).unwrap_or(0xffff_ffff),
                 )
             } else if let Some(o) = get("--set-mark") {
+                // libxt_MARK: --set-mark v/m is stored as xmark v, mask v|m.
                 let s = v0(o);
                 let (v, m) = s.split_once('/').unwrap_or((&s, "0xffffffff"));
-                let m = parse_u32(m).unwrap_or(0xffff_ffff);
-                (parse_u32(v).unwrap_or(0), m)
+                let v = parse_u32(v).unwrap_or(0);
+                (v, v | parse_u32(m).unwrap_or(0xffff_ffff))
             } else if let Some(v) = val("--or-mark") {
                 (v, v)
             } else if let Some(v) = val("--and-mark") {

@@ -28,6 +28,7 @@ fn check_depth(text: &str) -> Result<(), ParseError> {
         let mut rest = line.trim_start();
         while let Some(r) = rest
             .strip_prefix('-')
+            .or_else(|| rest.strip_prefix('?'))
             .filter(|r| r.is_empty() || r.starts_with(' '))
         {
             col += 2;

@@ -177,8 +177,33 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
         for ip in &sp.external_ips {
             let dst = format!("{ip}/32");
             if has {
-                let target = if local_policy { &xlb } else { &svc };
-                capture(&mut r, &dst, "external IP", target);
+                // Traffic to an external IP is masqueraded whoever sends it
+                // (Cluster policy), or kept for the XLB chain (Local).
+                let c = format!("\"{name} external IP\"");
+                let base = [
+                    "-A",
+                    "KUBE-SERVICES",
+                    "-m",
+                    "comment",
+                    "--comment",
+                    &c,
+                    "-m",
+                    proto,
+                    "-p",
+                    proto,
+                    "-d",
+                    &dst,
+                    "--dport",
+                    &port,
+                ];
+                if !local_policy {
+                    let mut w = base.to_vec();
+                    w.extend(["-j", "KUBE-MARK-MASQ"]);
+                    r.nat_rules.push(line(&w, &origin));
+                }
+                let mut w = base.to_vec();
+                w.extend(["-j", if local_policy { &xlb } else { &svc }]);
+                r.nat_rules.push(line(&w, &origin));
             } else {
                 let c = format!("\"{name} has no endpoints\"");
                 r.filter_rules.push(line(

@@ -9,6 +9,7 @@
 
 use super::{Restore, JUMPS};
 use crate::engine::iptables::canonical::canonical;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Built-in chains of each table, in the order `iptables-save` lists them.
 fn builtins(table: &str) -> &'static [&'static str] {
@@ -35,26 +36,43 @@ struct Chain {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Table {
     name: String,
-    /// Built-in chains first (in their fixed order), then user chains.
-    chains: Vec<Chain>,
+    /// By name: a 10,000-Service node has 30,000 chains.
+    chains: BTreeMap<String, Chain>,
 }
 
 impl Table {
     fn new(name: &str) -> Table {
-        Table {
+        let mut t = Table {
             name: name.to_string(),
-            chains: builtins(name)
-                .iter()
-                .map(|c| Chain {
-                    name: c.to_string(),
-                    ..Chain::default()
-                })
-                .collect(),
+            chains: BTreeMap::new(),
+        };
+        for c in builtins(name) {
+            t.add(c);
         }
+        t
     }
     fn chain(&mut self, name: &str) -> Option<&mut Chain> {
-        self.chains.iter_mut().find(|c| c.name == name)
+        self.chains.get_mut(name)
     }
+    fn add(&mut self, name: &str) {
+        self.chains
+            .entry(name.to_string())
+            .or_insert_with(|| Chain {
+                name: name.to_string(),
+                ..Chain::default()
+            });
+    }
+}
+
+/// The chain a rule jumps or goes to (`-j X` / `-g X`), if it is one.
+fn jump_target(rule: &str) -> Option<&str> {
+    let mut words = rule.split(' ');
+    while let Some(w) = words.next() {
+        if w == "-j" || w == "-g" {
+            return words.next();
+        }
+    }
+    None
 }
 
 /// The iptables tables of one network namespace.
@@ -76,6 +94,8 @@ impl Kernel {
     /// would refuse, and then nothing of that table is changed.
     pub fn restore(&mut self, text: &str) -> Result<(), String> {
         let mut work: Option<Table> = None;
+        // Chains deleted with -X, checked for jumps to them at COMMIT.
+        let mut deleted: Vec<(usize, String)> = Vec::new();
         for (no, raw) in text.lines().enumerate() {
             let line = raw.trim();
             let err = |m: String| format!("line {}: {m}", no + 1);
@@ -91,6 +111,17 @@ impl Kernel {
             };
             if line == "COMMIT" {
                 let done = work.take().expect("checked above");
+                if !deleted.is_empty() {
+                    let used: BTreeSet<&str> = done
+                        .chains
+                        .values()
+                        .flat_map(|c| c.rules.iter().filter_map(|r| jump_target(r)))
+                        .collect();
+                    if let Some((l, c)) = deleted.iter().find(|(_, c)| used.contains(c.as_str())) {
+                        return Err(format!("line {l}: chain {c} is still jumped to"));
+                    }
+                    deleted.clear();
+                }
                 let name = done.name.clone();
                 *self.table(&name) = done;
                 continue;
@@ -102,16 +133,22 @@ impl Kernel {
                     .next()
                     .filter(|p| *p != "-" && *p != "ACCEPT")
                     .map(str::to_string);
+                // --noflush: a user chain named here is flushed; a built-in
+                // one only gets its policy.
+                let builtin = builtins(&t.name).contains(&name);
                 match t.chain(name) {
                     Some(c) => {
-                        c.rules.clear();
+                        if !builtin {
+                            c.rules.clear();
+                        }
                         c.policy = policy;
                     }
-                    None => t.chains.push(Chain {
-                        name: name.to_string(),
-                        rules: Vec::new(),
-                        policy,
-                    }),
+                    None => {
+                        t.add(name);
+                        if let Some(c) = t.chain(name) {
+                            c.policy = policy;
+                        }
+                    }
                 }
                 continue;
             }
@@ -129,20 +166,21 @@ impl Kernel {
                 if builtins(&t.name).contains(&chain) {
                     return Err(err(format!("{chain} is a built-in chain")));
                 }
-                let target = format!("-j {chain}");
-                if t.chains
-                    .iter()
-                    .flat_map(|c| &c.rules)
-                    .any(|r| r.ends_with(&target) || r.contains(&format!("{target} ")))
-                {
-                    return Err(err(format!("chain {chain} is still jumped to")));
+                if t.chains.remove(chain).is_none() {
+                    return Err(err(format!("chain {chain} does not exist")));
                 }
-                t.chains.retain(|c| c.name != chain);
+                deleted.push((no + 1, chain.to_string()));
                 continue;
             }
             return Err(err(format!("not a restore line: {line}")));
         }
-        Ok(())
+        match work {
+            Some(t) => Err(format!(
+                "the table *{} has no COMMIT: nothing of it was loaded",
+                t.name
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Puts `rule` at the top of `chain` unless it is already there
@@ -152,12 +190,7 @@ impl Kernel {
         let rule = canonical(rule)?;
         let target = rule.rsplit(' ').next().unwrap_or("").to_string();
         let t = self.table(table);
-        if t.chain(&target).is_none() {
-            t.chains.push(Chain {
-                name: target,
-                ..Chain::default()
-            });
-        }
+        t.add(&target);
         let c = t
             .chain(chain)
             .ok_or_else(|| format!("no chain {chain} in {table}"))?;
@@ -177,13 +210,7 @@ impl Kernel {
     pub fn apply_text(&mut self, full: bool, text: &str) -> Result<(), String> {
         if full {
             for t in ["mangle", "nat", "filter"] {
-                let tb = self.table(t);
-                if tb.chain("KUBE-PROXY-CANARY").is_none() {
-                    tb.chains.push(Chain {
-                        name: "KUBE-PROXY-CANARY".into(),
-                        ..Chain::default()
-                    });
-                }
+                self.table(t).add("KUBE-PROXY-CANARY");
             }
             for (table, chain, rule) in JUMPS {
                 self.ensure_jump(table, chain, rule)?;
@@ -205,7 +232,7 @@ impl Kernel {
         self.tables
             .iter()
             .filter(|t| t.name == table)
-            .flat_map(|t| t.chains.iter().map(|c| c.name.clone()))
+            .flat_map(|t| t.chains.keys().cloned())
             .collect()
     }
 
@@ -228,18 +255,13 @@ impl Kernel {
                 continue;
             };
             let b = builtins(name);
-            let mut chains: Vec<&Chain> = t
+            let chains: Vec<&Chain> = b.iter().filter_map(|n| t.chains.get(*n)).collect();
+            // User chains in name order, as iptables-save lists them.
+            let user: Vec<&Chain> = t
                 .chains
-                .iter()
-                .filter(|c| b.contains(&c.name.as_str()))
-                .collect();
-            chains.sort_by_key(|c| b.iter().position(|x| *x == c.name));
-            let mut user: Vec<&Chain> = t
-                .chains
-                .iter()
+                .values()
                 .filter(|c| !b.contains(&c.name.as_str()))
                 .collect();
-            user.sort_by(|a, b| a.name.cmp(&b.name));
             out += "# Generated by iptables-save v1.8.9 (nf_tables)\n";
             out += &format!("*{name}\n");
             for c in &chains {
