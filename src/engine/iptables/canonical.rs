@@ -290,13 +290,13 @@ fn print_target(name: &str, opts: &[Opt], out: &mut Vec<String>) {
                 .map(v0)
                 .unwrap_or_else(|| "icmp-port-unreachable".into());
             let with = match with.as_str() {
-                "icmp-net-unreach" => "icmp-net-unreachable",
-                "icmp-host-unreach" => "icmp-host-unreachable",
-                "icmp-port-unreach" => "icmp-port-unreachable",
-                "icmp-proto-unreach" => "icmp-proto-unreachable",
-                "icmp-net-prohib" => "icmp-net-prohibited",
-                "icmp-host-prohib" => "icmp-host-prohibited",
-                "icmp-admin-prohib" => "icmp-admin-prohibited",
+                "icmp-net-unreach" | "net-unreach" => "icmp-net-unreachable",
+                "icmp-host-unreach" | "host-unreach" => "icmp-host-unreachable",
+                "icmp-port-unreach" | "port-unreach" => "icmp-port-unreachable",
+                "icmp-proto-unreach" | "proto-unreach" => "icmp-proto-unreachable",
+                "icmp-net-prohib" | "net-prohib" => "icmp-net-prohibited",
+                "icmp-host-prohib" | "host-prohib" => "icmp-host-prohibited",
+                "icmp-admin-prohib" | "admin-prohib" => "icmp-admin-prohibited",
                 "tcp-rst" => "tcp-reset",
                 w => w,
             }

@@ -73,6 +73,8 @@ impl Config {
     /// cluster's pod CIDR, and kube-proxy's defaults otherwise (localhost
     /// NodePorts on, as kube-proxy decides when `--nodeport-addresses`
     /// includes 127.0.0.1 or is unset).
+    /// kube-proxy writes its mark as Go's `%#08x` prints `1 << 14`:
+    /// `0x00004000` (iptables-save shows `0x4000`).
     pub fn for_node(
         name: &str,
         ip: Ipv4Addr,
@@ -84,6 +86,7 @@ impl Config {
             node_ip: IpAddr::V4(ip),
             host_addresses: interfaces,
             local_detector: cluster_cidr,
+            masquerade_mark: "0x00004000".into(),
             ..Config::default()
         }
     }
