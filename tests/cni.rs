@@ -575,3 +575,20 @@ fn a_reply_on_the_same_bridge_comes_back_from_the_cluster_ip() {
         "un-DNATed by the node's conntrack"
     );
 }
+
+/// What `kubectl get svc,endpointslices,nodes -o yaml` prints (a `List`
+/// with managedFields, annotations, status) is read as it is.
+#[test]
+fn kubectl_list_output_is_read_as_is() {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/data/kubectl-list.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let c = Cluster::from_yaml(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((c.services.len(), c.slices.len(), c.nodes.len()), (1, 1, 1));
+    let sc = cni::build(&c, "t", "t").unwrap();
+    let mut w = World::build(&sc).unwrap();
+    let t = go(&mut w, "client", "192.168.11.58:30080", vec![]);
+    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-x2k4p");
+}
