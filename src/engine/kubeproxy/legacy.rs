@@ -25,6 +25,13 @@ use crate::engine::k8s::Cluster;
 
 use super::Config;
 
+fn text_line(text: String, origin: &Origin) -> Line {
+    Line {
+        text,
+        origin: origin.clone(),
+    }
+}
+
 fn line(words: &[&str], origin: &Origin) -> Line {
     Line {
         text: words.join(" "),
@@ -152,27 +159,7 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
             capture(&mut r, &cip, "cluster IP", &svc);
         } else {
             let c = format!("\"{name} has no endpoints\"");
-            r.filter_rules.push(line(
-                &[
-                    "-A",
-                    "KUBE-SERVICES",
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    &cip,
-                    "--dport",
-                    &port,
-                    "-j",
-                    "REJECT",
-                ],
-                &origin,
-            ));
+            r.filter_rules.push(text_line(format!("-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j REJECT", &c, proto, proto, &cip, &port), &origin));
         }
         for ip in &sp.external_ips {
             let dst = format!("{ip}/32");
@@ -206,79 +193,25 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
                 r.nat_rules.push(line(&w, &origin));
             } else {
                 let c = format!("\"{name} has no endpoints\"");
-                r.filter_rules.push(line(
-                    &[
-                        "-A",
-                        "KUBE-EXTERNAL-SERVICES",
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &c,
-                        "-m",
-                        proto,
-                        "-p",
-                        proto,
-                        "-d",
-                        &dst,
-                        "--dport",
-                        &port,
-                        "-j",
-                        "REJECT",
-                    ],
-                    &origin,
-                ));
+                r.filter_rules.push(text_line(format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j REJECT", &c, proto, proto, &dst, &port), &origin));
             }
         }
         for ip in &sp.lb_vips {
             let dst = format!("{ip}/32");
             if !has {
                 let c = format!("\"{name} has no endpoints\"");
-                r.filter_rules.push(line(
-                    &[
-                        "-A",
-                        "KUBE-EXTERNAL-SERVICES",
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &c,
-                        "-m",
-                        proto,
-                        "-p",
-                        proto,
-                        "-d",
-                        &dst,
-                        "--dport",
-                        &port,
-                        "-j",
-                        "REJECT",
-                    ],
-                    &origin,
-                ));
+                r.filter_rules.push(text_line(format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j REJECT", &c, proto, proto, &dst, &port), &origin));
                 continue;
             }
             if !r.nat_chains.contains(&fw) {
                 r.nat_chains.push(fw.clone());
             }
             let c = format!("\"{name} loadbalancer IP\"");
-            r.nat_rules.push(line(
-                &[
-                    "-A",
-                    "KUBE-SERVICES",
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    &dst,
-                    "--dport",
-                    &port,
-                    "-j",
-                    &fw,
-                ],
+            r.nat_rules.push(text_line(
+                format!(
+                    "-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}",
+                    &c, proto, proto, &dst, &port, &fw
+                ),
                 &origin,
             ));
         }
@@ -287,17 +220,8 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
             let target = if local_policy { &xlb } else { &svc };
             if sp.source_ranges.is_empty() {
                 if !local_policy {
-                    r.nat_rules.push(line(
-                        &[
-                            "-A",
-                            &fw,
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &c,
-                            "-j",
-                            "KUBE-MARK-MASQ",
-                        ],
+                    r.nat_rules.push(text_line(
+                        format!("-A {} -m comment --comment {} -j KUBE-MARK-MASQ", &fw, &c),
                         &origin,
                     ));
                 }
@@ -309,50 +233,25 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
                 for cidr in &sp.source_ranges {
                     let s = cidr.to_string();
                     if !local_policy {
-                        r.nat_rules.push(line(
-                            &[
-                                "-A",
-                                &fw,
-                                "-m",
-                                "comment",
-                                "--comment",
-                                &c,
-                                "-s",
-                                &s,
-                                "-j",
-                                "KUBE-MARK-MASQ",
-                            ],
+                        r.nat_rules.push(text_line(
+                            format!(
+                                "-A {} -m comment --comment {} -s {} -j KUBE-MARK-MASQ",
+                                &fw, &c, &s
+                            ),
                             &origin,
                         ));
                     }
-                    r.nat_rules.push(line(
-                        &[
-                            "-A",
-                            &fw,
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &c,
-                            "-s",
-                            &s,
-                            "-j",
-                            target,
-                        ],
+                    r.nat_rules.push(text_line(
+                        format!(
+                            "-A {} -m comment --comment {} -s {} -j {}",
+                            &fw, &c, &s, target
+                        ),
                         &origin,
                     ));
                 }
             }
-            r.nat_rules.push(line(
-                &[
-                    "-A",
-                    &fw,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-j",
-                    "KUBE-MARK-DROP",
-                ],
+            r.nat_rules.push(text_line(
+                format!("-A {} -m comment --comment {} -j KUBE-MARK-DROP", &fw, &c),
                 &origin,
             ));
         }
@@ -390,29 +289,7 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
                 }
             } else {
                 let c = format!("\"{name} has no endpoints\"");
-                r.filter_rules.push(line(
-                    &[
-                        "-A",
-                        "KUBE-EXTERNAL-SERVICES",
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &c,
-                        "-m",
-                        "addrtype",
-                        "--dst-type",
-                        "LOCAL",
-                        "-m",
-                        proto,
-                        "-p",
-                        proto,
-                        "--dport",
-                        &np,
-                        "-j",
-                        "REJECT",
-                    ],
-                    &origin,
-                ));
+                r.filter_rules.push(text_line(format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m addrtype --dst-type LOCAL -m {} -p {} --dport {} -j REJECT", &c, proto, proto, &np), &origin));
             }
         }
         if !has {
@@ -431,27 +308,7 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
         if let Some(secs) = sp.sticky {
             let secs = secs.to_string();
             for (t, c) in &chains {
-                r.nat_rules.push(line(
-                    &[
-                        "-A",
-                        &svc,
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &name,
-                        "-m",
-                        "recent",
-                        "--name",
-                        c,
-                        "--rcheck",
-                        "--seconds",
-                        &secs,
-                        "--reap",
-                        "-j",
-                        c,
-                    ],
-                    &eo(t),
-                ));
+                r.nat_rules.push(text_line(format!("-A {} -m comment --comment {} -m recent --name {} --rcheck --seconds {} --reap -j {}", &svc, &name, c, &secs, c), &eo(t)));
             }
         }
         let n = chains.len();
@@ -469,19 +326,11 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
             let c = endpoint_chain(&name, proto, &t);
             r.nat_chains.push(c.clone());
             let src = format!("{}/32", e.ip);
-            r.nat_rules.push(line(
-                &[
-                    "-A",
-                    &c,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &name,
-                    "-s",
-                    &src,
-                    "-j",
-                    "KUBE-MARK-MASQ",
-                ],
+            r.nat_rules.push(text_line(
+                format!(
+                    "-A {} -m comment --comment {} -s {} -j KUBE-MARK-MASQ",
+                    &c, &name, &src
+                ),
                 &eo(&t),
             ));
             let mut w = vec!["-A", c.as_str(), "-m", "comment", "--comment", &name];
@@ -502,71 +351,28 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
         }
         if local_policy && sp.externally_accessible() {
             if let Some(cidr) = &not_pods {
-                r.nat_rules.push(line(
-                    &[
-                        "-A",
-                        &xlb,
-                        "-m",
-                        "comment",
-                        "--comment",
-                        "\"Redirect pods trying to reach external loadbalancer VIP to clusterIP\"",
-                        "-s",
-                        cidr,
-                        "-j",
-                        &svc,
-                    ],
-                    &origin,
-                ));
+                r.nat_rules.push(text_line(format!("-A {} -m comment --comment \"Redirect pods trying to reach external loadbalancer VIP to clusterIP\" -s {} -j {}", &xlb, cidr, &svc), &origin));
             }
             let c = format!("\"masquerade LOCAL traffic for {name} LB IP\"");
-            r.nat_rules.push(line(
-                &[
-                    "-A",
-                    &xlb,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    "addrtype",
-                    "--src-type",
-                    "LOCAL",
-                    "-j",
-                    "KUBE-MARK-MASQ",
-                ],
+            r.nat_rules.push(text_line(
+                format!(
+                    "-A {} -m comment --comment {} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ",
+                    &xlb, &c
+                ),
                 &origin,
             ));
             let c = format!("\"route LOCAL traffic for {name} LB IP to service chain\"");
-            r.nat_rules.push(line(
-                &[
-                    "-A",
-                    &xlb,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    "addrtype",
-                    "--src-type",
-                    "LOCAL",
-                    "-j",
-                    &svc,
-                ],
+            r.nat_rules.push(text_line(
+                format!(
+                    "-A {} -m comment --comment {} -m addrtype --src-type LOCAL -j {}",
+                    &xlb, &c, &svc
+                ),
                 &origin,
             ));
             if cat.local.is_empty() {
                 let c = format!("\"{name} has no local endpoints\"");
-                r.nat_rules.push(line(
-                    &[
-                        "-A",
-                        &xlb,
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &c,
-                        "-j",
-                        "KUBE-MARK-DROP",
-                    ],
+                r.nat_rules.push(text_line(
+                    format!("-A {} -m comment --comment {} -j KUBE-MARK-DROP", &xlb, &c),
                     &origin,
                 ));
             } else {
@@ -586,92 +392,15 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
             }
         }
     }
-    r.nat_rules.push(line(
-        &[
-            "-A",
-            "KUBE-SERVICES",
-            "-m",
-            "comment",
-            "--comment",
-            "\"kubernetes service nodeports; NOTE: this must be the last rule in this chain\"",
-            "-m",
-            "addrtype",
-            "--dst-type",
-            "LOCAL",
-            "-j",
-            "KUBE-NODEPORTS",
-        ],
+    r.nat_rules.push(text_line("-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS".to_string(), &fixed));
+    r.filter_rules.push(text_line(
+        "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP".to_string(),
         &fixed,
     ));
-    r.filter_rules.push(line(
-        &[
-            "-A",
-            "KUBE-FORWARD",
-            "-m",
-            "conntrack",
-            "--ctstate",
-            "INVALID",
-            "-j",
-            "DROP",
-        ],
-        &fixed,
-    ));
-    r.filter_rules.push(line(
-        &[
-            "-A",
-            "KUBE-FORWARD",
-            "-m",
-            "comment",
-            "--comment",
-            "\"kubernetes forwarding rules\"",
-            "-m",
-            "mark",
-            "--mark",
-            &mark,
-            "-j",
-            "ACCEPT",
-        ],
-        &fixed,
-    ));
+    r.filter_rules.push(text_line(format!("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark {} -j ACCEPT", &mark), &fixed));
     if let Some(cidr) = &not_pods {
-        r.filter_rules.push(line(
-            &[
-                "-A",
-                "KUBE-FORWARD",
-                "-s",
-                cidr,
-                "-m",
-                "comment",
-                "--comment",
-                "\"kubernetes forwarding conntrack pod source rule\"",
-                "-m",
-                "conntrack",
-                "--ctstate",
-                "RELATED,ESTABLISHED",
-                "-j",
-                "ACCEPT",
-            ],
-            &fixed,
-        ));
-        r.filter_rules.push(line(
-            &[
-                "-A",
-                "KUBE-FORWARD",
-                "-d",
-                cidr,
-                "-m",
-                "comment",
-                "--comment",
-                "\"kubernetes forwarding conntrack pod destination rule\"",
-                "-m",
-                "conntrack",
-                "--ctstate",
-                "RELATED,ESTABLISHED",
-                "-j",
-                "ACCEPT",
-            ],
-            &fixed,
-        ));
+        r.filter_rules.push(text_line(format!("-A KUBE-FORWARD -s {} -m comment --comment \"kubernetes forwarding conntrack pod source rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", cidr), &fixed));
+        r.filter_rules.push(text_line(format!("-A KUBE-FORWARD -d {} -m comment --comment \"kubernetes forwarding conntrack pod destination rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", cidr), &fixed));
     }
     r
 }

@@ -479,6 +479,12 @@ impl Out<'_> {
     fn chain(&mut self, c: &str) {
         self.chains.push(c.to_string());
     }
+    fn text(&mut self, text: String, origin: &Origin) {
+        self.rules.push(Line {
+            text,
+            origin: origin.clone(),
+        });
+    }
     fn rule(&mut self, words: &[&str], origin: &Origin) {
         self.rules.push(Line {
             text: words.join(" "),
@@ -592,18 +598,11 @@ impl Proxier {
                 chains: &mut r.nat_chains,
                 rules: &mut r.nat_rules,
             };
-            nat.rule(
-                &[
-                    "-A",
-                    "KUBE-POSTROUTING",
-                    "-m",
-                    "mark",
-                    "!",
-                    "--mark",
-                    &mark_mask,
-                    "-j",
-                    "RETURN",
-                ],
+            nat.text(
+                format!(
+                    "-A KUBE-POSTROUTING -m mark ! --mark {} -j RETURN",
+                    &mark_mask
+                ),
                 &fixed,
             );
             nat.rule(
@@ -688,48 +687,12 @@ impl Proxier {
             // KUBE-PROXY-FIREWALL: written on every sync.
             if has_internal {
                 r.nat_rules.push(Line {
-                    text: [
-                        "-A",
-                        "KUBE-SERVICES",
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &cluster_ip_comment,
-                        "-m",
-                        proto,
-                        "-p",
-                        proto,
-                        "-d",
-                        &cip,
-                        "--dport",
-                        &port,
-                        "-j",
-                        internal_chain,
-                    ]
-                    .join(" "),
+                    text: format!("-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &cluster_ip_comment, proto, proto, &cip, &port, internal_chain),
                     origin: origin.clone(),
                 });
             } else {
                 r.filter_rules.push(Line {
-                    text: [
-                        "-A",
-                        "KUBE-SERVICES",
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &int_comment,
-                        "-m",
-                        proto,
-                        "-p",
-                        proto,
-                        "-d",
-                        &cip,
-                        "--dport",
-                        &port,
-                        "-j",
-                        int_target,
-                    ]
-                    .join(" "),
+                    text: format!("-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &int_comment, proto, proto, &cip, &port, int_target),
                     origin: origin.clone(),
                 });
             }
@@ -738,49 +701,13 @@ impl Proxier {
                 if cat.any {
                     let c = quoted(format_args!("{name} external IP"));
                     r.nat_rules.push(Line {
-                        text: [
-                            "-A",
-                            "KUBE-SERVICES",
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &c,
-                            "-m",
-                            proto,
-                            "-p",
-                            proto,
-                            "-d",
-                            &ip,
-                            "--dport",
-                            &port,
-                            "-j",
-                            &ext_chain,
-                        ]
-                        .join(" "),
+                        text: format!("-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &c, proto, proto, &ip, &port, &ext_chain),
                         origin: origin.clone(),
                     });
                 }
                 if !has_external {
                     r.filter_rules.push(Line {
-                        text: [
-                            "-A",
-                            "KUBE-EXTERNAL-SERVICES",
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &ext_comment,
-                            "-m",
-                            proto,
-                            "-p",
-                            proto,
-                            "-d",
-                            &ip,
-                            "--dport",
-                            &port,
-                            "-j",
-                            ext_target,
-                        ]
-                        .join(" "),
+                        text: format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &ext_comment, proto, proto, &ip, &port, ext_target),
                         origin: origin.clone(),
                     });
                 }
@@ -790,50 +717,14 @@ impl Proxier {
                 if cat.any {
                     let c = quoted(format_args!("{name} loadbalancer IP"));
                     r.nat_rules.push(Line {
-                        text: [
-                            "-A",
-                            "KUBE-SERVICES",
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &c,
-                            "-m",
-                            proto,
-                            "-p",
-                            proto,
-                            "-d",
-                            &ip,
-                            "--dport",
-                            &port,
-                            "-j",
-                            lb_chain,
-                        ]
-                        .join(" "),
+                        text: format!("-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &c, proto, proto, &ip, &port, lb_chain),
                         origin: origin.clone(),
                     });
                 }
                 if uses_fw {
                     let c = quoted(format_args!("{name} traffic not accepted by {fw_chain}"));
                     r.filter_rules.push(Line {
-                        text: [
-                            "-A",
-                            "KUBE-PROXY-FIREWALL",
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &c,
-                            "-m",
-                            proto,
-                            "-p",
-                            proto,
-                            "-d",
-                            &ip,
-                            "--dport",
-                            &port,
-                            "-j",
-                            "DROP",
-                        ]
-                        .join(" "),
+                        text: format!("-A KUBE-PROXY-FIREWALL -m comment --comment {} -m {} -p {} -d {} --dport {} -j DROP", &c, proto, proto, &ip, &port),
                         origin: origin.clone(),
                     });
                 }
@@ -842,25 +733,7 @@ impl Proxier {
                 for ip in &sp.lb_vips {
                     let ip = ip.to_string();
                     r.filter_rules.push(Line {
-                        text: [
-                            "-A",
-                            "KUBE-EXTERNAL-SERVICES",
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &ext_comment,
-                            "-m",
-                            proto,
-                            "-p",
-                            proto,
-                            "-d",
-                            &ip,
-                            "--dport",
-                            &port,
-                            "-j",
-                            ext_target,
-                        ]
-                        .join(" "),
+                        text: format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &ext_comment, proto, proto, &ip, &port, ext_target),
                         origin: origin.clone(),
                     });
                 }
@@ -870,76 +743,18 @@ impl Proxier {
                 if cat.any {
                     if cfg.localhost_node_ports && !cfg.ipv6 && cfg.nfacct_localhost {
                         r.nat_rules.push(Line {
-                            text: [
-                                "-A",
-                                "KUBE-NODEPORTS",
-                                "-m",
-                                "comment",
-                                "--comment",
-                                &name,
-                                "-m",
-                                proto,
-                                "-p",
-                                proto,
-                                "-d",
-                                "127.0.0.0/8",
-                                "--dport",
-                                &np,
-                                "-m",
-                                "nfacct",
-                                "--nfacct-name",
-                                "localhost_nps_accepted_pkts",
-                                "-j",
-                                &ext_chain,
-                            ]
-                            .join(" "),
+                            text: format!("-A KUBE-NODEPORTS -m comment --comment {} -m {} -p {} -d 127.0.0.0/8 --dport {} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j {}", &name, proto, proto, &np, &ext_chain),
                             origin: origin.clone(),
                         });
                     }
                     r.nat_rules.push(Line {
-                        text: [
-                            "-A",
-                            "KUBE-NODEPORTS",
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &name,
-                            "-m",
-                            proto,
-                            "-p",
-                            proto,
-                            "--dport",
-                            &np,
-                            "-j",
-                            &ext_chain,
-                        ]
-                        .join(" "),
+                        text: format!("-A KUBE-NODEPORTS -m comment --comment {} -m {} -p {} --dport {} -j {}", &name, proto, proto, &np, &ext_chain),
                         origin: origin.clone(),
                     });
                 }
                 if !has_external {
                     r.filter_rules.push(Line {
-                        text: [
-                            "-A",
-                            "KUBE-EXTERNAL-SERVICES",
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &ext_comment,
-                            "-m",
-                            "addrtype",
-                            "--dst-type",
-                            "LOCAL",
-                            "-m",
-                            proto,
-                            "-p",
-                            proto,
-                            "--dport",
-                            &np,
-                            "-j",
-                            ext_target,
-                        ]
-                        .join(" "),
+                        text: format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m addrtype --dst-type LOCAL -m {} -p {} --dport {} -j {}", &ext_comment, proto, proto, &np, ext_target),
                         origin: origin.clone(),
                     });
                 }
@@ -948,23 +763,7 @@ impl Proxier {
                 let c = quoted(format_args!("{name} health check node port"));
                 let hc = sp.health_check_node_port.to_string();
                 r.filter_rules.push(Line {
-                    text: [
-                        "-A",
-                        "KUBE-NODEPORTS",
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &c,
-                        "-m",
-                        "tcp",
-                        "-p",
-                        "tcp",
-                        "--dport",
-                        &hc,
-                        "-j",
-                        "ACCEPT",
-                    ]
-                    .join(" "),
+                    text: format!("-A KUBE-NODEPORTS -m comment --comment {} -m tcp -p tcp --dport {} -j ACCEPT", &c, &hc),
                     origin: origin.clone(),
                 });
             }
@@ -1018,17 +817,11 @@ impl Proxier {
                     let c = quoted(format_args!(
                         "masquerade traffic for {name} external destinations"
                     ));
-                    nat.rule(
-                        &[
-                            "-A",
-                            &ext_chain,
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &c,
-                            "-j",
-                            "KUBE-MARK-MASQ",
-                        ],
+                    nat.text(
+                        format!(
+                            "-A {} -m comment --comment {} -j KUBE-MARK-MASQ",
+                            &ext_chain, &c
+                        ),
                         &origin,
                     );
                 } else {
@@ -1036,60 +829,26 @@ impl Proxier {
                         let c =
                             quoted(format_args!("pod traffic for {name} external destinations"));
                         let cidr = cidr.to_string();
-                        nat.rule(
-                            &[
-                                "-A",
-                                &ext_chain,
-                                "-m",
-                                "comment",
-                                "--comment",
-                                &c,
-                                "-s",
-                                &cidr,
-                                "-j",
-                                &cluster_chain,
-                            ],
+                        nat.text(
+                            format!(
+                                "-A {} -m comment --comment {} -s {} -j {}",
+                                &ext_chain, &c, &cidr, &cluster_chain
+                            ),
                             &origin,
                         );
                     }
                     let c = quoted(format_args!(
                         "masquerade LOCAL traffic for {name} external destinations"
                     ));
-                    nat.rule(
-                        &[
-                            "-A",
-                            &ext_chain,
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &c,
-                            "-m",
-                            "addrtype",
-                            "--src-type",
-                            "LOCAL",
-                            "-j",
-                            "KUBE-MARK-MASQ",
-                        ],
-                        &origin,
-                    );
+                    nat.text(format!("-A {} -m comment --comment {} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ", &ext_chain, &c), &origin);
                     let c = quoted(format_args!(
                         "route LOCAL traffic for {name} external destinations"
                     ));
-                    nat.rule(
-                        &[
-                            "-A",
-                            &ext_chain,
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &c,
-                            "-m",
-                            "addrtype",
-                            "--src-type",
-                            "LOCAL",
-                            "-j",
-                            &cluster_chain,
-                        ],
+                    nat.text(
+                        format!(
+                            "-A {} -m comment --comment {} -m addrtype --src-type LOCAL -j {}",
+                            &ext_chain, &c, &cluster_chain
+                        ),
                         &origin,
                     );
                 }
@@ -1104,19 +863,11 @@ impl Proxier {
                 let mut from_node = false;
                 for cidr in &sp.source_ranges {
                     let s = cidr.to_string();
-                    nat.rule(
-                        &[
-                            "-A",
-                            &fw_chain,
-                            "-m",
-                            "comment",
-                            "--comment",
-                            &c,
-                            "-s",
-                            &s,
-                            "-j",
-                            &ext_chain,
-                        ],
+                    nat.text(
+                        format!(
+                            "-A {} -m comment --comment {} -s {} -j {}",
+                            &fw_chain, &c, &s, &ext_chain
+                        ),
                         &origin,
                     );
                     from_node |= cidr.contains(&cfg.node_ip);
@@ -1124,19 +875,11 @@ impl Proxier {
                 if from_node {
                     for ip in &sp.lb_vips {
                         let s = ip.to_string();
-                        nat.rule(
-                            &[
-                                "-A",
-                                &fw_chain,
-                                "-m",
-                                "comment",
-                                "--comment",
-                                &c,
-                                "-s",
-                                &s,
-                                "-j",
-                                &ext_chain,
-                            ],
+                        nat.text(
+                            format!(
+                                "-A {} -m comment --comment {} -s {} -j {}",
+                                &fw_chain, &c, &s, &ext_chain
+                            ),
                             &origin,
                         );
                     }
@@ -1263,19 +1006,10 @@ impl Proxier {
                     }
                     let ip = ip.to_string();
                     r.nat_rules.push(Line {
-                        text: [
-                            "-A",
-                            "KUBE-SERVICES",
-                            "-m",
-                            "comment",
-                            "--comment",
-                            last_rule,
-                            "-d",
-                            &ip,
-                            "-j",
-                            "KUBE-NODEPORTS",
-                        ]
-                        .join(" "),
+                        text: format!(
+                            "-A KUBE-SERVICES -m comment --comment {} -d {} -j KUBE-NODEPORTS",
+                            last_rule, &ip
+                        ),
                         origin: fixed.clone(),
                     });
                 }
