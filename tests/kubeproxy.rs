@@ -430,3 +430,205 @@ fn the_iptables_save_form_is_what_the_kernel_prints() {
         assert_eq!(a, b);
     }
 }
+
+// ---- the same flows through Packet Walk's own netfilter ----
+
+mod engine_walk {
+    use packetwalk::engine::iptables::eval::{run_hook, Env, Facts, Outcome, RuleAt};
+    use packetwalk::engine::iptables::rule::{addrtype, ctstate, Recent};
+    use packetwalk::engine::iptables::{save, Hook, TableName};
+    use packetwalk::engine::packet::{Ipv4Header, Packet, Proto, TcpFlags, Transport};
+    use std::net::Ipv4Addr;
+
+    /// The node's addresses (the tracer's LOCAL set) and the outcomes to
+    /// give `statistic` rules in turn: `false` for the first `skip` draws,
+    /// then `true`.
+    struct Node {
+        local: Vec<Ipv4Addr>,
+        skip: usize,
+        draws: usize,
+    }
+    impl Facts for Node {
+        fn addr_type(&self, a: Ipv4Addr, _: Option<&str>) -> u16 {
+            if self.local.contains(&a) || a.is_loopback() {
+                addrtype::LOCAL
+            } else {
+                addrtype::UNICAST
+            }
+        }
+        fn ct_state(&self) -> u8 {
+            ctstate::NEW
+        }
+    }
+    impl Env for Node {
+        fn draw(&mut self, _: RuleAt) -> (u32, Option<bool>) {
+            self.draws += 1;
+            (0, Some(self.draws > self.skip))
+        }
+        fn nth(&mut self, _: RuleAt, _: u32, _: u32) -> bool {
+            false
+        }
+        fn recent(&mut self, _: &Recent, _: Ipv4Addr) -> bool {
+            false
+        }
+        fn count(&mut self, _: RuleAt, _: u64) {}
+    }
+
+    fn packet(src: Ipv4Addr, dst: Ipv4Addr, proto: &str, port: u16) -> Packet {
+        let (protocol, transport) = match proto {
+            "udp" => (
+                Proto::Udp,
+                Transport::Udp {
+                    src_port: 40000,
+                    dst_port: port,
+                },
+            ),
+            _ => (
+                Proto::Tcp,
+                Transport::Tcp {
+                    src_port: 40000,
+                    dst_port: port,
+                    flags: TcpFlags::SYN,
+                    seq: 1,
+                    ack: 0,
+                },
+            ),
+        };
+        Packet {
+            outer: vec![],
+            ip: Ipv4Header {
+                src,
+                dst,
+                ttl: 64,
+                protocol,
+                id: 1,
+                df: true,
+                total_len: 40,
+                vxlan: None,
+            },
+            transport,
+            payload_len: 0,
+            mark: 0,
+            iif: Some("eth0".into()),
+            oif: None,
+        }
+    }
+
+    /// Every endpoint nat PREROUTING can DNAT this packet to (forcing each
+    /// `statistic` branch in turn), and whether it was marked for
+    /// masquerade on the way to the first.
+    pub fn endpoints(
+        rules: &str,
+        src: &str,
+        dst: &str,
+        proto: &str,
+        port: u16,
+    ) -> Option<(Vec<String>, bool)> {
+        let (Ok(src), Ok(dst)) = (src.parse::<Ipv4Addr>(), dst.parse::<Ipv4Addr>()) else {
+            return None; // IPv6: the simulator is IPv4
+        };
+        if proto == "sctp" {
+            return None; // the simulator sends no SCTP packets (its rules parse)
+        }
+        let rs = save::parse(rules)
+            .unwrap_or_else(|e| panic!("the engine refuses the node's rules: {e}"));
+        let nat = rs.table(TableName::Nat)?;
+        let local = ["127.0.0.1", "192.168.0.2", "192.168.1.2", "192.168.99.11"]
+            .map(|a| a.parse().unwrap())
+            .to_vec();
+        let (mut out, mut masq) = (Vec::new(), None);
+        for skip in 0..64 {
+            let mut env = Node {
+                local: local.clone(),
+                skip,
+                draws: 0,
+            };
+            let mut pkt = packet(src, dst, proto, port);
+            let outcome = run_hook(
+                nat,
+                Hook::Prerouting,
+                &mut pkt,
+                &mut env,
+                "node",
+                &mut Vec::new(),
+            );
+            masq.get_or_insert(pkt.mark & 0x4000 != 0);
+            if let Outcome::Dnat(r, _) = outcome {
+                let (a, _) = r.addr.unwrap();
+                let text = format!("{a}:{}", r.ports.map(|p| p.0).unwrap_or(port));
+                if !out.contains(&text) {
+                    out.push(text);
+                }
+            }
+            if env.draws <= skip {
+                break; // past the last statistic rule: every branch seen
+            }
+        }
+        Some((out, masq.unwrap_or(false)))
+    }
+}
+
+/// The flows of every IPv4 vector again, through the simulator's own
+/// netfilter over the node's `iptables-save` form: nat PREROUTING DNATs to
+/// exactly the endpoints kube-proxy's test expects (each `statistic`
+/// branch forced in turn), marks for masquerade when the test expects it,
+/// and DNATs nothing when the test expects REJECT, DROP or nothing.
+#[test]
+fn the_simulators_netfilter_reaches_the_endpoints_each_vector_expects() {
+    let root = vectors();
+    let mut dirs = Vec::new();
+    scenarios(&root, &mut dirs);
+    let mut proxiers: BTreeMap<PathBuf, (Proxier, Kernel)> = BTreeMap::new();
+    let mut checked = 0;
+    for dir in &dirs {
+        let cluster = Cluster::from_yaml(&read(&dir.join("cluster.yaml"))).unwrap();
+        let config = config_for(dir, &root);
+        let key = if is_step(dir) {
+            dir.parent().unwrap().to_path_buf()
+        } else {
+            dir.clone()
+        };
+        let (proxier, kernel) = proxiers
+            .entry(key)
+            .or_insert_with(|| (Proxier::new(config.clone()), Kernel::default()));
+        if dir.ends_with("09-full-resync-after-failed-partial-sync") {
+            proxier.force_full_sync();
+        }
+        kernel.apply(&proxier.sync(&cluster)).unwrap();
+        let f = dir.join("flows.json");
+        if config.ipv6 || !f.exists() {
+            continue;
+        }
+        let rules = kernel.save();
+        let flows: Value = serde_json::from_str(&read(&f)).unwrap();
+        for flow in flows.as_array().unwrap() {
+            let want = flow["output"].as_str().unwrap();
+            let Some((got, masq)) = engine_walk::endpoints(
+                &rules,
+                flow["source_ip"].as_str().unwrap(),
+                flow["dest_ip"].as_str().unwrap(),
+                flow["protocol"].as_str().unwrap(),
+                flow["dest_port"].as_u64().unwrap() as u16,
+            ) else {
+                continue;
+            };
+            let what = format!("{}: flow {:?}", dir.display(), flow["name"]);
+            if want.is_empty() || want == "REJECT" || want == "DROP" || want == "ACCEPT" {
+                assert!(
+                    got.is_empty(),
+                    "{what}: DNAT to {got:?}, the test expects {want:?}"
+                );
+            } else {
+                assert_eq!(got.join(", "), want, "{what}");
+                assert_eq!(
+                    masq,
+                    flow["masq"].as_bool().unwrap(),
+                    "{what}: masquerade mark"
+                );
+            }
+            checked += 1;
+        }
+    }
+    eprintln!("{checked} flows through the simulator's netfilter");
+    assert!(checked >= 100, "only {checked}");
+}

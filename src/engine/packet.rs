@@ -51,6 +51,7 @@ impl Proto {
             Proto::Tcp => "tcp".into(),
             Proto::Udp => "udp".into(),
             Proto::Ipip => "ipencap".into(),
+            Proto::Other(132) => "sctp".into(),
             Proto::Other(n) => n.to_string(),
         }
     }
@@ -62,6 +63,7 @@ impl Proto {
             "udp" => Some(Proto::Udp),
             "icmp" => Some(Proto::Icmp),
             "ipencap" | "ipip" => Some(Proto::Ipip),
+            "sctp" => Some(Proto::Other(132)),
             other => other.parse::<u8>().ok().map(Proto::from_number),
         }
     }

@@ -320,6 +320,7 @@ impl Rule {
 pub const MODULES: &[&str] = &[
     "tcp",
     "udp",
+    "sctp",
     "icmp",
     "multiport",
     "comment",
@@ -356,6 +357,7 @@ pub(crate) fn module_options(m: &str) -> &'static [&'static str] {
             "--syn",
         ],
         "udp" => &["--sport", "--source-port", "--dport", "--destination-port"],
+        "sctp" => &["--sport", "--source-port", "--dport", "--destination-port"],
         "icmp" => &["--icmp-type"],
         "multiport" => &[
             "--sports",
@@ -631,6 +633,7 @@ fn proto_module(p: Proto) -> Option<&'static str> {
         Proto::Tcp => Some("tcp"),
         Proto::Udp => Some("udp"),
         Proto::Icmp => Some("icmp"),
+        Proto::Other(132) => Some("sctp"),
         _ => None,
     }
 }
@@ -1009,7 +1012,8 @@ impl Builder<'_, '_> {
             let e = m.opts.last().map(|o| o.span.1).unwrap_or(0);
             (s, e)
         };
-        if (m.name == "tcp" || m.name == "udp") && self.proto.and_then(proto_module) != Some(m.name)
+        if (m.name == "tcp" || m.name == "udp" || m.name == "sctp")
+            && self.proto.and_then(proto_module) != Some(m.name)
         {
             return Err(self.err(m.at, format!("-m {} needs -p {} before it", m.name, m.name)));
         }
@@ -1017,8 +1021,8 @@ impl Builder<'_, '_> {
             return Err(self.err(m.at, "-m icmp needs -p icmp before it"));
         }
         match m.name {
-            "tcp" | "udp" | "icmp" | "multiport" | "comment" | "mark" | "conntrack" | "state"
-            | "nfacct" => {
+            "tcp" | "udp" | "sctp" | "icmp" | "multiport" | "comment" | "mark" | "conntrack"
+            | "state" | "nfacct" => {
                 for o in &m.opts {
                     let v = o.values[0];
                     let kind = match o.name {
@@ -1076,8 +1080,13 @@ impl Builder<'_, '_> {
                                         .into(),
                                 ));
                             }
-                            if !matches!(self.proto, Some(Proto::Tcp | Proto::Udp)) {
-                                return Err(self.err(m.at, "-m multiport needs -p tcp or -p udp"));
+                            if !matches!(
+                                self.proto,
+                                Some(Proto::Tcp | Proto::Udp | Proto::Other(132))
+                            ) {
+                                return Err(
+                                    self.err(m.at, "-m multiport needs -p tcp, -p udp or -p sctp")
+                                );
                             }
                             MatchKind::Multiport { dir, ports }
                         }
@@ -1310,8 +1319,16 @@ impl Builder<'_, '_> {
                 let (v, pos) = val("--to-destination")
                     .ok_or_else(|| self.err(at, "DNAT needs --to-destination"))?;
                 let r = parse_nat_range(v).map_err(|m| self.err(pos, m))?;
-                if r.ports.is_some() && !matches!(self.proto, Some(Proto::Tcp | Proto::Udp)) {
-                    return Err(self.err(pos, "a port in --to-destination needs -p tcp or -p udp"));
+                if r.ports.is_some()
+                    && !matches!(
+                        self.proto,
+                        Some(Proto::Tcp | Proto::Udp | Proto::Other(132))
+                    )
+                {
+                    return Err(self.err(
+                        pos,
+                        "a port in --to-destination needs -p tcp, -p udp or -p sctp",
+                    ));
                 }
                 Target::Dnat(r)
             }
