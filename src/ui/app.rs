@@ -1164,6 +1164,7 @@ impl Component for App {
                             onlayout={link.callback(Msg::ClusterLayout)}
                             onservice={link.callback(|(s, f, v)| Msg::ClusterService(s, f, v))}
                             onendpoint={link.callback(|(l, s)| Msg::ClusterEndpoint(l, s))}
+                            vxlan={Rc::new(s.world.hosts.get(self.editor_host).map(|h| model::vxlan_lines(&h.spec)).unwrap_or_default())}
                             onadd={link.callback(|(s, n)| Msg::ClusterAdd(s, n))} />
                     }
                     <EditorPanel

@@ -24,6 +24,8 @@ pub struct ClusterProps {
     pub onservice: Callback<(String, String, String)>,
     /// An endpoint (its line in the YAML): a new state, or None to remove it.
     pub onendpoint: Callback<(usize, Option<EndpointState>)>,
+    /// The node's VXLAN neighbour and FDB entries (`ip neigh`, `bridge fdb`).
+    pub vxlan: Rc<Vec<String>>,
 }
 
 fn diff_list(d: &NodeDiff) -> Html {
@@ -242,6 +244,12 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                             { for names.iter().map(|(c, w)| html! { <tr><td><code>{ c.clone() }</code></td><td>{ w.clone() }</td></tr> }) }
                         </tbody>
                     </table>
+                </details>
+            }
+            if !props.vxlan.is_empty() {
+                <details class="vxlan-entries">
+                    <summary>{ format!("How {} finds the other nodes' VTEPs: ip neigh and bridge fdb", props.node.clone().unwrap_or_default()) }</summary>
+                    <pre class="restore-text" tabindex="0" aria-label="VXLAN neighbour and forwarding entries">{ props.vxlan.join("\n") }</pre>
                 </details>
             }
             if let Some(text) = (*restore).clone() {

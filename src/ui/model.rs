@@ -238,6 +238,41 @@ pub fn device_lines(h: &Host) -> Vec<String> {
         .collect()
 }
 
+/// A host's VXLAN entries as `ip neigh` and `bridge fdb` print them
+/// (`10.244.1.0 dev flannel.1 lladdr 0e:7a:… PERMANENT`).
+pub fn vxlan_lines(h: &Host) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in &h.devices {
+        if let DeviceKind::Vxlan {
+            vni,
+            port,
+            local,
+            neigh,
+            fdb,
+            ..
+        } = &d.kind
+        {
+            out.push(format!(
+                "# {}: VXLAN id {vni}, UDP {port}, local {local}",
+                d.name
+            ));
+            for n in neigh {
+                out.push(format!(
+                    "{} dev {} lladdr {} PERMANENT",
+                    n.ip, d.name, n.lladdr
+                ));
+            }
+            for f in fdb {
+                out.push(format!(
+                    "{} dev {} dst {} self permanent",
+                    f.lladdr, d.name, f.dst
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// One header field as the header view shows it: its value at the selected
 /// step and, when the step changed it, the value before.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -642,5 +677,28 @@ mod tests {
         let second = step_to(&some, some[0], Move::Forward);
         assert_eq!(second, some[1]);
         assert_eq!(step_to(&some, second, Move::Back), some[0]);
+    }
+
+    #[test]
+    fn vxlan_entries_print_as_ip_neigh_and_bridge_fdb() {
+        let sc = scenario::builtin("flannel-vxlan").unwrap();
+        let node8 = sc.hosts.iter().find(|h| h.name == "node8").unwrap();
+        let lines = vxlan_lines(node8);
+        assert_eq!(
+            lines[0],
+            "# flannel.1: VXLAN id 1, UDP 8472, local 192.168.11.58"
+        );
+        assert!(
+            lines.contains(
+                &"10.244.1.0 dev flannel.1 lladdr 0e:7a:c0:a8:0b:36 PERMANENT".to_string()
+            ),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(
+                &"0e:7a:c0:a8:0b:36 dev flannel.1 dst 192.168.11.54 self permanent".to_string()
+            ),
+            "{lines:?}"
+        );
     }
 }
