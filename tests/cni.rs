@@ -127,6 +127,33 @@ fn every_mode_carries_pod_to_remote_pod_both_ways() {
                     Some(d),
                     "{mode}: decapsulated on node54's {d}"
                 );
+                if vxlan.is_some() {
+                    // The frame on the LAN: node8's NIC to node54's; inside,
+                    // node8's VTEP to node54's.
+                    let v = there
+                        .steps
+                        .iter()
+                        .find_map(|s| match &s.kind {
+                            StepKind::Encap { outer, .. } => outer.vxlan.clone(),
+                            _ => None,
+                        })
+                        .unwrap();
+                    assert_eq!(
+                        (
+                            v.outer_src_mac.as_str(),
+                            v.outer_dst_mac.as_str(),
+                            v.inner_src_mac.as_str(),
+                            v.inner_dst_mac.as_str()
+                        ),
+                        (
+                            "52:54:c0:a8:0b:3a",
+                            "52:54:c0:a8:0b:36",
+                            "0e:7a:c0:a8:0b:3a",
+                            "0e:7a:c0:a8:0b:36"
+                        ),
+                        "{mode}: Ethernet headers"
+                    );
+                }
             }
             None => {
                 assert_eq!(encap(&there), None, "{mode}: host-gw does not encapsulate");

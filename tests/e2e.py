@@ -414,7 +414,8 @@ def run(b, base):
     fresh(b, base + "?scenario=flannel-vxlan")
     step_until(b, lambda: b.exists("#headers .hdr-added"), "the VXLAN encapsulation")
     outer = b.text("#headers")
-    check("Flannel VXLAN: outer IPv4, UDP 8472 and VNI 1 are added", "Outer IPv4 (VXLAN)" in outer and "8472" in outer and "VXLAN" in outer, outer[:400])
+    check("Flannel VXLAN: outer Ethernet, IPv4, UDP 8472 and VNI 1 are added",
+          "Outer Ethernet" in outer and "Outer IPv4 (VXLAN)" in outer and "8472" in outer and "Inner Ethernet" in outer, outer[:400])
     b.screenshot(os.path.join(SHOTS, "e2e-vxlan.png"))
 
     # 6. Embed mode, 600 px wide.

@@ -116,6 +116,20 @@ pub struct VxlanEncap {
     /// Inner Ethernet: the sending VTEP's MAC, and the receiving one's.
     pub inner_src_mac: String,
     pub inner_dst_mac: String,
+    /// Outer Ethernet on the LAN: the sending node's NIC and the next hop
+    /// toward the remote node. (The simulator has no MAC addresses for
+    /// NICs otherwise; these are made from the IPv4 addresses, as
+    /// `52:54:` + the four octets.)
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub outer_src_mac: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub outer_dst_mac: String,
+}
+
+/// The MAC address the simulator gives a NIC with address `ip`.
+pub fn nic_mac(ip: std::net::Ipv4Addr) -> String {
+    let o = ip.octets();
+    format!("52:54:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3])
 }
 
 /// An IPv4 header (RFC 791), the fields a learner watches change.

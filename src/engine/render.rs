@@ -175,8 +175,10 @@ pub fn summary(s: &Step) -> String {
         StepKind::Ttl { old, new } => format!("forwarding: TTL {old} -> {new}"),
         StepKind::Encap { dev, outer } => match &outer.vxlan {
             Some(v) => format!(
-                "{dev} encapsulates (VXLAN {}): outer {}:{} -> {}:{} udp, inner ether {} -> {}",
+                "{dev} encapsulates (VXLAN {}): ether {} -> {}, outer {}:{} -> {}:{} udp, inner ether {} -> {}",
                 v.vni,
+                v.outer_src_mac,
+                v.outer_dst_mac,
                 outer.src,
                 v.src_port,
                 outer.dst,

@@ -1623,6 +1623,9 @@ impl Walker<'_, '_> {
                     );
                     return self.drop(host, DropReason::NoRoute, detail, None, &pkt.clone());
                 }
+                // The LAN hop the outer frame goes to: the remote node, or
+                // the router when the underlay route goes through one.
+                let lan_hop = under.route.as_ref().and_then(|r| r.via).unwrap_or(f.dst);
                 let id = self.state.ip_id[host];
                 self.state.ip_id[host] = id.wrapping_add(1);
                 let outer = Ipv4Header {
@@ -1639,6 +1642,8 @@ impl Walker<'_, '_> {
                         vni: *vni,
                         inner_src_mac: mac.clone(),
                         inner_dst_mac: n.lladdr.clone(),
+                        outer_src_mac: crate::engine::packet::nic_mac(*local),
+                        outer_dst_mac: crate::engine::packet::nic_mac(lan_hop),
                     })),
                 };
                 self.transmit_step(host, dev, Some(next_hop), &pkt);

@@ -399,6 +399,20 @@ pub fn header_layers(prev: Option<&Packet>, cur: &Packet) -> Vec<HeaderLayer> {
             .filter(|_| from_inner <= n_before)
             .map(|p| ip_fields(&p.outer[p.outer.len() - from_inner]));
         let added = prev.is_some() && before.is_none();
+        if let Some(v) = o.vxlan.as_ref().filter(|v| !v.outer_src_mac.is_empty()) {
+            out.push(HeaderLayer {
+                title: "Outer Ethernet".into(),
+                layer: "link",
+                fields: diff_fields(
+                    vec![
+                        ("src", v.outer_src_mac.clone()),
+                        ("dst", v.outer_dst_mac.clone()),
+                    ],
+                    None,
+                ),
+                added,
+            });
+        }
         let kind = if o.protocol == Proto::Ipip {
             "IPIP"
         } else if o.vxlan.is_some() {
