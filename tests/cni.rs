@@ -619,3 +619,61 @@ fn kubectl_list_output_is_read_as_is() {
     let t = go(&mut w, "client", "192.168.11.58:30080", vec![]);
     assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-x2k4p");
 }
+
+/// Every KUBE-* rule on node8 links back to the Service (or endpoint) it
+/// was written for, and to that object's line in the YAML.
+#[test]
+fn each_generated_rule_links_back_to_its_object() {
+    let c = cluster("calico-ipip");
+    let origins = cni::rule_origins(&c, "node8");
+    let sc = cni::build(&c, "t", "t").unwrap();
+    let rules = sc
+        .hosts
+        .iter()
+        .find(|h| h.name == "node8")
+        .unwrap()
+        .iptables
+        .as_ref()
+        .unwrap()
+        .to_text();
+    // Each origin's rule is a rule of the node, word for word.
+    for o in &origins {
+        assert!(
+            rules.lines().any(|l| l == o.rule),
+            "{} is not on node8",
+            o.rule
+        );
+    }
+    let dnat = origins
+        .iter()
+        .find(|o| o.rule.contains("DNAT --to-destination 172.16.3.70:80"))
+        .unwrap();
+    assert_eq!(dnat.what, "ms-test/flask-ui:http → 172.16.3.70:80");
+    let yaml = cni::cluster_yaml("calico-ipip").unwrap();
+    assert!(
+        yaml.lines()
+            .nth(dnat.line - 1)
+            .unwrap()
+            .contains("172.16.3.70"),
+        "line {}",
+        dnat.line
+    );
+    let svc_rule = origins
+        .iter()
+        .find(|o| o.rule.starts_with("-A KUBE-SERVICES -d 10.96.100.10/32"))
+        .unwrap();
+    assert_eq!(svc_rule.what, "ms-test/flask-ui:http");
+    assert!(
+        yaml.lines()
+            .nth(svc_rule.line - 1)
+            .unwrap()
+            .starts_with("apiVersion: v1")
+            || yaml
+                .lines()
+                .nth(svc_rule.line - 1)
+                .unwrap()
+                .starts_with("kind: Service"),
+        "line {}",
+        svc_rule.line
+    );
+}

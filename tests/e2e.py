@@ -395,6 +395,12 @@ def run(b, base):
     b.click("#step-first")
     step_until(b, lambda: "is kube-proxy's chain for" in (b.text(".explain") if b.exists(".explain") else ""), "a jump into a KUBE-SVC chain")
     check("a jump names the Service port its chain stands for", "is kube-proxy's chain for ms-test/flask-ui:http" in b.text(".explain"), b.text(".explain"))
+    step_until(b, lambda: "kube-proxy wrote this rule for ms-test/flask-ui:http →" in (b.text(".explain") if b.exists(".explain") else ""), "the DNAT rule")
+    b.click(".explain .origin button")
+    b.wait_until(lambda: b.exists(".cluster-panel .gutter .ln-hl"), "the endpoint's line marked in the YAML")
+    marked = b.text(".cluster-panel .gutter .ln-hl").strip("▶ ")
+    yaml_line = b.value("#cluster-yaml").split("\n")[int(marked) - 1]
+    check("a generated rule links back to its endpoint's line in the YAML", "addresses: [172.16." in yaml_line, repr(yaml_line))
     b.js("document.querySelector('#cluster-h').scrollIntoView()")
     b.screenshot(os.path.join(SHOTS, "e2e-cluster.png"))
     axe(b, "the cluster panel")

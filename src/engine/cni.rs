@@ -902,3 +902,66 @@ pub fn chain_names(cluster: &Cluster, node: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+/// Where one rule kube-proxy wrote on a node comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleOrigin {
+    /// The rule as `iptables-save` prints it (`-A KUBE-SERVICES -d …`).
+    pub rule: String,
+    /// `namespace/name:port`, and `→ IP:port` for an endpoint's rules.
+    pub what: String,
+    /// The line of the Service (or of the endpoint) in the cluster's YAML.
+    pub line: usize,
+}
+
+/// Every rule kube-proxy writes on `node` for a Service port or an
+/// endpoint, with the object it comes from: what links a rule back to the
+/// YAML.
+pub fn rule_origins(cluster: &Cluster, node: &str) -> Vec<RuleOrigin> {
+    let Some(config) = node_config(cluster, node) else {
+        return Vec::new();
+    };
+    let r = if legacy(cluster) {
+        kubeproxy::legacy::generate(cluster, &config)
+    } else {
+        kubeproxy::generate(cluster, &config)
+    };
+    let mut out = Vec::new();
+    for l in r.nat_rules.iter().chain(&r.filter_rules) {
+        let o = &l.origin;
+        if o.service_port.is_empty() {
+            continue;
+        }
+        let Some(rest) = l.text.strip_prefix("-A ") else {
+            continue;
+        };
+        let (chain, args) = rest.split_once(' ').unwrap_or((rest, ""));
+        let Ok(canonical) = crate::engine::iptables::canonical::canonical(args) else {
+            continue;
+        };
+        let key = o
+            .service_port
+            .split_once(':')
+            .map_or(o.service_port.as_str(), |(k, _)| k);
+        let svc = cluster.services.iter().find(|s| s.key() == key);
+        let ep_line = o.endpoint.as_ref().and_then(|e| {
+            let ip = e.rsplit_once(':')?.0.trim_matches(['[', ']']);
+            cluster
+                .slices
+                .iter()
+                .filter(|s| svc.is_some_and(|v| v.name == s.service && v.namespace == s.namespace))
+                .flat_map(|s| &s.endpoints)
+                .find(|e| e.addresses.first().is_some_and(|a| a.to_string() == ip))
+                .map(|e| e.line)
+        });
+        out.push(RuleOrigin {
+            rule: format!("-A {chain} {canonical}"),
+            what: match &o.endpoint {
+                Some(e) => format!("{} → {e}", o.service_port),
+                None => o.service_port.clone(),
+            },
+            line: ep_line.or(svc.map(|s| s.line)).unwrap_or(0),
+        });
+    }
+    out
+}

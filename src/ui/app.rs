@@ -81,6 +81,8 @@ pub enum Msg {
     ClusterApply,
     ClusterMode(String),
     ClusterLayout(String),
+    /// Highlight this line of the cluster's YAML (a rule's origin).
+    ClusterShow(usize),
     ClusterService(String, String, String),
     ClusterEndpoint(usize, Option<crate::ui::session::EndpointState>),
     /// Add an endpoint of Service `.0` on node `.1`.
@@ -144,6 +146,8 @@ pub struct App {
     views: (EditorView, EditorView),
     debounce: HashMap<(usize, Field), Timeout>,
     cluster_debounce: Option<Timeout>,
+    /// The line of the cluster's YAML a rule's origin points at.
+    cluster_line: Option<usize>,
     autosave: Option<Timeout>,
     dialog: Option<Dialog>,
     importing: Option<Importing>,
@@ -485,6 +489,7 @@ impl Component for App {
             views: (EditorView::Text, EditorView::Text),
             debounce: HashMap::new(),
             cluster_debounce: None,
+            cluster_line: None,
             autosave: None,
             dialog: None,
             importing: None,
@@ -623,6 +628,7 @@ impl Component for App {
                 self.schedule_autosave(ctx);
             }
             Msg::ClusterEdit(text) => {
+                self.cluster_line = None;
                 self.session.edit_cluster(text);
                 let link = ctx.link().clone();
                 self.cluster_debounce = Some(Timeout::new(DEBOUNCE_MS, move || {
@@ -632,6 +638,7 @@ impl Component for App {
             }
             Msg::ClusterApply => {
                 self.cluster_debounce = None;
+                self.cluster_line = None;
                 self.session.apply_cluster();
                 self.editor_host = self.editor_host.min(self.session.world.hosts.len().saturating_sub(1));
                 self.schedule_autosave(ctx);
@@ -641,6 +648,15 @@ impl Component for App {
                     let text = crate::ui::session::set_mode(&c.text, &mode);
                     self.session.edit_cluster(text.as_str().into());
                     ctx.link().send_message(Msg::ClusterApply);
+                }
+            }
+            Msg::ClusterShow(line) => {
+                self.cluster_line = Some(line);
+                if let Some(el) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id("cluster-yaml"))
+                {
+                    el.scroll_into_view();
                 }
             }
             Msg::ClusterLayout(layout) => {
@@ -1136,6 +1152,11 @@ impl Component for App {
                                                 let c = s.cluster.clone();
                                                 Rc::new(move |ns: &str, chain: &str| c.as_ref().and_then(|c| c.chain_name(ns, chain)).map(str::to_string))
                                             },
+                                            rule_origin: {
+                                                let c = s.cluster.clone();
+                                                Rc::new(move |ns: &str, rule: &str| c.as_ref().and_then(|c| c.rule_origin(ns, rule)).map(|o| (o.what.clone(), o.line)))
+                                            },
+                                            onorigin: link.callback(Msg::ClusterShow),
                                         }) }
                                     </section>
                                 </>
@@ -1157,7 +1178,7 @@ impl Component for App {
                 </main>
                 if show_editors {
                     if let Some(c) = &s.cluster {
-                        <ClusterPanel draft={c.clone()}
+                        <ClusterPanel draft={c.clone()} highlight={self.cluster_line}
                             node={s.world.hosts.get(self.editor_host).filter(|h| h.spec.kind == HostKind::Node).map(|h| h.name().to_string())}
                             onedit={link.callback(Msg::ClusterEdit)}
                             onmode={link.callback(Msg::ClusterMode)}

@@ -26,6 +26,8 @@ pub struct ClusterProps {
     pub onendpoint: Callback<(usize, Option<EndpointState>)>,
     /// The node's VXLAN neighbour and FDB entries (`ip neigh`, `bridge fdb`).
     pub vxlan: Rc<Vec<String>>,
+    /// A line of the YAML to mark (the object a rule was written for).
+    pub highlight: Option<usize>,
 }
 
 fn diff_list(d: &NodeDiff) -> Html {
@@ -222,7 +224,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                 { status }
             </div>
             <CodeEditor id="cluster-yaml" label="Kubernetes objects as YAML: Services, EndpointSlices, Nodes, Pods and the Network document"
-                text={props.draft.text.clone()} errors={errors.clone()} highlight={None::<usize>} onedit={props.onedit.clone()} />
+                text={props.draft.text.clone()} errors={errors.clone()} highlight={props.highlight} onedit={props.onedit.clone()} />
             if !errors.is_empty() {
                 <ul class="error-list" id="cluster-yaml-errors" aria-label="Errors in the Kubernetes objects">
                     { for errors.iter().take(50).map(|e| html! {

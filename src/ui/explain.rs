@@ -24,7 +24,15 @@ pub struct ExplainProps {
     pub onforce: Callback<()>,
     /// What a kube-proxy chain stands for, by (namespace, chain).
     pub chain_name: ChainNameFn,
+    /// The object a rule was written for: (namespace, rule text) → what
+    /// and its line in the cluster's YAML.
+    pub rule_origin: RuleOriginFn,
+    /// Show this line of the cluster's YAML.
+    pub onorigin: Callback<usize>,
 }
+
+/// See [`ExplainProps::rule_origin`].
+pub type RuleOriginFn = Rc<dyn Fn(&str, &str) -> Option<(String, usize)>>;
 
 pub fn explain(props: &ExplainProps) -> Html {
     let Some(st) = props.trace.steps.get(props.step) else {
@@ -75,7 +83,13 @@ pub fn explain(props: &ExplainProps) -> Html {
                 <>
                     <p>{ format!("Rule {} (line {}) matched: every match held, so ", rule.index, rule.line) }
                        <code>{ target.clone() }</code>{ " runs." }<br/><code class="rule-text">{ rule.text.clone() }</code></p>
-                    if let Some(w) = own {
+                    if let Some((what, line)) = (props.rule_origin)(&st.ns, &rule.text) {
+                        <p class="origin">{ format!("kube-proxy wrote this rule for {what}. ") }
+                            if line > 0 {
+                                <button class="small" onclick={props.onorigin.reform(move |_| line)}>{ format!("Show it in the YAML (line {line})") }</button>
+                            }
+                        </p>
+                    } else if let Some(w) = own {
                         <p class="origin">{ "kube-proxy wrote " }<code>{ chain.clone() }</code>{ format!(" for {w}.") }</p>
                     }
                     if let Some(w) = to {

@@ -166,25 +166,40 @@ pub struct ClusterDraft {
     /// Per node: each KUBE-SVC-/KUBE-SEP-/… chain and the Service port
     /// (and endpoint) it stands for.
     pub names: Rc<Vec<(String, ChainNames)>>,
+    /// Per node: each rule kube-proxy wrote, and the object it is for.
+    pub origins: Rc<Vec<(String, Vec<cni::RuleOrigin>)>>,
 }
 
 impl ClusterDraft {
     /// A draft of `yaml` as applied.
     pub fn applied(yaml: &str) -> ClusterDraft {
-        let names = Cluster::from_yaml(yaml)
-            .map(|c| {
+        let (names, origins) = match Cluster::from_yaml(yaml) {
+            Ok(c) => (
                 c.nodes
                     .iter()
                     .map(|n| (n.name.clone(), cni::chain_names(&c, &n.name)))
-                    .collect()
-            })
-            .unwrap_or_default();
+                    .collect(),
+                c.nodes
+                    .iter()
+                    .map(|n| (n.name.clone(), cni::rule_origins(&c, &n.name)))
+                    .collect(),
+            ),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
         ClusterDraft {
             text: yaml.into(),
             applied: yaml.into(),
             names: Rc::new(names),
+            origins: Rc::new(origins),
             ..ClusterDraft::default()
         }
+    }
+
+    /// The object a rule on `node` was written for, and its line in the
+    /// YAML (`rule` as `iptables-save` prints it).
+    pub fn rule_origin(&self, node: &str, rule: &str) -> Option<&cni::RuleOrigin> {
+        let (_, list) = self.origins.iter().find(|(n, _)| n == node)?;
+        list.iter().find(|o| o.rule == rule)
     }
 
     pub fn pending(&self) -> bool {
