@@ -328,6 +328,18 @@ fn field<'a, 'y, T>(
     r.ok(f(At::new(v, &p)))
 }
 
+/// Whether `n` is a mapping; if not, one error for it (instead of one per
+/// field read from it) and the caller skips it.
+fn is_mapping(n: At, r: &mut Report) -> bool {
+    match n.entries() {
+        Ok(_) => true,
+        Err(e) => {
+            r.errors.push(e);
+            false
+        }
+    }
+}
+
 fn service(doc: At, r: &mut Report) -> Option<Service> {
     let (namespace, name) = metadata(doc, r)?;
     let before = r.errors.0.len();
@@ -379,6 +391,9 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
             for (i, p) in ports.iter().enumerate() {
                 let pp = item("spec.ports", i);
                 let pn = At::new(p, &pp);
+                if !is_mapping(pn, r) {
+                    continue;
+                }
                 let port = field(pn, "port", r, |n| n.integer(1, 65535, "a port"));
                 if port.is_none() && r.ok(pn.get("port")).flatten().is_none() {
                     r.errors.push(pn.error("port is missing"));
@@ -479,6 +494,9 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
                 for (i, e) in ing.iter().enumerate() {
                     let p = item("status.loadBalancer.ingress", i);
                     let n = At::new(e, &p);
+                    if !is_mapping(n, r) {
+                        continue;
+                    }
                     let Some(ip) = field(n, "ip", r, ip_at) else {
                         continue;
                     };
@@ -534,6 +552,9 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
         for (i, p) in ports.iter().enumerate() {
             let pp = item("ports", i);
             let n = At::new(p, &pp);
+            if !is_mapping(n, r) {
+                continue;
+            }
             let named = r
                 .ok(n.entries())
                 .is_some_and(|e| e.iter().any(|(k, _)| k == "name"));
@@ -556,6 +577,9 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
         for (i, e) in eps.iter().enumerate() {
             let ep = item("endpoints", i);
             let n = At::new(e, &ep);
+            if !is_mapping(n, r) {
+                continue;
+            }
             let mut addresses = Vec::new();
             if let Some(addrs) = field(n, "addresses", r, |n| {
                 n.items()
@@ -572,6 +596,9 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
             if let Some(c) = r.ok(n.get("conditions")).flatten() {
                 let cp = path(&ep, "conditions");
                 let c = At::new(c, &cp);
+                if !is_mapping(c, r) {
+                    continue;
+                }
                 conditions.ready = field(c, "ready", r, |n| n.boolean());
                 conditions.serving = field(c, "serving", r, |n| n.boolean());
                 conditions.terminating = field(c, "terminating", r, |n| n.boolean());
@@ -664,6 +691,9 @@ fn node(doc: At, r: &mut Report) -> Option<Node> {
             for (i, a) in addrs.iter().enumerate() {
                 let p = item("status.addresses", i);
                 let n = At::new(a, &p);
+                if !is_mapping(n, r) {
+                    continue;
+                }
                 if field(n, "type", r, |n| n.text()).as_deref() == Some("InternalIP") {
                     if let Some(IpAddr::V4(ip)) = field(n, "address", r, ip_at) {
                         node.internal_ip.get_or_insert(ip);
@@ -696,6 +726,9 @@ fn pod(doc: At, r: &mut Report) -> Option<Pod> {
         for (i, c) in containers.iter().enumerate() {
             let cp = item("spec.containers", i);
             let c = At::new(c, &cp);
+            if !is_mapping(c, r) {
+                continue;
+            }
             let ports = field(c, "ports", r, |n| {
                 n.items()
                     .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
@@ -792,8 +825,11 @@ impl Cluster {
             if doc.is_null() {
                 continue; // an empty document, or only comments
             }
+            if !is_mapping(doc, &mut r) {
+                continue;
+            }
             let Some(kind) = field(doc, "kind", &mut r, |n| n.text()) else {
-                if r.ok(doc.entries()).is_some() {
+                if doc.get("kind").ok().flatten().is_none() {
                     r.errors.push(doc.error(
                         "this document has no kind (Service, EndpointSlice, Node or Network)",
                     ));
@@ -906,6 +942,14 @@ metadata:
                 (10, "spec.externalTrafficPolicy: \"Locale\" is not Cluster or Local".into()),
                 (12, "an EndpointSlice needs the label kubernetes.io/service-name naming its Service".into()),
             ]
+        );
+        // A list item that is not a mapping is one error, not one per field.
+        let e = Cluster::from_yaml("kind: Service\nmetadata: {name: a}\nspec:\n  ports: [80]\n")
+            .unwrap_err();
+        assert_eq!(e.0.len(), 1, "{e}");
+        assert_eq!(
+            e.0[0].message,
+            "spec.ports[0]: expected a mapping, found 80"
         );
         let syntax = Cluster::from_yaml("kind: Service\nspec: {\n").unwrap_err();
         assert_eq!(syntax.0[0].line, 3);
