@@ -677,3 +677,17 @@ fn each_generated_rule_links_back_to_its_object() {
         svc_rule.line
     );
 }
+
+#[test]
+fn a_bad_pod_cidr_is_reported_at_its_own_line() {
+    let e =
+        Cluster::from_yaml("kind: Node\nmetadata:\n  name: n1\nspec:\n  podCIDR: 10.244.0.0/33\n")
+            .unwrap_err();
+    assert_eq!(
+        (e.0[0].line, e.0[0].message.as_str()),
+        (
+            5,
+            "spec.podCIDR: \"10.244.0.0/33\" is not an IPv4 CIDR (like 10.244.1.0/24)"
+        )
+    );
+}

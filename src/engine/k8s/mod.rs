@@ -656,9 +656,20 @@ fn node(doc: At, r: &mut Report) -> Option<Node> {
     };
     if let Some(spec) = r.ok(doc.get("spec")).flatten() {
         let spec = At::new(spec, "spec");
-        let mut cidrs: Vec<(String, String)> = Vec::new();
-        if let Some(c) = field(spec, "podCIDR", r, |n| n.text()) {
-            cidrs.push(("spec.podCIDR".into(), c));
+        // Each at its own line; IPv6 pod CIDRs are not simulated.
+        let parse = |n: At| -> Result<Option<Ipv4Net>, ParseError> {
+            let t = n.text()?;
+            match t.trim().parse::<Ipv4Net>() {
+                Ok(net) => Ok(Some(net.trunc())),
+                Err(_) if t.contains(':') => Ok(None),
+                Err(_) => Err(n.error(format_args!(
+                    "\"{t}\" is not an IPv4 CIDR (like 10.244.1.0/24)"
+                ))),
+            }
+        };
+        let mut cidrs: Vec<Ipv4Net> = Vec::new();
+        if let Some(Some(c)) = field(spec, "podCIDR", r, parse) {
+            cidrs.push(c);
         }
         if let Some(list) = field(spec, "podCIDRs", r, |n| {
             n.items()
@@ -666,19 +677,14 @@ fn node(doc: At, r: &mut Report) -> Option<Node> {
         }) {
             for (i, c) in list.iter().enumerate() {
                 let p = item("spec.podCIDRs", i);
-                if let Some(t) = r.ok(At::new(c, &p).text()) {
-                    cidrs.push((p, t));
+                if let Some(Some(net)) = r.ok(parse(At::new(c, &p))) {
+                    cidrs.push(net);
                 }
             }
         }
-        for (p, c) in cidrs {
-            match c.parse::<Ipv4Net>() {
-                Ok(net) if !node.pod_cidrs.contains(&net) => node.pod_cidrs.push(net),
-                Ok(_) => {}
-                Err(_) if c.contains(':') => {} // IPv6 pod CIDRs: not simulated
-                Err(_) => r.errors.push(doc.error(format_args!(
-                    "{p}: \"{c}\" is not an IPv4 CIDR (like 10.244.1.0/24)"
-                ))),
+        for net in cidrs {
+            if !node.pod_cidrs.contains(&net) {
+                node.pod_cidrs.push(net);
             }
         }
     }
