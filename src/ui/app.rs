@@ -681,9 +681,16 @@ impl Component for App {
                     Some(s) => crate::ui::session::set_endpoint_state(&c.text, line, s),
                     None => crate::ui::session::remove_endpoint(&c.text, line),
                 });
-                if let Some(t) = text {
-                    self.session.edit_cluster(t.as_str().into());
-                    ctx.link().send_message(Msg::ClusterApply);
+                match text {
+                    Some(t) => {
+                        self.session.edit_cluster(t.as_str().into());
+                        ctx.link().send_message(Msg::ClusterApply);
+                    }
+                    None => {
+                        self.notice = Some(Notice::error(format!(
+                            "The endpoint at line {line} is written in flow style ({{…}}): change it in the YAML."
+                        )))
+                    }
                 }
             }
             Msg::ClusterAdd(service, node) => {

@@ -346,7 +346,13 @@ pub enum EndpointState {
 /// (1-based): its lines, 0-based, end exclusive.
 fn endpoint_item(lines: &[&str], line: usize) -> Option<(usize, usize)> {
     let first = line.checked_sub(1)?;
-    let dash = lines.get(first)?.find('-')?;
+    // Only a block item (`- addresses: …` on its own line); an endpoint in
+    // flow style (`[{addresses: …}]`) is left to the YAML editor.
+    let l = lines.get(first)?;
+    if !l.trim_start().starts_with("- ") {
+        return None;
+    }
+    let dash = indent(l);
     let end = (first + 1..lines.len())
         .find(|&i| {
             let l = lines[i];
@@ -364,7 +370,7 @@ fn endpoint_item(lines: &[&str], line: usize) -> Option<(usize, usize)> {
 pub fn set_endpoint_state(yaml: &str, line: usize, state: EndpointState) -> Option<String> {
     let lines: Vec<&str> = yaml.lines().collect();
     let (first, end) = endpoint_item(&lines, line)?;
-    let dash = lines[first].find('-')?;
+    let dash = indent(lines[first]);
     let pad = " ".repeat(dash + 2);
     let cond = match state {
         EndpointState::Ready => "{ready: true}",
@@ -1610,5 +1616,19 @@ mod tests {
         s.undo();
         assert_eq!(&*s.cluster.as_ref().unwrap().text, one_less.as_str());
         assert!(s.cluster.as_ref().unwrap().errors.is_empty());
+    }
+
+    /// An endpoint written in flow style is not touched by the form (the
+    /// whole line holds other endpoints too).
+    #[test]
+    fn flow_style_endpoints_are_left_to_the_yaml() {
+        let yaml = "kind: EndpointSlice\nmetadata: {name: s, labels: {kubernetes.io/service-name: web}}\nendpoints: [{addresses: [10.0.0.1], nodeName: node-1}, {addresses: [10.0.0.2]}]\n";
+        let c = Cluster::from_yaml(yaml).unwrap();
+        let line = c.slices[0].endpoints[0].line;
+        assert_eq!(remove_endpoint(yaml, line), None);
+        assert_eq!(
+            set_endpoint_state(yaml, line, EndpointState::NotReady),
+            None
+        );
     }
 }
