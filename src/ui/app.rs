@@ -671,9 +671,16 @@ impl Component for App {
                     let cluster = crate::engine::k8s::Cluster::from_yaml(&c.applied).ok()?;
                     crate::ui::session::set_service_field(&c.text, &cluster, &service, &field, &value)
                 });
-                if let Some(t) = text {
-                    self.session.edit_cluster(t.as_str().into());
-                    ctx.link().send_message(Msg::ClusterApply);
+                match text {
+                    Some(t) => {
+                        self.session.edit_cluster(t.as_str().into());
+                        ctx.link().send_message(Msg::ClusterApply);
+                    }
+                    None => {
+                        self.notice = Some(Notice::error(format!(
+                            "{service}'s spec is not written as a block (spec: on its own line): set {field} in the YAML."
+                        )))
+                    }
                 }
             }
             Msg::ClusterEndpoint(line, state) => {
