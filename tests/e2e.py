@@ -404,6 +404,9 @@ def run(b, base):
     b.js("document.querySelector('#cluster-h').scrollIntoView()")
     b.screenshot(os.path.join(SHOTS, "e2e-cluster.png"))
     axe(b, "the cluster panel")
+    b.select("#type-ms-test-flask-ui", "LoadBalancer")
+    b.wait_until(lambda: "loadbalancer IP" in b.value("#rules-node8"), "the LoadBalancer's rules")
+    check("type LoadBalancer from the form: an ingress IP and its rules", "192.168.11.240" in b.value("#rules-node8") and "ip: 192.168.11.240" in b.value("#cluster-yaml"))
     b.select("#etp-ms-test-flask-ui", "Local")
     b.wait_until(lambda: "KUBE-SVL-" in b.value("#rules-node8"), "the Local policy's KUBE-SVL chain")
     check("externalTrafficPolicy: Local from the form gives node8 a KUBE-SVL chain",

@@ -669,7 +669,11 @@ impl Component for App {
             Msg::ClusterService(service, field, value) => {
                 let text = self.session.cluster.as_ref().and_then(|c| {
                     let cluster = crate::engine::k8s::Cluster::from_yaml(&c.applied).ok()?;
-                    crate::ui::session::set_service_field(&c.text, &cluster, &service, &field, &value)
+                    if field == "type" {
+                        crate::ui::session::set_service_type(&c.text, &cluster, &service, &value)
+                    } else {
+                        crate::ui::session::set_service_field(&c.text, &cluster, &service, &field, &value)
+                    }
                 });
                 match text {
                     Some(t) => {

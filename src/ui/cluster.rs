@@ -51,6 +51,8 @@ fn diff_list(d: &NodeDiff) -> Html {
 /// One Service as the form shows it.
 struct ServiceRow {
     key: String,
+    /// `spec.type` as written (`ClusterIP`, `NodePort`, `LoadBalancer`).
+    kind: &'static str,
     /// `externalTrafficPolicy: Local`, `internalTrafficPolicy: Local`,
     /// `sessionAffinity: ClientIP`.
     external: bool,
@@ -86,6 +88,17 @@ fn service_row(row: &ServiceRow, props: &ClusterProps) -> Html {
         <div class="cluster-service">
             <p><strong>{ key.clone() }</strong>{ format!(" — {} endpoint(s)", row.endpoints.len()) }</p>
             <div class="button-row">
+                <label class="inline-field" for={format!("type-{slug}")}>{ "type" }
+                    <select id={format!("type-{slug}")} disabled={locked} onchange={{
+                        let (k, cb) = (key.clone(), props.onservice.clone());
+                        Callback::from(move |e: Event| {
+                            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+                            cb.emit((k.clone(), "type".to_string(), v));
+                        })
+                    }}>
+                        { for ["ClusterIP", "NodePort", "LoadBalancer"].iter().map(|t| html! { <option value={*t} selected={*t == row.kind}>{ *t }</option> }) }
+                    </select>
+                </label>
                 { select(format!("etp-{slug}"), "externalTrafficPolicy", "externalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.external) }
                 { select(format!("itp-{slug}"), "internalTrafficPolicy", "internalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.internal) }
                 { select(format!("aff-{slug}"), "sessionAffinity", "sessionAffinity", [("None", "None"), ("ClientIP", "ClientIP")], row.sticky) }
@@ -178,6 +191,11 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                 .filter(|s| matches!(s.cluster_ip, k8s::ClusterIp::Ip(_)))
                 .map(|s| ServiceRow {
                     key: s.key(),
+                    kind: match s.kind {
+                        k8s::ServiceType::NodePort => "NodePort",
+                        k8s::ServiceType::LoadBalancer => "LoadBalancer",
+                        _ => "ClusterIP",
+                    },
                     external: s.external_policy == k8s::Policy::Local,
                     internal: s.internal_policy == k8s::Policy::Local,
                     sticky: s.affinity_timeout.is_some(),

@@ -332,6 +332,102 @@ pub fn set_service_field(
     Some(join(out))
 }
 
+/// The YAML with Service `namespace/name` made of `kind` (`ClusterIP`,
+/// `NodePort` or `LoadBalancer`), as the API server would complete it: a
+/// NodePort or LoadBalancer gets a `nodePort` (the first free one from
+/// 30000) on each port without one, and a LoadBalancer gets an ingress IP
+/// in `status` (the first free address from .240 of the nodes' LAN) when it
+/// has none. `None` when the Service is not written in block style.
+pub fn set_service_type(
+    yaml: &str,
+    cluster: &Cluster,
+    service: &str,
+    kind: &str,
+) -> Option<String> {
+    let svc = cluster.services.iter().find(|s| s.key() == service)?;
+    let mut text = set_service_field(yaml, cluster, service, "type", kind)?;
+    if kind == "ClusterIP" {
+        return Some(text);
+    }
+    let mut used: Vec<u16> = cluster
+        .services
+        .iter()
+        .flat_map(|s| s.ports.iter().map(|p| p.node_port))
+        .collect();
+    // Each port item of this Service without a nodePort gets one.
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (start, end) = document_of(&refs, svc.line);
+    let ports = (start..end).find(|&i| refs[i].trim_start() == "ports:" && indent(refs[i]) > 0)?;
+    let mut out: Vec<String> = refs[..=ports].iter().map(|l| l.to_string()).collect();
+    let mut i = ports + 1;
+    while i < end {
+        let l = refs[i];
+        if !l.trim().is_empty()
+            && indent(l) <= indent(refs[ports])
+            && !l.trim_start().starts_with("- ")
+        {
+            break; // past the ports list
+        }
+        if l.trim_start().starts_with("- ") {
+            if l.contains('{') {
+                return None; // a port in flow style: left to the YAML
+            }
+            let dash = indent(l);
+            let item_end = (i + 1..end)
+                .find(|&k| !refs[k].trim().is_empty() && indent(refs[k]) <= dash)
+                .unwrap_or(end);
+            let has = refs[i..item_end].iter().any(|x| {
+                x.trim_start()
+                    .trim_start_matches("- ")
+                    .starts_with("nodePort:")
+            });
+            out.extend(refs[i..item_end].iter().map(|x| x.to_string()));
+            if !has {
+                let port = (30000u16..=32767).find(|p| !used.contains(p))?;
+                used.push(port);
+                out.push(format!("{}nodePort: {port}", " ".repeat(dash + 2)));
+            }
+            i = item_end;
+            continue;
+        }
+        out.push(l.to_string());
+        i += 1;
+    }
+    out.extend(refs[i..].iter().map(|l| l.to_string()));
+    text = join(out);
+    if kind == "LoadBalancer" && svc.ingress.is_empty() {
+        let lan = cluster.nodes.first()?.internal_ip?;
+        let taken: Vec<std::net::IpAddr> = cluster
+            .services
+            .iter()
+            .flat_map(|s| s.ingress.iter().map(|i| i.ip))
+            .chain(
+                cluster
+                    .nodes
+                    .iter()
+                    .filter_map(|n| n.internal_ip.map(Into::into)),
+            )
+            .collect();
+        let o = lan.octets();
+        let ip = (240..=254u8)
+            .map(|h| std::net::Ipv4Addr::new(o[0], o[1], o[2], h))
+            .find(|a| !taken.contains(&std::net::IpAddr::V4(*a)))?;
+        let lines: Vec<&str> = text.lines().collect();
+        let (start, end) = document_of(&lines, svc.line);
+        if lines[start..end].iter().any(|l| l.starts_with("status:")) {
+            return None; // a status already there: the ingress is the YAML's business
+        }
+        let mut out: Vec<String> = lines[..end].iter().map(|l| l.to_string()).collect();
+        out.push(format!(
+            "status:\n  loadBalancer:\n    ingress:\n    - ip: {ip}"
+        ));
+        out.extend(lines[end..].iter().map(|l| l.to_string()));
+        text = join(out);
+    }
+    Some(text)
+}
+
 /// What an endpoint's `conditions` say, as the form offers them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EndpointState {
@@ -1629,6 +1725,40 @@ mod tests {
         assert_eq!(
             set_endpoint_state(yaml, line, EndpointState::NotReady),
             None
+        );
+    }
+
+    /// The type select completes the Service as the API server would.
+    #[test]
+    fn the_type_select_adds_node_ports_and_an_ingress_ip() {
+        use crate::engine::k8s::ServiceType;
+        let yaml = crate::engine::cni::cluster_yaml("session-affinity").unwrap();
+        let c = Cluster::from_yaml(yaml).unwrap();
+        assert_eq!(c.services[0].kind, ServiceType::ClusterIp);
+        let lb = set_service_type(yaml, &c, "ms-test/flask-ui", "LoadBalancer").unwrap();
+        let c2 = Cluster::from_yaml(&lb).unwrap_or_else(|e| panic!("{e}\n{lb}"));
+        let s = &c2.services[0];
+        assert_eq!(s.kind, ServiceType::LoadBalancer);
+        assert_eq!(s.ports[0].node_port, 30000);
+        assert_eq!(s.ingress[0].ip.to_string(), "192.168.11.240");
+        let sc = crate::engine::cni::build(&c2, "t", "t").unwrap();
+        let rules = sc
+            .hosts
+            .iter()
+            .find(|h| h.name == "node8")
+            .unwrap()
+            .iptables
+            .as_ref()
+            .unwrap()
+            .to_text();
+        assert!(
+            rules.contains("-d 192.168.11.240/32") && rules.contains("--dport 30000"),
+            "{rules}"
+        );
+        let back = set_service_type(&lb, &c2, "ms-test/flask-ui", "ClusterIP").unwrap();
+        assert_eq!(
+            Cluster::from_yaml(&back).unwrap().services[0].kind,
+            ServiceType::ClusterIp
         );
     }
 }
