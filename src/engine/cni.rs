@@ -16,7 +16,7 @@
 
 use crate::engine::error::{Errors, ParseError};
 use crate::engine::k8s::{self, Cluster, Protocol};
-use crate::engine::kubeproxy::{self, save::Kernel, Config, Proxier};
+use crate::engine::kubeproxy::{self, save::Kernel, Config, Proxier, Restore};
 use crate::engine::packet::Proto;
 use crate::engine::scenario::{
     self, Device, DeviceKind, Fdb, Host, HostKind, Listener, Neigh, Preset, Scenario, Text,
@@ -721,21 +721,38 @@ pub fn legacy(cluster: &Cluster) -> bool {
 /// prints it.
 pub fn node_rules(cluster: &Cluster, config: Config) -> Result<String, String> {
     let mut kernel = Kernel::default();
-    if legacy(cluster) {
-        kernel.apply_legacy(&kubeproxy::legacy::generate(cluster, &config))?;
-    } else {
-        let mut p = Proxier::new(config);
-        kernel.apply(&p.sync(cluster))?;
-    }
+    sync_into(&mut kernel, cluster, config)?;
     Ok(kernel.save())
+}
+
+/// kube-proxy (in the layout the cluster asks for) starting on a node whose
+/// tables are `kernel`, and syncing into them: its own stale chains go.
+fn sync_into(kernel: &mut Kernel, cluster: &Cluster, config: Config) -> Result<(), String> {
+    let existing = kernel.chains("nat");
+    if legacy(cluster) {
+        kernel.apply_legacy(&kubeproxy::legacy::generate_on(cluster, &config, &existing))
+    } else {
+        kernel.apply(&Proxier::on_node(config, existing).sync(cluster))
+    }
+}
+
+/// One full sync's restore input, in the layout the cluster asks for.
+fn restore_for(cluster: &Cluster, config: &Config) -> Restore {
+    if legacy(cluster) {
+        kubeproxy::legacy::generate(cluster, config)
+    } else {
+        kubeproxy::generate(cluster, config)
+    }
 }
 
 /// kube-proxy's restore input for one node (what `--restore-input` prints).
 pub fn node_restore(cluster: &Cluster, config: Config) -> String {
-    if legacy(cluster) {
-        return kubeproxy::legacy::generate(cluster, &config).text();
-    }
-    kubeproxy::generate(cluster, &config).text()
+    restore_for(cluster, &config).text()
+}
+
+/// kube-proxy's restore input on `node`, for naming its chains and rules.
+pub fn node_sync(cluster: &Cluster, node: &str) -> Option<Restore> {
+    Some(restore_for(cluster, &node_config(cluster, node)?))
 }
 
 /// What one sync changed on a node: lines of `iptables-save` and of
@@ -822,13 +839,7 @@ pub fn resync(
         let mut note = None;
         let synced = Kernel::from_save(&prev_rules).and_then(|mut kernel| {
             let config = node_config(cluster, &h.name).ok_or("the node has no address")?;
-            if legacy(cluster) {
-                let r = kubeproxy::legacy::generate_on(cluster, &config, &kernel.chains("nat"));
-                kernel.apply_legacy(&r)?;
-            } else {
-                let mut p = Proxier::on_node(config, kernel.chains("nat"));
-                kernel.apply(&p.sync(cluster))?;
-            }
+            sync_into(&mut kernel, cluster, config)?;
             Ok(kernel.save())
         });
         match synced {
@@ -878,14 +889,11 @@ pub fn resync(
 /// node stands for: `namespace/name:port`, and `→ IP:port` for an
 /// endpoint's chain.
 pub fn chain_names(cluster: &Cluster, node: &str) -> Vec<(String, String)> {
-    let Some(config) = node_config(cluster, node) else {
-        return Vec::new();
-    };
-    let r = if legacy(cluster) {
-        kubeproxy::legacy::generate(cluster, &config)
-    } else {
-        kubeproxy::generate(cluster, &config)
-    };
+    node_sync(cluster, node).map_or_else(Vec::new, |r| chain_names_in(&r))
+}
+
+/// [`chain_names`] of a sync already made.
+pub fn chain_names_in(r: &Restore) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for c in r
         .nat_chains
@@ -918,14 +926,11 @@ pub struct RuleOrigin {
 /// endpoint, with the object it comes from: what links a rule back to the
 /// YAML.
 pub fn rule_origins(cluster: &Cluster, node: &str) -> Vec<RuleOrigin> {
-    let Some(config) = node_config(cluster, node) else {
-        return Vec::new();
-    };
-    let r = if legacy(cluster) {
-        kubeproxy::legacy::generate(cluster, &config)
-    } else {
-        kubeproxy::generate(cluster, &config)
-    };
+    node_sync(cluster, node).map_or_else(Vec::new, |r| rule_origins_in(cluster, &r))
+}
+
+/// [`rule_origins`] of a sync already made.
+pub fn rule_origins_in(cluster: &Cluster, r: &Restore) -> Vec<RuleOrigin> {
     let mut out = Vec::new();
     for l in r.nat_rules.iter().chain(&r.filter_rules) {
         let o = &l.origin;

@@ -642,6 +642,14 @@ impl World {
     pub fn bridge_of(&self, host: usize, dev: usize) -> Option<usize> {
         let h = self.hosts.get(host)?;
         let name = &h.devs.get(dev)?.spec.name;
+        // Most hosts have no bridge: no need to name the far end.
+        if !h
+            .devs
+            .iter()
+            .any(|d| matches!(&d.spec.kind, DeviceKind::Bridge { ports } if !ports.is_empty()))
+        {
+            return None;
+        }
         let far = h.devs[dev].peer.map(|(ph, pd)| {
             format!(
                 "{}/{}",

@@ -1725,25 +1725,46 @@ impl Walker<'_, '_> {
         }
         let world = self.world;
         let h = &world.hosts[host];
-        if let Some(v) = pkt.outer.first().and_then(|o| o.vxlan.clone()) {
-            let tun = h.devs.iter().position(|d| {
-                matches!(&d.spec.kind, DeviceKind::Vxlan { vni, port, .. } if *vni == v.vni && *port == v.dst_port)
-            });
+        if let Some(o) = pkt.outer.first() {
+            // The device that takes the encapsulated packet: a VXLAN device
+            // for its UDP port and VNI, or tunl0 for IPIP.
+            let (tun, what) = match &o.vxlan {
+                Some(v) => (
+                    h.devs.iter().position(|d| {
+                        matches!(&d.spec.kind, DeviceKind::Vxlan { vni, port, .. } if *vni == v.vni && *port == v.dst_port)
+                    }),
+                    format!("VXLAN {}", v.vni),
+                ),
+                None => (
+                    h.devs.iter().position(|d| d.spec.kind == DeviceKind::Ipip),
+                    "IPIP".to_string(),
+                ),
+            };
             let Some(tun) = tun else {
-                // A VXLAN socket on the port drops a VNI it does not serve
-                // silently; with no socket at all, the port is unreachable.
-                let listening = h.devs.iter().any(|d| {
-                    matches!(&d.spec.kind, DeviceKind::Vxlan { port, .. } if *port == v.dst_port)
-                });
-                let resp = if listening {
-                    None
-                } else {
-                    self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PORT_UNREACH)
+                let (resp, detail) = match o.vxlan.clone() {
+                    Some(v) => {
+                        // A VXLAN socket on the port drops a VNI it does not
+                        // serve silently; with no socket, the port is
+                        // unreachable.
+                        let listening = h.devs.iter().any(|d| {
+                            matches!(&d.spec.kind, DeviceKind::Vxlan { port, .. } if *port == v.dst_port)
+                        });
+                        let resp = (!listening)
+                            .then(|| {
+                                self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PORT_UNREACH)
+                            })
+                            .flatten();
+                        let detail = format!(
+                            "no VXLAN device here serves UDP port {} with VNI {}",
+                            v.dst_port, v.vni
+                        );
+                        (resp, detail)
+                    }
+                    None => (
+                        self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PROT_UNREACH),
+                        "protocol 4 (IPIP) is not handled here".to_string(),
+                    ),
                 };
-                let detail = format!(
-                    "no VXLAN device here serves UDP port {} with VNI {}",
-                    v.dst_port, v.vni
-                );
                 return self.drop(host, DropReason::NoTunnel, detail, resp, &pkt.clone());
             };
             let outer = pkt.outer.remove(0);
@@ -1760,36 +1781,7 @@ impl Walker<'_, '_> {
             return Next::Receive {
                 host,
                 dev: tun,
-                from: Some(format!("VXLAN {} from {}", v.vni, outer.src)),
-                pkt,
-            };
-        }
-        if !pkt.outer.is_empty() {
-            let Some(tun) = h.devs.iter().position(|d| d.spec.kind == DeviceKind::Ipip) else {
-                let resp = self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::PROT_UNREACH);
-                return self.drop(
-                    host,
-                    DropReason::NoTunnel,
-                    "protocol 4 (IPIP) is not handled here".into(),
-                    resp,
-                    &pkt.clone(),
-                );
-            };
-            let outer = pkt.outer.remove(0);
-            let name = h.devs[tun].spec.name.clone();
-            self.step(
-                host,
-                Layer::Network,
-                StepKind::Decap {
-                    dev: name.clone(),
-                    outer: outer.clone(),
-                },
-                &pkt,
-            );
-            return Next::Receive {
-                host,
-                dev: tun,
-                from: Some(format!("IPIP from {}", outer.src)),
+                from: Some(format!("{what} from {}", outer.src)),
                 pkt,
             };
         }

@@ -18,7 +18,7 @@ use crate::ui::explain::{explain, ExplainProps};
 use crate::ui::headers::HeaderView;
 use crate::ui::model::{self, Filters, Move};
 use crate::ui::send_form::{SendForm, Target};
-use crate::ui::session::{Field, Session};
+use crate::ui::session::{self, Field, Session};
 use crate::ui::share::{self, Saved};
 use crate::ui::topology::Topology;
 use crate::ui::{browser, import};
@@ -342,6 +342,27 @@ impl App {
         import::parse_in_chunks(text, progress, done);
     }
 
+    /// A change the cluster form makes to the YAML: `edit` gets the text as
+    /// typed and the objects in use; the new text is applied at once, or
+    /// `why` says why the form could not make the change.
+    fn form_edit(
+        &mut self,
+        ctx: &Context<Self>,
+        edit: impl FnOnce(&str, &crate::engine::k8s::Cluster) -> Option<String>,
+        why: impl FnOnce() -> String,
+    ) {
+        let Some(c) = &self.session.cluster else {
+            return;
+        };
+        match edit(&c.text, &c.objects.clone()) {
+            Some(text) => {
+                self.session.edit_cluster(text.as_str().into());
+                ctx.link().send_message(Msg::ClusterApply);
+            }
+            None => self.notice = Some(Notice::error(why())),
+        }
+    }
+
     /// Selects step `step` of send `t`, with the editors following it.
     fn go_to(&mut self, t: usize, step: usize) {
         self.session.select(t, step);
@@ -644,11 +665,7 @@ impl Component for App {
                 self.schedule_autosave(ctx);
             }
             Msg::ClusterMode(mode) => {
-                if let Some(c) = &self.session.cluster {
-                    let text = crate::ui::session::set_mode(&c.text, &mode);
-                    self.session.edit_cluster(text.as_str().into());
-                    ctx.link().send_message(Msg::ClusterApply);
-                }
+                self.form_edit(ctx, |t, _| Some(session::set_mode(t, &mode)), String::new)
             }
             Msg::ClusterShow(line) => {
                 self.cluster_line = Some(line);
@@ -660,67 +677,29 @@ impl Component for App {
                 }
             }
             Msg::ClusterLayout(layout) => {
-                if let Some(c) = &self.session.cluster {
-                    let text = crate::ui::session::set_kube_proxy(&c.text, &layout);
-                    self.session.edit_cluster(text.as_str().into());
-                    ctx.link().send_message(Msg::ClusterApply);
-                }
+                self.form_edit(ctx, |t, _| Some(session::set_kube_proxy(t, &layout)), String::new)
             }
-            Msg::ClusterService(service, field, value) => {
-                let text = self.session.cluster.as_ref().and_then(|c| {
-                    let cluster = crate::engine::k8s::Cluster::from_yaml(&c.applied).ok()?;
-                    if field == "type" {
-                        crate::ui::session::set_service_type(&c.text, &cluster, &service, &value)
-                    } else {
-                        crate::ui::session::set_service_field(&c.text, &cluster, &service, &field, &value)
-                    }
-                });
-                match text {
-                    Some(t) => {
-                        self.session.edit_cluster(t.as_str().into());
-                        ctx.link().send_message(Msg::ClusterApply);
-                    }
-                    None => {
-                        self.notice = Some(Notice::error(format!(
-                            "{service}'s spec is not written as a block (spec: on its own line): set {field} in the YAML."
-                        )))
-                    }
-                }
-            }
-            Msg::ClusterEndpoint(line, state) => {
-                let text = self.session.cluster.as_ref().and_then(|c| match state {
-                    Some(s) => crate::ui::session::set_endpoint_state(&c.text, line, s),
-                    None => crate::ui::session::remove_endpoint(&c.text, line),
-                });
-                match text {
-                    Some(t) => {
-                        self.session.edit_cluster(t.as_str().into());
-                        ctx.link().send_message(Msg::ClusterApply);
-                    }
-                    None => {
-                        self.notice = Some(Notice::error(format!(
-                            "The endpoint at line {line} is written in flow style ({{…}}): change it in the YAML."
-                        )))
-                    }
-                }
-            }
-            Msg::ClusterAdd(service, node) => {
-                let added = self.session.cluster.as_ref().and_then(|c| {
-                    let cluster = crate::engine::k8s::Cluster::from_yaml(&c.applied).ok()?;
-                    crate::ui::session::add_endpoint(&c.text, &cluster, &service, &node)
-                });
-                match added {
-                    Some(text) => {
-                        self.session.edit_cluster(text.as_str().into());
-                        ctx.link().send_message(Msg::ClusterApply);
-                    }
-                    None => {
-                        self.notice = Some(Notice::error(format!(
-                            "No endpoint could be added for {service} on {node}: its pod CIDR may be full."
-                        )))
-                    }
-                }
-            }
+            Msg::ClusterService(service, field, value) => self.form_edit(
+                ctx,
+                |t, c| match field.as_str() {
+                    "type" => session::set_service_type(t, c, &service, &value),
+                    _ => session::set_service_field(t, c, &service, &field, &value),
+                },
+                || format!("{service}'s spec is not written as a block (spec: on its own line): set {field} in the YAML."),
+            ),
+            Msg::ClusterEndpoint(line, state) => self.form_edit(
+                ctx,
+                |t, _| match state {
+                    Some(s) => session::set_endpoint_state(t, line, s),
+                    None => session::remove_endpoint(t, line),
+                },
+                || format!("The endpoint at line {line} is written in flow style ({{…}}): change it in the YAML."),
+            ),
+            Msg::ClusterAdd(service, node) => self.form_edit(
+                ctx,
+                |t, c| session::add_endpoint(t, c, &service, &node),
+                || format!("No endpoint could be added for {service} on {node}: its pod CIDR may be full."),
+            ),
             Msg::Command(host, line) => match self.session.command(host, &line) {
                 Ok(()) => {
                     self.notice = Some(Notice::info(format!("Applied: {line}")));

@@ -3,7 +3,7 @@
 //! last sync changed on each node and what each KUBE-* chain stands for.
 
 use crate::engine::cni::NodeDiff;
-use crate::engine::k8s::{self, Cluster};
+use crate::engine::k8s;
 use crate::ui::editors::CodeEditor;
 use crate::ui::session::{ClusterDraft, EndpointState};
 use std::rc::Rc;
@@ -146,23 +146,15 @@ fn service_row(row: &ServiceRow, props: &ClusterProps) -> Html {
 
 #[function_component(ClusterPanel)]
 pub fn cluster_panel(props: &ClusterProps) -> Html {
-    let applied = use_memo(props.draft.applied.clone(), |y| Cluster::from_yaml(y).ok());
-    let names: Vec<(String, String)> = props
-        .node
+    let c = &props.draft.objects;
+    // The node's sync: its chains' names and kube-proxy's own text.
+    let sync = props.node.as_deref().and_then(|n| props.draft.node(n));
+    let names: &[(String, String)] = sync.map_or(&[], |s| &s.names);
+    let restore = sync.map(|s| s.restore.clone());
+    let mode = c
+        .network
         .as_ref()
-        .and_then(|n| props.draft.names.iter().find(|(x, _)| x == n))
-        .map(|(_, l)| l.clone())
-        .unwrap_or_default();
-    // What kube-proxy itself hands to iptables-restore on this node.
-    let restore = use_memo((props.draft.applied.clone(), props.node.clone()), |(y, node)| {
-        let c = Cluster::from_yaml(y).ok()?;
-        let config = crate::engine::cni::node_config(&c, node.as_deref()?)?;
-        Some(crate::engine::cni::node_restore(&c, config))
-    });
-    let mode = applied
-        .as_ref()
-        .as_ref()
-        .and_then(|c| c.network.as_ref().map(|n| n.mode.clone()))
+        .map(|n| n.mode.clone())
         .unwrap_or_else(|| k8s::MODES[0].into());
     let onmode = props
         .onmode
@@ -170,10 +162,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
     let onlayout = props
         .onlayout
         .reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
-    let legacy = applied
-        .as_ref()
-        .as_ref()
-        .is_some_and(|c| c.network.as_ref().and_then(|n| n.kube_proxy.as_deref()) == Some("legacy"));
+    let legacy = c.network.as_ref().and_then(|n| n.kube_proxy.as_deref()) == Some("legacy");
     let errors = Rc::new(props.draft.errors.to_vec());
     let status = if !errors.is_empty() {
         html! { <span class="tag row-drop" id="cluster-yaml-status"><span aria-hidden="true">{ "✕" }</span>{ format!(" {} error(s): the nodes keep what the last valid objects made", errors.len()) }</span> }
@@ -182,11 +171,8 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
     } else {
         html! { <span class="tag row-deliver" id="cluster-yaml-status"><span aria-hidden="true">{ "✓" }</span>{ " in sync" }</span> }
     };
-    let services: Vec<ServiceRow> = applied
-        .as_ref()
-        .as_ref()
-        .map(|c| {
-            c.services
+    let services: Vec<ServiceRow> = c
+        .services
                 .iter()
                 .filter(|s| matches!(s.cluster_ip, k8s::ClusterIp::Ip(_)))
                 .map(|s| ServiceRow {
@@ -215,9 +201,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                         .collect(),
                     nodes: c.nodes.iter().map(|n| n.name.clone()).collect(),
                 })
-                .collect()
-        })
-        .unwrap_or_default();
+                .collect();
     html! {
         <section class="panel cluster-panel" aria-labelledby="cluster-h">
             <h2 id="cluster-h">{ "Cluster: the objects kube-proxy and the CNI read" }</h2>
@@ -272,7 +256,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                     <pre class="restore-text" tabindex="0" aria-label="VXLAN neighbour and forwarding entries">{ props.vxlan.join("\n") }</pre>
                 </details>
             }
-            if let Some(text) = (*restore).clone() {
+            if let Some(text) = restore {
                 <details class="restore-input">
                     <summary>{ format!("kube-proxy's own text for {} (its iptables-restore input) and why iptables-save prints it differently", props.node.clone().unwrap_or_default()) }</summary>
                     <p>{ "kube-proxy writes the text below; the kernel keeps rules as structures, so iptables-save prints them back its own way:" }</p>

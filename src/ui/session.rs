@@ -163,43 +163,61 @@ pub struct ClusterDraft {
     pub errors: Rc<Vec<ParseError>>,
     /// What the last sync changed on each node.
     pub diffs: Rc<Vec<NodeDiff>>,
-    /// Per node: each KUBE-SVC-/KUBE-SEP-/… chain and the Service port
-    /// (and endpoint) it stands for.
-    pub names: Rc<Vec<(String, ChainNames)>>,
-    /// Per node: each rule kube-proxy wrote, and the object it is for.
-    pub origins: Rc<Vec<(String, Vec<cni::RuleOrigin>)>>,
+    /// The objects of `applied`, read once.
+    pub objects: Rc<Cluster>,
+    /// What kube-proxy's sync made on each node, named for the page.
+    pub nodes: Rc<Vec<NodeSync>>,
+}
+
+/// kube-proxy's sync on one node, as the page names it.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct NodeSync {
+    pub node: String,
+    /// Each KUBE-SVC-/KUBE-SEP-/… chain and the Service port (and
+    /// endpoint) it stands for.
+    pub names: ChainNames,
+    /// Each rule kube-proxy wrote, and the object it is for.
+    pub origins: Vec<cni::RuleOrigin>,
+    /// The text kube-proxy handed to iptables-restore.
+    pub restore: String,
 }
 
 impl ClusterDraft {
     /// A draft of `yaml` as applied.
     pub fn applied(yaml: &str) -> ClusterDraft {
-        let (names, origins) = match Cluster::from_yaml(yaml) {
-            Ok(c) => (
-                c.nodes
-                    .iter()
-                    .map(|n| (n.name.clone(), cni::chain_names(&c, &n.name)))
-                    .collect(),
-                c.nodes
-                    .iter()
-                    .map(|n| (n.name.clone(), cni::rule_origins(&c, &n.name)))
-                    .collect(),
-            ),
-            Err(_) => (Vec::new(), Vec::new()),
-        };
+        // One kube-proxy sync per node names its chains and its rules.
+        let objects = Cluster::from_yaml(yaml).unwrap_or_default();
+        let nodes = objects
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                let r = cni::node_sync(&objects, &n.name)?;
+                Some(NodeSync {
+                    node: n.name.clone(),
+                    names: cni::chain_names_in(&r),
+                    origins: cni::rule_origins_in(&objects, &r),
+                    restore: r.text(),
+                })
+            })
+            .collect();
         ClusterDraft {
             text: yaml.into(),
             applied: yaml.into(),
-            names: Rc::new(names),
-            origins: Rc::new(origins),
+            objects: Rc::new(objects),
+            nodes: Rc::new(nodes),
             ..ClusterDraft::default()
         }
+    }
+
+    /// The sync on `node`.
+    pub fn node(&self, node: &str) -> Option<&NodeSync> {
+        self.nodes.iter().find(|n| n.node == node)
     }
 
     /// The object a rule on `node` was written for, and its line in the
     /// YAML (`rule` as `iptables-save` prints it).
     pub fn rule_origin(&self, node: &str, rule: &str) -> Option<&cni::RuleOrigin> {
-        let (_, list) = self.origins.iter().find(|(n, _)| n == node)?;
-        list.iter().find(|o| o.rule == rule)
+        self.node(node)?.origins.iter().find(|o| o.rule == rule)
     }
 
     pub fn pending(&self) -> bool {
@@ -209,8 +227,9 @@ impl ClusterDraft {
     /// What chain `chain` on `node` stands for (`ms-test/flask-ui:http →
     /// 172.16.3.70:80`).
     pub fn chain_name(&self, node: &str, chain: &str) -> Option<&str> {
-        let (_, list) = self.names.iter().find(|(n, _)| n == node)?;
-        list.iter()
+        self.node(node)?
+            .names
+            .iter()
             .find(|(c, _)| c == chain)
             .map(|(_, w)| w.as_str())
     }
@@ -719,14 +738,10 @@ impl Session {
         // change generates (what a reload rebuilds before the edits).
         let base_sc = match (&self.cluster, base_yaml) {
             (Some(c), Some(y)) if &*c.applied != y => {
-                let (old, new) = (
-                    Cluster::from_yaml(y).ok(),
-                    Cluster::from_yaml(&c.applied).ok(),
-                );
-                match (self.base.as_deref().and_then(scenario::builtin), new) {
-                    (Some(b), Some(n)) => cni::resync(old.as_ref(), &n, &b).ok().map(|r| r.0),
-                    _ => None,
-                }
+                let old = Cluster::from_yaml(y).ok();
+                let base = self.base.as_deref().and_then(scenario::builtin);
+                base.and_then(|b| cni::resync(old.as_ref(), &c.objects, &b).ok())
+                    .map(|r| r.0)
             }
             _ => self.base.as_deref().and_then(scenario::builtin),
         };
@@ -794,8 +809,8 @@ impl Session {
             Ok(n) => n,
             Err(e) => return fail(self, e),
         };
-        let old = Cluster::from_yaml(&c.applied).ok();
-        let (sc, diffs) = match cni::resync(old.as_ref(), &new, &self.world.scenario) {
+        let old = Some(&*c.objects);
+        let (sc, diffs) = match cni::resync(old, &new, &self.world.scenario) {
             Ok(r) => r,
             Err(e) => return fail(self, e),
         };
