@@ -19,11 +19,10 @@
 //! kube-proxy's own test vectors). Only full syncs existed then.
 
 use super::{
-    categorize, endpoint_chain, endpoints_of, port_proto_hash, service_ports, Line, Origin, Restore,
+    categorize, commented, endpoint_chain, endpoints_of, port_proto_hash, quoted, service_ports,
+    Config, Line, Origin, Restore,
 };
 use crate::engine::k8s::Cluster;
-
-use super::Config;
 
 fn text_line(text: String, origin: &Origin) -> Line {
     Line {
@@ -125,7 +124,7 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
             r.nat_chains.push(xlb.clone());
         }
         let capture = |r: &mut Restore, dst: &str, what: &str, target: &str| {
-            let c = format!("\"{name} {what}\"");
+            let c = quoted(format_args!("{name} {what}"));
             let base = [
                 "-A",
                 "KUBE-SERVICES",
@@ -158,15 +157,22 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
         if has {
             capture(&mut r, &cip, "cluster IP", &svc);
         } else {
-            let c = format!("\"{name} has no endpoints\"");
-            r.filter_rules.push(text_line(format!("-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j REJECT", &c, proto, proto, &cip, &port), &origin));
+            let c = quoted(format_args!("{name} has no endpoints"));
+            r.filter_rules.push(text_line(
+                commented(
+                    "KUBE-SERVICES",
+                    &c,
+                    format_args!("-m {proto} -p {proto} -d {cip} --dport {port} -j REJECT"),
+                ),
+                &origin,
+            ));
         }
         for ip in &sp.external_ips {
             let dst = format!("{ip}/32");
             if has {
                 // Traffic to an external IP is masqueraded whoever sends it
                 // (Cluster policy), or kept for the XLB chain (Local).
-                let c = format!("\"{name} external IP\"");
+                let c = quoted(format_args!("{name} external IP"));
                 let base = [
                     "-A",
                     "KUBE-SERVICES",
@@ -192,38 +198,51 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
                 w.extend(["-j", if local_policy { &xlb } else { &svc }]);
                 r.nat_rules.push(line(&w, &origin));
             } else {
-                let c = format!("\"{name} has no endpoints\"");
-                r.filter_rules.push(text_line(format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j REJECT", &c, proto, proto, &dst, &port), &origin));
+                let c = quoted(format_args!("{name} has no endpoints"));
+                r.filter_rules.push(text_line(
+                    commented(
+                        "KUBE-EXTERNAL-SERVICES",
+                        &c,
+                        format_args!("-m {proto} -p {proto} -d {dst} --dport {port} -j REJECT"),
+                    ),
+                    &origin,
+                ));
             }
         }
         for ip in &sp.lb_vips {
             let dst = format!("{ip}/32");
             if !has {
-                let c = format!("\"{name} has no endpoints\"");
-                r.filter_rules.push(text_line(format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j REJECT", &c, proto, proto, &dst, &port), &origin));
+                let c = quoted(format_args!("{name} has no endpoints"));
+                r.filter_rules.push(text_line(
+                    commented(
+                        "KUBE-EXTERNAL-SERVICES",
+                        &c,
+                        format_args!("-m {proto} -p {proto} -d {dst} --dport {port} -j REJECT"),
+                    ),
+                    &origin,
+                ));
                 continue;
             }
             if !r.nat_chains.contains(&fw) {
                 r.nat_chains.push(fw.clone());
             }
-            let c = format!("\"{name} loadbalancer IP\"");
+            let c = quoted(format_args!("{name} loadbalancer IP"));
             r.nat_rules.push(text_line(
-                format!(
-                    "-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}",
-                    &c, proto, proto, &dst, &port, &fw
+                commented(
+                    "KUBE-SERVICES",
+                    &c,
+                    format_args!("-m {proto} -p {proto} -d {dst} --dport {port} -j {fw}"),
                 ),
                 &origin,
             ));
         }
         if has && !sp.lb_vips.is_empty() {
-            let c = format!("\"{name} loadbalancer IP\"");
+            let c = quoted(format_args!("{name} loadbalancer IP"));
             let target = if local_policy { &xlb } else { &svc };
             if sp.source_ranges.is_empty() {
                 if !local_policy {
-                    r.nat_rules.push(text_line(
-                        format!("-A {} -m comment --comment {} -j KUBE-MARK-MASQ", &fw, &c),
-                        &origin,
-                    ));
+                    r.nat_rules
+                        .push(text_line(commented(&fw, &c, "-j KUBE-MARK-MASQ"), &origin));
                 }
                 r.nat_rules.push(line(
                     &["-A", &fw, "-m", "comment", "--comment", &c, "-j", target],
@@ -234,26 +253,18 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
                     let s = cidr.to_string();
                     if !local_policy {
                         r.nat_rules.push(text_line(
-                            format!(
-                                "-A {} -m comment --comment {} -s {} -j KUBE-MARK-MASQ",
-                                &fw, &c, &s
-                            ),
+                            commented(&fw, &c, format_args!("-s {s} -j KUBE-MARK-MASQ")),
                             &origin,
                         ));
                     }
                     r.nat_rules.push(text_line(
-                        format!(
-                            "-A {} -m comment --comment {} -s {} -j {}",
-                            &fw, &c, &s, target
-                        ),
+                        commented(&fw, &c, format_args!("-s {s} -j {target}")),
                         &origin,
                     ));
                 }
             }
-            r.nat_rules.push(text_line(
-                format!("-A {} -m comment --comment {} -j KUBE-MARK-DROP", &fw, &c),
-                &origin,
-            ));
+            r.nat_rules
+                .push(text_line(commented(&fw, &c, "-j KUBE-MARK-DROP"), &origin));
         }
         if sp.node_port != 0 {
             let np = sp.node_port.to_string();
@@ -288,8 +299,8 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
                     r.nat_rules.push(line(&w, &origin));
                 }
             } else {
-                let c = format!("\"{name} has no endpoints\"");
-                r.filter_rules.push(text_line(format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m addrtype --dst-type LOCAL -m {} -p {} --dport {} -j REJECT", &c, proto, proto, &np), &origin));
+                let c = quoted(format_args!("{name} has no endpoints"));
+                r.filter_rules.push(text_line(commented("KUBE-EXTERNAL-SERVICES", &c, format_args!("-m addrtype --dst-type LOCAL -m {proto} -p {proto} --dport {np} -j REJECT")), &origin));
             }
         }
         if !has {
@@ -308,7 +319,16 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
         if let Some(secs) = sp.sticky {
             let secs = secs.to_string();
             for (t, c) in &chains {
-                r.nat_rules.push(text_line(format!("-A {} -m comment --comment {} -m recent --name {} --rcheck --seconds {} --reap -j {}", &svc, &name, c, &secs, c), &eo(t)));
+                r.nat_rules.push(text_line(
+                    commented(
+                        &svc,
+                        &name,
+                        format_args!(
+                            "-m recent --name {c} --rcheck --seconds {secs} --reap -j {c}"
+                        ),
+                    ),
+                    &eo(t),
+                ));
             }
         }
         let n = chains.len();
@@ -327,10 +347,7 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
             r.nat_chains.push(c.clone());
             let src = format!("{}/32", e.ip);
             r.nat_rules.push(text_line(
-                format!(
-                    "-A {} -m comment --comment {} -s {} -j KUBE-MARK-MASQ",
-                    &c, &name, &src
-                ),
+                commented(&c, &name, format_args!("-s {src} -j KUBE-MARK-MASQ")),
                 &eo(&t),
             ));
             let mut w = vec!["-A", c.as_str(), "-m", "comment", "--comment", &name];
@@ -353,34 +370,32 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
             if let Some(cidr) = &not_pods {
                 r.nat_rules.push(text_line(format!("-A {} -m comment --comment \"Redirect pods trying to reach external loadbalancer VIP to clusterIP\" -s {} -j {}", &xlb, cidr, &svc), &origin));
             }
-            let c = format!("\"masquerade LOCAL traffic for {name} LB IP\"");
+            let c = quoted(format_args!("masquerade LOCAL traffic for {name} LB IP"));
             r.nat_rules.push(text_line(
-                format!(
-                    "-A {} -m comment --comment {} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ",
-                    &xlb, &c
-                ),
+                commented(&xlb, &c, "-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ"),
                 &origin,
             ));
-            let c = format!("\"route LOCAL traffic for {name} LB IP to service chain\"");
+            let c = quoted(format_args!(
+                "route LOCAL traffic for {name} LB IP to service chain"
+            ));
             r.nat_rules.push(text_line(
-                format!(
-                    "-A {} -m comment --comment {} -m addrtype --src-type LOCAL -j {}",
-                    &xlb, &c, &svc
+                commented(
+                    &xlb,
+                    &c,
+                    format_args!("-m addrtype --src-type LOCAL -j {svc}"),
                 ),
                 &origin,
             ));
             if cat.local.is_empty() {
-                let c = format!("\"{name} has no local endpoints\"");
-                r.nat_rules.push(text_line(
-                    format!("-A {} -m comment --comment {} -j KUBE-MARK-DROP", &xlb, &c),
-                    &origin,
-                ));
+                let c = quoted(format_args!("{name} has no local endpoints"));
+                r.nat_rules
+                    .push(text_line(commented(&xlb, &c, "-j KUBE-MARK-DROP"), &origin));
             } else {
                 let n = cat.local.len();
                 for (i, e) in cat.local.iter().enumerate() {
                     let t = e.text();
                     let c = endpoint_chain(&name, proto, &t);
-                    let cm = format!("\"Balancing rule {i} for {name}\"");
+                    let cm = quoted(format_args!("Balancing rule {i} for {name}"));
                     let mut w = vec!["-A", xlb.as_str(), "-m", "comment", "--comment", &cm];
                     let p = super::probability_text(n - i);
                     if i + 1 < n {

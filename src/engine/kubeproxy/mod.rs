@@ -497,6 +497,12 @@ fn quoted(s: impl std::fmt::Display) -> String {
     format!("\"{s}\"")
 }
 
+/// A rule of `chain` with kube-proxy's comment match first, then `rest`
+/// (its matches and target), as iptables-save writes it.
+fn commented(chain: &str, comment: &str, rest: impl std::fmt::Display) -> String {
+    format!("-A {chain} -m comment --comment {comment} {rest}")
+}
+
 impl Proxier {
     pub fn new(config: Config) -> Proxier {
         Proxier {
@@ -687,12 +693,24 @@ impl Proxier {
             // KUBE-PROXY-FIREWALL: written on every sync.
             if has_internal {
                 r.nat_rules.push(Line {
-                    text: format!("-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &cluster_ip_comment, proto, proto, &cip, &port, internal_chain),
+                    text: commented(
+                        "KUBE-SERVICES",
+                        &cluster_ip_comment,
+                        format_args!(
+                            "-m {proto} -p {proto} -d {cip} --dport {port} -j {internal_chain}"
+                        ),
+                    ),
                     origin: origin.clone(),
                 });
             } else {
                 r.filter_rules.push(Line {
-                    text: format!("-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &int_comment, proto, proto, &cip, &port, int_target),
+                    text: commented(
+                        "KUBE-SERVICES",
+                        &int_comment,
+                        format_args!(
+                            "-m {proto} -p {proto} -d {cip} --dport {port} -j {int_target}"
+                        ),
+                    ),
                     origin: origin.clone(),
                 });
             }
@@ -701,13 +719,25 @@ impl Proxier {
                 if cat.any {
                     let c = quoted(format_args!("{name} external IP"));
                     r.nat_rules.push(Line {
-                        text: format!("-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &c, proto, proto, &ip, &port, &ext_chain),
+                        text: commented(
+                            "KUBE-SERVICES",
+                            &c,
+                            format_args!(
+                                "-m {proto} -p {proto} -d {ip} --dport {port} -j {ext_chain}"
+                            ),
+                        ),
                         origin: origin.clone(),
                     });
                 }
                 if !has_external {
                     r.filter_rules.push(Line {
-                        text: format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &ext_comment, proto, proto, &ip, &port, ext_target),
+                        text: commented(
+                            "KUBE-EXTERNAL-SERVICES",
+                            &ext_comment,
+                            format_args!(
+                                "-m {proto} -p {proto} -d {ip} --dport {port} -j {ext_target}"
+                            ),
+                        ),
                         origin: origin.clone(),
                     });
                 }
@@ -717,14 +747,24 @@ impl Proxier {
                 if cat.any {
                     let c = quoted(format_args!("{name} loadbalancer IP"));
                     r.nat_rules.push(Line {
-                        text: format!("-A KUBE-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &c, proto, proto, &ip, &port, lb_chain),
+                        text: commented(
+                            "KUBE-SERVICES",
+                            &c,
+                            format_args!(
+                                "-m {proto} -p {proto} -d {ip} --dport {port} -j {lb_chain}"
+                            ),
+                        ),
                         origin: origin.clone(),
                     });
                 }
                 if uses_fw {
                     let c = quoted(format_args!("{name} traffic not accepted by {fw_chain}"));
                     r.filter_rules.push(Line {
-                        text: format!("-A KUBE-PROXY-FIREWALL -m comment --comment {} -m {} -p {} -d {} --dport {} -j DROP", &c, proto, proto, &ip, &port),
+                        text: commented(
+                            "KUBE-PROXY-FIREWALL",
+                            &c,
+                            format_args!("-m {proto} -p {proto} -d {ip} --dport {port} -j DROP"),
+                        ),
                         origin: origin.clone(),
                     });
                 }
@@ -733,7 +773,13 @@ impl Proxier {
                 for ip in &sp.lb_vips {
                     let ip = ip.to_string();
                     r.filter_rules.push(Line {
-                        text: format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m {} -p {} -d {} --dport {} -j {}", &ext_comment, proto, proto, &ip, &port, ext_target),
+                        text: commented(
+                            "KUBE-EXTERNAL-SERVICES",
+                            &ext_comment,
+                            format_args!(
+                                "-m {proto} -p {proto} -d {ip} --dport {port} -j {ext_target}"
+                            ),
+                        ),
                         origin: origin.clone(),
                     });
                 }
@@ -743,18 +789,22 @@ impl Proxier {
                 if cat.any {
                     if cfg.localhost_node_ports && !cfg.ipv6 && cfg.nfacct_localhost {
                         r.nat_rules.push(Line {
-                            text: format!("-A KUBE-NODEPORTS -m comment --comment {} -m {} -p {} -d 127.0.0.0/8 --dport {} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j {}", &name, proto, proto, &np, &ext_chain),
+                            text: commented("KUBE-NODEPORTS", &name, format_args!("-m {proto} -p {proto} -d 127.0.0.0/8 --dport {np} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j {ext_chain}")),
                             origin: origin.clone(),
                         });
                     }
                     r.nat_rules.push(Line {
-                        text: format!("-A KUBE-NODEPORTS -m comment --comment {} -m {} -p {} --dport {} -j {}", &name, proto, proto, &np, &ext_chain),
+                        text: commented(
+                            "KUBE-NODEPORTS",
+                            &name,
+                            format_args!("-m {proto} -p {proto} --dport {np} -j {ext_chain}"),
+                        ),
                         origin: origin.clone(),
                     });
                 }
                 if !has_external {
                     r.filter_rules.push(Line {
-                        text: format!("-A KUBE-EXTERNAL-SERVICES -m comment --comment {} -m addrtype --dst-type LOCAL -m {} -p {} --dport {} -j {}", &ext_comment, proto, proto, &np, ext_target),
+                        text: commented("KUBE-EXTERNAL-SERVICES", &ext_comment, format_args!("-m addrtype --dst-type LOCAL -m {proto} -p {proto} --dport {np} -j {ext_target}")),
                         origin: origin.clone(),
                     });
                 }
@@ -763,7 +813,11 @@ impl Proxier {
                 let c = quoted(format_args!("{name} health check node port"));
                 let hc = sp.health_check_node_port.to_string();
                 r.filter_rules.push(Line {
-                    text: format!("-A KUBE-NODEPORTS -m comment --comment {} -m tcp -p tcp --dport {} -j ACCEPT", &c, &hc),
+                    text: commented(
+                        "KUBE-NODEPORTS",
+                        &c,
+                        format_args!("-m tcp -p tcp --dport {hc} -j ACCEPT"),
+                    ),
                     origin: origin.clone(),
                 });
             }
@@ -817,37 +871,36 @@ impl Proxier {
                     let c = quoted(format_args!(
                         "masquerade traffic for {name} external destinations"
                     ));
-                    nat.text(
-                        format!(
-                            "-A {} -m comment --comment {} -j KUBE-MARK-MASQ",
-                            &ext_chain, &c
-                        ),
-                        &origin,
-                    );
+                    nat.text(commented(&ext_chain, &c, "-j KUBE-MARK-MASQ"), &origin);
                 } else {
                     if let Some(cidr) = cfg.local_detector {
                         let c =
                             quoted(format_args!("pod traffic for {name} external destinations"));
                         let cidr = cidr.to_string();
                         nat.text(
-                            format!(
-                                "-A {} -m comment --comment {} -s {} -j {}",
-                                &ext_chain, &c, &cidr, &cluster_chain
-                            ),
+                            commented(&ext_chain, &c, format_args!("-s {cidr} -j {cluster_chain}")),
                             &origin,
                         );
                     }
                     let c = quoted(format_args!(
                         "masquerade LOCAL traffic for {name} external destinations"
                     ));
-                    nat.text(format!("-A {} -m comment --comment {} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ", &ext_chain, &c), &origin);
+                    nat.text(
+                        commented(
+                            &ext_chain,
+                            &c,
+                            "-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ",
+                        ),
+                        &origin,
+                    );
                     let c = quoted(format_args!(
                         "route LOCAL traffic for {name} external destinations"
                     ));
                     nat.text(
-                        format!(
-                            "-A {} -m comment --comment {} -m addrtype --src-type LOCAL -j {}",
-                            &ext_chain, &c, &cluster_chain
+                        commented(
+                            &ext_chain,
+                            &c,
+                            format_args!("-m addrtype --src-type LOCAL -j {cluster_chain}"),
                         ),
                         &origin,
                     );
@@ -864,10 +917,7 @@ impl Proxier {
                 for cidr in &sp.source_ranges {
                     let s = cidr.to_string();
                     nat.text(
-                        format!(
-                            "-A {} -m comment --comment {} -s {} -j {}",
-                            &fw_chain, &c, &s, &ext_chain
-                        ),
+                        commented(&fw_chain, &c, format_args!("-s {s} -j {ext_chain}")),
                         &origin,
                     );
                     from_node |= cidr.contains(&cfg.node_ip);
@@ -876,10 +926,7 @@ impl Proxier {
                     for ip in &sp.lb_vips {
                         let s = ip.to_string();
                         nat.text(
-                            format!(
-                                "-A {} -m comment --comment {} -s {} -j {}",
-                                &fw_chain, &c, &s, &ext_chain
-                            ),
+                            commented(&fw_chain, &c, format_args!("-s {s} -j {ext_chain}")),
                             &origin,
                         );
                     }
@@ -1006,9 +1053,10 @@ impl Proxier {
                     }
                     let ip = ip.to_string();
                     r.nat_rules.push(Line {
-                        text: format!(
-                            "-A KUBE-SERVICES -m comment --comment {} -d {} -j KUBE-NODEPORTS",
-                            last_rule, &ip
+                        text: commented(
+                            "KUBE-SERVICES",
+                            last_rule,
+                            format_args!("-d {ip} -j KUBE-NODEPORTS"),
                         ),
                         origin: fixed.clone(),
                     });
