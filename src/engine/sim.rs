@@ -140,6 +140,13 @@ impl SimState {
         }
     }
 
+    /// The IP ID `host` gives its next packet (one counter per host).
+    fn next_ip_id(&mut self, host: usize) -> u16 {
+        let id = self.ip_id[host];
+        self.ip_id[host] = id.wrapping_add(1);
+        id
+    }
+
     /// Forgets all connections (`conntrack -F` everywhere) and open sockets.
     pub fn clear_conntrack(&mut self) {
         self.conntrack.iter_mut().for_each(conntrack::Table::clear);
@@ -505,8 +512,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             ))
         }
     };
-    let id = state.ip_id[host];
-    state.ip_id[host] = id.wrapping_add(1);
+    let id = state.next_ip_id(host);
     let mut pkt = Packet {
         outer: Vec::new(),
         ip: Ipv4Header {
@@ -1362,7 +1368,7 @@ impl Walker<'_, '_> {
     }
 
     /// Hands the packet to the device `dev`.
-    fn transmit(&mut self, host: usize, mut pkt: Packet, dev: &str, via: Option<Ipv4Addr>) -> Next {
+    fn transmit(&mut self, host: usize, pkt: Packet, dev: &str, via: Option<Ipv4Addr>) -> Next {
         let world = self.world;
         let h = &world.hosts[host];
         let Some(di) = h.dev(dev) else {
@@ -1557,8 +1563,7 @@ impl Walker<'_, '_> {
                     })
                     .or_else(|| h.select_src(""))
                     .unwrap_or(Ipv4Addr::UNSPECIFIED);
-                let id = self.state.ip_id[host];
-                self.state.ip_id[host] = id.wrapping_add(1);
+                let id = self.state.next_ip_id(host);
                 let outer = Ipv4Header {
                     src,
                     dst: gw,
@@ -1569,20 +1574,7 @@ impl Walker<'_, '_> {
                     total_len: 0,
                     vxlan: None,
                 };
-                self.transmit_step(host, dev, Some(gw), &pkt);
-                pkt.outer.insert(0, outer.clone());
-                pkt.fix_lengths();
-                let outer = pkt.outer[0].clone();
-                self.step(
-                    host,
-                    Layer::Network,
-                    StepKind::Encap {
-                        dev: dev.into(),
-                        outer,
-                    },
-                    &pkt,
-                );
-                Next::LocalOut { host, pkt }
+                self.encapsulate(host, dev, gw, outer, pkt)
             }
             DeviceKind::Vxlan {
                 vni,
@@ -1626,8 +1618,7 @@ impl Walker<'_, '_> {
                 // The LAN hop the outer frame goes to: the remote node, or
                 // the router when the underlay route goes through one.
                 let lan_hop = under.route.as_ref().and_then(|r| r.via).unwrap_or(f.dst);
-                let id = self.state.ip_id[host];
-                self.state.ip_id[host] = id.wrapping_add(1);
+                let id = self.state.next_ip_id(host);
                 let outer = Ipv4Header {
                     src: *local,
                     dst: f.dst,
@@ -1646,22 +1637,29 @@ impl Walker<'_, '_> {
                         outer_dst_mac: crate::engine::packet::nic_mac(lan_hop),
                     })),
                 };
-                self.transmit_step(host, dev, Some(next_hop), &pkt);
-                pkt.outer.insert(0, outer);
-                pkt.fix_lengths();
-                let outer = pkt.outer[0].clone();
-                self.step(
-                    host,
-                    Layer::Network,
-                    StepKind::Encap {
-                        dev: dev.into(),
-                        outer,
-                    },
-                    &pkt,
-                );
-                Next::LocalOut { host, pkt }
+                self.encapsulate(host, dev, next_hop, outer, pkt)
             }
         }
+    }
+
+    /// A tunnel device takes the packet toward `next_hop` and puts `outer`
+    /// (lengths and checksum filled in) in front of it; the encapsulated
+    /// packet goes out again from this host.
+    fn encapsulate(
+        &mut self,
+        host: usize,
+        dev: &str,
+        next_hop: Ipv4Addr,
+        outer: Ipv4Header,
+        mut pkt: Packet,
+    ) -> Next {
+        self.transmit_step(host, dev, Some(next_hop), &pkt);
+        pkt.outer.insert(0, outer);
+        pkt.fix_lengths();
+        let outer = pkt.outer[0].clone();
+        let dev = dev.into();
+        self.step(host, Layer::Network, StepKind::Encap { dev, outer }, &pkt);
+        Next::LocalOut { host, pkt }
     }
 
     /// The packet leaves on `dev`, toward `next_hop` when there is one.
