@@ -9,6 +9,7 @@ use packetwalk::engine::iptables::TableName;
 use packetwalk::engine::k8s::Cluster;
 use packetwalk::engine::kubeproxy::port_proto_hash;
 use packetwalk::engine::packet::Proto;
+use packetwalk::engine::scenario::Scenario;
 use packetwalk::engine::sim::{send, Force, SendSpec, SimState};
 use packetwalk::engine::trace::{StepKind, Trace, Verdict};
 use packetwalk::engine::World;
@@ -20,6 +21,12 @@ fn cluster(mode: &str) -> Cluster {
     );
     let text = std::fs::read_to_string(&path).unwrap();
     Cluster::from_yaml(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// node8's rules as `iptables-save` writes them.
+fn node8_rules(sc: &Scenario) -> String {
+    let node8 = sc.host("node8").unwrap();
+    node8.iptables.as_ref().unwrap().to_text()
 }
 
 fn world(mode: &str) -> World {
@@ -237,7 +244,7 @@ fn forcing_each_branch_reaches_each_endpoint() {
 #[test]
 fn calico_names_the_host_veth_from_the_pod() {
     let sc = cni::build(&cluster("calico-ipip"), "t", "t").unwrap();
-    let node8 = sc.hosts.iter().find(|h| h.name == "node8").unwrap();
+    let node8 = sc.host("node8").unwrap();
     let veth = calico_veth("ms-test", "flask-ui-6c9f7d8b5d-x2k4p");
     assert!(veth.starts_with("cali") && veth.len() == 15, "{veth}");
     assert!(node8.devices.iter().any(|d| d.name == veth));
@@ -285,7 +292,7 @@ fn a_resync_replaces_kube_proxys_chains_and_keeps_the_learners() {
     let one = Cluster::from_yaml(&yaml[..cut]).unwrap();
 
     let mut sc = cni::build(&one, "t", "t").unwrap();
-    let node8 = sc.hosts.iter_mut().find(|h| h.name == "node8").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
     let rules = node8.iptables.as_ref().unwrap().to_text();
     assert!(
         !rules.contains("--probability"),
@@ -309,7 +316,7 @@ fn a_resync_replaces_kube_proxys_chains_and_keeps_the_learners() {
     node8.routes = packetwalk::engine::scenario::Text::One(routes);
 
     let (after, diffs) = cni::resync(Some(&one), &three, &sc).unwrap();
-    let n8 = after.hosts.iter().find(|h| h.name == "node8").unwrap();
+    let n8 = after.host("node8").unwrap();
     let rules = n8.iptables.as_ref().unwrap().to_text();
     assert!(rules.contains("--probability 0.33333333349"), "{rules}");
     assert!(rules.contains("--probability 0.50000000000"), "{rules}");
@@ -421,7 +428,7 @@ fn session_affinity_sends_every_connection_to_the_same_endpoint() {
 #[test]
 fn the_legacy_layout_is_the_article_times() {
     let sc = cni::builtin("legacy-kube-proxy").unwrap();
-    let node8 = sc.hosts.iter().find(|h| h.name == "node8").unwrap();
+    let node8 = sc.host("node8").unwrap();
     let rules = node8.iptables.as_ref().unwrap().to_text();
     let svc = format!(
         "KUBE-SVC-{}",
@@ -466,15 +473,7 @@ fn switching_to_the_legacy_layout_resyncs_the_nodes() {
     );
     let legacy = Cluster::from_yaml(&legacy_yaml).unwrap();
     let (after, _) = cni::resync(Some(&current), &legacy, &sc).unwrap();
-    let rules = after
-        .hosts
-        .iter()
-        .find(|h| h.name == "node8")
-        .unwrap()
-        .iptables
-        .as_ref()
-        .unwrap()
-        .to_text();
+    let rules = node8_rules(&after);
     assert!(
         rules.contains("kubernetes forwarding conntrack pod source rule"),
         "{rules}"
@@ -526,7 +525,7 @@ fn hostile_yaml_is_an_error_not_a_crash() {
 fn a_node_whose_rules_cannot_be_read_keeps_them_and_says_why() {
     let c = cluster("calico-ipip");
     let mut sc = cni::build(&c, "t", "t").unwrap();
-    let n8 = sc.hosts.iter_mut().find(|h| h.name == "node8").unwrap();
+    let n8 = sc.host_mut("node8").unwrap();
     let odd = n8.iptables.as_ref().unwrap().to_text().replacen(
         "-A INPUT -j KUBE-FIREWALL\n",
         "-A INPUT -j KUBE-FIREWALL\n-A NOWHERE -j ACCEPT\n",
@@ -534,7 +533,7 @@ fn a_node_whose_rules_cannot_be_read_keeps_them_and_says_why() {
     );
     n8.iptables = Some(packetwalk::engine::scenario::Text::One(odd.clone()));
     let (after, diffs) = cni::resync(Some(&c), &c, &sc).unwrap();
-    let n8 = after.hosts.iter().find(|h| h.name == "node8").unwrap();
+    let n8 = after.host("node8").unwrap();
     assert_eq!(
         n8.iptables.as_ref().unwrap().to_text(),
         odd,
@@ -627,15 +626,7 @@ fn each_generated_rule_links_back_to_its_object() {
     let c = cluster("calico-ipip");
     let origins = cni::rule_origins(&c, "node8");
     let sc = cni::build(&c, "t", "t").unwrap();
-    let rules = sc
-        .hosts
-        .iter()
-        .find(|h| h.name == "node8")
-        .unwrap()
-        .iptables
-        .as_ref()
-        .unwrap()
-        .to_text();
+    let rules = node8_rules(&sc);
     // Each origin's rule is a rule of the node, word for word.
     for o in &origins {
         assert!(

@@ -696,7 +696,7 @@ mod tests {
     #[test]
     fn vxlan_entries_print_as_ip_neigh_and_bridge_fdb() {
         let sc = scenario::builtin("flannel-vxlan").unwrap();
-        let node8 = sc.hosts.iter().find(|h| h.name == "node8").unwrap();
+        let node8 = sc.host("node8").unwrap();
         let lines = vxlan_lines(node8);
         assert_eq!(
             lines[0],

@@ -1599,7 +1599,7 @@ mod tests {
         assert_eq!(eps, vec!["172.16.225.112", "172.16.3.66"]);
         assert!(add_endpoint(one, &c, "ms-test/nope", "node54").is_none());
         let sc = crate::engine::cni::build(&c2, "t", "t").unwrap();
-        let node8 = sc.hosts.iter().find(|h| h.name == "node8").unwrap();
+        let node8 = sc.host("node8").unwrap();
         assert!(node8
             .iptables
             .as_ref()
@@ -1693,7 +1693,7 @@ mod tests {
             .collect();
         assert_eq!(ips, vec!["172.16.225.112", "172.16.166.140"]);
         let sc = crate::engine::cni::build(&c4, "t", "t").unwrap();
-        let node8 = sc.hosts.iter().find(|h| h.name == "node8").unwrap();
+        let node8 = sc.host("node8").unwrap();
         assert!(node8
             .iptables
             .as_ref()
@@ -1758,9 +1758,7 @@ mod tests {
         assert_eq!(s.ingress[0].ip.to_string(), "192.168.11.240");
         let sc = crate::engine::cni::build(&c2, "t", "t").unwrap();
         let rules = sc
-            .hosts
-            .iter()
-            .find(|h| h.name == "node8")
+            .host("node8")
             .unwrap()
             .iptables
             .as_ref()
