@@ -125,34 +125,17 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
         }
         let capture = |r: &mut Restore, dst: &str, what: &str, target: &str| {
             let c = quoted(format_args!("{name} {what}"));
-            let base = [
-                "-A",
-                "KUBE-SERVICES",
-                "-m",
-                "comment",
-                "--comment",
-                &c,
-                "-m",
-                proto,
-                "-p",
-                proto,
-                "-d",
-                dst,
-                "--dport",
-                &port,
-            ];
+            let rule = |tail: &str| {
+                let m = format_args!("-m {proto} -p {proto} -d {dst} --dport {port} {tail}");
+                text_line(commented("KUBE-SERVICES", &c, m), &origin)
+            };
             if cfg.masquerade_all {
-                let mut w = base.to_vec();
-                w.extend(["-j", "KUBE-MARK-MASQ"]);
-                r.nat_rules.push(line(&w, &origin));
+                r.nat_rules.push(rule("-j KUBE-MARK-MASQ"));
             } else if let Some(cidr) = &not_pods {
-                let mut w = base.to_vec();
-                w.extend(["!", "-s", cidr, "-j", "KUBE-MARK-MASQ"]);
-                r.nat_rules.push(line(&w, &origin));
+                r.nat_rules
+                    .push(rule(&format!("! -s {cidr} -j KUBE-MARK-MASQ")));
             }
-            let mut w = base.to_vec();
-            w.extend(["-j", target]);
-            r.nat_rules.push(line(&w, &origin));
+            r.nat_rules.push(rule(&format!("-j {target}")));
         };
         if has {
             capture(&mut r, &cip, "cluster IP", &svc);
@@ -173,30 +156,16 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
                 // Traffic to an external IP is masqueraded whoever sends it
                 // (Cluster policy), or kept for the XLB chain (Local).
                 let c = quoted(format_args!("{name} external IP"));
-                let base = [
-                    "-A",
-                    "KUBE-SERVICES",
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    &dst,
-                    "--dport",
-                    &port,
-                ];
+                let rule = |target: &str| {
+                    let m =
+                        format_args!("-m {proto} -p {proto} -d {dst} --dport {port} -j {target}");
+                    text_line(commented("KUBE-SERVICES", &c, m), &origin)
+                };
                 if !local_policy {
-                    let mut w = base.to_vec();
-                    w.extend(["-j", "KUBE-MARK-MASQ"]);
-                    r.nat_rules.push(line(&w, &origin));
+                    r.nat_rules.push(rule("KUBE-MARK-MASQ"));
                 }
-                let mut w = base.to_vec();
-                w.extend(["-j", if local_policy { &xlb } else { &svc }]);
-                r.nat_rules.push(line(&w, &origin));
+                r.nat_rules
+                    .push(rule(if local_policy { &xlb } else { &svc }));
             } else {
                 let c = quoted(format_args!("{name} has no endpoints"));
                 r.filter_rules.push(text_line(
