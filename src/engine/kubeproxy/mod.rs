@@ -688,100 +688,67 @@ impl Proxier {
             let port = sp.port.to_string();
             let cip = sp.cluster_ip.to_string();
             let cluster_ip_comment = quoted(format_args!("{name} cluster IP"));
+            // A rule for this Service port at `dst`, jumping to `target`.
+            let to_port = |chain: &str, comment: &str, dst: &str, target: &str| Line {
+                text: commented(
+                    chain,
+                    comment,
+                    format_args!("-m {proto} -p {proto} -d {dst} --dport {port} -j {target}"),
+                ),
+                origin: origin.clone(),
+            };
 
             // KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-NODEPORTS,
             // KUBE-PROXY-FIREWALL: written on every sync.
             if has_internal {
-                r.nat_rules.push(Line {
-                    text: commented(
-                        "KUBE-SERVICES",
-                        &cluster_ip_comment,
-                        format_args!(
-                            "-m {proto} -p {proto} -d {cip} --dport {port} -j {internal_chain}"
-                        ),
-                    ),
-                    origin: origin.clone(),
-                });
+                r.nat_rules.push(to_port(
+                    "KUBE-SERVICES",
+                    &cluster_ip_comment,
+                    &cip,
+                    internal_chain,
+                ));
             } else {
-                r.filter_rules.push(Line {
-                    text: commented(
-                        "KUBE-SERVICES",
-                        &int_comment,
-                        format_args!(
-                            "-m {proto} -p {proto} -d {cip} --dport {port} -j {int_target}"
-                        ),
-                    ),
-                    origin: origin.clone(),
-                });
+                r.filter_rules
+                    .push(to_port("KUBE-SERVICES", &int_comment, &cip, int_target));
             }
             for ip in &sp.external_ips {
                 let ip = ip.to_string();
                 if cat.any {
                     let c = quoted(format_args!("{name} external IP"));
-                    r.nat_rules.push(Line {
-                        text: commented(
-                            "KUBE-SERVICES",
-                            &c,
-                            format_args!(
-                                "-m {proto} -p {proto} -d {ip} --dport {port} -j {ext_chain}"
-                            ),
-                        ),
-                        origin: origin.clone(),
-                    });
+                    r.nat_rules
+                        .push(to_port("KUBE-SERVICES", &c, &ip, &ext_chain));
                 }
                 if !has_external {
-                    r.filter_rules.push(Line {
-                        text: commented(
-                            "KUBE-EXTERNAL-SERVICES",
-                            &ext_comment,
-                            format_args!(
-                                "-m {proto} -p {proto} -d {ip} --dport {port} -j {ext_target}"
-                            ),
-                        ),
-                        origin: origin.clone(),
-                    });
+                    r.filter_rules.push(to_port(
+                        "KUBE-EXTERNAL-SERVICES",
+                        &ext_comment,
+                        &ip,
+                        ext_target,
+                    ));
                 }
             }
             for ip in &sp.lb_vips {
                 let ip = ip.to_string();
                 if cat.any {
                     let c = quoted(format_args!("{name} loadbalancer IP"));
-                    r.nat_rules.push(Line {
-                        text: commented(
-                            "KUBE-SERVICES",
-                            &c,
-                            format_args!(
-                                "-m {proto} -p {proto} -d {ip} --dport {port} -j {lb_chain}"
-                            ),
-                        ),
-                        origin: origin.clone(),
-                    });
+                    r.nat_rules
+                        .push(to_port("KUBE-SERVICES", &c, &ip, lb_chain));
                 }
                 if uses_fw {
                     let c = quoted(format_args!("{name} traffic not accepted by {fw_chain}"));
-                    r.filter_rules.push(Line {
-                        text: commented(
-                            "KUBE-PROXY-FIREWALL",
-                            &c,
-                            format_args!("-m {proto} -p {proto} -d {ip} --dport {port} -j DROP"),
-                        ),
-                        origin: origin.clone(),
-                    });
+                    r.filter_rules
+                        .push(to_port("KUBE-PROXY-FIREWALL", &c, &ip, "DROP"));
                 }
             }
             if !has_external {
                 for ip in &sp.lb_vips {
                     let ip = ip.to_string();
-                    r.filter_rules.push(Line {
-                        text: commented(
-                            "KUBE-EXTERNAL-SERVICES",
-                            &ext_comment,
-                            format_args!(
-                                "-m {proto} -p {proto} -d {ip} --dport {port} -j {ext_target}"
-                            ),
-                        ),
-                        origin: origin.clone(),
-                    });
+                    r.filter_rules.push(to_port(
+                        "KUBE-EXTERNAL-SERVICES",
+                        &ext_comment,
+                        &ip,
+                        ext_target,
+                    ));
                 }
             }
             if sp.node_port != 0 {
