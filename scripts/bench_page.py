@@ -11,7 +11,9 @@ Measured (the page writes each as a `data-*-ms` attribute of <body>):
     task during it (PerformanceObserver "longtask", tasks over 50 ms);
   * send: from the Send button's message to the rendered trace, with that
     dump in place, to a Service of the dump;
-  * size: the release .wasm and .js, gzip -9.
+  * size: gzip -9 of the .wasm and .js files the default scenario's page
+    fetches (from the browser's resource timing), and of the cluster
+    generator's module, which it fetches only for a cluster scenario.
 
 Usage: scripts/bench_page.py [DIST_DIR]   (build first: trunk build --release)
 """
@@ -36,19 +38,31 @@ def attr(b, name):
     return float(v) if v else None
 
 
+def gz(path):
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    return len(raw), len(gzip.compress(raw, 9))
+
+
+def report_sizes(dist, fetched):
+    """gzip -9 of what the default page fetched, and of the rest."""
+    page = 0
+    for f in sorted(fetched):
+        raw, g = gz(os.path.join(dist, f))
+        page += g
+        print(f"size  {f}: {raw} B raw, {g} B gzip -9")
+    print(f"size  the default page's .wasm + .js, gzip -9: {page} B ({page / 1000:.1f} kB)")
+    lazy = 0
+    for f in sorted(os.listdir(dist)):
+        if f.endswith((".wasm", ".js")) and f not in fetched:
+            raw, g = gz(os.path.join(dist, f))
+            lazy += g
+            print(f"size  {f} (not fetched by the default page): {raw} B raw, {g} B gzip -9")
+    print(f"size  the cluster generator, fetched on first use, gzip -9: {lazy} B ({lazy / 1000:.1f} kB)")
+
+
 def main():
     dist = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "dist")
-    sizes = {}
-    for f in os.listdir(dist):
-        if f.endswith(".wasm") or f.endswith(".js"):
-            with open(os.path.join(dist, f), "rb") as fh:
-                raw = fh.read()
-            sizes[f.rsplit(".", 1)[1]] = (len(raw), len(gzip.compress(raw, 9)))
-    gz = sum(g for _, g in sizes.values())
-    for k, (raw, g) in sorted(sizes.items()):
-        print(f"size  .{k}: {raw} B raw, {g} B gzip -9")
-    print(f"size  .wasm + .js gzip -9: {gz} B ({gz / 1024:.1f} KiB)")
-
     dump = os.path.join(tempfile.mkdtemp(), "kube-10k.rules")
     subprocess.run(
         [sys.executable, os.path.join(ROOT, "..", "shared", "tools", "gen_kube_rules.py"),
@@ -73,6 +87,20 @@ def main():
                 b.get(base + "?scenario=article")
                 b.wait("#verdict", 20)
                 firsts.append(attr(b, "data-first-render-ms"))
+            clusters = []
+            for _ in range(RUNS):
+                b.get("about:blank")
+                b.get(base + "?scenario=calico-ipip")
+                b.wait("#cluster-yaml", 20)
+                clusters.append(attr(b, "data-first-render-ms"))
+            print(f"first render of calico-ipip (fetches the cluster generator first): median "
+                  f"{statistics.median(clusters):.0f} ms (runs: {', '.join(f'{x:.0f}' for x in clusters)})")
+            b.get("about:blank")
+            b.get(base + "?scenario=article")
+            b.wait("#verdict", 20)
+            fetched = b.js("return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
+            code = [p.lstrip("/") for p in fetched if p.endswith((".wasm", ".js"))]
+            report_sizes(dist, code)
             print(f"first render: median {statistics.median(firsts):.0f} ms (runs: {', '.join(f'{x:.0f}' for x in firsts)})")
 
             parses, works, chunks, longest, sends = [], [], [], [], []

@@ -365,6 +365,15 @@ def run(b, base):
     outer = b.text("#headers .hdr-added")
     check("the remote scenario shows an outer IPIP header added", "IPIP" in outer and "192.168.11.58" in outer, repr(outer))
     b.screenshot(os.path.join(SHOTS, "e2e-ipip.png"))
+    loaded = lambda: b.js("return performance.getEntriesByType('resource').some(e => e.name.includes('packetwalk-cluster'))")
+    check("the article's scenarios do not load the cluster generator", loaded() is False)
+
+    # 5a. Picking a cluster scenario loads the generator, then opens it.
+    b.select("#scenario-picker", "calico-vxlan")
+    b.wait_until(lambda: b.exists("#cluster-yaml") and "in sync" in b.text("#cluster-yaml-status"), "calico-vxlan from the picker")
+    check("picking a cluster scenario loads the generator and opens it",
+          loaded() is True and "mode: calico-vxlan" in b.value("#cluster-yaml") and "vxlan.calico" in b.value("#routes-node8"),
+          b.value("#routes-node8")[:200])
 
     # 5b. The cluster as the learner's lever: from one endpoint to three,
     # kube-proxy's probabilities, the sync's diff, the chains' names, and

@@ -594,61 +594,51 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
     })
 }
 
-/// The built-in scenarios made from Kubernetes objects (YAML in
-/// `scenarios/clusters/`).
-/// Name, title and YAML of each.
-pub const CLUSTERS: [(&str, &str, &str); 7] = [
-    (
-        "calico-ipip",
-        "Calico IPIP: three endpoints, one per node",
-        include_str!("scenarios/clusters/calico-ipip.yaml"),
-    ),
-    (
-        "calico-vxlan",
-        "Calico VXLAN: pod to pod across nodes",
-        include_str!("scenarios/clusters/calico-vxlan.yaml"),
-    ),
+/// The built-in scenarios made from Kubernetes objects, name and title
+/// (their YAML, in `scenarios/clusters/`, is [`cluster_yaml`]'s: the page
+/// lists the titles without carrying the YAML).
+pub const CLUSTERS: [(&str, &str); 7] = [
+    ("calico-ipip", "Calico IPIP: three endpoints, one per node"),
+    ("calico-vxlan", "Calico VXLAN: pod to pod across nodes"),
     (
         "flannel-vxlan",
         "Flannel VXLAN: flannel.1 and the cni0 bridge",
-        include_str!("scenarios/clusters/flannel-vxlan.yaml"),
     ),
     (
         "flannel-host-gw",
         "Flannel host-gw: plain routes to the other nodes",
-        include_str!("scenarios/clusters/flannel-host-gw.yaml"),
     ),
     (
         "nodeport-local",
         "NodePort, externalTrafficPolicy: Local: the client's address is kept",
-        include_str!("scenarios/clusters/nodeport-local.yaml"),
     ),
     (
         "session-affinity",
         "Session affinity: ClientIP sticks to one endpoint",
-        include_str!("scenarios/clusters/session-affinity.yaml"),
     ),
     (
         "legacy-kube-proxy",
         "kube-proxy 1.18 layout: the article's time",
-        include_str!("scenarios/clusters/legacy-kube-proxy.yaml"),
     ),
 ];
 
 /// A built-in cluster's YAML.
 pub fn cluster_yaml(name: &str) -> Option<&'static str> {
-    CLUSTERS
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, _, y)| *y)
+    Some(match name {
+        "calico-ipip" => include_str!("scenarios/clusters/calico-ipip.yaml"),
+        "calico-vxlan" => include_str!("scenarios/clusters/calico-vxlan.yaml"),
+        "flannel-vxlan" => include_str!("scenarios/clusters/flannel-vxlan.yaml"),
+        "flannel-host-gw" => include_str!("scenarios/clusters/flannel-host-gw.yaml"),
+        "nodeport-local" => include_str!("scenarios/clusters/nodeport-local.yaml"),
+        "session-affinity" => include_str!("scenarios/clusters/session-affinity.yaml"),
+        "legacy-kube-proxy" => include_str!("scenarios/clusters/legacy-kube-proxy.yaml"),
+        _ => return None,
+    })
 }
 
 /// A built-in cluster's title (without building it).
 pub fn cluster_title(name: &str) -> Option<&'static str> {
-    CLUSTERS
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, t, _)| *t)
+    CLUSTERS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
 /// A built-in scenario made from a cluster.
@@ -757,7 +747,7 @@ pub fn node_sync(cluster: &Cluster, node: &str) -> Option<Restore> {
 
 /// What one sync changed on a node: lines of `iptables-save` and of
 /// `ip route` that appeared and disappeared.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeDiff {
     pub node: String,
     pub rules_added: Vec<String>,
@@ -912,7 +902,7 @@ pub fn chain_names_in(r: &Restore) -> Vec<(String, String)> {
 }
 
 /// Where one rule kube-proxy wrote on a node comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RuleOrigin {
     /// The rule as `iptables-save` prints it (`-A KUBE-SERVICES -d …`).
     pub rule: String,

@@ -9,6 +9,7 @@ pub mod cni;
 pub mod conntrack;
 pub mod decimal;
 pub mod error;
+pub mod generator;
 pub mod iptables;
 pub mod k8s;
 pub mod kubeproxy;

@@ -9,6 +9,7 @@
 use crate::engine::error::Errors;
 use crate::engine::iptables::Ruleset;
 use crate::engine::scenario::{self, HostKind};
+use crate::engine::generator::FormEdit;
 use crate::engine::SendSpec;
 use crate::ui::cluster::ClusterPanel;
 use crate::ui::dialogs::{EmbedDialog, LinkDialog};
@@ -18,10 +19,10 @@ use crate::ui::explain::{explain, ExplainProps};
 use crate::ui::headers::HeaderView;
 use crate::ui::model::{self, Filters, Move};
 use crate::ui::send_form::{SendForm, Target};
-use crate::ui::session::{self, Field, Session};
+use crate::ui::session::{Field, Session};
 use crate::ui::share::{self, Saved};
 use crate::ui::topology::Topology;
-use crate::ui::{browser, import};
+use crate::ui::{browser, generator, import};
 use gloo_timers::callback::{Interval, Timeout};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -76,6 +77,8 @@ pub enum Msg {
     Key(web_sys::KeyboardEvent),
     /// The address's fragment changed (a link pasted into this tab).
     Fragment,
+    /// The cluster generator could not be loaded.
+    GeneratorFailed(String),
     /// The cluster's YAML as typed; synced after a pause.
     ClusterEdit(Rc<str>),
     ClusterApply,
@@ -84,7 +87,7 @@ pub enum Msg {
     /// Highlight this line of the cluster's YAML (a rule's origin).
     ClusterShow(usize),
     ClusterService(String, String, String),
-    ClusterEndpoint(usize, Option<crate::ui::session::EndpointState>),
+    ClusterEndpoint(usize, Option<crate::engine::k8s::edit::EndpointState>),
     /// Add an endpoint of Service `.0` on node `.1`.
     ClusterAdd(String, String),
 }
@@ -183,12 +186,49 @@ pub struct App {
     ),
 }
 
-/// The session to start with, and a notice to show with it.
-fn initial_session() -> (Session, Option<Notice>) {
-    let name = browser::query("scenario")
+/// The scenario the page opens: named in the URL, or the last one shown.
+fn initial_name() -> String {
+    browser::query("scenario")
         .or_else(browser::last_scenario)
         .filter(|n| n == IMPORTED || scenario::BUILTIN.contains(&n.as_str()))
-        .unwrap_or_else(|| scenario::BUILTIN[0].to_string());
+        .unwrap_or_else(|| scenario::BUILTIN[0].to_string())
+}
+
+/// Whether a saved session is made from Kubernetes objects.
+fn saved_needs_generator(saved: &Saved) -> bool {
+    saved.cluster.is_some() || saved.base.as_deref().is_some_and(generator::is_cluster)
+}
+
+/// Whether scenario `name` (or its autosave) is made from Kubernetes objects.
+fn needs_generator(name: &str) -> bool {
+    generator::is_cluster(name)
+        || (name == IMPORTED && browser::load_autosave(None).is_some_and(|s| saved_needs_generator(&s)))
+}
+
+/// Whether the session the page opens with is made from Kubernetes
+/// objects, so that the cluster generator must be loaded first.
+pub fn generator_needed_at_start() -> bool {
+    needs_generator(&initial_name())
+        || browser::fragment()
+            .and_then(|f| share::decode_link(&f).ok())
+            .is_some_and(|s| saved_needs_generator(&s))
+}
+
+/// Built-in scenario `name`, or the first one (with why) when `name`
+/// cannot be opened (the cluster generator did not load).
+fn builtin_or_first(name: &str) -> (Session, Option<Notice>) {
+    match Session::builtin(name) {
+        Ok(s) => (s, None),
+        Err(e) => (
+            Session::builtin(scenario::BUILTIN[0]).expect("the article's scenario builds (tested)"),
+            Some(Notice::error(format!("\"{name}\" could not be opened ({e}); the article's scenario is shown."))),
+        ),
+    }
+}
+
+/// The session to start with, and a notice to show with it.
+fn initial_session() -> (Session, Option<Notice>) {
+    let name = initial_name();
     if browser::query("embed").is_some_and(|v| v == "1") {
         // An embedded page never touches the reader's storage.
         let name = if name == IMPORTED {
@@ -196,8 +236,7 @@ fn initial_session() -> (Session, Option<Notice>) {
         } else {
             &name
         };
-        let s = Session::builtin(name).expect("built-in scenarios build (tested)");
-        return (s, None);
+        return builtin_or_first(name);
     }
     if let Some(frag) = browser::fragment() {
         // From now on a reload shows the autosave, not the link again.
@@ -230,11 +269,15 @@ fn start(name: &str) -> (Session, Option<Notice>) {
                 )
             }),
         ),
+        Err(e) if !generator::loaded() && needs_generator(name) => {
+            // Nothing is wrong with the save: it stays where it is.
+            let (s, _) = builtin_or_first(scenario::BUILTIN[0]);
+            (s, Some(Notice::error(format!("\"{name}\" could not be opened ({e}); the article's scenario is shown."))))
+        }
         Err(e) => {
             let base = (name != IMPORTED).then_some(name);
             browser::set_aside(base);
-            let builtin = base.unwrap_or(scenario::BUILTIN[0]);
-            let s = Session::builtin(builtin).expect("built-in scenarios build (tested)");
+            let (s, _) = builtin_or_first(base.unwrap_or(scenario::BUILTIN[0]));
             (
                 s,
                 Some(Notice::error(format!(
@@ -342,24 +385,36 @@ impl App {
         import::parse_in_chunks(text, progress, done);
     }
 
-    /// A change the cluster form makes to the YAML: `edit` gets the text as
-    /// typed and the objects in use; the new text is applied at once, or
-    /// `why` says why the form could not make the change.
-    fn form_edit(
-        &mut self,
-        ctx: &Context<Self>,
-        edit: impl FnOnce(&str, &crate::engine::k8s::Cluster) -> Option<String>,
-        why: impl FnOnce() -> String,
-    ) {
+    /// Whether handling `msg` may open a scenario made from Kubernetes
+    /// objects (a built-in one, a link, a file, a backup).
+    fn needs_generator(&self, msg: &Msg) -> bool {
+        match msg {
+            Msg::Scenario(name) => needs_generator(name),
+            Msg::ImportScenario(text) => {
+                text.contains("\"cluster\"")
+                    || crate::engine::cni::CLUSTERS.iter().any(|(n, _)| text.contains(n))
+            }
+            Msg::Fragment => browser::fragment()
+                .and_then(|f| share::decode_link(&f).ok())
+                .is_some_and(|s| saved_needs_generator(&s)),
+            Msg::RestoreOwn => browser::load_backup(self.session.base.as_deref())
+                .is_some_and(|s| saved_needs_generator(&s)),
+            _ => false,
+        }
+    }
+
+    /// A change the cluster form makes to the YAML: applied at once, or
+    /// the notice says why the form could not make it.
+    fn form_edit(&mut self, ctx: &Context<Self>, edit: FormEdit) {
         let Some(c) = &self.session.cluster else {
             return;
         };
-        match edit(&c.text, &c.objects.clone()) {
-            Some(text) => {
+        match generator::edit(&c.text, edit) {
+            Ok(text) => {
                 self.session.edit_cluster(text.as_str().into());
                 ctx.link().send_message(Msg::ClusterApply);
             }
-            None => self.notice = Some(Notice::error(why())),
+            Err(why) => self.notice = Some(Notice::error(why)),
         }
     }
 
@@ -533,6 +588,18 @@ impl Component for App {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        if !generator::loaded() && self.needs_generator(&msg) {
+            // Loaded first (once), then the message is handled.
+            self.notice = Some(Notice::info("Loading the cluster generator…"));
+            let link = ctx.link().clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                match generator::load().await {
+                    Ok(()) => link.send_message(msg),
+                    Err(e) => link.send_message(Msg::GeneratorFailed(e)),
+                }
+            });
+            return true;
+        }
         match msg {
             Msg::Select(t, s) => self.go_to(t, s),
             Msg::Step(m) => {
@@ -664,9 +731,7 @@ impl Component for App {
                 self.editor_host = self.editor_host.min(self.session.world.hosts.len().saturating_sub(1));
                 self.schedule_autosave(ctx);
             }
-            Msg::ClusterMode(mode) => {
-                self.form_edit(ctx, |t, _| Some(session::set_mode(t, &mode)), String::new)
-            }
+            Msg::ClusterMode(mode) => self.form_edit(ctx, FormEdit::Mode(mode)),
             Msg::ClusterShow(line) => {
                 self.cluster_line = Some(line);
                 if let Some(el) = web_sys::window()
@@ -676,30 +741,17 @@ impl Component for App {
                     el.scroll_into_view();
                 }
             }
-            Msg::ClusterLayout(layout) => {
-                self.form_edit(ctx, |t, _| Some(session::set_kube_proxy(t, &layout)), String::new)
-            }
+            Msg::ClusterLayout(layout) => self.form_edit(ctx, FormEdit::Layout(layout)),
             Msg::ClusterService(service, field, value) => self.form_edit(
                 ctx,
-                |t, c| match field.as_str() {
-                    "type" => session::set_service_type(t, c, &service, &value),
-                    _ => session::set_service_field(t, c, &service, &field, &value),
+                FormEdit::Service {
+                    service,
+                    field,
+                    value,
                 },
-                || format!("{service}'s spec is not written as a block (spec: on its own line): set {field} in the YAML."),
             ),
-            Msg::ClusterEndpoint(line, state) => self.form_edit(
-                ctx,
-                |t, _| match state {
-                    Some(s) => session::set_endpoint_state(t, line, s),
-                    None => session::remove_endpoint(t, line),
-                },
-                || format!("The endpoint at line {line} is written in flow style ({{…}}): change it in the YAML."),
-            ),
-            Msg::ClusterAdd(service, node) => self.form_edit(
-                ctx,
-                |t, c| session::add_endpoint(t, c, &service, &node),
-                || format!("No endpoint could be added for {service} on {node}: its pod CIDR may be full."),
-            ),
+            Msg::ClusterEndpoint(line, state) => self.form_edit(ctx, FormEdit::Endpoint { line, state }),
+            Msg::ClusterAdd(service, node) => self.form_edit(ctx, FormEdit::AddEndpoint { service, node }),
             Msg::Command(host, line) => match self.session.command(host, &line) {
                 Ok(()) => {
                     self.notice = Some(Notice::info(format!("Applied: {line}")));
@@ -780,7 +832,7 @@ impl Component for App {
                     .and_then(|sc| {
                         // A built-in scenario with edited texts stays that
                         // scenario; anything else is saved as "imported".
-                        let base = scenario::builtin(&sc.name)
+                        let base = generator::builtin_scenario(&sc.name)
                             .filter(|b| same_shape(b, &sc))
                             .map(|_| sc.name.clone());
                         let mut s = Session::new(&sc, base).map_err(|e| e.to_string())?;
@@ -974,6 +1026,7 @@ impl Component for App {
                 }
             }
             Msg::Key(k) => return self.key(ctx, &k),
+            Msg::GeneratorFailed(e) => self.notice = Some(Notice::error(e)),
             Msg::Fragment => {
                 let Some(frag) = browser::fragment() else {
                     return false;

@@ -3,9 +3,10 @@
 //! last sync changed on each node and what each KUBE-* chain stands for.
 
 use crate::engine::cni::NodeDiff;
-use crate::engine::k8s;
+use crate::engine::generator::ServiceForm;
+use crate::engine::k8s::{edit::EndpointState, MODES};
 use crate::ui::editors::CodeEditor;
-use crate::ui::session::{ClusterDraft, EndpointState};
+use crate::ui::session::ClusterDraft;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -48,22 +49,7 @@ fn diff_list(d: &NodeDiff) -> Html {
     }
 }
 
-/// One Service as the form shows it.
-struct ServiceRow {
-    key: String,
-    /// `spec.type` as written (`ClusterIP`, `NodePort`, `LoadBalancer`).
-    kind: &'static str,
-    /// `externalTrafficPolicy: Local`, `internalTrafficPolicy: Local`,
-    /// `sessionAffinity: ClientIP`.
-    external: bool,
-    internal: bool,
-    sticky: bool,
-    /// IP, node, line in the YAML, state.
-    endpoints: Vec<(String, String, usize, EndpointState)>,
-    nodes: Vec<String>,
-}
-
-fn service_row(row: &ServiceRow, props: &ClusterProps) -> Html {
+fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
     let key = row.key.clone();
     // The form edits the YAML at the lines of the objects in use: not while
     // the YAML typed differs from them.
@@ -96,7 +82,7 @@ fn service_row(row: &ServiceRow, props: &ClusterProps) -> Html {
                             cb.emit((k.clone(), "type".to_string(), v));
                         })
                     }}>
-                        { for ["ClusterIP", "NodePort", "LoadBalancer"].iter().map(|t| html! { <option value={*t} selected={*t == row.kind}>{ *t }</option> }) }
+                        { for ["ClusterIP", "NodePort", "LoadBalancer"].iter().map(|t| html! { <option value={*t} selected={*t == row.kind.as_str()}>{ *t }</option> }) }
                     </select>
                 </label>
                 { select(format!("etp-{slug}"), "externalTrafficPolicy", "externalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.external) }
@@ -107,8 +93,9 @@ fn service_row(row: &ServiceRow, props: &ClusterProps) -> Html {
                 <caption class="visually-hidden">{ format!("Endpoints of {key}") }</caption>
                 <thead><tr><th scope="col">{ "Endpoint" }</th><th scope="col">{ "Node" }</th><th scope="col">{ "State" }</th><th scope="col"><span class="visually-hidden">{ "Remove" }</span></th></tr></thead>
                 <tbody>
-                    { for row.endpoints.iter().map(|(ip, node, line, state)| {
-                        let (line, cb, rm) = (*line, props.onendpoint.clone(), props.onendpoint.clone());
+                    { for row.endpoints.iter().map(|e| {
+                        let (ip, node, state) = (&e.ip, &e.node, &e.state);
+                        let (line, cb, rm) = (e.line, props.onendpoint.clone(), props.onendpoint.clone());
                         let onchange = Callback::from(move |e: Event| {
                             let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
                             let s = match v.as_str() {
@@ -134,7 +121,7 @@ fn service_row(row: &ServiceRow, props: &ClusterProps) -> Html {
                 </tbody>
             </table>
             <div class="button-row">
-                { for row.nodes.iter().map(|n| {
+                { for props.draft.view.form.nodes.iter().map(|n| {
                     let (k, n2, onadd) = (key.clone(), n.clone(), props.onadd.clone());
                     html! { <button class="small" disabled={locked} onclick={Callback::from(move |_| onadd.emit((k.clone(), n2.clone())))}
                         aria-label={format!("Add an endpoint of {key} on {n}")}>{ format!("+ endpoint on {n}") }</button> }
@@ -146,23 +133,19 @@ fn service_row(row: &ServiceRow, props: &ClusterProps) -> Html {
 
 #[function_component(ClusterPanel)]
 pub fn cluster_panel(props: &ClusterProps) -> Html {
-    let c = &props.draft.objects;
+    let form = &props.draft.view.form;
     // The node's sync: its chains' names and kube-proxy's own text.
     let sync = props.node.as_deref().and_then(|n| props.draft.node(n));
     let names: &[(String, String)] = sync.map_or(&[], |s| &s.names);
     let restore = sync.map(|s| s.restore.clone());
-    let mode = c
-        .network
-        .as_ref()
-        .map(|n| n.mode.clone())
-        .unwrap_or_else(|| k8s::MODES[0].into());
+    let mode = form.mode.clone();
     let onmode = props
         .onmode
         .reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
     let onlayout = props
         .onlayout
         .reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
-    let legacy = c.network.as_ref().and_then(|n| n.kube_proxy.as_deref()) == Some("legacy");
+    let legacy = form.legacy;
     let errors = Rc::new(props.draft.errors.to_vec());
     let status = if !errors.is_empty() {
         html! { <span class="tag row-drop" id="cluster-yaml-status"><span aria-hidden="true">{ "✕" }</span>{ format!(" {} error(s): the nodes keep what the last valid objects made", errors.len()) }</span> }
@@ -171,37 +154,6 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
     } else {
         html! { <span class="tag row-deliver" id="cluster-yaml-status"><span aria-hidden="true">{ "✓" }</span>{ " in sync" }</span> }
     };
-    let services: Vec<ServiceRow> = c
-        .services
-                .iter()
-                .filter(|s| matches!(s.cluster_ip, k8s::ClusterIp::Ip(_)))
-                .map(|s| ServiceRow {
-                    key: s.key(),
-                    kind: match s.kind {
-                        k8s::ServiceType::NodePort => "NodePort",
-                        k8s::ServiceType::LoadBalancer => "LoadBalancer",
-                        _ => "ClusterIP",
-                    },
-                    external: s.external_policy == k8s::Policy::Local,
-                    internal: s.internal_policy == k8s::Policy::Local,
-                    sticky: s.affinity_timeout.is_some(),
-                    endpoints: c
-                        .slices
-                        .iter()
-                        .filter(|sl| sl.service == s.name && sl.namespace == s.namespace)
-                        .flat_map(|sl| sl.endpoints.iter())
-                        .filter_map(|e| {
-                            let state = match (e.conditions.ready, e.conditions.terminating) {
-                                (Some(false), Some(true)) => EndpointState::Terminating,
-                                (Some(false), _) => EndpointState::NotReady,
-                                _ => EndpointState::Ready,
-                            };
-                            Some((e.addresses.first()?.to_string(), e.node_name.clone().unwrap_or_default(), e.line, state))
-                        })
-                        .collect(),
-                    nodes: c.nodes.iter().map(|n| n.name.clone()).collect(),
-                })
-                .collect();
     html! {
         <section class="panel cluster-panel" aria-labelledby="cluster-h">
             <h2 id="cluster-h">{ "Cluster: the objects kube-proxy and the CNI read" }</h2>
@@ -212,14 +164,14 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             <div class="cluster-form">
                 <label for="cluster-mode">{ "Network mode" }</label>
                 <select id="cluster-mode" onchange={onmode}>
-                    { for k8s::MODES.iter().map(|m| html! { <option value={*m} selected={*m == mode}>{ *m }</option> }) }
+                    { for MODES.iter().map(|m| html! { <option value={*m} selected={*m == mode}>{ *m }</option> }) }
                 </select>
                 <label for="cluster-layout">{ "kube-proxy's rules" }</label>
                 <select id="cluster-layout" onchange={onlayout}>
                     <option value="current" selected={!legacy}>{ "as current kube-proxy writes them" }</option>
                     <option value="legacy" selected={legacy}>{ "as kube-proxy 1.18/1.19 wrote them (the article's time)" }</option>
                 </select>
-                { for services.iter().map(|row| service_row(row, props)) }
+                { for form.services.iter().map(|row| service_row(row, props)) }
             </div>
             <div class="editor-head">
                 <h3 id="cluster-yaml-h">{ "Kubernetes objects (YAML)" }</h3>

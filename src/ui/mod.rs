@@ -2,6 +2,7 @@
 //! [`share`] (permalinks) are plain Rust, built and tested natively too;
 //! the components are built only for `wasm32`.
 
+pub mod generator;
 pub mod layout;
 pub mod model;
 pub mod session;
@@ -33,7 +34,15 @@ pub use app::App;
 /// Renders the page into `<body>` (the binary's entry point on wasm32).
 #[cfg(target_arch = "wasm32")]
 pub fn start() {
-    yew::Renderer::<App>::new().render();
+    wasm_bindgen_futures::spawn_local(async {
+        // A scenario made from Kubernetes objects needs the cluster
+        // generator; if it does not load, the page says so and opens the
+        // article's scenario.
+        if app::generator_needed_at_start() {
+            let _ = generator::load().await;
+        }
+        yew::Renderer::<App>::new().render();
+    });
 }
 
 /// Renders the page into `root` (used by the browser tests).

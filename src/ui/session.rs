@@ -8,14 +8,15 @@
 //! [`World`] and traces the last packet again, or leaves the world as it
 //! was and records the errors, located in the text, for the editor to show.
 
-use crate::engine::cni::{self, NodeDiff};
+use crate::engine::cni::{NodeDiff, RuleOrigin};
 use crate::engine::error::{Errors, ParseError};
+use crate::engine::generator::{ClusterView, NodeSync};
 use crate::engine::iptables::Ruleset;
-use crate::engine::k8s::Cluster;
 use crate::engine::scenario::{self, Scenario, Text};
 use crate::engine::sim::{reply_spec, Force};
 use crate::engine::trace::{StepKind, Trace};
 use crate::engine::{send, SendSpec, SimState, World};
+use crate::ui::generator;
 use crate::ui::share::{self, Saved};
 use std::rc::Rc;
 
@@ -148,9 +149,6 @@ struct Change {
 /// The `host` of an undo entry for the cluster's YAML (not a host's text).
 pub const CLUSTER: usize = usize::MAX;
 
-/// Chains and what each stands for (`KUBE-SVC-…`, `ms-test/flask-ui:http`).
-pub type ChainNames = Vec<(String, String)>;
-
 /// The Kubernetes objects a scenario is made from, as typed, and what the
 /// last sync made of them.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -159,64 +157,37 @@ pub struct ClusterDraft {
     pub text: Rc<str>,
     /// The YAML the world was last generated from.
     pub applied: Rc<str>,
+    /// The built-in scenario's YAML, when the session started from one
+    /// (a save records the YAML only when it differs).
+    pub base: Option<Rc<str>>,
     /// Why `text` does not apply (located in it).
     pub errors: Rc<Vec<ParseError>>,
     /// What the last sync changed on each node.
     pub diffs: Rc<Vec<NodeDiff>>,
-    /// The objects of `applied`, read once.
-    pub objects: Rc<Cluster>,
-    /// What kube-proxy's sync made on each node, named for the page.
-    pub nodes: Rc<Vec<NodeSync>>,
-}
-
-/// kube-proxy's sync on one node, as the page names it.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct NodeSync {
-    pub node: String,
-    /// Each KUBE-SVC-/KUBE-SEP-/… chain and the Service port (and
-    /// endpoint) it stands for.
-    pub names: ChainNames,
-    /// Each rule kube-proxy wrote, and the object it is for.
-    pub origins: Vec<cni::RuleOrigin>,
-    /// The text kube-proxy handed to iptables-restore.
-    pub restore: String,
+    /// The form's view of `applied`, and what kube-proxy's sync made on
+    /// each node, named for the page.
+    pub view: Rc<ClusterView>,
 }
 
 impl ClusterDraft {
-    /// A draft of `yaml` as applied.
-    pub fn applied(yaml: &str) -> ClusterDraft {
-        // One kube-proxy sync per node names its chains and its rules.
-        let objects = Cluster::from_yaml(yaml).unwrap_or_default();
-        let nodes = objects
-            .nodes
-            .iter()
-            .filter_map(|n| {
-                let r = cni::node_sync(&objects, &n.name)?;
-                Some(NodeSync {
-                    node: n.name.clone(),
-                    names: cni::chain_names_in(&r),
-                    origins: cni::rule_origins_in(&objects, &r),
-                    restore: r.text(),
-                })
-            })
-            .collect();
+    /// A draft of `yaml` as applied, `view` being what its objects make.
+    pub fn applied(yaml: &str, view: ClusterView) -> ClusterDraft {
         ClusterDraft {
             text: yaml.into(),
             applied: yaml.into(),
-            objects: Rc::new(objects),
-            nodes: Rc::new(nodes),
+            view: Rc::new(view),
             ..ClusterDraft::default()
         }
     }
 
     /// The sync on `node`.
     pub fn node(&self, node: &str) -> Option<&NodeSync> {
-        self.nodes.iter().find(|n| n.node == node)
+        self.view.nodes.iter().find(|n| n.node == node)
     }
 
     /// The object a rule on `node` was written for, and its line in the
     /// YAML (`rule` as `iptables-save` prints it).
-    pub fn rule_origin(&self, node: &str, rule: &str) -> Option<&cni::RuleOrigin> {
+    pub fn rule_origin(&self, node: &str, rule: &str) -> Option<&RuleOrigin> {
         self.node(node)?.origins.iter().find(|o| o.rule == rule)
     }
 
@@ -233,359 +204,6 @@ impl ClusterDraft {
             .find(|(c, _)| c == chain)
             .map(|(_, w)| w.as_str())
     }
-}
-
-/// The YAML with the network mode set: the `mode:` line of the `Network`
-/// document changed, or a `Network` document added in front.
-pub fn set_mode(yaml: &str, mode: &str) -> String {
-    let mut found = false;
-    let lines: Vec<String> = yaml
-        .lines()
-        .map(|l| {
-            if !found && l.starts_with("mode:") {
-                found = true;
-                format!("mode: {mode}")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect();
-    if found {
-        let mut s = lines.join("\n");
-        s.push('\n');
-        s
-    } else {
-        format!("apiVersion: packetwalk.dev/v1\nkind: Network\nmode: {mode}\n---\n{yaml}")
-    }
-}
-
-/// The YAML with kube-proxy's layout set (`current` or `legacy`): the
-/// `kubeProxy:` line of the `Network` document changed or added after its
-/// `mode:` line (a `Network` document is added when there is none).
-pub fn set_kube_proxy(yaml: &str, layout: &str) -> String {
-    if yaml.lines().any(|l| l.starts_with("kubeProxy:")) {
-        let mut out: Vec<String> = yaml
-            .lines()
-            .map(|l| {
-                if l.starts_with("kubeProxy:") {
-                    format!("kubeProxy: {layout}")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect();
-        out.push(String::new());
-        return out.join("\n");
-    }
-    let with_mode = if yaml.lines().any(|l| l.starts_with("mode:")) {
-        yaml.to_string()
-    } else {
-        set_mode(yaml, crate::engine::k8s::MODES[0])
-    };
-    let mut done = false;
-    let mut out = String::new();
-    for l in with_mode.lines() {
-        out += l;
-        out.push('\n');
-        if !done && l.starts_with("mode:") {
-            out += &format!("kubeProxy: {layout}\n");
-            done = true;
-        }
-    }
-    out
-}
-
-/// The lines (0-based, end exclusive) of the YAML document holding line
-/// `line` (1-based): between the `---` separators around it.
-fn document_of(lines: &[&str], line: usize) -> (usize, usize) {
-    let at = line.saturating_sub(1).min(lines.len());
-    let start = lines[..at]
-        .iter()
-        .rposition(|l| l.starts_with("---"))
-        .map_or(0, |i| i + 1);
-    let end = lines[at..]
-        .iter()
-        .position(|l| l.starts_with("---"))
-        .map_or(lines.len(), |i| at + i);
-    (start, end)
-}
-
-fn indent(l: &str) -> usize {
-    l.len() - l.trim_start().len()
-}
-
-fn join(lines: Vec<String>) -> String {
-    let mut s = lines.join("\n");
-    s.push('\n');
-    s
-}
-
-/// The YAML with `spec.<field>` of Service `namespace/name` set to `value`
-/// (the line replaced, or added under `spec:`). `None` when there is no
-/// such Service.
-pub fn set_service_field(
-    yaml: &str,
-    cluster: &Cluster,
-    service: &str,
-    field: &str,
-    value: &str,
-) -> Option<String> {
-    let svc = cluster.services.iter().find(|s| s.key() == service)?;
-    let lines: Vec<&str> = yaml.lines().collect();
-    let (start, end) = document_of(&lines, svc.line);
-    let spec = (start..end).find(|&i| lines[i].trim_end() == "spec:")?;
-    let body_end = (spec + 1..end)
-        .find(|&i| !lines[i].trim().is_empty() && indent(lines[i]) == 0)
-        .unwrap_or(end);
-    let child = (spec + 1..body_end)
-        .map(|i| indent(lines[i]))
-        .find(|&n| n > 0)
-        .unwrap_or(2);
-    let pad = " ".repeat(child);
-    let key = format!("{pad}{field}:");
-    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-    match (spec + 1..body_end).find(|&i| lines[i].starts_with(&key)) {
-        Some(i) => out[i] = format!("{pad}{field}: {value}"),
-        None => out.insert(spec + 1, format!("{pad}{field}: {value}")),
-    }
-    Some(join(out))
-}
-
-/// The YAML with Service `namespace/name` made of `kind` (`ClusterIP`,
-/// `NodePort` or `LoadBalancer`), as the API server would complete it: a
-/// NodePort or LoadBalancer gets a `nodePort` (the first free one from
-/// 30000) on each port without one, and a LoadBalancer gets an ingress IP
-/// in `status` (the first free address from .240 of the nodes' LAN) when it
-/// has none. `None` when the Service is not written in block style.
-pub fn set_service_type(
-    yaml: &str,
-    cluster: &Cluster,
-    service: &str,
-    kind: &str,
-) -> Option<String> {
-    let svc = cluster.services.iter().find(|s| s.key() == service)?;
-    let mut text = set_service_field(yaml, cluster, service, "type", kind)?;
-    if kind == "ClusterIP" {
-        return Some(text);
-    }
-    let mut used: Vec<u16> = cluster
-        .services
-        .iter()
-        .flat_map(|s| s.ports.iter().map(|p| p.node_port))
-        .collect();
-    // Each port item of this Service without a nodePort gets one.
-    let lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let (start, end) = document_of(&refs, svc.line);
-    let ports = (start..end).find(|&i| refs[i].trim_start() == "ports:" && indent(refs[i]) > 0)?;
-    let mut out: Vec<String> = refs[..=ports].iter().map(|l| l.to_string()).collect();
-    let mut i = ports + 1;
-    while i < end {
-        let l = refs[i];
-        if !l.trim().is_empty()
-            && indent(l) <= indent(refs[ports])
-            && !l.trim_start().starts_with("- ")
-        {
-            break; // past the ports list
-        }
-        if l.trim_start().starts_with("- ") {
-            if l.contains('{') {
-                return None; // a port in flow style: left to the YAML
-            }
-            let dash = indent(l);
-            let item_end = (i + 1..end)
-                .find(|&k| !refs[k].trim().is_empty() && indent(refs[k]) <= dash)
-                .unwrap_or(end);
-            let has = refs[i..item_end].iter().any(|x| {
-                x.trim_start()
-                    .trim_start_matches("- ")
-                    .starts_with("nodePort:")
-            });
-            out.extend(refs[i..item_end].iter().map(|x| x.to_string()));
-            if !has {
-                let port = (30000u16..=32767).find(|p| !used.contains(p))?;
-                used.push(port);
-                out.push(format!("{}nodePort: {port}", " ".repeat(dash + 2)));
-            }
-            i = item_end;
-            continue;
-        }
-        out.push(l.to_string());
-        i += 1;
-    }
-    out.extend(refs[i..].iter().map(|l| l.to_string()));
-    text = join(out);
-    if kind == "LoadBalancer" && svc.ingress.is_empty() {
-        let lan = cluster.nodes.first()?.internal_ip?;
-        let taken: Vec<std::net::IpAddr> = cluster
-            .services
-            .iter()
-            .flat_map(|s| s.ingress.iter().map(|i| i.ip))
-            .chain(
-                cluster
-                    .nodes
-                    .iter()
-                    .filter_map(|n| n.internal_ip.map(Into::into)),
-            )
-            .collect();
-        let o = lan.octets();
-        let ip = (240..=254u8)
-            .map(|h| std::net::Ipv4Addr::new(o[0], o[1], o[2], h))
-            .find(|a| !taken.contains(&std::net::IpAddr::V4(*a)))?;
-        let lines: Vec<&str> = text.lines().collect();
-        let (start, end) = document_of(&lines, svc.line);
-        if lines[start..end].iter().any(|l| l.starts_with("status:")) {
-            return None; // a status already there: the ingress is the YAML's business
-        }
-        let mut out: Vec<String> = lines[..end].iter().map(|l| l.to_string()).collect();
-        out.push(format!(
-            "status:\n  loadBalancer:\n    ingress:\n    - ip: {ip}"
-        ));
-        out.extend(lines[end..].iter().map(|l| l.to_string()));
-        text = join(out);
-    }
-    Some(text)
-}
-
-/// What an endpoint's `conditions` say, as the form offers them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EndpointState {
-    Ready,
-    /// Shutting down but still serving (`ready: false, serving: true,
-    /// terminating: true`): used only when nothing ready is left.
-    Terminating,
-    NotReady,
-}
-
-/// The endpoint item of an EndpointSlice whose first line is `line`
-/// (1-based): its lines, 0-based, end exclusive.
-fn endpoint_item(lines: &[&str], line: usize) -> Option<(usize, usize)> {
-    let first = line.checked_sub(1)?;
-    // Only a block item (`- addresses: …` on its own line); an endpoint in
-    // flow style (`[{addresses: …}]`) is left to the YAML editor.
-    let l = lines.get(first)?;
-    if !l.trim_start().starts_with("- ") {
-        return None;
-    }
-    let dash = indent(l);
-    let end = (first + 1..lines.len())
-        .find(|&i| {
-            let l = lines[i];
-            !l.trim().is_empty()
-                && (indent(l) < dash
-                    || (indent(l) == dash && l.trim_start().starts_with('-'))
-                    || l.starts_with("---"))
-        })
-        .unwrap_or(lines.len());
-    Some((first, end))
-}
-
-/// The YAML with the endpoint written at `line` set to `state`: its
-/// `conditions` replaced by one line.
-pub fn set_endpoint_state(yaml: &str, line: usize, state: EndpointState) -> Option<String> {
-    let lines: Vec<&str> = yaml.lines().collect();
-    let (first, end) = endpoint_item(&lines, line)?;
-    let dash = indent(lines[first]);
-    let pad = " ".repeat(dash + 2);
-    let cond = match state {
-        EndpointState::Ready => "{ready: true}",
-        EndpointState::Terminating => "{ready: false, serving: true, terminating: true}",
-        EndpointState::NotReady => "{ready: false, serving: false}",
-    };
-    let mut out: Vec<String> = Vec::new();
-    let mut skip_block: Option<usize> = None;
-    for (i, l) in lines.iter().enumerate() {
-        if i > first && i < end {
-            if let Some(n) = skip_block {
-                if indent(l) > n {
-                    continue;
-                }
-                skip_block = None;
-            }
-            if l.trim_start().starts_with("conditions:") && indent(l) == dash + 2 {
-                if l.trim_end().ends_with("conditions:") {
-                    skip_block = Some(indent(l));
-                }
-                continue;
-            }
-        }
-        out.push(l.to_string());
-        if i == first {
-            out.push(format!("{pad}conditions: {cond}"));
-        }
-    }
-    Some(join(out))
-}
-
-/// The YAML without the endpoint written at `line`.
-pub fn remove_endpoint(yaml: &str, line: usize) -> Option<String> {
-    let lines: Vec<&str> = yaml.lines().collect();
-    let (first, end) = endpoint_item(&lines, line)?;
-    let out = lines
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i < first || *i >= end)
-        .map(|(_, l)| l.to_string())
-        .collect();
-    Some(join(out))
-}
-
-/// The YAML with one more endpoint for Service `ns/name` on `node`: a new
-/// EndpointSlice document (kube-proxy merges a Service's slices) holding
-/// a pod at the first free address of the node's pod CIDR. `None` when the
-/// Service or the node is unknown or the CIDR is full.
-pub fn add_endpoint(yaml: &str, cluster: &Cluster, service: &str, node: &str) -> Option<String> {
-    use crate::engine::k8s::{ClusterIp, TargetPort};
-    let svc = cluster.services.iter().find(|s| s.key() == service)?;
-    if !matches!(svc.cluster_ip, ClusterIp::Ip(_)) {
-        return None;
-    }
-    let n = cluster.nodes.iter().find(|n| n.name == node)?;
-    let block = *n.pod_cidrs.first()?;
-    let used: Vec<std::net::IpAddr> = cluster
-        .slices
-        .iter()
-        .flat_map(|s| {
-            s.endpoints
-                .iter()
-                .filter_map(|e| e.addresses.first().copied())
-        })
-        .chain(cluster.pods.iter().filter_map(|p| p.ip.map(Into::into)))
-        .collect();
-    let ip = block
-        .hosts()
-        .skip(1)
-        .find(|a| !used.contains(&std::net::IpAddr::V4(*a)))?;
-    let k = cluster.slices.len() + 1;
-    let mut doc = format!(
-        "---\n# Added by \"Add an endpoint\": one more pod of {service} on {node}.\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: {}-{k}\n  namespace: {}\n  labels:\n    kubernetes.io/service-name: {}\naddressType: IPv4\nports:\n",
-        svc.name, svc.namespace, svc.name
-    );
-    for p in &svc.ports {
-        let port = match &p.target_port {
-            Some(TargetPort::Number(n)) => *n,
-            _ => p.port,
-        };
-        let proto = match p.protocol {
-            crate::engine::k8s::Protocol::Tcp => "TCP",
-            crate::engine::k8s::Protocol::Udp => "UDP",
-            crate::engine::k8s::Protocol::Sctp => "SCTP",
-        };
-        doc += &format!(
-            "- name: \"{}\"\n  port: {port}\n  protocol: {proto}\n",
-            p.name
-        );
-    }
-    doc += &format!(
-        "endpoints:\n- addresses: [{ip}]\n  conditions: {{ready: true}}\n  nodeName: {node}\n  targetRef: {{kind: Pod, namespace: {}, name: {}-{}}}\n",
-        svc.namespace,
-        svc.name,
-        ip.to_string().replace('.', "-")
-    );
-    let mut out = yaml.trim_end().to_string();
-    out.push('\n');
-    out += &doc;
-    Some(out)
 }
 
 /// A link or autosave replays at most this many packets.
@@ -654,10 +272,20 @@ impl Session {
 
     /// A built-in scenario with its preset packet sent, the first step selected.
     pub fn builtin(name: &str) -> Result<Session, String> {
-        let sc =
-            scenario::builtin(name).ok_or_else(|| format!("no built-in scenario \"{name}\""))?;
+        let unknown = || format!("no built-in scenario \"{name}\"");
+        let (sc, cluster) = if generator::is_cluster(name) {
+            let b = generator::builtin(name).ok_or_else(unknown)?;
+            let base: Rc<str> = b.yaml.as_str().into();
+            let draft = ClusterDraft {
+                base: Some(base),
+                ..ClusterDraft::applied(&b.yaml, b.view)
+            };
+            (b.scenario, Some(draft))
+        } else {
+            (scenario::builtin_json(name).ok_or_else(unknown)?, None)
+        };
         let mut s = Session::new(&sc, Some(name.to_string())).map_err(|e| e.to_string())?;
-        s.cluster = cni::cluster_yaml(name).map(ClusterDraft::applied);
+        s.cluster = cluster;
         if let Some(p) = &sc.preset {
             s.send(p.to_spec());
         }
@@ -676,21 +304,23 @@ impl Session {
         let sc = share::restore(&plain).map_err(|e| e.to_string())?;
         let mut s = Session::new(&sc, saved.base.clone())
             .map_err(|e| format!("the saved scenario does not build:\n{e}"))?;
-        let yaml = saved.cluster.clone().or_else(|| {
-            saved
-                .base
-                .as_deref()
-                .and_then(cni::cluster_yaml)
-                .map(str::to_string)
-        });
-        if let Some(y) = yaml {
-            let base_yaml = saved
-                .base
-                .as_deref()
-                .and_then(cni::cluster_yaml)
-                .unwrap_or(&y);
-            s.cluster = Some(ClusterDraft::applied(base_yaml));
-            if saved.cluster.is_some() {
+        // The objects as the built-in scenario has them, then as saved.
+        let base = saved
+            .base
+            .as_deref()
+            .filter(|b| generator::is_cluster(b))
+            .and_then(generator::builtin);
+        let start = match (&base, &saved.cluster) {
+            (Some(b), _) => Some(ClusterDraft {
+                base: Some(b.yaml.as_str().into()),
+                ..ClusterDraft::applied(&b.yaml, b.view.clone())
+            }),
+            (None, Some(y)) => Some(ClusterDraft::applied(y, generator::read(y))),
+            (None, None) => None,
+        };
+        if let Some(draft) = start {
+            s.cluster = Some(draft);
+            if let Some(y) = &saved.cluster {
                 s.edit_cluster(y.as_str().into());
                 s.apply_cluster();
             }
@@ -728,7 +358,7 @@ impl Session {
     /// What a link or an autosave records: the texts as typed, even those
     /// that do not apply, so no work is lost.
     pub fn to_saved(&self) -> Saved {
-        let base_yaml = self.base.as_deref().and_then(cni::cluster_yaml);
+        let base_yaml = self.cluster.as_ref().and_then(|c| c.base.as_deref());
         let cluster = self
             .cluster
             .as_ref()
@@ -736,14 +366,11 @@ impl Session {
             .map(|c| c.text.to_string());
         // After a cluster change, host edits are counted from what that
         // change generates (what a reload rebuilds before the edits).
-        let base_sc = match (&self.cluster, base_yaml) {
-            (Some(c), Some(y)) if &*c.applied != y => {
-                let old = Cluster::from_yaml(y).ok();
-                let base = self.base.as_deref().and_then(scenario::builtin);
-                base.and_then(|b| cni::resync(old.as_ref(), &c.objects, &b).ok())
-                    .map(|r| r.0)
+        let base_sc = match (&self.cluster, base_yaml, self.base.as_deref()) {
+            (Some(c), Some(y), Some(name)) if &*c.applied != y => {
+                generator::rebase(name, &c.applied)
             }
-            _ => self.base.as_deref().and_then(scenario::builtin),
+            _ => self.base.as_deref().and_then(generator::builtin_scenario),
         };
         // Hosts the simulator added for `client:IP` senders are not saved:
         // sending again adds them again.
@@ -781,7 +408,7 @@ impl Session {
     }
 
     /// Generates the nodes again from the typed YAML, as a sync would
-    /// ([`cni::resync`]): kube-proxy's chains and the CNI's routes are
+    /// ([`crate::engine::cni::resync`]): kube-proxy's chains and the CNI's routes are
     /// replaced, the learner's own chains and routes stay, pods follow the
     /// endpoints. The packets are traced again. Invalid YAML is kept with
     /// its errors and the world stays as it was.
@@ -805,22 +432,18 @@ impl Session {
             s.version += 1;
             false
         };
-        let new = match Cluster::from_yaml(&c.text) {
-            Ok(n) => n,
-            Err(e) => return fail(self, e),
-        };
-        let old = Some(&*c.objects);
-        let (sc, diffs) = match cni::resync(old, &new, &self.world.scenario) {
+        let r = match generator::resync(Some(&c.applied), &c.text, &self.world.scenario) {
             Ok(r) => r,
             Err(e) => return fail(self, e),
         };
-        let mut next = match Session::new(&sc, self.base.clone()) {
+        let mut next = match Session::new(&r.scenario, self.base.clone()) {
             Ok(s) => s,
             Err(e) => return fail(self, e),
         };
         next.cluster = Some(ClusterDraft {
-            diffs: Rc::new(diffs),
-            ..ClusterDraft::applied(&c.text)
+            diffs: Rc::new(r.diffs),
+            base: c.base.clone(),
+            ..ClusterDraft::applied(&c.text, r.view)
         });
         // Every packet again, on the new world (hosts may have changed).
         let selected = self.selected;
@@ -1255,6 +878,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::k8s::{edit::remove_endpoint, Cluster};
     use crate::engine::trace::{DropReason, Verdict};
 
     fn node8(s: &Session) -> usize {
@@ -1575,133 +1199,6 @@ mod tests {
         );
     }
 
-    /// The form's two levers: the mode select and "Add an endpoint".
-    #[test]
-    fn the_form_writes_yaml_that_regenerates_the_nodes() {
-        let yaml = crate::engine::cni::cluster_yaml("calico-ipip").unwrap();
-        let flannel = set_mode(yaml, "flannel-vxlan");
-        assert!(flannel.contains("\nmode: flannel-vxlan\n") && !flannel.contains("calico-ipip"));
-        assert!(set_mode("kind: Node\n", "calico-vxlan").starts_with(
-            "apiVersion: packetwalk.dev/v1\nkind: Network\nmode: calico-vxlan\n---\n"
-        ));
-
-        // One endpoint only, then one more on node54 through the form.
-        let cut = yaml.find("- addresses: [172.16.3.70]").unwrap();
-        let one = &yaml[..cut];
-        let c = Cluster::from_yaml(one).unwrap();
-        let two = add_endpoint(one, &c, "ms-test/flask-ui", "node54").unwrap();
-        let c2 = Cluster::from_yaml(&two).unwrap_or_else(|e| panic!("{e}\n{two}"));
-        let eps: Vec<String> = c2
-            .slices
-            .iter()
-            .flat_map(|s| s.endpoints.iter().map(|e| e.addresses[0].to_string()))
-            .collect();
-        assert_eq!(eps, vec!["172.16.225.112", "172.16.3.66"]);
-        assert!(add_endpoint(one, &c, "ms-test/nope", "node54").is_none());
-        let sc = crate::engine::cni::build(&c2, "t", "t").unwrap();
-        let node8 = sc.host("node8").unwrap();
-        assert!(node8
-            .iptables
-            .as_ref()
-            .unwrap()
-            .to_text()
-            .contains("--probability 0.50000000000"));
-    }
-
-    #[test]
-    fn the_layout_switch_writes_the_kube_proxy_line() {
-        let yaml = crate::engine::cni::cluster_yaml("calico-ipip").unwrap();
-        let legacy = set_kube_proxy(yaml, "legacy");
-        assert!(
-            legacy.contains("mode: calico-ipip\nkubeProxy: legacy\n"),
-            "{legacy}"
-        );
-        let back = set_kube_proxy(&legacy, "current");
-        assert!(back.contains("kubeProxy: current\n") && !back.contains("legacy"));
-        let c = Cluster::from_yaml(&legacy).unwrap();
-        assert!(crate::engine::cni::legacy(&c));
-        assert!(set_kube_proxy("kind: Node\n", "legacy").starts_with("apiVersion: packetwalk.dev/v1\nkind: Network\nmode: calico-ipip\nkubeProxy: legacy\n---\n"));
-    }
-
-    /// The form's Service and endpoint levers write YAML that reads back
-    /// as intended, and the nodes follow.
-    #[test]
-    fn service_and_endpoint_levers_rewrite_only_their_lines() {
-        use crate::engine::k8s::Policy;
-        let yaml = crate::engine::cni::cluster_yaml("calico-ipip").unwrap();
-        let c = Cluster::from_yaml(yaml).unwrap();
-        let local = set_service_field(
-            yaml,
-            &c,
-            "ms-test/flask-ui",
-            "externalTrafficPolicy",
-            "Local",
-        )
-        .unwrap();
-        let c2 = Cluster::from_yaml(&local).unwrap();
-        assert_eq!(c2.services[0].external_policy, Policy::Local);
-        assert_eq!(local.lines().count(), yaml.lines().count() + 1);
-        let back = set_service_field(
-            &local,
-            &c2,
-            "ms-test/flask-ui",
-            "externalTrafficPolicy",
-            "Cluster",
-        )
-        .unwrap();
-        assert_eq!(
-            Cluster::from_yaml(&back).unwrap().services[0].external_policy,
-            Policy::Cluster
-        );
-        assert_eq!(
-            back.lines().count(),
-            local.lines().count(),
-            "the line is replaced, not added again"
-        );
-        let sticky =
-            set_service_field(yaml, &c, "ms-test/flask-ui", "sessionAffinity", "ClientIP").unwrap();
-        assert_eq!(
-            Cluster::from_yaml(&sticky).unwrap().services[0].affinity_timeout,
-            Some(10800)
-        );
-
-        // Endpoints: the one on node54 terminating, then removed.
-        let ep = &c.slices[0].endpoints[1];
-        assert_eq!(ep.addresses[0].to_string(), "172.16.3.70");
-        let t = set_endpoint_state(yaml, ep.line, EndpointState::Terminating).unwrap();
-        let c3 = Cluster::from_yaml(&t).unwrap_or_else(|e| panic!("{e}\n{t}"));
-        let e3 = &c3.slices[0].endpoints[1];
-        assert_eq!(
-            (
-                e3.conditions.ready,
-                e3.conditions.serving,
-                e3.conditions.terminating
-            ),
-            (Some(false), Some(true), Some(true))
-        );
-        assert_eq!(
-            c3.slices[0].endpoints[0].conditions.ready,
-            Some(true),
-            "the others untouched"
-        );
-        let gone = remove_endpoint(&t, e3.line).unwrap();
-        let c4 = Cluster::from_yaml(&gone).unwrap_or_else(|e| panic!("{e}\n{gone}"));
-        let ips: Vec<String> = c4.slices[0]
-            .endpoints
-            .iter()
-            .map(|e| e.addresses[0].to_string())
-            .collect();
-        assert_eq!(ips, vec!["172.16.225.112", "172.16.166.140"]);
-        let sc = crate::engine::cni::build(&c4, "t", "t").unwrap();
-        let node8 = sc.host("node8").unwrap();
-        assert!(node8
-            .iptables
-            .as_ref()
-            .unwrap()
-            .to_text()
-            .contains("--probability 0.50000000000"));
-    }
-
     /// Cluster edits are undone and redone like the editors' texts.
     #[test]
     fn cluster_edits_undo_and_redo() {
@@ -1727,51 +1224,5 @@ mod tests {
         s.undo();
         assert_eq!(&*s.cluster.as_ref().unwrap().text, one_less.as_str());
         assert!(s.cluster.as_ref().unwrap().errors.is_empty());
-    }
-
-    /// An endpoint written in flow style is not touched by the form (the
-    /// whole line holds other endpoints too).
-    #[test]
-    fn flow_style_endpoints_are_left_to_the_yaml() {
-        let yaml = "kind: EndpointSlice\nmetadata: {name: s, labels: {kubernetes.io/service-name: web}}\nendpoints: [{addresses: [10.0.0.1], nodeName: node-1}, {addresses: [10.0.0.2]}]\n";
-        let c = Cluster::from_yaml(yaml).unwrap();
-        let line = c.slices[0].endpoints[0].line;
-        assert_eq!(remove_endpoint(yaml, line), None);
-        assert_eq!(
-            set_endpoint_state(yaml, line, EndpointState::NotReady),
-            None
-        );
-    }
-
-    /// The type select completes the Service as the API server would.
-    #[test]
-    fn the_type_select_adds_node_ports_and_an_ingress_ip() {
-        use crate::engine::k8s::ServiceType;
-        let yaml = crate::engine::cni::cluster_yaml("session-affinity").unwrap();
-        let c = Cluster::from_yaml(yaml).unwrap();
-        assert_eq!(c.services[0].kind, ServiceType::ClusterIp);
-        let lb = set_service_type(yaml, &c, "ms-test/flask-ui", "LoadBalancer").unwrap();
-        let c2 = Cluster::from_yaml(&lb).unwrap_or_else(|e| panic!("{e}\n{lb}"));
-        let s = &c2.services[0];
-        assert_eq!(s.kind, ServiceType::LoadBalancer);
-        assert_eq!(s.ports[0].node_port, 30000);
-        assert_eq!(s.ingress[0].ip.to_string(), "192.168.11.240");
-        let sc = crate::engine::cni::build(&c2, "t", "t").unwrap();
-        let rules = sc
-            .host("node8")
-            .unwrap()
-            .iptables
-            .as_ref()
-            .unwrap()
-            .to_text();
-        assert!(
-            rules.contains("-d 192.168.11.240/32") && rules.contains("--dport 30000"),
-            "{rules}"
-        );
-        let back = set_service_type(&lb, &c2, "ms-test/flask-ui", "ClusterIP").unwrap();
-        assert_eq!(
-            Cluster::from_yaml(&back).unwrap().services[0].kind,
-            ServiceType::ClusterIp
-        );
     }
 }

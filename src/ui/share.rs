@@ -16,8 +16,9 @@
 //! never panics; every error says, in words a learner understands, what to
 //! do next.
 
-use crate::engine::scenario::{builtin, Scenario, Text, BUILTIN};
+use crate::engine::scenario::{Scenario, Text, BUILTIN};
 use crate::engine::sim::SendSpec;
+use crate::ui::generator::builtin_scenario as builtin;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use miniz_oxide::inflate::TINFLStatus;

@@ -7,6 +7,7 @@
 //! unset `externalTrafficPolicy` is `Cluster`), and every bad value is an
 //! error at its line, with the field's path.
 
+pub mod edit;
 pub mod yaml;
 
 use crate::engine::error::{Errors, ParseError};

@@ -1,0 +1,312 @@
+//! The cluster generator as one call: a [`Request`] in, a [`Response`] out.
+//!
+//! Reading Kubernetes objects ([`k8s`]), kube-proxy's sync
+//! ([`crate::engine::kubeproxy`]) and the CNI's routes ([`cni`]) are a third
+//! of the page's code, and the default scenario uses none of it. So the page
+//! runs them in a second wasm module (`packetwalk-cluster`), loaded when a
+//! scenario made from a cluster is first opened, and talks to it with these
+//! types as JSON ([`call_json`]). Natively the session calls [`handle`]
+//! directly, and the binary `packetwalk-cluster` answers one request read
+//! from stdin.
+
+use crate::engine::cni::{self, NodeDiff, RuleOrigin};
+use crate::engine::error::ParseError;
+use crate::engine::k8s::edit::{self, EndpointState};
+use crate::engine::k8s::{self, Cluster};
+use crate::engine::scenario::Scenario;
+use serde::{Deserialize, Serialize};
+
+/// kube-proxy's sync on one node, as the page names it.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct NodeSync {
+    pub node: String,
+    /// Each KUBE-SVC-/KUBE-SEP-/… chain and the Service port (and
+    /// endpoint) it stands for.
+    pub names: Vec<(String, String)>,
+    /// Each rule kube-proxy wrote, and the object it is for.
+    pub origins: Vec<RuleOrigin>,
+    /// The text kube-proxy handed to iptables-restore.
+    pub restore: String,
+}
+
+/// One endpoint as the form shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointForm {
+    pub ip: String,
+    pub node: String,
+    /// Its line in the YAML (what the form's edits name it by).
+    pub line: usize,
+    pub state: EndpointState,
+}
+
+/// One Service (with a cluster IP) as the form shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceForm {
+    /// `namespace/name`.
+    pub key: String,
+    /// `spec.type` as written (`ClusterIP`, `NodePort`, `LoadBalancer`).
+    pub kind: String,
+    /// `externalTrafficPolicy: Local`, `internalTrafficPolicy: Local`,
+    /// `sessionAffinity: ClientIP`.
+    pub external: bool,
+    pub internal: bool,
+    pub sticky: bool,
+    pub endpoints: Vec<EndpointForm>,
+}
+
+/// The objects as the cluster form shows them.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClusterForm {
+    /// The network mode (`calico-ipip`, …).
+    pub mode: String,
+    /// kube-proxy 1.18's layout rather than the current one.
+    pub legacy: bool,
+    pub services: Vec<ServiceForm>,
+    pub nodes: Vec<String>,
+}
+
+/// What the objects of one YAML text make: the form's view of them and
+/// kube-proxy's sync on each node.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClusterView {
+    pub form: ClusterForm,
+    pub nodes: Vec<NodeSync>,
+}
+
+/// A built-in scenario made from a cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Built {
+    pub yaml: String,
+    pub scenario: Scenario,
+    pub view: ClusterView,
+}
+
+/// The world after the objects changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resynced {
+    pub scenario: Scenario,
+    /// What changed on each node.
+    pub diffs: Vec<NodeDiff>,
+    pub view: ClusterView,
+}
+
+/// A change the cluster form makes to the YAML.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FormEdit {
+    /// The `Network` document's `mode:`.
+    Mode(String),
+    /// kube-proxy's layout: `current` or `legacy`.
+    Layout(String),
+    /// `spec.<field>` of Service `namespace/name` (`type` completes the
+    /// Service as the API server would).
+    Service {
+        service: String,
+        field: String,
+        value: String,
+    },
+    /// The endpoint written at `line`: a new state, or `None` to remove it.
+    Endpoint {
+        line: usize,
+        state: Option<EndpointState>,
+    },
+    /// One more endpoint of `service` on `node`.
+    AddEndpoint { service: String, node: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Built-in cluster scenario `name`.
+    Builtin { name: String },
+    /// What `yaml`'s objects make (an empty view when they do not read).
+    Read { yaml: String },
+    /// The nodes of `current` synced to `yaml`'s objects
+    /// ([`cni::resync`]); `old` is the YAML `current` was made from.
+    Resync {
+        old: Option<String>,
+        yaml: String,
+        current: Scenario,
+    },
+    /// Built-in scenario `name` after its objects became `yaml` (what a
+    /// saved session's host edits are counted from).
+    Rebase { name: String, yaml: String },
+    /// `yaml` changed by the form.
+    Edit { yaml: String, edit: FormEdit },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    Builtin(Option<Box<Built>>),
+    Read(ClusterView),
+    Resync(Result<Box<Resynced>, Vec<ParseError>>),
+    Rebase(Option<Scenario>),
+    /// The new YAML, or why the form could not make the change.
+    Edit(Result<String, String>),
+    /// The generator could not be reached or misunderstood the request.
+    Failed(String),
+}
+
+/// Answers one request.
+pub fn handle(req: Request) -> Response {
+    match req {
+        Request::Builtin { name } => Response::Builtin(builtin(&name).map(Box::new)),
+        Request::Read { yaml } => Response::Read(read(&yaml)),
+        Request::Resync { old, yaml, current } => {
+            let old = old.and_then(|o| Cluster::from_yaml(&o).ok());
+            Response::Resync(
+                resync(old.as_ref(), &yaml, &current)
+                    .map(Box::new)
+                    .map_err(|e| e.0),
+            )
+        }
+        Request::Rebase { name, yaml } => Response::Rebase(rebase(&name, &yaml)),
+        Request::Edit { yaml, edit } => Response::Edit(form_edit(&yaml, edit)),
+    }
+}
+
+/// [`handle`] on a request as JSON, the response as JSON: the cluster
+/// module's one export.
+pub fn call_json(req: &str) -> String {
+    let resp = match serde_json::from_str::<Request>(req) {
+        Ok(r) => handle(r),
+        Err(e) => Response::Failed(format!(
+            "the cluster generator could not read the request: {e}"
+        )),
+    };
+    serde_json::to_string(&resp).expect("a response always serialises")
+}
+
+fn builtin(name: &str) -> Option<Built> {
+    let yaml = cni::cluster_yaml(name)?;
+    Some(Built {
+        yaml: yaml.to_string(),
+        scenario: cni::builtin(name)?,
+        view: read(yaml),
+    })
+}
+
+/// The form's view and each node's sync, for `yaml` (an empty view when it
+/// does not read).
+pub fn read(yaml: &str) -> ClusterView {
+    let c = Cluster::from_yaml(yaml).unwrap_or_default();
+    view(&c)
+}
+
+fn view(c: &Cluster) -> ClusterView {
+    let nodes = c
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            let r = cni::node_sync(c, &n.name)?;
+            Some(NodeSync {
+                node: n.name.clone(),
+                names: cni::chain_names_in(&r),
+                origins: cni::rule_origins_in(c, &r),
+                restore: r.text(),
+            })
+        })
+        .collect();
+    ClusterView {
+        form: form(c),
+        nodes,
+    }
+}
+
+fn form(c: &Cluster) -> ClusterForm {
+    let services = c
+        .services
+        .iter()
+        .filter(|s| matches!(s.cluster_ip, k8s::ClusterIp::Ip(_)))
+        .map(|s| ServiceForm {
+            key: s.key(),
+            kind: match s.kind {
+                k8s::ServiceType::NodePort => "NodePort",
+                k8s::ServiceType::LoadBalancer => "LoadBalancer",
+                _ => "ClusterIP",
+            }
+            .into(),
+            external: s.external_policy == k8s::Policy::Local,
+            internal: s.internal_policy == k8s::Policy::Local,
+            sticky: s.affinity_timeout.is_some(),
+            endpoints: c
+                .slices
+                .iter()
+                .filter(|sl| sl.service == s.name && sl.namespace == s.namespace)
+                .flat_map(|sl| sl.endpoints.iter())
+                .filter_map(|e| {
+                    let state = match (e.conditions.ready, e.conditions.terminating) {
+                        (Some(false), Some(true)) => EndpointState::Terminating,
+                        (Some(false), _) => EndpointState::NotReady,
+                        _ => EndpointState::Ready,
+                    };
+                    Some(EndpointForm {
+                        ip: e.addresses.first()?.to_string(),
+                        node: e.node_name.clone().unwrap_or_default(),
+                        line: e.line,
+                        state,
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    let network = c.network.as_ref();
+    ClusterForm {
+        mode: network.map_or_else(|| k8s::MODES[0].into(), |n| n.mode.clone()),
+        legacy: network.and_then(|n| n.kube_proxy.as_deref()) == Some("legacy"),
+        services,
+        nodes: c.nodes.iter().map(|n| n.name.clone()).collect(),
+    }
+}
+
+fn resync(
+    old: Option<&Cluster>,
+    yaml: &str,
+    current: &Scenario,
+) -> Result<Resynced, crate::engine::Errors> {
+    let new = Cluster::from_yaml(yaml)?;
+    let (scenario, diffs) = cni::resync(old, &new, current)?;
+    Ok(Resynced {
+        scenario,
+        diffs,
+        view: view(&new),
+    })
+}
+
+fn rebase(name: &str, yaml: &str) -> Option<Scenario> {
+    let old = Cluster::from_yaml(cni::cluster_yaml(name)?).ok();
+    let base = cni::builtin(name)?;
+    let new = Cluster::from_yaml(yaml).ok()?;
+    cni::resync(old.as_ref(), &new, &base).ok().map(|r| r.0)
+}
+
+fn form_edit(yaml: &str, e: FormEdit) -> Result<String, String> {
+    let objects = || Cluster::from_yaml(yaml).unwrap_or_default();
+    match e {
+        FormEdit::Mode(m) => Ok(edit::set_mode(yaml, &m)),
+        FormEdit::Layout(l) => Ok(edit::set_kube_proxy(yaml, &l)),
+        FormEdit::Service {
+            service,
+            field,
+            value,
+        } => {
+            let c = objects();
+            match field.as_str() {
+                "type" => edit::set_service_type(yaml, &c, &service, &value),
+                _ => edit::set_service_field(yaml, &c, &service, &field, &value),
+            }
+            .ok_or_else(|| {
+                format!("{service}'s spec is not written as a block (spec: on its own line): set {field} in the YAML.")
+            })
+        }
+        FormEdit::Endpoint { line, state } => match state {
+            Some(s) => edit::set_endpoint_state(yaml, line, s),
+            None => edit::remove_endpoint(yaml, line),
+        }
+        .ok_or_else(|| {
+            format!("The endpoint at line {line} is written in flow style ({{…}}): change it in the YAML.")
+        }),
+        FormEdit::AddEndpoint { service, node } => edit::add_endpoint(yaml, &objects(), &service, &node)
+            .ok_or_else(|| {
+                format!("No endpoint could be added for {service} on {node}: its pod CIDR may be full.")
+            }),
+    }
+}

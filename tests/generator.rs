@@ -1,0 +1,125 @@
+//! The cluster generator as the page reaches it: requests and responses as
+//! JSON, through the `packetwalk-cluster` binary (natively, the same code
+//! the second wasm module runs). What crosses must come back equal to what
+//! the engine made, or the page would show a world the engine did not build.
+
+use packetwalk::engine::cni;
+use packetwalk::engine::generator::{call_json, handle, FormEdit, Request, Response};
+use packetwalk::engine::k8s::edit::EndpointState;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// `req` answered through JSON, as the page's transport does.
+fn through_json(req: &Request) -> Response {
+    let text = serde_json::to_string(req).unwrap();
+    serde_json::from_str(&call_json(&text)).unwrap()
+}
+
+#[test]
+fn every_answer_survives_the_trip_through_json() {
+    for (name, _) in cni::CLUSTERS {
+        let builtin = Request::Builtin { name: name.into() };
+        let direct = handle(builtin.clone());
+        assert_eq!(through_json(&builtin), direct, "{name}");
+        let Response::Builtin(Some(b)) = direct else {
+            panic!("{name}: no built-in scenario");
+        };
+        assert!(
+            !b.view.nodes.is_empty(),
+            "{name}: every node's sync is named"
+        );
+
+        // One endpoint less, then the sync: same world either way.
+        let ep = &b.view.form.services[0].endpoints[0];
+        let edit = Request::Edit {
+            yaml: b.yaml.clone(),
+            edit: FormEdit::Endpoint {
+                line: ep.line,
+                state: Some(EndpointState::NotReady),
+            },
+        };
+        let Response::Edit(Ok(yaml)) = through_json(&edit) else {
+            panic!("{name}: the endpoint's state could not be set");
+        };
+        assert_ne!(yaml, b.yaml, "{name}");
+        let resync = Request::Resync {
+            old: Some(b.yaml.clone()),
+            yaml: yaml.clone(),
+            current: b.scenario.clone(),
+        };
+        let direct = handle(resync.clone());
+        assert_eq!(through_json(&resync), direct, "{name}");
+        let Response::Resync(Ok(r)) = direct else {
+            panic!("{name}: the sync failed");
+        };
+        assert!(
+            r.diffs.iter().any(|d| !d.rules_removed.is_empty()),
+            "{name}: a rule went"
+        );
+        let rebase = Request::Rebase {
+            name: name.into(),
+            yaml,
+        };
+        assert_eq!(
+            through_json(&rebase),
+            Response::Rebase(Some(r.scenario)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn bad_yaml_and_bad_requests_are_answered_with_why() {
+    let Response::Resync(Err(errors)) = through_json(&Request::Resync {
+        old: None,
+        yaml: "kind: Service\nmetadata: {name: web}\nspec:\n  ports: [{port: eighty}]\n".into(),
+        current: cni::builtin("calico-ipip").unwrap(),
+    }) else {
+        panic!("bad YAML must not sync");
+    };
+    let port = errors.iter().find(|e| e.message.contains("eighty"));
+    assert_eq!(port.map(|e| e.line), Some(4), "{errors:?}");
+
+    let Response::Failed(why) = serde_json::from_str(&call_json("{\"Builtin\": 7}")).unwrap()
+    else {
+        panic!("a malformed request must fail");
+    };
+    assert!(why.contains("could not read the request"), "{why}");
+    assert_eq!(
+        through_json(&Request::Builtin {
+            name: "nope".into()
+        }),
+        Response::Builtin(None)
+    );
+}
+
+/// The binary answers one request from stdin, as the wasm module does.
+#[test]
+fn the_binary_answers_a_request_on_stdin() {
+    let req = serde_json::to_string(&Request::Edit {
+        yaml: "kind: Node\n".into(),
+        edit: FormEdit::Mode("flannel-vxlan".into()),
+    })
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_packetwalk-cluster"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(req.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let resp: Response = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        resp,
+        Response::Edit(Ok(
+            "apiVersion: packetwalk.dev/v1\nkind: Network\nmode: flannel-vxlan\n---\nkind: Node\n"
+                .into()
+        ))
+    );
+}
