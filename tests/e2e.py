@@ -16,6 +16,8 @@ chromedriver (WebDriver), and checks what a learner would see:
    browser; a damaged link shows a message, not a blank page;
 5. the remote-endpoint scenario shows the IPIP encapsulation;
 6. embed mode at 600 px wide is compact and has no editors.
+7. with the cluster generator's module missing (a blocked fetch), a
+   cluster scenario's URL opens the article's scenario and says why.
 
 Screenshots go to target/screenshots/e2e-*.png. Prints
 `e2e: N passed, M failed` last; exits 1 when anything failed.
@@ -25,7 +27,9 @@ Usage: tests/e2e.py [DIST_DIR]
 
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 
@@ -107,6 +111,7 @@ def main():
         b = Browser(1440, 1400)
         try:
             run(b, base)
+            without_generator(b, dist)
         except Exception as e:  # a step that could not run is a failure, with its cause
             traceback.print_exc()
             check("the walk-through ran to the end", False, str(e))
@@ -445,6 +450,24 @@ def run(b, base):
     b.screenshot(os.path.join(SHOTS, "e2e-embed-600.png"))
     axe(b, "embed mode at 600 px")
     b.set_size(1440, 1400)
+
+
+def without_generator(b, dist):
+    """7. The page when packetwalk-cluster.js cannot be fetched."""
+    copy = os.path.join(tempfile.mkdtemp(), "dist")
+    shutil.copytree(dist, copy, ignore=shutil.ignore_patterns("packetwalk-cluster*"))
+    with serve(copy, free_port()) as base:
+        fresh(b, base + "?scenario=calico-ipip")
+        notice = b.text(".notice-error")
+        check("without the generator a cluster scenario's URL says why and shows the article's scenario",
+              "could not be loaded" in notice and "Delivered" in b.text("#verdict") and not b.exists("#cluster-yaml"),
+              repr(notice))
+        b.screenshot(os.path.join(SHOTS, "e2e-no-generator.png"))
+        b.select("#scenario-picker", "flannel-vxlan")
+        b.wait_until(lambda: "could not be loaded" in b.text(".notice-error"), "the picker's failure")
+        check("without the generator the picker says why and keeps the scenario shown",
+              not b.exists("#cluster-yaml") and "Delivered" in b.text("#verdict"))
+    shutil.rmtree(os.path.dirname(copy))
 
 
 if __name__ == "__main__":

@@ -45,6 +45,11 @@ export function pw_generator_call(req) {
     /// the version keeps a cached copy of an older build from answering.
     const FILE: &str = concat!("packetwalk-cluster.js?v=", env!("CARGO_PKG_VERSION"));
 
+    thread_local! {
+        /// Why the last load failed.
+        static FAILED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    }
+
     pub fn loaded() -> bool {
         pw_generator_loaded()
     }
@@ -54,17 +59,24 @@ export function pw_generator_call(req) {
         if loaded() {
             return Ok(());
         }
-        pw_load_generator(FILE).await.map(|_| ()).map_err(|e| {
+        let r = pw_load_generator(FILE).await.map(|_| ()).map_err(|e| {
             format!(
-                "The cluster generator (packetwalk-cluster.js) could not be loaded: {}",
+                "the cluster generator (packetwalk-cluster.js) could not be loaded: {}",
                 e.as_string()
                     .or_else(|| js_sys::Error::from(e).message().as_string())
                     .unwrap_or_default()
             )
-        })
+        });
+        FAILED.with(|f| *f.borrow_mut() = r.clone().err());
+        r
     }
 
     pub fn call_json(req: &str) -> Result<String, String> {
+        if !loaded() {
+            return Err(FAILED
+                .with(|f| f.borrow().clone())
+                .unwrap_or_else(|| "the cluster generator is not loaded".into()));
+        }
         pw_generator_call(req).map_err(|e| {
             js_sys::Error::from(e)
                 .message()
@@ -96,18 +108,21 @@ pub fn is_cluster(name: &str) -> bool {
     crate::engine::cni::cluster_title(name).is_some()
 }
 
-/// Built-in cluster scenario `name`: its YAML, scenario and view.
-pub fn builtin(name: &str) -> Option<Built> {
+/// Built-in cluster scenario `name`: its YAML, scenario and view; or why
+/// there is none.
+pub fn builtin(name: &str) -> Result<Built, String> {
     match call(Request::Builtin { name: name.into() }) {
-        Response::Builtin(b) => b.map(|b| *b),
-        _ => None,
+        Response::Builtin(Some(b)) => Ok(*b),
+        Response::Builtin(None) => Err(format!("no built-in scenario \"{name}\"")),
+        Response::Failed(e) => Err(e),
+        _ => Err("unexpected answer from the cluster generator".into()),
     }
 }
 
 /// Built-in scenario `name`, whichever kind it is.
 pub fn builtin_scenario(name: &str) -> Option<Scenario> {
     if is_cluster(name) {
-        builtin(name).map(|b| b.scenario)
+        builtin(name).ok().map(|b| b.scenario)
     } else {
         scenario::builtin_json(name)
     }

@@ -274,7 +274,7 @@ impl Session {
     pub fn builtin(name: &str) -> Result<Session, String> {
         let unknown = || format!("no built-in scenario \"{name}\"");
         let (sc, cluster) = if generator::is_cluster(name) {
-            let b = generator::builtin(name).ok_or_else(unknown)?;
+            let b = generator::builtin(name)?;
             let base: Rc<str> = b.yaml.as_str().into();
             let draft = ClusterDraft {
                 base: Some(base),
@@ -297,19 +297,23 @@ impl Session {
     /// errors), then every packet sent again (the engine is deterministic,
     /// so the traces are the ones the learner saw).
     pub fn from_saved(saved: &Saved) -> Result<Session, String> {
+        // A built-in cluster scenario: its objects, and the scenario they make.
+        let base = saved
+            .base
+            .as_deref()
+            .filter(|b| generator::is_cluster(b))
+            .map(generator::builtin)
+            .transpose()?;
         let plain = Saved {
             edits: Vec::new(),
+            scenario: (saved.scenario.clone())
+                .or_else(|| base.as_ref().map(|b| b.scenario.clone())),
             ..saved.clone()
         };
         let sc = share::restore(&plain).map_err(|e| e.to_string())?;
         let mut s = Session::new(&sc, saved.base.clone())
             .map_err(|e| format!("the saved scenario does not build:\n{e}"))?;
         // The objects as the built-in scenario has them, then as saved.
-        let base = saved
-            .base
-            .as_deref()
-            .filter(|b| generator::is_cluster(b))
-            .and_then(generator::builtin);
         let start = match (&base, &saved.cluster) {
             (Some(b), _) => Some(ClusterDraft {
                 base: Some(b.yaml.as_str().into()),
