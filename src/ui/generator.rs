@@ -22,9 +22,9 @@ mod module {
 
     #[wasm_bindgen(inline_js = r#"
 let generator = null;
-export async function pw_load_generator(file) {
-    const m = await import(new URL(file, document.baseURI).href);
-    await m.default();
+export async function pw_load_generator(js, wasm) {
+    const m = await import(new URL(js, document.baseURI).href);
+    await m.default({ module_or_path: new URL(wasm, document.baseURI) });
     generator = m;
 }
 export function pw_generator_loaded() { return generator !== null; }
@@ -35,15 +35,16 @@ export function pw_generator_call(req) {
 "#)]
     extern "C" {
         #[wasm_bindgen(catch)]
-        async fn pw_load_generator(file: &str) -> Result<JsValue, JsValue>;
+        async fn pw_load_generator(js: &str, wasm: &str) -> Result<JsValue, JsValue>;
         fn pw_generator_loaded() -> bool;
         #[wasm_bindgen(catch)]
         fn pw_generator_call(req: &str) -> Result<String, JsValue>;
     }
 
     /// The module's files, next to the page (Trunk writes them unhashed);
-    /// the version keeps a cached copy of an older build from answering.
-    const FILE: &str = concat!("packetwalk-cluster.js?v=", env!("CARGO_PKG_VERSION"));
+    /// the build id keeps a cached copy of an older build from answering.
+    const JS: &str = concat!("packetwalk-cluster.js?v=", env!("PACKETWALK_BUILD_ID"));
+    const WASM: &str = concat!("packetwalk-cluster_bg.wasm?v=", env!("PACKETWALK_BUILD_ID"));
 
     thread_local! {
         /// Why the last load failed.
@@ -59,7 +60,7 @@ export function pw_generator_call(req) {
         if loaded() {
             return Ok(());
         }
-        let r = pw_load_generator(FILE).await.map(|_| ()).map_err(|e| {
+        let r = pw_load_generator(JS, WASM).await.map(|_| ()).map_err(|e| {
             format!(
                 "the cluster generator (packetwalk-cluster.js) could not be loaded: {}",
                 e.as_string()
