@@ -1,5 +1,5 @@
 //! Gives each build of the sources an id (`PACKETWALK_BUILD_ID`, a hash of
-//! `src/`): the page asks for its cluster generator module with it, so a
+//! `src/`, `Cargo.toml` and `Cargo.lock`): the page asks for its cluster generator module with it, so a
 //! browser never pairs a cached module of an older build with a newer page
 //! (Trunk names that module without a content hash).
 
@@ -24,8 +24,15 @@ fn hash_dir(dir: &Path, h: &mut DefaultHasher) {
 }
 
 fn main() {
-    println!("cargo:rerun-if-changed=src");
     let mut h = DefaultHasher::new();
-    hash_dir(Path::new("src"), &mut h);
+    for input in ["src", "Cargo.toml", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={input}");
+        let p = Path::new(input);
+        if p.is_dir() {
+            hash_dir(p, &mut h);
+        } else if let Ok(bytes) = std::fs::read(p) {
+            h.write(&bytes);
+        }
+    }
     println!("cargo:rustc-env=PACKETWALK_BUILD_ID={:016x}", h.finish());
 }

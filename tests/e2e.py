@@ -373,7 +373,14 @@ def run(b, base):
     loaded = lambda: b.js("return performance.getEntriesByType('resource').some(e => e.name.includes('packetwalk-cluster'))")
     check("the article's scenarios do not load the cluster generator", loaded() is False)
 
-    # 5a. Picking a cluster scenario loads the generator, then opens it.
+    # 5a. Picking a cluster scenario loads the generator, then opens it; a
+    # choice made while it loads is handled after it, so the last one wins.
+    b.select("#scenario-picker", "calico-vxlan")
+    b.select("#scenario-picker", "article")
+    b.wait_until(loaded, "the generator to load")
+    time.sleep(0.5)
+    check("a scenario picked while the generator loads wins over the one picked before",
+          not b.exists("#cluster-yaml") and b.value("#scenario-picker") == "article", b.value("#scenario-picker"))
     b.select("#scenario-picker", "calico-vxlan")
     b.wait_until(lambda: b.exists("#cluster-yaml") and "in sync" in b.text("#cluster-yaml-status"), "calico-vxlan from the picker")
     check("picking a cluster scenario loads the generator and opens it",

@@ -28,6 +28,11 @@ fn every_answer_survives_the_trip_through_json() {
             !b.view.nodes.is_empty(),
             "{name}: every node's sync is named"
         );
+        assert_eq!(
+            through_json(&Request::Scenario { name: name.into() }),
+            Response::Scenario(Some(b.scenario.clone())),
+            "{name}"
+        );
 
         // One endpoint less, then the sync: same world either way.
         let ep = &b.view.form.services[0].endpoints[0];

@@ -115,8 +115,10 @@ pub enum FormEdit {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Request {
-    /// Built-in cluster scenario `name`.
+    /// Built-in cluster scenario `name`: its YAML, scenario and view.
     Builtin { name: String },
+    /// Only the scenario of built-in cluster scenario `name`.
+    Scenario { name: String },
     /// What `yaml`'s objects make (an empty view when they do not read).
     Read { yaml: String },
     /// The nodes of `current` synced to `yaml`'s objects
@@ -136,6 +138,7 @@ pub enum Request {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Response {
     Builtin(Option<Box<Built>>),
+    Scenario(Option<Scenario>),
     Read(ClusterView),
     Resync(Result<Box<Resynced>, Vec<ParseError>>),
     Rebase(Option<Scenario>),
@@ -149,6 +152,7 @@ pub enum Response {
 pub fn handle(req: Request) -> Response {
     match req {
         Request::Builtin { name } => Response::Builtin(builtin(&name).map(Box::new)),
+        Request::Scenario { name } => Response::Scenario(cni::builtin(&name)),
         Request::Read { yaml } => Response::Read(read(&yaml)),
         Request::Resync { old, yaml, current } => {
             let old = old.and_then(|o| Cluster::from_yaml(&o).ok());

@@ -77,8 +77,8 @@ pub enum Msg {
     Key(web_sys::KeyboardEvent),
     /// The address's fragment changed (a link pasted into this tab).
     Fragment,
-    /// The cluster generator could not be loaded.
-    GeneratorFailed(String),
+    /// The cluster generator loaded, or why not.
+    GeneratorLoaded(Result<(), String>),
     /// The cluster's YAML as typed; synced after a pause.
     ClusterEdit(Rc<str>),
     ClusterApply,
@@ -149,6 +149,8 @@ pub struct App {
     views: (EditorView, EditorView),
     debounce: HashMap<(usize, Field), Timeout>,
     cluster_debounce: Option<Timeout>,
+    /// While the cluster generator loads: the messages waiting for it.
+    waiting: Option<Vec<Msg>>,
     /// The line of the cluster's YAML a rule's origin points at.
     cluster_line: Option<usize>,
     autosave: Option<Timeout>,
@@ -205,10 +207,23 @@ fn needs_generator(name: &str) -> bool {
         || (name == IMPORTED && browser::load_autosave(None).is_some_and(|s| saved_needs_generator(&s)))
 }
 
+/// Whether handling `msg` may replace the session (another scenario, a
+/// link, a file, a backup, a reset).
+fn replaces_session(msg: &Msg) -> bool {
+    matches!(
+        msg,
+        Msg::Scenario(_) | Msg::ImportScenario(_) | Msg::Fragment | Msg::RestoreOwn | Msg::Reset
+    )
+}
+
 /// Whether the session the page opens with is made from Kubernetes
 /// objects, so that the cluster generator must be loaded first.
 pub fn generator_needed_at_start() -> bool {
-    needs_generator(&initial_name())
+    let name = initial_name();
+    if browser::query("embed").is_some_and(|v| v == "1") {
+        return generator::is_cluster(&name);
+    }
+    needs_generator(&name)
         || browser::fragment()
             .and_then(|f| share::decode_link(&f).ok())
             .is_some_and(|s| saved_needs_generator(&s))
@@ -239,6 +254,18 @@ fn initial_session() -> (Session, Option<Notice>) {
         return builtin_or_first(name);
     }
     if let Some(frag) = browser::fragment() {
+        let needs = share::decode_link(&frag).is_ok_and(|s| saved_needs_generator(&s));
+        if needs && !generator::loaded() {
+            // Kept in the address bar: a reload tries again.
+            let (s, _) = start(&name);
+            return (
+                s,
+                Some(Notice::error(format!(
+                    "This link needs the cluster generator, which could not be loaded ({}). Reload the page to try again; your own session is shown meanwhile.",
+                    generator::load_error().unwrap_or_default()
+                ))),
+            );
+        }
         // From now on a reload shows the autosave, not the link again.
         browser::clear_fragment();
         match open_link(&frag) {
@@ -390,9 +417,11 @@ impl App {
     fn needs_generator(&self, msg: &Msg) -> bool {
         match msg {
             Msg::Scenario(name) => needs_generator(name),
+            // A scenario named like a built-in cluster one (compared with
+            // it), or a session record made from Kubernetes objects.
             Msg::ImportScenario(text) => {
-                text.contains("\"cluster\"")
-                    || crate::engine::cni::CLUSTERS.iter().any(|(n, _)| text.contains(n))
+                scenario::Scenario::from_json(text).is_ok_and(|sc| generator::is_cluster(&sc.name))
+                    || share::from_json(text).is_ok_and(|s| saved_needs_generator(&s))
             }
             Msg::Fragment => browser::fragment()
                 .and_then(|f| share::decode_link(&f).ok())
@@ -565,6 +594,7 @@ impl Component for App {
             views: (EditorView::Text, EditorView::Text),
             debounce: HashMap::new(),
             cluster_debounce: None,
+            waiting: None,
             cluster_line: None,
             autosave: None,
             dialog: None,
@@ -588,15 +618,20 @@ impl Component for App {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
-        if !generator::loaded() && self.needs_generator(&msg) {
-            // Loaded first (once), then the message is handled.
+        // A message that needs the cluster generator waits for it to load,
+        // and so does every message that would replace the session after
+        // it: they are handled in the order they came.
+        if let Some(waiting) = &mut self.waiting {
+            if replaces_session(&msg) {
+                waiting.push(msg);
+                return false;
+            }
+        } else if !generator::loaded() && self.needs_generator(&msg) {
+            self.waiting = Some(vec![msg]);
             self.notice = Some(Notice::info("Loading the cluster generator…"));
             let link = ctx.link().clone();
             wasm_bindgen_futures::spawn_local(async move {
-                match generator::load().await {
-                    Ok(()) => link.send_message(msg),
-                    Err(e) => link.send_message(Msg::GeneratorFailed(e)),
-                }
+                link.send_message(Msg::GeneratorLoaded(generator::load().await));
             });
             return true;
         }
@@ -1026,7 +1061,17 @@ impl Component for App {
                 }
             }
             Msg::Key(k) => return self.key(ctx, &k),
-            Msg::GeneratorFailed(e) => self.notice = Some(Notice::error(e)),
+            Msg::GeneratorLoaded(r) => {
+                let waiting = self.waiting.take().unwrap_or_default();
+                self.notice = r.as_ref().err().map(|e| Notice::error(format!("{e}. Reload the page to try again.")));
+                for m in waiting {
+                    // After a failure, what needed the generator is dropped
+                    // (the notice says why); the rest is handled.
+                    if r.is_ok() || !self.needs_generator(&m) {
+                        ctx.link().send_message(m);
+                    }
+                }
+            }
             Msg::Fragment => {
                 let Some(frag) = browser::fragment() else {
                     return false;

@@ -1,7 +1,7 @@
 //! The page's side of the cluster generator ([`engine::generator`]).
 //!
 //! Natively it is a function call. In the browser the generator is a second
-//! wasm module, `packetwalk-cluster`, which the page loads ([`load`]) before
+//! wasm module, `packetwalk-cluster`, which the page loads (`load`) before
 //! it opens a scenario made from Kubernetes objects; after that, each call
 //! is synchronous: a request as JSON in, the response as JSON out.
 //!
@@ -22,10 +22,27 @@ mod module {
 
     #[wasm_bindgen(inline_js = r#"
 let generator = null;
-export async function pw_load_generator(js, wasm) {
-    const m = await import(new URL(js, document.baseURI).href);
-    await m.default({ module_or_path: new URL(wasm, document.baseURI) });
-    generator = m;
+let loading = null;
+let attempt = 0;
+// One load at a time; a failed one can be tried again (a browser keeps a
+// failed import() of a URL, so each attempt has its own); 20 s at most.
+export function pw_load_generator(js, wasm) {
+    if (loading === null) {
+        const at = (file) => {
+            const u = new URL(file, document.baseURI);
+            if (attempt > 0) { u.searchParams.set("attempt", attempt); }
+            return u;
+        };
+        const load = (async () => {
+            const m = await import(at(js).href);
+            await m.default({ module_or_path: at(wasm) });
+            generator = m;
+        })();
+        const late = new Promise((_, no) => setTimeout(() => no(new Error("no answer within 20 s")), 20000));
+        attempt += 1;
+        loading = Promise.race([load, late]).finally(() => { loading = null; });
+    }
+    return loading;
 }
 export function pw_generator_loaded() { return generator !== null; }
 export function pw_generator_call(req) {
@@ -35,7 +52,7 @@ export function pw_generator_call(req) {
 "#)]
     extern "C" {
         #[wasm_bindgen(catch)]
-        async fn pw_load_generator(js: &str, wasm: &str) -> Result<JsValue, JsValue>;
+        fn pw_load_generator(js: &str, wasm: &str) -> Result<js_sys::Promise, JsValue>;
         fn pw_generator_loaded() -> bool;
         #[wasm_bindgen(catch)]
         fn pw_generator_call(req: &str) -> Result<String, JsValue>;
@@ -55,12 +72,23 @@ export function pw_generator_call(req) {
         pw_generator_loaded()
     }
 
-    /// Loads the module (once; later calls return at once).
+    /// Why the last load failed, if it did.
+    pub fn load_error() -> Option<String> {
+        FAILED.with(|f| f.borrow().clone())
+    }
+
+    /// Loads the module (once: a call while it loads waits for the same
+    /// load; once loaded, calls return at once).
     pub async fn load() -> Result<(), String> {
         if loaded() {
             return Ok(());
         }
-        let r = pw_load_generator(JS, WASM).await.map(|_| ()).map_err(|e| {
+        let started = pw_load_generator(JS, WASM);
+        let r = match started {
+            Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await,
+            Err(e) => Err(e),
+        };
+        let r = r.map(|_| ()).map_err(|e| {
             format!(
                 "the cluster generator (packetwalk-cluster.js) could not be loaded: {}",
                 e.as_string()
@@ -88,7 +116,7 @@ export function pw_generator_call(req) {
 }
 
 #[cfg(target_arch = "wasm32")]
-pub use module::{load, loaded};
+pub use module::{load, load_error, loaded};
 
 #[cfg(target_arch = "wasm32")]
 fn call(req: Request) -> Response {
@@ -120,20 +148,39 @@ pub fn builtin(name: &str) -> Result<Built, String> {
     }
 }
 
-/// Built-in scenario `name`, whichever kind it is.
+/// Built-in scenario `name`, whichever kind it is. Each is made once (a
+/// save compares against it every time).
 pub fn builtin_scenario(name: &str) -> Option<Scenario> {
-    if is_cluster(name) {
-        builtin(name).ok().map(|b| b.scenario)
+    thread_local! {
+        static MADE: std::cell::RefCell<Vec<(String, Scenario)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if let Some(sc) = MADE.with(|m| {
+        m.borrow()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.clone())
+    }) {
+        return Some(sc);
+    }
+    let sc = if is_cluster(name) {
+        match call(Request::Scenario { name: name.into() }) {
+            Response::Scenario(s) => s,
+            _ => None,
+        }
     } else {
         scenario::builtin_json(name)
-    }
+    }?;
+    MADE.with(|m| m.borrow_mut().push((name.to_string(), sc.clone())));
+    Some(sc)
 }
 
-/// What `yaml`'s objects make (an empty view when they do not read).
-pub fn read(yaml: &str) -> ClusterView {
+/// What `yaml`'s objects make (an empty view when they do not read), or
+/// why the generator could not say.
+pub fn read(yaml: &str) -> Result<ClusterView, String> {
     match call(Request::Read { yaml: yaml.into() }) {
-        Response::Read(v) => v,
-        _ => ClusterView::default(),
+        Response::Read(v) => Ok(v),
+        Response::Failed(e) => Err(e),
+        _ => Err("unexpected answer from the cluster generator".into()),
     }
 }
 

@@ -41,6 +41,13 @@ pub fn start() {
         if app::generator_needed_at_start() {
             let _ = generator::load().await;
         }
+        // The "Loading…" line of index.html gives way to the page.
+        if let Some(p) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id("page-loading"))
+        {
+            p.remove();
+        }
         yew::Renderer::<App>::new().render();
     });
 }

@@ -319,7 +319,7 @@ impl Session {
                 base: Some(b.yaml.as_str().into()),
                 ..ClusterDraft::applied(&b.yaml, b.view.clone())
             }),
-            (None, Some(y)) => Some(ClusterDraft::applied(y, generator::read(y))),
+            (None, Some(y)) => Some(ClusterDraft::applied(y, generator::read(y)?)),
             (None, None) => None,
         };
         if let Some(draft) = start {
