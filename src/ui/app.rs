@@ -207,6 +207,8 @@ fn needs_generator(name: &str) -> bool {
         || (name == IMPORTED && browser::load_autosave(None).is_some_and(|s| saved_needs_generator(&s)))
 }
 
+const LOADING_GENERATOR: &str = "Loading the cluster generator…";
+
 /// Whether handling `msg` may replace the session (another scenario, a
 /// link, a file, a backup, a reset).
 fn replaces_session(msg: &Msg) -> bool {
@@ -261,7 +263,7 @@ fn initial_session() -> (Session, Option<Notice>) {
             return (
                 s,
                 Some(Notice::error(format!(
-                    "This link needs the cluster generator, which could not be loaded ({}). Reload the page to try again; your own session is shown meanwhile.",
+                    "This link could not be opened: {}. Reload the page to try again; your own session is shown meanwhile.",
                     generator::load_error().unwrap_or_default()
                 ))),
             );
@@ -628,7 +630,7 @@ impl Component for App {
             }
         } else if !generator::loaded() && self.needs_generator(&msg) {
             self.waiting = Some(vec![msg]);
-            self.notice = Some(Notice::info("Loading the cluster generator…"));
+            self.notice = Some(Notice::info(LOADING_GENERATOR));
             let link = ctx.link().clone();
             wasm_bindgen_futures::spawn_local(async move {
                 link.send_message(Msg::GeneratorLoaded(generator::load().await));
@@ -1063,7 +1065,12 @@ impl Component for App {
             Msg::Key(k) => return self.key(ctx, &k),
             Msg::GeneratorLoaded(r) => {
                 let waiting = self.waiting.take().unwrap_or_default();
-                self.notice = r.as_ref().err().map(|e| Notice::error(format!("{e}. Reload the page to try again.")));
+                match &r {
+                    Err(e) => self.notice = Some(Notice::error(format!("{e}. Doing the same again makes a new attempt."))),
+                    // Any other notice came from something done meanwhile.
+                    Ok(()) if self.notice.as_ref().is_some_and(|n| n.text == LOADING_GENERATOR) => self.notice = None,
+                    Ok(()) => {}
+                }
                 for m in waiting {
                     // After a failure, what needed the generator is dropped
                     // (the notice says why); the rest is handled.

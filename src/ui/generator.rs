@@ -33,14 +33,16 @@ export function pw_load_generator(js, wasm) {
             if (attempt > 0) { u.searchParams.set("attempt", attempt); }
             return u;
         };
+        const [jsUrl, wasmUrl] = [at(js), at(wasm)];
+        attempt += 1;
         const load = (async () => {
-            const m = await import(at(js).href);
-            await m.default({ module_or_path: at(wasm) });
+            const m = await import(jsUrl.href);
+            await m.default({ module_or_path: wasmUrl });
             generator = m;
         })();
-        const late = new Promise((_, no) => setTimeout(() => no(new Error("no answer within 20 s")), 20000));
-        attempt += 1;
-        loading = Promise.race([load, late]).finally(() => { loading = null; });
+        let timer;
+        const late = new Promise((_, no) => { timer = setTimeout(() => no(new Error("no answer within 20 s")), 20000); });
+        loading = Promise.race([load, late]).finally(() => { clearTimeout(timer); loading = null; });
     }
     return loading;
 }
@@ -77,8 +79,9 @@ export function pw_generator_call(req) {
         FAILED.with(|f| f.borrow().clone())
     }
 
-    /// Loads the module (once: a call while it loads waits for the same
-    /// load; once loaded, calls return at once).
+    /// Loads the module: a call while it loads waits for the same load,
+    /// once loaded calls return at once, after a failure a call tries
+    /// again (from new addresses).
     pub async fn load() -> Result<(), String> {
         if loaded() {
             return Ok(());

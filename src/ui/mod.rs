@@ -36,8 +36,9 @@ pub use app::App;
 pub fn start() {
     wasm_bindgen_futures::spawn_local(async {
         // A scenario made from Kubernetes objects needs the cluster
-        // generator; if it does not load, the page says so and opens the
-        // article's scenario.
+        // generator; if it does not load, the page says so and shows what
+        // it can (the article's scenario, or the learner's own session
+        // for a link).
         if app::generator_needed_at_start() {
             let _ = generator::load().await;
         }
