@@ -362,6 +362,17 @@ mod tests {
     use super::*;
     use crate::engine::cni;
 
+    /// node8's rules after `cluster` is built, as `iptables-save` prints them.
+    fn node8_rules(cluster: &Cluster) -> String {
+        let sc = cni::build(cluster, "t", "t").unwrap();
+        sc.host("node8")
+            .unwrap()
+            .iptables
+            .as_ref()
+            .unwrap()
+            .to_text()
+    }
+
     /// The form's two levers: the mode select and "Add an endpoint".
     #[test]
     fn the_form_writes_yaml_that_regenerates_the_nodes() {
@@ -385,14 +396,7 @@ mod tests {
             .collect();
         assert_eq!(eps, vec!["172.16.225.112", "172.16.3.66"]);
         assert!(add_endpoint(one, &c, "ms-test/nope", "node54").is_none());
-        let sc = cni::build(&c2, "t", "t").unwrap();
-        let node8 = sc.host("node8").unwrap();
-        assert!(node8
-            .iptables
-            .as_ref()
-            .unwrap()
-            .to_text()
-            .contains("--probability 0.50000000000"));
+        assert!(node8_rules(&c2).contains("--probability 0.50000000000"));
     }
 
     #[test]
@@ -479,15 +483,9 @@ mod tests {
             .map(|e| e.addresses[0].to_string())
             .collect();
         assert_eq!(ips, vec!["172.16.225.112", "172.16.166.140"]);
-        let sc = cni::build(&c4, "t", "t").unwrap();
-        let node8 = sc.host("node8").unwrap();
-        assert!(node8
-            .iptables
-            .as_ref()
-            .unwrap()
-            .to_text()
-            .contains("--probability 0.50000000000"));
+        assert!(node8_rules(&c4).contains("--probability 0.50000000000"));
     }
+
     /// An endpoint written in flow style is not touched by the form (the
     /// whole line holds other endpoints too).
     #[test]
@@ -515,14 +513,7 @@ mod tests {
         assert_eq!(s.kind, ServiceType::LoadBalancer);
         assert_eq!(s.ports[0].node_port, 30000);
         assert_eq!(s.ingress[0].ip.to_string(), "192.168.11.240");
-        let sc = cni::build(&c2, "t", "t").unwrap();
-        let rules = sc
-            .host("node8")
-            .unwrap()
-            .iptables
-            .as_ref()
-            .unwrap()
-            .to_text();
+        let rules = node8_rules(&c2);
         assert!(
             rules.contains("-d 192.168.11.240/32") && rules.contains("--dport 30000"),
             "{rules}"
