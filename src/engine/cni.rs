@@ -643,10 +643,16 @@ pub fn cluster_title(name: &str) -> Option<&'static str> {
 
 /// A built-in scenario made from a cluster.
 pub fn builtin(name: &str) -> Option<Scenario> {
+    builtin_with_objects(name).map(|(_, sc)| sc)
+}
+
+/// A built-in cluster's objects (read once) and the scenario they make.
+pub fn builtin_with_objects(name: &str) -> Option<(Cluster, Scenario)> {
     let yaml = cluster_yaml(name)?;
     let title = cluster_title(name).unwrap_or(name);
     let cluster = Cluster::from_yaml(yaml).expect("built-in clusters are valid (tested)");
-    Some(build(&cluster, name, title).expect("built-in clusters build (tested)"))
+    let sc = build(&cluster, name, title).expect("built-in clusters build (tested)");
+    Some((cluster, sc))
 }
 
 fn kube_proxy_config(

@@ -180,17 +180,17 @@ pub fn call_json(req: &str) -> String {
 }
 
 fn builtin(name: &str) -> Option<Built> {
-    let yaml = cni::cluster_yaml(name)?;
+    let (objects, scenario) = cni::builtin_with_objects(name)?;
     Some(Built {
-        yaml: yaml.to_string(),
-        scenario: cni::builtin(name)?,
-        view: read(yaml),
+        yaml: cni::cluster_yaml(name)?.to_string(),
+        scenario,
+        view: view(&objects),
     })
 }
 
 /// The form's view and each node's sync, for `yaml` (an empty view when it
 /// does not read).
-pub fn read(yaml: &str) -> ClusterView {
+fn read(yaml: &str) -> ClusterView {
     let c = Cluster::from_yaml(yaml).unwrap_or_default();
     view(&c)
 }
@@ -276,10 +276,9 @@ fn resync(
 }
 
 fn rebase(name: &str, yaml: &str) -> Option<Scenario> {
-    let old = Cluster::from_yaml(cni::cluster_yaml(name)?).ok();
-    let base = cni::builtin(name)?;
+    let (old, base) = cni::builtin_with_objects(name)?;
     let new = Cluster::from_yaml(yaml).ok()?;
-    cni::resync(old.as_ref(), &new, &base).ok().map(|r| r.0)
+    cni::resync(Some(&old), &new, &base).ok().map(|r| r.0)
 }
 
 fn form_edit(yaml: &str, e: FormEdit) -> Result<String, String> {

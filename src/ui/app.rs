@@ -236,11 +236,15 @@ pub fn generator_needed_at_start() -> bool {
 fn builtin_or_first(name: &str) -> (Session, Option<Notice>) {
     match Session::builtin(name) {
         Ok(s) => (s, None),
-        Err(e) => (
-            Session::builtin(scenario::BUILTIN[0]).expect("the article's scenario builds (tested)"),
-            Some(Notice::error(format!("\"{name}\" could not be opened ({e}); the article's scenario is shown."))),
-        ),
+        Err(e) => article_instead(name, &e),
     }
+}
+
+/// The article's scenario, and a notice that `name` could not be opened.
+fn article_instead(name: &str, why: &str) -> (Session, Option<Notice>) {
+    let s = Session::builtin(scenario::BUILTIN[0]).expect("the article's scenario builds (tested)");
+    let notice = format!("\"{name}\" could not be opened ({why}); the article's scenario is shown.");
+    (s, Some(Notice::error(notice)))
 }
 
 /// The session to start with, and a notice to show with it.
@@ -298,11 +302,8 @@ fn start(name: &str) -> (Session, Option<Notice>) {
                 )
             }),
         ),
-        Err(e) if !generator::loaded() && needs_generator(name) => {
-            // Nothing is wrong with the save: it stays where it is.
-            let (s, _) = builtin_or_first(scenario::BUILTIN[0]);
-            (s, Some(Notice::error(format!("\"{name}\" could not be opened ({e}); the article's scenario is shown."))))
-        }
+        // Nothing is wrong with the save: it stays where it is.
+        Err(e) if !generator::loaded() && needs_generator(name) => article_instead(name, &e),
         Err(e) => {
             let base = (name != IMPORTED).then_some(name);
             browser::set_aside(base);

@@ -105,9 +105,9 @@ export function pw_generator_call(req) {
 
     pub fn call_json(req: &str) -> Result<String, String> {
         if !loaded() {
-            return Err(FAILED
-                .with(|f| f.borrow().clone())
-                .unwrap_or_else(|| "the cluster generator is not loaded".into()));
+            return Err(
+                load_error().unwrap_or_else(|| "the cluster generator is not loaded".into())
+            );
         }
         pw_generator_call(req).map_err(|e| {
             js_sys::Error::from(e)

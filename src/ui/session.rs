@@ -10,7 +10,7 @@
 
 use crate::engine::cni::{NodeDiff, RuleOrigin};
 use crate::engine::error::{Errors, ParseError};
-use crate::engine::generator::{ClusterView, NodeSync};
+use crate::engine::generator::{Built, ClusterView, NodeSync};
 use crate::engine::iptables::Ruleset;
 use crate::engine::scenario::{self, Scenario, Text};
 use crate::engine::sim::{reply_spec, Force};
@@ -180,6 +180,14 @@ impl ClusterDraft {
         }
     }
 
+    /// The draft of a built-in cluster scenario, as it starts.
+    pub fn builtin(b: &Built) -> ClusterDraft {
+        ClusterDraft {
+            base: Some(b.yaml.as_str().into()),
+            ..ClusterDraft::applied(&b.yaml, b.view.clone())
+        }
+    }
+
     /// The sync on `node`.
     pub fn node(&self, node: &str) -> Option<&NodeSync> {
         self.view.nodes.iter().find(|n| n.node == node)
@@ -272,17 +280,13 @@ impl Session {
 
     /// A built-in scenario with its preset packet sent, the first step selected.
     pub fn builtin(name: &str) -> Result<Session, String> {
-        let unknown = || format!("no built-in scenario \"{name}\"");
         let (sc, cluster) = if generator::is_cluster(name) {
             let b = generator::builtin(name)?;
-            let base: Rc<str> = b.yaml.as_str().into();
-            let draft = ClusterDraft {
-                base: Some(base),
-                ..ClusterDraft::applied(&b.yaml, b.view)
-            };
-            (b.scenario, Some(draft))
+            (b.scenario.clone(), Some(ClusterDraft::builtin(&b)))
         } else {
-            (scenario::builtin_json(name).ok_or_else(unknown)?, None)
+            let sc = scenario::builtin_json(name)
+                .ok_or_else(|| format!("no built-in scenario \"{name}\""))?;
+            (sc, None)
         };
         let mut s = Session::new(&sc, Some(name.to_string())).map_err(|e| e.to_string())?;
         s.cluster = cluster;
@@ -315,10 +319,7 @@ impl Session {
             .map_err(|e| format!("the saved scenario does not build:\n{e}"))?;
         // The objects as the built-in scenario has them, then as saved.
         let start = match (&base, &saved.cluster) {
-            (Some(b), _) => Some(ClusterDraft {
-                base: Some(b.yaml.as_str().into()),
-                ..ClusterDraft::applied(&b.yaml, b.view.clone())
-            }),
+            (Some(b), _) => Some(ClusterDraft::builtin(b)),
             (None, Some(y)) => Some(ClusterDraft::applied(y, generator::read(y)?)),
             (None, None) => None,
         };
