@@ -335,23 +335,22 @@ fn a_resync_replaces_kube_proxys_chains_and_keeps_the_learners() {
         port_proto_hash("ms-test/flask-ui:http", "tcp")
     );
     assert!(
-        d.rules_added
+        d.rules
+            .added
             .iter()
             .any(|l| l.starts_with(&format!("-A {svc} ")) && l.contains("0.33333333349")),
         "{d:?}"
     );
     assert_eq!(
-        d.rules_added
+        d.rules
+            .added
             .iter()
             .filter(|l| l.starts_with(":KUBE-SEP-"))
             .count(),
         2,
         "{d:?}"
     );
-    assert!(
-        d.routes_added.is_empty() && d.routes_removed.is_empty(),
-        "no new node, no new block: {d:?}"
-    );
+    assert!(d.routes.is_empty(), "no new node, no new block: {d:?}");
     // The new endpoints' pods exist and are reachable.
     let mut w = World::build(&after).unwrap();
     let t = go(&mut w, "curl", "172.16.166.140:80", vec![]);
@@ -372,6 +371,48 @@ fn a_resync_replaces_kube_proxys_chains_and_keeps_the_learners() {
                 && w == "ms-test/flask-ui:http → 172.16.3.70:80"),
         "{names:?}"
     );
+}
+
+/// A node that holds an imported dump of 300 services kube-proxy does not
+/// know: the sync deletes their chains, and the diff keeps the first
+/// DIFF_LINES lines with the true counts (the page lists them all otherwise).
+#[test]
+fn a_large_sync_diff_keeps_its_first_lines_and_counts_them_all() {
+    let c = cluster("calico-ipip");
+    let mut sc = cni::build(&c, "t", "t").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    let rules = node8.iptables.as_ref().unwrap().to_text();
+    let (decls, jumps): (String, String) = (0..300)
+        .map(|i| {
+            (
+                format!(":KUBE-SVC-IMPORTED{i:05} - [0:0]\n"),
+                format!("-A KUBE-SVC-IMPORTED{i:05} -j RETURN\n"),
+            )
+        })
+        .unzip();
+    // Into the nat table, where kube-proxy keeps its service chains.
+    let (head, nat) = rules.split_once("*nat\n").unwrap();
+    let nat = nat
+        .replacen(
+            ":KUBE-SERVICES - [0:0]\n",
+            &format!(":KUBE-SERVICES - [0:0]\n{decls}"),
+            1,
+        )
+        .replacen("COMMIT", &format!("{jumps}COMMIT"), 1);
+    let imported = format!("{head}*nat\n{nat}");
+    node8.iptables = Some(packetwalk::engine::scenario::Text::One(imported));
+
+    let (after, diffs) = cni::resync(Some(&c), &c, &sc).unwrap();
+    assert!(
+        node8_rules(&after) == rules,
+        "the sync gives kube-proxy's rules back"
+    );
+    let d = diffs.iter().find(|d| d.node == "node8").unwrap();
+    assert_eq!((d.rules.added_total, d.rules.removed_total), (0, 600));
+    assert_eq!(d.rules.removed.len(), cni::DIFF_LINES);
+    assert_eq!(d.rules.removed[0], ":KUBE-SVC-IMPORTED00000 - [0:0]");
+    assert_eq!(d.rules.removed[199], ":KUBE-SVC-IMPORTED00199 - [0:0]");
+    assert!(d.routes.is_empty() && d.note.is_none() && !d.is_empty());
 }
 
 /// The NodePort scenario with externalTrafficPolicy: Local keeps the

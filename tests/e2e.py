@@ -112,6 +112,7 @@ def main():
         try:
             run(b, base)
             without_generator(b, dist)
+            without_page_module(b, dist)
         except Exception as e:  # a step that could not run is a failure, with its cause
             traceback.print_exc()
             check("the walk-through ran to the end", False, str(e))
@@ -448,6 +449,24 @@ def run(b, base):
           "Outer Ethernet" in outer and "Outer IPv4 (VXLAN)" in outer and "8472" in outer and "Inner Ethernet" in outer, outer[:400])
     b.screenshot(os.path.join(SHOTS, "e2e-vxlan.png"))
 
+    # 5b. A real node's dump loaded into a cluster's node, then a cluster
+    # edit: kube-proxy's sync deletes the dump's service chains, and the diff
+    # shows its first lines and the count, not thousands of list items.
+    fresh(b, base + "?scenario=calico-ipip")
+    inp = b.find("input[aria-label='Load rules of node8 from a file']")
+    b.cmd("POST", f"/element/{inp}/value", {"text": os.path.join(ROOT, "tests", "data", "gen-1500x1.iptables-save")})
+    b.wait_until(lambda: "rules loaded into node8" in b.text(".notice"), "the dump to load", 60)
+    b.click("button[aria-label='Add an endpoint of ms-test/flask-ui on node54']")
+    b.wait_until(lambda: "in sync" in b.text("#cluster-yaml-status") and b.exists(".sync-diff"), "the sync after the dump", 30)
+    summary, items, more = b.js(
+        "const d = [...document.querySelectorAll('.sync-diff')].find(d => d.querySelector('summary').textContent.startsWith('node8:'));"
+        "d.open = true; const m = d.querySelector('.diff-more');"
+        "return [d.querySelector('summary').textContent, d.querySelectorAll('li').length, m && m.textContent];")
+    removed = int(re.search(r"node8: rules \+\d+ −(\d+)", summary).group(1))
+    check("a sync over a loaded dump counts every removed line and lists only the first 200",
+          removed > 5000 and items < 420 and more == f"… and {removed - 200} more line(s) removed",
+          f"{summary!r}, {items} items, {more!r}")
+
     # 6. Embed mode, 600 px wide.
     b.set_size(600, 1000)
     fresh(b, base + "?embed=1")
@@ -474,6 +493,24 @@ def without_generator(b, dist):
         b.wait_until(lambda: "could not be loaded" in b.text(".notice-error"), "the picker's failure")
         check("without the generator the picker says why and keeps the scenario shown",
               not b.exists("#cluster-yaml") and "Delivered" in b.text("#verdict"))
+    shutil.rmtree(os.path.dirname(copy))
+
+
+def without_page_module(b, dist):
+    """8. The page when its own wasm module cannot be fetched: the loading
+    line turns into a message that says so (not a page left loading)."""
+    copy = os.path.join(tempfile.mkdtemp(), "dist")
+    shutil.copytree(dist, copy, ignore=shutil.ignore_patterns("packetwalk-*_bg.wasm"))
+    with serve(copy, free_port()) as base:
+        b.get("about:blank")
+        b.get(base + "?scenario=article")
+        b.wait_until(lambda: "could not start" in b.text("#page-loading"), "the start-up failure", 20)
+        text = b.text("#page-loading")
+        check("without its wasm module the page says it could not start, naming the file",
+              "_bg.wasm" in text and "404" in text and "Reload the page" in text
+              and b.js("return document.getElementById('page-loading').getAttribute('role')") == "alert",
+              repr(text))
+        b.screenshot(os.path.join(SHOTS, "e2e-no-page-module.png"))
     shutil.rmtree(os.path.dirname(copy))
 
 

@@ -756,53 +756,71 @@ pub fn node_sync(cluster: &Cluster, node: &str) -> Option<Restore> {
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeDiff {
     pub node: String,
-    pub rules_added: Vec<String>,
-    pub rules_removed: Vec<String>,
-    pub routes_added: Vec<String>,
-    pub routes_removed: Vec<String>,
+    pub rules: LineChanges,
+    pub routes: LineChanges,
     /// Why the sync could not be made, when it could not.
     pub note: Option<String>,
 }
 
 impl NodeDiff {
     pub fn is_empty(&self) -> bool {
-        self.note.is_none()
-            && self.rules_added.is_empty()
-            && self.rules_removed.is_empty()
-            && self.routes_added.is_empty()
-            && self.routes_removed.is_empty()
+        self.note.is_none() && self.rules.is_empty() && self.routes.is_empty()
+    }
+}
+
+/// How many lines of each kind a [`LineChanges`] keeps. A sync over an
+/// imported 10k-service dump removes 150,000 lines: the learner reads the
+/// first ones and the counts, and the page does not hold them all.
+pub const DIFF_LINES: usize = 200;
+
+/// Lines that appeared in a text and lines that disappeared from it: the
+/// first [`DIFF_LINES`] of each, in order, and how many there are in all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LineChanges {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub added_total: usize,
+    pub removed_total: usize,
+}
+
+impl LineChanges {
+    pub fn is_empty(&self) -> bool {
+        self.added_total == 0 && self.removed_total == 0
     }
 }
 
 /// Lines of `after` not in `before` and of `before` not in `after`
 /// (counting repeats), comments and blank lines left out.
-fn line_diff(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
+fn line_diff(before: &str, after: &str) -> LineChanges {
     let keep = |l: &&str| !l.trim().is_empty() && !l.starts_with('#');
     // Counts of each line, so a 100,000-line sync compares in linear time.
     let mut old: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for l in before.lines().filter(keep) {
         *old.entry(l).or_default() += 1;
     }
-    let mut added = Vec::new();
+    let mut d = LineChanges::default();
     for l in after.lines().filter(keep) {
         match old.get_mut(l) {
             Some(n) if *n > 0 => *n -= 1,
-            _ => added.push(l.to_string()),
+            _ => {
+                d.added_total += 1;
+                if d.added.len() < DIFF_LINES {
+                    d.added.push(l.to_string());
+                }
+            }
         }
     }
-    let removed = before
-        .lines()
-        .filter(keep)
-        .filter(|l| match old.get_mut(l) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                true
+    // What is left in the counts was not matched: removed.
+    for l in before.lines().filter(keep) {
+        if let Some(n) = old.get_mut(l).filter(|n| **n > 0) {
+            *n -= 1;
+            d.removed_total += 1;
+            if d.removed.len() < DIFF_LINES {
+                d.removed.push(l.to_string());
             }
-            _ => false,
-        })
-        .map(str::to_string)
-        .collect();
-    (added, removed)
+        }
+    }
+    d
 }
 
 /// Regenerates a scenario after the cluster changed, the way the node's own
@@ -864,17 +882,13 @@ pub fn resync(
             }
         }
         h.routes = Text::Lines(routes);
-        let (rules_added, rules_removed) = line_diff(
-            &prev_rules,
-            &h.iptables.as_ref().map(Text::to_text).unwrap_or_default(),
-        );
-        let (routes_added, routes_removed) = line_diff(&prev.routes.to_text(), &h.routes.to_text());
         diffs.push(NodeDiff {
             node: h.name.clone(),
-            rules_added,
-            rules_removed,
-            routes_added,
-            routes_removed,
+            rules: line_diff(
+                &prev_rules,
+                &h.iptables.as_ref().map(Text::to_text).unwrap_or_default(),
+            ),
+            routes: line_diff(&prev.routes.to_text(), &h.routes.to_text()),
             note,
         });
     }

@@ -32,18 +32,28 @@ pub struct ClusterProps {
 }
 
 fn diff_list(d: &NodeDiff) -> Html {
-    let line = |sign: &'static str, class: &'static str, l: &String| {
-        html! { <li class={class}><span aria-hidden="true">{ sign }</span><span class="visually-hidden">{ if sign == "+" { "added: " } else { "removed: " } }</span><code>{ l.clone() }</code></li> }
+    let lines = |lines: &[String], total: usize, added: bool| {
+        let (sign, class, said) = if added {
+            ("+", "diff-add", "added: ")
+        } else {
+            ("−", "diff-del", "removed: ")
+        };
+        let more = total.saturating_sub(lines.len());
+        html! { <>
+            { for lines.iter().map(|l| html! { <li class={class}><span aria-hidden="true">{ sign }</span><span class="visually-hidden">{ said }</span><code>{ l.clone() }</code></li> }) }
+            if more > 0 { <li class="diff-more">{ format!("… and {more} more line(s) {}", if added { "added" } else { "removed" }) }</li> }
+        </> }
     };
+    let (r, t) = (&d.rules, &d.routes);
     html! {
         <details class="sync-diff" open={d.note.is_some()}>
-            <summary>{ format!("{}: rules +{} −{}, routes +{} −{}", d.node, d.rules_added.len(), d.rules_removed.len(), d.routes_added.len(), d.routes_removed.len()) }</summary>
+            <summary>{ format!("{}: rules +{} −{}, routes +{} −{}", d.node, r.added_total, r.removed_total, t.added_total, t.removed_total) }</summary>
             if let Some(n) = &d.note { <p class="form-error">{ n.clone() }</p> }
             <ul class="diff-lines">
-                { for d.rules_removed.iter().map(|l| line("−", "diff-del", l)) }
-                { for d.rules_added.iter().map(|l| line("+", "diff-add", l)) }
-                { for d.routes_removed.iter().map(|l| line("−", "diff-del", l)) }
-                { for d.routes_added.iter().map(|l| line("+", "diff-add", l)) }
+                { lines(&r.removed, r.removed_total, false) }
+                { lines(&r.added, r.added_total, true) }
+                { lines(&t.removed, t.removed_total, false) }
+                { lines(&t.added, t.added_total, true) }
             </ul>
         </details>
     }
