@@ -88,6 +88,22 @@ def step_until(b, pred, what, limit=120):
     raise WebDriverError(f"never reached {what} in {limit} steps")
 
 
+def check_gutter(b, editor, text):
+    """The marked line number, the band behind the text and the line that
+    holds `text` are one line, level with each other (the textarea may be
+    scrolled to its end, past a horizontal scroll bar)."""
+    delta, n, line, left = b.js(
+        "const ta = document.getElementById(arguments[0]), ed = ta.closest('.code-editor');"
+        "const ln = ed.querySelector('.ln-hl'), band = ed.querySelector('.band-hl');"
+        "const n = parseInt(ln.textContent.replace(/[^0-9]/g, ''));"
+        "return [Math.round(ln.getBoundingClientRect().top - band.getBoundingClientRect().top), n,"
+        "        ta.value.split('\\n')[n - 1], ta.scrollLeft];",
+        editor,
+    )
+    check(f"{editor}: the marked line number is level with the highlighted line, which is the one meant, shown from its start",
+          abs(delta) <= 1 and text in line and left == 0, f"{delta} px apart, line {n}: {line!r}, scrolled {left} px right")
+
+
 def fresh(b, url):
     """Opens `url` with no autosave left from an earlier test."""
     b.get(url.split("#")[0].split("?")[0])
@@ -163,6 +179,7 @@ def run(b, base):
     nat = b.text(".nat-line")
     check("DNAT step names the rule", "172.16.225.112:80" in nat and "KUBE-SEP-IWORYNCAYHBSQHXU" in nat, repr(nat))
     check("the DNAT rule is highlighted in node8's rules", b.exists("#rules-node8") and b.exists(".gutter .ln-hl"))
+    check_gutter(b, "rules-node8", "-j DNAT --to-destination 172.16.225.112:80")
     b.screenshot(os.path.join(SHOTS, "e2e-dnat.png"))
     axe(b, "the DNAT step")
     print(f"     (DNAT reached after {presses} presses of the next-step button)")
@@ -201,6 +218,9 @@ def run(b, base):
     b.click("#step-last")
     reason = b.text("#drop-reason")
     check("the drop step explains the reason", "Blackhole route" in reason and "discards it silently" in reason, repr(reason))
+    b.click("#step-back")
+    check_gutter(b, "routes-node8", "blackhole 172.16.225.112")
+    b.click("#step-last")
     b.screenshot(os.path.join(SHOTS, "e2e-drop.png"))
     b.click("#undo")
     b.wait_until(lambda: "Delivered" in b.text("#verdict"), "undo to bring delivery back", 5)

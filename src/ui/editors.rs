@@ -326,8 +326,10 @@ pub fn code_editor(props: &CodeProps) -> Html {
                 let cur = a.scroll_top() as f64;
                 if top < cur || top + LINE_PX > cur + h {
                     a.set_scroll_top((top - h / 3.0).max(0.0) as i32);
-                    sync(&a, &gutter, &bands);
                 }
+                // A rule or a route is read from its start.
+                a.set_scroll_left(0);
+                sync(&a, &gutter, &bands);
             }
         });
     }
@@ -347,13 +349,15 @@ pub fn code_editor(props: &CodeProps) -> Html {
     };
     html! {
         <div class="code-editor" data-keys="own">
-            <div class="gutter" ref={gutter.clone()} aria-hidden="true">
+            <div class="gutter" aria-hidden="true">
+                <div class="gutter-lines" ref={gutter.clone()}>
                 { for (1..=lines).map(|n| {
                     let err = err_lines.binary_search(&n).is_ok();
                     let hl = props.highlight == Some(n);
                     html! { <div class={classes!("ln", err.then_some("ln-err"), hl.then_some("ln-hl"))}>
                         { if err { "✕ " } else if hl { "▶ " } else { "" } }{ n }</div> }
                 }) }
+                </div>
             </div>
             <div class="code-wrap">
                 <div class="bands" ref={bands.clone()} aria-hidden="true">
@@ -371,11 +375,15 @@ pub fn code_editor(props: &CodeProps) -> Html {
     }
 }
 
-/// Keeps the gutter and the bands level with the textarea's scroll.
+/// Keeps the line numbers and the bands level with the textarea's scroll.
+/// Both are moved, not scrolled: the textarea scrolls further down than a
+/// box of its height could once its horizontal scroll bar takes room.
 fn sync(a: &HtmlTextAreaElement, gutter: &NodeRef, bands: &NodeRef) {
     let top = a.scroll_top();
     if let Some(g) = gutter.cast::<HtmlElement>() {
-        g.set_scroll_top(top);
+        let _ = g
+            .style()
+            .set_property("transform", &format!("translateY({}px)", -top));
     }
     if let Some(b) = bands.cast::<HtmlElement>() {
         let _ = b.style().set_property(
