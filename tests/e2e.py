@@ -260,6 +260,17 @@ def run(b, base):
         other.get(base)
         other.wait("#verdict", 20)
         check("after a damaged link the learner's session is still saved", "blackhole 172.16.225.112" in other.value("#routes-node8"))
+        # The Embed dialog's iframe shows the same view, compact.
+        b.click("#embed-button")
+        b.wait("#embed-snippet")
+        src = re.search(r'src="([^"]+)"', b.value("#embed-snippet")).group(1)
+        b.keys(["\ue00c"])
+        other.get("about:blank")
+        other.get(src)
+        other.wait("#verdict", 20)
+        check("the Embed dialog's iframe address shows the edited view: verdict, step, no editors",
+              "?embed=1" in src and "blackhole" in other.text("#verdict") and other.text(".event.selected") == selected
+              and not other.exists("#editors"), f"{src[:60]}…: {other.text('#verdict')!r}")
     finally:
         other.quit()
 

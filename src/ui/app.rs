@@ -222,13 +222,20 @@ fn replaces_session(msg: &Msg) -> bool {
 /// objects, so that the cluster generator must be loaded first.
 pub fn generator_needed_at_start() -> bool {
     let name = initial_name();
-    if browser::query("embed").is_some_and(|v| v == "1") {
-        return generator::is_cluster(&name);
-    }
-    needs_generator(&name)
-        || browser::fragment()
+    let link_needs = || {
+        browser::fragment()
             .and_then(|f| share::decode_link(&f).ok())
             .is_some_and(|s| saved_needs_generator(&s))
+    };
+    if browser::query("embed").is_some_and(|v| v == "1") {
+        // An embed opens its link, or the built-in scenario it names.
+        return if browser::fragment().is_some() {
+            link_needs()
+        } else {
+            generator::is_cluster(&name)
+        };
+    }
+    needs_generator(&name) || link_needs()
 }
 
 /// Built-in scenario `name`, or the first one (with why) when `name`
@@ -251,13 +258,23 @@ fn article_instead(name: &str, why: &str) -> (Session, Option<Notice>) {
 fn initial_session() -> (Session, Option<Notice>) {
     let name = initial_name();
     if browser::query("embed").is_some_and(|v| v == "1") {
-        // An embedded page never touches the reader's storage.
+        // An embedded page shows the view its link holds (the fragment
+        // stays: a reload shows it again) and never touches the reader's
+        // storage.
         let name = if name == IMPORTED {
             scenario::BUILTIN[0]
         } else {
             &name
         };
-        return builtin_or_first(name);
+        return match browser::fragment().map(|f| embedded_link(&f)) {
+            Some(Ok(s)) => (s, None),
+            Some(Err(e)) => {
+                let (s, _) = builtin_or_first(name);
+                let why = format!("This embedded view could not be opened, so the built-in scenario is shown. {e}");
+                (s, Some(Notice::error(why)))
+            }
+            None => builtin_or_first(name),
+        };
     }
     if let Some(frag) = browser::fragment() {
         let needs = share::decode_link(&frag).is_ok_and(|s| saved_needs_generator(&s));
@@ -349,6 +366,17 @@ fn restore_or_builtin(name: &str) -> Result<(Session, bool), String> {
 
 /// Opens a link. The learner's own autosave of the same scenario is kept
 /// aside (a backup), and the notice offers it back.
+/// The session a link holds, for an embedded page (no notice, no storage).
+fn embedded_link(frag: &str) -> Result<Session, String> {
+    if !generator::loaded() {
+        if let Some(e) = generator::load_error() {
+            return Err(e);
+        }
+    }
+    let saved = share::decode_link(frag).map_err(|e| e.to_string())?;
+    Session::from_saved(&saved)
+}
+
 fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
     let saved = share::decode_link(frag).map_err(|e| e.to_string())?;
     let s = Session::from_saved(&saved)?;
@@ -506,7 +534,7 @@ impl App {
         if !self.embed {
             browser::set_query_scenario(self.session.base.as_deref().unwrap_or(IMPORTED));
         }
-        self.has_backup = browser::has_backup(self.session.base.as_deref());
+        self.has_backup = !self.embed && browser::has_backup(self.session.base.as_deref());
     }
 
     /// Whether the session is too large for localStorage.
@@ -1084,6 +1112,18 @@ impl Component for App {
                 let Some(frag) = browser::fragment() else {
                     return false;
                 };
+                if self.embed {
+                    // The embed's own address changed: show what it holds.
+                    match embedded_link(&frag) {
+                        Ok(s) => self.replace_session(s),
+                        Err(e) => {
+                            self.notice = Some(Notice::error(format!(
+                                "This embedded view could not be opened; the scenario shown is unchanged. {e}"
+                            )))
+                        }
+                    }
+                    return true;
+                }
                 browser::clear_fragment();
                 if !self.may_replace() {
                     return false;
