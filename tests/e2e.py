@@ -220,6 +220,9 @@ def run(b, base):
     check("the drop step explains the reason", "Blackhole route" in reason and "discards it silently" in reason, repr(reason))
     b.click("#step-back")
     check_gutter(b, "routes-node8", "blackhole 172.16.225.112")
+    lines = b.js("return [...document.querySelectorAll('.routes-weighed tr')].flatMap(tr => [...tr.cells].slice(1, 4)).map(c => {"
+                 " const r = document.createRange(); r.selectNodeContents(c); return r.getClientRects().length; })")
+    check("the routes weighed: each table, prefix and metric reads on one line", lines and set(lines) == {1}, lines)
     b.click("#step-last")
     b.screenshot(os.path.join(SHOTS, "e2e-drop.png"))
     b.click("#undo")

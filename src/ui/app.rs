@@ -672,11 +672,21 @@ impl Component for App {
                 let Some((t, s)) = self.selected() else {
                     return false;
                 };
-                let to = model::step_to(&self.visible(), s, m);
+                let visible = self.visible();
+                let to = model::step_to(&visible, s, m);
                 if to == s {
                     return false;
                 }
                 self.go_to(t, to);
+                // A step button that has just disabled itself would drop
+                // the focus to the page: it goes to the way back instead.
+                let towards_end = browser::focus_in("#step-last") || browser::focus_in("#step-forward");
+                let towards_start = browser::focus_in("#step-first") || browser::focus_in("#step-back");
+                if towards_end && visible.last() == Some(&to) {
+                    self.refocus = Some("step-back");
+                } else if towards_start && visible.first() == Some(&to) {
+                    self.refocus = Some("step-forward");
+                }
             }
             Msg::TogglePlay => {
                 if self.playing.take().is_none() {

@@ -108,14 +108,14 @@ pub fn explain(props: &ExplainProps) -> Html {
                 <p>{ format!("Route lookup for {dst}: the local table first, then main; longest prefix wins, then the lowest metric. Result: {}.", result.describe()) }</p>
                 <table class="explain-table routes-weighed">
                     <caption class="visually-hidden">{ "The routes that contain the destination, and why each won or lost" }</caption>
-                    <thead><tr><th scope="col">{ "Route" }</th><th scope="col">{ "Table" }</th><th scope="col">{ "Prefix" }</th><th scope="col">{ "Metric" }</th><th scope="col">{ "Why" }</th></tr></thead>
+                    <thead><tr><th scope="col">{ "Route" }</th><th scope="col" class="short">{ "Table" }</th><th scope="col" class="short">{ "Prefix" }</th><th scope="col" class="short">{ "Metric" }</th><th scope="col">{ "Why" }</th></tr></thead>
                     <tbody>
                         { for candidates.iter().map(|c| html! {
                             <tr class={classes!(c.chosen.then_some("chosen"))}>
                                 <td>if c.chosen { <span class="tag row-match">{ "✓ chosen" }</span>{ " " } }<code>{ c.route.clone() }</code></td>
-                                <td>{ c.table.clone() }</td>
-                                <td>{ format!("/{}", c.prefix_len) }</td>
-                                <td>{ c.metric }</td>
+                                <td class="short">{ c.table.clone() }</td>
+                                <td class="short">{ format!("/{}", c.prefix_len) }</td>
+                                <td class="short">{ c.metric }</td>
                                 <td>{ c.why.clone() }</td>
                             </tr>
                         }) }

@@ -66,7 +66,7 @@ pub fn header_view(props: &HeaderProps) -> Html {
                 { for layers.iter().map(|l| html! {
                     <div class={classes!("hdr", format!("hdr-{}", l.layer), l.added.then_some("hdr-added"))}>
                         <div class="hdr-title">
-                            { l.title.clone() }
+                            <span class="hdr-name">{ l.title.clone() }</span>
                             <span class="hdr-layer">{ l.layer }</span>
                             if l.added { <span class="tag row-tunnel">{ "added by this step" }</span> }
                         </div>

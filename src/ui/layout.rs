@@ -1234,9 +1234,12 @@ pub fn packet_position(layout: &Layout, step: &Step) -> Marker {
             let r = layout.devices[d].rect;
             (
                 Place::Device { host: h, device: d },
+                // On the chip's top edge, at its right end, clear of the
+                // name: the glyph reaches 3 units under the edge (6 when
+                // tunnelled); the name's capitals start about 6.5 under it.
                 Point {
                     x: r.right() - 10,
-                    y: r.y + 1,
+                    y: r.y - 3,
                 },
             )
         }
@@ -1482,7 +1485,12 @@ mod tests {
                 device: cali
             }
         );
-        assert!(l.devices[cali].rect.contains_point(m.at));
+        let chip = l.devices[cali].rect;
+        assert!(
+            chip.x < m.at.x && m.at.x < chip.right() && m.at.y + 6 <= chip.y + 3,
+            "on the chip's top edge, clear of its name: {:?} {chip:?}",
+            m.at
+        );
         assert!(!m.encapsulated());
         assert_eq!(m.inner.dst_port, Some(80));
         assert!(m.inner.inner_label().ends_with("→ 172.16.225.112:80"));
