@@ -166,6 +166,9 @@ def run(b, base):
     b.click("#send-button")
     b.wait_until(lambda: "#2" in b.text(".history-item.selected"), "the second send selected")
     check("sending adds a trace and selects its first step", "Step 1 of" in b.text(".step-position"))
+    step_until(b, lambda: re.match(r"\s*\d+\s*node8", selected_text(b)) is not None, "the first step on node8")
+    check("from the packet's first step on node8, the editors show node8's rules",
+          b.exists("#rules-node8") and "node8" in b.text("#editor-host option:checked"), selected_text(b)[:80])
     presses = step_until(b, lambda: b.exists(".nat-line"), "the DNAT step")
     dst = b.text("#headers [data-field='dst']")
     check(

@@ -492,9 +492,10 @@ impl App {
         }));
     }
 
-    /// Shows the editors of the host where the selected step happens when
-    /// the step points at one of its rules or routes, so that the rule
-    /// that matched or the route that won is highlighted in view.
+    /// Shows the editors of the host where the selected step happens: from
+    /// its first step on a host with netfilter rules (a node), and on any
+    /// step that points at a rule or a route (a pod's routing too), so the
+    /// rule that matched or the route that won is highlighted in view.
     fn follow_step(&mut self) {
         // Never swap the editor under the learner's caret.
         if browser::focus_in("#editors") {
@@ -506,10 +507,12 @@ impl App {
         let Some(st) = t.steps.get(i) else {
             return;
         };
-        if model::step_rule(st).is_some() || model::step_route_line(st).is_some_and(|l| l > 0) {
-            if let Some(h) = self.session.host(&st.ns) {
-                self.editor_host = h;
-            }
+        let Some(h) = self.session.host(&st.ns) else {
+            return;
+        };
+        let points = model::step_rule(st).is_some() || model::step_route_line(st).is_some_and(|l| l > 0);
+        if points || self.session.world.hosts.get(h).is_some_and(|x| x.rules.is_some()) {
+            self.editor_host = h;
         }
     }
 
