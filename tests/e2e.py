@@ -408,6 +408,11 @@ def run(b, base):
     outer = b.text("#headers .hdr-added")
     check("the remote scenario shows an outer IPIP header added", "IPIP" in outer and "192.168.11.58" in outer, repr(outer))
     b.screenshot(os.path.join(SHOTS, "e2e-ipip.png"))
+    step_until(b, lambda: b.exists("#headers .hdr-removed"), "the IPIP decapsulation")
+    removed = b.text("#headers .hdr-removed")
+    check("node54's decapsulation says which outer header it took off",
+          "removed by this step" in removed and "Outer IPv4 (IPIP) 192.168.11.58 → 192.168.11.54" in removed
+          and "node54" in selected_text(b), repr(removed))
     loaded = lambda: b.js("return performance.getEntriesByType('resource').some(e => e.name.includes('packetwalk-cluster'))")
     check("the article's scenarios do not load the cluster generator", loaded() is False)
 

@@ -5,7 +5,7 @@
 
 use crate::engine::render;
 use crate::engine::trace::{StepKind, Trace};
-use crate::ui::model::{header_layers, layer_name};
+use crate::ui::model::{header_layers, layer_name, removed_outer};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -26,6 +26,7 @@ pub fn header_view(props: &HeaderProps) -> Html {
         .and_then(|p| props.trace.steps.get(p))
         .map(|p| &p.packet);
     let layers = header_layers(prev, &st.packet);
+    let removed = removed_outer(prev, &st.packet);
     let nat = match &st.kind {
         StepKind::Nat {
             nat,
@@ -63,6 +64,12 @@ pub fn header_view(props: &HeaderProps) -> Html {
             <p class="step-summary"><code>{ render::stage(st) }</code>{ " " }{ render::summary(st) }<span class="muted">{ where_ }</span></p>
             { nat.unwrap_or_default() }
             <div class="layers">
+                { for removed.iter().map(|r| html! {
+                    <div class="hdr hdr-removed">
+                        <div class="hdr-title"><span class="tag row-tunnel">{ "removed by this step" }</span></div>
+                        <p class="hdr-removed-what"><del>{ r.clone() }</del></p>
+                    </div>
+                }) }
                 { for layers.iter().map(|l| html! {
                     <div class={classes!("hdr", format!("hdr-{}", l.layer), l.added.then_some("hdr-added"))}>
                         <div class="hdr-title">

@@ -386,6 +386,39 @@ fn diff_fields(
         .collect()
 }
 
+/// What a tunnel's outer IPv4 header is called: `IPIP`, `VXLAN`.
+fn tunnel_kind(o: &crate::engine::packet::Ipv4Header) -> &'static str {
+    if o.protocol == Proto::Ipip {
+        "IPIP"
+    } else if o.vxlan.is_some() {
+        "VXLAN"
+    } else {
+        "tunnel"
+    }
+}
+
+/// The outer headers a step took off (decapsulation), outermost first, in
+/// words: `Outer IPv4 (IPIP) 192.168.11.58 → 192.168.11.54`.
+pub fn removed_outer(prev: Option<&Packet>, cur: &Packet) -> Vec<String> {
+    let Some(p) = prev else {
+        return Vec::new();
+    };
+    let gone = p.outer.len().saturating_sub(cur.outer.len());
+    p.outer[..gone]
+        .iter()
+        .map(|o| {
+            let mut s = format!("Outer IPv4 ({}) {} → {}", tunnel_kind(o), o.src, o.dst);
+            if let Some(v) = &o.vxlan {
+                s.push_str(&format!(
+                    ", with its Ethernet, UDP {} → {} and VXLAN (VNI {}) headers",
+                    v.src_port, v.dst_port, v.vni
+                ));
+            }
+            s
+        })
+        .collect()
+}
+
 /// The packet at a step as layered headers, each field with its value
 /// before the step when the step changed it.
 pub fn header_layers(prev: Option<&Packet>, cur: &Packet) -> Vec<HeaderLayer> {
@@ -413,15 +446,8 @@ pub fn header_layers(prev: Option<&Packet>, cur: &Packet) -> Vec<HeaderLayer> {
                 added,
             });
         }
-        let kind = if o.protocol == Proto::Ipip {
-            "IPIP"
-        } else if o.vxlan.is_some() {
-            "VXLAN"
-        } else {
-            "tunnel"
-        };
         out.push(HeaderLayer {
-            title: format!("Outer IPv4 ({kind})"),
+            title: format!("Outer IPv4 ({})", tunnel_kind(o)),
             layer: "network",
             fields: diff_fields(ip_fields(o), before),
             added,
@@ -667,6 +693,19 @@ mod tests {
         assert!(layers[0].added);
         assert_eq!(layers[1].title, "Inner IPv4");
         assert!(layers[1].fields.iter().all(|f| f.old.is_none()));
+        assert!(removed_outer(Some(&t.steps[i - 1].packet), &t.steps[i].packet).is_empty());
+        // node54 takes the outer header off, and says which it was.
+        let d = t
+            .steps
+            .iter()
+            .position(|s| matches!(s.kind, StepKind::Decap { .. }))
+            .unwrap();
+        assert_eq!(
+            removed_outer(Some(&t.steps[d - 1].packet), &t.steps[d].packet),
+            ["Outer IPv4 (IPIP) 192.168.11.58 → 192.168.11.54"]
+        );
+        let layers = header_layers(Some(&t.steps[d - 1].packet), &t.steps[d].packet);
+        assert_eq!(layers[0].title, "IPv4");
     }
 
     #[test]
