@@ -862,7 +862,7 @@ impl Component for App {
                     self.replace_session(s);
                     self.notice = restored.then(|| {
                         Notice::info(format!(
-                            "Your edits of \"{name}\" were kept: they are back."
+                            "\"{name}\" is back as you left it (its edits and the packets sent). \"Reset\" goes back to the built-in scenario."
                         ))
                     });
                     self.schedule_autosave(ctx);

@@ -369,7 +369,8 @@ pub fn code_editor(props: &CodeProps) -> Html {
                     aria-describedby={format!("{}-errors {}-status", props.id, props.id)}
                     spellcheck="false" autocomplete="off" autocapitalize="off" wrap="off"
                     value={props.text.to_string()} {oninput} {onscroll}
-                    rows={lines.clamp(6, 24).to_string()} />
+                    // One row more than the text: the horizontal scroll bar takes one.
+                    rows={(lines + 1).clamp(6, 24).to_string()} />
             </div>
         </div>
     }

@@ -2,6 +2,7 @@
 //! step controls (first, back, play, forward, last, speed) and the event
 //! list, one row per step with its namespace, stage and summary.
 
+use crate::engine::packet::{Proto, TcpFlags};
 use crate::engine::render;
 use crate::engine::trace::{Trace, Verdict};
 use crate::engine::SendSpec;
@@ -44,7 +45,12 @@ pub fn send_history(props: &HistoryProps) -> Html {
             <ol class="history-list" aria-labelledby="history-h">
                 { for props.sends.iter().enumerate().map(|(i, (spec, trace))| {
                     let (icon, word, class) = verdict_tag(trace);
-                    let flags = spec.flags.map(|f| format!(" {f}")).unwrap_or_default();
+                    // A TCP packet sent without flags is a SYN (as the engine sends it).
+                    let flags = match (spec.proto, spec.flags) {
+                        (_, Some(f)) => format!(" {f}"),
+                        (Proto::Tcp, None) => format!(" {}", TcpFlags::SYN),
+                        _ => String::new(),
+                    };
                     let onclick = props.onselect.reform(move |_| i);
                     html! {
                         <li key={i}>
