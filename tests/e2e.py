@@ -25,6 +25,7 @@ Screenshots go to target/screenshots/e2e-*.png. Prints
 Usage: tests/e2e.py [DIST_DIR]
 """
 
+import json
 import os
 import re
 import shutil
@@ -401,6 +402,24 @@ def run(b, base):
     b.click("#copy-link")
     b.wait(".notice-error")
     check("a session too large for a link says so", "Export the scenario as a file" in b.text(".notice-error"), b.text(".notice-error"))
+
+    # 4c. A scenario file that holds such a dump: the scenario opens at
+    # once, and the dump is parsed in chunks as a loaded one is.
+    scenario_file = os.path.join(tempfile.mkdtemp(), "with-dump.packetwalk.json")
+    sc = json.load(open(os.path.join(ROOT, "src", "engine", "scenarios", "article.json")))
+    sc["name"] = "article-with-a-dump"
+    next(h for h in sc["hosts"] if h["name"] == "node8")["iptables"] = text
+    json.dump(sc, open(scenario_file, "w"))
+    fresh(b, base + "?scenario=article")
+    inp = b.find("input[aria-label='Import a scenario JSON file']")
+    b.cmd("POST", f"/element/{inp}/value", {"text": scenario_file})
+    b.wait_until(lambda: "node8's rules in the file" in b.text(".notice"), "the file's dump to load", 60)
+    notice = b.text(".notice")
+    rules = int(re.search(r"(\d+) rules loaded into node8", notice).group(1))
+    check("a scenario file with a dump opens, and the dump is parsed in chunks and used",
+          rules > 5000 and b.exists("#editors .vlist-scroll") and "(imported)" in b.text("#scenario-picker option:checked"),
+          f"{notice!r}")
+    shutil.rmtree(os.path.dirname(scenario_file))
 
     # 5. The remote endpoint: IPIP.
     fresh(b, base + "?scenario=article-remote")

@@ -174,6 +174,9 @@ pub struct App {
     import_t0: f64,
     /// Numbers the chunked parses (see [`Importing::seq`]).
     import_seq: u64,
+    /// Hosts whose rules wait for their chunked parse (an imported
+    /// scenario with more than one large dump): one parse runs at a time.
+    chunk_queue: Vec<(usize, String)>,
     /// Whether the learner's own session of this scenario is kept aside.
     has_backup: bool,
     /// Where focus goes once a dialog has closed (after the next render,
@@ -194,6 +197,28 @@ fn initial_name() -> String {
         .or_else(browser::last_scenario)
         .filter(|n| n == IMPORTED || scenario::BUILTIN.contains(&n.as_str()))
         .unwrap_or_else(|| scenario::BUILTIN[0].to_string())
+}
+
+/// Whether an imported file (a scenario, or a session record) is made
+/// from Kubernetes objects. Only the names are read: a 12 MB file is
+/// scanned, not built, before its handler reads it.
+fn file_needs_generator(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        /// A scenario's name.
+        #[serde(default)]
+        name: Option<String>,
+        /// A session record's base and cluster (see `share::Saved`).
+        #[serde(default)]
+        b: Option<String>,
+        #[serde(default)]
+        c: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_str::<Head>(text).is_ok_and(|h| {
+        h.c.is_some()
+            || h.name.as_deref().is_some_and(generator::is_cluster)
+            || h.b.as_deref().is_some_and(generator::is_cluster)
+    })
 }
 
 /// Whether a saved session is made from Kubernetes objects.
@@ -335,6 +360,20 @@ fn start(name: &str) -> (Session, Option<Notice>) {
     }
 }
 
+/// Takes the rules texts longer than [`CHUNKED_BYTES`] out of `sc` (the
+/// hosts start without rules), as (host, text).
+fn take_large_rules(sc: &mut scenario::Scenario) -> Vec<(String, Rc<str>)> {
+    let mut out = Vec::new();
+    for h in &mut sc.hosts {
+        let text = h.iptables.as_ref().map(scenario::Text::to_text);
+        if let Some(t) = text.filter(|t| t.len() > CHUNKED_BYTES) {
+            h.iptables = None;
+            out.push((h.name.clone(), Rc::from(t)));
+        }
+    }
+    out
+}
+
 /// Whether two scenarios are the same but for their rules and routes.
 fn same_shape(a: &scenario::Scenario, b: &scenario::Scenario) -> bool {
     a.clone_without_hosts() == b.clone_without_hosts()
@@ -416,6 +455,15 @@ impl App {
         }));
     }
 
+    /// Starts the next queued chunked parse, when none runs.
+    fn next_chunked(&mut self, ctx: &Context<Self>) {
+        if self.importing.is_none() && !self.chunk_queue.is_empty() {
+            let (host, name) = self.chunk_queue.remove(0);
+            self.editor_host = host;
+            self.start_chunked(ctx, host, name);
+        }
+    }
+
     /// Parses host `host`'s rules draft in chunks. The result is used only
     /// if the draft still holds that very text when the parse ends (not
     /// after more typing, an undo or a command) and no later parse started.
@@ -450,10 +498,7 @@ impl App {
             Msg::Scenario(name) => needs_generator(name),
             // A scenario named like a built-in cluster one (compared with
             // it), or a session record made from Kubernetes objects.
-            Msg::ImportScenario(text) => {
-                scenario::Scenario::from_json(text).is_ok_and(|sc| generator::is_cluster(&sc.name))
-                    || share::from_json(text).is_ok_and(|s| saved_needs_generator(&s))
-            }
+            Msg::ImportScenario(text) => file_needs_generator(text),
             Msg::Fragment => browser::fragment()
                 .and_then(|f| share::decode_link(&f).ok())
                 .is_some_and(|s| saved_needs_generator(&s)),
@@ -530,6 +575,7 @@ impl App {
             .unwrap_or(0);
         self.debounce.clear();
         self.importing = None;
+        self.chunk_queue.clear();
         self.explained = None;
         self.playing = None;
         self.told_too_big = false;
@@ -644,6 +690,7 @@ impl Component for App {
             timing: None,
             import_t0: 0.0,
             import_seq: 0,
+            chunk_queue: Vec::new(),
             has_backup,
             refocus: None,
             told_too_big: false,
@@ -908,27 +955,31 @@ impl Component for App {
             Msg::ImportScenario(text) => {
                 let parsed = scenario::Scenario::from_json(&text)
                     .map_err(|e| e.to_string())
-                    .and_then(|sc| {
+                    .and_then(|mut sc| {
                         // A built-in scenario with edited texts stays that
                         // scenario; anything else is saved as "imported".
                         let base = generator::builtin_scenario(&sc.name)
                             .filter(|b| same_shape(b, &sc))
                             .map(|_| sc.name.clone());
+                        // A real node's dump in the file is parsed in chunks
+                        // once the session is open, as a loaded dump is.
+                        let large = take_large_rules(&mut sc);
                         let mut s = Session::new(&sc, base).map_err(|e| e.to_string())?;
                         if let Some(p) = &sc.preset {
                             s.send(p.to_spec());
                         }
-                        Ok(s)
+                        Ok((s, large))
                     })
                     .or_else(|e| {
                         // A session record (what Export writes when text has errors).
                         share::from_json(&text)
                             .map_err(|_| e.clone())
                             .and_then(|saved| Session::from_saved(&saved))
+                            .map(|s| (s, Vec::new()))
                             .map_err(|_| e)
                     });
                 match parsed {
-                    Ok(s) if self.may_replace() => {
+                    Ok((s, large)) if self.may_replace() => {
                         // The learner's own session of that scenario is kept aside.
                         let kept = browser::load_autosave(s.base.as_deref()).map(|own| {
                             browser::backup_autosave(&own);
@@ -942,6 +993,13 @@ impl Component for App {
                             n.restore = true;
                         }
                         self.notice = Some(n);
+                        for (host, rules) in large {
+                            if let Some(h) = self.session.host(&host) {
+                                self.session.edit(h, Field::Rules, rules);
+                                self.chunk_queue.push((h, format!("{host}'s rules in the file")));
+                            }
+                        }
+                        self.next_chunked(ctx);
                         self.schedule_autosave(ctx);
                     }
                     Ok(_) => {}
@@ -1035,6 +1093,7 @@ impl Component for App {
                     // The text changed while it was parsed: that result is
                     // for text that no longer exists.
                     self.importing = None;
+                    self.next_chunked(ctx);
                     return true;
                 }
                 browser::record("data-parse-ms", browser::now_ms() - self.import_t0);
@@ -1059,6 +1118,7 @@ impl Component for App {
                     }
                 }
                 self.editor_host = host;
+                self.next_chunked(ctx);
                 self.schedule_autosave(ctx);
             }
             Msg::CopyLink => match self.link_fragment() {
