@@ -476,23 +476,36 @@ pub fn run_hook(
                 chain,
                 rule: next,
             };
+            let before = steps.len();
             let mut site = Site {
                 steps,
                 ns,
                 chain: &c.name,
             };
-            match rule_matches(
+            let result = rule_matches(
                 rule,
                 pkt,
                 env,
                 at,
                 &mut site,
                 run.reasons.len() <= MAX_REASONS,
-            ) {
+            );
+            // A random draw is a step of its own: the rules skipped before
+            // it come first, in the order the kernel tried them.
+            if steps.len() > before && run.count > 0 {
+                let drawn = steps.split_off(before);
+                run.flush(steps, ns, table.name, &c.name, index_reason, pkt);
+                steps.extend(drawn);
+            }
+            match result {
                 Ok(()) => {
                     matched = Some(next);
                     pos = next + 1;
                     break;
+                }
+                // Its draw step says why the rule did not match.
+                Err((mi, _)) if matches!(rule.matches[mi].kind, MatchKind::Random { .. }) => {
+                    pos = next + 1;
                 }
                 Err((mi, why)) => {
                     run.add(next, 1, false);
