@@ -241,17 +241,25 @@ fn forcing_each_branch_reaches_each_endpoint() {
 
         // The steps in the KUBE-SVC chain come in the order the kernel
         // tries its rules: rule 1's skip, then each draw, then the match.
-        let t = go(&mut w, "curl", "ms-test/flask-ui", vec![force(2, false), force(3, false)]);
+        let t = go(
+            &mut w,
+            "curl",
+            "ms-test/flask-ui",
+            vec![force(2, false), force(3, false)],
+        );
         let steps: Vec<String> = t
             .steps
             .iter()
             .filter_map(|s| match &s.kind {
-                StepKind::RulesSkipped { chain, first, last, .. } if *chain == svc => {
-                    Some(format!("skipped {first}-{last}"))
-                }
-                StepKind::Statistic { chain, rule, matched, .. } if *chain == svc => {
-                    Some(format!("draw {rule} {matched}"))
-                }
+                StepKind::RulesSkipped {
+                    chain, first, last, ..
+                } if *chain == svc => Some(format!("skipped {first}-{last}")),
+                StepKind::Statistic {
+                    chain,
+                    rule,
+                    matched,
+                    ..
+                } if *chain == svc => Some(format!("draw {rule} {matched}")),
                 StepKind::RuleMatch { chain, rule, .. } if *chain == svc => {
                     Some(format!("match {}", rule.index))
                 }

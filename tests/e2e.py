@@ -240,7 +240,7 @@ def run(b, base):
     b.click("#copy-link")
     b.wait("#link-text")
     link = b.value("#link-text")
-    check("copy link gives a #v1 link", "#v1." in link, link[:80])
+    check("copy link gives a #v2 link", "#v2." in link, link[:80])
     axe(b, "the link dialog")
     b.keys(["\ue00c"])  # Escape closes the dialog
     b.wait_until(lambda: not b.exists("#link-text"), "Escape to close the dialog", 5)

@@ -7,8 +7,10 @@
 //! sending the same packets again gives the same traces: traces are never
 //! stored.
 //!
-//! A link's fragment is `v1.` followed by the record's JSON, compressed with
-//! raw deflate (level 9) and written in base64url without padding. The
+//! A link's fragment is `v2.` followed by the record's JSON, compressed
+//! with zlib (deflate level 9 with its Adler-32 checksum, so that a changed
+//! character is caught, not read as other data) and written in base64url
+//! without padding; `v1.` links (raw deflate, no checksum) are still read. The
 //! built-in defaults are not repeated in it: a link for an unedited built-in
 //! scenario holds only its name and the packets sent.
 //!
@@ -75,10 +77,10 @@ pub struct HostEdit {
 pub enum ShareError {
     /// Nothing follows the `#`.
     Empty,
-    /// The fragment does not start with `v1.`; `found` is what it starts with
-    /// (at most 16 characters, up to the first `.`).
+    /// The fragment does not start with `v2.` (or `v1.`); `found` is what
+    /// it starts with (at most 16 characters, up to the first `.`).
     UnknownVersion {
-        /// The start of the fragment, in place of `v1`.
+        /// The start of the fragment, in place of `v2`.
         found: String,
     },
     /// A character base64url never uses; `position` counts characters from 1
@@ -223,8 +225,11 @@ pub const MAX_LINK: usize = 32_000;
 /// bomb: a 32 000-character link could otherwise unpack to ~25 MB).
 const MAX_INFLATED: usize = 8 << 20;
 
-/// The format version, the fragment's prefix before the `.`.
-const VERSION: &str = "v1";
+/// The format version, the fragment's prefix before the `.`: what links
+/// are written in.
+const VERSION: &str = "v2";
+/// The first format (raw deflate, no checksum): still read.
+const VERSION_1: &str = "v1";
 
 /// The texts of a host, as a record compares them: `ip route` text and
 /// `iptables-save` text (empty when the host has no rules).
@@ -304,13 +309,13 @@ pub fn restore(saved: &Saved) -> Result<Scenario, ShareError> {
     Ok(scenario)
 }
 
-/// The link's fragment for a record, WITHOUT the `#`: `v1.` and the
-/// record's JSON, raw-deflated (level 9) and written in base64url without
+/// The link's fragment for a record, WITHOUT the `#`: `v2.` and the
+/// record's JSON, zlib-compressed (level 9) and written in base64url without
 /// padding. Errors with [`ShareError::TooLong`] when it would be longer than
 /// [`MAX_LINK`] characters.
 pub fn encode_link(saved: &Saved) -> Result<String, ShareError> {
     let json = to_json(saved);
-    let packed = miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 9);
+    let packed = miniz_oxide::deflate::compress_to_vec_zlib(json.as_bytes(), 9);
     let link = format!("{VERSION}.{}", URL_SAFE_NO_PAD.encode(packed));
     if link.len() > MAX_LINK {
         return Err(ShareError::TooLong {
@@ -348,9 +353,10 @@ pub fn decode_link(fragment: &str) -> Result<Saved, ShareError> {
         .take(16)
         .map(|&(_, c)| c)
         .collect();
-    let Some(dot) = dot.filter(|_| prefix == VERSION) else {
+    let Some(dot) = dot.filter(|_| prefix == VERSION || prefix == VERSION_1) else {
         return Err(ShareError::UnknownVersion { found: prefix });
     };
+    let checked = prefix == VERSION;
     let payload = &chars[dot + 1..];
     if let Some(&(position, character)) = payload
         .iter()
@@ -367,13 +373,16 @@ pub fn decode_link(fragment: &str) -> Result<Saved, ShareError> {
     let packed = URL_SAFE_NO_PAD
         .decode(text.as_bytes())
         .map_err(|_| ShareError::Damaged)?;
-    let json =
-        miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_INFLATED).map_err(|e| {
-            match e.status {
-                TINFLStatus::HasMoreOutput => ShareError::TooBig { max: MAX_INFLATED },
-                _ => ShareError::Damaged,
-            }
-        })?;
+    // A v2 link's checksum turns a changed character into Damaged.
+    let inflated = if checked {
+        miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&packed, MAX_INFLATED)
+    } else {
+        miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_INFLATED)
+    };
+    let json = inflated.map_err(|e| match e.status {
+        TINFLStatus::HasMoreOutput => ShareError::TooBig { max: MAX_INFLATED },
+        _ => ShareError::Damaged,
+    })?;
     // One reader for links and autosaves (from_str) keeps one copy of the
     // deserialiser in the page.
     let json = String::from_utf8(json).map_err(|e| ShareError::BadJson {
@@ -450,10 +459,15 @@ mod tests {
         }
     }
 
-    /// A fragment holding `bytes` (any bytes, not only a record) deflated.
-    fn link_of(bytes: &[u8]) -> String {
-        let packed = miniz_oxide::deflate::compress_to_vec(bytes, 9);
-        format!("v1.{}", URL_SAFE_NO_PAD.encode(packed))
+    /// Fragments holding `bytes` (any bytes, not only a record): as v1
+    /// (raw deflate) and as v2 (zlib) links.
+    fn links_of(bytes: &[u8]) -> [String; 2] {
+        let v1 = miniz_oxide::deflate::compress_to_vec(bytes, 9);
+        let v2 = miniz_oxide::deflate::compress_to_vec_zlib(bytes, 9);
+        [
+            format!("v1.{}", URL_SAFE_NO_PAD.encode(v1)),
+            format!("v2.{}", URL_SAFE_NO_PAD.encode(v2)),
+        ]
     }
 
     /// Deterministic text that does not compress (xorshift, hex digits).
@@ -497,7 +511,7 @@ mod tests {
     fn edited_article_round_trips_through_a_link() {
         let saved = edited_saved();
         let link = encode_link(&saved).expect("fits in a link");
-        assert!(link.starts_with("v1."), "{link}");
+        assert!(link.starts_with("v2."), "{link}");
         assert!(!link.contains('#'));
         for fragment in [link.clone(), format!("#{link}")] {
             let back = decode_link(&fragment).expect("decodes");
@@ -600,8 +614,9 @@ mod tests {
         bad[40] = '!';
         let bad: String = bad.into_iter().collect();
         let long = format!("v1.{}", "A".repeat(MAX_LINK));
-        let bomb = link_of(&vec![b' '; MAX_INFLATED + 1]);
-        assert!(bomb.len() < MAX_LINK, "the bomb must fit in a link");
+        let [bomb_v1, bomb_v2] = links_of(&vec![b' '; MAX_INFLATED + 1]);
+        assert!(bomb_v2.len() < MAX_LINK, "the bomb must fit in a link");
+        let [shape_v1, shape_v2] = links_of(br#"{"b": 5}"#);
         let cases: Vec<Case> = vec![
             (
                 "cut in half",
@@ -628,10 +643,10 @@ mod tests {
                 &["character 41"],
             ),
             (
-                "wrong version",
-                decode_link(&format!("v2.{}", &link[3..])),
-                ShareError::UnknownVersion { found: "v2".into() },
-                &["\"v2\"", "export the scenario as a file"],
+                "a later version",
+                decode_link(&format!("v3.{}", &link[3..])),
+                ShareError::UnknownVersion { found: "v3".into() },
+                &["\"v3\"", "export the scenario as a file"],
             ),
             (
                 "not a link",
@@ -648,8 +663,17 @@ mod tests {
                 &["Copy the whole link again"],
             ),
             (
-                "json of the wrong shape",
-                decode_link(&link_of(br#"{"b": 5}"#)),
+                "json of the wrong shape (v1)",
+                decode_link(&shape_v1),
+                ShareError::BadJson {
+                    message: "invalid type: integer `5`, expected a string at line 1 column 7"
+                        .into(),
+                },
+                &["invalid type", "export the scenario as a file"],
+            ),
+            (
+                "json of the wrong shape (v2)",
+                decode_link(&shape_v2),
                 ShareError::BadJson {
                     message: "invalid type: integer `5`, expected a string at line 1 column 7"
                         .into(),
@@ -666,8 +690,14 @@ mod tests {
                 &["32003 characters", "Export the scenario as a file instead"],
             ),
             (
-                "decompression bomb",
-                decode_link(&bomb),
+                "decompression bomb (v1)",
+                decode_link(&bomb_v1),
+                ShareError::TooBig { max: MAX_INFLATED },
+                &["8 MiB", "export the scenario as a file"],
+            ),
+            (
+                "decompression bomb (v2)",
+                decode_link(&bomb_v2),
                 ShareError::TooBig { max: MAX_INFLATED },
                 &["8 MiB", "export the scenario as a file"],
             ),
@@ -681,6 +711,27 @@ mod tests {
         }
     }
 
+    /// Any one character of a link changed to another base64url
+    /// character: the checksum says the link is damaged (a v1 link could
+    /// open with other data, as a YAML line "gateway" became "P paway").
+    #[test]
+    fn a_changed_character_is_damage_not_other_data() {
+        let link = encode_link(&edited_saved()).expect("fits");
+        let chars: Vec<char> = link.chars().collect();
+        for i in 3..chars.len() {
+            for to in ['A', 'q', '-'] {
+                if chars[i] == to {
+                    continue;
+                }
+                let mut bad = chars.clone();
+                bad[i] = to;
+                let bad: String = bad.into_iter().collect();
+                let got = decode_link(&bad);
+                assert!(got.is_err(), "character {i} as {to:?}: {got:?}");
+            }
+        }
+    }
+
     #[test]
     fn not_json_and_wrong_shapes_are_bad_json() {
         for bytes in [
@@ -689,11 +740,13 @@ mod tests {
             b"{\"p\": [{\"from\": 1}]}",
             b"\xff\xfe",
         ] {
-            let got = decode_link(&link_of(bytes));
-            assert!(
-                matches!(got, Err(ShareError::BadJson { .. })),
-                "{bytes:?}: {got:?}"
-            );
+            for link in links_of(bytes) {
+                let got = decode_link(&link);
+                assert!(
+                    matches!(got, Err(ShareError::BadJson { .. })),
+                    "{bytes:?}: {got:?}"
+                );
+            }
             let got = from_json(&String::from_utf8_lossy(bytes));
             assert!(
                 matches!(got, Err(ShareError::BadJson { .. })),
