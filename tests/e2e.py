@@ -498,6 +498,11 @@ def run(b, base):
     b.wait_until(lambda: "kubernetes forwarding conntrack pod source rule" in b.value("#rules-node8"), "the 1.18 layout")
     # (1.18 does not know today's KUBE-EXT-/KUBE-SVL- chains: it leaves them, unused.)
     check("the layout switch writes kube-proxy 1.18's rules", "-j KUBE-XLB-" in b.value("#rules-node8") and "-j KUBE-EXT-" not in b.value("#rules-node8"))
+    b.select("#type-ms-test-flask-ui", "ClusterIP")
+    b.wait_until(lambda: "--dport 30080" not in b.value("#rules-node8"), "the node port's rules to go")
+    check("type ClusterIP from the form drops the node port, the ingress IP and their rules, as the API server does",
+          "nodePort: 30080" not in b.value("#cluster-yaml") and "192.168.11.240" not in b.value("#cluster-yaml")
+          and "192.168.11.240" not in b.value("#rules-node8") and "in sync" in b.text("#cluster-yaml-status"))
     b.clear("#cluster-yaml")
     b.type("#cluster-yaml", "kind: Network\nmode: weave\n")
     b.wait_until(lambda: b.exists("#cluster-yaml-errors"), "the error list")

@@ -126,7 +126,12 @@ pub fn set_service_field(
 /// NodePort or LoadBalancer gets a `nodePort` (the first free one from
 /// 30000) on each port without one, and a LoadBalancer gets an ingress IP
 /// in `status` (the first free address from .240 of the nodes' LAN) when it
-/// has none. `None` when the Service is not written in block style.
+/// has none. Going the other way, what the new type cannot have is dropped,
+/// as the API server and the load balancer controller do: a ClusterIP
+/// loses its `nodePort`s, `healthCheckNodePort` and
+/// `externalTrafficPolicy`; anything but a LoadBalancer loses its
+/// `status.loadBalancer`. `None` when the Service is not written in block
+/// style.
 pub fn set_service_type(
     yaml: &str,
     cluster: &Cluster,
@@ -135,6 +140,9 @@ pub fn set_service_type(
 ) -> Option<String> {
     let svc = cluster.services.iter().find(|s| s.key() == service)?;
     let mut text = set_service_field(yaml, cluster, service, "type", kind)?;
+    if kind != "LoadBalancer" {
+        text = drop_type_fields(&text, svc.line, kind == "ClusterIP")?;
+    }
     if kind == "ClusterIP" {
         return Some(text);
     }
@@ -215,6 +223,50 @@ pub fn set_service_type(
         text = join(out);
     }
     Some(text)
+}
+
+/// The Service document at `line` without its `status:` block and, for a
+/// ClusterIP (`cluster_ip`), without the `nodePort`, `healthCheckNodePort`
+/// and `externalTrafficPolicy` lines. `None` when a `nodePort` opens its
+/// port item (`- nodePort: …`): that is left to the YAML.
+fn drop_type_fields(yaml: &str, line: usize, cluster_ip: bool) -> Option<String> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let (start, end) = document_of(&lines, line);
+    let status = (start..end).find(|&i| lines[i].trim_end() == "status:");
+    let mut out: Vec<String> = lines[..start].iter().map(|l| l.to_string()).collect();
+    let mut i = start;
+    while i < end {
+        let l = lines[i];
+        if Some(i) == status {
+            // The block: this line and the indented ones under it.
+            i += 1;
+            while i < end && (lines[i].trim().is_empty() || indent(lines[i]) > 0) {
+                i += 1;
+            }
+            continue;
+        }
+        let key = l.trim_start();
+        if cluster_ip && indent(l) > 0 {
+            if key.starts_with("- nodePort:") {
+                return None;
+            }
+            if [
+                "nodePort:",
+                "healthCheckNodePort:",
+                "externalTrafficPolicy:",
+            ]
+            .iter()
+            .any(|k| key.starts_with(k))
+            {
+                i += 1;
+                continue;
+            }
+        }
+        out.push(l.to_string());
+        i += 1;
+    }
+    out.extend(lines[end..].iter().map(|l| l.to_string()));
+    Some(join(out))
 }
 
 /// What an endpoint's `conditions` say, as the form offers them.
@@ -518,10 +570,33 @@ mod tests {
             rules.contains("-d 192.168.11.240/32") && rules.contains("--dport 30000"),
             "{rules}"
         );
+        // Back to ClusterIP: no node port, no ingress, no rules for them.
         let back = set_service_type(&lb, &c2, "ms-test/flask-ui", "ClusterIP").unwrap();
-        assert_eq!(
-            Cluster::from_yaml(&back).unwrap().services[0].kind,
-            ServiceType::ClusterIp
+        let c3 = Cluster::from_yaml(&back).unwrap_or_else(|e| panic!("{e}\n{back}"));
+        let s = &c3.services[0];
+        assert_eq!(s.kind, ServiceType::ClusterIp);
+        assert_eq!((s.ports[0].node_port, s.ingress.len()), (0, 0), "{back}");
+        let rules = node8_rules(&c3);
+        assert!(
+            !rules.contains("KUBE-NODEPORTS -p tcp") && !rules.contains("192.168.11.240"),
+            "{rules}"
         );
+        // The article's NodePort Service (nodePort 30080, externalTrafficPolicy
+        // Local in the nodeport-local scenario) too.
+        for name in ["calico-ipip", "nodeport-local"] {
+            let yaml = cni::cluster_yaml(name).unwrap();
+            let c = Cluster::from_yaml(yaml).unwrap();
+            let cip = set_service_type(yaml, &c, "ms-test/flask-ui", "ClusterIP").unwrap();
+            let c = Cluster::from_yaml(&cip).unwrap_or_else(|e| panic!("{name}: {e}\n{cip}"));
+            let s = &c.services[0];
+            assert_eq!(s.kind, ServiceType::ClusterIp, "{name}");
+            assert_eq!(s.ports[0].node_port, 0, "{name}");
+            assert_eq!(
+                s.external_policy,
+                crate::engine::k8s::Policy::Cluster,
+                "{name}"
+            );
+            assert!(!cip.contains("nodePort: 30080"), "{name}: {cip}");
+        }
     }
 }

@@ -329,6 +329,90 @@ fn field<'a, 'y, T>(
     r.ok(f(At::new(v, &p)))
 }
 
+/// Fields of the Service and EndpointSlice API that the reader does not use
+/// but that `kubectl get -o yaml` prints: accepted, and ignored.
+const SERVICE_SPEC: &[&str] = &[
+    "type",
+    "clusterIP",
+    "clusterIPs",
+    "ports",
+    "selector",
+    "externalIPs",
+    "externalTrafficPolicy",
+    "internalTrafficPolicy",
+    "sessionAffinity",
+    "sessionAffinityConfig",
+    "loadBalancerSourceRanges",
+    "healthCheckNodePort",
+    "loadBalancerIP",
+    "loadBalancerClass",
+    "ipFamilies",
+    "ipFamilyPolicy",
+    "allocateLoadBalancerNodePorts",
+    "publishNotReadyAddresses",
+    "externalName",
+    "trafficDistribution",
+];
+const SERVICE_PORT: &[&str] = &[
+    "name",
+    "protocol",
+    "port",
+    "targetPort",
+    "nodePort",
+    "appProtocol",
+];
+const SLICE_ENDPOINT: &[&str] = &[
+    "addresses",
+    "conditions",
+    "hostname",
+    "nodeName",
+    "targetRef",
+    "zone",
+    "hints",
+    "deprecatedTopology",
+];
+const SLICE_CONDITIONS: &[&str] = &["ready", "serving", "terminating"];
+const SLICE_PORT: &[&str] = &["name", "protocol", "port", "appProtocol"];
+
+/// Keys of `n` outside `known` are errors, as kubectl's strict field
+/// validation makes them (`unknown field "spec.clusterIp"`): a typo would
+/// otherwise drop the field without a word. Names the field meant when it
+/// differs only in case or by one or two letters.
+fn known_fields(n: At, known: &[&str], r: &mut Report) {
+    for (key, line, col) in n.other_keys(known) {
+        let meant = known
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(&key))
+            .or_else(|| known.iter().find(|k| edit_distance(k, &key) <= 2));
+        let p = path(n.path, &key);
+        let hint = meant.map_or(String::new(), |k| format!("; did you mean \"{k}\"?"));
+        r.errors.push(ParseError::new(
+            line,
+            col,
+            format!("unknown field \"{p}\": the API server refuses it{hint}"),
+        ));
+    }
+}
+
+/// The kinds the reader reads.
+const KINDS: &[&str] = &["Service", "EndpointSlice", "Node", "Pod", "Network"];
+
+/// Levenshtein distance, for "did you mean" (short words only).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
 /// Whether `n` is a mapping; if not, one error for it (instead of one per
 /// field read from it) and the caller skips it.
 fn is_mapping(n: At, r: &mut Report) -> bool {
@@ -344,6 +428,11 @@ fn is_mapping(n: At, r: &mut Report) -> bool {
 fn service(doc: At, r: &mut Report) -> Option<Service> {
     let (namespace, name) = metadata(doc, r)?;
     let before = r.errors.0.len();
+    known_fields(
+        doc,
+        &["apiVersion", "kind", "metadata", "spec", "status"],
+        r,
+    );
     let spec_node = r.ok(doc.get("spec")).flatten();
     let mut svc = Service {
         namespace,
@@ -362,6 +451,7 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
     };
     if let Some(spec_node) = spec_node {
         let spec = At::new(spec_node, "spec");
+        known_fields(spec, SERVICE_SPEC, r);
         if let Some(t) = field(spec, "type", r, |n| {
             match n.text()?.as_str() {
                 "" | "ClusterIP" => Ok(ServiceType::ClusterIp),
@@ -395,6 +485,7 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
                 if !is_mapping(pn, r) {
                     continue;
                 }
+                known_fields(pn, SERVICE_PORT, r);
                 let port = field(pn, "port", r, |n| n.integer(1, 65535, "a port"));
                 if port.is_none() && r.ok(pn.get("port")).flatten().is_none() {
                     r.errors.push(pn.error("port is missing"));
@@ -417,8 +508,21 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
                             },
                         }
                     }),
-                    node_port: field(pn, "nodePort", r, |n| n.integer(0, 65535, "a port"))
-                        .unwrap_or(0) as u16,
+                    node_port: field(pn, "nodePort", r, |n| {
+                        let port = n.integer(0, 65535, "a port")?;
+                        // As the API server: only a Service reachable from
+                        // outside has node ports.
+                        match svc.kind {
+                            ServiceType::ClusterIp | ServiceType::ExternalName if port != 0 => {
+                                Err(n.error(format_args!(
+                                    "may not be used when type is '{}' (the API server refuses it; NodePort or LoadBalancer have node ports)",
+                                    if svc.kind == ServiceType::ClusterIp { "ClusterIP" } else { "ExternalName" }
+                                )))
+                            }
+                            _ => Ok(port),
+                        }
+                    })
+                    .unwrap_or(0) as u16,
                     line: pn.line(),
                 };
                 svc.ports.push(sp);
@@ -518,6 +622,18 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
 fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
     let (namespace, name) = metadata(doc, r)?;
     let before = r.errors.0.len();
+    known_fields(
+        doc,
+        &[
+            "apiVersion",
+            "kind",
+            "metadata",
+            "addressType",
+            "endpoints",
+            "ports",
+        ],
+        r,
+    );
     let meta = At::new(r.ok(doc.get("metadata")).flatten()?, "metadata");
     let labels = r
         .ok(meta.get("labels"))
@@ -556,6 +672,7 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
             if !is_mapping(n, r) {
                 continue;
             }
+            known_fields(n, SLICE_PORT, r);
             let named = r
                 .ok(n.entries())
                 .is_some_and(|e| e.iter().any(|(k, _)| k == "name"));
@@ -581,6 +698,7 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
             if !is_mapping(n, r) {
                 continue;
             }
+            known_fields(n, SLICE_ENDPOINT, r);
             let mut addresses = Vec::new();
             if let Some(addrs) = field(n, "addresses", r, |n| {
                 n.items()
@@ -597,6 +715,7 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
             if let Some(c) = r.ok(n.get("conditions")).flatten() {
                 let cp = path(&ep, "conditions");
                 let c = At::new(c, &cp);
+                known_fields(c, SLICE_CONDITIONS, r);
                 if !is_mapping(c, r) {
                     continue;
                 }
@@ -891,7 +1010,22 @@ impl Cluster {
                         cluster.network = Some(n);
                     }
                 }
-                _ => {}
+                // Other kinds (a Deployment in `kubectl get all`) are not
+                // read; a near miss of one that is, is a typo.
+                other => {
+                    let meant = KINDS.iter().find(|k| {
+                        k.eq_ignore_ascii_case(other)
+                            || (k.len() > 4 && edit_distance(k, other) <= 2)
+                            || edit_distance(k, other) <= 1
+                    });
+                    if let Some(k) = meant {
+                        let at = r.ok(doc.get("kind")).flatten().map(|n| At::new(n, "kind"));
+                        let at = at.unwrap_or(doc);
+                        r.errors.push(at.error(format_args!(
+                            "\"{other}\" is not a kind Packet Walk reads (Service, EndpointSlice, Node, Pod, Network); did you mean \"{k}\"?"
+                        )));
+                    }
+                }
             }
         }
         if r.errors.is_empty() {
@@ -965,5 +1099,43 @@ metadata:
             "{}",
             syntax.0[0].message
         );
+    }
+
+    /// What the API server refuses is an error at its line, not a Service
+    /// that silently loses a field or vanishes: a field it does not know
+    /// (kubectl's strict validation), a kind misspelt, a node port on a
+    /// ClusterIP. Kinds the reader does not read (a Deployment) are skipped.
+    #[test]
+    fn what_the_api_server_refuses_is_an_error_at_its_line() {
+        let svc = "kind: Service\nmetadata: {name: web}\nspec:\n";
+        let slice = "kind: EndpointSlice\nmetadata:\n  name: web-1\n  labels: {kubernetes.io/service-name: web}\n";
+        let cases: &[(&str, String, usize, &str)] = &[
+            ("a field in the wrong case", format!("{svc}  clusterIp: 10.96.0.10\n"), 4,
+             "unknown field \"spec.clusterIp\": the API server refuses it; did you mean \"clusterIP\"?"),
+            ("a port field misspelt", format!("{svc}  ports:\n  - port: 80\n    targetPrt: 8080\n"), 6,
+             "unknown field \"spec.ports[0].targetPrt\": the API server refuses it; did you mean \"targetPort\"?"),
+            ("a kind misspelt", "kind: Servic\nmetadata: {name: web}\n".into(), 1,
+             "kind: \"Servic\" is not a kind Packet Walk reads (Service, EndpointSlice, Node, Pod, Network); did you mean \"Service\"?"),
+            ("a node port on a ClusterIP", format!("{svc}  type: ClusterIP\n  ports:\n  - port: 80\n    nodePort: 30080\n"), 7,
+             "spec.ports[0].nodePort: may not be used when type is 'ClusterIP' (the API server refuses it; NodePort or LoadBalancer have node ports)"),
+            ("an endpoint field misspelt", format!("{slice}endpoints:\n- addresses: [10.0.0.1]\n  nodename: n1\n"), 7,
+             "unknown field \"endpoints[0].nodename\": the API server refuses it; did you mean \"nodeName\"?"),
+            ("a condition misspelt", format!("{slice}endpoints:\n- addresses: [10.0.0.1]\n  conditions: {{redy: true}}\n"), 7,
+             "unknown field \"endpoints[0].conditions.redy\": the API server refuses it; did you mean \"ready\"?"),
+        ];
+        for (what, yaml, line, message) in cases {
+            let e = Cluster::from_yaml(yaml).unwrap_err();
+            assert_eq!(
+                e.0.iter()
+                    .map(|e| (e.line, e.message.as_str()))
+                    .collect::<Vec<_>>(),
+                [(*line, *message)],
+                "{what}"
+            );
+        }
+        // Not refused: a NodePort's node port, and a kind not read.
+        let ok = format!("{svc}  type: NodePort\n  ports:\n  - port: 80\n    nodePort: 30080\n---\nkind: Deployment\nmetadata: {{name: web}}\nspec: {{replicas: 2}}\n");
+        let c = Cluster::from_yaml(&ok).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.services[0].ports[0].node_port, 30080);
     }
 }

@@ -143,6 +143,27 @@ impl<'a, 'y> At<'a, 'y> {
         }
     }
 
+    /// The keys of a mapping that are not in `known`, each with its line
+    /// and column (empty when the node is not a mapping).
+    pub fn other_keys(&self, known: &[&str]) -> Vec<(String, usize, usize)> {
+        let YamlData::Mapping(m) = &self.node.data else {
+            return Vec::new();
+        };
+        m.keys()
+            .filter_map(|k| {
+                let k = unwrap_tags(k);
+                let name = match &k.data {
+                    YamlData::Value(Scalar::String(s)) => s.to_string(),
+                    YamlData::Value(Scalar::Integer(i)) => i.to_string(),
+                    YamlData::Value(Scalar::Boolean(b)) => b.to_string(),
+                    _ => return None,
+                };
+                (!known.contains(&name.as_str()))
+                    .then(|| (name, k.span.start.line(), k.span.start.col() + 1))
+            })
+            .collect()
+    }
+
     /// The value under `key` of a mapping (`None` when absent or null).
     pub fn get(&self, key: &str) -> Result<Option<&'a MarkedYaml<'y>>, ParseError> {
         Ok(self
