@@ -337,7 +337,7 @@ fn scenario_errors_name_the_host_and_line() {
     let mut sc: Scenario = scenario::builtin("article").unwrap();
     let node8 = sc.host_mut("node8").unwrap();
     let mut routes = node8.routes.to_text();
-    routes.push_str("10.0.0.0/8 via 192.168.99.1 dev ens33\n172.20.0.0/16 dev eth9\n");
+    routes.push_str("10.0.0.0/8 via 192.168.99.1 dev ens33\n172.20.0.0/16 dev eth9\nblackhole 172.16.225.112\n172.16.225.112 dev cali71ca141a178 metric 5\n");
     node8.routes = Text::One(routes);
     let rules = node8
         .iptables
@@ -352,6 +352,13 @@ fn scenario_errors_name_the_host_and_line() {
         e.contains("line 12, column 1: host node8 routes: Cannot find device \"eth9\""),
         "{e}"
     );
+    // The pod's /32 route is line 7; a second one with its metric is refused,
+    // one with another metric is not.
+    assert!(
+        e.contains("line 13, column 1: host node8 routes: a route to 172.16.225.112/32 with metric 0 is already at line 7 (ip route add says \"File exists\")"),
+        "{e}"
+    );
+    assert!(!e.contains("line 14"), "{e}");
     assert!(
         e.contains("host node8 rules: no chain or target named \"KUBE-MARK-MASQUERADE\""),
         "{e}"
