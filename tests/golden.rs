@@ -316,6 +316,11 @@ fn reply_is_de_natted_by_conntrack() {
         (last.ip.src.to_string(), last.ip.dst.to_string()),
         ("10.96.100.10".into(), "192.168.11.200".into())
     );
+    let seq_ack = |p: &packetwalk::engine::packet::Packet| match &p.transport {
+        Transport::Tcp { seq, ack, .. } => (*seq, *ack),
+        t => panic!("{t:?}"),
+    };
+    let (syn_seq, _) = seq_ack(&syn.steps[0].packet);
     match &last.transport {
         Transport::Tcp {
             src_port, flags, ..
@@ -325,6 +330,15 @@ fn reply_is_de_natted_by_conntrack() {
         }
         t => panic!("{t:?}"),
     }
+    // The SYN-ACK acknowledges the SYN; the client's ACK goes on from there.
+    let (synack_seq, synack_ack) = seq_ack(last);
+    assert_eq!(synack_ack, syn_seq.wrapping_add(1));
+    let ack = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    assert_eq!(delivered_in(&ack), FLASK_POD);
+    assert_eq!(
+        seq_ack(&ack.steps.last().unwrap().packet),
+        (syn_seq.wrapping_add(1), synack_seq.wrapping_add(1))
+    );
     // A second SYN of the same connection skips the nat table and follows the binding.
     let mut again = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
     again.src_port = syn.steps[0].packet.transport.ports().map(|p| p.0);

@@ -63,6 +63,13 @@ pub struct SendSpec {
     pub ttl: Option<u8>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub force: Vec<Force>,
+    /// TCP sequence number (default: a new ISN from the seed) and
+    /// acknowledgement number (default 0): a reply continues the
+    /// connection's numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack: Option<u32>,
 }
 
 impl SendSpec {
@@ -77,6 +84,8 @@ impl SendSpec {
             payload_len: 0,
             ttl: None,
             force: Vec::new(),
+            seq: None,
+            ack: None,
         }
     }
 }
@@ -492,8 +501,12 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             src_port: sport,
             dst_port: port.unwrap_or(0),
             flags: spec.flags.unwrap_or(TcpFlags::SYN),
-            seq: state.rng.next_u64() as u32,
-            ack: 0,
+            // Drawn even when given, so that every later draw stays the same.
+            seq: {
+                let isn = state.rng.next_u64() as u32;
+                spec.seq.unwrap_or(isn)
+            },
+            ack: spec.ack.unwrap_or(0),
         },
         Proto::Udp => Transport::Udp {
             src_port: sport,
@@ -587,20 +600,30 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
 }
 
 /// The answer to a delivered packet, sent from where it was delivered
-/// (SYN → SYN-ACK, anything else → ACK; UDP and ICMP echo likewise).
+/// (SYN → SYN-ACK, anything else → ACK; UDP and ICMP echo likewise). A TCP
+/// answer acknowledges what it answers (its sequence number, plus one for
+/// a SYN or a FIN, plus the payload) and, after a SYN-ACK, goes on from the
+/// number the other side acknowledged; a SYN-ACK starts from its own ISN.
 pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
     let Verdict::Delivered { ns, .. } = &trace.verdict else {
         return None;
     };
     let last = trace.steps.last()?;
     let p = &last.packet;
+    let mut numbers = (None, None);
     let (proto, sport, dport, flags) = match &p.transport {
         Transport::Tcp {
             src_port,
             dst_port,
             flags,
-            ..
+            seq,
+            ack,
         } => {
+            let len = u32::from(p.payload_len);
+            let next = seq
+                .wrapping_add(len)
+                .wrapping_add(u32::from(flags.syn) + u32::from(flags.fin));
+            numbers = ((flags.ack && !flags.rst).then_some(*ack), Some(next));
             let f = if flags.syn && !flags.ack {
                 TcpFlags {
                     syn: true,
@@ -628,6 +651,8 @@ pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
         payload_len: 0,
         ttl: None,
         force: Vec::new(),
+        seq: numbers.0,
+        ack: numbers.1,
     })
 }
 
