@@ -403,6 +403,23 @@ def run(b, base):
     b.wait(".notice-error")
     check("a session too large for a link says so", "Export the scenario as a file" in b.text(".notice-error"), b.text(".notice-error"))
 
+    # 4b'. The same dump with a bad line: listed with its error, the rules in
+    # use stay, commands are off (they would change rules not shown), and
+    # one click goes back to the rules in use.
+    fresh(b, base + "?scenario=article")
+    bad_file = os.path.join(tempfile.mkdtemp(), "bad.iptables-save")
+    open(bad_file, "w").write(text.replace("-A KUBE-SERVICES ", "-A KUBE-SERVICES -j NO-SUCH-CHAIN\n-A KUBE-SERVICES ", 1))
+    inp = b.find("input[aria-label='Load rules of node8 from a file']")
+    b.cmd("POST", f"/element/{inp}/value", {"text": bad_file})
+    b.wait_until(lambda: b.exists(".large-errors"), "the dump's error", 60)
+    check("a dump with an error: listed with it, commands off, the rules in use kept",
+          "NO-SUCH-CHAIN" in b.text("#rules-node8-errors") and not b.exists("#editors .command")
+          and "Delivered" in b.text("#verdict"), b.text(".large-errors"))
+    b.click(".large-errors button")
+    b.wait_until(lambda: b.exists("#rules-node8") and not b.exists("#rules-node8-errors"), "the rules in use back in the editor")
+    check("going back shows the rules in use, without errors", "in use" in b.text("#rules-node8-status") and "KUBE-SERVICES" in b.value("#rules-node8"))
+    shutil.rmtree(os.path.dirname(bad_file))
+
     # 4c. A scenario file that holds such a dump: the scenario opens at
     # once, and the dump is parsed in chunks as a loaded one is.
     scenario_file = os.path.join(tempfile.mkdtemp(), "with-dump.packetwalk.json")

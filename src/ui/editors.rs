@@ -109,6 +109,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                             {field}
                             host={host_name.clone()}
                             text={d.text.clone()}
+                            applied={d.applied.clone()}
                             pending={d.pending()}
                             errors={d.errors.clone()}
                             {highlight}
@@ -136,6 +137,8 @@ struct FieldProps {
     field: Field,
     host: String,
     text: Rc<str>,
+    /// The text in use (what "go back" returns to).
+    applied: Rc<str>,
     pending: bool,
     errors: Rc<Vec<ParseError>>,
     highlight: Option<usize>,
@@ -237,7 +240,8 @@ fn field_editor(props: &FieldProps) -> Html {
         },
         (EditorView::Text, _) if large => html! {
             <LargeText id={id.clone()} text={props.text.clone()} highlight={props.highlight} errors={props.errors.clone()}
-                oncommand={(field == Field::Rules).then(|| props.oncommand.clone())} />
+                oncommand={(field == Field::Rules).then(|| props.oncommand.clone())}
+                onrevert={{ let applied = props.applied.clone(); props.onedit.reform(move |_: ()| (field, applied.clone())) }} />
         },
         (EditorView::Text, _) => {
             let onedit = props.onedit.reform(move |t: Rc<str>| (field, t));
@@ -401,6 +405,8 @@ struct LargeProps {
     highlight: Option<usize>,
     errors: Rc<Vec<ParseError>>,
     oncommand: Option<Callback<String>>,
+    /// Puts the text in use back in place of a listing with errors.
+    onrevert: Callback<()>,
 }
 
 /// A long text as a virtualised listing, with a command line for changes.
@@ -474,7 +480,15 @@ fn large_text(props: &LargeProps) -> Html {
             <VirtualList rows={starts.len()} row_height={LINE_PX} height={420.0}
                 render_row={render_row} scroll_to={props.highlight.map(|l| l.saturating_sub(1))}
                 aria_label={AttrValue::from(format!("{} listing", props.id))} class={classes!("vlist")} />
-            if props.oncommand.is_some() {
+            if !props.errors.is_empty() {
+                // Commands change the rules in use, which are not this text:
+                // off until the text applies or is taken back.
+                <p class="form-error large-errors">
+                    { "This listing has errors (below), so the last valid rules stay in use and iptables commands are off. Load a corrected file, or " }
+                    <button type="button" class="small" onclick={props.onrevert.reform(|_| ())}>{ "go back to the rules in use" }</button>
+                    { "." }
+                </p>
+            } else if props.oncommand.is_some() {
                 <form class="command" {onsubmit}>
                     <label for={format!("{}-cmd", props.id)}>{ "iptables" }</label>
                     <input id={format!("{}-cmd", props.id)} type="text" spellcheck="false" value={(*cmd).clone()} oninput={oncmd}

@@ -595,6 +595,17 @@ impl Session {
         let Some(ns) = self.world.hosts.get(host) else {
             return Err(ParseError::new(0, 0, format!("no host number {host}")).into());
         };
+        // The command changes the rules in use; while the text shown is
+        // another (with errors, or not applied yet), it would change rules
+        // the learner cannot see.
+        if self.drafts.get(host).is_some_and(|d| d.rules.pending()) {
+            return Err(ParseError::new(
+                0,
+                0,
+                "the rules text shown is not the one in use (it has errors, or is being applied): load a corrected file, or go back to the rules in use, then run the command",
+            )
+            .into());
+        }
         let mut rules = ns.rules.as_deref().cloned().unwrap_or_default();
         crate::engine::iptables::command::apply_command(&mut rules, line)?;
         // Parsed again from the printed text, so that every rule's line
@@ -976,6 +987,16 @@ mod tests {
             "{line}"
         );
         assert!(s.command(h, "-t nat -A NOPE -j ACCEPT").is_err());
+        // While the text shown has errors, a command (which would change
+        // the rules in use, not that text) is refused, and the text stays.
+        let broken: Rc<str> = format!("{text}-A BROKEN\n").into();
+        s.edit(h, Field::Rules, broken.clone());
+        assert!(!s.apply(h, Field::Rules));
+        let e = s.command(h, "-t filter -I FORWARD 1 -j DROP").unwrap_err();
+        assert!(e.to_string().contains("not the one in use"), "{e}");
+        assert_eq!(s.drafts[h].rules.text, broken);
+        let in_use = crate::engine::iptables::save::emit(s.world.hosts[h].rules.as_ref().unwrap());
+        assert!(!in_use.contains("-A FORWARD -j DROP"), "{in_use}");
     }
 
     #[test]
