@@ -50,7 +50,7 @@ fn every_answer_survives_the_trip_through_json() {
         let resync = Request::Resync {
             old: Some(b.yaml.clone()),
             yaml: yaml.clone(),
-            current: b.scenario.clone(),
+            current: Box::new(b.scenario.clone()),
         };
         let direct = handle(resync.clone());
         assert_eq!(through_json(&resync), direct, "{name}");
@@ -78,7 +78,7 @@ fn bad_yaml_and_bad_requests_are_answered_with_why() {
     let Response::Resync(Err(errors)) = through_json(&Request::Resync {
         old: None,
         yaml: "kind: Service\nmetadata: {name: web}\nspec:\n  ports: [{port: eighty}]\n".into(),
-        current: cni::builtin("calico-ipip").unwrap(),
+        current: Box::new(cni::builtin("calico-ipip").unwrap()),
     }) else {
         panic!("bad YAML must not sync");
     };

@@ -591,6 +591,8 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         hosts,
         services,
         preset,
+        cluster: None,
+        sends: Vec::new(),
     })
 }
 

@@ -126,7 +126,7 @@ pub enum Request {
     Resync {
         old: Option<String>,
         yaml: String,
-        current: Scenario,
+        current: Box<Scenario>,
     },
     /// Built-in scenario `name` after its objects became `yaml` (what a
     /// saved session's host edits are counted from).

@@ -313,6 +313,16 @@ pub struct Scenario {
     pub services: Vec<Service>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<Preset>,
+    /// The Kubernetes objects (YAML) the nodes' rules and routes were
+    /// generated from, when they were: the page opens the file as that
+    /// cluster again (its form, its sync). The command line runs the rules
+    /// and routes as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The packets the page had sent, in order: it sends them again when it
+    /// opens the file (instead of the preset).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sends: Vec<crate::engine::sim::SendSpec>,
 }
 
 /// Names of the built-in scenarios, the default first.
@@ -393,6 +403,8 @@ impl Scenario {
             hosts: Vec::new(),
             services: self.services.clone(),
             preset: self.preset.clone(),
+            cluster: self.cluster.clone(),
+            sends: self.sends.clone(),
         }
     }
 
@@ -972,6 +984,8 @@ impl Scenario {
             hosts,
             services: Vec::new(),
             preset: None,
+            cluster: None,
+            sends: Vec::new(),
         })
     }
 }

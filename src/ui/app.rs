@@ -213,9 +213,13 @@ fn file_needs_generator(text: &str) -> bool {
         b: Option<String>,
         #[serde(default)]
         c: Option<serde::de::IgnoredAny>,
+        /// A scenario file's cluster objects.
+        #[serde(default)]
+        cluster: Option<serde::de::IgnoredAny>,
     }
     serde_json::from_str::<Head>(text).is_ok_and(|h| {
         h.c.is_some()
+            || h.cluster.is_some()
             || h.name.as_deref().is_some_and(generator::is_cluster)
             || h.b.as_deref().is_some_and(generator::is_cluster)
     })
@@ -376,7 +380,12 @@ fn take_large_rules(sc: &mut scenario::Scenario) -> Vec<(String, Rc<str>)> {
 
 /// Whether two scenarios are the same but for their rules and routes.
 fn same_shape(a: &scenario::Scenario, b: &scenario::Scenario) -> bool {
-    a.clone_without_hosts() == b.clone_without_hosts()
+    let shape = |s: &scenario::Scenario| scenario::Scenario {
+        cluster: None,
+        sends: Vec::new(),
+        ..s.clone_without_hosts()
+    };
+    shape(a) == shape(b)
         && a.hosts.len() == b.hosts.len()
         && a.hosts
             .iter()
@@ -964,11 +973,7 @@ impl Component for App {
                         // A real node's dump in the file is parsed in chunks
                         // once the session is open, as a loaded dump is.
                         let large = take_large_rules(&mut sc);
-                        let mut s = Session::new(&sc, base).map_err(|e| e.to_string())?;
-                        if let Some(p) = &sc.preset {
-                            s.send(p.to_spec());
-                        }
-                        Ok((s, large))
+                        Ok((Session::from_file(sc, base)?, large))
                     })
                     .or_else(|e| {
                         // A session record (what Export writes when text has errors).
@@ -1031,15 +1036,7 @@ impl Component for App {
                         "Some of your text has errors, so the file is a session record with your text as typed: \"Import…\" opens it here (the command line needs a valid scenario).",
                     ));
                 } else {
-                    let sc = share::restore(&Saved {
-                        base: None,
-                        scenario: Some(self.session.world.scenario.clone()),
-                        edits: saved.edits,
-                        sends: Vec::new(),
-                        selected: None,
-                        cluster: None,
-                    })
-                    .unwrap_or_else(|_| self.session.world.scenario.clone());
+                    let sc = self.session.to_file();
                     let name = format!("{}.packetwalk.json", sc.name);
                     browser::download(&name, &sc.to_json());
                 }

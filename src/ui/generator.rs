@@ -192,7 +192,7 @@ pub fn resync(old: Option<&str>, yaml: &str, current: &Scenario) -> Result<Resyn
     let req = Request::Resync {
         old: old.map(str::to_string),
         yaml: yaml.into(),
-        current: current.clone(),
+        current: Box::new(current.clone()),
     };
     match call(req) {
         Response::Resync(r) => r.map(|r| *r).map_err(Errors),

@@ -1614,6 +1614,8 @@ mod tests {
             hosts: Vec::new(),
             services: Vec::new(),
             preset: None,
+            cluster: None,
+            sends: Vec::new(),
         };
         let l = layout(&empty);
         check(&l);

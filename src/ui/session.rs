@@ -360,6 +360,57 @@ impl Session {
         Ok(s)
     }
 
+    /// The session as a scenario file (Export): the scenario with the
+    /// texts in use, the cluster's objects it was made from, and the
+    /// packets sent. The command line reads it as a scenario.
+    pub fn to_file(&self) -> Scenario {
+        let saved = self.to_saved();
+        let mut sc = share::restore(&Saved {
+            base: None,
+            scenario: Some(self.world.scenario.clone()),
+            edits: saved.edits,
+            sends: Vec::new(),
+            selected: None,
+            cluster: None,
+        })
+        .unwrap_or_else(|_| self.world.scenario.clone());
+        sc.cluster = self.cluster.as_ref().map(|c| c.applied.to_string());
+        sc.sends = self.sends.iter().map(|s| s.spec.clone()).collect();
+        sc
+    }
+
+    /// A session from a scenario file (Import): one made from a cluster
+    /// opens as that cluster again, and the packets it records are sent
+    /// again (else its preset). `base` is the built-in scenario it is.
+    pub fn from_file(mut sc: Scenario, base: Option<String>) -> Result<Session, String> {
+        let cluster = sc.cluster.take();
+        let mut sends = std::mem::take(&mut sc.sends);
+        if sends.is_empty() {
+            sends.extend(sc.preset.as_ref().map(|p| p.to_spec()));
+        }
+        if sends.len() > MAX_SENDS {
+            return Err(format!(
+                "the file holds {} packets; at most {MAX_SENDS} are sent again, so it was not opened",
+                sends.len()
+            ));
+        }
+        if cluster.is_none() {
+            let mut s = Session::new(&sc, base).map_err(|e| e.to_string())?;
+            for spec in sends {
+                s.send(spec);
+            }
+            return Ok(s);
+        }
+        Session::from_saved(&Saved {
+            base,
+            scenario: Some(sc),
+            edits: Vec::new(),
+            sends,
+            selected: None,
+            cluster,
+        })
+    }
+
     /// What a link or an autosave records: the texts as typed, even those
     /// that do not apply, so no work is lost.
     pub fn to_saved(&self) -> Saved {
@@ -1223,6 +1274,43 @@ mod tests {
             back.cluster.as_ref().unwrap().text,
             s.cluster.as_ref().unwrap().text
         );
+    }
+
+    /// Export then Import gives the same session: the cluster's objects
+    /// (so the form and the sync work), the packets sent, the texts; for a
+    /// plain scenario too. The file is a scenario the command line reads.
+    #[test]
+    fn a_file_keeps_the_cluster_and_the_packets_sent() {
+        for name in ["calico-ipip", "article"] {
+            let mut s = Session::builtin(name).unwrap();
+            if let Some(c) = &s.cluster {
+                let yaml = c.text.replace("mode: calico-ipip", "mode: calico-vxlan");
+                s.edit_cluster(yaml.as_str().into());
+                assert!(s.apply_cluster(), "{name}");
+            }
+            let reply = s.reply_spec().expect("the preset is delivered");
+            s.send(reply);
+            let file = s.to_file();
+            let json = file.to_json();
+            let read = Scenario::from_json(&json).unwrap();
+            World::build(&read).unwrap_or_else(|e| panic!("{name}: the command line's view: {e}"));
+            let back = Session::from_file(read, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                back.cluster.as_ref().map(|c| c.applied.clone()),
+                s.cluster.as_ref().map(|c| c.applied.clone()),
+                "{name}"
+            );
+            let verdicts = |s: &Session| -> Vec<String> {
+                s.sends
+                    .iter()
+                    .map(|x| format!("{:?}", x.trace.as_ref().map(|t| t.verdict.clone())))
+                    .collect()
+            };
+            assert_eq!(back.sends.len(), 2, "{name}");
+            assert_eq!(verdicts(&back), verdicts(&s), "{name}");
+            let node8 = |s: &Session| s.drafts[s.host("node8").unwrap()].rules.applied.clone();
+            assert_eq!(node8(&back), node8(&s), "{name}");
+        }
     }
 
     /// Cluster edits are undone and redone like the editors' texts.
