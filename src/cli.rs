@@ -168,10 +168,12 @@ fn generate(
 fn located(e: &Errors, path: &Path) -> String {
     e.0.iter()
         .map(|x| {
-            let at = if x.line == 0 {
-                String::new()
-            } else {
-                format!("{}:{}:", x.line, x.column)
+            // A line in one host's text is not a line of the file.
+            let at = match (&x.context, x.line) {
+                (Some(c), 0) => format!(" {c}:"),
+                (Some(c), l) => format!(" {c}, line {l}, column {}:", x.column),
+                (None, 0) => String::new(),
+                (None, l) => format!("{l}:{}:", x.column),
             };
             let expected = x
                 .expected

@@ -347,20 +347,20 @@ fn scenario_errors_name_the_host_and_line() {
         .replace("-j KUBE-MARK-MASQ\n", "-j KUBE-MARK-MASQUERADE\n");
     node8.iptables = Some(Text::One(rules));
     let e = World::build(&sc).unwrap_err().to_string();
-    assert!(e.contains("line 11, column 1: host node8 routes: gateway 192.168.99.1 is not directly reachable on ens33"), "{e}");
+    assert!(e.contains("host node8 routes, line 11, column 1: gateway 192.168.99.1 is not directly reachable on ens33"), "{e}");
     assert!(
-        e.contains("line 12, column 1: host node8 routes: Cannot find device \"eth9\""),
+        e.contains("host node8 routes, line 12, column 1: Cannot find device \"eth9\""),
         "{e}"
     );
     // The pod's /32 route is line 7; a second one with its metric is refused,
     // one with another metric is not.
     assert!(
-        e.contains("line 13, column 1: host node8 routes: a route to 172.16.225.112/32 with metric 0 is already at line 7 (ip route add says \"File exists\")"),
+        e.contains("host node8 routes, line 13, column 1: a route to 172.16.225.112/32 with metric 0 is already at line 7 (ip route add says \"File exists\")"),
         "{e}"
     );
     assert!(!e.contains("line 14"), "{e}");
     assert!(
-        e.contains("host node8 rules: no chain or target named \"KUBE-MARK-MASQUERADE\""),
+        e.contains("host node8 rules, line 48, column 123: no chain or target named \"KUBE-MARK-MASQUERADE\""),
         "{e}"
     );
     let e = Scenario::from_json("{\n  \"name\": \"x\",\n  \"title\": 5\n}").unwrap_err();

@@ -15,6 +15,10 @@ pub struct ParseError {
     /// What the parser would have accepted there, if it can say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
+    /// The text the line counts in, when it is not the whole input: `host
+    /// node8 routes` (a scenario's host text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 impl ParseError {
@@ -24,6 +28,7 @@ impl ParseError {
             column,
             message: message.into(),
             expected: None,
+            context: None,
         }
     }
 
@@ -35,6 +40,9 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(c) = &self.context {
+            write!(f, "{c}, ")?;
+        }
         write!(
             f,
             "line {}, column {}: {}",
@@ -70,9 +78,14 @@ impl Errors {
         self.0.len() >= MAX_ERRORS
     }
     /// Prefixes every message with where the text came from (`node8 rules: `).
+    /// The errors as lines of another text: `host node8 routes, line 2,
+    /// column 1: …` (line 2 of those routes, not of the whole input).
     pub fn in_context(mut self, ctx: &str) -> Errors {
         for e in &mut self.0 {
-            e.message = format!("{ctx}: {}", e.message);
+            e.context = Some(match e.context.take() {
+                Some(inner) => format!("{ctx} {inner}"),
+                None => ctx.to_string(),
+            });
         }
         self
     }

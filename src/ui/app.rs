@@ -963,7 +963,7 @@ impl Component for App {
             }
             Msg::ImportScenario(text) => {
                 let parsed = scenario::Scenario::from_json(&text)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| format!("That file is not a Packet Walk scenario; nothing was changed.\n{e}"))
                     .and_then(|mut sc| {
                         // A built-in scenario with edited texts stays that
                         // scenario; anything else is saved as "imported".
@@ -973,7 +973,10 @@ impl Component for App {
                         // A real node's dump in the file is parsed in chunks
                         // once the session is open, as a loaded dump is.
                         let large = take_large_rules(&mut sc);
-                        Ok((Session::from_file(sc, base)?, large))
+                        let s = Session::from_file(sc, base).map_err(|e| {
+                            format!("The scenario in that file has errors, so it was not opened; nothing was changed.\n{e}")
+                        })?;
+                        Ok((s, large))
                     })
                     .or_else(|e| {
                         // A session record (what Export writes when text has errors).
@@ -1008,11 +1011,7 @@ impl Component for App {
                         self.schedule_autosave(ctx);
                     }
                     Ok(_) => {}
-                    Err(e) => {
-                        self.notice = Some(Notice::error(format!(
-                            "That file is not a Packet Walk scenario; nothing was changed.\n{e}"
-                        )))
-                    }
+                    Err(e) => self.notice = Some(Notice::error(e)),
                 }
             }
             Msg::ExportScenario => {
