@@ -355,6 +355,42 @@ fn reply_is_de_natted_by_conntrack() {
     golden("reply-de-nat", &t);
 }
 
+/// A listening socket takes a SYN as a new connection; an ACK whose SYN
+/// never arrived has no connection, and TCP answers it with a reset. After
+/// the SYN, the same connection's ACK is delivered.
+#[test]
+fn an_ack_without_its_syn_is_reset_by_the_listener() {
+    let (mut w, mut s) = world("article");
+    let mut ack = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
+    ack.src_port = Some(41000);
+    ack.flags = Some(TcpFlags {
+        ack: true,
+        ..Default::default()
+    });
+    let t = send(&mut w, &mut s, &ack).unwrap();
+    assert_eq!(dropped(&t), (FLASK_POD, DropReason::NoConnection));
+    let reset = t.steps.iter().find_map(|st| match &st.kind {
+        StepKind::Drop {
+            response: Some(p), ..
+        } => Some(p.clone()),
+        _ => None,
+    });
+    match reset.map(|p| p.transport) {
+        Some(Transport::Tcp { flags, .. }) => assert!(flags.rst, "{flags}"),
+        r => panic!("no reset: {r:?}"),
+    }
+    let mut syn = ack.clone();
+    syn.flags = None;
+    assert_eq!(
+        delivered_in(&send(&mut w, &mut s, &syn).unwrap()),
+        FLASK_POD
+    );
+    assert_eq!(
+        delivered_in(&send(&mut w, &mut s, &ack).unwrap()),
+        FLASK_POD
+    );
+}
+
 #[test]
 fn nodeport_from_outside_is_masqueraded() {
     let (mut w, mut s) = world("article");

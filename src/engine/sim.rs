@@ -117,6 +117,8 @@ pub struct SimState {
     pub counters: HashMap<(usize, RuleAt), Counters>,
     ip_id: Vec<u16>,
     conns: Vec<Vec<Conn>>,
+    /// Connections a listening socket accepted (its SYN arrived), per host.
+    accepted: Vec<Vec<Conn>>,
 }
 
 impl SimState {
@@ -135,6 +137,7 @@ impl SimState {
                 })
                 .collect(),
             conns: vec![Vec::new(); n],
+            accepted: vec![Vec::new(); n],
         }
     }
 
@@ -146,6 +149,7 @@ impl SimState {
             self.ip_id
                 .push((self.ip_id.len() as u16).wrapping_mul(7919));
             self.conns.push(Vec::new());
+            self.accepted.push(Vec::new());
         }
     }
 
@@ -160,6 +164,7 @@ impl SimState {
     pub fn clear_conntrack(&mut self) {
         self.conntrack.iter_mut().for_each(conntrack::Table::clear);
         self.conns.iter_mut().for_each(Vec::clear);
+        self.accepted.iter_mut().for_each(Vec::clear);
     }
 }
 
@@ -1836,6 +1841,35 @@ impl Walker<'_, '_> {
             h.spec.listeners.iter().find(|l| {
                 l.proto == proto && l.port == dport && l.addr.is_none_or(|a| a == ip.dst)
             });
+        // A listening TCP socket takes a SYN as a new connection; any other
+        // segment must belong to a connection it accepted, or TCP answers
+        // it with a reset (RFC 793, "reset generation").
+        let tcp_flags = match &pkt.transport {
+            Transport::Tcp { flags, .. } => Some(*flags),
+            _ => None,
+        };
+        let conn = Conn {
+            proto,
+            local: ip.dst,
+            lport: dport,
+            remote: ip.src,
+            rport: sport,
+        };
+        if let (false, Some(_), Some(f)) = (answer, listener, tcp_flags) {
+            let accepted = &mut self.state.accepted[host];
+            if f.syn && !f.ack {
+                if !accepted.contains(&conn) {
+                    accepted.push(conn);
+                }
+            } else if !accepted.contains(&conn) {
+                let resp = (!f.rst).then(|| self.tcp_rst(&pkt)).flatten();
+                let detail = format!(
+                    "no connection {}:{dport} ← {}:{sport} on the socket listening on port {dport} ({f} without a SYN before it)",
+                    ip.dst, ip.src
+                );
+                return self.drop(host, DropReason::NoConnection, detail, resp, &pkt.clone());
+            }
+        }
         let socket = if answer {
             Some(format!(
                 "the {proto} socket {}:{dport} that sent to {}:{sport}",

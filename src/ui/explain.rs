@@ -214,6 +214,7 @@ fn drop_headline(r: DropReason) -> &'static str {
         DropReason::Filtered => "Dropped by a rule",
         DropReason::Rejected => "Rejected by a rule",
         DropReason::NoListener => "Nothing listening",
+        DropReason::NoConnection => "No connection",
         DropReason::NoNeighbour => "No neighbour",
         DropReason::NotForwarding => "Not forwarding",
         DropReason::NoTunnel => "No tunnel device",

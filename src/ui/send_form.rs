@@ -261,7 +261,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
             if let Some(e) = &*error {
                 <p class="form-error" role="alert">{ e.clone() }</p>
             }
-            <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends." }</p>
+            <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK), Again sends the same packet once more." }</p>
         </form>
     }
 }
