@@ -62,6 +62,16 @@ def report_sizes(dist, fetched):
     print(f"size  the cluster generator, fetched on first use, gzip -9: {lazy} B ({lazy / 1000:.1f} kB)")
 
 
+def open_watching_long_tasks(b, base):
+    """A fresh article page that records every long task in window.__long."""
+    b.get("about:blank")
+    b.get(base + "?scenario=article")
+    b.wait("#verdict", 20)
+    b.js("""window.__long = [];
+        new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
+            .observe({type: 'longtask'});""")
+
+
 def main():
     dist = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "dist")
     dump = os.path.join(tempfile.mkdtemp(), "kube-10k.rules")
@@ -106,12 +116,7 @@ def main():
 
             parses, works, chunks, longest, sends = [], [], [], [], []
             for _ in range(3):
-                b.get("about:blank")
-                b.get(base + "?scenario=article")
-                b.wait("#verdict", 20)
-                b.js("""window.__long = [];
-                    new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
-                        .observe({type: 'longtask'});""")
+                open_watching_long_tasks(b, base)
                 inp = b.find("input[aria-label='Load rules of node8 from a file']")
                 b.cmd("POST", f"/element/{inp}/value", {"text": dump})
                 b.wait_until(lambda: attr(b, "data-parse-ms"), "the import to finish", 120)
@@ -141,12 +146,7 @@ def main():
             json.dump(sc, open(scenario_file, "w"))
             walls, tasks = [], []
             for _ in range(3):
-                b.get("about:blank")
-                b.get(base + "?scenario=article")
-                b.wait("#verdict", 20)
-                b.js("""window.__long = [];
-                    new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
-                        .observe({type: 'longtask'});""")
+                open_watching_long_tasks(b, base)
                 b.js("document.body.removeAttribute('data-parse-ms')")
                 t0 = b.js("return performance.now()")
                 inp = b.find("input[aria-label='Import a scenario JSON file']")
