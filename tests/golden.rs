@@ -379,6 +379,21 @@ fn an_ack_without_its_syn_is_reset_by_the_listener() {
         Some(Transport::Tcp { flags, .. }) => assert!(flags.rst, "{flags}"),
         r => panic!("no reset: {r:?}"),
     }
+    // A FIN alone is dropped without an answer (only an ACK gets a reset).
+    let mut fin = ack.clone();
+    fin.flags = Some(TcpFlags {
+        fin: true,
+        ..Default::default()
+    });
+    let t = send(&mut w, &mut s, &fin).unwrap();
+    assert_eq!(dropped(&t), (FLASK_POD, DropReason::NoConnection));
+    assert!(t.steps.iter().all(|st| !matches!(
+        &st.kind,
+        StepKind::Drop {
+            response: Some(_),
+            ..
+        }
+    )));
     let mut syn = ack.clone();
     syn.flags = None;
     assert_eq!(

@@ -77,7 +77,6 @@ impl Errors {
     pub fn full(&self) -> bool {
         self.0.len() >= MAX_ERRORS
     }
-    /// Prefixes every message with where the text came from (`node8 rules: `).
     /// The errors as lines of another text: `host node8 routes, line 2,
     /// column 1: …` (line 2 of those routes, not of the whole input).
     pub fn in_context(mut self, ctx: &str) -> Errors {

@@ -58,7 +58,7 @@ pub enum Scope {
 }
 
 /// The routing table a route is in (`table local` / `table main`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum TableId {
     Local,

@@ -535,23 +535,28 @@ pub fn host_routes(h: &Host, text: &str) -> Result<RouteTable, Errors> {
     for d in &h.devices {
         routes.routes.extend(local_routes(&d.name, &d.addrs));
     }
-    for (i, r) in routes.routes.iter().enumerate() {
-        // The kernel keeps one route per destination, metric and table:
-        // `ip route add` of a second says "File exists".
-        if r.line > 0 {
-            if let Some(first) = routes.routes[..i].iter().find(|o| {
-                o.line > 0 && o.dst == r.dst && o.metric == r.metric && o.table == r.table
-            }) {
-                errors.push(ParseError::new(
-                    r.line,
-                    1,
-                    format!(
-                        "a route to {} with metric {} is already at line {} (ip route add says \"File exists\"); give this one another metric",
-                        r.dst, r.metric, first.line
-                    ),
-                ));
-            }
+    // The kernel keeps one route per destination, metric and table:
+    // `ip route add` of a second says "File exists". (Connected routes of
+    // two devices in one subnet may share them: the kernel adds those.)
+    let mut seen: std::collections::HashMap<(Ipv4Net, u32, TableId), usize> = Default::default();
+    for r in &routes.routes {
+        if r.line == 0 || r.proto.as_deref() == Some("kernel") {
+            continue;
         }
+        if let Some(&first) = seen.get(&(r.dst, r.metric, r.table)) {
+            errors.push(ParseError::new(
+                r.line,
+                1,
+                format!(
+                    "a route to {} with metric {} is already at line {first} (ip route add says \"File exists\"); give this one another metric",
+                    r.dst, r.metric
+                ),
+            ));
+        } else {
+            seen.insert((r.dst, r.metric, r.table), r.line);
+        }
+    }
+    for r in &routes.routes {
         if let Some(dev) = &r.dev {
             if !h.devices.iter().any(|d| &d.name == dev) {
                 errors.push(ParseError::new(

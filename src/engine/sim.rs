@@ -1862,9 +1862,20 @@ impl Walker<'_, '_> {
                     accepted.push(conn);
                 }
             } else if !accepted.contains(&conn) {
-                let resp = (!f.rst).then(|| self.tcp_rst(&pkt)).flatten();
+                // In LISTEN (RFC 793): an RST is ignored, an ACK is answered
+                // with a reset, anything else is dropped.
+                let resp = if f.ack && !f.rst {
+                    self.tcp_rst(&pkt)
+                } else {
+                    None
+                };
+                let answer = if resp.is_some() {
+                    "answered with a reset"
+                } else {
+                    "dropped without an answer"
+                };
                 let detail = format!(
-                    "no connection {}:{dport} ← {}:{sport} on the socket listening on port {dport} ({f} without a SYN before it)",
+                    "no connection {}:{dport} ← {}:{sport} on the socket listening on port {dport}: {f} without a SYN before it is {answer}",
                     ip.dst, ip.src
                 );
                 return self.drop(host, DropReason::NoConnection, detail, resp, &pkt.clone());

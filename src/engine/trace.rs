@@ -226,7 +226,8 @@ pub enum DropReason {
     /// Nothing listens on the port (TCP RST / ICMP port unreachable).
     NoListener,
     /// A TCP segment other than a SYN reached a listening socket that has
-    /// no connection for it (its SYN never arrived): answered with RST.
+    /// no connection for it (its SYN never arrived): an ACK is answered
+    /// with RST, anything else dropped.
     NoConnection,
     /// Nobody answered ARP for the next hop.
     NoNeighbour,
@@ -255,7 +256,7 @@ impl DropReason {
             DropReason::Filtered => "dropped by netfilter (DROP rule or chain policy)",
             DropReason::Rejected => "rejected by netfilter: an error is sent back to the sender",
             DropReason::NoListener => "no socket listens on that port: the kernel answers with a reset or ICMP port unreachable",
-            DropReason::NoConnection => "the listening socket has no connection for this segment (its SYN never arrived): TCP answers with a reset",
+            DropReason::NoConnection => "the listening socket has no connection for this segment (its SYN never arrived): TCP answers an ACK with a reset and drops anything else",
             DropReason::NoNeighbour => "no host answered ARP for the next hop",
             DropReason::NotForwarding => "this host does not forward packets (net.ipv4.ip_forward = 0)",
             DropReason::NoTunnel => "an IPIP packet arrived but there is no tunl0 to decapsulate it",

@@ -137,6 +137,9 @@ struct Importing {
     progress: f64,
     /// Which parse this is: only the latest one's result is used.
     seq: u64,
+    /// The rules came with an imported scenario file (part of it, not an
+    /// edit: not undoable, and the packets are traced again after them).
+    from_file: bool,
 }
 
 pub struct App {
@@ -464,22 +467,30 @@ impl App {
         }));
     }
 
-    /// Starts the next queued chunked parse, when none runs.
+    /// Starts the next queued chunked parse of a scenario file's rules,
+    /// when none runs (skipping a host whose text was replaced meanwhile).
     fn next_chunked(&mut self, ctx: &Context<Self>) {
-        if self.importing.is_none() && !self.chunk_queue.is_empty() {
+        while self.importing.is_none() && !self.chunk_queue.is_empty() {
             let (host, name) = self.chunk_queue.remove(0);
-            self.editor_host = host;
-            self.start_chunked(ctx, host, name);
+            if self.session.drafts.get(host).is_some_and(|d| d.rules.pending()) {
+                self.editor_host = host;
+                self.start_chunked(ctx, host, name, true);
+            }
         }
     }
 
     /// Parses host `host`'s rules draft in chunks. The result is used only
     /// if the draft still holds that very text when the parse ends (not
     /// after more typing, an undo or a command) and no later parse started.
-    fn start_chunked(&mut self, ctx: &Context<Self>, host: usize, name: String) {
+    fn start_chunked(&mut self, ctx: &Context<Self>, host: usize, name: String, from_file: bool) {
         let Some(text) = self.session.drafts.get(host).map(|d| d.rules.text.clone()) else {
             return;
         };
+        // A file's parse that this one replaces on another host goes back
+        // in the queue (its host would stay unparsed otherwise).
+        if let Some(i) = self.importing.take().filter(|i| i.from_file && i.host != host) {
+            self.chunk_queue.insert(0, (i.host, i.name));
+        }
         self.import_t0 = browser::now_ms();
         self.import_seq += 1;
         let seq = self.import_seq;
@@ -488,6 +499,7 @@ impl App {
             name,
             progress: 0.0,
             seq,
+            from_file,
         });
         let gen = self.gen;
         let progress = ctx
@@ -844,7 +856,7 @@ impl Component for App {
                             d.rules.pending() && d.rules.text.len() > CHUNKED_BYTES
                         });
                 if big {
-                    self.start_chunked(ctx, host, "the edited rules".into());
+                    self.start_chunked(ctx, host, "the edited rules".into(), false);
                 } else {
                     self.session.apply(host, field);
                 }
@@ -1047,7 +1059,7 @@ impl Component for App {
                     // and is parsed in chunks.
                     self.session.edit(host, Field::Rules, text);
                     self.editor_host = host;
-                    self.start_chunked(ctx, host, name);
+                    self.start_chunked(ctx, host, name, false);
                 } else {
                     let f = if is_rules {
                         Field::Rules
@@ -1094,27 +1106,45 @@ impl Component for App {
                 }
                 browser::record("data-parse-ms", browser::now_ms() - self.import_t0);
                 self.timing = Some(("data-import-ms", self.import_t0));
-                let name = self.importing.take().map(|i| i.name).unwrap_or_default();
-                match result {
+                let (name, from_file) = self
+                    .importing
+                    .take()
+                    .map(|i| (i.name, i.from_file))
+                    .unwrap_or_default();
+                let host_name = self.session.world.hosts[host].name().to_string();
+                let said = match result {
                     Ok(rules) => {
                         let n = rules.rule_count();
                         let t0 = browser::now_ms();
-                        self.session.install_ruleset(host, text, rules);
+                        self.session.install_ruleset(host, text, rules, !from_file);
                         browser::record("data-install-ms", browser::now_ms() - t0);
-                        self.notice = Some(Notice::info(format!(
-                            "{name}: {n} rules loaded into {}.",
-                            self.session.world.hosts[host].name()
-                        )));
+                        Notice::info(format!("{name}: {n} rules loaded into {host_name}."))
                     }
                     Err(e) => {
                         self.session.set_errors(host, Field::Rules, text, e);
-                        self.notice = Some(Notice::error(format!(
-                            "{name} has errors; the rules in use are unchanged. The errors are listed with their lines below."
-                        )));
+                        Notice::error(if from_file {
+                            format!("{name} have errors: {host_name} runs without rules until they are fixed. The errors are listed with their lines below.")
+                        } else {
+                            format!("{name} has errors; the rules in use are unchanged. The errors are listed with their lines below.")
+                        })
                     }
-                }
+                };
+                // One notice for all of a file's hosts: an error stays in view.
+                self.notice = match self.notice.take() {
+                    Some(mut n) if from_file && n.text.contains("rules in the file") => {
+                        let error = n.error || said.error;
+                        n.text = format!("{}\n{}", n.text, said.text);
+                        n.error = error;
+                        Some(n)
+                    }
+                    _ => Some(said),
+                };
                 self.editor_host = host;
                 self.next_chunked(ctx);
+                // A file's packets met its dumps: traced again once all are in.
+                if from_file && self.importing.is_none() {
+                    self.session.retrace_all();
+                }
                 self.schedule_autosave(ctx);
             }
             Msg::CopyLink => match self.link_fragment() {

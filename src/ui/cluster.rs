@@ -157,6 +157,9 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
         .reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
     let legacy = form.legacy;
     let errors = Rc::new(props.draft.errors.to_vec());
+    // Errors in a node's generated text (with their context) are not at
+    // lines of the YAML: listed, not marked in the editor.
+    let yaml_errors = Rc::new(errors.iter().filter(|e| e.context.is_none()).cloned().collect::<Vec<_>>());
     let status = if !errors.is_empty() {
         html! { <span class="tag row-drop" id="cluster-yaml-status"><span aria-hidden="true">{ "✕" }</span>{ format!(" {} error(s): the nodes keep what the last valid objects made", errors.len()) }</span> }
     } else if props.draft.pending() {
@@ -188,11 +191,15 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                 { status }
             </div>
             <CodeEditor id="cluster-yaml" label="Kubernetes objects as YAML: Services, EndpointSlices, Nodes, Pods and the Network document"
-                text={props.draft.text.clone()} errors={errors.clone()} highlight={props.highlight} onedit={props.onedit.clone()} />
+                text={props.draft.text.clone()} errors={yaml_errors} highlight={props.highlight} onedit={props.onedit.clone()} />
             if !errors.is_empty() {
                 <ul class="error-list" id="cluster-yaml-errors" aria-label="Errors in the Kubernetes objects">
                     { for errors.iter().take(50).map(|e| html! {
-                        <li>{ format!("{}: ", if e.line > 0 { format!("line {}, column {}", e.line, e.column) } else { "whole text".to_string() }) }{ e.message.clone() }</li>
+                        <li>{ match (&e.context, e.line) {
+                            (Some(_), _) => e.to_string(),
+                            (None, 0) => format!("whole text: {}", e.message),
+                            (None, l) => format!("line {l}, column {}: {}", e.column, e.message),
+                        } }</li>
                     }) }
                 </ul>
             }

@@ -394,21 +394,24 @@ impl Session {
                 sends.len()
             ));
         }
-        if cluster.is_none() {
-            let mut s = Session::new(&sc, base).map_err(|e| e.to_string())?;
-            for spec in sends {
-                s.send(spec);
-            }
-            return Ok(s);
+        let mut s = Session::new(&sc, base).map_err(|e| e.to_string())?;
+        if let Some(yaml) = cluster {
+            // The nodes already hold what these objects made (and any hand
+            // edits): the objects are in place as applied, not synced again.
+            let built_in = s
+                .base
+                .as_deref()
+                .filter(|b| generator::is_cluster(b))
+                .map(generator::builtin)
+                .transpose()?;
+            let mut draft = ClusterDraft::applied(&yaml, generator::read(&yaml)?);
+            draft.base = built_in.map(|b| b.yaml.as_str().into());
+            s.cluster = Some(draft);
         }
-        Session::from_saved(&Saved {
-            base,
-            scenario: Some(sc),
-            edits: Vec::new(),
-            sends,
-            selected: None,
-            cluster,
-        })
+        for spec in sends {
+            s.send(spec);
+        }
+        Ok(s)
     }
 
     /// What a link or an autosave records: the texts as typed, even those
@@ -614,7 +617,10 @@ impl Session {
     }
 
     /// Installs rules parsed elsewhere (a large dump parsed in chunks).
-    pub fn install_ruleset(&mut self, host: usize, text: Rc<str>, rules: Ruleset) {
+    /// A dump loaded by the learner can be undone; one that came with an
+    /// imported scenario is part of it (`undoable` false): Undo must not
+    /// make a state the file never had.
+    pub fn install_ruleset(&mut self, host: usize, text: Rc<str>, rules: Ruleset, undoable: bool) {
         if host >= self.drafts.len() {
             return;
         }
@@ -628,15 +634,24 @@ impl Session {
             d.errors = Rc::default();
         }
         d.applied = text.clone();
-        self.push_undo(Change {
-            host,
-            field: Field::Rules,
-            before,
-            after: text,
-        });
-        self.redo.clear();
+        if undoable {
+            self.push_undo(Change {
+                host,
+                field: Field::Rules,
+                before,
+                after: text,
+            });
+            self.redo.clear();
+        }
         self.version += 1;
         self.retrace_last();
+    }
+
+    /// Traces every packet sent again, in order, from the start (after
+    /// rules arrived that all of them should have met: a scenario file's
+    /// dumps, parsed after the file opened).
+    pub fn retrace_all(&mut self) {
+        self.retrace_from(0);
     }
 
     /// Runs one `iptables` command (`-A`, `-I`, `-D`, …) on a host's
@@ -663,7 +678,7 @@ impl Session {
         // number is its line in the text the editor shows.
         let text: Rc<str> = crate::engine::iptables::save::emit(&rules).into();
         let rules = crate::engine::iptables::save::parse(&text)?;
-        self.install_ruleset(host, text, rules);
+        self.install_ruleset(host, text, rules, true);
         Ok(())
     }
 
@@ -1311,6 +1326,37 @@ mod tests {
             let node8 = |s: &Session| s.drafts[s.host("node8").unwrap()].rules.applied.clone();
             assert_eq!(node8(&back), node8(&s), "{name}");
         }
+
+        // A built-in cluster whose objects changed without changing its
+        // shape (Import keeps it as that built-in), with a hand edit in a
+        // KUBE- chain: the file opens as it was, not synced a second time.
+        let mut s = Session::builtin("calico-ipip").unwrap();
+        let yaml = s
+            .cluster
+            .as_ref()
+            .unwrap()
+            .text
+            .replacen("{ready: true}", "{ready: false}", 1);
+        s.edit_cluster(yaml.as_str().into());
+        assert!(s.apply_cluster());
+        let h = s.host("node8").unwrap();
+        let mine = s.drafts[h].rules.applied.replacen(
+            "-A KUBE-SERVICES ",
+            "-A KUBE-SERVICES -d 10.99.99.99/32 -j RETURN\n-A KUBE-SERVICES ",
+            1,
+        );
+        s.edit(h, Field::Rules, mine.as_str().into());
+        assert!(s.apply(h, Field::Rules));
+        let file = Scenario::from_json(&s.to_file().to_json()).unwrap();
+        let back = Session::from_file(file, Some("calico-ipip".into())).unwrap();
+        assert_eq!(&*back.drafts[h].rules.applied, mine.as_str());
+        let c = back.cluster.as_ref().unwrap();
+        assert_eq!(&*c.applied, yaml.as_str());
+        assert!(
+            !c.pending() && c.base.is_some(),
+            "kept as the built-in's, changed"
+        );
+        assert!(back.undo.is_empty(), "opening a file is not an edit");
     }
 
     /// Cluster edits are undone and redone like the editors' texts.

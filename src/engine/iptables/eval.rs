@@ -504,7 +504,10 @@ pub fn run_hook(
                     break;
                 }
                 // Its draw step says why the rule did not match.
-                Err((mi, _)) if matches!(rule.matches[mi].kind, MatchKind::Random { .. }) => {
+                Err((mi, _))
+                    if matches!(rule.matches[mi].kind, MatchKind::Random { .. })
+                        && !rule.matches[mi].negated =>
+                {
                     pos = next + 1;
                 }
                 Err((mi, why)) => {

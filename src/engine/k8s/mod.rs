@@ -452,6 +452,7 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
     if let Some(spec_node) = spec_node {
         let spec = At::new(spec_node, "spec");
         known_fields(spec, SERVICE_SPEC, r);
+        let errors_before_type = r.errors.0.len();
         if let Some(t) = field(spec, "type", r, |n| {
             match n.text()?.as_str() {
                 "" | "ClusterIP" => Ok(ServiceType::ClusterIp),
@@ -465,6 +466,8 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
         }) {
             svc.kind = t;
         }
+        // With a type that did not read, a node port is not judged by it.
+        let type_read = r.errors.0.len() == errors_before_type;
         if let Some(c) = field(spec, "clusterIP", r, |n| {
             let t = n.text()?;
             match t.trim() {
@@ -513,7 +516,9 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
                         // As the API server: only a Service reachable from
                         // outside has node ports.
                         match svc.kind {
-                            ServiceType::ClusterIp | ServiceType::ExternalName if port != 0 => {
+                            ServiceType::ClusterIp | ServiceType::ExternalName
+                                if port != 0 && type_read =>
+                            {
                                 Err(n.error(format_args!(
                                     "may not be used when type is '{}' (the API server refuses it; NodePort or LoadBalancer have node ports)",
                                     if svc.kind == ServiceType::ClusterIp { "ClusterIP" } else { "ExternalName" }
@@ -1116,6 +1121,8 @@ metadata:
              "unknown field \"spec.ports[0].targetPrt\": the API server refuses it; did you mean \"targetPort\"?"),
             ("a kind misspelt", "kind: Servic\nmetadata: {name: web}\n".into(), 1,
              "kind: \"Servic\" is not a kind Packet Walk reads (Service, EndpointSlice, Node, Pod, Network); did you mean \"Service\"?"),
+            ("a type misspelt: its error only", format!("{svc}  type: Nodeport\n  ports:\n  - port: 80\n    nodePort: 30080\n"), 4,
+             "spec.type: \"Nodeport\" is not a Service type (ClusterIP, NodePort, LoadBalancer or ExternalName)"),
             ("a node port on a ClusterIP", format!("{svc}  type: ClusterIP\n  ports:\n  - port: 80\n    nodePort: 30080\n"), 7,
              "spec.ports[0].nodePort: may not be used when type is 'ClusterIP' (the API server refuses it; NodePort or LoadBalancer have node ports)"),
             ("an endpoint field misspelt", format!("{slice}endpoints:\n- addresses: [10.0.0.1]\n  nodename: n1\n"), 7,
