@@ -426,6 +426,9 @@ def run(b, base):
     sc = json.load(open(os.path.join(ROOT, "src", "engine", "scenarios", "article.json")))
     sc["name"] = "article-with-a-dump"
     next(h for h in sc["hosts"] if h["name"] == "node8")["iptables"] = text
+    # Two packets sent: the first to a Service of the dump.
+    sc["sends"] = [{"from": "client:192.168.11.200", "to": f"{m.group(1)}:{m.group(2)}", "proto": "tcp"},
+                   {"from": "client:192.168.11.200", "to": "flask-ui", "proto": "tcp"}]
     json.dump(sc, open(scenario_file, "w"))
     fresh(b, base + "?scenario=article")
     inp = b.find("input[aria-label='Import a scenario JSON file']")
@@ -436,6 +439,10 @@ def run(b, base):
     check("a scenario file with a dump opens, and the dump is parsed in chunks and used",
           rules > 5000 and b.exists("#editors .vlist-scroll") and "(imported)" in b.text("#scenario-picker option:checked"),
           f"{notice!r}")
+    b.click(".history-item")
+    b.wait_until(lambda: "#1" in b.text(".history-item.selected"), "the file's first packet")
+    check("the file's packets are traced with its dump: the first one is DNATed to the dump's endpoint",
+          len(b.find_all(".history-item")) == 2 and b.exists(".event.row-nat"), b.text("#verdict"))
     shutil.rmtree(os.path.dirname(scenario_file))
 
     # 5. The remote endpoint: IPIP.
