@@ -415,6 +415,10 @@ def run(b, base):
     check("a dump with an error: listed with it, commands off, the rules in use kept",
           "NO-SUCH-CHAIN" in b.text("#rules-node8-errors") and not b.exists("#editors .command")
           and "Delivered" in b.text("#verdict"), b.text(".large-errors"))
+    check("the bad line is not in view at first", not b.exists("#editors .vlist-scroll .band-err"))
+    b.click("#rules-node8-errors button")
+    b.wait_until(lambda: b.exists("#editors .vlist-scroll .band-err"), "the error's line in view", 5)
+    check("clicking an error shows its line in the listing", "NO-SUCH-CHAIN" in b.text("#editors .vlist-scroll .band-err"))
     b.click(".large-errors button")
     b.wait_until(lambda: b.exists("#rules-node8") and not b.exists("#rules-node8-errors"), "the rules in use back in the editor")
     check("going back shows the rules in use, without errors", "in use" in b.text("#rules-node8-status") and "KUBE-SERVICES" in b.value("#rules-node8"))

@@ -59,6 +59,18 @@ impl<'de> Deserialize<'de> for Text {
 }
 
 impl Text {
+    /// The length of [`Text::to_text`], without making it.
+    pub fn len(&self) -> usize {
+        match self {
+            Text::One(s) => s.len(),
+            Text::Lines(l) => l.iter().map(|x| x.len() + 1).sum::<usize>().max(1),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn to_text(&self) -> String {
         match self {
             Text::One(s) => s.clone(),
@@ -992,5 +1004,24 @@ impl Scenario {
             cluster: None,
             sends: Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Text;
+
+    #[test]
+    fn a_texts_length_is_that_of_its_text() {
+        let lines = |v: &[&str]| Text::Lines(v.iter().map(|s| s.to_string()).collect());
+        for t in [
+            Text::One(String::new()),
+            Text::One("a\nbc\n".into()),
+            lines(&[]),
+            lines(&["a"]),
+            lines(&["default via 192.168.11.1 dev ens33", "", "x"]),
+        ] {
+            assert_eq!(t.len(), t.to_text().len(), "{t:?}");
+        }
     }
 }

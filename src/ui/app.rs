@@ -372,10 +372,10 @@ fn start(name: &str) -> (Session, Option<Notice>) {
 fn take_large_rules(sc: &mut scenario::Scenario) -> Vec<(String, Rc<str>)> {
     let mut out = Vec::new();
     for h in &mut sc.hosts {
-        let text = h.iptables.as_ref().map(scenario::Text::to_text);
-        if let Some(t) = text.filter(|t| t.len() > CHUNKED_BYTES) {
-            h.iptables = None;
-            out.push((h.name.clone(), Rc::from(t)));
+        if h.iptables.as_ref().is_some_and(|t| t.len() > CHUNKED_BYTES) {
+            if let Some(t) = h.iptables.take() {
+                out.push((h.name.clone(), Rc::from(t.to_text())));
+            }
         }
     }
     out

@@ -167,6 +167,13 @@ fn field_editor(props: &FieldProps) -> Html {
     let id = format!("{}-{}", what, props.host);
     let lines = line_count(&props.text);
     let large = lines > LARGE_LINES;
+    // A line of a long listing an error was clicked for (until the step's
+    // highlight moves).
+    let goto = use_state(|| None::<usize>);
+    {
+        let goto = goto.clone();
+        use_effect_with(props.highlight, move |_| goto.set(None));
+    }
 
     let read = {
         let onimport = props.onimport.clone();
@@ -239,7 +246,7 @@ fn field_editor(props: &FieldProps) -> Html {
             { route_n(&RouteNProps { routes: props.routes.clone(), highlight: props.highlight }) }
         },
         (EditorView::Text, _) if large => html! {
-            <LargeText id={id.clone()} text={props.text.clone()} highlight={props.highlight} errors={props.errors.clone()}
+            <LargeText id={id.clone()} text={props.text.clone()} highlight={props.highlight} goto={*goto} errors={props.errors.clone()}
                 oncommand={(field == Field::Rules).then(|| props.oncommand.clone())}
                 onrevert={{ let applied = props.applied.clone(); props.onedit.reform(move |_: ()| (field, applied.clone())) }} />
         },
@@ -271,9 +278,20 @@ fn field_editor(props: &FieldProps) -> Html {
             }
             if !props.errors.is_empty() {
                 <ul class="error-list" id={format!("{id}-errors")} aria-label={format!("Errors in the {what}")}>
-                    { for props.errors.iter().take(50).map(|e| html! {
-                        <li>{ format!("{}: ", if e.line > 0 { format!("line {}, column {}", e.line, e.column) } else { "whole text".to_string() }) }{ e.message.clone() }
-                            { e.expected.as_ref().map(|x| format!(" (expected {x})")).unwrap_or_default() }</li>
+                    { for props.errors.iter().take(50).map(|e| {
+                        let at = if e.line > 0 { format!("line {}, column {}", e.line, e.column) } else { "whole text".to_string() };
+                        // In a long listing (not editable) the line is a link to it.
+                        let at = if large && e.line > 0 && props.view == EditorView::Text {
+                            let (goto, line) = (goto.clone(), e.line);
+                            html! { <button type="button" class="link-button" onclick={Callback::from(move |_| goto.set(Some(line)))}
+                                aria-label={format!("Show {at} in the listing")}>{ at.clone() }</button> }
+                        } else {
+                            html! { { at } }
+                        };
+                        html! {
+                            <li>{ at }{ ": " }{ e.message.clone() }
+                                { e.expected.as_ref().map(|x| format!(" (expected {x})")).unwrap_or_default() }</li>
+                        }
                     }) }
                     if props.errors.len() > 50 { <li>{ format!("… and {} more", props.errors.len() - 50) }</li> }
                 </ul>
@@ -403,6 +421,8 @@ struct LargeProps {
     id: String,
     text: Rc<str>,
     highlight: Option<usize>,
+    /// A line to bring into view (an error clicked), over the highlight.
+    goto: Option<usize>,
     errors: Rc<Vec<ParseError>>,
     oncommand: Option<Callback<String>>,
     /// Puts the text in use back in place of a listing with errors.
@@ -478,7 +498,7 @@ fn large_text(props: &LargeProps) -> Html {
         <div class="large-text">
             <p class="help">{ format!("{} lines: too long to edit as text here, so they are listed (only the visible lines are drawn).", starts.len()) }</p>
             <VirtualList rows={starts.len()} row_height={LINE_PX} height={420.0}
-                render_row={render_row} scroll_to={props.highlight.map(|l| l.saturating_sub(1))}
+                render_row={render_row} scroll_to={props.goto.or(props.highlight).map(|l| l.saturating_sub(1))}
                 aria_label={AttrValue::from(format!("{} listing", props.id))} class={classes!("vlist")} />
             if !props.errors.is_empty() {
                 // Commands change the rules in use, which are not this text:
