@@ -569,6 +569,10 @@ def run(b, base):
     check("embed mode fits 600 px without a horizontal scroll bar", width <= 600, f"scrollWidth {width}")
     b.screenshot(os.path.join(SHOTS, "e2e-embed-600.png"))
     axe(b, "embed mode at 600 px")
+    fresh(b, base + "?embed=1&scenario=calico-ipip#v2.AAAA")
+    check("an embed whose link is damaged shows the scenario it names, and says why",
+          "Calico IPIP" in b.text(".embed-title") and "embedded view could not be opened" in b.text(".notice-error"),
+          f"{b.text('.embed-title')!r}: {b.text('.notice-error')[:120]!r}")
     b.set_size(1440, 1400)
 
 

@@ -254,20 +254,18 @@ fn replaces_session(msg: &Msg) -> bool {
 /// objects, so that the cluster generator must be loaded first.
 pub fn generator_needed_at_start() -> bool {
     let name = initial_name();
-    let link_needs = || {
-        browser::fragment()
-            .and_then(|f| share::decode_link(&f).ok())
-            .is_some_and(|s| saved_needs_generator(&s))
-    };
+    let link = browser::fragment().and_then(|f| share::decode_link(&f).ok());
+    let link_needs = link.as_ref().is_some_and(saved_needs_generator);
     if browser::query("embed").is_some_and(|v| v == "1") {
-        // An embed opens its link, or the built-in scenario it names.
-        return if browser::fragment().is_some() {
-            link_needs()
+        // An embed opens its link, or (no link, or one that cannot be
+        // read) the built-in scenario it names.
+        return if link.is_some() {
+            link_needs
         } else {
             generator::is_cluster(&name)
         };
     }
-    needs_generator(&name) || link_needs()
+    needs_generator(&name) || link_needs
 }
 
 /// Built-in scenario `name`, or the first one (with why) when `name`
@@ -301,8 +299,11 @@ fn initial_session() -> (Session, Option<Notice>) {
         return match browser::fragment().map(|f| embedded_link(&f)) {
             Some(Ok(s)) => (s, None),
             Some(Err(e)) => {
-                let (s, _) = builtin_or_first(name);
-                let why = format!("This embedded view could not be opened, so the built-in scenario is shown. {e}");
+                let (s, also) = builtin_or_first(name);
+                let mut why = format!("This embedded view could not be opened, so the built-in scenario is shown. {e}");
+                if let Some(n) = also {
+                    why = format!("{why}\n{}", n.text);
+                }
                 (s, Some(Notice::error(why)))
             }
             None => builtin_or_first(name),
