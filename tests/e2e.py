@@ -150,6 +150,8 @@ def run(b, base):
     check("the first view shows the preset packet's verdict", "Delivered" in b.text("#verdict"))
     check("the first view offers the step buttons", b.exists("#step-forward"))
     b.screenshot(os.path.join(SHOTS, "e2e-first-view.png"))
+    tops = b.js("return ['#scenario-picker', '#theme'].map(s => Math.round(document.querySelector(s).getBoundingClientRect().top))")
+    check("at 1280 px the toolbar is one row", abs(tops[0] - tops[1]) <= 4, tops)
     axe(b, "the first view")
     b.click("#theme")
     theme = b.js("return document.documentElement.getAttribute('data-theme')")
