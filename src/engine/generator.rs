@@ -297,7 +297,7 @@ fn form_edit(yaml: &str, e: FormEdit) -> Result<String, String> {
                 _ => edit::set_service_field(yaml, &c, &service, &field, &value),
             }
             .ok_or_else(|| {
-                format!("{service}'s spec is not written as a block (spec: on its own line): set {field} in the YAML.")
+                format!("The form cannot set {field} of {service} here: its spec or its ports are not written as blocks (each key on its own line, each port a \"- port: …\" item, nodePort not first). Set {field} in the YAML.")
             })
         }
         FormEdit::Endpoint { line, state } => match state {

@@ -247,7 +247,8 @@ fn drop_type_fields(yaml: &str, line: usize, cluster_ip: bool) -> Option<String>
         }
         let key = l.trim_start();
         if cluster_ip && indent(l) > 0 {
-            if key.starts_with("- nodePort:") {
+            // A node port the form cannot take out on its own line.
+            if key.starts_with("- nodePort:") || (l.contains('{') && l.contains("nodePort:")) {
                 return None;
             }
             if [
@@ -597,6 +598,21 @@ mod tests {
                 "{name}"
             );
             assert!(!cip.contains("nodePort: 30080"), "{name}: {cip}");
+        }
+        // A node port the form cannot take out alone (flow style, or first
+        // in its item) is left to the YAML: no half-made ClusterIP.
+        for ports in [
+            "  ports: [{port: 80, nodePort: 30080}]\n",
+            "  ports:\n  - nodePort: 30080\n    port: 80\n",
+        ] {
+            let yaml =
+                format!("kind: Service\nmetadata: {{name: web}}\nspec:\n  type: NodePort\n{ports}");
+            let c = Cluster::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+            assert_eq!(
+                set_service_type(&yaml, &c, "default/web", "ClusterIP"),
+                None,
+                "{yaml}"
+            );
         }
     }
 }
