@@ -67,6 +67,30 @@ fn scenarios(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Steps of one test share a proxier: `step1-…`, `step2-…` or `steps/NN-…`.
+/// The objects and configuration of vector `dir`, and the proxier and
+/// kernel it runs on: steps of one test share them, one after the other.
+fn vector_run<'a>(
+    dir: &Path,
+    root: &Path,
+    proxiers: &'a mut BTreeMap<PathBuf, (Proxier, Kernel)>,
+) -> (Cluster, Config, &'a mut (Proxier, Kernel)) {
+    let cluster = Cluster::from_yaml(&read(&dir.join("cluster.yaml")))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let config = config_for(dir, root);
+    let key = if is_step(dir) {
+        dir.parent().unwrap().to_path_buf()
+    } else {
+        dir.to_path_buf()
+    };
+    let run = proxiers
+        .entry(key)
+        .or_insert_with(|| (Proxier::new(config.clone()), Kernel::default()));
+    if dir.ends_with("09-full-resync-after-failed-partial-sync") {
+        run.0.force_full_sync();
+    }
+    (cluster, config, run)
+}
+
 fn is_step(p: &Path) -> bool {
     let name = p.file_name().unwrap().to_string_lossy();
     name.starts_with("step") || p.parent().is_some_and(|d| d.ends_with("steps"))
@@ -295,21 +319,7 @@ fn generated_rules_match_every_vector() {
     let mut proxiers: BTreeMap<PathBuf, (Proxier, Kernel)> = BTreeMap::new();
     let (mut dumps, mut chains, mut flows, mut asserts) = (0, 0, 0, 0);
     for dir in &dirs {
-        let cluster = Cluster::from_yaml(&read(&dir.join("cluster.yaml")))
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        let config = config_for(dir, &root);
-        // Steps of one test run on one proxier, one after the other.
-        let key = if is_step(dir) {
-            dir.parent().unwrap().to_path_buf()
-        } else {
-            dir.clone()
-        };
-        let (proxier, kernel) = proxiers
-            .entry(key)
-            .or_insert_with(|| (Proxier::new(config.clone()), Kernel::default()));
-        if dir.ends_with("09-full-resync-after-failed-partial-sync") {
-            proxier.force_full_sync();
-        }
+        let (cluster, _, (proxier, kernel)) = vector_run(dir, &root, &mut proxiers);
         let restore: Restore = proxier.sync(&cluster);
         kernel
             .apply(&restore)
@@ -581,19 +591,7 @@ fn the_simulators_netfilter_reaches_the_endpoints_each_vector_expects() {
     let mut proxiers: BTreeMap<PathBuf, (Proxier, Kernel)> = BTreeMap::new();
     let mut checked = 0;
     for dir in &dirs {
-        let cluster = Cluster::from_yaml(&read(&dir.join("cluster.yaml"))).unwrap();
-        let config = config_for(dir, &root);
-        let key = if is_step(dir) {
-            dir.parent().unwrap().to_path_buf()
-        } else {
-            dir.clone()
-        };
-        let (proxier, kernel) = proxiers
-            .entry(key)
-            .or_insert_with(|| (Proxier::new(config.clone()), Kernel::default()));
-        if dir.ends_with("09-full-resync-after-failed-partial-sync") {
-            proxier.force_full_sync();
-        }
+        let (cluster, config, (proxier, kernel)) = vector_run(dir, &root, &mut proxiers);
         kernel.apply(&proxier.sync(&cluster)).unwrap();
         let f = dir.join("flows.json");
         if config.ipv6 || !f.exists() {

@@ -244,6 +244,13 @@ pub struct Session {
     pub cluster: Option<ClusterDraft>,
 }
 
+/// The built-in cluster scenario `base` names, when it names one.
+fn builtin_cluster(base: Option<&str>) -> Result<Option<Built>, String> {
+    base.filter(|b| generator::is_cluster(b))
+        .map(generator::builtin)
+        .transpose()
+}
+
 impl Session {
     /// A session on `scenario`, with nothing sent yet.
     pub fn new(scenario: &Scenario, base: Option<String>) -> Result<Session, Errors> {
@@ -302,12 +309,7 @@ impl Session {
     /// so the traces are the ones the learner saw).
     pub fn from_saved(saved: &Saved) -> Result<Session, String> {
         // A built-in cluster scenario: its objects, and the scenario they make.
-        let base = saved
-            .base
-            .as_deref()
-            .filter(|b| generator::is_cluster(b))
-            .map(generator::builtin)
-            .transpose()?;
+        let base = builtin_cluster(saved.base.as_deref())?;
         let plain = Saved {
             edits: Vec::new(),
             scenario: (saved.scenario.clone())
@@ -398,12 +400,7 @@ impl Session {
         if let Some(yaml) = cluster {
             // The nodes already hold what these objects made (and any hand
             // edits): the objects are in place as applied, not synced again.
-            let built_in = s
-                .base
-                .as_deref()
-                .filter(|b| generator::is_cluster(b))
-                .map(generator::builtin)
-                .transpose()?;
+            let built_in = builtin_cluster(s.base.as_deref())?;
             let mut draft = ClusterDraft::applied(&yaml, generator::read(&yaml)?);
             draft.base = built_in.map(|b| b.yaml.as_str().into());
             s.cluster = Some(draft);
