@@ -42,7 +42,7 @@ fn trace_prints_the_articles_path() {
     assert!(pos("jump to KUBE-SVC-7RUAH544RSSBQYKK") < pos("jump to KUBE-SEP-IWORYNCAYHBSQHXU"));
     assert!(
         pos("jump to KUBE-SEP-IWORYNCAYHBSQHXU")
-            < pos("DNAT destination 10.96.100.10:80 -> 172.16.225.112:80")
+            < pos("DNAT destination 10.96.100.10:80 → 172.16.225.112:80")
     );
     assert!(pos("DNAT destination") < pos("transmitted on cali71ca141a178"));
     assert!(out.contains("verdict: delivered in flask-ui-6c9f7d8b5d-x2k4p"));
@@ -61,11 +61,11 @@ fn trace_remote_shows_tunl0_encapsulation() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 -> 192.168.11.54"),
+        out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 → 192.168.11.54"),
         "{out}"
     );
     assert!(
-        out.contains("tunl0 decapsulates: outer 192.168.11.58 -> 192.168.11.54 removed"),
+        out.contains("tunl0 decapsulates: outer 192.168.11.58 → 192.168.11.54 removed"),
         "{out}"
     );
     assert!(out.contains("verdict: delivered in flask-ui-6c9f7d8b5d-r8w2n"));
@@ -240,7 +240,7 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("DNAT destination 10.96.100.10:80 -> 172.16.225.112:80"),
+        out.contains("DNAT destination 10.96.100.10:80 → 172.16.225.112:80"),
         "{out}"
     );
     assert!(
@@ -262,7 +262,7 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
     ]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 -> 192.168.11.54"),
+        out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 → 192.168.11.54"),
         "{out}"
     );
 }

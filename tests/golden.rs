@@ -719,3 +719,47 @@ fn unreachable_and_prohibit_routes_answer_with_icmp() {
         }
     }
 }
+
+/// A route whose gateway is the host's own address: the kernel ignores the
+/// gateway (a host-scope nexthop) and resolves the destination itself on
+/// the link; before, the packet was sent toward node8's own address.
+#[test]
+fn gateway_of_own_address_sends_straight_to_the_destination() {
+    let mut sc = scenario::builtin("article").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    let routes = node8.routes.to_text() + "10.99.0.0/16 via 192.168.11.58 dev ens33\n";
+    node8.routes = packetwalk::engine::scenario::Text::One(routes);
+    let mut w = World::build(&sc).unwrap();
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new(CURL_POD, "10.99.0.5:80", Proto::Tcp),
+    )
+    .unwrap();
+    match &t.verdict {
+        Verdict::Left { ns, dev, next_hop } => {
+            assert_eq!((ns.as_str(), dev.as_str()), ("node8", "ens33"));
+            assert_eq!(next_hop.to_string(), "10.99.0.5");
+        }
+        v => panic!("{v:?}"),
+    }
+    let (result, why) = t
+        .steps
+        .iter()
+        .find_map(|s| match &s.kind {
+            StepKind::Route {
+                result, candidates, ..
+            } if s.ns == "node8" => Some((
+                result.describe(),
+                candidates.iter().find(|c| c.chosen).unwrap().why.clone(),
+            )),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(result, "dev ens33");
+    assert!(
+        why.contains("its gateway 192.168.11.58 is this host's own address"),
+        "{why}"
+    );
+}

@@ -107,7 +107,7 @@ pub fn summary(s: &Step) -> String {
             rule,
             ..
         } => format!(
-            "rule {rule}: statistic random p={} draw={} -> {}{}",
+            "rule {rule}: statistic random p={} draw={} → {}{}",
             decimal::short(*probability),
             decimal::fixed(*draw, 5),
             if *matched { "taken" } else { "not taken" },
@@ -119,7 +119,7 @@ pub fn summary(s: &Step) -> String {
         },
         StepKind::Policy { chain, policy, .. } => format!("chain {chain} policy {policy}"),
         StepKind::Log { line } => format!("kernel log: {line}"),
-        StepKind::Mark { old, new } => format!("mark {old:#x} -> {new:#x}"),
+        StepKind::Mark { old, new } => format!("mark {old:#x} → {new:#x}"),
         StepKind::Nat {
             nat,
             before,
@@ -135,7 +135,7 @@ pub fn summary(s: &Step) -> String {
                 .as_ref()
                 .map(|r| format!(" by rule {}", r.index))
                 .unwrap_or_default();
-            format!("{} {side} {before} -> {after}{by}", nat.name())
+            format!("{} {side} {before} → {after}{by}", nat.name())
         }
         StepKind::NatSkipped { hook } => {
             format!("nat {hook} not consulted: not the first packet of the connection")
@@ -168,14 +168,14 @@ pub fn summary(s: &Step) -> String {
                 .unwrap_or_else(|| "no route".into());
             let res = result.describe();
             format!(
-                "{what} for {dst}: {won} ({} candidates) -> {res}",
+                "{what} for {dst}: {won} ({} candidates) → {res}",
                 candidates.len()
             )
         }
-        StepKind::Ttl { old, new } => format!("forwarding: TTL {old} -> {new}"),
+        StepKind::Ttl { old, new } => format!("forwarding: TTL {old} → {new}"),
         StepKind::Encap { dev, outer } => match &outer.vxlan {
             Some(v) => format!(
-                "{dev} encapsulates (VXLAN {}): ether {} -> {}, outer {}:{} -> {}:{} udp, inner ether {} -> {}",
+                "{dev} encapsulates (VXLAN {}): ether {} → {}, outer {}:{} → {}:{} udp, inner ether {} → {}",
                 v.vni,
                 v.outer_src_mac,
                 v.outer_dst_mac,
@@ -187,12 +187,12 @@ pub fn summary(s: &Step) -> String {
                 v.inner_dst_mac
             ),
             None => format!(
-                "{dev} encapsulates (IPIP): outer {} -> {}",
+                "{dev} encapsulates (IPIP): outer {} → {}",
                 outer.src, outer.dst
             ),
         },
         StepKind::Decap { dev, outer } => format!(
-            "{dev} decapsulates: outer {} -> {} removed",
+            "{dev} decapsulates: outer {} → {} removed",
             outer.src, outer.dst
         ),
         StepKind::Deliver { socket } => format!("delivered to {socket}"),

@@ -749,6 +749,26 @@ impl World {
         }
     }
 
+    /// Puts back rules and routes this world ran before (taken from
+    /// `hosts[host].rules` and `.routes`), with the texts they came from:
+    /// how a page traces an earlier packet again on the texts it met.
+    pub fn set_running(
+        &mut self,
+        host: usize,
+        rules: Option<std::rc::Rc<Ruleset>>,
+        rules_text: &str,
+        routes: RouteTable,
+        routes_text: &str,
+    ) {
+        if let Some(ns) = self.hosts.get_mut(host) {
+            ns.spec.iptables = rules.as_ref().map(|_| Text::One(rules_text.to_string()));
+            ns.rules = rules;
+            ns.routes = routes;
+            ns.spec.routes = Text::One(routes_text.to_string());
+            self.sync_spec(host);
+        }
+    }
+
     /// Copies a host's spec back into the scenario, so that the scenario
     /// always says what the world runs.
     fn sync_spec(&mut self, host: usize) {

@@ -1164,7 +1164,22 @@ impl Walker<'_, '_> {
         pkt: &Packet,
     ) -> crate::engine::route::Decision {
         let dst = pkt.head().dst;
-        let d = self.world.hosts[host].routes.lookup(dst);
+        let h = &self.world.hosts[host];
+        let mut d = h.routes.lookup(dst);
+        // A gateway that is one of the host's own addresses makes a
+        // host-scope nexthop, and the kernel uses a gateway only when its
+        // scope is link: the destination itself is the neighbour (`ip route
+        // get` prints no `via`; checked in a netns).
+        if let Some(r) = d.route.as_mut() {
+            if let Some(gw) = r.via.filter(|g| h.owns(*g)) {
+                r.via = None;
+                if let Some(c) = d.candidates.iter_mut().find(|c| c.chosen) {
+                    c.why.push_str(&format!(
+                        "; its gateway {gw} is this host's own address, so the kernel sends to {dst} itself as if on the link"
+                    ));
+                }
+            }
+        }
         self.step(
             host,
             Layer::Network,

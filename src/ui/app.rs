@@ -74,7 +74,6 @@ pub enum Msg {
     DismissNotice,
     Theme,
     Autosave,
-    Key(web_sys::KeyboardEvent),
     /// The address's fragment changed (a link pasted into this tab).
     Fragment,
     /// The cluster generator loaded, or why not.
@@ -666,10 +665,15 @@ impl Component for App {
         browser::apply_theme(dark);
         let link = ctx.link().clone();
         let keys = web_sys::window().and_then(|w| w.document()).map(|doc| {
-            gloo_events::EventListener::new(&doc, "keydown", move |e| {
+            // Not passive: a key the page uses must not also scroll it
+            // (Space, Home, End, the arrows), so the decision is made here,
+            // while the event can still be cancelled.
+            let options = gloo_events::EventListenerOptions::enable_prevent_default();
+            gloo_events::EventListener::new_with_options(&doc, "keydown", options, move |e| {
                 use wasm_bindgen::JsCast;
-                if let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() {
-                    link.send_message(Msg::Key(k.clone()));
+                if let Some(msg) = e.dyn_ref::<web_sys::KeyboardEvent>().and_then(key_msg) {
+                    e.prevent_default();
+                    link.send_message(msg);
                 }
             })
         });
@@ -1151,7 +1155,6 @@ impl Component for App {
             Msg::CopyLink => match self.link_fragment() {
                 Ok(frag) => {
                     let url = browser::page_url(&frag);
-                    browser::copy(&url);
                     self.opener = "copy-link";
                     self.dialog = Some(Dialog::Link(url));
                 }
@@ -1191,7 +1194,6 @@ impl Component for App {
                     _ => return false,
                 }
             }
-            Msg::Key(k) => return self.key(ctx, &k),
             Msg::GeneratorLoaded(r) => {
                 let waiting = self.waiting.take().unwrap_or_default();
                 match &r {
@@ -1311,7 +1313,11 @@ impl Component for App {
             <div class={classes!("app", self.embed.then_some("embed"))}>
               // Behind an open dialog nothing can be focused or clicked.
               <div class="app-body" inert={self.dialog.is_some()}>
-                <a class="skip-link" href="#events">{ "Skip to the steps" }</a>
+                <a class="skip-link" href="#events" onclick={Callback::from(|e: MouseEvent| {
+                    // Focus moves without the address changing.
+                    e.prevent_default();
+                    browser::focus("events");
+                })}>{ "Skip to the steps" }</a>
                 { header }
                 if let Some(n) = &self.notice {
                     <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
@@ -1593,39 +1599,35 @@ impl App {
         crate::engine::sim::explain_rule(&self.session.world, &st.ns, *table, chain, rule, pkt)
     }
 
-    /// Keyboard: arrows step, Home/End, Space plays; Ctrl+Z/Y undo and redo
-    /// outside text fields (inside them the browser's own undo works).
-    fn key(&mut self, ctx: &Context<Self>, k: &web_sys::KeyboardEvent) -> bool {
-        if self.dialog.is_some() {
-            // The dialog has the keyboard; Escape closes it.
-            if k.key() == "Escape" {
-                k.prevent_default();
-                ctx.link().send_message(Msg::CloseDialog);
-            }
-            return false;
-        }
-        if browser::typing_in_field(k) {
-            return false;
-        }
-        // Space presses buttons and opens <summary>: it plays only when
-        // nothing that takes it has the focus.
-        if k.key() == " " && !browser::on_page_or_steps(k) {
-            return false;
-        }
-        let msg = match (k.key().as_str(), k.ctrl_key() || k.meta_key()) {
-            ("ArrowRight" | "ArrowDown", false) => Msg::Step(Move::Forward),
-            ("ArrowLeft" | "ArrowUp", false) => Msg::Step(Move::Back),
-            ("Home", false) => Msg::Step(Move::First),
-            ("End", false) => Msg::Step(Move::Last),
-            (" ", false) => Msg::TogglePlay,
-            ("z", true) => Msg::Undo,
-            ("y", true) | ("Z", true) => Msg::Redo,
-            _ => return false,
-        };
-        k.prevent_default();
-        ctx.link().send_message(msg);
-        false
+}
+
+/// What a key press asks of the page, if anything (then it is the page's,
+/// and does not scroll it). Arrows step, Home/End, Space plays; Ctrl+Z/Y
+/// undo and redo outside text fields (inside them the browser's own undo
+/// works).
+fn key_msg(k: &web_sys::KeyboardEvent) -> Option<Msg> {
+    if browser::dialog_open() {
+        // The dialog has the keyboard; Escape closes it.
+        return (k.key() == "Escape").then_some(Msg::CloseDialog);
     }
+    if browser::typing_in_field(k) {
+        return None;
+    }
+    // Space presses buttons and opens <summary>: it plays only when
+    // nothing that takes it has the focus.
+    if k.key() == " " && !browser::on_page_or_steps(k) {
+        return None;
+    }
+    Some(match (k.key().as_str(), k.ctrl_key() || k.meta_key()) {
+        ("ArrowRight" | "ArrowDown", false) => Msg::Step(Move::Forward),
+        ("ArrowLeft" | "ArrowUp", false) => Msg::Step(Move::Back),
+        ("Home", false) => Msg::Step(Move::First),
+        ("End", false) => Msg::Step(Move::Last),
+        (" ", false) => Msg::TogglePlay,
+        ("z", true) => Msg::Undo,
+        ("y", true) | ("Z", true) => Msg::Redo,
+        _ => return None,
+    })
 }
 
 /// Everything a packet can be sent from or to, for the send form.

@@ -29,11 +29,16 @@ pub fn query(name: &str) -> Option<String> {
     })
 }
 
-/// The fragment after `#`, if there is one.
+/// The fragment after `#`, if there is one and it is not the name of a
+/// place in the page (`#events`, the skip link's target): links always
+/// start with a version and a dot (`v2.`).
 pub fn fragment() -> Option<String> {
     let h = window()?.location().hash().ok()?;
     let h = h.trim_start_matches('#');
-    (!h.is_empty()).then(|| h.to_string())
+    let anchor = h
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    (!h.is_empty() && !anchor).then(|| h.to_string())
 }
 
 /// Sets the fragment without reloading (and without a history entry).
@@ -302,11 +307,41 @@ pub fn download(name: &str, text: &str) {
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
-/// Copies `text` to the clipboard (best effort: the dialog shows the text too).
-pub fn copy(text: &str) {
-    if let Some(w) = window() {
-        let _ = w.navigator().clipboard().write_text(text);
+/// Copies `text` to the clipboard. The Clipboard API exists only on a
+/// secure origin (https, or localhost); elsewhere (a classroom server on a
+/// LAN address over http) the text in the field `fallback` (a textarea id)
+/// is selected and copied with `document.execCommand("copy")`. Whether it
+/// worked: the dialogs say so, and the text stays selectable either way.
+pub async fn copy(text: String, fallback: &'static str) -> bool {
+    let Some(w) = window() else {
+        return false;
+    };
+    let nav = w.navigator();
+    let clip = js_sys::Reflect::get(&nav, &"clipboard".into()).unwrap_or_default();
+    if !clip.is_undefined() && !clip.is_null() {
+        let clip: web_sys::Clipboard = clip.unchecked_into();
+        if wasm_bindgen_futures::JsFuture::from(clip.write_text(&text))
+            .await
+            .is_ok()
+        {
+            return true;
+        }
     }
+    let Some(field) = w
+        .document()
+        .and_then(|d| d.get_element_by_id(fallback))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+    else {
+        return false;
+    };
+    field.select();
+    let Some(doc) = w.document() else {
+        return false;
+    };
+    let exec = js_sys::Reflect::get(&doc, &"execCommand".into()).unwrap_or_default();
+    exec.dyn_ref::<js_sys::Function>()
+        .and_then(|f| f.call1(&doc, &"copy".into()).ok())
+        .is_some_and(|r| r.as_bool() == Some(true))
 }
 
 /// Reads a file as text, then calls `done` with its name and text.
@@ -347,6 +382,14 @@ pub fn typing_in_field(k: &web_sys::KeyboardEvent) -> bool {
     let tag = t.tag_name().to_ascii_lowercase();
     matches!(tag.as_str(), "input" | "textarea" | "select")
         || t.closest("[data-keys='own']").ok().flatten().is_some()
+}
+
+/// Whether a dialog is open (it has the keyboard).
+pub fn dialog_open() -> bool {
+    window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(".dialog").ok().flatten())
+        .is_some()
 }
 
 /// Whether a key press goes to the page itself or to the event list (not

@@ -42,6 +42,44 @@ fn select_all(e: FocusEvent) {
     t.select();
 }
 
+/// Copies a text to the clipboard each time the returned callback is
+/// called (and `first` on opening), and says whether the last copy worked.
+#[hook]
+fn use_copy(field: &'static str, first: Option<String>) -> (Option<bool>, Callback<String>) {
+    let copied = use_state(|| None::<bool>);
+    // Each request has its own number, so copying the same text again
+    // copies again.
+    let request = use_state(|| (0u32, first));
+    {
+        let copied = copied.clone();
+        use_effect_with((*request).clone(), move |(_, text)| {
+            if let Some(text) = text.clone() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    copied.set(Some(browser::copy(text, field).await));
+                });
+            }
+        });
+    }
+    let ask = {
+        let request = request.clone();
+        Callback::from(move |text: String| request.set((request.0 + 1, Some(text))))
+    };
+    (*copied, ask)
+}
+
+/// What became of the copy, in words.
+fn copy_status(copied: Option<bool>, what: &str) -> Html {
+    match copied {
+        None => html! {},
+        Some(true) => html! { <p class="copy-status" role="status">{ format!("The {what} is on the clipboard.") }</p> },
+        Some(false) => html! {
+            <p class="copy-status failed" role="status">
+                { format!("The browser did not let the page copy the {what} (it allows that only on https or localhost): select it below and press Ctrl+C.") }
+            </p>
+        },
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct LinkProps {
     pub url: String,
@@ -51,12 +89,18 @@ pub struct LinkProps {
 #[function_component(LinkDialog)]
 pub fn link_dialog(props: &LinkProps) -> Html {
     let url = props.url.clone();
+    let (copied, copy) = use_copy("link-text", Some(url.clone()));
+    let again = {
+        let url = url.clone();
+        copy.reform(move |_: MouseEvent| url.clone())
+    };
     html! {
         <Shell title="Link to this view" onclose={props.onclose.clone()}>
-            <p>{ format!("The link holds the scenario's edits and the packets sent ({} characters); it was copied to the clipboard. Anyone who opens it sees this view.", url.len()) }</p>
-            <textarea id="link-text" class="snippet" readonly=true rows="3" value={url.clone()} onfocus={select_all} aria-label="The link" />
+            <p>{ format!("The link holds the scenario's edits and the packets sent ({} characters). Anyone who opens it sees this view.", url.len()) }</p>
+            { copy_status(copied, "link") }
+            <textarea id="link-text" class="snippet" readonly=true rows="3" value={url} onfocus={select_all} aria-label="The link" />
             <div class="dialog-actions">
-                <button class="primary" onclick={Callback::from(move |_| browser::copy(&url))}>{ "Copy again" }</button>
+                <button class="primary" onclick={again}>{ "Copy again" }</button>
             </div>
         </Shell>
     }
@@ -82,14 +126,19 @@ pub fn embed_dialog(props: &EmbedProps) -> Html {
         let editors = editors.clone();
         Callback::from(move |_| editors.set(!*editors))
     };
-    let s2 = snippet.clone();
+    let (copied, copy) = use_copy("embed-snippet", None);
+    let onclick = {
+        let snippet = snippet.clone();
+        copy.reform(move |_: MouseEvent| snippet.clone())
+    };
     html! {
         <Shell title="Embed in a page" onclose={props.onclose.clone()}>
             <p>{ "Paste this into a blog post or a course page. The embedded playground is compact: the packet, its steps and headers; the learner can still send packets and step." }</p>
             <label class="flag"><input type="checkbox" checked={*editors} onchange={toggle} />{ " Show the rule and route editors too" }</label>
             <textarea id="embed-snippet" class="snippet" readonly=true rows="5" value={snippet} onfocus={select_all} aria-label="The iframe snippet" />
+            { copy_status(copied, "snippet") }
             <div class="dialog-actions">
-                <button class="primary" onclick={Callback::from(move |_| browser::copy(&s2))}>{ "Copy snippet" }</button>
+                <button class="primary" {onclick}>{ "Copy snippet" }</button>
                 <a class="button" href={src} target="_blank" rel="noopener">{ "Preview ↗" }</a>
             </div>
         </Shell>

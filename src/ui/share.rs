@@ -40,19 +40,44 @@ pub struct Saved {
     /// When both are given, the whole scenario is used and `base` is ignored.
     #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<Scenario>,
-    /// Per host: the texts that differ from the base (see [`edits`]).
+    /// Per host: the texts as typed that differ from the base (see
+    /// [`edits`]).
     #[serde(rename = "e", default, skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<HostEdit>,
+    /// Per host: the texts in use where the typed ones do not apply (they
+    /// have errors): the world runs these, the editors show `edits`.
+    #[serde(rename = "a", default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<HostEdit>,
     /// Packets sent in order (each one is one trace); replaying them
     /// reproduces the traces (the engine is deterministic).
     #[serde(rename = "p", default, skip_serializing_if = "Vec::is_empty")]
     pub sends: Vec<SendSpec>,
+    /// Packets that met other texts than the ones in use (they were sent
+    /// before an edit), in runs from the first packet; the packets after
+    /// the last run met the texts in use.
+    #[serde(rename = "w", default, skip_serializing_if = "Vec::is_empty")]
+    pub eras: Vec<Era>,
+    /// Before which packets conntrack was flushed (`conntrack -F`); the
+    /// number of packets when it was flushed after the last one.
+    #[serde(rename = "x", default, skip_serializing_if = "Vec::is_empty")]
+    pub flushes: Vec<usize>,
     /// Selected trace and step (indexes from 0).
     #[serde(rename = "at", default, skip_serializing_if = "Option::is_none")]
     pub selected: Option<(usize, usize)>,
     /// The cluster's YAML, when it differs from the built-in one.
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
+}
+
+/// A run of packets sent on texts other than the ones in use.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Era {
+    /// How many packets, in order.
+    #[serde(rename = "n")]
+    pub sends: usize,
+    /// The texts they met, where those differ from the ones in use.
+    #[serde(rename = "e", default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<HostEdit>,
 }
 
 /// The texts of one host that differ from the base scenario. A text that is
@@ -446,7 +471,7 @@ mod tests {
             edits: edits(&article(), &edited_article()),
             sends: vec![preset(), second],
             selected: Some((1, 5)),
-            cluster: None,
+            ..Saved::default()
         }
     }
 
