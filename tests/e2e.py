@@ -199,6 +199,29 @@ def run(b, base):
     back = selected_text(b)
     b.keys([KEY_RIGHT])
     check("arrow keys step back and forward", back != at and selected_text(b) == at, repr(back))
+    # The keys the page takes do not also scroll it (the listener used to be
+    # passive: its preventDefault did nothing).
+    b.set_size(1280, 800)
+    b.js("window.scrollTo(0, 0)")
+    b.keys(["\ue010"])  # End
+    end_at = selected_text(b)
+    b.keys(["\ue011", " ", " "])  # Home, then Space twice: play and pause
+    first_at = selected_text(b)
+    tall, scrolled = b.js("return [document.documentElement.scrollHeight > innerHeight + 200, scrollY]")
+    check("End, Home and Space step and play without scrolling the page",
+          tall and scrolled == 0 and end_at != at and first_at != end_at, f"tall {tall}, scrollY {scrolled}")
+    seen, words = b.js("const o = document.querySelector('#outcome'); const r = o.getBoundingClientRect();"
+                       " return [r.top >= 0 && r.bottom <= innerHeight, o.textContent]")
+    check("at 1280×800 the packet's outcome is in view beside the step buttons", seen and "delivered after" in words, repr(words))
+    # The skip link moves the focus to the steps; the address keeps no
+    # fragment that would be read as a link.
+    b.js("document.activeElement && document.activeElement.blur()")
+    b.js("document.querySelector('.skip-link').click()")
+    focus, frag = b.js("return [document.activeElement.id, location.hash]")
+    check("the skip link focuses the steps and shows no error", focus == "events" and frag == "" and not b.exists(".notice-error"),
+          f"{focus!r} {frag!r}")
+    b.set_size(1440, 1400)
+    step_until(b, lambda: "transmitted on cali71ca141a178" in selected_text(b), "the cali71ca141a178 transmit again")
     topo = b.js("const s=document.querySelector('svg[role=img]'); return s ? s.getAttribute('aria-label') : ''")
     check("the topology says where the packet is", "cali71ca141a178" in (topo or ""), repr(topo))
     b.screenshot(os.path.join(SHOTS, "e2e-veth.png"))
@@ -223,12 +246,27 @@ def run(b, base):
     check("after the edit the packet is dropped by the blackhole route", "blackhole" in verdict, repr(verdict))
     b.click("#step-last")
     reason = b.text("#drop-reason")
-    check("the drop step explains the reason", "Blackhole route" in reason and "discards it silently" in reason, repr(reason))
+    check("the drop step explains the reason", "a blackhole route discards it silently" in reason and "blackhole route 172.16.225" in reason, repr(reason))
     b.click("#step-back")
     check_gutter(b, "routes-node8", "blackhole 172.16.225.112")
     lines = b.js("return [...document.querySelectorAll('.routes-weighed tr')].flatMap(tr => [...tr.cells].slice(1, 4)).map(c => {"
                  " const r = document.createRange(); r.selectNodeContents(c); return r.getClientRects().length; })")
     check("the routes weighed: each table, prefix and metric reads on one line", lines and set(lines) == {1}, lines)
+    # No address is cut in two, and the table fits the panel: every word of
+    # a route is on one line.
+    broken, wide = b.js("""
+        const t = document.querySelector('.routes-weighed');
+        const cut = [...t.querySelectorAll('td:first-child code')].flatMap(code => {
+            const words = []; const text = code.firstChild; let at = 0;
+            for (const w of code.textContent.split(' ')) {
+                const r = document.createRange(); r.setStart(text, at); r.setEnd(text, at + w.length);
+                if (r.getClientRects().length > 1) words.push(w);
+                at += w.length + 1;
+            }
+            return words;
+        });
+        return [cut, t.scrollWidth > t.parentElement.clientWidth];""")
+    check("the routes weighed: no address or device name is cut, and the table fits its panel", not broken and not wide, f"{broken} wide={wide}")
     b.click("#step-last")
     b.screenshot(os.path.join(SHOTS, "e2e-drop.png"))
     b.click("#undo")
@@ -243,6 +281,8 @@ def run(b, base):
     b.wait("#link-text")
     link = b.value("#link-text")
     check("copy link gives a #v2 link", "#v2." in link, link[:80])
+    status = b.wait_until(lambda: b.exists(".copy-status") and b.text(".copy-status"), "the copy's outcome", 5)
+    check("the link dialog says whether the copy worked", "clipboard" in status, repr(status))
     axe(b, "the link dialog")
     b.keys(["\ue00c"])  # Escape closes the dialog
     b.wait_until(lambda: not b.exists("#link-text"), "Escape to close the dialog", 5)
@@ -254,6 +294,12 @@ def run(b, base):
         check("the link reproduces the verdict in a fresh browser", "blackhole" in other.text("#verdict"), other.text("#verdict"))
         check("the link reproduces the selected step", other.text(".event.selected") == selected, other.text(".event.selected"))
         check("the link reproduces the edited route", "blackhole 172.16.225.112" in other.value("#routes-node8"))
+        # The packets sent before the edit met the old route: delivered, in
+        # the link as on the page (before, a link replayed them on the new
+        # route, and they were dropped).
+        tags = lambda br: br.js("return [...document.querySelectorAll('.history-item .tag')].map(t => t.textContent.trim())")
+        check("the link keeps each packet's own verdict: those before the edit delivered, the last dropped",
+              tags(other) == tags(b) and tags(b)[0].endswith("delivered") and tags(b)[-1].endswith("dropped"), f"{tags(b)} / {tags(other)}")
         other.screenshot(os.path.join(SHOTS, "e2e-link.png"))
         other.get(base + "#v1.AAAA!!")
         other.wait(".notice-error", 20)
@@ -269,6 +315,21 @@ def run(b, base):
         other.get(base)
         other.wait("#verdict", 20)
         check("after a damaged link the learner's session is still saved", "blackhole 172.16.225.112" in other.value("#routes-node8"))
+        # On a plain-http origin the Clipboard API does not exist: the copy
+        # falls back (or says it failed) and the page goes on working.
+        other.get("about:blank")
+        other.get(base)
+        other.wait("#verdict", 20)
+        other.js("Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined, configurable: true })")
+        other.click("#copy-link")
+        other.wait(".copy-status", 5)
+        said = other.text(".copy-status")
+        other.keys(["\ue00c"])
+        at = other.text(".step-position")
+        other.click("#step-back")
+        moved = other.wait_until(lambda: other.text(".step-position") != at, "a step after the copy", 5)
+        check("without the Clipboard API, Copy link still copies or says it could not, and the page goes on working",
+              ("clipboard" in said or "Ctrl+C" in said) and moved, repr(said))
         # The Embed dialog's iframe shows the same view, compact.
         b.click("#embed-button")
         b.wait("#embed-snippet")

@@ -192,7 +192,7 @@ fn malformed_rules_get_located_errors() {
             "-A INPUT -j A\n-A A -j B\n-A B -j A\n",
             9,
             9,
-            "chain loop A -> B -> A, reachable from INPUT",
+            "chain loop A → B → A, reachable from INPUT",
         ),
         (
             "-A INPUT -p tcp --dport 99999 -j ACCEPT\n",
@@ -288,6 +288,25 @@ fn malformed_rules_get_located_errors() {
         assert!(e.message.contains(msg), "{body}: got \"{}\"", e.message);
         assert_eq!((e.line, e.column), (*line, *col), "{body}: {e}");
     }
+    // A typo names the option meant; `-p tcp -m tcp` loads one match, so
+    // its options are listed once.
+    let e = &save::parse(&format!(
+        "{head}-A INPUT -p tcp -m tcp --dprot 80 -j ACCEPT\nCOMMIT\n"
+    ))
+    .unwrap_err()
+    .0[0];
+    assert_eq!(
+        (e.line, e.column, e.message.as_str()),
+        (
+            7,
+            24,
+            "unknown option --dprot for the loaded matches: did you mean --dport?"
+        )
+    );
+    assert_eq!(
+        e.expected.as_deref(),
+        Some("--sport, --source-port, --dport, --destination-port, --tcp-flags, --syn")
+    );
     // A loop nothing jumps into is accepted, as by the kernel.
     save::parse(&format!("{head}-A A -j B\n-A B -j A\nCOMMIT\n")).unwrap();
     // Structural errors.

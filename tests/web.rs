@@ -250,7 +250,7 @@ async fn typing_a_route_applies_it_and_bad_text_is_kept() {
     let bad = routes.replace("172.16.225.112 dev", "172.16.225.300 dev");
     area.set_value(&bad);
     fire(&area, "input");
-    let text = wait_for_text(&root, "error(s)").await;
+    let text = wait_for_text(&root, "1 error:").await;
     let line = bad.lines().position(|l| l.contains(".300")).unwrap() + 1;
     assert!(text.contains(&format!("line {line}")), "{text}");
     assert_eq!(area.value(), bad);

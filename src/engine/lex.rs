@@ -16,6 +16,22 @@ pub struct Word<'a> {
     pub quoted: bool,
 }
 
+/// Levenshtein distance, for "did you mean" (short words only).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
 /// 1-based column (in characters) of byte offset `byte` in `line`.
 pub fn column(line: &str, byte: usize) -> usize {
     line[..byte.min(line.len())].chars().count() + 1

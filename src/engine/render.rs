@@ -119,7 +119,7 @@ pub fn summary(s: &Step) -> String {
         },
         StepKind::Policy { chain, policy, .. } => format!("chain {chain} policy {policy}"),
         StepKind::Log { line } => format!("kernel log: {line}"),
-        StepKind::Mark { old, new } => format!("mark {old:#x} → {new:#x}"),
+        StepKind::Mark { old, new } => format!("set to {new:#x} (was {old:#x})"),
         StepKind::Nat {
             nat,
             before,
@@ -141,12 +141,27 @@ pub fn summary(s: &Step) -> String {
             format!("nat {hook} not consulted: not the first packet of the connection")
         }
         StepKind::Conntrack(e) => match e {
-            CtEvent::Lookup { tuple, state, .. } => format!("conntrack: {tuple} is {state}"),
+            CtEvent::Lookup { tuple, state, .. } => format!("lookup: {tuple} is {state}"),
             CtEvent::Translate { before, after } => {
-                format!("conntrack applies the NAT binding: {before} => {after}")
+                // The connection's NAT undone (a reply) or done again (a
+                // later packet), named by what it rewrites.
+                let mut parts = Vec::new();
+                if (before.src, before.sport) != (after.src, after.sport) {
+                    parts.push(format!(
+                        "source {}:{} → {}:{}",
+                        before.src, before.sport, after.src, after.sport
+                    ));
+                }
+                if (before.dst, before.dport) != (after.dst, after.dport) {
+                    parts.push(format!(
+                        "destination {}:{} → {}:{}",
+                        before.dst, before.dport, after.dst, after.dport
+                    ));
+                }
+                format!("the connection's NAT binding rewrites {}", parts.join(", "))
             }
             CtEvent::Confirm { original, reply } => {
-                format!("conntrack confirms: original {original}, reply {reply}")
+                format!("confirmed: original {original}, reply {reply}")
             }
         },
         StepKind::Route {
@@ -156,10 +171,10 @@ pub fn summary(s: &Step) -> String {
             result,
         } => {
             let what = match lookup {
-                Lookup::Input => "input routing",
-                Lookup::Output => "output routing",
-                Lookup::Reroute => "re-routing after OUTPUT",
-                Lookup::Tunnel => "tunnel routing",
+                Lookup::Input => "input lookup",
+                Lookup::Output => "output lookup",
+                Lookup::Reroute => "lookup again after OUTPUT",
+                Lookup::Tunnel => "lookup for the outer header",
             };
             let won = candidates
                 .iter()
@@ -167,10 +182,9 @@ pub fn summary(s: &Step) -> String {
                 .map(|c| c.route.clone())
                 .unwrap_or_else(|| "no route".into());
             let res = result.describe();
-            format!(
-                "{what} for {dst}: {won} ({} candidates) → {res}",
-                candidates.len()
-            )
+            let n = candidates.len();
+            let s = if n == 1 { "" } else { "s" };
+            format!("{what} for {dst}: {won} ({n} candidate{s}) → {res}")
         }
         StepKind::Ttl { old, new } => format!("forwarding: TTL {old} → {new}"),
         StepKind::Encap { dev, outer } => match &outer.vxlan {

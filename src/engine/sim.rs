@@ -1824,7 +1824,7 @@ impl Walker<'_, '_> {
             return Next::Receive {
                 host,
                 dev: tun,
-                from: Some(format!("{what} from {}", outer.src)),
+                from: Some(format!("{} ({what})", outer.src)),
                 pkt,
             };
         }
@@ -1912,7 +1912,7 @@ impl Walker<'_, '_> {
                 let process = l
                     .process
                     .as_ref()
-                    .map(|p| format!(" ({p})"))
+                    .map(|p| format!(", held by {p}"))
                     .unwrap_or_default();
                 format!("{proto} listening on {addr}:{}{process}", l.port)
             })

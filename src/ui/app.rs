@@ -1387,6 +1387,9 @@ impl Component for App {
                                             onplay: link.callback(|_| Msg::TogglePlay),
                                             onspeed: link.callback(Msg::Speed),
                                         }) }
+                                        { outcome(t, step,
+                                            Some(link.callback(|_| Msg::Step(Move::Last))),
+                                            s.reply_spec().is_some().then(|| link.callback(|_| Msg::Reply))) }
                                         if step == 0 && t.steps.len() > 1 {
                                             <p class="hint">{ "Press ▶ (or the → key) to follow the packet one step at a time, or pick any step in the list." }</p>
                                         }
@@ -1662,15 +1665,43 @@ fn targets(s: &Session) -> Vec<Target> {
     out
 }
 
-/// How the walk ended, in words, under the event list.
-fn verdict_line(t: &crate::engine::Trace) -> Html {
+/// The class and icon of how a walk ended.
+fn verdict_style(t: &crate::engine::Trace) -> (&'static str, &'static str) {
     use crate::engine::trace::Verdict;
-    let (headline, sentence) = model::verdict_words(t);
-    let (class, icon) = match t.verdict {
+    match t.verdict {
         Verdict::Delivered { .. } => ("verdict-delivered", "✓"),
         Verdict::Dropped { .. } => ("verdict-dropped", "✕"),
         Verdict::Left { .. } => ("verdict-left", "→"),
-    };
+    }
+}
+
+/// How this packet ends, beside the step buttons, so the verdict is in
+/// view while stepping; with the next thing to do: see the end, or answer.
+fn outcome(
+    t: &crate::engine::Trace,
+    step: usize,
+    onlast: Option<Callback<MouseEvent>>,
+    onreply: Option<Callback<MouseEvent>>,
+) -> Html {
+    let (headline, _) = model::verdict_words(t);
+    let (class, icon) = verdict_style(t);
+    let n = t.steps.len();
+    html! {
+        <p id="outcome" class={classes!("outcome", class)}>
+            <span><span aria-hidden="true">{ icon }</span>{ format!(" This packet: {} after {n} steps.", headline.to_lowercase()) }</span>
+            if step + 1 < n {
+                if let Some(cb) = onlast { <button class="link-button" onclick={cb}>{ "Show the end" }</button> }
+            } else if let Some(cb) = onreply {
+                <button class="link-button" id="outcome-reply" onclick={cb}>{ "Reply ↩" }</button>
+            }
+        </p>
+    }
+}
+
+/// How the walk ended, in words, under the event list.
+fn verdict_line(t: &crate::engine::Trace) -> Html {
+    let (headline, sentence) = model::verdict_words(t);
+    let (class, icon) = verdict_style(t);
     html! {
         <p id="verdict" class={classes!("verdict-line", class)} role="status">
             <strong><span aria-hidden="true">{ icon }</span>{ format!(" {headline}. ") }</strong>

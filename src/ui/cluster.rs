@@ -2,6 +2,7 @@
 //! small form (network mode, one more endpoint) and as YAML, with what the
 //! last sync changed on each node and what each KUBE-* chain stands for.
 
+use crate::ui::model::plural;
 use crate::engine::cni::NodeDiff;
 use crate::engine::generator::ServiceForm;
 use crate::engine::k8s::{edit::EndpointState, MODES};
@@ -161,7 +162,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
     // lines of the YAML: listed, not marked in the editor.
     let yaml_errors = Rc::new(errors.iter().filter(|e| e.context.is_none()).cloned().collect::<Vec<_>>());
     let status = if !errors.is_empty() {
-        html! { <span class="tag row-drop" id="cluster-yaml-status"><span aria-hidden="true">{ "✕" }</span>{ format!(" {} error(s): the nodes keep what the last valid objects made", errors.len()) }</span> }
+        html! { <span class="tag row-drop" id="cluster-yaml-status"><span aria-hidden="true">{ "✕" }</span>{ format!(" {}: the nodes keep what the last valid objects made", plural(errors.len(), "error")) }</span> }
     } else if props.draft.pending() {
         html! { <span class="tag" id="cluster-yaml-status">{ "syncing…" }</span> }
     } else {

@@ -8,6 +8,7 @@
 //! virtualised, read-only listing: only the rows on screen exist in the
 //! DOM. They are changed with `iptables` commands (`-A`, `-I`, `-D`, …).
 
+use crate::ui::model::plural;
 use crate::engine::error::ParseError;
 use crate::engine::iptables::eval::RuleAt;
 use crate::engine::iptables::{Counters, Ruleset};
@@ -231,7 +232,7 @@ fn field_editor(props: &FieldProps) -> Html {
         }
     };
     let status = if !props.errors.is_empty() {
-        html! { <span class="tag row-drop" id={format!("{id}-status")}><span aria-hidden="true">{ "✕" }</span>{ format!(" {} error(s): the last valid {what} stay in use", props.errors.len()) }</span> }
+        html! { <span class="tag row-drop" id={format!("{id}-status")}><span aria-hidden="true">{ "✕" }</span>{ format!(" {}: the last valid {what} stay in use", plural(props.errors.len(), "error")) }</span> }
     } else if props.pending {
         html! { <span class="tag" id={format!("{id}-status")}>{ "applying…" }</span> }
     } else {

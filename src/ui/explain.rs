@@ -4,7 +4,7 @@
 //! branch, conntrack tuples.
 
 use crate::engine::decimal;
-use crate::engine::trace::{CtEvent, DropReason, StepKind, Trace};
+use crate::engine::trace::{CtEvent, StepKind, Trace};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -57,7 +57,7 @@ pub fn explain(props: &ExplainProps) -> Html {
                         { ". The kernel tests them one by one; the result is the same." }</p>
                 }
                 if !reasons.is_empty() {
-                    <table class="explain-table">
+                    <div class="table-scroll"><table class="explain-table">
                         <caption class="visually-hidden">{ "Each skipped rule and the match that failed" }</caption>
                         <thead><tr><th scope="col">{ "Rule" }</th><th scope="col">{ "Failed match" }</th><th scope="col">{ "Why" }</th></tr></thead>
                         <tbody>
@@ -69,7 +69,7 @@ pub fn explain(props: &ExplainProps) -> Html {
                                 </tr>
                             }) }
                         </tbody>
-                    </table>
+                    </table></div>
                 }
                 <WhyNot key={format!("{}-{first}-{last}", props.step)} first={*first} last={*last} explained={props.explained.clone()} onexplain={props.onexplain.clone()} />
             </>
@@ -106,21 +106,23 @@ pub fn explain(props: &ExplainProps) -> Html {
         } => html! {
             <>
                 <p>{ format!("Route lookup for {dst}: the local table first, then main; longest prefix wins, then the lowest metric. Result: {}.", result.describe()) }</p>
-                <table class="explain-table routes-weighed">
+                <div class="table-scroll"><table class="explain-table routes-weighed">
                     <caption class="visually-hidden">{ "The routes that contain the destination, and why each won or lost" }</caption>
-                    <thead><tr><th scope="col">{ "Route" }</th><th scope="col" class="short">{ "Table" }</th><th scope="col" class="short">{ "Prefix" }</th><th scope="col" class="short">{ "Metric" }</th><th scope="col">{ "Why" }</th></tr></thead>
+                    <thead><tr><th scope="col">{ "Route, and why it won or lost" }</th><th scope="col" class="short">{ "Table" }</th><th scope="col" class="short">{ "Prefix" }</th><th scope="col" class="short">{ "Metric" }</th></tr></thead>
                     <tbody>
                         { for candidates.iter().map(|c| html! {
                             <tr class={classes!(c.chosen.then_some("chosen"))}>
-                                <td>if c.chosen { <span class="tag row-match">{ "✓ chosen" }</span>{ " " } }<code>{ c.route.clone() }</code></td>
+                                <td>
+                                    if c.chosen { <span class="tag row-match">{ "✓ chosen" }</span>{ " " } }<code>{ c.route.clone() }</code>
+                                    <span class="why">{ c.why.clone() }</span>
+                                </td>
                                 <td class="short">{ c.table.clone() }</td>
                                 <td class="short">{ format!("/{}", c.prefix_len) }</td>
                                 <td class="short">{ c.metric }</td>
-                                <td>{ c.why.clone() }</td>
                             </tr>
                         }) }
                     </tbody>
-                </table>
+                </table></div>
             </>
         },
         StepKind::Drop {
@@ -129,7 +131,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             response,
         } => html! {
             <div class="drop-why" id="drop-reason">
-                <p><strong>{ drop_headline(*reason) }</strong>{ ": " }{ reason.describe() }{ "." }</p>
+                <p><strong>{ "Dropped: " }</strong>{ reason.describe() }{ "." }</p>
                 if !detail.is_empty() { <p>{ detail.clone() }</p> }
                 if let Some(r) = response { <p>{ format!("The kernel answers: {}", r.summary()) }</p> }
             </div>
@@ -201,26 +203,6 @@ pub fn explain(props: &ExplainProps) -> Html {
             <h3 id="explain-h">{ "Why" }</h3>
             { body }
         </section>
-    }
-}
-
-fn drop_headline(r: DropReason) -> &'static str {
-    match r {
-        DropReason::Blackhole => "Blackhole route",
-        DropReason::Unreachable => "Unreachable route",
-        DropReason::Prohibit => "Prohibit route",
-        DropReason::NoRoute => "No route",
-        DropReason::TtlExceeded => "TTL exceeded",
-        DropReason::Filtered => "Dropped by a rule",
-        DropReason::Rejected => "Rejected by a rule",
-        DropReason::NoListener => "Nothing listening",
-        DropReason::NoConnection => "No connection",
-        DropReason::NoNeighbour => "No neighbour",
-        DropReason::NotForwarding => "Not forwarding",
-        DropReason::NoTunnel => "No tunnel device",
-        DropReason::HopLimit => "Too many hops",
-        DropReason::RuleLimit => "Too many rule visits",
-        DropReason::ConntrackClash => "Conntrack clash",
     }
 }
 

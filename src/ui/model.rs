@@ -637,6 +637,15 @@ pub fn step_route_line(step: &Step) -> Option<usize> {
     }
 }
 
+/// `1 error`, `3 errors`.
+pub fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

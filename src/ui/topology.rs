@@ -7,6 +7,7 @@
 //! memoised per scenario, the boxes (`TopoBody`) re-render only when
 //! what is emphasised changes, and the marker is its own small component.
 
+use crate::ui::model::plural;
 use crate::engine::scenario::{HostKind, Scenario};
 use crate::engine::trace::Trace;
 use crate::ui::layout::{self, Layout, Marker, Place, Point, CARD_LINE_H, CHIP_PAD};
@@ -135,13 +136,6 @@ pub fn topology(props: &TopologyProps) -> Html {
     let em = Rc::new(emphasis(&layout, visited, current.as_ref().map(|c| &c.1)));
 
     let (nodes, pods, clients) = layout.counts();
-    let plural = |n: usize, one: &str| {
-        if n == 1 {
-            format!("1 {one}")
-        } else {
-            format!("{n} {one}s")
-        }
-    };
     let summary = format!(
         "Topology: {}, {}, {}.",
         plural(nodes, "node"),

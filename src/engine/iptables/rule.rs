@@ -938,12 +938,24 @@ pub fn parse_rule(
                                 if let Some(p) = implicit {
                                     known.extend(module_options(p));
                                 }
-                                let msg = if known.is_empty() {
-                                    format!(
+                                // `-p tcp -m tcp` loads one match, not two.
+                                let mut seen = Vec::with_capacity(known.len());
+                                known.retain(|o| {
+                                    let new = !seen.contains(o);
+                                    seen.push(*o);
+                                    new
+                                });
+                                let meant = known
+                                    .iter()
+                                    .find(|k| crate::engine::lex::edit_distance(k, opt) <= 2);
+                                let msg = match meant {
+                                    _ if known.is_empty() => format!(
                                         "unknown option {opt} (is a -m match missing before it?)"
-                                    )
-                                } else {
-                                    format!("unknown option {opt} for the loaded matches")
+                                    ),
+                                    Some(k) => format!(
+                                        "unknown option {opt} for the loaded matches: did you mean {k}?"
+                                    ),
+                                    None => format!("unknown option {opt} for the loaded matches"),
                                 };
                                 let mut e = b.err(w.start, msg);
                                 if !known.is_empty() {

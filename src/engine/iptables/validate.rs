@@ -161,7 +161,7 @@ fn check_loops(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) 
                         let what = if c == to {
                             format!("chain {} jumps to itself", table.chains[c].name)
                         } else {
-                            format!("chain loop {}", path.join(" -> "))
+                            format!("chain loop {}", path.join(" → "))
                         };
                         errors.push(ParseError::new(
                             r.line,

@@ -11,6 +11,7 @@ pub mod edit;
 pub mod yaml;
 
 use crate::engine::error::{Errors, ParseError};
+use crate::engine::lex::edit_distance;
 use ipnet::{IpNet, Ipv4Net};
 use std::net::{IpAddr, Ipv4Addr};
 use yaml::{At, Report};
@@ -396,22 +397,6 @@ fn known_fields(n: At, known: &[&str], r: &mut Report) {
 
 /// The kinds the reader reads.
 const KINDS: &[&str] = &["Service", "EndpointSlice", "Node", "Pod", "Network"];
-
-/// Levenshtein distance, for "did you mean" (short words only).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let here = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(here + 1);
-            prev = here;
-        }
-    }
-    row[b.len()]
-}
 
 /// Whether `n` is a mapping; if not, one error for it (instead of one per
 /// field read from it) and the caller skips it.
