@@ -525,6 +525,16 @@ def run(b, base):
           and "node54" in selected_text(b), repr(removed))
     loaded = lambda: b.js("return performance.getEntriesByType('resource').some(e => e.name.includes('packetwalk-cluster'))")
     check("the article's scenarios do not load the cluster generator", loaded() is False)
+    # The editors followed the packet to node54: a link (and a reload) shows
+    # node54's texts again, not the first node's.
+    host = lambda: b.js("const s = document.querySelector('#editor-host'); return s.options[s.selectedIndex].text")
+    before = host()
+    b.click("#copy-link")
+    b.wait("#link-text")
+    link = b.value("#link-text")
+    b.keys(["\ue00c"])
+    fresh(b, link)
+    check("a link opens the editors on the host they showed", before.startswith("node54") and host() == before, f"{before!r} → {host()!r}")
 
     # 5a. Picking a cluster scenario loads the generator, then opens it; a
     # choice made while it loads is handled after it, so the last one wins.
@@ -621,7 +631,7 @@ def run(b, base):
         "return [d.querySelector('summary').textContent, d.querySelectorAll('li').length, m && m.textContent];")
     removed = int(re.search(r"node8: rules \+\d+ −(\d+)", summary).group(1))
     check("a sync over a loaded dump counts every removed line and lists only the first 200",
-          removed > 5000 and items < 420 and more == f"… and {removed - 200} more line(s) removed",
+          removed > 5000 and items < 420 and more == f"… and {removed - 200} more lines removed",
           f"{summary!r}, {items} items, {more!r}")
 
     # 6. Embed mode, 600 px wide.
@@ -630,6 +640,12 @@ def run(b, base):
     check("embed mode has no editors", not b.exists("#editors"))
     width = b.js("return document.documentElement.scrollWidth")
     check("embed mode fits 600 px without a horizontal scroll bar", width <= 600, f"scrollWidth {width}")
+    b.js("window.scrollTo(0, 0)")
+    at = b.text(".step-position")
+    b.click("#step-forward")
+    bar = b.js("const r = document.querySelector('#step-forward').getBoundingClientRect(); return [r.top > innerHeight / 2, r.bottom <= innerHeight, scrollY]")
+    check("a narrow embed keeps the step buttons at the bottom of the frame, with the picture in view",
+          bar[0] and bar[1] and bar[2] == 0 and b.text(".step-position") != at, f"{bar} {at!r}")
     b.screenshot(os.path.join(SHOTS, "e2e-embed-600.png"))
     axe(b, "embed mode at 600 px")
     fresh(b, base + "?embed=1&scenario=calico-ipip#v2.AAAA")

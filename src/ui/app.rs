@@ -345,10 +345,10 @@ fn start(name: &str) -> (Session, Option<Notice>) {
     match restore_or_builtin(name) {
         Ok((s, restored)) => (
             s,
-            restored.then(|| {
-                Notice::info(
-                    "Your last session with this scenario was restored from this browser. \"Reset\" goes back to the built-in scenario.",
-                )
+            restored.map(|what| {
+                Notice::info(format!(
+                    "Your last session with this scenario was restored from this browser ({what}). \"Reset\" goes back to the built-in scenario."
+                ))
             }),
         ),
         // Nothing is wrong with the save: it stays where it is.
@@ -400,18 +400,35 @@ fn same_shape(a: &scenario::Scenario, b: &scenario::Scenario) -> bool {
 const IMPORTED: &str = "imported";
 
 /// The autosaved session of built-in scenario `name` (or of the imported
-/// one), or the built-in scenario itself; and whether it was restored.
-fn restore_or_builtin(name: &str) -> Result<(Session, bool), String> {
+/// one), or the built-in scenario itself; and, when the save holds more
+/// than the built-in scenario, what, in words.
+fn restore_or_builtin(name: &str) -> Result<(Session, Option<String>), String> {
     if name == IMPORTED {
         let saved =
             browser::load_autosave(None).ok_or("no imported scenario is saved in this browser")?;
-        return Session::from_saved(&saved).map(|s| (s, true));
+        return Session::from_saved(&saved).map(|s| (s, Some("the imported scenario".into())));
     }
     match browser::load_autosave(Some(name)) {
         Some(saved) if saved.base.as_deref() == Some(name) => {
-            Session::from_saved(&saved).map(|s| (s, true))
+            let s = Session::from_saved(&saved)?;
+            Ok((s, what_came_back(&saved, name)))
         }
-        _ => Session::builtin(name).map(|s| (s, false)),
+        _ => Session::builtin(name).map(|s| (s, None)),
+    }
+}
+
+/// What a save of built-in scenario `name` holds beyond it (`its edits
+/// and the 3 packets sent`), or None when nothing.
+fn what_came_back(saved: &Saved, name: &str) -> Option<String> {
+    let fresh = Session::builtin(name).ok()?.to_saved();
+    let edits = !saved.edits.is_empty() || !saved.applied.is_empty() || saved.cluster.is_some();
+    let sends = saved.sends != fresh.sends || !saved.flushes.is_empty();
+    let packets = || format!("the {} sent", model::plural(saved.sends.len(), "packet"));
+    match (edits, sends) {
+        (true, true) => Some(format!("its edits and {}", packets())),
+        (true, false) => Some("its edits".into()),
+        (false, true) => Some(packets()),
+        (false, false) => None,
     }
 }
 
@@ -587,13 +604,7 @@ impl App {
     fn replace_session(&mut self, s: Session) {
         self.session = s;
         self.gen += 1;
-        self.editor_host = self
-            .session
-            .world
-            .hosts
-            .iter()
-            .position(|h| h.spec.kind == HostKind::Node)
-            .unwrap_or(0);
+        self.editor_host = App::first_editor_host(&mut self.session);
         self.debounce.clear();
         self.importing = None;
         self.chunk_queue.clear();
@@ -638,11 +649,31 @@ impl App {
         if self.too_big() {
             return Err("This session is too large for the browser's storage.".into());
         }
-        browser::autosave(&self.session.to_saved())
+        browser::autosave(&self.saved())
     }
 
     fn link_fragment(&self) -> Result<String, String> {
-        share::encode_link(&self.session.to_saved()).map_err(|e| e.to_string())
+        share::encode_link(&self.saved()).map_err(|e| e.to_string())
+    }
+
+    /// The session as a link or an autosave records it, with the host the
+    /// editors show.
+    fn saved(&self) -> Saved {
+        Saved {
+            editor: (self.session.world.hosts.get(self.editor_host)).map(|h| h.name().to_string()),
+            ..self.session.to_saved()
+        }
+    }
+
+    /// The host the editors show first: the one they showed when the
+    /// session was saved, else the first node.
+    fn first_editor_host(s: &mut Session) -> usize {
+        let saved = s.saved_editor.take().and_then(|n| s.host(&n));
+        saved.unwrap_or_else(|| {
+            (s.world.hosts.iter())
+                .position(|h| h.spec.kind == HostKind::Node)
+                .unwrap_or(0)
+        })
     }
 }
 
@@ -651,16 +682,11 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
-        let (session, notice) = initial_session();
+        let (mut session, notice) = initial_session();
         let has_backup = browser::has_backup(session.base.as_deref());
         let embed = browser::query("embed").is_some_and(|v| v == "1");
         let embed_editors = browser::query("editors").is_some_and(|v| v == "1");
-        let editor_host = session
-            .world
-            .hosts
-            .iter()
-            .position(|h| h.spec.kind == HostKind::Node)
-            .unwrap_or(0);
+        let editor_host = App::first_editor_host(&mut session);
         let dark = browser::load_theme();
         browser::apply_theme(dark);
         let link = ctx.link().clone();
@@ -933,9 +959,9 @@ impl Component for App {
             Msg::Scenario(name) => match restore_or_builtin(&name) {
                 Ok((s, restored)) => {
                     self.replace_session(s);
-                    self.notice = restored.then(|| {
+                    self.notice = restored.map(|what| {
                         Notice::info(format!(
-                            "\"{name}\" is back as you left it (its edits and the packets sent). \"Reset\" goes back to the built-in scenario."
+                            "\"{name}\" is back as you left it ({what}). \"Reset\" goes back to the built-in scenario."
                         ))
                     });
                     self.schedule_autosave(ctx);

@@ -42,7 +42,7 @@ fn diff_list(d: &NodeDiff) -> Html {
         let more = total.saturating_sub(lines.len());
         html! { <>
             { for lines.iter().map(|l| html! { <li class={class}><span aria-hidden="true">{ sign }</span><span class="visually-hidden">{ said }</span><code>{ l.clone() }</code></li> }) }
-            if more > 0 { <li class="diff-more">{ format!("… and {more} more line(s) {}", if added { "added" } else { "removed" }) }</li> }
+            if more > 0 { <li class="diff-more">{ format!("… and {} {}", plural(more, "more line"), if added { "added" } else { "removed" }) }</li> }
         </> }
     };
     let (r, t) = (&d.rules, &d.routes);
@@ -83,7 +83,7 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
     let slug: String = key.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     html! {
         <div class="cluster-service">
-            <p><strong>{ key.clone() }</strong>{ format!(" — {} endpoint(s)", row.endpoints.len()) }</p>
+            <p><strong>{ key.clone() }</strong>{ format!(" — {}", plural(row.endpoints.len(), "endpoint")) }</p>
             <div class="button-row">
                 <label class="inline-field" for={format!("type-{slug}")}>{ "type" }
                     <select id={format!("type-{slug}")} disabled={locked} onchange={{

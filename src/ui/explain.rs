@@ -4,6 +4,7 @@
 //! branch, conntrack tuples.
 
 use crate::engine::decimal;
+use crate::ui::model::plural;
 use crate::engine::trace::{CtEvent, StepKind, Trace};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -50,7 +51,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             ..
         } => html! {
             <>
-                <p>{ format!("{count} rule(s) of {chain}, #{first} to #{last}, did not match.") }</p>
+                <p>{ format!("{} of {chain}, #{first} to #{last}, did not match.", plural(*count, "rule")) }</p>
                 if *by_index > 0 {
                     <p>{ format!("{by_index} of them were ruled out at once by the chain index") }
                         { index_reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default() }

@@ -273,6 +273,9 @@ pub struct Session {
     holds: Config,
     /// Conntrack was flushed after the last packet.
     flush_next: bool,
+    /// The host the editors showed when the session was saved, until the
+    /// page takes it.
+    pub saved_editor: Option<String>,
 }
 
 /// The built-in cluster scenario `base` names, when it names one.
@@ -316,6 +319,7 @@ impl Session {
             config: Config::default(),
             holds: Config::default(),
             flush_next: false,
+            saved_editor: None,
         };
         s.snapshot();
         Ok(s)
@@ -484,6 +488,7 @@ impl Session {
             Some((t, st)) => s.select(t, st),
             None => s.select(s.sends.len().saturating_sub(1), 0),
         }
+        s.saved_editor = saved.editor.clone();
         Ok(s)
     }
 
@@ -658,6 +663,7 @@ impl Session {
             eras,
             flushes,
             selected: self.selected,
+            editor: None,
             cluster,
         }
     }

@@ -64,6 +64,9 @@ pub struct Saved {
     /// Selected trace and step (indexes from 0).
     #[serde(rename = "at", default, skip_serializing_if = "Option::is_none")]
     pub selected: Option<(usize, usize)>,
+    /// The host whose rules and routes the editors show (`node54`).
+    #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
+    pub editor: Option<String>,
     /// The cluster's YAML, when it differs from the built-in one.
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
