@@ -62,7 +62,7 @@ pub fn summary(s: &Step) -> String {
             Entry::Goto => format!("goto {chain}"),
         },
         StepKind::RuleMatch { rule, target, .. } => {
-            format!("rule {} matches: {}  => {target}", rule.index, rule.text)
+            format!("rule {} matches: {} → {target}", rule.index, rule.text)
         }
         StepKind::RulesSkipped {
             first,

@@ -38,6 +38,8 @@ const CHUNKED_BYTES: usize = 256 * 1024;
 pub enum Msg {
     Select(usize, usize),
     Step(Move),
+    /// To the next step that changes the packet.
+    NextChange,
     TogglePlay,
     Tick,
     Speed(u32),
@@ -770,19 +772,25 @@ impl Component for App {
         }
         match msg {
             Msg::Select(t, s) => self.go_to(t, s),
-            Msg::Step(m) => {
+            Msg::Step(_) | Msg::NextChange => {
                 let Some((t, s)) = self.selected() else {
                     return false;
                 };
                 let visible = self.visible();
-                let to = model::step_to(&visible, s, m);
+                let to = match (msg, self.session.trace()) {
+                    (Msg::Step(m), _) => model::step_to(&visible, s, m),
+                    (_, Some(trace)) => model::next_change(trace, &visible, s),
+                    _ => s,
+                };
                 if to == s {
                     return false;
                 }
                 self.go_to(t, to);
                 // A step button that has just disabled itself would drop
                 // the focus to the page: it goes to the way back instead.
-                let towards_end = browser::focus_in("#step-last") || browser::focus_in("#step-forward");
+                let towards_end = browser::focus_in("#step-last")
+                    || browser::focus_in("#step-forward")
+                    || browser::focus_in("#step-change");
                 let towards_start = browser::focus_in("#step-first") || browser::focus_in("#step-back");
                 if towards_end && visible.last() == Some(&to) {
                     self.refocus = Some("step-back");
@@ -1410,6 +1418,7 @@ impl Component for App {
                                             playing: self.playing.is_some(),
                                             speed_ms: self.speed_ms,
                                             onmove: link.callback(Msg::Step),
+                                            onchange: link.callback(|_| Msg::NextChange),
                                             onplay: link.callback(|_| Msg::TogglePlay),
                                             onspeed: link.callback(Msg::Speed),
                                         }) }
@@ -1652,6 +1661,7 @@ fn key_msg(k: &web_sys::KeyboardEvent) -> Option<Msg> {
         ("ArrowLeft" | "ArrowUp", false) => Msg::Step(Move::Back),
         ("Home", false) => Msg::Step(Move::First),
         ("End", false) => Msg::Step(Move::Last),
+        ("n", false) => Msg::NextChange,
         (" ", false) => Msg::TogglePlay,
         ("z", true) => Msg::Undo,
         ("y", true) | ("Z", true) => Msg::Redo,

@@ -77,6 +77,8 @@ pub struct ControlProps {
     pub playing: bool,
     pub speed_ms: u32,
     pub onmove: Callback<Move>,
+    /// To the next step that changes the packet.
+    pub onchange: Callback<()>,
     pub onplay: Callback<()>,
     pub onspeed: Callback<u32>,
 }
@@ -116,15 +118,19 @@ pub fn step_controls(props: &ControlProps) -> Html {
             </button>
             { b("step-forward", "Next step (→)", "▶", Move::Forward, last) }
             { b("step-last", "Last step (End)", "⇥", Move::Last, last) }
+            <button id="step-change" class="step-button change" title="Next step that changes the packet (N)"
+                aria-label="Next step that changes the packet (N)" disabled={last}
+                onclick={props.onchange.reform(|_| ())}>
+                { "Next change" }<span aria-hidden="true">{ " »" }</span>
+            </button>
             <span class="step-position" aria-live="polite">
-                { format!("Step {} of {}", props.at + 1, props.count) }
+                <span class="visually-hidden">{ "Step " }</span>{ format!("{} of {}", props.at + 1, props.count) }
                 if props.visible.len() != props.count {
                     <span class="muted">{ format!(" ({position} of {} shown)", props.visible.len()) }</span>
                 }
             </span>
             <label class="speed">
-                <span>{ "Speed" }</span>
-                <select onchange={onspeed} aria-label="Play speed">
+                <select onchange={onspeed} aria-label="Play speed" title="Play speed">
                     { for [(1400u32, "slow"), (700, "normal"), (300, "fast")].iter().map(|(ms, name)| html! {
                         <option value={ms.to_string()} selected={*ms == props.speed_ms}>{ *name }</option>
                     }) }

@@ -609,6 +609,22 @@ pub fn step_to(visible: &[usize], at: usize, m: Move) -> usize {
     }
 }
 
+/// The next shown step after `at` that changes the packet (a header
+/// field, a tunnel header, the mark, an interface: the NAT, each hop, the
+/// encapsulation), or the last step: what a demonstration steps through
+/// without the rules that did not match. `at` when there is none.
+pub fn next_change(trace: &Trace, visible: &[usize], at: usize) -> usize {
+    let changes = |i: usize| {
+        i + 1 == trace.steps.len()
+            || i.checked_sub(1)
+                .is_some_and(|p| trace.steps[p].packet != trace.steps[i].packet)
+    };
+    (visible.iter().copied())
+        .filter(|&i| i > at && i < trace.steps.len())
+        .find(|&i| changes(i))
+        .unwrap_or(at)
+}
+
 /// The rule a step points at, for highlighting it in the editor: host,
 /// table, chain, position from 1 and line in the text.
 pub fn step_rule(step: &Step) -> Option<(crate::engine::iptables::TableName, &str, usize, usize)> {
@@ -655,6 +671,38 @@ mod tests {
         let mut w = World::build(&sc).unwrap();
         let mut st = SimState::new(&w);
         send(&mut w, &mut st, &sc.preset.unwrap().to_spec()).unwrap()
+    }
+
+    /// "Next change" walks the article's packet hop by hop: each stop
+    /// changes the packet, the DNAT is one of the first few, none of the
+    /// 20-odd chain and rule steps before it is a stop, and the last stop
+    /// is the delivery.
+    #[test]
+    fn next_change_stops_where_the_packet_changes() {
+        let t = article();
+        let all: Vec<usize> = (0..t.steps.len()).collect();
+        let mut stops = vec![0];
+        loop {
+            let at = *stops.last().unwrap();
+            let to = next_change(&t, &all, at);
+            if to == at {
+                break;
+            }
+            stops.push(to);
+        }
+        let kinds: Vec<String> = stops
+            .iter()
+            .map(|&i| crate::engine::render::summary(&t.steps[i]))
+            .collect();
+        let dnat = kinds
+            .iter()
+            .position(|k| k.starts_with("DNAT destination 10.96.100.10:80 → 172.16.225.112:80"));
+        assert!(dnat.is_some_and(|d| d <= 4), "{kinds:#?}");
+        assert!(stops.len() < t.steps.len() / 2, "{kinds:#?}");
+        assert_eq!(*stops.last().unwrap(), t.steps.len() - 1);
+        for w in stops.windows(2).skip(1) {
+            assert!(w[1] + 1 == t.steps.len() || t.steps[w[1]].packet != t.steps[w[1] - 1].packet);
+        }
     }
 
     #[test]
