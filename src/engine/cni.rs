@@ -593,6 +593,8 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         preset,
         cluster: None,
         sends: Vec::new(),
+        eras: Vec::new(),
+        flushes: Vec::new(),
     })
 }
 

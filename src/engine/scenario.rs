@@ -273,6 +273,33 @@ pub struct Host {
     pub ip_forward: Option<bool>,
 }
 
+/// A run of packets sent on texts other than the ones in use.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Era {
+    /// How many packets, in order.
+    #[serde(rename = "n")]
+    pub sends: usize,
+    /// The texts they met, where those differ from the ones in use.
+    #[serde(rename = "e", default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<HostEdit>,
+}
+
+/// The texts of one host that differ from the base scenario. A text that is
+/// the same as the base's is None.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostEdit {
+    /// The host's name (`node8`).
+    #[serde(rename = "h")]
+    pub host: String,
+    /// The host's `iptables-save` text. An empty text means the host has no
+    /// netfilter rules at all (its `iptables` is None).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<String>,
+    /// The host's `ip route` text (table main).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routes: Option<String>,
+}
+
 /// A Service port, for naming a destination (`--to flask-ui`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServicePort {
@@ -335,6 +362,13 @@ pub struct Scenario {
     /// opens the file (instead of the preset).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sends: Vec<crate::engine::sim::SendSpec>,
+    /// Those of `sends` that met other texts than the file's (they were
+    /// sent before an edit), in runs from the first packet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub eras: Vec<Era>,
+    /// Before which of `sends` conntrack was flushed (`conntrack -F`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flushes: Vec<usize>,
 }
 
 /// Names of the built-in scenarios, the default first.
@@ -417,6 +451,8 @@ impl Scenario {
             preset: self.preset.clone(),
             cluster: self.cluster.clone(),
             sends: self.sends.clone(),
+            eras: self.eras.clone(),
+            flushes: self.flushes.clone(),
         }
     }
 
@@ -1023,6 +1059,8 @@ impl Scenario {
             preset: None,
             cluster: None,
             sends: Vec::new(),
+            eras: Vec::new(),
+            flushes: Vec::new(),
         })
     }
 }

@@ -388,6 +388,8 @@ fn same_shape(a: &scenario::Scenario, b: &scenario::Scenario) -> bool {
     let shape = |s: &scenario::Scenario| scenario::Scenario {
         cluster: None,
         sends: Vec::new(),
+        eras: Vec::new(),
+        flushes: Vec::new(),
         ..s.clone_without_hosts()
     };
     shape(a) == shape(b)

@@ -1616,6 +1616,8 @@ mod tests {
             preset: None,
             cluster: None,
             sends: Vec::new(),
+            eras: Vec::new(),
+            flushes: Vec::new(),
         };
         let l = layout(&empty);
         check(&l);

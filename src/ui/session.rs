@@ -276,6 +276,9 @@ pub struct Session {
     /// The host the editors showed when the session was saved, until the
     /// page takes it.
     pub saved_editor: Option<String>,
+    /// Hosts whose rules came from a scenario file's dumps, parsed after
+    /// the file opened: [`Session::retrace_all`] gives them to every packet.
+    file_dumps: Vec<usize>,
 }
 
 /// The built-in cluster scenario `base` names, when it names one.
@@ -320,6 +323,7 @@ impl Session {
             holds: Config::default(),
             flush_next: false,
             saved_editor: None,
+            file_dumps: Vec::new(),
         };
         s.snapshot();
         Ok(s)
@@ -463,33 +467,45 @@ impl Session {
                 saved.sends.len()
             ));
         }
-        // Each packet on the texts it met, after the flushes it met.
-        let mut ran_on = Vec::with_capacity(saved.sends.len());
-        for era in &saved.eras {
-            let config = s.earlier_config(&era.edits)?;
-            ran_on.extend(std::iter::repeat_n(config, era.sends));
-        }
-        ran_on.resize(saved.sends.len(), s.config.clone());
-        let fresh = s.state.clone();
-        for (k, (spec, config)) in saved.sends.iter().zip(ran_on).enumerate() {
-            s.sends.push(Sent {
-                spec: spec.clone(),
-                trace: Err(String::new()),
-                before: fresh.clone(),
-                flush: saved.flushes.contains(&k),
-                ran_on: config,
-            });
-        }
-        s.retrace_from(0);
-        if saved.flushes.contains(&saved.sends.len()) {
-            s.clear_conntrack();
-        }
+        s.replay(&saved.sends, &saved.eras, &saved.flushes)?;
         match saved.selected {
             Some((t, st)) => s.select(t, st),
             None => s.select(s.sends.len().saturating_sub(1), 0),
         }
         s.saved_editor = saved.editor.clone();
         Ok(s)
+    }
+
+    /// Sends `sends` again, each on the texts it met (`eras`, from the
+    /// first packet; the rest on the texts in use) and after the conntrack
+    /// flushes it met.
+    fn replay(
+        &mut self,
+        sends: &[SendSpec],
+        eras: &[Era],
+        flushes: &[usize],
+    ) -> Result<(), String> {
+        let mut ran_on = Vec::with_capacity(sends.len());
+        for era in eras {
+            let config = self.earlier_config(&era.edits)?;
+            ran_on.extend(std::iter::repeat_n(config, era.sends));
+        }
+        ran_on.resize(sends.len(), self.config.clone());
+        let fresh = self.state.clone();
+        for (k, (spec, config)) in sends.iter().zip(ran_on).enumerate() {
+            self.sends.push(Sent {
+                spec: spec.clone(),
+                trace: Err(String::new()),
+                before: fresh.clone(),
+                flush: flushes.contains(&k),
+                ran_on: config,
+            });
+        }
+        self.retrace_from(0);
+        if flushes.contains(&sends.len()) {
+            self.clear_conntrack();
+        }
+        Ok(())
     }
 
     /// What the hosts ran with `edits` in place of the texts in use (the
@@ -550,7 +566,9 @@ impl Session {
         })
         .unwrap_or_else(|_| self.world.scenario.clone());
         sc.cluster = self.cluster.as_ref().map(|c| c.applied.to_string());
-        sc.sends = self.sends.iter().map(|s| s.spec.clone()).collect();
+        sc.sends = saved.sends;
+        sc.eras = saved.eras;
+        sc.flushes = saved.flushes;
         sc
     }
 
@@ -559,6 +577,8 @@ impl Session {
     /// again (else its preset). `base` is the built-in scenario it is.
     pub fn from_file(mut sc: Scenario, base: Option<String>) -> Result<Session, String> {
         let cluster = sc.cluster.take();
+        let eras = std::mem::take(&mut sc.eras);
+        let flushes = std::mem::take(&mut sc.flushes);
         let mut sends = std::mem::take(&mut sc.sends);
         if sends.is_empty() {
             sends.extend(sc.preset.as_ref().map(|p| p.to_spec()));
@@ -578,9 +598,8 @@ impl Session {
             draft.base = built_in.map(|b| b.yaml.as_str().into());
             s.cluster = Some(draft);
         }
-        for spec in sends {
-            s.send(spec);
-        }
+        s.replay(&sends, &eras, &flushes)?;
+        s.select(s.sends.len().saturating_sub(1), 0);
         Ok(s)
     }
 
@@ -862,6 +881,9 @@ impl Session {
             d.errors = Rc::default();
         }
         d.applied = text.clone();
+        if !undoable {
+            self.file_dumps.push(host);
+        }
         if undoable {
             self.push_undo(Change {
                 host,
@@ -880,8 +902,28 @@ impl Session {
     /// rules arrived that all of them should have met: a scenario file's
     /// dumps, parsed after the file opened).
     pub fn retrace_all(&mut self) {
-        for s in &mut self.sends {
-            s.ran_on = self.config.clone();
+        // Those hosts' rules are what every packet met; the other texts
+        // stay as each packet met them.
+        let hosts = std::mem::take(&mut self.file_dumps);
+        let now = self.config.clone();
+        let mut made: Vec<(Config, Config)> = Vec::new();
+        for k in 0..self.sends.len() {
+            let old = self.sends[k].ran_on.clone();
+            let new = match made.iter().find(|(o, _)| Rc::ptr_eq(o, &old)) {
+                Some((_, n)) => n.clone(),
+                None => {
+                    let mut runs = (*old).clone();
+                    for &h in &hosts {
+                        if let (Some(r), Some(c)) = (runs.get_mut(h), now.get(h)) {
+                            *r = c.clone();
+                        }
+                    }
+                    let n = Rc::new(runs);
+                    made.push((old, n.clone()));
+                    n
+                }
+            };
+            self.sends[k].ran_on = new;
         }
         self.retrace_from(0);
     }
@@ -1463,6 +1505,15 @@ mod tests {
         s.clear_conntrack();
         s.send(again);
         s.clear_conntrack();
+        // An exported file opens with the same history.
+        let file = serde_json::to_string(&s.to_file()).unwrap();
+        let sc = Scenario::from_json(&file).unwrap();
+        let opened = Session::from_file(sc, Some("article".into())).unwrap();
+        assert_eq!(opened.sends.len(), 4);
+        for (a, b) in s.sends.iter().zip(&opened.sends) {
+            assert_eq!(a.trace, b.trace);
+        }
+        assert!(opened.flush_next);
         s.edit(h, Field::Rules, "*nat\nbroken\n".into());
         assert!(!s.apply(h, Field::Rules));
         s.select(2, 3);

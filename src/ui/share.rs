@@ -18,6 +18,7 @@
 //! never panics; every error says, in words a learner understands, what to
 //! do next.
 
+pub use crate::engine::scenario::{Era, HostEdit};
 use crate::engine::scenario::{Scenario, Text, BUILTIN};
 use crate::engine::sim::SendSpec;
 use crate::ui::generator::builtin_scenario as builtin;
@@ -70,33 +71,6 @@ pub struct Saved {
     /// The cluster's YAML, when it differs from the built-in one.
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
-}
-
-/// A run of packets sent on texts other than the ones in use.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Era {
-    /// How many packets, in order.
-    #[serde(rename = "n")]
-    pub sends: usize,
-    /// The texts they met, where those differ from the ones in use.
-    #[serde(rename = "e", default, skip_serializing_if = "Vec::is_empty")]
-    pub edits: Vec<HostEdit>,
-}
-
-/// The texts of one host that differ from the base scenario. A text that is
-/// the same as the base's is None.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HostEdit {
-    /// The host's name (`node8`).
-    #[serde(rename = "h")]
-    pub host: String,
-    /// The host's `iptables-save` text. An empty text means the host has no
-    /// netfilter rules at all (its `iptables` is None).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rules: Option<String>,
-    /// The host's `ip route` text (table main).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub routes: Option<String>,
 }
 
 /// Why a link or an autosave could not be made or read. The messages
