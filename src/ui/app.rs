@@ -19,7 +19,7 @@ use crate::ui::explain::{explain, ExplainProps};
 use crate::ui::headers::HeaderView;
 use crate::ui::model::{self, Filters, Move};
 use crate::ui::send_form::{SendForm, Target};
-use crate::ui::session::{Field, Session};
+use crate::ui::session::{ClusterDraft, Field, Session};
 use crate::ui::share::{self, Saved};
 use crate::ui::topology::Topology;
 use crate::ui::{browser, generator, import};
@@ -83,6 +83,13 @@ pub enum Msg {
     /// The cluster's YAML as typed; synced after a pause.
     ClusterEdit(Rc<str>),
     ClusterApply,
+    /// A sync made away from the page's thread came back: the world's
+    /// generation it was asked on, the draft it synced, what it made.
+    ClusterSynced(
+        u64,
+        Box<ClusterDraft>,
+        Result<Box<crate::engine::generator::Resynced>, crate::engine::Errors>,
+    ),
     ClusterMode(String),
     ClusterLayout(String),
     /// Highlight this line of the cluster's YAML (a rule's origin).
@@ -153,6 +160,8 @@ pub struct App {
     views: (EditorView, EditorView),
     debounce: HashMap<(usize, Field), Timeout>,
     cluster_debounce: Option<Timeout>,
+    /// A sync is being made in the worker (large sessions).
+    syncing: bool,
     /// While the cluster generator loads: the messages waiting for it.
     waiting: Option<Vec<Msg>>,
     /// The line of the cluster's YAML a rule's origin points at.
@@ -565,6 +574,22 @@ impl App {
         }
     }
 
+    /// Sends the cluster's sync to the worker; [`Msg::ClusterSynced`]
+    /// brings it back.
+    fn sync_away(&mut self, ctx: &Context<Self>) {
+        let Some(draft) = self.session.cluster.clone() else {
+            return;
+        };
+        self.syncing = true;
+        let version = self.session.world_gen();
+        let current = self.session.world.scenario.clone();
+        let link = ctx.link().clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let r = generator::resync_away(Some(&draft.applied), &draft.text, &current).await;
+            link.send_message(Msg::ClusterSynced(version, Box::new(draft), r.map(Box::new)));
+        });
+    }
+
     /// Selects step `step` of send `t`, with the editors following it.
     fn go_to(&mut self, t: usize, step: usize) {
         self.session.select(t, step);
@@ -730,6 +755,7 @@ impl Component for App {
             views: (EditorView::Text, EditorView::Text),
             debounce: HashMap::new(),
             cluster_debounce: None,
+            syncing: false,
             waiting: None,
             cluster_line: None,
             autosave: None,
@@ -915,9 +941,30 @@ impl Component for App {
             Msg::ClusterApply => {
                 self.cluster_debounce = None;
                 self.cluster_line = None;
+                if self.session.large() && self.session.sync_due() {
+                    // Over a node dump the sync takes half a second: it is
+                    // made in the worker, and a change made meanwhile asks
+                    // again when it comes back.
+                    if !self.syncing {
+                        self.sync_away(ctx);
+                    }
+                    return true;
+                }
                 self.session.apply_cluster();
                 self.editor_host = self.editor_host.min(self.session.world.hosts.len().saturating_sub(1));
                 self.schedule_autosave(ctx);
+            }
+            Msg::ClusterSynced(version, draft, r) => {
+                self.syncing = false;
+                let same_text = self.session.cluster.as_ref().is_some_and(|c| c.text == draft.text);
+                if version == self.session.world_gen() && same_text {
+                    self.session.resynced(*draft, r.map(|r| *r), true);
+                    self.editor_host = self.editor_host.min(self.session.world.hosts.len().saturating_sub(1));
+                    self.schedule_autosave(ctx);
+                } else if self.session.sync_due() {
+                    // Something changed while it was made: once more.
+                    ctx.link().send_message(Msg::ClusterApply);
+                }
             }
             Msg::ClusterMode(mode) => self.form_edit(ctx, FormEdit::Mode(mode)),
             Msg::ClusterShow(line) => {

@@ -47,6 +47,37 @@ export function pw_load_generator(js, wasm) {
     return loading;
 }
 export function pw_generator_loaded() { return generator !== null; }
+// The same module in a Web Worker, for calls too long for the page's
+// thread (a sync over a node dump): started on first use, one call at a
+// time answered in order.
+let worker = null;
+let next = 0;
+const waiting = new Map();
+export function pw_generator_call_away(js, wasm, req) {
+    if (worker === null) {
+        const url = (f) => JSON.stringify(new URL(f, document.baseURI).href);
+        const src = `import init, { call } from ${url(js)};
+const ready = init({ module_or_path: ${url(wasm)} });
+onmessage = async (e) => {
+    try { await ready; postMessage({ id: e.data.id, out: call(e.data.req) }); }
+    catch (err) { postMessage({ id: e.data.id, err: String((err && err.message) || err) }); }
+};`;
+        worker = new Worker(URL.createObjectURL(new Blob([src], { type: "text/javascript" })), { type: "module" });
+        worker.onmessage = (e) => {
+            const w = waiting.get(e.data.id);
+            if (w === undefined) { return; }
+            waiting.delete(e.data.id);
+            if (e.data.err === undefined) { w.ok(e.data.out); } else { w.no(new Error(e.data.err)); }
+        };
+        worker.onerror = (e) => {
+            for (const w of waiting.values()) { w.no(new Error(e.message || "the cluster generator's worker failed")); }
+            waiting.clear();
+            worker = null;
+        };
+    }
+    const id = next++;
+    return new Promise((ok, no) => { waiting.set(id, { ok, no }); worker.postMessage({ id, req }); });
+}
 export function pw_generator_call(req) {
     if (generator === null) { throw new Error("the cluster generator is not loaded"); }
     return generator.call(req);
@@ -58,6 +89,12 @@ export function pw_generator_call(req) {
         fn pw_generator_loaded() -> bool;
         #[wasm_bindgen(catch)]
         fn pw_generator_call(req: &str) -> Result<String, JsValue>;
+        #[wasm_bindgen(catch)]
+        fn pw_generator_call_away(
+            js: &str,
+            wasm: &str,
+            req: String,
+        ) -> Result<js_sys::Promise, JsValue>;
     }
 
     /// The module's files, next to the page (Trunk writes them unhashed);
@@ -103,6 +140,22 @@ export function pw_generator_call(req) {
         r
     }
 
+    /// A call answered by the module in a Web Worker: the page's thread
+    /// only writes the request and reads the answer.
+    pub async fn call_json_away(req: String) -> Result<String, String> {
+        let message = |e: JsValue| {
+            js_sys::Error::from(e)
+                .message()
+                .as_string()
+                .unwrap_or_else(|| "the cluster generator failed".into())
+        };
+        let p = pw_generator_call_away(JS, WASM, req).map_err(message)?;
+        let out = wasm_bindgen_futures::JsFuture::from(p)
+            .await
+            .map_err(message)?;
+        Ok(out.as_string().unwrap_or_default())
+    }
+
     pub fn call_json(req: &str) -> Result<String, String> {
         if !loaded() {
             return Err(
@@ -124,7 +177,12 @@ pub use module::{load, load_error, loaded};
 #[cfg(target_arch = "wasm32")]
 fn call(req: Request) -> Response {
     let text = serde_json::to_string(&req).expect("a request always serialises");
-    match module::call_json(&text) {
+    answer(module::call_json(&text))
+}
+
+#[cfg(target_arch = "wasm32")]
+fn answer(r: Result<String, String>) -> Response {
+    match r {
         Ok(r) => serde_json::from_str(&r).unwrap_or_else(|e| {
             Response::Failed(format!(
                 "the cluster generator's answer could not be read: {e}"
@@ -189,12 +247,32 @@ pub fn read(yaml: &str) -> Result<ClusterView, String> {
 
 /// `current` synced to `yaml`'s objects; `old` is the YAML it was made from.
 pub fn resync(old: Option<&str>, yaml: &str, current: &Scenario) -> Result<Resynced, Errors> {
-    let req = Request::Resync {
+    resynced(call(resync_request(old, yaml, current)))
+}
+
+/// [`resync`] made in a Web Worker, so that a sync over a node dump does
+/// not hold the page's thread.
+#[cfg(target_arch = "wasm32")]
+pub async fn resync_away(
+    old: Option<&str>,
+    yaml: &str,
+    current: &Scenario,
+) -> Result<Resynced, Errors> {
+    let req = resync_request(old, yaml, current);
+    let text = serde_json::to_string(&req).expect("a request always serialises");
+    resynced(answer(module::call_json_away(text).await))
+}
+
+fn resync_request(old: Option<&str>, yaml: &str, current: &Scenario) -> Request {
+    Request::Resync {
         old: old.map(str::to_string),
         yaml: yaml.into(),
         current: Box::new(current.clone()),
-    };
-    match call(req) {
+    }
+}
+
+fn resynced(r: Response) -> Result<Resynced, Errors> {
+    match r {
         Response::Resync(r) => r.map(|r| *r).map_err(Errors),
         Response::Failed(e) => Err(Errors::from(ParseError::new(0, 0, e))),
         _ => Err(Errors::from(ParseError::new(0, 0, "unexpected answer"))),

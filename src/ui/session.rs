@@ -238,6 +238,9 @@ impl ClusterDraft {
     }
 }
 
+/// Rules texts longer than this make a session [`Session::large`].
+pub const LARGE_BYTES: usize = 256 * 1024;
+
 /// A link or autosave replays at most this many packets.
 pub const MAX_SENDS: usize = 500;
 
@@ -279,6 +282,8 @@ pub struct Session {
     /// Hosts whose rules came from a scenario file's dumps, parsed after
     /// the file opened: [`Session::retrace_all`] gives them to every packet.
     file_dumps: Vec<usize>,
+    /// Bumped by every change of the world.
+    world_gen: u64,
 }
 
 /// The built-in cluster scenario `base` names, when it names one.
@@ -324,13 +329,20 @@ impl Session {
             flush_next: false,
             saved_editor: None,
             file_dumps: Vec::new(),
+            world_gen: 0,
         };
         s.snapshot();
         Ok(s)
     }
 
+    /// Changes with every change of the world (not with a selection).
+    pub fn world_gen(&self) -> u64 {
+        self.world_gen
+    }
+
     /// Records what the hosts run now, after the world changed.
     fn snapshot(&mut self) {
+        self.world_gen += 1;
         let runs = (self.world.hosts.iter().enumerate())
             .map(|(h, ns)| {
                 let d = self.drafts.get(h);
@@ -728,6 +740,34 @@ impl Session {
         if !c.pending() && c.errors.is_empty() {
             return true;
         }
+        let r = generator::resync(Some(&c.applied), &c.text, &self.world.scenario);
+        self.resynced(c, r, record)
+    }
+
+    /// Whether a cluster sync is due (typed YAML not applied yet).
+    pub fn sync_due(&self) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.pending() || !c.errors.is_empty())
+    }
+
+    /// Whether the hosts' texts are large enough (a node dump) that a sync
+    /// is better made away from the page's thread.
+    pub fn large(&self) -> bool {
+        self.drafts
+            .iter()
+            .any(|d| d.rules.applied.len() > LARGE_BYTES)
+    }
+
+    /// Puts in place what a sync of draft `c` made (`r`): the new world,
+    /// the packets traced again on it, undo carried over. On errors the
+    /// YAML keeps them and the world stays.
+    pub fn resynced(
+        &mut self,
+        c: ClusterDraft,
+        r: Result<crate::engine::generator::Resynced, Errors>,
+        record: bool,
+    ) -> bool {
         let fail = |s: &mut Session, e: Errors| {
             if let Some(c) = &mut s.cluster {
                 c.errors = Rc::new(e.0);
@@ -735,7 +775,7 @@ impl Session {
             s.version += 1;
             false
         };
-        let r = match generator::resync(Some(&c.applied), &c.text, &self.world.scenario) {
+        let r = match r {
             Ok(r) => r,
             Err(e) => return fail(self, e),
         };
@@ -759,6 +799,7 @@ impl Session {
             next.select(t, st);
         }
         next.version = self.version + 1;
+        next.world_gen = self.world_gen + 1;
         // Undo carries over, each host's entries to that host in the new
         // world (hosts that are gone take theirs with them).
         let rehost = |ch: &Change| -> Option<Change> {
