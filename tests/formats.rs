@@ -307,6 +307,23 @@ fn malformed_rules_get_located_errors() {
         e.expected.as_deref(),
         Some("--sport, --source-port, --dport, --destination-port, --tcp-flags, --syn")
     );
+    // Other listings of the rules say what they are.
+    for (text, what) in [
+        (
+            "-P INPUT ACCEPT\n-A INPUT -j ACCEPT\n",
+            "iptables -S output",
+        ),
+        (
+            "Chain INPUT (policy ACCEPT)\ntarget     prot opt source               destination\n",
+            "iptables -L output",
+        ),
+    ] {
+        let e = &save::parse(text).unwrap_err().0[0];
+        assert!(
+            e.line == 1 && e.message.contains(what) && e.message.contains("iptables-save"),
+            "{e}"
+        );
+    }
     // A loop nothing jumps into is accepted, as by the kernel.
     save::parse(&format!("{head}-A A -j B\n-A B -j A\nCOMMIT\n")).unwrap();
     // Structural errors.
@@ -356,7 +373,7 @@ fn scenario_errors_name_the_host_and_line() {
     let mut sc: Scenario = scenario::builtin("article").unwrap();
     let node8 = sc.host_mut("node8").unwrap();
     let mut routes = node8.routes.to_text();
-    routes.push_str("10.0.0.0/8 via 192.168.99.1 dev ens33\n172.20.0.0/16 dev eth9\nblackhole 172.16.225.112\n172.16.225.112 dev cali71ca141a178 metric 5\n");
+    routes.push_str("10.0.0.0/8 via 192.168.99.1 dev ens33\n172.20.0.0/16 dev eth9\nblackhole 172.16.225.112\n172.16.225.112 dev cali71ca141a178 metric 5\n10.9.0.0/16 dev ens33 src 1.1.1.1\n192.168.11.0/24 dev ens33 proto kernel scope link src 192.168.11.58 metric 100\n");
     node8.routes = Text::One(routes);
     let rules = node8
         .iptables
@@ -378,6 +395,18 @@ fn scenario_errors_name_the_host_and_line() {
         "{e}"
     );
     assert!(!e.contains("line 14"), "{e}");
+    // As ip route add: a src that is not the host's ("Invalid prefsrc
+    // address"), and the connected route listed twice ("File exists").
+    assert!(
+        e.contains(
+            "host node8 routes, line 15, column 1: src 1.1.1.1 is not an address of this host"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("host node8 routes, line 16, column 1: a route to 192.168.11.0/24 with metric 100 is already at line"),
+        "{e}"
+    );
     assert!(
         e.contains("host node8 rules, line 48, column 123: no chain or target named \"KUBE-MARK-MASQUERADE\""),
         "{e}"

@@ -435,3 +435,33 @@ fn snat_clash_is_dropped_at_confirm() {
         v => panic!("{v:?}"),
     }
 }
+
+/// A drop or reject names what gave the verdict: the rule (its position,
+/// chain, line and text) or the chain's policy.
+#[test]
+fn a_filter_verdict_names_its_rule_or_policy() {
+    let filter = |head: &str, body: &str| {
+        format!("*filter\n:INPUT ACCEPT [0:0]\n{head}:OUTPUT ACCEPT [0:0]\n{body}COMMIT\n")
+    };
+    let cases = [
+        (
+            filter(":FORWARD ACCEPT [0:0]\n", "-A FORWARD -d 10.244.0.5/32 -p tcp -j DROP\n"),
+            "rule 1 of filter FORWARD (line 5) dropped it: -A FORWARD -d 10.244.0.5/32 -p tcp -j DROP",
+        ),
+        (
+            filter(":FORWARD DROP [0:0]\n", ""),
+            "the policy DROP of filter FORWARD dropped it",
+        ),
+        (
+            filter(":FORWARD ACCEPT [0:0]\n:CHECK - [0:0]\n", "-A FORWARD -j CHECK\n-A CHECK -p tcp --dport 80 -j REJECT\n"),
+            "rule 1 of filter CHECK (line 7) rejected it: -A CHECK -p tcp --dport 80 -j REJECT",
+        ),
+    ];
+    for (rules, detail) in cases {
+        let t = &trace(&rules, "10.244.0.5:80", Vec::new(), 1)[0];
+        match &t.steps.last().unwrap().kind {
+            StepKind::Drop { detail: d, .. } => assert_eq!(d, detail, "{rules}"),
+            k => panic!("{rules}: {k:?}"),
+        }
+    }
+}

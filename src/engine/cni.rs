@@ -148,7 +148,7 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
         };
         let Some(node) = node_of(p.node_name.as_deref(), ip) else {
             errors.push(err(
-                p.line,
+                if p.node_name.is_some() { p.node_line } else { p.ip_line },
                 format!("pod {}/{}: no node runs it (spec.nodeName, or a node whose podCIDR holds {ip})", p.namespace, p.name),
             ));
             continue;
@@ -159,7 +159,7 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
             node,
             ip,
             ports: p.ports.clone(),
-            line: p.line,
+            line: p.ip_line,
         });
     }
     for s in &cluster.slices {
@@ -266,6 +266,40 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
             ));
             continue;
         };
+        // Two nodes cannot share an address or pod addresses: the
+        // routes and ARP would not know which one is meant.
+        if let Some(o) = cluster
+            .nodes
+            .iter()
+            .take_while(|o| !std::ptr::eq(*o, n))
+            .find(|o| o.internal_ip == Some(ip))
+        {
+            errors.push(err(
+                n.ip_line,
+                format!(
+                    "node {}'s InternalIP {ip} is node {}'s already (line {})",
+                    n.name, o.name, o.ip_line
+                ),
+            ));
+            continue;
+        }
+        if let Some(o) = nodes.iter().find(|o: &&NodeInfo| {
+            o.block.contains(&block.network()) || block.contains(&o.block.network())
+        }) {
+            let line = cluster
+                .nodes
+                .iter()
+                .find(|x| x.name == o.name)
+                .map_or(0, |x| x.cidr_line);
+            errors.push(err(
+                n.cidr_line,
+                format!(
+                    "node {}'s podCIDR {block} overlaps node {}'s {} (line {line})",
+                    n.name, o.name, o.block
+                ),
+            ));
+            continue;
+        }
         nodes.push(NodeInfo {
             name: n.name.clone(),
             ip,

@@ -42,8 +42,8 @@ pub fn parse_ip_route(text: &str) -> Result<RouteTable, Errors> {
 const KEYWORDS: &str =
     "via, dev, proto, scope, src, metric, table, onlink, linkdown, mtu, advmss, initcwnd, pref";
 
-/// One `ip route` line. `Ok(None)` for lines that carry no IPv4 route
-/// (other tables, multicast, IPv6).
+/// One `ip route` line. `Ok(None)` for lines that carry no route the
+/// simulator keeps (other tables).
 pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, ParseError> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let mut k = 0;
@@ -71,8 +71,24 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
     };
     let dst: Ipv4Net = if dst_word == "default" || dst_word == "0.0.0.0/0" {
         "0.0.0.0/0".parse().expect("valid")
-    } else if dst_word.contains(':') {
-        return Ok(None); // IPv6
+    } else if dst_word
+        .split('/')
+        .next()
+        .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
+    {
+        return Err(err_at(
+            line,
+            line_no,
+            dst_word,
+            "an IPv6 route: Packet Walk simulates IPv4 only (the output of ip -4 route)",
+        ));
+    } else if dst_word.starts_with(['{', '[']) {
+        return Err(err_at(
+            line,
+            line_no,
+            dst_word,
+            "this is JSON, not ip route text: paste the output of ip route (not ip -j route); a scenario file opens with Import…",
+        ));
     } else {
         let n = parse_net(dst_word).map_err(|m| err_at(line, line_no, dst_word, m))?;
         // `ip route` rejects host bits set under the prefix ("Invalid prefix for given prefix length").

@@ -586,12 +586,15 @@ pub fn host_routes(h: &Host, text: &str) -> Result<RouteTable, Errors> {
     // The kernel keeps one route per destination, metric and table:
     // `ip route add` of a second says "File exists". (Connected routes of
     // two devices in one subnet may share them: the kernel adds those.)
-    let mut seen: std::collections::HashMap<(Ipv4Net, u32, TableId), usize> = Default::default();
+    type Key<'a> = (Ipv4Net, u32, TableId, Option<&'a str>);
+    let mut seen: std::collections::HashMap<Key, usize> = Default::default();
     for r in &routes.routes {
-        if r.line == 0 || r.proto.as_deref() == Some("kernel") {
+        if r.line == 0 {
             continue;
         }
-        if let Some(&first) = seen.get(&(r.dst, r.metric, r.table)) {
+        let kernel = (r.proto.as_deref() == Some("kernel")).then(|| r.dev.as_deref().unwrap_or(""));
+        let key = (r.dst, r.metric, r.table, kernel);
+        if let Some(&first) = seen.get(&key) {
             errors.push(ParseError::new(
                 r.line,
                 1,
@@ -601,10 +604,24 @@ pub fn host_routes(h: &Host, text: &str) -> Result<RouteTable, Errors> {
                 ),
             ));
         } else {
-            seen.insert((r.dst, r.metric, r.table), r.line);
+            seen.insert(key, r.line);
         }
     }
+    let own = |a: Ipv4Addr| {
+        h.devices
+            .iter()
+            .flat_map(|d| &d.addrs)
+            .any(|n| n.addr() == a)
+    };
     for r in &routes.routes {
+        // `src` must be one of the host's addresses ("Invalid prefsrc address").
+        if let Some(src) = r.src.filter(|a| r.line > 0 && !own(*a)) {
+            errors.push(ParseError::new(
+                r.line,
+                1,
+                format!("src {src} is not an address of this host (ip route says \"Invalid prefsrc address\")"),
+            ));
+        }
         if let Some(dev) = &r.dev {
             if !h.devices.iter().any(|d| &d.name == dev) {
                 errors.push(ParseError::new(

@@ -967,24 +967,14 @@ impl Walker<'_, '_> {
                 }
                 Outcome::Drop => {
                     let pk = pkt.clone();
-                    return Some(self.drop(
-                        host,
-                        DropReason::Filtered,
-                        format!("{} {} dropped it", tn, hook),
-                        None,
-                        &pk,
-                    ));
+                    let detail = self.verdict_by(tn, hook, "dropped it");
+                    return Some(self.drop(host, DropReason::Filtered, detail, None, &pk));
                 }
                 Outcome::Reject(with) => {
                     let resp = self.reject_response(host, pkt, with);
                     let pk = pkt.clone();
-                    return Some(self.drop(
-                        host,
-                        DropReason::Rejected,
-                        format!("{} {} rejected it", tn, hook),
-                        resp,
-                        &pk,
-                    ));
+                    let detail = self.verdict_by(tn, hook, "rejected it");
+                    return Some(self.drop(host, DropReason::Rejected, detail, resp, &pk));
                 }
                 Outcome::Dnat(range, rule) => {
                     let before = endpoint_dst(pkt);
@@ -1155,6 +1145,29 @@ impl Walker<'_, '_> {
             pkt,
         );
         None
+    }
+
+    /// Who gave table `tn`'s verdict at `hook`, from the step just
+    /// recorded: `rule 2 of filter KUBE-FORWARD (line 24) dropped it: -A …`,
+    /// or `the policy DROP of filter FORWARD dropped it`.
+    fn verdict_by(&self, tn: TableName, hook: Hook, what: &str) -> String {
+        match self.steps.last().map(|s| &s.kind) {
+            Some(StepKind::RuleMatch { chain, rule, .. }) => {
+                let line = if rule.line > 0 {
+                    format!(" (line {})", rule.line)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "rule {} of {tn} {chain}{line} {what}: {}",
+                    rule.index, rule.text
+                )
+            }
+            Some(StepKind::Policy { chain, policy, .. }) => {
+                format!("the policy {policy} of {tn} {chain} {what}")
+            }
+            _ => format!("{tn} {hook} {what}"),
+        }
     }
 
     fn route_step(

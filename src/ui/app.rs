@@ -197,11 +197,9 @@ pub struct App {
     refocus: Option<&'static str>,
     told_too_big: bool,
     topo: TopoCache,
-    _keys: (
-        Option<gloo_events::EventListener>,
-        Option<gloo_events::EventListener>,
-        Option<gloo_events::EventListener>,
-    ),
+    /// The page's own listeners: keys, the address's fragment, leaving the
+    /// page, and files dropped outside the editors.
+    _listeners: Vec<gloo_events::EventListener>,
 }
 
 /// The scenario the page opens: named in the URL, or the last one shown.
@@ -607,7 +605,8 @@ impl App {
     /// Shows the editors of the host where the selected step happens: from
     /// its first step on a host with netfilter rules (a node), and on any
     /// step that points at a rule or a route (a pod's routing too), so the
-    /// rule that matched or the route that won is highlighted in view.
+    /// rule that matched or the route that won is highlighted in view; on
+    /// other steps, those of the last host before it that was shown so.
     fn follow_step(&mut self) {
         // Never swap the editor under the learner's caret.
         if browser::focus_in("#editors") {
@@ -616,14 +615,15 @@ impl App {
         let (Some(t), Some((_, i))) = (self.session.trace(), self.selected()) else {
             return;
         };
-        let Some(st) = t.steps.get(i) else {
-            return;
+        // The step's host when it qualifies, else the last one before it
+        // that did (End from the first step shows node54's, not node8's).
+        let qualifies = |k: usize| {
+            let st = t.steps.get(k)?;
+            let h = self.session.host(&st.ns)?;
+            let points = model::rule_at(t, k).is_some() || model::step_route_line(st).is_some_and(|l| l > 0);
+            (points || self.session.world.hosts.get(h).is_some_and(|x| x.rules.is_some())).then_some(h)
         };
-        let Some(h) = self.session.host(&st.ns) else {
-            return;
-        };
-        let points = model::step_rule(st).is_some() || model::step_route_line(st).is_some_and(|l| l > 0);
-        if points || self.session.world.hosts.get(h).is_some_and(|x| x.rules.is_some()) {
+        if let Some(h) = (0..=i).rev().find_map(qualifies) {
             self.editor_host = h;
         }
     }
@@ -745,6 +745,38 @@ impl Component for App {
                 link.send_message(Msg::Autosave)
             })
         });
+        // A file dropped anywhere else than on an editor (which takes its
+        // own drops) is imported as Import… would, instead of the browser
+        // leaving the page to show it.
+        let drops = match web_sys::window() {
+            Some(w) => {
+                let options = gloo_events::EventListenerOptions::enable_prevent_default();
+                let over = gloo_events::EventListener::new_with_options(&w, "dragover", options, |e| {
+                    e.prevent_default()
+                });
+                let link = ctx.link().clone();
+                let drop = gloo_events::EventListener::new_with_options(&w, "drop", options, move |e| {
+                    use wasm_bindgen::JsCast;
+                    if e.default_prevented() {
+                        return;
+                    }
+                    e.prevent_default();
+                    let file = (e.dyn_ref::<web_sys::DragEvent>())
+                        .and_then(|d| d.data_transfer())
+                        .and_then(|d| d.files())
+                        .and_then(|f| f.get(0));
+                    if let Some(file) = file {
+                        let link = link.clone();
+                        browser::read_file(file, move |r| match r {
+                            Ok((name, text)) => link.send_message(Msg::ImportText(usize::MAX, None, name, text)),
+                            Err(e) => link.send_message(Msg::Notice(Notice::error(e))),
+                        });
+                    }
+                });
+                (Some(over), Some(drop))
+            }
+            None => (None, None),
+        };
         App {
             session,
             notice,
@@ -776,7 +808,7 @@ impl Component for App {
             has_backup,
             refocus: None,
             told_too_big: false,
-            _keys: (keys, hash, hide),
+            _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
         }
     }
 
@@ -891,6 +923,12 @@ impl Component for App {
                 ));
             }
             Msg::ClearSends => {
+                let n = self.session.sends.len();
+                if n > 1 && !browser::confirm(&format!(
+                    "Forget the {n} packets sent, their traces and every connection? This cannot be undone (the rules and routes stay)."
+                )) {
+                    return false;
+                }
                 self.session.clear_sends();
                 self.schedule_autosave(ctx);
             }
@@ -924,8 +962,19 @@ impl Component for App {
                         });
                 if big {
                     self.start_chunked(ctx, host, "the edited rules".into(), false);
-                } else {
-                    self.session.apply(host, field);
+                } else if self.session.apply(host, field) {
+                    // The edit traced the last packet again: that is the
+                    // one to look at, at the same step where it has one.
+                    if let Some((t, st)) = self.selected() {
+                        let last = self.session.sends.len().saturating_sub(1);
+                        if t != last {
+                            self.session.select(last, st);
+                            self.notice = Some(Notice::info(format!(
+                                "The edit applies to packets sent from now on: #{} (the last one) was traced again; the packets before it keep what they met.",
+                                last + 1
+                            )));
+                        }
+                    }
                 }
                 self.schedule_autosave(ctx);
             }
@@ -1127,6 +1176,8 @@ impl Component for App {
                         &name,
                         &share::to_json(&Saved {
                             sends: Vec::new(),
+                            eras: Vec::new(),
+                            flushes: Vec::new(),
                             selected: None,
                             ..saved
                         }),
@@ -1139,6 +1190,14 @@ impl Component for App {
                     let name = format!("{}.packetwalk.json", sc.name);
                     browser::download(&name, &sc.to_json());
                 }
+            }
+            // A scenario file dropped on an editor is imported as one.
+            Msg::ImportText(_, _, _, text) if text.trim_start().starts_with('{') => {
+                ctx.link().send_message(Msg::ImportScenario(text.to_string()));
+            }
+            // From Import…: the host the editors show.
+            Msg::ImportText(usize::MAX, field, name, text) => {
+                ctx.link().send_message(Msg::ImportText(self.editor_host, field, name, text));
             }
             Msg::ImportText(host, field, name, text) => {
                 let is_rules = field.unwrap_or_else(|| Field::guess(&text)) == Field::Rules;
@@ -1363,9 +1422,9 @@ impl Component for App {
                 .get(self.editor_host)
                 .is_some_and(|d| !d.get(f).pending() && d.get(f).errors.is_empty())
         };
-        let rule_line = step_ref
+        let rule_line = (trace.as_ref())
             .filter(|_| in_use(Field::Rules))
-            .and_then(model::step_rule)
+            .and_then(|t| model::rule_at(t, step))
             .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)))
             .map(|(_, _, _, line)| line);
         let route_line = step_ref
@@ -1594,6 +1653,11 @@ impl App {
                 if let Some(file) = input.files().and_then(|f| f.get(0)) {
                     let link = link.clone();
                     browser::read_file(file, move |r| match r {
+                        // A node's listing chosen here goes where a drop on
+                        // the editors would put it.
+                        Ok((name, text)) if !text.trim_start().starts_with('{') => {
+                            link.send_message(Msg::ImportText(usize::MAX, None, name, text))
+                        }
                         Ok((_, text)) => link.send_message(Msg::ImportScenario(text.to_string())),
                         Err(e) => link.send_message(Msg::Notice(Notice::error(e))),
                     });
@@ -1710,7 +1774,7 @@ fn key_msg(k: &web_sys::KeyboardEvent) -> Option<Msg> {
         ("ArrowLeft" | "ArrowUp", false) => Msg::Step(Move::Back),
         ("Home", false) => Msg::Step(Move::First),
         ("End", false) => Msg::Step(Move::Last),
-        ("n", false) => Msg::NextChange,
+        ("n" | "N", false) => Msg::NextChange,
         (" ", false) => Msg::TogglePlay,
         ("z", true) => Msg::Undo,
         ("y", true) | ("Z", true) => Msg::Redo,

@@ -260,7 +260,11 @@ pub async fn resync_away(
 ) -> Result<Resynced, Errors> {
     let req = resync_request(old, yaml, current);
     let text = serde_json::to_string(&req).expect("a request always serialises");
-    resynced(answer(module::call_json_away(text).await))
+    match module::call_json_away(text.clone()).await {
+        Ok(r) => resynced(answer(Ok(r))),
+        // No worker here (a browser without module workers): on the page.
+        Err(_) => resynced(answer(module::call_json(&text))),
+    }
 }
 
 fn resync_request(old: Option<&str>, yaml: &str, current: &Scenario) -> Request {

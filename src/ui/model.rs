@@ -645,6 +645,23 @@ pub fn step_rule(step: &Step) -> Option<(crate::engine::iptables::TableName, &st
     }
 }
 
+/// [`step_rule`] of step `i` of `t`; a drop or reject by a rule points at
+/// the rule that matched just before it.
+pub fn rule_at(
+    t: &Trace,
+    i: usize,
+) -> Option<(crate::engine::iptables::TableName, &str, usize, usize)> {
+    let st = t.steps.get(i)?;
+    match &st.kind {
+        StepKind::Drop { .. } => t
+            .steps
+            .get(i.checked_sub(1)?)
+            .filter(|p| p.ns == st.ns)
+            .and_then(step_rule),
+        _ => step_rule(st),
+    }
+}
+
 /// The line of the route a routing step chose (0 for the local table).
 pub fn step_route_line(step: &Step) -> Option<usize> {
     match &step.kind {

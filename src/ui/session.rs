@@ -39,7 +39,13 @@ impl Field {
             .map(str::trim_start)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .take(20)
-            .any(|l| l.starts_with('*') || l.starts_with(':') || l.starts_with("-A "));
+            .any(|l| {
+                l.starts_with('*')
+                    || l.starts_with(':')
+                    || ["-A ", "-P ", "-N ", "Chain "]
+                        .iter()
+                        .any(|p| l.starts_with(p))
+            });
         if rules {
             Field::Rules
         } else {

@@ -247,8 +247,20 @@ impl Parser {
             return;
         }
         let Some((table, _)) = &mut self.current else {
+            // Other listings of the same rules, pasted by mistake.
+            let what = if trimmed.starts_with("-P ") || trimmed.starts_with("-N ") {
+                ": this looks like iptables -S output; Packet Walk reads iptables-save output (per table: *nat, its chains, its rules, COMMIT)"
+            } else if trimmed.starts_with("Chain ")
+                || trimmed.starts_with("target ")
+                || trimmed.starts_with("pkts ")
+                || trimmed.starts_with("num ")
+            {
+                ": this looks like iptables -L output; Packet Walk reads iptables-save output (per table: *nat, its chains, its rules, COMMIT)"
+            } else {
+                ""
+            };
             errors.push(
-                ParseError::new(line_no, 1, "line outside a table")
+                ParseError::new(line_no, 1, format!("line outside a table{what}"))
                     .expected("*raw, *mangle, *nat, *filter or *security"),
             );
             return;

@@ -173,6 +173,10 @@ pub struct Node {
     /// `status.addresses` of type `InternalIP`.
     pub internal_ip: Option<Ipv4Addr>,
     pub line: usize,
+    /// Lines of the first pod CIDR and of the InternalIP (the document's
+    /// line when not given).
+    pub cidr_line: usize,
+    pub ip_line: usize,
 }
 
 /// A Pod: where it runs and what it listens on.
@@ -183,6 +187,10 @@ pub struct Pod {
     pub node_name: Option<String>,
     /// `status.podIP`.
     pub ip: Option<Ipv4Addr>,
+    /// Lines of `spec.nodeName` and `status.podIP` (the document's line
+    /// when not given).
+    pub node_line: usize,
+    pub ip_line: usize,
     /// `spec.containers[].ports[]`: protocol and port.
     pub ports: Vec<(Protocol, u16)>,
     pub line: usize,
@@ -763,11 +771,15 @@ fn node(doc: At, r: &mut Report) -> Option<Node> {
         pod_cidrs: Vec::new(),
         internal_ip: None,
         line: doc.line(),
+        cidr_line: doc.line(),
+        ip_line: doc.line(),
     };
     if let Some(spec) = r.ok(doc.get("spec")).flatten() {
         let spec = At::new(spec, "spec");
         // Each at its own line; IPv6 pod CIDRs are not simulated.
-        let parse = |n: At| -> Result<Option<Ipv4Net>, ParseError> {
+        let mut first_line = None;
+        let mut parse = |n: At| -> Result<Option<Ipv4Net>, ParseError> {
+            first_line.get_or_insert(n.line());
             let t = n.text()?;
             match t.trim().parse::<Ipv4Net>() {
                 Ok(net) => Ok(Some(net.trunc())),
@@ -778,7 +790,7 @@ fn node(doc: At, r: &mut Report) -> Option<Node> {
             }
         };
         let mut cidrs: Vec<Ipv4Net> = Vec::new();
-        if let Some(Some(c)) = field(spec, "podCIDR", r, parse) {
+        if let Some(Some(c)) = field(spec, "podCIDR", r, &mut parse) {
             cidrs.push(c);
         }
         if let Some(list) = field(spec, "podCIDRs", r, |n| {
@@ -792,6 +804,7 @@ fn node(doc: At, r: &mut Report) -> Option<Node> {
                 }
             }
         }
+        node.cidr_line = first_line.unwrap_or(node.line);
         for net in cidrs {
             if !node.pod_cidrs.contains(&net) {
                 node.pod_cidrs.push(net);
@@ -811,8 +824,14 @@ fn node(doc: At, r: &mut Report) -> Option<Node> {
                     continue;
                 }
                 if field(n, "type", r, |n| n.text()).as_deref() == Some("InternalIP") {
-                    if let Some(IpAddr::V4(ip)) = field(n, "address", r, ip_at) {
-                        node.internal_ip.get_or_insert(ip);
+                    let mut line = n.line();
+                    let ip = field(n, "address", r, |a| {
+                        line = a.line();
+                        ip_at(a)
+                    });
+                    if let (Some(IpAddr::V4(ip)), None) = (ip, node.internal_ip) {
+                        node.internal_ip = Some(ip);
+                        node.ip_line = line;
                     }
                 }
             }
@@ -828,12 +847,17 @@ fn pod(doc: At, r: &mut Report) -> Option<Pod> {
         name,
         node_name: None,
         ip: None,
+        node_line: doc.line(),
+        ip_line: doc.line(),
         ports: Vec::new(),
         line: doc.line(),
     };
     if let Some(spec) = r.ok(doc.get("spec")).flatten() {
         let spec = At::new(spec, "spec");
-        pod.node_name = field(spec, "nodeName", r, |n| n.text());
+        pod.node_name = field(spec, "nodeName", r, |n| {
+            pod.node_line = n.line();
+            n.text()
+        });
         let containers = field(spec, "containers", r, |n| {
             n.items()
                 .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
@@ -864,9 +888,12 @@ fn pod(doc: At, r: &mut Report) -> Option<Pod> {
     }
     if let Some(status) = r.ok(doc.get("status")).flatten() {
         let st = At::new(status, "status");
-        pod.ip = field(st, "podIP", r, |n| match ip_at(n)? {
-            IpAddr::V4(a) => Ok(a),
-            IpAddr::V6(_) => Err(n.error("an IPv6 pod address is not simulated")),
+        pod.ip = field(st, "podIP", r, |n| {
+            pod.ip_line = n.line();
+            match ip_at(n)? {
+                IpAddr::V4(a) => Ok(a),
+                IpAddr::V6(_) => Err(n.error("an IPv6 pod address is not simulated")),
+            }
         });
     }
     Some(pod)
