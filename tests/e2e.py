@@ -444,6 +444,21 @@ def run(b, base):
     b.wait_until(lambda: "unreachable 172.16.225.112" in b.value("#routes-node8"), "the dropped file", 5)
     check("a routes file dropped on the editor replaces the routes", "Dropped" in b.text("#verdict") and "unreachable" in b.text("#verdict"), b.text("#verdict"))
     check("the drop says what was loaded", "node8.routes" in b.text(".notice"), b.text(".notice"))
+    # A scenario file dropped on the topology (not an editor) is imported,
+    # and the page stays (a browser would otherwise leave it to show the file).
+    scenario_json = open(os.path.join(ROOT, "src", "engine", "scenarios", "article-remote.json")).read()
+    b.js(
+        "const dt = new DataTransfer();"
+        "dt.items.add(new File([arguments[0]], 'remote.packetwalk.json', {type: 'application/json'}));"
+        "const target = document.querySelector('.topo-panel');"
+        "for (const kind of ['dragover', 'drop']) {"
+        "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
+        "}",
+        scenario_json,
+    )
+    picked = lambda: b.js("return document.getElementById('scenario-picker').value")
+    b.wait_until(lambda: picked() == "article-remote", "the dropped scenario to open", 10)
+    check("a scenario file dropped on the page is imported", picked() == "article-remote" and "r8w2n" in b.text("#verdict"), b.text("#verdict"))
 
     # 4b. A real node's dump, loaded from a file: parsed in chunks, listed
     # virtualised, counters count, and too big for a link (a clear message).
@@ -537,6 +552,9 @@ def run(b, base):
     # The editors followed the packet to node54: a link (and a reload) shows
     # node54's texts again, not the first node's.
     host = lambda: b.js("const s = document.querySelector('#editor-host'); return s.options[s.selectedIndex].text")
+    b.click("#step-first")
+    b.click("#step-last")
+    check("End from the first step shows the editors of the packet's last node", host().startswith("node54"), host())
     before = host()
     b.click("#copy-link")
     b.wait("#link-text")
