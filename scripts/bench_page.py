@@ -62,6 +62,16 @@ def report_sizes(dist, fetched):
     print(f"size  the cluster generator, fetched on first use, gzip -9: {lazy} B ({lazy / 1000:.1f} kB)")
 
 
+def fresh_page(b, base, scenario, ready):
+    """Built-in `scenario` opened with no autosave, and none made while it is open."""
+    b.get("about:blank")
+    b.get(base + f"?scenario={scenario}")
+    b.js("localStorage.clear(); Storage.prototype.setItem = function () {};")
+    b.get("about:blank")
+    b.get(base + f"?scenario={scenario}")
+    b.wait(ready, 20)
+
+
 def open_watching_long_tasks(b, base):
     """A fresh article page that records every long task in window.__long."""
     b.get("about:blank")
@@ -91,12 +101,7 @@ def main():
         try:
             firsts = []
             for _ in range(RUNS):
-                b.get("about:blank")
-                b.get(base + "?scenario=article")
-                b.js("localStorage.clear(); Storage.prototype.setItem = function () {};")
-                b.get("about:blank")
-                b.get(base + "?scenario=article")
-                b.wait("#verdict", 20)
+                fresh_page(b, base, "article", "#verdict")
                 firsts.append(attr(b, "data-first-render-ms"))
             clusters = []
             for _ in range(RUNS):
@@ -160,12 +165,7 @@ def main():
             # edit: kube-proxy's sync over 12 MB, made in the worker.
             walls, tasks = [], []
             for _ in range(3):
-                b.get("about:blank")
-                b.get(base + "?scenario=calico-ipip")
-                b.js("localStorage.clear(); Storage.prototype.setItem = function () {};")
-                b.get("about:blank")
-                b.get(base + "?scenario=calico-ipip")
-                b.wait("#cluster-yaml", 20)
+                fresh_page(b, base, "calico-ipip", "#cluster-yaml")
                 inp = b.find("input[aria-label='Load rules of node8 from a file']")
                 b.cmd("POST", f"/element/{inp}/value", {"text": dump})
                 b.wait_until(lambda: "rules loaded into node8" in b.text(".notice"), "the dump to load", 120)

@@ -17,6 +17,17 @@ fn world(name: &str) -> (World, SimState) {
     (w, s)
 }
 
+/// The article's world with `extra` routes after node8's own.
+fn article_with_node8_routes(extra: &str) -> (World, SimState) {
+    let mut sc = scenario::builtin("article").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    let routes = node8.routes.to_text() + extra;
+    node8.routes = packetwalk::engine::scenario::Text::One(routes);
+    let w = World::build(&sc).unwrap();
+    let s = SimState::new(&w);
+    (w, s)
+}
+
 fn golden(name: &str, t: &Trace) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
@@ -692,12 +703,8 @@ fn clearing_conntrack_sends_the_next_packet_through_nat_again() {
 
 #[test]
 fn unreachable_and_prohibit_routes_answer_with_icmp() {
-    let mut sc = scenario::builtin("article").unwrap();
-    let node8 = sc.host_mut("node8").unwrap();
-    let routes = node8.routes.to_text() + "unreachable 10.123.0.0/16\nprohibit 10.124.0.0/16\n";
-    node8.routes = packetwalk::engine::scenario::Text::One(routes);
-    let mut w = World::build(&sc).unwrap();
-    let mut s = SimState::new(&w);
+    let (mut w, mut s) =
+        article_with_node8_routes("unreachable 10.123.0.0/16\nprohibit 10.124.0.0/16\n");
     for (to, reason, code) in [
         ("10.123.4.5:80", DropReason::Unreachable, 1),
         ("10.124.4.5:80", DropReason::Prohibit, 13),
@@ -725,12 +732,7 @@ fn unreachable_and_prohibit_routes_answer_with_icmp() {
 /// the link; before, the packet was sent toward node8's own address.
 #[test]
 fn gateway_of_own_address_sends_straight_to_the_destination() {
-    let mut sc = scenario::builtin("article").unwrap();
-    let node8 = sc.host_mut("node8").unwrap();
-    let routes = node8.routes.to_text() + "10.99.0.0/16 via 192.168.11.58 dev ens33\n";
-    node8.routes = packetwalk::engine::scenario::Text::One(routes);
-    let mut w = World::build(&sc).unwrap();
-    let mut s = SimState::new(&w);
+    let (mut w, mut s) = article_with_node8_routes("10.99.0.0/16 via 192.168.11.58 dev ens33\n");
     let t = send(
         &mut w,
         &mut s,

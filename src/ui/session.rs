@@ -532,7 +532,7 @@ impl Session {
         let now = self.config.clone();
         let mut runs = (*now).clone();
         let mut r = Ok(());
-        for e in edits {
+        'edits: for e in edits {
             let Some(h) = self.host(&e.host).filter(|h| *h < runs.len()) else {
                 r = Err(format!(
                     "the saved packets ran on a host \"{}\" that the scenario does not have",
@@ -540,25 +540,26 @@ impl Session {
                 ));
                 break;
             };
-            if let Some(t) = &e.rules {
-                if let Err(err) = self.world.set_rules(h, t) {
+            for (field, text) in [(Field::Rules, &e.rules), (Field::Routes, &e.routes)] {
+                let Some(t) = text else {
+                    continue;
+                };
+                let set = match field {
+                    Field::Rules => self.world.set_rules(h, t),
+                    Field::Routes => self.world.set_routes(h, t),
+                };
+                if let Err(err) = set {
                     r = Err(format!(
-                        "the rules {} ran earlier do not apply:\n{err}",
+                        "the {} {} ran earlier do not apply:\n{err}",
+                        field.as_str(),
                         e.host
                     ));
-                    break;
+                    break 'edits;
                 }
-                runs[h].rules_text = t.as_str().into();
-            }
-            if let Some(t) = &e.routes {
-                if let Err(err) = self.world.set_routes(h, t) {
-                    r = Err(format!(
-                        "the routes {} ran earlier do not apply:\n{err}",
-                        e.host
-                    ));
-                    break;
+                match field {
+                    Field::Rules => runs[h].rules_text = t.as_str().into(),
+                    Field::Routes => runs[h].routes_text = t.as_str().into(),
                 }
-                runs[h].routes_text = t.as_str().into();
             }
             runs[h].rules = self.world.hosts[h].rules.clone();
             runs[h].routes = self.world.hosts[h].routes.clone();
