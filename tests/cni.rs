@@ -775,3 +775,39 @@ fn a_bad_pod_cidr_is_reported_at_its_own_line() {
         )
     );
 }
+
+/// A route the learner wrote in place of one of the CNI's (a blackhole for
+/// another node's block) stays through a sync, and the diff says so;
+/// before, the sync failed on its own "File exists" at a line of a text
+/// the learner never saw.
+#[test]
+fn a_learners_route_stands_in_for_the_cnis_through_a_sync() {
+    let c = cluster("calico-ipip");
+    let mut sc = cni::build(&c, "t", "t").unwrap();
+    let n8 = sc.host_mut("node8").unwrap();
+    let cnis = "172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink";
+    let routes = n8.routes.to_text();
+    assert!(routes.contains(cnis), "{routes}");
+    n8.routes =
+        packetwalk::engine::scenario::Text::One(routes.replace(cnis, "blackhole 172.16.3.64/26"));
+    let (after, diffs) = cni::resync(Some(&c), &c, &sc).unwrap();
+    let routes = after.host("node8").unwrap().routes.to_text();
+    assert!(
+        routes.contains("blackhole 172.16.3.64/26") && !routes.contains(cnis),
+        "{routes}"
+    );
+    let note = diffs
+        .iter()
+        .find(|d| d.node == "node8")
+        .unwrap()
+        .note
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        note.contains(
+            "your route is kept: blackhole 172.16.3.64/26 (instead of the CNI's 172.16.3.64/26 via"
+        ),
+        "{note}"
+    );
+    World::build(&after).unwrap();
+}

@@ -442,7 +442,8 @@ def run(b, base):
         dropped,
     )
     b.wait_until(lambda: "unreachable 172.16.225.112" in b.value("#routes-node8"), "the dropped file", 5)
-    check("a routes file dropped on the editor replaces the routes", "Dropped" in b.text("#verdict") and "unreachable" in b.text("#verdict"), b.text("#verdict"))
+    check("a routes file dropped on the editor replaces the routes; the unreachable route refuses the packet and says with what",
+          "Refused" in b.text("#verdict") and "answered with ICMP" in b.text("#verdict") and "unreachable" in b.text("#verdict"), b.text("#verdict"))
     check("the drop says what was loaded", "node8.routes" in b.text(".notice"), b.text(".notice"))
     # A scenario file dropped on the topology (not an editor) is imported,
     # and the page stays (a browser would otherwise leave it to show the file).

@@ -317,6 +317,11 @@ fn malformed_rules_get_located_errors() {
             "Chain INPUT (policy ACCEPT)\ntarget     prot opt source               destination\n",
             "iptables -L output",
         ),
+        (
+            "table ip filter {\n\tchain INPUT {\n",
+            "nft list ruleset output",
+        ),
+        ("{\"name\": \"article\"}\n", "this is JSON"),
     ] {
         let e = &save::parse(text).unwrap_err().0[0];
         assert!(

@@ -911,13 +911,44 @@ pub fn resync(
             .map(|b| b.routes.to_text().lines().map(str::to_string).collect())
             .unwrap_or_default();
         let mut routes: Vec<String> = h.routes.to_text().lines().map(str::to_string).collect();
+        // A route's key in the kernel: one route per destination, metric
+        // and table.
+        let key = |l: &str| {
+            crate::engine::route_text::parse_ip_route_line(l, 1)
+                .ok()
+                .flatten()
+                .map(|r| (r.dst, r.metric, r.table))
+        };
+        let mut replaced = Vec::new();
         for l in prev.routes.to_text().lines() {
             if before.is_some()
                 && !generated_before.iter().any(|g| g == l)
                 && !routes.iter().any(|r| r == l)
             {
+                // The learner's route stands in for the CNI's own with the
+                // same key (a blackhole for a block, say).
+                if let Some(k) = key(l) {
+                    routes.retain(|g| {
+                        let same = key(g) == Some(k);
+                        if same {
+                            replaced.push(format!("{l} (instead of the CNI's {g})"));
+                        }
+                        !same
+                    });
+                }
                 routes.push(l.to_string());
             }
+        }
+        if !replaced.is_empty() {
+            let kept = format!(
+                "your route{} kept: {}",
+                if replaced.len() == 1 { " is" } else { "s are" },
+                replaced.join("; ")
+            );
+            note = Some(match note {
+                Some(n) => format!("{n}; {kept}"),
+                None => kept,
+            });
         }
         h.routes = Text::Lines(routes);
         diffs.push(NodeDiff {

@@ -214,23 +214,30 @@ pub fn summary(s: &Step) -> String {
             reason,
             detail,
             response,
-        } => {
-            let mut s = format!("DROP: {detail} — {}", reason.describe());
-            if let Some(r) = response {
-                let what = match &r.transport {
-                    crate::engine::packet::Transport::Icmp {
-                        icmp_type, code, ..
-                    } => format!("ICMP {}", icmp::name(*icmp_type, *code)),
-                    _ => "TCP RST".into(),
-                };
-                s.push_str(&format!("; sends {what} to {}", r.ip.dst));
-            }
-            s
-        }
+        } => match response {
+            Some(r) => format!(
+                "REFUSED: {detail} — {}; sends {}",
+                reason.describe(),
+                response_name(r)
+            ),
+            None => format!("DROP: {detail} — {}", reason.describe()),
+        },
         StepKind::Exit { dev, next_hop } => {
             format!("leaves the scenario on {dev} toward {next_hop}")
         }
     }
+}
+
+/// What a refused packet's sender gets: `ICMP port-unreachable to
+/// 192.168.11.200`, `TCP RST to 10.0.0.2`.
+pub fn response_name(r: &crate::engine::packet::Packet) -> String {
+    let what = match &r.transport {
+        crate::engine::packet::Transport::Icmp {
+            icmp_type, code, ..
+        } => format!("ICMP {}", icmp::name(*icmp_type, *code)),
+        _ => "TCP RST".into(),
+    };
+    format!("{what} to {}", r.ip.dst)
 }
 
 /// The trace as a plain-text table (the CLI's default output).

@@ -253,7 +253,7 @@ impl DropReason {
             DropReason::Prohibit => "a prohibit route: the sender gets ICMP administratively prohibited",
             DropReason::NoRoute => "no route matches the destination (network unreachable)",
             DropReason::TtlExceeded => "TTL reached 0 while forwarding: ICMP time exceeded is sent back",
-            DropReason::Filtered => "dropped by netfilter (DROP rule or chain policy)",
+            DropReason::Filtered => "dropped by netfilter",
             DropReason::Rejected => "rejected by netfilter: an error is sent back to the sender",
             DropReason::NoListener => "no socket listens on that port: the kernel answers with a reset or ICMP port unreachable",
             DropReason::NoConnection => "the listening socket has no connection for this segment (its SYN never arrived): TCP answers an ACK with a reset and drops anything else",

@@ -63,6 +63,9 @@ pub enum Msg {
     ImportScenario(String),
     ExportScenario,
     ImportText(usize, Option<Field>, String, Rc<str>),
+    /// A file from Import… or dropped outside the editors: a scenario,
+    /// Kubernetes objects, or a node's listing, by what it holds.
+    ImportFile(String, Rc<str>),
     /// Progress of the chunked parse started in session generation `.0`.
     /// Session generation, parse number, progress.
     ImportProgress(u64, u64, f64),
@@ -390,6 +393,23 @@ fn take_large_rules(sc: &mut scenario::Scenario) -> Vec<(String, Rc<str>)> {
     out
 }
 
+/// Whether `text` is Kubernetes objects (YAML with `kind:` or
+/// `apiVersion:` at the start of a line).
+fn is_objects(text: &str) -> bool {
+    (text.lines().take(500)).any(|l| l.starts_with("kind:") || l.starts_with("apiVersion:"))
+}
+
+/// Whether `text` is a node's listing: `iptables-save`, or `ip route` /
+/// `route -n` output (its first line that is not a comment reads as one).
+fn is_listing(text: &str) -> bool {
+    let first = (text.lines().map(str::trim))
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    Field::guess(text) == Field::Rules
+        || first.starts_with("Kernel IP routing table")
+        || crate::engine::route_text::parse_ip_route_line(first, 1).is_ok_and(|r| r.is_some())
+}
+
 /// Whether two scenarios are the same but for their rules and routes.
 fn same_shape(a: &scenario::Scenario, b: &scenario::Scenario) -> bool {
     let shape = |s: &scenario::Scenario| scenario::Scenario {
@@ -570,6 +590,20 @@ impl App {
             }
             Err(why) => self.notice = Some(Notice::error(why)),
         }
+    }
+
+    /// After a cluster sync: the editors on a host that still exists, and,
+    /// when it applied and more than one packet was sent, a word on what
+    /// happened to them.
+    fn synced(&mut self, ctx: &Context<Self>, applied: bool) {
+        self.editor_host = self.editor_host.min(self.session.world.hosts.len().saturating_sub(1));
+        let n = self.session.sends.len();
+        if applied && n > 1 {
+            self.notice = Some(Notice::info(format!(
+                "A change to the cluster rebuilds every node (its pods, kube-proxy's chains, the CNI's routes): the {n} packets sent were sent again, in order, on the new cluster, and conntrack started over with them."
+            )));
+        }
+        self.schedule_autosave(ctx);
     }
 
     /// Sends the cluster's sync to the worker; [`Msg::ClusterSynced`]
@@ -768,7 +802,7 @@ impl Component for App {
                     if let Some(file) = file {
                         let link = link.clone();
                         browser::read_file(file, move |r| match r {
-                            Ok((name, text)) => link.send_message(Msg::ImportText(usize::MAX, None, name, text)),
+                            Ok((name, text)) => link.send_message(Msg::ImportFile(name, text)),
                             Err(e) => link.send_message(Msg::Notice(Notice::error(e))),
                         });
                     }
@@ -999,17 +1033,15 @@ impl Component for App {
                     }
                     return true;
                 }
-                self.session.apply_cluster();
-                self.editor_host = self.editor_host.min(self.session.world.hosts.len().saturating_sub(1));
-                self.schedule_autosave(ctx);
+                let applied = self.session.sync_due() && self.session.apply_cluster();
+                self.synced(ctx, applied);
             }
             Msg::ClusterSynced(version, draft, r) => {
                 self.syncing = false;
                 let same_text = self.session.cluster.as_ref().is_some_and(|c| c.text == draft.text);
                 if version == self.session.world_gen() && same_text {
-                    self.session.resynced(*draft, r.map(|r| *r), true);
-                    self.editor_host = self.editor_host.min(self.session.world.hosts.len().saturating_sub(1));
-                    self.schedule_autosave(ctx);
+                    let applied = self.session.resynced(*draft, r.map(|r| *r), true);
+                    self.synced(ctx, applied);
                 } else if self.session.sync_due() {
                     // Something changed while it was made: once more.
                     ctx.link().send_message(Msg::ClusterApply);
@@ -1164,7 +1196,7 @@ impl Component for App {
                 }
             }
             Msg::ExportScenario => {
-                let saved = self.session.to_saved();
+                let saved = self.saved();
                 if self.session.has_errors() {
                     // Text that does not apply cannot be a scenario yet: the
                     // file is a session record, which Import reads back.
@@ -1174,13 +1206,9 @@ impl Component for App {
                     );
                     browser::download(
                         &name,
-                        &share::to_json(&Saved {
-                            sends: Vec::new(),
-                            eras: Vec::new(),
-                            flushes: Vec::new(),
-                            selected: None,
-                            ..saved
-                        }),
+                        // Everything a link holds: Import replays the
+                        // packets on the texts each met.
+                        &share::to_json(&saved),
                     );
                     self.notice = Some(Notice::info(
                         "Some of your text has errors, so the file is a session record with your text as typed: \"Import…\" opens it here (the command line needs a valid scenario).",
@@ -1191,13 +1219,33 @@ impl Component for App {
                     browser::download(&name, &sc.to_json());
                 }
             }
-            // A scenario file dropped on an editor is imported as one.
-            Msg::ImportText(_, _, _, text) if text.trim_start().starts_with('{') => {
-                ctx.link().send_message(Msg::ImportScenario(text.to_string()));
+            // A scenario file or Kubernetes objects dropped on an editor
+            // go where they belong.
+            Msg::ImportText(_, _, name, text) if text.trim_start().starts_with('{') || is_objects(&text) => {
+                ctx.link().send_message(Msg::ImportFile(name, text));
             }
-            // From Import…: the host the editors show.
-            Msg::ImportText(usize::MAX, field, name, text) => {
-                ctx.link().send_message(Msg::ImportText(self.editor_host, field, name, text));
+            Msg::ImportFile(name, text) => {
+                if text.trim_start().starts_with('{') {
+                    ctx.link().send_message(Msg::ImportScenario(text.to_string()));
+                } else if is_objects(&text) {
+                    if self.session.cluster.is_some() {
+                        self.session.edit_cluster(text);
+                        ctx.link().send_message(Msg::ClusterApply);
+                        self.notice = Some(Notice::info(format!(
+                            "{name}: the cluster's objects are replaced by the file's, and every node syncs to them (Undo takes them back)."
+                        )));
+                    } else {
+                        self.notice = Some(Notice::error(format!(
+                            "{name} holds Kubernetes objects: they need a scenario made from a cluster. Pick one (Calico IPIP, for one), then drop the file again; nothing was changed."
+                        )));
+                    }
+                } else if is_listing(&text) {
+                    ctx.link().send_message(Msg::ImportText(self.editor_host, None, name, text));
+                } else {
+                    self.notice = Some(Notice::error(format!(
+                        "{name} is not a Packet Walk scenario (JSON), Kubernetes objects (YAML), or a node's iptables-save or ip route listing; nothing was changed."
+                    )));
+                }
             }
             Msg::ImportText(host, field, name, text) => {
                 let is_rules = field.unwrap_or_else(|| Field::guess(&text)) == Field::Rules;
@@ -1563,10 +1611,15 @@ impl Component for App {
                                 </section>
                             },
                             _ => html! {
-                                <section id="events" class="panel events-panel empty">
-                                    <h2>{ "Steps" }</h2>
-                                    <p>{ "No packet sent yet: choose a source and a destination and press Send." }</p>
-                                </section>
+                                <>
+                                    <section id="events" class="panel events-panel empty">
+                                        <h2>{ "Steps" }</h2>
+                                        <p>{ "No packet sent yet: choose a source and a destination and press Send." }</p>
+                                    </section>
+                                    <section class="panel detail-panel empty" aria-label="The selected step">
+                                        <p class="hint">{ "The packet's headers at each step, and why each step happened, show here once a packet is sent." }</p>
+                                    </section>
+                                </>
                             },
                         }
                     }
@@ -1653,12 +1706,7 @@ impl App {
                 if let Some(file) = input.files().and_then(|f| f.get(0)) {
                     let link = link.clone();
                     browser::read_file(file, move |r| match r {
-                        // A node's listing chosen here goes where a drop on
-                        // the editors would put it.
-                        Ok((name, text)) if !text.trim_start().starts_with('{') => {
-                            link.send_message(Msg::ImportText(usize::MAX, None, name, text))
-                        }
-                        Ok((_, text)) => link.send_message(Msg::ImportScenario(text.to_string())),
+                        Ok((name, text)) => link.send_message(Msg::ImportFile(name, text)),
                         Err(e) => link.send_message(Msg::Notice(Notice::error(e))),
                     });
                 }

@@ -50,7 +50,8 @@ fn diff_list(d: &NodeDiff) -> Html {
         <details class="sync-diff" open={d.note.is_some()}>
             <summary>{ format!("{}: rules +{} −{}, routes +{} −{}", d.node, r.added_total, r.removed_total, t.added_total, t.removed_total) }</summary>
             if let Some(n) = &d.note { <p class="form-error">{ n.clone() }</p> }
-            <ul class="diff-lines">
+            // Scrolls: the keyboard must reach it (WCAG scrollable-region-focusable).
+            <ul class="diff-lines" tabindex="0" aria-label={format!("What the sync changed on {}", d.node)}>
                 { lines(&r.removed, r.removed_total, false) }
                 { lines(&r.added, r.added_total, true) }
                 { lines(&t.removed, t.removed_total, false) }

@@ -187,16 +187,39 @@ pub fn verdict_words(trace: &Trace) -> (&'static str, String) {
             "Delivered",
             format!("After {n} steps the packet reached a socket in {ns}: {socket}."),
         ),
-        Verdict::Dropped { ns, reason } => (
-            "Dropped",
-            format!("After {n} steps the packet was dropped in {ns}: {}.", reason.describe()),
-        ),
+        // A drop that answers the sender (REJECT, a reset, ICMP
+        // unreachable) is a refusal: the sender learns at once, where a
+        // silent drop makes it wait and time out.
+        Verdict::Dropped { ns, reason } => match answer(trace) {
+            Some(what) => (
+                "Refused",
+                format!(
+                    "After {n} steps {ns} refused the packet: {}; it answered with {what}.",
+                    reason.describe()
+                ),
+            ),
+            None => (
+                "Dropped",
+                format!("After {n} steps the packet was dropped in {ns}: {}.", reason.describe()),
+            ),
+        },
         Verdict::Left { ns, dev, next_hop } => (
             "Left the scenario",
             format!(
                 "After {n} steps {ns} sent the packet out of {dev} toward {next_hop}, which this scenario does not model."
             ),
         ),
+    }
+}
+
+/// What a drop answered the sender with (`ICMP port-unreachable to
+/// 192.168.11.200`, `TCP RST to …`), when it answered.
+fn answer(trace: &Trace) -> Option<String> {
+    match &trace.steps.last()?.kind {
+        StepKind::Drop {
+            response: Some(r), ..
+        } => Some(crate::engine::render::response_name(r)),
+        _ => None,
     }
 }
 
@@ -688,6 +711,27 @@ mod tests {
         let mut w = World::build(&sc).unwrap();
         let mut st = SimState::new(&w);
         send(&mut w, &mut st, &sc.preset.unwrap().to_spec()).unwrap()
+    }
+
+    /// A drop that answers the sender is "Refused", with the answer; a
+    /// silent one is "Dropped".
+    #[test]
+    fn a_rejected_packet_is_refused_a_blackholed_one_dropped() {
+        let sc = scenario::builtin("article").unwrap();
+        let mut w = World::build(&sc).unwrap();
+        let mut st = SimState::new(&w);
+        let pod = "curl-7d4b9c6f5-qm2lx";
+        let reject = SendSpec::new(pod, "10.96.45.12:5000", crate::engine::packet::Proto::Tcp);
+        let t = send(&mut w, &mut st, &reject).unwrap();
+        let (head, words) = verdict_words(&t);
+        assert_eq!(head, "Refused", "{words}");
+        assert!(
+            words.contains("it answered with ICMP port-unreachable to 172.16.225.101"),
+            "{words}"
+        );
+        let silent = SendSpec::new(pod, "172.16.225.99:80", crate::engine::packet::Proto::Tcp);
+        let t = send(&mut w, &mut st, &silent).unwrap();
+        assert_eq!(verdict_words(&t).0, "Dropped");
     }
 
     /// "Next change" walks the article's packet hop by hop: each stop

@@ -59,7 +59,19 @@ const FLAGS: [&str; 5] = ["SYN", "ACK", "FIN", "RST", "PSH"];
 #[function_component(SendForm)]
 pub fn send_form(props: &SendFormProps) -> Html {
     let init = props.initial.clone();
-    let from = use_state(|| init.as_ref().map(|s| s.from.clone()).unwrap_or_default());
+    // A host named as the source (a preset's `client`) shows as the
+    // option the form gives that host (`client:IP` for a LAN client).
+    let from = use_state(|| {
+        let f = init.as_ref().map(|s| s.from.clone()).unwrap_or_default();
+        (props.targets.iter())
+            .find_map(|t| match t {
+                Target::Host {
+                    name, kind, addr, ..
+                } if *name == f => Some(host_value(name, *kind, *addr)),
+                _ => None,
+            })
+            .unwrap_or(f)
+    });
     let to = use_state(|| init.as_ref().map(|s| s.to.clone()).unwrap_or_default());
     let proto = use_state(|| init.as_ref().map_or(Proto::Tcp, |s| s.proto));
     let flags = use_state(|| {

@@ -256,6 +256,10 @@ impl Parser {
                 || trimmed.starts_with("num ")
             {
                 ": this looks like iptables -L output; Packet Walk reads iptables-save output (per table: *nat, its chains, its rules, COMMIT)"
+            } else if trimmed.starts_with("table ") {
+                ": this looks like nft list ruleset output; Packet Walk reads iptables-save output (iptables-nft-save prints the same rules that way)"
+            } else if trimmed.starts_with(['{', '[']) {
+                ": this is JSON, not iptables-save output (a scenario file opens with Import…)"
             } else {
                 ""
             };
