@@ -741,7 +741,7 @@ pub fn node_config(cluster: &Cluster, node: &str) -> Option<Config> {
     ))
 }
 
-/// Whether the cluster asks for kube-proxy's 1.18/1.19 layout
+/// Whether the cluster asks for kube-proxy's 1.18 layout
 /// (`kubeProxy: legacy` in its Network document).
 pub fn legacy(cluster: &Cluster) -> bool {
     cluster

@@ -184,7 +184,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                 <label for="cluster-layout">{ "kube-proxy's rules" }</label>
                 <select id="cluster-layout" onchange={onlayout}>
                     <option value="current" selected={!legacy}>{ "as current kube-proxy writes them" }</option>
-                    <option value="legacy" selected={legacy}>{ "as kube-proxy 1.18/1.19 wrote them (the article's time)" }</option>
+                    <option value="legacy" selected={legacy}>{ "as kube-proxy 1.18 wrote them (the article's time)" }</option>
                 </select>
                 { for form.services.iter().map(|row| service_row(row, props)) }
             </div>

@@ -1,6 +1,7 @@
-//! kube-proxy's rule layout of the article's time (releases 1.18 and 1.19,
-//! before the KUBE-EXT- chains, the RETURN/xor-mark KUBE-POSTROUTING of
-//! 1.20 and the partial syncs of 1.26):
+//! kube-proxy's rule layout of the article's time (release 1.18, before
+//! the KUBE-EXT- chains, the partial syncs of 1.26, and the RETURN/xor-mark
+//! KUBE-POSTROUTING that kubernetes PR 92035 brought in June 2020: 1.19
+//! has it, and 1.16-1.18 patch releases got it):
 //!
 //! - KUBE-SERVICES itself marks off-cluster traffic to a ClusterIP for
 //!   masquerade (`! -s <cluster CIDR> … -j KUBE-MARK-MASQ`) before the jump;
@@ -38,7 +39,7 @@ fn line(words: &[&str], origin: &Origin) -> Line {
     }
 }
 
-/// One full sync in the 1.18/1.19 layout on a node whose nat table holds
+/// One full sync in the 1.18 layout on a node whose nat table holds
 /// `existing` chains: kube-proxy's own that are no longer used are deleted.
 pub fn generate_on(cluster: &Cluster, cfg: &Config, existing: &[String]) -> Restore {
     let mut r = generate(cluster, cfg);
@@ -55,7 +56,7 @@ pub fn generate_on(cluster: &Cluster, cfg: &Config, existing: &[String]) -> Rest
     r
 }
 
-/// One full sync in the 1.18/1.19 layout.
+/// One full sync in the 1.18 layout.
 pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
     let mut r = Restore {
         full: true,

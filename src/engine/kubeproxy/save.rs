@@ -236,7 +236,7 @@ impl Kernel {
             .collect()
     }
 
-    /// A sync of kube-proxy 1.18/1.19 ([`super::legacy`]): kubelet's chains
+    /// A sync of kube-proxy 1.18 ([`super::legacy`]): kubelet's chains
     /// of that time, the jump rules of that time, then the restore.
     pub fn apply_legacy(&mut self, restore: &Restore) -> Result<(), String> {
         self.restore(super::legacy::KUBELET)?;
