@@ -811,3 +811,51 @@ fn a_learners_route_stands_in_for_the_cnis_through_a_sync() {
     );
     World::build(&after).unwrap();
 }
+
+/// A LoadBalancer's IP is reachable from the LAN: one node answers ARP for
+/// it (MetalLB's layer-2 mode), and kube-proxy's rules for the ingress IP
+/// DNAT it there; with externalTrafficPolicy: Local, a node with a local
+/// endpoint answers. Before, the packet left the scenario unanswered.
+#[test]
+fn a_load_balancer_ip_is_answered_on_the_lan_and_dnated() {
+    use packetwalk::engine::k8s::edit::{set_service_field, set_service_type};
+    use packetwalk::engine::trace::StepKind;
+    let svc = "ms-test/flask-ui";
+    let yaml = cni::cluster_yaml("calico-ipip").unwrap();
+    let lb = set_service_type(
+        yaml,
+        &Cluster::from_yaml(yaml).unwrap(),
+        svc,
+        "LoadBalancer",
+    )
+    .unwrap();
+    let local = set_service_field(
+        &lb,
+        &Cluster::from_yaml(&lb).unwrap(),
+        svc,
+        "externalTrafficPolicy",
+        "Local",
+    )
+    .unwrap();
+    for (text, announcer) in [(&lb, "node8"), (&local, "node8")] {
+        let c = Cluster::from_yaml(text).unwrap();
+        let sc = cni::build(&c, "t", "t").unwrap();
+        assert_eq!(sc.announces.len(), 1, "{:?}", sc.announces);
+        assert_eq!(
+            (
+                sc.announces[0].host.as_str(),
+                sc.announces[0].addr.to_string().as_str()
+            ),
+            (announcer, "192.168.11.240")
+        );
+        let mut w = World::build(&sc).unwrap();
+        let t = go(&mut w, "client", "192.168.11.240:80", Vec::new());
+        let answered = t.steps.iter().any(|s| matches!(&s.kind, StepKind::Arp { target, answered_by: Some(b), .. } if target.to_string() == "192.168.11.240" && b.starts_with(announcer)));
+        assert!(answered, "{}", packetwalk::engine::render::table(&t));
+        assert!(
+            delivered_to(&t).starts_with("flask-ui"),
+            "{}",
+            packetwalk::engine::render::table(&t)
+        );
+    }
+}

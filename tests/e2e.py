@@ -597,7 +597,7 @@ def run(b, base):
     check("three endpoints: kube-proxy's probabilities in iptables-save form",
           "--probability 0.33333333349" in rules and "--probability 0.50000000000" in rules, rules[-600:])
     diff = b.text(".sync-diff summary")
-    check("the sync's diff counts the rules it added", re.search(r"node8: rules \+[1-9]", diff) is not None, repr(diff))
+    check("the sync's diff counts the rules it added", re.search(r"node8: iptables-save lines \+[1-9]", diff) is not None, repr(diff))
     names = b.text(".chain-names")
     check("each KUBE-SEP chain is named by its endpoint", "ms-test/flask-ui:http → 172.16.3.66:80" in names, names[:300])
     b.js("document.querySelector('.restore-input').open = true")
@@ -657,7 +657,7 @@ def run(b, base):
         "const d = [...document.querySelectorAll('.sync-diff')].find(d => d.querySelector('summary').textContent.startsWith('node8:'));"
         "d.open = true; const m = d.querySelector('.diff-more');"
         "return [d.querySelector('summary').textContent, d.querySelectorAll('li').length, m && m.textContent];")
-    removed = int(re.search(r"node8: rules \+\d+ −(\d+)", summary).group(1))
+    removed = int(re.search(r"node8: iptables-save lines \+\d+ −(\d+)", summary).group(1))
     check("a sync over a loaded dump counts every removed line and lists only the first 200",
           removed > 5000 and items < 420 and more == f"… and {removed - 200} more lines removed",
           f"{summary!r}, {items} items, {more!r}")

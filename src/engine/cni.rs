@@ -19,7 +19,8 @@ use crate::engine::k8s::{self, Cluster, Protocol};
 use crate::engine::kubeproxy::{self, save::Kernel, Config, Proxier, Restore};
 use crate::engine::packet::Proto;
 use crate::engine::scenario::{
-    self, Device, DeviceKind, Fdb, Host, HostKind, Listener, Neigh, Preset, Scenario, Text,
+    self, Announce, Device, DeviceKind, Fdb, Host, HostKind, Listener, Neigh, Preset, Scenario,
+    Text,
 };
 use ipnet::{IpNet, Ipv4Net};
 use sha1::{Digest, Sha1};
@@ -613,6 +614,43 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         }),
         _ => None,
     });
+    // A LoadBalancer's IP is announced on the LAN as MetalLB's layer-2
+    // mode does: by one node, one with a ready endpoint of the Service
+    // when its traffic policy is Local (else the first node).
+    let mut announces = Vec::new();
+    for svc in cluster
+        .services
+        .iter()
+        .filter(|s| s.kind == k8s::ServiceType::LoadBalancer)
+    {
+        let local = (cluster.slices.iter())
+            .filter(|sl| sl.namespace == svc.namespace && sl.service == svc.name)
+            .flat_map(|sl| &sl.endpoints)
+            .filter(|e| e.conditions.ready != Some(false))
+            .find_map(|e| {
+                let ip = match e.addresses.first()? {
+                    IpAddr::V4(a) => *a,
+                    IpAddr::V6(_) => return None,
+                };
+                match &e.node_name {
+                    Some(n) => nodes.iter().find(|x| &x.name == n),
+                    None => nodes.iter().find(|x| x.block.contains(&ip)),
+                }
+            });
+        let node = match svc.external_policy {
+            k8s::Policy::Local => local,
+            k8s::Policy::Cluster => nodes.first(),
+        };
+        for ing in &svc.ingress {
+            if let (Some(n), IpAddr::V4(addr)) = (node, ing.ip) {
+                announces.push(Announce {
+                    host: n.name.clone(),
+                    dev: iface.clone(),
+                    addr,
+                });
+            }
+        }
+    }
     Ok(Scenario {
         name: name.into(),
         title,
@@ -624,6 +662,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         seed: 1,
         hosts,
         services,
+        announces,
         preset,
         cluster: None,
         sends: Vec::new(),

@@ -296,6 +296,7 @@ fn form_edit(yaml: &str, e: FormEdit) -> Result<String, String> {
                 "type" => edit::set_service_type(yaml, &c, &service, &value),
                 _ => edit::set_service_field(yaml, &c, &service, &field, &value),
             }
+            .map(|y| edit::complete_health_check_port(&y, &service))
             .ok_or_else(|| {
                 format!("The form cannot set {field} of {service} here: its spec or its ports are not written as blocks (each key on its own line, each port a \"- port: …\" item, nodePort not first). Set {field} in the YAML.")
             })

@@ -300,6 +300,15 @@ pub struct HostEdit {
     pub routes: Option<String>,
 }
 
+/// An address answered for on a LAN by a host's device (see
+/// [`Scenario::announces`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announce {
+    pub host: String,
+    pub dev: String,
+    pub addr: Ipv4Addr,
+}
+
 /// A Service port, for naming a destination (`--to flask-ui`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServicePort {
@@ -350,6 +359,11 @@ pub struct Scenario {
     pub hosts: Vec<Host>,
     #[serde(default)]
     pub services: Vec<Service>,
+    /// Addresses a host's device answers ARP for without holding them: a
+    /// LoadBalancer's IP that MetalLB's layer-2 mode announces from one
+    /// node, so a client on the LAN reaches it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub announces: Vec<Announce>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<Preset>,
     /// The Kubernetes objects (YAML) the nodes' rules and routes were
@@ -448,6 +462,7 @@ impl Scenario {
             seed: self.seed,
             hosts: Vec::new(),
             services: self.services.clone(),
+            announces: self.announces.clone(),
             preset: self.preset.clone(),
             cluster: self.cluster.clone(),
             sends: self.sends.clone(),
@@ -846,14 +861,18 @@ impl World {
 
     /// The host and device on LAN `lan` that owns `addr` (answers ARP for it).
     pub fn lan_owner(&self, lan: &str, addr: Ipv4Addr) -> Option<(usize, usize)> {
-        self.hosts.iter().enumerate().find_map(|(hi, h)| {
+        let on_lan = |d: &Dev| matches!(&d.spec.kind, DeviceKind::Ethernet { lan: l } if l == lan);
+        let holds = self.hosts.iter().enumerate().find_map(|(hi, h)| {
             h.devs
                 .iter()
-                .position(|d| {
-                    matches!(&d.spec.kind, DeviceKind::Ethernet { lan: l } if l == lan)
-                        && d.spec.addrs.iter().any(|a| a.addr() == addr)
-                })
+                .position(|d| on_lan(d) && d.spec.addrs.iter().any(|a| a.addr() == addr))
                 .map(|di| (hi, di))
+        });
+        holds.or_else(|| {
+            let a = self.scenario.announces.iter().find(|a| a.addr == addr)?;
+            let hi = self.host(&a.host)?;
+            let di = self.hosts[hi].dev(&a.dev)?;
+            on_lan(&self.hosts[hi].devs[di]).then_some((hi, di))
         })
     }
 
@@ -1073,6 +1092,7 @@ impl Scenario {
             seed: 1,
             hosts,
             services: Vec::new(),
+            announces: Vec::new(),
             preset: None,
             cluster: None,
             sends: Vec::new(),

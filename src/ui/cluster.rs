@@ -48,7 +48,8 @@ fn diff_list(d: &NodeDiff) -> Html {
     let (r, t) = (&d.rules, &d.routes);
     html! {
         <details class="sync-diff" open={d.note.is_some()}>
-            <summary>{ format!("{}: rules +{} −{}, routes +{} −{}", d.node, r.added_total, r.removed_total, t.added_total, t.removed_total) }</summary>
+            // Lines of the two texts: a chain's declaration counts as one.
+            <summary>{ format!("{}: iptables-save lines +{} −{}, routes +{} −{}", d.node, r.added_total, r.removed_total, t.added_total, t.removed_total) }</summary>
             if let Some(n) = &d.note { <p class="form-error">{ n.clone() }</p> }
             // Scrolls: the keyboard must reach it (WCAG scrollable-region-focusable).
             <ul class="diff-lines" tabindex="0" aria-label={format!("What the sync changed on {}", d.node)}>

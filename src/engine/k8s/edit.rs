@@ -2,7 +2,7 @@
 //! of the object it touches and leaves every other line (comments,
 //! ordering, style) as the learner wrote it.
 
-use super::{Cluster, ClusterIp, Protocol, TargetPort};
+use super::{Cluster, ClusterIp, Policy, Protocol, ServiceType, TargetPort};
 use serde::{Deserialize, Serialize};
 
 /// The YAML with the network mode set: the `mode:` line of the `Network`
@@ -119,6 +119,54 @@ pub fn set_service_field(
         None => out.insert(spec + 1, format!("{pad}{field}: {value}")),
     }
     Some(join(out))
+}
+
+/// The YAML with Service `namespace/name`'s `healthCheckNodePort` as the
+/// API server keeps it: a LoadBalancer with `externalTrafficPolicy: Local`
+/// gets one (the first free node port from 30000) when it has none, and
+/// any other Service loses the one it has. The YAML as it was when there
+/// is nothing to change, or the spec is not written in block style.
+pub fn complete_health_check_port(yaml: &str, service: &str) -> String {
+    let Ok(cluster) = Cluster::from_yaml(yaml) else {
+        return yaml.to_string();
+    };
+    let Some(svc) = cluster.services.iter().find(|s| s.key() == service) else {
+        return yaml.to_string();
+    };
+    let wants = svc.kind == ServiceType::LoadBalancer && svc.external_policy == Policy::Local;
+    if wants && svc.health_check_node_port == 0 {
+        let used: Vec<u16> = (cluster.services.iter())
+            .flat_map(|s| {
+                s.ports
+                    .iter()
+                    .map(|p| p.node_port)
+                    .chain([s.health_check_node_port])
+            })
+            .collect();
+        let Some(port) = (30000u16..=32767).find(|p| !used.contains(p)) else {
+            return yaml.to_string();
+        };
+        return set_service_field(
+            yaml,
+            &cluster,
+            service,
+            "healthCheckNodePort",
+            &port.to_string(),
+        )
+        .unwrap_or_else(|| yaml.to_string());
+    }
+    if !wants && svc.health_check_node_port != 0 {
+        let lines: Vec<&str> = yaml.lines().collect();
+        let (start, end) = document_of(&lines, svc.line);
+        let out: Vec<String> = (lines.iter().enumerate())
+            .filter(|(i, l)| {
+                !(*i >= start && *i < end && l.trim_start().starts_with("healthCheckNodePort:"))
+            })
+            .map(|(_, l)| l.to_string())
+            .collect();
+        return join(out);
+    }
+    yaml.to_string()
 }
 
 /// The YAML with Service `namespace/name` made of `kind` (`ClusterIP`,
@@ -551,6 +599,37 @@ mod tests {
             set_endpoint_state(yaml, line, EndpointState::NotReady),
             None
         );
+    }
+
+    /// A LoadBalancer with externalTrafficPolicy: Local gets a health
+    /// check node port, as the API server allocates one, and kube-proxy
+    /// opens it in the filter table; back to Cluster, it is gone.
+    #[test]
+    fn a_local_load_balancer_gets_a_health_check_node_port() {
+        let svc = "ms-test/flask-ui";
+        let yaml = cni::cluster_yaml("calico-ipip").unwrap();
+        let c = Cluster::from_yaml(yaml).unwrap();
+        let lb = set_service_type(yaml, &c, svc, "LoadBalancer").unwrap();
+        let lb = complete_health_check_port(&lb, svc);
+        assert!(
+            !lb.contains("healthCheckNodePort"),
+            "Cluster policy: none\n{lb}"
+        );
+        let c = Cluster::from_yaml(&lb).unwrap();
+        let local = set_service_field(&lb, &c, svc, "externalTrafficPolicy", "Local").unwrap();
+        let local = complete_health_check_port(&local, svc);
+        let c = Cluster::from_yaml(&local).unwrap_or_else(|e| panic!("{e}\n{local}"));
+        assert_eq!(c.services[0].health_check_node_port, 30000, "{local}");
+        let rules = node8_rules(&c);
+        assert!(
+            rules.contains(
+                "\"ms-test/flask-ui:http health check node port\" -m tcp --dport 30000 -j ACCEPT"
+            ),
+            "{rules}"
+        );
+        let back = set_service_field(&local, &c, svc, "externalTrafficPolicy", "Cluster").unwrap();
+        let back = complete_health_check_port(&back, svc);
+        assert!(!back.contains("healthCheckNodePort"), "{back}");
     }
 
     /// The type select completes the Service as the API server would.
