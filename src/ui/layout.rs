@@ -1613,6 +1613,7 @@ mod tests {
             seed: 0,
             hosts: Vec::new(),
             services: Vec::new(),
+            announces: Vec::new(),
             preset: None,
             cluster: None,
             sends: Vec::new(),
