@@ -450,7 +450,7 @@ fn a_filter_verdict_names_its_rule_or_policy() {
         ),
         (
             filter(":FORWARD DROP [0:0]\n", ""),
-            "the policy DROP of filter FORWARD dropped it",
+            "the policy DROP of filter FORWARD (line 3) dropped it",
         ),
         (
             filter(":FORWARD ACCEPT [0:0]\n:CHECK - [0:0]\n", "-A FORWARD -j CHECK\n-A CHECK -p tcp --dport 80 -j REJECT\n"),

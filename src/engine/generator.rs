@@ -71,6 +71,9 @@ pub struct ClusterForm {
 pub struct ClusterView {
     pub form: ClusterForm,
     pub nodes: Vec<NodeSync>,
+    /// Why the YAML does not read, located in it (the view is then empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ParseError>,
 }
 
 /// A built-in scenario made from a cluster.
@@ -191,8 +194,13 @@ fn builtin(name: &str) -> Option<Built> {
 /// The form's view and each node's sync, for `yaml` (an empty view when it
 /// does not read).
 fn read(yaml: &str) -> ClusterView {
-    let c = Cluster::from_yaml(yaml).unwrap_or_default();
-    view(&c)
+    match Cluster::from_yaml(yaml) {
+        Ok(c) => view(&c),
+        Err(e) => ClusterView {
+            errors: e.0,
+            ..view(&Cluster::default())
+        },
+    }
 }
 
 fn view(c: &Cluster) -> ClusterView {
@@ -212,6 +220,7 @@ fn view(c: &Cluster) -> ClusterView {
     ClusterView {
         form: form(c),
         nodes,
+        errors: Vec::new(),
     }
 }
 

@@ -1163,8 +1163,18 @@ impl Walker<'_, '_> {
                     rule.index, rule.text
                 )
             }
-            Some(StepKind::Policy { chain, policy, .. }) => {
-                format!("the policy {policy} of {tn} {chain} {what}")
+            Some(StepKind::Policy {
+                chain,
+                policy,
+                line,
+                ..
+            }) => {
+                let at = if *line > 0 {
+                    format!(" (line {line})")
+                } else {
+                    String::new()
+                };
+                format!("the policy {policy} of {tn} {chain}{at} {what}")
             }
             _ => format!("{tn} {hook} {what}"),
         }

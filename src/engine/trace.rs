@@ -348,6 +348,9 @@ pub enum StepKind {
         table: TableName,
         chain: String,
         policy: String,
+        /// Line of the chain's `:NAME POLICY` declaration (0 when none).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        line: usize,
     },
     /// A kernel log line from `-j LOG`.
     Log {

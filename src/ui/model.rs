@@ -652,6 +652,10 @@ pub fn next_change(trace: &Trace, visible: &[usize], at: usize) -> usize {
 /// table, chain, position from 1 and line in the text.
 pub fn step_rule(step: &Step) -> Option<(crate::engine::iptables::TableName, &str, usize, usize)> {
     match &step.kind {
+        // A chain's policy: its declaration's line (position 0).
+        StepKind::Policy {
+            table, chain, line, ..
+        } if *line > 0 => Some((*table, chain.as_str(), 0, *line)),
         StepKind::RuleMatch {
             table, chain, rule, ..
         } => Some((*table, chain.as_str(), rule.index, rule.line)),

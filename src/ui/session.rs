@@ -613,7 +613,11 @@ impl Session {
             // The nodes already hold what these objects made (and any hand
             // edits): the objects are in place as applied, not synced again.
             let built_in = builtin_cluster(s.base.as_deref())?;
-            let mut draft = ClusterDraft::applied(&yaml, generator::read(&yaml)?);
+            let view = generator::read(&yaml)?;
+            // Objects that do not read keep the file's nodes, and say why.
+            let errors = Rc::new(view.errors.clone());
+            let mut draft = ClusterDraft::applied(&yaml, view);
+            draft.errors = errors;
             draft.base = built_in.map(|b| b.yaml.as_str().into());
             s.cluster = Some(draft);
         }
@@ -1790,6 +1794,23 @@ mod tests {
             "kept as the built-in's, changed"
         );
         assert!(back.undo.is_empty(), "opening a file is not an edit");
+
+        // A file whose objects do not read opens with its nodes, and the
+        // YAML's errors shown at their line (before: "in sync", no form).
+        let mut file = Scenario::from_json(&s.to_file().to_json()).unwrap();
+        file.cluster = file
+            .cluster
+            .map(|y| y.replacen("podCIDR: 172.16.3.64/26", "podCIDR: 172.16.3.64/33", 1));
+        let back = Session::from_file(file, Some("calico-ipip".into())).unwrap();
+        let c = back.cluster.as_ref().unwrap();
+        assert!(
+            c.errors
+                .iter()
+                .any(|e| e.line == 31 && e.message.contains("not an IPv4 CIDR")),
+            "{:?}",
+            c.errors
+        );
+        assert!(back.sync_due());
     }
 
     /// Cluster edits are undone and redone like the editors' texts.

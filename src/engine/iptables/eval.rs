@@ -679,6 +679,7 @@ fn leave(
             table: table.name,
             chain: base.name.clone(),
             policy: policy.as_str().into(),
+            line: base.line,
         },
         packet: pkt.clone(),
     });
