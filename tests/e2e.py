@@ -557,12 +557,16 @@ def run(b, base):
     b.click("#step-last")
     check("End from the first step shows the editors of the packet's last node", host().startswith("node54"), host())
     before = host()
+    # Typed in the send form and not sent: kept too.
+    b.clear("#send-to")
+    b.type("#send-to", "10.96.100.10:8080")
     b.click("#copy-link")
     b.wait("#link-text")
     link = b.value("#link-text")
     b.keys(["\ue00c"])
     fresh(b, link)
     check("a link opens the editors on the host they showed", before.startswith("node54") and host() == before, f"{before!r} → {host()!r}")
+    check("a link keeps what was typed in the send form and not sent", b.value("#send-to") == "10.96.100.10:8080", b.value("#send-to"))
 
     # 5a. Picking a cluster scenario loads the generator, then opens it; a
     # choice made while it loads is handled after it, so the last one wins.

@@ -40,6 +40,8 @@ pub enum Msg {
     Step(Move),
     /// To the next step that changes the packet.
     NextChange,
+    /// The send form changed (not sent).
+    FormDraft(SendSpec),
     TogglePlay,
     Tick,
     Speed(u32),
@@ -163,6 +165,8 @@ pub struct App {
     views: (EditorView, EditorView),
     debounce: HashMap<(usize, Field), Timeout>,
     cluster_debounce: Option<Timeout>,
+    /// The send form as the learner left it; a restored session's at first.
+    form_draft: Option<SendSpec>,
     /// A sync is being made in the worker (large sessions).
     syncing: bool,
     /// While the cluster generator loads: the messages waiting for it.
@@ -668,6 +672,7 @@ impl App {
         self.session = s;
         self.gen += 1;
         self.editor_host = App::first_editor_host(&mut self.session);
+        self.form_draft = self.session.saved_form.take();
         self.debounce.clear();
         self.importing = None;
         self.chunk_queue.clear();
@@ -724,6 +729,12 @@ impl App {
     fn saved(&self) -> Saved {
         Saved {
             editor: (self.session.world.hosts.get(self.editor_host)).map(|h| h.name().to_string()),
+            // Only when it differs from the last packet sent (what the form
+            // shows anyway).
+            form: self.form_draft.clone().filter(|f| {
+                let last = self.session.sends.last().map(|s| &s.spec);
+                last.is_none_or(|l| (&l.from, &l.to, l.proto) != (&f.from, &f.to, f.proto))
+            }),
             ..self.session.to_saved()
         }
     }
@@ -750,6 +761,7 @@ impl Component for App {
         let embed = browser::query("embed").is_some_and(|v| v == "1");
         let embed_editors = browser::query("editors").is_some_and(|v| v == "1");
         let editor_host = App::first_editor_host(&mut session);
+        let form_draft = session.saved_form.take();
         let dark = browser::load_theme();
         browser::apply_theme(dark);
         let link = ctx.link().clone();
@@ -821,6 +833,7 @@ impl Component for App {
             views: (EditorView::Text, EditorView::Text),
             debounce: HashMap::new(),
             cluster_debounce: None,
+            form_draft,
             syncing: false,
             waiting: None,
             cluster_line: None,
@@ -866,6 +879,11 @@ impl Component for App {
         }
         match msg {
             Msg::Select(t, s) => self.go_to(t, s),
+            Msg::FormDraft(spec) => {
+                self.form_draft = Some(spec);
+                self.schedule_autosave(ctx);
+                return false;
+            }
             Msg::Step(_) | Msg::NextChange => {
                 let Some((t, s)) = self.selected() else {
                     return false;
@@ -1531,13 +1549,14 @@ impl Component for App {
                         <SendForm
                             key={self.gen.to_string()}
                             targets={targets}
-                            initial={last_spec}
+                            initial={self.form_draft.clone().or(last_spec)}
                             can_reply={s.reply_spec().is_some()}
                             can_again={s.again_spec().is_some()}
                             onsend={link.callback(Msg::Send)}
                             onreply={link.callback(|_| Msg::Reply)}
                             onagain={link.callback(|_| Msg::SendAgain)}
                             onclearct={link.callback(|_| Msg::ClearConntrack)}
+                            ondraft={link.callback(Msg::FormDraft)}
                         />
                         { send_history(&HistoryProps {
                             sends: Rc::new(s.sends.iter().map(|x| (x.spec.clone(), x.trace.clone())).collect::<Vec<_>>()),

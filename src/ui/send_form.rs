@@ -42,6 +42,9 @@ pub struct SendFormProps {
     pub onreply: Callback<()>,
     pub onagain: Callback<()>,
     pub onclearct: Callback<()>,
+    /// The form as it is now, on every change (kept with the session, so
+    /// a reload or a link shows what was typed and not sent yet).
+    pub ondraft: Callback<SendSpec>,
 }
 
 const OTHER: &str = "client:";
@@ -124,6 +127,16 @@ pub fn send_form(props: &SendFormProps) -> Html {
             proto.set(Proto::parse(&v).unwrap_or(Proto::Tcp));
         })
     };
+    {
+        let ondraft = props.ondraft.clone();
+        use_effect_with(((*from).clone(), (*to).clone(), *proto, *flags), move |(f, t, p, fl)| {
+            let mut spec = SendSpec::new(f, t.trim(), *p);
+            if *p == Proto::Tcp {
+                spec.flags = Some(*fl);
+            }
+            ondraft.emit(spec);
+        });
+    }
     let onsubmit = {
         let (from, to, proto, flags, error) = (
             from.clone(),

@@ -285,6 +285,9 @@ pub struct Session {
     /// The host the editors showed when the session was saved, until the
     /// page takes it.
     pub saved_editor: Option<String>,
+    /// The send form as the session was saved with it, until the page
+    /// takes it.
+    pub saved_form: Option<SendSpec>,
     /// Hosts whose rules came from a scenario file's dumps, parsed after
     /// the file opened: [`Session::retrace_all`] gives them to every packet.
     file_dumps: Vec<usize>,
@@ -334,6 +337,7 @@ impl Session {
             holds: Config::default(),
             flush_next: false,
             saved_editor: None,
+            saved_form: None,
             file_dumps: Vec::new(),
             world_gen: 0,
         };
@@ -491,6 +495,7 @@ impl Session {
             None => s.select(s.sends.len().saturating_sub(1), 0),
         }
         s.saved_editor = saved.editor.clone();
+        s.saved_form = saved.form.clone();
         Ok(s)
     }
 
@@ -706,6 +711,7 @@ impl Session {
             flushes,
             selected: self.selected,
             editor: None,
+            form: None,
             cluster,
         }
     }

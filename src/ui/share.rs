@@ -65,6 +65,9 @@ pub struct Saved {
     /// Selected trace and step (indexes from 0).
     #[serde(rename = "at", default, skip_serializing_if = "Option::is_none")]
     pub selected: Option<(usize, usize)>,
+    /// The send form as it was left (typed, perhaps not sent).
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<SendSpec>,
     /// The host whose rules and routes the editors show (`node54`).
     #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
     pub editor: Option<String>,
