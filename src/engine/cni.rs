@@ -950,13 +950,11 @@ pub fn resync(
             .map(|b| b.routes.to_text().lines().map(str::to_string).collect())
             .unwrap_or_default();
         let mut routes: Vec<String> = h.routes.to_text().lines().map(str::to_string).collect();
-        // A route's key in the kernel: one route per destination, metric
-        // and table.
-        let key = |l: &str| {
+        // The kernel keeps one route per key (route::RouteKey).
+        let parsed = |l: &str| {
             crate::engine::route_text::parse_ip_route_line(l, 1)
                 .ok()
                 .flatten()
-                .map(|r| (r.dst, r.metric, r.table))
         };
         let mut replaced = Vec::new();
         for l in prev.routes.to_text().lines() {
@@ -966,9 +964,9 @@ pub fn resync(
             {
                 // The learner's route stands in for the CNI's own with the
                 // same key (a blackhole for a block, say).
-                if let Some(k) = key(l) {
+                if let Some(mine) = parsed(l) {
                     routes.retain(|g| {
-                        let same = key(g) == Some(k);
+                        let same = parsed(g).is_some_and(|g| g.key() == mine.key());
                         if same {
                             replaced.push(format!("{l} (instead of the CNI's {g})"));
                         }

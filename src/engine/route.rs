@@ -84,7 +84,19 @@ pub struct Route {
     pub line: usize,
 }
 
+/// What the kernel keeps one route of: destination, metric and table
+/// (`ip route add` of a second says "File exists"). Connected routes the
+/// kernel adds for two devices in one subnet differ by their device.
+pub type RouteKey<'a> = (Ipv4Net, u32, TableId, Option<&'a str>);
+
 impl Route {
+    /// [`RouteKey`] of this route.
+    pub fn key(&self) -> RouteKey<'_> {
+        let kernel =
+            (self.proto.as_deref() == Some("kernel")).then(|| self.dev.as_deref().unwrap_or(""));
+        (self.dst, self.metric, self.table, kernel)
+    }
+
     pub fn new(kind: RouteType, dst: Ipv4Net) -> Route {
         Route {
             kind,

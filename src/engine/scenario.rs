@@ -601,14 +601,13 @@ pub fn host_routes(h: &Host, text: &str) -> Result<RouteTable, Errors> {
     // The kernel keeps one route per destination, metric and table:
     // `ip route add` of a second says "File exists". (Connected routes of
     // two devices in one subnet may share them: the kernel adds those.)
-    type Key<'a> = (Ipv4Net, u32, TableId, Option<&'a str>);
-    let mut seen: std::collections::HashMap<Key, usize> = Default::default();
+    let mut seen: std::collections::HashMap<crate::engine::route::RouteKey, usize> =
+        Default::default();
     for r in &routes.routes {
         if r.line == 0 {
             continue;
         }
-        let kernel = (r.proto.as_deref() == Some("kernel")).then(|| r.dev.as_deref().unwrap_or(""));
-        let key = (r.dst, r.metric, r.table, kernel);
+        let key = r.key();
         if let Some(&first) = seen.get(&key) {
             errors.push(ParseError::new(
                 r.line,
@@ -929,6 +928,11 @@ impl World {
             }
         }
         h.spec.devices = h.devs.iter().map(|d| d.spec.clone()).collect();
+        // Its routes text says what its routes are (an edit of it starts
+        // from the copy's own source address).
+        let text = h.spec.routes.to_text();
+        h.spec.routes =
+            Text::One(text.replace(&format!("src {}", net.addr()), &format!("src {ip}")));
         self.hosts.push(h);
         Ok(self.hosts.len() - 1)
     }

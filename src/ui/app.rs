@@ -91,7 +91,7 @@ pub enum Msg {
     /// A sync made away from the page's thread came back: the world's
     /// generation it was asked on, the draft it synced, what it made.
     ClusterSynced(
-        u64,
+        (u64, u64),
         Box<ClusterDraft>,
         Result<Box<crate::engine::generator::Resynced>, crate::engine::Errors>,
     ),
@@ -617,7 +617,7 @@ impl App {
             return;
         };
         self.syncing = true;
-        let version = self.session.world_gen();
+        let version = (self.gen, self.session.world_gen());
         let current = self.session.world.scenario.clone();
         let link = ctx.link().clone();
         wasm_bindgen_futures::spawn_local(async move {
@@ -733,7 +733,7 @@ impl App {
             // shows anyway).
             form: self.form_draft.clone().filter(|f| {
                 let last = self.session.sends.last().map(|s| &s.spec);
-                last.is_none_or(|l| (&l.from, &l.to, l.proto) != (&f.from, &f.to, f.proto))
+                last.is_none_or(|l| (&l.from, &l.to, l.proto, l.flags) != (&f.from, &f.to, f.proto, f.flags))
             }),
             ..self.session.to_saved()
         }
@@ -797,13 +797,23 @@ impl Component for App {
         let drops = match web_sys::window() {
             Some(w) => {
                 let options = gloo_events::EventListenerOptions::enable_prevent_default();
-                let over = gloo_events::EventListener::new_with_options(&w, "dragover", options, |e| {
-                    e.prevent_default()
+                // Only a drag of files: text dragged into a field is the
+                // field's.
+                let files = |e: &web_sys::Event| {
+                    use wasm_bindgen::JsCast;
+                    (e.dyn_ref::<web_sys::DragEvent>())
+                        .and_then(|d| d.data_transfer())
+                        .is_some_and(|dt| dt.types().includes(&"Files".into(), 0))
+                };
+                let over = gloo_events::EventListener::new_with_options(&w, "dragover", options, move |e| {
+                    if files(e) {
+                        e.prevent_default()
+                    }
                 });
                 let link = ctx.link().clone();
                 let drop = gloo_events::EventListener::new_with_options(&w, "drop", options, move |e| {
                     use wasm_bindgen::JsCast;
-                    if e.default_prevented() {
+                    if e.default_prevented() || !files(e) {
                         return;
                     }
                     e.prevent_default();
@@ -1012,9 +1022,10 @@ impl Component for App {
                         && self.session.drafts.get(host).is_some_and(|d| {
                             d.rules.pending() && d.rules.text.len() > CHUNKED_BYTES
                         });
+                let before = self.session.world_gen();
                 if big {
                     self.start_chunked(ctx, host, "the edited rules".into(), false);
-                } else if self.session.apply(host, field) {
+                } else if self.session.apply(host, field) && self.session.world_gen() != before {
                     // The edit traced the last packet again: that is the
                     // one to look at, at the same step where it has one.
                     if let Some((t, st)) = self.selected() {
@@ -1042,6 +1053,15 @@ impl Component for App {
             Msg::ClusterApply => {
                 self.cluster_debounce = None;
                 self.cluster_line = None;
+                if self.importing.is_some() && self.session.sync_due() {
+                    // A dump is being parsed into a node: the sync waits
+                    // for it (it would be made without it).
+                    let link = ctx.link().clone();
+                    self.cluster_debounce = Some(Timeout::new(DEBOUNCE_MS, move || {
+                        link.send_message(Msg::ClusterApply)
+                    }));
+                    return false;
+                }
                 if self.session.large() && self.session.sync_due() {
                     // Over a node dump the sync takes half a second: it is
                     // made in the worker, and a change made meanwhile asks
@@ -1057,7 +1077,7 @@ impl Component for App {
             Msg::ClusterSynced(version, draft, r) => {
                 self.syncing = false;
                 let same_text = self.session.cluster.as_ref().is_some_and(|c| c.text == draft.text);
-                if version == self.session.world_gen() && same_text {
+                if version == (self.gen, self.session.world_gen()) && same_text {
                     let applied = self.session.resynced(*draft, r.map(|r| *r), true);
                     self.synced(ctx, applied);
                 } else if self.session.sync_due() {
@@ -1831,9 +1851,17 @@ fn key_msg(k: &web_sys::KeyboardEvent) -> Option<Msg> {
     if browser::typing_in_field(k) {
         return None;
     }
-    // Space presses buttons and opens <summary>: it plays only when
-    // nothing that takes it has the focus.
+    // Stepping keys are the page's only on the page itself or the step
+    // list, and only with a trace to step through: elsewhere Space presses
+    // buttons and arrows scroll the list or box that has the focus.
+    let stepping = !(k.ctrl_key() || k.meta_key());
+    if stepping && !browser::exists("#step-forward") {
+        return None;
+    }
     if k.key() == " " && !browser::on_page_or_steps(k) {
+        return None;
+    }
+    if stepping && browser::in_scroller(k) {
         return None;
     }
     Some(match (k.key().as_str(), k.ctrl_key() || k.meta_key()) {

@@ -384,12 +384,17 @@ pub fn typing_in_field(k: &web_sys::KeyboardEvent) -> bool {
         || t.closest("[data-keys='own']").ok().flatten().is_some()
 }
 
-/// Whether a dialog is open (it has the keyboard).
-pub fn dialog_open() -> bool {
+/// Whether an element matches `css`.
+pub fn exists(css: &str) -> bool {
     window()
         .and_then(|w| w.document())
-        .and_then(|d| d.query_selector(".dialog").ok().flatten())
+        .and_then(|d| d.query_selector(css).ok().flatten())
         .is_some()
+}
+
+/// Whether a dialog is open (it has the keyboard).
+pub fn dialog_open() -> bool {
+    exists(".dialog")
 }
 
 /// Whether a key press goes to the page itself or to the event list (not
@@ -403,6 +408,20 @@ pub fn on_page_or_steps(k: &web_sys::KeyboardEvent) -> bool {
     };
     let tag = t.tag_name().to_ascii_lowercase();
     tag == "body" || tag == "html" || t.closest(".event-list").ok().flatten().is_some()
+}
+
+/// Whether a key press goes to a box that scrolls with the arrows (the
+/// editors' listings, the cluster panel, the sync diff, the send panel's
+/// history): there the arrows scroll, not step.
+pub fn in_scroller(k: &web_sys::KeyboardEvent) -> bool {
+    k.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|t| {
+            t.closest("#editors, .cluster-panel, .diff-lines, .vlist-scroll, .send-panel")
+                .ok()
+                .flatten()
+        })
+        .is_some()
 }
 
 /// Milliseconds since the page started (`performance.now()`).

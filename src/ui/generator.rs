@@ -70,7 +70,7 @@ onmessage = async (e) => {
             if (e.data.err === undefined) { w.ok(e.data.out); } else { w.no(new Error(e.data.err)); }
         };
         worker.onerror = (e) => {
-            for (const w of waiting.values()) { w.no(new Error(e.message || "the cluster generator's worker failed")); }
+            for (const w of waiting.values()) { w.no(new Error("no worker: " + (e.message || "the cluster generator's worker failed"))); }
             waiting.clear();
             worker = null;
         };
@@ -149,7 +149,8 @@ export function pw_generator_call(req) {
                 .as_string()
                 .unwrap_or_else(|| "the cluster generator failed".into())
         };
-        let p = pw_generator_call_away(JS, WASM, req).map_err(message)?;
+        let p = pw_generator_call_away(JS, WASM, req)
+            .map_err(|e| format!("no worker: {}", message(e)))?;
         let out = wasm_bindgen_futures::JsFuture::from(p)
             .await
             .map_err(message)?;
@@ -261,9 +262,11 @@ pub async fn resync_away(
     let req = resync_request(old, yaml, current);
     let text = serde_json::to_string(&req).expect("a request always serialises");
     match module::call_json_away(text.clone()).await {
-        Ok(r) => resynced(answer(Ok(r))),
-        // No worker here (a browser without module workers): on the page.
-        Err(_) => resynced(answer(module::call_json(&text))),
+        // No worker here (a browser without module workers, or one that
+        // could not start it): on the page. A failure of the generator
+        // itself is said, not made a second time.
+        Err(e) if e.starts_with("no worker") => resynced(answer(module::call_json(&text))),
+        r => resynced(answer(r)),
     }
 }
 

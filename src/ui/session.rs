@@ -452,14 +452,21 @@ impl Session {
         let mut s = Session::new(&sc, saved.base.clone())
             .map_err(|e| format!("the saved scenario does not build:\n{e}"))?;
         // The objects as the built-in scenario has them, then as saved.
-        let start = match (&base, &saved.cluster) {
+        // The objects in use first, then as typed (with errors, they stay
+        // typed and the nodes keep what the objects in use made).
+        let in_use = saved.cluster_applied.as_ref().or(saved.cluster.as_ref());
+        let start = match (&base, in_use) {
             (Some(b), _) => Some(ClusterDraft::builtin(b)),
             (None, Some(y)) => Some(ClusterDraft::applied(y, generator::read(y)?)),
             (None, None) => None,
         };
         if let Some(draft) = start {
             s.cluster = Some(draft);
-            if let Some(y) = &saved.cluster {
+            let steps = [
+                base.as_ref().and(saved.cluster_applied.as_ref()),
+                saved.cluster.as_ref(),
+            ];
+            for y in steps.into_iter().flatten() {
                 s.edit_cluster(y.as_str().into());
                 s.apply_cluster();
             }
@@ -712,6 +719,9 @@ impl Session {
             selected: self.selected,
             editor: None,
             form: None,
+            cluster_applied: (self.cluster.as_ref())
+                .filter(|c| c.text != c.applied && Some(&*c.applied) != base_yaml)
+                .map(|c| c.applied.to_string()),
             cluster,
         }
     }
@@ -841,6 +851,19 @@ impl Session {
                 before: c.applied.clone(),
                 after: c.text.clone(),
             });
+        }
+        // Text typed in a host's editor and not applied yet stays typed.
+        for (i, d) in self.drafts.iter().enumerate() {
+            let Some(j) = (self.world.hosts.get(i)).and_then(|h| next.host(h.name())) else {
+                continue;
+            };
+            for f in [Field::Rules, Field::Routes] {
+                if d.get(f).pending() {
+                    let nd = next.drafts[j].get_mut(f);
+                    nd.text = d.get(f).text.clone();
+                    nd.errors = d.get(f).errors.clone();
+                }
+            }
         }
         *self = next;
         true
@@ -972,8 +995,12 @@ impl Session {
                 None => {
                     let mut runs = (*old).clone();
                     for &h in &hosts {
+                        // Only where the file's open left the dump out (an
+                        // earlier text of that host stays as it was met).
                         if let (Some(r), Some(c)) = (runs.get_mut(h), now.get(h)) {
-                            *r = c.clone();
+                            if r.rules_text.is_empty() {
+                                *r = c.clone();
+                            }
                         }
                     }
                     let n = Rc::new(runs);
@@ -1242,6 +1269,10 @@ impl Session {
             self.sends[k].trace = send(&mut self.world, &mut state, &spec).map(Rc::new);
         }
         self.state = state;
+        // A flush after the last packet stays in force.
+        if self.flush_next {
+            self.state.clear_conntrack();
+        }
         let now = self.config.clone();
         self.hold(&now);
         self.fit_drafts();
@@ -1616,6 +1647,31 @@ mod tests {
         assert_eq!(s.trace(), s2.trace());
     }
 
+    /// A LAN client made for `client:IP` gets editors whose routes text is
+    /// its own (its source address, not the template's): an edit of it
+    /// applies.
+    #[test]
+    fn a_made_client_has_its_own_routes_text() {
+        let mut s = Session::builtin("article").unwrap();
+        s.send(SendSpec::new(
+            "client:192.168.11.201",
+            "flask-ui",
+            crate::engine::packet::Proto::Tcp,
+        ));
+        let h = s.host("client-192.168.11.201").expect("made");
+        let text = s.drafts[h].routes.text.to_string();
+        assert!(
+            text.contains("src 192.168.11.201") && !text.contains("src 192.168.11.200"),
+            "{text}"
+        );
+        s.edit(
+            h,
+            Field::Routes,
+            format!("{text}10.77.0.0/16 via 192.168.11.1 dev eth0\n").into(),
+        );
+        assert!(s.apply(h, Field::Routes), "{:?}", s.drafts[h].routes.errors);
+    }
+
     #[test]
     fn saved_sessions_come_back_the_same() {
         let mut s = Session::builtin("article").unwrap();
@@ -1817,6 +1873,53 @@ mod tests {
             c.errors
         );
         assert!(back.sync_due());
+    }
+
+    /// A cluster sync keeps what is typed in a host's editor and not
+    /// applied yet (before, the new session replaced it).
+    #[test]
+    fn a_cluster_sync_keeps_typed_host_text() {
+        let mut s = Session::builtin("calico-ipip").unwrap();
+        let h = s.host("node54").unwrap();
+        let typed = format!("{}10.0.0.0/33 dev eth0\n", s.drafts[h].routes.text);
+        s.edit(h, Field::Routes, typed.as_str().into());
+        let yaml = s
+            .cluster
+            .as_ref()
+            .unwrap()
+            .text
+            .replacen("{ready: true}", "{ready: false}", 1);
+        s.edit_cluster(yaml.as_str().into());
+        assert!(s.apply_cluster());
+        let h = s.host("node54").unwrap();
+        assert_eq!(&*s.drafts[h].routes.text, typed.as_str());
+        assert!(s.drafts[h].routes.pending());
+    }
+
+    /// Objects applied, then typed with an error: a reload runs the ones
+    /// applied and shows the typed ones with their error (before, it ran
+    /// the built-in objects under the host edits counted from the applied).
+    #[test]
+    fn a_saved_cluster_keeps_the_objects_in_use_under_typed_errors() {
+        let mut s = Session::builtin("calico-ipip").unwrap();
+        let yaml = s
+            .cluster
+            .as_ref()
+            .unwrap()
+            .text
+            .replacen("{ready: true}", "{ready: false}", 1);
+        s.edit_cluster(yaml.as_str().into());
+        assert!(s.apply_cluster());
+        let broken = yaml.replacen("podCIDR: 172.16.3.64/26", "podCIDR: 172.16.3.64/33", 1);
+        s.edit_cluster(broken.as_str().into());
+        assert!(!s.apply_cluster());
+        let back = Session::from_saved(&s.to_saved()).unwrap();
+        let c = back.cluster.as_ref().unwrap();
+        assert_eq!((&*c.applied, &*c.text), (yaml.as_str(), broken.as_str()));
+        assert!(!c.errors.is_empty());
+        let h = s.host("node8").unwrap();
+        assert_eq!(back.drafts[h].rules.applied, s.drafts[h].rules.applied);
+        assert_eq!(back.to_saved(), s.to_saved());
     }
 
     /// Cluster edits are undone and redone like the editors' texts.

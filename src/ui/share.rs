@@ -71,6 +71,11 @@ pub struct Saved {
     /// The host whose rules and routes the editors show (`node54`).
     #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
     pub editor: Option<String>,
+    /// The cluster's YAML in use, when the typed one (`cluster`) differs
+    /// from it (it has errors, or is being synced) and it differs from the
+    /// built-in one.
+    #[serde(rename = "ca", default, skip_serializing_if = "Option::is_none")]
+    pub cluster_applied: Option<String>,
     /// The cluster's YAML, when it differs from the built-in one.
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
