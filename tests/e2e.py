@@ -428,6 +428,24 @@ def run(b, base):
     check("undo during a parse wins over the parse's late result",
           b.exists("#rules-node8") and b.value("#rules-node8") == rules and not b.exists("#rules-node8-errors"))
 
+    # 4a''. An edit pasted and linked at once, before its pause in typing
+    # is over: the link is made after it applies, so the packet before it
+    # keeps its verdict in the link (before, every packet met the edit).
+    fresh(b, base + "?scenario=article")
+    b.click("#again-button")
+    routes = b.value("#routes-node8")
+    b.js("const a = document.getElementById('routes-node8'); a.value = arguments[0];"
+         "a.dispatchEvent(new Event('input', {bubbles: true})); document.getElementById('copy-link').click();",
+         routes.replace("172.16.225.112 dev cali71ca141a178 scope link", "blackhole 172.16.225.112"))
+    b.wait("#link-text")
+    link = b.value("#link-text")
+    b.keys(["\ue00c"])
+    here = b.js("return [...document.querySelectorAll('.history-item .tag')].map(t => t.textContent.trim())")
+    fresh(b, link)
+    there = b.js("return [...document.querySelectorAll('.history-item .tag')].map(t => t.textContent.trim())")
+    check("an edit linked before its pause in typing is over: the link shows each packet's own verdict",
+          here == there and here[0].endswith("delivered") and here[-1].endswith("dropped"), f"{here} / {there}")
+
     # 4a'. A routes file dropped on the editor (drag and drop).
     fresh(b, base + "?scenario=article")
     routes = b.value("#routes-node8")

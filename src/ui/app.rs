@@ -404,14 +404,16 @@ fn is_objects(text: &str) -> bool {
 }
 
 /// Whether `text` is a node's listing: `iptables-save`, or `ip route` /
-/// `route -n` output (its first line that is not a comment reads as one).
+/// `route -n` output (one of its first lines that are not comments reads
+/// as a route: a typo in the first keeps it a listing, with its errors).
 fn is_listing(text: &str) -> bool {
-    let first = (text.lines().map(str::trim))
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .unwrap_or("");
+    let mut lines = (text.lines().map(str::trim)).filter(|l| !l.is_empty() && !l.starts_with('#'));
     Field::guess(text) == Field::Rules
-        || first.starts_with("Kernel IP routing table")
-        || crate::engine::route_text::parse_ip_route_line(first, 1).is_ok_and(|r| r.is_some())
+        || text.trim_start().starts_with("Kernel IP routing table")
+        || lines
+            .by_ref()
+            .take(20)
+            .any(|l| crate::engine::route_text::parse_ip_route_line(l, 1).is_ok_and(|r| r.is_some()))
 }
 
 /// Whether two scenarios are the same but for their rules and routes.
@@ -708,8 +710,24 @@ impl App {
         }
     }
 
+    /// Applies now the edits still waiting for their pause in typing (a
+    /// large rules text keeps its own way, a chunked parse): what is saved,
+    /// linked or exported is then what the page shows a moment later.
+    fn apply_pending(&mut self) {
+        let waiting: Vec<(usize, Field)> = self.debounce.keys().copied().collect();
+        for (host, field) in waiting {
+            let big = field == Field::Rules
+                && self.session.drafts.get(host).is_some_and(|d| d.rules.text.len() > CHUNKED_BYTES);
+            if !big {
+                self.debounce.remove(&(host, field));
+                self.session.apply(host, field);
+            }
+        }
+    }
+
     /// Saves the session now (embedded pages never save).
     fn flush_autosave(&mut self) -> Result<(), String> {
+        self.apply_pending();
         self.autosave = None;
         if self.embed {
             return Ok(());
@@ -722,6 +740,13 @@ impl App {
 
     fn link_fragment(&self) -> Result<String, String> {
         share::encode_link(&self.saved()).map_err(|e| e.to_string())
+    }
+
+    /// [`App::link_fragment`] once the edits waiting for a pause in typing
+    /// are applied.
+    fn applied_link(&mut self) -> Result<String, String> {
+        self.apply_pending();
+        self.link_fragment()
     }
 
     /// The session as a link or an autosave records it, with the host the
@@ -1234,6 +1259,7 @@ impl Component for App {
                 }
             }
             Msg::ExportScenario => {
+                self.apply_pending();
                 let saved = self.saved();
                 if self.session.has_errors() {
                     // Text that does not apply cannot be a scenario yet: the
@@ -1262,8 +1288,19 @@ impl Component for App {
             Msg::ImportText(_, _, name, text) if text.trim_start().starts_with('{') || is_objects(&text) => {
                 ctx.link().send_message(Msg::ImportFile(name, text));
             }
+            // Anything else dropped on an editor is refused before it
+            // replaces the editor's text.
+            Msg::ImportText(_, _, name, text) if !is_listing(&text) => {
+                self.notice = Some(Notice::error(format!(
+                    "{name} is not an iptables-save or ip route listing; nothing was changed."
+                )));
+            }
             Msg::ImportFile(name, text) => {
-                if text.trim_start().starts_with('{') {
+                if text.trim_start().starts_with('{') && text.contains("\"apiVersion\"") && !text.contains("\"hosts\"") {
+                    self.notice = Some(Notice::error(format!(
+                        "{name} holds Kubernetes objects as JSON: Packet Walk reads them as YAML (kubectl get -o yaml); nothing was changed."
+                    )));
+                } else if text.trim_start().starts_with('{') {
                     ctx.link().send_message(Msg::ImportScenario(text.to_string()));
                 } else if is_objects(&text) {
                     if self.session.cluster.is_some() {
@@ -1380,7 +1417,7 @@ impl Component for App {
                 }
                 self.schedule_autosave(ctx);
             }
-            Msg::CopyLink => match self.link_fragment() {
+            Msg::CopyLink => match self.applied_link() {
                 Ok(frag) => {
                     let url = browser::page_url(&frag);
                     self.opener = "copy-link";
@@ -1388,7 +1425,7 @@ impl Component for App {
                 }
                 Err(e) => self.notice = Some(Notice::error(e)),
             },
-            Msg::OpenEmbed => match self.link_fragment() {
+            Msg::OpenEmbed => match self.applied_link() {
                 Ok(frag) => {
                     self.opener = "embed-button";
                     self.dialog = Some(Dialog::Embed(frag));

@@ -132,7 +132,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             response,
         } => html! {
             <div class="drop-why" id="drop-reason">
-                <p><strong>{ "Dropped: " }</strong>{ reason.describe() }{ "." }</p>
+                <p><strong>{ if response.is_some() { "Refused: " } else { "Dropped: " } }</strong>{ reason.describe() }{ "." }</p>
                 if !detail.is_empty() { <p>{ detail.clone() }</p> }
                 if let Some(r) = response { <p>{ format!("The kernel answers: {}", r.summary()) }</p> }
             </div>

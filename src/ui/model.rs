@@ -212,6 +212,11 @@ pub fn verdict_words(trace: &Trace) -> (&'static str, String) {
     }
 }
 
+/// Whether the walk ended in a drop that answered the sender.
+pub fn refused(trace: &Trace) -> bool {
+    answer(trace).is_some()
+}
+
 /// What a drop answered the sender with (`ICMP port-unreachable to
 /// 192.168.11.200`, `TCP RST to …`), when it answered.
 fn answer(trace: &Trace) -> Option<String> {
