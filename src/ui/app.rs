@@ -1658,7 +1658,7 @@ impl Component for App {
                                             Some(link.callback(|_| Msg::Step(Move::Last))),
                                             s.reply_spec().is_some().then(|| link.callback(|_| Msg::Reply))) }
                                         if step == 0 && t.steps.len() > 1 {
-                                            <p class="hint">{ "Press ▶ (or the → key) to follow the packet one step at a time, or pick any step in the list." }</p>
+                                            <p class="hint">{ "Press ▶ (or →) to follow the packet one step at a time, Next change (N) to jump to where it changes, or pick any step in the list." }</p>
                                         }
                                         <HeaderView trace={t.clone()} step={step} />
                                         { explain(&ExplainProps {
