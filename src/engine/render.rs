@@ -28,6 +28,9 @@ pub fn stage(s: &Step) -> String {
         StepKind::Ttl { .. } => "forward".into(),
         StepKind::Encap { .. } | StepKind::Decap { .. } => "tunnel".into(),
         StepKind::Deliver { .. } => "socket".into(),
+        StepKind::Drop {
+            response: Some(_), ..
+        } => "refused".into(),
         StepKind::Drop { .. } => "drop".into(),
     }
 }
@@ -216,11 +219,11 @@ pub fn summary(s: &Step) -> String {
             response,
         } => match response {
             Some(r) => format!(
-                "REFUSED: {detail} — {}; sends {}",
+                "{detail} — {}; sends {}",
                 reason.describe(),
                 response_name(r)
             ),
-            None => format!("DROP: {detail} — {}", reason.describe()),
+            None => format!("{detail} — {}", reason.describe()),
         },
         StepKind::Exit { dev, next_hop } => {
             format!("leaves the scenario on {dev} toward {next_hop}")
