@@ -262,7 +262,13 @@ pub fn table(t: &Trace) -> String {
             summary(s)
         ));
     }
-    out.push_str(&format!("verdict: {}\n", verdict(&t.verdict)));
+    let answer = match t.steps.last().map(|s| &s.kind) {
+        Some(StepKind::Drop {
+            response: Some(r), ..
+        }) => format!(" (refused: sends {})", response_name(r)),
+        _ => String::new(),
+    };
+    out.push_str(&format!("verdict: {}{answer}\n", verdict(&t.verdict)));
     out
 }
 
