@@ -1364,6 +1364,15 @@ mod tests {
     use crate::engine::k8s::{edit::remove_endpoint, Cluster};
     use crate::engine::trace::{DropReason, Verdict};
 
+    /// The cluster's first endpoint made not ready, applied; its YAML.
+    fn first_endpoint_unready(s: &mut Session) -> String {
+        let yaml =
+            (s.cluster.as_ref().unwrap().text).replacen("{ready: true}", "{ready: false}", 1);
+        s.edit_cluster(yaml.as_str().into());
+        assert!(s.apply_cluster());
+        yaml
+    }
+
     fn node8(s: &Session) -> usize {
         s.host("node8").expect("article has node8")
     }
@@ -1830,14 +1839,7 @@ mod tests {
         // shape (Import keeps it as that built-in), with a hand edit in a
         // KUBE- chain: the file opens as it was, not synced a second time.
         let mut s = Session::builtin("calico-ipip").unwrap();
-        let yaml = s
-            .cluster
-            .as_ref()
-            .unwrap()
-            .text
-            .replacen("{ready: true}", "{ready: false}", 1);
-        s.edit_cluster(yaml.as_str().into());
-        assert!(s.apply_cluster());
+        let yaml = first_endpoint_unready(&mut s);
         let h = s.host("node8").unwrap();
         let mine = s.drafts[h].rules.applied.replacen(
             "-A KUBE-SERVICES ",
@@ -1883,14 +1885,7 @@ mod tests {
         let h = s.host("node54").unwrap();
         let typed = format!("{}10.0.0.0/33 dev eth0\n", s.drafts[h].routes.text);
         s.edit(h, Field::Routes, typed.as_str().into());
-        let yaml = s
-            .cluster
-            .as_ref()
-            .unwrap()
-            .text
-            .replacen("{ready: true}", "{ready: false}", 1);
-        s.edit_cluster(yaml.as_str().into());
-        assert!(s.apply_cluster());
+        first_endpoint_unready(&mut s);
         let h = s.host("node54").unwrap();
         assert_eq!(&*s.drafts[h].routes.text, typed.as_str());
         assert!(s.drafts[h].routes.pending());
@@ -1902,14 +1897,7 @@ mod tests {
     #[test]
     fn a_saved_cluster_keeps_the_objects_in_use_under_typed_errors() {
         let mut s = Session::builtin("calico-ipip").unwrap();
-        let yaml = s
-            .cluster
-            .as_ref()
-            .unwrap()
-            .text
-            .replacen("{ready: true}", "{ready: false}", 1);
-        s.edit_cluster(yaml.as_str().into());
-        assert!(s.apply_cluster());
+        let yaml = first_endpoint_unready(&mut s);
         let broken = yaml.replacen("podCIDR: 172.16.3.64/26", "podCIDR: 172.16.3.64/33", 1);
         s.edit_cluster(broken.as_str().into());
         assert!(!s.apply_cluster());
