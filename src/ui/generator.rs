@@ -76,7 +76,13 @@ onmessage = async (e) => {
         };
     }
     const id = next++;
-    return new Promise((ok, no) => { waiting.set(id, { ok, no }); worker.postMessage({ id, req }); });
+    // A sync that never answers (a worker stuck) fails after 60 s, so the
+    // page can try again.
+    return new Promise((ok, no) => {
+        const timer = setTimeout(() => { if (waiting.delete(id)) { no(new Error("the cluster generator's worker gave no answer within 60 s")); } }, 60000);
+        waiting.set(id, { ok: (v) => { clearTimeout(timer); ok(v); }, no: (e) => { clearTimeout(timer); no(e); } });
+        worker.postMessage({ id, req });
+    });
 }
 export function pw_generator_call(req) {
     if (generator === null) { throw new Error("the cluster generator is not loaded"); }

@@ -58,6 +58,8 @@ pub enum RowKind {
     Mark,
     Tunnel,
     Drop,
+    /// A drop that answers the sender (REJECT, a reset, ICMP).
+    Refused,
     Deliver,
     /// The packet left the modelled network.
     Exit,
@@ -72,6 +74,9 @@ impl RowKind {
             StepKind::Nat { .. } => RowKind::Nat,
             StepKind::Mark { .. } => RowKind::Mark,
             StepKind::Encap { .. } | StepKind::Decap { .. } => RowKind::Tunnel,
+            StepKind::Drop {
+                response: Some(_), ..
+            } => RowKind::Refused,
             StepKind::Drop { .. } => RowKind::Drop,
             StepKind::Deliver { .. } => RowKind::Deliver,
             StepKind::Exit { .. } => RowKind::Exit,
@@ -87,7 +92,7 @@ impl RowKind {
             RowKind::Nat => "row-nat",
             RowKind::Mark => "row-mark",
             RowKind::Tunnel => "row-tunnel",
-            RowKind::Drop => "row-drop",
+            RowKind::Drop | RowKind::Refused => "row-drop",
             RowKind::Deliver => "row-deliver",
             RowKind::Exit => "row-exit",
             RowKind::Plain => "row-plain",
@@ -102,6 +107,7 @@ impl RowKind {
             RowKind::Mark => Some(("✎", "mark")),
             RowKind::Tunnel => Some(("⊕", "tunnel")),
             RowKind::Drop => Some(("✕", "drop")),
+            RowKind::Refused => Some(("✕", "refused")),
             RowKind::Deliver => Some(("●", "delivered")),
             RowKind::Exit => Some(("→", "left")),
             RowKind::Skipped | RowKind::Plain => None,
