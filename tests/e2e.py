@@ -641,6 +641,15 @@ def run(b, base):
     b.select("#type-ms-test-flask-ui", "LoadBalancer")
     b.wait_until(lambda: "loadbalancer IP" in b.value("#rules-node8"), "the LoadBalancer's rules")
     check("type LoadBalancer from the form: an ingress IP and its rules", "192.168.11.240" in b.value("#rules-node8") and "ip: 192.168.11.240" in b.value("#cluster-yaml"))
+    # The client sends to it: a node answers ARP for it (MetalLB layer 2)
+    # and kube-proxy's rules DNAT it to an endpoint.
+    offered = b.js("return [...document.querySelectorAll('#send-to-list option')].map(o => o.value)")
+    b.clear("#send-to")
+    b.type("#send-to", "192.168.11.240:80")
+    b.click("#send-button")
+    b.wait_until(lambda: "192.168.11.240" in (b.js("return document.querySelector('.history-item.selected') && document.querySelector('.history-item.selected').textContent") or ""), "the send to the LoadBalancer", 10)
+    check("the send form offers the LoadBalancer IP, and a client's packet to it is answered and delivered",
+          "192.168.11.240:80" in offered and "Delivered" in b.text("#verdict"), f"{offered} / {b.text('#verdict')!r}")
     b.select("#etp-ms-test-flask-ui", "Local")
     b.wait_until(lambda: "KUBE-SVL-" in b.value("#rules-node8"), "the Local policy's KUBE-SVL chain")
     check("externalTrafficPolicy: Local from the form gives node8 a KUBE-SVL chain",

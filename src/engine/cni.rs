@@ -647,6 +647,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     host: n.name.clone(),
                     dev: iface.clone(),
                     addr,
+                    service: Some(format!("{}/{}", svc.namespace, svc.name)),
                 });
             }
         }

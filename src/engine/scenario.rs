@@ -307,6 +307,9 @@ pub struct Announce {
     pub host: String,
     pub dev: String,
     pub addr: Ipv4Addr,
+    /// The Service (`namespace/name`) whose address it is, when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// A Service port, for naming a destination (`--to flask-ui`).

@@ -1940,6 +1940,10 @@ fn targets(s: &Session) -> Vec<Target> {
                 port: p.port,
                 proto: p.protocol,
                 node_port: p.node_port,
+                ingress: (s.world.scenario.announces.iter())
+                    .filter(|a| a.service.as_deref() == Some(&format!("{}/{}", svc.namespace, svc.name)))
+                    .map(|a| a.addr)
+                    .collect(),
             });
         }
     }

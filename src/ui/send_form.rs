@@ -28,6 +28,8 @@ pub enum Target {
         port: u16,
         proto: Proto,
         node_port: Option<u16>,
+        /// LoadBalancer addresses a node answers for on the LAN.
+        ingress: Vec<Ipv4Addr>,
     },
 }
 
@@ -216,7 +218,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
         _ => None,
     });
     let suggestions = props.targets.iter().flat_map(|t| match t {
-        Target::Service { name, port_name, cluster_ip, port, proto, node_port } => {
+        Target::Service { name, port_name, cluster_ip, port, proto, node_port, ingress } => {
             let short = name.rsplit('/').next().unwrap_or(name).to_string();
             let mut v = vec![html! {
                 <option value={if port_name.is_empty() { short.clone() } else { format!("{short}:{port_name}") }}>
@@ -225,6 +227,9 @@ pub fn send_form(props: &SendFormProps) -> Html {
             }];
             if let (Some(np), Some((node, addr))) = (node_port, &node) {
                 v.push(html! { <option value={format!("{addr}:{np}")}>{ format!("NodePort {np} of {name} on {node}") }</option> });
+            }
+            for ip in ingress {
+                v.push(html! { <option value={format!("{ip}:{port}")}>{ format!("LoadBalancer {ip}:{port} of {name}") }</option> });
             }
             v
         }
