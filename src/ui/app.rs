@@ -433,6 +433,9 @@ fn same_shape(a: &scenario::Scenario, b: &scenario::Scenario) -> bool {
             .all(|(x, y)| x.clone_without_texts() == y.clone_without_texts())
 }
 
+/// How much text of undo and redo an autosave keeps.
+const UNDO_SAVE_BYTES: usize = 256 * 1024;
+
 /// The picker's name for the last imported scenario.
 const IMPORTED: &str = "imported";
 
@@ -735,7 +738,13 @@ impl App {
         if self.too_big() {
             return Err("This session is too large for the browser's storage.".into());
         }
-        browser::autosave(&self.saved())
+        // The autosave keeps undo and redo too (a link does not).
+        let (undo, redo) = self.session.undo_steps(UNDO_SAVE_BYTES);
+        browser::autosave(&Saved {
+            undo,
+            redo,
+            ..self.saved()
+        })
     }
 
     fn link_fragment(&self) -> Result<String, String> {

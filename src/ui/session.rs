@@ -18,7 +18,7 @@ use crate::engine::sim::{reply_spec, Force};
 use crate::engine::trace::{StepKind, Trace};
 use crate::engine::{send, SendSpec, SimState, World};
 use crate::ui::generator;
-use crate::ui::share::{self, Era, HostEdit, Saved};
+use crate::ui::share::{self, Era, HostEdit, Saved, UndoStep};
 use std::rc::Rc;
 
 /// Which text of a host an editor holds.
@@ -502,6 +502,7 @@ impl Session {
             None => s.select(s.sends.len().saturating_sub(1), 0),
         }
         s.saved_editor = saved.editor.clone();
+        (s.undo, s.redo) = (s.changes(&saved.undo), s.changes(&saved.redo));
         s.saved_form = saved.form.clone();
         Ok(s)
     }
@@ -719,11 +720,66 @@ impl Session {
             selected: self.selected,
             editor: None,
             form: None,
+            undo: Vec::new(),
+            redo: Vec::new(),
             cluster_applied: (self.cluster.as_ref())
                 .filter(|c| c.text != c.applied && Some(&*c.applied) != base_yaml)
                 .map(|c| c.applied.to_string()),
             cluster,
         }
+    }
+
+    /// Undo and redo as an autosave keeps them: the newest steps whose
+    /// texts fit in `max_bytes` (a large dump's edits are not kept).
+    pub fn undo_steps(&self, max_bytes: usize) -> (Vec<UndoStep>, Vec<UndoStep>) {
+        let mut budget = max_bytes;
+        let mut keep = |list: &[Change]| -> Vec<UndoStep> {
+            let mut out = Vec::new();
+            for c in list.iter().rev() {
+                let size = c.before.len() + c.after.len();
+                let host = match c.host {
+                    CLUSTER => None,
+                    h => match self.world.hosts.get(h) {
+                        Some(ns) => Some(ns.name().to_string()),
+                        None => break,
+                    },
+                };
+                if size > budget {
+                    break;
+                }
+                budget -= size;
+                out.push(UndoStep {
+                    host,
+                    rules: c.field == Field::Rules,
+                    before: c.before.to_string(),
+                    after: c.after.to_string(),
+                });
+            }
+            out.reverse();
+            out
+        };
+        let undo = keep(&self.undo);
+        let redo = keep(&self.redo);
+        (undo, redo)
+    }
+
+    /// Saved undo steps as changes of this session (those of hosts it
+    /// does not have are left out).
+    fn changes(&self, steps: &[UndoStep]) -> Vec<Change> {
+        (steps.iter())
+            .filter_map(|u| {
+                let host = match &u.host {
+                    None => CLUSTER,
+                    Some(n) => self.host(n)?,
+                };
+                Some(Change {
+                    host,
+                    field: if u.rules { Field::Rules } else { Field::Routes },
+                    before: u.before.as_str().into(),
+                    after: u.after.as_str().into(),
+                })
+            })
+            .collect()
     }
 
     /// The texts as typed, in the shape of a config (only the texts).
@@ -1679,6 +1735,36 @@ mod tests {
             format!("{text}10.77.0.0/16 via 192.168.11.1 dev eth0\n").into(),
         );
         assert!(s.apply(h, Field::Routes), "{:?}", s.drafts[h].routes.errors);
+    }
+
+    /// An autosave keeps undo and redo: after a reload, Undo takes the
+    /// last edit back (a link does not carry them).
+    #[test]
+    fn undo_survives_an_autosave() {
+        let mut s = Session::builtin("article").unwrap();
+        let h = node8(&s);
+        let original = s.drafts[h].routes.text.clone();
+        let edited = blackholed(&original);
+        s.edit(h, Field::Routes, edited.as_str().into());
+        assert!(s.apply(h, Field::Routes));
+        let (undo, redo) = s.undo_steps(1 << 20);
+        assert!(s.to_saved().undo.is_empty(), "a link carries no undo");
+        let back = Session::from_saved(&Saved {
+            undo,
+            redo,
+            ..s.to_saved()
+        })
+        .unwrap();
+        let mut back = back;
+        assert!(back.can_undo());
+        assert_eq!(back.undo(), Some((h, Field::Routes)));
+        assert_eq!(back.drafts[h].routes.applied, original);
+        assert_eq!(
+            verdict(&back),
+            verdict(&Session::builtin("article").unwrap())
+        );
+        // Nothing is kept that does not fit.
+        assert!(s.undo_steps(10).0.is_empty());
     }
 
     #[test]

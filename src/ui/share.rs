@@ -71,6 +71,12 @@ pub struct Saved {
     /// The host whose rules and routes the editors show (`node54`).
     #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
     pub editor: Option<String>,
+    /// Undo and redo, oldest first (an autosave keeps them; a link does
+    /// not).
+    #[serde(rename = "u", default, skip_serializing_if = "Vec::is_empty")]
+    pub undo: Vec<UndoStep>,
+    #[serde(rename = "r", default, skip_serializing_if = "Vec::is_empty")]
+    pub redo: Vec<UndoStep>,
     /// The cluster's YAML in use, when the typed one (`cluster`) differs
     /// from it (it has errors, or is being synced) and it differs from the
     /// built-in one.
@@ -79,6 +85,22 @@ pub struct Saved {
     /// The cluster's YAML, when it differs from the built-in one.
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
+}
+
+/// One change that Undo takes back (or Redo makes again): a host's rules
+/// or routes, or the cluster's objects, before and after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndoStep {
+    /// The host (`node8`); none for the cluster's YAML.
+    #[serde(rename = "h", default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Its rules (else its routes).
+    #[serde(rename = "f", default, skip_serializing_if = "std::ops::Not::not")]
+    pub rules: bool,
+    #[serde(rename = "b")]
+    pub before: String,
+    #[serde(rename = "a")]
+    pub after: String,
 }
 
 /// Why a link or an autosave could not be made or read. The messages
