@@ -445,6 +445,20 @@ def run(b, base):
     there = b.js("return [...document.querySelectorAll('.history-item .tag')].map(t => t.textContent.trim())")
     check("an edit linked before its pause in typing is over: the link shows each packet's own verdict",
           here == there and here[0].endswith("delivered") and here[-1].endswith("dropped"), f"{here} / {there}")
+    # Undo survives a reload: the autosave keeps it (this page saves; only
+    # the document fresh() started from does not).
+    extra = b.value("#routes-node8") + "10.77.0.0/16 via 192.168.11.1 dev ens33\n"
+    b.js("const a = document.getElementById('routes-node8'); a.value = arguments[0];"
+         "a.dispatchEvent(new Event('input', {bubbles: true}));", extra)
+    b.wait_until(lambda: "in use" in b.text("#routes-node8-status") and not b.js("return document.getElementById('undo').disabled"),
+                 "the edit to apply", 5)
+    b.get("about:blank")
+    b.get(base + "?scenario=article")
+    b.wait("#verdict", 20)
+    kept = "10.77.0.0/16" in b.value("#routes-node8") and not b.js("return document.getElementById('undo').disabled")
+    b.click("#undo")
+    b.wait_until(lambda: "10.77.0.0/16" not in b.value("#routes-node8"), "undo after the reload", 5)
+    check("undo survives a reload: the autosave keeps it", kept)
 
     # 4a'. A routes file dropped on the editor (drag and drop).
     fresh(b, base + "?scenario=article")
