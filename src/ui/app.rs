@@ -460,9 +460,12 @@ fn restore_or_builtin(name: &str) -> Result<(Session, Option<String>), String> {
 /// What a save of built-in scenario `name` holds beyond it (`its edits
 /// and the 3 packets sent`), or None when nothing.
 fn what_came_back(saved: &Saved, name: &str) -> Option<String> {
-    let fresh = Session::builtin(name).ok()?.to_saved();
+    // A built-in scenario opens with its preset packet sent.
+    let preset: Vec<SendSpec> = (generator::builtin_scenario(name)?.preset.iter())
+        .map(|p| p.to_spec())
+        .collect();
     let edits = !saved.edits.is_empty() || !saved.applied.is_empty() || saved.cluster.is_some();
-    let sends = saved.sends != fresh.sends || !saved.flushes.is_empty();
+    let sends = saved.sends != preset || !saved.flushes.is_empty();
     let packets = || format!("the {} sent", model::plural(saved.sends.len(), "packet"));
     match (edits, sends) {
         (true, true) => Some(format!("its edits and {}", packets())),

@@ -1032,7 +1032,11 @@ impl Session {
         }
         self.version += 1;
         self.snapshot();
-        self.retrace_last();
+        // A file's dumps are given to every packet at once when the last
+        // is in (retrace_all): no trace of the last packet before that.
+        if undoable {
+            self.retrace_last();
+        }
     }
 
     /// Traces every packet sent again, in order, from the start (after
