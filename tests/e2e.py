@@ -277,6 +277,9 @@ def run(b, base):
         return [cut, t.scrollWidth > t.parentElement.clientWidth];""")
     check("the routes weighed: no address or device name is cut, and the table fits its panel", not broken and not wide, f"{broken} wide={wide}")
     b.click("#step-last")
+    topo = b.js("return document.querySelector('svg.topo').getAttribute('aria-label')")
+    check("the picture marks where the packet is dropped, in words too",
+          b.exists(".topo-ended circle") and "dropped here" in topo, topo)
     b.screenshot(os.path.join(SHOTS, "e2e-drop.png"))
     b.click("#undo")
     b.wait_until(lambda: "Delivered" in b.text("#verdict"), "undo to bring delivery back", 5)
@@ -555,7 +558,7 @@ def run(b, base):
                    {"from": "client:192.168.11.200", "to": "flask-ui", "proto": "tcp"}]
     json.dump(sc, open(scenario_file, "w"))
     fresh(b, base + "?scenario=article")
-    inp = b.find("input[aria-label='Import a scenario JSON file']")
+    inp = b.find("input[aria-label='Import a scenario JSON file, or Kubernetes objects']")
     b.cmd("POST", f"/element/{inp}/value", {"text": scenario_file})
     b.wait_until(lambda: "node8's rules in the file" in b.text(".notice"), "the file's dump to load", 60)
     notice = b.text(".notice")
@@ -677,6 +680,28 @@ def run(b, base):
     check("type ClusterIP from the form drops the node port, the ingress IP and their rules, as the API server does",
           "nodePort: 30080" not in b.value("#cluster-yaml") and "192.168.11.240" not in b.value("#cluster-yaml")
           and "192.168.11.240" not in b.value("#rules-node8") and "in sync" in b.text("#cluster-yaml-status"))
+    # `kubectl get -o json` of a new Service and its slice, dropped on the
+    # page: applied as kubectl apply would, the other objects kept.
+    echo = json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo", "namespace": "ms-test"},
+         "spec": {"clusterIP": "10.96.7.7", "ports": [{"name": "udp", "port": 7, "protocol": "UDP"}]}},
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+         "metadata": {"name": "echo-1", "namespace": "ms-test", "labels": {"kubernetes.io/service-name": "echo"}},
+         "addressType": "IPv4", "ports": [{"name": "udp", "port": 7, "protocol": "UDP"}],
+         "endpoints": [{"addresses": ["172.16.3.99"], "nodeName": "node54"}]}]}, indent=2)
+    b.js(
+        "const dt = new DataTransfer();"
+        "dt.items.add(new File([arguments[0]], 'echo.json', {type: 'application/json'}));"
+        "const target = document.querySelector('.topo-panel');"
+        "for (const kind of ['dragover', 'drop']) {"
+        "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
+        "}",
+        echo,
+    )
+    b.wait_until(lambda: "-d 10.96.7.7/32 -p udp" in b.value("#rules-node8") and in_sync(), "the dropped objects' rules", 10)
+    check("kubectl's JSON dropped on a cluster is applied: the new Service gets its chains, the nodes and flask-ui stay",
+          "added Service ms-test/echo, EndpointSlice ms-test/echo-1" in b.text(".notice")
+          and "name: flask-ui" in b.value("#cluster-yaml") and "kind: Node" in b.value("#cluster-yaml"), b.text(".notice"))
     b.clear("#cluster-yaml")
     b.type("#cluster-yaml", "kind: Network\nmode: weave\n")
     b.wait_until(lambda: b.exists("#cluster-yaml-errors"), "the error list")

@@ -147,6 +147,55 @@ fn iptables_commands_edit_a_ruleset() {
     assert_eq!(save::emit(&rs), text);
 }
 
+/// What iptables reads that is not written out in full: `0/0`, `10/8`,
+/// `10.1.2` (zeros at the end) and service names from /etc/services, as
+/// iptables v1.8.9 saved them in a network namespace.
+#[test]
+fn short_addresses_and_service_names_read_as_iptables_reads_them() {
+    use packetwalk::engine::iptables::{MatchKind, TableName};
+    let text = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 0/0 -d 10/8 -p tcp --dport http -j ACCEPT\n-A INPUT -s 10.1.2 -d 127.1 -p udp -m multiport --dports domain,ntp:https -j ACCEPT\nCOMMIT\n";
+    let rs = save::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let filter = rs
+        .tables
+        .iter()
+        .find(|t| t.name == TableName::Filter)
+        .unwrap();
+    let kinds: Vec<Vec<MatchKind>> = filter.chains[filter.chain_index("INPUT").unwrap()]
+        .rules
+        .iter()
+        .map(|r| r.matches.iter().map(|m| m.kind.clone()).collect())
+        .collect();
+    let net = |s: &str| MatchKind::Src(s.parse().unwrap());
+    assert_eq!(kinds[0][0], net("0.0.0.0/0"));
+    assert_eq!(kinds[0][1], MatchKind::Dst("10.0.0.0/8".parse().unwrap()));
+    assert!(
+        kinds[0].contains(&MatchKind::Dport(80, 80)),
+        "{:?}",
+        kinds[0]
+    );
+    assert_eq!(kinds[1][0], net("10.1.2.0/32"));
+    assert_eq!(kinds[1][1], MatchKind::Dst("127.1.0.0/32".parse().unwrap()));
+    assert!(
+        kinds[1].iter().any(
+            |k| matches!(k, MatchKind::Multiport { ports, .. } if ports == &[(53, 53), (123, 443)])
+        ),
+        "{:?}",
+        kinds[1]
+    );
+    // A port with NAT needs a protocol that has ports; a user chain
+    // declared with a policy is one error, not one per rule that uses it.
+    for (body, line, msg) in [
+        ("-A POSTROUTING -j MASQUERADE --to-ports 1000-2000\n", 4, "Need TCP, UDP, SCTP or DCCP with port specification"),
+        ("-A POSTROUTING -p icmp -j SNAT --to-source 10.0.0.1:1000\n", 4, "Need TCP, UDP, SCTP or DCCP"),
+        (":KUBE-MARK-MASQ DROP [0:0]\n-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n-A POSTROUTING -j KUBE-MARK-MASQ\n", 4, "KUBE-MARK-MASQ is not a built-in chain of table nat, so it cannot have a policy"),
+    ] {
+        let text = format!("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n{body}COMMIT\n");
+        let errs = save::parse(&text).expect_err(body);
+        assert_eq!(errs.0.len(), 1, "{body}: {errs}");
+        assert!(errs.0[0].line == line && errs.0[0].message.contains(msg), "{body}: {errs}");
+    }
+}
+
 /// (text, line, column, message fragment).
 #[test]
 fn malformed_rules_get_located_errors() {
@@ -280,6 +329,55 @@ fn malformed_rules_get_located_errors() {
         ),
         ("-A INPUT ! -j ACCEPT\n", 7, 10, "-j cannot be negated"),
         ("-Q INPUT\n", 7, 1, "unknown command \"-Q\""),
+        // What iptables v1.8.9 refuses in a network namespace.
+        (
+            "-A INPUT -p tcp -p udp -j ACCEPT\n",
+            7,
+            17,
+            "multiple -p flags not allowed",
+        ),
+        (
+            "-A INPUT -s 1.1.1.1 --source 2.2.2.2 -j ACCEPT\n",
+            7,
+            21,
+            "multiple -s flags not allowed",
+        ),
+        (
+            "-A INPUT -o eth0 -j ACCEPT\n",
+            7,
+            10,
+            "Can't use -o with INPUT",
+        ),
+        (
+            "-A OUTPUT ! -i eth0 -j ACCEPT\n",
+            7,
+            11,
+            "Can't use -i with OUTPUT",
+        ),
+        (
+            ":AAAAAAAAAAAAAAAAAAAAAAAAAAAAA - [0:0]\n",
+            7,
+            1,
+            "is 29 characters long; iptables allows at most 28",
+        ),
+        (
+            ":A2 DROP [0:0]\n",
+            7,
+            1,
+            "A2 is not a built-in chain of table filter, so it cannot have a policy",
+        ),
+        (
+            "-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT\n",
+            7,
+            13,
+            "match \"mac\" is an iptables module (iptables-extensions(8)) that Packet Walk does not model",
+        ),
+        (
+            "-A INPUT -p tcp --dport gopher -j ACCEPT\n",
+            7,
+            25,
+            "\"gopher\" is not a port number (0-65535) or a service name",
+        ),
     ];
     for (body, line, col, msg) in cases {
         let text = format!("{head}{body}COMMIT\n");

@@ -249,7 +249,7 @@ def article_remote():
     ] + NOTES[3:]
     return {
         "name": "article-remote",
-        "title": "The endpoint on another node: IPIP through tunl0 to 192.168.11.54",
+        "title": "The endpoint on another node: IPIP through tunl0",
         "description": "The same Service, but its pod runs on node54. After DNAT on node8 the longest prefix is 172.16.3.64/26 via 192.168.11.54 dev tunl0 onlink: tunl0 wraps the packet in an outer IPv4 header (192.168.11.58 -> 192.168.11.54, protocol 4), node54 unwraps it on its tunl0 and delivers it through its own cali veth.",
         "notes": notes,
         "seed": 2024,

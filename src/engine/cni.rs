@@ -688,7 +688,7 @@ pub const CLUSTERS: [(&str, &str); 7] = [
     ),
     (
         "nodeport-local",
-        "NodePort, externalTrafficPolicy: Local: the client's address is kept",
+        "NodePort with externalTrafficPolicy: Local",
     ),
     (
         "session-affinity",

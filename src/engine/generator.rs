@@ -11,6 +11,7 @@
 
 use crate::engine::cni::{self, NodeDiff, RuleOrigin};
 use crate::engine::error::ParseError;
+use crate::engine::k8s::apply::{self, Applied};
 use crate::engine::k8s::edit::{self, EndpointState};
 use crate::engine::k8s::{self, Cluster};
 use crate::engine::scenario::Scenario;
@@ -136,6 +137,8 @@ pub enum Request {
     Rebase { name: String, yaml: String },
     /// `yaml` changed by the form.
     Edit { yaml: String, edit: FormEdit },
+    /// `yaml` with a file's objects applied ([`apply::apply`]).
+    Apply { yaml: String, file: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -147,6 +150,7 @@ pub enum Response {
     Rebase(Option<Scenario>),
     /// The new YAML, or why the form could not make the change.
     Edit(Result<String, String>),
+    Apply(Result<Applied, ParseError>),
     /// The generator could not be reached or misunderstood the request.
     Failed(String),
 }
@@ -167,6 +171,7 @@ pub fn handle(req: Request) -> Response {
         }
         Request::Rebase { name, yaml } => Response::Rebase(rebase(&name, &yaml)),
         Request::Edit { yaml, edit } => Response::Edit(form_edit(&yaml, edit)),
+        Request::Apply { yaml, file } => Response::Apply(apply::apply(&yaml, &file)),
     }
 }
 

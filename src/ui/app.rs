@@ -191,6 +191,12 @@ pub struct App {
     /// A measurement waiting for the next render: which, and its start
     /// (`performance.now()`); written on `<body>` for the benchmarks.
     timing: Option<(&'static str, f64)>,
+    /// What the next cluster sync's notice begins with (what an import
+    /// applied).
+    sync_note: Option<String>,
+    /// The packet selected, and how many were sent, when "Packets sent"
+    /// was last scrolled to show it.
+    history_shown: (Option<usize>, usize),
     import_t0: f64,
     /// Numbers the chunked parses (see [`Importing::seq`]).
     import_seq: u64,
@@ -610,10 +616,17 @@ impl App {
     fn synced(&mut self, ctx: &Context<Self>, applied: bool) {
         self.editor_host = self.editor_host.min(self.session.world.hosts.len().saturating_sub(1));
         let n = self.session.sends.len();
+        let mut text = self.sync_note.take().filter(|_| applied).unwrap_or_default();
         if applied && n > 1 {
-            self.notice = Some(Notice::info(format!(
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text += &format!(
                 "A change to the cluster rebuilds every node (its pods, kube-proxy's chains, the CNI's routes): the {n} packets sent were sent again, in order, on the new cluster, and conntrack started over with them."
-            )));
+            );
+        }
+        if !text.is_empty() {
+            self.notice = Some(Notice::info(text));
         }
         self.schedule_autosave(ctx);
     }
@@ -896,6 +909,8 @@ impl Component for App {
             opener: "copy-link",
             topo: Default::default(),
             timing: None,
+            sync_note: None,
+            history_shown: (None, 0),
             import_t0: 0.0,
             import_seq: 0,
             chunk_queue: Vec::new(),
@@ -1308,23 +1323,40 @@ impl Component for App {
                 )));
             }
             Msg::ImportFile(name, text) => {
-                if text.trim_start().starts_with('{') && text.contains("\"apiVersion\"") && !text.contains("\"hosts\"") {
-                    self.notice = Some(Notice::error(format!(
-                        "{name} holds Kubernetes objects as JSON: Packet Walk reads them as YAML (kubectl get -o yaml); nothing was changed."
-                    )));
-                } else if text.trim_start().starts_with('{') {
+                let json = text.trim_start().starts_with('{');
+                let json_objects = json && text.contains("\"apiVersion\"") && !text.contains("\"hosts\"");
+                if json && !json_objects {
                     ctx.link().send_message(Msg::ImportScenario(text.to_string()));
-                } else if is_objects(&text) {
-                    if self.session.cluster.is_some() {
-                        self.session.edit_cluster(text);
-                        ctx.link().send_message(Msg::ClusterApply);
-                        self.notice = Some(Notice::info(format!(
-                            "{name}: the cluster's objects are replaced by the file's, and every node syncs to them (Undo takes them back)."
-                        )));
-                    } else {
-                        self.notice = Some(Notice::error(format!(
-                            "{name} holds Kubernetes objects: they need a scenario made from a cluster. Pick one (Calico IPIP, for one), then drop the file again; nothing was changed."
-                        )));
+                } else if json_objects || is_objects(&text) {
+                    let applied = self.session.cluster.as_ref().map(|c| generator::apply(&c.text, &text));
+                    match applied {
+                        Some(Ok(a)) => {
+                            self.session.edit_cluster(a.yaml.as_str().into());
+                            ctx.link().send_message(Msg::ClusterApply);
+                            let what = if a.whole {
+                                "is a whole cluster (Nodes and Services): its objects replace the cluster's".to_string()
+                            } else {
+                                let mut done = Vec::new();
+                                if !a.replaced.is_empty() {
+                                    done.push(format!("replaced {}", a.replaced.join(", ")));
+                                }
+                                if !a.added.is_empty() {
+                                    done.push(format!("added {}", a.added.join(", ")));
+                                }
+                                format!("is applied as kubectl apply would: {}", done.join("; "))
+                            };
+                            let text = format!("{name} {what}. Every node syncs to the objects (Undo takes them back).");
+                            self.sync_note = Some(text.clone());
+                            self.notice = Some(Notice::info(text));
+                        }
+                        Some(Err(e)) => {
+                            self.notice = Some(Notice::error(format!("{name}, {e}; nothing was changed.")));
+                        }
+                        None => {
+                            self.notice = Some(Notice::error(format!(
+                                "{name} holds Kubernetes objects: they need a scenario made from a cluster. Pick one (Calico IPIP, for one), then drop the file again; nothing was changed."
+                            )));
+                        }
                     }
                 } else if is_listing(&text) {
                     ctx.link().send_message(Msg::ImportText(self.editor_host, None, name, text));
@@ -1527,6 +1559,12 @@ impl Component for App {
         if let Some(id) = self.refocus.take() {
             browser::focus(id);
         }
+        // A packet sent, replied or chosen is in view in "Packets sent".
+        let shown = (self.selected().map(|s| s.0), self.session.sends.len());
+        if self.history_shown != shown {
+            self.history_shown = shown;
+            browser::reveal_in(".history-list", ".history-item.selected");
+        }
         // The picker always shows the scenario that is open (a refused
         // switch leaves the browser's own choice in it otherwise).
         browser::set_select(
@@ -1593,7 +1631,7 @@ impl Component for App {
                 <a class="skip-link" href="#events" onclick={Callback::from(|e: MouseEvent| {
                     // Focus moves without the address changing.
                     e.prevent_default();
-                    browser::focus("events");
+                    browser::focus_top("events");
                 })}>{ "Skip to the steps" }</a>
                 { header }
                 if let Some(n) = &self.notice {
@@ -1609,7 +1647,7 @@ impl Component for App {
                 if let Some(i) = &self.importing {
                     <div class="progress-wrap" role="status">
                         <label for="import-progress">{ format!("Parsing {} for {}… {} %", i.name, s.world.hosts.get(i.host).map(|h| h.name()).unwrap_or(""), (i.progress * 100.0) as u32) }</label>
-                        <progress id="import-progress" max="1" value={i.progress.to_string()}></progress>
+                        <progress id="import-progress" max="1000" value={((i.progress * 1000.0) as u32).to_string()}></progress>
                     </div>
                 }
                 <main class="workspace">
@@ -1811,7 +1849,7 @@ impl App {
                 <div class="toolbar" role="toolbar" aria-label="Scenario and session">
                     <label class="picker">
                         <span>{ "Scenario" }</span>
-                        <select id="scenario-picker" onchange={onpick}>
+                        <select id="scenario-picker" onchange={onpick} title={s.world.scenario.title.clone()}>
                             { for scenario::BUILTIN.iter().map(|name| {
                                 let title = scenario::builtin_title(name).unwrap_or_default();
                                 html! { <option key={*name} value={*name} selected={base == *name}>{ title }</option> }
@@ -1832,9 +1870,9 @@ impl App {
                         }
                     </div>
                     <div class="button-group">
-                        <label class="button file-button" title="Open a scenario exported as JSON">
+                        <label class="button file-button" title="Open a scenario exported as JSON, or apply Kubernetes objects (YAML, or kubectl JSON) to a cluster scenario">
                             { "Import…" }
-                            <input type="file" accept=".json,application/json" class="visually-hidden" aria-label="Import a scenario JSON file" onchange={onimport} />
+                            <input type="file" accept=".json,.yaml,.yml,application/json,application/yaml" class="visually-hidden" aria-label="Import a scenario JSON file, or Kubernetes objects" onchange={onimport} />
                         </label>
                         <button id="export" onclick={link.callback(|_| Msg::ExportScenario)} title="Save the scenario with your edits as a JSON file">{ "Export" }</button>
                         <button id="copy-link" onclick={link.callback(|_| Msg::CopyLink)} title="A link that opens this exact view">{ "Copy link" }</button>

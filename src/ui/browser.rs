@@ -217,6 +217,44 @@ pub fn focus(id: &str) {
     }
 }
 
+/// Focuses element `id` and scrolls the page to put its top at the top of
+/// the window (focus alone scrolls a tall element only partly in).
+pub fn focus_top(id: &str) {
+    if let Some(el) = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
+        let o = web_sys::ScrollIntoViewOptions::new();
+        o.set_block(web_sys::ScrollLogicalPosition::Start);
+        el.scroll_into_view_with_scroll_into_view_options(&o);
+    }
+}
+
+/// Scrolls the list `list` (a CSS selector) that holds element `item` just
+/// enough to show it; the page itself does not move.
+pub fn reveal_in(list: &str, item: &str) {
+    let Some(doc) = window().and_then(|w| w.document()) else {
+        return;
+    };
+    let (Some(l), Some(i)) = (
+        doc.query_selector(list).ok().flatten(),
+        doc.query_selector(item).ok().flatten(),
+    ) else {
+        return;
+    };
+    let (lr, ir) = (l.get_bounding_client_rect(), i.get_bounding_client_rect());
+    let by = if ir.bottom() > lr.bottom() {
+        (ir.bottom() - lr.bottom()).min(ir.top() - lr.top())
+    } else if ir.top() < lr.top() {
+        ir.top() - lr.top()
+    } else {
+        return;
+    };
+    l.set_scroll_top(l.scroll_top() + by.round() as i32);
+}
+
 /// Sets the value of the `<select>` with id `id`.
 pub fn set_select(id: &str, value: &str) {
     if let Some(el) = window()
@@ -411,13 +449,13 @@ pub fn on_page_or_steps(k: &web_sys::KeyboardEvent) -> bool {
 }
 
 /// Whether a key press goes to a box that scrolls with the arrows (the
-/// editors' listings, the cluster panel, the sync diff, the send panel's
-/// history): there the arrows scroll, not step.
+/// editors' listings, the cluster panel, the sync diff): there the arrows
+/// scroll, not step. (On the send form's buttons and packets they step.)
 pub fn in_scroller(k: &web_sys::KeyboardEvent) -> bool {
     k.target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
         .and_then(|t| {
-            t.closest("#editors, .cluster-panel, .diff-lines, .vlist-scroll, .send-panel")
+            t.closest("#editors, .cluster-panel, .diff-lines, .vlist-scroll")
                 .ok()
                 .flatten()
         })

@@ -35,6 +35,23 @@ fn verdict_tag(t: &Result<Rc<Trace>, String>) -> (&'static str, &'static str, &'
     }
 }
 
+/// `text` with every word that holds a hyphen kept on one line: a browser
+/// would break `--to-destination` or `ms-test/flask-ui` after a hyphen.
+pub fn unbroken(text: &str) -> Html {
+    let mut out = Vec::new();
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(Html::from(" "));
+        }
+        out.push(if word.contains('-') {
+            html! { <span class="nobr">{ word.to_string() }</span> }
+        } else {
+            Html::from(word.to_string())
+        });
+    }
+    out.into_iter().collect()
+}
+
 /// The packets sent so far; choosing one shows its trace.
 pub fn send_history(props: &HistoryProps) -> Html {
     if props.sends.is_empty() {
@@ -58,7 +75,7 @@ pub fn send_history(props: &HistoryProps) -> Html {
                             <button class={classes!("history-item", (i == props.selected).then_some("selected"))}
                                 aria-current={(i == props.selected).then_some("true")} {onclick}>
                                 <span class="history-n">{ format!("#{}", i + 1) }</span>
-                                <span class="history-what">{ format!("{}{flags} {} → {}", spec.proto.to_string().to_ascii_uppercase(), spec.from, spec.to) }</span>
+                                <span class="history-what">{ unbroken(&format!("{}{flags} {} → {}", spec.proto.to_string().to_ascii_uppercase(), spec.from, spec.to)) }</span>
                                 <span class={classes!("tag", class)}><span aria-hidden="true">{ icon }</span>{ " " }{ word }</span>
                             </button>
                         </li>
@@ -108,6 +125,11 @@ pub fn step_controls(props: &ControlProps) -> Html {
         .position(|&i| i == props.at)
         .map(|p| p + 1)
         .unwrap_or(0);
+    let digits = |n: usize| n.to_string().len();
+    let mut width = 2 * digits(props.count) + 4;
+    if props.visible.len() != props.count {
+        width += 2 * digits(props.visible.len()) + 12;
+    }
     html! {
         <div class="step-controls" role="group" aria-label="Step through the trace">
             { b("step-first", "First step (Home)", "⇤", Move::First, first) }
@@ -124,7 +146,9 @@ pub fn step_controls(props: &ControlProps) -> Html {
                 onclick={props.onchange.reform(|_| ())}>
                 { "Next change" }<span aria-hidden="true">{ " »" }</span>
             </button>
-            <span class="step-position" aria-live="polite">
+            // As wide as its widest value, so the row does not reflow
+            // when the step number gains a digit.
+            <span class="step-position" aria-live="polite" style={format!("min-width: {}ch", width)}>
                 <span class="visually-hidden">{ "Step " }</span>{ format!("{} of {}", props.at + 1, props.count) }
                 if props.visible.len() != props.count {
                     <span class="muted">{ format!(" ({position} of {} shown)", props.visible.len()) }</span>
@@ -211,7 +235,7 @@ pub fn event_list(props: &EventListProps) -> Html {
                             aria-selected={sel.to_string()}
                             class={classes!("event", kind.class(), sel.then_some("selected"))} {onclick}>
                             <span class="ev-n">{ i + 1 }</span>
-                            <span class="ev-ns">{ s.ns.clone() }</span>
+                            <span class="ev-ns" title={s.ns.clone()}>{ s.ns.clone() }</span>
                             <span class={classes!("ev-layer", format!("layer-{}", layer_name(s.layer)))}>{ layer_name(s.layer) }</span>
                             <code class="ev-stage">{ render::stage(s) }</code>
                             <span class="ev-what">
@@ -220,7 +244,7 @@ pub fn event_list(props: &EventListProps) -> Html {
                                         <span aria-hidden="true">{ icon }</span>{ " " }{ label }
                                     </span>{ " " }
                                 }
-                                { render::summary(s) }
+                                { unbroken(&render::summary(s)) }
                             </span>
                         </li>
                     }

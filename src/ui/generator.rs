@@ -9,6 +9,7 @@
 
 use crate::engine::error::{Errors, ParseError};
 use crate::engine::generator::{Built, ClusterView, FormEdit, Request, Response, Resynced};
+use crate::engine::k8s::apply::Applied;
 use crate::engine::scenario::{self, Scenario};
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -300,6 +301,19 @@ pub fn rebase(name: &str, yaml: &str) -> Option<Scenario> {
     }) {
         Response::Rebase(s) => s,
         _ => None,
+    }
+}
+
+/// `yaml` with a dropped file's objects applied, or why it could not be
+/// (the file's line).
+pub fn apply(yaml: &str, file: &str) -> Result<Applied, String> {
+    match call(Request::Apply {
+        yaml: yaml.into(),
+        file: file.into(),
+    }) {
+        Response::Apply(r) => r.map_err(|e| e.to_string()),
+        Response::Failed(e) => Err(e),
+        _ => Err("unexpected answer from the cluster generator".into()),
     }
 }
 

@@ -61,7 +61,7 @@ pub fn header_view(props: &HeaderProps) -> Html {
                     { format!("{} layer", layer_name(st.layer)) }
                 </span>
             </h3>
-            <p class="step-summary"><code>{ render::stage(st) }</code>{ " " }{ render::summary(st) }<span class="muted">{ where_ }</span></p>
+            <p class="step-summary"><code>{ render::stage(st) }</code>{ " " }{ crate::ui::events::unbroken(&render::summary(st)) }<span class="muted">{ where_ }</span></p>
             { nat.unwrap_or_default() }
             <div class="layers">
                 { for removed.iter().map(|r| html! {

@@ -108,7 +108,7 @@ impl RowKind {
             RowKind::Tunnel => Some(("⊕", "tunnel")),
             RowKind::Drop => Some(("✕", "drop")),
             RowKind::Refused => Some(("✕", "refused")),
-            RowKind::Deliver => Some(("●", "delivered")),
+            RowKind::Deliver => Some(("●", "socket")),
             RowKind::Exit => Some(("→", "left")),
             RowKind::Skipped | RowKind::Plain => None,
         }
@@ -645,11 +645,13 @@ pub fn step_to(visible: &[usize], at: usize, m: Move) -> usize {
 
 /// The next shown step after `at` that changes the packet (a header
 /// field, a tunnel header, the mark, an interface: the NAT, each hop, the
-/// encapsulation), or the last step: what a demonstration steps through
-/// without the rules that did not match. `at` when there is none.
+/// encapsulation) or puts it on a wire, or the last step: what a
+/// demonstration steps through without the rules that did not match. `at`
+/// when there is none.
 pub fn next_change(trace: &Trace, visible: &[usize], at: usize) -> usize {
     let changes = |i: usize| {
         i + 1 == trace.steps.len()
+            || matches!(trace.steps[i].kind, StepKind::Transmit { .. })
             || i.checked_sub(1)
                 .is_some_and(|p| trace.steps[p].packet != trace.steps[i].packet)
     };
@@ -722,7 +724,11 @@ mod tests {
     use super::*;
 
     fn article() -> Trace {
-        let sc = scenario::builtin("article").unwrap();
+        preset("article")
+    }
+
+    fn preset(name: &str) -> Trace {
+        let sc = scenario::builtin(name).unwrap();
         let mut w = World::build(&sc).unwrap();
         let mut st = SimState::new(&w);
         send(&mut w, &mut st, &sc.preset.unwrap().to_spec()).unwrap()
@@ -753,19 +759,23 @@ mod tests {
     /// changes the packet, the DNAT is one of the first few, none of the
     /// 20-odd chain and rule steps before it is a stop, and the last stop
     /// is the delivery.
-    #[test]
-    fn next_change_stops_where_the_packet_changes() {
-        let t = article();
+    fn stops_of(t: &Trace) -> Vec<usize> {
         let all: Vec<usize> = (0..t.steps.len()).collect();
         let mut stops = vec![0];
         loop {
             let at = *stops.last().unwrap();
-            let to = next_change(&t, &all, at);
+            let to = next_change(t, &all, at);
             if to == at {
-                break;
+                return stops;
             }
             stops.push(to);
         }
+    }
+
+    #[test]
+    fn next_change_stops_where_the_packet_changes() {
+        let t = article();
+        let stops = stops_of(&t);
         let kinds: Vec<String> = stops
             .iter()
             .map(|&i| crate::engine::render::summary(&t.steps[i]))
@@ -773,12 +783,34 @@ mod tests {
         let dnat = kinds
             .iter()
             .position(|k| k.starts_with("DNAT destination 10.96.100.10:80 → 172.16.225.112:80"));
-        assert!(dnat.is_some_and(|d| d <= 4), "{kinds:#?}");
+        assert!(dnat.is_some_and(|d| d <= 5), "{kinds:#?}");
         assert!(stops.len() < t.steps.len() / 2, "{kinds:#?}");
         assert_eq!(*stops.last().unwrap(), t.steps.len() - 1);
         for w in stops.windows(2).skip(1) {
-            assert!(w[1] + 1 == t.steps.len() || t.steps[w[1]].packet != t.steps[w[1] - 1].packet);
+            let wire = matches!(t.steps[w[1]].kind, StepKind::Transmit { .. });
+            assert!(
+                w[1] + 1 == t.steps.len()
+                    || wire
+                    || t.steps[w[1]].packet != t.steps[w[1] - 1].packet
+            );
         }
+        // The encapsulated packet on the LAN is a stop of its own, between
+        // the encapsulation and node54's receive.
+        let t = preset("article-remote");
+        let on_lan = stops_of(&t)
+            .into_iter()
+            .map(|i| crate::engine::render::summary(&t.steps[i]))
+            .collect::<Vec<_>>();
+        let at = |what: &str| on_lan.iter().position(|k| k.starts_with(what));
+        let (encap, wire, received) = (
+            at("tunl0 encapsulates"),
+            at("transmitted on ens33 toward 192.168.11.54"),
+            at("received on ens33 from node8/ens33"),
+        );
+        assert!(
+            encap.is_some() && encap < wire && wire.is_some_and(|w| Some(w + 1) == received),
+            "{on_lan:#?}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use crate::ui::model::plural;
 use crate::engine::scenario::{HostKind, Scenario};
-use crate::engine::trace::Trace;
+use crate::engine::trace::{StepKind, Trace};
 use crate::ui::layout::{self, Layout, Marker, Place, Point, CARD_LINE_H, CHIP_PAD};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -142,8 +142,19 @@ pub fn topology(props: &TopologyProps) -> Html {
         plural(pods, "pod"),
         plural(clients, "client")
     );
+    // At a drop the packet ends where it is: the mark says so too.
+    let ended = props.trace.as_ref().zip(current.as_ref()).and_then(|(t, (i, _))| {
+        match &t.steps[*i].kind {
+            StepKind::Drop { response: Some(_), .. } => Some("refused"),
+            StepKind::Drop { .. } => Some("dropped"),
+            _ => None,
+        }
+    });
     let label = match &current {
-        Some((i, m)) => format!("step {}: {}. {summary}", i + 1, m.describe(&layout)),
+        Some((i, m)) => {
+            let end = ended.map(|e| format!(", {e} here")).unwrap_or_default();
+            format!("step {}: {}{end}. {summary}", i + 1, m.describe(&layout))
+        }
         None => format!("{summary} No packet shown."),
     };
 
@@ -159,7 +170,7 @@ pub fn topology(props: &TopologyProps) -> Html {
                 <title>{ label }</title>
                 <TopoBody layout={layout.clone()} emphasis={em} />
                 if let Some((_, m)) = current {
-                    <TopoMarker marker={Rc::new(m)} />
+                    <TopoMarker marker={Rc::new(m)} {ended} />
                 }
             </svg>
             <TopoLegend />
@@ -269,6 +280,8 @@ fn topo_body(props: &BodyProps) -> Html {
 #[derive(Properties, PartialEq)]
 struct MarkerProps {
     marker: Rc<Marker>,
+    /// `dropped` or `refused` when the packet ends here.
+    ended: Option<&'static str>,
 }
 
 /// The packet: a small envelope (inside a dashed outer one when tunnelled)
@@ -318,6 +331,13 @@ fn topo_marker(props: &MarkerProps) -> Html {
                     </g>
                 }
             }) }
+            if let Some(word) = props.ended {
+                <g class="topo-ended">
+                    <circle cx={n(at.x)} cy={n(at.y)} r="13" />
+                    <path d={format!("M{} {}l12 12m0 -12l-12 12", at.x - 6, at.y - 6)} />
+                    <title>{ format!("the packet is {word} here") }</title>
+                </g>
+            }
         </g>
     }
 }
@@ -329,6 +349,7 @@ fn topo_legend() -> Html {
         <ul class="topo-legend" aria-label="How to read the topology picture">
             <li><span class="topo-key topo-key-visited" aria-hidden="true"></span>{ "thick border: the packet has been here" }</li>
             <li><span class="topo-key topo-key-current" aria-hidden="true"></span>{ "double border: the packet is here now" }</li>
+            <li><span class="topo-key topo-key-ended" aria-hidden="true">{ "✕" }</span>{ "crossed circle: the packet is dropped there" }</li>
             <li><span class="topo-key topo-key-client" aria-hidden="true"></span>{ "dashed box: a client outside the cluster" }</li>
             <li><span class="topo-key topo-key-tunnel" aria-hidden="true"></span>{ "dashed chip: tunnel device (IPIP or VXLAN)" }</li>
             <li><span class="topo-key topo-key-packet" aria-hidden="true"></span>{ "the packet, labelled source → destination:port; a dashed outer card is the tunnel header around it (IPIP or VXLAN)" }</li>

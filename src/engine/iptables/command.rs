@@ -23,7 +23,7 @@ const BUILTIN_NAMES: [&str; 5] = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "P
 
 fn chain_name_ok(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 28
+        && name.len() <= super::MAX_CHAIN_NAME
         && !name.starts_with('-')
         && !name.starts_with('!')
         && name.chars().all(|c| !c.is_whitespace())

@@ -2,6 +2,9 @@
 //! list of matches and one target. Parsed once from `iptables-save` text or
 //! single `iptables` commands; evaluated by [`eval`].
 
+/// The longest chain name iptables takes (XT_EXTENSION_MAXNAMELEN less the NUL).
+pub const MAX_CHAIN_NAME: usize = 28;
+
 pub mod canonical;
 pub mod command;
 pub mod eval;

@@ -316,6 +316,16 @@ impl Rule {
     }
 }
 
+/// iptables-extensions(8)'s other IPv4 matches: real, and not modelled.
+#[rustfmt::skip]
+const OTHER_MODULES: &[&str] = &[
+    "ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel", "connlimit", "connmark",
+    "cpu", "dccp", "devgroup", "dscp", "ecn", "esp", "hashlimit", "helper", "iprange",
+    "ipvs", "length", "limit", "mac", "osf", "owner", "physdev", "pkttype",
+    "policy", "quota", "rateest", "realm", "rpfilter", "set", "socket",
+    "string", "tcpmss", "time", "tos", "ttl", "u32",
+];
+
 /// Match modules this simulator evaluates.
 pub const MODULES: &[&str] = &[
     "tcp",
@@ -453,9 +463,9 @@ pub fn parse_net(s: &str) -> Result<Ipv4Net, String> {
         Some((a, l)) => (a, Some(l)),
         None => (s, None),
     };
-    let ip: Ipv4Addr = addr
-        .parse()
-        .map_err(|_| format!("\"{addr}\" is not an IPv4 address"))?;
+    let ip: Ipv4Addr = (addr.parse().ok())
+        .or_else(|| short_ipv4(addr))
+        .ok_or_else(|| format!("\"{addr}\" is not an IPv4 address"))?;
     let prefix = match len {
         None => 32,
         Some(l) => match l.parse::<u8>() {
@@ -476,9 +486,45 @@ pub fn parse_net(s: &str) -> Result<Ipv4Net, String> {
     Ok(Ipv4Net::new(ip, prefix).expect("prefix checked").trunc())
 }
 
+/// An address with fewer than four parts, as iptables and ip take it:
+/// the missing parts are zeros at the end (`10/8`, `0/0`, `10.1.2`).
+fn short_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut n = 0;
+    for part in s.split('.') {
+        let all_digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        if n == 3 || !all_digits {
+            return None;
+        }
+        octets[n] = part.parse().ok()?;
+        n += 1;
+    }
+    Some(Ipv4Addr::from(octets))
+}
+
+/// Service names iptables finds in Debian's `/etc/services` (the common
+/// ones), with the port each stands for.
+#[rustfmt::skip]
+const SERVICES: &[(&str, u16)] = &[
+    ("ftp-data", 20), ("ftp", 21), ("ssh", 22), ("telnet", 23), ("smtp", 25), ("mail", 25),
+    ("domain", 53), ("bootps", 67), ("bootpc", 68), ("tftp", 69), ("http", 80), ("www", 80),
+    ("kerberos", 88), ("pop3", 110), ("ntp", 123), ("netbios-ssn", 139), ("imap2", 143),
+    ("imap", 143), ("snmp", 161), ("snmp-trap", 162), ("bgp", 179), ("ldap", 389),
+    ("https", 443), ("microsoft-ds", 445), ("submissions", 465), ("smtps", 465),
+    ("syslog", 514), ("printer", 515), ("submission", 587), ("ipp", 631), ("ldaps", 636),
+    ("domain-s", 853), ("rsync", 873), ("imaps", 993), ("pop3s", 995), ("ms-sql-s", 1433),
+    ("nfs", 2049), ("mysql", 3306), ("ms-wbt-server", 3389), ("sip", 5060),
+    ("postgresql", 5432), ("postgres", 5432), ("amqp", 5672), ("x11", 6000),
+];
+
+/// A port as a number or a service name (`http` is 80).
 fn parse_port(s: &str) -> Result<u16, String> {
     s.parse::<u16>()
-        .map_err(|_| format!("\"{s}\" is not a port number (0-65535)"))
+        .ok()
+        .or_else(|| SERVICES.iter().find(|(n, _)| *n == s).map(|&(_, p)| p))
+        .ok_or_else(|| {
+            format!("\"{s}\" is not a port number (0-65535) or a service name of /etc/services")
+        })
 }
 
 /// `80`, `1000:2000`, `:1024`, `1024:`.
@@ -740,9 +786,30 @@ pub fn parse_rule(
     };
     let mut i = 0;
     let mut negate: Option<usize> = None;
+    // -s, -d, -p, -i and -o given so far: iptables takes each once.
+    let mut given: SmallVec<[&str; 5]> = SmallVec::new();
     while i < words.len() {
         let w = &words[i];
         let opt = w.text.as_ref();
+        let short = match opt {
+            "-s" | "--source" | "--src" => Some("-s"),
+            "-d" | "--destination" | "--dst" => Some("-d"),
+            "-p" | "--protocol" => Some("-p"),
+            "-i" | "--in-interface" => Some("-i"),
+            "-o" | "--out-interface" => Some("-o"),
+            _ => None,
+        };
+        if let Some(f) = short.filter(|_| b.target.is_none()) {
+            if given.contains(&f) {
+                return Err(b.err(
+                    w.start,
+                    format!(
+                        "multiple {f} flags not allowed: a rule tests each once (write two rules)"
+                    ),
+                ));
+            }
+            given.push(f);
+        }
         if opt == "!" && !w.quoted {
             if negate.is_some() {
                 return Err(b.err(w.start, "\"!\" twice in a row"));
@@ -872,9 +939,12 @@ pub fn parse_rule(
                     return Err(b.err(start, "-m cannot be negated"));
                 }
                 if !MODULES.contains(&v.text.as_ref()) {
-                    return Err(b
-                        .err(v.start, format!("unknown match \"{}\"", v.text))
-                        .expected(MODULES.join(", ")));
+                    let what = if OTHER_MODULES.contains(&v.text.as_ref()) {
+                        format!("match \"{}\" is an iptables module (iptables-extensions(8)) that Packet Walk does not model", v.text)
+                    } else {
+                        format!("unknown match \"{}\"", v.text)
+                    };
+                    return Err(b.err(v.start, what).expected(MODULES.join(", ")));
                 }
                 b.modules.push(Module {
                     name: v.text.as_ref(),
@@ -1305,6 +1375,21 @@ impl Builder<'_, '_> {
         Ok(())
     }
 
+    /// NAT to a port needs a protocol with ports, as iptables checks.
+    fn ported(&self, r: &NatRange, pos: usize, option: &str) -> Result<(), ParseError> {
+        let with_ports = matches!(
+            self.proto,
+            Some(Proto::Tcp | Proto::Udp | Proto::Other(132 | 33))
+        );
+        if r.ports.is_some() && !with_ports {
+            return Err(self.err(
+                pos,
+                format!("Need TCP, UDP, SCTP or DCCP with port specification: a port in {option} needs -p tcp, -p udp, -p sctp or -p dccp"),
+            ));
+        }
+        Ok(())
+    }
+
     fn build_target(&self) -> Result<Target, ParseError> {
         let Some((name, at)) = &self.target else {
             return Ok(Target::None);
@@ -1331,24 +1416,16 @@ impl Builder<'_, '_> {
                 let (v, pos) = val("--to-destination")
                     .ok_or_else(|| self.err(at, "DNAT needs --to-destination"))?;
                 let r = parse_nat_range(v).map_err(|m| self.err(pos, m))?;
-                if r.ports.is_some()
-                    && !matches!(
-                        self.proto,
-                        Some(Proto::Tcp | Proto::Udp | Proto::Other(132))
-                    )
-                {
-                    return Err(self.err(
-                        pos,
-                        "a port in --to-destination needs -p tcp, -p udp or -p sctp",
-                    ));
-                }
+                self.ported(&r, pos, "--to-destination")?;
                 Target::Dnat(r)
             }
             "SNAT" => {
                 let (v, pos) =
                     val("--to-source").ok_or_else(|| self.err(at, "SNAT needs --to-source"))?;
+                let to = parse_nat_range(v).map_err(|m| self.err(pos, m))?;
+                self.ported(&to, pos, "--to-source")?;
                 Target::Snat {
-                    to: parse_nat_range(v).map_err(|m| self.err(pos, m))?,
+                    to,
                     random_fully: has("--random-fully"),
                 }
             }
@@ -1356,6 +1433,7 @@ impl Builder<'_, '_> {
                 ports: match val("--to-ports") {
                     Some((v, pos)) => {
                         let r = parse_nat_range(&format!(":{v}")).map_err(|m| self.err(pos, m))?;
+                        self.ported(&r, pos, "--to-ports")?;
                         r.ports
                     }
                     None => None,

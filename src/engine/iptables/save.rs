@@ -2,7 +2,7 @@
 //! byte for byte for real dumps (counters, quoted comments, header lines).
 
 use super::command::{self, Source};
-use super::{validate, Chain, Counters, Policy, Ruleset, Table, TableName};
+use super::{validate, Chain, Counters, Policy, Ruleset, Table, TableName, MAX_CHAIN_NAME};
 use crate::engine::error::{Errors, ParseError};
 use crate::engine::lex;
 use std::fmt::Write as _;
@@ -326,27 +326,37 @@ impl Parser {
                 .builtin_hooks()
                 .iter()
                 .any(|h| h.chain_name() == name);
-            if table.name == TableName::Nat && policy == Some(Policy::Drop) {
+            // A mistake in the declaration is reported and the chain is
+            // still declared, so its rules and jumps are not reported again.
+            let mut policy = policy;
+            if !builtin && policy.is_some() {
+                errors.push(ParseError::new(
+                    line_no,
+                    offset,
+                    format!(
+                        "{name} is not a built-in chain of table {}, so it cannot have a policy (write \":{name} - [0:0]\")",
+                        table.name
+                    ),
+                ));
+                policy = None;
+            } else if table.name == TableName::Nat && policy == Some(Policy::Drop) {
                 let col = lex::column(line, line.find("DROP").unwrap_or(0));
                 errors.push(ParseError::new(
                     line_no,
                     col,
                     "the nat table is not intended for filtering, hence policies other than ACCEPT are not allowed",
                 ));
-                return;
+                policy = Some(Policy::Accept);
             }
-            if builtin && policy.is_none() {
-                // kube-proxy's restore input declares built-ins with "-": keep the chain's policy.
-            } else if !builtin && policy.is_some() {
+            if name.len() > MAX_CHAIN_NAME {
                 errors.push(ParseError::new(
                     line_no,
                     offset,
                     format!(
-                        "{name} is not a built-in chain of table {}, so it cannot have a policy",
-                        table.name
+                        "chain name {name} is {} characters long; iptables allows at most {MAX_CHAIN_NAME}",
+                        name.len()
                     ),
                 ));
-                return;
             }
             let counters = match parts.get(2) {
                 Some(c) => match parse_counters(c) {

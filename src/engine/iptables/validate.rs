@@ -2,7 +2,7 @@
 //! user chain, no chain reaches itself (`ELOOP`), and each target is used
 //! only from the hooks it supports. Also rebuilds the chain indexes.
 
-use super::{index, Hook, Table, TableName, Target};
+use super::{index, Hook, MatchKind, Table, TableName, Target};
 use crate::engine::error::{Errors, ParseError};
 
 /// Column of `needle` in the line `-A CHAIN args`.
@@ -42,6 +42,33 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                     format!(
                         "REJECT is only valid in the filter table, not in {}",
                         table.name
+                    ),
+                ));
+            }
+            // iptables refuses an interface the hook cannot have (a
+            // user chain may hold either: it is checked as it is walked).
+            let (no_out, no_in) = match (c.is_builtin(), c.name.as_str()) {
+                (true, "PREROUTING" | "INPUT") => (true, false),
+                (true, "OUTPUT" | "POSTROUTING") => (false, true),
+                _ => (false, false),
+            };
+            for m in &r.matches {
+                let flag = match m.kind {
+                    MatchKind::OutIface(_) if no_out => "-o",
+                    MatchKind::InIface(_) if no_in => "-i",
+                    _ => continue,
+                };
+                let (side, which) = if flag == "-o" {
+                    ("output", "FORWARD, OUTPUT and POSTROUTING")
+                } else {
+                    ("input", "PREROUTING, INPUT and FORWARD")
+                };
+                errors.push(ParseError::new(
+                    r.line,
+                    col(&c.name, &r.args, r.match_text(m)),
+                    format!(
+                        "Can't use {flag} with {}: a packet there has no {side} interface (iptables(8): {flag} only in {which})",
+                        c.name
                     ),
                 ));
             }

@@ -7,6 +7,7 @@
 //! unset `externalTrafficPolicy` is `Cluster`), and every bad value is an
 //! error at its line, with the field's path.
 
+pub mod apply;
 pub mod edit;
 pub mod yaml;
 
