@@ -490,14 +490,12 @@ pub fn parse_net(s: &str) -> Result<Ipv4Net, String> {
 /// the missing parts are zeros at the end (`10/8`, `0/0`, `10.1.2`).
 fn short_ipv4(s: &str) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut n = 0;
-    for part in s.split('.') {
+    for (n, part) in s.split('.').enumerate() {
         let all_digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
         if n == 3 || !all_digits {
             return None;
         }
         octets[n] = part.parse().ok()?;
-        n += 1;
     }
     Some(Ipv4Addr::from(octets))
 }
