@@ -39,6 +39,32 @@ pub fn parse_ip_route(text: &str) -> Result<RouteTable, Errors> {
     }
 }
 
+/// The protocol names of iproute2's `rt_protos`.
+const PROTOS: &[&str] = &[
+    "unspec",
+    "redirect",
+    "kernel",
+    "boot",
+    "static",
+    "gated",
+    "ra",
+    "mrt",
+    "zebra",
+    "bird",
+    "dnrouted",
+    "xorp",
+    "ntk",
+    "dhcp",
+    "keepalived",
+    "babel",
+    "openr",
+    "bgp",
+    "isis",
+    "ospf",
+    "rip",
+    "eigrp",
+];
+
 const KEYWORDS: &str =
     "via, dev, proto, scope, src, metric, table, onlink, linkdown, mtu, advmss, initcwnd, pref";
 
@@ -145,7 +171,18 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                 k += 2;
             }
             "proto" => {
-                r.proto = Some(value(k, "a protocol such as kernel, static, bird")?.to_string());
+                let v = value(k, "a protocol such as kernel, static, bird")?;
+                let known = PROTOS.contains(&v) || v.parse::<u8>().is_ok();
+                if !known {
+                    return Err(err_at(
+                        line,
+                        line_no,
+                        v,
+                        format!("\"{v}\" is not a routing protocol (ip route says \"protocol\" value is invalid)"),
+                    )
+                    .expected(format!("a number from 0 to 255 or a name from rt_protos: {}", PROTOS.join(", "))));
+                }
+                r.proto = Some(v.to_string());
                 k += 2;
             }
             "scope" => {
@@ -214,6 +251,21 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
     }
     if !scope_given && r.via.is_none() && r.dev.is_some() && kind == RouteType::Unicast {
         r.scope = Scope::Link;
+    }
+    // The kernel's checks of a gateway's scope (ip route add answers with
+    // these words).
+    if r.via.is_some() && scope_given && r.scope != Scope::Global {
+        let why = match (r.scope, r.onlink) {
+            (Scope::Host, _) => "Route with host scope can not have a gateway",
+            (_, false) => "Nexthop has invalid gateway",
+            (_, true) => "Nexthop has invalid scope",
+        };
+        return Err(err_at(
+            line,
+            line_no,
+            "scope",
+            format!("a route through a gateway has scope global: ip route says \"{why}\""),
+        ));
     }
     match kind {
         RouteType::Unicast if r.dev.is_none() => {
@@ -533,6 +585,25 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
                 "a unicast route needs \"dev\"",
             ),
             ("blackhole", 1, 10, "missing destination"),
+            // As ip route add answers in a network namespace (iproute2 6.1).
+            (
+                "10.60.0.0/16 via 10.0.0.1 dev eth0 scope host",
+                1,
+                36,
+                "a route through a gateway has scope global: ip route says \"Route with host scope can not have a gateway\"",
+            ),
+            (
+                "10.60.0.0/16 via 10.0.0.1 dev eth0 scope link onlink",
+                1,
+                36,
+                "a route through a gateway has scope global: ip route says \"Nexthop has invalid scope\"",
+            ),
+            (
+                "10.61.0.0/16 dev eth0 proto frobnicate",
+                1,
+                29,
+                "\"frobnicate\" is not a routing protocol (ip route says \"protocol\" value is invalid)",
+            ),
         ];
         for (text, line, col, msg) in cases {
             let e = &parse_ip_route(text).unwrap_err().0[0];
@@ -542,6 +613,12 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
                 "{text}"
             );
         }
+        // What ip route takes: short prefixes, protocol numbers.
+        let ok =
+            parse_ip_route("0/0 dev eth0\n10/8 dev eth0 proto 77\n10.2.3/24 dev eth0 proto bird\n")
+                .unwrap();
+        let dsts: Vec<String> = ok.routes.iter().map(|r| r.dst.to_string()).collect();
+        assert_eq!(dsts, ["0.0.0.0/0", "10.0.0.0/8", "10.2.3.0/24"]);
         let e = parse_route_n("0.0.0.0 192.168.11.1 255.0.255.0 UG 100 0 0 ens33").unwrap_err();
         assert_eq!(e.0[0].message, "genmask 255.0.255.0 is not contiguous");
         assert_eq!(e.0[0].column, 22);

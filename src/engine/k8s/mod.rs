@@ -107,6 +107,8 @@ pub struct Service {
     pub health_check_node_port: u16,
     pub ingress: Vec<Ingress>,
     pub line: usize,
+    /// The line of `spec.clusterIP` (0 when it is not written).
+    pub cluster_ip_line: usize,
 }
 
 impl Service {
@@ -218,6 +220,11 @@ pub struct Network {
     pub preset: Option<(String, String, Option<String>)>,
     /// A title for the scenario.
     pub title: Option<String>,
+    /// The API server's `--service-cluster-ip-range` (10.96.0.0/12 when
+    /// not written).
+    pub service_cidr: Option<Ipv4Net>,
+    /// The API server's `--service-node-port-range` (30000-32767).
+    pub node_port_range: Option<(u16, u16)>,
     pub line: usize,
 }
 
@@ -442,6 +449,7 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
         health_check_node_port: 0,
         ingress: Vec::new(),
         line: doc.line(),
+        cluster_ip_line: 0,
     };
     if let Some(spec_node) = spec_node {
         let spec = At::new(spec_node, "spec");
@@ -471,6 +479,10 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
             }
         }) {
             svc.cluster_ip = c;
+            svc.cluster_ip_line = r
+                .ok(spec.get("clusterIP"))
+                .flatten()
+                .map_or(0, |n| At::new(n, "").line());
         }
         if let Some(ports) = field(spec, "ports", r, |n| {
             n.items()
@@ -582,6 +594,15 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
             n.integer(0, 65535, "a port")
         }) {
             svc.health_check_node_port = p as u16;
+        }
+        let needs_ports =
+            !matches!(svc.kind, ServiceType::ExternalName) && svc.cluster_ip != ClusterIp::Headless;
+        if needs_ports && svc.ports.is_empty() && r.errors.0.len() == before {
+            r.errors.push(
+                spec.error(
+                    "ports: Required value (the API server refuses a Service without ports)",
+                ),
+            );
         }
     }
     if let Some(status) = r.ok(doc.get("status")).flatten() {
@@ -950,8 +971,77 @@ fn network(doc: At, r: &mut Report) -> Option<Network> {
             }
         }),
         title: field(doc, "title", r, |n| n.text()),
+        service_cidr: field(doc, "serviceClusterIPRange", r, cidr),
+        node_port_range: field(doc, "serviceNodePortRange", r, |n| {
+            let t = n.text()?;
+            let range = t.split_once('-').and_then(|(a, b)| {
+                let (a, b) = (a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?);
+                (a <= b).then_some((a, b))
+            });
+            range.ok_or_else(|| {
+                n.error(format_args!(
+                    "\"{t}\" is not a port range (like 30000-32767)"
+                ))
+            })
+        }),
         line: doc.line(),
     })
+}
+
+/// What the API server refuses across Services: a cluster IP or a node
+/// port taken twice, and (for a cluster with a `Network` document, which
+/// stands for its configuration) one outside the ranges it allocates from.
+/// Objects without one are taken as kube-proxy's tests feed them.
+fn api_server_checks(c: &Cluster, r: &mut Report) {
+    let mut ips: Vec<(IpAddr, usize)> = Vec::new();
+    let mut node_ports: Vec<(u16, Protocol, String, usize)> = Vec::new();
+    let cidr = c.network.as_ref().map(|n| {
+        n.service_cidr
+            .unwrap_or(Ipv4Net::new(Ipv4Addr::new(10, 96, 0, 0), 12).expect("valid"))
+    });
+    let range = c
+        .network
+        .as_ref()
+        .map(|n| n.node_port_range.unwrap_or((30000, 32767)));
+    for s in &c.services {
+        if let ClusterIp::Ip(ip) = s.cluster_ip {
+            let at = s.cluster_ip_line.max(s.line);
+            if let Some(&(_, first)) = ips.iter().find(|(a, _)| *a == ip) {
+                r.errors.push(ParseError::new(at, 1, format!(
+                    "spec.clusterIP: Invalid value: \"{ip}\": provided IP is already allocated (to the Service at line {first})"
+                )));
+            } else {
+                ips.push((ip, at));
+            }
+            if let (Some(net), IpAddr::V4(v4)) = (cidr, ip) {
+                if !net.contains(&v4) {
+                    r.errors.push(ParseError::new(at, 1, format!(
+                        "spec.clusterIP: Invalid value: \"{ip}\": provided IP is not in the valid range {net} (the Network document's serviceClusterIPRange, the API server's --service-cluster-ip-range)"
+                    )));
+                }
+            }
+        }
+        let key = s.key();
+        for (i, p) in s.ports.iter().enumerate().filter(|(_, p)| p.node_port != 0) {
+            let np = p.node_port;
+            if let Some((lo, hi)) = range.filter(|(lo, hi)| !(*lo..=*hi).contains(&np)) {
+                r.errors.push(ParseError::new(p.line, 1, format!(
+                    "spec.ports[{i}].nodePort: Invalid value: {np}: provided port is not in the valid range. The range of valid ports is {lo}-{hi} (the Network document's serviceNodePortRange)"
+                )));
+            }
+            // One Service may give TCP and UDP of a port the same node
+            // port; nothing else may share one.
+            let taken = node_ports
+                .iter()
+                .find(|(n, proto, svc, _)| *n == np && (*svc != key || *proto == p.protocol));
+            if let Some(first) = taken.map(|t| t.3) {
+                r.errors.push(ParseError::new(p.line, 1, format!(
+                    "spec.ports[{i}].nodePort: Invalid value: {np}: provided port is already allocated (at line {first})"
+                )));
+            }
+            node_ports.push((np, p.protocol, key.clone(), p.line));
+        }
+    }
 }
 
 impl Cluster {
@@ -1045,6 +1135,9 @@ impl Cluster {
                     }
                 }
             }
+        }
+        if r.errors.is_empty() {
+            api_server_checks(&cluster, &mut r);
         }
         if r.errors.is_empty() {
             Ok(cluster)
@@ -1142,6 +1235,18 @@ metadata:
              "unknown field \"endpoints[0].nodename\": the API server refuses it; did you mean \"nodeName\"?"),
             ("a condition misspelt", format!("{slice}endpoints:\n- addresses: [10.0.0.1]\n  conditions: {{redy: true}}\n"), 7,
              "unknown field \"endpoints[0].conditions.redy\": the API server refuses it; did you mean \"ready\"?"),
+            // Across Services, and against the ranges of a cluster with a
+            // Network document.
+            ("no ports", format!("{svc}  clusterIP: 10.96.0.10\n  ports: []\n"), 4,
+             "spec: ports: Required value (the API server refuses a Service without ports)"),
+            ("a cluster IP twice", format!("{svc}  clusterIP: 10.96.0.10\n  ports: [{{port: 80}}]\n---\nkind: Service\nmetadata: {{name: two}}\nspec:\n  clusterIP: 10.96.0.10\n  ports: [{{port: 80}}]\n"), 10,
+             "spec.clusterIP: Invalid value: \"10.96.0.10\": provided IP is already allocated (to the Service at line 4)"),
+            ("a node port twice", format!("{svc}  type: NodePort\n  ports:\n  - port: 80\n    nodePort: 30080\n---\nkind: Service\nmetadata: {{name: two}}\nspec:\n  type: NodePort\n  ports:\n  - port: 81\n    protocol: UDP\n    nodePort: 30080\n"), 14,
+             "spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated (at line 6)"),
+            ("a node port outside the range", format!("kind: Network\n---\n{svc}  type: NodePort\n  ports:\n  - port: 22\n    nodePort: 22\n"), 8,
+             "spec.ports[0].nodePort: Invalid value: 22: provided port is not in the valid range. The range of valid ports is 30000-32767 (the Network document's serviceNodePortRange)"),
+            ("a cluster IP outside the range", format!("kind: Network\n---\n{svc}  clusterIP: 192.168.11.99\n  ports: [{{port: 80}}]\n"), 6,
+             "spec.clusterIP: Invalid value: \"192.168.11.99\": provided IP is not in the valid range 10.96.0.0/12 (the Network document's serviceClusterIPRange, the API server's --service-cluster-ip-range)"),
         ];
         for (what, yaml, line, message) in cases {
             let e = Cluster::from_yaml(yaml).unwrap_err();
@@ -1157,5 +1262,9 @@ metadata:
         let ok = format!("{svc}  type: NodePort\n  ports:\n  - port: 80\n    nodePort: 30080\n---\nkind: Deployment\nmetadata: {{name: web}}\nspec: {{replicas: 2}}\n");
         let c = Cluster::from_yaml(&ok).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.services[0].ports[0].node_port, 30080);
+        // One Service's TCP and UDP may share a node port; the ranges are
+        // the Network document's when it sets them.
+        let shared = format!("kind: Network\nserviceClusterIPRange: 172.30.0.0/16\nserviceNodePortRange: 3000-3999\n---\n{svc}  type: NodePort\n  clusterIP: 172.30.0.41\n  ports:\n  - {{name: a, port: 53, nodePort: 3053}}\n  - {{name: b, port: 53, protocol: UDP, nodePort: 3053}}\n");
+        Cluster::from_yaml(&shared).unwrap_or_else(|e| panic!("{e}"));
     }
 }
