@@ -390,14 +390,18 @@ fn an_ack_without_its_syn_is_reset_by_the_listener() {
         Some(Transport::Tcp { flags, .. }) => assert!(flags.rst, "{flags}"),
         r => panic!("no reset: {r:?}"),
     }
-    // A FIN alone is dropped without an answer (only an ACK gets a reset).
+    // A FIN alone is a flag combination conntrack refuses whatever the
+    // connection (tcp_error): INVALID, and kube-proxy's KUBE-FORWARD drops
+    // it on node8, without an answer.
     let mut fin = ack.clone();
     fin.flags = Some(TcpFlags {
         fin: true,
         ..Default::default()
     });
     let t = send(&mut w, &mut s, &fin).unwrap();
-    assert_eq!(dropped(&t), (FLASK_POD, DropReason::NoConnection));
+    assert_eq!(dropped(&t), ("node8", DropReason::Filtered));
+    assert!(t.steps.iter().any(|st| matches!(&st.kind,
+        StepKind::Conntrack(packetwalk::engine::trace::CtEvent::Lookup { state, .. }) if state.starts_with("INVALID (TCP flags FIN:"))));
     assert!(t.steps.iter().all(|st| !matches!(
         &st.kind,
         StepKind::Drop {
@@ -641,10 +645,31 @@ fn bad_send_requests_are_explained() {
             "\"no-such-svc\" is neither IP[:PORT] nor a Service",
         ),
         ("node8", "10.96.100.10", "tcp needs a destination port"),
+        (
+            "node8",
+            "10.96.100.10:99999",
+            "port \"99999\" of 10.96.100.10:99999 is not a port number",
+        ),
+        (
+            "node8",
+            "flask-ui:https",
+            "Service ms-test/flask-ui has no port \"https\" (its ports: http 80/TCP)",
+        ),
     ];
     for (from, to, msg) in cases {
         let e = send(&mut w, &mut s, &SendSpec::new(from, to, Proto::Tcp)).unwrap_err();
         assert!(e.contains(msg), "{from} -> {to}: {e}");
+    }
+    // A Service by its DNS name, as a pod would write it.
+    for to in [
+        "flask-ui.ms-test",
+        "flask-ui.ms-test.svc",
+        "flask-ui.ms-test.svc.cluster.local:http",
+        "flask-ui.ms-test.svc.cluster.local.:80",
+    ] {
+        let t = send(&mut w, &mut s, &SendSpec::new("node8", to, Proto::Tcp))
+            .unwrap_or_else(|e| panic!("{to}: {e}"));
+        assert_eq!(t.steps[0].packet.ip.dst.to_string(), "10.96.100.10", "{to}");
     }
 }
 

@@ -198,6 +198,7 @@ NOTES = [
     "The chain names KUBE-SVC-7RUAH544RSSBQYKK and KUBE-SEP-IWORYNCAYHBSQHXU are the article's; current kube-proxy would hash ms-test/flask-ui:http to other names.",
     "Calico's own policy chains (cali-*) and Docker's chains are left out; the kube-proxy chains are as kube-proxy writes them (iptables-save form, Kubernetes 1.28+ layout).",
     "The other nodes' names (node51-node54) follow their addresses; the article names only node8.",
+    "Only node8 (and node54, where the remote endpoint runs) carries iptables rules; the other nodes have their routes only, so a packet to their NodePort is refused. In a real cluster kube-proxy writes the same chains on every node: the scenarios made from Kubernetes objects (Calico IPIP and the others) show that.",
     "The article's simplification that routing happens 'at the transport layer' is corrected here: routing steps are labelled network layer.",
 ]
 

@@ -942,23 +942,64 @@ impl World {
 
     /// Finds a Service by `name`, `namespace/name`, optionally with `:port-name`.
     pub fn service(&self, spec: &str) -> Option<(&Service, &ServicePort)> {
+        self.find_service(spec).ok().flatten()
+    }
+
+    /// The Service and port `spec` names: `flask-ui`, `ms-test/flask-ui`,
+    /// its DNS name (`flask-ui.ms-test`, `flask-ui.ms-test.svc.cluster.local`),
+    /// each with an optional `:PORT` (a port's name or number). `None` when
+    /// no Service has that name; an error when one has and the port is not
+    /// one of its own.
+    pub fn find_service(&self, spec: &str) -> Result<Option<(&Service, &ServicePort)>, String> {
         let (name, port) = match spec.split_once(':') {
             Some((n, p)) => (n, Some(p)),
             None => (spec, None),
         };
-        let svc = self
-            .scenario
-            .services
-            .iter()
-            .find(|s| s.name == name || format!("{}/{}", s.namespace, s.name) == name)?;
+        let name = name.trim_end_matches('.');
+        // `svc.ns`, `svc.ns.svc`, `svc.ns.svc.<cluster domain>`.
+        let dns = name.split_once('.').and_then(|(svc, rest)| {
+            let (ns, tail) = rest.split_once('.').unwrap_or((rest, ""));
+            (tail.is_empty() || tail == "svc" || tail.starts_with("svc.")).then_some((svc, ns))
+        });
+        let Some(svc) = self.scenario.services.iter().find(|s| {
+            s.name == name
+                || format!("{}/{}", s.namespace, s.name) == name
+                || dns == Some((s.name.as_str(), s.namespace.as_str()))
+        }) else {
+            return Ok(None);
+        };
         let p = match port {
             Some(p) => svc
                 .ports
                 .iter()
-                .find(|x| x.name == p || x.port.to_string() == p)?,
-            None => svc.ports.first()?,
+                .find(|x| x.name == p || x.port.to_string() == p),
+            None => svc.ports.first(),
         };
-        Some((svc, p))
+        match p {
+            Some(p) => Ok(Some((svc, p))),
+            None => {
+                let ports: Vec<String> = (svc.ports.iter())
+                    .map(|x| {
+                        let proto = x.protocol.to_string().to_ascii_uppercase();
+                        match x.name.as_str() {
+                            "" => format!("{}/{proto}", x.port),
+                            n => format!("{n} {}/{proto}", x.port),
+                        }
+                    })
+                    .collect();
+                Err(format!(
+                    "Service {}/{} has no port \"{}\" (its ports: {})",
+                    svc.namespace,
+                    svc.name,
+                    port.unwrap_or(""),
+                    if ports.is_empty() {
+                        "none".to_string()
+                    } else {
+                        ports.join(", ")
+                    }
+                ))
+            }
+        }
     }
 }
 

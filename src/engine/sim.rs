@@ -368,6 +368,21 @@ fn push_stamp(stamps: &mut Vec<u64>, now: u64) {
     }
 }
 
+/// Whether TCP `flags` are a combination conntrack refuses for any packet,
+/// new or of a known connection (`tcp_error`'s `tcp_valid_flags`: PSH
+/// aside, only SYN, SYN+ACK, RST, RST+ACK, FIN+ACK, ACK, each with or
+/// without URG where the kernel allows it).
+fn tcp_flags_invalid(f: &crate::engine::packet::TcpFlags) -> bool {
+    !matches!(
+        (f.syn, f.ack, f.fin, f.rst, f.urg),
+        (true, false, false, false, _)
+            | (true, true, false, false, false)
+            | (false, _, false, true, false)
+            | (false, true, true, false, _)
+            | (false, true, false, false, _)
+    )
+}
+
 /// Why conntrack refuses to start a connection with this packet, if it does
 /// (`nf_conntrack_tcp` from state NONE: a SYN starts one and, with the
 /// default `nf_conntrack_tcp_loose = 1`, so does a bare ACK; SYN-ACK, FIN,
@@ -382,8 +397,6 @@ fn invalid_new(p: &Packet) -> Option<&'static str> {
                 Some("a FIN for no known connection")
             } else if flags.syn && flags.ack {
                 Some("a SYN-ACK for no known connection")
-            } else if !flags.syn && !flags.ack {
-                Some("no SYN or ACK flag")
             } else {
                 None
             }
@@ -397,7 +410,6 @@ fn invalid_new(p: &Packet) -> Option<&'static str> {
     }
 }
 
-/// Parses `IP` or `IP:PORT`.
 /// The UDP source port a VXLAN device picks for a packet: a hash of the
 /// inner flow into the ephemeral range (32768–60999), as the kernel's
 /// `udp_flow_src_port` spreads flows over paths.
@@ -417,6 +429,7 @@ fn flow_port(p: &Packet) -> u16 {
     32768 + (h % (61000 - 32768)) as u16
 }
 
+/// Parses `IP` or `IP:PORT`.
 fn parse_addr_port(s: &str) -> Option<(Ipv4Addr, Option<u16>)> {
     match s.rsplit_once(':') {
         Some((a, p)) => Some((a.parse().ok()?, Some(p.parse().ok()?))),
@@ -455,7 +468,15 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     let (dst, port) = match parse_addr_port(&spec.to) {
         Some(x) => x,
         None => {
-            let (svc, p) = world.service(&spec.to).ok_or_else(|| {
+            if let Some((ip, p)) = spec.to.rsplit_once(':') {
+                if ip.parse::<Ipv4Addr>().is_ok() {
+                    return Err(format!(
+                        "port \"{p}\" of {} is not a port number (0-65535)",
+                        spec.to
+                    ));
+                }
+            }
+            let (svc, p) = world.find_service(&spec.to)?.ok_or_else(|| {
                 format!(
                     "\"{}\" is neither IP[:PORT] nor a Service (services: {})",
                     spec.to,
@@ -703,8 +724,27 @@ impl Walker<'_, '_> {
     /// Conntrack lookup (priority -200 at PREROUTING and OUTPUT).
     fn ct_lookup(&mut self, host: usize, pkt: &Packet) -> Ct {
         let t = tuple_of(pkt);
-        let table = &self.state.conntrack[host];
         let mut ct = Ct::default();
+        if let Some(Transport::Tcp { flags, .. }) = pkt.head_transport().as_deref() {
+            if tcp_flags_invalid(flags) {
+                // Refused before any connection is looked up.
+                ct.state = ctstate::INVALID;
+                let state = format!("INVALID (TCP flags {flags}: conntrack's tcp_error takes only SYN, SYN-ACK, ACK, FIN-ACK, RST or RST-ACK, whatever the connection)");
+                self.step(
+                    host,
+                    Layer::Transport,
+                    StepKind::Conntrack(CtEvent::Lookup {
+                        tuple: t,
+                        state,
+                        original: None,
+                        reply: None,
+                    }),
+                    pkt,
+                );
+                return ct;
+            }
+        }
+        let table = &self.state.conntrack[host];
         // ICMP errors belong to the connection of the packet they quote.
         let quoted_tuple = match pkt.head_transport().as_deref() {
             Some(Transport::Icmp {
