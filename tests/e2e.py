@@ -247,6 +247,14 @@ def run(b, base):
     check("a bad route shows its error at its line", f"line {line}" in err, repr(err))
     check("the bad text is kept in the editor", "/40" in b.value("#routes-node8"))
     check("the packet still uses the last valid routes", "Delivered" in b.text("#verdict"), b.text("#verdict"))
+    # Typing where the box, scrolled a little sideways by a long line, shows
+    # the caret at its left edge brings the lines' first letters back.
+    b.type("#routes-node8", "\n# " + "x" * 300)
+    shifted = b.js("const a = document.getElementById('routes-node8'); a.focus();"
+                   "const i = a.value.indexOf('\\n') + 10; a.setSelectionRange(i, i); a.scrollLeft = 20; return a.scrollLeft")
+    b.keys(["z"])
+    left = b.js("return document.getElementById('routes-node8').scrollLeft")
+    check("an edit near the left edge scrolls the editor back to the lines' first letters", shifted == 20 and left == 0, f"{shifted} -> {left}")
     edited = routes.replace("172.16.225.112 dev cali71ca141a178 scope link", "blackhole 172.16.225.112")
     b.clear("#routes-node8")
     b.type("#routes-node8", edited)

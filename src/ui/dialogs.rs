@@ -133,7 +133,7 @@ pub fn embed_dialog(props: &EmbedProps) -> Html {
     };
     html! {
         <Shell title="Embed in a page" onclose={props.onclose.clone()}>
-            <p>{ "Paste this into a blog post or a course page. The embedded playground is compact: the packet, its steps and headers; the learner can still send packets and step." }</p>
+            <p>{ "Paste this into a blog post or a course page. The embedded playground is compact: no editors, the picture first, the headers and steps beside it in a wide frame or below it in a narrow one (where the step buttons stay at the frame's bottom); the reader can still send packets and step." }</p>
             <label class="flag"><input type="checkbox" checked={*editors} onchange={toggle} />{ " Show the rule and route editors too" }</label>
             <textarea id="embed-snippet" class="snippet" readonly=true rows="5" value={snippet} onfocus={select_all} aria-label="The iframe snippet" />
             { copy_status(copied, "snippet") }

@@ -96,7 +96,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                         <option value={i.to_string()} selected={i == props.host}>{ format!("{name} ({})", kind_name(*kind)) }</option>
                     }) }
                 </select>
-                <p class="help">{ "Edits apply as you type; text with errors is kept and the last valid rules stay in use. Drop a file from iptables-save or ip route on an editor to load it." }</p>
+                <p class="help">{ "Edits apply as you type: the last packet sent is traced again as if the edit had been made before it (the packets before it keep what they met, conntrack included). Text with errors is kept and the last valid rules stay in use. Drop a file from iptables-save or ip route on an editor to load it." }</p>
             </div>
             <div class="editor-grid">
                 { for [
@@ -364,9 +364,16 @@ pub fn code_editor(props: &CodeProps) -> Html {
             }
         })
     };
-    let oninput = props
-        .onedit
-        .reform(|e: InputEvent| Rc::from(e.target_unchecked_into::<HtmlTextAreaElement>().value()));
+    let oninput = {
+        let (gutter, bands) = (gutter.clone(), bands.clone());
+        props.onedit.reform(move |e: InputEvent| {
+            let a = e.target_unchecked_into::<HtmlTextAreaElement>();
+            let text = a.value();
+            unscroll(&a, &text);
+            sync(&a, &gutter, &bands);
+            Rc::from(text)
+        })
+    };
     let band = |line: usize, class: &'static str| {
         html! { <div class={classes!("band", class)} style={format!("top:{}px", ((line as f64 - 1.0) * LINE_PX) as i64)}></div> }
     };
@@ -396,6 +403,25 @@ pub fn code_editor(props: &CodeProps) -> Html {
                     rows={(lines + 1).clamp(6, 24).to_string()} />
             </div>
         </div>
+    }
+}
+
+/// After an edit, scrolls the text back to its left edge when the caret
+/// is in view there: the browser leaves a box scrolled sideways by a long
+/// line that was typed over, and every line then misses its first letters.
+fn unscroll(a: &HtmlTextAreaElement, text: &str) {
+    if a.scroll_left() == 0 {
+        return;
+    }
+    let caret = a.selection_start().ok().flatten().unwrap_or(0) as usize;
+    // selectionStart counts UTF-16 units; the texts are ASCII but for
+    // comments, where a few columns off do not matter.
+    let before = text.get(..caret.min(text.len())).unwrap_or(text);
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
+    let widest = text.lines().map(str::len).max().unwrap_or(0).max(1);
+    let char_px = f64::from(a.scroll_width()) / (widest as f64 + 2.0);
+    if (column as f64 + 2.0) * char_px < f64::from(a.client_width()) {
+        a.set_scroll_left(0);
     }
 }
 
