@@ -721,6 +721,29 @@ impl Walker<'_, '_> {
         })
     }
 
+    /// The step of a conntrack lookup: the packet's tuple, the state it
+    /// found and the connection's two tuples when there is one.
+    fn ct_step(
+        &mut self,
+        host: usize,
+        pkt: &Packet,
+        tuple: Tuple,
+        state: String,
+        entry: Option<(Tuple, Tuple)>,
+    ) {
+        self.step(
+            host,
+            Layer::Transport,
+            StepKind::Conntrack(CtEvent::Lookup {
+                tuple,
+                state,
+                original: entry.map(|e| e.0),
+                reply: entry.map(|e| e.1),
+            }),
+            pkt,
+        );
+    }
+
     /// Conntrack lookup (priority -200 at PREROUTING and OUTPUT).
     fn ct_lookup(&mut self, host: usize, pkt: &Packet) -> Ct {
         let t = tuple_of(pkt);
@@ -730,17 +753,7 @@ impl Walker<'_, '_> {
                 // Refused before any connection is looked up.
                 ct.state = ctstate::INVALID;
                 let state = format!("INVALID (TCP flags {flags}: conntrack's tcp_error takes only SYN, SYN-ACK, ACK, FIN-ACK, RST or RST-ACK, whatever the connection)");
-                self.step(
-                    host,
-                    Layer::Transport,
-                    StepKind::Conntrack(CtEvent::Lookup {
-                        tuple: t,
-                        state,
-                        original: None,
-                        reply: None,
-                    }),
-                    pkt,
-                );
+                self.ct_step(host, pkt, t, state, None);
                 return ct;
             }
         }
@@ -811,18 +824,8 @@ impl Walker<'_, '_> {
                         ""
                     }
                 );
-                let (o, r) = (e.original, e.reply);
-                self.step(
-                    host,
-                    Layer::Transport,
-                    StepKind::Conntrack(CtEvent::Lookup {
-                        tuple: t,
-                        state: state_name,
-                        original: Some(o),
-                        reply: Some(r),
-                    }),
-                    pkt,
-                );
+                let entry = (e.original, e.reply);
+                self.ct_step(host, pkt, t, state_name, Some(entry));
             }
             None => {
                 let state = match invalid_new(pkt) {
@@ -844,17 +847,7 @@ impl Walker<'_, '_> {
                         "NEW".to_string()
                     }
                 };
-                self.step(
-                    host,
-                    Layer::Transport,
-                    StepKind::Conntrack(CtEvent::Lookup {
-                        tuple: t,
-                        state,
-                        original: None,
-                        reply: None,
-                    }),
-                    pkt,
-                );
+                self.ct_step(host, pkt, t, state, None);
             }
         }
         ct

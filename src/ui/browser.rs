@@ -208,23 +208,22 @@ pub fn confirm(question: &str) -> bool {
 
 /// Focuses the element with id `id`, if there is one.
 pub fn focus(id: &str) {
-    if let Some(el) = window()
+    if let Some(el) = html_element(id) {
+        let _ = el.focus();
+    }
+}
+
+fn html_element(id: &str) -> Option<web_sys::HtmlElement> {
+    window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id(id))
         .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-    {
-        let _ = el.focus();
-    }
 }
 
 /// Focuses element `id` and scrolls the page to put its top at the top of
 /// the window (focus alone scrolls a tall element only partly in).
 pub fn focus_top(id: &str) {
-    if let Some(el) = window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-    {
+    if let Some(el) = html_element(id) {
         let _ = el.focus();
         let o = web_sys::ScrollIntoViewOptions::new();
         o.set_block(web_sys::ScrollLogicalPosition::Start);
