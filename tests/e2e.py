@@ -710,6 +710,24 @@ def run(b, base):
     check("kubectl's JSON dropped on a cluster is applied: the new Service gets its chains, the nodes and flask-ui stay",
           "added Service ms-test/echo, EndpointSlice ms-test/echo-1" in b.text(".notice")
           and "name: flask-ui" in b.value("#cluster-yaml") and "kind: Node" in b.value("#cluster-yaml"), b.text(".notice"))
+    # One whose cluster IP is taken: applied, but the objects then do not
+    # read, and the notice says so (the nodes keep the last ones that did).
+    b.js(
+        "const dt = new DataTransfer();"
+        "dt.items.add(new File([arguments[0]], 'dup.yaml', {type: 'application/yaml'}));"
+        "const target = document.querySelector('.topo-panel');"
+        "for (const kind of ['dragover', 'drop']) {"
+        "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
+        "}",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: dup, namespace: ms-test}\nspec:\n  clusterIP: 10.96.7.7\n  ports: [{port: 9}]\n",
+    )
+    b.wait_until(lambda: b.exists(".notice-error"), "the failed sync's notice", 10)
+    check("objects that then do not read: the notice says so, the error names the taken cluster IP",
+          "have errors" in b.text(".notice") and "already allocated" in b.text("#cluster-yaml-errors")
+          and "-d 10.96.7.7/32 -p udp" in b.value("#rules-node8"), b.text(".notice"))
+    b.click("#undo")
+    b.wait_until(lambda: not b.exists("#cluster-yaml-errors"), "undo to take the file's objects back", 10)
+    check("Undo takes the dropped file's objects back", "name: dup" not in b.value("#cluster-yaml") and "name: echo" in b.value("#cluster-yaml"))
     b.clear("#cluster-yaml")
     b.type("#cluster-yaml", "kind: Network\nmode: weave\n")
     b.wait_until(lambda: b.exists("#cluster-yaml-errors"), "the error list")

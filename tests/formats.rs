@@ -182,11 +182,39 @@ fn short_addresses_and_service_names_read_as_iptables_reads_them() {
         "{:?}",
         kinds[1]
     );
+    // Parts read as C's strtoul with base 0 reads them.
+    let octal = save::parse(
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 010/8 -d 0x0a.1.2.3 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    let filter = octal
+        .tables
+        .iter()
+        .find(|t| t.name == TableName::Filter)
+        .unwrap();
+    let r = &filter.chains[filter.chain_index("INPUT").unwrap()].rules[0];
+    assert_eq!(r.matches[0].kind, net("8.0.0.0/8"));
+    assert_eq!(
+        r.matches[1].kind,
+        MatchKind::Dst("10.1.2.3/32".parse().unwrap())
+    );
+    // NAT ports: ICMP and a negated -p are enough for iptables, a service
+    // name is not.
+    for body in [
+        "-A POSTROUTING -p icmp -j MASQUERADE --to-ports 1000\n",
+        "-A PREROUTING ! -p udp -j DNAT --to-destination 1.2.3.4:80\n",
+    ] {
+        let text =
+            format!("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n{body}COMMIT\n");
+        save::parse(&text).unwrap_or_else(|e| panic!("{body}: {e}"));
+    }
+    let e = save::parse("*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -j DNAT --to-destination 1.2.3.4:http\nCOMMIT\n").unwrap_err();
+    assert!(e.0[0].message.contains("Port `http' not valid"), "{e}");
     // A port with NAT needs a protocol that has ports; a user chain
     // declared with a policy is one error, not one per rule that uses it.
     for (body, line, msg) in [
         ("-A POSTROUTING -j MASQUERADE --to-ports 1000-2000\n", 4, "Need TCP, UDP, SCTP or DCCP with port specification"),
-        ("-A POSTROUTING -p icmp -j SNAT --to-source 10.0.0.1:1000\n", 4, "Need TCP, UDP, SCTP or DCCP"),
+        ("-A POSTROUTING -p 47 -j SNAT --to-source 10.0.0.1:1000\n", 4, "Need TCP, UDP, SCTP or DCCP"),
         (":KUBE-MARK-MASQ DROP [0:0]\n-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n-A POSTROUTING -j KUBE-MARK-MASQ\n", 4, "KUBE-MARK-MASQ is not a built-in chain of table nat, so it cannot have a policy"),
     ] {
         let text = format!("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n{body}COMMIT\n");

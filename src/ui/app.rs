@@ -191,8 +191,8 @@ pub struct App {
     /// A measurement waiting for the next render: which, and its start
     /// (`performance.now()`); written on `<body>` for the benchmarks.
     timing: Option<(&'static str, f64)>,
-    /// What the next cluster sync's notice begins with (what an import
-    /// applied).
+    /// What an import applied, for the notice of the cluster sync it
+    /// started (which may fail on the objects it made).
     sync_note: Option<String>,
     /// The packet selected, and how many were sent, when "Packets sent"
     /// was last scrolled to show it.
@@ -616,7 +616,13 @@ impl App {
     fn synced(&mut self, ctx: &Context<Self>, applied: bool) {
         self.editor_host = self.editor_host.min(self.session.world.hosts.len().saturating_sub(1));
         let n = self.session.sends.len();
-        let mut text = self.sync_note.take().filter(|_| applied).unwrap_or_default();
+        let note = self.sync_note.take();
+        if let (Some(what), false) = (&note, applied) {
+            self.notice = Some(Notice::error(format!(
+                "{what}, but the cluster's objects then have errors (listed under the YAML): the nodes keep the last objects that read. Undo takes the file's objects back."
+            )));
+        }
+        let mut text = note.filter(|_| applied).map(|w| format!("{w}: every node synced to the objects (Undo takes them back).")).unwrap_or_default();
         if applied && n > 1 {
             if !text.is_empty() {
                 text.push(' ');
@@ -1334,7 +1340,7 @@ impl Component for App {
                             self.session.edit_cluster(a.yaml.as_str().into());
                             ctx.link().send_message(Msg::ClusterApply);
                             let what = if a.whole {
-                                "is a whole cluster (Nodes and Services): its objects replace the cluster's".to_string()
+                                "is another whole cluster (Nodes and Services): its objects replace the cluster's".to_string()
                             } else {
                                 let mut done = Vec::new();
                                 if !a.replaced.is_empty() {
@@ -1345,9 +1351,8 @@ impl Component for App {
                                 }
                                 format!("is applied as kubectl apply would: {}", done.join("; "))
                             };
-                            let text = format!("{name} {what}. Every node syncs to the objects (Undo takes them back).");
-                            self.sync_note = Some(text.clone());
-                            self.notice = Some(Notice::info(text));
+                            self.sync_note = Some(format!("{name} {what}"));
+                            self.notice = Some(Notice::info(format!("{name} {what}; the nodes sync to the objects…")));
                         }
                         Some(Err(e)) => {
                             self.notice = Some(Notice::error(format!("{name}, {e}; nothing was changed.")));

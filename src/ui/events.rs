@@ -128,7 +128,7 @@ pub fn step_controls(props: &ControlProps) -> Html {
     let digits = |n: usize| n.to_string().len();
     let mut width = 2 * digits(props.count) + 4;
     if props.visible.len() != props.count {
-        width += 2 * digits(props.visible.len()) + 12;
+        width += 2 * digits(props.visible.len()) + 14;
     }
     html! {
         <div class="step-controls" role="group" aria-label="Step through the trace">

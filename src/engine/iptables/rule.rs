@@ -486,16 +486,22 @@ pub fn parse_net(s: &str) -> Result<Ipv4Net, String> {
     Ok(Ipv4Net::new(ip, prefix).expect("prefix checked").trunc())
 }
 
-/// An address with fewer than four parts, as iptables and ip take it:
-/// the missing parts are zeros at the end (`10/8`, `0/0`, `10.1.2`).
+/// An address as iptables and ip read one (C's `strtoul` with base 0 for
+/// each part: `010` is octal 8, `0x0a` hex 10), with fewer than four parts
+/// completed by zeros at the end (`10/8`, `0/0`, `10.1.2`).
 fn short_ipv4(s: &str) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
     for (n, part) in s.split('.').enumerate() {
-        let all_digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-        if n == 3 || !all_digits {
-            return None;
-        }
-        octets[n] = part.parse().ok()?;
+        let value = if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+            u8::from_str_radix(hex, 16).ok()
+        } else if part.len() > 1 && part.starts_with('0') {
+            u8::from_str_radix(&part[1..], 8).ok()
+        } else if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        };
+        *octets.get_mut(n)? = value?;
     }
     Some(Ipv4Addr::from(octets))
 }
@@ -556,6 +562,15 @@ fn parse_value_mask(s: &str, default_mask: u32) -> Result<(u32, u32), String> {
     }
 }
 
+/// A port of a NAT range: a number from 1 (the NAT targets read it with
+/// `atoi` and refuse 0; no service names).
+fn nat_port(s: &str) -> Result<u16, String> {
+    s.parse::<u16>()
+        .ok()
+        .filter(|&p| p > 0)
+        .ok_or_else(|| format!("Port `{s}' not valid: a NAT port is a number from 1 to 65535"))
+}
+
 fn parse_nat_range(s: &str) -> Result<NatRange, String> {
     let (addr_part, port_part) = match s.rsplit_once(':') {
         Some((a, p)) => (a, Some(p)),
@@ -583,14 +598,14 @@ fn parse_nat_range(s: &str) -> Result<NatRange, String> {
         None => None,
         Some(p) => Some(match p.split_once('-') {
             Some((a, b)) => {
-                let (lo, hi) = (parse_port(a)?, parse_port(b)?);
+                let (lo, hi) = (nat_port(a)?, nat_port(b)?);
                 if lo > hi {
                     return Err(format!("port range {p} is inverted"));
                 }
                 (lo, hi)
             }
             None => {
-                let x = parse_port(p)?;
+                let x = nat_port(p)?;
                 (x, x)
             }
         }),
@@ -721,6 +736,8 @@ struct Builder<'l, 'w> {
     base: SmallVec<[Match; 4]>,
     modules: SmallVec<[Module<'w>; 4]>,
     proto: Option<Proto>,
+    /// The `-p` written, negated or not (what iptables' NAT targets check).
+    proto_written: Option<Proto>,
     target: Option<(&'w str, usize)>,
     target_opts: SmallVec<[(&'w str, Option<&'w str>, usize); 3]>,
     goto: bool,
@@ -777,6 +794,7 @@ pub fn parse_rule(
         base: SmallVec::new(),
         modules: SmallVec::new(),
         proto: None,
+        proto_written: None,
         target: None,
         target_opts: SmallVec::new(),
         goto: false,
@@ -899,6 +917,7 @@ pub fn parse_rule(
                 if !negated {
                     b.proto = Some(p);
                 }
+                b.proto_written = Some(p);
                 let span = b.span(start, b.end_of(v));
                 b.base.push(Match {
                     negated,
@@ -1373,11 +1392,12 @@ impl Builder<'_, '_> {
         Ok(())
     }
 
-    /// NAT to a port needs a protocol with ports, as iptables checks.
+    /// NAT to a port needs a protocol with ports (or ICMP, whose id is
+    /// mapped like one), as iptables checks: the `-p` written, even negated.
     fn ported(&self, r: &NatRange, pos: usize, option: &str) -> Result<(), ParseError> {
         let with_ports = matches!(
-            self.proto,
-            Some(Proto::Tcp | Proto::Udp | Proto::Other(132 | 33))
+            self.proto_written,
+            Some(Proto::Tcp | Proto::Udp | Proto::Icmp | Proto::Other(132 | 33))
         );
         if r.ports.is_some() && !with_ports {
             return Err(self.err(

@@ -1,16 +1,18 @@
 //! A file of Kubernetes objects dropped on a cluster, as `kubectl apply`
 //! takes it: an object with the kind, namespace and name of one already
-//! there takes its place, any other is added, and every other object (and
-//! comment) stays as written. A file that is a whole cluster (Nodes and
-//! Services, or a `Network` document) replaces the objects instead.
+//! there takes its place (keeping what the API server allocated and the
+//! file leaves out: cluster IPs, node ports, the status), any other is
+//! added, and every other object (and comment) stays as written. A file
+//! that is another whole cluster (Nodes and Services, with a `Network`
+//! document or with none of this cluster's Nodes) replaces the objects.
 //!
 //! Objects the learner wrote as YAML documents keep their text; objects
-//! from a `kind: List` (`kubectl get -o yaml` of several) or from JSON
-//! (`kubectl get -o json`) are written out as YAML documents.
+//! from a `kind: List` (`kubectl get -o yaml` of several), from JSON
+//! (`kubectl get -o json`) or given kept fields are written out as YAML.
 
 use super::yaml::{self, At};
 use crate::engine::error::ParseError;
-use saphyr::{LoadableYamlNode, MarkedYaml, Yaml, YamlEmitter};
+use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, Yaml, YamlEmitter};
 use serde::{Deserialize, Serialize};
 
 /// What applying a file did.
@@ -54,13 +56,43 @@ fn describe((kind, namespace, name): &Id) -> String {
     }
 }
 
+/// Whether `line` is a document marker `mark` (`---` or `...`), alone or
+/// followed by a space.
+fn is_marker(line: &str, mark: &str) -> bool {
+    line.strip_prefix(mark)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+}
+
+/// `text` with one document per `---` line: content after a `---` goes to
+/// a line of its own, and a document end `...` becomes a `---` (so each
+/// document is the lines between two of them).
+fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for line in text.lines() {
+        if is_marker(line, "---") {
+            let rest = line[3..].trim_start();
+            out += "---\n";
+            if !rest.is_empty() && !rest.starts_with('#') {
+                out += rest;
+                out.push('\n');
+            }
+        } else if is_marker(line, "...") {
+            out += "---\n";
+        } else {
+            out += line;
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// The documents of `lines` as line ranges (0-based, end exclusive),
 /// split at the `---` lines (which no range holds).
 fn chunks(lines: &[&str]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
     for (i, l) in lines.iter().enumerate() {
-        if l.starts_with("---") {
+        if is_marker(l, "---") {
             out.push((start, i));
             start = i + 1;
         }
@@ -93,15 +125,91 @@ fn emit(node: &Yaml) -> String {
     format!("{body}\n")
 }
 
-/// One object of a file: its identity and its text as a YAML document.
-struct Object {
-    id: Id,
-    text: String,
+fn key(k: &str) -> Yaml<'_> {
+    Yaml::Value(Scalar::String(k.into()))
 }
 
-/// The objects of `file`, in order; Lists unpacked. An error names the
-/// line of the file.
-fn objects(file: &str) -> Result<Vec<Object>, ParseError> {
+/// A Service port's identity for carrying its node port: number and
+/// protocol.
+fn port_id(p: &Yaml) -> (i64, String) {
+    let number = p
+        .as_mapping_get("port")
+        .and_then(Yaml::as_integer)
+        .unwrap_or(0);
+    let proto = p
+        .as_mapping_get("protocol")
+        .and_then(Yaml::as_str)
+        .unwrap_or("TCP");
+    (number, proto.to_string())
+}
+
+/// Service `new` given what the API server keeps from `old` when an
+/// update leaves it out: the cluster IPs, the node ports (by port number
+/// and protocol, while the type still has node ports), the health check
+/// node port, and the status. Whether anything was carried over.
+fn carry_over<'a>(new: &mut Yaml<'a>, old: &Yaml<'a>) -> bool {
+    let mut changed = false;
+    if let (Some(m), Some(st)) = (new.as_mapping_mut(), old.as_mapping_get("status")) {
+        if !m.contains_key(&key("status")) {
+            m.insert(key("status"), st.clone());
+            changed = true;
+        }
+    }
+    let Some(old_spec) = old.as_mapping_get("spec") else {
+        return changed;
+    };
+    let Some(spec) = new
+        .as_mapping_get_mut("spec")
+        .and_then(Yaml::as_mapping_mut)
+    else {
+        return changed;
+    };
+    let kind = spec
+        .get(&key("type"))
+        .and_then(Yaml::as_str)
+        .unwrap_or("ClusterIP")
+        .to_string();
+    let mut keep = vec!["clusterIP", "clusterIPs"];
+    if kind == "LoadBalancer" {
+        keep.push("healthCheckNodePort");
+    }
+    for f in keep {
+        if let (false, Some(v)) = (spec.contains_key(&key(f)), old_spec.as_mapping_get(f)) {
+            spec.insert(key(f), v.clone());
+            changed = true;
+        }
+    }
+    if kind == "NodePort" || kind == "LoadBalancer" {
+        let old_ports = old_spec.as_mapping_get("ports").and_then(Yaml::as_sequence);
+        let ports = spec.get_mut(&key("ports")).and_then(Yaml::as_sequence_mut);
+        for p in ports.into_iter().flatten() {
+            let was = old_ports
+                .into_iter()
+                .flatten()
+                .find(|o| port_id(o) == port_id(p))
+                .and_then(|o| o.as_mapping_get("nodePort"));
+            if let (Some(np), Some(m)) = (was, p.as_mapping_mut()) {
+                if !m.contains_key(&key("nodePort")) {
+                    m.insert(key("nodePort"), np.clone());
+                    changed = true;
+                }
+            }
+        }
+    }
+    changed
+}
+
+/// One object of a file: its identity, its text as a YAML document, and
+/// the object itself.
+struct Object<'a> {
+    id: Id,
+    text: String,
+    node: Yaml<'a>,
+}
+
+/// The objects of `file` (normalized), in order; Lists unpacked. An error
+/// names the line of the file.
+fn objects(file: &str) -> Result<Vec<Object<'_>>, ParseError> {
     let docs = yaml::documents(file)?;
     let plain = Yaml::load_from_str(file).unwrap_or_default();
     let lines: Vec<&str> = file.lines().collect();
@@ -117,41 +225,48 @@ fn objects(file: &str) -> Result<Vec<Object>, ParseError> {
                 "an object needs kind and metadata.name (the file is read as Kubernetes objects)",
             ));
         };
-        let bare = plain.get(i);
+        let bare = plain.get(i).cloned().unwrap_or(Yaml::Value(Scalar::Null));
         if id.0 == "List" {
             let items = match doc.get("items") {
                 Ok(Some(items)) => At::new(items, "items").items()?,
                 _ => Vec::new(),
             };
-            let bare_items = match bare.map(|b| &b["items"]) {
-                Some(Yaml::Sequence(s)) => s.as_slice(),
-                _ => &[],
-            };
+            let bare_items = bare.as_mapping_get("items").and_then(Yaml::as_sequence);
             for (j, it) in items.into_iter().enumerate() {
                 let at = At::new(it, "items");
                 let id =
                     id_of(at).ok_or_else(|| at.error("an item needs kind and metadata.name"))?;
-                let text = bare_items.get(j).map(emit).unwrap_or_default();
-                out.push(Object { id, text });
+                let node = (bare_items.and_then(|b| b.get(j)).cloned())
+                    .unwrap_or(Yaml::Value(Scalar::Null));
+                out.push(Object {
+                    id,
+                    text: emit(&node),
+                    node,
+                });
             }
             continue;
         }
         let line = d.span.start.line();
         let flow = lines
             .get(line.saturating_sub(1))
-            .is_some_and(|l| l.trim_start().starts_with('{'));
+            .is_some_and(|l| l.trim_start().starts_with(['{', '[']));
         let text = match chunk_of(&parts, line) {
             Some(c) if !flow => text_of(&lines, parts[c]),
-            _ => bare.map(emit).unwrap_or_default(),
+            _ => emit(&bare),
         };
-        out.push(Object { id, text });
+        out.push(Object {
+            id,
+            text,
+            node: bare,
+        });
     }
     Ok(out)
 }
 
 /// `yaml` (the cluster's objects) with `file`'s objects applied.
 pub fn apply(yaml: &str, file: &str) -> Result<Applied, ParseError> {
-    let incoming = objects(file)?;
+    let (yaml, file) = (normalize(yaml), normalize(file));
+    let incoming = objects(&file)?;
     if incoming.is_empty() {
         return Err(ParseError::new(
             1,
@@ -159,16 +274,24 @@ pub fn apply(yaml: &str, file: &str) -> Result<Applied, ParseError> {
             "the file holds no Kubernetes objects",
         ));
     }
+    let current = yaml::documents(&yaml);
     let has = |k: &str| incoming.iter().any(|o| o.id.0 == k);
-    if has("Network") || (has("Node") && has("Service")) {
+    let ours = |o: &Object| match &current {
+        Ok(docs) => docs
+            .iter()
+            .any(|d| id_of(At::new(d, "")).as_ref() == Some(&o.id)),
+        Err(_) => false,
+    };
+    let nodes_here = incoming.iter().filter(|o| o.id.0 == "Node").any(ours);
+    if has("Node") && has("Service") && (has("Network") || !nodes_here) {
         return Ok(Applied {
-            yaml: file.to_string(),
+            yaml: file.clone(),
             whole: true,
             replaced: Vec::new(),
             added: Vec::new(),
         });
     }
-    let current = yaml::documents(yaml).map_err(|e| {
+    let current = current.map_err(|e| {
         ParseError::new(
             e.line,
             e.column,
@@ -180,7 +303,7 @@ pub fn apply(yaml: &str, file: &str) -> Result<Applied, ParseError> {
     })?;
     let lines: Vec<&str> = yaml.lines().collect();
     let parts = chunks(&lines);
-    let plain = Yaml::load_from_str(yaml).unwrap_or_default();
+    let plain = Yaml::load_from_str(&yaml).unwrap_or_default();
     // Which document each chunk holds.
     let mut doc_at: Vec<Option<usize>> = vec![None; parts.len()];
     for (i, d) in current.iter().enumerate() {
@@ -194,7 +317,8 @@ pub fn apply(yaml: &str, file: &str) -> Result<Applied, ParseError> {
     let mut used = vec![false; incoming.len()];
     let mut replaced = Vec::new();
     let mut docs: Vec<String> = Vec::new();
-    let mut take = |id: &Id, docs: &mut Vec<String>| -> bool {
+    // The file's object in place of `old`, when the file has one.
+    let mut take = |id: &Id, old: Option<&Yaml>, docs: &mut Vec<String>| -> bool {
         // The last object of the file with this identity wins, as with
         // kubectl apply of a file that names one twice.
         let Some(at) = incoming.iter().rposition(|o| &o.id == id) else {
@@ -204,7 +328,12 @@ pub fn apply(yaml: &str, file: &str) -> Result<Applied, ParseError> {
             used[k] |= &o.id == id;
         }
         replaced.push(describe(id));
-        docs.push(incoming[at].text.clone());
+        let new = &incoming[at];
+        let mut node = new.node.clone();
+        match old {
+            Some(old) if id.0 == "Service" && carry_over(&mut node, old) => docs.push(emit(&node)),
+            _ => docs.push(new.text.clone()),
+        }
         true
     };
     for (c, part) in parts.iter().enumerate() {
@@ -239,18 +368,19 @@ pub fn apply(yaml: &str, file: &str) -> Result<Applied, ParseError> {
                 // out as one document per item.
                 let items = plain
                     .get(i)
-                    .and_then(|p| p["items"].as_sequence())
+                    .and_then(|p| p.as_mapping_get("items"))
+                    .and_then(Yaml::as_sequence)
                     .cloned()
                     .unwrap_or_default();
                 for (j, item) in items.iter().enumerate() {
                     let id = ids.get(j).cloned().flatten();
-                    if !id.is_some_and(|id| take(&id, &mut docs)) {
+                    if !id.is_some_and(|id| take(&id, Some(item), &mut docs)) {
                         docs.push(emit(item));
                     }
                 }
             }
             Some(id) => {
-                if !take(&id, &mut docs) {
+                if !take(&id, plain.get(i), &mut docs) {
                     docs.push(own);
                 }
             }
@@ -440,6 +570,73 @@ mod tests {
         let after = Cluster::from_yaml(&a.yaml).unwrap_or_else(|e| panic!("{e}\n{}", a.yaml));
         assert_eq!(after.nodes.len(), c.nodes.len());
         assert_eq!(flask_ui(&after), ServiceType::ClusterIp);
+    }
+
+    /// What the API server keeps on an update, and documents written in
+    /// YAML's other ways (`--- {…}`, `...`).
+    #[test]
+    fn an_update_keeps_what_was_allocated_and_every_document_counts_once() {
+        let yaml = cni::cluster_yaml("calico-ipip").unwrap();
+        // A manifest as written by hand: no cluster IP, no node port.
+        let manifest = "apiVersion: v1\nkind: Service\nmetadata: {name: flask-ui, namespace: ms-test}\nspec:\n  type: NodePort\n  ports: [{name: http, port: 80, targetPort: 80}]\n";
+        let a = apply(yaml, manifest).unwrap();
+        let c = Cluster::from_yaml(&a.yaml).unwrap_or_else(|e| panic!("{e}\n{}", a.yaml));
+        let s = c
+            .services
+            .iter()
+            .find(|s| s.key() == "ms-test/flask-ui")
+            .unwrap();
+        assert_eq!(
+            s.cluster_ip,
+            crate::engine::k8s::ClusterIp::Ip("10.96.100.10".parse().unwrap())
+        );
+        assert_eq!(s.ports[0].node_port, 30080);
+        // As a ClusterIP the node port is not carried over.
+        let a = apply(yaml, &manifest.replace("NodePort", "ClusterIP")).unwrap();
+        let c = Cluster::from_yaml(&a.yaml).unwrap_or_else(|e| panic!("{e}\n{}", a.yaml));
+        assert_eq!(flask_ui(&c), ServiceType::ClusterIp);
+
+        // `--- {…}` on the cluster's side, `...` on the file's.
+        let flow = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {clusterIP: 10.96.0.5, ports: [{port: 80}]}\n--- {kind: Service, metadata: {name: b},\n  spec: {clusterIP: 10.96.0.6, ports: [{port: 80}]}}\n";
+        let two = "kind: Service\nmetadata: {name: c}\nspec: {clusterIP: 10.96.0.7, ports: [{port: 80}]}\n...\nkind: Service\nmetadata: {name: b}\nspec: {clusterIP: 10.96.0.8, ports: [{port: 80}]}\n";
+        let a = apply(flow, two).unwrap();
+        assert_eq!(
+            (a.replaced.clone(), a.added.clone()),
+            (
+                vec!["Service default/b".to_string()],
+                vec!["Service default/c".to_string()]
+            )
+        );
+        let c = Cluster::from_yaml(&a.yaml).unwrap_or_else(|e| panic!("{e}\n{}", a.yaml));
+        let names: Vec<&str> = c.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"], "{}", a.yaml);
+        let a = apply(two, flow).unwrap();
+        let c = Cluster::from_yaml(&a.yaml).unwrap_or_else(|e| panic!("{e}\n{}", a.yaml));
+        assert_eq!(c.services.len(), 3, "{}", a.yaml);
+
+        // A Network document alone, or a Node of this cluster with a
+        // Service, is merged: nothing else goes.
+        let before = Cluster::from_yaml(yaml).unwrap();
+        for file in [
+            "apiVersion: packetwalk.dev/v1\nkind: Network\nmode: calico-vxlan\n".to_string(),
+            format!(
+                "{}\n---\n{manifest}",
+                &yaml[yaml.find("apiVersion: v1\nkind: Node").unwrap()..]
+                    .split("\n---")
+                    .next()
+                    .unwrap()
+                    .to_string()
+            ),
+        ] {
+            let a = apply(yaml, &file).unwrap();
+            assert!(!a.whole, "{file}");
+            let c = Cluster::from_yaml(&a.yaml).unwrap_or_else(|e| panic!("{e}\n{}", a.yaml));
+            assert_eq!(
+                (c.nodes.len(), c.services.len()),
+                (before.nodes.len(), before.services.len()),
+                "{file}"
+            );
+        }
     }
 
     #[test]

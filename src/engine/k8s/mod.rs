@@ -604,6 +604,12 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
                 ),
             );
         }
+    } else if r.errors.0.len() == before {
+        r.errors.push(
+            doc.error(
+                "spec.ports: Required value (the API server refuses a Service without ports)",
+            ),
+        );
     }
     if let Some(status) = r.ok(doc.get("status")).flatten() {
         let st = At::new(status, "status");
@@ -994,7 +1000,16 @@ fn network(doc: At, r: &mut Report) -> Option<Network> {
 /// Objects without one are taken as kube-proxy's tests feed them.
 fn api_server_checks(c: &Cluster, r: &mut Report) {
     let mut ips: Vec<(IpAddr, usize)> = Vec::new();
-    let mut node_ports: Vec<(u16, Protocol, String, usize)> = Vec::new();
+    // Node ports given so far: node port, Service, port number (0 for a
+    // health check's), protocol, line.
+    struct Taken {
+        node_port: u16,
+        service: String,
+        port: u16,
+        proto: Option<Protocol>,
+        line: usize,
+    }
+    let mut node_ports: Vec<Taken> = Vec::new();
     let cidr = c.network.as_ref().map(|n| {
         n.service_cidr
             .unwrap_or(Ipv4Net::new(Ipv4Addr::new(10, 96, 0, 0), 12).expect("valid"))
@@ -1014,7 +1029,9 @@ fn api_server_checks(c: &Cluster, r: &mut Report) {
                 ips.push((ip, at));
             }
             if let (Some(net), IpAddr::V4(v4)) = (cidr, ip) {
-                if !net.contains(&v4) {
+                // The allocator hands out neither the network's own address
+                // nor its broadcast address.
+                if !net.contains(&v4) || v4 == net.network() || v4 == net.broadcast() {
                     r.errors.push(ParseError::new(at, 1, format!(
                         "spec.clusterIP: Invalid value: \"{ip}\": provided IP is not in the valid range {net} (the Network document's serviceClusterIPRange, the API server's --service-cluster-ip-range)"
                     )));
@@ -1022,24 +1039,62 @@ fn api_server_checks(c: &Cluster, r: &mut Report) {
             }
         }
         let key = s.key();
-        for (i, p) in s.ports.iter().enumerate().filter(|(_, p)| p.node_port != 0) {
-            let np = p.node_port;
+        // Each node port with its field, port number (0: the health
+        // check's) and protocol.
+        let ports = s.ports.iter().enumerate().map(|(i, p)| {
+            (
+                format!("spec.ports[{i}].nodePort"),
+                p.node_port,
+                p.port,
+                Some(p.protocol),
+                p.line,
+            )
+        });
+        // The API server keeps a health check port only for a
+        // LoadBalancer with the Local policy (kube-proxy ignores others).
+        let local_lb = s.kind == ServiceType::LoadBalancer && s.external_policy == Policy::Local;
+        let health = (s.health_check_node_port != 0 && local_lb).then(|| {
+            (
+                "spec.healthCheckNodePort".to_string(),
+                s.health_check_node_port,
+                0,
+                None,
+                s.line,
+            )
+        });
+        for (field, np, port, proto, line) in ports.chain(health).filter(|p| p.1 != 0) {
             if let Some((lo, hi)) = range.filter(|(lo, hi)| !(*lo..=*hi).contains(&np)) {
-                r.errors.push(ParseError::new(p.line, 1, format!(
-                    "spec.ports[{i}].nodePort: Invalid value: {np}: provided port is not in the valid range. The range of valid ports is {lo}-{hi} (the Network document's serviceNodePortRange)"
+                r.errors.push(ParseError::new(line, 1, format!(
+                    "{field}: Invalid value: {np}: provided port is not in the valid range. The range of valid ports is {lo}-{hi} (the Network document's serviceNodePortRange)"
                 )));
             }
-            // One Service may give TCP and UDP of a port the same node
-            // port; nothing else may share one.
-            let taken = node_ports
-                .iter()
-                .find(|(n, proto, svc, _)| *n == np && (*svc != key || *proto == p.protocol));
-            if let Some(first) = taken.map(|t| t.3) {
-                r.errors.push(ParseError::new(p.line, 1, format!(
-                    "spec.ports[{i}].nodePort: Invalid value: {np}: provided port is already allocated (at line {first})"
+            // One Service may give the TCP and UDP of one port number the
+            // same node port; nothing else may share one.
+            let same = node_ports.iter().filter(|t| t.node_port == np);
+            let other = same
+                .clone()
+                .find(|t| t.service != key || t.port != port || port == 0);
+            let twice = same
+                .clone()
+                .find(|t| t.service == key && t.port == port && t.proto == proto);
+            if let Some(t) = twice.filter(|_| port != 0) {
+                r.errors.push(ParseError::new(
+                    line,
+                    1,
+                    format!("{field}: Duplicate value: {np} (as at line {})", t.line),
+                ));
+            } else if let Some(t) = other {
+                r.errors.push(ParseError::new(line, 1, format!(
+                    "{field}: Invalid value: {np}: provided port is already allocated (at line {})", t.line
                 )));
             }
-            node_ports.push((np, p.protocol, key.clone(), p.line));
+            node_ports.push(Taken {
+                node_port: np,
+                service: key.clone(),
+                port,
+                proto,
+                line,
+            });
         }
     }
 }
@@ -1237,6 +1292,16 @@ metadata:
              "unknown field \"endpoints[0].conditions.redy\": the API server refuses it; did you mean \"ready\"?"),
             // Across Services, and against the ranges of a cluster with a
             // Network document.
+            ("no spec", "kind: Service\nmetadata: {name: web}\n".into(), 1,
+             "spec.ports: Required value (the API server refuses a Service without ports)"),
+            ("two ports of one Service on one node port", format!("{svc}  type: NodePort\n  ports:\n  - {{name: a, port: 80, nodePort: 30080}}\n  - {{name: b, port: 81, protocol: UDP, nodePort: 30080}}\n"), 7,
+             "spec.ports[1].nodePort: Invalid value: 30080: provided port is already allocated (at line 6)"),
+            ("one port twice", format!("{svc}  type: NodePort\n  ports:\n  - {{name: a, port: 80, nodePort: 30080}}\n  - {{name: b, port: 80, nodePort: 30080}}\n"), 7,
+             "spec.ports[1].nodePort: Duplicate value: 30080 (as at line 6)"),
+            ("the health check on a node port", format!("kind: Network\n---\n{svc}  type: LoadBalancer\n  externalTrafficPolicy: Local\n  healthCheckNodePort: 30080\n  ports:\n  - {{port: 80, nodePort: 30080}}\n"), 3,
+             "spec.healthCheckNodePort: Invalid value: 30080: provided port is already allocated (at line 10)"),
+            ("the range's own address", format!("kind: Network\n---\n{svc}  clusterIP: 10.96.0.0\n  ports: [{{port: 80}}]\n"), 6,
+             "spec.clusterIP: Invalid value: \"10.96.0.0\": provided IP is not in the valid range 10.96.0.0/12 (the Network document's serviceClusterIPRange, the API server's --service-cluster-ip-range)"),
             ("no ports", format!("{svc}  clusterIP: 10.96.0.10\n  ports: []\n"), 4,
              "spec: ports: Required value (the API server refuses a Service without ports)"),
             ("a cluster IP twice", format!("{svc}  clusterIP: 10.96.0.10\n  ports: [{{port: 80}}]\n---\nkind: Service\nmetadata: {{name: two}}\nspec:\n  clusterIP: 10.96.0.10\n  ports: [{{port: 80}}]\n"), 10,
