@@ -154,7 +154,7 @@ def main():
                 open_watching_long_tasks(b, base)
                 b.js("document.body.removeAttribute('data-parse-ms')")
                 t0 = b.js("return performance.now()")
-                inp = b.find("input[aria-label='Import a scenario JSON file']")
+                inp = b.find("input[aria-label='Import a scenario JSON file, or Kubernetes objects']")
                 b.cmd("POST", f"/element/{inp}/value", {"text": scenario_file})
                 b.wait_until(lambda: attr(b, "data-parse-ms"), "the file's dump to load", 120)
                 walls.append(b.js("return performance.now()") - t0)
