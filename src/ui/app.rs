@@ -1171,16 +1171,20 @@ impl Component for App {
                 }
                 Err(e) => self.notice = Some(Notice::error(format!("{line}\n{e}"))),
             },
-            Msg::Undo => {
-                if let Some((h, _)) = self.session.undo().filter(|(h, _)| *h != crate::ui::session::CLUSTER) {
-                    self.editor_host = h;
-                    self.schedule_autosave(ctx);
-                }
-            }
-            Msg::Redo => {
-                if let Some((h, _)) = self.session.redo().filter(|(h, _)| *h != crate::ui::session::CLUSTER) {
-                    self.editor_host = h;
-                    self.schedule_autosave(ctx);
+            Msg::Undo | Msg::Redo => {
+                let before = self.session.world_gen();
+                let done = if matches!(msg, Msg::Undo) { self.session.undo() } else { self.session.redo() };
+                let synced = self.session.world_gen() != before;
+                match done {
+                    // A cluster change undone or redone synced the nodes
+                    // (the hosts may be others now).
+                    Some((crate::ui::session::CLUSTER, _)) if synced => self.synced(ctx, true),
+                    Some((crate::ui::session::CLUSTER, _)) => self.schedule_autosave(ctx),
+                    Some((h, _)) => {
+                        self.editor_host = h;
+                        self.schedule_autosave(ctx);
+                    }
+                    None => {}
                 }
             }
             Msg::EditorHost(h) => self.editor_host = h,
