@@ -471,6 +471,39 @@ def run(b, base):
     b.wait_until(lambda: "10.77.0.0/16" not in b.value("#routes-node8"), "undo after the reload", 5)
     check("undo survives a reload: the autosave keeps it", kept)
 
+    # A packet that cannot be sent says why beside the field, and is not
+    # kept as a packet.
+    fresh(b, base + "?scenario=article")
+    b.select("#send-proto", "udp")
+    b.clear("#send-to")
+    b.type("#send-to", "172.16.166.130")
+    b.click("#send-button")
+    b.wait("#send-error", 5)
+    check("a packet that cannot be sent: the reason under To, the field marked invalid, no history entry",
+          "udp needs a destination port" in b.text("#send-error") and b.js("return document.getElementById('send-to').getAttribute('aria-invalid')") == "true"
+          and len(b.find_all(".history-item")) == 1, b.text("#send-error"))
+
+    # 4a''. An earlier packet met earlier rules: its lines are not marked
+    # in today's text (a line added on top moves every rule down).
+    fresh(b, base + "?scenario=article")
+    b.click("#again-button")
+    b.wait_until(lambda: "#2" in b.text(".history-item.selected"), "the second packet")
+    b.js("const a = document.getElementById('rules-node8'); a.value = '# moved down by one line\\n' + a.value;"
+         "a.dispatchEvent(new Event('input', {bubbles: true}));")
+    b.wait_until(lambda: "in use" in b.text("#rules-node8-status"), "the edit to apply", 5)
+    matched = lambda: "matches: -A" in selected_text(b) and "node8" in selected_text(b)
+    b.click(".history-item")
+    step_until(b, matched, "#1's first rule match")
+    old_mark, note = b.exists("#editors .gutter .ln-hl"), b.text(".earlier-note") if b.exists(".earlier-note") else ""
+    b.js("document.querySelectorAll('.history-item')[1].click()")
+    b.click("#step-first")
+    step_until(b, matched, "#2's first rule match")
+    marked = b.text("#editors .gutter .ln-hl").strip("▶ ") if b.exists("#editors .gutter .ln-hl") else "0"
+    line = b.value("#rules-node8").split("\n")[int(marked) - 1] if marked.isdigit() and int(marked) > 0 else ""
+    check("a packet that met earlier rules marks no line and says why; the last one marks its rule in today's text",
+          not old_mark and "Packet #1 met the rules node8 had" in note and line.startswith("-A") and line in selected_text(b)
+          and not b.exists(".earlier-note"), f"{old_mark} {note!r} {marked} {line!r}")
+
     # 4a'. A routes file dropped on the editor (drag and drop).
     fresh(b, base + "?scenario=article")
     routes = b.value("#routes-node8")
@@ -503,6 +536,28 @@ def run(b, base):
     picked = lambda: b.js("return document.getElementById('scenario-picker').value")
     b.wait_until(lambda: picked() == "article-remote", "the dropped scenario to open", 10)
     check("a scenario file dropped on the page is imported", picked() == "article-remote" and "r8w2n" in b.text("#verdict"), b.text("#verdict"))
+
+    # Two imports in a row: the session kept aside is still the learner's
+    # own (two packets), not the first file's.
+    fresh(b, base + "?scenario=article-remote")
+    b.click("#again-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the learner's second packet")
+    time.sleep(1.2)  # the autosave
+    for _ in range(2):
+        b.js(
+            "const dt = new DataTransfer();"
+            "dt.items.add(new File([arguments[0]], 'remote.packetwalk.json', {type: 'application/json'}));"
+            "const target = document.querySelector('.topo-panel');"
+            "for (const kind of ['dragover', 'drop']) {"
+            "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
+            "}",
+            scenario_json,
+        )
+        b.wait_until(lambda: b.exists("#restore-own") and len(b.find_all(".history-item")) == 1, "the import", 10)
+        time.sleep(1.2)
+    b.click("#restore-own")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the learner's own session back", 10)
+    check("after two imports, Bring back my own session brings the learner's own (2 packets)", len(b.find_all(".history-item")) == 2)
 
     # 4b. A real node's dump, loaded from a file: parsed in chunks, listed
     # virtualised, counters count, and too big for a link (a clear message).

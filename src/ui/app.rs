@@ -194,6 +194,8 @@ pub struct App {
     /// What an import applied, for the notice of the cluster sync it
     /// started (which may fail on the objects it made).
     sync_note: Option<String>,
+    /// Why the packet the form asked for could not be sent.
+    send_error: Option<String>,
     /// The packet selected, and how many were sent, when "Packets sent"
     /// was last scrolled to show it.
     history_shown: (Option<usize>, usize),
@@ -205,6 +207,9 @@ pub struct App {
     chunk_queue: Vec<(usize, String)>,
     /// Whether the learner's own session of this scenario is kept aside.
     has_backup: bool,
+    /// The session shown came from a link or a file, and the learner has
+    /// not sent or edited anything in it since.
+    foreign: bool,
     /// Where focus goes once a dialog has closed (after the next render,
     /// when the page is no longer inert).
     refocus: Option<&'static str>,
@@ -345,7 +350,7 @@ fn initial_session() -> (Session, Option<Notice>) {
         }
         // From now on a reload shows the autosave, not the link again.
         browser::clear_fragment();
-        match open_link(&frag) {
+        match open_link(&frag, false) {
             Ok(x) => return x,
             Err(e) => {
                 let (s, _) = start(&name);
@@ -481,8 +486,15 @@ fn what_came_back(saved: &Saved, name: &str) -> Option<String> {
     }
 }
 
-/// Opens a link. The learner's own autosave of the same scenario is kept
-/// aside (a backup), and the notice offers it back.
+/// Keeps the learner's session `own` of scenario `base` aside (a backup),
+/// unless the session shown is `foreign` (from a link or a file, not worked
+/// on) and one is kept already: that one is the learner's.
+fn keep_aside(own: &share::Saved, base: Option<&str>, foreign: bool) {
+    if !(foreign && browser::has_backup(base)) {
+        browser::backup_autosave(own);
+    }
+}
+
 /// The session a link holds, for an embedded page (no notice, no storage).
 fn embedded_link(frag: &str) -> Result<Session, String> {
     if !generator::loaded() {
@@ -494,7 +506,10 @@ fn embedded_link(frag: &str) -> Result<Session, String> {
     Session::from_saved(&saved)
 }
 
-fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
+/// `foreign`: the session shown came from a link or a file and the
+/// learner has not worked on it; a backup already kept aside is theirs and
+/// stays.
+fn open_link(frag: &str, foreign: bool) -> Result<(Session, Option<Notice>), String> {
     let saved = share::decode_link(frag).map_err(|e| e.to_string())?;
     let s = Session::from_saved(&saved)?;
     let own = browser::load_autosave(saved.base.as_deref());
@@ -502,7 +517,7 @@ fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
         "Opened from a link: the scenario, its edits and the packets sent are as they were shared.",
     );
     if let Some(own) = own.filter(|o| *o != saved) {
-        browser::backup_autosave(&own);
+        keep_aside(&own, saved.base.as_deref(), foreign);
         notice
             .text
             .push_str(" Your own session of this scenario was kept aside.");
@@ -698,6 +713,7 @@ impl App {
     fn replace_session(&mut self, s: Session) {
         self.session = s;
         self.gen += 1;
+        self.foreign = false;
         self.editor_host = App::first_editor_host(&mut self.session);
         self.form_draft = self.session.saved_form.take();
         self.debounce.clear();
@@ -812,6 +828,7 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
+        let from_link = browser::fragment().is_some();
         let (mut session, notice) = initial_session();
         let has_backup = browser::has_backup(session.base.as_deref());
         let embed = browser::query("embed").is_some_and(|v| v == "1");
@@ -916,11 +933,13 @@ impl Component for App {
             topo: Default::default(),
             timing: None,
             sync_note: None,
+            send_error: None,
             history_shown: (None, 0),
             import_t0: 0.0,
             import_seq: 0,
             chunk_queue: Vec::new(),
             has_backup,
+            foreign: from_link,
             refocus: None,
             told_too_big: false,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
@@ -950,7 +969,9 @@ impl Component for App {
             Msg::FormDraft(spec) => {
                 self.form_draft = Some(spec);
                 self.schedule_autosave(ctx);
-                return false;
+                // A change to the form is a new request: the last one's
+                // error goes.
+                return self.send_error.take().is_some();
             }
             Msg::Step(_) | Msg::NextChange => {
                 let Some((t, s)) = self.selected() else {
@@ -1017,18 +1038,29 @@ impl Component for App {
                     }
                 }
             }
+            // A packet sent is a new moment: a word about an earlier one
+            // (a restore, an import) goes; errors and offers stay.
+            Msg::Send(_) | Msg::SendAgain | Msg::Reply
+                if self.notice.as_ref().is_some_and(|n| !n.error && !n.restore) =>
+            {
+                self.notice = None;
+                return Component::update(self, ctx, msg);
+            }
             Msg::Send(spec) => {
                 self.timing = Some(("data-send-ms", browser::now_ms()));
-                self.session.send(spec);
+                self.foreign = false;
+                self.send_error = self.session.try_send(spec).err();
                 self.schedule_autosave(ctx);
             }
             Msg::SendAgain => {
+                self.foreign = false;
                 if let Some(spec) = self.session.again_spec() {
                     self.session.send(spec);
                     self.schedule_autosave(ctx);
                 }
             }
             Msg::Reply => {
+                self.foreign = false;
                 if !self.session.reply() {
                     self.notice = Some(Notice::error(
                         "Only a delivered packet can be answered: this one did not reach a socket.",
@@ -1074,6 +1106,7 @@ impl Component for App {
                 self.schedule_autosave(ctx);
             }
             Msg::Apply(host, field) => {
+                self.foreign = false;
                 self.debounce.remove(&(host, field));
                 let big =
                     field == Field::Rules
@@ -1100,6 +1133,7 @@ impl Component for App {
                 self.schedule_autosave(ctx);
             }
             Msg::ClusterEdit(text) => {
+                self.foreign = false;
                 self.cluster_line = None;
                 self.session.edit_cluster(text);
                 let link = ctx.link().clone();
@@ -1271,9 +1305,10 @@ impl Component for App {
                     Ok((s, large)) if self.may_replace() => {
                         // The learner's own session of that scenario is kept aside.
                         let kept = browser::load_autosave(s.base.as_deref()).map(|own| {
-                            browser::backup_autosave(&own);
+                            keep_aside(&own, s.base.as_deref(), self.foreign);
                         });
                         self.replace_session(s);
+                        self.foreign = true;
                         self.has_imported |= self.session.base.is_none();
                         let mut n = Notice::info("Scenario imported.");
                         if kept.is_some() {
@@ -1548,10 +1583,11 @@ impl Component for App {
                 if !self.may_replace() {
                     return false;
                 }
-                match open_link(&frag) {
+                match open_link(&frag, self.foreign) {
                     Ok((s, notice)) => {
                         self.replace_session(s);
                         self.notice = notice;
+                        self.foreign = true;
                     }
                     Err(e) => {
                         self.notice = Some(Notice::error(format!(
@@ -1604,13 +1640,28 @@ impl Component for App {
                 .get(self.editor_host)
                 .is_some_and(|d| !d.get(f).pending() && d.get(f).errors.is_empty())
         };
+        // An earlier packet may have met other texts than those in use.
+        let met = |f: Field| s.met_in_use(t_sel, self.editor_host, f);
+        let earlier: Vec<&str> = [(Field::Rules, "rules"), (Field::Routes, "routes")]
+            .into_iter()
+            .filter(|(f, _)| !met(*f))
+            .map(|(_, w)| w)
+            .collect();
+        let earlier = (!earlier.is_empty()).then(|| {
+            format!(
+                "Packet #{} met the {} {} had when it was sent; they have changed since, so no line is marked for it here.",
+                t_sel + 1,
+                earlier.join(" and "),
+                s.world.hosts.get(self.editor_host).map(|h| h.name()).unwrap_or("")
+            )
+        });
         let rule_line = (trace.as_ref())
-            .filter(|_| in_use(Field::Rules))
+            .filter(|_| in_use(Field::Rules) && met(Field::Rules))
             .and_then(|t| model::rule_at(t, step))
             .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)))
             .map(|(_, _, _, line)| line);
         let route_line = step_ref
-            .filter(|_| in_use(Field::Routes))
+            .filter(|_| in_use(Field::Routes) && met(Field::Routes))
             .and_then(model::step_route_line)
             .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)));
         let scenario = self.topology_scenario();
@@ -1673,6 +1724,7 @@ impl Component for App {
                             onagain={link.callback(|_| Msg::SendAgain)}
                             onclearct={link.callback(|_| Msg::ClearConntrack)}
                             ondraft={link.callback(Msg::FormDraft)}
+                            failed={self.send_error.clone()}
                         />
                         { send_history(&HistoryProps {
                             sends: Rc::new(s.sends.iter().map(|x| (x.spec.clone(), x.trace.clone())).collect::<Vec<_>>()),
@@ -1712,6 +1764,7 @@ impl Component for App {
                                             onchange: link.callback(|_| Msg::NextChange),
                                             onplay: link.callback(|_| Msg::TogglePlay),
                                             onspeed: link.callback(Msg::Speed),
+                                            said: t.steps.get(step).map(|st| format!("{}: {}", st.ns, crate::engine::render::summary(st))).unwrap_or_default(),
                                         }) }
                                         { outcome(t, step,
                                             Some(link.callback(|_| Msg::Step(Move::Last))),
@@ -1780,6 +1833,7 @@ impl Component for App {
                         counters={Rc::new(s.state.counters.iter().filter(|((h, _), _)| *h == self.editor_host).map(|((_, at), c)| (*at, *c)).collect::<HashMap<_, _>>())}
                         rule_line={rule_line}
                         route_line={route_line}
+                        {earlier}
                         version={s.version}
                         views={self.views}
                         busy={self.importing.is_some()}

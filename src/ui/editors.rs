@@ -62,6 +62,8 @@ pub struct EditorPanelProps {
     pub rule_line: Option<usize>,
     /// Line of the route the selected step chose, in this host's routes.
     pub route_line: Option<usize>,
+    /// Why no line is marked: the selected packet met other texts.
+    pub earlier: Option<String>,
     pub version: u64,
     pub views: (EditorView, EditorView),
     pub busy: bool,
@@ -97,6 +99,9 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                     }) }
                 </select>
                 <p class="help">{ "Edits apply as you type: the last packet sent is traced again as if the edit had been made before it (the packets before it keep what they met, conntrack included). Text with errors is kept and the last valid rules stay in use. Drop a file from iptables-save or ip route on an editor to load it." }</p>
+                if let Some(e) = &props.earlier {
+                    <p class="help earlier-note" role="status"><span aria-hidden="true">{ "ⓘ " }</span>{ e.clone() }</p>
+                }
             </div>
             <div class="editor-grid">
                 { for [

@@ -99,6 +99,8 @@ pub struct ControlProps {
     pub onchange: Callback<()>,
     pub onplay: Callback<()>,
     pub onspeed: Callback<u32>,
+    /// The step's host and what it did, for the live region.
+    pub said: String,
 }
 
 /// First, back, play/pause, forward, last, and the speed.
@@ -153,6 +155,7 @@ pub fn step_controls(props: &ControlProps) -> Html {
                 if props.visible.len() != props.count {
                     <span class="muted">{ format!(" ({position} of {} shown)", props.visible.len()) }</span>
                 }
+                <span class="visually-hidden">{ format!(", {}", props.said) }</span>
             </span>
             <label class="speed">
                 <select onchange={onspeed} aria-label="Play speed" title="Play speed">

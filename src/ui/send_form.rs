@@ -47,6 +47,9 @@ pub struct SendFormProps {
     /// The form as it is now, on every change (kept with the session, so
     /// a reload or a link shows what was typed and not sent yet).
     pub ondraft: Callback<SendSpec>,
+    /// Why the last packet asked for could not be sent (the engine's
+    /// word: no such Service, no port).
+    pub failed: Option<String>,
 }
 
 const OTHER: &str = "client:";
@@ -242,6 +245,8 @@ pub fn send_form(props: &SendFormProps) -> Html {
         _ => Vec::new(),
     });
 
+    // The form's own check, else why the engine could not send it.
+    let problem = (*error).clone().or_else(|| props.failed.clone().map(|e| format!("Not sent: {e}.")));
     html! {
         <form class="send-form" {onsubmit} aria-describedby="send-help">
             <div class="field">
@@ -260,7 +265,12 @@ pub fn send_form(props: &SendFormProps) -> Html {
             <div class="field">
                 <label for="send-to">{ "To" }</label>
                 <input id="send-to" type="text" list="send-to-list" value={(*to).clone()} oninput={onto}
-                    placeholder="flask-ui or 172.16.225.112:80" autocomplete="off" spellcheck="false" />
+                    placeholder="flask-ui or 172.16.225.112:80" autocomplete="off" spellcheck="false"
+                    aria-invalid={problem.is_some().to_string()}
+                    aria-describedby={problem.is_some().then_some("send-error")} />
+                if let Some(e) = &problem {
+                    <p id="send-error" class="form-error" role="alert">{ e.clone() }</p>
+                }
                 <datalist id="send-to-list">{ for suggestions }</datalist>
             </div>
             <div class="field field-proto">
@@ -288,9 +298,6 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <button id="clear-ct" type="button" onclick={props.onclearct.reform(|_| ())}
                     title="conntrack -F on every host">{ "Clear conntrack" }</button>
             </div>
-            if let Some(e) = &*error {
-                <p class="form-error" role="alert">{ e.clone() }</p>
-            }
             <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK), Again sends the same packet once more." }</p>
         </form>
     }

@@ -925,6 +925,22 @@ impl Session {
         true
     }
 
+    /// Whether packet `t` met the `field` text of `host` that is in use
+    /// now (its line numbers are the editor's).
+    pub fn met_in_use(&self, t: usize, host: usize, field: Field) -> bool {
+        let (Some(sent), Some(d)) = (self.sends.get(t), self.drafts.get(host)) else {
+            return true;
+        };
+        let Some(run) = sent.ran_on.get(host) else {
+            return true;
+        };
+        let met = match field {
+            Field::Rules => &run.rules_text,
+            Field::Routes => &run.routes_text,
+        };
+        same_text(met, &d.get(field).applied)
+    }
+
     /// The host index of a host name.
     pub fn host(&self, name: &str) -> Option<usize> {
         self.world.host(name)
@@ -1198,6 +1214,25 @@ impl Session {
             self.undo.push(c);
         }
         Some(at)
+    }
+
+    /// Sends a packet the learner asked for; one that cannot be sent (no
+    /// such Service, no port) is not kept, and the reason is returned.
+    pub fn try_send(&mut self, spec: SendSpec) -> Result<(), String> {
+        let selected = self.selected;
+        let full = self.sends.len() >= MAX_SENDS;
+        self.send(spec);
+        let failed = match self.sends.last().map(|s| &s.trace) {
+            Some(Err(e)) if !full => e.clone(),
+            _ => return Ok(()),
+        };
+        if let Some(sent) = self.sends.pop() {
+            self.flush_next = sent.flush;
+            self.state = sent.before;
+        }
+        self.selected = selected;
+        self.version += 1;
+        Err(failed)
     }
 
     /// Sends a packet: a new trace, selected at its first step. Conntrack
