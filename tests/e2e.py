@@ -706,6 +706,26 @@ def run(b, base):
     restore = b.text(".restore-input .restore-text")
     check("kube-proxy's own restore text is shown beside it (10 decimals, no /32)",
           "--probability 0.3333333333 " in restore and "-d 10.96.100.10 --dport 80" in restore, restore[:300])
+    # Export, then open the file again: still calico-ipip (its objects
+    # changed, as edits in the page change them), with the three endpoints.
+    b.js("HTMLAnchorElement.prototype.click = function () {"
+         " fetch(this.href).then(r => r.text()).then(t => { window.__exported = t; }); };")
+    b.click("#export")
+    exported = b.wait_until(lambda: b.js("return window.__exported || null"), "the exported file", 5)
+    b.js(
+        "const dt = new DataTransfer();"
+        "dt.items.add(new File([arguments[0]], 'calico.packetwalk.json', {type: 'application/json'}));"
+        "const target = document.querySelector('.topo-panel');"
+        "for (const kind of ['dragover', 'drop']) {"
+        "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
+        "}",
+        exported,
+    )
+    b.wait_until(lambda: "Scenario imported" in (b.text(".notice") if b.exists(".notice") else ""), "the import of the export", 10)
+    check("an exported cluster scenario opens again as itself, with its objects as they were",
+          b.js("return document.getElementById('scenario-picker').value") == "calico-ipip"
+          and "--probability 0.33333333349" in b.value("#rules-node8") and "172.16.3.66" in b.value("#cluster-yaml"),
+          b.js("return document.getElementById('scenario-picker').value"))
     b.click("#step-first")
     step_until(b, lambda: "is kube-proxy's chain for" in (b.text(".explain") if b.exists(".explain") else ""), "a jump into a KUBE-SVC chain")
     check("a jump names the Service port its chain stands for", "is kube-proxy's chain for ms-test/flask-ui:http" in b.text(".explain"), b.text(".explain"))

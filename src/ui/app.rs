@@ -427,7 +427,8 @@ fn is_listing(text: &str) -> bool {
             .any(|l| crate::engine::route_text::parse_ip_route_line(l, 1).is_ok_and(|r| r.is_some()))
 }
 
-/// Whether two scenarios are the same but for their rules and routes.
+/// Whether two scenarios are the same but for their rules and routes
+/// (and the LAN clients packets were sent from).
 fn same_shape(a: &scenario::Scenario, b: &scenario::Scenario) -> bool {
     let shape = |s: &scenario::Scenario| scenario::Scenario {
         cluster: None,
@@ -436,12 +437,14 @@ fn same_shape(a: &scenario::Scenario, b: &scenario::Scenario) -> bool {
         flushes: Vec::new(),
         ..s.clone_without_hosts()
     };
-    shape(a) == shape(b)
-        && a.hosts.len() == b.hosts.len()
-        && a.hosts
-            .iter()
-            .zip(&b.hosts)
-            .all(|(x, y)| x.clone_without_texts() == y.clone_without_texts())
+    // LAN clients are made by sending from `client:IP`: not the shape.
+    let hosts = |s: &scenario::Scenario| {
+        (s.hosts.iter())
+            .filter(|h| h.kind != scenario::HostKind::Client)
+            .map(|h| h.clone_without_texts())
+            .collect::<Vec<_>>()
+    };
+    shape(a) == shape(b) && hosts(a) == hosts(b)
 }
 
 /// How much text of undo and redo an autosave keeps.
@@ -1282,8 +1285,11 @@ impl Component for App {
                     .and_then(|mut sc| {
                         // A built-in scenario with edited texts stays that
                         // scenario; anything else is saved as "imported".
+                        // A cluster's file stays its built-in scenario
+                        // whatever its objects became (as edits in the page
+                        // keep it), when the generator knows that name.
                         let base = generator::builtin_scenario(&sc.name)
-                            .filter(|b| same_shape(b, &sc))
+                            .filter(|b| sc.cluster.is_some() || same_shape(b, &sc))
                             .map(|_| sc.name.clone());
                         // A real node's dump in the file is parsed in chunks
                         // once the session is open, as a loaded dump is.
