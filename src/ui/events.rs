@@ -70,12 +70,13 @@ pub fn send_history(props: &HistoryProps) -> Html {
                         _ => String::new(),
                     };
                     let onclick = props.onselect.reform(move |_| i);
+                    let what = format!("{}{flags} {} → {}", spec.proto.to_string().to_ascii_uppercase(), spec.from, spec.to);
                     html! {
                         <li key={i}>
                             <button class={classes!("history-item", (i == props.selected).then_some("selected"))}
-                                aria-current={(i == props.selected).then_some("true")} {onclick}>
+                                aria-current={(i == props.selected).then_some("true")} {onclick} title={what.clone()}>
                                 <span class="history-n">{ format!("#{}", i + 1) }</span>
-                                <span class="history-what">{ unbroken(&format!("{}{flags} {} → {}", spec.proto.to_string().to_ascii_uppercase(), spec.from, spec.to)) }</span>
+                                <span class="history-what">{ unbroken(&what) }</span>
                                 <span class={classes!("tag", class)}><span aria-hidden="true">{ icon }</span>{ " " }{ word }</span>
                             </button>
                         </li>
