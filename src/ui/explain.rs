@@ -83,7 +83,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             html! {
                 <>
                     <p>{ format!("Rule {} (line {}) matched: every match held, so ", rule.index, rule.line) }
-                       <code>{ target.clone() }</code>{ " runs." }<br/><code class="rule-text">{ rule.text.clone() }</code></p>
+                       <code>{ target.clone() }</code>{ " runs." }<br/><code class="rule-text">{ crate::ui::events::unbroken(&rule.text) }</code></p>
                     if let Some((what, line)) = (props.rule_origin)(&st.ns, &rule.text) {
                         <p class="origin">{ format!("kube-proxy wrote this rule for {what}. ") }
                             if line > 0 {

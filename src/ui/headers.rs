@@ -39,7 +39,7 @@ pub fn header_view(props: &HeaderProps) -> Html {
                 { " " }<code>{ before.to_string() }</code>{ " → " }<code class="nat-after">{ after.to_string() }</code>
                 {
                     match rule {
-                        Some(r) => html! { <>{ format!(" by rule {} (line {}): ", r.index, r.line) }<code class="rule-text">{ r.text.clone() }</code></> },
+                        Some(r) => html! { <>{ format!(" by rule {} (line {}): ", r.index, r.line) }<code class="rule-text">{ crate::ui::events::unbroken(&r.text) }</code></> },
                         None => html! { { " by the connection's NAT binding (conntrack), without the nat chains" } },
                     }
                 }
