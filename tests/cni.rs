@@ -489,6 +489,71 @@ fn node_port_local_keeps_the_client_address_and_drops_without_an_endpoint() {
     assert!(text.contains("has no local endpoints"), "{text}");
 }
 
+/// The CNI's own masquerade (Calico's natOutgoing, flanneld's --ip-masq):
+/// a pod's packet to outside the pod network leaves with its node's
+/// address, in every mode; kube-proxy's own masquerade uses
+/// --random-fully; and a pod reaching another node's NodePort arrives
+/// from that node's address, so the Local policy keeps it on the node.
+#[test]
+fn pod_traffic_leaving_the_pod_network_is_masqueraded_by_the_cni() {
+    for (mode, chain, pod) in [
+        ("calico-ipip", "cali-nat-outgoing", "curl"),
+        ("calico-vxlan", "cali-nat-outgoing", "curl"),
+        ("flannel-vxlan", "FLANNEL-POSTRTG", "curl"),
+        ("flannel-host-gw", "FLANNEL-POSTRTG", "curl"),
+    ] {
+        let sc = cni::build(&cluster(mode), mode, mode).unwrap();
+        let rules = node8_rules(&sc);
+        assert!(
+            rules.contains(&format!(":{chain} - [0:0]")),
+            "{mode}: {rules}"
+        );
+        assert!(
+            rules.contains(
+                "\"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully"
+            ),
+            "{mode}"
+        );
+        let mut w = World::build(&sc).unwrap();
+        let mut s = SimState::new(&w);
+        let t = send(
+            &mut w,
+            &mut s,
+            &SendSpec::new(pod, "1.1.1.1:443", Proto::Tcp),
+        )
+        .unwrap();
+        let out = t.steps.last().unwrap();
+        assert_eq!(
+            (
+                out.packet.ip.src.to_string(),
+                matches!(t.verdict, Verdict::Left { .. })
+            ),
+            ("192.168.11.58".to_string(), true),
+            "{mode}: {}",
+            packetwalk::engine::render::table(&t)
+        );
+    }
+    let mut w = world("nodeport-local");
+    let t = go(&mut w, "curl", "192.168.11.54:30080", vec![]);
+    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-q8wzt");
+    let text = packetwalk::engine::render::table(&t);
+    assert!(text.contains("jump to KUBE-SVL-"), "{text}");
+
+    // A change of mode writes the CNI's chains anew.
+    let current = cluster("calico-ipip");
+    let sc = cni::build(&current, "t", "t").unwrap();
+    let flannel = cni::cluster_yaml("calico-ipip")
+        .unwrap()
+        .replace("mode: calico-ipip\n", "mode: flannel-vxlan\n");
+    let flannel = Cluster::from_yaml(&flannel).unwrap();
+    let (after, _) = cni::resync(Some(&current), &flannel, &sc).unwrap();
+    let rules = node8_rules(&after);
+    assert!(
+        rules.contains("-j FLANNEL-POSTRTG") && !rules.contains("cali-"),
+        "{rules}"
+    );
+}
+
 /// ClientIP affinity: every new connection from curl goes to the endpoint
 /// the first one picked (the `recent` list of its KUBE-SEP chain).
 #[test]

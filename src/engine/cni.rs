@@ -417,7 +417,13 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
             }
         }
         if mode.calico() {
-            routes.push(format!("blackhole {} proto bird", n.block));
+            // Felix programs it in VXLAN mode (no BIRD): protocol 80.
+            let proto = if mode == Mode::CalicoVxlan {
+                "80"
+            } else {
+                "bird"
+            };
+            routes.push(format!("blackhole {} proto {proto}", n.block));
             for p in &local {
                 let veth = calico_veth(&p.namespace, &p.name);
                 devices.push(Device {
@@ -461,9 +467,9 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
             n.ip
         ));
 
-        // kube-proxy on this node.
+        // The CNI's masquerade, then kube-proxy on this node.
         let config = kube_proxy_config(&n.name, n.ip, &iface, lan, cluster_cidr);
-        let iptables = node_rules(cluster, config)
+        let iptables = node_rules(cluster, config, &cni_nat(mode, cluster_cidr, n.block))
             .map_err(|e| Errors::from(err(0, format!("{}: {e}", n.name))))?;
 
         hosts.push(Host {
@@ -752,7 +758,12 @@ fn kube_proxy_config(
             )],
         ),
     ];
-    Config::for_node(node, ip, interfaces, Some(IpNet::V4(cluster_cidr)))
+    Config {
+        // The nodes' iptables (1.8.9, as the dumps' header says) has
+        // --random-fully, so kube-proxy's masquerade rule uses it.
+        random_fully: true,
+        ..Config::for_node(node, ip, interfaces, Some(IpNet::V4(cluster_cidr)))
+    }
 }
 
 /// kube-proxy's settings on `node` of this cluster: its name, address and
@@ -791,12 +802,59 @@ pub fn legacy(cluster: &Cluster) -> bool {
         == Some("legacy")
 }
 
-/// One node's iptables after kube-proxy's first sync, as `iptables-save`
-/// prints it.
-pub fn node_rules(cluster: &Cluster, config: Config) -> Result<String, String> {
+/// One node's iptables after the CNI wrote its rules (`cni`, restore
+/// text) and kube-proxy made its first sync, as `iptables-save` prints it.
+pub fn node_rules(cluster: &Cluster, config: Config, cni: &str) -> Result<String, String> {
     let mut kernel = Kernel::default();
+    kernel.restore(cni)?;
     sync_into(&mut kernel, cluster, config)?;
     Ok(kernel.save())
+}
+
+/// [`cni_nat`] for `node` of `cluster`.
+fn node_cni_nat(cluster: &Cluster, node: &str) -> Option<String> {
+    let n = cluster.nodes.iter().find(|n| n.name == node)?;
+    let net = cluster.network.as_ref();
+    let mode = Mode::parse(net.map_or(k8s::MODES[0], |n| n.mode.as_str()))?;
+    let cidr = node_config(cluster, node)?.local_detector?;
+    let IpNet::V4(cidr) = cidr else {
+        return None;
+    };
+    Some(cni_nat(mode, cidr, *n.pod_cidrs.first()?))
+}
+
+/// The chains the CNI writes in nat (its jump from POSTROUTING included).
+const CNI_CHAINS: [&str; 3] = ["cali-POSTROUTING", "cali-nat-outgoing", "FLANNEL-POSTRTG"];
+
+/// The CNI's own nat rules on a node with pod block `block`: the
+/// masquerade of pod traffic that leaves the pod network, as restore text.
+/// Calico: its IP pool's `natOutgoing: true` (the default), which Felix
+/// writes as a match on its ipsets of the pools (here the cluster CIDR,
+/// which the one pool covers). Flannel: flanneld's `--ip-masq` rules in
+/// FLANNEL-POSTRTG, which leave kube-proxy's marked packets to it.
+fn cni_nat(mode: Mode, cluster: Ipv4Net, block: Ipv4Net) -> String {
+    let mut t = String::from("*nat\n:POSTROUTING ACCEPT [0:0]\n");
+    if mode.calico() {
+        t += ":cali-POSTROUTING - [0:0]\n:cali-nat-outgoing - [0:0]\n";
+        t += "-A POSTROUTING -m comment --comment \"calico: its POSTROUTING chain\" -j cali-POSTROUTING\n";
+        t += "-A cali-POSTROUTING -m comment --comment \"calico: natOutgoing of its IP pools\" -j cali-nat-outgoing\n";
+        t += &format!("-A cali-nat-outgoing -s {cluster} ! -d {cluster} -m comment --comment \"calico: pool {cluster} to outside the pools (Felix matches ipsets cali40masq-ipam-pools, cali40all-ipam-pools)\" -j MASQUERADE --random-fully\n");
+    } else {
+        let c = "-m comment --comment \"flanneld masq\"";
+        t += ":FLANNEL-POSTRTG - [0:0]\n";
+        t += &format!("-A POSTROUTING {c} -j FLANNEL-POSTRTG\n");
+        t += &format!("-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 {c} -j RETURN\n");
+        t += &format!("-A FLANNEL-POSTRTG -s {block} -d {cluster} {c} -j RETURN\n");
+        t += &format!("-A FLANNEL-POSTRTG -s {cluster} -d {block} {c} -j RETURN\n");
+        t += &format!("-A FLANNEL-POSTRTG ! -s {cluster} -d {block} {c} -j RETURN\n");
+        t += &format!(
+            "-A FLANNEL-POSTRTG -s {cluster} ! -d 224.0.0.0/4 {c} -j MASQUERADE --random-fully\n"
+        );
+        t += &format!(
+            "-A FLANNEL-POSTRTG ! -s {cluster} -d {cluster} {c} -j MASQUERADE --random-fully\n"
+        );
+    }
+    t + "COMMIT\n"
 }
 
 /// kube-proxy (in the layout the cluster asks for) starting on a node whose
@@ -931,6 +989,11 @@ pub fn resync(
         let mut note = None;
         let synced = Kernel::from_save(&prev_rules).and_then(|mut kernel| {
             let config = node_config(cluster, &h.name).ok_or("the node has no address")?;
+            // The CNI writes its chains again (its mode may have changed).
+            if let Some(cni) = node_cni_nat(cluster, &h.name) {
+                kernel.drop_chains("nat", &CNI_CHAINS);
+                kernel.restore(&cni)?;
+            }
             sync_into(&mut kernel, cluster, config)?;
             Ok(kernel.save())
         });

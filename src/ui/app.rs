@@ -2048,6 +2048,7 @@ fn targets(s: &Session) -> Vec<Target> {
             kind: h.spec.kind,
             addr,
             ports: h.spec.listeners.iter().map(|l| (l.proto, l.port)).collect(),
+            rules: h.rules.is_some(),
         });
     }
     for svc in &s.world.scenario.services {

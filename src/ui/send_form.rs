@@ -20,6 +20,8 @@ pub enum Target {
         kind: HostKind,
         addr: Option<Ipv4Addr>,
         ports: Vec<(Proto, u16)>,
+        /// The host has iptables rules (a node where kube-proxy runs).
+        rules: bool,
     },
     Service {
         name: String,
@@ -210,16 +212,20 @@ pub fn send_form(props: &SendFormProps) -> Html {
         }
     };
 
-    // NodePorts are offered on the first node's address.
-    let node = props.targets.iter().find_map(|t| match t {
-        Target::Host {
-            name,
-            kind: HostKind::Node,
-            addr: Some(a),
-            ..
-        } => Some((name.clone(), *a)),
-        _ => None,
-    });
+    // NodePorts are offered on the address of every node where kube-proxy
+    // wrote rules (it opens them on each).
+    let nodes: Vec<(String, Ipv4Addr)> = (props.targets.iter())
+        .filter_map(|t| match t {
+            Target::Host {
+                name,
+                kind: HostKind::Node,
+                addr: Some(a),
+                rules: true,
+                ..
+            } => Some((name.clone(), *a)),
+            _ => None,
+        })
+        .collect();
     let suggestions = props.targets.iter().flat_map(|t| match t {
         Target::Service { name, port_name, cluster_ip, port, proto, node_port, ingress } => {
             let short = name.rsplit('/').next().unwrap_or(name).to_string();
@@ -228,7 +234,8 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     { format!("Service {name}: {cluster_ip}:{port}/{proto}") }
                 </option>
             }];
-            if let (Some(np), Some((node, addr))) = (node_port, &node) {
+            for (node, addr) in nodes.iter().filter(|_| node_port.is_some()) {
+                let np = node_port.unwrap_or_default();
                 v.push(html! { <option value={format!("{addr}:{np}")}>{ format!("NodePort {np} of {name} on {node}") }</option> });
             }
             for ip in ingress {
@@ -236,7 +243,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
             }
             v
         }
-        Target::Host { name, kind, addr: Some(a), ports } => ports
+        Target::Host { name, kind, addr: Some(a), ports, .. } => ports
             .iter()
             .map(|(p, port)| html! {
                 <option value={format!("{a}:{port}")}>{ format!("{} {name} ({}) {p}/{port}", kind_name(*kind), a) }</option>

@@ -200,6 +200,19 @@ impl Kernel {
         Ok(())
     }
 
+    /// Deletes chains `names` of `table` and every rule that jumps to one
+    /// (what a CNI does to its own chains before writing them again).
+    pub fn drop_chains(&mut self, table: &str, names: &[&str]) {
+        let t = self.table(table);
+        for n in names {
+            t.chains.remove(*n);
+        }
+        for c in t.chains.values_mut() {
+            c.rules
+                .retain(|r| !jump_target(r).is_some_and(|j| names.contains(&j)));
+        }
+    }
+
     /// A full sync on this node: the jump rules, then the restore.
     pub fn apply(&mut self, restore: &Restore) -> Result<(), String> {
         self.apply_text(restore.full, &restore.text())
