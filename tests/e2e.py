@@ -479,8 +479,8 @@ def run(b, base):
     b.type("#send-to", "172.16.166.130")
     b.click("#send-button")
     b.wait("#send-error", 5)
-    check("a packet that cannot be sent: the reason under To, the field marked invalid, no history entry",
-          "udp needs a destination port" in b.text("#send-error") and b.js("return document.getElementById('send-to').getAttribute('aria-invalid')") == "true"
+    check("a packet that cannot be sent: the reason under the form, announced, no history entry",
+          "udp needs a destination port" in b.text("#send-error") and b.js("return document.getElementById('send-error').getAttribute('role')") == "alert"
           and len(b.find_all(".history-item")) == 1, b.text("#send-error"))
 
     # 4a''. An earlier packet met earlier rules: its lines are not marked

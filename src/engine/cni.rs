@@ -758,12 +758,10 @@ fn kube_proxy_config(
             )],
         ),
     ];
-    Config {
-        // The nodes' iptables (1.8.9, as the dumps' header says) has
-        // --random-fully, so kube-proxy's masquerade rule uses it.
-        random_fully: true,
-        ..Config::for_node(node, ip, interfaces, Some(IpNet::V4(cluster_cidr)))
-    }
+    // kube-proxy's `--random-fully` stays off: with it every masquerade
+    // draws from the scenario's random stream, and links and embeds made
+    // before would pick other endpoints when replayed.
+    Config::for_node(node, ip, interfaces, Some(IpNet::V4(cluster_cidr)))
 }
 
 /// kube-proxy's settings on `node` of this cluster: its name, address and
@@ -802,17 +800,17 @@ pub fn legacy(cluster: &Cluster) -> bool {
         == Some("legacy")
 }
 
-/// One node's iptables after the CNI wrote its rules (`cni`, restore
-/// text) and kube-proxy made its first sync, as `iptables-save` prints it.
-pub fn node_rules(cluster: &Cluster, config: Config, cni: &str) -> Result<String, String> {
+/// One node's iptables after kube-proxy's first sync and the CNI's rules
+/// (`cni`), as `iptables-save` prints it.
+pub fn node_rules(cluster: &Cluster, config: Config, cni: &CniNat) -> Result<String, String> {
     let mut kernel = Kernel::default();
-    kernel.restore(cni)?;
     sync_into(&mut kernel, cluster, config)?;
+    install_cni(&mut kernel, cni)?;
     Ok(kernel.save())
 }
 
 /// [`cni_nat`] for `node` of `cluster`.
-fn node_cni_nat(cluster: &Cluster, node: &str) -> Option<String> {
+fn node_cni_nat(cluster: &Cluster, node: &str) -> Option<CniNat> {
     let n = cluster.nodes.iter().find(|n| n.name == node)?;
     let net = cluster.network.as_ref();
     let mode = Mode::parse(net.map_or(k8s::MODES[0], |n| n.mode.as_str()))?;
@@ -826,35 +824,87 @@ fn node_cni_nat(cluster: &Cluster, node: &str) -> Option<String> {
 /// The chains the CNI writes in nat (its jump from POSTROUTING included).
 const CNI_CHAINS: [&str; 3] = ["cali-POSTROUTING", "cali-nat-outgoing", "FLANNEL-POSTRTG"];
 
+/// The CNI's own nat rules on a node: its chains with their rules, and
+/// its jump from POSTROUTING.
+pub struct CniNat {
+    chains: Vec<(&'static str, Vec<String>)>,
+    jump: String,
+    /// The jump goes first in POSTROUTING (Felix inserts its rules), else
+    /// last (flanneld appends them).
+    first: bool,
+}
+
 /// The CNI's own nat rules on a node with pod block `block`: the
-/// masquerade of pod traffic that leaves the pod network, as restore text.
-/// Calico: its IP pool's `natOutgoing: true` (the default), which Felix
-/// writes as a match on its ipsets of the pools (here the cluster CIDR,
-/// which the one pool covers). Flannel: flanneld's `--ip-masq` rules in
-/// FLANNEL-POSTRTG, which leave kube-proxy's marked packets to it.
-fn cni_nat(mode: Mode, cluster: Ipv4Net, block: Ipv4Net) -> String {
-    let mut t = String::from("*nat\n:POSTROUTING ACCEPT [0:0]\n");
+/// masquerade of pod traffic that leaves the pod network. Calico: its IP
+/// pool's `natOutgoing: true` (the default), which Felix writes as a match
+/// on its ipsets of the pools (here the cluster CIDR, which the one pool
+/// covers). Flannel: flanneld's `--ip-masq` rules in FLANNEL-POSTRTG,
+/// which leave kube-proxy's marked packets to it.
+fn cni_nat(mode: Mode, cluster: Ipv4Net, block: Ipv4Net) -> CniNat {
     if mode.calico() {
-        t += ":cali-POSTROUTING - [0:0]\n:cali-nat-outgoing - [0:0]\n";
-        t += "-A POSTROUTING -m comment --comment \"calico: its POSTROUTING chain\" -j cali-POSTROUTING\n";
-        t += "-A cali-POSTROUTING -m comment --comment \"calico: natOutgoing of its IP pools\" -j cali-nat-outgoing\n";
-        t += &format!("-A cali-nat-outgoing -s {cluster} ! -d {cluster} -m comment --comment \"calico: pool {cluster} to outside the pools (Felix matches ipsets cali40masq-ipam-pools, cali40all-ipam-pools)\" -j MASQUERADE --random-fully\n");
-    } else {
-        let c = "-m comment --comment \"flanneld masq\"";
-        t += ":FLANNEL-POSTRTG - [0:0]\n";
-        t += &format!("-A POSTROUTING {c} -j FLANNEL-POSTRTG\n");
-        t += &format!("-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 {c} -j RETURN\n");
-        t += &format!("-A FLANNEL-POSTRTG -s {block} -d {cluster} {c} -j RETURN\n");
-        t += &format!("-A FLANNEL-POSTRTG -s {cluster} -d {block} {c} -j RETURN\n");
-        t += &format!("-A FLANNEL-POSTRTG ! -s {cluster} -d {block} {c} -j RETURN\n");
-        t += &format!(
-            "-A FLANNEL-POSTRTG -s {cluster} ! -d 224.0.0.0/4 {c} -j MASQUERADE --random-fully\n"
-        );
-        t += &format!(
-            "-A FLANNEL-POSTRTG ! -s {cluster} -d {cluster} {c} -j MASQUERADE --random-fully\n"
-        );
+        return CniNat {
+            chains: vec![
+                (
+                    "cali-POSTROUTING",
+                    vec!["-m comment --comment \"calico: natOutgoing of its IP pools\" -j cali-nat-outgoing".into()],
+                ),
+                (
+                    "cali-nat-outgoing",
+                    vec![format!("-s {cluster} ! -d {cluster} -m comment --comment \"calico: pool {cluster} to outside the pools (Felix matches ipsets cali40masq-ipam-pools, cali40all-ipam-pools)\" -j MASQUERADE --random-fully")],
+                ),
+            ],
+            jump: "-m comment --comment \"calico: its POSTROUTING chain\" -j cali-POSTROUTING".into(),
+            first: true,
+        };
     }
-    t + "COMMIT\n"
+    let c = "-m comment --comment \"flanneld masq\"";
+    CniNat {
+        chains: vec![(
+            "FLANNEL-POSTRTG",
+            vec![
+                format!("-m mark --mark 0x4000/0x4000 {c} -j RETURN"),
+                format!("-s {block} -d {cluster} {c} -j RETURN"),
+                format!("-s {cluster} -d {block} {c} -j RETURN"),
+                format!("! -s {cluster} -d {block} {c} -j RETURN"),
+                format!("-s {cluster} ! -d 224.0.0.0/4 {c} -j MASQUERADE --random-fully"),
+                format!("! -s {cluster} -d {cluster} {c} -j MASQUERADE --random-fully"),
+            ],
+        )],
+        jump: format!("{c} -j FLANNEL-POSTRTG"),
+        first: false,
+    }
+}
+
+/// Writes the CNI's nat rules into `kernel` as the CNI does on each of its
+/// syncs: its chains' rules anew, the other CNI's chains (and jumps to
+/// them) gone, its jump from POSTROUTING kept where it is, or put first
+/// (Calico) or last (Flannel) when missing.
+fn install_cni(kernel: &mut Kernel, cni: &CniNat) -> Result<(), String> {
+    let own: Vec<&str> = cni.chains.iter().map(|(n, _)| *n).collect();
+    let other: Vec<&str> = CNI_CHAINS
+        .into_iter()
+        .filter(|c| !own.contains(c))
+        .collect();
+    kernel.drop_chains("nat", &other);
+    let mut text = String::from("*nat\n");
+    for (name, _) in &cni.chains {
+        text += &format!(":{name} - [0:0]\n");
+    }
+    for (name, rules) in &cni.chains {
+        for r in rules {
+            text += &format!("-A {name} {r}\n");
+        }
+    }
+    let top = own.first().copied().unwrap_or_default();
+    let missing = !kernel.jumps_to("nat", "POSTROUTING", top);
+    if missing && !cni.first {
+        text += &format!("-A POSTROUTING {}\n", cni.jump);
+    }
+    kernel.restore(&(text + "COMMIT\n"))?;
+    if missing && cni.first {
+        kernel.ensure_jump("nat", "POSTROUTING", &cni.jump)?;
+    }
+    Ok(())
 }
 
 /// kube-proxy (in the layout the cluster asks for) starting on a node whose
@@ -989,12 +1039,11 @@ pub fn resync(
         let mut note = None;
         let synced = Kernel::from_save(&prev_rules).and_then(|mut kernel| {
             let config = node_config(cluster, &h.name).ok_or("the node has no address")?;
+            sync_into(&mut kernel, cluster, config)?;
             // The CNI writes its chains again (its mode may have changed).
             if let Some(cni) = node_cni_nat(cluster, &h.name) {
-                kernel.drop_chains("nat", &CNI_CHAINS);
-                kernel.restore(&cni)?;
+                install_cni(&mut kernel, &cni)?;
             }
-            sync_into(&mut kernel, cluster, config)?;
             Ok(kernel.save())
         });
         match synced {

@@ -441,30 +441,8 @@ fn parse_addr_port(s: &str) -> Option<(Ipv4Addr, Option<u16>)> {
 /// random stream) carries over to the next packet. `world` grows a client
 /// host when `from` names an address no host has (`client:IP`).
 pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<Trace, String> {
-    // Resolve the sender.
-    let host = match spec.from.strip_prefix("client:") {
-        Some(ip) => {
-            let ip: Ipv4Addr = ip
-                .parse()
-                .map_err(|_| format!("\"{ip}\" is not an IPv4 address"))?;
-            world.client(ip)?
-        }
-        None => world.host(&spec.from).ok_or_else(|| {
-            format!(
-                "no host named \"{}\" (hosts: {})",
-                spec.from,
-                world
-                    .hosts
-                    .iter()
-                    .map(|h| h.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })?,
-    };
-    state.fit(world.hosts.len());
-    let world: &World = world;
-    // Resolve the destination.
+    // Resolve the destination first: a packet that cannot be sent makes
+    // no LAN client.
     let (dst, port) = match parse_addr_port(&spec.to) {
         Some(x) => x,
         None => {
@@ -498,6 +476,29 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             spec.proto, spec.to
         ));
     }
+    // Resolve the sender.
+    let host = match spec.from.strip_prefix("client:") {
+        Some(ip) => {
+            let ip: Ipv4Addr = ip
+                .parse()
+                .map_err(|_| format!("\"{ip}\" is not an IPv4 address"))?;
+            world.client(ip)?
+        }
+        None => world.host(&spec.from).ok_or_else(|| {
+            format!(
+                "no host named \"{}\" (hosts: {})",
+                spec.from,
+                world
+                    .hosts
+                    .iter()
+                    .map(|h| h.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?,
+    };
+    state.fit(world.hosts.len());
+    let world: &World = world;
     state.clock += 1;
     let h = &world.hosts[host];
     let src = match spec.src {

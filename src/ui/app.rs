@@ -194,6 +194,9 @@ pub struct App {
     /// What an import applied, for the notice of the cluster sync it
     /// started (which may fail on the objects it made).
     sync_note: Option<String>,
+    /// The editors' host by name, as last rendered (a cluster sync may
+    /// number the hosts anew).
+    editor_name: Option<String>,
     /// Why the packet the form asked for could not be sent.
     send_error: Option<String>,
     /// The packet selected, and how many were sent, when "Packets sent"
@@ -207,9 +210,10 @@ pub struct App {
     chunk_queue: Vec<(usize, String)>,
     /// Whether the learner's own session of this scenario is kept aside.
     has_backup: bool,
-    /// The session shown came from a link or a file, and the learner has
-    /// not sent or edited anything in it since.
-    foreign: bool,
+    /// The session shown came from a link or a file (marked so in
+    /// storage), with its packet count and world generation then: once the
+    /// learner sends or edits, it is theirs.
+    foreign: Option<(usize, u64)>,
     /// Where focus goes once a dialog has closed (after the next render,
     /// when the page is no longer inert).
     refocus: Option<&'static str>,
@@ -350,7 +354,7 @@ fn initial_session() -> (Session, Option<Notice>) {
         }
         // From now on a reload shows the autosave, not the link again.
         browser::clear_fragment();
-        match open_link(&frag, false) {
+        match open_link(&frag) {
             Ok(x) => return x,
             Err(e) => {
                 let (s, _) = start(&name);
@@ -427,8 +431,7 @@ fn is_listing(text: &str) -> bool {
             .any(|l| crate::engine::route_text::parse_ip_route_line(l, 1).is_ok_and(|r| r.is_some()))
 }
 
-/// Whether two scenarios are the same but for their rules and routes
-/// (and the LAN clients packets were sent from).
+/// Whether two scenarios are the same but for their rules and routes.
 fn same_shape(a: &scenario::Scenario, b: &scenario::Scenario) -> bool {
     let shape = |s: &scenario::Scenario| scenario::Scenario {
         cluster: None,
@@ -437,14 +440,12 @@ fn same_shape(a: &scenario::Scenario, b: &scenario::Scenario) -> bool {
         flushes: Vec::new(),
         ..s.clone_without_hosts()
     };
-    // LAN clients are made by sending from `client:IP`: not the shape.
-    let hosts = |s: &scenario::Scenario| {
-        (s.hosts.iter())
-            .filter(|h| h.kind != scenario::HostKind::Client)
-            .map(|h| h.clone_without_texts())
-            .collect::<Vec<_>>()
-    };
-    shape(a) == shape(b) && hosts(a) == hosts(b)
+    shape(a) == shape(b)
+        && a.hosts.len() == b.hosts.len()
+        && a.hosts
+            .iter()
+            .zip(&b.hosts)
+            .all(|(x, y)| x.clone_without_texts() == y.clone_without_texts())
 }
 
 /// How much text of undo and redo an autosave keeps.
@@ -490,10 +491,10 @@ fn what_came_back(saved: &Saved, name: &str) -> Option<String> {
 }
 
 /// Keeps the learner's session `own` of scenario `base` aside (a backup),
-/// unless the session shown is `foreign` (from a link or a file, not worked
-/// on) and one is kept already: that one is the learner's.
-fn keep_aside(own: &share::Saved, base: Option<&str>, foreign: bool) {
-    if !(foreign && browser::has_backup(base)) {
+/// unless that autosave came from a link or a file and was not worked on
+/// while one is kept already: the one kept is the learner's.
+fn keep_aside(own: &share::Saved, base: Option<&str>) {
+    if !(browser::is_foreign(base) && browser::has_backup(base)) {
         browser::backup_autosave(own);
     }
 }
@@ -509,10 +510,9 @@ fn embedded_link(frag: &str) -> Result<Session, String> {
     Session::from_saved(&saved)
 }
 
-/// `foreign`: the session shown came from a link or a file and the
-/// learner has not worked on it; a backup already kept aside is theirs and
-/// stays.
-fn open_link(frag: &str, foreign: bool) -> Result<(Session, Option<Notice>), String> {
+/// Opens a link. The learner's own autosave of the same scenario is kept
+/// aside (a backup), and the notice offers it back.
+fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
     let saved = share::decode_link(frag).map_err(|e| e.to_string())?;
     let s = Session::from_saved(&saved)?;
     let own = browser::load_autosave(saved.base.as_deref());
@@ -520,16 +520,23 @@ fn open_link(frag: &str, foreign: bool) -> Result<(Session, Option<Notice>), Str
         "Opened from a link: the scenario, its edits and the packets sent are as they were shared.",
     );
     if let Some(own) = own.filter(|o| *o != saved) {
-        keep_aside(&own, saved.base.as_deref(), foreign);
+        keep_aside(&own, saved.base.as_deref());
         notice
             .text
             .push_str(" Your own session of this scenario was kept aside.");
         notice.restore = true;
     }
+    browser::set_foreign(saved.base.as_deref(), true);
     Ok((s, Some(notice)))
 }
 
 impl App {
+    /// What changes when the learner works on the session: the packets
+    /// sent, and the world's generation (edits, syncs).
+    fn mark(&self) -> (usize, u64) {
+        (self.session.sends.len(), self.session.world_gen())
+    }
+
     fn selected(&self) -> Option<(usize, usize)> {
         self.session.selected
     }
@@ -632,6 +639,11 @@ impl App {
     /// when it applied and more than one packet was sent, a word on what
     /// happened to them.
     fn synced(&mut self, ctx: &Context<Self>, applied: bool) {
+        // The editors stay on their host when it still exists (a sync may
+        // number the hosts anew).
+        if let Some(h) = self.editor_name.as_deref().and_then(|n| self.session.host(n)) {
+            self.editor_host = h;
+        }
         self.editor_host = self.editor_host.min(self.session.world.hosts.len().saturating_sub(1));
         let n = self.session.sends.len();
         let note = self.sync_note.take();
@@ -716,7 +728,8 @@ impl App {
     fn replace_session(&mut self, s: Session) {
         self.session = s;
         self.gen += 1;
-        self.foreign = false;
+        self.foreign = None;
+        self.send_error = None;
         self.editor_host = App::first_editor_host(&mut self.session);
         self.form_draft = self.session.saved_form.take();
         self.debounce.clear();
@@ -833,6 +846,8 @@ impl Component for App {
     fn create(ctx: &Context<Self>) -> Self {
         let from_link = browser::fragment().is_some();
         let (mut session, notice) = initial_session();
+        let foreign = (from_link && browser::is_foreign(session.base.as_deref()))
+            .then(|| (session.sends.len(), session.world_gen()));
         let has_backup = browser::has_backup(session.base.as_deref());
         let embed = browser::query("embed").is_some_and(|v| v == "1");
         let embed_editors = browser::query("editors").is_some_and(|v| v == "1");
@@ -936,13 +951,14 @@ impl Component for App {
             topo: Default::default(),
             timing: None,
             sync_note: None,
+            editor_name: None,
             send_error: None,
             history_shown: (None, 0),
             import_t0: 0.0,
             import_seq: 0,
             chunk_queue: Vec::new(),
             has_backup,
-            foreign: from_link,
+            foreign,
             refocus: None,
             told_too_big: false,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
@@ -1051,19 +1067,18 @@ impl Component for App {
             }
             Msg::Send(spec) => {
                 self.timing = Some(("data-send-ms", browser::now_ms()));
-                self.foreign = false;
                 self.send_error = self.session.try_send(spec).err();
                 self.schedule_autosave(ctx);
             }
             Msg::SendAgain => {
-                self.foreign = false;
+                self.send_error = None;
                 if let Some(spec) = self.session.again_spec() {
                     self.session.send(spec);
                     self.schedule_autosave(ctx);
                 }
             }
             Msg::Reply => {
-                self.foreign = false;
+                self.send_error = None;
                 if !self.session.reply() {
                     self.notice = Some(Notice::error(
                         "Only a delivered packet can be answered: this one did not reach a socket.",
@@ -1109,7 +1124,6 @@ impl Component for App {
                 self.schedule_autosave(ctx);
             }
             Msg::Apply(host, field) => {
-                self.foreign = false;
                 self.debounce.remove(&(host, field));
                 let big =
                     field == Field::Rules
@@ -1136,7 +1150,6 @@ impl Component for App {
                 self.schedule_autosave(ctx);
             }
             Msg::ClusterEdit(text) => {
-                self.foreign = false;
                 self.cluster_line = None;
                 self.session.edit_cluster(text);
                 let link = ctx.link().clone();
@@ -1256,6 +1269,7 @@ impl Component for App {
                     return false;
                 }
                 browser::clear_autosave(Some(&name));
+                browser::set_foreign(Some(&name), false);
                 self.autosave = None;
                 if let Ok(s) = Session::builtin(&name) {
                     self.replace_session(s);
@@ -1270,6 +1284,7 @@ impl Component for App {
                 {
                     Some(Ok(s)) if self.may_replace() => {
                         browser::clear_backup(base.as_deref());
+                        browser::set_foreign(base.as_deref(), false);
                         self.replace_session(s);
                         self.notice = Some(Notice::info("Your own session is back."));
                         self.schedule_autosave(ctx);
@@ -1289,7 +1304,7 @@ impl Component for App {
                         // whatever its objects became (as edits in the page
                         // keep it), when the generator knows that name.
                         let base = generator::builtin_scenario(&sc.name)
-                            .filter(|b| sc.cluster.is_some() || same_shape(b, &sc))
+                            .filter(|b| (sc.cluster.is_some() && generator::is_cluster(&sc.name)) || same_shape(b, &sc))
                             .map(|_| sc.name.clone());
                         // A real node's dump in the file is parsed in chunks
                         // once the session is open, as a loaded dump is.
@@ -1311,10 +1326,11 @@ impl Component for App {
                     Ok((s, large)) if self.may_replace() => {
                         // The learner's own session of that scenario is kept aside.
                         let kept = browser::load_autosave(s.base.as_deref()).map(|own| {
-                            keep_aside(&own, s.base.as_deref(), self.foreign);
+                            keep_aside(&own, s.base.as_deref());
                         });
                         self.replace_session(s);
-                        self.foreign = true;
+                        browser::set_foreign(self.session.base.as_deref(), true);
+                        self.foreign = Some(self.mark());
                         self.has_imported |= self.session.base.is_none();
                         let mut n = Notice::info("Scenario imported.");
                         if kept.is_some() {
@@ -1539,6 +1555,12 @@ impl Component for App {
                 browser::save_theme(self.dark);
             }
             Msg::Autosave => {
+                // Sent or edited since it came from a link or a file: the
+                // learner's own from now on.
+                if self.foreign.is_some_and(|m| m != self.mark()) {
+                    browser::set_foreign(self.session.base.as_deref(), false);
+                    self.foreign = None;
+                }
                 // Told once: a real node's dump does not fit in storage.
                 match self.flush_autosave() {
                     Err(e) if !self.told_too_big => {
@@ -1589,11 +1611,11 @@ impl Component for App {
                 if !self.may_replace() {
                     return false;
                 }
-                match open_link(&frag, self.foreign) {
+                match open_link(&frag) {
                     Ok((s, notice)) => {
                         self.replace_session(s);
                         self.notice = notice;
-                        self.foreign = true;
+                        self.foreign = Some(self.mark());
                     }
                     Err(e) => {
                         self.notice = Some(Notice::error(format!(
@@ -1610,6 +1632,7 @@ impl Component for App {
         if let Some(id) = self.refocus.take() {
             browser::focus(id);
         }
+        self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
         // A packet sent, replied or chosen is in view in "Packets sent".
         let shown = (self.selected().map(|s| s.0), self.session.sends.len());
         if self.history_shown != shown {
@@ -1653,7 +1676,9 @@ impl Component for App {
             .filter(|(f, _)| !met(*f))
             .map(|(_, w)| w)
             .collect();
-        let earlier = (!earlier.is_empty()).then(|| {
+        // Only for a packet that passed this host.
+        let passed = trace.as_ref().is_some_and(|t| t.steps.iter().any(|st| s.host(&st.ns) == Some(self.editor_host)));
+        let earlier = (!earlier.is_empty() && passed).then(|| {
             format!(
                 "Packet #{} met the {} {} had when it was sent; they have changed since, so no line is marked for it here.",
                 t_sel + 1,
@@ -1770,7 +1795,9 @@ impl Component for App {
                                             onchange: link.callback(|_| Msg::NextChange),
                                             onplay: link.callback(|_| Msg::TogglePlay),
                                             onspeed: link.callback(Msg::Speed),
-                                            said: t.steps.get(step).map(|st| format!("{}: {}", st.ns, crate::engine::render::summary(st))).unwrap_or_default(),
+                                            // Short, and quiet while playing: a screen reader
+                                            // would queue every step.
+                                            said: t.steps.get(step).filter(|_| self.playing.is_none()).map(|st| format!("{}: {}", st.ns, crate::engine::render::stage(st))).unwrap_or_default(),
                                         }) }
                                         { outcome(t, step,
                                             Some(link.callback(|_| Msg::Step(Move::Last))),

@@ -201,6 +201,24 @@ pub fn clear_backup(base: Option<&str>) {
     delete(&backup_key(base));
 }
 
+fn foreign_key(base: Option<&str>) -> String {
+    format!("{AUTOSAVE_KEY}.from-outside.{}", base.unwrap_or("imported"))
+}
+
+/// Marks the autosave of scenario `base` as one that came from a link or a
+/// file and was not worked on (or clears the mark).
+pub fn set_foreign(base: Option<&str>, foreign: bool) {
+    if foreign {
+        let _ = set(&foreign_key(base), "1");
+    } else {
+        delete(&foreign_key(base));
+    }
+}
+
+pub fn is_foreign(base: Option<&str>) -> bool {
+    get(&foreign_key(base)).is_some()
+}
+
 /// Asks the learner (the browser's own confirm dialog); true without a window.
 pub fn confirm(question: &str) -> bool {
     window().is_none_or(|w| w.confirm_with_message(question).unwrap_or(true))

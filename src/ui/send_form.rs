@@ -252,8 +252,10 @@ pub fn send_form(props: &SendFormProps) -> Html {
         _ => Vec::new(),
     });
 
-    // The form's own check, else why the engine could not send it.
+    // The form's own check, else why the engine could not send it (the
+    // engine's words say which part of the request is at fault).
     let problem = (*error).clone().or_else(|| props.failed.clone().map(|e| format!("Not sent: {e}.")));
+    let no_to = error.is_some() && to.trim().is_empty();
     html! {
         <form class="send-form" {onsubmit} aria-describedby="send-help">
             <div class="field">
@@ -273,11 +275,8 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <label for="send-to">{ "To" }</label>
                 <input id="send-to" type="text" list="send-to-list" value={(*to).clone()} oninput={onto}
                     placeholder="flask-ui or 172.16.225.112:80" autocomplete="off" spellcheck="false"
-                    aria-invalid={problem.is_some().to_string()}
-                    aria-describedby={problem.is_some().then_some("send-error")} />
-                if let Some(e) = &problem {
-                    <p id="send-error" class="form-error" role="alert">{ e.clone() }</p>
-                }
+                    aria-invalid={no_to.to_string()}
+                    aria-describedby={no_to.then_some("send-error")} />
                 <datalist id="send-to-list">{ for suggestions }</datalist>
             </div>
             <div class="field field-proto">
@@ -305,6 +304,9 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <button id="clear-ct" type="button" onclick={props.onclearct.reform(|_| ())}
                     title="conntrack -F on every host">{ "Clear conntrack" }</button>
             </div>
+            if let Some(e) = &problem {
+                <p id="send-error" class="form-error" role="alert">{ e.clone() }</p>
+            }
             <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK), Again sends the same packet once more." }</p>
         </form>
     }

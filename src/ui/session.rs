@@ -1220,15 +1220,19 @@ impl Session {
     /// such Service, no port) is not kept, and the reason is returned.
     pub fn try_send(&mut self, spec: SendSpec) -> Result<(), String> {
         let selected = self.selected;
-        let full = self.sends.len() >= MAX_SENDS;
+        // The oldest packet, which a full history lets go for this one.
+        let oldest = (self.sends.len() >= MAX_SENDS).then(|| self.sends[0].clone());
         self.send(spec);
         let failed = match self.sends.last().map(|s| &s.trace) {
-            Some(Err(e)) if !full => e.clone(),
+            Some(Err(e)) => e.clone(),
             _ => return Ok(()),
         };
         if let Some(sent) = self.sends.pop() {
             self.flush_next = sent.flush;
             self.state = sent.before;
+        }
+        if let Some(first) = oldest {
+            self.sends.insert(0, first);
         }
         self.selected = selected;
         self.version += 1;

@@ -213,6 +213,14 @@ impl Kernel {
         }
     }
 
+    /// Whether a rule of `chain` in `table` jumps to `target`.
+    pub fn jumps_to(&self, table: &str, chain: &str, target: &str) -> bool {
+        (self.tables.iter())
+            .filter(|t| t.name == table)
+            .filter_map(|t| t.chains.get(chain))
+            .any(|c| c.rules.iter().any(|r| jump_target(r) == Some(target)))
+    }
+
     /// A full sync on this node: the jump rules, then the restore.
     pub fn apply(&mut self, restore: &Restore) -> Result<(), String> {
         self.apply_text(restore.full, &restore.text())
