@@ -660,6 +660,18 @@ fn bad_send_requests_are_explained() {
         let e = send(&mut w, &mut s, &SendSpec::new(from, to, Proto::Tcp)).unwrap_err();
         assert!(e.contains(msg), "{from} -> {to}: {e}");
     }
+    // A request that cannot be sent makes no LAN client on the way.
+    let hosts = w.hosts.len();
+    let e = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client:192.168.11.77", "nosuch", Proto::Tcp),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("neither IP[:PORT] nor a Service") && w.hosts.len() == hosts,
+        "{e}"
+    );
     // A Service by its DNS name, as a pod would write it.
     for to in [
         "flask-ui.ms-test",
