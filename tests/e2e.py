@@ -105,6 +105,20 @@ def check_gutter(b, editor, text):
           abs(delta) <= 1 and text in line and left == 0, f"{delta} px apart, line {n}: {line!r}, scrolled {left} px right")
 
 
+
+def drop_file(b, text, name, mime, near="#topo-h", closest=".topo-panel"):
+    """Drops a file holding `text` on the element `closest` around `near`,
+    as a drag from the desktop would (dragover, then drop)."""
+    b.js(
+        "const dt = new DataTransfer();"
+        "dt.items.add(new File([arguments[0]], arguments[1], {type: arguments[2]}));"
+        "const target = document.querySelector(arguments[3]).closest(arguments[4]);"
+        "for (const kind of ['dragover', 'drop']) {"
+        "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
+        "}",
+        text, name, mime, near, closest,
+    )
+
 def fresh(b, url):
     """Opens `url` with no autosave left from an earlier test."""
     b.get(url.split("#")[0].split("?")[0])
@@ -508,15 +522,7 @@ def run(b, base):
     fresh(b, base + "?scenario=article")
     routes = b.value("#routes-node8")
     dropped = routes.replace("172.16.225.112 dev cali71ca141a178 scope link", "unreachable 172.16.225.112")
-    b.js(
-        "const dt = new DataTransfer();"
-        "dt.items.add(new File([arguments[0]], 'node8.routes', {type: 'text/plain'}));"
-        "const target = document.getElementById('routes-node8').closest('.field-editor');"
-        "for (const kind of ['dragover', 'drop']) {"
-        "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
-        "}",
-        dropped,
-    )
+    drop_file(b, dropped, 'node8.routes', 'text/plain', "#routes-node8", ".field-editor")
     b.wait_until(lambda: "unreachable 172.16.225.112" in b.value("#routes-node8"), "the dropped file", 5)
     check("a routes file dropped on the editor replaces the routes; the unreachable route refuses the packet and says with what",
           "Refused" in b.text("#verdict") and "answered with ICMP" in b.text("#verdict") and "unreachable" in b.text("#verdict"), b.text("#verdict"))
@@ -524,15 +530,7 @@ def run(b, base):
     # A scenario file dropped on the topology (not an editor) is imported,
     # and the page stays (a browser would otherwise leave it to show the file).
     scenario_json = open(os.path.join(ROOT, "src", "engine", "scenarios", "article-remote.json")).read()
-    b.js(
-        "const dt = new DataTransfer();"
-        "dt.items.add(new File([arguments[0]], 'remote.packetwalk.json', {type: 'application/json'}));"
-        "const target = document.querySelector('.topo-panel');"
-        "for (const kind of ['dragover', 'drop']) {"
-        "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
-        "}",
-        scenario_json,
-    )
+    drop_file(b, scenario_json, 'remote.packetwalk.json', 'application/json')
     picked = lambda: b.js("return document.getElementById('scenario-picker').value")
     b.wait_until(lambda: picked() == "article-remote", "the dropped scenario to open", 10)
     check("a scenario file dropped on the page is imported", picked() == "article-remote" and "r8w2n" in b.text("#verdict"), b.text("#verdict"))
@@ -544,15 +542,7 @@ def run(b, base):
     b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the learner's second packet")
     time.sleep(1.2)  # the autosave
     for _ in range(2):
-        b.js(
-            "const dt = new DataTransfer();"
-            "dt.items.add(new File([arguments[0]], 'remote.packetwalk.json', {type: 'application/json'}));"
-            "const target = document.querySelector('.topo-panel');"
-            "for (const kind of ['dragover', 'drop']) {"
-            "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
-            "}",
-            scenario_json,
-        )
+        drop_file(b, scenario_json, 'remote.packetwalk.json', 'application/json')
         b.wait_until(lambda: b.exists("#restore-own") and len(b.find_all(".history-item")) == 1, "the import", 10)
         time.sleep(1.2)
     b.click("#restore-own")
@@ -712,15 +702,7 @@ def run(b, base):
          " fetch(this.href).then(r => r.text()).then(t => { window.__exported = t; }); };")
     b.click("#export")
     exported = b.wait_until(lambda: b.js("return window.__exported || null"), "the exported file", 5)
-    b.js(
-        "const dt = new DataTransfer();"
-        "dt.items.add(new File([arguments[0]], 'calico.packetwalk.json', {type: 'application/json'}));"
-        "const target = document.querySelector('.topo-panel');"
-        "for (const kind of ['dragover', 'drop']) {"
-        "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
-        "}",
-        exported,
-    )
+    drop_file(b, exported, 'calico.packetwalk.json', 'application/json')
     b.wait_until(lambda: "Scenario imported" in (b.text(".notice") if b.exists(".notice") else ""), "the import of the export", 10)
     check("an exported cluster scenario opens again as itself, with its objects as they were",
           b.js("return document.getElementById('scenario-picker').value") == "calico-ipip"
@@ -772,30 +754,14 @@ def run(b, base):
          "metadata": {"name": "echo-1", "namespace": "ms-test", "labels": {"kubernetes.io/service-name": "echo"}},
          "addressType": "IPv4", "ports": [{"name": "udp", "port": 7, "protocol": "UDP"}],
          "endpoints": [{"addresses": ["172.16.3.99"], "nodeName": "node54"}]}]}, indent=2)
-    b.js(
-        "const dt = new DataTransfer();"
-        "dt.items.add(new File([arguments[0]], 'echo.json', {type: 'application/json'}));"
-        "const target = document.querySelector('.topo-panel');"
-        "for (const kind of ['dragover', 'drop']) {"
-        "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
-        "}",
-        echo,
-    )
+    drop_file(b, echo, 'echo.json', 'application/json')
     b.wait_until(lambda: "-d 10.96.7.7/32 -p udp" in b.value("#rules-node8") and in_sync(), "the dropped objects' rules", 10)
     check("kubectl's JSON dropped on a cluster is applied: the new Service gets its chains, the nodes and flask-ui stay",
           "added Service ms-test/echo, EndpointSlice ms-test/echo-1" in b.text(".notice")
           and "name: flask-ui" in b.value("#cluster-yaml") and "kind: Node" in b.value("#cluster-yaml"), b.text(".notice"))
     # One whose cluster IP is taken: applied, but the objects then do not
     # read, and the notice says so (the nodes keep the last ones that did).
-    b.js(
-        "const dt = new DataTransfer();"
-        "dt.items.add(new File([arguments[0]], 'dup.yaml', {type: 'application/yaml'}));"
-        "const target = document.querySelector('.topo-panel');"
-        "for (const kind of ['dragover', 'drop']) {"
-        "  target.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: dt}));"
-        "}",
-        "apiVersion: v1\nkind: Service\nmetadata: {name: dup, namespace: ms-test}\nspec:\n  clusterIP: 10.96.7.7\n  ports: [{port: 9}]\n",
-    )
+    drop_file(b, "apiVersion: v1\nkind: Service\nmetadata: {name: dup, namespace: ms-test}\nspec:\n  clusterIP: 10.96.7.7\n  ports: [{port: 9}]\n", 'dup.yaml', 'application/yaml')
     b.wait_until(lambda: b.exists(".notice-error"), "the failed sync's notice", 10)
     check("objects that then do not read: the notice says so, the error names the taken cluster IP",
           "have errors" in b.text(".notice") and "already allocated" in b.text("#cluster-yaml-errors")
