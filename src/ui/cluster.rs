@@ -176,7 +176,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             if !props.draft.errors.is_empty() {
                 <p class="form-error">{ "The form is paused until the YAML below has no errors: it edits the objects in use." }</p>
             }
-            <p class="hint">{ "Every node's KUBE-* chains and pod routes are generated from these objects. Change them and each node syncs as it would for real: kube-proxy's chains are replaced, your own chains and routes stay." }</p>
+            <p class="hint">{ "Every node's KUBE-* chains, the CNI's masquerade chains and the pod routes are generated from these objects. Change them and each node syncs as it would for real: kube-proxy's and the CNI's chains are written again, your own chains and routes stay." }</p>
             <div class="cluster-form">
                 <label for="cluster-mode">{ "Network mode" }</label>
                 <select id="cluster-mode" onchange={onmode}>
