@@ -269,36 +269,29 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         };
         // Two nodes cannot share an address or pod addresses: the
         // routes and ARP would not know which one is meant.
-        if let Some(o) = cluster
-            .nodes
-            .iter()
+        let same_ip = (cluster.nodes.iter())
             .take_while(|o| !std::ptr::eq(*o, n))
             .find(|o| o.internal_ip == Some(ip))
-        {
-            errors.push(err(
-                n.ip_line,
-                format!(
-                    "node {}'s InternalIP {ip} is node {}'s already (line {})",
-                    n.name, o.name, o.ip_line
-                ),
-            ));
-            continue;
-        }
-        if let Some(o) = nodes.iter().find(|o: &&NodeInfo| {
-            o.block.contains(&block.network()) || block.contains(&o.block.network())
-        }) {
-            let line = cluster
-                .nodes
-                .iter()
-                .find(|x| x.name == o.name)
-                .map_or(0, |x| x.cidr_line);
-            errors.push(err(
-                n.cidr_line,
-                format!(
-                    "node {}'s podCIDR {block} overlaps node {}'s {} (line {line})",
-                    n.name, o.name, o.block
-                ),
-            ));
+            .map(|o| {
+                let why = format!(
+                    "InternalIP {ip} is node {}'s already (line {})",
+                    o.name, o.ip_line
+                );
+                (n.ip_line, why)
+            });
+        let overlap = || {
+            let o = nodes.iter().find(|o: &&NodeInfo| {
+                o.block.contains(&block.network()) || block.contains(&o.block.network())
+            })?;
+            let line = (cluster.nodes.iter().find(|x| x.name == o.name)).map_or(0, |x| x.cidr_line);
+            let why = format!(
+                "podCIDR {block} overlaps node {}'s {} (line {line})",
+                o.name, o.block
+            );
+            Some((n.cidr_line, why))
+        };
+        if let Some((line, why)) = same_ip.or_else(overlap) {
+            errors.push(err(line, format!("node {}'s {why}", n.name)));
             continue;
         }
         nodes.push(NodeInfo {

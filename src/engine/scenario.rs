@@ -940,11 +940,6 @@ impl World {
         Ok(self.hosts.len() - 1)
     }
 
-    /// Finds a Service by `name`, `namespace/name`, optionally with `:port-name`.
-    pub fn service(&self, spec: &str) -> Option<(&Service, &ServicePort)> {
-        self.find_service(spec).ok().flatten()
-    }
-
     /// The Service and port `spec` names: `flask-ui`, `ms-test/flask-ui`,
     /// its DNS name (`flask-ui.ms-test`, `flask-ui.ms-test.svc.cluster.local`),
     /// each with an optional `:PORT` (a port's name or number). `None` when
