@@ -11,7 +11,7 @@ use packetwalk::engine::kubeproxy::port_proto_hash;
 use packetwalk::engine::packet::Proto;
 use packetwalk::engine::scenario::Scenario;
 use packetwalk::engine::sim::{send, Force, SendSpec, SimState};
-use packetwalk::engine::trace::{StepKind, Trace, Verdict};
+use packetwalk::engine::trace::{DropReason, StepKind, Trace, Verdict};
 use packetwalk::engine::World;
 
 fn cluster(mode: &str) -> Cluster {
@@ -747,42 +747,169 @@ fn clashing_pod_names_get_their_own_hosts() {
     World::build(&sc).unwrap();
 }
 
-/// Flannel: curl calls the Service and lands on the pod beside it on the
-/// same cni0 bridge; the pod's answer is bridged back through the node's
-/// netfilter (br_netfilter), so conntrack gives it the ClusterIP as source.
+/// Flannel's cni0 is a bridge, and Kubernetes needs br_netfilter: a frame
+/// between two pods of one node is switched, not routed (no TTL taken),
+/// and still passes the node's PREROUTING, FORWARD and POSTROUTING with
+/// `-i cni0 -o cni0`. A DNAT to a pod of the bridge keeps the frame on it;
+/// a pod reaching itself through its Service needs the port's hairpin
+/// mode, and kube-proxy masquerades it to the bridge's address. Each row
+/// was checked in network namespaces (a bridge, two veths, iptables-nft,
+/// bridge-nf-call-iptables = 1) with tcpdump in the pods and counters in
+/// mangle FORWARD and nat POSTROUTING.
 #[test]
-fn a_reply_on_the_same_bridge_comes_back_from_the_cluster_ip() {
-    let mut w = world("flannel-vxlan");
-    let mut s = SimState::new(&w);
+fn pods_on_one_bridge_are_switched_through_the_nodes_netfilter() {
     let svc = format!(
         "KUBE-SVC-{}",
         port_proto_hash("ms-test/flask-ui:http", "tcp")
     );
-    // Endpoints sorted by IP:port text: 10.244.0.12, 10.244.1.7, 10.244.2.9.
-    let mut spec = SendSpec::new("curl", "ms-test/flask-ui", Proto::Tcp);
-    spec.force = vec![Force {
+    // Endpoints sorted by IP:port text: 10.244.0.12 (beside curl on node8),
+    // 10.244.1.7, 10.244.2.9.
+    let local = vec![Force {
         host: "node8".into(),
         table: TableName::Nat,
         chain: svc,
         rule: 2,
         matched: true,
     }];
-    let t = send(&mut w, &mut s, &spec).unwrap();
-    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-x2k4p");
-    let reply = packetwalk::engine::sim::reply_spec(&t).unwrap();
-    let back = send(&mut w, &mut s, &reply).unwrap();
-    assert_eq!(
-        delivered_to(&back),
-        "curl",
-        "{}",
-        packetwalk::engine::render::table(&back)
-    );
-    let last = back.steps.last().unwrap();
-    assert_eq!(
-        last.packet.ip.src.to_string(),
-        "10.96.100.10",
-        "un-DNATed by the node's conntrack"
-    );
+    let curl_veth = cni::bridge_veth("ms-test", "curl");
+    let web = "flask-ui-6c9f7d8b5d-x2k4p";
+    let web_veth = cni::bridge_veth("ms-test", web);
+    struct Row {
+        what: &'static str,
+        from: &'static str,
+        to: &'static str,
+        force: Vec<Force>,
+        hairpin: bool,
+        /// The bridge step: (in port, out port, after a DNAT); `None`: routed.
+        bridged: Option<(String, String, bool)>,
+        /// Where it ends: the pod it reaches with (source, TTL), or the drop.
+        end: Result<(&'static str, &'static str, u8), DropReason>,
+    }
+    let rows = [
+        Row {
+            what: "pod to pod",
+            from: "curl",
+            to: "10.244.0.12:80",
+            force: vec![],
+            hairpin: true,
+            bridged: Some((curl_veth.clone(), web_veth.clone(), false)),
+            end: Ok((web, "10.244.0.5", 64)),
+        },
+        Row {
+            what: "pod to a Service whose endpoint is beside it",
+            from: "curl",
+            to: "ms-test/flask-ui",
+            force: local.clone(),
+            hairpin: true,
+            bridged: Some((curl_veth.clone(), web_veth.clone(), true)),
+            end: Ok((web, "10.244.0.5", 64)),
+        },
+        Row {
+            what: "a pod to its own Service, hairpin on",
+            from: web,
+            to: "ms-test/flask-ui",
+            force: local.clone(),
+            hairpin: true,
+            bridged: Some((web_veth.clone(), web_veth.clone(), true)),
+            end: Ok((web, "10.244.0.1", 64)),
+        },
+        Row {
+            what: "a pod to its own Service, hairpin off",
+            from: web,
+            to: "ms-test/flask-ui",
+            force: local.clone(),
+            hairpin: false,
+            bridged: None,
+            end: Err(DropReason::Hairpin),
+        },
+        Row {
+            what: "pod to a pod of another node: routed",
+            from: "curl",
+            to: "10.244.1.7:80",
+            force: vec![],
+            hairpin: true,
+            bridged: None,
+            end: Ok(("flask-ui-6c9f7d8b5d-q8wzt", "10.244.0.5", 62)),
+        },
+    ];
+    for row in rows {
+        let mut w = world("flannel-vxlan");
+        let node8 = w.host("node8").unwrap();
+        let port = w.hosts[node8].dev(&web_veth).unwrap();
+        w.hosts[node8].devs[port].spec.hairpin = row.hairpin;
+        let mut s = SimState::new(&w);
+        let mut spec = SendSpec::new(row.from, row.to, Proto::Tcp);
+        spec.force = row.force.clone();
+        let t = send(&mut w, &mut s, &spec).unwrap();
+        let table = packetwalk::engine::render::table(&t);
+        let what = row.what;
+        let bridged = t.steps.iter().find_map(|s| match &s.kind {
+            StepKind::Bridge {
+                in_port,
+                out_port,
+                after_dnat,
+                ..
+            } => Some((in_port.clone(), out_port.clone(), *after_dnat)),
+            _ => None,
+        });
+        assert_eq!(bridged, row.bridged, "{what}\n{table}");
+        let on_node8 =
+            |f: &dyn Fn(&StepKind) -> bool| t.steps.iter().any(|s| s.ns == "node8" && f(&s.kind));
+        if bridged.is_some() {
+            assert!(
+                !on_node8(&|k| matches!(k, StepKind::Ttl { .. })),
+                "{what}: a bridge takes no TTL\n{table}"
+            );
+            let chains = t.chains();
+            for c in ["node8/filter/FORWARD", "node8/nat/POSTROUTING"] {
+                assert!(
+                    chains.iter().any(|x| x == c),
+                    "{what}: {c} not passed\n{table}"
+                );
+            }
+        }
+        match (row.end, &t.verdict) {
+            (Ok((ns, src, ttl)), Verdict::Delivered { ns: got, .. }) => {
+                let last = &t.steps.last().unwrap().packet;
+                assert_eq!(
+                    (got.as_str(), last.ip.src.to_string().as_str(), last.ip.ttl),
+                    (ns, src, ttl),
+                    "{what}\n{table}"
+                );
+            }
+            (Err(reason), Verdict::Dropped { ns, reason: got }) => {
+                assert_eq!((ns.as_str(), *got), ("node8", reason), "{what}\n{table}");
+            }
+            (want, got) => panic!("{what}: wanted {want:?}, got {got:?}\n{table}"),
+        }
+        // The answer comes back through the same bridge, from the address
+        // the sender called (conntrack undoes the DNAT and the masquerade).
+        if let Ok((_, _, ttl)) = row.end {
+            let back = send(
+                &mut w,
+                &mut s,
+                &packetwalk::engine::sim::reply_spec(&t).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                delivered_to(&back),
+                row.from,
+                "{what}: the answer\n{}",
+                packetwalk::engine::render::table(&back)
+            );
+            let last = &back.steps.last().unwrap().packet;
+            let called = if row.to.contains(':') {
+                row.to.split(':').next().unwrap()
+            } else {
+                "10.96.100.10"
+            };
+            assert_eq!(
+                (last.ip.src.to_string().as_str(), last.ip.ttl),
+                (called, ttl),
+                "{what}: the answer's source and TTL"
+            );
+        }
+    }
 }
 
 /// What `kubectl get svc,endpointslices,nodes -o yaml` prints (a `List`

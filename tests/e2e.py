@@ -788,6 +788,7 @@ def run(b, base):
     inp = b.find("input[aria-label='Load rules of node8 from a file']")
     b.cmd("POST", f"/element/{inp}/value", {"text": os.path.join(ROOT, "tests", "data", "gen-1500x1.iptables-save")})
     b.wait_until(lambda: "rules loaded into node8" in b.text(".notice"), "the dump to load", 60)
+    yaml_before = b.value("#cluster-yaml")
     b.click("button[aria-label='Add an endpoint of ms-test/flask-ui on node54']")
     b.wait_until(lambda: "in sync" in b.text("#cluster-yaml-status") and b.exists(".sync-diff"), "the sync after the dump", 30)
     summary, items, more = b.js(
@@ -798,6 +799,25 @@ def run(b, base):
     check("a sync over a loaded dump counts every removed line and lists only the first 200",
           removed > 5000 and items < 420 and more == f"… and {removed - 200} more lines removed",
           f"{summary!r}, {items} items, {more!r}")
+    # Undo and redo walk back over the edit and the dump. A cluster change
+    # redone while the dump is in use is synced in the worker, as the edit
+    # was: the status says "syncing…" in between.
+    yaml_after = b.value("#cluster-yaml")
+    b.click("#undo")
+    b.wait_until(lambda: b.value("#cluster-yaml") == yaml_before and "in sync" in b.text("#cluster-yaml-status"), "the undo of the edit", 30)
+    b.click("#undo")
+    b.wait_until(lambda: b.exists("#rules-node8"), "the undo of the dump", 30)
+    b.click("#redo")
+    b.wait_until(lambda: b.exists("#editors .vlist-scroll") and not b.exists("#rules-node8"), "the redo of the dump", 30)
+    b.js("window.__status = []; new MutationObserver(() => window.__status.push("
+         "document.getElementById('cluster-yaml-status').textContent))"
+         ".observe(document.body, {subtree: true, childList: true, characterData: true});")
+    b.click("#redo")
+    b.wait_until(lambda: b.value("#cluster-yaml") == yaml_after and "in sync" in b.text("#cluster-yaml-status"), "the redo of the edit", 30)
+    status = b.js("return window.__status")
+    seen = [t for i, t in enumerate(status) if i == 0 or t != status[i - 1]]
+    check("over a dump, a cluster edit redone is synced in the worker (\"syncing…\", then in sync) and brings the edit back",
+          seen.count("syncing…") == 1 and not b.exists("#undo[disabled]"), seen)
 
     # 6. Embed mode, 600 px wide.
     b.set_size(600, 1000)

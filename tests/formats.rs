@@ -198,18 +198,84 @@ fn short_addresses_and_service_names_read_as_iptables_reads_them() {
         r.matches[1].kind,
         MatchKind::Dst("10.1.2.3/32".parse().unwrap())
     );
-    // NAT ports: ICMP and a negated -p are enough for iptables, a service
-    // name is not.
-    for body in [
-        "-A POSTROUTING -p icmp -j MASQUERADE --to-ports 1000\n",
-        "-A PREROUTING ! -p udp -j DNAT --to-destination 1.2.3.4:80\n",
+    // NAT ports as iptables v1.8.9 (nf_tables and legacy) takes them:
+    // ICMP and a negated -p are enough; one port may be 0 or a service
+    // name of any protocol, a range is numbers only. Port matches take the
+    // names of their protocol: none for sctp, and not UDP's for tcp.
+    for (body, want) in [
+        (
+            "-A POSTROUTING -p icmp -j MASQUERADE --to-ports 1000\n",
+            Ok("Some((1000, 1000))"),
+        ),
+        (
+            "-A PREROUTING ! -p udp -j DNAT --to-destination 1.2.3.4:80\n",
+            Ok("Some((80, 80))"),
+        ),
+        (
+            "-A PREROUTING -p tcp -j DNAT --to-destination 1.2.3.4:http\n",
+            Ok("Some((80, 80))"),
+        ),
+        (
+            "-A PREROUTING -p tcp -j DNAT --to-destination 1.2.3.4:ntp\n",
+            Ok("Some((123, 123))"),
+        ),
+        (
+            "-A PREROUTING -p tcp -j DNAT --to-destination 1.2.3.4:0\n",
+            Ok("Some((0, 0))"),
+        ),
+        (
+            "-A PREROUTING -p tcp -j DNAT --to-destination 1.2.3.4:0-80\n",
+            Ok("Some((0, 80))"),
+        ),
+        (
+            "-A POSTROUTING -p udp -j MASQUERADE --to-ports ntp\n",
+            Ok("Some((123, 123))"),
+        ),
+        (
+            "-A PREROUTING -p udp -m udp --dport http -j ACCEPT\n",
+            Ok("Dport(80, 80)"),
+        ),
+        (
+            "-A PREROUTING -p tcp -m tcp --dport https -j ACCEPT\n",
+            Ok("Dport(443, 443)"),
+        ),
+        (
+            "-A PREROUTING -p tcp -j DNAT --to-destination 1.2.3.4:http-https\n",
+            Err("Port `http-https' not valid"),
+        ),
+        (
+            "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80-http\n",
+            Err("Port `80-http' not valid"),
+        ),
+        (
+            "-A PREROUTING -p tcp -m tcp --dport ntp -j ACCEPT\n",
+            Err("\"ntp\" is a UDP service"),
+        ),
+        (
+            "-A PREROUTING -p tcp -m multiport --dports http,ntp -j ACCEPT\n",
+            Err("\"ntp\" is a UDP service"),
+        ),
+        (
+            "-A PREROUTING -p sctp -m sctp --dport http -j ACCEPT\n",
+            Err("not an SCTP service"),
+        ),
     ] {
         let text =
             format!("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n{body}COMMIT\n");
-        save::parse(&text).unwrap_or_else(|e| panic!("{body}: {e}"));
+        match (save::parse(&text), want) {
+            (Ok(r), Ok(saved)) => {
+                let nat = r.tables.iter().find(|t| t.name == TableName::Nat).unwrap();
+                let rule = nat.chains.iter().flat_map(|c| &c.rules).next().unwrap();
+                let got = format!("{:?} {:?}", rule.matches, rule.target);
+                assert!(got.contains(saved), "{body}: {got}");
+            }
+            (Err(e), Err(msg)) => assert!(
+                e.0[0].line == 4 && e.0[0].message.contains(msg),
+                "{body}: {e}"
+            ),
+            (got, _) => panic!("{body}: {got:?}"),
+        }
     }
-    let e = save::parse("*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -j DNAT --to-destination 1.2.3.4:http\nCOMMIT\n").unwrap_err();
-    assert!(e.0[0].message.contains("Port `http' not valid"), "{e}");
     // A port with NAT needs a protocol that has ports; a user chain
     // declared with a policy is one error, not one per rule that uses it.
     for (body, line, msg) in [

@@ -121,6 +121,7 @@ fn lo() -> Device {
         kind: DeviceKind::Loopback,
         addrs: vec!["127.0.0.1/8".parse().expect("valid")],
         proxy_arp: false,
+        hairpin: false,
     }
 }
 
@@ -336,6 +337,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                 kind: DeviceKind::Ethernet { lan: "lan".into() },
                 addrs: vec![Ipv4Net::new(n.ip, lan.prefix_len()).expect("valid")],
                 proxy_arp: false,
+                hairpin: false,
             },
         ];
         let mut routes = vec![format!(
@@ -351,6 +353,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     kind: DeviceKind::Ipip,
                     addrs: vec![tunnel32],
                     proxy_arp: false,
+                    hairpin: false,
                 });
                 for o in &others {
                     routes.push(format!(
@@ -389,6 +392,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     },
                     addrs: vec![tunnel32],
                     proxy_arp: false,
+                    hairpin: false,
                 });
                 for o in &others {
                     let proto = if mode == Mode::CalicoVxlan {
@@ -426,6 +430,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     },
                     addrs: Vec::new(),
                     proxy_arp: true,
+                    hairpin: false,
                 });
                 routes.push(format!("{} dev {veth} scope link", p.ip));
             }
@@ -440,6 +445,8 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     },
                     addrs: Vec::new(),
                     proxy_arp: false,
+                    // The bridge plugin's hairpinMode, which flannel's CNI config sets.
+                    hairpin: true,
                 });
                 ports.push(veth);
             }
@@ -448,6 +455,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                 kind: DeviceKind::Bridge { ports },
                 addrs: vec![Ipv4Net::new(n.bridge_addr(), n.block.prefix_len()).expect("valid")],
                 proxy_arp: false,
+                hairpin: false,
             });
             routes.push(format!(
                 "{} dev cni0 proto kernel scope link src {}",
@@ -520,6 +528,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     },
                     addrs: vec![addr],
                     proxy_arp: false,
+                    hairpin: false,
                 },
             ],
             routes: Text::Lines(routes),
@@ -555,6 +564,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                 kind: DeviceKind::Ethernet { lan: "lan".into() },
                 addrs: vec![Ipv4Net::new(client_ip, lan.prefix_len()).expect("valid")],
                 proxy_arp: false,
+                hairpin: false,
             },
         ],
         routes: Text::Lines(vec![

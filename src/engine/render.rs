@@ -13,6 +13,7 @@ pub fn stage(s: &Step) -> String {
             "device".into()
         }
         StepKind::Arp { .. } => "neighbour".into(),
+        StepKind::Bridge { .. } => "bridge".into(),
         StepKind::Chain { table, chain, .. } => format!("{table} {chain}"),
         StepKind::RuleMatch { table, chain, .. }
         | StepKind::RulesSkipped { table, chain, .. }
@@ -57,6 +58,20 @@ pub fn summary(s: &Step) -> String {
             Some(b) => format!("ARP who-has {target} on {dev}: {b} answers"),
             None => format!("ARP who-has {target} on {dev}: no answer"),
         },
+        StepKind::Bridge {
+            bridge,
+            in_port,
+            out_port,
+            after_dnat,
+        } => {
+            let why = if *after_dnat {
+                "the DNAT led to a pod on this bridge"
+            } else {
+                "the frame is addressed to the pod there"
+            };
+            let back = if in_port == out_port { ", back out of the port it came in on (hairpin mode on)" } else { "" };
+            format!("{bridge} switches the frame from {in_port} to {out_port}{back}: {why}; not routed, TTL kept")
+        }
         StepKind::Chain {
             chain, entry, hook, ..
         } => match entry {

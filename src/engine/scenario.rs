@@ -159,6 +159,11 @@ pub struct Device {
     /// `net.ipv4.conf.<dev>.proxy_arp` (Calico sets it on `cali…`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub proxy_arp: bool,
+    /// A bridge port's hairpin mode (`ip link set <dev> type bridge_slave
+    /// hairpin on`): the bridge may send a frame back out of the port it
+    /// came in on (a pod reaching itself through its Service).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hairpin: bool,
 }
 
 /// A device as written in JSON (`"type"` beside the other fields). Read
@@ -192,6 +197,8 @@ struct DeviceRepr {
     addrs: Vec<Ipv4Net>,
     #[serde(default)]
     proxy_arp: bool,
+    #[serde(default)]
+    hairpin: bool,
 }
 
 impl TryFrom<DeviceRepr> for Device {
@@ -230,6 +237,7 @@ impl TryFrom<DeviceRepr> for Device {
             kind,
             addrs: r.addrs,
             proxy_arp: r.proxy_arp,
+            hairpin: r.hairpin,
         })
     }
 }
@@ -784,6 +792,44 @@ impl World {
         })
     }
 
+    /// Whom bridge `bridge` of `host` finds for `addr` (ARP on the bridge):
+    /// the far end of one of its ports (a pod's `eth0`) that owns the
+    /// address, and that port (this host's end of the veth).
+    pub fn bridge_neighbour(
+        &self,
+        host: usize,
+        bridge: usize,
+        addr: Ipv4Addr,
+    ) -> Option<((usize, usize), usize)> {
+        let h = self.hosts.get(host)?;
+        let DeviceKind::Bridge { ports } = &h.devs.get(bridge)?.spec.kind else {
+            return None;
+        };
+        ports.iter().find_map(|p| {
+            // A port is this host's end of a veth (`vethXXXX`), or the far
+            // end itself (`container/eth0`).
+            let (far, port) = match p.split_once('/') {
+                Some((fh, fd)) => {
+                    let fh = self.host(fh)?;
+                    let far = (fh, self.hosts[fh].dev(fd)?);
+                    (
+                        far,
+                        self.hosts[far.0].devs[far.1]
+                            .peer
+                            .filter(|q| q.0 == host)?
+                            .1,
+                    )
+                }
+                None => {
+                    let port = h.dev(p)?;
+                    (h.devs[port].peer?, port)
+                }
+            };
+            let owns = (self.hosts[far.0].devs[far.1].spec.addrs.iter()).any(|a| a.addr() == addr);
+            owns.then_some((far, port))
+        })
+    }
+
     /// Replaces host `host`'s routes with `text` (`ip route` lines). On an
     /// error the world is unchanged and the errors name lines of `text`.
     pub fn set_routes(&mut self, host: usize, text: &str) -> Result<(), Errors> {
@@ -1021,6 +1067,7 @@ impl Scenario {
             kind: DeviceKind::Loopback,
             addrs: vec!["127.0.0.1/8".parse().expect("valid")],
             proxy_arp: false,
+            hairpin: false,
         }];
         for r in &table.routes {
             let Some(dev) = &r.dev else { continue };
@@ -1039,6 +1086,7 @@ impl Scenario {
                         kind,
                         addrs: Vec::new(),
                         proxy_arp: dev.starts_with("cali"),
+                        hairpin: false,
                     });
                     devices.len() - 1
                 }
@@ -1101,6 +1149,7 @@ impl Scenario {
                             kind: DeviceKind::Ethernet { lan },
                             addrs: vec![Ipv4Net::new(ip, node_addr.prefix_len()).expect("same prefix")],
                             proxy_arp: false,
+                            hairpin: false,
                         }],
                         routes: Text::One(format!(
                             "{} dev eth0 proto kernel scope link src {ip}\ndefault via {} dev eth0\n",

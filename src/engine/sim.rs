@@ -186,6 +186,9 @@ enum Next {
         dev: usize,
         from: Option<String>,
         pkt: Packet,
+        /// The device whose MAC the frame is addressed to, when that is
+        /// not `dev` itself: a pod behind the bridge `dev` is a port of.
+        frame_to: Option<(usize, usize)>,
     },
     LocalOut {
         host: usize,
@@ -616,7 +619,8 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
                 dev,
                 from,
                 pkt,
-            } => w.receive(host, dev, from, pkt),
+                frame_to,
+            } => w.receive(host, dev, from, pkt, frame_to),
         };
     };
     Ok(Trace {
@@ -1325,6 +1329,7 @@ impl Walker<'_, '_> {
                 dev: lo,
                 from: None,
                 pkt,
+                frame_to: None,
             };
         }
         self.post_routing(
@@ -1365,10 +1370,13 @@ impl Walker<'_, '_> {
         mut dev: usize,
         from: Option<String>,
         mut pkt: Packet,
+        frame_to: Option<(usize, usize)>,
     ) -> Next {
         // A port of a bridge hands what it receives to the bridge: the
         // network layer sees the packet arrive on the bridge (`cni0`).
-        if let Some(b) = self.world.bridge_of(host, dev) {
+        let port = dev;
+        let bridge = self.world.bridge_of(host, dev);
+        if let Some(b) = bridge {
             dev = b;
         }
         let dev_name = self.world.hosts[host].devs[dev].spec.name.clone();
@@ -1384,8 +1392,16 @@ impl Walker<'_, '_> {
             &pkt,
         );
         let mut ct = Ct::default();
+        let dst = pkt.head().dst;
         if let Some(n) = self.hook(host, Hook::Prerouting, &mut pkt, &mut ct) {
             return n;
+        }
+        // br_netfilter ran PREROUTING for the bridge; a frame addressed to
+        // another port's pod is switched to it, not routed (unless a DNAT
+        // changed where it goes: then the kernel routes it first).
+        let dnat = pkt.head().dst != dst;
+        if let (Some(b), Some(far), false) = (bridge, frame_to, dnat) {
+            return self.bridge_forward(host, port, b, far, pkt, ct, false);
         }
         let d = self.route_step(host, Lookup::Input, &pkt);
         let Some(route) = d.route else {
@@ -1407,6 +1423,30 @@ impl Walker<'_, '_> {
         }
         if matches!(route.kind, RouteType::Local | RouteType::Broadcast) {
             return self.local_in(host, pkt, ct);
+        }
+        // A DNAT to an address out of the bridge it came in on: the frame
+        // stays on the bridge, switched to the pod that answers ARP for
+        // the new address (br_netfilter's "bridged DNAT"; no TTL taken).
+        if let Some(b) = bridge.filter(|&b| {
+            dnat && route.dev.as_deref() == Some(self.world.hosts[host].devs[b].spec.name.as_str())
+        }) {
+            let next_hop = route.via.unwrap_or(pkt.head().dst);
+            let bridge_name = self.world.hosts[host].devs[b].spec.name.clone();
+            let found = self.world.bridge_neighbour(host, b, next_hop);
+            self.arp(
+                host,
+                &bridge_name,
+                next_hop,
+                found.map(|f| f.0),
+                false,
+                &pkt,
+            );
+            let Some((far, _)) = found else {
+                let detail =
+                    format!("no container behind {bridge_name} answers ARP for {next_hop}");
+                return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
+            };
+            return self.bridge_forward(host, port, b, far, pkt, ct, true);
         }
         // Forwarding.
         let h = &self.world.hosts[host];
@@ -1451,6 +1491,65 @@ impl Walker<'_, '_> {
         self.post_routing(host, pkt, ct, route.dev.unwrap_or_default(), route.via)
     }
 
+    /// Bridge `bridge` of `host` switches a frame that came in on its port
+    /// `in_port` to the port behind which `far` (a pod's `eth0`) is. With
+    /// br_netfilter the frame passes FORWARD and POSTROUTING with the
+    /// bridge as `-i` and `-o`; no TTL is taken (checked in network
+    /// namespaces with a bridge, veths and bridge-nf-call-iptables = 1).
+    #[allow(clippy::too_many_arguments)]
+    fn bridge_forward(
+        &mut self,
+        host: usize,
+        in_port: usize,
+        bridge: usize,
+        far: (usize, usize),
+        mut pkt: Packet,
+        mut ct: Ct,
+        after_dnat: bool,
+    ) -> Next {
+        let world = self.world;
+        let h = &world.hosts[host];
+        let bridge_name = h.devs[bridge].spec.name.clone();
+        let in_name = h.devs[in_port].spec.name.clone();
+        let out = world.hosts[far.0].devs[far.1]
+            .peer
+            .filter(|p| p.0 == host)
+            .map(|p| p.1);
+        let out_name = out.map_or_else(
+            || world.label(far.0, far.1),
+            |d| h.devs[d].spec.name.clone(),
+        );
+        if out == Some(in_port) && !h.devs[in_port].spec.hairpin {
+            let detail = format!(
+                "{bridge_name} would send the frame back out of {in_name}, the port it came in on, and hairpin mode is off there (ip link set {in_name} type bridge_slave hairpin on)"
+            );
+            return self.drop(host, DropReason::Hairpin, detail, None, &pkt.clone());
+        }
+        pkt.oif = Some(bridge_name.clone());
+        self.step(
+            host,
+            Layer::Link,
+            StepKind::Bridge {
+                bridge: bridge_name,
+                in_port: in_name,
+                out_port: out_name.clone(),
+                after_dnat,
+            },
+            &pkt,
+        );
+        if let Some(n) = self.hook(host, Hook::Forward, &mut pkt, &mut ct) {
+            return n;
+        }
+        if let Some(n) = self.hook(host, Hook::Postrouting, &mut pkt, &mut ct) {
+            return n;
+        }
+        if let Some(n) = self.ct_confirm(host, &mut ct, &pkt) {
+            return n;
+        }
+        let next_hop = pkt.head().dst;
+        self.hand_over(host, &out_name, next_hop, far, pkt)
+    }
+
     fn post_routing(
         &mut self,
         host: usize,
@@ -1492,6 +1591,7 @@ impl Walker<'_, '_> {
                     dev: di,
                     from: None,
                     pkt,
+                    frame_to: None,
                 }
             }
             DeviceKind::Veth { .. } => {
@@ -1502,39 +1602,19 @@ impl Walker<'_, '_> {
                 // for its own address, and switches to the other ports.
                 if let Some(bi) = world.bridge_of(ph, pd) {
                     let b = &peer.devs[bi];
-                    let DeviceKind::Bridge { ports } = &b.spec.kind else {
-                        unreachable!("matched above")
-                    };
                     let owner = if b.spec.addrs.iter().any(|a| a.addr() == next_hop) {
                         Some((ph, bi))
                     } else {
-                        ports.iter().find_map(|p| {
-                            // A port is this host's end of a veth, or the far
-                            // end itself (`container/eth0`).
-                            let far = match p.split_once('/') {
-                                Some((fh, fd)) => {
-                                    let fh = world.host(fh)?;
-                                    (fh, world.hosts[fh].dev(fd)?)
-                                }
-                                None => peer.devs[peer.dev(p)?].peer?,
-                            };
-                            (far != (host, world.hosts[host].dev(dev)?)
-                                && world.hosts[far.0].devs[far.1]
-                                    .spec
-                                    .addrs
-                                    .iter()
-                                    .any(|a| a.addr() == next_hop))
-                            .then_some(far)
-                        })
+                        world.bridge_neighbour(ph, bi, next_hop).map(|(far, _)| far)
                     };
                     self.arp(host, dev, next_hop, owner, false, &pkt);
-                    // Another port's pod answers: the frame is bridged to it.
-                    // The node's netfilter sees bridged traffic (br_netfilter,
-                    // which Kubernetes requires, so conntrack undoes a
-                    // Service's DNAT on the way back); here the node also
-                    // routes it, one TTL more than a bridge would take.
+                    // The bridge's own address answers: the frame goes up to
+                    // the node, which routes it. Another port's pod answers:
+                    // the frame is addressed to it, and the bridge switches
+                    // it there (see `receive`).
+                    let frame_to = owner.filter(|o| *o != (ph, bi));
                     return match owner {
-                        Some(_) => self.hand_over(host, dev, next_hop, (ph, pd), pkt),
+                        Some(_) => self.hand_over_to(host, dev, next_hop, (ph, pd), pkt, frame_to),
                         None => {
                             let detail = format!(
                                 "nobody on bridge {} answers ARP for {next_hop}",
@@ -1603,26 +1683,12 @@ impl Walker<'_, '_> {
                     })
                 }
             },
-            DeviceKind::Bridge { ports } => {
+            DeviceKind::Bridge { .. } => {
                 // A bridge reaches the hosts behind its listed ports; an
                 // empty bridge (docker0 without containers) resolves nobody.
-                let owner = ports.iter().find_map(|p| {
-                    // A port is this host's end of a veth (`vethXXXX`), or
-                    // the far end itself (`container/eth0`).
-                    let (hi, di) = match p.split_once('/') {
-                        Some((ph, pd)) => {
-                            let hi = world.host(ph)?;
-                            (hi, world.hosts[hi].dev(pd)?)
-                        }
-                        None => h.devs[h.dev(p)?].peer?,
-                    };
-                    let owns = world.hosts[hi].devs[di]
-                        .spec
-                        .addrs
-                        .iter()
-                        .any(|a| a.addr() == next_hop);
-                    owns.then_some((hi, di))
-                });
+                let owner = world
+                    .bridge_neighbour(host, di, next_hop)
+                    .map(|(far, _)| far);
                 self.arp(host, dev, next_hop, owner, false, &pkt);
                 match owner {
                     Some(owner) => self.hand_over(host, dev, next_hop, owner, pkt),
@@ -1802,7 +1868,21 @@ impl Walker<'_, '_> {
         dev: &str,
         next_hop: Ipv4Addr,
         to: (usize, usize),
+        pkt: Packet,
+    ) -> Next {
+        self.hand_over_to(host, dev, next_hop, to, pkt, None)
+    }
+
+    /// [`Walker::hand_over`] of a frame addressed to `frame_to` (a pod
+    /// behind the bridge that `to` is a port of).
+    fn hand_over_to(
+        &mut self,
+        host: usize,
+        dev: &str,
+        next_hop: Ipv4Addr,
+        to: (usize, usize),
         mut pkt: Packet,
+        frame_to: Option<(usize, usize)>,
     ) -> Next {
         self.transmit_step(host, dev, Some(next_hop), &pkt);
         pkt.mark = 0;
@@ -1811,6 +1891,7 @@ impl Walker<'_, '_> {
             dev: to.1,
             from: Some(format!("{}/{dev}", self.ns(host))),
             pkt,
+            frame_to,
         }
     }
 
@@ -1883,6 +1964,7 @@ impl Walker<'_, '_> {
                 dev: tun,
                 from: Some(format!("{} ({what})", outer.src)),
                 pkt,
+                frame_to: None,
             };
         }
         let ip = &pkt.ip;

@@ -243,6 +243,9 @@ pub enum DropReason {
     /// Conntrack could not insert the connection: another one holds the
     /// same tuple (a NAT clash).
     ConntrackClash,
+    /// A bridge would send the frame back out of the port it came in on,
+    /// and that port's hairpin mode is off.
+    Hairpin,
 }
 
 impl DropReason {
@@ -263,6 +266,7 @@ impl DropReason {
             DropReason::HopLimit => "the packet took too many hops (a routing loop?)",
             DropReason::RuleLimit => "the simulator stopped: the chains need too many rule visits for one packet",
             DropReason::ConntrackClash => "conntrack could not insert the connection: another one holds the same tuple",
+            DropReason::Hairpin => "a bridge does not send a frame back out of the port it came in on unless that port's hairpin mode is on",
         }
     }
 }
@@ -286,6 +290,18 @@ pub enum StepKind {
         dev: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         next_hop: Option<Ipv4Addr>,
+    },
+    /// A bridge (`cni0`) switches the frame from one port to another: no
+    /// routing, the TTL is kept. With br_netfilter (which Kubernetes needs)
+    /// the frame still passes iptables' PREROUTING, FORWARD and
+    /// POSTROUTING, with the bridge as `-i` and `-o`.
+    Bridge {
+        bridge: String,
+        in_port: String,
+        out_port: String,
+        /// Why it is bridged: the frame was sent to that port's MAC, or a
+        /// DNAT in PREROUTING led to an address behind the bridge.
+        after_dnat: bool,
     },
     /// Neighbour resolution for the next hop.
     Arp {

@@ -19,7 +19,7 @@ use crate::ui::explain::{explain, ExplainProps};
 use crate::ui::headers::HeaderView;
 use crate::ui::model::{self, Filters, Move};
 use crate::ui::send_form::{SendForm, Target};
-use crate::ui::session::{ClusterDraft, Field, Session};
+use crate::ui::session::{Change, ClusterDraft, Field, Session};
 use crate::ui::share::{self, Saved};
 use crate::ui::topology::Topology;
 use crate::ui::{browser, generator, import};
@@ -169,6 +169,8 @@ pub struct App {
     form_draft: Option<SendSpec>,
     /// A sync is being made in the worker (large sessions).
     syncing: bool,
+    /// The cluster change that sync undoes (`true`) or redoes, if it is one.
+    sync_step: Option<(Change, bool)>,
     /// While the cluster generator loads: the messages waiting for it.
     waiting: Option<Vec<Msg>>,
     /// The line of the cluster's YAML a rule's origin points at.
@@ -936,6 +938,7 @@ impl Component for App {
             cluster_debounce: None,
             form_draft,
             syncing: false,
+            sync_step: None,
             waiting: None,
             cluster_line: None,
             autosave: None,
@@ -1185,8 +1188,15 @@ impl Component for App {
             Msg::ClusterSynced(version, draft, r) => {
                 self.syncing = false;
                 let same_text = self.session.cluster.as_ref().is_some_and(|c| c.text == draft.text);
+                // An undo or redo overtaken by an edit is lost: the edit
+                // starts from the YAML it typed in.
+                let step = self.sync_step.take();
                 if version == (self.gen, self.session.world_gen()) && same_text {
-                    let applied = self.session.resynced(*draft, r.map(|r| *r), true);
+                    let r = r.map(|r| *r);
+                    let applied = match step {
+                        Some((c, undo)) => self.session.cluster_step_synced(c, undo, *draft, r),
+                        None => self.session.resynced(*draft, r, true),
+                    };
                     self.synced(ctx, applied);
                 } else if self.session.sync_due() {
                     // Something changed while it was made: once more.
@@ -1221,9 +1231,21 @@ impl Component for App {
                 }
                 Err(e) => self.notice = Some(Notice::error(format!("{line}\n{e}"))),
             },
+            // One sync at a time: the buttons wait for the worker's.
+            Msg::Undo | Msg::Redo if self.syncing => return false,
             Msg::Undo | Msg::Redo => {
+                let undo = matches!(msg, Msg::Undo);
+                // Over a node dump, a cluster change is undone or redone
+                // in the worker, as it was made (the page stays live).
+                if self.session.large() && self.importing.is_none() {
+                    if let Some(c) = self.session.take_cluster_step(undo) {
+                        self.sync_step = Some((c, undo));
+                        self.sync_away(ctx);
+                        return true;
+                    }
+                }
                 let before = self.session.world_gen();
-                let done = if matches!(msg, Msg::Undo) { self.session.undo() } else { self.session.redo() };
+                let done = if undo { self.session.undo() } else { self.session.redo() };
                 let synced = self.session.world_gen() != before;
                 match done {
                     // A cluster change undone or redone synced the nodes
@@ -1958,8 +1980,8 @@ impl App {
                         </select>
                     </label>
                     <div class="button-group">
-                        <button id="undo" disabled={!s.can_undo()} onclick={link.callback(|_| Msg::Undo)} title="Undo the last applied edit (Ctrl+Z)">{ "↶ Undo" }</button>
-                        <button id="redo" disabled={!s.can_redo()} onclick={link.callback(|_| Msg::Redo)} title="Redo (Ctrl+Y)">{ "↷ Redo" }</button>
+                        <button id="undo" disabled={!s.can_undo() || self.syncing} onclick={link.callback(|_| Msg::Undo)} title="Undo the last applied edit (Ctrl+Z)">{ "↶ Undo" }</button>
+                        <button id="redo" disabled={!s.can_redo() || self.syncing} onclick={link.callback(|_| Msg::Redo)} title="Redo (Ctrl+Y)">{ "↷ Redo" }</button>
                         <button id="reset" onclick={link.callback(|_| Msg::Reset)} title="Back to the built-in scenario: your edits are discarded">{ "Reset" }</button>
                         if self.has_backup {
                             <button id="restore-own-toolbar" onclick={link.callback(|_| Msg::RestoreOwn)} title="Your own session of this scenario, kept aside when a link or an import replaced it">{ "My session" }</button>

@@ -297,6 +297,7 @@ pub fn step_device(step: &Step) -> Option<&str> {
         | StepKind::Encap { dev, .. }
         | StepKind::Decap { dev, .. }
         | StepKind::Exit { dev, .. } => Some(dev),
+        StepKind::Bridge { bridge, .. } => Some(bridge),
         _ => None,
     }
 }
@@ -1315,6 +1316,12 @@ pub fn named_devices(step: &Step) -> Vec<(String, String)> {
             result: RouteResult::Unicast { dev, .. },
             ..
         } => out.push((step.ns.clone(), dev.clone())),
+        StepKind::Bridge {
+            in_port, out_port, ..
+        } => {
+            out.push((step.ns.clone(), in_port.clone()));
+            out.push((step.ns.clone(), out_port.clone()));
+        }
         _ => {}
     }
     out
@@ -1586,6 +1593,7 @@ mod tests {
             kind,
             addrs: addr.map(|a| a.parse().unwrap()).into_iter().collect(),
             proxy_arp: false,
+            hairpin: false,
         }
     }
 

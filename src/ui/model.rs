@@ -566,7 +566,11 @@ impl EventClass {
         match &step.kind {
             StepKind::RulesSkipped { .. } => EventClass::Skip,
             StepKind::Conntrack(_) | StepKind::NatSkipped { .. } => EventClass::Conntrack,
-            StepKind::Route { .. } | StepKind::Ttl { .. } => EventClass::Routing,
+            // A bridge switching a frame is the decision a route would
+            // have made: shown and hidden with the routing steps.
+            StepKind::Route { .. } | StepKind::Ttl { .. } | StepKind::Bridge { .. } => {
+                EventClass::Routing
+            }
             StepKind::Receive { .. }
             | StepKind::Transmit { .. }
             | StepKind::Arp { .. }

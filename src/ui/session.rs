@@ -169,7 +169,7 @@ fn same_text(a: &Rc<str>, b: &Rc<str>) -> bool {
 
 /// One applied change, for undo and redo.
 #[derive(Clone, Debug, PartialEq)]
-struct Change {
+pub struct Change {
     host: usize,
     field: Field,
     before: Rc<str>,
@@ -1201,6 +1201,45 @@ impl Session {
         Some(at)
     }
 
+    /// The cluster change that undo (`undo`) or redo would make next,
+    /// taken off its stack with its YAML typed in, for a sync made in the
+    /// worker (over a node dump it takes half a second); the caller hands
+    /// the sync to [`Session::cluster_step_synced`]. `None` when the next
+    /// change is not a cluster one, or when text typed and not in use
+    /// comes first (plain [`Session::undo`] handles those at once).
+    pub fn take_cluster_step(&mut self, undo: bool) -> Option<Change> {
+        if self.unapplied().is_some() {
+            return None;
+        }
+        let stack = if undo { &mut self.undo } else { &mut self.redo };
+        let c = stack.pop_if(|c| c.host == CLUSTER)?;
+        self.edit_cluster(if undo {
+            c.before.clone()
+        } else {
+            c.after.clone()
+        });
+        Some(c)
+    }
+
+    /// Puts in place the sync of a change [`Session::take_cluster_step`]
+    /// took, and moves the change to the other stack as [`Session::undo`]
+    /// and [`Session::redo`] do. Returns whether the sync applied.
+    pub fn cluster_step_synced(
+        &mut self,
+        c: Change,
+        undo: bool,
+        draft: ClusterDraft,
+        r: Result<crate::engine::generator::Resynced, Errors>,
+    ) -> bool {
+        let ok = self.resynced(draft, r, false);
+        if undo {
+            self.redo.push(c);
+        } else if ok {
+            self.undo.push(c);
+        }
+        ok
+    }
+
     /// Redoes the last undone change (not while an editor holds text that
     /// is not in use: that text would be lost).
     pub fn redo(&mut self) -> Option<(usize, Field)> {
@@ -2058,6 +2097,27 @@ mod tests {
         assert_eq!(&*s.cluster.as_ref().unwrap().text, yaml.as_str());
         assert_eq!(s.redo().map(|x| x.0), Some(CLUSTER));
         assert_eq!(rules(&s), two);
+        // The same two steps as the page makes them over a node dump: the
+        // change taken off its stack, synced elsewhere, then put in place.
+        let sync_step = |s: &mut Session, undo: bool| {
+            let c = s.take_cluster_step(undo).expect("a cluster change");
+            let draft = s.cluster.clone().unwrap();
+            let r = generator::resync(Some(&draft.applied), &draft.text, &s.world.scenario);
+            assert!(s.cluster_step_synced(c, undo, draft, r));
+        };
+        sync_step(&mut s, true);
+        assert_eq!(
+            rules(&s),
+            three,
+            "undo made in two steps brings the third endpoint back"
+        );
+        assert!(
+            s.can_redo() && s.take_cluster_step(true).is_none(),
+            "nothing more to undo"
+        );
+        sync_step(&mut s, false);
+        assert_eq!(rules(&s), two);
+        assert!(s.can_undo() && !s.can_redo());
         // Bad YAML typed: undo takes the typed text back first.
         s.edit_cluster("kind: [".into());
         assert!(!s.apply_cluster());

@@ -521,23 +521,46 @@ const SERVICES: &[(&str, u16)] = &[
     ("postgresql", 5432), ("postgres", 5432), ("amqp", 5672), ("x11", 6000),
 ];
 
-/// A port as a number or a service name (`http` is 80).
-fn parse_port(s: &str) -> Result<u16, String> {
-    s.parse::<u16>()
-        .ok()
-        .or_else(|| SERVICES.iter().find(|(n, _)| *n == s).map(|&(_, p)| p))
-        .ok_or_else(|| {
-            format!("\"{s}\" is not a port number (0-65535) or a service name of /etc/services")
-        })
+/// The names of [`SERVICES`] that `/etc/services` lists for UDP only:
+/// the tcp match refuses them (`-p tcp --dport ntp`), as iptables does.
+const UDP_ONLY: &[&str] = &["bootps", "bootpc", "tftp", "ntp"];
+
+/// A port as a number or a service name (`http` is 80), for a match of
+/// protocol `proto` (iptables v1.8.9 takes names for udp and dccp, the
+/// TCP ones for tcp, and none for sctp).
+fn parse_port(s: &str, proto: Option<Proto>) -> Result<u16, String> {
+    if let Ok(p) = s.parse::<u16>() {
+        return Ok(p);
+    }
+    let bad =
+        || format!("\"{s}\" is not a port number (0-65535) or a service name of /etc/services");
+    let &(_, port) = SERVICES.iter().find(|(n, _)| *n == s).ok_or_else(bad)?;
+    match proto {
+        Some(Proto::Tcp) if UDP_ONLY.contains(&s) => Err(format!(
+            "\"{s}\" is a UDP service in /etc/services ({port}/udp), not a TCP one: write {port}"
+        )),
+        Some(Proto::Other(132)) => Err(format!(
+            "\"{s}\" is not an SCTP service in /etc/services: write its port number"
+        )),
+        _ => Ok(port),
+    }
 }
 
 /// `80`, `1000:2000`, `:1024`, `1024:`.
-fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
+fn parse_port_range(s: &str, proto: Option<Proto>) -> Result<(u16, u16), String> {
     match s.split_once(':') {
-        None => parse_port(s).map(|p| (p, p)),
+        None => parse_port(s, proto).map(|p| (p, p)),
         Some((a, b)) => {
-            let lo = if a.is_empty() { 0 } else { parse_port(a)? };
-            let hi = if b.is_empty() { 65535 } else { parse_port(b)? };
+            let lo = if a.is_empty() {
+                0
+            } else {
+                parse_port(a, proto)?
+            };
+            let hi = if b.is_empty() {
+                65535
+            } else {
+                parse_port(b, proto)?
+            };
             if lo > hi {
                 return Err(format!("port range {s} is inverted"));
             }
@@ -562,13 +585,25 @@ fn parse_value_mask(s: &str, default_mask: u32) -> Result<(u32, u32), String> {
     }
 }
 
-/// A port of a NAT range: a number from 1 (the NAT targets read it with
-/// `atoi` and refuse 0; no service names).
-fn nat_port(s: &str) -> Result<u16, String> {
-    s.parse::<u16>()
-        .ok()
-        .filter(|&p| p > 0)
-        .ok_or_else(|| format!("Port `{s}' not valid: a NAT port is a number from 1 to 65535"))
+/// The port part of a NAT range as iptables v1.8.9 reads it: one port
+/// (a number, 0 included, or a service name of any protocol), or a
+/// range of two numbers.
+fn nat_ports(p: &str) -> Result<(u16, u16), String> {
+    let bad = |why: &str| format!("Port `{p}' not valid: {why}");
+    match p.split_once('-') {
+        Some((a, b)) => {
+            let (Ok(lo), Ok(hi)) = (a.parse::<u16>(), b.parse::<u16>()) else {
+                return Err(bad("a port range is two numbers from 0 to 65535"));
+            };
+            if lo > hi {
+                return Err(format!("port range {p} is inverted"));
+            }
+            Ok((lo, hi))
+        }
+        None => parse_port(p, None).map(|x| (x, x)).map_err(|_| {
+            bad("a port is a number from 0 to 65535 or a service name of /etc/services")
+        }),
+    }
 }
 
 fn parse_nat_range(s: &str) -> Result<NatRange, String> {
@@ -594,22 +629,7 @@ fn parse_nat_range(s: &str) -> Result<NatRange, String> {
         }
         Some((a, b))
     };
-    let ports = match port_part {
-        None => None,
-        Some(p) => Some(match p.split_once('-') {
-            Some((a, b)) => {
-                let (lo, hi) = (nat_port(a)?, nat_port(b)?);
-                if lo > hi {
-                    return Err(format!("port range {p} is inverted"));
-                }
-                (lo, hi)
-            }
-            None => {
-                let x = nat_port(p)?;
-                (x, x)
-            }
-        }),
-    };
+    let ports = port_part.map(nat_ports).transpose()?;
     Ok(NatRange { addr, ports })
 }
 
@@ -1126,11 +1146,11 @@ impl Builder<'_, '_> {
                     let v = o.values[0];
                     let kind = match o.name {
                         "--sport" | "--source-port" => {
-                            let (lo, hi) = parse_port_range(v).map_err(|x| e(o, x))?;
+                            let (lo, hi) = parse_port_range(v, self.proto).map_err(|x| e(o, x))?;
                             MatchKind::Sport(lo, hi)
                         }
                         "--dport" | "--destination-port" => {
-                            let (lo, hi) = parse_port_range(v).map_err(|x| e(o, x))?;
+                            let (lo, hi) = parse_port_range(v, self.proto).map_err(|x| e(o, x))?;
                             MatchKind::Dport(lo, hi)
                         }
                         "--syn" => MatchKind::TcpFlags {
@@ -1165,7 +1185,7 @@ impl Builder<'_, '_> {
                             };
                             let mut ports = Vec::new();
                             for p in v.split(',') {
-                                ports.push(parse_port_range(p).map_err(|x| e(o, x))?);
+                                ports.push(parse_port_range(p, self.proto).map_err(|x| e(o, x))?);
                             }
                             // A range takes two of the 15 slots.
                             let slots: usize = ports

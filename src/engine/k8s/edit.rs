@@ -121,9 +121,31 @@ pub fn set_service_field(
     Some(join(out))
 }
 
+/// The node ports the cluster's Services hold (their ports' and health
+/// checks').
+fn node_ports_taken(cluster: &Cluster) -> Vec<u16> {
+    (cluster.services.iter())
+        .flat_map(|s| (s.ports.iter().map(|p| p.node_port)).chain([s.health_check_node_port]))
+        .filter(|&p| p != 0)
+        .collect()
+}
+
+/// The first node port of the API server's range (the Network document's
+/// `serviceNodePortRange`, 30000-32767 without one) not in `used`, which
+/// then holds it too. The API server picks one at random; the first free
+/// one keeps a scenario the same each time it is made.
+fn free_node_port(cluster: &Cluster, used: &mut Vec<u16>) -> Option<u16> {
+    let (lo, hi) = (cluster.network.as_ref())
+        .and_then(|n| n.node_port_range)
+        .unwrap_or((30000, 32767));
+    let port = (lo..=hi).find(|p| !used.contains(p))?;
+    used.push(port);
+    Some(port)
+}
+
 /// The YAML with Service `namespace/name`'s `healthCheckNodePort` as the
 /// API server keeps it: a LoadBalancer with `externalTrafficPolicy: Local`
-/// gets one (the first free node port from 30000) when it has none, and
+/// gets one (the first free node port, [`free_node_port`]) when it has none, and
 /// any other Service loses the one it has. The YAML as it was when there
 /// is nothing to change, or the spec is not written in block style.
 pub fn complete_health_check_port(yaml: &str, service: &str) -> String {
@@ -135,15 +157,7 @@ pub fn complete_health_check_port(yaml: &str, service: &str) -> String {
     };
     let wants = svc.kind == ServiceType::LoadBalancer && svc.external_policy == Policy::Local;
     if wants && svc.health_check_node_port == 0 {
-        let used: Vec<u16> = (cluster.services.iter())
-            .flat_map(|s| {
-                s.ports
-                    .iter()
-                    .map(|p| p.node_port)
-                    .chain([s.health_check_node_port])
-            })
-            .collect();
-        let Some(port) = (30000u16..=32767).find(|p| !used.contains(p)) else {
+        let Some(port) = free_node_port(&cluster, &mut node_ports_taken(&cluster)) else {
             return yaml.to_string();
         };
         return set_service_field(
@@ -171,8 +185,8 @@ pub fn complete_health_check_port(yaml: &str, service: &str) -> String {
 
 /// The YAML with Service `namespace/name` made of `kind` (`ClusterIP`,
 /// `NodePort` or `LoadBalancer`), as the API server would complete it: a
-/// NodePort or LoadBalancer gets a `nodePort` (the first free one from
-/// 30000) on each port without one, and a LoadBalancer gets an ingress IP
+/// NodePort or LoadBalancer gets a `nodePort` (the first free one,
+/// [`free_node_port`]) on each port without one, and a LoadBalancer gets an ingress IP
 /// in `status` (the first free address from .240 of the nodes' LAN) when it
 /// has none. Going the other way, what the new type cannot have is dropped,
 /// as the API server and the load balancer controller do: a ClusterIP
@@ -194,11 +208,7 @@ pub fn set_service_type(
     if kind == "ClusterIP" {
         return Some(text);
     }
-    let mut used: Vec<u16> = cluster
-        .services
-        .iter()
-        .flat_map(|s| s.ports.iter().map(|p| p.node_port))
-        .collect();
+    let mut used = node_ports_taken(cluster);
     // Each port item of this Service without a nodePort gets one.
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
@@ -229,8 +239,7 @@ pub fn set_service_type(
             });
             out.extend(refs[i..item_end].iter().map(|x| x.to_string()));
             if !has {
-                let port = (30000u16..=32767).find(|p| !used.contains(p))?;
-                used.push(port);
+                let port = free_node_port(cluster, &mut used)?;
                 out.push(format!("{}nodePort: {port}", " ".repeat(dash + 2)));
             }
             i = item_end;
@@ -650,6 +659,16 @@ mod tests {
             rules.contains("-d 192.168.11.240/32") && rules.contains("--dport 30000"),
             "{rules}"
         );
+        // With the Network document's serviceNodePortRange, from its start.
+        let ranged = yaml.replacen(
+            "mode: calico-ipip\n",
+            "mode: calico-ipip\nserviceNodePortRange: 31000-31005\n",
+            1,
+        );
+        let cr = Cluster::from_yaml(&ranged).unwrap();
+        let lb_ranged = set_service_type(&ranged, &cr, "ms-test/flask-ui", "LoadBalancer").unwrap();
+        let cr = Cluster::from_yaml(&lb_ranged).unwrap_or_else(|e| panic!("{e}\n{lb_ranged}"));
+        assert_eq!(cr.services[0].ports[0].node_port, 31000, "{lb_ranged}");
         // Back to ClusterIP: no node port, no ingress, no rules for them.
         let back = set_service_type(&lb, &c2, "ms-test/flask-ui", "ClusterIP").unwrap();
         let c3 = Cluster::from_yaml(&back).unwrap_or_else(|e| panic!("{e}\n{back}"));

@@ -109,6 +109,8 @@ pub struct Service {
     pub line: usize,
     /// The line of `spec.clusterIP` (0 when it is not written).
     pub cluster_ip_line: usize,
+    /// The line of `spec.healthCheckNodePort` (0 when it is not written).
+    pub health_check_line: usize,
 }
 
 impl Service {
@@ -450,6 +452,7 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
         ingress: Vec::new(),
         line: doc.line(),
         cluster_ip_line: 0,
+        health_check_line: 0,
     };
     if let Some(spec_node) = spec_node {
         let spec = At::new(spec_node, "spec");
@@ -594,6 +597,10 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
             n.integer(0, 65535, "a port")
         }) {
             svc.health_check_node_port = p as u16;
+            svc.health_check_line = r
+                .ok(spec.get("healthCheckNodePort"))
+                .flatten()
+                .map_or(0, |n| At::new(n, "").line());
         }
         let needs_ports =
             !matches!(svc.kind, ServiceType::ExternalName) && svc.cluster_ip != ClusterIp::Headless;
@@ -1059,7 +1066,7 @@ fn api_server_checks(c: &Cluster, r: &mut Report) {
                 s.health_check_node_port,
                 0,
                 None,
-                s.line,
+                s.health_check_line.max(s.line),
             )
         });
         for (field, np, port, proto, line) in ports.chain(health).filter(|p| p.1 != 0) {
@@ -1298,7 +1305,7 @@ metadata:
              "spec.ports[1].nodePort: Invalid value: 30080: provided port is already allocated (at line 6)"),
             ("one port twice", format!("{svc}  type: NodePort\n  ports:\n  - {{name: a, port: 80, nodePort: 30080}}\n  - {{name: b, port: 80, nodePort: 30080}}\n"), 7,
              "spec.ports[1].nodePort: Duplicate value: 30080 (as at line 6)"),
-            ("the health check on a node port", format!("kind: Network\n---\n{svc}  type: LoadBalancer\n  externalTrafficPolicy: Local\n  healthCheckNodePort: 30080\n  ports:\n  - {{port: 80, nodePort: 30080}}\n"), 3,
+            ("the health check on a node port", format!("kind: Network\n---\n{svc}  type: LoadBalancer\n  externalTrafficPolicy: Local\n  healthCheckNodePort: 30080\n  ports:\n  - {{port: 80, nodePort: 30080}}\n"), 8,
              "spec.healthCheckNodePort: Invalid value: 30080: provided port is already allocated (at line 10)"),
             ("the range's own address", format!("kind: Network\n---\n{svc}  clusterIP: 10.96.0.0\n  ports: [{{port: 80}}]\n"), 6,
              "spec.clusterIP: Invalid value: \"10.96.0.0\": provided IP is not in the valid range 10.96.0.0/12 (the Network document's serviceClusterIPRange, the API server's --service-cluster-ip-range)"),
