@@ -833,10 +833,17 @@ fn pods_on_one_bridge_are_switched_through_the_nodes_netfilter() {
         },
     ];
     for row in rows {
-        let mut w = world("flannel-vxlan");
-        let node8 = w.host("node8").unwrap();
-        let port = w.hosts[node8].dev(&web_veth).unwrap();
-        w.hosts[node8].devs[port].spec.hairpin = row.hairpin;
+        // The Network document's hairpinMode (Flannel's CNI config).
+        let mut yaml = cni::cluster_yaml("flannel-vxlan").unwrap().to_string();
+        if !row.hairpin {
+            yaml = yaml.replacen(
+                "mode: flannel-vxlan\n",
+                "mode: flannel-vxlan\nhairpinMode: false\n",
+                1,
+            );
+        }
+        let c = Cluster::from_yaml(&yaml).unwrap();
+        let mut w = World::build(&cni::build(&c, "flannel-vxlan", "t").unwrap()).unwrap();
         let mut s = SimState::new(&w);
         let mut spec = SendSpec::new(row.from, row.to, Proto::Tcp);
         spec.force = row.force.clone();

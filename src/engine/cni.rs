@@ -255,6 +255,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         .as_ref()
         .and_then(|n| n.interface.clone())
         .unwrap_or_else(|| "eth0".into());
+    let hairpin_mode = net.as_ref().and_then(|n| n.hairpin_mode).unwrap_or(true);
 
     let mut nodes = Vec::new();
     for n in &cluster.nodes {
@@ -445,8 +446,9 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     },
                     addrs: Vec::new(),
                     proxy_arp: false,
-                    // The bridge plugin's hairpinMode, which flannel's CNI config sets.
-                    hairpin: true,
+                    // The bridge plugin's hairpinMode, which Flannel's
+                    // CNI config sets (the Network document may turn it off).
+                    hairpin: hairpin_mode,
                 });
                 ports.push(veth);
             }

@@ -227,6 +227,10 @@ pub struct Network {
     pub service_cidr: Option<Ipv4Net>,
     /// The API server's `--service-node-port-range` (30000-32767).
     pub node_port_range: Option<(u16, u16)>,
+    /// Flannel's CNI config `hairpinMode` (the bridge plugin's, on every
+    /// pod's port of `cni0`; true, as kube-flannel.yml writes it, when
+    /// absent).
+    pub hairpin_mode: Option<bool>,
     pub line: usize,
 }
 
@@ -997,6 +1001,7 @@ fn network(doc: At, r: &mut Report) -> Option<Network> {
                 ))
             })
         }),
+        hairpin_mode: field(doc, "hairpinMode", r, |n| n.boolean()),
         line: doc.line(),
     })
 }
