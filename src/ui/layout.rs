@@ -212,6 +212,8 @@ pub struct DeviceBox {
     pub addr: Option<String>,
     pub addrs: Vec<Ipv4Addr>,
     pub kind: DevKind,
+    /// What the device is, beyond its kind: the bridge it is a port of.
+    pub note: Option<String>,
     pub rect: Rect,
 }
 
@@ -321,6 +323,19 @@ fn chip_text(d: &Device) -> (String, Option<String>) {
         clip(&d.name, MAX_DEV_NAME),
         first_addr(d).map(|a| a.to_string()),
     )
+}
+
+/// `port of cni0 (hairpin on)` for a bridge's port; a bridge's own ports.
+fn bridge_note(h: &Host, d: &Device) -> Option<String> {
+    if let DeviceKind::Bridge { ports } = &d.kind {
+        return (!ports.is_empty()).then(|| format!("ports {}", ports.join(", ")));
+    }
+    let bridge = h
+        .devices
+        .iter()
+        .find(|b| matches!(&b.kind, DeviceKind::Bridge { ports } if ports.contains(&d.name)))?;
+    let hairpin = if d.hairpin { " (hairpin on)" } else { "" };
+    Some(format!("port of {}{hairpin}", bridge.name))
 }
 
 fn chip_width(d: &Device) -> i32 {
@@ -607,6 +622,7 @@ impl Builder<'_> {
                 addr,
                 addrs: dev.addrs.iter().map(|a| a.addr()).collect(),
                 kind: dev_kind(dev).unwrap_or(DevKind::Veth),
+                note: bridge_note(host, dev),
                 rect: r.offset(origin),
             });
         }
@@ -1447,6 +1463,34 @@ mod tests {
             .any(|k| k.from == cali && k.to == eth0 && k.a.y == k.b.y));
         // Deterministic.
         assert_eq!(l, layout(&sc));
+    }
+
+    /// Flannel's veths say which bridge they are ports of, and cni0 lists
+    /// them; Calico's routed veths say nothing of the kind.
+    #[test]
+    fn bridge_ports_are_named_on_their_chips() {
+        use crate::engine::cni;
+        use crate::engine::k8s::Cluster;
+        let build = |mode: &str| {
+            let c = Cluster::from_yaml(cni::cluster_yaml(mode).unwrap()).unwrap();
+            layout(&cni::build(&c, mode, mode).unwrap())
+        };
+        let l = build("flannel-vxlan");
+        let n8 = l.host("node8").unwrap();
+        let curl = cni::bridge_veth("ms-test", "curl");
+        let note = |l: &Layout, dev: &str| l.devices[l.device(n8, dev).unwrap()].note.clone();
+        assert_eq!(
+            note(&l, &curl).as_deref(),
+            Some("port of cni0 (hairpin on)")
+        );
+        assert!(note(&l, "cni0").is_some_and(|n| n.starts_with("ports ") && n.contains(&curl)));
+        let l = build("calico-ipip");
+        let n8 = l.host("node8").unwrap();
+        assert!(l
+            .devices
+            .iter()
+            .filter(|d| d.host == n8)
+            .all(|d| d.note.is_none()));
     }
 
     #[test]

@@ -261,7 +261,7 @@ fn topo_body(props: &BodyProps) -> Html {
                     let r = d.rect;
                     html! {
                         <g key={format!("d{i}")} class={classes!("topo-dev", format!("topo-dev-{}", d.kind.word()), dev_em(i).class())}>
-                            <title>{ format!("{} {} ({})", l.hosts.get(d.host).map(|h| h.name.as_str()).unwrap_or(""), d.name, d.kind.word()) }</title>
+                            <title>{ format!("{} {} ({}{})", l.hosts.get(d.host).map(|h| h.name.as_str()).unwrap_or(""), d.name, d.kind.word(), d.note.as_ref().map(|n| format!(", {n}")).unwrap_or_default()) }</title>
                             <rect x={n(r.x)} y={n(r.y)} width={n(r.w)} height={n(r.h)} rx="3" />
                             <text x={n(r.x + CHIP_PAD)} y={n(r.y + 15)}>
                                 <tspan class="topo-dev-name">{ d.label.clone() }</tspan>
