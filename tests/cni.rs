@@ -854,9 +854,9 @@ fn pods_on_one_bridge_are_switched_through_the_nodes_netfilter() {
             StepKind::Bridge {
                 in_port,
                 out_port,
-                after_dnat,
+                dst_changed,
                 ..
-            } => Some((in_port.clone(), out_port.clone(), *after_dnat)),
+            } => Some((in_port.clone(), out_port.clone(), *dst_changed)),
             _ => None,
         });
         assert_eq!(bridged, row.bridged, "{what}\n{table}");
@@ -874,6 +874,13 @@ fn pods_on_one_bridge_are_switched_through_the_nodes_netfilter() {
                     "{what}: {c} not passed\n{table}"
                 );
             }
+            // br_netfilter hands iptables the bridge as -i and -o.
+            let forward = t.steps.iter().find(|s| {
+                s.ns == "node8"
+                    && matches!(&s.kind, StepKind::Chain { table, chain, .. } if *table == TableName::Filter && chain == "FORWARD")
+            });
+            let devs = forward.map(|s| (s.packet.iif.as_deref(), s.packet.oif.as_deref()));
+            assert_eq!(devs, Some((Some("cni0"), Some("cni0"))), "{what}\n{table}");
         }
         match (row.end, &t.verdict) {
             (Ok((ns, src, ttl)), Verdict::Delivered { ns: got, .. }) => {
@@ -903,6 +910,15 @@ fn pods_on_one_bridge_are_switched_through_the_nodes_netfilter() {
                 row.from,
                 "{what}: the answer\n{}",
                 packetwalk::engine::render::table(&back)
+            );
+            let bridged_back = back
+                .steps
+                .iter()
+                .any(|s| matches!(s.kind, StepKind::Bridge { .. }));
+            assert_eq!(
+                bridged_back,
+                row.bridged.is_some(),
+                "{what}: the answer is switched on the bridge as well"
             );
             let last = &back.steps.last().unwrap().packet;
             let called = if row.to.contains(':') {

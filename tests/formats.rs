@@ -200,8 +200,8 @@ fn short_addresses_and_service_names_read_as_iptables_reads_them() {
     );
     // NAT ports as iptables v1.8.9 (nf_tables and legacy) takes them:
     // ICMP and a negated -p are enough; one port may be 0 or a service
-    // name of any protocol, a range is numbers only. Port matches take the
-    // names of their protocol: none for sctp, and not UDP's for tcp.
+    // name of any protocol, a range is numbers only. The tcp and sctp
+    // matches take their protocol's names, udp any, multiport those of -p.
     for (body, want) in [
         (
             "-A POSTROUTING -p icmp -j MASQUERADE --to-ports 1000\n",
@@ -247,18 +247,16 @@ fn short_addresses_and_service_names_read_as_iptables_reads_them() {
             "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80-http\n",
             Err("Port `80-http' not valid"),
         ),
-        (
-            "-A PREROUTING -p tcp -m tcp --dport ntp -j ACCEPT\n",
-            Err("\"ntp\" is a UDP service"),
-        ),
-        (
-            "-A PREROUTING -p tcp -m multiport --dports http,ntp -j ACCEPT\n",
-            Err("\"ntp\" is a UDP service"),
-        ),
-        (
-            "-A PREROUTING -p sctp -m sctp --dport http -j ACCEPT\n",
-            Err("not an SCTP service"),
-        ),
+        ("-A PREROUTING -p udp -m udp --dport ssh -j ACCEPT\n", Ok("Dport(22, 22)")),
+        ("-A PREROUTING -p udp -m multiport --dports domain -j ACCEPT\n", Ok("[(53, 53)]")),
+        ("-A PREROUTING -p sctp -m sctp --dport amqp -j ACCEPT\n", Ok("Dport(5672, 5672)")),
+        ("-A PREROUTING -p sctp -m multiport --dports amqp -j ACCEPT\n", Ok("[(5672, 5672)]")),
+        ("-A PREROUTING -p dccp -m multiport --dports 80 -j ACCEPT\n", Ok("[(80, 80)]")),
+        ("-A PREROUTING -p tcp -m tcp --dport ntp -j ACCEPT\n", Err("\"ntp\" is not listed for TCP in /etc/services (only for UDP): write its number, 123")),
+        ("-A PREROUTING -p tcp -m multiport --dports http,ntp -j ACCEPT\n", Err("\"ntp\" is not listed for TCP")),
+        ("-A PREROUTING -p udp -m multiport --dports ssh -j ACCEPT\n", Err("\"ssh\" is not listed for UDP")),
+        ("-A PREROUTING -p dccp -m multiport --dports http -j ACCEPT\n", Err("\"http\" is not listed for DCCP")),
+        ("-A PREROUTING -p sctp -m sctp --dport http -j ACCEPT\n", Err("\"http\" is not listed for SCTP in /etc/services (only for TCP)")),
     ] {
         let text =
             format!("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n{body}COMMIT\n");
@@ -610,6 +608,27 @@ fn scenario_errors_name_the_host_and_line() {
     );
     let e = Scenario::from_json("{\n  \"name\": \"x\",\n  \"title\": 5\n}").unwrap_err();
     assert_eq!((e.0[0].line, e.0[0].column), (3, 12));
+    // A bridge port must be a veth of the host (by its name, or by its far
+    // end's host/device): docker0 given node8's NIC and a pod's eth0 whose
+    // near end is on node8, not node51.
+    let mut sc: Scenario = scenario::builtin("article-remote").unwrap();
+    let node51 = sc.host_mut("node51").unwrap();
+    let docker0 = node51
+        .devices
+        .iter_mut()
+        .find(|d| d.name == "docker0")
+        .unwrap();
+    docker0.kind = scenario::DeviceKind::Bridge {
+        ports: vec![
+            "ens33".into(),
+            "flask-ui-6c9f7d8b5d-x2k4p/eth0".into(),
+            "nope".into(),
+        ],
+    };
+    let e = World::build(&sc).unwrap_err().to_string();
+    for p in ["ens33", "flask-ui-6c9f7d8b5d-x2k4p/eth0", "nope"] {
+        assert!(e.contains(&format!("host node51: bridge docker0 has port \"{p}\", which is neither a veth of node51 nor the far end (host/device) of one")), "{p}: {e}");
+    }
     // Every built-in scenario builds.
     for n in scenario::BUILTIN {
         World::build(&scenario::builtin(n).unwrap()).unwrap();

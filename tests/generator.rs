@@ -96,6 +96,26 @@ fn bad_yaml_and_bad_requests_are_answered_with_why() {
         }),
         Response::Builtin(None)
     );
+    // The type select with no node port left in the Network document's
+    // range: the form says so, rather than blaming the YAML's style.
+    let full = cni::cluster_yaml("session-affinity").unwrap().replacen(
+        "mode: calico-ipip\n",
+        "mode: calico-ipip\nserviceNodePortRange: 30080-30080\n",
+        1,
+    );
+    let full = full + "---\nkind: Service\nmetadata: {name: other, namespace: x}\nspec:\n  type: NodePort\n  ports:\n  - port: 81\n    nodePort: 30080\n";
+    let answer = through_json(&Request::Edit {
+        yaml: full,
+        edit: FormEdit::Service {
+            service: "ms-test/flask-ui".into(),
+            field: "type".into(),
+            value: "NodePort".into(),
+        },
+    });
+    assert_eq!(
+        answer,
+        Response::Edit(Err("Every node port of 30080-30080 (the Network document's serviceNodePortRange) is taken: widen the range, or free a port in the YAML.".into()))
+    );
 }
 
 /// The binary answers one request from stdin, as the wasm module does.

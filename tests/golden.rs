@@ -686,7 +686,7 @@ fn bad_send_requests_are_explained() {
 }
 
 #[test]
-fn node_to_service_is_rerouted_after_dnat_in_output() {
+fn node_to_service_is_rerouted_dst_changed_in_output() {
     let (mut w, mut s) = world("article");
     let t = send(
         &mut w,

@@ -306,13 +306,21 @@ fn form_edit(yaml: &str, e: FormEdit) -> Result<String, String> {
             value,
         } => {
             let c = objects();
-            match field.as_str() {
+            let typed = match field.as_str() {
                 "type" => edit::set_service_type(yaml, &c, &service, &value),
                 _ => edit::set_service_field(yaml, &c, &service, &field, &value),
             }
-            .map(|y| edit::complete_health_check_port(&y, &service))
             .ok_or_else(|| {
-                format!("The form cannot set {field} of {service} here: its spec or its ports are not written as blocks (each key on its own line, each port a \"- port: …\" item, nodePort not first). Set {field} in the YAML.")
+                // A type with node ports, and none left to give.
+                (field == "type" && value != "ClusterIP")
+                    .then(|| edit::no_free_node_port(&c))
+                    .flatten()
+                    .unwrap_or_else(|| format!("The form cannot set {field} of {service} here: its spec or its ports are not written as blocks (each key on its own line, each port a \"- port: …\" item, nodePort not first). Set {field} in the YAML."))
+            })?;
+            // The health check port, when the Service now needs one.
+            edit::complete_health_check_port(&typed, &service).ok_or_else(|| {
+                edit::no_free_node_port(&Cluster::from_yaml(&typed).unwrap_or_default())
+                    .unwrap_or_default()
             })
         }
         FormEdit::Endpoint { line, state } => match state {

@@ -52,6 +52,8 @@ impl Proto {
             Proto::Udp => "udp".into(),
             Proto::Ipip => "ipencap".into(),
             Proto::Other(132) => "sctp".into(),
+            Proto::Other(33) => "dccp".into(),
+            Proto::Other(136) => "udplite".into(),
             Proto::Other(n) => n.to_string(),
         }
     }
@@ -64,6 +66,8 @@ impl Proto {
             "icmp" => Some(Proto::Icmp),
             "ipencap" | "ipip" => Some(Proto::Ipip),
             "sctp" => Some(Proto::Other(132)),
+            "dccp" => Some(Proto::Other(33)),
+            "udplite" => Some(Proto::Other(136)),
             other => other.parse::<u8>().ok().map(Proto::from_number),
         }
     }

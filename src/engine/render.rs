@@ -62,10 +62,10 @@ pub fn summary(s: &Step) -> String {
             bridge,
             in_port,
             out_port,
-            after_dnat,
+            dst_changed,
         } => {
-            let why = if *after_dnat {
-                "the DNAT led to a pod on this bridge"
+            let why = if *dst_changed {
+                "PREROUTING rewrote the destination to a pod on this bridge"
             } else {
                 "the frame is addressed to the pod there"
             };

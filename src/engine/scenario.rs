@@ -755,6 +755,31 @@ impl World {
                 }
             }
         }
+        // A bridge's ports: this host's end of a veth, or the far end of one
+        // whose near end is on this host.
+        for h in &hosts {
+            for d in &h.devs {
+                let DeviceKind::Bridge { ports } = &d.spec.kind else {
+                    continue;
+                };
+                for p in ports {
+                    let near = match p.split_once('/') {
+                        Some((fh, fd)) => (hosts.iter().find(|x| x.name() == fh))
+                            .and_then(|x| x.devs[x.dev(fd)?].peer)
+                            .filter(|(ph, _)| hosts[*ph].name() == h.name())
+                            .map(|(_, pd)| pd),
+                        None => h.dev(p),
+                    };
+                    if !near.is_some_and(|n| matches!(h.devs[n].spec.kind, DeviceKind::Veth { .. }))
+                    {
+                        errors.push(ParseError::new(0, 0, format!(
+                            "host {}: bridge {} has port \"{p}\", which is neither a veth of {} nor the far end (host/device) of one",
+                            h.name(), d.spec.name, h.name()
+                        )));
+                    }
+                }
+            }
+        }
         if errors.is_empty() {
             Ok(World {
                 scenario: scenario.clone(),

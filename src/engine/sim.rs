@@ -187,8 +187,9 @@ enum Next {
         from: Option<String>,
         pkt: Packet,
         /// The device whose MAC the frame is addressed to, when that is
-        /// not `dev` itself: a pod behind the bridge `dev` is a port of.
-        frame_to: Option<(usize, usize)>,
+        /// not `dev` itself: a pod behind the bridge `dev` is a port of,
+        /// with that pod's port of the bridge.
+        frame_to: Option<((usize, usize), usize)>,
     },
     LocalOut {
         host: usize,
@@ -1370,7 +1371,7 @@ impl Walker<'_, '_> {
         mut dev: usize,
         from: Option<String>,
         mut pkt: Packet,
-        frame_to: Option<(usize, usize)>,
+        frame_to: Option<((usize, usize), usize)>,
     ) -> Next {
         // A port of a bridge hands what it receives to the bridge: the
         // network layer sees the packet arrive on the bridge (`cni0`).
@@ -1400,8 +1401,8 @@ impl Walker<'_, '_> {
         // another port's pod is switched to it, not routed (unless a DNAT
         // changed where it goes: then the kernel routes it first).
         let dnat = pkt.head().dst != dst;
-        if let (Some(b), Some(far), false) = (bridge, frame_to, dnat) {
-            return self.bridge_forward(host, port, b, far, pkt, ct, false);
+        if let (Some(b), Some(to), false) = (bridge, frame_to, dnat) {
+            return self.bridge_forward(host, port, b, to, pkt, ct, false);
         }
         let d = self.route_step(host, Lookup::Input, &pkt);
         let Some(route) = d.route else {
@@ -1441,12 +1442,12 @@ impl Walker<'_, '_> {
                 false,
                 &pkt,
             );
-            let Some((far, _)) = found else {
+            let Some(to) = found else {
                 let detail =
                     format!("no container behind {bridge_name} answers ARP for {next_hop}");
                 return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
             };
-            return self.bridge_forward(host, port, b, far, pkt, ct, true);
+            return self.bridge_forward(host, port, b, to, pkt, ct, true);
         }
         // Forwarding.
         let h = &self.world.hosts[host];
@@ -1492,7 +1493,7 @@ impl Walker<'_, '_> {
     }
 
     /// Bridge `bridge` of `host` switches a frame that came in on its port
-    /// `in_port` to the port behind which `far` (a pod's `eth0`) is. With
+    /// `in_port` to port `out`, behind which `far` (a pod's `eth0`) is. With
     /// br_netfilter the frame passes FORWARD and POSTROUTING with the
     /// bridge as `-i` and `-o`; no TTL is taken (checked in network
     /// namespaces with a bridge, veths and bridge-nf-call-iptables = 1).
@@ -1502,24 +1503,17 @@ impl Walker<'_, '_> {
         host: usize,
         in_port: usize,
         bridge: usize,
-        far: (usize, usize),
+        (far, out): ((usize, usize), usize),
         mut pkt: Packet,
         mut ct: Ct,
-        after_dnat: bool,
+        dst_changed: bool,
     ) -> Next {
         let world = self.world;
         let h = &world.hosts[host];
         let bridge_name = h.devs[bridge].spec.name.clone();
         let in_name = h.devs[in_port].spec.name.clone();
-        let out = world.hosts[far.0].devs[far.1]
-            .peer
-            .filter(|p| p.0 == host)
-            .map(|p| p.1);
-        let out_name = out.map_or_else(
-            || world.label(far.0, far.1),
-            |d| h.devs[d].spec.name.clone(),
-        );
-        if out == Some(in_port) && !h.devs[in_port].spec.hairpin {
+        let out_name = h.devs[out].spec.name.clone();
+        if out == in_port && !h.devs[in_port].spec.hairpin {
             let detail = format!(
                 "{bridge_name} would send the frame back out of {in_name}, the port it came in on, and hairpin mode is off there (ip link set {in_name} type bridge_slave hairpin on)"
             );
@@ -1533,7 +1527,7 @@ impl Walker<'_, '_> {
                 bridge: bridge_name,
                 in_port: in_name,
                 out_port: out_name.clone(),
-                after_dnat,
+                dst_changed,
             },
             &pkt,
         );
@@ -1602,17 +1596,18 @@ impl Walker<'_, '_> {
                 // for its own address, and switches to the other ports.
                 if let Some(bi) = world.bridge_of(ph, pd) {
                     let b = &peer.devs[bi];
-                    let owner = if b.spec.addrs.iter().any(|a| a.addr() == next_hop) {
-                        Some((ph, bi))
-                    } else {
-                        world.bridge_neighbour(ph, bi, next_hop).map(|(far, _)| far)
-                    };
-                    self.arp(host, dev, next_hop, owner, false, &pkt);
                     // The bridge's own address answers: the frame goes up to
                     // the node, which routes it. Another port's pod answers:
                     // the frame is addressed to it, and the bridge switches
                     // it there (see `receive`).
-                    let frame_to = owner.filter(|o| *o != (ph, bi));
+                    let ours = b.spec.addrs.iter().any(|a| a.addr() == next_hop);
+                    let frame_to = world.bridge_neighbour(ph, bi, next_hop).filter(|_| !ours);
+                    let owner = if ours {
+                        Some((ph, bi))
+                    } else {
+                        frame_to.map(|(far, _)| far)
+                    };
+                    self.arp(host, dev, next_hop, owner, false, &pkt);
                     return match owner {
                         Some(_) => self.hand_over_to(host, dev, next_hop, (ph, pd), pkt, frame_to),
                         None => {
@@ -1874,7 +1869,7 @@ impl Walker<'_, '_> {
     }
 
     /// [`Walker::hand_over`] of a frame addressed to `frame_to` (a pod
-    /// behind the bridge that `to` is a port of).
+    /// behind the bridge that `to` is a port of, and its port).
     fn hand_over_to(
         &mut self,
         host: usize,
@@ -1882,7 +1877,7 @@ impl Walker<'_, '_> {
         next_hop: Ipv4Addr,
         to: (usize, usize),
         mut pkt: Packet,
-        frame_to: Option<(usize, usize)>,
+        frame_to: Option<((usize, usize), usize)>,
     ) -> Next {
         self.transmit_step(host, dev, Some(next_hop), &pkt);
         pkt.mark = 0;

@@ -299,9 +299,10 @@ pub enum StepKind {
         bridge: String,
         in_port: String,
         out_port: String,
-        /// Why it is bridged: the frame was sent to that port's MAC, or a
-        /// DNAT in PREROUTING led to an address behind the bridge.
-        after_dnat: bool,
+        /// Why it is bridged: `false`, the frame was sent to that port's
+        /// pod; `true`, PREROUTING rewrote the destination (a DNAT, or
+        /// conntrack undoing a masquerade) to an address behind the bridge.
+        dst_changed: bool,
     },
     /// Neighbour resolution for the next hop.
     Arp {

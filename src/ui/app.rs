@@ -1188,8 +1188,6 @@ impl Component for App {
             Msg::ClusterSynced(version, draft, r) => {
                 self.syncing = false;
                 let same_text = self.session.cluster.as_ref().is_some_and(|c| c.text == draft.text);
-                // An undo or redo overtaken by an edit is lost: the edit
-                // starts from the YAML it typed in.
                 let step = self.sync_step.take();
                 if version == (self.gen, self.session.world_gen()) && same_text {
                     let r = r.map(|r| *r);
@@ -1198,9 +1196,16 @@ impl Component for App {
                         None => self.session.resynced(*draft, r, true),
                     };
                     self.synced(ctx, applied);
-                } else if self.session.sync_due() {
-                    // Something changed while it was made: once more.
-                    ctx.link().send_message(Msg::ClusterApply);
+                } else {
+                    // An undo overtaken by an edit of the same session goes
+                    // back on its stack: the edit starts from what it undid.
+                    if let Some((c, true)) = step.filter(|_| version.0 == self.gen) {
+                        self.session.untake_cluster_step(c);
+                    }
+                    if self.session.sync_due() {
+                        // Something changed while it was made: once more.
+                        ctx.link().send_message(Msg::ClusterApply);
+                    }
                 }
             }
             Msg::ClusterMode(mode) => self.form_edit(ctx, FormEdit::Mode(mode)),

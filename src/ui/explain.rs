@@ -188,11 +188,11 @@ pub fn explain(props: &ExplainProps) -> Html {
             bridge,
             in_port,
             out_port,
-            after_dnat,
+            dst_changed,
         } => html! {
             <>
                 <p>{ format!("{bridge} is a Linux bridge: it switches frames between its ports by MAC address, so this packet is not routed and keeps its TTL. Kubernetes needs br_netfilter (bridge-nf-call-iptables = 1), so the node's iptables still sees the frame: PREROUTING, then FORWARD and POSTROUTING with {bridge} as both -i and -o.") }</p>
-                if *after_dnat { <p>{ format!("The DNAT in PREROUTING sent it to a pod behind {bridge} itself: the kernel looked the new address up (dev {bridge}) and kept the frame on the bridge.") }</p> }
+                if *dst_changed { <p>{ format!("PREROUTING rewrote its destination (a DNAT, or conntrack undoing a masquerade on a reply) to a pod behind {bridge} itself: the kernel looked the new address up (dev {bridge}) and kept the frame on the bridge.") }</p> }
                 if in_port == out_port { <p>{ format!("It leaves through {out_port}, the port it came in on: only because hairpin mode is on there (the pod is calling itself through its Service; kube-proxy masquerades it so the answer comes back through the node).") }</p> }
             </>
         },

@@ -1221,6 +1221,13 @@ impl Session {
         Some(c)
     }
 
+    /// Puts an undo [`Session::take_cluster_step`] took back on the undo
+    /// stack, when its sync was overtaken by another change (the YAML in
+    /// use is still the change's `after`).
+    pub fn untake_cluster_step(&mut self, c: Change) {
+        self.undo.push(c);
+    }
+
     /// Puts in place the sync of a change [`Session::take_cluster_step`]
     /// took, and moves the change to the other stack as [`Session::undo`]
     /// and [`Session::redo`] do. Returns whether the sync applied.
@@ -2118,6 +2125,29 @@ mod tests {
         sync_step(&mut s, false);
         assert_eq!(rules(&s), two);
         assert!(s.can_undo() && !s.can_redo());
+        // An undo overtaken by an edit (typed into the YAML it put back)
+        // goes back on its stack, and the edit is recorded after it.
+        let c = s.take_cluster_step(true).unwrap();
+        s.edit_cluster(format!("{yaml}# a note\n").as_str().into());
+        s.untake_cluster_step(c);
+        assert!(s.apply_cluster());
+        assert_eq!(rules(&s), three, "the typed YAML has three endpoints");
+        s.undo();
+        assert_eq!(
+            &*s.cluster.as_ref().unwrap().text,
+            one_less.as_str(),
+            "undo: the YAML before the edit"
+        );
+        assert_eq!(rules(&s), two);
+        s.undo();
+        assert_eq!(
+            &*s.cluster.as_ref().unwrap().text,
+            yaml.as_str(),
+            "then the overtaken undo"
+        );
+        assert_eq!(rules(&s), three);
+        s.redo();
+        assert_eq!(rules(&s), two);
         // Bad YAML typed: undo takes the typed text back first.
         s.edit_cluster("kind: [".into());
         assert!(!s.apply_cluster());

@@ -506,60 +506,91 @@ fn short_ipv4(s: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
-/// Service names iptables finds in Debian's `/etc/services` (the common
-/// ones), with the port each stands for.
+/// The protocols a service name is listed for in `/etc/services`.
+const TCP: u8 = 1;
+const UDP: u8 = 2;
+const SCTP: u8 = 4;
+
+/// Service names iptables finds in Debian's `/etc/services` (netbase 6.4;
+/// the common ones), with the port each stands for and its protocols.
 #[rustfmt::skip]
-const SERVICES: &[(&str, u16)] = &[
-    ("ftp-data", 20), ("ftp", 21), ("ssh", 22), ("telnet", 23), ("smtp", 25), ("mail", 25),
-    ("domain", 53), ("bootps", 67), ("bootpc", 68), ("tftp", 69), ("http", 80), ("www", 80),
-    ("kerberos", 88), ("pop3", 110), ("ntp", 123), ("netbios-ssn", 139), ("imap2", 143),
-    ("imap", 143), ("snmp", 161), ("snmp-trap", 162), ("bgp", 179), ("ldap", 389),
-    ("https", 443), ("microsoft-ds", 445), ("submissions", 465), ("smtps", 465),
-    ("syslog", 514), ("printer", 515), ("submission", 587), ("ipp", 631), ("ldaps", 636),
-    ("domain-s", 853), ("rsync", 873), ("imaps", 993), ("pop3s", 995), ("ms-sql-s", 1433),
-    ("nfs", 2049), ("mysql", 3306), ("ms-wbt-server", 3389), ("sip", 5060),
-    ("postgresql", 5432), ("postgres", 5432), ("amqp", 5672), ("x11", 6000),
+const SERVICES: &[(&str, u16, u8)] = &[
+    ("ftp-data", 20, TCP), ("ftp", 21, TCP), ("ssh", 22, TCP), ("telnet", 23, TCP),
+    ("smtp", 25, TCP), ("mail", 25, TCP), ("domain", 53, TCP | UDP), ("bootps", 67, UDP),
+    ("bootpc", 68, UDP), ("tftp", 69, UDP), ("http", 80, TCP), ("www", 80, TCP),
+    ("kerberos", 88, TCP | UDP), ("pop3", 110, TCP), ("ntp", 123, UDP),
+    ("netbios-ssn", 139, TCP), ("imap2", 143, TCP), ("imap", 143, TCP),
+    ("snmp", 161, TCP | UDP), ("snmp-trap", 162, TCP | UDP), ("bgp", 179, TCP),
+    ("ldap", 389, TCP | UDP), ("https", 443, TCP | UDP), ("microsoft-ds", 445, TCP),
+    ("submissions", 465, TCP), ("smtps", 465, TCP), ("syslog", 514, TCP | UDP),
+    ("printer", 515, TCP), ("submission", 587, TCP), ("ipp", 631, TCP),
+    ("ldaps", 636, TCP | UDP), ("domain-s", 853, TCP | UDP), ("rsync", 873, TCP),
+    ("imaps", 993, TCP), ("pop3s", 995, TCP), ("ms-sql-s", 1433, TCP),
+    ("nfs", 2049, TCP | UDP), ("mysql", 3306, TCP), ("ms-wbt-server", 3389, TCP),
+    ("sip", 5060, TCP | UDP), ("postgresql", 5432, TCP), ("postgres", 5432, TCP),
+    ("amqp", 5672, TCP | SCTP), ("x11", 6000, TCP),
 ];
 
-/// The names of [`SERVICES`] that `/etc/services` lists for UDP only:
-/// the tcp match refuses them (`-p tcp --dport ntp`), as iptables does.
-const UDP_ONLY: &[&str] = &["bootps", "bootpc", "tftp", "ntp"];
+/// Which service names a port option takes, as iptables v1.8.9 looks them
+/// up: the tcp and sctp matches their own protocol's, the udp and dccp
+/// matches and the NAT targets any protocol's, multiport those of `-p`'s.
+#[derive(Clone, Copy)]
+enum Names {
+    Any,
+    Of(&'static str, u8),
+}
 
-/// A port as a number or a service name (`http` is 80), for a match of
-/// protocol `proto` (iptables v1.8.9 takes names for udp and dccp, the
-/// TCP ones for tcp, and none for sctp).
-fn parse_port(s: &str, proto: Option<Proto>) -> Result<u16, String> {
+impl Names {
+    /// The names `-m multiport` takes with protocol `proto`.
+    fn of_proto(proto: Option<Proto>) -> Names {
+        match proto {
+            Some(Proto::Tcp) => Names::Of("TCP", TCP),
+            Some(Proto::Udp) => Names::Of("UDP", UDP),
+            Some(Proto::Other(132)) => Names::Of("SCTP", SCTP),
+            Some(Proto::Other(136)) => Names::Of("UDP-Lite", 0),
+            _ => Names::Of("DCCP", 0),
+        }
+    }
+}
+
+/// A port as a number or a service name (`http` is 80).
+fn parse_port(s: &str, names: Names) -> Result<u16, String> {
     if let Ok(p) = s.parse::<u16>() {
         return Ok(p);
     }
     let bad =
         || format!("\"{s}\" is not a port number (0-65535) or a service name of /etc/services");
-    let &(_, port) = SERVICES.iter().find(|(n, _)| *n == s).ok_or_else(bad)?;
-    match proto {
-        Some(Proto::Tcp) if UDP_ONLY.contains(&s) => Err(format!(
-            "\"{s}\" is a UDP service in /etc/services ({port}/udp), not a TCP one: write {port}"
-        )),
-        Some(Proto::Other(132)) => Err(format!(
-            "\"{s}\" is not an SCTP service in /etc/services: write its port number"
-        )),
+    let &(_, port, listed) = SERVICES.iter().find(|(n, ..)| *n == s).ok_or_else(bad)?;
+    match names {
+        Names::Of(proto, mask) if listed & mask == 0 => {
+            let of: Vec<&str> = [(TCP, "TCP"), (UDP, "UDP"), (SCTP, "SCTP")]
+                .iter()
+                .filter(|(m, _)| listed & m != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            Err(format!(
+                "\"{s}\" is not listed for {proto} in /etc/services (only for {}): write its number, {port}",
+                of.join(" and ")
+            ))
+        }
         _ => Ok(port),
     }
 }
 
 /// `80`, `1000:2000`, `:1024`, `1024:`.
-fn parse_port_range(s: &str, proto: Option<Proto>) -> Result<(u16, u16), String> {
+fn parse_port_range(s: &str, names: Names) -> Result<(u16, u16), String> {
     match s.split_once(':') {
-        None => parse_port(s, proto).map(|p| (p, p)),
+        None => parse_port(s, names).map(|p| (p, p)),
         Some((a, b)) => {
             let lo = if a.is_empty() {
                 0
             } else {
-                parse_port(a, proto)?
+                parse_port(a, names)?
             };
             let hi = if b.is_empty() {
                 65535
             } else {
-                parse_port(b, proto)?
+                parse_port(b, names)?
             };
             if lo > hi {
                 return Err(format!("port range {s} is inverted"));
@@ -600,7 +631,7 @@ fn nat_ports(p: &str) -> Result<(u16, u16), String> {
             }
             Ok((lo, hi))
         }
-        None => parse_port(p, None).map(|x| (x, x)).map_err(|_| {
+        None => parse_port(p, Names::Any).map(|x| (x, x)).map_err(|_| {
             bad("a port is a number from 0 to 65535 or a service name of /etc/services")
         }),
     }
@@ -1142,15 +1173,20 @@ impl Builder<'_, '_> {
         match m.name {
             "tcp" | "udp" | "sctp" | "icmp" | "multiport" | "comment" | "mark" | "conntrack"
             | "state" | "nfacct" => {
+                let port_names = match m.name {
+                    "tcp" => Names::Of("TCP", TCP),
+                    "sctp" => Names::Of("SCTP", SCTP),
+                    _ => Names::Any,
+                };
                 for o in &m.opts {
                     let v = o.values[0];
                     let kind = match o.name {
                         "--sport" | "--source-port" => {
-                            let (lo, hi) = parse_port_range(v, self.proto).map_err(|x| e(o, x))?;
+                            let (lo, hi) = parse_port_range(v, port_names).map_err(|x| e(o, x))?;
                             MatchKind::Sport(lo, hi)
                         }
                         "--dport" | "--destination-port" => {
-                            let (lo, hi) = parse_port_range(v, self.proto).map_err(|x| e(o, x))?;
+                            let (lo, hi) = parse_port_range(v, port_names).map_err(|x| e(o, x))?;
                             MatchKind::Dport(lo, hi)
                         }
                         "--syn" => MatchKind::TcpFlags {
@@ -1185,7 +1221,10 @@ impl Builder<'_, '_> {
                             };
                             let mut ports = Vec::new();
                             for p in v.split(',') {
-                                ports.push(parse_port_range(p, self.proto).map_err(|x| e(o, x))?);
+                                ports.push(
+                                    parse_port_range(p, Names::of_proto(self.proto))
+                                        .map_err(|x| e(o, x))?,
+                                );
                             }
                             // A range takes two of the 15 slots.
                             let slots: usize = ports
@@ -1199,13 +1238,15 @@ impl Builder<'_, '_> {
                                         .into(),
                                 ));
                             }
+                            // tcp, udp, sctp, udplite, dccp.
                             if !matches!(
                                 self.proto,
-                                Some(Proto::Tcp | Proto::Udp | Proto::Other(132))
+                                Some(Proto::Tcp | Proto::Udp | Proto::Other(132 | 136 | 33))
                             ) {
-                                return Err(
-                                    self.err(m.at, "-m multiport needs -p tcp, -p udp or -p sctp")
-                                );
+                                return Err(self.err(
+                                    m.at,
+                                    "-m multiport needs -p tcp, udp, sctp, udplite or dccp",
+                                ));
                             }
                             MatchKind::Multiport { dir, ports }
                         }

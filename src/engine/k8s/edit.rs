@@ -135,39 +135,54 @@ fn node_ports_taken(cluster: &Cluster) -> Vec<u16> {
 /// then holds it too. The API server picks one at random; the first free
 /// one keeps a scenario the same each time it is made.
 fn free_node_port(cluster: &Cluster, used: &mut Vec<u16>) -> Option<u16> {
-    let (lo, hi) = (cluster.network.as_ref())
-        .and_then(|n| n.node_port_range)
-        .unwrap_or((30000, 32767));
-    let port = (lo..=hi).find(|p| !used.contains(p))?;
+    let (lo, hi) = node_port_range(cluster);
+    // 0 is "none" in a nodePort field.
+    let port = (lo.max(1)..=hi).find(|p| !used.contains(p))?;
     used.push(port);
     Some(port)
+}
+
+fn node_port_range(cluster: &Cluster) -> (u16, u16) {
+    (cluster.network.as_ref())
+        .and_then(|n| n.node_port_range)
+        .unwrap_or((30000, 32767))
+}
+
+/// What the form says when a Service needs a node port and the API
+/// server's range has none left; `None` while one is free.
+pub fn no_free_node_port(cluster: &Cluster) -> Option<String> {
+    let (lo, hi) = node_port_range(cluster);
+    free_node_port(cluster, &mut node_ports_taken(cluster)).is_none().then(|| {
+        format!("Every node port of {lo}-{hi} (the Network document's serviceNodePortRange) is taken: widen the range, or free a port in the YAML.")
+    })
 }
 
 /// The YAML with Service `namespace/name`'s `healthCheckNodePort` as the
 /// API server keeps it: a LoadBalancer with `externalTrafficPolicy: Local`
 /// gets one (the first free node port, [`free_node_port`]) when it has none, and
 /// any other Service loses the one it has. The YAML as it was when there
-/// is nothing to change, or the spec is not written in block style.
-pub fn complete_health_check_port(yaml: &str, service: &str) -> String {
+/// is nothing to change, or the spec is not written in block style;
+/// `None` when no node port is free.
+pub fn complete_health_check_port(yaml: &str, service: &str) -> Option<String> {
     let Ok(cluster) = Cluster::from_yaml(yaml) else {
-        return yaml.to_string();
+        return Some(yaml.to_string());
     };
     let Some(svc) = cluster.services.iter().find(|s| s.key() == service) else {
-        return yaml.to_string();
+        return Some(yaml.to_string());
     };
     let wants = svc.kind == ServiceType::LoadBalancer && svc.external_policy == Policy::Local;
     if wants && svc.health_check_node_port == 0 {
-        let Some(port) = free_node_port(&cluster, &mut node_ports_taken(&cluster)) else {
-            return yaml.to_string();
-        };
-        return set_service_field(
-            yaml,
-            &cluster,
-            service,
-            "healthCheckNodePort",
-            &port.to_string(),
-        )
-        .unwrap_or_else(|| yaml.to_string());
+        let port = free_node_port(&cluster, &mut node_ports_taken(&cluster))?;
+        return Some(
+            set_service_field(
+                yaml,
+                &cluster,
+                service,
+                "healthCheckNodePort",
+                &port.to_string(),
+            )
+            .unwrap_or_else(|| yaml.to_string()),
+        );
     }
     if !wants && svc.health_check_node_port != 0 {
         let lines: Vec<&str> = yaml.lines().collect();
@@ -178,9 +193,9 @@ pub fn complete_health_check_port(yaml: &str, service: &str) -> String {
             })
             .map(|(_, l)| l.to_string())
             .collect();
-        return join(out);
+        return Some(join(out));
     }
-    yaml.to_string()
+    Some(yaml.to_string())
 }
 
 /// The YAML with Service `namespace/name` made of `kind` (`ClusterIP`,
@@ -619,14 +634,14 @@ mod tests {
         let yaml = cni::cluster_yaml("calico-ipip").unwrap();
         let c = Cluster::from_yaml(yaml).unwrap();
         let lb = set_service_type(yaml, &c, svc, "LoadBalancer").unwrap();
-        let lb = complete_health_check_port(&lb, svc);
+        let lb = complete_health_check_port(&lb, svc).unwrap();
         assert!(
             !lb.contains("healthCheckNodePort"),
             "Cluster policy: none\n{lb}"
         );
         let c = Cluster::from_yaml(&lb).unwrap();
         let local = set_service_field(&lb, &c, svc, "externalTrafficPolicy", "Local").unwrap();
-        let local = complete_health_check_port(&local, svc);
+        let local = complete_health_check_port(&local, svc).unwrap();
         let c = Cluster::from_yaml(&local).unwrap_or_else(|e| panic!("{e}\n{local}"));
         assert_eq!(c.services[0].health_check_node_port, 30000, "{local}");
         let rules = node8_rules(&c);
@@ -637,7 +652,7 @@ mod tests {
             "{rules}"
         );
         let back = set_service_field(&local, &c, svc, "externalTrafficPolicy", "Cluster").unwrap();
-        let back = complete_health_check_port(&back, svc);
+        let back = complete_health_check_port(&back, svc).unwrap();
         assert!(!back.contains("healthCheckNodePort"), "{back}");
     }
 
@@ -669,6 +684,25 @@ mod tests {
         let lb_ranged = set_service_type(&ranged, &cr, "ms-test/flask-ui", "LoadBalancer").unwrap();
         let cr = Cluster::from_yaml(&lb_ranged).unwrap_or_else(|e| panic!("{e}\n{lb_ranged}"));
         assert_eq!(cr.services[0].ports[0].node_port, 31000, "{lb_ranged}");
+        // A range with no port left: the form says so.
+        let full = yaml.replacen(
+            "mode: calico-ipip\n",
+            "mode: calico-ipip\nserviceNodePortRange: 31000-31000\n",
+            1,
+        );
+        let lb_full = set_service_type(
+            &full,
+            &Cluster::from_yaml(&full).unwrap(),
+            "ms-test/flask-ui",
+            "LoadBalancer",
+        )
+        .unwrap();
+        let cf = Cluster::from_yaml(&lb_full).unwrap();
+        assert_eq!(no_free_node_port(&cf).as_deref(), Some("Every node port of 31000-31000 (the Network document's serviceNodePortRange) is taken: widen the range, or free a port in the YAML."));
+        assert!(
+            set_service_type(&lb_full, &cf, "ms-test/flask-ui", "NodePort").is_some(),
+            "its own port stays"
+        );
         // Back to ClusterIP: no node port, no ingress, no rules for them.
         let back = set_service_type(&lb, &c2, "ms-test/flask-ui", "ClusterIP").unwrap();
         let c3 = Cluster::from_yaml(&back).unwrap_or_else(|e| panic!("{e}\n{back}"));

@@ -402,6 +402,11 @@ const SLICE_PORT: &[&str] = &["name", "protocol", "port", "appProtocol"];
 /// otherwise drop the field without a word. Names the field meant when it
 /// differs only in case or by one or two letters.
 fn known_fields(n: At, known: &[&str], r: &mut Report) {
+    unknown_fields(n, known, "the API server refuses it", r);
+}
+
+/// [`known_fields`], saying `why` of a field outside `known`.
+fn unknown_fields(n: At, known: &[&str], why: &str, r: &mut Report) {
     for (key, line, col) in n.other_keys(known) {
         let meant = known
             .iter()
@@ -412,7 +417,7 @@ fn known_fields(n: At, known: &[&str], r: &mut Report) {
         r.errors.push(ParseError::new(
             line,
             col,
-            format!("unknown field \"{p}\": the API server refuses it{hint}"),
+            format!("unknown field \"{p}\": {why}{hint}"),
         ));
     }
 }
@@ -938,7 +943,30 @@ fn pod(doc: At, r: &mut Report) -> Option<Pod> {
     Some(pod)
 }
 
+/// The fields of Packet Walk's `Network` document.
+const NETWORK: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "mode",
+    "clusterCIDR",
+    "interface",
+    "gateway",
+    "kubeProxy",
+    "preset",
+    "title",
+    "serviceClusterIPRange",
+    "serviceNodePortRange",
+    "hairpinMode",
+];
+
 fn network(doc: At, r: &mut Report) -> Option<Network> {
+    unknown_fields(
+        doc,
+        NETWORK,
+        "the Network document has no such field (the README lists them)",
+        r,
+    );
     let mode = field(doc, "mode", r, |n| {
         let m = n.text()?;
         if MODES.contains(&m.as_str()) {
@@ -1304,6 +1332,8 @@ metadata:
              "unknown field \"endpoints[0].conditions.redy\": the API server refuses it; did you mean \"ready\"?"),
             // Across Services, and against the ranges of a cluster with a
             // Network document.
+            ("a Network field misspelt", "kind: Network\nhairpinMod: false\n".into(), 2,
+             "unknown field \"hairpinMod\": the Network document has no such field (the README lists them); did you mean \"hairpinMode\"?"),
             ("no spec", "kind: Service\nmetadata: {name: web}\n".into(), 1,
              "spec.ports: Required value (the API server refuses a Service without ports)"),
             ("two ports of one Service on one node port", format!("{svc}  type: NodePort\n  ports:\n  - {{name: a, port: 80, nodePort: 30080}}\n  - {{name: b, port: 81, protocol: UDP, nodePort: 30080}}\n"), 7,
