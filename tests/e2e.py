@@ -696,6 +696,15 @@ def run(b, base):
     restore = b.text(".restore-input .restore-text")
     check("kube-proxy's own restore text is shown beside it (10 decimals, no /32)",
           "--probability 0.3333333333 " in restore and "-d 10.96.100.10 --dport 80" in restore, restore[:300])
+    # The form's network mode: every node is synced to Flannel, and the
+    # picture follows (cni0 and flannel.1 where tunl0 was).
+    chips = "return [...document.querySelectorAll('.topo-dev .topo-dev-name')].map(t => t.textContent)"
+    b.select("#cluster-mode", "flannel-vxlan")
+    b.wait_until(lambda: "mode: flannel-vxlan" in b.value("#cluster-yaml") and in_sync(), "the mode change")
+    drawn = b.js(chips)
+    check("a mode change in the form redraws the nodes' devices", "cni0" in drawn and "flannel.1" in drawn and "tunl0" not in drawn, drawn)
+    b.select("#cluster-mode", "calico-ipip")
+    b.wait_until(lambda: "mode: calico-ipip" in b.value("#cluster-yaml") and in_sync() and "tunl0" in b.js(chips), "the mode back")
     # Export, then open the file again: still calico-ipip (its objects
     # changed, as edits in the page change them), with the three endpoints.
     b.js("HTMLAnchorElement.prototype.click = function () {"
@@ -780,6 +789,29 @@ def run(b, base):
     check("Flannel VXLAN: outer Ethernet, IPv4, UDP 8472 and VNI 1 are added",
           "Outer Ethernet" in outer and "Outer IPv4 (VXLAN)" in outer and "8472" in outer and "Inner Ethernet" in outer, outer[:400])
     b.screenshot(os.path.join(SHOTS, "e2e-vxlan.png"))
+    # Flannel's cni0 is a bridge: curl to the pod beside it is switched
+    # there, not routed, and keeps its TTL.
+    curl = b.js("return [...document.querySelectorAll('#send-from option')].map(o => o.value).find(v => v.endsWith('curl'))")
+    b.select("#send-from", curl)
+    b.clear("#send-to")
+    b.type("#send-to", "10.244.0.12:80")
+    b.click("#send-button")
+    b.wait_until(lambda: "#2" in b.text(".history-item.selected"), "the send to the pod beside curl")
+    step_until(b, lambda: "switches the frame" in selected_text(b), "the bridge step")
+    check("Flannel: a frame to the pod beside the sender is switched by cni0 between its veths, TTL kept",
+          "cni0 switches the frame from veth" in selected_text(b) and "not routed, TTL kept" in selected_text(b)
+          and re.search(r"ttl\s+64", b.text("#headers")) and b.exists("#headers .layer-link"),
+          selected_text(b) + " | " + b.text("#headers")[:200])
+    b.screenshot(os.path.join(SHOTS, "e2e-bridge.png"))
+    # The cluster form turns hairpin mode off: the YAML says so, and the
+    # synced node's veths no longer have it.
+    titles = "return [...document.querySelectorAll('.topo-dev title')].map(t => t.textContent).filter(t => t.includes('port of cni0'))"
+    before = b.js(titles)
+    b.click("#cluster-hairpin")
+    b.wait_until(lambda: "hairpinMode: false" in b.value("#cluster-yaml") and "in sync" in b.text("#cluster-yaml-status"), "the hairpin change")
+    after = b.js(titles)
+    check("the hairpin box writes hairpinMode: false, and the bridge ports lose hairpin mode",
+          before and all("(hairpin on)" in t for t in before) and after and not any("hairpin on" in t for t in after), f"{before} -> {after}")
 
     # 5b. A real node's dump loaded into a cluster's node, then a cluster
     # edit: kube-proxy's sync deletes the dump's service chains, and the diff

@@ -62,6 +62,8 @@ pub struct ClusterForm {
     pub mode: String,
     /// kube-proxy 1.18's layout rather than the current one.
     pub legacy: bool,
+    /// Flannel's hairpin mode on cni0's ports (`hairpinMode`).
+    pub hairpin: bool,
     pub services: Vec<ServiceForm>,
     pub nodes: Vec<String>,
 }
@@ -101,6 +103,8 @@ pub enum FormEdit {
     Mode(String),
     /// kube-proxy's layout: `current` or `legacy`.
     Layout(String),
+    /// Flannel's `hairpinMode`.
+    Hairpin(bool),
     /// `spec.<field>` of Service `namespace/name` (`type` completes the
     /// Service as the API server would).
     Service {
@@ -270,6 +274,7 @@ fn form(c: &Cluster) -> ClusterForm {
     ClusterForm {
         mode: network.map_or_else(|| k8s::MODES[0].into(), |n| n.mode.clone()),
         legacy: network.and_then(|n| n.kube_proxy.as_deref()) == Some("legacy"),
+        hairpin: network.and_then(|n| n.hairpin_mode).unwrap_or(true),
         services,
         nodes: c.nodes.iter().map(|n| n.name.clone()).collect(),
     }
@@ -300,6 +305,7 @@ fn form_edit(yaml: &str, e: FormEdit) -> Result<String, String> {
     match e {
         FormEdit::Mode(m) => Ok(edit::set_mode(yaml, &m)),
         FormEdit::Layout(l) => Ok(edit::set_kube_proxy(yaml, &l)),
+        FormEdit::Hairpin(on) => Ok(edit::set_network_field(yaml, "hairpinMode", if on { "true" } else { "false" })),
         FormEdit::Service {
             service,
             field,

@@ -97,6 +97,7 @@ pub enum Msg {
     ),
     ClusterMode(String),
     ClusterLayout(String),
+    ClusterHairpin(bool),
     /// Highlight this line of the cluster's YAML (a rule's origin).
     ClusterShow(usize),
     ClusterService(String, String, String),
@@ -132,7 +133,7 @@ impl Notice {
 }
 
 /// The scenario drawn by the topology, with the key it was made for.
-type TopoCache = std::cell::RefCell<Option<((u64, usize), Rc<scenario::Scenario>)>>;
+type TopoCache = std::cell::RefCell<Option<((u64, u64, usize), Rc<scenario::Scenario>)>>;
 
 /// An answer to "why did rule N not match?": the session version it was
 /// asked at (any change makes it stale), the rule and the answer.
@@ -1219,6 +1220,7 @@ impl Component for App {
                 }
             }
             Msg::ClusterLayout(layout) => self.form_edit(ctx, FormEdit::Layout(layout)),
+            Msg::ClusterHairpin(on) => self.form_edit(ctx, FormEdit::Hairpin(on)),
             Msg::ClusterService(service, field, value) => self.form_edit(
                 ctx,
                 FormEdit::Service {
@@ -1879,6 +1881,7 @@ impl Component for App {
                             onedit={link.callback(Msg::ClusterEdit)}
                             onmode={link.callback(Msg::ClusterMode)}
                             onlayout={link.callback(Msg::ClusterLayout)}
+                            onhairpin={link.callback(Msg::ClusterHairpin)}
                             onservice={link.callback(|(s, f, v)| Msg::ClusterService(s, f, v))}
                             onendpoint={link.callback(|(l, s)| Msg::ClusterEndpoint(l, s))}
                             vxlan={Rc::new(s.world.hosts.get(self.editor_host).map(|h| model::vxlan_lines(&h.spec)).unwrap_or_default())}
@@ -2013,7 +2016,9 @@ impl App {
     /// again only when the hosts change (a new scenario, a new client).
     fn topology_scenario(&self) -> Rc<scenario::Scenario> {
         let sc = &self.session.world.scenario;
-        let key = (self.gen, self.session.world.hosts.len());
+        // A cluster sync may change devices and not the host count (a new
+        // network mode): the world's generation is part of the key.
+        let key = (self.gen, self.session.world_gen(), self.session.world.hosts.len());
         let mut cache = self.topo.borrow_mut();
         if let Some((k, v)) = &*cache {
             if *k == key {

@@ -20,6 +20,8 @@ pub struct ClusterProps {
     pub onmode: Callback<String>,
     /// kube-proxy's layout: `current` or `legacy`.
     pub onlayout: Callback<String>,
+    /// Flannel's hairpin mode on or off.
+    pub onhairpin: Callback<bool>,
     /// Service (`namespace/name`) and node to add an endpoint on.
     pub onadd: Callback<(String, String)>,
     /// Service, `spec` field, value.
@@ -159,6 +161,9 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
         .onlayout
         .reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
     let legacy = form.legacy;
+    let onhairpin = props
+        .onhairpin
+        .reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlInputElement>().checked());
     let errors = Rc::new(props.draft.errors.to_vec());
     // Errors in a node's generated text (with their context) are not at
     // lines of the YAML: listed, not marked in the editor.
@@ -187,6 +192,12 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                     <option value="current" selected={!legacy}>{ "as current kube-proxy writes them" }</option>
                     <option value="legacy" selected={legacy}>{ "as kube-proxy 1.18 wrote them (the article's time)" }</option>
                 </select>
+                if mode.starts_with("flannel") {
+                    <label class="check" for="cluster-hairpin">
+                        <input type="checkbox" id="cluster-hairpin" checked={form.hairpin} onchange={onhairpin} />
+                        { " hairpin mode on cni0's ports: a pod may reach itself through its Service (Flannel's CNI config hairpinMode)" }
+                    </label>
+                }
                 { for form.services.iter().map(|row| service_row(row, props)) }
             </div>
             <div class="editor-head">

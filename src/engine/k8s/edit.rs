@@ -33,12 +33,20 @@ pub fn set_mode(yaml: &str, mode: &str) -> String {
 /// `kubeProxy:` line of the `Network` document changed or added after its
 /// `mode:` line (a `Network` document is added when there is none).
 pub fn set_kube_proxy(yaml: &str, layout: &str) -> String {
-    if yaml.lines().any(|l| l.starts_with("kubeProxy:")) {
+    set_network_field(yaml, "kubeProxy", layout)
+}
+
+/// The YAML with the `Network` document's field `key` set to `value`: its
+/// line changed, or added after the `mode:` line (a `Network` document is
+/// added when there is none).
+pub fn set_network_field(yaml: &str, key: &str, value: &str) -> String {
+    let prefix = format!("{key}:");
+    if yaml.lines().any(|l| l.starts_with(&prefix)) {
         let mut out: Vec<String> = yaml
             .lines()
             .map(|l| {
-                if l.starts_with("kubeProxy:") {
-                    format!("kubeProxy: {layout}")
+                if l.starts_with(&prefix) {
+                    format!("{key}: {value}")
                 } else {
                     l.to_string()
                 }
@@ -58,7 +66,7 @@ pub fn set_kube_proxy(yaml: &str, layout: &str) -> String {
         out += l;
         out.push('\n');
         if !done && l.starts_with("mode:") {
-            out += &format!("kubeProxy: {layout}\n");
+            out += &format!("{key}: {value}\n");
             done = true;
         }
     }
