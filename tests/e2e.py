@@ -705,6 +705,16 @@ def run(b, base):
     check("a mode change in the form redraws the nodes' devices", "cni0" in drawn and "flannel.1" in drawn and "tunl0" not in drawn, drawn)
     b.select("#cluster-mode", "calico-ipip")
     b.wait_until(lambda: "mode: calico-ipip" in b.value("#cluster-yaml") and in_sync() and "tunl0" in b.js(chips), "the mode back")
+    # Undo and redo: the mode box follows the objects in use (a box the
+    # learner picked in keeps its own value unless the page puts it back).
+    mode_box = "return document.getElementById('cluster-mode').value"
+    b.click("#undo")
+    b.wait_until(lambda: "mode: flannel-vxlan" in b.value("#cluster-yaml") and in_sync(), "the undo of the mode")
+    undone = b.js(mode_box)
+    b.click("#redo")
+    b.wait_until(lambda: "mode: calico-ipip" in b.value("#cluster-yaml") and in_sync(), "the redo of the mode")
+    check("undo and redo of a mode change put the mode box on the mode in use",
+          undone == "flannel-vxlan" and b.js(mode_box) == "calico-ipip", f"{undone}, {b.js(mode_box)}")
     # Export, then open the file again: still calico-ipip (its objects
     # changed, as edits in the page change them), with the three endpoints.
     b.js("HTMLAnchorElement.prototype.click = function () {"

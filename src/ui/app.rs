@@ -1669,11 +1669,13 @@ impl Component for App {
             browser::reveal_in(".history-list", ".history-item.selected");
         }
         // The picker always shows the scenario that is open (a refused
-        // switch leaves the browser's own choice in it otherwise).
+        // switch leaves the browser's own choice in it otherwise), and the
+        // cluster form's boxes the objects in use.
         browser::set_select(
             "scenario-picker",
             self.session.base.as_deref().unwrap_or(IMPORTED),
         );
+        browser::sync_selects();
         if first_render {
             browser::record("data-first-render-ms", browser::now_ms());
         }

@@ -285,6 +285,32 @@ pub fn set_select(id: &str, value: &str) {
     }
 }
 
+/// Puts every `<select>` on its option marked `selected` in the markup.
+/// A view marks the option in use, but once the learner has picked one
+/// the browser keeps the picked one: after an undo, a redo or a scenario
+/// switch the box would show a value that is not in use.
+pub fn sync_selects() {
+    let Some(list) = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector_all("select").ok())
+    else {
+        return;
+    };
+    for i in 0..list.length() {
+        let Some(sel) = list.item(i).and_then(|n| n.dyn_into::<web_sys::HtmlSelectElement>().ok()) else {
+            continue;
+        };
+        let marked = sel
+            .query_selector("option[selected]")
+            .ok()
+            .flatten()
+            .and_then(|o| o.get_attribute("value"));
+        if let Some(v) = marked.filter(|v| *v != sel.value()) {
+            sel.set_value(&v);
+        }
+    }
+}
+
 /// Whether the focused element is inside the element matching `css`.
 pub fn focus_in(css: &str) -> bool {
     window()
