@@ -822,6 +822,22 @@ def run(b, base):
     after = b.js(titles)
     check("the hairpin box writes hairpinMode: false, and the bridge ports lose hairpin mode",
           before and all("(hairpin on)" in t for t in before) and after and not any("hairpin on" in t for t in after), f"{before} -> {after}")
+    # Every endpoint not ready: the packets are sent again on the new
+    # cluster, and one that now ends otherwise says how it ended before.
+    b.clear("#send-to")
+    b.type("#send-to", "ms-test/flask-ui")
+    b.click("#send-button")
+    b.wait_until(lambda: "#3" in b.text(".history-item.selected") and "delivered" in b.text(".history-item.selected"), "the send to the Service")
+    for k, ip in enumerate(("10.244.0.12", "10.244.1.7", "10.244.2.9")):
+        b.select(f"select[aria-label='State of endpoint {ip}']", "notready")
+        b.wait_until(lambda: in_sync() and b.value("#cluster-yaml").count("{ready: false, serving: false}") == k + 1, f"{ip} not ready")
+    was = b.text(".history-item .history-was") if b.exists(".history-item .history-was") else ""
+    check("a cluster change that refuses a delivered packet: its history line says it was delivered before",
+          "refused" in b.js("return document.querySelector('.history-was').closest('.history-item').textContent")
+          and "before the cluster change: ✓ delivered in flask-ui-" in was
+          and "differently" in b.text(".notice"), f"{was!r} | {b.text('.notice')!r}")
+    b.js("document.querySelector('.history').scrollIntoView({block: 'center'})")
+    b.screenshot(os.path.join(SHOTS, "e2e-before-sync.png"))
 
     # 5b. A real node's dump loaded into a cluster's node, then a cluster
     # edit: kube-proxy's sync deletes the dump's service chains, and the diff

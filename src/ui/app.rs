@@ -656,13 +656,24 @@ impl App {
             )));
         }
         let mut text = note.filter(|_| applied).map(|w| format!("{w}: every node synced to the objects (Undo takes them back).")).unwrap_or_default();
-        if applied && n > 1 {
+        let changed = self.session.sends.iter().filter(|x| x.before_sync.is_some()).count();
+        if applied && (n > 1 || changed > 0) {
             if !text.is_empty() {
                 text.push(' ');
             }
             text += &format!(
-                "A change to the cluster rebuilds every node (its pods, kube-proxy's chains, the CNI's routes): the {n} packets sent were sent again, in order, on the new cluster, and conntrack started over with them."
+                "A change to the cluster rebuilds every node (its pods, kube-proxy's chains, the CNI's routes): the {} sent {} sent again, in order, on the new cluster, and conntrack started over with them.",
+                model::plural(n, "packet"),
+                if n == 1 { "was" } else { "were" }
             );
+            if changed > 0 {
+                text += &format!(
+                    " {} now {} differently: \"Packets sent\" says how {} ended before.",
+                    model::plural(changed, "packet"),
+                    if changed == 1 { "ends" } else { "end" },
+                    if changed == 1 { "it" } else { "they" }
+                );
+            }
         }
         if !text.is_empty() {
             self.notice = Some(Notice::info(text));
@@ -1789,7 +1800,7 @@ impl Component for App {
                             failed={self.send_error.clone()}
                         />
                         { send_history(&HistoryProps {
-                            sends: Rc::new(s.sends.iter().map(|x| (x.spec.clone(), x.trace.clone())).collect::<Vec<_>>()),
+                            sends: Rc::new(s.sends.iter().map(|x| (x.spec.clone(), x.trace.clone(), x.before_sync.clone())).collect::<Vec<_>>()),
                             selected: t_sel,
                             onselect: link.callback(|t| Msg::Select(t, 0)),
                             onclear: link.callback(|_| Msg::ClearSends),

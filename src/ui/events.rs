@@ -12,7 +12,9 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// A packet sent and its trace (or why it could not be sent).
-pub type SentView = (SendSpec, Result<Rc<Trace>, String>);
+/// A packet sent: what was asked, its trace, and its trace before the last
+/// cluster change when that gave it another verdict.
+pub type SentView = (SendSpec, Result<Rc<Trace>, String>, Option<Result<Rc<Trace>, String>>);
 
 #[derive(Properties, PartialEq)]
 pub struct HistoryProps {
@@ -61,8 +63,16 @@ pub fn send_history(props: &HistoryProps) -> Html {
         <div class="history">
             <h3 id="history-h">{ "Packets sent" }</h3>
             <ol class="history-list" aria-labelledby="history-h">
-                { for props.sends.iter().enumerate().map(|(i, (spec, trace))| {
+                { for props.sends.iter().enumerate().map(|(i, (spec, trace, before))| {
                     let (icon, word, class) = verdict_tag(trace);
+                    let was = before.as_ref().map(|b| {
+                        let (icon, word, _) = verdict_tag(b);
+                        let at = b.as_ref().ok().map(|t| match &t.verdict {
+                            Verdict::Delivered { ns, .. } | Verdict::Dropped { ns, .. } => format!(" in {ns}"),
+                            Verdict::Left { ns, .. } => format!(" from {ns}"),
+                        });
+                        format!("before the cluster change: {icon} {word}{}", at.unwrap_or_default())
+                    });
                     // A TCP packet sent without flags is a SYN (as the engine sends it).
                     let flags = match (spec.proto, spec.flags) {
                         (_, Some(f)) => format!(" {f}"),
@@ -78,6 +88,7 @@ pub fn send_history(props: &HistoryProps) -> Html {
                                 <span class="history-n">{ format!("#{}", i + 1) }</span>
                                 <span class="history-what">{ unbroken(&what) }</span>
                                 <span class={classes!("tag", class)}><span aria-hidden="true">{ icon }</span>{ " " }{ word }</span>
+                                if let Some(w) = was { <span class="history-was">{ unbroken(&w) }</span> }
                             </button>
                         </li>
                     }

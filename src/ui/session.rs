@@ -143,6 +143,10 @@ impl Drafts {
 pub struct Sent {
     pub spec: SendSpec,
     pub trace: Result<Rc<Trace>, String>,
+    /// The trace before the last cluster change, when that change gave
+    /// the packet another verdict (a sync sends every packet again; the
+    /// history says what it was).
+    pub before_sync: Option<Result<Rc<Trace>, String>>,
     before: SimState,
     /// `conntrack -F` came between the packet before and this one.
     flush: bool,
@@ -527,6 +531,7 @@ impl Session {
             self.sends.push(Sent {
                 spec: spec.clone(),
                 trace: Err(String::new()),
+                before_sync: None,
                 before: fresh.clone(),
                 flush: flushes.contains(&k),
                 ran_on: config,
@@ -876,6 +881,16 @@ impl Session {
         for sent in &self.sends {
             next.flush_next = sent.flush;
             next.send(sent.spec.clone());
+            // Another verdict now: the history keeps the one it had.
+            let verdict =
+                |t: &Result<Rc<Trace>, String>| t.as_ref().ok().map(|t| t.verdict.clone());
+            if let Some(now) = next
+                .sends
+                .last_mut()
+                .filter(|n| verdict(&n.trace) != verdict(&sent.trace))
+            {
+                now.before_sync = Some(sent.trace.clone());
+            }
         }
         next.flush_next = self.flush_next;
         if let Some((t, st)) = selected {
@@ -1295,6 +1310,7 @@ impl Session {
         self.sends.push(Sent {
             spec,
             trace: Err(String::new()),
+            before_sync: None,
             before: self.state.clone(),
             flush: std::mem::take(&mut self.flush_next),
             ran_on: self.config.clone(),
@@ -2083,6 +2099,37 @@ mod tests {
         let h = s.host("node8").unwrap();
         assert_eq!(back.drafts[h].rules.applied, s.drafts[h].rules.applied);
         assert_eq!(back.to_saved(), s.to_saved());
+    }
+
+    /// A cluster change sends every packet again; a packet it gives another
+    /// verdict keeps the trace it had, for the history to show.
+    #[test]
+    fn a_cluster_change_keeps_the_verdict_it_changed() {
+        let mut s = Session::builtin("calico-ipip").unwrap();
+        assert!(matches!(
+            s.sends[0].trace.as_ref().unwrap().verdict,
+            Verdict::Delivered { .. }
+        ));
+        let yaml = s.cluster.as_ref().unwrap().text.to_string();
+        let no_endpoints = yaml.replace("conditions: {ready: true}", "conditions: {ready: false}");
+        s.edit_cluster(no_endpoints.as_str().into());
+        assert!(s.apply_cluster());
+        let now = &s.sends[0];
+        assert!(
+            matches!(now.trace.as_ref().unwrap().verdict, Verdict::Dropped { .. }),
+            "no ready endpoint"
+        );
+        let was = now
+            .before_sync
+            .as_ref()
+            .expect("the verdict it had")
+            .as_ref()
+            .unwrap();
+        assert!(matches!(was.verdict, Verdict::Delivered { .. }));
+        // A change that leaves the verdict as it is says nothing.
+        s.edit_cluster(format!("{no_endpoints}# a note\n").as_str().into());
+        assert!(s.apply_cluster());
+        assert!(s.sends[0].before_sync.is_none());
     }
 
     /// Cluster edits are undone and redone like the editors' texts.
