@@ -148,3 +148,27 @@ fn the_binary_answers_a_request_on_stdin() {
         ))
     );
 }
+
+/// A slice whose port is not named as the Service's serves nothing: the
+/// form says which port has no endpoint, beside the endpoints it lists.
+#[test]
+fn the_form_names_a_service_port_no_slice_serves() {
+    let yaml = cni::cluster_yaml("flannel-vxlan").unwrap();
+    // The EndpointSlice's port (after "addressType") renamed.
+    let at = yaml.find("addressType").unwrap();
+    let renamed = format!(
+        "{}{}",
+        &yaml[..at],
+        yaml[at..].replacen("- name: http", "- name: web", 1)
+    );
+    let unserved = |yaml: &str| match through_json(&Request::Resync {
+        old: None,
+        yaml: yaml.into(),
+        current: Box::new(cni::builtin("flannel-vxlan").unwrap()),
+    }) {
+        Response::Resync(Ok(r)) => r.view.form.services[0].unserved.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(unserved(&renamed), ["http/TCP"]);
+    assert!(unserved(yaml).is_empty());
+}

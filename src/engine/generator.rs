@@ -53,6 +53,10 @@ pub struct ServiceForm {
     pub internal: bool,
     pub sticky: bool,
     pub endpoints: Vec<EndpointForm>,
+    /// The Service's ports (`name/protocol`) that no EndpointSlice of it
+    /// lists: kube-proxy finds no endpoint for them, however many there are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unserved: Vec<String>,
 }
 
 /// The objects as the cluster form shows them.
@@ -268,6 +272,29 @@ fn form(c: &Cluster) -> ClusterForm {
                     })
                 })
                 .collect(),
+            unserved: {
+                let slices: Vec<_> = (c.slices.iter())
+                    .filter(|sl| sl.service == s.name && sl.namespace == s.namespace)
+                    .collect();
+                (s.ports.iter())
+                    .filter(|p| {
+                        !slices.is_empty()
+                            && !slices.iter().flat_map(|sl| &sl.ports).any(|q| {
+                                q.name.as_deref() == Some(p.name.as_str())
+                                    && q.protocol == p.protocol
+                                    && q.port.is_some()
+                            })
+                    })
+                    .map(|p| {
+                        let name = if p.name.is_empty() {
+                            "(unnamed)"
+                        } else {
+                            p.name.as_str()
+                        };
+                        format!("{name}/{}", p.protocol.lower().to_ascii_uppercase())
+                    })
+                    .collect()
+            },
         })
         .collect();
     let network = c.network.as_ref();

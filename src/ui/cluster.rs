@@ -104,6 +104,12 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                 { select(format!("itp-{slug}"), "internalTrafficPolicy", "internalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.internal) }
                 { select(format!("aff-{slug}"), "sessionAffinity", "sessionAffinity", [("None", "None"), ("ClientIP", "ClientIP")], row.sticky) }
             </div>
+            if !row.unserved.is_empty() {
+                <p class="form-error service-unserved">{ format!(
+                    "No endpoint serves port {} of {key}: its EndpointSlices list no port of that name and protocol, and kube-proxy matches endpoints to a Service's ports by both. Name the slice's port as the Service's.",
+                    row.unserved.join(", ")
+                ) }</p>
+            }
             <table class="explain-table endpoints">
                 <caption class="visually-hidden">{ format!("Endpoints of {key}") }</caption>
                 <thead><tr><th scope="col">{ "Endpoint" }</th><th scope="col">{ "Node" }</th><th scope="col">{ "State" }</th><th scope="col"><span class="visually-hidden">{ "Remove" }</span></th></tr></thead>
