@@ -836,6 +836,9 @@ def run(b, base):
           "refused" in b.js("return document.querySelector('.history-was').closest('.history-item').textContent")
           and "before the cluster change: ✓ delivered in flask-ui-" in was
           and "differently" in b.text(".notice"), f"{was!r} | {b.text('.notice')!r}")
+    shown = b.js("const w = document.querySelector('.history-item.selected .history-was'), l = document.querySelector('.history-list');"
+                 "return !!w && w.getBoundingClientRect().bottom <= l.getBoundingClientRect().bottom + 1;")
+    check("the selected packet's 'before the cluster change' line is scrolled into the list's view", shown)
     b.js("document.querySelector('.history').scrollIntoView({block: 'center'})")
     b.screenshot(os.path.join(SHOTS, "e2e-before-sync.png"))
 

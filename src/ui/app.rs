@@ -657,6 +657,9 @@ impl App {
         }
         let mut text = note.filter(|_| applied).map(|w| format!("{w}: every node synced to the objects (Undo takes them back).")).unwrap_or_default();
         let changed = self.session.sends.iter().filter(|x| x.before_sync.is_some()).count();
+        // The selected packet's line may have grown ("before the cluster
+        // change: …"): shown whole again.
+        self.history_shown = (None, 0);
         if applied && (n > 1 || changed > 0) {
             if !text.is_empty() {
                 text.push(' ');
