@@ -1099,3 +1099,19 @@ fn a_load_balancer_ip_is_answered_on_the_lan_and_dnated() {
         );
     }
 }
+
+/// The built-in hairpin scenario: its one endpoint calls its own Service,
+/// with no branch to force, and the answer reaches it from the bridge.
+#[test]
+fn the_hairpin_scenario_needs_no_forcing() {
+    let mut w = world("flannel-hairpin");
+    let web = "flask-ui-6c9f7d8b5d-x2k4p";
+    let t = go(&mut w, web, "ms-test/flask-ui", vec![]);
+    assert_eq!(delivered_to(&t), web);
+    let veth = cni::bridge_veth("ms-test", web);
+    assert!(t.steps.iter().any(|s| matches!(&s.kind, StepKind::Bridge { in_port, out_port, .. } if *in_port == veth && *out_port == veth)));
+    assert_eq!(
+        t.steps.last().unwrap().packet.ip.src.to_string(),
+        "10.244.0.1"
+    );
+}

@@ -842,6 +842,18 @@ def run(b, base):
     b.js("document.querySelector('.history').scrollIntoView({block: 'center'})")
     b.screenshot(os.path.join(SHOTS, "e2e-before-sync.png"))
 
+    # The hairpin scenario: the pod reaches itself through its Service; with
+    # hairpin mode unticked, cni0 drops the same packet.
+    fresh(b, base + "?scenario=flannel-hairpin")
+    b.wait_until(lambda: "Delivered" in b.text("#verdict"), "the hairpin packet")
+    step_until(b, lambda: "back out of the port it came in on" in selected_text(b), "the hairpin bridge step")
+    b.click("#cluster-hairpin")
+    b.wait_until(lambda: "hairpinMode: false" in b.value("#cluster-yaml") and in_sync() and "Delivered" not in b.text("#verdict"), "the hairpin drop")
+    verdict = b.text("#verdict")
+    check("flannel-hairpin: delivered back to the pod through cni0; with hairpin mode off, dropped for it",
+          "hairpin mode is off" in verdict or "hairpin" in verdict.lower(), verdict)
+    b.screenshot(os.path.join(SHOTS, "e2e-hairpin-off.png"))
+
     # 5b. A real node's dump loaded into a cluster's node, then a cluster
     # edit: kube-proxy's sync deletes the dump's service chains, and the diff
     # shows its first lines and the count, not thousands of list items.

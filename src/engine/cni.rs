@@ -686,7 +686,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
 /// The built-in scenarios made from Kubernetes objects, name and title
 /// (their YAML, in `scenarios/clusters/`, is [`cluster_yaml`]'s: the page
 /// lists the titles without carrying the YAML).
-pub const CLUSTERS: [(&str, &str); 7] = [
+pub const CLUSTERS: [(&str, &str); 8] = [
     ("calico-ipip", "Calico IPIP: three endpoints, one per node"),
     ("calico-vxlan", "Calico VXLAN: pod to pod across nodes"),
     (
@@ -696,6 +696,10 @@ pub const CLUSTERS: [(&str, &str); 7] = [
     (
         "flannel-host-gw",
         "Flannel host-gw: plain routes to the other nodes",
+    ),
+    (
+        "flannel-hairpin",
+        "Hairpin: a pod calls its own Service on cni0",
     ),
     (
         "nodeport-local",
@@ -718,6 +722,7 @@ pub fn cluster_yaml(name: &str) -> Option<&'static str> {
         "calico-vxlan" => include_str!("scenarios/clusters/calico-vxlan.yaml"),
         "flannel-vxlan" => include_str!("scenarios/clusters/flannel-vxlan.yaml"),
         "flannel-host-gw" => include_str!("scenarios/clusters/flannel-host-gw.yaml"),
+        "flannel-hairpin" => include_str!("scenarios/clusters/flannel-hairpin.yaml"),
         "nodeport-local" => include_str!("scenarios/clusters/nodeport-local.yaml"),
         "session-affinity" => include_str!("scenarios/clusters/session-affinity.yaml"),
         "legacy-kube-proxy" => include_str!("scenarios/clusters/legacy-kube-proxy.yaml"),

@@ -404,6 +404,7 @@ pub const BUILTIN: &[&str] = &[
     "calico-vxlan",
     "flannel-vxlan",
     "flannel-host-gw",
+    "flannel-hairpin",
     "nodeport-local",
     "session-affinity",
     "legacy-kube-proxy",
