@@ -11,7 +11,7 @@ use packetwalk::engine::kubeproxy::port_proto_hash;
 use packetwalk::engine::packet::Proto;
 use packetwalk::engine::scenario::Scenario;
 use packetwalk::engine::sim::{send, Force, SendSpec, SimState};
-use packetwalk::engine::trace::{DropReason, StepKind, Trace, Verdict};
+use packetwalk::engine::trace::{DropReason, Layer, StepKind, Trace, Verdict};
 use packetwalk::engine::World;
 
 fn cluster(mode: &str) -> Cluster {
@@ -893,6 +893,8 @@ fn pods_on_one_bridge_are_switched_through_the_nodes_netfilter() {
             }
             (Err(reason), Verdict::Dropped { ns, reason: got }) => {
                 assert_eq!((ns.as_str(), *got), ("node8", reason), "{what}\n{table}");
+                // The bridge's decision: a link-layer step.
+                assert_eq!(t.steps.last().unwrap().layer, Layer::Link, "{what}");
             }
             (want, got) => panic!("{what}: wanted {want:?}, got {got:?}\n{table}"),
         }
@@ -1114,4 +1116,22 @@ fn the_hairpin_scenario_needs_no_forcing() {
         t.steps.last().unwrap().packet.ip.src.to_string(),
         "10.244.0.1"
     );
+}
+
+/// A drop is labelled with the layer that decides it: nothing listening is
+/// the transport layer's (the socket lookup), a bridge's hairpin the link
+/// layer's (above), a route's the network layer's.
+#[test]
+fn drops_carry_the_layer_that_decides_them() {
+    let mut w = world("flannel-vxlan");
+    let t = go(&mut w, "curl", "10.244.0.12:8080", vec![]);
+    let last = t.steps.last().unwrap();
+    assert!(matches!(
+        last.kind,
+        StepKind::Drop {
+            reason: DropReason::NoListener,
+            ..
+        }
+    ));
+    assert_eq!(last.layer, Layer::Transport);
 }

@@ -711,9 +711,16 @@ impl Walker<'_, '_> {
         response: Option<Packet>,
         pkt: &Packet,
     ) -> Next {
+        // The layer whose decision it is: a socket's (transport), a
+        // neighbour's or a bridge's (link), else routing or netfilter.
+        let layer = match reason {
+            DropReason::NoListener | DropReason::NoConnection => Layer::Transport,
+            DropReason::NoNeighbour | DropReason::Hairpin => Layer::Link,
+            _ => Layer::Network,
+        };
         self.step(
             host,
-            Layer::Network,
+            layer,
             StepKind::Drop {
                 reason,
                 detail,
