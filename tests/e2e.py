@@ -578,6 +578,32 @@ def run(b, base):
     b.click("#copy-link")
     b.wait(".notice-error")
     check("a session too large for a link says so", "Export the scenario as a file" in b.text(".notice-error"), b.text(".notice-error"))
+    # The listing's command line: a command iptables refuses stays in the
+    # input with its error beside it; one that applies clears the input.
+    b.js("[...document.querySelectorAll('#editors .tab')].find(t => t.textContent.includes('iptables-save')).click()")
+    b.wait("#rules-node8-cmd")
+    b.type("#rules-node8-cmd", "-I FORWARD 1 -d 172.16.225.112/32 -j DRO")
+    b.click(".large-text .command button[type=submit]")
+    b.wait("#rules-node8-cmd-result")
+    check("a refused command stays in the input, its error beside it at its column",
+          b.value("#rules-node8-cmd").endswith("-j DRO") and "column" in b.text("#rules-node8-cmd-result")
+          and "DRO" in b.text("#rules-node8-cmd-result")
+          and b.js("return document.getElementById('rules-node8-cmd').getAttribute('aria-invalid')") == "true",
+          b.text("#rules-node8-cmd-result"))
+    b.clear("#rules-node8-cmd")
+    b.type("#rules-node8-cmd", "-I FORWARD 1 -d 172.16.225.112/32 -j DROP\ue007")
+    b.wait_until(lambda: b.value("#rules-node8-cmd") == "", "the input to clear")
+    check("a command that applies says so beside the input and clears it",
+          b.text("#rules-node8-cmd-result") == "Applied: -I FORWARD 1 -d 172.16.225.112/32 -j DROP", b.text("#rules-node8-cmd-result"))
+    # A long paste into the text turns it into the listing: focus goes to
+    # the listing's command line, not to the page.
+    fresh(b, base + "?scenario=article")
+    b.click("#rules-node8")
+    b.js("const t = document.getElementById('rules-node8'); t.value = arguments[0];"
+         "t.dispatchEvent(new InputEvent('input', {bubbles: true}));", text)
+    b.wait_until(lambda: b.exists("#rules-node8-cmd"), "the listing after the paste", 60)
+    focused = b.js("return document.activeElement && document.activeElement.id")
+    check("after a long paste the listing's command line has focus", focused == "rules-node8-cmd", focused)
 
     # 4b'. The same dump with a bad line: listed with its error, the rules in
     # use stay, commands are off (they would change rules not shown), and
@@ -910,6 +936,10 @@ def run(b, base):
     check("an embed whose link is damaged shows the scenario it names, and says why",
           "Calico IPIP" in b.text(".embed-title") and "embedded view could not be opened" in b.text(".notice-error"),
           f"{b.text('.embed-title')!r}: {b.text('.notice-error')[:120]!r}")
+    fresh(b, base + "?embed=1&scenario=nosuch")
+    check("an address naming no built-in scenario says so, and shows the article's",
+          'There is no built-in scenario "nosuch"' in b.text(".notice-error") and "article" in b.text(".notice-error"),
+          b.text(".notice-error")[:160] if b.exists(".notice-error") else "no notice")
     b.set_size(1440, 1400)
 
 

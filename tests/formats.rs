@@ -527,10 +527,28 @@ fn malformed_rules_get_located_errors() {
     let e = save::parse("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:X - [0:0]\n-A PREROUTING -j X\n-A POSTROUTING -j X\n-A X -p tcp -j DNAT --to-destination 10.0.0.1:80\nCOMMIT\n").unwrap_err();
     assert!(e.0[0].message.contains("DNAT in chain X is reached from POSTROUTING, but DNAT is only valid from PREROUTING and OUTPUT"), "{e}");
     assert_eq!(e.0[0].line, 7);
-    let e = save::parse("*bogus\nCOMMIT\n").unwrap_err();
+    // Errors come in the order of their lines, whichever chain the
+    // COMMIT's check reads first.
+    let e = save::parse("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j NOPE1\n-A PREROUTING -j NOPE2\nCOMMIT\n").unwrap_err();
     assert_eq!(
-        (e.0[0].line, e.0[0].message.as_str()),
-        (1, "unknown table \"bogus\"")
+        e.0.iter().map(|e| e.line).collect::<Vec<_>>(),
+        [4, 5],
+        "{e}"
+    );
+    // A misspelt table is one error, not one per line of it; the next
+    // table is read again, and a stray line after it is reported.
+    let e = save::parse("*nats\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j ACCEPT\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n-A INPUT -j ACCEPT\n-A INPUT -j DROP\n").unwrap_err();
+    let got: Vec<_> = e.0.iter().map(|e| (e.line, e.message.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (
+                1,
+                "unknown table \"nats\": the lines up to its COMMIT are skipped"
+            ),
+            (8, "line outside a table")
+        ],
+        "{e}"
     );
     // kube-proxy's test input with unquoted multi-word comments is not valid iptables-restore input.
     let e = save::parse(&data("kube-proxy/trace-packet-rules.iptables-save")).unwrap_err();

@@ -13,7 +13,7 @@ use crate::engine::generator::FormEdit;
 use crate::engine::SendSpec;
 use crate::ui::cluster::ClusterPanel;
 use crate::ui::dialogs::{EmbedDialog, LinkDialog};
-use crate::ui::editors::{EditorPanel, EditorView, RulesRef};
+use crate::ui::editors::{CommandResult, EditorPanel, EditorView, RulesRef};
 use crate::ui::events::{send_history, step_controls, ControlProps, EventList, HistoryProps};
 use crate::ui::explain::{explain, ExplainProps};
 use crate::ui::headers::HeaderView;
@@ -170,6 +170,8 @@ pub struct App {
     form_draft: Option<SendSpec>,
     /// A sync is being made in the worker (large sessions).
     syncing: bool,
+    /// The last iptables command run on a host's listing, and its outcome.
+    command_result: Option<(usize, Rc<CommandResult>)>,
     /// The cluster change that sync undoes (`true`) or redoes, if it is one.
     sync_step: Option<(Change, bool)>,
     /// While the cluster generator loads: the messages waiting for it.
@@ -317,8 +319,26 @@ fn article_instead(name: &str, why: &str) -> (Session, Option<Notice>) {
     (s, Some(Notice::error(notice)))
 }
 
-/// The session to start with, and a notice to show with it.
+/// The session to start with, and a notice to show with it; a scenario
+/// the address names that does not exist is said first.
 fn initial_session() -> (Session, Option<Notice>) {
+    let (s, notice) = opening_session();
+    let Some(asked) = browser::query("scenario").filter(|n| n != IMPORTED && !scenario::BUILTIN.contains(&n.as_str())) else {
+        return (s, notice);
+    };
+    let mut text = format!(
+        "There is no built-in scenario \"{asked}\" (the address's ?scenario=); they are: {}. \"{}\" is shown.",
+        scenario::BUILTIN.join(", "),
+        s.base.as_deref().unwrap_or(IMPORTED)
+    );
+    if let Some(n) = notice {
+        text = format!("{text}\n{}", n.text);
+    }
+    (s, Some(Notice::error(text)))
+}
+
+/// [`initial_session`] without the word on an unknown scenario name.
+fn opening_session() -> (Session, Option<Notice>) {
     let name = initial_name();
     if browser::query("embed").is_some_and(|v| v == "1") {
         // An embedded page shows the view its link holds (the fragment
@@ -745,6 +765,7 @@ impl App {
     fn replace_session(&mut self, s: Session) {
         self.session = s;
         self.gen += 1;
+        self.command_result = None;
         self.foreign = None;
         self.send_error = None;
         self.editor_host = App::first_editor_host(&mut self.session);
@@ -953,6 +974,7 @@ impl Component for App {
             cluster_debounce: None,
             form_draft,
             syncing: false,
+            command_result: None,
             sync_step: None,
             waiting: None,
             cluster_line: None,
@@ -1245,13 +1267,26 @@ impl Component for App {
             ),
             Msg::ClusterEndpoint(line, state) => self.form_edit(ctx, FormEdit::Endpoint { line, state }),
             Msg::ClusterAdd(service, node) => self.form_edit(ctx, FormEdit::AddEndpoint { service, node }),
-            Msg::Command(host, line) => match self.session.command(host, &line) {
-                Ok(()) => {
-                    self.notice = Some(Notice::info(format!("Applied: {line}")));
-                    self.schedule_autosave(ctx);
+            Msg::Command(host, line) => {
+                // Said beside the command line; and at the top of the page
+                // when the listing gives way to the text (a short one).
+                let outcome = match self.session.command(host, &line) {
+                    Ok(()) => {
+                        self.schedule_autosave(ctx);
+                        Ok(format!("Applied: {line}"))
+                    }
+                    Err(e) => Err(command_error(&e)),
+                };
+                let short = self.session.drafts.get(host).is_some_and(|d| d.rules.text.lines().count() <= crate::ui::editors::LARGE_LINES);
+                if short {
+                    self.notice = Some(match &outcome {
+                        Ok(said) => Notice::info(format!("{said}. The rules are short enough now to be edited as text.")),
+                        Err(why) => Notice::error(format!("{line}\n{why}")),
+                    });
                 }
-                Err(e) => self.notice = Some(Notice::error(format!("{line}\n{e}"))),
-            },
+                let seq = self.command_result.as_ref().map_or(0, |(_, r)| r.seq + 1);
+                self.command_result = Some((host, Rc::new(CommandResult { seq, line, outcome })));
+            }
             // One sync at a time: the buttons wait for the worker's.
             Msg::Undo | Msg::Redo if self.syncing => return false,
             Msg::Undo | Msg::Redo => {
@@ -1920,6 +1955,7 @@ impl Component for App {
                         onview={link.callback(|(f, v)| Msg::EditorView(f, v))}
                         onedit={let h = self.editor_host; link.callback(move |(f, t)| Msg::Edit(h, f, t))}
                         oncommand={let h = self.editor_host; link.callback(move |l| Msg::Command(h, l))}
+                        command_result={self.command_result.as_ref().filter(|(h, _)| *h == self.editor_host).map(|(_, r)| r.clone())}
                         onimport={let h = self.editor_host; link.callback(move |(f, name, text)| Msg::ImportText(h, f, name, text))}
                         onerror={link.callback(|e: String| Msg::Notice(Notice::error(e)))}
                     />
@@ -2188,4 +2224,19 @@ fn verdict_line(t: &crate::engine::Trace) -> Html {
             { sentence }
         </p>
     }
+}
+
+/// The errors of an iptables command as the command line shows them: the
+/// command's own (line 1) by column, the rules' after it by the listing's
+/// line (a loop it would close, say).
+fn command_error(e: &crate::engine::Errors) -> String {
+    let one = |x: &crate::engine::error::ParseError| {
+        let expected = x.expected.as_ref().map(|e| format!(" (expected {e})")).unwrap_or_default();
+        match x.line {
+            0 => format!("{}{expected}", x.message),
+            1 => format!("column {}: {}{expected}", x.column, x.message),
+            n => format!("listing line {n}: {}{expected}", x.message),
+        }
+    };
+    e.0.iter().map(one).collect::<Vec<_>>().join("\n")
 }

@@ -311,6 +311,19 @@ pub fn sync_selects() {
     }
 }
 
+/// Whether nothing has focus (the focused element was removed): the page's
+/// `<body>` holds it.
+pub fn focus_lost() -> bool {
+    let Some(d) = window().and_then(|w| w.document()) else {
+        return false;
+    };
+    match (d.active_element(), d.body()) {
+        (None, _) => true,
+        (Some(a), Some(b)) => a == *b.unchecked_ref::<web_sys::Element>(),
+        _ => false,
+    }
+}
+
 /// Whether the focused element is inside the element matching `css`.
 pub fn focus_in(css: &str) -> bool {
     window()

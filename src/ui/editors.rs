@@ -50,6 +50,16 @@ pub enum EditorView {
     Table,
 }
 
+/// An iptables command run on a listing: the line, and what it said
+/// (applied, or why not).
+#[derive(Debug, PartialEq)]
+pub struct CommandResult {
+    /// Counts the commands run: the same line run twice is two results.
+    pub seq: u64,
+    pub line: String,
+    pub outcome: Result<String, String>,
+}
+
 #[derive(Properties, PartialEq)]
 pub struct EditorPanelProps {
     pub hosts: Rc<Vec<(String, HostKind)>>,
@@ -71,6 +81,8 @@ pub struct EditorPanelProps {
     pub onview: Callback<(Field, EditorView)>,
     pub onedit: Callback<(Field, Rc<str>)>,
     pub oncommand: Callback<String>,
+    /// The last iptables command run on this host's listing, and its outcome.
+    pub command_result: Option<Rc<CommandResult>>,
     /// A file's text: the field it was dropped on (None: guess), its name.
     pub onimport: Callback<(Option<Field>, String, Rc<str>)>,
     pub onerror: Callback<String>,
@@ -128,6 +140,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                             onview={props.onview.clone()}
                             onedit={props.onedit.clone()}
                             oncommand={props.oncommand.clone()}
+                            command_result={props.command_result.clone()}
                             onimport={props.onimport.clone()}
                             onerror={props.onerror.clone()}
                         />
@@ -157,6 +170,7 @@ struct FieldProps {
     onview: Callback<(Field, EditorView)>,
     onedit: Callback<(Field, Rc<str>)>,
     oncommand: Callback<String>,
+    command_result: Option<Rc<CommandResult>>,
     onimport: Callback<(Option<Field>, String, Rc<str>)>,
     onerror: Callback<String>,
 }
@@ -173,6 +187,19 @@ fn field_editor(props: &FieldProps) -> Html {
     let id = format!("{}-{}", what, props.host);
     let lines = line_count(&props.text);
     let large = lines > LARGE_LINES;
+    // A text that becomes a listing (a long paste) or a listing that
+    // becomes a text (a command that emptied chains) takes the element
+    // that had focus with it: focus goes to what took its place.
+    {
+        let id = id.clone();
+        let was = use_mut_ref(|| large);
+        use_effect_with(large, move |&large| {
+            if *was.borrow() != large && browser::focus_lost() {
+                browser::focus(&if large { format!("{id}-cmd") } else { id });
+            }
+            *was.borrow_mut() = large;
+        });
+    }
     // A line of a long listing an error was clicked for (until the step's
     // highlight moves).
     let goto = use_state(|| None::<usize>);
@@ -253,6 +280,7 @@ fn field_editor(props: &FieldProps) -> Html {
         },
         (EditorView::Text, _) if large => html! {
             <LargeText id={id.clone()} text={props.text.clone()} highlight={props.highlight} goto={*goto} errors={props.errors.clone()}
+                command_result={props.command_result.clone()}
                 oncommand={(field == Field::Rules).then(|| props.oncommand.clone())}
                 onrevert={{ let applied = props.applied.clone(); props.onedit.reform(move |_: ()| (field, applied.clone())) }} />
         },
@@ -457,6 +485,8 @@ struct LargeProps {
     goto: Option<usize>,
     errors: Rc<Vec<ParseError>>,
     oncommand: Option<Callback<String>>,
+    /// The last command run here and what came of it.
+    command_result: Option<Rc<CommandResult>>,
     /// Puts the text in use back in place of a listing with errors.
     onrevert: Callback<()>,
 }
@@ -521,11 +551,21 @@ fn large_text(props: &LargeProps) -> Html {
             if let Some(cb) = &cb {
                 if !cmd.trim().is_empty() {
                     cb.emit((*cmd).clone());
-                    cmd.set(String::new());
                 }
             }
         })
     };
+    // A command that applied leaves the line empty for the next one; one
+    // that failed stays, to be corrected.
+    {
+        let cmd = cmd.clone();
+        use_effect_with(props.command_result.clone(), move |r| {
+            if r.as_deref().is_some_and(|r| r.outcome.is_ok() && *cmd == r.line) {
+                cmd.set(String::new());
+            }
+        });
+    }
+    let result_id = format!("{}-cmd-result", props.id);
     html! {
         <div class="large-text">
             <p class="help">{ format!("{} lines: too long to edit as text here, so they are listed (only the visible lines are drawn).", starts.len()) }</p>
@@ -544,9 +584,17 @@ fn large_text(props: &LargeProps) -> Html {
                 <form class="command" {onsubmit}>
                     <label for={format!("{}-cmd", props.id)}>{ "iptables" }</label>
                     <input id={format!("{}-cmd", props.id)} type="text" spellcheck="false" value={(*cmd).clone()} oninput={oncmd}
-                        placeholder="-t nat -I KUBE-SERVICES 1 -d 10.96.0.10/32 -j DROP" />
+                        aria-describedby={props.command_result.as_ref().map(|_| result_id.clone())}
+                        aria-invalid={props.command_result.as_ref().filter(|r| r.outcome.is_err() && *cmd == r.line).map(|_| "true")}
+                        placeholder="-I FORWARD 1 -d 172.16.225.112/32 -j DROP" />
                     <button type="submit">{ "Run" }</button>
                 </form>
+                if let Some(r) = props.command_result.as_deref() {
+                    { match &r.outcome {
+                        Ok(said) => html! { <p id={result_id.clone()} class="hint command-result" role="status">{ said.clone() }</p> },
+                        Err(why) => html! { <p id={result_id.clone()} class="form-error command-result" role="alert">{ why.clone() }</p> },
+                    } }
+                }
             }
         </div>
     }
@@ -635,7 +683,7 @@ fn rule_table(props: &RuleTableProps) -> Html {
             }) => html! {
                 <div class="rt-row rt-chain" role="listitem">
                     <strong>{ name.clone() }</strong>
-                    { match policy { Some(p) => format!(" (policy {p}, {rules} rules)"), None => format!(" ({rules} rules)") } }
+                    { match policy { Some(p) => format!(" (policy {p}, {})", plural(*rules, "rule")), None => format!(" ({})", plural(*rules, "rule")) } }
                 </div>
             },
             Some(RuleRow::Rule {

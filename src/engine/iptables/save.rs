@@ -87,6 +87,10 @@ pub struct Parser {
     line_no: usize,
     /// Byte offset where the last [`Parser::feed`] stopped reading.
     stopped_at: usize,
+    /// Lines outside a table were reported since the last table opened:
+    /// the first says what is wrong, the rest would only repeat it (a
+    /// misspelt `*nat` would make every line of its table one).
+    stray_reported: bool,
 }
 
 impl Parser {
@@ -102,6 +106,7 @@ impl Parser {
             in_body: false,
             line_no: 0,
             stopped_at: 0,
+            stray_reported: false,
         }
     }
 
@@ -180,6 +185,9 @@ impl Parser {
         if self.errors.is_empty() {
             Ok(rs)
         } else {
+            // In the order of the text (a table's COMMIT reports its
+            // chains' errors after the lines read before it).
+            self.errors.0.sort_by_key(|e| (e.line, e.column));
             Err(self.errors)
         }
     }
@@ -212,6 +220,7 @@ impl Parser {
                 );
                 self.current = None;
             }
+            self.stray_reported = false;
             match TableName::parse(name) {
                 Some(t) => {
                     if self.rs.table(t).is_some() {
@@ -239,14 +248,29 @@ impl Parser {
                 }
                 None => {
                     errors.push(
-                        ParseError::new(line_no, 2, format!("unknown table \"{name}\""))
-                            .expected("raw, mangle, nat, filter or security"),
+                        ParseError::new(
+                            line_no,
+                            2,
+                            format!(
+                                "unknown table \"{name}\": the lines up to its COMMIT are skipped"
+                            ),
+                        )
+                        .expected("raw, mangle, nat, filter or security"),
                     );
+                    // Its lines are not reported one by one.
+                    self.stray_reported = true;
                 }
             }
             return;
         }
         let Some((table, _)) = &mut self.current else {
+            // The COMMIT of a table that did not open (misspelt) closes it.
+            if trimmed == "COMMIT" && self.stray_reported {
+                return;
+            }
+            if std::mem::replace(&mut self.stray_reported, true) {
+                return;
+            }
             // Other listings of the same rules, pasted by mistake.
             let what = if trimmed.starts_with("-P ") || trimmed.starts_with("-N ") {
                 ": this looks like iptables -S output; Packet Walk reads iptables-save output (per table: *nat, its chains, its rules, COMMIT)"
