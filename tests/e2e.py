@@ -310,7 +310,10 @@ def run(b, base):
     b.wait_until(lambda: "Dropped" in b.text("#verdict"), "redo", 5)
     selected = selected_text(b)
 
-    # 4. The link reproduces the view in a fresh browser.
+    # 4. The link reproduces the view in a fresh browser: the packets, the
+    # step, the step filters and the editors' tabs.
+    b.click("#show-conntrack")
+    b.js("[...document.querySelectorAll('#editors .tab')].find(t => t.textContent.includes('Chains')).click()")
     b.click("#copy-link")
     b.wait("#link-text")
     link = b.value("#link-text")
@@ -328,6 +331,10 @@ def run(b, base):
         check("the link reproduces the verdict in a fresh browser", "blackhole" in other.text("#verdict"), other.text("#verdict"))
         check("the link reproduces the selected step", other.text(".event.selected") == selected, other.text(".event.selected"))
         check("the link reproduces the edited route", "blackhole 172.16.225.112" in other.value("#routes-node8"))
+        view = lambda br: br.js("return [document.getElementById('show-conntrack').checked, "
+                                "[...document.querySelectorAll('#editors .tab[aria-selected=true]')].map(t => t.textContent)]")
+        check("the link reproduces the step filters and the editors' tabs", view(other) == view(b) and view(b)[0] is False
+              and "Chains and counters" in view(b)[1], f"{view(b)} / {view(other)}")
         # The packets sent before the edit met the old route: delivered, in
         # the link as on the page (before, a link replayed them on the new
         # route, and they were dropped).

@@ -770,6 +770,7 @@ impl App {
         self.send_error = None;
         self.editor_host = App::first_editor_host(&mut self.session);
         self.form_draft = self.session.saved_form.take();
+        self.take_saved_view();
         self.debounce.clear();
         self.importing = None;
         self.chunk_queue.clear();
@@ -855,6 +856,7 @@ impl App {
     fn saved(&self) -> Saved {
         Saved {
             editor: (self.session.world.hosts.get(self.editor_host)).map(|h| h.name().to_string()),
+            view: self.filters.view_code(self.views.0 == EditorView::Table, self.views.1 == EditorView::Table),
             // Only when it differs from the last packet sent (what the form
             // shows anyway).
             form: self.form_draft.clone().filter(|f| {
@@ -863,6 +865,15 @@ impl App {
             }),
             ..self.session.to_saved()
         }
+    }
+
+    /// The filters and tabs a saved session was left with (the defaults for
+    /// a session that says none).
+    fn take_saved_view(&mut self) {
+        let (f, chains, route_n) = Filters::from_view_code(self.session.saved_view.take().as_deref().unwrap_or(""));
+        let tab = |on: bool| if on { EditorView::Table } else { EditorView::Text };
+        self.filters = f;
+        self.views = (tab(chains), tab(route_n));
     }
 
     /// The host the editors show first: the one they showed when the
@@ -891,6 +902,8 @@ impl Component for App {
         let embed_editors = browser::query("editors").is_some_and(|v| v == "1");
         let editor_host = App::first_editor_host(&mut session);
         let form_draft = session.saved_form.take();
+        let (filters, chains, route_n) = Filters::from_view_code(session.saved_view.take().as_deref().unwrap_or(""));
+        let tab = |on: bool| if on { EditorView::Table } else { EditorView::Text };
         let dark = browser::load_theme();
         browser::apply_theme(dark);
         let link = ctx.link().clone();
@@ -965,11 +978,11 @@ impl Component for App {
         App {
             session,
             notice,
-            filters: Filters::default(),
+            filters,
             playing: None,
             speed_ms: 700,
             editor_host,
-            views: (EditorView::Text, EditorView::Text),
+            views: (tab(chains), tab(route_n)),
             debounce: HashMap::new(),
             cluster_debounce: None,
             form_draft,

@@ -613,6 +613,41 @@ impl Filters {
         }
     }
 
+    /// The view a link keeps beside the packets: the hidden classes
+    /// (`s`kips, `c`onntrack, `r`outing, `d`evices) and the editors' tabs
+    /// (`C`hains for the rules, `T`able for `route -n`). `None`: the
+    /// page's defaults.
+    pub fn view_code(&self, chains: bool, route_n: bool) -> Option<String> {
+        let flags = [
+            (self.hide_skips, 's'),
+            (self.hide_conntrack, 'c'),
+            (self.hide_routing, 'r'),
+            (self.hide_devices, 'd'),
+            (chains, 'C'),
+            (route_n, 'T'),
+        ];
+        let code: String = flags
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, c)| *c)
+            .collect();
+        (!code.is_empty()).then_some(code)
+    }
+
+    /// [`Filters::view_code`] read back: the filters, and whether the
+    /// editors show the chains and `route -n` tables. Unknown letters are
+    /// ignored.
+    pub fn from_view_code(code: &str) -> (Filters, bool, bool) {
+        let has = |c: char| code.contains(c);
+        let f = Filters {
+            hide_skips: has('s'),
+            hide_conntrack: has('c'),
+            hide_routing: has('r'),
+            hide_devices: has('d'),
+        };
+        (f, has('C'), has('T'))
+    }
+
     /// The steps shown, by index.
     pub fn visible(&self, trace: &Trace) -> Vec<usize> {
         (0..trace.steps.len())
@@ -726,6 +761,24 @@ pub fn plural(n: usize, one: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A link's view code comes back as it went, and the defaults are none.
+    #[test]
+    fn view_codes_round_trip() {
+        assert_eq!(Filters::default().view_code(false, false), None);
+        let f = Filters {
+            hide_conntrack: true,
+            hide_devices: true,
+            ..Filters::default()
+        };
+        let code = f.view_code(true, false).unwrap();
+        assert_eq!(code, "cdC");
+        assert_eq!(Filters::from_view_code(&code), (f, true, false));
+        assert_eq!(
+            Filters::from_view_code("zT"),
+            (Filters::default(), false, true)
+        );
+    }
 
     fn article() -> Trace {
         preset("article")

@@ -292,6 +292,9 @@ pub struct Session {
     /// The send form as the session was saved with it, until the page
     /// takes it.
     pub saved_form: Option<SendSpec>,
+    /// The view a saved session was left in ([`Saved::view`]), until the
+    /// page takes it.
+    pub saved_view: Option<String>,
     /// Hosts whose rules came from a scenario file's dumps, parsed after
     /// the file opened: [`Session::retrace_all`] gives them to every packet.
     file_dumps: Vec<usize>,
@@ -342,6 +345,7 @@ impl Session {
             flush_next: false,
             saved_editor: None,
             saved_form: None,
+            saved_view: None,
             file_dumps: Vec::new(),
             world_gen: 0,
         };
@@ -508,6 +512,7 @@ impl Session {
         s.saved_editor = saved.editor.clone();
         (s.undo, s.redo) = (s.changes(&saved.undo), s.changes(&saved.redo));
         s.saved_form = saved.form.clone();
+        s.saved_view = saved.view.clone();
         Ok(s)
     }
 
@@ -724,6 +729,7 @@ impl Session {
             flushes,
             selected: self.selected,
             editor: None,
+            view: None,
             form: None,
             undo: Vec::new(),
             redo: Vec::new(),

@@ -71,6 +71,9 @@ pub struct Saved {
     /// The host whose rules and routes the editors show (`node54`).
     #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
     pub editor: Option<String>,
+    /// The step filters and the editors' tabs ([`crate::ui::model::Filters::view_code`]).
+    #[serde(rename = "h", default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
     /// Undo and redo, oldest first (an autosave keeps them; a link does
     /// not).
     #[serde(rename = "u", default, skip_serializing_if = "Vec::is_empty")]
