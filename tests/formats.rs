@@ -527,6 +527,24 @@ fn malformed_rules_get_located_errors() {
     let e = save::parse("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:X - [0:0]\n-A PREROUTING -j X\n-A POSTROUTING -j X\n-A X -p tcp -j DNAT --to-destination 10.0.0.1:80\nCOMMIT\n").unwrap_err();
     assert!(e.0[0].message.contains("DNAT in chain X is reached from POSTROUTING, but DNAT is only valid from PREROUTING and OUTPUT"), "{e}");
     assert_eq!(e.0[0].line, 7);
+    // A bad policy is one error: the chain is still declared for its rules.
+    let e = save::parse("*nat\n:PREROUTING REJECT [0:0]\n-A PREROUTING -j ACCEPT\nCOMMIT\n")
+        .unwrap_err();
+    assert_eq!(
+        e.0.iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect::<Vec<_>>(),
+        [(2, "bad policy \"REJECT\"")],
+        "{e}"
+    );
+    let e = save::parse("*nat\n:PREROUTING ACCEPT [0:0]\n:MINE REJECT [0:0]\n-A PREROUTING -j MINE\n-A MINE -j RETURN\nCOMMIT\n").unwrap_err();
+    assert_eq!(
+        e.0.iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect::<Vec<_>>(),
+        [(3, "bad policy \"REJECT\"")],
+        "{e}"
+    );
     // Errors come in the order of their lines, whichever chain the
     // COMMIT's check reads first.
     let e = save::parse("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j NOPE1\n-A PREROUTING -j NOPE2\nCOMMIT\n").unwrap_err();

@@ -332,6 +332,7 @@ impl Parser {
                 ));
                 return;
             }
+            let mut bad_policy = false;
             let policy = match parts.get(1).copied() {
                 Some("-") | None => None,
                 Some("ACCEPT") => Some(Policy::Accept),
@@ -342,7 +343,10 @@ impl Parser {
                         ParseError::new(line_no, col, format!("bad policy \"{other}\""))
                             .expected("ACCEPT, DROP or -"),
                     );
-                    return;
+                    // Declared all the same (below), so that its rules are
+                    // not reported as rules of a missing chain.
+                    bad_policy = true;
+                    None
                 }
             };
             let builtin = table
@@ -352,7 +356,11 @@ impl Parser {
                 .any(|h| h.chain_name() == name);
             // A mistake in the declaration is reported and the chain is
             // still declared, so its rules and jumps are not reported again.
-            let mut policy = policy;
+            let mut policy = if bad_policy && builtin {
+                Some(Policy::Accept)
+            } else {
+                policy
+            };
             if !builtin && policy.is_some() {
                 errors.push(ParseError::new(
                     line_no,
