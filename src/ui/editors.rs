@@ -700,8 +700,8 @@ fn rule_table(props: &RuleTableProps) -> Html {
                         <span class="rt-pos">{ if is_hl { format!("▶ {pos}") } else { pos.to_string() } }</span>
                         <span class="rt-pkts" title="packets">{ c.packets }</span>
                         <span class="rt-bytes" title="bytes">{ c.bytes }</span>
-                        <span class="rt-target">{ target.clone() }</span>
-                        <code class="rt-text" title={format!("line {line}")}>{ text.clone() }</code>
+                        <span class="rt-target" title={target.clone()}>{ target.clone() }</span>
+                        <code class="rt-text" title={format!("line {line}: {text}")}>{ text.clone() }</code>
                     </div>
                 }
             }
