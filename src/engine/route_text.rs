@@ -431,9 +431,30 @@ pub fn parse_routes(text: &str) -> Result<RouteTable, Errors> {
 }
 
 /// Prints the main table as `route -n` does.
+/// The main table's routes in the order the kernel lists them (`ip
+/// route`, `/proc/net/route`, so `route -n`), whatever order they were
+/// added in: by destination address, a longer prefix first at one
+/// address, then by metric (checked with `ip route` in a network
+/// namespace).
+pub fn kernel_order(t: &RouteTable) -> Vec<&crate::engine::route::Route> {
+    let mut main: Vec<_> = t
+        .routes
+        .iter()
+        .filter(|r| r.table == TableId::Main)
+        .collect();
+    main.sort_by_key(|r| {
+        (
+            u32::from(r.dst.network()),
+            std::cmp::Reverse(r.dst.prefix_len()),
+            r.metric,
+        )
+    });
+    main
+}
+
 pub fn emit_route_n(t: &RouteTable) -> String {
     let mut s = String::from("Kernel IP routing table\nDestination     Gateway         Genmask         Flags Metric Ref    Use Iface\n");
-    for r in t.routes.iter().filter(|r| r.table == TableId::Main) {
+    for r in kernel_order(t) {
         let mut flags = String::from("U");
         if r.via.is_some() {
             flags.push('G');
@@ -520,6 +541,34 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         assert!(
             back.contains("172.16.225.112  0.0.0.0         255.255.255.255 UH"),
             "{back}"
+        );
+    }
+
+    /// `route -n` lists routes as the kernel keeps them, not as typed: by
+    /// address, a longer prefix first, then by metric (as `ip route` and
+    /// /proc/net/route listed them in a network namespace).
+    #[test]
+    fn route_n_lists_the_kernels_order() {
+        let t = parse_ip_route(
+            "10.1.0.0/16 dev d0\n10.0.0.0/16 dev d0 metric 5\n10.0.0.0/8 dev d0\ndefault via 192.168.5.254 dev d0\n10.0.0.0/16 dev d1 metric 2\n9.0.0.0/8 dev d0\n192.168.5.0/24 dev d0\n",
+        )
+        .unwrap();
+        let dsts: Vec<String> = emit_route_n(&t)
+            .lines()
+            .skip(2)
+            .map(|l| l.split_whitespace().take(5).collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(
+            dsts,
+            [
+                "0.0.0.0 192.168.5.254 0.0.0.0 UG 0",
+                "9.0.0.0 0.0.0.0 255.0.0.0 U 0",
+                "10.0.0.0 0.0.0.0 255.255.0.0 U 2",
+                "10.0.0.0 0.0.0.0 255.255.0.0 U 5",
+                "10.0.0.0 0.0.0.0 255.0.0.0 U 0",
+                "10.1.0.0 0.0.0.0 255.255.0.0 U 0",
+                "192.168.5.0 0.0.0.0 255.255.255.0 U 0",
+            ]
         );
     }
 

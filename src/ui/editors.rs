@@ -735,12 +735,7 @@ fn route_n(props: &RouteNProps) -> Html {
         .next()
         .map(|h| h.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
-    let main: Vec<&crate::engine::route::Route> = props
-        .routes
-        .routes
-        .iter()
-        .filter(|r| r.table == crate::engine::route::TableId::Main)
-        .collect();
+    let main = route_text::kernel_order(&props.routes);
     html! {
         <table class="route-n">
             <caption class="visually-hidden">{ "Kernel IP routing table (route -n)" }</caption>
