@@ -1522,7 +1522,7 @@ impl Walker<'_, '_> {
         let out_name = h.devs[out].spec.name.clone();
         if out == in_port && !h.devs[in_port].spec.hairpin {
             let detail = format!(
-                "{bridge_name} would send the frame back out of {in_name}, the port it came in on, and hairpin mode is off there (ip link set {in_name} type bridge_slave hairpin on)"
+                "{bridge_name}'s way to the pod is {in_name}, where the frame came in, and its hairpin mode is off (ip link set {in_name} type bridge_slave hairpin on)"
             );
             return self.drop(host, DropReason::Hairpin, detail, None, &pkt.clone());
         }
