@@ -555,7 +555,8 @@ fn malformed_rules_get_located_errors() {
     );
     // A misspelt table is one error, not one per line of it; the next
     // table is read again, and a stray line after it is reported.
-    let e = save::parse("*nats\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j ACCEPT\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n-A INPUT -j ACCEPT\n-A INPUT -j DROP\n").unwrap_err();
+    // A mistake between its COMMIT and the next table is reported.
+    let e = save::parse("*nats\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j ACCEPT\nCOMMIT\n-A INPUT -j ACCEPT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n-A INPUT -j ACCEPT\n-A INPUT -j DROP\n").unwrap_err();
     let got: Vec<_> = e.0.iter().map(|e| (e.line, e.message.as_str())).collect();
     assert_eq!(
         got,
@@ -564,7 +565,8 @@ fn malformed_rules_get_located_errors() {
                 1,
                 "unknown table \"nats\": the lines up to its COMMIT are skipped"
             ),
-            (8, "line outside a table")
+            (5, "line outside a table"),
+            (9, "line outside a table")
         ],
         "{e}"
     );

@@ -430,7 +430,6 @@ pub fn parse_routes(text: &str) -> Result<RouteTable, Errors> {
     }
 }
 
-/// Prints the main table as `route -n` does.
 /// The main table's routes in the order the kernel lists them (`ip
 /// route`, `/proc/net/route`, so `route -n`), whatever order they were
 /// added in: by destination address, a longer prefix first at one
@@ -452,6 +451,7 @@ pub fn kernel_order(t: &RouteTable) -> Vec<&crate::engine::route::Route> {
     main
 }
 
+/// Prints the main table as `route -n` does, in the kernel's order.
 pub fn emit_route_n(t: &RouteTable) -> String {
     let mut s = String::from("Kernel IP routing table\nDestination     Gateway         Genmask         Flags Metric Ref    Use Iface\n");
     for r in kernel_order(t) {

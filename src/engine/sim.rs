@@ -714,7 +714,9 @@ impl Walker<'_, '_> {
         // The layer whose decision it is: a socket's (transport), a
         // neighbour's or a bridge's (link), else routing or netfilter.
         let layer = match reason {
-            DropReason::NoListener | DropReason::NoConnection => Layer::Transport,
+            DropReason::NoListener | DropReason::NoConnection | DropReason::ConntrackClash => {
+                Layer::Transport
+            }
             DropReason::NoNeighbour | DropReason::Hairpin => Layer::Link,
             _ => Layer::Network,
         };

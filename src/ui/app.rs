@@ -171,7 +171,9 @@ pub struct App {
     /// A sync is being made in the worker (large sessions).
     syncing: bool,
     /// The last iptables command run on a host's listing, and its outcome.
-    command_result: Option<(usize, Rc<CommandResult>)>,
+    /// Shown beside the command line of that host (by name) while the
+    /// world is as the command left it (`world_gen`).
+    command_result: Option<(String, u64, Rc<CommandResult>)>,
     /// The cluster change that sync undoes (`true`) or redoes, if it is one.
     sync_step: Option<(Change, bool)>,
     /// While the cluster generator loads: the messages waiting for it.
@@ -331,10 +333,13 @@ fn initial_session() -> (Session, Option<Notice>) {
         scenario::BUILTIN.join(", "),
         s.base.as_deref().unwrap_or(IMPORTED)
     );
+    let restore = notice.as_ref().is_some_and(|n| n.restore);
     if let Some(n) = notice {
         text = format!("{text}\n{}", n.text);
     }
-    (s, Some(Notice::error(text)))
+    let mut n = Notice::error(text);
+    n.restore = restore;
+    (s, Some(n))
 }
 
 /// [`initial_session`] without the word on an unknown scenario name.
@@ -542,7 +547,9 @@ fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
     let mut notice = Notice::info(
         "Opened from a link: the scenario, its edits and the packets sent are as they were shared.",
     );
-    if let Some(own) = own.filter(|o| *o != saved) {
+    // The view (filters, tabs) alone does not make another session.
+    let same = |o: &Saved| Saved { view: None, ..o.clone() } == Saved { view: None, ..saved.clone() };
+    if let Some(own) = own.filter(|o| !same(o)) {
         keep_aside(&own, saved.base.as_deref());
         notice
             .text
@@ -867,10 +874,13 @@ impl App {
         }
     }
 
-    /// The filters and tabs a saved session was left with (the defaults for
-    /// a session that says none).
+    /// The filters and tabs a saved session was left with (a link, an
+    /// autosave); a built-in scenario keeps the ones in use.
     fn take_saved_view(&mut self) {
-        let (f, chains, route_n) = Filters::from_view_code(self.session.saved_view.take().as_deref().unwrap_or(""));
+        let Some(code) = self.session.saved_view.take() else {
+            return;
+        };
+        let (f, chains, route_n) = Filters::from_view_code(&code);
         let tab = |on: bool| if on { EditorView::Table } else { EditorView::Text };
         self.filters = f;
         self.views = (tab(chains), tab(route_n));
@@ -1297,8 +1307,9 @@ impl Component for App {
                         Err(why) => Notice::error(format!("{line}\n{why}")),
                     });
                 }
-                let seq = self.command_result.as_ref().map_or(0, |(_, r)| r.seq + 1);
-                self.command_result = Some((host, Rc::new(CommandResult { seq, line, outcome })));
+                let seq = self.command_result.as_ref().map_or(0, |(_, _, r)| r.seq + 1);
+                let name = self.session.world.hosts.get(host).map(|h| h.name().to_string()).unwrap_or_default();
+                self.command_result = Some((name, self.session.world_gen(), Rc::new(CommandResult { seq, line, outcome })));
             }
             // One sync at a time: the buttons wait for the worker's.
             Msg::Undo | Msg::Redo if self.syncing => return false,
@@ -1968,7 +1979,9 @@ impl Component for App {
                         onview={link.callback(|(f, v)| Msg::EditorView(f, v))}
                         onedit={let h = self.editor_host; link.callback(move |(f, t)| Msg::Edit(h, f, t))}
                         oncommand={let h = self.editor_host; link.callback(move |l| Msg::Command(h, l))}
-                        command_result={self.command_result.as_ref().filter(|(h, _)| *h == self.editor_host).map(|(_, r)| r.clone())}
+                        command_result={self.command_result.as_ref()
+                            .filter(|(h, g, _)| s.world.hosts.get(self.editor_host).is_some_and(|x| x.name() == h) && *g == s.world_gen())
+                            .map(|(_, _, r)| r.clone())}
                         onimport={let h = self.editor_host; link.callback(move |(f, name, text)| Msg::ImportText(h, f, name, text))}
                         onerror={link.callback(|e: String| Msg::Notice(Notice::error(e)))}
                     />
@@ -2240,14 +2253,16 @@ fn verdict_line(t: &crate::engine::Trace) -> Html {
 }
 
 /// The errors of an iptables command as the command line shows them: the
-/// command's own (line 1) by column, the rules' after it by the listing's
-/// line (a loop it would close, say).
+/// command's own (line 1) as they are, the rules' after it by the
+/// listing's line (a loop it would close, say).
 fn command_error(e: &crate::engine::Errors) -> String {
     let one = |x: &crate::engine::error::ParseError| {
         let expected = x.expected.as_ref().map(|e| format!(" (expected {e})")).unwrap_or_default();
         match x.line {
             0 => format!("{}{expected}", x.message),
-            1 => format!("column {}: {}{expected}", x.column, x.message),
+            // The command's own words are named in the message; a column
+            // would count in iptables' canonical form, not the typed line.
+            1 => format!("{}{expected}", x.message),
             n => format!("listing line {n}: {}{expected}", x.message),
         }
     };

@@ -225,10 +225,9 @@ pub fn confirm(question: &str) -> bool {
 }
 
 /// Focuses the element with id `id`, if there is one.
-pub fn focus(id: &str) {
-    if let Some(el) = html_element(id) {
-        let _ = el.focus();
-    }
+/// Focuses element `id`; whether there is one.
+pub fn focus(id: &str) -> bool {
+    html_element(id).is_some_and(|el| el.focus().is_ok())
 }
 
 fn html_element(id: &str) -> Option<web_sys::HtmlElement> {

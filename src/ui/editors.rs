@@ -189,17 +189,32 @@ fn field_editor(props: &FieldProps) -> Html {
     let large = lines > LARGE_LINES;
     // A text that becomes a listing (a long paste) or a listing that
     // becomes a text (a command that emptied chains) takes the element
-    // that had focus with it: focus goes to what took its place.
+    // that had focus with it: focus goes to what took its place. Only for
+    // the same host, and only when focus was in this editor.
+    let inside = use_mut_ref(|| false);
     {
-        let id = id.clone();
-        let was = use_mut_ref(|| large);
-        use_effect_with(large, move |&large| {
-            if *was.borrow() != large && browser::focus_lost() {
-                browser::focus(&if large { format!("{id}-cmd") } else { id });
+        let (id, inside) = (id.clone(), inside.clone());
+        let was = use_mut_ref(|| (props.host.clone(), large));
+        use_effect_with((props.host.clone(), large), move |(host, large)| {
+            let before = std::mem::replace(&mut *was.borrow_mut(), (host.clone(), *large));
+            if before.0 == *host && before.1 != *large && *inside.borrow() && browser::focus_lost() {
+                // The listing's command line, or, when the listing has
+                // errors (no command line), its way back.
+                let _ = (*large && browser::focus(&format!("{id}-cmd"))) || browser::focus(&id);
             }
-            *was.borrow_mut() = large;
         });
     }
+    let onfocusin = {
+        let inside = inside.clone();
+        Callback::from(move |_: FocusEvent| *inside.borrow_mut() = true)
+    };
+    // Focus that goes to another element leaves; focus that goes nowhere
+    // (its element was removed by a re-render) is still "inside".
+    let onfocusout = Callback::from(move |e: FocusEvent| {
+        if e.related_target().is_some() {
+            *inside.borrow_mut() = false;
+        }
+    });
     // A line of a long listing an error was clicked for (until the step's
     // highlight moves).
     let goto = use_state(|| None::<usize>);
@@ -279,7 +294,7 @@ fn field_editor(props: &FieldProps) -> Html {
             { route_n(&RouteNProps { routes: props.routes.clone(), highlight: props.highlight }) }
         },
         (EditorView::Text, _) if large => html! {
-            <LargeText id={id.clone()} text={props.text.clone()} highlight={props.highlight} goto={*goto} errors={props.errors.clone()}
+            <LargeText key={props.host.clone()} id={id.clone()} text={props.text.clone()} highlight={props.highlight} goto={*goto} errors={props.errors.clone()}
                 command_result={props.command_result.clone()}
                 oncommand={(field == Field::Rules).then(|| props.oncommand.clone())}
                 onrevert={{ let applied = props.applied.clone(); props.onedit.reform(move |_: ()| (field, applied.clone())) }} />
@@ -293,7 +308,7 @@ fn field_editor(props: &FieldProps) -> Html {
         }
     };
     html! {
-        <div class={classes!("field-editor", (*dragging).then_some("dragging"))} {ondrop} {ondragover} {ondragleave}>
+        <div class={classes!("field-editor", (*dragging).then_some("dragging"))} {ondrop} {ondragover} {ondragleave} {onfocusin} {onfocusout}>
             <div class="editor-bar">
                 <h3>{ title }</h3>
                 <div role="tablist" aria-label={format!("How the {what} are shown")}>

@@ -512,7 +512,8 @@ impl Session {
         s.saved_editor = saved.editor.clone();
         (s.undo, s.redo) = (s.changes(&saved.undo), s.changes(&saved.redo));
         s.saved_form = saved.form.clone();
-        s.saved_view = saved.view.clone();
+        // A saved session says its view, the defaults included.
+        s.saved_view = Some(saved.view.clone().unwrap_or_default());
         Ok(s)
     }
 

@@ -91,6 +91,9 @@ pub struct Parser {
     /// the first says what is wrong, the rest would only repeat it (a
     /// misspelt `*nat` would make every line of its table one).
     stray_reported: bool,
+    /// Inside a table whose `*name` is unknown: its lines, up to its
+    /// COMMIT, are skipped (the `*name` line was reported).
+    skipping_table: bool,
 }
 
 impl Parser {
@@ -107,6 +110,7 @@ impl Parser {
             line_no: 0,
             stopped_at: 0,
             stray_reported: false,
+            skipping_table: false,
         }
     }
 
@@ -221,6 +225,7 @@ impl Parser {
                 self.current = None;
             }
             self.stray_reported = false;
+            self.skipping_table = false;
             match TableName::parse(name) {
                 Some(t) => {
                     if self.rs.table(t).is_some() {
@@ -258,14 +263,16 @@ impl Parser {
                         .expected("raw, mangle, nat, filter or security"),
                     );
                     // Its lines are not reported one by one.
-                    self.stray_reported = true;
+                    self.skipping_table = true;
                 }
             }
             return;
         }
         let Some((table, _)) = &mut self.current else {
-            // The COMMIT of a table that did not open (misspelt) closes it.
-            if trimmed == "COMMIT" && self.stray_reported {
+            // The lines of a table that did not open (misspelt), up to
+            // its COMMIT, were reported with its `*name`.
+            if self.skipping_table {
+                self.skipping_table = trimmed != "COMMIT";
                 return;
             }
             if std::mem::replace(&mut self.stray_reported, true) {
