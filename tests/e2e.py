@@ -610,6 +610,16 @@ def run(b, base):
     b.wait_until(lambda: b.exists("#rules-node8-cmd"), "the listing after the paste", 60)
     focused = b.js("return document.activeElement && document.activeElement.id")
     check("after a long paste the listing's command line has focus", focused == "rules-node8-cmd", focused)
+    # The same with a mistake in it: once the parse finds it, the command
+    # line gives way to the way back, which takes focus.
+    fresh(b, base + "?scenario=article")
+    b.click("#rules-node8")
+    b.js("const t = document.getElementById('rules-node8'); t.value = arguments[0];"
+         "t.dispatchEvent(new InputEvent('input', {bubbles: true}));",
+         text.replace("-A KUBE-SERVICES ", "-A KUBE-SERVICES -j NO-SUCH-CHAIN\n-A KUBE-SERVICES ", 1))
+    b.wait_until(lambda: b.exists("#rules-node8-revert"), "the listing's error", 60)
+    focused = b.wait_until(lambda: b.js("return document.activeElement && document.activeElement.id") == "rules-node8-revert" and "rules-node8-revert", "focus on the way back", 5)
+    check("after a long paste with a mistake, the way back to the rules in use has focus", focused == "rules-node8-revert", focused)
 
     # 4b'. The same dump with a bad line: listed with its error, the rules in
     # use stay, commands are off (they would change rules not shown), and

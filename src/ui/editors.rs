@@ -194,13 +194,19 @@ fn field_editor(props: &FieldProps) -> Html {
     let inside = use_mut_ref(|| false);
     {
         let (id, inside) = (id.clone(), inside.clone());
-        let was = use_mut_ref(|| (props.host.clone(), large));
-        use_effect_with((props.host.clone(), large), move |(host, large)| {
-            let before = std::mem::replace(&mut *was.borrow_mut(), (host.clone(), *large));
-            if before.0 == *host && before.1 != *large && *inside.borrow() && browser::focus_lost() {
+        // Errors in a listing replace its command line too.
+        let key = (props.host.clone(), large, props.errors.is_empty());
+        let was = use_mut_ref(|| key.clone());
+        use_effect_with(key, move |key| {
+            let (host, large, _) = key;
+            let before = std::mem::replace(&mut *was.borrow_mut(), key.clone());
+            if before.0 == *host && before != *key && *inside.borrow() && browser::focus_lost() {
                 // The listing's command line, or, when the listing has
                 // errors (no command line), its way back.
-                let _ = (*large && browser::focus(&format!("{id}-cmd"))) || browser::focus(&id);
+                let _ = (*large
+                    && (browser::focus(&format!("{id}-cmd"))
+                        || browser::focus(&format!("{id}-revert"))))
+                    || browser::focus(&id);
             }
         });
     }
@@ -592,7 +598,7 @@ fn large_text(props: &LargeProps) -> Html {
                 // off until the text applies or is taken back.
                 <p class="form-error large-errors">
                     { "This listing has errors (below), so the last valid rules stay in use and iptables commands are off. Load a corrected file, or " }
-                    <button type="button" class="small" onclick={props.onrevert.reform(|_| ())}>{ "go back to the rules in use" }</button>
+                    <button type="button" class="small" id={format!("{}-revert", props.id)} onclick={props.onrevert.reform(|_| ())}>{ "go back to the rules in use" }</button>
                     { "." }
                 </p>
             } else if props.oncommand.is_some() {
