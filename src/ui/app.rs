@@ -877,13 +877,9 @@ impl App {
     /// The filters and tabs a saved session was left with (a link, an
     /// autosave); a built-in scenario keeps the ones in use.
     fn take_saved_view(&mut self) {
-        let Some(code) = self.session.saved_view.take() else {
-            return;
-        };
-        let (f, chains, route_n) = Filters::from_view_code(&code);
-        let tab = |on: bool| if on { EditorView::Table } else { EditorView::Text };
-        self.filters = f;
-        self.views = (tab(chains), tab(route_n));
+        if let Some(code) = self.session.saved_view.take() {
+            (self.filters, self.views) = saved_view(&code);
+        }
     }
 
     /// The host the editors show first: the one they showed when the
@@ -912,8 +908,7 @@ impl Component for App {
         let embed_editors = browser::query("editors").is_some_and(|v| v == "1");
         let editor_host = App::first_editor_host(&mut session);
         let form_draft = session.saved_form.take();
-        let (filters, chains, route_n) = Filters::from_view_code(session.saved_view.take().as_deref().unwrap_or(""));
-        let tab = |on: bool| if on { EditorView::Table } else { EditorView::Text };
+        let (filters, views) = saved_view(session.saved_view.take().as_deref().unwrap_or(""));
         let dark = browser::load_theme();
         browser::apply_theme(dark);
         let link = ctx.link().clone();
@@ -992,7 +987,7 @@ impl Component for App {
             playing: None,
             speed_ms: 700,
             editor_host,
-            views: (tab(chains), tab(route_n)),
+            views,
             debounce: HashMap::new(),
             cluster_debounce: None,
             form_draft,
@@ -1741,13 +1736,9 @@ impl Component for App {
             self.history_shown = shown;
             browser::reveal_in(".history-list", ".history-item.selected");
         }
-        // The picker always shows the scenario that is open (a refused
-        // switch leaves the browser's own choice in it otherwise), and the
-        // cluster form's boxes the objects in use.
-        browser::set_select(
-            "scenario-picker",
-            self.session.base.as_deref().unwrap_or(IMPORTED),
-        );
+        // Every box shows the option its view marks: the picker the
+        // scenario that is open (a refused switch leaves the browser's own
+        // choice in it otherwise), the cluster form the objects in use.
         browser::sync_selects();
         if first_render {
             browser::record("data-first-render-ms", browser::now_ms());
@@ -2267,4 +2258,11 @@ fn command_error(e: &crate::engine::Errors) -> String {
         }
     };
     e.0.iter().map(one).collect::<Vec<_>>().join("\n")
+}
+
+/// The step filters and editor tabs of a view code ([`Filters::view_code`]).
+fn saved_view(code: &str) -> (Filters, (EditorView, EditorView)) {
+    let (f, chains, route_n) = Filters::from_view_code(code);
+    let tab = |on: bool| if on { EditorView::Table } else { EditorView::Text };
+    (f, (tab(chains), tab(route_n)))
 }

@@ -271,19 +271,6 @@ pub fn reveal_in(list: &str, item: &str) {
     l.set_scroll_top(l.scroll_top() + by.round() as i32);
 }
 
-/// Sets the value of the `<select>` with id `id`.
-pub fn set_select(id: &str, value: &str) {
-    if let Some(el) = window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlSelectElement>().ok())
-    {
-        if el.value() != value {
-            el.set_value(value);
-        }
-    }
-}
-
 /// Puts every `<select>` on its option marked `selected` in the markup.
 /// A view marks the option in use, but once the learner has picked one
 /// the browser keeps the picked one: after an undo, a redo or a scenario
