@@ -20,7 +20,7 @@
 mod kube_dump;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use packetwalk::engine::iptables::save;
+use packetwalk::engine::iptables::{command::apply_command, save};
 use packetwalk::engine::packet::Proto;
 use packetwalk::engine::scenario::Scenario;
 use packetwalk::engine::{send, SendSpec, SimState, World};
@@ -83,6 +83,24 @@ fn bench(c: &mut Criterion) {
             |mut p| p.feed(black_box(&dump), commit, 1),
             BatchSize::LargeInput,
         )
+    });
+    // One `iptables` command typed under the dump's listing, as the page
+    // applies it: a copy of the rules in use, the command, the text
+    // printed with its line numbers (before: printed, then parsed again).
+    let command = "-I FORWARD 1 -d 10.1.2.3/32 -j DROP";
+    g.bench_function("command on 10k services", |b| {
+        b.iter(|| {
+            let mut rs = parsed.clone();
+            apply_command(&mut rs, black_box(command)).unwrap();
+            save::emit_numbered(&mut rs)
+        })
+    });
+    g.bench_function("command on 10k services, parsed again", |b| {
+        b.iter(|| {
+            let mut rs = parsed.clone();
+            apply_command(&mut rs, black_box(command)).unwrap();
+            save::parse(&save::emit(&rs)).unwrap()
+        })
     });
     g.finish();
 

@@ -308,18 +308,18 @@ fn bad_cluster_objects_are_reported_with_their_line() {
         "{e}"
     );
     // Mistakes between objects, at the line of the field that is wrong
-    // (calico-ipip: node54's podCIDR at line 31, its address at 35; the
-    // curl pod's nodeName at 54, its podIP at 56).
+    // (calico-ipip: node54's podCIDR at line 32, its address at 36; the
+    // curl pod's nodeName at 55, its podIP at 57).
     let yaml = std::fs::read_to_string(format!(
         "{}/src/engine/scenarios/clusters/calico-ipip.yaml",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
     for (from, to, line, says) in [
-        ("address: 192.168.11.54", "address: 192.168.11.58", 35, "node node54's InternalIP 192.168.11.58 is node node8's already (line 24)"),
-        ("podCIDR: 172.16.3.64/26", "podCIDR: 172.16.225.0/24", 31, "node node54's podCIDR 172.16.225.0/24 overlaps node node8's 172.16.225.64/26 (line 20)"),
-        ("nodeName: node8\nstatus:\n  podIP: 172.16.225.101", "nodeName: node9\nstatus:\n  podIP: 172.16.225.101", 54, "pod ms-test/curl: no node runs it"),
-        ("podIP: 172.16.225.101", "podIP: 172.16.9.101", 56, "pod ms-test/curl has address 172.16.9.101, outside node8's pod CIDR"),
+        ("address: 192.168.11.54", "address: 192.168.11.58", 36, "node node54's InternalIP 192.168.11.58 is node node8's already (line 25)"),
+        ("podCIDR: 172.16.3.64/26", "podCIDR: 172.16.225.0/24", 32, "node node54's podCIDR 172.16.225.0/24 overlaps node node8's 172.16.225.64/26 (line 21)"),
+        ("nodeName: node8\nstatus:\n  podIP: 172.16.225.101", "nodeName: node9\nstatus:\n  podIP: 172.16.225.101", 55, "pod ms-test/curl: no node runs it"),
+        ("podIP: 172.16.225.101", "podIP: 172.16.9.101", 57, "pod ms-test/curl has address 172.16.9.101, outside node8's pod CIDR"),
     ] {
         assert!(yaml.contains(from), "{from}");
         let c = Cluster::from_yaml(&yaml.replacen(from, to, 1)).unwrap();

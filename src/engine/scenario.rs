@@ -891,6 +891,16 @@ impl World {
         }
     }
 
+    /// Installs rules parsed from `text` before (kept from an earlier
+    /// install).
+    pub fn set_parsed_rules(&mut self, host: usize, text: &str, rules: std::rc::Rc<Ruleset>) {
+        if let Some(ns) = self.hosts.get_mut(host) {
+            ns.rules = Some(rules);
+            ns.spec.iptables = Some(Text::One(text.to_string()));
+            self.sync_spec(host);
+        }
+    }
+
     /// Puts back rules and routes this world ran before (taken from
     /// `hosts[host].rules` and `.routes`), with the texts they came from:
     /// how a page traces an earlier packet again on the texts it met.

@@ -18,7 +18,7 @@ use crate::ui::events::{send_history, step_controls, ControlProps, EventList, Hi
 use crate::ui::explain::{explain, ExplainProps};
 use crate::ui::headers::HeaderView;
 use crate::ui::model::{self, Filters, Move};
-use crate::ui::send_form::{SendForm, Target};
+use crate::ui::send_form::{self, SendForm, Target};
 use crate::ui::session::{Change, ClusterDraft, Field, Session};
 use crate::ui::share::{self, Saved};
 use crate::ui::topology::Topology;
@@ -1841,7 +1841,7 @@ impl Component for App {
                         <h2 id="send-h">{ "Send a packet" }</h2>
                         <SendForm
                             key={self.gen.to_string()}
-                            targets={targets}
+                            targets={targets.clone()}
                             initial={self.form_draft.clone().or(last_spec)}
                             can_reply={s.reply_spec().is_some()}
                             can_again={s.again_spec().is_some()}
@@ -1853,7 +1853,7 @@ impl Component for App {
                             failed={self.send_error.clone()}
                         />
                         { send_history(&HistoryProps {
-                            sends: Rc::new(s.sends.iter().map(|x| (x.spec.clone(), x.trace.clone(), x.before_sync.clone())).collect::<Vec<_>>()),
+                            sends: Rc::new(s.sends.iter().map(|x| (as_in_form(&x.spec, &targets), x.trace.clone(), x.before_sync.clone())).collect::<Vec<_>>()),
                             selected: t_sel,
                             onselect: link.callback(|t| Msg::Select(t, 0)),
                             onclear: link.callback(|_| Msg::ClearSends),
@@ -2196,6 +2196,23 @@ fn targets(s: &Session) -> Vec<Target> {
         }
     }
     out
+}
+
+/// `spec` with its source named as the send form names it: a LAN client
+/// named by its host name (a preset's `client`) is `client:IP`, as the
+/// form sends it, so one machine has one name in the history.
+fn as_in_form(spec: &SendSpec, targets: &[Target]) -> SendSpec {
+    let mut spec = spec.clone();
+    let named = targets.iter().find_map(|t| match t {
+        Target::Host { name, kind, addr, .. } if *name == spec.from => {
+            Some(send_form::host_value(name, *kind, *addr))
+        }
+        _ => None,
+    });
+    if let Some(from) = named {
+        spec.from = from;
+    }
+    spec
 }
 
 /// The class and icon of how a walk ended.

@@ -58,7 +58,7 @@ const OTHER: &str = "client:";
 
 /// What the form sends as the source: a host's name, or `client:IP` for
 /// a LAN client (the engine finds the client by its address).
-fn host_value(name: &str, kind: HostKind, addr: Option<Ipv4Addr>) -> String {
+pub fn host_value(name: &str, kind: HostKind, addr: Option<Ipv4Addr>) -> String {
     match (kind, addr) {
         (HostKind::Client, Some(a)) => format!("{OTHER}{a}"),
         _ => name.to_string(),

@@ -300,6 +300,10 @@ pub struct Session {
     file_dumps: Vec<usize>,
     /// Bumped by every change of the world.
     world_gen: u64,
+    /// The last large rules a change put aside, parsed, with their text:
+    /// redoing or undoing back to a node dump takes them instead of
+    /// parsing 12 MB again in one main-thread task.
+    spare_rules: Option<(Rc<str>, Rc<Ruleset>)>,
 }
 
 /// The built-in cluster scenario `base` names, when it names one.
@@ -347,6 +351,7 @@ impl Session {
             saved_form: None,
             saved_view: None,
             file_dumps: Vec::new(),
+            spare_rules: None,
             world_gen: 0,
         };
         s.snapshot();
@@ -1012,10 +1017,24 @@ impl Session {
             self.edit_cluster(text.clone());
             return self.resync(false);
         }
-        let result = match field {
-            Field::Rules => self.world.set_rules(host, text),
-            Field::Routes => self.world.set_routes(host, text),
+        let outgoing = (field == Field::Rules)
+            .then(|| self.outgoing_rules(host))
+            .flatten();
+        let spare = match &self.spare_rules {
+            Some((t, _)) if field == Field::Rules && same_text(t, text) => self.spare_rules.take(),
+            _ => None,
         };
+        let result = match (field, spare) {
+            (Field::Rules, Some((_, rules))) => {
+                self.world.set_parsed_rules(host, text, rules);
+                Ok(())
+            }
+            (Field::Rules, None) => self.world.set_rules(host, text),
+            (Field::Routes, _) => self.world.set_routes(host, text),
+        };
+        if result.is_ok() && outgoing.is_some() {
+            self.spare_rules = outgoing;
+        }
         self.version += 1;
         let draft = self.drafts[host].get_mut(field);
         draft.text = text.clone();
@@ -1038,6 +1057,15 @@ impl Session {
         }
     }
 
+    /// Host `host`'s rules in use with their text, when large: a change
+    /// that replaces them keeps them aside (`spare_rules`; a
+    /// text always parses to the same rules, on any host).
+    fn outgoing_rules(&self, host: usize) -> Option<(Rc<str>, Rc<Ruleset>)> {
+        let run = self.config.get(host)?;
+        (run.rules_text.len() > LARGE_BYTES).then_some(())?;
+        Some((run.rules_text.clone(), run.rules.clone()?))
+    }
+
     /// Installs rules parsed elsewhere (a large dump parsed in chunks).
     /// A dump loaded by the learner can be undone; one that came with an
     /// imported scenario is part of it (`undoable` false): Undo must not
@@ -1047,6 +1075,9 @@ impl Session {
             return;
         }
         let before = self.drafts[host].rules.applied.clone();
+        if let Some(spare) = self.outgoing_rules(host) {
+            self.spare_rules = Some(spare);
+        }
         self.world.set_ruleset(host, &text, Some(rules));
         self.state.counters.retain(|(h, _), _| *h != host);
         let d = &mut self.drafts[host].rules;
@@ -1131,10 +1162,8 @@ impl Session {
         }
         let mut rules = ns.rules.as_deref().cloned().unwrap_or_default();
         crate::engine::iptables::command::apply_command(&mut rules, line)?;
-        // Parsed again from the printed text, so that every rule's line
-        // number is its line in the text the editor shows.
-        let text: Rc<str> = crate::engine::iptables::save::emit(&rules).into();
-        let rules = crate::engine::iptables::save::parse(&text)?;
+        // Every rule's line number is its line in the text the editor shows.
+        let text: Rc<str> = crate::engine::iptables::save::emit_numbered(&mut rules).into();
         self.install_ruleset(host, text, rules, true);
         Ok(())
     }
@@ -1643,6 +1672,58 @@ mod tests {
         assert!(!in_use.contains("-A FORWARD -j DROP"), "{in_use}");
     }
 
+    /// Undo and redo over a node dump take the rules they put aside, not
+    /// a 12 MB parse on the page's thread.
+    #[test]
+    fn undo_and_redo_over_large_rules_reuse_the_parsed_rules() {
+        let mut s = Session::builtin("article").unwrap();
+        let h = node8(&s);
+        // The filter table with a chain of 8,000 rules more.
+        let many: String = (0..8000)
+            .map(|i| format!("-A LEARNER -s 10.0.{}.{}/32 -j RETURN\n", i / 256, i % 256))
+            .collect();
+        let text = &s.drafts[h].rules.text;
+        let filter = text.find("*filter\n").unwrap();
+        let commit = filter + text[filter..].find("COMMIT\n").unwrap();
+        let big = format!(
+            "{}*filter\n:LEARNER - [0:0]\n{}{many}{}",
+            &text[..filter],
+            &text[filter + 8..commit],
+            &text[commit..]
+        );
+        assert!(big.len() > LARGE_BYTES, "{} bytes", big.len());
+        s.edit(h, Field::Rules, big.as_str().into());
+        assert!(s.apply(h, Field::Rules));
+        let rules = |s: &Session| s.world.hosts[h].rules.clone().unwrap();
+        let dump = rules(&s);
+        s.command(h, "-I FORWARD 1 -d 172.16.225.112/32 -j DROP")
+            .unwrap();
+        let commanded = rules(&s);
+        assert!(matches!(verdict(&s), Verdict::Dropped { .. }));
+        s.undo();
+        assert!(
+            Rc::ptr_eq(&rules(&s), &dump),
+            "undoing the command parsed the dump again"
+        );
+        assert!(matches!(verdict(&s), Verdict::Delivered { .. }));
+        s.redo();
+        assert!(
+            Rc::ptr_eq(&rules(&s), &commanded),
+            "redoing the command parsed again"
+        );
+        assert!(matches!(verdict(&s), Verdict::Dropped { .. }));
+        s.undo();
+        s.undo();
+        assert!(s.drafts[h].rules.applied.len() < LARGE_BYTES);
+        s.redo();
+        assert!(
+            Rc::ptr_eq(&rules(&s), &dump),
+            "redoing the dump parsed it again"
+        );
+        assert_eq!(&*s.drafts[h].rules.text, big.as_str());
+        assert!(matches!(verdict(&s), Verdict::Delivered { .. }));
+    }
+
     #[test]
     fn files_decode_from_utf8_with_or_without_bom_and_utf16() {
         let text = "*nat\n-A X -j ACCEPT\n";
@@ -1973,7 +2054,7 @@ mod tests {
         assert!(!s.apply_cluster());
         let c = s.cluster.as_ref().unwrap();
         assert!(c.text.contains("mode: weave"), "the typed text is kept");
-        assert_eq!(c.errors[0].line, 7);
+        assert_eq!(c.errors[0].line, 8);
         assert_eq!(rules(&s), before);
         assert_eq!(s.host("node8"), Some(node8));
 
@@ -2068,7 +2149,7 @@ mod tests {
         assert!(
             c.errors
                 .iter()
-                .any(|e| e.line == 31 && e.message.contains("not an IPv4 CIDR")),
+                .any(|e| e.line == 32 && e.message.contains("not an IPv4 CIDR")),
             "{:?}",
             c.errors
         );
