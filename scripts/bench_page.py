@@ -11,6 +11,9 @@ Measured (the page writes each as a `data-*-ms` attribute of <body>):
     task during it (PerformanceObserver "longtask", tasks over 50 ms);
   * send: from the Send button's message to the rendered trace, with that
     dump in place, to a Service of the dump;
+  * edits over that dump: the longest task of an iptables command typed
+    under its listing, of undo and redo of it, and of undo and redo of
+    the dump itself;
   * size: gzip -9 of the .wasm and .js files the default scenario's page
     fetches (from the browser's resource timing), and of the cluster
     generator's module, which it fetches only for a cluster scenario.
@@ -26,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -119,7 +123,7 @@ def main():
             report_sizes(dist, code)
             print(f"first render: median {statistics.median(firsts):.0f} ms (runs: {', '.join(f'{x:.0f}' for x in firsts)})")
 
-            parses, works, chunks, longest, sends = [], [], [], [], []
+            parses, works, chunks, longest, sends, edits = [], [], [], [], [], {}
             for _ in range(3):
                 open_watching_long_tasks(b, base)
                 inp = b.find("input[aria-label='Load rules of node8 from a file']")
@@ -137,6 +141,18 @@ def main():
                     b.js("document.body.removeAttribute('data-send-ms')")
                     b.click("#send-button")
                     sends.append(b.wait_until(lambda: attr(b, "data-send-ms"), "the trace"))
+                # An iptables command under the listing, then undo and redo
+                # of it and of the dump itself: the longest task of each.
+                for what, act in [("an iptables command", None), ("undo it", "#undo"), ("redo it", "#redo"),
+                                  ("undo it again", "#undo"), ("undo the dump", "#undo"), ("redo the dump", "#redo")]:
+                    b.js("window.__long.length = 0")
+                    if act is None:
+                        b.type("#rules-node8-cmd", "-I FORWARD 1 -d 10.1.2.3/32 -j DROP\n")
+                        b.wait_until(lambda: b.exists("#rules-node8-cmd-result"), "the command", 30)
+                    else:
+                        b.click(act)
+                    time.sleep(0.5)
+                    edits.setdefault(what, []).append(max(b.js("return window.__long") or [0]))
             print(f"import 10k dump: chunked parse, wall clock with the yields and progress redraws, median {statistics.median(parses):.0f} ms "
                   f"(runs: {', '.join(f'{x:.0f}' for x in parses)})")
             print(f"      of which parsing (chunks, without the yields and redraws between them): median "
@@ -144,6 +160,8 @@ def main():
                   f"longest main-thread task during the import {max(longest):.0f} ms")
             print(f"send with the 10k dump: click to rendered trace median {statistics.median(sends):.1f} ms "
                   f"(max {max(sends):.1f}, {len(sends)} sends)")
+            print("edits over the 10k dump, longest main-thread task: " + "; ".join(
+                f"{what} {max(t):.0f} ms" for what, t in edits.items()))
             # The same dump inside a scenario file (Import…): 12.5 MB of JSON.
             sc = json.load(open(os.path.join(ROOT, "src", "engine", "scenarios", "article.json")))
             next(h for h in sc["hosts"] if h["name"] == "node8")["iptables"] = text

@@ -539,11 +539,61 @@ fn pod_traffic_leaving_the_pod_network_is_masqueraded_by_the_cni() {
         .unwrap()
         .replace("mode: calico-ipip\n", "mode: flannel-vxlan\n");
     let flannel = Cluster::from_yaml(&flannel).unwrap();
-    let (after, _) = cni::resync(Some(&current), &flannel, &sc).unwrap();
+    let (after, diffs) = cni::resync(Some(&current), &flannel, &sc).unwrap();
     let rules = node8_rules(&after);
     assert!(
         rules.contains("-j FLANNEL-POSTRTG") && !rules.contains("cali-"),
         "{rules}"
+    );
+    // The sync lists the devices it changed: Calico's tunnel goes,
+    // Flannel's VXLAN device and bridge come.
+    let links = &diffs.iter().find(|d| d.node == "node8").unwrap().links;
+    assert!(
+        links.removed.iter().any(|l| l.starts_with("tunl0: ipip"))
+            && links
+                .added
+                .iter()
+                .any(|l| l.starts_with("flannel.1: vxlan id 1 dstport 8472"))
+            && links
+                .added
+                .iter()
+                .any(|l| l.starts_with("cni0: bridge, ports ")),
+        "{links:?}"
+    );
+    // Flannel's hairpinMode turned off: only the bridge ports' lines change.
+    let hairpin_off = |c: &str| {
+        c.replacen(
+            "mode: flannel-vxlan\n",
+            "mode: flannel-vxlan\nhairpinMode: false\n",
+            1,
+        )
+    };
+    let (_, diffs) = cni::resync(
+        Some(&flannel),
+        &Cluster::from_yaml(&hairpin_off(
+            &cni::cluster_yaml("calico-ipip")
+                .unwrap()
+                .replace("mode: calico-ipip\n", "mode: flannel-vxlan\n"),
+        ))
+        .unwrap(),
+        &after,
+    )
+    .unwrap();
+    let d = diffs.iter().find(|d| d.node == "node8").unwrap();
+    assert!(d.rules.is_empty() && d.routes.is_empty(), "{d:?}");
+    assert!(
+        d.links.removed_total == d.links.added_total
+            && d.links.removed_total > 0
+            && d.links
+                .removed
+                .iter()
+                .all(|l| l.starts_with("veth") && l.contains(", hairpin on"))
+            && d.links
+                .added
+                .iter()
+                .all(|l| l.starts_with("veth") && !l.contains("hairpin")),
+        "{:?}",
+        d.links
     );
 
     // A learner's rule after the CNI's jump stays after it through a sync,

@@ -313,6 +313,14 @@ def run(b, base):
     # 4. The link reproduces the view in a fresh browser: the packets, the
     # step, the step filters and the editors' tabs.
     b.click("#show-conntrack")
+    # A ticked filter box keeps the focus, and the arrows still step.
+    at = b.text(".step-position")
+    b.keys([KEY_LEFT])
+    moved = b.text(".step-position")
+    b.keys([KEY_RIGHT])
+    check("the arrows step while a filter's checkbox has the focus",
+          b.js("return document.activeElement.id") == "show-conntrack" and moved != at and b.text(".step-position") == at,
+          f"{at!r} {moved!r}")
     b.js("[...document.querySelectorAll('#editors .tab')].find(t => t.textContent.includes('Chains')).click()")
     b.click("#copy-link")
     b.wait("#link-text")
@@ -555,6 +563,34 @@ def run(b, base):
     b.click("#restore-own")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the learner's own session back", 10)
     check("after two imports, Bring back my own session brings the learner's own (2 packets)", len(b.find_all(".history-item")) == 2)
+
+    # The learner's work (2 packets) is kept aside by a link (1 packet);
+    # the page reloaded brings the link's session back from its autosave,
+    # and the learner works on it (3 packets): that is the learner's own
+    # now, and the next link keeps it aside in turn (it was lost).
+    fresh(b, base + "?scenario=article")
+    b.click("#copy-link")
+    b.wait("#link-text")
+    shared = b.value("#link-text")
+    b.keys(["\ue00c"])
+    b.click("#again-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the learner's second packet")
+    time.sleep(1.2)  # the autosave
+    for url in (shared, base + "?scenario=article"):
+        b.get("about:blank")
+        b.get(url)
+        b.wait("#verdict", 20)
+    for n in (2, 3):
+        b.click("#again-button")
+        b.wait_until(lambda: len(b.find_all(".history-item")) == n, f"packet {n} of the linked session")
+    time.sleep(1.2)
+    b.get("about:blank")
+    b.get(shared)
+    b.wait_until(lambda: b.exists("#restore-own"), "the offer to bring back the learner's session", 10)
+    b.click("#restore-own")
+    b.wait_until(lambda: len(b.find_all(".history-item")) != 1, "the learner's own session back", 10)
+    check("work on a linked session, after a reload, is kept aside when the next link opens (3 packets, not the older 2)",
+          len(b.find_all(".history-item")) == 3, f"{len(b.find_all('.history-item'))} packets")
 
     # 4b. A real node's dump, loaded from a file: parsed in chunks, listed
     # virtualised, counters count, and too big for a link (a clear message).
@@ -946,6 +982,13 @@ def run(b, base):
     bar = b.js("const r = document.querySelector('#step-forward').getBoundingClientRect(); return [r.top > innerHeight / 2, r.bottom <= innerHeight, scrollY]")
     check("a narrow embed keeps the step buttons at the bottom of the frame, with the picture in view",
           bar[0] and bar[1] and bar[2] == 0 and b.text(".step-position") != at, f"{bar} {at!r}")
+    # The bar is one row, and the page's end is not under it: the last
+    # packet can be clicked.
+    b.js("window.scrollTo(0, document.body.scrollHeight)")
+    hit = b.js("const r = document.querySelector('.history-item').getBoundingClientRect();"
+               "const e = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
+               "return [!!(e && e.closest('.history-item')), document.querySelector('.step-controls').getBoundingClientRect().height]")
+    check("at the page's end the step bar (one row) covers no packet", hit[0] and hit[1] < 60, hit)
     b.screenshot(os.path.join(SHOTS, "e2e-embed-600.png"))
     axe(b, "embed mode at 600 px")
     fresh(b, base + "?embed=1&scenario=calico-ipip#v2.AAAA")

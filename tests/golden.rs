@@ -419,6 +419,34 @@ fn an_ack_without_its_syn_is_reset_by_the_listener() {
         delivered_in(&send(&mut w, &mut s, &ack).unwrap()),
         FLASK_POD
     );
+    // `conntrack -F` forgets netfilter's connections, not the sockets.
+    // The client's connection was masqueraded with --random-fully: its
+    // next ACK is NEW to conntrack, gets another source port, and the pod
+    // has no such connection (why flushing breaks NATed connections).
+    s.clear_conntrack();
+    let after = send(&mut w, &mut s, &ack).unwrap();
+    assert!(after.steps.iter().any(|st| matches!(&st.kind,
+        StepKind::Conntrack(packetwalk::engine::trace::CtEvent::Lookup { state, .. }) if state.starts_with("NEW"))));
+    assert_eq!(dropped(&after), (FLASK_POD, DropReason::NoConnection));
+    // A pod's connection is not masqueraded: after the flush its ACK is
+    // DNATed again (to the one endpoint) and reaches the connection the
+    // pod accepted.
+    let mut syn = SendSpec::new(CURL_POD, "flask-ui", Proto::Tcp);
+    syn.src_port = Some(41001);
+    assert_eq!(
+        delivered_in(&send(&mut w, &mut s, &syn).unwrap()),
+        FLASK_POD
+    );
+    s.clear_conntrack();
+    let mut ack = syn.clone();
+    ack.flags = Some(TcpFlags {
+        ack: true,
+        ..Default::default()
+    });
+    let after = send(&mut w, &mut s, &ack).unwrap();
+    assert!(after.steps.iter().any(|st| matches!(&st.kind,
+        StepKind::Conntrack(packetwalk::engine::trace::CtEvent::Lookup { state, .. }) if state.starts_with("NEW"))));
+    assert_eq!(delivered_in(&after), FLASK_POD);
 }
 
 #[test]

@@ -954,14 +954,53 @@ pub struct NodeDiff {
     pub node: String,
     pub rules: LineChanges,
     pub routes: LineChanges,
+    /// The node's devices, one line each as [`device_line`] writes it
+    /// (a mode's tunnel, a bridge port's hairpin mode).
+    #[serde(default)]
+    pub links: LineChanges,
     /// Why the sync could not be made, when it could not.
     pub note: Option<String>,
 }
 
 impl NodeDiff {
     pub fn is_empty(&self) -> bool {
-        self.note.is_none() && self.rules.is_empty() && self.routes.is_empty()
+        self.note.is_none()
+            && self.rules.is_empty()
+            && self.routes.is_empty()
+            && self.links.is_empty()
     }
+}
+
+/// A device as `ip -d addr` would sum it up in one line: its name, type,
+/// the facts a sync can change, its addresses
+/// (`cni0: bridge, ports vethebae075e vethc4c25030, inet 10.244.0.1/24`).
+pub fn device_line(d: &Device) -> String {
+    let mut out = format!("{}: ", d.name);
+    match &d.kind {
+        DeviceKind::Loopback => out += "loopback",
+        DeviceKind::Ethernet { lan } => out += &format!("ethernet on {lan}"),
+        DeviceKind::Veth { peer } => out += &format!("veth, peer {peer}"),
+        DeviceKind::Ipip => out += "ipip",
+        DeviceKind::Bridge { ports } => out += &format!("bridge, ports {}", ports.join(" ")),
+        DeviceKind::Vxlan {
+            vni, port, local, ..
+        } => out += &format!("vxlan id {vni} dstport {port} local {local}"),
+    }
+    if d.hairpin {
+        out += ", hairpin on";
+    }
+    if d.proxy_arp {
+        out += ", proxy_arp";
+    }
+    for a in &d.addrs {
+        out += &format!(", inet {a}");
+    }
+    out
+}
+
+/// A host's devices, one [`device_line`] each.
+fn device_lines(h: &Host) -> String {
+    h.devices.iter().map(|d| device_line(d) + "\n").collect()
 }
 
 /// How many lines of each kind a [`LineChanges`] keeps. A sync over an
@@ -1118,6 +1157,7 @@ pub fn resync(
                 &h.iptables.as_ref().map(Text::to_text).unwrap_or_default(),
             ),
             routes: line_diff(&prev.routes.to_text(), &h.routes.to_text()),
+            links: line_diff(&device_lines(prev), &device_lines(h)),
             note,
         });
     }

@@ -52,6 +52,11 @@ pub struct ServiceForm {
     pub external: bool,
     pub internal: bool,
     pub sticky: bool,
+    /// Reachable from outside the cluster (a NodePort, a LoadBalancer, or
+    /// external IPs): only such a Service may have an
+    /// `externalTrafficPolicy`.
+    #[serde(default)]
+    pub exposed: bool,
     pub endpoints: Vec<EndpointForm>,
     /// The Service's ports (`name/protocol`) that no EndpointSlice of it
     /// lists: kube-proxy finds no endpoint for them, however many there are.
@@ -253,6 +258,7 @@ fn form(c: &Cluster) -> ClusterForm {
             external: s.external_policy == k8s::Policy::Local,
             internal: s.internal_policy == k8s::Policy::Local,
             sticky: s.affinity_timeout.is_some(),
+            exposed: s.externally_accessible(),
             endpoints: c
                 .slices
                 .iter()

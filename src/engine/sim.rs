@@ -160,11 +160,12 @@ impl SimState {
         id
     }
 
-    /// Forgets all connections (`conntrack -F` everywhere) and open sockets.
+    /// Forgets all tracked connections (`conntrack -F` everywhere). The
+    /// sockets keep theirs, as on Linux: a connection whose NAT is then
+    /// chosen anew (another endpoint, another masquerade port) meets a
+    /// socket that does not know it.
     pub fn clear_conntrack(&mut self) {
         self.conntrack.iter_mut().for_each(conntrack::Table::clear);
-        self.conns.iter_mut().for_each(Vec::clear);
-        self.accepted.iter_mut().for_each(Vec::clear);
     }
 }
 

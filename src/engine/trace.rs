@@ -259,7 +259,7 @@ impl DropReason {
             DropReason::Filtered => "dropped by netfilter",
             DropReason::Rejected => "rejected by netfilter: an error is sent back to the sender",
             DropReason::NoListener => "no socket listens on that port: the kernel answers with a reset or ICMP port unreachable",
-            DropReason::NoConnection => "the listening socket has no connection for this segment (its SYN never arrived): TCP answers an ACK with a reset and drops anything else",
+            DropReason::NoConnection => "the listening socket has no connection for this segment (no SYN came from this address and port; NAT chosen anew after a conntrack flush changes them): TCP answers an ACK with a reset and drops anything else",
             DropReason::NoNeighbour => "no host answered ARP for the next hop",
             DropReason::NotForwarding => "this host does not forward packets (net.ipv4.ip_forward = 0)",
             DropReason::NoTunnel => "an IPIP packet arrived but there is no tunl0 to decapsulate it",

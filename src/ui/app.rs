@@ -773,7 +773,11 @@ impl App {
         self.session = s;
         self.gen += 1;
         self.command_result = None;
-        self.foreign = None;
+        // A session that came from a link or a file and was not worked on
+        // (also when it comes back from its autosave): work on it makes it
+        // the learner's own, which the next link then keeps aside.
+        self.foreign = browser::is_foreign(self.session.base.as_deref())
+            .then(|| (self.session.sends.len(), self.session.world_gen()));
         self.send_error = None;
         self.editor_host = App::first_editor_host(&mut self.session);
         self.form_draft = self.session.saved_form.take();
@@ -899,9 +903,10 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
-        let from_link = browser::fragment().is_some();
         let (mut session, notice) = initial_session();
-        let foreign = (from_link && browser::is_foreign(session.base.as_deref()))
+        // Opened from a link or a file, now or before (restored from its
+        // autosave): see `replace_session`.
+        let foreign = browser::is_foreign(session.base.as_deref())
             .then(|| (session.sends.len(), session.world_gen()));
         let has_backup = browser::has_backup(session.base.as_deref());
         let embed = browser::query("embed").is_some_and(|v| v == "1");
@@ -1147,7 +1152,7 @@ impl Component for App {
             Msg::ClearConntrack => {
                 self.session.clear_conntrack();
                 self.notice = Some(Notice::info(
-                    "Conntrack is empty on every host (conntrack -F): the next packet starts a NEW connection.",
+                    "Conntrack is empty on every host (conntrack -F): the next packet starts a NEW connection in netfilter and is NATed anew. The sockets keep their connections.",
                 ));
             }
             Msg::ClearSends => {

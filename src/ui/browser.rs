@@ -460,8 +460,18 @@ pub fn typing_in_field(k: &web_sys::KeyboardEvent) -> bool {
         return false;
     };
     let tag = t.tag_name().to_ascii_lowercase();
-    matches!(tag.as_str(), "input" | "textarea" | "select")
-        || t.closest("[data-keys='own']").ok().flatten().is_some()
+    // A checkbox or a button-like input has no use for arrows (Space
+    // still ticks a checkbox: the page takes it only on itself).
+    let input_takes_keys = || {
+        let kind = t.get_attribute("type").unwrap_or_default().to_ascii_lowercase();
+        !matches!(kind.as_str(), "checkbox" | "button" | "submit" | "reset" | "file" | "color")
+    };
+    let field = match tag.as_str() {
+        "textarea" | "select" => true,
+        "input" => input_takes_keys(),
+        _ => false,
+    };
+    field || t.closest("[data-keys='own']").ok().flatten().is_some()
 }
 
 /// Whether an element matches `css`.

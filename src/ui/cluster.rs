@@ -47,11 +47,14 @@ fn diff_list(d: &NodeDiff) -> Html {
             if more > 0 { <li class="diff-more">{ format!("… and {} {}", plural(more, "more line"), if added { "added" } else { "removed" }) }</li> }
         </> }
     };
-    let (r, t) = (&d.rules, &d.routes);
+    let (r, t, l) = (&d.rules, &d.routes, &d.links);
     html! {
         <details class="sync-diff" open={d.note.is_some()}>
             // Lines of the two texts: a chain's declaration counts as one.
-            <summary>{ format!("{}: iptables-save lines +{} −{}, routes +{} −{}", d.node, r.added_total, r.removed_total, t.added_total, t.removed_total) }</summary>
+            <summary>
+                { format!("{}: iptables-save lines +{} −{}, routes +{} −{}", d.node, r.added_total, r.removed_total, t.added_total, t.removed_total) }
+                if !l.is_empty() { { format!(", devices +{} −{}", l.added_total, l.removed_total) } }
+            </summary>
             if let Some(n) = &d.note { <p class="form-error">{ n.clone() }</p> }
             // Scrolls: the keyboard must reach it (WCAG scrollable-region-focusable).
             <ul class="diff-lines" tabindex="0" aria-label={format!("What the sync changed on {}", d.node)}>
@@ -59,6 +62,8 @@ fn diff_list(d: &NodeDiff) -> Html {
                 { lines(&r.added, r.added_total, true) }
                 { lines(&t.removed, t.removed_total, false) }
                 { lines(&t.added, t.added_total, true) }
+                { lines(&l.removed, l.removed_total, false) }
+                { lines(&l.added, l.added_total, true) }
             </ul>
         </details>
     }
@@ -69,15 +74,15 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
     // The form edits the YAML at the lines of the objects in use: not while
     // the YAML typed differs from them.
     let locked = props.draft.pending() || !props.draft.errors.is_empty();
-    let select = |id: String, label: &'static str, field: &'static str, options: [(&'static str, &'static str); 2], on: bool| {
+    let select = |id: String, label: &'static str, field: &'static str, options: [(&'static str, &'static str); 2], on: bool, off: Option<&'static str>| {
         let (k, cb) = (key.clone(), props.onservice.clone());
         let onchange = Callback::from(move |e: Event| {
             let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
             cb.emit((k.clone(), field.to_string(), v));
         });
         html! {
-            <label class="inline-field" for={id.clone()}>{ label }
-                <select id={id} {onchange} disabled={locked}>
+            <label class="inline-field" for={id.clone()} title={off}>{ label }
+                <select id={id} {onchange} disabled={locked || off.is_some()}>
                     <option value={options[0].0} selected={!on}>{ options[0].1 }</option>
                     <option value={options[1].0} selected={on}>{ options[1].1 }</option>
                 </select>
@@ -100,9 +105,12 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                         { for ["ClusterIP", "NodePort", "LoadBalancer"].iter().map(|t| html! { <option value={*t} selected={*t == row.kind.as_str()}>{ *t }</option> }) }
                     </select>
                 </label>
-                { select(format!("etp-{slug}"), "externalTrafficPolicy", "externalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.external) }
-                { select(format!("itp-{slug}"), "internalTrafficPolicy", "internalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.internal) }
-                { select(format!("aff-{slug}"), "sessionAffinity", "sessionAffinity", [("None", "None"), ("ClientIP", "ClientIP")], row.sticky) }
+                // The API server refuses an externalTrafficPolicy on a
+                // Service nothing outside the cluster reaches.
+                { select(format!("etp-{slug}"), "externalTrafficPolicy", "externalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.external,
+                    (!row.exposed).then_some("Only for a NodePort or LoadBalancer (or external IPs): change the type first")) }
+                { select(format!("itp-{slug}"), "internalTrafficPolicy", "internalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.internal, None) }
+                { select(format!("aff-{slug}"), "sessionAffinity", "sessionAffinity", [("None", "None"), ("ClientIP", "ClientIP")], row.sticky, None) }
             </div>
             if !row.unserved.is_empty() {
                 <p class="form-error service-unserved">{ format!(
@@ -226,7 +234,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             if !props.draft.diffs.is_empty() {
                 <h3>{ "What the last sync changed" }</h3>
                 { for props.draft.diffs.iter().filter(|d| !d.is_empty()).map(diff_list) }
-                if props.draft.diffs.iter().all(NodeDiff::is_empty) { <p>{ "Nothing: the objects give the same rules and routes." }</p> }
+                if props.draft.diffs.iter().all(NodeDiff::is_empty) { <p>{ "Nothing: the objects give the same rules, routes and devices." }</p> }
             }
             if !names.is_empty() {
                 <details class="chain-names" open=true>

@@ -511,7 +511,9 @@ mod tests {
     fn the_form_writes_yaml_that_regenerates_the_nodes() {
         let yaml = cni::cluster_yaml("calico-ipip").unwrap();
         let flannel = set_mode(yaml, "flannel-vxlan");
-        assert!(flannel.contains("\nmode: flannel-vxlan\n") && !flannel.contains("mode: calico-ipip"));
+        assert!(
+            flannel.contains("\nmode: flannel-vxlan\n") && !flannel.contains("mode: calico-ipip")
+        );
         assert!(set_mode("kind: Node\n", "calico-vxlan").starts_with(
             "apiVersion: packetwalk.dev/v1\nkind: Network\nmode: calico-vxlan\n---\n"
         ));

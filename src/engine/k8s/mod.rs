@@ -111,12 +111,21 @@ pub struct Service {
     pub cluster_ip_line: usize,
     /// The line of `spec.healthCheckNodePort` (0 when it is not written).
     pub health_check_line: usize,
+    /// The line of `spec.externalTrafficPolicy` (0 when it is not written).
+    pub external_policy_line: usize,
 }
 
 impl Service {
     /// `namespace/name`.
     pub fn key(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Reachable from outside the cluster, as the API server counts it: a
+    /// NodePort or LoadBalancer, or a ClusterIP with external IPs.
+    pub fn externally_accessible(&self) -> bool {
+        matches!(self.kind, ServiceType::NodePort | ServiceType::LoadBalancer)
+            || (self.kind == ServiceType::ClusterIp && !self.external_ips.is_empty())
     }
 }
 
@@ -462,6 +471,7 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
         line: doc.line(),
         cluster_ip_line: 0,
         health_check_line: 0,
+        external_policy_line: 0,
     };
     if let Some(spec_node) = spec_node {
         let spec = At::new(spec_node, "spec");
@@ -564,6 +574,10 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
         }
         if let Some(p) = field(spec, "externalTrafficPolicy", r, policy_at) {
             svc.external_policy = p;
+            svc.external_policy_line = r
+                .ok(spec.get("externalTrafficPolicy"))
+                .flatten()
+                .map_or(0, |n| At::new(n, "").line());
         }
         if let Some(p) = field(spec, "internalTrafficPolicy", r, policy_at) {
             svc.internal_policy = p;
@@ -1090,6 +1104,15 @@ fn api_server_checks(c: &Cluster, r: &mut Report) {
                 p.line,
             )
         });
+        if s.external_policy_line != 0 && !s.externally_accessible() {
+            let policy = match s.external_policy {
+                Policy::Local => "Local",
+                Policy::Cluster => "Cluster",
+            };
+            r.errors.push(ParseError::new(s.external_policy_line, 1, format!(
+                "spec.externalTrafficPolicy: Invalid value: \"{policy}\": may only be set for externally-accessible services (type NodePort or LoadBalancer, or external IPs)"
+            )));
+        }
         // The API server keeps a health check port only for a
         // LoadBalancer with the Local policy (kube-proxy ignores others).
         let local_lb = s.kind == ServiceType::LoadBalancer && s.external_policy == Policy::Local;
@@ -1352,6 +1375,8 @@ metadata:
              "spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated (at line 6)"),
             ("a node port outside the range", format!("kind: Network\n---\n{svc}  type: NodePort\n  ports:\n  - port: 22\n    nodePort: 22\n"), 8,
              "spec.ports[0].nodePort: Invalid value: 22: provided port is not in the valid range. The range of valid ports is 30000-32767 (the Network document's serviceNodePortRange)"),
+            ("a traffic policy on a ClusterIP", format!("kind: Network\n---\n{svc}  externalTrafficPolicy: Local\n  ports: [{{port: 80}}]\n"), 6,
+             "spec.externalTrafficPolicy: Invalid value: \"Local\": may only be set for externally-accessible services (type NodePort or LoadBalancer, or external IPs)"),
             ("a cluster IP outside the range", format!("kind: Network\n---\n{svc}  clusterIP: 192.168.11.99\n  ports: [{{port: 80}}]\n"), 6,
              "spec.clusterIP: Invalid value: \"192.168.11.99\": provided IP is not in the valid range 10.96.0.0/12 (the Network document's serviceClusterIPRange, the API server's --service-cluster-ip-range)"),
         ];
