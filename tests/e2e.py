@@ -241,8 +241,32 @@ def run(b, base):
     while "DNAT destination" not in selected_text(b) and presses < 10:
         b.click("#step-change")
         presses += 1
-    check("Next change reaches the DNAT in at most 5 presses (the next-step button takes 21)",
-          "DNAT destination" in selected_text(b) and presses <= 5, f"{presses} presses: {selected_text(b)!r}")
+    check("Next change reaches the DNAT at its fourth press, as the README says (the next-step button takes 21)",
+          "DNAT destination" in selected_text(b) and presses == 4, f"{presses} presses: {selected_text(b)!r}")
+    # Why any rule of a run of skipped rules did not match: only those.
+    b.click("#step-first")
+    step_until(b, lambda: b.exists("#why-rule"), "a run of skipped rules")
+    lo, hi = (int(b.js(f"return document.getElementById('why-rule').{a}")) for a in ("min", "max"))
+    b.js("const i = document.getElementById('why-rule'); i.value = '';"
+         "i.dispatchEvent(new Event('input', {bubbles: true}));")
+    b.click(".why-not button[type=submit]")
+    b.wait("#why-rule-range", 5)
+    said = b.text("#why-rule-range")
+    b.type("#why-rule", str(hi))
+    b.click(".why-not button[type=submit]")
+    b.wait(".why-answer", 5)
+    check("Why: an empty rule number is refused with the run's range; a number of the run is explained",
+          f"from {lo} to {hi}" in said and b.value("#why-rule") == str(hi) and b.text(".why-answer").startswith(f"Rule {hi}: "),
+          f"{said!r} {b.text('.why-answer')!r}")
+    # A notice dismissed from the keyboard leaves the focus on the steps,
+    # not on the page's start.
+    b.click("#clear-ct")
+    b.wait(".notice", 5)
+    b.js("document.querySelector('.notice .icon-button').focus()")
+    b.keys(["\ue007"])
+    b.wait_until(lambda: not b.exists(".notice"), "the notice to go", 5)
+    check("a notice dismissed with the keyboard hands the focus to the steps",
+          b.js("return document.activeElement.id") == "events", b.js("return document.activeElement.tagName + '#' + document.activeElement.id"))
     b.set_size(1440, 1400)
     step_until(b, lambda: "transmitted on cali71ca141a178" in selected_text(b), "the cali71ca141a178 transmit again")
     topo = b.js("const s=document.querySelector('svg[role=img]'); return s ? s.getAttribute('aria-label') : ''")

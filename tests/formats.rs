@@ -434,6 +434,38 @@ fn malformed_rules_get_located_errors() {
             21,
             "multiple -s flags not allowed",
         ),
+        // An option given twice in one match or target (two `-m tcp`
+        // matches may each have one).
+        (
+            "-A INPUT -p tcp --dport 80 --destination-port 81 -j ACCEPT\n",
+            7,
+            28,
+            "Only one `--destination-port' allowed",
+        ),
+        (
+            "-A INPUT -p tcp --syn --tcp-flags SYN SYN -j ACCEPT\n",
+            7,
+            23,
+            "Only one of `--syn' or `--tcp-flags' allowed",
+        ),
+        (
+            "-A INPUT -p tcp -m multiport --dports 80 --dports 81 -j ACCEPT\n",
+            7,
+            42,
+            "multiport: option \"--destination-ports\" can only be used once",
+        ),
+        (
+            "-A INPUT -m comment --comment a --comment b -j ACCEPT\n",
+            7,
+            33,
+            "comment: option \"--comment\" can only be used once",
+        ),
+        (
+            "-A INPUT -j LOG --log-prefix a --log-prefix b\n",
+            7,
+            32,
+            "LOG: option \"--log-prefix\" can only be used once",
+        ),
         (
             "-A INPUT -o eth0 -j ACCEPT\n",
             7,
@@ -616,9 +648,9 @@ fn scenario_errors_name_the_host_and_line() {
         .replace("-j KUBE-MARK-MASQ\n", "-j KUBE-MARK-MASQUERADE\n");
     node8.iptables = Some(Text::One(rules));
     let e = World::build(&sc).unwrap_err().to_string();
-    assert!(e.contains("host node8 routes, line 11, column 1: gateway 192.168.99.1 is not directly reachable on ens33"), "{e}");
+    assert!(e.contains("host node8 routes, line 11, column 16: gateway 192.168.99.1 is not directly reachable on ens33"), "{e}");
     assert!(
-        e.contains("host node8 routes, line 12, column 1: Cannot find device \"eth9\""),
+        e.contains("host node8 routes, line 12, column 19: Cannot find device \"eth9\""),
         "{e}"
     );
     // The pod's /32 route is line 7; a second one with its metric is refused,
@@ -632,7 +664,7 @@ fn scenario_errors_name_the_host_and_line() {
     // address"), and the connected route listed twice ("File exists").
     assert!(
         e.contains(
-            "host node8 routes, line 15, column 1: src 1.1.1.1 is not an address of this host"
+            "host node8 routes, line 15, column 27: src 1.1.1.1 is not an address of this host"
         ),
         "{e}"
     );

@@ -639,12 +639,28 @@ pub fn host_routes(h: &Host, text: &str) -> Result<RouteTable, Errors> {
             .flat_map(|d| &d.addrs)
             .any(|n| n.addr() == a)
     };
+    // The column of the word `word` on line `line` (1 when it is not
+    // written as a word there).
+    let column = |line: usize, word: &str| {
+        let Some(l) = text.lines().nth(line.wrapping_sub(1)) else {
+            return 1;
+        };
+        let mut at = 0;
+        for w in l.split_whitespace() {
+            let start = at + l[at..].find(w).unwrap_or(0);
+            if w == word {
+                return l[..start].chars().count() + 1;
+            }
+            at = start + w.len();
+        }
+        1
+    };
     for r in &routes.routes {
         // `src` must be one of the host's addresses ("Invalid prefsrc address").
         if let Some(src) = r.src.filter(|a| r.line > 0 && !own(*a)) {
             errors.push(ParseError::new(
                 r.line,
-                1,
+                column(r.line, &src.to_string()),
                 format!("src {src} is not an address of this host (ip route says \"Invalid prefsrc address\")"),
             ));
         }
@@ -652,7 +668,7 @@ pub fn host_routes(h: &Host, text: &str) -> Result<RouteTable, Errors> {
             if !h.devices.iter().any(|d| &d.name == dev) {
                 errors.push(ParseError::new(
                     r.line,
-                    1,
+                    column(r.line, dev),
                     format!("Cannot find device \"{dev}\" (no such device on this host)"),
                 ));
             }
@@ -673,7 +689,7 @@ pub fn host_routes(h: &Host, text: &str) -> Result<RouteTable, Errors> {
                         && o.kind == RouteType::Unicast
                 });
             if !direct {
-                errors.push(ParseError::new(r.line, 1, format!("gateway {via} is not directly reachable on {dev} (\"Nexthop has invalid gateway\"); add \"onlink\"")));
+                errors.push(ParseError::new(r.line, column(r.line, &via.to_string()), format!("gateway {via} is not directly reachable on {dev} (\"Nexthop has invalid gateway\"); add \"onlink\"")));
             }
         }
     }

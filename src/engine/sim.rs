@@ -1252,6 +1252,21 @@ impl Walker<'_, '_> {
                 }
             }
         }
+        // The decision gives the packet its output device (what a FORWARD
+        // or POSTROUTING rule's -o sees): shown from this step on.
+        let mut after = pkt.clone();
+        after.oif = match &d.route {
+            // Delivered here: no output device on input, lo on output.
+            Some(r)
+                if lookup == Lookup::Input
+                    && matches!(r.kind, RouteType::Local | RouteType::Broadcast) =>
+            {
+                None
+            }
+            Some(r) if r.kind == RouteType::Local => Some("lo".into()),
+            Some(r) => r.dev.clone(),
+            None => None,
+        };
         self.step(
             host,
             Layer::Network,
@@ -1261,7 +1276,7 @@ impl Walker<'_, '_> {
                 candidates: d.candidates.clone(),
                 result: d.result(),
             },
-            pkt,
+            &after,
         );
         d
     }
@@ -1435,6 +1450,7 @@ impl Walker<'_, '_> {
         if matches!(route.kind, RouteType::Local | RouteType::Broadcast) {
             return self.local_in(host, pkt, ct);
         }
+        pkt.oif = route.dev.clone();
         // A DNAT to an address out of the bridge it came in on: the frame
         // stays on the bridge, switched to the pod that answers ARP for
         // the new address (br_netfilter's "bridged DNAT"; no TTL taken).

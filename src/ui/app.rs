@@ -224,6 +224,9 @@ pub struct App {
     /// Where focus goes once a dialog has closed (after the next render,
     /// when the page is no longer inert).
     refocus: Option<&'static str>,
+    /// The focused control is going away with what it closes: see
+    /// `rendered`.
+    focus_fallback: bool,
     told_too_big: bool,
     topo: TopoCache,
     /// The page's own listeners: keys, the address's fragment, leaving the
@@ -1023,6 +1026,7 @@ impl Component for App {
             has_backup,
             foreign,
             refocus: None,
+            focus_fallback: false,
             told_too_big: false,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
         }
@@ -1164,6 +1168,7 @@ impl Component for App {
                 }
                 self.session.clear_sends();
                 self.schedule_autosave(ctx);
+                self.focus_fallback = !browser::focus_lost();
             }
             Msg::ForceOther => {
                 if let Some((t, s)) = self.selected() {
@@ -1389,6 +1394,7 @@ impl Component for App {
                         browser::set_foreign(base.as_deref(), false);
                         self.replace_session(s);
                         self.notice = Some(Notice::info("Your own session is back."));
+                        self.focus_fallback = !browser::focus_lost();
                         self.schedule_autosave(ctx);
                     }
                     Some(Ok(_)) => {}
@@ -1649,7 +1655,10 @@ impl Component for App {
                 self.refocus = Some(self.opener);
             }
             Msg::Notice(n) => self.notice = Some(n),
-            Msg::DismissNotice => self.notice = None,
+            Msg::DismissNotice => {
+                self.notice = None;
+                self.focus_fallback = !browser::focus_lost();
+            }
             Msg::Theme => {
                 let now_dark = self.dark.unwrap_or_else(browser::prefers_dark);
                 self.dark = Some(!now_dark);
@@ -1733,6 +1742,12 @@ impl Component for App {
     fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
         if let Some(id) = self.refocus.take() {
             browser::focus(id);
+        }
+        // The control that had the focus went with what it closed (the
+        // notice's ✕, "Forget all packets"): the focus goes on to the
+        // steps, or the send form, not back to the page's start.
+        if std::mem::take(&mut self.focus_fallback) && browser::focus_lost() && !browser::focus("events") {
+            browser::focus("send-button");
         }
         self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
         // A packet sent, replied or chosen is in view in "Packets sent".

@@ -300,7 +300,7 @@ fn field_editor(props: &FieldProps) -> Html {
             { route_n(&RouteNProps { routes: props.routes.clone(), highlight: props.highlight }) }
         },
         (EditorView::Text, _) if large => html! {
-            <LargeText key={props.host.clone()} id={id.clone()} text={props.text.clone()} highlight={props.highlight} goto={*goto} errors={props.errors.clone()}
+            <LargeText key={props.host.clone()} id={id.clone()} label={format!("{what} of {}, listed line by line", props.host)} text={props.text.clone()} highlight={props.highlight} goto={*goto} errors={props.errors.clone()}
                 command_result={props.command_result.clone()}
                 oncommand={(field == Field::Rules).then(|| props.oncommand.clone())}
                 onrevert={{ let applied = props.applied.clone(); props.onedit.reform(move |_: ()| (field, applied.clone())) }} />
@@ -322,6 +322,14 @@ fn field_editor(props: &FieldProps) -> Html {
                     { tab(EditorView::Table, table_label) }
                 </div>
                 { status }
+                // Said to a screen reader as it changes (not "applying…",
+                // which every pause in typing would repeat).
+                <span class="visually-hidden" role="status">{
+                    match props.errors.first() {
+                        Some(e) => format!("{} in the {what}: the first at line {}: {}", plural(props.errors.len(), "error"), e.line, e.message),
+                        None => format!("{what} in use"),
+                    }
+                }</span>
                 <label class="button file-button small" title={format!("Load {what} from a file ({text_label} output)")}>
                     { "Load file…" }
                     <input type="file" class="visually-hidden" disabled={props.busy} aria-label={format!("Load {what} of {} from a file", props.host)} onchange={onpick} />
@@ -500,6 +508,8 @@ fn sync(a: &HtmlTextAreaElement, gutter: &NodeRef, bands: &NodeRef) {
 #[derive(Properties, PartialEq)]
 struct LargeProps {
     id: String,
+    /// The listing's name for assistive technology.
+    label: String,
     text: Rc<str>,
     highlight: Option<usize>,
     /// A line to bring into view (an error clicked), over the highlight.
@@ -592,7 +602,7 @@ fn large_text(props: &LargeProps) -> Html {
             <p class="help">{ format!("{} lines: too long to edit as text here, so they are listed (only the visible lines are drawn).", starts.len()) }</p>
             <VirtualList rows={starts.len()} row_height={LINE_PX} height={420.0}
                 render_row={render_row} scroll_to={props.goto.or(props.highlight).map(|l| l.saturating_sub(1))}
-                aria_label={AttrValue::from(format!("{} listing", props.id))} class={classes!("vlist")} />
+                aria_label={AttrValue::from(props.label.clone())} class={classes!("vlist")} />
             if !props.errors.is_empty() {
                 // Commands change the rules in use, which are not this text:
                 // off until the text applies or is taken back.
@@ -757,7 +767,9 @@ fn route_n(props: &RouteNProps) -> Html {
         .map(|h| h.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
     let main = route_text::kernel_order(&props.routes);
+    // Scrolls sideways in a narrow column (the keyboard reaches it).
     html! {
+        <div class="table-scroll" tabindex="0" role="region" aria-label="route -n">
         <table class="route-n">
             <caption class="visually-hidden">{ "Kernel IP routing table (route -n)" }</caption>
             <thead><tr>{ for head.iter().map(|h| html! { <th scope="col">{ h.clone() }</th> }) }</tr></thead>
@@ -774,5 +786,6 @@ fn route_n(props: &RouteNProps) -> Html {
                 }) }
             </tbody>
         </table>
+        </div>
     }
 }

@@ -227,35 +227,43 @@ struct WhyNotProps {
     onexplain: Callback<usize>,
 }
 
-/// Asks why any one rule of the run did not match.
+/// Asks why any one rule of the run did not match (only those: the rules
+/// after the run were never tested).
 #[function_component(WhyNot)]
 fn why_not(props: &WhyNotProps) -> Html {
-    let n = use_state(|| props.first);
+    // The box's text as typed; a number out of the run is said, not asked.
+    let typed = use_state(|| props.first.to_string());
+    let wrong = use_state(|| false);
     let oninput = {
-        let n = n.clone();
+        let (typed, wrong) = (typed.clone(), wrong.clone());
         Callback::from(move |e: InputEvent| {
-            if let Ok(v) = e
-                .target_unchecked_into::<web_sys::HtmlInputElement>()
-                .value()
-                .parse()
-            {
-                n.set(v);
-            }
+            typed.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value());
+            wrong.set(false);
         })
     };
     let onsubmit = {
-        let (n, cb) = (n.clone(), props.onexplain.clone());
+        let (typed, wrong, cb) = (typed.clone(), wrong.clone(), props.onexplain.clone());
+        let (first, last) = (props.first, props.last);
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            cb.emit(*n);
+            match typed.trim().parse::<usize>() {
+                Ok(n) if (first..=last).contains(&n) => cb.emit(n),
+                _ => wrong.set(true),
+            }
         })
     };
     html! {
         <form class="why-not" {onsubmit}>
             <label for="why-rule">{ "Why did rule number " }</label>
-            <input id="why-rule" type="number" min={props.first.to_string()} max={props.last.to_string()} value={n.to_string()} {oninput} />
-            <button type="submit">{ "not match?" }</button>
-            if let Some(x) = &props.explained {
+            <input id="why-rule" type="number" min={props.first.to_string()} max={props.last.to_string()} value={(*typed).clone()} {oninput}
+                aria-invalid={wrong.then_some("true")} aria-describedby={wrong.then_some("why-rule-range")} />
+            <button type="submit" aria-label="Why did that rule not match?">{ "not match?" }</button>
+            if *wrong {
+                <p id="why-rule-range" class="form-error" role="alert">{ format!(
+                    "Give a rule number from {} to {}, the rules this run skipped: the packet did not meet the others here.",
+                    props.first, props.last
+                ) }</p>
+            } else if let Some(x) = &props.explained {
                 <p class="why-answer" role="status">
                     {
                         match &x.1 {

@@ -30,7 +30,7 @@ struct Module {
 }
 
 /// Option names iptables also accepts, mapped to the name it prints.
-fn alias(opt: &str) -> &str {
+pub(crate) fn alias(opt: &str) -> &str {
     match opt {
         "--source-port" => "--sport",
         "--destination-port" => "--dport",

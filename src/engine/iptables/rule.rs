@@ -919,6 +919,12 @@ pub fn parse_rule(
             if negated {
                 return Err(b.err(start, format!("{opt} cannot be negated")));
             }
+            if b.target_opts.iter().any(|(o, _, _)| *o == opt) {
+                return Err(b.err(
+                    w.start,
+                    format!("{tname}: option \"{opt}\" can only be used once (iptables' words)"),
+                ));
+            }
             if is_flag(opt) {
                 b.target_opts.push((opt, None, w.start));
                 i += 1;
@@ -1115,6 +1121,36 @@ pub fn parse_rule(
                     }
                     *slot = v.text.as_ref();
                     end = b.end_of(v);
+                }
+                // iptables takes each option of a match once.
+                let same = |o: &str| {
+                    let slot = |o| match super::canonical::alias(o) {
+                        "--syn" => "--tcp-flags",
+                        o => o,
+                    };
+                    slot(o) == slot(opt)
+                };
+                let module = b.modules[owner].name;
+                if b.modules[owner].opts.iter().any(|o| same(o.name)) {
+                    let long = match super::canonical::alias(opt) {
+                        "--sport" => "--source-port",
+                        "--dport" => "--destination-port",
+                        "--sports" => "--source-ports",
+                        "--dports" => "--destination-ports",
+                        o => o,
+                    };
+                    let msg = match (module, opt) {
+                        ("tcp", "--syn" | "--tcp-flags") => {
+                            "Only one of `--syn' or `--tcp-flags' allowed (iptables' words): write one, or a second -m tcp".to_string()
+                        }
+                        ("tcp" | "udp" | "sctp", _) => format!(
+                            "Only one `{long}' allowed (iptables' words): write two rules, or a second -m {module}"
+                        ),
+                        _ => format!(
+                            "{module}: option \"{long}\" can only be used once (iptables' words)"
+                        ),
+                    };
+                    return Err(b.err(w.start, msg));
                 }
                 let span = b.span(start, end);
                 b.modules[owner].opts.push(Opt {
