@@ -479,6 +479,12 @@ fn malformed_rules_get_located_errors() {
             "Can't use -i with OUTPUT",
         ),
         (
+            "-A OUTPUT -m addrtype --dst-type LOCAL --limit-iface-in -j ACCEPT\n",
+            7,
+            40,
+            "Can't use --limit-iface-in with OUTPUT",
+        ),
+        (
             ":AAAAAAAAAAAAAAAAAAAAAAAAAAAAA - [0:0]\n",
             7,
             1,

@@ -830,3 +830,126 @@ fn gateway_of_own_address_sends_straight_to_the_destination() {
         "{why}"
     );
 }
+
+/// A pod that calls its own Service: kube-proxy's KUBE-SEP chain marks the
+/// packet for masquerade (`-s <pod IP> -j KUBE-MARK-MASQ`), so it comes
+/// back from node8's address and is delivered. Without that rule it comes
+/// back with the pod's own address as its source, a martian the pod's
+/// kernel drops (as a netns showed: "martian source 10.99.2.2 from
+/// 10.99.2.2, on dev eth0").
+#[test]
+fn a_pod_reaching_itself_needs_kube_proxys_hairpin_masquerade() {
+    const FLASK: &str = "flask-ui-6c9f7d8b5d-x2k4p";
+    let (mut w, mut s) = world("article");
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new(FLASK, "flask-ui", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(delivered_in(&t), FLASK);
+    // MASQUERADE out of a cali veth, which has no address: the node's.
+    assert_eq!(
+        t.steps.last().unwrap().packet.ip.src.to_string(),
+        "192.168.11.58"
+    );
+    let mut sc = scenario::builtin("article").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    let rules = node8.iptables.as_ref().unwrap().to_text();
+    let without: String = rules
+        .lines()
+        .filter(|l| !l.starts_with("-A KUBE-SEP-IWORYNCAYHBSQHXU -s 172.16.225.112/32"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, rules);
+    node8.iptables = Some(packetwalk::engine::scenario::Text::One(without));
+    let mut w = World::build(&sc).unwrap();
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new(FLASK, "flask-ui", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(dropped(&t), (FLASK, DropReason::Martian));
+    let last = t.steps.last().unwrap();
+    assert_eq!(
+        (
+            last.packet.ip.src.to_string(),
+            last.packet.ip.dst.to_string()
+        ),
+        ("172.16.225.112".into(), "172.16.225.112".into())
+    );
+}
+
+/// Answers to a DNATed packet leave through conntrack, which takes the
+/// DNAT back: the client sees them come from the ClusterIP it sent to,
+/// quoting its packet as it sent it (the kernel in a netns: a REJECT after
+/// DNAT to 10.99.2.2:8081 answered from 10.99.9.9:80).
+#[test]
+fn answers_to_a_dnated_packet_come_from_the_address_it_was_sent_to() {
+    let rows: [(&str, &str, &str); 3] = [
+        (
+            "REJECT with a reset in FORWARD",
+            "-I FORWARD 1 -d 172.16.225.112/32 -p tcp -j REJECT --reject-with tcp-reset",
+            "",
+        ),
+        (
+            "REJECT with ICMP in FORWARD",
+            "-I FORWARD 1 -d 172.16.225.112/32 -p tcp -j REJECT --reject-with icmp-port-unreachable",
+            "",
+        ),
+        ("an unreachable route", "", "unreachable 172.16.225.112"),
+    ];
+    for (what, rule, route) in rows {
+        let mut sc = scenario::builtin("article").unwrap();
+        let node8 = sc.host_mut("node8").unwrap();
+        if !rule.is_empty() {
+            use packetwalk::engine::iptables::{command::apply_command, save};
+            let mut rs = save::parse(&node8.iptables.as_ref().unwrap().to_text()).unwrap();
+            apply_command(&mut rs, rule).unwrap();
+            node8.iptables = Some(packetwalk::engine::scenario::Text::One(save::emit(&rs)));
+        } else {
+            let routes = node8
+                .routes
+                .to_text()
+                .replace("172.16.225.112 dev cali71ca141a178 scope link", route);
+            node8.routes = packetwalk::engine::scenario::Text::One(routes);
+        }
+        let mut w = World::build(&sc).unwrap();
+        let mut s = SimState::new(&w);
+        let mut spec = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
+        spec.src_port = Some(40000);
+        let t = send(&mut w, &mut s, &spec).unwrap();
+        let answer = t.steps.iter().find_map(|st| match &st.kind {
+            StepKind::Drop {
+                response: Some(p), ..
+            } => Some(p.clone()),
+            _ => None,
+        });
+        let a = answer.unwrap_or_else(|| panic!("{what}: no answer"));
+        assert_eq!(
+            (a.ip.src.to_string(), a.ip.dst.to_string()),
+            ("10.96.100.10".into(), "192.168.11.200".into()),
+            "{what}"
+        );
+        match &a.transport {
+            Transport::Tcp {
+                src_port, dst_port, ..
+            } => assert_eq!((*src_port, *dst_port), (80, 40000), "{what}"),
+            Transport::Icmp {
+                quoted: Some(q), ..
+            } => assert_eq!(
+                (
+                    q.ip.src.to_string(),
+                    q.ip.dst.to_string(),
+                    q.src_port,
+                    q.dst_port
+                ),
+                ("192.168.11.200".into(), "10.96.100.10".into(), 40000, 80),
+                "{what}"
+            ),
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+}

@@ -288,6 +288,7 @@ async fn header_view_marks_the_rewritten_field_with_its_old_value() {
         HeaderProps {
             trace: t.clone(),
             step: dnat,
+            children: yew::Html::default(),
         },
     )
     .render();

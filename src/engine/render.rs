@@ -204,7 +204,7 @@ pub fn summary(s: &Step) -> String {
             let s = if n == 1 { "" } else { "s" };
             format!("{what} for {dst}: {won} ({n} candidate{s}) → {res}")
         }
-        StepKind::Ttl { old, new } => format!("forwarding: TTL {old} → {new}"),
+        StepKind::Ttl { old, new } => format!("TTL {old} → {new}: a router takes one from each packet it forwards"),
         StepKind::Encap { dev, outer } => match &outer.vxlan {
             Some(v) => format!(
                 "{dev} encapsulates (VXLAN {}): ether {} → {}, outer {}:{} → {}:{} udp, inner ether {} → {}",

@@ -553,11 +553,20 @@ impl Netns {
             .map(|a| a.addr())
     }
 
-    /// The source address the kernel picks for a packet leaving on `dev`:
-    /// the device's own address, else the first global address of any
-    /// device (`inet_select_addr`; Calico's `cali…` veths have none).
-    pub fn select_src(&self, dev: &str) -> Option<Ipv4Addr> {
-        self.dev_addr(dev).or_else(|| {
+    /// The source address the kernel picks for a packet leaving on `dev`
+    /// toward next hop `toward` (`inet_select_addr`): the device's address
+    /// whose subnet holds the next hop, else its first, else the first
+    /// global address of any device (Calico's `cali…` veths have none).
+    /// Checked in a netns: a device with 10.99.2.1/24 and 10.99.3.1/24
+    /// masquerades toward 10.99.3.5 as 10.99.3.1.
+    pub fn select_src(&self, dev: &str, toward: Option<Ipv4Addr>) -> Option<Ipv4Addr> {
+        let on_link = toward.and_then(|t| {
+            let d = self.devs.iter().find(|d| d.spec.name == dev)?;
+            (d.spec.addrs.iter())
+                .find(|a| !a.addr().is_loopback() && a.trunc().contains(&t))
+                .map(|a| a.addr())
+        });
+        on_link.or_else(|| self.dev_addr(dev)).or_else(|| {
             self.devs
                 .iter()
                 .flat_map(|d| &d.spec.addrs)
@@ -625,7 +634,7 @@ pub fn host_routes(h: &Host, text: &str) -> Result<RouteTable, Errors> {
                 r.line,
                 1,
                 format!(
-                    "a route to {} with metric {} is already at line {first} (ip route add says \"File exists\"); give this one another metric",
+                    "a route to {} with metric {} is already at line {first} (ip route add says \"File exists\"); give this one another metric (only `ip route append` keeps both, and the kernel then uses the first: this one would never be chosen)",
                     r.dst, r.metric
                 ),
             ));

@@ -517,10 +517,13 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
                     Some(r) if r.kind == RouteType::Local => dst,
                     Some(r) => r
                         .src
-                        .or_else(|| r.dev.as_deref().and_then(|dev| h.select_src(dev)))
-                        .or_else(|| h.select_src(""))
+                        .or_else(|| {
+                            let dev = r.dev.as_deref()?;
+                            h.select_src(dev, Some(r.via.unwrap_or(dst)))
+                        })
+                        .or_else(|| h.select_src("", None))
                         .unwrap_or(Ipv4Addr::UNSPECIFIED),
-                    None => h.select_src("").unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    None => h.select_src("", None).unwrap_or(Ipv4Addr::UNSPECIFIED),
                 }
             }
         }
@@ -721,13 +724,14 @@ impl Walker<'_, '_> {
             DropReason::NoNeighbour | DropReason::Hairpin => Layer::Link,
             _ => Layer::Network,
         };
+        let response = response.map(|r| Box::new(self.as_conntrack_returns(host, pkt, r)));
         self.step(
             host,
             layer,
             StepKind::Drop {
                 reason,
                 detail,
-                response: response.map(Box::new),
+                response,
             },
             pkt,
         );
@@ -1016,7 +1020,13 @@ impl Walker<'_, '_> {
                 }
                 Outcome::Drop => {
                     let pk = pkt.clone();
-                    let detail = self.verdict_by(tn, hook, "dropped it");
+                    let mut detail = self.verdict_by(tn, hook, "dropped it");
+                    if hook == Hook::Output {
+                        // The program that sent it learns at once.
+                        detail.push_str(
+                            "; the program's send fails with EPERM (Operation not permitted)",
+                        );
+                    }
                     return Some(self.drop(host, DropReason::Filtered, detail, None, &pk));
                 }
                 Outcome::Reject(with) => {
@@ -1068,7 +1078,11 @@ impl Walker<'_, '_> {
                 }
                 Outcome::Masquerade(ports, random_fully, rule) => {
                     let oif = pkt.oif.clone().unwrap_or_default();
-                    let Some(addr) = world.hosts[host].select_src(&oif) else {
+                    // The address toward the route's next hop.
+                    let h = &world.hosts[host];
+                    let dst = pkt.head().dst;
+                    let hop = h.routes.lookup(dst).route.map(|r| r.via.unwrap_or(dst));
+                    let Some(addr) = h.select_src(&oif, hop) else {
                         let pk = pkt.clone();
                         let detail = format!("MASQUERADE: no address to masquerade as on {oif}");
                         return Some(self.drop(host, DropReason::Filtered, detail, None, &pk));
@@ -1447,6 +1461,17 @@ impl Walker<'_, '_> {
         if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt) {
             return v;
         }
+        // fib_validate_source: a packet that arrives from outside with one
+        // of this namespace's own addresses as its source is a martian
+        // (net.ipv4.conf.*.accept_local = 0). Checked in a netns: a pod
+        // that reaches itself through a DNAT without masquerade.
+        let src = pkt.head().src;
+        if dev_name != "lo" && self.world.hosts[host].owns(src) {
+            let detail = format!(
+                "martian source {src} from {src}, on dev {dev_name}: {src} is this host's own address"
+            );
+            return self.drop(host, DropReason::Martian, detail, None, &pkt.clone());
+        }
         if matches!(route.kind, RouteType::Local | RouteType::Broadcast) {
             return self.local_in(host, pkt, ct);
         }
@@ -1750,7 +1775,7 @@ impl Walker<'_, '_> {
                         r.src
                             .or_else(|| r.dev.as_deref().and_then(|x| h.dev_addr(x)))
                     })
-                    .or_else(|| h.select_src(""))
+                    .or_else(|| h.select_src("", None))
                     .unwrap_or(Ipv4Addr::UNSPECIFIED);
                 let id = self.state.next_ip_id(host);
                 let outer = Ipv4Header {
@@ -2106,6 +2131,67 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// An answer (a reset, an ICMP error) to `pkt` as it leaves `host`:
+    /// conntrack takes back the NAT this host made to `pkt`, the answer
+    /// being a reply of its connection (or an ICMP error related to it),
+    /// so the sender sees it come from the address it sent to, quoting
+    /// its packet as sent (checked in a netns: a REJECT after DNAT to
+    /// 10.99.2.2:8081 answers from 10.99.9.9:80).
+    fn as_conntrack_returns(&self, host: usize, pkt: &Packet, mut r: Packet) -> Packet {
+        let ns = self.ns(host);
+        // The packet as it came into this host (or was made here).
+        let arrived = (self.steps.iter().rev())
+            .take_while(|s| s.ns == ns)
+            .find(|s| {
+                matches!(
+                    s.kind,
+                    StepKind::Receive { .. } | StepKind::Decap { .. } | StepKind::Send { .. }
+                )
+            })
+            .map(|s| &s.packet);
+        let Some(a) = arrived.filter(|a| a.outer.is_empty() && pkt.outer.is_empty()) else {
+            return r;
+        };
+        let (ap, np) = (
+            a.head_ports().unwrap_or((0, 0)),
+            pkt.head_ports().unwrap_or((0, 0)),
+        );
+        let dnat = (a.ip.dst, ap.1) != (pkt.ip.dst, np.1);
+        let snat = (a.ip.src, ap.0) != (pkt.ip.src, np.0);
+        if dnat {
+            r.ip.src = a.ip.dst;
+        }
+        if snat {
+            r.ip.dst = a.ip.src;
+        }
+        match &mut r.transport {
+            Transport::Tcp {
+                src_port, dst_port, ..
+            } => {
+                if dnat {
+                    *src_port = ap.1;
+                }
+                if snat {
+                    *dst_port = ap.0;
+                }
+            }
+            Transport::Icmp {
+                quoted: Some(q), ..
+            } => {
+                if dnat {
+                    q.ip.dst = a.ip.dst;
+                    q.dst_port = ap.1;
+                }
+                if snat {
+                    q.ip.src = a.ip.src;
+                    q.src_port = ap.0;
+                }
+            }
+            _ => {}
+        }
+        r
+    }
+
     fn reject_response(&mut self, host: usize, pkt: &Packet, with: RejectWith) -> Option<Packet> {
         match with {
             RejectWith::TcpReset => self.tcp_rst(pkt),
@@ -2129,13 +2215,16 @@ impl Walker<'_, '_> {
             let d = h.routes.lookup(head.src);
             d.route
                 .and_then(|r| {
-                    r.src
-                        .or_else(|| r.dev.as_deref().and_then(|x| h.select_src(x)))
+                    r.src.or_else(|| {
+                        h.select_src(r.dev.as_deref()?, Some(r.via.unwrap_or(head.src)))
+                    })
                 })
-                .or_else(|| h.select_src(""))
+                .or_else(|| h.select_src("", None))
                 .unwrap_or(head.dst)
         };
         let (sp, dp) = pkt.head_ports().unwrap_or((0, 0));
+        // icmp_send quotes as much of the packet as fits in 576 bytes.
+        let quoted_len = head.total_len.min(576 - 28);
         let mut p = Packet {
             outer: Vec::new(),
             ip: Ipv4Header {
@@ -2159,7 +2248,7 @@ impl Walker<'_, '_> {
                     dst_port: dp,
                 })),
             },
-            payload_len: 28,
+            payload_len: quoted_len,
             mark: 0,
             iif: None,
             oif: None,

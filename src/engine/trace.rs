@@ -229,6 +229,9 @@ pub enum DropReason {
     /// no connection for it (its SYN never arrived): an ACK is answered
     /// with RST, anything else dropped.
     NoConnection,
+    /// The source address is one of the receiving host's own (a martian
+    /// source): the kernel drops it when routing it in.
+    Martian,
     /// Nobody answered ARP for the next hop.
     NoNeighbour,
     /// The host does not forward (`net.ipv4.ip_forward = 0`).
@@ -251,15 +254,16 @@ pub enum DropReason {
 impl DropReason {
     pub fn describe(self) -> &'static str {
         match self {
-            DropReason::Blackhole => "a blackhole route discards it silently",
+            DropReason::Blackhole => "a blackhole route discards it silently (Calico puts one on each node's own pod block, so that an address of the block with no pod, no /32 route, is dropped here instead of following the default route)",
             DropReason::Unreachable => "an unreachable route: the sender gets ICMP host unreachable",
             DropReason::Prohibit => "a prohibit route: the sender gets ICMP administratively prohibited",
             DropReason::NoRoute => "no route matches the destination (network unreachable)",
             DropReason::TtlExceeded => "TTL reached 0 while forwarding: ICMP time exceeded is sent back",
             DropReason::Filtered => "dropped by netfilter",
             DropReason::Rejected => "rejected by netfilter: an error is sent back to the sender",
-            DropReason::NoListener => "no socket listens on that port: the kernel answers with a reset or ICMP port unreachable",
+            DropReason::NoListener => "no socket listens on that port: the kernel answers TCP with a reset, UDP with ICMP port unreachable",
             DropReason::NoConnection => "the listening socket has no connection for this segment (no SYN came from this address and port; NAT chosen anew after a conntrack flush changes them): TCP answers an ACK with a reset and drops anything else",
+            DropReason::Martian => "a martian source: the packet came in from outside with one of this host's own addresses as its source, which the kernel refuses (why kube-proxy masquerades a pod that calls its own Service)",
             DropReason::NoNeighbour => "no host answered ARP for the next hop",
             DropReason::NotForwarding => "this host does not forward packets (net.ipv4.ip_forward = 0)",
             DropReason::NoTunnel => "an IPIP packet arrived but there is no tunl0 to decapsulate it",

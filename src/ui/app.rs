@@ -1371,7 +1371,8 @@ impl Component for App {
                     return true;
                 };
                 if !browser::confirm(&format!(
-                    "Discard your edits and packets and go back to the built-in scenario \"{name}\"?"
+                    "Discard your edits and packets and go back to the built-in scenario \"{}\"?",
+                    self.session.world.scenario.title
                 )) {
                     return false;
                 }
@@ -1840,6 +1841,9 @@ impl Component for App {
                     browser::focus_top("events");
                 })}>{ "Skip to the steps" }</a>
                 { header }
+                if !self.embed {
+                    { about(s) }
+                }
                 if let Some(n) = &self.notice {
                     <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
                         <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
@@ -1920,7 +1924,7 @@ impl Component for App {
                                         if step == 0 && t.steps.len() > 1 {
                                             <p class="hint">{ "Press ▶ (or →) to follow the packet one step at a time, Next change (N) to jump to where it changes, or pick any step in the list." }</p>
                                         }
-                                        <HeaderView trace={t.clone()} step={step} />
+                                        <HeaderView trace={t.clone()} step={step}>
                                         { explain(&ExplainProps {
                                             trace: t.clone(),
                                             step,
@@ -1936,7 +1940,20 @@ impl Component for App {
                                                 Rc::new(move |ns: &str, rule: &str| c.as_ref().and_then(|c| c.rule_origin(ns, rule)).map(|o| (o.what.clone(), o.line)))
                                             },
                                             onorigin: link.callback(Msg::ClusterShow),
+                                            veth_peer: {
+                                                // (namespace, device, far end) of every veth.
+                                                let veths: Vec<(String, String, String)> = (s.world.hosts.iter())
+                                                    .flat_map(|h| h.devs.iter().filter_map(move |d| match &d.spec.kind {
+                                                        scenario::DeviceKind::Veth { peer } => Some((h.name().to_string(), d.spec.name.clone(), peer.clone())),
+                                                        _ => None,
+                                                    }))
+                                                    .collect();
+                                                Rc::new(move |ns: &str, dev: &str| {
+                                                    veths.iter().find(|(n, d, _)| n == ns && d == dev).map(|(_, _, p)| p.clone())
+                                                })
+                                            },
                                         }) }
+                                        </HeaderView>
                                     </section>
                                 </>
                             },
@@ -2216,6 +2233,31 @@ fn targets(s: &Session) -> Vec<Target> {
         }
     }
     out
+}
+
+/// What the scenario shows, under the toolbar: its description and, for
+/// one made from Kubernetes objects, the story its YAML starts with (the
+/// leading `#` lines), so a learner knows what to try.
+fn about(s: &Session) -> Html {
+    let story: Vec<&str> = s
+        .cluster
+        .as_ref()
+        .map(|c| {
+            (c.applied.lines())
+                .map_while(|l| l.strip_prefix('#'))
+                .map(str::trim)
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        <details class="about" open=true>
+            <summary>{ "About this scenario" }</summary>
+            <p>{ s.world.scenario.description.clone() }</p>
+            if !story.is_empty() {
+                <p>{ story.join(" ") }</p>
+            }
+        </details>
+    }
 }
 
 /// `spec` with its source named as the send form names it: a LAN client

@@ -4,7 +4,6 @@
 //! branch, conntrack tuples.
 
 use crate::engine::decimal;
-use crate::ui::model::plural;
 use crate::engine::trace::{CtEvent, StepKind, Trace};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -30,7 +29,12 @@ pub struct ExplainProps {
     pub rule_origin: RuleOriginFn,
     /// Show this line of the cluster's YAML.
     pub onorigin: Callback<usize>,
+    /// The far end (`host/device`) of a veth, by (namespace, device).
+    pub veth_peer: VethPeerFn,
 }
+
+/// See [`ExplainProps::veth_peer`].
+pub type VethPeerFn = Rc<dyn Fn(&str, &str) -> Option<String>>;
 
 /// See [`ExplainProps::rule_origin`].
 pub type RuleOriginFn = Rc<dyn Fn(&str, &str) -> Option<(String, usize)>>;
@@ -51,7 +55,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             ..
         } => html! {
             <>
-                <p>{ format!("{} of {chain}, #{first} to #{last}, did not match.", plural(*count, "rule")) }</p>
+                <p>{ if *count == 1 { format!("Rule #{first} of {chain} did not match.") } else { format!("{count} rules of {chain}, #{first} to #{last}, did not match.") } }</p>
                 if *by_index > 0 {
                     <p>{ format!("{by_index} of them were ruled out at once by the chain index") }
                         { index_reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default() }
@@ -72,7 +76,10 @@ pub fn explain(props: &ExplainProps) -> Html {
                         </tbody>
                     </table></div>
                 }
-                <WhyNot key={format!("{}-{first}-{last}", props.step)} first={*first} last={*last} explained={props.explained.clone()} onexplain={props.onexplain.clone()} />
+                // Rules the table leaves out are explained on request.
+                if reasons.len() < *count {
+                    <WhyNot key={format!("{}-{first}-{last}", props.step)} first={*first} last={*last} explained={props.explained.clone()} onexplain={props.onexplain.clone()} />
+                }
             </>
         },
         StepKind::RuleMatch { rule, target, chain, .. } => {
@@ -82,7 +89,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             let to = (props.chain_name)(&st.ns, &to_chain);
             html! {
                 <>
-                    <p>{ format!("Rule {} (line {}) matched: every match held, so ", rule.index, rule.line) }
+                    <p>{ format!("Rule {} (line {}) matched: the packet passed all of its tests, so ", rule.index, rule.line) }
                        <code>{ target.clone() }</code>{ " runs." }<br/><code class="rule-text">{ crate::ui::events::unbroken(&rule.text) }</code></p>
                     if let Some((what, line)) = (props.rule_origin)(&st.ns, &rule.text) {
                         <p class="origin">{ format!("kube-proxy wrote this rule for {what}. ") }
@@ -181,7 +188,7 @@ pub fn explain(props: &ExplainProps) -> Html {
                 <p>{ "The connection's binding rewrites " }<code>{ before.to_string() }</code>{ " to " }<code>{ after.to_string() }</code>{ "." }</p>
             },
             CtEvent::Confirm { original, reply } => html! {
-                <p>{ "The connection is confirmed (inserted) as the packet leaves: original " }<code>{ original.to_string() }</code>{ ", reply " }<code>{ reply.to_string() }</code>{ "." }</p>
+                <p>{ "The connection is confirmed: conntrack puts it in its table as the packet leaves netfilter on this host (after POSTROUTING, or after INPUT for a packet delivered here). Original " }<code>{ original.to_string() }</code>{ ", reply " }<code>{ reply.to_string() }</code>{ "." }</p>
             },
         },
         StepKind::Bridge {
@@ -203,11 +210,24 @@ pub fn explain(props: &ExplainProps) -> Html {
             if let Some(v) = &outer.vxlan {
                 <p>{ format!("{dev} wraps the packet in an Ethernet frame ({} → {}), a VXLAN header (VNI {}), UDP {} → {} and an outer IPv4 header {} → {}: the LAN only sees node addresses.", v.inner_src_mac, v.inner_dst_mac, v.vni, v.src_port, v.dst_port, outer.src, outer.dst) }</p>
             } else {
-                <p>{ format!("{dev} wraps the packet in an outer IPv4 header {} → {} (protocol {}): the LAN only sees node addresses.", outer.src, outer.dst, outer.protocol) }</p>
+                <p>{ format!("{dev} wraps the packet in an outer IPv4 header {} → {} (protocol 4, IPIP: an IPv4 packet inside an IPv4 packet): the LAN only sees node addresses, and the receiving node's tunl0 takes the outer header off again.", outer.src, outer.dst) }</p>
             }
         },
         StepKind::Decap { dev, outer } => html! {
             <p>{ format!("{dev} removes the outer header {} → {}; the inner packet is routed again on this node.", outer.src, outer.dst) }</p>
+        },
+        // The article's point about cali…: one end of a veth pair.
+        StepKind::Transmit { dev, .. } => match (props.veth_peer)(&st.ns, dev) {
+            Some(peer) => html! {
+                <p><code>{ dev.clone() }</code>{ " is one end of a veth pair: a packet sent into it comes out of the other end, " }<code>{ peer }</code>{ ", in that network namespace." }</p>
+            },
+            None => return html! {},
+        },
+        StepKind::Receive { dev, .. } => match (props.veth_peer)(&st.ns, dev) {
+            Some(peer) => html! {
+                <p><code>{ dev.clone() }</code>{ " is this namespace's end of a veth pair whose other end is " }<code>{ peer }</code>{ ": what is sent there arrives here." }</p>
+            },
+            None => return html! {},
         },
         _ => return html! {},
     };

@@ -1,7 +1,9 @@
 //! The packet at the selected step, as layered headers. Every field the
 //! step changed is marked (a "changed" label and the old value struck
 //! through, not colour alone); a NAT step adds a before → after line
-//! naming the rule that made the change.
+//! naming the rule that made the change. The step's explanation (Why),
+//! given as children, comes between the step's line and the headers, so
+//! it is in view without scrolling.
 
 use crate::engine::render;
 use crate::engine::trace::{StepKind, Trace};
@@ -13,6 +15,9 @@ use yew::prelude::*;
 pub struct HeaderProps {
     pub trace: Rc<Trace>,
     pub step: usize,
+    /// Shown after the step's line, before the headers (the Why panel).
+    #[prop_or_default]
+    pub children: Html,
 }
 
 #[function_component(HeaderView)]
@@ -63,6 +68,7 @@ pub fn header_view(props: &HeaderProps) -> Html {
             </h3>
             <p class="step-summary"><code>{ render::stage(st) }</code>{ " " }{ crate::ui::events::unbroken(&render::summary(st)) }<span class="muted">{ where_ }</span></p>
             { nat.unwrap_or_default() }
+            { props.children.clone() }
             <div class="layers">
                 { for removed.iter().map(|r| html! {
                     <div class="hdr hdr-removed">

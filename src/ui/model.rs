@@ -196,19 +196,25 @@ pub fn verdict_words(trace: &Trace) -> (&'static str, String) {
         // A drop that answers the sender (REJECT, a reset, ICMP
         // unreachable) is a refusal: the sender learns at once, where a
         // silent drop makes it wait and time out.
-        Verdict::Dropped { ns, reason } => match answer(trace) {
-            Some(what) => (
-                "Refused",
-                format!(
-                    "After {n} steps {ns} refused the packet: {}; it answered with {what}.",
-                    reason.describe()
+        Verdict::Dropped { ns, reason } => {
+            // Netfilter's verdict names its rule; other drops say why.
+            let by = decided_by(trace);
+            let why = if by.is_empty() {
+                format!(": {}", reason.describe())
+            } else {
+                by
+            };
+            match answer(trace) {
+                Some(what) => (
+                    "Refused",
+                    format!("After {n} steps {ns} refused the packet{why}; it answered with {what}."),
                 ),
-            ),
-            None => (
-                "Dropped",
-                format!("After {n} steps the packet was dropped in {ns}: {}.", reason.describe()),
-            ),
-        },
+                None => (
+                    "Dropped",
+                    format!("After {n} steps the packet was dropped in {ns}{why}."),
+                ),
+            }
+        }
         Verdict::Left { ns, dev, next_hop } => (
             "Left the scenario",
             format!(
@@ -216,6 +222,28 @@ pub fn verdict_words(trace: &Trace) -> (&'static str, String) {
             ),
         ),
     }
+}
+
+/// The rule or policy that dropped the packet, and the rule's comment,
+/// as a clause (` by rule 1 of filter KUBE-EXTERNAL-SERVICES (line 34),
+/// commented "ms-test/flask-ui:http has no local endpoints"`); empty when
+/// netfilter did not drop it.
+fn decided_by(trace: &Trace) -> String {
+    let Some(StepKind::Drop { detail, .. }) = trace.steps.last().map(|s| &s.kind) else {
+        return String::new();
+    };
+    let Some((who, rest)) = ["dropped it", "rejected it"]
+        .iter()
+        .find_map(|w| detail.split_once(&format!(" {w}")))
+    else {
+        return String::new();
+    };
+    let comment = rest
+        .split_once("--comment \"")
+        .and_then(|(_, c)| c.split_once('"'))
+        .map(|(c, _)| format!(", commented \"{c}\""))
+        .unwrap_or_default();
+    format!(" by {who}{comment}")
 }
 
 /// Whether the walk ended in a drop that answered the sender.
@@ -801,9 +829,9 @@ mod tests {
         let t = send(&mut w, &mut st, &reject).unwrap();
         let (head, words) = verdict_words(&t);
         assert_eq!(head, "Refused", "{words}");
-        assert!(
-            words.contains("it answered with ICMP port-unreachable to 172.16.225.101"),
-            "{words}"
+        assert_eq!(
+            words,
+            "After 26 steps node8 refused the packet by rule 1 of filter KUBE-SERVICES (line 27), commented \"ms-test/flask-api:http has no endpoints\"; it answered with ICMP port-unreachable to 172.16.225.101."
         );
         let silent = SendSpec::new(pod, "172.16.225.99:80", crate::engine::packet::Proto::Tcp);
         let t = send(&mut w, &mut st, &silent).unwrap();

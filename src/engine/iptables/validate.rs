@@ -56,16 +56,30 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                 let flag = match m.kind {
                     MatchKind::OutIface(_) if no_out => "-o",
                     MatchKind::InIface(_) if no_in => "-i",
+                    // addrtype_mt_checkentry refuses these (EINVAL).
+                    MatchKind::AddrType {
+                        limit_iface_in: true,
+                        ..
+                    } if no_in => "--limit-iface-in",
+                    MatchKind::AddrType {
+                        limit_iface_out: true,
+                        ..
+                    } if no_out => "--limit-iface-out",
                     _ => continue,
                 };
-                let (side, which) = if flag == "-o" {
+                let (side, which) = if flag == "-o" || flag == "--limit-iface-out" {
                     ("output", "FORWARD, OUTPUT and POSTROUTING")
                 } else {
                     ("input", "PREROUTING, INPUT and FORWARD")
                 };
+                let at = if flag.starts_with("--") {
+                    flag
+                } else {
+                    r.match_text(m)
+                };
                 errors.push(ParseError::new(
                     r.line,
-                    col(&c.name, &r.args, r.match_text(m)),
+                    col(&c.name, &r.args, at),
                     format!(
                         "Can't use {flag} with {}: a packet there has no {side} interface (iptables(8): {flag} only in {which})",
                         c.name
