@@ -273,11 +273,20 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
                 addrtype::names(*types)
             )
         }
-        MatchKind::CtState(bits) => format!(
-            "connection state is {}, the rule tests {}",
-            ctstate::names(env.ct_state()),
-            ctstate::names(*bits)
-        ),
+        MatchKind::CtState(bits) => {
+            let state = env.ct_state();
+            // SNAT and DNAT are conntrack's virtual states (iptables-extensions(8)).
+            let virt = if state & (ctstate::SNAT | ctstate::DNAT) != 0 {
+                " (SNAT and DNAT are virtual states: the connection's source or destination is translated)"
+            } else {
+                ""
+            };
+            format!(
+                "connection state is {}, the rule tests {}{virt}",
+                ctstate::names(state),
+                ctstate::names(*bits)
+            )
+        }
         MatchKind::Recent(rc) => {
             let addr = if rc.rdest { h.dst } else { h.src };
             format!(
@@ -322,7 +331,7 @@ fn rule_matches(
 fn reason(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
     let w = describe(m, pkt, env);
     if m.negated {
-        format!("{w} (negated by !)")
+        format!("{w}; the rule's ! asks for the opposite")
     } else {
         w
     }
