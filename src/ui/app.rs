@@ -1298,7 +1298,11 @@ impl Component for App {
             Msg::Command(host, line) => {
                 // Said beside the command line; and at the top of the page
                 // when the listing gives way to the text (a short one).
-                let outcome = match self.session.command(host, &line) {
+                let t0 = browser::now_ms();
+                let done = self.session.command(host, &line);
+                browser::record("data-command-update-ms", browser::now_ms() - t0);
+                self.timing = Some(("data-command-ms", t0));
+                let outcome = match done {
                     Ok(()) => {
                         self.schedule_autosave(ctx);
                         Ok(format!("Applied: {line}"))

@@ -185,7 +185,8 @@ fn field_editor(props: &FieldProps) -> Html {
         Field::Routes => ("Routes", "ip route", "route -n", "routes"),
     };
     let id = format!("{}-{}", what, props.host);
-    let lines = line_count(&props.text);
+    // Counted once per text (a keystroke elsewhere does not count 12 MB).
+    let lines = *use_memo(SameText(props.text.clone()), |t| line_count(&t.0));
     let large = lines > LARGE_LINES;
     // A text that becomes a listing (a long paste) or a listing that
     // becomes a text (a command that emptied chains) takes the element
@@ -363,6 +364,17 @@ fn field_editor(props: &FieldProps) -> Html {
     }
 }
 
+/// A text as a memo's key: the same text object, not an equal one
+/// (comparing two 12 MB texts on every keystroke costs what the memo
+/// saves).
+struct SameText(Rc<str>);
+
+impl PartialEq for SameText {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 fn line_count(t: &str) -> usize {
     bytecount(t.as_bytes()) + usize::from(!t.is_empty() && !t.ends_with('\n'))
 }
@@ -526,7 +538,8 @@ struct LargeProps {
 #[function_component(LargeText)]
 fn large_text(props: &LargeProps) -> Html {
     // Byte offset of each line start, computed once per text.
-    let starts = use_memo(props.text.clone(), |t| {
+    let starts = use_memo(SameText(props.text.clone()), |t| {
+        let t = &t.0;
         let mut v = Vec::with_capacity(t.len() / 60);
         v.push(0usize);
         v.extend(
