@@ -952,4 +952,37 @@ fn answers_to_a_dnated_packet_come_from_the_address_it_was_sent_to() {
             other => panic!("{what}: {other:?}"),
         }
     }
+    // A host's own packet, DNATed in OUTPUT to one of its own addresses,
+    // comes back in on lo already translated: the reset to it still comes
+    // from the address the program connected to.
+    let mut sc = scenario::builtin("article").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    use packetwalk::engine::iptables::{command::apply_command, save};
+    let mut rs = save::parse(&node8.iptables.as_ref().unwrap().to_text()).unwrap();
+    for c in [
+        "-t nat -I OUTPUT 1 -d 10.96.200.200/32 -p tcp -j DNAT --to-destination 192.168.11.58:6443",
+        "-I INPUT 1 -p tcp --dport 6443 -j REJECT --reject-with tcp-reset",
+    ] {
+        apply_command(&mut rs, c).unwrap();
+    }
+    node8.iptables = Some(packetwalk::engine::scenario::Text::One(save::emit(&rs)));
+    let mut w = World::build(&sc).unwrap();
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("node8", "10.96.200.200:443", Proto::Tcp),
+    )
+    .unwrap();
+    let reset = t.steps.iter().find_map(|st| match &st.kind {
+        StepKind::Drop {
+            response: Some(p), ..
+        } => Some(p.clone()),
+        _ => None,
+    });
+    let r = reset.unwrap_or_else(|| panic!("no reset: {}", packetwalk::engine::render::table(&t)));
+    assert_eq!(
+        (r.ip.src.to_string(), r.transport.ports().map(|p| p.0)),
+        ("10.96.200.200".into(), Some(443))
+    );
 }

@@ -467,9 +467,10 @@ fn a_filter_verdict_names_its_rule_or_policy() {
 }
 
 /// MASQUERADE and a node's own packets take the address of the outgoing
-/// device whose subnet holds the next hop (`inet_select_addr`), as the
-/// kernel did in a netns: vpod with 10.99.2.1/24 and 10.99.3.1/24, a route
-/// via 10.99.3.5, masqueraded as 10.99.3.1 (10.99.2.1 toward 10.99.2.x).
+/// device whose subnet holds the next hop (`inet_select_addr` toward the
+/// gateway), as the kernel did in a netns: vpod with 10.99.2.1/24 and
+/// 10.99.3.1/24, a route via 10.99.3.5, masqueraded as 10.99.3.1, and the
+/// node's own packet sent from 10.99.3.1 (10.99.2.1 toward 10.99.2.x).
 #[test]
 fn the_source_address_is_the_one_on_the_next_hops_subnet() {
     let routes = "10.99.1.0/24 dev eth0 proto kernel scope link src 10.99.1.1\n\
@@ -477,7 +478,9 @@ fn the_source_address_is_the_one_on_the_next_hops_subnet() {
                   10.99.3.0/24 dev vpod proto kernel scope link src 10.99.3.1\n\
                   10.99.58.0/24 via 10.99.3.5 dev vpod\n\
                   10.99.59.0/24 via 10.99.2.5 dev vpod\n";
-    let rules = nat("-A POSTROUTING -o vpod -j MASQUERADE\n");
+    // The client's packets are masqueraded; the node's own are not, so
+    // their source is the one the node's routing picked.
+    let rules = nat("-A POSTROUTING -s 10.99.1.0/24 -o vpod -j MASQUERADE\n");
     let sc = Scenario::replay(Some(&rules), routes, Some("10.99.1.2".parse().unwrap())).unwrap();
     for (from, to, src) in [
         ("client:10.99.1.2", "10.99.58.7:80", "10.99.3.1"),

@@ -651,19 +651,12 @@ pub fn host_routes(h: &Host, text: &str) -> Result<RouteTable, Errors> {
     // The column of the word `word` on line `line` (1 when it is not
     // written as a word there).
     let column = |line: usize, word: &str| {
-        let Some(l) = text.lines().nth(line.wrapping_sub(1)) else {
-            return 1;
-        };
-        let mut at = 0;
-        for w in l.split_whitespace() {
-            let start = at + l[at..].find(w).unwrap_or(0);
-            if w == word {
-                return l[..start].chars().count() + 1;
-            }
-            at = start + w.len();
-        }
-        1
+        let l = text.lines().nth(line.wrapping_sub(1))?;
+        let words = crate::engine::lex::words(l).ok()?;
+        let w = words.iter().find(|w| w.text == word)?;
+        Some(crate::engine::lex::column(l, w.start))
     };
+    let column = |line: usize, word: &str| column(line, word).unwrap_or(1);
     for r in &routes.routes {
         // `src` must be one of the host's addresses ("Invalid prefsrc address").
         if let Some(src) = r.src.filter(|a| r.line > 0 && !own(*a)) {
@@ -902,26 +895,16 @@ impl World {
         } else {
             Some(save::parse(text)?)
         };
-        self.set_ruleset(host, text, rules);
+        self.set_ruleset(host, text, rules.map(std::rc::Rc::new));
         Ok(())
     }
 
-    /// Installs rules parsed already (a large dump parsed in chunks) with
-    /// the text they came from.
-    pub fn set_ruleset(&mut self, host: usize, text: &str, rules: Option<Ruleset>) {
+    /// Installs rules parsed already (a large dump parsed in chunks, or
+    /// rules kept from an earlier install) with the text they came from.
+    pub fn set_ruleset(&mut self, host: usize, text: &str, rules: Option<std::rc::Rc<Ruleset>>) {
         if let Some(ns) = self.hosts.get_mut(host) {
-            ns.rules = rules.map(std::rc::Rc::new);
+            ns.rules = rules;
             ns.spec.iptables = ns.rules.as_ref().map(|_| Text::One(text.to_string()));
-            self.sync_spec(host);
-        }
-    }
-
-    /// Installs rules parsed from `text` before (kept from an earlier
-    /// install).
-    pub fn set_parsed_rules(&mut self, host: usize, text: &str, rules: std::rc::Rc<Ruleset>) {
-        if let Some(ns) = self.hosts.get_mut(host) {
-            ns.rules = Some(rules);
-            ns.spec.iptables = Some(Text::One(text.to_string()));
             self.sync_spec(host);
         }
     }

@@ -517,10 +517,8 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
                     Some(r) if r.kind == RouteType::Local => dst,
                     Some(r) => r
                         .src
-                        .or_else(|| {
-                            let dev = r.dev.as_deref()?;
-                            h.select_src(dev, Some(r.via.unwrap_or(dst)))
-                        })
+                        // fib_result_prefsrc: toward the gateway, if any.
+                        .or_else(|| h.select_src(r.dev.as_deref()?, r.via))
                         .or_else(|| h.select_src("", None))
                         .unwrap_or(Ipv4Addr::UNSPECIFIED),
                     None => h.select_src("", None).unwrap_or(Ipv4Addr::UNSPECIFIED),
@@ -1021,8 +1019,9 @@ impl Walker<'_, '_> {
                 Outcome::Drop => {
                     let pk = pkt.clone();
                     let mut detail = self.verdict_by(tn, hook, "dropped it");
-                    if hook == Hook::Output {
-                        // The program that sent it learns at once.
+                    if hook == Hook::Output && pkt.outer.is_empty() {
+                        // The program that sent it learns at once (a
+                        // tunnel's outer header has no program).
                         detail.push_str(
                             "; the program's send fails with EPERM (Operation not permitted)",
                         );
@@ -1458,6 +1457,9 @@ impl Walker<'_, '_> {
                 &pkt.clone(),
             );
         };
+        let local = matches!(route.kind, RouteType::Local | RouteType::Broadcast);
+        // As the route step showed it.
+        pkt.oif = if local { None } else { route.dev.clone() };
         if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt) {
             return v;
         }
@@ -1465,17 +1467,16 @@ impl Walker<'_, '_> {
         // of this namespace's own addresses as its source is a martian
         // (net.ipv4.conf.*.accept_local = 0). Checked in a netns: a pod
         // that reaches itself through a DNAT without masquerade.
-        let src = pkt.head().src;
+        let (src, dst) = (pkt.head().src, pkt.head().dst);
         if dev_name != "lo" && self.world.hosts[host].owns(src) {
             let detail = format!(
-                "martian source {src} from {src}, on dev {dev_name}: {src} is this host's own address"
+                "martian source {dst} from {src}, on dev {dev_name}: {src} is this host's own address"
             );
             return self.drop(host, DropReason::Martian, detail, None, &pkt.clone());
         }
-        if matches!(route.kind, RouteType::Local | RouteType::Broadcast) {
+        if local {
             return self.local_in(host, pkt, ct);
         }
-        pkt.oif = route.dev.clone();
         // A DNAT to an address out of the bridge it came in on: the frame
         // stays on the bridge, switched to the pod that answers ARP for
         // the new address (br_netfilter's "bridged DNAT"; no TTL taken).
@@ -2139,14 +2140,14 @@ impl Walker<'_, '_> {
     /// 10.99.2.2:8081 answers from 10.99.9.9:80).
     fn as_conntrack_returns(&self, host: usize, pkt: &Packet, mut r: Packet) -> Packet {
         let ns = self.ns(host);
-        // The packet as it came into this host (or was made here).
+        // The packet as it came into this host, or was made here (one a
+        // host sends itself comes back in on lo already translated).
         let arrived = (self.steps.iter().rev())
             .take_while(|s| s.ns == ns)
-            .find(|s| {
-                matches!(
-                    s.kind,
-                    StepKind::Receive { .. } | StepKind::Decap { .. } | StepKind::Send { .. }
-                )
+            .find(|s| match &s.kind {
+                StepKind::Receive { dev, .. } => dev != "lo",
+                StepKind::Decap { .. } | StepKind::Send { .. } => true,
+                _ => false,
             })
             .map(|s| &s.packet);
         let Some(a) = arrived.filter(|a| a.outer.is_empty() && pkt.outer.is_empty()) else {
@@ -2214,11 +2215,7 @@ impl Walker<'_, '_> {
         } else {
             let d = h.routes.lookup(head.src);
             d.route
-                .and_then(|r| {
-                    r.src.or_else(|| {
-                        h.select_src(r.dev.as_deref()?, Some(r.via.unwrap_or(head.src)))
-                    })
-                })
+                .and_then(|r| r.src.or_else(|| h.select_src(r.dev.as_deref()?, r.via)))
                 .or_else(|| h.select_src("", None))
                 .unwrap_or(head.dst)
         };

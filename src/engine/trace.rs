@@ -254,7 +254,7 @@ pub enum DropReason {
 impl DropReason {
     pub fn describe(self) -> &'static str {
         match self {
-            DropReason::Blackhole => "a blackhole route discards it silently (Calico puts one on each node's own pod block, so that an address of the block with no pod, no /32 route, is dropped here instead of following the default route)",
+            DropReason::Blackhole => "a blackhole route discards it silently (Calico, for one, puts one on each node's own pod block: an address of the block with no pod, and so no /32 route, ends there instead of following the default route)",
             DropReason::Unreachable => "an unreachable route: the sender gets ICMP host unreachable",
             DropReason::Prohibit => "a prohibit route: the sender gets ICMP administratively prohibited",
             DropReason::NoRoute => "no route matches the destination (network unreachable)",

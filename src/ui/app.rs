@@ -1387,7 +1387,8 @@ impl Component for App {
                     self.replace_session(s);
                 }
                 self.notice = Some(Notice::info(format!(
-                    "Back to the built-in scenario \"{name}\"."
+                    "Back to the built-in scenario \"{}\".",
+                    self.session.world.scenario.title
                 )));
             }
             Msg::RestoreOwn => {
@@ -1441,9 +1442,8 @@ impl Component for App {
                         let kept = browser::load_autosave(s.base.as_deref()).map(|own| {
                             keep_aside(&own, s.base.as_deref());
                         });
+                        browser::set_foreign(s.base.as_deref(), true);
                         self.replace_session(s);
-                        browser::set_foreign(self.session.base.as_deref(), true);
-                        self.foreign = Some(self.mark());
                         self.has_imported |= self.session.base.is_none();
                         let mut n = Notice::info("Scenario imported.");
                         if kept.is_some() {
@@ -1729,9 +1729,10 @@ impl Component for App {
                 }
                 match open_link(&frag) {
                     Ok((s, notice)) => {
+                        // open_link marked it as from outside: replace_session
+                        // takes that mark.
                         self.replace_session(s);
                         self.notice = notice;
-                        self.foreign = Some(self.mark());
                     }
                     Err(e) => {
                         self.notice = Some(Notice::error(format!(

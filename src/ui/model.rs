@@ -5,7 +5,7 @@
 
 use crate::engine::packet::{Packet, Proto, VxlanEncap};
 use crate::engine::scenario::{self, DeviceKind, Host, HostKind, Scenario};
-use crate::engine::trace::{Endpoint, Layer, Step, StepKind, Trace, Verdict};
+use crate::engine::trace::{DropReason, Endpoint, Layer, Step, StepKind, Trace, Verdict};
 use crate::engine::{send, SendSpec, SimState, World};
 
 use std::rc::Rc;
@@ -226,24 +226,49 @@ pub fn verdict_words(trace: &Trace) -> (&'static str, String) {
 
 /// The rule or policy that dropped the packet, and the rule's comment,
 /// as a clause (` by rule 1 of filter KUBE-EXTERNAL-SERVICES (line 34),
-/// commented "ms-test/flask-ui:http has no local endpoints"`); empty when
-/// netfilter did not drop it.
+/// commented "ms-test/flask-ui:http has no local endpoints"`), from the
+/// step that decided it; empty when netfilter did not drop it.
 fn decided_by(trace: &Trace) -> String {
-    let Some(StepKind::Drop { detail, .. }) = trace.steps.last().map(|s| &s.kind) else {
+    let n = trace.steps.len();
+    let (Some(StepKind::Drop { reason, .. }), Some(before)) = (
+        trace.steps.last().map(|s| &s.kind),
+        n.checked_sub(2).map(|i| &trace.steps[i].kind),
+    ) else {
         return String::new();
     };
-    let Some((who, rest)) = ["dropped it", "rejected it"]
-        .iter()
-        .find_map(|w| detail.split_once(&format!(" {w}")))
-    else {
+    if !matches!(reason, DropReason::Filtered | DropReason::Rejected) {
         return String::new();
+    }
+    let at = |line: usize| {
+        if line > 0 {
+            format!(" (line {line})")
+        } else {
+            String::new()
+        }
     };
-    let comment = rest
-        .split_once("--comment \"")
-        .and_then(|(_, c)| c.split_once('"'))
-        .map(|(c, _)| format!(", commented \"{c}\""))
-        .unwrap_or_default();
-    format!(" by {who}{comment}")
+    match before {
+        StepKind::RuleMatch {
+            table, chain, rule, ..
+        } => {
+            let words = crate::engine::lex::words(&rule.text).unwrap_or_default();
+            let comment = (words.windows(2))
+                .find(|w| w[0].text == "--comment")
+                .map(|w| format!(", commented \"{}\"", w[1].text))
+                .unwrap_or_default();
+            format!(
+                " by rule {} of {table} {chain}{}{comment}",
+                rule.index,
+                at(rule.line)
+            )
+        }
+        StepKind::Policy {
+            table,
+            chain,
+            policy,
+            line,
+        } => format!(" by the policy {policy} of {table} {chain}{}", at(*line)),
+        _ => String::new(),
+    }
 }
 
 /// Whether the walk ended in a drop that answered the sender.
@@ -874,18 +899,24 @@ mod tests {
             kinds[1].starts_with("output lookup for 10.96.100.10"),
             "{kinds:#?}"
         );
-        assert!(stops.len() < t.steps.len() / 2, "{kinds:#?}");
-        assert_eq!(*stops.last().unwrap(), t.steps.len() - 1);
-        // Every stop but the last changes the packet; every change is a stop.
-        for (i, w) in t.steps.windows(2).enumerate() {
-            let changed = w[0].packet != w[1].packet;
-            assert_eq!(
-                stops.contains(&(i + 1)),
-                changed || i + 2 == t.steps.len(),
-                "step {}: {}",
-                i + 2,
-                crate::engine::render::summary(&w[1])
-            );
+        // Each hop's change, and nothing else: the routes' output devices,
+        // the marks, the two NATs, the TTL, the receives, the delivery.
+        let expected = [
+            "a program on client",
+            "output lookup for 10.96.100.10",
+            "received on ens33 from client/eth0",
+            "set to 0x4000 (was 0x0)",
+            "DNAT destination 10.96.100.10:80 → 172.16.225.112:80",
+            "input lookup for 172.16.225.112",
+            "TTL 64 → 63",
+            "set to 0x0 (was 0x4000)",
+            "MASQUERADE source 192.168.11.200:",
+            "received on eth0 from node8/cali71ca141a178",
+            "delivered to tcp listening on 0.0.0.0:80",
+        ];
+        assert_eq!(kinds.len(), expected.len(), "{kinds:#?}");
+        for (k, e) in kinds.iter().zip(expected) {
+            assert!(k.starts_with(e), "{k} / {e}");
         }
         // The IPIP encapsulation and node54's receive of it are stops.
         let t = preset("article-remote");

@@ -1026,7 +1026,7 @@ impl Session {
         };
         let result = match (field, spare) {
             (Field::Rules, Some((_, rules))) => {
-                self.world.set_parsed_rules(host, text, rules);
+                self.world.set_ruleset(host, text, Some(rules));
                 Ok(())
             }
             (Field::Rules, None) => self.world.set_rules(host, text),
@@ -1078,7 +1078,7 @@ impl Session {
         if let Some(spare) = self.outgoing_rules(host) {
             self.spare_rules = Some(spare);
         }
-        self.world.set_ruleset(host, &text, Some(rules));
+        self.world.set_ruleset(host, &text, Some(Rc::new(rules)));
         self.state.counters.retain(|(h, _), _| *h != host);
         let d = &mut self.drafts[host].rules;
         // Text typed while the parse ran stays, pending, over what was parsed.

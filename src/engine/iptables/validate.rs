@@ -81,8 +81,9 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                     r.line,
                     col(&c.name, &r.args, at),
                     format!(
-                        "Can't use {flag} with {}: a packet there has no {side} interface (iptables(8): {flag} only in {which})",
-                        c.name
+                        "Can't use {flag} with {}: a packet there has no {side} interface ({}: {flag} only in {which})",
+                        c.name,
+                        if flag.starts_with("--") { "the kernel's addrtype match refuses it" } else { "iptables(8)" },
                     ),
                 ));
             }
