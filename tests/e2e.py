@@ -1019,6 +1019,8 @@ def run(b, base):
     b.screenshot(os.path.join(SHOTS, "e2e-embed-600.png"))
     axe(b, "embed mode at 600 px")
     fresh(b, base + "?embed=1&scenario=calico-ipip#v2.AAAA")
+    bar = b.js("const c = document.querySelector('.step-controls'); return [c.scrollWidth, c.clientWidth, document.querySelector('.step-position').textContent]")
+    check("a narrow embed's step bar holds a three-digit step count without scrolling", bar[0] <= bar[1], bar)
     check("an embed whose link is damaged shows the scenario it names, and says why",
           "Calico IPIP" in b.text(".embed-title") and "embedded view could not be opened" in b.text(".notice-error"),
           f"{b.text('.embed-title')!r}: {b.text('.notice-error')[:120]!r}")

@@ -2244,23 +2244,29 @@ fn targets(s: &Session) -> Vec<Target> {
 /// one made from Kubernetes objects, the story its YAML starts with (the
 /// leading `#` lines), so a learner knows what to try.
 fn about(s: &Session) -> Html {
-    let story: Vec<&str> = s
-        .cluster
-        .as_ref()
-        .map(|c| {
-            (c.applied.lines())
-                .map_while(|l| l.strip_prefix('#'))
-                .map(str::trim)
-                .collect()
-        })
-        .unwrap_or_default();
+    // Paragraphs of the comment the YAML opens with (a `#` line alone
+    // between them; blank lines and a first `---` before it).
+    let mut story: Vec<String> = Vec::new();
+    if let Some(c) = &s.cluster {
+        let mut para = String::new();
+        let lines = c.applied.lines().map(str::trim);
+        for l in lines.skip_while(|l| l.is_empty() || *l == "---") {
+            let Some(text) = l.strip_prefix('#').map(str::trim) else {
+                break;
+            };
+            if text.is_empty() {
+                story.extend((!para.is_empty()).then(|| std::mem::take(&mut para)));
+            } else {
+                para = if para.is_empty() { text.to_string() } else { format!("{para} {text}") };
+            }
+        }
+        story.extend((!para.is_empty()).then_some(para));
+    }
     html! {
         <details class="about" open=true>
             <summary>{ "About this scenario" }</summary>
             <p>{ s.world.scenario.description.clone() }</p>
-            if !story.is_empty() {
-                <p>{ story.join(" ") }</p>
-            }
+            { for story.into_iter().map(|p| html! { <p>{ p }</p> }) }
         </details>
     }
 }

@@ -501,13 +501,14 @@ pub fn on_page_or_steps(k: &web_sys::KeyboardEvent) -> bool {
 }
 
 /// Whether a key press goes to a box that scrolls with the arrows (the
-/// editors' listings, the cluster panel, the sync diff): there the arrows
-/// scroll, not step. (On the send form's buttons and packets they step.)
+/// editors' listings, a wide table, the sync diff) or to a tab list:
+/// there the arrows scroll, not step. (On buttons and checkboxes
+/// anywhere, the cluster form's and editors' too, they step.)
 pub fn in_scroller(k: &web_sys::KeyboardEvent) -> bool {
     k.target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
         .and_then(|t| {
-            t.closest("#editors, .cluster-panel, .diff-lines, .vlist-scroll")
+            t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text, [role=tablist]")
                 .ok()
                 .flatten()
         })

@@ -86,6 +86,7 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                     <option value={options[0].0} selected={!on}>{ options[0].1 }</option>
                     <option value={options[1].0} selected={on}>{ options[1].1 }</option>
                 </select>
+                if let Some(why) = off { <span class="hint">{ why }</span> }
             </label>
         }
     };
@@ -108,7 +109,7 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                 // The API server refuses an externalTrafficPolicy on a
                 // Service nothing outside the cluster reaches.
                 { select(format!("etp-{slug}"), "externalTrafficPolicy", "externalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.external,
-                    (!row.exposed).then_some("Only for a NodePort or LoadBalancer (or external IPs): change the type first")) }
+                    (!row.exposed).then_some("(NodePort or LoadBalancer only)")) }
                 { select(format!("itp-{slug}"), "internalTrafficPolicy", "internalTrafficPolicy", [("Cluster", "Cluster"), ("Local", "Local")], row.internal, None) }
                 { select(format!("aff-{slug}"), "sessionAffinity", "sessionAffinity", [("None", "None"), ("ClientIP", "ClientIP")], row.sticky, None) }
             </div>

@@ -111,8 +111,9 @@ pub struct Service {
     pub cluster_ip_line: usize,
     /// The line of `spec.healthCheckNodePort` (0 when it is not written).
     pub health_check_line: usize,
-    /// The line of `spec.externalTrafficPolicy` (0 when it is not written).
-    pub external_policy_line: usize,
+    /// Line and column of `spec.externalTrafficPolicy`'s value (line 0
+    /// when it is not written).
+    pub external_policy_at: (usize, usize),
 }
 
 impl Service {
@@ -471,7 +472,7 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
         line: doc.line(),
         cluster_ip_line: 0,
         health_check_line: 0,
-        external_policy_line: 0,
+        external_policy_at: (0, 0),
     };
     if let Some(spec_node) = spec_node {
         let spec = At::new(spec_node, "spec");
@@ -574,10 +575,13 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
         }
         if let Some(p) = field(spec, "externalTrafficPolicy", r, policy_at) {
             svc.external_policy = p;
-            svc.external_policy_line = r
-                .ok(spec.get("externalTrafficPolicy"))
-                .flatten()
-                .map_or(0, |n| At::new(n, "").line());
+            svc.external_policy_at =
+                r.ok(spec.get("externalTrafficPolicy"))
+                    .flatten()
+                    .map_or((0, 0), |n| {
+                        let at = At::new(n, "");
+                        (at.line(), at.column())
+                    });
         }
         if let Some(p) = field(spec, "internalTrafficPolicy", r, policy_at) {
             svc.internal_policy = p;
@@ -1104,12 +1108,12 @@ fn api_server_checks(c: &Cluster, r: &mut Report) {
                 p.line,
             )
         });
-        if s.external_policy_line != 0 && !s.externally_accessible() {
+        if s.external_policy_at.0 != 0 && !s.externally_accessible() {
             let policy = match s.external_policy {
                 Policy::Local => "Local",
                 Policy::Cluster => "Cluster",
             };
-            r.errors.push(ParseError::new(s.external_policy_line, 1, format!(
+            r.errors.push(ParseError::new(s.external_policy_at.0, s.external_policy_at.1, format!(
                 "spec.externalTrafficPolicy: Invalid value: \"{policy}\": may only be set for externally-accessible services (type NodePort or LoadBalancer, or external IPs)"
             )));
         }

@@ -94,6 +94,11 @@ impl<'a, 'y> At<'a, 'y> {
         self.node.span.start.line()
     }
 
+    /// The column (from 1) where this node starts.
+    pub fn column(&self) -> usize {
+        self.node.span.start.col() + 1
+    }
+
     /// An error at this node, naming its path.
     pub fn error(&self, message: impl std::fmt::Display) -> ParseError {
         let m = self.node.span.start;
