@@ -94,6 +94,17 @@ fn dropped(t: &Trace) -> (&str, DropReason) {
     }
 }
 
+/// What the kernel answered the sender with (a reset, an ICMP error), if
+/// the packet was refused.
+fn answer(t: &Trace) -> Option<packetwalk::engine::packet::Packet> {
+    match &t.steps.last()?.kind {
+        StepKind::Drop {
+            response: Some(p), ..
+        } => Some((**p).clone()),
+        _ => None,
+    }
+}
+
 const FLASK_POD: &str = "flask-ui-6c9f7d8b5d-x2k4p";
 const FLASK_POD_54: &str = "flask-ui-6c9f7d8b5d-r8w2n";
 const CURL_POD: &str = "curl-7d4b9c6f5-qm2lx";
@@ -380,12 +391,7 @@ fn an_ack_without_its_syn_is_reset_by_the_listener() {
     });
     let t = send(&mut w, &mut s, &ack).unwrap();
     assert_eq!(dropped(&t), (FLASK_POD, DropReason::NoConnection));
-    let reset = t.steps.iter().find_map(|st| match &st.kind {
-        StepKind::Drop {
-            response: Some(p), ..
-        } => Some(p.clone()),
-        _ => None,
-    });
+    let reset = answer(&t);
     match reset.map(|p| p.transport) {
         Some(Transport::Tcp { flags, .. }) => assert!(flags.rst, "{flags}"),
         r => panic!("no reset: {r:?}"),
@@ -839,7 +845,7 @@ fn gateway_of_own_address_sends_straight_to_the_destination() {
 /// 10.99.2.2, on dev eth0").
 #[test]
 fn a_pod_reaching_itself_needs_kube_proxys_hairpin_masquerade() {
-    const FLASK: &str = "flask-ui-6c9f7d8b5d-x2k4p";
+    const FLASK: &str = FLASK_POD;
     let (mut w, mut s) = world("article");
     let t = send(
         &mut w,
@@ -921,13 +927,7 @@ fn answers_to_a_dnated_packet_come_from_the_address_it_was_sent_to() {
         let mut spec = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
         spec.src_port = Some(40000);
         let t = send(&mut w, &mut s, &spec).unwrap();
-        let answer = t.steps.iter().find_map(|st| match &st.kind {
-            StepKind::Drop {
-                response: Some(p), ..
-            } => Some(p.clone()),
-            _ => None,
-        });
-        let a = answer.unwrap_or_else(|| panic!("{what}: no answer"));
+        let a = answer(&t).unwrap_or_else(|| panic!("{what}: no answer"));
         assert_eq!(
             (a.ip.src.to_string(), a.ip.dst.to_string()),
             ("10.96.100.10".into(), "192.168.11.200".into()),
@@ -974,12 +974,7 @@ fn answers_to_a_dnated_packet_come_from_the_address_it_was_sent_to() {
         &SendSpec::new("node8", "10.96.200.200:443", Proto::Tcp),
     )
     .unwrap();
-    let reset = t.steps.iter().find_map(|st| match &st.kind {
-        StepKind::Drop {
-            response: Some(p), ..
-        } => Some(p.clone()),
-        _ => None,
-    });
+    let reset = answer(&t);
     let r = reset.unwrap_or_else(|| panic!("no reset: {}", packetwalk::engine::render::table(&t)));
     assert_eq!(
         (r.ip.src.to_string(), r.transport.ports().map(|p| p.0)),

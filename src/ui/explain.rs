@@ -142,6 +142,9 @@ pub fn explain(props: &ExplainProps) -> Html {
                 <p><strong>{ if response.is_some() { "Refused: " } else { "Dropped: " } }</strong>{ reason.describe() }{ "." }</p>
                 if !detail.is_empty() { <p>{ detail.clone() }</p> }
                 if let Some(r) = response { <p>{ format!("The kernel answers: {}", r.summary()) }</p> }
+                if let Some(by) = response.as_ref().and_then(|_| nat_on_the_way(&props.trace, props.step)) {
+                    <p>{ format!("On its way back the answer passes {by}, whose conntrack takes back the NAT it made to this packet: the sender sees it come from the address it sent to.") }</p>
+                }
             </div>
         },
         StepKind::Statistic {
@@ -237,6 +240,24 @@ pub fn explain(props: &ExplainProps) -> Html {
             { body }
         </section>
     }
+}
+
+/// A namespace before step `at`'s that translated the packet (a NAT rule
+/// or a connection's binding): an answer from here meets its conntrack
+/// on the way back.
+fn nat_on_the_way(t: &Trace, at: usize) -> Option<String> {
+    let here = &t.steps.get(at)?.ns;
+    t.steps[..at]
+        .iter()
+        .rev()
+        .filter(|s| &s.ns != here)
+        .find(|s| {
+            matches!(
+                s.kind,
+                StepKind::Nat { .. } | StepKind::Conntrack(CtEvent::Translate { .. })
+            )
+        })
+        .map(|s| s.ns.clone())
 }
 
 #[derive(Properties, PartialEq)]
