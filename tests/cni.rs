@@ -693,6 +693,39 @@ fn the_legacy_layout_is_the_article_times() {
     assert!(dnat
         .unwrap()
         .contains("--comment \"ms-test/flask-ui:http\" -m tcp -j DNAT"));
+
+    // 1.18 knew no internalTrafficPolicy (1.21): Local changes nothing;
+    // a LoadBalancer whose source ranges hold the node's address lets the
+    // node in from its ingress IP (allowFromNode).
+    let legacy = cni::cluster_yaml("legacy-kube-proxy").unwrap();
+    let rules_of = |yaml: &str| {
+        node8_rules(&cni::build(&Cluster::from_yaml(yaml).unwrap(), "t", "t").unwrap())
+    };
+    let itp = legacy.replacen(
+        "  type: NodePort\n",
+        "  type: NodePort\n  internalTrafficPolicy: Local\n",
+        1,
+    );
+    assert_ne!(itp, legacy);
+    assert_eq!(rules_of(&itp), rules_of(legacy));
+    let c = Cluster::from_yaml(legacy).unwrap();
+    let lb = packetwalk::engine::k8s::edit::set_service_type(
+        legacy,
+        &c,
+        "ms-test/flask-ui",
+        "LoadBalancer",
+    )
+    .unwrap()
+    .replacen(
+        "  type: LoadBalancer\n",
+        "  type: LoadBalancer\n  loadBalancerSourceRanges: [192.168.11.0/24]\n",
+        1,
+    );
+    let rules = rules_of(&lb);
+    assert!(
+        rules.contains("-s 192.168.11.240/32 -m comment --comment \"ms-test/flask-ui:http loadbalancer IP\" -j KUBE-SVC-"),
+        "{rules}"
+    );
 }
 
 #[test]
@@ -1184,4 +1217,107 @@ fn drops_carry_the_layer_that_decides_them() {
         }
     ));
     assert_eq!(last.layer, Layer::Transport);
+}
+
+/// A LoadBalancer with externalTrafficPolicy: Local at the LAN address
+/// .200: the scenario's own client moves out of its way, the ingress IP
+/// reaches the Service, and kube-proxy's health check server answers on
+/// every node's health check node port.
+#[test]
+fn a_local_load_balancer_has_its_address_and_its_health_check() {
+    use packetwalk::engine::k8s::edit;
+    let yaml = cni::cluster_yaml("calico-ipip").unwrap();
+    let c = Cluster::from_yaml(yaml).unwrap();
+    let lb = edit::set_service_type(yaml, &c, "ms-test/flask-ui", "LoadBalancer").unwrap();
+    let c = Cluster::from_yaml(&lb).unwrap();
+    let local = edit::set_service_field(
+        &lb,
+        &c,
+        "ms-test/flask-ui",
+        "externalTrafficPolicy",
+        "Local",
+    )
+    .unwrap();
+    let local = edit::complete_health_check_port(&local, "ms-test/flask-ui")
+        .unwrap()
+        .replace("- ip: 192.168.11.240", "- ip: 192.168.11.200");
+    let c = Cluster::from_yaml(&local).unwrap();
+    let hc = c.services[0].health_check_node_port;
+    assert!(hc != 0, "{local}");
+    let sc = cni::build(&c, "t", "t").unwrap();
+    let client = sc.host("client").unwrap();
+    let addr = client.devices[0].addrs[0].addr().to_string();
+    assert_ne!(
+        addr, "192.168.11.200",
+        "the client keeps off the ingress IP"
+    );
+    let mut w = World::build(&sc).unwrap();
+    let t = go(&mut w, "client", "192.168.11.200:80", vec![]);
+    assert!(delivered_to(&t).starts_with("flask-ui-"));
+    let t = go(&mut w, "client", &format!("192.168.11.58:{hc}"), vec![]);
+    assert_eq!(delivered_to(&t), "node8");
+    match &t.verdict {
+        Verdict::Delivered { socket, .. } => {
+            assert!(
+                socket.contains("kube-proxy's health check server for ms-test/flask-ui"),
+                "{socket}"
+            )
+        }
+        v => panic!("{v:?}"),
+    }
+}
+
+/// default/kubernetes, as every `kubectl get -o yaml` dump has it: its
+/// endpoint is the API server on a node's own address (hostNetwork), so the
+/// DNATed packet reaches a server there, not a closed port.
+#[test]
+fn an_endpoint_on_a_nodes_own_address_is_served_there() {
+    let yaml = format!(
+        "{}---\nkind: Service\nmetadata: {{name: kubernetes, namespace: default}}\nspec:\n  clusterIP: 10.96.0.1\n  ports: [{{name: https, port: 443, protocol: TCP, targetPort: 6443}}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: kubernetes, namespace: default, labels: {{kubernetes.io/service-name: kubernetes}}}}\naddressType: IPv4\nports: [{{name: https, port: 6443, protocol: TCP}}]\nendpoints:\n- addresses: [192.168.11.54]\n",
+        cni::cluster_yaml("calico-ipip").unwrap()
+    );
+    let c = Cluster::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let mut w = World::build(&cni::build(&c, "t", "t").unwrap()).unwrap();
+    let t = go(&mut w, "curl", "default/kubernetes", vec![]);
+    assert_eq!(delivered_to(&t), "node54");
+    match &t.verdict {
+        Verdict::Delivered { socket, .. } => assert!(socket.contains("hostNetwork"), "{socket}"),
+        v => panic!("{v:?}"),
+    }
+}
+
+/// A Service written as learners write it, without `clusterIP` or
+/// `nodePort`: the API server fills them in, and so does the cluster (the
+/// first free ones), saying so in the scenario's notes.
+#[test]
+fn what_the_api_server_allocates_is_filled_in_and_said() {
+    let yaml = format!(
+        "{}---\nkind: Service\nmetadata: {{name: web, namespace: default}}\nspec:\n  type: NodePort\n  ports: [{{name: http, port: 8080, protocol: TCP}}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: web-1, namespace: default, labels: {{kubernetes.io/service-name: web}}}}\naddressType: IPv4\nports: [{{name: http, port: 8080, protocol: TCP}}]\nendpoints:\n- addresses: [172.16.3.71]\n  nodeName: node54\n",
+        cni::cluster_yaml("calico-ipip").unwrap()
+    );
+    let c = Cluster::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let web = c.services.iter().find(|s| s.name == "web").unwrap();
+    assert_eq!(
+        web.cluster_ip,
+        packetwalk::engine::k8s::ClusterIp::Ip("10.96.0.1".parse().unwrap())
+    );
+    let np = web.ports[0].node_port;
+    assert!((30000..=32767).contains(&np) && np != 30080, "{np}");
+    let sc = cni::build(&c, "t", "t").unwrap();
+    assert!(
+        sc.notes
+            .iter()
+            .any(|n| n.contains("default/web has no spec.clusterIP") && n.contains("10.96.0.1")),
+        "{:?}",
+        sc.notes
+    );
+    let mut w = World::build(&sc).unwrap();
+    let t = go(&mut w, "client", &format!("192.168.11.58:{np}"), vec![]);
+    let pod = delivered_to(&t);
+    assert!(
+        t.steps
+            .iter()
+            .any(|s| s.ns == pod && s.packet.ip.dst.to_string() == "172.16.3.71"),
+        "{pod}"
+    );
 }

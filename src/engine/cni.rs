@@ -330,6 +330,52 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
     }
 
     let mut hosts = Vec::new();
+    // Every node runs sshd, and kube-proxy's health check server on each
+    // health check node port (a LoadBalancer with the Local policy).
+    let mut health_checks = vec![Listener {
+        proto: Proto::Tcp,
+        port: 22,
+        addr: None,
+        process: Some("sshd".into()),
+    }];
+    for svc in &cluster.services {
+        let local_lb =
+            svc.kind == k8s::ServiceType::LoadBalancer && svc.external_policy == k8s::Policy::Local;
+        if local_lb && svc.health_check_node_port != 0 {
+            health_checks.push(Listener {
+                proto: Proto::Tcp,
+                port: svc.health_check_node_port,
+                addr: None,
+                process: Some(format!(
+                    "kube-proxy's health check server for {} (HTTP 200 when this node has a ready endpoint, 503 when not)",
+                    svc.key()
+                )),
+            });
+        }
+    }
+    // An endpoint at a node's own address is a server on the node's
+    // network (hostNetwork: the API server behind default/kubernetes).
+    let host_network = |ip: Ipv4Addr| {
+        (cluster.slices.iter())
+            .filter(move |sl| {
+                sl.endpoints
+                    .iter()
+                    .any(|e| e.addresses.contains(&IpAddr::V4(ip)))
+            })
+            .flat_map(|sl| {
+                sl.ports.iter().filter_map(move |p| {
+                    Some(Listener {
+                        proto: proto(p.protocol),
+                        port: p.port?,
+                        addr: None,
+                        process: Some(format!(
+                            "an endpoint of {}/{} on the node's own network (hostNetwork)",
+                            sl.namespace, sl.service
+                        )),
+                    })
+                })
+            })
+    };
     for (ni, n) in nodes.iter().enumerate() {
         let mut devices = vec![
             lo(),
@@ -483,12 +529,15 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
             devices,
             routes: Text::Lines(routes),
             iptables: Some(Text::One(iptables)),
-            listeners: vec![Listener {
-                proto: Proto::Tcp,
-                port: 22,
-                addr: None,
-                process: Some("sshd".into()),
-            }],
+            listeners: {
+                let mut l = health_checks.clone();
+                for h in host_network(n.ip) {
+                    if !l.iter().any(|x| (x.proto, x.port) == (h.proto, h.port)) {
+                        l.push(h);
+                    }
+                }
+                l
+            },
             ip_forward: None,
         });
     }
@@ -549,7 +598,20 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         });
     }
     // A machine outside the cluster, on the LAN.
-    let taken: Vec<Ipv4Addr> = nodes.iter().map(|n| n.ip).chain([gateway]).collect();
+    // Not an address a node, the router, a load balancer or an external IP has.
+    let services = cluster.services.iter();
+    let service_ips = services.flat_map(|s| {
+        s.ingress
+            .iter()
+            .map(|i| i.ip)
+            .chain(s.external_ips.iter().copied())
+    });
+    let taken: Vec<Ipv4Addr> = (nodes.iter().map(|n| n.ip).chain([gateway]))
+        .chain(service_ips.filter_map(|ip| match ip {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(_) => None,
+        }))
+        .collect();
     let client_ip = (200..250u32)
         .map(|i| Ipv4Addr::from(u32::from(lan.network()).wrapping_add(i)))
         .find(|a| !taken.contains(a) && lan.contains(a))
@@ -670,7 +732,10 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         notes: vec![
             format!("The nodes' LAN is {lan} with the router at {gateway}; the client outside the cluster is {client_ip}."),
             format!("kube-proxy's --cluster-cidr is {cluster_cidr}."),
-        ],
+        ]
+        .into_iter()
+        .chain(cluster.allocated.iter().cloned())
+        .collect(),
         seed: 1,
         hosts,
         services,

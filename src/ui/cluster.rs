@@ -86,7 +86,7 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                     <option value={options[0].0} selected={!on}>{ options[0].1 }</option>
                     <option value={options[1].0} selected={on}>{ options[1].1 }</option>
                 </select>
-                if let Some(why) = off { <span class="hint">{ why }</span> }
+                if let Some(why) = off { <span class="muted">{ why }</span> }
             </label>
         }
     };

@@ -131,7 +131,7 @@ pub fn set_service_field(
 
 /// The node ports the cluster's Services hold (their ports' and health
 /// checks').
-fn node_ports_taken(cluster: &Cluster) -> Vec<u16> {
+pub(crate) fn node_ports_taken(cluster: &Cluster) -> Vec<u16> {
     (cluster.services.iter())
         .flat_map(|s| (s.ports.iter().map(|p| p.node_port)).chain([s.health_check_node_port]))
         .filter(|&p| p != 0)
@@ -142,7 +142,7 @@ fn node_ports_taken(cluster: &Cluster) -> Vec<u16> {
 /// `serviceNodePortRange`, 30000-32767 without one) not in `used`, which
 /// then holds it too. The API server picks one at random; the first free
 /// one keeps a scenario the same each time it is made.
-fn free_node_port(cluster: &Cluster, used: &mut Vec<u16>) -> Option<u16> {
+pub(crate) fn free_node_port(cluster: &Cluster, used: &mut Vec<u16>) -> Option<u16> {
     let (lo, hi) = node_port_range(cluster);
     // 0 is "none" in a nodePort field.
     let port = (lo.max(1)..=hi).find(|p| !used.contains(p))?;

@@ -252,6 +252,9 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     pub pods: Vec<Pod>,
     pub network: Option<Network>,
+    /// What the API server filled in that the YAML left out (a cluster
+    /// IP, a node port), said in words for the scenario's notes.
+    pub allocated: Vec<String>,
 }
 
 /// The network modes [`Network::mode`] accepts.
@@ -1052,6 +1055,59 @@ fn network(doc: At, r: &mut Report) -> Option<Network> {
     })
 }
 
+/// What the API server allocates when a Service leaves it out (for a
+/// cluster with a `Network` document, which stands for its configuration):
+/// a cluster IP from `serviceClusterIPRange`, a node port for each port of
+/// a NodePort or LoadBalancer, a health check node port for a Local
+/// LoadBalancer. It picks at random; the first free one keeps a scenario
+/// the same each time it is made. Each is said in `Cluster::allocated`.
+fn allocate(c: &mut Cluster) {
+    let net = (c.network.as_ref())
+        .and_then(|n| n.service_cidr)
+        .unwrap_or_else(|| "10.96.0.0/12".parse().expect("valid"));
+    let mut ips: Vec<IpAddr> = (c.services.iter())
+        .filter_map(|s| match s.cluster_ip {
+            ClusterIp::Ip(ip) => Some(ip),
+            _ => None,
+        })
+        .collect();
+    let mut used = edit::node_ports_taken(c);
+    let mut said = Vec::new();
+    for i in 0..c.services.len() {
+        let s = &c.services[i];
+        let (key, line) = (s.key(), s.line);
+        if s.cluster_ip == ClusterIp::Unset && s.kind != ServiceType::ExternalName {
+            let free = (net.hosts()).map(IpAddr::V4).find(|ip| !ips.contains(ip));
+            if let Some(ip) = free {
+                ips.push(ip);
+                c.services[i].cluster_ip = ClusterIp::Ip(ip);
+                said.push(format!("line {line}: {key} has no spec.clusterIP: the API server allocates one from {net}; {ip} is used (the first free)."));
+            }
+        }
+        let s = &c.services[i];
+        let with_node_ports = matches!(s.kind, ServiceType::NodePort | ServiceType::LoadBalancer);
+        for k in 0..s.ports.len() {
+            if with_node_ports && c.services[i].ports[k].node_port == 0 {
+                if let Some(p) = edit::free_node_port(c, &mut used) {
+                    c.services[i].ports[k].node_port = p;
+                    said.push(format!("line {line}: port {} of {key} has no nodePort: the API server allocates {p} (the first free in its range).", c.services[i].ports[k].port));
+                }
+            }
+        }
+        let s = &c.services[i];
+        if s.kind == ServiceType::LoadBalancer
+            && s.external_policy == Policy::Local
+            && s.health_check_node_port == 0
+        {
+            if let Some(p) = edit::free_node_port(c, &mut used) {
+                c.services[i].health_check_node_port = p;
+                said.push(format!("line {line}: {key} has no spec.healthCheckNodePort: the API server allocates {p}."));
+            }
+        }
+    }
+    c.allocated = said;
+}
+
 /// What the API server refuses across Services: a cluster IP or a node
 /// port taken twice, and (for a cluster with a `Network` document, which
 /// stands for its configuration) one outside the ranges it allocates from.
@@ -1260,6 +1316,9 @@ impl Cluster {
         }
         if r.errors.is_empty() {
             api_server_checks(&cluster, &mut r);
+        }
+        if r.errors.is_empty() && cluster.network.is_some() {
+            allocate(&mut cluster);
         }
         if r.errors.is_empty() {
             Ok(cluster)

@@ -99,7 +99,9 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
     ));
     let not_pods = cfg.local_detector.map(|c| c.to_string());
 
-    for sp in service_ports(cluster, cfg.ipv6) {
+    for mut sp in service_ports(cluster, cfg.ipv6) {
+        // internalTrafficPolicy came in 1.21: that release ignores it.
+        sp.internal_policy_local = false;
         let eps = endpoints_of(cluster, &sp, cfg);
         // That release knew ready endpoints only.
         let ready: Vec<_> = eps.into_iter().filter(|e| e.ready).collect();
@@ -219,6 +221,7 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
                     &origin,
                 ));
             } else {
+                let mut from_node = false;
                 for cidr in &sp.source_ranges {
                     let s = cidr.to_string();
                     if !local_policy {
@@ -231,6 +234,18 @@ pub fn generate(cluster: &Cluster, cfg: &Config) -> Restore {
                         commented(&fw, &c, format_args!("-s {s} -j {target}")),
                         &origin,
                     ));
+                    from_node |= cidr.contains(&cfg.node_ip);
+                }
+                // A range that holds the node's own address lets the node
+                // reach its load balancer: its packets come from the
+                // ingress IP (1.18's allowFromNode).
+                if from_node {
+                    for vip in &sp.lb_vips {
+                        r.nat_rules.push(text_line(
+                            commented(&fw, &c, format_args!("-s {vip}/32 -j {target}")),
+                            &origin,
+                        ));
+                    }
                 }
             }
             r.nat_rules
