@@ -40,8 +40,9 @@ enum Command {
         /// IP:PORT, or a Service: flask-ui, ms-test/flask-ui, flask-ui:http.
         #[arg(long)]
         to: String,
-        #[arg(long, default_value = "tcp", value_parser = ["tcp", "udp", "icmp"])]
-        proto: String,
+        /// tcp, udp or icmp (default: a Service port's own protocol, else tcp).
+        #[arg(long, value_parser = ["tcp", "udp", "icmp"])]
+        proto: Option<String>,
         /// TCP flags, e.g. SYN or SYN,ACK (default SYN).
         #[arg(long)]
         flags: Option<String>,
@@ -216,7 +217,7 @@ fn trace(
     cluster: Option<&Path>,
     from: &str,
     to: &str,
-    proto: &str,
+    proto: Option<&str>,
     flags: Option<&str>,
     rules: Option<&Path>,
     routes: Option<&Path>,
@@ -273,13 +274,22 @@ fn run_trace(
     world: &mut World,
     from: &str,
     to: &str,
-    proto: &str,
+    proto: Option<&str>,
     flags: Option<&str>,
     force: &[String],
     json: bool,
 ) -> Result<String, String> {
     let mut state = SimState::new(world);
-    let mut spec = SendSpec::new(from, to, Proto::parse(proto).expect("clap checked"));
+    // A Service port's protocol, when none is asked for.
+    let proto = match proto {
+        Some(p) => Proto::parse(p).expect("clap checked"),
+        None => world
+            .find_service(to)
+            .ok()
+            .flatten()
+            .map_or(Proto::Tcp, |(_, p)| p.protocol),
+    };
+    let mut spec = SendSpec::new(from, to, proto);
     if let Some(f) = flags {
         spec.flags = Some(TcpFlags::from_bits(
             TcpFlags::parse_list(f)
@@ -346,7 +356,7 @@ pub fn main() -> i32 {
             cluster.as_deref(),
             from,
             to,
-            proto,
+            proto.as_deref(),
             flags.as_deref(),
             rules.as_deref(),
             routes.as_deref(),

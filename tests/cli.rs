@@ -266,3 +266,40 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         "{out}"
     );
 }
+
+/// A packet to a Service port goes with that port's protocol unless
+/// `--proto` says otherwise (a DNS port is UDP).
+#[test]
+fn a_service_ports_protocol_is_the_default() {
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/engine/scenarios/clusters/calico-ipip.yaml"
+    ))
+    .unwrap()
+        + "---\nkind: Service\nmetadata: {name: dns, namespace: kube-system}\nspec:\n  clusterIP: 10.96.0.10\n  ports: [{name: dns, port: 53, protocol: UDP}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: dns-1, namespace: kube-system, labels: {kubernetes.io/service-name: dns}}\naddressType: IPv4\nports: [{name: dns, port: 53, protocol: UDP}]\nendpoints:\n- addresses: [172.16.3.72]\n  nodeName: node54\n";
+    let file = tmp("dns-cluster.yaml", &yaml);
+    let (code, out, err) = run(&[
+        "trace",
+        "--cluster",
+        &file,
+        "--from",
+        "curl",
+        "--to",
+        "kube-system/dns:dns",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("10.96.0.10:53 udp"), "{out}");
+    assert!(out.contains("verdict: delivered"), "{out}");
+    let (_, out, _) = run(&[
+        "trace",
+        "--cluster",
+        &file,
+        "--from",
+        "curl",
+        "--to",
+        "kube-system/dns:dns",
+        "--proto",
+        "tcp",
+    ]);
+    assert!(out.contains("10.96.0.10:53 tcp"), "{out}");
+}
