@@ -1321,3 +1321,17 @@ fn what_the_api_server_allocates_is_filled_in_and_said() {
         "{pod}"
     );
 }
+
+/// An ExternalName Service's FQDN EndpointSlice, as a real cluster's
+/// dump holds it: kube-proxy reads none, and the file still opens.
+#[test]
+fn an_fqdn_endpoint_slice_is_kept_without_addresses() {
+    let yaml = format!(
+        "{}---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: ext-1, namespace: default, labels: {{kubernetes.io/service-name: ext}}}}\naddressType: FQDN\nports: [{{name: http, port: 80, protocol: TCP}}]\nendpoints:\n- addresses: [example.com]\n",
+        cni::cluster_yaml("calico-ipip").unwrap()
+    );
+    let c = Cluster::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let ext = c.slices.iter().find(|s| s.name == "ext-1").unwrap();
+    assert!(ext.endpoints.is_empty());
+    cni::build(&c, "t", "t").unwrap();
+}

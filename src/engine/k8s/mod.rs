@@ -716,6 +716,9 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
         other => Err(n.error(format_args!("\"{other}\" is not IPv4, IPv6 or FQDN"))),
     })
     .unwrap_or(AddressType::IPv4);
+    // kube-proxy reads no FQDN slices (an ExternalName's): kept, without
+    // its addresses, which are names.
+    let fqdn = address_type == AddressType::Fqdn;
     let mut slice = EndpointSlice {
         namespace,
         name,
@@ -754,7 +757,9 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
     if let Some(eps) = field(doc, "endpoints", r, |n| {
         n.items()
             .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
-    }) {
+    })
+    .filter(|_| !fqdn)
+    {
         for (i, e) in eps.iter().enumerate() {
             let ep = item("endpoints", i);
             let n = At::new(e, &ep);
