@@ -126,7 +126,7 @@ def main():
             parses, works, chunks, longest, sends, edits, commands = [], [], [], [], [], {}, []
             for _ in range(3):
                 open_watching_long_tasks(b, base)
-                inp = b.find("input[aria-label='Load rules of node8 from a file']")
+                inp = b.find("input[aria-label='Load file: rules of node8']")
                 b.cmd("POST", f"/element/{inp}/value", {"text": dump})
                 b.wait_until(lambda: attr(b, "data-parse-ms"), "the import to finish", 120)
                 parses.append(attr(b, "data-parse-ms"))
@@ -192,14 +192,14 @@ def main():
             walls, tasks = [], []
             for _ in range(3):
                 fresh_page(b, base, "calico-ipip", "#cluster-yaml")
-                inp = b.find("input[aria-label='Load rules of node8 from a file']")
+                inp = b.find("input[aria-label='Load file: rules of node8']")
                 b.cmd("POST", f"/element/{inp}/value", {"text": dump})
                 b.wait_until(lambda: "rules loaded into node8" in b.text(".notice"), "the dump to load", 120)
                 b.js("""window.__long = [];
                     new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
                         .observe({type: 'longtask'});""")
                 t0 = b.js("return performance.now()")
-                b.click("button[aria-label='Add an endpoint of ms-test/flask-ui on node54']")
+                b.click("button[aria-label='+ endpoint on node54 for ms-test/flask-ui']")
                 b.wait_until(lambda: "in sync" in b.text("#cluster-yaml-status") and b.exists(".sync-diff"), "the sync", 60)
                 walls.append(b.js("return performance.now()") - t0)
                 tasks.append(max(b.js("return window.__long") or [0]))

@@ -252,6 +252,17 @@ def run(b, base):
     b.wait_until(lambda: not b.exists(".notice"), "the notice to go", 5)
     check("a notice dismissed with the keyboard hands the focus to the steps",
           b.js("return document.activeElement.id") == "events", b.js("return document.activeElement.tagName + '#' + document.activeElement.id"))
+    # N is a character key (WCAG 2.1.4): it steps only from the steps or
+    # their buttons, not from a button of the send form.
+    at = b.text(".step-position")
+    b.js("document.getElementById('send-button').focus()")
+    b.keys(["n"])
+    time.sleep(0.3)
+    moved_elsewhere = b.text(".step-position") != at
+    b.js("document.getElementById('step-change').focus()")
+    b.keys(["n"])
+    b.wait_until(lambda: b.text(".step-position") != at, "N on the step buttons", 5)
+    check("N does not step from the send form's buttons, and steps from the step buttons", not moved_elsewhere)
     b.set_size(1440, 1400)
     step_until(b, lambda: "transmitted on cali71ca141a178" in selected_text(b), "the cali71ca141a178 transmit again")
     topo = b.js("const s=document.querySelector('svg[role=img]'); return s ? s.getAttribute('aria-label') : ''")
@@ -349,7 +360,7 @@ def run(b, base):
         check("the link reproduces the selected step", other.text(".event.selected") == selected, other.text(".event.selected"))
         check("the link reproduces the edited route", "blackhole 172.16.225.112" in other.value("#routes-node8"))
         view = lambda br: br.js("return [document.getElementById('show-conntrack').checked, "
-                                "[...document.querySelectorAll('#editors .tab[aria-selected=true]')].map(t => t.textContent)]")
+                                "[...document.querySelectorAll('#editors .tab[aria-pressed=true]')].map(t => t.textContent)]")
         check("the link reproduces the step filters and the editors' tabs", view(other) == view(b) and view(b)[0] is False
               and "Chains and counters" in view(b)[1], f"{view(b)} / {view(other)}")
         # The packets sent before the edit met the old route: delivered, in
@@ -607,7 +618,7 @@ def run(b, base):
     dump = os.path.join(ROOT, "tests", "data", "gen-1500x1.iptables-save")
     text = open(dump).read()
     m = re.search(r"-A KUBE-SERVICES -d (\S+)/32 -p tcp .*?--dport (\d+) -j KUBE-SVC-", text)
-    inp = b.find("input[aria-label='Load rules of node8 from a file']")
+    inp = b.find("input[aria-label='Load file: rules of node8']")
     b.cmd("POST", f"/element/{inp}/value", {"text": dump})
     b.wait_until(lambda: "rules loaded into node8" in b.text(".notice"), "the dump to load", 60)
     lines = len(text.splitlines())
@@ -672,7 +683,7 @@ def run(b, base):
     fresh(b, base + "?scenario=article")
     bad_file = os.path.join(tempfile.mkdtemp(), "bad.iptables-save")
     open(bad_file, "w").write(text.replace("-A KUBE-SERVICES ", "-A KUBE-SERVICES -j NO-SUCH-CHAIN\n-A KUBE-SERVICES ", 1))
-    inp = b.find("input[aria-label='Load rules of node8 from a file']")
+    inp = b.find("input[aria-label='Load file: rules of node8']")
     b.cmd("POST", f"/element/{inp}/value", {"text": bad_file})
     b.wait_until(lambda: b.exists(".large-errors"), "the dump's error", 60)
     check("a dump with an error: listed with it, commands off, the rules in use kept",
@@ -787,7 +798,7 @@ def run(b, base):
     rules = b.value("#rules-node8")
     check("one endpoint: node8's KUBE-SVC chain has no statistic rule", "KUBE-SVC-" in rules and "--probability" not in rules, rules[-400:])
     for node in ("node54", "node51"):
-        b.click(f"button[aria-label='Add an endpoint of ms-test/flask-ui on {node}']")
+        b.click(f"button[aria-label='+ endpoint on {node} for ms-test/flask-ui']")
         b.wait_until(lambda: node in b.text(".cluster-service"), f"the endpoint on {node}")
         b.wait_until(in_sync, "the cluster in sync")
     rules = b.value("#rules-node8")
@@ -963,11 +974,11 @@ def run(b, base):
     # edit: kube-proxy's sync deletes the dump's service chains, and the diff
     # shows its first lines and the count, not thousands of list items.
     fresh(b, base + "?scenario=calico-ipip")
-    inp = b.find("input[aria-label='Load rules of node8 from a file']")
+    inp = b.find("input[aria-label='Load file: rules of node8']")
     b.cmd("POST", f"/element/{inp}/value", {"text": os.path.join(ROOT, "tests", "data", "gen-1500x1.iptables-save")})
     b.wait_until(lambda: "rules loaded into node8" in b.text(".notice"), "the dump to load", 60)
     yaml_before = b.value("#cluster-yaml")
-    b.click("button[aria-label='Add an endpoint of ms-test/flask-ui on node54']")
+    b.click("button[aria-label='+ endpoint on node54 for ms-test/flask-ui']")
     b.wait_until(lambda: "in sync" in b.text("#cluster-yaml-status") and b.exists(".sync-diff"), "the sync after the dump", 30)
     summary, items, more = b.js(
         "const d = [...document.querySelectorAll('.sync-diff')].find(d => d.querySelector('summary').textContent.startsWith('node8:'));"

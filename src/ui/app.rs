@@ -224,9 +224,9 @@ pub struct App {
     /// Where focus goes once a dialog has closed (after the next render,
     /// when the page is no longer inert).
     refocus: Option<&'static str>,
-    /// The focused control is going away with what it closes: see
-    /// `rendered`.
-    focus_fallback: bool,
+    /// The focused control is going away with what it closes: where the
+    /// focus goes then, first (see `rendered`).
+    focus_fallback: Option<&'static str>,
     told_too_big: bool,
     topo: TopoCache,
     /// The page's own listeners: keys, the address's fragment, leaving the
@@ -1026,13 +1026,18 @@ impl Component for App {
             has_backup,
             foreign,
             refocus: None,
-            focus_fallback: false,
+            focus_fallback: None,
             told_too_big: false,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
         }
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        // A focus fallback lasts through its own change and the sync it
+        // starts, not into the learner's next action.
+        if !matches!(msg, Msg::ClusterApply | Msg::ClusterSynced(..)) {
+            self.focus_fallback = None;
+        }
         // A message that needs the cluster generator waits for it to load,
         // and so does every message that would replace the session after
         // it: they are handled in the order they came.
@@ -1168,7 +1173,7 @@ impl Component for App {
                 }
                 self.session.clear_sends();
                 self.schedule_autosave(ctx);
-                self.focus_fallback = !browser::focus_lost();
+                self.focus_fallback = (!browser::focus_lost()).then_some("events");
             }
             Msg::ForceOther => {
                 if let Some((t, s)) = self.selected() {
@@ -1293,7 +1298,13 @@ impl Component for App {
                     value,
                 },
             ),
-            Msg::ClusterEndpoint(line, state) => self.form_edit(ctx, FormEdit::Endpoint { line, state }),
+            Msg::ClusterEndpoint(line, state) => {
+                // A removed endpoint's row goes, with its Remove button.
+                if state.is_none() && !browser::focus_lost() {
+                    self.focus_fallback = Some("cluster-mode");
+                }
+                self.form_edit(ctx, FormEdit::Endpoint { line, state })
+            }
             Msg::ClusterAdd(service, node) => self.form_edit(ctx, FormEdit::AddEndpoint { service, node }),
             Msg::Command(host, line) => {
                 // Said beside the command line; and at the top of the page
@@ -1400,7 +1411,7 @@ impl Component for App {
                         browser::set_foreign(base.as_deref(), false);
                         self.replace_session(s);
                         self.notice = Some(Notice::info("Your own session is back."));
-                        self.focus_fallback = !browser::focus_lost();
+                        self.focus_fallback = (!browser::focus_lost()).then_some("events");
                         self.schedule_autosave(ctx);
                     }
                     Some(Ok(_)) => {}
@@ -1662,7 +1673,7 @@ impl Component for App {
             Msg::Notice(n) => self.notice = Some(n),
             Msg::DismissNotice => {
                 self.notice = None;
-                self.focus_fallback = !browser::focus_lost();
+                self.focus_fallback = (!browser::focus_lost()).then_some("events");
             }
             Msg::Theme => {
                 let now_dark = self.dark.unwrap_or_else(browser::prefers_dark);
@@ -1752,8 +1763,12 @@ impl Component for App {
         // The control that had the focus went with what it closed (the
         // notice's ✕, "Forget all packets"): the focus goes on to the
         // steps, or the send form, not back to the page's start.
-        if std::mem::take(&mut self.focus_fallback) && browser::focus_lost() && !browser::focus("events") {
-            browser::focus("send-button");
+        // (Kept until the render that removes the control: a cluster edit
+        // re-renders once before its sync.)
+        if browser::focus_lost() {
+            if let Some(first) = self.focus_fallback.take() {
+                let _ = [first, "events", "send-button"].into_iter().any(browser::focus);
+            }
         }
         self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
         // A packet sent, replied or chosen is in view in "Packets sent".
@@ -2184,7 +2199,9 @@ fn key_msg(k: &web_sys::KeyboardEvent) -> Option<Msg> {
     if stepping && !browser::exists("#step-forward") {
         return None;
     }
-    if k.key() == " " && !browser::on_page_or_steps(k) {
+    // Space, and N (a character key: WCAG 2.1.4), act only on the page,
+    // the steps or their buttons; elsewhere they type or press.
+    if matches!(k.key().as_str(), " " | "n" | "N") && !browser::on_page_or_steps(k) {
         return None;
     }
     if stepping && browser::in_scroller(k) {

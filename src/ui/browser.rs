@@ -224,10 +224,16 @@ pub fn confirm(question: &str) -> bool {
     window().is_none_or(|w| w.confirm_with_message(question).unwrap_or(true))
 }
 
-/// Focuses the element with id `id`, if there is one.
-/// Focuses element `id`; whether there is one.
+/// Focuses element `id`; whether it took the focus (there is none, or
+/// it cannot be focused).
 pub fn focus(id: &str) -> bool {
-    html_element(id).is_some_and(|el| el.focus().is_ok())
+    html_element(id).is_some_and(|el| {
+        let _ = el.focus();
+        window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|a| a == *el.unchecked_ref::<web_sys::Element>())
+    })
 }
 
 fn html_element(id: &str) -> Option<web_sys::HtmlElement> {
@@ -497,18 +503,20 @@ pub fn on_page_or_steps(k: &web_sys::KeyboardEvent) -> bool {
         return true;
     };
     let tag = t.tag_name().to_ascii_lowercase();
-    tag == "body" || tag == "html" || t.closest(".event-list").ok().flatten().is_some()
+    tag == "body"
+        || tag == "html"
+        || t.closest(".event-list, .step-controls, #events").ok().flatten().is_some()
 }
 
 /// Whether a key press goes to a box that scrolls with the arrows (the
-/// editors' listings, a wide table, the sync diff) or to a tab list:
-/// there the arrows scroll, not step. (On buttons and checkboxes
+/// editors' listings, a wide table, the sync diff): there the arrows
+/// scroll, not step. (On buttons and checkboxes
 /// anywhere, the cluster form's and editors' too, they step.)
 pub fn in_scroller(k: &web_sys::KeyboardEvent) -> bool {
     k.target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
         .and_then(|t| {
-            t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text, [role=tablist]")
+            t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text")
                 .ok()
                 .flatten()
         })

@@ -154,7 +154,7 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                 { for props.draft.view.form.nodes.iter().map(|n| {
                     let (k, n2, onadd) = (key.clone(), n.clone(), props.onadd.clone());
                     html! { <button class="small" disabled={locked} onclick={Callback::from(move |_| onadd.emit((k.clone(), n2.clone())))}
-                        aria-label={format!("Add an endpoint of {key} on {n}")}>{ format!("+ endpoint on {n}") }</button> }
+                        aria-label={format!("+ endpoint on {n} for {key}")}>{ format!("+ endpoint on {n}") }</button> }
                 }) }
             </div>
         </div>

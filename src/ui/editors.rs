@@ -104,7 +104,8 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
     html! {
         <section class="panel editors" id="editors" aria-labelledby="editors-h">
             <div class="editors-head">
-                <h2 id="editors-h">{ "Rules and routes of " }</h2>
+                // The host is the select's; the heading says it too.
+                <h2 id="editors-h">{ "Rules and routes of " }<span class="visually-hidden">{ host_name.clone() }</span></h2>
                 <select id="editor-host" aria-label="Host whose rules and routes are shown" onchange={onhost}>
                     { for props.hosts.iter().enumerate().map(|(i, (name, kind))| html! {
                         <option value={i.to_string()} selected={i == props.host}>{ format!("{name} ({})", kind_name(*kind)) }</option>
@@ -282,7 +283,9 @@ fn field_editor(props: &FieldProps) -> Html {
     let tab = |v: EditorView, label: &'static str| {
         let onclick = props.onview.reform(move |_| (field, v));
         html! {
-            <button role="tab" aria-selected={(props.view == v).to_string()} class={classes!("tab", (props.view == v).then_some("selected"))} {onclick}>{ label }</button>
+            // Two views of one text: toggle buttons (a tab pattern would
+            // need panels and arrow keys).
+            <button type="button" aria-pressed={(props.view == v).to_string()} class={classes!("tab", (props.view == v).then_some("selected"))} {onclick}>{ label }</button>
         }
     };
     let status = if !props.errors.is_empty() {
@@ -318,7 +321,7 @@ fn field_editor(props: &FieldProps) -> Html {
         <div class={classes!("field-editor", (*dragging).then_some("dragging"))} {ondrop} {ondragover} {ondragleave} {onfocusin} {onfocusout}>
             <div class="editor-bar">
                 <h3>{ title }</h3>
-                <div role="tablist" aria-label={format!("How the {what} are shown")}>
+                <div role="group" class="view-switch" aria-label={format!("How the {what} are shown")}>
                     { tab(EditorView::Text, text_label) }
                     { tab(EditorView::Table, table_label) }
                 </div>
@@ -333,7 +336,7 @@ fn field_editor(props: &FieldProps) -> Html {
                 }</span>
                 <label class="button file-button small" title={format!("Load {what} from a file ({text_label} output)")}>
                     { "Load file…" }
-                    <input type="file" class="visually-hidden" disabled={props.busy} aria-label={format!("Load {what} of {} from a file", props.host)} onchange={onpick} />
+                    <input type="file" class="visually-hidden" disabled={props.busy} aria-label={format!("Load file: {what} of {}", props.host)} onchange={onpick} />
                 </label>
             </div>
             { body }

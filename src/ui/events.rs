@@ -155,19 +155,22 @@ pub fn step_controls(props: &ControlProps) -> Html {
             </button>
             { b("step-forward", "Next step (→)", "▶", Move::Forward, last) }
             { b("step-last", "Last step (End)", "⇥", Move::Last, last) }
-            <button id="step-change" class="step-button change" title="Next step that changes the packet (N)"
-                aria-label="Next step that changes the packet (N)" disabled={last}
+            <button id="step-change" class="step-button change" title="Next change: the next step that changes the packet (N)"
+                aria-label="Next change: the next step that changes the packet (N)" disabled={last}
                 onclick={props.onchange.reform(|_| ())}>
                 { "Next change" }<span aria-hidden="true">{ " »" }</span>
             </button>
             // As wide as its widest value, so the row does not reflow
             // when the step number gains a digit.
-            <span class="step-position" aria-live="polite" style={format!("min-width: {}ch", width)}>
+            // Quiet while playing: a screen reader would queue every step.
+            <span class="step-position" aria-live={if props.playing { "off" } else { "polite" }} style={format!("min-width: {}ch", width)}>
                 <span class="visually-hidden">{ "Step " }</span>{ format!("{} of {}", props.at + 1, props.count) }
                 if props.visible.len() != props.count {
                     <span class="muted">{ format!(" ({position} of {} shown)", props.visible.len()) }</span>
                 }
-                <span class="visually-hidden">{ format!(", {}", props.said) }</span>
+                if !props.said.is_empty() {
+                    <span class="visually-hidden">{ format!(", {}", props.said) }</span>
+                }
             </span>
             <label class="speed">
                 <select onchange={onspeed} aria-label="Play speed" title="Play speed">

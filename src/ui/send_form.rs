@@ -256,6 +256,11 @@ pub fn send_form(props: &SendFormProps) -> Html {
     // engine's words say which part of the request is at fault).
     let problem = (*error).clone().or_else(|| props.failed.clone().map(|e| format!("Not sent: {e}.")));
     let no_to = error.is_some() && to.trim().is_empty();
+    // A send refused for its destination (no such Service, no port).
+    let bad_to = no_to
+        || props.failed.as_ref().is_some_and(|e| {
+            !to.trim().is_empty() && (e.contains(to.trim()) || e.contains("destination port"))
+        });
     html! {
         <form class="send-form" {onsubmit} aria-describedby="send-help">
             <div class="field">
@@ -275,8 +280,8 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <label for="send-to">{ "To" }</label>
                 <input id="send-to" type="text" list="send-to-list" value={(*to).clone()} oninput={onto}
                     placeholder="flask-ui or 172.16.225.112:80" autocomplete="off" spellcheck="false"
-                    aria-invalid={no_to.to_string()}
-                    aria-describedby={no_to.then_some("send-error")} />
+                    aria-invalid={bad_to.to_string()}
+                    aria-describedby={problem.is_some().then_some("send-error")} />
                 <datalist id="send-to-list">{ for suggestions }</datalist>
             </div>
             <div class="field field-proto">
