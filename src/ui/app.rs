@@ -2279,12 +2279,15 @@ fn about(s: &Session) -> Html {
         }
         story.extend((!para.is_empty()).then_some(para));
     }
+    // In a landmark of its own, like every part of the page.
     html! {
+        <aside aria-label="About this scenario">
         <details class="about" open=true>
             <summary>{ "About this scenario" }</summary>
             <p>{ s.world.scenario.description.clone() }</p>
             { for story.into_iter().map(|p| html! { <p>{ p }</p> }) }
         </details>
+        </aside>
     }
 }
 

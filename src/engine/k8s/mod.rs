@@ -1157,6 +1157,25 @@ fn api_server_checks(c: &Cluster, r: &mut Report) {
                 }
             }
         }
+        // Port names are unique in a Service (the API server's
+        // validateServicePort); several ports must each have one.
+        for (i, p) in s.ports.iter().enumerate() {
+            let dup = s.ports[..i].iter().find(|q| q.name == p.name);
+            if let Some(q) = dup.filter(|_| !p.name.is_empty()) {
+                r.errors.push(ParseError::new(
+                    p.line,
+                    1,
+                    format!(
+                        "spec.ports[{i}].name: Duplicate value: \"{}\" (as at line {})",
+                        p.name, q.line
+                    ),
+                ));
+            } else if p.name.is_empty() && s.ports.len() > 1 {
+                r.errors.push(ParseError::new(p.line, 1, format!(
+                    "spec.ports[{i}].name: Required value: a Service with more than one port names each of them"
+                )));
+            }
+        }
         let key = s.key();
         // Each node port with its field, port number (0: the health
         // check's) and protocol.
@@ -1443,6 +1462,10 @@ metadata:
              "spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated (at line 6)"),
             ("a node port outside the range", format!("kind: Network\n---\n{svc}  type: NodePort\n  ports:\n  - port: 22\n    nodePort: 22\n"), 8,
              "spec.ports[0].nodePort: Invalid value: 22: provided port is not in the valid range. The range of valid ports is 30000-32767 (the Network document's serviceNodePortRange)"),
+            ("a port name twice", format!("{svc}  ports:\n  - {{name: http, port: 80}}\n  - {{name: http, port: 81}}\n"), 6,
+             "spec.ports[1].name: Duplicate value: \"http\" (as at line 5)"),
+            ("two ports, one unnamed", format!("{svc}  ports:\n  - {{name: http, port: 80}}\n  - {{port: 81}}\n"), 6,
+             "spec.ports[1].name: Required value: a Service with more than one port names each of them"),
             ("a traffic policy on a ClusterIP", format!("kind: Network\n---\n{svc}  externalTrafficPolicy: Local\n  ports: [{{port: 80}}]\n"), 6,
              "spec.externalTrafficPolicy: Invalid value: \"Local\": may only be set for externally-accessible services (type NodePort or LoadBalancer, or external IPs)"),
             ("a cluster IP outside the range", format!("kind: Network\n---\n{svc}  clusterIP: 192.168.11.99\n  ports: [{{port: 80}}]\n"), 6,
