@@ -523,6 +523,20 @@ pub fn in_scroller(k: &web_sys::KeyboardEvent) -> bool {
         .is_some()
 }
 
+/// The root element's font size in CSS px (16 unless the reader's browser
+/// asks for larger text).
+pub fn root_font_px() -> f64 {
+    window()
+        .and_then(|w| {
+            let root = w.document()?.document_element()?;
+            w.get_computed_style(&root).ok().flatten()
+        })
+        .and_then(|st| st.get_property_value("font-size").ok())
+        .and_then(|v| v.trim_end_matches("px").parse::<f64>().ok())
+        .filter(|px| px.is_finite() && *px > 0.0)
+        .unwrap_or(16.0)
+}
+
 /// Milliseconds since the page started (`performance.now()`).
 pub fn now_ms() -> f64 {
     window()

@@ -40,8 +40,11 @@ impl PartialEq for RulesRef {
 
 /// Above this many lines a text is listed, not edited as a textarea.
 pub const LARGE_LINES: usize = 3000;
-/// Line height of the code views, in px (the stylesheet uses the same).
-const LINE_PX: f64 = 20.0;
+/// Line height of the code views in px: the stylesheet's `--line`,
+/// 1.25rem, which grows with the reader's text size (WCAG 1.4.4).
+fn line_px() -> f64 {
+    1.25 * browser::root_font_px()
+}
 
 /// How a text is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -421,10 +424,10 @@ pub fn code_editor(props: &CodeProps) -> Html {
         let (area, gutter, bands) = (area.clone(), gutter.clone(), bands.clone());
         use_effect_with(props.highlight, move |hl| {
             if let (Some(line), Some(a)) = (hl, area.cast::<HtmlTextAreaElement>()) {
-                let top = (*line as f64 - 1.0) * LINE_PX;
+                let top = (*line as f64 - 1.0) * line_px();
                 let h = a.client_height() as f64;
                 let cur = a.scroll_top() as f64;
-                if top < cur || top + LINE_PX > cur + h {
+                if top < cur || top + line_px() > cur + h {
                     a.set_scroll_top((top - h / 3.0).max(0.0) as i32);
                 }
                 // A rule or a route is read from its start.
@@ -452,7 +455,7 @@ pub fn code_editor(props: &CodeProps) -> Html {
         })
     };
     let band = |line: usize, class: &'static str| {
-        html! { <div class={classes!("band", class)} style={format!("top:{}px", ((line as f64 - 1.0) * LINE_PX) as i64)}></div> }
+        html! { <div class={classes!("band", class)} style={format!("top:{}px", ((line as f64 - 1.0) * line_px()) as i64)}></div> }
     };
     html! {
         <div class="code-editor" data-keys="own">
@@ -616,7 +619,7 @@ fn large_text(props: &LargeProps) -> Html {
     html! {
         <div class="large-text">
             <p class="help">{ format!("{} lines: too long to edit as text here, so they are listed (only the visible lines are drawn).", starts.len()) }</p>
-            <VirtualList rows={starts.len()} row_height={LINE_PX} height={420.0}
+            <VirtualList rows={starts.len()} row_height={line_px()} height={420.0}
                 render_row={render_row} scroll_to={props.goto.or(props.highlight).map(|l| l.saturating_sub(1))}
                 aria_label={AttrValue::from(props.label.clone())} class={classes!("vlist")} />
             if !props.errors.is_empty() {
@@ -761,7 +764,7 @@ fn rule_table(props: &RuleTableProps) -> Html {
                 <span class="rt-pos">{ "#" }</span><span class="rt-pkts">{ "pkts" }</span><span class="rt-bytes">{ "bytes" }</span>
                 <span class="rt-target">{ "target" }</span><span class="rt-text">{ "rule" }</span>
             </div>
-            <VirtualList rows={rows.len()} row_height={LINE_PX + 6.0} height={420.0} render_row={render_row}
+            <VirtualList rows={rows.len()} row_height={line_px() + 6.0} height={420.0} render_row={render_row}
                 scroll_to={scroll_to} aria_label={AttrValue::from("Rules per chain with counters")} class={classes!("vlist")} />
         </div>
     }
