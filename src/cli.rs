@@ -280,14 +280,25 @@ fn run_trace(
     json: bool,
 ) -> Result<String, String> {
     let mut state = SimState::new(world);
-    // A Service port's protocol, when none is asked for.
+    // A Service port's protocol (by name, or its cluster IP and port),
+    // when none is asked for.
+    let by_address = || {
+        let (ip, port) = to.rsplit_once(':')?;
+        let (ip, port): (std::net::Ipv4Addr, u16) = (ip.parse().ok()?, port.parse().ok()?);
+        (world.scenario.services.iter())
+            .filter(|s| s.cluster_ip == ip)
+            .find_map(|s| s.ports.iter().find(|p| p.port == port))
+            .map(|p| p.protocol)
+    };
     let proto = match proto {
         Some(p) => Proto::parse(p).expect("clap checked"),
-        None => world
+        None => (world
             .find_service(to)
             .ok()
             .flatten()
-            .map_or(Proto::Tcp, |(_, p)| p.protocol),
+            .map(|(_, p)| p.protocol))
+        .or_else(by_address)
+        .unwrap_or(Proto::Tcp),
     };
     let mut spec = SendSpec::new(from, to, proto);
     if let Some(f) = flags {

@@ -297,6 +297,19 @@ fn a_service_ports_protocol_is_the_default() {
         "--from",
         "curl",
         "--to",
+        "10.96.0.10:53",
+    ]);
+    assert!(
+        out.contains("10.96.0.10:53 udp"),
+        "by its cluster IP and port too: {out}"
+    );
+    let (_, out, _) = run(&[
+        "trace",
+        "--cluster",
+        &file,
+        "--from",
+        "curl",
+        "--to",
         "kube-system/dns:dns",
         "--proto",
         "tcp",

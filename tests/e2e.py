@@ -338,6 +338,12 @@ def run(b, base):
     b.keys([KEY_LEFT])
     moved = b.text(".step-position")
     b.keys([KEY_RIGHT])
+    ticked = lambda: b.js("return document.getElementById('show-conntrack').checked")
+    was = ticked()
+    b.keys([" "])
+    toggled = ticked() != was and b.js("return document.getElementById('play').getAttribute('aria-pressed')") == "false"
+    b.keys([" "])
+    check("Space ticks the focused filter's checkbox and does not play", toggled and ticked() == was)
     check("the arrows step while a filter's checkbox has the focus",
           b.js("return document.activeElement.id") == "show-conntrack" and moved != at and b.text(".step-position") == at,
           f"{at!r} {moved!r}")

@@ -1004,6 +1004,15 @@ impl World {
         if self.hosts.iter().any(|x| x.owns(ip)) {
             return Err(format!("{ip} already belongs to another host"));
         }
+        // A node answers ARP for a load balancer's address (MetalLB's
+        // layer 2): no machine of its own may have it.
+        if let Some(a) = self.scenario.announces.iter().find(|a| a.addr == ip) {
+            return Err(format!(
+                "{ip} is the load balancer address of {}, which {} announces on the LAN",
+                a.service.as_deref().unwrap_or("a Service"),
+                a.host
+            ));
+        }
         let new_net = Ipv4Net::new(ip, net.prefix_len()).expect("same prefix");
         let name = format!("client-{ip}");
         h.spec.name = name;

@@ -1033,11 +1033,7 @@ impl Component for App {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
-        // A focus fallback lasts through its own change and the sync it
-        // starts, not into the learner's next action.
-        if !matches!(msg, Msg::ClusterApply | Msg::ClusterSynced(..)) {
-            self.focus_fallback = None;
-        }
+
         // A message that needs the cluster generator waits for it to load,
         // and so does every message that would replace the session after
         // it: they are handled in the order they came.
@@ -1088,6 +1084,9 @@ impl Component for App {
                     self.refocus = Some("step-back");
                 } else if towards_start && visible.first() == Some(&to) {
                     self.refocus = Some("step-forward");
+                } else if !browser::focus_lost() {
+                    // "Show the end" gives way to "Reply" at the end.
+                    self.focus_fallback = Some("step-back");
                 }
             }
             Msg::TogglePlay => {
@@ -1335,6 +1334,10 @@ impl Component for App {
             Msg::Undo | Msg::Redo if self.syncing => return false,
             Msg::Undo | Msg::Redo => {
                 let undo = matches!(msg, Msg::Undo);
+                // The button that ran out of steps is disabled: the other.
+                if !browser::focus_lost() {
+                    self.focus_fallback = Some(if undo { "redo" } else { "undo" });
+                }
                 // Over a node dump, a cluster change is undone or redone
                 // in the worker, as it was made (the page stays live).
                 if self.session.large() && self.importing.is_none() {
@@ -1763,12 +1766,15 @@ impl Component for App {
         // The control that had the focus went with what it closed (the
         // notice's ✕, "Forget all packets"): the focus goes on to the
         // steps, or the send form, not back to the page's start.
-        // (Kept until the render that removes the control: a cluster edit
-        // re-renders once before its sync.)
+        // Kept, while a sync in the worker is still to remove the control,
+        // until the render that removes it; not into the learner's next
+        // action.
         if browser::focus_lost() {
             if let Some(first) = self.focus_fallback.take() {
                 let _ = [first, "events", "send-button"].into_iter().any(browser::focus);
             }
+        } else if !self.syncing {
+            self.focus_fallback = None;
         }
         self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
         // A packet sent, replied or chosen is in view in "Packets sent".
@@ -2199,9 +2205,13 @@ fn key_msg(k: &web_sys::KeyboardEvent) -> Option<Msg> {
     if stepping && !browser::exists("#step-forward") {
         return None;
     }
-    // Space, and N (a character key: WCAG 2.1.4), act only on the page,
-    // the steps or their buttons; elsewhere they type or press.
-    if matches!(k.key().as_str(), " " | "n" | "N") && !browser::on_page_or_steps(k) {
+    // Space plays only from the page or the step list (elsewhere it ticks
+    // or presses); N, a character key (WCAG 2.1.4), acts from there and
+    // from the steps' controls only.
+    if k.key() == " " && !browser::on_page_or_steps(k, false) {
+        return None;
+    }
+    if matches!(k.key().as_str(), "n" | "N") && !browser::on_page_or_steps(k, true) {
         return None;
     }
     if stepping && browser::in_scroller(k) {

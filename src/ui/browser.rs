@@ -494,8 +494,9 @@ pub fn dialog_open() -> bool {
 }
 
 /// Whether a key press goes to the page itself or to the event list (not
-/// to a button, link or other control that has its own use for Space).
-pub fn on_page_or_steps(k: &web_sys::KeyboardEvent) -> bool {
+/// to a button, link or other control that has its own use for Space);
+/// `with_controls`: or to the steps' own buttons and filters.
+pub fn on_page_or_steps(k: &web_sys::KeyboardEvent, with_controls: bool) -> bool {
     let Some(t) = k
         .target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -503,9 +504,12 @@ pub fn on_page_or_steps(k: &web_sys::KeyboardEvent) -> bool {
         return true;
     };
     let tag = t.tag_name().to_ascii_lowercase();
-    tag == "body"
-        || tag == "html"
-        || t.closest(".event-list, .step-controls, #events").ok().flatten().is_some()
+    let around = if with_controls {
+        ".event-list, .step-controls, #events"
+    } else {
+        ".event-list"
+    };
+    tag == "body" || tag == "html" || t.closest(around).ok().flatten().is_some()
 }
 
 /// Whether a key press goes to a box that scrolls with the arrows (the

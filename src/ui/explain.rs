@@ -188,7 +188,7 @@ pub fn explain(props: &ExplainProps) -> Html {
                 </>
             },
             CtEvent::Translate { before, after } => html! {
-                <p>{ "The connection's binding rewrites " }<code>{ before.to_string() }</code>{ " to " }<code>{ after.to_string() }</code>{ ". It changes the IP header as the DNAT rule did, but conntrack decides it from the connection (addresses and ports, a transport view), so the step is labelled transport." }</p>
+                <p>{ "The connection's binding rewrites " }<code>{ before.to_string() }</code>{ " to " }<code>{ after.to_string() }</code>{ ". It changes the IP header as a NAT rule does (here it takes back the connection's NAT for this direction), but conntrack decides it from the connection (addresses and ports, a transport view), so the step is labelled transport." }</p>
             },
             CtEvent::Confirm { original, reply } => html! {
                 <p>{ "The connection is confirmed: conntrack puts it in its table as the packet leaves netfilter on this host (after POSTROUTING, or after INPUT for a packet delivered here). Original " }<code>{ original.to_string() }</code>{ ", reply " }<code>{ reply.to_string() }</code>{ "." }</p>

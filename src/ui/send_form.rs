@@ -121,10 +121,33 @@ pub fn send_form(props: &SendFormProps) -> Html {
             from.set(format!("{OTHER}{}", v.trim()));
         })
     };
+    // What a destination of a Service port is sent as: that port's
+    // protocol (picking a UDP DNS port switches to UDP).
+    let port_protos: Vec<(String, Proto)> = (props.targets.iter())
+        .flat_map(|t| match t {
+            Target::Service { name, port_name, cluster_ip, port, proto, .. } => {
+                let short = name.rsplit('/').next().unwrap_or(name);
+                let mut v = vec![format!("{cluster_ip}:{port}")];
+                if port_name.is_empty() {
+                    v.extend([short.to_string(), name.clone()]);
+                } else {
+                    v.extend([format!("{short}:{port_name}"), format!("{name}:{port_name}")]);
+                }
+                v.into_iter().map(|x| (x, *proto)).collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
     let onto = {
-        let to = to.clone();
+        let (to, proto) = (to.clone(), proto.clone());
         Callback::from(move |e: InputEvent| {
-            to.set(e.target_unchecked_into::<HtmlInputElement>().value())
+            let v = e.target_unchecked_into::<HtmlInputElement>().value();
+            if let Some((_, p)) = port_protos.iter().find(|(x, _)| *x == v.trim()) {
+                if *p != *proto && matches!(p, Proto::Tcp | Proto::Udp) {
+                    proto.set(*p);
+                }
+            }
+            to.set(v)
         })
     };
     let onproto = {
@@ -257,9 +280,12 @@ pub fn send_form(props: &SendFormProps) -> Html {
     let problem = (*error).clone().or_else(|| props.failed.clone().map(|e| format!("Not sent: {e}.")));
     let no_to = error.is_some() && to.trim().is_empty();
     // A send refused for its destination (no such Service, no port).
+    // (The engine's refusals are about the destination, except those
+    // about the source: no such host, a bad LAN client address.)
     let bad_to = no_to
         || props.failed.as_ref().is_some_and(|e| {
-            !to.trim().is_empty() && (e.contains(to.trim()) || e.contains("destination port"))
+            let source = ["no host named", "LAN", "client host", "is not an IPv4 address", "already belongs", "load balancer"];
+            !source.iter().any(|w| e.contains(w))
         });
     html! {
         <form class="send-form" {onsubmit} aria-describedby="send-help">
