@@ -1254,6 +1254,17 @@ fn a_local_load_balancer_has_its_address_and_its_health_check() {
     let mut w = World::build(&sc).unwrap();
     let t = go(&mut w, "client", "192.168.11.200:80", vec![]);
     assert!(delivered_to(&t).starts_with("flask-ui-"));
+    // Nor can a LAN client be made at that address: a node announces it.
+    let e = send(
+        &mut w,
+        &mut SimState::new(&World::build(&sc).unwrap()),
+        &SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("load balancer address of ms-test/flask-ui"),
+        "{e}"
+    );
     let t = go(&mut w, "client", &format!("192.168.11.58:{hc}"), vec![]);
     assert_eq!(delivered_to(&t), "node8");
     match &t.verdict {
