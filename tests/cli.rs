@@ -278,41 +278,20 @@ fn a_service_ports_protocol_is_the_default() {
     .unwrap()
         + "---\nkind: Service\nmetadata: {name: dns, namespace: kube-system}\nspec:\n  clusterIP: 10.96.0.10\n  ports: [{name: dns, port: 53, protocol: UDP}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: dns-1, namespace: kube-system, labels: {kubernetes.io/service-name: dns}}\naddressType: IPv4\nports: [{name: dns, port: 53, protocol: UDP}]\nendpoints:\n- addresses: [172.16.3.72]\n  nodeName: node54\n";
     let file = tmp("dns-cluster.yaml", &yaml);
-    let (code, out, err) = run(&[
-        "trace",
-        "--cluster",
-        &file,
-        "--from",
-        "curl",
-        "--to",
-        "kube-system/dns:dns",
-    ]);
+    let curl_to = |to: &str, more: &[&str]| {
+        let mut args = vec!["trace", "--cluster", &file, "--from", "curl", "--to", to];
+        args.extend(more);
+        run(&args)
+    };
+    let (code, out, err) = curl_to("kube-system/dns:dns", &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("10.96.0.10:53 udp"), "{out}");
     assert!(out.contains("verdict: delivered"), "{out}");
-    let (_, out, _) = run(&[
-        "trace",
-        "--cluster",
-        &file,
-        "--from",
-        "curl",
-        "--to",
-        "10.96.0.10:53",
-    ]);
+    let (_, out, _) = curl_to("10.96.0.10:53", &[]);
     assert!(
         out.contains("10.96.0.10:53 udp"),
         "by its cluster IP and port too: {out}"
     );
-    let (_, out, _) = run(&[
-        "trace",
-        "--cluster",
-        &file,
-        "--from",
-        "curl",
-        "--to",
-        "kube-system/dns:dns",
-        "--proto",
-        "tcp",
-    ]);
+    let (_, out, _) = curl_to("kube-system/dns:dns", &["--proto", "tcp"]);
     assert!(out.contains("10.96.0.10:53 tcp"), "{out}");
 }

@@ -1033,7 +1033,6 @@ impl Component for App {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
-
         // A message that needs the cluster generator waits for it to load,
         // and so does every message that would replace the session after
         // it: they are handled in the order they came.
@@ -2281,6 +2280,8 @@ fn about(s: &Session) -> Html {
             let Some(text) = l.strip_prefix('#').map(str::trim) else {
                 break;
             };
+            // Markdown-ish code quotes read as prose here.
+            let text = &text.replace('`', "");
             if text.is_empty() {
                 story.extend((!para.is_empty()).then(|| std::mem::take(&mut para)));
             } else {
