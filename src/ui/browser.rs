@@ -536,7 +536,9 @@ pub fn root_font_px() -> f64 {
             w.get_computed_style(&root).ok().flatten()
         })
         .and_then(|st| st.get_property_value("font-size").ok())
-        .and_then(|v| v.trim_end_matches("px").parse::<f64>().ok())
+        // (decimal::parse: `str::parse::<f64>` would bring core's float
+        // tables into the page.)
+        .and_then(|v| decimal::parse(v.trim_end_matches("px")))
         .filter(|px| px.is_finite() && *px > 0.0)
         .unwrap_or(16.0)
 }
