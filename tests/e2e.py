@@ -137,6 +137,7 @@ def main():
         print(f"e2e: no {dist}/index.html: build the page first (trunk build --release)")
         print("e2e: 0 passed, 1 failed")
         return 1
+    page_size(dist)
     port = int(os.environ.get("E2E_PORT") or free_port())
     with serve(dist, port) as base:
         b = Browser(1440, 1400)
@@ -155,6 +156,23 @@ def main():
             b.quit()
     print(f"e2e: {passed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+# The default page's .wasm + .js, gzip -9, as it stands (434.0 kB on
+# 2026-11-26; the budget, 250 kB, is not met: see the README). A
+# guard against creeping back, as core's float tables did once: raise it
+# on purpose, with the README's size table, when the page must grow.
+PAGE_BYTES_LIMIT = 440_000
+
+
+def page_size(dist):
+    import glob
+    import gzip
+    files = [f for f in glob.glob(os.path.join(dist, "**", "*.js"), recursive=True)
+             + glob.glob(os.path.join(dist, "*.wasm")) if "cluster" not in os.path.basename(f)]
+    size = sum(len(gzip.compress(open(f, "rb").read(), 9)) for f in files)
+    check(f"the default page's .wasm + .js is {size / 1000:.1f} kB gzip, within the guard of {PAGE_BYTES_LIMIT / 1000:.0f} kB",
+          0 < size <= PAGE_BYTES_LIMIT, [os.path.basename(f) for f in files])
 
 
 def run(b, base):
