@@ -34,6 +34,20 @@ fn world(mode: &str) -> World {
     World::build(&sc).unwrap_or_else(|e| panic!("{mode}: {e}"))
 }
 
+/// The calico-ipip cluster with more objects (YAML documents) after it.
+fn calico_with(more: &str) -> Cluster {
+    let yaml = format!("{}---\n{more}", cni::cluster_yaml("calico-ipip").unwrap());
+    Cluster::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The socket a delivered trace ended at.
+fn socket_of(t: &Trace) -> &str {
+    match &t.verdict {
+        Verdict::Delivered { socket, .. } => socket,
+        v => panic!("not delivered: {v:?}"),
+    }
+}
+
 fn go(w: &mut World, from: &str, to: &str, force: Vec<Force>) -> Trace {
     let mut s = SimState::new(w);
     let mut spec = SendSpec::new(from, to, Proto::Tcp);
@@ -1267,15 +1281,11 @@ fn a_local_load_balancer_has_its_address_and_its_health_check() {
     );
     let t = go(&mut w, "client", &format!("192.168.11.58:{hc}"), vec![]);
     assert_eq!(delivered_to(&t), "node8");
-    match &t.verdict {
-        Verdict::Delivered { socket, .. } => {
-            assert!(
-                socket.contains("kube-proxy's health check server for ms-test/flask-ui"),
-                "{socket}"
-            )
-        }
-        v => panic!("{v:?}"),
-    }
+    let socket = socket_of(&t);
+    assert!(
+        socket.contains("kube-proxy's health check server for ms-test/flask-ui"),
+        "{socket}"
+    );
 }
 
 /// default/kubernetes, as every `kubectl get -o yaml` dump has it: its
@@ -1283,18 +1293,13 @@ fn a_local_load_balancer_has_its_address_and_its_health_check() {
 /// DNATed packet reaches a server there, not a closed port.
 #[test]
 fn an_endpoint_on_a_nodes_own_address_is_served_there() {
-    let yaml = format!(
-        "{}---\nkind: Service\nmetadata: {{name: kubernetes, namespace: default}}\nspec:\n  clusterIP: 10.96.0.1\n  ports: [{{name: https, port: 443, protocol: TCP, targetPort: 6443}}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: kubernetes, namespace: default, labels: {{kubernetes.io/service-name: kubernetes}}}}\naddressType: IPv4\nports: [{{name: https, port: 6443, protocol: TCP}}]\nendpoints:\n- addresses: [192.168.11.54]\n",
-        cni::cluster_yaml("calico-ipip").unwrap()
+    let c = calico_with(
+        "kind: Service\nmetadata: {name: kubernetes, namespace: default}\nspec:\n  clusterIP: 10.96.0.1\n  ports: [{name: https, port: 443, protocol: TCP, targetPort: 6443}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: kubernetes, namespace: default, labels: {kubernetes.io/service-name: kubernetes}}\naddressType: IPv4\nports: [{name: https, port: 6443, protocol: TCP}]\nendpoints:\n- addresses: [192.168.11.54]\n",
     );
-    let c = Cluster::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"));
     let mut w = World::build(&cni::build(&c, "t", "t").unwrap()).unwrap();
     let t = go(&mut w, "curl", "default/kubernetes", vec![]);
     assert_eq!(delivered_to(&t), "node54");
-    match &t.verdict {
-        Verdict::Delivered { socket, .. } => assert!(socket.contains("hostNetwork"), "{socket}"),
-        v => panic!("{v:?}"),
-    }
+    assert!(socket_of(&t).contains("hostNetwork"), "{}", socket_of(&t));
 }
 
 /// A Service written as learners write it, without `clusterIP` or
@@ -1302,11 +1307,9 @@ fn an_endpoint_on_a_nodes_own_address_is_served_there() {
 /// first free ones), saying so in the scenario's notes.
 #[test]
 fn what_the_api_server_allocates_is_filled_in_and_said() {
-    let yaml = format!(
-        "{}---\nkind: Service\nmetadata: {{name: web, namespace: default}}\nspec:\n  type: NodePort\n  ports: [{{name: http, port: 8080, protocol: TCP}}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: web-1, namespace: default, labels: {{kubernetes.io/service-name: web}}}}\naddressType: IPv4\nports: [{{name: http, port: 8080, protocol: TCP}}]\nendpoints:\n- addresses: [172.16.3.71]\n  nodeName: node54\n",
-        cni::cluster_yaml("calico-ipip").unwrap()
+    let c = calico_with(
+        "kind: Service\nmetadata: {name: web, namespace: default}\nspec:\n  type: NodePort\n  ports: [{name: http, port: 8080, protocol: TCP}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: web-1, namespace: default, labels: {kubernetes.io/service-name: web}}\naddressType: IPv4\nports: [{name: http, port: 8080, protocol: TCP}]\nendpoints:\n- addresses: [172.16.3.71]\n  nodeName: node54\n",
     );
-    let c = Cluster::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"));
     let web = c.services.iter().find(|s| s.name == "web").unwrap();
     assert_eq!(
         web.cluster_ip,
@@ -1337,11 +1340,9 @@ fn what_the_api_server_allocates_is_filled_in_and_said() {
 /// dump holds it: kube-proxy reads none, and the file still opens.
 #[test]
 fn an_fqdn_endpoint_slice_is_kept_without_addresses() {
-    let yaml = format!(
-        "{}---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: ext-1, namespace: default, labels: {{kubernetes.io/service-name: ext}}}}\naddressType: FQDN\nports: [{{name: http, port: 80, protocol: TCP}}]\nendpoints:\n- addresses: [example.com]\n",
-        cni::cluster_yaml("calico-ipip").unwrap()
+    let c = calico_with(
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ext-1, namespace: default, labels: {kubernetes.io/service-name: ext}}\naddressType: FQDN\nports: [{name: http, port: 80, protocol: TCP}]\nendpoints:\n- addresses: [example.com]\n",
     );
-    let c = Cluster::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"));
     let ext = c.slices.iter().find(|s| s.name == "ext-1").unwrap();
     assert!(ext.endpoints.is_empty());
     cni::build(&c, "t", "t").unwrap();
