@@ -832,6 +832,18 @@ def run(b, base):
     check("the sync's diff counts the rules it added", re.search(r"node8: iptables-save lines \+[1-9]", diff) is not None, repr(diff))
     names = b.text(".chain-names")
     check("each KUBE-SEP chain is named by its endpoint", "ms-test/flask-ui:http → 172.16.3.66:80" in names, names[:300])
+    # Remove the first endpoint from the keyboard: the focus goes to the
+    # Remove button of the endpoint that takes its row, not elsewhere.
+    ips = lambda: b.js("return [...document.querySelectorAll('.cluster-service .endpoints code')].map(c => c.textContent)")
+    first, second = ips()[:2]
+    b.js("document.getElementById('remove-ms-test-flask-ui-0').focus()")
+    b.keys(["\ue007"])
+    b.wait_until(lambda: first not in ips() and in_sync(), "the first endpoint's removal")
+    b.wait_until(lambda: not b.js("return document.activeElement.disabled"), "the form enabled again")
+    focused = b.js("return document.activeElement.getAttribute('aria-label')")
+    check("removing an endpoint from the keyboard leaves the focus on the next endpoint's Remove", focused == f"Remove endpoint {second}", f"{focused!r}, {ips()}")
+    b.click("#undo")
+    b.wait_until(lambda: first in ips() and in_sync(), "the endpoint back")
     b.js("document.querySelector('.restore-input').open = true")
     restore = b.text(".restore-input .restore-text")
     check("kube-proxy's own restore text is shown beside it (10 decimals, no /32)",
@@ -1031,6 +1043,21 @@ def run(b, base):
     seen = [t for i, t in enumerate(status) if i == 0 or t != status[i - 1]]
     check("over a dump, a cluster edit redone is synced in the worker (\"syncing…\", then in sync) and brings the edit back",
           seen.count("syncing…") == 1 and not b.exists("#undo[disabled]"), seen)
+
+    # Tab goes through the panels as they are read, row by row, in every
+    # layout: the page holds them in that order and the grid places them so.
+    panels = ("return [...document.querySelectorAll('.workspace > section')].map(p => {"
+              " const r = p.getBoundingClientRect();"
+              " return [p.className.match(/(send|topo|detail|events)-panel/)[1], Math.round(r.top), Math.round(r.left)]; })")
+    for query, width, want in [("", 1440, "send topo detail events"), ("", 1000, "send topo detail events"),
+                               ("", 700, "send topo detail events"), ("?embed=1", 1000, "topo detail events send"),
+                               ("?embed=1", 600, "topo detail events send")]:
+        b.set_size(width, 1000)
+        fresh(b, base + query)
+        got = b.js(panels)
+        read = " ".join(p[0] for p in sorted(got, key=lambda p: (p[1], p[2])))
+        check(f"at {width} px{' embedded' if query else ''} the panels are tabbed through as they are read: {want}",
+              " ".join(p[0] for p in got) == want and read == want, got)
 
     # 6. Embed mode, 600 px wide.
     b.set_size(600, 1000)

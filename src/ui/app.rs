@@ -11,7 +11,7 @@ use crate::engine::iptables::Ruleset;
 use crate::engine::scenario::{self, HostKind};
 use crate::engine::generator::FormEdit;
 use crate::engine::SendSpec;
-use crate::ui::cluster::ClusterPanel;
+use crate::ui::cluster::{self, ClusterPanel};
 use crate::ui::dialogs::{EmbedDialog, LinkDialog};
 use crate::ui::editors::{CommandResult, EditorPanel, EditorView, RulesRef};
 use crate::ui::events::{send_history, step_controls, ControlProps, EventList, HistoryProps};
@@ -225,8 +225,8 @@ pub struct App {
     /// when the page is no longer inert).
     refocus: Option<&'static str>,
     /// The focused control is going away with what it closes: where the
-    /// focus goes then, first (see `rendered`).
-    focus_fallback: Option<&'static str>,
+    /// focus goes then, in order of preference (see `rendered`).
+    focus_fallback: Vec<String>,
     told_too_big: bool,
     topo: TopoCache,
     /// The page's own listeners: keys, the address's fragment, leaving the
@@ -811,6 +811,12 @@ impl App {
 
     /// Saves the session now, before it is replaced; when it cannot be
     /// saved, asks whether to drop it. Returns whether to go on.
+    /// The focused control is going away: the steps take the focus (not
+    /// when it had already gone elsewhere).
+    fn fall_back_to_steps(&mut self) {
+        self.focus_fallback = if browser::focus_lost() { Vec::new() } else { vec!["events".into()] };
+    }
+
     fn may_replace(&mut self) -> bool {
         match self.flush_autosave() {
             Ok(()) => true,
@@ -1026,7 +1032,7 @@ impl Component for App {
             has_backup,
             foreign,
             refocus: None,
-            focus_fallback: None,
+            focus_fallback: Vec::new(),
             told_too_big: false,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
         }
@@ -1085,7 +1091,7 @@ impl Component for App {
                     self.refocus = Some("step-forward");
                 } else if !browser::focus_lost() {
                     // "Show the end" gives way to "Reply" at the end.
-                    self.focus_fallback = Some("step-back");
+                    self.focus_fallback = vec!["step-back".into()];
                 }
             }
             Msg::TogglePlay => {
@@ -1171,7 +1177,7 @@ impl Component for App {
                 }
                 self.session.clear_sends();
                 self.schedule_autosave(ctx);
-                self.focus_fallback = (!browser::focus_lost()).then_some("events");
+                self.fall_back_to_steps();
             }
             Msg::ForceOther => {
                 if let Some((t, s)) = self.selected() {
@@ -1299,7 +1305,9 @@ impl Component for App {
             Msg::ClusterEndpoint(line, state) => {
                 // A removed endpoint's row goes, with its Remove button.
                 if state.is_none() && !browser::focus_lost() {
-                    self.focus_fallback = Some("cluster-mode");
+                    let form = self.session.cluster.as_ref().map(|c| &c.view.form);
+                    self.focus_fallback = form.map(|f| cluster::after_removal(f, line)).unwrap_or_default();
+                    self.focus_fallback.push("cluster-mode".into());
                 }
                 self.form_edit(ctx, FormEdit::Endpoint { line, state })
             }
@@ -1335,7 +1343,7 @@ impl Component for App {
                 let undo = matches!(msg, Msg::Undo);
                 // The button that ran out of steps is disabled: the other.
                 if !browser::focus_lost() {
-                    self.focus_fallback = Some(if undo { "redo" } else { "undo" });
+                    self.focus_fallback = vec![if undo { "redo" } else { "undo" }.into()];
                 }
                 // Over a node dump, a cluster change is undone or redone
                 // in the worker, as it was made (the page stays live).
@@ -1413,7 +1421,7 @@ impl Component for App {
                         browser::set_foreign(base.as_deref(), false);
                         self.replace_session(s);
                         self.notice = Some(Notice::info("Your own session is back."));
-                        self.focus_fallback = (!browser::focus_lost()).then_some("events");
+                        self.fall_back_to_steps();
                         self.schedule_autosave(ctx);
                     }
                     Some(Ok(_)) => {}
@@ -1675,7 +1683,7 @@ impl Component for App {
             Msg::Notice(n) => self.notice = Some(n),
             Msg::DismissNotice => {
                 self.notice = None;
-                self.focus_fallback = (!browser::focus_lost()).then_some("events");
+                self.fall_back_to_steps();
             }
             Msg::Theme => {
                 let now_dark = self.dark.unwrap_or_else(browser::prefers_dark);
@@ -1769,11 +1777,14 @@ impl Component for App {
         // until the render that removes it; not into the learner's next
         // action.
         if browser::focus_lost() {
-            if let Some(first) = self.focus_fallback.take() {
-                let _ = [first, "events", "send-button"].into_iter().any(browser::focus);
+            let ids = std::mem::take(&mut self.focus_fallback);
+            if !ids.is_empty() {
+                let _ = (ids.iter().map(String::as_str))
+                    .chain(["events", "send-button"])
+                    .any(browser::focus);
             }
         } else if !self.syncing {
-            self.focus_fallback = None;
+            self.focus_fallback.clear();
         }
         self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
         // A packet sent, replied or chosen is in view in "Packets sent".
@@ -1845,6 +1856,134 @@ impl Component for App {
             .or_else(|| s.world.scenario.preset.as_ref().map(|p| p.to_spec()));
         let show_editors = !self.embed || self.embed_editors;
 
+        let send_panel = html! {
+        <section class="panel send-panel" aria-labelledby="send-h">
+            <h2 id="send-h">{ "Send a packet" }</h2>
+            <SendForm
+                key={self.gen.to_string()}
+                targets={targets.clone()}
+                initial={self.form_draft.clone().or(last_spec)}
+                can_reply={s.reply_spec().is_some()}
+                can_again={s.again_spec().is_some()}
+                onsend={link.callback(Msg::Send)}
+                onreply={link.callback(|_| Msg::Reply)}
+                onagain={link.callback(|_| Msg::SendAgain)}
+                onclearct={link.callback(|_| Msg::ClearConntrack)}
+                ondraft={link.callback(Msg::FormDraft)}
+                failed={self.send_error.clone()}
+            />
+            { send_history(&HistoryProps {
+                sends: Rc::new(s.sends.iter().map(|x| (as_in_form(&x.spec, &targets), x.trace.clone(), x.before_sync.clone())).collect::<Vec<_>>()),
+                selected: t_sel,
+                onselect: link.callback(|t| Msg::Select(t, 0)),
+                onclear: link.callback(|_| Msg::ClearSends),
+            }) }
+        </section>
+        };
+        let topo_panel = html! {
+        <section class="panel topo-panel" aria-labelledby="topo-h">
+            <h2 id="topo-h">{ "Topology" }</h2>
+            <Topology scenario={scenario.clone()} trace={trace.clone()} step={step} />
+        </section>
+        };
+        // The selected step (its buttons, headers and why), then the steps.
+        let step_panels = html! {
+        {
+            match (&trace, s.sends.get(t_sel).map(|x| &x.trace)) {
+                (Some(t), _) => html! {
+                    <>
+                        <section class="panel detail-panel" aria-labelledby="detail-h">
+                            <h2 id="detail-h" class="visually-hidden">{ "The selected step" }</h2>
+                            { step_controls(&ControlProps {
+                                at: step,
+                                count: t.steps.len(),
+                                visible: Rc::new(self.visible()),
+                                playing: self.playing.is_some(),
+                                speed_ms: self.speed_ms,
+                                onmove: link.callback(Msg::Step),
+                                onchange: link.callback(|_| Msg::NextChange),
+                                onplay: link.callback(|_| Msg::TogglePlay),
+                                onspeed: link.callback(Msg::Speed),
+                                // Short, and quiet while playing: a screen reader
+                                // would queue every step.
+                                said: t.steps.get(step).filter(|_| self.playing.is_none()).map(|st| format!("{}: {}", st.ns, crate::engine::render::stage(st))).unwrap_or_default(),
+                            }) }
+                            { outcome(t, step,
+                                Some(link.callback(|_| Msg::Step(Move::Last))),
+                                s.reply_spec().is_some().then(|| link.callback(|_| Msg::Reply))) }
+                            if step == 0 && t.steps.len() > 1 {
+                                <p class="hint">{ "Press ▶ (or →) to follow the packet one step at a time, Next change (N) to jump to where it changes, or pick any step in the list." }</p>
+                            }
+                            <HeaderView trace={t.clone()} step={step}>
+                            { explain(&ExplainProps {
+                                trace: t.clone(),
+                                step,
+                                explained: self.explained.clone().filter(|(v, _, _)| *v == s.version).map(|(_, r, e)| Rc::new((r, e))),
+                                onexplain: link.callback(Msg::ExplainRule),
+                                onforce: link.callback(|_| Msg::ForceOther),
+                                chain_name: {
+                                    let c = s.cluster.clone();
+                                    Rc::new(move |ns: &str, chain: &str| c.as_ref().and_then(|c| c.chain_name(ns, chain)).map(str::to_string))
+                                },
+                                rule_origin: {
+                                    let c = s.cluster.clone();
+                                    Rc::new(move |ns: &str, rule: &str| c.as_ref().and_then(|c| c.rule_origin(ns, rule)).map(|o| (o.what.clone(), o.line)))
+                                },
+                                onorigin: link.callback(Msg::ClusterShow),
+                                veth_peer: {
+                                    // (namespace, device, far end) of every veth.
+                                    let veths: Vec<(String, String, String)> = (s.world.hosts.iter())
+                                        .flat_map(|h| h.devs.iter().filter_map(move |d| match &d.spec.kind {
+                                            scenario::DeviceKind::Veth { peer } => Some((h.name().to_string(), d.spec.name.clone(), peer.clone())),
+                                            _ => None,
+                                        }))
+                                        .collect();
+                                    Rc::new(move |ns: &str, dev: &str| {
+                                        veths.iter().find(|(n, d, _)| n == ns && d == dev).map(|(_, _, p)| p.clone())
+                                    })
+                                },
+                            }) }
+                            </HeaderView>
+                        </section>
+                        <section id="events" class="panel events-panel" aria-labelledby="events-h" tabindex="-1">
+                            <h2 id="events-h">{ "Steps" }</h2>
+                            <EventList
+                                trace={t.clone()}
+                                selected={step}
+                                filters={self.filters}
+                                onselect={link.callback(move |i| Msg::Select(t_sel, i))}
+                                onfilters={link.callback(Msg::Filters)}
+                            />
+                            { verdict_line(t) }
+                        </section>
+                    </>
+                },
+                (None, Some(Err(e))) => html! {
+                    <section id="events" class="panel events-panel error" role="alert">
+                        <h2>{ "This packet could not be sent" }</h2>
+                        <p>{ e.clone() }</p>
+                    </section>
+                },
+                _ => html! {
+                    <>
+                        <section class="panel detail-panel empty" aria-label="The selected step">
+                            <p class="hint">{ "The packet's headers at each step, and why each step happened, show here once a packet is sent." }</p>
+                        </section>
+                        <section id="events" class="panel events-panel empty">
+                            <h2>{ "Steps" }</h2>
+                            <p>{ "No packet sent yet: choose a source and a destination and press Send." }</p>
+                        </section>
+                    </>
+                },
+            }
+        }
+        };
+        // An embed shows the packet first and the send form last.
+        let mut panels = vec![send_panel, topo_panel, step_panels];
+        if self.embed {
+            panels.rotate_left(1);
+        }
+
         let header = if self.embed {
             html! {
                 <header class="page-header embed-header">
@@ -1886,121 +2025,9 @@ impl Component for App {
                     </div>
                 }
                 <main class="workspace">
-                    <section class="panel send-panel" aria-labelledby="send-h">
-                        <h2 id="send-h">{ "Send a packet" }</h2>
-                        <SendForm
-                            key={self.gen.to_string()}
-                            targets={targets.clone()}
-                            initial={self.form_draft.clone().or(last_spec)}
-                            can_reply={s.reply_spec().is_some()}
-                            can_again={s.again_spec().is_some()}
-                            onsend={link.callback(Msg::Send)}
-                            onreply={link.callback(|_| Msg::Reply)}
-                            onagain={link.callback(|_| Msg::SendAgain)}
-                            onclearct={link.callback(|_| Msg::ClearConntrack)}
-                            ondraft={link.callback(Msg::FormDraft)}
-                            failed={self.send_error.clone()}
-                        />
-                        { send_history(&HistoryProps {
-                            sends: Rc::new(s.sends.iter().map(|x| (as_in_form(&x.spec, &targets), x.trace.clone(), x.before_sync.clone())).collect::<Vec<_>>()),
-                            selected: t_sel,
-                            onselect: link.callback(|t| Msg::Select(t, 0)),
-                            onclear: link.callback(|_| Msg::ClearSends),
-                        }) }
-                    </section>
-                    <section class="panel topo-panel" aria-labelledby="topo-h">
-                        <h2 id="topo-h">{ "Topology" }</h2>
-                        <Topology scenario={scenario.clone()} trace={trace.clone()} step={step} />
-                    </section>
-                    {
-                        match (&trace, s.sends.get(t_sel).map(|x| &x.trace)) {
-                            (Some(t), _) => html! {
-                                <>
-                                    <section id="events" class="panel events-panel" aria-labelledby="events-h" tabindex="-1">
-                                        <h2 id="events-h">{ "Steps" }</h2>
-                                        <EventList
-                                            trace={t.clone()}
-                                            selected={step}
-                                            filters={self.filters}
-                                            onselect={link.callback(move |i| Msg::Select(t_sel, i))}
-                                            onfilters={link.callback(Msg::Filters)}
-                                        />
-                                        { verdict_line(t) }
-                                    </section>
-                                    <section class="panel detail-panel" aria-labelledby="detail-h">
-                                        <h2 id="detail-h" class="visually-hidden">{ "The selected step" }</h2>
-                                        { step_controls(&ControlProps {
-                                            at: step,
-                                            count: t.steps.len(),
-                                            visible: Rc::new(self.visible()),
-                                            playing: self.playing.is_some(),
-                                            speed_ms: self.speed_ms,
-                                            onmove: link.callback(Msg::Step),
-                                            onchange: link.callback(|_| Msg::NextChange),
-                                            onplay: link.callback(|_| Msg::TogglePlay),
-                                            onspeed: link.callback(Msg::Speed),
-                                            // Short, and quiet while playing: a screen reader
-                                            // would queue every step.
-                                            said: t.steps.get(step).filter(|_| self.playing.is_none()).map(|st| format!("{}: {}", st.ns, crate::engine::render::stage(st))).unwrap_or_default(),
-                                        }) }
-                                        { outcome(t, step,
-                                            Some(link.callback(|_| Msg::Step(Move::Last))),
-                                            s.reply_spec().is_some().then(|| link.callback(|_| Msg::Reply))) }
-                                        if step == 0 && t.steps.len() > 1 {
-                                            <p class="hint">{ "Press ▶ (or →) to follow the packet one step at a time, Next change (N) to jump to where it changes, or pick any step in the list." }</p>
-                                        }
-                                        <HeaderView trace={t.clone()} step={step}>
-                                        { explain(&ExplainProps {
-                                            trace: t.clone(),
-                                            step,
-                                            explained: self.explained.clone().filter(|(v, _, _)| *v == s.version).map(|(_, r, e)| Rc::new((r, e))),
-                                            onexplain: link.callback(Msg::ExplainRule),
-                                            onforce: link.callback(|_| Msg::ForceOther),
-                                            chain_name: {
-                                                let c = s.cluster.clone();
-                                                Rc::new(move |ns: &str, chain: &str| c.as_ref().and_then(|c| c.chain_name(ns, chain)).map(str::to_string))
-                                            },
-                                            rule_origin: {
-                                                let c = s.cluster.clone();
-                                                Rc::new(move |ns: &str, rule: &str| c.as_ref().and_then(|c| c.rule_origin(ns, rule)).map(|o| (o.what.clone(), o.line)))
-                                            },
-                                            onorigin: link.callback(Msg::ClusterShow),
-                                            veth_peer: {
-                                                // (namespace, device, far end) of every veth.
-                                                let veths: Vec<(String, String, String)> = (s.world.hosts.iter())
-                                                    .flat_map(|h| h.devs.iter().filter_map(move |d| match &d.spec.kind {
-                                                        scenario::DeviceKind::Veth { peer } => Some((h.name().to_string(), d.spec.name.clone(), peer.clone())),
-                                                        _ => None,
-                                                    }))
-                                                    .collect();
-                                                Rc::new(move |ns: &str, dev: &str| {
-                                                    veths.iter().find(|(n, d, _)| n == ns && d == dev).map(|(_, _, p)| p.clone())
-                                                })
-                                            },
-                                        }) }
-                                        </HeaderView>
-                                    </section>
-                                </>
-                            },
-                            (None, Some(Err(e))) => html! {
-                                <section id="events" class="panel events-panel error" role="alert">
-                                    <h2>{ "This packet could not be sent" }</h2>
-                                    <p>{ e.clone() }</p>
-                                </section>
-                            },
-                            _ => html! {
-                                <>
-                                    <section id="events" class="panel events-panel empty">
-                                        <h2>{ "Steps" }</h2>
-                                        <p>{ "No packet sent yet: choose a source and a destination and press Send." }</p>
-                                    </section>
-                                    <section class="panel detail-panel empty" aria-label="The selected step">
-                                        <p class="hint">{ "The packet's headers at each step, and why each step happened, show here once a packet is sent." }</p>
-                                    </section>
-                                </>
-                            },
-                        }
-                    }
+                    // The panels in the order they are read (and tabbed
+                    // through) in each layout: the grid places them so.
+                    { for panels }
                 </main>
                 if show_editors {
                     if let Some(c) = &s.cluster {

@@ -4,7 +4,7 @@
 
 use crate::ui::model::plural;
 use crate::engine::cni::NodeDiff;
-use crate::engine::generator::ServiceForm;
+use crate::engine::generator::{ClusterForm, ServiceForm};
 use crate::engine::k8s::{edit::EndpointState, MODES};
 use crate::ui::editors::CodeEditor;
 use crate::ui::session::ClusterDraft;
@@ -69,6 +69,36 @@ fn diff_list(d: &NodeDiff) -> Html {
     }
 }
 
+/// A Service's `namespace/name` as a part of element ids.
+fn slug(key: &str) -> String {
+    key.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
+}
+
+fn remove_id(slug: &str, i: usize) -> String {
+    format!("remove-{slug}-{i}")
+}
+
+fn add_id(slug: &str, i: usize) -> String {
+    format!("add-{slug}-{i}")
+}
+
+/// Where the focus goes when the endpoint at YAML line `line` is removed
+/// with its row: the Remove button of the row that takes its place, else
+/// of the row before, else the Service's first "+ endpoint" button.
+pub fn after_removal(form: &ClusterForm, line: usize) -> Vec<String> {
+    form.services
+        .iter()
+        .find_map(|s| {
+            let i = s.endpoints.iter().position(|e| e.line == line)?;
+            let slug = slug(&s.key);
+            let mut ids = vec![remove_id(&slug, i)];
+            ids.extend(i.checked_sub(1).map(|j| remove_id(&slug, j)));
+            ids.push(add_id(&slug, 0));
+            Some(ids)
+        })
+        .unwrap_or_default()
+}
+
 fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
     let key = row.key.clone();
     // The form edits the YAML at the lines of the objects in use: not while
@@ -90,7 +120,7 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
             </label>
         }
     };
-    let slug: String = key.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let slug = slug(&key);
     html! {
         <div class="cluster-service">
             <p><strong>{ key.clone() }</strong>{ format!(" — {}", plural(row.endpoints.len(), "endpoint")) }</p>
@@ -123,7 +153,7 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                 <caption class="visually-hidden">{ format!("Endpoints of {key}") }</caption>
                 <thead><tr><th scope="col">{ "Endpoint" }</th><th scope="col">{ "Node" }</th><th scope="col">{ "State" }</th><th scope="col"><span class="visually-hidden">{ "Remove" }</span></th></tr></thead>
                 <tbody>
-                    { for row.endpoints.iter().map(|e| {
+                    { for row.endpoints.iter().enumerate().map(|(i, e)| {
                         let (ip, node, state) = (&e.ip, &e.node, &e.state);
                         let (line, cb, rm) = (e.line, props.onendpoint.clone(), props.onendpoint.clone());
                         let onchange = Callback::from(move |e: Event| {
@@ -144,16 +174,16 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                                     <option value="terminating" selected={*state == EndpointState::Terminating}>{ "terminating (still serving)" }</option>
                                     <option value="notready" selected={*state == EndpointState::NotReady}>{ "not ready" }</option>
                                 </select></td>
-                                <td><button class="small" disabled={locked} aria-label={format!("Remove endpoint {ip}")} onclick={Callback::from(move |_| rm.emit((line, None)))}>{ "Remove" }</button></td>
+                                <td><button class="small" id={remove_id(&slug, i)} disabled={locked} aria-label={format!("Remove endpoint {ip}")} onclick={Callback::from(move |_| rm.emit((line, None)))}>{ "Remove" }</button></td>
                             </tr>
                         }
                     }) }
                 </tbody>
             </table>
             <div class="button-row">
-                { for props.draft.view.form.nodes.iter().map(|n| {
+                { for props.draft.view.form.nodes.iter().enumerate().map(|(i, n)| {
                     let (k, n2, onadd) = (key.clone(), n.clone(), props.onadd.clone());
-                    html! { <button class="small" disabled={locked} onclick={Callback::from(move |_| onadd.emit((k.clone(), n2.clone())))}
+                    html! { <button class="small" id={add_id(&slug, i)} disabled={locked} onclick={Callback::from(move |_| onadd.emit((k.clone(), n2.clone())))}
                         aria-label={format!("+ endpoint on {n} for {key}")}>{ format!("+ endpoint on {n}") }</button> }
                 }) }
             </div>
