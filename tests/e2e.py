@@ -252,6 +252,11 @@ def run(b, base):
     focus, frag = b.js("return [document.activeElement.id, location.hash]")
     check("the skip link focuses the steps and shows no error", focus == "events" and frag == "" and not b.exists(".notice-error"),
           f"{focus!r} {frag!r}")
+    pressed = "return document.getElementById('play').getAttribute('aria-pressed')"
+    b.keys([" "])
+    playing = b.js(pressed)
+    b.keys([" "])
+    check("from there Space plays and pauses, as the page's keys say", playing == "true" and b.js(pressed) == "false", playing)
     # "Next change" skips the chain and rule steps that leave the packet as
     # it was: the DNAT is a few presses from the start.
     b.click("#step-first")
@@ -1083,6 +1088,10 @@ def run(b, base):
     fresh(b, base + "?embed=1&scenario=calico-ipip#v2.AAAA")
     bar = b.js("const c = document.querySelector('.step-controls'); return [c.scrollWidth, c.clientWidth, document.querySelector('.step-position').textContent]")
     check("a narrow embed's step bar holds a three-digit step count without scrolling", bar[0] <= bar[1], bar)
+    b.js("document.getElementById('show-conntrack').scrollIntoView({block: 'center'})")
+    b.click("#show-conntrack")
+    bar = b.js("const c = document.querySelector('.step-controls'); return [c.scrollWidth, c.clientWidth, document.querySelector('.step-position').textContent]")
+    check("…and, with a step filter off, the count of steps shown without scrolling", bar[0] <= bar[1] and "shown" in bar[2], bar)
     check("an embed whose link is damaged shows the scenario it names, and says why",
           "Calico IPIP" in b.text(".embed-title") and "embedded view could not be opened" in b.text(".notice-error"),
           f"{b.text('.embed-title')!r}: {b.text('.notice-error')[:120]!r}")

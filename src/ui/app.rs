@@ -1219,7 +1219,7 @@ impl Component for App {
                             self.session.select(last, st);
                             self.notice = Some(Notice::info(format!(
                                 "The edit applies to packets sent from now on: #{} (the last one) was traced again; the packets before it keep what they met.",
-                                last + 1
+                                self.session.number(last)
                             )));
                         }
                     }
@@ -1833,7 +1833,7 @@ impl Component for App {
         let earlier = (!earlier.is_empty() && passed).then(|| {
             format!(
                 "Packet #{} met the {} {} had when it was sent; they have changed since, so no line is marked for it here.",
-                t_sel + 1,
+                s.number(t_sel),
                 earlier.join(" and "),
                 s.world.hosts.get(self.editor_host).map(|h| h.name()).unwrap_or("")
             )
@@ -1875,6 +1875,7 @@ impl Component for App {
             { send_history(&HistoryProps {
                 sends: Rc::new(s.sends.iter().map(|x| (as_in_form(&x.spec, &targets), x.trace.clone(), x.before_sync.clone())).collect::<Vec<_>>()),
                 selected: t_sel,
+                first: s.number(0),
                 onselect: link.callback(|t| Msg::Select(t, 0)),
                 onclear: link.callback(|_| Msg::ClearSends),
             }) }

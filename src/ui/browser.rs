@@ -509,7 +509,9 @@ pub fn on_page_or_steps(k: &web_sys::KeyboardEvent, with_controls: bool) -> bool
     } else {
         ".event-list"
     };
-    tag == "body" || tag == "html" || t.closest(around).ok().flatten().is_some()
+    // The steps' section itself (the skip link focuses it), not the filter
+    // boxes inside it.
+    tag == "body" || tag == "html" || t.id() == "events" || t.closest(around).ok().flatten().is_some()
 }
 
 /// Whether a key press goes to a box that scrolls with the arrows (the

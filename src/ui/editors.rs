@@ -116,7 +116,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 </select>
                 <p class="help">{ "Edits apply as you type: the last packet sent is traced again as if the edit had been made before it (the packets before it keep what they met, conntrack included). Text with errors is kept and the last valid rules stay in use. Drop a file from iptables-save or ip route on an editor to load it." }</p>
                 if let Some(e) = &props.earlier {
-                    <p class="help earlier-note" role="status"><span aria-hidden="true">{ "ⓘ " }</span>{ e.clone() }</p>
+                    <p class="help earlier-note" role="status"><span aria-hidden="true">{ "ℹ " }</span>{ e.clone() }</p>
                 }
             </div>
             <div class="editor-grid">

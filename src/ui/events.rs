@@ -20,6 +20,9 @@ pub type SentView = (SendSpec, Result<Rc<Trace>, String>, Option<Result<Rc<Trace
 pub struct HistoryProps {
     pub sends: Rc<Vec<SentView>>,
     pub selected: usize,
+    /// The number of the first packet listed (the ones before it are no
+    /// longer listed).
+    pub first: usize,
     pub onselect: Callback<usize>,
     pub onclear: Callback<()>,
 }
@@ -62,6 +65,12 @@ pub fn send_history(props: &HistoryProps) -> Html {
     html! {
         <div class="history">
             <h3 id="history-h">{ "Packets sent" }</h3>
+            if props.first > 1 {
+                <p class="help">{ format!(
+                    "#1–#{} are no longer listed (the list keeps the last {}); a link, a reload or an export sends them again, so the ones listed meet what they met.",
+                    props.first - 1, props.sends.len()
+                ) }</p>
+            }
             <ol class="history-list" aria-labelledby="history-h">
                 { for props.sends.iter().enumerate().map(|(i, (spec, trace, before))| {
                     let (icon, word, class) = verdict_tag(trace);
@@ -85,7 +94,7 @@ pub fn send_history(props: &HistoryProps) -> Html {
                         <li key={i}>
                             <button class={classes!("history-item", (i == props.selected).then_some("selected"))}
                                 aria-current={(i == props.selected).then_some("true")} {onclick} title={what.clone()}>
-                                <span class="history-n">{ format!("#{}", i + 1) }</span>
+                                <span class="history-n">{ format!("#{}", props.first + i) }</span>
                                 <span class="history-what">{ unbroken(&what) }</span>
                                 <span class={classes!("tag", class)}><span aria-hidden="true">{ icon }</span>{ " " }{ word }</span>
                                 if let Some(w) = was { <span class="history-was">{ unbroken(&w) }</span> }
@@ -166,7 +175,7 @@ pub fn step_controls(props: &ControlProps) -> Html {
             <span class="step-position" aria-live={if props.playing { "off" } else { "polite" }} style={format!("min-width: {}ch", width)}>
                 <span class="visually-hidden">{ "Step " }</span>{ format!("{} of {}", props.at + 1, props.count) }
                 if props.visible.len() != props.count {
-                    <span class="muted">{ format!(" ({position} of {} shown)", props.visible.len()) }</span>
+                    <span class="muted shown-count">{ format!(" ({position} of {} shown)", props.visible.len()) }</span>
                 }
                 if !props.said.is_empty() {
                     <span class="visually-hidden">{ format!(", {}", props.said) }</span>

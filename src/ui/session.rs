@@ -153,6 +153,14 @@ pub struct Sent {
     ran_on: Config,
 }
 
+/// A packet the history no longer lists: what sending it again takes.
+#[derive(Clone, Debug)]
+struct Earlier {
+    spec: SendSpec,
+    flush: bool,
+    ran_on: Config,
+}
+
 /// What one host runs: its rules and routes as compiled, and the texts
 /// they came from.
 #[derive(Clone, Debug)]
@@ -251,8 +259,13 @@ impl ClusterDraft {
 /// Rules texts longer than this make a session [`Session::large`].
 pub const LARGE_BYTES: usize = 256 * 1024;
 
-/// A link or autosave replays at most this many packets.
+/// The history lists (and keeps the traces of) the last this many packets.
 pub const MAX_SENDS: usize = 500;
+
+/// A link, an autosave or a file replays at most this many packets (the
+/// ones no longer listed included: their conntrack entries, counters and
+/// random draws are what the listed ones met).
+pub const MAX_REPLAYED: usize = 10_000;
 
 /// Undo keeps this many changes.
 const UNDO_DEPTH: usize = 200;
@@ -304,6 +317,10 @@ pub struct Session {
     /// redoing or undoing back to a node dump takes them instead of
     /// parsing 12 MB again in one main-thread task.
     spare_rules: Option<(Rc<str>, Rc<Ruleset>)>,
+    /// The packets sent before the ones listed (a full history lets the
+    /// oldest go): a link or reload sends them again, untraced, so the
+    /// listed ones meet the state they met.
+    earlier: Vec<Earlier>,
 }
 
 /// The built-in cluster scenario `base` names, when it names one.
@@ -351,6 +368,7 @@ impl Session {
             saved_form: None,
             saved_view: None,
             file_dumps: Vec::new(),
+            earlier: Vec::new(),
             spare_rules: None,
             world_gen: 0,
         };
@@ -503,16 +521,17 @@ impl Session {
         }
         s.undo.clear();
         s.redo.clear();
-        if saved.sends.len() > MAX_SENDS {
+        if saved.sends.len() > MAX_REPLAYED {
             return Err(format!(
-                "the saved session holds {} packets; at most {MAX_SENDS} are replayed, so it was not opened",
+                "the saved session holds {} packets; at most {MAX_REPLAYED} are replayed, so it was not opened",
                 saved.sends.len()
             ));
         }
         s.replay(&saved.sends, &saved.eras, &saved.flushes)?;
+        // Counted from the first packet sent, listed or not.
         match saved.selected {
-            Some((t, st)) => s.select(t, st),
-            None => s.select(s.sends.len().saturating_sub(1), 0),
+            Some((t, st)) if t >= s.earlier.len() => s.select(t - s.earlier.len(), st),
+            _ => s.select(s.sends.len().saturating_sub(1), 0),
         }
         s.saved_editor = saved.editor.clone();
         (s.undo, s.redo) = (s.changes(&saved.undo), s.changes(&saved.redo));
@@ -537,18 +556,26 @@ impl Session {
             ran_on.extend(std::iter::repeat_n(config, era.sends));
         }
         ran_on.resize(sends.len(), self.config.clone());
-        let fresh = self.state.clone();
-        for (k, (spec, config)) in sends.iter().zip(ran_on).enumerate() {
-            self.sends.push(Sent {
-                spec: spec.clone(),
-                trace: Err(String::new()),
-                before_sync: None,
-                before: fresh.clone(),
-                flush: flushes.contains(&k),
-                ran_on: config,
-            });
+        // A history's worth at a time: the ones it no longer lists go.
+        let mut all = sends.iter().zip(ran_on).enumerate();
+        loop {
+            let start = self.sends.len();
+            for (k, (spec, config)) in all.by_ref().take(MAX_SENDS) {
+                self.sends.push(Sent {
+                    spec: spec.clone(),
+                    trace: Err(String::new()),
+                    before_sync: None,
+                    before: self.state.clone(),
+                    flush: flushes.contains(&k),
+                    ran_on: config,
+                });
+            }
+            if self.sends.len() == start {
+                break;
+            }
+            self.retrace_from(start);
+            self.let_go_oldest();
         }
-        self.retrace_from(0);
         if flushes.contains(&sends.len()) {
             self.clear_conntrack();
         }
@@ -631,9 +658,9 @@ impl Session {
         if sends.is_empty() {
             sends.extend(sc.preset.as_ref().map(|p| p.to_spec()));
         }
-        if sends.len() > MAX_SENDS {
+        if sends.len() > MAX_REPLAYED {
             return Err(format!(
-                "the file holds {} packets; at most {MAX_SENDS} are sent again, so it was not opened",
+                "the file holds {} packets; at most {MAX_REPLAYED} are sent again, so it was not opened",
                 sends.len()
             ));
         }
@@ -701,11 +728,19 @@ impl Session {
                 e
             })
             .collect();
+        // Every packet sent, the ones no longer listed first.
+        let sent: Vec<Earlier> = (self.earlier.iter().cloned())
+            .chain(self.sends.iter().map(|s| Earlier {
+                spec: s.spec.clone(),
+                flush: s.flush,
+                ran_on: s.ran_on.clone(),
+            }))
+            .collect();
         // Runs of packets that met other texts than the ones in use.
         let mut eras: Vec<Era> = Vec::new();
         let mut k = 0;
-        while let Some(first) = self.sends.get(k) {
-            let n = (self.sends[k..].iter())
+        while let Some(first) = sent.get(k) {
+            let n = (sent[k..].iter())
                 .take_while(|s| Rc::ptr_eq(&s.ran_on, &first.ran_on))
                 .count();
             let edits = self.differences(&first.ran_on, &hosts);
@@ -718,22 +753,22 @@ impl Session {
         while eras.last().is_some_and(|e| e.edits.is_empty()) {
             eras.pop();
         }
-        let mut flushes: Vec<usize> = (self.sends.iter().enumerate())
+        let mut flushes: Vec<usize> = (sent.iter().enumerate())
             .filter(|(_, s)| s.flush)
             .map(|(k, _)| k)
             .collect();
         if self.flush_next {
-            flushes.push(self.sends.len());
+            flushes.push(sent.len());
         }
         Saved {
             base: base_sc.is_some().then(|| self.base.clone()).flatten(),
             scenario: base_sc.is_none().then_some(applied),
             edits: share::edits(&base, &typed),
             applied: in_use,
-            sends: self.sends.iter().map(|s| s.spec.clone()).collect(),
+            sends: sent.into_iter().map(|s| s.spec).collect(),
             eras,
             flushes,
-            selected: self.selected,
+            selected: self.selected.map(|(t, st)| (t + self.earlier.len(), st)),
             editor: None,
             view: None,
             form: None,
@@ -890,6 +925,10 @@ impl Session {
         });
         // Every packet again, on the new world (hosts may have changed).
         let selected = self.selected;
+        for e in &self.earlier {
+            next.flush_next = e.flush;
+            next.send(e.spec.clone());
+        }
         for sent in &self.sends {
             next.flush_next = sent.flush;
             next.send(sent.spec.clone());
@@ -1117,8 +1156,12 @@ impl Session {
         let hosts = std::mem::take(&mut self.file_dumps);
         let now = self.config.clone();
         let mut made: Vec<(Config, Config)> = Vec::new();
-        for k in 0..self.sends.len() {
-            let old = self.sends[k].ran_on.clone();
+        let n = self.earlier.len();
+        for k in 0..n + self.sends.len() {
+            let old = match k.checked_sub(n) {
+                Some(j) => self.sends[j].ran_on.clone(),
+                None => self.earlier[k].ran_on.clone(),
+            };
             let new = match made.iter().find(|(o, _)| Rc::ptr_eq(o, &old)) {
                 Some((_, n)) => n.clone(),
                 None => {
@@ -1137,7 +1180,16 @@ impl Session {
                     n
                 }
             };
-            self.sends[k].ran_on = new;
+            match k.checked_sub(n) {
+                Some(j) => self.sends[j].ran_on = new,
+                None => self.earlier[k].ran_on = new,
+            }
+        }
+        if n > 0 {
+            let state = self.state_after_earlier();
+            if let Some(first) = self.sends.first_mut() {
+                first.before = state;
+            }
         }
         self.retrace_from(0);
     }
@@ -1329,6 +1381,7 @@ impl Session {
             self.state = sent.before;
         }
         if let Some(first) = oldest {
+            self.earlier.pop();
             self.sends.insert(0, first);
         }
         self.selected = selected;
@@ -1339,10 +1392,6 @@ impl Session {
     /// Sends a packet: a new trace, selected at its first step. Conntrack
     /// and counters carry over from the packets before.
     pub fn send(&mut self, spec: SendSpec) {
-        // The history keeps the last MAX_SENDS packets.
-        if self.sends.len() >= MAX_SENDS {
-            self.sends.remove(0);
-        }
         self.sends.push(Sent {
             spec,
             trace: Err(String::new()),
@@ -1352,8 +1401,36 @@ impl Session {
             ran_on: self.config.clone(),
         });
         self.retrace_from(self.sends.len() - 1);
+        self.let_go_oldest();
         self.selected = Some((self.sends.len() - 1, 0));
         self.version += 1;
+    }
+
+    /// The history lists the last MAX_SENDS packets: the ones before go
+    /// (what sending them again takes is kept, for links and reloads).
+    fn let_go_oldest(&mut self) {
+        let surplus = self.sends.len().saturating_sub(MAX_SENDS);
+        if surplus == 0 {
+            return;
+        }
+        let gone = self.sends.drain(..surplus).map(|s| Earlier {
+            spec: s.spec,
+            flush: s.flush,
+            ran_on: s.ran_on,
+        });
+        self.earlier.extend(gone);
+        // Beyond what a link replays, the first ones are forgotten.
+        let over = (self.earlier.len() + self.sends.len()).saturating_sub(MAX_REPLAYED);
+        self.earlier.drain(..over);
+        self.selected = self
+            .selected
+            .and_then(|(t, st)| Some((t.checked_sub(surplus)?, st)));
+    }
+
+    /// The number the history gives packet `t` (counted from the first
+    /// packet sent, listed or not).
+    pub fn number(&self, t: usize) -> usize {
+        self.earlier.len() + t + 1
     }
 
     /// Sending from `client:IP` adds a host to the world; give it editors.
@@ -1421,6 +1498,7 @@ impl Session {
     /// Forgets the packets sent, their traces and all simulator state.
     pub fn clear_sends(&mut self) {
         self.sends.clear();
+        self.earlier.clear();
         self.state = SimState::new(&self.world);
         self.flush_next = false;
         self.selected = None;
@@ -1446,22 +1524,12 @@ impl Session {
         let mut state = first.before.clone();
         for k in i..self.sends.len() {
             let ran_on = self.sends[k].ran_on.clone();
-            self.hold(&ran_on);
             self.sends[k].before = state.clone();
-            if self.sends[k].flush {
-                state.clear_conntrack();
-            }
-            // iptables-restore zeroes the counters of the rules it replaces.
-            if let Some(prev) = k.checked_sub(1).map(|p| self.sends[p].ran_on.clone()) {
-                for (h, run) in ran_on.iter().enumerate() {
-                    if prev
-                        .get(h)
-                        .is_some_and(|p| !same_text(&p.rules_text, &run.rules_text))
-                    {
-                        state.counters.retain(|(host, _), _| *host != h);
-                    }
-                }
-            }
+            let prev = match k.checked_sub(1) {
+                Some(p) => Some(self.sends[p].ran_on.clone()),
+                None => self.earlier.last().map(|e| e.ran_on.clone()),
+            };
+            self.meet(&mut state, prev.as_ref(), &ran_on, self.sends[k].flush);
             let spec = self.sends[k].spec.clone();
             self.sends[k].trace = send(&mut self.world, &mut state, &spec).map(Rc::new);
         }
@@ -1477,6 +1545,42 @@ impl Session {
             self.select(t, s);
         }
         self.version += 1;
+    }
+
+    /// Readies the world and `state` for a packet that ran on `ran_on` after
+    /// one that ran on `prev`: its texts in place, a flush between them
+    /// done, and the counters of the rules replaced in between zeroed (as
+    /// iptables-restore zeroes them).
+    fn meet(&mut self, state: &mut SimState, prev: Option<&Config>, ran_on: &Config, flush: bool) {
+        self.hold(ran_on);
+        if flush {
+            state.clear_conntrack();
+        }
+        if let Some(prev) = prev {
+            for (h, run) in ran_on.iter().enumerate() {
+                if prev
+                    .get(h)
+                    .is_some_and(|p| !same_text(&p.rules_text, &run.rules_text))
+                {
+                    state.counters.retain(|(host, _), _| *host != h);
+                }
+            }
+        }
+    }
+
+    /// The state the first packet listed met: the packets no longer
+    /// listed sent again from the start, untraced.
+    fn state_after_earlier(&mut self) -> SimState {
+        let mut state = SimState::new(&self.world);
+        let earlier = std::mem::take(&mut self.earlier);
+        let mut prev: Option<&Config> = None;
+        for e in &earlier {
+            self.meet(&mut state, prev, &e.ran_on, e.flush);
+            let _ = send(&mut self.world, &mut state, &e.spec);
+            prev = Some(&e.ran_on);
+        }
+        self.earlier = earlier;
+        state
     }
 
     /// Forces the other branch of the `statistic` step `step` of send `t`,
@@ -1756,15 +1860,55 @@ mod tests {
     }
 
     #[test]
-    fn the_history_keeps_the_last_packets() {
+    fn the_history_lists_the_last_packets_and_a_reload_replays_them_all() {
+        // The handshake, then the same ACK again until the first packets
+        // are no longer listed: the listed ones still met the connection
+        // the SYN made, in the session and after a reload.
         let mut s = Session::builtin("article").unwrap();
-        let spec = s.sends[0].spec.clone();
-        for _ in 0..MAX_SENDS + 3 {
-            s.send(spec.clone());
+        assert!(s.reply() && s.reply());
+        let again = s.again_spec().unwrap();
+        for _ in 0..MAX_SENDS + 2 {
+            s.send(again.clone());
         }
+        let verdicts = |s: &Session| -> Vec<String> {
+            (s.sends.iter())
+                .map(|x| match &x.trace {
+                    Ok(t) => crate::engine::render::table(t),
+                    Err(e) => e.clone(),
+                })
+                .collect()
+        };
         assert_eq!(s.sends.len(), MAX_SENDS);
-        assert_eq!(s.selected.map(|x| x.0), Some(MAX_SENDS - 1));
-        assert!(Session::from_saved(&s.to_saved()).is_ok());
+        assert_eq!((s.number(0), s.number(MAX_SENDS - 1)), (6, MAX_SENDS + 5));
+        s.select(7, 3);
+        let shown = verdicts(&s);
+        assert!(
+            shown
+                .iter()
+                .all(|v| v.contains("ESTABLISHED") && v.contains("verdict: delivered")),
+            "{}",
+            shown[0]
+        );
+        let saved = s.to_saved();
+        assert_eq!(
+            (saved.sends.len(), saved.selected),
+            (MAX_SENDS + 5, Some((12, 3)))
+        );
+        let back = Session::from_saved(&saved).unwrap();
+        assert_eq!(verdicts(&back), shown);
+        assert_eq!((back.selected, back.number(0)), (Some((7, 3)), 6));
+        let ct = |s: &Session| {
+            s.state
+                .conntrack
+                .iter()
+                .map(|t| t.list())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ct(&back), ct(&s));
+        // Forgetting the packets forgets the ones no longer listed too.
+        let mut s = back;
+        s.clear_sends();
+        assert_eq!(s.to_saved().sends.len(), 0);
     }
 
     #[test]
