@@ -1049,6 +1049,47 @@ def run(b, base):
     check("over a dump, a cluster edit redone is synced in the worker (\"syncing…\", then in sync) and brings the edit back",
           seen.count("syncing…") == 1 and not b.exists("#undo[disabled]"), seen)
 
+    # A stored session that does not read (damaged, or another version's)
+    # is set aside with a notice, not silently overwritten by the next save.
+    fresh(b, base)
+    damaged = '{"b":"article","p":[{"from":"client:192.168.11.200","to":"flask-ui"'
+    b.js("localStorage.setItem('packetwalk.session.v1.article', arguments[0]); localStorage.setItem('packetwalk.last', 'article')", damaged)
+    b.get(base)
+    b.wait("#verdict", 20)
+    time.sleep(1.5)
+    kept = b.js("return localStorage.getItem('packetwalk.session.v1.article.unreadable')")
+    check("a damaged autosave is kept aside as ….unreadable, and the page says so",
+          kept == damaged and "could not be restored" in (b.text(".notice-error") if b.exists(".notice-error") else ""),
+          repr(kept)[:80])
+
+    # Two tabs on one scenario: the tab that finds the other's save since
+    # its own does not overwrite it, says so, and on request saves its own
+    # with the other's kept aside.
+    stored = lambda key: b.js("const t = localStorage.getItem(arguments[0]); return t && JSON.parse(t).p.length", key)
+    main_key, aside_key = "packetwalk.session.v1.article", "packetwalk.kept-aside.v1.article"
+    fresh(b, base)
+    first = b.cmd("GET", "/window")
+    b.click("#again-button")
+    b.wait_until(lambda: stored(main_key) == 2, "the first tab's save")
+    second = b.cmd("POST", "/window/new", {"type": "tab"})["handle"]
+    b.cmd("POST", "/window", {"handle": second})
+    b.get(base)
+    b.wait("#verdict", 20)
+    b.click("#again-button")
+    b.click("#again-button")
+    b.wait_until(lambda: stored(main_key) == 4, "the second tab's save")
+    b.cmd("POST", "/window", {"handle": first})
+    b.click("#again-button")
+    b.wait_until(lambda: b.exists("#take-over"), "the notice of the other tab", 5)
+    check("a tab does not autosave over another tab's later save, and says so",
+          stored(main_key) == 4 and "open in another tab" in b.text(".notice-error"), stored(main_key))
+    b.click("#take-over")
+    b.wait_until(lambda: stored(main_key) == 3, "this tab's save")
+    check("…and on request saves its own, the other tab's kept aside", stored(aside_key) == 4 and b.exists("#restore-own"), stored(aside_key))
+    b.cmd("POST", "/window", {"handle": second})
+    b.cmd("DELETE", "/window")
+    b.cmd("POST", "/window", {"handle": first})
+
     # Tab goes through the panels as they are read, row by row, in every
     # layout: the page holds them in that order and the grid places them so.
     panels = ("return [...document.querySelectorAll('.workspace > section')].map(p => {"

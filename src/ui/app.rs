@@ -74,6 +74,8 @@ pub enum Msg {
     ImportDone(u64, u64, usize, Rc<str>, Result<Ruleset, Errors>),
     /// Bring back the learner's own session that a link replaced.
     RestoreOwn,
+    /// Save this tab's session over another tab's, keeping that one aside.
+    TakeOver,
     CopyLink,
     OpenEmbed,
     CloseDialog,
@@ -113,6 +115,8 @@ pub struct Notice {
     pub text: String,
     /// Offer to bring back the learner's own session (a link replaced it).
     pub restore: bool,
+    /// Offer to save this tab's session over another tab's (kept aside).
+    pub take_over: bool,
 }
 
 impl Notice {
@@ -121,6 +125,7 @@ impl Notice {
             error: false,
             text: text.into(),
             restore: false,
+            take_over: false,
         }
     }
     pub fn error(text: impl Into<String>) -> Notice {
@@ -128,6 +133,7 @@ impl Notice {
             error: true,
             text: text.into(),
             restore: false,
+            take_over: false,
         }
     }
 }
@@ -228,6 +234,9 @@ pub struct App {
     /// focus goes then, in order of preference (see `rendered`).
     focus_fallback: Vec<String>,
     told_too_big: bool,
+    /// Another tab saved the same scenario since this one last did: this
+    /// tab does not autosave over it (until the learner says so).
+    other_tab: bool,
     topo: TopoCache,
     /// The page's own listeners: keys, the address's fragment, leaving the
     /// page, and files dropped outside the editors.
@@ -276,7 +285,7 @@ fn saved_needs_generator(saved: &Saved) -> bool {
 /// Whether scenario `name` (or its autosave) is made from Kubernetes objects.
 fn needs_generator(name: &str) -> bool {
     generator::is_cluster(name)
-        || (name == IMPORTED && browser::load_autosave(None).is_some_and(|s| saved_needs_generator(&s)))
+        || (name == IMPORTED && browser::load_autosave(None).and_then(Result::ok).is_some_and(|s| saved_needs_generator(&s)))
 }
 
 const LOADING_GENERATOR: &str = "Loading the cluster generator…";
@@ -490,16 +499,39 @@ const IMPORTED: &str = "imported";
 /// than the built-in scenario, what, in words.
 fn restore_or_builtin(name: &str) -> Result<(Session, Option<String>), String> {
     if name == IMPORTED {
-        let saved =
-            browser::load_autosave(None).ok_or("no imported scenario is saved in this browser")?;
+        let saved = browser::load_autosave(None)
+            .ok_or("no imported scenario is saved in this browser")?
+            .map_err(unreadable)?;
         return Session::from_saved(&saved).map(|s| (s, Some("the imported scenario".into())));
     }
     match browser::load_autosave(Some(name)) {
-        Some(saved) if saved.base.as_deref() == Some(name) => {
+        Some(Ok(saved)) if saved.base.as_deref() == Some(name) => {
             let s = Session::from_saved(&saved)?;
             Ok((s, what_came_back(&saved, name)))
         }
-        _ => Session::builtin(name).map(|s| (s, None)),
+        Some(Ok(saved)) => Err(format!(
+            "it is saved as scenario \"{}\", not \"{name}\"",
+            saved.base.as_deref().unwrap_or(IMPORTED)
+        )),
+        Some(Err(e)) => Err(unreadable(e)),
+        None => Session::builtin(name).map(|s| (s, None)),
+    }
+}
+
+fn unreadable(e: String) -> String {
+    format!("what is stored does not read as a saved session: {e}")
+}
+
+/// The learner's own saved session of scenario `base`, which a link or a
+/// file is about to replace; one that does not read is set aside
+/// ("….unreadable") rather than overwritten.
+fn own_session(base: Option<&str>) -> Option<Saved> {
+    match browser::load_autosave(base)? {
+        Ok(own) => Some(own),
+        Err(_) => {
+            browser::set_aside(base);
+            None
+        }
     }
 }
 
@@ -546,7 +578,7 @@ fn embedded_link(frag: &str) -> Result<Session, String> {
 fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
     let saved = share::decode_link(frag).map_err(|e| e.to_string())?;
     let s = Session::from_saved(&saved)?;
-    let own = browser::load_autosave(saved.base.as_deref());
+    let own = own_session(saved.base.as_deref());
     let mut notice = Notice::info(
         "Opened from a link: the scenario, its edits and the packets sent are as they were shared.",
     );
@@ -809,19 +841,20 @@ impl App {
         size > browser::AUTOSAVE_MAX
     }
 
-    /// Saves the session now, before it is replaced; when it cannot be
-    /// saved, asks whether to drop it. Returns whether to go on.
     /// The focused control is going away: the steps take the focus (not
     /// when it had already gone elsewhere).
     fn fall_back_to_steps(&mut self) {
         self.focus_fallback = if browser::focus_lost() { Vec::new() } else { vec!["events".into()] };
     }
 
+    /// Saves the session now, before it is replaced; when it cannot be
+    /// saved, asks whether to drop it. Returns whether to go on.
     fn may_replace(&mut self) -> bool {
         match self.flush_autosave() {
             Ok(()) => true,
             Err(e) => browser::confirm(&format!(
-                "{e}\n\nThis session will be lost if you go on. Cancel to keep it (and \"Export\" it to a file). Go on anyway?"
+                "{}\n\nThis session will be lost if you go on. Cancel to keep it (and \"Export\" it to a file). Go on anyway?",
+                e.text()
             )),
         }
     }
@@ -842,14 +875,17 @@ impl App {
     }
 
     /// Saves the session now (embedded pages never save).
-    fn flush_autosave(&mut self) -> Result<(), String> {
+    fn flush_autosave(&mut self) -> Result<(), browser::SaveError> {
         self.apply_pending();
         self.autosave = None;
         if self.embed {
             return Ok(());
         }
+        if self.other_tab {
+            return Err(browser::SaveError::OtherTab);
+        }
         if self.too_big() {
-            return Err("This session is too large for the browser's storage.".into());
+            return Err(browser::SaveError::Failed("This session is too large for the browser's storage.".into()));
         }
         // The autosave keeps undo and redo too (a link does not).
         let (undo, redo) = self.session.undo_steps(UNDO_SAVE_BYTES);
@@ -1034,6 +1070,7 @@ impl Component for App {
             refocus: None,
             focus_fallback: Vec::new(),
             told_too_big: false,
+            other_tab: false,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
         }
     }
@@ -1412,6 +1449,20 @@ impl Component for App {
                     self.session.world.scenario.title
                 )));
             }
+            Msg::TakeOver => {
+                let base = self.session.base.clone();
+                browser::keep_other_tab_aside(base.as_deref());
+                browser::forget_seen(base.as_deref());
+                self.other_tab = false;
+                self.notice = Some(match self.flush_autosave() {
+                    Ok(()) => Notice {
+                        restore: true,
+                        ..Notice::info("This tab's work is saved; the other tab's is kept aside, and \"Bring back my own session\" brings it back.")
+                    },
+                    Err(e) => Notice::error(e.text()),
+                });
+                self.focus_fallback = vec!["restore-own".into()];
+            }
             Msg::RestoreOwn => {
                 let base = self.session.base.clone();
                 match browser::load_backup(base.as_deref()).map(|saved| Session::from_saved(&saved))
@@ -1460,7 +1511,7 @@ impl Component for App {
                 match parsed {
                     Ok((s, large)) if self.may_replace() => {
                         // The learner's own session of that scenario is kept aside.
-                        let kept = browser::load_autosave(s.base.as_deref()).map(|own| {
+                        let kept = own_session(s.base.as_deref()).map(|own| {
                             keep_aside(&own, s.base.as_deref());
                         });
                         browser::set_foreign(s.base.as_deref(), true);
@@ -1700,7 +1751,18 @@ impl Component for App {
                 }
                 // Told once: a real node's dump does not fit in storage.
                 match self.flush_autosave() {
-                    Err(e) if !self.told_too_big => {
+                    Err(browser::SaveError::OtherTab) if !self.other_tab => {
+                        self.other_tab = true;
+                        self.notice = Some(Notice {
+                            take_over: true,
+                            ..Notice::error(format!(
+                                "{} Keep working here and save this tab's work instead (the other tab's is then kept aside), or use \"Export\" or \"Copy link\" to keep it.",
+                                browser::OTHER_TAB
+                            ))
+                        });
+                        return true;
+                    }
+                    Err(browser::SaveError::Failed(e)) if !self.told_too_big => {
                         self.told_too_big = true;
                         self.notice = Some(Notice::error(if e.contains("Export") {
                             e
@@ -2015,6 +2077,9 @@ impl Component for App {
                         <p>{ n.text.clone() }</p>
                         if n.restore {
                             <button id="restore-own" onclick={link.callback(|_| Msg::RestoreOwn)}>{ "Bring back my own session" }</button>
+                        }
+                        if n.take_over {
+                            <button id="take-over" onclick={link.callback(|_| Msg::TakeOver)}>{ "Save this tab's work instead" }</button>
                         }
                         <button class="icon-button" aria-label="Dismiss this message" onclick={link.callback(|_| Msg::DismissNotice)}>{ "✕" }</button>
                     </div>

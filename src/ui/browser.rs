@@ -137,8 +137,83 @@ fn delete(key: &str) {
 /// The autosaved session of built-in scenario `base` (`None`: the imported
 /// one), if one is stored and readable. Each scenario has its own, so
 /// switching scenarios loses no edits.
-pub fn load_autosave(base: Option<&str>) -> Option<Saved> {
-    share::from_json(&get(&autosave_key(base))?).ok()
+/// None when nothing is saved; an error when what is stored does not read
+/// as a saved session (damaged, or another version's).
+pub fn load_autosave(base: Option<&str>) -> Option<Result<Saved, String>> {
+    let key = autosave_key(base);
+    let text = get(&key)?;
+    seen(&key, &text);
+    Some(share::from_json(&text).map_err(|e| e.to_string()))
+}
+
+thread_local! {
+    /// Per autosave key, a hash of the text this tab last read or wrote
+    /// there: another text there was saved by another tab.
+    static SEEN: std::cell::RefCell<Vec<(String, u64)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// FNV-1a: enough to tell one saved text from another.
+fn hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn seen(key: &str, text: &str) {
+    let h = hash(text);
+    SEEN.with(|s| {
+        let mut s = s.borrow_mut();
+        match s.iter_mut().find(|(k, _)| k == key) {
+            Some(e) => e.1 = h,
+            None => s.push((key.to_string(), h)),
+        }
+    });
+}
+
+/// Takes what is saved for `base` now as read by this tab (after it was
+/// put aside): the next autosave goes over it.
+pub fn forget_seen(base: Option<&str>) {
+    let key = autosave_key(base);
+    if let Some(text) = get(&key) {
+        seen(&key, &text);
+    }
+}
+
+/// Whether what is saved under `key` is another tab's: a text this tab
+/// neither read nor wrote.
+fn saved_elsewhere(key: &str) -> bool {
+    let Some(text) = get(key) else {
+        return false;
+    };
+    let h = hash(&text);
+    !SEEN.with(|s| s.borrow().iter().any(|(k, v)| k == key && *v == h))
+}
+
+/// Why an autosave did not happen.
+pub enum SaveError {
+    /// Too large, or refused by the browser: a sentence saying so.
+    Failed(String),
+    /// Another tab with the same scenario saved its session since this tab
+    /// last read or wrote it: it is left as it is.
+    OtherTab,
+}
+
+impl SaveError {
+    pub fn text(&self) -> String {
+        match self {
+            SaveError::Failed(e) => e.clone(),
+            SaveError::OtherTab => OTHER_TAB.to_string(),
+        }
+    }
+}
+
+pub const OTHER_TAB: &str = "This scenario is open in another tab too, which has saved its own work since: this tab no longer autosaves, so that work is not overwritten.";
+
+/// Puts another tab's saved session of `base` aside (as \"Bring back my
+/// own session\" offers it), so that this tab's can be saved in its place.
+pub fn keep_other_tab_aside(base: Option<&str>) {
+    if let Some(text) = get(&autosave_key(base)) {
+        let _ = set(&backup_key(base), &text);
+        set_foreign(base, false);
+    }
 }
 
 /// Moves the stored session of `base` aside, under `….unreadable`, so
@@ -159,19 +234,24 @@ pub fn last_scenario() -> Option<String> {
 
 /// Saves the session; an error sentence when it is too large or storage
 /// is refused (private mode, quota). The previous save stays on failure.
-pub fn autosave(saved: &Saved) -> Result<(), String> {
+pub fn autosave(saved: &Saved) -> Result<(), SaveError> {
     let json = share::to_json(saved);
     if json.len() > AUTOSAVE_MAX {
-        return Err(format!(
+        return Err(SaveError::Failed(format!(
             "This session ({} MB) is too large for the browser's storage, so it is not autosaved. Use \"Export\" to keep it in a file.",
             decimal::fixed(json.len() as f64 / 1e6, 1)
-        ));
+        )));
     }
-    set(&autosave_key(saved.base.as_deref()), &json).map_err(|e| {
-        format!(
+    let key = autosave_key(saved.base.as_deref());
+    if saved_elsewhere(&key) {
+        return Err(SaveError::OtherTab);
+    }
+    set(&key, &json).map_err(|e| {
+        SaveError::Failed(format!(
             "The browser refused to save this session ({e}). Use \"Export\" to keep it in a file."
-        )
+        ))
     })?;
+    seen(&key, &json);
     let _ = set(LAST_KEY, saved.base.as_deref().unwrap_or("imported"));
     Ok(())
 }
