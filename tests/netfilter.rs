@@ -6,7 +6,7 @@ use packetwalk::engine::iptables::eval::{run_hook, Env, Facts, Outcome, RuleAt};
 use packetwalk::engine::iptables::rule::Recent;
 use packetwalk::engine::iptables::{save, Hook, TableName};
 use packetwalk::engine::packet::{Ipv4Header, Packet, Proto, TcpFlags, Transport};
-use packetwalk::engine::scenario::Scenario;
+use packetwalk::engine::scenario::{Scenario, Text};
 use packetwalk::engine::sim::{send, Force, SendSpec, SimState};
 use packetwalk::engine::trace::{StepKind, Trace, Verdict};
 use packetwalk::engine::World;
@@ -501,5 +501,99 @@ fn the_source_address_is_the_one_on_the_next_hops_subnet() {
             src,
             "{from} → {to}"
         );
+    }
+}
+
+/// Closing and reopening a TCP connection through a DNAT, as measured on
+/// Linux 6.18: a SYN reopens it (a new entry, the nat table again) after
+/// TIME_WAIT, or after its own side's RST; after the other side's RST, or
+/// in LAST_ACK, it is let through on the old entry, ESTABLISHED.
+#[test]
+fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
+    let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.5:80\n");
+    let client = |flags: &'static str| ("client", "10.0.0.1:8080", 40000, flags);
+    let server = |flags: &'static str| ("web5", "10.0.0.2:40000", 80, flags);
+    let open = [client("SYN"), server("SYN,ACK"), client("ACK")];
+    type Send = (&'static str, &'static str, u16, &'static str);
+    let cases: Vec<(&str, Vec<Send>, &str)> = vec![
+        (
+            "the client's RST",
+            vec![client("RST")],
+            "NEW (a SYN on a connection its sender closed: conntrack deleted the CLOSE entry",
+        ),
+        ("the server's RST", vec![server("RST")], "ESTABLISHED"),
+        (
+            "TIME_WAIT",
+            vec![client("FIN,ACK"), server("FIN,ACK"), client("ACK")],
+            "NEW (a SYN on a connection its sender closed: conntrack deleted the TIME_WAIT entry",
+        ),
+        (
+            "LAST_ACK",
+            vec![client("FIN,ACK"), server("FIN,ACK")],
+            "ESTABLISHED",
+        ),
+        ("no close", vec![], "ESTABLISHED"),
+    ];
+    for (what, close, want) in cases {
+        // The node answers the pod's ARP for its gateway (proxy ARP) once
+        // it has a route there.
+        let mut sc = scenario(&rules);
+        if let Text::Lines(routes) = &mut sc.hosts[0].routes {
+            routes.push("default via 10.0.0.254 dev eth0".into());
+        }
+        let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = SimState::new(&w);
+        let mut last = None;
+        for (from, to, port, flags) in open.iter().chain(&close).chain(&[client("SYN")]) {
+            let mut spec = SendSpec::new(from, to, Proto::Tcp);
+            spec.src_port = Some(*port);
+            spec.flags = Some(TcpFlags::from_bits(TcpFlags::parse_list(flags).unwrap()));
+            last = Some(send(&mut w, &mut s, &spec).unwrap());
+        }
+        let t = last.unwrap();
+        let state = (t.steps.iter())
+            .find_map(|st| match &st.kind {
+                StepKind::Conntrack(packetwalk::engine::trace::CtEvent::Lookup {
+                    state, ..
+                }) if st.ns == "node" => Some(state.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(state.starts_with(want), "after {what}: {state}");
+        // Reopened or not, the SYN reaches the pod through the DNAT.
+        assert_eq!(delivered(&t), "web5", "after {what}");
+        let nat_ran = t
+            .steps
+            .iter()
+            .any(|st| matches!(&st.kind, StepKind::Nat { .. }) && st.ns == "node");
+        assert_eq!(
+            nat_ran,
+            want.starts_with("NEW"),
+            "after {what}: the nat table"
+        );
+    }
+}
+
+/// Address ranges are hashed as the kernel hashes them: one client gets
+/// one address of a DNAT range, whatever its source port.
+#[test]
+fn a_dnat_address_range_gives_a_client_one_hashed_address() {
+    use packetwalk::engine::nat::pick_addr;
+    let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.5-10.244.0.6:80\n");
+    let ts = trace(&rules, "10.0.0.1:8080", vec![], 4);
+    let want = pick_addr(
+        "10.0.0.2".parse().unwrap(),
+        "10.0.0.1".parse().unwrap(),
+        "10.244.0.5".parse().unwrap(),
+        "10.244.0.6".parse().unwrap(),
+        false,
+    );
+    let pod = if want.octets()[3] == 5 {
+        "web5"
+    } else {
+        "web6"
+    };
+    for t in &ts {
+        assert_eq!(delivered(t), pod);
     }
 }

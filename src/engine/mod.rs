@@ -14,6 +14,7 @@ pub mod iptables;
 pub mod k8s;
 pub mod kubeproxy;
 pub mod lex;
+pub mod nat;
 pub mod packet;
 pub mod render;
 pub mod rng;

@@ -15,6 +15,7 @@ use crate::engine::conntrack::{self, invert, tuple_of, Dir};
 use crate::engine::iptables::eval::{self, Env, Facts, Outcome, RuleAt};
 use crate::engine::iptables::rule::{addrtype, ctstate, NatRange, Recent, RecentCmd, RejectWith};
 use crate::engine::iptables::{Counters, Hook, TableName};
+use crate::engine::nat;
 use crate::engine::packet::{
     icmp, Ipv4Header, Packet, Proto, Quoted, TcpFlags, Transport, VxlanEncap,
 };
@@ -806,6 +807,26 @@ impl Walker<'_, '_> {
             }),
             None => table.find(&t),
         };
+        let flags = match pkt.head_transport().as_deref() {
+            Some(Transport::Tcp { flags, .. }) => Some(*flags),
+            _ => None,
+        };
+        // A SYN of a connection its sender closed: conntrack deletes the
+        // entry and looks again (nf_conntrack_tcp_packet's NF_REPEAT).
+        let mut reopened = None;
+        let found = match (found, flags) {
+            (Some((i, dir)), Some(f)) if !ct.related => {
+                let was = self.state.conntrack[host].entries[i].tcp;
+                if was.reopens(dir, f) {
+                    self.state.conntrack[host].remove(i);
+                    reopened = Some(was);
+                    None
+                } else {
+                    Some((i, dir))
+                }
+            }
+            (found, _) => found,
+        };
         let state_name;
         match found {
             Some((i, dir)) => {
@@ -813,6 +834,16 @@ impl Walker<'_, '_> {
                 if dir == Dir::Reply && !ct.related {
                     e.seen_reply = true;
                 }
+                let tcp_was = e.tcp;
+                if let (Some(f), false) = (flags, ct.related) {
+                    e.tcp = e.tcp.after(dir, f);
+                }
+                // Said when the segment moves the connection's closing on.
+                let closing = if e.tcp != tcp_was && e.tcp != conntrack::TcpState::Open {
+                    format!("; TCP state now {}", e.tcp.name())
+                } else {
+                    String::new()
+                };
                 ct.entry = Some((i, dir));
                 ct.state = if ct.related {
                     ctstate::RELATED
@@ -828,7 +859,7 @@ impl Walker<'_, '_> {
                     ct.state |= ctstate::SNAT;
                 }
                 state_name = format!(
-                    "{}{}",
+                    "{}{}{closing}",
                     if ct.related {
                         "RELATED"
                     } else if e.seen_reply {
@@ -860,9 +891,13 @@ impl Walker<'_, '_> {
                             seen_reply: false,
                             dnat: false,
                             snat: false,
+                            tcp: conntrack::TcpState::Open,
                         });
                         ct.state = ctstate::NEW;
-                        "NEW".to_string()
+                        match reopened {
+                            Some(was) => format!("NEW (a SYN on a connection its sender closed: conntrack deleted the {} entry and made a new one, so the nat table is consulted again)", was.name()),
+                            None => "NEW".to_string(),
+                        }
                     }
                 };
                 self.ct_step(host, pkt, t, state, None);
@@ -1036,7 +1071,7 @@ impl Walker<'_, '_> {
                 }
                 Outcome::Dnat(range, rule) => {
                     let before = endpoint_dst(pkt);
-                    let (addr, port) = self.pick(&range, before.addr, before.port, false);
+                    let (addr, port) = self.pick_dnat(host, pkt, ct, &range);
                     pkt.head_mut().dst = addr;
                     if let Some(p) = port {
                         pkt.transport.set_dst_port(p);
@@ -1062,18 +1097,13 @@ impl Walker<'_, '_> {
                     );
                 }
                 Outcome::Snat(range, random_fully, rule) => {
-                    let before = endpoint_src(pkt);
-                    let (addr, _) = self.pick(&range, before.addr, before.port, random_fully);
-                    self.apply_snat(
-                        host,
-                        pkt,
-                        ct,
-                        addr,
-                        range.ports,
-                        random_fully,
-                        NatKind::Snat,
-                        rule,
-                    );
+                    let src = pkt.head().src;
+                    let to = NatRange {
+                        random: range.random || random_fully,
+                        addr: range.addr.or(Some((src, src))),
+                        ..range
+                    };
+                    self.apply_snat(host, pkt, ct, &to, NatKind::Snat, rule);
                 }
                 Outcome::Masquerade(ports, random_fully, rule) => {
                     let oif = pkt.oif.clone().unwrap_or_default();
@@ -1086,77 +1116,123 @@ impl Walker<'_, '_> {
                         let detail = format!("MASQUERADE: no address to masquerade as on {oif}");
                         return Some(self.drop(host, DropReason::Filtered, detail, None, &pk));
                     };
-                    self.apply_snat(
-                        host,
-                        pkt,
-                        ct,
-                        addr,
+                    let to = NatRange {
+                        addr: Some((addr, addr)),
                         ports,
-                        random_fully,
-                        NatKind::Masquerade,
-                        rule,
-                    );
+                        random: random_fully,
+                        persistent: false,
+                    };
+                    self.apply_snat(host, pkt, ct, &to, NatKind::Masquerade, rule);
                 }
             }
         }
         None
     }
 
-    /// Picks the address (and port) of a NAT range: the first address; the
-    /// port kept if in range, else the range's first.
-    fn pick(
-        &mut self,
-        r: &NatRange,
-        addr: Ipv4Addr,
-        port: Option<u16>,
-        _random: bool,
-    ) -> (Ipv4Addr, Option<u16>) {
-        let a = r.addr.map(|(lo, _)| lo).unwrap_or(addr);
-        let p = match (r.ports, port) {
-            (Some((lo, hi)), Some(p)) if p >= lo && p <= hi => Some(p),
-            (Some((lo, _)), _) => Some(lo),
-            (None, p) => p,
-        };
-        (a, p)
+    /// The reply tuple a new connection would have with `change` made to
+    /// it, and whether another connection already holds it.
+    fn reply_used(&self, host: usize, ct: &Ct, change: impl Fn(&mut Tuple)) -> bool {
+        ct.new.as_ref().is_some_and(|n| {
+            let mut reply = n.reply;
+            change(&mut reply);
+            self.state.conntrack[host].reply_taken(&reply)
+        })
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The address and port a DNAT range maps the packet to, as the kernel
+    /// picks them ([`nat`]).
+    fn pick_dnat(
+        &mut self,
+        host: usize,
+        pkt: &Packet,
+        ct: &Ct,
+        r: &NatRange,
+    ) -> (Ipv4Addr, Option<u16>) {
+        let (src, dst) = (pkt.head().src, pkt.head().dst);
+        let addr = match r.addr {
+            Some((lo, hi)) => nat::pick_addr(src, dst, lo, hi, r.persistent),
+            None => dst,
+        };
+        let port = endpoint_dst(pkt)
+            .port
+            .filter(|_| conntrack::has_ports(pkt.head().protocol));
+        let port = port.map(|p| {
+            let mut rng = self.state.rng.clone();
+            let picked = nat::pick_port(p, r.ports, nat::Manip::Dst, r.random, &mut rng, |q| {
+                self.reply_used(host, ct, |t| {
+                    t.src = addr;
+                    t.sport = q;
+                })
+            });
+            self.state.rng = rng;
+            picked
+        });
+        (addr, port)
+    }
+
+    /// SNAT and MASQUERADE (`to` holds the address range; MASQUERADE's is
+    /// the interface's address): the source the kernel picks
+    /// (`get_unique_tuple`). Without `--random`, the packet's own source
+    /// when it is in range and free, else the mapping an earlier
+    /// connection from the same address and port got; else the range's
+    /// hashed address and a port ([`nat::pick_port`]).
     fn apply_snat(
         &mut self,
         host: usize,
         pkt: &mut Packet,
         ct: &mut Ct,
-        addr: Ipv4Addr,
-        ports: Option<(u16, u16)>,
-        random_fully: bool,
+        to: &NatRange,
         nat: NatKind,
         rule: crate::engine::trace::RuleRef,
     ) {
         let before = endpoint_src(pkt);
         let has_ports = conntrack::has_ports(pkt.head().protocol);
-        let mut port = before.port;
-        if has_ports {
-            if random_fully {
-                let (lo, hi) = ports.unwrap_or((1024, 65535));
-                port = Some(self.state.rng.range(lo as u32, hi as u32) as u16);
-            } else if let Some((lo, hi)) = ports {
-                port = Some(port.filter(|p| *p >= lo && *p <= hi).unwrap_or(lo));
-            }
-            // Keep the port unless another connection already uses the reply tuple.
-            if let (Some(n), Some(mut p)) = (&ct.new, port) {
-                let mut reply = n.reply;
-                reply.dst = addr;
-                for _ in 0..64 {
-                    reply.dport = p;
-                    if !self.state.conntrack[host].reply_taken(&reply) {
-                        break;
-                    }
-                    let (lo, hi) = ports.unwrap_or((1024, 65535));
-                    p = self.state.rng.range(lo as u32, hi as u32) as u16;
+        let (lo, hi) = to.addr.unwrap_or((before.addr, before.addr));
+        let in_range = |a: Ipv4Addr, p: Option<u16>| {
+            a >= lo
+                && a <= hi
+                && (!has_ports
+                    || to
+                        .ports
+                        .is_none_or(|(l, h)| p.is_some_and(|p| p >= l && p <= h)))
+        };
+        let used = |s: &Walker, a: Ipv4Addr, p: Option<u16>| {
+            s.reply_used(host, ct, |t| {
+                t.dst = a;
+                if let Some(p) = p.filter(|_| has_ports) {
+                    t.dport = p;
                 }
-                port = Some(p);
-            }
-        }
+            })
+        };
+        // An earlier connection's mapping of the same source address and port.
+        let earlier = (self.state.conntrack[host].entries.iter())
+            .find(|e| {
+                e.snat
+                    && e.original.proto == pkt.head().protocol
+                    && e.original.src == before.addr
+                    && e.original.sport == before.port.unwrap_or(0)
+            })
+            .map(|e| (e.reply.dst, has_ports.then_some(e.reply.dport)));
+        let kept = if to.random {
+            None
+        } else if in_range(before.addr, before.port) {
+            Some((before.addr, before.port)).filter(|(a, p)| !used(self, *a, *p))
+        } else {
+            earlier.filter(|(a, p)| in_range(*a, *p) && !used(self, *a, *p))
+        };
+        let (addr, port) = kept.unwrap_or_else(|| {
+            let addr = nat::pick_addr(before.addr, pkt.head().dst, lo, hi, to.persistent);
+            let port = before.port.filter(|_| has_ports).map(|p| {
+                let mut rng = self.state.rng.clone();
+                let picked =
+                    nat::pick_port(p, to.ports, nat::Manip::Src, to.random, &mut rng, |q| {
+                        used(self, addr, Some(q))
+                    });
+                self.state.rng = rng;
+                picked
+            });
+            (addr, port.or(before.port))
+        });
         pkt.head_mut().src = addr;
         if let Some(p) = port.filter(|_| has_ports) {
             pkt.transport.set_src_port(p);
@@ -2062,6 +2138,10 @@ impl Walker<'_, '_> {
                 if !accepted.contains(&conn) {
                     accepted.push(conn);
                 }
+            } else if f.rst && accepted.contains(&conn) {
+                // The reset ends the connection: a later segment of it
+                // without a SYN is answered with a reset.
+                accepted.retain(|c| *c != conn);
             } else if !accepted.contains(&conn) {
                 // In LISTEN (RFC 793): an RST is ignored, an ACK is answered
                 // with a reset, anything else is dropped.

@@ -4,7 +4,7 @@
 //! branch, conntrack tuples.
 
 use crate::engine::decimal;
-use crate::engine::trace::{CtEvent, StepKind, Trace};
+use crate::engine::trace::{CtEvent, NatKind, StepKind, Trace};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -206,6 +206,48 @@ pub fn explain(props: &ExplainProps) -> Html {
                 if in_port == out_port { <p>{ format!("It leaves through {out_port}, the port it came in on: only because hairpin mode is on there (the pod is calling itself through its Service; kube-proxy masquerades it so the answer comes back through the node).") }</p> }
             </>
         },
+        StepKind::Nat {
+            nat,
+            before,
+            after,
+            rule,
+        } => {
+            let text = rule.as_ref().map(|r| r.text.as_str()).unwrap_or("");
+            let arg = |opt: &str| {
+                let mut words = text.split_whitespace();
+                words.find(|w| *w == opt).and_then(|_| words.next())
+            };
+            let (first, how) = match nat {
+                NatKind::Dnat => (
+                    format!("DNAT picks where the connection goes, once: conntrack keeps the binding, so its later packets go to {after} without the nat table, and the answers come back from {before}."),
+                    arg("--to-destination").filter(|a| a.split(':').next().is_some_and(|a| a.contains('-'))).map(|_| {
+                        "From an address range the kernel picks by a hash of the client's address and the address it sent to (with --persistent, of the client's alone): one client always gets the same one.".to_string()
+                    }),
+                ),
+                _ => (
+                    format!(
+                        "{} so the answers come back to this host, whose conntrack hands them back to {before}.",
+                        if *nat == NatKind::Masquerade {
+                            format!("MASQUERADE takes the address of the interface the packet leaves by, {},", after.addr)
+                        } else {
+                            format!("SNAT gives the connection the source {},", after.addr)
+                        }
+                    ),
+                    match (before.port, after.port) {
+                        (_, Some(p)) if text.contains("--random") => Some(format!("With --random-fully (or --random) the source port is drawn at random, here {p}: connections from many pods never race for one port (kube-proxy asks for it).")),
+                        (Some(a), Some(b)) if a == b => Some(format!("The source port {a} is kept: no other connection from {} uses it toward this destination.", after.addr)),
+                        (Some(a), Some(b)) => Some(format!("Port {a} could not be kept (another connection uses it toward this destination, or it is outside --to-ports): the kernel took a free one, {b}.")),
+                        _ => None,
+                    },
+                ),
+            };
+            html! {
+                <>
+                    <p>{ first }</p>
+                    if let Some(how) = how { <p>{ how }</p> }
+                </>
+            }
+        }
         StepKind::NatSkipped { hook } => html! {
             <p>{ format!("The nat table runs only for the first packet of a connection; at {hook} this packet follows the connection's binding instead.") }</p>
         },

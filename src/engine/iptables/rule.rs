@@ -217,6 +217,11 @@ pub enum RejectWith {
 pub struct NatRange {
     pub addr: Option<(Ipv4Addr, Ipv4Addr)>,
     pub ports: Option<(u16, u16)>,
+    /// `--random` (or, for SNAT and MASQUERADE, `--random-fully`): the
+    /// port is picked at random even when the packet's own would do.
+    pub random: bool,
+    /// `--persistent`: the address hash leaves the destination out.
+    pub persistent: bool,
 }
 
 /// The verdict or action of a rule.
@@ -661,7 +666,12 @@ fn parse_nat_range(s: &str) -> Result<NatRange, String> {
         Some((a, b))
     };
     let ports = port_part.map(nat_ports).transpose()?;
-    Ok(NatRange { addr, ports })
+    Ok(NatRange {
+        addr,
+        ports,
+        random: false,
+        persistent: false,
+    })
 }
 
 pub(crate) fn parse_icmp_type(s: &str) -> Result<(Option<u8>, Option<u8>), String> {
@@ -1532,7 +1542,11 @@ impl Builder<'_, '_> {
                     .ok_or_else(|| self.err(at, "DNAT needs --to-destination"))?;
                 let r = parse_nat_range(v).map_err(|m| self.err(pos, m))?;
                 self.ported(&r, pos, "--to-destination")?;
-                Target::Dnat(r)
+                Target::Dnat(NatRange {
+                    random: has("--random"),
+                    persistent: has("--persistent"),
+                    ..r
+                })
             }
             "SNAT" => {
                 let (v, pos) =
@@ -1540,7 +1554,11 @@ impl Builder<'_, '_> {
                 let to = parse_nat_range(v).map_err(|m| self.err(pos, m))?;
                 self.ported(&to, pos, "--to-source")?;
                 Target::Snat {
-                    to,
+                    to: NatRange {
+                        random: has("--random"),
+                        persistent: has("--persistent"),
+                        ..to
+                    },
                     random_fully: has("--random-fully"),
                 }
             }
@@ -1553,7 +1571,8 @@ impl Builder<'_, '_> {
                     }
                     None => None,
                 },
-                random_fully: has("--random-fully"),
+                // --random too: both pick the port at random.
+                random_fully: has("--random-fully") || has("--random"),
             },
             "MARK" => {
                 let forms = [
