@@ -87,8 +87,11 @@ enum Command {
     Check { file: PathBuf },
 }
 
+/// A file as text (a byte-order mark dropped, UTF-16 read); where it is
+/// not text, the line and column that is not.
 fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    packetwalk::engine::text::decode(bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn load_scenario(name: &str) -> Result<Scenario, String> {
@@ -322,21 +325,37 @@ fn run_trace(
 fn check(path: &Path) -> Result<String, String> {
     let text = read(path)?;
     let trimmed = text.trim_start();
-    let result: Result<String, Errors> = if trimmed.starts_with('{') {
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    let lines = || text.lines().map(str::trim_start);
+    let result: Result<String, Errors> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
         Scenario::from_json(&text).and_then(|s| {
-            World::build(&s)
-                .map(|w| format!("scenario \"{}\": {} hosts, valid", s.name, w.hosts.len()))
+            World::build(&s).map(|w| {
+                format!(
+                    "scenario \"{}\": {}, valid",
+                    s.name,
+                    plural(w.hosts.len(), "host")
+                )
+            })
         })
-    } else if trimmed.starts_with('*') || trimmed.starts_with('#') || trimmed.starts_with(':') {
+    } else if lines().any(|l| l.starts_with("apiVersion:") || l.starts_with("kind:")) {
+        return Err(format!(
+            "{}: this is Kubernetes YAML: give it to `packetwalk generate --cluster` or `packetwalk trace --cluster`",
+            path.display()
+        ));
+    } else if ["*", "#", ":", "-A ", "-I ", "COMMIT"]
+        .iter()
+        .any(|p| trimmed.starts_with(p))
+    {
         save::parse(&text).map(|r| {
             format!(
-                "iptables-save dump: {} tables, {} rules, valid",
-                r.tables.len(),
-                r.rule_count()
+                "iptables-save dump: {}, {}, valid",
+                plural(r.tables.len(), "table"),
+                plural(r.rule_count(), "rule")
             )
         })
     } else {
-        route_text::parse_routes(&text).map(|t| format!("routes: {} routes, valid", t.routes.len()))
+        route_text::parse_routes(&text)
+            .map(|t| format!("routes: {}, valid", plural(t.routes.len(), "route")))
     };
     result.map_err(|e| {
         let mut s = located(&e, path);

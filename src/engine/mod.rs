@@ -22,6 +22,7 @@ pub mod route;
 pub mod route_text;
 pub mod scenario;
 pub mod sim;
+pub mod text;
 pub mod trace;
 
 pub use error::{Errors, ParseError};

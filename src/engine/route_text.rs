@@ -423,6 +423,7 @@ pub fn looks_like_route_n(text: &str) -> bool {
 
 /// Parses either format.
 pub fn parse_routes(text: &str) -> Result<RouteTable, Errors> {
+    let text = crate::engine::text::without_bom(text);
     if looks_like_route_n(text) {
         parse_route_n(text)
     } else {

@@ -485,7 +485,7 @@ impl Scenario {
 
     /// Parses a scenario from JSON, with the line and column of a syntax error.
     pub fn from_json(text: &str) -> Result<Scenario, Errors> {
-        serde_json::from_str(text).map_err(|e| {
+        serde_json::from_str(crate::engine::text::without_bom(text)).map_err(|e| {
             Errors::from(ParseError::new(
                 e.line(),
                 e.column(),

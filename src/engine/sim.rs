@@ -1043,11 +1043,11 @@ impl Walker<'_, '_> {
             let outcome = eval::run_hook(table, hook, pkt, &mut env, ns, &mut self.steps);
             match outcome {
                 Outcome::Accept => {}
-                Outcome::Limit => {
+                Outcome::Limit(limit) => {
                     let pk = pkt.clone();
                     let detail = format!(
-                        "{tn} {hook}: more than {} rule visits; the chains jump into the same chains many times over",
-                        eval::MAX_VISITS
+                        "{tn} {hook}: Packet Walk stopped after {}; this is the simulator's limit, not the kernel's, which would walk on",
+                        limit.describe()
                     );
                     return Some(self.drop(host, DropReason::RuleLimit, detail, None, &pk));
                 }

@@ -268,7 +268,7 @@ impl DropReason {
             DropReason::NotForwarding => "this host does not forward packets (net.ipv4.ip_forward = 0)",
             DropReason::NoTunnel => "an IPIP packet arrived but there is no tunl0 to decapsulate it",
             DropReason::HopLimit => "the packet took too many hops (a routing loop?)",
-            DropReason::RuleLimit => "the simulator stopped: the chains need too many rule visits for one packet",
+            DropReason::RuleLimit => "Packet Walk stopped walking the rules: they need more work for one packet than the simulator allows",
             DropReason::ConntrackClash => "conntrack could not insert the connection: another one holds the same tuple",
             DropReason::Hairpin => "a bridge does not send a frame back out of the port it came in on unless that port's hairpin mode is on",
         }

@@ -523,11 +523,11 @@ pub fn read_file(
         // wasm memory, one 100 ms task for a 12 MB dump.
         let t0 = now_ms();
         let r = match gloo_file::futures::read_as_bytes(&file).await {
-            Ok(bytes) => crate::ui::session::decode_text(bytes)
+            Ok(bytes) => crate::engine::text::decode(bytes)
                 .map(|t| (name.clone(), Rc::<str>::from(t)))
                 .map_err(|at| {
                     format!(
-                        "{name} is not text (byte {at} is not valid UTF-8 or UTF-16): is it an iptables-save or ip route listing?"
+                        "{name} is not text ({at}, nor UTF-16): is it an iptables-save or ip route listing?"
                     )
                 }),
             Err(e) => Err(format!("{name} could not be read: {e}")),

@@ -61,32 +61,6 @@ impl Field {
     }
 }
 
-/// A file's bytes as text: UTF-8 (a byte-order mark is dropped), or
-/// UTF-16 with its byte-order mark (what Windows tools write). The error is
-/// the position (from 1) of the first byte that is not valid.
-pub fn decode_text(bytes: Vec<u8>) -> Result<String, usize> {
-    let utf16 = |le: bool| {
-        let units: Vec<u16> = bytes[2..]
-            .chunks(2)
-            .map(|c| match (c, le) {
-                ([a, b], true) => u16::from_le_bytes([*a, *b]),
-                ([a, b], false) => u16::from_be_bytes([*a, *b]),
-                _ => 0xFFFD,
-            })
-            .collect();
-        String::from_utf16(&units).map_err(|_| 3)
-    };
-    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        String::from_utf8(bytes[3..].to_vec()).map_err(|e| e.utf8_error().valid_up_to() + 4)
-    } else if bytes.starts_with(&[0xFF, 0xFE]) {
-        utf16(true)
-    } else if bytes.starts_with(&[0xFE, 0xFF]) {
-        utf16(false)
-    } else {
-        String::from_utf8(bytes).map_err(|e| e.utf8_error().valid_up_to() + 1)
-    }
-}
-
 /// An editor's text as typed, and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Draft {
@@ -1826,37 +1800,6 @@ mod tests {
         );
         assert_eq!(&*s.drafts[h].rules.text, big.as_str());
         assert!(matches!(verdict(&s), Verdict::Delivered { .. }));
-    }
-
-    #[test]
-    fn files_decode_from_utf8_with_or_without_bom_and_utf16() {
-        let text = "*nat\n-A X -j ACCEPT\n";
-        let utf16 = |le: bool| {
-            let mut v = if le {
-                vec![0xFF, 0xFE]
-            } else {
-                vec![0xFE, 0xFF]
-            };
-            for u in text.encode_utf16() {
-                v.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
-            }
-            v
-        };
-        let cases: Vec<(Vec<u8>, Result<&str, usize>)> = vec![
-            (text.as_bytes().to_vec(), Ok(text)),
-            (
-                [&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat(),
-                Ok(text),
-            ),
-            (utf16(true), Ok(text)),
-            (utf16(false), Ok(text)),
-            (b"ab\xFFcd".to_vec(), Err(3)),
-            (vec![], Ok("")),
-        ];
-        for (bytes, want) in cases {
-            let got = decode_text(bytes.clone());
-            assert_eq!(got.as_deref().map_err(|e| *e), want, "{bytes:?}");
-        }
     }
 
     #[test]

@@ -49,14 +49,35 @@ pub enum Outcome {
     Dnat(NatRange, RuleRef),
     Snat(NatRange, bool, RuleRef),
     Masquerade(Option<(u16, u16)>, bool, RuleRef),
-    /// The walk visited [`MAX_VISITS`] rules and stopped: chains that jump
-    /// to the same chains many times over (a DAG, not a loop) can need
-    /// exponentially many visits.
-    Limit,
+    /// The walk stopped at one of the simulator's own limits (not the
+    /// kernel's): chains that jump to the same chains many times over (a
+    /// DAG, not a loop) can need exponentially many visits.
+    Limit(Limit),
+}
+
+/// Which of the simulator's limits stopped a walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// [`MAX_VISITS`] rules visited.
+    Visits,
+    /// [`MAX_STEPS`] steps traced, at a jump.
+    Jumps,
+}
+
+impl Limit {
+    /// What stopped it, in words.
+    pub fn describe(self) -> String {
+        match self {
+            Limit::Visits => format!("{MAX_VISITS} rule visits for one packet"),
+            Limit::Jumps => format!(
+                "{MAX_STEPS} trace steps for one packet (its chains jump into the same chains many times over)"
+            ),
+        }
+    }
 }
 
 /// Rule visits allowed for one packet in one table.
-pub const MAX_VISITS: usize = 100_000;
+pub const MAX_VISITS: usize = 1_000_000;
 
 /// Trace steps after which a walk stops jumping into further chains.
 pub const MAX_STEPS: usize = 20_000;
@@ -477,7 +498,7 @@ pub fn run_hook(
             budget = budget.saturating_sub(1);
             if budget == 0 {
                 run.flush(steps, ns, table.name, &c.name, index_reason, pkt);
-                return Outcome::Limit;
+                return Outcome::Limit(Limit::Visits);
             }
             let rule = &c.rules[next];
             let at = RuleAt {
@@ -629,7 +650,7 @@ pub fn run_hook(
                     continue;
                 }
                 if steps.len() > MAX_STEPS {
-                    return Outcome::Limit;
+                    return Outcome::Limit(Limit::Jumps);
                 }
                 if !goto {
                     stack.push((chain, pos));

@@ -140,7 +140,11 @@ impl Parser {
                 Some(i) => &rest[..=i],
                 None => rest,
             };
-            let line = strip_newline(piece);
+            // A byte-order mark before the first line is not part of it.
+            let line = match pos {
+                0 => crate::engine::text::without_bom(strip_newline(piece)),
+                _ => strip_newline(piece),
+            };
             let commit = self.current.is_some() && is_commit(line);
             if commit && read > 0 {
                 break;

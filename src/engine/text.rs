@@ -1,0 +1,113 @@
+//! Files as text: what the command line and the page's file picker both
+//! read (a dump saved on Windows, or by an editor that marks its UTF-8).
+
+/// Where a file stops being text: the byte (from 1) and its line and
+/// column (from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotText {
+    pub byte: usize,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for NotText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}, column {} (byte {}) is not valid UTF-8",
+            self.line, self.column, self.byte
+        )
+    }
+}
+
+/// A file's bytes as text: UTF-8 (a byte-order mark is dropped), or
+/// UTF-16 with its byte-order mark (what Windows tools write).
+pub fn decode(bytes: Vec<u8>) -> Result<String, NotText> {
+    let utf16 = |le: bool| {
+        let units: Vec<u16> = bytes[2..]
+            .chunks(2)
+            .map(|c| match (c, le) {
+                ([a, b], true) => u16::from_le_bytes([*a, *b]),
+                ([a, b], false) => u16::from_be_bytes([*a, *b]),
+                _ => 0xFFFD,
+            })
+            .collect();
+        String::from_utf16(&units).map_err(|_| NotText {
+            byte: 3,
+            line: 1,
+            column: 1,
+        })
+    };
+    let utf8 = |from: usize| {
+        std::str::from_utf8(&bytes[from..])
+            .map(str::to_string)
+            .map_err(|e| {
+                let good = &bytes[from..from + e.valid_up_to()];
+                let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+                NotText {
+                    byte: from + e.valid_up_to() + 1,
+                    line: good.iter().filter(|&&b| b == b'\n').count() + 1,
+                    column,
+                }
+            })
+    };
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        utf8(3)
+    } else if bytes.starts_with(&[0xFF, 0xFE]) {
+        utf16(true)
+    } else if bytes.starts_with(&[0xFE, 0xFF]) {
+        utf16(false)
+    } else {
+        utf8(0)
+    }
+}
+
+/// Text as typed or pasted, without a byte-order mark at its start (a
+/// paste from a file opened in some editors carries one).
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_decode_from_utf8_with_or_without_bom_and_utf16() {
+        let text = "*nat\n-A X -j ACCEPT\n";
+        let utf16 = |le: bool| {
+            let mut v = if le {
+                vec![0xFF, 0xFE]
+            } else {
+                vec![0xFE, 0xFF]
+            };
+            for u in text.encode_utf16() {
+                v.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+            }
+            v
+        };
+        let bad = |byte, line, column| Err(NotText { byte, line, column });
+        let cases: Vec<(Vec<u8>, Result<&str, NotText>)> = vec![
+            (text.as_bytes().to_vec(), Ok(text)),
+            (
+                [&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat(),
+                Ok(text),
+            ),
+            (utf16(true), Ok(text)),
+            (utf16(false), Ok(text)),
+            (b"ab\xFFcd".to_vec(), bad(3, 1, 3)),
+            // A Latin-1 é in a comment on line 3.
+            (b"*nat\n:X - [0:0]\n# caf\xE9\n".to_vec(), bad(22, 3, 6)),
+            (vec![], Ok("")),
+        ];
+        for (bytes, want) in cases {
+            let got = decode(bytes.clone());
+            assert_eq!(got.as_deref().map_err(|e| *e), want, "{bytes:?}");
+        }
+        assert_eq!(
+            without_bom("\u{feff}default via 1.2.3.4"),
+            "default via 1.2.3.4"
+        );
+    }
+}
