@@ -381,8 +381,16 @@ fn malformed_rules_get_located_errors() {
             "-A INPUT -m conntrack --ctstate NEWISH -j ACCEPT\n",
             7,
             33,
-            "unknown connection state \"NEWISH\"",
+            "Bad state \"NEWISH\": not a connection state of -m conntrack",
         ),
+        // iptables' own words, checked with iptables-nft 1.8.9.
+        ("-A INPUT -m state --state SNAT -j ACCEPT\n", 7, 27, "Bad state \"SNAT\""),
+        ("-A INPUT -m conntrack -j ACCEPT\n", 7, 13, "conntrack: At least one option is required"),
+        ("-A INPUT -m state -j ACCEPT\n", 7, 13, "state: option \"--state\" must be specified"),
+        // Valid iptables that the simulator does not model says so.
+        ("-A INPUT -m conntrack --ctorigdst 10.0.0.1 -j ACCEPT\n", 7, 23, "-m conntrack --ctorigdst is valid iptables, but Packet Walk does not model it"),
+        ("-A INPUT -j CONNMARK --set-mark 1\n", 7, 13, "target CONNMARK is valid iptables, but Packet Walk does not model it"),
+        ("-A INPUT -j CONNMARK\n", 7, 13, "target CONNMARK is valid iptables, but Packet Walk does not model it"),
         (
             "-A INPUT -m addrtype --dst-type LOCALE -j ACCEPT\n",
             7,
@@ -786,7 +794,7 @@ fn placement_and_range_errors() {
         ("*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j SNAT --to-source 10.0.0.9-10.0.0.1\nCOMMIT\n", "address range 10.0.0.9-10.0.0.1 is inverted"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m multiport --dports 1:2,3:4,5:6,7:8,9:10,11:12,13:14,15:16 -j ACCEPT\nCOMMIT\n", "a range counts as two"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name X --rcheck --reap -j DROP\nCOMMIT\n", "recent --reap needs --seconds"),
-        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name X --rcheck --seconds 5 --hitcount 21 -j DROP\nCOMMIT\n", "--hitcount is at most 20"),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name X --rcheck --seconds 5 --hitcount 256 -j DROP\nCOMMIT\n", "--hitcount is at most 255"),
     ];
     for (text, msg) in cases {
         let e = save::parse(text).expect_err(text);
@@ -997,6 +1005,16 @@ fn jumps_nest_at_most_fifteen_chains_deep() {
     // Lines 1-2, 16 declarations, the INPUT rule, then C0…C14's rules.
     assert_eq!(errs.0.len(), 1, "{errs}");
     assert_eq!((errs.0[0].line, errs.0[0].column), (34, 11), "{errs}");
-    assert!(errs.0[0].message.contains("this jump to C15 nests 16 chains deep (INPUT → C0 → C1 → …)"), "{errs}");
-    assert!(errs.0[0].message.contains("RULE_APPEND failed (Too many links): rule in chain C14"), "{errs}");
+    assert!(
+        errs.0[0]
+            .message
+            .contains("this jump to C15 nests 16 chains deep (INPUT → C0 → C1 → …)"),
+        "{errs}"
+    );
+    assert!(
+        errs.0[0]
+            .message
+            .contains("RULE_APPEND failed (Too many links): rule in chain C14"),
+        "{errs}"
+    );
 }

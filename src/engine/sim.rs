@@ -366,10 +366,13 @@ fn endpoint_src(p: &Packet) -> Endpoint {
     }
 }
 
-/// Records a `recent` time stamp; the kernel keeps the last 20 per address.
+/// Records a `recent` time stamp. The kernel keeps the last 20 per
+/// address, or as many as a rule's `--hitcount` asks (up to 255; measured:
+/// `--hitcount 25` drops from the 25th packet): keeping 255 gives the
+/// same answers to every `--hitcount`.
 fn push_stamp(stamps: &mut Vec<u64>, now: u64) {
     stamps.push(now);
-    if stamps.len() > 20 {
+    if stamps.len() > 255 {
         stamps.remove(0);
     }
 }

@@ -104,6 +104,12 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                         format!("cannot jump to the built-in chain {name}"),
                     )),
                     Some(i) => resolved.push((ci, ri, i)),
+                    None if resolve_jumps && super::rule::OTHER_TARGETS.contains(&name) => errors
+                        .push(ParseError::new(
+                            r.line,
+                            col(&c.name, &r.args, name),
+                            super::rule::not_modelled(&format!("target {name}")),
+                        )),
                     None if resolve_jumps => errors.push(
                         ParseError::new(
                             r.line,
