@@ -1459,6 +1459,24 @@ impl Walker<'_, '_> {
         )
     }
 
+    /// Nobody answered ARP for the next hop. After about 3 s of asking
+    /// (neigh_invalidate), the kernel tells the sender: a forwarded packet
+    /// gets an ICMP host unreachable back (measured on Linux 6.18); the
+    /// program that sent a local one sees EHOSTUNREACH.
+    fn unanswered_arp(&mut self, host: usize, detail: String, pkt: &Packet) -> Next {
+        if !pkt.outer.is_empty() {
+            // A tunnel's outer header: no program sent it.
+            self.drop(host, DropReason::NoNeighbour, detail, None, pkt)
+        } else if pkt.iif.is_some() {
+            let resp = self.icmp_error(host, pkt, icmp::DEST_UNREACH, icmp::HOST_UNREACH);
+            let detail = format!("{detail}; after about 3 s of asking, the kernel answers the sender with ICMP host unreachable");
+            self.drop(host, DropReason::NoNeighbour, detail, resp, pkt)
+        } else {
+            let detail = format!("{detail}; after about 3 s of asking, the program's send fails with EHOSTUNREACH (No route to host)");
+            self.drop(host, DropReason::NoNeighbour, detail, None, pkt)
+        }
+    }
+
     /// Drop for blackhole/unreachable/prohibit routes.
     fn unusable(&mut self, host: usize, kind: RouteType, dst: &str, pkt: &Packet) -> Option<Next> {
         let (reason, code) = match kind {
@@ -1576,7 +1594,7 @@ impl Walker<'_, '_> {
             let Some(to) = found else {
                 let detail =
                     format!("no container behind {bridge_name} answers ARP for {next_hop}");
-                return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
+                return self.unanswered_arp(host, detail, &pkt.clone());
             };
             return self.bridge_forward(host, port, b, to, pkt, ct, true);
         }
@@ -1746,7 +1764,7 @@ impl Walker<'_, '_> {
                                 "nobody on bridge {} answers ARP for {next_hop}",
                                 b.spec.name
                             );
-                            self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone())
+                            self.unanswered_arp(host, detail, &pkt.clone())
                         }
                     };
                 }
@@ -1780,7 +1798,7 @@ impl Walker<'_, '_> {
                         "nobody answers ARP for {next_hop} on {dev}: the peer {} does not own it and {why}",
                         world.label(ph, pd)
                     );
-                    return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
+                    return self.unanswered_arp(host, detail, &pkt.clone());
                 }
                 self.hand_over(host, dev, next_hop, (ph, pd), pkt)
             }
@@ -1818,11 +1836,9 @@ impl Walker<'_, '_> {
                 self.arp(host, dev, next_hop, owner, false, &pkt);
                 match owner {
                     Some(owner) => self.hand_over(host, dev, next_hop, owner, pkt),
-                    None => self.drop(
+                    None => self.unanswered_arp(
                         host,
-                        DropReason::NoNeighbour,
                         format!("no container behind {dev} answers ARP for {next_hop}"),
-                        None,
                         &pkt.clone(),
                     ),
                 }
