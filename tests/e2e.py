@@ -1012,6 +1012,13 @@ def run(b, base):
           "hairpin mode is off" in verdict or "hairpin" in verdict.lower(), verdict)
     b.screenshot(os.path.join(SHOTS, "e2e-hairpin-off.png"))
 
+    # The cluster's own objects dropped again change nothing, and say so.
+    fresh(b, base + "?scenario=calico-ipip")
+    drop_file(b, b.value("#cluster-yaml"), "calico-ipip.yaml", "application/yaml")
+    b.wait_until(lambda: "nothing changed" in (b.text(".notice") if b.exists(".notice") else ""), "the notice of the same objects", 10)
+    check("the cluster's own objects opened again change nothing and say so, with no error",
+          not b.exists(".notice-error") and "in sync" in b.text("#cluster-yaml-status"), b.text(".notice"))
+
     # 5b. A real node's dump loaded into a cluster's node, then a cluster
     # edit: kube-proxy's sync deletes the dump's service chains, and the diff
     # shows its first lines and the count, not thousands of list items.

@@ -1293,7 +1293,14 @@ impl Component for App {
                     }
                     return true;
                 }
-                let applied = self.session.sync_due() && self.session.apply_cluster();
+                if !self.session.sync_due() {
+                    // The objects typed (or opened) are the ones in use.
+                    if let Some(what) = self.sync_note.take() {
+                        self.notice = Some(Notice::info(format!("{what}: they are the objects in use already, so nothing changed.")));
+                    }
+                    return true;
+                }
+                let applied = self.session.apply_cluster();
                 self.synced(ctx, applied);
             }
             Msg::ClusterSynced(version, draft, r) => {

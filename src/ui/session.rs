@@ -230,6 +230,10 @@ impl ClusterDraft {
     }
 }
 
+/// Cluster YAML longer than this (about 500 Services) makes a session
+/// [`Session::large`].
+pub const LARGE_YAML_BYTES: usize = 64 * 1024;
+
 /// Rules texts longer than this make a session [`Session::large`].
 pub const LARGE_BYTES: usize = 256 * 1024;
 
@@ -860,12 +864,17 @@ impl Session {
             .is_some_and(|c| c.pending() || !c.errors.is_empty())
     }
 
-    /// Whether the hosts' texts are large enough (a node dump) that a sync
-    /// is better made away from the page's thread.
+    /// Whether the hosts' texts (a node dump) or the cluster's objects
+    /// (hundreds of Services) are large enough that a sync is better made
+    /// away from the page's thread.
     pub fn large(&self) -> bool {
         self.drafts
             .iter()
             .any(|d| d.rules.applied.len() > LARGE_BYTES)
+            || self
+                .cluster
+                .as_ref()
+                .is_some_and(|c| c.text.len().max(c.applied.len()) > LARGE_YAML_BYTES)
     }
 
     /// Puts in place what a sync of draft `c` made (`r`): the new world,
