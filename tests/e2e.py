@@ -877,10 +877,27 @@ def run(b, base):
     # changed, as edits in the page change them), with the three endpoints.
     b.js("HTMLAnchorElement.prototype.click = function () {"
          " fetch(this.href).then(r => r.text()).then(t => { window.__exported = t; }); };")
+    # …as the page shows it: the step selected, a filter off.
+    b.click("#step-first")
+    for _ in range(3):
+        b.click("#step-forward")
+    b.click("#show-conntrack")
+    shown_at = b.text(".step-position")
+    editor_host = "const s = document.getElementById('editor-host'); return s.options[s.selectedIndex].text"
+    shown_host = b.js(editor_host)
     b.click("#export")
     exported = b.wait_until(lambda: b.js("return window.__exported || null"), "the exported file", 5)
+    b.click("#show-conntrack")
+    b.click("#step-first")
     drop_file(b, exported, 'calico.packetwalk.json', 'application/json')
     b.wait_until(lambda: "Scenario imported" in (b.text(".notice") if b.exists(".notice") else ""), "the import of the export", 10)
+    check("an exported file opens at the step it was exported at, with its filters and the editors' host",
+          b.text(".step-position") == shown_at and not b.js("return document.getElementById('show-conntrack').checked")
+          and b.js(editor_host) == shown_host,
+          f"{b.text('.step-position')!r} vs {shown_at!r}; {b.js(editor_host)!r} vs {shown_host!r}")
+    b.click("#show-conntrack")
+    b.js("const s = document.getElementById('editor-host'); s.value = [...s.options].find(o => o.text.startsWith('node8 ')).value;"
+         " s.dispatchEvent(new Event('change', {bubbles: true}))")
     check("an exported cluster scenario opens again as itself, with its objects as they were",
           b.js("return document.getElementById('scenario-picker').value") == "calico-ipip"
           and "--probability 0.33333333349" in b.value("#rules-node8") and "172.16.3.66" in b.value("#cluster-yaml"),

@@ -745,6 +745,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         sends: Vec::new(),
         eras: Vec::new(),
         flushes: Vec::new(),
+        page: None,
     })
 }
 

@@ -394,6 +394,25 @@ pub struct Scenario {
     /// Before which of `sends` conntrack was flushed (`conntrack -F`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flushes: Vec<usize>,
+    /// How the page showed the file when it was exported: it opens the
+    /// same way. The command line ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageView>,
+}
+
+/// What the page showed: the packet and step selected (counted from the
+/// first of `sends`), the host in the editors, the step filters and the
+/// editors' tabs (the page's own short code), the send form as left.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageView {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected: Option<(usize, usize)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<crate::engine::sim::SendSpec>,
 }
 
 /// Names of the built-in scenarios, the default first.
@@ -480,6 +499,7 @@ impl Scenario {
             sends: self.sends.clone(),
             eras: self.eras.clone(),
             flushes: self.flushes.clone(),
+            page: self.page.clone(),
         }
     }
 
@@ -1243,6 +1263,7 @@ impl Scenario {
             sends: Vec::new(),
             eras: Vec::new(),
             flushes: Vec::new(),
+            page: None,
         })
     }
 }

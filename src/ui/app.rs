@@ -518,6 +518,15 @@ fn restore_or_builtin(name: &str) -> Result<(Session, Option<String>), String> {
     }
 }
 
+/// Whether a saved session holds the learner's work: more than its
+/// built-in scenario as it opens (an imported one always does).
+fn holds_work(own: &Saved) -> bool {
+    match own.base.as_deref() {
+        Some(name) => generator::builtin_scenario(name).is_none() || what_came_back(own, name).is_some(),
+        None => true,
+    }
+}
+
 fn unreadable(e: String) -> String {
     format!("what is stored does not read as a saved session: {e}")
 }
@@ -584,8 +593,11 @@ fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
     );
     // The view (filters, tabs) alone does not make another session.
     let same = |o: &Saved| Saved { view: None, ..o.clone() } == Saved { view: None, ..saved.clone() };
-    if let Some(own) = own.filter(|o| !same(o)) {
+    if let Some(own) = own.filter(|o| !same(o) && holds_work(o)) {
         keep_aside(&own, saved.base.as_deref());
+    }
+    // Kept now, or by a link or import before this one.
+    if browser::has_backup(saved.base.as_deref()) {
         notice
             .text
             .push_str(" Your own session of this scenario was kept aside.");
@@ -1518,14 +1530,16 @@ impl Component for App {
                 match parsed {
                     Ok((s, large)) if self.may_replace() => {
                         // The learner's own session of that scenario is kept aside.
-                        let kept = own_session(s.base.as_deref()).map(|own| {
+                        if let Some(own) = own_session(s.base.as_deref()).filter(holds_work) {
                             keep_aside(&own, s.base.as_deref());
-                        });
+                        }
+                        // Kept now, or by an import or link before this one.
+                        let kept = browser::has_backup(s.base.as_deref());
                         browser::set_foreign(s.base.as_deref(), true);
                         self.replace_session(s);
                         self.has_imported |= self.session.base.is_none();
                         let mut n = Notice::info("Scenario imported.");
-                        if kept.is_some() {
+                        if kept {
                             n.text
                                 .push_str(" Your own session of this scenario was kept aside.");
                             n.restore = true;
@@ -1564,7 +1578,16 @@ impl Component for App {
                         "Some of your text has errors, so the file is a session record with your text as typed: \"Import…\" opens it here (the command line needs a valid scenario).",
                     ));
                 } else {
-                    let sc = self.session.to_file();
+                    let saved = self.saved();
+                    let sc = scenario::Scenario {
+                        page: Some(scenario::PageView {
+                            selected: saved.selected,
+                            editor: saved.editor,
+                            view: saved.view,
+                            form: saved.form,
+                        }),
+                        ..self.session.to_file()
+                    };
                     let name = format!("{}.packetwalk.json", sc.name);
                     browser::download(&name, &sc.to_json());
                 }

@@ -1671,6 +1671,7 @@ mod tests {
             sends: Vec::new(),
             eras: Vec::new(),
             flushes: Vec::new(),
+            page: None,
         };
         let l = layout(&empty);
         check(&l);

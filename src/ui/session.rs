@@ -630,6 +630,7 @@ impl Session {
     /// again (else its preset). `base` is the built-in scenario it is.
     pub fn from_file(mut sc: Scenario, base: Option<String>) -> Result<Session, String> {
         let cluster = sc.cluster.take();
+        let page = sc.page.take();
         let eras = std::mem::take(&mut sc.eras);
         let flushes = std::mem::take(&mut sc.flushes);
         let mut sends = std::mem::take(&mut sc.sends);
@@ -656,7 +657,17 @@ impl Session {
             s.cluster = Some(draft);
         }
         s.replay(&sends, &eras, &flushes)?;
-        s.select(s.sends.len().saturating_sub(1), 0);
+        // As the page showed it when it was exported (counted from the
+        // first packet sent, listed or not).
+        match page.as_ref().and_then(|p| p.selected) {
+            Some((t, st)) if t >= s.earlier.len() => s.select(t - s.earlier.len(), st),
+            _ => s.select(s.sends.len().saturating_sub(1), 0),
+        }
+        if let Some(p) = page {
+            s.saved_editor = p.editor;
+            s.saved_form = p.form;
+            s.saved_view = Some(p.view.unwrap_or_default());
+        }
         Ok(s)
     }
 
@@ -2233,6 +2244,22 @@ mod tests {
             "kept as the built-in's, changed"
         );
         assert!(back.undo.is_empty(), "opening a file is not an edit");
+        // It opens as the page showed it when it was exported.
+        let mut file = Scenario::from_json(&s.to_file().to_json()).unwrap();
+        let page = crate::engine::scenario::PageView {
+            selected: Some((0, 5)),
+            editor: Some("node54".into()),
+            view: Some("ct".into()),
+            form: None,
+        };
+        file.page = Some(page);
+        let file = Scenario::from_json(&file.to_json()).unwrap();
+        let back = Session::from_file(file, Some("calico-ipip".into())).unwrap();
+        assert_eq!(back.selected, Some((0, 5)));
+        assert_eq!(
+            (back.saved_editor.as_deref(), back.saved_view.as_deref()),
+            (Some("node54"), Some("ct"))
+        );
 
         // A file whose objects do not read opens with its nodes, and the
         // YAML's errors shown at their line (before: "in sync", no form).
