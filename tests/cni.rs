@@ -334,12 +334,35 @@ fn bad_cluster_objects_are_reported_with_their_line() {
         ("podCIDR: 172.16.3.64/26", "podCIDR: 172.16.225.0/24", 32, "node node54's podCIDR 172.16.225.0/24 overlaps node node8's 172.16.225.64/26 (line 21)"),
         ("nodeName: node8\nstatus:\n  podIP: 172.16.225.101", "nodeName: node9\nstatus:\n  podIP: 172.16.225.101", 55, "pod ms-test/curl: no node runs it"),
         ("podIP: 172.16.225.101", "podIP: 172.16.9.101", 57, "pod ms-test/curl has address 172.16.9.101, outside node8's pod CIDR"),
+        ("gateway: 192.168.11.1", "gateway: 10.0.0.1", 11, "gateway 10.0.0.1 must be a router's address on the nodes' LAN 192.168.11.0/24"),
+        ("gateway: 192.168.11.1", "gateway: 192.168.11.54", 11, "gateway 192.168.11.54 must be a router's address"),
+        ("name: node54", "name: node8", 27, "node node8 is defined twice (first at line 16)"),
     ] {
         assert!(yaml.contains(from), "{from}");
         let c = Cluster::from_yaml(&yaml.replacen(from, to, 1)).unwrap();
         let e = cni::build(&c, "t", "t").unwrap_err();
         assert!(e.0[0].line == line && e.0[0].message.starts_with(says), "{to}: {e}");
     }
+}
+
+/// An address of the other family in an EndpointSlice is the API
+/// server's error, at the address (not at generated rules' lines).
+#[test]
+fn a_slice_address_must_be_of_its_address_type() {
+    let yaml = std::fs::read_to_string(format!(
+        "{}/src/engine/scenarios/clusters/calico-ipip.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let bad = yaml.replacen("addresses: [172.16.225.112]", "addresses: ['fd00::1']", 1);
+    let e = Cluster::from_yaml(&bad).unwrap_err();
+    assert_eq!((e.0[0].line, e.0.len()), (87, 1), "{e}");
+    assert!(
+        e.0[0]
+            .message
+            .contains("must be a valid IPv4 address, as the slice's addressType: IPv4 says"),
+        "{e}"
+    );
 }
 
 /// The story: flask-ui goes from one endpoint to three; the node's

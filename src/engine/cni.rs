@@ -259,6 +259,21 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
 
     let mut nodes = Vec::new();
     for n in &cluster.nodes {
+        // One object per name: a second Node of that name is the API
+        // server's conflict, not a second node.
+        if let Some(first) = (cluster.nodes.iter())
+            .take_while(|o| !std::ptr::eq(*o, n))
+            .find(|o| o.name == n.name)
+        {
+            errors.push(err(
+                n.line,
+                format!(
+                    "node {} is defined twice (first at line {}): a name names one Node",
+                    n.name, first.line
+                ),
+            ));
+            continue;
+        }
         let (Some(ip), Some(block)) = (n.internal_ip, n.pod_cidrs.first().copied()) else {
             errors.push(err(
                 n.line,
@@ -312,6 +327,22 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         return Err(errors);
     }
     let lan = lan_of(&nodes);
+    if let Some((g, line)) = net
+        .as_ref()
+        .and_then(|n| Some((n.gateway?, n.gateway_line)))
+    {
+        if !lan.contains(&g)
+            || g == lan.network()
+            || g == lan.broadcast()
+            || nodes.iter().any(|n| n.ip == g)
+        {
+            errors.push(err(
+                line,
+                format!("gateway {g} must be a router's address on the nodes' LAN {lan} (the nodes' default route goes through it), not a node's"),
+            ));
+            return Err(errors);
+        }
+    }
     let gateway = net
         .as_ref()
         .and_then(|n| n.gateway)

@@ -225,6 +225,8 @@ pub struct Network {
     pub interface: Option<String>,
     /// The LAN's router.
     pub gateway: Option<Ipv4Addr>,
+    /// Where `gateway:` is written (0 when it is not).
+    pub gateway_line: usize,
     /// `legacy`: kube-proxy's rule layout of the article's time.
     pub kube_proxy: Option<String>,
     /// The packet to send first: `from` (a pod, node or `client`), `to`
@@ -774,8 +776,18 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
             }) {
                 for (j, a) in addrs.iter().enumerate() {
                     let p = item(&path(&ep, "addresses"), j);
-                    if let Some(ip) = r.ok(ip_at(At::new(a, &p))) {
-                        addresses.push(ip);
+                    let at = At::new(a, &p);
+                    match r.ok(ip_at(at)) {
+                        // The API server checks each address against the
+                        // slice's addressType.
+                        Some(IpAddr::V6(_)) if address_type == AddressType::IPv4 => r.errors.push(
+                            at.error("must be a valid IPv4 address, as the slice's addressType: IPv4 says (the API server refuses it)"),
+                        ),
+                        Some(IpAddr::V4(_)) if address_type == AddressType::IPv6 => r.errors.push(
+                            at.error("must be a valid IPv6 address, as the slice's addressType: IPv6 says (the API server refuses it)"),
+                        ),
+                        Some(ip) => addresses.push(ip),
+                        None => {}
                     }
                 }
             }
@@ -1021,6 +1033,10 @@ fn network(doc: At, r: &mut Report) -> Option<Network> {
             IpAddr::V4(a) => Ok(a),
             IpAddr::V6(_) => Err(n.error("expected an IPv4 address")),
         }),
+        gateway_line: r
+            .ok(doc.get("gateway"))
+            .flatten()
+            .map_or(0, |g| At::new(g, "gateway").line()),
         kube_proxy: field(doc, "kubeProxy", r, |n| {
             let t = n.text()?;
             match t.as_str() {
