@@ -18,12 +18,26 @@ fn err_at(line: &str, line_no: usize, word: &str, msg: impl Into<String>) -> Par
 pub fn parse_ip_route(text: &str) -> Result<RouteTable, Errors> {
     let mut routes = Vec::new();
     let mut errors = Errors::default();
-    for (i, line) in text.lines().enumerate() {
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
         if errors.full() {
             break;
         }
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        // A multipath route: its nexthops on the lines below it.
+        let nexthops = |l: &&str| l.trim_start().starts_with("nexthop");
+        if t.starts_with("nexthop") {
+            continue;
+        }
+        if lines.get(i + 1).is_some_and(nexthops) {
+            errors.push(ParseError::new(
+                i + 1,
+                1,
+                "a multipath route (the nexthop lines below it) is not modelled: keep one of its nexthops, as \"via GATEWAY dev NAME\" on this line",
+            ));
             continue;
         }
         match parse_ip_route_line(line, i + 1) {
@@ -238,6 +252,10 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                 if w == "cache" {
                     k += 1;
                 } else {
+                    // `mtu lock 1400`: the value may be locked.
+                    if words.get(k + 1) == Some(&"lock") {
+                        k += 1;
+                    }
                     value(k, "a value")?;
                     k += 2;
                 }
@@ -268,16 +286,21 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
         ));
     }
     match kind {
-        RouteType::Unicast if r.dev.is_none() => {
+        // `via` alone: the device is the one the gateway is reached by
+        // (resolved once every line is read).
+        RouteType::Unicast if r.dev.is_none() && r.via.is_none() => {
             return Err(ParseError::new(line_no, 1, "a unicast route needs \"dev\"")
                 .expected("dev NAME (and via GATEWAY for a gateway route)"));
         }
-        RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit if r.via.is_some() => {
+        RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit
+            if r.via.is_some() || r.dev.is_some() =>
+        {
+            let w = if r.via.is_some() { "via" } else { "dev" };
             return Err(err_at(
                 line,
                 line_no,
-                "via",
-                format!("a {} route has no gateway", kind.as_str()),
+                w,
+                format!("a {} route has no gateway or device: ip route says \"Gateway, device and multipath can not be specified for this route type\"", kind.as_str()),
             ));
         }
         _ => {}
@@ -423,12 +446,99 @@ pub fn looks_like_route_n(text: &str) -> bool {
 
 /// Parses either format.
 pub fn parse_routes(text: &str) -> Result<RouteTable, Errors> {
+    let mut table = read_routes(text)?;
+    let errors = check_table(&mut table, text, true);
+    if errors.is_empty() {
+        Ok(table)
+    } else {
+        Err(errors)
+    }
+}
+
+/// [`parse_routes`] without the checks between routes (see
+/// [`check_table`]), for a caller that makes them knowing the host.
+pub fn read_routes(text: &str) -> Result<RouteTable, Errors> {
     let text = crate::engine::text::without_bom(text);
     if looks_like_route_n(text) {
         parse_route_n(text)
     } else {
         parse_ip_route(text)
     }
+}
+
+/// What `ip route add` checks between the routes of one text: one route
+/// per destination and metric ("File exists"), a gateway on a subnet the
+/// text connects to the device it names ("Nexthop has invalid gateway";
+/// checked again against the device's addresses when the host is known),
+/// and the device of a route given by its gateway alone. `gateways`: check
+/// gateways against the text's subnets (a caller that knows the devices'
+/// addresses checks them against those instead).
+pub fn check_table(table: &mut RouteTable, text: &str, gateways: bool) -> Errors {
+    let mut errors = Errors::default();
+    let column = |line: usize, word: &str| {
+        let l = text.lines().nth(line.wrapping_sub(1)).unwrap_or("");
+        crate::engine::lex::words(l)
+            .ok()
+            .and_then(|ws| {
+                ws.iter()
+                    .find(|w| w.text == word)
+                    .map(|w| crate::engine::lex::column(l, w.start))
+            })
+            .unwrap_or(1)
+    };
+    let connected: Vec<(Ipv4Net, String)> = (table.routes.iter())
+        .filter(|r| r.via.is_none() && r.kind == RouteType::Unicast)
+        .filter_map(|r| Some((r.dst, r.dev.clone()?)))
+        .collect();
+    for r in table
+        .routes
+        .iter_mut()
+        .filter(|r| r.via.is_some() && r.dev.is_none())
+    {
+        let via = r.via.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        match connected.iter().filter(|(n, _)| n.contains(&via)).max_by_key(|(n, _)| n.prefix_len()) {
+            Some((_, dev)) => r.dev = Some(dev.clone()),
+            None => errors.push(ParseError::new(
+                r.line,
+                column(r.line, &via.to_string()),
+                format!("no route here reaches gateway {via} directly, so it is not known which device leads to it: add \"dev NAME\""),
+            )),
+        }
+    }
+    let mut seen: std::collections::HashMap<crate::engine::route::RouteKey, usize> =
+        Default::default();
+    for r in &table.routes {
+        if let Some(&first) = seen.get(&r.key()) {
+            errors.push(ParseError::new(
+                r.line,
+                1,
+                format!(
+                    "a route to {} with metric {} is already at line {first} (ip route add says \"File exists\"); give this one another metric (only `ip route append` keeps both, and the kernel then uses the first: this one would never be chosen)",
+                    r.dst, r.metric
+                ),
+            ));
+        } else {
+            seen.insert(r.key(), r.line);
+        }
+    }
+    for r in table.routes.iter().filter(|_| gateways) {
+        let (Some(via), Some(dev), false) = (r.via, &r.dev, r.onlink) else {
+            continue;
+        };
+        let on_dev: Vec<&Ipv4Net> = connected
+            .iter()
+            .filter(|(_, d)| d == dev)
+            .map(|(n, _)| n)
+            .collect();
+        if !on_dev.is_empty() && !on_dev.iter().any(|n| n.contains(&via)) {
+            errors.push(ParseError::new(
+                r.line,
+                column(r.line, &via.to_string()),
+                format!("gateway {via} is on none of the subnets this text connects to {dev} (\"Nexthop has invalid gateway\"); add \"onlink\" if it is reached anyway"),
+            ));
+        }
+    }
+    errors
 }
 
 /// The main table's routes in the order the kernel lists them (`ip
@@ -631,8 +741,33 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
             (
                 "10.0.0.0/8 via 10.0.0.1",
                 1,
+                16,
+                "no route here reaches gateway 10.0.0.1 directly, so it is not known which device leads to it: add \"dev NAME\"",
+            ),
+            // What ip route add answers between routes of one text.
+            (
+                "10.0.0.0/8 dev eth0\n10.0.0.0/8 dev eth0",
+                2,
                 1,
-                "a unicast route needs \"dev\"",
+                "a route to 10.0.0.0/8 with metric 0 is already at line 1 (ip route add says \"File exists\"); give this one another metric (only `ip route append` keeps both, and the kernel then uses the first: this one would never be chosen)",
+            ),
+            (
+                "10.0.0.0/24 dev eth0 proto kernel scope link\n10.20.0.0/16 via 8.8.8.8 dev eth0",
+                2,
+                18,
+                "gateway 8.8.8.8 is on none of the subnets this text connects to eth0 (\"Nexthop has invalid gateway\"); add \"onlink\" if it is reached anyway",
+            ),
+            (
+                "unreachable 10.20.0.0/16 dev eth1",
+                1,
+                26,
+                "a unreachable route has no gateway or device: ip route says \"Gateway, device and multipath can not be specified for this route type\"",
+            ),
+            (
+                "default proto static metric 100\n\tnexthop via 10.0.0.1 dev eth0 weight 1",
+                1,
+                1,
+                "a multipath route (the nexthop lines below it) is not modelled: keep one of its nexthops, as \"via GATEWAY dev NAME\" on this line",
             ),
             ("blackhole", 1, 10, "missing destination"),
             // As ip route add answers in a network namespace (iproute2 6.1).
@@ -656,13 +791,20 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
             ),
         ];
         for (text, line, col, msg) in cases {
-            let e = &parse_ip_route(text).unwrap_err().0[0];
+            let e = &parse_routes(text).unwrap_err().0[0];
             assert_eq!(
                 (e.line, e.column, e.message.as_str()),
                 (*line, *col, *msg),
                 "{text}"
             );
         }
+        // A gateway alone names its device by the route that reaches it;
+        // a locked mtu is read.
+        let ok = parse_routes(
+            "10.0.0.0/24 dev eth0 proto kernel scope link\ndefault via 10.0.0.1 mtu lock 1400\n",
+        )
+        .unwrap();
+        assert_eq!(ok.routes[1].dev.as_deref(), Some("eth0"));
         // What ip route takes: short prefixes, protocol numbers.
         let ok =
             parse_ip_route("0/0 dev eth0\n10/8 dev eth0 proto 77\n10.2.3/24 dev eth0 proto bird\n")

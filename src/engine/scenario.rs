@@ -634,34 +634,12 @@ fn local_routes(dev: &str, addrs: &[Ipv4Net]) -> Vec<Route> {
 /// the host's devices as `ip route add` would, then adds the local table
 /// the kernel derives from the addresses. Errors carry the line in `text`.
 pub fn host_routes(h: &Host, text: &str) -> Result<RouteTable, Errors> {
-    let mut routes = route_text::parse_routes(text)?;
-    let mut errors = Errors::default();
+    let mut routes = route_text::read_routes(text)?;
+    let mut errors = route_text::check_table(&mut routes, text, false);
     for d in &h.devices {
         routes.routes.extend(local_routes(&d.name, &d.addrs));
     }
-    // The kernel keeps one route per destination, metric and table:
-    // `ip route add` of a second says "File exists". (Connected routes of
-    // two devices in one subnet may share them: the kernel adds those.)
-    let mut seen: std::collections::HashMap<crate::engine::route::RouteKey, usize> =
-        Default::default();
-    for r in &routes.routes {
-        if r.line == 0 {
-            continue;
-        }
-        let key = r.key();
-        if let Some(&first) = seen.get(&key) {
-            errors.push(ParseError::new(
-                r.line,
-                1,
-                format!(
-                    "a route to {} with metric {} is already at line {first} (ip route add says \"File exists\"); give this one another metric (only `ip route append` keeps both, and the kernel then uses the first: this one would never be chosen)",
-                    r.dst, r.metric
-                ),
-            ));
-        } else {
-            seen.insert(key, r.line);
-        }
-    }
+    // (One route per destination and metric is checked with the text.)
     let own = |a: Ipv4Addr| {
         h.devices
             .iter()
