@@ -354,8 +354,25 @@ fn check(path: &Path) -> Result<String, String> {
             )
         })
     } else {
-        route_text::parse_routes(&text)
-            .map(|t| format!("routes: {}, valid", plural(t.routes.len(), "route")))
+        route_text::parse_routes(&text).map(|t| {
+            // Policy routing's other tables are read past, not modelled.
+            let other: Vec<String> = (text.lines().enumerate())
+                .filter(|(_, l)| {
+                    let w: Vec<&str> = l.split_whitespace().collect();
+                    w.windows(2).any(|p| p[0] == "table" && !["main", "local", "254", "255"].contains(&p[1]))
+                })
+                .map(|(i, _)| (i + 1).to_string())
+                .collect();
+            let mut out = format!("routes: {}, valid", plural(t.routes.len(), "route"));
+            if !other.is_empty() {
+                out += &format!(
+                    "; {} of other routing tables (line {}) left out: Packet Walk models the main and local tables, not policy routing",
+                    plural(other.len(), "route"),
+                    other.join(", ")
+                );
+            }
+            out
+        })
     };
     result.map_err(|e| {
         let mut s = located(&e, path);

@@ -124,6 +124,30 @@ fn check_locates_errors_and_fails() {
     let (code, _, err) = run(&["check", &json]);
     assert_eq!(code, 1);
     assert!(err.contains(":1:"), "{err}");
+    // What check tells apart: a marked file, another routing table's
+    // routes, Kubernetes YAML.
+    let cases = [
+        (
+            "bom.routes",
+            "\u{feff}10.0.0.0/24 dev eth0\n10.9.0.0/16 via 10.0.0.9 dev eth0 table 100\n",
+            0,
+            "routes: 1 route, valid; 1 route of other routing tables (line 2) left out",
+        ),
+        (
+            "k.yaml",
+            "apiVersion: v1\nkind: Service\n",
+            1,
+            "this is Kubernetes YAML: give it to `packetwalk generate --cluster`",
+        ),
+    ];
+    for (name, text, want_code, says) in cases {
+        let f = tmp(name, text);
+        let (code, out, err) = run(&["check", &f]);
+        assert!(
+            code == want_code && (out.contains(says) || err.contains(says)),
+            "{name}: {code} {out} {err}"
+        );
+    }
 }
 
 #[test]
