@@ -692,6 +692,19 @@ fn scenario_errors_name_the_host_and_line() {
     );
     let e = Scenario::from_json("{\n  \"name\": \"x\",\n  \"title\": 5\n}").unwrap_err();
     assert_eq!((e.0[0].line, e.0[0].column), (3, 12));
+    // Two devices of one name on a host.
+    let mut sc: Scenario = scenario::builtin("article").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    let twin = node8.devices[1].clone();
+    node8.devices.push(twin.clone());
+    let e = World::build(&sc).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!(
+            "host node8 has two devices named \"{}\"",
+            twin.name
+        )),
+        "{e}"
+    );
     // A bridge port must be a veth of the host (by its name, or by its far
     // end's host/device): docker0 given node8's NIC and a pod's eth0 whose
     // near end is on node8, not node51.

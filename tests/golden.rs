@@ -673,6 +673,27 @@ fn bad_send_requests_are_explained() {
             "flask-ui",
             "192.168.12.9 is not on the LAN 192.168.11.0/24",
         ),
+        // Addresses no client on the LAN can have.
+        (
+            "client:127.0.0.1",
+            "flask-ui",
+            "127.0.0.1 is not a LAN host's address",
+        ),
+        (
+            "client:192.168.11.255",
+            "flask-ui",
+            "192.168.11.255 is the broadcast address of the LAN 192.168.11.0/24",
+        ),
+        (
+            "client:192.168.11.0",
+            "flask-ui",
+            "192.168.11.0 is the network address of the LAN",
+        ),
+        (
+            "client:192.168.11.1",
+            "flask-ui",
+            "192.168.11.1 is the LAN's router (the default gateway)",
+        ),
         (
             "node8",
             "no-such-svc",

@@ -222,8 +222,14 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
             }
             "metric" | "priority" | "preference" => {
                 let v = value(k, "a number")?;
-                r.metric = v.parse().map_err(|_| {
-                    err_at(line, line_no, v, format!("metric \"{v}\" is not a number"))
+                r.metric = v.parse().map_err(|e: std::num::ParseIntError| {
+                    let why = match e.kind() {
+                        std::num::IntErrorKind::PosOverflow => {
+                            "is out of range: at most 4294967295"
+                        }
+                        _ => "is not a number",
+                    };
+                    err_at(line, line_no, v, format!("metric \"{v}\" {why}"))
                 })?;
                 k += 2;
             }

@@ -714,6 +714,18 @@ impl World {
                     format!("host \"{}\" is defined twice", h.name),
                 ));
             }
+            for (j, d) in h.devices.iter().enumerate() {
+                if h.devices[..j].iter().any(|o| o.name == d.name) {
+                    errors.push(ParseError::new(
+                        0,
+                        0,
+                        format!(
+                            "host {} has two devices named \"{}\" (ip link says \"File exists\")",
+                            h.name, d.name
+                        ),
+                    ));
+                }
+            }
             let routes = match host_routes(h, &h.routes.to_text()) {
                 Ok(r) => r,
                 Err(e) => {
@@ -970,6 +982,11 @@ impl World {
     /// host with that address, or a copy of its first client host moved to
     /// `ip` (same LAN, same routes).
     pub fn client(&mut self, ip: Ipv4Addr) -> Result<usize, String> {
+        if ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast() {
+            return Err(format!(
+                "{ip} is not a LAN host's address (loopback, unspecified, multicast or broadcast)"
+            ));
+        }
         if let Some(i) = self
             .hosts
             .iter()
@@ -997,6 +1014,28 @@ impl World {
             return Err(format!(
                 "{ip} is not on the LAN {} of the client host",
                 net.trunc()
+            ));
+        }
+        let lan = net.trunc();
+        if net.prefix_len() < 31 && (ip == lan.network() || ip == lan.broadcast()) {
+            return Err(format!(
+                "{ip} is the {} address of the LAN {lan}, not a host's",
+                if ip == lan.network() {
+                    "network"
+                } else {
+                    "broadcast"
+                }
+            ));
+        }
+        // The router the hosts' default routes go through is a machine of
+        // its own, outside the scenario.
+        if h.routes
+            .routes
+            .iter()
+            .any(|r| r.dst.prefix_len() == 0 && r.via == Some(ip))
+        {
+            return Err(format!(
+                "{ip} is the LAN's router (the default gateway), not a client"
             ));
         }
         if self.hosts.iter().any(|x| x.owns(ip)) {

@@ -632,7 +632,12 @@ fn parse_u32(s: &str) -> Result<u32, String> {
         Some(h) => u32::from_str_radix(h, 16),
         None => s.parse::<u32>(),
     };
-    r.map_err(|_| format!("\"{s}\" is not a number"))
+    r.map_err(|e| match e.kind() {
+        std::num::IntErrorKind::PosOverflow => {
+            format!("\"{s}\" is out of range: at most 4294967295 (0xffffffff)")
+        }
+        _ => format!("\"{s}\" is not a number"),
+    })
 }
 
 /// `value[/mask]` as MARK and `-m mark` take it.

@@ -83,6 +83,9 @@ pub struct Parser {
     pending_comments: Vec<String>,
     /// A rule has been read in the open table (declarations must precede rules).
     in_body: bool,
+    /// A declaration after a rule was reported in the open table: the next
+    /// ones would only repeat it.
+    told_late: bool,
     /// Lines read so far: the number of the last line read.
     line_no: usize,
     /// Byte offset where the last [`Parser::feed`] stopped reading.
@@ -107,6 +110,7 @@ impl Parser {
             current: None,
             pending_comments: Vec::new(),
             in_body: false,
+            told_late: false,
             line_no: 0,
             stopped_at: 0,
             stray_reported: false,
@@ -254,6 +258,7 @@ impl Parser {
                     table.comments_before = std::mem::take(&mut self.pending_comments);
                     self.current = Some((table, line_no));
                     self.in_body = false;
+                    self.told_late = false;
                 }
                 None => {
                     errors.push(
@@ -326,11 +331,12 @@ impl Parser {
         }
         if let Some(decl) = line.trim_start().strip_prefix(':') {
             let offset = line.len() - line.trim_start().len() + 1;
-            if self.in_body {
+            if self.in_body && !self.told_late {
+                self.told_late = true;
                 errors.push(ParseError::new(
                     line_no,
                     1,
-                    "chain declared after the first rule",
+                    "chain declared after the first rule: every declaration (:CHAIN …) comes before the table's rules",
                 ));
             }
             let parts: Vec<&str> = decl.split_whitespace().collect();
