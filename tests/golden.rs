@@ -696,6 +696,11 @@ fn bad_send_requests_are_explained() {
         ),
         (
             "node8",
+            "flask-ui\0",
+            "the destination is not a host, an address or a Service name (9 characters, control characters among them)",
+        ),
+        (
+            "node8",
             "no-such-svc",
             "\"no-such-svc\" is neither IP[:PORT] nor a Service",
         ),

@@ -450,6 +450,21 @@ fn parse_addr_port(s: &str) -> Option<(Ipv4Addr, Option<u16>)> {
 /// random stream) carries over to the next packet. `world` grows a client
 /// host when `from` names an address no host has (`client:IP`).
 pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<Trace, String> {
+    // No name is that long or holds control characters: said without
+    // echoing it back whole.
+    for (what, text) in [("destination", &spec.to), ("source", &spec.from)] {
+        if text.len() > 256 || text.chars().any(char::is_control) {
+            return Err(format!(
+                "the {what} is not a host, an address or a Service name ({} characters{})",
+                text.chars().count(),
+                if text.chars().any(char::is_control) {
+                    ", control characters among them"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
     // Resolve the destination first: a packet that cannot be sent makes
     // no LAN client.
     let (dst, port) = match parse_addr_port(&spec.to) {
