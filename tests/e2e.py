@@ -158,12 +158,12 @@ def main():
     return 1 if failed else 0
 
 
-# The default page's .wasm + .js, gzip -9, as it stands (440.4 kB on
+# The default page's .wasm + .js, gzip -9, as it stands (446.8 kB on
 # 2026-11-26, after the kernel's NAT choices, TCP closing, the other-tab
-# check and the NAT steps' Why; the issue's budget, 250 kB, is not met: see the README). A
+# check, the NAT steps' Why and the input checks of that day; the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 446_000
+PAGE_BYTES_LIMIT = 450_000
 
 
 def page_size(dist):
