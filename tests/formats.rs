@@ -1031,3 +1031,40 @@ fn jumps_nest_at_most_fifteen_chains_deep() {
         "{errs}"
     );
 }
+
+/// iptables takes matches after the target (`-j ACCEPT -m mark --mark 1`,
+/// checked with iptables-nft 1.8.9); the target's own options stay its.
+#[test]
+fn matches_may_follow_the_target() {
+    let text = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A FORWARD -j ACCEPT -m mark --mark 0x1\n-A FORWARD -j DROP -p tcp --dport 80\n\
+        -A FORWARD -j REJECT -s 10.0.0.0/8 --reject-with tcp-reset -p tcp\nCOMMIT\n";
+    let r = save::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let rules = &r.tables[0]
+        .chains
+        .iter()
+        .find(|c| c.name == "FORWARD")
+        .unwrap()
+        .rules;
+    let got: Vec<String> = rules
+        .iter()
+        .map(|r| {
+            format!(
+                "{:?} {:?}",
+                r.matches.iter().map(|m| &m.kind).collect::<Vec<_>>(),
+                r.target
+            )
+        })
+        .collect();
+    assert!(
+        got[0].contains("Mark") && got[0].ends_with("Accept"),
+        "{}",
+        got[0]
+    );
+    assert!(
+        got[1].contains("80") && got[1].ends_with("Drop"),
+        "{}",
+        got[1]
+    );
+    assert!(got[2].contains("TcpReset"), "{}", got[2]);
+}

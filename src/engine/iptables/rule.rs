@@ -935,11 +935,42 @@ pub fn parse_rule(
                 )
             })
         };
-        if let Some((tname, _)) = &b.target {
+        // iptables takes matches after the target too (`-j ACCEPT -m mark
+        // --mark 1`): an option the target does not know but a match does
+        // is the match's.
+        let matches_side = || {
+            matches!(
+                opt,
+                "-m" | "--match"
+                    | "-p"
+                    | "--protocol"
+                    | "-s"
+                    | "--source"
+                    | "--src"
+                    | "-d"
+                    | "--destination"
+                    | "--dst"
+                    | "-i"
+                    | "--in-interface"
+                    | "-o"
+                    | "--out-interface"
+            ) || b
+                .modules
+                .iter()
+                .any(|m| module_options(m.name).contains(&opt))
+                || b.proto
+                    .and_then(proto_module)
+                    .is_some_and(|p| module_options(p).contains(&opt))
+        };
+        let target_side = b
+            .target
+            .as_ref()
+            .is_some_and(|(t, _)| target_options(t).contains(&opt) || !matches_side());
+        if let Some((tname, _)) = b.target.as_ref().filter(|_| target_side) {
             if matches!(opt, "-j" | "--jump" | "-g" | "--goto") {
                 return Err(b.err(w.start, "a rule has only one target"));
             }
-            // Everything after -j belongs to the target.
+            // The target's options, and what nothing else takes.
             let known = target_options(tname);
             if OTHER_TARGETS.contains(tname) {
                 let at = b.target.as_ref().map_or(w.start, |t| t.1);
