@@ -518,6 +518,31 @@ def run(b, base):
     check("undo during a parse wins over the parse's late result",
           b.exists("#rules-node8") and b.value("#rules-node8") == rules and not b.exists("#rules-node8-errors"))
 
+    # Closing a connection and opening it again from the page: the
+    # handshake, then Again with RST ticked closes it (CLOSE), and Again
+    # with SYN reopens it (a new entry, the nat table again).
+    fresh(b, base + "?scenario=article")
+    b.click("#reply-button")
+    b.click("#reply-button")
+    flag = lambda name: b.js("[...document.querySelectorAll('.flag')].find(l => l.textContent.trim() == arguments[0]).querySelector('input').click()", name)
+    ticked = "return [...document.querySelectorAll('.flag input')].filter(i => i.checked).map(i => i.parentElement.textContent.trim()).join(',')"
+    for name in b.js(ticked).split(","):
+        if name:
+            flag(name)
+    flag("RST")
+    b.click("#again-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "the RST")
+    all_steps = "return [...document.querySelectorAll('.event-list .ev-what')].map(e => e.textContent).join(' | ')"
+    closed = b.js(all_steps)
+    flag("RST")
+    flag("SYN")
+    b.click("#again-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 5, "the SYN")
+    reopened = b.js(all_steps)
+    check("Again with RST ticked closes the connection, and Again with SYN reopens it through the nat table",
+          "TCP state now CLOSE" in closed and "a SYN on a connection its sender closed" in reopened and "DNAT" in reopened,
+          f"{closed[:200]} // {reopened[:200]}")
+
     # 4a''. An edit pasted and linked at once, before its pause in typing
     # is over: the link is made after it applies, so the packet before it
     # keeps its verdict in the link (before, every packet met the edit).

@@ -508,33 +508,45 @@ fn the_source_address_is_the_one_on_the_next_hops_subnet() {
 
 /// Closing and reopening a TCP connection through a DNAT, as measured on
 /// Linux 6.18: a SYN reopens it (a new entry, the nat table again) after
-/// TIME_WAIT, or after its own side's RST; after the other side's RST, or
-/// in LAST_ACK, it is let through on the old entry, ESTABLISHED.
+/// TIME_WAIT, after its own side's RST, or after any RST once a FIN began
+/// the closing; after the other side's RST alone, or in LAST_ACK, it is
+/// let through on the old entry, ESTABLISHED. A RST answering the first
+/// packet deletes the entry (nf_conntrack_proto_tcp.c).
 #[test]
 fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
     let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.5:80\n");
     let client = |flags: &'static str| ("client", "10.0.0.1:8080", 40000, flags);
     let server = |flags: &'static str| ("web5", "10.0.0.2:40000", 80, flags);
-    let open = [client("SYN"), server("SYN,ACK"), client("ACK")];
     type Send = (&'static str, &'static str, u16, &'static str);
+    let open = [client("SYN"), server("SYN,ACK"), client("ACK")];
+    let opened = |then: &[Send]| open.iter().chain(then).copied().collect::<Vec<Send>>();
+    let reopened = "NEW (a SYN on a connection its sender closed: conntrack deleted the";
     let cases: Vec<(&str, Vec<Send>, &str)> = vec![
-        (
-            "the client's RST",
-            vec![client("RST")],
-            "NEW (a SYN on a connection its sender closed: conntrack deleted the CLOSE entry",
-        ),
-        ("the server's RST", vec![server("RST")], "ESTABLISHED"),
+        ("the client's RST", opened(&[client("RST")]), reopened),
+        ("the server's RST", opened(&[server("RST")]), "ESTABLISHED"),
         (
             "TIME_WAIT",
-            vec![client("FIN,ACK"), server("FIN,ACK"), client("ACK")],
-            "NEW (a SYN on a connection its sender closed: conntrack deleted the TIME_WAIT entry",
+            opened(&[client("FIN,ACK"), server("FIN,ACK"), client("ACK")]),
+            reopened,
         ),
         (
             "LAST_ACK",
-            vec![client("FIN,ACK"), server("FIN,ACK")],
+            opened(&[client("FIN,ACK"), server("FIN,ACK")]),
             "ESTABLISHED",
         ),
-        ("no close", vec![], "ESTABLISHED"),
+        // A FIN began the closing: a RST from either side then lets it reopen.
+        (
+            "a FIN, then the server's RST",
+            opened(&[client("FIN,ACK"), server("RST")]),
+            reopened,
+        ),
+        // A RST as the first answer: the kernel deletes the entry at once.
+        (
+            "a RST answering the SYN",
+            vec![client("SYN"), server("RST,ACK")],
+            "NEW (the connection's entry was deleted when a RST answered its first packet)",
+        ),
+        ("no close", opened(&[]), "ESTABLISHED"),
     ];
     for (what, close, want) in cases {
         // The node answers the pod's ARP for its gateway (proxy ARP) once
@@ -546,7 +558,7 @@ fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
         let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
         let mut s = SimState::new(&w);
         let mut last = None;
-        for (from, to, port, flags) in open.iter().chain(&close).chain(&[client("SYN")]) {
+        for (from, to, port, flags) in close.iter().chain(&[client("SYN")]) {
             let mut spec = SendSpec::new(from, to, Proto::Tcp);
             spec.src_port = Some(*port);
             spec.flags = Some(TcpFlags::from_bits(TcpFlags::parse_list(flags).unwrap()));
@@ -576,27 +588,28 @@ fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
     }
 }
 
-/// Address ranges are hashed as the kernel hashes them: one client gets
-/// one address of a DNAT range, whatever its source port.
+/// Address ranges are hashed as the kernel hashes them (jhash2 of the
+/// source, seeded with the destination): one client gets one address of a
+/// DNAT range whatever its source port, and clients differ. The addresses
+/// are the kernel's own choice for these tuples (the model of
+/// `nat::pick_addr`, checked against Linux 6.18).
 #[test]
 fn a_dnat_address_range_gives_a_client_one_hashed_address() {
-    use packetwalk::engine::nat::pick_addr;
     let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.5-10.244.0.6:80\n");
-    let ts = trace(&rules, "10.0.0.1:8080", vec![], 4);
-    let want = pick_addr(
-        "10.0.0.2".parse().unwrap(),
-        "10.0.0.1".parse().unwrap(),
-        "10.244.0.5".parse().unwrap(),
-        "10.244.0.6".parse().unwrap(),
-        false,
-    );
-    let pod = if want.octets()[3] == 5 {
-        "web5"
-    } else {
-        "web6"
-    };
-    for t in &ts {
-        assert_eq!(delivered(t), pod);
+    let mut w = World::build(&scenario(&rules)).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = SimState::new(&w);
+    for (client, pod) in [
+        ("client", "web5"),
+        ("client:10.0.0.3", "web6"),
+        ("client:10.0.0.11", "web6"),
+        ("client:10.0.0.6", "web5"),
+    ] {
+        for port in [40000, 40001, 51234] {
+            let mut spec = SendSpec::new(client, "10.0.0.1:8080", Proto::Tcp);
+            spec.src_port = Some(port);
+            let t = send(&mut w, &mut s, &spec).unwrap();
+            assert_eq!(delivered(&t), pod, "{client}:{port}");
+        }
     }
 }
 

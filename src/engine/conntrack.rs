@@ -25,7 +25,7 @@ pub struct Entry {
     pub snat: bool,
     /// Where a TCP connection is in its closing (what decides whether a
     /// new SYN of the same tuple reopens it).
-    pub tcp: TcpState,
+    pub tcp: Tcp,
 }
 
 /// The closing states of a TCP connection as conntrack names them
@@ -36,11 +36,16 @@ pub enum TcpState {
     Open,
     /// One side sent a FIN (the one in the field).
     FinWait(Dir),
-    /// Both sides sent a FIN; the first one's ACK of the second is due.
-    LastAck(Dir),
+    /// The other side acknowledged that FIN.
+    CloseWait(Dir),
+    /// Both sides sent a FIN; an ACK of the second is due.
+    LastAck,
     TimeWait,
-    /// A RST closed it (the direction it came in).
-    Close(Dir),
+    /// A RST closed it.
+    Close,
+    /// The first answer to its first packet was a RST: the kernel deleted
+    /// the entry (`nf_ct_kill`); the next lookup takes it out.
+    Killed,
 }
 
 impl TcpState {
@@ -48,44 +53,68 @@ impl TcpState {
         match self {
             TcpState::Open => "ESTABLISHED",
             TcpState::FinWait(_) => "FIN_WAIT",
-            TcpState::LastAck(_) => "LAST_ACK",
+            TcpState::CloseWait(_) => "CLOSE_WAIT",
+            TcpState::LastAck => "LAST_ACK",
             TcpState::TimeWait => "TIME_WAIT",
-            TcpState::Close(_) => "CLOSE",
+            TcpState::Close | TcpState::Killed => "CLOSE",
         }
     }
+}
 
+/// What conntrack's TCP tracker keeps of a connection's closing
+/// (`nf_conntrack_proto_tcp.c`): the state, whether a FIN began it
+/// (`IP_CT_TCP_FLAG_CLOSE_INIT`), and whether the last segment was a RST
+/// and from which side.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tcp {
+    pub state: TcpState,
+    fin_closed: bool,
+    last_rst: Option<Dir>,
+}
+
+impl Tcp {
     /// Whether a SYN in direction `dir` reopens the connection: conntrack
     /// deletes the entry and looks the packet up again, as new. From
-    /// TIME_WAIT either side's SYN does; from CLOSE only the SYN of the side
-    /// whose RST closed it. Any other SYN is let through on the old entry
-    /// (measured on Linux 6.18: a SYN after the server's RST, or in
-    /// LAST_ACK, is ESTABLISHED and keeps the old DNAT).
+    /// TIME_WAIT or CLOSE, when a FIN began the closing, or the last
+    /// segment was a RST from the SYN's side; in CLOSE, only the side that
+    /// opened it. Any other SYN is let through on the old entry (measured
+    /// on Linux 6.18: a SYN after the server's RST, or in LAST_ACK, is
+    /// ESTABLISHED and keeps the old DNAT).
     pub fn reopens(self, dir: Dir, flags: TcpFlags) -> bool {
+        let closed_by_it = self.fin_closed || self.last_rst == Some(dir);
         flags.syn
             && !flags.ack
-            && match self {
-                TcpState::TimeWait => true,
-                TcpState::Close(by) => by == dir,
+            && match self.state {
+                TcpState::TimeWait => closed_by_it,
+                TcpState::Close => dir == Dir::Original && closed_by_it,
+                TcpState::Killed => true,
                 _ => false,
             }
     }
 
-    /// The state after a segment with `flags` in direction `dir`.
-    pub fn after(self, dir: Dir, flags: TcpFlags) -> TcpState {
-        if flags.rst {
-            return TcpState::Close(dir);
-        }
-        match self {
-            TcpState::Open if flags.fin => TcpState::FinWait(dir),
-            TcpState::FinWait(first) if flags.fin && dir != first => TcpState::LastAck(first),
-            TcpState::LastAck(first) if flags.ack && !flags.fin && dir == first => {
-                TcpState::TimeWait
+    /// After a segment with `flags` in direction `dir`; `replied` is
+    /// whether the connection had seen an answer before it.
+    pub fn after(self, dir: Dir, flags: TcpFlags, replied: bool) -> Tcp {
+        let mut t = self;
+        t.last_rst = flags.rst.then_some(dir);
+        t.state = match self.state {
+            _ if flags.rst && !replied && dir == Dir::Reply => TcpState::Killed,
+            _ if flags.rst => TcpState::Close,
+            TcpState::Open if flags.fin => {
+                t.fin_closed = true;
+                TcpState::FinWait(dir)
             }
+            TcpState::FinWait(first) | TcpState::CloseWait(first) if flags.fin && dir != first => {
+                TcpState::LastAck
+            }
+            TcpState::FinWait(first) if flags.ack && dir != first => TcpState::CloseWait(first),
+            TcpState::LastAck if flags.ack && !flags.fin => TcpState::TimeWait,
             // A SYN that did not reopen it leaves it closed; a SYN-ACK
             // answering that SYN opens it again on the same entry.
-            TcpState::Close(_) | TcpState::TimeWait if flags.syn && flags.ack => TcpState::Open,
+            TcpState::Close | TcpState::TimeWait if flags.syn && flags.ack => TcpState::Open,
             s => s,
-        }
+        };
+        t
     }
 }
 
@@ -167,10 +196,10 @@ impl Table {
     pub fn list(&self) -> Vec<String> {
         self.entries
             .iter()
+            .filter(|e| e.tcp.state != TcpState::Killed)
             .map(|e| {
-                let status = match e.tcp {
+                let status = match e.tcp.state {
                     _ if !e.seen_reply => "UNREPLIED",
-                    TcpState::Open => "ESTABLISHED",
                     s => s.name(),
                 };
                 format!("{} {} {}", e.original, e.reply, status)

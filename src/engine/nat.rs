@@ -155,8 +155,8 @@ pub fn pick_port(
             }
             off = off.wrapping_add(1);
         }
-        // A smaller window from a new offset, down to 16 tries.
-        if size <= 128 || attempts <= 16 {
+        // A smaller window from a new offset, down to a round of 8 tries.
+        if attempts >= size || attempts < 16 {
             return last;
         }
         attempts /= 2;

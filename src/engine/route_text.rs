@@ -27,17 +27,32 @@ pub fn parse_ip_route(text: &str) -> Result<RouteTable, Errors> {
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        // A multipath route: its nexthops on the lines below it.
+        // A multipath route: its nexthops on the lines below it (left out
+        // with its route when that is another table's).
         let nexthops = |l: &&str| l.trim_start().starts_with("nexthop");
         if t.starts_with("nexthop") {
+            let under_route = lines[..i]
+                .iter()
+                .rev()
+                .find(|l| !nexthops(l))
+                .is_some_and(|l| !l.trim().is_empty());
+            if !under_route {
+                errors.push(ParseError::new(
+                    i + 1,
+                    1,
+                    "a nexthop line belongs under its multipath route's line",
+                ));
+            }
             continue;
         }
         if lines.get(i + 1).is_some_and(nexthops) {
-            errors.push(ParseError::new(
-                i + 1,
-                1,
-                "a multipath route (the nexthop lines below it) is not modelled: keep one of its nexthops, as \"via GATEWAY dev NAME\" on this line",
-            ));
+            if !matches!(parse_ip_route_line(line, i + 1), Ok(None)) {
+                errors.push(ParseError::new(
+                    i + 1,
+                    1,
+                    "a multipath route (the nexthop lines below it) is not modelled: keep one of its nexthops, as \"via GATEWAY dev NAME\" on this line",
+                ));
+            }
             continue;
         }
         match parse_ip_route_line(line, i + 1) {
@@ -453,7 +468,8 @@ pub fn looks_like_route_n(text: &str) -> bool {
 /// Parses either format.
 pub fn parse_routes(text: &str) -> Result<RouteTable, Errors> {
     let mut table = read_routes(text)?;
-    let errors = check_table(&mut table, text, true);
+    // route -n cannot show onlink: its gateways are not checked.
+    let errors = check_table(&mut table, text, !looks_like_route_n(text));
     if errors.is_empty() {
         Ok(table)
     } else {
@@ -811,6 +827,15 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         )
         .unwrap();
         assert_eq!(ok.routes[1].dev.as_deref(), Some("eth0"));
+        // A multipath route of another table is left out with its table;
+        // a nexthop under no route is a mistake.
+        let ok = parse_routes("10.0.0.0/24 dev eth0\ndefault proto static table 100\n\tnexthop via 10.0.0.1 dev eth0 weight 1\n").unwrap();
+        assert_eq!(ok.routes.len(), 1);
+        let e = parse_routes("\tnexthop via 10.0.0.1 dev eth0 weight 1\n").unwrap_err();
+        assert_eq!(
+            e.0[0].message,
+            "a nexthop line belongs under its multipath route's line"
+        );
         // What ip route takes: short prefixes, protocol numbers.
         let ok =
             parse_ip_route("0/0 dev eth0\n10/8 dev eth0 proto 77\n10.2.3/24 dev eth0 proto bird\n")

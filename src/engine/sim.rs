@@ -833,11 +833,20 @@ impl Walker<'_, '_> {
         // entry and looks again (nf_conntrack_tcp_packet's NF_REPEAT).
         let mut reopened = None;
         let found = match (found, flags) {
+            // A deleted entry is not found (whatever the packet).
+            (Some((i, _)), _)
+                if self.state.conntrack[host].entries[i].tcp.state
+                    == conntrack::TcpState::Killed =>
+            {
+                self.state.conntrack[host].remove(i);
+                reopened = Some(conntrack::TcpState::Killed);
+                None
+            }
             (Some((i, dir)), Some(f)) if !ct.related => {
                 let was = self.state.conntrack[host].entries[i].tcp;
                 if was.reopens(dir, f) {
                     self.state.conntrack[host].remove(i);
-                    reopened = Some(was);
+                    reopened = Some(was.state);
                     None
                 } else {
                     Some((i, dir))
@@ -849,18 +858,19 @@ impl Walker<'_, '_> {
         match found {
             Some((i, dir)) => {
                 let e = &mut self.state.conntrack[host].entries[i];
+                let replied = e.seen_reply;
                 if dir == Dir::Reply && !ct.related {
                     e.seen_reply = true;
                 }
-                let tcp_was = e.tcp;
+                let tcp_was = e.tcp.state;
                 if let (Some(f), false) = (flags, ct.related) {
-                    e.tcp = e.tcp.after(dir, f);
+                    e.tcp = e.tcp.after(dir, f, replied);
                 }
                 // Said when the segment moves the connection's closing on.
-                let closing = if e.tcp != tcp_was && e.tcp != conntrack::TcpState::Open {
-                    format!("; TCP state now {}", e.tcp.name())
-                } else {
-                    String::new()
+                let closing = match e.tcp.state {
+                    conntrack::TcpState::Killed => "; a RST answered its first packet, so conntrack deletes the connection (the next packet is NEW)".to_string(),
+                    s if s != tcp_was && s != conntrack::TcpState::Open => format!("; TCP state now {}", s.name()),
+                    _ => String::new(),
                 };
                 ct.entry = Some((i, dir));
                 ct.state = if ct.related {
@@ -909,10 +919,11 @@ impl Walker<'_, '_> {
                             seen_reply: false,
                             dnat: false,
                             snat: false,
-                            tcp: conntrack::TcpState::Open,
+                            tcp: conntrack::Tcp::default(),
                         });
                         ct.state = ctstate::NEW;
                         match reopened {
+                            Some(conntrack::TcpState::Killed) => "NEW (the connection's entry was deleted when a RST answered its first packet)".to_string(),
                             Some(was) => format!("NEW (a SYN on a connection its sender closed: conntrack deleted the {} entry and made a new one, so the nat table is consulted again)", was.name()),
                             None => "NEW".to_string(),
                         }
@@ -1222,21 +1233,23 @@ impl Walker<'_, '_> {
                 }
             })
         };
-        // An earlier connection's mapping of the same source address and port.
-        let earlier = (self.state.conntrack[host].entries.iter())
-            .find(|e| {
+        // The newest earlier connection's mapping of the same source
+        // address and port, in range (find_appropriate_src).
+        let earlier = (self.state.conntrack[host].entries.iter().rev())
+            .filter(|e| {
                 e.snat
                     && e.original.proto == pkt.head().protocol
                     && e.original.src == before.addr
                     && e.original.sport == before.port.unwrap_or(0)
             })
-            .map(|e| (e.reply.dst, has_ports.then_some(e.reply.dport)));
+            .map(|e| (e.reply.dst, has_ports.then_some(e.reply.dport)))
+            .find(|(a, p)| in_range(*a, *p));
         let kept = if to.random {
             None
         } else if in_range(before.addr, before.port) {
             Some((before.addr, before.port)).filter(|(a, p)| !used(self, *a, *p))
         } else {
-            earlier.filter(|(a, p)| in_range(*a, *p) && !used(self, *a, *p))
+            earlier.filter(|(a, p)| !used(self, *a, *p))
         };
         let (addr, port) = kept.unwrap_or_else(|| {
             let addr = nat::pick_addr(before.addr, pkt.head().dst, lo, hi, to.persistent);

@@ -8,14 +8,16 @@ pub struct NotText {
     pub byte: usize,
     pub line: usize,
     pub column: usize,
+    /// What the file says it is (`UTF-8`, `UTF-16`).
+    pub encoding: &'static str,
 }
 
 impl std::fmt::Display for NotText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "line {}, column {} (byte {}) is not valid UTF-8",
-            self.line, self.column, self.byte
+            "line {}, column {} (byte {}) is not valid {}",
+            self.line, self.column, self.byte, self.encoding
         )
     }
 }
@@ -24,19 +26,36 @@ impl std::fmt::Display for NotText {
 /// UTF-16 with its byte-order mark (what Windows tools write).
 pub fn decode(bytes: Vec<u8>) -> Result<String, NotText> {
     let utf16 = |le: bool| {
-        let units: Vec<u16> = bytes[2..]
-            .chunks(2)
-            .map(|c| match (c, le) {
-                ([a, b], true) => u16::from_le_bytes([*a, *b]),
-                ([a, b], false) => u16::from_be_bytes([*a, *b]),
-                _ => 0xFFFD,
+        let mut out = String::new();
+        let (mut line, mut column) = (1, 1);
+        let units = bytes[2..].chunks(2).map(|c| match (c, le) {
+            ([a, b], true) => Ok(u16::from_le_bytes([*a, *b])),
+            ([a, b], false) => Ok(u16::from_be_bytes([*a, *b])),
+            _ => Err(()),
+        });
+        let mut at = 2;
+        // An odd byte at the end is half a unit.
+        let whole = units.map_while(Result::ok);
+        for c in char::decode_utf16(whole) {
+            let Ok(c) = c else { break };
+            out.push(c);
+            at += c.len_utf16() * 2;
+            (line, column) = if c == '\n' {
+                (line + 1, 1)
+            } else {
+                (line, column + 1)
+            };
+        }
+        if at == bytes.len() {
+            Ok(out)
+        } else {
+            Err(NotText {
+                byte: at + 1,
+                line,
+                column,
+                encoding: "UTF-16",
             })
-            .collect();
-        String::from_utf16(&units).map_err(|_| NotText {
-            byte: 3,
-            line: 1,
-            column: 1,
-        })
+        }
     };
     let utf8 = |from: usize| {
         std::str::from_utf8(&bytes[from..])
@@ -49,6 +68,7 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, NotText> {
                     byte: from + e.valid_up_to() + 1,
                     line: good.iter().filter(|&&b| b == b'\n').count() + 1,
                     column,
+                    encoding: "UTF-8",
                 }
             })
     };
@@ -87,7 +107,28 @@ mod tests {
             }
             v
         };
-        let bad = |byte, line, column| Err(NotText { byte, line, column });
+        let bad = |byte, line, column| {
+            Err(NotText {
+                byte,
+                line,
+                column,
+                encoding: "UTF-8",
+            })
+        };
+        let bad16 = |byte, line, column| {
+            Err(NotText {
+                byte,
+                line,
+                column,
+                encoding: "UTF-16",
+            })
+        };
+        // A lone high surrogate on line 2, and an odd last byte.
+        let mut broken = utf16(true);
+        broken.truncate(12);
+        broken.extend([0x00, 0xD8, 0x41, 0x00]);
+        let mut odd = utf16(true);
+        odd.push(0x41);
         let cases: Vec<(Vec<u8>, Result<&str, NotText>)> = vec![
             (text.as_bytes().to_vec(), Ok(text)),
             (
@@ -97,6 +138,8 @@ mod tests {
             (utf16(true), Ok(text)),
             (utf16(false), Ok(text)),
             (b"ab\xFFcd".to_vec(), bad(3, 1, 3)),
+            (broken, bad16(13, 2, 1)),
+            (odd, bad16(43, 3, 1)),
             // A Latin-1 é in a comment on line 3.
             (b"*nat\n:X - [0:0]\n# caf\xE9\n".to_vec(), bad(22, 3, 6)),
             (vec![], Ok("")),

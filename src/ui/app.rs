@@ -521,6 +521,10 @@ fn restore_or_builtin(name: &str) -> Result<(Session, Option<String>), String> {
 /// Whether a saved session holds the learner's work: more than its
 /// built-in scenario as it opens (an imported one always does).
 fn holds_work(own: &Saved) -> bool {
+    // Edits all undone are still work (redo brings them back).
+    if !own.undo.is_empty() || !own.redo.is_empty() {
+        return true;
+    }
     match own.base.as_deref() {
         Some(name) => generator::builtin_scenario(name).is_none() || what_came_back(own, name).is_some(),
         None => true,
@@ -835,6 +839,9 @@ impl App {
         self.explained = None;
         self.playing = None;
         self.told_too_big = false;
+        // Another session (another scenario's save, or a new start): the
+        // check against other tabs starts over with it.
+        self.other_tab = false;
         // A reload opens what is open now.
         if !self.embed {
             browser::set_query_scenario(self.session.base.as_deref().unwrap_or(IMPORTED));
@@ -1197,7 +1204,12 @@ impl Component for App {
             }
             Msg::SendAgain => {
                 self.send_error = None;
-                if let Some(spec) = self.session.again_spec() {
+                if let Some(mut spec) = self.session.again_spec() {
+                    // With the TCP flags ticked in the form: an RST or a FIN
+                    // on the selected packet's connection closes it.
+                    if let Some(d) = self.form_draft.as_ref().filter(|d| d.proto == spec.proto && spec.proto == crate::engine::packet::Proto::Tcp) {
+                        spec.flags = d.flags;
+                    }
                     self.session.send(spec);
                     self.schedule_autosave(ctx);
                 }
@@ -1470,7 +1482,10 @@ impl Component for App {
             }
             Msg::TakeOver => {
                 let base = self.session.base.clone();
-                browser::keep_other_tab_aside(base.as_deref());
+                if let Err(e) = browser::keep_other_tab_aside(base.as_deref()) {
+                    self.notice = Some(Notice { take_over: true, ..Notice::error(e) });
+                    return true;
+                }
                 browser::forget_seen(base.as_deref());
                 self.other_tab = false;
                 self.notice = Some(match self.flush_autosave() {
@@ -1968,6 +1983,7 @@ impl Component for App {
                 sends: Rc::new(s.sends.iter().map(|x| (as_in_form(&x.spec, &targets), x.trace.clone(), x.before_sync.clone())).collect::<Vec<_>>()),
                 selected: t_sel,
                 first: s.number(0),
+                forgotten: s.forgotten,
                 onselect: link.callback(|t| Msg::Select(t, 0)),
                 onclear: link.callback(|_| Msg::ClearSends),
             }) }

@@ -209,11 +209,23 @@ pub const OTHER_TAB: &str = "This scenario is open in another tab too, which has
 
 /// Puts another tab's saved session of `base` aside (as \"Bring back my
 /// own session\" offers it), so that this tab's can be saved in its place.
-pub fn keep_other_tab_aside(base: Option<&str>) {
-    if let Some(text) = get(&autosave_key(base)) {
-        let _ = set(&backup_key(base), &text);
-        set_foreign(base, false);
+/// When a session is kept aside already (the learner's own, put aside by
+/// a link or a file), the learner says whether the other tab's replaces
+/// it. An error sentence when nothing was done.
+pub fn keep_other_tab_aside(base: Option<&str>) -> Result<(), String> {
+    let Some(text) = get(&autosave_key(base)) else {
+        return Ok(());
+    };
+    if has_backup(base)
+        && !confirm("A session of this scenario is kept aside already (your own, from before a link or a file). Keeping the other tab's aside replaces it. Go on?")
+    {
+        return Err("Nothing was changed: this tab still does not autosave. \"Export\" keeps its work in a file.".into());
     }
+    set(&backup_key(base), &text).map_err(|e| {
+        format!("The browser refused to keep the other tab's session aside ({e}), so nothing was changed. \"Export\" keeps this tab's work in a file.")
+    })?;
+    set_foreign(base, false);
+    Ok(())
 }
 
 /// Moves the stored session of `base` aside, under `….unreadable`, so
@@ -221,7 +233,11 @@ pub fn keep_other_tab_aside(base: Option<&str>) {
 pub fn set_aside(base: Option<&str>) {
     let key = autosave_key(base);
     if let Some(text) = get(&key) {
-        if set(&format!("{key}.unreadable"), &text).is_ok() {
+        // An earlier one set aside stays: the next free name.
+        let free = (1..10)
+            .map(|n| if n == 1 { format!("{key}.unreadable") } else { format!("{key}.unreadable.{n}") })
+            .find(|k| get(k).is_none());
+        if free.is_some_and(|k| set(&k, &text).is_ok()) {
             delete(&key);
         }
     }
@@ -527,7 +543,7 @@ pub fn read_file(
                 .map(|t| (name.clone(), Rc::<str>::from(t)))
                 .map_err(|at| {
                     format!(
-                        "{name} is not text ({at}, nor UTF-16): is it an iptables-save or ip route listing?"
+                        "{name} is not text ({at}): is it an iptables-save or ip route listing?"
                     )
                 }),
             Err(e) => Err(format!("{name} could not be read: {e}")),

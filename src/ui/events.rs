@@ -23,6 +23,8 @@ pub struct HistoryProps {
     /// The number of the first packet listed (the ones before it are no
     /// longer listed).
     pub first: usize,
+    /// Of those, the first ones no link or reload sends again.
+    pub forgotten: usize,
     pub onselect: Callback<usize>,
     pub onclear: Callback<()>,
 }
@@ -66,10 +68,19 @@ pub fn send_history(props: &HistoryProps) -> Html {
         <div class="history">
             <h3 id="history-h">{ "Packets sent" }</h3>
             if props.first > 1 {
-                <p class="help">{ format!(
-                    "#1–#{} are no longer listed (the list keeps the last {}); a link, a reload or an export sends them again, so the ones listed meet what they met.",
-                    props.first - 1, props.sends.len()
-                ) }</p>
+                <p class="help">{
+                    if props.forgotten == 0 {
+                        format!(
+                            "#1–#{} are no longer listed (the list keeps the last {}); a link, a reload or an export sends them again, so the ones listed meet what they met.",
+                            props.first - 1, props.sends.len()
+                        )
+                    } else {
+                        format!(
+                            "#1–#{} are no longer listed (the list keeps the last {}); a link, a reload or an export sends the last {} of them again, not #1–#{}: the first packets it lists may meet conntrack without those.",
+                            props.first - 1, props.sends.len(), props.first - 1 - props.forgotten, props.forgotten
+                        )
+                    }
+                }</p>
             }
             <ol class="history-list" aria-labelledby="history-h">
                 { for props.sends.iter().enumerate().map(|(i, (spec, trace, before))| {

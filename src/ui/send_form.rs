@@ -331,14 +331,14 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     title="The answer from where the packet was delivered (SYN → SYN-ACK)">{ "Reply ↩" }</button>
                 <button id="again-button" type="button" disabled={!props.can_again}
                     onclick={props.onagain.reform(|_| ())}
-                    title="The same packet on the same connection: same source port, so conntrack finds it">{ "Again" }</button>
+                    title="On the selected packet's connection (same source port, so conntrack finds it), with the TCP flags ticked here: RST or FIN closes it">{ "Again" }</button>
                 <button id="clear-ct" type="button" onclick={props.onclearct.reform(|_| ())}
                     title="conntrack -F on every host">{ "Clear conntrack" }</button>
             </div>
             if let Some(e) = &problem {
                 <p id="send-error" class="form-error" role="alert">{ e.clone() }</p>
             }
-            <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK), Again sends the same packet once more." }</p>
+            <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK), Again sends on its connection once more, with the TCP flags ticked (RST or FIN closes it)." }</p>
         </form>
     }
 }

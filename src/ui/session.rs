@@ -242,8 +242,11 @@ pub const MAX_SENDS: usize = 500;
 
 /// A link, an autosave or a file replays at most this many packets (the
 /// ones no longer listed included: their conntrack entries, counters and
-/// random draws are what the listed ones met).
-pub const MAX_REPLAYED: usize = 10_000;
+/// random draws are what the listed ones met). Beyond it the first ones
+/// are forgotten (said in the history): replaying thousands of
+/// connections, with a copy of the state kept for each listed packet,
+/// would take the tab's memory.
+pub const MAX_REPLAYED: usize = 2_000;
 
 /// Undo keeps this many changes.
 const UNDO_DEPTH: usize = 200;
@@ -299,6 +302,9 @@ pub struct Session {
     /// oldest go): a link or reload sends them again, untraced, so the
     /// listed ones meet the state they met.
     earlier: Vec<Earlier>,
+    /// How many packets before `earlier` are forgotten (past
+    /// [`MAX_REPLAYED`]): a link replays from the one after them.
+    pub forgotten: usize,
 }
 
 /// The built-in cluster scenario `base` names, when it names one.
@@ -347,6 +353,7 @@ impl Session {
             saved_view: None,
             file_dumps: Vec::new(),
             earlier: Vec::new(),
+            forgotten: 0,
             spare_rules: None,
             world_gen: 0,
         };
@@ -1363,8 +1370,12 @@ impl Session {
     /// such Service, no port) is not kept, and the reason is returned.
     pub fn try_send(&mut self, spec: SendSpec) -> Result<(), String> {
         let selected = self.selected;
-        // The oldest packet, which a full history lets go for this one.
+        // The oldest packet, which a full history lets go for this one, and
+        // the oldest one replayed, which a full replay forgets.
         let oldest = (self.sends.len() >= MAX_SENDS).then(|| self.sends[0].clone());
+        let first_replayed = (self.earlier.len() + self.sends.len() >= MAX_REPLAYED)
+            .then(|| self.earlier.first().cloned())
+            .flatten();
         self.send(spec);
         let failed = match self.sends.last().map(|s| &s.trace) {
             Some(Err(e)) => e.clone(),
@@ -1377,6 +1388,10 @@ impl Session {
         if let Some(first) = oldest {
             self.earlier.pop();
             self.sends.insert(0, first);
+        }
+        if let Some(e) = first_replayed {
+            self.earlier.insert(0, e);
+            self.forgotten -= 1;
         }
         self.selected = selected;
         self.version += 1;
@@ -1416,6 +1431,7 @@ impl Session {
         // Beyond what a link replays, the first ones are forgotten.
         let over = (self.earlier.len() + self.sends.len()).saturating_sub(MAX_REPLAYED);
         self.earlier.drain(..over);
+        self.forgotten += over;
         self.selected = self
             .selected
             .and_then(|(t, st)| Some((t.checked_sub(surplus)?, st)));
@@ -1424,7 +1440,7 @@ impl Session {
     /// The number the history gives packet `t` (counted from the first
     /// packet sent, listed or not).
     pub fn number(&self, t: usize) -> usize {
-        self.earlier.len() + t + 1
+        self.forgotten + self.earlier.len() + t + 1
     }
 
     /// Sending from `client:IP` adds a host to the world; give it editors.
@@ -1493,6 +1509,7 @@ impl Session {
     pub fn clear_sends(&mut self) {
         self.sends.clear();
         self.earlier.clear();
+        self.forgotten = 0;
         self.state = SimState::new(&self.world);
         self.flush_next = false;
         self.selected = None;

@@ -350,7 +350,7 @@ const OTHER_CT_OPTIONS: &[&str] = &[
 
 /// What a real but unmodelled target or option is told.
 pub(crate) fn not_modelled(what: &str) -> String {
-    format!("{what} is valid iptables, but Packet Walk does not model it (yet): take the rule out to trace the rest")
+    format!("{what} is iptables', but Packet Walk does not model it (yet): take the rule out to trace the rest")
 }
 
 /// Match modules this simulator evaluates.
