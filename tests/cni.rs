@@ -335,8 +335,8 @@ fn bad_cluster_objects_are_reported_with_their_line() {
         ("nodeName: node8\nstatus:\n  podIP: 172.16.225.101", "nodeName: node9\nstatus:\n  podIP: 172.16.225.101", 55, "pod ms-test/curl: no node runs it"),
         ("podIP: 172.16.225.101", "podIP: 172.16.9.101", 57, "pod ms-test/curl has address 172.16.9.101, outside node8's pod CIDR"),
         ("gateway: 192.168.11.1", "gateway: 10.0.0.1", 11, "gateway 10.0.0.1 must be a router's address on the nodes' LAN 192.168.11.0/24"),
-        ("gateway: 192.168.11.1", "gateway: 192.168.11.54", 11, "gateway 192.168.11.54 must be a router's address"),
-        ("name: node54", "name: node8", 27, "node node8 is defined twice (first at line 16)"),
+        ("gateway: 192.168.11.1", "gateway: 192.168.11.54", 11, "gateway 192.168.11.54 is node node54's address"),
+        ("name: node54", "name: node8", 30, "node node8 is defined twice (first at line 19)"),
     ] {
         assert!(yaml.contains(from), "{from}");
         let c = Cluster::from_yaml(&yaml.replacen(from, to, 1)).unwrap();

@@ -266,10 +266,10 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
             .find(|o| o.name == n.name)
         {
             errors.push(err(
-                n.line,
+                n.name_line,
                 format!(
                     "node {} is defined twice (first at line {}): a name names one Node",
-                    n.name, first.line
+                    n.name, first.name_line
                 ),
             ));
             continue;
@@ -331,15 +331,13 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         .as_ref()
         .and_then(|n| Some((n.gateway?, n.gateway_line)))
     {
-        if !lan.contains(&g)
-            || g == lan.network()
-            || g == lan.broadcast()
-            || nodes.iter().any(|n| n.ip == g)
-        {
-            errors.push(err(
-                line,
-                format!("gateway {g} must be a router's address on the nodes' LAN {lan} (the nodes' default route goes through it), not a node's"),
-            ));
+        let why = if !lan.contains(&g) || g == lan.network() || g == lan.broadcast() {
+            Some(format!("gateway {g} must be a router's address on the nodes' LAN {lan} (the nodes' default route goes through it)"))
+        } else {
+            (nodes.iter().find(|n| n.ip == g)).map(|n| format!("gateway {g} is node {}'s address: the router is a machine of its own on the LAN {lan}", n.name))
+        };
+        if let Some(why) = why {
+            errors.push(err(line, why));
             return Err(errors);
         }
     }

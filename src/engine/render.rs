@@ -280,7 +280,7 @@ pub fn table(t: &Trace) -> String {
     let answer = match t.steps.last().map(|s| &s.kind) {
         Some(StepKind::Drop {
             response: Some(r), ..
-        }) => format!(" (refused: sends {})", response_name(r)),
+        }) => format!("; the kernel answers with {}", response_name(r)),
         _ => String::new(),
     };
     out.push_str(&format!("verdict: {}{answer}\n", verdict(&t.verdict)));

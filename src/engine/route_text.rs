@@ -281,6 +281,14 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                     k += 2;
                 }
             }
+            "nexthop" => {
+                return Err(err_at(
+                    line,
+                    line_no,
+                    w,
+                    "a multipath route (nexthop …) is not modelled: keep one of its nexthops, as \"via GATEWAY dev NAME\"",
+                ));
+            }
             _ => {
                 return Err(
                     err_at(line, line_no, w, format!("unknown keyword \"{w}\"")).expected(KEYWORDS)
@@ -321,7 +329,11 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                 line,
                 line_no,
                 w,
-                format!("a {} route has no gateway or device: ip route says \"Gateway, device and multipath can not be specified for this route type\"", kind.as_str()),
+                format!(
+                    "{} {} route has no gateway or device: ip route says \"Gateway, device and multipath can not be specified for this route type\"",
+                    if kind.as_str().starts_with('u') { "an" } else { "a" },
+                    kind.as_str()
+                ),
             ));
         }
         _ => {}
@@ -783,7 +795,7 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
                 "unreachable 10.20.0.0/16 dev eth1",
                 1,
                 26,
-                "a unreachable route has no gateway or device: ip route says \"Gateway, device and multipath can not be specified for this route type\"",
+                "an unreachable route has no gateway or device: ip route says \"Gateway, device and multipath can not be specified for this route type\"",
             ),
             (
                 "default proto static metric 100\n\tnexthop via 10.0.0.1 dev eth0 weight 1",

@@ -1497,7 +1497,9 @@ impl Walker<'_, '_> {
             self.drop(host, DropReason::NoNeighbour, detail, None, pkt)
         } else if pkt.iif.is_some() {
             let resp = self.icmp_error(host, pkt, icmp::DEST_UNREACH, icmp::HOST_UNREACH);
-            let detail = format!("{detail}; after about 3 s of asking, the kernel answers the sender with ICMP host unreachable");
+            let detail = format!(
+                "{detail}; after about 3 s of asking, the kernel gives up and tells the sender"
+            );
             self.drop(host, DropReason::NoNeighbour, detail, resp, pkt)
         } else {
             let detail = format!("{detail}; after about 3 s of asking, the program's send fails with EHOSTUNREACH (No route to host)");

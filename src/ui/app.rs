@@ -117,6 +117,8 @@ pub struct Notice {
     pub restore: bool,
     /// Offer to save this tab's session over another tab's (kept aside).
     pub take_over: bool,
+    /// The session kept aside is another tab's (the restore button says so).
+    pub other_tabs: bool,
 }
 
 impl Notice {
@@ -126,6 +128,7 @@ impl Notice {
             text: text.into(),
             restore: false,
             take_over: false,
+            other_tabs: false,
         }
     }
     pub fn error(text: impl Into<String>) -> Notice {
@@ -134,6 +137,7 @@ impl Notice {
             text: text.into(),
             restore: false,
             take_over: false,
+            other_tabs: false,
         }
     }
 }
@@ -431,7 +435,7 @@ fn start(name: &str) -> (Session, Option<Notice>) {
             (
                 s,
                 Some(Notice::error(format!(
-                    "The session saved in this browser could not be restored ({e}). It is kept in the browser's storage (\"….unreadable\"), untouched; the built-in scenario is shown."
+                    "The session saved in this browser could not be restored: {e}. It is kept, untouched, in the browser's storage under \"….unreadable\"; the built-in scenario is shown."
                 ))),
             )
         }
@@ -532,7 +536,7 @@ fn holds_work(own: &Saved) -> bool {
 }
 
 fn unreadable(e: String) -> String {
-    format!("what is stored does not read as a saved session: {e}")
+    format!("what is stored is not a session this version of Packet Walk reads ({e})")
 }
 
 /// The learner's own saved session of scenario `base`, which a link or a
@@ -1491,7 +1495,8 @@ impl Component for App {
                 self.notice = Some(match self.flush_autosave() {
                     Ok(()) => Notice {
                         restore: true,
-                        ..Notice::info("This tab's work is saved; the other tab's is kept aside, and \"Bring back my own session\" brings it back.")
+                        other_tabs: true,
+                        ..Notice::info("This tab's work is saved; the other tab's is kept aside, and the button brings it back here.")
                     },
                     Err(e) => Notice::error(e.text()),
                 });
@@ -1626,7 +1631,11 @@ impl Component for App {
                     ctx.link().send_message(Msg::ImportScenario(text.to_string()));
                 } else if json_objects || is_objects(&text) {
                     let applied = self.session.cluster.as_ref().map(|c| generator::apply(&c.text, &text));
+                    let in_use = self.session.cluster.as_ref().map(|c| c.applied.clone());
                     match applied {
+                        Some(Ok(a)) if in_use.as_deref() == Some(a.yaml.as_str()) => {
+                            self.notice = Some(Notice::info(format!("{name} holds the cluster's objects in use already: nothing changed.")));
+                        }
                         Some(Ok(a)) => {
                             self.session.edit_cluster(a.yaml.as_str().into());
                             ctx.link().send_message(Msg::ClusterApply);
@@ -2122,7 +2131,7 @@ impl Component for App {
                         <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
                         <p>{ n.text.clone() }</p>
                         if n.restore {
-                            <button id="restore-own" onclick={link.callback(|_| Msg::RestoreOwn)}>{ "Bring back my own session" }</button>
+                            <button id="restore-own" onclick={link.callback(|_| Msg::RestoreOwn)}>{ if n.other_tabs { "Bring back the other tab's session" } else { "Bring back my own session" } }</button>
                         }
                         if n.take_over {
                             <button id="take-over" onclick={link.callback(|_| Msg::TakeOver)}>{ "Save this tab's work instead" }</button>

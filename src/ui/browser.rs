@@ -143,7 +143,10 @@ pub fn load_autosave(base: Option<&str>) -> Option<Result<Saved, String>> {
     let key = autosave_key(base);
     let text = get(&key)?;
     seen(&key, &text);
-    Some(share::from_json(&text).map_err(|e| e.to_string()))
+    Some(share::from_json(&text).map_err(|e| match e {
+        share::ShareError::BadJson { message } => message,
+        e => e.to_string(),
+    }))
 }
 
 thread_local! {

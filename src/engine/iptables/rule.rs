@@ -348,6 +348,21 @@ const OTHER_CT_OPTIONS: &[&str] = &[
     "--ctorigdstport", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir",
 ];
 
+/// What a real but unmodelled target is told (with the one table the
+/// kernel allows it in, for those bound to one).
+pub(crate) fn target_not_modelled(name: &str) -> String {
+    let table = match name {
+        "CT" | "NOTRACK" => Some("raw"),
+        "TPROXY" | "TTL" | "TOS" | "DSCP" | "ECN" => Some("mangle"),
+        "REDIRECT" | "NETMAP" => Some("nat"),
+        _ => None,
+    };
+    let only = table
+        .map(|t| format!(" (the kernel takes it in the {t} table only)"))
+        .unwrap_or_default();
+    not_modelled(&format!("target {name}{only}"))
+}
+
 /// What a real but unmodelled target or option is told.
 pub(crate) fn not_modelled(what: &str) -> String {
     format!("{what} is iptables', but Packet Walk does not model it (yet): take the rule out to trace the rest")
@@ -974,7 +989,7 @@ pub fn parse_rule(
             let known = target_options(tname);
             if OTHER_TARGETS.contains(tname) {
                 let at = b.target.as_ref().map_or(w.start, |t| t.1);
-                return Err(b.err(at, not_modelled(&format!("target {tname}"))));
+                return Err(b.err(at, target_not_modelled(tname)));
             }
             if !known.contains(&opt) {
                 let msg = if opt.starts_with('-') {

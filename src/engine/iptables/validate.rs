@@ -108,7 +108,7 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                         .push(ParseError::new(
                             r.line,
                             col(&c.name, &r.args, name),
-                            super::rule::not_modelled(&format!("target {name}")),
+                            super::rule::target_not_modelled(name),
                         )),
                     None if resolve_jumps => errors.push(
                         ParseError::new(

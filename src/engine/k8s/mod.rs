@@ -192,6 +192,8 @@ pub struct Node {
     /// line when not given).
     pub cidr_line: usize,
     pub ip_line: usize,
+    /// The line of `metadata.name`.
+    pub name_line: usize,
 }
 
 /// A Pod: where it runs and what it listens on.
@@ -848,6 +850,15 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
 
 fn node(doc: At, r: &mut Report) -> Option<Node> {
     let (_, name) = metadata(doc, r)?;
+    let name_line = (doc.get("metadata").ok().flatten())
+        .and_then(|m| {
+            At::new(m, "metadata")
+                .get("name")
+                .ok()
+                .flatten()
+                .map(|n| At::new(n, "metadata.name").line())
+        })
+        .unwrap_or(doc.line());
     let mut node = Node {
         name,
         pod_cidrs: Vec::new(),
@@ -855,6 +866,7 @@ fn node(doc: At, r: &mut Report) -> Option<Node> {
         line: doc.line(),
         cidr_line: doc.line(),
         ip_line: doc.line(),
+        name_line,
     };
     if let Some(spec) = r.ok(doc.get("spec")).flatten() {
         let spec = At::new(spec, "spec");
