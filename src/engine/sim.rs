@@ -832,7 +832,21 @@ impl Walker<'_, '_> {
         // A SYN of a connection its sender closed: conntrack deletes the
         // entry and looks again (nf_conntrack_tcp_packet's NF_REPEAT).
         let mut reopened = None;
+        let mut ignored_syn = false;
         let found = match (found, flags) {
+            // The answering side's SYN on a connection a RST closed: no
+            // state takes it (measured on Linux 6.18: INVALID, the entry
+            // stays, and the packet is not translated).
+            (Some((i, Dir::Reply)), Some(f))
+                if !ct.related
+                    && f.syn
+                    && !f.ack
+                    && self.state.conntrack[host].entries[i].tcp.state
+                        == conntrack::TcpState::Close =>
+            {
+                ignored_syn = true;
+                None
+            }
             // A deleted entry is not found (whatever the packet).
             (Some((i, _)), _)
                 if self.state.conntrack[host].entries[i].tcp.state
@@ -905,7 +919,11 @@ impl Walker<'_, '_> {
                 self.ct_step(host, pkt, t, state_name, Some(entry));
             }
             None => {
-                let state = match invalid_new(pkt) {
+                let why = match ignored_syn {
+                    true => Some("a SYN from the answering side of a connection a RST closed: conntrack ignores it, and no NAT applies"),
+                    false => invalid_new(pkt),
+                };
+                let state = match why {
                     Some(why) => {
                         // No entry is made: the packet is INVALID, and NAT
                         // (which needs a connection) leaves it alone.
