@@ -140,7 +140,10 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
     if resolve_jumps {
         let adj = edges(table);
         check_loops(table, &adj, &mut errors);
-        if errors.is_empty() {
+        // iptables-legacy (its dump says so in the header) has no such
+        // limit: only nf_tables counts the jumps.
+        let legacy = table.comments_before.iter().any(|c| c.contains("(legacy)"));
+        if errors.is_empty() && !legacy {
             check_depth(table, &adj, &mut errors);
         }
         if errors.is_empty() {
