@@ -6,7 +6,7 @@ use packetwalk::engine::iptables::save;
 use packetwalk::engine::k8s::Cluster;
 use packetwalk::engine::packet::{Proto, TcpFlags};
 use packetwalk::engine::scenario::{self, HostKind, Scenario, Text};
-use packetwalk::engine::{render, route_text, send, Errors, SendSpec, SimState, World};
+use packetwalk::engine::{render, route_text, send, sim, Errors, SendSpec, SimState, World};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -20,6 +20,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Trace one packet and print every step.
@@ -58,7 +60,18 @@ enum Command {
         /// Force a `statistic --mode random` rule: HOST/TABLE/CHAIN/RULE=yes|no.
         #[arg(long = "force")]
         force: Vec<String>,
-        /// Print the trace as JSON (the shape in docs/trace-format.md).
+        /// The first packet's source port (default: an ephemeral port from the seed).
+        #[arg(long)]
+        sport: Option<u16>,
+        /// Then another packet, on the state the ones before left
+        /// (conntrack, counters): `reply` (the answer to the last packet,
+        /// from where it was delivered), `again` or `again:FLAGS` (on the
+        /// last packet's connection, e.g. again:RST or again:FIN,ACK), or
+        /// `flush` (conntrack -F before the next). Repeatable.
+        #[arg(long = "then")]
+        then: Vec<String>,
+        /// Print the trace as JSON (the shape in docs/trace-format.md); with
+        /// --then, a list of traces.
         #[arg(long)]
         json: bool,
     },
@@ -215,19 +228,27 @@ fn parse_force(s: &str) -> Result<packetwalk::engine::sim::Force, String> {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// What `trace` sends: the first packet, and the ones after it.
+struct Send<'a> {
+    from: &'a str,
+    to: &'a str,
+    proto: Option<&'a str>,
+    flags: Option<&'a str>,
+    sport: Option<u16>,
+    force: &'a [String],
+    then: &'a [String],
+    json: bool,
+}
+
 fn trace(
     scenario: Option<&str>,
     cluster: Option<&Path>,
-    from: &str,
-    to: &str,
-    proto: Option<&str>,
-    flags: Option<&str>,
+    send_what: Send,
     rules: Option<&Path>,
     routes: Option<&Path>,
     node: Option<&str>,
-    force: &[String],
-    json: bool,
 ) -> Result<String, String> {
+    let from = send_what.from;
     let mut sc = match (scenario, routes) {
         _ if cluster.is_some() => cluster_scenario(&cluster.expect("checked").to_string_lossy())?,
         (None, Some(routes_path)) => {
@@ -241,7 +262,7 @@ fn trace(
             let sc = Scenario::replay(rules_text.as_deref(), &text, client)
                 .map_err(|e| located(&e, routes_path))?;
             let mut world = World::build(&sc).map_err(|e| e.to_string())?;
-            return run_trace(&mut world, from, to, proto, flags, force, json);
+            return run_trace(&mut world, &send_what);
         }
         (s, _) => load_scenario(s.unwrap_or("article"))?,
     };
@@ -270,18 +291,25 @@ fn trace(
         }
     }
     let mut world = World::build(&sc).map_err(|e| e.to_string())?;
-    run_trace(&mut world, from, to, proto, flags, force, json)
+    run_trace(&mut world, &send_what)
 }
 
-fn run_trace(
-    world: &mut World,
-    from: &str,
-    to: &str,
-    proto: Option<&str>,
-    flags: Option<&str>,
-    force: &[String],
-    json: bool,
-) -> Result<String, String> {
+fn parse_flags(f: &str) -> Result<TcpFlags, String> {
+    TcpFlags::parse_list(f)
+        .map(TcpFlags::from_bits)
+        .ok_or_else(|| format!("bad TCP flags {f}: use names like SYN,ACK"))
+}
+
+fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
+    let Send {
+        from,
+        to,
+        proto,
+        flags,
+        force,
+        json,
+        ..
+    } = *what;
     let mut state = SimState::new(world);
     // A Service port's protocol (by name, or its cluster IP and port),
     // when none is asked for.
@@ -305,21 +333,63 @@ fn run_trace(
     };
     let mut spec = SendSpec::new(from, to, proto);
     if let Some(f) = flags {
-        spec.flags = Some(TcpFlags::from_bits(
-            TcpFlags::parse_list(f)
-                .ok_or_else(|| format!("bad --flags {f}: use names like SYN,ACK"))?,
-        ));
+        spec.flags = Some(parse_flags(f).map_err(|e| format!("--flags: {e}"))?);
     }
+    spec.src_port = what.sport;
     spec.force = force
         .iter()
         .map(|f| parse_force(f))
         .collect::<Result<_, _>>()?;
-    let t = send(world, &mut state, &spec)?;
-    Ok(if json {
-        serde_json::to_string_pretty(&t).expect("traces serialise") + "\n"
-    } else {
-        render::table(&t)
-    })
+    let mut traces = vec![(format!("{from} → {to}"), send(world, &mut state, &spec)?)];
+    // The packets after it, each on the state the ones before left.
+    let mut flush = false;
+    for (k, step) in what.then.iter().enumerate() {
+        let (last_spec, last) = (&spec, &traces[traces.len() - 1].1);
+        let next = match step.split_once(':') {
+            _ if step == "flush" => {
+                flush = true;
+                continue;
+            }
+            _ if step == "reply" => sim::reply_spec(last).ok_or_else(|| {
+                format!("--then {step} (number {}): the packet before was not delivered, so nothing answers it", k + 1)
+            })?,
+            None if step == "again" => sim::again_spec(last_spec, last).ok_or("the packet before has no trace")?,
+            Some(("again", f)) => {
+                let mut s = sim::again_spec(last_spec, last).ok_or("the packet before has no trace")?;
+                s.flags = Some(parse_flags(f).map_err(|e| format!("--then {step}: {e}"))?);
+                s
+            }
+            _ => return Err(format!("--then {step}: use reply, again, again:FLAGS (again:RST) or flush")),
+        };
+        if std::mem::take(&mut flush) {
+            state.clear_conntrack();
+        }
+        let t = send(world, &mut state, &next)?;
+        let label = if step == "reply" {
+            "reply".to_string()
+        } else {
+            format!("{step} ({} → {})", next.from, next.to)
+        };
+        spec = next;
+        traces.push((label, t));
+    }
+    if json {
+        let out = if what.then.is_empty() {
+            serde_json::to_string_pretty(&traces[0].1)
+        } else {
+            serde_json::to_string_pretty(&traces.iter().map(|(_, t)| t).collect::<Vec<_>>())
+        };
+        return Ok(out.expect("traces serialise") + "\n");
+    }
+    if traces.len() == 1 {
+        return Ok(render::table(&traces[0].1));
+    }
+    Ok(traces
+        .iter()
+        .enumerate()
+        .map(|(i, (label, t))| format!("== packet {}: {label}\n{}", i + 1, render::table(t)))
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 fn check(path: &Path) -> Result<String, String> {
@@ -397,19 +467,25 @@ pub fn main() -> i32 {
             routes,
             node,
             force,
+            sport,
+            then,
             json,
         } => trace(
             scenario.as_deref(),
             cluster.as_deref(),
-            from,
-            to,
-            proto.as_deref(),
-            flags.as_deref(),
+            Send {
+                from,
+                to,
+                proto: proto.as_deref(),
+                flags: flags.as_deref(),
+                sport: *sport,
+                force,
+                then,
+                json: *json,
+            },
             rules.as_deref(),
             routes.as_deref(),
             node.as_deref(),
-            force,
-            *json,
         ),
         Command::Scenarios => Ok(scenario::BUILTIN
             .iter()

@@ -319,3 +319,50 @@ fn a_service_ports_protocol_is_the_default() {
     let (_, out, _) = curl_to("kube-system/dns:dns", &["--proto", "tcp"]);
     assert!(out.contains("10.96.0.10:53 tcp"), "{out}");
 }
+
+/// --then sends more packets on the state the ones before left: the
+/// handshake, a reset, and the SYN that reopens the connection.
+#[test]
+fn then_sends_packets_on_the_same_state() {
+    let (code, out, err) = run(&[
+        "trace",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "flask-ui",
+        "--sport",
+        "40000",
+        "--then",
+        "reply",
+        "--then",
+        "reply",
+        "--then",
+        "again:RST",
+        "--then",
+        "again:SYN",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("== packet")).collect();
+    assert_eq!(headers.len(), 5, "{out}");
+    let states: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("node8") && l.contains("lookup: tcp"))
+        .collect();
+    assert!(
+        states[0].ends_with("is NEW") && states[1].contains("ESTABLISHED, reply direction"),
+        "{states:?}"
+    );
+    assert!(
+        states[3].contains("TCP state now CLOSE")
+            && states[4].contains("is NEW (a SYN on a connection its sender closed"),
+        "{states:?}"
+    );
+    let (code, _, err) = run(&[
+        "trace", "--from", "node8", "--to", "flask-ui", "--then", "sideways",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--then sideways: use reply, again, again:FLAGS"),
+        "{err}"
+    );
+}

@@ -657,6 +657,16 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
 /// answer acknowledges what it answers (its sequence number, plus one for
 /// a SYN or a FIN, plus the payload) and, after a SYN-ACK, goes on from the
 /// number the other side acknowledged; a SYN-ACK starts from its own ISN.
+/// The packet `spec` sent (its trace `trace`) once more on its connection:
+/// the same addresses and source port, so conntrack finds it.
+pub fn again_spec(spec: &SendSpec, trace: &Trace) -> Option<SendSpec> {
+    let first = trace.steps.first()?;
+    let mut again = spec.clone();
+    again.src_port = first.packet.transport.ports().map(|p| p.0);
+    again.src.get_or_insert(first.packet.ip.src);
+    Some(again)
+}
+
 pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
     let Verdict::Delivered { ns, .. } = &trace.verdict else {
         return None;

@@ -1490,11 +1490,7 @@ impl Session {
     pub fn again_spec(&self) -> Option<SendSpec> {
         let (t, _) = self.selected?;
         let sent = self.sends.get(t)?;
-        let first = sent.trace.as_ref().ok()?.steps.first()?;
-        let mut spec = sent.spec.clone();
-        spec.src_port = first.packet.transport.ports().map(|p| p.0);
-        spec.src.get_or_insert(first.packet.ip.src);
-        Some(spec)
+        crate::engine::sim::again_spec(&sent.spec, sent.trace.as_ref().ok()?)
     }
 
     /// Forgets every connection (`conntrack -F` on every host). The next
