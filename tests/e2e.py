@@ -246,6 +246,18 @@ def run(b, base):
     seen, words = b.js("const o = document.querySelector('#outcome'); const r = o.getBoundingClientRect();"
                        " return [r.top >= 0 && r.bottom <= innerHeight, o.textContent]")
     check("at 1280×800 the packet's outcome is in view beside the step buttons", seen and "delivered after" in words, repr(words))
+    # The selected step's panel scrolls on its own there: a Tab stop, and
+    # the arrows are the browser's (they scroll it) while it has the focus,
+    # not the page's (they would step).
+    b.set_size(1280, 560)
+    b.wait_until(lambda: b.js("const p = document.querySelector('.detail-panel'); return p.scrollHeight > p.clientHeight + 100"), "the panel to overflow")
+    b.js("document.querySelector('.detail-panel').focus()")
+    before = b.text(".step-position")
+    b.keys(["\ue015", "\ue015"])  # ArrowDown ×2
+    check("the selected step's panel takes the focus, and the arrows leave the step alone there",
+          b.js("return document.activeElement.classList.contains('detail-panel')") and b.text(".step-position") == before,
+          f"{before!r} -> {b.text('.step-position')!r}")
+    b.set_size(1280, 800)
     # The skip link moves the focus to the steps; the address keeps no
     # fragment that would be read as a link.
     b.js("document.activeElement && document.activeElement.blur()")

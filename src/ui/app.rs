@@ -241,6 +241,8 @@ pub struct App {
     /// Another tab saved the same scenario since this one last did: this
     /// tab does not autosave over it (until the learner says so).
     other_tab: bool,
+    /// The session kept aside is another tab's (put there by a take-over).
+    other_tabs_aside: bool,
     topo: TopoCache,
     /// The page's own listeners: keys, the address's fragment, leaving the
     /// page, and files dropped outside the editors.
@@ -1094,6 +1096,7 @@ impl Component for App {
             focus_fallback: Vec::new(),
             told_too_big: false,
             other_tab: false,
+            other_tabs_aside: false,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
         }
     }
@@ -1492,6 +1495,8 @@ impl Component for App {
                 }
                 browser::forget_seen(base.as_deref());
                 self.other_tab = false;
+                // What is kept aside is the other tab's now.
+                self.other_tabs_aside = true;
                 self.notice = Some(match self.flush_autosave() {
                     Ok(()) => Notice {
                         restore: true,
@@ -1510,7 +1515,11 @@ impl Component for App {
                         browser::clear_backup(base.as_deref());
                         browser::set_foreign(base.as_deref(), false);
                         self.replace_session(s);
-                        self.notice = Some(Notice::info("Your own session is back."));
+                        self.notice = Some(Notice::info(if std::mem::take(&mut self.other_tabs_aside) {
+                            "The other tab's session is back."
+                        } else {
+                            "Your own session is back."
+                        }));
                         self.fall_back_to_steps();
                         self.schedule_autosave(ctx);
                     }
@@ -2010,7 +2019,10 @@ impl Component for App {
             match (&trace, s.sends.get(t_sel).map(|x| &x.trace)) {
                 (Some(t), _) => html! {
                     <>
-                        <section class="panel detail-panel" aria-labelledby="detail-h">
+                        // Taller than the window on a wide screen, where it
+                        // scrolls on its own: a Tab stop, so the keyboard
+                        // scrolls it too.
+                        <section class="panel detail-panel" aria-labelledby="detail-h" tabindex="0">
                             <h2 id="detail-h" class="visually-hidden">{ "The selected step" }</h2>
                             { step_controls(&ControlProps {
                                 at: step,
@@ -2024,7 +2036,12 @@ impl Component for App {
                                 onspeed: link.callback(Msg::Speed),
                                 // Short, and quiet while playing: a screen reader
                                 // would queue every step.
-                                said: t.steps.get(step).filter(|_| self.playing.is_none()).map(|st| format!("{}: {}", st.ns, crate::engine::render::stage(st))).unwrap_or_default(),
+                                // A packet's first step names it, so a send is heard
+                                // even when its step count is the last one's.
+                                said: t.steps.get(step).filter(|_| self.playing.is_none()).map(|st| {
+                                    let packet = if step == 0 { format!("packet #{}, ", s.number(t_sel)) } else { String::new() };
+                                    format!("{packet}{}: {}", st.ns, crate::engine::render::stage(st))
+                                }).unwrap_or_default(),
                             }) }
                             { outcome(t, step,
                                 Some(link.callback(|_| Msg::Step(Move::Last))),

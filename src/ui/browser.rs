@@ -618,14 +618,14 @@ pub fn on_page_or_steps(k: &web_sys::KeyboardEvent, with_controls: bool) -> bool
 /// scroll, not step. (On buttons and checkboxes
 /// anywhere, the cluster form's and editors' too, they step.)
 pub fn in_scroller(k: &web_sys::KeyboardEvent) -> bool {
-    k.target()
-        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .and_then(|t| {
-            t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text")
-                .ok()
-                .flatten()
-        })
-        .is_some()
+    let Some(t) = k.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
+        return false;
+    };
+    // The selected step's panel scrolls when it has the focus itself (not
+    // its buttons, where the arrows step).
+    t.matches(".detail-panel").unwrap_or(false)
+        || (t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text").ok().flatten())
+            .is_some()
 }
 
 /// The root element's font size in CSS px (16 unless the reader's browser
