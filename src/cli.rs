@@ -351,7 +351,9 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
                 continue;
             }
             _ if step == "reply" => sim::reply_spec(last).ok_or_else(|| {
-                format!("--then {step} (number {}): the packet before was not delivered, so nothing answers it", k + 1)
+                let rst = (last.steps.first()).is_some_and(|st| matches!(&st.packet.transport, packetwalk::engine::packet::Transport::Tcp { flags, .. } if flags.rst));
+                let why = if rst { "the packet before is a RST, which TCP never answers" } else { "the packet before was not delivered to a socket that answers, so nothing answers it" };
+                format!("--then {step} (number {}): {why}", k + 1)
             })?,
             None if step == "again" => sim::again_spec(last_spec, last).ok_or("the packet before has no trace")?,
             Some(("again", f)) => {

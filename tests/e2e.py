@@ -158,12 +158,12 @@ def main():
     return 1 if failed else 0
 
 
-# The default page's .wasm + .js, gzip -9, as it stands (446.8 kB on
+# The default page's .wasm + .js, gzip -9, as it stands (450.8 kB on
 # 2026-11-26, after the kernel's NAT choices, TCP closing, the other-tab
 # check, the NAT steps' Why and the input checks of that day; the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 450_000
+PAGE_BYTES_LIMIT = 454_000
 
 
 def page_size(dist):
@@ -536,6 +536,11 @@ def run(b, base):
     fresh(b, base + "?scenario=article")
     b.click("#reply-button")
     b.click("#reply-button")
+    # Again with the flags as the form opened: the selected packet's own (ACK).
+    b.click("#again-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "the ACK again")
+    last_sent = b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
+    check("Again right after the handshake sends the selected packet's ACK, not the form's SYN", "TCP ACK" in last_sent, last_sent)
     flag = lambda name: b.js("[...document.querySelectorAll('.flag')].find(l => l.textContent.trim() == arguments[0]).querySelector('input').click()", name)
     ticked = "return [...document.querySelectorAll('.flag input')].filter(i => i.checked).map(i => i.parentElement.textContent.trim()).join(',')"
     for name in b.js(ticked).split(","):
@@ -543,13 +548,13 @@ def run(b, base):
             flag(name)
     flag("RST")
     b.click("#again-button")
-    b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "the RST")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 5, "the RST")
     all_steps = "return [...document.querySelectorAll('.event-list .ev-what')].map(e => e.textContent).join(' | ')"
     closed = b.js(all_steps)
     flag("RST")
     flag("SYN")
     b.click("#again-button")
-    b.wait_until(lambda: len(b.find_all(".history-item")) == 5, "the SYN")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 6, "the SYN")
     reopened = b.js(all_steps)
     check("Again with RST ticked closes the connection, and Again with SYN reopens it through the nat table",
           "TCP state now CLOSE" in closed and "a SYN on a connection its sender closed" in reopened and "DNAT" in reopened,
@@ -1110,6 +1115,24 @@ def run(b, base):
     seen = [t for i, t in enumerate(status) if i == 0 or t != status[i - 1]]
     check("over a dump, a cluster edit redone is synced in the worker (\"syncing…\", then in sync) and brings the edit back",
           seen.count("syncing…") == 1 and not b.exists("#undo[disabled]"), seen)
+
+    # 320 CSS px (the window cannot be that narrow; the device metrics can):
+    # no sideways scrolling of the page, the cluster form's included (its
+    # endpoints table scrolls itself), nor with a notice's long button.
+    b.cmd("POST", "/goog/cdp/execute", {"cmd": "Emulation.setDeviceMetricsOverride",
+                                        "params": {"width": 320, "height": 640, "deviceScaleFactor": 1, "mobile": False}})
+    widths = []
+    for query in ("?scenario=article", "?scenario=calico-ipip"):
+        fresh(b, base + query)
+        time.sleep(0.5)
+        widths.append(b.js("return document.documentElement.scrollWidth"))
+    b.js("localStorage.setItem('packetwalk.session.v1.calico-ipip', '{broken')")
+    b.get(base + "?scenario=calico-ipip")
+    b.wait("#verdict", 20)
+    time.sleep(0.5)
+    widths.append(b.js("return document.documentElement.scrollWidth") if b.exists(".notice-error") else 999)
+    b.cmd("POST", "/goog/cdp/execute", {"cmd": "Emulation.clearDeviceMetricsOverride", "params": {}})
+    check("at 320 CSS px the page does not scroll sideways (article, calico-ipip, a notice)", all(w <= 320 for w in widths), widths)
 
     # A stored session that does not read (damaged, or another version's)
     # is set aside with a notice, not silently overwritten by the next save.

@@ -547,11 +547,17 @@ fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
             opened(&[server("RST"), server("SYN")]),
             "INVALID (a SYN from the answering side",
         ),
-        // A RST as the first answer: the kernel deletes the entry at once.
+        // A RST before any answer, from either side: the kernel deletes
+        // the entry at once.
+        (
+            "the client's RST before an answer",
+            vec![client("SYN"), client("RST")],
+            "NEW (the connection's entry was deleted when a RST came before any answer)",
+        ),
         (
             "a RST answering the SYN",
             vec![client("SYN"), server("RST,ACK")],
-            "NEW (the connection's entry was deleted when a RST answered its first packet)",
+            "NEW (the connection's entry was deleted when a RST came before any answer)",
         ),
         ("no close", opened(&[]), "ESTABLISHED"),
     ];

@@ -98,7 +98,9 @@ impl Tcp {
         let mut t = self;
         t.last_rst = flags.rst.then_some(dir);
         t.state = match self.state {
-            _ if flags.rst && !replied && dir == Dir::Reply => TcpState::Killed,
+            // "If only reply is a RST…" (nf_conntrack_proto_tcp.c): any RST
+            // before an answer deletes the connection.
+            _ if flags.rst && !replied => TcpState::Killed,
             _ if flags.rst => TcpState::Close,
             TcpState::Open if flags.fin => {
                 t.fin_closed = true;

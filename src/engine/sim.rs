@@ -608,7 +608,20 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         remote: dst,
         rport,
     };
-    if !state.conns[host].contains(&conn) {
+    let rst = matches!(&pkt.transport, Transport::Tcp { flags, .. } if flags.rst);
+    if rst {
+        // A reset closes the sender's side: its socket (a connection it
+        // opened, or one its listener accepted) is gone.
+        state.conns[host].retain(|c| *c != conn);
+        let accepted = Conn {
+            local: src,
+            lport,
+            remote: dst,
+            rport,
+            proto: spec.proto,
+        };
+        state.accepted[host].retain(|c| *c != accepted);
+    } else if !state.conns[host].contains(&conn) {
         state.conns[host].push(conn);
     }
     let mut w = Walker {
@@ -675,6 +688,8 @@ pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
     let p = &last.packet;
     let mut numbers = (None, None);
     let (proto, sport, dport, flags) = match &p.transport {
+        // TCP never answers a reset (RFC 793).
+        Transport::Tcp { flags, .. } if flags.rst => return None,
         Transport::Tcp {
             src_port,
             dst_port,
@@ -891,8 +906,13 @@ impl Walker<'_, '_> {
                     e.tcp = e.tcp.after(dir, f, replied);
                 }
                 // Said when the segment moves the connection's closing on.
+                let syn = flags.is_some_and(|f| f.syn && !f.ack);
                 let closing = match e.tcp.state {
-                    conntrack::TcpState::Killed => "; a RST answered its first packet, so conntrack deletes the connection (the next packet is NEW)".to_string(),
+                    conntrack::TcpState::Killed => "; a RST came before any answer, so conntrack deletes the connection (the next packet is NEW)".to_string(),
+                    conntrack::TcpState::Close | conntrack::TcpState::TimeWait if syn && !ct.related => format!(
+                        "; TCP state still {}: the other side closed it, so conntrack lets this SYN through on the old entry, its NAT included (a SYN from the side that closed it would start anew)",
+                        e.tcp.state.name()
+                    ),
                     s if s != tcp_was && s != conntrack::TcpState::Open => format!("; TCP state now {}", s.name()),
                     _ => String::new(),
                 };
@@ -951,7 +971,7 @@ impl Walker<'_, '_> {
                         });
                         ct.state = ctstate::NEW;
                         match reopened {
-                            Some(conntrack::TcpState::Killed) => "NEW (the connection's entry was deleted when a RST answered its first packet)".to_string(),
+                            Some(conntrack::TcpState::Killed) => "NEW (the connection's entry was deleted when a RST came before any answer)".to_string(),
                             Some(was) => format!("NEW (a SYN on a connection its sender closed: conntrack deleted the {} entry and made a new one, so the nat table is consulted again)", was.name()),
                             None => "NEW".to_string(),
                         }

@@ -243,6 +243,9 @@ pub struct App {
     other_tab: bool,
     /// The session kept aside is another tab's (put there by a take-over).
     other_tabs_aside: bool,
+    /// The send form's TCP flags at the last send (or as it opened): Again
+    /// takes the form's flags only when they changed since.
+    flags_at_send: Option<Option<crate::engine::packet::TcpFlags>>,
     topo: TopoCache,
     /// The page's own listeners: keys, the address's fragment, leaving the
     /// page, and files dropped outside the editors.
@@ -846,8 +849,10 @@ impl App {
         self.playing = None;
         self.told_too_big = false;
         // Another session (another scenario's save, or a new start): the
-        // check against other tabs starts over with it.
+        // check against other tabs starts over with it, and the send form
+        // opens anew.
         self.other_tab = false;
+        self.flags_at_send = None;
         // A reload opens what is open now.
         if !self.embed {
             browser::set_query_scenario(self.session.base.as_deref().unwrap_or(IMPORTED));
@@ -1097,6 +1102,7 @@ impl Component for App {
             told_too_big: false,
             other_tab: false,
             other_tabs_aside: false,
+            flags_at_send: None,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
         }
     }
@@ -1122,6 +1128,10 @@ impl Component for App {
         match msg {
             Msg::Select(t, s) => self.go_to(t, s),
             Msg::FormDraft(spec) => {
+                // The form's first draft (as it opens) is what it shows, not
+                // a choice: Again keeps the selected packet's flags until
+                // the learner ticks others.
+                self.flags_at_send.get_or_insert(spec.flags);
                 self.form_draft = Some(spec);
                 self.schedule_autosave(ctx);
                 // A change to the form is a new request: the last one's
@@ -1205,6 +1215,7 @@ impl Component for App {
                 return Component::update(self, ctx, msg);
             }
             Msg::Send(spec) => {
+                self.flags_at_send = Some(spec.flags);
                 self.timing = Some(("data-send-ms", browser::now_ms()));
                 self.send_error = self.session.try_send(spec).err();
                 self.schedule_autosave(ctx);
@@ -1212,16 +1223,22 @@ impl Component for App {
             Msg::SendAgain => {
                 self.send_error = None;
                 if let Some(mut spec) = self.session.again_spec() {
-                    // With the TCP flags ticked in the form: an RST or a FIN
-                    // on the selected packet's connection closes it.
-                    if let Some(d) = self.form_draft.as_ref().filter(|d| d.proto == spec.proto && spec.proto == crate::engine::packet::Proto::Tcp) {
+                    // With the TCP flags ticked in the form since the last
+                    // send (an RST or a FIN on the selected packet's
+                    // connection closes it); else the selected packet's own.
+                    let ticked = (self.form_draft.as_ref())
+                        .filter(|d| d.proto == spec.proto && spec.proto == crate::engine::packet::Proto::Tcp)
+                        .filter(|d| self.flags_at_send != Some(d.flags));
+                    if let Some(d) = ticked {
                         spec.flags = d.flags;
                     }
+                    self.flags_at_send = self.form_draft.as_ref().map(|d| d.flags);
                     self.session.send(spec);
                     self.schedule_autosave(ctx);
                 }
             }
             Msg::Reply => {
+                self.flags_at_send = self.form_draft.as_ref().map(|d| d.flags);
                 self.send_error = None;
                 if !self.session.reply() {
                     self.notice = Some(Notice::error(
@@ -2075,6 +2092,13 @@ impl Component for App {
                                         .collect();
                                     Rc::new(move |ns: &str, dev: &str| {
                                         veths.iter().find(|(n, d, _)| n == ns && d == dev).map(|(_, _, p)| p.clone())
+                                    })
+                                },
+                                owns: {
+                                    let world = Rc::new((s.world.hosts.iter()).map(|h| (h.name().to_string(), h.spec.devices.iter().flat_map(|d| d.addrs.iter().map(|a| a.addr())).collect::<Vec<_>>())).collect::<Vec<_>>());
+                                    let announced: Vec<(String, std::net::Ipv4Addr)> = s.world.scenario.announces.iter().map(|a| (a.host.clone(), a.addr)).collect();
+                                    Rc::new(move |ns: &str, addr| {
+                                        world.iter().any(|(n, addrs)| n == ns && addrs.contains(&addr)) || announced.iter().any(|(h, a)| h == ns && *a == addr)
                                     })
                                 },
                             }) }

@@ -31,7 +31,13 @@ pub struct ExplainProps {
     pub onorigin: Callback<usize>,
     /// The far end (`host/device`) of a veth, by (namespace, device).
     pub veth_peer: VethPeerFn,
+    /// Whether a namespace holds an address (its own, or one it answers
+    /// ARP for).
+    pub owns: OwnsFn,
 }
+
+/// See [`ExplainProps::owns`].
+pub type OwnsFn = Rc<dyn Fn(&str, std::net::Ipv4Addr) -> bool>;
 
 /// See [`ExplainProps::veth_peer`].
 pub type VethPeerFn = Rc<dyn Fn(&str, &str) -> Option<String>>;
@@ -179,6 +185,16 @@ pub fn explain(props: &ExplainProps) -> Html {
             } => html! {
                 <>
                     <p>{ format!("Conntrack looks up {tuple}: {state}.") }</p>
+                    // The two states in that sentence are not one: the
+                    // first is what -m conntrack --ctstate sees, the second
+                    // TCP's own closing.
+                    if state.contains("TCP state now CLOSE") {
+                        <p>{ "ESTABLISHED is the packet's state for -m conntrack (the connection has seen an answer); CLOSE is TCP's: a RST ended the connection. A SYN from the side that sent the RST starts a new connection (NEW, the nat table again); one from the other side rides this entry and its NAT. Linux forgets the entry after 10 s (not modelled: here it stays)." }</p>
+                    } else if state.contains("TCP state now TIME_WAIT") {
+                        <p>{ "Both sides sent a FIN and the last one is acknowledged: TCP's TIME_WAIT. A SYN from either side now starts a new connection (NEW, the nat table again). Linux forgets the entry after 120 s (not modelled: here it stays)." }</p>
+                    } else if state.contains("TCP state now") {
+                        <p>{ "The connection is closing (FIN_WAIT, CLOSE_WAIT, LAST_ACK are TCP's closing states); for -m conntrack its packets are still ESTABLISHED. A SYN in the middle of a closing rides the old entry." }</p>
+                    }
                     if let (Some(o), Some(r)) = (original, reply) {
                         <p>{ "The connection: original " }<code>{ o.to_string() }</code>{ ", reply " }<code>{ r.to_string() }</code>
                         { ". A reply matching the second tuple is translated back without any nat rule." }</p>
@@ -217,28 +233,46 @@ pub fn explain(props: &ExplainProps) -> Html {
                 let mut words = text.split_whitespace();
                 words.find(|w| *w == opt).and_then(|_| words.next())
             };
+            // `a-b` in the address part of a NAT target's value.
+            let ranged = |opt: &str| arg(opt).is_some_and(|a| a.split(':').next().is_some_and(|a| a.contains('-')));
+            let hashed = "From an address range the kernel picks by a hash of the client's address and the address it sent to (with --persistent, of the client's alone): one client always gets the same one.";
             let (first, how) = match nat {
                 NatKind::Dnat => (
                     format!("DNAT picks where the connection goes, once: conntrack keeps the binding, so its later packets go to {after} without the nat table, and the answers come back from {before}."),
-                    arg("--to-destination").filter(|a| a.split(':').next().is_some_and(|a| a.contains('-'))).map(|_| {
-                        "From an address range the kernel picks by a hash of the client's address and the address it sent to (with --persistent, of the client's alone): one client always gets the same one.".to_string()
-                    }),
+                    [
+                        ranged("--to-destination").then(|| hashed.to_string()),
+                        match (before.port, after.port) {
+                            (Some(a), Some(b)) if a != b && text.contains("--random") => Some(format!("With --random the port is drawn at random in the range, here {b}.")),
+                            (Some(a), Some(b)) if a != b && arg("--to-destination").is_some_and(|v| v.rsplit_once(':').is_some_and(|(_, p)| p.contains('-'))) => {
+                                Some(format!("Port {a} is not in the range: DNAT takes the range's first port no connection uses, {b}."))
+                            }
+                            _ => None,
+                        },
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .reduce(|a, b| format!("{a} {b}")),
                 ),
                 _ => (
-                    format!(
-                        "{} so the answers come back to this host, whose conntrack hands them back to {before}.",
-                        if *nat == NatKind::Masquerade {
-                            format!("MASQUERADE takes the address of the interface the packet leaves by, {},", after.addr)
-                        } else {
-                            format!("SNAT gives the connection the source {},", after.addr)
-                        }
-                    ),
+                    if (props.owns)(&st.ns, after.addr) {
+                        format!(
+                            "{} so the answers come back to this host, whose conntrack hands them back to {before}.",
+                            if *nat == NatKind::Masquerade {
+                                format!("MASQUERADE takes the address of the interface the packet leaves by, {},", after.addr)
+                            } else {
+                                format!("SNAT gives the connection the source {},", after.addr)
+                            }
+                        )
+                    } else {
+                        format!("SNAT gives the connection the source {}, which is not an address of this host: the answers come back here only if something routes them to it, or it answers ARP for it (Linux does not by itself). Else they are lost on the way back.", after.addr)
+                    },
                     match (before.port, after.port) {
                         (_, Some(p)) if text.contains("--random") => Some(format!("With --random-fully (or --random) the source port is drawn at random, here {p}: connections from many pods never race for one port (kube-proxy asks for it).")),
                         (Some(a), Some(b)) if a == b => Some(format!("The source port {a} is kept: no other connection from {} uses it toward this destination.", after.addr)),
                         (Some(a), Some(b)) => Some(format!("Port {a} could not be kept (another connection uses it toward this destination, or it is outside --to-ports): the kernel took a free one, {b}.")),
                         _ => None,
-                    },
+                    }
+                    .map(|p| if ranged("--to-source") { format!("{hashed} {p}") } else { p }),
                 ),
             };
             html! {

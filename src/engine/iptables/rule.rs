@@ -365,7 +365,7 @@ pub(crate) fn target_not_modelled(name: &str) -> String {
 
 /// What a real but unmodelled target or option is told.
 pub(crate) fn not_modelled(what: &str) -> String {
-    format!("{what} is iptables', but Packet Walk does not model it (yet): take the rule out to trace the rest")
+    format!("{what} exists in iptables, but Packet Walk does not model it (yet): take the rule out to trace the rest")
 }
 
 /// Match modules this simulator evaluates.
