@@ -453,11 +453,12 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     // No name is that long or holds control characters: said without
     // echoing it back whole.
     for (what, text) in [("destination", &spec.to), ("source", &spec.from)] {
-        if text.len() > 256 || text.chars().any(char::is_control) {
+        let control = text.chars().any(char::is_control);
+        if text.len() > 256 || control {
             return Err(format!(
                 "the {what} is not a host, an address or a Service name ({} characters{})",
                 text.chars().count(),
-                if text.chars().any(char::is_control) {
+                if control {
                     ", control characters among them"
                 } else {
                     ""
@@ -613,14 +614,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         // A reset closes the sender's side: its socket (a connection it
         // opened, or one its listener accepted) is gone.
         state.conns[host].retain(|c| *c != conn);
-        let accepted = Conn {
-            local: src,
-            lport,
-            remote: dst,
-            rport,
-            proto: spec.proto,
-        };
-        state.accepted[host].retain(|c| *c != accepted);
+        state.accepted[host].retain(|c| *c != conn);
     } else if !state.conns[host].contains(&conn) {
         state.conns[host].push(conn);
     }
@@ -665,11 +659,6 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     })
 }
 
-/// The answer to a delivered packet, sent from where it was delivered
-/// (SYN → SYN-ACK, anything else → ACK; UDP and ICMP echo likewise). A TCP
-/// answer acknowledges what it answers (its sequence number, plus one for
-/// a SYN or a FIN, plus the payload) and, after a SYN-ACK, goes on from the
-/// number the other side acknowledged; a SYN-ACK starts from its own ISN.
 /// The packet `spec` sent (its trace `trace`) once more on its connection:
 /// the same addresses and source port, so conntrack finds it.
 pub fn again_spec(spec: &SendSpec, trace: &Trace) -> Option<SendSpec> {
@@ -680,6 +669,12 @@ pub fn again_spec(spec: &SendSpec, trace: &Trace) -> Option<SendSpec> {
     Some(again)
 }
 
+/// The answer to a delivered packet, sent from where it was delivered
+/// (SYN → SYN-ACK, anything else → ACK; UDP and ICMP echo likewise; none
+/// to a RST). A TCP answer acknowledges what it answers (its sequence
+/// number, plus one for a SYN or a FIN, plus the payload) and, after a
+/// SYN-ACK, goes on from the number the other side acknowledged; a SYN-ACK
+/// starts from its own ISN.
 pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
     let Verdict::Delivered { ns, .. } = &trace.verdict else {
         return None;
@@ -909,10 +904,8 @@ impl Walker<'_, '_> {
                 let syn = flags.is_some_and(|f| f.syn && !f.ack);
                 let closing = match e.tcp.state {
                     conntrack::TcpState::Killed => "; a RST came before any answer, so conntrack deletes the connection (the next packet is NEW)".to_string(),
-                    conntrack::TcpState::Close | conntrack::TcpState::TimeWait if syn && !ct.related => format!(
-                        "; TCP state still {}: the other side closed it, so conntrack lets this SYN through on the old entry, its NAT included (a SYN from the side that closed it would start anew)",
-                        e.tcp.state.name()
-                    ),
+                    // (From TIME_WAIT every SYN reopens: only CLOSE keeps one.)
+                    conntrack::TcpState::Close if syn && !ct.related => "; TCP state still CLOSE: the other side closed it, so conntrack lets this SYN through on the old entry, its NAT included (a SYN from the side that closed it would start anew)".to_string(),
                     s if s != tcp_was && s != conntrack::TcpState::Open => format!("; TCP state now {}", s.name()),
                     _ => String::new(),
                 };
@@ -1234,17 +1227,30 @@ impl Walker<'_, '_> {
             .port
             .filter(|_| conntrack::has_ports(pkt.head().protocol));
         let port = port.map(|p| {
-            let mut rng = self.state.rng.clone();
-            let picked = nat::pick_port(p, r.ports, nat::Manip::Dst, r.random, &mut rng, |q| {
-                self.reply_used(host, ct, |t| {
+            self.pick_port(p, r.ports, nat::Manip::Dst, r.random, |w, q| {
+                w.reply_used(host, ct, |t| {
                     t.src = addr;
                     t.sport = q;
                 })
-            });
-            self.state.rng = rng;
-            picked
+            })
         });
         (addr, port)
+    }
+
+    /// [`nat::pick_port`] drawing from the simulation's random stream;
+    /// `used` asks the walker whether a port would clash.
+    fn pick_port(
+        &mut self,
+        port: u16,
+        ports: Option<(u16, u16)>,
+        manip: nat::Manip,
+        random: bool,
+        used: impl Fn(&Walker, u16) -> bool,
+    ) -> u16 {
+        let mut rng = self.state.rng.clone();
+        let picked = nat::pick_port(port, ports, manip, random, &mut rng, |q| used(self, q));
+        self.state.rng = rng;
+        picked
     }
 
     /// SNAT and MASQUERADE (`to` holds the address range; MASQUERADE's is
@@ -1302,13 +1308,9 @@ impl Walker<'_, '_> {
         let (addr, port) = kept.unwrap_or_else(|| {
             let addr = nat::pick_addr(before.addr, pkt.head().dst, lo, hi, to.persistent);
             let port = before.port.filter(|_| has_ports).map(|p| {
-                let mut rng = self.state.rng.clone();
-                let picked =
-                    nat::pick_port(p, to.ports, nat::Manip::Src, to.random, &mut rng, |q| {
-                        used(self, addr, Some(q))
-                    });
-                self.state.rng = rng;
-                picked
+                self.pick_port(p, to.ports, nat::Manip::Src, to.random, |w, q| {
+                    used(w, addr, Some(q))
+                })
             });
             (addr, port.or(before.port))
         });

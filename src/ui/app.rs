@@ -117,8 +117,6 @@ pub struct Notice {
     pub restore: bool,
     /// Offer to save this tab's session over another tab's (kept aside).
     pub take_over: bool,
-    /// The session kept aside is another tab's (the restore button says so).
-    pub other_tabs: bool,
 }
 
 impl Notice {
@@ -128,7 +126,6 @@ impl Notice {
             text: text.into(),
             restore: false,
             take_over: false,
-            other_tabs: false,
         }
     }
     pub fn error(text: impl Into<String>) -> Notice {
@@ -137,7 +134,6 @@ impl Notice {
             text: text.into(),
             restore: false,
             take_over: false,
-            other_tabs: false,
         }
     }
 }
@@ -852,6 +848,7 @@ impl App {
         // check against other tabs starts over with it, and the send form
         // opens anew.
         self.other_tab = false;
+        self.other_tabs_aside = false;
         self.flags_at_send = None;
         // A reload opens what is open now.
         if !self.embed {
@@ -1517,7 +1514,6 @@ impl Component for App {
                 self.notice = Some(match self.flush_autosave() {
                     Ok(()) => Notice {
                         restore: true,
-                        other_tabs: true,
                         ..Notice::info("This tab's work is saved; the other tab's is kept aside, and the button brings it back here.")
                     },
                     Err(e) => Notice::error(e.text()),
@@ -1531,8 +1527,9 @@ impl Component for App {
                     Some(Ok(s)) if self.may_replace() => {
                         browser::clear_backup(base.as_deref());
                         browser::set_foreign(base.as_deref(), false);
+                        let other_tabs = self.other_tabs_aside;
                         self.replace_session(s);
-                        self.notice = Some(Notice::info(if std::mem::take(&mut self.other_tabs_aside) {
+                        self.notice = Some(Notice::info(if other_tabs {
                             "The other tab's session is back."
                         } else {
                             "Your own session is back."
@@ -2172,7 +2169,7 @@ impl Component for App {
                         <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
                         <p>{ n.text.clone() }</p>
                         if n.restore {
-                            <button id="restore-own" onclick={link.callback(|_| Msg::RestoreOwn)}>{ if n.other_tabs { "Bring back the other tab's session" } else { "Bring back my own session" } }</button>
+                            <button id="restore-own" onclick={link.callback(|_| Msg::RestoreOwn)}>{ if self.other_tabs_aside { "Bring back the other tab's session" } else { "Bring back my own session" } }</button>
                         }
                         if n.take_over {
                             <button id="take-over" onclick={link.callback(|_| Msg::TakeOver)}>{ "Save this tab's work instead" }</button>

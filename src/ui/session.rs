@@ -135,6 +135,16 @@ struct Earlier {
     ran_on: Config,
 }
 
+impl Earlier {
+    fn of(s: &Sent) -> Earlier {
+        Earlier {
+            spec: s.spec.clone(),
+            flush: s.flush,
+            ran_on: s.ran_on.clone(),
+        }
+    }
+}
+
 /// What one host runs: its rules and routes as compiled, and the texts
 /// they came from.
 #[derive(Clone, Debug)]
@@ -513,11 +523,7 @@ impl Session {
             ));
         }
         s.replay(&saved.sends, &saved.eras, &saved.flushes)?;
-        // Counted from the first packet sent, listed or not.
-        match saved.selected {
-            Some((t, st)) if t >= s.earlier.len() => s.select(t - s.earlier.len(), st),
-            _ => s.select(s.sends.len().saturating_sub(1), 0),
-        }
+        s.select_counted(saved.selected);
         s.saved_editor = saved.editor.clone();
         (s.undo, s.redo) = (s.changes(&saved.undo), s.changes(&saved.redo));
         s.saved_form = saved.form.clone();
@@ -664,12 +670,8 @@ impl Session {
             s.cluster = Some(draft);
         }
         s.replay(&sends, &eras, &flushes)?;
-        // As the page showed it when it was exported (counted from the
-        // first packet sent, listed or not).
-        match page.as_ref().and_then(|p| p.selected) {
-            Some((t, st)) if t >= s.earlier.len() => s.select(t - s.earlier.len(), st),
-            _ => s.select(s.sends.len().saturating_sub(1), 0),
-        }
+        // As the page showed it when it was exported.
+        s.select_counted(page.as_ref().and_then(|p| p.selected));
         if let Some(p) = page {
             s.saved_editor = p.editor;
             s.saved_form = p.form;
@@ -726,11 +728,7 @@ impl Session {
             .collect();
         // Every packet sent, the ones no longer listed first.
         let sent: Vec<Earlier> = (self.earlier.iter().cloned())
-            .chain(self.sends.iter().map(|s| Earlier {
-                spec: s.spec.clone(),
-                flush: s.flush,
-                ran_on: s.ran_on.clone(),
-            }))
+            .chain(self.sends.iter().map(Earlier::of))
             .collect();
         // Runs of packets that met other texts than the ones in use.
         let mut eras: Vec<Era> = Vec::new();
@@ -1415,6 +1413,16 @@ impl Session {
         self.version += 1;
     }
 
+    /// Selects packet `t` counted from the first packet sent, listed or not
+    /// (as saved sessions and files count), at step `st`; else the last
+    /// packet.
+    fn select_counted(&mut self, selected: Option<(usize, usize)>) {
+        match selected {
+            Some((t, st)) if t >= self.earlier.len() => self.select(t - self.earlier.len(), st),
+            _ => self.select(self.sends.len().saturating_sub(1), 0),
+        }
+    }
+
     /// The history lists the last MAX_SENDS packets: the ones before go
     /// (what sending them again takes is kept, for links and reloads).
     fn let_go_oldest(&mut self) {
@@ -1422,11 +1430,11 @@ impl Session {
         if surplus == 0 {
             return;
         }
-        let gone = self.sends.drain(..surplus).map(|s| Earlier {
-            spec: s.spec,
-            flush: s.flush,
-            ran_on: s.ran_on,
-        });
+        let gone: Vec<Earlier> = self
+            .sends
+            .drain(..surplus)
+            .map(|s| Earlier::of(&s))
+            .collect();
         self.earlier.extend(gone);
         // Beyond what a link replays, the first ones are forgotten.
         let over = (self.earlier.len() + self.sends.len()).saturating_sub(MAX_REPLAYED);
