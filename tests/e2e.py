@@ -604,6 +604,21 @@ def run(b, base):
           "udp needs a destination port" in b.text("#send-error") and b.js("return document.getElementById('send-error').getAttribute('role')") == "alert"
           and len(b.find_all(".history-item")) == 1, b.text("#send-error"))
 
+    # A ping from the form, answered with Reply: the echo-reply comes back
+    # to the ping socket, and the history names both ICMP messages.
+    b.select("#send-from", "node8")
+    b.select("#send-proto", "icmp")
+    b.clear("#send-to")
+    b.type("#send-to", "172.16.225.112")
+    b.click("#send-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the ping")
+    b.click("#reply-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 3, "its echo-reply")
+    sent = b.js("return [...document.querySelectorAll('.history-item')].map(i => i.textContent)")
+    check("Reply answers a ping with an echo-reply that reaches the ping socket",
+          "ICMP echo-request" in sent[1] and "ICMP echo-reply" in sent[2]
+          and "ping socket (echo id" in b.text("#verdict"), f"{sent} / {b.text('#verdict')}")
+
     # 4a''. An earlier packet met earlier rules: its lines are not marked
     # in today's text (a line added on top moves every rule down).
     fresh(b, base + "?scenario=article")

@@ -702,3 +702,91 @@ fn an_unanswered_arp_answers_the_sender_with_host_unreachable() {
     );
     assert_eq!((q.ip.dst, q.dst_port), ("10.0.0.1".parse().unwrap(), 8080));
 }
+
+/// A ping through DNAT, as `ping` and the kernel's echo responder do it:
+/// Reply is the echo-reply (same id and sequence), translated back by the
+/// connection conntrack keyed on the id; Again is ping's next request on
+/// the same entry; an echo-reply conntrack does not know is INVALID, and
+/// no socket takes it.
+#[test]
+fn a_ping_is_answered_and_tracked_by_its_echo_id() {
+    use packetwalk::engine::sim::{again_spec, reply_spec};
+    let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p icmp -j DNAT --to-destination 10.244.0.5\n");
+    // The node answers the pod's ARP for its gateway (proxy ARP) once it
+    // has a route there.
+    let mut sc = scenario(&rules);
+    if let Text::Lines(routes) = &mut sc.hosts[0].routes {
+        routes.push("default via 10.0.0.254 dev eth0".into());
+    }
+    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = SimState::new(&w);
+    let mut ping = SendSpec::new("client", "10.0.0.1", Proto::Icmp);
+    ping.src_port = Some(4242);
+    let node_ct = |t: &Trace| {
+        (t.steps.iter())
+            .find_map(|st| match &st.kind {
+                StepKind::Conntrack(packetwalk::engine::trace::CtEvent::Lookup {
+                    state, ..
+                }) if st.ns == "node" => Some(state.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let echo = |t: &Trace| match &t.steps.last().unwrap().packet.transport {
+        Transport::Icmp {
+            icmp_type, id, seq, ..
+        } => (*icmp_type, *id, *seq),
+        other => panic!("{other:?}"),
+    };
+    let request = send(&mut w, &mut s, &ping).unwrap();
+    assert_eq!(delivered(&request), "web5");
+    assert_eq!(echo(&request), (8, 4242, 1));
+
+    let answer = reply_spec(&request).expect("the echo responder answers");
+    assert_eq!(
+        (answer.from.as_str(), answer.to.as_str()),
+        ("web5", "10.0.0.2")
+    );
+    let reply = send(&mut w, &mut s, &answer).unwrap();
+    assert_eq!(node_ct(&reply), "ESTABLISHED, reply direction");
+    let last = reply.steps.last().unwrap();
+    // From the address the client pinged, to its ping socket.
+    assert_eq!(last.packet.ip.src.to_string(), "10.0.0.1");
+    assert_eq!(echo(&reply), (0, 4242, 1));
+    assert_eq!(
+        reply.verdict,
+        Verdict::Delivered {
+            ns: "client".into(),
+            socket: "the ping socket (echo id 4242) that sent to 10.0.0.1".into()
+        }
+    );
+    // Nothing answers an echo-reply.
+    assert!(reply_spec(&reply).is_none());
+
+    let next = send(&mut w, &mut s, &again_spec(&ping, &request).unwrap()).unwrap();
+    assert_eq!(echo(&next), (8, 4242, 2));
+    assert_eq!(node_ct(&next), "ESTABLISHED");
+    assert_eq!(delivered(&next), "web5");
+
+    s.clear_conntrack();
+    let stray = send(&mut w, &mut s, &answer).unwrap();
+    assert_eq!(
+        node_ct(&stray),
+        "INVALID (an ICMP reply to no known request)"
+    );
+    let StepKind::Drop { detail, .. } = &stray.steps.last().unwrap().kind else {
+        panic!("{:?}", stray.verdict);
+    };
+    assert_eq!(
+        detail,
+        "no socket on 10.0.0.2 waits for this echo-reply (echo id 4242) from 10.244.0.5: the kernel drops it"
+    );
+
+    // Only echoes are sent.
+    let mut bad = ping.clone();
+    bad.icmp_type = Some(3);
+    assert_eq!(
+        send(&mut w, &mut s, &bad).unwrap_err().to_string(),
+        "ICMP type 3 (network-unreachable) cannot be sent: only echo-request (8) and echo-reply (0)"
+    );
+}

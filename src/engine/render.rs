@@ -163,17 +163,26 @@ pub fn summary(s: &Step) -> String {
             CtEvent::Translate { before, after } => {
                 // The connection's NAT undone (a reply) or done again (a
                 // later packet), named by what it rewrites.
+                // Addresses with their ports; ICMP's "port" is the echo
+                // id, which this NAT keeps, so it is left out.
+                let ports = crate::engine::conntrack::has_ports(before.proto);
+                let at = |a, p| match ports {
+                    true => format!("{a}:{p}"),
+                    false => format!("{a}"),
+                };
                 let mut parts = Vec::new();
                 if (before.src, before.sport) != (after.src, after.sport) {
                     parts.push(format!(
-                        "source {}:{} → {}:{}",
-                        before.src, before.sport, after.src, after.sport
+                        "source {} → {}",
+                        at(before.src, before.sport),
+                        at(after.src, after.sport)
                     ));
                 }
                 if (before.dst, before.dport) != (after.dst, after.dport) {
                     parts.push(format!(
-                        "destination {}:{} → {}:{}",
-                        before.dst, before.dport, after.dst, after.dport
+                        "destination {} → {}",
+                        at(before.dst, before.dport),
+                        at(after.dst, after.dport)
                     ));
                 }
                 format!("the connection's NAT binding rewrites {}", parts.join(", "))

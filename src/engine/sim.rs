@@ -66,11 +66,16 @@ pub struct SendSpec {
     pub force: Vec<Force>,
     /// TCP sequence number (default: a new ISN from the seed) and
     /// acknowledgement number (default 0): a reply continues the
-    /// connection's numbers.
+    /// connection's numbers. For ICMP, `seq` is the echo's sequence
+    /// (default 1); its identifier is `src_port`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ack: Option<u32>,
+    /// ICMP: the message's type, 8 (echo-request, the default) or 0
+    /// (echo-reply, what the answer to a ping is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp_type: Option<u8>,
 }
 
 impl SendSpec {
@@ -87,6 +92,7 @@ impl SendSpec {
             force: Vec::new(),
             seq: None,
             ack: None,
+            icmp_type: None,
         }
     }
 }
@@ -495,6 +501,24 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             (svc.cluster_ip, Some(p.port))
         }
     };
+    match (spec.proto, spec.icmp_type) {
+        (Proto::Icmp, Some(icmp::ECHO_REQUEST | icmp::ECHO_REPLY) | None) => {}
+        (Proto::Icmp, Some(t)) => {
+            return Err(format!(
+                "ICMP type {t} ({}) cannot be sent: only echo-request (8) and echo-reply (0)",
+                icmp::name(t, 0)
+            ))
+        }
+        (p, Some(_)) => return Err(format!("an ICMP type is given for a {p} packet")),
+        _ => {}
+    }
+    if let (Proto::Icmp, Some(seq)) = (spec.proto, spec.seq) {
+        if seq > u32::from(u16::MAX) {
+            return Err(format!(
+                "ICMP echo sequence {seq} is out of range (0–65535)"
+            ));
+        }
+    }
     if matches!(spec.proto, Proto::Tcp | Proto::Udp) && port.is_none() {
         return Err(format!(
             "{} needs a destination port: write {}:PORT",
@@ -566,10 +590,10 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             dst_port: port.unwrap_or(0),
         },
         Proto::Icmp => Transport::Icmp {
-            icmp_type: icmp::ECHO_REQUEST,
+            icmp_type: spec.icmp_type.unwrap_or(icmp::ECHO_REQUEST),
             code: 0,
             id: sport,
-            seq: 1,
+            seq: spec.seq.map_or(1, |s| s as u16),
             quoted: None,
         },
         other => {
@@ -665,6 +689,11 @@ pub fn again_spec(spec: &SendSpec, trace: &Trace) -> Option<SendSpec> {
     let first = trace.steps.first()?;
     let mut again = spec.clone();
     again.src_port = first.packet.transport.ports().map(|p| p.0);
+    // A ping's next echo: the same identifier, the next sequence.
+    if let Transport::Icmp { id, seq, .. } = first.packet.transport {
+        again.src_port = Some(id);
+        again.seq = Some(u32::from(seq.wrapping_add(1)));
+    }
     again.src.get_or_insert(first.packet.ip.src);
     Some(again)
 }
@@ -712,6 +741,21 @@ pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
             (Proto::Tcp, *dst_port, *src_port, Some(f))
         }
         Transport::Udp { src_port, dst_port } => (Proto::Udp, *dst_port, *src_port, None),
+        // The kernel's echo responder: an echo-reply with the request's
+        // identifier and sequence (icmp_echo); nothing answers a reply.
+        Transport::Icmp {
+            icmp_type: icmp::ECHO_REQUEST,
+            id,
+            seq,
+            ..
+        } => {
+            let mut spec = SendSpec::new(ns, &p.ip.src.to_string(), Proto::Icmp);
+            spec.icmp_type = Some(icmp::ECHO_REPLY);
+            spec.src = Some(p.ip.dst);
+            spec.src_port = Some(*id);
+            spec.seq = Some(u32::from(*seq));
+            return Some(spec);
+        }
         _ => return None,
     };
     Some(SendSpec {
@@ -726,6 +770,7 @@ pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
         force: Vec::new(),
         seq: numbers.0,
         ack: numbers.1,
+        icmp_type: None,
     })
 }
 
@@ -2261,7 +2306,12 @@ impl Walker<'_, '_> {
                 return self.drop(host, DropReason::NoConnection, detail, resp, &pkt.clone());
             }
         }
-        let socket = if answer {
+        let socket = if answer && proto == Proto::Icmp {
+            Some(format!(
+                "the ping socket (echo id {dport}) that sent to {}",
+                ip.src
+            ))
+        } else if answer {
             Some(format!(
                 "the {proto} socket {}:{dport} that sent to {}:{sport}",
                 ip.dst, ip.src
@@ -2305,7 +2355,15 @@ impl Walker<'_, '_> {
                     }
                     _ => None,
                 };
-                let detail = format!("nothing listens on {} port {} of {}", proto, dport, ip.dst);
+                let detail = match &pkt.transport {
+                    Transport::Icmp { icmp_type, .. } => format!(
+                        "no socket on {} waits for this {} (echo id {dport}) from {}: the kernel drops it",
+                        ip.dst,
+                        icmp::name(*icmp_type, 0),
+                        ip.src
+                    ),
+                    _ => format!("nothing listens on {} port {} of {}", proto, dport, ip.dst),
+                };
                 self.drop(host, DropReason::NoListener, detail, resp, &pkt.clone())
             }
         }

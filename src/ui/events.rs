@@ -2,7 +2,7 @@
 //! step controls (first, back, play, forward, last, speed) and the event
 //! list, one row per step with its namespace, stage and summary.
 
-use crate::engine::packet::{Proto, TcpFlags};
+use crate::engine::packet::{icmp, Proto, TcpFlags};
 use crate::engine::render;
 use crate::engine::trace::{Trace, Verdict};
 use crate::engine::SendSpec;
@@ -95,6 +95,7 @@ pub fn send_history(props: &HistoryProps) -> Html {
                     });
                     // A TCP packet sent without flags is a SYN (as the engine sends it).
                     let flags = match (spec.proto, spec.flags) {
+                        (Proto::Icmp, _) => format!(" {}", icmp::name(spec.icmp_type.unwrap_or(icmp::ECHO_REQUEST), 0)),
                         (_, Some(f)) => format!(" {f}"),
                         (Proto::Tcp, None) => format!(" {}", TcpFlags::SYN),
                         _ => String::new(),

@@ -5,6 +5,7 @@
 
 use crate::engine::decimal;
 use crate::engine::trace::{CtEvent, NatKind, StepKind, Trace};
+use crate::engine::packet::Transport;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -301,6 +302,15 @@ pub fn explain(props: &ExplainProps) -> Html {
                 <p><code>{ dev.clone() }</code>{ " is one end of a veth pair: a packet sent into it comes out of the other end, " }<code>{ peer }</code>{ ", in that network namespace." }</p>
             },
             None => return html! {},
+        },
+        StepKind::Deliver { .. } => match &st.packet.transport {
+            Transport::Icmp { icmp_type: 8, id, seq, .. } => html! {
+                <p>{ format!("The kernel answers a ping itself (no program is involved): Reply sends its echo-reply, with the same identifier {id} and sequence {seq}. ICMP has no ports, so conntrack keys the exchange on that identifier, and the echo-reply is the reply direction of this \"connection\": it is translated back like any answer.") }</p>
+            },
+            Transport::Icmp { icmp_type: 0, id, .. } => html! {
+                <p>{ format!("ping's socket takes the echo-reply whose identifier ({id}) is its own; Again sends the next echo-request, with the same identifier and the next sequence, as ping does each second.") }</p>
+            },
+            _ => return html! {},
         },
         StepKind::Receive { dev, .. } => match (props.veth_peer)(&st.ns, dev) {
             Some(peer) => html! {
