@@ -158,12 +158,13 @@ def main():
     return 1 if failed else 0
 
 
-# The default page's .wasm + .js, gzip -9, as it stands (450.8 kB on
+# The default page's .wasm + .js, gzip -9, as it stands (455.0 kB on
 # 2026-11-26, after the kernel's NAT choices, TCP closing, the other-tab
-# check, the NAT steps' Why and the input checks of that day; the issue's budget, 250 kB, is not met: see the README). A
+# check, the NAT steps' Why, the input checks and ping of that day; the
+# issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 454_000
+PAGE_BYTES_LIMIT = 458_000
 
 
 def page_size(dist):
@@ -612,12 +613,20 @@ def run(b, base):
     b.type("#send-to", "172.16.225.112")
     b.click("#send-button")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the ping")
-    b.click("#reply-button")
+    b.js("document.getElementById('reply-button').focus()")
+    b.keys(["\ue007"])
     b.wait_until(lambda: len(b.find_all(".history-item")) == 3, "its echo-reply")
     sent = b.js("return [...document.querySelectorAll('.history-item')].map(i => i.textContent)")
-    check("Reply answers a ping with an echo-reply that reaches the ping socket",
+    check("Reply answers a ping with an echo-reply that reaches the ping socket; the focus goes on to Again",
           "ICMP echo-request" in sent[1] and "ICMP echo-reply" in sent[2]
-          and "ping socket (echo id" in b.text("#verdict"), f"{sent} / {b.text('#verdict')}")
+          and "ping socket (echo id" in b.text("#verdict")
+          and b.js("return document.activeElement.id") == "again-button",
+          f"{sent} / {b.text('#verdict')} / {b.js('return document.activeElement.id')}")
+    b.click("#again-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "ping's next echo")
+    nxt = b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
+    check("Again after the echo-reply sends ping's next echo-request, answered by the pod's kernel",
+          "ICMP echo-request node8 → 172.16.225.112" in nxt and "ICMP echo responder" in b.text("#verdict"), f"{nxt} / {b.text('#verdict')}")
 
     # 4a''. An earlier packet met earlier rules: its lines are not marked
     # in today's text (a line added on top moves every rule down).
@@ -1092,6 +1101,29 @@ def run(b, base):
     b.wait_until(lambda: "nothing changed" in (b.text(".notice") if b.exists(".notice") else ""), "the notice of the same objects", 10)
     check("the cluster's own objects opened again change nothing and say so, with no error",
           not b.exists(".notice-error") and "in sync" in b.text("#cluster-yaml-status"), b.text(".notice"))
+
+    # Many Services: the form lists twenty, found by name; the YAML's
+    # gutter numbers the lines around its view, not all of them.
+    yaml = b.value("#cluster-yaml") + "".join(
+        f"---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}, namespace: d}}\n"
+        f"spec:\n  clusterIP: 10.97.0.{i + 1}\n  ports: [{{port: 80}}]\n" for i in range(120))
+    b.js("const t = document.getElementById('cluster-yaml'); t.value = arguments[0];"
+         " t.dispatchEvent(new Event('input', {bubbles: true}));", yaml)
+    b.wait_until(lambda: "in sync" in b.text("#cluster-yaml-status") and b.exists("#cluster-find"), "121 Services", 30)
+    listed = len(b.find_all(".cluster-service"))
+    count = b.text("#cluster-find-count")
+    b.type("#cluster-find", "s77")
+    b.wait_until(lambda: len(b.find_all(".cluster-service")) == 1, "the Service found")
+    found = b.text(".cluster-service strong")
+    check("121 Services: the form lists 20, and finds one by part of its name",
+          listed == 20 and "20 of 121 Services" in count and found == "d/s77", f"{listed} / {count} / {found}")
+    lines = len(b.value("#cluster-yaml").splitlines())
+    numbered = lambda: b.js("return [...document.querySelectorAll('#cluster-yaml')].map(a => a.closest('.code-editor').querySelectorAll('.ln')).map(l => [l.length, l[l.length - 1].textContent])[0]")
+    top = numbered()
+    b.js("const a = document.getElementById('cluster-yaml'); a.scrollTop = a.scrollHeight; a.dispatchEvent(new Event('scroll'));")
+    b.wait_until(lambda: numbered()[1].endswith(str(lines)), "the gutter at the end", 5)
+    check("a long YAML numbers 400 lines around its view, and the last ones when scrolled there",
+          lines > 800 and top[0] == 400 and numbered()[0] == 400, f"{lines} lines; {top} then {numbered()}")
 
     # 5b. A real node's dump loaded into a cluster's node, then a cluster
     # edit: kube-proxy's sync deletes the dump's service chains, and the diff

@@ -768,18 +768,45 @@ fn a_ping_is_answered_and_tracked_by_its_echo_id() {
     assert_eq!(node_ct(&next), "ESTABLISHED");
     assert_eq!(delivered(&next), "web5");
 
+    // Ping's next echo after the reply: from the ping socket, seq 2.
+    let after_reply = again_spec(&answer, &reply).expect("ping pings again");
+    assert_eq!(
+        (
+            after_reply.from.as_str(),
+            after_reply.to.as_str(),
+            after_reply.src_port,
+            after_reply.seq
+        ),
+        ("client", "10.0.0.1", Some(4242), Some(2))
+    );
+
+    // The pod pings the client with the same identifier: the type is part
+    // of the tuple, so it is a connection of its own, not the reply
+    // direction of the client's (measured on Linux 6.18).
+    let mut back = SendSpec::new("web5", "10.0.0.2", Proto::Icmp);
+    back.src_port = Some(4242);
+    let back = send(&mut w, &mut s, &back).unwrap();
+    assert_eq!(node_ct(&back), "NEW");
+    assert_eq!(
+        back.steps.last().unwrap().packet.ip.src.to_string(),
+        "10.244.0.5"
+    );
+
+    // After conntrack -F the pod's echo-reply is INVALID and goes out
+    // untranslated; the client's ping socket still takes it, by its
+    // identifier alone (ping_lookup), and no ICMP error answers it.
     s.clear_conntrack();
     let stray = send(&mut w, &mut s, &answer).unwrap();
     assert_eq!(
         node_ct(&stray),
         "INVALID (an ICMP reply to no known request)"
     );
-    let StepKind::Drop { detail, .. } = &stray.steps.last().unwrap().kind else {
-        panic!("{:?}", stray.verdict);
-    };
     assert_eq!(
-        detail,
-        "no socket on 10.0.0.2 waits for this echo-reply (echo id 4242) from 10.244.0.5: the kernel drops it"
+        stray.verdict,
+        Verdict::Delivered {
+            ns: "client".into(),
+            socket: "the ping socket (echo id 4242) that sent to 10.0.0.1, though this reply comes from 10.244.0.5: ping reports it as from there".into()
+        }
     );
 
     // Only echoes are sent.
@@ -789,4 +816,85 @@ fn a_ping_is_answered_and_tracked_by_its_echo_id() {
         send(&mut w, &mut s, &bad).unwrap_err().to_string(),
         "ICMP type 3 (network-unreachable) cannot be sent: only echo-request (8) and echo-reply (0)"
     );
+    // And an echo has no port.
+    let port = SendSpec::new("client", "10.0.0.1:80", Proto::Icmp);
+    assert_eq!(
+        send(&mut w, &mut s, &port).unwrap_err().to_string(),
+        "icmp has no ports: write 10.0.0.1 without :80 (an echo's identifier plays the part of a port)"
+    );
+}
+
+/// NAT gives an echo an identifier as it gives a connection a port
+/// (`nf_nat_l4proto_unique_tuple` for ICMP), measured on Linux 6.18: two
+/// pods pinging one address with one identifier through MASQUERADE, the
+/// second gets a random one; `--random-fully` draws one every time; a
+/// DNAT that clashes takes the first free one from 0. Replies get theirs
+/// back.
+#[test]
+fn nat_gives_an_echo_a_free_identifier_as_the_kernel_does() {
+    use packetwalk::engine::sim::reply_spec;
+    let cases = [
+        (
+            "MASQUERADE",
+            "-A POSTROUTING -s 10.244.0.0/16 -d 10.0.0.2/32 -j MASQUERADE\n",
+        ),
+        (
+            "MASQUERADE --random-fully",
+            "-A POSTROUTING -s 10.244.0.0/16 -d 10.0.0.2/32 -j MASQUERADE --random-fully\n",
+        ),
+    ];
+    let id_at = |t: &Trace, ns: &str| {
+        t.steps
+            .iter()
+            .rev()
+            .find(|st| st.ns == ns)
+            .and_then(|st| st.packet.transport.echo_id())
+            .unwrap()
+    };
+    for (what, rules) in cases {
+        let mut sc = scenario(&nat(rules));
+        if let Text::Lines(routes) = &mut sc.hosts[0].routes {
+            routes.push("default via 10.0.0.254 dev eth0".into());
+        }
+        let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = SimState::new(&w);
+        let mut got = Vec::new();
+        for pod in ["web5", "web6"] {
+            let mut ping = SendSpec::new(pod, "10.0.0.2", Proto::Icmp);
+            ping.src_port = Some(5555);
+            let t = send(&mut w, &mut s, &ping).unwrap();
+            assert_eq!(delivered(&t), "client", "{what}");
+            let on_lan = id_at(&t, "node");
+            let reply = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+            // The reply comes back to the pod with the pod's own identifier.
+            assert_eq!(
+                (delivered(&reply), id_at(&reply, pod)),
+                (pod.to_string(), 5555),
+                "{what}"
+            );
+            got.push(on_lan);
+        }
+        if what.contains("random") {
+            assert!(got.iter().all(|&id| id != 5555), "{what}: {got:?}");
+        } else {
+            assert_eq!(got[0], 5555, "{what}");
+        }
+        assert_ne!(got[1], got[0], "{what}: {got:?}");
+    }
+
+    // DNAT: the client pings the pod, then the address DNATed to it,
+    // with one identifier: the second's reply would clash, so it gets 0.
+    let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p icmp -j DNAT --to-destination 10.244.0.5\n");
+    let mut w = World::build(&scenario(&rules)).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = SimState::new(&w);
+    for (to, want) in [("10.244.0.5", 6000), ("10.0.0.1", 0)] {
+        let mut ping = SendSpec::new("client", to, Proto::Icmp);
+        ping.src_port = Some(6000);
+        let t = send(&mut w, &mut s, &ping).unwrap();
+        assert_eq!(
+            (delivered(&t), id_at(&t, "web5")),
+            ("web5".to_string(), want),
+            "to {to}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! that `-m conntrack --ctstate` tests. Later packets of a connection follow
 //! the binding without the nat chains; replies are translated back.
 
-use crate::engine::packet::{Packet, Proto, TcpFlags, Transport};
+use crate::engine::packet::{icmp, Packet, Proto, TcpFlags, Transport};
 use crate::engine::trace::Tuple;
 use std::collections::HashMap;
 
@@ -127,18 +127,30 @@ pub struct Table {
     map: HashMap<Tuple, (usize, Dir)>,
 }
 
-/// The tuple of a packet's outermost header. ICMP echo uses the id as both
-/// ports, so a request and its reply share it.
+/// A transport header's part of a conntrack tuple: the ports, or for
+/// ICMP the identifier and the type and code ([`icmp::key`]).
+pub fn keys(t: &Transport) -> (u16, u16) {
+    match t {
+        Transport::Tcp {
+            src_port, dst_port, ..
+        }
+        | Transport::Udp { src_port, dst_port } => (*src_port, *dst_port),
+        Transport::Icmp {
+            icmp_type,
+            code,
+            id,
+            ..
+        } => icmp::key(*icmp_type, *code, *id),
+        Transport::None => (0, 0),
+    }
+}
+
+/// The tuple of a packet's outermost header. An ICMP echo's is its
+/// identifier and type: a request and its reply share the identifier,
+/// and the reply's type is the request's inverted ([`invert`]).
 pub fn tuple_of(p: &Packet) -> Tuple {
     let h = p.head();
-    let (sport, dport) = match p.head_transport().as_deref() {
-        Some(Transport::Tcp {
-            src_port, dst_port, ..
-        })
-        | Some(Transport::Udp { src_port, dst_port }) => (*src_port, *dst_port),
-        Some(Transport::Icmp { id, .. }) => (*id, *id),
-        _ => (0, 0),
-    };
+    let (sport, dport) = p.head_transport().map_or((0, 0), |t| keys(&t));
     Tuple {
         proto: h.protocol,
         src: h.src,
@@ -148,13 +160,22 @@ pub fn tuple_of(p: &Packet) -> Tuple {
     }
 }
 
+/// The tuple of the answer: addresses and ports swapped; for ICMP the
+/// identifier kept and the type inverted (echo-request → echo-reply).
 pub fn invert(t: &Tuple) -> Tuple {
+    let (sport, dport) = match t.proto {
+        Proto::Icmp => (
+            t.sport,
+            u16::from(icmp::answer(t.dport as u8)) | (t.dport & 0xff00),
+        ),
+        _ => (t.dport, t.sport),
+    };
     Tuple {
         proto: t.proto,
         src: t.dst,
         dst: t.src,
-        sport: t.dport,
-        dport: t.sport,
+        sport,
+        dport,
     }
 }
 

@@ -139,6 +139,41 @@ pub fn pick_port(
         None if port < 1024 => (600, 424),
         None => (1024, 64512),
     };
+    find_free(port, min, size, manip, random, rng, used)
+}
+
+/// The identifier NAT gives an ICMP echo whose identifier was `id`: the
+/// echo's "port", searched over all 65,536 values (`nf_nat_l4proto_unique_tuple`
+/// for ICMP). Kept when free and not `random`; else drawn from a random
+/// offset, or for DNAT from 0 (measured on Linux 6.18: two senders' echo
+/// id 5555 through one MASQUERADE, the second became 36790; with
+/// `--random-fully` both were drawn; a DNAT clash gave 0).
+pub fn pick_icmp_id(
+    id: u16,
+    manip: Manip,
+    random: bool,
+    rng: &mut Rng,
+    used: impl Fn(u16) -> bool,
+) -> u16 {
+    if !random && !used(id) {
+        return id;
+    }
+    find_free(id, 0, 65536, manip, random, rng, used)
+}
+
+/// The kernel's search for a free port (or echo id) in `min` and the
+/// `size - 1` values after it: from a random offset, or from 0 for a
+/// DNAT that is not `random`; 128 tries, then halving rounds from new
+/// offsets down to 8; the last one tried when all are used.
+fn find_free(
+    port: u16,
+    min: u32,
+    size: u32,
+    manip: Manip,
+    random: bool,
+    rng: &mut Rng,
+    used: impl Fn(u16) -> bool,
+) -> u16 {
     let draw = |rng: &mut Rng| (rng.next_u64() & 0xffff) as u32;
     let mut off = if random || manip == Manip::Src {
         draw(rng)

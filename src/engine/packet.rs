@@ -336,6 +336,26 @@ pub mod icmp {
     pub fn is_error(t: u8) -> bool {
         matches!(t, 3 | 4 | 5 | 11 | 12)
     }
+
+    /// The type of the answer to a query (echo-request ↔ echo-reply,
+    /// timestamp, information, address mask), as conntrack inverts a
+    /// tuple (`nf_conntrack_invert_icmp_tuple`); others stay as they are.
+    pub fn answer(t: u8) -> u8 {
+        match t {
+            ECHO_REQUEST => ECHO_REPLY,
+            ECHO_REPLY => ECHO_REQUEST,
+            13 | 15 | 17 => t + 1,
+            14 | 16 | 18 => t - 1,
+            t => t,
+        }
+    }
+
+    /// An ICMP message's part of a conntrack tuple: the identifier (0
+    /// for errors), and its type and code in one number (type + 256 ×
+    /// code), as the kernel's tuple keeps them (`icmp_pkt_to_tuple`).
+    pub fn key(t: u8, code: u8, id: u16) -> (u16, u16) {
+        (id, u16::from(t) | u16::from(code) << 8)
+    }
 }
 
 impl Transport {
@@ -347,6 +367,22 @@ impl Transport {
             }
             | Transport::Udp { src_port, dst_port } => Some((*src_port, *dst_port)),
             _ => None,
+        }
+    }
+
+    /// An echo's identifier, the ICMP "port" NAT may change.
+    pub fn echo_id(&self) -> Option<u16> {
+        match self {
+            Transport::Icmp { icmp_type, id, .. } if !icmp::is_error(*icmp_type) => Some(*id),
+            _ => None,
+        }
+    }
+
+    pub fn set_echo_id(&mut self, to: u16) {
+        if let Transport::Icmp { icmp_type, id, .. } = self {
+            if !icmp::is_error(*icmp_type) {
+                *id = to;
+            }
         }
     }
 

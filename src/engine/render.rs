@@ -171,19 +171,16 @@ pub fn summary(s: &Step) -> String {
                     false => format!("{a}"),
                 };
                 let mut parts = Vec::new();
-                if (before.src, before.sport) != (after.src, after.sport) {
-                    parts.push(format!(
-                        "source {} → {}",
-                        at(before.src, before.sport),
-                        at(after.src, after.sport)
-                    ));
+                let (sb, sa) = (at(before.src, before.sport), at(after.src, after.sport));
+                if sb != sa {
+                    parts.push(format!("source {sb} → {sa}"));
                 }
-                if (before.dst, before.dport) != (after.dst, after.dport) {
-                    parts.push(format!(
-                        "destination {} → {}",
-                        at(before.dst, before.dport),
-                        at(after.dst, after.dport)
-                    ));
+                let (db, da) = (at(before.dst, before.dport), at(after.dst, after.dport));
+                if db != da {
+                    parts.push(format!("destination {db} → {da}"));
+                }
+                if !ports && before.sport != after.sport {
+                    parts.push(format!("echo id {} → {}", before.sport, after.sport));
                 }
                 format!("the connection's NAT binding rewrites {}", parts.join(", "))
             }
@@ -249,9 +246,14 @@ pub fn summary(s: &Step) -> String {
             ),
             None => format!("{detail} — {}", reason.describe()),
         },
-        StepKind::Exit { dev, next_hop } => {
-            format!("leaves the scenario on {dev} toward {next_hop}")
-        }
+        StepKind::Exit {
+            dev,
+            next_hop,
+            note,
+        } => match note {
+            Some(n) => format!("leaves the scenario on {dev} toward {next_hop}: {n}"),
+            None => format!("leaves the scenario on {dev} toward {next_hop}"),
+        },
     }
 }
 

@@ -1076,6 +1076,28 @@ impl World {
         Ok(self.hosts.len() - 1)
     }
 
+    /// Why a packet leaving toward a Service's ClusterIP (not DNATed on
+    /// its way) reaches no pod: no interface holds that address; only
+    /// kube-proxy's DNAT of the Service's ports makes it a pod's.
+    pub fn cluster_ip_note(&self, pkt: &crate::engine::packet::Packet) -> Option<String> {
+        let dst = pkt.head().dst;
+        let svc = self
+            .scenario
+            .services
+            .iter()
+            .find(|s| s.cluster_ip == dst)?;
+        let ports: Vec<String> = (svc.ports.iter())
+            .map(|p| format!("{}/{}", p.protocol, p.port))
+            .collect();
+        Some(format!(
+            "{dst} is the ClusterIP of {}/{}, an address no interface holds: only kube-proxy's DNAT of its ports ({}) turns it into a pod's, and this {} packet was not DNATed, so it follows the routes out and no host answers it",
+            svc.namespace,
+            svc.name,
+            ports.join(", "),
+            pkt.head().protocol
+        ))
+    }
+
     /// The Service and port `spec` names: `flask-ui`, `ms-test/flask-ui`,
     /// its DNS name (`flask-ui.ms-test`, `flask-ui.ms-test.svc.cluster.local`),
     /// each with an optional `:PORT` (a port's name or number). `None` when

@@ -362,6 +362,7 @@ fn endpoint_dst(p: &Packet) -> Endpoint {
     Endpoint {
         addr: p.head().dst,
         port: p.head_ports().map(|x| x.1),
+        echo_id: p.head_transport().and_then(|t| t.echo_id()),
     }
 }
 
@@ -369,6 +370,7 @@ fn endpoint_src(p: &Packet) -> Endpoint {
     Endpoint {
         addr: p.head().src,
         port: p.head_ports().map(|x| x.0),
+        echo_id: p.head_transport().and_then(|t| t.echo_id()),
     }
 }
 
@@ -475,6 +477,11 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     // Resolve the destination first: a packet that cannot be sent makes
     // no LAN client.
     let (dst, port) = match parse_addr_port(&spec.to) {
+        Some((ip, Some(p))) if spec.proto == Proto::Icmp => {
+            return Err(format!(
+                "icmp has no ports: write {ip} without :{p} (an echo's identifier plays the part of a port)"
+            ))
+        }
         Some(x) => x,
         None => {
             if let Some((ip, p)) = spec.to.rsplit_once(':') {
@@ -634,12 +641,20 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         rport,
     };
     let rst = matches!(&pkt.transport, Transport::Tcp { flags, .. } if flags.rst);
+    // An echo-reply is the kernel's answer, from no socket.
+    let echo_reply = matches!(
+        &pkt.transport,
+        Transport::Icmp {
+            icmp_type: icmp::ECHO_REPLY,
+            ..
+        }
+    );
     if rst {
         // A reset closes the sender's side: its socket (a connection it
         // opened, or one its listener accepted) is gone.
         state.conns[host].retain(|c| *c != conn);
         state.accepted[host].retain(|c| *c != conn);
-    } else if !state.conns[host].contains(&conn) {
+    } else if !echo_reply && !state.conns[host].contains(&conn) {
         state.conns[host].push(conn);
     }
     let mut w = Walker {
@@ -649,6 +664,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         steps: Vec::with_capacity(64),
     };
     let note = match h.spec.kind {
+        _ if echo_reply => format!("the kernel of {} answers the ping", h.name()),
         HostKind::Client => format!("a program on {} (outside the cluster) sends", h.name()),
         HostKind::Pod => format!("a process in pod {} sends", h.name()),
         HostKind::Node => format!("a process on node {} sends", h.name()),
@@ -684,9 +700,29 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
 }
 
 /// The packet `spec` sent (its trace `trace`) once more on its connection:
-/// the same addresses and source port, so conntrack finds it.
+/// the same addresses and source port, so conntrack finds it; after a
+/// ping's echo-reply, ping's next echo-request.
 pub fn again_spec(spec: &SendSpec, trace: &Trace) -> Option<SendSpec> {
     let first = trace.steps.first()?;
+    // After an echo-reply, ping's next echo-request: from the socket that
+    // took the reply, to the address it pinged, with the next sequence.
+    if let (
+        Transport::Icmp {
+            icmp_type: icmp::ECHO_REPLY,
+            id,
+            seq,
+            ..
+        },
+        Verdict::Delivered { ns, .. },
+    ) = (&first.packet.transport, &trace.verdict)
+    {
+        let got = &trace.steps.last()?.packet;
+        let mut next = SendSpec::new(ns, &got.ip.src.to_string(), Proto::Icmp);
+        next.src = Some(got.ip.dst);
+        next.src_port = Some(got.transport.echo_id().unwrap_or(*id));
+        next.seq = Some(u32::from(seq.wrapping_add(1)));
+        return Some(next);
+    }
     let mut again = spec.clone();
     again.src_port = first.packet.transport.ports().map(|p| p.0);
     // A ping's next echo: the same identifier, the next sequence.
@@ -1071,6 +1107,15 @@ impl Walker<'_, '_> {
                 pkt.transport.set_src_port(port);
             }
         }
+        if !ct.related && pkt.head().protocol == Proto::Icmp {
+            // An echo's identifier is one for both directions: the
+            // reply tuple's going out, the original's coming back.
+            let id = match dir {
+                Dir::Original => e.reply.sport,
+                Dir::Reply => e.original.sport,
+            };
+            pkt.transport.set_echo_id(id);
+        }
         let after_t = tuple_of(pkt);
         if before_t != after_t {
             self.step(
@@ -1191,9 +1236,14 @@ impl Walker<'_, '_> {
                     if let Some(p) = port {
                         pkt.transport.set_dst_port(p);
                     }
+                    let echo =
+                        self.pick_echo_id(host, pkt, ct, nat::Manip::Dst, range.random, addr);
+                    if let Some(id) = echo {
+                        pkt.transport.set_echo_id(id);
+                    }
                     if let Some(n) = &mut ct.new {
                         n.reply.src = addr;
-                        if let Some(p) = port {
+                        if let Some(p) = port.or(echo) {
                             n.reply.sport = p;
                         }
                         n.dnat = true;
@@ -1282,6 +1332,34 @@ impl Walker<'_, '_> {
         (addr, port)
     }
 
+    /// The identifier an ICMP echo gets from a NAT to `addr` (its source
+    /// for SNAT, its destination for DNAT), as the kernel picks it
+    /// ([`nat::pick_icmp_id`]); None for other packets.
+    fn pick_echo_id(
+        &mut self,
+        host: usize,
+        pkt: &Packet,
+        ct: &Ct,
+        manip: nat::Manip,
+        random: bool,
+        addr: Ipv4Addr,
+    ) -> Option<u16> {
+        let id = pkt.head_transport()?.echo_id()?;
+        let used = |w: &Walker, q: u16| {
+            w.reply_used(host, ct, |t| {
+                match manip {
+                    nat::Manip::Src => t.dst = addr,
+                    nat::Manip::Dst => t.src = addr,
+                }
+                t.sport = q;
+            })
+        };
+        let mut rng = self.state.rng.clone();
+        let picked = nat::pick_icmp_id(id, manip, random, &mut rng, |q| used(self, q));
+        self.state.rng = rng;
+        Some(picked)
+    }
+
     /// [`nat::pick_port`] drawing from the simulation's random stream;
     /// `used` asks the walker whether a port would clash.
     fn pick_port(
@@ -1339,7 +1417,7 @@ impl Walker<'_, '_> {
                 e.snat
                     && e.original.proto == pkt.head().protocol
                     && e.original.src == before.addr
-                    && e.original.sport == before.port.unwrap_or(0)
+                    && e.original.sport == before.port.or(before.echo_id).unwrap_or(0)
             })
             .map(|e| (e.reply.dst, has_ports.then_some(e.reply.dport)))
             .find(|(a, p)| in_range(*a, *p));
@@ -1359,14 +1437,26 @@ impl Walker<'_, '_> {
             });
             (addr, port.or(before.port))
         });
+        // An echo keeps its identifier when its source is kept as it was;
+        // else the identifier is picked at the new address (kept if free).
+        let echo = match kept {
+            Some(k) if k == (before.addr, before.port) => None,
+            _ => self.pick_echo_id(host, pkt, ct, nat::Manip::Src, to.random, addr),
+        };
         pkt.head_mut().src = addr;
         if let Some(p) = port.filter(|_| has_ports) {
             pkt.transport.set_src_port(p);
+        }
+        if let Some(id) = echo {
+            pkt.transport.set_echo_id(id);
         }
         if let Some(n) = &mut ct.new {
             n.reply.dst = addr;
             if let Some(p) = port.filter(|_| has_ports) {
                 n.reply.dport = p;
+            }
+            if let Some(id) = echo {
+                n.reply.sport = id;
             }
             n.snat = true;
             ct.state |= ctstate::SNAT;
@@ -1936,12 +2026,14 @@ impl Walker<'_, '_> {
                     // Nobody in the scenario owns the next hop (a router,
                     // another machine): the packet leaves the model.
                     self.transmit_step(host, dev, Some(next_hop), &pkt);
+                    let note = world.cluster_ip_note(&pkt);
                     self.step(
                         host,
                         Layer::Link,
                         StepKind::Exit {
                             dev: dev.into(),
                             next_hop,
+                            note,
                         },
                         &pkt,
                     );
@@ -2244,20 +2336,31 @@ impl Walker<'_, '_> {
         };
         // The socket that takes it: one of this host's sockets waiting for
         // an answer, the kernel's echo responder, or a listener.
+        let (echo, echo_reply) = match pkt.transport {
+            Transport::Icmp { icmp_type, .. } => (
+                icmp_type == icmp::ECHO_REQUEST,
+                icmp_type == icmp::ECHO_REPLY,
+            ),
+            _ => (false, false),
+        };
         let answer = self.state.conns[host].iter().any(|c| {
             c.proto == proto
                 && c.local == ip.dst
                 && c.lport == dport
                 && c.remote == ip.src
                 && c.rport == sport
+                && !echo
         });
-        let echo = matches!(
-            pkt.transport,
-            Transport::Icmp {
-                icmp_type: icmp::ECHO_REQUEST,
-                ..
-            }
-        );
+        // A ping socket takes an echo-reply by its identifier and address
+        // alone (ping_lookup), from wherever it comes.
+        let pinged = echo_reply
+            .then(|| {
+                (self.state.conns[host].iter())
+                    .find(|c| c.proto == Proto::Icmp && c.local == ip.dst && c.lport == dport)
+            })
+            .flatten()
+            .filter(|c| c.remote != ip.src)
+            .map(|c| c.remote);
         let listener =
             h.spec.listeners.iter().find(|l| {
                 l.proto == proto && l.port == dport && l.addr.is_none_or(|a| a == ip.dst)
@@ -2309,6 +2412,11 @@ impl Walker<'_, '_> {
         let socket = if answer && proto == Proto::Icmp {
             Some(format!(
                 "the ping socket (echo id {dport}) that sent to {}",
+                ip.src
+            ))
+        } else if let Some(to) = pinged {
+            Some(format!(
+                "the ping socket (echo id {dport}) that sent to {to}, though this reply comes from {}: ping reports it as from there",
                 ip.src
             ))
         } else if answer {
@@ -2390,10 +2498,9 @@ impl Walker<'_, '_> {
         let Some(a) = arrived.filter(|a| a.outer.is_empty() && pkt.outer.is_empty()) else {
             return r;
         };
-        let (ap, np) = (
-            a.head_ports().unwrap_or((0, 0)),
-            pkt.head_ports().unwrap_or((0, 0)),
-        );
+        // (An echo's identifier counts as its source port.)
+        let keys = |p: &Packet| p.head_transport().map_or((0, 0), |t| conntrack::keys(&t));
+        let (ap, np) = (keys(a), keys(pkt));
         let dnat = (a.ip.dst, ap.1) != (pkt.ip.dst, np.1);
         let snat = (a.ip.src, ap.0) != (pkt.ip.src, np.0);
         if dnat {
@@ -2456,7 +2563,7 @@ impl Walker<'_, '_> {
                 .or_else(|| h.select_src("", None))
                 .unwrap_or(head.dst)
         };
-        let (sp, dp) = pkt.head_ports().unwrap_or((0, 0));
+        let (sp, dp) = pkt.head_transport().map_or((0, 0), |t| conntrack::keys(&t));
         // icmp_send quotes as much of the packet as fits in 576 bytes.
         let quoted_len = head.total_len.min(576 - 28);
         let mut p = Packet {

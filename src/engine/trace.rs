@@ -149,13 +149,20 @@ pub struct Endpoint {
     pub addr: Ipv4Addr,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// An ICMP echo's identifier, which NAT treats as its port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo_id: Option<u16>,
 }
 
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.port {
-            Some(p) => write!(f, "{}:{}", self.addr, p),
-            None => write!(f, "{}", self.addr),
+            Some(p) => write!(f, "{}:{}", self.addr, p)?,
+            None => write!(f, "{}", self.addr)?,
+        }
+        match self.echo_id {
+            Some(id) => write!(f, " (echo id {id})"),
+            None => Ok(()),
         }
     }
 }
@@ -166,7 +173,9 @@ pub struct Tuple {
     pub proto: crate::engine::packet::Proto,
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
-    /// Ports (TCP/UDP), or the echo id (ICMP) in both; 0 when none.
+    /// Ports (TCP/UDP); for ICMP the echo's identifier (`sport`) and the
+    /// type and code (`dport`: type + 256 × code), as the kernel's tuple
+    /// keeps them; 0 when none.
     pub sport: u16,
     pub dport: u16,
 }
@@ -178,7 +187,13 @@ impl std::fmt::Display for Tuple {
             crate::engine::packet::Proto::Tcp | crate::engine::packet::Proto::Udp => {
                 write!(f, " sport={} dport={}", self.sport, self.dport)
             }
-            crate::engine::packet::Proto::Icmp => write!(f, " id={}", self.sport),
+            crate::engine::packet::Proto::Icmp => write!(
+                f,
+                " type={} code={} id={}",
+                self.dport & 0xff,
+                self.dport >> 8,
+                self.sport
+            ),
             _ => Ok(()),
         }
     }
@@ -261,7 +276,7 @@ impl DropReason {
             DropReason::TtlExceeded => "TTL reached 0 while forwarding: ICMP time exceeded is sent back",
             DropReason::Filtered => "dropped by netfilter",
             DropReason::Rejected => "rejected by netfilter: an error is sent back to the sender",
-            DropReason::NoListener => "no socket listens on that port: the kernel answers TCP with a reset, UDP with ICMP port unreachable",
+            DropReason::NoListener => "no socket takes it: the kernel answers TCP with a reset and UDP with ICMP port unreachable, and drops an ICMP reply no program waits for",
             DropReason::NoConnection => "the listening socket has no connection for this segment (no SYN came from this address and port; NAT chosen anew after a conntrack flush changes them): TCP answers an ACK with a reset and drops anything else",
             DropReason::Martian => "a martian source: the packet came in from outside with one of this host's own addresses as its source, which the kernel refuses (why kube-proxy masquerades a pod that calls its own Service)",
             DropReason::NoNeighbour => "no host answered ARP for the next hop",
@@ -434,6 +449,10 @@ pub enum StepKind {
     Exit {
         dev: String,
         next_hop: Ipv4Addr,
+        /// Why a packet to a Service's ClusterIP leaves instead of
+        /// reaching a pod.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
 }
 

@@ -1235,6 +1235,11 @@ impl Component for App {
                 }
             }
             Msg::Reply => {
+                // An answer nothing answers (a ping's echo-reply) disables
+                // Reply: the focus goes on to Again.
+                if !browser::focus_lost() {
+                    self.focus_fallback = vec!["again-button".into()];
+                }
                 self.flags_at_send = self.form_draft.as_ref().map(|d| d.flags);
                 self.send_error = None;
                 if !self.session.reply() {

@@ -410,6 +410,9 @@ pub fn focus_lost() -> bool {
     };
     match (d.active_element(), d.body()) {
         (None, _) => true,
+        // A control just disabled keeps the focus until the browser's next
+        // frame takes it away.
+        (Some(a), _) if a.has_attribute("disabled") => true,
         (Some(a), Some(b)) => a == *b.unchecked_ref::<web_sys::Element>(),
         _ => false,
     }

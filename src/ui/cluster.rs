@@ -99,6 +99,9 @@ pub fn after_removal(form: &ClusterForm, line: usize) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// How many Services the form lists at once.
+const SHOWN: usize = 20;
+
 fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
     let key = row.key.clone();
     // The form edits the YAML at the lines of the objects in use: not while
@@ -122,7 +125,7 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
     };
     let slug = slug(&key);
     html! {
-        <div class="cluster-service">
+        <div class="cluster-service" key={key.clone()}>
             <p><strong>{ key.clone() }</strong>{ format!(" — {}", plural(row.endpoints.len(), "endpoint")) }</p>
             <div class="button-row">
                 <label class="inline-field" for={format!("type-{slug}")}>{ "type" }
@@ -209,6 +212,19 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
     let onhairpin = props
         .onhairpin
         .reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlInputElement>().checked());
+    // Hundreds of Services would be thousands of fields: the form lists a
+    // few, found by part of their name.
+    let find = use_state(String::new);
+    let onfind = {
+        let find = find.clone();
+        Callback::from(move |e: InputEvent| {
+            let v = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+            find.set(v.trim().to_ascii_lowercase());
+        })
+    };
+    let found = |s: &&ServiceForm| s.key.to_ascii_lowercase().contains(find.as_str());
+    let matching = form.services.iter().filter(found).count();
+    let shown: Vec<&ServiceForm> = form.services.iter().filter(found).take(SHOWN).collect();
     let errors = Rc::new(props.draft.errors.to_vec());
     // Errors in a node's generated text (with their context) are not at
     // lines of the YAML: listed, not marked in the editor.
@@ -243,7 +259,26 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                         { " hairpin mode on cni0's ports: a pod may reach itself through its Service (Flannel's CNI config hairpinMode)" }
                     </label>
                 }
-                { for form.services.iter().map(|row| service_row(row, props)) }
+                if form.services.len() > SHOWN {
+                    <div class="cluster-find">
+                    <label for="cluster-find">{ "Find a Service" }</label>
+                    <input id="cluster-find" type="search" oninput={onfind}
+                        aria-describedby="cluster-find-count" placeholder="part of namespace/name" />
+                    <p class="help" id="cluster-find-count" aria-live="polite">{
+                        if matching == 0 {
+                            format!("No Service's namespace/name contains \"{}\" (of {}).", *find, form.services.len())
+                        } else {
+                            format!("{} of {}{}: the form lists at most {SHOWN}; type part of a name to find another.",
+                                shown.len(),
+                                plural(form.services.len(), "Service"),
+                                if find.is_empty() { String::new() } else { format!(", {matching} matching \"{}\"", *find) })
+                        }
+                    }</p>
+                    </div>
+                }
+                <div class="cluster-services">
+                    { for shown.iter().map(|row| service_row(row, props)) }
+                </div>
             </div>
             <div class="editor-head">
                 <h3 id="cluster-yaml-h">{ "Kubernetes objects (YAML)" }</h3>

@@ -408,6 +408,14 @@ pub fn code_editor(props: &CodeProps) -> Html {
     let gutter = use_node_ref();
     let bands = use_node_ref();
     let lines = line_count(&props.text).max(1);
+    // A long text numbers only the lines around the view: thousands of
+    // numbers would be thousands of elements to make on every edit.
+    let first = use_state_eq(|| 1usize);
+    let window = (lines > 2 * GUTTER_LINES).then(|| {
+        let from = (*first).min(lines.saturating_sub(2 * GUTTER_LINES) + 1);
+        (from, (from + 2 * GUTTER_LINES - 1).min(lines))
+    });
+    let (from, to) = window.unwrap_or((1, lines));
     let err_lines: Vec<usize> = {
         let mut v: Vec<usize> = props
             .errors
@@ -422,6 +430,7 @@ pub fn code_editor(props: &CodeProps) -> Html {
     // Bring the highlighted line into view when it changes.
     {
         let (area, gutter, bands) = (area.clone(), gutter.clone(), bands.clone());
+        let first = first.clone();
         use_effect_with(props.highlight, move |hl| {
             if let (Some(line), Some(a)) = (hl, area.cast::<HtmlTextAreaElement>()) {
                 let top = (*line as f64 - 1.0) * line_px();
@@ -433,14 +442,18 @@ pub fn code_editor(props: &CodeProps) -> Html {
                 // A rule or a route is read from its start.
                 a.set_scroll_left(0);
                 sync(&a, &gutter, &bands);
+                first.set(gutter_from(&a));
             }
         });
     }
     let onscroll = {
-        let (area, gutter, bands) = (area.clone(), gutter.clone(), bands.clone());
+        let (area, gutter, bands, first) = (area.clone(), gutter.clone(), bands.clone(), first.clone());
         Callback::from(move |_: Event| {
             if let Some(a) = area.cast::<HtmlTextAreaElement>() {
                 sync(&a, &gutter, &bands);
+                if window.is_some() {
+                    first.set(gutter_from(&a));
+                }
             }
         })
     };
@@ -460,8 +473,9 @@ pub fn code_editor(props: &CodeProps) -> Html {
     html! {
         <div class="code-editor" data-keys="own">
             <div class="gutter" aria-hidden="true">
-                <div class="gutter-lines" ref={gutter.clone()}>
-                { for (1..=lines).map(|n| {
+                <div class="gutter-lines" ref={gutter.clone()}
+                    style={window.map(|_| format!("padding-top:{}px;min-width:{}ch", ((from - 1) as f64 * line_px()) as i64, digits(lines) + 3))}>
+                { for (from..=to).map(|n| {
                     let err = err_lines.binary_search(&n).is_ok();
                     let hl = props.highlight == Some(n);
                     html! { <div class={classes!("ln", err.then_some("ln-err"), hl.then_some("ln-hl"))}>
@@ -484,6 +498,23 @@ pub fn code_editor(props: &CodeProps) -> Html {
             </div>
         </div>
     }
+}
+
+/// How many line numbers a long text's gutter makes on each side of its
+/// view (a view shows at most 24 lines).
+const GUTTER_LINES: usize = 200;
+
+/// The first line a long text's gutter numbers: a window of
+/// 2 × [`GUTTER_LINES`] around the lines in view.
+fn gutter_from(a: &HtmlTextAreaElement) -> usize {
+    let top = (f64::from(a.scroll_top()) / line_px()) as usize + 1;
+    // Moved in steps, so that scrolling a little does not render again.
+    let step = GUTTER_LINES / 2;
+    (top.saturating_sub(GUTTER_LINES / 2) / step * step).max(1)
+}
+
+fn digits(n: usize) -> usize {
+    n.to_string().len()
 }
 
 /// After an edit, scrolls the text back to its left edge when the caret

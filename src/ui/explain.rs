@@ -199,6 +199,8 @@ pub fn explain(props: &ExplainProps) -> Html {
                     if let (Some(o), Some(r)) = (original, reply) {
                         <p>{ "The connection: original " }<code>{ o.to_string() }</code>{ ", reply " }<code>{ r.to_string() }</code>
                         { ". A reply matching the second tuple is translated back without any nat rule." }</p>
+                    } else if state.starts_with("INVALID") {
+                        <p>{ "INVALID: conntrack keeps no entry for this packet, so no NAT applies to it (the nat table is not consulted, and no binding translates it back); a rule with -m conntrack --ctstate INVALID matches it, and kube-proxy's drops such packets in FORWARD on some versions." }</p>
                     } else {
                         <p>{ "A new connection: the nat table decides its translation once, for all its packets." }</p>
                     }

@@ -894,6 +894,8 @@ pub struct Header {
     pub proto: Proto,
     pub src_port: Option<u16>,
     pub dst_port: Option<u16>,
+    /// An ICMP message's kind (`echo-request`).
+    pub icmp: Option<&'static str>,
 }
 
 impl Header {
@@ -902,10 +904,11 @@ impl Header {
         match self.dst_port {
             Some(p) => format!("{} → {}:{}", self.src, self.dst, p),
             None => format!(
-                "{} → {} {}",
+                "{} → {} {}{}",
                 self.src,
                 self.dst,
-                self.proto.name().to_ascii_uppercase()
+                self.proto.name().to_ascii_uppercase(),
+                self.icmp.map(|k| format!(" {k}")).unwrap_or_default()
             ),
         }
     }
@@ -1011,6 +1014,7 @@ fn headers(p: &Packet) -> (Vec<Header>, Header) {
             proto: h.protocol,
             src_port: None,
             dst_port: None,
+            icmp: None,
         })
         .collect();
     let ports = match &p.transport {
@@ -1023,6 +1027,12 @@ fn headers(p: &Packet) -> (Vec<Header>, Header) {
         proto: p.ip.protocol,
         src_port: ports.map(|x| x.0),
         dst_port: ports.map(|x| x.1),
+        icmp: match &p.transport {
+            Transport::Icmp {
+                icmp_type, code, ..
+            } => Some(crate::engine::packet::icmp::name(*icmp_type, *code)),
+            _ => None,
+        },
     };
     (outer, inner)
 }

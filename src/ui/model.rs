@@ -163,10 +163,12 @@ pub fn header_changes(before: &Packet, after: &Packet) -> Vec<String> {
     let src = |p: &Packet, ports: Option<(u16, u16)>| Endpoint {
         addr: p.ip.src,
         port: ports.map(|x| x.0),
+        echo_id: None,
     };
     let dst = |p: &Packet, ports: Option<(u16, u16)>| Endpoint {
         addr: p.ip.dst,
         port: ports.map(|x| x.1),
+        echo_id: None,
     };
     let (sb, sa) = (src(before, pb), src(after, pa));
     if sb != sa {
@@ -175,6 +177,11 @@ pub fn header_changes(before: &Packet, after: &Packet) -> Vec<String> {
     let (db, da) = (dst(before, pb), dst(after, pa));
     if db != da {
         out.push(format!("dst {db} → {da}"));
+    }
+    if let (Some(b), Some(a)) = (before.transport.echo_id(), after.transport.echo_id()) {
+        if b != a {
+            out.push(format!("echo id {b} → {a}"));
+        }
     }
     if before.ip.ttl != after.ip.ttl {
         out.push(format!("ttl {} → {}", before.ip.ttl, after.ip.ttl));
@@ -191,7 +198,10 @@ pub fn verdict_words(trace: &Trace) -> (&'static str, String) {
     match &trace.verdict {
         Verdict::Delivered { ns, socket } => (
             "Delivered",
-            format!("After {n} steps the packet reached a socket in {ns}: {socket}."),
+            match socket.starts_with("the kernel's") {
+                true => format!("After {n} steps the packet reached {socket} in {ns}."),
+                false => format!("After {n} steps the packet reached a socket in {ns}: {socket}."),
+            },
         ),
         // A drop that answers the sender (REJECT, a reset, ICMP
         // unreachable) is a refusal: the sender learns at once, where a
@@ -207,7 +217,9 @@ pub fn verdict_words(trace: &Trace) -> (&'static str, String) {
             match answer(trace) {
                 Some(what) => (
                     "Refused",
-                    format!("After {n} steps {ns} refused the packet{why}; it answered with {what}."),
+                    format!(
+                        "After {n} steps {ns} refused the packet{why}; it answered with {what}."
+                    ),
                 ),
                 None => (
                     "Dropped",
@@ -215,12 +227,18 @@ pub fn verdict_words(trace: &Trace) -> (&'static str, String) {
                 ),
             }
         }
-        Verdict::Left { ns, dev, next_hop } => (
-            "Left the scenario",
-            format!(
-                "After {n} steps {ns} sent the packet out of {dev} toward {next_hop}, which this scenario does not model."
-            ),
-        ),
+        Verdict::Left { ns, dev, next_hop } => {
+            let note = match trace.steps.last().map(|s| &s.kind) {
+                Some(StepKind::Exit { note: Some(n), .. }) => format!(" {n}."),
+                _ => String::new(),
+            };
+            (
+                "Left the scenario",
+                format!(
+                    "After {n} steps {ns} sent the packet out of {dev} toward {next_hop}, which this scenario does not model.{note}"
+                ),
+            )
+        }
     }
 }
 
@@ -435,7 +453,13 @@ fn transport_layer(p: &Packet) -> Option<(String, Vec<(&'static str, String)>)> 
         } => (
             "ICMP".into(),
             vec![
-                ("type", icmp_type.to_string()),
+                (
+                    "type",
+                    format!(
+                        "{icmp_type} ({})",
+                        crate::engine::packet::icmp::name(*icmp_type, *code)
+                    ),
+                ),
                 ("code", code.to_string()),
                 ("id", id.to_string()),
                 ("seq", seq.to_string()),

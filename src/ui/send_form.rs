@@ -180,7 +180,10 @@ pub fn send_form(props: &SendFormProps) -> Html {
             e.prevent_default();
             let t = to.trim();
             if t.is_empty() {
-                error.set(Some("Say where the packet goes: a Service name (flask-ui) or an address with a port (172.16.225.112:80).".into()));
+                error.set(Some(match *proto {
+                    Proto::Icmp => "Say where the ping goes: an address (172.16.225.112).",
+                    _ => "Say where the packet goes: a Service name (flask-ui) or an address with a port (172.16.225.112:80).",
+                }.into()));
                 return;
             }
             if let Some(ip) = from.strip_prefix(OTHER) {
@@ -249,7 +252,13 @@ pub fn send_form(props: &SendFormProps) -> Html {
             _ => None,
         })
         .collect();
+    let ping = *proto == Proto::Icmp;
     let suggestions = props.targets.iter().flat_map(|t| match t {
+        // A ping goes to an address, a host's own (an echo has no port).
+        Target::Host { name, kind, addr: Some(a), .. } if ping => vec![html! {
+            <option value={a.to_string()}>{ format!("{} {name} ({a})", kind_name(*kind)) }</option>
+        }],
+        _ if ping => Vec::new(),
         Target::Service { name, port_name, cluster_ip, port, proto, node_port, ingress } => {
             let short = name.rsplit('/').next().unwrap_or(name).to_string();
             let mut v = vec![html! {
@@ -305,7 +314,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
             <div class="field">
                 <label for="send-to">{ "To" }</label>
                 <input id="send-to" type="text" list="send-to-list" value={(*to).clone()} oninput={onto}
-                    placeholder="flask-ui or 172.16.225.112:80" autocomplete="off" spellcheck="false"
+                    placeholder={if ping { "172.16.225.112" } else { "flask-ui or 172.16.225.112:80" }} autocomplete="off" spellcheck="false"
                     aria-invalid={bad_to.to_string()}
                     aria-describedby={problem.is_some().then_some("send-error")} />
                 <datalist id="send-to-list">{ for suggestions }</datalist>
@@ -328,17 +337,17 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <button id="send-button" type="submit" class="primary">{ "Send ▶" }</button>
                 <button id="reply-button" type="button" disabled={!props.can_reply}
                     onclick={props.onreply.reform(|_| ())}
-                    title="The answer from where the packet was delivered (SYN → SYN-ACK)">{ "Reply ↩" }</button>
+                    title="The answer from where the packet was delivered (SYN → SYN-ACK; a ping's echo-reply)">{ "Reply ↩" }</button>
                 <button id="again-button" type="button" disabled={!props.can_again}
                     onclick={props.onagain.reform(|_| ())}
-                    title="On the selected packet's connection (same source port, so conntrack finds it), with the TCP flags ticked here: RST or FIN closes it">{ "Again" }</button>
+                    title="On the selected packet's connection (same source port, so conntrack finds it), with the TCP flags ticked here: RST or FIN closes it; a ping's next echo-request">{ "Again" }</button>
                 <button id="clear-ct" type="button" onclick={props.onclearct.reform(|_| ())}
                     title="conntrack -F on every host">{ "Clear conntrack" }</button>
             </div>
             if let Some(e) = &problem {
                 <p id="send-error" class="form-error" role="alert">{ e.clone() }</p>
             }
-            <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK), Again sends on its connection once more, with the TCP flags ticked (RST or FIN closes it)." }</p>
+            <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK; a ping's echo-reply), Again sends on its connection once more, with the TCP flags ticked (RST or FIN closes it), or a ping's next echo." }</p>
         </form>
     }
 }
