@@ -626,7 +626,7 @@ def run(b, base):
     b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "ping's next echo")
     nxt = b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
     check("Again after the echo-reply sends ping's next echo-request, answered by the pod's kernel",
-          "ICMP echo-request node8 → 172.16.225.112" in nxt and "ICMP echo responder" in b.text("#verdict"), f"{nxt} / {b.text('#verdict')}")
+          "ICMP echo-request seq 2 node8 → 172.16.225.112" in nxt and "ICMP echo responder" in b.text("#verdict"), f"{nxt} / {b.text('#verdict')}")
 
     # 4a''. An earlier packet met earlier rules: its lines are not marked
     # in today's text (a line added on top moves every rule down).
@@ -1116,14 +1116,20 @@ def run(b, base):
     b.wait_until(lambda: len(b.find_all(".cluster-service")) == 1, "the Service found")
     found = b.text(".cluster-service strong")
     check("121 Services: the form lists 20, and finds one by part of its name",
-          listed == 20 and "20 of 121 Services" in count and found == "d/s77", f"{listed} / {count} / {found}")
+          listed == 20 and "20 of 121 Services" in count and found == "d/s77"
+          and "1 of 121 Services match \"s77\"" in b.text("#cluster-find-count"), f"{listed} / {count} / {found} / {b.text('#cluster-find-count')}")
     lines = len(b.value("#cluster-yaml").splitlines())
     numbered = lambda: b.js("return [...document.querySelectorAll('#cluster-yaml')].map(a => a.closest('.code-editor').querySelectorAll('.ln')).map(l => [l.length, l[l.length - 1].textContent])[0]")
     top = numbered()
     b.js("const a = document.getElementById('cluster-yaml'); a.scrollTop = a.scrollHeight; a.dispatchEvent(new Event('scroll'));")
     b.wait_until(lambda: numbered()[1].endswith(str(lines)), "the gutter at the end", 5)
-    check("a long YAML numbers 400 lines around its view, and the last ones when scrolled there",
-          lines > 800 and top[0] == 400 and numbered()[0] == 400, f"{lines} lines; {top} then {numbered()}")
+    time.sleep(0.3)
+    # The last number is in view, level with the text's last line.
+    level = b.js("const a = document.getElementById('cluster-yaml'); const g = a.closest('.code-editor').querySelector('.gutter');"
+                 "const l = [...g.querySelectorAll('.ln')].pop().getBoundingClientRect(); const r = g.getBoundingClientRect();"
+                 "return [l.top >= r.top && l.bottom <= r.bottom + 1, Math.round(l.bottom - (a.getBoundingClientRect().top + 6 + a.scrollHeight - 12 - a.scrollTop))]")
+    check("a long YAML numbers 400 lines around its view, and the last ones, in view beside the text, when scrolled there",
+          lines > 800 and top[0] == 400 and numbered()[0] == 400 and level[0], f"{lines} lines; {top} then {numbered()}; {level}")
 
     # 5b. A real node's dump loaded into a cluster's node, then a cluster
     # edit: kube-proxy's sync deletes the dump's service chains, and the diff

@@ -882,6 +882,29 @@ fn nat_gives_an_echo_a_free_identifier_as_the_kernel_does() {
         assert_ne!(got[1], got[0], "{what}: {got:?}");
     }
 
+    // A later echo of the same source and identifier to another address
+    // takes the earlier mapping, identifier included (find_appropriate_src).
+    let mut sc = scenario(&nat("-A POSTROUTING -s 10.244.0.0/16 -j MASQUERADE\n"));
+    if let Text::Lines(routes) = &mut sc.hosts[0].routes {
+        routes.push("default via 10.0.0.254 dev eth0".into());
+    }
+    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = SimState::new(&w);
+    let mut ids = Vec::new();
+    for (pod, to) in [
+        ("web5", "10.0.0.2"),
+        ("web6", "10.0.0.2"),
+        ("web6", "10.0.0.9"),
+    ] {
+        let mut ping = SendSpec::new(pod, to, Proto::Icmp);
+        ping.src_port = Some(5555);
+        ids.push(id_at(&send(&mut w, &mut s, &ping).unwrap(), "node"));
+    }
+    assert!(
+        ids[0] == 5555 && ids[1] != 5555 && ids[2] == ids[1],
+        "{ids:?}"
+    );
+
     // DNAT: the client pings the pod, then the address DNATed to it,
     // with one identifier: the second's reply would clash, so it gets 0.
     let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p icmp -j DNAT --to-destination 10.244.0.5\n");

@@ -1090,7 +1090,7 @@ impl World {
             .map(|p| format!("{}/{}", p.protocol, p.port))
             .collect();
         Some(format!(
-            "{dst} is the ClusterIP of {}/{}, an address no interface holds: only kube-proxy's DNAT of its ports ({}) turns it into a pod's, and this {} packet was not DNATed, so it follows the routes out and no host answers it",
+            "{dst} is the ClusterIP of {}/{}, an address no interface holds: a packet to it reaches a pod only when kube-proxy's rules DNAT it, which they do for its ports ({}) while it has endpoints; this {} packet was not DNATed, so it follows the routes out and no host answers it",
             svc.namespace,
             svc.name,
             ports.join(", "),

@@ -492,6 +492,11 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
                     ));
                 }
             }
+            if let (Proto::Icmp, Some((name, p))) = (spec.proto, spec.to.rsplit_once(':')) {
+                return Err(format!(
+                    "icmp has no ports: write {name} without :{p} (a ping goes to the Service's ClusterIP)"
+                ));
+            }
             let (svc, p) = world.find_service(&spec.to)?.ok_or_else(|| {
                 format!(
                     "\"{}\" is neither IP[:PORT] nor a Service (services: {})",
@@ -787,6 +792,8 @@ pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
         } => {
             let mut spec = SendSpec::new(ns, &p.ip.src.to_string(), Proto::Icmp);
             spec.icmp_type = Some(icmp::ECHO_REPLY);
+            // icmp_echo sends the request's data back.
+            spec.payload_len = p.payload_len;
             spec.src = Some(p.ip.dst);
             spec.src_port = Some(*id);
             spec.seq = Some(u32::from(*seq));
@@ -836,9 +843,10 @@ impl Walker<'_, '_> {
         // The layer whose decision it is: a socket's (transport), a
         // neighbour's or a bridge's (link), else routing or netfilter.
         let layer = match reason {
-            DropReason::NoListener | DropReason::NoConnection | DropReason::ConntrackClash => {
-                Layer::Transport
-            }
+            DropReason::NoListener
+            | DropReason::NoPingSocket
+            | DropReason::NoConnection
+            | DropReason::ConntrackClash => Layer::Transport,
             DropReason::NoNeighbour | DropReason::Hairpin => Layer::Link,
             _ => Layer::Network,
         };
@@ -1393,6 +1401,10 @@ impl Walker<'_, '_> {
     ) {
         let before = endpoint_src(pkt);
         let has_ports = conntrack::has_ports(pkt.head().protocol);
+        // An echo's identifier is its "port" here: in the reply tuple's
+        // source key (conntrack keeps one identifier for both ways).
+        let icmp = before.echo_id.is_some();
+        let key = before.port.or(before.echo_id);
         let (lo, hi) = to.addr.unwrap_or((before.addr, before.addr));
         let in_range = |a: Ipv4Addr, p: Option<u16>| {
             a >= lo
@@ -1405,58 +1417,68 @@ impl Walker<'_, '_> {
         let used = |s: &Walker, a: Ipv4Addr, p: Option<u16>| {
             s.reply_used(host, ct, |t| {
                 t.dst = a;
-                if let Some(p) = p.filter(|_| has_ports) {
-                    t.dport = p;
+                match p {
+                    Some(p) if has_ports => t.dport = p,
+                    Some(p) if icmp => t.sport = p,
+                    _ => {}
                 }
             })
         };
         // The newest earlier connection's mapping of the same source
-        // address and port, in range (find_appropriate_src).
+        // address and port, in range (find_appropriate_src): its address
+        // and port (or echo identifier) both.
         let earlier = (self.state.conntrack[host].entries.iter().rev())
             .filter(|e| {
                 e.snat
                     && e.original.proto == pkt.head().protocol
                     && e.original.src == before.addr
-                    && e.original.sport == before.port.or(before.echo_id).unwrap_or(0)
+                    && e.original.sport == key.unwrap_or(0)
             })
-            .map(|e| (e.reply.dst, has_ports.then_some(e.reply.dport)))
+            .map(|e| {
+                let k = match (has_ports, icmp) {
+                    (true, _) => Some(e.reply.dport),
+                    (_, true) => Some(e.reply.sport),
+                    _ => None,
+                };
+                (e.reply.dst, k)
+            })
             .find(|(a, p)| in_range(*a, *p));
         let kept = if to.random {
             None
         } else if in_range(before.addr, before.port) {
-            Some((before.addr, before.port)).filter(|(a, p)| !used(self, *a, *p))
+            Some((before.addr, key)).filter(|(a, p)| !used(self, *a, *p))
         } else {
             earlier.filter(|(a, p)| !used(self, *a, *p))
         };
-        let (addr, port) = kept.unwrap_or_else(|| {
-            let addr = nat::pick_addr(before.addr, pkt.head().dst, lo, hi, to.persistent);
-            let port = before.port.filter(|_| has_ports).map(|p| {
-                self.pick_port(p, to.ports, nat::Manip::Src, to.random, |w, q| {
-                    used(w, addr, Some(q))
-                })
-            });
-            (addr, port.or(before.port))
-        });
-        // An echo keeps its identifier when its source is kept as it was;
-        // else the identifier is picked at the new address (kept if free).
-        let echo = match kept {
-            Some(k) if k == (before.addr, before.port) => None,
-            _ => self.pick_echo_id(host, pkt, ct, nat::Manip::Src, to.random, addr),
+        let (addr, key) = match kept {
+            Some(k) => k,
+            None => {
+                let addr = nat::pick_addr(before.addr, pkt.head().dst, lo, hi, to.persistent);
+                let picked = match before.port.filter(|_| has_ports) {
+                    Some(p) => {
+                        Some(
+                            self.pick_port(p, to.ports, nat::Manip::Src, to.random, |w, q| {
+                                used(w, addr, Some(q))
+                            }),
+                        )
+                    }
+                    None => self.pick_echo_id(host, pkt, ct, nat::Manip::Src, to.random, addr),
+                };
+                (addr, picked.or(key))
+            }
         };
         pkt.head_mut().src = addr;
-        if let Some(p) = port.filter(|_| has_ports) {
-            pkt.transport.set_src_port(p);
-        }
-        if let Some(id) = echo {
-            pkt.transport.set_echo_id(id);
+        match key {
+            Some(k) if has_ports => pkt.transport.set_src_port(k),
+            Some(k) if icmp => pkt.transport.set_echo_id(k),
+            _ => {}
         }
         if let Some(n) = &mut ct.new {
             n.reply.dst = addr;
-            if let Some(p) = port.filter(|_| has_ports) {
-                n.reply.dport = p;
-            }
-            if let Some(id) = echo {
-                n.reply.sport = id;
+            match key {
+                Some(k) if has_ports => n.reply.dport = k,
+                Some(k) if icmp => n.reply.sport = k,
+                _ => {}
             }
             n.snat = true;
             ct.state |= ctstate::SNAT;
@@ -2463,16 +2485,22 @@ impl Walker<'_, '_> {
                     }
                     _ => None,
                 };
+                let reason = match proto {
+                    Proto::Icmp => DropReason::NoPingSocket,
+                    _ => DropReason::NoListener,
+                };
                 let detail = match &pkt.transport {
-                    Transport::Icmp { icmp_type, .. } => format!(
+                    Transport::Icmp {
+                        icmp_type, code, ..
+                    } => format!(
                         "no socket on {} waits for this {} (echo id {dport}) from {}: the kernel drops it",
                         ip.dst,
-                        icmp::name(*icmp_type, 0),
+                        icmp::name(*icmp_type, *code),
                         ip.src
                     ),
                     _ => format!("nothing listens on {} port {} of {}", proto, dport, ip.dst),
                 };
-                self.drop(host, DropReason::NoListener, detail, resp, &pkt.clone())
+                self.drop(host, reason, detail, resp, &pkt.clone())
             }
         }
     }

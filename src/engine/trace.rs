@@ -240,6 +240,8 @@ pub enum DropReason {
     Rejected,
     /// Nothing listens on the port (TCP RST / ICMP port unreachable).
     NoListener,
+    /// No ping socket waits for this ICMP echo-reply (its identifier).
+    NoPingSocket,
     /// A TCP segment other than a SYN reached a listening socket that has
     /// no connection for it (its SYN never arrived): an ACK is answered
     /// with RST, anything else dropped.
@@ -276,7 +278,8 @@ impl DropReason {
             DropReason::TtlExceeded => "TTL reached 0 while forwarding: ICMP time exceeded is sent back",
             DropReason::Filtered => "dropped by netfilter",
             DropReason::Rejected => "rejected by netfilter: an error is sent back to the sender",
-            DropReason::NoListener => "no socket takes it: the kernel answers TCP with a reset and UDP with ICMP port unreachable, and drops an ICMP reply no program waits for",
+            DropReason::NoListener => "no socket listens on that port: the kernel answers TCP with a reset, UDP with ICMP port unreachable",
+            DropReason::NoPingSocket => "no ping socket waits for this echo-reply (none has its identifier): the kernel drops it and answers nothing",
             DropReason::NoConnection => "the listening socket has no connection for this segment (no SYN came from this address and port; NAT chosen anew after a conntrack flush changes them): TCP answers an ACK with a reset and drops anything else",
             DropReason::Martian => "a martian source: the packet came in from outside with one of this host's own addresses as its source, which the kernel refuses (why kube-proxy masquerades a pod that calls its own Service)",
             DropReason::NoNeighbour => "no host answered ARP for the next hop",

@@ -218,11 +218,13 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
     let onfind = {
         let find = find.clone();
         Callback::from(move |e: InputEvent| {
-            let v = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
-            find.set(v.trim().to_ascii_lowercase());
+            find.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value());
         })
     };
-    let found = |s: &&ServiceForm| s.key.to_ascii_lowercase().contains(find.as_str());
+    // Only while the box is shown (a YAML cut to a few Services lists them all).
+    let many = form.services.len() > SHOWN;
+    let needle = if many { find.trim().to_ascii_lowercase() } else { String::new() };
+    let found = |s: &&ServiceForm| s.key.to_ascii_lowercase().contains(&needle);
     let matching = form.services.iter().filter(found).count();
     let shown: Vec<&ServiceForm> = form.services.iter().filter(found).take(SHOWN).collect();
     let errors = Rc::new(props.draft.errors.to_vec());
@@ -259,19 +261,20 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                         { " hairpin mode on cni0's ports: a pod may reach itself through its Service (Flannel's CNI config hairpinMode)" }
                     </label>
                 }
-                if form.services.len() > SHOWN {
+                if many {
                     <div class="cluster-find">
                     <label for="cluster-find">{ "Find a Service" }</label>
-                    <input id="cluster-find" type="search" oninput={onfind}
+                    <input id="cluster-find" type="search" value={(*find).clone()} oninput={onfind}
                         aria-describedby="cluster-find-count" placeholder="part of namespace/name" />
                     <p class="help" id="cluster-find-count" aria-live="polite">{
                         if matching == 0 {
-                            format!("No Service's namespace/name contains \"{}\" (of {}).", *find, form.services.len())
+                            format!("No Service's namespace/name contains \"{needle}\" (of {}).", form.services.len())
+                        } else if needle.is_empty() {
+                            format!("{SHOWN} of {}: the form lists at most {SHOWN}; type part of a name to find another.", plural(form.services.len(), "Service"))
+                        } else if matching <= SHOWN {
+                            format!("{matching} of {} match \"{needle}\".", plural(form.services.len(), "Service"))
                         } else {
-                            format!("{} of {}{}: the form lists at most {SHOWN}; type part of a name to find another.",
-                                shown.len(),
-                                plural(form.services.len(), "Service"),
-                                if find.is_empty() { String::new() } else { format!(", {matching} matching \"{}\"", *find) })
+                            format!("{SHOWN} of the {matching} matching \"{needle}\" (of {}): type more of the name.", plural(form.services.len(), "Service"))
                         }
                     }</p>
                     </div>

@@ -446,14 +446,22 @@ pub fn code_editor(props: &CodeProps) -> Html {
             }
         });
     }
+    // A text that grows long under a scrolled view (a paste) numbers the
+    // lines in view at once.
+    {
+        let (area, first) = (area.clone(), first.clone());
+        use_effect_with(lines, move |_| {
+            if let Some(a) = area.cast::<HtmlTextAreaElement>() {
+                first.set(gutter_from(&a));
+            }
+        });
+    }
     let onscroll = {
         let (area, gutter, bands, first) = (area.clone(), gutter.clone(), bands.clone(), first.clone());
         Callback::from(move |_: Event| {
             if let Some(a) = area.cast::<HtmlTextAreaElement>() {
                 sync(&a, &gutter, &bands);
-                if window.is_some() {
-                    first.set(gutter_from(&a));
-                }
+                first.set(gutter_from(&a));
             }
         })
     };
@@ -473,8 +481,12 @@ pub fn code_editor(props: &CodeProps) -> Html {
     html! {
         <div class="code-editor" data-keys="own">
             <div class="gutter" aria-hidden="true">
-                <div class="gutter-lines" ref={gutter.clone()}
-                    style={window.map(|_| format!("padding-top:{}px;min-width:{}ch", ((from - 1) as f64 * line_px()) as i64, digits(lines) + 3))}>
+                <div class="gutter-lines" ref={gutter.clone()}>
+                // The lines above the window, as space; the width of the
+                // longest number with a mark, so that the text does not
+                // move when a mark comes (the element sync() moves keeps
+                // its inline style to itself).
+                <div class="gutter-skip" style={format!("height:calc(var(--line) * {});min-width:{}ch", from - 1, digits(lines) + 5)}></div>
                 { for (from..=to).map(|n| {
                     let err = err_lines.binary_search(&n).is_ok();
                     let hl = props.highlight == Some(n);

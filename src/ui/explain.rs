@@ -305,6 +305,12 @@ pub fn explain(props: &ExplainProps) -> Html {
             },
             None => return html! {},
         },
+        StepKind::Exit { dev, next_hop, note } => html! {
+            <>
+                <p>{ format!("No host of this scenario owns {next_hop}, the next hop on {dev} (a router, or a machine the scenario leaves out): the packet leaves the model here, and what happens next is not shown.") }</p>
+                if let Some(n) = note { <p>{ format!("{n}.") }</p> }
+            </>
+        },
         StepKind::Deliver { .. } => match &st.packet.transport {
             Transport::Icmp { icmp_type: 8, id, seq, .. } => html! {
                 <p>{ format!("The kernel answers a ping itself (no program is involved): Reply sends its echo-reply, with the same identifier {id} and sequence {seq}. ICMP has no ports, so conntrack keys the exchange on that identifier, and the echo-reply is the reply direction of this \"connection\": it is translated back like any answer.") }</p>

@@ -142,8 +142,10 @@ pub fn send_form(props: &SendFormProps) -> Html {
         let (to, proto) = (to.clone(), proto.clone());
         Callback::from(move |e: InputEvent| {
             let v = e.target_unchecked_into::<HtmlInputElement>().value();
+            // (Not a ping: the learner chose ICMP, and hears why a port
+            // does not go with it.)
             if let Some((_, p)) = port_protos.iter().find(|(x, _)| *x == v.trim()) {
-                if *p != *proto && matches!(p, Proto::Tcp | Proto::Udp) {
+                if *p != *proto && *proto != Proto::Icmp && matches!(p, Proto::Tcp | Proto::Udp) {
                     proto.set(*p);
                 }
             }
@@ -151,10 +153,17 @@ pub fn send_form(props: &SendFormProps) -> Html {
         })
     };
     let onproto = {
-        let proto = proto.clone();
+        let (proto, to) = (proto.clone(), to.clone());
         Callback::from(move |e: Event| {
             let v = e.target_unchecked_into::<HtmlSelectElement>().value();
-            proto.set(Proto::parse(&v).unwrap_or(Proto::Tcp));
+            let p = Proto::parse(&v).unwrap_or(Proto::Tcp);
+            // A ping goes to an address: an address's port is let go.
+            if let (Proto::Icmp, Some((ip, _))) = (p, to.trim().rsplit_once(':')) {
+                if ip.parse::<Ipv4Addr>().is_ok() {
+                    to.set(ip.to_string());
+                }
+            }
+            proto.set(p);
         })
     };
     {
@@ -253,6 +262,22 @@ pub fn send_form(props: &SendFormProps) -> Html {
         })
         .collect();
     let ping = *proto == Proto::Icmp;
+    // Examples from this scenario: a pod's address, a Service's name.
+    let pod_addr = (props.targets.iter())
+        .find_map(|t| match t {
+            Target::Host { kind: HostKind::Pod, addr: Some(a), .. } => Some(a.to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "10.244.1.7".into());
+    let service = (props.targets.iter()).find_map(|t| match t {
+        Target::Service { name, port, .. } => Some((name.rsplit('/').next().unwrap_or(name).to_string(), *port)),
+        _ => None,
+    });
+    let placeholder = match (&service, ping) {
+        (_, true) => pod_addr.clone(),
+        (Some((name, port)), false) => format!("{name} or {pod_addr}:{port}"),
+        (None, false) => format!("{pod_addr}:80"),
+    };
     let suggestions = props.targets.iter().flat_map(|t| match t {
         // A ping goes to an address, a host's own (an echo has no port).
         Target::Host { name, kind, addr: Some(a), .. } if ping => vec![html! {
@@ -314,7 +339,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
             <div class="field">
                 <label for="send-to">{ "To" }</label>
                 <input id="send-to" type="text" list="send-to-list" value={(*to).clone()} oninput={onto}
-                    placeholder={if ping { "172.16.225.112" } else { "flask-ui or 172.16.225.112:80" }} autocomplete="off" spellcheck="false"
+                    {placeholder} autocomplete="off" spellcheck="false"
                     aria-invalid={bad_to.to_string()}
                     aria-describedby={problem.is_some().then_some("send-error")} />
                 <datalist id="send-to-list">{ for suggestions }</datalist>
