@@ -715,6 +715,18 @@ fn bad_send_requests_are_explained() {
             "flask-ui:https",
             "Service ms-test/flask-ui has no port \"https\" (its ports: http 80/TCP)",
         ),
+        // One packet to one host: no broadcast, no multicast.
+        (
+            "client:192.168.11.200",
+            "192.168.11.255:30116",
+            "192.168.11.255 is the broadcast address of 192.168.11.0/24: every host on it takes a copy, and Packet Walk follows one packet to one host (unicast)",
+        ),
+        (
+            "node8",
+            "255.255.255.255:67",
+            "255.255.255.255 is the limited broadcast address",
+        ),
+        ("node8", "224.0.0.251:5353", "224.0.0.251 is a multicast address"),
     ];
     for (from, to, msg) in cases {
         let e = send(&mut w, &mut s, &SendSpec::new(from, to, Proto::Tcp)).unwrap_err();

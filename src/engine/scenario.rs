@@ -978,6 +978,33 @@ impl World {
         })
     }
 
+    /// What a destination that many hosts take is (broadcast, multicast),
+    /// or None for a unicast address. A subnet's broadcast address is
+    /// known from any device's address on it (a /31 or /32 has none).
+    pub fn many_hosts(&self, ip: Ipv4Addr) -> Option<String> {
+        if ip.is_broadcast() {
+            return Some(
+                "the limited broadcast address: every host on the link takes a copy".into(),
+            );
+        }
+        if ip.is_multicast() {
+            return Some(
+                "a multicast address (224.0.0.0/4): every host that joined its group takes a copy"
+                    .into(),
+            );
+        }
+        (self.hosts.iter())
+            .flat_map(|h| &h.devs)
+            .flat_map(|d| &d.spec.addrs)
+            .find(|a| a.prefix_len() < 31 && a.broadcast() == ip)
+            .map(|a| {
+                format!(
+                    "the broadcast address of {}: every host on it takes a copy",
+                    a.trunc()
+                )
+            })
+    }
+
     /// A host outside the cluster with address `ip`: the scenario's client
     /// host with that address, or a copy of its first client host moved to
     /// `ip` (same LAN, same routes).

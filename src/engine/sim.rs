@@ -537,6 +537,11 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             spec.proto, spec.to
         ));
     }
+    if let Some(what) = world.many_hosts(dst) {
+        return Err(format!(
+            "{dst} is {what}, and Packet Walk follows one packet to one host (unicast)"
+        ));
+    }
     // Resolve the sender.
     let host = match spec.from.strip_prefix("client:") {
         Some(ip) => {
