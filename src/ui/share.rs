@@ -560,6 +560,27 @@ mod tests {
         }
     }
 
+    /// A ping and its echo-reply keep their ICMP type, identifier and
+    /// sequence through a link.
+    #[test]
+    fn a_ping_and_its_reply_round_trip_through_a_link() {
+        let mut ping = SendSpec::new(NODE, "172.16.225.112", Proto::Icmp);
+        ping.src_port = Some(4242);
+        let mut reply = SendSpec::new("flask-ui-6c9f7d8b5d-x2k4p", "192.168.11.58", Proto::Icmp);
+        reply.icmp_type = Some(0);
+        reply.src_port = Some(4242);
+        reply.seq = Some(1);
+        let saved = Saved {
+            base: Some("article".into()),
+            sends: vec![ping, reply],
+            selected: Some((1, 0)),
+            ..Saved::default()
+        };
+        let back = decode_link(&encode_link(&saved).expect("fits")).expect("decodes");
+        assert_eq!(back, saved);
+        assert_eq!(back.sends[1].icmp_type, Some(0));
+    }
+
     #[test]
     fn unedited_default_link_is_short() {
         let link = encode_link(&default_saved()).expect("fits");
