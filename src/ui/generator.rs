@@ -21,82 +21,16 @@ fn call(req: Request) -> Response {
 mod module {
     use wasm_bindgen::prelude::*;
 
-    #[wasm_bindgen(inline_js = r#"
-let generator = null;
-let loading = null;
-let attempt = 0;
-// One load at a time; a failed one can be tried again (a browser keeps a
-// failed import() of a URL, so each attempt has its own); 20 s at most.
-export function pw_load_generator(js, wasm) {
-    if (loading === null) {
-        const at = (file) => {
-            const u = new URL(file, document.baseURI);
-            if (attempt > 0) { u.searchParams.set("attempt", attempt); }
-            return u;
-        };
-        const [jsUrl, wasmUrl] = [at(js), at(wasm)];
-        attempt += 1;
-        const load = (async () => {
-            const m = await import(jsUrl.href);
-            await m.default({ module_or_path: wasmUrl });
-            generator = m;
-        })();
-        let timer;
-        const late = new Promise((_, no) => { timer = setTimeout(() => no(new Error("no answer within 20 s")), 20000); });
-        loading = Promise.race([load, late]).finally(() => { clearTimeout(timer); loading = null; });
-    }
-    return loading;
-}
-export function pw_generator_loaded() { return generator !== null; }
-// The same module in a Web Worker, for calls too long for the page's
-// thread (a sync over a node dump): started on first use, one call at a
-// time answered in order.
-let worker = null;
-let next = 0;
-const waiting = new Map();
-export function pw_generator_call_away(js, wasm, req) {
-    if (worker === null) {
-        const url = (f) => JSON.stringify(new URL(f, document.baseURI).href);
-        const src = `import init, { call } from ${url(js)};
-const ready = init({ module_or_path: ${url(wasm)} });
-onmessage = async (e) => {
-    try { await ready; postMessage({ id: e.data.id, out: call(e.data.req) }); }
-    catch (err) { postMessage({ id: e.data.id, err: String((err && err.message) || err) }); }
-};`;
-        worker = new Worker(URL.createObjectURL(new Blob([src], { type: "text/javascript" })), { type: "module" });
-        worker.onmessage = (e) => {
-            const w = waiting.get(e.data.id);
-            if (w === undefined) { return; }
-            waiting.delete(e.data.id);
-            if (e.data.err === undefined) { w.ok(e.data.out); } else { w.no(new Error(e.data.err)); }
-        };
-        worker.onerror = (e) => {
-            for (const w of waiting.values()) { w.no(new Error("no worker: " + (e.message || "the cluster generator's worker failed"))); }
-            waiting.clear();
-            worker = null;
-        };
-    }
-    const id = next++;
-    // A sync that never answers (a worker stuck) fails after 60 s, so the
-    // page can try again.
-    return new Promise((ok, no) => {
-        const timer = setTimeout(() => { if (waiting.delete(id)) { no(new Error("the cluster generator's worker gave no answer within 60 s")); } }, 60000);
-        waiting.set(id, { ok: (v) => { clearTimeout(timer); ok(v); }, no: (e) => { clearTimeout(timer); no(e); } });
-        worker.postMessage({ id, req });
-    });
-}
-export function pw_generator_call(req) {
-    if (generator === null) { throw new Error("the cluster generator is not loaded"); }
-    return generator.call(req);
-}
-"#)]
+    // The functions index.html defines as window.pwGenerator.
+    #[wasm_bindgen]
     extern "C" {
-        #[wasm_bindgen(catch)]
+        #[wasm_bindgen(catch, js_namespace = pwGenerator, js_name = load)]
         fn pw_load_generator(js: &str, wasm: &str) -> Result<js_sys::Promise, JsValue>;
-        fn pw_generator_loaded() -> bool;
-        #[wasm_bindgen(catch)]
+        #[wasm_bindgen(catch, js_namespace = pwGenerator, js_name = loaded)]
+        fn pw_generator_loaded() -> Result<bool, JsValue>;
+        #[wasm_bindgen(catch, js_namespace = pwGenerator, js_name = call)]
         fn pw_generator_call(req: &str) -> Result<String, JsValue>;
-        #[wasm_bindgen(catch)]
+        #[wasm_bindgen(catch, js_namespace = pwGenerator, js_name = callAway)]
         fn pw_generator_call_away(
             js: &str,
             wasm: &str,
@@ -115,7 +49,7 @@ export function pw_generator_call(req) {
     }
 
     pub fn loaded() -> bool {
-        pw_generator_loaded()
+        pw_generator_loaded().unwrap_or(false)
     }
 
     /// Why the last load failed, if it did.
