@@ -152,6 +152,9 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                     row.unserved.join(", ")
                 ) }</p>
             }
+            if row.endpoints.is_empty() {
+                <p class="muted">{ "No endpoints: kube-proxy rejects its ports (add one on a node below)." }</p>
+            } else {
             <table class="explain-table endpoints">
                 <caption class="visually-hidden">{ format!("Endpoints of {key}") }</caption>
                 <thead><tr><th scope="col">{ "Endpoint" }</th><th scope="col">{ "Node" }</th><th scope="col">{ "State" }</th><th scope="col"><span class="visually-hidden">{ "Remove" }</span></th></tr></thead>
@@ -183,6 +186,7 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                     }) }
                 </tbody>
             </table>
+            }
             <div class="button-row">
                 { for props.draft.view.form.nodes.iter().enumerate().map(|(i, n)| {
                     let (k, n2, onadd) = (key.clone(), n.clone(), props.onadd.clone());
@@ -227,6 +231,25 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
     let found = |s: &&ServiceForm| s.key.to_ascii_lowercase().contains(&needle);
     let matching = form.services.iter().filter(found).count();
     let shown: Vec<&ServiceForm> = form.services.iter().filter(found).take(SHOWN).collect();
+    let count = if matching == 0 {
+        format!("No Service's namespace/name contains \"{needle}\" (of {}).", form.services.len())
+    } else if needle.is_empty() {
+        format!("{SHOWN} of {}: the form lists at most {SHOWN}; type part of a name to find another.", plural(form.services.len(), "Service"))
+    } else if matching <= SHOWN {
+        format!("{matching} of {} match \"{needle}\".", plural(form.services.len(), "Service"))
+    } else {
+        format!("{SHOWN} of the {matching} matching \"{needle}\" (of {}): type more of the name.", plural(form.services.len(), "Service"))
+    };
+    let said = use_state(String::new);
+    {
+        let said = said.clone();
+        let typed = !needle.is_empty();
+        use_effect_with(count.clone(), move |count| {
+            let count = count.clone();
+            let t = typed.then(|| gloo_timers::callback::Timeout::new(700, move || said.set(count)));
+            move || drop(t)
+        });
+    }
     let errors = Rc::new(props.draft.errors.to_vec());
     // Errors in a node's generated text (with their context) are not at
     // lines of the YAML: listed, not marked in the editor.
@@ -266,17 +289,9 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                     <label for="cluster-find">{ "Find a Service" }</label>
                     <input id="cluster-find" type="search" value={(*find).clone()} oninput={onfind}
                         aria-describedby="cluster-find-count" placeholder="part of namespace/name" />
-                    <p class="help" id="cluster-find-count" aria-live="polite">{
-                        if matching == 0 {
-                            format!("No Service's namespace/name contains \"{needle}\" (of {}).", form.services.len())
-                        } else if needle.is_empty() {
-                            format!("{SHOWN} of {}: the form lists at most {SHOWN}; type part of a name to find another.", plural(form.services.len(), "Service"))
-                        } else if matching <= SHOWN {
-                            format!("{matching} of {} match \"{needle}\".", plural(form.services.len(), "Service"))
-                        } else {
-                            format!("{SHOWN} of the {matching} matching \"{needle}\" (of {}): type more of the name.", plural(form.services.len(), "Service"))
-                        }
-                    }</p>
+                    <p class="help" id="cluster-find-count">{ count.clone() }</p>
+                    // Said once typing pauses, not at every key.
+                    <p class="visually-hidden" aria-live="polite">{ (*said).clone() }</p>
                     </div>
                 }
                 <div class="cluster-services">

@@ -85,7 +85,7 @@ pub fn header_view(props: &HeaderProps) -> Html {
                         </div>
                         <dl class="fields">
                             { for l.fields.iter().map(|f| html! {
-                                <div class={classes!("field", f.old.is_some().then_some("changed"))} data-field={f.name}>
+                                <div class={classes!("field", f.old.is_some().then_some("changed"), (f.value.len() > 12 && f.value.contains(" (")).then_some("field-wide"))} data-field={f.name}>
                                     <dt>{ f.name }</dt>
                                     <dd>
                                         <code class="value">{ f.value.clone() }</code>

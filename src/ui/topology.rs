@@ -158,8 +158,31 @@ pub fn topology(props: &TopologyProps) -> Html {
         None => format!("{summary} No packet shown."),
     };
 
+    // On a narrow screen the picture keeps a legible size and scrolls
+    // sideways: the packet is brought into view at each step.
+    let scroller = use_node_ref();
+    {
+        let scroller = scroller.clone();
+        let at = current.as_ref().map(|(_, m)| m.at.x);
+        let width = layout.width;
+        use_effect_with(at, move |at| {
+            if let Some(el) = scroller.cast::<web_sys::Element>() {
+                let (shown, whole) = (el.client_width(), el.scroll_width());
+                // A box that scrolls is reachable by keyboard (WCAG 2.1.1).
+                let _ = match whole > shown {
+                    true => el.set_attribute("tabindex", "0"),
+                    false => el.remove_attribute("tabindex"),
+                };
+                if let (Some(x), true) = (at, whole > shown && width > 0) {
+                    let px = f64::from(*x) * f64::from(whole) / f64::from(width);
+                    el.set_scroll_left((px - f64::from(shown) / 2.0).max(0.0) as i32);
+                }
+            }
+        });
+    }
     html! {
         <figure class="topo-figure">
+            <div class="topo-scroll" ref={scroller} role="group" aria-label="Topology picture">
             <svg
                 class="topo"
                 viewBox={format!("0 0 {} {}", layout.width, layout.height)}
@@ -173,6 +196,7 @@ pub fn topology(props: &TopologyProps) -> Html {
                     <TopoMarker marker={Rc::new(m)} {ended} />
                 }
             </svg>
+            </div>
             <TopoLegend />
         </figure>
     }
