@@ -622,6 +622,11 @@ def run(b, base):
           and "ping socket (echo id" in b.text("#verdict")
           and b.js("return document.activeElement.id") == "again-button",
           f"{sent} / {b.text('#verdict')} / {b.js('return document.activeElement.id')}")
+    b.select("#editor-host", "0")
+    ct = b.js("const d = document.querySelector('.conntrack-list'); d.open = true; return d.textContent")
+    check("conntrack -L on node8 lists the article's TCP connection, DNATed, and the ping's",
+          re.search(r"tcp +6 SYN_SENT src=192\.168\.11\.200 dst=10\.96\.100\.10 sport=\d+ dport=80 \[UNREPLIED\] src=172\.16\.225\.112", ct) is not None
+          and "icmp     1 src=192.168.11.58 dst=172.16.225.112 type=8 code=0" in ct and "2 entries" in ct, ct[:400])
     b.click("#again-button")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "ping's next echo")
     nxt = b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")

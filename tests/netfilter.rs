@@ -614,6 +614,58 @@ fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
     }
 }
 
+/// `conntrack -L` on the node through a handshake to a DNATed port:
+/// SYN_SENT and [UNREPLIED], SYN_RECV after the SYN-ACK, ESTABLISHED
+/// after the ACK; the reply tuple shows the DNAT.
+#[test]
+fn conntrack_lists_the_handshake_as_conntrack_l_does() {
+    let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.5:80\n");
+    let mut sc = scenario(&rules);
+    if let Text::Lines(routes) = &mut sc.hosts[0].routes {
+        routes.push("default via 10.0.0.254 dev eth0".into());
+    }
+    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = SimState::new(&w);
+    let tuples = "src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=8080";
+    let reply = "src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000";
+    for (from, to, port, flags, want) in [
+        (
+            "client",
+            "10.0.0.1:8080",
+            40000,
+            "SYN",
+            format!("tcp      6 SYN_SENT {tuples} [UNREPLIED] {reply}"),
+        ),
+        (
+            "web5",
+            "10.0.0.2:40000",
+            80,
+            "SYN,ACK",
+            format!("tcp      6 SYN_RECV {tuples} {reply}"),
+        ),
+        (
+            "client",
+            "10.0.0.1:8080",
+            40000,
+            "ACK",
+            format!("tcp      6 ESTABLISHED {tuples} {reply}"),
+        ),
+        (
+            "client",
+            "10.0.0.1:8080",
+            40000,
+            "FIN,ACK",
+            format!("tcp      6 FIN_WAIT {tuples} {reply}"),
+        ),
+    ] {
+        let mut spec = SendSpec::new(from, to, Proto::Tcp);
+        spec.src_port = Some(port);
+        spec.flags = Some(TcpFlags::from_bits(TcpFlags::parse_list(flags).unwrap()));
+        send(&mut w, &mut s, &spec).unwrap();
+        assert_eq!(s.conntrack[0].list(), [want], "after {flags}");
+    }
+}
+
 /// Address ranges are hashed as the kernel hashes them (jhash2 of the
 /// source, seeded with the destination): one client gets one address of a
 /// DNAT range whatever its source port, and clients differ. The addresses
@@ -762,6 +814,11 @@ fn a_ping_is_answered_and_tracked_by_its_echo_id() {
     );
     // Nothing answers an echo-reply.
     assert!(reply_spec(&reply).is_none());
+    // As conntrack -L lists it on the node: the reply tuple shows the DNAT.
+    assert_eq!(
+        s.conntrack[0].list(),
+        ["icmp     1 src=10.0.0.2 dst=10.0.0.1 type=8 code=0 id=4242 src=10.244.0.5 dst=10.0.0.2 type=0 code=0 id=4242"]
+    );
 
     let next = send(&mut w, &mut s, &again_spec(&ping, &request).unwrap()).unwrap();
     assert_eq!(echo(&next), (8, 4242, 2));

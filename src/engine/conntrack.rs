@@ -70,9 +70,23 @@ pub struct Tcp {
     pub state: TcpState,
     fin_closed: bool,
     last_rst: Option<Dir>,
+    /// The handshake is done (`conntrack -L` says ESTABLISHED, not
+    /// SYN_SENT or SYN_RECV): the opening side acknowledged an answer, or
+    /// the connection was picked up from a bare ACK.
+    established: bool,
 }
 
 impl Tcp {
+    /// A new connection's, from its first segment's flags (none: not TCP):
+    /// one picked up from a bare ACK (`nf_conntrack_tcp_loose`) is
+    /// ESTABLISHED at once.
+    pub fn opened_by(flags: Option<TcpFlags>) -> Tcp {
+        Tcp {
+            established: flags.is_some_and(|f| f.ack && !f.syn),
+            ..Tcp::default()
+        }
+    }
+
     /// Whether a SYN in direction `dir` reopens the connection: conntrack
     /// deletes the entry and looks the packet up again, as new. From
     /// TIME_WAIT or CLOSE, when a FIN began the closing, or the last
@@ -97,6 +111,9 @@ impl Tcp {
     pub fn after(self, dir: Dir, flags: TcpFlags, replied: bool) -> Tcp {
         let mut t = self;
         t.last_rst = flags.rst.then_some(dir);
+        if flags.ack && !flags.syn && !flags.rst && dir == Dir::Original {
+            t.established = true;
+        }
         t.state = match self.state {
             // "If only reply is a RST…" (nf_conntrack_proto_tcp.c): any RST
             // before an answer deletes the connection.
@@ -215,18 +232,36 @@ impl Table {
         self.map.clear();
     }
 
-    /// `conntrack -L` style lines.
+    /// The table as `conntrack -L` lists it, oldest first: protocol and
+    /// number, TCP's state, the original tuple, `[UNREPLIED]` before a
+    /// reply is seen, the reply tuple (NAT shows there). Without the
+    /// timeouts: an entry stays until `conntrack -F`.
     pub fn list(&self) -> Vec<String> {
+        let bare = |t: &Tuple| {
+            let s = t.to_string();
+            s.split_once(' ').map(|x| x.1.to_string()).unwrap_or(s)
+        };
         self.entries
             .iter()
             .filter(|e| e.tcp.state != TcpState::Killed)
             .map(|e| {
-                let status = match e.tcp.state {
-                    _ if !e.seen_reply => "UNREPLIED",
-                    s => s.name(),
+                let p = e.original.proto;
+                let state = match (p, e.tcp.state) {
+                    (Proto::Tcp, TcpState::Open) if !e.tcp.established => match e.seen_reply {
+                        false => "SYN_SENT ",
+                        true => "SYN_RECV ",
+                    },
+                    (Proto::Tcp, s) => &format!("{} ", s.name()),
+                    _ => "",
                 };
-                format!("{} {} {}", e.original, e.reply, status)
-                    .replace(&format!("{} src", e.reply.proto), "src")
+                format!(
+                    "{:<8} {} {state}{}{} {}",
+                    p.name(),
+                    p.number(),
+                    bare(&e.original),
+                    if e.seen_reply { "" } else { " [UNREPLIED]" },
+                    bare(&e.reply)
+                )
             })
             .collect()
     }

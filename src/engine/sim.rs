@@ -1054,7 +1054,7 @@ impl Walker<'_, '_> {
                             seen_reply: false,
                             dnat: false,
                             snat: false,
-                            tcp: conntrack::Tcp::default(),
+                            tcp: conntrack::Tcp::opened_by(flags),
                         });
                         ct.state = ctstate::NEW;
                         match reopened {

@@ -2213,6 +2213,7 @@ impl Component for App {
                         ruleset={RulesRef(s.world.hosts.get(self.editor_host).and_then(|h| h.rules.clone()))}
                         routes={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.routes.clone()).unwrap_or_default())}
                         counters={Rc::new(s.state.counters.iter().filter(|((h, _), _)| *h == self.editor_host).map(|((_, at), c)| (*at, *c)).collect::<HashMap<_, _>>())}
+                        conntrack={Rc::new(s.state.conntrack.get(self.editor_host).map(|t| t.list()).unwrap_or_default())}
                         rule_line={rule_line}
                         route_line={route_line}
                         {earlier}

@@ -71,6 +71,8 @@ pub struct EditorPanelProps {
     pub ruleset: RulesRef,
     pub routes: Rc<RouteTable>,
     pub counters: Rc<HashMap<RuleAt, Counters>>,
+    /// This host's conntrack table after the last packet (`conntrack -L`).
+    pub conntrack: Rc<Vec<String>>,
     /// Line of the rule the selected step matched, in this host's rules.
     pub rule_line: Option<usize>,
     /// Line of the route the selected step chose, in this host's routes.
@@ -151,6 +153,16 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                     }
                 }) }
             </div>
+            <details class="conntrack-list">
+                <summary>{ format!("conntrack -L on {host_name}: {}", match props.conntrack.len() {
+                    1 => "1 entry".to_string(),
+                    n => format!("{n} entries"),
+                }) }</summary>
+                if !props.conntrack.is_empty() {
+                    <pre class="ct-lines" tabindex="0" aria-label={format!("conntrack -L on {host_name}")}>{ props.conntrack.join("\n") }</pre>
+                }
+                <p class="help">{ "After the last packet sent, as conntrack -L lists them (oldest first), without the timeouts: Packet Walk keeps an entry until Clear conntrack (conntrack -F). A NATed connection shows its translation in the reply tuple." }</p>
+            </details>
         </section>
     }
 }
