@@ -615,8 +615,8 @@ fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
 }
 
 /// `conntrack -L` on the node through a handshake to a DNATed port:
-/// SYN_SENT and [UNREPLIED], SYN_RECV after the SYN-ACK, ESTABLISHED
-/// after the ACK; the reply tuple shows the DNAT.
+/// SYN_SENT and [UNREPLIED], SYN_RECV after the SYN-ACK, ESTABLISHED and
+/// [ASSURED] after the ACK; the reply tuple shows the DNAT.
 #[test]
 fn conntrack_lists_the_handshake_as_conntrack_l_does() {
     let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.5:80\n");
@@ -648,14 +648,14 @@ fn conntrack_lists_the_handshake_as_conntrack_l_does() {
             "10.0.0.1:8080",
             40000,
             "ACK",
-            format!("tcp      6 ESTABLISHED {tuples} {reply}"),
+            format!("tcp      6 ESTABLISHED {tuples} {reply} [ASSURED]"),
         ),
         (
             "client",
             "10.0.0.1:8080",
             40000,
             "FIN,ACK",
-            format!("tcp      6 FIN_WAIT {tuples} {reply}"),
+            format!("tcp      6 FIN_WAIT {tuples} {reply} [ASSURED]"),
         ),
     ] {
         let mut spec = SendSpec::new(from, to, Proto::Tcp);

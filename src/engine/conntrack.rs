@@ -234,8 +234,9 @@ impl Table {
 
     /// The table as `conntrack -L` lists it, oldest first: protocol and
     /// number, TCP's state, the original tuple, `[UNREPLIED]` before a
-    /// reply is seen, the reply tuple (NAT shows there). Without the
-    /// timeouts: an entry stays until `conntrack -F`.
+    /// reply is seen, the reply tuple (NAT shows there), TCP's
+    /// `[ASSURED]`. Without the timeouts (an entry stays until
+    /// `conntrack -F`), marks and use counts.
     pub fn list(&self) -> Vec<String> {
         let bare = |t: &Tuple| {
             let s = t.to_string();
@@ -254,13 +255,17 @@ impl Table {
                     (Proto::Tcp, s) => &format!("{} ", s.name()),
                     _ => "",
                 };
+                // TCP's handshake done and answered: the kernel marks it
+                // ASSURED (it is then the last an overfull table drops).
+                let assured = p == Proto::Tcp && e.tcp.established && e.seen_reply;
                 format!(
-                    "{:<8} {} {state}{}{} {}",
+                    "{:<8} {} {state}{}{} {}{}",
                     p.name(),
                     p.number(),
                     bare(&e.original),
                     if e.seen_reply { "" } else { " [UNREPLIED]" },
-                    bare(&e.reply)
+                    bare(&e.reply),
+                    if assured { " [ASSURED]" } else { "" }
                 )
             })
             .collect()
