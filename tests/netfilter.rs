@@ -56,6 +56,18 @@ fn trace(rules: &str, to: &str, force: Vec<Force>, times: usize) -> Vec<Trace> {
         .collect()
 }
 
+/// [`scenario`] with a default route on the node, built: the node then
+/// answers a pod's ARP for its gateway (proxy ARP), so pods can answer.
+fn routed(rules: &str) -> (World, SimState) {
+    let mut sc = scenario(rules);
+    if let Text::Lines(routes) = &mut sc.hosts[0].routes {
+        routes.push("default via 10.0.0.254 dev eth0".into());
+    }
+    let w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+    let s = SimState::new(&w);
+    (w, s)
+}
+
 fn delivered(t: &Trace) -> String {
     match &t.verdict {
         Verdict::Delivered { ns, .. } => ns.clone(),
@@ -562,14 +574,7 @@ fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
         ("no close", opened(&[]), "ESTABLISHED"),
     ];
     for (what, close, want) in cases {
-        // The node answers the pod's ARP for its gateway (proxy ARP) once
-        // it has a route there.
-        let mut sc = scenario(&rules);
-        if let Text::Lines(routes) = &mut sc.hosts[0].routes {
-            routes.push("default via 10.0.0.254 dev eth0".into());
-        }
-        let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
-        let mut s = SimState::new(&w);
+        let (mut w, mut s) = routed(&rules);
         let mut last = None;
         // Each case ends with the client's SYN, unless it ends with a SYN.
         let final_syn = [client("SYN")];
@@ -620,12 +625,7 @@ fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
 #[test]
 fn conntrack_lists_the_handshake_as_conntrack_l_does() {
     let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.5:80\n");
-    let mut sc = scenario(&rules);
-    if let Text::Lines(routes) = &mut sc.hosts[0].routes {
-        routes.push("default via 10.0.0.254 dev eth0".into());
-    }
-    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
-    let mut s = SimState::new(&w);
+    let (mut w, mut s) = routed(&rules);
     let tuples = "src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=8080";
     let reply = "src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000";
     for (from, to, port, flags, want) in [
@@ -764,14 +764,7 @@ fn an_unanswered_arp_answers_the_sender_with_host_unreachable() {
 fn a_ping_is_answered_and_tracked_by_its_echo_id() {
     use packetwalk::engine::sim::{again_spec, reply_spec};
     let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p icmp -j DNAT --to-destination 10.244.0.5\n");
-    // The node answers the pod's ARP for its gateway (proxy ARP) once it
-    // has a route there.
-    let mut sc = scenario(&rules);
-    if let Text::Lines(routes) = &mut sc.hosts[0].routes {
-        routes.push("default via 10.0.0.254 dev eth0".into());
-    }
-    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
-    let mut s = SimState::new(&w);
+    let (mut w, mut s) = routed(&rules);
     let mut ping = SendSpec::new("client", "10.0.0.1", Proto::Icmp);
     ping.src_port = Some(4242);
     let node_ct = |t: &Trace| {
@@ -909,12 +902,7 @@ fn nat_gives_an_echo_a_free_identifier_as_the_kernel_does() {
             .unwrap()
     };
     for (what, rules) in cases {
-        let mut sc = scenario(&nat(rules));
-        if let Text::Lines(routes) = &mut sc.hosts[0].routes {
-            routes.push("default via 10.0.0.254 dev eth0".into());
-        }
-        let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
-        let mut s = SimState::new(&w);
+        let (mut w, mut s) = routed(&nat(rules));
         let mut got = Vec::new();
         for pod in ["web5", "web6"] {
             let mut ping = SendSpec::new(pod, "10.0.0.2", Proto::Icmp);
@@ -941,12 +929,7 @@ fn nat_gives_an_echo_a_free_identifier_as_the_kernel_does() {
 
     // A later echo of the same source and identifier to another address
     // takes the earlier mapping, identifier included (find_appropriate_src).
-    let mut sc = scenario(&nat("-A POSTROUTING -s 10.244.0.0/16 -j MASQUERADE\n"));
-    if let Text::Lines(routes) = &mut sc.hosts[0].routes {
-        routes.push("default via 10.0.0.254 dev eth0".into());
-    }
-    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
-    let mut s = SimState::new(&w);
+    let (mut w, mut s) = routed(&nat("-A POSTROUTING -s 10.244.0.0/16 -j MASQUERADE\n"));
     let mut ids = Vec::new();
     for (pod, to) in [
         ("web5", "10.0.0.2"),
