@@ -65,7 +65,8 @@ enum Command {
         sport: Option<u16>,
         /// Then another packet, on the state the ones before left
         /// (conntrack, counters): `reply` (the answer to the last packet,
-        /// from where it was delivered), `again` or `again:FLAGS` (on the
+        /// from where it was delivered; to a refused one, the kernel's reset
+        /// or ICMP error, followed back), `again` or `again:FLAGS` (on the
         /// last packet's connection, e.g. again:RST or again:FIN,ACK), or
         /// `flush` (conntrack -F before the next). Repeatable.
         #[arg(long = "then")]
@@ -201,6 +202,15 @@ fn located(e: &Errors, path: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Why `--then again` has nothing to send.
+fn no_again(last: &SendSpec, step: &str) -> String {
+    if last.kernel || last.is_icmp_error() {
+        format!("--then {step}: the packet before is the kernel's answer (a reset or an ICMP error), which it sends once; no program sends it again")
+    } else {
+        format!("--then {step}: the packet before has no trace")
+    }
 }
 
 fn parse_force(s: &str) -> Result<packetwalk::engine::sim::Force, String> {
@@ -352,12 +362,12 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
             }
             _ if step == "reply" => sim::reply_spec(last).ok_or_else(|| {
                 let rst = (last.steps.first()).is_some_and(|st| matches!(&st.packet.transport, packetwalk::engine::packet::Transport::Tcp { flags, .. } if flags.rst));
-                let why = if rst { "the packet before is a RST, which TCP never answers" } else { "the packet before was not delivered to a socket that answers, so nothing answers it" };
+                let why = if rst { "the packet before is a RST, which TCP never answers" } else { "the packet before was neither delivered to a socket that answers nor refused with an answer (a reset or an ICMP error), so nothing answers it" };
                 format!("--then {step} (number {}): {why}", k + 1)
             })?,
-            None if step == "again" => sim::again_spec(last_spec, last).ok_or("the packet before has no trace")?,
+            None if step == "again" => sim::again_spec(last_spec, last).ok_or_else(|| no_again(last_spec, step))?,
             Some(("again", f)) => {
-                let mut s = sim::again_spec(last_spec, last).ok_or("the packet before has no trace")?;
+                let mut s = sim::again_spec(last_spec, last).ok_or_else(|| no_again(last_spec, step))?;
                 s.flags = Some(parse_flags(f).map_err(|e| format!("--then {step}: {e}"))?);
                 s
             }

@@ -158,13 +158,15 @@ def main():
     return 1 if failed else 0
 
 
-# The default page's .wasm + .js, gzip -9, as it stands (457.3 kB on
+# The default page's .wasm + .js, gzip -9, as it stands (468.8 kB on
 # 2026-11-26, after the kernel's NAT choices, TCP closing, the other-tab
-# check, the NAT steps' Why, the input checks and ping of that day; the
+# check, the NAT steps' Why, the input checks, ping and the kernel's
+# answers followed back (+11.5 kB, two thirds of it serde for the
+# answer's quote and connection in a link) of that day; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 458_000
+PAGE_BYTES_LIMIT = 470_000
 
 
 def page_size(dist):
@@ -632,6 +634,34 @@ def run(b, base):
     nxt = b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
     check("Again after the echo-reply sends ping's next echo-request, answered by the pod's kernel",
           "ICMP echo-request seq 2 node8 → 172.16.225.112" in nxt and "ICMP echo responder" in b.text("#verdict"), f"{nxt} / {b.text('#verdict')}")
+
+    # A Service without endpoints: kube-proxy's REJECT, and the kernel's
+    # ICMP error followed back to the client's socket. It leaves node8
+    # RELATED and comes from the ClusterIP, quoting the packet as sent.
+    b.select("#send-from", "client:192.168.11.200")
+    b.select("#send-proto", "tcp")
+    b.clear("#send-to")
+    b.type("#send-to", "ms-test/flask-api")
+    b.click("#send-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 5, "the REJECTed packet")
+    b.click("#step-last")
+    b.wait("#outcome-reply", 5)
+    label, refused = b.text("#outcome-reply"), b.text("#drop-reason")
+    b.click("#outcome-reply")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 6, "the kernel's answer")
+    last_item = b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
+    step_until(b, lambda: "RELATED" in selected_text(b), "node8's conntrack lookup of the answer")
+    related = selected_text(b)
+    b.click("#step-last")
+    b.wait_until(lambda: "connect() fails" in b.text("#verdict"), "the answer's delivery", 5)
+    quoted = b.js("const h = [...document.querySelectorAll('.hdr')].find(h => h.textContent.includes('Quoted')); return h ? h.textContent : ''")
+    check("Follow the answer walks a REJECT's ICMP error back: RELATED at node8, from the ClusterIP, curl's connect() refused",
+          label.startswith("Follow the answer") and "Reply follows it back" in refused
+          and "ICMP port-unreachable node8 → 192.168.11.200" in last_item
+          and "node8" in related and "ECONNREFUSED (Connection refused)" in b.text("#verdict")
+          and "10.96.45.12" in quoted and "5000" in quoted and b.js("return document.getElementById('again-button').disabled"),
+          f"{label} / {refused} / {last_item} / {related} / {b.text('#verdict')} / {quoted}")
+    b.screenshot(os.path.join(SHOTS, "e2e-refused-answer.png"))
 
     # 4a''. An earlier packet met earlier rules: its lines are not marked
     # in today's text (a line added on top moves every rule down).

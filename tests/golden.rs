@@ -523,6 +523,11 @@ fn service_without_endpoints_is_rejected() {
     }
     assert!(t.steps.iter().any(|s| matches!(&s.kind, StepKind::RuleMatch { rule, .. } if rule.text.contains("flask-api:http has no endpoints"))));
     golden("no-endpoints-reject", &t);
+    // Followed back: node8's filter OUTPUT sees it RELATED, and curl's
+    // connect() is refused.
+    let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    assert_eq!(delivered_in(&back), "client");
+    golden("no-endpoints-reject-answer", &back);
 }
 
 /// Short paths whose verdicts are table-driven: (scenario, from, to, proto, ttl, verdict ns, expected).
@@ -926,50 +931,120 @@ fn a_pod_reaching_itself_needs_kube_proxys_hairpin_masquerade() {
     );
 }
 
-/// Answers to a DNATed packet leave through conntrack, which takes the
-/// DNAT back: the client sees them come from the ClusterIP it sent to,
-/// quoting its packet as it sent it (the kernel in a netns: a REJECT after
-/// DNAT to 10.99.2.2:8081 answered from 10.99.9.9:80).
+/// The article's world with `commands` applied to node8's rules and
+/// `route` (if any) in place of the route to the flask-ui pod.
+fn article_node8(commands: &[&str], route: &str) -> (World, SimState) {
+    use packetwalk::engine::iptables::{command::apply_command, save};
+    let mut sc = scenario::builtin("article").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    let mut rs = save::parse(&node8.iptables.as_ref().unwrap().to_text()).unwrap();
+    for c in commands {
+        apply_command(&mut rs, c).unwrap();
+    }
+    node8.iptables = Some(packetwalk::engine::scenario::Text::One(save::emit(&rs)));
+    if !route.is_empty() {
+        let routes = node8
+            .routes
+            .to_text()
+            .replace("172.16.225.112 dev cali71ca141a178 scope link", route);
+        node8.routes = packetwalk::engine::scenario::Text::One(routes);
+    }
+    let w = World::build(&sc).unwrap();
+    let s = SimState::new(&w);
+    (w, s)
+}
+
+/// The kernel's answer to a refused packet, followed back with Reply: it
+/// leaves through conntrack, which takes the DNAT back, so the client gets
+/// it from the ClusterIP it sent to, quoting its packet as sent, and its
+/// socket fails as the kernel's does. Measured on Linux 6.18 in netns (a
+/// REJECT after DNAT to 10.99.2.2:8081 answered from 10.99.9.9:80): the
+/// error is RELATED at the node's OUTPUT, walks no nat chain, and the
+/// client's connect() gets the errno in the last column.
 #[test]
-fn answers_to_a_dnated_packet_come_from_the_address_it_was_sent_to() {
-    let rows: [(&str, &str, &str); 3] = [
+fn answers_to_a_dnated_packet_come_back_from_the_address_it_was_sent_to() {
+    let rows: [(&str, &str, &str, &str, &str); 5] = [
         (
             "REJECT with a reset in FORWARD",
             "-I FORWARD 1 -d 172.16.225.112/32 -p tcp -j REJECT --reject-with tcp-reset",
             "",
+            "RELATED, reply direction (the kernel attached",
+            "ECONNREFUSED",
         ),
         (
             "REJECT with ICMP in FORWARD",
             "-I FORWARD 1 -d 172.16.225.112/32 -p tcp -j REJECT --reject-with icmp-port-unreachable",
             "",
+            "RELATED, reply direction (the kernel attached",
+            "connect() fails with ECONNREFUSED (Connection refused)",
         ),
-        ("an unreachable route", "", "unreachable 172.16.225.112"),
+        (
+            "REJECT with host-prohibited",
+            "-I FORWARD 1 -d 172.16.225.112/32 -p tcp -j REJECT --reject-with icmp-host-prohibited",
+            "",
+            "RELATED, reply direction (the kernel attached",
+            "connect() fails with EHOSTUNREACH (No route to host)",
+        ),
+        (
+            "an unreachable route",
+            "",
+            "unreachable 172.16.225.112",
+            "RELATED, reply direction (the kernel attached",
+            "connect() fails with EHOSTUNREACH (No route to host)",
+        ),
+        // The pod's own reset: nothing listens on 80 any more. No
+        // connection is attached to it: the node finds it by lookup.
+        (
+            "no listener in the pod",
+            "-t nat -I KUBE-SEP-IWORYNCAYHBSQHXU 1 -p tcp -j DNAT --to-destination 172.16.225.112:81",
+            "",
+            "ESTABLISHED, reply direction",
+            "connect() fails with ECONNREFUSED",
+        ),
     ];
-    for (what, rule, route) in rows {
-        let mut sc = scenario::builtin("article").unwrap();
-        let node8 = sc.host_mut("node8").unwrap();
-        if !rule.is_empty() {
-            use packetwalk::engine::iptables::{command::apply_command, save};
-            let mut rs = save::parse(&node8.iptables.as_ref().unwrap().to_text()).unwrap();
-            apply_command(&mut rs, rule).unwrap();
-            node8.iptables = Some(packetwalk::engine::scenario::Text::One(save::emit(&rs)));
-        } else {
-            let routes = node8
-                .routes
-                .to_text()
-                .replace("172.16.225.112 dev cali71ca141a178 scope link", route);
-            node8.routes = packetwalk::engine::scenario::Text::One(routes);
-        }
-        let mut w = World::build(&sc).unwrap();
-        let mut s = SimState::new(&w);
+    for (what, rule, route, node_state, errno) in rows {
+        let rules: Vec<&str> = [rule].into_iter().filter(|r| !r.is_empty()).collect();
+        let (mut w, mut s) = article_node8(&rules, route);
         let mut spec = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
         spec.src_port = Some(40000);
         let t = send(&mut w, &mut s, &spec).unwrap();
-        let a = answer(&t).unwrap_or_else(|| panic!("{what}: no answer"));
+        assert!(answer(&t).is_some(), "{what}: no answer");
+        let back = reply_spec(&t).unwrap_or_else(|| panic!("{what}: Reply gives nothing"));
+        assert!(back.kernel, "{what}");
+        let b = send(&mut w, &mut s, &back).unwrap();
+        let table = packetwalk::engine::render::table(&b);
+        assert!(
+            matches!(&b.verdict, Verdict::Delivered { ns, .. } if ns == "client"),
+            "{what}\n{table}"
+        );
+        let Verdict::Delivered { socket, .. } = &b.verdict else {
+            unreachable!()
+        };
+        assert!(socket.contains(errno), "{what}: {socket}");
+        // node8's conntrack on the way out.
+        let at_node = b.steps.iter().find_map(|st| match &st.kind {
+            StepKind::Conntrack(CtEvent::Lookup { state, .. }) if st.ns == "node8" => {
+                Some(state.clone())
+            }
+            _ => None,
+        });
+        assert!(
+            at_node
+                .as_deref()
+                .is_some_and(|st| st.starts_with(node_state)),
+            "{what}: {at_node:?}\n{table}"
+        );
+        // No nat chain is walked for an answer.
+        assert!(
+            !b.chains().iter().any(|c| c.starts_with("node8/nat/")),
+            "{what}: {:?}",
+            b.chains()
+        );
+        let a = &b.steps.last().unwrap().packet;
         assert_eq!(
             (a.ip.src.to_string(), a.ip.dst.to_string()),
             ("10.96.100.10".into(), "192.168.11.200".into()),
-            "{what}"
+            "{what}\n{table}"
         );
         match &a.transport {
             Transport::Tcp {
@@ -989,33 +1064,95 @@ fn answers_to_a_dnated_packet_come_from_the_address_it_was_sent_to() {
             ),
             other => panic!("{what}: {other:?}"),
         }
+        // The kernel answers once: no Again, and nothing answers it.
+        assert_eq!(
+            packetwalk::engine::sim::again_spec(&back, &b),
+            None,
+            "{what}"
+        );
+        assert_eq!(reply_spec(&b), None, "{what}");
     }
     // A host's own packet, DNATed in OUTPUT to one of its own addresses,
     // comes back in on lo already translated: the reset to it still comes
-    // from the address the program connected to.
-    let mut sc = scenario::builtin("article").unwrap();
-    let node8 = sc.host_mut("node8").unwrap();
-    use packetwalk::engine::iptables::{command::apply_command, save};
-    let mut rs = save::parse(&node8.iptables.as_ref().unwrap().to_text()).unwrap();
-    for c in [
-        "-t nat -I OUTPUT 1 -d 10.96.200.200/32 -p tcp -j DNAT --to-destination 192.168.11.58:6443",
-        "-I INPUT 1 -p tcp --dport 6443 -j REJECT --reject-with tcp-reset",
-    ] {
-        apply_command(&mut rs, c).unwrap();
-    }
-    node8.iptables = Some(packetwalk::engine::scenario::Text::One(save::emit(&rs)));
-    let mut w = World::build(&sc).unwrap();
-    let mut s = SimState::new(&w);
+    // from the address the program connected to (Linux 6.18: RELATED on
+    // lo's PREROUTING and INPUT too).
+    let (mut w, mut s) = article_node8(
+        &[
+            "-t nat -I OUTPUT 1 -d 10.96.200.200/32 -p tcp -j DNAT --to-destination 192.168.11.58:6443",
+            "-I INPUT 1 -p tcp --dport 6443 -j REJECT --reject-with tcp-reset",
+        ],
+        "",
+    );
     let t = send(
         &mut w,
         &mut s,
         &SendSpec::new("node8", "10.96.200.200:443", Proto::Tcp),
     )
     .unwrap();
-    let reset = answer(&t);
-    let r = reset.unwrap_or_else(|| panic!("no reset: {}", packetwalk::engine::render::table(&t)));
+    let b = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    let table = packetwalk::engine::render::table(&b);
+    assert!(
+        matches!(&b.verdict, Verdict::Delivered { ns, .. } if ns == "node8"),
+        "{table}"
+    );
+    let r = &b.steps.last().unwrap().packet;
     assert_eq!(
         (r.ip.src.to_string(), r.transport.ports().map(|p| p.0)),
-        ("10.96.200.200".into(), Some(443))
+        ("10.96.200.200".into(), Some(443)),
+        "{table}"
+    );
+}
+
+/// An ICMP error about a masqueraded packet comes back through the node
+/// that masqueraded it: conntrack finds the connection by the quoted
+/// packet (RELATED, reply direction) and gives the pod back its address
+/// in the outer header and in the quote (Linux 6.18 in netns: rewritten
+/// at nat PREROUTING, RELATED with SNAT in FORWARD; the pod's connected
+/// UDP socket gets ECONNREFUSED). A ping REJECTed on the way gets its
+/// error too, and ping says so.
+#[test]
+fn icmp_errors_find_their_connection_by_the_packet_they_quote() {
+    let (mut w, mut s) = world("flannel-vxlan");
+    let mut spec = SendSpec::new("curl", "192.168.11.200:5000", Proto::Udp);
+    spec.src_port = Some(42361);
+    let t = send(&mut w, &mut s, &spec).unwrap();
+    assert_eq!(dropped(&t), ("client", DropReason::NoListener));
+    let b = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    let table = packetwalk::engine::render::table(&b);
+    let at_node8 = b.steps.iter().find_map(|st| match &st.kind {
+        StepKind::Conntrack(CtEvent::Lookup { state, .. }) if st.ns == "node8" => Some(state),
+        _ => None,
+    });
+    assert_eq!(
+        at_node8.map(String::as_str),
+        Some("RELATED, reply direction"),
+        "{table}"
+    );
+    assert!(
+        matches!(&b.verdict, Verdict::Delivered { ns, socket } if ns == "curl" && socket.contains("ECONNREFUSED")),
+        "{table}"
+    );
+    let got = &b.steps.last().unwrap().packet;
+    let Transport::Icmp {
+        quoted: Some(q), ..
+    } = &got.transport
+    else {
+        panic!("{table}");
+    };
+    assert_eq!(
+        (got.ip.dst.to_string(), q.ip.src.to_string(), q.src_port),
+        ("10.244.0.5".into(), "10.244.0.5".into(), 42361),
+        "{table}"
+    );
+
+    let (mut w, mut s) = article_node8(&["-I FORWARD 1 -p icmp -j REJECT"], "");
+    let ping = SendSpec::new(CURL_POD, "172.16.225.112", Proto::Icmp);
+    let t = send(&mut w, &mut s, &ping).unwrap();
+    assert_eq!(dropped(&t), ("node8", DropReason::Rejected));
+    let b = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    let table = packetwalk::engine::render::table(&b);
+    assert!(
+        matches!(&b.verdict, Verdict::Delivered { ns, socket } if ns == CURL_POD && socket.contains("\"From 192.168.11.58 … Destination Port Unreachable\"")),
+        "{table}"
     );
 }

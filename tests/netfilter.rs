@@ -7,7 +7,7 @@ use packetwalk::engine::iptables::rule::Recent;
 use packetwalk::engine::iptables::{save, Hook, TableName};
 use packetwalk::engine::packet::{Ipv4Header, Packet, Proto, TcpFlags, Transport};
 use packetwalk::engine::scenario::{Scenario, Text};
-use packetwalk::engine::sim::{send, Force, SendSpec, SimState};
+use packetwalk::engine::sim::{reply_spec, send, Force, SendSpec, SimState};
 use packetwalk::engine::trace::{StepKind, Trace, Verdict};
 use packetwalk::engine::World;
 use std::net::Ipv4Addr;
@@ -729,6 +729,7 @@ fn an_unanswered_arp_answers_the_sender_with_host_unreachable() {
         reason,
         response: Some(r),
         detail,
+        ..
     } = &last.kind
     else {
         panic!("{:?}", last.kind);
@@ -747,12 +748,30 @@ fn an_unanswered_arp_answers_the_sender_with_host_unreachable() {
     else {
         panic!("{:?}", r.transport);
     };
-    // From the address the client sent to, quoting its packet as sent.
+    // As the router makes it: quoting the packet as DNAT made it.
+    assert_eq!((q.ip.dst, q.dst_port), ("10.244.0.7".parse().unwrap(), 80));
+    // Followed back, it comes from the address the client sent to, quoting
+    // its packet as sent, and the client's connect() fails.
+    let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    let got = &back.steps.last().unwrap().packet;
+    let Transport::Icmp {
+        quoted: Some(q), ..
+    } = &got.transport
+    else {
+        panic!("{:?}", got.transport);
+    };
     assert_eq!(
-        (r.ip.src, r.ip.dst),
+        (got.ip.src, got.ip.dst),
         ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap())
     );
     assert_eq!((q.ip.dst, q.dst_port), ("10.0.0.1".parse().unwrap(), 8080));
+    let Verdict::Delivered { socket, .. } = &back.verdict else {
+        panic!("{:?}", back.verdict);
+    };
+    assert!(
+        socket.contains("connect() fails with EHOSTUNREACH"),
+        "{socket}"
+    );
 }
 
 /// A ping through DNAT, as `ping` and the kernel's echo responder do it:
@@ -859,13 +878,17 @@ fn a_ping_is_answered_and_tracked_by_its_echo_id() {
         }
     );
 
-    // Only echoes are sent.
+    // Echoes are sent, and the kernel's errors about a packet it quotes.
     let mut bad = ping.clone();
-    bad.icmp_type = Some(3);
-    assert_eq!(
-        send(&mut w, &mut s, &bad).unwrap_err().to_string(),
-        "ICMP type 3 (network-unreachable) cannot be sent: only echo-request (8) and echo-reply (0)"
-    );
+    for (t, code, want) in [
+        (3, None, "ICMP type 3 (destination-unreachable) is an error about another packet: it needs the quote of that packet (Reply on a refused packet sends one)"),
+        (11, Some(2), "ICMP type 11 (time-exceeded) has codes 0–1, not 2"),
+        (13, None, "ICMP type 13 (timestamp-request) cannot be sent: only echo-request (8), echo-reply (0), and the errors destination-unreachable (3) and time-exceeded (11)"),
+    ] {
+        bad.icmp_type = Some(t);
+        bad.icmp_code = code;
+        assert_eq!(send(&mut w, &mut s, &bad).unwrap_err().to_string(), want);
+    }
     // And an echo has no port.
     let port = SendSpec::new("client", "10.0.0.1:80", Proto::Icmp);
     assert_eq!(

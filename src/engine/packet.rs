@@ -328,7 +328,55 @@ pub mod icmp {
             (3, _) => "destination-unreachable",
             (11, 0) => "ttl-zero-during-transit",
             (11, _) => "time-exceeded",
+            (4, _) => "source-quench",
+            (5, _) => "redirect",
+            (12, _) => "parameter-problem",
+            (13, _) => "timestamp-request",
+            (14, _) => "timestamp-reply",
+            (17, _) => "address-mask-request",
+            (18, _) => "address-mask-reply",
             _ => "icmp",
+        }
+    }
+
+    /// The error a socket gets for an ICMP error (`icmp_err_convert`):
+    /// its errno, its text (strerror), and whether it is fatal (a hard
+    /// error, reported even on an established connection).
+    pub fn errno(t: u8, code: u8) -> (&'static str, &'static str, bool) {
+        const UNREACH: (&str, &str) = ("EHOSTUNREACH", "No route to host");
+        let ((name, text), fatal) = match (t, code) {
+            (3, 0 | 6 | 9 | 11) => (
+                ("ENETUNREACH", "Network is unreachable"),
+                code != 0 && code != 11,
+            ),
+            (3, 2) => (("ENOPROTOOPT", "Protocol not available"), true),
+            (3, 3) => (("ECONNREFUSED", "Connection refused"), true),
+            (3, 4) => (("EMSGSIZE", "Message too long"), false),
+            (3, 5) => (("EOPNOTSUPP", "Operation not supported"), false),
+            (3, 7) => (("EHOSTDOWN", "Host is down"), true),
+            (3, 8) => (("ENONET", "Machine is not on the network"), true),
+            (3, 1 | 12) => (UNREACH, false),
+            (3, _) => (UNREACH, true),
+            _ => (UNREACH, false),
+        };
+        (name, text, fatal)
+    }
+
+    /// What `ping` prints for an ICMP error about one of its echoes
+    /// (iputils' `pr_icmph`).
+    pub fn ping_says(t: u8, code: u8) -> &'static str {
+        match (t, code) {
+            (3, 0) => "Destination Net Unreachable",
+            (3, 1) => "Destination Host Unreachable",
+            (3, 2) => "Destination Protocol Unreachable",
+            (3, 3) => "Destination Port Unreachable",
+            (3, 4) => "Frag needed and DF set",
+            (3, 9) => "Destination Net Prohibited",
+            (3, 10) => "Destination Host Prohibited",
+            (3, 13) => "Packet filtered",
+            (3, _) => "Dest Unreachable",
+            (11, 0) => "Time to live exceeded",
+            _ => "Frag reassembly time exceeded",
         }
     }
 

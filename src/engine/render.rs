@@ -238,6 +238,7 @@ pub fn summary(s: &Step) -> String {
             reason,
             detail,
             response,
+            ..
         } => match response {
             Some(r) => format!(
                 "{detail} — {}; sends {}",

@@ -23,8 +23,8 @@ use crate::engine::rng::Rng;
 use crate::engine::route::RouteType;
 use crate::engine::scenario::{DeviceKind, HostKind, World};
 use crate::engine::trace::{
-    CtEvent, DropReason, Endpoint, Layer, Lookup, NatKind, Step, StepKind, Trace, Tuple, Verdict,
-    TRACE_VERSION,
+    Attached, CtEvent, DropReason, Endpoint, Layer, Lookup, NatKind, Step, StepKind, Trace, Tuple,
+    Verdict, TRACE_VERSION,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -73,9 +73,25 @@ pub struct SendSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ack: Option<u32>,
     /// ICMP: the message's type, 8 (echo-request, the default) or 0
-    /// (echo-reply, what the answer to a ping is).
+    /// (echo-reply, what the answer to a ping is); 3 (destination
+    /// unreachable) or 11 (time exceeded) for the kernel's answer to a
+    /// refused packet, with `icmp_code` and `quote`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icmp_type: Option<u8>,
+    /// An ICMP error's code (3: port unreachable, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp_code: Option<u8>,
+    /// An ICMP error's quote: the header of the packet it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<Quoted>,
+    /// The connection the answer carries (see [`Attached`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ct: Option<Attached>,
+    /// Sent by the kernel, not by a program: its answer to a refused
+    /// packet (a reset or an ICMP error), which no socket sends or waits
+    /// for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kernel: bool,
 }
 
 impl SendSpec {
@@ -93,12 +109,62 @@ impl SendSpec {
             seq: None,
             ack: None,
             icmp_type: None,
+            icmp_code: None,
+            quote: None,
+            ct: None,
+            kernel: false,
         }
+    }
+
+    /// The kernel's answer to a refused packet, as the host `ns` sends it:
+    /// `answer` as it made it, with the connection it carries.
+    pub fn answer(ns: &str, answer: &Packet, ct: Option<Attached>) -> SendSpec {
+        let mut spec = match &answer.transport {
+            Transport::Tcp {
+                src_port,
+                dst_port,
+                flags,
+                seq,
+                ack,
+            } => {
+                let mut s = SendSpec::new(ns, &format!("{}:{dst_port}", answer.ip.dst), Proto::Tcp);
+                s.flags = Some(*flags);
+                s.src_port = Some(*src_port);
+                s.seq = Some(*seq);
+                s.ack = Some(*ack);
+                s
+            }
+            Transport::Icmp {
+                icmp_type,
+                code,
+                quoted,
+                ..
+            } => {
+                let mut s = SendSpec::new(ns, &answer.ip.dst.to_string(), Proto::Icmp);
+                s.icmp_type = Some(*icmp_type);
+                s.icmp_code = Some(*code);
+                s.quote = quoted.as_deref().cloned();
+                s.src_port = Some(0);
+                s
+            }
+            // (The kernel answers with a reset or an ICMP error only.)
+            _ => SendSpec::new(ns, &answer.ip.dst.to_string(), answer.ip.protocol),
+        };
+        spec.src = Some(answer.ip.src);
+        spec.payload_len = answer.payload_len;
+        spec.ct = ct;
+        spec.kernel = true;
+        spec
+    }
+
+    /// Whether this is an ICMP error (which quotes the packet it is about).
+    pub fn is_icmp_error(&self) -> bool {
+        self.proto == Proto::Icmp && self.icmp_type.is_some_and(icmp::is_error)
     }
 }
 
 /// A socket that sent something and waits for the answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Conn {
     proto: Proto,
     local: Ipv4Addr,
@@ -185,6 +251,9 @@ struct Ct {
     new: Option<conntrack::Entry>,
     state: u8,
     related: bool,
+    /// The connection an answer carries (not looked up: it need not be
+    /// in the table), and the answer's direction.
+    attached: Option<(conntrack::Entry, Dir)>,
 }
 
 /// Where the packet goes next.
@@ -213,6 +282,12 @@ struct Walker<'w, 's> {
     state: &'s mut SimState,
     spec: &'w SendSpec,
     steps: Vec<Step>,
+    /// The connection an answer carries, and the host that sent it: its
+    /// conntrack takes that instead of looking one up.
+    attached: Option<(usize, Attached)>,
+    /// The connection of a packet a host sends itself: it comes back in
+    /// on lo with it, and conntrack looks nothing up ("previously seen").
+    carried: Option<(usize, Ct)>,
 }
 
 /// The environment rules see inside one namespace.
@@ -515,14 +590,35 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     };
     match (spec.proto, spec.icmp_type) {
         (Proto::Icmp, Some(icmp::ECHO_REQUEST | icmp::ECHO_REPLY) | None) => {}
+        // The kernel's answers: Reply on a refused packet sends them.
+        (Proto::Icmp, Some(t @ (icmp::DEST_UNREACH | icmp::TIME_EXCEEDED))) => {
+            let code = spec.icmp_code.unwrap_or(0);
+            let (name, top) = match t {
+                icmp::DEST_UNREACH => ("destination-unreachable", 15),
+                _ => ("time-exceeded", 1),
+            };
+            if code > top {
+                return Err(format!(
+                    "ICMP type {t} ({name}) has codes 0–{top}, not {code}"
+                ));
+            }
+            if spec.quote.is_none() {
+                return Err(format!(
+                    "ICMP type {t} ({name}) is an error about another packet: it needs the quote of that packet (Reply on a refused packet sends one)"
+                ));
+            }
+        }
         (Proto::Icmp, Some(t)) => {
             return Err(format!(
-                "ICMP type {t} ({}) cannot be sent: only echo-request (8) and echo-reply (0)",
+                "ICMP type {t} ({}) cannot be sent: only echo-request (8), echo-reply (0), and the errors destination-unreachable (3) and time-exceeded (11)",
                 icmp::name(t, 0)
             ))
         }
         (p, Some(_)) => return Err(format!("an ICMP type is given for a {p} packet")),
         _ => {}
+    }
+    if spec.quote.is_some() && !spec.is_icmp_error() {
+        return Err("only an ICMP error quotes a packet".into());
     }
     if let (Proto::Icmp, Some(seq)) = (spec.proto, spec.seq) {
         if seq > u32::from(u16::MAX) {
@@ -606,6 +702,13 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             src_port: sport,
             dst_port: port.unwrap_or(0),
         },
+        Proto::Icmp if spec.is_icmp_error() => Transport::Icmp {
+            icmp_type: spec.icmp_type.unwrap_or(icmp::DEST_UNREACH),
+            code: spec.icmp_code.unwrap_or(0),
+            id: 0,
+            seq: 0,
+            quoted: spec.quote.clone().map(Box::new),
+        },
         Proto::Icmp => Transport::Icmp {
             icmp_type: spec.icmp_type.unwrap_or(icmp::ECHO_REQUEST),
             code: 0,
@@ -628,7 +731,8 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             ttl: spec.ttl.unwrap_or(64),
             protocol: spec.proto,
             id,
-            df: true,
+            // The kernel's ICMP socket sends with DF clear.
+            df: !spec.is_icmp_error(),
             total_len: 0,
             vxlan: None,
         },
@@ -664,7 +768,11 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         // opened, or one its listener accepted) is gone.
         state.conns[host].retain(|c| *c != conn);
         state.accepted[host].retain(|c| *c != conn);
-    } else if !echo_reply && !state.conns[host].contains(&conn) {
+    } else if !echo_reply
+        && !spec.kernel
+        && !spec.is_icmp_error()
+        && !state.conns[host].contains(&conn)
+    {
         state.conns[host].push(conn);
     }
     let mut w = Walker {
@@ -672,12 +780,24 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         state,
         spec,
         steps: Vec::with_capacity(64),
+        attached: spec.ct.map(|a| (host, a)),
+        carried: None,
     };
-    let note = match h.spec.kind {
+    let note = match &pkt.transport {
         _ if echo_reply => format!("the kernel of {} answers the ping", h.name()),
-        HostKind::Client => format!("a program on {} (outside the cluster) sends", h.name()),
-        HostKind::Pod => format!("a process in pod {} sends", h.name()),
-        HostKind::Node => format!("a process on node {} sends", h.name()),
+        Transport::Icmp {
+            icmp_type, code, ..
+        } if spec.kernel || spec.is_icmp_error() => format!(
+            "the kernel of {} answers with an ICMP {}",
+            h.name(),
+            icmp::name(*icmp_type, *code)
+        ),
+        _ if spec.kernel => format!("the kernel of {} answers with a reset", h.name()),
+        _ => match h.spec.kind {
+            HostKind::Client => format!("a program on {} (outside the cluster) sends", h.name()),
+            HostKind::Pod => format!("a process in pod {} sends", h.name()),
+            HostKind::Node => format!("a process on node {} sends", h.name()),
+        },
     };
     w.step(host, Layer::Transport, StepKind::Send { note }, &pkt);
     let mut next = Next::LocalOut { host, pkt };
@@ -713,6 +833,10 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
 /// the same addresses and source port, so conntrack finds it; after a
 /// ping's echo-reply, ping's next echo-request.
 pub fn again_spec(spec: &SendSpec, trace: &Trace) -> Option<SendSpec> {
+    // The kernel answers once; no program sends it again.
+    if spec.kernel || spec.is_icmp_error() {
+        return None;
+    }
     let first = trace.steps.first()?;
     // After an echo-reply, ping's next echo-request: from the socket that
     // took the reply, to the address it pinged, with the next sequence.
@@ -749,12 +873,23 @@ pub fn again_spec(spec: &SendSpec, trace: &Trace) -> Option<SendSpec> {
 /// to a RST). A TCP answer acknowledges what it answers (its sequence
 /// number, plus one for a SYN or a FIN, plus the payload) and, after a
 /// SYN-ACK, goes on from the number the other side acknowledged; a SYN-ACK
-/// starts from its own ISN.
+/// starts from its own ISN. The answer to a refused packet is the
+/// kernel's (the reset or ICMP error it made), from the host that refused
+/// it, carrying the connection the kernel attached to it.
 pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
+    let last = trace.steps.last()?;
+    // A refused packet: the kernel's answer, from where it was refused.
+    if let StepKind::Drop {
+        response: Some(r),
+        attached,
+        ..
+    } = &last.kind
+    {
+        return Some(SendSpec::answer(&last.ns, r, *attached));
+    }
     let Verdict::Delivered { ns, .. } = &trace.verdict else {
         return None;
     };
-    let last = trace.steps.last()?;
     let p = &last.packet;
     let mut numbers = (None, None);
     let (proto, sport, dport, flags) = match &p.transport {
@@ -818,7 +953,7 @@ pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
         force: Vec::new(),
         seq: numbers.0,
         ack: numbers.1,
-        icmp_type: None,
+        ..SendSpec::new(ns, "", proto)
     })
 }
 
@@ -845,6 +980,41 @@ impl Walker<'_, '_> {
         response: Option<Packet>,
         pkt: &Packet,
     ) -> Next {
+        self.refuse(host, reason, detail, response, None, pkt)
+    }
+
+    /// The connection the kernel attaches to an answer about a packet of
+    /// connection `ct` (`nf_ct_attach`): confirmed or not.
+    fn attach(&self, host: usize, ct: &Ct) -> Option<Attached> {
+        if let Some(n) = &ct.new {
+            return Some(Attached {
+                original: n.original,
+                reply: n.reply,
+                refused_reply: false,
+            });
+        }
+        let (e, dir) = match (ct.entry, &ct.attached) {
+            (Some((i, dir)), _) => (&self.state.conntrack[host].entries[i], dir),
+            (None, Some((e, dir))) => (e, *dir),
+            (None, None) => return None,
+        };
+        Some(Attached {
+            original: e.original,
+            reply: e.reply,
+            refused_reply: dir == Dir::Reply,
+        })
+    }
+
+    /// A drop that sends `response` back, carrying connection `attached`.
+    fn refuse(
+        &mut self,
+        host: usize,
+        reason: DropReason,
+        detail: String,
+        response: Option<Packet>,
+        attached: Option<Attached>,
+        pkt: &Packet,
+    ) -> Next {
         // The layer whose decision it is: a socket's (transport), a
         // neighbour's or a bridge's (link), else routing or netfilter.
         let layer = match reason {
@@ -855,14 +1025,15 @@ impl Walker<'_, '_> {
             DropReason::NoNeighbour | DropReason::Hairpin => Layer::Link,
             _ => Layer::Network,
         };
-        let response = response.map(|r| Box::new(self.as_conntrack_returns(host, pkt, r)));
+        let attached = attached.filter(|_| response.is_some());
         self.step(
             host,
             layer,
             StepKind::Drop {
                 reason,
                 detail,
-                response,
+                response: response.map(Box::new),
+                attached,
             },
             pkt,
         );
@@ -899,6 +1070,13 @@ impl Walker<'_, '_> {
     fn ct_lookup(&mut self, host: usize, pkt: &Packet) -> Ct {
         let t = tuple_of(pkt);
         let mut ct = Ct::default();
+        if let Some((_, ct)) = self.carried.take().filter(|(h, _)| *h == host) {
+            self.ct_carried(host, pkt, &ct);
+            return ct;
+        }
+        if let Some((_, a)) = self.attached.take().filter(|(h, _)| *h == host) {
+            return self.ct_attached(host, pkt, a);
+        }
         if let Some(Transport::Tcp { flags, .. }) = pkt.head_transport().as_deref() {
             if tcp_flags_invalid(flags) {
                 // Refused before any connection is looked up.
@@ -925,18 +1103,10 @@ impl Walker<'_, '_> {
             _ => None,
         };
         let found = match quoted_tuple {
-            Some(q) => table.find(&q).map(|(i, d)| {
-                ct.related = true;
-                // The error travels against the quoted packet's direction.
-                (
-                    i,
-                    if d == Dir::Original {
-                        Dir::Reply
-                    } else {
-                        Dir::Original
-                    },
-                )
-            }),
+            // The quoted packet went the other way: its mirror is a tuple
+            // of the connection in the error's own direction
+            // (nf_conntrack_inet_error).
+            Some(q) => table.find(&invert(&q)).inspect(|_| ct.related = true),
             None => table.find(&t),
         };
         let flags = match pkt.head_transport().as_deref() {
@@ -1070,12 +1240,90 @@ impl Walker<'_, '_> {
         ct
     }
 
+    /// The lookup step of a packet back in on lo with its connection.
+    fn ct_carried(&mut self, host: usize, pkt: &Packet, ct: &Ct) {
+        let (e, dir) = match (ct.entry, &ct.attached) {
+            (Some((i, dir)), _) => (self.state.conntrack[host].entries[i].clone(), dir),
+            (None, Some((e, dir))) => (e.clone(), *dir),
+            (None, None) => {
+                let why = "INVALID (it left on lo without a connection)".to_string();
+                self.ct_step(host, pkt, tuple_of(pkt), why, None);
+                return;
+            }
+        };
+        let name = if ct.related {
+            "RELATED"
+        } else if e.seen_reply {
+            "ESTABLISHED"
+        } else {
+            "NEW (no reply seen yet)"
+        };
+        let words = format!(
+            "{name}{} (the packet came back on lo with its connection: nothing is looked up)",
+            if dir == Dir::Reply {
+                ", reply direction"
+            } else {
+                ""
+            }
+        );
+        self.ct_step(host, pkt, tuple_of(pkt), words, Some((e.original, e.reply)));
+    }
+
+    /// The connection the kernel attached to its answer (`nf_ct_attach`):
+    /// RELATED, in the direction against the refused packet's.
+    fn ct_attached(&mut self, host: usize, pkt: &Packet, a: Attached) -> Ct {
+        let dir = if a.refused_reply {
+            Dir::Original
+        } else {
+            Dir::Reply
+        };
+        // What NAT made of the connection: its reply is not the
+        // original's mirror.
+        let mirror = invert(&a.original);
+        let dnat = (a.reply.src, a.reply.sport) != (mirror.src, mirror.sport);
+        let snat = (a.reply.dst, a.reply.dport) != (mirror.dst, mirror.dport);
+        let mut state = ctstate::RELATED;
+        if dnat {
+            state |= ctstate::DNAT;
+        }
+        if snat {
+            state |= ctstate::SNAT;
+        }
+        let entry = conntrack::Entry {
+            original: a.original,
+            reply: a.reply,
+            seen_reply: false,
+            dnat,
+            snat,
+            tcp: conntrack::Tcp::default(),
+        };
+        let words = format!(
+            "RELATED{} (the kernel attached the connection of the packet it answers: nothing is looked up)",
+            if dir == Dir::Reply {
+                ", reply direction"
+            } else {
+                ""
+            }
+        );
+        self.ct_step(host, pkt, tuple_of(pkt), words, Some((a.original, a.reply)));
+        Ct {
+            entry: None,
+            new: None,
+            state,
+            related: true,
+            attached: Some((entry, dir)),
+        }
+    }
+
     /// Applies a confirmed connection's NAT binding: the destination part at
     /// PREROUTING/OUTPUT (`src_part` false), the source part at
     /// POSTROUTING/INPUT (`src_part` true).
     fn ct_translate(&mut self, host: usize, pkt: &mut Packet, ct: &Ct, src_part: bool) {
-        let Some((i, dir)) = ct.entry else { return };
-        let e = self.state.conntrack[host].entries[i].clone();
+        let (e, dir) = match (ct.entry, &ct.attached) {
+            (Some((i, dir)), _) => (self.state.conntrack[host].entries[i].clone(), dir),
+            (None, Some((e, dir))) => (e.clone(), *dir),
+            (None, None) => return,
+        };
         // Original direction: DNAT rewrites dst, SNAT rewrites src.
         // Reply direction: undo SNAT on dst, undo DNAT on src.
         let (apply, addr, port) = match (dir, src_part) {
@@ -1090,7 +1338,14 @@ impl Walker<'_, '_> {
         let before_t = tuple_of(pkt);
         let rewrite_dst = !src_part;
         let has_ports = conntrack::has_ports(pkt.head().protocol);
-        if ct.related {
+        let quotes = matches!(
+            &pkt.transport,
+            Transport::Icmp {
+                quoted: Some(_),
+                ..
+            }
+        );
+        if ct.related && quotes {
             // Rewrite the outer header and the quoted one, in opposite senses.
             if rewrite_dst {
                 pkt.head_mut().dst = addr;
@@ -1185,7 +1440,11 @@ impl Walker<'_, '_> {
             if table.chain_index(hook.chain_name()).is_none() {
                 continue;
             }
-            if tn == TableName::Nat && ct.new.is_none() && ct.entry.is_none() {
+            if tn == TableName::Nat
+                && ct.new.is_none()
+                && ct.entry.is_none()
+                && ct.attached.is_none()
+            {
                 // INVALID: no connection, so no NAT at all.
                 continue;
             }
@@ -1240,7 +1499,8 @@ impl Walker<'_, '_> {
                     let resp = self.reject_response(host, pkt, with);
                     let pk = pkt.clone();
                     let detail = self.verdict_by(tn, hook, "rejected it");
-                    return Some(self.drop(host, DropReason::Rejected, detail, resp, &pk));
+                    let ct = self.attach(host, ct);
+                    return Some(self.refuse(host, DropReason::Rejected, detail, resp, ct, &pk));
                 }
                 Outcome::Dnat(range, rule) => {
                     let before = endpoint_dst(pkt);
@@ -1515,7 +1775,8 @@ impl Walker<'_, '_> {
             );
             return Some(self.drop(host, DropReason::ConntrackClash, detail, None, pkt));
         }
-        self.state.conntrack[host].confirm(e);
+        let i = self.state.conntrack[host].confirm(e);
+        ct.entry = Some((i, Dir::Original));
         self.step(
             host,
             Layer::Transport,
@@ -1634,7 +1895,7 @@ impl Walker<'_, '_> {
                 &pkt.clone(),
             );
         };
-        if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt) {
+        if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt, None) {
             return v;
         }
         pkt.oif = if route.kind == RouteType::Local {
@@ -1663,7 +1924,7 @@ impl Walker<'_, '_> {
                     )
                 }
             }
-            if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt) {
+            if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt, None) {
                 return v;
             }
             pkt.oif = if route.kind == RouteType::Local {
@@ -1682,6 +1943,7 @@ impl Walker<'_, '_> {
             }
             let lo = self.world.hosts[host].dev("lo").unwrap_or(0);
             self.transmit_step(host, "lo", None, &pkt);
+            self.carried = Some((host, ct));
             return Next::Receive {
                 host,
                 dev: lo,
@@ -1720,7 +1982,14 @@ impl Walker<'_, '_> {
     }
 
     /// Drop for blackhole/unreachable/prohibit routes.
-    fn unusable(&mut self, host: usize, kind: RouteType, dst: &str, pkt: &Packet) -> Option<Next> {
+    fn unusable(
+        &mut self,
+        host: usize,
+        kind: RouteType,
+        dst: &str,
+        pkt: &Packet,
+        ct: Option<&Ct>,
+    ) -> Option<Next> {
         let (reason, code) = match kind {
             RouteType::Blackhole => (DropReason::Blackhole, None),
             RouteType::Unreachable => (DropReason::Unreachable, Some(icmp::HOST_UNREACH)),
@@ -1732,11 +2001,13 @@ impl Walker<'_, '_> {
         let resp = code
             .filter(|_| answers)
             .and_then(|c| self.icmp_error(host, pkt, icmp::DEST_UNREACH, c));
-        Some(self.drop(
+        let attached = ct.and_then(|ct| self.attach(host, ct));
+        Some(self.refuse(
             host,
             reason,
             format!("{} route {dst}", kind.as_str()),
             resp,
+            attached,
             pkt,
         ))
     }
@@ -1788,18 +2059,20 @@ impl Walker<'_, '_> {
             } else {
                 None
             };
-            return self.drop(
+            let attached = self.attach(host, &ct);
+            return self.refuse(
                 host,
                 DropReason::NoRoute,
                 format!("no route to {}", pkt.head().dst),
                 resp,
+                attached,
                 &pkt.clone(),
             );
         };
         let local = matches!(route.kind, RouteType::Local | RouteType::Broadcast);
         // As the route step showed it.
         pkt.oif = if local { None } else { route.dev.clone() };
-        if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt) {
+        if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt, Some(&ct)) {
             return v;
         }
         // fib_validate_source: a packet that arrives from outside with one
@@ -1858,11 +2131,13 @@ impl Walker<'_, '_> {
         let ttl = pkt.head().ttl;
         if ttl <= 1 {
             let resp = self.icmp_error(host, &pkt, icmp::TIME_EXCEEDED, 0);
-            return self.drop(
+            let attached = self.attach(host, &ct);
+            return self.refuse(
                 host,
                 DropReason::TtlExceeded,
                 format!("TTL {ttl} cannot be decremented"),
                 resp,
+                attached,
                 &pkt.clone(),
             );
         }
@@ -2332,7 +2607,8 @@ impl Walker<'_, '_> {
                         "protocol 4 (IPIP) is not handled here".to_string(),
                     ),
                 };
-                return self.drop(host, DropReason::NoTunnel, detail, resp, &pkt.clone());
+                let attached = self.attach(host, &ct);
+                return self.refuse(host, DropReason::NoTunnel, detail, resp, attached, &pkt);
             };
             let outer = pkt.outer.remove(0);
             let name = h.devs[tun].spec.name.clone();
@@ -2352,6 +2628,18 @@ impl Walker<'_, '_> {
                 pkt,
                 frame_to: None,
             };
+        }
+        if let Transport::Icmp {
+            icmp_type,
+            code,
+            quoted: Some(q),
+            ..
+        } = &pkt.transport
+        {
+            if icmp::is_error(*icmp_type) {
+                let (t, c, q) = (*icmp_type, *code, (**q).clone());
+                return self.error_to_socket(host, pkt, &ct, t, c, &q);
+            }
         }
         let ip = &pkt.ip;
         let (proto, sport, dport) = match &pkt.transport {
@@ -2447,10 +2735,21 @@ impl Walker<'_, '_> {
                 ip.src
             ))
         } else if answer {
-            Some(format!(
+            let mut s = format!(
                 "the {proto} socket {}:{dport} that sent to {}:{sport}",
                 ip.dst, ip.src
-            ))
+            );
+            if tcp_flags.is_some_and(|f| f.rst) {
+                let connected = (ct.entry)
+                    .is_some_and(|(i, _)| self.state.conntrack[host].entries[i].tcp.established());
+                s.push_str(if connected {
+                    ": the reset ends the connection (the next call fails with ECONNRESET, Connection reset by peer)"
+                } else {
+                    ": the reset refuses the connection (connect() fails with ECONNREFUSED, Connection refused)"
+                });
+                self.state.conns[host].retain(|c| *c != conn);
+            }
+            Some(s)
         } else if echo {
             Some("the kernel's ICMP echo responder (answers with an echo reply)".to_string())
         } else {
@@ -2505,69 +2804,85 @@ impl Walker<'_, '_> {
                     ),
                     _ => format!("nothing listens on {} port {} of {}", proto, dport, ip.dst),
                 };
-                self.drop(host, reason, detail, resp, &pkt.clone())
+                // An ICMP error carries the connection; TCP's reset
+                // (tcp_v4_send_reset) does not.
+                let attached = match proto {
+                    Proto::Udp => self.attach(host, &ct),
+                    _ => None,
+                };
+                self.refuse(host, reason, detail, resp, attached, &pkt)
             }
         }
     }
 
-    /// An answer (a reset, an ICMP error) to `pkt` as it leaves `host`:
-    /// conntrack takes back the NAT this host made to `pkt`, the answer
-    /// being a reply of its connection (or an ICMP error related to it),
-    /// so the sender sees it come from the address it sent to, quoting
-    /// its packet as sent (checked in a netns: a REJECT after DNAT to
-    /// 10.99.2.2:8081 answers from 10.99.9.9:80).
-    fn as_conntrack_returns(&self, host: usize, pkt: &Packet, mut r: Packet) -> Packet {
-        let ns = self.ns(host);
-        // The packet as it came into this host, or was made here (one a
-        // host sends itself comes back in on lo already translated).
-        let arrived = (self.steps.iter().rev())
-            .take_while(|s| s.ns == ns)
-            .find(|s| match &s.kind {
-                StepKind::Receive { dev, .. } => dev != "lo",
-                StepKind::Decap { .. } | StepKind::Send { .. } => true,
-                _ => false,
-            })
-            .map(|s| &s.packet);
-        let Some(a) = arrived.filter(|a| a.outer.is_empty() && pkt.outer.is_empty()) else {
-            return r;
+    /// An ICMP error reaches the socket that sent the packet it quotes
+    /// (`icmp_socket_deliver`): what that socket makes of it.
+    fn error_to_socket(
+        &mut self,
+        host: usize,
+        pkt: Packet,
+        ct: &Ct,
+        t: u8,
+        code: u8,
+        q: &Quoted,
+    ) -> Next {
+        let proto = q.ip.protocol;
+        let sent = self.state.conns[host].iter().any(|c| {
+            c.proto == proto
+                && c.local == q.ip.src
+                && c.lport == q.src_port
+                && c.remote == q.ip.dst
+                && (proto == Proto::Icmp || c.rport == q.dst_port)
+        });
+        let what = format!("ICMP {}", icmp::name(t, code));
+        if !sent {
+            let detail = format!(
+                "{what} about {proto} {}:{} → {}:{}",
+                q.ip.src, q.src_port, q.ip.dst, q.dst_port
+            );
+            return self.drop(host, DropReason::NoSender, detail, None, &pkt);
+        }
+        let (errno, text, fatal) = icmp::errno(t, code);
+        let connected = match ct.entry {
+            Some((i, _)) => self.state.conntrack[host].entries[i].tcp.established(),
+            None => false,
         };
-        // (An echo's identifier counts as its source port.)
-        let keys = |p: &Packet| p.head_transport().map_or((0, 0), |t| conntrack::keys(&t));
-        let (ap, np) = (keys(a), keys(pkt));
-        let dnat = (a.ip.dst, ap.1) != (pkt.ip.dst, np.1);
-        let snat = (a.ip.src, ap.0) != (pkt.ip.src, np.0);
-        if dnat {
-            r.ip.src = a.ip.dst;
-        }
-        if snat {
-            r.ip.dst = a.ip.src;
-        }
-        match &mut r.transport {
-            Transport::Tcp {
-                src_port, dst_port, ..
-            } => {
-                if dnat {
-                    *src_port = ap.1;
-                }
-                if snat {
-                    *dst_port = ap.0;
-                }
-            }
-            Transport::Icmp {
-                quoted: Some(q), ..
-            } => {
-                if dnat {
-                    q.ip.dst = a.ip.dst;
-                    q.dst_port = ap.1;
-                }
-                if snat {
-                    q.ip.src = a.ip.src;
-                    q.src_port = ap.0;
-                }
-            }
-            _ => {}
-        }
-        r
+        let from = pkt.ip.src;
+        let socket = match proto {
+            Proto::Icmp => format!(
+                "ping (echo id {}), which prints \"From {from} … {}\"",
+                q.src_port,
+                icmp::ping_says(t, code)
+            ),
+            Proto::Tcp if connected => format!(
+                "the tcp socket {}:{} that sent to {}:{}: on an established connection TCP takes {what} as a soft error ({errno}) and goes on retransmitting; it reports it only if it gives up",
+                q.ip.src, q.src_port, q.ip.dst, q.dst_port
+            ),
+            Proto::Tcp => format!(
+                "the tcp socket {}:{} that sent to {}:{}: its connect() fails with {errno} ({text})",
+                q.ip.src, q.src_port, q.ip.dst, q.dst_port
+            ),
+            _ if fatal => format!(
+                "the {proto} socket {}:{} that sent to {}:{}: if it is connected, its next send or receive fails with {errno} ({text}); an unconnected one hears of it only with IP_RECVERR",
+                q.ip.src, q.src_port, q.ip.dst, q.dst_port
+            ),
+            _ => format!(
+                "the {proto} socket {}:{} that sent to {}:{}: it hears of {what} ({errno}) only with IP_RECVERR set",
+                q.ip.src, q.src_port, q.ip.dst, q.dst_port
+            ),
+        };
+        self.step(
+            host,
+            Layer::Transport,
+            StepKind::Deliver {
+                socket: socket.clone(),
+            },
+            &pkt,
+        );
+        Next::Done(Verdict::Delivered {
+            ns: self.ns(host).to_string(),
+            socket,
+        })
     }
 
     fn reject_response(&mut self, host: usize, pkt: &Packet, with: RejectWith) -> Option<Packet> {

@@ -180,6 +180,20 @@ pub struct Tuple {
     pub dport: u16,
 }
 
+/// The connection the kernel's answer to a refused packet carries: the
+/// refused packet's own, attached to the ICMP error or a REJECT's reset
+/// (`nf_ct_attach`) whether or not it was confirmed, so conntrack looks
+/// nothing up for it and its NAT is taken back on the way out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attached {
+    pub original: Tuple,
+    pub reply: Tuple,
+    /// The refused packet went in the reply direction (so its answer goes
+    /// in the original one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refused_reply: bool,
+}
+
 impl std::fmt::Display for Tuple {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} src={} dst={}", self.proto, self.src, self.dst)?;
@@ -242,6 +256,8 @@ pub enum DropReason {
     NoListener,
     /// No ping socket waits for this ICMP echo-reply (its identifier).
     NoPingSocket,
+    /// An ICMP error about a packet no socket of the host sent.
+    NoSender,
     /// A TCP segment other than a SYN reached a listening socket that has
     /// no connection for it (its SYN never arrived): an ACK is answered
     /// with RST, anything else dropped.
@@ -280,6 +296,7 @@ impl DropReason {
             DropReason::Rejected => "rejected by netfilter: an error is sent back to the sender",
             DropReason::NoListener => "no socket listens on that port: the kernel answers TCP with a reset, UDP with ICMP port unreachable",
             DropReason::NoPingSocket => "no ping socket waits for this echo-reply (none has its identifier): the kernel drops it and answers nothing",
+            DropReason::NoSender => "no socket here sent the packet this ICMP error is about (its quote names none): the kernel drops it",
             DropReason::NoConnection => "the listening socket has no connection for this segment (no SYN came from this address and port; NAT chosen anew after a conntrack flush changes them): TCP answers an ACK with a reset and drops anything else",
             DropReason::Martian => "a martian source: the packet came in from outside with one of this host's own addresses as its source, which the kernel refuses (why kube-proxy masquerades a pod that calls its own Service)",
             DropReason::NoNeighbour => "no host answered ARP for the next hop",
@@ -444,9 +461,14 @@ pub enum StepKind {
     Drop {
         reason: DropReason,
         detail: String,
-        /// The error the kernel sends back, if any (ICMP or TCP RST).
+        /// The error the kernel sends back, if any (ICMP or TCP RST), as
+        /// it makes it: before conntrack takes back any NAT.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         response: Option<Box<Packet>>,
+        /// The connection `response` carries (`nf_ct_attach`), when the
+        /// kernel attaches one: to an ICMP error or a REJECT's reset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attached: Option<Attached>,
     },
     /// The packet leaves the modelled network (to a router or host not in the scenario).
     Exit {

@@ -1993,9 +1993,10 @@ impl Component for App {
             .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)));
         let scenario = self.topology_scenario();
         let targets = Rc::new(targets(s));
-        let last_spec = s
-            .sends
-            .last()
+        // The form offers the last packet a program sent (not the
+        // kernel's answer to one).
+        let last_spec = (s.sends.iter().rev())
+            .find(|x| !x.spec.kernel && !x.spec.is_icmp_error())
             .map(|x| x.spec.clone())
             .or_else(|| s.world.scenario.preset.as_ref().map(|p| p.to_spec()));
         let show_editors = !self.embed || self.embed_editors;
@@ -2538,7 +2539,9 @@ fn outcome(
             if step + 1 < n {
                 if let Some(cb) = onlast { <button class="link-button" onclick={cb}>{ "Show the end" }</button> }
             } else if let Some(cb) = onreply {
-                <button class="link-button" id="outcome-reply" onclick={cb}>{ "Reply ↩" }</button>
+                <button class="link-button" id="outcome-reply" onclick={cb}>{
+                    if matches!(t.verdict, crate::engine::trace::Verdict::Dropped { .. }) { "Follow the answer ↩" } else { "Reply ↩" }
+                }</button>
             }
         </p>
     }

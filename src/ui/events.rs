@@ -95,6 +95,7 @@ pub fn send_history(props: &HistoryProps) -> Html {
                     });
                     // A TCP packet sent without flags is a SYN (as the engine sends it).
                     let flags = match (spec.proto, spec.flags) {
+                        (Proto::Icmp, _) if spec.is_icmp_error() => format!(" {}", icmp::name(spec.icmp_type.unwrap_or(0), spec.icmp_code.unwrap_or(0))),
                         (Proto::Icmp, _) => format!(" {} seq {}", icmp::name(spec.icmp_type.unwrap_or(icmp::ECHO_REQUEST), 0), spec.seq.unwrap_or(1)),
                         (_, Some(f)) => format!(" {f}"),
                         (Proto::Tcp, None) => format!(" {}", TcpFlags::SYN),

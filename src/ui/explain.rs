@@ -144,13 +144,14 @@ pub fn explain(props: &ExplainProps) -> Html {
             reason,
             detail,
             response,
+            ..
         } => html! {
             <div class="drop-why" id="drop-reason">
                 <p><strong>{ if response.is_some() { "Refused: " } else { "Dropped: " } }</strong>{ reason.describe() }{ "." }</p>
                 if !detail.is_empty() { <p>{ detail.clone() }</p> }
-                if let Some(r) = response { <p>{ format!("The kernel answers: {}", r.summary()) }</p> }
+                if let Some(r) = response { <p>{ format!("The kernel answers: {}. Reply follows it back to the sender.", r.summary()) }</p> }
                 if let Some(by) = response.as_ref().and_then(|_| nat_on_the_way(&props.trace, props.step)) {
-                    <p>{ format!("On its way back the answer passes {by}, whose conntrack takes back the NAT it made to this packet: the sender sees it come from the address it sent to.") }</p>
+                    <p>{ format!("On its way back, conntrack on {by} takes back the NAT made to this packet: the sender sees the answer come from the address it sent to, quoting its packet as it sent it.") }</p>
                 }
             </div>
         },
@@ -336,22 +337,25 @@ pub fn explain(props: &ExplainProps) -> Html {
     }
 }
 
-/// A namespace before step `at`'s that translated the packet (a NAT rule
-/// or a connection's binding): an answer from here meets its conntrack
-/// on the way back.
+/// The namespaces up to step `at` that translated the packet (a NAT rule
+/// or a connection's binding), nearest first: an answer from step `at`
+/// meets their conntrack on the way back (`node8`, `node7 and node8`).
 fn nat_on_the_way(t: &Trace, at: usize) -> Option<String> {
-    let here = &t.steps.get(at)?.ns;
-    t.steps[..at]
-        .iter()
-        .rev()
-        .filter(|s| &s.ns != here)
-        .find(|s| {
-            matches!(
-                s.kind,
-                StepKind::Nat { .. } | StepKind::Conntrack(CtEvent::Translate { .. })
-            )
-        })
-        .map(|s| s.ns.clone())
+    let mut hosts: Vec<&str> = Vec::new();
+    for s in t.steps[..at].iter().rev() {
+        let nat = matches!(
+            s.kind,
+            StepKind::Nat { .. } | StepKind::Conntrack(CtEvent::Translate { .. })
+        );
+        if nat && !hosts.contains(&s.ns.as_str()) {
+            hosts.push(&s.ns);
+        }
+    }
+    let (last, rest) = hosts.split_last()?;
+    Some(match rest {
+        [] => last.to_string(),
+        _ => format!("{} and {last}", rest.join(", ")),
+    })
 }
 
 #[derive(Properties, PartialEq)]

@@ -444,6 +444,25 @@ fn transport_layer(p: &Packet) -> Option<(String, Vec<(&'static str, String)>)> 
                 ("dport", dst_port.to_string()),
             ],
         ),
+        // An error has no identifier or sequence: it quotes a packet.
+        Transport::Icmp {
+            icmp_type,
+            code,
+            quoted: Some(_),
+            ..
+        } => (
+            "ICMP".into(),
+            vec![
+                (
+                    "type",
+                    format!(
+                        "{icmp_type} ({})",
+                        crate::engine::packet::icmp::name(*icmp_type, *code)
+                    ),
+                ),
+                ("code", code.to_string()),
+            ],
+        ),
         Transport::Icmp {
             icmp_type,
             code,
@@ -467,6 +486,32 @@ fn transport_layer(p: &Packet) -> Option<(String, Vec<(&'static str, String)>)> 
         ),
         Transport::None => return None,
     })
+}
+
+/// The header an ICMP error quotes: the packet it is about, as NAT on the
+/// way back rewrites it.
+fn quoted_fields(p: &Packet) -> Option<Vec<(&'static str, String)>> {
+    use crate::engine::packet::{icmp, Transport};
+    let Transport::Icmp {
+        quoted: Some(q), ..
+    } = &p.transport
+    else {
+        return None;
+    };
+    let mut f = vec![
+        ("src", q.ip.src.to_string()),
+        ("dst", q.ip.dst.to_string()),
+        ("protocol", q.ip.protocol.to_string()),
+    ];
+    if q.ip.protocol == Proto::Icmp {
+        let (t, code) = ((q.dst_port & 0xff) as u8, (q.dst_port >> 8) as u8);
+        f.push(("type", format!("{t} ({})", icmp::name(t, code))));
+        f.push(("id", q.src_port.to_string()));
+    } else {
+        f.push(("sport", q.src_port.to_string()));
+        f.push(("dport", q.dst_port.to_string()));
+    }
+    Some(f)
 }
 
 fn meta_fields(p: &Packet) -> Vec<(&'static str, String)> {
@@ -611,6 +656,14 @@ pub fn header_layers(prev: Option<&Packet>, cur: &Packet) -> Vec<HeaderLayer> {
             title,
             layer: "transport",
             fields: diff_fields(fields, before),
+            added: false,
+        });
+    }
+    if let Some(fields) = quoted_fields(cur) {
+        out.push(HeaderLayer {
+            title: "Quoted: the packet it is about".into(),
+            layer: "network",
+            fields: diff_fields(fields, prev.and_then(quoted_fields)),
             added: false,
         });
     }

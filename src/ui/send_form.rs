@@ -362,7 +362,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <button id="send-button" type="submit" class="primary">{ "Send ▶" }</button>
                 <button id="reply-button" type="button" disabled={!props.can_reply}
                     onclick={props.onreply.reform(|_| ())}
-                    title="The answer from where the packet was delivered (SYN → SYN-ACK; a ping's echo-reply)">{ "Reply ↩" }</button>
+                    title="The answer from where the packet was delivered (SYN → SYN-ACK; a ping's echo-reply), or the kernel's answer to a refused packet (its reset or ICMP error), followed back to the sender">{ "Reply ↩" }</button>
                 <button id="again-button" type="button" disabled={!props.can_again}
                     onclick={props.onagain.reform(|_| ())}
                     title="On the selected packet's connection (same source port, so conntrack finds it), with the TCP flags ticked here: RST or FIN closes it; a ping's next echo-request">{ "Again" }</button>
@@ -372,7 +372,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
             if let Some(e) = &problem {
                 <p id="send-error" class="form-error" role="alert">{ e.clone() }</p>
             }
-            <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK; a ping's echo-reply), Again sends on its connection once more, with the TCP flags ticked (RST or FIN closes it), or a ping's next echo." }</p>
+            <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK; a ping's echo-reply; a refused packet's reset or ICMP error, followed back), Again sends on its connection once more, with the TCP flags ticked (RST or FIN closes it), or a ping's next echo." }</p>
         </form>
     }
 }

@@ -581,6 +581,33 @@ mod tests {
         assert_eq!(back.sends[1].icmp_type, Some(0));
     }
 
+    /// The kernel's answer to a refused packet (its ICMP error, the
+    /// quote and the connection it carries) goes through a link, and
+    /// walks back the same way from it.
+    #[test]
+    fn a_refused_packets_answer_round_trips_through_a_link() {
+        use crate::engine::sim::{reply_spec, send, SimState};
+        let mut w = World::build(&article()).expect("builds");
+        let mut state = SimState::new(&w);
+        let refused = SendSpec::new("client:192.168.11.200", "ms-test/flask-api", Proto::Tcp);
+        let t = send(&mut w, &mut state, &refused).expect("sends");
+        let answer = reply_spec(&t).expect("the REJECT answers");
+        assert!(answer.is_icmp_error() && answer.ct.is_some(), "{answer:?}");
+        let walked = send(&mut w, &mut state, &answer).expect("sends");
+        let saved = Saved {
+            base: Some("article".into()),
+            sends: vec![refused.clone(), answer],
+            selected: Some((1, 0)),
+            ..Saved::default()
+        };
+        let back = decode_link(&encode_link(&saved).expect("fits")).expect("decodes");
+        assert_eq!(back, saved);
+        let mut w = World::build(&article()).expect("builds");
+        let mut state = SimState::new(&w);
+        send(&mut w, &mut state, &back.sends[0]).expect("sends");
+        assert_eq!(send(&mut w, &mut state, &back.sends[1]), Ok(walked));
+    }
+
     #[test]
     fn unedited_default_link_is_short() {
         let link = encode_link(&default_saved()).expect("fits");
