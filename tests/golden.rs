@@ -1156,3 +1156,48 @@ fn icmp_errors_find_their_connection_by_the_packet_they_quote() {
         "{table}"
     );
 }
+
+/// A host that REJECTs its own packet in OUTPUT answers itself: the ICMP
+/// error goes out on lo and back in, RELATED all the way, to the socket
+/// (Linux 6.18 in netns: a UDP send fails with EPERM at once, and the next
+/// receive with ECONNREFUSED).
+#[test]
+fn a_host_that_rejects_its_own_packet_answers_itself_on_lo() {
+    let (mut w, mut s) = article_node8(&["-I OUTPUT 1 -p udp --dport 9 -j REJECT"], "");
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("node8", "192.168.11.200:9", Proto::Udp),
+    )
+    .unwrap();
+    assert_eq!(dropped(&t), ("node8", DropReason::Rejected));
+    let StepKind::Drop { detail, .. } = &t.steps.last().unwrap().kind else {
+        unreachable!()
+    };
+    assert!(
+        detail.ends_with("the program's send fails with EPERM (Operation not permitted)"),
+        "{detail}"
+    );
+    let b = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    let table = packetwalk::engine::render::table(&b);
+    let states: Vec<&str> = b
+        .steps
+        .iter()
+        .filter_map(|st| match &st.kind {
+            StepKind::Conntrack(CtEvent::Lookup { state, .. }) => Some(state.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "RELATED, reply direction (the kernel attached the connection of the packet it answers: nothing is looked up)",
+            "RELATED, reply direction (the packet came back on lo with its connection: nothing is looked up)"
+        ],
+        "{table}"
+    );
+    assert!(
+        matches!(&b.verdict, Verdict::Delivered { ns, socket } if ns == "node8" && socket.contains("ECONNREFUSED")),
+        "{table}"
+    );
+}

@@ -1498,7 +1498,17 @@ impl Walker<'_, '_> {
                 Outcome::Reject(with) => {
                     let resp = self.reject_response(host, pkt, with);
                     let pk = pkt.clone();
-                    let detail = self.verdict_by(tn, hook, "rejected it");
+                    let mut detail = self.verdict_by(tn, hook, "rejected it");
+                    if hook == Hook::Output
+                        && pkt.outer.is_empty()
+                        && matches!(pkt.head().protocol, Proto::Udp | Proto::Icmp)
+                    {
+                        // Measured on Linux 6.18: the datagram's send
+                        // fails at once; the error reaches the socket too.
+                        detail.push_str(
+                            "; the program's send fails with EPERM (Operation not permitted)",
+                        );
+                    }
                     let ct = self.attach(host, ct);
                     return Some(self.refuse(host, DropReason::Rejected, detail, resp, ct, &pk));
                 }
