@@ -991,6 +991,7 @@ impl Walker<'_, '_> {
                 original: n.original,
                 reply: n.reply,
                 refused_reply: false,
+                unconfirmed: true,
             });
         }
         let (e, dir) = match (ct.entry, &ct.attached) {
@@ -1002,6 +1003,7 @@ impl Walker<'_, '_> {
             original: e.original,
             reply: e.reply,
             refused_reply: dir == Dir::Reply,
+            unconfirmed: false,
         })
     }
 
@@ -1448,7 +1450,17 @@ impl Walker<'_, '_> {
                 // INVALID: no connection, so no NAT at all.
                 continue;
             }
-            if tn == TableName::Nat && ct.new.is_none() {
+            // A REJECT's reset whose connection never reached a source
+            // NAT hook (it was refused before): the kernel walks the nat
+            // POSTROUTING chains for it (measured on Linux 6.18), and then
+            // only takes the DNAT back, whatever they decide (a binding
+            // they make dies with the refused connection).
+            let unbound = tn == TableName::Nat
+                && hook == Hook::Postrouting
+                && ct.attached.is_some()
+                && self.spec.ct.is_some_and(|a| a.unconfirmed)
+                && !matches!(&pkt.transport, Transport::Icmp { .. });
+            if tn == TableName::Nat && ct.new.is_none() && !unbound {
                 // Only the first packet of a connection sees the nat table.
                 // The binding is applied at the nat hook's priority instead:
                 // the destination part at PREROUTING/OUTPUT, the source part
@@ -1472,7 +1484,16 @@ impl Walker<'_, '_> {
                 force: &self.spec.force,
             };
             let ns = world.hosts[host].name();
-            let outcome = eval::run_hook(table, hook, pkt, &mut env, ns, &mut self.steps);
+            let mut outcome = eval::run_hook(table, hook, pkt, &mut env, ns, &mut self.steps);
+            if unbound {
+                if matches!(
+                    outcome,
+                    Outcome::Dnat(..) | Outcome::Snat(..) | Outcome::Masquerade(..)
+                ) {
+                    outcome = Outcome::Accept;
+                }
+                self.ct_translate(host, pkt, ct, true);
+            }
             match outcome {
                 Outcome::Accept => {}
                 Outcome::Limit(limit) => {

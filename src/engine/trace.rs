@@ -192,6 +192,10 @@ pub struct Attached {
     /// in the original one).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refused_reply: bool,
+    /// The connection was never confirmed: its packet was refused before
+    /// any source NAT hook (so a REJECT's reset walks the nat chains there).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unconfirmed: bool,
 }
 
 impl std::fmt::Display for Tuple {
