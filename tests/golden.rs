@@ -492,6 +492,13 @@ fn nodeport_from_outside_is_masqueraded() {
     golden("nodeport-masquerade", &t);
 }
 
+/// kube-proxy REJECTs a Service without endpoints. From a pod, the ICMP
+/// port-unreachable goes back and curl's connect() is refused. From the
+/// LAN client, whose packet node8 sends back out of ens33 toward the
+/// router, node8 first makes an ICMP redirect (NAT drops it: the
+/// connection's NAT is not complete), and that holds the error back by
+/// ICMP's rate limit: curl waits (measured on Linux 6.18 in netns:
+/// IcmpOutRedirects went up, IcmpOutRateLimitHost too, and no error came).
 #[test]
 fn service_without_endpoints_is_rejected() {
     let (mut w, mut s) = world("article");
@@ -502,11 +509,52 @@ fn service_without_endpoints_is_rejected() {
     )
     .unwrap();
     assert_eq!(dropped(&t), ("node8", DropReason::Rejected));
+    assert!(t.steps.iter().any(|s| matches!(&s.kind, StepKind::RuleMatch { rule, .. } if rule.text.contains("flask-api:http has no endpoints"))));
+    let redirect = t.steps.iter().find_map(|st| match &st.kind {
+        StepKind::Redirect {
+            to,
+            gateway,
+            sent,
+            note,
+        } => Some((to.to_string(), gateway.to_string(), *sent, note.clone())),
+        _ => None,
+    });
+    let (to, gateway, sent, note) = redirect.expect("node8 redirects the client");
+    assert_eq!(
+        (to.as_str(), gateway.as_str(), sent),
+        ("192.168.11.200", "192.168.11.1", true)
+    );
+    assert!(note.contains("conntrack's NAT drops it"), "{note}");
+    let StepKind::Drop {
+        response, detail, ..
+    } = &t.steps.last().unwrap().kind
+    else {
+        unreachable!()
+    };
+    assert!(
+        response.is_none() && detail.contains("ICMP rate limit"),
+        "{detail}"
+    );
+    assert_eq!(reply_spec(&t), None);
+    golden("no-endpoints-reject", &t);
+
+    // From a pod: the error goes back, and walks to curl's socket.
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new(CURL_POD, "ms-test/flask-api", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(dropped(&t), ("node8", DropReason::Rejected));
+    assert!(!t
+        .steps
+        .iter()
+        .any(|st| matches!(st.kind, StepKind::Redirect { .. })));
     match &t.steps.last().unwrap().kind {
         StepKind::Drop {
             response: Some(r), ..
         } => {
-            assert_eq!(r.ip.dst.to_string(), "192.168.11.200");
+            assert_eq!(r.ip.dst.to_string(), "172.16.225.101");
             assert!(
                 matches!(
                     r.transport,
@@ -521,12 +569,8 @@ fn service_without_endpoints_is_rejected() {
         }
         k => panic!("{k:?}"),
     }
-    assert!(t.steps.iter().any(|s| matches!(&s.kind, StepKind::RuleMatch { rule, .. } if rule.text.contains("flask-api:http has no endpoints"))));
-    golden("no-endpoints-reject", &t);
-    // Followed back: node8's filter OUTPUT sees it RELATED, and curl's
-    // connect() is refused.
     let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
-    assert_eq!(delivered_in(&back), "client");
+    assert_eq!(delivered_in(&back), CURL_POD);
     golden("no-endpoints-reject-answer", &back);
 }
 

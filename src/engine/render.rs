@@ -8,6 +8,8 @@ use crate::engine::trace::{CtEvent, Entry, Lookup, Step, StepKind, Trace, Verdic
 /// Where in the stack a step happens (`nat PREROUTING`, `routing`, `device`).
 pub fn stage(s: &Step) -> String {
     match &s.kind {
+        // The kernel makes an ICMP error at the network layer.
+        StepKind::Send { .. } if s.layer == crate::engine::trace::Layer::Network => "kernel".into(),
         StepKind::Send { .. } => "socket".into(),
         StepKind::Receive { .. } | StepKind::Transmit { .. } | StepKind::Exit { .. } => {
             "device".into()
@@ -26,7 +28,7 @@ pub fn stage(s: &Step) -> String {
         StepKind::NatSkipped { hook } => format!("nat {hook}"),
         StepKind::Conntrack(_) => "conntrack".into(),
         StepKind::Route { .. } => "routing".into(),
-        StepKind::Ttl { .. } => "forward".into(),
+        StepKind::Ttl { .. } | StepKind::Redirect { .. } => "forward".into(),
         StepKind::Encap { .. } | StepKind::Decap { .. } => "tunnel".into(),
         StepKind::Deliver { .. } => "socket".into(),
         StepKind::Drop {
@@ -182,7 +184,22 @@ pub fn summary(s: &Step) -> String {
                 if !ports && before.sport != after.sport {
                     parts.push(format!("echo id {} → {}", before.sport, after.sport));
                 }
-                format!("the connection's NAT binding rewrites {}", parts.join(", "))
+                let mut said = format!("the connection's NAT binding rewrites {}", parts.join(", "));
+                if let crate::engine::packet::Transport::Icmp {
+                    quoted: Some(q), ..
+                } = &s.packet.transport
+                {
+                    // The quoted packet went the other way: rewritten
+                    // the opposite way, it is the sender's own again.
+                    let quote = match q.ip.protocol {
+                        crate::engine::packet::Proto::Icmp => {
+                            format!("{} → {} (echo id {})", q.ip.src, q.ip.dst, q.src_port)
+                        }
+                        _ => format!("{}:{} → {}:{}", q.ip.src, q.src_port, q.ip.dst, q.dst_port),
+                    };
+                    said.push_str(&format!("; inside, the packet it quotes becomes {quote}"));
+                }
+                said
             }
             CtEvent::Confirm { original, reply } => {
                 format!("confirmed: original {original}, reply {reply}")
@@ -210,6 +227,7 @@ pub fn summary(s: &Step) -> String {
             let s = if n == 1 { "" } else { "s" };
             format!("{what} for {dst}: {won} ({n} candidate{s}) → {res}")
         }
+        StepKind::Redirect { to, gateway, note, .. } => format!("ICMP redirect to {to} (use {gateway}): {note}"),
         StepKind::Ttl { old, new } => format!("TTL {old} → {new}: a router takes one from each packet it forwards"),
         StepKind::Encap { dev, outer } => match &outer.vxlan {
             Some(v) => format!(

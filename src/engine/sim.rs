@@ -192,6 +192,31 @@ pub struct SimState {
     conns: Vec<Vec<Conn>>,
     /// Connections a listening socket accepted (its SYN arrived), per host.
     accepted: Vec<Vec<Conn>>,
+    /// What each host's kernel keeps per peer address for ICMP: its
+    /// redirects and its rate limit (`inet_peer`).
+    peers: Vec<HashMap<Ipv4Addr, Peer>>,
+}
+
+/// The kernel's ICMP bookkeeping for one peer address (`struct
+/// inet_peer`), in milliseconds of the simulator's clock.
+#[derive(Clone, Copy, Debug)]
+struct Peer {
+    /// When a redirect was last sent (or held back for good), or an ICMP
+    /// error last asked the rate limit.
+    rate_last: i64,
+    /// The rate limit's tokens (`icmp_ratelimit`: 1000 per error).
+    rate_tokens: i64,
+    /// Redirects sent since the peer last went quiet.
+    n_redirects: u32,
+}
+
+/// How the kernel decided on a redirect (`ip_rt_send_redirect`).
+enum Redirected {
+    Sent,
+    /// Too soon after the last one: it backs off, doubling the wait.
+    Backoff,
+    /// Nine went unheeded: no more until the peer is quiet for 20 s.
+    Unheeded,
 }
 
 impl SimState {
@@ -211,7 +236,56 @@ impl SimState {
                 .collect(),
             conns: vec![Vec::new(); n],
             accepted: vec![Vec::new(); n],
+            peers: vec![HashMap::new(); n],
         }
+    }
+
+    /// The peer record of `addr` on `host`, made as `inet_getpeer` makes
+    /// one: quiet for the last minute.
+    fn peer(&mut self, host: usize, addr: Ipv4Addr) -> &mut Peer {
+        let now = self.clock as i64 * 1000;
+        self.peers[host].entry(addr).or_insert(Peer {
+            rate_last: now - 60_000,
+            rate_tokens: 0,
+            n_redirects: 0,
+        })
+    }
+
+    /// `ip_rt_send_redirect`: whether a redirect to `to` is sent now
+    /// (ip_rt_redirect_load 20 ms, doubled per redirect; at most 9;
+    /// silence 20.48 s resets).
+    fn redirect(&mut self, host: usize, to: Ipv4Addr) -> Redirected {
+        let now = self.clock as i64 * 1000;
+        let p = self.peer(host, to);
+        if now > p.rate_last + (20 << 10) {
+            p.rate_tokens = 0;
+            p.n_redirects = 0;
+        }
+        if p.n_redirects >= 9 {
+            p.rate_last = now;
+            Redirected::Unheeded
+        } else if p.n_redirects == 0 || now > p.rate_last + (20 << p.n_redirects) {
+            p.rate_last = now;
+            p.n_redirects += 1;
+            Redirected::Sent
+        } else {
+            Redirected::Backoff
+        }
+    }
+
+    /// `icmpv4_xrlim_allow`: whether an ICMP error to `to` passes the
+    /// per-host rate limit (icmp_ratelimit 1000 ms, a burst of 6).
+    fn icmp_allowed(&mut self, host: usize, to: Ipv4Addr) -> bool {
+        let now = self.clock as i64 * 1000;
+        let p = self.peer(host, to);
+        let mut token = (p.rate_tokens + (now - p.rate_last)).min(6 * 1000);
+        p.rate_last = now;
+        let allowed = token >= 1000;
+        if allowed {
+            token -= 1000;
+        }
+        p.rate_tokens = token;
+        allowed
     }
 
     /// Grows the per-host state when hosts were added (`client:IP`).
@@ -223,6 +297,7 @@ impl SimState {
                 .push((self.ip_id.len() as u16).wrapping_mul(7919));
             self.conns.push(Vec::new());
             self.accepted.push(Vec::new());
+            self.peers.push(HashMap::new());
         }
     }
 
@@ -288,6 +363,8 @@ struct Walker<'w, 's> {
     /// The connection of a packet a host sends itself: it comes back in
     /// on lo with it, and conntrack looks nothing up ("previously seen").
     carried: Option<(usize, Ct)>,
+    /// Why the ICMP error just asked for was not made (its rate limit).
+    held_back: Option<String>,
 }
 
 /// The environment rules see inside one namespace.
@@ -782,6 +859,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         steps: Vec::with_capacity(64),
         attached: spec.ct.map(|a| (host, a)),
         carried: None,
+        held_back: None,
     };
     let note = match &pkt.transport {
         _ if echo_reply => format!("the kernel of {} answers the ping", h.name()),
@@ -799,7 +877,13 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             HostKind::Node => format!("a process on node {} sends", h.name()),
         },
     };
-    w.step(host, Layer::Transport, StepKind::Send { note }, &pkt);
+    // The kernel makes an ICMP error at the network layer; programs
+    // send from sockets.
+    let layer = match spec.is_icmp_error() {
+        true => Layer::Network,
+        false => Layer::Transport,
+    };
+    w.step(host, layer, StepKind::Send { note }, &pkt);
     let mut next = Next::LocalOut { host, pkt };
     let mut hops = 0;
     let verdict = loop {
@@ -1028,6 +1112,10 @@ impl Walker<'_, '_> {
             _ => Layer::Network,
         };
         let attached = attached.filter(|_| response.is_some());
+        let detail = match self.held_back.take() {
+            Some(why) if response.is_none() => format!("{detail}; {why}"),
+            _ => detail,
+        };
         self.step(
             host,
             layer,
@@ -1992,6 +2080,79 @@ impl Walker<'_, '_> {
         )
     }
 
+    /// A forwarded packet about to leave by the device it came in on
+    /// (`in_dev`), toward a next hop on its sender's own link: the kernel
+    /// sends the sender an ICMP redirect (`__mkroute_input` marks it when
+    /// the sender is directly connected there and it and the gateway
+    /// share a subnet of the device; `ip_rt_send_redirect` sends it,
+    /// backing off). Conntrack's NAT drops a redirect about a connection
+    /// whose NAT is not complete, or that has NAT (`nf_nat_icmp_reply_
+    /// translation`): a redirect could route around the translation. Made
+    /// or not, it updates the peer's ICMP rate limit, so an ICMP error
+    /// right after it is held back (measured on Linux 6.18).
+    fn maybe_redirect(
+        &mut self,
+        host: usize,
+        in_dev: &str,
+        out_dev: Option<&str>,
+        via: Option<Ipv4Addr>,
+        pkt: &Packet,
+        ct: &Ct,
+    ) {
+        if out_dev != Some(in_dev) || in_dev == "lo" {
+            return;
+        }
+        let h = &self.world.hosts[host];
+        let src = pkt.head().src;
+        // fib_validate_source: the sender is reached directly on in_dev.
+        let direct = h.routes.lookup(src).route.is_some_and(|r| {
+            r.kind == RouteType::Unicast && r.via.is_none() && r.dev.as_deref() == Some(in_dev)
+        });
+        // inet_addr_onlink: the sender and the gateway share a subnet.
+        let onlink = (h.devs.iter())
+            .filter(|d| d.spec.name == in_dev)
+            .flat_map(|d| &d.spec.addrs)
+            .any(|a| a.trunc().contains(&src) && via.is_none_or(|g| a.trunc().contains(&g)));
+        if !direct || !onlink {
+            return;
+        }
+        let gateway = via.unwrap_or(pkt.head().dst);
+        let (sent, note) = match self.state.redirect(host, src) {
+            Redirected::Sent => {
+                let nat = match (ct.new.as_ref(), ct.entry) {
+                    (Some(_), _) => Some("its connection's NAT is not complete yet"),
+                    (None, Some((i, _)))
+                        if {
+                            let e = &self.state.conntrack[host].entries[i];
+                            e.dnat || e.snat
+                        } =>
+                    {
+                        Some("its connection is NATed")
+                    }
+                    _ => None,
+                };
+                let note = match nat {
+                    Some(why) => format!("made, but conntrack's NAT drops it on the way out ({why}: a redirect could lead around the translation); the packet itself goes on"),
+                    None => format!("sent: {src} may send to {gateway} directly from now on (the simulator does not follow that); the packet itself goes on"),
+                };
+                (true, note)
+            }
+            Redirected::Backoff => (false, "not sent: too soon after the last one to this sender (the kernel waits twice as long after each)".to_string()),
+            Redirected::Unheeded => (false, "not sent: 9 went unheeded, so none until the sender is quiet for 20 s".to_string()),
+        };
+        self.step(
+            host,
+            Layer::Network,
+            StepKind::Redirect {
+                to: src,
+                gateway,
+                sent,
+                note,
+            },
+            pkt,
+        );
+    }
+
     /// Nobody answered ARP for the next hop. After about 3 s of asking
     /// (neigh_invalidate), the kernel tells the sender: a forwarded packet
     /// gets an ICMP host unreachable back (measured on Linux 6.18); the
@@ -2172,6 +2333,7 @@ impl Walker<'_, '_> {
                 &pkt.clone(),
             );
         }
+        self.maybe_redirect(host, &dev_name, route.dev.as_deref(), route.via, &pkt, &ct);
         pkt.head_mut().ttl = ttl - 1;
         self.step(
             host,
@@ -2931,8 +3093,27 @@ impl Walker<'_, '_> {
                 return None;
             }
         }
-        let h = &self.world.hosts[host];
         let head = pkt.head().clone();
+        // icmpv4_xrlim_allow: errors to another host pass its rate limit.
+        let h = &self.world.hosts[host];
+        if !h.owns(head.src) && !self.state.icmp_allowed(host, head.src) {
+            let ns = self.ns(host);
+            let redirected = self.steps.iter().any(|s| {
+                s.ns == ns && matches!(s.kind, StepKind::Redirect { to, .. } if to == head.src)
+            });
+            self.held_back = Some(format!(
+                "no ICMP {} goes back: the ICMP rate limit for {} holds it (icmp_ratelimit: one error a second per host){}",
+                icmp::name(t, code),
+                head.src,
+                if redirected {
+                    ", and the redirect just now set its clock: the sender hears nothing, and its connect() retries until it times out instead of failing with Connection refused (measured on Linux 6.18)"
+                } else {
+                    ""
+                }
+            ));
+            return None;
+        }
+        let h = &self.world.hosts[host];
         let src = if h.owns(head.dst) {
             head.dst
         } else {

@@ -205,6 +205,13 @@ impl std::fmt::Display for Tuple {
             crate::engine::packet::Proto::Tcp | crate::engine::packet::Proto::Udp => {
                 write!(f, " sport={} dport={}", self.sport, self.dport)
             }
+            // An error has no identifier (its conntrack is the quoted
+            // packet's connection).
+            crate::engine::packet::Proto::Icmp
+                if crate::engine::packet::icmp::is_error((self.dport & 0xff) as u8) =>
+            {
+                write!(f, " type={} code={}", self.dport & 0xff, self.dport >> 8)
+            }
             crate::engine::packet::Proto::Icmp => write!(
                 f,
                 " type={} code={} id={}",
@@ -297,7 +304,7 @@ impl DropReason {
             DropReason::NoRoute => "no route matches the destination (network unreachable)",
             DropReason::TtlExceeded => "TTL reached 0 while forwarding: ICMP time exceeded is sent back",
             DropReason::Filtered => "dropped by netfilter",
-            DropReason::Rejected => "rejected by netfilter: an error is sent back to the sender",
+            DropReason::Rejected => "rejected by netfilter: the kernel answers the sender with an error (an ICMP error or a reset; ICMP's rate limit may hold one back)",
             DropReason::NoListener => "no socket listens on that port: the kernel answers TCP with a reset, UDP with ICMP port unreachable",
             DropReason::NoPingSocket => "no ping socket waits for this echo-reply (none has its identifier): the kernel drops it and answers nothing",
             DropReason::NoSender => "no socket here sent the packet this ICMP error is about (its quote names none): the kernel drops it",
@@ -441,6 +448,21 @@ pub enum StepKind {
         dst: Ipv4Addr,
         candidates: Vec<Candidate>,
         result: RouteResult,
+    },
+    /// A forwarded packet leaves by the interface it came in on, toward a
+    /// next hop on its sender's own link: the kernel tells the sender to
+    /// use that next hop directly (an ICMP redirect, `ip_rt_send_redirect`,
+    /// with `send_redirects` on, as it is by default).
+    Redirect {
+        /// The sender the redirect is for.
+        to: Ipv4Addr,
+        /// The next hop it names.
+        gateway: Ipv4Addr,
+        /// Whether it was made (the kernel backs off, and stops after 9
+        /// that went unheeded).
+        sent: bool,
+        /// What became of it, in words.
+        note: String,
     },
     /// TTL decremented by forwarding.
     Ttl {

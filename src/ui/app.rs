@@ -2535,7 +2535,12 @@ fn outcome(
     let n = t.steps.len();
     html! {
         <p id="outcome" class={classes!("outcome", class)}>
-            <span><span aria-hidden="true">{ icon }</span>{ format!(" This packet: {} after {n} steps.", headline.to_ascii_lowercase()) }</span>
+            <span><span aria-hidden="true">{ icon }</span>{ format!(" This packet: {} after {n} steps", headline.to_ascii_lowercase()) }{
+                match model::error_told(t) {
+                    Some(told) => format!(" — {told}."),
+                    None => ".".to_string(),
+                }
+            }</span>
             if step + 1 < n {
                 if let Some(cb) = onlast { <button class="link-button" onclick={cb}>{ "Show the end" }</button> }
             } else if let Some(cb) = onreply {

@@ -149,9 +149,9 @@ pub fn explain(props: &ExplainProps) -> Html {
             <div class="drop-why" id="drop-reason">
                 <p><strong>{ if response.is_some() { "Refused: " } else { "Dropped: " } }</strong>{ reason.describe() }{ "." }</p>
                 if !detail.is_empty() { <p>{ detail.clone() }</p> }
-                if let Some(r) = response { <p>{ format!("The kernel answers: {}. Reply follows it back to the sender.", r.summary()) }</p> }
+                if let Some(r) = response { <p>{ format!("The kernel answers: {}. Reply sends it on its way back.", r.summary()) }</p> }
                 if let Some(by) = response.as_ref().and_then(|_| nat_on_the_way(&props.trace, props.step)) {
-                    <p>{ format!("On its way back, conntrack on {by} takes back the NAT made to this packet: the sender sees the answer come from the address it sent to, quoting its packet as it sent it.") }</p>
+                    <p>{ format!("On its way back, conntrack on {by} takes back the NAT made to this packet: the sender sees the answer come from the address it sent to{}.", if response.as_ref().is_some_and(|r| is_icmp_error(r)) { ", quoting its packet as it sent it" } else { "" }) }</p>
                 }
             </div>
         },
@@ -186,7 +186,17 @@ pub fn explain(props: &ExplainProps) -> Html {
                 reply,
             } => html! {
                 <>
-                    <p>{ format!("Conntrack looks up {tuple}: {state}.") }</p>
+                    if state.contains("nothing is looked up") {
+                        <p>{ format!("Conntrack, for {tuple}: {state}.") }</p>
+                    } else {
+                        <p>{ format!("Conntrack looks up {tuple}: {state}.") }</p>
+                    }
+                    if state.starts_with("RELATED") && is_icmp_error(&st.packet) && !state.contains("attached") {
+                        <p>{ "An ICMP error has no connection of its own: conntrack takes the packet it quotes (its addresses and ports, turned around) and finds that packet's connection, so -m conntrack sees the error as RELATED and NAT rewrites it by that connection's binding." }</p>
+                    }
+                    if state.contains("attached") {
+                        <p>{ "The kernel made this answer about a packet it refused, and gave it that packet's connection (nf_ct_attach), even one never confirmed: so conntrack takes back that connection's NAT on the way out, and -m conntrack sees the answer as RELATED." }</p>
+                    }
                     // The two states in that sentence are not one: the
                     // first is what -m conntrack --ctstate sees, the second
                     // TCP's own closing.
@@ -286,8 +296,17 @@ pub fn explain(props: &ExplainProps) -> Html {
                 </>
             }
         }
+        StepKind::NatSkipped { hook } if is_icmp_error(&st.packet) => html! {
+            <p>{ format!("No nat chain runs at {hook} for an ICMP error: it belongs to its connection (RELATED), and conntrack rewrites it by that connection's binding, its outer header and the packet it quotes, inside it, the opposite way.") }</p>
+        },
         StepKind::NatSkipped { hook } => html! {
             <p>{ format!("The nat table runs only for the first packet of a connection; at {hook} this packet follows the connection's binding instead.") }</p>
+        },
+        StepKind::Redirect { to, gateway, sent, .. } => html! {
+            <>
+                <p>{ format!("The packet leaves by the interface it came in on, toward {gateway}, on {to}'s own link: {to} could have sent it there itself. So the kernel tells it so with an ICMP redirect (net.ipv4.conf.*.send_redirects, on by default), backing off when it keeps coming{}.", if *sent { "" } else { ", as now" }) }</p>
+                <p>{ format!("Made or not, the redirect resets the ICMP rate limit the kernel keeps for {to}: an ICMP error to it right after (a REJECT's, say) is held back, and the sender hears nothing.") }</p>
+            </>
         },
         StepKind::Encap { dev, outer } => html! {
             if let Some(v) = &outer.vxlan {
@@ -312,7 +331,16 @@ pub fn explain(props: &ExplainProps) -> Html {
                 if let Some(n) = note { <p>{ format!("{n}.") }</p> }
             </>
         },
+        StepKind::Send { .. } if is_icmp_error(&st.packet) => html! {
+            <p>{ format!("The kernel makes this ICMP error itself (icmp_send), about the packet it refused. It quotes that packet's IP header and first 8 bytes (its ports), so the sender can tell which of its packets it is about, and it comes from {}: the address {} uses toward the sender (or the refused packet's own destination, when that was this host).", st.packet.ip.src, st.ns) }</p>
+        },
+        StepKind::Send { note } if note.contains("answers with a reset") => html! {
+            <p>{ "The kernel sends this reset itself, no program: it answers a segment nothing may take (a REJECT --reject-with tcp-reset, or a port nobody listens on), from the address and port that segment was sent to." }</p>
+        },
         StepKind::Deliver { .. } => match &st.packet.transport {
+            Transport::Icmp { icmp_type, code, quoted: Some(_), .. } => html! {
+                <p>{ format!("An ICMP error goes to the socket that sent the packet it quotes (found by that packet's addresses and ports). Linux turns the error into an errno (icmp_err_convert: port-unreachable is ECONNREFUSED, host-unreachable and the prohibited ones EHOSTUNREACH, network-unreachable ENETUNREACH): this one, {}, is {}. A connecting TCP socket fails with it at once; an established one only notes it; a UDP socket hears of the fatal ones, and only when connected.", crate::engine::packet::icmp::name(*icmp_type, *code), crate::engine::packet::icmp::errno(*icmp_type, *code).0) }</p>
+            },
             Transport::Icmp { icmp_type: 8, id, seq, .. } => html! {
                 <p>{ format!("The kernel answers a ping itself (no program is involved): Reply sends its echo-reply, with the same identifier {id} and sequence {seq}. ICMP has no ports, so conntrack keys the exchange on that identifier, and the echo-reply is the reply direction of this \"connection\": it is translated back like any answer.") }</p>
             },
@@ -335,6 +363,11 @@ pub fn explain(props: &ExplainProps) -> Html {
             { body }
         </section>
     }
+}
+
+/// Whether `p` is an ICMP error (it quotes another packet).
+fn is_icmp_error(p: &crate::engine::packet::Packet) -> bool {
+    matches!(&p.transport, Transport::Icmp { quoted: Some(_), .. })
 }
 
 /// The namespaces up to step `at` that translated the packet (a NAT rule

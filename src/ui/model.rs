@@ -193,6 +193,22 @@ pub fn header_changes(before: &Packet, after: &Packet) -> Vec<String> {
 }
 
 /// The verdict as a short headline and a sentence.
+/// What a delivered error (an ICMP error or a reset) does to the socket
+/// it reaches, in words (`its connect() fails with ECONNREFUSED …`).
+pub fn error_told(trace: &Trace) -> Option<String> {
+    use crate::engine::packet::Transport;
+    let Verdict::Delivered { socket, .. } = &trace.verdict else {
+        return None;
+    };
+    let error = match &trace.steps.last()?.packet.transport {
+        Transport::Icmp { quoted, .. } => quoted.is_some(),
+        Transport::Tcp { flags, .. } => flags.rst,
+        _ => false,
+    };
+    let (_, told) = socket.split_once(": ").filter(|_| error)?;
+    Some(told.to_string())
+}
+
 pub fn verdict_words(trace: &Trace) -> (&'static str, String) {
     let n = trace.steps.len();
     match &trace.verdict {
@@ -698,9 +714,10 @@ impl EventClass {
             StepKind::Conntrack(_) | StepKind::NatSkipped { .. } => EventClass::Conntrack,
             // A bridge switching a frame is the decision a route would
             // have made: shown and hidden with the routing steps.
-            StepKind::Route { .. } | StepKind::Ttl { .. } | StepKind::Bridge { .. } => {
-                EventClass::Routing
-            }
+            StepKind::Route { .. }
+            | StepKind::Ttl { .. }
+            | StepKind::Redirect { .. }
+            | StepKind::Bridge { .. } => EventClass::Routing,
             StepKind::Receive { .. }
             | StepKind::Transmit { .. }
             | StepKind::Arp { .. }

@@ -1479,7 +1479,11 @@ impl Session {
     /// The answer to the selected packet, from where it was delivered.
     pub fn reply_spec(&self) -> Option<SendSpec> {
         let (t, _) = self.selected?;
-        reply_spec(self.sends.get(t)?.trace.as_ref().ok()?)
+        let spec = reply_spec(self.sends.get(t)?.trace.as_ref().ok()?)?;
+        // The kernel answers a refused packet once: not again if its
+        // answer was sent already.
+        let sent = spec.kernel && self.sends[t + 1..].iter().any(|s| s.spec == spec);
+        (!sent).then_some(spec)
     }
 
     /// Sends the answer to the selected packet; false when it was not delivered.

@@ -589,7 +589,7 @@ mod tests {
         use crate::engine::sim::{reply_spec, send, SimState};
         let mut w = World::build(&article()).expect("builds");
         let mut state = SimState::new(&w);
-        let refused = SendSpec::new("client:192.168.11.200", "ms-test/flask-api", Proto::Tcp);
+        let refused = SendSpec::new("curl-7d4b9c6f5-qm2lx", "ms-test/flask-api", Proto::Tcp);
         let t = send(&mut w, &mut state, &refused).expect("sends");
         let answer = reply_spec(&t).expect("the REJECT answers");
         assert!(answer.is_icmp_error() && answer.ct.is_some(), "{answer:?}");
