@@ -679,12 +679,12 @@ def run(b, base):
           and "connect() fails with ECONNREFUSED" in b.text("#outcome")
           and "10.96.45.12" in quoted and "5000" in quoted and b.js("return document.getElementById('again-button').disabled"),
           f"{label} / {refused} / {last_item} / {related} / {b.text('#verdict')} / {b.text('#outcome')} / {quoted}")
+    b.screenshot(os.path.join(SHOTS, "e2e-refused-answer.png"))
     # The kernel answers once: back on the refused packet, Reply is off.
     b.js("const i = document.querySelectorAll('.history-item'); i[i.length - 2].click()")
     b.wait_until(lambda: "#6" in b.text(".history-item.selected"), "the refused packet again")
     check("a refused packet whose answer was sent cannot be answered again",
           b.js("return document.getElementById('reply-button').disabled"), b.text(".history-item.selected"))
-    b.screenshot(os.path.join(SHOTS, "e2e-refused-answer.png"))
 
     # 4a''. An earlier packet met earlier rules: its lines are not marked
     # in today's text (a line added on top moves every rule down).
