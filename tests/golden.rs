@@ -515,6 +515,7 @@ fn service_without_endpoints_is_rejected() {
             to,
             gateway,
             sent,
+            holds_errors: true,
             note,
         } => Some((to.to_string(), gateway.to_string(), *sent, note.clone())),
         _ => None,
@@ -1279,4 +1280,46 @@ fn redirects_back_off_and_then_the_errors_come_through() {
         })
         .collect();
     assert_eq!(pattern, "RRRRRRUUUU");
+}
+
+/// A reset ends an established connection (ECONNRESET) but refuses one
+/// still connecting (ECONNREFUSED): the client's socket knows which, from
+/// the SYN-ACK it got, though the client has no conntrack of its own.
+#[test]
+fn a_reset_refuses_a_connect_and_resets_a_connection() {
+    use packetwalk::engine::sim::again_spec;
+    let (mut w, mut s) = world("article");
+    let mut syn = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
+    syn.src_port = Some(40000);
+    let t = send(&mut w, &mut s, &syn).unwrap();
+    let synack_spec = reply_spec(&t).unwrap();
+    let synack = send(&mut w, &mut s, &synack_spec).unwrap();
+    assert_eq!(delivered_in(&synack), "client");
+    let mut rst = again_spec(&synack_spec, &synack).unwrap();
+    rst.flags = Some(TcpFlags {
+        rst: true,
+        ack: true,
+        ..Default::default()
+    });
+    let reset = send(&mut w, &mut s, &rst).unwrap();
+    assert!(
+        matches!(&reset.verdict, Verdict::Delivered { socket, .. } if socket.contains("ECONNRESET")),
+        "{:?}",
+        reset.verdict
+    );
+    // A new connection refused at once: no SYN-ACK came.
+    let (mut w, mut s) = world("article");
+    let t = send(&mut w, &mut s, &syn).unwrap();
+    let mut early = reply_spec(&t).unwrap();
+    early.flags = Some(TcpFlags {
+        rst: true,
+        ack: true,
+        ..Default::default()
+    });
+    let refused = send(&mut w, &mut s, &early).unwrap();
+    assert!(
+        matches!(&refused.verdict, Verdict::Delivered { socket, .. } if socket.contains("ECONNREFUSED")),
+        "{:?}",
+        refused.verdict
+    );
 }

@@ -87,11 +87,6 @@ impl Tcp {
         }
     }
 
-    /// Whether the handshake is done.
-    pub fn established(self) -> bool {
-        self.established
-    }
-
     /// Whether a SYN in direction `dir` reopens the connection: conntrack
     /// deletes the entry and looks the packet up again, as new. From
     /// TIME_WAIT or CLOSE, when a FIN began the closing, or the last

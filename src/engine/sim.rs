@@ -195,6 +195,10 @@ pub struct SimState {
     /// What each host's kernel keeps per peer address for ICMP: its
     /// redirects and its rate limit (`inet_peer`).
     peers: Vec<HashMap<Ipv4Addr, Peer>>,
+    /// TCP sockets of `conns` whose connection is established (a SYN-ACK
+    /// reached them), per host: a reset or an ICMP error ends those
+    /// differently from one still connecting.
+    connected: Vec<Vec<Conn>>,
 }
 
 /// The kernel's ICMP bookkeeping for one peer address (`struct
@@ -237,6 +241,7 @@ impl SimState {
             conns: vec![Vec::new(); n],
             accepted: vec![Vec::new(); n],
             peers: vec![HashMap::new(); n],
+            connected: vec![Vec::new(); n],
         }
     }
 
@@ -298,6 +303,7 @@ impl SimState {
             self.conns.push(Vec::new());
             self.accepted.push(Vec::new());
             self.peers.push(HashMap::new());
+            self.connected.push(Vec::new());
         }
     }
 
@@ -845,6 +851,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         // opened, or one its listener accepted) is gone.
         state.conns[host].retain(|c| *c != conn);
         state.accepted[host].retain(|c| *c != conn);
+        state.connected[host].retain(|c| *c != conn);
     } else if !echo_reply
         && !spec.kernel
         && !spec.is_icmp_error()
@@ -1076,6 +1083,8 @@ impl Walker<'_, '_> {
                 reply: n.reply,
                 refused_reply: false,
                 unconfirmed: true,
+                dnat: n.dnat,
+                snat: n.snat,
             });
         }
         let (e, dir) = match (ct.entry, &ct.attached) {
@@ -1088,6 +1097,8 @@ impl Walker<'_, '_> {
             reply: e.reply,
             refused_reply: dir == Dir::Reply,
             unconfirmed: false,
+            dnat: e.dnat,
+            snat: e.snat,
         })
     }
 
@@ -1367,11 +1378,7 @@ impl Walker<'_, '_> {
         } else {
             Dir::Reply
         };
-        // What NAT made of the connection: its reply is not the
-        // original's mirror.
-        let mirror = invert(&a.original);
-        let dnat = (a.reply.src, a.reply.sport) != (mirror.src, mirror.sport);
-        let snat = (a.reply.dst, a.reply.dport) != (mirror.dst, mirror.dport);
+        let (dnat, snat) = (a.dnat, a.snat);
         let mut state = ctstate::RELATED;
         if dnat {
             state |= ctstate::DNAT;
@@ -2117,7 +2124,24 @@ impl Walker<'_, '_> {
             return;
         }
         let gateway = via.unwrap_or(pkt.head().dst);
-        let (sent, note) = match self.state.redirect(host, src) {
+        let about_error = matches!(
+            &pkt.transport,
+            Transport::Icmp {
+                quoted: Some(_),
+                ..
+            }
+        );
+        let redirected = self.state.redirect(host, src);
+        // Only a backed-off redirect leaves the peer's clock alone.
+        let holds_errors = !matches!(redirected, Redirected::Backoff);
+        let (sent, note) = match redirected {
+            // __icmp_send makes no error about an ICMP error (a redirect
+            // is one); the peer's bookkeeping is done all the same.
+            Redirected::Sent if about_error => (
+                false,
+                "not made: the kernel sends no ICMP error about an ICMP error, though it counts it as sent"
+                    .to_string(),
+            ),
             Redirected::Sent => {
                 let nat = match (ct.new.as_ref(), ct.entry) {
                     (Some(_), _) => Some("its connection's NAT is not complete yet"),
@@ -2147,6 +2171,7 @@ impl Walker<'_, '_> {
                 to: src,
                 gateway,
                 sent,
+                holds_errors,
                 note,
             },
             pkt,
@@ -2831,7 +2856,7 @@ impl Walker<'_, '_> {
         {
             if icmp::is_error(*icmp_type) {
                 let (t, c, q) = (*icmp_type, *code, (**q).clone());
-                return self.error_to_socket(host, pkt, &ct, t, c, &q);
+                return self.error_to_socket(host, pkt, t, c, &q);
             }
         }
         let ip = &pkt.ip;
@@ -2932,15 +2957,20 @@ impl Walker<'_, '_> {
                 "the {proto} socket {}:{dport} that sent to {}:{sport}",
                 ip.dst, ip.src
             );
-            if tcp_flags.is_some_and(|f| f.rst) {
-                let connected = (ct.entry)
-                    .is_some_and(|(i, _)| self.state.conntrack[host].entries[i].tcp.established());
-                s.push_str(if connected {
-                    ": the reset ends the connection (the next call fails with ECONNRESET, Connection reset by peer)"
-                } else {
-                    ": the reset refuses the connection (connect() fails with ECONNREFUSED, Connection refused)"
-                });
-                self.state.conns[host].retain(|c| *c != conn);
+            let connected = self.state.connected[host].contains(&conn);
+            match tcp_flags {
+                Some(f) if f.rst => {
+                    s.push_str(if connected {
+                        ": the reset ends the connection (the next call fails with ECONNRESET, Connection reset by peer)"
+                    } else {
+                        ": the reset refuses the connection (connect() fails with ECONNREFUSED, Connection refused)"
+                    });
+                    self.state.conns[host].retain(|c| *c != conn);
+                    self.state.connected[host].retain(|c| *c != conn);
+                }
+                // The answer to its SYN: the socket's connection is up.
+                Some(f) if f.syn && f.ack && !connected => self.state.connected[host].push(conn),
+                _ => {}
             }
             Some(s)
         } else if echo {
@@ -3010,23 +3040,16 @@ impl Walker<'_, '_> {
 
     /// An ICMP error reaches the socket that sent the packet it quotes
     /// (`icmp_socket_deliver`): what that socket makes of it.
-    fn error_to_socket(
-        &mut self,
-        host: usize,
-        pkt: Packet,
-        ct: &Ct,
-        t: u8,
-        code: u8,
-        q: &Quoted,
-    ) -> Next {
+    fn error_to_socket(&mut self, host: usize, pkt: Packet, t: u8, code: u8, q: &Quoted) -> Next {
         let proto = q.ip.protocol;
-        let sent = self.state.conns[host].iter().any(|c| {
+        let sender = self.state.conns[host].iter().copied().find(|c| {
             c.proto == proto
                 && c.local == q.ip.src
                 && c.lport == q.src_port
                 && c.remote == q.ip.dst
                 && (proto == Proto::Icmp || c.rport == q.dst_port)
         });
+        let sent = sender.is_some();
         let what = format!("ICMP {}", icmp::name(t, code));
         if !sent {
             let detail = format!(
@@ -3036,10 +3059,11 @@ impl Walker<'_, '_> {
             return self.drop(host, DropReason::NoSender, detail, None, &pkt);
         }
         let (errno, text, fatal) = icmp::errno(t, code);
-        let connected = match ct.entry {
-            Some((i, _)) => self.state.conntrack[host].entries[i].tcp.established(),
-            None => false,
-        };
+        let connected = sender.is_some_and(|c| self.state.connected[host].contains(&c));
+        if let (Proto::Tcp, false, Some(c)) = (proto, connected, sender) {
+            // connect() fails: the socket is closed (tcp_done).
+            self.state.conns[host].retain(|x| *x != c);
+        }
         let from = pkt.ip.src;
         let socket = match proto {
             Proto::Icmp => format!(
@@ -3099,14 +3123,21 @@ impl Walker<'_, '_> {
         if !h.owns(head.src) && !self.state.icmp_allowed(host, head.src) {
             let ns = self.ns(host);
             let redirected = self.steps.iter().any(|s| {
-                s.ns == ns && matches!(s.kind, StepKind::Redirect { to, .. } if to == head.src)
+                s.ns == ns
+                    && matches!(s.kind, StepKind::Redirect { to, holds_errors: true, .. } if to == head.src)
             });
+            let (errno, text, _) = icmp::errno(t, code);
+            let unheard = match head.protocol {
+                Proto::Tcp => format!("its connect() retries until it times out, where the error would have failed it with {errno} ({text})"),
+                Proto::Icmp => "ping hears nothing of this echo".to_string(),
+                _ => format!("a connected socket would have had {errno} ({text})"),
+            };
             self.held_back = Some(format!(
-                "no ICMP {} goes back: the ICMP rate limit for {} holds it (icmp_ratelimit: one error a second per host){}",
+                "no ICMP {} goes back: the ICMP rate limit for {} holds it (icmp_ratelimit: one error a second per host{}); the sender hears nothing: {unheard} (measured on Linux 6.18)",
                 icmp::name(t, code),
                 head.src,
                 if redirected {
-                    ", and the redirect just now set its clock: the sender hears nothing, and its connect() retries until it times out instead of failing with Connection refused (measured on Linux 6.18)"
+                    ", and the redirect just now set its clock"
                 } else {
                     ""
                 }

@@ -196,6 +196,12 @@ pub struct Attached {
     /// any source NAT hook (so a REJECT's reset walks the nat chains there).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unconfirmed: bool,
+    /// Its destination, or its source, is translated (conntrack's
+    /// `IPS_DST_NAT`, `IPS_SRC_NAT`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dnat: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub snat: bool,
 }
 
 impl std::fmt::Display for Tuple {
@@ -461,6 +467,11 @@ pub enum StepKind {
         /// Whether it was made (the kernel backs off, and stops after 9
         /// that went unheeded).
         sent: bool,
+        /// The kernel set the clock of the sender's ICMP rate limit (it
+        /// does when it makes one, or holds one back for good): an ICMP
+        /// error to the sender right after is held back.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        holds_errors: bool,
         /// What became of it, in words.
         note: String,
     },

@@ -191,7 +191,7 @@ pub fn explain(props: &ExplainProps) -> Html {
                     } else {
                         <p>{ format!("Conntrack looks up {tuple}: {state}.") }</p>
                     }
-                    if state.starts_with("RELATED") && is_icmp_error(&st.packet) && !state.contains("attached") {
+                    if state.starts_with("RELATED") && is_icmp_error(&st.packet) && !state.contains("nothing is looked up") {
                         <p>{ "An ICMP error has no connection of its own: conntrack takes the packet it quotes (its addresses and ports, turned around) and finds that packet's connection, so -m conntrack sees the error as RELATED and NAT rewrites it by that connection's binding." }</p>
                     }
                     if state.contains("attached") {
@@ -302,10 +302,14 @@ pub fn explain(props: &ExplainProps) -> Html {
         StepKind::NatSkipped { hook } => html! {
             <p>{ format!("The nat table runs only for the first packet of a connection; at {hook} this packet follows the connection's binding instead.") }</p>
         },
-        StepKind::Redirect { to, gateway, sent, .. } => html! {
+        StepKind::Redirect { to, gateway, sent, holds_errors, .. } => html! {
             <>
                 <p>{ format!("The packet leaves by the interface it came in on, toward {gateway}, on {to}'s own link: {to} could have sent it there itself. So the kernel tells it so with an ICMP redirect (net.ipv4.conf.*.send_redirects, on by default), backing off when it keeps coming{}.", if *sent { "" } else { ", as now" }) }</p>
-                <p>{ format!("Made or not, the redirect resets the ICMP rate limit the kernel keeps for {to}: an ICMP error to it right after (a REJECT's, say) is held back, and the sender hears nothing.") }</p>
+                if *holds_errors {
+                    <p>{ format!("This redirect set the clock of the ICMP rate limit the kernel keeps for {to}: an ICMP error to it right after (a REJECT's, say) is held back, and the sender hears nothing.") }</p>
+                } else {
+                    <p>{ format!("Held back by the back-off, it leaves the ICMP rate limit for {to} alone: an error to it can go back.") }</p>
+                }
             </>
         },
         StepKind::Encap { dev, outer } => html! {
@@ -339,7 +343,7 @@ pub fn explain(props: &ExplainProps) -> Html {
         },
         StepKind::Deliver { .. } => match &st.packet.transport {
             Transport::Icmp { icmp_type, code, quoted: Some(_), .. } => html! {
-                <p>{ format!("An ICMP error goes to the socket that sent the packet it quotes (found by that packet's addresses and ports). Linux turns the error into an errno (icmp_err_convert: port-unreachable is ECONNREFUSED, host-unreachable and the prohibited ones EHOSTUNREACH, network-unreachable ENETUNREACH): this one, {}, is {}. A connecting TCP socket fails with it at once; an established one only notes it; a UDP socket hears of the fatal ones, and only when connected.", crate::engine::packet::icmp::name(*icmp_type, *code), crate::engine::packet::icmp::errno(*icmp_type, *code).0) }</p>
+                <p>{ format!("An ICMP error goes to the socket that sent the packet it quotes (found by that packet's addresses and ports). Linux turns the error into an errno (icmp_err_convert: port-unreachable is ECONNREFUSED, host-unreachable, host- and admin-prohibited EHOSTUNREACH, network-unreachable and network-prohibited ENETUNREACH): this one, {}, is {}. A connecting TCP socket fails with it at once; an established one only notes it; a UDP socket hears of the fatal ones, and only when connected.", crate::engine::packet::icmp::name(*icmp_type, *code), crate::engine::packet::icmp::errno(*icmp_type, *code).0) }</p>
             },
             Transport::Icmp { icmp_type: 8, id, seq, .. } => html! {
                 <p>{ format!("The kernel answers a ping itself (no program is involved): Reply sends its echo-reply, with the same identifier {id} and sequence {seq}. ICMP has no ports, so conntrack keys the exchange on that identifier, and the echo-reply is the reply direction of this \"connection\": it is translated back like any answer.") }</p>
