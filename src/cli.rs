@@ -63,6 +63,10 @@ enum Command {
         /// The first packet's source port (default: an ephemeral port from the seed).
         #[arg(long)]
         sport: Option<u16>,
+        /// The first packet's IP TTL (default 64): each router takes one, and
+        /// the one that takes the last answers ICMP time exceeded.
+        #[arg(long)]
+        ttl: Option<u8>,
         /// Then another packet, on the state the ones before left
         /// (conntrack, counters): `reply` (the answer to the last packet,
         /// from where it was delivered; to a refused one, the kernel's reset
@@ -245,6 +249,7 @@ struct Send<'a> {
     proto: Option<&'a str>,
     flags: Option<&'a str>,
     sport: Option<u16>,
+    ttl: Option<u8>,
     force: &'a [String],
     then: &'a [String],
     json: bool,
@@ -346,6 +351,7 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
         spec.flags = Some(parse_flags(f).map_err(|e| format!("--flags: {e}"))?);
     }
     spec.src_port = what.sport;
+    spec.ttl = what.ttl;
     spec.force = force
         .iter()
         .map(|f| parse_force(f))
@@ -480,6 +486,7 @@ pub fn main() -> i32 {
             node,
             force,
             sport,
+            ttl,
             then,
             json,
         } => trace(
@@ -491,6 +498,7 @@ pub fn main() -> i32 {
                 proto: proto.as_deref(),
                 flags: flags.as_deref(),
                 sport: *sport,
+                ttl: *ttl,
                 force,
                 then,
                 json: *json,

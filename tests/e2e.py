@@ -158,16 +158,16 @@ def main():
     return 1 if failed else 0
 
 
-# The default page's .wasm + .js, gzip -9, as it stands (473.2 kB on
+# The default page's .wasm + .js, gzip -9, as it stands (475.3 kB on
 # 2026-11-26, after the kernel's NAT choices, TCP closing, the other-tab
 # check, the NAT steps' Why, the input checks, ping, the kernel's
 # answers followed back (+11.5 kB, two thirds of it serde for the
-# answer's quote and connection in a link) and ICMP redirects of that
-# day; the
+# answer's quote and connection in a link), ICMP redirects and the TTL
+# field of that day; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 475_000
+PAGE_BYTES_LIMIT = 477_000
 
 
 def page_size(dist):
@@ -680,9 +680,34 @@ def run(b, base):
           and "10.96.45.12" in quoted and "5000" in quoted and b.js("return document.getElementById('again-button').disabled"),
           f"{label} / {refused} / {last_item} / {related} / {b.text('#verdict')} / {b.text('#outcome')} / {quoted}")
     b.screenshot(os.path.join(SHOTS, "e2e-refused-answer.png"))
-    # The kernel answers once: back on the refused packet, Reply is off.
-    b.js("const i = document.querySelectorAll('.history-item'); i[i.length - 2].click()")
+    # TTL: a bad one is refused by the form; TTL 1 from the client dies at
+    # node8, whose time-exceeded, followed back, comes from the ClusterIP.
+    b.select("#send-from", "client:192.168.11.200")
+    b.clear("#send-to")
+    b.type("#send-to", "flask-ui")
+    b.clear("#send-ttl")
+    b.type("#send-ttl", "0")
+    b.click("#send-button")
+    b.wait("#send-error", 5)
+    bad_ttl = b.text("#send-error")
+    b.clear("#send-ttl")
+    b.type("#send-ttl", "1")
+    b.click("#send-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 8, "the TTL 1 packet")
+    ttl_item = b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
+    b.click("#reply-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 9, "its time-exceeded")
+    b.click("#step-last")
+    b.wait_until(lambda: "EHOSTUNREACH" in b.text("#verdict"), "the error at the client", 5)
+    src = b.js("const h = [...document.querySelectorAll('.hdr')].find(h => h.textContent.startsWith('IPv4')); return h ? h.textContent : ''")
+    check("the TTL field: 0 is refused; TTL 1 dies at node8, and its time-exceeded comes back from the ClusterIP",
+          "from 1 to 255" in bad_ttl and "TTL 1" in ttl_item and "10.96.100.10" in src,
+          f"{bad_ttl} / {ttl_item} / {src}")
+    b.clear("#send-ttl")
+    b.type("#send-ttl", "64")
+    b.js("const i = document.querySelectorAll('.history-item'); i[i.length - 4].click()")
     b.wait_until(lambda: "#6" in b.text(".history-item.selected"), "the refused packet again")
+    # The kernel answers once: back on the refused packet, Reply is off.
     check("a refused packet whose answer was sent cannot be answered again",
           b.js("return document.getElementById('reply-button').disabled"), b.text(".history-item.selected"))
 

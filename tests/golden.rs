@@ -1124,6 +1124,28 @@ fn answers_to_a_dnated_packet_come_back_from_the_address_it_was_sent_to() {
         );
         assert_eq!(reply_spec(&b), None, "{what}");
     }
+    // TTL 1: node8 cannot forward it, and its time-exceeded comes back
+    // from the ClusterIP too (conntrack translates the error's outer
+    // header by the connection, as traceroute through a NAT shows), and
+    // the connecting socket fails (tcp_v4_err: EHOSTUNREACH).
+    let (mut w, mut s) = article_node8(&[], "");
+    let mut spec = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
+    spec.ttl = Some(1);
+    let t = send(&mut w, &mut s, &spec).unwrap();
+    assert_eq!(dropped(&t), ("node8", DropReason::TtlExceeded));
+    let b = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    let got = &b.steps.last().unwrap().packet;
+    assert_eq!(got.ip.src.to_string(), "10.96.100.10");
+    assert!(
+        matches!(&b.verdict, Verdict::Delivered { socket, .. } if socket.ends_with("its connect() fails with EHOSTUNREACH (No route to host)")),
+        "{:?}",
+        b.verdict
+    );
+    spec.ttl = Some(0);
+    assert_eq!(
+        send(&mut w, &mut s, &spec).unwrap_err(),
+        "a TTL of 0 cannot be sent: it is 1 to 255 (64 by default)"
+    );
     // A host's own packet, DNATed in OUTPUT to one of its own addresses,
     // comes back in on lo already translated: the reset to it still comes
     // from the address the program connected to (Linux 6.18: RELATED on

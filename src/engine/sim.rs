@@ -710,6 +710,9 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             ));
         }
     }
+    if spec.ttl == Some(0) {
+        return Err("a TTL of 0 cannot be sent: it is 1 to 255 (64 by default)".into());
+    }
     if matches!(spec.proto, Proto::Tcp | Proto::Udp) && port.is_none() {
         return Err(format!(
             "{} needs a destination port: write {}:PORT",

@@ -102,7 +102,8 @@ pub fn send_history(props: &HistoryProps) -> Html {
                         _ => String::new(),
                     };
                     let onclick = props.onselect.reform(move |_| i);
-                    let what = format!("{}{flags} {} → {}", spec.proto.to_string().to_ascii_uppercase(), spec.from, spec.to);
+                    let ttl = spec.ttl.map(|t| format!(" TTL {t}")).unwrap_or_default();
+                    let what = format!("{}{flags} {} → {}{ttl}", spec.proto.to_string().to_ascii_uppercase(), spec.from, spec.to);
                     html! {
                         <li key={i}>
                             <button class={classes!("history-item", (i == props.selected).then_some("selected"))}

@@ -66,6 +66,19 @@ pub fn host_value(name: &str, kind: HostKind, addr: Option<Ipv4Addr>) -> String 
 }
 const FLAGS: [&str; 5] = ["SYN", "ACK", "FIN", "RST", "PSH"];
 
+/// The TTL field: 1–255, `None` for Linux's default 64 (not repeated in
+/// links).
+fn parse_ttl(typed: &str) -> Result<Option<u8>, String> {
+    match typed.trim().parse::<u8>() {
+        Ok(64) => Ok(None),
+        Ok(t @ 1..=255) => Ok(Some(t)),
+        _ => Err(format!(
+            "The TTL is a whole number from 1 to 255, not \"{}\" (64 is Linux's default).",
+            typed.trim()
+        )),
+    }
+}
+
 #[function_component(SendForm)]
 pub fn send_form(props: &SendFormProps) -> Html {
     let init = props.initial.clone();
@@ -84,6 +97,8 @@ pub fn send_form(props: &SendFormProps) -> Html {
     });
     let to = use_state(|| init.as_ref().map(|s| s.to.clone()).unwrap_or_default());
     let proto = use_state(|| init.as_ref().map_or(Proto::Tcp, |s| s.proto));
+    // The IP TTL the packet leaves with, as typed (64, Linux's default).
+    let ttl = use_state(|| init.as_ref().and_then(|s| s.ttl).unwrap_or(64).to_string());
     let flags = use_state(|| {
         init.as_ref().and_then(|s| s.flags).unwrap_or(TcpFlags {
             syn: true,
@@ -168,21 +183,27 @@ pub fn send_form(props: &SendFormProps) -> Html {
     };
     {
         let ondraft = props.ondraft.clone();
-        use_effect_with(((*from).clone(), (*to).clone(), *proto, *flags), move |(f, t, p, fl)| {
+        use_effect_with(((*from).clone(), (*to).clone(), *proto, *flags, (*ttl).clone()), move |(f, t, p, fl, ttl)| {
             let mut spec = SendSpec::new(f, t.trim(), *p);
             if *p == Proto::Tcp {
                 spec.flags = Some(*fl);
             }
+            spec.ttl = parse_ttl(ttl).ok().flatten();
             ondraft.emit(spec);
         });
     }
+    let onttl = {
+        let ttl = ttl.clone();
+        Callback::from(move |e: InputEvent| ttl.set(e.target_unchecked_into::<HtmlInputElement>().value()))
+    };
     let onsubmit = {
-        let (from, to, proto, flags, error) = (
+        let (from, to, proto, flags, error, ttl) = (
             from.clone(),
             to.clone(),
             proto.clone(),
             flags.clone(),
             error.clone(),
+            ttl.clone(),
         );
         let onsend = props.onsend.clone();
         Callback::from(move |e: SubmitEvent| {
@@ -203,11 +224,19 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     return;
                 }
             }
+            let ttl = match parse_ttl(&ttl) {
+                Ok(t) => t,
+                Err(why) => {
+                    error.set(Some(why));
+                    return;
+                }
+            };
             error.set(None);
             let mut spec = SendSpec::new(&from, t, *proto);
             if *proto == Proto::Tcp {
                 spec.flags = Some(*flags);
             }
+            spec.ttl = ttl;
             onsend.emit(spec);
         })
     };
@@ -344,6 +373,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     aria-describedby={problem.is_some().then_some("send-error")} />
                 <datalist id="send-to-list">{ for suggestions }</datalist>
             </div>
+            <div class="field-pair">
             <div class="field field-proto">
                 <label for="send-proto">{ "Protocol" }</label>
                 <select id="send-proto" onchange={onproto}>
@@ -351,6 +381,14 @@ pub fn send_form(props: &SendFormProps) -> Html {
                         <option value={p.to_string()} selected={*p == *proto}>{ p.to_string().to_ascii_uppercase() }</option>
                     }) }
                 </select>
+            </div>
+            <div class="field field-ttl">
+                <label for="send-ttl">{ "TTL" }</label>
+                <input id="send-ttl" type="text" inputmode="numeric" value={(*ttl).clone()} oninput={onttl}
+                    title="The IP time to live the packet leaves with: each router takes one, and the one that takes the last answers ICMP time exceeded (64, Linux's default; lower it hop by hop to trace the route)"
+                    aria-describedby="send-ttl-help" />
+                <span id="send-ttl-help" class="visually-hidden">{ "Each router takes one; at 0 the router answers ICMP time exceeded." }</span>
+            </div>
             </div>
             if *proto == Proto::Tcp {
                 <fieldset class="field flags">
