@@ -460,34 +460,14 @@ fn transport_layer(p: &Packet) -> Option<(String, Vec<(&'static str, String)>)> 
                 ("dport", dst_port.to_string()),
             ],
         ),
-        // An error has no identifier or sequence: it quotes a packet.
-        Transport::Icmp {
-            icmp_type,
-            code,
-            quoted: Some(_),
-            ..
-        } => (
-            "ICMP".into(),
-            vec![
-                (
-                    "type",
-                    format!(
-                        "{icmp_type} ({})",
-                        crate::engine::packet::icmp::name(*icmp_type, *code)
-                    ),
-                ),
-                ("code", code.to_string()),
-            ],
-        ),
         Transport::Icmp {
             icmp_type,
             code,
             id,
             seq,
-            ..
-        } => (
-            "ICMP".into(),
-            vec![
+            quoted,
+        } => {
+            let mut fields = vec![
                 (
                     "type",
                     format!(
@@ -496,10 +476,14 @@ fn transport_layer(p: &Packet) -> Option<(String, Vec<(&'static str, String)>)> 
                     ),
                 ),
                 ("code", code.to_string()),
-                ("id", id.to_string()),
-                ("seq", seq.to_string()),
-            ],
-        ),
+            ];
+            // An error has no identifier or sequence: it quotes a packet.
+            if quoted.is_none() {
+                fields.push(("id", id.to_string()));
+                fields.push(("seq", seq.to_string()));
+            }
+            ("ICMP".into(), fields)
+        }
         Transport::None => return None,
     })
 }
