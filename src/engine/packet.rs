@@ -340,6 +340,16 @@ pub mod icmp {
         }
     }
 
+    /// The name of a type alone (`destination-unreachable`), as
+    /// iptables lists them.
+    pub fn type_name(t: u8) -> &'static str {
+        match t {
+            3 => "destination-unreachable",
+            11 => "time-exceeded",
+            t => name(t, 0),
+        }
+    }
+
     /// The error a socket gets for an ICMP error (`icmp_err_convert`):
     /// its errno, its text (strerror), and whether it is fatal (a hard
     /// error, reported even on an established connection).

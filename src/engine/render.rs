@@ -161,6 +161,9 @@ pub fn summary(s: &Step) -> String {
             format!("nat {hook} not consulted: not the first packet of the connection")
         }
         StepKind::Conntrack(e) => match e {
+            CtEvent::Lookup { tuple, state, .. } if state.contains("nothing is looked up") => {
+                format!("{tuple} is {state}")
+            }
             CtEvent::Lookup { tuple, state, .. } => format!("lookup: {tuple} is {state}"),
             CtEvent::Translate { before, after } => {
                 // The connection's NAT undone (a reply) or done again (a

@@ -953,6 +953,11 @@ pub fn again_spec(spec: &SendSpec, trace: &Trace) -> Option<SendSpec> {
     }
     let mut again = spec.clone();
     again.src_port = first.packet.transport.ports().map(|p| p.0);
+    // Sent again, a segment keeps its numbers (a retransmission).
+    if let Transport::Tcp { seq, ack, .. } = first.packet.transport {
+        again.seq = Some(seq);
+        again.ack = Some(ack);
+    }
     // A ping's next echo: the same identifier, the next sequence.
     if let Transport::Icmp { id, seq, .. } = first.packet.transport {
         again.src_port = Some(id);
@@ -987,8 +992,12 @@ pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
     let p = &last.packet;
     let mut numbers = (None, None);
     let (proto, sport, dport, flags) = match &p.transport {
-        // TCP never answers a reset (RFC 793).
+        // TCP never answers a reset (RFC 793), nor a bare ACK: only
+        // what takes sequence space (a SYN, a FIN, data) is acknowledged.
         Transport::Tcp { flags, .. } if flags.rst => return None,
+        Transport::Tcp { flags, .. } if !flags.syn && !flags.fin && p.payload_len == 0 => {
+            return None
+        }
         Transport::Tcp {
             src_port,
             dst_port,
@@ -2147,7 +2156,7 @@ impl Walker<'_, '_> {
             ),
             Redirected::Sent => {
                 let nat = match (ct.new.as_ref(), ct.entry) {
-                    (Some(_), _) => Some("its connection's NAT is not complete yet"),
+                    (Some(_), _) => Some("its connection is new, and its NAT is not all set up until POSTROUTING"),
                     (None, Some((i, _)))
                         if {
                             let e = &self.state.conntrack[host].entries[i];
@@ -2159,7 +2168,7 @@ impl Walker<'_, '_> {
                     _ => None,
                 };
                 let note = match nat {
-                    Some(why) => format!("made, but conntrack's NAT drops it on the way out ({why}: a redirect could lead around the translation); the packet itself goes on"),
+                    Some(why) => format!("made, but dropped on the way out: conntrack's NAT lets no redirect out for a connection whose NAT is not all set up, or that is translated ({why}); the packet itself goes on"),
                     None => format!("sent: {src} may send to {gateway} directly from now on (the simulator does not follow that); the packet itself goes on"),
                 };
                 (true, note)
@@ -2355,7 +2364,7 @@ impl Walker<'_, '_> {
             return self.refuse(
                 host,
                 DropReason::TtlExceeded,
-                format!("TTL {ttl} cannot be decremented"),
+                format!("TTL {ttl} would reach 0 here: a router does not forward it, and tells the sender"),
                 resp,
                 attached,
                 &pkt.clone(),

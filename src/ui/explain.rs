@@ -152,6 +152,9 @@ pub fn explain(props: &ExplainProps) -> Html {
                 if let Some(r) = response { <p>{ format!("The kernel answers: {}. Reply sends it on its way back.", r.summary()) }</p> }
                 if let Some(by) = response.as_ref().and_then(|_| nat_on_the_way(&props.trace, props.step)) {
                     <p>{ format!("On its way back, conntrack on {by} takes back the NAT made to this packet: the sender sees the answer come from the address it sent to{}.", if response.as_ref().is_some_and(|r| is_icmp_error(r)) { ", quoting its packet as it sent it" } else { "" }) }</p>
+                    if *reason == crate::engine::trace::DropReason::TtlExceeded {
+                        <p>{ "So a traceroute through a NAT shows the address it translated, here for this hop, not the router's own." }</p>
+                    }
                 }
             </div>
         },
@@ -218,7 +221,7 @@ pub fn explain(props: &ExplainProps) -> Html {
                 </>
             },
             CtEvent::Translate { before, after } => html! {
-                <p>{ "The connection's binding rewrites " }<code>{ before.to_string() }</code>{ " to " }<code>{ after.to_string() }</code>{ ". It changes the IP header as a NAT rule does (here it takes back the connection's NAT for this direction), but conntrack decides it from the connection (addresses and ports, a transport view), so the step is labelled transport." }</p>
+                <p>{ "The connection's binding rewrites " }<code>{ before.to_string() }</code>{ " to " }<code>{ after.to_string() }</code>{ ". It changes the IP header as a NAT rule does (here it takes back the connection's NAT for this direction), decided by conntrack from the connection (its addresses and ports)." }</p>
             },
             CtEvent::Confirm { original, reply } => html! {
                 <p>{ "The connection is confirmed: conntrack puts it in its table as the packet leaves netfilter on this host (after POSTROUTING, or after INPUT for a packet delivered here). Original " }<code>{ original.to_string() }</code>{ ", reply " }<code>{ reply.to_string() }</code>{ "." }</p>
@@ -300,11 +303,12 @@ pub fn explain(props: &ExplainProps) -> Html {
             <p>{ format!("No nat chain runs at {hook} for an ICMP error: it belongs to its connection (RELATED), and conntrack rewrites it by that connection's binding, its outer header and the packet it quotes, inside it, the opposite way.") }</p>
         },
         StepKind::NatSkipped { hook } => html! {
-            <p>{ format!("The nat table runs only for the first packet of a connection; at {hook} this packet follows the connection's binding instead.") }</p>
+            <p>{ format!("The nat table runs only for the first packet of a connection; at {hook} this packet follows the connection's binding instead. (A connection is still NEW for -m conntrack until an answer comes back, but its first packet has been through the nat table already.)") }</p>
         },
-        StepKind::Redirect { to, gateway, sent, holds_errors, .. } => html! {
+        StepKind::Redirect { to, gateway, sent, holds_errors, note } => html! {
             <>
                 <p>{ format!("The packet leaves by the interface it came in on, toward {gateway}, on {to}'s own link: {to} could have sent it there itself. So the kernel tells it so with an ICMP redirect (net.ipv4.conf.*.send_redirects, on by default), backing off when it keeps coming{}.", if *sent { "" } else { ", as now" }) }</p>
+                <p>{ format!("This one: {note}.") }</p>
                 if *holds_errors {
                     <p>{ format!("This redirect set the clock of the ICMP rate limit the kernel keeps for {to}: an ICMP error to it right after (a REJECT's, say) is held back, and the sender hears nothing.") }</p>
                 } else {
@@ -336,7 +340,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             </>
         },
         StepKind::Send { .. } if is_icmp_error(&st.packet) => html! {
-            <p>{ format!("The kernel makes this ICMP error itself (icmp_send), about the packet it refused. It quotes that packet's IP header and first 8 bytes (its ports), so the sender can tell which of its packets it is about, and it comes from {}: the address {} uses toward the sender (or the refused packet's own destination, when that was this host).", st.packet.ip.src, st.ns) }</p>
+            <p>{ format!("The kernel makes this ICMP error itself (icmp_send), about the packet it refused. It quotes that packet, as much of it as fits in 576 bytes (at least its IP header and first 8 bytes, the ports), so the sender can tell which of its packets it is about, and it comes from {}: the address {} uses toward the sender (or the refused packet's own destination, when that was this host).", st.packet.ip.src, st.ns) }</p>
         },
         StepKind::Send { note } if note.contains("answers with a reset") => html! {
             <p>{ "The kernel sends this reset itself, no program: it answers a segment nothing may take (a REJECT --reject-with tcp-reset, or a port nobody listens on), from the address and port that segment was sent to." }</p>

@@ -231,6 +231,12 @@ pub fn verdict_words(trace: &Trace) -> (&'static str, String) {
                 by
             };
             match answer(trace) {
+                Some(what) if *reason == crate::engine::trace::DropReason::TtlExceeded => (
+                    "Out of TTL",
+                    format!(
+                        "After {n} steps the packet's TTL ran out in {ns}; it answered with {what}."
+                    ),
+                ),
                 Some(what) => (
                     "Refused",
                     format!(
@@ -467,15 +473,19 @@ fn transport_layer(p: &Packet) -> Option<(String, Vec<(&'static str, String)>)> 
             seq,
             quoted,
         } => {
+            use crate::engine::packet::icmp;
             let mut fields = vec![
                 (
                     "type",
-                    format!(
-                        "{icmp_type} ({})",
-                        crate::engine::packet::icmp::name(*icmp_type, *code)
-                    ),
+                    format!("{icmp_type} ({})", icmp::type_name(*icmp_type)),
                 ),
-                ("code", code.to_string()),
+                (
+                    "code",
+                    match icmp::is_error(*icmp_type) {
+                        true => format!("{code} ({})", icmp::name(*icmp_type, *code)),
+                        false => code.to_string(),
+                    },
+                ),
             ];
             // An error has no identifier or sequence: it quotes a packet.
             if quoted.is_none() {
