@@ -525,7 +525,10 @@ fn service_without_endpoints_is_rejected() {
         (to.as_str(), gateway.as_str(), sent),
         ("192.168.11.200", "192.168.11.1", true)
     );
-    assert!(note.contains("dropped on the way out: conntrack's NAT"), "{note}");
+    assert!(
+        note.contains("dropped on the way out: conntrack's NAT"),
+        "{note}"
+    );
     let StepKind::Drop {
         response, detail, ..
     } = &t.steps.last().unwrap().kind
