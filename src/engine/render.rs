@@ -157,9 +157,12 @@ pub fn summary(s: &Step) -> String {
                 .unwrap_or_default();
             format!("{} {side} {before} → {after}{by}", nat.name())
         }
-        StepKind::NatSkipped { hook } => {
-            format!("nat {hook} not consulted: not the first packet of the connection")
-        }
+        StepKind::NatSkipped { hook } => match &s.packet.transport {
+            crate::engine::packet::Transport::Icmp {
+                quoted: Some(_), ..
+            } => format!("nat {hook} not consulted: an ICMP error follows its connection's NAT"),
+            _ => format!("nat {hook} not consulted: not the first packet of the connection"),
+        },
         StepKind::Conntrack(e) => match e {
             CtEvent::Lookup { tuple, state, .. } if state.contains("nothing is looked up") => {
                 format!("{tuple} is {state}")
