@@ -80,6 +80,11 @@ def selected_text(b):
     return b.text(".event.selected")
 
 
+def last_history(b):
+    """The text of the last packet in the history."""
+    return b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
+
+
 def step_until(b, pred, what, limit=120):
     """Presses "next step" until `pred()` holds; returns how many presses."""
     for n in range(limit):
@@ -543,7 +548,7 @@ def run(b, base):
     # Again with the flags as the form opened: the selected packet's own (ACK).
     b.click("#again-button")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "the ACK again")
-    last_sent = b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
+    last_sent = last_history(b)
     check("Again right after the handshake sends the selected packet's ACK, not the form's SYN", "TCP ACK" in last_sent, last_sent)
     flag = lambda name: b.js("[...document.querySelectorAll('.flag')].find(l => l.textContent.trim() == arguments[0]).querySelector('input').click()", name)
     ticked = "return [...document.querySelectorAll('.flag input')].filter(i => i.checked).map(i => i.parentElement.textContent.trim()).join(',')"
@@ -632,7 +637,7 @@ def run(b, base):
           and "icmp     1 src=192.168.11.58 dst=172.16.225.112 type=8 code=0" in ct and "2 entries" in ct, ct[:400])
     b.click("#again-button")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "ping's next echo")
-    nxt = b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
+    nxt = last_history(b)
     check("Again after the echo-reply sends ping's next echo-request, answered by the pod's kernel",
           "ICMP echo-request seq 2 node8 → 172.16.225.112" in nxt and "ICMP echo responder" in b.text("#verdict"), f"{nxt} / {b.text('#verdict')}")
 
@@ -666,7 +671,7 @@ def run(b, base):
     label, refused = b.text("#outcome-reply"), b.text("#drop-reason")
     b.click("#outcome-reply")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 7, "the kernel's answer")
-    last_item = b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
+    last_item = last_history(b)
     step_until(b, lambda: "RELATED" in selected_text(b), "node8's conntrack lookup of the answer")
     related = selected_text(b)
     b.click("#step-last")
@@ -694,7 +699,7 @@ def run(b, base):
     b.type("#send-ttl", "1")
     b.click("#send-button")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 8, "the TTL 1 packet")
-    ttl_item = b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
+    ttl_item = last_history(b)
     b.click("#reply-button")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 9, "its time-exceeded")
     b.click("#step-last")
