@@ -2025,6 +2025,7 @@ impl Component for App {
                 onselect: link.callback(|t| Msg::Select(t, 0)),
                 onclear: link.callback(|_| Msg::ClearSends),
             }) }
+            { send_form::help() }
         </section>
         };
         let topo_panel = html! {

@@ -66,6 +66,14 @@ pub fn host_value(name: &str, kind: HostKind, addr: Option<Ipv4Addr>) -> String 
 }
 const FLAGS: [&str; 5] = ["SYN", "ACK", "FIN", "RST", "PSH"];
 
+/// What the form's buttons do, under the packets sent (the form refers to
+/// it by its id).
+pub fn help() -> Html {
+    html! {
+        <p id="send-help" class="help send-help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK; a ping's echo-reply; a refused packet's reset or ICMP error, followed back), Again sends on its connection once more, with the TCP flags ticked (RST or FIN closes it), or a ping's next echo." }</p>
+    }
+}
+
 /// The TTL field: 1–255, `None` for Linux's default 64 (not repeated in
 /// links).
 fn parse_ttl(typed: &str) -> Result<Option<u8>, String> {
@@ -410,7 +418,6 @@ pub fn send_form(props: &SendFormProps) -> Html {
             if let Some(e) = &problem {
                 <p id="send-error" class="form-error" role="alert">{ e.clone() }</p>
             }
-            <p id="send-help" class="help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK; a ping's echo-reply; a refused packet's reset or ICMP error, followed back), Again sends on its connection once more, with the TCP flags ticked (RST or FIN closes it), or a ping's next echo." }</p>
         </form>
     }
 }
