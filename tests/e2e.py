@@ -710,7 +710,14 @@ def run(b, base):
           f"{bad_ttl} / {ttl_item} / {src}")
     b.clear("#send-ttl")
     b.type("#send-ttl", "64")
-    b.js("const i = document.querySelectorAll('.history-item'); i[i.length - 4].click()")
+    # The next hop of the traceroute, from the packet whose TTL ran out.
+    b.js("const i = document.querySelectorAll('.history-item'); i[i.length - 2].click()")
+    b.wait_until(lambda: "TTL 1" in b.text(".history-item.selected"), "the TTL 1 packet again")
+    b.click("#outcome-next-hop")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 10, "the next hop")
+    check("Send with TTL 2 sends the next hop of a traceroute: through node8 to the pod",
+          "TTL 2" in last_history(b) and "delivered" in last_history(b), last_history(b))
+    b.js("[...document.querySelectorAll('.history-item')].find(i => i.textContent.includes('#6')).click()")
     b.wait_until(lambda: "#6" in b.text(".history-item.selected"), "the refused packet again")
     # The kernel answers once: back on the refused packet, Reply is off.
     check("a refused packet whose answer was sent cannot be answered again",

@@ -2066,7 +2066,11 @@ impl Component for App {
                             }) }
                             { outcome(t, step,
                                 Some(link.callback(|_| Msg::Step(Move::Last))),
-                                s.reply_spec().is_some().then(|| link.callback(|_| Msg::Reply))) }
+                                s.reply_spec().is_some().then(|| link.callback(|_| Msg::Reply)),
+                                next_hop(t, s.sends.get(t_sel).map(|x| &x.spec)).map(|spec| {
+                                    let ttl = spec.ttl.unwrap_or(64);
+                                    (ttl, link.callback(move |_| Msg::Send(spec.clone())))
+                                })) }
                             if step == 0 && t.steps.len() > 1 {
                                 <p class="hint">{ "Press ▶ (or →) to follow the packet one step at a time, Next change (N) to jump to where it changes, or pick any step in the list." }</p>
                             }
@@ -2530,6 +2534,7 @@ fn outcome(
     step: usize,
     onlast: Option<Callback<MouseEvent>>,
     onreply: Option<Callback<MouseEvent>>,
+    next_hop: Option<(u8, Callback<MouseEvent>)>,
 ) -> Html {
     let (headline, _) = model::verdict_words(t);
     let (class, icon) = verdict_style(t);
@@ -2549,8 +2554,30 @@ fn outcome(
                     if matches!(t.verdict, crate::engine::trace::Verdict::Dropped { .. }) { "Follow the answer ↩" } else { "Reply ↩" }
                 }</button>
             }
+            // A traceroute by hand: the same packet with one more hop.
+            if let Some((ttl, cb)) = next_hop {
+                <button class="link-button" id="outcome-next-hop" onclick={cb}>{ format!("Send with TTL {ttl} ▶") }</button>
+            }
         </p>
     }
+}
+
+/// The packet whose TTL ran out, sent again with one more: the next hop
+/// of a traceroute.
+fn next_hop(t: &crate::engine::Trace, spec: Option<&SendSpec>) -> Option<SendSpec> {
+    use crate::engine::trace::{DropReason, Verdict};
+    let Verdict::Dropped {
+        reason: DropReason::TtlExceeded,
+        ..
+    } = t.verdict
+    else {
+        return None;
+    };
+    let mut next = spec?.clone();
+    let ttl = next.ttl.unwrap_or(64).checked_add(1)?;
+    next.ttl = (ttl != 64).then_some(ttl);
+    next.src_port = None;
+    Some(next)
 }
 
 /// How the walk ended, in words, under the event list.
