@@ -32,6 +32,10 @@ pub fn stage(s: &Step) -> String {
         StepKind::Encap { .. } | StepKind::Decap { .. } => "tunnel".into(),
         StepKind::Deliver { .. } => "socket".into(),
         StepKind::Drop {
+            reason: crate::engine::trace::DropReason::TtlExceeded,
+            ..
+        } => "out of TTL".into(),
+        StepKind::Drop {
             response: Some(_), ..
         } => "refused".into(),
         StepKind::Drop { .. } => "drop".into(),

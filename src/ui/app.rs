@@ -2541,7 +2541,7 @@ fn outcome(
     let n = t.steps.len();
     html! {
         <p id="outcome" class={classes!("outcome", class)}>
-            <span><span aria-hidden="true">{ icon }</span>{ format!(" This packet: {} after {n} steps", headline.to_ascii_lowercase()) }{
+            <span><span aria-hidden="true">{ icon }</span>{ format!(" This packet: {} after {n} steps", lower_first(headline)) }{
                 match model::error_told(t) {
                     Some(told) => format!(" — {told}."),
                     None => ".".to_string(),
@@ -2578,6 +2578,14 @@ fn next_hop(t: &crate::engine::Trace, spec: Option<&SendSpec>) -> Option<SendSpe
     next.ttl = (ttl != 64).then_some(ttl);
     next.src_port = None;
     Some(next)
+}
+
+/// `Out of TTL` → `out of TTL`: a headline inside a sentence.
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// How the walk ended, in words, under the event list.

@@ -147,7 +147,11 @@ pub fn explain(props: &ExplainProps) -> Html {
             ..
         } => html! {
             <div class="drop-why" id="drop-reason">
-                <p><strong>{ if response.is_some() { "Refused: " } else { "Dropped: " } }</strong>{ reason.describe() }{ "." }</p>
+                <p><strong>{ match (reason, response.is_some()) {
+                    (crate::engine::trace::DropReason::TtlExceeded, _) => "Out of TTL: ",
+                    (_, true) => "Refused: ",
+                    (_, false) => "Dropped: ",
+                } }</strong>{ reason.describe() }{ "." }</p>
                 if !detail.is_empty() { <p>{ detail.clone() }</p> }
                 if let Some(r) = response { <p>{ format!("The kernel answers: {}. Reply sends it on its way back.", r.summary()) }</p> }
                 if let Some(by) = response.as_ref().and_then(|_| nat_on_the_way(&props.trace, props.step)) {

@@ -60,6 +60,8 @@ pub enum RowKind {
     Drop,
     /// A drop that answers the sender (REJECT, a reset, ICMP).
     Refused,
+    /// A TTL that ran out at a router (time exceeded goes back).
+    OutOfTtl,
     Deliver,
     /// The packet left the modelled network.
     Exit,
@@ -74,6 +76,10 @@ impl RowKind {
             StepKind::Nat { .. } => RowKind::Nat,
             StepKind::Mark { .. } => RowKind::Mark,
             StepKind::Encap { .. } | StepKind::Decap { .. } => RowKind::Tunnel,
+            StepKind::Drop {
+                reason: crate::engine::trace::DropReason::TtlExceeded,
+                ..
+            } => RowKind::OutOfTtl,
             StepKind::Drop {
                 response: Some(_), ..
             } => RowKind::Refused,
@@ -92,7 +98,7 @@ impl RowKind {
             RowKind::Nat => "row-nat",
             RowKind::Mark => "row-mark",
             RowKind::Tunnel => "row-tunnel",
-            RowKind::Drop | RowKind::Refused => "row-drop",
+            RowKind::Drop | RowKind::Refused | RowKind::OutOfTtl => "row-drop",
             RowKind::Deliver => "row-deliver",
             RowKind::Exit => "row-exit",
             RowKind::Plain => "row-plain",
@@ -108,6 +114,7 @@ impl RowKind {
             RowKind::Tunnel => Some(("⊕", "tunnel")),
             RowKind::Drop => Some(("✕", "drop")),
             RowKind::Refused => Some(("✕", "refused")),
+            RowKind::OutOfTtl => Some(("✕", "out of TTL")),
             RowKind::Deliver => Some(("●", "socket")),
             RowKind::Exit => Some(("→", "left")),
             RowKind::Skipped | RowKind::Plain => None,
