@@ -2580,12 +2580,14 @@ fn next_hop(t: &crate::engine::Trace, spec: Option<&SendSpec>) -> Option<SendSpe
     Some(next)
 }
 
-/// `Out of TTL` → `out of TTL`: a headline inside a sentence.
+/// `Out of TTL` → `out of TTL`: a headline inside a sentence. (ASCII:
+/// `char::to_lowercase` would bring Unicode's case tables, 6 kB of wasm.)
 fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_lowercase().chain(c).collect())
-        .unwrap_or_default()
+    let mut out = s.to_string();
+    if let Some(first) = out.get_mut(..1) {
+        first.make_ascii_lowercase();
+    }
+    out
 }
 
 /// How the walk ended, in words, under the event list.
