@@ -408,10 +408,18 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <button id="send-button" type="submit" class="primary">{ "Send ▶" }</button>
                 <button id="reply-button" type="button" disabled={!props.can_reply}
                     onclick={props.onreply.reform(|_| ())}
-                    title="The answer from where the packet was delivered (SYN → SYN-ACK; a ping's echo-reply), or the kernel's answer to a refused packet (its reset or ICMP error), followed back to the sender">{ "Reply ↩" }</button>
+                    title={if props.can_reply {
+                        "The answer from where the packet was delivered (SYN → SYN-ACK; a ping's echo-reply), or the kernel's answer to a refused packet (its reset or ICMP error), followed back to the sender"
+                    } else {
+                        "Nothing to answer: no packet is selected, or it was not delivered to a socket that answers (a bare ACK, a reset and an ICMP error get none) nor refused with an answer, or its answer was sent already"
+                    }}>{ "Reply ↩" }</button>
                 <button id="again-button" type="button" disabled={!props.can_again}
                     onclick={props.onagain.reform(|_| ())}
-                    title="On the selected packet's connection (same source port, so conntrack finds it), with the TCP flags ticked here: RST or FIN closes it; a ping's next echo-request">{ "Again" }</button>
+                    title={if props.can_again {
+                        "On the selected packet's connection (same source port, so conntrack finds it), with the TCP flags ticked here: RST or FIN closes it; a ping's next echo-request"
+                    } else {
+                        "Nothing to send again: no packet is selected, or it is the kernel's answer (a reset or an ICMP error), which it sends once"
+                    }}>{ "Again" }</button>
                 <button id="clear-ct" type="button" onclick={props.onclearct.reform(|_| ())}
                     title="conntrack -F on every host">{ "Clear conntrack" }</button>
             </div>
