@@ -1348,3 +1348,22 @@ fn a_reset_refuses_a_connect_and_resets_a_connection() {
         refused.verdict
     );
 }
+
+/// An ICMP error for a socket that is gone: the first one failed its
+/// connect() and closed it, so the same error again finds no sender, and
+/// the kernel drops it.
+#[test]
+fn an_icmp_error_for_a_closed_socket_finds_no_sender() {
+    let (mut w, mut s) = world("article");
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new(CURL_POD, "ms-test/flask-api", Proto::Tcp),
+    )
+    .unwrap();
+    let answer = reply_spec(&t).unwrap();
+    let first = send(&mut w, &mut s, &answer).unwrap();
+    assert_eq!(delivered_in(&first), CURL_POD);
+    let again = send(&mut w, &mut s, &answer).unwrap();
+    assert_eq!(dropped(&again), (CURL_POD, DropReason::NoSender));
+}
