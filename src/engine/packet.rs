@@ -350,6 +350,14 @@ pub mod icmp {
         }
     }
 
+    /// The name of a code within its type (`ttl-zero-during-transit`).
+    pub fn code_name(t: u8, code: u8) -> &'static str {
+        match (t, code) {
+            (11, 0) => "ttl-zero-during-transit",
+            _ => name(t, code),
+        }
+    }
+
     /// The error a socket gets for an ICMP error (`icmp_err_convert`):
     /// its errno, its text (strerror), and whether it is fatal (a hard
     /// error, reported even on an established connection).

@@ -489,7 +489,7 @@ fn transport_layer(p: &Packet) -> Option<(String, Vec<(&'static str, String)>)> 
                 (
                     "code",
                     match icmp::is_error(*icmp_type) {
-                        true => format!("{code} ({})", icmp::name(*icmp_type, *code)),
+                        true => format!("{code} ({})", icmp::code_name(*icmp_type, *code)),
                         false => code.to_string(),
                     },
                 ),
