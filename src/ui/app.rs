@@ -2492,7 +2492,8 @@ fn about(s: &Session) -> Html {
     html! {
         <aside aria-label="About this scenario">
         <details class="about" open=true>
-            <summary>{ "About this scenario" }</summary>
+            // Its title too: the menu above may be too narrow to show it.
+            <summary>{ "About this scenario: " }<span class="about-title">{ s.world.scenario.title.clone() }</span></summary>
             <p>{ s.world.scenario.description.clone() }</p>
             { for story.into_iter().map(|p| html! { <p>{ p }</p> }) }
         </details>
