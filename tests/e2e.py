@@ -163,7 +163,7 @@ def main():
     return 1 if failed else 0
 
 
-# The default page's .wasm + .js, gzip -9, as it stands (476.1 kB on
+# The default page's .wasm + .js, gzip -9, as it stands (476.3 kB on
 # 2026-11-26, after the kernel's NAT choices, TCP closing, the other-tab
 # check, the NAT steps' Why, the input checks, ping, the kernel's
 # answers followed back (+11.5 kB, two thirds of it serde for the
