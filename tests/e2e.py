@@ -85,6 +85,16 @@ def last_history(b):
     return b.js("const i = [...document.querySelectorAll('.history-item')]; return i[i.length - 1].textContent")
 
 
+def form_send(b, frm, proto, to, count, what):
+    """Sends from the form and waits for the history to hold `count` packets."""
+    b.select("#send-from", frm)
+    b.select("#send-proto", proto)
+    b.clear("#send-to")
+    b.type("#send-to", to)
+    b.click("#send-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == count, what)
+
+
 def step_until(b, pred, what, limit=120):
     """Presses "next step" until `pred()` holds; returns how many presses."""
     for n in range(limit):
@@ -615,12 +625,7 @@ def run(b, base):
 
     # A ping from the form, answered with Reply: the echo-reply comes back
     # to the ping socket, and the history names both ICMP messages.
-    b.select("#send-from", "node8")
-    b.select("#send-proto", "icmp")
-    b.clear("#send-to")
-    b.type("#send-to", "172.16.225.112")
-    b.click("#send-button")
-    b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the ping")
+    form_send(b, "node8", "icmp", "172.16.225.112", 2, "the ping")
     b.js("document.getElementById('reply-button').focus()")
     b.keys(["\ue007"])
     b.wait_until(lambda: len(b.find_all(".history-item")) == 3, "its echo-reply")
@@ -644,12 +649,7 @@ def run(b, base):
     # A Service without endpoints: kube-proxy's REJECT. From the LAN
     # client, node8 sends the packet back out of ens33: its ICMP redirect
     # holds the error back (the kernel's rate limit), and nothing answers.
-    b.select("#send-from", "client:192.168.11.200")
-    b.select("#send-proto", "tcp")
-    b.clear("#send-to")
-    b.type("#send-to", "ms-test/flask-api")
-    b.click("#send-button")
-    b.wait_until(lambda: len(b.find_all(".history-item")) == 5, "the REJECTed packet")
+    form_send(b, "client:192.168.11.200", "tcp", "ms-test/flask-api", 5, "the REJECTed packet")
     step_until(b, lambda: "ICMP redirect" in selected_text(b), "node8's redirect")
     redirect = selected_text(b)
     b.click("#step-last")
