@@ -367,8 +367,11 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
                 continue;
             }
             _ if step == "reply" => sim::reply_spec(last).ok_or_else(|| {
-                let rst = (last.steps.first()).is_some_and(|st| matches!(&st.packet.transport, packetwalk::engine::packet::Transport::Tcp { flags, .. } if flags.rst));
-                let why = if rst { "the packet before is a RST, which TCP never answers" } else { "the packet before was neither delivered to a socket that answers nor refused with an answer (a reset or an ICMP error), so nothing answers it" };
+                let first = last.steps.first().map(|st| &st.packet);
+                let tcp = |f: fn(&packetwalk::engine::packet::TcpFlags) -> bool| {
+                    first.is_some_and(|p| matches!(&p.transport, packetwalk::engine::packet::Transport::Tcp { flags, .. } if f(flags)) && p.payload_len == 0)
+                };
+                let why = if tcp(|f| f.rst) { "the packet before is a RST, which TCP never answers" } else if tcp(|f| !f.syn && !f.fin) && matches!(last.verdict, packetwalk::engine::trace::Verdict::Delivered { .. }) { "the packet before is a bare ACK, which TCP does not answer (only a SYN, a FIN or data is acknowledged)" } else { "the packet before was neither delivered to a socket that answers nor refused with an answer (a reset or an ICMP error), so nothing answers it" };
                 format!("--then {step} (number {}): {why}", k + 1)
             })?,
             None if step == "again" => sim::again_spec(last_spec, last).ok_or_else(|| no_again(last_spec, step))?,

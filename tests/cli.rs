@@ -365,4 +365,45 @@ fn then_sends_packets_on_the_same_state() {
         err.contains("--then sideways: use reply, again, again:FLAGS"),
         "{err}"
     );
+    // The handshake's last ACK gets no answer; a refused packet's answer
+    // is the kernel's, followed back; a TTL runs out at node8.
+    let cases: [(&[&str], i32, &str); 3] = [
+        (
+            &[
+                "--to", "flask-ui", "--then", "reply", "--then", "reply", "--then", "reply",
+            ],
+            2,
+            "--then reply (number 3): the packet before is a bare ACK, which TCP does not answer",
+        ),
+        (
+            &[
+                "--to",
+                "ms-test/flask-api",
+                "--from",
+                "curl-7d4b9c6f5-qm2lx",
+                "--then",
+                "reply",
+            ],
+            0,
+            "its connect() fails with ECONNREFUSED (Connection refused)",
+        ),
+        (
+            &["--to", "flask-ui", "--ttl", "1", "--then", "reply"],
+            0,
+            "its connect() fails with EHOSTUNREACH (No route to host)",
+        ),
+    ];
+    for (args, want_code, want) in cases {
+        let mut all = vec!["trace"];
+        if !args.contains(&"--from") {
+            all.extend(["--from", "client:192.168.11.200"]);
+        }
+        all.extend_from_slice(args);
+        let (code, out, err) = run(&all);
+        assert_eq!(code, want_code, "{args:?}: {err}");
+        assert!(
+            out.contains(want) || err.contains(want),
+            "{args:?}: {out}{err}"
+        );
+    }
 }
