@@ -604,6 +604,20 @@ fn flow_port(p: &Packet) -> u16 {
     32768 + (h % (61000 - 32768)) as u16
 }
 
+/// A connection's state as a lookup names it: `RELATED`, `ESTABLISHED` or
+/// `NEW (no reply seen yet)`, with `, reply direction` for a reply.
+fn state_words(related: bool, seen_reply: bool, dir: Dir) -> String {
+    let name = match (related, seen_reply) {
+        (true, _) => "RELATED",
+        (false, true) => "ESTABLISHED",
+        (false, false) => "NEW (no reply seen yet)",
+    };
+    match dir {
+        Dir::Reply => format!("{name}, reply direction"),
+        Dir::Original => name.to_string(),
+    }
+}
+
 /// Parses `IP` or `IP:PORT`.
 fn parse_addr_port(s: &str) -> Option<(Ipv4Addr, Option<u16>)> {
     match s.rsplit_once(':') {
@@ -1300,21 +1314,7 @@ impl Walker<'_, '_> {
                 if e.snat {
                     ct.state |= ctstate::SNAT;
                 }
-                state_name = format!(
-                    "{}{}{closing}",
-                    if ct.related {
-                        "RELATED"
-                    } else if e.seen_reply {
-                        "ESTABLISHED"
-                    } else {
-                        "NEW (no reply seen yet)"
-                    },
-                    if dir == Dir::Reply {
-                        ", reply direction"
-                    } else {
-                        ""
-                    }
-                );
+                state_name = format!("{}{closing}", state_words(ct.related, e.seen_reply, dir));
                 let entry = (e.original, e.reply);
                 self.ct_step(host, pkt, t, state_name, Some(entry));
             }
@@ -1364,20 +1364,9 @@ impl Walker<'_, '_> {
                 return;
             }
         };
-        let name = if ct.related {
-            "RELATED"
-        } else if e.seen_reply {
-            "ESTABLISHED"
-        } else {
-            "NEW (no reply seen yet)"
-        };
         let words = format!(
-            "{name}{} (the packet came back on lo with its connection: nothing is looked up)",
-            if dir == Dir::Reply {
-                ", reply direction"
-            } else {
-                ""
-            }
+            "{} (the packet came back on lo with its connection: nothing is looked up)",
+            state_words(ct.related, e.seen_reply, dir)
         );
         self.ct_step(host, pkt, tuple_of(pkt), words, Some((e.original, e.reply)));
     }
@@ -1407,12 +1396,8 @@ impl Walker<'_, '_> {
             tcp: conntrack::Tcp::default(),
         };
         let words = format!(
-            "RELATED{} (the kernel attached the connection of the packet it answers: nothing is looked up)",
-            if dir == Dir::Reply {
-                ", reply direction"
-            } else {
-                ""
-            }
+            "{} (the kernel attached the connection of the packet it answers: nothing is looked up)",
+            state_words(true, false, dir)
         );
         self.ct_step(host, pkt, tuple_of(pkt), words, Some((a.original, a.reply)));
         Ct {
