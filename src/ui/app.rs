@@ -230,6 +230,9 @@ pub struct App {
     /// Where focus goes once a dialog has closed (after the next render,
     /// when the page is no longer inert).
     refocus: Option<&'static str>,
+    /// A step was taken with the step keys, buttons or play: the page
+    /// follows the packet on the picture after the render.
+    follow_packet: bool,
     /// The focused control is going away with what it closes: where the
     /// focus goes then, in order of preference (see `rendered`).
     focus_fallback: Vec<String>,
@@ -1095,6 +1098,7 @@ impl Component for App {
             has_backup,
             foreign,
             refocus: None,
+            follow_packet: false,
             focus_fallback: Vec::new(),
             told_too_big: false,
             other_tab: false,
@@ -1149,6 +1153,7 @@ impl Component for App {
                     return false;
                 }
                 self.go_to(t, to);
+                self.follow_packet = true;
                 // A step button that has just disabled itself would drop
                 // the focus to the page: it goes to the way back instead.
                 let towards_end = browser::focus_in("#step-last")
@@ -1185,6 +1190,7 @@ impl Component for App {
                     self.playing = None;
                 } else {
                     self.go_to(t, to);
+                    self.follow_packet = true;
                 }
             }
             Msg::Speed(ms) => {
@@ -1914,6 +1920,9 @@ impl Component for App {
         if let Some(id) = self.refocus.take() {
             browser::focus(id);
         }
+        if std::mem::take(&mut self.follow_packet) {
+            browser::follow_packet();
+        }
         // The control that had the focus went with what it closed (the
         // notice's ✕, "Forget all packets"): the focus goes on to the
         // steps, or the send form, not back to the page's start.
@@ -2071,8 +2080,10 @@ impl Component for App {
                                     let ttl = spec.ttl.unwrap_or(64);
                                     (ttl, link.callback(move |_| Msg::Send(spec.clone())))
                                 })) }
-                            if step == 0 && t.steps.len() > 1 {
-                                <p class="hint">{ "Press ▶ (or →) to follow the packet one step at a time, Next change (N) to jump to where it changes, or pick any step in the list." }</p>
+                            // The same line at every step, so that the
+                            // headers below do not move when stepping.
+                            if t.steps.len() > 1 {
+                                <p class="hint step-keys">{ "▶ or → next step · N next change · Space play · or pick a step in the list" }</p>
                             }
                             <HeaderView trace={t.clone()} step={step}>
                             { explain(&ExplainProps {

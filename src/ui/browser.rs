@@ -353,6 +353,42 @@ pub fn focus_top(id: &str) {
     }
 }
 
+/// Scrolls the page just enough to show the packet's glyph on the
+/// picture, when the selected step's panel is beside the picture and part
+/// of the picture is in the window: stepping follows the packet down a
+/// picture taller than the window, and a learner who scrolled away to read
+/// (or, on a narrow screen, reads the step under the picture, or steps
+/// from the list) stays put.
+pub fn follow_packet() {
+    let Some(w) = window() else {
+        return;
+    };
+    let Some(doc) = w.document() else {
+        return;
+    };
+    let rect = |css: &str| doc.query_selector(css).ok().flatten().map(|e| e.get_bounding_client_rect());
+    let (Some(pic), Some(glyph), Some(panel)) =
+        (rect(".topo-panel svg"), rect(".topo-marker .topo-glyph"), rect(".detail-panel"))
+    else {
+        return;
+    };
+    // Stepping from the list of steps keeps the list where it is.
+    let in_list = doc.active_element().and_then(|e| e.closest(".events-panel").ok().flatten()).is_some();
+    let height = w.inner_height().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+    if in_list || panel.left() < pic.right() || pic.bottom() <= 0.0 || pic.top() >= height {
+        return;
+    }
+    const ROOM: f64 = 48.0;
+    let dy = if glyph.top() < ROOM {
+        glyph.top() - ROOM
+    } else if glyph.bottom() > height - ROOM {
+        glyph.bottom() - (height - ROOM)
+    } else {
+        return;
+    };
+    w.scroll_by_with_x_and_y(0.0, dy);
+}
+
 /// Scrolls the list `list` (a CSS selector) that holds element `item` just
 /// enough to show it; the page itself does not move.
 pub fn reveal_in(list: &str, item: &str) {
@@ -612,8 +648,15 @@ pub fn on_page_or_steps(k: &web_sys::KeyboardEvent, with_controls: bool) -> bool
         ".event-list"
     };
     // The steps' section itself (the skip link focuses it), not the filter
-    // boxes inside it.
-    tag == "body" || tag == "html" || t.id() == "events" || t.closest(around).ok().flatten().is_some()
+    // boxes inside it; the selected step's panel itself, for N, and for
+    // Space when it has nothing to scroll.
+    let panel = t.matches(".detail-panel").unwrap_or(false) && (with_controls || !overflows(&t));
+    tag == "body" || tag == "html" || t.id() == "events" || panel || t.closest(around).ok().flatten().is_some()
+}
+
+/// Whether an element is taller than its box (it scrolls).
+fn overflows(e: &web_sys::Element) -> bool {
+    e.scroll_height() > e.client_height()
 }
 
 /// Whether a key press goes to a box that scrolls with the arrows (the
@@ -624,11 +667,13 @@ pub fn in_scroller(k: &web_sys::KeyboardEvent) -> bool {
     let Some(t) = k.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
         return false;
     };
-    // The selected step's panel scrolls when it has the focus itself (not
-    // its buttons, where the arrows step).
-    t.matches(".detail-panel").unwrap_or(false)
-        || (t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text").ok().flatten())
-            .is_some()
+    // The selected step's panel, when it has the focus itself (not its
+    // buttons, where the arrows step): taller than the window, it scrolls
+    // up and down; left and right step.
+    if t.matches(".detail-panel").unwrap_or(false) {
+        return overflows(&t) && !matches!(k.key().as_str(), "ArrowLeft" | "ArrowRight");
+    }
+    (t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text").ok().flatten()).is_some()
 }
 
 /// The root element's font size in CSS px (16 unless the reader's browser

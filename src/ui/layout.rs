@@ -52,6 +52,9 @@ pub const CHIP_H: i32 = 22;
 const CHIP_GAP: i32 = 6;
 /// Padding left and right of a chip's text.
 pub const CHIP_PAD: i32 = 6;
+/// Room at the right end of a chip, and of a box's title, where the
+/// packet's glyph sits without hiding any text.
+const SLOT: i32 = 20;
 const LINK_GAP: i32 = 24;
 const POD_GAP: i32 = 8;
 const MAX_HOST_NAME: usize = 28;
@@ -344,7 +347,7 @@ fn chip_width(d: &Device) -> i32 {
         Some(a) => format!("{label} {a}"),
         None => label,
     };
-    text_width(&text, FONT) + 2 * CHIP_PAD
+    text_width(&text, FONT) + 2 * CHIP_PAD + SLOT
 }
 
 /// The first Ethernet device: the one on the bus.
@@ -480,7 +483,7 @@ fn plan(
 ) -> Plan {
     let host = &sc.hosts[i];
     let title = host_title(host);
-    let mut inner = text_width(&title, FONT);
+    let mut inner = text_width(&title, FONT) + SLOT;
     if let Some(n) = &note {
         inner = inner.max(text_width(n, FONT));
     }
@@ -1261,12 +1264,10 @@ pub fn packet_position(layout: &Layout, step: &Step) -> Marker {
             let r = layout.devices[d].rect;
             (
                 Place::Device { host: h, device: d },
-                // On the chip's top edge, at its right end, clear of the
-                // name: the glyph reaches 3 units under the edge (6 when
-                // tunnelled); the name's capitals start about 6.5 under it.
+                // In the room at the chip's right end, after its text.
                 Point {
-                    x: r.right() - 10,
-                    y: r.y - 3,
+                    x: r.right() - SLOT / 2 - 2,
+                    y: r.y + CHIP_H / 2,
                 },
             )
         }
@@ -1274,9 +1275,10 @@ pub fn packet_position(layout: &Layout, step: &Step) -> Marker {
             let r = layout.hosts[h].rect;
             (
                 Place::Host { host: h },
+                // In the room at the end of the box's title.
                 Point {
-                    x: r.right() - 14,
-                    y: r.y + 1,
+                    x: r.right() - PAD - SLOT / 2,
+                    y: r.y + TITLE_H / 2,
                 },
             )
         }
@@ -1546,10 +1548,22 @@ mod tests {
                 device: cali
             }
         );
-        let chip = l.devices[cali].rect;
+        let d = &l.devices[cali];
+        let (chip, text) = (
+            d.rect,
+            match &d.addr {
+                Some(a) => format!("{} {a}", d.label),
+                None => d.label.clone(),
+            },
+        );
+        // The glyph (16×12) inside the chip, after its text.
+        let text_end = chip.x + CHIP_PAD + text_width(&text, FONT);
         assert!(
-            chip.x < m.at.x && m.at.x < chip.right() && m.at.y + 6 <= chip.y + 3,
-            "on the chip's top edge, clear of its name: {:?} {chip:?}",
+            text_end < m.at.x - 8
+                && m.at.x + 8 < chip.right()
+                && chip.y < m.at.y - 6
+                && m.at.y + 6 < chip.bottom(),
+            "in the chip, clear of its text: {:?} {chip:?}, text ends at {text_end}",
             m.at
         );
         assert!(!m.encapsulated());

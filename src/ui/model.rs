@@ -5,7 +5,7 @@
 
 use crate::engine::packet::{Packet, Proto, VxlanEncap};
 use crate::engine::scenario::{self, DeviceKind, Host, HostKind, Scenario};
-use crate::engine::trace::{DropReason, Endpoint, Layer, Step, StepKind, Trace, Verdict};
+use crate::engine::trace::{DropReason, Endpoint, Layer, NatKind, Step, StepKind, Trace, Verdict};
 use crate::engine::{send, SendSpec, SimState, World};
 
 use std::rc::Rc;
@@ -54,7 +54,8 @@ pub enum RowKind {
     Match,
     /// Rules evaluated without a match (shown muted).
     Skipped,
-    Nat,
+    /// A NAT rewrite: DNAT, SNAT or MASQUERADE.
+    Nat(NatKind),
     Mark,
     Tunnel,
     Drop,
@@ -73,7 +74,7 @@ impl RowKind {
         match &step.kind {
             StepKind::RuleMatch { .. } => RowKind::Match,
             StepKind::RulesSkipped { .. } => RowKind::Skipped,
-            StepKind::Nat { .. } => RowKind::Nat,
+            StepKind::Nat { nat, .. } => RowKind::Nat(*nat),
             StepKind::Mark { .. } => RowKind::Mark,
             StepKind::Encap { .. } | StepKind::Decap { .. } => RowKind::Tunnel,
             StepKind::Drop {
@@ -95,7 +96,7 @@ impl RowKind {
         match self {
             RowKind::Match => "row-match",
             RowKind::Skipped => "row-skipped",
-            RowKind::Nat => "row-nat",
+            RowKind::Nat(_) => "row-nat",
             RowKind::Mark => "row-mark",
             RowKind::Tunnel => "row-tunnel",
             RowKind::Drop | RowKind::Refused | RowKind::OutOfTtl => "row-drop",
@@ -109,7 +110,8 @@ impl RowKind {
     pub fn label(self) -> Option<(&'static str, &'static str)> {
         match self {
             RowKind::Match => Some(("✓", "match")),
-            RowKind::Nat => Some(("⇄", "NAT")),
+            // The target's name, as the step's headers name it.
+            RowKind::Nat(nat) => Some(("⇄", nat.name())),
             RowKind::Mark => Some(("✎", "mark")),
             RowKind::Tunnel => Some(("⊕", "tunnel")),
             RowKind::Drop => Some(("✕", "drop")),
