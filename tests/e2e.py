@@ -180,11 +180,13 @@ def main():
 # answers followed back (+11.5 kB, two thirds of it serde for the
 # answer's quote and connection in a link), ICMP redirects and the TTL
 # field of that day; 477.4 kB after the step panel's keys, the page
-# following the packet and the glyph's room in the picture; the
+# following the packet and the glyph's room in the picture, 479.5 kB
+# after the second walkthrough's fixes (the routes' and the import's
+# messages, the lines note, the embed's word); the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 478_000
+PAGE_BYTES_LIMIT = 480_000
 
 
 def page_size(dist):
@@ -346,6 +348,19 @@ def run(b, base):
     # 3. Edit node8's routes by typing: the pod's route becomes a blackhole.
     routes = b.value("#routes-node8")
     check("node8's routes are in their editor", "172.16.225.112 dev cali71ca141a178" in routes, routes[:200])
+    # With a bad line typed above it, the route that won is still marked,
+    # where it now is in the typed text, and the step says that its line
+    # numbers are those of the routes in use.
+    b.js("[...document.querySelectorAll('.event')].find(e => e.textContent.includes('lookup for 172.16.225.112')).click()")
+    b.clear("#routes-node8")
+    b.type("#routes-node8", "bogus route\n" + routes)
+    b.wait("#routes-node8-errors", 5)
+    check_gutter(b, "routes-node8", "172.16.225.112 dev cali71ca141a178")
+    note = b.text(".lines-note") if b.exists(".lines-note") else ""
+    check("…and the step says its line numbers are those of the routes node8 runs", "routes node8 runs" in note, repr(note))
+    b.clear("#routes-node8")
+    b.type("#routes-node8", routes)
+    b.wait_until(lambda: not b.exists("#routes-node8-errors") and not b.exists(".lines-note"), "the routes in use again", 5)
     bad = routes.replace("172.16.225.112 dev cali71ca141a178 scope link", "172.16.225.112/40 dev cali71ca141a178")
     b.clear("#routes-node8")
     b.type("#routes-node8", bad)
@@ -779,6 +794,11 @@ def run(b, base):
     picked = lambda: b.js("return document.getElementById('scenario-picker').value")
     b.wait_until(lambda: picked() == "article-remote", "the dropped scenario to open", 10)
     check("a scenario file dropped on the page is imported", picked() == "article-remote" and "r8w2n" in b.text("#verdict"), b.text("#verdict"))
+    # A session record of a scenario this version does not have says so.
+    drop_file(b, json.dumps({"b": "calico-ebpf", "p": []}), 'old.packetwalk.json', 'application/json')
+    b.wait(".notice-error", 5)
+    check("a session file of an unknown scenario says which, and changes nothing",
+          'builds on the scenario "calico-ebpf"' in b.text(".notice-error") and picked() == "article-remote", b.text(".notice-error")[:200])
 
     # Two imports in a row: the session kept aside is still the learner's
     # own (two packets), not the first file's.
@@ -1361,6 +1381,10 @@ def run(b, base):
     b.set_size(600, 1000)
     fresh(b, base + "?embed=1")
     check("embed mode has no editors", not b.exists("#editors"))
+    fresh(b, base + "?embed=1&editors=1")
+    check("an embed with its editors says that edits there are not saved",
+          b.exists("#editors") and "not saved" in b.text(".embed-unsaved"))
+    fresh(b, base + "?embed=1")
     width = b.js("return document.documentElement.scrollWidth")
     check("embed mode fits 600 px without a horizontal scroll bar", width <= 600, f"scrollWidth {width}")
     b.js("window.scrollTo(0, 0)")

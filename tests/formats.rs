@@ -182,6 +182,24 @@ fn short_addresses_and_service_names_read_as_iptables_reads_them() {
         "{:?}",
         kinds[1]
     );
+    // States and address types, in any case and cut short: the first name
+    // the word begins (iptables-nft 1.8.9 saved `est,rel` as
+    // RELATED,ESTABLISHED, `u` as UNSPEC, `loc` as LOCAL).
+    let short = save::parse(
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate est,rel -m state --state u -m addrtype --src-type u --dst-type loc -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let filter = short
+        .tables
+        .iter()
+        .find(|t| t.name == TableName::Filter)
+        .unwrap();
+    let r = &filter.chains[filter.chain_index("INPUT").unwrap()].rules[0];
+    let kinds: Vec<String> = r.matches.iter().map(|m| format!("{:?}", m.kind)).collect();
+    assert_eq!(kinds[0], "CtState(12)", "ESTABLISHED | RELATED: {kinds:?}");
+    assert_eq!(kinds[1], "CtState(16)", "UNTRACKED: {kinds:?}");
+    assert!(kinds[2].contains("types: 1,"), "UNSPEC: {kinds:?}");
+    assert!(kinds[3].contains("types: 4,"), "LOCAL: {kinds:?}");
     // Parts read as C's strtoul with base 0 reads them.
     let octal = save::parse(
         "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 010/8 -d 0x0a.1.2.3 -j ACCEPT\nCOMMIT\n",
@@ -385,6 +403,17 @@ fn malformed_rules_get_located_errors() {
         ),
         // iptables' own words, checked with iptables-nft 1.8.9.
         ("-A INPUT -m state --state SNAT -j ACCEPT\n", 7, 27, "Bad state \"SNAT\""),
+        // A value left out: the next option is named, not the word after it.
+        (
+            "-A INPUT -p tcp -m tcp --dport -j KUBE-SVC-X\n",
+            7,
+            32,
+            "option --dport needs a value, but the next option, \"-j\", follows it",
+        ),
+        ("-A INPUT -m comment --comment -m tcp -j A\n", 7, 31, "option --comment needs a value, but the next option, \"-m\", follows it"),
+        // -m state has no name that begins with S; an empty name begins none.
+        ("-A INPUT -m state --state S -j ACCEPT\n", 7, 27, "Bad state \"S\""),
+        ("-A INPUT -m conntrack --ctstate NEW, -j ACCEPT\n", 7, 33, "Bad state \"\""),
         ("-A INPUT -m conntrack -j ACCEPT\n", 7, 13, "conntrack: At least one option is required"),
         ("-A INPUT -m state -j ACCEPT\n", 7, 13, "state: option \"--state\" must be specified"),
         // What iptables has and the simulator does not model says so.

@@ -774,6 +774,57 @@ fn an_unanswered_arp_answers_the_sender_with_host_unreachable() {
     );
 }
 
+/// The kernel routes its answer to a refused packet before it sends it:
+/// with no route back to the sender, icmp_send and the resets send nothing
+/// and the sender hears nothing (measured on Linux 6.18: a router whose
+/// main table is empty answers neither ping nor connect(), for no route
+/// and for REJECT alike; given the route back, both are answered).
+#[test]
+fn a_host_with_no_route_back_answers_nothing() {
+    let filter = |target: &str| {
+        format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp -j {target}\nCOMMIT\n")
+    };
+    let only_pod = vec!["10.244.0.5 dev veth5 scope link".to_string()];
+    // (rules, the node's routes or the scenario's, destination, what the drop says)
+    type Case<'a> = (String, Option<Vec<String>>, &'a str, Option<&'a str>);
+    let cases: Vec<Case> = vec![
+        (String::new(), Some(only_pod.clone()), "10.244.0.9:80", Some("no ICMP network-unreachable goes back: node has no route to 10.0.0.2, so the kernel sends nothing; the sender hears nothing: its connect() retries until it times out")),
+        (filter("REJECT"), Some(only_pod.clone()), "10.244.0.5:80", Some("no ICMP port-unreachable goes back: node has no route to 10.0.0.2")),
+        (filter("REJECT --reject-with tcp-reset"), Some(only_pod), "10.244.0.5:80", Some("no reset goes back: node has no route to 10.0.0.2")),
+        // With the route back, the same REJECT answers.
+        (filter("REJECT"), None, "10.244.0.5:80", None),
+    ];
+    for (rules, routes, to, says) in cases {
+        let mut sc = scenario(&rules);
+        if let Some(r) = routes {
+            sc.hosts[0].routes = Text::Lines(r);
+        }
+        let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = SimState::new(&w);
+        let t = send(&mut w, &mut s, &SendSpec::new("client", to, Proto::Tcp)).unwrap();
+        let StepKind::Drop {
+            response, detail, ..
+        } = &t.steps.last().unwrap().kind
+        else {
+            panic!("{rules} {to}: {:?}", t.verdict);
+        };
+        match says {
+            Some(words) => {
+                assert!(response.is_none(), "{rules} {to}: {response:?}");
+                assert!(detail.contains(words), "{rules} {to}: {detail}");
+                assert!(
+                    reply_spec(&t).is_none(),
+                    "{rules} {to}: nothing to follow back"
+                );
+            }
+            None => assert!(
+                response.is_some() && reply_spec(&t).is_some(),
+                "{rules} {to}: {detail}"
+            ),
+        }
+    }
+}
+
 /// A ping through DNAT, as `ping` and the kernel's echo responder do it:
 /// Reply is the echo-reply (same id and sequence), translated back by the
 /// connection conntrack keyed on the id; Again is ping's next request on

@@ -619,6 +619,15 @@ fn state_words(related: bool, seen_reply: bool, dir: Dir) -> String {
 }
 
 /// Parses `IP` or `IP:PORT`.
+/// What the sender of a packet the kernel refused makes of no answer.
+fn unheard(proto: Proto) -> &'static str {
+    match proto {
+        Proto::Tcp => "its connect() retries until it times out",
+        Proto::Icmp => "ping hears nothing of this echo",
+        _ => "its socket hears nothing",
+    }
+}
+
 fn parse_addr_port(s: &str) -> Option<(Ipv4Addr, Option<u16>)> {
     match s.rsplit_once(':') {
         Some((a, p)) => Some((a.parse().ok()?, Some(p.parse().ok()?))),
@@ -1148,6 +1157,30 @@ impl Walker<'_, '_> {
             DropReason::NoNeighbour | DropReason::Hairpin => Layer::Link,
             _ => Layer::Network,
         };
+        // icmp_send and the resets route their answer first; with no
+        // route back to the sender they send nothing (measured on Linux
+        // 6.18: a router whose main table is empty, or a REJECT on one
+        // without the sender's route, answers neither ping nor connect()).
+        let (response, detail) = match response {
+            Some(r) if !self.routes_to(host, r.ip.dst) => {
+                let what = match r.head_transport().as_deref() {
+                    Some(Transport::Icmp {
+                        icmp_type, code, ..
+                    }) => {
+                        format!("ICMP {}", icmp::name(*icmp_type, *code))
+                    }
+                    _ => "reset".to_string(),
+                };
+                let to = r.ip.dst;
+                let why = format!(
+                    "no {what} goes back: {} has no route to {to}, so the kernel sends nothing; the sender hears nothing: {}",
+                    self.ns(host),
+                    unheard(pkt.ip.protocol)
+                );
+                (None, format!("{detail}; {why}"))
+            }
+            r => (r, detail),
+        };
         let attached = attached.filter(|_| response.is_some());
         let detail = match self.held_back.take() {
             Some(why) if response.is_none() => format!("{detail}; {why}"),
@@ -1168,6 +1201,17 @@ impl Walker<'_, '_> {
             ns: self.ns(host).to_string(),
             reason,
         })
+    }
+
+    /// Whether `host` has a route to `dst` that sends a packet (to a
+    /// device or to itself): what an answer of the kernel needs.
+    fn routes_to(&self, host: usize, dst: Ipv4Addr) -> bool {
+        let d = self.world.hosts[host].routes.lookup(dst);
+        matches!(
+            d.result(),
+            crate::engine::trace::RouteResult::Local
+                | crate::engine::trace::RouteResult::Unicast { .. }
+        )
     }
 
     /// The step of a conntrack lookup: the packet's tuple, the state it
@@ -3125,9 +3169,12 @@ impl Walker<'_, '_> {
             });
             let (errno, text, _) = icmp::errno(t, code);
             let unheard = match head.protocol {
-                Proto::Tcp => format!("its connect() retries until it times out, where the error would have failed it with {errno} ({text})"),
-                Proto::Icmp => "ping hears nothing of this echo".to_string(),
-                _ => format!("a connected socket would have had {errno} ({text})"),
+                Proto::Tcp => format!(
+                    "{}, where the error would have failed it with {errno} ({text})",
+                    unheard(Proto::Tcp)
+                ),
+                Proto::Udp => format!("a connected socket would have had {errno} ({text})"),
+                p => unheard(p).to_string(),
             };
             self.held_back = Some(format!(
                 "no ICMP {} goes back: the ICMP rate limit for {} holds it (icmp_ratelimit: one error a second per host{}); the sender hears nothing: {unheard} (measured on Linux 6.18)",

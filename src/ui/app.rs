@@ -253,8 +253,11 @@ pub struct App {
 
 /// The scenario the page opens: named in the URL, or the last one shown.
 fn initial_name() -> String {
+    // An embed shows what its address names, whatever the reader last
+    // opened on this site.
+    let embed = browser::query("embed").is_some_and(|v| v == "1");
     browser::query("scenario")
-        .or_else(browser::last_scenario)
+        .or_else(|| if embed { None } else { browser::last_scenario() })
         .filter(|n| n == IMPORTED || scenario::BUILTIN.contains(&n.as_str()))
         .unwrap_or_else(|| scenario::BUILTIN[0].to_string())
 }
@@ -1302,7 +1305,7 @@ impl Component for App {
                         });
                 let before = self.session.world_gen();
                 if big {
-                    self.start_chunked(ctx, host, "the edited rules".into(), false);
+                    self.start_chunked(ctx, host, "The edited rules text".into(), false);
                 } else if self.session.apply(host, field) && self.session.world_gen() != before {
                     // The edit traced the last packet again: that is the
                     // one to look at, at the same step where it has one.
@@ -1573,13 +1576,15 @@ impl Component for App {
                         })?;
                         Ok((s, large))
                     })
-                    .or_else(|e| {
-                        // A session record (what Export writes when text has errors).
-                        share::from_json(&text)
-                            .map_err(|_| e.clone())
-                            .and_then(|saved| Session::from_saved(&saved))
-                            .map(|s| (s, Vec::new()))
-                            .map_err(|_| e)
+                    .or_else(|e| match share::from_json(&text) {
+                        // A session record (what Export writes when text
+                        // has errors; it names its scenario, where any JSON
+                        // object reads as an empty record): what keeps it
+                        // from opening is told.
+                        Ok(saved) if saved.base.is_some() || saved.scenario.is_some() => Session::from_saved(&saved).map(|s| (s, Vec::new())).map_err(|m| {
+                            format!("That file holds a Packet Walk session that cannot be opened; nothing was changed.\n{m}")
+                        }),
+                        _ => Err(e),
                     });
                 match parsed {
                     Ok((s, large)) if self.may_replace() => {
@@ -1859,6 +1864,16 @@ impl Component for App {
                         }));
                         return true;
                     }
+                    // Saved again (the large text is gone): the warning
+                    // that it was not goes too, and is given again if it
+                    // grows back.
+                    Ok(()) if self.told_too_big => {
+                        self.told_too_big = false;
+                        if self.notice.as_ref().is_some_and(|n| n.error && n.text.contains("not autosaved")) {
+                            self.notice = Some(Notice::info("The session fits in the browser's storage again: it is autosaved."));
+                        }
+                        return true;
+                    }
                     _ => return false,
                 }
             }
@@ -1967,13 +1982,10 @@ impl Component for App {
         let trace = s.trace().cloned();
         let (t_sel, step) = self.selected().unwrap_or((0, 0));
         let step_ref = trace.as_ref().and_then(|t| t.steps.get(step));
-        // Line numbers are those of the text in use: no highlight while the
-        // editor holds other text.
-        let in_use = |f: Field| {
-            s.drafts
-                .get(self.editor_host)
-                .is_some_and(|d| !d.get(f).pending() && d.get(f).errors.is_empty())
-        };
+        // Line numbers are those of the text in use; while the editor holds
+        // other text (with errors, or being applied) the line is marked
+        // where it is in that text, unless it is the line being edited.
+        let in_editor = |f: Field, line: usize| s.drafts.get(self.editor_host).and_then(|d| d.get(f).line_in_text(line));
         // An earlier packet may have met other texts than those in use.
         let met = |f: Field| s.met_in_use(t_sel, self.editor_host, f);
         let earlier: Vec<&str> = [(Field::Rules, "rules"), (Field::Routes, "routes")]
@@ -1992,14 +2004,30 @@ impl Component for App {
             )
         });
         let rule_line = (trace.as_ref())
-            .filter(|_| in_use(Field::Rules) && met(Field::Rules))
+            .filter(|_| met(Field::Rules))
             .and_then(|t| model::rule_at(t, step))
             .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)))
-            .map(|(_, _, _, line)| line);
+            .and_then(|(_, _, _, line)| in_editor(Field::Rules, line));
         let route_line = step_ref
-            .filter(|_| in_use(Field::Routes) && met(Field::Routes))
+            .filter(|_| met(Field::Routes))
             .and_then(model::step_route_line)
-            .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)));
+            .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)))
+            .and_then(|line| if line == 0 { Some(0) } else { in_editor(Field::Routes, line) });
+        // The step's line numbers are those of the texts its host runs;
+        // the editors may show other text (with errors).
+        let lines_note = step_ref.and_then(|st| {
+            let h = s.host(&st.ns)?;
+            let d = s.drafts.get(h)?;
+            let typed: Vec<&str> = [(Field::Rules, "rules"), (Field::Routes, "routes")]
+                .into_iter()
+                .filter(|(f, _)| d.get(*f).pending() && !d.get(*f).errors.is_empty())
+                .map(|(_, w)| w)
+                .collect();
+            (!typed.is_empty()).then(|| {
+                let what = typed.join(" and ");
+                format!("The line numbers here are those of the {what} {} runs: the {what} in its editor have errors, so they are not in use yet.", st.ns)
+            })
+        });
         let scenario = self.topology_scenario();
         let targets = Rc::new(targets(s));
         // The form offers the last packet a program sent (not the
@@ -2121,6 +2149,9 @@ impl Component for App {
                                     })
                                 },
                             }) }
+                            if let Some(n) = &lines_note {
+                                <p class="hint lines-note">{ n.clone() }</p>
+                            }
                             </HeaderView>
                         </section>
                         <section id="events" class="panel events-panel" aria-labelledby="events-h" tabindex="-1">
@@ -2211,6 +2242,10 @@ impl Component for App {
                     { for panels }
                 </main>
                 if show_editors {
+                    if self.embed {
+                        // An embed never writes the reader's storage.
+                        <p class="hint embed-unsaved">{ "Edits here are not saved: \"Open full playground ↗\" takes them along." }</p>
+                    }
                     if let Some(c) = &s.cluster {
                         <ClusterPanel draft={c.clone()} highlight={self.cluster_line}
                             node={s.world.hosts.get(self.editor_host).filter(|h| h.spec.kind == HostKind::Node).map(|h| h.name().to_string())}

@@ -70,7 +70,7 @@ const FLAGS: [&str; 5] = ["SYN", "ACK", "FIN", "RST", "PSH"];
 /// it by its id).
 pub fn help() -> Html {
     html! {
-        <p id="send-help" class="help send-help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK; a ping's echo-reply; a refused packet's reset or ICMP error, followed back), Again sends on its connection once more, with the TCP flags ticked (RST or FIN closes it), or a ping's next echo." }</p>
+        <p id="send-help" class="help send-help">{ "Each send is one trace. Conntrack remembers connections between sends: Reply answers the packet shown (SYN → SYN-ACK → ACK; a ping's echo-reply; a refused packet's reset or ICMP error, followed back), Again sends it once more on its connection, with its own TCP flags or the ones ticked since (RST or FIN closes it), or a ping's next echo." }</p>
     }
 }
 
@@ -416,7 +416,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <button id="again-button" type="button" disabled={!props.can_again}
                     onclick={props.onagain.reform(|_| ())}
                     title={if props.can_again {
-                        "On the selected packet's connection (same source port, so conntrack finds it), with the TCP flags ticked here: RST or FIN closes it; a ping's next echo-request"
+                        "The selected packet once more, on its connection (same source port, so conntrack finds it): with its own TCP flags, or the ones ticked here since it was sent (RST or FIN closes it); a ping's next echo-request"
                     } else {
                         "Nothing to send again: no packet is selected, or it is the kernel's answer (a reset or an ICMP error), which it sends once"
                     }}>{ "Again" }</button>

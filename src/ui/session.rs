@@ -85,6 +85,35 @@ impl Draft {
     pub fn pending(&self) -> bool {
         !Rc::ptr_eq(&self.text, &self.applied) && self.text != self.applied
     }
+
+    /// Where line `line` of the text in use is in the text as typed: the
+    /// same line before the typed text starts to differ, shifted by the
+    /// lines added or taken after the place where it differs again; none
+    /// for a line in between (edited), or in texts over 256 KB (compared
+    /// on every step otherwise).
+    pub fn line_in_text(&self, line: usize) -> Option<usize> {
+        if !self.pending() {
+            return Some(line);
+        }
+        if self.text.len().max(self.applied.len()) > 256 * 1024 || line == 0 {
+            return None;
+        }
+        let (old, new): (Vec<&str>, Vec<&str>) =
+            (self.applied.lines().collect(), self.text.lines().collect());
+        let same_start = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+        let room = old.len().min(new.len()) - same_start;
+        let same_end = (old.iter().rev().zip(new.iter().rev()))
+            .take(room)
+            .take_while(|(a, b)| a == b)
+            .count();
+        if line <= same_start {
+            Some(line)
+        } else if line > old.len() - same_end && line <= old.len() {
+            Some(line + new.len() - old.len())
+        } else {
+            None
+        }
+    }
 }
 
 /// The two editors of one host.
@@ -1699,6 +1728,40 @@ mod tests {
 
     fn verdict(s: &Session) -> Verdict {
         s.trace().expect("a trace").verdict.clone()
+    }
+
+    /// While the typed text has errors, the step's rule is marked where it
+    /// is in that text: a line inserted above it moves it down one, a line
+    /// taken out moves it up, and the edited line itself is not marked.
+    #[test]
+    fn a_line_in_use_is_found_in_the_text_with_errors() {
+        let applied = "a\nb\nc\nd\ne\n";
+        let cases = [
+            // (typed text, line in use → line typed)
+            (
+                "a\nb\n-m foo\nc\nd\ne\n",
+                [Some(1), Some(2), Some(4), Some(5), Some(6)],
+            ),
+            ("a\nc\nd\ne\n", [Some(1), None, Some(2), Some(3), Some(4)]),
+            (
+                "a\nb\nX\nd\ne\n",
+                [Some(1), Some(2), None, Some(4), Some(5)],
+            ),
+            (
+                "a\nb\nc\nd\ne\n",
+                [Some(1), Some(2), Some(3), Some(4), Some(5)],
+            ),
+            ("", [None, None, None, None, None]),
+        ];
+        for (typed, want) in cases {
+            let d = Draft {
+                text: typed.into(),
+                applied: applied.into(),
+                errors: Rc::default(),
+            };
+            let got: Vec<Option<usize>> = (1..=5).map(|l| d.line_in_text(l)).collect();
+            assert_eq!(got, want, "{typed:?}");
+        }
     }
 
     /// The article's route to the pod, turned into a blackhole.

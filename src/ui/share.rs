@@ -215,12 +215,12 @@ impl fmt::Display for ShareError {
             ),
             ShareError::UnknownBase { name } => write!(
                 f,
-                "The link builds on the scenario \"{name}\", which this version of Packet Walk does not have (it has {}). Open it with the Packet Walk that made it, or {ASK_FOR_FILE}.",
+                "The session builds on the scenario \"{name}\", which this version of Packet Walk does not have (it has {}). Open it with the Packet Walk that made it, or {ASK_FOR_FILE}.",
                 BUILTIN.join(", ")
             ),
             ShareError::UnknownHost { host, scenario } => write!(
                 f,
-                "The link changes host \"{host}\", which the scenario \"{scenario}\" does not have: it was made from a different version of that scenario. {}.",
+                "The session changes host \"{host}\", which the scenario \"{scenario}\" does not have: it was made from a different version of that scenario. {}.",
                 capitalised(ASK_FOR_FILE)
             ),
             ShareError::NoScenario => write!(

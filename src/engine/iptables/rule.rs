@@ -86,6 +86,17 @@ pub mod addrtype {
     }
 }
 
+/// The value of the first of `names` that `word` begins, in any case, as
+/// iptables reads a state or an address type (`strncasecmp` over the
+/// word's length): `est` is ESTABLISHED, `u` the first name with a U.
+fn by_prefix<T: Copy>(names: &[(&str, T)], word: &str) -> Option<T> {
+    (names.iter())
+        .find(|(n, _)| {
+            !word.is_empty() && n.len() >= word.len() && n[..word.len()].eq_ignore_ascii_case(word)
+        })
+        .map(|(_, v)| *v)
+}
+
 /// Connection tracking states (`--ctstate`, `--state`), as a bit set.
 pub mod ctstate {
     pub const INVALID: u8 = 1 << 0;
@@ -942,13 +953,32 @@ pub fn parse_rule(
         let missing_at = b.end_of(w);
         let (line_no, full_line) = (b.line_no, b.line);
         let value = |k: usize| -> Result<&Word<'_>, ParseError> {
-            words.get(k).ok_or_else(|| {
+            let v = words.get(k).ok_or_else(|| {
                 ParseError::new(
                     line_no,
                     lex::column(full_line, missing_at),
                     format!("option {opt} needs a value"),
                 )
-            })
+            })?;
+            // A value left out: iptables would take the next option for it
+            // (`--dport -j` is "invalid port/service `-j'") and then trip on
+            // what follows; the mistake is the missing value.
+            let t = v.text.as_bytes();
+            if !v.quoted
+                && t.len() > 1
+                && t[0] == b'-'
+                && (t[1].is_ascii_alphabetic() || t[1] == b'-')
+            {
+                return Err(ParseError::new(
+                    line_no,
+                    lex::column(full_line, v.start),
+                    format!(
+                        "option {opt} needs a value, but the next option, \"{}\", follows it",
+                        v.text
+                    ),
+                ));
+            }
+            Ok(v)
         };
         // iptables takes matches after the target too (`-j ACCEPT -m mark
         // --mark 1`): an option the target does not know but a match does
@@ -1403,14 +1433,17 @@ impl Builder<'_, '_> {
                             };
                             let mut bits = 0u8;
                             for s in v.split(',') {
-                                bits |= names
-                                    .iter()
-                                    .find(|(n, _)| *n == s)
-                                    .map(|(_, b)| *b)
-                                    .ok_or_else(|| {
-                                        let all: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
-                                        e(o, format!("Bad state \"{s}\": not a connection state of -m {}", m.name)).expected(all.join(", "))
-                                    })?;
+                                bits |= by_prefix(names, s).ok_or_else(|| {
+                                    let all: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+                                    e(
+                                        o,
+                                        format!(
+                                            "Bad state \"{s}\": not a connection state of -m {}",
+                                            m.name
+                                        ),
+                                    )
+                                    .expected(all.join(", "))
+                                })?;
                             }
                             MatchKind::CtState(bits)
                         }
@@ -1561,19 +1594,15 @@ impl Builder<'_, '_> {
                     any = true;
                     let mut types = 0u16;
                     for t in o.values[0].split(',') {
-                        types |= addrtype::NAMES
-                            .iter()
-                            .find(|(n, _)| *n == t)
-                            .map(|(_, b)| *b)
-                            .ok_or_else(|| {
-                                e(o, format!("unknown address type \"{t}\"")).expected(
-                                    addrtype::NAMES
-                                        .iter()
-                                        .map(|(n, _)| *n)
-                                        .collect::<Vec<_>>()
-                                        .join(", "),
-                                )
-                            })?;
+                        types |= by_prefix(&addrtype::NAMES, t).ok_or_else(|| {
+                            e(o, format!("unknown address type \"{t}\"")).expected(
+                                addrtype::NAMES
+                                    .iter()
+                                    .map(|(n, _)| *n)
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            )
+                        })?;
                     }
                     out.push(Match {
                         negated: o.negated,
