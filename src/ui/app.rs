@@ -1168,7 +1168,7 @@ impl Component for App {
                 } else if towards_start && visible.first() == Some(&to) {
                     self.refocus = Some("step-forward");
                 } else if !browser::focus_lost() {
-                    // "Show the end" gives way to "Reply" at the end.
+                    // "Go to the last step" gives way to "Reply" at the end.
                     self.focus_fallback = vec!["step-back".into()];
                 }
             }
@@ -2595,7 +2595,7 @@ fn outcome(
                 }
             }</span>
             if step + 1 < n {
-                if let Some(cb) = onlast { <button class="link-button" onclick={cb}>{ "Show the end" }</button> }
+                if let Some(cb) = onlast { <button class="link-button" onclick={cb}>{ "Go to the last step" }</button> }
             } else if let Some(cb) = onreply {
                 <button class="link-button" id="outcome-reply" onclick={cb}>{
                     if matches!(t.verdict, crate::engine::trace::Verdict::Dropped { .. }) { "Follow the answer ↩" } else { "Reply ↩" }

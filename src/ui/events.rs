@@ -245,7 +245,7 @@ pub fn event_list(props: &EventListProps) -> Html {
     }
     let f = props.filters;
     let toggle =
-        |label: &'static str, id: &'static str, hidden: bool, set: fn(&mut Filters, bool)| {
+        |label: &'static str, id: &'static str, title: &'static str, hidden: bool, set: fn(&mut Filters, bool)| {
             let onfilters = props.onfilters.clone();
             let onchange = Callback::from(move |_| {
                 let mut n = f;
@@ -253,7 +253,7 @@ pub fn event_list(props: &EventListProps) -> Html {
                 onfilters.emit(n);
             });
             html! {
-                <label class="filter" key={id}>
+                <label class="filter" key={id} {title}>
                     <input type="checkbox" id={id} checked={!hidden} {onchange} />
                     { label }
                 </label>
@@ -264,10 +264,10 @@ pub fn event_list(props: &EventListProps) -> Html {
         <>
             <fieldset class="filters">
                 <legend>{ "Show" }</legend>
-                { toggle("rule skips", "show-skips", f.hide_skips, |f, v| f.hide_skips = v) }
-                { toggle("conntrack", "show-conntrack", f.hide_conntrack, |f, v| f.hide_conntrack = v) }
-                { toggle("routing", "show-routing", f.hide_routing, |f, v| f.hide_routing = v) }
-                { toggle("devices", "show-devices", f.hide_devices, |f, v| f.hide_devices = v) }
+                { toggle("rule skips", "show-skips", "The rules the packet was tested against that did not match", f.hide_skips, |f, v| f.hide_skips = v) }
+                { toggle("conntrack", "show-conntrack", "Conntrack's lookups and confirmations, and the nat table left out for a known connection", f.hide_conntrack, |f, v| f.hide_conntrack = v) }
+                { toggle("routing", "show-routing", "The routing decisions with the routes weighed, TTL and redirects", f.hide_routing, |f, v| f.hide_routing = v) }
+                { toggle("devices", "show-devices", "The devices that receive and transmit the packet, ARP, and a tunnel's encapsulation", f.hide_devices, |f, v| f.hide_devices = v) }
             </fieldset>
             <ol class="event-list" ref={list} role="listbox" aria-label="Steps of the trace" tabindex="0"
                 aria-activedescendant={format!("step-{}", props.selected)}>
