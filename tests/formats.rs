@@ -200,6 +200,10 @@ fn short_addresses_and_service_names_read_as_iptables_reads_them() {
     assert_eq!(kinds[1], "CtState(16)", "UNTRACKED: {kinds:?}");
     assert!(kinds[2].contains("types: 1,"), "UNSPEC: {kinds:?}");
     assert!(kinds[3].contains("types: 4,"), "LOCAL: {kinds:?}");
+    // Free text that begins with a dash, as iptables-save leaves it
+    // unquoted (its characters are all [-_0-9A-Za-z]).
+    save::parse("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment -x -j LOG --log-prefix -DROP-\nCOMMIT\n")
+        .unwrap_or_else(|e| panic!("{e}"));
     // Parts read as C's strtoul with base 0 reads them.
     let octal = save::parse(
         "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 010/8 -d 0x0a.1.2.3 -j ACCEPT\nCOMMIT\n",
@@ -410,7 +414,9 @@ fn malformed_rules_get_located_errors() {
             32,
             "option --dport needs a value, but the next option, \"-j\", follows it",
         ),
-        ("-A INPUT -m comment --comment -m tcp -j A\n", 7, 31, "option --comment needs a value, but the next option, \"-m\", follows it"),
+        // (Free text may begin with a dash: `--comment -m` is a comment,
+        // and the `tcp` after it a stray word.)
+        ("-A INPUT -m comment --comment -m tcp -j A\n", 7, 34, "unexpected word \"tcp\" (a comment with spaces must be quoted)"),
         // -m state has no name that begins with S; an empty name begins none.
         ("-A INPUT -m state --state S -j ACCEPT\n", 7, 27, "Bad state \"S\""),
         ("-A INPUT -m conntrack --ctstate NEW, -j ACCEPT\n", 7, 33, "Bad state \"\""),

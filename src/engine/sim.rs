@@ -618,7 +618,6 @@ fn state_words(related: bool, seen_reply: bool, dir: Dir) -> String {
     }
 }
 
-/// Parses `IP` or `IP:PORT`.
 /// What the sender of a packet the kernel refused makes of no answer.
 fn unheard(proto: Proto) -> &'static str {
     match proto {
@@ -628,6 +627,7 @@ fn unheard(proto: Proto) -> &'static str {
     }
 }
 
+/// Parses `IP` or `IP:PORT`.
 fn parse_addr_port(s: &str) -> Option<(Ipv4Addr, Option<u16>)> {
     match s.rsplit_once(':') {
         Some((a, p)) => Some((a.parse().ok()?, Some(p.parse().ok()?))),
@@ -3159,9 +3159,14 @@ impl Walker<'_, '_> {
             }
         }
         let head = pkt.head().clone();
-        // icmpv4_xrlim_allow: errors to another host pass its rate limit.
+        // icmpv4_xrlim_allow: errors to another host pass its rate limit,
+        // once icmp_send has found a route to it (without one, refuse()
+        // says so, and no token is spent).
         let h = &self.world.hosts[host];
-        if !h.owns(head.src) && !self.state.icmp_allowed(host, head.src) {
+        if !h.owns(head.src)
+            && self.routes_to(host, head.src)
+            && !self.state.icmp_allowed(host, head.src)
+        {
             let ns = self.ns(host);
             let redirected = self.steps.iter().any(|s| {
                 s.ns == ns

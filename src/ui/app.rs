@@ -237,6 +237,8 @@ pub struct App {
     /// focus goes then, in order of preference (see `rendered`).
     focus_fallback: Vec<String>,
     told_too_big: bool,
+    /// The notice that said the session is not saved, while it may be shown.
+    unsaved_notice: Option<String>,
     /// Another tab saved the same scenario since this one last did: this
     /// tab does not autosave over it (until the learner says so).
     other_tab: bool,
@@ -850,6 +852,7 @@ impl App {
         self.explained = None;
         self.playing = None;
         self.told_too_big = false;
+        self.unsaved_notice = None;
         // Another session (another scenario's save, or a new start): the
         // check against other tabs starts over with it, and the send form
         // opens anew.
@@ -1104,6 +1107,7 @@ impl Component for App {
             follow_packet: false,
             focus_fallback: Vec::new(),
             told_too_big: false,
+            unsaved_notice: None,
             other_tab: false,
             other_tabs_aside: false,
             flags_at_send: None,
@@ -1857,11 +1861,13 @@ impl Component for App {
                     }
                     Err(browser::SaveError::Failed(e)) if !self.told_too_big => {
                         self.told_too_big = true;
-                        self.notice = Some(Notice::error(if e.contains("Export") {
+                        let n = Notice::error(if e.contains("Export") {
                             e
                         } else {
                             format!("{e} It is not autosaved: use \"Export\" to keep it in a file.")
-                        }));
+                        });
+                        self.unsaved_notice = Some(n.text.clone());
+                        self.notice = Some(n);
                         return true;
                     }
                     // Saved again (the large text is gone): the warning
@@ -1869,7 +1875,8 @@ impl Component for App {
                     // grows back.
                     Ok(()) if self.told_too_big => {
                         self.told_too_big = false;
-                        if self.notice.as_ref().is_some_and(|n| n.error && n.text.contains("not autosaved")) {
+                        let told = self.unsaved_notice.take();
+                        if self.notice.as_ref().is_some_and(|n| Some(&n.text) == told.as_ref()) {
                             self.notice = Some(Notice::info("The session fits in the browser's storage again: it is autosaved."));
                         }
                         return true;
@@ -1982,10 +1989,8 @@ impl Component for App {
         let trace = s.trace().cloned();
         let (t_sel, step) = self.selected().unwrap_or((0, 0));
         let step_ref = trace.as_ref().and_then(|t| t.steps.get(step));
-        // Line numbers are those of the text in use; while the editor holds
-        // other text (with errors, or being applied) the line is marked
-        // where it is in that text, unless it is the line being edited.
-        let in_editor = |f: Field, line: usize| s.drafts.get(self.editor_host).and_then(|d| d.get(f).line_in_text(line));
+        // Line numbers of the texts in use (the editors mark them in the
+        // text as typed where it holds them).
         // An earlier packet may have met other texts than those in use.
         let met = |f: Field| s.met_in_use(t_sel, self.editor_host, f);
         let earlier: Vec<&str> = [(Field::Rules, "rules"), (Field::Routes, "routes")]
@@ -2007,19 +2012,24 @@ impl Component for App {
             .filter(|_| met(Field::Rules))
             .and_then(|t| model::rule_at(t, step))
             .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)))
-            .and_then(|(_, _, _, line)| in_editor(Field::Rules, line));
+            .map(|(_, _, _, line)| line);
         let route_line = step_ref
             .filter(|_| met(Field::Routes))
             .and_then(model::step_route_line)
-            .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)))
-            .and_then(|line| if line == 0 { Some(0) } else { in_editor(Field::Routes, line) });
-        // The step's line numbers are those of the texts its host runs;
-        // the editors may show other text (with errors).
+            .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)));
+        // A step that names a line of its host's rules or routes says they
+        // are the lines of the texts in use, when its editor shows other
+        // text (with errors).
         let lines_note = step_ref.and_then(|st| {
             let h = s.host(&st.ns)?;
             let d = s.drafts.get(h)?;
+            let names = |f: Field| match f {
+                Field::Rules => trace.as_ref().and_then(|t| model::rule_at(t, step)).is_some(),
+                Field::Routes => model::step_route_line(st).is_some_and(|l| l > 0),
+            };
             let typed: Vec<&str> = [(Field::Rules, "rules"), (Field::Routes, "routes")]
                 .into_iter()
+                .filter(|(f, _)| names(*f) && s.met_in_use(t_sel, h, *f))
                 .filter(|(f, _)| d.get(*f).pending() && !d.get(*f).errors.is_empty())
                 .map(|(_, w)| w)
                 .collect();

@@ -648,16 +648,11 @@ pub fn on_page_or_steps(k: &web_sys::KeyboardEvent, with_controls: bool) -> bool
         ".event-list"
     };
     // The steps' section itself (the skip link focuses it), not the filter
-    // boxes inside it; the selected step's panel itself, for N, and for
-    // Space when it has nothing to scroll.
-    let panel = t.matches(".detail-panel").unwrap_or(false) && (with_controls || !overflows(&t));
+    // boxes inside it; the selected step's panel itself, for N.
+    let panel = with_controls && t.matches(".detail-panel").unwrap_or(false);
     tag == "body" || tag == "html" || t.id() == "events" || panel || t.closest(around).ok().flatten().is_some()
 }
 
-/// Whether an element is taller than its box (it scrolls).
-fn overflows(e: &web_sys::Element) -> bool {
-    e.scroll_height() > e.client_height()
-}
 
 /// Whether a key press goes to a box that scrolls with the arrows (the
 /// editors' listings, a wide table, the sync diff): there the arrows
@@ -668,10 +663,11 @@ pub fn in_scroller(k: &web_sys::KeyboardEvent) -> bool {
         return false;
     };
     // The selected step's panel, when it has the focus itself (not its
-    // buttons, where the arrows step): taller than the window, it scrolls
-    // up and down; left and right step.
+    // buttons, where the arrows step): left and right step, N goes to the
+    // next change; the other keys scroll it, or the page, as the browser
+    // does.
     if t.matches(".detail-panel").unwrap_or(false) {
-        return overflows(&t) && !matches!(k.key().as_str(), "ArrowLeft" | "ArrowRight");
+        return !matches!(k.key().as_str(), "ArrowLeft" | "ArrowRight" | "n" | "N");
     }
     (t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text").ok().flatten()).is_some()
 }

@@ -125,8 +125,11 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 { for [
                     (Field::Rules, props.rule_line, props.views.0),
                     (Field::Routes, props.route_line, props.views.1),
-                ].into_iter().map(|(field, highlight, view)| {
+                ].into_iter().map(|(field, in_use_line, view)| {
                     let d = props.drafts.get(field);
+                    // Lines of the text in use; where the typed text (with
+                    // errors) holds that line, marked there too.
+                    let highlight = in_use_line.and_then(|l| if l == 0 { Some(0) } else { d.line_in_text(l) });
                     html! {
                         <FieldEditor
                             key={field.as_str()}
@@ -137,6 +140,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                             pending={d.pending()}
                             errors={d.errors.clone()}
                             {highlight}
+                            {in_use_line}
                             {view}
                             ruleset={props.ruleset.clone()}
                             routes={props.routes.clone()}
@@ -176,7 +180,10 @@ struct FieldProps {
     applied: Rc<str>,
     pending: bool,
     errors: Rc<Vec<ParseError>>,
+    /// The line to mark in the text as typed.
     highlight: Option<usize>,
+    /// The same line in the text in use, which the table views show.
+    in_use_line: Option<usize>,
     view: EditorView,
     ruleset: RulesRef,
     routes: Rc<RouteTable>,
@@ -313,10 +320,10 @@ fn field_editor(props: &FieldProps) -> Html {
 
     let body = match (props.view, field) {
         (EditorView::Table, Field::Rules) => html! {
-            <RuleTable ruleset={props.ruleset.clone()} counters={props.counters.clone()} highlight={props.highlight} version={props.version} />
+            <RuleTable ruleset={props.ruleset.clone()} counters={props.counters.clone()} highlight={props.in_use_line} version={props.version} />
         },
         (EditorView::Table, Field::Routes) => html! {
-            { route_n(&RouteNProps { routes: props.routes.clone(), highlight: props.highlight }) }
+            { route_n(&RouteNProps { routes: props.routes.clone(), highlight: props.in_use_line }) }
         },
         (EditorView::Text, _) if large => html! {
             <LargeText key={props.host.clone()} id={id.clone()} label={format!("{what} of {}, listed line by line", props.host)} text={props.text.clone()} highlight={props.highlight} goto={*goto} errors={props.errors.clone()}

@@ -962,9 +962,16 @@ pub fn parse_rule(
             })?;
             // A value left out: iptables would take the next option for it
             // (`--dport -j` is "invalid port/service `-j'") and then trip on
-            // what follows; the mistake is the missing value.
+            // what follows; the mistake is the missing value. Free text may
+            // begin with a dash (iptables-save writes `--comment -x`
+            // unquoted).
             let t = v.text.as_bytes();
+            let free_text = matches!(
+                opt,
+                "--comment" | "--log-prefix" | "--name" | "--nfacct-name"
+            );
             if !v.quoted
+                && !free_text
                 && t.len() > 1
                 && t[0] == b'-'
                 && (t[1].is_ascii_alphabetic() || t[1] == b'-')
