@@ -531,12 +531,21 @@ pub fn main() -> i32 {
         } => generate(cluster, node, *routes, *restore_input),
     };
     match out {
-        Ok(s) => {
-            print!("{s}");
+        Ok(mut s) => {
             if matches!(cli.command, Command::Check { .. }) {
-                println!();
+                s.push('\n');
             }
-            0
+            // A reader that stops early (`| head`) is no error: the rest
+            // is not wanted (print! would panic on the closed pipe).
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("packetwalk: cannot write the output: {e}");
+                    2
+                }
+                _ => 0,
+            }
         }
         Err(e) => {
             eprintln!("{e}");

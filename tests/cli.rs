@@ -102,6 +102,31 @@ fn scenarios_are_listed() {
     assert!(out.starts_with("article "), "{out}");
     assert!(out.contains("(default)"));
     assert!(out.contains("article-remote"));
+    // A reader that closes the pipe at once (`| head -0`) stops the output
+    // quietly: no panic, no backtrace.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_packetwalk"))
+        .args([
+            "trace",
+            "--scenario",
+            "calico-ipip",
+            "--from",
+            "curl",
+            "--to",
+            "flask-ui",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.is_empty(),
+        "{:?} {err}",
+        out.status
+    );
 }
 
 #[test]

@@ -182,11 +182,12 @@ def main():
 # field of that day; 477.4 kB after the step panel's keys, the page
 # following the packet and the glyph's room in the picture, 479.5 kB
 # after the second walkthrough's fixes (the routes' and the import's
-# messages, the lines note, the embed's word); the
+# messages, the lines note, the embed's word), 480.5 kB with the cluster
+# form's notes; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 480_000
+PAGE_BYTES_LIMIT = 481_000
 
 
 def page_size(dist):

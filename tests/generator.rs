@@ -172,3 +172,57 @@ fn the_form_names_a_service_port_no_slice_serves() {
     assert_eq!(unserved(&renamed), ["http/TCP"]);
     assert!(unserved(yaml).is_empty());
 }
+
+/// What the objects say that the generator does not act on is told on the
+/// Service's card: a selector with no slice (no EndpointSlice controller
+/// runs here), an endpoint on a node that does not exist, an IPv6 cluster
+/// IP (no ip6tables rules are made).
+#[test]
+fn the_form_tells_what_the_objects_say_and_nothing_acts_on() {
+    let yaml = cni::cluster_yaml("flannel-vxlan").unwrap();
+    let notes = |yaml: &str| match through_json(&Request::Resync {
+        old: None,
+        yaml: yaml.into(),
+        current: Box::new(cni::builtin("flannel-vxlan").unwrap()),
+    }) {
+        Response::Resync(Ok(r)) => (r.view.form.services.iter())
+            .map(|s| (s.key.clone(), s.notes.join(" | ")))
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        notes(yaml).iter().all(|(_, n)| n.is_empty()),
+        "{:?}",
+        notes(yaml)
+    );
+    let extra = format!(
+        "{yaml}\n---\nkind: Service\nmetadata: {{name: foo, namespace: default}}\nspec:\n  clusterIP: 10.96.7.7\n  selector: {{app: foo}}\n  ports: [{{name: http, port: 80}}]\n---\nkind: Service\nmetadata: {{name: v6, namespace: default}}\nspec:\n  clusterIP: \"fd00:172:30::41\"\n  ports: [{{name: http, port: 80}}]\n"
+    );
+    let got = notes(&extra);
+    let of = |k: &str| {
+        got.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        of("default/foo").contains("It has a selector but no EndpointSlice"),
+        "{got:?}"
+    );
+    assert!(of("default/v6").contains("is IPv6"), "{got:?}");
+    // An endpoint's node renamed to one that does not exist.
+    let at = yaml.find("kind: EndpointSlice").unwrap();
+    let node = yaml[at..]
+        .find("nodeName: ")
+        .map(|i| at + i + "nodeName: ".len())
+        .unwrap();
+    let end = node + yaml[node..].find('\n').unwrap();
+    let moved = format!("{}node99{}", &yaml[..node], &yaml[end..]);
+    let got = notes(&moved);
+    assert!(
+        got[0]
+            .1
+            .contains("is on node \"node99\", which is no Node here"),
+        "{got:?}"
+    );
+}

@@ -62,6 +62,11 @@ pub struct ServiceForm {
     /// lists: kube-proxy finds no endpoint for them, however many there are.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unserved: Vec<String>,
+    /// What the objects say that the generator does not act on, in words:
+    /// an IPv6 cluster IP, a selector with no EndpointSlice, an endpoint
+    /// on a node that does not exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The objects as the cluster form shows them.
@@ -242,6 +247,41 @@ fn view(c: &Cluster) -> ClusterView {
     }
 }
 
+/// What the form says of Service `s` beyond its fields (see
+/// [`ServiceForm::notes`]).
+fn notes(c: &Cluster, s: &k8s::Service) -> Vec<String> {
+    let mut out = Vec::new();
+    if let k8s::ClusterIp::Ip(ip @ std::net::IpAddr::V6(_)) = s.cluster_ip {
+        out.push(format!(
+            "Its cluster IP {ip} is IPv6: Packet Walk follows IPv4 packets, so kube-proxy's ip6tables rules for it are not made, and no packet can be sent to it."
+        ));
+    }
+    let slices: Vec<_> = (c.slices.iter())
+        .filter(|sl| sl.service == s.name && sl.namespace == s.namespace)
+        .collect();
+    if s.has_selector && slices.is_empty() {
+        out.push("It has a selector but no EndpointSlice: in a cluster the EndpointSlice controller makes its slices from the Pods it selects; here they are written out (\"+ endpoint\" below adds one).".to_string());
+    }
+    for e in slices.iter().flat_map(|sl| &sl.endpoints) {
+        if let Some(n) = e
+            .node_name
+            .as_deref()
+            .filter(|n| !c.nodes.iter().any(|x| x.name == *n))
+        {
+            let ip = e
+                .addresses
+                .first()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            out.push(format!(
+                "Endpoint {ip} (line {}) is on node \"{n}\", which is no Node here: no node has a pod at that address, and a packet sent to it goes where the routes to its address lead.",
+                e.line
+            ));
+        }
+    }
+    out
+}
+
 fn form(c: &Cluster) -> ClusterForm {
     let services = c
         .services
@@ -301,6 +341,7 @@ fn form(c: &Cluster) -> ClusterForm {
                     })
                     .collect()
             },
+            notes: notes(c, s),
         })
         .collect();
     let network = c.network.as_ref();

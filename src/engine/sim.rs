@@ -679,17 +679,15 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
                 ));
             }
             let (svc, p) = world.find_service(&spec.to)?.ok_or_else(|| {
-                format!(
-                    "\"{}\" is neither IP[:PORT] nor a Service (services: {})",
-                    spec.to,
-                    world
-                        .scenario
-                        .services
-                        .iter()
-                        .map(|s| format!("{}/{}", s.namespace, s.name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                let names: Vec<String> = (world.scenario.services.iter())
+                    .map(|s| format!("{}/{}", s.namespace, s.name))
+                    .collect();
+                let known = if names.is_empty() {
+                    "this scenario has no Service with an IPv4 cluster IP".to_string()
+                } else {
+                    format!("services: {}", names.join(", "))
+                };
+                format!("\"{}\" is neither IP[:PORT] nor a Service ({known})", spec.to)
             })?;
             (svc.cluster_ip, Some(p.port))
         }

@@ -152,6 +152,7 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                     row.unserved.join(", ")
                 ) }</p>
             }
+            { for row.notes.iter().map(|n| html! { <p class="service-note"><span aria-hidden="true">{ "ℹ " }</span>{ n.clone() }</p> }) }
             if row.endpoints.is_empty() {
                 <p class="muted">{ "No endpoints: kube-proxy rejects its ports (add one on a node below)." }</p>
             } else {

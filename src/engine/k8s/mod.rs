@@ -111,6 +111,9 @@ pub struct Service {
     pub cluster_ip_line: usize,
     /// The line of `spec.healthCheckNodePort` (0 when it is not written).
     pub health_check_line: usize,
+    /// `spec.selector` is given: the EndpointSlice controller would make
+    /// its slices from the Pods it selects (here, the slices are written).
+    pub has_selector: bool,
     /// Line and column of `spec.externalTrafficPolicy`'s value (line 0
     /// when it is not written).
     pub external_policy_at: (usize, usize),
@@ -479,11 +482,16 @@ fn service(doc: At, r: &mut Report) -> Option<Service> {
         line: doc.line(),
         cluster_ip_line: 0,
         health_check_line: 0,
+        has_selector: false,
         external_policy_at: (0, 0),
     };
     if let Some(spec_node) = spec_node {
         let spec = At::new(spec_node, "spec");
         known_fields(spec, SERVICE_SPEC, r);
+        // (An empty selector selects nothing: no slices are made for it.)
+        svc.has_selector = (r.ok(spec.get("selector")).flatten())
+            .and_then(|n| At::new(n, "spec.selector").entries().ok())
+            .is_some_and(|e| !e.is_empty());
         let errors_before_type = r.errors.0.len();
         if let Some(t) = field(spec, "type", r, |n| {
             match n.text()?.as_str() {
@@ -1146,6 +1154,20 @@ fn allocate(c: &mut Cluster) {
 /// stands for its configuration) one outside the ranges it allocates from.
 /// Objects without one are taken as kube-proxy's tests feed them.
 fn api_server_checks(c: &Cluster, r: &mut Report) {
+    // One object of a kind and name (in a namespace): a second is refused
+    // ("AlreadyExists"). (A Node twice is the CNI's error, at its name.)
+    let mut names: Vec<(&str, String, usize)> = Vec::new();
+    let objects = (c.services.iter().map(|s| ("Service", s.key(), s.line)))
+        .chain((c.pods.iter()).map(|p| ("Pod", format!("{}/{}", p.namespace, p.name), p.line)));
+    for (kind, name, line) in objects {
+        if let Some((_, _, first)) = names.iter().find(|(k, n, _)| *k == kind && *n == name) {
+            r.errors.push(ParseError::new(line, 1, format!(
+                "{kind} \"{name}\" already exists (at line {first}): the API server refuses a second one of that name"
+            )));
+        } else {
+            names.push((kind, name, line));
+        }
+    }
     let mut ips: Vec<(IpAddr, usize)> = Vec::new();
     // Node ports given so far: node port, Service, port number (0 for a
     // health check's), protocol, line.
@@ -1183,6 +1205,20 @@ fn api_server_checks(c: &Cluster, r: &mut Report) {
                         "spec.clusterIP: Invalid value: \"{ip}\": provided IP is not in the valid range {net} (the Network document's serviceClusterIPRange, the API server's --service-cluster-ip-range)"
                     )));
                 }
+            }
+        }
+        // A port number and protocol once per Service (validateServicePort).
+        for (i, p) in s.ports.iter().enumerate() {
+            if let Some(q) = s.ports[..i]
+                .iter()
+                .find(|q| q.port == p.port && q.protocol == p.protocol)
+            {
+                r.errors.push(ParseError::new(p.line, 1, format!(
+                    "spec.ports[{i}]: Duplicate value: port {} {} (as at line {}): a Service gives a port number and protocol once",
+                    p.port,
+                    p.protocol.lower().to_ascii_uppercase(),
+                    q.line
+                )));
             }
         }
         // Port names are unique in a Service (the API server's
@@ -1351,8 +1387,14 @@ impl Cluster {
                 // Other kinds (a Deployment in `kubectl get all`) are not
                 // read; a near miss of one that is, is a typo.
                 other => {
+                    let letters = |w: &str| {
+                        let mut v: Vec<u8> = w.to_ascii_lowercase().into_bytes();
+                        v.sort_unstable();
+                        v
+                    };
                     let meant = KINDS.iter().find(|k| {
                         k.eq_ignore_ascii_case(other)
+                            || letters(k) == letters(other)
                             || (k.len() > 4 && edit_distance(k, other) <= 2)
                             || edit_distance(k, other) <= 1
                     });
@@ -1476,8 +1518,14 @@ metadata:
              "spec.ports: Required value (the API server refuses a Service without ports)"),
             ("two ports of one Service on one node port", format!("{svc}  type: NodePort\n  ports:\n  - {{name: a, port: 80, nodePort: 30080}}\n  - {{name: b, port: 81, protocol: UDP, nodePort: 30080}}\n"), 7,
              "spec.ports[1].nodePort: Invalid value: 30080: provided port is already allocated (at line 6)"),
-            ("one port twice", format!("{svc}  type: NodePort\n  ports:\n  - {{name: a, port: 80, nodePort: 30080}}\n  - {{name: b, port: 80, nodePort: 30080}}\n"), 7,
-             "spec.ports[1].nodePort: Duplicate value: 30080 (as at line 6)"),
+            ("one port twice", format!("{svc}  ports:\n  - {{name: a, port: 80}}\n  - {{name: b, port: 80}}\n"), 6,
+             "spec.ports[1]: Duplicate value: port 80 TCP (as at line 5): a Service gives a port number and protocol once"),
+            ("a Service twice", format!("{svc}  ports: [{{port: 80}}]\n---\n{svc}  ports: [{{port: 81}}]\n"), 6,
+             "Service \"default/web\" already exists (at line 1): the API server refuses a second one of that name"),
+            ("a Pod twice", "kind: Pod\nmetadata: {name: p1}\n---\nkind: Pod\nmetadata: {name: p1}\n".into(), 4,
+             "Pod \"default/p1\" already exists (at line 1): the API server refuses a second one of that name"),
+            ("a kind's letters swapped", "kind: Pdo\nmetadata: {name: web}\n".into(), 1,
+             "kind: \"Pdo\" is not a kind Packet Walk reads (Service, EndpointSlice, Node, Pod, Network); did you mean \"Pod\"?"),
             ("the health check on a node port", format!("kind: Network\n---\n{svc}  type: LoadBalancer\n  externalTrafficPolicy: Local\n  healthCheckNodePort: 30080\n  ports:\n  - {{port: 80, nodePort: 30080}}\n"), 8,
              "spec.healthCheckNodePort: Invalid value: 30080: provided port is already allocated (at line 10)"),
             ("the range's own address", format!("kind: Network\n---\n{svc}  clusterIP: 10.96.0.0\n  ports: [{{port: 80}}]\n"), 6,
@@ -1509,6 +1557,17 @@ metadata:
                 "{what}"
             );
         }
+        // One port twice with its node port: both are said, as the API
+        // server says both.
+        let twice = format!("{svc}  type: NodePort\n  ports:\n  - {{name: a, port: 80, nodePort: 30080}}\n  - {{name: b, port: 80, nodePort: 30080}}\n");
+        let e = Cluster::from_yaml(&twice).unwrap_err();
+        assert_eq!(
+            e.0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(),
+            [
+                "spec.ports[1]: Duplicate value: port 80 TCP (as at line 6): a Service gives a port number and protocol once",
+                "spec.ports[1].nodePort: Duplicate value: 30080 (as at line 6)"
+            ]
+        );
         // Not refused: a NodePort's node port, and a kind not read.
         let ok = format!("{svc}  type: NodePort\n  ports:\n  - port: 80\n    nodePort: 30080\n---\nkind: Deployment\nmetadata: {{name: web}}\nspec: {{replicas: 2}}\n");
         let c = Cluster::from_yaml(&ok).unwrap_or_else(|e| panic!("{e}"));
