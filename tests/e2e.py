@@ -206,6 +206,12 @@ def run(b, base):
     fresh(b, base + "?scenario=article")
     check("the first view shows the preset packet's verdict", "Delivered" in b.text("#verdict"))
     check("the first view offers the step buttons", b.exists("#step-forward"))
+    # In a window under 820 px high, "About this scenario" starts closed:
+    # the picture and the step buttons start in the first screen.
+    about, topo, step = b.js("return [document.querySelector('details.about').open, innerHeight - document.querySelector('.topo-panel').getBoundingClientRect().top,"
+                             " innerHeight - document.querySelector('#step-forward').getBoundingClientRect().bottom]")
+    check("in a 1280×800 window About starts closed; the picture and the step buttons are in the first screen",
+          not about and topo > 200 and step > 0, f"about open {about}, picture {topo} px in, step button {step} px above the foot")
     b.screenshot(os.path.join(SHOTS, "e2e-first-view.png"))
     tops = b.js("return ['#scenario-picker', '#theme'].map(s => Math.round(document.querySelector(s).getBoundingClientRect().top))")
     check("at 1280 px the toolbar is one row", abs(tops[0] - tops[1]) <= 4, tops)

@@ -233,6 +233,9 @@ pub struct App {
     /// A step was taken with the step keys, buttons or play: the page
     /// follows the packet on the picture after the render.
     follow_packet: bool,
+    /// "About this scenario" opens open, unless the window is short (a
+    /// 768-line projector): the picture starts higher then.
+    about_open: bool,
     /// The focused control is going away with what it closes: where the
     /// focus goes then, in order of preference (see `rendered`).
     focus_fallback: Vec<String>,
@@ -1105,6 +1108,7 @@ impl Component for App {
             foreign,
             refocus: None,
             follow_packet: false,
+            about_open: browser::window_height() >= 820.0,
             focus_fallback: Vec::new(),
             told_too_big: false,
             unsaved_notice: None,
@@ -2225,7 +2229,7 @@ impl Component for App {
                 })}>{ "Skip to the steps" }</a>
                 { header }
                 if !self.embed {
-                    { about(s) }
+                    { about(s, self.about_open) }
                 }
                 if let Some(n) = &self.notice {
                     <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
@@ -2523,7 +2527,7 @@ fn targets(s: &Session) -> Vec<Target> {
 /// What the scenario shows, under the toolbar: its description and, for
 /// one made from Kubernetes objects, the story its YAML starts with (the
 /// leading `#` lines), so a learner knows what to try.
-fn about(s: &Session) -> Html {
+fn about(s: &Session, open: bool) -> Html {
     // Paragraphs of the comment the YAML opens with (a `#` line alone
     // between them; blank lines and a first `---` before it).
     let mut story: Vec<String> = Vec::new();
@@ -2547,7 +2551,7 @@ fn about(s: &Session) -> Html {
     // In a landmark of its own, like every part of the page.
     html! {
         <aside aria-label="About this scenario">
-        <details class="about" open=true>
+        <details class="about" {open}>
             // Its title too: the menu above may be too narrow to show it.
             <summary>{ "About this scenario: " }<span class="about-title">{ s.world.scenario.title.clone() }</span></summary>
             <p>{ s.world.scenario.description.clone() }</p>

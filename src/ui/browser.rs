@@ -353,6 +353,11 @@ pub fn focus_top(id: &str) {
     }
 }
 
+/// The window's height in CSS px (0 when unknown).
+pub fn window_height() -> f64 {
+    window().and_then(|w| w.inner_height().ok()).and_then(|v| v.as_f64()).unwrap_or(0.0)
+}
+
 /// Scrolls the page just enough to show the packet's glyph on the
 /// picture, when the selected step's panel is beside the picture and part
 /// of the picture is in the window: stepping follows the packet down a
@@ -374,7 +379,7 @@ pub fn follow_packet() {
     };
     // Stepping from the list of steps keeps the list where it is.
     let in_list = doc.active_element().and_then(|e| e.closest(".events-panel").ok().flatten()).is_some();
-    let height = w.inner_height().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+    let height = window_height();
     if in_list || panel.left() < pic.right() || pic.bottom() <= 0.0 || pic.top() >= height {
         return;
     }
