@@ -472,6 +472,14 @@ def run(b, base):
         check("the link keeps each packet's own verdict: those before the edit delivered, the last dropped",
               tags(other) == tags(b) and tags(b)[0].endswith("delivered") and tags(b)[-1].endswith("dropped"), f"{tags(b)} / {tags(other)}")
         other.screenshot(os.path.join(SHOTS, "e2e-link.png"))
+        # The address keeps the link while the session is as shared (a
+        # teacher may copy it from the address bar); the first change
+        # takes it away.
+        kept = other.js("return location.hash") == "#" + link.split("#", 1)[1]
+        other.click("#again-button")
+        other.wait_until(lambda: other.js("return location.hash") == "", "the link to leave the address after a send", 5)
+        check("the address keeps an opened link until the session changes", kept)
+        other.click("#step-last")
         other.get(base + "#v1.AAAA!!")
         other.wait(".notice-error", 20)
         check("a damaged link pasted in the tab says so and changes nothing", "could not be opened" in other.text(".notice-error") and "blackhole 172.16.225.112" in other.value("#routes-node8"))

@@ -408,11 +408,14 @@ fn opening_session() -> (Session, Option<Notice>) {
                 ))),
             );
         }
-        // From now on a reload shows the autosave, not the link again.
-        browser::clear_fragment();
         match open_link(&frag) {
+            // The address keeps the link while the session is as shared:
+            // copied from the address bar, it shares the same view. The
+            // learner's first change takes it away (a reload then shows
+            // the autosave, not the link again).
             Ok(x) => return x,
             Err(e) => {
+                browser::clear_fragment();
                 let (s, _) = start(&name);
                 return (
                     s,
@@ -837,6 +840,10 @@ impl App {
     /// Puts a new session in place (another scenario, an import, a link,
     /// a reset) and forgets everything that belonged to the old one.
     fn replace_session(&mut self, s: Session) {
+        // The address's link, if any, is not this session's.
+        if !self.embed {
+            browser::clear_fragment();
+        }
         self.session = s;
         self.gen += 1;
         self.command_result = None;
@@ -1849,6 +1856,8 @@ impl Component for App {
                 if self.foreign.is_some_and(|m| m != self.mark()) {
                     browser::set_foreign(self.session.base.as_deref(), false);
                     self.foreign = None;
+                    // The link no longer shows this session.
+                    browser::clear_fragment();
                 }
                 // Told once: a real node's dump does not fit in storage.
                 match self.flush_autosave() {
@@ -1920,18 +1929,21 @@ impl Component for App {
                     }
                     return true;
                 }
-                browser::clear_fragment();
                 if !self.may_replace() {
+                    browser::clear_fragment();
                     return false;
                 }
                 match open_link(&frag) {
                     Ok((s, notice)) => {
                         // open_link marked it as from outside: replace_session
-                        // takes that mark.
+                        // takes that mark. The address keeps the link, as
+                        // when the page opens with it.
                         self.replace_session(s);
+                        browser::set_fragment(&frag);
                         self.notice = notice;
                     }
                     Err(e) => {
+                        browser::clear_fragment();
                         self.notice = Some(Notice::error(format!(
                             "This link could not be opened; the scenario shown is unchanged. {e}"
                         )))
