@@ -652,6 +652,9 @@ def run(b, base):
          "a.dispatchEvent(new Event('input', {bubbles: true}));", extra)
     b.wait_until(lambda: "in use" in b.text("#routes-node8-status") and not b.js("return document.getElementById('undo').disabled"),
                  "the edit to apply", 5)
+    # (Saved: the autosave's pause is over. Leaving the page saves too, but
+    # on a loaded machine the test should not race it.)
+    b.wait_until(lambda: b.js("return Object.values(localStorage).some(v => v.includes('10.77.0.0/16'))"), "the autosave", 10)
     b.get("about:blank")
     b.get(base + "?scenario=article")
     b.wait("#verdict", 20)

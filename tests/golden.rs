@@ -1349,6 +1349,108 @@ fn a_reset_refuses_a_connect_and_resets_a_connection() {
     );
 }
 
+/// A reset that reaches the listener's side: a connection accepted and
+/// up ends with ECONNRESET; one still half-open (SYN_RECV) just leaves the
+/// queue; only a connecting socket (SYN_SENT) is refused (tcp_reset;
+/// measured on Linux 6.18: the server's socket got ECONNRESET).
+#[test]
+fn a_reset_to_the_listeners_side_ends_what_it_accepted() {
+    use packetwalk::engine::sim::again_spec;
+    let rst = TcpFlags {
+        rst: true,
+        ack: true,
+        ..Default::default()
+    };
+    for (handshake_done, says) in [
+        (true, "ECONNRESET"),
+        (
+            false,
+            "from the listener's queue: accept() never returns it",
+        ),
+    ] {
+        let (mut w, mut s) = world("article");
+        let mut syn = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
+        syn.src_port = Some(40000);
+        let t = send(&mut w, &mut s, &syn).unwrap();
+        let synack_spec = reply_spec(&t).unwrap();
+        let synack = send(&mut w, &mut s, &synack_spec).unwrap();
+        let (last_spec, last) = if handshake_done {
+            let ack_spec = reply_spec(&synack).unwrap();
+            let ack = send(&mut w, &mut s, &ack_spec).unwrap();
+            assert_eq!(delivered_in(&ack), FLASK_POD);
+            (ack_spec, ack)
+        } else {
+            (synack_spec, synack)
+        };
+        // The client resets: again on the last packet the client sent, or
+        // on the SYN-ACK's connection, from the client.
+        let mut reset = if handshake_done {
+            again_spec(&last_spec, &last).unwrap()
+        } else {
+            let mut r = again_spec(&syn, &t).unwrap();
+            r.src_port = Some(40000);
+            r
+        };
+        reset.flags = Some(rst);
+        let r = send(&mut w, &mut s, &reset).unwrap();
+        assert!(
+            matches!(&r.verdict, Verdict::Delivered { socket, .. } if socket.contains(says) && !socket.contains("ECONNREFUSED")),
+            "handshake done {handshake_done}: {:?}",
+            r.verdict
+        );
+    }
+}
+
+/// A pod calling its own Service through DNAT: node8 sends the packet
+/// back out of the veth it came in on, so it makes an ICMP redirect,
+/// though the veth has no address (shared_media, on by default, waives
+/// the subnet check); NAT drops it (measured on Linux 6.18:
+/// IcmpOutRedirects went up, none on the wire).
+#[test]
+fn a_pod_calling_itself_through_its_service_is_redirected() {
+    let mut sc = scenario::builtin("article").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    let rules = node8
+        .iptables
+        .as_ref()
+        .unwrap()
+        .to_text()
+        .replace(
+            "--to-destination 172.16.225.112:80",
+            "--to-destination 172.16.225.101:80",
+        )
+        .replace("-s 172.16.225.112/32", "-s 172.16.225.101/32");
+    node8.iptables = Some(packetwalk::engine::scenario::Text::One(rules));
+    let mut w = World::build(&sc).unwrap();
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new(CURL_POD, "flask-ui", Proto::Tcp),
+    )
+    .unwrap();
+    let note = t.steps.iter().find_map(|st| match &st.kind {
+        StepKind::Redirect { to, note, .. }
+            if st.ns == "node8" && to.to_string() == "172.16.225.101" =>
+        {
+            Some(note.clone())
+        }
+        _ => None,
+    });
+    let note = note.expect("node8 redirects the pod");
+    assert!(
+        note.contains("dropped on the way out: conntrack's NAT"),
+        "{note}"
+    );
+    // Masqueraded to node8's address, it reaches curl itself (which has
+    // no listener on port 80: its kernel answers with a reset).
+    assert_eq!(dropped(&t), (CURL_POD, DropReason::NoListener));
+    assert_eq!(
+        t.steps.last().unwrap().packet.ip.src.to_string(),
+        "192.168.11.58"
+    );
+}
+
 /// An ICMP error for a socket that is gone: the first one failed its
 /// connect() and closed it, so the same error again finds no sender, and
 /// the kernel drops it.

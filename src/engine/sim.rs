@@ -2129,8 +2129,8 @@ impl Walker<'_, '_> {
     /// A forwarded packet about to leave by the device it came in on
     /// (`in_dev`), toward a next hop on its sender's own link: the kernel
     /// sends the sender an ICMP redirect (`__mkroute_input` marks it when
-    /// the sender is directly connected there and it and the gateway
-    /// share a subnet of the device; `ip_rt_send_redirect` sends it,
+    /// the sender is directly connected there, with `shared_media` on, the
+    /// default; `ip_rt_send_redirect` sends it,
     /// backing off). Conntrack's NAT drops a redirect about a connection
     /// whose NAT is not complete, or that has NAT (`nf_nat_icmp_reply_
     /// translation`): a redirect could route around the translation. Made
@@ -2154,12 +2154,11 @@ impl Walker<'_, '_> {
         let direct = h.routes.lookup(src).route.is_some_and(|r| {
             r.kind == RouteType::Unicast && r.via.is_none() && r.dev.as_deref() == Some(in_dev)
         });
-        // inet_addr_onlink: the sender and the gateway share a subnet.
-        let onlink = (h.devs.iter())
-            .filter(|d| d.spec.name == in_dev)
-            .flat_map(|d| &d.spec.addrs)
-            .any(|a| a.trunc().contains(&src) && via.is_none_or(|g| a.trunc().contains(&g)));
-        if !direct || !onlink {
+        // No check that the sender and the gateway share a subnet
+        // (inet_addr_onlink): shared_media, on by default, waives it, so a
+        // veth with no address of its own (a cali…) redirects too (measured
+        // on Linux 6.18: a pod calling its own Service through DNAT).
+        if !direct {
             return;
         }
         let gateway = via.unwrap_or(pkt.head().dst);
@@ -2997,18 +2996,31 @@ impl Walker<'_, '_> {
                 ip.dst, ip.src
             );
             let connected = self.state.connected[host].contains(&conn);
+            // A connection its listener took (it answered a SYN), not one
+            // it opened.
+            let server = self.state.accepted[host].contains(&conn);
             match tcp_flags {
+                // tcp_reset: ECONNREFUSED only in SYN_SENT; a request
+                // not yet accepted (SYN_RECV) just goes (measured on Linux
+                // 6.18: an accepted connection's socket got ECONNRESET,
+                // EPIPE in CLOSE_WAIT).
                 Some(f) if f.rst => {
-                    s.push_str(if connected {
-                        ": the reset ends the connection (the next call fails with ECONNRESET, Connection reset by peer)"
-                    } else {
-                        ": the reset refuses the connection (connect() fails with ECONNREFUSED, Connection refused)"
+                    s.push_str(match (connected, server) {
+                        (true, _) => ": the reset ends the connection (the next call fails with ECONNRESET, Connection reset by peer; EPIPE if the peer had closed its side first)",
+                        (false, true) => ": the reset drops the half-open connection (SYN_RECV) from the listener's queue: accept() never returns it",
+                        (false, false) => ": the reset refuses the connection (connect() fails with ECONNREFUSED, Connection refused)",
                     });
                     self.state.conns[host].retain(|c| *c != conn);
                     self.state.connected[host].retain(|c| *c != conn);
+                    self.state.accepted[host].retain(|c| *c != conn);
                 }
                 // The answer to its SYN: the socket's connection is up.
                 Some(f) if f.syn && f.ack && !connected => self.state.connected[host].push(conn),
+                // The handshake's last ACK: the listener's connection is
+                // up (accept() returns it).
+                Some(f) if server && f.ack && !f.syn && !connected => {
+                    self.state.connected[host].push(conn)
+                }
                 _ => {}
             }
             Some(s)
