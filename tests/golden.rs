@@ -1451,6 +1451,64 @@ fn a_pod_calling_itself_through_its_service_is_redirected() {
     );
 }
 
+/// Calico's rp_filter = 1 on its veths: a pod's packet whose route back
+/// does not leave by the veth it came in on is dropped there (measured on
+/// Linux 6.18: curl's /32 route deleted, or pointed at flask's veth, and
+/// its SYN went no further than node8, counted as IPReversePathFilter);
+/// loose mode (2) wants only some route back.
+#[test]
+fn reverse_path_filtering_drops_a_pod_packet_with_no_route_back_by_its_veth() {
+    const CURL_ROUTE: &str = "172.16.225.101 dev cali3f1d2a7c9e0 scope link";
+    let cases: [(&str, u8, Option<&str>); 4] = [
+        (CURL_ROUTE, 1, None),
+        (
+            "",
+            1,
+            Some("the route back to 172.16.225.101 (blackhole 172.16.225.64/26"),
+        ),
+        (
+            "172.16.225.101 dev cali71ca141a178 scope link",
+            1,
+            Some("leaves by cali71ca141a178, not cali3f1d2a7c9e0"),
+        ),
+        ("172.16.225.101 dev cali71ca141a178 scope link", 2, None),
+    ];
+    for (route, rp, says) in cases {
+        let mut sc = scenario::builtin("article").unwrap();
+        let node8 = sc.host_mut("node8").unwrap();
+        let routes = node8.routes.to_text().replace(CURL_ROUTE, route);
+        node8.routes = packetwalk::engine::scenario::Text::One(routes);
+        for d in node8
+            .devices
+            .iter_mut()
+            .filter(|d| d.name == "cali3f1d2a7c9e0")
+        {
+            d.rp_filter = rp;
+        }
+        let mut w = World::build(&sc).unwrap();
+        let mut s = SimState::new(&w);
+        let t = send(
+            &mut w,
+            &mut s,
+            &SendSpec::new(CURL_POD, "flask-ui", Proto::Tcp),
+        )
+        .unwrap();
+        match says {
+            None => assert_eq!(delivered_in(&t), FLASK_POD, "{route:?} rp_filter {rp}"),
+            Some(words) => {
+                assert_eq!(dropped(&t), ("node8", DropReason::ReversePath), "{route:?}");
+                let StepKind::Drop { detail, .. } = &t.steps.last().unwrap().kind else {
+                    unreachable!()
+                };
+                assert!(
+                    detail.contains(words) && detail.contains("rp_filter = 1, strict"),
+                    "{detail}"
+                );
+            }
+        }
+    }
+}
+
 /// An ICMP error for a socket that is gone: the first one failed its
 /// connect() and closed it, so the same error again finds no sender, and
 /// the kernel drops it.

@@ -121,6 +121,7 @@ fn lo() -> Device {
         kind: DeviceKind::Loopback,
         addrs: vec!["127.0.0.1/8".parse().expect("valid")],
         proxy_arp: false,
+        rp_filter: 0,
         hairpin: false,
     }
 }
@@ -413,6 +414,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                 kind: DeviceKind::Ethernet { lan: "lan".into() },
                 addrs: vec![Ipv4Net::new(n.ip, lan.prefix_len()).expect("valid")],
                 proxy_arp: false,
+                rp_filter: 0,
                 hairpin: false,
             },
         ];
@@ -429,6 +431,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     kind: DeviceKind::Ipip,
                     addrs: vec![tunnel32],
                     proxy_arp: false,
+                    rp_filter: 0,
                     hairpin: false,
                 });
                 for o in &others {
@@ -468,6 +471,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     },
                     addrs: vec![tunnel32],
                     proxy_arp: false,
+                    rp_filter: 0,
                     hairpin: false,
                 });
                 for o in &others {
@@ -506,6 +510,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     },
                     addrs: Vec::new(),
                     proxy_arp: true,
+                    rp_filter: 1,
                     hairpin: false,
                 });
                 routes.push(format!("{} dev {veth} scope link", p.ip));
@@ -521,6 +526,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     },
                     addrs: Vec::new(),
                     proxy_arp: false,
+                    rp_filter: 0,
                     // The bridge plugin's hairpinMode, which Flannel's
                     // CNI config sets (the Network document may turn it off).
                     hairpin: hairpin_mode,
@@ -532,6 +538,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                 kind: DeviceKind::Bridge { ports },
                 addrs: vec![Ipv4Net::new(n.bridge_addr(), n.block.prefix_len()).expect("valid")],
                 proxy_arp: false,
+                rp_filter: 0,
                 hairpin: false,
             });
             routes.push(format!(
@@ -608,6 +615,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     },
                     addrs: vec![addr],
                     proxy_arp: false,
+                    rp_filter: 0,
                     hairpin: false,
                 },
             ],
@@ -657,6 +665,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                 kind: DeviceKind::Ethernet { lan: "lan".into() },
                 addrs: vec![Ipv4Net::new(client_ip, lan.prefix_len()).expect("valid")],
                 proxy_arp: false,
+                rp_filter: 0,
                 hairpin: false,
             },
         ],
@@ -1086,6 +1095,9 @@ pub fn device_line(d: &Device) -> String {
     }
     if d.proxy_arp {
         out += ", proxy_arp";
+    }
+    if d.rp_filter != 0 {
+        out += &format!(", rp_filter {}", d.rp_filter);
     }
     for a in &d.addrs {
         out += &format!(", inet {a}");

@@ -159,11 +159,20 @@ pub struct Device {
     /// `net.ipv4.conf.<dev>.proxy_arp` (Calico sets it on `cali…`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub proxy_arp: bool,
+    /// `net.ipv4.conf.<dev>.rp_filter`: 0 off, 1 strict (the route back
+    /// to a packet's source must leave by this device), 2 loose (there
+    /// must be one). Calico's Felix sets 1 on `cali…`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rp_filter: u8,
     /// A bridge port's hairpin mode (`ip link set <dev> type bridge_slave
     /// hairpin on`): the bridge may send a frame back out of the port it
     /// came in on (a pod reaching itself through its Service).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hairpin: bool,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 /// A device as written in JSON (`"type"` beside the other fields). Read
@@ -197,6 +206,8 @@ struct DeviceRepr {
     addrs: Vec<Ipv4Net>,
     #[serde(default)]
     proxy_arp: bool,
+    #[serde(default)]
+    rp_filter: u8,
     #[serde(default)]
     hairpin: bool,
 }
@@ -232,11 +243,21 @@ impl TryFrom<DeviceRepr> for Device {
                 ))
             }
         };
+        let rp_filter = match r.rp_filter {
+            0..=2 => r.rp_filter,
+            n => {
+                return Err(format!(
+                    "device {}: rp_filter is 0, 1 or 2, not {n}",
+                    r.name
+                ))
+            }
+        };
         Ok(Device {
             name: r.name,
             kind,
             addrs: r.addrs,
             proxy_arp: r.proxy_arp,
+            rp_filter,
             hairpin: r.hairpin,
         })
     }
@@ -1206,6 +1227,7 @@ impl Scenario {
             kind: DeviceKind::Loopback,
             addrs: vec!["127.0.0.1/8".parse().expect("valid")],
             proxy_arp: false,
+            rp_filter: 0,
             hairpin: false,
         }];
         for r in &table.routes {
@@ -1225,6 +1247,7 @@ impl Scenario {
                         kind,
                         addrs: Vec::new(),
                         proxy_arp: dev.starts_with("cali"),
+                        rp_filter: if dev.starts_with("cali") { 1 } else { 0 },
                         hairpin: false,
                     });
                     devices.len() - 1
@@ -1288,6 +1311,7 @@ impl Scenario {
                             kind: DeviceKind::Ethernet { lan },
                             addrs: vec![Ipv4Net::new(ip, node_addr.prefix_len()).expect("same prefix")],
                             proxy_arp: false,
+                            rp_filter: 0,
                             hairpin: false,
                         }],
                         routes: Text::One(format!(

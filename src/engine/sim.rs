@@ -2341,6 +2341,38 @@ impl Walker<'_, '_> {
             );
             return self.drop(host, DropReason::Martian, detail, None, &pkt.clone());
         }
+        // rp_filter, in the same check (fib_validate_source): strict, the
+        // route back to the source must leave by the device the packet
+        // came in on; loose, there must be one (measured on Linux 6.18 with
+        // Felix's rp_filter=1 on the cali veths: a pod's packet whose /32
+        // route was gone, or pointed at another veth, was dropped there).
+        let h = &self.world.hosts[host];
+        let rp = (h.devs.iter())
+            .find(|d| d.spec.name == dev_name)
+            .map_or(0, |d| d.spec.rp_filter);
+        if rp != 0 && dev_name != "lo" {
+            let back = h.routes.lookup(src);
+            let out = match back.result() {
+                crate::engine::trace::RouteResult::Unicast { dev, .. } => Some(dev),
+                _ => None,
+            };
+            let ok = out.as_deref().is_some_and(|d| rp == 2 || d == dev_name);
+            if !ok {
+                let mode = if rp == 1 { "strict" } else { "loose" };
+                let why = match (&out, back.route.as_ref()) {
+                    (Some(d), Some(r)) => format!(
+                        "the route back to {src} ({}) leaves by {d}, not {dev_name}",
+                        r
+                    ),
+                    (None, Some(r)) => format!("the route back to {src} ({}) sends nothing", r),
+                    _ => format!("there is no route back to {src}"),
+                };
+                let detail = format!(
+                    "reverse path filter ({dev_name}: rp_filter = {rp}, {mode}): {why}, so the kernel takes the source for spoofed and drops the packet (counted as IPReversePathFilter)"
+                );
+                return self.drop(host, DropReason::ReversePath, detail, None, &pkt.clone());
+            }
+        }
         if local {
             return self.local_in(host, pkt, ct);
         }

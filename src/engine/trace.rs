@@ -282,6 +282,9 @@ pub enum DropReason {
     /// The source address is one of the receiving host's own (a martian
     /// source): the kernel drops it when routing it in.
     Martian,
+    /// rp_filter: no route back to the source through the device the
+    /// packet came in on (strict), or at all (loose).
+    ReversePath,
     /// Nobody answered ARP for the next hop.
     NoNeighbour,
     /// The host does not forward (`net.ipv4.ip_forward = 0`).
@@ -316,6 +319,7 @@ impl DropReason {
             DropReason::NoSender => "no socket here sent the packet this ICMP error is about (its quote names none): the kernel drops it",
             DropReason::NoConnection => "the listening socket has no connection for this segment (no SYN came from this address and port; NAT chosen anew after a conntrack flush changes them): TCP answers an ACK with a reset and drops anything else",
             DropReason::Martian => "a martian source: the packet came in from outside with one of this host's own addresses as its source, which the kernel refuses (why kube-proxy masquerades a pod that calls its own Service)",
+            DropReason::ReversePath => "reverse path filtering (rp_filter): the route back to the packet's source does not leave by the device it came in on (strict mode; loose mode: there is none), so the kernel takes the source for spoofed (Calico turns it on for its cali… veths)",
             DropReason::NoNeighbour => "no host answered ARP for the next hop",
             DropReason::NotForwarding => "this host does not forward packets (net.ipv4.ip_forward = 0)",
             DropReason::NoTunnel => "an IPIP packet arrived but there is no tunl0 to decapsulate it",

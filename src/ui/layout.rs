@@ -1661,6 +1661,7 @@ mod tests {
             kind,
             addrs: addr.map(|a| a.parse().unwrap()).into_iter().collect(),
             proxy_arp: false,
+            rp_filter: 0,
             hairpin: false,
         }
     }
