@@ -1451,27 +1451,24 @@ fn a_pod_calling_itself_through_its_service_is_redirected() {
     );
 }
 
-/// Calico's rp_filter = 1 on its veths: a pod's packet whose route back
-/// does not leave by the veth it came in on is dropped there (measured on
-/// Linux 6.18: curl's /32 route deleted, or pointed at flask's veth, and
-/// its SYN went no further than node8, counted as IPReversePathFilter);
-/// loose mode (2) wants only some route back.
+/// Calico's rp_filter = 1 on its veths: a pod whose route back does not
+/// leave by its veth gets no answer to its ARP for 169.254.1.1 (node8
+/// checks the asker's address first), and with the neighbour known, its
+/// packet is dropped at node8 (measured on Linux 6.18: curl's /32 route
+/// deleted, or pointed at flask's veth: with a cold ARP cache connect()
+/// failed with EHOSTUNREACH; with a warm one the SYN went no further than
+/// node8, counted as IPReversePathFilter). Loose mode (2) wants only some
+/// route back, but on a device with no address (a cali veth) it fails as
+/// strict does. The simulator asks ARP for every packet: a cold cache.
 #[test]
-fn reverse_path_filtering_drops_a_pod_packet_with_no_route_back_by_its_veth() {
+fn reverse_path_filtering_refuses_a_pod_with_no_route_back_by_its_veth() {
     const CURL_ROUTE: &str = "172.16.225.101 dev cali3f1d2a7c9e0 scope link";
+    const WRONG: &str = "172.16.225.101 dev cali71ca141a178 scope link";
     let cases: [(&str, u8, Option<&str>); 4] = [
         (CURL_ROUTE, 1, None),
-        (
-            "",
-            1,
-            Some("the route back to 172.16.225.101 (blackhole 172.16.225.64/26"),
-        ),
-        (
-            "172.16.225.101 dev cali71ca141a178 scope link",
-            1,
-            Some("leaves by cali71ca141a178, not cali3f1d2a7c9e0"),
-        ),
-        ("172.16.225.101 dev cali71ca141a178 scope link", 2, None),
+        ("", 1, Some("refuses it: reverse path filter (cali3f1d2a7c9e0: rp_filter = 1, strict): the route back to 172.16.225.101 (blackhole 172.16.225.64/26")),
+        (WRONG, 1, Some("leaves by cali71ca141a178, not cali3f1d2a7c9e0")),
+        (WRONG, 2, Some("rp_filter = 2, loose): the route back to 172.16.225.101 (172.16.225.101 dev cali71ca141a178 scope link) leaves by cali71ca141a178, and cali3f1d2a7c9e0 has no address of its own")),
     ];
     for (route, rp, says) in cases {
         let mut sc = scenario::builtin("article").unwrap();
@@ -1496,17 +1493,64 @@ fn reverse_path_filtering_drops_a_pod_packet_with_no_route_back_by_its_veth() {
         match says {
             None => assert_eq!(delivered_in(&t), FLASK_POD, "{route:?} rp_filter {rp}"),
             Some(words) => {
-                assert_eq!(dropped(&t), ("node8", DropReason::ReversePath), "{route:?}");
+                assert_eq!(
+                    dropped(&t),
+                    (CURL_POD, DropReason::NoNeighbour),
+                    "{route:?} rp_filter {rp}"
+                );
                 let StepKind::Drop { detail, .. } = &t.steps.last().unwrap().kind else {
                     unreachable!()
                 };
-                assert!(
-                    detail.contains(words) && detail.contains("rp_filter = 1, strict"),
-                    "{detail}"
-                );
+                assert!(detail.contains(words), "{detail}");
             }
         }
     }
+    // A packet that reaches routing (a LAN client, whose ARP the LAN
+    // answers) is dropped there when its route back leaves by another
+    // device.
+    let mut sc = scenario::builtin("article").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    let routes = node8.routes.to_text() + "192.168.11.200 dev cali71ca141a178 scope link\n";
+    node8.routes = packetwalk::engine::scenario::Text::One(routes);
+    for d in node8.devices.iter_mut().filter(|d| d.name == "ens33") {
+        d.rp_filter = 1;
+    }
+    let mut w = World::build(&sc).unwrap();
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(dropped(&t), ("node8", DropReason::ReversePath));
+    let StepKind::Drop { detail, .. } = &t.steps.last().unwrap().kind else {
+        unreachable!()
+    };
+    assert!(detail.contains("(ens33: rp_filter = 1, strict): the route back to 192.168.11.200 (192.168.11.200 dev cali71ca141a178 scope link) leaves by cali71ca141a178, not ens33"), "{detail}");
+}
+
+/// An ICMP error about a SYN-ACK, reaching the listener's half-open
+/// connection (SYN_RECV): host unreachable drops it from the queue
+/// (tcp_req_err; measured on Linux 6.18: ListenDrops went up, accept()
+/// never returned it); it is not a connect() that fails.
+#[test]
+fn an_icmp_error_drops_a_half_open_connection_from_the_listeners_queue() {
+    // node8's route to the client is `unreachable`: it answers flask's
+    // SYN-ACK with host unreachable.
+    let (mut w, mut s) = article_with_node8_routes("unreachable 192.168.11.200\n");
+    let mut syn = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
+    syn.src_port = Some(40000);
+    let t = send(&mut w, &mut s, &syn).unwrap();
+    assert_eq!(delivered_in(&t), FLASK_POD);
+    let synack = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    assert_eq!(dropped(&synack), ("node8", DropReason::Unreachable));
+    let error = send(&mut w, &mut s, &reply_spec(&synack).unwrap()).unwrap();
+    assert!(
+        matches!(&error.verdict, Verdict::Delivered { socket, .. } if socket.contains("drops it from the listener's queue") && !socket.contains("connect()")),
+        "{:?}",
+        error.verdict
+    );
 }
 
 /// An ICMP error for a socket that is gone: the first one failed its

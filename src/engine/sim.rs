@@ -618,6 +618,45 @@ fn state_words(related: bool, seen_reply: bool, dir: Dir) -> String {
     }
 }
 
+/// Reverse path filtering of a packet from `src` arriving on `dev` of
+/// host `h` (`__fib_validate_source`), as why it fails: with rp_filter 1
+/// (strict) the route back to `src` must leave by `dev`; with 2 (loose)
+/// any unicast route back will do, but only on a device with an address of
+/// its own (on one without, a Calico veth, loose fails as strict does:
+/// `no_addr`, measured on Linux 6.18). Off (0), anything passes.
+fn reverse_path(
+    h: &crate::engine::scenario::Netns,
+    dev: &str,
+    src: Ipv4Addr,
+) -> Result<(), String> {
+    let Some(d) = (h.devs.iter())
+        .find(|d| d.spec.name == dev)
+        .filter(|d| d.spec.rp_filter != 0 && dev != "lo")
+    else {
+        return Ok(());
+    };
+    let rp = d.spec.rp_filter;
+    let back = h.routes.lookup(src);
+    let out = match back.result() {
+        crate::engine::trace::RouteResult::Unicast { dev, .. } => Some(dev),
+        _ => None,
+    };
+    let loose_ok = rp == 2 && !d.spec.addrs.is_empty();
+    if out.as_deref().is_some_and(|o| o == dev || loose_ok) {
+        return Ok(());
+    }
+    let mode = if rp == 1 { "strict" } else { "loose" };
+    let why = match (&out, back.route.as_ref()) {
+        (Some(o), Some(r)) if rp == 2 => format!("the route back to {src} ({r}) leaves by {o}, and {dev} has no address of its own, where loose mode wants the route back by it too"),
+        (Some(o), Some(r)) => format!("the route back to {src} ({r}) leaves by {o}, not {dev}"),
+        (None, Some(r)) => format!("the route back to {src} ({r}) sends nothing"),
+        _ => format!("there is no route back to {src}"),
+    };
+    Err(format!(
+        "reverse path filter ({dev}: rp_filter = {rp}, {mode}): {why}"
+    ))
+}
+
 /// What the sender of a packet the kernel refused makes of no answer.
 fn unheard(proto: Proto) -> &'static str {
     match proto {
@@ -2341,37 +2380,15 @@ impl Walker<'_, '_> {
             );
             return self.drop(host, DropReason::Martian, detail, None, &pkt.clone());
         }
-        // rp_filter, in the same check (fib_validate_source): strict, the
-        // route back to the source must leave by the device the packet
-        // came in on; loose, there must be one (measured on Linux 6.18 with
-        // Felix's rp_filter=1 on the cali veths: a pod's packet whose /32
-        // route was gone, or pointed at another veth, was dropped there).
-        let h = &self.world.hosts[host];
-        let rp = (h.devs.iter())
-            .find(|d| d.spec.name == dev_name)
-            .map_or(0, |d| d.spec.rp_filter);
-        if rp != 0 && dev_name != "lo" {
-            let back = h.routes.lookup(src);
-            let out = match back.result() {
-                crate::engine::trace::RouteResult::Unicast { dev, .. } => Some(dev),
-                _ => None,
-            };
-            let ok = out.as_deref().is_some_and(|d| rp == 2 || d == dev_name);
-            if !ok {
-                let mode = if rp == 1 { "strict" } else { "loose" };
-                let why = match (&out, back.route.as_ref()) {
-                    (Some(d), Some(r)) => format!(
-                        "the route back to {src} ({}) leaves by {d}, not {dev_name}",
-                        r
-                    ),
-                    (None, Some(r)) => format!("the route back to {src} ({}) sends nothing", r),
-                    _ => format!("there is no route back to {src}"),
-                };
-                let detail = format!(
-                    "reverse path filter ({dev_name}: rp_filter = {rp}, {mode}): {why}, so the kernel takes the source for spoofed and drops the packet (counted as IPReversePathFilter)"
-                );
-                return self.drop(host, DropReason::ReversePath, detail, None, &pkt.clone());
-            }
+        // rp_filter, in the same check (fib_validate_source; measured on
+        // Linux 6.18 with Felix's rp_filter=1 on the cali veths: a pod's
+        // packet whose /32 route was gone, or pointed at another veth, was
+        // dropped there).
+        if let Err(why) = reverse_path(&self.world.hosts[host], &dev_name, src) {
+            let detail = format!(
+                "{why}, so the kernel takes the source for spoofed and drops the packet (counted as IPReversePathFilter)"
+            );
+            return self.drop(host, DropReason::ReversePath, detail, None, &pkt.clone());
         }
         if local {
             return self.local_in(host, pkt, ct);
@@ -2583,7 +2600,21 @@ impl Walker<'_, '_> {
                             && r.dev.as_deref() != Some(pdev.spec.name.as_str())
                     })
                 };
-                let answered = owns || (pdev.spec.proxy_arp && routed_elsewhere());
+                // The peer routes the request's sender address in first
+                // (arp_process: ip_route_input_noref), so its rp_filter
+                // may refuse to answer at all (measured on Linux 6.18: a
+                // pod whose route back leads out of another veth got no
+                // answer for 169.254.1.1).
+                let sip = if world.hosts[host].owns(pkt.head().src) {
+                    pkt.head().src
+                } else {
+                    world.hosts[host]
+                        .select_src(dev, None)
+                        .unwrap_or(pkt.head().src)
+                };
+                let filtered = reverse_path(peer, &pdev.spec.name, sip).err();
+                let answered =
+                    filtered.is_none() && (owns || (pdev.spec.proxy_arp && routed_elsewhere()));
                 let proxy = !owns && pdev.spec.proxy_arp;
                 self.arp(
                     host,
@@ -2594,13 +2625,13 @@ impl Walker<'_, '_> {
                     &pkt,
                 );
                 if !answered {
-                    let why = if pdev.spec.proxy_arp {
-                        "has proxy_arp but no route to it through another device"
-                    } else {
-                        "has no proxy_arp"
+                    let why = match &filtered {
+                        Some(rp) => format!("checks the asker's address {sip} first, and refuses it: {rp}"),
+                        None if pdev.spec.proxy_arp => "does not own it and has proxy_arp but no route to it through another device".to_string(),
+                        None => "does not own it and has no proxy_arp".to_string(),
                     };
                     let detail = format!(
-                        "nobody answers ARP for {next_hop} on {dev}: the peer {} does not own it and {why}",
+                        "nobody answers ARP for {next_hop} on {dev}: the peer {} {why}",
                         world.label(ph, pd)
                     );
                     return self.unanswered_arp(host, detail, &pkt.clone());
@@ -3143,9 +3174,21 @@ impl Walker<'_, '_> {
         }
         let (errno, text, fatal) = icmp::errno(t, code);
         let connected = sender.is_some_and(|c| self.state.connected[host].contains(&c));
+        // A connection the listener took and has not seen the handshake's
+        // last ACK of (SYN_RECV): no socket yet. tcp_req_err drops it for
+        // net or host unreachable, time exceeded or a parameter problem,
+        // and ignores the rest (measured on Linux 6.18: ListenDrops went
+        // up, accept() never returned it).
+        let half_open =
+            !connected && sender.is_some_and(|c| self.state.accepted[host].contains(&c));
+        let aborts = t == icmp::TIME_EXCEEDED || t == 12 || (t == icmp::DEST_UNREACH && code <= 1);
         if let (Proto::Tcp, false, Some(c)) = (proto, connected, sender) {
-            // connect() fails: the socket is closed (tcp_done).
-            self.state.conns[host].retain(|x| *x != c);
+            if !half_open || aborts {
+                // connect() fails, or the request goes: the socket is
+                // closed (tcp_done).
+                self.state.conns[host].retain(|x| *x != c);
+                self.state.accepted[host].retain(|x| *x != c);
+            }
         }
         let from = pkt.ip.src;
         let socket = match proto {
@@ -3153,6 +3196,14 @@ impl Walker<'_, '_> {
                 "ping (echo id {}), which prints \"From {from} … {}\"",
                 q.src_port,
                 icmp::ping_says(t, code)
+            ),
+            Proto::Tcp if half_open && aborts => format!(
+                "the listening socket's half-open connection {}:{} ← {}:{} (SYN_RECV): {what} drops it from the listener's queue, so accept() never returns it (tcp_req_err; counted as ListenDrops)",
+                q.ip.src, q.src_port, q.ip.dst, q.dst_port
+            ),
+            Proto::Tcp if half_open => format!(
+                "the listening socket's half-open connection {}:{} ← {}:{} (SYN_RECV): TCP takes no note of {what} there, and sends its SYN-ACK again",
+                q.ip.src, q.src_port, q.ip.dst, q.dst_port
             ),
             Proto::Tcp if connected => format!(
                 "the tcp socket {}:{} that sent to {}:{}: on an established connection TCP takes {what} as a soft error ({errno}) and goes on retransmitting; it reports it only if it gives up",
