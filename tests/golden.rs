@@ -17,15 +17,23 @@ fn world(name: &str) -> (World, SimState) {
     (w, s)
 }
 
-/// The article's world with `extra` routes after node8's own.
-fn article_with_node8_routes(extra: &str) -> (World, SimState) {
+/// The article's world with node8 changed by `edit` first.
+fn article_with_node8(edit: impl FnOnce(&mut scenario::Host)) -> (World, SimState) {
     let mut sc = scenario::builtin("article").unwrap();
-    let node8 = sc.host_mut("node8").unwrap();
-    let routes = node8.routes.to_text() + extra;
-    node8.routes = packetwalk::engine::scenario::Text::One(routes);
+    edit(sc.host_mut("node8").unwrap());
     let w = World::build(&sc).unwrap();
     let s = SimState::new(&w);
     (w, s)
+}
+
+/// node8's routes text, changed by `f`.
+fn node8_routes(n: &mut scenario::Host, f: impl FnOnce(String) -> String) {
+    n.routes = scenario::Text::One(f(n.routes.to_text()));
+}
+
+/// The article's world with `extra` routes after node8's own.
+fn article_with_node8_routes(extra: &str) -> (World, SimState) {
+    article_with_node8(|n| node8_routes(n, |r| r + extra))
 }
 
 fn golden(name: &str, t: &Trace) {
@@ -91,6 +99,14 @@ fn dropped(t: &Trace) -> (&str, DropReason) {
     match &t.verdict {
         Verdict::Dropped { ns, reason } => (ns, *reason),
         v => panic!("not dropped: {v:?}"),
+    }
+}
+
+/// The words of the drop that ends `t`.
+fn drop_detail(t: &Trace) -> &str {
+    match &t.steps.last().map(|st| &st.kind) {
+        Some(StepKind::Drop { detail, .. }) => detail,
+        other => panic!("not a drop: {other:?}"),
     }
 }
 
@@ -950,18 +966,16 @@ fn a_pod_reaching_itself_needs_kube_proxys_hairpin_masquerade() {
         t.steps.last().unwrap().packet.ip.src.to_string(),
         "192.168.11.58"
     );
-    let mut sc = scenario::builtin("article").unwrap();
-    let node8 = sc.host_mut("node8").unwrap();
-    let rules = node8.iptables.as_ref().unwrap().to_text();
-    let without: String = rules
-        .lines()
-        .filter(|l| !l.starts_with("-A KUBE-SEP-IWORYNCAYHBSQHXU -s 172.16.225.112/32"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_ne!(without, rules);
-    node8.iptables = Some(packetwalk::engine::scenario::Text::One(without));
-    let mut w = World::build(&sc).unwrap();
-    let mut s = SimState::new(&w);
+    let (mut w, mut s) = article_with_node8(|n| {
+        let rules = n.iptables.as_ref().unwrap().to_text();
+        let without: String = rules
+            .lines()
+            .filter(|l| !l.starts_with("-A KUBE-SEP-IWORYNCAYHBSQHXU -s 172.16.225.112/32"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_ne!(without, rules);
+        n.iptables = Some(scenario::Text::One(without));
+    });
     let t = send(
         &mut w,
         &mut s,
@@ -983,23 +997,18 @@ fn a_pod_reaching_itself_needs_kube_proxys_hairpin_masquerade() {
 /// `route` (if any) in place of the route to the flask-ui pod.
 fn article_node8(commands: &[&str], route: &str) -> (World, SimState) {
     use packetwalk::engine::iptables::{command::apply_command, save};
-    let mut sc = scenario::builtin("article").unwrap();
-    let node8 = sc.host_mut("node8").unwrap();
-    let mut rs = save::parse(&node8.iptables.as_ref().unwrap().to_text()).unwrap();
-    for c in commands {
-        apply_command(&mut rs, c).unwrap();
-    }
-    node8.iptables = Some(packetwalk::engine::scenario::Text::One(save::emit(&rs)));
-    if !route.is_empty() {
-        let routes = node8
-            .routes
-            .to_text()
-            .replace("172.16.225.112 dev cali71ca141a178 scope link", route);
-        node8.routes = packetwalk::engine::scenario::Text::One(routes);
-    }
-    let w = World::build(&sc).unwrap();
-    let s = SimState::new(&w);
-    (w, s)
+    article_with_node8(|n| {
+        let mut rs = save::parse(&n.iptables.as_ref().unwrap().to_text()).unwrap();
+        for c in commands {
+            apply_command(&mut rs, c).unwrap();
+        }
+        n.iptables = Some(scenario::Text::One(save::emit(&rs)));
+        if !route.is_empty() {
+            node8_routes(n, |r| {
+                r.replace("172.16.225.112 dev cali71ca141a178 scope link", route)
+            });
+        }
+    })
 }
 
 /// The kernel's answer to a refused packet, followed back with Reply: it
@@ -1248,9 +1257,7 @@ fn a_host_that_rejects_its_own_packet_answers_itself_on_lo() {
     )
     .unwrap();
     assert_eq!(dropped(&t), ("node8", DropReason::Rejected));
-    let StepKind::Drop { detail, .. } = &t.steps.last().unwrap().kind else {
-        unreachable!()
-    };
+    let detail = drop_detail(&t);
     assert!(
         detail.ends_with("the program's send fails with EPERM (Operation not permitted)"),
         "{detail}"
@@ -1408,21 +1415,15 @@ fn a_reset_to_the_listeners_side_ends_what_it_accepted() {
 /// IcmpOutRedirects went up, none on the wire).
 #[test]
 fn a_pod_calling_itself_through_its_service_is_redirected() {
-    let mut sc = scenario::builtin("article").unwrap();
-    let node8 = sc.host_mut("node8").unwrap();
-    let rules = node8
-        .iptables
-        .as_ref()
-        .unwrap()
-        .to_text()
-        .replace(
-            "--to-destination 172.16.225.112:80",
-            "--to-destination 172.16.225.101:80",
-        )
-        .replace("-s 172.16.225.112/32", "-s 172.16.225.101/32");
-    node8.iptables = Some(packetwalk::engine::scenario::Text::One(rules));
-    let mut w = World::build(&sc).unwrap();
-    let mut s = SimState::new(&w);
+    let (mut w, mut s) = article_with_node8(|n| {
+        let rules = (n.iptables.as_ref().unwrap().to_text())
+            .replace(
+                "--to-destination 172.16.225.112:80",
+                "--to-destination 172.16.225.101:80",
+            )
+            .replace("-s 172.16.225.112/32", "-s 172.16.225.101/32");
+        n.iptables = Some(scenario::Text::One(rules));
+    });
     let t = send(
         &mut w,
         &mut s,
@@ -1471,19 +1472,12 @@ fn reverse_path_filtering_refuses_a_pod_with_no_route_back_by_its_veth() {
         (WRONG, 2, Some("rp_filter = 2, loose): the route back to 172.16.225.101 (172.16.225.101 dev cali71ca141a178 scope link) leaves by cali71ca141a178, and cali3f1d2a7c9e0 has no address of its own")),
     ];
     for (route, rp, says) in cases {
-        let mut sc = scenario::builtin("article").unwrap();
-        let node8 = sc.host_mut("node8").unwrap();
-        let routes = node8.routes.to_text().replace(CURL_ROUTE, route);
-        node8.routes = packetwalk::engine::scenario::Text::One(routes);
-        for d in node8
-            .devices
-            .iter_mut()
-            .filter(|d| d.name == "cali3f1d2a7c9e0")
-        {
-            d.rp_filter = rp;
-        }
-        let mut w = World::build(&sc).unwrap();
-        let mut s = SimState::new(&w);
+        let (mut w, mut s) = article_with_node8(|n| {
+            node8_routes(n, |r| r.replace(CURL_ROUTE, route));
+            for d in n.devices.iter_mut().filter(|d| d.name == "cali3f1d2a7c9e0") {
+                d.rp_filter = rp;
+            }
+        });
         let t = send(
             &mut w,
             &mut s,
@@ -1498,9 +1492,7 @@ fn reverse_path_filtering_refuses_a_pod_with_no_route_back_by_its_veth() {
                     (CURL_POD, DropReason::NoNeighbour),
                     "{route:?} rp_filter {rp}"
                 );
-                let StepKind::Drop { detail, .. } = &t.steps.last().unwrap().kind else {
-                    unreachable!()
-                };
+                let detail = drop_detail(&t);
                 assert!(detail.contains(words), "{detail}");
             }
         }
@@ -1508,15 +1500,12 @@ fn reverse_path_filtering_refuses_a_pod_with_no_route_back_by_its_veth() {
     // A packet that reaches routing (a LAN client, whose ARP the LAN
     // answers) is dropped there when its route back leaves by another
     // device.
-    let mut sc = scenario::builtin("article").unwrap();
-    let node8 = sc.host_mut("node8").unwrap();
-    let routes = node8.routes.to_text() + "192.168.11.200 dev cali71ca141a178 scope link\n";
-    node8.routes = packetwalk::engine::scenario::Text::One(routes);
-    for d in node8.devices.iter_mut().filter(|d| d.name == "ens33") {
-        d.rp_filter = 1;
-    }
-    let mut w = World::build(&sc).unwrap();
-    let mut s = SimState::new(&w);
+    let (mut w, mut s) = article_with_node8(|n| {
+        node8_routes(n, |r| r + "192.168.11.200 dev cali71ca141a178 scope link\n");
+        for d in n.devices.iter_mut().filter(|d| d.name == "ens33") {
+            d.rp_filter = 1;
+        }
+    });
     let t = send(
         &mut w,
         &mut s,
@@ -1524,9 +1513,7 @@ fn reverse_path_filtering_refuses_a_pod_with_no_route_back_by_its_veth() {
     )
     .unwrap();
     assert_eq!(dropped(&t), ("node8", DropReason::ReversePath));
-    let StepKind::Drop { detail, .. } = &t.steps.last().unwrap().kind else {
-        unreachable!()
-    };
+    let detail = drop_detail(&t);
     assert!(detail.contains("(ens33: rp_filter = 1, strict): the route back to 192.168.11.200 (192.168.11.200 dev cali71ca141a178 scope link) leaves by cali71ca141a178, not ens33"), "{detail}");
 }
 
