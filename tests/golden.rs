@@ -1497,9 +1497,8 @@ fn reverse_path_filtering_refuses_a_pod_with_no_route_back_by_its_veth() {
             }
         }
     }
-    // A packet that reaches routing (a LAN client, whose ARP the LAN
-    // answers) is dropped there when its route back leaves by another
-    // device.
+    // On the LAN the same: node8 does not answer the client's ARP when its
+    // route back to the client leaves by another device.
     let (mut w, mut s) = article_with_node8(|n| {
         node8_routes(n, |r| r + "192.168.11.200 dev cali71ca141a178 scope link\n");
         for d in n.devices.iter_mut().filter(|d| d.name == "ens33") {
@@ -1512,9 +1511,52 @@ fn reverse_path_filtering_refuses_a_pod_with_no_route_back_by_its_veth() {
         &SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp),
     )
     .unwrap();
-    assert_eq!(dropped(&t), ("node8", DropReason::ReversePath));
+    assert_eq!(dropped(&t), ("client", DropReason::NoNeighbour));
     let detail = drop_detail(&t);
-    assert!(detail.contains("(ens33: rp_filter = 1, strict): the route back to 192.168.11.200 (192.168.11.200 dev cali71ca141a178 scope link) leaves by cali71ca141a178, not ens33"), "{detail}");
+    assert!(detail.contains("checks the asker's address 192.168.11.200 first, and refuses it: reverse path filter (ens33: rp_filter = 1, strict): the route back to 192.168.11.200 (192.168.11.200 dev cali71ca141a178 scope link) leaves by cali71ca141a178, not ens33"), "{detail}");
+    // A packet no ARP precedes, decapsulated from tunl0, meets the check
+    // when it is routed in: node54's route back to node8's block leads out
+    // of ens33, not tunl0.
+    let mut sc = scenario::builtin("article-remote").unwrap();
+    let node54 = sc.host_mut("node54").unwrap();
+    let routes = node54.routes.to_text().replace(
+        "172.16.225.64/26 via 192.168.11.58 dev tunl0 proto bird onlink",
+        "172.16.225.64/26 via 192.168.11.58 dev ens33 proto bird",
+    );
+    node54.routes = scenario::Text::One(routes);
+    for d in node54.devices.iter_mut().filter(|d| d.name == "tunl0") {
+        d.rp_filter = 1;
+    }
+    let mut w = World::build(&sc).unwrap();
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(dropped(&t), ("node54", DropReason::ReversePath));
+    let detail = drop_detail(&t);
+    assert!(detail.contains("(tunl0: rp_filter = 1, strict): the route back to 172.16.225.64 (172.16.225.64/26 via 192.168.11.58 dev ens33 proto bird) leaves by ens33, not tunl0"), "{detail}");
+    // Loose on tunl0, which has an address: some route back will do.
+    for d in sc
+        .host_mut("node54")
+        .unwrap()
+        .devices
+        .iter_mut()
+        .filter(|d| d.name == "tunl0")
+    {
+        d.rp_filter = 2;
+    }
+    let mut w = World::build(&sc).unwrap();
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(delivered_in(&t), FLASK_POD_54);
 }
 
 /// An ICMP error about a SYN-ACK, reaching the listener's half-open

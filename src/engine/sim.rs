@@ -629,10 +629,10 @@ fn reverse_path(
     dev: &str,
     src: Ipv4Addr,
 ) -> Result<(), String> {
-    let Some(d) = (h.devs.iter())
-        .find(|d| d.spec.name == dev)
-        .filter(|d| d.spec.rp_filter != 0 && dev != "lo")
-    else {
+    let Some(d) = (h.devs.iter()).find(|d| d.spec.name == dev).filter(|d| {
+        d.spec.rp_filter != 0
+            && !matches!(d.spec.kind, crate::engine::scenario::DeviceKind::Loopback)
+    }) else {
         return Ok(());
     };
     let rp = d.spec.rp_filter;
@@ -655,6 +655,23 @@ fn reverse_path(
     Err(format!(
         "reverse path filter ({dev}: rp_filter = {rp}, {mode}): {why}"
     ))
+}
+
+/// The sender address of the ARP request host `h` makes on `dev` for
+/// `target` (arp_solicit): the packet's source when it is the host's own,
+/// else the device's address for the target's subnet.
+fn arp_sender(
+    h: &crate::engine::scenario::Netns,
+    dev: &str,
+    target: Ipv4Addr,
+    pkt: &Packet,
+) -> Ipv4Addr {
+    let src = pkt.head().src;
+    if h.owns(src) {
+        src
+    } else {
+        h.select_src(dev, Some(target)).unwrap_or(src)
+    }
 }
 
 /// What the sender of a packet the kernel refused makes of no answer.
@@ -901,6 +918,13 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         rport,
     };
     let rst = matches!(&pkt.transport, Transport::Tcp { flags, .. } if flags.rst);
+    // A SYN opens the connection anew: the sender connects (SYN_SENT),
+    // whatever it was to these ports before.
+    if matches!(&pkt.transport, Transport::Tcp { flags, .. } if flags.syn && !flags.ack && !flags.rst)
+    {
+        state.connected[host].retain(|c| *c != conn);
+        state.accepted[host].retain(|c| *c != conn);
+    }
     // An echo-reply is the kernel's answer, from no socket.
     let echo_reply = matches!(
         &pkt.transport,
@@ -2384,7 +2408,12 @@ impl Walker<'_, '_> {
         // Linux 6.18 with Felix's rp_filter=1 on the cali veths: a pod's
         // packet whose /32 route was gone, or pointed at another veth, was
         // dropped there).
-        if let Err(why) = reverse_path(&self.world.hosts[host], &dev_name, src) {
+        // (A host that does not forward refuses a packet not for it before
+        // it checks the source: ip_route_input_slow's no_route.)
+        let checked = local || self.world.hosts[host].ip_forward;
+        if let Some(Err(why)) =
+            checked.then(|| reverse_path(&self.world.hosts[host], &dev_name, src))
+        {
             let detail = format!(
                 "{why}, so the kernel takes the source for spoofed and drops the packet (counted as IPReversePathFilter)"
             );
@@ -2605,13 +2634,7 @@ impl Walker<'_, '_> {
                 // may refuse to answer at all (measured on Linux 6.18: a
                 // pod whose route back leads out of another veth got no
                 // answer for 169.254.1.1).
-                let sip = if world.hosts[host].owns(pkt.head().src) {
-                    pkt.head().src
-                } else {
-                    world.hosts[host]
-                        .select_src(dev, None)
-                        .unwrap_or(pkt.head().src)
-                };
+                let sip = arp_sender(&world.hosts[host], dev, next_hop, &pkt);
                 let filtered = reverse_path(peer, &pdev.spec.name, sip).err();
                 let answered =
                     filtered.is_none() && (owns || (pdev.spec.proxy_arp && routed_elsewhere()));
@@ -2640,6 +2663,18 @@ impl Walker<'_, '_> {
             }
             DeviceKind::Ethernet { lan } => match world.lan_owner(lan, next_hop) {
                 Some(owner) if owner.0 != host => {
+                    // The owner routes the asker's address in first, its
+                    // rp_filter too (arp_process).
+                    let sip = arp_sender(&world.hosts[host], dev, next_hop, &pkt);
+                    let odev = &world.hosts[owner.0].devs[owner.1].spec.name;
+                    if let Err(rp) = reverse_path(&world.hosts[owner.0], odev, sip) {
+                        self.arp(host, dev, next_hop, None, false, &pkt);
+                        let detail = format!(
+                            "nobody answers ARP for {next_hop} on {dev}: {} checks the asker's address {sip} first, and refuses it: {rp}",
+                            world.label(owner.0, owner.1)
+                        );
+                        return self.unanswered_arp(host, detail, &pkt.clone());
+                    }
                     self.arp(host, dev, next_hop, Some(owner), false, &pkt);
                     self.hand_over(host, dev, next_hop, owner, pkt)
                 }
@@ -2977,14 +3012,18 @@ impl Walker<'_, '_> {
             ),
             _ => (false, false),
         };
-        let answer = self.state.conns[host].iter().any(|c| {
-            c.proto == proto
-                && c.local == ip.dst
-                && c.lport == dport
-                && c.remote == ip.src
-                && c.rport == sport
-                && !echo
-        });
+        // (A SYN is no answer: it opens the connection anew, for the
+        // listener, whatever these ports did before.)
+        let syn_only = matches!(&pkt.transport, Transport::Tcp { flags, .. } if flags.syn && !flags.ack && !flags.rst);
+        let answer = !syn_only
+            && self.state.conns[host].iter().any(|c| {
+                c.proto == proto
+                    && c.local == ip.dst
+                    && c.lport == dport
+                    && c.remote == ip.src
+                    && c.rport == sport
+                    && !echo
+            });
         // A ping socket takes an echo-reply by its identifier and address
         // alone (ping_lookup), from wherever it comes.
         let pinged = echo_reply
@@ -3019,6 +3058,8 @@ impl Walker<'_, '_> {
                 if !accepted.contains(&conn) {
                     accepted.push(conn);
                 }
+                // Half-open again (SYN_RECV), until the handshake's ACK.
+                self.state.connected[host].retain(|c| *c != conn);
             } else if f.rst && accepted.contains(&conn) {
                 // The reset ends the connection: a later segment of it
                 // without a SYN is answered with a reset.
