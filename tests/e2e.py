@@ -183,11 +183,12 @@ def main():
 # following the packet and the glyph's room in the picture, 479.5 kB
 # after the second walkthrough's fixes (the routes' and the import's
 # messages, the lines note, the embed's word), 480.5 kB with the cluster
-# form's notes, 481.5 kB with rp_filter and the listener's resets; the
+# form's notes, 482.3 kB with rp_filter (in ARP too) and the listener's
+# resets and half-open connections; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 482_000
+PAGE_BYTES_LIMIT = 483_000
 
 
 def page_size(dist):
