@@ -477,6 +477,7 @@ def run(b, base):
         # teacher may copy it from the address bar); the first change
         # takes it away.
         kept = other.js("return location.hash") == "#" + link.split("#", 1)[1]
+
         other.click("#again-button")
         other.wait_until(lambda: other.js("return location.hash") == "", "the link to leave the address after a send", 5)
         check("the address keeps an opened link until the session changes", kept)
@@ -1017,7 +1018,14 @@ def run(b, base):
     b.wait("#link-text")
     link = b.value("#link-text")
     b.keys(["\ue00c"])
+    size = b.js("return [outerWidth, outerHeight]")
+    b.set_size(1366, 768)
     fresh(b, link)
+    # Its step's packet, delivered in node54's pod at the picture's foot,
+    # is in view: the page scrolled to it.
+    glyph = b.js("const g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect(); return [g.top, g.bottom, innerHeight, scrollY]")
+    check("a link opens with its step's packet in view on the picture", 0 <= glyph[0] and glyph[1] <= glyph[2] and glyph[3] > 0, glyph)
+    b.set_size(*size)
     check("a link opens the editors on the host they showed", before.startswith("node54") and host() == before, f"{before!r} → {host()!r}")
     check("a link keeps what was typed in the send form and not sent", b.value("#send-to") == "10.96.100.10:8080", b.value("#send-to"))
 

@@ -1114,7 +1114,9 @@ impl Component for App {
             has_backup,
             foreign,
             refocus: None,
-            follow_packet: false,
+            // A link opened (it stays in the address while the session is
+            // as shared) shows its packet where its step has it.
+            follow_packet: browser::fragment().is_some(),
             about_open: browser::window_height() >= 820.0,
             focus_fallback: Vec::new(),
             told_too_big: false,
