@@ -611,12 +611,15 @@ def run(b, base):
     b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "the ACK again")
     last_sent = last_history(b)
     check("Again right after the handshake sends the selected packet's ACK, not the form's SYN", "TCP ACK" in last_sent, last_sent)
+    check("Again's button names the flags it sends: the selected packet's own, before any box is ticked",
+          b.text("#again-button").split() == ["Again", "ACK"], b.text("#again-button"))
     flag = lambda name: b.js("[...document.querySelectorAll('.flag')].find(l => l.textContent.trim() == arguments[0]).querySelector('input').click()", name)
     ticked = "return [...document.querySelectorAll('.flag input')].filter(i => i.checked).map(i => i.parentElement.textContent.trim()).join(',')"
     for name in b.js(ticked).split(","):
         if name:
             flag(name)
     flag("RST")
+    check("…and the flags ticked since the last packet went", b.text("#again-button").split() == ["Again", "RST"], b.text("#again-button"))
     b.click("#again-button")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 5, "the RST")
     all_steps = "return [...document.querySelectorAll('.event-list .ev-what')].map(e => e.textContent).join(' | ')"

@@ -1356,6 +1356,31 @@ fn a_reset_refuses_a_connect_and_resets_a_connection() {
     );
 }
 
+/// The client's ACK before any SYN-ACK came back (SYN_SENT): conntrack's
+/// TCP tracker finds it invalid ("we haven't seen a SYN/ACK yet"), so
+/// kube-proxy's KUBE-FORWARD drops it, and the entry stays SYN_SENT.
+#[test]
+fn an_ack_before_the_syn_ack_is_invalid() {
+    use packetwalk::engine::sim::again_spec;
+    let (mut w, mut s) = world("article");
+    let syn = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
+    let t = send(&mut w, &mut s, &syn).unwrap();
+    let mut ack = again_spec(&syn, &t).unwrap();
+    ack.flags = Some(TcpFlags {
+        ack: true,
+        ..Default::default()
+    });
+    let a = send(&mut w, &mut s, &ack).unwrap();
+    assert_eq!(dropped(&a), ("node8", DropReason::Filtered));
+    assert!(a.steps.iter().any(|st| matches!(&st.kind, StepKind::Conntrack(CtEvent::Lookup { state, .. }) if st.ns == "node8" && state.starts_with("INVALID (an ACK from the opening side before any SYN-ACK"))));
+    let node8 = w.host("node8").unwrap();
+    let listed = s.conntrack[node8].list();
+    assert!(
+        listed[0].contains("SYN_SENT") && listed[0].contains("[UNREPLIED]"),
+        "{listed:?}"
+    );
+}
+
 /// A reset that reaches the listener's side: a connection accepted and
 /// up ends with ECONNRESET; one still half-open (SYN_RECV) just leaves the
 /// queue; only a connecting socket (SYN_SENT) is refused (tcp_reset;

@@ -106,6 +106,12 @@ impl Tcp {
             }
     }
 
+    /// Whether the handshake is done (or the connection was picked up
+    /// from a bare ACK).
+    pub fn is_established(self) -> bool {
+        self.established
+    }
+
     /// After a segment with `flags` in direction `dir`; `replied` is
     /// whether the connection had seen an answer before it.
     pub fn after(self, dir: Dir, flags: TcpFlags, replied: bool) -> Tcp {

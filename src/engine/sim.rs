@@ -1348,7 +1348,7 @@ impl Walker<'_, '_> {
         // A SYN of a connection its sender closed: conntrack deletes the
         // entry and looks again (nf_conntrack_tcp_packet's NF_REPEAT).
         let mut reopened = None;
-        let mut ignored_syn = false;
+        let mut ignored: Option<&'static str> = None;
         let found = match (found, flags) {
             // The answering side's SYN on a connection a RST closed: no
             // state takes it (measured on Linux 6.18: INVALID, the entry
@@ -1360,7 +1360,21 @@ impl Walker<'_, '_> {
                     && self.state.conntrack[host].entries[i].tcp.state
                         == conntrack::TcpState::Close =>
             {
-                ignored_syn = true;
+                ignored = Some("a SYN from the answering side of a connection a RST closed: conntrack ignores it, and no NAT applies");
+                None
+            }
+            // The opening side's ACK before any answer (SYN_SENT): "we
+            // haven't seen a SYN/ACK yet" (nf_conntrack_proto_tcp.c: sSS
+            // → sIV), so the segment is INVALID and the entry stays.
+            (Some((i, Dir::Original)), Some(f))
+                if !ct.related && f.ack && !f.syn && !f.rst && {
+                    let e = &self.state.conntrack[host].entries[i];
+                    !e.seen_reply
+                        && !e.tcp.is_established()
+                        && e.tcp.state == conntrack::TcpState::Open
+                } =>
+            {
+                ignored = Some("an ACK from the opening side before any SYN-ACK came back (SYN_SENT): conntrack's TCP tracker finds it invalid (\"we haven't seen a SYN/ACK yet\"); the entry stays SYN_SENT, and no NAT applies");
                 None
             }
             // A deleted entry is not found (whatever the packet).
@@ -1424,10 +1438,7 @@ impl Walker<'_, '_> {
                 self.ct_step(host, pkt, t, state_name, Some(entry));
             }
             None => {
-                let why = match ignored_syn {
-                    true => Some("a SYN from the answering side of a connection a RST closed: conntrack ignores it, and no NAT applies"),
-                    false => invalid_new(pkt),
-                };
+                let why = ignored.or_else(|| invalid_new(pkt));
                 let state = match why {
                     Some(why) => {
                         // No entry is made: the packet is INVALID, and NAT

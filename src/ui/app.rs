@@ -247,9 +247,9 @@ pub struct App {
     other_tab: bool,
     /// The session kept aside is another tab's (put there by a take-over).
     other_tabs_aside: bool,
-    /// The send form's TCP flags at the last send (or as it opened): Again
-    /// takes the form's flags only when they changed since.
-    flags_at_send: Option<Option<crate::engine::packet::TcpFlags>>,
+    /// The learner ticked or unticked a TCP flag since the last packet
+    /// went: Again sends the flags ticked, else the selected packet's own.
+    flags_ticked: bool,
     topo: TopoCache,
     /// The page's own listeners: keys, the address's fragment, leaving the
     /// page, and files dropped outside the editors.
@@ -641,6 +641,19 @@ impl App {
         self.session.selected
     }
 
+    /// What Again sends: the selected packet once more on its connection,
+    /// with the TCP flags ticked in the form since the last packet went
+    /// (an RST or a FIN closes it), else with its own.
+    fn again(&self) -> Option<SendSpec> {
+        let mut spec = self.session.again_spec()?;
+        let ticked = (self.form_draft.as_ref())
+            .filter(|d| self.flags_ticked && d.proto == spec.proto && spec.proto == crate::engine::packet::Proto::Tcp);
+        if let Some(d) = ticked {
+            spec.flags = d.flags;
+        }
+        Some(spec)
+    }
+
     fn visible(&self) -> Vec<usize> {
         self.session
             .trace()
@@ -868,7 +881,7 @@ impl App {
         // opens anew.
         self.other_tab = false;
         self.other_tabs_aside = false;
-        self.flags_at_send = None;
+        self.flags_ticked = false;
         // A reload opens what is open now.
         if !self.embed {
             browser::set_query_scenario(self.session.base.as_deref().unwrap_or(IMPORTED));
@@ -1123,7 +1136,7 @@ impl Component for App {
             unsaved_notice: None,
             other_tab: false,
             other_tabs_aside: false,
-            flags_at_send: None,
+            flags_ticked: false,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
         }
     }
@@ -1151,13 +1164,16 @@ impl Component for App {
             Msg::FormDraft(spec) => {
                 // The form's first draft (as it opens) is what it shows, not
                 // a choice: Again keeps the selected packet's flags until
-                // the learner ticks others.
-                self.flags_at_send.get_or_insert(spec.flags);
+                // the learner ticks others (unticking and ticking one back
+                // is a choice too).
+                let before = self.form_draft.as_ref().map(|d| d.flags);
+                let ticked = before.is_some_and(|f| f != spec.flags);
+                self.flags_ticked |= ticked;
                 self.form_draft = Some(spec);
                 self.schedule_autosave(ctx);
                 // A change to the form is a new request: the last one's
-                // error goes.
-                return self.send_error.take().is_some();
+                // error goes. (A tick renders Again's flags anew.)
+                return self.send_error.take().is_some() || ticked;
             }
             Msg::Step(_) | Msg::NextChange => {
                 let Some((t, s)) = self.selected() else {
@@ -1238,24 +1254,15 @@ impl Component for App {
                 return Component::update(self, ctx, msg);
             }
             Msg::Send(spec) => {
-                self.flags_at_send = Some(spec.flags);
+                self.flags_ticked = false;
                 self.timing = Some(("data-send-ms", browser::now_ms()));
                 self.send_error = self.session.try_send(spec).err();
                 self.schedule_autosave(ctx);
             }
             Msg::SendAgain => {
                 self.send_error = None;
-                if let Some(mut spec) = self.session.again_spec() {
-                    // With the TCP flags ticked in the form since the last
-                    // send (an RST or a FIN on the selected packet's
-                    // connection closes it); else the selected packet's own.
-                    let ticked = (self.form_draft.as_ref())
-                        .filter(|d| d.proto == spec.proto && spec.proto == crate::engine::packet::Proto::Tcp)
-                        .filter(|d| self.flags_at_send != Some(d.flags));
-                    if let Some(d) = ticked {
-                        spec.flags = d.flags;
-                    }
-                    self.flags_at_send = self.form_draft.as_ref().map(|d| d.flags);
+                if let Some(spec) = self.again() {
+                    self.flags_ticked = false;
                     self.session.send(spec);
                     self.schedule_autosave(ctx);
                 }
@@ -1266,7 +1273,7 @@ impl Component for App {
                 if !browser::focus_lost() {
                     self.focus_fallback = vec!["again-button".into()];
                 }
-                self.flags_at_send = self.form_draft.as_ref().map(|d| d.flags);
+                self.flags_ticked = false;
                 self.send_error = None;
                 if !self.session.reply() {
                     self.notice = Some(Notice::error(
@@ -2074,7 +2081,7 @@ impl Component for App {
                 targets={targets.clone()}
                 initial={self.form_draft.clone().or(last_spec)}
                 can_reply={s.reply_spec().is_some()}
-                can_again={s.again_spec().is_some()}
+                again_flags={self.again().map(|a| a.flags.map(|f| f.to_string()).unwrap_or_default())}
                 onsend={link.callback(Msg::Send)}
                 onreply={link.callback(|_| Msg::Reply)}
                 onagain={link.callback(|_| Msg::SendAgain)}

@@ -41,7 +41,8 @@ pub struct SendFormProps {
     /// The packet the form starts with (the last one sent, or the preset).
     pub initial: Option<SendSpec>,
     pub can_reply: bool,
-    pub can_again: bool,
+    /// Again's TCP flags (empty for another protocol); none: Again is off.
+    pub again_flags: Option<String>,
     pub onsend: Callback<SendSpec>,
     pub onreply: Callback<()>,
     pub onagain: Callback<()>,
@@ -413,13 +414,20 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     } else {
                         "Nothing to answer: no packet is selected, or it was not delivered to a socket that answers (a bare ACK, a reset and an ICMP error get none) nor refused with an answer, or its answer was sent already"
                     }}>{ "Reply ↩" }</button>
-                <button id="again-button" type="button" disabled={!props.can_again}
+                <button id="again-button" type="button" disabled={props.again_flags.is_none()}
                     onclick={props.onagain.reform(|_| ())}
-                    title={if props.can_again {
-                        "The selected packet once more, on its connection (same source port, so conntrack finds it): with its own TCP flags, or the ones ticked here since it was sent (RST or FIN closes it); a ping's next echo-request"
+                    title={if props.again_flags.is_some() {
+                        "The selected packet once more, on its connection (same source port, so conntrack finds it): with its own TCP flags, or the ones ticked here since the last packet went (RST or FIN closes it); a ping's next echo-request"
                     } else {
                         "Nothing to send again: no packet is selected, or it is the kernel's answer (a reset or an ICMP error), which it sends once"
-                    }}>{ "Again" }</button>
+                    }}>
+                    { "Again" }
+                    // The flags it will send, in sight: they may differ
+                    // from the boxes (the selected packet's own).
+                    if let Some(f) = props.again_flags.as_ref().filter(|f| !f.is_empty()) {
+                        <span class="again-flags">{ format!(" {f}") }</span>
+                    }
+                </button>
                 <button id="clear-ct" type="button" onclick={props.onclearct.reform(|_| ())}
                     title="conntrack -F on every host">{ "Clear conntrack" }</button>
             </div>
