@@ -184,11 +184,12 @@ def main():
 # after the second walkthrough's fixes (the routes' and the import's
 # messages, the lines note, the embed's word), 480.5 kB with the cluster
 # form's notes, 482.3 kB with rp_filter (in ARP too) and the listener's
-# resets and half-open connections; the
+# resets and half-open connections, 483.1 kB with Again's flags named and
+# the TTL field following the next hop; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 483_000
+PAGE_BYTES_LIMIT = 484_000
 
 
 def page_size(dist):
@@ -774,6 +775,7 @@ def run(b, base):
     b.wait_until(lambda: len(b.find_all(".history-item")) == 10, "the next hop")
     check("Send with TTL 2 sends the next hop of a traceroute: through node8 to the pod",
           "TTL 2" in last_history(b) and "delivered" in last_history(b), last_history(b))
+    check("…and the form's TTL follows it, so the next Send goes on from there", b.value("#send-ttl") == "2", b.value("#send-ttl"))
     b.js("[...document.querySelectorAll('.history-item')].find(i => i.textContent.includes('#6')).click()")
     b.wait_until(lambda: "#6" in b.text(".history-item.selected"), "the refused packet again")
     # The kernel answers once: back on the refused packet, Reply is off.

@@ -42,6 +42,8 @@ pub enum Msg {
     NextChange,
     /// The send form changed (not sent).
     FormDraft(SendSpec),
+    /// The send form shows this packet (its fields set anew).
+    FormTo(SendSpec),
     TogglePlay,
     Tick,
     Speed(u32),
@@ -250,6 +252,8 @@ pub struct App {
     /// The learner ticked or unticked a TCP flag since the last packet
     /// went: Again sends the flags ticked, else the selected packet's own.
     flags_ticked: bool,
+    /// Counts the times the send form was set anew (its key).
+    form_gen: u64,
     topo: TopoCache,
     /// The page's own listeners: keys, the address's fragment, leaving the
     /// page, and files dropped outside the editors.
@@ -1137,6 +1141,7 @@ impl Component for App {
             other_tab: false,
             other_tabs_aside: false,
             flags_ticked: false,
+            form_gen: 0,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
         }
     }
@@ -1161,6 +1166,10 @@ impl Component for App {
         }
         match msg {
             Msg::Select(t, s) => self.go_to(t, s),
+            Msg::FormTo(spec) => {
+                self.form_draft = Some(as_in_form(&spec, &targets(&self.session)));
+                self.form_gen += 1;
+            }
             Msg::FormDraft(spec) => {
                 // The form's first draft (as it opens) is what it shows, not
                 // a choice: Again keeps the selected packet's flags until
@@ -2077,7 +2086,7 @@ impl Component for App {
         <section class="panel send-panel" aria-labelledby="send-h">
             <h2 id="send-h">{ "Send a packet" }</h2>
             <SendForm
-                key={self.gen.to_string()}
+                key={format!("{}-{}", self.gen, self.form_gen)}
                 targets={targets.clone()}
                 initial={self.form_draft.clone().or(last_spec)}
                 can_reply={s.reply_spec().is_some()}
@@ -2141,7 +2150,9 @@ impl Component for App {
                                 s.reply_spec().is_some().then(|| link.callback(|_| Msg::Reply)),
                                 next_hop(t, s.sends.get(t_sel).map(|x| &x.spec)).map(|spec| {
                                     let ttl = spec.ttl.unwrap_or(64);
-                                    (ttl, link.callback(move |_| Msg::Send(spec.clone())))
+                                    // The form takes the new TTL too, so the
+                                    // next Send goes on from there.
+                                    (ttl, link.batch_callback(move |_| vec![Msg::FormTo(spec.clone()), Msg::Send(spec.clone())]))
                                 })) }
                             // The same line at every step, so that the
                             // headers below do not move when stepping.
