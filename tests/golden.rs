@@ -1356,6 +1356,29 @@ fn a_reset_refuses_a_connect_and_resets_a_connection() {
     );
 }
 
+/// A time-exceeded from node54 crosses the LAN inside IPIP: where the nat
+/// table is not consulted for the outer packet, the reason is the outer
+/// (ipencap) connection's, not the ICMP error's inside.
+#[test]
+fn the_outer_packet_of_a_tunnelled_icmp_error_skips_nat_as_a_later_packet() {
+    let (mut w, mut s) = world("article-remote");
+    let mut spec = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
+    spec.ttl = Some(2);
+    let t = send(&mut w, &mut s, &spec).unwrap();
+    let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    let outer: Vec<String> = (back.steps.iter())
+        .filter(|st| matches!(st.kind, StepKind::NatSkipped { .. }) && !st.packet.outer.is_empty())
+        .map(packetwalk::engine::render::summary)
+        .collect();
+    assert!(
+        !outer.is_empty()
+            && outer
+                .iter()
+                .all(|w| w.ends_with("not the first packet of the connection")),
+        "{outer:?}"
+    );
+}
+
 /// The client's ACK before any SYN-ACK came back (SYN_SENT): conntrack's
 /// TCP tracker finds it invalid ("we haven't seen a SYN/ACK yet"), so
 /// kube-proxy's KUBE-FORWARD drops it, and the entry stays SYN_SENT.

@@ -161,10 +161,12 @@ pub fn summary(s: &Step) -> String {
                 .unwrap_or_default();
             format!("{} {side} {before} → {after}{by}", nat.name())
         }
+        // (Inside a tunnel's outer header the connection is the outer
+        // packet's, an ipencap one.)
         StepKind::NatSkipped { hook } => match &s.packet.transport {
             crate::engine::packet::Transport::Icmp {
                 quoted: Some(_), ..
-            } => format!("nat {hook} not consulted: an ICMP error follows its connection's NAT"),
+            } if s.packet.outer.is_empty() => format!("nat {hook} not consulted: an ICMP error follows its connection's NAT"),
             _ => format!("nat {hook} not consulted: not the first packet of the connection"),
         },
         StepKind::Conntrack(e) => match e {
