@@ -123,6 +123,29 @@ fn statistic_is_seeded_recorded_and_forceable() {
         };
         let ts = trace(&rules, "10.96.0.10:80", vec![f], 5);
         assert!(ts.iter().all(|t| delivered(t) == want), "forced {matched}");
+        // Its words say whether the draw would have done the same.
+        for t in &ts {
+            let said = (t.steps.iter())
+                .find(|s| matches!(s.kind, StepKind::Statistic { .. }))
+                .map(packetwalk::engine::render::summary)
+                .unwrap();
+            let StepKind::Statistic { draw, .. } = t
+                .steps
+                .iter()
+                .find(|s| matches!(s.kind, StepKind::Statistic { .. }))
+                .unwrap()
+                .kind
+            else {
+                unreachable!()
+            };
+            let as_drawn = (draw < 0.5) == matched;
+            assert_eq!(
+                said.ends_with("(forced, as the draw has it)"),
+                as_drawn,
+                "{said}"
+            );
+            assert!(said.ends_with("(forced)") || as_drawn, "{said}");
+        }
     }
 }
 

@@ -135,7 +135,12 @@ pub fn summary(s: &Step) -> String {
             decimal::short(*probability),
             decimal::fixed(*draw, 5),
             if *matched { "taken" } else { "not taken" },
-            if *forced { " (forced)" } else { "" }
+            // Pinned either way; said when the draw would have done the same.
+            match (*forced, (*draw < *probability) == *matched) {
+                (true, true) => " (forced, as the draw has it)",
+                (true, false) => " (forced)",
+                _ => "",
+            }
         ),
         StepKind::Return { chain, to, .. } => match to {
             Some(t) => format!("end of {chain}: return to {t}"),

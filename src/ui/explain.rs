@@ -175,7 +175,8 @@ pub fn explain(props: &ExplainProps) -> Html {
                 <p>{ format!("Rule {rule} of {chain} matches with probability {} (statistic --mode random).", decimal::fixed(*probability, 11)) }</p>
                 <p>
                     if *forced {
-                        { format!("This branch was forced: the rule {}.", if *matched { "matched" } else { "did not match" }) }
+                        { format!("This branch was forced: the rule {}{}.", if *matched { "matched" } else { "did not match" },
+                            if (*draw < *probability) == *matched { format!(" (the draw, {}, would have had it so too)", decimal::fixed(*draw, 4)) } else { String::new() }) }
                     } else {
                         { format!("The draw was {}: {} {}, so the rule {}.", decimal::fixed(*draw, 4), if *matched { "below" } else { "not below" }, decimal::fixed(*probability, 4), if *matched { "matched" } else { "did not match" }) }
                     }
