@@ -31,6 +31,15 @@ fn node8_routes(n: &mut scenario::Host, f: impl FnOnce(String) -> String) {
     n.routes = scenario::Text::One(f(n.routes.to_text()));
 }
 
+/// node8's iptables-save text, changed by `f`.
+fn node8_rules(n: &mut scenario::Host, f: impl FnOnce(String) -> String) {
+    n.iptables = Some(scenario::Text::One(f(n
+        .iptables
+        .as_ref()
+        .unwrap()
+        .to_text())));
+}
+
 /// The article's world with `extra` routes after node8's own.
 fn article_with_node8_routes(extra: &str) -> (World, SimState) {
     article_with_node8(|n| node8_routes(n, |r| r + extra))
@@ -985,14 +994,15 @@ fn a_pod_reaching_itself_needs_kube_proxys_hairpin_masquerade() {
         "192.168.11.58"
     );
     let (mut w, mut s) = article_with_node8(|n| {
-        let rules = n.iptables.as_ref().unwrap().to_text();
-        let without: String = rules
-            .lines()
-            .filter(|l| !l.starts_with("-A KUBE-SEP-IWORYNCAYHBSQHXU -s 172.16.225.112/32"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        assert_ne!(without, rules);
-        n.iptables = Some(scenario::Text::One(without));
+        node8_rules(n, |rules| {
+            let without: String = rules
+                .lines()
+                .filter(|l| !l.starts_with("-A KUBE-SEP-IWORYNCAYHBSQHXU -s 172.16.225.112/32"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            assert_ne!(without, rules);
+            without
+        })
     });
     let t = send(
         &mut w,
@@ -1016,11 +1026,13 @@ fn a_pod_reaching_itself_needs_kube_proxys_hairpin_masquerade() {
 fn article_node8(commands: &[&str], route: &str) -> (World, SimState) {
     use packetwalk::engine::iptables::{command::apply_command, save};
     article_with_node8(|n| {
-        let mut rs = save::parse(&n.iptables.as_ref().unwrap().to_text()).unwrap();
-        for c in commands {
-            apply_command(&mut rs, c).unwrap();
-        }
-        n.iptables = Some(scenario::Text::One(save::emit(&rs)));
+        node8_rules(n, |text| {
+            let mut rs = save::parse(&text).unwrap();
+            for c in commands {
+                apply_command(&mut rs, c).unwrap();
+            }
+            save::emit(&rs)
+        });
         if !route.is_empty() {
             node8_routes(n, |r| {
                 r.replace("172.16.225.112 dev cali71ca141a178 scope link", route)
@@ -1469,13 +1481,13 @@ fn a_reset_to_the_listeners_side_ends_what_it_accepted() {
 #[test]
 fn a_pod_calling_itself_through_its_service_is_redirected() {
     let (mut w, mut s) = article_with_node8(|n| {
-        let rules = (n.iptables.as_ref().unwrap().to_text())
-            .replace(
+        node8_rules(n, |r| {
+            r.replace(
                 "--to-destination 172.16.225.112:80",
                 "--to-destination 172.16.225.101:80",
             )
-            .replace("-s 172.16.225.112/32", "-s 172.16.225.101/32");
-        n.iptables = Some(scenario::Text::One(rules));
+            .replace("-s 172.16.225.112/32", "-s 172.16.225.101/32")
+        })
     });
     let t = send(
         &mut w,

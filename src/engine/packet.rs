@@ -304,6 +304,7 @@ pub mod icmp {
     pub const DEST_UNREACH: u8 = 3;
     pub const ECHO_REQUEST: u8 = 8;
     pub const TIME_EXCEEDED: u8 = 11;
+    pub const PARAM_PROBLEM: u8 = 12;
     pub const NET_UNREACH: u8 = 0;
     pub const HOST_UNREACH: u8 = 1;
     pub const PROT_UNREACH: u8 = 2;

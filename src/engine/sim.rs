@@ -3233,7 +3233,9 @@ impl Walker<'_, '_> {
         // up, accept() never returned it).
         let half_open =
             !connected && sender.is_some_and(|c| self.state.accepted[host].contains(&c));
-        let aborts = t == icmp::TIME_EXCEEDED || t == 12 || (t == icmp::DEST_UNREACH && code <= 1);
+        let aborts = t == icmp::TIME_EXCEEDED
+            || t == icmp::PARAM_PROBLEM
+            || (t == icmp::DEST_UNREACH && code <= icmp::HOST_UNREACH);
         if let (Proto::Tcp, false, Some(c)) = (proto, connected, sender) {
             if !half_open || aborts {
                 // connect() fails, or the request goes: the socket is
