@@ -1183,6 +1183,28 @@ fn answers_to_a_dnated_packet_come_back_from_the_address_it_was_sent_to() {
         "{:?}",
         b.verdict
     );
+    // The same error as fragmentation needed is news of the path's MTU
+    // (tcp_v4_err), not a failure: the socket still takes the
+    // time-exceeded after it.
+    let (mut w, mut s) = article_node8(&[], "");
+    let t = send(&mut w, &mut s, &spec).unwrap();
+    let answer = reply_spec(&t).unwrap();
+    let mut frag = answer.clone();
+    (frag.icmp_type, frag.icmp_code) = (Some(3), Some(4));
+    for (error, says) in [
+        (&frag, "the connection goes on"),
+        (
+            &answer,
+            "its connect() fails with EHOSTUNREACH (No route to host)",
+        ),
+    ] {
+        let b = send(&mut w, &mut s, error).unwrap();
+        assert!(
+            matches!(&b.verdict, Verdict::Delivered { socket, .. } if socket.ends_with(says)),
+            "{:?}",
+            b.verdict
+        );
+    }
     spec.ttl = Some(0);
     assert_eq!(
         send(&mut w, &mut s, &spec).unwrap_err(),

@@ -309,6 +309,7 @@ pub mod icmp {
     pub const HOST_UNREACH: u8 = 1;
     pub const PROT_UNREACH: u8 = 2;
     pub const PORT_UNREACH: u8 = 3;
+    pub const FRAG_NEEDED: u8 = 4;
     pub const NET_PROHIBITED: u8 = 9;
     pub const HOST_PROHIBITED: u8 = 10;
     pub const ADMIN_PROHIBITED: u8 = 13;

@@ -3236,7 +3236,10 @@ impl Walker<'_, '_> {
         let aborts = t == icmp::TIME_EXCEEDED
             || t == icmp::PARAM_PROBLEM
             || (t == icmp::DEST_UNREACH && code <= icmp::HOST_UNREACH);
-        if let (Proto::Tcp, false, Some(c)) = (proto, connected, sender) {
+        // tcp_v4_err takes fragmentation needed as news of the path's MTU
+        // (which the simulator does not model), never as a failure.
+        let mtu_news = proto == Proto::Tcp && t == icmp::DEST_UNREACH && code == icmp::FRAG_NEEDED;
+        if let (Proto::Tcp, false, Some(c), false) = (proto, connected, sender, mtu_news) {
             if !half_open || aborts {
                 // connect() fails, or the request goes: the socket is
                 // closed (tcp_done).
@@ -3250,6 +3253,10 @@ impl Walker<'_, '_> {
                 "ping (echo id {}), which prints \"From {from} … {}\"",
                 q.src_port,
                 icmp::ping_says(t, code)
+            ),
+            Proto::Tcp if mtu_news => format!(
+                "the tcp socket {}:{} that sent to {}:{}: TCP takes {what} as news of the path's MTU and sends smaller segments (path MTU discovery, which the simulator does not model); the connection goes on",
+                q.ip.src, q.src_port, q.ip.dst, q.dst_port
             ),
             Proto::Tcp if half_open && aborts => format!(
                 "the listening socket's half-open connection {}:{} ← {}:{} (SYN_RECV): {what} drops it from the listener's queue, so accept() never returns it (tcp_req_err; counted as ListenDrops)",
