@@ -7,7 +7,7 @@
 use packetwalk::engine::packet::{Proto, TcpFlags, Transport};
 use packetwalk::engine::scenario;
 use packetwalk::engine::sim::{reply_spec, send, SendSpec, SimState};
-use packetwalk::engine::trace::{CtEvent, DropReason, NatKind, StepKind, Trace, Verdict};
+use packetwalk::engine::trace::{CtEvent, DropReason, NatKind, Nud, StepKind, Trace, Verdict};
 use packetwalk::engine::World;
 use std::path::PathBuf;
 
@@ -1547,7 +1547,7 @@ fn a_pod_calling_itself_through_its_service_is_redirected() {
 /// failed with EHOSTUNREACH; with a warm one the SYN went no further than
 /// node8, counted as IPReversePathFilter). Loose mode (2) wants only some
 /// route back, but on a device with no address (a cali veth) it fails as
-/// strict does. The simulator asks ARP for every packet: a cold cache.
+/// strict does. Each case starts with cold caches.
 #[test]
 fn reverse_path_filtering_refuses_a_pod_with_no_route_back_by_its_veth() {
     const CURL_ROUTE: &str = "172.16.225.101 dev cali3f1d2a7c9e0 scope link";
@@ -1632,6 +1632,158 @@ fn reverse_path_filtering_refuses_a_pod_with_no_route_back_by_its_veth() {
             None => assert_eq!(delivered_in(&t), FLASK_POD_54),
         }
     }
+}
+
+/// A neighbour (ARP) step: namespace, device, target, the cache's state
+/// if an entry was there, who answered.
+type ArpStep = (String, String, String, Option<Nud>, Option<String>);
+
+/// The neighbour (ARP) steps of `t`.
+fn arps(t: &Trace) -> Vec<ArpStep> {
+    t.steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Arp {
+                dev,
+                target,
+                answered_by,
+                cached,
+                ..
+            } => Some((
+                s.ns.clone(),
+                dev.clone(),
+                target.to_string(),
+                *cached,
+                answered_by.clone(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The neighbour cache: an answer makes an entry REACHABLE for 30 s, the
+/// host that answered learns the asker (STALE), and a live entry is used
+/// without asking, so the second packet ARPs for nothing, and the answer
+/// to a forwarded packet finds its way back by what the node learnt.
+#[test]
+fn the_neighbour_cache_keeps_what_arp_learnt() {
+    let arp = |ns: &str, dev: &str, target: &str, cached: Option<Nud>, by: &str| {
+        (
+            ns.to_string(),
+            dev.to_string(),
+            target.to_string(),
+            cached,
+            Some(by.to_string()),
+        )
+    };
+    let (mut w, mut s) = world("article");
+    let syn = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(
+        arps(&syn),
+        [
+            arp("client", "eth0", "192.168.11.58", None, "node8/ens33"),
+            arp(
+                "node8",
+                "cali71ca141a178",
+                "172.16.225.112",
+                None,
+                &format!("{FLASK_POD}/eth0")
+            ),
+        ]
+    );
+    // flask asks for its gateway (node8 asked it from 192.168.11.58, which
+    // is all flask learnt); node8 answers the client by the entry its
+    // request made, STALE, probed as it is used.
+    let synack = send(&mut w, &mut s, &reply_spec(&syn).unwrap()).unwrap();
+    assert_eq!(
+        arps(&synack),
+        [
+            arp(
+                FLASK_POD,
+                "eth0",
+                "169.254.1.1",
+                None,
+                "node8/cali71ca141a178"
+            ),
+            arp(
+                "node8",
+                "ens33",
+                "192.168.11.200",
+                Some(Nud::Stale),
+                "client/eth0"
+            ),
+        ]
+    );
+    // The handshake's ACK: every neighbour is known by now.
+    let ack = send(&mut w, &mut s, &reply_spec(&synack).unwrap()).unwrap();
+    assert_eq!(
+        arps(&ack),
+        [
+            arp(
+                "client",
+                "eth0",
+                "192.168.11.58",
+                Some(Nud::Reachable),
+                "node8/ens33"
+            ),
+            arp(
+                "node8",
+                "cali71ca141a178",
+                "172.16.225.112",
+                Some(Nud::Reachable),
+                &format!("{FLASK_POD}/eth0")
+            ),
+        ]
+    );
+    assert_eq!(
+        s.neighbours(&w, w.host("node8").unwrap()),
+        [
+            "192.168.11.200 dev ens33 lladdr [client/eth0] REACHABLE",
+            "172.16.225.112 dev cali71ca141a178 lladdr [flask-ui-6c9f7d8b5d-x2k4p/eth0] REACHABLE",
+        ]
+    );
+}
+
+/// A warm entry outlives what made it: with curl's route back on node8
+/// gone, curl's SYN still reaches node8 by its REACHABLE entry for
+/// 169.254.1.1 and is dropped there by rp_filter; 30 s on, the entry is
+/// STALE and its unicast probes go unanswered; 8 s later it has FAILED,
+/// and ARP is asked anew, unanswered. (Measured on Linux 6.18 with a
+/// ping a second: 39 packets reached the node, each counted as
+/// IPReversePathFilter; STALE at 30.3 s, DELAY, PROBE at 36.0 s, FAILED
+/// at 39.1 s, then broadcasts and Destination Host Unreachable.)
+#[test]
+fn a_warm_neighbour_entry_outlives_the_route_that_made_it() {
+    const CURL_ROUTE: &str = "172.16.225.101 dev cali3f1d2a7c9e0 scope link\n";
+    let (mut before, mut s) = world("article");
+    let (mut after, _) = article_with_node8(|n| node8_routes(n, |r| r.replace(CURL_ROUTE, "")));
+    let syn = SendSpec::new(CURL_POD, "flask-ui", Proto::Tcp);
+    let t = send(&mut before, &mut s, &syn).unwrap();
+    assert_eq!(delivered_in(&t), FLASK_POD);
+    let mut seen: Vec<(Option<Nud>, DropReason, usize)> = Vec::new();
+    for _ in 0..40 {
+        let t = send(&mut after, &mut s, &syn).unwrap();
+        let first = arps(&t).first().map(|a| a.3);
+        let key = (first.flatten(), dropped(&t).1);
+        match seen.last_mut() {
+            Some((c, r, n)) if (*c, *r) == key => *n += 1,
+            _ => seen.push((key.0, key.1, 1)),
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            (Some(Nud::Reachable), DropReason::ReversePath, 29),
+            (Some(Nud::Stale), DropReason::ReversePath, 8),
+            (Some(Nud::Failed), DropReason::NoNeighbour, 1),
+            (None, DropReason::NoNeighbour, 2),
+        ]
+    );
 }
 
 /// An ICMP error about a SYN-ACK, reaching the listener's half-open

@@ -3,7 +3,7 @@
 
 use crate::engine::decimal;
 use crate::engine::packet::icmp;
-use crate::engine::trace::{CtEvent, Entry, Lookup, Step, StepKind, Trace, Verdict};
+use crate::engine::trace::{CtEvent, Entry, Lookup, Nud, Step, StepKind, Trace, Verdict};
 
 /// Where in the stack a step happens (`nat PREROUTING`, `routing`, `device`).
 pub fn stage(s: &Step) -> String {
@@ -59,11 +59,24 @@ pub fn summary(s: &Step) -> String {
             target,
             answered_by,
             proxy,
-        } => match answered_by {
-            Some(b) if *proxy => format!("ARP who-has {target} on {dev}: {b} answers by proxy ARP"),
-            Some(b) => format!("ARP who-has {target} on {dev}: {b} answers"),
-            None => format!("ARP who-has {target} on {dev}: no answer"),
-        },
+            cached,
+        } => {
+            let how = if *proxy { " by proxy ARP" } else { "" };
+            match (cached, answered_by) {
+                (Some(Nud::Reachable), Some(b)) => format!(
+                    "neighbour entry for {target} on {dev}: {b}{how}, REACHABLE (answered lately): no ARP asked"
+                ),
+                (Some(Nud::Stale), Some(b)) => format!(
+                    "neighbour entry for {target} on {dev}: {b}{how}, STALE: used at once, no ARP asked (a unicast probe checks it within 5 s)"
+                ),
+                (Some(Nud::Failed), b) => format!(
+                    "ARP who-has {target} on {dev}, asked anew (its entry FAILED: the probes went unanswered): {}",
+                    b.as_ref().map_or("no answer".to_string(), |b| format!("{b} answers{how}"))
+                ),
+                (_, Some(b)) => format!("ARP who-has {target} on {dev}: {b} answers{how}"),
+                (_, None) => format!("ARP who-has {target} on {dev}: no answer"),
+            }
+        }
         StepKind::Bridge {
             bridge,
             in_port,

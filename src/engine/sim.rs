@@ -23,8 +23,8 @@ use crate::engine::rng::Rng;
 use crate::engine::route::RouteType;
 use crate::engine::scenario::{DeviceKind, HostKind, World};
 use crate::engine::trace::{
-    Attached, CtEvent, DropReason, Endpoint, Layer, Lookup, NatKind, Step, StepKind, Trace, Tuple,
-    Verdict, TRACE_VERSION,
+    Attached, CtEvent, DropReason, Endpoint, Layer, Lookup, NatKind, Nud, Step, StepKind, Trace,
+    Tuple, Verdict, TRACE_VERSION,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -199,7 +199,34 @@ pub struct SimState {
     /// reached them), per host: a reset or an ICMP error ends those
     /// differently from one still connecting.
     connected: Vec<Vec<Conn>>,
+    /// Each host's neighbour cache (`ip neigh`).
+    neigh: Vec<Vec<Neighbour>>,
 }
+
+/// One entry of a host's neighbour cache: the device that answered for
+/// `ip` on `dev`.
+#[derive(Clone, Copy, Debug)]
+struct Neighbour {
+    dev: usize,
+    ip: Ipv4Addr,
+    /// The (host, device) whose link-layer address it holds.
+    owner: (usize, usize),
+    proxy: bool,
+    /// When an answer confirmed it (the clock's seconds): REACHABLE for
+    /// 30 s after (base_reachable_time; the kernel draws 15–45 s). None:
+    /// learnt from the neighbour's own request, STALE from the start
+    /// (neigh_event_ns).
+    confirmed: Option<u64>,
+    /// Used while STALE, and its owner would no longer answer: when its
+    /// probes will have gone unanswered (5 s of DELAY, then 3 unicast
+    /// probes 1 s apart) and it is FAILED.
+    fails_at: Option<u64>,
+}
+
+/// base_reachable_time: how long an answer keeps an entry REACHABLE.
+const REACHABLE_SECS: u64 = 30;
+/// delay_first_probe_time, then ucast_solicit probes retrans_time apart.
+const PROBE_FAILS_SECS: u64 = 5 + 3;
 
 /// The kernel's ICMP bookkeeping for one peer address (`struct
 /// inet_peer`), in milliseconds of the simulator's clock.
@@ -242,6 +269,7 @@ impl SimState {
             accepted: vec![Vec::new(); n],
             peers: vec![HashMap::new(); n],
             connected: vec![Vec::new(); n],
+            neigh: vec![Vec::new(); n],
         }
     }
 
@@ -304,7 +332,33 @@ impl SimState {
             self.accepted.push(Vec::new());
             self.peers.push(HashMap::new());
             self.connected.push(Vec::new());
+            self.neigh.push(Vec::new());
         }
+    }
+
+    /// `host`'s neighbour cache as `ip neigh show` lists it (by device,
+    /// then address), the link-layer address named by the device that
+    /// has it.
+    pub fn neighbours(&self, world: &World, host: usize) -> Vec<String> {
+        let Some(cache) = self.neigh.get(host) else {
+            return Vec::new();
+        };
+        let mut sorted: Vec<&Neighbour> = cache.iter().collect();
+        sorted.sort_by_key(|n| (n.dev, n.ip));
+        sorted
+            .into_iter()
+            .map(|n| {
+                let dev = world.hosts[host].devs[n.dev].spec.name.as_str();
+                let state = n.state(self.clock);
+                let proxy = if n.proxy { " (proxy ARP)" } else { "" };
+                format!(
+                    "{} dev {dev} lladdr [{}]{proxy} {}",
+                    n.ip,
+                    world.label(n.owner.0, n.owner.1),
+                    state.name()
+                )
+            })
+            .collect()
     }
 
     /// The IP ID `host` gives its next packet (one counter per host).
@@ -320,6 +374,16 @@ impl SimState {
     /// socket that does not know it.
     pub fn clear_conntrack(&mut self) {
         self.conntrack.iter_mut().for_each(conntrack::Table::clear);
+    }
+}
+
+impl Neighbour {
+    fn state(&self, now: u64) -> Nud {
+        match (self.fails_at, self.confirmed) {
+            (Some(f), _) if now >= f => Nud::Failed,
+            (_, Some(c)) if now < c + REACHABLE_SECS => Nud::Reachable,
+            _ => Nud::Stale,
+        }
     }
 }
 
@@ -2442,7 +2506,7 @@ impl Walker<'_, '_> {
             let next_hop = route.via.unwrap_or(pkt.head().dst);
             let bridge_name = self.world.hosts[host].devs[b].spec.name.clone();
             let found = self.world.bridge_neighbour(host, b, next_hop);
-            self.arp(
+            self.neighbour(
                 host,
                 &bridge_name,
                 next_hop,
@@ -2618,7 +2682,7 @@ impl Walker<'_, '_> {
                     } else {
                         frame_to.map(|(far, _)| far)
                     };
-                    self.arp(host, dev, next_hop, owner, false, &pkt);
+                    self.neighbour(host, dev, next_hop, owner, false, &pkt);
                     return match owner {
                         Some(_) => self.hand_over_to(host, dev, next_hop, (ph, pd), pkt, frame_to),
                         None => {
@@ -2650,15 +2714,13 @@ impl Walker<'_, '_> {
                 let answered =
                     filtered.is_none() && (owns || (pdev.spec.proxy_arp && routed_elsewhere()));
                 let proxy = !owns && pdev.spec.proxy_arp;
-                self.arp(
-                    host,
-                    dev,
-                    next_hop,
-                    answered.then_some((ph, pd)),
-                    proxy,
-                    &pkt,
-                );
-                if !answered {
+                let fresh = answered.then_some((ph, pd));
+                // A live entry is used without asking (the peer it names
+                // is the only one a veth reaches).
+                if self
+                    .neighbour(host, dev, next_hop, fresh, proxy, &pkt)
+                    .is_none()
+                {
                     let why = match &filtered {
                         Some(rp) => format!("checks the asker's address {sip} first, and refuses it: {rp}"),
                         None if pdev.spec.proxy_arp => "does not own it and has proxy_arp but no route to it through another device".to_string(),
@@ -2678,16 +2740,22 @@ impl Walker<'_, '_> {
                     // rp_filter too (arp_process).
                     let sip = arp_sender(&world.hosts[host], dev, next_hop, &pkt);
                     let odev = &world.hosts[owner.0].devs[owner.1].spec.name;
-                    if let Err(rp) = reverse_path(&world.hosts[owner.0], odev, sip) {
-                        self.arp(host, dev, next_hop, None, false, &pkt);
-                        let detail = format!(
-                            "nobody answers ARP for {next_hop} on {dev}: {} checks the asker's address {sip} first, and refuses it: {rp}",
-                            world.label(owner.0, owner.1)
-                        );
-                        return self.unanswered_arp(host, detail, &pkt.clone());
+                    let refused = reverse_path(&world.hosts[owner.0], odev, sip).err();
+                    let fresh = refused.is_none().then_some(owner);
+                    match (
+                        self.neighbour(host, dev, next_hop, fresh, false, &pkt),
+                        refused,
+                    ) {
+                        (Some(to), _) => self.hand_over(host, dev, next_hop, to, pkt),
+                        (None, rp) => {
+                            let detail = format!(
+                                "nobody answers ARP for {next_hop} on {dev}: {} checks the asker's address {sip} first, and refuses it: {}",
+                                world.label(owner.0, owner.1),
+                                rp.unwrap_or_default()
+                            );
+                            self.unanswered_arp(host, detail, &pkt.clone())
+                        }
                     }
-                    self.arp(host, dev, next_hop, Some(owner), false, &pkt);
-                    self.hand_over(host, dev, next_hop, owner, pkt)
                 }
                 _ => {
                     // Nobody in the scenario owns the next hop (a router,
@@ -2717,7 +2785,7 @@ impl Walker<'_, '_> {
                 let owner = world
                     .bridge_neighbour(host, di, next_hop)
                     .map(|(far, _)| far);
-                self.arp(host, dev, next_hop, owner, false, &pkt);
+                self.neighbour(host, dev, next_hop, owner, false, &pkt);
                 match owner {
                     Some(owner) => self.hand_over(host, dev, next_hop, owner, pkt),
                     None => self.unanswered_arp(
@@ -2781,7 +2849,7 @@ impl Walker<'_, '_> {
                 // The overlay next hop's MAC from the neighbour table, the
                 // node behind that MAC from the forwarding database.
                 let Some(n) = neigh.iter().find(|n| n.ip == next_hop) else {
-                    self.arp(host, dev, next_hop, None, false, &pkt);
+                    self.arp(host, dev, next_hop, None, false, None, &pkt);
                     let detail = format!("{dev} has no neighbour entry for {next_hop}: the CNI adds one per node (ip neigh)");
                     return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
                 };
@@ -2793,6 +2861,7 @@ impl Walker<'_, '_> {
                         target: next_hop,
                         answered_by: Some(format!("permanent entry {}", n.lladdr)),
                         proxy: false,
+                        cached: None,
                     },
                     &pkt,
                 );
@@ -2862,7 +2931,83 @@ impl Walker<'_, '_> {
         self.step(host, Layer::Link, StepKind::Transmit { dev, next_hop }, pkt);
     }
 
-    /// Neighbour resolution of `target` on `dev`, answered by a host's device or not.
+    /// The neighbour `dev` sends to for `target`: the cache's entry if it
+    /// has a live one (REACHABLE, or STALE: used at once and probed),
+    /// else asked by ARP, `fresh` being who answers now. An answer fills
+    /// both caches: the asker's, and the answerer's with the asker
+    /// (arp_process: neigh_event_ns, STALE).
+    fn neighbour(
+        &mut self,
+        host: usize,
+        dev: &str,
+        target: Ipv4Addr,
+        fresh: Option<(usize, usize)>,
+        proxy: bool,
+        pkt: &Packet,
+    ) -> Option<(usize, usize)> {
+        let now = self.state.clock;
+        let h = &self.world.hosts[host];
+        let di = h.dev(dev).expect("a device the packet is sent on");
+        let cache = &mut self.state.neigh[host];
+        let mut failed = false;
+        if let Some(i) = cache.iter().position(|n| n.dev == di && n.ip == target) {
+            let n = &mut cache[i];
+            match n.state(now) {
+                Nud::Failed => {
+                    cache.remove(i);
+                    failed = true;
+                }
+                state => {
+                    // The probe a STALE entry gets (DELAY, then PROBE) is
+                    // answered as a request would be now, or not.
+                    if state == Nud::Stale {
+                        if fresh == Some(n.owner) {
+                            n.confirmed = Some(now);
+                        } else if n.fails_at.is_none() {
+                            n.fails_at = Some(now + PROBE_FAILS_SECS);
+                        }
+                    }
+                    let n = *n;
+                    self.arp(host, dev, target, Some(n.owner), n.proxy, Some(state), pkt);
+                    return Some(n.owner);
+                }
+            }
+        }
+        self.arp(
+            host,
+            dev,
+            target,
+            fresh,
+            proxy,
+            failed.then_some(Nud::Failed),
+            pkt,
+        );
+        let owner = fresh?;
+        self.state.neigh[host].push(Neighbour {
+            dev: di,
+            ip: target,
+            owner,
+            proxy,
+            confirmed: Some(now),
+            fails_at: None,
+        });
+        let sip = arp_sender(h, dev, target, pkt);
+        let theirs = &mut self.state.neigh[owner.0];
+        if !theirs.iter().any(|n| n.dev == owner.1 && n.ip == sip) {
+            theirs.push(Neighbour {
+                dev: owner.1,
+                ip: sip,
+                owner: (host, di),
+                proxy: false,
+                confirmed: None,
+                fails_at: None,
+            });
+        }
+        Some(owner)
+    }
+
+    /// The step of a neighbour resolution of `target` on `dev`.
+    #[allow(clippy::too_many_arguments)]
     fn arp(
         &mut self,
         host: usize,
@@ -2870,6 +3015,7 @@ impl Walker<'_, '_> {
         target: Ipv4Addr,
         by: Option<(usize, usize)>,
         proxy: bool,
+        cached: Option<Nud>,
         pkt: &Packet,
     ) {
         let answered_by = by.map(|(h, d)| self.world.label(h, d));
@@ -2881,6 +3027,7 @@ impl Walker<'_, '_> {
                 target,
                 answered_by,
                 proxy,
+                cached,
             },
             pkt,
         );

@@ -167,6 +167,28 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
+/// A neighbour entry's state, as `ip neigh` names it (NUD_*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Nud {
+    /// Confirmed by an answer within the last 30 s (base_reachable_time).
+    Reachable,
+    /// Not confirmed lately: still used, and checked by a unicast probe.
+    Stale,
+    /// Its probes went unanswered.
+    Failed,
+}
+
+impl Nud {
+    pub fn name(self) -> &'static str {
+        match self {
+            Nud::Reachable => "REACHABLE",
+            Nud::Stale => "STALE",
+            Nud::Failed => "FAILED",
+        }
+    }
+}
+
 /// A conntrack tuple: `src=… dst=… sport=… dport=…` as `conntrack -L` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tuple {
@@ -371,6 +393,12 @@ pub enum StepKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         answered_by: Option<String>,
         proxy: bool,
+        /// The neighbour cache's entry for the target, if there was one:
+        /// REACHABLE or STALE, it was used and nothing was asked
+        /// (`answered_by` is the device it holds); FAILED, its probes had
+        /// gone unanswered, so ARP asked anew. Absent: no entry, ARP asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cached: Option<Nud>,
     },
     /// A chain is entered.
     Chain {

@@ -1300,7 +1300,7 @@ impl Component for App {
             Msg::ClearSends => {
                 let n = self.session.sends.len();
                 if n > 1 && !browser::confirm(&format!(
-                    "Forget the {n} packets sent, their traces and every connection? This cannot be undone (the rules and routes stay)."
+                    "Forget the {n} packets sent, their traces, every connection and every neighbour (ARP) entry? This cannot be undone (the rules and routes stay)."
                 )) {
                     return false;
                 }
@@ -2312,6 +2312,7 @@ impl Component for App {
                         routes={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.routes.clone()).unwrap_or_default())}
                         counters={Rc::new(s.state.counters.iter().filter(|((h, _), _)| *h == self.editor_host).map(|((_, at), c)| (*at, *c)).collect::<HashMap<_, _>>())}
                         conntrack={Rc::new(s.state.conntrack.get(self.editor_host).map(|t| t.list()).unwrap_or_default())}
+                        neighbours={Rc::new(s.state.neighbours(&s.world, self.editor_host))}
                         rule_line={rule_line}
                         route_line={route_line}
                         {earlier}

@@ -73,6 +73,8 @@ pub struct EditorPanelProps {
     pub counters: Rc<HashMap<RuleAt, Counters>>,
     /// This host's conntrack table after the last packet (`conntrack -L`).
     pub conntrack: Rc<Vec<String>>,
+    /// This host's neighbour cache after the last packet (`ip neigh`).
+    pub neighbours: Rc<Vec<String>>,
     /// Line of the rule the selected step matched, in this host's rules.
     pub rule_line: Option<usize>,
     /// Line of the route the selected step chose, in this host's routes.
@@ -166,6 +168,16 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                     <pre class="ct-lines" tabindex="0" aria-label={format!("conntrack -L on {host_name}")}>{ props.conntrack.join("\n") }</pre>
                 }
                 <p class="help">{ "After the last packet sent, as conntrack -L lists them (oldest first), without the timeouts: Packet Walk keeps an entry until Clear conntrack (conntrack -F). A NATed connection shows its translation in the reply tuple." }</p>
+            </details>
+            <details class="conntrack-list">
+                <summary>{ format!("ip neigh on {host_name}: {}", match props.neighbours.len() {
+                    1 => "1 entry".to_string(),
+                    n => format!("{n} entries"),
+                }) }</summary>
+                if !props.neighbours.is_empty() {
+                    <pre class="ct-lines" tabindex="0" aria-label={format!("ip neigh on {host_name}")}>{ props.neighbours.join("\n") }</pre>
+                }
+                <p class="help">{ "The neighbour (ARP) cache after the last packet sent, the link-layer address named by the device that has it. An answer makes an entry REACHABLE for 30 s, then STALE: still used, without asking, and checked by a probe. The host that answers a request learns the asker too. \"Forget all packets, conntrack and ARP caches\" (under the steps) empties them." }</p>
             </details>
         </section>
     }

@@ -121,7 +121,7 @@ pub fn send_history(props: &HistoryProps) -> Html {
                     }
                 }) }
             </ol>
-            <button class="link-button" onclick={props.onclear.reform(|_| ())}>{ "Forget all packets and conntrack" }</button>
+            <button class="link-button" onclick={props.onclear.reform(|_| ())}>{ "Forget all packets, conntrack and ARP caches" }</button>
         </div>
     }
 }
