@@ -634,7 +634,8 @@ fn pod_traffic_leaving_the_pod_network_is_masqueraded_by_the_cni() {
     );
 
     // A learner's rule after the CNI's jump stays after it through a sync,
-    // and Calico's jump is first, as Felix inserts it.
+    // and Calico's jump comes after kube-proxy's, as Felix 3.29 appends it
+    // (kube-proxy's masquerade first).
     let mut sc = sc;
     let node8 = sc.hosts.iter_mut().find(|h| h.name == "node8").unwrap();
     let text = node8.iptables.as_ref().unwrap().to_text();
@@ -653,8 +654,8 @@ fn pod_traffic_leaving_the_pod_network_is_masqueraded_by_the_cni() {
     let (after, _) = cni::resync(Some(&current), &moved, &sc).unwrap();
     let rules = node8_rules(&after);
     let order: Vec<usize> = [
-        "-j cali-POSTROUTING",
         "-j KUBE-POSTROUTING",
+        "-j cali-POSTROUTING",
         "--to-source 192.168.11.99",
     ]
     .iter()
@@ -1369,4 +1370,62 @@ fn an_fqdn_endpoint_slice_is_kept_without_addresses() {
     let ext = c.slices.iter().find(|s| s.name == "ext-1").unwrap();
     assert!(ext.endpoints.is_empty());
     cni::build(&c, "t", "t").unwrap();
+}
+
+/// The rules a CNI writes besides its masquerade. Flannel: FLANNEL-FWD
+/// accepts the pod network's forwarded packets, so a node whose FORWARD
+/// policy is DROP (Docker sets it) still carries pod traffic; and a
+/// pod's route to the cluster network (flannel-cni's IPAM route) wins
+/// over its default route. Calico (Felix 3.29 on): a node's own packet
+/// into the tunnel from an address that is not the tunnel's takes the
+/// tunnel's address (cali-POSTROUTING, after kube-proxy's rules).
+#[test]
+fn the_cnis_own_filter_and_tunnel_rules() {
+    let sc = cni::build(&cluster("flannel-vxlan"), "t", "t").unwrap();
+    let mut w = World::build(&sc).unwrap();
+    for drop_policy in [false, true] {
+        if drop_policy {
+            let mut sc = sc.clone();
+            let node8 = sc.hosts.iter_mut().find(|h| h.name == "node8").unwrap();
+            let text = node8.iptables.as_ref().unwrap().to_text();
+            let filter = text.find("*filter").unwrap();
+            let (head, tail) = text.split_at(filter);
+            assert!(tail.contains(":FORWARD ACCEPT"), "{text}");
+            node8.iptables = Some(packetwalk::engine::scenario::Text::One(
+                head.to_string() + &tail.replacen(":FORWARD ACCEPT", ":FORWARD DROP", 1),
+            ));
+            w = World::build(&sc).unwrap();
+        }
+        let t = go(&mut w, "curl", "10.244.2.9:80", vec![]);
+        assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-m5vjr");
+        let text = packetwalk::engine::render::table(&t);
+        assert!(
+            text.contains("output lookup for 10.244.2.9: 10.244.0.0/16 via 10.244.0.1 dev eth0")
+                && text.contains("rule 1 matches: -A FLANNEL-FWD -s 10.244.0.0/16"),
+            "{text}"
+        );
+    }
+
+    // node8's own packet from its LAN address to a pod behind node54's
+    // vxlan.calico: masqueraded to node8's vxlan.calico address.
+    let mut w = world("calico-vxlan");
+    let mut s = SimState::new(&w);
+    let mut spec = SendSpec::new("node8", "172.16.3.70:80", Proto::Tcp);
+    spec.src = Some("192.168.11.58".parse().unwrap());
+    let t = send(&mut w, &mut s, &spec).unwrap();
+    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-q8wzt");
+    let nat: Vec<String> = (t.steps.iter())
+        .filter_map(|st| match &st.kind {
+            StepKind::Nat { before, after, .. } => {
+                Some(format!("{}: {} → {}", st.ns, before.addr, after.addr))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(nat, ["node8: 192.168.11.58 → 172.16.225.64"]);
+    let text = packetwalk::engine::render::table(&t);
+    assert!(
+        text.contains("rule 2 matches: -A cali-POSTROUTING -o vxlan.calico"),
+        "{text}"
+    );
 }

@@ -590,8 +590,12 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         } else {
             (
                 Ipv4Net::new(p.ip, n.block.prefix_len()).expect("valid"),
+                // flannel-cni adds the cluster network as a route of its
+                // IPAM (getDelegateIPAM), besides the bridge plugin's
+                // default route.
                 vec![
                     format!("default via {} dev eth0", n.bridge_addr()),
+                    format!("{cluster_cidr} via {} dev eth0", n.bridge_addr()),
                     format!("{} dev eth0 proto kernel scope link src {}", n.block, p.ip),
                 ],
             )
@@ -935,88 +939,131 @@ fn node_cni_nat(cluster: &Cluster, node: &str) -> Option<CniNat> {
     Some(cni_nat(mode, cidr, *n.pod_cidrs.first()?))
 }
 
-/// The chains the CNI writes in nat (its jump from POSTROUTING included).
-const CNI_CHAINS: [&str; 3] = ["cali-POSTROUTING", "cali-nat-outgoing", "FLANNEL-POSTRTG"];
+/// The chains a CNI writes, by table (its jumps to them included).
+const CNI_CHAINS: [(&str, &str); 4] = [
+    ("nat", "cali-POSTROUTING"),
+    ("nat", "cali-nat-outgoing"),
+    ("nat", "FLANNEL-POSTRTG"),
+    ("filter", "FLANNEL-FWD"),
+];
 
-/// The CNI's own nat rules on a node: its chains with their rules, and
-/// its jump from POSTROUTING.
+/// The CNI's own rules on a node: its chains with their rules, and its
+/// jumps to them from the built-in chains.
 pub struct CniNat {
-    chains: Vec<(&'static str, Vec<String>)>,
-    jump: String,
-    /// The jump goes first in POSTROUTING (Felix inserts its rules), else
-    /// last (flanneld appends them).
-    first: bool,
+    /// (table, chain, rules).
+    chains: Vec<(&'static str, &'static str, Vec<String>)>,
+    /// (table, built-in chain, the jump rule): appended, after
+    /// kube-proxy's (flanneld appends its rules; Felix appends its
+    /// POSTROUTING jump since Calico 3.29, so that kube-proxy's
+    /// masquerade comes first).
+    jumps: Vec<(&'static str, &'static str, String)>,
 }
 
-/// The CNI's own nat rules on a node with pod block `block`: the
-/// masquerade of pod traffic that leaves the pod network. Calico: its IP
-/// pool's `natOutgoing: true` (the default), which Felix writes as a match
-/// on its ipsets of the pools (here the cluster CIDR, which the one pool
-/// covers). Flannel: flanneld's `--ip-masq` rules in FLANNEL-POSTRTG,
-/// which leave kube-proxy's marked packets to it.
+/// The CNI's own rules on a node with pod block `block`.
+///
+/// Calico (as Felix 3.29 and later writes nat): its IP pool's
+/// `natOutgoing: true` (the default), which Felix writes as a match on
+/// its ipsets of the pools (here the cluster CIDR, which the one pool
+/// covers), and the masquerade of the node's own packets into its tunnel
+/// from an address that is not the tunnel's. Felix's filter chains
+/// (policy) are not written. Flannel: flanneld's `--ip-masq` rules in
+/// FLANNEL-POSTRTG, which leave kube-proxy's marked packets to it, and
+/// FLANNEL-FWD, which accepts the pod network's forwarded packets (so a
+/// FORWARD policy of DROP does not stop them).
 fn cni_nat(mode: Mode, cluster: Ipv4Net, block: Ipv4Net) -> CniNat {
     if mode.calico() {
+        let tunnel = match mode {
+            Mode::CalicoVxlan => "vxlan.calico",
+            _ => "tunl0",
+        };
         return CniNat {
             chains: vec![
                 (
+                    "nat",
                     "cali-POSTROUTING",
-                    vec!["-m comment --comment \"calico: natOutgoing of its IP pools\" -j cali-nat-outgoing".into()],
+                    vec![
+                        "-m comment --comment \"calico: natOutgoing of its IP pools\" -j cali-nat-outgoing".into(),
+                        format!("-o {tunnel} -m comment --comment \"calico: the node's own packets into the tunnel take the tunnel's address\" -m addrtype ! --src-type LOCAL --limit-iface-out -m addrtype --src-type LOCAL -j MASQUERADE"),
+                    ],
                 ),
                 (
+                    "nat",
                     "cali-nat-outgoing",
                     vec![format!("-s {cluster} ! -d {cluster} -m comment --comment \"calico: pool {cluster} to outside the pools (Felix matches ipsets cali40masq-ipam-pools, cali40all-ipam-pools)\" -j MASQUERADE --random-fully")],
                 ),
             ],
-            jump: "-m comment --comment \"calico: its POSTROUTING chain\" -j cali-POSTROUTING".into(),
-            first: true,
+            jumps: vec![(
+                "nat",
+                "POSTROUTING",
+                "-m comment --comment \"calico: its POSTROUTING chain\" -j cali-POSTROUTING".into(),
+            )],
         };
     }
     let c = "-m comment --comment \"flanneld masq\"";
+    let f = "-m comment --comment \"flanneld forward\"";
     CniNat {
-        chains: vec![(
-            "FLANNEL-POSTRTG",
-            vec![
-                format!("-m mark --mark 0x4000/0x4000 {c} -j RETURN"),
-                format!("-s {block} -d {cluster} {c} -j RETURN"),
-                format!("-s {cluster} -d {block} {c} -j RETURN"),
-                format!("! -s {cluster} -d {block} {c} -j RETURN"),
-                format!("-s {cluster} ! -d 224.0.0.0/4 {c} -j MASQUERADE --random-fully"),
-                format!("! -s {cluster} -d {cluster} {c} -j MASQUERADE --random-fully"),
-            ],
-        )],
-        jump: format!("{c} -j FLANNEL-POSTRTG"),
-        first: false,
+        chains: vec![
+            (
+                "nat",
+                "FLANNEL-POSTRTG",
+                vec![
+                    format!("-m mark --mark 0x4000/0x4000 {c} -j RETURN"),
+                    format!("-s {block} -d {cluster} {c} -j RETURN"),
+                    format!("-s {cluster} -d {block} {c} -j RETURN"),
+                    format!("! -s {cluster} -d {block} {c} -j RETURN"),
+                    format!("-s {cluster} ! -d 224.0.0.0/4 {c} -j MASQUERADE --random-fully"),
+                    format!("! -s {cluster} -d {cluster} {c} -j MASQUERADE --random-fully"),
+                ],
+            ),
+            (
+                "filter",
+                "FLANNEL-FWD",
+                vec![
+                    format!("-s {cluster} {f} -j ACCEPT"),
+                    format!("-d {cluster} {f} -j ACCEPT"),
+                ],
+            ),
+        ],
+        jumps: vec![
+            ("nat", "POSTROUTING", format!("{c} -j FLANNEL-POSTRTG")),
+            ("filter", "FORWARD", format!("{f} -j FLANNEL-FWD")),
+        ],
     }
 }
 
-/// Writes the CNI's nat rules into `kernel` as the CNI does on each of its
+/// Writes the CNI's rules into `kernel` as the CNI does on each of its
 /// syncs: its chains' rules anew, the other CNI's chains (and jumps to
-/// them) gone, its jump from POSTROUTING kept where it is, or put first
-/// (Calico) or last (Flannel) when missing.
+/// them) gone, its jumps kept where they are, or appended when missing.
 fn install_cni(kernel: &mut Kernel, cni: &CniNat) -> Result<(), String> {
-    let own: Vec<&str> = cni.chains.iter().map(|(n, _)| *n).collect();
-    let other: Vec<&str> = CNI_CHAINS
-        .into_iter()
-        .filter(|c| !own.contains(c))
-        .collect();
-    kernel.drop_chains("nat", &other);
-    let mut text = String::from("*nat\n");
-    for (name, _) in &cni.chains {
-        text += &format!(":{name} - [0:0]\n");
-    }
-    for (name, rules) in &cni.chains {
-        for r in rules {
-            text += &format!("-A {name} {r}\n");
+    for table in ["nat", "filter"] {
+        let own: Vec<&str> = (cni.chains.iter())
+            .filter(|(t, ..)| *t == table)
+            .map(|(_, n, _)| *n)
+            .collect();
+        let other: Vec<&str> = (CNI_CHAINS.iter())
+            .filter(|(t, c)| *t == table && !own.contains(c))
+            .map(|(_, c)| *c)
+            .collect();
+        kernel.drop_chains(table, &other);
+        if own.is_empty() {
+            continue;
         }
-    }
-    let top = own.first().copied().unwrap_or_default();
-    let missing = !kernel.jumps_to("nat", "POSTROUTING", top);
-    if missing && !cni.first {
-        text += &format!("-A POSTROUTING {}\n", cni.jump);
-    }
-    kernel.restore(&(text + "COMMIT\n"))?;
-    if missing && cni.first {
-        kernel.ensure_jump("nat", "POSTROUTING", &cni.jump)?;
+        let mut text = format!("*{table}\n");
+        for name in &own {
+            text += &format!(":{name} - [0:0]\n");
+        }
+        for (_, name, rules) in cni.chains.iter().filter(|(t, ..)| *t == table) {
+            for r in rules {
+                text += &format!("-A {name} {r}\n");
+            }
+        }
+        for (_, chain, jump) in cni.jumps.iter().filter(|(t, ..)| *t == table) {
+            let to = jump.rsplit(' ').next().unwrap_or_default();
+            if !kernel.jumps_to(table, chain, to) {
+                text += &format!("-A {chain} {jump}\n");
+            }
+        }
+        kernel.restore(&(text + "COMMIT\n"))?;
     }
     Ok(())
 }
