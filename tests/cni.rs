@@ -1406,6 +1406,34 @@ fn the_cnis_own_filter_and_tunnel_rules() {
         );
     }
 
+    // A plain datagram to flannel.1's port is the VXLAN socket's, which
+    // drops it without an answer; the next port is closed.
+    for (port, reason) in [(8472, DropReason::NoTunnel), (8473, DropReason::NoListener)] {
+        let mut s = SimState::new(&w);
+        let mut spec = SendSpec::new(
+            "client:192.168.11.200",
+            &format!("192.168.11.58:{port}"),
+            Proto::Udp,
+        );
+        spec.src_port = Some(40000);
+        let t = send(&mut w, &mut s, &spec).unwrap();
+        let answer = match &t.steps.last().unwrap().kind {
+            StepKind::Drop { response, .. } => response.is_some(),
+            k => panic!("{k:?}"),
+        };
+        assert_eq!(
+            (&t.verdict, answer),
+            (
+                &Verdict::Dropped {
+                    ns: "node8".into(),
+                    reason
+                },
+                port == 8473
+            ),
+            "{port}"
+        );
+    }
+
     // node8's own packet from its LAN address to a pod behind node54's
     // vxlan.calico: masqueraded to node8's vxlan.calico address.
     let mut w = world("calico-vxlan");

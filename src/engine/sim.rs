@@ -3141,6 +3141,22 @@ impl Walker<'_, '_> {
                 frame_to: None,
             };
         }
+        // A VXLAN device's kernel socket holds its UDP port on every
+        // address (measured on Linux 6.18: `ss -uan` lists 0.0.0.0:8472):
+        // a datagram with no VXLAN header is taken in and dropped, with no
+        // port unreachable.
+        if let Transport::Udp { dst_port, .. } = &pkt.transport {
+            let vxlan = h.devs.iter().find(
+                |d| matches!(&d.spec.kind, DeviceKind::Vxlan { port, .. } if port == dst_port),
+            );
+            if let Some(d) = vxlan {
+                let detail = format!(
+                    "{}'s socket holds UDP port {dst_port} on every address, and this datagram is no VXLAN packet: it is taken in and dropped, unanswered",
+                    d.spec.name
+                );
+                return self.drop(host, DropReason::NoTunnel, detail, None, &pkt.clone());
+            }
+        }
         if let Transport::Icmp {
             icmp_type,
             code,

@@ -344,7 +344,7 @@ impl DropReason {
             DropReason::ReversePath => "reverse path filtering (rp_filter): the route back to the packet's source does not leave by the device it came in on (strict mode; loose mode: there is none), so the kernel takes the source for spoofed (Calico turns it on for its cali… veths)",
             DropReason::NoNeighbour => "no host answered ARP for the next hop",
             DropReason::NotForwarding => "this host does not forward packets (net.ipv4.ip_forward = 0)",
-            DropReason::NoTunnel => "an IPIP packet arrived but there is no tunl0 to decapsulate it",
+            DropReason::NoTunnel => "no tunnel device here takes this packet: IPIP with no tunl0, VXLAN for a port or VNI no device serves, or a datagram with no VXLAN header to a VXLAN device's port",
             DropReason::HopLimit => "the packet took too many hops (a routing loop?)",
             DropReason::RuleLimit => "Packet Walk stopped walking the rules: they need more work for one packet than the simulator allows",
             DropReason::ConntrackClash => "conntrack could not insert the connection: another one holds the same tuple",
