@@ -185,11 +185,13 @@ def main():
 # messages, the lines note, the embed's word), 480.5 kB with the cluster
 # form's notes, 482.3 kB with rp_filter (in ARP too) and the listener's
 # resets and half-open connections, 483.1 kB with Again's flags named and
-# the TTL field following the next hop; the
+# the TTL field following the next hop, 488.7 kB with the neighbour
+# cache and its `ip neigh` view, the narrow embed's step line and the
+# Embed dialog's colours; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 484_000
+PAGE_BYTES_LIMIT = 489_000
 
 
 def page_size(dist):
@@ -515,14 +517,29 @@ def run(b, base):
         # The Embed dialog's iframe shows the same view, compact.
         b.click("#embed-button")
         b.wait("#embed-snippet")
-        src = re.search(r'src="([^"]+)"', b.value("#embed-snippet")).group(1)
+        check("the Embed dialog warns that a snippet made on 127.0.0.1 points readers at their own machines",
+              b.exists(".embed-local"))
+        # The author pins the colours; a copy's outcome goes with the
+        # snippet it was of.
+        b.js("const s = document.getElementById('embed-theme');"
+             "s.value = 'dark'; s.dispatchEvent(new Event('change', {bubbles: true}))")
+        b.wait_until(lambda: "&theme=dark" in b.value("#embed-snippet"), "the snippet with its colours", 5)
+        b.click(".dialog-actions .primary")
+        b.wait(".copy-status", 5)
+        b.js("document.querySelector('.dialog input[type=checkbox]').click()")
+        b.wait_until(lambda: "&editors=1" in b.value("#embed-snippet"), "the snippet with editors", 5)
+        check("changing the snippet takes back the word that it was copied", not b.exists(".copy-status"))
+        b.js("document.querySelector('.dialog input[type=checkbox]').click()")
+        b.wait_until(lambda: "&editors=1" not in b.value("#embed-snippet"), "the snippet without editors", 5)
+        src = re.search(r'src="([^"]+)"', b.value("#embed-snippet")).group(1).replace("&amp;", "&")
         b.keys(["\ue00c"])
         other.get("about:blank")
         other.get(src)
         other.wait("#verdict", 20)
-        check("the Embed dialog's iframe address shows the edited view: verdict, step, no editors",
+        check("the Embed dialog's iframe address shows the edited view: verdict, step, no editors, the colours pinned",
               "?embed=1" in src and "blackhole" in other.text("#verdict") and other.text(".event.selected") == selected
-              and not other.exists("#editors"), f"{src[:60]}…: {other.text('#verdict')!r}")
+              and not other.exists("#editors") and other.js("return document.documentElement.getAttribute('data-theme')") == "dark",
+              f"{src[:60]}…: {other.text('#verdict')!r}")
     finally:
         other.quit()
 
@@ -1425,13 +1442,16 @@ def run(b, base):
     bar = b.js("const r = document.querySelector('#step-forward').getBoundingClientRect(); return [r.top > innerHeight / 2, r.bottom <= innerHeight, scrollY]")
     check("a narrow embed keeps the step buttons at the bottom of the frame, with the picture in view",
           bar[0] and bar[1] and bar[2] == 0 and b.text(".step-position") != at, f"{bar} {at!r}")
-    # The bar is one row, and the page's end is not under it: the last
-    # packet can be clicked.
+    caption = b.text(".step-caption")
+    check("…and the step itself in a line above them (the detail panel is below the picture there)",
+          caption.startswith("client · routing: output lookup for 10.96.100.10"), caption)
+    # The bar is the step's line and one row of buttons, and the page's
+    # end is not under it: the last packet can be clicked.
     b.js("window.scrollTo(0, document.body.scrollHeight)")
     hit = b.js("const r = document.querySelector('.history-item').getBoundingClientRect();"
                "const e = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
                "return [!!(e && e.closest('.history-item')), document.querySelector('.step-controls').getBoundingClientRect().height]")
-    check("at the page's end the step bar (one row) covers no packet", hit[0] and hit[1] < 60, hit)
+    check("at the page's end the step bar (a line and one row) covers no packet", hit[0] and hit[1] < 100, hit)
     b.screenshot(os.path.join(SHOTS, "e2e-embed-600.png"))
     axe(b, "embed mode at 600 px")
     fresh(b, base + "?embed=1&scenario=calico-ipip#v2.AAAA")

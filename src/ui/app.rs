@@ -1022,7 +1022,13 @@ impl Component for App {
         let editor_host = App::first_editor_host(&mut session);
         let form_draft = session.saved_form.take();
         let (filters, views) = saved_view(session.saved_view.take().as_deref().unwrap_or(""));
-        let dark = browser::load_theme();
+        // An embed's author may pin its colours (`&theme=light`) to the page
+        // around it.
+        let dark = match browser::query("theme").as_deref().filter(|_| embed) {
+            Some("dark") => Some(true),
+            Some("light") => Some(false),
+            _ => browser::load_theme(),
+        };
         browser::apply_theme(dark);
         let link = ctx.link().clone();
         let keys = web_sys::window().and_then(|w| w.document()).map(|doc| {
@@ -2143,6 +2149,9 @@ impl Component for App {
                                 said: t.steps.get(step).filter(|_| self.playing.is_none()).map(|st| {
                                     let packet = if step == 0 { format!("packet #{}, ", s.number(t_sel)) } else { String::new() };
                                     format!("{packet}{}: {}", st.ns, crate::engine::render::stage(st))
+                                }).unwrap_or_default(),
+                                caption: t.steps.get(step).filter(|_| self.embed).map(|st| {
+                                    format!("{} · {}: {}", st.ns, crate::engine::render::stage(st), crate::engine::render::summary(st))
                                 }).unwrap_or_default(),
                             }) }
                             { outcome(t, step,

@@ -92,14 +92,23 @@ pub fn page_url(frag: &str) -> String {
 }
 
 /// The address of the page in embed mode, for an `<iframe>`.
-pub fn embed_url(frag: &str, editors: bool) -> String {
+pub fn embed_url(frag: &str, editors: bool, theme: Option<&str>) -> String {
     let Some(loc) = window().map(|w| w.location()) else {
         return String::new();
     };
     let origin = loc.origin().unwrap_or_default();
     let path = loc.pathname().unwrap_or_default();
     let extra = if editors { "&editors=1" } else { "" };
-    format!("{origin}{path}?embed=1{extra}#{frag}")
+    let theme = theme.map(|t| format!("&theme={t}")).unwrap_or_default();
+    format!("{origin}{path}?embed=1{extra}{theme}#{frag}")
+}
+
+/// Whether the page is served from this machine's loopback.
+pub fn served_locally() -> bool {
+    let host = window()
+        .and_then(|w| w.location().hostname().ok())
+        .unwrap_or_default();
+    host == "localhost" || host.starts_with("127.") || host == "[::1]"
 }
 
 fn autosave_key(base: Option<&str>) -> String {

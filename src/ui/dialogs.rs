@@ -45,8 +45,12 @@ fn select_all(e: FocusEvent) {
 /// Copies a text to the clipboard each time the returned callback is
 /// called (and `first` on opening), and says whether the last copy worked.
 #[hook]
-fn use_copy(field: &'static str, first: Option<String>) -> (Option<bool>, Callback<String>) {
-    let copied = use_state(|| None::<bool>);
+fn use_copy(
+    field: &'static str,
+    first: Option<String>,
+) -> (Option<(bool, String)>, Callback<String>) {
+    // What became of the last copy, and the text it was of.
+    let copied = use_state(|| None::<(bool, String)>);
     // Each request has its own number, so copying the same text again
     // copies again.
     let request = use_state(|| (0u32, first));
@@ -55,7 +59,8 @@ fn use_copy(field: &'static str, first: Option<String>) -> (Option<bool>, Callba
         use_effect_with((*request).clone(), move |(_, text)| {
             if let Some(text) = text.clone() {
                 wasm_bindgen_futures::spawn_local(async move {
-                    copied.set(Some(browser::copy(text, field).await));
+                    let ok = browser::copy(text.clone(), field).await;
+                    copied.set(Some((ok, text)));
                 });
             }
         });
@@ -64,7 +69,12 @@ fn use_copy(field: &'static str, first: Option<String>) -> (Option<bool>, Callba
         let request = request.clone();
         Callback::from(move |text: String| request.set((request.0 + 1, Some(text))))
     };
-    (*copied, ask)
+    ((*copied).clone(), ask)
+}
+
+/// The copy's outcome, if it was of `text` (not of an earlier version).
+fn copied_now(copied: Option<(bool, String)>, text: &str) -> Option<bool> {
+    copied.filter(|(_, t)| t == text).map(|(ok, _)| ok)
 }
 
 /// What became of the copy, in words.
@@ -97,7 +107,7 @@ pub fn link_dialog(props: &LinkProps) -> Html {
     html! {
         <Shell title="Link to this view" onclose={props.onclose.clone()}>
             <p>{ format!("The link holds the scenario's edits and the packets sent ({} characters). Anyone who opens it sees this view.", url.len()) }</p>
-            { copy_status(copied, "link") }
+            { copy_status(copied_now(copied, &url), "link") }
             <textarea id="link-text" class="snippet" readonly=true rows="3" value={url} onfocus={select_all} aria-label="The link" />
             <div class="dialog-actions">
                 <button class="primary" onclick={again}>{ "Copy again" }</button>
@@ -116,27 +126,55 @@ pub struct EmbedProps {
 #[function_component(EmbedDialog)]
 pub fn embed_dialog(props: &EmbedProps) -> Html {
     let editors = use_state(|| false);
+    // The colours: None, the reader's (their choice, else their system's).
+    let theme = use_state(|| None::<&'static str>);
     let height = if *editors { 1100 } else { 720 };
-    let src = browser::embed_url(&props.fragment, *editors);
+    let src = browser::embed_url(&props.fragment, *editors, *theme);
     let snippet = format!(
-        "<iframe src=\"{src}\" title=\"Packet Walk: {}\" width=\"100%\" height=\"{height}\" style=\"border:1px solid #d0d7de;border-radius:6px\" loading=\"lazy\"></iframe>",
+        "<iframe src=\"{src}\" title=\"Packet Walk: {}\" height=\"{height}\" style=\"width:100%;border:1px solid #8c959f;border-radius:6px\" loading=\"lazy\"></iframe>",
         props.title.replace('"', "&quot;")
     );
     let toggle = {
         let editors = editors.clone();
         Callback::from(move |_| editors.set(!*editors))
     };
+    let ontheme = {
+        let theme = theme.clone();
+        Callback::from(move |e: Event| {
+            let v = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            theme.set(match v.as_str() {
+                "light" => Some("light"),
+                "dark" => Some("dark"),
+                _ => None,
+            })
+        })
+    };
     let (copied, copy) = use_copy("embed-snippet", None);
     let onclick = {
         let snippet = snippet.clone();
         copy.reform(move |_: MouseEvent| snippet.clone())
     };
+    // A snippet made on this machine's own server points readers at
+    // their own machines.
+    let local = browser::served_locally();
     html! {
         <Shell title="Embed in a page" onclose={props.onclose.clone()}>
-            <p>{ "Paste this into a blog post or a course page. The embedded playground is compact: no editors, the picture first, the headers and steps beside it in a wide frame or below it in a narrow one (where the step buttons stay at the frame's bottom); the reader can still send packets and step." }</p>
+            <p>{ "Paste this into a blog post or a course page. The embedded playground is compact: no editors, the picture first, the headers and steps beside it in a wide frame or below it in a narrow one (where the step, in a line, and its buttons stay at the frame's bottom); the reader can still send packets and step." }</p>
             <label class="flag"><input type="checkbox" checked={*editors} onchange={toggle} />{ " Show the rule and route editors too" }</label>
-            <textarea id="embed-snippet" class="snippet" readonly=true rows="5" value={snippet} onfocus={select_all} aria-label="The iframe snippet" />
-            { copy_status(copied, "snippet") }
+            <label class="flag">{ "Colours " }
+                <select id="embed-theme" onchange={ontheme} aria-label="The embed's colours">
+                    <option value="" selected={theme.is_none()}>{ "the reader's (light or dark)" }</option>
+                    <option value="light" selected={*theme == Some("light")}>{ "light" }</option>
+                    <option value="dark" selected={*theme == Some("dark")}>{ "dark" }</option>
+                </select>
+            </label>
+            if local {
+                <p class="embed-local">{ "This page is served from this machine (127.0.0.1 or localhost), so the snippet points there: readers elsewhere would see nothing. Make the snippet from the playground where your readers can reach it." }</p>
+            }
+            <textarea id="embed-snippet" class="snippet" readonly=true rows="5" value={snippet.clone()} onfocus={select_all} aria-label="The iframe snippet" />
+            { copy_status(copied_now(copied, &snippet), "snippet") }
             <div class="dialog-actions">
                 <button class="primary" {onclick}>{ "Copy snippet" }</button>
                 <a class="button" href={src} target="_blank" rel="noopener">{ "Preview ↗" }</a>

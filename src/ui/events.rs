@@ -140,6 +140,10 @@ pub struct ControlProps {
     pub onspeed: Callback<u32>,
     /// The step's host and what it did, for the live region.
     pub said: String,
+    /// The step in a line (host, stage, summary), shown above the buttons
+    /// where they are the frame's bottom bar (a narrow embed), so the
+    /// reader sees what happened beside the picture.
+    pub caption: String,
 }
 
 /// First, back, play/pause, forward, last, and the speed.
@@ -173,6 +177,8 @@ pub fn step_controls(props: &ControlProps) -> Html {
     }
     html! {
         <div class="step-controls" role="group" aria-label="Step through the trace">
+            // Heard through the live region already.
+            <p class="step-caption" aria-hidden="true" title={props.caption.clone()}>{ &props.caption }</p>
             { b("step-first", "First step (Home)", "⇤", Move::First, first) }
             { b("step-back", "Previous step (←)", "◀", Move::Back, first) }
             <button id="play" class="step-button play" aria-pressed={props.playing.to_string()}
