@@ -1457,3 +1457,127 @@ fn the_cnis_own_filter_and_tunnel_rules() {
         "{text}"
     );
 }
+
+/// The rule that ended a chain walk on `ns` in `table` FORWARD or INPUT:
+/// the matched rule's words (`-A FORWARD … -j ACCEPT`), in order.
+fn verdict_rules(t: &Trace, ns: &str) -> Vec<String> {
+    (t.steps.iter())
+        .filter(|s| s.ns == ns)
+        .filter_map(|s| match &s.kind {
+            StepKind::RuleMatch {
+                table: TableName::Filter,
+                rule,
+                target,
+                ..
+            } if target == "ACCEPT" || target == "DROP" => Some(rule.text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Felix's filter chains, with no NetworkPolicy (each namespace's profile
+/// allows all): a new connection from a pod passes its `cali-fw-` chain
+/// and the profile, which marks it 0x10000, and FORWARD's last rule
+/// accepts it; on the other node its `cali-tw-` chain does the same; the
+/// answer, ESTABLISHED, is accepted by the workload chains' first rule.
+/// The tunnel's packets are let in from the cluster's nodes. A profile
+/// that no longer allows (a learner's deny-all) drops the next new
+/// connection in the receiving pod's chain. A pod gone from the cluster
+/// takes its chains with it at the next sync.
+#[test]
+fn felix_policy_chains_carry_pod_traffic() {
+    let sc = cni::build(&cluster("calico-ipip"), "t", "t").unwrap();
+    let curl = calico_veth("ms-test", "curl");
+    let flask54 = calico_veth("ms-test", "flask-ui-6c9f7d8b5d-q8wzt");
+    let mut w = World::build(&sc).unwrap();
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("curl", "172.16.3.70:80", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-q8wzt");
+    let chains = t.chains();
+    for want in [
+        format!("node8/filter/cali-fw-{curl}"),
+        "node8/filter/cali-pro-kns.ms-test".into(),
+        "node54/filter/cali-INPUT".into(),
+        format!("node54/filter/cali-tw-{flask54}"),
+        "node54/filter/cali-pri-kns.ms-test".into(),
+    ] {
+        assert!(chains.contains(&want), "{want} not in {chains:?}");
+    }
+    let accepted = "-A FORWARD -m comment --comment \"Policy explicitly accepted packet.\" -m mark --mark 0x10000/0x10000 -j ACCEPT";
+    assert_eq!(verdict_rules(&t, "node8"), [accepted]);
+    assert_eq!(
+        verdict_rules(&t, "node54"),
+        [
+            "-A cali-INPUT -s 192.168.11.58/32 -p ipencap -m addrtype --dst-type LOCAL -m comment --comment \"Allow IPIP packets from Calico hosts\" -j ACCEPT",
+            accepted
+        ]
+    );
+    let reply = send(
+        &mut w,
+        &mut s,
+        &packetwalk::engine::sim::reply_spec(&t).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(delivered_to(&reply), "curl");
+    assert_eq!(
+        verdict_rules(&reply, "node54"),
+        [format!(
+            "-A cali-fw-{flask54} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+        )]
+    );
+
+    // A deny-all profile for ms-test on node54.
+    let mut denied = sc.clone();
+    let node54 = denied
+        .hosts
+        .iter_mut()
+        .find(|h| h.name == "node54")
+        .unwrap();
+    let text = node54.iptables.as_ref().unwrap().to_text();
+    let allow = "-A cali-pri-kns.ms-test -m comment --comment \"calico: profile kns.ms-test: allow all\" -j MARK --set-xmark 0x10000/0x10000\n";
+    assert!(text.contains(allow), "{text}");
+    node54.iptables = Some(packetwalk::engine::scenario::Text::One(
+        text.replace(allow, ""),
+    ));
+    let mut w = World::build(&denied).unwrap();
+    let t = go(&mut w, "curl", "172.16.3.70:80", vec![]);
+    assert_eq!(
+        (&t.verdict, verdict_rules(&t, "node54").last().cloned()),
+        (
+            &Verdict::Dropped {
+                ns: "node54".into(),
+                reason: DropReason::Filtered
+            },
+            Some(format!(
+                "-A cali-tw-{flask54} -m comment --comment \"Drop if no profiles matched\" -j DROP"
+            ))
+        )
+    );
+
+    // flask's pod on node54 goes from the cluster: its chains go too.
+    let current = cluster("calico-ipip");
+    let yaml = cni::cluster_yaml("calico-ipip").unwrap();
+    let start = yaml.find("- addresses: [172.16.3.70]").unwrap();
+    let end = start + yaml[start..].find("- addresses: [172.16.166").unwrap();
+    let fewer = Cluster::from_yaml(&format!("{}{}", &yaml[..start], &yaml[end..])).unwrap();
+    let (after, _) = cni::resync(Some(&current), &fewer, &sc).unwrap();
+    let rules = after
+        .host("node54")
+        .unwrap()
+        .iptables
+        .as_ref()
+        .unwrap()
+        .to_text();
+    assert!(!rules.contains(&flask54), "{rules}");
+    assert!(
+        rules.contains(
+            "-A cali-from-wl-dispatch -m comment --comment \"Unknown interface\" -j DROP"
+        ),
+        "{rules}"
+    );
+}

@@ -554,7 +554,16 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
 
         // The CNI's masquerade, then kube-proxy on this node.
         let config = kube_proxy_config(&n.name, n.ip, &iface, lan, cluster_cidr);
-        let iptables = node_rules(cluster, config, &cni_nat(mode, cluster_cidr, n.block))
+        let workloads: Vec<Workload> = (pods.iter())
+            .filter(|p| nodes[p.node].name == n.name)
+            .map(|p| Workload {
+                namespace: p.namespace.clone(),
+                veth: calico_veth(&p.namespace, &p.name),
+            })
+            .collect();
+        let node_ips: Vec<Ipv4Addr> = nodes.iter().map(|n| n.ip).collect();
+        let cni = cni_nat(mode, cluster_cidr, n.block, &workloads, &node_ips);
+        let iptables = node_rules(cluster, config, &cni)
             .map_err(|e| Errors::from(err(0, format!("{}: {e}", n.name))))?;
 
         hosts.push(Host {
@@ -927,8 +936,26 @@ pub fn node_rules(cluster: &Cluster, config: Config, cni: &CniNat) -> Result<Str
     Ok(kernel.save())
 }
 
-/// [`cni_nat`] for `node` of `cluster`.
-fn node_cni_nat(cluster: &Cluster, node: &str) -> Option<CniNat> {
+/// The workloads of `node` in `sc` (a scenario built from a cluster):
+/// its pods, by the node's end of their veth.
+fn workloads_of(sc: &Scenario, node: &str) -> Vec<Workload> {
+    (sc.hosts.iter())
+        .filter(|h| h.kind == HostKind::Pod && h.node.as_deref() == Some(node))
+        .filter_map(|h| {
+            let veth = h.devices.iter().find_map(|d| match &d.kind {
+                DeviceKind::Veth { peer } => peer.strip_prefix(&format!("{node}/")),
+                _ => None,
+            })?;
+            Some(Workload {
+                namespace: h.namespace.clone().unwrap_or_default(),
+                veth: veth.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// [`cni_nat`] for `node` of `cluster`, whose pods are `workloads`.
+fn node_cni_nat(cluster: &Cluster, node: &str, workloads: &[Workload]) -> Option<CniNat> {
     let n = cluster.nodes.iter().find(|n| n.name == node)?;
     let net = cluster.network.as_ref();
     let mode = Mode::parse(net.map_or(k8s::MODES[0], |n| n.mode.as_str()))?;
@@ -936,51 +963,83 @@ fn node_cni_nat(cluster: &Cluster, node: &str) -> Option<CniNat> {
     let IpNet::V4(cidr) = cidr else {
         return None;
     };
-    Some(cni_nat(mode, cidr, *n.pod_cidrs.first()?))
+    let hosts: Vec<Ipv4Addr> = cluster.nodes.iter().filter_map(|n| n.internal_ip).collect();
+    Some(cni_nat(
+        mode,
+        cidr,
+        *n.pod_cidrs.first()?,
+        workloads,
+        &hosts,
+    ))
 }
 
-/// The chains a CNI writes, by table (its jumps to them included).
-const CNI_CHAINS: [(&str, &str); 4] = [
-    ("nat", "cali-POSTROUTING"),
-    ("nat", "cali-nat-outgoing"),
-    ("nat", "FLANNEL-POSTRTG"),
-    ("filter", "FLANNEL-FWD"),
-];
+/// Whether a chain is one a CNI writes (Felix's `cali-…`, flanneld's
+/// `FLANNEL-…`).
+fn cni_chain(name: &str) -> bool {
+    name.starts_with("cali-") || name.starts_with("FLANNEL-")
+}
+
+/// A local workload (pod) as Felix knows it: its namespace and the host
+/// side of its veth.
+pub struct Workload {
+    pub namespace: String,
+    pub veth: String,
+}
+
+/// A Felix chain name for `prefix` + `id`: as it is when it fits
+/// iptables' 28 characters, else the prefix, `_` and a hash of the id
+/// (Felix hashes too; its hash is another).
+fn felix_chain(prefix: &str, id: &str) -> String {
+    let name = format!("{prefix}{id}");
+    if name.len() <= 28 {
+        return name;
+    }
+    let h = Sha1::digest(id.as_bytes());
+    let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}_{}", &hex[..27 - prefix.len()])
+}
 
 /// The CNI's own rules on a node: its chains with their rules, and its
 /// jumps to them from the built-in chains.
 pub struct CniNat {
     /// (table, chain, rules).
-    chains: Vec<(&'static str, &'static str, Vec<String>)>,
-    /// (table, built-in chain, the jump rule): appended, after
-    /// kube-proxy's (flanneld appends its rules; Felix appends its
-    /// POSTROUTING jump since Calico 3.29, so that kube-proxy's
-    /// masquerade comes first).
-    jumps: Vec<(&'static str, &'static str, String)>,
+    chains: Vec<(&'static str, String, Vec<String>)>,
+    /// (table, built-in chain, the rule, first): a rule in a built-in
+    /// chain, put first (Felix inserts its filter jumps) or appended
+    /// (flanneld appends its rules; Felix appends its POSTROUTING jump
+    /// since Calico 3.29, so that kube-proxy's masquerade comes first,
+    /// and its FORWARD rule that accepts what policy accepted).
+    jumps: Vec<(&'static str, &'static str, String, bool)>,
 }
 
 /// The CNI's own rules on a node with pod block `block`.
 ///
-/// Calico (as Felix 3.29 and later writes nat): its IP pool's
+/// Calico (as Felix 3.29 and later writes them): in nat, its IP pool's
 /// `natOutgoing: true` (the default), which Felix writes as a match on
 /// its ipsets of the pools (here the cluster CIDR, which the one pool
 /// covers), and the masquerade of the node's own packets into its tunnel
-/// from an address that is not the tunnel's. Felix's filter chains
-/// (policy) are not written. Flannel: flanneld's `--ip-masq` rules in
-/// FLANNEL-POSTRTG, which leave kube-proxy's marked packets to it, and
-/// FLANNEL-FWD, which accepts the pod network's forwarded packets (so a
-/// FORWARD policy of DROP does not stop them).
-fn cni_nat(mode: Mode, cluster: Ipv4Net, block: Ipv4Net) -> CniNat {
+/// from an address that is not the tunnel's; in filter, its policy for
+/// the node's `workloads` ([`felix_filter`]). Flannel: flanneld's
+/// `--ip-masq` rules in FLANNEL-POSTRTG, which leave kube-proxy's marked
+/// packets to it, and FLANNEL-FWD, which accepts the pod network's
+/// forwarded packets (so a FORWARD policy of DROP does not stop them).
+fn cni_nat(
+    mode: Mode,
+    cluster: Ipv4Net,
+    block: Ipv4Net,
+    workloads: &[Workload],
+    hosts: &[Ipv4Addr],
+) -> CniNat {
     if mode.calico() {
         let tunnel = match mode {
             Mode::CalicoVxlan => "vxlan.calico",
             _ => "tunl0",
         };
-        return CniNat {
-            chains: vec![
+        let (mut chains, mut jumps) = felix_filter(mode, workloads, hosts);
+        chains.extend([
                 (
                     "nat",
-                    "cali-POSTROUTING",
+                    "cali-POSTROUTING".to_string(),
                     vec![
                         "-m comment --comment \"calico: natOutgoing of its IP pools\" -j cali-nat-outgoing".into(),
                         format!("-o {tunnel} -m comment --comment \"calico: the node's own packets into the tunnel take the tunnel's address\" -m addrtype ! --src-type LOCAL --limit-iface-out -m addrtype --src-type LOCAL -j MASQUERADE"),
@@ -988,16 +1047,17 @@ fn cni_nat(mode: Mode, cluster: Ipv4Net, block: Ipv4Net) -> CniNat {
                 ),
                 (
                     "nat",
-                    "cali-nat-outgoing",
+                    "cali-nat-outgoing".to_string(),
                     vec![format!("-s {cluster} ! -d {cluster} -m comment --comment \"calico: pool {cluster} to outside the pools (Felix matches ipsets cali40masq-ipam-pools, cali40all-ipam-pools)\" -j MASQUERADE --random-fully")],
                 ),
-            ],
-            jumps: vec![(
-                "nat",
-                "POSTROUTING",
-                "-m comment --comment \"calico: its POSTROUTING chain\" -j cali-POSTROUTING".into(),
-            )],
-        };
+            ]);
+        jumps.push((
+            "nat",
+            "POSTROUTING",
+            "-m comment --comment \"calico: its POSTROUTING chain\" -j cali-POSTROUTING".into(),
+            false,
+        ));
+        return CniNat { chains, jumps };
     }
     let c = "-m comment --comment \"flanneld masq\"";
     let f = "-m comment --comment \"flanneld forward\"";
@@ -1005,7 +1065,7 @@ fn cni_nat(mode: Mode, cluster: Ipv4Net, block: Ipv4Net) -> CniNat {
         chains: vec![
             (
                 "nat",
-                "FLANNEL-POSTRTG",
+                "FLANNEL-POSTRTG".to_string(),
                 vec![
                     format!("-m mark --mark 0x4000/0x4000 {c} -j RETURN"),
                     format!("-s {block} -d {cluster} {c} -j RETURN"),
@@ -1017,7 +1077,7 @@ fn cni_nat(mode: Mode, cluster: Ipv4Net, block: Ipv4Net) -> CniNat {
             ),
             (
                 "filter",
-                "FLANNEL-FWD",
+                "FLANNEL-FWD".to_string(),
                 vec![
                     format!("-s {cluster} {f} -j ACCEPT"),
                     format!("-d {cluster} {f} -j ACCEPT"),
@@ -1025,26 +1085,207 @@ fn cni_nat(mode: Mode, cluster: Ipv4Net, block: Ipv4Net) -> CniNat {
             ),
         ],
         jumps: vec![
-            ("nat", "POSTROUTING", format!("{c} -j FLANNEL-POSTRTG")),
-            ("filter", "FORWARD", format!("{f} -j FLANNEL-FWD")),
+            (
+                "nat",
+                "POSTROUTING",
+                format!("{c} -j FLANNEL-POSTRTG"),
+                false,
+            ),
+            ("filter", "FORWARD", format!("{f} -j FLANNEL-FWD"), false),
         ],
     }
 }
 
+/// Felix's filter chains on a node with these local `workloads`, in its
+/// default setup (no NetworkPolicy, each namespace's profile allowing
+/// all, DefaultEndpointToHostAction ACCEPT): a packet from a workload
+/// goes through that workload's `cali-fw-…` chain, one to a workload
+/// through its `cali-tw-…` chain; each accepts a packet of a known
+/// connection at once, drops an INVALID one, and else asks the policy
+/// (here the namespace's profile, `cali-pro-kns.…` / `cali-pri-kns.…`),
+/// which sets the mark bit 0x10000 when it accepts; FORWARD's last rule
+/// accepts what carries it. Left out: the service-account profiles
+/// (empty here), host endpoints, the raw and mangle tables (the raw
+/// table's rpfilter match and Felix's ipsets are not matched by the
+/// engine), cali-OUTPUT.
+type FelixRules = (
+    Vec<(&'static str, String, Vec<String>)>,
+    Vec<(&'static str, &'static str, String, bool)>,
+);
+
+fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> FelixRules {
+    let said = |what: &str| format!("-m comment --comment \"{what}\"");
+    let encap = match mode {
+        Mode::CalicoVxlan => format!(
+            "-p udp -m udp --dport 4789 {} -j DROP",
+            said("Drop VXLAN encapped packets originating in workloads")
+        ),
+        _ => format!(
+            "-p ipencap {} -j DROP",
+            said("Drop IPinIP encapped packets originating in workloads")
+        ),
+    };
+    let mut chains = vec![(
+        "filter",
+        "cali-FORWARD".to_string(),
+        vec![
+            format!(
+                "{} -j MARK --set-xmark 0x0/0xe0000",
+                said("calico: clear its mark bits")
+            ),
+            format!(
+                "-i cali+ {} -j cali-from-wl-dispatch",
+                said("calico: from a workload")
+            ),
+            format!(
+                "-o cali+ {} -j cali-to-wl-dispatch",
+                said("calico: to a workload")
+            ),
+        ],
+    )];
+    let mut from = Vec::new();
+    let mut to = Vec::new();
+    let mut profiles: Vec<&str> = Vec::new();
+    for w in workloads {
+        let fw = felix_chain("cali-fw-", &w.veth);
+        let tw = felix_chain("cali-tw-", &w.veth);
+        let pro = felix_chain("cali-pro-", &format!("kns.{}", w.namespace));
+        let pri = felix_chain("cali-pri-", &format!("kns.{}", w.namespace));
+        from.push(format!("-i {} -g {fw}", w.veth));
+        to.push(format!("-o {} -g {tw}", w.veth));
+        let endpoint = |profile: &str, extra: Option<&str>| {
+            let mut rules = vec![
+                "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT".to_string(),
+                "-m conntrack --ctstate INVALID -j DROP".to_string(),
+                "-j MARK --set-xmark 0x0/0x10000".to_string(),
+            ];
+            rules.extend(extra.map(str::to_string));
+            rules.push(format!("-j {profile}"));
+            rules.push(format!(
+                "-m mark --mark 0x10000/0x10000 {} -j RETURN",
+                said("Return if profile accepted")
+            ));
+            rules.push(format!("{} -j DROP", said("Drop if no profiles matched")));
+            rules
+        };
+        chains.push(("filter", fw, endpoint(&pro, Some(&encap))));
+        chains.push(("filter", tw, endpoint(&pri, None)));
+        if !profiles.contains(&w.namespace.as_str()) {
+            profiles.push(&w.namespace);
+            for chain in [pro, pri] {
+                chains.push((
+                    "filter",
+                    chain,
+                    vec![
+                        format!(
+                            "{} -j MARK --set-xmark 0x10000/0x10000",
+                            said(&format!("calico: profile kns.{}: allow all", w.namespace))
+                        ),
+                        "-m mark --mark 0x10000/0x10000 -j RETURN".into(),
+                    ],
+                ));
+            }
+        }
+    }
+    from.push(format!("{} -j DROP", said("Unknown interface")));
+    to.push(format!("{} -j DROP", said("Unknown interface")));
+    chains.push(("filter", "cali-from-wl-dispatch".into(), from));
+    chains.push(("filter", "cali-to-wl-dispatch".into(), to));
+    // The tunnel's packets are let in from the cluster's hosts only
+    // (Felix matches its ipset of them, cali40all-hosts-net or
+    // cali40all-vxlan-net; here one rule per node).
+    let (tunnel, allow, deny) = match mode {
+        Mode::CalicoVxlan => (
+            "-p udp -m udp --dport 4789",
+            "Allow IPv4 VXLAN packets from allowed hosts",
+            "Drop IPv4 VXLAN packets from non-allowed hosts",
+        ),
+        _ => (
+            "-p ipencap",
+            "Allow IPIP packets from Calico hosts",
+            "Drop IPIP packets from non-Calico hosts",
+        ),
+    };
+    let mut input: Vec<String> = (hosts.iter())
+        .map(|h| {
+            format!(
+                "-s {h}/32 {tunnel} -m addrtype --dst-type LOCAL {} -j ACCEPT",
+                said(allow)
+            )
+        })
+        .collect();
+    input.push(format!("{tunnel} {} -j DROP", said(deny)));
+    chains.push((
+        "filter",
+        "cali-INPUT".into(),
+        [
+            input,
+            vec![
+                format!(
+                    "-i cali+ {} -g cali-wl-to-host",
+                    said("calico: from a workload to this host")
+                ),
+                format!(
+                    "-m mark --mark 0x10000/0x10000 {} -j ACCEPT",
+                    said("Host endpoint policy accepted packet.")
+                ),
+            ],
+        ]
+        .concat(),
+    ));
+    chains.push((
+        "filter",
+        "cali-wl-to-host".into(),
+        vec![
+            "-j cali-from-wl-dispatch".into(),
+            format!(
+                "{} -j ACCEPT",
+                said("Configured DefaultEndpointToHostAction")
+            ),
+        ],
+    ));
+    let jumps = vec![
+        (
+            "filter",
+            "FORWARD",
+            format!("{} -j cali-FORWARD", said("calico: its FORWARD chain")),
+            true,
+        ),
+        (
+            "filter",
+            "INPUT",
+            format!("{} -j cali-INPUT", said("calico: its INPUT chain")),
+            true,
+        ),
+        (
+            "filter",
+            "FORWARD",
+            format!(
+                "{} -m mark --mark 0x10000/0x10000 -j ACCEPT",
+                said("Policy explicitly accepted packet.")
+            ),
+            false,
+        ),
+    ];
+    (chains, jumps)
+}
+
 /// Writes the CNI's rules into `kernel` as the CNI does on each of its
-/// syncs: its chains' rules anew, the other CNI's chains (and jumps to
-/// them) gone, its jumps kept where they are, or appended when missing.
+/// syncs: its chains' rules anew, the chains it no longer wants (the
+/// other CNI's, a workload's that is gone) and the rules that lead to
+/// them deleted, its rules in the built-in chains kept where they are,
+/// or put where it puts them when missing.
 fn install_cni(kernel: &mut Kernel, cni: &CniNat) -> Result<(), String> {
     for table in ["nat", "filter"] {
         let own: Vec<&str> = (cni.chains.iter())
             .filter(|(t, ..)| *t == table)
-            .map(|(_, n, _)| *n)
+            .map(|(_, n, _)| n.as_str())
             .collect();
-        let other: Vec<&str> = (CNI_CHAINS.iter())
-            .filter(|(t, c)| *t == table && !own.contains(c))
-            .map(|(_, c)| *c)
+        let stale: Vec<String> = (kernel.chains(table).into_iter())
+            .filter(|c| cni_chain(c) && !own.contains(&c.as_str()))
             .collect();
-        kernel.drop_chains(table, &other);
+        let stale: Vec<&str> = stale.iter().map(String::as_str).collect();
+        kernel.drop_chains(table, &stale);
         if own.is_empty() {
             continue;
         }
@@ -1057,13 +1298,14 @@ fn install_cni(kernel: &mut Kernel, cni: &CniNat) -> Result<(), String> {
                 text += &format!("-A {name} {r}\n");
             }
         }
-        for (_, chain, jump) in cni.jumps.iter().filter(|(t, ..)| *t == table) {
-            let to = jump.rsplit(' ').next().unwrap_or_default();
-            if !kernel.jumps_to(table, chain, to) {
-                text += &format!("-A {chain} {jump}\n");
+        kernel.restore(&(text + "COMMIT\n"))?;
+        for (_, chain, rule, first) in cni.jumps.iter().filter(|(t, ..)| *t == table) {
+            if *first {
+                kernel.ensure_jump(table, chain, rule)?;
+            } else {
+                kernel.ensure_appended(table, chain, rule)?;
             }
         }
-        kernel.restore(&(text + "COMMIT\n"))?;
     }
     Ok(())
 }
@@ -1227,7 +1469,14 @@ pub fn resync(
     let mut sc = build(cluster, &current.name, &current.title)?;
     let before = old.and_then(|c| build(c, &current.name, &current.title).ok());
     let mut diffs = Vec::new();
+    let workloads: Vec<(String, Vec<Workload>)> = (sc.hosts.iter())
+        .filter(|h| h.kind == HostKind::Node)
+        .map(|h| (h.name.clone(), workloads_of(&sc, &h.name)))
+        .collect();
     for h in sc.hosts.iter_mut().filter(|h| h.kind == HostKind::Node) {
+        let local = (workloads.iter())
+            .find(|(n, _)| *n == h.name)
+            .map_or(&[][..], |(_, w)| w.as_slice());
         let Some(prev) = current.host(&h.name) else {
             continue; // a new node: as generated
         };
@@ -1244,7 +1493,7 @@ pub fn resync(
             let config = node_config(cluster, &h.name).ok_or("the node has no address")?;
             sync_into(&mut kernel, cluster, config)?;
             // The CNI writes its chains again (its mode may have changed).
-            if let Some(cni) = node_cni_nat(cluster, &h.name) {
+            if let Some(cni) = node_cni_nat(cluster, &h.name, local) {
                 install_cni(&mut kernel, &cni)?;
             }
             Ok(kernel.save())

@@ -200,6 +200,18 @@ impl Kernel {
         Ok(())
     }
 
+    /// Appends `rule` to `chain` unless it is already there (`iptables -C`,
+    /// then `-A`: flanneld's and Felix's appended rules).
+    pub fn ensure_appended(&mut self, table: &str, chain: &str, rule: &str) -> Result<(), String> {
+        let rule = canonical(rule)?;
+        let c = (self.table(table).chain(chain))
+            .ok_or_else(|| format!("no chain {chain} in {table}"))?;
+        if !c.rules.contains(&rule) {
+            c.rules.push(rule);
+        }
+        Ok(())
+    }
+
     /// Deletes chains `names` of `table` and every rule that jumps to one
     /// (what a CNI does to its own chains before writing them again).
     pub fn drop_chains(&mut self, table: &str, names: &[&str]) {
