@@ -64,10 +64,10 @@ pub fn summary(s: &Step) -> String {
             let how = if *proxy { " by proxy ARP" } else { "" };
             match (cached, answered_by) {
                 (Some(Nud::Reachable), Some(b)) => format!(
-                    "neighbour entry for {target} on {dev}: {b}{how}, REACHABLE (answered lately): no ARP asked"
+                    "cache has {target} on {dev}: {b}{how}, REACHABLE (answered lately): no ARP asked"
                 ),
                 (Some(Nud::Stale), Some(b)) => format!(
-                    "neighbour entry for {target} on {dev}: {b}{how}, STALE: used at once, no ARP asked (a unicast probe checks it within 5 s)"
+                    "cache has {target} on {dev}: {b}{how}, STALE: used at once, no ARP asked (a unicast probe checks it within 5 s)"
                 ),
                 (Some(Nud::Failed), b) => format!(
                     "ARP who-has {target} on {dev}, asked anew (its entry FAILED: the probes went unanswered): {}",
