@@ -356,6 +356,9 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
         .iter()
         .map(|f| parse_force(f))
         .collect::<Result<_, _>>()?;
+    for (f, text) in spec.force.iter().zip(force) {
+        f.check(world).map_err(|e| format!("--force {text}: {e}"))?;
+    }
     let mut traces = vec![(format!("{from} → {to}"), send(world, &mut state, &spec)?)];
     // The packets after it, each on the state the ones before left.
     let mut flush = false;

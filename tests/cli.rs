@@ -201,33 +201,70 @@ fn a_real_nodes_dump_can_be_replayed() {
     assert!(err.contains("no host named \"nobody\""));
 }
 
+/// `--force` takes the branch it names, and says what is wrong with one
+/// that names no `statistic --mode random` rule (before, such a force
+/// changed nothing, silently).
 #[test]
 fn a_forced_branch_is_taken() {
-    let (code, out, err) = run(&[
-        "trace",
-        "--from",
-        "client:192.168.11.200",
-        "--to",
-        "flask-ui",
-        "--force",
-        "node8/nat/KUBE-SVC-7RUAH544RSSBQYKK/9=no",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("verdict: delivered"));
-    let (code, _, err) = run(&[
-        "trace",
-        "--from",
-        "client:192.168.11.200",
-        "--to",
-        "flask-ui",
-        "--force",
-        "nonsense",
-    ]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("expected HOST/TABLE/CHAIN/RULE=yes|no"),
-        "{err}"
-    );
+    let svc = "node8/nat/KUBE-SVC-IIC4K3ASDJPLM6AE";
+    let trace = |force: &[String]| {
+        let mut args = vec![
+            "trace",
+            "--scenario",
+            "calico-ipip",
+            "--from",
+            "curl",
+            "--to",
+            "ms-test/flask-ui",
+        ];
+        for f in force {
+            args.extend(["--force", f.as_str()]);
+        }
+        run(&args)
+    };
+    let mut pods = Vec::new();
+    for force in [
+        vec![format!("{svc}/2=yes")],
+        vec![format!("{svc}/2=no"), format!("{svc}/3=yes")],
+        vec![format!("{svc}/2=no"), format!("{svc}/3=no")],
+    ] {
+        let (code, out, err) = trace(&force);
+        assert_eq!(code, 0, "{err}");
+        let pod = out
+            .lines()
+            .find_map(|l| l.strip_prefix("verdict: delivered in "))
+            .and_then(|l| l.split(' ').next())
+            .unwrap_or_else(|| panic!("{force:?}: {out}"));
+        pods.push(pod.to_string());
+    }
+    pods.dedup();
+    assert_eq!(pods.len(), 3, "{pods:?}");
+    for (force, says) in [
+        (
+            "nonsense".to_string(),
+            "expected HOST/TABLE/CHAIN/RULE=yes|no",
+        ),
+        ("nohost/nat/X/1=yes".into(), "there is no host nohost"),
+        (
+            "node8/nat/NOPE/1=yes".into(),
+            "node8 has no chain NOPE in its nat table",
+        ),
+        (
+            format!("{svc}/99=yes"),
+            "KUBE-SVC-IIC4K3ASDJPLM6AE has 4 rules, not a rule 99",
+        ),
+        (
+            format!("{svc}/1=yes"),
+            "rule 1 of KUBE-SVC-IIC4K3ASDJPLM6AE has no statistic --mode random match to force",
+        ),
+    ] {
+        let (code, _, err) = trace(&[force.clone()]);
+        assert_eq!(code, 2, "{force}");
+        assert!(
+            err.contains(&format!("--force {force}")) && err.contains(says),
+            "{err}"
+        );
+    }
 }
 
 /// An operator's node alone: its `iptables-save` and the article's `route -n`

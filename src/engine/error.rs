@@ -43,11 +43,12 @@ impl fmt::Display for ParseError {
         if let Some(c) = &self.context {
             write!(f, "{c}, ")?;
         }
-        write!(
-            f,
-            "line {}, column {}: {}",
-            self.line, self.column, self.message
-        )?;
+        // Line 0: the error belongs to no line (the text as a whole).
+        match (self.line, self.column) {
+            (0, _) => write!(f, "{}", self.message)?,
+            (l, 0) => write!(f, "line {l}: {}", self.message)?,
+            (l, c) => write!(f, "line {l}, column {c}: {}", self.message)?,
+        }
         if let Some(e) = &self.expected {
             write!(f, " (expected {e})")?;
         }
@@ -110,5 +111,25 @@ impl std::error::Error for Errors {}
 impl From<ParseError> for Errors {
     fn from(e: ParseError) -> Errors {
         Errors(vec![e])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ParseError;
+
+    /// The place is said as far as it is known: none for an error of the
+    /// whole text (a scenario's host defined twice), a line alone, or a
+    /// line and column.
+    #[test]
+    fn an_error_says_as_much_of_its_place_as_it_knows() {
+        for (line, column, said) in [
+            (0, 0, "host \"node8\" is defined twice"),
+            (3, 0, "line 3: host \"node8\" is defined twice"),
+            (3, 7, "line 3, column 7: host \"node8\" is defined twice"),
+        ] {
+            let e = ParseError::new(line, column, "host \"node8\" is defined twice");
+            assert_eq!(e.to_string(), said);
+        }
     }
 }

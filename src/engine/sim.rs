@@ -41,6 +41,43 @@ pub struct Force {
     pub matched: bool,
 }
 
+impl Force {
+    /// Whether the rule it names is there and is a `statistic --mode
+    /// random` rule (else forcing it would change nothing, silently).
+    pub fn check(&self, world: &World) -> Result<(), String> {
+        let (table, chain) = (self.table.as_str(), &self.chain);
+        let host = (world.hosts.iter())
+            .find(|h| h.name() == self.host)
+            .ok_or_else(|| format!("there is no host {}", self.host))?;
+        let c = (host.rules.as_ref())
+            .and_then(|r| r.table(self.table))
+            .and_then(|t| t.chain(chain))
+            .ok_or_else(|| format!("{} has no chain {chain} in its {table} table", self.host))?;
+        let rule = (self.rule.checked_sub(1))
+            .and_then(|i| c.rules.get(i))
+            .ok_or_else(|| {
+                format!(
+                    "{chain} has {} rules, not a rule {}",
+                    c.rules.len(),
+                    self.rule
+                )
+            })?;
+        let random = (rule.matches.iter()).any(|m| {
+            matches!(
+                m.kind,
+                crate::engine::iptables::rule::MatchKind::Random { .. }
+            )
+        });
+        if !random {
+            return Err(format!(
+                "rule {} of {chain} has no statistic --mode random match to force: {}",
+                self.rule, rule.args
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What to send.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendSpec {

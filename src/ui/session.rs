@@ -570,8 +570,24 @@ impl Session {
         eras: &[Era],
         flushes: &[usize],
     ) -> Result<(), String> {
+        // Counts from a link or a file: checked before anything is
+        // made of them.
+        let listed = eras.iter().try_fold(0usize, |n, e| n.checked_add(e.sends));
+        if listed.is_none_or(|n| n > sends.len()) {
+            return Err(format!(
+                "the saved session is damaged: its earlier rules and routes are said to have met more packets than the {} it holds",
+                sends.len()
+            ));
+        }
+        if let Some(f) = flushes.iter().find(|&&f| f > sends.len()) {
+            return Err(format!(
+                "the saved session is damaged: it has a conntrack flush after packet {f}, but holds only {} packets",
+                sends.len()
+            ));
+        }
+        let flushes: std::collections::BTreeSet<usize> = flushes.iter().copied().collect();
         let mut ran_on = Vec::with_capacity(sends.len());
-        for era in eras {
+        for era in eras.iter().filter(|e| e.sends > 0) {
             let config = self.earlier_config(&era.edits)?;
             ran_on.extend(std::iter::repeat_n(config, era.sends));
         }
@@ -2153,6 +2169,57 @@ mod tests {
         );
         // Nothing is kept that does not fit.
         assert!(s.undo_steps(10).0.is_empty());
+    }
+
+    /// A link's or a file's counts are checked before anything is made of
+    /// them: eras said to cover more packets than there are (an allocation
+    /// of 600 million configurations, before), flushes after packets that
+    /// are not there.
+    #[test]
+    fn a_saved_sessions_counts_are_checked() {
+        let mut s = Session::builtin("article").unwrap();
+        s.send(SendSpec::new(
+            "curl",
+            "flask-ui",
+            crate::engine::packet::Proto::Tcp,
+        ));
+        let good = s.to_saved();
+        for (saved, says) in [
+            (
+                Saved {
+                    eras: vec![crate::engine::scenario::Era {
+                        sends: 600_000_000,
+                        edits: Vec::new(),
+                    }],
+                    ..good.clone()
+                },
+                "met more packets than the 2 it holds",
+            ),
+            (
+                Saved {
+                    eras: vec![
+                        crate::engine::scenario::Era {
+                            sends: usize::MAX,
+                            edits: Vec::new(),
+                        };
+                        2
+                    ],
+                    ..good.clone()
+                },
+                "met more packets than the 2 it holds",
+            ),
+            (
+                Saved {
+                    flushes: vec![3],
+                    ..good.clone()
+                },
+                "a conntrack flush after packet 3, but holds only 2 packets",
+            ),
+        ] {
+            let err = Session::from_saved(&saved).err().expect("refused");
+            assert!(err.contains(says), "{err}");
+        }
+        assert!(Session::from_saved(&good).is_ok());
     }
 
     #[test]

@@ -141,10 +141,12 @@ pub enum ShareError {
     },
     /// The link is longer than [`MAX_LINK`] characters.
     TooLong {
-        /// The fragment's length in characters.
+        /// The fragment's length in characters (or, `at_least`, the least
+        /// it could be, when the session is too large to be worth packing).
         len: usize,
         /// [`MAX_LINK`].
         max: usize,
+        at_least: bool,
     },
     /// The base is not the name of a built-in scenario.
     UnknownBase {
@@ -209,9 +211,10 @@ impl fmt::Display for ShareError {
                 f,
                 "The saved session does not have the shape this version of Packet Walk expects ({message}). It may come from another version: {ASK_FOR_FILE}."
             ),
-            ShareError::TooLong { len, max } => write!(
+            ShareError::TooLong { len, max, at_least } => write!(
                 f,
-                "The link is {len} characters long, more than the {max} a Packet Walk link may have (browsers and chat programs cut longer ones). Export the scenario as a file instead."
+                "The link {} {len} characters long, more than the {max} a Packet Walk link may have (browsers and chat programs cut longer ones). Export the scenario as a file instead.",
+                if *at_least { "would be at least" } else { "is" }
             ),
             ShareError::UnknownBase { name } => write!(
                 f,
@@ -350,12 +353,23 @@ pub fn restore(saved: &Saved) -> Result<Scenario, ShareError> {
 /// [`MAX_LINK`] characters.
 pub fn encode_link(saved: &Saved) -> Result<String, ShareError> {
     let json = to_json(saved);
+    // zlib packs at most about 1032 bytes into one: a session larger than
+    // that many links is refused before seconds of packing it.
+    let least = json.len() / 1032 * 4 / 3;
+    if least > MAX_LINK {
+        return Err(ShareError::TooLong {
+            len: least,
+            max: MAX_LINK,
+            at_least: true,
+        });
+    }
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(json.as_bytes(), 9);
     let link = format!("{VERSION}.{}", URL_SAFE_NO_PAD.encode(packed));
     if link.len() > MAX_LINK {
         return Err(ShareError::TooLong {
             len: link.len(),
             max: MAX_LINK,
+            at_least: false,
         });
     }
     Ok(link)
@@ -370,7 +384,11 @@ pub fn decode_link(fragment: &str) -> Result<Saved, ShareError> {
     let body = fragment.strip_prefix('#').unwrap_or(fragment);
     let len = body.chars().count();
     if len > MAX_LINK {
-        return Err(ShareError::TooLong { len, max: MAX_LINK });
+        return Err(ShareError::TooLong {
+            len,
+            max: MAX_LINK,
+            at_least: false,
+        });
     }
     // Characters with their positions (from 1 after the '#'), without whitespace.
     let chars: Vec<(usize, char)> = body
@@ -769,6 +787,7 @@ mod tests {
                 ShareError::TooLong {
                     len: MAX_LINK + 3,
                     max: MAX_LINK,
+                    at_least: false,
                 },
                 &["32003 characters", "Export the scenario as a file instead"],
             ),
@@ -901,9 +920,22 @@ mod tests {
         };
         let err = encode_link(&saved).expect_err("does not fit");
         assert!(
-            matches!(err, ShareError::TooLong { len, max: MAX_LINK } if len > MAX_LINK),
+            matches!(err, ShareError::TooLong { len, max: MAX_LINK, at_least: false } if len > MAX_LINK),
             "{err:?}"
         );
+        // Far too large to be worth packing: refused by its size alone.
+        let mut huge = article();
+        huge.hosts[0].routes = Text::One("x".repeat(40_000_000));
+        let err = encode_link(&Saved {
+            scenario: Some(huge),
+            ..Saved::default()
+        })
+        .expect_err("does not fit");
+        assert!(
+            matches!(err, ShareError::TooLong { len, at_least: true, .. } if len > MAX_LINK),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("The link would be at least "));
         assert!(err
             .to_string()
             .contains("Export the scenario as a file instead"));
