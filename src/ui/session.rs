@@ -2216,7 +2216,9 @@ mod tests {
                 "a conntrack flush after packet 3, but holds only 2 packets",
             ),
         ] {
-            let err = Session::from_saved(&saved).err().expect("refused");
+            let Err(err) = Session::from_saved(&saved) else {
+                panic!("opened: {says}");
+            };
             assert!(err.contains(says), "{err}");
         }
         assert!(Session::from_saved(&good).is_ok());
