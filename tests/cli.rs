@@ -258,7 +258,7 @@ fn a_forced_branch_is_taken() {
             "rule 1 of KUBE-SVC-IIC4K3ASDJPLM6AE has no statistic --mode random match to force",
         ),
     ] {
-        let (code, _, err) = trace(&[force.clone()]);
+        let (code, _, err) = trace(std::slice::from_ref(&force));
         assert_eq!(code, 2, "{force}");
         assert!(
             err.contains(&format!("--force {force}")) && err.contains(says),
