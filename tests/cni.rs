@@ -821,6 +821,22 @@ fn hostile_yaml_is_an_error_not_a_crash() {
             .join();
         assert!(r.is_ok(), "a panic or a stack overflow");
     }
+    // Aliases of one long string: refused at the alias that could take the
+    // expansion past 64 MB (a 1 MB file of 20,000 once took 24 GB), while
+    // a few aliases in an ordinary file read.
+    let long = format!(
+        "kind: ConfigMap\nmetadata: {{name: x}}\ndata:\n  a: &s {}\n  l: [{}]\n",
+        "x".repeat(1 << 20),
+        vec!["*s"; 100].join(", ")
+    );
+    let err = Cluster::from_yaml(&long).unwrap_err();
+    assert_eq!(err.0[0].line, 5, "{err}");
+    assert!(
+        err.0[0].message.contains("Kubernetes objects need none"),
+        "{err}"
+    );
+    let few = "kind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: &s hello\n  b: *s\n  c: *s\n";
+    assert!(Cluster::from_yaml(few).is_ok());
 }
 
 /// Rules that cannot be read as the kernel would hold them (here a rule for

@@ -130,7 +130,18 @@ fn answer(r: Result<String, String>) -> Response {
                 "the cluster generator's answer could not be read: {e}"
             ))
         }),
-        Err(e) => Response::Failed(e),
+        Err(e) => Response::Failed(trapped(e)),
+    }
+}
+
+/// The words for a failure of the generator's module: a trap (the
+/// browser's "unreachable") is a panic or memory running out in it.
+#[cfg(target_arch = "wasm32")]
+fn trapped(e: String) -> String {
+    if e == "unreachable" || e.contains("memory") {
+        format!("the cluster generator stopped on this text ({e}: it ran out of memory, or failed); nothing was changed")
+    } else {
+        e
     }
 }
 

@@ -20,9 +20,17 @@ pub struct At<'a, 'y> {
 const MAX_COLUMN: usize = 240;
 const MAX_FLOW: usize = 64;
 
-/// Refuses nesting past [`MAX_COLUMN`] / [`MAX_FLOW`], at its line.
+/// How much text aliases may stand for: each `*alias` copies its anchor's
+/// node, which may be as long as the whole text, so a file of 1 MB with
+/// thousands of aliases of one long string would take gigabytes
+/// (saphyr's own limit counts nodes, not their size).
+const MAX_ALIASED_BYTES: usize = 64 << 20;
+
+/// Refuses nesting past [`MAX_COLUMN`] / [`MAX_FLOW`], and more aliases
+/// than [`MAX_ALIASED_BYTES`] allows, at its line.
 fn check_depth(text: &str) -> Result<(), ParseError> {
     let mut flow = 0usize;
+    let mut aliases = 0usize;
     for (no, line) in text.lines().enumerate() {
         let mut col = line.len() - line.trim_start().len();
         let mut rest = line.trim_start();
@@ -42,12 +50,28 @@ fn check_depth(text: &str) -> Result<(), ParseError> {
             ));
         }
         let mut quote: Option<char> = None;
+        let mut before = ' ';
         for c in rest.chars() {
+            let prev = std::mem::replace(&mut before, c);
             match (quote, c) {
                 (Some(q), c) if c == q => quote = None,
                 (Some(_), _) => {}
                 (None, '"' | '\'') => quote = Some(c),
                 (None, '#') => break,
+                (None, '*') if matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':' | '-') => {
+                    aliases += 1;
+                    if aliases.saturating_mul(text.len()) > MAX_ALIASED_BYTES {
+                        return Err(ParseError::new(
+                            no + 1,
+                            1,
+                            format!(
+                                "YAML: {aliases} aliases (*name) in a text of {} KB could stand for more than {} MB; Kubernetes objects need none: write the values out",
+                                text.len() >> 10,
+                                MAX_ALIASED_BYTES >> 20
+                            ),
+                        ));
+                    }
+                }
                 (None, '[' | '{') => {
                     flow += 1;
                     if flow > MAX_FLOW {
