@@ -24,6 +24,7 @@ use crate::engine::scenario::{
 };
 use ipnet::{IpNet, Ipv4Net};
 use sha1::{Digest, Sha1};
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// A network mode.
@@ -165,6 +166,11 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
             line: p.ip_line,
         });
     }
+    // Each address's pod, by its place in `out`.
+    let mut by_ip: HashMap<Ipv4Addr, usize> = HashMap::new();
+    for (i, p) in out.iter().enumerate() {
+        by_ip.entry(p.ip).or_insert(i);
+    }
     for s in &cluster.slices {
         for e in &s.endpoints {
             let Some(IpAddr::V4(ip)) = e.addresses.first().copied() else {
@@ -178,7 +184,7 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
                 .iter()
                 .filter_map(|p| p.port.map(|n| (p.protocol, n)))
                 .collect();
-            if let Some(existing) = out.iter_mut().find(|p| p.ip == ip) {
+            if let Some(existing) = by_ip.get(&ip).map(|&i| &mut out[i]) {
                 for port in ports {
                     if !existing.ports.contains(&port) {
                         existing.ports.push(port);
@@ -193,6 +199,7 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
                 .pod
                 .clone()
                 .unwrap_or_else(|| format!("{}-{}", s.service, ip.to_string().replace('.', "-")));
+            by_ip.insert(ip, out.len());
             out.push(PodInfo {
                 name,
                 namespace: s.namespace.clone(),
@@ -206,26 +213,29 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
     // Every host needs its own name: a pod named like a node, like the
     // client, or like a pod of another namespace is called
     // `name.namespace` (and numbered if that is taken too).
-    let mut taken: Vec<String> = nodes
+    let mut taken: HashSet<String> = nodes
         .iter()
         .map(|n| n.name.clone())
         .chain(["client".to_string()])
         .collect();
-    let original: Vec<String> = out.iter().map(|p| p.name.clone()).collect();
-    for i in 0..out.len() {
-        let twins = original.iter().filter(|n| **n == out[i].name).count() > 1;
-        let clash = twins || taken.contains(&out[i].name);
+    let mut original: HashMap<String, usize> = HashMap::new();
+    for p in &out {
+        *original.entry(p.name.clone()).or_default() += 1;
+    }
+    for p in out.iter_mut() {
+        let twins = original.get(&p.name).is_some_and(|&n| n > 1);
+        let clash = twins || taken.contains(&p.name);
         if clash {
-            let base = format!("{}.{}", out[i].name, out[i].namespace);
+            let base = format!("{}.{}", p.name, p.namespace);
             let mut name = base.clone();
             let mut k = 2;
-            while taken.contains(&name) || out.iter().any(|q| q.name == name) {
+            while taken.contains(&name) || original.contains_key(&name) {
                 name = format!("{base}-{k}");
                 k += 1;
             }
-            out[i].name = name;
+            p.name = name;
         }
-        taken.push(out[i].name.clone());
+        taken.insert(p.name.clone());
     }
     for p in &out {
         let n = &nodes[p.node];

@@ -131,22 +131,35 @@ pub fn set_service_field(
 
 /// The node ports the cluster's Services hold (their ports' and health
 /// checks').
-pub(crate) fn node_ports_taken(cluster: &Cluster) -> Vec<u16> {
-    (cluster.services.iter())
-        .flat_map(|s| (s.ports.iter().map(|p| p.node_port)).chain([s.health_check_node_port]))
-        .filter(|&p| p != 0)
-        .collect()
+pub(crate) fn node_ports_taken(cluster: &Cluster) -> NodePorts {
+    NodePorts {
+        used: (cluster.services.iter())
+            .flat_map(|s| (s.ports.iter().map(|p| p.node_port)).chain([s.health_check_node_port]))
+            .filter(|&p| p != 0)
+            .collect(),
+        next: 0,
+    }
+}
+
+/// The node ports taken, and where the search for a free one goes on
+/// from (ports are only ever taken, so the first free one only moves up).
+pub(crate) struct NodePorts {
+    used: std::collections::HashSet<u16>,
+    next: u16,
 }
 
 /// The first node port of the API server's range (the Network document's
 /// `serviceNodePortRange`, 30000-32767 without one) not in `used`, which
 /// then holds it too. The API server picks one at random; the first free
 /// one keeps a scenario the same each time it is made.
-pub(crate) fn free_node_port(cluster: &Cluster, used: &mut Vec<u16>) -> Option<u16> {
+pub(crate) fn free_node_port(cluster: &Cluster, taken: &mut NodePorts) -> Option<u16> {
     let (lo, hi) = node_port_range(cluster);
     // 0 is "none" in a nodePort field.
-    let port = (lo.max(1)..=hi).find(|p| !used.contains(p))?;
-    used.push(port);
+    let from = lo.max(1).max(taken.next);
+    let port = (from..=hi).find(|p| !taken.used.contains(p));
+    taken.next = port.unwrap_or(hi).saturating_add(1).max(from);
+    let port = port?;
+    taken.used.insert(port);
     Some(port)
 }
 

@@ -14,6 +14,7 @@ pub mod yaml;
 use crate::engine::error::{Errors, ParseError};
 use crate::engine::lex::edit_distance;
 use ipnet::{IpNet, Ipv4Net};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use yaml::{At, Report};
 
@@ -1156,29 +1157,29 @@ fn allocate(c: &mut Cluster) {
 fn api_server_checks(c: &Cluster, r: &mut Report) {
     // One object of a kind and name (in a namespace): a second is refused
     // ("AlreadyExists"). (A Node twice is the CNI's error, at its name.)
-    let mut names: Vec<(&str, String, usize)> = Vec::new();
+    // (Maps: a cluster of 100,000 objects is read in seconds, not minutes.)
+    let mut names: HashMap<(&str, String), usize> = HashMap::new();
     let objects = (c.services.iter().map(|s| ("Service", s.key(), s.line)))
         .chain((c.pods.iter()).map(|p| ("Pod", format!("{}/{}", p.namespace, p.name), p.line)));
     for (kind, name, line) in objects {
-        if let Some((_, _, first)) = names.iter().find(|(k, n, _)| *k == kind && *n == name) {
+        if let Some(first) = names.get(&(kind, name.clone())) {
             r.errors.push(ParseError::new(line, 1, format!(
                 "{kind} \"{name}\" already exists (at line {first}): the API server refuses a second one of that name"
             )));
         } else {
-            names.push((kind, name, line));
+            names.insert((kind, name), line);
         }
     }
-    let mut ips: Vec<(IpAddr, usize)> = Vec::new();
-    // Node ports given so far: node port, Service, port number (0 for a
-    // health check's), protocol, line.
+    let mut ips: HashMap<IpAddr, usize> = HashMap::new();
+    // Node ports given so far, by node port: Service, port number (0 for
+    // a health check's), protocol, line.
     struct Taken {
-        node_port: u16,
         service: String,
         port: u16,
         proto: Option<Protocol>,
         line: usize,
     }
-    let mut node_ports: Vec<Taken> = Vec::new();
+    let mut node_ports: HashMap<u16, Vec<Taken>> = HashMap::new();
     let cidr = c.network.as_ref().map(|n| {
         n.service_cidr
             .unwrap_or(Ipv4Net::new(Ipv4Addr::new(10, 96, 0, 0), 12).expect("valid"))
@@ -1190,12 +1191,12 @@ fn api_server_checks(c: &Cluster, r: &mut Report) {
     for s in &c.services {
         if let ClusterIp::Ip(ip) = s.cluster_ip {
             let at = s.cluster_ip_line.max(s.line);
-            if let Some(&(_, first)) = ips.iter().find(|(a, _)| *a == ip) {
+            if let Some(first) = ips.get(&ip) {
                 r.errors.push(ParseError::new(at, 1, format!(
                     "spec.clusterIP: Invalid value: \"{ip}\": provided IP is already allocated (to the Service at line {first})"
                 )));
             } else {
-                ips.push((ip, at));
+                ips.insert(ip, at);
             }
             if let (Some(net), IpAddr::V4(v4)) = (cidr, ip) {
                 // The allocator hands out neither the network's own address
@@ -1208,23 +1209,25 @@ fn api_server_checks(c: &Cluster, r: &mut Report) {
             }
         }
         // A port number and protocol once per Service (validateServicePort).
+        let mut given: HashMap<(u16, Protocol), usize> = HashMap::new();
         for (i, p) in s.ports.iter().enumerate() {
-            if let Some(q) = s.ports[..i]
-                .iter()
-                .find(|q| q.port == p.port && q.protocol == p.protocol)
-            {
+            if let Some(q) = given.get(&(p.port, p.protocol)).map(|&k| &s.ports[k]) {
                 r.errors.push(ParseError::new(p.line, 1, format!(
                     "spec.ports[{i}]: Duplicate value: port {} {} (as at line {}): a Service gives a port number and protocol once",
                     p.port,
                     p.protocol.lower().to_ascii_uppercase(),
                     q.line
                 )));
+            } else {
+                given.insert((p.port, p.protocol), i);
             }
         }
         // Port names are unique in a Service (the API server's
         // validateServicePort); several ports must each have one.
+        let mut named: HashMap<&str, usize> = HashMap::new();
         for (i, p) in s.ports.iter().enumerate() {
-            let dup = s.ports[..i].iter().find(|q| q.name == p.name);
+            let dup = named.get(p.name.as_str()).map(|&k| &s.ports[k]);
+            named.entry(p.name.as_str()).or_insert(i);
             if let Some(q) = dup.filter(|_| !p.name.is_empty()) {
                 r.errors.push(ParseError::new(
                     p.line,
@@ -1281,7 +1284,7 @@ fn api_server_checks(c: &Cluster, r: &mut Report) {
             }
             // One Service may give the TCP and UDP of one port number the
             // same node port; nothing else may share one.
-            let same = node_ports.iter().filter(|t| t.node_port == np);
+            let same = node_ports.get(&np).into_iter().flatten();
             let other = same
                 .clone()
                 .find(|t| t.service != key || t.port != port || port == 0);
@@ -1299,8 +1302,7 @@ fn api_server_checks(c: &Cluster, r: &mut Report) {
                     "{field}: Invalid value: {np}: provided port is already allocated (at line {})", t.line
                 )));
             }
-            node_ports.push(Taken {
-                node_port: np,
+            node_ports.entry(np).or_default().push(Taken {
                 service: key.clone(),
                 port,
                 proto,
