@@ -26,14 +26,14 @@ impl ParseError {
         ParseError {
             line,
             column,
-            message: message.into(),
+            message: shown(message.into()),
             expected: None,
             context: None,
         }
     }
 
     pub fn expected(mut self, what: impl Into<String>) -> ParseError {
-        self.expected = Some(what.into());
+        self.expected = Some(shown(what.into()));
         self
     }
 }
@@ -45,10 +45,11 @@ impl fmt::Display for ParseError {
         }
         // Line 0: the error belongs to no line (the text as a whole).
         match (self.line, self.column) {
-            (0, _) => write!(f, "{}", self.message)?,
-            (l, 0) => write!(f, "line {l}: {}", self.message)?,
-            (l, c) => write!(f, "line {l}, column {c}: {}", self.message)?,
+            (0, _) => {}
+            (l, 0) => write!(f, "line {l}: ")?,
+            (l, c) => write!(f, "line {l}, column {c}: ")?,
         }
+        f.write_str(&self.message)?;
         if let Some(e) = &self.expected {
             write!(f, " (expected {e})")?;
         }
@@ -57,6 +58,30 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+/// Messages quote what they found: a control character in it is written
+/// as `\u{0}` (a NUL would end the line on a terminal, or vanish on the
+/// page), and past 1,000 characters the rest is counted, not kept.
+fn shown(message: String) -> String {
+    const MAX: usize = 1000;
+    if message.len() <= MAX && !message.chars().any(|c| c.is_control() && c != '\n') {
+        return message;
+    }
+    let mut out = String::new();
+    for (i, c) in message.chars().enumerate() {
+        if i == MAX {
+            let rest = message.chars().count() - MAX;
+            out += &format!("… ({rest} characters more)");
+            break;
+        }
+        if c.is_control() && c != '\n' {
+            out += &format!("\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// At most this many errors are reported for one text; the rest are counted.
 pub const MAX_ERRORS: usize = 200;
@@ -131,5 +156,17 @@ mod tests {
             let e = ParseError::new(line, column, "host \"node8\" is defined twice");
             assert_eq!(e.to_string(), said);
         }
+    }
+
+    /// What it quotes is shown, not obeyed: a control character escaped,
+    /// a long token cut.
+    #[test]
+    fn an_error_quotes_control_characters_and_long_tokens_safely() {
+        let e = ParseError::new(2, 5, "no chain named \"KUBE-\0SERVICES\"");
+        assert_eq!(e.to_string(), "line 2, column 5: no chain named \"KUBE-\\u{0}SERVICES\"");
+        let long = ParseError::new(1, 1, format!("bad probability {}", "9".repeat(100_000)));
+        let shown = long.to_string();
+        assert!(shown.ends_with("… (99016 characters more)"), "{}", &shown[shown.len() - 40..]);
+        assert!(shown.len() < 1100);
     }
 }
