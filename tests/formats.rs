@@ -145,6 +145,20 @@ fn iptables_commands_edit_a_ruleset() {
         "{e}"
     );
     assert_eq!(save::emit(&rs), text);
+    // A paste of 40,000 matches is refused before it is read (it froze
+    // the page for 2 s).
+    let huge = format!(
+        "-t nat -A KUBE-SERVICES{} -j ACCEPT",
+        " -m comment --comment x".repeat(40_000)
+    );
+    let e = apply_command(&mut rs, &huge).unwrap_err();
+    assert!(
+        e.0[0]
+            .message
+            .contains("more than the 16384 one rule may have here"),
+        "{e}"
+    );
+    assert_eq!(save::emit(&rs), text);
 }
 
 /// What iptables reads that is not written out in full: `0/0`, `10/8`,

@@ -163,10 +163,17 @@ mod tests {
     #[test]
     fn an_error_quotes_control_characters_and_long_tokens_safely() {
         let e = ParseError::new(2, 5, "no chain named \"KUBE-\0SERVICES\"");
-        assert_eq!(e.to_string(), "line 2, column 5: no chain named \"KUBE-\\u{0}SERVICES\"");
+        assert_eq!(
+            e.to_string(),
+            "line 2, column 5: no chain named \"KUBE-\\u{0}SERVICES\""
+        );
         let long = ParseError::new(1, 1, format!("bad probability {}", "9".repeat(100_000)));
         let shown = long.to_string();
-        assert!(shown.ends_with("… (99016 characters more)"), "{}", &shown[shown.len() - 40..]);
+        assert!(
+            shown.ends_with("… (99016 characters more)"),
+            "{}",
+            &shown[shown.len() - 40..]
+        );
         assert!(shown.len() < 1100);
     }
 }

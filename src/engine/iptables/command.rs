@@ -291,6 +291,20 @@ pub fn apply(
 /// ruleset. The leading `iptables` is optional; `-t` defaults to filter.
 /// The ruleset is left unchanged when the command or the result is invalid.
 pub fn apply_command(rules: &mut Ruleset, line: &str) -> Result<(), Errors> {
+    // One rule's worth: kube-proxy's longest run to a few hundred
+    // characters. A longer paste is refused before it is read.
+    const MAX_COMMAND: usize = 16 << 10;
+    if line.len() > MAX_COMMAND {
+        return Err(ParseError::new(
+            1,
+            1,
+            format!(
+                "the command is {} characters long, more than the {MAX_COMMAND} one rule may have here: load a file of rules instead",
+                line.chars().count()
+            ),
+        )
+        .into());
+    }
     let words = lex::words(line).map_err(|(at, m)| ParseError::new(1, lex::column(line, at), m))?;
     let mut words: Vec<Word<'_>> = words;
     if words.first().is_some_and(|w| {
