@@ -1597,3 +1597,35 @@ fn felix_policy_chains_carry_pod_traffic() {
         "{rules}"
     );
 }
+
+/// The node answers ARP for its bridge's own address (a Flannel pod's
+/// gateway) as for any of its addresses: its rp_filter on the bridge
+/// checks the asker first, so with the route back to the pod gone (a
+/// blackhole) the pod gets no answer.
+#[test]
+fn the_bridge_address_answers_arp_only_past_rp_filter() {
+    for (rp, answered) in [(0, true), (1, false)] {
+        let mut sc = cni::build(&cluster("flannel-vxlan"), "t", "t").unwrap();
+        let node8 = sc.hosts.iter_mut().find(|h| h.name == "node8").unwrap();
+        node8.routes = packetwalk::engine::scenario::Text::One(
+            node8.routes.to_text() + "blackhole 10.244.0.5\n",
+        );
+        for d in node8.devices.iter_mut().filter(|d| d.name == "cni0") {
+            d.rp_filter = rp;
+        }
+        let mut w = World::build(&sc).unwrap();
+        let t = go(&mut w, "curl", "1.1.1.1:443", vec![]);
+        match (&t.verdict, answered) {
+            (Verdict::Left { .. }, true) => {}
+            (Verdict::Dropped { ns, reason }, false) => {
+                assert_eq!((ns.as_str(), *reason), ("curl", DropReason::NoNeighbour));
+                let text = packetwalk::engine::render::table(&t);
+                assert!(
+                    text.contains("node8/cni0 checks the asker's address 10.244.0.5 first, and refuses it: reverse path filter (cni0: rp_filter = 1, strict)"),
+                    "{text}"
+                );
+            }
+            (v, _) => panic!("rp_filter {rp}: {v:?}"),
+        }
+    }
+}

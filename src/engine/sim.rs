@@ -2714,19 +2714,33 @@ impl Walker<'_, '_> {
                     // it there (see `receive`).
                     let ours = b.spec.addrs.iter().any(|a| a.addr() == next_hop);
                     let frame_to = world.bridge_neighbour(ph, bi, next_hop).filter(|_| !ours);
+                    // The node answers for the bridge's address as for any
+                    // of its own, its rp_filter first (arp_process).
+                    let sip = arp_sender(&world.hosts[host], dev, next_hop, &pkt);
+                    let refused = ours
+                        .then(|| reverse_path(peer, &b.spec.name, sip).err())
+                        .flatten();
                     let owner = if ours {
-                        Some((ph, bi))
+                        refused.is_none().then_some((ph, bi))
                     } else {
                         frame_to.map(|(far, _)| far)
                     };
-                    self.neighbour(host, dev, next_hop, owner, false, &pkt);
-                    return match owner {
-                        Some(_) => self.hand_over_to(host, dev, next_hop, (ph, pd), pkt, frame_to),
+                    return match self.neighbour(host, dev, next_hop, owner, false, &pkt) {
+                        Some(to) => {
+                            let frame_to = frame_to.filter(|(far, _)| *far == to);
+                            self.hand_over_to(host, dev, next_hop, (ph, pd), pkt, frame_to)
+                        }
                         None => {
-                            let detail = format!(
-                                "nobody on bridge {} answers ARP for {next_hop}",
-                                b.spec.name
-                            );
+                            let detail = match refused {
+                                Some(rp) => format!(
+                                    "nobody answers ARP for {next_hop} on {dev}: {} checks the asker's address {sip} first, and refuses it: {rp}",
+                                    world.label(ph, bi)
+                                ),
+                                None => format!(
+                                    "nobody on bridge {} answers ARP for {next_hop}",
+                                    b.spec.name
+                                ),
+                            };
                             self.unanswered_arp(host, detail, &pkt.clone())
                         }
                     };
