@@ -1525,7 +1525,15 @@ fn felix_policy_chains_carry_pod_traffic() {
         assert!(chains.contains(&want), "{want} not in {chains:?}");
     }
     let accepted = "-A FORWARD -m comment --comment \"Policy explicitly accepted packet.\" -m mark --mark 0x10000/0x10000 -j ACCEPT";
-    assert_eq!(verdict_rules(&t, "node8"), [accepted]);
+    // The tunnel's packet leaves by cali-OUTPUT's rule for the other
+    // Calico hosts.
+    assert_eq!(
+        verdict_rules(&t, "node8"),
+        [
+            accepted,
+            "-A cali-OUTPUT -d 192.168.11.54/32 -p ipencap -m addrtype --src-type LOCAL -m comment --comment \"Allow IPIP packets to other Calico hosts\" -j ACCEPT"
+        ]
+    );
     assert_eq!(
         verdict_rules(&t, "node54"),
         [
@@ -1542,9 +1550,10 @@ fn felix_policy_chains_carry_pod_traffic() {
     assert_eq!(delivered_to(&reply), "curl");
     assert_eq!(
         verdict_rules(&reply, "node54"),
-        [format!(
-            "-A cali-fw-{flask54} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
-        )]
+        [
+            format!("-A cali-fw-{flask54} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
+            "-A cali-OUTPUT -d 192.168.11.58/32 -p ipencap -m addrtype --src-type LOCAL -m comment --comment \"Allow IPIP packets to other Calico hosts\" -j ACCEPT".into()
+        ]
     );
 
     // A deny-all profile for ms-test on node54.

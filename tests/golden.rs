@@ -1786,6 +1786,43 @@ fn a_warm_neighbour_entry_outlives_the_route_that_made_it() {
     );
 }
 
+/// A STALE entry whose probe goes unanswered recovers when a later probe
+/// is answered (the route back put again within the 8 s): it is
+/// REACHABLE again, and does not fail at the time the first probe set.
+/// The cached steps say so in words.
+#[test]
+fn a_stale_entry_answered_again_stays() {
+    const CURL_ROUTE: &str = "172.16.225.101 dev cali3f1d2a7c9e0 scope link\n";
+    let (mut before, mut s) = world("article");
+    let (mut after, _) = article_with_node8(|n| node8_routes(n, |r| r.replace(CURL_ROUTE, "")));
+    let syn = SendSpec::new(CURL_POD, "flask-ui", Proto::Tcp);
+    send(&mut before, &mut s, &syn).unwrap();
+    let mut first = Vec::new();
+    for k in 0..45 {
+        // Gone for packets 30 to 31 of the cache's life: the first STALE
+        // use meets no answer; then back.
+        let w = if (29..31).contains(&k) {
+            &mut after
+        } else {
+            &mut before
+        };
+        let t = send(w, &mut s, &syn).unwrap();
+        first.push(arps(&t)[0].3);
+        if k == 29 {
+            let says = packetwalk::engine::render::summary(&t.steps[2]);
+            assert!(says.starts_with("cache has 169.254.1.1 on eth0: node8/cali3f1d2a7c9e0 by proxy ARP, STALE: used at once, no ARP asked"), "{says}");
+        }
+    }
+    // Used STALE while unanswered (29, 30) and once more as the answered
+    // probe confirms it (31); then REACHABLE, past the 8 s (37).
+    assert_eq!(first[28], Some(Nud::Reachable));
+    assert_eq!(first[29..32], [Some(Nud::Stale); 3]);
+    assert!(
+        first[32..].iter().all(|c| *c == Some(Nud::Reachable)),
+        "{first:?}"
+    );
+}
+
 /// An ICMP error about a SYN-ACK, reaching the listener's half-open
 /// connection (SYN_RECV): host unreachable drops it from the queue
 /// (tcp_req_err; measured on Linux 6.18: ListenDrops went up, accept()

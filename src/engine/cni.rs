@@ -996,17 +996,20 @@ pub struct Workload {
     pub veth: String,
 }
 
-/// A Felix chain name for `prefix` + `id`: as it is when it fits
-/// iptables' 28 characters, else the prefix, `_` and a hash of the id
-/// (Felix hashes too; its hash is another).
+/// A Felix chain name for `prefix` + `id`, as Felix limits it to
+/// iptables' 28 characters (its GetLengthLimitedID): as it is when it
+/// fits, else the prefix, `_` and as much of the id's SHA-256 in
+/// unpadded base64url as fits.
 fn felix_chain(prefix: &str, id: &str) -> String {
-    let name = format!("{prefix}{id}");
-    if name.len() <= 28 {
-        return name;
+    const MAX: usize = 28;
+    let len = prefix.len() + id.len();
+    if len < MAX || (len == MAX && !id.starts_with('_')) {
+        return format!("{prefix}{id}");
     }
-    let h = Sha1::digest(id.as_bytes());
-    let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}_{}", &hex[..27 - prefix.len()])
+    use base64::Engine;
+    let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(id.as_bytes()));
+    format!("{prefix}_{}", &hash[..MAX - prefix.len() - 1])
 }
 
 /// The CNI's own rules on a node: its chains with their rules, and its
@@ -1052,7 +1055,7 @@ fn cni_nat(
                     "cali-POSTROUTING".to_string(),
                     vec![
                         "-m comment --comment \"calico: natOutgoing of its IP pools\" -j cali-nat-outgoing".into(),
-                        format!("-o {tunnel} -m comment --comment \"calico: the node's own packets into the tunnel take the tunnel's address\" -m addrtype ! --src-type LOCAL --limit-iface-out -m addrtype --src-type LOCAL -j MASQUERADE"),
+                        format!("-o {tunnel} -m comment --comment \"calico: the node's own packets into the tunnel take the tunnel's address\" -m addrtype ! --src-type LOCAL --limit-iface-out -m addrtype --src-type LOCAL -j MASQUERADE --random-fully"),
                     ],
                 ),
                 (
@@ -1106,18 +1109,20 @@ fn cni_nat(
     }
 }
 
-/// Felix's filter chains on a node with these local `workloads`, in its
-/// default setup (no NetworkPolicy, each namespace's profile allowing
-/// all, DefaultEndpointToHostAction ACCEPT): a packet from a workload
-/// goes through that workload's `cali-fw-…` chain, one to a workload
-/// through its `cali-tw-…` chain; each accepts a packet of a known
-/// connection at once, drops an INVALID one, and else asks the policy
-/// (here the namespace's profile, `cali-pro-kns.…` / `cali-pri-kns.…`),
-/// which sets the mark bit 0x10000 when it accepts; FORWARD's last rule
-/// accepts what carries it. Left out: the service-account profiles
-/// (empty here), host endpoints, the raw and mangle tables (the raw
-/// table's rpfilter match and Felix's ipsets are not matched by the
-/// engine), cali-OUTPUT.
+/// Felix's filter (and raw) chains on a node with these local
+/// `workloads`, as Felix 3.29 writes them in its default setup (no
+/// NetworkPolicy, each namespace's profile allowing all,
+/// DefaultEndpointToHostAction ACCEPT): a packet from a workload goes
+/// through that workload's `cali-fw-…` chain, one to a workload through
+/// its `cali-tw-…` chain; each accepts a packet of a known connection at
+/// once, drops an INVALID one, drops tunnel packets from pods, and else
+/// asks the policy (here the namespace's and the service account's
+/// profiles), which sets the mark bit 0x10000 when it accepts; FORWARD's
+/// last rule accepts what carries it. The comments are Packet Walk's
+/// words where Felix writes `cali:` and a hash. Left out: host endpoints
+/// (their chains are empty without them), `cali-cidr-block`, the raw
+/// table's rpfilter match and Felix's ipsets (the engine matches
+/// neither: the cluster's nodes are listed one rule each instead).
 type FelixRules = (
     Vec<(&'static str, String, Vec<String>)>,
     Vec<(&'static str, &'static str, String, bool)>,
@@ -1125,16 +1130,7 @@ type FelixRules = (
 
 fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> FelixRules {
     let said = |what: &str| format!("-m comment --comment \"{what}\"");
-    let encap = match mode {
-        Mode::CalicoVxlan => format!(
-            "-p udp -m udp --dport 4789 {} -j DROP",
-            said("Drop VXLAN encapped packets originating in workloads")
-        ),
-        _ => format!(
-            "-p ipencap {} -j DROP",
-            said("Drop IPinIP encapped packets originating in workloads")
-        ),
-    };
+    let vxlan = mode == Mode::CalicoVxlan;
     let mut chains = vec![(
         "filter",
         "cali-FORWARD".to_string(),
@@ -1153,96 +1149,141 @@ fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> Felix
             ),
         ],
     )];
-    let mut from = Vec::new();
-    let mut to = Vec::new();
+    // The workloads by interface name, as Felix sorts them.
+    let mut sorted: Vec<&Workload> = workloads.iter().collect();
+    sorted.sort_by(|a, b| a.veth.cmp(&b.veth));
     let mut profiles: Vec<&str> = Vec::new();
-    for w in workloads {
+    for w in &sorted {
         let fw = felix_chain("cali-fw-", &w.veth);
         let tw = felix_chain("cali-tw-", &w.veth);
-        let pro = felix_chain("cali-pro-", &format!("kns.{}", w.namespace));
-        let pri = felix_chain("cali-pri-", &format!("kns.{}", w.namespace));
-        from.push(format!("-i {} -g {fw}", w.veth));
-        to.push(format!("-o {} -g {tw}", w.veth));
-        let endpoint = |profile: &str, extra: Option<&str>| {
+        let ns = &w.namespace;
+        let kns = |dir: &str| felix_chain(&format!("cali-{dir}-"), &format!("kns.{ns}"));
+        let ksa = |dir: &str| felix_chain(&format!("cali-{dir}-"), &format!("ksa.{ns}.default"));
+        let endpoint = |dir: &str, encap: bool| {
             let mut rules = vec![
                 "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT".to_string(),
                 "-m conntrack --ctstate INVALID -j DROP".to_string(),
-                "-j MARK --set-xmark 0x0/0x10000".to_string(),
+                "-j MARK --set-xmark 0x0/0x30000".to_string(),
             ];
-            rules.extend(extra.map(str::to_string));
-            rules.push(format!("-j {profile}"));
-            rules.push(format!(
-                "-m mark --mark 0x10000/0x10000 {} -j RETURN",
-                said("Return if profile accepted")
-            ));
+            if encap {
+                // Both, whatever the pool's encapsulation (Felix's
+                // AllowVXLANPacketsFromWorkloads and
+                // AllowIPIPPacketsFromWorkloads are off by default).
+                rules.push(format!(
+                    "-p udp -m multiport --dports 4789 {} -j DROP",
+                    said("Drop VXLAN encapped packets originating in workloads")
+                ));
+                rules.push(format!(
+                    "-p ipencap {} -j DROP",
+                    said("Drop IPinIP encapped packets originating in workloads")
+                ));
+            }
+            for profile in [kns(dir), ksa(dir)] {
+                rules.push(format!("-j {profile}"));
+                rules.push(format!(
+                    "-m mark --mark 0x10000/0x10000 {} -j RETURN",
+                    said("Return if profile accepted")
+                ));
+            }
             rules.push(format!("{} -j DROP", said("Drop if no profiles matched")));
             rules
         };
-        chains.push(("filter", fw, endpoint(&pro, Some(&encap))));
-        chains.push(("filter", tw, endpoint(&pri, None)));
-        if !profiles.contains(&w.namespace.as_str()) {
-            profiles.push(&w.namespace);
-            for chain in [pro, pri] {
+        chains.push(("filter", fw, endpoint("pro", true)));
+        chains.push(("filter", tw, endpoint("pri", false)));
+        if !profiles.contains(&ns.as_str()) {
+            profiles.push(ns);
+            for dir in ["pro", "pri"] {
                 chains.push((
                     "filter",
-                    chain,
+                    kns(dir),
                     vec![
                         format!(
                             "{} -j MARK --set-xmark 0x10000/0x10000",
-                            said(&format!("calico: profile kns.{}: allow all", w.namespace))
+                            said(&format!("calico: profile kns.{ns}: allow all"))
                         ),
                         "-m mark --mark 0x10000/0x10000 -j RETURN".into(),
                     ],
                 ));
+                // The service account's profile has no rules of its own.
+                chains.push(("filter", ksa(dir), Vec::new()));
             }
         }
     }
-    from.push(format!("{} -j DROP", said("Unknown interface")));
-    to.push(format!("{} -j DROP", said("Unknown interface")));
-    chains.push(("filter", "cali-from-wl-dispatch".into(), from));
-    chains.push(("filter", "cali-to-wl-dispatch".into(), to));
-    // The tunnel's packets are let in from the cluster's hosts only
-    // (Felix matches its ipset of them, cali40all-hosts-net or
+    // Dispatch by interface name: names that share the character after
+    // "cali" go through a chain of their own (Felix's prefix tree, one
+    // level here).
+    for (dir, opt, to) in [("from", "-i", "fw"), ("to", "-o", "tw")] {
+        let root = format!("cali-{dir}-wl-dispatch");
+        let unknown = format!("{} -j DROP", said("Unknown interface"));
+        let mut rules = Vec::new();
+        let mut k = 0;
+        while k < sorted.len() {
+            let c = sorted[k].veth.chars().nth(4).unwrap_or('_');
+            let group: Vec<&&Workload> = (sorted[k..].iter())
+                .take_while(|w| w.veth.chars().nth(4).unwrap_or('_') == c)
+                .collect();
+            let goto = |w: &Workload| {
+                format!(
+                    "{opt} {} -g {}",
+                    w.veth,
+                    felix_chain(&format!("cali-{to}-"), &w.veth)
+                )
+            };
+            if group.len() == 1 {
+                rules.push(goto(group[0]));
+            } else {
+                let child = format!("{root}-{c}");
+                rules.push(format!("{opt} cali{c}+ -g {child}"));
+                let mut child_rules: Vec<String> = group.iter().map(|w| goto(w)).collect();
+                child_rules.push(unknown.clone());
+                chains.push(("filter", child, child_rules));
+            }
+            k += group.len();
+        }
+        rules.push(unknown);
+        chains.push(("filter", root, rules));
+    }
+    // The tunnel's packets are let in from, and out to, the cluster's
+    // hosts only (Felix matches its ipset of them, cali40all-hosts-net or
     // cali40all-vxlan-net; here one rule per node).
-    let (tunnel, allow, deny) = match mode {
-        Mode::CalicoVxlan => (
+    let (tunnel, allow_in, deny_in, allow_out) = if vxlan {
+        (
             "-p udp -m udp --dport 4789",
             "Allow IPv4 VXLAN packets from allowed hosts",
             "Drop IPv4 VXLAN packets from non-allowed hosts",
-        ),
-        _ => (
+            "Allow IPv4 VXLAN packets to other allowed hosts",
+        )
+    } else {
+        (
             "-p ipencap",
             "Allow IPIP packets from Calico hosts",
             "Drop IPIP packets from non-Calico hosts",
-        ),
+            "Allow IPIP packets to other Calico hosts",
+        )
+    };
+    let local = if vxlan {
+        " -m addrtype --dst-type LOCAL"
+    } else {
+        ""
     };
     let mut input: Vec<String> = (hosts.iter())
         .map(|h| {
             format!(
                 "-s {h}/32 {tunnel} -m addrtype --dst-type LOCAL {} -j ACCEPT",
-                said(allow)
+                said(allow_in)
             )
         })
         .collect();
-    input.push(format!("{tunnel} {} -j DROP", said(deny)));
-    chains.push((
-        "filter",
-        "cali-INPUT".into(),
-        [
-            input,
-            vec![
-                format!(
-                    "-i cali+ {} -g cali-wl-to-host",
-                    said("calico: from a workload to this host")
-                ),
-                format!(
-                    "-m mark --mark 0x10000/0x10000 {} -j ACCEPT",
-                    said("Host endpoint policy accepted packet.")
-                ),
-            ],
-        ]
-        .concat(),
-    ));
+    input.push(format!("{tunnel}{local} {} -j DROP", said(deny_in)));
+    input.extend([
+        format!(
+            "-i cali+ {} -g cali-wl-to-host",
+            said("calico: from a workload to this host")
+        ),
+        "-m mark --mark 0x10000/0x10000 -j ACCEPT".into(),
+        "-j MARK --set-xmark 0x0/0xf0000".into(),
+    ]);
+    chains.push(("filter", "cali-INPUT".into(), input));
     chains.push((
         "filter",
         "cali-wl-to-host".into(),
@@ -1254,6 +1295,32 @@ fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> Felix
             ),
         ],
     ));
+    let mut output = vec![
+        "-m mark --mark 0x10000/0x10000 -j ACCEPT".to_string(),
+        format!(
+            "-o cali+ {} -j RETURN",
+            said("calico: to a workload: the host's own packets do not meet its policy")
+        ),
+    ];
+    output.extend((hosts.iter()).map(|h| {
+        format!(
+            "-d {h}/32 {tunnel} -m addrtype --src-type LOCAL {} -j ACCEPT",
+            said(allow_out)
+        )
+    }));
+    output.push("-j MARK --set-xmark 0x0/0xf0000".into());
+    chains.push(("filter", "cali-OUTPUT".into(), output));
+    // raw: Calico's mark bits cleared as a packet enters or leaves.
+    for chain in ["cali-PREROUTING", "cali-OUTPUT"] {
+        chains.push((
+            "raw",
+            chain.into(),
+            vec![format!(
+                "{} -j MARK --set-xmark 0x0/0xf0000",
+                said("calico: clear its mark bits")
+            )],
+        ));
+    }
     let jumps = vec![
         (
             "filter",
@@ -1269,11 +1336,38 @@ fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> Felix
         ),
         (
             "filter",
+            "OUTPUT",
+            format!("{} -j cali-OUTPUT", said("calico: its OUTPUT chain")),
+            true,
+        ),
+        (
+            "raw",
+            "PREROUTING",
+            format!(
+                "{} -j cali-PREROUTING",
+                said("calico: its raw PREROUTING chain")
+            ),
+            true,
+        ),
+        (
+            "raw",
+            "OUTPUT",
+            format!("{} -j cali-OUTPUT", said("calico: its raw OUTPUT chain")),
+            true,
+        ),
+        (
+            "filter",
             "FORWARD",
             format!(
                 "{} -m mark --mark 0x10000/0x10000 -j ACCEPT",
                 said("Policy explicitly accepted packet.")
             ),
+            false,
+        ),
+        (
+            "filter",
+            "FORWARD",
+            "-j MARK --set-xmark 0x10000/0x10000".into(),
             false,
         ),
     ];
@@ -1286,7 +1380,7 @@ fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> Felix
 /// them deleted, its rules in the built-in chains kept where they are,
 /// or put where it puts them when missing.
 fn install_cni(kernel: &mut Kernel, cni: &CniNat) -> Result<(), String> {
-    for table in ["nat", "filter"] {
+    for table in ["raw", "nat", "filter"] {
         let own: Vec<&str> = (cni.chains.iter())
             .filter(|(t, ..)| *t == table)
             .map(|(_, n, _)| n.as_str())

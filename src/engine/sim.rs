@@ -387,6 +387,9 @@ impl SimState {
             .map(|n| {
                 let dev = world.hosts[host].devs[n.dev].spec.name.as_str();
                 let state = n.state(self.clock);
+                if state == Nud::Failed {
+                    return format!("{} dev {dev} FAILED", n.ip);
+                }
                 let proxy = if n.proxy { " (proxy ARP)" } else { "" };
                 format!(
                     "{} dev {dev} lladdr [{}]{proxy} {}",
@@ -2543,7 +2546,7 @@ impl Walker<'_, '_> {
             let next_hop = route.via.unwrap_or(pkt.head().dst);
             let bridge_name = self.world.hosts[host].devs[b].spec.name.clone();
             let found = self.world.bridge_neighbour(host, b, next_hop);
-            self.neighbour(
+            let got = self.neighbour(
                 host,
                 &bridge_name,
                 next_hop,
@@ -2551,7 +2554,7 @@ impl Walker<'_, '_> {
                 false,
                 &pkt,
             );
-            let Some(to) = found else {
+            let Some(to) = found.filter(|f| got == Some(f.0)) else {
                 let detail =
                     format!("no container behind {bridge_name} answers ARP for {next_hop}");
                 return self.unanswered_arp(host, detail, &pkt.clone());
@@ -2836,8 +2839,7 @@ impl Walker<'_, '_> {
                 let owner = world
                     .bridge_neighbour(host, di, next_hop)
                     .map(|(far, _)| far);
-                self.neighbour(host, dev, next_hop, owner, false, &pkt);
-                match owner {
+                match self.neighbour(host, dev, next_hop, owner, false, &pkt) {
                     Some(owner) => self.hand_over(host, dev, next_hop, owner, pkt),
                     None => self.unanswered_arp(
                         host,
@@ -3014,6 +3016,7 @@ impl Walker<'_, '_> {
                     if state == Nud::Stale {
                         if fresh == Some(n.owner) {
                             n.confirmed = Some(now);
+                            n.fails_at = None;
                         } else if n.fails_at.is_none() {
                             n.fails_at = Some(now + PROBE_FAILS_SECS);
                         }
@@ -3042,17 +3045,22 @@ impl Walker<'_, '_> {
             confirmed: Some(now),
             fails_at: None,
         });
+        // neigh_event_ns: the asker's entry made or set STALE with its
+        // address, unless it is REACHABLE with that address already.
         let sip = arp_sender(h, dev, target, pkt);
+        let learnt = Neighbour {
+            dev: owner.1,
+            ip: sip,
+            owner: (host, di),
+            proxy: false,
+            confirmed: None,
+            fails_at: None,
+        };
         let theirs = &mut self.state.neigh[owner.0];
-        if !theirs.iter().any(|n| n.dev == owner.1 && n.ip == sip) {
-            theirs.push(Neighbour {
-                dev: owner.1,
-                ip: sip,
-                owner: (host, di),
-                proxy: false,
-                confirmed: None,
-                fails_at: None,
-            });
+        match theirs.iter_mut().find(|n| n.dev == owner.1 && n.ip == sip) {
+            Some(n) if n.owner == learnt.owner && n.state(now) == Nud::Reachable => {}
+            Some(n) => *n = learnt,
+            None => theirs.push(learnt),
         }
         Some(owner)
     }

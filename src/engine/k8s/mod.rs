@@ -1107,21 +1107,24 @@ fn allocate(c: &mut Cluster) {
     let net = (c.network.as_ref())
         .and_then(|n| n.service_cidr)
         .unwrap_or_else(|| "10.96.0.0/12".parse().expect("valid"));
-    let mut ips: Vec<IpAddr> = (c.services.iter())
+    let mut ips: std::collections::HashSet<IpAddr> = (c.services.iter())
         .filter_map(|s| match s.cluster_ip {
             ClusterIp::Ip(ip) => Some(ip),
             _ => None,
         })
         .collect();
+    // Addresses are only taken, so the first free one only moves on: the
+    // search goes on from the last one given.
+    let mut hosts = net.hosts().map(IpAddr::V4);
     let mut used = edit::node_ports_taken(c);
     let mut said = Vec::new();
     for i in 0..c.services.len() {
         let s = &c.services[i];
         let (key, line) = (s.key(), s.line);
         if s.cluster_ip == ClusterIp::Unset && s.kind != ServiceType::ExternalName {
-            let free = (net.hosts()).map(IpAddr::V4).find(|ip| !ips.contains(ip));
+            let free = hosts.find(|ip| !ips.contains(ip));
             if let Some(ip) = free {
-                ips.push(ip);
+                ips.insert(ip);
                 c.services[i].cluster_ip = ClusterIp::Ip(ip);
                 said.push(format!("line {line}: {key} has no spec.clusterIP: the API server allocates one from {net}; {ip} is used (the first free)."));
             }
