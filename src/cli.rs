@@ -193,8 +193,9 @@ fn located(e: &Errors, path: &Path) -> String {
             // A line in one host's text is not a line of the file.
             let at = match (&x.context, x.line) {
                 (Some(c), 0) => format!(" {c}:"),
-                (Some(c), l) => format!(" {c}, line {l}, column {}:", x.column),
+                (Some(c), _) => format!(" {c}, {}:", x.place().unwrap_or_default()),
                 (None, 0) => String::new(),
+                (None, l) if x.column == 0 => format!("{l}:"),
                 (None, l) => format!("{l}:{}:", x.column),
             };
             let expected = x

@@ -237,6 +237,7 @@ fn a_forced_branch_is_taken() {
             .unwrap_or_else(|| panic!("{force:?}: {out}"));
         pods.push(pod.to_string());
     }
+    pods.sort();
     pods.dedup();
     assert_eq!(pods.len(), 3, "{pods:?}");
     for (force, says) in [

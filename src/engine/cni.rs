@@ -939,7 +939,7 @@ pub fn legacy(cluster: &Cluster) -> bool {
 
 /// One node's iptables after kube-proxy's first sync and the CNI's rules
 /// (`cni`), as `iptables-save` prints it.
-pub fn node_rules(cluster: &Cluster, config: Config, cni: &CniNat) -> Result<String, String> {
+pub fn node_rules(cluster: &Cluster, config: Config, cni: &CniRules) -> Result<String, String> {
     let mut kernel = Kernel::default();
     sync_into(&mut kernel, cluster, config)?;
     install_cni(&mut kernel, cni)?;
@@ -965,7 +965,7 @@ fn workloads_of(sc: &Scenario, node: &str) -> Vec<Workload> {
 }
 
 /// [`cni_nat`] for `node` of `cluster`, whose pods are `workloads`.
-fn node_cni_nat(cluster: &Cluster, node: &str, workloads: &[Workload]) -> Option<CniNat> {
+fn node_cni_nat(cluster: &Cluster, node: &str, workloads: &[Workload]) -> Option<CniRules> {
     let n = cluster.nodes.iter().find(|n| n.name == node)?;
     let net = cluster.network.as_ref();
     let mode = Mode::parse(net.map_or(k8s::MODES[0], |n| n.mode.as_str()))?;
@@ -1014,9 +1014,12 @@ fn felix_chain(prefix: &str, id: &str) -> String {
 
 /// The CNI's own rules on a node: its chains with their rules, and its
 /// jumps to them from the built-in chains.
-pub struct CniNat {
+pub struct CniRules {
     /// (table, chain, rules).
     chains: Vec<(&'static str, String, Vec<String>)>,
+    /// Rules of the other CNI in built-in chains that lead to none of
+    /// its chains, deleted by their text: (table, chain, rule).
+    foreign: Vec<(&'static str, &'static str, String)>,
     /// (table, built-in chain, the rule, first): a rule in a built-in
     /// chain, put first (Felix inserts its filter jumps) or appended
     /// (flanneld appends its rules; Felix appends its POSTROUTING jump
@@ -1042,7 +1045,7 @@ fn cni_nat(
     block: Ipv4Net,
     workloads: &[Workload],
     hosts: &[Ipv4Addr],
-) -> CniNat {
+) -> CniRules {
     if mode.calico() {
         let tunnel = match mode {
             Mode::CalicoVxlan => "vxlan.calico",
@@ -1070,11 +1073,15 @@ fn cni_nat(
             "-m comment --comment \"calico: its POSTROUTING chain\" -j cali-POSTROUTING".into(),
             false,
         ));
-        return CniNat { chains, jumps };
+        return CniRules {
+            chains,
+            jumps,
+            foreign: Vec::new(),
+        };
     }
     let c = "-m comment --comment \"flanneld masq\"";
     let f = "-m comment --comment \"flanneld forward\"";
-    CniNat {
+    CniRules {
         chains: vec![
             (
                 "nat",
@@ -1106,8 +1113,18 @@ fn cni_nat(
             ),
             ("filter", "FORWARD", format!("{f} -j FLANNEL-FWD"), false),
         ],
+        foreign: felix_forward_appends()
+            .map(|r| ("filter", "FORWARD", r))
+            .to_vec(),
     }
 }
+
+/// Chains (table, name, rules) and rules in built-in chains (table,
+/// chain, rule, first).
+type FelixRules = (
+    Vec<(&'static str, String, Vec<String>)>,
+    Vec<(&'static str, &'static str, String, bool)>,
+);
 
 /// Felix's filter (and raw) chains on a node with these local
 /// `workloads`, as Felix 3.29 writes them in its default setup (no
@@ -1123,11 +1140,6 @@ fn cni_nat(
 /// (their chains are empty without them), `cali-cidr-block`, the raw
 /// table's rpfilter match and Felix's ipsets (the engine matches
 /// neither: the cluster's nodes are listed one rule each instead).
-type FelixRules = (
-    Vec<(&'static str, String, Vec<String>)>,
-    Vec<(&'static str, &'static str, String, bool)>,
-);
-
 fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> FelixRules {
     let said = |what: &str| format!("-m comment --comment \"{what}\"");
     let vxlan = mode == Mode::CalicoVxlan;
@@ -1355,23 +1367,19 @@ fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> Felix
             format!("{} -j cali-OUTPUT", said("calico: its raw OUTPUT chain")),
             true,
         ),
-        (
-            "filter",
-            "FORWARD",
-            format!(
-                "{} -m mark --mark 0x10000/0x10000 -j ACCEPT",
-                said("Policy explicitly accepted packet.")
-            ),
-            false,
-        ),
-        (
-            "filter",
-            "FORWARD",
-            "-j MARK --set-xmark 0x10000/0x10000".into(),
-            false,
-        ),
     ];
+    let mut jumps = jumps;
+    jumps.extend(felix_forward_appends().map(|r| ("filter", "FORWARD", r, false)));
     (chains, jumps)
+}
+
+/// The rules Felix appends to FORWARD that jump to none of its chains:
+/// another CNI taking over deletes them by their text.
+fn felix_forward_appends() -> [String; 2] {
+    [
+        "-m comment --comment \"Policy explicitly accepted packet.\" -m mark --mark 0x10000/0x10000 -j ACCEPT".into(),
+        "-j MARK --set-xmark 0x10000/0x10000".into(),
+    ]
 }
 
 /// Writes the CNI's rules into `kernel` as the CNI does on each of its
@@ -1379,7 +1387,7 @@ fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> Felix
 /// other CNI's, a workload's that is gone) and the rules that lead to
 /// them deleted, its rules in the built-in chains kept where they are,
 /// or put where it puts them when missing.
-fn install_cni(kernel: &mut Kernel, cni: &CniNat) -> Result<(), String> {
+fn install_cni(kernel: &mut Kernel, cni: &CniRules) -> Result<(), String> {
     for table in ["raw", "nat", "filter"] {
         let own: Vec<&str> = (cni.chains.iter())
             .filter(|(t, ..)| *t == table)
@@ -1390,6 +1398,9 @@ fn install_cni(kernel: &mut Kernel, cni: &CniNat) -> Result<(), String> {
             .collect();
         let stale: Vec<&str> = stale.iter().map(String::as_str).collect();
         kernel.drop_chains(table, &stale);
+        for (_, chain, rule) in cni.foreign.iter().filter(|(t, ..)| *t == table) {
+            kernel.delete_rule(table, chain, rule)?;
+        }
         if own.is_empty() {
             continue;
         }
@@ -1561,7 +1572,10 @@ fn line_diff(before: &str, after: &str) -> LineChanges {
 /// Regenerates a scenario after the cluster changed, the way the node's own
 /// components would: kube-proxy syncs against what the node's tables hold
 /// now (its KUBE-* chains are replaced, chains it no longer needs are
-/// deleted, every other chain and rule stays), and the CNI's routes are
+/// deleted), the CNI writes its own again ([`install_cni`]: every
+/// `cali-…` or `FLANNEL-…` chain it does not want now goes, a learner's
+/// own of such a name too, as Felix and flanneld delete theirs), every
+/// other chain and rule stays, and the CNI's routes are
 /// replaced while routes added by hand (not in `old`'s generated set) stay.
 /// Pods and the client are made again from the cluster. Returns the new
 /// scenario and, per node, what changed.

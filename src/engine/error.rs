@@ -32,6 +32,16 @@ impl ParseError {
         }
     }
 
+    /// Where it is, in words: `line 3, column 7`, `line 3`, or None for
+    /// an error of the whole text (line 0).
+    pub fn place(&self) -> Option<String> {
+        match (self.line, self.column) {
+            (0, _) => None,
+            (l, 0) => Some(format!("line {l}")),
+            (l, c) => Some(format!("line {l}, column {c}")),
+        }
+    }
+
     pub fn expected(mut self, what: impl Into<String>) -> ParseError {
         self.expected = Some(shown(what.into()));
         self
@@ -44,10 +54,8 @@ impl fmt::Display for ParseError {
             write!(f, "{c}, ")?;
         }
         // Line 0: the error belongs to no line (the text as a whole).
-        match (self.line, self.column) {
-            (0, _) => {}
-            (l, 0) => write!(f, "line {l}: ")?,
-            (l, c) => write!(f, "line {l}, column {c}: ")?,
+        if let Some(at) = self.place() {
+            write!(f, "{at}: ")?;
         }
         f.write_str(&self.message)?;
         if let Some(e) = &self.expected {
@@ -61,24 +69,39 @@ impl std::error::Error for ParseError {}
 
 /// Messages quote what they found: a control character in it is written
 /// as `\u{0}` (a NUL would end the line on a terminal, or vanish on the
-/// page), and past 1,000 characters the rest is counted, not kept.
+/// page), and a word past 200 characters is cut where it stands, its
+/// length said, so the words after it (the reason) stay.
 fn shown(message: String) -> String {
-    const MAX: usize = 1000;
-    if message.len() <= MAX && !message.chars().any(|c| c.is_control() && c != '\n') {
+    const WORD: usize = 200;
+    let long_word = message.split_whitespace().any(|w| w.len() > WORD);
+    if !long_word && !message.chars().any(|c| c.is_control() && c != '\n') {
         return message;
     }
     let mut out = String::new();
-    for (i, c) in message.chars().enumerate() {
-        if i == MAX {
-            let rest = message.chars().count() - MAX;
-            out += &format!("… ({rest} characters more)");
-            break;
+    let mut word = 0usize;
+    let mut cut = 0usize;
+    for c in message.chars() {
+        if c.is_whitespace() {
+            if cut > 0 {
+                out += &format!("… ({cut} characters more)");
+                cut = 0;
+            }
+            word = 0;
+        } else {
+            word += 1;
+            if word > WORD {
+                cut += 1;
+                continue;
+            }
         }
         if c.is_control() && c != '\n' {
             out += &format!("\\u{{{:x}}}", c as u32);
         } else {
             out.push(c);
         }
+    }
+    if cut > 0 {
+        out += &format!("… ({cut} characters more)");
     }
     out
 }
@@ -167,13 +190,17 @@ mod tests {
             e.to_string(),
             "line 2, column 5: no chain named \"KUBE-\\u{0}SERVICES\""
         );
-        let long = ParseError::new(1, 1, format!("bad probability {}", "9".repeat(100_000)));
+        let long = ParseError::new(
+            1,
+            1,
+            format!("probability {} is not between 0 and 1", "9".repeat(100_000)),
+        );
         let shown = long.to_string();
         assert!(
-            shown.ends_with("… (99016 characters more)"),
+            shown.ends_with("… (99800 characters more) is not between 0 and 1"),
             "{}",
-            &shown[shown.len() - 40..]
+            &shown[shown.len() - 60..]
         );
-        assert!(shown.len() < 1100);
+        assert!(shown.len() < 300);
     }
 }

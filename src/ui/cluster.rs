@@ -310,8 +310,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                     { for errors.iter().take(50).map(|e| html! {
                         <li>{ match (&e.context, e.line) {
                             (Some(_), _) => e.to_string(),
-                            (None, 0) => format!("whole text: {}", e.message),
-                            (None, l) => format!("line {l}, column {}: {}", e.column, e.message),
+                            (None, _) => format!("{}: {}", e.place().unwrap_or_else(|| "whole text".into()), e.message),
                         } }</li>
                     }) }
                 </ul>

@@ -380,7 +380,7 @@ fn field_editor(props: &FieldProps) -> Html {
             if !props.errors.is_empty() {
                 <ul class="error-list" id={format!("{id}-errors")} aria-label={format!("Errors in the {what}")}>
                     { for props.errors.iter().take(50).map(|e| {
-                        let at = if e.line > 0 { format!("line {}, column {}", e.line, e.column) } else { "whole text".to_string() };
+                        let at = e.place().unwrap_or_else(|| "whole text".to_string());
                         // In a long listing (not editable) the line is a link to it.
                         let at = if large && e.line > 0 && props.view == EditorView::Text {
                             let (goto, line) = (goto.clone(), e.line);

@@ -299,8 +299,8 @@ pub fn apply_command(rules: &mut Ruleset, line: &str) -> Result<(), Errors> {
             1,
             1,
             format!(
-                "the command is {} characters long, more than the {MAX_COMMAND} one rule may have here: load a file of rules instead",
-                line.chars().count()
+                "the command is {} bytes long, more than the {MAX_COMMAND} one rule may have here: load a file of rules instead",
+                line.len()
             ),
         )
         .into());

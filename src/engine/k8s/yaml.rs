@@ -31,6 +31,9 @@ const MAX_ALIASED_BYTES: usize = 64 << 20;
 fn check_depth(text: &str) -> Result<(), ParseError> {
     let mut flow = 0usize;
     let mut aliases = 0usize;
+    // Anchors seen so far (`&name`): a `*` is an alias only of one of
+    // them (else a glob in a plain or block scalar, say).
+    let mut anchors: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (no, line) in text.lines().enumerate() {
         let mut col = line.len() - line.trim_start().len();
         let mut rest = line.trim_start();
@@ -51,14 +54,26 @@ fn check_depth(text: &str) -> Result<(), ParseError> {
         }
         let mut quote: Option<char> = None;
         let mut before = ' ';
-        for c in rest.chars() {
+        // The anchor or alias name after `&` or `*` at byte `i`.
+        let name_at = |i: usize| {
+            let tail = &rest[i + 1..];
+            let end = tail
+                .find(|c: char| c.is_whitespace() || ",[]{}".contains(c))
+                .unwrap_or(tail.len());
+            &tail[..end]
+        };
+        for (i, c) in rest.char_indices() {
             let prev = std::mem::replace(&mut before, c);
+            let starts = matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':' | '-') || i == 0;
             match (quote, c) {
                 (Some(q), c) if c == q => quote = None,
                 (Some(_), _) => {}
                 (None, '"' | '\'') => quote = Some(c),
                 (None, '#') => break,
-                (None, '*') if matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':' | '-') => {
+                (None, '&') if starts => {
+                    anchors.insert(name_at(i));
+                }
+                (None, '*') if starts && anchors.contains(name_at(i)) => {
                     aliases += 1;
                     if aliases.saturating_mul(text.len()) > MAX_ALIASED_BYTES {
                         return Err(ParseError::new(

@@ -212,6 +212,16 @@ impl Kernel {
         Ok(())
     }
 
+    /// Deletes `rule` from `chain` if it is there (`iptables -D` by the
+    /// rule's text).
+    pub fn delete_rule(&mut self, table: &str, chain: &str, rule: &str) -> Result<(), String> {
+        let rule = canonical(rule)?;
+        if let Some(c) = self.table(table).chain(chain) {
+            c.rules.retain(|r| *r != rule);
+        }
+        Ok(())
+    }
+
     /// Deletes chains `names` of `table` and every rule that jumps to one
     /// (what a CNI does to its own chains before writing them again).
     pub fn drop_chains(&mut self, table: &str, names: &[&str]) {
