@@ -1647,3 +1647,34 @@ fn the_bridge_address_answers_arp_only_past_rp_filter() {
         }
     }
 }
+
+/// Felix 3.29 in VXLAN mode leaves the tunnel's UDP flows untracked (raw
+/// NOTRACK): the outer packet makes no conntrack entry and walks no nat
+/// chain on either node; the pods' connection is tracked as ever.
+#[test]
+fn calico_vxlan_tunnel_packets_are_untracked() {
+    let mut w = world("calico-vxlan");
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("curl", "172.16.3.70:80", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-q8wzt");
+    let untracked: Vec<&str> = (t.steps.iter())
+        .filter(|st| {
+            matches!(&st.kind, StepKind::Conntrack(packetwalk::engine::trace::CtEvent::Lookup { state, .. }) if state.starts_with("UNTRACKED"))
+        })
+        .map(|st| st.ns.as_str())
+        .collect();
+    assert_eq!(untracked, ["node8", "node54"]);
+    for node in ["node8", "node54"] {
+        let h = w.host(node).unwrap();
+        let listed = s.conntrack[h].list();
+        assert!(
+            listed.len() == 1 && listed[0].starts_with("tcp"),
+            "{node}: {listed:?}"
+        );
+    }
+}

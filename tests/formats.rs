@@ -857,6 +857,10 @@ fn placement_and_range_errors() {
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m multiport --dports 1:2,3:4,5:6,7:8,9:10,11:12,13:14,15:16 -j ACCEPT\nCOMMIT\n", "a range counts as two"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name X --rcheck --reap -j DROP\nCOMMIT\n", "recent --reap needs --seconds"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name X --rcheck --seconds 5 --hitcount 256 -j DROP\nCOMMIT\n", "--hitcount is at most 255"),
+        // iptables 1.8.9: "RULE_APPEND failed (Invalid argument)" outside raw.
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j NOTRACK\nCOMMIT\n", "NOTRACK is only valid in the raw table, not in filter"),
+        ("*mangle\n:INPUT ACCEPT [0:0]\n-A INPUT -j CT --notrack\nCOMMIT\n", "CT is only valid in the raw table, not in mangle"),
+        ("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j CT --zone 1\nCOMMIT\n", "CT --zone is not modelled by Packet Walk: only CT --notrack is"),
     ];
     for (text, msg) in cases {
         let e = save::parse(text).expect_err(text);

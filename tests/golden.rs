@@ -1823,6 +1823,67 @@ fn a_stale_entry_answered_again_stays() {
     );
 }
 
+/// The raw table's NOTRACK: the packet is UNTRACKED (a conntrack
+/// `--ctstate UNTRACKED` rule sees it), no entry is made and no nat chain
+/// runs, so a Service's address is not translated; the answer to an
+/// untracked SYN is INVALID where the SYN went through. `-j NOTRACK` and
+/// `-j CT --notrack` print back as written (iptables 1.8.9).
+#[test]
+fn notrack_leaves_a_packet_to_itself() {
+    let (mut w, mut s) = article_node8(
+        &[
+            "-t raw -A PREROUTING -p tcp --dport 80 -j NOTRACK",
+            "-t raw -A OUTPUT -p udp --dport 53 -j CT --notrack",
+            "-I FORWARD 1 -m conntrack --ctstate UNTRACKED -j ACCEPT",
+        ],
+        "",
+    );
+    let node8 = w.host("node8").unwrap();
+    let text = packetwalk::engine::iptables::save::emit(w.hosts[node8].rules.as_ref().unwrap());
+    assert!(
+        text.contains("--dport 80 -j NOTRACK\n") && text.contains("--dport 53 -j CT --notrack\n"),
+        "{text}"
+    );
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new(CURL_POD, "172.16.225.112:80", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(delivered_in(&t), FLASK_POD);
+    let table = packetwalk::engine::render::table(&t);
+    assert!(
+        table.contains("is UNTRACKED (the raw table's NOTRACK"),
+        "{table}"
+    );
+    assert!(
+        chains(&t, "node8").iter().all(|c| !c.starts_with("nat/")),
+        "{table}"
+    );
+    assert!(s.conntrack[node8].list().is_empty());
+    let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    assert_eq!(dropped(&back), ("node8", DropReason::Filtered));
+    assert!(
+        drop_detail(&back).contains("--ctstate INVALID -j DROP"),
+        "{}",
+        drop_detail(&back)
+    );
+    // To the Service: no DNAT, so the packet follows node8's default route
+    // with the ClusterIP still its destination.
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new(CURL_POD, "flask-ui", Proto::Tcp),
+    )
+    .unwrap();
+    assert!(nats(&t).is_empty());
+    assert!(
+        matches!(&t.verdict, Verdict::Left { ns, .. } if ns == "node8"),
+        "{:?}",
+        t.verdict
+    );
+}
+
 /// An ICMP error about a SYN-ACK, reaching the listener's half-open
 /// connection (SYN_RECV): host unreachable drops it from the queue
 /// (tcp_req_err; measured on Linux 6.18: ListenDrops went up, accept()

@@ -1322,16 +1322,20 @@ fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> Felix
     }));
     output.push("-j MARK --set-xmark 0x0/0xf0000".into());
     chains.push(("filter", "cali-OUTPUT".into(), output));
-    // raw: Calico's mark bits cleared as a packet enters or leaves.
+    // raw: Calico's mark bits cleared as a packet enters or leaves, and
+    // (since Felix 3.29) VXLAN's UDP flows left untracked.
     for chain in ["cali-PREROUTING", "cali-OUTPUT"] {
-        chains.push((
-            "raw",
-            chain.into(),
-            vec![format!(
-                "{} -j MARK --set-xmark 0x0/0xf0000",
-                said("calico: clear its mark bits")
-            )],
-        ));
+        let mut rules = vec![format!(
+            "{} -j MARK --set-xmark 0x0/0xf0000",
+            said("calico: clear its mark bits")
+        )];
+        if vxlan {
+            rules.push(format!(
+                "-p udp -m udp --dport 4789 {} -j NOTRACK",
+                said("calico: VXLAN's packets are not tracked")
+            ));
+        }
+        chains.push(("raw", chain.into(), rules));
     }
     let jumps = vec![
         (

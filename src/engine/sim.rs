@@ -482,6 +482,8 @@ struct HostEnv<'a> {
     facts: HostFacts<'a>,
     state: &'a mut SimState,
     force: &'a [Force],
+    /// A NOTRACK rule matched.
+    notrack: bool,
 }
 
 /// What rules read from one namespace (addresses, the packet's conntrack state).
@@ -533,6 +535,10 @@ impl Facts for HostFacts<'_> {
 }
 
 impl Env for HostEnv<'_> {
+    fn notrack(&mut self) {
+        self.notrack = true;
+    }
+
     fn draw(&mut self, at: RuleAt) -> (u32, Option<bool>) {
         let d = (self.state.rng.next_u64() as u32) & 0x7fff_ffff;
         let h = self.facts.world.hosts[self.facts.host].name();
@@ -1403,6 +1409,17 @@ impl Walker<'_, '_> {
     }
 
     /// Conntrack lookup (priority -200 at PREROUTING and OUTPUT).
+    /// A packet the raw table marked NOTRACK: no connection is looked up
+    /// or made, its state is UNTRACKED, and no nat chain sees it.
+    fn ct_untracked(&mut self, host: usize, pkt: &Packet) -> Ct {
+        let state = "UNTRACKED (the raw table's NOTRACK: conntrack keeps no entry for it, and no nat chain sees it)".to_string();
+        self.ct_step(host, pkt, tuple_of(pkt), state, None);
+        Ct {
+            state: ctstate::UNTRACKED,
+            ..Ct::default()
+        }
+    }
+
     fn ct_lookup(&mut self, host: usize, pkt: &Packet) -> Ct {
         let t = tuple_of(pkt);
         let mut ct = Ct::default();
@@ -1743,9 +1760,15 @@ impl Walker<'_, '_> {
             ct.state = ctstate::INVALID;
         }
         let mut looked_up = false;
+        // A raw table's NOTRACK: conntrack leaves the packet alone.
+        let mut untracked = false;
         for &tn in order {
             if lookup_at && !looked_up && tn != TableName::Raw {
-                *ct = self.ct_lookup(host, pkt);
+                *ct = if untracked {
+                    self.ct_untracked(host, pkt)
+                } else {
+                    self.ct_lookup(host, pkt)
+                };
                 looked_up = true;
             }
             let Some(table) = rules.table(tn) else {
@@ -1794,9 +1817,11 @@ impl Walker<'_, '_> {
                 },
                 state: self.state,
                 force: &self.spec.force,
+                notrack: false,
             };
             let ns = world.hosts[host].name();
             let mut outcome = eval::run_hook(table, hook, pkt, &mut env, ns, &mut self.steps);
+            untracked |= env.notrack;
             if unbound {
                 if matches!(
                     outcome,

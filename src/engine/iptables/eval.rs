@@ -28,6 +28,8 @@ pub trait Env: Facts {
     fn recent(&mut self, r: &Recent, addr: Ipv4Addr) -> bool;
     /// Counts a matched rule (`iptables -L -v` counters).
     fn count(&mut self, at: RuleAt, bytes: u64);
+    /// A `NOTRACK` rule matched: the packet is not to be tracked.
+    fn notrack(&mut self) {}
 }
 
 /// What rules read from the namespace without changing anything: enough to
@@ -601,6 +603,7 @@ pub fn run_hook(
         }
         match &rule.target {
             Target::None => {}
+            Target::NoTrack { .. } => env.notrack(),
             Target::Mark { .. } => {
                 if pkt.mark != old_mark {
                     steps.push(Step {

@@ -262,6 +262,11 @@ pub enum Target {
         prefix: String,
         level: u8,
     },
+    /// `NOTRACK` (or `CT --notrack`, `ct`): the packet is not tracked
+    /// (conntrack state UNTRACKED, no entry, no NAT). Raw table only.
+    NoTrack {
+        ct: bool,
+    },
     /// A jump (`-j CHAIN`) or goto (`-g CHAIN`) into a user chain; `chain`
     /// is the chain's position, resolved when the table is committed.
     Jump {
@@ -286,6 +291,8 @@ impl Target {
             Target::Masquerade { .. } => "MASQUERADE",
             Target::Mark { .. } => "MARK",
             Target::Log { .. } => "LOG",
+            Target::NoTrack { ct: false } => "NOTRACK",
+            Target::NoTrack { ct: true } => "CT",
             Target::Jump { .. } => "",
         }
     }
@@ -345,8 +352,8 @@ const OTHER_MODULES: &[&str] = &[
 /// iptables-extensions(8)'s other IPv4 targets: real, and not modelled.
 #[rustfmt::skip]
 pub(crate) const OTHER_TARGETS: &[&str] = &[
-    "AUDIT", "CHECKSUM", "CLASSIFY", "CLUSTERIP", "CONNMARK", "CONNSECMARK", "CT", "DSCP",
-    "ECN", "HMARK", "IDLETIMER", "LED", "NETMAP", "NFLOG", "NFQUEUE", "NOTRACK", "RATEEST",
+    "AUDIT", "CHECKSUM", "CLASSIFY", "CLUSTERIP", "CONNMARK", "CONNSECMARK", "DSCP",
+    "ECN", "HMARK", "IDLETIMER", "LED", "NETMAP", "NFLOG", "NFQUEUE", "RATEEST",
     "REDIRECT", "SECMARK", "SET", "SYNPROXY", "TCPMSS", "TCPOPTSTRIP", "TEE", "TOS", "TPROXY",
     "TRACE", "TTL", "ULOG",
 ];
@@ -472,6 +479,10 @@ pub(crate) fn target_options(t: &str) -> &'static [&'static str] {
             "--or-mark",
             "--xor-mark",
         ],
+        "NOTRACK" => &[],
+        // Only its --notrack is modelled; its zones, helpers and timeouts
+        // are refused by name (see `build_target`).
+        "CT" => &["--notrack"],
         "LOG" => &[
             "--log-prefix",
             "--log-level",
@@ -497,6 +508,7 @@ pub(crate) fn is_flag(opt: &str) -> bool {
             | "--rsource"
             | "--rdest"
             | "--rttl"
+            | "--notrack"
             | "--limit-iface-in"
             | "--limit-iface-out"
             | "--random"
@@ -1027,6 +1039,12 @@ pub fn parse_rule(
             if OTHER_TARGETS.contains(tname) {
                 let at = b.target.as_ref().map_or(w.start, |t| t.1);
                 return Err(b.err(at, target_not_modelled(tname)));
+            }
+            if *tname == "CT" && opt.starts_with("--") && opt != "--notrack" {
+                return Err(b.err(
+                    w.start,
+                    format!("CT {opt} is not modelled by Packet Walk: only CT --notrack is (the connection is not tracked)"),
+                ));
             }
             if !known.contains(&opt) {
                 let msg = if opt.starts_with('-') {
@@ -1710,6 +1728,21 @@ impl Builder<'_, '_> {
                 // --random too: both pick the port at random.
                 random_fully: has("--random-fully") || has("--random"),
             },
+            "NOTRACK" => Target::NoTrack { ct: false },
+            "CT" => {
+                if let Some((k, _, pos)) =
+                    self.target_opts.iter().find(|(k, _, _)| *k != "--notrack")
+                {
+                    return Err(self.err(
+                        *pos,
+                        format!("CT {k} is not modelled by Packet Walk: only CT --notrack is (the connection is not tracked)"),
+                    ));
+                }
+                if !has("--notrack") {
+                    return Err(self.err(at, "CT is modelled here only as CT --notrack"));
+                }
+                Target::NoTrack { ct: true }
+            }
             "MARK" => {
                 let forms = [
                     "--set-xmark",

@@ -35,6 +35,16 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                     ),
                 ));
             }
+            if matches!(r.target, Target::NoTrack { .. }) && table.name != TableName::Raw {
+                errors.push(ParseError::new(
+                    r.line,
+                    col(&c.name, &r.args, tname),
+                    format!(
+                        "{tname} is only valid in the raw table, not in {} (the connection is looked up right after raw)",
+                        table.name
+                    ),
+                ));
+            }
             if matches!(r.target, Target::Reject(_)) && table.name != TableName::Filter {
                 errors.push(ParseError::new(
                     r.line,
