@@ -187,11 +187,12 @@ def main():
 # resets and half-open connections, 483.1 kB with Again's flags named and
 # the TTL field following the next hop, 488.7 kB with the neighbour
 # cache and its `ip neigh` view, the narrow embed's step line and the
-# Embed dialog's colours; the
+# Embed dialog's colours, 492.0 kB with NOTRACK, the messages' places and
+# escapes and the bad-input checks of that evening; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 489_000
+PAGE_BYTES_LIMIT = 492_500
 
 
 def page_size(dist):
