@@ -1678,3 +1678,57 @@ fn calico_vxlan_tunnel_packets_are_untracked() {
         );
     }
 }
+
+/// Felix's names and dispatch as Felix makes them: a profile chain name
+/// too long for iptables is hashed (SHA-256, base64url: the value Felix
+/// gives `kns.observability-platform`), and interfaces that share the
+/// character after `cali` are dispatched through a chain of their own,
+/// which packets from them pass.
+#[test]
+fn felix_names_and_dispatch() {
+    let pods: String = (0..6)
+        .map(|i| {
+            format!(
+                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\n  namespace: observability-platform\nspec:\n  nodeName: node8\nstatus:\n  podIP: 172.16.225.{}\n",
+                120 + i
+            )
+        })
+        .collect();
+    let c = calico_with(pods.trim_start_matches("---\n"));
+    let sc = cni::build(&c, "t", "t").unwrap();
+    let rules = node8_rules(&sc);
+    assert!(
+        rules.contains(":cali-pro-_S6OSp8iwaar64TDc6H - [0:0]"),
+        "{rules}"
+    );
+    let named: Vec<(String, String)> = (0..6)
+        .map(|i| ("observability-platform".to_string(), format!("p{i}")))
+        .chain(["curl", "flask-ui-6c9f7d8b5d-x2k4p"].map(|p| ("ms-test".into(), p.into())))
+        .map(|(ns, p)| (calico_veth(&ns, &p), p))
+        .collect();
+    let mut veths: Vec<String> = named.iter().map(|(v, _)| v.clone()).collect();
+    veths.sort();
+    let nth = |v: &str| v.chars().nth(4).unwrap();
+    let shared = veths
+        .iter()
+        .find(|v| veths.iter().filter(|w| nth(w) == nth(v)).count() > 1)
+        .expect("two of eight names share a character");
+    let c4 = nth(shared);
+    assert!(
+        rules.contains(&format!(
+            "-A cali-from-wl-dispatch -i cali{c4}+ -g cali-from-wl-dispatch-{c4}\n"
+        )) && rules.contains(&format!(
+            "-A cali-from-wl-dispatch-{c4} -i {shared} -g cali-fw-{shared}\n"
+        )),
+        "{rules}"
+    );
+    let pod = &named.iter().find(|(v, _)| v == shared).unwrap().1;
+    let mut w = World::build(&sc).unwrap();
+    let t = go(&mut w, pod, "172.16.3.70:80", vec![]);
+    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-q8wzt");
+    let chains = t.chains();
+    assert!(
+        chains.contains(&format!("node8/filter/cali-from-wl-dispatch-{c4}")),
+        "{pod} {shared}: {chains:?}"
+    );
+}
