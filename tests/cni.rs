@@ -837,6 +837,20 @@ fn hostile_yaml_is_an_error_not_a_crash() {
         err.0[0].message.contains("Kubernetes objects need none"),
         "{err}"
     );
+    // Not hidden by what only looks like a quote or a comment (`x'` and
+    // `a#b` are plain scalars in YAML).
+    for first in ["x'", "a#b"] {
+        let sneaky = long.replacen("  l: [", &format!("  l: [{first}, "), 1);
+        let err = Cluster::from_yaml(&sneaky).unwrap_err();
+        assert!(err.0[0].message.contains("aliases"), "{first}: {err}");
+    }
+    // Many aliases of a small anchor in a large file read.
+    let small = format!(
+        "kind: ConfigMap\nmetadata: {{name: x}}\ndata:\n  pad: {}\n  a: &s hello\n  l: [{}]\n",
+        "x".repeat(1 << 20),
+        vec!["*s"; 200].join(", ")
+    );
+    Cluster::from_yaml(&small).unwrap_or_else(|e| panic!("{e}"));
     let few = "kind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: &s hello\n  b: *s\n  c: *s\n";
     assert!(Cluster::from_yaml(few).is_ok());
     // A `*` that names no anchor is no alias: globs in a large file read.
@@ -1407,6 +1421,8 @@ fn an_fqdn_endpoint_slice_is_kept_without_addresses() {
 #[test]
 fn the_cnis_own_filter_and_tunnel_rules() {
     let sc = cni::build(&cluster("flannel-vxlan"), "t", "t").unwrap();
+    // flanneld makes no raw table (Felix does).
+    assert!(!node8_rules(&sc).contains("*raw"));
     let mut w = World::build(&sc).unwrap();
     for drop_policy in [false, true] {
         if drop_policy {
@@ -1731,4 +1747,51 @@ fn felix_names_and_dispatch() {
         chains.contains(&format!("node8/filter/cali-from-wl-dispatch-{c4}")),
         "{pod} {shared}: {chains:?}"
     );
+}
+
+/// Felix splits dispatch on the character after the prefix all names
+/// share: three interfaces that all begin with the same five characters
+/// are not split on the fifth (no `…-dispatch-3` chain when all begin
+/// `cali3`), and each is dispatched to its own chain.
+#[test]
+fn felix_dispatch_splits_after_the_shared_prefix() {
+    let flask = calico_veth("ms-test", "flask-ui-6c9f7d8b5d-q8wzt");
+    let twins: Vec<String> = (0..5000)
+        .map(|i| format!("t{i}"))
+        .filter(|p| calico_veth("ms-test", p)[..5] == flask[..5])
+        .take(2)
+        .collect();
+    assert_eq!(twins.len(), 2);
+    let pods: String = (twins.iter().enumerate())
+        .map(|(k, p)| {
+            format!(
+                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {p}\n  namespace: ms-test\nspec:\n  nodeName: node54\nstatus:\n  podIP: 172.16.3.{}\n",
+                80 + k
+            )
+        })
+        .collect();
+    let c = calico_with(pods.trim_start_matches("---\n"));
+    let sc = cni::build(&c, "t", "t").unwrap();
+    let rules = sc
+        .host("node54")
+        .unwrap()
+        .iptables
+        .as_ref()
+        .unwrap()
+        .to_text();
+    assert!(
+        !rules.contains(&format!(":cali-from-wl-dispatch-{} - ", &flask[4..5])),
+        "{rules}"
+    );
+    for p in twins
+        .iter()
+        .map(String::as_str)
+        .chain(["flask-ui-6c9f7d8b5d-q8wzt"])
+    {
+        let v = calico_veth("ms-test", p);
+        assert!(
+            rules.contains(&format!(" -i {v} -g cali-fw-{v}\n")),
+            "{p}: {rules}"
+        );
+    }
 }

@@ -844,6 +844,29 @@ fn damaged_input_never_panics() {
     }
 }
 
+/// A built-in chain need not be declared: iptables-restore 1.8.9 takes
+/// `-A PREROUTING` in a `*raw` without a `:PREROUTING` line; the chain
+/// it filled is declared when the text is printed, as iptables-save
+/// declares it.
+#[test]
+fn undeclared_builtin_chains_take_rules() {
+    let text = "*raw\n-A PREROUTING -p tcp -m tcp --dport 80 -j NOTRACK\nCOMMIT\n";
+    let rs = save::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let pre = rs
+        .table(TableName::Raw)
+        .unwrap()
+        .chain("PREROUTING")
+        .unwrap();
+    assert_eq!(pre.rules.len(), 1);
+    assert_eq!(
+        save::emit(&rs),
+        "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 80 -j NOTRACK\nCOMMIT\n"
+    );
+    // A user chain still needs its declaration.
+    let e = save::parse("*raw\n-A MINE -j ACCEPT\nCOMMIT\n").unwrap_err();
+    assert!(e.0[0].message.contains("no chain \"MINE\""), "{e}");
+}
+
 /// Checks iptables and the kernel make, found by review and checked against
 /// iptables 1.8.9: each is refused with its reason.
 #[test]

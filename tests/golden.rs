@@ -1870,6 +1870,32 @@ fn notrack_leaves_a_packet_to_itself() {
         "{}",
         drop_detail(&back)
     );
+    // node8 to itself, untracked in raw OUTPUT: it comes back in on lo
+    // still UNTRACKED. A raw PREROUTING NOTRACK on lo leaves a connection
+    // that is tracked alone: it came in with it.
+    for (rule, state) in [
+        ("-t raw -A OUTPUT -p tcp --dport 22 -j NOTRACK", "UNTRACKED"),
+        ("-t raw -A PREROUTING -i lo -j NOTRACK", "NEW"),
+    ] {
+        let (mut w, mut s) = article_node8(&[rule], "");
+        let t = send(
+            &mut w,
+            &mut s,
+            &SendSpec::new("node8", "192.168.11.58:22", Proto::Tcp),
+        )
+        .unwrap();
+        assert_eq!(delivered_in(&t), "node8");
+        let states: Vec<&str> = (t.steps.iter())
+            .filter_map(|st| match &st.kind {
+                StepKind::Conntrack(CtEvent::Lookup { state, .. }) => Some(state.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            states.len() == 2 && states.iter().all(|x| x.starts_with(state)),
+            "{rule}: {states:?}"
+        );
+    }
     // To the Service: no DNAT, so the packet follows node8's default route
     // with the ClusterIP still its destination.
     let t = send(

@@ -1221,32 +1221,42 @@ fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> Felix
             }
         }
     }
-    // Dispatch by interface name: names that share the character after
-    // "cali" go through a chain of their own (Felix's prefix tree, one
-    // level here).
+    // Dispatch by interface name, as Felix's prefix tree at one level: the
+    // names (sorted, once each) are split on the character after the
+    // prefix they all share; a group of more than one goes through a
+    // chain of its own, named by the group's prefix after "cali".
+    let mut names: Vec<&str> = sorted.iter().map(|w| w.veth.as_str()).collect();
+    names.dedup();
+    let common = (names.iter())
+        .map(|n| {
+            let first = names[0].as_bytes();
+            n.bytes().zip(first).take_while(|(a, b)| a == *b).count()
+        })
+        .min()
+        .unwrap_or(0);
     for (dir, opt, to) in [("from", "-i", "fw"), ("to", "-o", "tw")] {
         let root = format!("cali-{dir}-wl-dispatch");
         let unknown = format!("{} -j DROP", said("Unknown interface"));
+        let goto = |name: &str| {
+            format!(
+                "{opt} {name} -g {}",
+                felix_chain(&format!("cali-{to}-"), name)
+            )
+        };
         let mut rules = Vec::new();
         let mut k = 0;
-        while k < sorted.len() {
-            let c = sorted[k].veth.chars().nth(4).unwrap_or('_');
-            let group: Vec<&&Workload> = (sorted[k..].iter())
-                .take_while(|w| w.veth.chars().nth(4).unwrap_or('_') == c)
+        while k < names.len() {
+            let key = &names[k][..(common + 1).min(names[k].len())];
+            let group: Vec<&str> = (names[k..].iter())
+                .take_while(|n| n.starts_with(key))
+                .copied()
                 .collect();
-            let goto = |w: &Workload| {
-                format!(
-                    "{opt} {} -g {}",
-                    w.veth,
-                    felix_chain(&format!("cali-{to}-"), &w.veth)
-                )
-            };
             if group.len() == 1 {
                 rules.push(goto(group[0]));
             } else {
-                let child = format!("{root}-{c}");
-                rules.push(format!("{opt} cali{c}+ -g {child}"));
-                let mut child_rules: Vec<String> = group.iter().map(|w| goto(w)).collect();
+                let child = format!("{root}-{}", key.strip_prefix("cali").unwrap_or(key));
+                rules.push(format!("{opt} {key}+ -g {child}"));
+                let mut child_rules: Vec<String> = group.iter().map(|n| goto(n)).collect();
                 child_rules.push(unknown.clone());
                 chains.push(("filter", child, child_rules));
             }
@@ -1397,13 +1407,25 @@ fn install_cni(kernel: &mut Kernel, cni: &CniRules) -> Result<(), String> {
             .filter(|(t, ..)| *t == table)
             .map(|(_, n, _)| n.as_str())
             .collect();
+        // A table the node does not have stays so when nothing goes in it.
+        if own.is_empty() && !kernel.has_table(table) {
+            continue;
+        }
         let stale: Vec<String> = (kernel.chains(table).into_iter())
             .filter(|c| cni_chain(c) && !own.contains(&c.as_str()))
             .collect();
         let stale: Vec<&str> = stale.iter().map(String::as_str).collect();
         kernel.drop_chains(table, &stale);
-        for (_, chain, rule) in cni.foreign.iter().filter(|(t, ..)| *t == table) {
-            kernel.delete_rule(table, chain, rule)?;
+        // Only where the other CNI wrote them: its first such rule (Felix's
+        // "Policy explicitly accepted packet.", which no one else writes)
+        // says so, and then each goes once.
+        let foreign: Vec<_> = (cni.foreign.iter()).filter(|(t, ..)| *t == table).collect();
+        if let Some((_, chain, first)) = foreign.first() {
+            if kernel.has_rule(table, chain, first)? {
+                for (_, chain, rule) in &foreign {
+                    kernel.delete_rule(table, chain, rule)?;
+                }
+            }
         }
         if own.is_empty() {
             continue;

@@ -1595,6 +1595,11 @@ impl Walker<'_, '_> {
         let (e, dir) = match (ct.entry, &ct.attached) {
             (Some((i, dir)), _) => (self.state.conntrack[host].entries[i].clone(), dir),
             (None, Some((e, dir))) => (e.clone(), *dir),
+            (None, None) if ct.state == ctstate::UNTRACKED => {
+                let why = "UNTRACKED (it left on lo untracked, and stays so)".to_string();
+                self.ct_step(host, pkt, tuple_of(pkt), why, None);
+                return;
+            }
             (None, None) => {
                 let why = "INVALID (it left on lo without a connection)".to_string();
                 self.ct_step(host, pkt, tuple_of(pkt), why, None);
@@ -1764,7 +1769,12 @@ impl Walker<'_, '_> {
         let mut untracked = false;
         for &tn in order {
             if lookup_at && !looked_up && tn != TableName::Raw {
-                *ct = if untracked {
+                // NOTRACK leaves alone a packet that already has its
+                // connection: one back in on lo, the kernel's answer
+                // ("Previously seen (loopback)? Ignore.").
+                let has_one = self.carried.as_ref().is_some_and(|(h, _)| *h == host)
+                    || self.attached.as_ref().is_some_and(|(h, _)| *h == host);
+                *ct = if untracked && !has_one {
                     self.ct_untracked(host, pkt)
                 } else {
                     self.ct_lookup(host, pkt)
@@ -3083,7 +3093,9 @@ impl Walker<'_, '_> {
         };
         let theirs = &mut self.state.neigh[owner.0];
         match theirs.iter_mut().find(|n| n.dev == owner.1 && n.ip == sip) {
-            Some(n) if n.owner == learnt.owner && n.state(now) == Nud::Reachable => {}
+            // neigh_update: a valid entry keeps its state (and timers) when
+            // the address is the same.
+            Some(n) if n.owner == learnt.owner && n.state(now) != Nud::Failed => {}
             Some(n) => *n = learnt,
             None => theirs.push(learnt),
         }

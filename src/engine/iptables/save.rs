@@ -464,6 +464,18 @@ impl Parser {
             },
             _ => (None, &words[..]),
         };
+        // A built-in chain exists whether the dump declares it or not
+        // (iptables-restore takes `-A PREROUTING` in a `*raw` with no
+        // `:PREROUTING` line).
+        if let (Some(cmd), Some(name)) = (words.first(), words.get(1)) {
+            let adds = matches!(cmd.text.as_ref(), "-A" | "--append" | "-I" | "--insert");
+            let hook = (table.name.builtin_hooks().iter()).find(|h| h.chain_name() == name.text);
+            if let (true, Some(h), None) = (adds, hook, table.chain(&name.text)) {
+                let mut c = Chain::new(h.chain_name(), Some(Policy::Accept), 0);
+                c.implicit = true;
+                table.insert_chain(0, c);
+            }
+        }
         if let Err(e) = command::apply(table, words, &Source { line, line_no }, counters) {
             errors.push(e);
         }

@@ -21,21 +21,36 @@ const MAX_COLUMN: usize = 240;
 const MAX_FLOW: usize = 64;
 
 /// How much text aliases may stand for: each `*alias` copies its anchor's
-/// node, which may be as long as the whole text, so a file of 1 MB with
-/// thousands of aliases of one long string would take gigabytes
-/// (saphyr's own limit counts nodes, not their size).
+/// node, so a file of 1 MB with thousands of aliases of one long string
+/// would take gigabytes (saphyr's own limit counts nodes, not their size).
 const MAX_ALIASED_BYTES: usize = 64 << 20;
 
-/// Refuses nesting past [`MAX_COLUMN`] / [`MAX_FLOW`], and more aliases
-/// than [`MAX_ALIASED_BYTES`] allows, at its line.
+/// Refuses nesting past [`MAX_COLUMN`] / [`MAX_FLOW`], at its line, and
+/// aliases that stand for more than [`MAX_ALIASED_BYTES`] in all, at the
+/// line of the alias that passes it. An anchor's node is taken to run
+/// from the anchor to the next line indented no deeper than the anchor's
+/// line. Anchors and aliases are looked for in quotes and comments too
+/// (a `*` is an alias only of an anchor seen before it): counting too
+/// many is safe, too few is not.
 fn check_depth(text: &str) -> Result<(), ParseError> {
     let mut flow = 0usize;
-    let mut aliases = 0usize;
-    // Anchors seen so far (`&name`): a `*` is an alias only of one of
-    // them (else a glob in a plain or block scalar, say).
-    let mut anchors: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    // Anchors open (their line's indentation, name, where they start),
+    // and the size of each closed one.
+    let mut open: Vec<(usize, &str, usize)> = Vec::new();
+    let mut sizes: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut uses: Vec<(&str, usize)> = Vec::new();
+    let mut offset = 0usize;
     for (no, line) in text.lines().enumerate() {
-        let mut col = line.len() - line.trim_start().len();
+        let line_start = offset;
+        offset += line.len() + 1;
+        let indent = line.len() - line.trim_start().len();
+        if !line.trim().is_empty() {
+            while open.last().is_some_and(|(i, ..)| *i >= indent) {
+                let (_, name, from) = open.pop().expect("checked");
+                sizes.insert(name, line_start.saturating_sub(from));
+            }
+        }
+        let mut col = indent;
         let mut rest = line.trim_start();
         while let Some(r) = rest
             .strip_prefix('-')
@@ -52,7 +67,9 @@ fn check_depth(text: &str) -> Result<(), ParseError> {
                 format!("YAML: nested more than {MAX_COLUMN} columns deep; Kubernetes objects never are"),
             ));
         }
+        let rest_at = line_start + (line.len() - rest.len());
         let mut quote: Option<char> = None;
+        let mut comment = false;
         let mut before = ' ';
         // The anchor or alias name after `&` or `*` at byte `i`.
         let name_at = |i: usize| {
@@ -64,29 +81,25 @@ fn check_depth(text: &str) -> Result<(), ParseError> {
         };
         for (i, c) in rest.char_indices() {
             let prev = std::mem::replace(&mut before, c);
-            let starts = matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':' | '-') || i == 0;
+            let starts = matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':' | '-' | '\'' | '"');
+            match c {
+                '&' if starts => open.push((indent, name_at(i), rest_at + i)),
+                '*' if starts
+                    && (sizes.contains_key(name_at(i))
+                        || open.iter().any(|o| o.1 == name_at(i))) =>
+                {
+                    uses.push((name_at(i), no + 1));
+                }
+                _ => {}
+            }
+            if comment {
+                continue;
+            }
             match (quote, c) {
                 (Some(q), c) if c == q => quote = None,
                 (Some(_), _) => {}
-                (None, '"' | '\'') => quote = Some(c),
-                (None, '#') => break,
-                (None, '&') if starts => {
-                    anchors.insert(name_at(i));
-                }
-                (None, '*') if starts && anchors.contains(name_at(i)) => {
-                    aliases += 1;
-                    if aliases.saturating_mul(text.len()) > MAX_ALIASED_BYTES {
-                        return Err(ParseError::new(
-                            no + 1,
-                            1,
-                            format!(
-                                "YAML: {aliases} aliases (*name) in a text of {} KB could stand for more than {} MB; Kubernetes objects need none: write the values out",
-                                text.len() >> 10,
-                                MAX_ALIASED_BYTES >> 20
-                            ),
-                        ));
-                    }
-                }
+                (None, '"' | '\'') if starts => quote = Some(c),
+                (None, '#') if prev == ' ' || prev == '\t' || i == 0 => comment = true,
                 (None, '[' | '{') => {
                     flow += 1;
                     if flow > MAX_FLOW {
@@ -100,6 +113,24 @@ fn check_depth(text: &str) -> Result<(), ParseError> {
                 (None, ']' | '}') => flow = flow.saturating_sub(1),
                 _ => {}
             }
+        }
+    }
+    for (_, name, from) in open {
+        sizes.insert(name, text.len().saturating_sub(from));
+    }
+    let mut total = 0usize;
+    for (k, (name, line)) in uses.iter().enumerate() {
+        total = total.saturating_add(sizes.get(name).copied().unwrap_or(text.len()));
+        if total > MAX_ALIASED_BYTES {
+            return Err(ParseError::new(
+                *line,
+                1,
+                format!(
+                    "YAML: the {} aliases (*name) up to here stand for more than {} MB of text; Kubernetes objects need none: write the values out",
+                    k + 1,
+                    MAX_ALIASED_BYTES >> 20
+                ),
+            ));
         }
     }
     Ok(())

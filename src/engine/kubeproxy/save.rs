@@ -212,12 +212,28 @@ impl Kernel {
         Ok(())
     }
 
-    /// Deletes `rule` from `chain` if it is there (`iptables -D` by the
-    /// rule's text).
+    /// Whether the node has `table` (something made or used it).
+    pub fn has_table(&self, table: &str) -> bool {
+        self.tables.iter().any(|t| t.name == table)
+    }
+
+    /// Whether `chain` of `table` holds `rule` (`iptables -C`).
+    pub fn has_rule(&self, table: &str, chain: &str, rule: &str) -> Result<bool, String> {
+        let rule = canonical(rule)?;
+        Ok((self.tables.iter())
+            .filter(|t| t.name == table)
+            .filter_map(|t| t.chains.get(chain))
+            .any(|c| c.rules.contains(&rule)))
+    }
+
+    /// Deletes the first copy of `rule` from `chain`, if it is there
+    /// (`iptables -D` by the rule's text).
     pub fn delete_rule(&mut self, table: &str, chain: &str, rule: &str) -> Result<(), String> {
         let rule = canonical(rule)?;
         if let Some(c) = self.table(table).chain(chain) {
-            c.rules.retain(|r| *r != rule);
+            if let Some(i) = c.rules.iter().position(|r| *r == rule) {
+                c.rules.remove(i);
+            }
         }
         Ok(())
     }
