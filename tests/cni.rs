@@ -1529,6 +1529,16 @@ fn verdict_rules(t: &Trace, ns: &str) -> Vec<String> {
 fn felix_policy_chains_carry_pod_traffic() {
     let sc = cni::build(&cluster("calico-ipip"), "t", "t").unwrap();
     let curl = calico_veth("ms-test", "curl");
+    // The Why names what Felix's chains stand for.
+    let names = cni::cni_chain_names(&cluster("calico-ipip"), "node8");
+    let named = |c: &str| names.iter().find(|(n, _)| n == c).map(|(_, w)| w.clone());
+    assert_eq!(
+        named(&format!("cali-fw-{curl}")).as_deref(),
+        Some(format!("Felix's chain for packets from pod ms-test/curl (its veth {curl}): a known connection's at once, else its policy and profiles").as_str())
+    );
+    assert!(
+        named("cali-pro-kns.ms-test").is_some_and(|w| w.contains("namespace ms-test's profile"))
+    );
     let flask54 = calico_veth("ms-test", "flask-ui-6c9f7d8b5d-q8wzt");
     let mut w = World::build(&sc).unwrap();
     let mut s = SimState::new(&w);
@@ -1685,6 +1695,15 @@ fn calico_vxlan_tunnel_packets_are_untracked() {
         .map(|st| st.ns.as_str())
         .collect();
     assert_eq!(untracked, ["node8", "node54"]);
+    // `ip neigh` lists the CNI's permanent entries beside the learnt ones.
+    let neigh = s.neighbours(&w, w.host("node8").unwrap());
+    assert!(
+        neigh
+            .iter()
+            .any(|l| l.contains(" dev vxlan.calico lladdr ") && l.ends_with(" PERMANENT"))
+            && neigh.iter().any(|l| l.ends_with(" REACHABLE")),
+        "{neigh:?}"
+    );
     for node in ["node8", "node54"] {
         let h = w.host(node).unwrap();
         let listed = s.conntrack[h].list();

@@ -1718,6 +1718,78 @@ pub fn chain_names(cluster: &Cluster, node: &str) -> Vec<(String, String)> {
     node_sync(cluster, node).map_or_else(Vec::new, |r| chain_names_in(&r))
 }
 
+/// What the CNI's own chains on `node` stand for, as full phrases
+/// (`Felix's chain for …`, `flanneld's …`): Felix's per pod and per
+/// namespace, and the fixed ones of the cluster's mode.
+pub fn cni_chain_names(cluster: &Cluster, node: &str) -> Vec<(String, String)> {
+    let net = cluster.network.as_ref();
+    let Some(mode) = Mode::parse(net.map_or(k8s::MODES[0], |n| n.mode.as_str())) else {
+        return Vec::new();
+    };
+    let fixed: &[(&str, &str)] = if mode.calico() {
+        &[
+            ("cali-FORWARD", "Felix's FORWARD chain: it sends a packet from a pod, or to one, through that pod's own chain"),
+            ("cali-from-wl-dispatch", "Felix's chain that picks, by the veth a packet came in on, the chain of the pod that sent it"),
+            ("cali-to-wl-dispatch", "Felix's chain that picks, by the veth a packet goes out on, the chain of the pod it goes to"),
+            ("cali-INPUT", "Felix's INPUT chain: the tunnel's packets only from the cluster's nodes, a pod's packets to this node through cali-wl-to-host"),
+            ("cali-wl-to-host", "Felix's chain for a pod's packets to this node: the pod's own chain, then DefaultEndpointToHostAction (ACCEPT)"),
+            ("cali-OUTPUT", "Felix's OUTPUT chain (in filter: the node's own packets to a pod pass unchecked, the tunnel's go out to the cluster's nodes; in raw: Calico's mark bits cleared)"),
+            ("cali-PREROUTING", "Felix's raw PREROUTING chain: Calico's mark bits cleared as a packet comes in (and VXLAN's packets left untracked)"),
+            ("cali-POSTROUTING", "Felix's nat POSTROUTING chain: its IP pool's natOutgoing, and the node's own packets into the tunnel"),
+            ("cali-nat-outgoing", "Felix's chain that masquerades pod traffic leaving the IP pools (natOutgoing)"),
+        ]
+    } else {
+        &[
+            (
+                "FLANNEL-POSTRTG",
+                "flanneld's chain that masquerades pod traffic leaving the pod network (--ip-masq)",
+            ),
+            (
+                "FLANNEL-FWD",
+                "flanneld's chain that accepts the pod network's forwarded packets",
+            ),
+        ]
+    };
+    let mut out: Vec<(String, String)> = (fixed.iter())
+        .map(|(c, w)| (c.to_string(), w.to_string()))
+        .collect();
+    if !mode.calico() {
+        return out;
+    }
+    let pods = (cluster.pods.iter())
+        .filter(|p| p.node_name.as_deref() == Some(node))
+        .map(|p| (p.namespace.as_str(), p.name.as_str()))
+        .chain((cluster.slices.iter()).flat_map(|s| {
+            (s.endpoints.iter())
+                .filter(|e| e.node_name.as_deref() == Some(node))
+                .filter_map(move |e| Some((s.namespace.as_str(), e.pod.as_deref()?)))
+        }));
+    for (ns, pod) in pods {
+        let veth = calico_veth(ns, pod);
+        for (prefix, what) in [("cali-fw-", "from"), ("cali-tw-", "to")] {
+            let chain = felix_chain(prefix, &veth);
+            if !out.iter().any(|(c, _)| *c == chain) {
+                out.push((chain, format!("Felix's chain for packets {what} pod {ns}/{pod} (its veth {veth}): a known connection's at once, else its policy and profiles")));
+            }
+        }
+        for (dir, what) in [("pro", "from"), ("pri", "to")] {
+            for (id, whose) in [
+                (format!("kns.{ns}"), format!("namespace {ns}'s profile")),
+                (
+                    format!("ksa.{ns}.default"),
+                    format!("service account {ns}/default's profile (no rules of its own)"),
+                ),
+            ] {
+                let chain = felix_chain(&format!("cali-{dir}-"), &id);
+                if !out.iter().any(|(c, _)| *c == chain) {
+                    out.push((chain, format!("Felix's chain for {whose}, for packets {what} its pods; it marks what it allows with 0x10000")));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// [`chain_names`] of a sync already made.
 pub fn chain_names_in(r: &Restore) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();

@@ -234,7 +234,7 @@ fn view(c: &Cluster) -> ClusterView {
             let r = cni::node_sync(c, &n.name)?;
             Some(NodeSync {
                 node: n.name.clone(),
-                names: cni::chain_names_in(&r),
+                names: [cni::chain_names_in(&r), cni::cni_chain_names(c, &n.name)].concat(),
                 origins: cni::rule_origins_in(c, &r),
                 restore: r.text(),
             })

@@ -377,14 +377,22 @@ impl SimState {
     /// then address), the link-layer address named by the device that
     /// has it.
     pub fn neighbours(&self, world: &World, host: usize) -> Vec<String> {
-        let Some(cache) = self.neigh.get(host) else {
+        let Some(h) = world.hosts.get(host) else {
             return Vec::new();
         };
+        // The CNI's permanent entries (a VXLAN device's), then the learnt.
+        let permanent = h.devs.iter().flat_map(|d| match &d.spec.kind {
+            DeviceKind::Vxlan { neigh, .. } => neigh
+                .iter()
+                .map(|n| format!("{} dev {} lladdr {} PERMANENT", n.ip, d.spec.name, n.lladdr))
+                .collect(),
+            _ => Vec::new(),
+        });
+        let cache = self.neigh.get(host).map_or(&[][..], Vec::as_slice);
         let mut sorted: Vec<&Neighbour> = cache.iter().collect();
         sorted.sort_by_key(|n| (n.dev, n.ip));
-        sorted
-            .into_iter()
-            .map(|n| {
+        permanent
+            .chain(sorted.into_iter().map(|n| {
                 let dev = world.hosts[host].devs[n.dev].spec.name.as_str();
                 let state = n.state(self.clock);
                 if state == Nud::Failed {
@@ -397,7 +405,7 @@ impl SimState {
                     world.label(n.owner.0, n.owner.1),
                     state.name()
                 )
-            })
+            }))
             .collect()
     }
 

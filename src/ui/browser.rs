@@ -389,14 +389,20 @@ pub fn follow_packet() {
     // Stepping from the list of steps keeps the list where it is.
     let in_list = doc.active_element().and_then(|e| e.closest(".events-panel").ok().flatten()).is_some();
     let height = window_height();
-    if in_list || panel.left() < pic.right() || pic.bottom() <= 0.0 || pic.top() >= height {
+    // A narrow embed's step bar, fixed at the frame's bottom: the panel is
+    // under the picture there, but the buttons stay, so the packet is
+    // followed above the bar.
+    let bar = rect(".app.embed .step-controls").filter(|b| b.bottom() >= height - 2.0 && b.top() > height / 2.0);
+    let beside = panel.left() >= pic.right();
+    if in_list || !(beside || bar.is_some()) || pic.bottom() <= 0.0 || pic.top() >= height {
         return;
     }
     const ROOM: f64 = 48.0;
+    let below = bar.map_or(ROOM, |b| height - b.top() + ROOM / 2.0);
     let dy = if glyph.top() < ROOM {
         glyph.top() - ROOM
-    } else if glyph.bottom() > height - ROOM {
-        glyph.bottom() - (height - ROOM)
+    } else if glyph.bottom() > height - below {
+        glyph.bottom() - (height - below)
     } else {
         return;
     };

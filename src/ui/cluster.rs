@@ -322,9 +322,9 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             }
             if !names.is_empty() {
                 <details class="chain-names" open=true>
-                    <summary>{ format!("kube-proxy's chains on {} and what they stand for", props.node.clone().unwrap_or_default()) }</summary>
+                    <summary>{ format!("kube-proxy's and the CNI's chains on {} and what they stand for", props.node.clone().unwrap_or_default()) }</summary>
                     <table class="explain-table">
-                        <thead><tr><th scope="col">{ "Chain" }</th><th scope="col">{ "Service port (→ endpoint)" }</th></tr></thead>
+                        <thead><tr><th scope="col">{ "Chain" }</th><th scope="col">{ "Service port (→ endpoint), or what the CNI wrote it for" }</th></tr></thead>
                         <tbody>
                             { for names.iter().map(|(c, w)| html! { <tr><td><code>{ c.clone() }</code></td><td>{ w.clone() }</td></tr> }) }
                         </tbody>

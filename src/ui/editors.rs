@@ -177,7 +177,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 if !props.neighbours.is_empty() {
                     <pre class="ct-lines" tabindex="0" aria-label={format!("ip neigh on {host_name}")}>{ props.neighbours.join("\n") }</pre>
                 }
-                <p class="help">{ "The neighbour (ARP) cache after the last packet sent, the link-layer address named by the device that has it. An answer makes an entry REACHABLE for 30 s, then STALE: still used, without asking, and checked by a probe. The host that answers a request learns the asker too. \"Forget all packets, conntrack and ARP caches\" (under the steps) empties them." }</p>
+                <p class="help">{ "The neighbour (ARP) cache after the last packet sent, the link-layer address named by the device that has it. An answer makes an entry REACHABLE for 30 s, then STALE: still used, without asking, and checked by a probe. The host that answers a request learns the asker too. \"Forget all packets, conntrack and ARP caches\" (under Packets sent) empties them. Packet Walk's clock moves 1 s for each packet sent." }</p>
             </details>
         </section>
     }

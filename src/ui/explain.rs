@@ -4,10 +4,16 @@
 //! branch, conntrack tuples.
 
 use crate::engine::decimal;
-use crate::engine::trace::{CtEvent, NatKind, StepKind, Trace};
+use crate::engine::trace::{CtEvent, NatKind, Nud, StepKind, Trace};
 use crate::engine::packet::Transport;
 use std::rc::Rc;
 use yew::prelude::*;
+
+/// Whether a chain's description is a CNI's whole phrase (`Felix's chain
+/// for …`) rather than the object kube-proxy wrote the chain for.
+fn cni_phrase(w: &str) -> bool {
+    w.starts_with("Felix's ") || w.starts_with("flanneld's ")
+}
 
 /// Why a rule did not match: the failed match and the reason; `None`
 /// when it does match; an error when the question makes no sense.
@@ -105,10 +111,18 @@ pub fn explain(props: &ExplainProps) -> Html {
                             }
                         </p>
                     } else if let Some(w) = own {
-                        <p class="origin">{ "kube-proxy wrote " }<code>{ chain.clone() }</code>{ format!(" for {w}.") }</p>
+                        if cni_phrase(w.as_str()) {
+                            <p class="origin"><code>{ chain.clone() }</code>{ format!(" is {w}.") }</p>
+                        } else {
+                            <p class="origin">{ "kube-proxy wrote " }<code>{ chain.clone() }</code>{ format!(" for {w}.") }</p>
+                        }
                     }
                     if let Some(w) = to {
-                        <p class="origin"><code>{ to_chain.clone() }</code>{ format!(" is kube-proxy's chain for {w}.") }</p>
+                        if cni_phrase(w.as_str()) {
+                            <p class="origin"><code>{ to_chain.clone() }</code>{ format!(" is {w}.") }</p>
+                        } else {
+                            <p class="origin"><code>{ to_chain.clone() }</code>{ format!(" is kube-proxy's chain for {w}.") }</p>
+                        }
                     }
                 </>
             }
@@ -218,6 +232,8 @@ pub fn explain(props: &ExplainProps) -> Html {
                     if let (Some(o), Some(r)) = (original, reply) {
                         <p>{ "The connection: original " }<code>{ o.to_string() }</code>{ ", reply " }<code>{ r.to_string() }</code>
                         { ". A reply matching the second tuple is translated back without any nat rule." }</p>
+                    } else if state.starts_with("UNTRACKED") {
+                        <p>{ "UNTRACKED: a NOTRACK rule in the raw table, which runs before conntrack's lookup, told conntrack to leave this packet alone. No entry is looked up or made, so no nat chain sees it and no connection's NAT translates it (a Service's address stays as it is); -m conntrack --ctstate UNTRACKED matches it, and an answer to it finds no connection (INVALID). Used for traffic that needs no state: Calico's VXLAN packets since Felix 3.29, NodeLocal DNSCache's." }</p>
                     } else if state.starts_with("INVALID") {
                         <p>{ "INVALID: conntrack keeps no entry for this packet, so no NAT applies to it (the nat table is not consulted, and no binding translates it back); a rule with -m conntrack --ctstate INVALID matches it, and kube-proxy's drops such packets in FORWARD on some versions." }</p>
                     } else {
@@ -232,6 +248,25 @@ pub fn explain(props: &ExplainProps) -> Html {
                 <p>{ "The connection is confirmed: conntrack puts it in its table as the packet leaves netfilter on this host (after POSTROUTING, or after INPUT for a packet delivered here). Original " }<code>{ original.to_string() }</code>{ ", reply " }<code>{ reply.to_string() }</code>{ "." }</p>
             },
         },
+        StepKind::Arp {
+            dev,
+            target,
+            answered_by,
+            proxy,
+            cached,
+        } => {
+            let who = answered_by.clone().unwrap_or_default();
+            let clock = "(Packet Walk's clock moves 1 s for each packet sent.)";
+            let text = match (cached, answered_by) {
+                (Some(Nud::Reachable), _) => format!("The neighbour cache (ip neigh) holds {target} on {dev}: {who}, confirmed by an answer within the last 30 s (base_reachable_time), so the frame goes at once and nothing is asked. {clock}"),
+                (Some(Nud::Stale), _) => format!("The neighbour cache holds {target} on {dev}: {who}, but not confirmed lately (older than 30 s, or learnt from {who}'s own ARP request): STALE. The kernel uses it at once all the same, and checks it: 5 s on (DELAY) it sends unicast ARP probes; an answer makes it REACHABLE, three unanswered make it FAILED, and the next packet asks again by broadcast. {clock}"),
+                (Some(Nud::Failed), _) => format!("The cache's entry for {target} on {dev} FAILED: its unicast probes went unanswered. So the kernel asks again by broadcast."),
+                (None, Some(_)) if *proxy => format!("No entry for {target} on {dev} in the neighbour cache, so the kernel broadcasts an ARP request and holds the packet. {who} answers by proxy ARP: it does not own {target}, but routes it out of another device (Calico's node veths answer so for 169.254.1.1, the pods' gateway). The asker's entry is now REACHABLE; the answerer learnt the asker from the request (STALE), so its own packets back go without asking."),
+                (None, Some(_)) => format!("No entry for {target} on {dev} in the neighbour cache, so the kernel broadcasts an ARP request (who-has {target}) and holds the packet; {who} answers. The asker's entry is now REACHABLE; the answerer learnt the asker from the request, by the address the request was sent from (STALE), so its own packets back to that address go without asking."),
+                (None, None) => format!("No entry for {target} on {dev}, and nobody answers the ARP request: after about 3 s (three requests a second apart) the kernel gives up, and the sender hears of it (host unreachable)."),
+            };
+            html! { <p>{ text }</p> }
+        }
         StepKind::Bridge {
             bridge,
             in_port,
