@@ -271,6 +271,7 @@ pub fn event_list(props: &EventListProps) -> Html {
             <fieldset class="filters">
                 <legend>{ "Show" }</legend>
                 { toggle("rule skips", "show-skips", "The rules the packet was tested against that did not match", f.hide_skips, |f, v| f.hide_skips = v) }
+                { toggle("chain walk", "show-walk", "Each hook and chain entered, each chain's end, and built-in chains' ACCEPT policies (the matched rules still name their chain)", f.hide_walk, |f, v| f.hide_walk = v) }
                 { toggle("conntrack", "show-conntrack", "Conntrack's lookups and confirmations, and the nat table left out for a known connection", f.hide_conntrack, |f, v| f.hide_conntrack = v) }
                 { toggle("routing", "show-routing", "The routing decisions with the routes weighed, TTL and redirects", f.hide_routing, |f, v| f.hide_routing = v) }
                 { toggle("devices", "show-devices", "The devices that receive and transmit the packet, ARP, and a tunnel's encapsulation", f.hide_devices, |f, v| f.hide_devices = v) }

@@ -700,6 +700,10 @@ pub fn header_layers(prev: Option<&Packet>, cur: &Packet) -> Vec<HeaderLayer> {
 pub enum EventClass {
     /// Rules evaluated without a match.
     Skip,
+    /// The walk through the chains: a hook or chain entered, a chain's
+    /// end returning, a built-in chain's ACCEPT policy (a DROP one is a
+    /// verdict, always shown).
+    Walk,
     Conntrack,
     Routing,
     /// Devices, ARP, tunnels.
@@ -714,6 +718,8 @@ impl EventClass {
     pub fn of(step: &Step) -> EventClass {
         match &step.kind {
             StepKind::RulesSkipped { .. } => EventClass::Skip,
+            StepKind::Chain { .. } | StepKind::Return { .. } => EventClass::Walk,
+            StepKind::Policy { policy, .. } if policy == "ACCEPT" => EventClass::Walk,
             StepKind::Conntrack(_) | StepKind::NatSkipped { .. } => EventClass::Conntrack,
             // A bridge switching a frame is the decision a route would
             // have made: shown and hidden with the routing steps.
@@ -738,7 +744,11 @@ impl EventClass {
     pub fn hideable(self) -> bool {
         matches!(
             self,
-            EventClass::Skip | EventClass::Conntrack | EventClass::Routing | EventClass::Device
+            EventClass::Skip
+                | EventClass::Walk
+                | EventClass::Conntrack
+                | EventClass::Routing
+                | EventClass::Device
         )
     }
 }
@@ -747,6 +757,9 @@ impl EventClass {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Filters {
     pub hide_skips: bool,
+    /// Hides chain entries, returns and ACCEPT policies (the matched
+    /// rules still say which chain they are in).
+    pub hide_walk: bool,
     pub hide_conntrack: bool,
     pub hide_routing: bool,
     pub hide_devices: bool,
@@ -756,6 +769,7 @@ impl Filters {
     pub fn shows(&self, step: &Step) -> bool {
         match EventClass::of(step) {
             EventClass::Skip => !self.hide_skips,
+            EventClass::Walk => !self.hide_walk,
             EventClass::Conntrack => !self.hide_conntrack,
             EventClass::Routing => !self.hide_routing,
             EventClass::Device => !self.hide_devices,
@@ -764,12 +778,13 @@ impl Filters {
     }
 
     /// The view a link keeps beside the packets: the hidden classes
-    /// (`s`kips, `c`onntrack, `r`outing, `d`evices) and the editors' tabs
+    /// (`s`kips, chain `w`alk, `c`onntrack, `r`outing, `d`evices) and the editors' tabs
     /// (`C`hains for the rules, `T`able for `route -n`). `None`: the
     /// page's defaults.
     pub fn view_code(&self, chains: bool, route_n: bool) -> Option<String> {
         let flags = [
             (self.hide_skips, 's'),
+            (self.hide_walk, 'w'),
             (self.hide_conntrack, 'c'),
             (self.hide_routing, 'r'),
             (self.hide_devices, 'd'),
@@ -791,6 +806,7 @@ impl Filters {
         let has = |c: char| code.contains(c);
         let f = Filters {
             hide_skips: has('s'),
+            hide_walk: has('w'),
             hide_conntrack: has('c'),
             hide_routing: has('r'),
             hide_devices: has('d'),
@@ -921,6 +937,11 @@ mod tests {
         };
         let code = f.view_code(true, false).unwrap();
         assert_eq!(code, "cdC");
+        let walk = Filters {
+            hide_walk: true,
+            ..Filters::default()
+        };
+        assert_eq!(Filters::from_view_code("w").0, walk);
         assert_eq!(Filters::from_view_code(&code), (f, true, false));
         assert_eq!(
             Filters::from_view_code("zT"),
@@ -1096,6 +1117,7 @@ mod tests {
         assert_eq!(all.len(), t.steps.len());
         let f = Filters {
             hide_skips: true,
+            hide_walk: true,
             hide_conntrack: true,
             hide_routing: true,
             hide_devices: true,
@@ -1111,6 +1133,35 @@ mod tests {
         let second = step_to(&some, some[0], Move::Forward);
         assert_eq!(second, some[1]);
         assert_eq!(step_to(&some, second, Move::Back), some[0]);
+    }
+
+    /// In a Calico cluster (Felix's chains, kube-proxy's) the chain walk is
+    /// most of a trace: hiding it and the other filtered classes leaves the
+    /// matched rules, NAT and verdicts, a fraction of the steps.
+    #[test]
+    fn hiding_the_chain_walk_shortens_a_calico_trace() {
+        let sc = crate::engine::cni::builtin("calico-ipip").unwrap();
+        let mut w = crate::engine::World::build(&sc).unwrap();
+        let mut s = crate::engine::SimState::new(&w);
+        let spec = sc.preset.clone().unwrap().to_spec();
+        let t = crate::engine::send(&mut w, &mut s, &spec).unwrap();
+        let others = Filters {
+            hide_skips: true,
+            hide_conntrack: true,
+            hide_routing: true,
+            hide_devices: true,
+            ..Filters::default()
+        };
+        let all = Filters {
+            hide_walk: true,
+            ..others
+        };
+        let (before, after) = (others.visible(&t).len(), all.visible(&t).len());
+        assert!(
+            after * 2 < before,
+            "{after} of {before} ({} steps)",
+            t.steps.len()
+        );
     }
 
     #[test]
