@@ -65,6 +65,13 @@ fn delivered_to(t: &Trace) -> String {
     }
 }
 
+/// curl (node8) to flask's pod on node54 by its address, delivered.
+fn curl_to_flask54(w: &mut World, s: &mut SimState) -> Trace {
+    let t = send(w, s, &SendSpec::new("curl", "172.16.3.70:80", Proto::Tcp)).unwrap();
+    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-q8wzt");
+    t
+}
+
 type Outer = (String, String, String, String, Option<(u16, u32)>);
 
 /// The outer header of the first encapsulation: (device, src, dst,
@@ -1542,13 +1549,7 @@ fn felix_policy_chains_carry_pod_traffic() {
     let flask54 = calico_veth("ms-test", "flask-ui-6c9f7d8b5d-q8wzt");
     let mut w = World::build(&sc).unwrap();
     let mut s = SimState::new(&w);
-    let t = send(
-        &mut w,
-        &mut s,
-        &SendSpec::new("curl", "172.16.3.70:80", Proto::Tcp),
-    )
-    .unwrap();
-    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-q8wzt");
+    let t = curl_to_flask54(&mut w, &mut s);
     let chains = t.chains();
     for want in [
         format!("node8/filter/cali-fw-{curl}"),
@@ -1681,13 +1682,7 @@ fn the_bridge_address_answers_arp_only_past_rp_filter() {
 fn calico_vxlan_tunnel_packets_are_untracked() {
     let mut w = world("calico-vxlan");
     let mut s = SimState::new(&w);
-    let t = send(
-        &mut w,
-        &mut s,
-        &SendSpec::new("curl", "172.16.3.70:80", Proto::Tcp),
-    )
-    .unwrap();
-    assert_eq!(delivered_to(&t), "flask-ui-6c9f7d8b5d-q8wzt");
+    let t = curl_to_flask54(&mut w, &mut s);
     let untracked: Vec<&str> = (t.steps.iter())
         .filter(|st| {
             matches!(&st.kind, StepKind::Conntrack(packetwalk::engine::trace::CtEvent::Lookup { state, .. }) if state.starts_with("UNTRACKED"))

@@ -21,36 +21,21 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
     for (ci, c) in table.chains.iter().enumerate() {
         for (ri, r) in c.rules.iter().enumerate() {
             let tname = r.target_name();
-            if matches!(
-                r.target,
-                Target::Dnat(_) | Target::Snat { .. } | Target::Masquerade { .. }
-            ) && !nat
-            {
+            // Targets the kernel takes in one table only.
+            let only = match r.target {
+                Target::Dnat(_) | Target::Snat { .. } | Target::Masquerade { .. } => {
+                    Some(TableName::Nat)
+                }
+                Target::Reject(_) => Some(TableName::Filter),
+                Target::NoTrack { .. } => Some(TableName::Raw),
+                _ => None,
+            };
+            if let Some(t) = only.filter(|t| *t != table.name) {
                 errors.push(ParseError::new(
                     r.line,
                     col(&c.name, &r.args, tname),
                     format!(
-                        "{tname} is only valid in the nat table, not in {}",
-                        table.name
-                    ),
-                ));
-            }
-            if matches!(r.target, Target::NoTrack { .. }) && table.name != TableName::Raw {
-                errors.push(ParseError::new(
-                    r.line,
-                    col(&c.name, &r.args, tname),
-                    format!(
-                        "{tname} is only valid in the raw table, not in {} (the connection is looked up right after raw)",
-                        table.name
-                    ),
-                ));
-            }
-            if matches!(r.target, Target::Reject(_)) && table.name != TableName::Filter {
-                errors.push(ParseError::new(
-                    r.line,
-                    col(&c.name, &r.args, "REJECT"),
-                    format!(
-                        "REJECT is only valid in the filter table, not in {}",
+                        "{tname} is only valid in the {t} table, not in {}",
                         table.name
                     ),
                 ));
