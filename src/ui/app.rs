@@ -1343,17 +1343,33 @@ impl Component for App {
                             d.rules.pending() && d.rules.text.len() > CHUNKED_BYTES
                         });
                 let before = self.session.world_gen();
+                // The last packet's verdict, to say so when the edit changes it.
+                let last_verdict = |s: &Session| {
+                    (s.sends.last())
+                        .and_then(|x| x.trace.as_ref().ok())
+                        .map(|t| crate::engine::render::verdict(&t.verdict))
+                };
+                let was = last_verdict(&self.session);
                 if big {
                     self.start_chunked(ctx, host, "The edited rules text".into(), false);
                 } else if self.session.apply(host, field) && self.session.world_gen() != before {
                     // The edit traced the last packet again: that is the
                     // one to look at, at the same step where it has one.
+                    let last = self.session.sends.len().saturating_sub(1);
                     if let Some((t, st)) = self.selected() {
-                        let last = self.session.sends.len().saturating_sub(1);
                         if t != last {
                             self.session.select(last, st);
                             self.notice = Some(Notice::info(format!(
                                 "The edit applies to packets sent from now on: #{} (the last one) was traced again; the packets before it keep what they met.",
+                                self.session.number(last)
+                            )));
+                        }
+                    }
+                    let now = last_verdict(&self.session);
+                    if let (Some(was), Some(now), None) = (&was, &now, &self.notice) {
+                        if was != now {
+                            self.notice = Some(Notice::info(format!(
+                                "Packet #{} was traced again on the edited text, from the state before it (its conntrack, its ARP caches): it was {was}; now it is {now}. Send it again to see the edit meet what it left.",
                                 self.session.number(last)
                             )));
                         }
