@@ -190,7 +190,7 @@ def main():
 # Embed dialog's colours, 492.0 kB with NOTRACK, the messages' places and
 # escapes and the bad-input checks of that evening, 494.1 kB with the Why
 # of ARP steps and of UNTRACKED, the CNI's chain names and the narrow
-# embed following the packet, 494.7 kB with the notice of a verdict an
+# embed following the packet, 494.8 kB with the notice of a verdict an
 # edit changed; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
@@ -401,7 +401,7 @@ def run(b, base):
     check("after the edit the packet is dropped by the blackhole route", "blackhole" in verdict, repr(verdict))
     said = b.text(".notice") if b.exists(".notice") else ""
     check("…and the page says the last packet was traced again, and how its verdict changed",
-          "was traced again on the edited text" in said and "it was delivered in flask-ui" in said and "now it is dropped in node8" in said, repr(said[:200]))
+          "was traced again on the edited text" in said and "it was delivered in flask-ui" in said and "now it is dropped in node8 (a blackhole route discards it silently)" in said, repr(said[:200]))
     b.click("#step-last")
     reason = b.text("#drop-reason")
     check("the drop step explains the reason", "a blackhole route discards it silently" in reason and "blackhole route 172.16.225" in reason, repr(reason))

@@ -1347,7 +1347,7 @@ impl Component for App {
                 let last_verdict = |s: &Session| {
                     (s.sends.last())
                         .and_then(|x| x.trace.as_ref().ok())
-                        .map(|t| crate::engine::render::verdict(&t.verdict))
+                        .map(|t| short_verdict(&t.verdict))
                 };
                 let was = last_verdict(&self.session);
                 if big {
@@ -1369,7 +1369,7 @@ impl Component for App {
                     if let (Some(was), Some(now), None) = (&was, &now, &self.notice) {
                         if was != now {
                             self.notice = Some(Notice::info(format!(
-                                "Packet #{} was traced again on the edited text, from the state before it (its conntrack, its ARP caches): it was {was}; now it is {now}. Send it again to see the edit meet what it left.",
+                                "Packet #{} was traced again on the edited text, from the state before it: it was {was}; now it is {now}. Send it again to see the edit meet what it left (its conntrack, its ARP caches).",
                                 self.session.number(last)
                             )));
                         }
@@ -2710,6 +2710,21 @@ fn lower_first(s: &str) -> String {
 }
 
 /// How the walk ended, in words, under the event list.
+/// A verdict in a few words, for a notice: where, and a drop's reason
+/// without its explanation.
+fn short_verdict(v: &crate::engine::trace::Verdict) -> String {
+    use crate::engine::trace::Verdict;
+    match v {
+        Verdict::Delivered { ns, .. } => format!("delivered in {ns}"),
+        Verdict::Dropped { ns, reason } => {
+            let why = reason.describe();
+            let short = why.split([':', '(']).next().unwrap_or(why).trim_end();
+            format!("dropped in {ns} ({short})")
+        }
+        Verdict::Left { ns, .. } => format!("sent out of the scenario from {ns}"),
+    }
+}
+
 fn verdict_line(t: &crate::engine::Trace) -> Html {
     let (headline, sentence) = model::verdict_words(t);
     let (class, icon) = verdict_style(t);
