@@ -65,6 +65,11 @@ fn delivered_to(t: &Trace) -> String {
     }
 }
 
+/// A Pod object as YAML.
+fn pod_yaml(namespace: &str, name: &str, node: &str, ip: &str) -> String {
+    format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  nodeName: {node}\nstatus:\n  podIP: {ip}\n")
+}
+
 /// curl (node8) to flask's pod on node54 by its address, delivered.
 fn curl_to_flask54(w: &mut World, s: &mut SimState) -> Trace {
     let t = send(w, s, &SendSpec::new("curl", "172.16.3.70:80", Proto::Tcp)).unwrap();
@@ -1716,15 +1721,17 @@ fn calico_vxlan_tunnel_packets_are_untracked() {
 /// which packets from them pass.
 #[test]
 fn felix_names_and_dispatch() {
-    let pods: String = (0..6)
+    let pods: Vec<String> = (0..6)
         .map(|i| {
-            format!(
-                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\n  namespace: observability-platform\nspec:\n  nodeName: node8\nstatus:\n  podIP: 172.16.225.{}\n",
-                120 + i
+            pod_yaml(
+                "observability-platform",
+                &format!("p{i}"),
+                "node8",
+                &format!("172.16.225.{}", 120 + i),
             )
         })
         .collect();
-    let c = calico_with(pods.trim_start_matches("---\n"));
+    let c = calico_with(&pods.join("---\n"));
     let sc = cni::build(&c, "t", "t").unwrap();
     let rules = node8_rules(&sc);
     assert!(
@@ -1776,15 +1783,10 @@ fn felix_dispatch_splits_after_the_shared_prefix() {
         .take(2)
         .collect();
     assert_eq!(twins.len(), 2);
-    let pods: String = (twins.iter().enumerate())
-        .map(|(k, p)| {
-            format!(
-                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {p}\n  namespace: ms-test\nspec:\n  nodeName: node54\nstatus:\n  podIP: 172.16.3.{}\n",
-                80 + k
-            )
-        })
+    let pods: Vec<String> = (twins.iter().enumerate())
+        .map(|(k, p)| pod_yaml("ms-test", p, "node54", &format!("172.16.3.{}", 80 + k)))
         .collect();
-    let c = calico_with(pods.trim_start_matches("---\n"));
+    let c = calico_with(&pods.join("---\n"));
     let sc = cni::build(&c, "t", "t").unwrap();
     let rules = sc
         .host("node54")
