@@ -1469,8 +1469,9 @@ def run(b, base):
     check("a narrow embed's step bar holds a three-digit step count without scrolling", bar[0] <= bar[1], bar)
     b.js("document.getElementById('show-conntrack').scrollIntoView({block: 'center'})")
     b.click("#show-conntrack")
-    bar = b.js("const c = document.querySelector('.step-controls'); return [c.scrollWidth, c.clientWidth, document.querySelector('.step-position').textContent]")
-    check("…and, with a step filter off, the count of steps shown without scrolling", bar[0] <= bar[1] and "shown" in bar[2], bar)
+    bar = b.js("const c = document.querySelector('.step-controls'); const s = document.querySelector('.shown-count').getBoundingClientRect();"
+               "return [c.scrollWidth, c.clientWidth, document.querySelector('.step-position').textContent, s.width > 20]")
+    check("…and, with a step filter off, the count of steps shown, visible, without scrolling", bar[0] <= bar[1] and "shown" in bar[2] and bar[3], bar)
     check("an embed whose link is damaged shows the scenario it names, and says why",
           "Calico IPIP" in b.text(".embed-title") and "embedded view could not be opened" in b.text(".notice-error"),
           f"{b.text('.embed-title')!r}: {b.text('.notice-error')[:120]!r}")
