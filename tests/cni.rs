@@ -1454,6 +1454,8 @@ fn the_cnis_own_filter_and_tunnel_rules() {
         let text = packetwalk::engine::render::table(&t);
         assert!(
             text.contains("output lookup for 10.244.2.9: 10.244.0.0/16 via 10.244.0.1 dev eth0")
+                && text.contains("cache has 10.244.2.0 on flannel.1: lladdr ")
+                && text.contains(", PERMANENT (the CNI's entry): no ARP asked")
                 && text.contains("rule 1 matches: -A FLANNEL-FWD -s 10.244.0.0/16"),
             "{text}"
         );

@@ -191,11 +191,12 @@ def main():
 # escapes and the bad-input checks of that evening, 494.1 kB with the Why
 # of ARP steps and of UNTRACKED, the CNI's chain names and the narrow
 # embed following the packet, 494.8 kB with the notice of a verdict an
-# edit changed; the
+# edit changed, 495.3 kB with that notice following undo and the
+# PERMANENT neighbour entries' words; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 495_000
+PAGE_BYTES_LIMIT = 495_500
 
 
 def page_size(dist):
@@ -433,6 +434,9 @@ def run(b, base):
     b.click("#undo")
     b.wait_until(lambda: "Delivered" in b.text("#verdict"), "undo to bring delivery back", 5)
     check("undo restores the route and the delivery", "blackhole 172.16.225.112" not in b.value("#routes-node8"))
+    said = b.text(".notice") if b.exists(".notice") else ""
+    check("…and the notice follows: it was dropped, now it is delivered (not the edit's stale words)",
+          "it was dropped in node8" in said and "now it is delivered in flask-ui" in said, repr(said[:200]))
     b.click("#redo")
     b.wait_until(lambda: "Dropped" in b.text("#verdict"), "redo", 5)
     selected = selected_text(b)

@@ -69,6 +69,9 @@ pub fn summary(s: &Step) -> String {
                 (Some(Nud::Stale), Some(b)) => format!(
                     "cache has {target} on {dev}: {b}{how}, STALE: used at once, no ARP asked (a unicast probe checks it within 5 s)"
                 ),
+                (Some(Nud::Permanent), Some(b)) => format!(
+                    "cache has {target} on {dev}: lladdr {b}, PERMANENT (the CNI's entry): no ARP asked"
+                ),
                 (Some(Nud::Failed), b) => format!(
                     "ARP who-has {target} on {dev}, asked anew (its entry FAILED: the probes went unanswered): {}",
                     b.as_ref().map_or("no answer".to_string(), |b| format!("{b} answers{how}"))

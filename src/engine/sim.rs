@@ -2955,9 +2955,9 @@ impl Walker<'_, '_> {
                     StepKind::Arp {
                         dev: dev.into(),
                         target: next_hop,
-                        answered_by: Some(format!("permanent entry {}", n.lladdr)),
+                        answered_by: Some(n.lladdr.clone()),
                         proxy: false,
-                        cached: None,
+                        cached: Some(Nud::Permanent),
                     },
                     &pkt,
                 );

@@ -177,6 +177,9 @@ pub enum Nud {
     Stale,
     /// Its probes went unanswered.
     Failed,
+    /// Written by hand or by the CNI (`ip neigh add … nud permanent`):
+    /// never asked, never aging.
+    Permanent,
 }
 
 impl Nud {
@@ -185,6 +188,7 @@ impl Nud {
             Nud::Reachable => "REACHABLE",
             Nud::Stale => "STALE",
             Nud::Failed => "FAILED",
+            Nud::Permanent => "PERMANENT",
         }
     }
 }

@@ -635,6 +635,35 @@ fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
 }
 
 impl App {
+    /// The last packet's verdict in a few words, if it has a trace.
+    fn last_verdict(&self) -> Option<String> {
+        (self.session.sends.last())
+            .and_then(|x| x.trace.as_ref().ok())
+            .map(|t| short_verdict(&t.verdict))
+    }
+
+    /// After an edit (or its undo) traced the last packet again: says how
+    /// its verdict changed, replacing an earlier such notice (gone when
+    /// the verdict is back to what that notice started from).
+    fn say_verdict_change(&mut self, was: Option<String>) {
+        const MARK: &str = "was traced again on the edited text";
+        let ours = self.notice.as_ref().is_some_and(|n| n.text.contains(MARK));
+        if self.notice.is_some() && !ours {
+            return;
+        }
+        let (Some(was), Some(now)) = (was, self.last_verdict()) else {
+            return;
+        };
+        if was == now {
+            return;
+        }
+        let last = self.session.sends.len().saturating_sub(1);
+        self.notice = Some(Notice::info(format!(
+            "Packet #{} {MARK}, from the state before it: it was {was}; now it is {now}. Send it again to see the edit meet what it left (its conntrack, its ARP caches).",
+            self.session.number(last)
+        )));
+    }
+
     /// What changes when the learner works on the session: the packets
     /// sent, and the world's generation (edits, syncs).
     fn mark(&self) -> (usize, u64) {
@@ -1343,13 +1372,7 @@ impl Component for App {
                             d.rules.pending() && d.rules.text.len() > CHUNKED_BYTES
                         });
                 let before = self.session.world_gen();
-                // The last packet's verdict, to say so when the edit changes it.
-                let last_verdict = |s: &Session| {
-                    (s.sends.last())
-                        .and_then(|x| x.trace.as_ref().ok())
-                        .map(|t| short_verdict(&t.verdict))
-                };
-                let was = last_verdict(&self.session);
+                let was = self.last_verdict();
                 if big {
                     self.start_chunked(ctx, host, "The edited rules text".into(), false);
                 } else if self.session.apply(host, field) && self.session.world_gen() != before {
@@ -1365,15 +1388,7 @@ impl Component for App {
                             )));
                         }
                     }
-                    let now = last_verdict(&self.session);
-                    if let (Some(was), Some(now), None) = (&was, &now, &self.notice) {
-                        if was != now {
-                            self.notice = Some(Notice::info(format!(
-                                "Packet #{} was traced again on the edited text, from the state before it: it was {was}; now it is {now}. Send it again to see the edit meet what it left (its conntrack, its ARP caches).",
-                                self.session.number(last)
-                            )));
-                        }
-                    }
+                    self.say_verdict_change(was);
                 }
                 self.schedule_autosave(ctx);
             }
@@ -1513,7 +1528,11 @@ impl Component for App {
                     }
                 }
                 let before = self.session.world_gen();
+                let was = self.last_verdict();
                 let done = if undo { self.session.undo() } else { self.session.redo() };
+                if matches!(done, Some((h, _)) if h != crate::ui::session::CLUSTER) {
+                    self.say_verdict_change(was);
+                }
                 let synced = self.session.world_gen() != before;
                 match done {
                     // A cluster change undone or redone synced the nodes
