@@ -821,6 +821,16 @@ impl App {
                 );
             }
         }
+        let typed = std::mem::take(&mut self.session.typed_over_sync);
+        if applied && !typed.is_empty() {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text += &format!(
+                "The text typed in {} has errors and was left as typed: it holds what was there before this change, so fixing its errors would put that back over the sync. \"go back to the text in use\" beside its errors takes the synced text instead.",
+                typed.join(" and ")
+            );
+        }
         if !text.is_empty() {
             self.notice = Some(Notice::info(text));
         }

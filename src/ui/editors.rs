@@ -323,7 +323,14 @@ fn field_editor(props: &FieldProps) -> Html {
         }
     };
     let status = if !props.errors.is_empty() {
-        html! { <span class="tag row-drop" id={format!("{id}-status")}><span aria-hidden="true">{ "✕" }</span>{ format!(" {}: the last valid {what} stay in use", plural(props.errors.len(), "error")) }</span> }
+        let revert = { let applied = props.applied.clone(); props.onedit.reform(move |_: MouseEvent| (field, applied.clone())) };
+        html! {
+            <>
+                <span class="tag row-drop" id={format!("{id}-status")}><span aria-hidden="true">{ "✕" }</span>{ format!(" {}: the last valid {what} stay in use", plural(props.errors.len(), "error")) }</span>
+                <button type="button" class="link-button" id={format!("{id}-back")} onclick={revert}
+                    title="Put the text in use back in place of the typed text (the typed text is dropped)">{ "go back to the text in use" }</button>
+            </>
+        }
     } else if props.pending {
         html! { <span class="tag" id={format!("{id}-status")}>{ "applying…" }</span> }
     } else {

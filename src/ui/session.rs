@@ -328,6 +328,9 @@ pub struct Session {
     /// The view a saved session was left in ([`Saved::view`]), until the
     /// page takes it.
     pub saved_view: Option<String>,
+    /// Texts typed before the last cluster sync, with errors, that it
+    /// left as typed (`node8's rules`), until the page says so.
+    pub typed_over_sync: Vec<String>,
     /// Hosts whose rules came from a scenario file's dumps, parsed after
     /// the file opened: [`Session::retrace_all`] gives them to every packet.
     file_dumps: Vec<usize>,
@@ -390,6 +393,7 @@ impl Session {
             saved_editor: None,
             saved_form: None,
             saved_view: None,
+            typed_over_sync: Vec::new(),
             file_dumps: Vec::new(),
             earlier: Vec::new(),
             forgotten: 0,
@@ -1028,6 +1032,12 @@ impl Session {
                     let nd = next.drafts[j].get_mut(f);
                     nd.text = d.get(f).text.clone();
                     nd.errors = d.get(f).errors.clone();
+                    let what = match f {
+                        Field::Rules => "rules",
+                        Field::Routes => "routes",
+                    };
+                    next.typed_over_sync
+                        .push(format!("{}'s {what}", next.world.hosts[j].name()));
                 }
             }
         }
@@ -2448,6 +2458,8 @@ mod tests {
         let h = s.host("node54").unwrap();
         assert_eq!(&*s.drafts[h].routes.text, typed.as_str());
         assert!(s.drafts[h].routes.pending());
+        // The page is told that text predates the sync.
+        assert_eq!(s.typed_over_sync, ["node54's routes"]);
     }
 
     /// Objects applied, then typed with an error: a reload runs the ones
