@@ -23,10 +23,14 @@ fn cluster(mode: &str) -> Cluster {
     Cluster::from_yaml(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// A node's rules as `iptables-save` writes them.
+fn rules_of(sc: &Scenario, node: &str) -> String {
+    sc.host(node).unwrap().iptables.as_ref().unwrap().to_text()
+}
+
 /// node8's rules as `iptables-save` writes them.
 fn node8_rules(sc: &Scenario) -> String {
-    let node8 = sc.host("node8").unwrap();
-    node8.iptables.as_ref().unwrap().to_text()
+    rules_of(sc, "node8")
 }
 
 fn world(mode: &str) -> World {
@@ -1634,13 +1638,7 @@ fn felix_policy_chains_carry_pod_traffic() {
     let end = start + yaml[start..].find("- addresses: [172.16.166").unwrap();
     let fewer = Cluster::from_yaml(&format!("{}{}", &yaml[..start], &yaml[end..])).unwrap();
     let (after, _) = cni::resync(Some(&current), &fewer, &sc).unwrap();
-    let rules = after
-        .host("node54")
-        .unwrap()
-        .iptables
-        .as_ref()
-        .unwrap()
-        .to_text();
+    let rules = rules_of(&after, "node54");
     assert!(!rules.contains(&flask54), "{rules}");
     assert!(
         rules.contains(
@@ -1790,13 +1788,7 @@ fn felix_dispatch_splits_after_the_shared_prefix() {
         .collect();
     let c = calico_with(&pods.join("---\n"));
     let sc = cni::build(&c, "t", "t").unwrap();
-    let rules = sc
-        .host("node54")
-        .unwrap()
-        .iptables
-        .as_ref()
-        .unwrap()
-        .to_text();
+    let rules = rules_of(&sc, "node54");
     assert!(
         !rules.contains(&format!(":cali-from-wl-dispatch-{} - ", &flask[4..5])),
         "{rules}"
