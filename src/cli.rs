@@ -67,6 +67,11 @@ enum Command {
         /// the one that takes the last answers ICMP time exceeded.
         #[arg(long)]
         ttl: Option<u8>,
+        /// The first packet's bytes of data after its TCP, UDP or ICMP
+        /// header (default 0): a packet larger than an MTU on its way is
+        /// refused by its sender or by the router that cannot forward it.
+        #[arg(long = "len")]
+        len: Option<u16>,
         /// Then another packet, on the state the ones before left
         /// (conntrack, counters): `reply` (the answer to the last packet,
         /// from where it was delivered; to a refused one, the kernel's reset
@@ -251,6 +256,7 @@ struct Send<'a> {
     flags: Option<&'a str>,
     sport: Option<u16>,
     ttl: Option<u8>,
+    len: Option<u16>,
     force: &'a [String],
     then: &'a [String],
     json: bool,
@@ -353,6 +359,7 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
     }
     spec.src_port = what.sport;
     spec.ttl = what.ttl;
+    spec.payload_len = what.len.unwrap_or(0);
     spec.force = force
         .iter()
         .map(|f| parse_force(f))
@@ -494,6 +501,7 @@ pub fn main() -> i32 {
             force,
             sport,
             ttl,
+            len,
             then,
             json,
         } => trace(
@@ -506,6 +514,7 @@ pub fn main() -> i32 {
                 flags: flags.as_deref(),
                 sport: *sport,
                 ttl: *ttl,
+                len: *len,
                 force,
                 then,
                 json: *json,

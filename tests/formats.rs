@@ -872,7 +872,6 @@ fn undeclared_builtin_chains_take_rules() {
 #[test]
 fn placement_and_range_errors() {
     let cases: &[(&str, &str)] = &[
-        ("*nat\n:PREROUTING DROP [0:0]\nCOMMIT\n", "policies other than ACCEPT are not allowed"),
         ("*nat\n:INPUT ACCEPT [0:0]\n-A INPUT -j MASQUERADE\nCOMMIT\n", "MASQUERADE in chain INPUT is reached from INPUT, but MASQUERADE is only valid from POSTROUTING"),
         ("*mangle\n:INPUT ACCEPT [0:0]\n-A INPUT -j REJECT\nCOMMIT\n", "REJECT is only valid in the filter table, not in mangle"),
         ("*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports 2000-1000\nCOMMIT\n", "port range 2000-1000 is inverted"),
@@ -884,11 +883,45 @@ fn placement_and_range_errors() {
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j NOTRACK\nCOMMIT\n", "NOTRACK is only valid in the raw table, not in filter"),
         ("*mangle\n:INPUT ACCEPT [0:0]\n-A INPUT -j CT --notrack\nCOMMIT\n", "CT is only valid in the raw table, not in mangle"),
         ("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j CT --zone 1\nCOMMIT\n", "CT --zone is not modelled by Packet Walk: only CT --notrack is"),
+        // iptables 1.8.9's own refusals.
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT ! -p all -j ACCEPT\nCOMMIT\n", "rule would never match protocol"),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i abcdefghijklmnop -j ACCEPT\nCOMMIT\n", "must be shorter than IFNAMSIZ (15)"),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m statistic --mode random --probability 0.5 --every 2 -j ACCEPT\nCOMMIT\n", "cannot be used together with \"--every\""),
     ];
     for (text, msg) in cases {
         let e = save::parse(text).expect_err(text);
         assert!(e.0[0].message.contains(msg), "{text}: {e}");
     }
+    // …and what it takes: 15-character names, ICMP types by any of its
+    // names, in any case.
+    for rule in [
+        "-i abcdefghijklmno",
+        "-p icmp --icmp-type redirect",
+        "-p icmp --icmp-type ECHO-REQUEST",
+        "-p icmp --icmp-type host-redirect",
+        "-p icmp --icmp-type parameter-problem",
+    ] {
+        let text = format!("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT {rule} -j ACCEPT\nCOMMIT\n");
+        save::parse(&text).unwrap_or_else(|e| panic!("{rule}: {e}"));
+    }
+    // `iptables -P` refuses a nat chain's DROP policy, iptables-restore
+    // takes it (iptables 1.8.9), and the kernel drops by it.
+    let rs = save::parse("*nat\n:PREROUTING DROP [0:0]\nCOMMIT\n").unwrap();
+    assert_eq!(
+        rs.table(packetwalk::engine::iptables::TableName::Nat)
+            .unwrap()
+            .chain("PREROUTING")
+            .unwrap()
+            .policy,
+        Some(packetwalk::engine::iptables::Policy::Drop)
+    );
+    let mut rs = save::parse("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n").unwrap();
+    let e = apply_command(&mut rs, "iptables -t nat -P PREROUTING DROP").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("policies other than ACCEPT are not allowed"),
+        "{e}"
+    );
     // -D by specification finds the rule wherever its options stand, and
     // tells comments apart.
     let mut rs = save::parse("*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n-A INPUT -m comment --comment \"aaa\" -j A\n-A INPUT -m comment --comment \"bbb\" -j A\nCOMMIT\n").unwrap();

@@ -1953,3 +1953,117 @@ fn an_icmp_error_for_a_closed_socket_finds_no_sender() {
     let again = send(&mut w, &mut s, &answer).unwrap();
     assert_eq!(dropped(&again), (CURL_POD, DropReason::NoSender));
 }
+
+/// MTUs: the article's tunl0 and pod veths are Calico's 1440. A packet
+/// from the LAN that fits ens33 (1500) but not tunl0 stops at node8, which
+/// tells the client the MTU; one byte less goes through; a pod's own
+/// socket never sends more than its eth0 takes; a route's `mtu` wins over
+/// its device's.
+#[test]
+fn packets_larger_than_an_mtu() {
+    let sized = |from: &str, to: &str, len: u16| {
+        let mut spec = SendSpec::new(from, to, Proto::Tcp);
+        spec.payload_len = len;
+        spec
+    };
+    // 1400 bytes of data + 40 of headers = 1440: fits tunl0 exactly.
+    let (mut w, mut s) = world("article-remote");
+    let t = send(
+        &mut w,
+        &mut s,
+        &sized("client:192.168.11.200", "flask-ui", 1400),
+    )
+    .unwrap();
+    assert_eq!(delivered_in(&t), FLASK_POD_54);
+    let outer = t.steps.iter().find_map(|st| match &st.kind {
+        StepKind::Encap { outer, .. } => Some(outer.total_len),
+        _ => None,
+    });
+    assert_eq!(outer, Some(1460), "the IPIP packet is 20 bytes longer");
+
+    let (mut w, mut s) = world("article-remote");
+    let t = send(
+        &mut w,
+        &mut s,
+        &sized("client:192.168.11.200", "flask-ui", 1401),
+    )
+    .unwrap();
+    assert_eq!(dropped(&t), ("node8", DropReason::FragNeeded));
+    assert!(
+        drop_detail(&t).starts_with(
+            "1441 bytes do not fit tunl0's MTU 1440, and the packet has Don't Fragment set"
+        ),
+        "{}",
+        drop_detail(&t)
+    );
+    // Before FORWARD, as ip_forward checks it: no filter FORWARD step.
+    assert!(!chains(&t, "node8").iter().any(|c| c.ends_with("/FORWARD")));
+    let r = answer(&t).expect("node8 answers");
+    assert_eq!(r.ip.dst.to_string(), "192.168.11.200");
+    assert!(
+        matches!(
+            r.transport,
+            Transport::Icmp {
+                icmp_type: 3,
+                code: 4,
+                seq: 1440,
+                ..
+            }
+        ),
+        "fragmentation needed, next-hop mtu 1440: {:?}",
+        r.transport
+    );
+    let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    assert_eq!(delivered_in(&back), "client");
+    assert!(
+        socket_of(&back).contains("news of the path's MTU (1440)"),
+        "{}",
+        socket_of(&back)
+    );
+    golden("frag-needed-answer", &back);
+
+    // curl's own socket: its eth0 takes 1440, so 1400 bytes of data at most.
+    let (mut w, mut s) = world("article");
+    let t = send(&mut w, &mut s, &sized(CURL_POD, "flask-ui", 1401)).unwrap();
+    assert_eq!(dropped(&t), (CURL_POD, DropReason::TooBig));
+    assert!(
+        drop_detail(&t).contains("TCP sends at most 1400 bytes of data in one segment here")
+            && drop_detail(&t).ends_with("Send at most 1400 bytes of data."),
+        "{}",
+        drop_detail(&t)
+    );
+    let t = send(&mut w, &mut s, &sized(CURL_POD, "flask-ui", 1400)).unwrap();
+    assert_eq!(delivered_in(&t), FLASK_POD);
+
+    // A route's mtu: node8's way to the local pod made 1300.
+    let (mut w, mut s) = article_with_node8_routes("");
+    let (mut w2, mut s2) = article_with_node8(|n| {
+        node8_routes(n, |r| {
+            r.replace(
+                "172.16.225.112 dev cali71ca141a178 scope link",
+                "172.16.225.112 dev cali71ca141a178 scope link mtu 1300",
+            )
+        })
+    });
+    let spec = sized("client:192.168.11.200", "flask-ui", 1300);
+    assert_eq!(
+        delivered_in(&send(&mut w, &mut s, &spec).unwrap()),
+        FLASK_POD
+    );
+    let t = send(&mut w2, &mut s2, &spec).unwrap();
+    assert_eq!(dropped(&t), ("node8", DropReason::FragNeeded));
+    assert!(
+        drop_detail(&t)
+            .starts_with("1340 bytes do not fit the route to 172.16.225.112/32's mtu 1300"),
+        "{}",
+        drop_detail(&t)
+    );
+
+    // More data than an IPv4 packet holds is refused before it is sent.
+    let (mut w, mut s) = world("article");
+    let e = send(&mut w, &mut s, &sized(CURL_POD, "flask-ui", 65500)).unwrap_err();
+    assert_eq!(
+        e,
+        "65500 bytes of data do not fit in one IPv4 packet: at most 65495 with tcp headers"
+    );
+}

@@ -379,6 +379,23 @@ fn log_writes_a_kernel_log_line_and_explain_names_the_failed_match() {
         packetwalk::engine::sim::explain_rule(&w, "node", TableName::Nat, "PREROUTING", 3, pkt)
             .unwrap();
     assert_eq!(none, None, "rule 3 matches");
+    // A mark is logged after the rest, as nf_log prints it.
+    let body = "-A PREROUTING -j MARK --set-xmark 0x4000/0x4000\n-A PREROUTING -j LOG\n";
+    let t = &trace(
+        &format!("*mangle\n:PREROUTING ACCEPT [0:0]\n{body}COMMIT\n"),
+        "10.244.0.5:80",
+        vec![],
+        1,
+    )[0];
+    let line = t.steps.iter().find_map(|s| match &s.kind {
+        StepKind::Log { line } => Some(line.clone()),
+        _ => None,
+    });
+    assert!(
+        line.as_deref()
+            .is_some_and(|l| l.ends_with("SYN URGP=0 MARK=0x4000")),
+        "{line:?}"
+    );
 }
 
 /// Chains that call the same chains twice at every level (a DAG, no loop):
@@ -1057,4 +1074,80 @@ fn nat_gives_an_echo_a_free_identifier_as_the_kernel_does() {
             "to {to}"
         );
     }
+}
+
+/// Fixes measured against iptables 1.8.9 on Linux 6.18: the connection
+/// states DNAT and SNAT only when NAT changed the tuple; `-i +` with no
+/// input device; protocol names as /etc/protocols has them.
+#[test]
+fn nat_states_interface_wildcards_and_protocol_names_as_the_kernel_has_them() {
+    let filter = |forward: &str, output: &str| {
+        format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:X - [0:0]\n{forward}-A OUTPUT -j X\n{output}COMMIT\n")
+    };
+    let ends = |rules: &str, from: &str| {
+        let mut w = World::build(&scenario(rules)).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = SimState::new(&w);
+        let t = send(
+            &mut w,
+            &mut s,
+            &SendSpec::new(from, "10.244.0.5:80", Proto::Tcp),
+        )
+        .unwrap();
+        delivered(&t)
+    };
+    let dnat_to = |to: &str| {
+        nat(&format!(
+            "-A PREROUTING -d 10.244.0.5/32 -p tcp -j DNAT --to-destination {to}\n"
+        ))
+    };
+    let state_drop = "-A FORWARD -m conntrack --ctstate DNAT -j DROP\n";
+    let cases: &[(&str, String, &str, &str)] = &[
+        (
+            "a DNAT to where the packet goes already sets no DNAT state",
+            dnat_to("10.244.0.5:80") + &filter(state_drop, ""),
+            "client",
+            "web5",
+        ),
+        (
+            "a DNAT elsewhere does",
+            dnat_to("10.244.0.6:80") + &filter(state_drop, ""),
+            "client",
+            "Dropped",
+        ),
+        (
+            "-i + matches a packet with no input device (OUTPUT)",
+            filter("", "-A X -i + -j DROP\n"),
+            "node",
+            "Dropped",
+        ),
+        (
+            "! -i + never matches",
+            filter("", "-A X ! -i + -j DROP\n"),
+            "node",
+            "web5",
+        ),
+        (
+            "-i eth+ does not match no device",
+            filter("", "-A X -i eth+ -j DROP\n"),
+            "node",
+            "web5",
+        ),
+    ];
+    for (what, rules, from, end) in cases {
+        let got = ends(rules, from);
+        assert!(got.starts_with(end), "{what}: {got}");
+    }
+    // `-p ipip` is protocol 94; tunl0's IP-in-IP (4) is `ipencap`.
+    for (name, number, printed) in [
+        ("ipip", 94, "ipip"),
+        ("ipencap", 4, "ipencap"),
+        ("GRE", 47, "gre"),
+        ("vrrp", 112, "vrrp"),
+        ("4", 4, "ipencap"),
+    ] {
+        let p = Proto::parse(name).unwrap_or_else(|| panic!("{name}"));
+        assert_eq!((p.number(), p.name().as_str()), (number, printed), "{name}");
+    }
+    // A dump with keepalived's VRRP rule reads (it was "unknown protocol").
+    save::parse("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p vrrp -j ACCEPT\n-A INPUT -p gre -j ACCEPT\nCOMMIT\n").unwrap();
 }

@@ -49,6 +49,17 @@ impl Mode {
     fn calico(self) -> bool {
         matches!(self, Mode::CalicoIpip | Mode::CalicoVxlan)
     }
+
+    /// The MTU the CNI gives pods' veths (and Flannel's cni0) over a 1500
+    /// byte network, room left for the tunnel's header: Calico's detected
+    /// MTU (IPIP 20 bytes, VXLAN 50), Flannel's FLANNEL_MTU. None is 1500.
+    fn pod_mtu(self) -> Option<u32> {
+        match self {
+            Mode::CalicoIpip => Some(1480),
+            Mode::CalicoVxlan | Mode::FlannelVxlan => Some(1450),
+            Mode::FlannelHostGw => None,
+        }
+    }
 }
 
 /// The host-side veth of a pod as Calico names it: `cali` and the first 11
@@ -124,6 +135,7 @@ fn lo() -> Device {
         proxy_arp: false,
         rp_filter: 0,
         hairpin: false,
+        mtu: None,
     }
 }
 
@@ -426,6 +438,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                 proxy_arp: false,
                 rp_filter: 0,
                 hairpin: false,
+                mtu: None,
             },
         ];
         let mut routes = vec![format!(
@@ -443,6 +456,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     proxy_arp: false,
                     rp_filter: 0,
                     hairpin: false,
+                    mtu: None,
                 });
                 for o in &others {
                     routes.push(format!(
@@ -483,6 +497,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     proxy_arp: false,
                     rp_filter: 0,
                     hairpin: false,
+                    mtu: None,
                 });
                 for o in &others {
                     let proto = if mode == Mode::CalicoVxlan {
@@ -522,6 +537,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     proxy_arp: true,
                     rp_filter: 1,
                     hairpin: false,
+                    mtu: mode.pod_mtu(),
                 });
                 routes.push(format!("{} dev {veth} scope link", p.ip));
             }
@@ -540,6 +556,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     // The bridge plugin's hairpinMode, which Flannel's
                     // CNI config sets (the Network document may turn it off).
                     hairpin: hairpin_mode,
+                    mtu: mode.pod_mtu(),
                 });
                 ports.push(veth);
             }
@@ -550,6 +567,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                 proxy_arp: false,
                 rp_filter: 0,
                 hairpin: false,
+                mtu: mode.pod_mtu(),
             });
             routes.push(format!(
                 "{} dev cni0 proto kernel scope link src {}",
@@ -640,6 +658,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     proxy_arp: false,
                     rp_filter: 0,
                     hairpin: false,
+                    mtu: mode.pod_mtu(),
                 },
             ],
             routes: Text::Lines(routes),
@@ -690,6 +709,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                 proxy_arp: false,
                 rp_filter: 0,
                 hairpin: false,
+                mtu: None,
             },
         ],
         routes: Text::Lines(vec![

@@ -28,6 +28,20 @@ pub struct Entry {
     pub tcp: Tcp,
 }
 
+impl Entry {
+    /// Whether DNAT changed the connection's tuple: only then does the
+    /// kernel set IPS_DST_NAT (`--ctstate DNAT`; measured on Linux 6.18,
+    /// a DNAT to the address already there sets nothing).
+    pub fn dst_natted(&self) -> bool {
+        self.dnat && (self.reply.src, self.reply.sport) != (self.original.dst, self.original.dport)
+    }
+
+    /// Whether SNAT (or MASQUERADE) changed the tuple: IPS_SRC_NAT.
+    pub fn src_natted(&self) -> bool {
+        self.snat && (self.reply.dst, self.reply.dport) != (self.original.src, self.original.sport)
+    }
+}
+
 /// The closing states of a TCP connection as conntrack names them
 /// (`conntrack -L`); every state before them is `Open` here.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

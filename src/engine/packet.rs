@@ -51,27 +51,83 @@ impl Proto {
             Proto::Tcp => "tcp".into(),
             Proto::Udp => "udp".into(),
             Proto::Ipip => "ipencap".into(),
-            Proto::Other(132) => "sctp".into(),
-            Proto::Other(33) => "dccp".into(),
-            Proto::Other(136) => "udplite".into(),
-            Proto::Other(n) => n.to_string(),
+            Proto::Other(n) => (PROTOCOLS.iter())
+                .find(|(_, m)| *m == n)
+                .map_or_else(|| n.to_string(), |(name, _)| name.to_string()),
         }
     }
 
-    /// Parses a protocol as `iptables -p` accepts it: a name or a number.
+    /// Parses a protocol as `iptables -p` accepts it: a name of
+    /// `/etc/protocols` (in any case) or a number. (`ipip` is 94 there,
+    /// not the 4 that `tunl0` carries, which is `ipencap`.)
     pub fn parse(s: &str) -> Option<Proto> {
         match s.to_ascii_lowercase().as_str() {
             "tcp" => Some(Proto::Tcp),
             "udp" => Some(Proto::Udp),
             "icmp" => Some(Proto::Icmp),
-            "ipencap" | "ipip" => Some(Proto::Ipip),
-            "sctp" => Some(Proto::Other(132)),
-            "dccp" => Some(Proto::Other(33)),
-            "udplite" => Some(Proto::Other(136)),
-            other => other.parse::<u8>().ok().map(Proto::from_number),
+            "ipencap" => Some(Proto::Ipip),
+            other => (PROTOCOLS.iter())
+                .find(|(name, _)| *name == other)
+                .map(|(_, n)| Proto::Other(*n))
+                .or_else(|| other.parse::<u8>().ok().map(Proto::from_number)),
         }
     }
 }
+
+/// Debian's `/etc/protocols` (netbase), which iptables reads names from
+/// and `iptables-save` prints them by; the four above aside.
+const PROTOCOLS: &[(&str, u8)] = &[
+    ("igmp", 2),
+    ("ggp", 3),
+    ("st", 5),
+    ("egp", 8),
+    ("igp", 9),
+    ("pup", 12),
+    ("hmp", 20),
+    ("xns-idp", 22),
+    ("rdp", 27),
+    ("iso-tp4", 29),
+    ("dccp", 33),
+    ("xtp", 36),
+    ("ddp", 37),
+    ("idpr-cmtp", 38),
+    ("ipv6", 41),
+    ("ipv6-route", 43),
+    ("ipv6-frag", 44),
+    ("idrp", 45),
+    ("rsvp", 46),
+    ("gre", 47),
+    ("esp", 50),
+    ("ah", 51),
+    ("skip", 57),
+    ("ipv6-icmp", 58),
+    ("ipv6-nonxt", 59),
+    ("ipv6-opts", 60),
+    ("rspf", 73),
+    ("vmtp", 81),
+    ("eigrp", 88),
+    ("ospf", 89),
+    ("ax.25", 93),
+    ("ipip", 94),
+    ("etherip", 97),
+    ("encap", 98),
+    ("pim", 103),
+    ("ipcomp", 108),
+    ("vrrp", 112),
+    ("l2tp", 115),
+    ("isis", 124),
+    ("sctp", 132),
+    ("fc", 133),
+    ("mobility-header", 135),
+    ("udplite", 136),
+    ("mpls-in-ip", 137),
+    ("manet", 138),
+    ("hip", 139),
+    ("shim6", 140),
+    ("wesp", 141),
+    ("rohc", 142),
+    ("ethernet", 143),
+];
 
 /// By hand rather than with an `untagged` variant, which buffers values
 /// (costly in the web page's code size).
@@ -444,6 +500,14 @@ impl Transport {
         match self {
             Transport::Icmp { icmp_type, id, .. } if !icmp::is_error(*icmp_type) => Some(*id),
             _ => None,
+        }
+    }
+
+    /// Fragmentation needed: the MTU of the next hop, in the word an echo
+    /// keeps its sequence number in (RFC 1191).
+    pub fn set_next_hop_mtu(&mut self, mtu: u32) {
+        if let Transport::Icmp { seq, .. } = self {
+            *seq = u16::try_from(mtu).unwrap_or(u16::MAX);
         }
     }
 

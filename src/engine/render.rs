@@ -314,6 +314,14 @@ pub fn summary(s: &Step) -> String {
 pub fn response_name(r: &crate::engine::packet::Packet) -> String {
     let what = match &r.transport {
         crate::engine::packet::Transport::Icmp {
+            icmp_type,
+            code,
+            seq,
+            ..
+        } if (*icmp_type, *code) == (icmp::DEST_UNREACH, icmp::FRAG_NEEDED) => {
+            format!("ICMP {} (mtu {seq})", icmp::name(*icmp_type, *code))
+        }
+        crate::engine::packet::Transport::Icmp {
             icmp_type, code, ..
         } => format!("ICMP {}", icmp::name(*icmp_type, *code)),
         _ => "TCP RST".into(),

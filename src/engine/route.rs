@@ -80,6 +80,10 @@ pub struct Route {
     pub onlink: bool,
     pub linkdown: bool,
     pub table: TableId,
+    /// `mtu N` (`mtu lock N` reads the same): packets leaving by this
+    /// route must fit it, instead of the device's MTU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
     /// Line in the text it came from (0 when generated).
     pub line: usize,
 }
@@ -110,6 +114,7 @@ impl Route {
             onlink: false,
             linkdown: false,
             table: TableId::Main,
+            mtu: None,
             line: 0,
         }
     }
@@ -156,6 +161,9 @@ impl fmt::Display for Route {
         }
         if self.linkdown {
             f.write_str(" linkdown")?;
+        }
+        if let Some(m) = self.mtu {
+            write!(f, " mtu {m}")?;
         }
         Ok(())
     }

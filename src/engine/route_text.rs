@@ -306,8 +306,28 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                 }
                 k += 1;
             }
-            "mtu" | "advmss" | "initcwnd" | "initrwnd" | "pref" | "expires" | "hoplimit"
-            | "realm" | "rtt" | "window" | "cache" => {
+            "mtu" => {
+                // `mtu lock 1400`: the lock keeps path MTU discovery from
+                // lowering it, which Packet Walk does not model.
+                if words.get(k + 1) == Some(&"lock") {
+                    k += 1;
+                }
+                let v = value(k, "a number")?;
+                let n: u32 = v.parse().map_err(|_| {
+                    err_at(
+                        line,
+                        line_no,
+                        v,
+                        format!("\"mtu\" value \"{v}\" is invalid"),
+                    )
+                })?;
+                // The kernel keeps 0 as no MTU and stores at most 65520
+                // (measured on Linux 6.18).
+                r.mtu = (n > 0).then_some(n.min(65520));
+                k += 2;
+            }
+            "advmss" | "initcwnd" | "initrwnd" | "pref" | "expires" | "hoplimit" | "realm"
+            | "rtt" | "window" | "cache" => {
                 // Attributes that do not change the path of one packet.
                 if w == "cache" {
                     k += 1;

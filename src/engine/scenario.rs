@@ -169,6 +169,24 @@ pub struct Device {
     /// came in on (a pod reaching itself through its Service).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hairpin: bool,
+    /// `ip link set <dev> mtu N`; none is the kernel's default for the
+    /// kind of device ([`Device::mtu`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+}
+
+impl Device {
+    /// The device's MTU: its own, or the kernel's default for its kind
+    /// (loopback 65536, an IPIP tunnel 1480 and VXLAN 1450 over a 1500
+    /// byte link, 1500 otherwise).
+    pub fn mtu(&self) -> u32 {
+        self.mtu.unwrap_or(match self.kind {
+            DeviceKind::Loopback => 65536,
+            DeviceKind::Ipip => 1480,
+            DeviceKind::Vxlan { .. } => 1450,
+            _ => 1500,
+        })
+    }
 }
 
 fn is_zero(n: &u8) -> bool {
@@ -210,6 +228,8 @@ struct DeviceRepr {
     rp_filter: u8,
     #[serde(default)]
     hairpin: bool,
+    #[serde(default)]
+    mtu: Option<u32>,
 }
 
 impl TryFrom<DeviceRepr> for Device {
@@ -243,6 +263,14 @@ impl TryFrom<DeviceRepr> for Device {
                 ))
             }
         };
+        // ip link refuses an MTU outside the device's range (68 to 65535
+        // for a veth or a NIC; lo goes to 65536).
+        if let Some(m) = r.mtu.filter(|m| !(68..=65536).contains(m)) {
+            return Err(format!(
+                "device {}: mtu {m} is out of range: 68 to 65535 (ip link: \"mtu less than device minimum\" or \"greater than device maximum\")",
+                r.name
+            ));
+        }
         let rp_filter = match r.rp_filter {
             0..=2 => r.rp_filter,
             n => {
@@ -259,6 +287,7 @@ impl TryFrom<DeviceRepr> for Device {
             proxy_arp: r.proxy_arp,
             rp_filter,
             hairpin: r.hairpin,
+            mtu: r.mtu,
         })
     }
 }
@@ -583,6 +612,15 @@ impl Netns {
             .iter()
             .any(|d| d.spec.addrs.iter().any(|a| a.addr() == addr))
             || (addr.is_loopback() && self.dev("lo").is_some())
+    }
+
+    /// The MTU a packet leaving by `route` must fit (`ip_dst_mtu_maybe_
+    /// forward`): the route's own `mtu`, else its device's.
+    pub fn route_mtu(&self, route: &crate::engine::route::Route) -> u32 {
+        let dev = || route.dev.as_deref().and_then(|d| self.dev(d));
+        (route.mtu)
+            .or_else(|| dev().map(|i| self.devs[i].spec.mtu()))
+            .unwrap_or(1500)
     }
 
     /// The first address of a device, as `inet_select_addr` picks it.
@@ -1127,7 +1165,11 @@ impl World {
     /// Why a packet leaving toward a Service's ClusterIP (not DNATed on
     /// its way) reaches no pod: no interface holds that address; only
     /// kube-proxy's DNAT of the Service's ports makes it a pod's.
-    pub fn cluster_ip_note(&self, pkt: &crate::engine::packet::Packet) -> Option<String> {
+    pub fn cluster_ip_note(
+        &self,
+        pkt: &crate::engine::packet::Packet,
+        endpoint_chain: Option<&str>,
+    ) -> Option<String> {
         let dst = pkt.head().dst;
         let svc = self
             .scenario
@@ -1137,12 +1179,20 @@ impl World {
         let ports: Vec<String> = (svc.ports.iter())
             .map(|p| format!("{}/{}", p.protocol, p.port))
             .collect();
+        let proto = pkt.head().protocol;
+        let dport = pkt.head_ports().map(|(_, d)| d);
+        let served = (svc.ports.iter()).any(|p| p.protocol == proto && Some(p.port) == dport);
+        // What the rules did instead, as far as the walk shows it.
+        let why = match endpoint_chain {
+            Some(c) => format!("it went into {c}, an endpoint's chain, and left it with no DNAT rule matched: the step where that chain ends shows what it held"),
+            None if served => "no rule sent it to an endpoint's chain: the walk of nat PREROUTING (or OUTPUT) shows where it went instead".to_string(),
+            None => "its port is not one of the Service's".to_string(),
+        };
         Some(format!(
-            "{dst} is the ClusterIP of {}/{}, an address no interface holds: a packet to it reaches a pod only when kube-proxy's rules DNAT it, which they do for its ports ({}) while it has endpoints; this {} packet was not DNATed, so it follows the routes out and no host answers it",
+            "{dst} is the ClusterIP of {}/{}, an address no interface holds: a packet to it reaches a pod only when kube-proxy's rules DNAT it, for its ports ({}); this {proto} packet was not DNATed ({why}), so it follows the routes out and no host answers it",
             svc.namespace,
             svc.name,
             ports.join(", "),
-            pkt.head().protocol
         ))
     }
 
@@ -1229,6 +1279,7 @@ impl Scenario {
             proxy_arp: false,
             rp_filter: 0,
             hairpin: false,
+            mtu: None,
         }];
         for r in &table.routes {
             let Some(dev) = &r.dev else { continue };
@@ -1249,6 +1300,7 @@ impl Scenario {
                         proxy_arp: dev.starts_with("cali"),
                         rp_filter: if dev.starts_with("cali") { 1 } else { 0 },
                         hairpin: false,
+                        mtu: None,
                     });
                     devices.len() - 1
                 }
@@ -1313,6 +1365,7 @@ impl Scenario {
                             proxy_arp: false,
                             rp_filter: 0,
                             hairpin: false,
+                            mtu: None,
                         }],
                         routes: Text::One(format!(
                             "{} dev eth0 proto kernel scope link src {ip}\ndefault via {} dev eth0\n",

@@ -175,11 +175,13 @@ impl SendSpec {
                 icmp_type,
                 code,
                 quoted,
+                seq,
                 ..
             } => {
                 let mut s = SendSpec::new(ns, &answer.ip.dst.to_string(), Proto::Icmp);
                 s.icmp_type = Some(*icmp_type);
                 s.icmp_code = Some(*code);
+                s.seq = (*seq > 0).then_some(u32::from(*seq));
                 s.quote = quoted.as_deref().cloned();
                 s.src_port = Some(0);
                 s
@@ -525,11 +527,15 @@ impl Facts for HostFacts<'_> {
             return addrtype::BROADCAST;
         }
         let h = &self.world.hosts[self.host];
-        let local = h.routes.routes.iter().find(|r| {
-            r.table == crate::engine::route::TableId::Local
-                && r.dst.contains(&addr)
-                && dev.is_none_or(|d| r.dev.as_deref() == Some(d))
-        });
+        // The longest prefix that holds it (a broadcast /32 inside a
+        // `local` /24 is BROADCAST).
+        let local = (h.routes.routes.iter())
+            .filter(|r| {
+                r.table == crate::engine::route::TableId::Local
+                    && r.dst.contains(&addr)
+                    && dev.is_none_or(|d| r.dev.as_deref() == Some(d))
+            })
+            .max_by_key(|r| r.dst.prefix_len());
         match local.map(|r| r.kind) {
             Some(RouteType::Local) => addrtype::LOCAL,
             Some(RouteType::Broadcast) => addrtype::BROADCAST,
@@ -793,6 +799,14 @@ fn arp_sender(
 }
 
 /// What the sender of a packet the kernel refused makes of no answer.
+/// ` (1440)`: the MTU an ICMP fragmentation needed names, if any.
+fn next_hop_mtu(p: &Packet) -> String {
+    match &p.transport {
+        Transport::Icmp { seq, .. } if *seq > 0 => format!(" ({seq})"),
+        _ => String::new(),
+    }
+}
+
 fn unheard(proto: Proto) -> &'static str {
     match proto {
         Proto::Tcp => "its connect() retries until it times out",
@@ -908,6 +922,20 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     if spec.ttl == Some(0) {
         return Err("a TTL of 0 cannot be sent: it is 1 to 255 (64 by default)".into());
     }
+    // An IPv4 packet holds at most 65535 bytes, its headers included.
+    let headers = match spec.proto {
+        Proto::Tcp => 40,
+        Proto::Udp | Proto::Icmp => 28,
+        _ => 20,
+    };
+    if u32::from(spec.payload_len) + headers > u32::from(u16::MAX) {
+        return Err(format!(
+            "{} bytes of data do not fit in one IPv4 packet: at most {} with {} headers",
+            spec.payload_len,
+            u32::from(u16::MAX) - headers,
+            spec.proto
+        ));
+    }
     if matches!(spec.proto, Proto::Tcp | Proto::Udp) && port.is_none() {
         return Err(format!(
             "{} needs a destination port: write {}:PORT",
@@ -987,7 +1015,9 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             icmp_type: spec.icmp_type.unwrap_or(icmp::DEST_UNREACH),
             code: spec.icmp_code.unwrap_or(0),
             id: 0,
-            seq: 0,
+            // Fragmentation needed's next-hop MTU, where an echo has its
+            // sequence number.
+            seq: spec.seq.map_or(0, |s| s as u16),
             quoted: spec.quote.clone().map(Box::new),
         },
         Proto::Icmp => Transport::Icmp {
@@ -1556,10 +1586,10 @@ impl Walker<'_, '_> {
                 } else {
                     ctstate::NEW
                 };
-                if e.dnat {
+                if e.dst_natted() {
                     ct.state |= ctstate::DNAT;
                 }
-                if e.snat {
+                if e.src_natted() {
                     ct.state |= ctstate::SNAT;
                 }
                 state_name = format!("{}{closing}", state_words(ct.related, e.seen_reply, dir));
@@ -1906,7 +1936,9 @@ impl Walker<'_, '_> {
                             n.reply.sport = p;
                         }
                         n.dnat = true;
-                        ct.state |= ctstate::DNAT;
+                        if n.dst_natted() {
+                            ct.state |= ctstate::DNAT;
+                        }
                     }
                     self.step(
                         host,
@@ -2132,7 +2164,9 @@ impl Walker<'_, '_> {
                 _ => {}
             }
             n.snat = true;
-            ct.state |= ctstate::SNAT;
+            if n.src_natted() {
+                ct.state |= ctstate::SNAT;
+            }
         }
         self.step(
             host,
@@ -2284,6 +2318,9 @@ impl Walker<'_, '_> {
         if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt, None) {
             return v;
         }
+        if let Some(v) = self.too_big(host, &route, &pkt) {
+            return v;
+        }
         pkt.oif = if route.kind == RouteType::Local {
             Some("lo".into())
         } else {
@@ -2347,6 +2384,39 @@ impl Walker<'_, '_> {
         )
     }
 
+    /// A socket's packet larger than the MTU of the route it would leave
+    /// by: TCP cuts its data into segments that fit (its MSS), a datagram
+    /// leaves in fragments (IP_PMTUDISC_WANT, the default); neither is the
+    /// one packet asked for, which is refused here with the size that fits.
+    fn too_big(
+        &mut self,
+        host: usize,
+        route: &crate::engine::route::Route,
+        pkt: &Packet,
+    ) -> Option<Next> {
+        let h = &self.world.hosts[host];
+        let mtu = h.route_mtu(route);
+        let len = pkt.head().total_len;
+        if !pkt.outer.is_empty() || route.kind == RouteType::Local || u32::from(len) <= mtu {
+            return None;
+        }
+        let dev = route.dev.as_deref().unwrap_or("?");
+        let whose = match route.mtu {
+            Some(_) => format!("the route to {}'s mtu {mtu}", route.dst),
+            None => format!("{dev}'s MTU {mtu}"),
+        };
+        let head = pkt.transport.header_len();
+        let fits = mtu.saturating_sub(20 + u32::from(head));
+        let what = match pkt.ip.protocol {
+            Proto::Tcp => format!("TCP sends at most {fits} bytes of data in one segment here (its MSS: {whose}, less 40 bytes of IP and TCP headers), and cuts {} bytes into segments of that size", pkt.payload_len),
+            Proto::Udp => format!("a UDP datagram of {len} bytes leaves in fragments (IP_PMTUDISC_WANT, the default; with IP_PMTUDISC_DO, send() fails with EMSGSIZE), which Packet Walk does not follow: at most {fits} bytes of data fit {whose}"),
+            _ => format!("ping sends it in fragments (ping -M do: \"message too long, mtu={mtu}\"), which Packet Walk does not follow: at most {fits} bytes of data fit {whose}"),
+        };
+        let detail =
+            format!("{len} bytes do not fit {whose}: {what}. Send at most {fits} bytes of data.");
+        Some(self.drop(host, DropReason::TooBig, detail, None, pkt))
+    }
+
     /// A forwarded packet about to leave by the device it came in on
     /// (`in_dev`), toward a next hop on its sender's own link: the kernel
     /// sends the sender an ICMP redirect (`__mkroute_input` marks it when
@@ -2407,7 +2477,7 @@ impl Walker<'_, '_> {
                     (None, Some((i, _)))
                         if {
                             let e = &self.state.conntrack[host].entries[i];
-                            e.dnat || e.snat
+                            e.dst_natted() || e.src_natted()
                         } =>
                     {
                         Some("its connection is NATed")
@@ -2627,6 +2697,32 @@ impl Walker<'_, '_> {
                 host,
                 DropReason::TtlExceeded,
                 format!("TTL {ttl} would reach 0 here: a router does not forward it, and tells the sender"),
+                resp,
+                attached,
+                &pkt.clone(),
+            );
+        }
+        // ip_forward: a packet larger than the way out's MTU, with DF,
+        // goes no further; the sender hears the MTU (ip_exceeds_mtu, before
+        // FORWARD: measured on Linux 6.18, mangle FORWARD never saw it).
+        let mtu = self.world.hosts[host].route_mtu(&route);
+        let len = pkt.head().total_len;
+        if u32::from(len) > mtu && pkt.head().df {
+            let resp = self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::FRAG_NEEDED);
+            let resp = resp.map(|mut r| {
+                r.transport.set_next_hop_mtu(mtu);
+                r
+            });
+            let attached = self.attach(host, &ct);
+            let out = route.dev.as_deref().unwrap_or("?");
+            let whose = match route.mtu {
+                Some(_) => format!("the route to {}'s mtu {mtu}", route.dst),
+                None => format!("{out}'s MTU {mtu}"),
+            };
+            return self.refuse(
+                host,
+                DropReason::FragNeeded,
+                format!("{len} bytes do not fit {whose}, and the packet has Don't Fragment set: a router does not cut it up, and tells the sender the MTU (ICMP fragmentation needed, next-hop mtu {mtu})"),
                 resp,
                 attached,
                 &pkt.clone(),
@@ -2858,7 +2954,20 @@ impl Walker<'_, '_> {
                     // Nobody in the scenario owns the next hop (a router,
                     // another machine): the packet leaves the model.
                     self.transmit_step(host, dev, Some(next_hop), &pkt);
-                    let note = world.cluster_ip_note(&pkt);
+                    // The last endpoint chain it entered here, if any.
+                    let ns = h.name();
+                    let sep = self
+                        .steps
+                        .iter()
+                        .rev()
+                        .filter(|s| s.ns == ns)
+                        .find_map(|s| match &s.kind {
+                            StepKind::Chain { chain, .. } if chain.starts_with("KUBE-SEP-") => {
+                                Some(chain.as_str())
+                            }
+                            _ => None,
+                        });
+                    let note = world.cluster_ip_note(&pkt, sep);
                     self.step(
                         host,
                         Layer::Link,
@@ -3522,8 +3631,12 @@ impl Walker<'_, '_> {
                 icmp::ping_says(t, code)
             ),
             Proto::Tcp if mtu_news => format!(
-                "the tcp socket {}:{} that sent to {}:{}: TCP takes {what} as news of the path's MTU and sends smaller segments (path MTU discovery, which the simulator does not model); the connection goes on",
-                q.ip.src, q.src_port, q.ip.dst, q.dst_port
+                "the tcp socket {}:{} that sent to {}:{}: TCP takes {what} as news of the path's MTU{} and sends smaller segments (path MTU discovery; Packet Walk does not keep the MTU learnt); the connection goes on",
+                q.ip.src, q.src_port, q.ip.dst, q.dst_port, next_hop_mtu(&pkt)
+            ),
+            Proto::Udp if t == icmp::DEST_UNREACH && code == icmp::FRAG_NEEDED => format!(
+                "the udp socket {}:{} that sent to {}:{}: the kernel learns the path's MTU{} for 10 minutes; a connected socket's next send fails with EMSGSIZE (Message too long), and larger datagrams leave in fragments from then on (measured on Linux 6.18; Packet Walk does not keep the MTU learnt)",
+                q.ip.src, q.src_port, q.ip.dst, q.dst_port, next_hop_mtu(&pkt)
             ),
             Proto::Tcp if half_open && aborts => format!(
                 "the listening socket's half-open connection {}:{} ← {}:{} (SYN_RECV): {what} drops it from the listener's queue, so accept() never returns it (tcp_req_err; counted as ListenDrops)",

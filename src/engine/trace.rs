@@ -328,6 +328,12 @@ pub enum DropReason {
     /// A bridge would send the frame back out of the port it came in on,
     /// and that port's hairpin mode is off.
     Hairpin,
+    /// Larger than the MTU of the way out, with Don't Fragment set: a
+    /// router answers ICMP fragmentation needed with that MTU.
+    FragNeeded,
+    /// Larger than the MTU of the device a socket would send it by: the
+    /// socket never sends it as one packet.
+    TooBig,
 }
 
 impl DropReason {
@@ -353,6 +359,8 @@ impl DropReason {
             DropReason::RuleLimit => "Packet Walk stopped walking the rules: they need more work for one packet than the simulator allows",
             DropReason::ConntrackClash => "conntrack could not insert the connection: another one holds the same tuple",
             DropReason::Hairpin => "a bridge does not send a frame back out of the port it came in on unless that port's hairpin mode is on",
+            DropReason::FragNeeded => "too large for the MTU of the way out, and Don't Fragment is set: the router answers ICMP fragmentation needed, naming that MTU",
+            DropReason::TooBig => "too large for the MTU of the device it would leave by: a socket never sends it as one packet",
         }
     }
 }

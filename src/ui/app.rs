@@ -148,7 +148,9 @@ type TopoCache = std::cell::RefCell<Option<((u64, u64, usize), Rc<scenario::Scen
 type Explained = (u64, usize, crate::ui::explain::Explanation);
 
 enum Dialog {
-    Link(String),
+    /// The link to the view, and one to the same packet's first step
+    /// (when another is selected): for an exercise.
+    Link(String, Option<String>),
     Embed(String),
 }
 
@@ -819,6 +821,11 @@ impl App {
                     if changed == 1 { "ends" } else { "end" },
                     if changed == 1 { "it" } else { "they" }
                 );
+                // The last one, in words, as an edit's notice says it.
+                if let Some((Some(Ok(was)), Ok(now))) = self.session.sends.last().map(|x| (&x.before_sync, &x.trace)) {
+                    let (was, now) = (short_verdict(&was.verdict), short_verdict(&now.verdict));
+                    text += &format!(" The last, #{}, was {was}; now it is {now}.", self.session.number(n - 1));
+                }
             }
         }
         let typed = std::mem::take(&mut self.session.typed_over_sync);
@@ -1892,8 +1899,12 @@ impl Component for App {
             Msg::CopyLink => match self.applied_link() {
                 Ok(frag) => {
                     let url = browser::page_url(&frag);
+                    let start = (self.selected())
+                        .filter(|(_, step)| *step > 0)
+                        .and_then(|(t, _)| share::encode_link(&Saved { selected: Some((t, 0)), ..self.saved() }).ok())
+                        .map(|f| browser::page_url(&f));
                     self.opener = "copy-link";
-                    self.dialog = Some(Dialog::Link(url));
+                    self.dialog = Some(Dialog::Link(url, start));
                 }
                 Err(e) => self.notice = Some(Notice::error(e)),
             },
@@ -2193,7 +2204,12 @@ impl Component for App {
                                 // even when its step count is the last one's.
                                 said: t.steps.get(step).filter(|_| self.playing.is_none()).map(|st| {
                                     let packet = if step == 0 { format!("packet #{}, ", s.number(t_sel)) } else { String::new() };
-                                    format!("{packet}{}: {}", st.ns, crate::engine::render::stage(st))
+                                    // What the step did, cut short; the last one's
+                                    // verdict too.
+                                    let what = crate::engine::render::summary(st);
+                                    let what: String = what.chars().take(90).collect();
+                                    let end = if step + 1 == t.steps.len() { format!(". {}", short_verdict(&t.verdict)) } else { String::new() };
+                                    format!("{packet}{}: {}: {what}{end}", st.ns, crate::engine::render::stage(st))
                                 }).unwrap_or_default(),
                                 caption: t.steps.get(step).filter(|_| self.embed).map(|st| {
                                     format!("{} · {}: {}", st.ns, crate::engine::render::stage(st), crate::engine::render::summary(st))
@@ -2401,8 +2417,8 @@ impl Component for App {
               </div>
                 {
                     match &self.dialog {
-                        Some(Dialog::Link(url)) => html! {
-                            <LinkDialog url={url.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
+                        Some(Dialog::Link(url, start)) => html! {
+                            <LinkDialog url={url.clone()} start={start.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
                         },
                         Some(Dialog::Embed(frag)) => html! {
                             <EmbedDialog fragment={frag.clone()} title={s.world.scenario.title.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
@@ -2643,6 +2659,9 @@ fn about(s: &Session, open: bool) -> Html {
             <summary>{ "About this scenario: " }<span class="about-title">{ s.world.scenario.title.clone() }</span></summary>
             <p>{ s.world.scenario.description.clone() }</p>
             { for story.into_iter().map(|p| html! { <p>{ p }</p> }) }
+            if s.can_undo() {
+                <p class="muted">{ "This tells the scenario as it was opened: the edits made since (Undo takes them back) may have changed what it says." }</p>
+            }
         </details>
         </aside>
     }
@@ -2738,7 +2757,6 @@ fn lower_first(s: &str) -> String {
     out
 }
 
-/// How the walk ended, in words, under the event list.
 /// A verdict in a few words, for a notice: where, and a drop's reason
 /// without its explanation.
 fn short_verdict(v: &crate::engine::trace::Verdict) -> String {

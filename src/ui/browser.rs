@@ -397,6 +397,13 @@ pub fn follow_packet() {
     if in_list || !(beside || bar.is_some()) || pic.bottom() <= 0.0 || pic.top() >= height {
         return;
     }
+    // Until the step panel sticks at the window's top, a scroll moves its
+    // buttons from under the pointer: the page scrolls then only for a
+    // packet out of sight, not for one near an edge.
+    let stuck = bar.is_some() || panel.top() <= 12.0;
+    if !stuck && glyph.bottom() > 0.0 && glyph.top() < height {
+        return;
+    }
     const ROOM: f64 = 48.0;
     let below = bar.map_or(ROOM, |b| height - b.top() + ROOM / 2.0);
     let dy = if glyph.top() < ROOM {

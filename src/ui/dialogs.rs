@@ -93,20 +93,42 @@ fn copy_status(copied: Option<bool>, what: &str) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct LinkProps {
     pub url: String,
+    /// The link with the packet's first step selected, when another is.
+    #[prop_or_default]
+    pub start: Option<String>,
     pub onclose: Callback<()>,
 }
 
 #[function_component(LinkDialog)]
 pub fn link_dialog(props: &LinkProps) -> Html {
-    let url = props.url.clone();
-    let (copied, copy) = use_copy("link-text", Some(url.clone()));
+    // An exercise's link opens at the packet's start, not at the answer.
+    let at_start = use_state(|| false);
+    let url = match (&props.start, *at_start) {
+        (Some(start), true) => start.clone(),
+        _ => props.url.clone(),
+    };
+    let (copied, copy) = use_copy("link-text", Some(props.url.clone()));
     let again = {
         let url = url.clone();
         copy.reform(move |_: MouseEvent| url.clone())
     };
+    let toggle = {
+        let (at_start, copy, start, url) = (at_start.clone(), copy.clone(), props.start.clone(), props.url.clone());
+        Callback::from(move |_| {
+            let now = !*at_start;
+            at_start.set(now);
+            copy.emit(if now { start.clone().unwrap_or_default() } else { url.clone() });
+        })
+    };
     html! {
         <Shell title="Link to this view" onclose={props.onclose.clone()}>
             <p>{ format!("The link holds the scenario's edits and the packets sent ({} characters). Anyone who opens it sees this view.", url.len()) }</p>
+            if props.start.is_some() {
+                <label class="flag">
+                    <input type="checkbox" id="link-at-start" checked={*at_start} onchange={toggle} />
+                    { " Open at the packet's first step (for an exercise: the reader finds the way, and the selected step does not give it away)" }
+                </label>
+            }
             { copy_status(copied_now(copied, &url), "link") }
             <textarea id="link-text" class="snippet" readonly=true rows="3" value={url} onfocus={select_all} aria-label="The link" />
             <div class="dialog-actions">

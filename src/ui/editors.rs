@@ -540,7 +540,7 @@ pub fn code_editor(props: &CodeProps) -> Html {
                 </div>
                 <textarea id={props.id.clone()} ref={area} aria-label={props.label.clone()}
                     aria-invalid={(!props.errors.is_empty()).to_string()}
-                    aria-describedby={format!("{}-errors {}-status", props.id, props.id)}
+                    aria-describedby={if props.errors.is_empty() { format!("{}-status", props.id) } else { format!("{}-errors {}-status", props.id, props.id) }}
                     spellcheck="false" autocomplete="off" autocapitalize="off" wrap="off"
                     value={props.text.to_string()} {oninput} {onscroll}
                     // One row more than the text: the horizontal scroll bar takes one.

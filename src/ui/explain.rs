@@ -195,6 +195,9 @@ pub fn explain(props: &ExplainProps) -> Html {
                         { format!("The draw was {}: {} {}, so the rule {}.", decimal::fixed(*draw, 4), if *matched { "below" } else { "not below" }, decimal::fixed(*probability, 4), if *matched { "matched" } else { "did not match" }) }
                     }
                 </p>
+                if chain.starts_with("KUBE-SVC-") || chain.starts_with("KUBE-SVL-") {
+                    <p>{ "kube-proxy writes, for n endpoints, probability 1/n on the first rule, 1/(n−1) on the second (of the connections the first did not take), and so on, and none on the last, which takes what is left: so each endpoint gets 1/n of the new connections (with 3: 1/3; then 1/2 of the other 2/3, which is 1/3; then the last 1/3)." }</p>
+                }
                 <button id="force-other" onclick={props.onforce.reform(|_| ())}>
                     { if *matched { "Force the other branch (no match)" } else { "Force the other branch (match)" } }
                 </button>
@@ -236,14 +239,32 @@ pub fn explain(props: &ExplainProps) -> Html {
                         <p>{ "UNTRACKED: a NOTRACK rule in the raw table, which runs before conntrack's lookup, told conntrack to leave this packet alone. No entry is looked up or made, so no nat chain sees it and no connection's NAT translates it (a Service's address stays as it is); -m conntrack --ctstate UNTRACKED matches it, and an answer to it finds no connection (INVALID). Used for traffic that needs no state: Calico's VXLAN packets since Felix 3.29, NodeLocal DNSCache's." }</p>
                     } else if state.starts_with("INVALID") {
                         <p>{ "INVALID: conntrack keeps no entry for this packet, so no NAT applies to it (the nat table is not consulted, and no binding translates it back); a rule with -m conntrack --ctstate INVALID matches it, and kube-proxy's drops such packets in FORWARD on some versions." }</p>
+                    } else if matches!(&st.packet.head_transport().as_deref(), Some(Transport::Tcp { flags, .. }) if !flags.syn && !flags.rst) {
+                        <p>{ "A new connection, though this segment is not a SYN: conntrack has no entry for it (it never saw the connection's SYN, or its table was flushed: conntrack -F), and Linux picks up a connection in the middle (nf_conntrack_tcp_loose = 1, the default). So the nat table decides its translation now, afresh, from the rules as they are: an earlier binding is gone." }</p>
                     } else {
                         <p>{ "A new connection: the nat table decides its translation once, for all its packets." }</p>
                     }
                 </>
             },
-            CtEvent::Translate { before, after } => html! {
-                <p>{ "The connection's binding rewrites " }<code>{ before.to_string() }</code>{ " to " }<code>{ after.to_string() }</code>{ ". It changes the IP header as a NAT rule does (here it takes back the connection's NAT for this direction), decided by conntrack from the connection (its addresses and ports)." }</p>
-            },
+            CtEvent::Translate { before, after } => {
+                // The lookup before it on this host says which way the
+                // packet goes.
+                let reply = (props.trace.steps[..props.step].iter().rev())
+                    .filter(|x| x.ns == st.ns)
+                    .find_map(|x| match &x.kind {
+                        StepKind::Conntrack(CtEvent::Lookup { state, .. }) => Some(state.contains("REPLY")),
+                        _ => None,
+                    })
+                    .unwrap_or(false);
+                let how = if reply {
+                    "Here it takes back the NAT the connection's first packet got, for this answer."
+                } else {
+                    "Here it applies, to a later packet of the connection, the NAT its first packet got: the nat rules are not consulted again, even if they have changed since (a rule edited now names another address, and this connection keeps the old one until its entry goes)."
+                };
+                html! {
+                    <p>{ "The connection's binding rewrites " }<code>{ before.to_string() }</code>{ " to " }<code>{ after.to_string() }</code>{ format!(". It changes the IP header as a NAT rule does, decided by conntrack from the connection (its addresses and ports). {how}") }</p>
+                }
+            }
             CtEvent::Confirm { original, reply } => html! {
                 <p>{ "The connection is confirmed: conntrack puts it in its table as the packet leaves netfilter on this host (after POSTROUTING, or after INPUT for a packet delivered here). Original " }<code>{ original.to_string() }</code>{ ", reply " }<code>{ reply.to_string() }</code>{ "." }</p>
             },

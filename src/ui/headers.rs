@@ -61,14 +61,13 @@ pub fn header_view(props: &HeaderProps) -> Html {
     html! {
         <section id="headers" class="headers" aria-labelledby="headers-h">
             <h3 id="headers-h">
-                { format!("Step {} · {}", props.step + 1, st.ns) }
+                { format!("Step {} · {} ", props.step + 1, st.ns) }
                 <span class={classes!("layer-badge", format!("layer-{}", layer_name(st.layer)))}>
                     { format!("{} layer", layer_name(st.layer)) }
                 </span>
             </h3>
             <p class="step-summary"><code>{ render::stage(st) }</code>{ " " }{ crate::ui::events::unbroken(&render::summary(st)) }<span class="muted">{ where_ }</span></p>
             { nat.unwrap_or_default() }
-            { props.children.clone() }
             <div class="layers">
                 { for removed.iter().map(|r| html! {
                     <div class="hdr hdr-removed">
@@ -102,6 +101,9 @@ pub fn header_view(props: &HeaderProps) -> Html {
                     </div>
                 }) }
             </div>
+            // The step's Why under its headers, which so stay in one place
+            // from step to step.
+            { props.children.clone() }
         </section>
     }
 }

@@ -1663,6 +1663,7 @@ mod tests {
             proxy_arp: false,
             rp_filter: 0,
             hairpin: false,
+            mtu: None,
         }
     }
 

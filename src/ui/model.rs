@@ -500,6 +500,9 @@ fn transport_layer(p: &Packet) -> Option<(String, Vec<(&'static str, String)>)> 
             if quoted.is_none() {
                 fields.push(("id", id.to_string()));
                 fields.push(("seq", seq.to_string()));
+            } else if (*icmp_type, *code) == (icmp::DEST_UNREACH, icmp::FRAG_NEEDED) {
+                // Except fragmentation needed's MTU (RFC 1191).
+                fields.push(("next-hop mtu", seq.to_string()));
             }
             ("ICMP".into(), fields)
         }

@@ -88,6 +88,28 @@ fn parse_ttl(typed: &str) -> Result<Option<u8>, String> {
     }
 }
 
+/// The data bytes field: 0 to what one IPv4 packet holds after the
+/// headers (65495 with TCP's 40 bytes; the engine checks the protocol's).
+fn parse_len(typed: &str) -> Result<u16, String> {
+    match typed.trim() {
+        "" => Ok(0),
+        t => t.parse::<u16>().ok().filter(|n| *n <= 65507).ok_or_else(|| {
+            format!("Data bytes is a whole number from 0 to 65507 (what one IPv4 packet holds after its headers), not \"{t}\".")
+        }),
+    }
+}
+
+/// The source port field: empty for an ephemeral port (drawn from the
+/// seed, as the kernel would pick one), else 1–65535.
+fn parse_sport(typed: &str) -> Result<Option<u16>, String> {
+    match typed.trim() {
+        "" => Ok(None),
+        t => t.parse::<u16>().ok().filter(|p| *p > 0).map(Some).ok_or_else(|| {
+            format!("The source port is a whole number from 1 to 65535, or empty for an ephemeral port the kernel picks, not \"{t}\".")
+        }),
+    }
+}
+
 #[function_component(SendForm)]
 pub fn send_form(props: &SendFormProps) -> Html {
     let init = props.initial.clone();
@@ -108,6 +130,10 @@ pub fn send_form(props: &SendFormProps) -> Html {
     let proto = use_state(|| init.as_ref().map_or(Proto::Tcp, |s| s.proto));
     // The IP TTL the packet leaves with, as typed (64, Linux's default).
     let ttl = use_state(|| init.as_ref().and_then(|s| s.ttl).unwrap_or(64).to_string());
+    // The bytes of data after the transport header (0: headers alone).
+    let len = use_state(|| init.as_ref().map_or(0, |s| s.payload_len).to_string());
+    // The source port, as typed (empty: an ephemeral one).
+    let sport = use_state(|| init.as_ref().and_then(|s| s.src_port).map(|p| p.to_string()).unwrap_or_default());
     let flags = use_state(|| {
         init.as_ref().and_then(|s| s.flags).unwrap_or(TcpFlags {
             syn: true,
@@ -192,12 +218,14 @@ pub fn send_form(props: &SendFormProps) -> Html {
     };
     {
         let ondraft = props.ondraft.clone();
-        use_effect_with(((*from).clone(), (*to).clone(), *proto, *flags, (*ttl).clone()), move |(f, t, p, fl, ttl)| {
+        use_effect_with(((*from).clone(), (*to).clone(), *proto, *flags, (*ttl).clone(), (*len).clone(), (*sport).clone()), move |(f, t, p, fl, ttl, len, sport)| {
             let mut spec = SendSpec::new(f, t.trim(), *p);
             if *p == Proto::Tcp {
                 spec.flags = Some(*fl);
             }
             spec.ttl = parse_ttl(ttl).ok().flatten();
+            spec.payload_len = parse_len(len).unwrap_or(0);
+            spec.src_port = parse_sport(sport).ok().flatten().filter(|_| *p != Proto::Icmp);
             ondraft.emit(spec);
         });
     }
@@ -205,14 +233,24 @@ pub fn send_form(props: &SendFormProps) -> Html {
         let ttl = ttl.clone();
         Callback::from(move |e: InputEvent| ttl.set(e.target_unchecked_into::<HtmlInputElement>().value()))
     };
+    let onlen = {
+        let len = len.clone();
+        Callback::from(move |e: InputEvent| len.set(e.target_unchecked_into::<HtmlInputElement>().value()))
+    };
+    let onsport = {
+        let sport = sport.clone();
+        Callback::from(move |e: InputEvent| sport.set(e.target_unchecked_into::<HtmlInputElement>().value()))
+    };
     let onsubmit = {
-        let (from, to, proto, flags, error, ttl) = (
+        let sport_typed = sport.clone();
+        let (from, to, proto, flags, error, ttl, len) = (
             from.clone(),
             to.clone(),
             proto.clone(),
             flags.clone(),
             error.clone(),
             ttl.clone(),
+            len.clone(),
         );
         let onsend = props.onsend.clone();
         Callback::from(move |e: SubmitEvent| {
@@ -240,12 +278,28 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     return;
                 }
             };
+            let len = match parse_len(&len) {
+                Ok(n) => n,
+                Err(why) => {
+                    error.set(Some(why));
+                    return;
+                }
+            };
+            let sport = match parse_sport(&sport_typed) {
+                Ok(p) => p.filter(|_| *proto != Proto::Icmp),
+                Err(why) => {
+                    error.set(Some(why));
+                    return;
+                }
+            };
             error.set(None);
             let mut spec = SendSpec::new(&from, t, *proto);
             if *proto == Proto::Tcp {
                 spec.flags = Some(*flags);
             }
             spec.ttl = ttl;
+            spec.payload_len = len;
+            spec.src_port = sport;
             onsend.emit(spec);
         })
     };
@@ -397,6 +451,22 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     title="The IP time to live the packet leaves with: each router takes one, and the one that takes the last answers ICMP time exceeded (64, Linux's default; lower it hop by hop to trace the route)"
                     aria-describedby="send-ttl-help" />
                 <span id="send-ttl-help" class="visually-hidden">{ "Each router takes one; at 0 the router answers ICMP time exceeded." }</span>
+            </div>
+            if *proto != Proto::Icmp {
+                <div class="field field-sport">
+                    <label for="send-sport">{ "Src port" }</label>
+                    <input id="send-sport" type="text" inputmode="numeric" value={(*sport).clone()} oninput={onsport} placeholder="auto"
+                        title="The source port the packet leaves from: empty for an ephemeral port the kernel picks (a new one each Send); the same port twice is the same connection to conntrack"
+                        aria-describedby="send-sport-help" />
+                    <span id="send-sport-help" class="visually-hidden">{ "Empty for an ephemeral port; the same port twice is the same connection." }</span>
+                </div>
+            }
+            <div class="field field-len">
+                <label for="send-len">{ "Data" }</label>
+                <input id="send-len" type="text" inputmode="numeric" value={(*len).clone()} oninput={onlen}
+                    title="Bytes of data after the TCP, UDP or ICMP header (0: the headers alone). A packet larger than an MTU on its way stops there: its socket refuses it, or a router answers ICMP fragmentation needed"
+                    aria-describedby="send-len-help" />
+                <span id="send-len-help" class="visually-hidden">{ "Bytes of data after the header; a packet larger than an MTU on its way stops there." }</span>
             </div>
             </div>
             if *proto == Proto::Tcp {

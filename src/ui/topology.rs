@@ -360,6 +360,8 @@ fn topo_marker(props: &MarkerProps) -> Html {
                 <g class="topo-ended">
                     <circle cx={n(at.x)} cy={n(at.y)} r="13" />
                     <path d={format!("M{} {}l12 12m0 -12l-12 12", at.x - 6, at.y - 6)} />
+                    // The word beside the circle (not its shape alone).
+                    <text x={n(at.x + 17)} y={n(at.y + 5)} aria-hidden="true">{ word }</text>
                     <title>{ format!("the packet is {word} here") }</title>
                 </g>
             }

@@ -773,14 +773,42 @@ fn log_line(prefix: &str, pkt: &Packet) -> String {
             code,
             id,
             seq,
-            ..
+            quoted,
         }) => {
-            s.push_str(&format!(" TYPE={icmp_type} CODE={code} ID={id} SEQ={seq}"));
+            s.push_str(&format!(" TYPE={icmp_type} CODE={code}"));
+            // nf_log_dump_packet: an echo's identifier and sequence; an
+            // error's quoted packet in brackets, and fragmentation needed's
+            // MTU after it.
+            match quoted {
+                None => s.push_str(&format!(" ID={id} SEQ={seq}")),
+                Some(q) => {
+                    s.push_str(&format!(
+                        " [SRC={} DST={} LEN={} TOS=0x00 PREC=0x00 TTL={} ID={}{} PROTO={}",
+                        q.ip.src,
+                        q.ip.dst,
+                        q.ip.total_len,
+                        q.ip.ttl,
+                        q.ip.id,
+                        if q.ip.df { " DF" } else { "" },
+                        q.ip.protocol.name().to_ascii_uppercase()
+                    ));
+                    if matches!(q.ip.protocol, Proto::Tcp | Proto::Udp) {
+                        s.push_str(&format!(" SPT={} DPT={}", q.src_port, q.dst_port));
+                    }
+                    s.push_str(" ]");
+                    if (*icmp_type, *code) == (3, 4) {
+                        s.push_str(&format!(" MTU={seq}"));
+                    }
+                }
+            }
         }
         _ => {}
     }
     if h.protocol == Proto::Ipip {
         s.push_str(" (IPIP)");
+    }
+    if pkt.mark != 0 && pkt.outer.is_empty() {
+        s.push_str(&format!(" MARK={:#x}", pkt.mark));
     }
     s
 }

@@ -33,7 +33,9 @@ impl IfaceMatch {
 
     pub fn matches(&self, dev: Option<&str>) -> bool {
         match dev {
-            None => false,
+            // No device compares as the empty name: only `+` takes it
+            // (iptables-nft saves `-i +` as no match at all).
+            None => self.wildcard && self.name.is_empty(),
             Some(d) if self.wildcard => d.starts_with(&self.name),
             Some(d) => d == self.name,
         }
@@ -740,7 +742,8 @@ fn parse_nat_range(s: &str) -> Result<NatRange, String> {
 }
 
 pub(crate) fn parse_icmp_type(s: &str) -> Result<(Option<u8>, Option<u8>), String> {
-    let named: Option<(Option<u8>, Option<u8>)> = match s {
+    // iptables' names (libxt_icmp), in any case.
+    let named: Option<(Option<u8>, Option<u8>)> = match s.to_ascii_lowercase().as_str() {
         "any" => Some((None, None)),
         "echo-reply" | "pong" => Some((Some(0), None)),
         "destination-unreachable" => Some((Some(3), None)),
@@ -749,12 +752,35 @@ pub(crate) fn parse_icmp_type(s: &str) -> Result<(Option<u8>, Option<u8>), Strin
         "protocol-unreachable" => Some((Some(3), Some(2))),
         "port-unreachable" => Some((Some(3), Some(3))),
         "fragmentation-needed" => Some((Some(3), Some(4))),
+        "source-route-failed" => Some((Some(3), Some(5))),
+        "network-unknown" => Some((Some(3), Some(6))),
+        "host-unknown" => Some((Some(3), Some(7))),
         "network-prohibited" => Some((Some(3), Some(9))),
         "host-prohibited" => Some((Some(3), Some(10))),
+        "tos-network-unreachable" => Some((Some(3), Some(11))),
+        "tos-host-unreachable" => Some((Some(3), Some(12))),
         "communication-prohibited" => Some((Some(3), Some(13))),
+        "host-precedence-violation" => Some((Some(3), Some(14))),
+        "precedence-cutoff" => Some((Some(3), Some(15))),
+        "source-quench" => Some((Some(4), None)),
+        "redirect" => Some((Some(5), None)),
+        "network-redirect" => Some((Some(5), Some(0))),
+        "host-redirect" => Some((Some(5), Some(1))),
+        "tos-network-redirect" => Some((Some(5), Some(2))),
+        "tos-host-redirect" => Some((Some(5), Some(3))),
         "echo-request" | "ping" => Some((Some(8), None)),
+        "router-advertisement" => Some((Some(9), None)),
+        "router-solicitation" => Some((Some(10), None)),
         "time-exceeded" | "ttl-exceeded" => Some((Some(11), None)),
         "ttl-zero-during-transit" => Some((Some(11), Some(0))),
+        "ttl-zero-during-reassembly" => Some((Some(11), Some(1))),
+        "parameter-problem" => Some((Some(12), None)),
+        "ip-header-bad" => Some((Some(12), Some(0))),
+        "required-option-missing" => Some((Some(12), Some(1))),
+        "timestamp-request" => Some((Some(13), None)),
+        "timestamp-reply" => Some((Some(14), None)),
+        "address-mask-request" => Some((Some(17), None)),
+        "address-mask-reply" => Some((Some(18), None)),
         _ => None,
     };
     if let Some(n) = named {
@@ -1107,6 +1133,9 @@ pub fn parse_rule(
                 let v = value(i + 1)?;
                 i += 2;
                 if v.text == "all" || v.text == "0" {
+                    if negated {
+                        return Err(b.err(v.start, "rule would never match protocol (! -p all)"));
+                    }
                     continue;
                 }
                 let p = Proto::parse(&v.text).ok_or_else(|| {
@@ -1126,6 +1155,15 @@ pub fn parse_rule(
             }
             "-i" | "--in-interface" | "-o" | "--out-interface" => {
                 let v = value(i + 1)?;
+                if v.text.len() > 15 {
+                    return Err(b.err(
+                        v.start,
+                        format!(
+                            "interface name `{}' must be shorter than IFNAMSIZ (15)",
+                            v.text
+                        ),
+                    ));
+                }
                 let m = IfaceMatch::parse(&v.text);
                 let kind = if opt == "-i" || opt == "--in-interface" {
                     MatchKind::InIface(m)
@@ -1506,6 +1544,9 @@ impl Builder<'_, '_> {
                         let o = get("--probability").ok_or_else(|| {
                             self.err(m.at, "statistic --mode random needs --probability")
                         })?;
+                        if let Some(every) = get("--every") {
+                            return Err(e(every, "statistic: option \"--probability\" cannot be used together with \"--every\"".into()));
+                        }
                         let p = crate::engine::decimal::parse(o.values[0]).ok_or_else(|| {
                             e(o, format!("\"{}\" is not a probability", o.values[0]))
                         })?;
