@@ -8,7 +8,7 @@ use packetwalk::engine::cni::{self, calico_veth};
 use packetwalk::engine::iptables::TableName;
 use packetwalk::engine::k8s::Cluster;
 use packetwalk::engine::kubeproxy::port_proto_hash;
-use packetwalk::engine::packet::Proto;
+use packetwalk::engine::packet::{Proto, TcpFlags};
 use packetwalk::engine::scenario::Scenario;
 use packetwalk::engine::sim::{send, Force, SendSpec, SimState};
 use packetwalk::engine::trace::{DropReason, Layer, StepKind, Trace, Verdict};
@@ -1804,4 +1804,89 @@ fn felix_dispatch_splits_after_the_shared_prefix() {
             "{p}: {rules}"
         );
     }
+}
+
+/// The pods' MTU is the CNI's, room left for its tunnel: a pod's socket
+/// sends no more than fits. `podMTU: 1500` over Flannel's VXLAN is the
+/// classic misconfiguration: the pod sends 1500-byte packets, and its own
+/// node refuses them at flannel.1 (1450), telling the pod the MTU.
+#[test]
+fn the_pods_mtu_is_the_cnis_and_a_wrong_one_meets_the_tunnels() {
+    let sized = |len: u16| {
+        let mut spec = SendSpec::new("curl", "10.244.1.7:80", Proto::Tcp);
+        spec.payload_len = len;
+        // Data goes on an open connection's segments, not on a SYN.
+        spec.flags = TcpFlags::parse_list("ACK,PSH").map(TcpFlags::from_bits);
+        spec
+    };
+    let path = format!(
+        "{}/src/engine/scenarios/clusters/flannel-vxlan.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let yaml = std::fs::read_to_string(path).unwrap();
+    let build = |yaml: &str| {
+        let c = Cluster::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}"));
+        World::build(&cni::build(&c, "t", "t").unwrap()).unwrap()
+    };
+    let mut w = build(&yaml);
+    let mut s = SimState::new(&w);
+    let t = send(&mut w, &mut s, &sized(1460)).unwrap();
+    assert!(
+        matches!(&t.verdict, Verdict::Dropped { ns, reason: DropReason::TooBig } if ns == "curl"),
+        "{:?}",
+        t.verdict
+    );
+    // 1410 fits: the segment reaches the pod (which resets it: no SYN
+    // opened a connection first).
+    let t = send(&mut w, &mut s, &sized(1410)).unwrap();
+    assert!(
+        matches!(&t.verdict, Verdict::Dropped { ns, reason: DropReason::NoConnection } if ns.starts_with("flask-ui")),
+        "{:?}",
+        t.verdict
+    );
+
+    let wrong = yaml.replace(
+        "mode: flannel-vxlan\n",
+        "mode: flannel-vxlan\npodMTU: 1500\n",
+    );
+    assert_ne!(wrong, yaml);
+    let mut w = build(&wrong);
+    let mut s = SimState::new(&w);
+    let t = send(&mut w, &mut s, &sized(1460)).unwrap();
+    assert!(
+        matches!(&t.verdict, Verdict::Dropped { ns, reason: DropReason::FragNeeded } if ns == "node8"),
+        "{:?}",
+        t.verdict
+    );
+    match &t.steps.last().unwrap().kind {
+        StepKind::Drop {
+            response: Some(r), ..
+        } => {
+            assert_eq!(r.ip.dst.to_string(), "10.244.0.5");
+            assert!(
+                matches!(
+                    r.transport,
+                    packetwalk::engine::packet::Transport::Icmp {
+                        icmp_type: 3,
+                        code: 4,
+                        seq: 1450,
+                        ..
+                    }
+                ),
+                "{:?}",
+                r.transport
+            );
+        }
+        k => panic!("{k:?}"),
+    }
+    // An MTU the kernel would refuse is said at its line.
+    let e = Cluster::from_yaml(
+        &yaml.replace("mode: flannel-vxlan\n", "mode: flannel-vxlan\npodMTU: 20\n"),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("podMTU: expected an MTU from 68 to 65535, found 20"),
+        "{e}"
+    );
 }

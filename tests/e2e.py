@@ -193,11 +193,14 @@ def main():
 # embed following the packet, 494.8 kB with the notice of a verdict an
 # edit changed, 495.3 kB with that notice following undo and the
 # PERMANENT neighbour entries' words, 495.7 kB with "go back to the text
-# in use" beside an editor's errors and the sync's word on typed text; the
-# issue's budget, 250 kB, is not met: see the README). A
+# in use" beside an editor's errors and the sync's word on typed text,
+# 504.9 kB with MTUs (the send form's data size and source port,
+# fragmentation needed, fragments), the exercise link and the fixes of
+# three hunts on 2026-11-26's night; the issue's budget, 250 kB, is not
+# met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 504_000
+PAGE_BYTES_LIMIT = 505_500
 
 
 def page_size(dist):
@@ -1064,35 +1067,56 @@ def run(b, base):
     check("a link opens the editors on the host they showed", before.startswith("node54") and host() == before, f"{before!r} → {host()!r}")
     check("a link keeps what was typed in the send form and not sent", b.value("#send-to") == "10.96.100.10:8080", b.value("#send-to"))
 
-    # 5'. MTUs: 1401 bytes of data from the LAN client do not fit the
-    # article's tunl0 (1440); node8 refuses the packet before FORWARD and
-    # its answer names the MTU in the ICMP header.
+    # 5'. MTUs, as the README tells it: data goes on an open connection
+    # (Linux puts none on a SYN); node8's route to node54's block given
+    # mtu 1300, 1400 bytes sent with Again on the client's connection are
+    # refused at node8, whose fragmentation needed names the MTU.
     fresh(b, base + "?scenario=article-remote")
     b.select("#send-from", "client:192.168.11.200")
     b.clear("#send-to")
     b.type("#send-to", "flask-ui")
     b.clear("#send-len")
-    b.type("#send-len", "1401")
+    b.type("#send-len", "1400")
     b.click("#send-button")
-    b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the large packet")
+    b.wait("#send-error", 5)
+    no_syn_data = b.text("#send-error")
+    check("Linux puts no data on a SYN, and the page says so", "no data on a SYN" in no_syn_data, no_syn_data)
+    b.clear("#send-len")
+    b.type("#send-len", "0")
+    b.click("#send-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the client's SYN")
+    b.click("#reply-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 3, "the SYN-ACK")
+    routes = b.value("#routes-node8")
+    b.clear("#routes-node8")
+    b.type("#routes-node8", routes.replace("172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink", "172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink mtu 1300"))
+    b.wait_until(lambda: "mtu 1300" in b.value("#routes-node8") and "✓" in b.text("#routes-node8-status"), "the route's mtu in use", 5)
+    b.js("[...document.querySelectorAll('.history-item')].find(i => i.textContent.includes('#2')).click()")
+    b.wait_until(lambda: "#2" in b.text(".history-item.selected"), "the client's SYN selected")
+    flag = "[...document.querySelectorAll('.flags label')].find(l => l.textContent.trim() == arguments[0]).querySelector('input').click()"
+    b.js(flag, "SYN")
+    b.js(flag, "ACK")
+    b.clear("#send-len")
+    b.type("#send-len", "1400")
+    b.wait_until(lambda: "+1400 B" in b.text("#again-button"), "Again naming its data", 5)
+    b.click("#again-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "the 1400 bytes")
     b.click("#step-last")
     b.wait_until(lambda: b.exists("#drop-reason"), "its drop", 5)
     why = b.text("#drop-reason")
-    check("a packet larger than tunl0's MTU is refused at node8, and the Why says with which MTU",
-          "node8" in b.text("#verdict") and "1441 bytes do not fit tunl0's MTU 1440" in why and "next-hop mtu 1440" in why, why)
+    check("1400 bytes on the connection do not fit node8's route of mtu 1300: refused there, and the Why says with which MTU",
+          "node8" in b.text("#verdict") and "1440 bytes do not fit the route to 172.16.3.64/26's mtu 1300" in why and "next-hop mtu 1300" in why, why)
     b.click("#outcome-reply")
-    b.wait_until(lambda: len(b.find_all(".history-item")) == 3, "the kernel's answer")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 5, "the kernel's answer")
     b.click("#step-last")
-    b.wait_until(lambda: "news of the path's MTU (1440)" in b.text("#verdict"), "the answer at the client", 5)
+    b.wait_until(lambda: "news of the path's MTU (1300)" in b.text("#verdict"), "the answer at the client", 5)
     icmp = b.js("const h = [...document.querySelectorAll('.hdr')].find(h => h.textContent.startsWith('ICMP')); return h ? h.textContent : ''")
-    check("its ICMP fragmentation needed shows the next-hop MTU field", "next-hop mtu" in icmp and "1440" in icmp, icmp)
-    b.clear("#send-len")
-    b.type("#send-len", "1400")
-    b.click("#send-button")
-    b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "the packet that fits")
-    check("1400 bytes of data fit, and go through the tunnel to the pod", "delivered" in last_history(b), last_history(b))
+    check("its ICMP fragmentation needed shows the next-hop MTU field", "next-hop mtu" in icmp and "1300" in icmp, icmp)
+    b.screenshot(os.path.join(SHOTS, "e2e-mtu.png"))
     # A teacher's exercise: the link opens at the packet's first step, not
     # at the step selected (the answer).
+    b.js("[...document.querySelectorAll('.history-item')].find(i => i.textContent.includes('#4')).click()")
+    b.wait_until(lambda: "#4" in b.text(".history-item.selected"), "the refused packet")
     b.click("#step-last")
     b.click("#copy-link")
     b.wait("#link-text")

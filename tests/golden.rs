@@ -1964,30 +1964,31 @@ fn packets_larger_than_an_mtu() {
     let sized = |from: &str, to: &str, len: u16| {
         let mut spec = SendSpec::new(from, to, Proto::Tcp);
         spec.payload_len = len;
+        // Data goes on an open connection's segments, not on a SYN.
+        spec.flags = TcpFlags::parse_list("ACK,PSH").map(TcpFlags::from_bits);
         spec
     };
-    // 1400 bytes of data + 40 of headers = 1440: fits tunl0 exactly.
+    // A connection opened (SYN, SYN-ACK), then its data: 1400 bytes + 40
+    // of headers = 1440 fits tunl0 exactly; 1401 does not.
     let (mut w, mut s) = world("article-remote");
-    let t = send(
-        &mut w,
-        &mut s,
-        &sized("client:192.168.11.200", "flask-ui", 1400),
-    )
-    .unwrap();
+    let on_conn = |len: u16| {
+        let mut spec = sized("client:192.168.11.200", "flask-ui", len);
+        spec.src_port = Some(40000);
+        spec
+    };
+    let mut syn = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
+    syn.src_port = Some(40000);
+    let t = send(&mut w, &mut s, &syn).unwrap();
+    let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    assert_eq!(delivered_in(&back), "client");
+    let t = send(&mut w, &mut s, &on_conn(1400)).unwrap();
     assert_eq!(delivered_in(&t), FLASK_POD_54);
     let outer = t.steps.iter().find_map(|st| match &st.kind {
         StepKind::Encap { outer, .. } => Some(outer.total_len),
         _ => None,
     });
     assert_eq!(outer, Some(1460), "the IPIP packet is 20 bytes longer");
-
-    let (mut w, mut s) = world("article-remote");
-    let t = send(
-        &mut w,
-        &mut s,
-        &sized("client:192.168.11.200", "flask-ui", 1401),
-    )
-    .unwrap();
+    let t = send(&mut w, &mut s, &on_conn(1401)).unwrap();
     assert_eq!(dropped(&t), ("node8", DropReason::FragNeeded));
     assert!(
         drop_detail(&t).starts_with(
@@ -2033,7 +2034,12 @@ fn packets_larger_than_an_mtu() {
         drop_detail(&t)
     );
     let t = send(&mut w, &mut s, &sized(CURL_POD, "flask-ui", 1400)).unwrap();
-    assert_eq!(delivered_in(&t), FLASK_POD);
+    assert_eq!(dropped(&t), (FLASK_POD, DropReason::NoConnection));
+    // No data on a SYN.
+    let mut spec = SendSpec::new(CURL_POD, "flask-ui", Proto::Tcp);
+    spec.payload_len = 10;
+    let e = send(&mut w, &mut s, &spec).unwrap_err();
+    assert!(e.starts_with("Linux sends no data on a SYN"), "{e}");
 
     // A route's mtu: node8's way to the local pod made 1300.
     let (mut w, mut s) = article_with_node8_routes("");
@@ -2046,9 +2052,11 @@ fn packets_larger_than_an_mtu() {
         })
     });
     let spec = sized("client:192.168.11.200", "flask-ui", 1300);
+    // (Without the mtu it reaches the pod, which resets a segment of no
+    // connection it knows.)
     assert_eq!(
-        delivered_in(&send(&mut w, &mut s, &spec).unwrap()),
-        FLASK_POD
+        dropped(&send(&mut w, &mut s, &spec).unwrap()),
+        (FLASK_POD, DropReason::NoConnection)
     );
     let t = send(&mut w2, &mut s2, &spec).unwrap();
     assert_eq!(dropped(&t), ("node8", DropReason::FragNeeded));
@@ -2058,6 +2066,53 @@ fn packets_larger_than_an_mtu() {
         "{}",
         drop_detail(&t)
     );
+
+    // node8's own socket sizes its packet for the route to the ClusterIP
+    // (ens33, 1500); OUTPUT's DNAT reroutes it to the pod's veth (1440):
+    // refused as it leaves, after POSTROUTING.
+    let (mut w, mut s) = world("article");
+    let t = send(&mut w, &mut s, &sized("node8", "flask-ui", 1420)).unwrap();
+    assert_eq!(dropped(&t), ("node8", DropReason::TooBig));
+    assert!(
+        drop_detail(&t).starts_with("1460 bytes do not fit cali71ca141a178's MTU 1440, the way out after OUTPUT changed the destination: the socket sized the packet for the route it had first (1500)"),
+        "{}",
+        drop_detail(&t)
+    );
+    assert!(chains(&t, "node8")
+        .iter()
+        .any(|c| c.ends_with("POSTROUTING")));
+    // `mtu lock`: the host's own packets leave without DF, so node8
+    // forwards nothing it would refuse (fragments are not followed: the
+    // packet goes on whole).
+    let mut sc = scenario::builtin("article-remote").unwrap();
+    let client = sc.host_mut("client").unwrap();
+    client.routes = scenario::Text::One(client.routes.to_text().replace(
+        "10.96.0.0/12 via 192.168.11.58 dev eth0",
+        "10.96.0.0/12 via 192.168.11.58 dev eth0 mtu lock 1500",
+    ));
+    let mut w = World::build(&sc).unwrap();
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &sized("client:192.168.11.200", "flask-ui", 1401),
+    )
+    .unwrap();
+    assert!(
+        !t.steps.last().unwrap().packet.ip.df,
+        "no DF under mtu lock"
+    );
+    assert_eq!(dropped(&t), (FLASK_POD_54, DropReason::NoConnection));
+    // node8 cuts it in two for tunl0 (1440: 1416 + 25 bytes after the
+    // header), after POSTROUTING.
+    let i = t.steps.iter().position(
+        |st| matches!(&st.kind, StepKind::Fragment { dev, mtu: 1440, pieces: 2 } if dev == "tunl0"),
+    );
+    let post = t.steps.iter().position(|st| {
+        st.ns == "node8"
+            && matches!(&st.kind, StepKind::Chain { chain, .. } if chain == "POSTROUTING")
+    });
+    assert!(i.is_some() && post < i, "{i:?} after {post:?}");
 
     // More data than an IPv4 packet holds is refused before it is sent.
     let (mut w, mut s) = world("article");

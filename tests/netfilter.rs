@@ -1148,6 +1148,32 @@ fn nat_states_interface_wildcards_and_protocol_names_as_the_kernel_has_them() {
         let p = Proto::parse(name).unwrap_or_else(|| panic!("{name}"));
         assert_eq!((p.number(), p.name().as_str()), (number, printed), "{name}");
     }
+    // ICMP types by iptables' names, in any case: a ping is an
+    // ECHO-REQUEST, not a redirect or a parameter-problem.
+    for (icmp, end) in [
+        ("ECHO-REQUEST", "Dropped"),
+        ("ping", "Dropped"),
+        ("redirect", "web5"),
+        ("parameter-problem", "web5"),
+    ] {
+        let rules = filter(
+            &format!("-A FORWARD -p icmp -m icmp --icmp-type {icmp} -j DROP\n"),
+            "",
+        );
+        let mut w = World::build(&scenario(&rules)).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = SimState::new(&w);
+        let t = send(
+            &mut w,
+            &mut s,
+            &SendSpec::new("client", "10.244.0.5", Proto::Icmp),
+        )
+        .unwrap();
+        assert!(
+            delivered(&t).starts_with(end),
+            "--icmp-type {icmp}: {}",
+            delivered(&t)
+        );
+    }
     // A dump with keepalived's VRRP rule reads (it was "unknown protocol").
     save::parse("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p vrrp -j ACCEPT\n-A INPUT -p gre -j ACCEPT\nCOMMIT\n").unwrap();
 }

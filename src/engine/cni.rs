@@ -279,6 +279,11 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
         .and_then(|n| n.interface.clone())
         .unwrap_or_else(|| "eth0".into());
     let hairpin_mode = net.as_ref().and_then(|n| n.hairpin_mode).unwrap_or(true);
+    let pod_mtu = net
+        .as_ref()
+        .and_then(|n| n.pod_mtu)
+        .or(mode.pod_mtu())
+        .filter(|m| *m != 1500);
 
     let mut nodes = Vec::new();
     for n in &cluster.nodes {
@@ -537,7 +542,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     proxy_arp: true,
                     rp_filter: 1,
                     hairpin: false,
-                    mtu: mode.pod_mtu(),
+                    mtu: pod_mtu,
                 });
                 routes.push(format!("{} dev {veth} scope link", p.ip));
             }
@@ -556,7 +561,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     // The bridge plugin's hairpinMode, which Flannel's
                     // CNI config sets (the Network document may turn it off).
                     hairpin: hairpin_mode,
-                    mtu: mode.pod_mtu(),
+                    mtu: pod_mtu,
                 });
                 ports.push(veth);
             }
@@ -567,7 +572,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                 proxy_arp: false,
                 rp_filter: 0,
                 hairpin: false,
-                mtu: mode.pod_mtu(),
+                mtu: pod_mtu,
             });
             routes.push(format!(
                 "{} dev cni0 proto kernel scope link src {}",
@@ -658,7 +663,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
                     proxy_arp: false,
                     rp_filter: 0,
                     hairpin: false,
-                    mtu: mode.pod_mtu(),
+                    mtu: pod_mtu,
                 },
             ],
             routes: Text::Lines(routes),

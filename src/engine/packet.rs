@@ -66,6 +66,9 @@ impl Proto {
             "udp" => Some(Proto::Udp),
             "icmp" => Some(Proto::Icmp),
             "ipencap" => Some(Proto::Ipip),
+            // iptables' own names besides /etc/protocols'.
+            "icmpv6" => Some(Proto::Other(58)),
+            "mh" | "ipv6-mh" => Some(Proto::Other(135)),
             other => (PROTOCOLS.iter())
                 .find(|(name, _)| *name == other)
                 .map(|(_, n)| Proto::Other(*n))

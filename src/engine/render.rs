@@ -28,7 +28,9 @@ pub fn stage(s: &Step) -> String {
         StepKind::NatSkipped { hook } => format!("nat {hook}"),
         StepKind::Conntrack(_) => "conntrack".into(),
         StepKind::Route { .. } => "routing".into(),
-        StepKind::Ttl { .. } | StepKind::Redirect { .. } => "forward".into(),
+        StepKind::Ttl { .. } | StepKind::Redirect { .. } | StepKind::Fragment { .. } => {
+            "forward".into()
+        }
         StepKind::Encap { .. } | StepKind::Decap { .. } => "tunnel".into(),
         StepKind::Deliver { .. } => "socket".into(),
         StepKind::Drop {
@@ -195,7 +197,7 @@ pub fn summary(s: &Step) -> String {
                 format!("{tuple} is {state}")
             }
             CtEvent::Lookup { tuple, state, .. } => format!("lookup: {tuple} is {state}"),
-            CtEvent::Translate { before, after } => {
+            CtEvent::Translate { before, after, .. } => {
                 // The connection's NAT undone (a reply) or done again (a
                 // later packet), named by what it rewrites.
                 // Addresses with their ports; ICMP's "port" is the echo
@@ -262,6 +264,7 @@ pub fn summary(s: &Step) -> String {
         }
         StepKind::Redirect { to, gateway, note, .. } => format!("ICMP redirect to {to} (use {gateway}): {note}"),
         StepKind::Ttl { old, new } => format!("TTL {old} → {new}: a router takes one from each packet it forwards"),
+        StepKind::Fragment { dev, mtu, pieces } => format!("fragmented into {pieces} for {dev}'s MTU {mtu} (no Don't Fragment); followed whole, as the host that reassembles it sees it"),
         StepKind::Encap { dev, outer } => match &outer.vxlan {
             Some(v) => format!(
                 "{dev} encapsulates (VXLAN {}): ether {} → {}, outer {}:{} → {}:{} udp, inner ether {} → {}",

@@ -84,6 +84,11 @@ pub struct Route {
     /// route must fit it, instead of the device's MTU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
+    /// `mtu lock N`: path MTU discovery may not lower it, and a host's own
+    /// packets by this route leave without Don't Fragment
+    /// (`ip_dont_fragment`; measured on Linux 6.18).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mtu_lock: bool,
     /// Line in the text it came from (0 when generated).
     pub line: usize,
 }
@@ -115,6 +120,7 @@ impl Route {
             linkdown: false,
             table: TableId::Main,
             mtu: None,
+            mtu_lock: false,
             line: 0,
         }
     }
@@ -163,7 +169,8 @@ impl fmt::Display for Route {
             f.write_str(" linkdown")?;
         }
         if let Some(m) = self.mtu {
-            write!(f, " mtu {m}")?;
+            let lock = if self.mtu_lock { "lock " } else { "" };
+            write!(f, " mtu {lock}{m}")?;
         }
         Ok(())
     }

@@ -307,9 +307,9 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                 k += 1;
             }
             "mtu" => {
-                // `mtu lock 1400`: the lock keeps path MTU discovery from
-                // lowering it, which Packet Walk does not model.
+                // `mtu lock 1400`: the host's own packets leave without DF.
                 if words.get(k + 1) == Some(&"lock") {
+                    r.mtu_lock = true;
                     k += 1;
                 }
                 let v = value(k, "a number")?;

@@ -267,7 +267,7 @@ impl TryFrom<DeviceRepr> for Device {
         // for a veth or a NIC; lo goes to 65536).
         if let Some(m) = r.mtu.filter(|m| !(68..=65536).contains(m)) {
             return Err(format!(
-                "device {}: mtu {m} is out of range: 68 to 65535 (ip link: \"mtu less than device minimum\" or \"greater than device maximum\")",
+                "device {}: mtu {m} is out of range: 68 to 65535 (65536 for lo; ip link: \"mtu less than device minimum\" or \"greater than device maximum\")",
                 r.name
             ));
         }

@@ -485,6 +485,13 @@ struct Walker<'w, 's> {
     carried: Option<(usize, Ct)>,
     /// Why the ICMP error just asked for was not made (its rate limit).
     held_back: Option<String>,
+    /// A host's own packet rerouted after OUTPUT to a smaller MTU: the
+    /// new MTU, the one it was sized for, and the device (checked after
+    /// POSTROUTING).
+    resized: Option<(u32, u32, String)>,
+    /// A forwarded packet without DF larger than its way out's MTU: that
+    /// MTU (it is fragmented after POSTROUTING).
+    fragment_for: Option<u32>,
 }
 
 /// The environment rules see inside one namespace.
@@ -922,6 +929,14 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     if spec.ttl == Some(0) {
         return Err("a TTL of 0 cannot be sent: it is 1 to 255 (64 by default)".into());
     }
+    // Linux puts no data on a SYN (TCP Fast Open is off by default).
+    let syn = spec.flags.is_none_or(|f| f.syn);
+    if spec.proto == Proto::Tcp && syn && spec.payload_len > 0 {
+        return Err(format!(
+            "Linux sends no data on a SYN (TCP Fast Open is off by default): send the {} bytes on the open connection, with ACK (and PSH) instead of SYN",
+            spec.payload_len
+        ));
+    }
     // An IPv4 packet holds at most 65535 bytes, its headers included.
     let headers = match spec.proto {
         Proto::Tcp => 40,
@@ -1042,8 +1057,9 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             ttl: spec.ttl.unwrap_or(64),
             protocol: spec.proto,
             id,
-            // The kernel's ICMP socket sends with DF clear.
-            df: !spec.is_icmp_error(),
+            // The kernel's ICMP socket (its errors, and the echo-replies
+            // it answers pings with) sends with DF clear.
+            df: !spec.is_icmp_error() && spec.icmp_type != Some(icmp::ECHO_REPLY),
             total_len: 0,
             vxlan: None,
         },
@@ -1102,6 +1118,8 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         attached: spec.ct.map(|a| (host, a)),
         carried: None,
         held_back: None,
+        resized: None,
+        fragment_for: None,
     };
     let note = match &pkt.transport {
         _ if echo_reply => format!("the kernel of {} answers the ping", h.name()),
@@ -1327,8 +1345,8 @@ impl Walker<'_, '_> {
                 reply: n.reply,
                 refused_reply: false,
                 unconfirmed: true,
-                dnat: n.dnat,
-                snat: n.snat,
+                dnat: n.dst_natted(),
+                snat: n.src_natted(),
             });
         }
         let (e, dir) = match (ct.entry, &ct.attached) {
@@ -1341,8 +1359,8 @@ impl Walker<'_, '_> {
             reply: e.reply,
             refused_reply: dir == Dir::Reply,
             unconfirmed: false,
-            dnat: e.dnat,
-            snat: e.snat,
+            dnat: e.dst_natted(),
+            snat: e.src_natted(),
         })
     }
 
@@ -1766,6 +1784,7 @@ impl Walker<'_, '_> {
                 StepKind::Conntrack(CtEvent::Translate {
                     before: before_t,
                     after: after_t,
+                    reply: dir == Dir::Reply,
                 }),
                 pkt,
             );
@@ -2297,6 +2316,8 @@ impl Walker<'_, '_> {
     /// A packet this namespace generates (a socket, or tunl0's outer header).
     fn local_out(&mut self, host: usize, mut pkt: Packet) -> Next {
         pkt.iif = None;
+        self.resized = None;
+        self.fragment_for = None;
         let lookup = if pkt.outer.is_empty() {
             Lookup::Output
         } else {
@@ -2318,9 +2339,16 @@ impl Walker<'_, '_> {
         if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt, None) {
             return v;
         }
+        // `mtu lock`: the host's own packets by this route go without DF.
+        if route.mtu_lock && pkt.outer.is_empty() {
+            pkt.head_mut().df = false;
+        }
         if let Some(v) = self.too_big(host, &route, &pkt) {
             return v;
         }
+        // The size the socket made the packet for: a new route after
+        // OUTPUT (a DNAT) may take less.
+        let sized_for = self.world.hosts[host].route_mtu(&route);
         pkt.oif = if route.kind == RouteType::Local {
             Some("lo".into())
         } else {
@@ -2355,6 +2383,10 @@ impl Walker<'_, '_> {
             } else {
                 route.dev.clone()
             };
+            let mtu = self.world.hosts[host].route_mtu(&route);
+            if route.kind != RouteType::Local && mtu < sized_for && pkt.outer.is_empty() {
+                self.resized = Some((mtu, sized_for, route.dev.clone().unwrap_or_default()));
+            }
         }
         if route.kind == RouteType::Local || route.kind == RouteType::Broadcast {
             // To this host itself: through POSTROUTING, out of lo and back in.
@@ -2408,7 +2440,7 @@ impl Walker<'_, '_> {
         let head = pkt.transport.header_len();
         let fits = mtu.saturating_sub(20 + u32::from(head));
         let what = match pkt.ip.protocol {
-            Proto::Tcp => format!("TCP sends at most {fits} bytes of data in one segment here (its MSS: {whose}, less 40 bytes of IP and TCP headers), and cuts {} bytes into segments of that size", pkt.payload_len),
+            Proto::Tcp => format!("TCP sends at most {fits} bytes of data in one segment here (its MSS: {whose}, less 40 bytes of IP and TCP headers; {} with the timestamps Linux puts in each segment), and cuts {} bytes into segments of that size", fits.saturating_sub(12), pkt.payload_len),
             Proto::Udp => format!("a UDP datagram of {len} bytes leaves in fragments (IP_PMTUDISC_WANT, the default; with IP_PMTUDISC_DO, send() fails with EMSGSIZE), which Packet Walk does not follow: at most {fits} bytes of data fit {whose}"),
             _ => format!("ping sends it in fragments (ping -M do: \"message too long, mtu={mtu}\"), which Packet Walk does not follow: at most {fits} bytes of data fit {whose}"),
         };
@@ -2728,6 +2760,8 @@ impl Walker<'_, '_> {
                 &pkt.clone(),
             );
         }
+        // Without DF it is cut up as it leaves, after POSTROUTING.
+        self.fragment_for = (u32::from(len) > mtu).then_some(mtu);
         self.maybe_redirect(host, &dev_name, route.dev.as_deref(), route.via, &pkt, &ct);
         pkt.head_mut().ttl = ttl - 1;
         self.step(
@@ -2812,6 +2846,37 @@ impl Walker<'_, '_> {
         }
         if let Some(n) = self.ct_confirm(host, &mut ct, &pkt) {
             return n;
+        }
+        // A host's own packet sized for the route before OUTPUT's DNAT,
+        // larger than the new one's MTU: refused as it leaves
+        // (ip_fragment), after POSTROUTING and the connection's confirm
+        // (measured on Linux 6.18).
+        if let Some(mtu) = self.fragment_for.take() {
+            // Each fragment has its IP header and a multiple of 8 bytes of
+            // the rest (ip_fragment).
+            let per = (mtu.saturating_sub(20) / 8 * 8).max(8);
+            let pieces = u32::from(pkt.head().total_len.saturating_sub(20)).div_ceil(per);
+            let dev = dev.clone();
+            self.step(
+                host,
+                Layer::Network,
+                StepKind::Fragment { dev, mtu, pieces },
+                &pkt,
+            );
+        }
+        if let Some((mtu, sized_for, out)) = self.resized.take() {
+            let len = pkt.head().total_len;
+            if u32::from(len) > mtu {
+                let what = match (pkt.ip.protocol, pkt.head().df) {
+                    (Proto::Tcp, _) => "the kernel refuses it as it leaves (Don't Fragment is set) and tells the sender itself, by an ICMP fragmentation needed over lo: TCP sends it again in segments that fit",
+                    (_, true) => "the kernel refuses it as it leaves (Don't Fragment is set; a send with IP_PMTUDISC_DO fails with EMSGSIZE) and tells the sender itself, by an ICMP fragmentation needed over lo",
+                    (_, false) => "the kernel sends it in fragments (IP_PMTUDISC_WANT, the default), which Packet Walk does not follow",
+                };
+                let detail = format!(
+                    "{len} bytes do not fit {out}'s MTU {mtu}, the way out after OUTPUT changed the destination: the socket sized the packet for the route it had first ({sized_for}); {what}"
+                );
+                return self.drop(host, DropReason::TooBig, detail, None, &pkt.clone());
+            }
         }
         self.transmit(host, pkt, &dev, via)
     }
@@ -3697,7 +3762,11 @@ impl Walker<'_, '_> {
         // once icmp_send has found a route to it (without one, refuse()
         // says so, and no token is spent).
         let h = &self.world.hosts[host];
+        // icmpv4_mask_allow: fragmentation needed is never held back
+        // ("Don't limit PMTU discovery").
+        let pmtu = (t, code) == (icmp::DEST_UNREACH, icmp::FRAG_NEEDED);
         if !h.owns(head.src)
+            && !pmtu
             && self.routes_to(host, head.src)
             && !self.state.icmp_allowed(host, head.src)
         {

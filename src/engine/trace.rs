@@ -270,8 +270,15 @@ pub enum CtEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply: Option<Tuple>,
     },
-    /// A later packet follows the NAT binding without the nat chains.
-    Translate { before: Tuple, after: Tuple },
+    /// A later packet follows the NAT binding without the nat chains:
+    /// the first packet's NAT made again (original direction), or taken
+    /// back (`reply`, an answer).
+    Translate {
+        before: Tuple,
+        after: Tuple,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reply: bool,
+    },
     /// The new connection is confirmed (inserted) when the packet leaves
     /// POSTROUTING or INPUT.
     Confirm { original: Tuple, reply: Tuple },
@@ -523,6 +530,15 @@ pub enum StepKind {
     Ttl {
         old: u8,
         new: u8,
+    },
+    /// A forwarded packet without Don't Fragment, larger than the MTU of
+    /// its way out, is cut into `pieces` fragments (`ip_fragment`). The
+    /// walk goes on with the packet whole, as the host that reassembles
+    /// it sees it (conntrack's defragmentation, or the receiver's).
+    Fragment {
+        dev: String,
+        mtu: u32,
+        pieces: u32,
     },
     /// An outer header is added (IPIP on tunl0).
     Encap {

@@ -254,6 +254,9 @@ pub struct App {
     /// The learner ticked or unticked a TCP flag since the last packet
     /// went: Again sends the flags ticked, else the selected packet's own.
     flags_ticked: bool,
+    /// Whether a data size was typed in the form since the last packet
+    /// went: Again sends it (a segment of data on the connection).
+    len_typed: bool,
     /// Counts the times the send form was set anew (its key).
     form_gen: u64,
     topo: TopoCache,
@@ -678,13 +681,17 @@ impl App {
 
     /// What Again sends: the selected packet once more on its connection,
     /// with the TCP flags ticked in the form since the last packet went
-    /// (an RST or a FIN closes it), else with its own.
+    /// (an RST or a FIN closes it), else with its own; and the data size
+    /// typed there since, else its own.
     fn again(&self) -> Option<SendSpec> {
         let mut spec = self.session.again_spec()?;
-        let ticked = (self.form_draft.as_ref())
-            .filter(|d| self.flags_ticked && d.proto == spec.proto && spec.proto == crate::engine::packet::Proto::Tcp);
+        let draft = self.form_draft.as_ref().filter(|d| d.proto == spec.proto);
+        let ticked = draft.filter(|_| self.flags_ticked && spec.proto == crate::engine::packet::Proto::Tcp);
         if let Some(d) = ticked {
             spec.flags = d.flags;
+        }
+        if let Some(d) = draft.filter(|_| self.len_typed) {
+            spec.payload_len = d.payload_len;
         }
         Some(spec)
     }
@@ -932,6 +939,7 @@ impl App {
         self.other_tab = false;
         self.other_tabs_aside = false;
         self.flags_ticked = false;
+        self.len_typed = false;
         // A reload opens what is open now.
         if !self.embed {
             browser::set_query_scenario(self.session.base.as_deref().unwrap_or(IMPORTED));
@@ -1025,8 +1033,11 @@ impl App {
             // Only when it differs from the last packet sent (what the form
             // shows anyway).
             form: self.form_draft.clone().filter(|f| {
-                let last = self.session.sends.last().map(|s| &s.spec);
-                last.is_none_or(|l| (&l.from, &l.to, l.proto, l.flags) != (&f.from, &f.to, f.proto, f.flags))
+                let last = form_of_last(&self.session);
+                last.is_none_or(|l| {
+                    (&l.from, &l.to, l.proto, l.flags, l.ttl, l.payload_len, l.src_port)
+                        != (&f.from, &f.to, f.proto, f.flags, f.ttl, f.payload_len, f.src_port)
+                })
             }),
             ..self.session.to_saved()
         }
@@ -1193,6 +1204,7 @@ impl Component for App {
             other_tab: false,
             other_tabs_aside: false,
             flags_ticked: false,
+            len_typed: false,
             form_gen: 0,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
         }
@@ -1230,6 +1242,9 @@ impl Component for App {
                 let before = self.form_draft.as_ref().map(|d| d.flags);
                 let ticked = before.is_some_and(|f| f != spec.flags);
                 self.flags_ticked |= ticked;
+                let sized = (self.form_draft.as_ref()).is_some_and(|d| d.payload_len != spec.payload_len);
+                self.len_typed |= sized;
+                let ticked = ticked || sized;
                 self.form_draft = Some(spec);
                 self.schedule_autosave(ctx);
                 // A change to the form is a new request: the last one's
@@ -1316,6 +1331,7 @@ impl Component for App {
             }
             Msg::Send(spec) => {
                 self.flags_ticked = false;
+                self.len_typed = false;
                 self.timing = Some(("data-send-ms", browser::now_ms()));
                 self.send_error = self.session.try_send(spec).err();
                 self.schedule_autosave(ctx);
@@ -1324,6 +1340,7 @@ impl Component for App {
                 self.send_error = None;
                 if let Some(spec) = self.again() {
                     self.flags_ticked = false;
+                    self.len_typed = false;
                     self.session.send(spec);
                     self.schedule_autosave(ctx);
                 }
@@ -1335,6 +1352,7 @@ impl Component for App {
                     self.focus_fallback = vec!["again-button".into()];
                 }
                 self.flags_ticked = false;
+                self.len_typed = false;
                 self.send_error = None;
                 if !self.session.reply() {
                     self.notice = Some(Notice::error(
@@ -2138,10 +2156,7 @@ impl Component for App {
         let targets = Rc::new(targets(s));
         // The form offers the last packet a program sent (not the
         // kernel's answer to one).
-        let last_spec = (s.sends.iter().rev())
-            .find(|x| !x.spec.kernel && !x.spec.is_icmp_error())
-            .map(|x| x.spec.clone())
-            .or_else(|| s.world.scenario.preset.as_ref().map(|p| p.to_spec()));
+        let last_spec = form_of_last(s);
         let show_editors = !self.embed || self.embed_editors;
 
         let send_panel = html! {
@@ -2152,7 +2167,14 @@ impl Component for App {
                 targets={targets.clone()}
                 initial={self.form_draft.clone().or(last_spec)}
                 can_reply={s.reply_spec().is_some()}
-                again_flags={self.again().map(|a| a.flags.map(|f| f.to_string()).unwrap_or_default())}
+                again_flags={self.again().map(|a| {
+                    let flags = a.flags.map(|f| f.to_string()).unwrap_or_default();
+                    // Its data, when any: what it carries is in sight.
+                    match a.payload_len {
+                        0 => flags,
+                        n => format!("{flags} +{n} B").trim_start().to_string(),
+                    }
+                })}
                 onsend={link.callback(Msg::Send)}
                 onreply={link.callback(|_| Msg::Reply)}
                 onagain={link.callback(|_| Msg::SendAgain)}
@@ -2207,7 +2229,10 @@ impl Component for App {
                                     // What the step did, cut short; the last one's
                                     // verdict too.
                                     let what = crate::engine::render::summary(st);
-                                    let what: String = what.chars().take(90).collect();
+                                    // At a word's end, near 90 characters.
+                                    let cut = (what.char_indices().map(|(i, _)| i).nth(90))
+                                        .map_or(what.len(), |at| what[..at].rfind(' ').unwrap_or(at));
+                                    let what = &what[..cut];
                                     let end = if step + 1 == t.steps.len() { format!(". {}", short_verdict(&t.verdict)) } else { String::new() };
                                     format!("{packet}{}: {}: {what}{end}", st.ns, crate::engine::render::stage(st))
                                 }).unwrap_or_default(),
@@ -2665,6 +2690,17 @@ fn about(s: &Session, open: bool) -> Html {
         </details>
         </aside>
     }
+}
+
+/// What the send form shows when nothing was typed in it: the last packet
+/// a program sent (not the kernel's answer to one), else the scenario's
+/// first, with an ephemeral source port (an Again's or a Reply's port is
+/// its connection's, not one to send every new packet from).
+fn form_of_last(s: &Session) -> Option<SendSpec> {
+    (s.sends.iter().rev())
+        .find(|x| !x.spec.kernel && !x.spec.is_icmp_error())
+        .map(|x| SendSpec { src_port: None, ..x.spec.clone() })
+        .or_else(|| s.world.scenario.preset.as_ref().map(|p| p.to_spec()))
 }
 
 /// `spec` with its source named as the send form names it: a LAN client

@@ -246,17 +246,8 @@ pub fn explain(props: &ExplainProps) -> Html {
                     }
                 </>
             },
-            CtEvent::Translate { before, after } => {
-                // The lookup before it on this host says which way the
-                // packet goes.
-                let reply = (props.trace.steps[..props.step].iter().rev())
-                    .filter(|x| x.ns == st.ns)
-                    .find_map(|x| match &x.kind {
-                        StepKind::Conntrack(CtEvent::Lookup { state, .. }) => Some(state.contains("REPLY")),
-                        _ => None,
-                    })
-                    .unwrap_or(false);
-                let how = if reply {
+            CtEvent::Translate { before, after, reply } => {
+                let how = if *reply {
                     "Here it takes back the NAT the connection's first packet got, for this answer."
                 } else {
                     "Here it applies, to a later packet of the connection, the NAT its first packet got: the nat rules are not consulted again, even if they have changed since (a rule edited now names another address, and this connection keeps the old one until its entry goes)."
@@ -377,6 +368,9 @@ pub fn explain(props: &ExplainProps) -> Html {
                     <p>{ format!("Held back by the back-off, it leaves the ICMP rate limit for {to} alone: an error to it can go back.") }</p>
                 }
             </>
+        },
+        StepKind::Fragment { dev, mtu, pieces } => html! {
+            <p>{ format!("The packet is larger than {dev}'s MTU, {mtu}, and its Don't Fragment bit is clear (its sender's route has `mtu lock`, or the kernel's ICMP sent it), so this router cuts it into {pieces} fragments as it leaves, after POSTROUTING: each with its own IP header, the same id, and its place in the whole (the fragment offset; all but the last have More Fragments set). The host it is for puts them together again, and so does conntrack on each host that tracks connections, before its nat PREROUTING (nf_defrag_ipv4): the rules never see a fragment. So Packet Walk follows the packet whole.") }</p>
         },
         StepKind::Encap { dev, outer } => html! {
             if let Some(v) = &outer.vxlan {

@@ -625,7 +625,11 @@ impl Builder<'_> {
                 addr,
                 addrs: dev.addrs.iter().map(|a| a.addr()).collect(),
                 kind: dev_kind(dev).unwrap_or(DevKind::Veth),
-                note: bridge_note(host, dev),
+                // Its MTU too, in the tooltip (ip link's `mtu`).
+                note: Some(match bridge_note(host, dev) {
+                    Some(n) => format!("{n}, mtu {}", dev.mtu()),
+                    None => format!("mtu {}", dev.mtu()),
+                }),
                 rect: r.offset(origin),
             });
         }
@@ -1493,16 +1497,27 @@ mod tests {
         let note = |l: &Layout, dev: &str| l.devices[l.device(n8, dev).unwrap()].note.clone();
         assert_eq!(
             note(&l, &curl).as_deref(),
-            Some("port of cni0 (hairpin on)")
+            Some("port of cni0 (hairpin on), mtu 1450")
         );
         assert!(note(&l, "cni0").is_some_and(|n| n.starts_with("ports ") && n.contains(&curl)));
+        // Elsewhere the MTU alone: Calico IPIP's tunnel and pods' veths.
         let l = build("calico-ipip");
         let n8 = l.host("node8").unwrap();
-        assert!(l
-            .devices
-            .iter()
+        let notes: Vec<_> = (l.devices.iter())
             .filter(|d| d.host == n8)
-            .all(|d| d.note.is_none()));
+            .map(|d| (d.name.as_str(), d.note.as_deref().unwrap_or("")))
+            .collect();
+        assert!(
+            notes.contains(&("tunl0", "mtu 1480")) && notes.contains(&("ens33", "mtu 1500")),
+            "{notes:?}"
+        );
+        assert!(
+            notes
+                .iter()
+                .filter(|(n, _)| n.starts_with("cali"))
+                .all(|(_, m)| *m == "mtu 1480"),
+            "{notes:?}"
+        );
     }
 
     #[test]

@@ -728,6 +728,7 @@ impl EventClass {
             // have made: shown and hidden with the routing steps.
             StepKind::Route { .. }
             | StepKind::Ttl { .. }
+            | StepKind::Fragment { .. }
             | StepKind::Redirect { .. }
             | StepKind::Bridge { .. } => EventClass::Routing,
             StepKind::Receive { .. }

@@ -410,7 +410,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
     // about the source: no such host, a bad LAN client address.)
     let bad_to = no_to
         || props.failed.as_ref().is_some_and(|e| {
-            let source = ["no host named", "LAN", "client host", "is not an IPv4 address", "already belongs", "load balancer"];
+            let source = ["no host named", "LAN", "client host", "is not an IPv4 address", "already belongs", "load balancer", "no data on a SYN", "one IPv4 packet"];
             !source.iter().any(|w| e.contains(w))
         });
     html! {

@@ -807,7 +807,7 @@ fn log_line(prefix: &str, pkt: &Packet) -> String {
     if h.protocol == Proto::Ipip {
         s.push_str(" (IPIP)");
     }
-    if pkt.mark != 0 && pkt.outer.is_empty() {
+    if pkt.mark != 0 {
         s.push_str(&format!(" MARK={:#x}", pkt.mark));
     }
     s

@@ -1132,7 +1132,7 @@ pub fn parse_rule(
             "-p" | "--protocol" => {
                 let v = value(i + 1)?;
                 i += 2;
-                if v.text == "all" || v.text == "0" {
+                if v.text == "all" || v.text == "0" || v.text == "ip" {
                     if negated {
                         return Err(b.err(v.start, "rule would never match protocol (! -p all)"));
                     }

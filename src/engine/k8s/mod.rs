@@ -249,6 +249,11 @@ pub struct Network {
     /// pod's port of `cni0`; true, as kube-flannel.yml writes it, when
     /// absent).
     pub hairpin_mode: Option<bool>,
+    /// The MTU the CNI gives pods' veths (Calico's `veth_mtu`, Flannel's
+    /// FLANNEL_MTU); the mode's own when absent (Calico IPIP 1480, VXLAN
+    /// modes 1450, host-gw 1500). Set it wrong (1500 over a tunnel) to see
+    /// what a misconfigured MTU does.
+    pub pod_mtu: Option<u32>,
     pub line: usize,
 }
 
@@ -1017,6 +1022,7 @@ const NETWORK: &[&str] = &[
     "serviceClusterIPRange",
     "serviceNodePortRange",
     "hairpinMode",
+    "podMTU",
 ];
 
 fn network(doc: At, r: &mut Report) -> Option<Network> {
@@ -1093,6 +1099,9 @@ fn network(doc: At, r: &mut Report) -> Option<Network> {
             })
         }),
         hairpin_mode: field(doc, "hairpinMode", r, |n| n.boolean()),
+        pod_mtu: field(doc, "podMTU", r, |n| {
+            n.integer(68, 65535, "an MTU").map(|m| m as u32)
+        }),
         line: doc.line(),
     })
 }
