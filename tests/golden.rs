@@ -2114,6 +2114,48 @@ fn packets_larger_than_an_mtu() {
     });
     assert!(i.is_some() && post < i, "{i:?} after {post:?}");
 
+    // The underlay smaller than the tunnel wants: node8's route to its LAN
+    // made mtu 1400. tunl0 (1440) takes 1430 bytes, its IPIP packet (1450)
+    // does not fit ens33's route: the tunnel refuses it, and tells the
+    // client the MTU that fits inside (1380), from the Service's address.
+    let mut sc = scenario::builtin("article-remote").unwrap();
+    let n8 = sc.host_mut("node8").unwrap();
+    n8.routes = scenario::Text::One(n8.routes.to_text().replace(
+        "192.168.11.0/24 dev ens33 proto kernel scope link src 192.168.11.58",
+        "192.168.11.0/24 dev ens33 proto kernel scope link src 192.168.11.58 mtu 1400",
+    ));
+    let mut w = World::build(&sc).unwrap();
+    let mut s = SimState::new(&w);
+    let t = send(&mut w, &mut s, &syn).unwrap();
+    send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    let t = send(&mut w, &mut s, &on_conn(1390)).unwrap();
+    assert_eq!(dropped(&t), ("node8", DropReason::FragNeeded));
+    assert!(
+        drop_detail(&t).contains("1450 bytes, does not fit ens33's MTU 1400"),
+        "{}",
+        drop_detail(&t)
+    );
+    let r = answer(&t).expect("the client hears of it");
+    assert!(
+        matches!(
+            r.transport,
+            Transport::Icmp {
+                icmp_type: 3,
+                code: 4,
+                seq: 1380,
+                ..
+            }
+        ),
+        "{:?}",
+        r.transport
+    );
+    let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    assert_eq!(delivered_in(&back), "client");
+    assert_eq!(
+        back.steps.last().unwrap().packet.ip.src.to_string(),
+        "10.96.100.10"
+    );
+
     // More data than an IPv4 packet holds is refused before it is sent.
     let (mut w, mut s) = world("article");
     let e = send(&mut w, &mut s, &sized(CURL_POD, "flask-ui", 65500)).unwrap_err();

@@ -491,7 +491,7 @@ struct Walker<'w, 's> {
     resized: Option<(u32, u32, String)>,
     /// A forwarded packet without DF larger than its way out's MTU: that
     /// MTU (it is fragmented after POSTROUTING).
-    fragment_for: Option<u32>,
+    pending_fragment: Option<u32>,
 }
 
 /// The environment rules see inside one namespace.
@@ -1119,7 +1119,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         carried: None,
         held_back: None,
         resized: None,
-        fragment_for: None,
+        pending_fragment: None,
     };
     let note = match &pkt.transport {
         _ if echo_reply => format!("the kernel of {} answers the ping", h.name()),
@@ -2317,7 +2317,7 @@ impl Walker<'_, '_> {
     fn local_out(&mut self, host: usize, mut pkt: Packet) -> Next {
         pkt.iif = None;
         self.resized = None;
-        self.fragment_for = None;
+        self.pending_fragment = None;
         let lookup = if pkt.outer.is_empty() {
             Lookup::Output
         } else {
@@ -2429,8 +2429,11 @@ impl Walker<'_, '_> {
         let h = &self.world.hosts[host];
         let mtu = h.route_mtu(route);
         let len = pkt.head().total_len;
-        if !pkt.outer.is_empty() || route.kind == RouteType::Local || u32::from(len) <= mtu {
+        if route.kind == RouteType::Local || u32::from(len) <= mtu {
             return None;
+        }
+        if !pkt.outer.is_empty() {
+            return self.tunnel_too_big(host, route, mtu, pkt);
         }
         let dev = route.dev.as_deref().unwrap_or("?");
         let whose = match route.mtu {
@@ -2447,6 +2450,43 @@ impl Walker<'_, '_> {
         let detail =
             format!("{len} bytes do not fit {whose}: {what}. Send at most {fits} bytes of data.");
         Some(self.drop(host, DropReason::TooBig, detail, None, pkt))
+    }
+
+    /// A tunnel's packet whose outer header does not fit the underlay's
+    /// MTU. IPIP checks the inner packet against that MTU less its 20
+    /// bytes first (`ip_tunnel_xmit`): with DF, the inner packet's sender
+    /// hears fragmentation needed with that MTU. VXLAN's outer header has
+    /// no DF: it is fragmented (measured on Linux 6.18, a VXLAN device over
+    /// a smaller underlay).
+    fn tunnel_too_big(
+        &mut self,
+        host: usize,
+        route: &crate::engine::route::Route,
+        mtu: u32,
+        pkt: &Packet,
+    ) -> Option<Next> {
+        let outer = pkt.head();
+        let dev = route.dev.as_deref().unwrap_or("?");
+        if !outer.df {
+            // Cut up after POSTROUTING, as a forwarded packet is.
+            self.pending_fragment = Some(mtu);
+            return None;
+        }
+        let overhead = u32::from(outer.total_len - pkt.ip.total_len);
+        let inner_mtu = mtu.saturating_sub(overhead);
+        let mut inner = pkt.clone();
+        inner.outer.clear();
+        let resp = self
+            .icmp_error(host, &inner, icmp::DEST_UNREACH, icmp::FRAG_NEEDED)
+            .map(|mut r| {
+                r.transport.set_next_hop_mtu(inner_mtu);
+                r
+            });
+        let detail = format!(
+            "the tunnel's packet, {} bytes, does not fit {dev}'s MTU {mtu} on the way to {}, and the packet inside has Don't Fragment set: the tunnel refuses it before it wraps it, and tells its sender {} the MTU that fits inside, {mtu} less the {overhead} bytes the tunnel adds: {inner_mtu} (ip_tunnel_xmit)",
+            outer.total_len, outer.dst, pkt.ip.src
+        );
+        Some(self.refuse(host, DropReason::FragNeeded, detail, resp, None, &inner))
     }
 
     /// A forwarded packet about to leave by the device it came in on
@@ -2761,7 +2801,7 @@ impl Walker<'_, '_> {
             );
         }
         // Without DF it is cut up as it leaves, after POSTROUTING.
-        self.fragment_for = (u32::from(len) > mtu).then_some(mtu);
+        self.pending_fragment = (u32::from(len) > mtu).then_some(mtu);
         self.maybe_redirect(host, &dev_name, route.dev.as_deref(), route.via, &pkt, &ct);
         pkt.head_mut().ttl = ttl - 1;
         self.step(
@@ -2851,7 +2891,7 @@ impl Walker<'_, '_> {
         // larger than the new one's MTU: refused as it leaves
         // (ip_fragment), after POSTROUTING and the connection's confirm
         // (measured on Linux 6.18).
-        if let Some(mtu) = self.fragment_for.take() {
+        if let Some(mtu) = self.pending_fragment.take() {
             // Each fragment has its IP header and a multiple of 8 bytes of
             // the rest (ip_fragment).
             let per = (mtu.saturating_sub(20) / 8 * 8).max(8);
