@@ -878,7 +878,7 @@ fn placement_and_range_errors() {
         ("*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j SNAT --to-source 10.0.0.9-10.0.0.1\nCOMMIT\n", "address range 10.0.0.9-10.0.0.1 is inverted"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m multiport --dports 1:2,3:4,5:6,7:8,9:10,11:12,13:14,15:16 -j ACCEPT\nCOMMIT\n", "a range counts as two"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name X --rcheck --reap -j DROP\nCOMMIT\n", "recent --reap needs --seconds"),
-        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name X --rcheck --seconds 5 --hitcount 256 -j DROP\nCOMMIT\n", "--hitcount is at most 255"),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name X --rcheck --seconds 5 --hitcount 65536 -j DROP\nCOMMIT\n", "--hitcount is at most 65535"),
         // iptables 1.8.9: "RULE_APPEND failed (Invalid argument)" outside raw.
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j NOTRACK\nCOMMIT\n", "NOTRACK is only valid in the raw table, not in filter"),
         ("*mangle\n:INPUT ACCEPT [0:0]\n-A INPUT -j CT --notrack\nCOMMIT\n", "CT is only valid in the raw table, not in mangle"),
@@ -887,6 +887,11 @@ fn placement_and_range_errors() {
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT ! -p all -j ACCEPT\nCOMMIT\n", "rule would never match protocol"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i abcdefghijklmnop -j ACCEPT\nCOMMIT\n", "must be shorter than IFNAMSIZ (15)"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m statistic --mode random --probability 0.5 --every 2 -j ACCEPT\nCOMMIT\n", "cannot be used together with \"--every\""),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m multiport --dports 80 --sports 80 -j ACCEPT\nCOMMIT\n", "option \"--source-ports\" cannot be used together with \"--destination-ports\""),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m multiport --dports 100:100 -j ACCEPT\nCOMMIT\n", "invalid portrange specified"),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name Z --set --seconds 10 -j ACCEPT\nCOMMIT\n", "not --set or --remove"),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j LOG --log-level warn\nCOMMIT\n", "log level \"warn\" unknown"),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT ! -s 0/0 -j ACCEPT\nCOMMIT\n", "would match no address"),
     ];
     for (text, msg) in cases {
         let e = save::parse(text).expect_err(text);

@@ -732,19 +732,21 @@ fn a_dnat_address_range_gives_a_client_one_hashed_address() {
 }
 
 /// `recent --hitcount` above the 20 timestamps the kernel keeps by
-/// default works as written (Linux 6.18: `--hitcount 25` dropped pings
-/// 25 to 30).
+/// default works as written, beyond 255 too (Linux 6.18: `--hitcount 25`
+/// dropped pings 25 to 30; `--hitcount 300` matched 101 of 400 pings).
 #[test]
 fn recent_hitcount_above_twenty_counts_every_packet() {
-    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
-        -A FORWARD -p tcp -m recent --name t --set\n\
-        -A FORWARD -p tcp -m recent --name t --rcheck --seconds 600 --hitcount 25 -j DROP\nCOMMIT\n";
-    let got: Vec<bool> = trace(rules, "10.244.0.5:80", vec![], 30)
-        .iter()
-        .map(|t| delivered(t) == "web5")
-        .collect();
-    let want: Vec<bool> = (1..=30).map(|n| n < 25).collect();
-    assert_eq!(got, want);
+    for (hitcount, sends) in [(25, 30), (300, 305)] {
+        let rules = format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+            -A FORWARD -p tcp -m recent --name t --set\n\
+            -A FORWARD -p tcp -m recent --name t --rcheck --seconds 100000 --hitcount {hitcount} -j DROP\nCOMMIT\n");
+        let got: Vec<bool> = trace(&rules, "10.244.0.5:80", vec![], sends)
+            .iter()
+            .map(|t| delivered(t) == "web5")
+            .collect();
+        let want: Vec<bool> = (1..=sends).map(|n| n < hitcount).collect();
+        assert_eq!(got, want, "--hitcount {hitcount}");
+    }
 }
 
 /// Nobody answers ARP for the next hop: a forwarded packet's sender gets an

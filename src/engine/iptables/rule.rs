@@ -831,11 +831,13 @@ fn parse_log_level(s: &str) -> Result<u8, String> {
             return Ok(n);
         }
     }
+    // iptables 1.8.9's names ("panic" is emerg's other; "warn" and "err"
+    // are not among them).
     LEVELS
         .iter()
-        .position(|l| *l == s || (s == "warn" && *l == "warning") || (s == "err" && *l == "error"))
+        .position(|l| *l == s || (s == "panic" && *l == "emerg"))
         .map(|p| p as u8)
-        .ok_or_else(|| format!("unknown log level \"{s}\""))
+        .ok_or_else(|| format!("log level \"{s}\" unknown (emerg or panic, alert, crit, error, warning, notice, info, debug, or 0 to 7)"))
 }
 
 /// The match module `-p` loads implicitly.
@@ -1116,6 +1118,10 @@ pub fn parse_rule(
                     ));
                 }
                 let net = parse_net(&v.text).map_err(|m| b.err(v.start, m))?;
+                // The kernel refuses a negated match of every address.
+                if negated && net.prefix_len() == 0 {
+                    return Err(b.err(v.start, format!("! {opt} {} would match no address: the kernel refuses the rule (RULE_APPEND failed: Invalid argument)", v.text)));
+                }
                 let kind = if matches!(opt, "-s" | "--source" | "--src") {
                     MatchKind::Src(net)
                 } else {
@@ -1442,12 +1448,37 @@ impl Builder<'_, '_> {
                                 "--dports" | "--destination-ports" => Dir::Dst,
                                 _ => Dir::Either,
                             };
+                            // One of the three per match (iptables names them long).
+                            let long = |n: &str| match n {
+                                "--sports" | "--source-ports" => "--source-ports",
+                                "--dports" | "--destination-ports" => "--destination-ports",
+                                _ => "--ports",
+                            };
+                            let given: Vec<&str> = (m.opts.iter())
+                                .map(|x| x.name)
+                                .filter(|n| {
+                                    matches!(
+                                        *n,
+                                        "--sports"
+                                            | "--source-ports"
+                                            | "--dports"
+                                            | "--destination-ports"
+                                            | "--ports"
+                                    )
+                                })
+                                .collect();
+                            if let [first, second, ..] = given[..] {
+                                return Err(e(o, format!("multiport: option \"{}\" cannot be used together with \"{}\"", long(second), long(first))));
+                            }
                             let mut ports = Vec::new();
                             for p in v.split(',') {
-                                ports.push(
-                                    parse_port_range(p, Names::of_proto(self.proto))
-                                        .map_err(|x| e(o, x))?,
-                                );
+                                let range = parse_port_range(p, Names::of_proto(self.proto))
+                                    .map_err(|x| e(o, x))?;
+                                // multiport's own parser wants a range's ends apart.
+                                if p.contains(':') && range.0 == range.1 {
+                                    return Err(e(o, format!("invalid portrange specified: \"{p}\" (write the port alone)")));
+                                }
+                                ports.push(range);
                             }
                             // A range takes two of the 15 slots.
                             let slots: usize = ports
@@ -1631,13 +1662,23 @@ impl Builder<'_, '_> {
                 if r.reap && r.seconds.is_none() {
                     return Err(self.err(m.at, "recent --reap needs --seconds"));
                 }
-                if r.hitcount.is_some_and(|h| h > 255) {
-                    return Err(self.err(m.at, "recent --hitcount is at most 255 (the kernel keeps at most 256 timestamps per address)"));
+                if r.hitcount.is_some_and(|h| h > 65535) {
+                    return Err(self.err(m.at, "recent --hitcount is at most 65535 (the kernel keeps at most 65536 timestamps per address; RULE_APPEND failed: Invalid argument)"));
                 }
                 if cmds != 1 {
                     return Err(self.err(
                         m.at,
                         "recent needs exactly one of --set, --rcheck, --update, --remove",
+                    ));
+                }
+                // The kernel refuses a time window or a count on --set
+                // and --remove (RULE_APPEND failed: Invalid argument).
+                if matches!(r.cmd, RecentCmd::Set | RecentCmd::Remove)
+                    && (r.seconds.is_some() || r.hitcount.is_some())
+                {
+                    return Err(self.err(
+                        m.at,
+                        "recent --seconds and --hitcount go with --rcheck or --update, not --set or --remove (the kernel refuses the rule: Invalid argument)",
                     ));
                 }
                 out.push(Match {
