@@ -337,6 +337,20 @@ fn bad_cluster_objects_are_reported_with_their_line() {
         e.0[0].message.contains("node n1 needs status.addresses"),
         "{e}"
     );
+    // Services and EndpointSlices alone (kube-proxy's own unit tests give
+    // no Node): the message holds Nodes for the nodes the endpoints name,
+    // which read as they are.
+    let bare = "kind: Service\nmetadata: {name: s, namespace: n}\nspec:\n  clusterIP: 172.30.0.41\n  ports: [{port: 80}]\n---\nkind: EndpointSlice\napiVersion: discovery.k8s.io/v1\nmetadata: {name: s-1, namespace: n, labels: {kubernetes.io/service-name: s}}\naddressType: IPv4\nendpoints:\n- addresses: [10.180.0.1]\n  nodeName: test-node\nports: [{port: 80}]\n";
+    let e = cni::build(&Cluster::from_yaml(bare).unwrap(), "t", "t").unwrap_err();
+    let said = &e.0[0].message;
+    let (_, docs) = said.split_once("one document each: ").expect(said);
+    assert!(
+        docs.contains("name: test-node}, spec: {podCIDR: 10.180.0.0/24}"),
+        "{said}"
+    );
+    let with_nodes = format!("{bare}---\n{}\n", docs.replace(" --- ", "\n---\n"));
+    let c = Cluster::from_yaml(&with_nodes).unwrap_or_else(|e| panic!("{e}"));
+    assert!(cni::build(&c, "t", "t").is_ok());
     // Mistakes between objects, at the line of the field that is wrong
     // (calico-ipip: node54's podCIDR at line 32, its address at 36; the
     // curl pod's nodeName at 55, its podIP at 57).

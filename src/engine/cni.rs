@@ -139,6 +139,45 @@ fn lo() -> Device {
     }
 }
 
+/// Why a cluster without Nodes cannot be built, with a Node for each node
+/// its endpoints name (or one), ready to paste: a pod CIDR around the
+/// node's first endpoint, LAN addresses from 192.168.0.2. (kube-proxy's
+/// own unit tests give Services and EndpointSlices alone.)
+fn no_node(cluster: &Cluster) -> String {
+    let mut named: Vec<(&str, Option<Ipv4Addr>)> = Vec::new();
+    for e in cluster.slices.iter().flat_map(|s| &s.endpoints) {
+        let v4 = e.addresses.iter().find_map(|a| match a {
+            std::net::IpAddr::V4(a) => Some(*a),
+            _ => None,
+        });
+        match named
+            .iter_mut()
+            .find(|(n, _)| Some(*n) == e.node_name.as_deref())
+        {
+            Some((_, first)) => *first = first.or(v4),
+            None => named.push((e.node_name.as_deref().unwrap_or("node1"), v4)),
+        }
+    }
+    if named.is_empty() {
+        named.push(("node1", None));
+    }
+    let docs: Vec<String> = (named.iter().take(8).enumerate())
+        .map(|(i, (name, addr))| {
+            let block = addr
+                .and_then(|a| Ipv4Net::new(a, 24).ok())
+                .map_or_else(|| format!("10.244.{i}.0/24"), |n| n.trunc().to_string());
+            format!(
+                "{{apiVersion: v1, kind: Node, metadata: {{name: {name}}}, spec: {{podCIDR: {block}}}, status: {{addresses: [{{type: InternalIP, address: 192.168.0.{}}}]}}}}",
+                i + 2
+            )
+        })
+        .collect();
+    format!(
+        "the cluster has no Node: Packet Walk needs each node, with spec.podCIDR (the block its pods' addresses come from) and an InternalIP. For instance, one document each: {}",
+        docs.join(" --- ")
+    )
+}
+
 /// The nodes' LAN: the /24 around the first node's address.
 fn lan_of(nodes: &[NodeInfo]) -> Ipv4Net {
     Ipv4Net::new(nodes[0].ip, 24).expect("valid").trunc()
@@ -347,10 +386,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
     }
     if nodes.is_empty() {
         if errors.is_empty() {
-            errors.push(err(
-                0,
-                "the cluster has no Node: add one with spec.podCIDR and an InternalIP",
-            ));
+            errors.push(err(0, no_node(cluster)));
         }
         return Err(errors);
     }
