@@ -492,6 +492,60 @@ fn a_resync_replaces_kube_proxys_chains_and_keeps_the_learners() {
     );
 }
 
+/// A learner's rule that jumps to one of Felix's chains, then a switch to
+/// Flannel: Flannel's sync deletes Felix's chains but the one in use,
+/// which iptables -X would refuse, and the sync's note says so; the
+/// learner's rule stays.
+#[test]
+fn a_cni_switch_keeps_the_chain_a_learners_rule_jumps_to() {
+    let calico = cluster("calico-ipip");
+    let mut sc = cni::build(&calico, "t", "t").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    let rules = node8.iptables.as_ref().unwrap().to_text();
+    let mine = rules.replacen(
+        "-A FORWARD ",
+        "-A FORWARD -p tcp -m tcp --dport 9999 -j cali-FORWARD\n-A FORWARD ",
+        1,
+    );
+    assert_ne!(mine, rules);
+    node8.iptables = Some(packetwalk::engine::scenario::Text::One(mine));
+    let yaml = std::fs::read_to_string(format!(
+        "{}/src/engine/scenarios/clusters/calico-ipip.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let flannel =
+        Cluster::from_yaml(&yaml.replace("mode: calico-ipip", "mode: flannel-vxlan")).unwrap();
+    let (after, diffs) = cni::resync(Some(&calico), &flannel, &sc).unwrap();
+    let rules = after
+        .host("node8")
+        .unwrap()
+        .iptables
+        .as_ref()
+        .unwrap()
+        .to_text();
+    assert!(
+        rules.contains("-A FORWARD -p tcp -m tcp --dport 9999 -j cali-FORWARD"),
+        "the learner's rule stays"
+    );
+    assert!(
+        rules.contains(":cali-FORWARD - [0:0]") && !rules.contains(":cali-INPUT "),
+        "only the chain in use stays"
+    );
+    assert!(rules.contains("FLANNEL-FWD"));
+    let note = diffs
+        .iter()
+        .find(|d| d.node == "node8")
+        .and_then(|d| d.note.clone())
+        .unwrap_or_default();
+    assert!(
+        note.contains("filter chain cali-FORWARD stays, as iptables -X refuses a chain in use"),
+        "{note}"
+    );
+    // Still a node that loads and forwards.
+    World::build(&after).unwrap();
+}
+
 /// A node that holds an imported dump of 300 services kube-proxy does not
 /// know: the sync deletes their chains, and the diff keeps the first
 /// DIFF_LINES lines with the true counts (the page lists them all otherwise).

@@ -1462,7 +1462,13 @@ fn felix_forward_appends() -> [String; 2] {
 /// other CNI's, a workload's that is gone) and the rules that lead to
 /// them deleted, its rules in the built-in chains kept where they are,
 /// or put where it puts them when missing.
-fn install_cni(kernel: &mut Kernel, cni: &CniRules) -> Result<(), String> {
+///
+/// A chain of the other CNI that a rule of the learner's (one no CNI
+/// wrote) still jumps to stays, as `iptables -X` refuses a chain in use
+/// ("Too many links"); its own jumps to the chains that go are deleted
+/// with them. What stayed so is returned, in words.
+fn install_cni(kernel: &mut Kernel, cni: &CniRules) -> Result<Vec<String>, String> {
+    let mut kept_words = Vec::new();
     for table in ["raw", "nat", "filter"] {
         let own: Vec<&str> = (cni.chains.iter())
             .filter(|(t, ..)| *t == table)
@@ -1475,6 +1481,16 @@ fn install_cni(kernel: &mut Kernel, cni: &CniRules) -> Result<(), String> {
         let stale: Vec<String> = (kernel.chains(table).into_iter())
             .filter(|c| cni_chain(c) && !own.contains(&c.as_str()))
             .collect();
+        // The CNIs' own rules say whose they are in a comment.
+        let cni_rule =
+            |r: &str| r.contains("--comment \"calico:") || r.contains("--comment \"flanneld ");
+        let (_kept, stale): (Vec<String>, Vec<String>) = stale.into_iter().partition(|c| {
+            let mine = kernel.referrers(table, c).into_iter().find(|(from, r)| !cni_chain(from) && !cni_rule(r));
+            if let Some((from, r)) = &mine {
+                kept_words.push(format!("{table} chain {c} stays, as iptables -X refuses a chain in use: a rule not the CNI's jumps to it (-A {from} {r})"));
+            }
+            mine.is_some()
+        });
         let stale: Vec<&str> = stale.iter().map(String::as_str).collect();
         kernel.drop_chains(table, &stale);
         // Only where the other CNI wrote them: its first such rule (Felix's
@@ -1509,7 +1525,7 @@ fn install_cni(kernel: &mut Kernel, cni: &CniRules) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    Ok(kept_words)
 }
 
 /// kube-proxy (in the layout the cluster asks for) starting on a node whose
@@ -1698,13 +1714,19 @@ pub fn resync(
             let config = node_config(cluster, &h.name).ok_or("the node has no address")?;
             sync_into(&mut kernel, cluster, config)?;
             // The CNI writes its chains again (its mode may have changed).
-            if let Some(cni) = node_cni_nat(cluster, &h.name, local) {
-                install_cni(&mut kernel, &cni)?;
-            }
-            Ok(kernel.save())
+            let kept = match node_cni_nat(cluster, &h.name, local) {
+                Some(cni) => install_cni(&mut kernel, &cni)?,
+                None => Vec::new(),
+            };
+            Ok((kernel.save(), kept))
         });
         match synced {
-            Ok(text) => h.iptables = Some(Text::One(text)),
+            Ok((text, kept)) => {
+                h.iptables = Some(Text::One(text));
+                if !kept.is_empty() {
+                    note = Some(kept.join("; "));
+                }
+            }
             Err(e) => {
                 h.iptables = prev.iptables.clone();
                 note = Some(format!(

@@ -251,6 +251,18 @@ impl Kernel {
         }
     }
 
+    /// The rules of `table` that jump (or go) to `target`, each with its
+    /// chain's name.
+    pub fn referrers(&self, table: &str, target: &str) -> Vec<(String, String)> {
+        (self.tables.iter())
+            .filter(|t| t.name == table)
+            .flat_map(|t| t.chains.values())
+            .flat_map(|c| c.rules.iter().map(move |r| (c, r)))
+            .filter(|(_, r)| jump_target(r) == Some(target))
+            .map(|(c, r)| (c.name.clone(), r.clone()))
+            .collect()
+    }
+
     /// Whether a rule of `chain` in `table` jumps to `target`.
     pub fn jumps_to(&self, table: &str, chain: &str, target: &str) -> bool {
         (self.tables.iter())
