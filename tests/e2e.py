@@ -196,11 +196,12 @@ def main():
 # in use" beside an editor's errors and the sync's word on typed text,
 # 504.9 kB with MTUs (the send form's data size and source port,
 # fragmentation needed, fragments), the exercise link and the fixes of
-# three hunts on 2026-11-26's night; the issue's budget, 250 kB, is not
-# met: see the README). A
+# three hunts on 2026-11-26's night, 508.9 kB with the exercise mode,
+# the CNI switch keeping a chain in use and a fourth hunt's fixes; the
+# issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 505_500
+PAGE_BYTES_LIMIT = 509_500
 
 
 def page_size(dist):
@@ -1080,7 +1081,7 @@ def run(b, base):
     b.click("#send-button")
     b.wait("#send-error", 5)
     no_syn_data = b.text("#send-error")
-    check("Linux puts no data on a SYN, and the page says so", "no data on a SYN" in no_syn_data, no_syn_data)
+    check("Linux puts no data on a SYN, and the page says so", "sends no data on its SYN" in no_syn_data, no_syn_data)
     b.clear("#send-len")
     b.type("#send-len", "0")
     b.click("#send-button")
@@ -1126,9 +1127,18 @@ def run(b, base):
     exercise = b.value("#link-text")
     b.keys(["\ue00c"])
     fresh(b, exercise)
-    check("an exercise's link opens the same packet at its first step",
-          b.text("#headers-h").startswith("Step 1 ") and "#4" in b.text(".history-item.selected"),
-          f"{b.text('#headers-h')!r} / {b.text('.history-item.selected')!r}")
+    said = b.text("#outcome")
+    check("an exercise's link opens the same packet at its first step, its steps listed as far as reached and its outcome hidden",
+          b.text("#headers-h").startswith("Step 1 ") and "#4" in b.text(".history-item.selected") and len(b.find_all(".event")) == 1
+          and "An exercise" in said and "refused" not in said and "step on" in b.text(".history-item.selected"),
+          f"{b.text('#headers-h')!r} / {b.text('.history-item.selected')!r} / {len(b.find_all('.event'))} / {said!r}")
+    for _ in range(3):
+        b.click("#step-forward")
+    b.wait_until(lambda: len(b.find_all(".event")) == 4, "the steps reached, listed")
+    b.click("#step-last")
+    b.wait_until(lambda: "refused" in b.text("#outcome"), "the outcome at the last step", 5)
+    check("stepping lists the steps reached; at the last the outcome shows, in Packets sent too",
+          "refused" in b.text(".history-item.selected") and not b.exists("#end-exercise"), b.text(".history-item.selected"))
     # The source port field: a chosen port, then empty for an ephemeral one.
     fresh(b, base)
     b.type("#send-sport", "40000")

@@ -330,6 +330,7 @@ async fn event_list_filters_hide_rule_skips_and_devices() {
         EventListProps {
             trace: t.clone(),
             selected: 0,
+            upto: None,
             filters,
             onselect: yew::Callback::noop(),
             onfilters: yew::Callback::noop(),
@@ -341,6 +342,25 @@ async fn event_list_filters_hide_rule_skips_and_devices() {
     assert_eq!(shown, filters.visible(&t).len());
     assert!(shown < t.steps.len());
     assert_eq!(count(&root, ".event.row-skipped"), 0);
+    app.destroy();
+
+    // An exercise lists the steps as far as the learner has reached (the
+    // fifth), not the rest.
+    let root = fresh_root();
+    let app = yew::Renderer::<EventList>::with_root_and_props(
+        root.clone(),
+        EventListProps {
+            trace: t.clone(),
+            selected: 4,
+            upto: Some(4),
+            filters: Filters::default(),
+            onselect: yew::Callback::noop(),
+            onfilters: yew::Callback::noop(),
+        },
+    )
+    .render();
+    wait_for_text(&root, "client").await;
+    assert_eq!(count(&root, ".event"), 5);
     app.destroy();
 }
 

@@ -1606,6 +1606,10 @@ pub fn device_line(d: &Device) -> String {
     if d.rp_filter != 0 {
         out += &format!(", rp_filter {}", d.rp_filter);
     }
+    // ip link's mtu, when not the kind's default.
+    if let Some(m) = d.mtu {
+        out += &format!(", mtu {m}");
+    }
     for a in &d.addrs {
         out += &format!(", inet {a}");
     }

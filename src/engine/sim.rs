@@ -934,7 +934,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     let syn = spec.flags.is_none_or(|f| f.syn);
     if spec.proto == Proto::Tcp && syn && spec.payload_len > 0 {
         return Err(format!(
-            "Linux sends no data on a SYN (TCP Fast Open is off by default): send the {} bytes on the open connection, with ACK (and PSH) instead of SYN",
+            "a plain connect() sends no data on its SYN (TCP Fast Open needs MSG_FASTOPEN and a cookie from the server): open the connection first, then send the {} bytes on it with ACK (and PSH) instead of SYN",
             spec.payload_len
         ));
     }
@@ -2909,12 +2909,12 @@ impl Walker<'_, '_> {
             let len = pkt.head().total_len;
             if u32::from(len) > mtu {
                 let what = match (pkt.ip.protocol, pkt.head().df) {
-                    (Proto::Tcp, _) => "the kernel refuses it as it leaves (Don't Fragment is set) and tells the sender itself, by an ICMP fragmentation needed over lo: TCP sends it again in segments that fit",
-                    (_, true) => "the kernel refuses it as it leaves (Don't Fragment is set; a send with IP_PMTUDISC_DO fails with EMSGSIZE) and tells the sender itself, by an ICMP fragmentation needed over lo",
+                    (Proto::Tcp, _) => "the kernel drops it as it leaves (Don't Fragment is set) and tells the socket by an ICMP fragmentation needed to itself, over lo: TCP sends it again in segments that fit",
+                    (_, true) => "the kernel drops it as it leaves (Don't Fragment is set; a send with IP_PMTUDISC_DO fails with EMSGSIZE) and tells the socket by an ICMP fragmentation needed to itself, over lo",
                     (_, false) => "the kernel sends it in fragments (IP_PMTUDISC_WANT, the default), which Packet Walk does not follow",
                 };
                 let detail = format!(
-                    "{len} bytes do not fit {out}'s MTU {mtu}, the way out after OUTPUT changed the destination: the socket sized the packet for the route it had first ({sized_for}); {what}"
+                    "{len} bytes do not fit {out}'s MTU {mtu}, the way out after OUTPUT changed the destination: the socket sized the packet for the route it had first ({sized_for}; after a handshake, the peer's MSS may keep segments smaller); {what}"
                 );
                 return self.drop(host, DropReason::TooBig, detail, None, &pkt.clone());
             }

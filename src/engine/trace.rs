@@ -367,7 +367,7 @@ impl DropReason {
             DropReason::ConntrackClash => "conntrack could not insert the connection: another one holds the same tuple",
             DropReason::Hairpin => "a bridge does not send a frame back out of the port it came in on unless that port's hairpin mode is on",
             DropReason::FragNeeded => "too large for the MTU of the way out, and Don't Fragment is set: the router answers ICMP fragmentation needed, naming that MTU",
-            DropReason::TooBig => "too large for the MTU of the device it would leave by: a socket never sends it as one packet",
+            DropReason::TooBig => "too large for the MTU of the way out of the host that made it: it is not sent as one packet",
         }
     }
 }

@@ -53,6 +53,8 @@ pub enum Msg {
     Reply,
     ClearConntrack,
     ClearSends,
+    /// Leaves the exercise: every step and outcome shown.
+    EndExercise,
     ForceOther,
     ExplainRule(usize),
     Edit(usize, Field, Rc<str>),
@@ -257,6 +259,10 @@ pub struct App {
     /// Whether a data size was typed in the form since the last packet
     /// went: Again sends it (a segment of data on the connection).
     len_typed: bool,
+    /// In an exercise, how far the learner has stepped in each packet (by
+    /// its number): its steps are listed that far. Grown as a step is
+    /// shown (so in `view`).
+    reached: std::cell::RefCell<std::collections::HashMap<usize, usize>>,
     /// Counts the times the send form was set anew (its key).
     form_gen: u64,
     topo: TopoCache,
@@ -1205,6 +1211,7 @@ impl Component for App {
             other_tabs_aside: false,
             flags_ticked: false,
             len_typed: false,
+            reached: Default::default(),
             form_gen: 0,
             _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
         }
@@ -1339,9 +1346,13 @@ impl Component for App {
             Msg::SendAgain => {
                 self.send_error = None;
                 if let Some(spec) = self.again() {
-                    self.flags_ticked = false;
-                    self.len_typed = false;
-                    self.session.send(spec);
+                    // Refused as Send refuses (no data on a SYN, too much
+                    // data): said under the form, nothing added.
+                    self.send_error = self.session.try_send(spec).err();
+                    if self.send_error.is_none() {
+                        self.flags_ticked = false;
+                        self.len_typed = false;
+                    }
                     self.schedule_autosave(ctx);
                 }
             }
@@ -1917,9 +1928,12 @@ impl Component for App {
             Msg::CopyLink => match self.applied_link() {
                 Ok(frag) => {
                     let url = browser::page_url(&frag);
+                    // For an exercise: the packet's first step, its steps
+                    // and outcome shown as the reader reaches them.
+                    let exercise = Filters { exercise: true, ..self.filters };
+                    let view = exercise.view_code(self.views.0 == EditorView::Table, self.views.1 == EditorView::Table);
                     let start = (self.selected())
-                        .filter(|(_, step)| *step > 0)
-                        .and_then(|(t, _)| share::encode_link(&Saved { selected: Some((t, 0)), ..self.saved() }).ok())
+                        .and_then(|(t, _)| share::encode_link(&Saved { selected: Some((t, 0)), view, ..self.saved() }).ok())
                         .map(|f| browser::page_url(&f));
                     self.opener = "copy-link";
                     self.dialog = Some(Dialog::Link(url, start));
@@ -1933,6 +1947,10 @@ impl Component for App {
                 }
                 Err(e) => self.notice = Some(Notice::error(e)),
             },
+            Msg::EndExercise => {
+                self.filters.exercise = false;
+                self.schedule_autosave(ctx);
+            }
             Msg::CloseDialog => {
                 self.dialog = None;
                 self.refocus = Some(self.opener);
@@ -2103,6 +2121,20 @@ impl Component for App {
         let trace = s.trace().cloned();
         let (t_sel, step) = self.selected().unwrap_or((0, 0));
         let step_ref = trace.as_ref().and_then(|t| t.steps.get(step));
+        // An exercise lists each packet's steps as far as the learner has
+        // gone, and its outcome once there.
+        let upto = |t: usize| -> Option<usize> {
+            self.filters.exercise.then(|| self.reached.borrow().get(&s.number(t)).copied().unwrap_or(0))
+        };
+        if self.filters.exercise && trace.is_some() {
+            let mut r = self.reached.borrow_mut();
+            let at = r.entry(s.number(t_sel)).or_insert(step);
+            *at = (*at).max(step);
+        }
+        let hidden = |t: usize| -> bool {
+            let steps = s.sends.get(t).and_then(|x| x.trace.as_ref().ok()).map_or(0, |x| x.steps.len());
+            upto(t).is_some_and(|u| u + 1 < steps)
+        };
         // Line numbers of the texts in use (the editors mark them in the
         // text as typed where it holds them).
         // An earlier packet may have met other texts than those in use.
@@ -2167,6 +2199,7 @@ impl Component for App {
                 targets={targets.clone()}
                 initial={self.form_draft.clone().or(last_spec)}
                 can_reply={s.reply_spec().is_some()}
+                again_what={self.selected().map(|(t, _)| t).and_then(|t| s.sends.get(t).map(|x| format!("#{} {} → {}", s.number(t), x.spec.from, x.spec.to)))}
                 again_flags={self.again().map(|a| {
                     let flags = a.flags.map(|f| f.to_string()).unwrap_or_default();
                     // Its data, when any: what it carries is in sight.
@@ -2184,6 +2217,7 @@ impl Component for App {
             />
             { send_history(&HistoryProps {
                 sends: Rc::new(s.sends.iter().map(|x| (as_in_form(&x.spec, &targets), x.trace.clone(), x.before_sync.clone())).collect::<Vec<_>>()),
+                hidden: Rc::new((0..s.sends.len()).map(hidden).collect()),
                 selected: t_sel,
                 first: s.number(0),
                 forgotten: s.forgotten,
@@ -2240,6 +2274,12 @@ impl Component for App {
                                     format!("{} · {}: {}", st.ns, crate::engine::render::stage(st), crate::engine::render::summary(st))
                                 }).unwrap_or_default(),
                             }) }
+                            if hidden(t_sel) {
+                                <p id="outcome" class="outcome">
+                                    <span>{ format!("An exercise: step on to find where this packet goes (step {} so far); its steps are listed as you reach them, and its outcome shows at its last.", step + 1) }</span>
+                                    <button class="link-button" id="end-exercise" onclick={link.callback(|_| Msg::EndExercise)}>{ "Show all steps" }</button>
+                                </p>
+                            } else {
                             { outcome(t, step,
                                 Some(link.callback(|_| Msg::Step(Move::Last))),
                                 s.reply_spec().is_some().then(|| link.callback(|_| Msg::Reply)),
@@ -2249,6 +2289,7 @@ impl Component for App {
                                     // next Send goes on from there.
                                     (ttl, link.batch_callback(move |_| vec![Msg::FormTo(spec.clone()), Msg::Send(spec.clone())]))
                                 })) }
+                            }
                             // The same line at every step, so that the
                             // headers below do not move when stepping.
                             if t.steps.len() > 1 {
@@ -2300,11 +2341,16 @@ impl Component for App {
                             <EventList
                                 trace={t.clone()}
                                 selected={step}
+                                upto={upto(t_sel)}
                                 filters={self.filters}
                                 onselect={link.callback(move |i| Msg::Select(t_sel, i))}
                                 onfilters={link.callback(Msg::Filters)}
                             />
-                            { verdict_line(t) }
+                            if hidden(t_sel) {
+                                <p id="verdict" class="verdict-line" role="status">{ "Where this packet ends shows at its last step (an exercise)." }</p>
+                            } else {
+                                { verdict_line(t) }
+                            }
                         </section>
                     </>
                 },

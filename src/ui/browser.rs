@@ -351,6 +351,16 @@ fn html_element(id: &str) -> Option<web_sys::HtmlElement> {
         .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
 }
 
+/// Scrolls the page just enough to show element `id` (a message that
+/// appeared below the window's edge).
+pub fn reveal(id: &str) {
+    if let Some(el) = html_element(id) {
+        let o = web_sys::ScrollIntoViewOptions::new();
+        o.set_block(web_sys::ScrollLogicalPosition::Nearest);
+        el.scroll_into_view_with_scroll_into_view_options(&o);
+    }
+}
+
 /// Focuses element `id` and scrolls the page to put its top at the top of
 /// the window (focus alone scrolls a tall element only partly in).
 pub fn focus_top(id: &str) {

@@ -93,7 +93,8 @@ fn copy_status(copied: Option<bool>, what: &str) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct LinkProps {
     pub url: String,
-    /// The link with the packet's first step selected, when another is.
+    /// The link as an exercise: the packet's first step selected, its
+    /// steps and outcome shown as the reader reaches them.
     #[prop_or_default]
     pub start: Option<String>,
     pub onclose: Callback<()>,
@@ -122,11 +123,15 @@ pub fn link_dialog(props: &LinkProps) -> Html {
     };
     html! {
         <Shell title="Link to this view" onclose={props.onclose.clone()}>
-            <p>{ format!("The link holds the scenario's edits and the packets sent ({} characters). Anyone who opens it sees this view.", url.len()) }</p>
+            <p>{ format!("The link holds the scenario's edits and the packets sent ({} characters). {}", url.len(), if *at_start && props.start.is_some() {
+                "Anyone who opens it starts at the selected packet's first step, as an exercise."
+            } else {
+                "Anyone who opens it sees this view."
+            }) }</p>
             if props.start.is_some() {
                 <label class="flag">
                     <input type="checkbox" id="link-at-start" checked={*at_start} onchange={toggle} />
-                    { " Open at the packet's first step (for an exercise: the reader finds the way, and the selected step does not give it away)" }
+                    { " As an exercise: open at the packet's first step, list its steps as the reader reaches them, and show its outcome at the last (so nothing gives the answer away)" }
                 </label>
             }
             { copy_status(copied_now(copied, &url), "link") }

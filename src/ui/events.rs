@@ -19,6 +19,9 @@ pub type SentView = (SendSpec, Result<Rc<Trace>, String>, Option<Result<Rc<Trace
 #[derive(Properties, PartialEq)]
 pub struct HistoryProps {
     pub sends: Rc<Vec<SentView>>,
+    /// In an exercise, the packets whose outcome is not reached yet.
+    #[prop_or_default]
+    pub hidden: Rc<Vec<bool>>,
     pub selected: usize,
     /// The number of the first packet listed (the ones before it are no
     /// longer listed).
@@ -88,7 +91,10 @@ pub fn send_history(props: &HistoryProps) -> Html {
             }
             <ol class="history-list" aria-labelledby="history-h">
                 { for props.sends.iter().enumerate().map(|(i, (spec, trace, before))| {
-                    let (icon, word, class) = verdict_tag(trace);
+                    let (icon, word, class) = match props.hidden.get(i) {
+                        Some(true) => ("?", "step on", "verdict-hidden"),
+                        _ => verdict_tag(trace),
+                    };
                     let was = before.as_ref().map(|b| {
                         let (icon, word, _) = verdict_tag(b);
                         let at = b.as_ref().ok().map(|t| match &t.verdict {
@@ -107,7 +113,13 @@ pub fn send_history(props: &HistoryProps) -> Html {
                     };
                     let onclick = props.onselect.reform(move |_| i);
                     let ttl = spec.ttl.map(|t| format!(" TTL {t}")).unwrap_or_default();
-                    let what = format!("{}{flags} {} → {}{ttl}", spec.proto.to_string().to_ascii_uppercase(), spec.from, spec.to);
+                    // A port chosen (or a connection's) and the data size, when any.
+                    let sport = spec.src_port.filter(|_| spec.proto != Proto::Icmp && !spec.kernel).map(|p| format!(" port {p}")).unwrap_or_default();
+                    let data = match (spec.payload_len, spec.is_icmp_error()) {
+                        (0, _) | (_, true) => String::new(),
+                        (n, false) => format!(" +{n} B"),
+                    };
+                    let what = format!("{}{flags} {}{sport} → {}{ttl}{data}", spec.proto.to_string().to_ascii_uppercase(), spec.from, spec.to);
                     html! {
                         <li key={i}>
                             <button class={classes!("history-item", (i == props.selected).then_some("selected"))}
@@ -220,6 +232,10 @@ pub fn step_controls(props: &ControlProps) -> Html {
 pub struct EventListProps {
     pub trace: Rc<Trace>,
     pub selected: usize,
+    /// In an exercise, the last step the learner has reached: the list
+    /// stops there.
+    #[prop_or_default]
+    pub upto: Option<usize>,
     pub filters: Filters,
     pub onselect: Callback<usize>,
     pub onfilters: Callback<Filters>,
@@ -278,7 +294,7 @@ pub fn event_list(props: &EventListProps) -> Html {
             </fieldset>
             <ol class="event-list" ref={list} role="listbox" aria-label="Steps of the trace" tabindex="0"
                 aria-activedescendant={format!("step-{}", props.selected)}>
-                { for trace.steps.iter().enumerate().filter(|(_, s)| f.shows(s)).map(|(i, s)| {
+                { for trace.steps.iter().enumerate().filter(|(i, s)| f.shows(s) && props.upto.is_none_or(|u| *i <= u)).map(|(i, s)| {
                     let kind = RowKind::of(s);
                     let sel = i == props.selected;
                     let onclick = props.onselect.reform(move |_| i);

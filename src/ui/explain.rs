@@ -370,7 +370,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             </>
         },
         StepKind::Fragment { dev, mtu, pieces } => html! {
-            <p>{ format!("The packet is larger than {dev}'s MTU, {mtu}, and its Don't Fragment bit is clear (its sender's route has `mtu lock`, or the kernel's ICMP sent it), so this router cuts it into {pieces} fragments as it leaves, after POSTROUTING: each with its own IP header, the same id, and its place in the whole (the fragment offset; all but the last have More Fragments set). The host it is for puts them together again, and so does conntrack on each host that tracks connections, before its nat PREROUTING (nf_defrag_ipv4): the rules never see a fragment. So Packet Walk follows the packet whole.") }</p>
+            <p>{ format!("The packet is larger than the MTU of its way out by {dev}, {mtu} (the route's mtu, else the device's), and its Don't Fragment bit is clear (its sender's route has `mtu lock`, or the kernel's ICMP sent it), so this router cuts it into {pieces} fragments as it leaves, after POSTROUTING: each with its own IP header, the same id, and its place in the whole (the fragment offset; all but the last have More Fragments set). The host it is for puts them together again, and so does conntrack on each host that tracks connections, before its nat PREROUTING (nf_defrag_ipv4): the rules never see a fragment. So Packet Walk follows the packet whole.") }</p>
         },
         StepKind::Encap { dev, outer } => html! {
             if let Some(v) = &outer.vxlan {
@@ -403,7 +403,12 @@ pub fn explain(props: &ExplainProps) -> Html {
         },
         StepKind::Deliver { .. } => match &st.packet.transport {
             Transport::Icmp { icmp_type, code, quoted: Some(_), .. } => html! {
-                <p>{ format!("An ICMP error goes to the socket that sent the packet it quotes (found by that packet's addresses and ports). Linux turns the error into an errno (icmp_err_convert: port-unreachable is ECONNREFUSED, host-unreachable, host- and admin-prohibited EHOSTUNREACH, network-unreachable and network-prohibited ENETUNREACH): this one, {}, is {}. A connecting TCP socket fails with it at once; an established one only notes it; a UDP socket hears of the fatal ones, and only when connected.", crate::engine::packet::icmp::name(*icmp_type, *code), crate::engine::packet::icmp::errno(*icmp_type, *code).0) }</p>
+                <p>{ format!("An ICMP error goes to the socket that sent the packet it quotes (found by that packet's addresses and ports). Linux turns the error into an errno (icmp_err_convert: port-unreachable is ECONNREFUSED, host-unreachable, host- and admin-prohibited EHOSTUNREACH, network-unreachable and network-prohibited ENETUNREACH): this one, {}, is {}. {}", crate::engine::packet::icmp::name(*icmp_type, *code), crate::engine::packet::icmp::errno(*icmp_type, *code).0,
+                    if (*icmp_type, *code) == (crate::engine::packet::icmp::DEST_UNREACH, crate::engine::packet::icmp::FRAG_NEEDED) {
+                        "But fragmentation needed is news more than an error: the kernel keeps the MTU it names for the route (10 minutes); TCP (tcp_v4_err) sends smaller segments and never fails with it, even while connecting; a connected UDP socket's next send larger than it fails with EMSGSIZE."
+                    } else {
+                        "A connecting TCP socket fails with it at once; an established one only notes it; a UDP socket hears of the fatal ones, and only when connected."
+                    }) }</p>
             },
             Transport::Icmp { icmp_type: 8, id, seq, .. } => html! {
                 <p>{ format!("The kernel answers a ping itself (no program is involved): Reply sends its echo-reply, with the same identifier {id} and sequence {seq}. ICMP has no ports, so conntrack keys the exchange on that identifier, and the echo-reply is the reply direction of this \"connection\": it is translated back like any answer.") }</p>

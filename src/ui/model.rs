@@ -446,6 +446,8 @@ fn ip_fields(h: &crate::engine::packet::Ipv4Header) -> Vec<(&'static str, String
         ("protocol", proto),
         ("id", format!("{:#06x}", h.id)),
         ("length", h.total_len.to_string()),
+        // Don't Fragment: whether a router may cut it up (MTUs).
+        ("flags", if h.df { "DF" } else { "none" }.to_string()),
     ]
 }
 
@@ -767,6 +769,10 @@ pub struct Filters {
     pub hide_conntrack: bool,
     pub hide_routing: bool,
     pub hide_devices: bool,
+    /// An exercise (Packet Tracer's simulation mode): a packet's steps
+    /// are listed as far as the learner has stepped, and its outcome shows
+    /// at its last step.
+    pub exercise: bool,
 }
 
 impl Filters {
@@ -792,6 +798,7 @@ impl Filters {
             (self.hide_conntrack, 'c'),
             (self.hide_routing, 'r'),
             (self.hide_devices, 'd'),
+            (self.exercise, 'x'),
             (chains, 'C'),
             (route_n, 'T'),
         ];
@@ -814,6 +821,7 @@ impl Filters {
             hide_conntrack: has('c'),
             hide_routing: has('r'),
             hide_devices: has('d'),
+            exercise: has('x'),
         };
         (f, has('C'), has('T'))
     }
@@ -1125,6 +1133,7 @@ mod tests {
             hide_conntrack: true,
             hide_routing: true,
             hide_devices: true,
+            exercise: false,
         };
         let some = f.visible(&t);
         assert!(some.len() < all.len());

@@ -43,6 +43,9 @@ pub struct SendFormProps {
     pub can_reply: bool,
     /// Again's TCP flags (empty for another protocol); none: Again is off.
     pub again_flags: Option<String>,
+    /// Which packet Again sends: `#3 client:192.168.11.200:40000 → flask-ui`.
+    #[prop_or_default]
+    pub again_what: Option<String>,
     pub onsend: Callback<SendSpec>,
     pub onreply: Callback<()>,
     pub onagain: Callback<()>,
@@ -404,13 +407,19 @@ pub fn send_form(props: &SendFormProps) -> Html {
     // The form's own check, else why the engine could not send it (the
     // engine's words say which part of the request is at fault).
     let problem = (*error).clone().or_else(|| props.failed.clone().map(|e| format!("Not sent: {e}.")));
+    // A refusal is said under the form, which may end below the window.
+    use_effect_with(problem.clone(), |p| {
+        if p.is_some() {
+            crate::ui::browser::reveal("send-error");
+        }
+    });
     let no_to = error.is_some() && to.trim().is_empty();
     // A send refused for its destination (no such Service, no port).
     // (The engine's refusals are about the destination, except those
     // about the source: no such host, a bad LAN client address.)
     let bad_to = no_to
         || props.failed.as_ref().is_some_and(|e| {
-            let source = ["no host named", "LAN", "client host", "is not an IPv4 address", "already belongs", "load balancer", "no data on a SYN", "one IPv4 packet"];
+            let source = ["no host named", "LAN", "client host", "is not an IPv4 address", "already belongs", "load balancer", "no data on its SYN", "one IPv4 packet"];
             !source.iter().any(|w| e.contains(w))
         });
     html! {
@@ -486,10 +495,9 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     }}>{ "Reply ↩" }</button>
                 <button id="again-button" type="button" disabled={props.again_flags.is_none()}
                     onclick={props.onagain.reform(|_| ())}
-                    title={if props.again_flags.is_some() {
-                        "The selected packet once more, on its connection (same source port, so conntrack finds it): with its own TCP flags, or the ones ticked here since the last packet went (RST or FIN closes it); a ping's next echo-request"
-                    } else {
-                        "Nothing to send again: no packet is selected, or it is the kernel's answer (a reset or an ICMP error), which it sends once"
+                    title={match (&props.again_flags, &props.again_what) {
+                        (Some(_), what) => format!("The selected packet{} once more, on its connection (same source port, so conntrack finds it): with its own TCP flags and data size, or the flags ticked and the data size typed here since the last packet went (RST or FIN closes it); a ping's next echo-request", what.as_ref().map(|w| format!(" ({w})")).unwrap_or_default()),
+                        (None, _) => "Nothing to send again: no packet is selected, or it is the kernel's answer (a reset or an ICMP error), which it sends once".to_string(),
                     }}>
                     { "Again" }
                     // The flags it will send, in sight: they may differ

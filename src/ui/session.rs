@@ -979,7 +979,19 @@ impl Session {
         }
         for sent in &self.sends {
             next.flush_next = sent.flush;
-            next.send(sent.spec.clone());
+            // The kernel's answer to a refused packet is the one it makes
+            // now (a fragmentation needed names the MTU of the new world):
+            // the latest packet sent again that is refused with an answer
+            // to the same address.
+            let fresh = (sent.spec.kernel)
+                .then(|| {
+                    (next.sends.iter().rev())
+                        .filter_map(|p| p.trace.as_ref().ok())
+                        .filter_map(|t| crate::engine::sim::reply_spec(t))
+                        .find(|a| a.kernel && a.to == sent.spec.to && a.proto == sent.spec.proto)
+                })
+                .flatten();
+            next.send(fresh.unwrap_or_else(|| sent.spec.clone()));
             // Another verdict now: the history keeps the one it had.
             let verdict =
                 |t: &Result<Rc<Trace>, String>| t.as_ref().ok().map(|t| t.verdict.clone());
@@ -2305,6 +2317,59 @@ mod tests {
         assert_ne!(first, second);
         assert!(s.force_other_branch(0, stat));
         assert_eq!(dst(&s), first);
+    }
+
+    /// Flannel's pods with a 1500 MTU: a full-size segment is refused at
+    /// flannel.1, and the kernel's answer names 1450. A cluster change that
+    /// makes the tunnel's MTU another (a smaller podMTU, so the pod itself
+    /// sends less) sends the answer again as the kernel makes it then.
+    #[test]
+    fn a_cluster_change_sends_the_kernels_answer_as_it_is_made_then() {
+        let mut s = Session::builtin("flannel-vxlan").unwrap();
+        let yaml = s.cluster.as_ref().unwrap().text.to_string();
+        let wrong = yaml.replace(
+            "mode: flannel-vxlan\n",
+            "mode: flannel-vxlan\npodMTU: 1500\n",
+        );
+        s.edit_cluster(wrong.as_str().into());
+        assert!(s.apply_cluster());
+        let mut spec = SendSpec::new("curl", "10.244.1.7:80", crate::engine::packet::Proto::Tcp);
+        spec.payload_len = 1460;
+        spec.flags = crate::engine::packet::TcpFlags::parse_list("ACK")
+            .map(crate::engine::packet::TcpFlags::from_bits);
+        s.send(spec);
+        assert!(s.reply(), "the kernel's answer goes back");
+        let mtu = |s: &Session| match s.trace().unwrap().steps[0].packet.transport {
+            crate::engine::packet::Transport::Icmp { seq, .. } => seq,
+            ref t => panic!("{t:?}"),
+        };
+        assert_eq!(mtu(&s), 1450);
+        // A route mtu of 1400 on node8's way to node51's pods: the
+        // answer the kernel makes now names 1400.
+        let n8 = s.host("node8").unwrap();
+        let routes = s.drafts[n8].routes.text.to_string();
+        let smaller = routes.replace(
+            "10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink",
+            "10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink mtu 1400",
+        );
+        assert_ne!(smaller, routes);
+        s.edit(n8, Field::Routes, smaller.as_str().into());
+        assert!(s.apply(n8, Field::Routes));
+        // A change to the cluster (the hairpin mode) sends every packet again.
+        s.edit_cluster(
+            wrong
+                .replace("podMTU: 1500\n", "podMTU: 1500\nhairpinMode: false\n")
+                .as_str()
+                .into(),
+        );
+        assert!(s.apply_cluster());
+        let last = s.sends.len() - 1;
+        s.select(last, 0);
+        assert_eq!(
+            mtu(&s),
+            1400,
+            "the answer as node8 makes it after the change"
+        );
     }
 
     /// The cluster's YAML is the learner's lever: edits regenerate the
