@@ -2077,7 +2077,7 @@ fn packets_larger_than_an_mtu() {
     let t = send(&mut w, &mut s, &sized("node8", "flask-ui", 1420)).unwrap();
     assert_eq!(dropped(&t), ("node8", DropReason::TooBig));
     assert!(
-        drop_detail(&t).starts_with("1460 bytes do not fit cali71ca141a178's MTU 1440, the way out after OUTPUT changed the destination: the socket sized the packet for the route it had first (1500)"),
+        drop_detail(&t).starts_with("1460 bytes do not fit cali71ca141a178's MTU 1440, the way out after OUTPUT changed the destination: the socket sized the packet for the route it had first (1500;"),
         "{}",
         drop_detail(&t)
     );
