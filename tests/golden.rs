@@ -2115,7 +2115,10 @@ fn packets_larger_than_an_mtu() {
         st.ns == "node8"
             && matches!(&st.kind, StepKind::Chain { chain, .. } if chain == "POSTROUTING")
     });
-    assert!(i.is_some() && post < i, "{i:?} after {post:?}");
+    assert!(
+        i.is_some() && post.is_some() && post < i,
+        "{i:?} after {post:?}"
+    );
 
     // The underlay smaller than the tunnel wants: node8's route to its LAN
     // made mtu 1400. tunl0 (1440) takes 1430 bytes, its IPIP packet (1450)
@@ -2134,10 +2137,17 @@ fn packets_larger_than_an_mtu() {
     let t = send(&mut w, &mut s, &on_conn(1390)).unwrap();
     assert_eq!(dropped(&t), ("node8", DropReason::FragNeeded));
     assert!(
-        drop_detail(&t).contains("1450 bytes, does not fit ens33's MTU 1400"),
+        drop_detail(&t)
+            .starts_with("1430 bytes and the 20 of an IPIP header do not fit ens33's MTU 1400")
+            && drop_detail(&t).contains("tells its sender 192.168.11.200"),
         "{}",
         drop_detail(&t)
     );
+    // Before wrapping: no IPIP header added.
+    assert!(!t
+        .steps
+        .iter()
+        .any(|st| matches!(st.kind, StepKind::Encap { .. })));
     let r = answer(&t).expect("the client hears of it");
     assert!(
         matches!(

@@ -161,19 +161,27 @@ fn no_node(cluster: &Cluster) -> String {
     if named.is_empty() {
         named.push(("node1", None));
     }
+    // Each its own /24: around its first endpoint, else one of 10.244/16.
+    let mut blocks: Vec<String> = Vec::new();
     let docs: Vec<String> = (named.iter().take(8).enumerate())
         .map(|(i, (name, addr))| {
-            let block = addr
-                .and_then(|a| Ipv4Net::new(a, 24).ok())
-                .map_or_else(|| format!("10.244.{i}.0/24"), |n| n.trunc().to_string());
+            let around = addr.and_then(|a| Ipv4Net::new(a, 24).ok()).map(|n| n.trunc().to_string());
+            let block = around
+                .filter(|b| !blocks.contains(b))
+                .unwrap_or_else(|| format!("10.244.{i}.0/24"));
+            blocks.push(block.clone());
             format!(
                 "{{apiVersion: v1, kind: Node, metadata: {{name: {name}}}, spec: {{podCIDR: {block}}}, status: {{addresses: [{{type: InternalIP, address: 192.168.0.{}}}]}}}}",
                 i + 2
             )
         })
         .collect();
+    let more = match named.len().saturating_sub(8) {
+        0 => String::new(),
+        n => format!(" (and {n} more nodes the endpoints name)"),
+    };
     format!(
-        "the cluster has no Node: Packet Walk needs each node, with spec.podCIDR (the block its pods' addresses come from) and an InternalIP. For instance, one document each: {}",
+        "the cluster has no Node: Packet Walk needs each node, with spec.podCIDR (the block its pods' addresses come from) and an InternalIP. For instance, one document each: {}{more}",
         docs.join(" --- ")
     )
 }
@@ -1482,8 +1490,12 @@ fn install_cni(kernel: &mut Kernel, cni: &CniRules) -> Result<Vec<String>, Strin
             .filter(|c| cni_chain(c) && !own.contains(&c.as_str()))
             .collect();
         // The CNIs' own rules say whose they are in a comment.
-        let cni_rule =
-            |r: &str| r.contains("--comment \"calico:") || r.contains("--comment \"flanneld ");
+        // (Felix itself writes `cali:<hash>` comments, an imported node's.)
+        let cni_rule = |r: &str| {
+            r.contains("--comment \"calico:")
+                || r.contains("--comment \"cali:")
+                || r.contains("--comment \"flanneld ")
+        };
         let (_kept, stale): (Vec<String>, Vec<String>) = stale.into_iter().partition(|c| {
             let mine = kernel.referrers(table, c).into_iter().find(|(from, r)| !cni_chain(from) && !cni_rule(r));
             if let Some((from, r)) = &mine {

@@ -264,7 +264,7 @@ pub fn summary(s: &Step) -> String {
         }
         StepKind::Redirect { to, gateway, note, .. } => format!("ICMP redirect to {to} (use {gateway}): {note}"),
         StepKind::Ttl { old, new } => format!("TTL {old} → {new}: a router takes one from each packet it forwards"),
-        StepKind::Fragment { dev, mtu, pieces } => format!("fragmented into {pieces} for the MTU of the way out, {mtu} (by {dev}), as Don't Fragment is clear; followed whole, as the host that reassembles it sees it"),
+        StepKind::Fragment { dev, mtu, pieces } => format!("fragmented into {pieces} for the MTU of the way out, {mtu} (by {dev}); followed whole, as the host that reassembles it sees it"),
         StepKind::Encap { dev, outer } => match &outer.vxlan {
             Some(v) => format!(
                 "{dev} encapsulates (VXLAN {}): ether {} → {}, outer {}:{} → {}:{} udp, inner ether {} → {}",

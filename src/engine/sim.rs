@@ -934,7 +934,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     let syn = spec.flags.is_none_or(|f| f.syn);
     if spec.proto == Proto::Tcp && syn && spec.payload_len > 0 {
         return Err(format!(
-            "a plain connect() sends no data on its SYN (TCP Fast Open needs MSG_FASTOPEN and a cookie from the server): open the connection first, then send the {} bytes on it with ACK (and PSH) instead of SYN",
+            "a plain connect() sends no data on its SYN, nor an accept() on its SYN-ACK (TCP Fast Open needs MSG_FASTOPEN and a cookie from the server): open the connection first, then send the {} bytes on it with ACK (and PSH) instead of SYN",
             spec.payload_len
         ));
     }
@@ -2434,7 +2434,7 @@ impl Walker<'_, '_> {
             return None;
         }
         if !pkt.outer.is_empty() {
-            return self.tunnel_too_big(host, route, mtu, pkt);
+            return self.tunnel_too_big(mtu, pkt);
         }
         let dev = route.dev.as_deref().unwrap_or("?");
         let whose = match route.mtu {
@@ -2453,41 +2453,42 @@ impl Walker<'_, '_> {
         Some(self.drop(host, DropReason::TooBig, detail, None, pkt))
     }
 
+    /// `pkt` as it was before this host's SNAT of it, and its connection
+    /// (`icmp_ndo_send`, which a device's own ICMP error goes through):
+    /// found by the packet's tuple, its connection's reply tuple turned
+    /// around. Unchanged, and none, when this host did not SNAT it.
+    fn before_snat(&self, host: usize, pkt: &Packet) -> (Packet, Option<Attached>) {
+        let t = tuple_of(pkt);
+        let found = (self.state.conntrack[host].entries.iter()).position(|e| {
+            e.src_natted()
+                && e.reply.proto == t.proto
+                && (e.reply.src, e.reply.sport, e.reply.dst, e.reply.dport)
+                    == (t.dst, t.dport, t.src, t.sport)
+        });
+        let Some(i) = found else {
+            return (pkt.clone(), None);
+        };
+        let e = &self.state.conntrack[host].entries[i];
+        let mut about = pkt.clone();
+        about.head_mut().src = e.original.src;
+        about.transport.set_src_port(e.original.sport);
+        let ct = Ct {
+            entry: Some((i, Dir::Original)),
+            ..Ct::default()
+        };
+        (about, self.attach(host, &ct))
+    }
+
     /// A tunnel's packet whose outer header does not fit the underlay's
-    /// MTU. IPIP checks the inner packet against that MTU less its 20
-    /// bytes first (`ip_tunnel_xmit`): with DF, the inner packet's sender
-    /// hears fragmentation needed with that MTU. VXLAN's outer header has
-    /// no DF: it is fragmented (measured on Linux 6.18, a VXLAN device over
+    /// MTU, without DF (VXLAN's outer header never has it; IPIP copies the
+    /// inner packet's, whose DF case `transmit` refused before wrapping):
+    /// fragmented as it leaves (measured on Linux 6.18, a VXLAN device over
     /// a smaller underlay).
-    fn tunnel_too_big(
-        &mut self,
-        host: usize,
-        route: &crate::engine::route::Route,
-        mtu: u32,
-        pkt: &Packet,
-    ) -> Option<Next> {
-        let outer = pkt.head();
-        let dev = route.dev.as_deref().unwrap_or("?");
-        if !outer.df {
-            // Cut up after POSTROUTING, as a forwarded packet is.
+    fn tunnel_too_big(&mut self, mtu: u32, pkt: &Packet) -> Option<Next> {
+        if !pkt.head().df {
             self.pending_fragment = Some(mtu);
-            return None;
         }
-        let overhead = u32::from(outer.total_len - pkt.ip.total_len);
-        let inner_mtu = mtu.saturating_sub(overhead);
-        let mut inner = pkt.clone();
-        inner.outer.clear();
-        let resp = self
-            .icmp_error(host, &inner, icmp::DEST_UNREACH, icmp::FRAG_NEEDED)
-            .map(|mut r| {
-                r.transport.set_next_hop_mtu(inner_mtu);
-                r
-            });
-        let detail = format!(
-            "the tunnel's packet, {} bytes, does not fit {dev}'s MTU {mtu} on the way to {}, and the packet inside has Don't Fragment set: the tunnel refuses it before it wraps it, and tells its sender {} the MTU that fits inside, {mtu} less the {overhead} bytes the tunnel adds: {inner_mtu} (ip_tunnel_xmit)",
-            outer.total_len, outer.dst, pkt.ip.src
-        );
-        Some(self.refuse(host, DropReason::FragNeeded, detail, resp, None, &inner))
+        None
     }
 
     /// A forwarded packet about to leave by the device it came in on
@@ -2888,31 +2889,24 @@ impl Walker<'_, '_> {
         if let Some(n) = self.ct_confirm(host, &mut ct, &pkt) {
             return n;
         }
-        // A host's own packet sized for the route before OUTPUT's DNAT,
-        // larger than the new one's MTU: refused as it leaves
-        // (ip_fragment), after POSTROUTING and the connection's confirm
-        // (measured on Linux 6.18).
+        // A packet without DF larger than its way out's MTU (forwarded, or
+        // a tunnel's outer packet) is cut up as it leaves.
         if let Some(mtu) = self.pending_fragment.take() {
-            // Each fragment has its IP header and a multiple of 8 bytes of
-            // the rest (ip_fragment).
-            let per = (mtu.saturating_sub(20) / 8 * 8).max(8);
-            let pieces = u32::from(pkt.head().total_len.saturating_sub(20)).div_ceil(per);
-            let dev = dev.clone();
-            self.step(
-                host,
-                Layer::Network,
-                StepKind::Fragment { dev, mtu, pieces },
-                &pkt,
-            );
+            self.fragment_step(host, &dev, mtu, &pkt);
         }
+        // A host's own packet sized for the route before OUTPUT's DNAT,
+        // larger than the new one's MTU: with DF, dropped as it leaves
+        // (ip_fragment), after POSTROUTING and the connection's confirm
+        // (measured on Linux 6.18); without (`mtu lock`), fragmented.
         if let Some((mtu, sized_for, out)) = self.resized.take() {
             let len = pkt.head().total_len;
-            if u32::from(len) > mtu {
-                let what = match (pkt.ip.protocol, pkt.head().df) {
-                    (Proto::Tcp, _) => "the kernel drops it as it leaves (Don't Fragment is set) and tells the socket by an ICMP fragmentation needed to itself, over lo: TCP sends it again in segments that fit",
-                    (_, true) => "the kernel drops it as it leaves (Don't Fragment is set; a send with IP_PMTUDISC_DO fails with EMSGSIZE) and tells the socket by an ICMP fragmentation needed to itself, over lo",
-                    (_, false) => "the kernel sends it in fragments (IP_PMTUDISC_WANT, the default), which Packet Walk does not follow",
-                };
+            // Only TCP keeps its DF here: a datagram's socket (IP_PMTUDISC_
+            // WANT, the default) lets the kernel fragment it all the same
+            // (measured: 1444 + 34 bytes, without DF).
+            if u32::from(len) > mtu && (!pkt.head().df || pkt.ip.protocol != Proto::Tcp) {
+                self.fragment_step(host, &dev, mtu, &pkt);
+            } else if u32::from(len) > mtu {
+                let what = "the kernel drops it as it leaves (Don't Fragment is set) and tells the socket by an ICMP fragmentation needed to itself, over lo: TCP sends it again in segments that fit";
                 let detail = format!(
                     "{len} bytes do not fit {out}'s MTU {mtu}, the way out after OUTPUT changed the destination: the socket sized the packet for the route it had first ({sized_for}; after a handshake, the peer's MSS may keep segments smaller); {what}"
                 );
@@ -2920,6 +2914,21 @@ impl Walker<'_, '_> {
             }
         }
         self.transmit(host, pkt, &dev, via)
+    }
+
+    /// The packet is cut into fragments for `mtu` as it leaves by `dev`
+    /// (`ip_fragment`): each with its IP header and a multiple of 8 bytes
+    /// of the rest. The walk goes on with it whole.
+    fn fragment_step(&mut self, host: usize, dev: &str, mtu: u32, pkt: &Packet) {
+        let per = (mtu.saturating_sub(20) / 8 * 8).max(8);
+        let pieces = u32::from(pkt.head().total_len.saturating_sub(20)).div_ceil(per);
+        let dev = dev.to_string();
+        self.step(
+            host,
+            Layer::Network,
+            StepKind::Fragment { dev, mtu, pieces },
+            pkt,
+        );
     }
 
     /// Hands the packet to the device `dev`.
@@ -3136,6 +3145,40 @@ impl Walker<'_, '_> {
                     })
                     .or_else(|| h.select_src("", None))
                     .unwrap_or(Ipv4Addr::UNSPECIFIED);
+                // ip_tunnel_xmit: the packet inside must fit the underlay's
+                // MTU less the 20 bytes IPIP adds; with DF its sender hears
+                // the MTU that fits, before anything is wrapped.
+                let under = d.route.as_ref().map_or(1500, |r| h.route_mtu(r));
+                let inner_mtu = under.saturating_sub(20);
+                let len = pkt.head().total_len;
+                if u32::from(len) > inner_mtu && pkt.head().df {
+                    // icmp_ndo_send: a packet this host SNATed is answered
+                    // as it came, to its first source, with its connection.
+                    let (about, attached) = self.before_snat(host, &pkt);
+                    let resp = self
+                        .icmp_error(host, &about, icmp::DEST_UNREACH, icmp::FRAG_NEEDED)
+                        .map(|mut r| {
+                            r.transport.set_next_hop_mtu(inner_mtu);
+                            r
+                        });
+                    let out = d
+                        .route
+                        .as_ref()
+                        .and_then(|r| r.dev.clone())
+                        .unwrap_or_default();
+                    let detail = format!(
+                        "{len} bytes and the 20 of an IPIP header do not fit {out}'s MTU {under} on the way to {gw}, and the packet has Don't Fragment set: {dev} refuses it before it wraps it, and tells its sender {} the MTU that fits inside, {inner_mtu} (ip_tunnel_xmit)",
+                        about.head().src
+                    );
+                    return self.refuse(
+                        host,
+                        DropReason::FragNeeded,
+                        detail,
+                        resp,
+                        attached,
+                        &pkt.clone(),
+                    );
+                }
                 let id = self.state.next_ip_id(host);
                 let outer = Ipv4Header {
                     src,

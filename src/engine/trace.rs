@@ -531,10 +531,11 @@ pub enum StepKind {
         old: u8,
         new: u8,
     },
-    /// A forwarded packet without Don't Fragment, larger than the MTU of
-    /// its way out, is cut into `pieces` fragments (`ip_fragment`). The
-    /// walk goes on with the packet whole, as the host that reassembles
-    /// it sees it (conntrack's defragmentation, or the receiver's).
+    /// A packet larger than the MTU of its way out that may be cut up (no
+    /// Don't Fragment, or a datagram of the host's own) is cut into
+    /// `pieces` fragments as it leaves (`ip_fragment`). The walk goes on
+    /// with the packet whole, as the host that reassembles it sees it
+    /// (conntrack's defragmentation, or the receiver's).
     Fragment {
         dev: String,
         mtu: u32,

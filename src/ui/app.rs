@@ -922,6 +922,7 @@ impl App {
         }
         self.session = s;
         self.gen += 1;
+        self.reached.borrow_mut().clear();
         self.command_result = None;
         // A session that came from a link or a file and was not worked on
         // (also when it comes back from its autosave): work on it makes it
@@ -1386,6 +1387,8 @@ impl Component for App {
                     return false;
                 }
                 self.session.clear_sends();
+                // The next #1 is another packet: no exercise progress.
+                self.reached.borrow_mut().clear();
                 self.schedule_autosave(ctx);
                 self.fall_back_to_steps();
             }
@@ -2131,9 +2134,15 @@ impl Component for App {
             let at = r.entry(s.number(t_sel)).or_insert(step);
             *at = (*at).max(step);
         }
+        // Until the last step the filters show is reached (stepping and
+        // End go no further).
         let hidden = |t: usize| -> bool {
-            let steps = s.sends.get(t).and_then(|x| x.trace.as_ref().ok()).map_or(0, |x| x.steps.len());
-            upto(t).is_some_and(|u| u + 1 < steps)
+            upto(t).is_some_and(|u| {
+                let last = (s.sends.get(t).and_then(|x| x.trace.as_ref().ok()))
+                    .and_then(|x| self.filters.visible(x).last().copied())
+                    .unwrap_or(0);
+                u < last
+            })
         };
         // Line numbers of the texts in use (the editors mark them in the
         // text as typed where it holds them).
@@ -2198,7 +2207,8 @@ impl Component for App {
                 key={format!("{}-{}", self.gen, self.form_gen)}
                 targets={targets.clone()}
                 initial={self.form_draft.clone().or(last_spec)}
-                can_reply={s.reply_spec().is_some()}
+                // (In an exercise, Reply would tell how the packet ended.)
+                can_reply={s.reply_spec().is_some() && !hidden(t_sel)}
                 again_what={self.selected().map(|(t, _)| t).and_then(|t| s.sends.get(t).map(|x| format!("#{} {} → {}", s.number(t), x.spec.from, x.spec.to)))}
                 again_flags={self.again().map(|a| {
                     let flags = a.flags.map(|f| f.to_string()).unwrap_or_default();
@@ -2276,7 +2286,7 @@ impl Component for App {
                             }) }
                             if hidden(t_sel) {
                                 <p id="outcome" class="outcome">
-                                    <span>{ format!("An exercise: step on to find where this packet goes (step {} so far); its steps are listed as you reach them, and its outcome shows at its last.", step + 1) }</span>
+                                    <span>{ format!("An exercise: step on to find where this packet goes (step {} reached so far); its steps are listed as you reach them, and its outcome shows at its last.", upto(t_sel).unwrap_or(step) + 1) }</span>
                                     <button class="link-button" id="end-exercise" onclick={link.callback(|_| Msg::EndExercise)}>{ "Show all steps" }</button>
                                 </p>
                             } else {

@@ -95,7 +95,7 @@ pub fn send_history(props: &HistoryProps) -> Html {
                         Some(true) => ("?", "step on", "verdict-hidden"),
                         _ => verdict_tag(trace),
                     };
-                    let was = before.as_ref().map(|b| {
+                    let was = before.as_ref().filter(|_| props.hidden.get(i) != Some(&true)).map(|b| {
                         let (icon, word, _) = verdict_tag(b);
                         let at = b.as_ref().ok().map(|t| match &t.verdict {
                             Verdict::Delivered { ns, .. } | Verdict::Dropped { ns, .. } => format!(" in {ns}"),

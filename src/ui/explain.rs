@@ -370,7 +370,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             </>
         },
         StepKind::Fragment { dev, mtu, pieces } => html! {
-            <p>{ format!("The packet is larger than the MTU of its way out by {dev}, {mtu} (the route's mtu, else the device's), and its Don't Fragment bit is clear (its sender's route has `mtu lock`, or the kernel's ICMP sent it), so this router cuts it into {pieces} fragments as it leaves, after POSTROUTING: each with its own IP header, the same id, and its place in the whole (the fragment offset; all but the last have More Fragments set). The host it is for puts them together again, and so does conntrack on each host that tracks connections, before its nat PREROUTING (nf_defrag_ipv4): the rules never see a fragment. So Packet Walk follows the packet whole.") }</p>
+            <p>{ format!("The packet is larger than the MTU of its way out by {dev}, {mtu} (the route's mtu, else the device's), and may be cut up: its Don't Fragment bit is clear (its sender's route has `mtu lock`, a tunnel's outer VXLAN header never sets it, the kernel's ICMP sends without it), or it is a datagram of this host's own, whose socket lets the kernel fragment it (IP_PMTUDISC_WANT, the default). So it is cut into {pieces} fragments as it leaves, after POSTROUTING: each with its own IP header, the same id, and its place in the whole (the fragment offset; all but the last have More Fragments set). The host it is for puts them together again, and so does conntrack on each host that tracks connections, before its nat PREROUTING (nf_defrag_ipv4): the rules never see a fragment. So Packet Walk follows the packet whole.") }</p>
         },
         StepKind::Encap { dev, outer } => html! {
             if let Some(v) = &outer.vxlan {

@@ -154,6 +154,10 @@ pub struct Sent {
     /// `conntrack -F` came between the packet before and this one.
     flush: bool,
     ran_on: Config,
+    /// The kernel's answer (Reply on a refused packet): the number of the
+    /// packet it answers, so a cluster change can make it anew from that
+    /// packet's new trace. (Not kept in links and files.)
+    answers: Option<usize>,
 }
 
 /// A packet the history no longer lists: what sending it again takes.
@@ -608,6 +612,7 @@ impl Session {
                     before: self.state.clone(),
                     flush: flushes.contains(&k),
                     ran_on: config,
+                    answers: None,
                 });
             }
             if self.sends.len() == start {
@@ -980,18 +985,19 @@ impl Session {
         for sent in &self.sends {
             next.flush_next = sent.flush;
             // The kernel's answer to a refused packet is the one it makes
-            // now (a fragmentation needed names the MTU of the new world):
-            // the latest packet sent again that is refused with an answer
-            // to the same address.
-            let fresh = (sent.spec.kernel)
-                .then(|| {
-                    (next.sends.iter().rev())
-                        .filter_map(|p| p.trace.as_ref().ok())
-                        .filter_map(|t| crate::engine::sim::reply_spec(t))
-                        .find(|a| a.kernel && a.to == sent.spec.to && a.proto == sent.spec.proto)
-                })
-                .flatten();
+            // now (a fragmentation needed names the MTU of the new world),
+            // from the packet it answers; when that packet is no longer
+            // refused with an answer, the old one is sent as it was.
+            let fresh = (sent.answers)
+                .and_then(|n| n.checked_sub(next.number(0)))
+                .and_then(|i| next.sends.get(i))
+                .and_then(|p| p.trace.as_ref().ok())
+                .and_then(|t| crate::engine::sim::reply_spec(t))
+                .filter(|a| a.kernel);
             next.send(fresh.unwrap_or_else(|| sent.spec.clone()));
+            if let Some(last) = next.sends.last_mut() {
+                last.answers = sent.answers;
+            }
             // Another verdict now: the history keeps the one it had.
             let verdict =
                 |t: &Result<Rc<Trace>, String>| t.as_ref().ok().map(|t| t.verdict.clone());
@@ -1473,6 +1479,7 @@ impl Session {
             before: self.state.clone(),
             flush: std::mem::take(&mut self.flush_next),
             ran_on: self.config.clone(),
+            answers: None,
         });
         self.retrace_from(self.sends.len() - 1);
         self.let_go_oldest();
@@ -1555,13 +1562,17 @@ impl Session {
 
     /// Sends the answer to the selected packet; false when it was not delivered.
     pub fn reply(&mut self) -> bool {
-        match self.reply_spec() {
-            Some(spec) => {
-                self.send(spec);
-                true
-            }
-            None => false,
+        let Some(spec) = self.reply_spec() else {
+            return false;
+        };
+        let answers = (self.selected)
+            .filter(|_| spec.kernel)
+            .map(|(t, _)| self.number(t));
+        self.send(spec);
+        if let Some(last) = self.sends.last_mut() {
+            last.answers = answers;
         }
+        true
     }
 
     /// The selected packet once more on the same connection: the same
