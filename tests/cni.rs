@@ -517,13 +517,7 @@ fn a_cni_switch_keeps_the_chain_a_learners_rule_jumps_to() {
     let flannel =
         Cluster::from_yaml(&yaml.replace("mode: calico-ipip", "mode: flannel-vxlan")).unwrap();
     let (after, diffs) = cni::resync(Some(&calico), &flannel, &sc).unwrap();
-    let rules = after
-        .host("node8")
-        .unwrap()
-        .iptables
-        .as_ref()
-        .unwrap()
-        .to_text();
+    let rules = rules_of(&after, "node8");
     assert!(
         rules.contains("-A FORWARD -p tcp -m tcp --dport 9999 -j cali-FORWARD"),
         "the learner's rule stays"

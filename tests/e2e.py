@@ -96,6 +96,17 @@ def form_send(b, frm, proto, to, count, what):
     b.wait_until(lambda: len(b.find_all(".history-item")) == count, what)
 
 
+def from_client_to_flask(b, field, value):
+    """Fills the send form: from the LAN client to flask-ui, with `field`
+    (an input's CSS selector) set to `value`; then Send."""
+    b.select("#send-from", "client:192.168.11.200")
+    b.clear("#send-to")
+    b.type("#send-to", "flask-ui")
+    b.clear(field)
+    b.type(field, value)
+    b.click("#send-button")
+
+
 def step_until(b, pred, what, limit=120):
     """Presses "next step" until `pred()` holds; returns how many presses."""
     for n in range(limit):
@@ -779,12 +790,7 @@ def run(b, base):
     b.screenshot(os.path.join(SHOTS, "e2e-refused-answer.png"))
     # TTL: a bad one is refused by the form; TTL 1 from the client dies at
     # node8, whose time-exceeded, followed back, comes from the ClusterIP.
-    b.select("#send-from", "client:192.168.11.200")
-    b.clear("#send-to")
-    b.type("#send-to", "flask-ui")
-    b.clear("#send-ttl")
-    b.type("#send-ttl", "0")
-    b.click("#send-button")
+    from_client_to_flask(b, "#send-ttl", "0")
     b.wait("#send-error", 5)
     bad_ttl = b.text("#send-error")
     b.clear("#send-ttl")
@@ -1073,12 +1079,7 @@ def run(b, base):
     # mtu 1300, 1400 bytes sent with Again on the client's connection are
     # refused at node8, whose fragmentation needed names the MTU.
     fresh(b, base + "?scenario=article-remote")
-    b.select("#send-from", "client:192.168.11.200")
-    b.clear("#send-to")
-    b.type("#send-to", "flask-ui")
-    b.clear("#send-len")
-    b.type("#send-len", "1400")
-    b.click("#send-button")
+    from_client_to_flask(b, "#send-len", "1400")
     b.wait("#send-error", 5)
     no_syn_data = b.text("#send-error")
     check("Linux puts no data on a SYN, and the page says so", "sends no data on its SYN" in no_syn_data, no_syn_data)

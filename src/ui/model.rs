@@ -963,14 +963,6 @@ mod tests {
         };
         assert_eq!(exercise.view_code(false, false).as_deref(), Some("sx"));
         assert_eq!(Filters::from_view_code("sx").0, exercise);
-        // An exercise travels in links as 'x'.
-        let exercise = Filters {
-            exercise: true,
-            hide_skips: true,
-            ..Filters::default()
-        };
-        assert_eq!(exercise.view_code(false, false).as_deref(), Some("sx"));
-        assert_eq!(Filters::from_view_code("sx").0, exercise);
         assert_eq!(
             Filters::from_view_code("zT"),
             (Filters::default(), false, true)
