@@ -208,11 +208,13 @@ def main():
 # 504.9 kB with MTUs (the send form's data size and source port,
 # fragmentation needed, fragments), the exercise link and the fixes of
 # three hunts on 2026-11-26's night, 508.9 kB with the exercise mode,
-# the CNI switch keeping a chain in use and a fourth hunt's fixes; the
+# the CNI switch keeping a chain in use and a fourth hunt's fixes, 510.2
+# kB with the exercise keeping what the packet leaves and its step count
+# to its last step; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 509_500
+PAGE_BYTES_LIMIT = 511_000
 
 
 def page_size(dist):
@@ -1131,7 +1133,7 @@ def run(b, base):
     said = b.text("#outcome")
     check("an exercise's link opens the same packet at its first step, its steps listed as far as reached and its outcome hidden",
           b.text("#headers-h").startswith("Step 1 ") and "#4" in b.text(".history-item.selected") and len(b.find_all(".event")) == 1
-          and "An exercise" in said and "refused" not in said and "step on" in b.text(".history-item.selected"),
+          and "An exercise" in said and "refused" not in said and "outcome hidden" in b.text(".history-item.selected") and "of …" in b.text(".step-position"),
           f"{b.text('#headers-h')!r} / {b.text('.history-item.selected')!r} / {len(b.find_all('.event'))} / {said!r}")
     for _ in range(3):
         b.click("#step-forward")

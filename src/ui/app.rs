@@ -1952,6 +1952,8 @@ impl Component for App {
             },
             Msg::EndExercise => {
                 self.filters.exercise = false;
+                // The button goes: the focus goes on to the steps.
+                self.fall_back_to_steps();
                 self.schedule_autosave(ctx);
             }
             Msg::CloseDialog => {
@@ -2144,6 +2146,9 @@ impl Component for App {
                 u < last
             })
         };
+        // In an exercise, until the packet's last step, the state it met
+        // (what it leaves would tell how it went).
+        let state_shown = if hidden(t_sel) { s.state_before(t_sel) } else { &s.state };
         // Line numbers of the texts in use (the editors mark them in the
         // text as typed where it holds them).
         // An earlier packet may have met other texts than those in use.
@@ -2209,6 +2214,7 @@ impl Component for App {
                 initial={self.form_draft.clone().or(last_spec)}
                 // (In an exercise, Reply would tell how the packet ended.)
                 can_reply={s.reply_spec().is_some() && !hidden(t_sel)}
+                reply_hidden={hidden(t_sel)}
                 again_what={self.selected().map(|(t, _)| t).and_then(|t| s.sends.get(t).map(|x| format!("#{} {} → {}", s.number(t), x.spec.from, x.spec.to)))}
                 again_flags={self.again().map(|a| {
                     let flags = a.flags.map(|f| f.to_string()).unwrap_or_default();
@@ -2257,6 +2263,8 @@ impl Component for App {
                             { step_controls(&ControlProps {
                                 at: step,
                                 count: t.steps.len(),
+                                // (How many steps there are would tell how it went.)
+                                count_hidden: hidden(t_sel),
                                 visible: Rc::new(self.visible()),
                                 playing: self.playing.is_some(),
                                 speed_ms: self.speed_ms,
@@ -2276,12 +2284,13 @@ impl Component for App {
                                     // At a word's end, near 90 characters.
                                     let cut = (what.char_indices().map(|(i, _)| i).nth(90))
                                         .map_or(what.len(), |at| what[..at].rfind(' ').unwrap_or(at));
-                                    let what = &what[..cut];
+                                    let what = if cut < what.len() { format!("{}…", &what[..cut]) } else { what.clone() };
                                     let end = if step + 1 == t.steps.len() { format!(". {}", short_verdict(&t.verdict)) } else { String::new() };
                                     format!("{packet}{}: {}: {what}{end}", st.ns, crate::engine::render::stage(st))
                                 }).unwrap_or_default(),
                                 caption: t.steps.get(step).filter(|_| self.embed).map(|st| {
-                                    format!("{} · {}: {}", st.ns, crate::engine::render::stage(st), crate::engine::render::summary(st))
+                                    let exercise = if hidden(t_sel) { "Exercise · " } else { "" };
+                                    format!("{exercise}{} · {}: {}", st.ns, crate::engine::render::stage(st), crate::engine::render::summary(st))
                                 }).unwrap_or_default(),
                             }) }
                             if hidden(t_sel) {
@@ -2461,9 +2470,10 @@ impl Component for App {
                         drafts={s.drafts.get(self.editor_host).cloned().unwrap_or_default()}
                         ruleset={RulesRef(s.world.hosts.get(self.editor_host).and_then(|h| h.rules.clone()))}
                         routes={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.routes.clone()).unwrap_or_default())}
-                        counters={Rc::new(s.state.counters.iter().filter(|((h, _), _)| *h == self.editor_host).map(|((_, at), c)| (*at, *c)).collect::<HashMap<_, _>>())}
-                        conntrack={Rc::new(s.state.conntrack.get(self.editor_host).map(|t| t.list()).unwrap_or_default())}
-                        neighbours={Rc::new(s.state.neighbours(&s.world, self.editor_host))}
+                        counters={Rc::new(state_shown.counters.iter().filter(|((h, _), _)| *h == self.editor_host).map(|((_, at), c)| (*at, *c)).collect::<HashMap<_, _>>())}
+                        conntrack={Rc::new(state_shown.conntrack.get(self.editor_host).map(|t| t.list()).unwrap_or_default())}
+                        neighbours={Rc::new(state_shown.neighbours(&s.world, self.editor_host))}
+                        before_packet={hidden(t_sel).then(|| s.number(t_sel))}
                         rule_line={rule_line}
                         route_line={route_line}
                         {earlier}

@@ -134,7 +134,7 @@ pub fn link_dialog(props: &LinkProps) -> Html {
                     { " As an exercise: open at the packet's first step, list its steps as the reader reaches them, and show its outcome at the last (so nothing gives the answer away)" }
                 </label>
             }
-            { copy_status(copied_now(copied, &url), "link") }
+            { copy_status(copied_now(copied, &url), if *at_start && props.start.is_some() { "exercise link" } else { "link" }) }
             <textarea id="link-text" class="snippet" readonly=true rows="3" value={url} onfocus={select_all} aria-label="The link" />
             <div class="dialog-actions">
                 <button class="primary" onclick={again}>{ "Copy again" }</button>

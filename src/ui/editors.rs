@@ -75,6 +75,10 @@ pub struct EditorPanelProps {
     pub conntrack: Rc<Vec<String>>,
     /// This host's neighbour cache after the last packet (`ip neigh`).
     pub neighbours: Rc<Vec<String>>,
+    /// In an exercise, the packet whose outcome is not reached yet: the
+    /// counters, conntrack and neighbours shown are those it met.
+    #[prop_or_default]
+    pub before_packet: Option<usize>,
     /// Line of the rule the selected step matched, in this host's rules.
     pub rule_line: Option<usize>,
     /// Line of the route the selected step chose, in this host's routes.
@@ -167,6 +171,9 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 if !props.conntrack.is_empty() {
                     <pre class="ct-lines" tabindex="0" aria-label={format!("conntrack -L on {host_name}")}>{ props.conntrack.join("\n") }</pre>
                 }
+                if let Some(n) = props.before_packet {
+                    <p class="help">{ format!("As packet #{n} met it (an exercise: what it left shows at its last step).") }</p>
+                }
                 <p class="help">{ "After the last packet sent, as conntrack -L lists them (oldest first), without the timeouts: Packet Walk keeps an entry until Clear conntrack (conntrack -F). A NATed connection shows its translation in the reply tuple." }</p>
             </details>
             <details class="conntrack-list">
@@ -176,6 +183,9 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 }) }</summary>
                 if !props.neighbours.is_empty() {
                     <pre class="ct-lines" tabindex="0" aria-label={format!("ip neigh on {host_name}")}>{ props.neighbours.join("\n") }</pre>
+                }
+                if let Some(n) = props.before_packet {
+                    <p class="help">{ format!("As packet #{n} met it (an exercise: what it left shows at its last step).") }</p>
                 }
                 <p class="help">{ "The neighbour (ARP) cache after the last packet sent, the link-layer address named by the device that has it. An answer makes an entry REACHABLE for 30 s, then STALE: still used, without asking, and checked by a probe. The host that answers a request learns the asker too. \"Forget all packets, conntrack and ARP caches\" (under Packets sent) empties them. Packet Walk's clock moves 1 s for each packet sent." }</p>
             </details>

@@ -92,7 +92,7 @@ pub fn send_history(props: &HistoryProps) -> Html {
             <ol class="history-list" aria-labelledby="history-h">
                 { for props.sends.iter().enumerate().map(|(i, (spec, trace, before))| {
                     let (icon, word, class) = match props.hidden.get(i) {
-                        Some(true) => ("?", "step on", "verdict-hidden"),
+                        Some(true) => ("?", "outcome hidden (exercise)", "verdict-hidden"),
                         _ => verdict_tag(trace),
                     };
                     let was = before.as_ref().filter(|_| props.hidden.get(i) != Some(&true)).map(|b| {
@@ -142,6 +142,8 @@ pub fn send_history(props: &HistoryProps) -> Html {
 pub struct ControlProps {
     pub at: usize,
     pub count: usize,
+    /// In an exercise, the number of steps is not told.
+    pub count_hidden: bool,
     pub visible: Rc<Vec<usize>>,
     pub playing: bool,
     pub speed_ms: u32,
@@ -209,8 +211,13 @@ pub fn step_controls(props: &ControlProps) -> Html {
             // when the step number gains a digit.
             // Quiet while playing: a screen reader would queue every step.
             <span class="step-position" aria-live={if props.playing { "off" } else { "polite" }} style={format!("min-width: {}ch", width)}>
-                <span class="visually-hidden">{ "Step " }</span>{ format!("{} of {}", props.at + 1, props.count) }
-                if props.visible.len() != props.count {
+                <span class="visually-hidden">{ "Step " }</span>
+                if props.count_hidden {
+                    { format!("{} of …", props.at + 1) }
+                } else {
+                    { format!("{} of {}", props.at + 1, props.count) }
+                }
+                if props.visible.len() != props.count && !props.count_hidden {
                     <span class="muted shown-count">{ format!(" ({position} of {} shown)", props.visible.len()) }</span>
                 }
                 if !props.said.is_empty() {

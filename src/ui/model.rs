@@ -447,7 +447,10 @@ fn ip_fields(h: &crate::engine::packet::Ipv4Header) -> Vec<(&'static str, String
         ("id", format!("{:#06x}", h.id)),
         ("length", h.total_len.to_string()),
         // Don't Fragment: whether a router may cut it up (MTUs).
-        ("flags", if h.df { "DF" } else { "none" }.to_string()),
+        (
+            "don't fragment",
+            if h.df { "yes (DF)" } else { "no" }.to_string(),
+        ),
     ]
 }
 

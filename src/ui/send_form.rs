@@ -43,6 +43,9 @@ pub struct SendFormProps {
     pub can_reply: bool,
     /// Again's TCP flags (empty for another protocol); none: Again is off.
     pub again_flags: Option<String>,
+    /// In an exercise, before the packet's last step: Reply waits.
+    #[prop_or_default]
+    pub reply_hidden: bool,
     /// Which packet Again sends: `#3 client:192.168.11.200:40000 → flask-ui`.
     #[prop_or_default]
     pub again_what: Option<String>,
@@ -490,6 +493,8 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     onclick={props.onreply.reform(|_| ())}
                     title={if props.can_reply {
                         "The answer from where the packet was delivered (SYN → SYN-ACK; a ping's echo-reply), or the kernel's answer to a refused packet (its reset or ICMP error), followed back to the sender"
+                    } else if props.reply_hidden {
+                        "An exercise: Reply waits for the packet's last step (whether anything answers would tell how it went)"
                     } else {
                         "Nothing to answer: no packet is selected, or it was not delivered to a socket that answers (a bare ACK, a reset and an ICMP error get none) nor refused with an answer, or its answer was sent already"
                     }}>{ "Reply ↩" }</button>

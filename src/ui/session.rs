@@ -1561,6 +1561,13 @@ impl Session {
     }
 
     /// Sends the answer to the selected packet; false when it was not delivered.
+    /// The simulator's state as packet `t` met it (its counters,
+    /// conntrack and neighbour caches); the state after the last packet
+    /// when there is no such packet.
+    pub fn state_before(&self, t: usize) -> &SimState {
+        self.sends.get(t).map_or(&self.state, |x| &x.before)
+    }
+
     pub fn reply(&mut self) -> bool {
         let Some(spec) = self.reply_spec() else {
             return false;
