@@ -595,6 +595,19 @@ impl Packet {
         }
     }
 
+    /// For a TCP segment, the sequence number after it: its own, plus its
+    /// data, plus one for a SYN or a FIN (what the other side
+    /// acknowledges, and where this side's next segment starts).
+    pub fn seq_after(&self) -> Option<u32> {
+        match &self.transport {
+            Transport::Tcp { seq, flags, .. } => Some(
+                seq.wrapping_add(u32::from(self.payload_len))
+                    .wrapping_add(u32::from(flags.syn) + u32::from(flags.fin)),
+            ),
+            _ => None,
+        }
+    }
+
     /// Ports of the outermost packet.
     pub fn head_ports(&self) -> Option<(u16, u16)> {
         self.head_transport().and_then(|t| t.ports())

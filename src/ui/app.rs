@@ -699,6 +699,13 @@ impl App {
         if let Some(d) = draft.filter(|_| self.len_typed) {
             spec.payload_len = d.payload_len;
         }
+        // Other flags or data: the connection's next segment, numbered on
+        // from what each side sent, not the packet's numbers again.
+        if (ticked.is_some() || self.len_typed) && spec.proto == crate::engine::packet::Proto::Tcp {
+            let (seq, ack) = self.session.next_segment_numbers();
+            spec.seq = seq.or(spec.seq);
+            spec.ack = ack.or(spec.ack);
+        }
         Some(spec)
     }
 

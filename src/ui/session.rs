@@ -1590,6 +1590,47 @@ impl Session {
         crate::engine::sim::again_spec(&sent.spec, sent.trace.as_ref().ok()?)
     }
 
+    /// The numbers of the next segment on the selected packet's TCP
+    /// connection (not a retransmission of it): the sequence number after
+    /// this side's last segment sent, and the acknowledgement of the other
+    /// side's last segment that reached it (each when there is one).
+    pub fn next_segment_numbers(&self) -> (Option<u32>, Option<u32>) {
+        let Some(first) = (self.selected)
+            .and_then(|(t, _)| self.sends.get(t))
+            .and_then(|x| x.trace.as_ref().ok())
+            .and_then(|t| t.steps.first())
+            .map(|st| st.packet.clone())
+        else {
+            return (None, None);
+        };
+        let Some((sport, dport)) = first.head_ports() else {
+            return (None, None);
+        };
+        let (src, dst) = (first.head().src, first.head().dst);
+        let traces = || {
+            self.sends
+                .iter()
+                .rev()
+                .filter_map(|x| x.trace.as_ref().ok())
+        };
+        // Ours: sent with the same addresses and ports.
+        let seq = traces()
+            .filter_map(|t| t.steps.first().map(|st| &st.packet))
+            .find(|p| {
+                p.head().src == src && p.head().dst == dst && p.head_ports() == Some((sport, dport))
+            })
+            .and_then(|p| p.seq_after());
+        // Theirs: delivered here, as this side sees the connection.
+        let ack = traces()
+            .filter(|t| matches!(t.verdict, crate::engine::trace::Verdict::Delivered { .. }))
+            .filter_map(|t| t.steps.last().map(|st| &st.packet))
+            .find(|p| {
+                p.head().dst == src && p.head().src == dst && p.head_ports() == Some((dport, sport))
+            })
+            .and_then(|p| p.seq_after());
+        (seq, ack)
+    }
+
     /// Forgets every connection (`conntrack -F` on every host). The next
     /// packet records it, so a link traces it the same way.
     pub fn clear_conntrack(&mut self) {
@@ -2335,6 +2376,29 @@ mod tests {
         assert_ne!(first, second);
         assert!(s.force_other_branch(0, stat));
         assert_eq!(dst(&s), first);
+    }
+
+    /// After SYN and SYN-ACK, the client's next segment on the connection
+    /// goes on from both: its ISN + 1, and the server's + 1.
+    #[test]
+    fn the_next_segment_is_numbered_on_from_both_sides() {
+        let mut s = Session::builtin("article").unwrap();
+        assert!(s.reply(), "the SYN-ACK");
+        let tcp = |s: &Session, t: usize| match s.sends[t].trace.as_ref().unwrap().steps[0]
+            .packet
+            .transport
+        {
+            crate::engine::packet::Transport::Tcp { seq, ack, .. } => (seq, ack),
+            ref t => panic!("{t:?}"),
+        };
+        let (isn, _) = tcp(&s, 0);
+        let (server_isn, acked) = tcp(&s, 1);
+        assert_eq!(acked, isn.wrapping_add(1));
+        s.select(0, 0);
+        assert_eq!(
+            s.next_segment_numbers(),
+            (Some(isn.wrapping_add(1)), Some(server_isn.wrapping_add(1)))
+        );
     }
 
     /// Flannel's pods with a 1500 MTU: a full-size segment is refused at
