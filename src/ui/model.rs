@@ -449,7 +449,7 @@ fn ip_fields(h: &crate::engine::packet::Ipv4Header) -> Vec<(&'static str, String
         // Don't Fragment: whether a router may cut it up (MTUs).
         (
             "don't fragment",
-            if h.df { "yes (DF)" } else { "no" }.to_string(),
+            if h.df { "yes" } else { "no" }.to_string(),
         ),
     ]
 }
