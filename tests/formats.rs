@@ -889,6 +889,7 @@ fn placement_and_range_errors() {
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m statistic --mode random --probability 0.5 --every 2 -j ACCEPT\nCOMMIT\n", "cannot be used together with \"--every\""),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m multiport --dports 80 --sports 80 -j ACCEPT\nCOMMIT\n", "option \"--source-ports\" cannot be used together with \"--destination-ports\""),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m multiport --dports 100:100 -j ACCEPT\nCOMMIT\n", "invalid portrange specified"),
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m multiport --dports 80: -j ACCEPT\nCOMMIT\n", "multiport wants both ends of a range"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name Z --set --seconds 10 -j ACCEPT\nCOMMIT\n", "not --set or --remove"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j LOG --log-level warn\nCOMMIT\n", "log level \"warn\" unknown"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT ! -s 0/0 -j ACCEPT\nCOMMIT\n", "would match no address"),

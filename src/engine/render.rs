@@ -293,14 +293,19 @@ pub fn summary(s: &Step) -> String {
             detail,
             response,
             ..
-        } => match response {
-            Some(r) => format!(
-                "{detail} — {}; sends {}",
-                reason.describe(),
-                response_name(r)
-            ),
-            None => format!("{detail} — {}", reason.describe()),
-        },
+        } => {
+            // The MTU drops' own words say it all; the others add the
+            // reason in general.
+            use crate::engine::trace::DropReason;
+            let general = match reason {
+                DropReason::FragNeeded | DropReason::TooBig if !detail.is_empty() => String::new(),
+                _ => format!(" — {}", reason.describe()),
+            };
+            match response {
+                Some(r) => format!("{detail}{general}; sends {}", response_name(r)),
+                None => format!("{detail}{general}"),
+            }
+        }
         StepKind::Exit {
             dev,
             next_hop,

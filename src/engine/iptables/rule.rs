@@ -1472,6 +1472,10 @@ impl Builder<'_, '_> {
                             }
                             let mut ports = Vec::new();
                             for p in v.split(',') {
+                                // multiport's parser wants both ends of a range.
+                                if p.starts_with(':') || p.ends_with(':') {
+                                    return Err(e(o, format!("invalid port/service `' specified: \"{p}\" (multiport wants both ends of a range, as in 80:90)")));
+                                }
                                 let range = parse_port_range(p, Names::of_proto(self.proto))
                                     .map_err(|x| e(o, x))?;
                                 // multiport's own parser wants a range's ends apart.
