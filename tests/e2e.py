@@ -210,11 +210,13 @@ def main():
 # three hunts on 2026-11-26's night, 508.9 kB with the exercise mode,
 # the CNI switch keeping a chain in use and a fourth hunt's fixes, 510.2
 # kB with the exercise keeping what the packet leaves and its step count
-# to its last step, 510.7 kB with Again's next segment numbers; the
+# to its last step, 510.7 kB with Again's next segment numbers, 511.5
+# kB with End held to the steps reached and the form's fields marked
+# invalid together; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 511_000
+PAGE_BYTES_LIMIT = 512_000
 
 
 def page_size(dist):
@@ -1138,8 +1140,12 @@ def run(b, base):
     for _ in range(3):
         b.click("#step-forward")
     b.wait_until(lambda: len(b.find_all(".event")) == 4, "the steps reached, listed")
+    # End goes no further than the steps reached (then one more): the
+    # answer is not one key away.
+    b.click("#step-back")
     b.click("#step-last")
-    b.wait_until(lambda: "refused" in b.text("#outcome"), "the outcome at the last step", 5)
+    b.wait_until(lambda: "4 of" in b.text(".step-position"), "End back to the furthest step reached", 5)
+    step_until(b, lambda: "refused" in b.text("#outcome"), "the outcome at the last step", 30)
     check("stepping lists the steps reached; at the last the outcome shows, in Packets sent too",
           "refused" in b.text(".history-item.selected") and not b.exists("#end-exercise"), b.text(".history-item.selected"))
     # The source port field: a chosen port, then empty for an ephemeral one.
@@ -1150,10 +1156,16 @@ def run(b, base):
     first = b.text("#headers-h") + " " + b.text(".step-summary")
     b.clear("#send-sport")
     b.type("#send-sport", "70000")
+    b.clear("#send-len")
+    b.type("#send-len", "abc")
     b.click("#send-button")
     b.wait("#send-error", 5)
-    check("the source port field sends from the port typed, and refuses one out of range",
-          ":40000 > 10.96.100.10:80" in first and "1 to 65535" in b.text("#send-error"), f"{first!r} / {b.text('#send-error')!r}")
+    invalid = b.js("return ['send-sport', 'send-len', 'send-ttl'].map(i => document.getElementById(i).getAttribute('aria-invalid'))")
+    check("the source port field sends from the port typed; a port and a data size that do not read are both said at once, their fields marked invalid",
+          ":40000 > 10.96.100.10:80" in first and "1 to 65535" in b.text("#send-error") and "Data bytes" in b.text("#send-error")
+          and invalid == ["true", "true", "false"], f"{first!r} / {b.text('#send-error')!r} / {invalid}")
+    b.clear("#send-len")
+    b.type("#send-len", "0")
 
     # 5a. Picking a cluster scenario loads the generator, then opens it; a
     # choice made while it loads is handled after it, so the last one wins.

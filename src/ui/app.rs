@@ -1271,7 +1271,20 @@ impl Component for App {
                     return false;
                 };
                 let visible = self.visible();
+                // In an exercise, End goes as far as the learner has gone
+                // (the packet's end would give the answer away); "Show all
+                // steps" is the way there.
+                let reached = (self.filters.exercise)
+                    .then(|| self.reached.borrow().get(&self.session.number(t)).copied())
+                    .flatten()
+                    .filter(|r| *r > s);
                 let to = match (msg, self.session.trace()) {
+                    (Msg::Step(Move::Last), _) if self.filters.exercise => {
+                        let end = visible.last().copied().unwrap_or(s);
+                        let furthest = reached.unwrap_or(s);
+                        // At the furthest step reached, End takes one more.
+                        if furthest > s { furthest.min(end) } else { model::step_to(&visible, s, Move::Forward) }
+                    }
                     (Msg::Step(m), _) => model::step_to(&visible, s, m),
                     (_, Some(trace)) => model::next_change(trace, &visible, s),
                     _ => s,

@@ -201,7 +201,7 @@ pub fn step_controls(props: &ControlProps) -> Html {
                 <span aria-hidden="true">{ if props.playing { "❚❚ Pause" } else { "▷ Play" } }</span>
             </button>
             { b("step-forward", "Next step (→)", "▶", Move::Forward, last) }
-            { b("step-last", "Last step (End)", "⇥", Move::Last, last) }
+            { b("step-last", if props.count_hidden { "The furthest step reached, or the next (End): an exercise" } else { "Last step (End)" }, "⇥", Move::Last, last) }
             <button id="step-change" class="step-button change" title="Next change: the next step that changes the packet (N)"
                 aria-label="Next change: the next step that changes the packet (N)" disabled={last}
                 onclick={props.onchange.reform(|_| ())}>

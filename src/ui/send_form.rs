@@ -277,24 +277,16 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     return;
                 }
             }
-            let ttl = match parse_ttl(&ttl) {
-                Ok(t) => t,
-                Err(why) => {
-                    error.set(Some(why));
-                    return;
-                }
+            // Every field's mistake at once, not one per Send.
+            let sport = match *proto {
+                Proto::Icmp => Ok(None),
+                _ => parse_sport(&sport_typed),
             };
-            let len = match parse_len(&len) {
-                Ok(n) => n,
-                Err(why) => {
-                    error.set(Some(why));
-                    return;
-                }
-            };
-            let sport = match parse_sport(&sport_typed) {
-                Ok(p) => p.filter(|_| *proto != Proto::Icmp),
-                Err(why) => {
-                    error.set(Some(why));
+            let (ttl, len, sport) = match (parse_ttl(&ttl), parse_len(&len), sport) {
+                (Ok(ttl), Ok(len), Ok(sport)) => (ttl, len, sport),
+                (ttl, len, sport) => {
+                    let said: Vec<String> = [ttl.err(), len.err(), sport.err()].into_iter().flatten().collect();
+                    error.set(Some(said.join(" ")));
                     return;
                 }
             };
@@ -425,6 +417,17 @@ pub fn send_form(props: &SendFormProps) -> Html {
             let source = ["no host named", "LAN", "client host", "is not an IPv4 address", "already belongs", "load balancer", "no data on its SYN", "one IPv4 packet"];
             !source.iter().any(|w| e.contains(w))
         });
+    // A field whose text does not read is marked so, and tied to the
+    // message under the form once a Send has said it.
+    let (bad_ttl, bad_len, bad_sport) = (
+        parse_ttl(&ttl).is_err(),
+        parse_len(&len).is_err(),
+        parse_sport(&sport).is_err(),
+    );
+    let shown = problem.is_some();
+    let described = |help: &'static str, bad: bool| -> String {
+        if bad && shown { format!("{help} send-error") } else { help.to_string() }
+    };
     html! {
         <form class="send-form" {onsubmit} aria-describedby="send-help">
             <div class="field">
@@ -461,7 +464,8 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <label for="send-ttl">{ "TTL" }</label>
                 <input id="send-ttl" type="text" inputmode="numeric" value={(*ttl).clone()} oninput={onttl}
                     title="The IP time to live the packet leaves with: each router takes one, and the one that takes the last answers ICMP time exceeded (64, Linux's default; lower it hop by hop to trace the route)"
-                    aria-describedby="send-ttl-help" />
+                    aria-invalid={bad_ttl.to_string()}
+                    aria-describedby={described("send-ttl-help", bad_ttl)} />
                 <span id="send-ttl-help" class="visually-hidden">{ "Each router takes one; at 0 the router answers ICMP time exceeded." }</span>
             </div>
             if *proto != Proto::Icmp {
@@ -469,7 +473,8 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     <label for="send-sport">{ "Src port" }</label>
                     <input id="send-sport" type="text" inputmode="numeric" value={(*sport).clone()} oninput={onsport} placeholder="auto"
                         title="The source port the packet leaves from: empty for an ephemeral port the kernel picks (a new one each Send); the same port twice is the same connection to conntrack"
-                        aria-describedby="send-sport-help" />
+                        aria-invalid={bad_sport.to_string()}
+                        aria-describedby={described("send-sport-help", bad_sport)} />
                     <span id="send-sport-help" class="visually-hidden">{ "Empty for an ephemeral port; the same port twice is the same connection." }</span>
                 </div>
             }
@@ -477,7 +482,8 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <label for="send-len">{ "Data" }</label>
                 <input id="send-len" type="text" inputmode="numeric" value={(*len).clone()} oninput={onlen}
                     title="Bytes of data after the TCP, UDP or ICMP header (0: the headers alone). A packet larger than an MTU on its way stops there: its socket refuses it, or a router answers ICMP fragmentation needed"
-                    aria-describedby="send-len-help" />
+                    aria-invalid={bad_len.to_string()}
+                    aria-describedby={described("send-len-help", bad_len)} />
                 <span id="send-len-help" class="visually-hidden">{ "Bytes of data after the header; a packet larger than an MTU on its way stops there." }</span>
             </div>
             </div>
