@@ -69,6 +69,14 @@ fn delivered_to(t: &Trace) -> String {
     }
 }
 
+/// Where the walk of `t` was dropped, and why.
+fn dropped_in(t: &Trace) -> (String, DropReason) {
+    match &t.verdict {
+        Verdict::Dropped { ns, reason } => (ns.clone(), *reason),
+        v => panic!("not dropped: {v:?}"),
+    }
+}
+
 /// A Pod object as YAML.
 fn pod_yaml(namespace: &str, name: &str, node: &str, ip: &str) -> String {
     format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  nodeName: {node}\nstatus:\n  podIP: {ip}\n")
@@ -1893,18 +1901,14 @@ fn the_pods_mtu_is_the_cnis_and_a_wrong_one_meets_the_tunnels() {
     let mut w = build(&yaml);
     let mut s = SimState::new(&w);
     let t = send(&mut w, &mut s, &sized(1460)).unwrap();
-    assert!(
-        matches!(&t.verdict, Verdict::Dropped { ns, reason: DropReason::TooBig } if ns == "curl"),
-        "{:?}",
-        t.verdict
-    );
+    assert_eq!(dropped_in(&t), ("curl".to_string(), DropReason::TooBig));
     // 1410 fits: the segment reaches the pod (which resets it: no SYN
     // opened a connection first).
     let t = send(&mut w, &mut s, &sized(1410)).unwrap();
+    let (ns, reason) = dropped_in(&t);
     assert!(
-        matches!(&t.verdict, Verdict::Dropped { ns, reason: DropReason::NoConnection } if ns.starts_with("flask-ui")),
-        "{:?}",
-        t.verdict
+        ns.starts_with("flask-ui") && reason == DropReason::NoConnection,
+        "{ns}: {reason:?}"
     );
 
     let wrong = yaml.replace(
@@ -1915,10 +1919,9 @@ fn the_pods_mtu_is_the_cnis_and_a_wrong_one_meets_the_tunnels() {
     let mut w = build(&wrong);
     let mut s = SimState::new(&w);
     let t = send(&mut w, &mut s, &sized(1460)).unwrap();
-    assert!(
-        matches!(&t.verdict, Verdict::Dropped { ns, reason: DropReason::FragNeeded } if ns == "node8"),
-        "{:?}",
-        t.verdict
+    assert_eq!(
+        dropped_in(&t),
+        ("node8".to_string(), DropReason::FragNeeded)
     );
     match &t.steps.last().unwrap().kind {
         StepKind::Drop {

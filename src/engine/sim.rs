@@ -2433,8 +2433,16 @@ impl Walker<'_, '_> {
         if route.kind == RouteType::Local || u32::from(len) <= mtu {
             return None;
         }
+        // A tunnel's packet whose outer header does not fit the underlay:
+        // without DF (VXLAN's outer header never has it; IPIP copies the
+        // inner packet's, whose DF case `transmit` refused before
+        // wrapping) it is fragmented as it leaves (measured on Linux 6.18,
+        // a VXLAN device over a smaller underlay).
         if !pkt.outer.is_empty() {
-            return self.tunnel_too_big(mtu, pkt);
+            if !pkt.head().df {
+                self.pending_fragment = Some(mtu);
+            }
+            return None;
         }
         let dev = route.dev.as_deref().unwrap_or("?");
         let whose = match route.mtu {
@@ -2477,18 +2485,6 @@ impl Walker<'_, '_> {
             ..Ct::default()
         };
         (about, self.attach(host, &ct))
-    }
-
-    /// A tunnel's packet whose outer header does not fit the underlay's
-    /// MTU, without DF (VXLAN's outer header never has it; IPIP copies the
-    /// inner packet's, whose DF case `transmit` refused before wrapping):
-    /// fragmented as it leaves (measured on Linux 6.18, a VXLAN device over
-    /// a smaller underlay).
-    fn tunnel_too_big(&mut self, mtu: u32, pkt: &Packet) -> Option<Next> {
-        if !pkt.head().df {
-            self.pending_fragment = Some(mtu);
-        }
-        None
     }
 
     /// A forwarded packet about to leave by the device it came in on

@@ -116,6 +116,39 @@ fn parse_sport(typed: &str) -> Result<Option<u16>, String> {
     }
 }
 
+/// One of the form's short numeric fields (TTL, source port, data size).
+struct NumberField {
+    /// The input's id (`send-ttl`); its CSS class is `field-` and the rest.
+    id: &'static str,
+    label: &'static str,
+    placeholder: Option<&'static str>,
+    title: &'static str,
+    /// Said to screen readers with the field.
+    help: &'static str,
+}
+
+/// `f` holding the text typed in `value`: marked invalid when that text
+/// does not read (`bad`), and then tied to the form's message once one is
+/// shown.
+fn number_field(f: &NumberField, value: &UseStateHandle<String>, bad: bool, shown: bool) -> Html {
+    let oninput = {
+        let value = value.clone();
+        Callback::from(move |e: InputEvent| value.set(e.target_unchecked_into::<HtmlInputElement>().value()))
+    };
+    let help = format!("{}-help", f.id);
+    let described = if bad && shown { format!("{help} send-error") } else { help.clone() };
+    let class = format!("field field-{}", f.id.trim_start_matches("send-"));
+    html! {
+        <div {class}>
+            <label for={f.id}>{ f.label }</label>
+            <input id={f.id} type="text" inputmode="numeric" value={(**value).clone()} {oninput}
+                placeholder={f.placeholder} title={f.title}
+                aria-invalid={bad.to_string()} aria-describedby={described} />
+            <span id={help} class="visually-hidden">{ f.help }</span>
+        </div>
+    }
+}
+
 #[function_component(SendForm)]
 pub fn send_form(props: &SendFormProps) -> Html {
     let init = props.initial.clone();
@@ -235,18 +268,6 @@ pub fn send_form(props: &SendFormProps) -> Html {
             ondraft.emit(spec);
         });
     }
-    let onttl = {
-        let ttl = ttl.clone();
-        Callback::from(move |e: InputEvent| ttl.set(e.target_unchecked_into::<HtmlInputElement>().value()))
-    };
-    let onlen = {
-        let len = len.clone();
-        Callback::from(move |e: InputEvent| len.set(e.target_unchecked_into::<HtmlInputElement>().value()))
-    };
-    let onsport = {
-        let sport = sport.clone();
-        Callback::from(move |e: InputEvent| sport.set(e.target_unchecked_into::<HtmlInputElement>().value()))
-    };
     let onsubmit = {
         let sport_typed = sport.clone();
         let (from, to, proto, flags, error, ttl, len) = (
@@ -425,9 +446,6 @@ pub fn send_form(props: &SendFormProps) -> Html {
         parse_sport(&sport).is_err(),
     );
     let shown = problem.is_some();
-    let described = |help: &'static str, bad: bool| -> String {
-        if bad && shown { format!("{help} send-error") } else { help.to_string() }
-    };
     html! {
         <form class="send-form" {onsubmit} aria-describedby="send-help">
             <div class="field">
@@ -460,32 +478,17 @@ pub fn send_form(props: &SendFormProps) -> Html {
                     }) }
                 </select>
             </div>
-            <div class="field field-ttl">
-                <label for="send-ttl">{ "TTL" }</label>
-                <input id="send-ttl" type="text" inputmode="numeric" value={(*ttl).clone()} oninput={onttl}
-                    title="The IP time to live the packet leaves with: each router takes one, and the one that takes the last answers ICMP time exceeded (64, Linux's default; lower it hop by hop to trace the route)"
-                    aria-invalid={bad_ttl.to_string()}
-                    aria-describedby={described("send-ttl-help", bad_ttl)} />
-                <span id="send-ttl-help" class="visually-hidden">{ "Each router takes one; at 0 the router answers ICMP time exceeded." }</span>
-            </div>
+            { number_field(&NumberField { id: "send-ttl", label: "TTL", placeholder: None,
+                title: "The IP time to live the packet leaves with: each router takes one, and the one that takes the last answers ICMP time exceeded (64, Linux's default; lower it hop by hop to trace the route)",
+                help: "Each router takes one; at 0 the router answers ICMP time exceeded." }, &ttl, bad_ttl, shown) }
             if *proto != Proto::Icmp {
-                <div class="field field-sport">
-                    <label for="send-sport">{ "Src port" }</label>
-                    <input id="send-sport" type="text" inputmode="numeric" value={(*sport).clone()} oninput={onsport} placeholder="auto"
-                        title="The source port the packet leaves from: empty for an ephemeral port the kernel picks (a new one each Send); the same port twice is the same connection to conntrack"
-                        aria-invalid={bad_sport.to_string()}
-                        aria-describedby={described("send-sport-help", bad_sport)} />
-                    <span id="send-sport-help" class="visually-hidden">{ "Empty for an ephemeral port; the same port twice is the same connection." }</span>
-                </div>
+                { number_field(&NumberField { id: "send-sport", label: "Src port", placeholder: Some("auto"),
+                    title: "The source port the packet leaves from: empty for an ephemeral port the kernel picks (a new one each Send); the same port twice is the same connection to conntrack",
+                    help: "Empty for an ephemeral port; the same port twice is the same connection." }, &sport, bad_sport, shown) }
             }
-            <div class="field field-len">
-                <label for="send-len">{ "Data" }</label>
-                <input id="send-len" type="text" inputmode="numeric" value={(*len).clone()} oninput={onlen}
-                    title="Bytes of data after the TCP, UDP or ICMP header (0: the headers alone). A packet larger than an MTU on its way stops there: its socket refuses it, or a router answers ICMP fragmentation needed"
-                    aria-invalid={bad_len.to_string()}
-                    aria-describedby={described("send-len-help", bad_len)} />
-                <span id="send-len-help" class="visually-hidden">{ "Bytes of data after the header; a packet larger than an MTU on its way stops there." }</span>
-            </div>
+            { number_field(&NumberField { id: "send-len", label: "Data", placeholder: None,
+                title: "Bytes of data after the TCP, UDP or ICMP header (0: the headers alone). A packet larger than an MTU on its way stops there: its socket refuses it, or a router answers ICMP fragmentation needed",
+                help: "Bytes of data after the header; a packet larger than an MTU on its way stops there." }, &len, bad_len, shown) }
             </div>
             if *proto == Proto::Tcp {
                 <fieldset class="field flags">
