@@ -413,15 +413,26 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
         };
         return Ok(out.expect("traces serialise") + "\n");
     }
-    if traces.len() == 1 {
-        return Ok(render::table(&traces[0].1));
+    let mut out = if traces.len() == 1 {
+        render::table(&traces[0].1)
+    } else {
+        traces
+            .iter()
+            .enumerate()
+            .map(|(i, (label, t))| format!("== packet {}: {label}\n{}", i + 1, render::table(t)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // What the packets left in each host's table, as `conntrack -L` there.
+    out += "\n== conntrack -L after the last packet (timeouts as its last packet set them)\n";
+    for (h, table) in world.hosts.iter().zip(&state.conntrack) {
+        let lines = table.list();
+        if !lines.is_empty() {
+            out += &format!("{}:\n", h.name());
+            lines.iter().for_each(|l| out += &format!("  {l}\n"));
+        }
     }
-    Ok(traces
-        .iter()
-        .enumerate()
-        .map(|(i, (label, t))| format!("== packet {}: {label}\n{}", i + 1, render::table(t)))
-        .collect::<Vec<_>>()
-        .join("\n"))
+    Ok(out)
 }
 
 fn check(path: &Path) -> Result<String, String> {

@@ -412,11 +412,12 @@ fn then_sends_packets_on_the_same_state() {
         .filter(|l| l.contains("node8") && l.contains("lookup: tcp"))
         .collect();
     assert!(
-        states[0].ends_with("is NEW") && states[1].contains("ESTABLISHED, reply direction"),
+        states[0].ends_with("is NEW; TCP state SYN_SENT")
+            && states[1].contains("ESTABLISHED, reply direction"),
         "{states:?}"
     );
     assert!(
-        states[3].contains("TCP state now CLOSE")
+        states[3].contains("TCP state ESTABLISHED → CLOSE")
             && states[4].contains("is NEW (a SYN on a connection its sender closed"),
         "{states:?}"
     );

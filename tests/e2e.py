@@ -680,7 +680,7 @@ def run(b, base):
     b.wait_until(lambda: len(b.find_all(".history-item")) == 6, "the SYN")
     reopened = b.js(all_steps)
     check("Again with RST ticked closes the connection, and Again with SYN reopens it through the nat table",
-          "TCP state now CLOSE" in closed and "a SYN on a connection its sender closed" in reopened and "DNAT" in reopened,
+          "TCP state ESTABLISHED → CLOSE" in closed and "a SYN on a connection its sender closed" in reopened and "DNAT" in reopened,
           f"{closed[:200]} // {reopened[:200]}")
 
     # 4a''. An edit pasted and linked at once, before its pause in typing
@@ -745,8 +745,8 @@ def run(b, base):
     b.select("#editor-host", "0")
     ct = b.js("const d = document.querySelector('.conntrack-list'); d.open = true; return d.textContent")
     check("conntrack -L on node8 lists the article's TCP connection, DNATed, and the ping's",
-          re.search(r"tcp +6 SYN_SENT src=192\.168\.11\.200 dst=10\.96\.100\.10 sport=\d+ dport=80 \[UNREPLIED\] src=172\.16\.225\.112", ct) is not None
-          and "icmp     1 src=192.168.11.58 dst=172.16.225.112 type=8 code=0" in ct and "2 entries" in ct, ct[:400])
+          re.search(r"tcp +6 120 SYN_SENT src=192\.168\.11\.200 dst=10\.96\.100\.10 sport=\d+ dport=80 \[UNREPLIED\] src=172\.16\.225\.112", ct) is not None
+          and "icmp     1 30 src=192.168.11.58 dst=172.16.225.112 type=8 code=0" in ct and "2 entries" in ct, ct[:400])
     b.click("#again-button")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "ping's next echo")
     nxt = last_history(b)

@@ -387,7 +387,7 @@ fn reply_is_de_natted_by_conntrack() {
         "{:?}",
         chains(&t, "node8")
     );
-    let established = t.steps.iter().any(|s| matches!(&s.kind, StepKind::Conntrack(CtEvent::Lookup { state, .. }) if state == "ESTABLISHED, reply direction"));
+    let established = t.steps.iter().any(|s| matches!(&s.kind, StepKind::Conntrack(CtEvent::Lookup { state, .. }) if state.starts_with("ESTABLISHED, reply direction")));
     assert!(established);
     assert_eq!(delivered_in(&t), "client");
     let last = &t.steps.last().unwrap().packet;

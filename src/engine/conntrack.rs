@@ -14,6 +14,15 @@ pub enum Dir {
     Reply,
 }
 
+impl Dir {
+    pub fn other(self) -> Dir {
+        match self {
+            Dir::Original => Dir::Reply,
+            Dir::Reply => Dir::Original,
+        }
+    }
+}
+
 /// One tracked connection (`conntrack -L` line).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -23,12 +32,59 @@ pub struct Entry {
     pub seen_reply: bool,
     pub dnat: bool,
     pub snat: bool,
-    /// Where a TCP connection is in its closing (what decides whether a
-    /// new SYN of the same tuple reopens it).
+    /// What the TCP tracker keeps (unused for other protocols).
     pub tcp: Tcp,
+    /// `[ASSURED]`: TCP's handshake completed with an answer seen, or a
+    /// UDP packet after the answer (the last an overfull table drops).
+    pub assured: bool,
+    /// The seconds its last packet gave it (`conntrack -L`'s third column
+    /// right after that packet).
+    pub timeout: u32,
+    /// The simulator's clock at its first packet.
+    pub start: u64,
 }
 
 impl Entry {
+    /// A new connection from its first packet (`segment`: a TCP one's), as
+    /// its tracker leaves it; or, for TCP, why it starts none.
+    pub fn new(original: Tuple, segment: Option<Segment>, now: u64) -> Result<Entry, String> {
+        let mut e = Entry {
+            original,
+            reply: invert(&original),
+            seen_reply: false,
+            dnat: false,
+            snat: false,
+            tcp: Tcp::default(),
+            assured: false,
+            timeout: 0,
+            start: now,
+        };
+        match segment {
+            Some(s) => match Tcp::segment(&mut e, Dir::Original, s, false) {
+                Outcome::Invalid(why) | Outcome::Ignored(why) => return Err(why),
+                Outcome::Moved { .. } | Outcome::Reopen => {}
+            },
+            None => e.other_packet(false, now),
+        }
+        Ok(e)
+    }
+
+    /// A UDP, ICMP or other packet of the connection at `now`; `replied`
+    /// is whether it had seen an answer before. UDP: 30 s, and a stream's
+    /// 120 s and ASSURED for a packet after the answer more than 2 s after
+    /// the first (the simulator's clock moves 1 s a packet). ICMP 30 s;
+    /// any other protocol 600 s.
+    pub fn other_packet(&mut self, replied: bool, now: u64) {
+        self.timeout = match self.original.proto {
+            Proto::Udp if replied && now > self.start + 2 => {
+                self.assured = true;
+                120
+            }
+            Proto::Udp | Proto::Icmp => 30,
+            _ => 600,
+        };
+    }
+
     /// Whether DNAT changed the connection's tuple: only then does the
     /// kernel set IPS_DST_NAT (`--ctstate DNAT`; measured on Linux 6.18,
     /// a DNAT to the address already there sets nothing).
@@ -42,118 +98,364 @@ impl Entry {
     }
 }
 
-/// The closing states of a TCP connection as conntrack names them
-/// (`conntrack -L`); every state before them is `Open` here.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// conntrack's TCP states (`tcp_conntrack_names`), and `Killed`: a RST
+/// answered the first packet, the kernel deleted the entry
+/// (`nf_ct_kill`), and the next lookup takes it out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TcpState {
+    /// Before the first segment (only while it is looked at).
     #[default]
-    Open,
-    /// One side sent a FIN (the one in the field).
-    FinWait(Dir),
-    /// The other side acknowledged that FIN.
-    CloseWait(Dir),
-    /// Both sides sent a FIN; an ACK of the second is due.
+    None,
+    SynSent,
+    SynRecv,
+    Established,
+    FinWait,
+    CloseWait,
     LastAck,
     TimeWait,
-    /// A RST closed it.
     Close,
-    /// The first answer to its first packet was a RST: the kernel deleted
-    /// the entry (`nf_ct_kill`); the next lookup takes it out.
+    /// Both sides sent a SYN (simultaneous open).
+    SynSent2,
     Killed,
 }
 
 impl TcpState {
     pub fn name(self) -> &'static str {
         match self {
-            TcpState::Open => "ESTABLISHED",
-            TcpState::FinWait(_) => "FIN_WAIT",
-            TcpState::CloseWait(_) => "CLOSE_WAIT",
+            TcpState::None => "NONE",
+            TcpState::SynSent => "SYN_SENT",
+            TcpState::SynRecv => "SYN_RECV",
+            TcpState::Established => "ESTABLISHED",
+            TcpState::FinWait => "FIN_WAIT",
+            TcpState::CloseWait => "CLOSE_WAIT",
             TcpState::LastAck => "LAST_ACK",
             TcpState::TimeWait => "TIME_WAIT",
             TcpState::Close | TcpState::Killed => "CLOSE",
+            TcpState::SynSent2 => "SYN_SENT2",
+        }
+    }
+
+    /// Its timeout in seconds (the `nf_conntrack_tcp_timeout_*` defaults).
+    fn timeout(self) -> u32 {
+        match self {
+            TcpState::Established => 432_000,
+            TcpState::SynRecv | TcpState::CloseWait => 60,
+            TcpState::LastAck => 30,
+            TcpState::Close | TcpState::Killed => 10,
+            _ => 120,
         }
     }
 }
 
-/// What conntrack's TCP tracker keeps of a connection's closing
-/// (`nf_conntrack_proto_tcp.c`): the state, whether a FIN began it
-/// (`IP_CT_TCP_FLAG_CLOSE_INIT`), and whether the last segment was a RST
-/// and from which side.
+/// `nf_conntrack_tcp_timeout_unacknowledged` (and `_max_retrans`): the
+/// most an entry waits while data is not yet acknowledged.
+const UNACK_TIMEOUT: u32 = 300;
+
+/// A segment as the tracker classes it (`get_conntrack_index`): RST
+/// first, then SYN (with or without ACK), FIN, ACK, none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seg {
+    Syn,
+    SynAck,
+    Fin,
+    Ack,
+    Rst,
+    None,
+}
+
+impl Seg {
+    pub fn of(f: TcpFlags) -> Seg {
+        match f {
+            _ if f.rst => Seg::Rst,
+            _ if f.syn && f.ack => Seg::SynAck,
+            _ if f.syn => Seg::Syn,
+            _ if f.fin => Seg::Fin,
+            _ if f.ack => Seg::Ack,
+            _ => Seg::None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Seg::Syn => "SYN",
+            Seg::SynAck => "SYN-ACK",
+            Seg::Fin => "FIN",
+            Seg::Ack => "ACK",
+            Seg::Rst => "RST",
+            Seg::None => "segment without flags",
+        }
+    }
+}
+
+/// What the state table says for a segment: a new state, ignore it (the
+/// entry may be out of step with the two ends), or invalid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    To(TcpState),
+    Ignore,
+    Invalid,
+}
+
+/// `tcp_conntracks[dir][index][state]` of `nf_conntrack_proto_tcp.c`.
+fn table(dir: Dir, seg: Seg, state: TcpState) -> Next {
+    use Next::{Ignore as IG, Invalid as IV, To};
+    use TcpState::*;
+    let (ss, sr, es, fw, cw, la, tw, cl, s2) = (
+        To(SynSent),
+        To(SynRecv),
+        To(Established),
+        To(FinWait),
+        To(CloseWait),
+        To(LastAck),
+        To(TimeWait),
+        To(Close),
+        To(SynSent2),
+    );
+    // Columns: NONE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT,
+    // CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2.
+    let row: [Next; 10] = match (dir, seg) {
+        (Dir::Original, Seg::Syn) => [ss, ss, IG, IG, IG, IG, IG, ss, ss, s2],
+        (Dir::Original, Seg::SynAck) => [IV, IV, sr, IV, IV, IV, IV, IV, IV, sr],
+        (Dir::Original, Seg::Fin) => [IV, IV, fw, fw, la, la, la, tw, cl, IV],
+        (Dir::Original, Seg::Ack) => [es, IV, es, es, cw, cw, tw, tw, cl, IV],
+        (Dir::Reply, Seg::Syn) => [IV, s2, IV, IV, IV, IV, IV, ss, IV, s2],
+        (Dir::Reply, Seg::SynAck) => [IV, sr, IG, IG, IG, IG, IG, IG, IG, sr],
+        (Dir::Reply, Seg::Fin) => [IV, IV, fw, fw, la, la, la, tw, cl, IV],
+        (Dir::Reply, Seg::Ack) => [IV, IG, sr, es, cw, cw, tw, tw, cl, IG],
+        (_, Seg::Rst) => [IV, cl, cl, cl, cl, cl, cl, cl, cl, cl],
+        (_, Seg::None) => [IV; 10],
+    };
+    let col = match state {
+        None => 0,
+        SynSent => 1,
+        SynRecv => 2,
+        Established => 3,
+        FinWait => 4,
+        CloseWait => 5,
+        LastAck => 6,
+        TimeWait => 7,
+        Close | Killed => 8,
+        SynSent2 => 9,
+    };
+    row[col]
+}
+
+/// Why the state table finds a segment invalid, in the words of its
+/// comments.
+fn invalid_why(dir: Dir, seg: Seg, state: TcpState) -> String {
+    let side = match dir {
+        Dir::Original => "the opening side",
+        Dir::Reply => "the answering side",
+    };
+    let st = state.name();
+    let what = match (dir, seg, state) {
+        (Dir::Original, Seg::Ack, TcpState::SynSent | TcpState::SynSent2) => format!(
+            "an ACK from the opening side before any SYN-ACK came back ({st}): \"we haven't seen a SYN/ACK yet\""
+        ),
+        (Dir::Original, Seg::SynAck, TcpState::SynSent) => format!(
+            "a SYN-ACK from the opening side after its own SYN ({st}): \"client can't send SYN and then SYN/ACK\""
+        ),
+        (_, Seg::Fin, TcpState::SynSent | TcpState::SynSent2) => format!(
+            "a FIN from {side} before the handshake was answered ({st}): conntrack waits for the SYN-ACK first"
+        ),
+        (Dir::Reply, Seg::Syn, _) => format!(
+            "a SYN from the answering side of a connection in {st}: only the opening side may start it again"
+        ),
+        (Dir::Original, Seg::SynAck, _) => {
+            format!("a SYN-ACK from the opening side in {st}: only the answering side sends one")
+        }
+        _ => format!("a {} from {side} in {st}, which the state table does not expect", seg.name()),
+    };
+    format!("{what}; conntrack's TCP state table finds it invalid, the entry stays {st}, and no NAT applies")
+}
+
+/// A TCP segment as the tracker reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment {
+    pub flags: TcpFlags,
+    pub seq: u32,
+    pub ack: u32,
+    /// Bytes of data.
+    pub len: u32,
+}
+
+impl Segment {
+    /// The sequence number after it (`segment_seq_plus_len`): its data,
+    /// plus one for a SYN and one for a FIN.
+    fn end(self) -> u32 {
+        (self.seq.wrapping_add(self.len))
+            .wrapping_add(u32::from(self.flags.syn) + u32::from(self.flags.fin))
+    }
+}
+
+/// What a segment did to the connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The state table took it: from one state to another (maybe the same).
+    Moved { from: TcpState, to: TcpState },
+    /// Let through on the entry, which stays as it was (`sIG`, and a SYN
+    /// in TIME_WAIT or CLOSE that may not reopen it): why, in words.
+    Ignored(String),
+    /// A SYN of a connection that was closed: the kernel deletes the entry
+    /// and looks the packet up again (`NF_REPEAT`), as new.
+    Reopen,
+    /// INVALID: why, in words. The entry is left alone.
+    Invalid(String),
+}
+
+/// What conntrack's TCP tracker keeps of a connection
+/// (`nf_conntrack_proto_tcp.c`): the state, whether a FIN began the
+/// closing (`IP_CT_TCP_FLAG_CLOSE_INIT`), the last segment it took (its
+/// class, direction and end), whether each side's data waits for an ACK,
+/// and whether the two opened at once. Sequence numbers are not checked
+/// against the windows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tcp {
     pub state: TcpState,
-    fin_closed: bool,
-    last_rst: Option<Dir>,
-    /// The handshake is done (`conntrack -L` says ESTABLISHED, not
-    /// SYN_SENT or SYN_RECV): the opening side acknowledged an answer, or
-    /// the connection was picked up from a bare ACK.
-    established: bool,
+    close_init: bool,
+    last: Option<(Dir, Seg)>,
+    last_end: u32,
+    /// Each side's data not yet acknowledged by the other (original,
+    /// then reply).
+    unacked: [bool; 2],
+    /// Each side has sent an ACK (`IP_CT_TCP_FLAG_MAXACK_SET`).
+    acked: [bool; 2],
+    simultaneous: bool,
+}
+
+fn side(dir: Dir) -> usize {
+    match dir {
+        Dir::Original => 0,
+        Dir::Reply => 1,
+    }
 }
 
 impl Tcp {
-    /// A new connection's, from its first segment's flags (none: not TCP):
-    /// one picked up from a bare ACK (`nf_conntrack_tcp_loose`) is
-    /// ESTABLISHED at once.
-    pub fn opened_by(flags: Option<TcpFlags>) -> Tcp {
-        Tcp {
-            established: flags.is_some_and(|f| f.ack && !f.syn),
-            ..Tcp::default()
-        }
-    }
-
-    /// Whether a SYN in direction `dir` reopens the connection: conntrack
-    /// deletes the entry and looks the packet up again, as new. From
-    /// TIME_WAIT or CLOSE, when a FIN began the closing, or the last
-    /// segment was a RST from the SYN's side; in CLOSE, only the side that
-    /// opened it. Any other SYN is let through on the old entry (measured
-    /// on Linux 6.18: a SYN after the server's RST, or in LAST_ACK, is
-    /// ESTABLISHED and keeps the old DNAT).
-    pub fn reopens(self, dir: Dir, flags: TcpFlags) -> bool {
-        let closed_by_it = self.fin_closed || self.last_rst == Some(dir);
-        flags.syn
-            && !flags.ack
-            && match self.state {
-                TcpState::TimeWait => closed_by_it,
-                TcpState::Close => dir == Dir::Original && closed_by_it,
-                TcpState::Killed => true,
-                _ => false,
-            }
-    }
-
-    /// Whether the handshake is done (or the connection was picked up
-    /// from a bare ACK).
+    /// Whether the handshake is done (`conntrack -L` past SYN_RECV).
     pub fn is_established(self) -> bool {
-        self.established
+        self.state >= TcpState::Established && self.state != TcpState::SynSent2
     }
 
-    /// After a segment with `flags` in direction `dir`; `replied` is
-    /// whether the connection had seen an answer before it.
-    pub fn after(self, dir: Dir, flags: TcpFlags, replied: bool) -> Tcp {
-        let mut t = self;
-        t.last_rst = flags.rst.then_some(dir);
-        if flags.ack && !flags.syn && !flags.rst && dir == Dir::Original {
-            t.established = true;
-        }
-        t.state = match self.state {
-            // "If only reply is a RST…" (nf_conntrack_proto_tcp.c): any RST
-            // before an answer deletes the connection.
-            _ if flags.rst && !replied => TcpState::Killed,
-            _ if flags.rst => TcpState::Close,
-            TcpState::Open if flags.fin => {
-                t.fin_closed = true;
-                TcpState::FinWait(dir)
+    /// The tracker's work on one segment in direction `dir`
+    /// (`nf_conntrack_tcp_packet`); `replied` is whether the connection
+    /// had seen an answer before it (`IPS_SEEN_REPLY`). Updates `entry`'s
+    /// state, timeout and ASSURED mark.
+    pub fn segment(entry: &mut Entry, dir: Dir, s: Segment, replied: bool) -> Outcome {
+        let t = &mut entry.tcp;
+        let seg = Seg::of(s.flags);
+        let mut old = t.state;
+        let mut new = match table(dir, seg, old) {
+            Next::Invalid => return Outcome::Invalid(invalid_why(dir, seg, old)),
+            // A SYN after the close: it reopens the connection if a FIN
+            // began the closing, or the last segment was its own side's
+            // RST; else it is ignored.
+            Next::To(TcpState::SynSent) if old >= TcpState::TimeWait => {
+                if t.close_init || t.last == Some((dir, Seg::Rst)) {
+                    return Outcome::Reopen;
+                }
+                Next::Ignore
             }
-            TcpState::FinWait(first) | TcpState::CloseWait(first) if flags.fin && dir != first => {
-                TcpState::LastAck
-            }
-            TcpState::FinWait(first) if flags.ack && dir != first => TcpState::CloseWait(first),
-            TcpState::LastAck if flags.ack && !flags.fin => TcpState::TimeWait,
-            // A SYN that did not reopen it leaves it closed; a SYN-ACK
-            // answering that SYN opens it again on the same entry.
-            TcpState::Close | TcpState::TimeWait if flags.syn && flags.ack => TcpState::Open,
-            s => s,
+            n => n,
         };
-        t
+        if new == Next::Ignore {
+            let other = dir.other();
+            // A SYN-ACK answering a SYN it ignored: the two ends are in
+            // step, the entry was not; it takes the new handshake.
+            if seg == Seg::SynAck && t.last == Some((other, Seg::Syn)) && s.ack == t.last_end {
+                old = TcpState::SynSent;
+                new = Next::To(TcpState::SynRecv);
+            } else {
+                let why = match (dir, seg) {
+                    (Dir::Original, Seg::Syn) if old >= TcpState::TimeWait => format!(
+                        "a SYN in {}, but the other side closed it: conntrack lets it through on the old entry, its NAT included (a SYN from the side that closed it would start anew)",
+                        old.name()
+                    ),
+                    (_, Seg::Syn) => format!(
+                        "a SYN on a connection in {}: conntrack's TCP tracker ignores it (the ends may know better than the entry; if the SYN is wrong, the answer will say so), so the entry stays and its NAT applies",
+                        old.name()
+                    ),
+                    (_, Seg::SynAck) => format!(
+                        "a SYN-ACK on a connection in {}: conntrack's TCP tracker ignores it (a late retransmission, or the answer to a SYN it ignored), so the entry stays and its NAT applies",
+                        old.name()
+                    ),
+                    _ => format!(
+                        "an ACK from the answering side in {}: conntrack's TCP tracker ignores it (it may be a half-open connection's), so the entry stays and its NAT applies",
+                        old.name()
+                    ),
+                };
+                t.last = Some((dir, seg));
+                t.last_end = s.end();
+                return Outcome::Ignored(why);
+            }
+        }
+        let Next::To(mut new) = new else {
+            unreachable!("Ignore and Invalid returned above")
+        };
+        let (me, peer) = (side(dir), 1 - side(dir));
+        match new {
+            // An ACK of the last FIN that answers a SYN from the other side
+            // is RFC 5961's challenge ACK, not the end of the connection.
+            TcpState::TimeWait
+                if old == TcpState::LastAck
+                    && seg == Seg::Ack
+                    && t.last.is_some_and(|(d, x)| d != dir && x == Seg::Syn)
+                    && t.acked[me] =>
+            {
+                t.acked[peer] = false;
+                return Outcome::Ignored(
+                    "an ACK in LAST_ACK answering the other side's SYN: conntrack takes it for RFC 5961's challenge ACK, not the last ACK, and the state stays".to_string(),
+                );
+            }
+            TcpState::SynSent2 => t.simultaneous = true,
+            TcpState::SynRecv if dir == Dir::Reply && seg == Seg::Ack && t.simultaneous => {
+                new = TcpState::Established
+            }
+            _ => {}
+        }
+        // Data not yet acknowledged (tcp_in_window's
+        // IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED): here any ACK from the other
+        // side after it acknowledges it, whatever its number (the
+        // simulator does not check the windows).
+        if s.len > 0 {
+            t.unacked[me] = true;
+        }
+        if s.flags.ack {
+            t.unacked[peer] = false;
+        }
+        if s.flags.ack {
+            t.acked[me] = true;
+        }
+        t.last = Some((dir, seg));
+        t.last_end = s.end();
+        t.state = new;
+        if old != new && new == TcpState::FinWait {
+            t.close_init = true;
+        }
+        let mut timeout = match seg {
+            Seg::Rst => TcpState::Close.timeout(),
+            _ if (t.unacked[0] || t.unacked[1]) && new.timeout() > UNACK_TIMEOUT => UNACK_TIMEOUT,
+            _ => new.timeout(),
+        };
+        if !replied {
+            // "If only reply is a RST, we can consider ourselves not to
+            // have an established connection": deleted at once.
+            if seg == Seg::Rst {
+                t.state = TcpState::Killed;
+            }
+            // A connection picked up mid-stream, not yet answered.
+            if new == TcpState::Established {
+                timeout = timeout.min(UNACK_TIMEOUT);
+            }
+        } else if matches!(old, TcpState::SynRecv | TcpState::Established)
+            && new == TcpState::Established
+        {
+            entry.assured = true;
+        }
+        entry.timeout = timeout;
+        Outcome::Moved {
+            from: old,
+            to: t.state,
+        }
     }
 }
 
@@ -253,10 +555,10 @@ impl Table {
     }
 
     /// The table as `conntrack -L` lists it, oldest first: protocol and
-    /// number, TCP's state, the original tuple, `[UNREPLIED]` before a
-    /// reply is seen, the reply tuple (NAT shows there), TCP's
-    /// `[ASSURED]`. Without the timeouts (an entry stays until
-    /// `conntrack -F`), marks and use counts.
+    /// number, the timeout its last packet gave it, TCP's state, the
+    /// original tuple, `[UNREPLIED]` before a reply is seen, the reply
+    /// tuple (NAT shows there), `[ASSURED]`. Without marks and use counts;
+    /// entries do not expire here (`conntrack -F` removes them).
     pub fn list(&self) -> Vec<String> {
         let bare = |t: &Tuple| {
             let s = t.to_string();
@@ -267,25 +569,19 @@ impl Table {
             .filter(|e| e.tcp.state != TcpState::Killed)
             .map(|e| {
                 let p = e.original.proto;
-                let state = match (p, e.tcp.state) {
-                    (Proto::Tcp, TcpState::Open) if !e.tcp.established => match e.seen_reply {
-                        false => "SYN_SENT ",
-                        true => "SYN_RECV ",
-                    },
-                    (Proto::Tcp, s) => &format!("{} ", s.name()),
-                    _ => "",
+                let state = match p {
+                    Proto::Tcp => format!("{} ", e.tcp.state.name()),
+                    _ => String::new(),
                 };
-                // TCP's handshake done and answered: the kernel marks it
-                // ASSURED (it is then the last an overfull table drops).
-                let assured = p == Proto::Tcp && e.tcp.established && e.seen_reply;
                 format!(
-                    "{:<8} {} {state}{}{} {}{}",
+                    "{:<8} {} {} {state}{}{} {}{}",
                     p.name(),
                     p.number(),
+                    e.timeout,
                     bare(&e.original),
                     if e.seen_reply { "" } else { " [UNREPLIED]" },
                     bare(&e.reply),
-                    if assured { " [ASSURED]" } else { "" }
+                    if e.assured { " [ASSURED]" } else { "" }
                 )
             })
             .collect()

@@ -287,7 +287,7 @@ pub fn summary(s: &Step) -> String {
             "{dev} decapsulates: outer {} → {} removed",
             outer.src, outer.dst
         ),
-        StepKind::Deliver { socket } => format!("delivered to {socket}"),
+        StepKind::Deliver { socket, .. } => format!("delivered to {socket}"),
         StepKind::Drop {
             reason,
             detail,

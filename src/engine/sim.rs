@@ -238,6 +238,10 @@ pub struct SimState {
     /// reached them), per host: a reset or an ICMP error ends those
     /// differently from one still connecting.
     connected: Vec<Vec<Conn>>,
+    /// What each TCP socket has heard from its peer, per host: the last
+    /// acknowledgement (where its own sequence stands, all acknowledged)
+    /// and the end of what it received (what it acknowledges).
+    heard: Vec<Vec<(Conn, u32, u32)>>,
     /// Each host's neighbour cache (`ip neigh`).
     neigh: Vec<Vec<Neighbour>>,
 }
@@ -308,6 +312,7 @@ impl SimState {
             accepted: vec![Vec::new(); n],
             peers: vec![HashMap::new(); n],
             connected: vec![Vec::new(); n],
+            heard: vec![Vec::new(); n],
             neigh: vec![Vec::new(); n],
         }
     }
@@ -371,6 +376,7 @@ impl SimState {
             self.accepted.push(Vec::new());
             self.peers.push(HashMap::new());
             self.connected.push(Vec::new());
+            self.heard.push(Vec::new());
             self.neigh.push(Vec::new());
         }
     }
@@ -1131,6 +1137,10 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             h.name(),
             icmp::name(*icmp_type, *code)
         ),
+        Transport::Tcp { flags, .. } if spec.kernel && !flags.rst => format!(
+            "the TCP of {} answers with a challenge ACK (RFC 5961)",
+            h.name()
+        ),
         _ if spec.kernel => format!("the kernel of {} answers with a reset", h.name()),
         _ => match h.spec.kind {
             HostKind::Client => format!("a program on {} (outside the cluster) sends", h.name()),
@@ -1236,6 +1246,13 @@ pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
     } = &last.kind
     {
         return Some(SendSpec::answer(&last.ns, r, *attached));
+    }
+    // What TCP answered by itself (a challenge ACK).
+    if let StepKind::Deliver {
+        answer: Some(a), ..
+    } = &last.kind
+    {
+        return Some(SendSpec::answer(&last.ns, a, None));
     }
     let Verdict::Delivered { ns, .. } = &trace.verdict else {
         return None;
@@ -1491,7 +1508,7 @@ impl Walker<'_, '_> {
             if tcp_flags_invalid(flags) {
                 // Refused before any connection is looked up.
                 ct.state = ctstate::INVALID;
-                let state = format!("INVALID (TCP flags {flags}: conntrack's tcp_error takes only SYN, SYN-ACK, ACK, FIN-ACK, RST or RST-ACK, whatever the connection)");
+                let state = format!("INVALID (TCP flags {flags}: conntrack's tcp_error takes only SYN, SYN-ACK, ACK, FIN-ACK, RST or RST-ACK (PSH aside, and URG on SYN, ACK or FIN-ACK), whatever the connection)");
                 self.ct_step(host, pkt, t, state, None);
                 return ct;
             }
@@ -1519,84 +1536,73 @@ impl Walker<'_, '_> {
             Some(q) => table.find(&invert(&q)).inspect(|_| ct.related = true),
             None => table.find(&t),
         };
-        let flags = match pkt.head_transport().as_deref() {
-            Some(Transport::Tcp { flags, .. }) => Some(*flags),
+        let segment = match pkt.head_transport().as_deref() {
+            Some(Transport::Tcp {
+                flags, seq, ack, ..
+            }) => Some(conntrack::Segment {
+                flags: *flags,
+                seq: *seq,
+                ack: *ack,
+                len: u32::from(pkt.payload_len),
+            }),
             _ => None,
         };
-        // A SYN of a connection its sender closed: conntrack deletes the
-        // entry and looks again (nf_conntrack_tcp_packet's NF_REPEAT).
+        // What the TCP tracker made of it, said after the state.
+        let mut tcp_words = String::new();
         let mut reopened = None;
-        let mut ignored: Option<&'static str> = None;
-        let found = match (found, flags) {
-            // The answering side's SYN on a connection a RST closed: no
-            // state takes it (measured on Linux 6.18: INVALID, the entry
-            // stays, and the packet is not translated).
-            (Some((i, Dir::Reply)), Some(f))
-                if !ct.related
-                    && f.syn
-                    && !f.ack
-                    && self.state.conntrack[host].entries[i].tcp.state
-                        == conntrack::TcpState::Close =>
-            {
-                ignored = Some("a SYN from the answering side of a connection a RST closed: conntrack ignores it, and no NAT applies");
-                None
-            }
-            // The opening side's ACK before any answer (SYN_SENT): "we
-            // haven't seen a SYN/ACK yet" (nf_conntrack_proto_tcp.c: sSS
-            // → sIV), so the segment is INVALID and the entry stays.
-            (Some((i, Dir::Original)), Some(f))
-                if !ct.related && f.ack && !f.syn && !f.rst && {
-                    let e = &self.state.conntrack[host].entries[i];
-                    !e.seen_reply
-                        && !e.tcp.is_established()
-                        && e.tcp.state == conntrack::TcpState::Open
-                } =>
-            {
-                ignored = Some("an ACK from the opening side before any SYN-ACK came back (SYN_SENT): conntrack's TCP tracker finds it invalid (\"we haven't seen a SYN/ACK yet\"); the entry stays SYN_SENT, and no NAT applies");
-                None
-            }
+        let mut invalid = None;
+        let found = match found {
             // A deleted entry is not found (whatever the packet).
-            (Some((i, _)), _)
-                if self.state.conntrack[host].entries[i].tcp.state
-                    == conntrack::TcpState::Killed =>
-            {
+            Some((i, _)) if table.entries[i].tcp.state == conntrack::TcpState::Killed => {
                 self.state.conntrack[host].remove(i);
                 reopened = Some(conntrack::TcpState::Killed);
                 None
             }
-            (Some((i, dir)), Some(f)) if !ct.related => {
-                let was = self.state.conntrack[host].entries[i].tcp;
-                if was.reopens(dir, f) {
-                    self.state.conntrack[host].remove(i);
-                    reopened = Some(was.state);
-                    None
-                } else {
-                    Some((i, dir))
-                }
-            }
-            (found, _) => found,
-        };
-        let state_name;
-        match found {
-            Some((i, dir)) => {
+            Some((i, dir)) if !ct.related => {
+                let now = self.state.clock;
                 let e = &mut self.state.conntrack[host].entries[i];
                 let replied = e.seen_reply;
-                if dir == Dir::Reply && !ct.related {
-                    e.seen_reply = true;
-                }
-                let tcp_was = e.tcp.state;
-                if let (Some(f), false) = (flags, ct.related) {
-                    e.tcp = e.tcp.after(dir, f, replied);
-                }
-                // Said when the segment moves the connection's closing on.
-                let syn = flags.is_some_and(|f| f.syn && !f.ack);
-                let closing = match e.tcp.state {
-                    conntrack::TcpState::Killed => "; a RST came before any answer, so conntrack deletes the connection (the next packet is NEW)".to_string(),
-                    // (From TIME_WAIT every SYN reopens: only CLOSE keeps one.)
-                    conntrack::TcpState::Close if syn && !ct.related => "; TCP state still CLOSE: the other side closed it, so conntrack lets this SYN through on the old entry, its NAT included (a SYN from the side that closed it would start anew)".to_string(),
-                    s if s != tcp_was && s != conntrack::TcpState::Open => format!("; TCP state now {}", s.name()),
-                    _ => String::new(),
+                let was = e.tcp.state;
+                let outcome = match segment {
+                    Some(s) => conntrack::Tcp::segment(e, dir, s, replied),
+                    None => {
+                        e.other_packet(replied, now);
+                        conntrack::Outcome::Moved { from: was, to: was }
+                    }
                 };
+                match outcome {
+                    conntrack::Outcome::Invalid(why) => {
+                        invalid = Some(why);
+                        None
+                    }
+                    // A SYN of a connection that was closed: conntrack
+                    // deletes the entry and looks again (NF_REPEAT).
+                    conntrack::Outcome::Reopen => {
+                        self.state.conntrack[host].remove(i);
+                        reopened = Some(was);
+                        None
+                    }
+                    outcome => {
+                        tcp_words = match outcome {
+                            conntrack::Outcome::Ignored(why) => format!("; {why}"),
+                            conntrack::Outcome::Moved { to: conntrack::TcpState::Killed, .. } => "; a RST came before any answer, so conntrack deletes the connection (the next packet is NEW)".to_string(),
+                            conntrack::Outcome::Moved { from, to } if from != to => {
+                                format!("; TCP state {} → {}", from.name(), to.name())
+                            }
+                            _ => String::new(),
+                        };
+                        if dir == Dir::Reply {
+                            e.seen_reply = true;
+                        }
+                        Some((i, dir))
+                    }
+                }
+            }
+            found => found,
+        };
+        match found {
+            Some((i, dir)) => {
+                let e = &self.state.conntrack[host].entries[i];
                 ct.entry = Some((i, dir));
                 ct.state = if ct.related {
                     ctstate::RELATED
@@ -1611,33 +1617,33 @@ impl Walker<'_, '_> {
                 if e.src_natted() {
                     ct.state |= ctstate::SNAT;
                 }
-                state_name = format!("{}{closing}", state_words(ct.related, e.seen_reply, dir));
+                let words = format!("{}{tcp_words}", state_words(ct.related, e.seen_reply, dir));
                 let entry = (e.original, e.reply);
-                self.ct_step(host, pkt, t, state_name, Some(entry));
+                self.ct_step(host, pkt, t, words, Some(entry));
             }
             None => {
-                let why = ignored.or_else(|| invalid_new(pkt));
-                let state = match why {
-                    Some(why) => {
-                        // No entry is made: the packet is INVALID, and NAT
-                        // (which needs a connection) leaves it alone.
+                // No entry is made for an invalid packet, and NAT (which
+                // needs a connection) leaves it alone.
+                let made = match invalid.or_else(|| invalid_new(pkt).map(String::from)) {
+                    Some(why) => Err(why),
+                    None => conntrack::Entry::new(t, segment, self.state.clock),
+                };
+                let state = match made {
+                    Err(why) => {
                         ct.state = ctstate::INVALID;
                         format!("INVALID ({why})")
                     }
-                    None => {
-                        ct.new = Some(conntrack::Entry {
-                            original: t,
-                            reply: invert(&t),
-                            seen_reply: false,
-                            dnat: false,
-                            snat: false,
-                            tcp: conntrack::Tcp::opened_by(flags),
-                        });
+                    Ok(e) => {
+                        let tcp = match segment {
+                            Some(_) => format!("; TCP state {}", e.tcp.state.name()),
+                            None => String::new(),
+                        };
+                        ct.new = Some(e);
                         ct.state = ctstate::NEW;
                         match reopened {
-                            Some(conntrack::TcpState::Killed) => "NEW (the connection's entry was deleted when a RST came before any answer)".to_string(),
-                            Some(was) => format!("NEW (a SYN on a connection its sender closed: conntrack deleted the {} entry and made a new one, so the nat table is consulted again)", was.name()),
-                            None => "NEW".to_string(),
+                            Some(conntrack::TcpState::Killed) => format!("NEW (the connection's entry was deleted when a RST came before any answer){tcp}"),
+                            Some(was) => format!("NEW (a SYN on a connection its sender closed: conntrack deleted the {} entry and made a new one, so the nat table is consulted again){tcp}", was.name()),
+                            None => format!("NEW{tcp}"),
                         }
                     }
                 };
@@ -1693,6 +1699,9 @@ impl Walker<'_, '_> {
             dnat,
             snat,
             tcp: conntrack::Tcp::default(),
+            assured: false,
+            timeout: 0,
+            start: 0,
         };
         let words = format!(
             "{} (the kernel attached the connection of the packet it answers: nothing is looked up)",
@@ -3584,7 +3593,12 @@ impl Walker<'_, '_> {
             remote: ip.src,
             rport: sport,
         };
-        if let (false, Some(_), Some(f)) = (answer, listener, tcp_flags) {
+        // A SYN of an established connection reaches that connection's
+        // socket, not the listener: TCP answers it with a challenge ACK
+        // (RFC 5961, tcp_send_challenge_ack) and the connection goes on.
+        let challenge = (syn_only && self.state.connected[host].contains(&conn))
+            .then(|| self.challenge_ack(host, &pkt, conn));
+        if let (false, None, Some(_), Some(f)) = (answer, &challenge, listener, tcp_flags) {
             let accepted = &mut self.state.accepted[host];
             if f.syn && !f.ack {
                 if !accepted.contains(&conn) {
@@ -3616,7 +3630,12 @@ impl Walker<'_, '_> {
                 return self.drop(host, DropReason::NoConnection, detail, resp, &pkt.clone());
             }
         }
-        let socket = if answer && proto == Proto::Icmp {
+        let socket = if challenge.is_some() {
+            Some(format!(
+                "the established connection's socket {}:{dport} ← {}:{sport}, not the listener: TCP answers a SYN there with a challenge ACK (RFC 5961: the ACK it would send anyway, with its own sequence numbers; a peer that really restarted answers that with a RST), and the connection goes on",
+                ip.dst, ip.src
+            ))
+        } else if answer && proto == Proto::Icmp {
             Some(format!(
                 "the ping socket (echo id {dport}) that sent to {}",
                 ip.src
@@ -3649,6 +3668,7 @@ impl Walker<'_, '_> {
                     self.state.conns[host].retain(|c| *c != conn);
                     self.state.connected[host].retain(|c| *c != conn);
                     self.state.accepted[host].retain(|c| *c != conn);
+                    self.state.heard[host].retain(|(c, ..)| *c != conn);
                 }
                 // The answer to its SYN: the socket's connection is up.
                 Some(f) if f.syn && f.ack && !connected => self.state.connected[host].push(conn),
@@ -3678,11 +3698,18 @@ impl Walker<'_, '_> {
         };
         match socket {
             Some(socket) => {
+                if let (Transport::Tcp { flags, ack, .. }, None) = (&pkt.transport, &challenge) {
+                    let end = tcp_end(&pkt);
+                    let heard = &mut self.state.heard[host];
+                    heard.retain(|(c, ..)| *c != conn);
+                    heard.push((conn, if flags.ack { *ack } else { 0 }, end));
+                }
                 self.step(
                     host,
                     Layer::Transport,
                     StepKind::Deliver {
                         socket: socket.clone(),
+                        answer: challenge.map(Box::new),
                     },
                     &pkt,
                 );
@@ -3813,6 +3840,7 @@ impl Walker<'_, '_> {
             Layer::Transport,
             StepKind::Deliver {
                 socket: socket.clone(),
+                answer: None,
             },
             &pkt,
         );
@@ -3924,8 +3952,22 @@ impl Walker<'_, '_> {
     /// The reset the kernel answers a TCP segment with (tcp_v4_send_reset):
     /// none to a RST; to a segment with ACK, a RST whose sequence number is
     /// that ACK; otherwise a RST-ACK acknowledging the segment.
+    /// The challenge ACK the socket of connection `conn` sends to the SYN
+    /// `pkt`: from where its sequence stands, acknowledging what it has
+    /// received (not the SYN).
+    fn challenge_ack(&self, host: usize, pkt: &Packet, conn: Conn) -> Packet {
+        let (_, seq, ack) = (self.state.heard[host].iter())
+            .find(|(c, ..)| *c == conn)
+            .copied()
+            .unwrap_or((conn, 0, 0));
+        let flags = TcpFlags {
+            ack: true,
+            ..Default::default()
+        };
+        tcp_answer(pkt, flags, seq, ack)
+    }
+
     fn tcp_rst(&self, pkt: &Packet) -> Option<Packet> {
-        let (sp, dp) = pkt.head_ports().unwrap_or((0, 0));
         let head = pkt.head_transport();
         let Some(Transport::Tcp {
             seq, ack, flags, ..
@@ -3942,37 +3984,55 @@ impl Walker<'_, '_> {
             let len = pkt.payload_len as u32 + flags.syn as u32 + flags.fin as u32;
             (0, seq.wrapping_add(len), true)
         };
-        let mut p = Packet {
-            outer: Vec::new(),
-            ip: Ipv4Header {
-                src: pkt.head().dst,
-                dst: pkt.head().src,
-                ttl: 64,
-                protocol: Proto::Tcp,
-                id: 0,
-                df: true,
-                total_len: 0,
-                vxlan: None,
-            },
-            transport: Transport::Tcp {
-                src_port: dp,
-                dst_port: sp,
-                flags: TcpFlags {
-                    rst: true,
-                    ack: with_ack,
-                    ..Default::default()
-                },
-                seq: rst_seq,
-                ack: rst_ack,
-            },
-            payload_len: 0,
-            mark: 0,
-            iif: None,
-            oif: None,
+        let flags = TcpFlags {
+            rst: true,
+            ack: with_ack,
+            ..Default::default()
         };
-        p.fix_lengths();
-        Some(p)
+        Some(tcp_answer(pkt, flags, rst_seq, rst_ack))
     }
+}
+
+/// The sequence number after a TCP segment: its data, plus one for a SYN
+/// and one for a FIN (0 for anything else).
+fn tcp_end(pkt: &Packet) -> u32 {
+    match &pkt.transport {
+        Transport::Tcp { flags, seq, .. } => (seq.wrapping_add(u32::from(pkt.payload_len)))
+            .wrapping_add(u32::from(flags.syn) + u32::from(flags.fin)),
+        _ => 0,
+    }
+}
+
+/// A segment TCP sends back by itself (a reset, a challenge ACK) to the
+/// head of `pkt`: addresses and ports swapped, no data.
+fn tcp_answer(pkt: &Packet, flags: TcpFlags, seq: u32, ack: u32) -> Packet {
+    let (sp, dp) = pkt.head_ports().unwrap_or((0, 0));
+    let mut p = Packet {
+        outer: Vec::new(),
+        ip: Ipv4Header {
+            src: pkt.head().dst,
+            dst: pkt.head().src,
+            ttl: 64,
+            protocol: Proto::Tcp,
+            id: 0,
+            df: true,
+            total_len: 0,
+            vxlan: None,
+        },
+        transport: Transport::Tcp {
+            src_port: dp,
+            dst_port: sp,
+            flags,
+            seq,
+            ack,
+        },
+        payload_len: 0,
+        mark: 0,
+        iif: None,
+        oif: None,
+    };
+    p.fix_lengths();
+    p
 }
 
 /// Why a rule of a collapsed run did not match, on request: the rule at

@@ -554,6 +554,10 @@ pub enum StepKind {
     /// The packet reaches a socket.
     Deliver {
         socket: String,
+        /// What TCP sends back at once, unasked by the program: the
+        /// challenge ACK to a SYN on an established connection.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answer: Option<Box<Packet>>,
     },
     /// The packet is dropped.
     Drop {

@@ -225,12 +225,20 @@ pub fn explain(props: &ExplainProps) -> Html {
                     // The two states in that sentence are not one: the
                     // first is what -m conntrack --ctstate sees, the second
                     // TCP's own closing.
-                    if state.contains("TCP state now CLOSE") {
-                        <p>{ "ESTABLISHED is the packet's state for -m conntrack (the connection has seen an answer); CLOSE is TCP's: a RST ended the connection. A SYN from the side that sent the RST starts a new connection (NEW, the nat table again); one from the other side rides this entry and its NAT. Linux forgets the entry after 10 s (not modelled: here it stays)." }</p>
-                    } else if state.contains("TCP state now TIME_WAIT") {
-                        <p>{ "Both sides sent a FIN and the last one is acknowledged: TCP's TIME_WAIT. A SYN from either side now starts a new connection (NEW, the nat table again). Linux forgets the entry after 120 s (not modelled: here it stays)." }</p>
-                    } else if state.contains("TCP state now") {
-                        <p>{ "The connection is closing (FIN_WAIT, CLOSE_WAIT, LAST_ACK are TCP's closing states); for -m conntrack its packets are still ESTABLISHED. A SYN in the middle of a closing rides the old entry." }</p>
+                    if state.contains("→ CLOSE") {
+                        <p>{ "ESTABLISHED is the packet's state for -m conntrack (the connection has seen an answer); CLOSE is TCP's: a RST ended the connection. A SYN from the side that sent the RST starts a new connection (NEW, the nat table again); one from the other side rides this entry and its NAT. Linux forgets the entry after 10 s (conntrack -L shows the timeout; here entries do not expire)." }</p>
+                    } else if state.contains("→ TIME_WAIT") {
+                        <p>{ "Both sides sent a FIN and the last one is acknowledged: TCP's TIME_WAIT. A SYN from either side now starts a new connection (NEW, the nat table again). Linux forgets the entry after 120 s (here entries do not expire)." }</p>
+                    } else if state.contains("→ FIN_WAIT") || state.contains("→ CLOSE_WAIT") || state.contains("→ LAST_ACK") {
+                        <p>{ "The connection is closing (FIN_WAIT: one side sent a FIN; CLOSE_WAIT: it was acknowledged; LAST_ACK: both sides sent one); for -m conntrack its packets are still ESTABLISHED. A SYN in the middle of a closing rides the old entry." }</p>
+                    } else if state.contains("→ SYN_RECV") {
+                        <p>{ "Two states: ESTABLISHED is the packet's for -m conntrack (the connection has now seen an answer); SYN_RECV is TCP's own, which conntrack -L lists: the handshake is half done. The opening side's ACK will make it ESTABLISHED." }</p>
+                    } else if state.contains("SYN_RECV → ESTABLISHED") {
+                        <p>{ "The handshake's last ACK: TCP's state is ESTABLISHED, and conntrack marks the entry [ASSURED] (an overfull table drops it last). Its timeout is now 5 days (432000 s), or 300 s while data is waiting for its ACK." }</p>
+                    } else if state.contains("TCP state SYN_SENT") {
+                        <p>{ "Two states: NEW is the packet's, for -m conntrack; SYN_SENT is TCP's own, which conntrack -L lists until an answer comes (timeout 120 s)." }</p>
+                    } else if state.contains("ignores it") {
+                        <p>{ "conntrack's TCP state table has a third answer besides a new state and INVALID: ignore. The entry may be out of step with the two ends (it saw a connection they have forgotten), so the segment passes on the entry as it is, its NAT included, and the state does not move; if the segment is wrong, the receiver's RST or ACK will tell conntrack." }</p>
                     }
                     if let (Some(o), Some(r)) = (original, reply) {
                         <p>{ "The connection: original " }<code>{ o.to_string() }</code>{ ", reply " }<code>{ r.to_string() }</code>

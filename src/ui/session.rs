@@ -2120,7 +2120,7 @@ mod tests {
         assert!(ct_state(&s).starts_with("ESTABLISHED"), "{}", ct_state(&s));
         s.clear_conntrack();
         s.send(s.sends[0].spec.clone());
-        assert_eq!(ct_state(&s), "NEW");
+        assert_eq!(ct_state(&s), "NEW; TCP state SYN_SENT");
         assert_eq!(s.sends.len(), 4);
     }
 
