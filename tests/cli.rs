@@ -418,7 +418,7 @@ fn then_sends_packets_on_the_same_state() {
     );
     assert!(
         states[3].contains("TCP state ESTABLISHED → CLOSE")
-            && states[4].contains("is NEW (a SYN on a connection its sender closed"),
+            && states[4].contains("is NEW (a SYN on a closed connection"),
         "{states:?}"
     );
     let (code, _, err) = run(&[

@@ -212,11 +212,13 @@ def main():
 # kB with the exercise keeping what the packet leaves and its step count
 # to its last step, 510.7 kB with Again's next segment numbers, 511.5
 # kB with End held to the steps reached and the form's fields marked
-# invalid together, 512.0 kB with the form's fields from one helper; the
+# invalid together, 512.0 kB with the form's fields from one helper, 516.9
+# kB with conntrack's TCP state table, its timeouts, the challenge ACK
+# and the Embed dialog's exercise; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 512_000
+PAGE_BYTES_LIMIT = 517_000
 
 
 def page_size(dist):
@@ -680,7 +682,7 @@ def run(b, base):
     b.wait_until(lambda: len(b.find_all(".history-item")) == 6, "the SYN")
     reopened = b.js(all_steps)
     check("Again with RST ticked closes the connection, and Again with SYN reopens it through the nat table",
-          "TCP state ESTABLISHED → CLOSE" in closed and "a SYN on a connection its sender closed" in reopened and "DNAT" in reopened,
+          "TCP state ESTABLISHED → CLOSE" in closed and "a SYN on a closed connection" in reopened and "DNAT" in reopened,
           f"{closed[:200]} // {reopened[:200]}")
 
     # 4a''. An edit pasted and linked at once, before its pause in typing
@@ -1148,6 +1150,18 @@ def run(b, base):
     step_until(b, lambda: "refused" in b.text("#outcome"), "the outcome at the last step", 30)
     check("stepping lists the steps reached; at the last the outcome shows, in Packets sent too",
           "refused" in b.text(".history-item.selected") and not b.exists("#end-exercise"), b.text(".history-item.selected"))
+    # The Embed dialog gives the exercise too, for a course page.
+    b.click("#embed-button")
+    b.wait("#embed-exercise")
+    plain = b.value("#embed-snippet")
+    b.click("#embed-exercise")
+    b.wait_until(lambda: b.value("#embed-snippet") != plain, "the exercise's snippet")
+    src = re.search(r'src="([^"]+)"', b.value("#embed-snippet")).group(1).replace("&amp;", "&")
+    b.keys(["\ue00c"])
+    fresh(b, src)
+    check("the Embed dialog's exercise snippet opens the packet compact, at its first step, the outcome hidden",
+          b.exists(".app.embed") and "of …" in b.text(".step-position") and not (b.exists("#outcome") and "refused" in b.text("#outcome")),
+          f"{src[:60]}…: {b.text('.step-position')!r}")
     # The source port field: a chosen port, then empty for an ephemeral one.
     fresh(b, base)
     b.type("#send-sport", "40000")

@@ -572,7 +572,7 @@ fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
     type Send = (&'static str, &'static str, u16, &'static str);
     let open = [client("SYN"), server("SYN,ACK"), client("ACK")];
     let opened = |then: &[Send]| open.iter().chain(then).copied().collect::<Vec<Send>>();
-    let reopened = "NEW (a SYN on a connection its sender closed: conntrack deleted the";
+    let reopened = "NEW (a SYN on a closed connection, which a FIN began to close or the SYN's own side reset: conntrack deleted the";
     let cases: Vec<(&str, Vec<Send>, &str)> = vec![
         ("the client's RST", opened(&[client("RST")]), reopened),
         ("the server's RST", opened(&[server("RST")]), "ESTABLISHED"),
@@ -645,8 +645,17 @@ fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
             assert_eq!(out.packet.ip.src.to_string(), "10.244.0.5", "after {what}");
             continue;
         }
-        // Reopened or not, the SYN reaches the pod through the DNAT.
+        // Reopened or not, the SYN reaches the pod through the DNAT; a
+        // closed connection's socket is gone, so the listener takes it (an
+        // open one's socket answers with a challenge ACK).
         assert_eq!(delivered(&t), "web5", "after {what}");
+        let listener = matches!(&t.verdict, Verdict::Delivered { socket, .. } if socket.starts_with("tcp listening"));
+        assert_eq!(
+            listener,
+            what != "no close" && what != "LAST_ACK",
+            "after {what}: {:?}",
+            t.verdict
+        );
         let nat_ran = t
             .steps
             .iter()
@@ -782,7 +791,10 @@ fn a_udp_stream_is_assured_as_the_kernel_does() {
 /// A SYN on an established connection reaches that connection's socket,
 /// which answers with a challenge ACK (RFC 5961) from where its sequence
 /// stands, acknowledging what it had received: as a real server did on
-/// Linux 6.18. conntrack ignores the SYN and the ACK (ESTABLISHED stays).
+/// Linux 6.18. conntrack ignores the SYN and lets the ACK through
+/// (ESTABLISHED stays); the restarted client resets the old connection
+/// (RFC 793: an ACK that does not answer its SYN), and its next SYN opens
+/// a new one.
 #[test]
 fn a_syn_on_an_established_connection_gets_a_challenge_ack() {
     let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.5:80\n");
@@ -811,18 +823,32 @@ fn a_syn_on_an_established_connection_gets_a_challenge_ack() {
         k => panic!("{k:?}"),
     }
     let challenge = send(&mut w, &mut s, &reply_spec(&again).unwrap()).unwrap();
-    assert_eq!(delivered(&challenge), "client");
     assert_eq!(
         numbers(&challenge),
         ("ACK".to_string(), server_next, client_next)
     );
-    assert_eq!(
-        s.conntrack[0].list()[0]
-            .split(' ')
+    let ct_state = |s: &SimState| {
+        let line = s.conntrack[0].list()[0].clone();
+        line.split(' ')
             .filter(|w| !w.is_empty())
-            .nth(3),
-        Some("ESTABLISHED")
+            .nth(3)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(ct_state(&s), "ESTABLISHED");
+    // The client, connecting anew (SYN_SENT), answers the ACK that is no
+    // answer to its SYN with a reset whose number is that ACK's; it
+    // closes the entry, and the client's next SYN opens a new connection.
+    assert_eq!(
+        delivered(&challenge),
+        "Dropped { ns: \"client\", reason: NoConnection }"
     );
+    let rst = send(&mut w, &mut s, &reply_spec(&challenge).unwrap()).unwrap();
+    assert_eq!(numbers(&rst), ("RST".to_string(), client_next, 0));
+    assert_eq!(ct_state(&s), "CLOSE");
+    let syn = send(&mut w, &mut s, &spec).unwrap();
+    assert_eq!(delivered(&syn), "web5");
+    assert_eq!(ct_state(&s), "SYN_SENT");
 }
 
 /// Address ranges are hashed as the kernel hashes them (jhash2 of the

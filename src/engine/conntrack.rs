@@ -259,7 +259,7 @@ fn invalid_why(dir: Dir, seg: Seg, state: TcpState) -> String {
             "a FIN from {side} before the handshake was answered ({st}): conntrack waits for the SYN-ACK first"
         ),
         (Dir::Reply, Seg::Syn, _) => format!(
-            "a SYN from the answering side of a connection in {st}: only the opening side may start it again"
+            "a SYN from the answering side of a connection in {st}: only the opening side may start it again (either, from TIME_WAIT)"
         ),
         (Dir::Original, Seg::SynAck, _) => {
             format!("a SYN-ACK from the opening side in {st}: only the answering side sends one")
@@ -318,8 +318,10 @@ pub struct Tcp {
     /// Each side's data not yet acknowledged by the other (original,
     /// then reply).
     unacked: [bool; 2],
-    /// Each side has sent an ACK (`IP_CT_TCP_FLAG_MAXACK_SET`).
-    acked: [bool; 2],
+    /// An opening-side SYN was ignored in LAST_ACK: the next ACK from the
+    /// other side may be RFC 5961's challenge ACK to it
+    /// (`IP_CT_EXP_CHALLENGE_ACK`).
+    expect_challenge: bool,
     simultaneous: bool,
 }
 
@@ -362,9 +364,16 @@ impl Tcp {
             // A SYN-ACK answering a SYN it ignored: the two ends are in
             // step, the entry was not; it takes the new handshake.
             if seg == Seg::SynAck && t.last == Some((other, Seg::Syn)) && s.ack == t.last_end {
+                // nf_ct_tcp_state_reset: what the old connection knew goes.
                 old = TcpState::SynSent;
                 new = Next::To(TcpState::SynRecv);
+                t.close_init = false;
+                t.unacked = [false; 2];
+                t.simultaneous = false;
             } else {
+                if old == TcpState::LastAck && dir == Dir::Original && seg == Seg::Syn {
+                    t.expect_challenge = true;
+                }
                 let why = match (dir, seg) {
                     (Dir::Original, Seg::Syn) if old >= TcpState::TimeWait => format!(
                         "a SYN in {}, but the other side closed it: conntrack lets it through on the old entry, its NAT included (a SYN from the side that closed it would start anew)",
@@ -399,9 +408,9 @@ impl Tcp {
                 if old == TcpState::LastAck
                     && seg == Seg::Ack
                     && t.last.is_some_and(|(d, x)| d != dir && x == Seg::Syn)
-                    && t.acked[me] =>
+                    && t.expect_challenge =>
             {
-                t.acked[peer] = false;
+                t.expect_challenge = false;
                 return Outcome::Ignored(
                     "an ACK in LAST_ACK answering the other side's SYN: conntrack takes it for RFC 5961's challenge ACK, not the last ACK, and the state stays".to_string(),
                 );
@@ -422,15 +431,14 @@ impl Tcp {
         if s.flags.ack {
             t.unacked[peer] = false;
         }
-        if s.flags.ack {
-            t.acked[me] = true;
-        }
         t.last = Some((dir, seg));
         t.last_end = s.end();
         t.state = new;
         if old != new && new == TcpState::FinWait {
             t.close_init = true;
         }
+        // "Do not renew timeout on SYN retransmit."
+        let retransmit = old == TcpState::SynSent && new == TcpState::SynSent && !replied;
         let mut timeout = match seg {
             Seg::Rst => TcpState::Close.timeout(),
             _ if (t.unacked[0] || t.unacked[1]) && new.timeout() > UNACK_TIMEOUT => UNACK_TIMEOUT,
@@ -451,7 +459,9 @@ impl Tcp {
         {
             entry.assured = true;
         }
-        entry.timeout = timeout;
+        if !retransmit || entry.timeout == 0 {
+            entry.timeout = timeout;
+        }
         Outcome::Moved {
             from: old,
             to: t.state,
@@ -519,17 +529,32 @@ pub fn invert(t: &Tuple) -> Tuple {
 }
 
 impl Table {
+    /// The live connection with tuple `t`, and the packet's direction.
     pub fn find(&self, t: &Tuple) -> Option<(usize, Dir)> {
-        self.map.get(t).copied()
+        (self.map.get(t).copied()).filter(|(i, _)| self.entries[*i].tcp.state != TcpState::Killed)
+    }
+
+    /// A connection with tuple `t` whose entry the kernel deleted (a RST
+    /// came before any answer): the next lookup says so, and takes it out.
+    pub fn killed(&self, t: &Tuple) -> Option<usize> {
+        (self.map.get(t).map(|(i, _)| *i))
+            .filter(|i| self.entries[*i].tcp.state == TcpState::Killed)
     }
 
     /// Whether a tuple is already used as some connection's reply (a NAT clash).
     pub fn reply_taken(&self, t: &Tuple) -> bool {
-        self.map.contains_key(t)
+        self.find(t).is_some()
     }
 
-    /// Inserts a confirmed connection; returns its position.
+    /// Inserts a confirmed connection; returns its position. A deleted
+    /// (killed) entry holding one of its tuples goes first: the kernel
+    /// took it out of its table at once.
     pub fn confirm(&mut self, e: Entry) -> usize {
+        for t in [e.original, e.reply] {
+            if let Some(&(i, _)) = self.map.get(&t) {
+                self.remove(i);
+            }
+        }
         let i = self.entries.len();
         self.map.insert(e.original, (i, Dir::Original));
         self.map.insert(e.reply, (i, Dir::Reply));

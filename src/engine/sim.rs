@@ -212,6 +212,19 @@ struct Conn {
     rport: u16,
 }
 
+/// What a TCP socket has heard from its peer ([`SimState::heard`]).
+#[derive(Clone, Copy, Debug)]
+struct Heard {
+    conn: Conn,
+    acked: u32,
+    received: u32,
+    /// The peer's FIN came; its own FIN went.
+    fin_in: bool,
+    fin_out: bool,
+    /// An ACK came after both FINs: the socket is closed (LAST_ACK's end).
+    closed: bool,
+}
+
 /// `-m recent` lists of one namespace: list name to (address, times seen).
 type RecentLists = HashMap<String, Vec<(Ipv4Addr, Vec<u64>)>>;
 
@@ -239,9 +252,9 @@ pub struct SimState {
     /// differently from one still connecting.
     connected: Vec<Vec<Conn>>,
     /// What each TCP socket has heard from its peer, per host: the last
-    /// acknowledgement (where its own sequence stands, all acknowledged)
-    /// and the end of what it received (what it acknowledges).
-    heard: Vec<Vec<(Conn, u32, u32)>>,
+    /// acknowledgement (where its own sequence stands, all acknowledged),
+    /// the end of what it received (what it acknowledges), and its closing.
+    heard: Vec<Vec<Heard>>,
     /// Each host's neighbour cache (`ip neigh`).
     neigh: Vec<Vec<Neighbour>>,
 }
@@ -1095,6 +1108,13 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     {
         state.connected[host].retain(|c| *c != conn);
         state.accepted[host].retain(|c| *c != conn);
+        state.heard[host].retain(|h| h.conn != conn);
+    }
+    // Its FIN: the connection is closing (a SYN then goes to the listener).
+    if matches!(&pkt.transport, Transport::Tcp { flags, .. } if flags.fin) {
+        (state.heard[host].iter_mut())
+            .filter(|h| h.conn == conn)
+            .for_each(|h| h.fin_out = true);
     }
     // An echo-reply is the kernel's answer, from no socket.
     let echo_reply = matches!(
@@ -1110,6 +1130,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         state.conns[host].retain(|c| *c != conn);
         state.accepted[host].retain(|c| *c != conn);
         state.connected[host].retain(|c| *c != conn);
+        state.heard[host].retain(|h| h.conn != conn);
     } else if !echo_reply
         && !spec.kernel
         && !spec.is_icmp_error()
@@ -1536,6 +1557,8 @@ impl Walker<'_, '_> {
             Some(q) => table.find(&invert(&q)).inspect(|_| ct.related = true),
             None => table.find(&t),
         };
+        // A deleted entry is not found; the lookup takes it out.
+        let killed = quoted_tuple.is_none().then(|| table.killed(&t)).flatten();
         let segment = match pkt.head_transport().as_deref() {
             Some(Transport::Tcp {
                 flags, seq, ack, ..
@@ -1551,13 +1574,11 @@ impl Walker<'_, '_> {
         let mut tcp_words = String::new();
         let mut reopened = None;
         let mut invalid = None;
+        if let Some(i) = killed {
+            self.state.conntrack[host].remove(i);
+            reopened = Some(conntrack::TcpState::Killed);
+        }
         let found = match found {
-            // A deleted entry is not found (whatever the packet).
-            Some((i, _)) if table.entries[i].tcp.state == conntrack::TcpState::Killed => {
-                self.state.conntrack[host].remove(i);
-                reopened = Some(conntrack::TcpState::Killed);
-                None
-            }
             Some((i, dir)) if !ct.related => {
                 let now = self.state.clock;
                 let e = &mut self.state.conntrack[host].entries[i];
@@ -1642,7 +1663,7 @@ impl Walker<'_, '_> {
                         ct.state = ctstate::NEW;
                         match reopened {
                             Some(conntrack::TcpState::Killed) => format!("NEW (the connection's entry was deleted when a RST came before any answer){tcp}"),
-                            Some(was) => format!("NEW (a SYN on a connection its sender closed: conntrack deleted the {} entry and made a new one, so the nat table is consulted again){tcp}", was.name()),
+                            Some(was) => format!("NEW (a SYN on a closed connection, which a FIN began to close or the SYN's own side reset: conntrack deleted the {} entry and made a new one, so the nat table is consulted again){tcp}", was.name()),
                             None => format!("NEW{tcp}"),
                         }
                     }
@@ -3596,7 +3617,8 @@ impl Walker<'_, '_> {
         // A SYN of an established connection reaches that connection's
         // socket, not the listener: TCP answers it with a challenge ACK
         // (RFC 5961, tcp_send_challenge_ack) and the connection goes on.
-        let challenge = (syn_only && self.state.connected[host].contains(&conn))
+        let open = (self.state.heard[host].iter()).any(|h| h.conn == conn && !h.closed);
+        let challenge = (syn_only && open && self.state.connected[host].contains(&conn))
             .then(|| self.challenge_ack(host, &pkt, conn));
         if let (false, None, Some(_), Some(f)) = (answer, &challenge, listener, tcp_flags) {
             let accepted = &mut self.state.accepted[host];
@@ -3625,6 +3647,20 @@ impl Walker<'_, '_> {
                 };
                 let detail = format!(
                     "no connection {}:{dport} ← {}:{sport} on the socket listening on port {dport}: {f} without a SYN before it is {answer}",
+                    ip.dst, ip.src
+                );
+                return self.drop(host, DropReason::NoConnection, detail, resp, &pkt.clone());
+            }
+        }
+        // A socket connecting (SYN_SENT) takes only the answer to its SYN:
+        // an ACK of anything else is answered with a reset (RFC 793), as a
+        // restarted client answers its old connection's challenge ACK.
+        if let (true, Some(f)) = (answer, tcp_flags) {
+            let server = self.state.accepted[host].contains(&conn);
+            if f.ack && !f.syn && !f.rst && !server && !self.state.connected[host].contains(&conn) {
+                let resp = self.tcp_rst(&pkt);
+                let detail = format!(
+                    "the tcp socket {}:{dport} is connecting to {}:{sport} (SYN_SENT): an ACK that does not answer its SYN is answered with a reset (RFC 793), which ends the other side's old connection",
                     ip.dst, ip.src
                 );
                 return self.drop(host, DropReason::NoConnection, detail, resp, &pkt.clone());
@@ -3668,7 +3704,7 @@ impl Walker<'_, '_> {
                     self.state.conns[host].retain(|c| *c != conn);
                     self.state.connected[host].retain(|c| *c != conn);
                     self.state.accepted[host].retain(|c| *c != conn);
-                    self.state.heard[host].retain(|(c, ..)| *c != conn);
+                    self.state.heard[host].retain(|h| h.conn != conn);
                 }
                 // The answer to its SYN: the socket's connection is up.
                 Some(f) if f.syn && f.ack && !connected => self.state.connected[host].push(conn),
@@ -3699,10 +3735,7 @@ impl Walker<'_, '_> {
         match socket {
             Some(socket) => {
                 if let (Transport::Tcp { flags, ack, .. }, None) = (&pkt.transport, &challenge) {
-                    let end = tcp_end(&pkt);
-                    let heard = &mut self.state.heard[host];
-                    heard.retain(|(c, ..)| *c != conn);
-                    heard.push((conn, if flags.ack { *ack } else { 0 }, end));
+                    self.heard(host, conn, *flags, *ack, tcp_end(&pkt));
                 }
                 self.step(
                     host,
@@ -3949,17 +3982,45 @@ impl Walker<'_, '_> {
         Some(p)
     }
 
-    /// The reset the kernel answers a TCP segment with (tcp_v4_send_reset):
-    /// none to a RST; to a segment with ACK, a RST whose sequence number is
-    /// that ACK; otherwise a RST-ACK acknowledging the segment.
+    /// What a TCP segment delivered to the socket of `conn` tells it.
+    fn heard(&mut self, host: usize, conn: Conn, flags: TcpFlags, ack: u32, end: u32) {
+        let heard = &mut self.state.heard[host];
+        if flags.rst {
+            return;
+        }
+        let i = match heard.iter().position(|h| h.conn == conn) {
+            Some(i) => i,
+            None => {
+                heard.push(Heard {
+                    conn,
+                    acked: 0,
+                    received: end,
+                    fin_in: false,
+                    fin_out: false,
+                    closed: false,
+                });
+                heard.len() - 1
+            }
+        };
+        let h = &mut heard[i];
+        // rcv_nxt never goes back (a retransmission ends earlier).
+        if end.wrapping_sub(h.received) as i32 > 0 {
+            h.received = end;
+        }
+        if flags.ack {
+            h.acked = ack;
+            h.closed |= h.fin_in && h.fin_out;
+        }
+        h.fin_in |= flags.fin;
+    }
+
     /// The challenge ACK the socket of connection `conn` sends to the SYN
     /// `pkt`: from where its sequence stands, acknowledging what it has
     /// received (not the SYN).
     fn challenge_ack(&self, host: usize, pkt: &Packet, conn: Conn) -> Packet {
-        let (_, seq, ack) = (self.state.heard[host].iter())
-            .find(|(c, ..)| *c == conn)
-            .copied()
-            .unwrap_or((conn, 0, 0));
+        let (seq, ack) = (self.state.heard[host].iter())
+            .find(|h| h.conn == conn)
+            .map_or((0, 0), |h| (h.acked, h.received));
         let flags = TcpFlags {
             ack: true,
             ..Default::default()
@@ -3967,6 +4028,9 @@ impl Walker<'_, '_> {
         tcp_answer(pkt, flags, seq, ack)
     }
 
+    /// The reset the kernel answers a TCP segment with (tcp_v4_send_reset):
+    /// none to a RST; to a segment with ACK, a RST whose sequence number is
+    /// that ACK; otherwise a RST-ACK acknowledging the segment.
     fn tcp_rst(&self, pkt: &Packet) -> Option<Packet> {
         let head = pkt.head_transport();
         let Some(Transport::Tcp {

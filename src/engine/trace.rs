@@ -356,7 +356,7 @@ impl DropReason {
             DropReason::NoListener => "no socket listens on that port: the kernel answers TCP with a reset, UDP with ICMP port unreachable",
             DropReason::NoPingSocket => "no ping socket waits for this echo-reply (none has its identifier): the kernel drops it and answers nothing",
             DropReason::NoSender => "no socket here sent the packet this ICMP error is about (its quote names none): the kernel drops it",
-            DropReason::NoConnection => "the listening socket has no connection for this segment (no SYN came from this address and port, or a reset ended the connection; a NAT chosen anew after a conntrack flush changes the address and port too): TCP answers an ACK with a reset and drops anything else",
+            DropReason::NoConnection => "no connection of the socket takes this segment (at a listener: no SYN came from this address and port, or a reset ended the connection, or a NAT chosen anew after a conntrack flush changed them; at a socket still connecting: it is no answer to its SYN): TCP answers an ACK with a reset and drops anything else",
             DropReason::Martian => "a martian source: the packet came in from outside with one of this host's own addresses as its source, which the kernel refuses (why kube-proxy masquerades a pod that calls its own Service)",
             DropReason::ReversePath => "reverse path filtering (rp_filter): the route back to the packet's source does not leave by the device it came in on (strict mode; loose mode: there is none), so the kernel takes the source for spoofed (Calico turns it on for its cali… veths)",
             DropReason::NoNeighbour => "no host answered ARP for the next hop",

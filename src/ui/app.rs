@@ -153,7 +153,8 @@ enum Dialog {
     /// The link to the view, and one to the same packet's first step
     /// (when another is selected): for an exercise.
     Link(String, Option<String>),
-    Embed(String),
+    /// The link's fragment, and the fragment as an exercise.
+    Embed(String, Option<String>),
 }
 
 /// A chunked parse in progress.
@@ -1208,9 +1209,11 @@ impl Component for App {
             has_backup,
             foreign,
             refocus: None,
-            // A link opened (it stays in the address while the session is
-            // as shared) shows its packet where its step has it.
-            follow_packet: browser::fragment().is_some(),
+            // The page opens with its packet in sight (a tall picture's
+            // client is below the fold at 1280×720): so the first ▶ does
+            // not scroll the page from under the pointer. Not an embed,
+            // which opens at its title.
+            follow_packet: !embed,
             about_open: browser::window_height() >= 820.0,
             focus_fallback: Vec::new(),
             told_too_big: false,
@@ -1951,13 +1954,7 @@ impl Component for App {
             Msg::CopyLink => match self.applied_link() {
                 Ok(frag) => {
                     let url = browser::page_url(&frag);
-                    // For an exercise: the packet's first step, its steps
-                    // and outcome shown as the reader reaches them.
-                    let exercise = Filters { exercise: true, ..self.filters };
-                    let view = exercise.view_code(self.views.0 == EditorView::Table, self.views.1 == EditorView::Table);
-                    let start = (self.selected())
-                        .and_then(|(t, _)| share::encode_link(&Saved { selected: Some((t, 0)), view, ..self.saved() }).ok())
-                        .map(|f| browser::page_url(&f));
+                    let start = self.exercise_fragment().map(|f| browser::page_url(&f));
                     self.opener = "copy-link";
                     self.dialog = Some(Dialog::Link(url, start));
                 }
@@ -1966,7 +1963,7 @@ impl Component for App {
             Msg::OpenEmbed => match self.applied_link() {
                 Ok(frag) => {
                     self.opener = "embed-button";
-                    self.dialog = Some(Dialog::Embed(frag));
+                    self.dialog = Some(Dialog::Embed(frag, self.exercise_fragment()));
                 }
                 Err(e) => self.notice = Some(Notice::error(e)),
             },
@@ -2099,7 +2096,8 @@ impl Component for App {
         if let Some(id) = self.refocus.take() {
             browser::focus(id);
         }
-        if std::mem::take(&mut self.follow_packet) {
+        // (A notice, a damaged link's say, stays in sight.)
+        if std::mem::take(&mut self.follow_packet) && !(first_render && self.notice.as_ref().is_some_and(|n| n.error)) {
             browser::follow_packet();
         }
         // The control that had the focus went with what it closed (the
@@ -2531,8 +2529,8 @@ impl Component for App {
                         Some(Dialog::Link(url, start)) => html! {
                             <LinkDialog url={url.clone()} start={start.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
                         },
-                        Some(Dialog::Embed(frag)) => html! {
-                            <EmbedDialog fragment={frag.clone()} title={s.world.scenario.title.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
+                        Some(Dialog::Embed(frag, start)) => html! {
+                            <EmbedDialog fragment={frag.clone()} start={start.clone()} title={s.world.scenario.title.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
                         },
                         None => html! {},
                     }
@@ -2543,6 +2541,15 @@ impl Component for App {
 }
 
 impl App {
+    /// The link's fragment as an exercise: the selected packet's first
+    /// step, its steps and outcome shown as the reader reaches them.
+    fn exercise_fragment(&self) -> Option<String> {
+        let exercise = Filters { exercise: true, ..self.filters };
+        let view = exercise.view_code(self.views.0 == EditorView::Table, self.views.1 == EditorView::Table);
+        let (t, _) = self.selected()?;
+        share::encode_link(&Saved { selected: Some((t, 0)), view, ..self.saved() }).ok()
+    }
+
     /// The header: title, scenario picker and the session's actions.
     fn toolbar(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();

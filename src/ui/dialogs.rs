@@ -146,6 +146,9 @@ pub fn link_dialog(props: &LinkProps) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct EmbedProps {
     pub fragment: String,
+    /// The fragment as an exercise (see [`LinkProps::start`]).
+    #[prop_or_default]
+    pub start: Option<String>,
     pub title: String,
     pub onclose: Callback<()>,
 }
@@ -153,10 +156,15 @@ pub struct EmbedProps {
 #[function_component(EmbedDialog)]
 pub fn embed_dialog(props: &EmbedProps) -> Html {
     let editors = use_state(|| false);
+    let exercise = use_state(|| false);
     // The colours: None, the reader's (their choice, else their system's).
     let theme = use_state(|| None::<&'static str>);
     let height = if *editors { 1100 } else { 720 };
-    let src = browser::embed_url(&props.fragment, *editors, *theme);
+    let fragment = match (&props.start, *exercise) {
+        (Some(start), true) => start,
+        _ => &props.fragment,
+    };
+    let src = browser::embed_url(fragment, *editors, *theme);
     let snippet = format!(
         "<iframe src=\"{src}\" title=\"Packet Walk: {}\" height=\"{height}\" style=\"width:100%;border:1px solid #8c959f;border-radius:6px\" loading=\"lazy\"></iframe>",
         props.title.replace('"', "&quot;")
@@ -164,6 +172,10 @@ pub fn embed_dialog(props: &EmbedProps) -> Html {
     let toggle = {
         let editors = editors.clone();
         Callback::from(move |_| editors.set(!*editors))
+    };
+    let onexercise = {
+        let exercise = exercise.clone();
+        Callback::from(move |_| exercise.set(!*exercise))
     };
     let ontheme = {
         let theme = theme.clone();
@@ -188,8 +200,14 @@ pub fn embed_dialog(props: &EmbedProps) -> Html {
     let local = browser::served_locally();
     html! {
         <Shell title="Embed in a page" onclose={props.onclose.clone()}>
-            <p>{ "Paste this into a blog post or a course page. The embedded playground is compact: no editors, the picture first, the headers and steps beside it in a wide frame or below it in a narrow one (where the step, in a line, and its buttons stay at the frame's bottom); the reader can still send packets and step." }</p>
+            <p>{ "Paste this into a blog post or a course page. The embedded playground is compact: no editors, the picture first, the headers and steps beside it in a frame wider than 820 px, or below it in a narrower one (a blog's column), where the step, in two lines, and its buttons stay at the frame's bottom; the reader can still send packets and step." }</p>
             <label class="flag"><input type="checkbox" checked={*editors} onchange={toggle} />{ " Show the rule and route editors too" }</label>
+            if props.start.is_some() {
+                <label class="flag">
+                    <input type="checkbox" id="embed-exercise" checked={*exercise} onchange={onexercise} />
+                    { " As an exercise: the reader starts at the packet's first step, sees its steps as they reach them, and its outcome at the last" }
+                </label>
+            }
             <label class="flag">{ "Colours " }
                 <select id="embed-theme" onchange={ontheme} aria-label="The embed's colours">
                     <option value="" selected={theme.is_none()}>{ "the reader's (light or dark)" }</option>

@@ -174,7 +174,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 if let Some(n) = props.before_packet {
                     <p class="help">{ format!("As packet #{n} met it (an exercise: what it left shows at its last step).") }</p>
                 }
-                <p class="help">{ "After the last packet sent, as conntrack -L lists them (oldest first). The number after the protocol is the timeout in seconds each connection's last packet set (5 days for an established TCP connection, 2 minutes in TIME_WAIT, 30 s for UDP until it is a stream); entries do not expire here: Packet Walk keeps them until Clear conntrack (conntrack -F). A NATed connection shows its translation in the reply tuple; [ASSURED] ones are the last an overfull table drops." }</p>
+                <p class="help">{ "After the last packet sent, as conntrack -L lists them (oldest first). The third column is the timeout in seconds each connection's last packet set (5 days for an established TCP connection, 2 minutes in TIME_WAIT, 30 s for UDP until it is a stream); entries do not expire here: Packet Walk keeps them until Clear conntrack (conntrack -F). A NATed connection shows its translation in the reply tuple; [ASSURED] ones are the last an overfull table drops." }</p>
             </details>
             <details class="conntrack-list">
                 <summary>{ format!("ip neigh on {host_name}: {}", match props.neighbours.len() {

@@ -209,7 +209,11 @@ pub fn explain(props: &ExplainProps) -> Html {
                 state,
                 original,
                 reply,
-            } => html! {
+            } => {
+                // Where the TCP tracker moved the connection ("; TCP state
+                // A → B", said last).
+                let moved_to = state.rsplit_once(" → ").map(|(_, to)| to);
+                html! {
                 <>
                     if state.contains("nothing is looked up") {
                         <p>{ format!("Conntrack, for {tuple}: {state}.") }</p>
@@ -225,13 +229,13 @@ pub fn explain(props: &ExplainProps) -> Html {
                     // The two states in that sentence are not one: the
                     // first is what -m conntrack --ctstate sees, the second
                     // TCP's own closing.
-                    if state.contains("→ CLOSE") {
-                        <p>{ "ESTABLISHED is the packet's state for -m conntrack (the connection has seen an answer); CLOSE is TCP's: a RST ended the connection. A SYN from the side that sent the RST starts a new connection (NEW, the nat table again); one from the other side rides this entry and its NAT. Linux forgets the entry after 10 s (conntrack -L shows the timeout; here entries do not expire)." }</p>
-                    } else if state.contains("→ TIME_WAIT") {
+                    if moved_to == Some("CLOSE") {
+                        <p>{ "ESTABLISHED is the packet's state for -m conntrack (the connection has seen an answer); CLOSE is TCP's: a RST ended the connection. A SYN from the side that sent the RST starts a new connection (NEW, the nat table again). If the answering side sent it, the opening side's SYN rides this entry and its NAT, and the answering side's is INVALID. Linux forgets the entry after 10 s (conntrack -L shows the timeout; here entries do not expire)." }</p>
+                    } else if moved_to == Some("TIME_WAIT") {
                         <p>{ "Both sides sent a FIN and the last one is acknowledged: TCP's TIME_WAIT. A SYN from either side now starts a new connection (NEW, the nat table again). Linux forgets the entry after 120 s (here entries do not expire)." }</p>
-                    } else if state.contains("→ FIN_WAIT") || state.contains("→ CLOSE_WAIT") || state.contains("→ LAST_ACK") {
+                    } else if matches!(moved_to, Some("FIN_WAIT" | "CLOSE_WAIT" | "LAST_ACK")) {
                         <p>{ "The connection is closing (FIN_WAIT: one side sent a FIN; CLOSE_WAIT: it was acknowledged; LAST_ACK: both sides sent one); for -m conntrack its packets are still ESTABLISHED. A SYN in the middle of a closing rides the old entry." }</p>
-                    } else if state.contains("→ SYN_RECV") {
+                    } else if moved_to == Some("SYN_RECV") {
                         <p>{ "Two states: ESTABLISHED is the packet's for -m conntrack (the connection has now seen an answer); SYN_RECV is TCP's own, which conntrack -L lists: the handshake is half done. The opening side's ACK will make it ESTABLISHED." }</p>
                     } else if state.contains("SYN_RECV → ESTABLISHED") {
                         <p>{ "The handshake's last ACK: TCP's state is ESTABLISHED, and conntrack marks the entry [ASSURED] (an overfull table drops it last). Its timeout is now 5 days (432000 s), or 300 s while data is waiting for its ACK." }</p>
@@ -253,7 +257,8 @@ pub fn explain(props: &ExplainProps) -> Html {
                         <p>{ "A new connection: the nat table decides its translation once, for all its packets." }</p>
                     }
                 </>
-            },
+                }
+            }
             CtEvent::Translate { before, after, reply } => {
                 let how = if *reply {
                     "Here it takes back the NAT the connection's first packet got, for this answer."
