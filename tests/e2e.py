@@ -212,13 +212,13 @@ def main():
 # kB with the exercise keeping what the packet leaves and its step count
 # to its last step, 510.7 kB with Again's next segment numbers, 511.5
 # kB with End held to the steps reached and the form's fields marked
-# invalid together, 512.0 kB with the form's fields from one helper, 516.9
-# kB with conntrack's TCP state table, its timeouts, the challenge ACK
-# and the Embed dialog's exercise; the
+# invalid together, 512.0 kB with the form's fields from one helper, 517.1
+# kB with conntrack's TCP state table, its timeouts, the challenge ACK,
+# the Embed dialog's exercise and Show all steps asking first; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 517_000
+PAGE_BYTES_LIMIT = 517_500
 
 
 def page_size(dist):
@@ -1147,6 +1147,14 @@ def run(b, base):
     b.click("#step-back")
     b.click("#step-last")
     b.wait_until(lambda: "4 of" in b.text(".step-position"), "End back to the furthest step reached", 5)
+    # "Show all steps" asks first: the answer is one click away, not a slip.
+    b.click("#end-exercise")
+    b.wait("#keep-exercise", 5)
+    asked = b.text("#outcome")
+    b.click("#keep-exercise")
+    b.wait_until(lambda: not b.exists("#keep-exercise"), "the question gone", 5)
+    check("Show all steps asks before it shows the answer, and Keep stepping keeps the exercise",
+          "This shows where the packet goes" in asked and "refused" not in asked and "of …" in b.text(".step-position"), asked)
     step_until(b, lambda: "refused" in b.text("#outcome"), "the outcome at the last step", 30)
     check("stepping lists the steps reached; at the last the outcome shows, in Packets sent too",
           "refused" in b.text(".history-item.selected") and not b.exists("#end-exercise"), b.text(".history-item.selected"))

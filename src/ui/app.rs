@@ -53,8 +53,11 @@ pub enum Msg {
     Reply,
     ClearConntrack,
     ClearSends,
-    /// Leaves the exercise: every step and outcome shown.
-    EndExercise,
+    /// Leaves the exercise: every step and outcome shown (`true`), once
+    /// asked whether to (`false`: the question shows).
+    EndExercise(bool),
+    /// Keeps the exercise: the question whether to end it goes.
+    KeepExercise,
     ForceOther,
     ExplainRule(usize),
     Edit(usize, Field, Rc<str>),
@@ -257,6 +260,9 @@ pub struct App {
     /// The learner ticked or unticked a TCP flag since the last packet
     /// went: Again sends the flags ticked, else the selected packet's own.
     flags_ticked: bool,
+    /// "Show all steps" was clicked once: the answer shows after a second
+    /// click that says so.
+    asked_end: bool,
     /// Whether a data size was typed in the form since the last packet
     /// went: Again sends it (a segment of data on the connection).
     len_typed: bool,
@@ -1221,6 +1227,7 @@ impl Component for App {
             other_tab: false,
             other_tabs_aside: false,
             flags_ticked: false,
+            asked_end: false,
             len_typed: false,
             reached: Default::default(),
             form_gen: 0,
@@ -1270,6 +1277,8 @@ impl Component for App {
                 return self.send_error.take().is_some() || ticked;
             }
             Msg::Step(_) | Msg::NextChange => {
+                // Stepping on answers "Show all steps?" with no.
+                self.asked_end = false;
                 let Some((t, s)) = self.selected() else {
                     return false;
                 };
@@ -1967,7 +1976,16 @@ impl Component for App {
                 }
                 Err(e) => self.notice = Some(Notice::error(e)),
             },
-            Msg::EndExercise => {
+            Msg::EndExercise(false) => {
+                self.asked_end = true;
+                self.refocus = Some("end-exercise");
+            }
+            Msg::KeepExercise => {
+                self.asked_end = false;
+                self.refocus = Some("end-exercise");
+            }
+            Msg::EndExercise(true) => {
+                self.asked_end = false;
                 self.filters.exercise = false;
                 // The button goes: the focus goes on to the steps.
                 self.fall_back_to_steps();
@@ -2314,7 +2332,16 @@ impl Component for App {
                             if hidden(t_sel) {
                                 <p id="outcome" class="outcome">
                                     <span>{ format!("An exercise: step on to find where this packet goes (step {} reached so far); its steps are listed as you reach them, and its outcome shows at its last.", upto(t_sel).unwrap_or(step) + 1) }</span>
-                                    <button class="link-button" id="end-exercise" onclick={link.callback(|_| Msg::EndExercise)}>{ "Show all steps" }</button>
+                                    if self.asked_end {
+                                        <span role="group" aria-label="Show the answer?" class="end-ask">
+                                            <span>{ "This shows where the packet goes. " }</span>
+                                            <button class="link-button" id="end-exercise" onclick={link.callback(|_| Msg::EndExercise(true))}>{ "Show all steps and the outcome" }</button>
+                                            { " · " }
+                                            <button class="link-button" id="keep-exercise" onclick={link.callback(|_| Msg::KeepExercise)}>{ "Keep stepping" }</button>
+                                        </span>
+                                    } else {
+                                        <button class="link-button" id="end-exercise" onclick={link.callback(|_| Msg::EndExercise(false))}>{ "Show all steps…" }</button>
+                                    }
                                 </p>
                             } else {
                             { outcome(t, step,
