@@ -68,6 +68,30 @@ fn routed(rules: &str) -> (World, SimState) {
     (w, s)
 }
 
+/// A TCP segment from `from` to `to` with the source port, flags
+/// (`SYN,ACK`) and bytes of data given.
+fn tcp_spec(from: &str, to: &str, port: u16, flags: &str, len: u16) -> SendSpec {
+    let mut spec = SendSpec::new(from, to, Proto::Tcp);
+    spec.src_port = Some(port);
+    spec.flags = Some(TcpFlags::from_bits(TcpFlags::parse_list(flags).unwrap()));
+    spec.payload_len = len;
+    spec
+}
+
+/// The state conntrack's lookup on the node gave the packet.
+fn node_ct_state(t: &Trace) -> String {
+    (t.steps.iter())
+        .find_map(|st| match &st.kind {
+            StepKind::Conntrack(packetwalk::engine::trace::CtEvent::Lookup { state, .. })
+                if st.ns == "node" =>
+            {
+                Some(state.clone())
+            }
+            _ => None,
+        })
+        .unwrap()
+}
+
 fn delivered(t: &Trace) -> String {
     match &t.verdict {
         Verdict::Delivered { ns, .. } => ns.clone(),
@@ -624,20 +648,11 @@ fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
             &final_syn
         };
         for (from, to, port, flags) in close.iter().chain(tail) {
-            let mut spec = SendSpec::new(from, to, Proto::Tcp);
-            spec.src_port = Some(*port);
-            spec.flags = Some(TcpFlags::from_bits(TcpFlags::parse_list(flags).unwrap()));
+            let spec = tcp_spec(from, to, *port, flags, 0);
             last = Some(send(&mut w, &mut s, &spec).unwrap());
         }
         let t = last.unwrap();
-        let state = (t.steps.iter())
-            .find_map(|st| match &st.kind {
-                StepKind::Conntrack(packetwalk::engine::trace::CtEvent::Lookup {
-                    state, ..
-                }) if st.ns == "node" => Some(state.clone()),
-                _ => None,
-            })
-            .unwrap();
+        let state = node_ct_state(&t);
         assert!(state.starts_with(want), "after {what}: {state}");
         if want.starts_with("INVALID") {
             // Not translated back: it leaves with the pod's own address.
@@ -723,24 +738,20 @@ fn conntrack_follows_the_kernels_tcp_state_table() {
         let mut last = None;
         for (who, flags) in &sends {
             let (flags, len) = flags.split_once('+').unwrap_or((flags, "0"));
-            let mut spec = match *who {
-                "client" => SendSpec::new("client", "10.0.0.1:8080", Proto::Tcp),
-                _ => SendSpec::new("web5", "10.0.0.2:40000", Proto::Tcp),
+            let spec = match *who {
+                "client" => tcp_spec(
+                    "client",
+                    "10.0.0.1:8080",
+                    40000,
+                    flags,
+                    len.parse().unwrap(),
+                ),
+                _ => tcp_spec("web5", "10.0.0.2:40000", 80, flags, len.parse().unwrap()),
             };
-            spec.src_port = Some(if *who == "client" { 40000 } else { 80 });
-            spec.flags = Some(TcpFlags::from_bits(TcpFlags::parse_list(flags).unwrap()));
-            spec.payload_len = len.parse().unwrap();
             last = Some(send(&mut w, &mut s, &spec).unwrap());
         }
         let t = last.unwrap();
-        let state = (t.steps.iter())
-            .find_map(|st| match &st.kind {
-                StepKind::Conntrack(packetwalk::engine::trace::CtEvent::Lookup {
-                    state, ..
-                }) if st.ns == "node" => Some(state.clone()),
-                _ => None,
-            })
-            .unwrap();
+        let state = node_ct_state(&t);
         assert!(state.starts_with(want), "{what}: {state}");
         assert_eq!(s.conntrack[0].list(), [listed], "{what}");
     }
