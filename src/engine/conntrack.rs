@@ -1,7 +1,9 @@
 //! Connection tracking, one table per network namespace: original and reply
 //! tuples, NAT bindings, and the state (`NEW`, `ESTABLISHED`, `RELATED`)
 //! that `-m conntrack --ctstate` tests. Later packets of a connection follow
-//! the binding without the nat chains; replies are translated back.
+//! the binding without the nat chains; replies are translated back. TCP's
+//! own states (`SYN_SENT` … `TIME_WAIT`) move by the kernel's state table,
+//! which may also ignore a segment or find it invalid.
 
 use crate::engine::packet::{icmp, Packet, Proto, TcpFlags, Transport};
 use crate::engine::trace::Tuple;
@@ -333,11 +335,6 @@ fn side(dir: Dir) -> usize {
 }
 
 impl Tcp {
-    /// Whether the handshake is done (`conntrack -L` past SYN_RECV).
-    pub fn is_established(self) -> bool {
-        self.state >= TcpState::Established && self.state != TcpState::SynSent2
-    }
-
     /// The tracker's work on one segment in direction `dir`
     /// (`nf_conntrack_tcp_packet`); `replied` is whether the connection
     /// had seen an answer before it (`IPS_SEEN_REPLY`). Updates `entry`'s
