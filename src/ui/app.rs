@@ -408,7 +408,7 @@ fn opening_session() -> (Session, Option<Notice>) {
             Some(Ok(s)) => (s, None),
             Some(Err(e)) => {
                 let (s, also) = builtin_or_first(name);
-                let mut why = format!("This embedded view could not be opened, so the built-in scenario is shown. {e}");
+                let mut why = format!("This embedded view could not be opened, so the built-in scenario is shown: the page's snippet is damaged (its author can make it again with Embed). {e}");
                 if let Some(n) = also {
                     why = format!("{why}\n{}", n.text);
                 }

@@ -415,11 +415,20 @@ pub fn follow_packet() {
         return;
     }
     const ROOM: f64 = 48.0;
-    let below = bar.map_or(ROOM, |b| height - b.top() + ROOM / 2.0);
-    let dy = if glyph.top() < ROOM {
-        glyph.top() - ROOM
-    } else if glyph.bottom() > height - below {
-        glyph.bottom() - (height - below)
+    let below = bar.as_ref().map_or(ROOM, |b| height - b.top() + ROOM / 2.0);
+    // The glyph, and the box it sits on when both fit above the bar (a
+    // client's box is otherwise left half under it).
+    let (mut top, mut bottom) = (glyph.top(), glyph.bottom());
+    if let Some(b) = rect(".topo-current").filter(|_| bar.is_some()) {
+        let (t, u) = (top.min(b.top()), bottom.max(b.bottom()));
+        if u - t < height - below - ROOM {
+            (top, bottom) = (t, u);
+        }
+    }
+    let dy = if top < ROOM {
+        top - ROOM
+    } else if bottom > height - below {
+        bottom - (height - below)
     } else {
         return;
     };
