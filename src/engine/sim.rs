@@ -1291,14 +1291,10 @@ pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
             src_port,
             dst_port,
             flags,
-            seq,
             ack,
+            ..
         } => {
-            let len = u32::from(p.payload_len);
-            let next = seq
-                .wrapping_add(len)
-                .wrapping_add(u32::from(flags.syn) + u32::from(flags.fin));
-            numbers = ((flags.ack && !flags.rst).then_some(*ack), Some(next));
+            numbers = ((flags.ack && !flags.rst).then_some(*ack), p.seq_after());
             let f = if flags.syn && !flags.ack {
                 TcpFlags {
                     syn: true,
@@ -3735,7 +3731,7 @@ impl Walker<'_, '_> {
         match socket {
             Some(socket) => {
                 if let (Transport::Tcp { flags, ack, .. }, None) = (&pkt.transport, &challenge) {
-                    self.heard(host, conn, *flags, *ack, tcp_end(&pkt));
+                    self.heard(host, conn, *flags, *ack, pkt.seq_after().unwrap_or(0));
                 }
                 self.step(
                     host,
@@ -4045,8 +4041,7 @@ impl Walker<'_, '_> {
         let (rst_seq, rst_ack, with_ack) = if flags.ack {
             (*ack, 0, false)
         } else {
-            let len = pkt.payload_len as u32 + flags.syn as u32 + flags.fin as u32;
-            (0, seq.wrapping_add(len), true)
+            (0, pkt.seq_after().unwrap_or(*seq), true)
         };
         let flags = TcpFlags {
             rst: true,
@@ -4054,16 +4049,6 @@ impl Walker<'_, '_> {
             ..Default::default()
         };
         Some(tcp_answer(pkt, flags, rst_seq, rst_ack))
-    }
-}
-
-/// The sequence number after a TCP segment: its data, plus one for a SYN
-/// and one for a FIN (0 for anything else).
-fn tcp_end(pkt: &Packet) -> u32 {
-    match &pkt.transport {
-        Transport::Tcp { flags, seq, .. } => (seq.wrapping_add(u32::from(pkt.payload_len)))
-            .wrapping_add(u32::from(flags.syn) + u32::from(flags.fin)),
-        _ => 0,
     }
 }
 
