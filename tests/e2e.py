@@ -253,6 +253,8 @@ def run(b, base):
     b.screenshot(os.path.join(SHOTS, "e2e-first-view-dark.png"))
     axe(b, "the first view, dark")
     b.click("#theme")
+    back = b.js("return [document.documentElement.getAttribute('data-theme'), localStorage.getItem('packetwalk.theme')]")
+    check("switching back to the system's light follows the system again (nothing stored)", back == [None, None], back)
     b.set_size(1440, 1400)
 
     # 1. The article's packet, stepped to the DNAT.
@@ -1595,6 +1597,11 @@ def run(b, base):
     check("at the page's end the step bar (a line and one row) covers no packet", hit[0] and hit[1] < 100, hit)
     b.screenshot(os.path.join(SHOTS, "e2e-embed-600.png"))
     axe(b, "embed mode at 600 px")
+    b.js("window.scrollTo(0, 0)")
+    b.click("#embed-send")
+    sent = b.js("const r = document.querySelector('#send-from').getBoundingClientRect();"
+                "return [document.activeElement.id, r.top >= 0 && r.bottom <= document.querySelector('.step-controls').getBoundingClientRect().top]")
+    check("an embed's \"Send a packet ↓\" takes the reader to the send form, under the steps, and focuses it", sent == ["send-from", True], sent)
     fresh(b, base + "?embed=1&scenario=calico-ipip#v2.AAAA")
     bar = b.js("const c = document.querySelector('.step-controls'); return [c.scrollWidth, c.clientWidth, document.querySelector('.step-position').textContent]")
     check("a narrow embed's step bar holds a three-digit step count without scrolling", bar[0] <= bar[1], bar)

@@ -1393,8 +1393,11 @@ fn a_reset_refuses_a_connect_and_resets_a_connection() {
     let synack_spec = reply_spec(&t).unwrap();
     let synack = send(&mut w, &mut s, &synack_spec).unwrap();
     assert_eq!(delivered_in(&synack), "client");
+    // The server resets at its next sequence number (what the client
+    // expects: a reset at any other is challenged, RFC 5961).
     let mut rst = again_spec(&synack_spec, &synack).unwrap();
     rst.flags = Some(RST_ACK);
+    rst.seq = synack.steps[0].packet.seq_after();
     let reset = send(&mut w, &mut s, &rst).unwrap();
     assert!(
         socket_of(&reset).contains("ECONNRESET"),
@@ -1495,8 +1498,11 @@ fn a_reset_to_the_listeners_side_ends_what_it_accepted() {
         let mut reset = if handshake_done {
             again_spec(&last_spec, &last).unwrap()
         } else {
+            // After the SYN (at the number the server acknowledged: one
+            // before it is an invalid RST for conntrack).
             let mut r = again_spec(&syn, &t).unwrap();
             r.src_port = Some(40000);
+            r.seq = t.steps[0].packet.seq_after();
             r
         };
         reset.flags = Some(RST_ACK);

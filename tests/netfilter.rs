@@ -78,6 +78,27 @@ fn tcp_spec(from: &str, to: &str, port: u16, flags: &str, len: u16) -> SendSpec 
     spec
 }
 
+/// Sequence numbers for a conversation between the client and the pod:
+/// each side's segment starts where its last one ended (ISNs 1000 and
+/// 5000) and, with ACK, acknowledges all the other side sent.
+struct Talk {
+    next: [u32; 2],
+}
+
+impl Talk {
+    fn new() -> Talk {
+        Talk { next: [1000, 5000] }
+    }
+
+    fn number(&mut self, client: bool, spec: &mut SendSpec) {
+        let (me, peer) = if client { (0, 1) } else { (1, 0) };
+        let f = spec.flags.unwrap();
+        spec.seq = Some(self.next[me]);
+        spec.ack = Some(if f.ack { self.next[peer] } else { 0 });
+        self.next[me] += u32::from(spec.payload_len) + u32::from(f.syn) + u32::from(f.fin);
+    }
+}
+
 /// The state conntrack's lookup on the node gave the packet.
 fn node_ct_state(t: &Trace) -> String {
     (t.steps.iter())
@@ -647,8 +668,10 @@ fn a_closed_connection_is_reopened_only_as_the_kernel_does() {
         } else {
             &final_syn
         };
+        let mut talk = Talk::new();
         for (from, to, port, flags) in close.iter().chain(tail) {
-            let spec = tcp_spec(from, to, *port, flags, 0);
+            let mut spec = tcp_spec(from, to, *port, flags, 0);
+            talk.number(*from == "client", &mut spec);
             last = Some(send(&mut w, &mut s, &spec).unwrap());
         }
         let t = last.unwrap();
@@ -736,9 +759,10 @@ fn conntrack_follows_the_kernels_tcp_state_table() {
     for (what, sends, want, listed) in cases {
         let (mut w, mut s) = routed(&rules);
         let mut last = None;
+        let mut talk = Talk::new();
         for (who, flags) in &sends {
             let (flags, len) = flags.split_once('+').unwrap_or((flags, "0"));
-            let spec = match *who {
+            let mut spec = match *who {
                 "client" => tcp_spec(
                     "client",
                     "10.0.0.1:8080",
@@ -748,12 +772,85 @@ fn conntrack_follows_the_kernels_tcp_state_table() {
                 ),
                 _ => tcp_spec("web5", "10.0.0.2:40000", 80, flags, len.parse().unwrap()),
             };
+            talk.number(*who == "client", &mut spec);
             last = Some(send(&mut w, &mut s, &spec).unwrap());
         }
         let t = last.unwrap();
         let state = node_ct_state(&t);
         assert!(state.starts_with(want), "{what}: {state}");
         assert_eq!(s.conntrack[0].list(), [listed], "{what}");
+    }
+}
+
+/// A RST's sequence number, as conntrack checks it once the other side
+/// has acknowledged something (measured on Linux 6.18): the exact number
+/// closes; another within the window leaves an assured connection
+/// ESTABLISHED with the CLOSE timeout (the receiver will send a challenge
+/// ACK); one before the acknowledgement is invalid; a RST answering a SYN
+/// must not acknowledge past it. Client ISN 1000, server ISN 5000.
+#[test]
+fn conntrack_checks_a_resets_sequence_number() {
+    let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.5:80\n");
+    type Seg = (&'static str, &'static str, u32, u32, u16);
+    let (c, sv) = ("client", "server");
+    // The handshake, 100 bytes from the client, and their ACK.
+    let talked: [Seg; 5] = [
+        (c, "SYN", 1000, 0, 0),
+        (sv, "SYN,ACK", 5000, 1001, 0),
+        (c, "ACK", 1001, 5001, 0),
+        (c, "PSH,ACK", 1001, 5001, 100),
+        (sv, "ACK", 5001, 1101, 0),
+    ];
+    let after = |then: &[Seg]| talked.iter().chain(then).copied().collect::<Vec<Seg>>();
+    let tuples = "src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=8080 src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000";
+    // What the receiving socket did (RFC 5961): took the reset, answered
+    // it with a challenge ACK, or discarded it. An invalid RST is not
+    // translated: it reaches the node's own port, where nothing listens,
+    // or, from the pod, the client, which never sent to the pod itself.
+    let (reset, challenged) = (
+        "the reset ends the connection",
+        "TCP answers it with a challenge ACK",
+    );
+    let cases: Vec<(&str, Vec<Seg>, &str, String, &str)> = vec![
+        ("the exact number", after(&[(c, "RST", 1101, 0, 0)]), "ESTABLISHED; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
+        ("with its ACK", after(&[(sv, "RST,ACK", 5001, 1101, 0)]), "ESTABLISHED, reply direction; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
+        ("in the window, past it", after(&[(c, "RST", 1200, 0, 0)]), "ESTABLISHED; a RST with sequence number 1200, not the 1101 the other side expects next", format!("tcp      6 10 ESTABLISHED {tuples} [ASSURED]"), challenged),
+        ("then the exact one", after(&[(c, "RST", 1200, 0, 0), (c, "RST", 1101, 0, 0)]), "ESTABLISHED; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
+        ("before the acknowledgement", after(&[(c, "RST", 1050, 0, 0)]), "INVALID (a RST with sequence number 1050 in ESTABLISHED, before 1101", format!("tcp      6 432000 ESTABLISHED {tuples} [ASSURED]"), "NoListener"),
+        // A RST train: data not yet acknowledged, then a RST at its end.
+        ("after the sender's own data", after(&[(sv, "PSH,ACK", 5001, 1101, 20), (sv, "RST,ACK", 5021, 1101, 0)]), "ESTABLISHED, reply direction; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
+        // Closing anyway: no check.
+        ("in FIN_WAIT, before the acknowledgement", after(&[(c, "FIN,ACK", 1101, 5001, 0), (c, "RST", 1050, 0, 0)]), "ESTABLISHED; TCP state FIN_WAIT → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), "OutOfWindow"),
+        ("answering the SYN", vec![(c, "SYN", 1000, 0, 0), (sv, "RST,ACK", 0, 1001, 0)], "ESTABLISHED, reply direction; a RST came before any answer, so conntrack deletes the connection", String::new(), "ECONNREFUSED"),
+        ("acknowledging past the SYN", vec![(c, "SYN", 1000, 0, 0), (sv, "RST,ACK", 0, 1005, 0)], "INVALID (a RST acknowledging 1005, past anything the other side sent (it ends at 1001)", "tcp      6 120 SYN_SENT src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=8080 [UNREPLIED] src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000".to_string(), "NoListener"),
+    ];
+    for (what, segs, want, listed, socket) in cases {
+        let (mut w, mut s) = routed(&rules);
+        let mut last = None;
+        for (who, flags, seq, ack, len) in &segs {
+            let mut spec = match *who {
+                "client" => tcp_spec("client", "10.0.0.1:8080", 40000, flags, *len),
+                _ => tcp_spec("web5", "10.0.0.2:40000", 80, flags, *len),
+            };
+            spec.seq = Some(*seq);
+            spec.ack = Some(*ack);
+            last = Some(send(&mut w, &mut s, &spec).unwrap());
+        }
+        let t = last.unwrap();
+        let state = node_ct_state(&t);
+        assert!(state.starts_with(want), "{what}: {state}");
+        let did = match &t.verdict {
+            Verdict::Delivered { socket, .. } => socket.clone(),
+            v => format!("{v:?}"),
+        };
+        assert!(did.contains(socket), "{what}: {did}");
+        let list: Vec<String> = s.conntrack[0]
+            .list()
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .collect();
+        let want_list: Vec<String> = Some(listed).filter(|l| !l.is_empty()).into_iter().collect();
+        assert_eq!(list, want_list, "{what}");
     }
 }
 

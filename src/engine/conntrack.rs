@@ -290,13 +290,20 @@ impl Segment {
     }
 }
 
+/// `before(a, b)` of the kernel: sequence number `a` comes before `b`
+/// (modulo 2³²).
+fn before(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
 /// What a segment did to the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The state table took it: from one state to another (maybe the same).
     Moved { from: TcpState, to: TcpState },
-    /// Let through on the entry, which stays as it was (`sIG`, and a SYN
-    /// in TIME_WAIT or CLOSE that may not reopen it): why, in words.
+    /// Let through on the entry, whose state stays (`sIG`, a SYN in
+    /// TIME_WAIT or CLOSE that may not reopen it, a RST in ESTABLISHED
+    /// that is not at the exact sequence number): why, in words.
     Ignored(String),
     /// A SYN of a connection that was closed: the kernel deletes the entry
     /// and looks the packet up again (`NF_REPEAT`), as new.
@@ -309,8 +316,9 @@ pub enum Outcome {
 /// (`nf_conntrack_proto_tcp.c`): the state, whether a FIN began the
 /// closing (`IP_CT_TCP_FLAG_CLOSE_INIT`), the last segment it took (its
 /// class, direction and end), whether each side's data waits for an ACK,
-/// and whether the two opened at once. Sequence numbers are not checked
-/// against the windows.
+/// whether the two opened at once, and each side's highest sequence end
+/// and acknowledgement (`td_end`, `td_maxack`). Sequence numbers are not
+/// checked against the windows, except a RST's (below).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tcp {
     pub state: TcpState,
@@ -325,6 +333,20 @@ pub struct Tcp {
     /// (`IP_CT_EXP_CHALLENGE_ACK`).
     expect_challenge: bool,
     simultaneous: bool,
+    /// Each side's highest sequence end sent (`td_end`), original then
+    /// reply.
+    end: [Option<u32>; 2],
+    /// Each side's highest acknowledgement sent (`td_maxack`, set with
+    /// `IP_CT_TCP_FLAG_MAXACK_SET`).
+    maxack: [Option<u32>; 2],
+}
+
+/// What the checks of a RST that the state table sends to CLOSE decide.
+enum RstCheck {
+    Close,
+    /// Accepted, but the state stays: why.
+    Keep(String),
+    Invalid(String),
 }
 
 fn side(dir: Dir) -> usize {
@@ -340,6 +362,7 @@ impl Tcp {
     /// had seen an answer before it (`IPS_SEEN_REPLY`). Updates `entry`'s
     /// state, timeout and ASSURED mark.
     pub fn segment(entry: &mut Entry, dir: Dir, s: Segment, replied: bool) -> Outcome {
+        let assured = entry.assured;
         let t = &mut entry.tcp;
         let seg = Seg::of(s.flags);
         let mut old = t.state;
@@ -367,6 +390,8 @@ impl Tcp {
                 t.close_init = false;
                 t.unacked = [false; 2];
                 t.simultaneous = false;
+                t.end = [None; 2];
+                t.maxack = [None; 2];
             } else {
                 if old == TcpState::LastAck && dir == Dir::Original && seg == Seg::Syn {
                     t.expect_challenge = true;
@@ -398,6 +423,21 @@ impl Tcp {
             unreachable!("Ignore and Invalid returned above")
         };
         let (me, peer) = (side(dir), 1 - side(dir));
+        if seg == Seg::Rst {
+            match t.rst_check(dir, s, old, assured) {
+                RstCheck::Close => {}
+                RstCheck::Invalid(why) => return Outcome::Invalid(why),
+                RstCheck::Keep(why) => {
+                    // Accepted on the entry, whose state stays; any RST
+                    // gives the CLOSE timeout.
+                    t.end[me] = Some(t.end[me].map_or(s.end(), |e| later(e, s.end())));
+                    t.last = Some((dir, seg));
+                    t.last_end = s.end();
+                    entry.timeout = TcpState::Close.timeout();
+                    return Outcome::Ignored(why);
+                }
+            }
+        }
         match new {
             // An ACK of the last FIN that answers a SYN from the other side
             // is RFC 5961's challenge ACK, not the end of the connection.
@@ -427,7 +467,13 @@ impl Tcp {
         }
         if s.flags.ack {
             t.unacked[peer] = false;
+            // (An acknowledgement of 0 is taken as none: the page's
+            // hand-made segments carry it.)
+            if s.ack != 0 {
+                t.maxack[me] = Some(t.maxack[me].map_or(s.ack, |m| later(m, s.ack)));
+            }
         }
+        t.end[me] = Some(t.end[me].map_or(s.end(), |e| later(e, s.end())));
         t.last = Some((dir, seg));
         t.last_end = s.end();
         t.state = new;
@@ -463,6 +509,72 @@ impl Tcp {
             from: old,
             to: t.state,
         }
+    }
+}
+
+/// The later of two sequence numbers.
+fn later(a: u32, b: u32) -> u32 {
+    if before(a, b) {
+        b
+    } else {
+        a
+    }
+}
+
+impl Tcp {
+    /// The checks of a RST the state table sends to CLOSE
+    /// (`nf_conntrack_tcp_packet`'s `TCP_CONNTRACK_CLOSE` case, then
+    /// `tcp_in_window`'s bound on its acknowledgement), measured on Linux
+    /// 6.18: in a closing state any RST closes; once the peer has
+    /// acknowledged something, a RST before that acknowledgement is
+    /// invalid, and on an assured ESTABLISHED connection only the exact
+    /// number (or the end of the sender's last segment, a "RST train")
+    /// closes it, while another number within the window leaves it
+    /// ESTABLISHED, for the challenge ACK (RFC 5961) that will follow.
+    fn rst_check(&self, dir: Dir, s: Segment, old: TcpState, assured: bool) -> RstCheck {
+        use TcpState::*;
+        // tcp_can_early_drop: the connection is closing anyway.
+        if matches!(
+            old,
+            FinWait | CloseWait | LastAck | TimeWait | Close | Killed
+        ) {
+            return RstCheck::Close;
+        }
+        let peer = 1 - side(dir);
+        let established = old == Established && assured;
+        if let Some(maxack) = self.maxack[peer].filter(|_| self.last.map(|l| l.1) != Some(Seg::Syn))
+        {
+            if s.seq == 0 && !established {
+                return RstCheck::Close;
+            }
+            if before(s.seq, maxack) {
+                return RstCheck::Invalid(format!(
+                    "a RST with sequence number {} in {}, before {maxack}, which the other side has already acknowledged: conntrack finds it invalid (\"invalid rst\": an old or forged reset), the entry stays, and no NAT applies",
+                    s.seq,
+                    old.name()
+                ));
+            }
+            let train = self.last == Some((dir, Seg::Ack)) && s.seq == self.last_end;
+            if established && s.seq != maxack && !train {
+                return RstCheck::Keep(format!(
+                    "a RST with sequence number {}, not the {maxack} the other side expects next: conntrack lets it through but keeps ESTABLISHED (the receiver answers such a reset with a challenge ACK, RFC 5961, and only a RST at the exact number ends the connection); the entry's timeout drops to 10 s",
+                    s.seq
+                ));
+            }
+        }
+        // tcp_in_window: an acknowledgement past anything the other side
+        // sent (a RST without ACK, or acknowledging 0, is taken as
+        // acknowledging all of it).
+        if let (true, Some(end)) = (s.flags.ack && s.ack != 0, self.end[peer]) {
+            if before(end, s.ack) {
+                return RstCheck::Invalid(format!(
+                    "a RST acknowledging {}, past anything the other side sent (it ends at {end}): conntrack finds it out of window and invalid, the entry stays {}, and no NAT applies",
+                    s.ack,
+                    old.name()
+                ));
+            }
+        }
+        RstCheck::Close
     }
 }
 

@@ -1415,6 +1415,7 @@ impl Walker<'_, '_> {
             DropReason::NoListener
             | DropReason::NoPingSocket
             | DropReason::NoConnection
+            | DropReason::OutOfWindow
             | DropReason::ConntrackClash => Layer::Transport,
             DropReason::NoNeighbour | DropReason::Hairpin => Layer::Link,
             _ => Layer::Network,
@@ -3614,7 +3615,29 @@ impl Walker<'_, '_> {
         // socket, not the listener: TCP answers it with a challenge ACK
         // (RFC 5961, tcp_send_challenge_ack) and the connection goes on.
         let open = (self.state.heard[host].iter()).any(|h| h.conn == conn && !h.closed);
-        let challenge = (syn_only && open && self.state.connected[host].contains(&conn))
+        let connected = self.state.connected[host].contains(&conn);
+        // A connection's socket takes a reset only at the exact sequence
+        // number it expects next (rcv_nxt): RFC 5961, tcp_validate_incoming.
+        // Past it (within the window) it answers with a challenge ACK;
+        // before it, the reset is outside the window and discarded.
+        let rst_off = match &pkt.transport {
+            Transport::Tcp { flags, seq, .. } if flags.rst && connected => (self.state.heard[host]
+                .iter())
+            .find(|h| h.conn == conn && !h.closed)
+            .map(|h| (*seq, h.received))
+            .filter(|(seq, next)| seq != next),
+            _ => None,
+        };
+        if let Some((seq, next)) =
+            rst_off.filter(|(seq, next)| (seq.wrapping_sub(*next) as i32) < 0)
+        {
+            let detail = format!(
+                "the tcp socket {}:{dport} ← {}:{sport} expects sequence number {next} next: a reset with {seq} is before it, outside the receive window, and TCP discards it (RFC 5961); the connection goes on",
+                ip.dst, ip.src
+            );
+            return self.drop(host, DropReason::OutOfWindow, detail, None, &pkt.clone());
+        }
+        let challenge = ((syn_only && open && connected) || rst_off.is_some())
             .then(|| self.challenge_ack(host, &pkt, conn));
         if let (false, None, Some(_), Some(f)) = (answer, &challenge, listener, tcp_flags) {
             let accepted = &mut self.state.accepted[host];
@@ -3662,7 +3685,12 @@ impl Walker<'_, '_> {
                 return self.drop(host, DropReason::NoConnection, detail, resp, &pkt.clone());
             }
         }
-        let socket = if challenge.is_some() {
+        let socket = if let Some((seq, next)) = rst_off {
+            Some(format!(
+                "the established connection's socket {}:{dport} ← {}:{sport}, which expects sequence number {next} next: a reset with {seq}, within the window but not exact, may be forged, so TCP answers it with a challenge ACK (RFC 5961; the peer, if it really reset, sends its RST again at {next}) and the connection goes on",
+                ip.dst, ip.src
+            ))
+        } else if challenge.is_some() {
             Some(format!(
                 "the established connection's socket {}:{dport} ← {}:{sport}, not the listener: TCP answers a SYN there with a challenge ACK (RFC 5961: the ACK it would send anyway, with its own sequence numbers; a peer that really restarted answers that with a RST), and the connection goes on",
                 ip.dst, ip.src

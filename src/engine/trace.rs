@@ -341,6 +341,9 @@ pub enum DropReason {
     /// Larger than the MTU of the device a socket would send it by: the
     /// socket never sends it as one packet.
     TooBig,
+    /// A reset before the next sequence number the connection's socket
+    /// expects: outside its receive window, TCP discards it (RFC 5961).
+    OutOfWindow,
 }
 
 impl DropReason {
@@ -368,6 +371,7 @@ impl DropReason {
             DropReason::Hairpin => "a bridge does not send a frame back out of the port it came in on unless that port's hairpin mode is on",
             DropReason::FragNeeded => "too large for the MTU of the way out, and Don't Fragment is set: the router answers ICMP fragmentation needed, naming that MTU",
             DropReason::TooBig => "too large for the MTU of the way out of the host that made it: it is not sent as one packet",
+            DropReason::OutOfWindow => "outside the connection's receive window (a sequence number the socket already took): TCP discards it without an answer (an old or forged segment)",
         }
     }
 }

@@ -2001,8 +2001,11 @@ impl Component for App {
                 self.fall_back_to_steps();
             }
             Msg::Theme => {
-                let now_dark = self.dark.unwrap_or_else(browser::prefers_dark);
-                self.dark = Some(!now_dark);
+                // A choice that matches the system's is no choice: the page
+                // follows the system again (and so do embeds).
+                let system = browser::prefers_dark();
+                let dark = !self.dark.unwrap_or(system);
+                self.dark = (dark != system).then_some(dark);
                 browser::apply_theme(self.dark);
                 browser::save_theme(self.dark);
             }
@@ -2448,7 +2451,12 @@ impl Component for App {
             html! {
                 <header class="page-header embed-header">
                     <h1 class="embed-title">{ "Packet Walk" }<span class="embed-sub">{ format!(": {}", s.world.scenario.title) }</span></h1>
-                    <a class="button" href={browser::page_url(&self.link_fragment().unwrap_or_default())} target="_blank" rel="noopener">{ "Open full playground ↗" }</a>
+                    <div class="embed-actions">
+                        // The send form is last in an embed, under the
+                        // steps: a reader who wants their own packet jumps.
+                        <button id="embed-send" onclick={Callback::from(|_| browser::focus_top("send-from"))} title="Go to the send form, under the steps">{ "Send a packet ↓" }</button>
+                        <a class="button" href={browser::page_url(&self.link_fragment().unwrap_or_default())} target="_blank" rel="noopener">{ "Open full playground ↗" }</a>
+                    </div>
                 </header>
             }
         } else {
