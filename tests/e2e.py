@@ -214,11 +214,14 @@ def main():
 # kB with End held to the steps reached and the form's fields marked
 # invalid together, 512.0 kB with the form's fields from one helper, 517.1
 # kB (517.2 with the embed following the box) with conntrack's TCP state table, its timeouts, the challenge ACK,
-# the Embed dialog's exercise and Show all steps asking first; the
+# the Embed dialog's exercise and Show all steps asking first, 521.2 kB
+# on 2026-11-27 with a RST's sequence checks (conntrack's and the
+# socket's), the packet card's placement clear of lines and titles, the
+# theme following the system again and the embed's "Send a packet"; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 517_500
+PAGE_BYTES_LIMIT = 521_500
 
 
 def page_size(dist):
@@ -243,7 +246,15 @@ def run(b, base):
                              " innerHeight - document.querySelector('#step-forward').getBoundingClientRect().bottom]")
     check("in a 1280×800 window About starts closed; the picture and the step buttons are in the first screen",
           not about and topo > 200 and step > 0, f"about open {about}, picture {topo} px in, step button {step} px above the foot")
+    glyph = b.js("const r = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect(); return [scrollY, r.top > 0 && r.bottom < innerHeight]")
+    check("the page opens at its top (the scenario picker in sight) with the packet in sight too (clients are drawn first)", glyph == [0, True], glyph)
     b.screenshot(os.path.join(SHOTS, "e2e-first-view.png"))
+    b.js("document.getElementById('scenario-picker').focus()")
+    before = b.text(".step-position")
+    b.keys([KEY_RIGHT])
+    check("→ on the scenario picker steps, as the step panel's hint says, and keeps the scenario",
+          b.value("#scenario-picker") == "article" and b.text(".step-position") != before, [b.value("#scenario-picker"), before, b.text(".step-position")])
+    b.keys([KEY_LEFT])
     tops = b.js("return ['#scenario-picker', '#theme'].map(s => Math.round(document.querySelector(s).getBoundingClientRect().top))")
     check("at 1280 px the toolbar is one row", abs(tops[0] - tops[1]) <= 4, tops)
     axe(b, "the first view")
@@ -303,15 +314,14 @@ def run(b, base):
     end_at = selected_text(b)
     b.keys(["\ue011", " ", " "])  # Home, then Space twice: play and pause
     first_at = selected_text(b)
-    # The page moves only to keep the packet on the picture in view (the
-    # client is at the picture's foot, under the window's), never to the
-    # page's end as the End key would scroll it.
+    # The page moves only to keep the packet on the picture in view, never
+    # to the page's end as the End key would scroll it.
     tall, scrolled, most, in_view = b.js(
         "const g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect();"
         " const h = document.documentElement.scrollHeight;"
         " return [h > innerHeight + 200, scrollY, h - innerHeight, g.top >= 0 && g.bottom <= innerHeight]")
     check("End, Home and Space step and play, and the page moves only to keep the packet in view",
-          tall and 0 < scrolled < most - 200 and in_view and end_at != at and first_at != end_at,
+          tall and 0 <= scrolled < most - 200 and in_view and end_at != at and first_at != end_at,
           f"tall {tall}, scrollY {scrolled} of {most}, packet in view {in_view}")
     seen, words = b.js("const o = document.querySelector('#outcome'); const r = o.getBoundingClientRect();"
                        " return [r.top >= 0 && r.bottom <= innerHeight, o.textContent]")

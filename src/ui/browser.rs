@@ -657,7 +657,11 @@ pub fn typing_in_field(k: &web_sys::KeyboardEvent) -> bool {
         !matches!(kind.as_str(), "checkbox" | "button" | "submit" | "reset" | "file" | "color")
     };
     let field = match tag.as_str() {
-        "textarea" | "select" => true,
+        "textarea" => true,
+        // A closed select changes with ↑/↓ as well; ←/→ step, as the
+        // step panel's hint says, instead of changing it (the scenario
+        // picker would open another scenario).
+        "select" => !matches!(k.key().as_str(), "ArrowLeft" | "ArrowRight"),
         "input" => input_takes_keys(),
         _ => false,
     };

@@ -42,7 +42,9 @@ const HOSTS_X: i32 = 24;
 const HOST_GAP: i32 = 10;
 const CAPTION_H: i32 = 24;
 const BUS_GAP: i32 = 14;
-const ROW_GAP: i32 = 40;
+/// Between a bus and the next row: room for a tunnelled packet's card
+/// (two nested boxes, 42 high) with a little air.
+const ROW_GAP: i32 = 52;
 const PAD: i32 = 8;
 /// The title band of a host box (title baseline at 17).
 pub const TITLE_H: i32 = 24;
@@ -697,6 +699,11 @@ pub fn layout(sc: &Scenario) -> Layout {
         }
     }
 
+    // Clients outside the cluster first: the packets a learner sends
+    // most start there, so the walk begins at the picture's top (in sight
+    // when the page opens) and goes down into the nodes.
+    top.sort_by_key(|&i| sc.hosts[i].kind != HostKind::Client);
+
     // Sections: one per LAN in order of first appearance, then no LAN.
     let mut lans: Vec<String> = Vec::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
@@ -870,7 +877,10 @@ pub fn layout(sc: &Scenario) -> Layout {
             bus.b.x = right;
         }
     }
-    out.height = (y - ROW_GAP + MARGIN).max(TOP + CAPTION_H + MARGIN);
+    // Under the last bus, room for the packet's card as under the others.
+    let last_bus = out.sections.last().is_some_and(|s| !s.buses.is_empty());
+    let room = if last_bus { ROW_GAP } else { MARGIN };
+    out.height = (y - ROW_GAP + room).max(TOP + CAPTION_H + MARGIN);
     out
 }
 
@@ -944,6 +954,8 @@ pub struct CardLayer {
 pub struct Card {
     pub rect: Rect,
     pub layers: Vec<CardLayer>,
+    /// Where the leader line from the glyph meets the card.
+    pub lead: Point,
 }
 
 /// The packet at one step: where it is drawn and what it says.
@@ -1068,7 +1080,7 @@ fn card(
         sizes.push((w, h));
     }
     sizes.reverse();
-    let Point { x, y } = place_card(layout, at, w, h, own, top);
+    let (Point { x, y }, lead) = place_card(layout, at, w, h, own, top);
     let mut layers: Vec<CardLayer> = Vec::with_capacity(labels.len());
     for (k, (label, is_outer)) in labels.into_iter().enumerate() {
         let rect = match layers.last() {
@@ -1089,7 +1101,61 @@ fn card(
     Card {
         rect: Rect { x, y, w, h },
         layers,
+        lead,
     }
+}
+
+/// Where the leader line from the glyph at `at` may meet `card`: on its
+/// edge nearest the glyph, above or below it, straight over the glyph
+/// (first) or elsewhere along that edge.
+fn leads(card: &Rect, at: Point) -> impl Iterator<Item = Point> {
+    let (lo, hi) = (card.x + 4, (card.right() - 4).max(card.x + 4));
+    let y = if card.bottom() <= at.y {
+        card.bottom()
+    } else {
+        card.y
+    };
+    std::iter::once(at.x.clamp(lo, hi))
+        .chain((0..=8).map(move |k| lo + (hi - lo) * k / 8))
+        .map(move |x| Point { x, y })
+}
+
+/// The length of the picture's lines that run under `r` or within 4 of
+/// its edges: host borders (the ring drawn around the packet's host is 4
+/// outside them), buses and trunks.
+fn lines_under(layout: &Layout, r: &Rect) -> i64 {
+    const M: i32 = 3;
+    let across = |y: i32, x1: i32, x2: i32| -> i64 {
+        if y >= r.y - M && y <= r.bottom() + M {
+            (x2.min(r.right()) - x1.max(r.x)).max(0) as i64
+        } else {
+            0
+        }
+    };
+    let down = |x: i32, y1: i32, y2: i32| -> i64 {
+        if x >= r.x - M && x <= r.right() + M {
+            (y2.min(r.bottom()) - y1.max(r.y)).max(0) as i64
+        } else {
+            0
+        }
+    };
+    let mut n = 0;
+    for h in &layout.hosts {
+        let b = h.rect;
+        n += across(b.y, b.x, b.right())
+            + across(b.bottom(), b.x, b.right())
+            + down(b.x, b.y, b.bottom())
+            + down(b.right(), b.y, b.bottom());
+    }
+    for s in &layout.sections {
+        for bus in &s.buses {
+            n += across(bus.a.y, bus.a.x, bus.b.x);
+        }
+        if let Some(t) = s.trunk {
+            n += down(t.a.x, t.a.y, t.b.y);
+        }
+    }
+    n
 }
 
 fn overlap(a: &Rect, b: &Rect) -> i64 {
@@ -1099,10 +1165,12 @@ fn overlap(a: &Rect, b: &Rect) -> i64 {
 }
 
 /// Where a `w`×`h` card for the glyph at `at` goes: of the places around
-/// the glyph (above, below, diagonally, beside; clamped into the picture),
-/// the one that hides the least text (host titles, device chips, captions;
-/// the glyph and `own`, the device the packet is on, ten times over), then
-/// the nearest, then the first in that order.
+/// the glyph (above, below, diagonally, beside, and in the gaps above and
+/// below its host's row; clamped into the picture), the one that hides
+/// the least text (host titles, device chips, captions; the glyph and
+/// `own`, the device the packet is on, ten times over), crosses the
+/// fewest lines (borders, buses) and whose leader line crosses the least
+/// text, then the nearest, then the first in that order.
 fn place_card(
     layout: &Layout,
     at: Point,
@@ -1110,7 +1178,7 @@ fn place_card(
     h: i32,
     own: Option<Rect>,
     top: Option<Rect>,
-) -> Point {
+) -> (Point, Point) {
     const GAP: i32 = 10;
     let glyph = Rect {
         x: at.x - 13,
@@ -1119,22 +1187,25 @@ fn place_card(
         h: 20,
     };
     let mut obstacles: Vec<(Rect, i64)> = Vec::new();
+    let mut titles = Vec::new();
     for hb in &layout.hosts {
         let lines = TITLE_H + if hb.note.is_some() { NOTE_H } else { 0 };
         let text =
             text_width(&hb.title, FONT).max(hb.note.as_deref().map_or(0, |n| text_width(n, FONT)));
-        obstacles.push((
-            Rect {
-                x: hb.rect.x,
-                y: hb.rect.y,
-                w: hb.rect.w.min(text + 2 * PAD),
-                h: lines.min(hb.rect.h),
-            },
-            1,
-        ));
+        let title = Rect {
+            x: hb.rect.x,
+            y: hb.rect.y,
+            w: hb.rect.w.min(text + 2 * PAD),
+            h: lines.min(hb.rect.h),
+        };
+        obstacles.push((title, 1));
+        titles.push(title);
     }
     for d in &layout.devices {
         obstacles.push((d.rect, 1));
+        if own != Some(d.rect) {
+            titles.push(d.rect);
+        }
     }
     for s in &layout.sections {
         obstacles.push((
@@ -1160,11 +1231,18 @@ fn place_card(
         (at.x - 2 * GAP - w, at.y + GAP),
         (at.x + 2 * GAP, at.y - h / 2),
         (at.x - 2 * GAP - w, at.y - h / 2),
+        // Just under a bus (the gap below it holds the tallest card).
+        (at.x - w / 2, at.y + 5),
+        (at.x + GAP, at.y + 5),
     ];
-    // In the gap above the row of the outermost box around the packet.
+    // In the gaps above and below the row of the outermost box around
+    // the packet (below its bus).
     if let Some(t) = top {
-        let y = t.y - 4 - h;
-        candidates.extend([(at.x - w / 2, y), (t.right() - w, y), (t.x, y)]);
+        for y in [t.y - 5 - h, t.bottom() + BUS_GAP + 5] {
+            candidates.extend([(at.x - w / 2, y), (t.right() - w, y), (t.x, y)]);
+        }
+        // Beside the box, level with the glyph.
+        candidates.push((t.right() + GAP, at.y - h / 2));
     }
     let clamp = |v: i32, hi: i32| v.min(hi).max(2);
     candidates
@@ -1177,14 +1255,81 @@ fn place_card(
                 h,
             };
             let hidden: i64 = obstacles.iter().map(|(o, k)| overlap(&r, o) * k).sum();
+            let crossed = 20 * lines_under(layout, &r);
+            // The leader's best way to the card: over the least text,
+            // across the fewest lines, the shortest.
+            let (led, lead) = leads(&r, at)
+                .enumerate()
+                .map(|(k, to)| {
+                    let len = (to.x - at.x).abs() + (to.y - at.y).abs();
+                    let cost = 48 * leader_over(&titles, at, to)
+                        + 100 * leader_crossings(layout, at, to)
+                        + i64::from(len) / 8;
+                    ((cost, k), to)
+                })
+                .min_by_key(|(c, _)| *c)
+                .map(|((cost, _), to)| (cost, to))
+                .unwrap_or((0, at));
             let dx = (r.x - at.x).max(at.x - r.right()).max(0) as i64;
             let dy = (r.y - at.y).max(at.y - r.bottom()).max(0) as i64;
-            (hidden + 4 * (dx + dy), r)
+            (hidden + crossed + led + 4 * (dx + dy), r, lead)
         })
         .enumerate()
-        .min_by_key(|(i, (score, _))| (*score, *i))
-        .map(|(_, (_, r))| Point { x: r.x, y: r.y })
-        .unwrap_or(Point { x: 2, y: 2 })
+        .min_by_key(|(i, (score, _, _))| (*score, *i))
+        .map(|(_, (_, r, lead))| (Point { x: r.x, y: r.y }, lead))
+        .unwrap_or((Point { x: 2, y: 2 }, at))
+}
+
+/// How much of the leader line from the glyph at `at` to `to` runs over
+/// text in `rects` (host titles, device chips), in steps of 2.
+fn leader_over(rects: &[Rect], at: Point, to: Point) -> i64 {
+    let steps = ((to.x - at.x).abs().max((to.y - at.y).abs()) / 2).max(1);
+    // The glyph's own half-height is where the line starts.
+    (4..=steps)
+        .filter(|k| {
+            let p = Point {
+                x: at.x + (to.x - at.x) * k / steps,
+                y: at.y + (to.y - at.y) * k / steps,
+            };
+            rects.iter().any(|r| r.contains_point(p))
+        })
+        .count() as i64
+}
+
+/// How many lines (host borders, buses) the leader line from the glyph at
+/// `at` to `to` crosses.
+fn leader_crossings(layout: &Layout, at: Point, to: Point) -> i64 {
+    let (p, q) = (at, to);
+    // Strictly between p and q along one axis, at `v`: where the other
+    // coordinate is then, if it is within [lo, hi].
+    let hits = |pa: i32, qa: i32, pb: i32, qb: i32, v: i32, lo: i32, hi: i32| -> bool {
+        if (pa - v).signum() * (qa - v).signum() >= 0 {
+            return false;
+        }
+        let b = pb + (qb - pb) * (v - pa) / (qa - pa);
+        (lo..=hi).contains(&b)
+    };
+    let across = |y: i32, x1: i32, x2: i32| hits(p.y, q.y, p.x, q.x, y, x1, x2);
+    let down = |x: i32, y1: i32, y2: i32| hits(p.x, q.x, p.y, q.y, x, y1, y2);
+    let mut n = 0;
+    for h in &layout.hosts {
+        let b = h.rect;
+        n += [
+            across(b.y, b.x, b.right()),
+            across(b.bottom(), b.x, b.right()),
+            down(b.x, b.y, b.bottom()),
+            down(b.right(), b.y, b.bottom()),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count() as i64;
+    }
+    for s in &layout.sections {
+        n += (s.buses.iter())
+            .filter(|bus| across(bus.a.y, bus.a.x, bus.b.x))
+            .count() as i64;
+    }
+    n
 }
 
 /// Where the packet is at `step`: on the device the step names (receive,
@@ -1541,6 +1686,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// At every step of the article's two scenarios (the ones a new user
+    /// steps through first) the packet's card sits clear of the picture's
+    /// lines (host borders, buses, trunks) and its leader line crosses no
+    /// host's title text. (In the denser cluster scenarios a card may
+    /// still cross a line where no place is free.)
+    #[test]
+    fn the_packets_card_crosses_no_line_and_its_leader_no_title() {
+        let mut all = Vec::new();
+        for name in ["article", "article-remote"] {
+            let (sc, t) = walk(name);
+            let l = layout(&sc);
+            let titles: Vec<Rect> = (l.hosts.iter())
+                .map(|h| Rect {
+                    x: h.rect.x + PAD,
+                    y: h.rect.y + 6,
+                    w: text_width(&h.title, FONT),
+                    h: TITLE_H - 10,
+                })
+                .collect();
+            let bad: Vec<String> = (t.steps.iter().enumerate())
+                .filter_map(|(i, s)| {
+                    let m = packet_position(&l, s);
+                    let (lines, led) = (
+                        lines_under(&l, &m.card.rect),
+                        leader_over(&titles, m.at, m.card.lead),
+                    );
+                    (lines > 0 || led > 0).then(|| {
+                        format!(
+                            "step {}: {lines} of lines under {:?}, leader over titles {led}",
+                            i + 1,
+                            m.card.rect
+                        )
+                    })
+                })
+                .collect();
+            all.extend(bad.into_iter().map(|b| format!("{name} {b}")));
+        }
+        assert!(all.is_empty(), "{}", all.join("\n"));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use crate::ui::model::plural;
 use crate::engine::scenario::{HostKind, Scenario};
 use crate::engine::trace::{StepKind, Trace};
-use crate::ui::layout::{self, Layout, Marker, Place, Point, CARD_LINE_H, CHIP_PAD};
+use crate::ui::layout::{self, Layout, Marker, Place, CARD_LINE_H, CHIP_PAD};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -315,12 +315,7 @@ struct MarkerProps {
 fn topo_marker(props: &MarkerProps) -> Html {
     let m = &*props.marker;
     let at = m.at;
-    let card = m.card.rect;
-    let above = card.bottom() <= at.y;
-    let lead = Point {
-        x: at.x.clamp(card.x + 4, (card.right() - 4).max(card.x + 4)),
-        y: if above { card.bottom() } else { card.y },
-    };
+    let lead = m.card.lead;
     let wire = match &m.place {
         Place::Wire { path, .. } => Some(
             path.iter()
