@@ -388,7 +388,17 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
             None if step == "again" => sim::again_spec(last_spec, last).ok_or_else(|| no_again(last_spec, step))?,
             Some(("again", f)) => {
                 let mut s = sim::again_spec(last_spec, last).ok_or_else(|| no_again(last_spec, step))?;
-                s.flags = Some(parse_flags(f).map_err(|e| format!("--then {step}: {e}"))?);
+                let flags = parse_flags(f).map_err(|e| format!("--then {step}: {e}"))?;
+                // Other flags: the connection's next segment, numbered on
+                // from what each side sent (as the page's Again does).
+                if s.flags != Some(flags) && s.proto == packetwalk::engine::packet::Proto::Tcp {
+                    if let Some(first) = last.steps.first() {
+                        let (seq, ack) = sim::next_segment_numbers(&first.packet, traces.iter().map(|(_, t)| t));
+                        s.seq = seq.or(s.seq);
+                        s.ack = ack.or(s.ack);
+                    }
+                }
+                s.flags = Some(flags);
                 s
             }
             _ => return Err(format!("--then {step}: use reply, again, again:FLAGS (again:RST) or flush")),

@@ -421,6 +421,23 @@ fn then_sends_packets_on_the_same_state() {
             && states[4].contains("is NEW (a SYN on a closed connection"),
         "{states:?}"
     );
+    // Other flags are the connection's next segment: the server's reset
+    // after its SYN-ACK starts at the SYN-ACK's end (what the client
+    // expects; the SYN-ACK's own number would be discarded, RFC 5961).
+    let (code, out, err) = run(&[
+        "trace",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "flask-ui",
+        "--then",
+        "reply",
+        "--then",
+        "again:RST,ACK",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let last = out.lines().rfind(|l| l.starts_with("verdict:")).unwrap();
+    assert!(last.contains("the reset ends the connection"), "{out}");
     let (code, _, err) = run(&[
         "trace", "--from", "node8", "--to", "flask-ui", "--then", "sideways",
     ]);

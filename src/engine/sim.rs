@@ -1249,6 +1249,38 @@ pub fn again_spec(spec: &SendSpec, trace: &Trace) -> Option<SendSpec> {
     Some(again)
 }
 
+/// The numbers of the next segment on the TCP connection of `first` (a
+/// packet as it was sent), from the traces sent so far, newest last: the
+/// sequence number after this side's last segment sent, and the
+/// acknowledgement of the other side's last segment that reached it (each
+/// when there is one). Again with other flags or data sends that segment,
+/// not the packet's numbers again.
+pub fn next_segment_numbers<'a>(
+    first: &Packet,
+    traces: impl DoubleEndedIterator<Item = &'a Trace> + Clone,
+) -> (Option<u32>, Option<u32>) {
+    let Some((sport, dport)) = first.head_ports() else {
+        return (None, None);
+    };
+    let (src, dst) = (first.head().src, first.head().dst);
+    // Ours: sent with the same addresses and ports.
+    let seq = (traces.clone().rev())
+        .filter_map(|t| t.steps.first().map(|st| &st.packet))
+        .find(|p| {
+            p.head().src == src && p.head().dst == dst && p.head_ports() == Some((sport, dport))
+        })
+        .and_then(|p| p.seq_after());
+    // Theirs: delivered here, as this side sees the connection.
+    let ack = (traces.rev())
+        .filter(|t| matches!(t.verdict, Verdict::Delivered { .. }))
+        .filter_map(|t| t.steps.last().map(|st| &st.packet))
+        .find(|p| {
+            p.head().dst == src && p.head().src == dst && p.head_ports() == Some((dport, sport))
+        })
+        .and_then(|p| p.seq_after());
+    (seq, ack)
+}
+
 /// The answer to a delivered packet, sent from where it was delivered
 /// (SYN → SYN-ACK, anything else → ACK; UDP and ICMP echo likewise; none
 /// to a RST). A TCP answer acknowledges what it answers (its sequence

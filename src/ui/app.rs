@@ -2649,7 +2649,7 @@ impl App {
                         <button id="copy-link" onclick={link.callback(|_| Msg::CopyLink)} title="A link that opens this exact view">{ "Copy link" }</button>
                         <button id="embed-button" onclick={link.callback(|_| Msg::OpenEmbed)} title="An iframe snippet for a blog post or a course page">{ "Embed" }</button>
                     </div>
-                    <button id="theme" class="icon-button" aria-pressed={dark.to_string()} onclick={link.callback(|_| Msg::Theme)} aria-label="Dark theme">
+                    <button id="theme" class="icon-button" aria-pressed={dark.to_string()} onclick={link.callback(|_| Msg::Theme)} aria-label="Dark theme" title={if dark { "Light colours" } else { "Dark colours" }}>
                         <span aria-hidden="true">{ if dark { "☀" } else { "☾" } }</span>
                     </button>
                 </div>

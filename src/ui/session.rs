@@ -1591,9 +1591,7 @@ impl Session {
     }
 
     /// The numbers of the next segment on the selected packet's TCP
-    /// connection (not a retransmission of it): the sequence number after
-    /// this side's last segment sent, and the acknowledgement of the other
-    /// side's last segment that reached it (each when there is one).
+    /// connection (`sim::next_segment_numbers`).
     pub fn next_segment_numbers(&self) -> (Option<u32>, Option<u32>) {
         let Some(first) = (self.selected)
             .and_then(|(t, _)| self.sends.get(t))
@@ -1603,32 +1601,10 @@ impl Session {
         else {
             return (None, None);
         };
-        let Some((sport, dport)) = first.head_ports() else {
-            return (None, None);
-        };
-        let (src, dst) = (first.head().src, first.head().dst);
-        let traces = || {
-            self.sends
-                .iter()
-                .rev()
-                .filter_map(|x| x.trace.as_ref().ok())
-        };
-        // Ours: sent with the same addresses and ports.
-        let seq = traces()
-            .filter_map(|t| t.steps.first().map(|st| &st.packet))
-            .find(|p| {
-                p.head().src == src && p.head().dst == dst && p.head_ports() == Some((sport, dport))
-            })
-            .and_then(|p| p.seq_after());
-        // Theirs: delivered here, as this side sees the connection.
-        let ack = traces()
-            .filter(|t| matches!(t.verdict, crate::engine::trace::Verdict::Delivered { .. }))
-            .filter_map(|t| t.steps.last().map(|st| &st.packet))
-            .find(|p| {
-                p.head().dst == src && p.head().src == dst && p.head_ports() == Some((dport, sport))
-            })
-            .and_then(|p| p.seq_after());
-        (seq, ack)
+        crate::engine::sim::next_segment_numbers(
+            &first,
+            self.sends.iter().filter_map(|x| x.trace.as_deref().ok()),
+        )
     }
 
     /// Forgets every connection (`conntrack -F` on every host). The next
