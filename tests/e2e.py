@@ -1159,6 +1159,15 @@ def run(b, base):
     b.click("#step-back")
     b.click("#step-last")
     b.wait_until(lambda: "4 of" in b.text(".step-position"), "End back to the furthest step reached", 5)
+    # The address keeps the step reached: a reload comes back to it.
+    b.wait_until(lambda: b.js("return location.hash") != exercise[exercise.index("#"):], "the step in the address", 5)
+    b.js("location.reload()")
+    time.sleep(1)
+    b.wait(".step-position", 10)
+    b.wait_until(lambda: "4 of" in b.text(".step-position"), "the exercise at its step after a reload", 10)
+    check("an exercise reloaded comes back to the step reached, its steps listed, its outcome still hidden",
+          len(b.find_all(".event")) == 4 and "of …" in b.text(".step-position") and "refused" not in b.text("#outcome"),
+          f"{len(b.find_all('.event'))} {b.text('.step-position')!r}")
     # "Show all steps" asks first: the answer is one click away, not a slip.
     b.click("#end-exercise")
     b.wait("#keep-exercise", 5)

@@ -90,6 +90,8 @@ pub enum Msg {
     DismissNotice,
     Theme,
     Autosave,
+    /// An exercise's step is written into the address, for a reload.
+    KeepExerciseStep,
     /// The address's fragment changed (a link pasted into this tab).
     Fragment,
     /// The cluster generator loaded, or why not.
@@ -197,6 +199,10 @@ pub struct App {
     /// The line of the cluster's YAML a rule's origin points at.
     cluster_line: Option<usize>,
     autosave: Option<Timeout>,
+    /// In an exercise, the step the address holds, and the pause before it
+    /// is written there.
+    address_step: Option<(usize, usize)>,
+    address_timer: Option<Timeout>,
     dialog: Option<Dialog>,
     importing: Option<Importing>,
     embed: bool,
@@ -1194,6 +1200,8 @@ impl Component for App {
             waiting: None,
             cluster_line: None,
             autosave: None,
+            address_step: None,
+            address_timer: None,
             dialog: None,
             importing: None,
             embed,
@@ -2009,6 +2017,16 @@ impl Component for App {
                 browser::apply_theme(self.dark);
                 browser::save_theme(self.dark);
             }
+            Msg::KeepExerciseStep => {
+                self.address_timer = None;
+                // (The fragment a link opened: an exercise's, small.)
+                if self.filters.exercise && browser::fragment().is_some() {
+                    if let Ok(f) = self.link_fragment() {
+                        browser::set_fragment(&f);
+                    }
+                }
+                return false;
+            }
             Msg::Autosave => {
                 // Sent or edited since it came from a link or a file: the
                 // learner's own from now on.
@@ -2113,7 +2131,7 @@ impl Component for App {
         true
     }
 
-    fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+    fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
         if let Some(id) = self.refocus.take() {
             browser::focus(id);
         }
@@ -2138,6 +2156,17 @@ impl Component for App {
             self.focus_fallback.clear();
         }
         self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
+        // An exercise opened from a link keeps the step reached in the
+        // address (after a pause in stepping): a reload comes back to it,
+        // with the steps before it listed. (An embed's frame reloads from
+        // its snippet.)
+        if self.filters.exercise && !self.embed && self.address_step != self.selected() {
+            if self.address_step.is_some() {
+                let link = ctx.link().clone();
+                self.address_timer = Some(Timeout::new(600, move || link.send_message(Msg::KeepExerciseStep)));
+            }
+            self.address_step = self.selected();
+        }
         // A packet sent, replied or chosen is in view in "Packets sent".
         let shown = (self.selected().map(|s| s.0), self.session.sends.len());
         if self.history_shown != shown {
