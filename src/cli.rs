@@ -391,7 +391,8 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
                 let flags = parse_flags(f).map_err(|e| format!("--then {step}: {e}"))?;
                 // Other flags: the connection's next segment, numbered on
                 // from what each side sent (as the page's Again does).
-                if s.flags != Some(flags) && s.proto == packetwalk::engine::packet::Proto::Tcp {
+                let had = s.flags.unwrap_or(packetwalk::engine::packet::TcpFlags::SYN);
+                if had != flags && s.proto == packetwalk::engine::packet::Proto::Tcp {
                     if let Some(first) = last.steps.first() {
                         let (seq, ack) = sim::next_segment_numbers(&first.packet, traces.iter().map(|(_, t)| t));
                         s.seq = seq.or(s.seq);

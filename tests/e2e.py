@@ -217,11 +217,13 @@ def main():
 # the Embed dialog's exercise and Show all steps asking first, 521.2 kB
 # on 2026-11-27 with a RST's sequence checks (conntrack's and the
 # socket's), the packet card's placement clear of lines and titles, the
-# theme following the system again and the embed's "Send a packet"; the
+# theme following the system again and the embed's "Send a packet",
+# 523.2 kB with an exercise's question, its step kept in the address and
+# the review's fixes; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 521_500
+PAGE_BYTES_LIMIT = 523_500
 
 
 def page_size(dist):
@@ -1143,9 +1145,15 @@ def run(b, base):
     at_end = b.value("#link-text")
     b.click("#link-at-start")
     b.wait_until(lambda: b.value("#link-text") != at_end, "the link at the first step")
+    plain_exercise = b.value("#link-text")
+    b.type("#exercise-question", "Which rule refuses it?")
+    b.wait_until(lambda: b.value("#link-text") != plain_exercise, "the link with the question")
     exercise = b.value("#link-text")
     b.keys(["\ue00c"])
     fresh(b, exercise)
+    check("an exercise's link carries the teacher's question, shown above the steps",
+          b.exists("#exercise-task") and b.text("#exercise-task") == "Question: Which rule refuses it?",
+          b.text("#exercise-task") if b.exists("#exercise-task") else "no question shown")
     said = b.text("#outcome")
     check("an exercise's link opens the same packet at its first step, its steps listed as far as reached and its outcome hidden",
           b.text("#headers-h").startswith("Step 1 ") and "#4" in b.text(".history-item.selected") and len(b.find_all(".event")) == 1

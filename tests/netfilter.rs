@@ -814,13 +814,21 @@ fn conntrack_checks_a_resets_sequence_number() {
     let cases: Vec<(&str, Vec<Seg>, &str, String, &str)> = vec![
         ("the exact number", after(&[(c, "RST", 1101, 0, 0)]), "ESTABLISHED; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
         ("with its ACK", after(&[(sv, "RST,ACK", 5001, 1101, 0)]), "ESTABLISHED, reply direction; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
-        ("in the window, past it", after(&[(c, "RST", 1200, 0, 0)]), "ESTABLISHED; a RST with sequence number 1200, not the 1101 the other side expects next", format!("tcp      6 10 ESTABLISHED {tuples} [ASSURED]"), challenged),
+        ("in the window, past it", after(&[(c, "RST", 1200, 0, 0)]), "ESTABLISHED; a RST with sequence number 1200, past 1101, the most the other side has acknowledged", format!("tcp      6 10 ESTABLISHED {tuples} [ASSURED]"), challenged),
+        // The acknowledgement is checked after either decision.
+        ("in the window, acknowledging past the client's data", after(&[(sv, "RST,ACK", 5100, 1200, 0)]), "INVALID (a RST acknowledging 1200, past anything the other side sent (it ends at 1101)", format!("tcp      6 432000 ESTABLISHED {tuples} [ASSURED]"), "NoListener"),
         ("then the exact one", after(&[(c, "RST", 1200, 0, 0), (c, "RST", 1101, 0, 0)]), "ESTABLISHED; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
         ("before the acknowledgement", after(&[(c, "RST", 1050, 0, 0)]), "INVALID (a RST with sequence number 1050 in ESTABLISHED, before 1101", format!("tcp      6 432000 ESTABLISHED {tuples} [ASSURED]"), "NoListener"),
         // A RST train: data not yet acknowledged, then a RST at its end.
         ("after the sender's own data", after(&[(sv, "PSH,ACK", 5001, 1101, 20), (sv, "RST,ACK", 5021, 1101, 0)]), "ESTABLISHED, reply direction; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
         // Closing anyway: no check.
         ("in FIN_WAIT, before the acknowledgement", after(&[(c, "FIN,ACK", 1101, 5001, 0), (c, "RST", 1050, 0, 0)]), "ESTABLISHED; TCP state FIN_WAIT → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), "OutOfWindow"),
+        // The socket, once the peer's FIN came, takes a reset at the FIN's
+        // own number too; in TIME_WAIT, only the exact one; past its
+        // window, none.
+        ("at the FIN's number, in CLOSE_WAIT", after(&[(c, "FIN,ACK", 1101, 5001, 0), (c, "RST", 1101, 0, 0)]), "ESTABLISHED; TCP state FIN_WAIT → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), "the peer had closed its side: recv() reads the end of the stream"),
+        ("inexact, in TIME_WAIT", after(&[(sv, "FIN,ACK", 5001, 1101, 0), (c, "FIN,ACK", 1101, 5002, 0), (c, "RST", 1105, 0, 0)]), "ESTABLISHED; TCP state LAST_ACK → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), "OutOfWindow"),
+        ("past the socket's window", after(&[(c, "RST", 1101 + 70_000, 0, 0)]), "ESTABLISHED; a RST with sequence number 71101, past 1101", format!("tcp      6 10 ESTABLISHED {tuples} [ASSURED]"), "OutOfWindow"),
         ("answering the SYN", vec![(c, "SYN", 1000, 0, 0), (sv, "RST,ACK", 0, 1001, 0)], "ESTABLISHED, reply direction; a RST came before any answer, so conntrack deletes the connection", String::new(), "ECONNREFUSED"),
         ("acknowledging past the SYN", vec![(c, "SYN", 1000, 0, 0), (sv, "RST,ACK", 0, 1005, 0)], "INVALID (a RST acknowledging 1005, past anything the other side sent (it ends at 1001)", "tcp      6 120 SYN_SENT src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=8080 [UNREPLIED] src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000".to_string(), "NoListener"),
     ];

@@ -390,8 +390,11 @@ impl Tcp {
                 t.close_init = false;
                 t.unacked = [false; 2];
                 t.simultaneous = false;
+                // The ignored SYN's end is its side's (td_end = last_end).
                 t.end = [None; 2];
+                t.end[side(other)] = Some(t.last_end);
                 t.maxack = [None; 2];
+                t.expect_challenge = false;
             } else {
                 if old == TcpState::LastAck && dir == Dir::Original && seg == Seg::Syn {
                     t.expect_challenge = true;
@@ -422,15 +425,15 @@ impl Tcp {
         let Next::To(mut new) = new else {
             unreachable!("Ignore and Invalid returned above")
         };
-        let (me, peer) = (side(dir), 1 - side(dir));
+        let me = side(dir);
         if seg == Seg::Rst {
             match t.rst_check(dir, s, old, assured) {
                 RstCheck::Close => {}
                 RstCheck::Invalid(why) => return Outcome::Invalid(why),
                 RstCheck::Keep(why) => {
-                    // Accepted on the entry, whose state stays; any RST
-                    // gives the CLOSE timeout.
-                    t.end[me] = Some(t.end[me].map_or(s.end(), |e| later(e, s.end())));
+                    // Accepted on the entry (tcp_in_window's bookkeeping),
+                    // whose state stays; any RST gives the CLOSE timeout.
+                    t.took(me, s);
                     t.last = Some((dir, seg));
                     t.last_end = s.end();
                     entry.timeout = TcpState::Close.timeout();
@@ -458,22 +461,7 @@ impl Tcp {
             }
             _ => {}
         }
-        // Data not yet acknowledged (tcp_in_window's
-        // IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED): here any ACK from the other
-        // side after it acknowledges it, whatever its number (the
-        // simulator does not check the windows).
-        if s.len > 0 {
-            t.unacked[me] = true;
-        }
-        if s.flags.ack {
-            t.unacked[peer] = false;
-            // (An acknowledgement of 0 is taken as none: the page's
-            // hand-made segments carry it.)
-            if s.ack != 0 {
-                t.maxack[me] = Some(t.maxack[me].map_or(s.ack, |m| later(m, s.ack)));
-            }
-        }
-        t.end[me] = Some(t.end[me].map_or(s.end(), |e| later(e, s.end())));
+        t.took(me, s);
         t.last = Some((dir, seg));
         t.last_end = s.end();
         t.state = new;
@@ -522,6 +510,28 @@ fn later(a: u32, b: u32) -> u32 {
 }
 
 impl Tcp {
+    /// What `tcp_in_window` notes of a segment it took from side `me`:
+    /// its data waits for the other side's ACK, its ACK takes the other
+    /// side's off, and the side's highest end and acknowledgement.
+    fn took(&mut self, me: usize, s: Segment) {
+        let peer = 1 - me;
+        // Data not yet acknowledged (IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED):
+        // here any ACK from the other side after it acknowledges it,
+        // whatever its number.
+        if s.len > 0 {
+            self.unacked[me] = true;
+        }
+        if s.flags.ack {
+            self.unacked[peer] = false;
+            // (An acknowledgement of 0 is taken as none: the page's
+            // hand-made segments carry it.)
+            if s.ack != 0 {
+                self.maxack[me] = Some(self.maxack[me].map_or(s.ack, |m| later(m, s.ack)));
+            }
+        }
+        self.end[me] = Some(self.end[me].map_or(s.end(), |e| later(e, s.end())));
+    }
+
     /// The checks of a RST the state table sends to CLOSE
     /// (`nf_conntrack_tcp_packet`'s `TCP_CONNTRACK_CLOSE` case, then
     /// `tcp_in_window`'s bound on its acknowledgement), measured on Linux
@@ -542,29 +552,28 @@ impl Tcp {
         }
         let peer = 1 - side(dir);
         let established = old == Established && assured;
+        let mut decision = RstCheck::Close;
         if let Some(maxack) = self.maxack[peer].filter(|_| self.last.map(|l| l.1) != Some(Seg::Syn))
         {
+            let train = self.last == Some((dir, Seg::Ack)) && s.seq == self.last_end;
             if s.seq == 0 && !established {
-                return RstCheck::Close;
-            }
-            if before(s.seq, maxack) {
+                // (No check of the number.)
+            } else if before(s.seq, maxack) {
                 return RstCheck::Invalid(format!(
                     "a RST with sequence number {} in {}, before {maxack}, which the other side has already acknowledged: conntrack finds it invalid (\"invalid rst\": an old or forged reset), the entry stays, and no NAT applies",
                     s.seq,
                     old.name()
                 ));
-            }
-            let train = self.last == Some((dir, Seg::Ack)) && s.seq == self.last_end;
-            if established && s.seq != maxack && !train {
-                return RstCheck::Keep(format!(
-                    "a RST with sequence number {}, not the {maxack} the other side expects next: conntrack lets it through but keeps ESTABLISHED (the receiver answers such a reset with a challenge ACK, RFC 5961, and only a RST at the exact number ends the connection); the entry's timeout drops to 10 s",
+            } else if established && s.seq != maxack && !train {
+                decision = RstCheck::Keep(format!(
+                    "a RST with sequence number {}, past {maxack}, the most the other side has acknowledged: conntrack lets it through but keeps ESTABLISHED (the receiver answers such a reset with a challenge ACK, RFC 5961, and only a RST at the exact number ends the connection); the entry's timeout drops to 10 s",
                     s.seq
                 ));
             }
         }
-        // tcp_in_window: an acknowledgement past anything the other side
-        // sent (a RST without ACK, or acknowledging 0, is taken as
-        // acknowledging all of it).
+        // tcp_in_window, after either decision: an acknowledgement past
+        // anything the other side sent (a RST without ACK, or
+        // acknowledging 0, is taken as acknowledging all of it).
         if let (true, Some(end)) = (s.flags.ack && s.ack != 0, self.end[peer]) {
             if before(end, s.ack) {
                 return RstCheck::Invalid(format!(
@@ -574,7 +583,7 @@ impl Tcp {
                 ));
             }
         }
-        RstCheck::Close
+        decision
     }
 }
 

@@ -221,9 +221,16 @@ struct Heard {
     /// The peer's FIN came; its own FIN went.
     fin_in: bool,
     fin_out: bool,
+    /// Its own FIN went before the peer's came (the active close: TIME_WAIT
+    /// after both).
+    fin_first: bool,
     /// An ACK came after both FINs: the socket is closed (LAST_ACK's end).
     closed: bool,
 }
+
+/// The receive window a socket checks a reset's number against (Linux
+/// 6.18 advertised 64 KiB to a new connection, measured).
+const RCV_WINDOW: u32 = 65_536;
 
 /// `-m recent` lists of one namespace: list name to (address, times seen).
 type RecentLists = HashMap<String, Vec<(Ipv4Addr, Vec<u64>)>>;
@@ -1114,7 +1121,12 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     if matches!(&pkt.transport, Transport::Tcp { flags, .. } if flags.fin) {
         (state.heard[host].iter_mut())
             .filter(|h| h.conn == conn)
-            .for_each(|h| h.fin_out = true);
+            .for_each(|h| {
+                if !h.fin_out {
+                    h.fin_first = !h.fin_in;
+                }
+                h.fin_out = true;
+            });
     }
     // An echo-reply is the kernel's answer, from no socket.
     let echo_reply = matches!(
@@ -1263,8 +1275,20 @@ pub fn next_segment_numbers<'a>(
         return (None, None);
     };
     let (src, dst) = (first.head().src, first.head().dst);
-    // Ours: sent with the same addresses and ports.
+    // Ours: sent with the same addresses and ports, and not refused by a
+    // challenge ACK (a SYN on the open connection: its number was not
+    // taken).
+    let challenged = |t: &Trace| {
+        matches!(
+            t.steps.last().map(|st| &st.kind),
+            Some(StepKind::Deliver {
+                answer: Some(_),
+                ..
+            })
+        )
+    };
     let seq = (traces.clone().rev())
+        .filter(|t| !challenged(t))
         .filter_map(|t| t.steps.first().map(|st| &st.packet))
         .find(|p| {
             p.head().src == src && p.head().dst == dst && p.head_ports() == Some((sport, dport))
@@ -3652,19 +3676,35 @@ impl Walker<'_, '_> {
         // number it expects next (rcv_nxt): RFC 5961, tcp_validate_incoming.
         // Past it (within the window) it answers with a challenge ACK;
         // before it, the reset is outside the window and discarded.
+        // Once the peer's FIN came (CLOSE_WAIT, LAST_ACK, CLOSING), the
+        // FIN's own number is taken too (tcp_reset_check); in TIME_WAIT
+        // only the exact number, any other is dropped silently
+        // (tcp_timewait_state_process); past the window (64 KiB here),
+        // silently as well.
         let rst_off = match &pkt.transport {
             Transport::Tcp { flags, seq, .. } if flags.rst && connected => (self.state.heard[host]
                 .iter())
             .find(|h| h.conn == conn && !h.closed)
-            .map(|h| (*seq, h.received))
-            .filter(|(seq, next)| seq != next),
+            .and_then(|h| {
+                let off = seq.wrapping_sub(h.received);
+                let why = if off == 0 || (h.fin_in && !h.fin_first && off == u32::MAX) {
+                    return None;
+                } else if (off as i32) < 0 {
+                    "is before it, outside the receive window"
+                } else if off > RCV_WINDOW {
+                    "is past its receive window (64 KiB here)"
+                } else if h.fin_in && h.fin_first {
+                    "is not exact, and in TIME_WAIT the socket takes only a reset at that number and drops any other without an answer"
+                } else {
+                    ""
+                };
+                Some((*seq, h.received, why))
+            }),
             _ => None,
         };
-        if let Some((seq, next)) =
-            rst_off.filter(|(seq, next)| (seq.wrapping_sub(*next) as i32) < 0)
-        {
+        if let Some((seq, next, why)) = rst_off.filter(|x| !x.2.is_empty()) {
             let detail = format!(
-                "the tcp socket {}:{dport} ← {}:{sport} expects sequence number {next} next: a reset with {seq} is before it, outside the receive window, and TCP discards it (RFC 5961); the connection goes on",
+                "the tcp socket {}:{dport} ← {}:{sport} expects sequence number {next} next: a reset with {seq} {why}, and TCP discards it (RFC 5961); the connection goes on",
                 ip.dst, ip.src
             );
             return self.drop(host, DropReason::OutOfWindow, detail, None, &pkt.clone());
@@ -3717,9 +3757,9 @@ impl Walker<'_, '_> {
                 return self.drop(host, DropReason::NoConnection, detail, resp, &pkt.clone());
             }
         }
-        let socket = if let Some((seq, next)) = rst_off {
+        let socket = if let Some((seq, next, _)) = rst_off {
             Some(format!(
-                "the established connection's socket {}:{dport} ← {}:{sport}, which expects sequence number {next} next: a reset with {seq}, within the window but not exact, may be forged, so TCP answers it with a challenge ACK (RFC 5961; the peer, if it really reset, sends its RST again at {next}) and the connection goes on",
+                "the connection's socket {}:{dport} ← {}:{sport}, which expects sequence number {next} next: a reset with {seq}, within the window but not exact, may be forged, so TCP answers it with a challenge ACK (RFC 5961; the peer, if it really reset, sends its RST again at {next}) and the connection goes on",
                 ip.dst, ip.src
             ))
         } else if challenge.is_some() {
@@ -3752,8 +3792,11 @@ impl Walker<'_, '_> {
                 // 6.18: an accepted connection's socket got ECONNRESET,
                 // EPIPE in CLOSE_WAIT).
                 Some(f) if f.rst => {
+                    let peer_closed =
+                        (self.state.heard[host].iter()).any(|h| h.conn == conn && h.fin_in);
                     s.push_str(match (connected, server) {
-                        (true, _) => ": the reset ends the connection (the next call fails with ECONNRESET, Connection reset by peer; EPIPE if the peer had closed its side first)",
+                        (true, _) if peer_closed => ": the reset ends the connection (the peer had closed its side: recv() reads the end of the stream, and the next send() fails with EPIPE)",
+                        (true, _) => ": the reset ends the connection (the next call fails with ECONNRESET, Connection reset by peer)",
                         (false, true) => ": the reset drops the half-open connection (SYN_RECV) from the listener's queue: accept() never returns it",
                         (false, false) => ": the reset refuses the connection (connect() fails with ECONNREFUSED, Connection refused)",
                     });
@@ -4053,6 +4096,7 @@ impl Walker<'_, '_> {
                     received: end,
                     fin_in: false,
                     fin_out: false,
+                    fin_first: false,
                     closed: false,
                 });
                 heard.len() - 1

@@ -154,12 +154,19 @@ type TopoCache = std::cell::RefCell<Option<((u64, u64, usize), Rc<scenario::Scen
 /// asked at (any change makes it stale), the rule and the answer.
 type Explained = (u64, usize, crate::ui::explain::Explanation);
 
+/// The fragment of the link as an exercise, with a question (empty:
+/// none): see [`App::exercise_fragment`].
+/// The longest question an exercise's link carries, in characters.
+const MAX_QUESTION: usize = 500;
+
+type ExerciseLink = Callback<String, Option<String>>;
+
 enum Dialog {
     /// The link to the view, and one to the same packet's first step
     /// (when another is selected): for an exercise.
-    Link(String, Option<String>),
+    Link(String, Option<ExerciseLink>),
     /// The link's fragment, and the fragment as an exercise.
-    Embed(String, Option<String>),
+    Embed(String, Option<ExerciseLink>),
 }
 
 /// A chunked parse in progress.
@@ -1971,9 +1978,8 @@ impl Component for App {
             Msg::CopyLink => match self.applied_link() {
                 Ok(frag) => {
                     let url = browser::page_url(&frag);
-                    let start = self.exercise_fragment().map(|f| browser::page_url(&f));
                     self.opener = "copy-link";
-                    self.dialog = Some(Dialog::Link(url, start));
+                    self.dialog = Some(Dialog::Link(url, self.exercise_fragment()));
                 }
                 Err(e) => self.notice = Some(Notice::error(e)),
             },
@@ -2361,6 +2367,9 @@ impl Component for App {
                                     format!("{exercise}{} · {}: {}", st.ns, crate::engine::render::stage(st), crate::engine::render::summary(st))
                                 }).unwrap_or_default(),
                             }) }
+                            if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise) {
+                                <p id="exercise-task" class="exercise-task"><strong>{ "Question: " }</strong>{ q.clone() }</p>
+                            }
                             if hidden(t_sel) {
                                 <p id="outcome" class="outcome">
                                     <span>{ format!("An exercise: step on to find where this packet goes (step {} reached so far); its steps are listed as you reach them, and its outcome shows at its last.", upto(t_sel).unwrap_or(step) + 1) }</span>
@@ -2605,13 +2614,20 @@ impl Component for App {
 }
 
 impl App {
-    /// The link's fragment as an exercise: the selected packet's first
-    /// step, its steps and outcome shown as the reader reaches them.
-    fn exercise_fragment(&self) -> Option<String> {
+    /// The link's fragment as an exercise, for a question: the selected
+    /// packet's first step, its steps and outcome shown as the reader
+    /// reaches them, and the teacher's question above them.
+    fn exercise_fragment(&self) -> Option<ExerciseLink> {
         let exercise = Filters { exercise: true, ..self.filters };
         let view = exercise.view_code(self.views.0 == EditorView::Table, self.views.1 == EditorView::Table);
         let (t, _) = self.selected()?;
-        share::encode_link(&Saved { selected: Some((t, 0)), view, ..self.saved() }).ok()
+        let saved = Saved { selected: Some((t, 0)), view, ..self.saved() };
+        share::encode_link(&saved).ok()?;
+        Some(Callback::from(move |question: String| {
+            let question: String = question.trim().chars().take(MAX_QUESTION).collect();
+            let task = (!question.is_empty()).then_some(question);
+            share::encode_link(&Saved { task, ..saved.clone() }).ok()
+        }))
     }
 
     /// The header: title, scenario picker and the session's actions.

@@ -93,18 +93,39 @@ fn copy_status(copied: Option<bool>, what: &str) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct LinkProps {
     pub url: String,
-    /// The link as an exercise: the packet's first step selected, its
-    /// steps and outcome shown as the reader reaches them.
+    /// The link's fragment as an exercise, for a question (empty: none):
+    /// the packet's first step selected, its steps and outcome shown as
+    /// the reader reaches them.
     #[prop_or_default]
-    pub start: Option<String>,
+    pub start: Option<Callback<String, Option<String>>>,
     pub onclose: Callback<()>,
+}
+
+/// The question field of an exercise's link, and the question typed.
+fn question_field(question: &UseStateHandle<String>) -> Html {
+    let oninput = {
+        let question = question.clone();
+        Callback::from(move |e: InputEvent| {
+            question.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value())
+        })
+    };
+    html! {
+        <label class="question-field">{ "A question for the learner (optional; shown above the steps)" }
+            <input id="exercise-question" type="text" maxlength="500" value={(**question).clone()} {oninput}
+                placeholder="Which pod takes the packet, and which rule chose it?" />
+        </label>
+    }
 }
 
 #[function_component(LinkDialog)]
 pub fn link_dialog(props: &LinkProps) -> Html {
     // An exercise's link opens at the packet's start, not at the answer.
     let at_start = use_state(|| false);
-    let url = match (&props.start, *at_start) {
+    let question = use_state(String::new);
+    let start = (props.start.as_ref())
+        .and_then(|s| s.emit((*question).clone()))
+        .map(|f| browser::page_url(&f));
+    let url = match (&start, *at_start) {
         (Some(start), true) => start.clone(),
         _ => props.url.clone(),
     };
@@ -114,7 +135,7 @@ pub fn link_dialog(props: &LinkProps) -> Html {
         copy.reform(move |_: MouseEvent| url.clone())
     };
     let toggle = {
-        let (at_start, copy, start, url) = (at_start.clone(), copy.clone(), props.start.clone(), props.url.clone());
+        let (at_start, copy, start, url) = (at_start.clone(), copy.clone(), start.clone(), props.url.clone());
         Callback::from(move |_| {
             let now = !*at_start;
             at_start.set(now);
@@ -133,6 +154,9 @@ pub fn link_dialog(props: &LinkProps) -> Html {
                     <input type="checkbox" id="link-at-start" checked={*at_start} onchange={toggle} />
                     { " As an exercise: open at the packet's first step, list its steps as the reader reaches them, and show its outcome at the last (so nothing gives the answer away)" }
                 </label>
+                if *at_start {
+                    { question_field(&question) }
+                }
             }
             { copy_status(copied_now(copied, &url), if *at_start && props.start.is_some() { "exercise link" } else { "link" }) }
             <textarea id="link-text" class="snippet" readonly=true rows="3" value={url} onfocus={select_all} aria-label="The link" />
@@ -148,7 +172,7 @@ pub struct EmbedProps {
     pub fragment: String,
     /// The fragment as an exercise (see [`LinkProps::start`]).
     #[prop_or_default]
-    pub start: Option<String>,
+    pub start: Option<Callback<String, Option<String>>>,
     pub title: String,
     pub onclose: Callback<()>,
 }
@@ -157,13 +181,14 @@ pub struct EmbedProps {
 pub fn embed_dialog(props: &EmbedProps) -> Html {
     let editors = use_state(|| false);
     let exercise = use_state(|| false);
+    let question = use_state(String::new);
     // The colours: None, the reader's (their choice, else their system's).
     let theme = use_state(|| None::<&'static str>);
     let height = if *editors { 1100 } else { 720 };
-    let fragment = match (&props.start, *exercise) {
-        (Some(start), true) => start,
-        _ => &props.fragment,
-    };
+    let start = (props.start.as_ref())
+        .filter(|_| *exercise)
+        .and_then(|s| s.emit((*question).clone()));
+    let fragment = start.as_ref().unwrap_or(&props.fragment);
     let src = browser::embed_url(fragment, *editors, *theme);
     let snippet = format!(
         "<iframe src=\"{src}\" title=\"Packet Walk: {}\" height=\"{height}\" style=\"width:100%;border:1px solid #8c959f;border-radius:6px\" loading=\"lazy\"></iframe>",
@@ -207,6 +232,9 @@ pub fn embed_dialog(props: &EmbedProps) -> Html {
                     <input type="checkbox" id="embed-exercise" checked={*exercise} onchange={onexercise} />
                     { " As an exercise: the reader starts at the packet's first step, sees its steps as they reach them, and its outcome at the last" }
                 </label>
+                if *exercise {
+                    { question_field(&question) }
+                }
             }
             <label class="flag">{ "Colours " }
                 <select id="embed-theme" onchange={ontheme} aria-label="The embed's colours">

@@ -1120,7 +1120,7 @@ fn leads(card: &Rect, at: Point) -> impl Iterator<Item = Point> {
         .map(move |x| Point { x, y })
 }
 
-/// The length of the picture's lines that run under `r` or within 4 of
+/// The length of the picture's lines that run under `r` or within 3 of
 /// its edges: host borders (the ring drawn around the packet's host is 4
 /// outside them), buses and trunks.
 fn lines_under(layout: &Layout, r: &Rect) -> i64 {
@@ -1245,44 +1245,63 @@ fn place_card(
         candidates.push((t.right() + GAP, at.y - h / 2));
     }
     let clamp = |v: i32, hi: i32| v.min(hi).max(2);
-    candidates
-        .iter()
-        .map(|&(x, y)| {
-            let r = Rect {
-                x: clamp(x, layout.width - 2 - w),
-                y: clamp(y, layout.height - 2 - h),
-                w,
-                h,
-            };
-            let hidden: i64 = obstacles.iter().map(|(o, k)| overlap(&r, o) * k).sum();
-            let crossed = 20 * lines_under(layout, &r);
-            // The leader's best way to the card: over the least text,
-            // across the fewest lines, the shortest.
-            let (led, lead) = leads(&r, at)
-                .enumerate()
-                .map(|(k, to)| {
-                    let len = (to.x - at.x).abs() + (to.y - at.y).abs();
-                    let cost = 48 * leader_over(&titles, at, to)
-                        + 100 * leader_crossings(layout, at, to)
-                        + i64::from(len) / 8;
-                    ((cost, k), to)
-                })
-                .min_by_key(|(c, _)| *c)
-                .map(|((cost, _), to)| (cost, to))
-                .unwrap_or((0, at));
-            let dx = (r.x - at.x).max(at.x - r.right()).max(0) as i64;
-            let dy = (r.y - at.y).max(at.y - r.bottom()).max(0) as i64;
-            (hidden + crossed + led + 4 * (dx + dy), r, lead)
-        })
-        .enumerate()
-        .min_by_key(|(i, (score, _, _))| (*score, *i))
-        .map(|(_, (_, r, lead))| (Point { x: r.x, y: r.y }, lead))
+    // The best place so far: a place whose card alone already costs more
+    // is not worth its leader's reckoning (the long part of the work).
+    let mut best: Option<(i64, Rect, Point)> = None;
+    for &(x, y) in &candidates {
+        let r = Rect {
+            x: clamp(x, layout.width - 2 - w),
+            y: clamp(y, layout.height - 2 - h),
+            w,
+            h,
+        };
+        let hidden: i64 = obstacles.iter().map(|(o, k)| overlap(&r, o) * k).sum();
+        let crossed = 20 * lines_under(layout, &r);
+        let dx = (r.x - at.x).max(at.x - r.right()).max(0) as i64;
+        let dy = (r.y - at.y).max(at.y - r.bottom()).max(0) as i64;
+        let base = hidden + crossed + 4 * (dx + dy);
+        if best.as_ref().is_some_and(|b| base >= b.0) {
+            continue;
+        }
+        // The leader's best way to the card: over the least text, across
+        // the fewest lines, the shortest.
+        let (led, lead) = leads(&r, at)
+            .enumerate()
+            .map(|(k, to)| {
+                let len = (to.x - at.x).abs() + (to.y - at.y).abs();
+                let cost = 48 * leader_over(&titles, at, to)
+                    + 100 * leader_crossings(layout, at, to)
+                    + i64::from(len) / 8;
+                ((cost, k), to)
+            })
+            .min_by_key(|(c, _)| *c)
+            .map(|((cost, _), to)| (cost, to))
+            .unwrap_or((0, at));
+        // (Ties go to the earlier place.)
+        if best.as_ref().is_none_or(|b| base + led < b.0) {
+            best = Some((base + led, r, lead));
+        }
+    }
+    best.map(|(_, r, lead)| (Point { x: r.x, y: r.y }, lead))
         .unwrap_or((Point { x: 2, y: 2 }, at))
 }
 
 /// How much of the leader line from the glyph at `at` to `to` runs over
 /// text in `rects` (host titles, device chips), in steps of 2.
 fn leader_over(rects: &[Rect], at: Point, to: Point) -> i64 {
+    // Only the rectangles the line's bounding box touches.
+    let (x0, x1, y0, y1) = (
+        at.x.min(to.x),
+        at.x.max(to.x),
+        at.y.min(to.y),
+        at.y.max(to.y),
+    );
+    let rects: Vec<&Rect> = (rects.iter())
+        .filter(|r| r.x <= x1 && r.right() >= x0 && r.y <= y1 && r.bottom() >= y0)
+        .collect();
+    if rects.is_empty() {
+        return 0;
+    }
     let steps = ((to.x - at.x).abs().max((to.y - at.y).abs()) / 2).max(1);
     // The glyph's own half-height is where the line starts.
     (4..=steps)

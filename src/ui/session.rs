@@ -332,6 +332,8 @@ pub struct Session {
     /// The view a saved session was left in ([`Saved::view`]), until the
     /// page takes it.
     pub saved_view: Option<String>,
+    /// The question of an exercise opened from a link ([`Saved::task`]).
+    pub task: Option<String>,
     /// Texts typed before the last cluster sync, with errors, that it
     /// left as typed (`node8's rules`), until the page says so.
     pub typed_over_sync: Vec<String>,
@@ -397,6 +399,7 @@ impl Session {
             saved_editor: None,
             saved_form: None,
             saved_view: None,
+            task: None,
             typed_over_sync: Vec::new(),
             file_dumps: Vec::new(),
             earlier: Vec::new(),
@@ -566,6 +569,7 @@ impl Session {
         s.saved_form = saved.form.clone();
         // A saved session says its view, the defaults included.
         s.saved_view = Some(saved.view.clone().unwrap_or_default());
+        s.task = saved.task.clone();
         Ok(s)
     }
 
@@ -826,6 +830,7 @@ impl Session {
                 .filter(|c| c.text != c.applied && Some(&*c.applied) != base_yaml)
                 .map(|c| c.applied.to_string()),
             cluster,
+            task: self.task.clone(),
         }
     }
 

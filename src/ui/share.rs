@@ -88,6 +88,9 @@ pub struct Saved {
     /// The cluster's YAML, when it differs from the built-in one.
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
+    /// An exercise's question, as its teacher wrote it in the link.
+    #[serde(rename = "q", default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
 }
 
 /// One change that Undo takes back (or Redo makes again): a host's rules
