@@ -187,6 +187,8 @@ pub fn topology(props: &TopologyProps) -> Html {
             <svg
                 class="topo"
                 viewBox={format!("0 0 {} {}", layout.width, layout.height)}
+                // (The stylesheet caps the scale from it.)
+                style={format!("--topo-w: {}", layout.width)}
                 preserveAspectRatio="xMidYMin meet"
                 role="img"
                 aria-label={label.clone()}
