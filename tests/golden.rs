@@ -127,6 +127,8 @@ const RST_ACK: TcpFlags = TcpFlags {
     fin: false,
     psh: false,
     urg: false,
+    ece: false,
+    cwr: false,
 };
 
 /// The words of the drop that ends `t`.

@@ -862,6 +862,52 @@ fn conntrack_checks_a_resets_sequence_number() {
     }
 }
 
+/// ECN's flags (measured on Linux 6.18): a SYN with ECE and CWR is a SYN
+/// to conntrack and to `--syn` (`--tcp-flags FIN,SYN,RST,ACK SYN`), and
+/// the answer agrees to ECN (its SYN-ACK carries ECE: tcp_ecn = 2);
+/// iptables' `--tcp-flags` itself knows neither name.
+#[test]
+fn an_ecn_syn_is_a_syn() {
+    let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 --tcp-flags FIN,SYN,RST,ACK SYN -j DNAT --to-destination 10.244.0.5:80\n");
+    let (mut w, mut s) = routed(&rules);
+    let syn = tcp_spec("client", "10.0.0.1:8080", 40000, "SYN,ECE,CWR", 0);
+    let t = send(&mut w, &mut s, &syn).unwrap();
+    assert_eq!(node_ct_state(&t), "NEW; TCP state SYN_SENT");
+    assert_eq!(delivered(&t), "web5");
+    let answer = reply_spec(&t).unwrap();
+    assert_eq!(
+        answer.flags.map(|f| f.to_string()).as_deref(),
+        Some("SYN,ACK,ECE")
+    );
+    let back = send(&mut w, &mut s, &answer).unwrap();
+    assert!(node_ct_state(&back).ends_with("TCP state SYN_SENT → SYN_RECV"));
+    // A plain SYN's answer does not.
+    let t = send(
+        &mut w,
+        &mut s,
+        &tcp_spec("client", "10.0.0.1:8080", 40001, "SYN", 0),
+    )
+    .unwrap();
+    assert_eq!(
+        reply_spec(&t)
+            .unwrap()
+            .flags
+            .map(|f| f.to_string())
+            .as_deref(),
+        Some("SYN,ACK")
+    );
+    let refused = World::build(&scenario(&nat(
+        "-A PREROUTING -p tcp -m tcp --tcp-flags ECE,CWR ECE -j ACCEPT\n",
+    )));
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("bad TCP flag list \"ECE,CWR\"")),
+        "{}",
+        refused.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+}
+
 /// UDP through the node: 30 s until a packet after the answer comes more
 /// than 2 s after the first (the simulator's clock moves 1 s a packet),
 /// then a stream's 120 s and ASSURED; measured on Linux 6.18.

@@ -224,6 +224,11 @@ pub struct TcpFlags {
     pub rst: bool,
     pub psh: bool,
     pub urg: bool,
+    /// ECN's flags (RFC 3168): a SYN with ECE and CWR asks for ECN, a
+    /// SYN-ACK with ECE agrees. conntrack and iptables' `--tcp-flags`
+    /// ignore them.
+    pub ece: bool,
+    pub cwr: bool,
 }
 
 impl TcpFlags {
@@ -234,9 +239,12 @@ impl TcpFlags {
         rst: false,
         psh: false,
         urg: false,
+        ece: false,
+        cwr: false,
     };
 
-    /// The bit mask as in the TCP header (FIN=0x01 … URG=0x20).
+    /// The bit mask as in the TCP header (FIN=0x01 … URG=0x20, ECE=0x40,
+    /// CWR=0x80).
     pub fn bits(self) -> u8 {
         (self.fin as u8)
             | (self.syn as u8) << 1
@@ -244,6 +252,8 @@ impl TcpFlags {
             | (self.psh as u8) << 3
             | (self.ack as u8) << 4
             | (self.urg as u8) << 5
+            | (self.ece as u8) << 6
+            | (self.cwr as u8) << 7
     }
 
     pub fn from_bits(b: u8) -> TcpFlags {
@@ -254,11 +264,28 @@ impl TcpFlags {
             psh: b & 0x08 != 0,
             ack: b & 0x10 != 0,
             urg: b & 0x20 != 0,
+            ece: b & 0x40 != 0,
+            cwr: b & 0x80 != 0,
         }
     }
 
-    /// Parses `SYN,ACK` style lists (as `iptables --tcp-flags` and the CLI take them).
+    /// Parses a packet's `SYN,ACK` style list (as the CLI and the trace
+    /// format take them): iptables' names, and ECN's ECE and CWR.
     pub fn parse_list(s: &str) -> Option<u8> {
+        let mut bits = 0u8;
+        for word in s.split(',') {
+            bits |= match word.trim().to_ascii_uppercase().as_str() {
+                "ECE" => 0x40,
+                "CWR" => 0x80,
+                w => Self::parse_iptables_list(w)?,
+            };
+        }
+        Some(bits)
+    }
+
+    /// Parses `iptables --tcp-flags`' lists: FIN, SYN, RST, PSH, ACK, URG,
+    /// ALL (those six) and NONE; iptables 1.8.9 refuses ECE and CWR.
+    pub fn parse_iptables_list(s: &str) -> Option<u8> {
         let mut bits = 0u8;
         for word in s.split(',') {
             bits |= match word.trim().to_ascii_uppercase().as_str() {
@@ -305,6 +332,8 @@ impl fmt::Display for TcpFlags {
             (self.rst, "RST"),
             (self.psh, "PSH"),
             (self.urg, "URG"),
+            (self.ece, "ECE"),
+            (self.cwr, "CWR"),
         ] {
             if set {
                 names.push(name);

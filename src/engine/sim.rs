@@ -1355,6 +1355,9 @@ pub fn reply_spec(trace: &Trace) -> Option<SendSpec> {
                 TcpFlags {
                     syn: true,
                     ack: true,
+                    // Linux's tcp_ecn = 2 (its default): ECN when the
+                    // other side asks for it (a SYN with ECE and CWR).
+                    ece: flags.ece && flags.cwr,
                     ..Default::default()
                 }
             } else {

@@ -1423,12 +1423,12 @@ impl Builder<'_, '_> {
                             comp: 0x02,
                         },
                         "--tcp-flags" => {
-                            let mask = TcpFlags::parse_list(o.values[0]).ok_or_else(|| {
-                                e(o, format!("bad TCP flag list \"{}\"", o.values[0]))
-                            })?;
-                            let comp = TcpFlags::parse_list(o.values[1]).ok_or_else(|| {
-                                e(o, format!("bad TCP flag list \"{}\"", o.values[1]))
-                            })?;
+                            let list = |v: &str| {
+                                TcpFlags::parse_iptables_list(v).ok_or_else(|| {
+                                    e(o, format!("bad TCP flag list \"{v}\" (iptables knows FIN, SYN, RST, PSH, ACK, URG, ALL and NONE)"))
+                                })
+                            };
+                            let (mask, comp) = (list(o.values[0])?, list(o.values[1])?);
                             MatchKind::TcpFlags { mask, comp }
                         }
                         "--icmp-type" => {
