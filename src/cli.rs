@@ -45,7 +45,7 @@ enum Command {
         /// tcp, udp or icmp (default: a Service port's own protocol, else tcp).
         #[arg(long, value_parser = ["tcp", "udp", "icmp"])]
         proto: Option<String>,
-        /// TCP flags, e.g. SYN or SYN,ACK (default SYN).
+        /// TCP flags, e.g. SYN or SYN,ACK (default SYN); SYN,ECE,CWR asks for ECN.
         #[arg(long)]
         flags: Option<String>,
         /// Replace this node's iptables rules with an `iptables-save` file.
