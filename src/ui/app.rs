@@ -92,6 +92,11 @@ pub enum Msg {
     Autosave,
     /// An exercise's step is written into the address, for a reload.
     KeepExerciseStep,
+    /// The Copy link dialog's choice (as an exercise, the question), kept
+    /// for its next opening.
+    LinkChoice((bool, String)),
+    /// The system's colours changed (the theme button says what it does).
+    SystemTheme,
     /// The address's fragment changed (a link pasted into this tab).
     Fragment,
     /// The cluster generator loaded, or why not.
@@ -210,6 +215,7 @@ pub struct App {
     /// is written there.
     address_step: Option<(usize, usize)>,
     address_timer: Option<Timeout>,
+    link_choice: (bool, String),
     dialog: Option<Dialog>,
     importing: Option<Importing>,
     embed: bool,
@@ -1148,6 +1154,11 @@ impl Component for App {
                 link.send_message(Msg::Autosave)
             })
         });
+        // The system's colours changing: the theme button's words follow.
+        let link = ctx.link().clone();
+        let system = web_sys::window()
+            .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+            .map(|m| gloo_events::EventListener::new(&m, "change", move |_| link.send_message(Msg::SystemTheme)));
         // A file dropped anywhere else than on an editor (which takes its
         // own drops) is imported as Import… would, instead of the browser
         // leaving the page to show it.
@@ -1209,6 +1220,7 @@ impl Component for App {
             autosave: None,
             address_step: None,
             address_timer: None,
+            link_choice: (false, String::new()),
             dialog: None,
             importing: None,
             embed,
@@ -1246,7 +1258,7 @@ impl Component for App {
             len_typed: false,
             reached: Default::default(),
             form_gen: 0,
-            _listeners: [keys, hash, hide, drops.0, drops.1].into_iter().flatten().collect(),
+            _listeners: [keys, hash, hide, system, drops.0, drops.1].into_iter().flatten().collect(),
         }
     }
 
@@ -1301,12 +1313,13 @@ impl Component for App {
                 // In an exercise, End goes as far as the learner has gone
                 // (the packet's end would give the answer away); "Show all
                 // steps" is the way there.
-                let reached = (self.filters.exercise)
+                let exercise = self.filters.exercise && self.session.in_exercise(t);
+                let reached = exercise
                     .then(|| self.reached.borrow().get(&self.session.number(t)).copied())
                     .flatten()
                     .filter(|r| *r > s);
                 let to = match (msg, self.session.trace()) {
-                    (Msg::Step(Move::Last), _) if self.filters.exercise => {
+                    (Msg::Step(Move::Last), _) if exercise => {
                         let end = visible.last().copied().unwrap_or(s);
                         let furthest = reached.unwrap_or(s);
                         // At the furthest step reached, End takes one more.
@@ -2001,6 +2014,14 @@ impl Component for App {
             Msg::EndExercise(true) => {
                 self.asked_end = false;
                 self.filters.exercise = false;
+                // The address no longer holds an exercise: a reload shows
+                // all steps too.
+                self.address_timer = None;
+                if browser::fragment().is_some() && !self.embed {
+                    if let Ok(f) = self.link_fragment() {
+                        browser::set_fragment(&f);
+                    }
+                }
                 // The button goes: the focus goes on to the steps.
                 self.fall_back_to_steps();
                 self.schedule_autosave(ctx);
@@ -2023,6 +2044,11 @@ impl Component for App {
                 browser::apply_theme(self.dark);
                 browser::save_theme(self.dark);
             }
+            Msg::LinkChoice(c) => {
+                self.link_choice = c;
+                return false;
+            }
+            Msg::SystemTheme => return self.dark.is_none(),
             Msg::KeepExerciseStep => {
                 self.address_timer = None;
                 // (The fragment a link opened: an exercise's, small.)
@@ -2034,6 +2060,13 @@ impl Component for App {
                 return false;
             }
             Msg::Autosave => {
+                // (An exercise's step waiting for its pause goes into the
+                // address now: the tab may be closing.)
+                if self.address_timer.take().is_some() && self.filters.exercise && browser::fragment().is_some() {
+                    if let Ok(f) = self.link_fragment() {
+                        browser::set_fragment(&f);
+                    }
+                }
                 // Sent or edited since it came from a link or a file: the
                 // learner's own from now on.
                 if self.foreign.is_some_and(|m| m != self.mark()) {
@@ -2203,9 +2236,9 @@ impl Component for App {
         // An exercise lists each packet's steps as far as the learner has
         // gone, and its outcome once there.
         let upto = |t: usize| -> Option<usize> {
-            self.filters.exercise.then(|| self.reached.borrow().get(&s.number(t)).copied().unwrap_or(0))
+            (self.filters.exercise && s.in_exercise(t)).then(|| self.reached.borrow().get(&s.number(t)).copied().unwrap_or(0))
         };
-        if self.filters.exercise && trace.is_some() {
+        if self.filters.exercise && s.in_exercise(t_sel) && trace.is_some() {
             let mut r = self.reached.borrow_mut();
             let at = r.entry(s.number(t_sel)).or_insert(step);
             *at = (*at).max(step);
@@ -2367,8 +2400,8 @@ impl Component for App {
                                     format!("{exercise}{} · {}: {}", st.ns, crate::engine::render::stage(st), crate::engine::render::summary(st))
                                 }).unwrap_or_default(),
                             }) }
-                            if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise) {
-                                <p id="exercise-task" class="exercise-task"><strong>{ "Question: " }</strong>{ q.clone() }</p>
+                            if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise && !self.embed) {
+                                <p id="exercise-task" class="exercise-task" dir="auto"><strong>{ "Question: " }</strong>{ q.clone() }</p>
                             }
                             if hidden(t_sel) {
                                 <p id="outcome" class="outcome">
@@ -2514,6 +2547,11 @@ impl Component for App {
                 if !self.embed {
                     { about(s, self.about_open) }
                 }
+                // An embed's exercise: its question first, above the
+                // picture (the steps are far below it in a blog's column).
+                if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise && self.embed) {
+                    <p id="exercise-task" class="exercise-task embed-task" dir="auto"><strong>{ "Question: " }</strong>{ q.clone() }</p>
+                }
                 if let Some(n) = &self.notice {
                     <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
                         <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
@@ -2600,7 +2638,8 @@ impl Component for App {
                 {
                     match &self.dialog {
                         Some(Dialog::Link(url, start)) => html! {
-                            <LinkDialog url={url.clone()} start={start.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
+                            <LinkDialog url={url.clone()} start={start.clone()} chosen={self.link_choice.clone()}
+                                onchoice={link.callback(Msg::LinkChoice)} onclose={link.callback(|_| Msg::CloseDialog)} />
                         },
                         Some(Dialog::Embed(frag, start)) => html! {
                             <EmbedDialog fragment={frag.clone()} start={start.clone()} title={s.world.scenario.title.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
@@ -2620,8 +2659,10 @@ impl App {
     fn exercise_fragment(&self) -> Option<ExerciseLink> {
         let exercise = Filters { exercise: true, ..self.filters };
         let view = exercise.view_code(self.views.0 == EditorView::Table, self.views.1 == EditorView::Table);
-        let (t, _) = self.selected()?;
-        let saved = Saved { selected: Some((t, 0)), view, ..self.saved() };
+        self.selected()?;
+        let saved = self.saved();
+        let t = saved.selected?.0;
+        let saved = Saved { selected: Some((t, 0)), view, exercise_packet: Some(t), ..saved };
         share::encode_link(&saved).ok()?;
         Some(Callback::from(move |question: String| {
             let question: String = question.trim().chars().take(MAX_QUESTION).collect();

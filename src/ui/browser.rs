@@ -416,10 +416,13 @@ pub fn follow_packet() {
     }
     const ROOM: f64 = 48.0;
     let below = bar.as_ref().map_or(ROOM, |b| height - b.top() + ROOM / 2.0);
-    // The glyph, and the box it sits on when both fit above the bar (a
-    // client's box is otherwise left half under it).
+    // The glyph and its card (the addresses, the tunnel's header around
+    // them), and the box it sits on when all fit above the bar (a client's
+    // box is otherwise left half under it).
     let (mut top, mut bottom) = (glyph.top(), glyph.bottom());
-    if let Some(b) = rect(".topo-current").filter(|_| bar.is_some()) {
+    let card = rect(".topo-marker g[class^='topo-card'] > rect");
+    let boxed = rect(".topo-current").filter(|_| bar.is_some());
+    for b in [card, boxed].into_iter().flatten() {
         let (t, u) = (top.min(b.top()), bottom.max(b.bottom()));
         if u - t < height - below - ROOM {
             (top, bottom) = (t, u);

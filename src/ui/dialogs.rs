@@ -98,21 +98,31 @@ pub struct LinkProps {
     /// the reader reaches them.
     #[prop_or_default]
     pub start: Option<Callback<String, Option<String>>>,
+    /// The choice made the last time the dialog was open (as an exercise,
+    /// the question), and where each change of it goes.
+    #[prop_or_default]
+    pub chosen: (bool, String),
+    #[prop_or_default]
+    pub onchoice: Callback<(bool, String)>,
     pub onclose: Callback<()>,
 }
 
 /// The question field of an exercise's link, and the question typed.
-fn question_field(question: &UseStateHandle<String>) -> Html {
+fn question_field(question: &UseStateHandle<String>, then: Callback<String>) -> Html {
     let oninput = {
         let question = question.clone();
         Callback::from(move |e: InputEvent| {
-            question.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value())
+            let q = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+            question.set(q.clone());
+            then.emit(q);
         })
     };
+    let used = question.chars().count();
     html! {
         <label class="question-field">{ "A question for the learner (optional; shown above the steps)" }
-            <input id="exercise-question" type="text" maxlength="500" value={(**question).clone()} {oninput}
-                placeholder="Which pod takes the packet, and which rule chose it?" />
+            <input id="exercise-question" type="text" dir="auto" maxlength="500" value={(**question).clone()} {oninput}
+                placeholder="Which pod takes the packet, and which rule chose it?" aria-describedby="question-count" />
+            <span id="question-count" class="hint">{ format!("{used} of 500 characters") }</span>
         </label>
     }
 }
@@ -120,8 +130,8 @@ fn question_field(question: &UseStateHandle<String>) -> Html {
 #[function_component(LinkDialog)]
 pub fn link_dialog(props: &LinkProps) -> Html {
     // An exercise's link opens at the packet's start, not at the answer.
-    let at_start = use_state(|| false);
-    let question = use_state(String::new);
+    let at_start = use_state(|| props.chosen.0 && props.start.is_some());
+    let question = use_state(|| props.chosen.1.clone());
     let start = (props.start.as_ref())
         .and_then(|s| s.emit((*question).clone()))
         .map(|f| browser::page_url(&f));
@@ -129,18 +139,33 @@ pub fn link_dialog(props: &LinkProps) -> Html {
         (Some(start), true) => start.clone(),
         _ => props.url.clone(),
     };
-    let (copied, copy) = use_copy("link-text", Some(props.url.clone()));
+    // The link shown is the one on the clipboard: copied when the dialog
+    // opens and again at each change (the question typed included).
+    let (copied, copy) = use_copy("link-text", Some(url.clone()));
+    {
+        let copy = copy.clone();
+        let first = use_mut_ref(|| true);
+        use_effect_with(url.clone(), move |u| {
+            if !std::mem::replace(&mut *first.borrow_mut(), false) {
+                copy.emit(u.clone());
+            }
+        });
+    }
     let again = {
         let url = url.clone();
         copy.reform(move |_: MouseEvent| url.clone())
     };
     let toggle = {
-        let (at_start, copy, start, url) = (at_start.clone(), copy.clone(), start.clone(), props.url.clone());
+        let (at_start, question, onchoice) = (at_start.clone(), question.clone(), props.onchoice.clone());
         Callback::from(move |_| {
             let now = !*at_start;
             at_start.set(now);
-            copy.emit(if now { start.clone().unwrap_or_default() } else { url.clone() });
+            onchoice.emit((now, (*question).clone()));
         })
+    };
+    let typed = {
+        let (at_start, onchoice) = (at_start.clone(), props.onchoice.clone());
+        Callback::from(move |q: String| onchoice.emit((*at_start, q)))
     };
     html! {
         <Shell title="Link to this view" onclose={props.onclose.clone()}>
@@ -155,7 +180,7 @@ pub fn link_dialog(props: &LinkProps) -> Html {
                     { " As an exercise: open at the packet's first step, list its steps as the reader reaches them, and show its outcome at the last (so nothing gives the answer away)" }
                 </label>
                 if *at_start {
-                    { question_field(&question) }
+                    { question_field(&question, typed) }
                 }
             }
             { copy_status(copied_now(copied, &url), if *at_start && props.start.is_some() { "exercise link" } else { "link" }) }
@@ -233,7 +258,7 @@ pub fn embed_dialog(props: &EmbedProps) -> Html {
                     { " As an exercise: the reader starts at the packet's first step, sees its steps as they reach them, and its outcome at the last" }
                 </label>
                 if *exercise {
-                    { question_field(&question) }
+                    { question_field(&question, Callback::noop()) }
                 }
             }
             <label class="flag">{ "Colours " }

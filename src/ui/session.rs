@@ -334,6 +334,8 @@ pub struct Session {
     pub saved_view: Option<String>,
     /// The question of an exercise opened from a link ([`Saved::task`]).
     pub task: Option<String>,
+    /// The exercise's last packet, as [`Saved::exercise_packet`] counts.
+    pub exercise_packet: Option<usize>,
     /// Texts typed before the last cluster sync, with errors, that it
     /// left as typed (`node8's rules`), until the page says so.
     pub typed_over_sync: Vec<String>,
@@ -400,6 +402,7 @@ impl Session {
             saved_form: None,
             saved_view: None,
             task: None,
+            exercise_packet: None,
             typed_over_sync: Vec::new(),
             file_dumps: Vec::new(),
             earlier: Vec::new(),
@@ -570,6 +573,7 @@ impl Session {
         // A saved session says its view, the defaults included.
         s.saved_view = Some(saved.view.clone().unwrap_or_default());
         s.task = saved.task.clone();
+        s.exercise_packet = saved.exercise_packet;
         Ok(s)
     }
 
@@ -831,6 +835,7 @@ impl Session {
                 .map(|c| c.applied.to_string()),
             cluster,
             task: self.task.clone(),
+            exercise_packet: self.exercise_packet,
         }
     }
 
@@ -1526,6 +1531,13 @@ impl Session {
 
     /// The number the history gives packet `t` (counted from the first
     /// packet sent, listed or not).
+    /// Whether packet `t` is one of an exercise's (when one is open): the
+    /// link's packet and those before it, not the reader's own after it.
+    pub fn in_exercise(&self, t: usize) -> bool {
+        self.exercise_packet
+            .is_none_or(|n| t + self.earlier.len() <= n)
+    }
+
     pub fn number(&self, t: usize) -> usize {
         self.forgotten + self.earlier.len() + t + 1
     }

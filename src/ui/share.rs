@@ -91,6 +91,11 @@ pub struct Saved {
     /// An exercise's question, as its teacher wrote it in the link.
     #[serde(rename = "q", default, skip_serializing_if = "Option::is_none")]
     pub task: Option<String>,
+    /// An exercise's packet (index in `sends`): it and those before it
+    /// are the exercise, the reader's own packets after it are not. None
+    /// (links before 2026-11-27): every packet is.
+    #[serde(rename = "xp", default, skip_serializing_if = "Option::is_none")]
+    pub exercise_packet: Option<usize>,
 }
 
 /// One change that Undo takes back (or Redo makes again): a host's rules
