@@ -122,7 +122,7 @@ fn question_field(question: &UseStateHandle<String>, then: Callback<String>) -> 
         <label class="question-field">{ "A question for the learner (optional; shown above the steps)" }
             <input id="exercise-question" type="text" dir="auto" maxlength="500" value={(**question).clone()} {oninput}
                 placeholder="Which pod takes the packet, and which rule chose it?" aria-describedby="question-count" />
-            <span id="question-count" class="hint">{ format!("{used} of 500 characters") }</span>
+            <span id="question-count" class="question-count">{ format!("{used} of 500 characters") }</span>
         </label>
     }
 }
