@@ -221,11 +221,12 @@ def main():
 # 523.2 kB with an exercise's question, its step kept in the address and
 # the review's fixes, 523.4 kB with the picture as wide as it draws,
 # 525.9 kB with a teacher's hunt's fixes (the link dialog's choice kept
-# and copied, the reader's own packets outside the exercise); the
+# and copied, the reader's own packets outside the exercise), 526.5 kB
+# with its review's fixes; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 526_000
+PAGE_BYTES_LIMIT = 526_500
 
 
 def page_size(dist):

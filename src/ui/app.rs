@@ -955,6 +955,8 @@ impl App {
         }
         self.session = s;
         self.gen += 1;
+        // Copy link's exercise and question were for the session before.
+        self.link_choice = (false, String::new());
         self.reached.borrow_mut().clear();
         self.command_result = None;
         // A session that came from a link or a file and was not worked on
@@ -1447,8 +1449,10 @@ impl Component for App {
                     return false;
                 }
                 self.session.clear_sends();
-                // The next #1 is another packet: no exercise progress.
+                // The next #1 is another packet: no exercise progress, and
+                // no exercise (its packets are gone).
                 self.reached.borrow_mut().clear();
+                self.filters.exercise = false;
                 self.schedule_autosave(ctx);
                 self.fall_back_to_steps();
             }
@@ -2401,7 +2405,7 @@ impl Component for App {
                                 }).unwrap_or_default(),
                             }) }
                             if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise && !self.embed) {
-                                <p id="exercise-task" class="exercise-task" dir="auto"><strong>{ "Question: " }</strong>{ q.clone() }</p>
+                                <p id="exercise-task" class="exercise-task"><strong>{ "Question: " }</strong><bdi>{ q.clone() }</bdi></p>
                             }
                             if hidden(t_sel) {
                                 <p id="outcome" class="outcome">
@@ -2550,7 +2554,7 @@ impl Component for App {
                 // An embed's exercise: its question first, above the
                 // picture (the steps are far below it in a blog's column).
                 if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise && self.embed) {
-                    <p id="exercise-task" class="exercise-task embed-task" dir="auto"><strong>{ "Question: " }</strong>{ q.clone() }</p>
+                    <p id="exercise-task" class="exercise-task embed-task"><strong>{ "Question: " }</strong><bdi>{ q.clone() }</bdi></p>
                 }
                 if let Some(n) = &self.notice {
                     <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
@@ -2662,7 +2666,10 @@ impl App {
         self.selected()?;
         let saved = self.saved();
         let t = saved.selected?.0;
-        let saved = Saved { selected: Some((t, 0)), view, exercise_packet: Some(t), ..saved };
+        // Every packet of the link is the exercise's (those after the
+        // selected one would give its answer away), none the reader sends.
+        let last = saved.sends.len().checked_sub(1);
+        let saved = Saved { selected: Some((t, 0)), view, exercise_packet: last, ..saved };
         share::encode_link(&saved).ok()?;
         Some(Callback::from(move |question: String| {
             let question: String = question.trim().chars().take(MAX_QUESTION).collect();

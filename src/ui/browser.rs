@@ -583,9 +583,11 @@ pub fn download(name: &str, text: &str) {
 /// Copies `text` to the clipboard. The Clipboard API exists only on a
 /// secure origin (https, or localhost); elsewhere (a classroom server on a
 /// LAN address over http) the text in the field `fallback` (a textarea id)
-/// is selected and copied with `document.execCommand("copy")`. Whether it
-/// worked: the dialogs say so, and the text stays selectable either way.
-pub async fn copy(text: String, fallback: &'static str) -> bool {
+/// is selected and copied with `document.execCommand("copy")` (not for a
+/// copy the page makes by itself, `fallback` None: selecting the field
+/// would take the focus from where the user types). Whether it worked: the
+/// dialogs say so, and the text stays selectable either way.
+pub async fn copy(text: String, fallback: Option<&'static str>) -> bool {
     let Some(w) = window() else {
         return false;
     };
@@ -600,9 +602,8 @@ pub async fn copy(text: String, fallback: &'static str) -> bool {
             return true;
         }
     }
-    let Some(field) = w
-        .document()
-        .and_then(|d| d.get_element_by_id(fallback))
+    let Some(field) = fallback
+        .and_then(|id| w.document()?.get_element_by_id(id))
         .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
     else {
         return false;

@@ -42,24 +42,27 @@ fn select_all(e: FocusEvent) {
     t.select();
 }
 
+/// A copy's request: the text, and whether the user asked for it.
+type CopyAsk = Callback<(String, bool)>;
+
 /// Copies a text to the clipboard each time the returned callback is
 /// called (and `first` on opening), and says whether the last copy worked.
+/// The callback takes the text and whether the user asked (a copy the page
+/// makes as the user types does not select the field to copy it).
 #[hook]
-fn use_copy(
-    field: &'static str,
-    first: Option<String>,
-) -> (Option<(bool, String)>, Callback<String>) {
+fn use_copy(field: &'static str, first: Option<String>) -> (Option<(bool, String)>, CopyAsk) {
     // What became of the last copy, and the text it was of.
     let copied = use_state(|| None::<(bool, String)>);
     // Each request has its own number, so copying the same text again
     // copies again.
-    let request = use_state(|| (0u32, first));
+    let request = use_state(|| (0u32, first, true));
     {
         let copied = copied.clone();
-        use_effect_with((*request).clone(), move |(_, text)| {
+        use_effect_with((*request).clone(), move |(_, text, asked)| {
             if let Some(text) = text.clone() {
+                let fallback = asked.then_some(field);
                 wasm_bindgen_futures::spawn_local(async move {
-                    let ok = browser::copy(text.clone(), field).await;
+                    let ok = browser::copy(text.clone(), fallback).await;
                     copied.set(Some((ok, text)));
                 });
             }
@@ -67,7 +70,7 @@ fn use_copy(
     }
     let ask = {
         let request = request.clone();
-        Callback::from(move |text: String| request.set((request.0 + 1, Some(text))))
+        Callback::from(move |(text, asked): (String, bool)| request.set((request.0 + 1, Some(text), asked)))
     };
     ((*copied).clone(), ask)
 }
@@ -117,13 +120,15 @@ fn question_field(question: &UseStateHandle<String>, then: Callback<String>) -> 
             then.emit(q);
         })
     };
-    let used = question.chars().count();
+    // (As maxlength counts: UTF-16 units.)
+    let used = question.encode_utf16().count();
     html! {
-        <label class="question-field">{ "A question for the learner (optional; shown above the steps)" }
+        <div class="question-field">
+            <label for="exercise-question">{ "A question for the learner (optional; shown above the steps)" }</label>
             <input id="exercise-question" type="text" dir="auto" maxlength="500" value={(**question).clone()} {oninput}
                 placeholder="Which pod takes the packet, and which rule chose it?" aria-describedby="question-count" />
             <span id="question-count" class="question-count">{ format!("{used} of 500 characters") }</span>
-        </label>
+        </div>
     }
 }
 
@@ -132,11 +137,17 @@ pub fn link_dialog(props: &LinkProps) -> Html {
     // An exercise's link opens at the packet's start, not at the answer.
     let at_start = use_state(|| props.chosen.0 && props.start.is_some());
     let question = use_state(|| props.chosen.1.clone());
-    let start = (props.start.as_ref())
-        .and_then(|s| s.emit((*question).clone()))
-        .map(|f| browser::page_url(&f));
-    let url = match (&start, *at_start) {
-        (Some(start), true) => start.clone(),
+    // (Encoded once per question, not at every render.)
+    let start = {
+        let make = props.start.clone();
+        use_memo((*question).clone(), move |q| {
+            make.and_then(|s| s.emit(q.clone())).map(|f| browser::page_url(&f))
+        })
+    };
+    // The exercise's link (None: the question made it too long).
+    let exercise = (*at_start && props.start.is_some()).then(|| (*start).clone());
+    let url = match &exercise {
+        Some(Some(start)) => start.clone(),
         _ => props.url.clone(),
     };
     // The link shown is the one on the clipboard: copied when the dialog
@@ -147,13 +158,13 @@ pub fn link_dialog(props: &LinkProps) -> Html {
         let first = use_mut_ref(|| true);
         use_effect_with(url.clone(), move |u| {
             if !std::mem::replace(&mut *first.borrow_mut(), false) {
-                copy.emit(u.clone());
+                copy.emit((u.clone(), false));
             }
         });
     }
     let again = {
         let url = url.clone();
-        copy.reform(move |_: MouseEvent| url.clone())
+        copy.reform(move |_: MouseEvent| (url.clone(), true))
     };
     let toggle = {
         let (at_start, question, onchoice) = (at_start.clone(), question.clone(), props.onchoice.clone());
@@ -169,10 +180,10 @@ pub fn link_dialog(props: &LinkProps) -> Html {
     };
     html! {
         <Shell title="Link to this view" onclose={props.onclose.clone()}>
-            <p>{ format!("The link holds the scenario's edits and the packets sent ({} characters). {}", url.len(), if *at_start && props.start.is_some() {
-                "Anyone who opens it starts at the selected packet's first step, as an exercise."
-            } else {
-                "Anyone who opens it sees this view."
+            <p>{ format!("The link holds the scenario's edits and the packets sent ({} characters). {}", url.len(), match &exercise {
+                Some(Some(_)) => "Anyone who opens it starts at the selected packet's first step, as an exercise.",
+                Some(None) => "As an exercise with this question the link would be too long: this is the plain link, which shows the answer. Shorten the question.",
+                None => "Anyone who opens it sees this view.",
             }) }</p>
             if props.start.is_some() {
                 <label class="flag">
@@ -183,7 +194,7 @@ pub fn link_dialog(props: &LinkProps) -> Html {
                     { question_field(&question, typed) }
                 }
             }
-            { copy_status(copied_now(copied, &url), if *at_start && props.start.is_some() { "exercise link" } else { "link" }) }
+            { copy_status(copied_now(copied, &url), if matches!(exercise, Some(Some(_))) { "exercise link" } else { "link" }) }
             <textarea id="link-text" class="snippet" readonly=true rows="3" value={url} onfocus={select_all} aria-label="The link" />
             <div class="dialog-actions">
                 <button class="primary" onclick={again}>{ "Copy again" }</button>
@@ -243,7 +254,7 @@ pub fn embed_dialog(props: &EmbedProps) -> Html {
     let (copied, copy) = use_copy("embed-snippet", None);
     let onclick = {
         let snippet = snippet.clone();
-        copy.reform(move |_: MouseEvent| snippet.clone())
+        copy.reform(move |_: MouseEvent| (snippet.clone(), true))
     };
     // A snippet made on this machine's own server points readers at
     // their own machines.

@@ -32,7 +32,8 @@ use std::net::Ipv4Addr;
 /// Width the rows of hosts fill, in user units; the picture is as wide as
 /// what it draws ([`MIN_WIDTH`] at least, and [`CARD_ROOM`] more).
 pub const WIDTH: i32 = 600;
-/// The narrowest picture: room for the widest packet card.
+/// The narrowest picture: room for most packet cards (a wider one, a long
+/// ICMP error's, widens the picture at its step).
 pub const MIN_WIDTH: i32 = 460;
 /// Room right of the widest host, for the packet's card beside it.
 const CARD_ROOM: i32 = 40;

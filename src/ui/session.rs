@@ -1529,15 +1529,15 @@ impl Session {
             .and_then(|(t, st)| Some((t.checked_sub(surplus)?, st)));
     }
 
-    /// The number the history gives packet `t` (counted from the first
-    /// packet sent, listed or not).
     /// Whether packet `t` is one of an exercise's (when one is open): the
-    /// link's packet and those before it, not the reader's own after it.
+    /// link's packets, not the reader's own after them.
     pub fn in_exercise(&self, t: usize) -> bool {
         self.exercise_packet
             .is_none_or(|n| t + self.earlier.len() <= n)
     }
 
+    /// The number the history gives packet `t` (counted from the first
+    /// packet sent, listed or not).
     pub fn number(&self, t: usize) -> usize {
         self.forgotten + self.earlier.len() + t + 1
     }

@@ -181,14 +181,19 @@ pub fn topology(props: &TopologyProps) -> Html {
             }
         });
     }
+    // A card wider than the picture (a long ICMP error's, in a narrow
+    // scenario) widens it at that step rather than being cut.
+    let view_w = (current.as_ref())
+        .map_or(0, |(_, m)| m.card.rect.right() + 2)
+        .max(layout.width);
     html! {
         <figure class="topo-figure">
             <div class="topo-scroll" ref={scroller} role="group" aria-label="Topology picture">
             <svg
                 class="topo"
-                viewBox={format!("0 0 {} {}", layout.width, layout.height)}
+                viewBox={format!("0 0 {view_w} {}", layout.height)}
                 // (The stylesheet caps the scale from it.)
-                style={format!("--topo-w: {}", layout.width)}
+                style={format!("--topo-w: {view_w}")}
                 preserveAspectRatio="xMidYMin meet"
                 role="img"
                 aria-label={label.clone()}
