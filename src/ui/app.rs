@@ -99,6 +99,8 @@ pub enum Msg {
     SystemTheme,
     /// The address's fragment changed (a link pasted into this tab).
     Fragment,
+    /// Back or Forward to another address of the page.
+    PopState,
     /// The cluster generator loaded, or why not.
     GeneratorLoaded(Result<(), String>),
     /// The cluster's YAML as typed; synced after a pause.
@@ -1149,6 +1151,12 @@ impl Component for App {
                 link.send_message(Msg::Fragment)
             })
         });
+        // (Back to an address that differs in more than its fragment fires
+        // no hashchange.)
+        let link = ctx.link().clone();
+        let pop = web_sys::window().map(|w| {
+            gloo_events::EventListener::new(&w, "popstate", move |_| link.send_message(Msg::PopState))
+        });
         // Typing of the last moments is saved when the tab closes.
         let link = ctx.link().clone();
         let hide = web_sys::window().map(|w| {
@@ -1260,7 +1268,7 @@ impl Component for App {
             len_typed: false,
             reached: Default::default(),
             form_gen: 0,
-            _listeners: [keys, hash, hide, system, drops.0, drops.1].into_iter().flatten().collect(),
+            _listeners: [keys, hash, pop, hide, system, drops.0, drops.1].into_iter().flatten().collect(),
         }
     }
 
@@ -2133,8 +2141,15 @@ impl Component for App {
                     }
                 }
             }
+            Msg::PopState => {
+                if browser::fragment().is_none() {
+                    self.back_from_link();
+                }
+                return false;
+            }
             Msg::Fragment => {
                 let Some(frag) = browser::fragment() else {
+                    self.back_from_link();
                     return false;
                 };
                 if self.embed {
@@ -2657,6 +2672,15 @@ impl Component for App {
 }
 
 impl App {
+    /// Back from a link to the page without one: the page shows what that
+    /// address holds (the learner's own session), while the link's session
+    /// is as it came (else it is the learner's now, autosaved, and stays).
+    fn back_from_link(&self) {
+        if !self.embed && self.foreign.is_some_and(|m| m == self.mark()) {
+            browser::reload();
+        }
+    }
+
     /// The link's fragment as an exercise, for a question: the selected
     /// packet's first step, its steps and outcome shown as the reader
     /// reaches them, and the teacher's question above them.

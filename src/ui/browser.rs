@@ -41,6 +41,13 @@ pub fn fragment() -> Option<String> {
     (!h.is_empty() && !anchor).then(|| h.to_string())
 }
 
+/// Loads the page again from its address.
+pub fn reload() {
+    if let Some(w) = window() {
+        let _ = w.location().reload();
+    }
+}
+
 /// Sets the fragment without reloading (and without a history entry).
 pub fn set_fragment(frag: &str) {
     if let Some(w) = window() {
