@@ -424,17 +424,11 @@ fn then_sends_packets_on_the_same_state() {
     // Other flags are the connection's next segment: the server's reset
     // after its SYN-ACK starts at the SYN-ACK's end (what the client
     // expects; the SYN-ACK's own number would be discarded, RFC 5961).
-    let (code, out, err) = run(&[
-        "trace",
-        "--from",
-        "client:192.168.11.200",
-        "--to",
-        "flask-ui",
-        "--then",
-        "reply",
-        "--then",
-        "again:RST,ACK",
-    ]);
+    let args: Vec<&str> =
+        "trace --from client:192.168.11.200 --to flask-ui --then reply --then again:RST,ACK"
+            .split(' ')
+            .collect();
+    let (code, out, err) = run(&args);
     assert_eq!(code, 0, "{err}");
     let last = out.lines().rfind(|l| l.starts_with("verdict:")).unwrap();
     assert!(last.contains("the reset ends the connection"), "{out}");
