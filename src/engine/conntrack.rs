@@ -425,7 +425,6 @@ impl Tcp {
         let Next::To(mut new) = new else {
             unreachable!("Ignore and Invalid returned above")
         };
-        let me = side(dir);
         if seg == Seg::Rst {
             match t.rst_check(dir, s, old, assured) {
                 RstCheck::Close => {}
@@ -433,9 +432,7 @@ impl Tcp {
                 RstCheck::Keep(why) => {
                     // Accepted on the entry (tcp_in_window's bookkeeping),
                     // whose state stays; any RST gives the CLOSE timeout.
-                    t.took(me, s);
-                    t.last = Some((dir, seg));
-                    t.last_end = s.end();
+                    t.took(dir, seg, s);
                     entry.timeout = TcpState::Close.timeout();
                     return Outcome::Ignored(why);
                 }
@@ -461,9 +458,7 @@ impl Tcp {
             }
             _ => {}
         }
-        t.took(me, s);
-        t.last = Some((dir, seg));
-        t.last_end = s.end();
+        t.took(dir, seg, s);
         t.state = new;
         if old != new && new == TcpState::FinWait {
             t.close_init = true;
@@ -510,11 +505,14 @@ fn later(a: u32, b: u32) -> u32 {
 }
 
 impl Tcp {
-    /// What `tcp_in_window` notes of a segment it took from side `me`:
+    /// What the tracker notes of a segment it took (`tcp_in_window`):
     /// its data waits for the other side's ACK, its ACK takes the other
-    /// side's off, and the side's highest end and acknowledgement.
-    fn took(&mut self, me: usize, s: Segment) {
-        let peer = 1 - me;
+    /// side's off, its side's highest end and acknowledgement, and the
+    /// segment as the last one taken.
+    fn took(&mut self, dir: Dir, seg: Seg, s: Segment) {
+        let (me, peer) = (side(dir), 1 - side(dir));
+        self.last = Some((dir, seg));
+        self.last_end = s.end();
         // Data not yet acknowledged (IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED):
         // here any ACK from the other side after it acknowledges it,
         // whatever its number.

@@ -3684,28 +3684,29 @@ impl Walker<'_, '_> {
         // only the exact number, any other is dropped silently
         // (tcp_timewait_state_process); past the window (64 KiB here),
         // silently as well.
+        // (None: taken; Ok: challenged; Err: discarded, and why.)
         let rst_off = match &pkt.transport {
             Transport::Tcp { flags, seq, .. } if flags.rst && connected => (self.state.heard[host]
                 .iter())
             .find(|h| h.conn == conn && !h.closed)
             .and_then(|h| {
                 let off = seq.wrapping_sub(h.received);
-                let why = if off == 0 || (h.fin_in && !h.fin_first && off == u32::MAX) {
-                    return None;
+                let numbers = (*seq, h.received);
+                if off == 0 || (h.fin_in && !h.fin_first && off == u32::MAX) {
+                    None
                 } else if (off as i32) < 0 {
-                    "is before it, outside the receive window"
+                    Some(Err((numbers, "is before it, outside the receive window")))
                 } else if off > RCV_WINDOW {
-                    "is past its receive window (64 KiB here)"
+                    Some(Err((numbers, "is past its receive window (64 KiB here)")))
                 } else if h.fin_in && h.fin_first {
-                    "is not exact, and in TIME_WAIT the socket takes only a reset at that number and drops any other without an answer"
+                    Some(Err((numbers, "is not exact, and in TIME_WAIT the socket takes only a reset at that number and drops any other without an answer")))
                 } else {
-                    ""
-                };
-                Some((*seq, h.received, why))
+                    Some(Ok(numbers))
+                }
             }),
             _ => None,
         };
-        if let Some((seq, next, why)) = rst_off.filter(|x| !x.2.is_empty()) {
+        if let Some(Err(((seq, next), why))) = rst_off {
             let detail = format!(
                 "the tcp socket {}:{dport} ← {}:{sport} expects sequence number {next} next: a reset with {seq} {why}, and TCP discards it (RFC 5961); the connection goes on",
                 ip.dst, ip.src
@@ -3760,7 +3761,7 @@ impl Walker<'_, '_> {
                 return self.drop(host, DropReason::NoConnection, detail, resp, &pkt.clone());
             }
         }
-        let socket = if let Some((seq, next, _)) = rst_off {
+        let socket = if let Some(Ok((seq, next))) = rst_off {
             Some(format!(
                 "the connection's socket {}:{dport} ← {}:{sport}, which expects sequence number {next} next: a reset with {seq}, within the window but not exact, may be forged, so TCP answers it with a challenge ACK (RFC 5961; the peer, if it really reset, sends its RST again at {next}) and the connection goes on",
                 ip.dst, ip.src
