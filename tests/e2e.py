@@ -1153,6 +1153,9 @@ def run(b, base):
     b.wait_until(lambda: b.value("#link-text") != plain_exercise, "the link with the question")
     exercise = b.value("#link-text")
     b.wait_until(lambda: b.exists(".copy-status"), "the link with the question copied (or why not)", 5)
+    check("typing the question keeps the focus in its field (the copies made meanwhile do not take it)",
+          b.js("return document.activeElement.id") == "exercise-question", b.js("return document.activeElement.id"))
+    axe(b, "the link dialog with an exercise's question")
     b.keys(["\ue00c"])
     # Opened again, the dialog keeps the choice: the exercise and its
     # question are what it copies.
@@ -1165,6 +1168,7 @@ def run(b, base):
     check("an exercise's link carries the teacher's question, shown above the steps",
           b.exists("#exercise-task") and b.text("#exercise-task") == "Question: Which rule refuses it?",
           b.text("#exercise-task") if b.exists("#exercise-task") else "no question shown")
+    axe(b, "an exercise with its question")
     said = b.text("#outcome")
     check("an exercise's link opens the same packet at its first step, its steps listed as far as reached and its outcome hidden",
           b.text("#headers-h").startswith("Step 1 ") and "#4" in b.text(".history-item.selected") and len(b.find_all(".event")) == 1
