@@ -1182,8 +1182,10 @@ def run(b, base):
     b.click("#step-back")
     b.click("#step-last")
     b.wait_until(lambda: "4 of" in b.text(".step-position"), "End back to the furthest step reached", 5)
-    # The address keeps the step reached: a reload comes back to it.
+    # The address keeps the step reached (written after a 600 ms pause in
+    # stepping): a reload comes back to it.
     b.wait_until(lambda: b.js("return location.hash") != exercise[exercise.index("#"):], "the step in the address", 5)
+    time.sleep(1.0)
     b.js("location.reload()")
     time.sleep(1)
     b.wait(".step-position", 10)
