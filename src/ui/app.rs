@@ -2029,10 +2029,8 @@ impl Component for App {
                 // The address no longer holds an exercise: a reload shows
                 // all steps too.
                 self.address_timer = None;
-                if browser::fragment().is_some() && !self.embed {
-                    if let Ok(f) = self.link_fragment() {
-                        browser::set_fragment(&f);
-                    }
+                if !self.embed {
+                    self.keep_link_in_address();
                 }
                 // The button goes: the focus goes on to the steps.
                 self.fall_back_to_steps();
@@ -2063,21 +2061,16 @@ impl Component for App {
             Msg::SystemTheme => return self.dark.is_none(),
             Msg::KeepExerciseStep => {
                 self.address_timer = None;
-                // (The fragment a link opened: an exercise's, small.)
-                if self.filters.exercise && browser::fragment().is_some() {
-                    if let Ok(f) = self.link_fragment() {
-                        browser::set_fragment(&f);
-                    }
+                if self.filters.exercise {
+                    self.keep_link_in_address();
                 }
                 return false;
             }
             Msg::Autosave => {
                 // (An exercise's step waiting for its pause goes into the
                 // address now: the tab may be closing.)
-                if self.address_timer.take().is_some() && self.filters.exercise && browser::fragment().is_some() {
-                    if let Ok(f) = self.link_fragment() {
-                        browser::set_fragment(&f);
-                    }
+                if self.address_timer.take().is_some() && self.filters.exercise {
+                    self.keep_link_in_address();
                 }
                 // Sent or edited since it came from a link or a file: the
                 // learner's own from now on.
@@ -2672,6 +2665,16 @@ impl Component for App {
 }
 
 impl App {
+    /// The address, which holds the link the page opened, holds this view
+    /// now (an exercise's link is small: encoding it is cheap).
+    fn keep_link_in_address(&self) {
+        if browser::fragment().is_some() {
+            if let Ok(f) = self.link_fragment() {
+                browser::set_fragment(&f);
+            }
+        }
+    }
+
     /// Back from a link to the page without one: the page shows what that
     /// address holds (the learner's own session), while the link's session
     /// is as it came (else it is the learner's now, autosaved, and stays).

@@ -3,6 +3,7 @@
 //! clipboard is refused), a copy button and a close button (Escape too).
 
 use crate::ui::browser;
+use std::rc::Rc;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -132,20 +133,48 @@ fn question_field(question: &UseStateHandle<String>, then: Callback<String>) -> 
     }
 }
 
+/// The link's fragment as an exercise for `question` (None: none offered,
+/// or the question made it too long), encoded once per question.
+#[hook]
+fn use_exercise_fragment(
+    start: &Option<Callback<String, Option<String>>>,
+    question: &str,
+) -> Rc<Option<String>> {
+    let make = start.clone();
+    use_memo(question.to_string(), move |q| make.and_then(|s| s.emit(q.clone())))
+}
+
+/// The "As an exercise" tick box of a dialog (`id`, its words), and the
+/// question field under it once ticked.
+fn exercise_choice(
+    id: &'static str,
+    words: &'static str,
+    checked: bool,
+    onchange: Callback<Event>,
+    question: &UseStateHandle<String>,
+    then: Callback<String>,
+) -> Html {
+    html! {
+        <>
+            <label class="flag">
+                <input type="checkbox" {id} {checked} {onchange} />
+                { words }
+            </label>
+            if checked {
+                { question_field(question, then) }
+            }
+        </>
+    }
+}
+
 #[function_component(LinkDialog)]
 pub fn link_dialog(props: &LinkProps) -> Html {
     // An exercise's link opens at the packet's start, not at the answer.
     let at_start = use_state(|| props.chosen.0 && props.start.is_some());
     let question = use_state(|| props.chosen.1.clone());
-    // (Encoded once per question, not at every render.)
-    let start = {
-        let make = props.start.clone();
-        use_memo((*question).clone(), move |q| {
-            make.and_then(|s| s.emit(q.clone())).map(|f| browser::page_url(&f))
-        })
-    };
+    let start = use_exercise_fragment(&props.start, &question);
     // The exercise's link (None: the question made it too long).
-    let exercise = (*at_start && props.start.is_some()).then(|| (*start).clone());
+    let exercise = (*at_start && props.start.is_some()).then(|| start.as_deref().map(browser::page_url));
     let url = match &exercise {
         Some(Some(start)) => start.clone(),
         _ => props.url.clone(),
@@ -186,13 +215,7 @@ pub fn link_dialog(props: &LinkProps) -> Html {
                 None => "Anyone who opens it sees this view.",
             }) }</p>
             if props.start.is_some() {
-                <label class="flag">
-                    <input type="checkbox" id="link-at-start" checked={*at_start} onchange={toggle} />
-                    { " As an exercise: open at the packet's first step, list its steps as the reader reaches them, and show its outcome at the last (so nothing gives the answer away)" }
-                </label>
-                if *at_start {
-                    { question_field(&question, typed) }
-                }
+                { exercise_choice("link-at-start", " As an exercise: open at the packet's first step, list its steps as the reader reaches them, and show its outcome at the last (so nothing gives the answer away)", *at_start, toggle, &question, typed) }
             }
             { copy_status(copied_now(copied, &url), if matches!(exercise, Some(Some(_))) { "exercise link" } else { "link" }) }
             <textarea id="link-text" class="snippet" readonly=true rows="3" value={url} onfocus={select_all} aria-label="The link" />
@@ -221,10 +244,10 @@ pub fn embed_dialog(props: &EmbedProps) -> Html {
     // The colours: None, the reader's (their choice, else their system's).
     let theme = use_state(|| None::<&'static str>);
     let height = if *editors { 1100 } else { 720 };
-    let start = (props.start.as_ref())
-        .filter(|_| *exercise)
-        .and_then(|s| s.emit((*question).clone()));
-    let fragment = start.as_ref().unwrap_or(&props.fragment);
+    let start = use_exercise_fragment(&props.start, &question);
+    // (The question made the exercise's link too long: the plain one.)
+    let too_long = *exercise && props.start.is_some() && start.is_none();
+    let fragment = (*start).as_ref().filter(|_| *exercise).unwrap_or(&props.fragment);
     let src = browser::embed_url(fragment, *editors, *theme);
     let snippet = format!(
         "<iframe src=\"{src}\" title=\"Packet Walk: {}\" height=\"{height}\" style=\"width:100%;border:1px solid #8c959f;border-radius:6px\" loading=\"lazy\"></iframe>",
@@ -264,13 +287,10 @@ pub fn embed_dialog(props: &EmbedProps) -> Html {
             <p>{ "Paste this into a blog post or a course page. The embedded playground is compact: no editors, the picture first, the headers and steps beside it in a frame wider than 820 px, or below it in a narrower one (a blog's column), where the step, in two lines, and its buttons stay at the frame's bottom; the reader can still send packets and step." }</p>
             <label class="flag"><input type="checkbox" checked={*editors} onchange={toggle} />{ " Show the rule and route editors too" }</label>
             if props.start.is_some() {
-                <label class="flag">
-                    <input type="checkbox" id="embed-exercise" checked={*exercise} onchange={onexercise} />
-                    { " As an exercise: the reader starts at the packet's first step, sees its steps as they reach them, and its outcome at the last" }
-                </label>
-                if *exercise {
-                    { question_field(&question, Callback::noop()) }
-                }
+                { exercise_choice("embed-exercise", " As an exercise: the reader starts at the packet's first step, sees its steps as they reach them, and its outcome at the last", *exercise, onexercise, &question, Callback::noop()) }
+            }
+            if too_long {
+                <p class="form-error" role="alert">{ "As an exercise with this question the snippet's link would be too long: this is the plain view, which shows the answer. Shorten the question." }</p>
             }
             <label class="flag">{ "Colours " }
                 <select id="embed-theme" onchange={ontheme} aria-label="The embed's colours">

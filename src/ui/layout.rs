@@ -1203,7 +1203,9 @@ fn place_card(
         h: 20,
     };
     let mut obstacles: Vec<(Rect, i64)> = Vec::new();
-    let mut titles = Vec::new();
+    // The text a leader line should not cross: host titles, device chips
+    // (all but the packet's own).
+    let mut texts = Vec::new();
     for hb in &layout.hosts {
         let lines = TITLE_H + if hb.note.is_some() { NOTE_H } else { 0 };
         let text =
@@ -1215,12 +1217,12 @@ fn place_card(
             h: lines.min(hb.rect.h),
         };
         obstacles.push((title, 1));
-        titles.push(title);
+        texts.push(title);
     }
     for d in &layout.devices {
         obstacles.push((d.rect, 1));
         if own != Some(d.rect) {
-            titles.push(d.rect);
+            texts.push(d.rect);
         }
     }
     for s in &layout.sections {
@@ -1285,7 +1287,7 @@ fn place_card(
             .enumerate()
             .map(|(k, to)| {
                 let len = (to.x - at.x).abs() + (to.y - at.y).abs();
-                let cost = 48 * leader_over(&titles, at, to)
+                let cost = 48 * leader_over(&texts, at, to)
                     + 100 * leader_crossings(layout, at, to)
                     + i64::from(len) / 8;
                 ((cost, k), to)
