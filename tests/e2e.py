@@ -1182,8 +1182,8 @@ def run(b, base):
     b.click("#step-back")
     b.click("#step-last")
     b.wait_until(lambda: "4 of" in b.text(".step-position"), "End back to the furthest step reached", 5)
-    # The address keeps the step reached (written after a 600 ms pause in
-    # stepping): a reload comes back to it.
+    # The address keeps the step reached (the steps within 600 ms of a
+    # written one wait for a pause in stepping): a reload comes back to it.
     b.wait_until(lambda: b.js("return location.hash") != exercise[exercise.index("#"):], "the step in the address", 5)
     time.sleep(1.0)
     b.js("location.reload()")
@@ -1193,6 +1193,16 @@ def run(b, base):
     check("an exercise reloaded comes back to the step reached, its steps listed, its outcome still hidden",
           len(b.find_all(".event")) == 4 and "of …" in b.text(".step-position") and "refused" not in b.text("#outcome"),
           f"{len(b.find_all('.event'))} {b.text('.step-position')!r}")
+    # One step after a pause is written at once: a reload right after it
+    # comes back to it, not to the step before.
+    time.sleep(1.0)
+    b.click("#step-forward")
+    b.wait_until(lambda: "5 of" in b.text(".step-position"), "one step on")
+    b.js("location.reload()")
+    time.sleep(1)
+    b.wait(".step-position", 10)
+    b.wait_until(lambda: "of" in b.text(".step-position"), "the exercise after the quick reload", 10)
+    check("a reload right after one step comes back to that step", "5 of" in b.text(".step-position"), b.text(".step-position"))
     # "Show all steps" asks first: the answer is one click away, not a slip.
     b.click("#end-exercise")
     b.wait("#keep-exercise", 5)

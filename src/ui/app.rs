@@ -213,10 +213,12 @@ pub struct App {
     /// The line of the cluster's YAML a rule's origin points at.
     cluster_line: Option<usize>,
     autosave: Option<Timeout>,
-    /// In an exercise, the step the address holds, and the pause before it
-    /// is written there.
+    /// In an exercise, the step the address holds; the pause after a step
+    /// written there, during which the next steps wait for its end; and
+    /// whether one waits.
     address_step: Option<(usize, usize)>,
     address_timer: Option<Timeout>,
+    address_behind: bool,
     link_choice: (bool, String),
     dialog: Option<Dialog>,
     importing: Option<Importing>,
@@ -1230,6 +1232,7 @@ impl Component for App {
             autosave: None,
             address_step: None,
             address_timer: None,
+            address_behind: false,
             link_choice: (false, String::new()),
             dialog: None,
             importing: None,
@@ -2061,7 +2064,7 @@ impl Component for App {
             Msg::SystemTheme => return self.dark.is_none(),
             Msg::KeepExerciseStep => {
                 self.address_timer = None;
-                if self.filters.exercise {
+                if std::mem::take(&mut self.address_behind) && self.filters.exercise {
                     self.keep_link_in_address();
                 }
                 return false;
@@ -2069,7 +2072,7 @@ impl Component for App {
             Msg::Autosave => {
                 // (An exercise's step waiting for its pause goes into the
                 // address now: the tab may be closing.)
-                if self.address_timer.take().is_some() && self.filters.exercise {
+                if self.address_timer.take().is_some() && std::mem::take(&mut self.address_behind) && self.filters.exercise {
                     self.keep_link_in_address();
                 }
                 // Sent or edited since it came from a link or a file: the
@@ -2208,11 +2211,18 @@ impl Component for App {
         }
         self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
         // An exercise opened from a link keeps the step reached in the
-        // address (after a pause in stepping): a reload comes back to it,
-        // with the steps before it listed. (An embed's frame reloads from
-        // its snippet.)
+        // address: a reload comes back to it, with the steps before it
+        // listed. A step is written at once; the steps that follow it
+        // within 600 ms wait for a pause in stepping (playing, or holding
+        // an arrow key, writes the address once). (An embed's frame
+        // reloads from its snippet.)
         if self.filters.exercise && !self.embed && self.address_step != self.selected() {
             if self.address_step.is_some() {
+                if self.address_timer.is_none() {
+                    self.keep_link_in_address();
+                } else {
+                    self.address_behind = true;
+                }
                 let link = ctx.link().clone();
                 self.address_timer = Some(Timeout::new(600, move || link.send_message(Msg::KeepExerciseStep)));
             }
