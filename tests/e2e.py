@@ -1639,6 +1639,34 @@ def run(b, base):
         check(f"at {width} px{' embedded' if query else ''} the panels are tabbed through as they are read: {want}",
               " ".join(p[0] for p in got) == want and read == want, got)
 
+    # A narrow page (a phone, a projector zoomed in): the step buttons stay
+    # at the window's bottom; a packet sent is brought into view, and the
+    # page follows it as it steps.
+    b.set_size(700, 700)
+    fresh(b, base + "?scenario=article")
+    in_view = ("const g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect();"
+               "const c = document.querySelector('.step-controls').getBoundingClientRect();"
+               "return [c.bottom >= innerHeight - 2 && c.top > innerHeight / 2, g.top >= 0 && g.bottom <= c.top, Math.round(g.top), Math.round(c.top)]")
+    b.js("document.querySelector('#send-button').scrollIntoView({block: 'end'}); document.querySelector('#send-button').click()")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the packet sent")
+    time.sleep(0.3)
+    sent = b.js(in_view)
+    for _ in range(21):
+        b.click("#step-forward")
+    b.wait_until(lambda: "22 of" in b.text(".step-position"), "the DNAT step")
+    time.sleep(0.3)
+    stepped = b.js(in_view)
+    check("a narrow page keeps the step buttons at the window's bottom, brings a packet sent into view above them, and follows it to the DNAT",
+          sent[0] and sent[1] and stepped[0] and stepped[1] and "DNAT" in b.text(".step-caption"), f"{sent} {stepped} {b.text('.step-caption')!r}")
+    # The picture is a keyboard stop: from there the arrows step.
+    b.js("window.scrollTo(0, 0); document.querySelector('.topo-scroll').focus()")
+    b.keys([KEY_RIGHT])
+    b.wait_until(lambda: "23 of" in b.text(".step-position"), "a step from the picture")
+    time.sleep(0.3)
+    keyed = b.js(in_view)
+    check("the picture takes the keyboard's focus, and the right arrow steps there with the packet in view", keyed[1], keyed)
+    b.screenshot(os.path.join(SHOTS, "e2e-narrow-700.png"))
+
     # 6. Embed mode, 600 px wide.
     b.set_size(600, 1000)
     fresh(b, base + "?embed=1")
@@ -1675,6 +1703,11 @@ def run(b, base):
     sent = b.js("const r = document.querySelector('#send-from').getBoundingClientRect();"
                 "return [document.activeElement.id, r.top >= 0 && r.bottom <= document.querySelector('.step-controls').getBoundingClientRect().top]")
     check("an embed's \"Send a packet ↓\" takes the reader to the send form, under the steps, and focuses it", sent == ["send-from", True], sent)
+    b.js("document.querySelector('#send-button').click()")
+    b.wait_until(lambda: "1 of" in b.text(".step-position") and len(b.find_all(".history-item")) == 2, "the embed's packet sent")
+    time.sleep(0.3)
+    back = b.js(in_view)
+    check("…and a packet sent there is brought into view on the picture, above the step bar", back[0] and back[1], back)
     fresh(b, base + "?embed=1&scenario=calico-ipip#v2.AAAA")
     bar = b.js("const c = document.querySelector('.step-controls'); return [c.scrollWidth, c.clientWidth, document.querySelector('.step-position').textContent]")
     check("a narrow embed's step bar holds a three-digit step count without scrolling", bar[0] <= bar[1], bar)

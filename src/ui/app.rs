@@ -266,6 +266,9 @@ pub struct App {
     /// A step was taken with the step keys, buttons or play: the page
     /// follows the packet on the picture after the render.
     follow_packet: bool,
+    /// A packet was sent (or answered, or sent again): the page brings it
+    /// into view after the render.
+    follow_sent: bool,
     /// "About this scenario" opens open, unless the window is short (a
     /// 768-line projector): the picture starts higher then.
     about_open: bool,
@@ -1260,6 +1263,7 @@ impl Component for App {
             // not scroll the page from under the pointer. Not an embed,
             // which opens at its title.
             follow_packet: !embed,
+            follow_sent: false,
             about_open: browser::window_height() >= 820.0,
             focus_fallback: Vec::new(),
             told_too_big: false,
@@ -1415,6 +1419,7 @@ impl Component for App {
                 self.len_typed = false;
                 self.timing = Some(("data-send-ms", browser::now_ms()));
                 self.send_error = self.session.try_send(spec).err();
+                self.follow_sent = self.send_error.is_none();
                 self.schedule_autosave(ctx);
             }
             Msg::SendAgain => {
@@ -1426,6 +1431,7 @@ impl Component for App {
                     if self.send_error.is_none() {
                         self.flags_ticked = false;
                         self.len_typed = false;
+                        self.follow_sent = true;
                     }
                     self.schedule_autosave(ctx);
                 }
@@ -1439,7 +1445,8 @@ impl Component for App {
                 self.flags_ticked = false;
                 self.len_typed = false;
                 self.send_error = None;
-                if !self.session.reply() {
+                self.follow_sent = self.session.reply();
+                if !self.follow_sent {
                     self.notice = Some(Notice::error(
                         "Only a delivered packet can be answered: this one did not reach a socket.",
                     ));
@@ -2191,7 +2198,10 @@ impl Component for App {
         }
         // (A notice, a damaged link's say, stays in sight.)
         if std::mem::take(&mut self.follow_packet) && !(first_render && self.notice.as_ref().is_some_and(|n| n.error)) {
-            browser::follow_packet();
+            browser::follow_packet(false);
+        }
+        if std::mem::take(&mut self.follow_sent) {
+            browser::follow_packet(true);
         }
         // The control that had the focus went with what it closed (the
         // notice's ✕, "Forget all packets"): the focus goes on to the
@@ -2417,7 +2427,7 @@ impl Component for App {
                                     let end = if step + 1 == t.steps.len() { format!(". {}", short_verdict(&t.verdict)) } else { String::new() };
                                     format!("{packet}{}: {}: {what}{end}", st.ns, crate::engine::render::stage(st))
                                 }).unwrap_or_default(),
-                                caption: t.steps.get(step).filter(|_| self.embed).map(|st| {
+                                caption: t.steps.get(step).map(|st| {
                                     let exercise = if hidden(t_sel) { "Exercise · " } else { "" };
                                     format!("{exercise}{} · {}: {}", st.ns, crate::engine::render::stage(st), crate::engine::render::summary(st))
                                 }).unwrap_or_default(),

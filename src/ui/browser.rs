@@ -385,12 +385,15 @@ pub fn window_height() -> f64 {
 }
 
 /// Scrolls the page just enough to show the packet's glyph on the
-/// picture, when the selected step's panel is beside the picture and part
+/// picture, when the selected step's panel is beside the picture (or the
+/// step bar is fixed at the window's bottom, on a narrow screen) and part
 /// of the picture is in the window: stepping follows the packet down a
 /// picture taller than the window, and a learner who scrolled away to read
-/// (or, on a narrow screen, reads the step under the picture, or steps
-/// from the list) stays put.
-pub fn follow_packet() {
+/// (or steps from the list) stays put. After a packet is sent (`sent`),
+/// the packet at its first step is brought into view from wherever the
+/// page is (on a narrow screen the send form is far from the picture),
+/// with as much of the picture above it as fits.
+pub fn follow_packet(sent: bool) {
     let Some(w) = window() else {
         return;
     };
@@ -406,18 +409,19 @@ pub fn follow_packet() {
     // Stepping from the list of steps keeps the list where it is.
     let in_list = doc.active_element().and_then(|e| e.closest(".events-panel").ok().flatten()).is_some();
     let height = window_height();
-    // A narrow embed's step bar, fixed at the frame's bottom: the panel is
-    // under the picture there, but the buttons stay, so the packet is
+    // A narrow layout's step bar, fixed at the window's bottom: the panel
+    // is under the picture there, but the buttons stay, so the packet is
     // followed above the bar.
-    let bar = rect(".app.embed .step-controls").filter(|b| b.bottom() >= height - 2.0 && b.top() > height / 2.0);
+    let bar = rect(".step-controls").filter(|b| b.bottom() >= height - 2.0 && b.top() > height / 2.0);
     let beside = panel.left() >= pic.right();
-    if in_list || !(beside || bar.is_some()) || pic.bottom() <= 0.0 || pic.top() >= height {
+    let away = !(beside || bar.is_some()) || pic.bottom() <= 0.0 || pic.top() >= height;
+    if !sent && (in_list || away) {
         return;
     }
     // Until the step panel sticks at the window's top, a scroll moves its
     // buttons from under the pointer: the page scrolls then only for a
     // packet out of sight, not for one near an edge.
-    let stuck = bar.is_some() || panel.top() <= 12.0;
+    let stuck = sent || bar.is_some() || panel.top() <= 12.0;
     if !stuck && glyph.bottom() > 0.0 && glyph.top() < height {
         return;
     }
@@ -428,17 +432,22 @@ pub fn follow_packet() {
     // box is otherwise left half under it).
     let (mut top, mut bottom) = (glyph.top(), glyph.bottom());
     let card = rect(".topo-marker g[class^='topo-card'] > rect");
-    let boxed = rect(".topo-current").filter(|_| bar.is_some());
+    let boxed = rect(".topo-current").filter(|_| bar.is_some() || sent);
     for b in [card, boxed].into_iter().flatten() {
         let (t, u) = (top.min(b.top()), bottom.max(b.bottom()));
         if u - t < height - below - ROOM {
             (top, bottom) = (t, u);
         }
     }
-    let dy = if top < ROOM {
-        top - ROOM
-    } else if bottom > height - below {
-        bottom - (height - below)
+    let dy = if top < ROOM || bottom > height - below {
+        if sent {
+            // The picture's top, if the packet still fits under it.
+            (pic.top() - 8.0).max(bottom - (height - below)).min(top - ROOM)
+        } else if top < ROOM {
+            top - ROOM
+        } else {
+            bottom - (height - below)
+        }
     } else {
         return;
     };

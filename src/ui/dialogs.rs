@@ -243,7 +243,7 @@ pub fn embed_dialog(props: &EmbedProps) -> Html {
     let question = use_state(String::new);
     // The colours: None, the reader's (their choice, else their system's).
     let theme = use_state(|| None::<&'static str>);
-    let height = if *editors { 1100 } else { 720 };
+    let height = if *editors { 1100 } else { 600 };
     let start = use_exercise_fragment(&props.start, &question);
     // (The question made the exercise's link too long: the plain one.)
     let too_long = *exercise && props.start.is_some() && start.is_none();
@@ -285,7 +285,7 @@ pub fn embed_dialog(props: &EmbedProps) -> Html {
     html! {
         <Shell title="Embed in a page" onclose={props.onclose.clone()}>
             <p>{ "Paste this into a blog post or a course page. The embedded playground is compact: no editors, the picture first, the headers and steps beside it in a frame wider than 820 px, or below it in a narrower one (a blog's column), where the step, in two lines, and its buttons stay at the frame's bottom; the reader can still send packets and step." }</p>
-            <label class="flag"><input type="checkbox" checked={*editors} onchange={toggle} />{ " Show the rule and route editors too" }</label>
+            <label class="flag"><input type="checkbox" id="embed-editors" checked={*editors} onchange={toggle} />{ " Show the rule and route editors too" }</label>
             if props.start.is_some() {
                 { exercise_choice("embed-exercise", " As an exercise: the reader starts at the packet's first step, sees its steps as they reach them, and its outcome at the last", *exercise, onexercise, &question, Callback::noop()) }
             }

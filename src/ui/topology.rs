@@ -159,36 +159,49 @@ pub fn topology(props: &TopologyProps) -> Html {
         None => format!("{summary} No packet shown."),
     };
 
-    // On a narrow screen the picture keeps a legible size and scrolls
-    // sideways: the packet is brought into view at each step.
-    let scroller = use_node_ref();
-    {
-        let scroller = scroller.clone();
-        let at = current.as_ref().map(|(_, m)| m.at.x);
-        let width = layout.width;
-        use_effect_with(at, move |at| {
-            if let Some(el) = scroller.cast::<web_sys::Element>() {
-                let (shown, whole) = (el.client_width(), el.scroll_width());
-                // A box that scrolls is reachable by keyboard (WCAG 2.1.1).
-                let _ = match whole > shown {
-                    true => el.set_attribute("tabindex", "0"),
-                    false => el.remove_attribute("tabindex"),
-                };
-                if let (Some(x), true) = (at, whole > shown && width > 0) {
-                    let px = f64::from(*x) * f64::from(whole) / f64::from(width);
-                    el.set_scroll_left((px - f64::from(shown) / 2.0).max(0.0) as i32);
-                }
-            }
-        });
-    }
     // A card wider than the picture (a long ICMP error's, in a narrow
     // scenario) widens it at that step rather than being cut.
     let view_w = (current.as_ref())
         .map_or(0, |(_, m)| m.card.rect.right() + 2)
         .max(layout.width);
+    // On a narrow screen the picture keeps a legible size and scrolls
+    // sideways: at each step it scrolls just enough to show the packet and
+    // its card (their left when they do not fit), so the picture does not
+    // jump about while they stay in view.
+    let scroller = use_node_ref();
+    {
+        let scroller = scroller.clone();
+        let span = current.as_ref().map(|(_, m)| {
+            let r = &m.card.rect;
+            (r.x.min(m.at.x - 10), r.right().max(m.at.x + 10))
+        });
+        use_effect_with((span, view_w), move |&(span, view_w)| {
+            if let Some(el) = scroller.cast::<web_sys::Element>() {
+                let (shown, whole) = (el.client_width(), el.scroll_width());
+                if let (Some((lo, hi)), true) = (span, whole > shown && view_w > 0) {
+                    let px = |x: i32| f64::from(x) * f64::from(whole) / f64::from(view_w);
+                    let (lo, hi, shown) = (px(lo) - 4.0, px(hi) + 4.0, f64::from(shown));
+                    let at = f64::from(el.scroll_left());
+                    let to = if hi - lo > shown || lo < at {
+                        lo
+                    } else if hi > at + shown {
+                        hi - shown
+                    } else {
+                        at
+                    };
+                    if to != at {
+                        el.set_scroll_left(to.max(0.0) as i32);
+                    }
+                }
+            }
+        });
+    }
     html! {
         <figure class="topo-figure">
-            <div class="topo-scroll" ref={scroller} role="group" aria-label="Topology picture">
+            // A stop for the keyboard (its box may scroll, WCAG 2.1.1):
+            // focusing it brings the picture into view, and the arrows
+            // step there with the packet in sight.
+            <div class="topo-scroll" ref={scroller} role="group" aria-label="Topology picture" tabindex="0">
             <svg
                 class="topo"
                 viewBox={format!("0 0 {view_w} {}", layout.height)}
