@@ -166,23 +166,36 @@ pub fn topology(props: &TopologyProps) -> Html {
         .max(layout.width);
     // On a narrow screen the picture keeps a legible size and scrolls
     // sideways: at each step it scrolls just enough to show the packet and
-    // its card (their left when they do not fit), so the picture does not
-    // jump about while they stay in view.
+    // its card, so the picture does not jump about while they stay in
+    // view.
     let scroller = use_node_ref();
     {
         let scroller = scroller.clone();
+        // The card's span, and the glyph's with it (user units).
         let span = current.as_ref().map(|(_, m)| {
             let r = &m.card.rect;
-            (r.x.min(m.at.x - 10), r.right().max(m.at.x + 10))
+            ((r.x, r.right()), (r.x.min(m.at.x - 10), r.right().max(m.at.x + 10)))
         });
         use_effect_with((span, view_w), move |&(span, view_w)| {
             if let Some(el) = scroller.cast::<web_sys::Element>() {
                 let (shown, whole) = (el.client_width(), el.scroll_width());
-                if let (Some((lo, hi)), true) = (span, whole > shown && view_w > 0) {
-                    let px = |x: i32| f64::from(x) * f64::from(whole) / f64::from(view_w);
-                    let (lo, hi, shown) = (px(lo) - 4.0, px(hi) + 4.0, f64::from(shown));
+                if let (Some((card, both)), true) = (span, whole > shown && view_w > 0) {
+                    let px = |(lo, hi): (i32, i32)| {
+                        let k = f64::from(whole) / f64::from(view_w);
+                        (f64::from(lo) * k - 4.0, f64::from(hi) * k + 4.0)
+                    };
+                    let ((clo, chi), (lo, hi), shown) = (px(card), px(both), f64::from(shown));
                     let at = f64::from(el.scroll_left());
-                    let to = if hi - lo > shown || lo < at {
+                    // Both when they fit, else the card whole (the glyph
+                    // beside it as far as it shows), else the card's left.
+                    let (lo, hi) = if hi - lo <= shown {
+                        (lo, hi)
+                    } else if chi - clo <= shown {
+                        if lo < clo { (chi - shown, chi) } else { (clo, clo + shown) }
+                    } else {
+                        (clo, clo + shown)
+                    };
+                    let to = if lo < at {
                         lo
                     } else if hi > at + shown {
                         hi - shown
