@@ -491,6 +491,12 @@ fn malformed_rules_get_located_errors() {
             21,
             "multiple -s flags not allowed",
         ),
+        (
+            "-A INPUT -f ! --fragment -j ACCEPT\n",
+            7,
+            15,
+            "multiple -f flags not allowed",
+        ),
         // An option given twice in one match or target (two `-m tcp`
         // matches may each have one).
         (
@@ -741,6 +747,21 @@ fn scenario_errors_name_the_host_and_line() {
     );
     let e = Scenario::from_json("{\n  \"name\": \"x\",\n  \"title\": 5\n}").unwrap_err();
     assert_eq!((e.0[0].line, e.0[0].column), (3, 12));
+    // A misspelt field is named, not left out (the host would lose its
+    // rules without a word).
+    let typo =
+        scenario::builtin("article")
+            .unwrap()
+            .to_json()
+            .replacen("\"iptables\"", "\"iptabels\"", 1);
+    let e = Scenario::from_json(&typo).unwrap_err();
+    assert!(
+        e.0[0]
+            .message
+            .contains("unknown field `iptabels`, expected one of"),
+        "{e}"
+    );
+    assert!(e.0[0].line > 1, "{e}");
     // Two devices of one name on a host.
     let mut sc: Scenario = scenario::builtin("article").unwrap();
     let node8 = sc.host_mut("node8").unwrap();

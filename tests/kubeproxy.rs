@@ -475,7 +475,7 @@ mod engine_walk {
             self.draws += 1;
             (0, Some(self.draws > self.skip))
         }
-        fn nth(&mut self, _: RuleAt, _: u32, _: u32) -> bool {
+        fn nth(&mut self, _: RuleAt, _: usize, _: u32, _: u32) -> bool {
             false
         }
         fn recent(&mut self, _: &Recent, _: Ipv4Addr) -> bool {

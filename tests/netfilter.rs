@@ -271,7 +271,7 @@ impl Env for Plain {
     fn draw(&mut self, _: RuleAt) -> (u32, Option<bool>) {
         (0, Some(false))
     }
-    fn nth(&mut self, _: RuleAt, _: u32, _: u32) -> bool {
+    fn nth(&mut self, _: RuleAt, _: usize, _: u32, _: u32) -> bool {
         false
     }
     fn recent(&mut self, _: &Recent, _: Ipv4Addr) -> bool {
@@ -830,6 +830,10 @@ fn conntrack_checks_a_resets_sequence_number() {
         ("inexact, in TIME_WAIT", after(&[(sv, "FIN,ACK", 5001, 1101, 0), (c, "FIN,ACK", 1101, 5002, 0), (c, "RST", 1105, 0, 0)]), "ESTABLISHED; TCP state LAST_ACK → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), "OutOfWindow"),
         ("past the socket's window", after(&[(c, "RST", 1101 + 70_000, 0, 0)]), "ESTABLISHED; a RST with sequence number 71101, past 1101", format!("tcp      6 10 ESTABLISHED {tuples} [ASSURED]"), "OutOfWindow"),
         ("answering the SYN", vec![(c, "SYN", 1000, 0, 0), (sv, "RST,ACK", 0, 1001, 0)], "ESTABLISHED, reply direction; a RST came before any answer, so conntrack deletes the connection", String::new(), "ECONNREFUSED"),
+        // Before any answer the opener's window ends at its SYN's end
+        // (measured: the entry stays SYN_SENT past it, goes at it).
+        ("the opener's, past its SYN's end", vec![(c, "SYN", 1000, 0, 0), (c, "RST,ACK", 1002, 0, 0)], "INVALID (a RST with sequence number 1002, past 1001, where the opening SYN ended", "tcp      6 120 SYN_SENT src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=8080 [UNREPLIED] src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000".to_string(), "NoListener"),
+        ("the opener's, at its SYN's end", vec![(c, "SYN", 1000, 0, 0), (c, "RST,ACK", 1001, 0, 0)], "NEW (no reply seen yet); a RST came before any answer, so conntrack deletes the connection", String::new(), "listening on 0.0.0.0:80"),
         ("acknowledging past the SYN", vec![(c, "SYN", 1000, 0, 0), (sv, "RST,ACK", 0, 1005, 0)], "INVALID (a RST acknowledging 1005, past anything the other side sent (it ends at 1001)", "tcp      6 120 SYN_SENT src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=8080 [UNREPLIED] src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000".to_string(), "NoListener"),
     ];
     for (what, segs, want, listed, socket) in cases {
@@ -1485,4 +1489,101 @@ fn nat_states_interface_wildcards_and_protocol_names_as_the_kernel_has_them() {
     }
     // A dump with keepalived's VRRP rule reads (it was "unknown protocol").
     save::parse("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p vrrp -j ACCEPT\n-A INPUT -p gre -j ACCEPT\nCOMMIT\n").unwrap();
+}
+
+/// Rules whose counters the kernel was asked for (Linux 6.18, iptables
+/// 1.8.9: the same rules restored in a network namespace, the same packets
+/// sent from another, `iptables-save -c` read after): how many of the
+/// packets each rule matched, as `table/chain#rule`, on the node.
+#[test]
+fn rule_counters_are_the_kernels() {
+    let raw = |body: &str| {
+        format!("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{body}COMMIT\n")
+    };
+    let filter = |body: &str| {
+        format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{body}COMMIT\n")
+    };
+    // What, the rules, the packet (destination, protocol), how many times,
+    // and the counts.
+    type Case = (
+        &'static str,
+        String,
+        (&'static str, Proto),
+        usize,
+        Vec<(&'static str, usize)>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            // NOTRACK untracks the packet at once: the raw table's later
+            // rules see UNTRACKED, no longer INVALID.
+            "NOTRACK, then the raw table's state matches",
+            raw("-A PREROUTING -m conntrack --ctstate INVALID\n-A PREROUTING -j NOTRACK\n-A PREROUTING -m conntrack --ctstate UNTRACKED\n-A PREROUTING -m conntrack --ctstate INVALID\n"),
+            ("10.244.0.5:53", Proto::Udp),
+            1,
+            vec![("raw/PREROUTING#1", 1), ("raw/PREROUTING#2", 1), ("raw/PREROUTING#3", 1)],
+        ),
+        (
+            "NOTRACK in a user chain, then -m state",
+            raw(":U - [0:0]\n-A PREROUTING -j U\n-A PREROUTING -m state --state UNTRACKED\n-A U -j CT --notrack\n"),
+            ("10.244.0.5:53", Proto::Udp),
+            1,
+            vec![("raw/PREROUTING#1", 1), ("raw/PREROUTING#2", 1), ("raw/U#1", 1)],
+        ),
+        (
+            // Each nth match counts on its own, and only the packets that
+            // reach it: the second counts the first one's hits.
+            "two nth matches in one rule, --every 3 --packet 0 twice",
+            filter("-A FORWARD -m statistic --mode nth --every 3 --packet 0 -m statistic --mode nth --every 3 --packet 0\n"),
+            ("10.244.0.5:53", Proto::Udp),
+            6,
+            vec![("filter/FORWARD#1", 1)],
+        ),
+        (
+            "two nth matches, --every 3 --packet 1 then --every 2 --packet 0",
+            filter("-A FORWARD -m statistic --mode nth --every 3 --packet 1 -m statistic --mode nth --every 2 --packet 0\n"),
+            ("10.244.0.5:53", Proto::Udp),
+            6,
+            vec![("filter/FORWARD#1", 1)],
+        ),
+        (
+            // A DNAT to the address already there changes no tuple: no
+            // DNAT state, for an echo as for UDP.
+            "a ping DNATed to its own destination",
+            format!("{}{}", nat("-A PREROUTING -p icmp -j DNAT --to-destination 10.0.0.1\n"), filter("-A INPUT -m conntrack --ctstate DNAT\n-A INPUT -m conntrack --ctstate NEW\n")),
+            ("10.0.0.1", Proto::Icmp),
+            1,
+            vec![("nat/PREROUTING#1", 1), ("filter/INPUT#2", 1)],
+        ),
+        (
+            "a ping DNATed to a pod",
+            format!("{}{}", nat("-A PREROUTING -p icmp -j DNAT --to-destination 10.244.0.5\n"), filter("-A FORWARD -m conntrack --ctstate DNAT\n")),
+            ("10.0.0.1", Proto::Icmp),
+            1,
+            vec![("nat/PREROUTING#1", 1), ("filter/FORWARD#1", 1)],
+        ),
+    ];
+    for (what, rules, (to, proto), times, want) in cases {
+        let mut w = World::build(&scenario(&rules)).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let mut s = SimState::new(&w);
+        let mut got: std::collections::BTreeMap<String, usize> = Default::default();
+        for i in 0..times {
+            let mut spec = SendSpec::new("client", to, proto);
+            if proto != Proto::Icmp {
+                spec.src_port = Some(41000 + i as u16);
+            }
+            let t = send(&mut w, &mut s, &spec).unwrap_or_else(|e| panic!("{what}: {e}"));
+            for st in t.steps.iter().filter(|st| st.ns == "node") {
+                if let StepKind::RuleMatch {
+                    table, chain, rule, ..
+                } = &st.kind
+                {
+                    *got.entry(format!("{table}/{chain}#{}", rule.index))
+                        .or_default() += 1;
+                }
+            }
+        }
+        let want: std::collections::BTreeMap<String, usize> =
+            want.into_iter().map(|(r, n)| (r.to_string(), n)).collect();
+        assert_eq!(got, want, "{what}");
+    }
 }

@@ -91,12 +91,25 @@ impl Entry {
     /// kernel set IPS_DST_NAT (`--ctstate DNAT`; measured on Linux 6.18,
     /// a DNAT to the address already there sets nothing).
     pub fn dst_natted(&self) -> bool {
-        self.dnat && (self.reply.src, self.reply.sport) != (self.original.dst, self.original.dport)
+        let (o, r) = (&self.original, &self.reply);
+        // An echo's tuple keys on its identifier (both ways), which DNAT
+        // leaves: only the address tells.
+        let port = match o.proto {
+            Proto::Icmp => false,
+            _ => r.sport != o.dport,
+        };
+        self.dnat && (r.src != o.dst || port)
     }
 
-    /// Whether SNAT (or MASQUERADE) changed the tuple: IPS_SRC_NAT.
+    /// Whether SNAT (or MASQUERADE) changed the tuple: IPS_SRC_NAT (an
+    /// echo's identifier is its source port).
     pub fn src_natted(&self) -> bool {
-        self.snat && (self.reply.dst, self.reply.dport) != (self.original.src, self.original.sport)
+        let (o, r) = (&self.original, &self.reply);
+        let port = match o.proto {
+            Proto::Icmp => r.sport != o.sport,
+            _ => r.dport != o.sport,
+        };
+        self.snat && (r.dst != o.src || port)
     }
 }
 
@@ -425,6 +438,16 @@ impl Tcp {
         let Next::To(mut new) = new else {
             unreachable!("Ignore and Invalid returned above")
         };
+        // Before any answer, the opener's window ends where its SYN did
+        // (td_maxend = td_end): a RST past it is out of window.
+        if let (Seg::Rst, TcpState::SynSent, Dir::Original, Some(end)) = (seg, old, dir, t.end[0]) {
+            if before(end, s.seq) {
+                return Outcome::Invalid(format!(
+                    "a RST with sequence number {}, past {end}, where the opening SYN ended: before any answer, the opener's window in conntrack ends there (its upper bound, td_maxend), so conntrack finds the RST out of window and invalid; the entry stays SYN_SENT, and no NAT applies",
+                    s.seq
+                ));
+            }
+        }
         if seg == Seg::Rst {
             match t.rst_check(dir, s, old, assured) {
                 RstCheck::Close => {}

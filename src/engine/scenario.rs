@@ -135,6 +135,7 @@ pub enum DeviceKind {
 
 /// A permanent neighbour entry (`ip neigh add <ip> lladdr <mac> dev …`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Neigh {
     pub ip: Ipv4Addr,
     pub lladdr: String,
@@ -142,6 +143,7 @@ pub struct Neigh {
 
 /// A forwarding entry of a VXLAN device (`bridge fdb add <mac> dst <ip>`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fdb {
     pub lladdr: String,
     pub dst: Ipv4Addr,
@@ -198,6 +200,7 @@ fn is_zero(n: &u8) -> bool {
 /// enum, which buffers the whole object (and doubles the web page's
 /// deserialising code).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DeviceRepr {
     name: String,
     #[serde(rename = "type")]
@@ -294,6 +297,7 @@ impl TryFrom<DeviceRepr> for Device {
 
 /// A listening socket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Listener {
     pub proto: Proto,
     pub port: u16,
@@ -307,6 +311,7 @@ pub struct Listener {
 
 /// One network namespace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Host {
     pub name: String,
     pub kind: HostKind,
@@ -333,6 +338,7 @@ pub struct Host {
 
 /// A run of packets sent on texts other than the ones in use.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Era {
     /// How many packets, in order.
     #[serde(rename = "n")]
@@ -345,6 +351,7 @@ pub struct Era {
 /// The texts of one host that differ from the base scenario. A text that is
 /// the same as the base's is None.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HostEdit {
     /// The host's name (`node8`).
     #[serde(rename = "h")]
@@ -361,6 +368,7 @@ pub struct HostEdit {
 /// An address answered for on a LAN by a host's device (see
 /// [`Scenario::announces`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Announce {
     pub host: String,
     pub dev: String,
@@ -372,6 +380,7 @@ pub struct Announce {
 
 /// A Service port, for naming a destination (`--to flask-ui`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServicePort {
     #[serde(default)]
     pub name: String,
@@ -382,6 +391,7 @@ pub struct ServicePort {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Service {
     pub namespace: String,
     pub name: String,
@@ -391,6 +401,7 @@ pub struct Service {
 
 /// The packet a scenario suggests sending first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Preset {
     pub from: String,
     pub to: String,
@@ -406,6 +417,7 @@ impl Preset {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub name: String,
     pub title: String,

@@ -243,7 +243,7 @@ pub struct SimState {
     pub rng: Rng,
     /// Seconds since the start; each packet advances it by one.
     pub clock: u64,
-    nth: HashMap<(usize, RuleAt), u32>,
+    nth: HashMap<(usize, RuleAt, usize), u32>,
     recent: Vec<RecentLists>,
     /// Packet/byte counters per rule, as `iptables -L -v` shows them.
     pub counters: HashMap<(usize, RuleAt), Counters>,
@@ -527,6 +527,9 @@ struct HostEnv<'a> {
     force: &'a [Force],
     /// A NOTRACK rule matched.
     notrack: bool,
+    /// The packet already has its connection (back in on lo): NOTRACK
+    /// leaves it so.
+    has_ct: bool,
 }
 
 /// What rules read from one namespace (addresses, the packet's conntrack state).
@@ -584,6 +587,12 @@ impl Facts for HostFacts<'_> {
 impl Env for HostEnv<'_> {
     fn notrack(&mut self) {
         self.notrack = true;
+        // The packet is untracked from the target on: the raw table's
+        // later rules see it so (`--ctstate UNTRACKED`, measured on Linux
+        // 6.18), unless it had its connection already.
+        if !self.has_ct {
+            self.facts.ct_state = ctstate::UNTRACKED;
+        }
     }
 
     fn draw(&mut self, at: RuleAt) -> (u32, Option<bool>) {
@@ -605,10 +614,16 @@ impl Env for HostEnv<'_> {
         (d, forced)
     }
 
-    fn nth(&mut self, at: RuleAt, every: u32, packet: u32) -> bool {
+    fn nth(&mut self, at: RuleAt, which: usize, every: u32, packet: u32) -> bool {
         // As measured on the kernel: `--every N --packet P` matches the
-        // (P+1)th packet the rule sees, then every Nth after it.
-        let seen = self.state.nth.entry((self.facts.host, at)).or_insert(0);
+        // (P+1)th packet the match sees, then every Nth after it. Each
+        // match has its own counter, which only the packets that reach it
+        // advance (a second nth match counts the first one's hits).
+        let seen = self
+            .state
+            .nth
+            .entry((self.facts.host, at, which))
+            .or_insert(0);
         let hit = *seen % every == packet;
         *seen += 1;
         hit
@@ -1911,13 +1926,13 @@ impl Walker<'_, '_> {
         let mut looked_up = false;
         // A raw table's NOTRACK: conntrack leaves the packet alone.
         let mut untracked = false;
+        // NOTRACK leaves alone a packet that already has its connection:
+        // one back in on lo, the kernel's answer ("Previously seen
+        // (loopback)? Ignore.").
+        let has_one = self.carried.as_ref().is_some_and(|(h, _)| *h == host)
+            || self.attached.as_ref().is_some_and(|(h, _)| *h == host);
         for &tn in order {
             if lookup_at && !looked_up && tn != TableName::Raw {
-                // NOTRACK leaves alone a packet that already has its
-                // connection: one back in on lo, the kernel's answer
-                // ("Previously seen (loopback)? Ignore.").
-                let has_one = self.carried.as_ref().is_some_and(|(h, _)| *h == host)
-                    || self.attached.as_ref().is_some_and(|(h, _)| *h == host);
                 *ct = if untracked && !has_one {
                     self.ct_untracked(host, pkt)
                 } else {
@@ -1972,6 +1987,7 @@ impl Walker<'_, '_> {
                 state: self.state,
                 force: &self.spec.force,
                 notrack: false,
+                has_ct: has_one,
             };
             let ns = world.hosts[host].name();
             let mut outcome = eval::run_hook(table, hook, pkt, &mut env, ns, &mut self.steps);

@@ -22,8 +22,9 @@ pub trait Env: Facts {
     /// A random draw for `statistic --mode random` (31 bits, as the kernel
     /// uses), and whether the caller forces this rule's outcome.
     fn draw(&mut self, at: RuleAt) -> (u32, Option<bool>);
-    /// Advances and tests the `statistic --mode nth` counter of a rule.
-    fn nth(&mut self, at: RuleAt, every: u32, packet: u32) -> bool;
+    /// Advances and tests the `statistic --mode nth` counter of a rule's
+    /// match number `which` (each match of a rule counts on its own).
+    fn nth(&mut self, at: RuleAt, which: usize, every: u32, packet: u32) -> bool;
     /// Runs a `recent` match against the namespace's lists.
     fn recent(&mut self, r: &Recent, addr: Ipv4Addr) -> bool;
     /// Counts a matched rule (`iptables -L -v` counters).
@@ -114,7 +115,14 @@ fn fmt_range(lo: u16, hi: u16) -> String {
 /// Whether one match holds (before its negation). Side effects (random
 /// draws, nth counters, recent lists) happen here, only for matches the
 /// kernel reaches; a random draw is recorded as a step.
-fn holds(m: &Match, pkt: &Packet, env: &mut dyn Env, at: RuleAt, site: &mut Site<'_>) -> bool {
+fn holds(
+    m: &Match,
+    which: usize,
+    pkt: &Packet,
+    env: &mut dyn Env,
+    at: RuleAt,
+    site: &mut Site<'_>,
+) -> bool {
     match &m.kind {
         MatchKind::Random {
             probability,
@@ -138,7 +146,7 @@ fn holds(m: &Match, pkt: &Packet, env: &mut dyn Env, at: RuleAt, site: &mut Site
             });
             matched
         }
-        MatchKind::Nth { every, packet } => env.nth(at, *every, *packet),
+        MatchKind::Nth { every, packet } => env.nth(at, which, *every, *packet),
         MatchKind::Recent(rc) => {
             let h = pkt.head();
             env.recent(rc, if rc.rdest { h.dst } else { h.src })
@@ -339,7 +347,7 @@ fn rule_matches(
     want_reason: bool,
 ) -> Result<(), (usize, String)> {
     for (i, m) in rule.matches.iter().enumerate() {
-        if holds(m, pkt, env, at, site) == m.negated {
+        if holds(m, i, pkt, env, at, site) == m.negated {
             let why = if want_reason {
                 reason(m, pkt, env)
             } else {

@@ -956,8 +956,8 @@ pub fn parse_rule(
     };
     let mut i = 0;
     let mut negate: Option<usize> = None;
-    // -s, -d, -p, -i and -o given so far: iptables takes each once.
-    let mut given: SmallVec<[&str; 5]> = SmallVec::new();
+    // -s, -d, -p, -i, -o and -f given so far: iptables takes each once.
+    let mut given: SmallVec<[&str; 6]> = SmallVec::new();
     while i < words.len() {
         let w = &words[i];
         let opt = w.text.as_ref();
@@ -967,6 +967,7 @@ pub fn parse_rule(
             "-p" | "--protocol" => Some("-p"),
             "-i" | "--in-interface" => Some("-i"),
             "-o" | "--out-interface" => Some("-o"),
+            "-f" | "--fragment" => Some("-f"),
             _ => None,
         };
         if let Some(f) = short.filter(|_| b.target.is_none()) {
