@@ -449,6 +449,12 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
 fn check(path: &Path) -> Result<String, String> {
     let text = read(path)?;
     let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(format!(
+            "{}: the file is empty (or holds only spaces): it is no scenario, iptables-save dump or route listing",
+            path.display()
+        ));
+    }
     let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
     let lines = || text.lines().map(str::trim_start);
     let result: Result<String, Errors> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
@@ -480,20 +486,10 @@ fn check(path: &Path) -> Result<String, String> {
     } else {
         route_text::parse_routes(&text).map(|t| {
             // Policy routing's other tables are read past, not modelled.
-            let other: Vec<String> = (text.lines().enumerate())
-                .filter(|(_, l)| {
-                    let w: Vec<&str> = l.split_whitespace().collect();
-                    w.windows(2).any(|p| p[0] == "table" && !["main", "local", "254", "255"].contains(&p[1]))
-                })
-                .map(|(i, _)| (i + 1).to_string())
-                .collect();
+            let other = route_text::other_table_lines(&text);
             let mut out = format!("routes: {}, valid", plural(t.routes.len(), "route"));
             if !other.is_empty() {
-                out += &format!(
-                    "; {} of other routing tables (line {}) left out: Packet Walk models the main and local tables, not policy routing",
-                    plural(other.len(), "route"),
-                    other.join(", ")
-                );
+                out += &format!("; {}", route_text::other_tables_note(&other));
             }
             out
         })

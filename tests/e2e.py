@@ -222,11 +222,13 @@ def main():
 # the review's fixes, 523.4 kB with the picture as wide as it draws,
 # 525.9 kB with a teacher's hunt's fixes (the link dialog's choice kept
 # and copied, the reader's own packets outside the exercise), 526.5 kB
-# with its review's fixes, 526.8 kB with Back from a link; the
+# with its review's fixes, 526.8 kB with Back from a link, 530.1 kB
+# with a bad-input hunt's messages (lone CRs, non-breaking spaces, other
+# routing tables, a misspelt scenario field: 0.3 kB of it); the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 527_000
+PAGE_BYTES_LIMIT = 531_000
 
 
 def page_size(dist):
@@ -426,6 +428,23 @@ def run(b, base):
     check("the bad text is kept in the editor", "/40" in b.value("#routes-node8"))
     check("the packet still uses the last valid routes", "Delivered" in b.text("#verdict"), b.text("#verdict"))
     check("beside the errors, a button goes back to the text in use", b.exists("#routes-node8-back"))
+    # A route of another routing table (policy routing) is read past, and
+    # the editor says so; a non-breaking space pasted from a web page is
+    # named.
+    b.clear("#routes-node8")
+    b.type("#routes-node8", routes.rstrip("\n") + "\n10.9.0.0/16 via 192.168.11.1 dev ens33 table 100\n")
+    b.wait("#routes-node8-left-out", 5)
+    left_out = b.text("#routes-node8-left-out")
+    check("a route of another routing table is said to be left out, with its line",
+          f"1 route of other routing tables (line {len(routes.rstrip().splitlines()) + 1}) left out" in left_out, repr(left_out))
+    b.clear("#routes-node8")
+    b.type("#routes-node8", "default via 192.168.11.1 dev\u00a0ens33\n" + routes)
+    b.wait_until(lambda: b.exists("#routes-node8-errors") and "/40" not in b.text("#routes-node8-errors"), "the typed text's errors", 5)
+    err = b.text("#routes-node8-errors")
+    check("a non-breaking space in a route is named at its column", "column 29" in err and "non-breaking space (U+00A0)" in err, repr(err[:200]))
+    b.clear("#routes-node8")
+    b.type("#routes-node8", bad)
+    b.wait("#routes-node8-errors", 5)
     # Typing where the box, scrolled a little sideways by a long line, shows
     # the caret at its left edge brings the lines' first letters back.
     b.type("#routes-node8", "\n# " + "x" * 300)

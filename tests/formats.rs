@@ -613,6 +613,18 @@ fn malformed_rules_get_located_errors() {
             "nft list ruleset output",
         ),
         ("{\"name\": \"article\"}\n", "this is JSON"),
+        (
+            "default via 192.168.11.1 dev ens33 proto static metric 100\n",
+            "this is an ip route or route -n listing (routes), not iptables-save",
+        ),
+        (
+            "Kernel IP routing table\nDestination     Gateway         Genmask\n",
+            "this is an ip route or route -n listing",
+        ),
+        (
+            "172.16.225.64/26 via 192.168.11.59 dev tunl0 proto bird onlink\n",
+            "(routes)",
+        ),
     ] {
         let e = &save::parse(text).unwrap_err().0[0];
         assert!(

@@ -89,6 +89,36 @@ pub fn without_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
+/// The first character of a line (as [`str::lines`] gives it) that looks
+/// like a space or nothing but is not one to `ip` and `iptables-restore`,
+/// which split words on spaces and tabs alone: a carriage return inside the
+/// line (a file whose lines end in CR alone), a non-breaking or other
+/// Unicode space (a paste from a web page), a zero-width character, or
+/// another control character; with its column (from 1).
+pub fn odd_char(line: &str) -> Option<(usize, char)> {
+    let odd = |c: char| {
+        c != ' '
+            && c != '\t'
+            && (c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}'))
+    };
+    let (col, c) = line.chars().enumerate().find(|&(_, c)| odd(c))?;
+    Some((col + 1, c))
+}
+
+/// What an [`odd_char`] is, in words, and what to do about it.
+pub fn odd_char_words(c: char) -> String {
+    let code = format!("U+{:04X}", u32::from(c));
+    match c {
+        '\r' => "a carriage return (CR) inside the line: the text's lines end in CR alone (classic Mac OS), so it is read as one line; save it with LF (or CRLF) line endings".to_string(),
+        '\u{a0}' => format!("a non-breaking space ({code}), which is no space to ip or iptables (pasted from a web page?): type an ordinary space"),
+        c if c.is_whitespace() => format!("a Unicode space ({code}), which is no space to ip or iptables (pasted from a web page?): type an ordinary space"),
+        c if c.is_control() => format!("a control character ({code})"),
+        _ => format!("an invisible zero-width character ({code}), pasted from a web page?: delete it"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -256,7 +256,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
     // lines of the YAML: listed, not marked in the editor.
     let yaml_errors = Rc::new(errors.iter().filter(|e| e.context.is_none()).cloned().collect::<Vec<_>>());
     let status = if !errors.is_empty() {
-        html! { <span class="tag row-drop" id="cluster-yaml-status"><span aria-hidden="true">{ "✕" }</span>{ format!(" {}: the nodes keep what the last valid objects made", plural(errors.len(), "error")) }</span> }
+        html! { <span class="tag row-drop" id="cluster-yaml-status"><span aria-hidden="true">{ "✕" }</span>{ format!(" {}: the nodes keep what the last valid objects made", crate::ui::model::error_count(errors.len())) }</span> }
     } else if props.draft.pending() {
         html! { <span class="tag" id="cluster-yaml-status">{ "syncing…" }</span> }
     } else {

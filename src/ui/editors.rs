@@ -336,7 +336,7 @@ fn field_editor(props: &FieldProps) -> Html {
         let revert = { let applied = props.applied.clone(); props.onedit.reform(move |_: MouseEvent| (field, applied.clone())) };
         html! {
             <>
-                <span class="tag row-drop" id={format!("{id}-status")}><span aria-hidden="true">{ "✕" }</span>{ format!(" {}: the last valid {what} stay in use", plural(props.errors.len(), "error")) }</span>
+                <span class="tag row-drop" id={format!("{id}-status")}><span aria-hidden="true">{ "✕" }</span>{ format!(" {}: the last valid {what} stay in use", crate::ui::model::error_count(props.errors.len())) }</span>
                 <button type="button" class="link-button" id={format!("{id}-back")} onclick={revert}
                     title="Put the text in use back in place of the typed text (the typed text is dropped)">{ "go back to the text in use" }</button>
             </>
@@ -346,6 +346,11 @@ fn field_editor(props: &FieldProps) -> Html {
     } else {
         html! { <span class="tag row-deliver" id={format!("{id}-status")}><span aria-hidden="true">{ "✓" }</span>{ " in use" }</span> }
     };
+    // Routes of policy routing's other tables: read past, and said so.
+    let left_out = use_memo(SameText(props.text.clone()), move |t| match field {
+        Field::Routes if !large => crate::engine::route_text::other_tables_note(&crate::engine::route_text::other_table_lines(&t.0)),
+        _ => String::new(),
+    });
 
     let body = match (props.view, field) {
         (EditorView::Table, Field::Rules) => html! {
@@ -355,7 +360,7 @@ fn field_editor(props: &FieldProps) -> Html {
             { route_n(&RouteNProps { routes: props.routes.clone(), highlight: props.in_use_line }) }
         },
         (EditorView::Text, _) if large => html! {
-            <LargeText key={props.host.clone()} id={id.clone()} label={format!("{what} of {}, listed line by line", props.host)} text={props.text.clone()} highlight={props.highlight} goto={*goto} errors={props.errors.clone()}
+            <LargeText key={props.host.clone()} id={id.clone()} {what} label={format!("{what} of {}, listed line by line", props.host)} text={props.text.clone()} highlight={props.highlight} goto={*goto} errors={props.errors.clone()}
                 command_result={props.command_result.clone()}
                 oncommand={(field == Field::Rules).then(|| props.oncommand.clone())}
                 onrevert={{ let applied = props.applied.clone(); props.onedit.reform(move |_: ()| (field, applied.clone())) }} />
@@ -381,7 +386,7 @@ fn field_editor(props: &FieldProps) -> Html {
                 // which every pause in typing would repeat).
                 <span class="visually-hidden" role="status">{
                     match props.errors.first() {
-                        Some(e) => format!("{} in the {what}: the first at line {}: {}", plural(props.errors.len(), "error"), e.line, e.message),
+                        Some(e) => format!("{} in the {what}: the first at line {}: {}", crate::ui::model::error_count(props.errors.len()), e.line, e.message),
                         None => format!("{what} in use"),
                     }
                 }</span>
@@ -390,6 +395,9 @@ fn field_editor(props: &FieldProps) -> Html {
                     <input type="file" class="visually-hidden" disabled={props.busy} aria-label={format!("Load file: {what} of {}", props.host)} onchange={onpick} />
                 </label>
             </div>
+            if !left_out.is_empty() {
+                <p class="help left-out" id={format!("{id}-left-out")}>{ (*left_out).clone() }</p>
+            }
             { body }
             if *dragging {
                 <div class="drop-hint" aria-hidden="true">{ format!("Drop an {text_label} file to load it into {}", props.host) }</div>
@@ -617,6 +625,8 @@ fn sync(a: &HtmlTextAreaElement, gutter: &NodeRef, bands: &NodeRef) {
 #[derive(Properties, PartialEq)]
 struct LargeProps {
     id: String,
+    /// `rules` or `routes`.
+    what: &'static str,
     /// The listing's name for assistive technology.
     label: String,
     text: Rc<str>,
@@ -717,8 +727,8 @@ fn large_text(props: &LargeProps) -> Html {
                 // Commands change the rules in use, which are not this text:
                 // off until the text applies or is taken back.
                 <p class="form-error large-errors">
-                    { "This listing has errors (below), so the last valid rules stay in use and iptables commands are off. Load a corrected file, or " }
-                    <button type="button" class="small" id={format!("{}-revert", props.id)} onclick={props.onrevert.reform(|_| ())}>{ "go back to the rules in use" }</button>
+                    { format!("This listing has errors (below), so the last valid {} stay in use{}. Load a corrected file, or ", props.what, if props.what == "rules" { " and iptables commands are off" } else { "" }) }
+                    <button type="button" class="small" id={format!("{}-revert", props.id)} onclick={props.onrevert.reform(|_| ())}>{ format!("go back to the {} in use", props.what) }</button>
                     { "." }
                 </p>
             } else if props.oncommand.is_some() {

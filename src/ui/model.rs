@@ -928,6 +928,16 @@ pub fn step_route_line(step: &Step) -> Option<usize> {
     }
 }
 
+/// `1 error`, `3 errors`; past the parsers' limit, `200 errors or more`
+/// (they stop counting there).
+pub fn error_count(n: usize) -> String {
+    if n >= crate::engine::error::MAX_ERRORS {
+        format!("{n} errors or more (the first {n} listed)")
+    } else {
+        plural(n, "error")
+    }
+}
+
 /// `1 error`, `3 errors`.
 pub fn plural(n: usize, one: &str) -> String {
     if n == 1 {

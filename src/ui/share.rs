@@ -180,7 +180,7 @@ impl fmt::Display for ShareError {
         match self {
             ShareError::Empty => write!(
                 f,
-                "This link holds no saved session: nothing follows the '#'. Copy the whole link again."
+                "This link holds no session: nothing follows the '#'. Copy the whole link again."
             ),
             ShareError::UnknownVersion { found } => {
                 let versioned = found.len() > 1
@@ -217,7 +217,7 @@ impl fmt::Display for ShareError {
             ),
             ShareError::BadJson { message } => write!(
                 f,
-                "The saved session does not have the shape this version of Packet Walk expects ({message}). It may come from another version: {ASK_FOR_FILE}."
+                "The link's session does not have the shape this version of Packet Walk expects ({message}). It may come from another version: {ASK_FOR_FILE}."
             ),
             ShareError::TooLong { len, max, at_least } => write!(
                 f,
@@ -236,7 +236,7 @@ impl fmt::Display for ShareError {
             ),
             ShareError::NoScenario => write!(
                 f,
-                "The saved session names no scenario (neither a built-in one nor a whole one). Pick a scenario from the list."
+                "The link's session names no scenario (neither a built-in one nor a whole one). Pick a scenario from the list."
             ),
         }
     }
@@ -465,8 +465,28 @@ pub fn to_json(saved: &Saved) -> String {
 /// serde's message when it does not fit.
 pub fn from_json(text: &str) -> Result<Saved, ShareError> {
     serde_json::from_str(text).map_err(|e| ShareError::BadJson {
-        message: e.to_string(),
+        message: plain(&e.to_string()),
     })
+}
+
+/// serde's words for a shape that does not fit, in a reader's: `expected
+/// struct Saved` is a session, `usize` a whole number.
+fn plain(message: &str) -> String {
+    let mut out = message.to_string();
+    for (from, to) in [
+        ("struct Saved", "a Packet Walk session"),
+        ("struct ", ""),
+        ("usize", "a whole number"),
+        ("u64", "a whole number"),
+        ("u32", "a whole number"),
+        ("u16", "a whole number"),
+        ("u8", "a whole number"),
+        ("a sequence", "a list"),
+        ("a map", "an object"),
+    ] {
+        out = out.replace(from, to);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -726,6 +746,8 @@ mod tests {
         let [bomb_v1, bomb_v2] = links_of(&vec![b' '; MAX_INFLATED + 1]);
         assert!(bomb_v2.len() < MAX_LINK, "the bomb must fit in a link");
         let [shape_v1, shape_v2] = links_of(br#"{"b": 5}"#);
+        let [_, whole] = links_of(br#""hello""#);
+        let [_, count] = links_of(br#"{"b": "article", "xp": "many"}"#);
         let cases: Vec<Case> = vec![
             (
                 "cut in half",
@@ -779,6 +801,23 @@ mod tests {
                         .into(),
                 },
                 &["invalid type", "export the scenario as a file"],
+            ),
+            // In a reader's words, not serde's.
+            (
+                "json of the wrong shape: not a session",
+                decode_link(&whole),
+                ShareError::BadJson {
+                    message: "invalid type: string \"hello\", expected a Packet Walk session at line 1 column 7".into(),
+                },
+                &["expected a Packet Walk session"],
+            ),
+            (
+                "json of the wrong shape: a word for a count",
+                decode_link(&count),
+                ShareError::BadJson {
+                    message: "invalid type: string \"many\", expected a whole number at line 1 column 29".into(),
+                },
+                &["expected a whole number"],
             ),
             (
                 "json of the wrong shape (v2)",

@@ -39,6 +39,24 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
     parser.finish(text)
 }
 
+/// Whether a line outside a table is a route (`default via …`, `10.0.0.0/24
+/// dev …`, `route -n`'s heading or rows).
+fn looks_like_route(line: &str) -> bool {
+    let mut w = line.split_whitespace();
+    let first = w.next().unwrap_or("");
+    let second = w.next().unwrap_or("");
+    let net = first == "default"
+        || first
+            .split('/')
+            .next()
+            .is_some_and(|a| a.parse::<std::net::Ipv4Addr>().is_ok());
+    line.starts_with("Kernel IP routing table")
+        || line.starts_with("Destination ")
+        || (net
+            && (matches!(second, "dev" | "via" | "proto" | "scope" | "metric")
+                || second.parse::<std::net::Ipv4Addr>().is_ok()))
+}
+
 /// Whether the line (as [`strip_newline`] gives it) is `COMMIT`.
 fn is_commit(line: &str) -> bool {
     line.strip_suffix('\r').unwrap_or(line).trim() == "COMMIT"
@@ -156,7 +174,21 @@ impl Parser {
             pos += piece.len();
             read += 1;
             self.line_no += 1;
+            let before = self.errors.0.len();
             self.line(line, &mut words);
+            // A space that is none to iptables (a paste from a web page)
+            // makes an error that names the words around it: it is named.
+            if let (Some(e), Some((col, c))) = (
+                self.errors.0.get_mut(before),
+                crate::engine::text::odd_char(line),
+            ) {
+                if !c.is_control() && e.line == self.line_no {
+                    e.message += &format!(
+                        " (column {col} holds {})",
+                        crate::engine::text::odd_char_words(c)
+                    );
+                }
+            }
             if commit {
                 break;
             }
@@ -209,6 +241,16 @@ impl Parser {
         let line_no = self.line_no;
         let errors = &mut self.errors;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
+        // Lines that end in CR alone are one line here, a comment's maybe.
+        if let Some(at) = line.find('\r') {
+            let col = lex::column(line, at);
+            errors.push(ParseError::new(
+                line_no,
+                col,
+                crate::engine::text::odd_char_words('\r'),
+            ));
+            return;
+        }
         let trimmed = line.trim();
         if trimmed.is_empty() {
             return;
@@ -300,6 +342,8 @@ impl Parser {
                 ": this looks like nft list ruleset output; Packet Walk reads iptables-save output (iptables-nft-save prints the same rules that way)"
             } else if trimmed.starts_with(['{', '[']) {
                 ": this is JSON, not iptables-save output (a scenario file opens with Import…)"
+            } else if looks_like_route(trimmed) {
+                ": this is an ip route or route -n listing (routes), not iptables-save text: it goes in the routes"
             } else {
                 ""
             };
