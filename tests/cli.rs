@@ -156,7 +156,7 @@ fn check_locates_errors_and_fails() {
             "bom.routes",
             "\u{feff}10.0.0.0/24 dev eth0\n10.9.0.0/16 via 10.0.0.9 dev eth0 table 100\n",
             0,
-            "routes: 1 route, valid; 1 route of other routing tables (line 2) left out",
+            "routes: 1 route, valid; 1 route of another routing table (line 2) left out",
         ),
         (
             "k.yaml",
@@ -164,7 +164,7 @@ fn check_locates_errors_and_fails() {
             1,
             "this is Kubernetes YAML: give it to `packetwalk generate --cluster`",
         ),
-        ("empty.rules", " \n\n", 1, "the file is empty"),
+        ("empty.rules", " \n\n", 0, "the file is empty: as iptables-save output, a host without rules"),
         // Lines that end in CR alone: one line, a comment, to the parser.
         (
             "mac.rules",
@@ -176,7 +176,7 @@ fn check_locates_errors_and_fails() {
             "nbsp.rules",
             "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING\u{a0}-d 10.1.1.1 -j ACCEPT\nCOMMIT\n",
             1,
-            ":3:4: no chain \"PREROUTING\u{a0}-d\" in table nat (column 14 holds a non-breaking space (U+00A0)",
+            ":3:4: no chain \"PREROUTING\u{a0}-d\" in table nat; column 14 holds a non-breaking space (U+00A0)",
         ),
         (
             "zw.routes",

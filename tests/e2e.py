@@ -224,11 +224,12 @@ def main():
 # and copied, the reader's own packets outside the exercise), 526.5 kB
 # with its review's fixes, 526.8 kB with Back from a link, 530.1 kB
 # with a bad-input hunt's messages (lone CRs, non-breaking spaces, other
-# routing tables, a misspelt scenario field: 0.3 kB of it); the
+# routing tables, a misspelt scenario field: 0.3 kB of it), 532.3 kB
+# with the kernel hunts' fixes (the null binding's step and words); the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 531_000
+PAGE_BYTES_LIMIT = 533_000
 
 
 def page_size(dist):
@@ -436,7 +437,7 @@ def run(b, base):
     b.wait("#routes-node8-left-out", 5)
     left_out = b.text("#routes-node8-left-out")
     check("a route of another routing table is said to be left out, with its line",
-          f"1 route of other routing tables (line {len(routes.rstrip().splitlines()) + 1}) left out" in left_out, repr(left_out))
+          f"1 route of another routing table (line {len(routes.rstrip().splitlines()) + 1}) left out" in left_out, repr(left_out))
     b.clear("#routes-node8")
     b.type("#routes-node8", "default via 192.168.11.1 dev\u00a0ens33\n" + routes)
     b.wait_until(lambda: b.exists("#routes-node8-errors") and "/40" not in b.text("#routes-node8-errors"), "the typed text's errors", 5)

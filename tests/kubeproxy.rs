@@ -478,7 +478,7 @@ mod engine_walk {
         fn nth(&mut self, _: RuleAt, _: usize, _: u32, _: u32) -> bool {
             false
         }
-        fn recent(&mut self, _: &Recent, _: Ipv4Addr) -> bool {
+        fn recent(&mut self, _: &Recent, _: Ipv4Addr, _: bool) -> bool {
             false
         }
         fn count(&mut self, _: RuleAt, _: u64) {}

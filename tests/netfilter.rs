@@ -274,7 +274,7 @@ impl Env for Plain {
     fn nth(&mut self, _: RuleAt, _: usize, _: u32, _: u32) -> bool {
         false
     }
-    fn recent(&mut self, _: &Recent, _: Ipv4Addr) -> bool {
+    fn recent(&mut self, _: &Recent, _: Ipv4Addr, _: bool) -> bool {
         false
     }
     fn count(&mut self, _: RuleAt, _: u64) {}
@@ -533,6 +533,59 @@ fn snat_clash_is_dropped_at_confirm() {
         }
         v => panic!("{v:?}"),
     }
+}
+
+/// Two DNATs onto one server: the second connection from the same client
+/// port would have the first one's reply tuple. No rule asked for source
+/// NAT, but the kernel's null binding at POSTROUTING moves its source port
+/// (measured on Linux 6.18: established, with a free port, nothing
+/// dropped), and the connection is SNAT from then on.
+#[test]
+fn a_dnat_clash_is_resolved_by_the_null_binding() {
+    let rules = format!(
+        "{}*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate SNAT\nCOMMIT\n",
+        nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.5:80\n-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8081 -j DNAT --to-destination 10.244.0.5:80\n")
+    );
+    let (mut w, mut s) = routed(&rules);
+    let mut sent = vec![];
+    for to in ["10.0.0.1:8080", "10.0.0.1:8081"] {
+        let mut spec = SendSpec::new("client", to, Proto::Tcp);
+        spec.src_port = Some(6000);
+        sent.push(send(&mut w, &mut s, &spec).unwrap());
+    }
+    let moved = |t: &Trace| {
+        t.steps.iter().find_map(|st| match &st.kind {
+            StepKind::Nat {
+                nat: packetwalk::engine::trace::NatKind::NullBinding,
+                before,
+                after,
+                rule: None,
+            } => Some((before.port, after.port)),
+            _ => None,
+        })
+    };
+    assert_eq!(moved(&sent[0]), None);
+    assert_eq!(delivered(&sent[1]), "web5");
+    let (from, to) = moved(&sent[1]).expect("a null binding step");
+    assert!(
+        from == Some(6000) && to.is_some_and(|p| p != 6000),
+        "{from:?} → {to:?}"
+    );
+    // The answer finds its way back to port 6000, through the binding.
+    let answer = send(&mut w, &mut s, &reply_spec(&sent[1]).unwrap()).unwrap();
+    let Verdict::Delivered { socket, .. } = &answer.verdict else {
+        panic!("{:?}", answer.verdict)
+    };
+    assert!(
+        socket.contains(":6000 that sent to 10.0.0.1:8081"),
+        "{socket}"
+    );
+    let snat_state = |t: &Trace| {
+        t.steps
+            .iter()
+            .any(|st| matches!(&st.kind, StepKind::RuleMatch { chain, .. } if chain == "FORWARD"))
+    };
+    assert!(snat_state(&answer) && !snat_state(&sent[0]));
 }
 
 /// A drop or reject names what gave the verdict: the rule (its position,
@@ -1503,13 +1556,13 @@ fn rule_counters_are_the_kernels() {
     let filter = |body: &str| {
         format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{body}COMMIT\n")
     };
-    // What, the rules, the packet (destination, protocol), how many times,
-    // and the counts.
+    // What, the rules, the packet (destination, protocol), how many times
+    // (when negative: once, then its answer), and the counts.
     type Case = (
         &'static str,
         String,
         (&'static str, Proto),
-        usize,
+        i32,
         Vec<(&'static str, usize)>,
     );
     let cases: Vec<Case> = vec![
@@ -1561,16 +1614,58 @@ fn rule_counters_are_the_kernels() {
             1,
             vec![("nat/PREROUTING#1", 1), ("filter/FORWARD#1", 1)],
         ),
+        // `recent`: `! --update` stamps when the rule matches (the test
+        // fails), so the third rule sees three stamps at the second packet.
+        (
+            "recent ! --update",
+            filter("-A FORWARD -i eth0 -m recent --set --name A2 --mask 255.255.255.255 --rsource\n-A FORWARD -i eth0 -m recent ! --update --hitcount 3 --name A2 --mask 255.255.255.255 --rsource\n-A FORWARD -i eth0 -m recent --rcheck --hitcount 3 --name A2 --mask 255.255.255.255 --rsource\n"),
+            ("10.244.0.5:53", Proto::Udp),
+            3,
+            vec![("filter/FORWARD#1", 3), ("filter/FORWARD#2", 1), ("filter/FORWARD#3", 2)],
+        ),
+        // A list's mask is the one of the rule that made it: every lookup
+        // in it masks with that.
+        (
+            "recent lists keep their first rule's --mask",
+            filter("-A FORWARD -i eth0 -m recent --set --name M2 --mask 255.255.255.0 --rsource\n-A FORWARD -i eth0 -m recent --rcheck --name M2 --mask 255.255.255.255 --rsource\n"),
+            ("10.244.0.5:53", Proto::Udp),
+            3,
+            vec![("filter/FORWARD#1", 3), ("filter/FORWARD#2", 3)],
+        ),
+        // The same for SNAT (nf_nat_setup_info sets IPS_SRC_NAT only when
+        // the tuple changed), seen on the answer.
+        (
+            "a ping SNATed to its own source, and its answer",
+            format!("{}{}", nat("-A POSTROUTING -p icmp -j SNAT --to-source 10.0.0.2\n"), filter("-A FORWARD -m conntrack --ctstate SNAT\n-A FORWARD -m conntrack --ctstate ESTABLISHED\n")),
+            ("10.244.0.5", Proto::Icmp),
+            -1,
+            vec![("nat/POSTROUTING#1", 1), ("filter/FORWARD#2", 1)],
+        ),
+        (
+            "a ping SNATed to the node's address, and its answer",
+            format!("{}{}", nat("-A POSTROUTING -p icmp -j SNAT --to-source 10.0.0.1\n"), filter("-A FORWARD -m conntrack --ctstate SNAT\n-A FORWARD -m conntrack --ctstate ESTABLISHED\n")),
+            ("10.244.0.5", Proto::Icmp),
+            -1,
+            vec![("nat/POSTROUTING#1", 1), ("filter/FORWARD#1", 1), ("filter/FORWARD#2", 1)],
+        ),
     ];
     for (what, rules, (to, proto), times, want) in cases {
-        let mut w = World::build(&scenario(&rules)).unwrap_or_else(|e| panic!("{what}: {e}"));
-        let mut s = SimState::new(&w);
+        let (mut w, mut s) = routed(&rules);
         let mut got: std::collections::BTreeMap<String, usize> = Default::default();
-        for i in 0..times {
-            let mut spec = SendSpec::new("client", to, proto);
-            if proto != Proto::Icmp {
-                spec.src_port = Some(41000 + i as u16);
-            }
+        let mut last = None;
+        for i in 0..times.unsigned_abs() + u32::from(times < 0) {
+            let spec = match &last {
+                Some(t) if times < 0 => {
+                    reply_spec(t).unwrap_or_else(|| panic!("{what}: no answer"))
+                }
+                _ => {
+                    let mut spec = SendSpec::new("client", to, proto);
+                    if proto != Proto::Icmp {
+                        spec.src_port = Some(41000 + i as u16);
+                    }
+                    spec
+                }
+            };
             let t = send(&mut w, &mut s, &spec).unwrap_or_else(|e| panic!("{what}: {e}"));
             for st in t.steps.iter().filter(|st| st.ns == "node") {
                 if let StepKind::RuleMatch {
@@ -1581,6 +1676,7 @@ fn rule_counters_are_the_kernels() {
                         .or_default() += 1;
                 }
             }
+            last = Some(t);
         }
         let want: std::collections::BTreeMap<String, usize> =
             want.into_iter().map(|(r, n)| (r.to_string(), n)).collect();

@@ -34,6 +34,11 @@ pub struct Entry {
     pub seen_reply: bool,
     pub dnat: bool,
     pub snat: bool,
+    /// `IPS_DST_NAT`, `IPS_SRC_NAT`: that NAT changed the tuple (the kernel
+    /// sets them only then: a DNAT to the address already there sets
+    /// nothing; measured on Linux 6.18).
+    pub dst_changed: bool,
+    pub src_changed: bool,
     /// What the TCP tracker keeps (unused for other protocols).
     pub tcp: Tcp,
     /// `[ASSURED]`: TCP's handshake completed with an answer seen, or a
@@ -56,6 +61,8 @@ impl Entry {
             seen_reply: false,
             dnat: false,
             snat: false,
+            dst_changed: false,
+            src_changed: false,
             tcp: Tcp::default(),
             assured: false,
             timeout: 0,
@@ -87,29 +94,14 @@ impl Entry {
         };
     }
 
-    /// Whether DNAT changed the connection's tuple: only then does the
-    /// kernel set IPS_DST_NAT (`--ctstate DNAT`; measured on Linux 6.18,
-    /// a DNAT to the address already there sets nothing).
+    /// Whether DNAT changed the connection's tuple (`--ctstate DNAT`).
     pub fn dst_natted(&self) -> bool {
-        let (o, r) = (&self.original, &self.reply);
-        // An echo's tuple keys on its identifier (both ways), which DNAT
-        // leaves: only the address tells.
-        let port = match o.proto {
-            Proto::Icmp => false,
-            _ => r.sport != o.dport,
-        };
-        self.dnat && (r.src != o.dst || port)
+        self.dst_changed
     }
 
-    /// Whether SNAT (or MASQUERADE) changed the tuple: IPS_SRC_NAT (an
-    /// echo's identifier is its source port).
+    /// Whether SNAT (or MASQUERADE) changed it: IPS_SRC_NAT.
     pub fn src_natted(&self) -> bool {
-        let (o, r) = (&self.original, &self.reply);
-        let port = match o.proto {
-            Proto::Icmp => r.sport != o.sport,
-            _ => r.dport != o.sport,
-        };
-        self.snat && (r.dst != o.src || port)
+        self.src_changed
     }
 }
 

@@ -182,7 +182,12 @@ pub fn summary(s: &Step) -> String {
                 .as_ref()
                 .map(|r| format!(" by rule {}", r.index))
                 .unwrap_or_default();
-            format!("{} {side} {before} → {after}{by}", nat.name())
+            match nat {
+                crate::engine::trace::NatKind::NullBinding => format!(
+                    "source {before} → {after}: another connection holds the reply tuple, so conntrack's null binding moves the source port"
+                ),
+                _ => format!("{} {side} {before} → {after}{by}", nat.name()),
+            }
         }
         // (Inside a tunnel's outer header the connection is the outer
         // packet's, an ipencap one.)

@@ -5,6 +5,7 @@ use crate::engine::error::{Errors, ParseError};
 use crate::engine::iptables::rule::parse_net;
 use crate::engine::lex;
 use crate::engine::route::{Route, RouteTable, RouteType, Scope, TableId};
+use crate::engine::text::{odd_char, odd_char_words, without_bom};
 use ipnet::Ipv4Net;
 use std::net::Ipv4Addr;
 
@@ -549,47 +550,47 @@ pub fn parse_routes(text: &str) -> Result<RouteTable, Errors> {
 }
 
 /// The lines (from 1) of routes in routing tables other than main and
-/// local: policy routing, which is read past, not modelled.
+/// local (`table 100`, `table default`): policy routing, which
+/// [`parse_ip_route_line`] reads past, not modelled.
 pub fn other_table_lines(text: &str) -> Vec<usize> {
     (text.lines().enumerate())
         .filter(|(_, l)| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            w.windows(2)
-                .any(|p| p[0] == "table" && !["main", "local", "254", "255"].contains(&p[1]))
+            !l.trim_start().starts_with('#')
+                && w.windows(2)
+                    .any(|p| p[0] == "table" && !["main", "local", "254", "255"].contains(&p[1]))
         })
         .map(|(i, _)| i + 1)
         .collect()
 }
 
-/// What [`other_table_lines`] found, in words (empty when none).
+/// What [`other_table_lines`] found, in words (empty when none): the
+/// first ten lines named.
 pub fn other_tables_note(lines: &[usize]) -> String {
-    match lines {
-        [] => String::new(),
-        _ => format!(
-            "{} of other routing tables (line {}) left out: Packet Walk models the main and local tables, not policy routing",
-            if lines.len() == 1 { "1 route".to_string() } else { format!("{} routes", lines.len()) },
-            lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
-        ),
+    const NAMED: usize = 10;
+    let named: Vec<String> = lines.iter().take(NAMED).map(|l| l.to_string()).collect();
+    let more = match lines.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    match lines.len() {
+        0 => String::new(),
+        1 => format!("1 route of another routing table (line {}) left out: Packet Walk models the main and local tables, not policy routing", named[0]),
+        n => format!("{n} routes of other routing tables (lines {}{more}) left out: Packet Walk models the main and local tables, not policy routing", named.join(", ")),
     }
 }
 
 /// [`parse_routes`] without the checks between routes (see
 /// [`check_table`]), for a caller that makes them knowing the host.
 pub fn read_routes(text: &str) -> Result<RouteTable, Errors> {
-    let text = crate::engine::text::without_bom(text);
+    let text = without_bom(text);
     // A space that is none to ip, or an invisible character: `ip route`
     // would refuse the line (or take a device name with it in).
     let mut odd = Errors::default();
     for (i, line) in text.lines().enumerate() {
         let comment = line.trim_start().starts_with('#');
-        if let Some((col, c)) =
-            crate::engine::text::odd_char(line).filter(|&(_, c)| !comment || c == '\r')
-        {
-            odd.push(ParseError::new(
-                i + 1,
-                col,
-                crate::engine::text::odd_char_words(c),
-            ));
+        if let Some((col, c)) = odd_char(line).filter(|&(_, c)| !comment || c == '\r') {
+            odd.push(ParseError::new(i + 1, col, odd_char_words(c)));
         }
     }
     if !odd.is_empty() {

@@ -233,7 +233,16 @@ struct Heard {
 const RCV_WINDOW: u32 = 65_536;
 
 /// `-m recent` lists of one namespace: list name to (address, times seen).
-type RecentLists = HashMap<String, Vec<(Ipv4Addr, Vec<u64>)>>;
+type RecentLists = HashMap<String, RecentList>;
+
+/// One `recent` list (`/proc/net/xt_recent/NAME`): its addresses and their
+/// timestamps, and the mask every lookup in it uses, that of the first
+/// rule naming it (the kernel makes the list when that rule is loaded).
+#[derive(Clone, Debug)]
+struct RecentList {
+    mask: Ipv4Addr,
+    entries: Vec<(Ipv4Addr, Vec<u64>)>,
+}
 
 /// Everything that lives across packets: conntrack, the random stream, the
 /// clock, `recent` lists, `nth` counters, rule counters and open sockets.
@@ -629,12 +638,35 @@ impl Env for HostEnv<'_> {
         hit
     }
 
-    fn recent(&mut self, r: &Recent, addr: Ipv4Addr) -> bool {
-        let addr = Ipv4Addr::from(u32::from(addr) & u32::from(r.mask));
+    fn recent(&mut self, r: &Recent, addr: Ipv4Addr, negated: bool) -> bool {
         let now = self.state.clock;
-        let list = self.state.recent[self.facts.host]
+        let (world, host) = (self.facts.world, self.facts.host);
+        let list = self.state.recent[host]
             .entry(r.name.clone())
-            .or_default();
+            .or_insert_with(|| {
+                // The first rule of the ruleset naming the list made it.
+                let first = world.hosts[host].rules.as_deref().and_then(|rs| {
+                    (rs.tables
+                        .iter()
+                        .flat_map(|t| &t.chains)
+                        .flat_map(|c| &c.rules)
+                        .flat_map(|rule| &rule.matches))
+                    .find_map(|m| match &m.kind {
+                        crate::engine::iptables::rule::MatchKind::Recent(rc)
+                            if rc.name == r.name =>
+                        {
+                            Some(rc.mask)
+                        }
+                        _ => None,
+                    })
+                });
+                RecentList {
+                    mask: first.unwrap_or(r.mask),
+                    entries: vec![],
+                }
+            });
+        let addr = Ipv4Addr::from(u32::from(addr) & u32::from(list.mask));
+        let list = &mut list.entries;
         let pos = list.iter().position(|(a, _)| *a == addr);
         let fresh = |times: &Vec<u64>| -> bool {
             let recent: Vec<&u64> = times
@@ -662,7 +694,8 @@ impl Env for HostEnv<'_> {
                     }
                 }
                 let ok = fresh(&list[p].1);
-                if ok && r.cmd == RecentCmd::Update {
+                // The kernel stamps when the match, negation and all, holds.
+                if ok != negated && r.cmd == RecentCmd::Update {
                     push_stamp(&mut list[p].1, now);
                 }
                 ok
@@ -1790,6 +1823,8 @@ impl Walker<'_, '_> {
             seen_reply: false,
             dnat,
             snat,
+            dst_changed: dnat,
+            src_changed: snat,
             tcp: conntrack::Tcp::default(),
             assured: false,
             timeout: 0,
@@ -2002,6 +2037,25 @@ impl Walker<'_, '_> {
                 self.ct_translate(host, pkt, ct, true);
             }
             match outcome {
+                // No source NAT at a source hook: the kernel still binds
+                // the connection (nf_nat_alloc_null_binding), which moves
+                // its source port if another connection holds its reply
+                // tuple (a DNAT onto the same server and port, say).
+                Outcome::Accept
+                    if tn == TableName::Nat
+                        && matches!(hook, Hook::Postrouting | Hook::Input)
+                        && ct.new.as_ref().is_some_and(|n| !n.snat)
+                        && self.reply_used(host, ct, |_| {}) =>
+                {
+                    let src = pkt.head().src;
+                    let to = NatRange {
+                        addr: Some((src, src)),
+                        ports: None,
+                        random: false,
+                        persistent: false,
+                    };
+                    self.apply_snat(host, pkt, ct, &to, NatKind::NullBinding, None);
+                }
                 Outcome::Accept => {}
                 Outcome::Limit(limit) => {
                     let pk = pkt.clone();
@@ -2053,11 +2107,13 @@ impl Walker<'_, '_> {
                         pkt.transport.set_echo_id(id);
                     }
                     if let Some(n) = &mut ct.new {
+                        let was = n.reply;
                         n.reply.src = addr;
                         if let Some(p) = port.or(echo) {
                             n.reply.sport = p;
                         }
                         n.dnat = true;
+                        n.dst_changed |= n.reply != was;
                         if n.dst_natted() {
                             ct.state |= ctstate::DNAT;
                         }
@@ -2081,7 +2137,7 @@ impl Walker<'_, '_> {
                         addr: range.addr.or(Some((src, src))),
                         ..range
                     };
-                    self.apply_snat(host, pkt, ct, &to, NatKind::Snat, rule);
+                    self.apply_snat(host, pkt, ct, &to, NatKind::Snat, Some(rule));
                 }
                 Outcome::Masquerade(ports, random_fully, rule) => {
                     let oif = pkt.oif.clone().unwrap_or_default();
@@ -2100,7 +2156,7 @@ impl Walker<'_, '_> {
                         random: random_fully,
                         persistent: false,
                     };
-                    self.apply_snat(host, pkt, ct, &to, NatKind::Masquerade, rule);
+                    self.apply_snat(host, pkt, ct, &to, NatKind::Masquerade, Some(rule));
                 }
             }
         }
@@ -2202,7 +2258,7 @@ impl Walker<'_, '_> {
         ct: &mut Ct,
         to: &NatRange,
         nat: NatKind,
-        rule: crate::engine::trace::RuleRef,
+        rule: Option<crate::engine::trace::RuleRef>,
     ) {
         let before = endpoint_src(pkt);
         let has_ports = conntrack::has_ports(pkt.head().protocol);
@@ -2279,6 +2335,7 @@ impl Walker<'_, '_> {
             _ => {}
         }
         if let Some(n) = &mut ct.new {
+            let was = n.reply;
             n.reply.dst = addr;
             match key {
                 Some(k) if has_ports => n.reply.dport = k,
@@ -2286,6 +2343,7 @@ impl Walker<'_, '_> {
                 _ => {}
             }
             n.snat = true;
+            n.src_changed |= n.reply != was;
             if n.src_natted() {
                 ct.state |= ctstate::SNAT;
             }
@@ -2297,13 +2355,12 @@ impl Walker<'_, '_> {
                 nat,
                 before,
                 after: endpoint_src(pkt),
-                rule: Some(rule),
+                rule,
             },
             pkt,
         );
     }
 
-    /// Conntrack confirm (after POSTROUTING or INPUT): the new connection is inserted.
     /// Conntrack confirm (after POSTROUTING or INPUT): the new connection is
     /// inserted. When another connection already holds one of its tuples
     /// (two flows NATed onto the same reply), the kernel drops the packet.

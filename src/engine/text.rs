@@ -112,9 +112,9 @@ pub fn odd_char_words(c: char) -> String {
     let code = format!("U+{:04X}", u32::from(c));
     match c {
         '\r' => "a carriage return (CR) inside the line: the text's lines end in CR alone (classic Mac OS), so it is read as one line; save it with LF (or CRLF) line endings".to_string(),
-        '\u{a0}' => format!("a non-breaking space ({code}), which is no space to ip or iptables (pasted from a web page?): type an ordinary space"),
-        c if c.is_whitespace() => format!("a Unicode space ({code}), which is no space to ip or iptables (pasted from a web page?): type an ordinary space"),
-        c if c.is_control() => format!("a control character ({code})"),
+        c if c.is_control() => format!("a control character ({code}): delete it"),
+        '\u{a0}' => format!("a non-breaking space ({code}), which is no space to ip or iptables, pasted from a web page?: type an ordinary space"),
+        c if c.is_whitespace() => format!("a Unicode space ({code}), which is no space to ip or iptables, pasted from a web page?: type an ordinary space"),
         _ => format!("an invisible zero-width character ({code}), pasted from a web page?: delete it"),
     }
 }
@@ -122,6 +122,28 @@ pub fn odd_char_words(c: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What ip and iptables split words on, and take as part of a word.
+    #[test]
+    fn odd_characters_are_found_and_ordinary_ones_left() {
+        for (line, want) in [
+            ("-A INPUT\t-j ACCEPT  ", None),
+            ("10.0.0.0/24 dev eth0 scope link", None),
+            ("-A X -m comment --comment \"café ☕\" -j ACCEPT", None),
+            ("-A PREROUTING\u{a0}-d 10.1.1.1", Some((14, '\u{a0}'))),
+            ("# one\r*filter\r", Some((6, '\r'))),
+            ("dev eth0\u{200b}", Some((9, '\u{200b}'))),
+            ("a\u{feff}b", Some((2, '\u{feff}'))),
+            ("x\u{0c}y", Some((2, '\u{0c}'))),
+            ("x\u{3000}y", Some((2, '\u{3000}'))),
+        ] {
+            assert_eq!(odd_char(line), want, "{line:?}");
+        }
+        // A form feed is a control character, not a space from a web page.
+        assert!(odd_char_words('\u{0c}').starts_with("a control character (U+000C): delete it"));
+        assert!(odd_char_words('\u{a0}').starts_with("a non-breaking space (U+00A0)"));
+        assert!(odd_char_words('\u{2009}').starts_with("a Unicode space (U+2009)"));
+    }
 
     #[test]
     fn files_decode_from_utf8_with_or_without_bom_and_utf16() {

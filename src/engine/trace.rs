@@ -130,15 +130,21 @@ pub enum NatKind {
     Dnat,
     Snat,
     Masquerade,
+    /// No rule: the kernel's binding of a connection no SNAT rule bound
+    /// (`nf_nat_alloc_null_binding`), which moves its source port when
+    /// another connection holds its reply tuple.
+    #[serde(rename = "NULL_BINDING")]
+    NullBinding,
 }
 
 impl NatKind {
-    /// The iptables target's name: `DNAT`, `SNAT`, `MASQUERADE`.
+    /// The iptables target's name: `DNAT`, `SNAT`, `MASQUERADE` (or `null binding`, the kernel's own).
     pub fn name(self) -> &'static str {
         match self {
             NatKind::Dnat => "DNAT",
             NatKind::Snat => "SNAT",
             NatKind::Masquerade => "MASQUERADE",
+            NatKind::NullBinding => "null binding",
         }
     }
 }

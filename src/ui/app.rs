@@ -2039,6 +2039,7 @@ impl Component for App {
                 // The address no longer holds an exercise: a reload shows
                 // all steps too.
                 self.address_timer = None;
+                self.address_behind = false;
                 if !self.embed {
                     self.keep_link_in_address();
                 }

@@ -418,6 +418,11 @@ pub fn follow_packet(sent: bool) {
     if !sent && (in_list || away) {
         return;
     }
+    // Without the narrow layout's bar, a packet sent is brought into view
+    // only from out of sight: the send form's buttons stay put otherwise.
+    if sent && bar.is_none() && glyph.bottom() > 0.0 && glyph.top() < height {
+        return;
+    }
     // Until the step panel sticks at the window's top, a scroll moves its
     // buttons from under the pointer: the page scrolls then only for a
     // packet out of sight, not for one near an edge.
@@ -739,7 +744,7 @@ pub fn in_scroller(k: &web_sys::KeyboardEvent) -> bool {
     if t.matches(".detail-panel").unwrap_or(false) {
         return !matches!(k.key().as_str(), "ArrowLeft" | "ArrowRight" | "n" | "N");
     }
-    (t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text").ok().flatten()).is_some()
+    (t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text, .topo-scroll[data-scrolls]").ok().flatten()).is_some()
 }
 
 /// The root element's font size in CSS px (16 unless the reader's browser

@@ -928,11 +928,11 @@ pub fn step_route_line(step: &Step) -> Option<usize> {
     }
 }
 
-/// `1 error`, `3 errors`; past the parsers' limit, `200 errors or more`
+/// `1 error`, `3 errors`; at the parsers' limit, `200 errors or more`
 /// (they stop counting there).
 pub fn error_count(n: usize) -> String {
     if n >= crate::engine::error::MAX_ERRORS {
-        format!("{n} errors or more (the first {n} listed)")
+        format!("{n} errors or more")
     } else {
         plural(n, "error")
     }

@@ -470,23 +470,28 @@ pub fn from_json(text: &str) -> Result<Saved, ShareError> {
 }
 
 /// serde's words for a shape that does not fit, in a reader's: `expected
-/// struct Saved` is a session, `usize` a whole number.
+/// struct Saved` is a session, `usize` a whole number (only in what it
+/// expected: the link's own values are quoted as they are).
 fn plain(message: &str) -> String {
-    let mut out = message.to_string();
+    let Some(at) = message.find("expected ") else {
+        return message.to_string();
+    };
+    let (found, expected) = message.split_at(at);
+    let mut out = expected.to_string();
     for (from, to) in [
         ("struct Saved", "a Packet Walk session"),
         ("struct ", ""),
         ("usize", "a whole number"),
         ("u64", "a whole number"),
         ("u32", "a whole number"),
-        ("u16", "a whole number"),
-        ("u8", "a whole number"),
+        ("u16", "a whole number from 0 to 65535"),
+        ("u8", "a whole number from 0 to 255"),
         ("a sequence", "a list"),
         ("a map", "an object"),
     ] {
         out = out.replace(from, to);
     }
-    out
+    format!("{found}{out}")
 }
 
 #[cfg(test)]

@@ -179,6 +179,12 @@ pub fn topology(props: &TopologyProps) -> Html {
         use_effect_with((span, view_w), move |&(span, view_w)| {
             if let Some(el) = scroller.cast::<web_sys::Element>() {
                 let (shown, whole) = (el.client_width(), el.scroll_width());
+                // A picture wider than its box: there the arrows scroll it
+                // (WCAG 2.1.1), the step bar steps.
+                let _ = match whole > shown {
+                    true => el.set_attribute("data-scrolls", ""),
+                    false => el.remove_attribute("data-scrolls"),
+                };
                 if let (Some((card, both)), true) = (span, whole > shown && view_w > 0) {
                     let px = |(lo, hi): (i32, i32)| {
                         let k = f64::from(whole) / f64::from(view_w);
@@ -211,9 +217,9 @@ pub fn topology(props: &TopologyProps) -> Html {
     }
     html! {
         <figure class="topo-figure">
-            // A stop for the keyboard (its box may scroll, WCAG 2.1.1):
-            // focusing it brings the picture into view, and the arrows
-            // step there with the packet in sight.
+            // A stop for the keyboard: focusing it brings the picture into
+            // view, and the arrows step there with the packet in sight (or,
+            // when the picture is wider than its box, scroll it).
             <div class="topo-scroll" ref={scroller} role="group" aria-label="Topology picture" tabindex="0">
             <svg
                 class="topo"

@@ -25,8 +25,10 @@ pub trait Env: Facts {
     /// Advances and tests the `statistic --mode nth` counter of a rule's
     /// match number `which` (each match of a rule counts on its own).
     fn nth(&mut self, at: RuleAt, which: usize, every: u32, packet: u32) -> bool;
-    /// Runs a `recent` match against the namespace's lists.
-    fn recent(&mut self, r: &Recent, addr: Ipv4Addr) -> bool;
+    /// Runs a `recent` match against the namespace's lists; `negated`: the
+    /// match is written with `!` (`--update` then stamps when the rule's
+    /// test holds, as the kernel does). The result is before negation.
+    fn recent(&mut self, r: &Recent, addr: Ipv4Addr, negated: bool) -> bool;
     /// Counts a matched rule (`iptables -L -v` counters).
     fn count(&mut self, at: RuleAt, bytes: u64);
     /// A `NOTRACK` rule matched: the packet is not to be tracked.
@@ -149,7 +151,7 @@ fn holds(
         MatchKind::Nth { every, packet } => env.nth(at, which, *every, *packet),
         MatchKind::Recent(rc) => {
             let h = pkt.head();
-            env.recent(rc, if rc.rdest { h.dst } else { h.src })
+            env.recent(rc, if rc.rdest { h.dst } else { h.src }, m.negated)
         }
         _ => holds_pure(m, pkt, env).unwrap_or(true),
     }

@@ -5,6 +5,7 @@ use super::command::{self, Source};
 use super::{validate, Chain, Counters, Policy, Ruleset, Table, TableName, MAX_CHAIN_NAME};
 use crate::engine::error::{Errors, ParseError};
 use crate::engine::lex;
+use crate::engine::text::{odd_char, odd_char_words, without_bom};
 use std::fmt::Write as _;
 
 /// `[packets:bytes]`.
@@ -42,7 +43,22 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
 /// Whether a line outside a table is a route (`default via …`, `10.0.0.0/24
 /// dev …`, `route -n`'s heading or rows).
 fn looks_like_route(line: &str) -> bool {
-    let mut w = line.split_whitespace();
+    let mut w = line.split_whitespace().peekable();
+    // A route's type first (`blackhole 10.0.0.0/24`, the local table's).
+    w.next_if(|t| {
+        matches!(
+            *t,
+            "unicast"
+                | "local"
+                | "broadcast"
+                | "blackhole"
+                | "unreachable"
+                | "prohibit"
+                | "throw"
+                | "multicast"
+                | "anycast"
+        )
+    });
     let first = w.next().unwrap_or("");
     let second = w.next().unwrap_or("");
     let net = first == "default"
@@ -164,7 +180,7 @@ impl Parser {
             };
             // A byte-order mark before the first line is not part of it.
             let line = match pos {
-                0 => crate::engine::text::without_bom(strip_newline(piece)),
+                0 => without_bom(strip_newline(piece)),
                 _ => strip_newline(piece),
             };
             let commit = self.current.is_some() && is_commit(line);
@@ -177,16 +193,16 @@ impl Parser {
             let before = self.errors.0.len();
             self.line(line, &mut words);
             // A space that is none to iptables (a paste from a web page)
-            // makes an error that names the words around it: it is named.
-            if let (Some(e), Some((col, c))) = (
-                self.errors.0.get_mut(before),
-                crate::engine::text::odd_char(line),
-            ) {
-                if !c.is_control() && e.line == self.line_no {
-                    e.message += &format!(
-                        " (column {col} holds {})",
-                        crate::engine::text::odd_char_words(c)
-                    );
+            // makes an error that names the word it is in: it is named.
+            if let (Some(e), Some((col, c))) = (self.errors.0.get_mut(before), odd_char(line)) {
+                let in_word = (col >= e.column)
+                    && !(line
+                        .chars()
+                        .skip(e.column.saturating_sub(1))
+                        .take(col - e.column))
+                    .any(|c| c == ' ' || c == '\t');
+                if !c.is_control() && e.line == self.line_no && in_word {
+                    e.message += &format!("; column {col} holds {}", odd_char_words(c));
                 }
             }
             if commit {
@@ -244,11 +260,7 @@ impl Parser {
         // Lines that end in CR alone are one line here, a comment's maybe.
         if let Some(at) = line.find('\r') {
             let col = lex::column(line, at);
-            errors.push(ParseError::new(
-                line_no,
-                col,
-                crate::engine::text::odd_char_words('\r'),
-            ));
+            errors.push(ParseError::new(line_no, col, odd_char_words('\r')));
             return;
         }
         let trimmed = line.trim();
