@@ -544,7 +544,7 @@ pub fn parse_net(s: &str) -> Result<Ipv4Net, String> {
                     .map_err(|_| format!("\"/{l}\" is neither a prefix length nor a netmask"))?;
                 let bits = u32::from(m);
                 if bits.leading_ones() + bits.trailing_zeros() != 32 {
-                    return Err(format!("netmask {m} is not contiguous"));
+                    return Err(format!("netmask {m} is not contiguous: iptables takes such a mask, but Packet Walk models prefixes only (write /N)"));
                 }
                 bits.leading_ones() as u8
             }
