@@ -45,6 +45,7 @@ pub fn header_view(props: &HeaderProps) -> Html {
                 {
                     match rule {
                         Some(r) => html! { <>{ format!(" by rule {} (line {}): ", r.index, r.line) }<code class="rule-text">{ crate::ui::events::unbroken(&r.text) }</code></> },
+                        None if *nat == crate::engine::trace::NatKind::NullBinding => html! { { " by conntrack: no nat rule changed the source, and another connection holds this one's reply tuple" } },
                         None => html! { { " by the connection's NAT binding (conntrack), without the nat chains" } },
                     }
                 }
