@@ -225,11 +225,12 @@ def main():
 # with its review's fixes, 526.8 kB with Back from a link, 530.1 kB
 # with a bad-input hunt's messages (lone CRs, non-breaking spaces, other
 # routing tables, a misspelt scenario field: 0.3 kB of it), 532.3 kB
-# with the kernel hunts' fixes (the null binding's step and words); the
+# with the kernel hunts' fixes (the null binding's step and words),
+# 532.9 kB with the narrow layout's following of the packet; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 533_000
+PAGE_BYTES_LIMIT = 534_000
 
 
 def page_size(dist):
@@ -1664,6 +1665,7 @@ def run(b, base):
     # page follows it as it steps.
     b.set_size(700, 700)
     fresh(b, base + "?scenario=article")
+    check("a narrow page opens at its top, the send form first", b.js("return scrollY") == 0, b.js("return scrollY"))
     in_view = ("const g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect();"
                "const c = document.querySelector('.step-controls').getBoundingClientRect();"
                "return [c.bottom >= innerHeight - 2 && c.top > innerHeight / 2, g.top >= 0 && g.bottom <= c.top, Math.round(g.top), Math.round(c.top)]")
@@ -1686,6 +1688,43 @@ def run(b, base):
     keyed = b.js(in_view)
     check("the picture takes the keyboard's focus, and the right arrow steps there with the packet in view", keyed[1], keyed)
     b.screenshot(os.path.join(SHOTS, "e2e-narrow-700.png"))
+    # From the top of the page (the send form), a step brings the packet
+    # into view; from the headers under the picture, the page stays.
+    b.js("document.activeElement.blur(); window.scrollTo(0, 0)")
+    b.click("#step-back")
+    time.sleep(0.3)
+    from_top = b.js(in_view)
+    b.js("document.querySelector('#headers').scrollIntoView({block: 'start'})")
+    reading = b.js("return scrollY")
+    b.click("#step-forward")
+    time.sleep(0.3)
+    check("a narrow page's step brings the packet into view from the send form, and leaves the learner reading the headers there",
+          from_top[1] and b.js("return scrollY") == reading, f"{from_top} {reading} -> {b.js('return scrollY')}")
+    # A link opened there shows its step's packet.
+    b.click("#copy-link")
+    b.wait("#link-text")
+    narrow_link = b.value("#link-text")
+    b.keys(["\ue00c"])
+    fresh(b, narrow_link)
+    time.sleep(0.5)
+    opened = b.js(in_view)
+    check("a link opened on a narrow page shows its step's packet above the step bar", opened[0] and opened[1] and "23 of" in b.text(".step-position"),
+          f"{opened} {b.text('.step-position')!r}")
+    # Wider (the send form a band above the picture), Send moves the page
+    # only for a packet out of sight: the form's buttons stay put.
+    # (At 680 px high the panel's buttons reach the window's bottom edge,
+    # where they were once taken for the narrow layout's bar.)
+    b.set_size(1024, 680)
+    fresh(b, base + "?scenario=article")
+    time.sleep(0.3)
+    shown = ("const g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect();"
+             "return g.bottom > 0 && g.top < innerHeight")
+    was, visible = b.js("return scrollY"), b.js(shown)
+    b.js("document.querySelector('#send-button').click()")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the packet sent")
+    time.sleep(0.3)
+    check("at 1024×680 a packet sent with the packet in sight does not scroll the page",
+          visible and b.js("return scrollY") == was, f"{visible} {was} -> {b.js('return scrollY')}")
 
     # 6. Embed mode, 600 px wide.
     b.set_size(600, 1000)

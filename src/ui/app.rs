@@ -2199,10 +2199,14 @@ impl Component for App {
         }
         // (A notice, a damaged link's say, stays in sight.)
         if std::mem::take(&mut self.follow_packet) && !(first_render && self.notice.as_ref().is_some_and(|n| n.error)) {
-            browser::follow_packet(false);
+            browser::follow_packet(match first_render {
+                true if browser::fragment().is_some() => browser::Follow::Link,
+                true => browser::Follow::Opened,
+                false => browser::Follow::Step,
+            });
         }
         if std::mem::take(&mut self.follow_sent) {
-            browser::follow_packet(true);
+            browser::follow_packet(browser::Follow::Reveal);
         }
         // The control that had the focus went with what it closed (the
         // notice's ✕, "Forget all packets"): the focus goes on to the

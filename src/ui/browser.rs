@@ -384,16 +384,35 @@ pub fn window_height() -> f64 {
     window().and_then(|w| w.inner_height().ok()).and_then(|v| v.as_f64()).unwrap_or(0.0)
 }
 
-/// Scrolls the page just enough to show the packet's glyph on the
-/// picture, when the selected step's panel is beside the picture (or the
-/// step bar is fixed at the window's bottom, on a narrow screen) and part
-/// of the picture is in the window: stepping follows the packet down a
-/// picture taller than the window, and a learner who scrolled away to read
-/// (or steps from the list) stays put. After a packet is sent (`sent`),
-/// the packet at its first step is brought into view from wherever the
-/// page is (on a narrow screen the send form is far from the picture),
-/// with as much of the picture above it as fits.
-pub fn follow_packet(sent: bool) {
+/// Why the page may follow the packet on the picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Follow {
+    /// A step taken (keys, buttons, play).
+    Step,
+    /// A packet sent, answered or sent again, or the picture focused: the
+    /// packet is brought into view from wherever the page is.
+    Reveal,
+    /// The page's first view of a link: as a step, and in the narrow
+    /// layout as a reveal (the link shows its step's packet).
+    Link,
+    /// The page's first view otherwise: as a step, and in the narrow
+    /// layout not at all (the page opens at its top, the send form first).
+    Opened,
+}
+
+/// Scrolls the page just enough to show the packet's glyph (and its card)
+/// on the picture.
+///
+/// A step follows the packet when the selected step's panel is beside the
+/// picture and part of the picture is in the window: stepping follows it
+/// down a picture taller than the window, and a learner who scrolled away
+/// to read (or steps from the list) stays put. In the narrow layout the
+/// step bar is fixed at the window's bottom and the panel is under the
+/// picture: a step brings the packet above the bar unless the learner is
+/// reading the panel's headers. A reveal brings it into view from
+/// anywhere (only from out of sight without the bar, where the send
+/// form's buttons would move).
+pub fn follow_packet(why: Follow) {
     let Some(w) = window() else {
         return;
     };
@@ -409,25 +428,41 @@ pub fn follow_packet(sent: bool) {
     // Stepping from the list of steps keeps the list where it is.
     let in_list = doc.active_element().and_then(|e| e.closest(".events-panel").ok().flatten()).is_some();
     let height = window_height();
-    // A narrow layout's step bar, fixed at the window's bottom: the panel
-    // is under the picture there, but the buttons stay, so the packet is
-    // followed above the bar.
-    let bar = rect(".step-controls").filter(|b| b.bottom() >= height - 2.0 && b.top() > height / 2.0);
-    let beside = panel.left() >= pic.right();
-    let away = !(beside || bar.is_some()) || pic.bottom() <= 0.0 || pic.top() >= height;
-    if !sent && (in_list || away) {
-        return;
-    }
-    // Without the narrow layout's bar, a packet sent is brought into view
-    // only from out of sight: the send form's buttons stay put otherwise.
-    if sent && bar.is_none() && glyph.bottom() > 0.0 && glyph.top() < height {
+    // The narrow layout's step bar: fixed (a panel's buttons that only
+    // reach the window's bottom edge are not it).
+    let fixed = (doc.query_selector(".step-controls").ok().flatten())
+        .and_then(|e| w.get_computed_style(&e).ok().flatten())
+        .and_then(|s| s.get_property_value("position").ok())
+        .is_some_and(|p| p == "fixed");
+    let bar = rect(".step-controls").filter(|_| fixed);
+    let pic_shown = pic.bottom() > 0.0 && pic.top() < height;
+    let glyph_shown = glyph.bottom() > 0.0 && glyph.top() < height;
+    let why = match (why, bar.is_some()) {
+        (Follow::Opened, true) => return,
+        (Follow::Link, true) => Follow::Reveal,
+        (Follow::Link | Follow::Opened, false) => Follow::Step,
+        (w, _) => w,
+    };
+    let reveal = why == Follow::Reveal;
+    if !reveal {
+        let beside = panel.left() >= pic.right();
+        // The narrow layout's headers, under the picture, being read.
+        let reading = bar.as_ref().is_some_and(|b| panel.top() < b.top() - 48.0 && panel.bottom() > 48.0);
+        let followed = match &bar {
+            Some(_) => pic_shown || !reading,
+            None => beside && pic_shown,
+        };
+        if in_list || !followed {
+            return;
+        }
+    } else if bar.is_none() && glyph_shown {
         return;
     }
     // Until the step panel sticks at the window's top, a scroll moves its
     // buttons from under the pointer: the page scrolls then only for a
     // packet out of sight, not for one near an edge.
-    let stuck = sent || bar.is_some() || panel.top() <= 12.0;
-    if !stuck && glyph.bottom() > 0.0 && glyph.top() < height {
+    let stuck = reveal || bar.is_some() || panel.top() <= 12.0;
+    if !stuck && glyph_shown {
         return;
     }
     const ROOM: f64 = 48.0;
@@ -437,7 +472,7 @@ pub fn follow_packet(sent: bool) {
     // box is otherwise left half under it).
     let (mut top, mut bottom) = (glyph.top(), glyph.bottom());
     let card = rect(".topo-marker g[class^='topo-card'] > rect");
-    let boxed = rect(".topo-current").filter(|_| bar.is_some() || sent);
+    let boxed = rect(".topo-current").filter(|_| bar.is_some() || reveal);
     for b in [card, boxed].into_iter().flatten() {
         let (t, u) = (top.min(b.top()), bottom.max(b.bottom()));
         if u - t < height - below - ROOM {
@@ -445,7 +480,7 @@ pub fn follow_packet(sent: bool) {
         }
     }
     let dy = if top < ROOM || bottom > height - below {
-        if sent {
+        if reveal && bar.is_some() {
             // The picture's top, if the packet still fits under it.
             (pic.top() - 8.0).max(bottom - (height - below)).min(top - ROOM)
         } else if top < ROOM {
@@ -718,9 +753,9 @@ pub fn on_page_or_steps(k: &web_sys::KeyboardEvent, with_controls: bool) -> bool
     };
     let tag = t.tag_name().to_ascii_lowercase();
     let around = if with_controls {
-        ".event-list, .step-controls, #events"
+        ".event-list, .step-controls, #events, .topo-scroll"
     } else {
-        ".event-list"
+        ".event-list, .topo-scroll"
     };
     // The steps' section itself (the skip link focuses it), not the filter
     // boxes inside it; the selected step's panel itself, for N.
@@ -744,7 +779,11 @@ pub fn in_scroller(k: &web_sys::KeyboardEvent) -> bool {
     if t.matches(".detail-panel").unwrap_or(false) {
         return !matches!(k.key().as_str(), "ArrowLeft" | "ArrowRight" | "n" | "N");
     }
-    (t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text, .topo-scroll[data-scrolls]").ok().flatten()).is_some()
+    // A picture wider than its box: ← and → scroll it, the other keys step.
+    if t.closest(".topo-scroll[data-scrolls]").ok().flatten().is_some() {
+        return matches!(k.key().as_str(), "ArrowLeft" | "ArrowRight");
+    }
+    (t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text").ok().flatten()).is_some()
 }
 
 /// The root element's font size in CSS px (16 unless the reader's browser

@@ -215,12 +215,20 @@ pub fn topology(props: &TopologyProps) -> Html {
             }
         });
     }
+    // Focused from the keyboard, the picture shows the packet (the
+    // browser scrolled the box into view, maybe its other end).
+    let reveal = Callback::from(|e: FocusEvent| {
+        let keyboard = (e.target_dyn_into::<web_sys::Element>()).is_some_and(|el| el.matches(":focus-visible").unwrap_or(false));
+        if keyboard {
+            gloo_timers::callback::Timeout::new(0, || crate::ui::browser::follow_packet(crate::ui::browser::Follow::Reveal)).forget();
+        }
+    });
     html! {
         <figure class="topo-figure">
             // A stop for the keyboard: focusing it brings the picture into
             // view, and the arrows step there with the packet in sight (or,
             // when the picture is wider than its box, scroll it).
-            <div class="topo-scroll" ref={scroller} role="group" aria-label="Topology picture" tabindex="0">
+            <div class="topo-scroll" ref={scroller} role="group" aria-label="Topology picture" tabindex="0" onfocus={reveal}>
             <svg
                 class="topo"
                 viewBox={format!("0 0 {view_w} {}", layout.height)}
