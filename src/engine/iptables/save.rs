@@ -194,7 +194,15 @@ impl Parser {
             self.line(line, &mut words);
             // A space that is none to iptables (a paste from a web page)
             // makes an error that names the word it is in: it is named.
-            if let (Some(e), Some((col, c))) = (self.errors.0.get_mut(before), odd_char(line)) {
+            // (Looked for only on a line with an error: not on 150,000
+            // good ones.)
+            let odd = || odd_char(line);
+            if let Some((e, (col, c))) = self
+                .errors
+                .0
+                .get_mut(before)
+                .and_then(|e| Some((e, odd()?)))
+            {
                 let in_word = (col >= e.column)
                     && !(line
                         .chars()
