@@ -1691,9 +1691,11 @@ def run(b, base):
     # From the top of the page (the send form), a step brings the packet
     # into view; from the headers under the picture, the page stays.
     b.js("document.activeElement.blur(); window.scrollTo(0, 0)")
+    hidden_at_top = not b.js(in_view)[1]
     b.click("#step-back")
     time.sleep(0.3)
     from_top = b.js(in_view)
+    from_top[1] = from_top[1] and hidden_at_top and b.js("return scrollY") > 0
     b.js("document.querySelector('#headers').scrollIntoView({block: 'start'})")
     reading = b.js("return scrollY")
     b.click("#step-forward")
@@ -1707,8 +1709,8 @@ def run(b, base):
     b.keys(["\ue00c"])
     fresh(b, narrow_link)
     time.sleep(0.5)
-    opened = b.js(in_view)
-    check("a link opened on a narrow page shows its step's packet above the step bar", opened[0] and opened[1] and "23 of" in b.text(".step-position"),
+    opened = b.js(in_view) + [b.js("return scrollY")]
+    check("a link opened on a narrow page shows its step's packet above the step bar", opened[0] and opened[1] and opened[-1] > 0 and "23 of" in b.text(".step-position"),
           f"{opened} {b.text('.step-position')!r}")
     # Wider (the send form a band above the picture), Send moves the page
     # only for a packet out of sight: the form's buttons stay put.

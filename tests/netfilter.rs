@@ -535,6 +535,40 @@ fn snat_clash_is_dropped_at_confirm() {
     }
 }
 
+/// A `recent` list's mask is its first rule's, even a `--rcheck` that the
+/// packets reach before the `--set`: a second client of the same /24 is
+/// found (`/proc/net/xt_recent` shows the masked address).
+#[test]
+fn a_recent_list_masks_with_its_first_rules_mask() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A FORWARD -m recent --rcheck --name M3 --mask 255.255.255.0 --rsource\n\
+-A FORWARD -s 10.0.0.2/32 -m recent --set --name M3 --mask 255.255.255.255 --rsource\n\
+-A FORWARD -m recent --rcheck --name M3 --mask 255.255.255.255 --rsource\nCOMMIT\n";
+    let (mut w, mut s) = routed(rules);
+    let mut got = vec![];
+    for from in ["client", "client:10.0.0.3"] {
+        let t = send(
+            &mut w,
+            &mut s,
+            &SendSpec::new(from, "10.244.0.5:53", Proto::Udp),
+        )
+        .unwrap();
+        got.push(
+            (t.steps.iter())
+                .filter_map(|st| match &st.kind {
+                    StepKind::RuleMatch { chain, rule, .. } if chain == "FORWARD" => {
+                        Some(rule.index)
+                    }
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    // The first: set, then found; the second (10.0.0.3): found by both
+    // lookups, as 10.0.0.0.
+    assert_eq!(got, [vec![2, 3], vec![1, 3]]);
+}
+
 /// Two DNATs onto one server: the second connection from the same client
 /// port would have the first one's reply tuple. No rule asked for source
 /// NAT, but the kernel's null binding at POSTROUTING moves its source port

@@ -184,7 +184,8 @@ pub fn summary(s: &Step) -> String {
                 .unwrap_or_default();
             match nat {
                 crate::engine::trace::NatKind::NullBinding => format!(
-                    "source {before} → {after}: another connection holds the reply tuple, so conntrack's null binding moves the source port"
+                    "source {before} → {after}: another connection holds the reply tuple, so conntrack's null binding moves the source {}",
+                    if after.echo_id.is_some() { "echo identifier" } else { "port" }
                 ),
                 _ => format!("{} {side} {before} → {after}{by}", nat.name()),
             }

@@ -2179,6 +2179,9 @@ impl Component for App {
                         // when the page opens with it.
                         self.replace_session(s);
                         browser::set_fragment(&frag);
+                        // (A word about the learner's own session kept
+                        // aside stays in sight.)
+                        self.follow_sent = !notice.as_ref().is_some_and(|n| n.restore);
                         self.notice = notice;
                     }
                     Err(e) => {
@@ -2198,7 +2201,7 @@ impl Component for App {
             browser::focus(id);
         }
         // (A notice, a damaged link's say, stays in sight.)
-        if std::mem::take(&mut self.follow_packet) && !(first_render && self.notice.as_ref().is_some_and(|n| n.error)) {
+        if std::mem::take(&mut self.follow_packet) && !(first_render && self.notice.as_ref().is_some_and(|n| n.error || n.restore)) {
             browser::follow_packet(match first_render {
                 true if browser::fragment().is_some() => browser::Follow::Link,
                 true => browser::Follow::Opened,

@@ -446,10 +446,14 @@ pub fn follow_packet(why: Follow) {
     let reveal = why == Follow::Reveal;
     if !reveal {
         let beside = panel.left() >= pic.right();
-        // The narrow layout's headers, under the picture, being read.
-        let reading = bar.as_ref().is_some_and(|b| panel.top() < b.top() - 48.0 && panel.bottom() > 48.0);
         let followed = match &bar {
-            Some(_) => pic_shown || !reading,
+            // The narrow layout: followed while a good part of the picture
+            // shows, or from the send form above it; not from what is
+            // under it (the headers, the steps, the editors) being read.
+            Some(b) => {
+                let shown = pic.bottom().min(b.top()) - pic.top().max(0.0);
+                shown > 160.0_f64.min(b.top() / 2.0) || pic.top() >= b.top()
+            }
             None => beside && pic_shown,
         };
         if in_list || !followed {
@@ -780,8 +784,8 @@ pub fn in_scroller(k: &web_sys::KeyboardEvent) -> bool {
         return !matches!(k.key().as_str(), "ArrowLeft" | "ArrowRight" | "n" | "N");
     }
     // A picture wider than its box: ← and → scroll it, the other keys step.
-    if t.closest(".topo-scroll[data-scrolls]").ok().flatten().is_some() {
-        return matches!(k.key().as_str(), "ArrowLeft" | "ArrowRight");
+    if let Some(pic) = t.closest(".topo-scroll").ok().flatten() {
+        return pic.scroll_width() > pic.client_width() && matches!(k.key().as_str(), "ArrowLeft" | "ArrowRight");
     }
     (t.closest(".diff-lines, .vlist-scroll, .table-scroll, .error-list, .restore-text").ok().flatten()).is_some()
 }

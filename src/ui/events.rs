@@ -92,7 +92,7 @@ pub fn send_history(props: &HistoryProps) -> Html {
             <ol class="history-list" aria-labelledby="history-h">
                 { for props.sends.iter().enumerate().map(|(i, (spec, trace, before))| {
                     let (icon, word, class) = match props.hidden.get(i) {
-                        Some(true) => ("?", "outcome hidden (exercise)", "verdict-hidden"),
+                        Some(true) => ("?", "outcome hidden", "verdict-hidden"),
                         _ => verdict_tag(trace),
                     };
                     let was = before.as_ref().filter(|_| props.hidden.get(i) != Some(&true)).map(|b| {

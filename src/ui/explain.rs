@@ -321,7 +321,11 @@ pub fn explain(props: &ExplainProps) -> Html {
             let hashed = "From an address range the kernel picks by a hash of the client's address and the address it sent to (with --persistent, of the client's alone): one client always gets the same one.";
             let (first, how) = match nat {
                 NatKind::NullBinding => (
-                    format!("No rule asked for source NAT, but the answers to {before} would look like another connection's (the same server, address and port: two DNATs onto one pod, say). At the source NAT hook the kernel binds every connection (nf_nat_alloc_null_binding), keeping its address and choosing a free source port, here {}.", after.port.map_or("none".to_string(), |p| p.to_string())),
+                    format!("No rule asked for source NAT, but the answers to {before} would look like another connection's (the same server, address and port: two DNATs onto one pod, say). At the source NAT hook the kernel binds every connection (nf_nat_alloc_null_binding), keeping its address and choosing a free one, here {}.", match (after.port, after.echo_id) {
+                        (Some(p), _) => format!("source port {p}"),
+                        (None, Some(id)) => format!("echo identifier {id}"),
+                        _ => "no port".to_string(),
+                    }),
                     Some("Without that, conntrack could not insert the connection and would drop the packet. The connection now shows as SNAT (--ctstate SNAT): its tuple changed.".to_string()),
                 ),
                 NatKind::Dnat => (

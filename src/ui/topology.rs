@@ -179,12 +179,6 @@ pub fn topology(props: &TopologyProps) -> Html {
         use_effect_with((span, view_w), move |&(span, view_w)| {
             if let Some(el) = scroller.cast::<web_sys::Element>() {
                 let (shown, whole) = (el.client_width(), el.scroll_width());
-                // A picture wider than its box: there the arrows scroll it
-                // (WCAG 2.1.1), the step bar steps.
-                let _ = match whole > shown {
-                    true => el.set_attribute("data-scrolls", ""),
-                    false => el.remove_attribute("data-scrolls"),
-                };
                 if let (Some((card, both)), true) = (span, whole > shown && view_w > 0) {
                     let px = |(lo, hi): (i32, i32)| {
                         let k = f64::from(whole) / f64::from(view_w);
@@ -218,7 +212,10 @@ pub fn topology(props: &TopologyProps) -> Html {
     // Focused from the keyboard, the picture shows the packet (the
     // browser scrolled the box into view, maybe its other end).
     let reveal = Callback::from(|e: FocusEvent| {
-        let keyboard = (e.target_dyn_into::<web_sys::Element>()).is_some_and(|el| el.matches(":focus-visible").unwrap_or(false));
+        // (From another element: a window that gets the focus back
+        // focuses it again, from none, and the page stays.)
+        let keyboard = e.related_target().is_some()
+            && (e.target_dyn_into::<web_sys::Element>()).is_some_and(|el| el.matches(":focus-visible").unwrap_or(false));
         if keyboard {
             gloo_timers::callback::Timeout::new(0, || crate::ui::browser::follow_packet(crate::ui::browser::Follow::Reveal)).forget();
         }
