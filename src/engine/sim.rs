@@ -232,7 +232,7 @@ struct Heard {
 /// 6.18 advertised 64 KiB to a new connection, measured).
 const RCV_WINDOW: u32 = 65_536;
 
-/// `-m recent` lists of one namespace: list name to (address, times seen).
+/// `-m recent` lists of one namespace, by name.
 type RecentLists = HashMap<String, RecentList>;
 
 /// One `recent` list (`/proc/net/xt_recent/NAME`): its addresses and their

@@ -408,8 +408,9 @@ pub enum Follow {
 /// down a picture taller than the window, and a learner who scrolled away
 /// to read (or steps from the list) stays put. In the narrow layout the
 /// step bar is fixed at the window's bottom and the panel is under the
-/// picture: a step brings the packet above the bar unless the learner is
-/// reading the panel's headers. A reveal brings it into view from
+/// picture: a step brings the packet above the bar while a good part of
+/// the picture shows or from the send form above it, not while the
+/// learner reads what is under it. A reveal brings it into view from
 /// anywhere (only from out of sight without the bar, where the send
 /// form's buttons would move).
 pub fn follow_packet(why: Follow) {
