@@ -774,6 +774,27 @@ fn scenario_errors_name_the_host_and_line() {
         "{e}"
     );
     assert!(e.0[0].line > 1, "{e}");
+    // A packet of the scenario's too (a link's or an exported file's).
+    let mut sent = scenario::builtin("article").unwrap();
+    sent.sends.push(packetwalk::engine::sim::SendSpec::new(
+        "client:192.168.11.200",
+        "flask-ui",
+        packetwalk::engine::packet::Proto::Tcp,
+    ));
+    let json = sent.to_json();
+    let at = json.rfind("\"from\"").unwrap();
+    assert!(
+        json[..at].contains("\"sends\""),
+        "the last \"from\" is the packet's"
+    );
+    let typo = format!("{}\"form\"{}", &json[..at], &json[at + 6..]);
+    let e = Scenario::from_json(&typo).unwrap_err();
+    assert!(
+        e.0[0]
+            .message
+            .contains("unknown field `form`, expected one of `from`"),
+        "{e}"
+    );
     // Two devices of one name on a host.
     let mut sc: Scenario = scenario::builtin("article").unwrap();
     let node8 = sc.host_mut("node8").unwrap();

@@ -80,6 +80,7 @@ impl Force {
 
 /// What to send.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SendSpec {
     /// A host name (pod or node), or `client:IP` for a machine on the LAN.
     pub from: String,
