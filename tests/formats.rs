@@ -760,21 +760,8 @@ fn scenario_errors_name_the_host_and_line() {
     let e = Scenario::from_json("{\n  \"name\": \"x\",\n  \"title\": 5\n}").unwrap_err();
     assert_eq!((e.0[0].line, e.0[0].column), (3, 12));
     // A misspelt field is named, not left out (the host would lose its
-    // rules without a word).
-    let typo =
-        scenario::builtin("article")
-            .unwrap()
-            .to_json()
-            .replacen("\"iptables\"", "\"iptabels\"", 1);
-    let e = Scenario::from_json(&typo).unwrap_err();
-    assert!(
-        e.0[0]
-            .message
-            .contains("unknown field `iptabels`, expected one of"),
-        "{e}"
-    );
-    assert!(e.0[0].line > 1, "{e}");
-    // A packet of the scenario's too (a link's or an exported file's).
+    // rules without a word), in the scenario or in one of its packets (a
+    // link's or an exported file's): the last "from" is the packet's.
     let mut sent = scenario::builtin("article").unwrap();
     sent.sends.push(packetwalk::engine::sim::SendSpec::new(
         "client:192.168.11.200",
@@ -782,19 +769,23 @@ fn scenario_errors_name_the_host_and_line() {
         packetwalk::engine::packet::Proto::Tcp,
     ));
     let json = sent.to_json();
-    let at = json.rfind("\"from\"").unwrap();
-    assert!(
-        json[..at].contains("\"sends\""),
-        "the last \"from\" is the packet's"
-    );
-    let typo = format!("{}\"form\"{}", &json[..at], &json[at + 6..]);
-    let e = Scenario::from_json(&typo).unwrap_err();
-    assert!(
-        e.0[0]
-            .message
-            .contains("unknown field `form`, expected one of `from`"),
-        "{e}"
-    );
+    for (field, typo, says) in [
+        (
+            "\"iptables\"",
+            "\"iptabels\"",
+            "unknown field `iptabels`, expected one of `name`",
+        ),
+        (
+            "\"from\"",
+            "\"form\"",
+            "unknown field `form`, expected one of `from`, `to`, `proto`, `flags`",
+        ),
+    ] {
+        let at = json.rfind(field).unwrap();
+        let text = format!("{}{typo}{}", &json[..at], &json[at + field.len()..]);
+        let e = Scenario::from_json(&text).unwrap_err();
+        assert!(e.0[0].message.contains(says) && e.0[0].line > 1, "{e}");
+    }
     // Two devices of one name on a host.
     let mut sc: Scenario = scenario::builtin("article").unwrap();
     let node8 = sc.host_mut("node8").unwrap();
