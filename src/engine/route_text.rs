@@ -290,10 +290,9 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
             }
             "table" => {
                 let v = value(k, "main or local")?;
-                r.table = match v {
-                    "main" | "254" => TableId::Main,
-                    "local" | "255" => TableId::Local,
-                    _ => return Ok(None), // policy-routing tables are not modelled
+                r.table = match modelled_table(v) {
+                    Some(t) => t,
+                    None => return Ok(None), // policy-routing tables are not modelled
                 };
                 k += 2;
             }
@@ -549,6 +548,16 @@ pub fn parse_routes(text: &str) -> Result<RouteTable, Errors> {
     }
 }
 
+/// The routing table an `ip route` line's `table NAME` puts it in, when it
+/// is one Packet Walk models (main and local); None for policy routing's.
+fn modelled_table(name: &str) -> Option<TableId> {
+    match name {
+        "main" | "254" => Some(TableId::Main),
+        "local" | "255" => Some(TableId::Local),
+        _ => None,
+    }
+}
+
 /// The lines (from 1) of routes in routing tables other than main and
 /// local (`table 100`, `table default`): policy routing, which
 /// [`parse_ip_route_line`] reads past, not modelled.
@@ -558,7 +567,7 @@ pub fn other_table_lines(text: &str) -> Vec<usize> {
             let w: Vec<&str> = l.split_whitespace().collect();
             !l.trim_start().starts_with('#')
                 && w.windows(2)
-                    .any(|p| p[0] == "table" && !["main", "local", "254", "255"].contains(&p[1]))
+                    .any(|p| p[0] == "table" && modelled_table(p[1]).is_none())
         })
         .map(|(i, _)| i + 1)
         .collect()

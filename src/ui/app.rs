@@ -263,12 +263,10 @@ pub struct App {
     /// Where focus goes once a dialog has closed (after the next render,
     /// when the page is no longer inert).
     refocus: Option<&'static str>,
-    /// A step was taken with the step keys, buttons or play: the page
-    /// follows the packet on the picture after the render.
-    follow_packet: bool,
-    /// A packet was sent (or answered, or sent again): the page brings it
-    /// into view after the render.
-    follow_sent: bool,
+    /// After the render, the page follows the packet on the picture: a
+    /// step was taken (keys, buttons, play), a packet sent, answered or
+    /// sent again (a reveal), or the page opened.
+    follow: Option<browser::Follow>,
     /// "About this scenario" opens open, unless the window is short (a
     /// 768-line projector): the picture starts higher then.
     about_open: bool,
@@ -1262,8 +1260,7 @@ impl Component for App {
             // client is below the fold at 1280×720): so the first ▶ does
             // not scroll the page from under the pointer. Not an embed,
             // which opens at its title.
-            follow_packet: !embed,
-            follow_sent: false,
+            follow: (!embed).then_some(browser::Follow::Opened),
             about_open: browser::window_height() >= 820.0,
             focus_fallback: Vec::new(),
             told_too_big: false,
@@ -1350,7 +1347,7 @@ impl Component for App {
                     return false;
                 }
                 self.go_to(t, to);
-                self.follow_packet = true;
+                self.follow = Some(browser::Follow::Step);
                 // A step button that has just disabled itself would drop
                 // the focus to the page: it goes to the way back instead.
                 let towards_end = browser::focus_in("#step-last")
@@ -1387,7 +1384,7 @@ impl Component for App {
                     self.playing = None;
                 } else {
                     self.go_to(t, to);
-                    self.follow_packet = true;
+                    self.follow = Some(browser::Follow::Step);
                 }
             }
             Msg::Speed(ms) => {
@@ -1419,7 +1416,9 @@ impl Component for App {
                 self.len_typed = false;
                 self.timing = Some(("data-send-ms", browser::now_ms()));
                 self.send_error = self.session.try_send(spec).err();
-                self.follow_sent = self.send_error.is_none();
+                if self.send_error.is_none() {
+                    self.follow = Some(browser::Follow::Reveal);
+                }
                 self.schedule_autosave(ctx);
             }
             Msg::SendAgain => {
@@ -1431,7 +1430,7 @@ impl Component for App {
                     if self.send_error.is_none() {
                         self.flags_ticked = false;
                         self.len_typed = false;
-                        self.follow_sent = true;
+                        self.follow = Some(browser::Follow::Reveal);
                     }
                     self.schedule_autosave(ctx);
                 }
@@ -1445,8 +1444,9 @@ impl Component for App {
                 self.flags_ticked = false;
                 self.len_typed = false;
                 self.send_error = None;
-                self.follow_sent = self.session.reply();
-                if !self.follow_sent {
+                if self.session.reply() {
+                    self.follow = Some(browser::Follow::Reveal);
+                } else {
                     self.notice = Some(Notice::error(
                         "Only a delivered packet can be answered: this one did not reach a socket.",
                     ));
@@ -2181,7 +2181,9 @@ impl Component for App {
                         browser::set_fragment(&frag);
                         // (A word about the learner's own session kept
                         // aside stays in sight.)
-                        self.follow_sent = !notice.as_ref().is_some_and(|n| n.restore);
+                        if !notice.as_ref().is_some_and(|n| n.restore) {
+                            self.follow = Some(browser::Follow::Reveal);
+                        }
                         self.notice = notice;
                     }
                     Err(e) => {
@@ -2201,15 +2203,13 @@ impl Component for App {
             browser::focus(id);
         }
         // (A notice, a damaged link's say, stays in sight.)
-        if std::mem::take(&mut self.follow_packet) && !(first_render && self.notice.as_ref().is_some_and(|n| n.error || n.restore)) {
-            browser::follow_packet(match first_render {
-                true if browser::fragment().is_some() => browser::Follow::Link,
-                true => browser::Follow::Opened,
-                false => browser::Follow::Step,
-            });
-        }
-        if std::mem::take(&mut self.follow_sent) {
-            browser::follow_packet(browser::Follow::Reveal);
+        match self.follow.take() {
+            // (A notice, a damaged link's say or a session kept aside,
+            // stays in sight.)
+            Some(browser::Follow::Opened) if self.notice.as_ref().is_some_and(|n| n.error || n.restore) => {}
+            Some(browser::Follow::Opened) if browser::fragment().is_some() => browser::follow_packet(browser::Follow::Link),
+            Some(f) => browser::follow_packet(f),
+            None => {}
         }
         // The control that had the focus went with what it closed (the
         // notice's ✕, "Forget all packets"): the focus goes on to the

@@ -5,6 +5,7 @@ use super::command::{self, Source};
 use super::{validate, Chain, Counters, Policy, Ruleset, Table, TableName, MAX_CHAIN_NAME};
 use crate::engine::error::{Errors, ParseError};
 use crate::engine::lex;
+use crate::engine::route::RouteType;
 use crate::engine::text::{odd_char, odd_char_words, without_bom};
 use std::fmt::Write as _;
 
@@ -44,20 +45,10 @@ fn parse_with(text: &str, resolve_jumps: bool) -> Result<Ruleset, Errors> {
 /// dev …`, `route -n`'s heading or rows).
 fn looks_like_route(line: &str) -> bool {
     let mut w = line.split_whitespace().peekable();
-    // A route's type first (`blackhole 10.0.0.0/24`, the local table's).
+    // A route's type first (`blackhole 10.0.0.0/24`, the local table's;
+    // the types not modelled too).
     w.next_if(|t| {
-        matches!(
-            *t,
-            "unicast"
-                | "local"
-                | "broadcast"
-                | "blackhole"
-                | "unreachable"
-                | "prohibit"
-                | "throw"
-                | "multicast"
-                | "anycast"
-        )
+        RouteType::parse(t).is_some() || matches!(*t, "throw" | "multicast" | "anycast" | "nat")
     });
     let first = w.next().unwrap_or("");
     let second = w.next().unwrap_or("");
