@@ -569,6 +569,92 @@ fn a_recent_list_masks_with_its_first_rules_mask() {
     assert_eq!(got, [vec![2, 3], vec![1, 3]]);
 }
 
+/// Rules replaced between packets (an edit, as iptables-restore loads
+/// it): a `recent` list lives on only if a new rule names it, and each
+/// `nth` match counts again from zero. Measured on Linux 6.18 with
+/// iptables-nft 1.8.9 (`/proc/net/xt_recent/L1` kept its address across a
+/// restore naming it, was gone after one that did not, and came back
+/// empty; an nth --every 3 matched the first packet after a restore).
+/// Each row: the rules each packet meets (None: the same as before), and
+/// the FORWARD rules each packet matched.
+#[test]
+fn replaced_rules_keep_only_the_state_the_kernel_keeps() {
+    let filter = |rules: &str| {
+        format!(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{rules}COMMIT\n"
+        )
+    };
+    let check = "-A FORWARD -m recent --rcheck --name L1 --rsource\n";
+    let set = "-A FORWARD -m recent --set --name L1 --rsource\n";
+    let other = "-A FORWARD -p tcp\n";
+    let nth = "-A FORWARD -m statistic --mode nth --every 2 --packet 1\n";
+    type Case<'a> = (&'a str, &'a [Option<String>], &'a [&'a [usize]]);
+    let cases: &[Case] = &[
+        (
+            "a list a new rule names keeps its addresses",
+            &[
+                Some(filter(&format!("{check}{set}"))),
+                Some(filter(&format!("{other}{check}{set}"))),
+            ],
+            &[&[2], &[2, 3]],
+        ),
+        (
+            "a list no new rule names is gone, and comes back empty",
+            &[
+                Some(filter(&format!("{check}{set}"))),
+                Some(filter(other)),
+                Some(filter(&format!("{check}{set}"))),
+            ],
+            &[&[2], &[], &[2]],
+        ),
+        (
+            "the same rules kept: the list and the nth counter go on",
+            &[Some(filter(&format!("{check}{set}{nth}"))), None, None],
+            &[&[2], &[1, 2, 3], &[1, 2]],
+        ),
+        (
+            "an nth counter starts again with the rules",
+            &[
+                Some(filter(nth)),
+                None,
+                None,
+                Some(filter(&format!("{nth}{other}"))),
+                None,
+            ],
+            &[&[], &[1], &[], &[], &[1]],
+        ),
+    ];
+    for (what, rules, want) in cases {
+        let (mut w, mut s) = routed("");
+        let mut got = vec![];
+        for r in rules.iter() {
+            if let Some(r) = r {
+                w.set_rules(0, r).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let rs = w.hosts[0].rules.clone();
+                s.rules_replaced(0, rs.as_deref());
+            }
+            let t = send(
+                &mut w,
+                &mut s,
+                &SendSpec::new("client", "10.244.0.5:53", Proto::Udp),
+            )
+            .unwrap();
+            got.push(
+                (t.steps.iter())
+                    .filter_map(|st| match &st.kind {
+                        StepKind::RuleMatch { chain, rule, .. } if chain == "FORWARD" => {
+                            Some(rule.index)
+                        }
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let want: Vec<Vec<usize>> = want.iter().map(|w| w.to_vec()).collect();
+        assert_eq!(got, want, "{what}");
+    }
+}
+
 /// Two DNATs onto one server: the second connection from the same client
 /// port would have the first one's reply tuple. No rule asked for source
 /// NAT, but the kernel's null binding at POSTROUTING moves its source port

@@ -14,7 +14,7 @@
 use crate::engine::conntrack::{self, invert, tuple_of, Dir};
 use crate::engine::iptables::eval::{self, Env, Facts, Outcome, RuleAt};
 use crate::engine::iptables::rule::{addrtype, ctstate, NatRange, Recent, RecentCmd, RejectWith};
-use crate::engine::iptables::{Counters, Hook, TableName};
+use crate::engine::iptables::{Counters, Hook, Ruleset, TableName};
 use crate::engine::nat;
 use crate::engine::packet::{
     icmp, Ipv4Header, Packet, Proto, Quoted, TcpFlags, Transport, VxlanEncap,
@@ -458,6 +458,22 @@ impl SimState {
     /// sockets keep theirs, as on Linux: a connection whose NAT is then
     /// chosen anew (another endpoint, another masquerade port) meets a
     /// socket that does not know it.
+    /// What replacing `host`'s rules with `rules` (iptables-restore) does
+    /// to the state the old rules kept: their packet counters and each
+    /// `statistic --mode nth` match's counter start again from zero, and
+    /// a `recent` list outlives them only if a new rule names it (the
+    /// kernel frees a list with the last rule naming it; measured on
+    /// Linux 6.18 with iptables-nft 1.8.9).
+    pub fn rules_replaced(&mut self, host: usize, rules: Option<&Ruleset>) {
+        self.counters.retain(|(h, _), _| *h != host);
+        self.nth.retain(|(h, _, _), _| *h != host);
+        if let Some(lists) = self.recent.get_mut(host) {
+            lists.retain(|name, _| {
+                rules.is_some_and(|rs| rs.recent_matches().any(|r| r.name == *name))
+            });
+        }
+    }
+
     pub fn clear_conntrack(&mut self) {
         self.conntrack.iter_mut().for_each(conntrack::Table::clear);
     }
@@ -646,20 +662,10 @@ impl Env for HostEnv<'_> {
             .entry(r.name.clone())
             .or_insert_with(|| {
                 // The first rule of the ruleset naming the list made it.
-                let first = world.hosts[host].rules.as_deref().and_then(|rs| {
-                    (rs.tables
-                        .iter()
-                        .flat_map(|t| &t.chains)
-                        .flat_map(|c| &c.rules)
-                        .flat_map(|rule| &rule.matches))
-                    .find_map(|m| match &m.kind {
-                        crate::engine::iptables::rule::MatchKind::Recent(rc)
-                            if rc.name == r.name =>
-                        {
-                            Some(rc.mask)
-                        }
-                        _ => None,
-                    })
+                let first = (world.hosts[host].rules.as_deref()).and_then(|rs| {
+                    (rs.recent_matches())
+                        .find(|rc| rc.name == r.name)
+                        .map(|rc| rc.mask)
                 });
                 RecentList {
                     mask: first.unwrap_or(r.mask),

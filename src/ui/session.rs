@@ -1164,8 +1164,8 @@ impl Session {
                 draft.applied = text.clone();
                 draft.errors = Rc::default();
                 if field == Field::Rules {
-                    // iptables-restore zeroes the counters of what it replaces.
-                    self.state.counters.retain(|(h, _), _| *h != host);
+                    let rules = self.world.hosts[host].rules.clone();
+                    self.state.rules_replaced(host, rules.as_deref());
                 }
                 self.snapshot();
                 self.retrace_last();
@@ -1199,8 +1199,9 @@ impl Session {
         if let Some(spare) = self.outgoing_rules(host) {
             self.spare_rules = Some(spare);
         }
-        self.world.set_ruleset(host, &text, Some(Rc::new(rules)));
-        self.state.counters.retain(|(h, _), _| *h != host);
+        let rules = Rc::new(rules);
+        self.world.set_ruleset(host, &text, Some(rules.clone()));
+        self.state.rules_replaced(host, Some(&rules));
         let d = &mut self.drafts[host].rules;
         // Text typed while the parse ran stays, pending, over what was parsed.
         if !d.pending() || d.text == text {
@@ -1687,8 +1688,8 @@ impl Session {
 
     /// Readies the world and `state` for a packet that ran on `ran_on` after
     /// one that ran on `prev`: its texts in place, a flush between them
-    /// done, and the counters of the rules replaced in between zeroed (as
-    /// iptables-restore zeroes them).
+    /// done, and what the rules replaced in between kept let go (their
+    /// counters, `nth` counters and the `recent` lists no new rule names).
     fn meet(&mut self, state: &mut SimState, prev: Option<&Config>, ran_on: &Config, flush: bool) {
         self.hold(ran_on);
         if flush {
@@ -1700,7 +1701,7 @@ impl Session {
                     .get(h)
                     .is_some_and(|p| !same_text(&p.rules_text, &run.rules_text))
                 {
-                    state.counters.retain(|(host, _), _| *host != h);
+                    state.rules_replaced(h, run.rules.as_deref());
                 }
             }
         }

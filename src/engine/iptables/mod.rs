@@ -305,6 +305,19 @@ impl Ruleset {
         &mut self.tables[pos]
     }
 
+    /// The `-m recent` matches of all rules, in the order loaded (tables,
+    /// chains, rules, matches).
+    pub fn recent_matches(&self) -> impl Iterator<Item = &rule::Recent> {
+        (self.tables.iter())
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| &c.rules)
+            .flat_map(|r| &r.matches)
+            .filter_map(|m| match &m.kind {
+                MatchKind::Recent(r) => Some(&**r),
+                _ => None,
+            })
+    }
+
     /// Number of rules in all tables.
     pub fn rule_count(&self) -> usize {
         self.tables
