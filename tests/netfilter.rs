@@ -569,6 +569,80 @@ fn a_recent_list_masks_with_its_first_rules_mask() {
     assert_eq!(got, [vec![2, 3], vec![1, 3]]);
 }
 
+/// `--reap` lets one address go per lookup: the list's least recently
+/// stamped, when its last stamp is older than `--seconds` (measured on
+/// Linux 6.18: three addresses set, then two lookups of the newest after
+/// the others went stale: the oldest went at the first, the next at the
+/// second). A list holds 100 addresses; the 101st pushes the least
+/// recently stamped out. Rule 1 finds an address at any age, rule 2 reaps,
+/// rule 3 stamps; the clock moves 1 s per packet.
+#[test]
+fn a_recent_reap_lets_the_oldest_stale_address_go() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A FORWARD -m recent --rcheck --name R --rsource\n\
+-A FORWARD -m recent --rcheck --seconds 2 --reap --name R --rsource\n\
+-A FORWARD -m recent --set --name R --rsource\nCOMMIT\n";
+    let (mut w, mut s) = routed(rules);
+    let mut matched = |from: &str| {
+        let t = send(
+            &mut w,
+            &mut s,
+            &SendSpec::new(from, "10.244.0.5:53", Proto::Udp),
+        )
+        .unwrap();
+        (t.steps.iter())
+            .filter_map(|st| match &st.kind {
+                StepKind::RuleMatch { chain, rule, .. } if chain == "FORWARD" => Some(rule.index),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let got: Vec<Vec<usize>> = [
+        "client:10.0.0.2",
+        "client:10.0.0.3",
+        "client:10.0.0.4",
+        // .2 and .3 are stale now: this lookup reaps .2 alone.
+        "client:10.0.0.4",
+        "client:10.0.0.3",
+        "client:10.0.0.2",
+    ]
+    .iter()
+    .map(|from| matched(from))
+    .collect();
+    assert_eq!(
+        got,
+        [
+            vec![3],
+            vec![3],
+            vec![3],
+            vec![1, 2, 3],
+            vec![1, 3],
+            vec![3]
+        ]
+    );
+    // 101 addresses: the first one set is the one pushed out.
+    let (mut w, mut s) = routed(rules);
+    let mut matched = |from: String| {
+        let t = send(
+            &mut w,
+            &mut s,
+            &SendSpec::new(&from, "10.244.0.5:53", Proto::Udp),
+        )
+        .unwrap();
+        (t.steps.iter()).any(|st| {
+            matches!(&st.kind, StepKind::RuleMatch { chain, rule, .. } if chain == "FORWARD" && rule.index == 1)
+        })
+    };
+    for i in 10..111 {
+        assert!(!matched(format!("client:10.0.0.{i}")), "10.0.0.{i} is new");
+    }
+    assert!(
+        !matched("client:10.0.0.10".into()),
+        "the oldest of 101 went"
+    );
+    assert!(matched("client:10.0.0.110".into()), "the newest stays");
+}
+
 /// Rules replaced between packets (an edit, as iptables-restore loads
 /// it): a `recent` list lives on only if a new rule names it, and each
 /// `nth` match counts again from zero. Measured on Linux 6.18 with

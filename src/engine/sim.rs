@@ -236,8 +236,11 @@ const RCV_WINDOW: u32 = 65_536;
 /// `-m recent` lists of one namespace, by name.
 type RecentLists = HashMap<String, RecentList>;
 
+/// How many addresses a `recent` list holds (xt_recent's ip_list_tot).
+const RECENT_LIST_MAX: usize = 100;
+
 /// One `recent` list (`/proc/net/xt_recent/NAME`): its addresses and their
-/// timestamps, and the mask every lookup in it uses, that of the first
+/// timestamps, least recently stamped first, and the mask every lookup in it uses, that of the first
 /// rule naming it (the kernel makes the list when that rule is loaded).
 #[derive(Clone, Debug)]
 struct RecentList {
@@ -688,22 +691,40 @@ impl Env for HostEnv<'_> {
         match r.cmd {
             RecentCmd::Set => {
                 match pos {
-                    Some(p) => push_stamp(&mut list[p].1, now),
-                    None => list.push((addr, vec![now])),
+                    Some(p) => stamp(list, p, now),
+                    None => {
+                        // A full list (ip_list_tot, 100) lets its least
+                        // recently stamped address go.
+                        if list.len() >= RECENT_LIST_MAX {
+                            list.remove(0);
+                        }
+                        list.push((addr, vec![now]));
+                    }
                 }
                 true
             }
             RecentCmd::Rcheck | RecentCmd::Update => {
-                let Some(p) = pos else { return false };
-                if r.reap {
-                    if let Some(s) = r.seconds {
-                        list[p].1.retain(|t| now.saturating_sub(*t) <= s as u64);
-                    }
-                }
+                let Some(mut p) = pos else { return false };
                 let ok = fresh(&list[p].1);
                 // The kernel stamps when the match, negation and all, holds.
-                if ok != negated && r.cmd == RecentCmd::Update {
-                    push_stamp(&mut list[p].1, now);
+                let stamping = ok != negated && r.cmd == RecentCmd::Update;
+                // --reap (recent_entry_reap): the list's least recently
+                // stamped address goes when its last stamp is older than
+                // --seconds, unless it is the one about to be stamped; one
+                // address per lookup (measured on Linux 6.18).
+                if let (true, Some(secs)) = (r.reap, r.seconds) {
+                    let stale =
+                        (list[0].1.last()).is_some_and(|t| now.saturating_sub(*t) > secs as u64);
+                    if stale && !(p == 0 && stamping) {
+                        list.remove(0);
+                        match p.checked_sub(1) {
+                            Some(q) => p = q,
+                            None => return ok,
+                        }
+                    }
+                }
+                if stamping {
+                    stamp(list, p, now);
                 }
                 ok
             }
@@ -749,11 +770,16 @@ fn endpoint_src(p: &Packet) -> Endpoint {
 /// 6.18, ip_pkt_list_tot 0: `--hitcount 25` drops from the 25th packet,
 /// `--hitcount 300` from the 300th): keeping 65535 gives the same answers
 /// to every `--hitcount`.
-fn push_stamp(stamps: &mut Vec<u64>, now: u64) {
-    stamps.push(now);
-    if stamps.len() > 65535 {
-        stamps.remove(0);
+/// Stamps entry `p` of a `recent` list (recent_entry_update): its time
+/// joins its stamps (the last 65,535 kept) and it becomes the list's most
+/// recently stamped.
+fn stamp(list: &mut Vec<(Ipv4Addr, Vec<u64>)>, p: usize, now: u64) {
+    let mut e = list.remove(p);
+    e.1.push(now);
+    if e.1.len() > 65535 {
+        e.1.remove(0);
     }
+    list.push(e);
 }
 
 /// Whether TCP `flags` are a combination conntrack refuses for any packet,
