@@ -306,6 +306,13 @@ def run(b, base):
     axe(b, "the DNAT step")
     print(f"     (DNAT reached after {presses} presses of the next-step button)")
 
+    # The masquerade on the way to the pod: cali71ca141a178 has no
+    # address, so the kernel takes ens33's (inet_select_addr).
+    step_until(b, lambda: "MASQUERADE takes" in (b.text(".explain") if b.exists(".explain") else ""), "the MASQUERADE step")
+    why = b.text(".explain")
+    check("the MASQUERADE step's Why says whose address it took: not the veth's, which has none, but ens33's",
+          "cali71ca141a178, the interface the packet leaves by, has none" in why and "ens33's 192.168.11.58" in why, repr(why[:400]))
+
     # 2. On to the veth; keyboard stepping works too.
     step_until(b, lambda: "transmitted on cali71ca141a178" in selected_text(b), "the cali71ca141a178 transmit")
     check("stepping reaches the transmit on cali71ca141a178", True)

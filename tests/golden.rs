@@ -1428,6 +1428,15 @@ fn the_outer_packet_of_a_tunnelled_icmp_error_skips_nat_as_a_later_packet() {
     let mut spec = SendSpec::new("client:192.168.11.200", "flask-ui", Proto::Tcp);
     spec.ttl = Some(2);
     let t = send(&mut w, &mut s, &spec).unwrap();
+    // The tunnel's own connection, as conntrack -L names a protocol it has
+    // no tracker for.
+    let listed = s.conntrack[w.host("node8").unwrap()].list();
+    assert!(
+        listed
+            .iter()
+            .any(|l| l.starts_with("unknown  4 600 src=192.168.11.58 dst=192.168.11.54 ")),
+        "{listed:?}"
+    );
     let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
     let outer: Vec<String> = (back.steps.iter())
         .filter(|st| matches!(st.kind, StepKind::NatSkipped { .. }) && !st.packet.outer.is_empty())

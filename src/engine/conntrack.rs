@@ -729,9 +729,16 @@ impl Table {
                     Proto::Tcp => format!("{} ", e.tcp.state.name()),
                     _ => String::new(),
                 };
+                // conntrack(8) names the protocols it has a tracker for;
+                // the generic one's (IPIP's, for one) are "unknown".
+                let name = match p {
+                    Proto::Tcp | Proto::Udp | Proto::Icmp => p.name(),
+                    Proto::Other(33 | 47 | 132 | 136) => p.name(),
+                    _ => "unknown".into(),
+                };
                 format!(
                     "{:<8} {} {} {state}{}{} {}{}",
-                    p.name(),
+                    name,
                     p.number(),
                     e.timeout,
                     bare(&e.original),

@@ -69,7 +69,7 @@ pub fn summary(s: &Step) -> String {
                     "cache has {target} on {dev}: {b}{how}, REACHABLE (answered lately): no ARP asked"
                 ),
                 (Some(Nud::Stale), Some(b)) => format!(
-                    "cache has {target} on {dev}: {b}{how}, STALE: used at once, no ARP asked (a unicast probe checks it within 5 s)"
+                    "cache has {target} on {dev}: {b}{how}, STALE: used at once, no ARP asked (after 5 s of DELAY, unicast probes check it)"
                 ),
                 (Some(Nud::Permanent), Some(b)) => format!(
                     "cache has {target} on {dev}: lladdr {b}, PERMANENT (the CNI's entry): no ARP asked"

@@ -2501,11 +2501,13 @@ impl Component for App {
                                         veths.iter().find(|(n, d, _)| n == ns && d == dev).map(|(_, _, p)| p.clone())
                                     })
                                 },
-                                owns: {
-                                    let world = Rc::new((s.world.hosts.iter()).map(|h| (h.name().to_string(), h.spec.devices.iter().flat_map(|d| d.addrs.iter().map(|a| a.addr())).collect::<Vec<_>>())).collect::<Vec<_>>());
+                                holder: {
+                                    let world = Rc::new((s.world.hosts.iter()).map(|h| (h.name().to_string(), h.spec.devices.iter().flat_map(|d| d.addrs.iter().map(|a| (a.addr(), d.name.clone()))).collect::<Vec<_>>())).collect::<Vec<_>>());
                                     let announced: Vec<(String, std::net::Ipv4Addr)> = s.world.scenario.announces.iter().map(|a| (a.host.clone(), a.addr)).collect();
                                     Rc::new(move |ns: &str, addr| {
-                                        world.iter().any(|(n, addrs)| n == ns && addrs.contains(&addr)) || announced.iter().any(|(h, a)| h == ns && *a == addr)
+                                        (world.iter().filter(|(n, _)| n == ns))
+                                            .find_map(|(_, addrs)| addrs.iter().find(|(a, _)| *a == addr).map(|(_, d)| d.clone()))
+                                            .or_else(|| announced.iter().any(|(h, a)| h == ns && *a == addr).then(String::new))
                                     })
                                 },
                             }) }

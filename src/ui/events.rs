@@ -41,6 +41,10 @@ fn verdict_tag(t: &Result<Rc<Trace>, String>) -> (&'static str, &'static str, &'
                 reason: crate::engine::trace::DropReason::TtlExceeded,
                 ..
             } => ("✕", "out of TTL", "verdict-dropped"),
+            Verdict::Dropped {
+                reason: crate::engine::trace::DropReason::TooBig,
+                ..
+            } => ("✕", "too big", "verdict-dropped"),
             Verdict::Dropped { .. } if crate::ui::model::refused(t) => ("✕", "refused", "verdict-dropped"),
             Verdict::Dropped { .. } => ("✕", "dropped", "verdict-dropped"),
             Verdict::Left { .. } => ("→", "left", "verdict-left"),

@@ -38,13 +38,14 @@ pub struct ExplainProps {
     pub onorigin: Callback<usize>,
     /// The far end (`host/device`) of a veth, by (namespace, device).
     pub veth_peer: VethPeerFn,
-    /// Whether a namespace holds an address (its own, or one it answers
-    /// ARP for).
-    pub owns: OwnsFn,
+    /// Which device of a namespace holds an address: its name, or an
+    /// empty one for an address the namespace answers ARP for; None when
+    /// the namespace does not have it.
+    pub holder: HolderFn,
 }
 
-/// See [`ExplainProps::owns`].
-pub type OwnsFn = Rc<dyn Fn(&str, std::net::Ipv4Addr) -> bool>;
+/// See [`ExplainProps::holder`].
+pub type HolderFn = Rc<dyn Fn(&str, std::net::Ipv4Addr) -> Option<String>>;
 
 /// See [`ExplainProps::veth_peer`].
 pub type VethPeerFn = Rc<dyn Fn(&str, &str) -> Option<String>>;
@@ -238,7 +239,7 @@ pub fn explain(props: &ExplainProps) -> Html {
                     } else if moved_to == Some("SYN_RECV") {
                         <p>{ "Two states: ESTABLISHED is the packet's for -m conntrack (the connection has now seen an answer); SYN_RECV is TCP's own, which conntrack -L lists: the handshake is half done. The opening side's ACK will make it ESTABLISHED." }</p>
                     } else if state.contains("SYN_RECV → ESTABLISHED") {
-                        <p>{ "The handshake's last ACK: TCP's state is ESTABLISHED, and conntrack marks the entry [ASSURED] (an overfull table drops it last). Its timeout is now 5 days (432000 s), or 300 s while data is waiting for its ACK." }</p>
+                        <p>{ "The handshake's last ACK: TCP's state is ESTABLISHED, and conntrack marks the entry [ASSURED] (a full table's early drop never evicts it). Its timeout is now 5 days (432000 s), or 300 s while data is waiting for its ACK." }</p>
                     } else if state.contains("TCP state SYN_SENT") {
                         <p>{ "Two states: NEW is the packet's, for -m conntrack; SYN_SENT is TCP's own, which conntrack -L lists until an answer comes (timeout 120 s)." }</p>
                     } else if state.contains("ignores it") {
@@ -248,7 +249,7 @@ pub fn explain(props: &ExplainProps) -> Html {
                         <p>{ "The connection: original " }<code>{ o.to_string() }</code>{ ", reply " }<code>{ r.to_string() }</code>
                         { ". A reply matching the second tuple is translated back without any nat rule." }</p>
                     } else if state.starts_with("UNTRACKED") {
-                        <p>{ "UNTRACKED: a NOTRACK rule in the raw table, which runs before conntrack's lookup, told conntrack to leave this packet alone. No entry is looked up or made, so no nat chain sees it and no connection's NAT translates it (a Service's address stays as it is); -m conntrack --ctstate UNTRACKED matches it, and an answer to it finds no connection (INVALID). Used for traffic that needs no state: Calico's VXLAN packets since Felix 3.29, NodeLocal DNSCache's." }</p>
+                        <p>{ "UNTRACKED: a NOTRACK rule in the raw table, which runs before conntrack's lookup, told conntrack to leave this packet alone. No entry is looked up or made, so no nat chain sees it and no connection's NAT translates it (a Service's address stays as it is); -m conntrack --ctstate UNTRACKED matches it, and an answer to it, unless untracked too, is tracked afresh: a UDP datagram, or a TCP ACK (nf_conntrack_tcp_loose), as NEW; a SYN-ACK or an echo-reply as INVALID. Used for traffic that needs no state: Calico's VXLAN packets since Felix 3.29, NodeLocal DNSCache's." }</p>
                     } else if state.starts_with("INVALID") {
                         <p>{ "INVALID: conntrack keeps no entry for this packet, so no NAT applies to it (the nat table is not consulted, and no binding translates it back); a rule with -m conntrack --ctstate INVALID matches it, and kube-proxy's drops such packets in FORWARD on some versions." }</p>
                     } else if matches!(&st.packet.head_transport().as_deref(), Some(Transport::Tcp { flags, .. }) if !flags.syn && !flags.rst) {
@@ -283,7 +284,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             let who = answered_by.clone().unwrap_or_default();
             let clock = "(Packet Walk's clock moves 1 s for each packet sent.)";
             let text = match (cached, answered_by) {
-                (Some(Nud::Reachable), _) => format!("The neighbour cache (ip neigh) holds {target} on {dev}: {who}, confirmed by an answer within the last 30 s (base_reachable_time), so the frame goes at once and nothing is asked. {clock}"),
+                (Some(Nud::Reachable), _) => format!("The neighbour cache (ip neigh) holds {target} on {dev}: {who}, confirmed by an answer lately (within reachable_time, which the kernel draws between 15 and 45 s around base_reachable_time's 30; Packet Walk takes 30), so the frame goes at once and nothing is asked. {clock}"),
                 (Some(Nud::Stale), _) => format!("The neighbour cache holds {target} on {dev}: {who}, but not confirmed lately (older than 30 s, or learnt from {who}'s own ARP request): STALE. The kernel uses it at once all the same, and checks it: 5 s on (DELAY) it sends unicast ARP probes; an answer makes it REACHABLE, three unanswered make it FAILED, and the next packet asks again by broadcast. {clock}"),
                 (Some(Nud::Permanent), _) => format!("The neighbour table holds a PERMANENT entry for {target} on {dev}: the CNI wrote it (ip neigh add … nud permanent), with the MAC of the other node's VXLAN device, so nothing is ever asked; the forwarding database (bridge fdb) then names the node behind that MAC."),
                 (Some(Nud::Failed), _) => format!("The cache's entry for {target} on {dev} FAILED: its unicast probes went unanswered. So the kernel asks again by broadcast."),
@@ -345,20 +346,22 @@ pub fn explain(props: &ExplainProps) -> Html {
                     .reduce(|a, b| format!("{a} {b}")),
                 ),
                 _ => (
-                    if (props.owns)(&st.ns, after.addr) {
+                    if let Some(holder) = (props.holder)(&st.ns, after.addr) {
+                        let out = st.packet.oif.as_deref().unwrap_or("?");
                         format!(
                             "{} so the answers come back to this host, whose conntrack hands them back to {before}.",
-                            if *nat == NatKind::Masquerade {
-                                format!("MASQUERADE takes the address of the interface the packet leaves by, {},", after.addr)
-                            } else {
-                                format!("SNAT gives the connection the source {},", after.addr)
+                            match *nat {
+                                NatKind::Masquerade if holder == out => format!("MASQUERADE takes the address of the interface the packet leaves by, {out}: {},", after.addr),
+                                // inet_select_addr's fallback.
+                                NatKind::Masquerade => format!("MASQUERADE takes an address for the way out (the kernel's inet_select_addr): {out}, the interface the packet leaves by, has none, so the kernel takes the first global address of the host's other devices, {holder}'s {},", after.addr),
+                                _ => format!("SNAT gives the connection the source {},", after.addr),
                             }
                         )
                     } else {
                         format!("SNAT gives the connection the source {}, which is not an address of this host: the answers come back here only if something routes them to it, or it answers ARP for it (Linux does not by itself). Else they are lost on the way back.", after.addr)
                     },
                     match (before.port, after.port) {
-                        (_, Some(p)) if text.contains("--random") => Some(format!("With --random-fully (or --random) the source port is drawn at random, here {p}: connections from many pods never race for one port (kube-proxy asks for it).")),
+                        (_, Some(p)) if text.contains("--random") => Some(format!("With --random-fully (or --random) the source port is drawn at random, here {p}: two connections from pods racing for the same port are unlikely (kube-proxy asks for it; the kernel still resolves a clash if one happens).")),
                         (Some(a), Some(b)) if a == b => Some(format!("The source port {a} is kept: no other connection from {} uses it toward this destination.", after.addr)),
                         (Some(a), Some(b)) => Some(format!("Port {a} could not be kept (another connection uses it toward this destination, or it is outside --to-ports): the kernel took a free one, {b}.")),
                         _ => None,
@@ -391,7 +394,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             </>
         },
         StepKind::Fragment { dev, mtu, pieces } => html! {
-            <p>{ format!("The packet is larger than the MTU of its way out by {dev}, {mtu} (the route's mtu, else the device's), and may be cut up: its Don't Fragment bit is clear (its sender's route has `mtu lock`, a tunnel's outer VXLAN header never sets it, the kernel's ICMP sends without it), or it is a datagram of this host's own, whose socket lets the kernel fragment it (IP_PMTUDISC_WANT, the default). So it is cut into {pieces} fragments as it leaves, after POSTROUTING: each with its own IP header, the same id, and its place in the whole (the fragment offset; all but the last have More Fragments set). The host it is for puts them together again, and so does conntrack on each host that tracks connections, before its nat PREROUTING (nf_defrag_ipv4): the rules never see a fragment. So Packet Walk follows the packet whole.") }</p>
+            <p>{ format!("The packet is larger than the MTU of its way out by {dev}, {mtu} (the route's mtu, else the device's), and may be cut up: its Don't Fragment bit is clear (its sender's route has `mtu lock`, a tunnel's outer VXLAN header does not set it by default, the kernel's ICMP sends without it), or it is a datagram of this host's own, whose socket lets the kernel fragment it (IP_PMTUDISC_WANT, the default). So it is cut into {pieces} fragments as it leaves, after POSTROUTING: each with its own IP header, the same id, and its place in the whole (the fragment offset; all but the last have More Fragments set). The host it is for puts them together again, and so does conntrack on each host that tracks connections, before its nat PREROUTING (nf_defrag_ipv4): the rules never see a fragment. So Packet Walk follows the packet whole.") }</p>
         },
         StepKind::Encap { dev, outer } => html! {
             if let Some(v) = &outer.vxlan {
@@ -426,7 +429,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             Transport::Icmp { icmp_type, code, quoted: Some(_), .. } => html! {
                 <p>{ format!("An ICMP error goes to the socket that sent the packet it quotes (found by that packet's addresses and ports). Linux turns the error into an errno (icmp_err_convert: port-unreachable is ECONNREFUSED, host-unreachable, host- and admin-prohibited EHOSTUNREACH, network-unreachable and network-prohibited ENETUNREACH): this one, {}, is {}. {}", crate::engine::packet::icmp::name(*icmp_type, *code), crate::engine::packet::icmp::errno(*icmp_type, *code).0,
                     if (*icmp_type, *code) == (crate::engine::packet::icmp::DEST_UNREACH, crate::engine::packet::icmp::FRAG_NEEDED) {
-                        "But fragmentation needed is news more than an error: the kernel keeps the MTU it names for the route (10 minutes); TCP (tcp_v4_err) sends smaller segments and never fails with it, even while connecting; a connected UDP socket's next send larger than it fails with EMSGSIZE."
+                        "But fragmentation needed is news more than an error: the kernel keeps the MTU it names for the route (10 minutes); TCP (tcp_v4_err) sends smaller segments and never fails with it, even while connecting; a connected UDP socket's next call fails once with EMSGSIZE (a pending error), and larger datagrams leave in fragments from then on (with IP_PMTUDISC_DO, each send larger than the MTU fails)."
                     } else {
                         "A connecting TCP socket fails with it at once; an established one only notes it; a UDP socket hears of the fatal ones, and only when connected."
                     }) }</p>

@@ -252,6 +252,11 @@ pub fn verdict_words(trace: &Trace) -> (&'static str, String) {
                         "After {n} steps {ns} refused the packet{why}; it answered with {what}."
                     ),
                 ),
+                // The data goes all the same, in packets that fit.
+                None if *reason == crate::engine::trace::DropReason::TooBig => (
+                    "Too big",
+                    format!("After {n} steps: the packet is larger than the MTU of {ns}'s way out, and {ns} does not send it as one packet. Its data goes in packets that fit; the last step says how."),
+                ),
                 None => (
                     "Dropped",
                     format!("After {n} steps the packet was dropped in {ns}{why}."),
@@ -679,9 +684,15 @@ pub fn header_layers(prev: Option<&Packet>, cur: &Packet) -> Vec<HeaderLayer> {
             .and_then(transport_layer)
             .filter(|(t, _)| *t == title)
             .map(|(_, f)| f);
+        // ICMP is IP's own (RFC 792), at the network layer.
+        let layer = if title.starts_with("ICMP") {
+            "network"
+        } else {
+            "transport"
+        };
         out.push(HeaderLayer {
             title,
-            layer: "transport",
+            layer,
             fields: diff_fields(fields, before),
             added: false,
         });
@@ -994,7 +1005,8 @@ mod tests {
     }
 
     /// A drop that answers the sender is "Refused", with the answer; a
-    /// silent one is "Dropped".
+    /// silent one is "Dropped"; one its sender's kernel would cut up is
+    /// "Too big".
     #[test]
     fn a_rejected_packet_is_refused_a_blackholed_one_dropped() {
         let sc = scenario::builtin("article").unwrap();
@@ -1012,6 +1024,14 @@ mod tests {
         let silent = SendSpec::new(pod, "172.16.225.99:80", crate::engine::packet::Proto::Tcp);
         let t = send(&mut w, &mut st, &silent).unwrap();
         assert_eq!(verdict_words(&t).0, "Dropped");
+        // Larger than curl's MTU: its kernel sends the datagram in fragments.
+        let mut big = SendSpec::new(pod, "172.16.225.112:53", crate::engine::packet::Proto::Udp);
+        big.payload_len = 1500;
+        let t = send(&mut w, &mut st, &big).unwrap();
+        assert_eq!(
+            verdict_words(&t),
+            ("Too big", format!("After {} steps: the packet is larger than the MTU of {pod}'s way out, and {pod} does not send it as one packet. Its data goes in packets that fit; the last step says how.", t.steps.len()))
+        );
     }
 
     /// "Next change" walks the article's packet hop by hop: each stop
