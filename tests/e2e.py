@@ -226,11 +226,14 @@ def main():
 # with a bad-input hunt's messages (lone CRs, non-breaking spaces, other
 # routing tables, a misspelt scenario field: 0.3 kB of it), 532.3 kB
 # with the kernel hunts' fixes (the null binding's step and words),
-# 532.9 kB with the narrow layout's following of the packet; the
+# 532.9 kB with the narrow layout's following of the packet, 535.6 kB
+# with a lost-work hunt's fixes (a second place to keep a link's session
+# aside, the swap of Bring back, storage refusing to keep a session) and
+# an expert's corrections of the Why; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 534_000
+PAGE_BYTES_LIMIT = 537_000
 
 
 def page_size(dist):
@@ -932,8 +935,9 @@ def run(b, base):
 
     # The learner's work (2 packets) is kept aside by a link (1 packet);
     # the page reloaded brings the link's session back from its autosave,
-    # and the learner works on it (3 packets): that is the learner's own
-    # now, and the next link keeps it aside in turn (it was lost).
+    # and the learner works on it (3 packets). The next link keeps that
+    # work aside too, in its own place: the learner's own session stays
+    # kept (a classroom's second exercise replaced it with the first's).
     fresh(b, base + "?scenario=article")
     b.click("#copy-link")
     b.wait("#link-text")
@@ -952,11 +956,38 @@ def run(b, base):
     time.sleep(1.2)
     b.get("about:blank")
     b.get(shared)
-    b.wait_until(lambda: b.exists("#restore-own"), "the offer to bring back the learner's session", 10)
+    b.wait_until(lambda: b.exists("#restore-own") and b.exists("#restore-link"), "the offers to bring back both sessions", 10)
+    check("the next link keeps the work on the linked session aside, and says the learner's own is kept too",
+          "Your own session of this scenario was kept aside. So is your work on the session you had opened from a link" in b.text(".notice"), b.text(".notice"))
     b.click("#restore-own")
     b.wait_until(lambda: len(b.find_all(".history-item")) != 1, "the learner's own session back", 10)
-    check("work on a linked session, after a reload, is kept aside when the next link opens (3 packets, not the older 2)",
-          len(b.find_all(".history-item")) == 3, f"{len(b.find_all('.history-item'))} packets")
+    check("Bring back my own session brings the learner's own (2 packets), not the work on the link (3)",
+          len(b.find_all(".history-item")) == 2, f"{len(b.find_all('.history-item'))} packets")
+    b.click("#restore-link-toolbar")
+    b.wait_until(lambda: len(b.find_all(".history-item")) != 2, "the work on the link back", 10)
+    check("…and the toolbar's Link's session brings the work on the link (3 packets), keeping the learner's own aside in turn",
+          len(b.find_all(".history-item")) == 3 and b.exists("#restore-own") and "your own, is kept aside" in b.text(".notice"),
+          f"{len(b.find_all('.history-item'))} packets; {b.text('.notice')!r}")
+    b.click("#restore-own")
+    b.wait_until(lambda: len(b.find_all(".history-item")) != 3, "the learner's own session back again", 10)
+    check("going back and forth loses neither session", len(b.find_all(".history-item")) == 2 and b.exists("#restore-link"),
+          f"{len(b.find_all('.history-item'))} packets; {b.text('.notice')!r}")
+
+    # Storage full: a link opened over the learner's work, which cannot be
+    # kept aside, leaves that work saved and does not autosave over it
+    # (the linked session was saved in its place, and the work was gone).
+    fresh(b, base + "?scenario=article")
+    count = lambda: b.js("const t = localStorage.getItem('packetwalk.session.v1.article'); return t && JSON.parse(t).p.length")
+    b.click("#again-button")
+    b.wait_until(lambda: count() == 2, "the learner's save")
+    b.js("const set = Storage.prototype.setItem; Storage.prototype.setItem = function (k, v) {"
+         " if (k.includes('kept-aside')) throw new DOMException('full', 'QuotaExceededError'); return set.call(this, k, v); }")
+    b.js("location.hash = arguments[0]", shared.split("#", 1)[1])
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 1, "the link to open", 10)
+    b.click("#again-button")
+    time.sleep(1.5)
+    check("a link over work that storage cannot keep aside says so, and does not autosave over that work",
+          count() == 2 and "could not be kept aside" in b.text(".notice"), f"{count()} stored; {b.text('.notice')!r}")
 
     # 4b. A real node's dump, loaded from a file: parsed in chunks, listed
     # virtualised, counters count, and too big for a link (a clear message).
@@ -1651,6 +1682,39 @@ def run(b, base):
     b.cmd("POST", "/window", {"handle": second})
     b.cmd("DELETE", "/window")
     b.cmd("POST", "/window", {"handle": first})
+
+    # A Reset in a tab behind another tab's newer save leaves that save
+    # alone (it deleted it), and says so.
+    fresh(b, base)
+    b.click("#again-button")
+    b.wait_until(lambda: stored(main_key) == 2, "the first tab's save")
+    second = b.cmd("POST", "/window/new", {"type": "tab"})["handle"]
+    b.cmd("POST", "/window", {"handle": second})
+    b.get(base)
+    b.wait("#verdict", 20)
+    b.click("#again-button")
+    b.click("#again-button")
+    b.wait_until(lambda: stored(main_key) == 4, "the second tab's save")
+    b.cmd("POST", "/window", {"handle": first})
+    b.js("window.confirm = () => true")
+    b.click("#reset")
+    b.wait_until(lambda: "Back to the built-in" in b.text(".notice"), "the reset", 5)
+    check("a Reset behind another tab's newer save discards this tab's session only, and says so",
+          stored(main_key) == 4 and "Another tab saved its work" in b.text(".notice") and b.exists("#take-over"),
+          f"{stored(main_key)} packets stored; {b.text('.notice')!r}")
+    b.cmd("POST", "/window", {"handle": second})
+    b.cmd("DELETE", "/window")
+    b.cmd("POST", "/window", {"handle": first})
+    # Another tab's save that holds no work (two tabs opened at once, say)
+    # does not stop this tab's autosave: it goes over it.
+    fresh(b, base + "?scenario=article-remote")
+    remote_key = "packetwalk.session.v1.article-remote"
+    b.wait_until(lambda: b.js("return localStorage.getItem(arguments[0])", remote_key), "the first autosave")
+    b.js("localStorage.setItem(arguments[0], localStorage.getItem(arguments[0]) + ' ')", remote_key)
+    b.click("#again-button")
+    b.wait_until(lambda: stored(remote_key) == 2 or b.exists("#take-over"), "this tab's save", 5)
+    check("another tab's save without work does not stop this tab's autosave",
+          stored(remote_key) == 2 and not b.exists("#take-over"), f"{stored(remote_key)} packets; {b.text('.notice') if b.exists('.notice') else ''!r}")
 
     # Tab goes through the panels as they are read, row by row, in every
     # layout: the page holds them in that order and the grid places them so.

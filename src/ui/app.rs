@@ -79,8 +79,9 @@ pub enum Msg {
     /// Session generation, parse number, progress.
     ImportProgress(u64, u64, f64),
     ImportDone(u64, u64, usize, Rc<str>, Result<Ruleset, Errors>),
-    /// Bring back the learner's own session that a link replaced.
-    RestoreOwn,
+    /// Bring back a session kept aside: the learner's own, which a link
+    /// or a file replaced, or their work on a link's session.
+    Restore(browser::Slot),
     /// Save this tab's session over another tab's, keeping that one aside.
     TakeOver,
     CopyLink,
@@ -131,16 +132,39 @@ pub struct Notice {
     pub text: String,
     /// Offer to bring back the learner's own session (a link replaced it).
     pub restore: bool,
+    /// Offer to bring back the learner's work on a link's session (another
+    /// link replaced it).
+    pub restore_link: bool,
+    /// The learner's session could not be kept aside: this tab must not
+    /// autosave over it.
+    pub hold_save: bool,
     /// Offer to save this tab's session over another tab's (kept aside).
     pub take_over: bool,
 }
 
 impl Notice {
+    /// Whether it offers a session kept aside.
+    pub fn offers(&self) -> bool {
+        self.restore || self.restore_link
+    }
+
+    /// Adds what keeping the learner's session aside did.
+    fn with(mut self, kept: Kept) -> Notice {
+        self.text.push_str(&kept.text);
+        self.restore = kept.restore;
+        self.restore_link = kept.restore_link;
+        self.hold_save = kept.hold;
+        self.error |= kept.hold;
+        self
+    }
+
     pub fn info(text: impl Into<String>) -> Notice {
         Notice {
             error: false,
             text: text.into(),
             restore: false,
+            restore_link: false,
+            hold_save: false,
             take_over: false,
         }
     }
@@ -149,6 +173,8 @@ impl Notice {
             error: true,
             text: text.into(),
             restore: false,
+            restore_link: false,
+            hold_save: false,
             take_over: false,
         }
     }
@@ -254,8 +280,12 @@ pub struct App {
     /// Hosts whose rules wait for their chunked parse (an imported
     /// scenario with more than one large dump): one parse runs at a time.
     chunk_queue: Vec<(usize, String)>,
-    /// Whether the learner's own session of this scenario is kept aside.
-    has_backup: bool,
+    /// Whether a session of this scenario is kept aside: the learner's
+    /// own, and their work on a link's session.
+    has_backup: (bool, bool),
+    /// The learner's session in storage could not be kept aside when a
+    /// link or a file replaced it: this tab does not autosave over it.
+    hold_save: bool,
     /// The session shown came from a link or a file (marked so in
     /// storage), with its packet count and world generation then: once the
     /// learner sends or edits, it is theirs.
@@ -357,7 +387,7 @@ const LOADING_GENERATOR: &str = "Loading the cluster generator…";
 fn replaces_session(msg: &Msg) -> bool {
     matches!(
         msg,
-        Msg::Scenario(_) | Msg::ImportScenario(_) | Msg::Fragment | Msg::RestoreOwn | Msg::Reset
+        Msg::Scenario(_) | Msg::ImportScenario(_) | Msg::Fragment | Msg::Restore(_) | Msg::Reset
     )
 }
 
@@ -402,17 +432,19 @@ fn initial_session() -> (Session, Option<Notice>) {
     let Some(asked) = browser::query("scenario").filter(|n| n != IMPORTED && !scenario::BUILTIN.contains(&n.as_str())) else {
         return (s, notice);
     };
-    let mut text = format!(
+    let text = format!(
         "There is no built-in scenario \"{asked}\" (the address's ?scenario=); they are: {}. \"{}\" is shown.",
         scenario::BUILTIN.join(", "),
         s.base.as_deref().unwrap_or(IMPORTED)
     );
-    let restore = notice.as_ref().is_some_and(|n| n.restore);
-    if let Some(n) = notice {
-        text = format!("{text}\n{}", n.text);
-    }
-    let mut n = Notice::error(text);
-    n.restore = restore;
+    let n = match notice {
+        Some(n) => Notice {
+            text: format!("{text}\n{}", n.text),
+            error: true,
+            ..n
+        },
+        None => Notice::error(text),
+    };
     (s, Some(n))
 }
 
@@ -631,13 +663,76 @@ fn what_came_back(saved: &Saved, name: &str) -> Option<String> {
     }
 }
 
-/// Keeps the learner's session `own` of scenario `base` aside (a backup),
-/// unless that autosave came from a link or a file and was not worked on
-/// while one is kept already: the one kept is the learner's.
-fn keep_aside(own: &share::Saved, base: Option<&str>) {
-    if !(browser::is_foreign(base) && browser::has_backup(base)) {
-        browser::backup_autosave(own);
+/// Keeps the learner's session `own` of scenario `base` aside before a
+/// link or a file replaces it; where, when it was: the learner's own
+/// session is never replaced by one that came from a link or a file. Not
+/// kept: a link's or a file's session not worked on while the learner's
+/// own is kept (the link has it). An error sentence when the browser
+/// refused (its storage is full).
+fn keep_aside(own: &Saved, base: Option<&str>) -> Result<Option<browser::Slot>, String> {
+    use browser::Slot;
+    let own_kept = browser::has_backup(Slot::Own, base);
+    if own_kept && browser::is_foreign(base) {
+        return Ok(None);
     }
+    let slot = if own_kept && browser::is_linked(base) {
+        Slot::Link
+    } else {
+        Slot::Own
+    };
+    browser::backup(slot, own).map(|()| Some(slot))
+}
+
+/// What keeping the learner's session aside did, for the notice of the
+/// link or file that replaced it.
+#[derive(Default)]
+struct Kept {
+    text: String,
+    restore: bool,
+    restore_link: bool,
+    /// It could not be kept: it stays saved, and the tab holds off.
+    hold: bool,
+}
+
+/// Keeps `own`, the learner's session of `base` (if it holds work), aside
+/// as a link or a file replaces it, and says what is kept now.
+fn keep_before_replacing(own: Option<Saved>, base: Option<&str>) -> Kept {
+    use browser::Slot;
+    if let Some(Err(e)) = own.map(|o| keep_aside(&o, base)) {
+        return Kept {
+            text: format!(" Your session of this scenario could not be kept aside ({e}): it stays saved as it was, and this tab does not autosave over it (\"Export\" keeps work done here)."),
+            hold: true,
+            ..Kept::default()
+        };
+    }
+    // Kept now, or by a link or a file before this one.
+    let restore = browser::has_backup(Slot::Own, base);
+    let restore_link = browser::has_backup(Slot::Link, base);
+    let mut text = String::new();
+    if restore {
+        text.push_str(" Your own session of this scenario was kept aside.");
+    }
+    if restore_link {
+        text.push_str(" So is your work on the session you had opened from a link or a file before.");
+    }
+    Kept {
+        text,
+        restore,
+        restore_link,
+        hold: false,
+    }
+}
+
+/// Whether another tab saved work on scenario `base` since this tab last
+/// read or wrote its save (a save that does not read counts as work).
+fn other_tabs_work(base: Option<&str>) -> bool {
+    browser::saved_by_other_tab(base).is_some_and(|r| r.is_err() || r.is_ok_and(|s| holds_work(&s)))
+}
+
+/// Which sessions of `base` are kept aside (none for an embedded page).
+fn backups(embed: bool, base: Option<&str>) -> (bool, bool) {
+    let has = |slot| !embed && browser::has_backup(slot, base);
+    (has(browser::Slot::Own), has(browser::Slot::Link))
 }
 
 /// The session a link holds, for an embedded page (no notice, no storage).
@@ -662,17 +757,12 @@ fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
     );
     // The view (filters, tabs) alone does not make another session.
     let same = |o: &Saved| Saved { view: None, ..o.clone() } == Saved { view: None, ..saved.clone() };
-    if let Some(own) = own.filter(|o| !same(o) && holds_work(o)) {
-        keep_aside(&own, saved.base.as_deref());
+    let base = saved.base.as_deref();
+    notice = notice.with(keep_before_replacing(own.filter(|o| !same(o) && holds_work(o)), base));
+    if !notice.hold_save {
+        browser::set_foreign(base, true);
+        browser::set_linked(base, true);
     }
-    // Kept now, or by a link or import before this one.
-    if browser::has_backup(saved.base.as_deref()) {
-        notice
-            .text
-            .push_str(" Your own session of this scenario was kept aside.");
-        notice.restore = true;
-    }
-    browser::set_foreign(saved.base.as_deref(), true);
     Ok((s, Some(notice)))
 }
 
@@ -813,7 +903,7 @@ impl App {
             Msg::Fragment => browser::fragment()
                 .and_then(|f| share::decode_link(&f).ok())
                 .is_some_and(|s| saved_needs_generator(&s)),
-            Msg::RestoreOwn => browser::load_backup(self.session.base.as_deref())
+            Msg::Restore(slot) => browser::load_backup(*slot, self.session.base.as_deref())
                 .is_some_and(|s| saved_needs_generator(&s)),
             _ => false,
         }
@@ -991,7 +1081,8 @@ impl App {
         if !self.embed {
             browser::set_query_scenario(self.session.base.as_deref().unwrap_or(IMPORTED));
         }
-        self.has_backup = !self.embed && browser::has_backup(self.session.base.as_deref());
+        self.has_backup = backups(self.embed, self.session.base.as_deref());
+        self.hold_save = false;
     }
 
     /// Whether the session is too large for localStorage.
@@ -1048,8 +1139,17 @@ impl App {
         if self.other_tab {
             return Err(browser::SaveError::OtherTab);
         }
+        if self.hold_save {
+            return Err(browser::SaveError::Failed("This session is not autosaved: your own session of this scenario, which could not be kept aside, stays saved in its place (\"Export\" keeps this one in a file).".into()));
+        }
         if self.too_big() {
             return Err(browser::SaveError::Failed("This session is too large for the browser's storage.".into()));
+        }
+        // Another tab saved a session holding no work (opened at the same
+        // moment, say): this tab's goes over it, as the other's would.
+        let base = self.session.base.clone();
+        if browser::saved_by_other_tab(base.as_deref()).is_some() && !other_tabs_work(base.as_deref()) {
+            browser::forget_seen(base.as_deref());
         }
         // The autosave keeps undo and redo too (a link does not).
         let (undo, redo) = self.session.undo_steps(UNDO_SAVE_BYTES);
@@ -1120,7 +1220,8 @@ impl Component for App {
         // autosave): see `replace_session`.
         let foreign = browser::is_foreign(session.base.as_deref())
             .then(|| (session.sends.len(), session.world_gen()));
-        let has_backup = browser::has_backup(session.base.as_deref());
+        let has_backup = backups(false, session.base.as_deref());
+        let hold_save = notice.as_ref().is_some_and(|n| n.hold_save);
         let embed = browser::query("embed").is_some_and(|v| v == "1");
         let embed_editors = browser::query("editors").is_some_and(|v| v == "1");
         let editor_host = App::first_editor_host(&mut session);
@@ -1254,6 +1355,7 @@ impl Component for App {
             import_seq: 0,
             chunk_queue: Vec::new(),
             has_backup,
+            hold_save,
             foreign,
             refocus: None,
             // The page opens with its packet in sight (a tall picture's
@@ -1406,7 +1508,7 @@ impl Component for App {
             // A packet sent is a new moment: a word about an earlier one
             // (a restore, an import) goes; errors and offers stay.
             Msg::Send(_) | Msg::SendAgain | Msg::Reply
-                if self.notice.as_ref().is_some_and(|n| !n.error && !n.restore) =>
+                if self.notice.as_ref().is_some_and(|n| !n.error && !n.offers()) =>
             {
                 self.notice = None;
                 return Component::update(self, ctx, msg);
@@ -1709,16 +1811,33 @@ impl Component for App {
                 )) {
                     return false;
                 }
-                browser::clear_autosave(Some(&name));
-                browser::set_foreign(Some(&name), false);
+                // What is saved is this tab's to discard: not another
+                // tab's newer work, nor the learner's own session a link
+                // held off from.
+                let theirs = self.hold_save || other_tabs_work(Some(&name));
+                let hold = self.hold_save;
+                if !theirs {
+                    browser::clear_autosave(Some(&name));
+                    browser::set_foreign(Some(&name), false);
+                    browser::set_linked(Some(&name), false);
+                }
                 self.autosave = None;
                 if let Ok(s) = Session::builtin(&name) {
                     self.replace_session(s);
                 }
-                self.notice = Some(Notice::info(format!(
-                    "Back to the built-in scenario \"{}\".",
-                    self.session.world.scenario.title
-                )));
+                let back = format!("Back to the built-in scenario \"{}\".", self.session.world.scenario.title);
+                self.notice = Some(if hold {
+                    self.hold_save = true;
+                    Notice::info(format!("{back} Your own session of this scenario stays saved as it was, and this tab does not autosave over it."))
+                } else if theirs {
+                    self.other_tab = true;
+                    Notice {
+                        take_over: true,
+                        ..Notice::info(format!("{back} Another tab saved its work on this scenario since this tab read it: that work is left as it is, and this tab does not autosave."))
+                    }
+                } else {
+                    Notice::info(back)
+                });
             }
             Msg::TakeOver => {
                 let base = self.session.base.clone();
@@ -1739,26 +1858,74 @@ impl Component for App {
                 });
                 self.focus_fallback = vec!["restore-own".into()];
             }
-            Msg::RestoreOwn => {
+            Msg::Restore(slot) => {
+                use browser::Slot;
                 let base = self.session.base.clone();
-                match browser::load_backup(base.as_deref()).map(|saved| Session::from_saved(&saved))
-                {
+                let b = base.as_deref();
+                match browser::load_backup(slot, b).map(|saved| Session::from_saved(&saved)) {
                     Some(Ok(s)) if self.may_replace() => {
-                        browser::clear_backup(base.as_deref());
-                        browser::set_foreign(base.as_deref(), false);
-                        let other_tabs = self.other_tabs_aside;
+                        // The session shown, if it holds the learner's work,
+                        // takes the place of its kind: going back and forth
+                        // loses nothing. (A link's session not worked on is
+                        // the link's.)
+                        let linked = browser::is_linked(b);
+                        let unworked = self.foreign.is_some_and(|m| m == self.mark());
+                        let (undo, redo) = self.session.undo_steps(UNDO_SAVE_BYTES);
+                        let shown = Some(Saved { undo, redo, ..self.saved() }).filter(|o| !unworked && holds_work(o));
+                        let to = if linked { Slot::Link } else { Slot::Own };
+                        if shown.is_some()
+                            && to != slot
+                            && browser::has_backup(to, b)
+                            && !browser::confirm(if to == Slot::Own {
+                                "Your own session kept aside would be replaced by the one shown. Go on?"
+                            } else {
+                                "The link's session kept aside would be replaced by the one shown. Go on?"
+                            })
+                        {
+                            return false;
+                        }
+                        let kept = match &shown {
+                            Some(o) => match browser::backup(to, o) {
+                                Ok(()) => Some(to),
+                                Err(e) => {
+                                    if !browser::confirm(&format!("The session shown could not be kept aside ({e}): it will be lost. Go on?")) {
+                                        return false;
+                                    }
+                                    None
+                                }
+                            },
+                            None => None,
+                        };
+                        if kept != Some(slot) {
+                            browser::clear_backup(slot, b);
+                        }
+                        browser::set_foreign(b, false);
+                        browser::set_linked(b, slot == Slot::Link);
+                        let other_tabs = self.other_tabs_aside && slot == Slot::Own;
                         self.replace_session(s);
-                        self.notice = Some(Notice::info(if other_tabs {
-                            "The other tab's session is back."
-                        } else {
-                            "Your own session is back."
-                        }));
+                        let mut n = Notice::info(match (slot, other_tabs) {
+                            (_, true) => "The other tab's session is back.",
+                            (Slot::Own, _) => "Your own session is back.",
+                            (Slot::Link, _) => "Your work on the link's session is back.",
+                        });
+                        match kept {
+                            Some(Slot::Own) => {
+                                n.text.push_str(" The session shown before, your own, is kept aside.");
+                                n.restore = true;
+                            }
+                            Some(Slot::Link) => {
+                                n.text.push_str(" The session shown before, with your work on it, is kept aside.");
+                                n.restore_link = true;
+                            }
+                            None => {}
+                        }
+                        self.notice = Some(n);
                         self.fall_back_to_steps();
                         self.schedule_autosave(ctx);
                     }
                     Some(Ok(_)) => {}
                     Some(Err(e)) => self.notice = Some(Notice::error(e)),
-                    None => self.notice = Some(Notice::error("No session of yours is kept aside.")),
+                    None => self.notice = Some(Notice::error("No such session is kept aside.")),
                 }
             }
             Msg::ImportScenario(text) => {
@@ -1794,21 +1961,17 @@ impl Component for App {
                 match parsed {
                     Ok((s, large)) if self.may_replace() => {
                         // The learner's own session of that scenario is kept aside.
-                        if let Some(own) = own_session(s.base.as_deref()).filter(holds_work) {
-                            keep_aside(&own, s.base.as_deref());
+                        let base = s.base.clone();
+                        let kept = keep_before_replacing(own_session(base.as_deref()).filter(holds_work), base.as_deref());
+                        let hold = kept.hold;
+                        if !hold {
+                            browser::set_foreign(base.as_deref(), true);
+                            browser::set_linked(base.as_deref(), true);
                         }
-                        // Kept now, or by an import or link before this one.
-                        let kept = browser::has_backup(s.base.as_deref());
-                        browser::set_foreign(s.base.as_deref(), true);
                         self.replace_session(s);
+                        self.hold_save = hold;
                         self.has_imported |= self.session.base.is_none();
-                        let mut n = Notice::info("Scenario imported.");
-                        if kept {
-                            n.text
-                                .push_str(" Your own session of this scenario was kept aside.");
-                            n.restore = true;
-                        }
-                        self.notice = Some(n);
+                        self.notice = Some(Notice::info("Scenario imported.").with(kept));
                         for (host, rules) in large {
                             if let Some(h) = self.session.host(&host) {
                                 self.session.edit(h, Field::Rules, rules);
@@ -1917,6 +2080,20 @@ impl Component for App {
             }
             Msg::ImportText(host, field, name, text) => {
                 let is_rules = field.unwrap_or_else(|| Field::guess(&text)) == Field::Rules;
+                // Text typed and not in use (it has errors) is the
+                // learner's work: the file replaces it only when they say so.
+                let f = if is_rules { Field::Rules } else { Field::Routes };
+                self.apply_pending();
+                let typed = (self.session.drafts.get(host)).is_some_and(|d| d.get(f).text != d.get(f).applied);
+                if typed
+                    && !browser::confirm(&format!(
+                        "The {} editor holds text you typed that is not in use (it has errors). {name} replaces it, and Undo does not bring it back. Go on?",
+                        f.as_str()
+                    ))
+                {
+                    self.notice = Some(Notice::info(format!("{name} was not loaded: the text you typed stays.")));
+                    return true;
+                }
                 if is_rules && text.len() > CHUNKED_BYTES {
                     // The file is the editor's text from now on (never lost),
                     // and is parsed in chunks.
@@ -2178,10 +2355,11 @@ impl Component for App {
                         // takes that mark. The address keeps the link, as
                         // when the page opens with it.
                         self.replace_session(s);
+                        self.hold_save = notice.as_ref().is_some_and(|n| n.hold_save);
                         browser::set_fragment(&frag);
                         // (A word about the learner's own session kept
                         // aside stays in sight.)
-                        if !notice.as_ref().is_some_and(|n| n.restore) {
+                        if !notice.as_ref().is_some_and(|n| n.offers()) {
                             self.follow = Some(browser::Follow::Reveal);
                         }
                         self.notice = notice;
@@ -2206,7 +2384,7 @@ impl Component for App {
         match self.follow.take() {
             // (A notice, a damaged link's say or a session kept aside,
             // stays in sight.)
-            Some(browser::Follow::Opened) if self.notice.as_ref().is_some_and(|n| n.error || n.restore) => {}
+            Some(browser::Follow::Opened) if self.notice.as_ref().is_some_and(|n| n.error || n.offers()) => {}
             Some(browser::Follow::Opened) if browser::fragment().is_some() => browser::follow_packet(browser::Follow::Link),
             Some(f) => browser::follow_packet(f),
             None => {}
@@ -2599,7 +2777,10 @@ impl Component for App {
                         <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
                         <p>{ n.text.clone() }</p>
                         if n.restore {
-                            <button id="restore-own" onclick={link.callback(|_| Msg::RestoreOwn)}>{ if self.other_tabs_aside { "Bring back the other tab's session" } else { "Bring back my own session" } }</button>
+                            <button id="restore-own" onclick={link.callback(|_| Msg::Restore(browser::Slot::Own))}>{ if self.other_tabs_aside { "Bring back the other tab's session" } else { "Bring back my own session" } }</button>
+                        }
+                        if n.restore_link {
+                            <button id="restore-link" onclick={link.callback(|_| Msg::Restore(browser::Slot::Link))}>{ "Bring back the link's session" }</button>
                         }
                         if n.take_over {
                             <button id="take-over" onclick={link.callback(|_| Msg::TakeOver)}>{ "Save this tab's work instead" }</button>
@@ -2786,8 +2967,11 @@ impl App {
                         <button id="undo" disabled={!s.can_undo() || self.syncing} onclick={link.callback(|_| Msg::Undo)} title="Undo the last applied edit (Ctrl+Z)">{ "↶ Undo" }</button>
                         <button id="redo" disabled={!s.can_redo() || self.syncing} onclick={link.callback(|_| Msg::Redo)} title="Redo (Ctrl+Y)">{ "↷ Redo" }</button>
                         <button id="reset" onclick={link.callback(|_| Msg::Reset)} title="Back to the built-in scenario: your edits are discarded">{ "Reset" }</button>
-                        if self.has_backup {
-                            <button id="restore-own-toolbar" onclick={link.callback(|_| Msg::RestoreOwn)} title="Your own session of this scenario, kept aside when a link or an import replaced it">{ "My session" }</button>
+                        if self.has_backup.0 {
+                            <button id="restore-own-toolbar" onclick={link.callback(|_| Msg::Restore(browser::Slot::Own))} title="Your own session of this scenario, kept aside when a link or an import replaced it">{ "My session" }</button>
+                        }
+                        if self.has_backup.1 {
+                            <button id="restore-link-toolbar" onclick={link.callback(|_| Msg::Restore(browser::Slot::Link))} title="Your work on a session opened from a link or a file, kept aside when another one replaced it">{ "Link's session" }</button>
                         }
                     </div>
                     <div class="button-group">

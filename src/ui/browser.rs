@@ -12,6 +12,7 @@ const AUTOSAVE_KEY: &str = "packetwalk.session.v1";
 const THEME_KEY: &str = "packetwalk.theme";
 const LAST_KEY: &str = "packetwalk.last";
 const BACKUP_KEY: &str = "packetwalk.kept-aside.v1";
+const LINK_BACKUP_KEY: &str = "packetwalk.kept-aside-link.v1";
 /// localStorage holds about 5 MB per site in Chromium and Firefox (UTF-16:
 /// half as many characters); larger sessions are not autosaved.
 pub const AUTOSAVE_MAX: usize = 2_000_000;
@@ -122,8 +123,22 @@ fn autosave_key(base: Option<&str>) -> String {
     format!("{AUTOSAVE_KEY}.{}", base.unwrap_or("imported"))
 }
 
-fn backup_key(base: Option<&str>) -> String {
-    format!("{BACKUP_KEY}.{}", base.unwrap_or("imported"))
+/// Where a session of a scenario is kept aside (one each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// The learner's own session, which a link or a file replaced.
+    Own,
+    /// The learner's work on a link's (or a file's) session, which another
+    /// link or file replaced while their own was kept already.
+    Link,
+}
+
+fn backup_key(slot: Slot, base: Option<&str>) -> String {
+    let key = match slot {
+        Slot::Own => BACKUP_KEY,
+        Slot::Link => LINK_BACKUP_KEY,
+    };
+    format!("{key}.{}", base.unwrap_or("imported"))
 }
 
 /// localStorage, when the browser lets the page have it (an embedded page
@@ -206,6 +221,16 @@ fn saved_elsewhere(key: &str) -> bool {
     !SEEN.with(|s| s.borrow().iter().any(|(k, v)| k == key && *v == h))
 }
 
+/// The session another tab saved for `base` since this tab last read or
+/// wrote it (an error when it does not read); None when what is saved is
+/// this tab's, or nothing is.
+pub fn saved_by_other_tab(base: Option<&str>) -> Option<Result<Saved, String>> {
+    let key = autosave_key(base);
+    saved_elsewhere(&key).then(|| {
+        share::from_json(&get(&key).unwrap_or_default()).map_err(|e| e.to_string())
+    })
+}
+
 /// Why an autosave did not happen.
 pub enum SaveError {
     /// Too large, or refused by the browser: a sentence saying so.
@@ -235,12 +260,12 @@ pub fn keep_other_tab_aside(base: Option<&str>) -> Result<(), String> {
     let Some(text) = get(&autosave_key(base)) else {
         return Ok(());
     };
-    if has_backup(base)
+    if has_backup(Slot::Own, base)
         && !confirm("A session of this scenario is kept aside already (your own, from before a link or a file). Keeping the other tab's aside replaces it. Go on?")
     {
         return Err("Nothing was changed: this tab still does not autosave. \"Export\" keeps its work in a file.".into());
     }
-    set(&backup_key(base), &text).map_err(|e| {
+    set(&backup_key(Slot::Own, base), &text).map_err(|e| {
         format!("The browser refused to keep the other tab's session aside ({e}), so nothing was changed. \"Export\" keeps this tab's work in a file.")
     })?;
     set_foreign(base, false);
@@ -296,24 +321,42 @@ pub fn has_imported() -> bool {
     get(&autosave_key(None)).is_some()
 }
 
-/// Keeps the learner's own session of a scenario aside (a link or an
-/// import replaced it), one per scenario.
-pub fn backup_autosave(saved: &Saved) {
-    let _ = set(&backup_key(saved.base.as_deref()), &share::to_json(saved));
+/// Keeps a session of a scenario aside in `slot` (a link or an import
+/// replaced it); an error sentence when the browser refused.
+pub fn backup(slot: Slot, saved: &Saved) -> Result<(), String> {
+    set(&backup_key(slot, saved.base.as_deref()), &share::to_json(saved))
 }
 
-/// The session kept aside for scenario `base`.
-pub fn load_backup(base: Option<&str>) -> Option<Saved> {
-    share::from_json(&get(&backup_key(base))?).ok()
+/// The session kept aside in `slot` for scenario `base`.
+pub fn load_backup(slot: Slot, base: Option<&str>) -> Option<Saved> {
+    share::from_json(&get(&backup_key(slot, base))?).ok()
 }
 
-/// Whether a session is kept aside for scenario `base`.
-pub fn has_backup(base: Option<&str>) -> bool {
-    get(&backup_key(base)).is_some()
+/// Whether a session is kept aside in `slot` for scenario `base`.
+pub fn has_backup(slot: Slot, base: Option<&str>) -> bool {
+    get(&backup_key(slot, base)).is_some()
 }
 
-pub fn clear_backup(base: Option<&str>) {
-    delete(&backup_key(base));
+pub fn clear_backup(slot: Slot, base: Option<&str>) {
+    delete(&backup_key(slot, base));
+}
+
+fn linked_key(base: Option<&str>) -> String {
+    format!("{AUTOSAVE_KEY}.from-link.{}", base.unwrap_or("imported"))
+}
+
+/// Marks the autosave of scenario `base` as a session that came from a
+/// link or a file, worked on or not (or clears the mark).
+pub fn set_linked(base: Option<&str>, linked: bool) {
+    if linked {
+        let _ = set(&linked_key(base), "1");
+    } else {
+        delete(&linked_key(base));
+    }
+}
+
+pub fn is_linked(base: Option<&str>) -> bool {
+    get(&linked_key(base)).is_some()
 }
 
 fn foreign_key(base: Option<&str>) -> String {
