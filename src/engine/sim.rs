@@ -2887,8 +2887,12 @@ impl Walker<'_, '_> {
         // of this namespace's own addresses as its source is a martian
         // (net.ipv4.conf.*.accept_local = 0). Checked in a netns: a pod
         // that reaches itself through a DNAT without masquerade.
+        // (A host that does not forward refuses a packet not for it before
+        // it checks the source: ip_route_input_slow's no_route. Measured:
+        // IpInAddrErrors, no martian logged.)
+        let checked = local || self.world.hosts[host].ip_forward;
         let (src, dst) = (pkt.head().src, pkt.head().dst);
-        if dev_name != "lo" && self.world.hosts[host].owns(src) {
+        if checked && dev_name != "lo" && self.world.hosts[host].owns(src) {
             let detail = format!(
                 "martian source {dst} from {src}, on dev {dev_name}: {src} is this host's own address"
             );
@@ -2898,9 +2902,6 @@ impl Walker<'_, '_> {
         // Linux 6.18 with Felix's rp_filter=1 on the cali veths: a pod's
         // packet whose /32 route was gone, or pointed at another veth, was
         // dropped there).
-        // (A host that does not forward refuses a packet not for it before
-        // it checks the source: ip_route_input_slow's no_route.)
-        let checked = local || self.world.hosts[host].ip_forward;
         if let Some(Err(why)) =
             checked.then(|| reverse_path(&self.world.hosts[host], &dev_name, src))
         {

@@ -305,7 +305,8 @@ pub fn apply_command(rules: &mut Ruleset, line: &str) -> Result<(), Errors> {
         )
         .into());
     }
-    let words = lex::words(line).map_err(|(at, m)| ParseError::new(1, lex::column(line, at), m))?;
+    let words =
+        lex::shell_words(line).map_err(|(at, m)| ParseError::new(1, lex::column(line, at), m))?;
     let mut words: Vec<Word<'_>> = words;
     if words.first().is_some_and(|w| {
         w.text == "iptables" || w.text == "iptables-nft" || w.text == "iptables-legacy"
