@@ -1716,6 +1716,16 @@ def run(b, base):
     check("another tab's save without work does not stop this tab's autosave",
           stored(remote_key) == 2 and not b.exists("#take-over"), f"{stored(remote_key)} packets; {b.text('.notice') if b.exists('.notice') else ''!r}")
 
+    # A NodePort called on 127.0.0.1 from the node: the lookup after
+    # OUTPUT's DNAT sends a loopback source out of a veth, which only
+    # kube-proxy's route_localnet = 1 allows; the Why says so.
+    fresh(b, base + "?scenario=article")
+    form_send(b, "node8", "tcp", "127.0.0.1:30080", 2, "the packet to the NodePort on 127.0.0.1")
+    step_until(b, lambda: "route_localnet" in (b.text(".explain") if b.exists(".explain") else ""), "the lookup after OUTPUT", 60)
+    check("a loopback source routed out of a veth: the Why names route_localnet, which kube-proxy sets",
+          "lookup again after OUTPUT" in selected_text(b) and "with the kernel's default, 0, this lookup fails" in b.text(".explain"),
+          selected_text(b)[:120])
+
     # Tab goes through the panels as they are read, row by row, in every
     # layout: the page holds them in that order and the grid places them so.
     panels = ("return [...document.querySelectorAll('.workspace > section')].map(p => {"

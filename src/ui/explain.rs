@@ -4,7 +4,7 @@
 //! branch, conntrack tuples.
 
 use crate::engine::decimal;
-use crate::engine::trace::{CtEvent, NatKind, Nud, StepKind, Trace};
+use crate::engine::trace::{CtEvent, NatKind, Nud, RouteResult, StepKind, Trace};
 use crate::engine::packet::Transport;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -136,6 +136,14 @@ pub fn explain(props: &ExplainProps) -> Html {
         } => html! {
             <>
                 <p>{ format!("Route lookup for {dst}: the local table first, then main; longest prefix wins, then the lowest metric. Result: {}.", result.describe()) }</p>
+                // A loopback source on its way out (a NodePort called on
+                // 127.0.0.1, DNATed in OUTPUT): the kernel lets it leave
+                // only with route_localnet, which kube-proxy sets.
+                if let (true, RouteResult::Unicast { dev, .. }) = (st.packet.head().src.is_loopback(), result) {
+                    if dev != "lo" {
+                        <p>{ format!("The source {} is a loopback address, which may leave by {dev} only because kube-proxy sets net.ipv4.conf.all.route_localnet = 1 (for NodePorts on localhost); with the kernel's default, 0, this lookup fails and the packet is dropped. Packet Walk always takes kube-proxy's setting.", st.packet.head().src) }</p>
+                    }
+                }
                 <div class="table-scroll"><table class="explain-table routes-weighed">
                     <caption class="visually-hidden">{ "The routes that contain the destination, and why each won or lost" }</caption>
                     <thead><tr><th scope="col">{ "Route, and why it won or lost" }</th><th scope="col" class="short">{ "Table" }</th><th scope="col" class="short">{ "Prefix" }</th><th scope="col" class="short">{ "Metric" }</th></tr></thead>
