@@ -1654,6 +1654,22 @@ def run(b, base):
     check("a damaged autosave is kept aside as ….unreadable, and the page says so",
           kept == damaged and "could not be restored" in (b.text(".notice-error") if b.exists(".notice-error") else ""),
           repr(kept)[:80])
+    # …and when storage cannot move it aside, it stays where it is and
+    # the tab does not autosave over it (it did, two seconds later).
+    fresh(b, base)
+    b.js("localStorage.setItem('packetwalk.session.v1.article', arguments[0]); localStorage.setItem('packetwalk.last', 'article')", damaged)
+    hook = b.cmd("POST", "/goog/cdp/execute", {"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source":
+        "const set = Storage.prototype.setItem; Storage.prototype.setItem = function (k, v) {"
+        " if (k.includes('unreadable')) throw new DOMException('full', 'QuotaExceededError'); return set.call(this, k, v); }"}})
+    b.get(base)
+    b.wait("#verdict", 20)
+    b.click("#again-button")
+    time.sleep(1.5)
+    b.cmd("POST", "/goog/cdp/execute", {"cmd": "Page.removeScriptToEvaluateOnNewDocument", "params": {"identifier": hook["identifier"]}})
+    stays = b.js("return localStorage.getItem('packetwalk.session.v1.article')")
+    check("a damaged autosave storage cannot move aside stays untouched, and the tab says it does not save over it",
+          stays == damaged and "does not autosave over it" in (b.text(".notice-error") if b.exists(".notice-error") else ""),
+          repr(stays)[:80])
 
     # Two tabs on one scenario: the tab that finds the other's save since
     # its own does not overwrite it, says so, and on request saves its own
@@ -1674,8 +1690,9 @@ def run(b, base):
     b.cmd("POST", "/window", {"handle": first})
     b.click("#again-button")
     b.wait_until(lambda: b.exists("#take-over"), "the notice of the other tab", 5)
-    check("a tab does not autosave over another tab's later save, and says so",
-          stored(main_key) == 4 and "open in another tab" in b.text(".notice-error"), stored(main_key))
+    check("a tab does not autosave over another tab's later save, and says so, at the editors too",
+          stored(main_key) == 4 and "open in another tab" in b.text(".notice-error")
+          and "not autosaved: this scenario is open in another tab" in b.text("#editors .not-saved"), stored(main_key))
     b.click("#take-over")
     b.wait_until(lambda: stored(main_key) == 3, "this tab's save")
     check("…and on request saves its own, the other tab's kept aside", stored(aside_key) == 4 and b.exists("#restore-own"), stored(aside_key))

@@ -523,14 +523,21 @@ fn start(name: &str) -> (Session, Option<Notice>) {
         Err(e) if !generator::loaded() && needs_generator(name) => article_instead(name, &e),
         Err(e) => {
             let base = (name != IMPORTED).then_some(name);
-            browser::set_aside(base);
+            let moved = browser::set_aside(base);
             let (s, _) = builtin_or_first(base.unwrap_or(scenario::BUILTIN[0]));
-            (
-                s,
-                Some(Notice::error(format!(
+            let n = if moved {
+                Notice::error(format!(
                     "The session saved in this browser could not be restored: {e}. It is kept, untouched, in the browser's storage under \"….unreadable\"; the built-in scenario is shown."
-                ))),
-            )
+                ))
+            } else {
+                Notice {
+                    hold_save: true,
+                    ..Notice::error(format!(
+                        "The session saved in this browser could not be restored: {e}. The browser's storage could not move it aside, so it stays where it was saved, untouched, and this tab does not autosave over it; the built-in scenario is shown."
+                    ))
+                }
+            };
+            (s, Some(n))
         }
     }
 }
@@ -635,13 +642,11 @@ fn unreadable(e: String) -> String {
 /// The learner's own saved session of scenario `base`, which a link or a
 /// file is about to replace; one that does not read is set aside
 /// ("….unreadable") rather than overwritten.
-fn own_session(base: Option<&str>) -> Option<Saved> {
-    match browser::load_autosave(base)? {
-        Ok(own) => Some(own),
-        Err(_) => {
-            browser::set_aside(base);
-            None
-        }
+fn own_session(base: Option<&str>) -> Result<Option<Saved>, String> {
+    match browser::load_autosave(base) {
+        Some(Ok(own)) => Ok(Some(own)),
+        Some(Err(_)) if !browser::set_aside(base) => Err("it does not read, and the browser's storage could not move it aside".into()),
+        _ => Ok(None),
     }
 }
 
@@ -696,9 +701,13 @@ struct Kept {
 
 /// Keeps `own`, the learner's session of `base` (if it holds work), aside
 /// as a link or a file replaces it, and says what is kept now.
-fn keep_before_replacing(own: Option<Saved>, base: Option<&str>) -> Kept {
+fn keep_before_replacing(own: Result<Option<Saved>, String>, base: Option<&str>) -> Kept {
     use browser::Slot;
-    if let Some(Err(e)) = own.map(|o| keep_aside(&o, base)) {
+    let kept = match own {
+        Ok(own) => own.map(|o| keep_aside(&o, base)),
+        Err(e) => Some(Err(e)),
+    };
+    if let Some(Err(e)) = kept {
         return Kept {
             text: format!(" Your session of this scenario could not be kept aside ({e}): it stays saved as it was, and this tab does not autosave over it (\"Export\" keeps work done here)."),
             hold: true,
@@ -758,7 +767,8 @@ fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
     // The view (filters, tabs) alone does not make another session.
     let same = |o: &Saved| Saved { view: None, ..o.clone() } == Saved { view: None, ..saved.clone() };
     let base = saved.base.as_deref();
-    notice = notice.with(keep_before_replacing(own.filter(|o| !same(o) && holds_work(o)), base));
+    let own = own.map(|o| o.filter(|o| !same(o) && holds_work(o)));
+    notice = notice.with(keep_before_replacing(own, base));
     if !notice.hold_save {
         browser::set_foreign(base, true);
         browser::set_linked(base, true);
@@ -1127,6 +1137,23 @@ impl App {
                 self.session.apply(host, field);
             }
         }
+    }
+
+    /// Why this tab's edits are not autosaved, if they are not (an
+    /// embedded page says so its own way).
+    fn not_saved(&self) -> Option<String> {
+        let why = if self.embed {
+            return None;
+        } else if self.other_tab {
+            "this scenario is open in another tab too, which saved its own work since"
+        } else if self.hold_save {
+            "the session saved before in its place, which could not be kept aside, stays there"
+        } else if self.told_too_big {
+            "the session is too large for the browser's storage"
+        } else {
+            return None;
+        };
+        Some(format!("Edits here are not autosaved: {why} (the message at the top of the page says more). \"Export\" keeps them in a file."))
     }
 
     /// Saves the session now (embedded pages never save).
@@ -1962,7 +1989,7 @@ impl Component for App {
                     Ok((s, large)) if self.may_replace() => {
                         // The learner's own session of that scenario is kept aside.
                         let base = s.base.clone();
-                        let kept = keep_before_replacing(own_session(base.as_deref()).filter(holds_work), base.as_deref());
+                        let kept = keep_before_replacing(own_session(base.as_deref()).map(|o| o.filter(holds_work)), base.as_deref());
                         let hold = kept.hold;
                         if !hold {
                             browser::set_foreign(base.as_deref(), true);
@@ -2281,7 +2308,8 @@ impl Component for App {
                         });
                         return true;
                     }
-                    Err(browser::SaveError::Failed(e)) if !self.told_too_big => {
+                    // (A tab holding off was told why when it began to.)
+                    Err(browser::SaveError::Failed(e)) if !self.told_too_big && !self.hold_save => {
                         self.told_too_big = true;
                         let n = Notice::error(if e.contains("Export") {
                             e
@@ -2829,6 +2857,7 @@ impl Component for App {
                         rule_line={rule_line}
                         route_line={route_line}
                         {earlier}
+                        not_saved={self.not_saved()}
                         version={s.version}
                         views={self.views}
                         busy={self.importing.is_some()}

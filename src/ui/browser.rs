@@ -274,17 +274,22 @@ pub fn keep_other_tab_aside(base: Option<&str>) -> Result<(), String> {
 
 /// Moves the stored session of `base` aside, under `….unreadable`, so
 /// that the next save does not destroy it (it could not be restored).
-pub fn set_aside(base: Option<&str>) {
+/// False when it could not be moved (storage full, or nine set aside
+/// already): it stays where it is, and nothing may save over it.
+pub fn set_aside(base: Option<&str>) -> bool {
     let key = autosave_key(base);
-    if let Some(text) = get(&key) {
-        // An earlier one set aside stays: the next free name.
-        let free = (1..10)
-            .map(|n| if n == 1 { format!("{key}.unreadable") } else { format!("{key}.unreadable.{n}") })
-            .find(|k| get(k).is_none());
-        if free.is_some_and(|k| set(&k, &text).is_ok()) {
-            delete(&key);
-        }
+    let Some(text) = get(&key) else {
+        return true;
+    };
+    // An earlier one set aside stays: the next free name.
+    let free = (1..10)
+        .map(|n| if n == 1 { format!("{key}.unreadable") } else { format!("{key}.unreadable.{n}") })
+        .find(|k| get(k).is_none());
+    let moved = free.is_some_and(|k| set(&k, &text).is_ok());
+    if moved {
+        delete(&key);
     }
+    moved
 }
 
 /// The scenario the learner had open last.

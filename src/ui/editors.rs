@@ -85,6 +85,10 @@ pub struct EditorPanelProps {
     pub route_line: Option<usize>,
     /// Why no line is marked: the selected packet met other texts.
     pub earlier: Option<String>,
+    /// Why edits are not autosaved (another tab's save, storage), said
+    /// here too: the page's notice is far above an editor.
+    #[prop_or_default]
+    pub not_saved: Option<String>,
     pub version: u64,
     pub views: (EditorView, EditorView),
     pub busy: bool,
@@ -125,6 +129,9 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 <p class="help">{ "Edits apply as you type: the last packet sent is traced again as if the edit had been made before it (the packets before it keep what they met, conntrack included). Text with errors is kept and the last valid rules stay in use. Drop a file from iptables-save or ip route on an editor to load it." }</p>
                 if let Some(e) = &props.earlier {
                     <p class="help earlier-note" role="status"><span aria-hidden="true">{ "ℹ " }</span>{ e.clone() }</p>
+                }
+                if let Some(w) = &props.not_saved {
+                    <p class="help not-saved" role="status"><span aria-hidden="true">{ "⚠ " }</span>{ w.clone() }</p>
                 }
             </div>
             <div class="editor-grid">
