@@ -203,7 +203,14 @@ pub struct Change {
     field: Field,
     before: Rc<str>,
     after: Rc<str>,
+    /// A cluster change: each host's rules and routes in use before it
+    /// (by name), which its undo puts back after the sync (a sync
+    /// replaces kube-proxy's chains, with any rule the learner added).
+    hosts_before: Option<Rc<HostTexts>>,
 }
+
+/// Hosts' texts in use, by name: (host, rules, routes).
+type HostTexts = Vec<(String, Rc<str>, Rc<str>)>;
 
 /// The `host` of an undo entry for the cluster's YAML (not a host's text).
 pub const CLUSTER: usize = usize::MAX;
@@ -887,6 +894,7 @@ impl Session {
                     field: if u.rules { Field::Rules } else { Field::Routes },
                     before: u.before.as_str().into(),
                     after: u.after.as_str().into(),
+                    hosts_before: None,
                 })
             })
             .collect()
@@ -1043,11 +1051,21 @@ impl Session {
         };
         (next.undo, next.redo) = (undo, redo);
         if record && c.applied != c.text {
+            let hosts_before = (self.world.hosts.iter().zip(&self.drafts))
+                .map(|(h, d)| {
+                    (
+                        h.name().to_string(),
+                        d.rules.applied.clone(),
+                        d.routes.applied.clone(),
+                    )
+                })
+                .collect();
             next.push_undo(Change {
                 host: CLUSTER,
                 field: Field::Rules,
                 before: c.applied.clone(),
                 after: c.text.clone(),
+                hosts_before: Some(Rc::new(hosts_before)),
             });
         }
         // Text typed in a host's editor and not applied yet stays typed.
@@ -1126,6 +1144,7 @@ impl Session {
                 field,
                 before: d.applied.clone(),
                 after: d.text.clone(),
+                hosts_before: None,
             });
             self.redo.clear();
         }
@@ -1218,6 +1237,7 @@ impl Session {
                 field: Field::Rules,
                 before,
                 after: text,
+                hosts_before: None,
             });
             self.redo.clear();
         }
@@ -1313,6 +1333,25 @@ impl Session {
         }
     }
 
+    /// After the sync that undid cluster change `c`: each host's texts as
+    /// they were before `c` (a rule the learner added to kube-proxy's
+    /// chains, which the sync had replaced, comes back).
+    fn put_back_hosts(&mut self, c: &Change) {
+        let Some(texts) = &c.hosts_before else {
+            return;
+        };
+        for (name, rules, routes) in texts.iter() {
+            let Some(h) = self.host(name) else {
+                continue;
+            };
+            for (field, text) in [(Field::Rules, rules), (Field::Routes, routes)] {
+                if self.drafts[h].get(field).applied != *text {
+                    self.install(h, field, text);
+                }
+            }
+        }
+    }
+
     fn push_undo(&mut self, c: Change) {
         self.undo.push(c);
         if self.undo.len() > UNDO_DEPTH {
@@ -1364,6 +1403,7 @@ impl Session {
                     field: f,
                     before: applied,
                     after: typed,
+                    hosts_before: None,
                 });
                 self.version += 1;
                 return Some((h, f));
@@ -1376,12 +1416,15 @@ impl Session {
                 field: f,
                 before: d.applied.clone(),
                 after: typed,
+                hosts_before: None,
             });
             self.version += 1;
             return Some((h, f));
         }
         let c = self.undo.pop()?;
-        self.install(c.host, c.field, &c.before);
+        if self.install(c.host, c.field, &c.before) {
+            self.put_back_hosts(&c);
+        }
         let at = (c.host, c.field);
         self.redo.push(c);
         Some(at)
@@ -1426,6 +1469,9 @@ impl Session {
     ) -> bool {
         let ok = self.resynced(draft, r, false);
         if undo {
+            if ok {
+                self.put_back_hosts(&c);
+            }
             self.redo.push(c);
         } else if ok {
             self.undo.push(c);
@@ -2654,6 +2700,52 @@ mod tests {
     }
 
     /// Cluster edits are undone and redone like the editors' texts.
+    /// A rule the learner added to kube-proxy's chains goes with a cluster
+    /// change (kube-proxy's sync replaces the chain); the change undone,
+    /// the rule is back, as before the change (it stayed gone).
+    #[test]
+    fn undoing_a_cluster_change_puts_the_learners_rules_back() {
+        let mut s = Session::builtin("calico-ipip").unwrap();
+        let yaml = s.cluster.as_ref().unwrap().text.to_string();
+        let h = s.host("node8").unwrap();
+        let rules = |s: &Session| s.drafts[s.host("node8").unwrap()].rules.text.to_string();
+        let mine = "-A KUBE-SERVICES -s 10.99.0.0/16 -m comment --comment MY-EDIT -j RETURN";
+        let edited = rules(&s).replacen(
+            "-A KUBE-SERVICES ",
+            &format!("{mine}\n-A KUBE-SERVICES "),
+            1,
+        );
+        s.edit(h, Field::Rules, edited.as_str().into());
+        assert!(s.apply(h, Field::Rules));
+        let c = Cluster::from_yaml(&yaml).unwrap();
+        let one_less = remove_endpoint(&yaml, c.slices[0].endpoints[1].line).unwrap();
+        s.edit_cluster(one_less.as_str().into());
+        assert!(s.apply_cluster());
+        let synced = rules(&s);
+        assert!(
+            !synced.contains("MY-EDIT"),
+            "kube-proxy's sync replaced KUBE-SERVICES"
+        );
+        assert_eq!(s.undo().map(|x| x.0), Some(CLUSTER));
+        assert_eq!(
+            rules(&s),
+            edited,
+            "undo: the rules as they were, the learner's rule in them"
+        );
+        assert_eq!(s.redo().map(|x| x.0), Some(CLUSTER));
+        assert_eq!(rules(&s), synced);
+        // The same undo as the page makes it over a node dump (the sync in
+        // a worker).
+        let c = s.take_cluster_step(true).expect("a cluster change");
+        let draft = s.cluster.clone().unwrap();
+        let r = generator::resync(Some(&draft.applied), &draft.text, &s.world.scenario);
+        assert!(s.cluster_step_synced(c, true, draft, r));
+        assert_eq!(rules(&s), edited);
+        // And the learner's own edit is undone after it, as before.
+        assert_eq!(s.undo(), Some((h, Field::Rules)));
+        assert!(!rules(&s).contains("MY-EDIT"));
+    }
+
     #[test]
     fn cluster_edits_undo_and_redo() {
         let mut s = Session::builtin("calico-ipip").unwrap();
