@@ -1196,6 +1196,20 @@ def run(b, base):
     b.wait_until(lambda: "news of the path's MTU (1300)" in b.text("#verdict"), "the answer at the client", 5)
     icmp = b.js("const h = [...document.querySelectorAll('.hdr')].find(h => h.textContent.startsWith('ICMP')); return h ? h.textContent : ''")
     check("its ICMP fragmentation needed shows the next-hop MTU field", "next-hop mtu" in icmp and "1300" in icmp, icmp)
+    # A datagram larger than its sender's own MTU is not sent as one
+    # packet (the kernel fragments it): "too big", not "dropped".
+    b.select("#send-proto", "udp")
+    b.clear("#send-to")
+    b.type("#send-to", "10.96.100.10:53")
+    b.clear("#send-len")
+    b.type("#send-len", "1500")
+    b.click("#send-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 6, "the large datagram")
+    b.click("#step-last")
+    b.wait_until(lambda: "too big" in last_history(b), "its tag", 5)
+    check("a datagram larger than its sender's MTU is tagged and marked too big, not dropped",
+          "Too big" in b.text("#verdict") and "too big here" in (b.js("return document.querySelector('svg.topo').getAttribute('aria-label')") or ""),
+          f"{last_history(b)!r} {b.text('#verdict')!r}")
     b.screenshot(os.path.join(SHOTS, "e2e-mtu.png"))
     # A teacher's exercise: the link opens at the packet's first step, not
     # at the step selected (the answer).

@@ -40,6 +40,11 @@ pub fn stage(s: &Step) -> String {
         StepKind::Drop {
             response: Some(_), ..
         } => "refused".into(),
+        // Not sent as one packet: its sender's kernel cuts it up.
+        StepKind::Drop {
+            reason: crate::engine::trace::DropReason::TooBig,
+            ..
+        } => "too big".into(),
         StepKind::Drop { .. } => "drop".into(),
     }
 }

@@ -37,16 +37,7 @@ fn verdict_tag(t: &Result<Rc<Trace>, String>) -> (&'static str, &'static str, &'
     match t {
         Ok(t) => match &t.verdict {
             Verdict::Delivered { .. } => ("✓", "delivered", "verdict-delivered"),
-            Verdict::Dropped {
-                reason: crate::engine::trace::DropReason::TtlExceeded,
-                ..
-            } => ("✕", "out of TTL", "verdict-dropped"),
-            Verdict::Dropped {
-                reason: crate::engine::trace::DropReason::TooBig,
-                ..
-            } => ("✕", "too big", "verdict-dropped"),
-            Verdict::Dropped { .. } if crate::ui::model::refused(t) => ("✕", "refused", "verdict-dropped"),
-            Verdict::Dropped { .. } => ("✕", "dropped", "verdict-dropped"),
+            Verdict::Dropped { reason, .. } => ("✕", crate::ui::model::drop_word(*reason, crate::ui::model::refused(t)), "verdict-dropped"),
             Verdict::Left { .. } => ("→", "left", "verdict-left"),
         },
         Err(_) => ("!", "not sent", "verdict-dropped"),

@@ -330,6 +330,20 @@ pub fn refused(trace: &Trace) -> bool {
     answer(trace).is_some()
 }
 
+/// How a packet dropped for `reason` ended, in a word or two (the packet
+/// list's tag, the picture's mark): `answered`, when the drop answered
+/// the sender.
+pub fn drop_word(reason: crate::engine::trace::DropReason, answered: bool) -> &'static str {
+    use crate::engine::trace::DropReason;
+    match reason {
+        DropReason::TtlExceeded => "out of TTL",
+        // Its sender's kernel sends the data in packets that fit.
+        DropReason::TooBig => "too big",
+        _ if answered => "refused",
+        _ => "dropped",
+    }
+}
+
 /// What a drop answered the sender with (`ICMP port-unreachable to
 /// 192.168.11.200`, `TCP RST to …`), when it answered.
 fn answer(trace: &Trace) -> Option<String> {

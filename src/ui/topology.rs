@@ -145,9 +145,7 @@ pub fn topology(props: &TopologyProps) -> Html {
     // At a drop the packet ends where it is: the mark says so too.
     let ended = props.trace.as_ref().zip(current.as_ref()).and_then(|(t, (i, _))| {
         match &t.steps[*i].kind {
-            StepKind::Drop { reason: crate::engine::trace::DropReason::TtlExceeded, .. } => Some("out of TTL"),
-            StepKind::Drop { response: Some(_), .. } => Some("refused"),
-            StepKind::Drop { .. } => Some("dropped"),
+            StepKind::Drop { reason, response, .. } => Some(crate::ui::model::drop_word(*reason, response.is_some())),
             _ => None,
         }
     });
