@@ -229,11 +229,13 @@ def main():
 # 532.9 kB with the narrow layout's following of the packet, 535.6 kB
 # with a lost-work hunt's fixes (a second place to keep a link's session
 # aside, the swap of Bring back, storage refusing to keep a session) and
-# an expert's corrections of the Why; the
+# an expert's corrections of the Why, 539.3 kB with the list of sessions
+# kept aside (a third exercise no longer replaces the first's work) and
+# a review's fixes; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 537_000
+PAGE_BYTES_LIMIT = 541_000
 
 
 def page_size(dist):
@@ -956,22 +958,35 @@ def run(b, base):
     time.sleep(1.2)
     b.get("about:blank")
     b.get(shared)
-    b.wait_until(lambda: b.exists("#restore-own") and b.exists("#restore-link"), "the offers to bring back both sessions", 10)
+    b.wait_until(lambda: b.exists("#restore-own") and b.exists("#restore-earlier"), "the offers to bring back both sessions", 10)
     check("the next link keeps the work on the linked session aside, and says the learner's own is kept too",
-          "Your own session of this scenario was kept aside. So is your work on the session you had opened from a link" in b.text(".notice"), b.text(".notice"))
+          "Your own session of this scenario is kept aside. The session you had open, with your work on it, is kept aside too" in b.text(".notice"), b.text(".notice"))
     b.click("#restore-own")
     b.wait_until(lambda: len(b.find_all(".history-item")) != 1, "the learner's own session back", 10)
     check("Bring back my own session brings the learner's own (2 packets), not the work on the link (3)",
           len(b.find_all(".history-item")) == 2, f"{len(b.find_all('.history-item'))} packets")
-    b.click("#restore-link-toolbar")
+    b.click(".kept-menu summary")
+    b.wait("#kept-1", 5)
+    b.click("#kept-1")
     b.wait_until(lambda: len(b.find_all(".history-item")) != 2, "the work on the link back", 10)
-    check("…and the toolbar's Link's session brings the work on the link (3 packets), keeping the learner's own aside in turn",
+    check("…and the toolbar's Kept list brings the work on the link (3 packets), keeping the learner's own aside in turn",
           len(b.find_all(".history-item")) == 3 and b.exists("#restore-own") and "your own, is kept aside" in b.text(".notice"),
           f"{len(b.find_all('.history-item'))} packets; {b.text('.notice')!r}")
     b.click("#restore-own")
     b.wait_until(lambda: len(b.find_all(".history-item")) != 3, "the learner's own session back again", 10)
-    check("going back and forth loses neither session", len(b.find_all(".history-item")) == 2 and b.exists("#restore-link"),
+    check("going back and forth loses neither session", len(b.find_all(".history-item")) == 2 and b.exists("#restore-earlier"),
           f"{len(b.find_all('.history-item'))} packets; {b.text('.notice')!r}")
+    # A third link: the learner's own goes aside again, and the work on the
+    # first link stays kept (a third exercise replaced it).
+    time.sleep(1.2)
+    b.get("about:blank")
+    b.get(shared)
+    b.wait_until(lambda: b.exists("#restore-own"), "the third link", 10)
+    kept = b.text(".kept-menu summary") if b.exists(".kept-menu summary") else ""
+    check("a third link keeps every session: the learner's own and the work on the first link (Kept (2))",
+          kept == "Kept (2)", repr(kept))
+    b.click("#restore-own")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the learner's own session, once more", 10)
 
     # Storage full: a link opened over the learner's work, which cannot be
     # kept aside, leaves that work saved and does not autosave over it

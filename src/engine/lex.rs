@@ -1,8 +1,9 @@
 //! Splits a line into words the way `iptables-restore` does (whitespace
-//! separates words, double quotes group a word, `\"` and `\\` escape inside
-//! them; a single quote is a character like any other), or, for a single
-//! command typed as at a shell, as a POSIX shell does (single quotes group
-//! literally too).
+//! separates words, double quotes group a word, a backslash inside them
+//! takes the next character whatever it is; a single quote is a character
+//! like any other), or, for a single command typed as at a shell, as a
+//! POSIX shell does (single quotes group literally too; inside double
+//! quotes only `\"` and `\\` escape).
 //!
 //! Words borrow from the line unless quoting changed them: a 12 MB dump is
 //! split without allocating a string per word.
@@ -176,8 +177,9 @@ fn split<'a>(
     Ok(())
 }
 
-/// Writes a word back as `iptables-save` does: quoted (with `\"` and `\\`
-/// escaped) when it was quoted or must be.
+/// Writes a word back in restore syntax, so that [`words`] reads it as
+/// it was: quoted (with `\"` and `\\` escaped) when it was quoted or
+/// must be. (`iptables-save`'s own quoting is `canonical`'s.)
 pub fn quote(text: &str, quoted: bool) -> String {
     if quoted
         || text.is_empty()

@@ -457,10 +457,6 @@ impl SimState {
         id
     }
 
-    /// Forgets all tracked connections (`conntrack -F` everywhere). The
-    /// sockets keep theirs, as on Linux: a connection whose NAT is then
-    /// chosen anew (another endpoint, another masquerade port) meets a
-    /// socket that does not know it.
     /// What replacing `host`'s rules with `rules` (iptables-restore) does
     /// to the state the old rules kept: their packet counters and each
     /// `statistic --mode nth` match's counter start again from zero, and
@@ -477,6 +473,10 @@ impl SimState {
         }
     }
 
+    /// Forgets all tracked connections (`conntrack -F` everywhere). The
+    /// sockets keep theirs, as on Linux: a connection whose NAT is then
+    /// chosen anew (another endpoint, another masquerade port) meets a
+    /// socket that does not know it.
     pub fn clear_conntrack(&mut self) {
         self.conntrack.iter_mut().for_each(conntrack::Table::clear);
     }
@@ -765,14 +765,12 @@ fn endpoint_src(p: &Packet) -> Endpoint {
     }
 }
 
-/// Records a `recent` time stamp. The kernel keeps as many per address as
-/// the rules' largest `--hitcount` asks, up to 65536 (measured on Linux
-/// 6.18, ip_pkt_list_tot 0: `--hitcount 25` drops from the 25th packet,
-/// `--hitcount 300` from the 300th): keeping 65535 gives the same answers
-/// to every `--hitcount`.
 /// Stamps entry `p` of a `recent` list (recent_entry_update): its time
-/// joins its stamps (the last 65,535 kept) and it becomes the list's most
-/// recently stamped.
+/// joins its stamps and it becomes the list's most recently stamped. The
+/// kernel keeps as many stamps per address as the rules' largest
+/// `--hitcount` asks, up to 65536 (measured on Linux 6.18, ip_pkt_list_tot
+/// 0: `--hitcount 25` drops from the 25th packet, `--hitcount 300` from the
+/// 300th): keeping 65535 gives the same answers to every `--hitcount`.
 fn stamp(list: &mut Vec<(Ipv4Addr, Vec<u64>)>, p: usize, now: u64) {
     let mut e = list.remove(p);
     e.1.push(now);

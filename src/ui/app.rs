@@ -132,9 +132,9 @@ pub struct Notice {
     pub text: String,
     /// Offer to bring back the learner's own session (a link replaced it).
     pub restore: bool,
-    /// Offer to bring back the learner's work on a link's session (another
-    /// link replaced it).
-    pub restore_link: bool,
+    /// Offer to bring back the session that was shown, kept aside after the
+    /// others (its place).
+    pub restore_earlier: Option<usize>,
     /// The learner's session could not be kept aside: this tab must not
     /// autosave over it.
     pub hold_save: bool,
@@ -145,14 +145,14 @@ pub struct Notice {
 impl Notice {
     /// Whether it offers a session kept aside.
     pub fn offers(&self) -> bool {
-        self.restore || self.restore_link
+        self.restore || self.restore_earlier.is_some()
     }
 
     /// Adds what keeping the learner's session aside did.
     fn with(mut self, kept: Kept) -> Notice {
         self.text.push_str(&kept.text);
         self.restore = kept.restore;
-        self.restore_link = kept.restore_link;
+        self.restore_earlier = kept.restore_earlier;
         self.hold_save = kept.hold;
         self.error |= kept.hold;
         self
@@ -163,7 +163,7 @@ impl Notice {
             error: false,
             text: text.into(),
             restore: false,
-            restore_link: false,
+            restore_earlier: None,
             hold_save: false,
             take_over: false,
         }
@@ -173,7 +173,7 @@ impl Notice {
             error: true,
             text: text.into(),
             restore: false,
-            restore_link: false,
+            restore_earlier: None,
             hold_save: false,
             take_over: false,
         }
@@ -280,9 +280,10 @@ pub struct App {
     /// Hosts whose rules wait for their chunked parse (an imported
     /// scenario with more than one large dump): one parse runs at a time.
     chunk_queue: Vec<(usize, String)>,
-    /// Whether a session of this scenario is kept aside: the learner's
-    /// own, and their work on a link's session.
-    has_backup: (bool, bool),
+    /// The sessions of this scenario kept aside, with a word on each.
+    has_backup: Rc<Vec<(browser::Slot, String)>>,
+    /// The session shown came from a link or a file (worked on or not).
+    linked: bool,
     /// The learner's session in storage could not be kept aside when a
     /// link or a file replaced it: this tab does not autosave over it.
     hold_save: bool,
@@ -668,24 +669,22 @@ fn what_came_back(saved: &Saved, name: &str) -> Option<String> {
     }
 }
 
-/// Keeps the learner's session `own` of scenario `base` aside before a
-/// link or a file replaces it; where, when it was: the learner's own
-/// session is never replaced by one that came from a link or a file. Not
-/// kept: a link's or a file's session not worked on while the learner's
-/// own is kept (the link has it). An error sentence when the browser
-/// refused (its storage is full).
-fn keep_aside(own: &Saved, base: Option<&str>) -> Result<Option<browser::Slot>, String> {
+/// Keeps `shown`, the learner's session of scenario `base`, aside before
+/// a link, a file or a session kept aside replaces it: as their own when
+/// none is kept and it did not come from a link or a file (`linked`), else
+/// after the other sessions kept, so that no session kept is replaced. Not
+/// kept: a link's or a file's session nobody worked on (`unworked`: the
+/// link has it). Returns where; an error sentence when the browser refused
+/// (its storage is full).
+fn keep_aside(shown: &Saved, base: Option<&str>, linked: bool, unworked: bool) -> Result<Option<browser::Slot>, String> {
     use browser::Slot;
-    let own_kept = browser::has_backup(Slot::Own, base);
-    if own_kept && browser::is_foreign(base) {
+    if unworked {
         return Ok(None);
     }
-    let slot = if own_kept && browser::is_linked(base) {
-        Slot::Link
-    } else {
-        Slot::Own
-    };
-    browser::backup(slot, own).map(|()| Some(slot))
+    if !linked && !browser::has_backup(Slot::Own, base) {
+        return browser::backup(Slot::Own, shown).map(|()| Some(Slot::Own));
+    }
+    browser::push_earlier(shown).map(|()| Some(Slot::Earlier(browser::earlier_count(base))))
 }
 
 /// What keeping the learner's session aside did, for the notice of the
@@ -694,40 +693,49 @@ fn keep_aside(own: &Saved, base: Option<&str>) -> Result<Option<browser::Slot>, 
 struct Kept {
     text: String,
     restore: bool,
-    restore_link: bool,
+    /// The session shown went after the other sessions kept.
+    restore_earlier: Option<usize>,
     /// It could not be kept: it stays saved, and the tab holds off.
     hold: bool,
 }
 
-/// Keeps `own`, the learner's session of `base` (if it holds work), aside
-/// as a link or a file replaces it, and says what is kept now.
+/// Keeps `own`, the learner's saved session of `base` (if it holds work),
+/// aside as a link or a file replaces it, and says what is kept now.
 fn keep_before_replacing(own: Result<Option<Saved>, String>, base: Option<&str>) -> Kept {
     use browser::Slot;
     let kept = match own {
-        Ok(own) => own.map(|o| keep_aside(&o, base)),
+        Ok(own) => own.map(|o| keep_aside(&o, base, browser::is_linked(base), browser::is_foreign(base))),
         Err(e) => Some(Err(e)),
     };
-    if let Some(Err(e)) = kept {
-        return Kept {
-            text: format!(" Your session of this scenario could not be kept aside ({e}): it stays saved as it was, and this tab does not autosave over it (\"Export\" keeps work done here)."),
-            hold: true,
-            ..Kept::default()
-        };
-    }
+    let slot = match kept {
+        Some(Err(e)) => {
+            return Kept {
+                text: format!(" Your session of this scenario could not be kept aside ({e}): it stays saved as it was, and this tab does not autosave over it; the button opens it again (\"Export\" keeps work done here first)."),
+                restore: true,
+                hold: true,
+                ..Kept::default()
+            }
+        }
+        Some(Ok(slot)) => slot,
+        None => None,
+    };
     // Kept now, or by a link or a file before this one.
     let restore = browser::has_backup(Slot::Own, base);
-    let restore_link = browser::has_backup(Slot::Link, base);
     let mut text = String::new();
     if restore {
-        text.push_str(" Your own session of this scenario was kept aside.");
+        text.push_str(" Your own session of this scenario is kept aside.");
     }
-    if restore_link {
-        text.push_str(" So is your work on the session you had opened from a link or a file before.");
-    }
+    let restore_earlier = match slot {
+        Some(Slot::Earlier(n)) => {
+            text.push_str(" The session you had open, with your work on it, is kept aside too (\"Kept\" lists all).");
+            Some(n)
+        }
+        _ => None,
+    };
     Kept {
         text,
         restore,
-        restore_link,
+        restore_earlier,
         hold: false,
     }
 }
@@ -738,10 +746,34 @@ fn other_tabs_work(base: Option<&str>) -> bool {
     browser::saved_by_other_tab(base).is_some_and(|r| r.is_err() || r.is_ok_and(|s| holds_work(&s)))
 }
 
-/// Which sessions of `base` are kept aside (none for an embedded page).
-fn backups(embed: bool, base: Option<&str>) -> (bool, bool) {
-    let has = |slot| !embed && browser::has_backup(slot, base);
-    (has(browser::Slot::Own), has(browser::Slot::Link))
+/// The sessions of `base` kept aside, with a word on each, newest first
+/// after the learner's own (none for an embedded page).
+fn backups(embed: bool, base: Option<&str>) -> Rc<Vec<(browser::Slot, String)>> {
+    use browser::Slot;
+    if embed {
+        return Rc::default();
+    }
+    let n = browser::earlier_count(base);
+    let what = |slot| {
+        let saved = browser::load_backup(slot, base)?;
+        let name = saved.base.clone().unwrap_or_default();
+        let sends = model::plural(saved.sends.len(), "packet");
+        Some(what_came_back(&saved, &name).unwrap_or_else(|| format!("the {sends} sent")))
+    };
+    (browser::has_backup(Slot::Own, base).then_some(Slot::Own))
+        .into_iter()
+        .chain((1..=n).rev().map(Slot::Earlier))
+        .map(|slot| {
+            let who = match slot {
+                Slot::Own => "Your own session".to_string(),
+                Slot::Earlier(k) if k == n => "The session you had open last".to_string(),
+                Slot::Earlier(k) => format!("A session kept {} before it", model::plural(n - k, "time")),
+            };
+            let what = what(slot).map_or_else(|| " (it no longer reads)".to_string(), |w| format!(": {w}"));
+            (slot, format!("{who}{what}"))
+        })
+        .collect::<Vec<_>>()
+        .into()
 }
 
 /// The session a link holds, for an embedded page (no notice, no storage).
@@ -755,8 +787,9 @@ fn embedded_link(frag: &str) -> Result<Session, String> {
     Session::from_saved(&saved)
 }
 
-/// Opens a link. The learner's own autosave of the same scenario is kept
-/// aside (a backup), and the notice offers it back.
+/// Opens a link. The learner's autosave of the same scenario, if it holds
+/// work, is kept aside ([`keep_before_replacing`]), and the notice offers
+/// it back.
 fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
     let saved = share::decode_link(frag).map_err(|e| e.to_string())?;
     let s = Session::from_saved(&saved)?;
@@ -1067,7 +1100,7 @@ impl App {
         // A session that came from a link or a file and was not worked on
         // (also when it comes back from its autosave): work on it makes it
         // the learner's own, which the next link then keeps aside.
-        self.foreign = browser::is_foreign(self.session.base.as_deref())
+        self.foreign = (!self.embed && browser::is_foreign(self.session.base.as_deref()))
             .then(|| (self.session.sends.len(), self.session.world_gen()));
         self.send_error = None;
         self.editor_host = App::first_editor_host(&mut self.session);
@@ -1092,6 +1125,7 @@ impl App {
             browser::set_query_scenario(self.session.base.as_deref().unwrap_or(IMPORTED));
         }
         self.has_backup = backups(self.embed, self.session.base.as_deref());
+        self.linked = !self.embed && browser::is_linked(self.session.base.as_deref());
         self.hold_save = false;
     }
 
@@ -1156,6 +1190,17 @@ impl App {
         Some(format!("Edits here are not autosaved: {why} (the message at the top of the page says more). \"Export\" keeps them in a file."))
     }
 
+    /// The session as the autosave keeps it: with its undo and redo (a
+    /// link does not keep them).
+    fn saved_with_undo(&self) -> Saved {
+        let (undo, redo) = self.session.undo_steps(UNDO_SAVE_BYTES);
+        Saved {
+            undo,
+            redo,
+            ..self.saved()
+        }
+    }
+
     /// Saves the session now (embedded pages never save).
     fn flush_autosave(&mut self) -> Result<(), browser::SaveError> {
         self.apply_pending();
@@ -1175,16 +1220,23 @@ impl App {
         // Another tab saved a session holding no work (opened at the same
         // moment, say): this tab's goes over it, as the other's would.
         let base = self.session.base.clone();
-        if browser::saved_by_other_tab(base.as_deref()).is_some() && !other_tabs_work(base.as_deref()) {
-            browser::forget_seen(base.as_deref());
+        let b = base.as_deref();
+        if browser::saved_by_other_tab(b).is_some_and(|r| r.is_ok_and(|s| !holds_work(&s))) {
+            browser::forget_seen(b);
         }
-        // The autosave keeps undo and redo too (a link does not).
-        let (undo, redo) = self.session.undo_steps(UNDO_SAVE_BYTES);
-        browser::autosave(&Saved {
-            undo,
-            redo,
-            ..self.saved()
-        })
+        // Sent or edited since it came from a link or a file: the learner's
+        // own from now on (a link or a file opened next keeps it aside).
+        if self.foreign.is_some_and(|m| m != self.mark()) {
+            self.foreign = None;
+            // The link no longer shows this session.
+            browser::clear_fragment();
+        }
+        browser::autosave(&self.saved_with_undo())?;
+        // The marks say what this save is (another tab may have written
+        // them for its own).
+        browser::set_foreign(b, self.foreign.is_some());
+        browser::set_linked(b, self.linked);
+        Ok(())
     }
 
     fn link_fragment(&self) -> Result<String, String> {
@@ -1243,13 +1295,15 @@ impl Component for App {
 
     fn create(ctx: &Context<Self>) -> Self {
         let (mut session, notice) = initial_session();
+        // An embedded page never touches the reader's storage.
+        let embed = browser::query("embed").is_some_and(|v| v == "1");
         // Opened from a link or a file, now or before (restored from its
         // autosave): see `replace_session`.
-        let foreign = browser::is_foreign(session.base.as_deref())
+        let foreign = (!embed && browser::is_foreign(session.base.as_deref()))
             .then(|| (session.sends.len(), session.world_gen()));
-        let has_backup = backups(false, session.base.as_deref());
+        let has_backup = backups(embed, session.base.as_deref());
+        let linked = !embed && browser::is_linked(session.base.as_deref());
         let hold_save = notice.as_ref().is_some_and(|n| n.hold_save);
-        let embed = browser::query("embed").is_some_and(|v| v == "1");
         let embed_editors = browser::query("editors").is_some_and(|v| v == "1");
         let editor_host = App::first_editor_host(&mut session);
         let form_draft = session.saved_form.take();
@@ -1382,6 +1436,7 @@ impl Component for App {
             import_seq: 0,
             chunk_queue: Vec::new(),
             has_backup,
+            linked,
             hold_save,
             foreign,
             refocus: None,
@@ -1825,6 +1880,7 @@ impl Component for App {
                 }
                 Err(e) => self.notice = Some(Notice::error(e)),
             },
+            Msg::Reset if self.embed => return false,
             Msg::Reset => {
                 let Some(name) = self.session.base.clone() else {
                     self.notice = Some(Notice::error(
@@ -1868,81 +1924,103 @@ impl Component for App {
             }
             Msg::TakeOver => {
                 let base = self.session.base.clone();
-                if let Err(e) = browser::keep_other_tab_aside(base.as_deref()) {
-                    self.notice = Some(Notice { take_over: true, ..Notice::error(e) });
-                    return true;
-                }
+                let slot = match browser::keep_other_tab_aside(base.as_deref()) {
+                    Ok(slot) => slot,
+                    Err(e) => {
+                        self.notice = Some(Notice { take_over: true, ..Notice::error(e) });
+                        return true;
+                    }
+                };
                 browser::forget_seen(base.as_deref());
                 self.other_tab = false;
-                // What is kept aside is the other tab's now.
-                self.other_tabs_aside = true;
+                // What is kept aside as the learner's own is the other tab's now.
+                self.other_tabs_aside = slot == Some(browser::Slot::Own);
+                self.has_backup = backups(self.embed, base.as_deref());
                 self.notice = Some(match self.flush_autosave() {
                     Ok(()) => Notice {
-                        restore: true,
+                        restore: slot == Some(browser::Slot::Own),
+                        restore_earlier: match slot {
+                            Some(browser::Slot::Earlier(k)) => Some(k),
+                            _ => None,
+                        },
                         ..Notice::info("This tab's work is saved; the other tab's is kept aside, and the button brings it back here.")
                     },
                     Err(e) => Notice::error(e.text()),
                 });
-                self.focus_fallback = vec!["restore-own".into()];
+                self.focus_fallback = vec!["restore-own".into(), "restore-earlier".into()];
+            }
+            Msg::Restore(_) if self.embed => return false,
+            // Holding off: what is saved is the learner's own session, which
+            // a link could not keep aside: it opens again, the link's
+            // session given up (the learner says so).
+            Msg::Restore(_) if self.hold_save => {
+                if browser::confirm("The session shown is not saved: opening your saved session again gives it up (\"Export\" keeps it in a file first). Go on?") {
+                    browser::clear_fragment();
+                    browser::reload();
+                }
+                return false;
+            }
+            // Another tab's save is in this scenario's place: the tab does
+            // not autosave, so a session brought back here could be lost.
+            Msg::Restore(_) if self.other_tab => {
+                self.notice = Some(Notice {
+                    take_over: true,
+                    ..Notice::error("This tab does not autosave (another tab saved its work on this scenario since), so a session brought back here could be lost. Save this tab's work first (the other tab's is then kept aside), then bring it back.")
+                });
             }
             Msg::Restore(slot) => {
                 use browser::Slot;
                 let base = self.session.base.clone();
                 let b = base.as_deref();
-                match browser::load_backup(slot, b).map(|saved| Session::from_saved(&saved)) {
-                    Some(Ok(s)) if self.may_replace() => {
+                let Some(saved) = browser::load_backup(slot, b) else {
+                    self.notice = Some(Notice::error("That session is no longer kept aside (another tab may have brought it back)."));
+                    self.has_backup = backups(self.embed, b);
+                    return true;
+                };
+                match Session::from_saved(&saved) {
+                    Err(e) => self.notice = Some(Notice::error(format!("The session kept aside could not be opened: {e}"))),
+                    Ok(_) if !self.may_replace() => {}
+                    Ok(s) => {
                         // The session shown, if it holds the learner's work,
-                        // takes the place of its kind: going back and forth
+                        // is kept aside in its turn: going back and forth
                         // loses nothing. (A link's session not worked on is
                         // the link's.)
-                        let linked = browser::is_linked(b);
                         let unworked = self.foreign.is_some_and(|m| m == self.mark());
-                        let (undo, redo) = self.session.undo_steps(UNDO_SAVE_BYTES);
-                        let shown = Some(Saved { undo, redo, ..self.saved() }).filter(|o| !unworked && holds_work(o));
-                        let to = if linked { Slot::Link } else { Slot::Own };
-                        if shown.is_some()
-                            && to != slot
-                            && browser::has_backup(to, b)
-                            && !browser::confirm(if to == Slot::Own {
-                                "Your own session kept aside would be replaced by the one shown. Go on?"
-                            } else {
-                                "The link's session kept aside would be replaced by the one shown. Go on?"
-                            })
-                        {
-                            return false;
-                        }
-                        let kept = match &shown {
-                            Some(o) => match browser::backup(to, o) {
-                                Ok(()) => Some(to),
-                                Err(e) => {
-                                    if !browser::confirm(&format!("The session shown could not be kept aside ({e}): it will be lost. Go on?")) {
-                                        return false;
-                                    }
-                                    None
+                        let shown = Some(self.saved_with_undo()).filter(holds_work);
+                        browser::clear_backup(slot, b);
+                        let kept = match shown.map(|o| keep_aside(&o, b, self.linked, unworked)) {
+                            Some(Err(e)) => {
+                                if !browser::confirm(&format!("The session shown could not be kept aside ({e}): it will be lost. Go on?")) {
+                                    // The one taken goes back.
+                                    let _ = match slot {
+                                        Slot::Own => browser::backup(Slot::Own, &saved),
+                                        Slot::Earlier(_) => browser::push_earlier(&saved),
+                                    };
+                                    self.has_backup = backups(self.embed, b);
+                                    return true;
                                 }
-                            },
+                                None
+                            }
+                            Some(Ok(k)) => k,
                             None => None,
                         };
-                        if kept != Some(slot) {
-                            browser::clear_backup(slot, b);
-                        }
                         browser::set_foreign(b, false);
-                        browser::set_linked(b, slot == Slot::Link);
+                        browser::set_linked(b, slot != Slot::Own);
                         let other_tabs = self.other_tabs_aside && slot == Slot::Own;
                         self.replace_session(s);
                         let mut n = Notice::info(match (slot, other_tabs) {
                             (_, true) => "The other tab's session is back.",
                             (Slot::Own, _) => "Your own session is back.",
-                            (Slot::Link, _) => "Your work on the link's session is back.",
+                            (Slot::Earlier(_), _) => "The session kept aside is back.",
                         });
                         match kept {
                             Some(Slot::Own) => {
                                 n.text.push_str(" The session shown before, your own, is kept aside.");
                                 n.restore = true;
                             }
-                            Some(Slot::Link) => {
-                                n.text.push_str(" The session shown before, with your work on it, is kept aside.");
-                                n.restore_link = true;
+                            Some(Slot::Earlier(k)) => {
+                                n.text.push_str(" The session shown before, with your work on it, is kept aside too (\"Kept\" lists all).");
+                                n.restore_earlier = Some(k);
                             }
                             None => {}
                         }
@@ -1950,9 +2028,6 @@ impl Component for App {
                         self.fall_back_to_steps();
                         self.schedule_autosave(ctx);
                     }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => self.notice = Some(Notice::error(e)),
-                    None => self.notice = Some(Notice::error("No such session is kept aside.")),
                 }
             }
             Msg::ImportScenario(text) => {
@@ -1989,9 +2064,15 @@ impl Component for App {
                     Ok((s, large)) if self.may_replace() => {
                         // The learner's own session of that scenario is kept aside.
                         let base = s.base.clone();
-                        let kept = keep_before_replacing(own_session(base.as_deref()).map(|o| o.filter(holds_work)), base.as_deref());
+                        // (An embedded page keeps nothing: it never
+                        // touches the reader's storage.)
+                        let kept = if self.embed {
+                            Kept::default()
+                        } else {
+                            keep_before_replacing(own_session(base.as_deref()).map(|o| o.filter(holds_work)), base.as_deref())
+                        };
                         let hold = kept.hold;
-                        if !hold {
+                        if !hold && !self.embed {
                             browser::set_foreign(base.as_deref(), true);
                             browser::set_linked(base.as_deref(), true);
                         }
@@ -2111,7 +2192,9 @@ impl Component for App {
                 // learner's work: the file replaces it only when they say so.
                 let f = if is_rules { Field::Rules } else { Field::Routes };
                 self.apply_pending();
-                let typed = (self.session.drafts.get(host)).is_some_and(|d| d.get(f).text != d.get(f).applied);
+                // (A large dump waiting for its parse has no errors yet.)
+                let parsing = self.importing.as_ref().is_some_and(|i| i.host == host) && f == Field::Rules;
+                let typed = !parsing && (self.session.drafts.get(host)).is_some_and(|d| d.get(f).text != d.get(f).applied);
                 if typed
                     && !browser::confirm(&format!(
                         "The {} editor holds text you typed that is not in use (it has errors). {name} replaces it, and Undo does not bring it back. Go on?",
@@ -2286,14 +2369,6 @@ impl Component for App {
                 // address now: the tab may be closing.)
                 if self.address_timer.take().is_some() && std::mem::take(&mut self.address_behind) && self.filters.exercise {
                     self.keep_link_in_address();
-                }
-                // Sent or edited since it came from a link or a file: the
-                // learner's own from now on.
-                if self.foreign.is_some_and(|m| m != self.mark()) {
-                    browser::set_foreign(self.session.base.as_deref(), false);
-                    self.foreign = None;
-                    // The link no longer shows this session.
-                    browser::clear_fragment();
                 }
                 // Told once: a real node's dump does not fit in storage.
                 match self.flush_autosave() {
@@ -2807,8 +2882,8 @@ impl Component for App {
                         if n.restore {
                             <button id="restore-own" onclick={link.callback(|_| Msg::Restore(browser::Slot::Own))}>{ if self.other_tabs_aside { "Bring back the other tab's session" } else { "Bring back my own session" } }</button>
                         }
-                        if n.restore_link {
-                            <button id="restore-link" onclick={link.callback(|_| Msg::Restore(browser::Slot::Link))}>{ "Bring back the link's session" }</button>
+                        if let Some(k) = n.restore_earlier {
+                            <button id="restore-earlier" onclick={link.callback(move |_| Msg::Restore(browser::Slot::Earlier(k)))}>{ if n.take_over || n.text.contains("other tab") { "Bring back the other tab's session" } else { "Bring back the session you had open" } }</button>
                         }
                         if n.take_over {
                             <button id="take-over" onclick={link.callback(|_| Msg::TakeOver)}>{ "Save this tab's work instead" }</button>
@@ -2996,11 +3071,34 @@ impl App {
                         <button id="undo" disabled={!s.can_undo() || self.syncing} onclick={link.callback(|_| Msg::Undo)} title="Undo the last applied edit (Ctrl+Z)">{ "↶ Undo" }</button>
                         <button id="redo" disabled={!s.can_redo() || self.syncing} onclick={link.callback(|_| Msg::Redo)} title="Redo (Ctrl+Y)">{ "↷ Redo" }</button>
                         <button id="reset" onclick={link.callback(|_| Msg::Reset)} title="Back to the built-in scenario: your edits are discarded">{ "Reset" }</button>
-                        if self.has_backup.0 {
+                        if self.has_backup.iter().any(|(slot, _)| *slot == browser::Slot::Own) {
                             <button id="restore-own-toolbar" onclick={link.callback(|_| Msg::Restore(browser::Slot::Own))} title="Your own session of this scenario, kept aside when a link or an import replaced it">{ "My session" }</button>
                         }
-                        if self.has_backup.1 {
-                            <button id="restore-link-toolbar" onclick={link.callback(|_| Msg::Restore(browser::Slot::Link))} title="Your work on a session opened from a link or a file, kept aside when another one replaced it">{ "Link's session" }</button>
+                        if self.has_backup.iter().any(|(slot, _)| *slot != browser::Slot::Own) {
+                            <details class="kept-menu">
+                                <summary class="button" title="The sessions of this scenario kept aside when a link, a file or a session brought back replaced them">{ format!("Kept ({})", self.has_backup.len()) }</summary>
+                                <ul class="kept-list" aria-label="Sessions kept aside">
+                                    { for self.has_backup.iter().map(|(slot, what)| {
+                                        let slot = *slot;
+                                        let id = match slot {
+                                            browser::Slot::Own => "kept-own".to_string(),
+                                            browser::Slot::Earlier(k) => format!("kept-{k}"),
+                                        };
+                                        html! {
+                                            <li>
+                                                <span>{ what.clone() }</span>
+                                                <button id={id} onclick={link.callback(move |e: MouseEvent| {
+                                                    // The list closes behind its choice.
+                                                    if let Some(d) = e.target_dyn_into::<web_sys::Element>().and_then(|t| t.closest("details").ok().flatten()) {
+                                                        let _ = d.remove_attribute("open");
+                                                    }
+                                                    Msg::Restore(slot)
+                                                })}>{ "Bring back" }</button>
+                                            </li>
+                                        }
+                                    }) }
+                                </ul>
+                            </details>
                         }
                     </div>
                     <div class="button-group">

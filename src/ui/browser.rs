@@ -123,22 +123,28 @@ fn autosave_key(base: Option<&str>) -> String {
     format!("{AUTOSAVE_KEY}.{}", base.unwrap_or("imported"))
 }
 
-/// Where a session of a scenario is kept aside (one each).
+/// Where a session of a scenario is kept aside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
     /// The learner's own session, which a link or a file replaced.
     Own,
-    /// The learner's work on a link's (or a file's) session, which another
-    /// link or file replaced while their own was kept already.
-    Link,
+    /// One of the other sessions kept aside (the learner's work on a link's
+    /// session, which another link replaced; their own when it was kept
+    /// already), oldest first: 1 to [`EARLIER_MAX`].
+    Earlier(usize),
 }
 
+/// How many other sessions of a scenario are kept aside; the oldest goes
+/// when one more comes.
+pub const EARLIER_MAX: usize = 5;
+
 fn backup_key(slot: Slot, base: Option<&str>) -> String {
-    let key = match slot {
-        Slot::Own => BACKUP_KEY,
-        Slot::Link => LINK_BACKUP_KEY,
-    };
-    format!("{key}.{}", base.unwrap_or("imported"))
+    let base = base.unwrap_or("imported");
+    match slot {
+        Slot::Own => format!("{BACKUP_KEY}.{base}"),
+        Slot::Earlier(1) => format!("{LINK_BACKUP_KEY}.{base}"),
+        Slot::Earlier(n) => format!("{LINK_BACKUP_KEY}.{base}.{n}"),
+    }
 }
 
 /// localStorage, when the browser lets the page have it (an embedded page
@@ -251,25 +257,24 @@ impl SaveError {
 
 pub const OTHER_TAB: &str = "This scenario is open in another tab too, which has saved its own work since: this tab no longer autosaves, so that work is not overwritten.";
 
-/// Puts another tab's saved session of `base` aside (as \"Bring back my
-/// own session\" offers it), so that this tab's can be saved in its place.
-/// When a session is kept aside already (the learner's own, put aside by
-/// a link or a file), the learner says whether the other tab's replaces
-/// it. An error sentence when nothing was done.
-pub fn keep_other_tab_aside(base: Option<&str>) -> Result<(), String> {
+/// Puts another tab's saved session of `base` aside, so that this tab's
+/// can be saved in its place: where the learner's own is kept, else, when
+/// that is taken, after the other sessions kept. Where it went (None:
+/// nothing was saved); an error sentence when nothing was done.
+pub fn keep_other_tab_aside(base: Option<&str>) -> Result<Option<Slot>, String> {
     let Some(text) = get(&autosave_key(base)) else {
-        return Ok(());
+        return Ok(None);
     };
-    if has_backup(Slot::Own, base)
-        && !confirm("A session of this scenario is kept aside already (your own, from before a link or a file). Keeping the other tab's aside replaces it. Go on?")
-    {
-        return Err("Nothing was changed: this tab still does not autosave. \"Export\" keeps its work in a file.".into());
-    }
-    set(&backup_key(Slot::Own, base), &text).map_err(|e| {
+    let kept = if has_backup(Slot::Own, base) {
+        push_earlier_text(base, &text)
+    } else {
+        set(&backup_key(Slot::Own, base), &text).map(|()| Slot::Own)
+    };
+    let slot = kept.map_err(|e| {
         format!("The browser refused to keep the other tab's session aside ({e}), so nothing was changed. \"Export\" keeps this tab's work in a file.")
     })?;
     set_foreign(base, false);
-    Ok(())
+    Ok(Some(slot))
 }
 
 /// Moves the stored session of `base` aside, under `….unreadable`, so
@@ -342,8 +347,48 @@ pub fn has_backup(slot: Slot, base: Option<&str>) -> bool {
     get(&backup_key(slot, base)).is_some()
 }
 
+/// Takes a session kept aside away: the learner's own, or one of the
+/// others (the later ones move down, so they stay in order).
 pub fn clear_backup(slot: Slot, base: Option<&str>) {
-    delete(&backup_key(slot, base));
+    match slot {
+        Slot::Own => delete(&backup_key(slot, base)),
+        Slot::Earlier(n) => {
+            for m in n..EARLIER_MAX {
+                match get(&backup_key(Slot::Earlier(m + 1), base)) {
+                    Some(t) if set(&backup_key(Slot::Earlier(m), base), &t).is_ok() => {}
+                    _ => {
+                        delete(&backup_key(Slot::Earlier(m), base));
+                        break;
+                    }
+                }
+            }
+            delete(&backup_key(Slot::Earlier(EARLIER_MAX), base));
+        }
+    }
+}
+
+/// How many other sessions of `base` are kept aside.
+pub fn earlier_count(base: Option<&str>) -> usize {
+    (1..=EARLIER_MAX)
+        .take_while(|&n| get(&backup_key(Slot::Earlier(n), base)).is_some())
+        .count()
+}
+
+/// Keeps `saved` aside after the other sessions of its scenario; when
+/// [`EARLIER_MAX`] are kept, the oldest goes. An error sentence when the
+/// browser refused.
+pub fn push_earlier(saved: &Saved) -> Result<(), String> {
+    push_earlier_text(saved.base.as_deref(), &share::to_json(saved)).map(|_| ())
+}
+
+/// [`push_earlier`] of a saved session's text; where it went.
+fn push_earlier_text(base: Option<&str>, json: &str) -> Result<Slot, String> {
+    let n = earlier_count(base);
+    if n == EARLIER_MAX {
+        clear_backup(Slot::Earlier(1), base);
+    }
+    let slot = Slot::Earlier(n.min(EARLIER_MAX - 1) + 1);
+    set(&backup_key(slot, base), json).map(|()| slot)
 }
 
 fn linked_key(base: Option<&str>) -> String {

@@ -346,6 +346,9 @@ pub struct Session {
     /// Texts typed before the last cluster sync, with errors, that it
     /// left as typed (`node8's rules`), until the page says so.
     pub typed_over_sync: Vec<String>,
+    /// The hosts' texts the next sync puts in place of its own (the undo of
+    /// a cluster change: the texts in use before it).
+    put_back: Option<Rc<HostTexts>>,
     /// Hosts whose rules came from a scenario file's dumps, parsed after
     /// the file opened: [`Session::retrace_all`] gives them to every packet.
     file_dumps: Vec<usize>,
@@ -411,6 +414,7 @@ impl Session {
             task: None,
             exercise_packet: None,
             typed_over_sync: Vec::new(),
+            put_back: None,
             file_dumps: Vec::new(),
             earlier: Vec::new(),
             forgotten: 0,
@@ -981,10 +985,21 @@ impl Session {
             s.version += 1;
             false
         };
-        let r = match r {
+        let mut r = match r {
             Ok(r) => r,
             Err(e) => return fail(self, e),
         };
+        // An undone cluster change: the hosts' texts as they were before it
+        // (a rule the learner added to kube-proxy's chains, which the sync
+        // replaced, comes back), before the packets are sent again on them.
+        if let Some(texts) = self.put_back.take() {
+            for (name, rules, routes) in texts.iter() {
+                if let Some(h) = r.scenario.hosts.iter_mut().find(|h| h.name == *name) {
+                    h.iptables = (!rules.trim().is_empty()).then(|| Text::One(rules.to_string()));
+                    h.routes = Text::One(routes.to_string());
+                }
+            }
+        }
         let mut next = match Session::new(&r.scenario, self.base.clone()) {
             Ok(s) => s,
             Err(e) => return fail(self, e),
@@ -1333,25 +1348,6 @@ impl Session {
         }
     }
 
-    /// After the sync that undid cluster change `c`: each host's texts as
-    /// they were before `c` (a rule the learner added to kube-proxy's
-    /// chains, which the sync had replaced, comes back).
-    fn put_back_hosts(&mut self, c: &Change) {
-        let Some(texts) = &c.hosts_before else {
-            return;
-        };
-        for (name, rules, routes) in texts.iter() {
-            let Some(h) = self.host(name) else {
-                continue;
-            };
-            for (field, text) in [(Field::Rules, rules), (Field::Routes, routes)] {
-                if self.drafts[h].get(field).applied != *text {
-                    self.install(h, field, text);
-                }
-            }
-        }
-    }
-
     fn push_undo(&mut self, c: Change) {
         self.undo.push(c);
         if self.undo.len() > UNDO_DEPTH {
@@ -1422,9 +1418,9 @@ impl Session {
             return Some((h, f));
         }
         let c = self.undo.pop()?;
-        if self.install(c.host, c.field, &c.before) {
-            self.put_back_hosts(&c);
-        }
+        self.put_back = c.hosts_before.clone();
+        self.install(c.host, c.field, &c.before);
+        self.put_back = None;
         let at = (c.host, c.field);
         self.redo.push(c);
         Some(at)
@@ -1467,11 +1463,12 @@ impl Session {
         draft: ClusterDraft,
         r: Result<crate::engine::generator::Resynced, Errors>,
     ) -> bool {
-        let ok = self.resynced(draft, r, false);
         if undo {
-            if ok {
-                self.put_back_hosts(&c);
-            }
+            self.put_back = c.hosts_before.clone();
+        }
+        let ok = self.resynced(draft, r, false);
+        self.put_back = None;
+        if undo {
             self.redo.push(c);
         } else if ok {
             self.undo.push(c);
@@ -2699,7 +2696,6 @@ mod tests {
         assert!(s.sends[0].before_sync.is_none());
     }
 
-    /// Cluster edits are undone and redone like the editors' texts.
     /// A rule the learner added to kube-proxy's chains goes with a cluster
     /// change (kube-proxy's sync replaces the chain); the change undone,
     /// the rule is back, as before the change (it stayed gone).
@@ -2746,6 +2742,7 @@ mod tests {
         assert!(!rules(&s).contains("MY-EDIT"));
     }
 
+    /// Cluster edits are undone and redone like the editors' texts.
     #[test]
     fn cluster_edits_undo_and_redo() {
         let mut s = Session::builtin("calico-ipip").unwrap();
