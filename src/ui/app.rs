@@ -2248,8 +2248,12 @@ impl Component for App {
                     .get(host)
                     .is_some_and(|d| Rc::ptr_eq(&d.rules.text, &text));
                 if !still {
-                    // The text changed while it was parsed: that result is
-                    // for text that no longer exists.
+                    // The text changed while it was parsed (an undo took
+                    // it back, say): its rules are kept for a redo that
+                    // brings it back, which then does not parse it again.
+                    if let Ok(rules) = result {
+                        self.session.keep_spare(text, rules);
+                    }
                     self.importing = None;
                     self.next_chunked(ctx);
                     return true;

@@ -577,6 +577,8 @@ impl Session {
             ));
         }
         s.replay(&saved.sends, &saved.eras, &saved.flushes)?;
+        // The numbers go on from the packets forgotten before.
+        s.forgotten += saved.forgotten;
         s.select_counted(saved.selected);
         s.saved_editor = saved.editor.clone();
         (s.undo, s.redo) = (s.changes(&saved.undo), s.changes(&saved.redo));
@@ -847,6 +849,7 @@ impl Session {
             cluster,
             task: self.task.clone(),
             exercise_packet: self.exercise_packet,
+            forgotten: self.forgotten,
         }
     }
 
@@ -1219,6 +1222,13 @@ impl Session {
         let run = self.config.get(host)?;
         (run.rules_text.len() > LARGE_BYTES).then_some(())?;
         Some((run.rules_text.clone(), run.rules.clone()?))
+    }
+
+    /// Keeps rules parsed for `text` that is not in use (a dump an undo
+    /// took back while it was parsed): installing that text again takes
+    /// them instead of parsing it.
+    pub fn keep_spare(&mut self, text: Rc<str>, rules: Ruleset) {
+        self.spare_rules = Some((text, Rc::new(rules)));
     }
 
     /// Installs rules parsed elsewhere (a large dump parsed in chunks).
@@ -2094,6 +2104,19 @@ mod tests {
         let mut s = back;
         s.clear_sends();
         assert_eq!(s.to_saved().sends.len(), 0);
+    }
+
+    /// Past the 2,000 packets replayed, the first are forgotten; a reload
+    /// or a link keeps counting from them (its numbers went down by as
+    /// many).
+    #[test]
+    fn forgotten_packets_keep_the_numbers_after_a_reload() {
+        let mut s = Session::builtin("article").unwrap();
+        s.forgotten = 101;
+        let numbers = (s.number(0), s.number(s.sends.len() - 1));
+        let back = Session::from_saved(&s.to_saved()).unwrap();
+        assert_eq!((back.number(0), back.number(back.sends.len() - 1)), numbers);
+        assert_eq!(numbers.0, 102);
     }
 
     #[test]

@@ -96,6 +96,15 @@ pub struct Saved {
     /// (links before 2026-11-27): every packet is.
     #[serde(rename = "xp", default, skip_serializing_if = "Option::is_none")]
     pub exercise_packet: Option<usize>,
+    /// How many packets were sent before the first of `sends` and are
+    /// forgotten (past the 2,000 replayed): the history's numbers go on
+    /// from them.
+    #[serde(rename = "n0", default, skip_serializing_if = "is_zero")]
+    pub forgotten: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One change that Undo takes back (or Redo makes again): a host's rules
