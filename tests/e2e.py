@@ -231,11 +231,12 @@ def main():
 # aside, the swap of Bring back, storage refusing to keep a session) and
 # an expert's corrections of the Why, 539.3 kB with the list of sessions
 # kept aside (a third exercise no longer replaces the first's work) and
-# a review's fixes; the
+# a review's fixes, 543.2 kB with a second review's (stable ids for the
+# kept sessions, the one that made room offered as a download); the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 541_000
+PAGE_BYTES_LIMIT = 545_000
 
 
 def page_size(dist):
@@ -987,6 +988,19 @@ def run(b, base):
           kept == "Kept (2)", repr(kept))
     b.click("#restore-own")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the learner's own session, once more", 10)
+    # Five kept already, and the learner's own place taken: the next one
+    # kept makes the oldest go, and the notice offers that one as a
+    # download (it went without a word).
+    time.sleep(1.2)
+    b.js("const own = localStorage.getItem('packetwalk.session.v1.article');"
+         "localStorage.setItem('packetwalk.kept-aside.v1.article', own);"
+         "for (const i of [2, 3, 4, 5]) localStorage.setItem('packetwalk.kept-aside-link.v1.article.' + i, own);")
+    b.get("about:blank")
+    b.get(shared)
+    b.wait_until(lambda: b.exists("#download-dropped"), "the offer of the session that made room", 10)
+    kept_ids = b.js("return Object.keys(localStorage).filter(k => k.startsWith('packetwalk.kept-aside-link.v1.article.')).map(k => +k.split('.').pop()).sort((a, b) => a - b)")
+    check("a sixth session kept makes the oldest go, and the notice offers it as a download",
+          kept_ids == [2, 3, 4, 5, 6] and "made room" in b.text(".notice"), f"{kept_ids} {b.text('.notice')!r}")
 
     # Storage full: a link opened over the learner's work, which cannot be
     # kept aside, leaves that work saved and does not autosave over it

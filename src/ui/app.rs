@@ -82,6 +82,11 @@ pub enum Msg {
     /// Bring back a session kept aside: the learner's own, which a link
     /// or a file replaced, or their work on a link's session.
     Restore(browser::Slot),
+    /// Holding off: open the learner's saved session again (the page
+    /// without the link), giving up the one shown.
+    ReopenSaved,
+    /// Download a session kept aside that made room for another.
+    DownloadDropped(Rc<str>),
     /// Save this tab's session over another tab's, keeping that one aside.
     TakeOver,
     CopyLink,
@@ -132,9 +137,12 @@ pub struct Notice {
     pub text: String,
     /// Offer to bring back the learner's own session (a link replaced it).
     pub restore: bool,
-    /// Offer to bring back the session that was shown, kept aside after the
-    /// others (its place).
-    pub restore_earlier: Option<usize>,
+    /// Offer to bring back a session kept aside after the others (which,
+    /// and the button's words).
+    pub restore_earlier: Option<(u64, &'static str)>,
+    /// A session kept aside that made room for another (its text), offered
+    /// as a download.
+    pub dropped: Option<Rc<str>>,
     /// The learner's session could not be kept aside: this tab must not
     /// autosave over it.
     pub hold_save: bool,
@@ -153,6 +161,7 @@ impl Notice {
         self.text.push_str(&kept.text);
         self.restore = kept.restore;
         self.restore_earlier = kept.restore_earlier;
+        self.dropped = kept.dropped;
         self.hold_save = kept.hold;
         self.error |= kept.hold;
         self
@@ -164,6 +173,7 @@ impl Notice {
             text: text.into(),
             restore: false,
             restore_earlier: None,
+            dropped: None,
             hold_save: false,
             take_over: false,
         }
@@ -174,6 +184,7 @@ impl Notice {
             text: text.into(),
             restore: false,
             restore_earlier: None,
+            dropped: None,
             hold_save: false,
             take_over: false,
         }
@@ -669,22 +680,27 @@ fn what_came_back(saved: &Saved, name: &str) -> Option<String> {
     }
 }
 
-/// Keeps `shown`, the learner's session of scenario `base`, aside before
+/// Keeps `shown`, the learner's session of its scenario, aside before
 /// a link, a file or a session kept aside replaces it: as their own when
-/// none is kept and it did not come from a link or a file (`linked`), else
-/// after the other sessions kept, so that no session kept is replaced. Not
-/// kept: a link's or a file's session nobody worked on (`unworked`: the
-/// link has it). Returns where; an error sentence when the browser refused
-/// (its storage is full).
-fn keep_aside(shown: &Saved, base: Option<&str>, linked: bool, unworked: bool) -> Result<Option<browser::Slot>, String> {
+/// that place is free (`own_free`) and it did not come from a link or a
+/// file (`linked`), else after the other sessions kept. Not kept: a link's
+/// or a file's session nobody worked on (`unworked`: the link has it).
+/// Returns where, and the text of a session that made room; an error
+/// sentence when the browser refused (its storage is full).
+fn keep_aside(
+    shown: &Saved,
+    linked: bool,
+    unworked: bool,
+    own_free: bool,
+) -> Result<(Option<browser::Slot>, Option<String>), String> {
     use browser::Slot;
     if unworked {
-        return Ok(None);
+        return Ok((None, None));
     }
-    if !linked && !browser::has_backup(Slot::Own, base) {
-        return browser::backup(Slot::Own, shown).map(|()| Some(Slot::Own));
+    if !linked && own_free {
+        return browser::backup(Slot::Own, shown).map(|()| (Some(Slot::Own), None));
     }
-    browser::push_earlier(shown).map(|()| Some(Slot::Earlier(browser::earlier_count(base))))
+    browser::push_earlier(shown).map(|(slot, dropped)| (Some(slot), dropped))
 }
 
 /// What keeping the learner's session aside did, for the notice of the
@@ -694,20 +710,26 @@ struct Kept {
     text: String,
     restore: bool,
     /// The session shown went after the other sessions kept.
-    restore_earlier: Option<usize>,
+    restore_earlier: Option<(u64, &'static str)>,
+    /// The oldest session kept, which made room (its text).
+    dropped: Option<Rc<str>>,
     /// It could not be kept: it stays saved, and the tab holds off.
     hold: bool,
 }
+
+/// Words on a session that made room, for a notice.
+const DROPPED: &str = " The oldest of the sessions kept made room for it: the button downloads it, as Export would.";
 
 /// Keeps `own`, the learner's saved session of `base` (if it holds work),
 /// aside as a link or a file replaces it, and says what is kept now.
 fn keep_before_replacing(own: Result<Option<Saved>, String>, base: Option<&str>) -> Kept {
     use browser::Slot;
+    let own_free = !browser::has_backup(Slot::Own, base);
     let kept = match own {
-        Ok(own) => own.map(|o| keep_aside(&o, base, browser::is_linked(base), browser::is_foreign(base))),
+        Ok(own) => own.map(|o| keep_aside(&o, browser::is_linked(base), browser::is_foreign(base), own_free)),
         Err(e) => Some(Err(e)),
     };
-    let slot = match kept {
+    let (slot, dropped) = match kept {
         Some(Err(e)) => {
             return Kept {
                 text: format!(" Your session of this scenario could not be kept aside ({e}): it stays saved as it was, and this tab does not autosave over it; the button opens it again (\"Export\" keeps work done here first)."),
@@ -716,8 +738,8 @@ fn keep_before_replacing(own: Result<Option<Saved>, String>, base: Option<&str>)
                 ..Kept::default()
             }
         }
-        Some(Ok(slot)) => slot,
-        None => None,
+        Some(Ok(k)) => k,
+        None => (None, None),
     };
     // Kept now, or by a link or a file before this one.
     let restore = browser::has_backup(Slot::Own, base);
@@ -726,16 +748,20 @@ fn keep_before_replacing(own: Result<Option<Saved>, String>, base: Option<&str>)
         text.push_str(" Your own session of this scenario is kept aside.");
     }
     let restore_earlier = match slot {
-        Some(Slot::Earlier(n)) => {
+        Some(Slot::Earlier(id)) => {
             text.push_str(" The session you had open, with your work on it, is kept aside too (\"Kept\" lists all).");
-            Some(n)
+            Some((id, "Bring back the session you had open"))
         }
         _ => None,
     };
+    if dropped.is_some() {
+        text.push_str(DROPPED);
+    }
     Kept {
         text,
         restore,
         restore_earlier,
+        dropped: dropped.map(Rc::from),
         hold: false,
     }
 }
@@ -746,31 +772,32 @@ fn other_tabs_work(base: Option<&str>) -> bool {
     browser::saved_by_other_tab(base).is_some_and(|r| r.is_err() || r.is_ok_and(|s| holds_work(&s)))
 }
 
-/// The sessions of `base` kept aside, with a word on each, newest first
-/// after the learner's own (none for an embedded page).
+/// The sessions of `base` kept aside, with a word on each: the learner's
+/// own, then the others, newest first (none for an embedded page).
 fn backups(embed: bool, base: Option<&str>) -> Rc<Vec<(browser::Slot, String)>> {
     use browser::Slot;
     if embed {
         return Rc::default();
     }
-    let n = browser::earlier_count(base);
-    let what = |slot| {
-        let saved = browser::load_backup(slot, base)?;
-        let name = saved.base.clone().unwrap_or_default();
-        let sends = model::plural(saved.sends.len(), "packet");
-        Some(what_came_back(&saved, &name).unwrap_or_else(|| format!("the {sends} sent")))
+    let what = |slot| match browser::load_backup(slot, base)? {
+        Ok(saved) => {
+            let name = saved.base.clone().unwrap_or_default();
+            let sends = model::plural(saved.sends.len(), "packet");
+            Some(format!(": {}", what_came_back(&saved, &name).unwrap_or_else(|| format!("the {sends} sent"))))
+        }
+        Err(_) => Some(" (it no longer reads)".to_string()),
     };
+    let earlier = browser::earlier(base);
     (browser::has_backup(Slot::Own, base).then_some(Slot::Own))
         .into_iter()
-        .chain((1..=n).rev().map(Slot::Earlier))
-        .map(|slot| {
+        .chain(earlier.iter().rev().copied())
+        .filter_map(|slot| {
             let who = match slot {
-                Slot::Own => "Your own session".to_string(),
-                Slot::Earlier(k) if k == n => "The session you had open last".to_string(),
-                Slot::Earlier(k) => format!("A session kept {} before it", model::plural(n - k, "time")),
+                Slot::Own => "Your own session",
+                s if Some(&s) == earlier.last() => "Kept last",
+                _ => "Kept before",
             };
-            let what = what(slot).map_or_else(|| " (it no longer reads)".to_string(), |w| format!(": {w}"));
-            (slot, format!("{who}{what}"))
+            Some((slot, format!("{who}{}", what(slot)?)))
         })
         .collect::<Vec<_>>()
         .into()
@@ -947,7 +974,7 @@ impl App {
                 .and_then(|f| share::decode_link(&f).ok())
                 .is_some_and(|s| saved_needs_generator(&s)),
             Msg::Restore(slot) => browser::load_backup(*slot, self.session.base.as_deref())
-                .is_some_and(|s| saved_needs_generator(&s)),
+                .is_some_and(|s| s.is_ok_and(|s| saved_needs_generator(&s))),
             _ => false,
         }
     }
@@ -1224,9 +1251,10 @@ impl App {
         if browser::saved_by_other_tab(b).is_some_and(|r| r.is_ok_and(|s| !holds_work(&s))) {
             browser::forget_seen(b);
         }
-        // Sent or edited since it came from a link or a file: the learner's
-        // own from now on (a link or a file opened next keeps it aside).
-        if self.foreign.is_some_and(|m| m != self.mark()) {
+        // Sent or edited (typed text not in use too) since it came from a
+        // link or a file: the learner's own from now on (a link or a file
+        // opened next keeps it aside).
+        if self.foreign.is_some_and(|m| m != self.mark()) || (self.foreign.is_some() && self.session.has_unapplied()) {
             self.foreign = None;
             // The link no longer shows this session.
             browser::clear_fragment();
@@ -1924,8 +1952,9 @@ impl Component for App {
             }
             Msg::TakeOver => {
                 let base = self.session.base.clone();
-                let slot = match browser::keep_other_tab_aside(base.as_deref()) {
-                    Ok(slot) => slot,
+                let (slot, dropped) = match browser::keep_other_tab_aside(base.as_deref()) {
+                    Ok(Some((slot, dropped))) => (Some(slot), dropped),
+                    Ok(None) => (None, None),
                     Err(e) => {
                         self.notice = Some(Notice { take_over: true, ..Notice::error(e) });
                         return true;
@@ -1940,29 +1969,48 @@ impl Component for App {
                     Ok(()) => Notice {
                         restore: slot == Some(browser::Slot::Own),
                         restore_earlier: match slot {
-                            Some(browser::Slot::Earlier(k)) => Some(k),
+                            Some(browser::Slot::Earlier(k)) => Some((k, "Bring back the other tab's session")),
                             _ => None,
                         },
-                        ..Notice::info("This tab's work is saved; the other tab's is kept aside, and the button brings it back here.")
+                        ..Notice::info(format!(
+                            "This tab's work is saved; the other tab's is kept aside, and the button brings it back here.{}",
+                            if dropped.is_some() { DROPPED } else { "" }
+                        ))
                     },
                     Err(e) => Notice::error(e.text()),
                 });
+                if let (Some(n), Some(d)) = (&mut self.notice, dropped) {
+                    n.dropped = Some(d.into());
+                }
                 self.focus_fallback = vec!["restore-own".into(), "restore-earlier".into()];
             }
-            Msg::Restore(_) if self.embed => return false,
-            // Holding off: what is saved is the learner's own session, which
-            // a link could not keep aside: it opens again, the link's
-            // session given up (the learner says so).
-            Msg::Restore(_) if self.hold_save => {
+            Msg::Restore(_) | Msg::ReopenSaved if self.embed => return false,
+            Msg::ReopenSaved => {
                 if browser::confirm("The session shown is not saved: opening your saved session again gives it up (\"Export\" keeps it in a file first). Go on?") {
                     browser::clear_fragment();
                     browser::reload();
                 }
                 return false;
             }
-            // Another tab's save is in this scenario's place: the tab does
-            // not autosave, so a session brought back here could be lost.
-            Msg::Restore(_) if self.other_tab => {
+            Msg::DownloadDropped(text) => {
+                let name = self.session.base.as_deref().unwrap_or(IMPORTED);
+                browser::download(&format!("{name}-kept.packetwalk.json"), &text);
+                return false;
+            }
+            // Holding off: what is saved in this scenario's place is the
+            // learner's own session, which the notice's button opens again.
+            Msg::Restore(_) if self.hold_save => {
+                self.notice = Some(Notice {
+                    restore: true,
+                    hold_save: true,
+                    ..Notice::error("This tab does not autosave: your session saved before stays in its place. Open it again first (the button; the session shown is given up), then bring back a session kept aside.")
+                });
+            }
+            // Another tab's save is in this scenario's place (found now or
+            // before): the tab does not autosave, so a session brought back
+            // here could be lost.
+            Msg::Restore(_) if self.other_tab || other_tabs_work(self.session.base.as_deref()) => {
+                self.other_tab = true;
                 self.notice = Some(Notice {
                     take_over: true,
                     ..Notice::error("This tab does not autosave (another tab saved its work on this scenario since), so a session brought back here could be lost. Save this tab's work first (the other tab's is then kept aside), then bring it back.")
@@ -1972,42 +2020,52 @@ impl Component for App {
                 use browser::Slot;
                 let base = self.session.base.clone();
                 let b = base.as_deref();
-                let Some(saved) = browser::load_backup(slot, b) else {
-                    self.notice = Some(Notice::error("That session is no longer kept aside (another tab may have brought it back)."));
-                    self.has_backup = backups(self.embed, b);
-                    return true;
+                let saved = match browser::load_backup(slot, b) {
+                    Some(Ok(saved)) => saved,
+                    Some(Err(e)) => {
+                        self.notice = Some(Notice::error(format!("That session kept aside does not read ({e}); it stays where it is.")));
+                        return true;
+                    }
+                    None => {
+                        self.notice = Some(Notice::error("That session is no longer kept aside (another tab may have brought it back)."));
+                        self.has_backup = backups(self.embed, b);
+                        return true;
+                    }
                 };
                 match Session::from_saved(&saved) {
                     Err(e) => self.notice = Some(Notice::error(format!("The session kept aside could not be opened: {e}"))),
                     Ok(_) if !self.may_replace() => {}
                     Ok(s) => {
-                        // The session shown, if it holds the learner's work,
-                        // is kept aside in its turn: going back and forth
-                        // loses nothing. (A link's session not worked on is
-                        // the link's.)
-                        let unworked = self.foreign.is_some_and(|m| m == self.mark());
+                        // The session shown, if it holds the learner's work
+                        // (typed text not in use too), is kept aside first,
+                        // in its turn: going back and forth loses nothing,
+                        // and when it cannot be kept nothing changes. (A
+                        // link's session not worked on is the link's.)
+                        let unworked = self.foreign.is_some_and(|m| m == self.mark()) && !self.session.has_unapplied();
                         let shown = Some(self.saved_with_undo()).filter(holds_work);
-                        browser::clear_backup(slot, b);
-                        let kept = match shown.map(|o| keep_aside(&o, b, self.linked, unworked)) {
+                        let own_free = slot == Slot::Own || !browser::has_backup(Slot::Own, b);
+                        let (kept, dropped) = match shown.map(|o| keep_aside(&o, self.linked, unworked, own_free)) {
                             Some(Err(e)) => {
-                                if !browser::confirm(&format!("The session shown could not be kept aside ({e}): it will be lost. Go on?")) {
-                                    // The one taken goes back.
-                                    let _ = match slot {
-                                        Slot::Own => browser::backup(Slot::Own, &saved),
-                                        Slot::Earlier(_) => browser::push_earlier(&saved),
-                                    };
-                                    self.has_backup = backups(self.embed, b);
-                                    return true;
-                                }
-                                None
+                                self.notice = Some(Notice::error(format!("The session shown could not be kept aside ({e}), so nothing was changed: \"Export\" keeps it in a file, then bring the other back.")));
+                                return true;
                             }
                             Some(Ok(k)) => k,
-                            None => None,
+                            None => (None, None),
                         };
+                        // The one brought back leaves its place (unless the
+                        // session shown took it).
+                        if kept != Some(slot) {
+                            browser::clear_backup(slot, b);
+                        }
                         browser::set_foreign(b, false);
                         browser::set_linked(b, slot != Slot::Own);
                         let other_tabs = self.other_tabs_aside && slot == Slot::Own;
                         self.replace_session(s);
+                        // Saved at once: until then it would be nowhere in
+                        // storage. If it cannot be, it is kept aside again.
+                        if self.flush_autosave().is_err() {
+                            let _ = browser::push_earlier(&saved);
+                        }
                         let mut n = Notice::info(match (slot, other_tabs) {
                             (_, true) => "The other tab's session is back.",
                             (Slot::Own, _) => "Your own session is back.",
@@ -2020,13 +2078,17 @@ impl Component for App {
                             }
                             Some(Slot::Earlier(k)) => {
                                 n.text.push_str(" The session shown before, with your work on it, is kept aside too (\"Kept\" lists all).");
-                                n.restore_earlier = Some(k);
+                                n.restore_earlier = Some((k, "Bring back the session shown before"));
                             }
                             None => {}
                         }
+                        if dropped.is_some() {
+                            n.text.push_str(DROPPED);
+                        }
+                        n.dropped = dropped.map(Rc::from);
+                        self.has_backup = backups(self.embed, b);
                         self.notice = Some(n);
                         self.fall_back_to_steps();
-                        self.schedule_autosave(ctx);
                     }
                 }
             }
@@ -2883,11 +2945,16 @@ impl Component for App {
                     <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
                         <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
                         <p>{ n.text.clone() }</p>
-                        if n.restore {
+                        if n.restore && n.hold_save {
+                            <button id="restore-own" onclick={link.callback(|_| Msg::ReopenSaved)}>{ "Open my saved session again" }</button>
+                        } else if n.restore {
                             <button id="restore-own" onclick={link.callback(|_| Msg::Restore(browser::Slot::Own))}>{ if self.other_tabs_aside { "Bring back the other tab's session" } else { "Bring back my own session" } }</button>
                         }
-                        if let Some(k) = n.restore_earlier {
-                            <button id="restore-earlier" onclick={link.callback(move |_| Msg::Restore(browser::Slot::Earlier(k)))}>{ if n.take_over || n.text.contains("other tab") { "Bring back the other tab's session" } else { "Bring back the session you had open" } }</button>
+                        if let Some((k, words)) = n.restore_earlier {
+                            <button id="restore-earlier" onclick={link.callback(move |_| Msg::Restore(browser::Slot::Earlier(k)))}>{ words }</button>
+                        }
+                        if let Some(text) = n.dropped.clone() {
+                            <button id="download-dropped" onclick={link.callback(move |_| Msg::DownloadDropped(text.clone()))}>{ "Download the oldest kept" }</button>
                         }
                         if n.take_over {
                             <button id="take-over" onclick={link.callback(|_| Msg::TakeOver)}>{ "Save this tab's work instead" }</button>

@@ -130,21 +130,38 @@ pub enum Slot {
     Own,
     /// One of the other sessions kept aside (the learner's work on a link's
     /// session, which another link replaced; their own when it was kept
-    /// already), oldest first: 1 to [`EARLIER_MAX`].
-    Earlier(usize),
+    /// already), by a number that grows with each one kept: it names the
+    /// same session in every tab, and orders them.
+    Earlier(u64),
 }
 
 /// How many other sessions of a scenario are kept aside; the oldest goes
 /// when one more comes.
 pub const EARLIER_MAX: usize = 5;
 
+fn earlier_prefix(base: Option<&str>) -> String {
+    format!("{LINK_BACKUP_KEY}.{}.", base.unwrap_or("imported"))
+}
+
 fn backup_key(slot: Slot, base: Option<&str>) -> String {
-    let base = base.unwrap_or("imported");
     match slot {
-        Slot::Own => format!("{BACKUP_KEY}.{base}"),
-        Slot::Earlier(1) => format!("{LINK_BACKUP_KEY}.{base}"),
-        Slot::Earlier(n) => format!("{LINK_BACKUP_KEY}.{base}.{n}"),
+        Slot::Own => format!("{BACKUP_KEY}.{}", base.unwrap_or("imported")),
+        Slot::Earlier(id) => format!("{}{id}", earlier_prefix(base)),
     }
+}
+
+/// The other sessions of `base` kept aside, oldest first.
+pub fn earlier(base: Option<&str>) -> Vec<Slot> {
+    let Some(st) = storage() else {
+        return Vec::new();
+    };
+    let prefix = earlier_prefix(base);
+    let mut ids: Vec<u64> = (0..st.length().unwrap_or(0))
+        .filter_map(|i| st.key(i).ok().flatten())
+        .filter_map(|k| k.strip_prefix(&prefix)?.parse().ok())
+        .collect();
+    ids.sort_unstable();
+    ids.into_iter().map(Slot::Earlier).collect()
 }
 
 /// localStorage, when the browser lets the page have it (an embedded page
@@ -261,14 +278,14 @@ pub const OTHER_TAB: &str = "This scenario is open in another tab too, which has
 /// can be saved in its place: where the learner's own is kept, else, when
 /// that is taken, after the other sessions kept. Where it went (None:
 /// nothing was saved); an error sentence when nothing was done.
-pub fn keep_other_tab_aside(base: Option<&str>) -> Result<Option<Slot>, String> {
+pub fn keep_other_tab_aside(base: Option<&str>) -> Result<Option<(Slot, Option<String>)>, String> {
     let Some(text) = get(&autosave_key(base)) else {
         return Ok(None);
     };
     let kept = if has_backup(Slot::Own, base) {
         push_earlier_text(base, &text)
     } else {
-        set(&backup_key(Slot::Own, base), &text).map(|()| Slot::Own)
+        set(&backup_key(Slot::Own, base), &text).map(|()| (Slot::Own, None))
     };
     let slot = kept.map_err(|e| {
         format!("The browser refused to keep the other tab's session aside ({e}), so nothing was changed. \"Export\" keeps this tab's work in a file.")
@@ -337,9 +354,10 @@ pub fn backup(slot: Slot, saved: &Saved) -> Result<(), String> {
     set(&backup_key(slot, saved.base.as_deref()), &share::to_json(saved))
 }
 
-/// The session kept aside in `slot` for scenario `base`.
-pub fn load_backup(slot: Slot, base: Option<&str>) -> Option<Saved> {
-    share::from_json(&get(&backup_key(slot, base))?).ok()
+/// The session kept aside in `slot` for scenario `base`: None when there
+/// is none, an error sentence when it does not read.
+pub fn load_backup(slot: Slot, base: Option<&str>) -> Option<Result<Saved, String>> {
+    Some(share::from_json(&get(&backup_key(slot, base))?).map_err(|e| e.to_string()))
 }
 
 /// Whether a session is kept aside in `slot` for scenario `base`.
@@ -347,48 +365,39 @@ pub fn has_backup(slot: Slot, base: Option<&str>) -> bool {
     get(&backup_key(slot, base)).is_some()
 }
 
-/// Takes a session kept aside away: the learner's own, or one of the
-/// others (the later ones move down, so they stay in order).
+/// Takes a session kept aside away.
 pub fn clear_backup(slot: Slot, base: Option<&str>) {
-    match slot {
-        Slot::Own => delete(&backup_key(slot, base)),
-        Slot::Earlier(n) => {
-            for m in n..EARLIER_MAX {
-                match get(&backup_key(Slot::Earlier(m + 1), base)) {
-                    Some(t) if set(&backup_key(Slot::Earlier(m), base), &t).is_ok() => {}
-                    _ => {
-                        delete(&backup_key(Slot::Earlier(m), base));
-                        break;
-                    }
-                }
-            }
-            delete(&backup_key(Slot::Earlier(EARLIER_MAX), base));
-        }
-    }
+    delete(&backup_key(slot, base));
 }
 
 /// How many other sessions of `base` are kept aside.
 pub fn earlier_count(base: Option<&str>) -> usize {
-    (1..=EARLIER_MAX)
-        .take_while(|&n| get(&backup_key(Slot::Earlier(n), base)).is_some())
-        .count()
+    earlier(base).len()
 }
 
-/// Keeps `saved` aside after the other sessions of its scenario; when
-/// [`EARLIER_MAX`] are kept, the oldest goes. An error sentence when the
-/// browser refused.
-pub fn push_earlier(saved: &Saved) -> Result<(), String> {
-    push_earlier_text(saved.base.as_deref(), &share::to_json(saved)).map(|_| ())
+/// Keeps `saved` aside after the other sessions of its scenario: where it
+/// went, and, when [`EARLIER_MAX`] were kept, the text of the oldest, which
+/// made room (taken away only once the new one is written). An error
+/// sentence when the browser refused.
+pub fn push_earlier(saved: &Saved) -> Result<(Slot, Option<String>), String> {
+    push_earlier_text(saved.base.as_deref(), &share::to_json(saved))
 }
 
-/// [`push_earlier`] of a saved session's text; where it went.
-fn push_earlier_text(base: Option<&str>, json: &str) -> Result<Slot, String> {
-    let n = earlier_count(base);
-    if n == EARLIER_MAX {
-        clear_backup(Slot::Earlier(1), base);
-    }
-    let slot = Slot::Earlier(n.min(EARLIER_MAX - 1) + 1);
-    set(&backup_key(slot, base), json).map(|()| slot)
+fn push_earlier_text(base: Option<&str>, json: &str) -> Result<(Slot, Option<String>), String> {
+    let list = earlier(base);
+    let next = match list.last() {
+        Some(Slot::Earlier(id)) => id + 1,
+        _ => 1,
+    };
+    let slot = Slot::Earlier(next);
+    set(&backup_key(slot, base), json)?;
+    let dropped = (list.len() >= EARLIER_MAX).then(|| list[0]).and_then(|old| {
+        let key = backup_key(old, base);
+        let text = get(&key);
+        delete(&key);
+        text
+    });
+    Ok((slot, dropped))
 }
 
 fn linked_key(base: Option<&str>) -> String {

@@ -1367,6 +1367,12 @@ impl Session {
 
     /// An editor whose text differs from the text in use (typed and not
     /// applied yet, or with errors).
+    /// Whether an editor (or the cluster's YAML) holds text not in use:
+    /// typed and waiting, or with errors.
+    pub fn has_unapplied(&self) -> bool {
+        self.unapplied().is_some()
+    }
+
     fn unapplied(&self) -> Option<(usize, Field)> {
         if self.cluster.as_ref().is_some_and(|c| c.pending()) {
             return Some((CLUSTER, Field::Rules));
