@@ -295,6 +295,9 @@ pub struct App {
     has_backup: Rc<Vec<(browser::Slot, String)>>,
     /// The session shown came from a link or a file (worked on or not).
     linked: bool,
+    /// What would replace the session, waiting for a cluster sync made in
+    /// the worker.
+    after_sync: Vec<Msg>,
     /// The learner's session in storage could not be kept aside when a
     /// link or a file replaced it: this tab does not autosave over it.
     hold_save: bool,
@@ -1465,6 +1468,7 @@ impl Component for App {
             chunk_queue: Vec::new(),
             has_backup,
             linked,
+            after_sync: Vec::new(),
             hold_save,
             foreign,
             refocus: None,
@@ -1505,6 +1509,13 @@ impl Component for App {
                 link.send_message(Msg::GeneratorLoaded(generator::load().await));
             });
             return true;
+        }
+        // A cluster change made in the worker (an undo's too) is on neither
+        // undo stack until it comes back: what would replace the session
+        // (and keep it aside) waits for it.
+        if self.syncing && replaces_session(&msg) {
+            self.after_sync.push(msg);
+            return false;
         }
         match msg {
             Msg::Select(t, s) => self.go_to(t, s),
@@ -1777,6 +1788,9 @@ impl Component for App {
             }
             Msg::ClusterSynced(version, draft, r) => {
                 self.syncing = false;
+                for m in std::mem::take(&mut self.after_sync) {
+                    ctx.link().send_message(m);
+                }
                 let same_text = self.session.cluster.as_ref().is_some_and(|c| c.text == draft.text);
                 let step = self.sync_step.take();
                 if version == (self.gen, self.session.world_gen()) && same_text {
