@@ -1719,18 +1719,23 @@ def run(b, base):
     # with the other's kept aside.
     stored = lambda key: b.js("const t = localStorage.getItem(arguments[0]); return t && JSON.parse(t).p.length", key)
     main_key, aside_key = "packetwalk.session.v1.article", "packetwalk.kept-aside.v1.article"
-    fresh(b, base)
-    first = b.cmd("GET", "/window")
-    b.click("#again-button")
-    b.wait_until(lambda: stored(main_key) == 2, "the first tab's save")
-    second = b.cmd("POST", "/window/new", {"type": "tab"})["handle"]
-    b.cmd("POST", "/window", {"handle": second})
-    b.get(base)
-    b.wait("#verdict", 20)
-    b.click("#again-button")
-    b.click("#again-button")
-    b.wait_until(lambda: stored(main_key) == 4, "the second tab's save")
-    b.cmd("POST", "/window", {"handle": first})
+    def two_tabs():
+        """This tab saves 2 packets, then a second tab, opened after,
+        saves 4 over them; back in this tab. Returns both handles."""
+        fresh(b, base)
+        first = b.cmd("GET", "/window")
+        b.click("#again-button")
+        b.wait_until(lambda: stored(main_key) == 2, "the first tab's save")
+        second = b.cmd("POST", "/window/new", {"type": "tab"})["handle"]
+        b.cmd("POST", "/window", {"handle": second})
+        b.get(base)
+        b.wait("#verdict", 20)
+        b.click("#again-button")
+        b.click("#again-button")
+        b.wait_until(lambda: stored(main_key) == 4, "the second tab's save")
+        b.cmd("POST", "/window", {"handle": first})
+        return first, second
+    first, second = two_tabs()
     b.click("#again-button")
     b.wait_until(lambda: b.exists("#take-over"), "the notice of the other tab", 5)
     check("a tab does not autosave over another tab's later save, and says so, at the editors too",
@@ -1745,17 +1750,7 @@ def run(b, base):
 
     # A Reset in a tab behind another tab's newer save leaves that save
     # alone (it deleted it), and says so.
-    fresh(b, base)
-    b.click("#again-button")
-    b.wait_until(lambda: stored(main_key) == 2, "the first tab's save")
-    second = b.cmd("POST", "/window/new", {"type": "tab"})["handle"]
-    b.cmd("POST", "/window", {"handle": second})
-    b.get(base)
-    b.wait("#verdict", 20)
-    b.click("#again-button")
-    b.click("#again-button")
-    b.wait_until(lambda: stored(main_key) == 4, "the second tab's save")
-    b.cmd("POST", "/window", {"handle": first})
+    first, second = two_tabs()
     b.js("window.confirm = () => true")
     b.click("#reset")
     b.wait_until(lambda: "Back to the built-in" in b.text(".notice"), "the reset", 5)

@@ -59,13 +59,30 @@ fn trace(rules: &str, to: &str, force: Vec<Force>, times: usize) -> Vec<Trace> {
 /// [`scenario`] with a default route on the node, built: the node then
 /// answers a pod's ARP for its gateway (proxy ARP), so pods can answer.
 fn routed(rules: &str) -> (World, SimState) {
+    with_route(rules, "default via 10.0.0.254 dev eth0")
+}
+
+/// [`scenario`] with `rules` and one more route on the node.
+fn with_route(rules: &str, route: &str) -> (World, SimState) {
     let mut sc = scenario(rules);
     if let Text::Lines(routes) = &mut sc.hosts[0].routes {
-        routes.push("default via 10.0.0.254 dev eth0".into());
+        routes.push(route.into());
     }
     let w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
     let s = SimState::new(&w);
     (w, s)
+}
+
+/// The FORWARD rules a UDP datagram from `from` to the pod 10.244.0.5
+/// matched, by number.
+fn forward_matches(w: &mut World, s: &mut SimState, from: &str) -> Vec<usize> {
+    let t = send(w, s, &SendSpec::new(from, "10.244.0.5:53", Proto::Udp)).unwrap();
+    (t.steps.iter())
+        .filter_map(|st| match &st.kind {
+            StepKind::RuleMatch { chain, rule, .. } if chain == "FORWARD" => Some(rule.index),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A TCP segment from `from` to `to` with the source port, flags
@@ -545,25 +562,10 @@ fn a_recent_list_masks_with_its_first_rules_mask() {
 -A FORWARD -s 10.0.0.2/32 -m recent --set --name M3 --mask 255.255.255.255 --rsource\n\
 -A FORWARD -m recent --rcheck --name M3 --mask 255.255.255.255 --rsource\nCOMMIT\n";
     let (mut w, mut s) = routed(rules);
-    let mut got = vec![];
-    for from in ["client", "client:10.0.0.3"] {
-        let t = send(
-            &mut w,
-            &mut s,
-            &SendSpec::new(from, "10.244.0.5:53", Proto::Udp),
-        )
-        .unwrap();
-        got.push(
-            (t.steps.iter())
-                .filter_map(|st| match &st.kind {
-                    StepKind::RuleMatch { chain, rule, .. } if chain == "FORWARD" => {
-                        Some(rule.index)
-                    }
-                    _ => None,
-                })
-                .collect::<Vec<_>>(),
-        );
-    }
+    let got: Vec<Vec<usize>> = ["client", "client:10.0.0.3"]
+        .iter()
+        .map(|from| forward_matches(&mut w, &mut s, from))
+        .collect();
     // The first: set, then found; the second (10.0.0.3): found by both
     // lookups, as 10.0.0.0.
     assert_eq!(got, [vec![2, 3], vec![1, 3]]);
@@ -583,20 +585,7 @@ fn a_recent_reap_lets_the_oldest_stale_address_go() {
 -A FORWARD -m recent --rcheck --seconds 2 --reap --name R --rsource\n\
 -A FORWARD -m recent --set --name R --rsource\nCOMMIT\n";
     let (mut w, mut s) = routed(rules);
-    let mut matched = |from: &str| {
-        let t = send(
-            &mut w,
-            &mut s,
-            &SendSpec::new(from, "10.244.0.5:53", Proto::Udp),
-        )
-        .unwrap();
-        (t.steps.iter())
-            .filter_map(|st| match &st.kind {
-                StepKind::RuleMatch { chain, rule, .. } if chain == "FORWARD" => Some(rule.index),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-    };
+    let mut matched = |from: &str| forward_matches(&mut w, &mut s, from);
     let got: Vec<Vec<usize>> = [
         "client:10.0.0.2",
         "client:10.0.0.3",
@@ -622,17 +611,7 @@ fn a_recent_reap_lets_the_oldest_stale_address_go() {
     );
     // 101 addresses: the first one set is the one pushed out.
     let (mut w, mut s) = routed(rules);
-    let mut matched = |from: String| {
-        let t = send(
-            &mut w,
-            &mut s,
-            &SendSpec::new(&from, "10.244.0.5:53", Proto::Udp),
-        )
-        .unwrap();
-        (t.steps.iter()).any(|st| {
-            matches!(&st.kind, StepKind::RuleMatch { chain, rule, .. } if chain == "FORWARD" && rule.index == 1)
-        })
-    };
+    let mut matched = |from: String| forward_matches(&mut w, &mut s, &from).contains(&1);
     for i in 10..111 {
         assert!(!matched(format!("client:10.0.0.{i}")), "10.0.0.{i} is new");
     }
@@ -707,22 +686,7 @@ fn replaced_rules_keep_only_the_state_the_kernel_keeps() {
                 let rs = w.hosts[0].rules.clone();
                 s.rules_replaced(0, rs.as_deref());
             }
-            let t = send(
-                &mut w,
-                &mut s,
-                &SendSpec::new("client", "10.244.0.5:53", Proto::Udp),
-            )
-            .unwrap();
-            got.push(
-                (t.steps.iter())
-                    .filter_map(|st| match &st.kind {
-                        StepKind::RuleMatch { chain, rule, .. } if chain == "FORWARD" => {
-                            Some(rule.index)
-                        }
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>(),
-            );
+            got.push(forward_matches(&mut w, &mut s, "client"));
         }
         let want: Vec<Vec<usize>> = want.iter().map(|w| w.to_vec()).collect();
         assert_eq!(got, want, "{what}");
@@ -1312,12 +1276,10 @@ fn recent_hitcount_above_twenty_counts_every_packet() {
 /// 3 s later), reverse-NATed like any answer.
 #[test]
 fn an_unanswered_arp_answers_the_sender_with_host_unreachable() {
-    let mut sc = scenario(&nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.7:80\n"));
-    if let Text::Lines(routes) = &mut sc.hosts[0].routes {
-        routes.push("10.244.0.7 dev veth5 scope link".into());
-    }
-    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
-    let mut s = SimState::new(&w);
+    let (mut w, mut s) = with_route(
+        &nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.7:80\n"),
+        "10.244.0.7 dev veth5 scope link",
+    );
     let t = send(
         &mut w,
         &mut s,
@@ -1885,12 +1847,7 @@ fn rule_counters_are_the_kernels() {
 /// on Linux 6.18: IpInAddrErrors counted, no martian logged.
 #[test]
 fn a_host_that_does_not_forward_refuses_before_the_martian_check() {
-    let mut sc = scenario("");
-    if let Text::Lines(routes) = &mut sc.hosts[0].routes {
-        routes.push("default via 10.0.0.2 dev eth0".into());
-    }
-    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
-    let mut s = SimState::new(&w);
+    let (mut w, mut s) = with_route("", "default via 10.0.0.2 dev eth0");
     let t = send(
         &mut w,
         &mut s,
