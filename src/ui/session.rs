@@ -860,7 +860,13 @@ impl Session {
         let mut keep = |list: &[Change]| -> Vec<UndoStep> {
             let mut out = Vec::new();
             for c in list.iter().rev() {
-                let size = c.before.len() + c.after.len();
+                let texts = c.hosts_before.as_deref().map_or(&[][..], |t| t.as_slice());
+                let size = c.before.len()
+                    + c.after.len()
+                    + texts
+                        .iter()
+                        .map(|(_, r, t)| r.len() + t.len())
+                        .sum::<usize>();
                 let host = match c.host {
                     CLUSTER => None,
                     h => match self.world.hosts.get(h) {
@@ -877,6 +883,9 @@ impl Session {
                     rules: c.field == Field::Rules,
                     before: c.before.to_string(),
                     after: c.after.to_string(),
+                    hosts_before: (texts.iter())
+                        .map(|(h, r, t)| (h.clone(), r.to_string(), t.to_string()))
+                        .collect(),
                 });
             }
             out.reverse();
@@ -901,7 +910,13 @@ impl Session {
                     field: if u.rules { Field::Rules } else { Field::Routes },
                     before: u.before.as_str().into(),
                     after: u.after.as_str().into(),
-                    hosts_before: None,
+                    hosts_before: (!u.hosts_before.is_empty()).then(|| {
+                        Rc::new(
+                            (u.hosts_before.iter())
+                                .map(|(h, r, t)| (h.clone(), r.as_str().into(), t.as_str().into()))
+                                .collect(),
+                        )
+                    }),
                 })
             })
             .collect()
@@ -2769,6 +2784,20 @@ mod tests {
         // And the learner's own edit is undone after it, as before.
         assert_eq!(s.undo(), Some((h, Field::Rules)));
         assert!(!rules(&s).contains("MY-EDIT"));
+        // After a reload too: the autosave keeps the texts the undo puts
+        // back (the rule stayed gone).
+        s.redo();
+        s.redo();
+        assert_eq!(rules(&s), synced);
+        let (undo, redo) = s.undo_steps(1 << 20);
+        let mut back = Session::from_saved(&Saved {
+            undo,
+            redo,
+            ..s.to_saved()
+        })
+        .unwrap();
+        assert_eq!(back.undo().map(|x| x.0), Some(CLUSTER));
+        assert_eq!(rules(&back), edited, "undo after a reload");
     }
 
     /// Cluster edits are undone and redone like the editors' texts.

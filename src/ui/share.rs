@@ -121,6 +121,10 @@ pub struct UndoStep {
     pub before: String,
     #[serde(rename = "a")]
     pub after: String,
+    /// A cluster change: each host's rules and routes in use before it
+    /// (host, rules, routes), which its undo puts back.
+    #[serde(rename = "hb", default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts_before: Vec<(String, String, String)>,
 }
 
 /// Why a link or an autosave could not be made or read. The messages
