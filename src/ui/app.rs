@@ -1042,6 +1042,18 @@ impl App {
                 }
             }
         }
+        let lost = std::mem::take(&mut self.session.hand_rules_lost);
+        if applied && !lost.is_empty() {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            let which: Vec<String> = lost.iter().map(|(h, n)| format!("{} on {h}", model::plural(*n, "rule"))).collect();
+            text += &format!(
+                "The sync rewrote kube-proxy's and the CNI's chains, as they do on a node: {} you wrote in them {} gone. Undo takes the change back, with them.",
+                which.join(" and "),
+                if lost.len() == 1 && lost[0].1 == 1 { "is" } else { "are" }
+            );
+        }
         let typed = std::mem::take(&mut self.session.typed_over_sync);
         if applied && !typed.is_empty() {
             if !text.is_empty() {

@@ -346,6 +346,10 @@ pub struct Session {
     /// Texts typed before the last cluster sync, with errors, that it
     /// left as typed (`node8's rules`), until the page says so.
     pub typed_over_sync: Vec<String>,
+    /// After a cluster change: per node, how many rules the learner had
+    /// written (beyond what the objects made) the sync took away with the
+    /// chains it rewrote.
+    pub hand_rules_lost: Vec<(String, usize)>,
     /// The hosts' texts the next sync puts in place of its own (the undo of
     /// a cluster change: the texts in use before it).
     put_back: Option<Rc<HostTexts>>,
@@ -414,6 +418,7 @@ impl Session {
             task: None,
             exercise_packet: None,
             typed_over_sync: Vec::new(),
+            hand_rules_lost: Vec::new(),
             put_back: None,
             file_dumps: Vec::new(),
             earlier: Vec::new(),
@@ -1084,6 +1089,7 @@ impl Session {
         };
         (next.undo, next.redo) = (undo, redo);
         if record && c.applied != c.text {
+            next.hand_rules_lost = self.hand_rules_lost(&c.applied, &next);
             let hosts_before = (self.world.hosts.iter().zip(&self.drafts))
                 .map(|(h, d)| {
                     (
@@ -1237,6 +1243,42 @@ impl Session {
         let run = self.config.get(host)?;
         (run.rules_text.len() > LARGE_BYTES).then_some(())?;
         Some((run.rules_text.clone(), run.rules.clone()?))
+    }
+
+    /// The rules the learner wrote on each node (lines of its rules in use
+    /// that the objects `yaml` do not make) that `next`, a sync of another
+    /// cluster, no longer has, counted per node.
+    fn hand_rules_lost(&self, yaml: &str, next: &Session) -> Vec<(String, usize)> {
+        let Some(made) = self
+            .base
+            .as_deref()
+            .and_then(|name| generator::rebase(name, yaml))
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (h, d) in self.world.hosts.iter().zip(&self.drafts) {
+            let Some(sc_host) = made.host(h.name()) else {
+                continue;
+            };
+            let generated = sc_host
+                .iptables
+                .as_ref()
+                .map(Text::to_text)
+                .unwrap_or_default();
+            let generated: std::collections::HashSet<&str> = generated.lines().collect();
+            let Some(now) = next.host(h.name()).map(|j| &next.drafts[j].rules.applied) else {
+                continue;
+            };
+            let now: std::collections::HashSet<&str> = now.lines().collect();
+            let lost = (d.rules.applied.lines())
+                .filter(|l| l.starts_with("-A ") && !generated.contains(l) && !now.contains(l))
+                .count();
+            if lost > 0 {
+                out.push((h.name().to_string(), lost));
+            }
+        }
+        out
     }
 
     /// Keeps rules parsed for `text` that is not in use (a dump an undo
@@ -2766,6 +2808,11 @@ mod tests {
             !synced.contains("MY-EDIT"),
             "kube-proxy's sync replaced KUBE-SERVICES"
         );
+        assert_eq!(
+            s.hand_rules_lost,
+            [("node8".to_string(), 1)],
+            "and it is said"
+        );
         assert_eq!(s.undo().map(|x| x.0), Some(CLUSTER));
         assert_eq!(
             rules(&s),
@@ -2811,6 +2858,7 @@ mod tests {
         let one_less = remove_endpoint(&yaml, c.slices[0].endpoints[1].line).unwrap();
         s.edit_cluster(one_less.as_str().into());
         assert!(s.apply_cluster());
+        assert!(s.hand_rules_lost.is_empty(), "{:?}", s.hand_rules_lost);
         let two = rules(&s);
         assert!(two.contains("0.50000000000") && !two.contains("0.33333333349"));
         assert!(s.can_undo());
