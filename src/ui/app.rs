@@ -833,8 +833,7 @@ fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
     let own = own.map(|o| o.filter(|o| !same(o) && holds_work(o)));
     notice = notice.with(keep_before_replacing(own, base));
     if !notice.hold_save {
-        browser::set_foreign(base, true);
-        browser::set_linked(base, true);
+        browser::set_marks(base, true, true);
     }
     Ok((s, Some(notice)))
 }
@@ -1277,8 +1276,7 @@ impl App {
         browser::autosave(&self.saved_with_undo())?;
         // The marks say what this save is (another tab may have written
         // them for its own).
-        browser::set_foreign(b, self.foreign.is_some());
-        browser::set_linked(b, self.linked);
+        browser::set_marks(b, self.foreign.is_some(), self.linked);
         Ok(())
     }
 
@@ -1955,8 +1953,7 @@ impl Component for App {
                 let hold = self.hold_save;
                 if !theirs {
                     browser::clear_autosave(Some(&name));
-                    browser::set_foreign(Some(&name), false);
-                    browser::set_linked(Some(&name), false);
+                    browser::set_marks(Some(&name), false, false);
                 }
                 self.autosave = None;
                 if let Ok(s) = Session::builtin(&name) {
@@ -2083,8 +2080,7 @@ impl Component for App {
                         if kept != Some(slot) {
                             browser::clear_backup(slot, b);
                         }
-                        browser::set_foreign(b, false);
-                        browser::set_linked(b, slot != Slot::Own);
+                        browser::set_marks(b, false, slot != Slot::Own);
                         let other_tabs = self.other_tabs_aside && slot == Slot::Own;
                         self.replace_session(s);
                         // Saved at once: until then it would be nowhere in
@@ -2161,8 +2157,7 @@ impl Component for App {
                         };
                         let hold = kept.hold;
                         if !hold && !self.embed {
-                            browser::set_foreign(base.as_deref(), true);
-                            browser::set_linked(base.as_deref(), true);
+                            browser::set_marks(base.as_deref(), true, true);
                         }
                         self.replace_session(s);
                         self.hold_save = hold;

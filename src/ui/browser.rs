@@ -290,7 +290,6 @@ pub fn keep_other_tab_aside(base: Option<&str>) -> Result<Option<(Slot, Option<S
     let slot = kept.map_err(|e| {
         format!("The browser refused to keep the other tab's session aside ({e}), so nothing was changed. \"Export\" keeps this tab's work in a file.")
     })?;
-    set_foreign(base, false);
     Ok(Some(slot))
 }
 
@@ -404,16 +403,6 @@ fn linked_key(base: Option<&str>) -> String {
     format!("{AUTOSAVE_KEY}.from-link.{}", base.unwrap_or("imported"))
 }
 
-/// Marks the autosave of scenario `base` as a session that came from a
-/// link or a file, worked on or not (or clears the mark).
-pub fn set_linked(base: Option<&str>, linked: bool) {
-    if linked {
-        let _ = set(&linked_key(base), "1");
-    } else {
-        delete(&linked_key(base));
-    }
-}
-
 pub fn is_linked(base: Option<&str>) -> bool {
     get(&linked_key(base)).is_some()
 }
@@ -422,18 +411,21 @@ fn foreign_key(base: Option<&str>) -> String {
     format!("{AUTOSAVE_KEY}.from-outside.{}", base.unwrap_or("imported"))
 }
 
-/// Marks the autosave of scenario `base` as one that came from a link or a
-/// file and was not worked on (or clears the mark).
-pub fn set_foreign(base: Option<&str>, foreign: bool) {
-    if foreign {
-        let _ = set(&foreign_key(base), "1");
-    } else {
-        delete(&foreign_key(base));
-    }
-}
-
 pub fn is_foreign(base: Option<&str>) -> bool {
     get(&foreign_key(base)).is_some()
+}
+
+/// Marks what the autosave of scenario `base` holds: a session that came
+/// from a link or a file and was not worked on (`foreign`), and one that
+/// came from a link or a file, worked on or not (`linked`).
+pub fn set_marks(base: Option<&str>, foreign: bool, linked: bool) {
+    for (key, on) in [(foreign_key(base), foreign), (linked_key(base), linked)] {
+        if on {
+            let _ = set(&key, "1");
+        } else {
+            delete(&key);
+        }
+    }
 }
 
 /// Asks the learner (the browser's own confirm dialog); true without a window.
