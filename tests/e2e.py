@@ -990,19 +990,38 @@ def run(b, base):
           kept == "Kept (2)", repr(kept))
     b.click("#restore-own")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the learner's own session, once more", 10)
-    # Five kept already, and the learner's own place taken: the next one
+    # Five kept already (each its own session: one kept twice is kept
+    # once), and the learner's own place taken by another: the next one
     # kept makes the oldest go, and the notice offers that one as a
     # download (it went without a word).
     time.sleep(1.2)
     b.js("const own = localStorage.getItem('packetwalk.session.v1.article');"
-         "localStorage.setItem('packetwalk.kept-aside.v1.article', own);"
-         "for (const i of [2, 3, 4, 5]) localStorage.setItem('packetwalk.kept-aside-link.v1.article.' + i, own);")
+         "localStorage.setItem('packetwalk.kept-aside.v1.article', JSON.stringify({...JSON.parse(own), n0: 9}));"
+         "for (const i of [2, 3, 4, 5]) localStorage.setItem('packetwalk.kept-aside-link.v1.article.' + i, JSON.stringify({...JSON.parse(own), n0: i}));")
     b.get("about:blank")
     b.get(shared)
     b.wait_until(lambda: b.exists("#download-dropped"), "the offer of the session that made room", 10)
     kept_ids = b.js("return Object.keys(localStorage).filter(k => k.startsWith('packetwalk.kept-aside-link.v1.article.')).map(k => +k.split('.').pop()).sort((a, b) => a - b)")
     check("a sixth session kept makes the oldest go, and the notice offers it as a download",
           kept_ids == [2, 3, 4, 5, 6] and "made room" in b.text(".notice"), f"{kept_ids} {b.text('.notice')!r}")
+    # One that no longer reads (storage damaged, a save from a newer
+    # version): the learner can take it away and see its place free.
+    b.js("localStorage.setItem('packetwalk.kept-aside-link.v1.article.2', '{not json')")
+    b.get("about:blank")
+    b.get(base + "?scenario=article")
+    b.wait("#verdict", 20)
+    b.click(".kept-menu summary")
+    b.wait("#kept-2", 5)
+    damaged_label = b.js("return document.getElementById('kept-2').closest('li').textContent")
+    b.click("#kept-2")
+    b.wait("#remove-damaged", 5)
+    b.js("window.confirm = () => true")
+    b.click("#remove-damaged")
+    b.wait_until(lambda: "taken away" in b.text(".notice"), "the damaged session taken away", 5)
+    check("a kept session that does not read says so in the Kept list and can be taken away",
+          "no longer reads" in damaged_label and b.text(".kept-menu summary") == "Kept (5)"
+          and b.js("return localStorage.getItem('packetwalk.kept-aside-link.v1.article.2')") is None,
+          f"{damaged_label!r} {b.text('.kept-menu summary')!r}")
 
     # Storage full: a link opened over the learner's work, which cannot be
     # kept aside, leaves that work saved and does not autosave over it

@@ -522,3 +522,51 @@ async fn chunked_import_reports_progress_and_parses_like_parse() {
     assert_eq!(progress, vec![1.0]);
     assert!(result.is_ok());
 }
+
+/// The sessions kept aside: one place per session (the same one kept
+/// twice, as a tab taking over from another can, moves to the newest
+/// place), and the oldest makes room for a sixth, its text given back.
+#[wasm_bindgen_test]
+fn kept_sessions_are_kept_once_and_the_oldest_makes_room() {
+    use packetwalk::ui::browser::{self, Slot};
+    use packetwalk::ui::share::Saved;
+    let base = "kept-test";
+    let session = |n: usize| Saved {
+        base: Some(base.into()),
+        forgotten: n,
+        ..Saved::default()
+    };
+    let text = |slot| browser::load_backup(slot, Some(base)).and_then(Result::ok);
+    for slot in [Slot::Own].into_iter().chain(browser::earlier(Some(base))) {
+        browser::clear_backup(slot, Some(base));
+    }
+    browser::backup(Slot::Own, &session(0)).expect("storage");
+    for n in 1..=3 {
+        assert_eq!(
+            browser::push_earlier(&session(n)),
+            Ok((Slot::Earlier(n as u64), None))
+        );
+    }
+    // Kept already: the own place stays; another moves to the newest.
+    assert_eq!(browser::push_earlier(&session(0)), Ok((Slot::Own, None)));
+    assert_eq!(
+        browser::push_earlier(&session(1)),
+        Ok((Slot::Earlier(4), None))
+    );
+    assert_eq!(browser::earlier(Some(base)), [2, 3, 4].map(Slot::Earlier));
+    assert_eq!(text(Slot::Earlier(4)), Some(session(1)));
+    // Five kept: the sixth makes the oldest (2) go, and gets its text back.
+    browser::push_earlier(&session(4)).expect("storage");
+    browser::push_earlier(&session(5)).expect("storage");
+    let (slot, dropped) = browser::push_earlier(&session(6)).expect("storage");
+    assert_eq!(slot, Slot::Earlier(7));
+    let dropped = dropped.map(|t| packetwalk::ui::share::from_json(&t).expect("it reads"));
+    assert_eq!(dropped, Some(session(2)));
+    assert_eq!(
+        browser::earlier(Some(base)),
+        [3, 4, 5, 6, 7].map(Slot::Earlier)
+    );
+    for slot in [Slot::Own].into_iter().chain(browser::earlier(Some(base))) {
+        browser::clear_backup(slot, Some(base));
+    }
+}

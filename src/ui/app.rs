@@ -87,6 +87,10 @@ pub enum Msg {
     ReopenSaved,
     /// Download a session kept aside that made room for another.
     DownloadDropped(Rc<str>),
+    /// A session kept aside that does not read: download it as it is, or
+    /// take it away.
+    DownloadDamaged(browser::Slot),
+    RemoveDamaged(browser::Slot),
     /// Save this tab's session over another tab's, keeping that one aside.
     TakeOver,
     CopyLink,
@@ -148,6 +152,9 @@ pub struct Notice {
     pub hold_save: bool,
     /// Offer to save this tab's session over another tab's (kept aside).
     pub take_over: bool,
+    /// A session kept aside that does not read: offered as a download as
+    /// it is, and to be taken away.
+    pub damaged: Option<browser::Slot>,
 }
 
 impl Notice {
@@ -176,6 +183,7 @@ impl Notice {
             dropped: None,
             hold_save: false,
             take_over: false,
+            damaged: None,
         }
     }
     pub fn error(text: impl Into<String>) -> Notice {
@@ -187,6 +195,7 @@ impl Notice {
             dropped: None,
             hold_save: false,
             take_over: false,
+            damaged: None,
         }
     }
 }
@@ -2020,6 +2029,22 @@ impl Component for App {
                 browser::download(&format!("{name}-kept.packetwalk.json"), &text);
                 return false;
             }
+            Msg::DownloadDamaged(slot) => {
+                let base = self.session.base.as_deref();
+                if let Some(text) = browser::backup_text(slot, base) {
+                    browser::download(&format!("{}-kept-damaged.json", base.unwrap_or(IMPORTED)), &text);
+                }
+                return false;
+            }
+            Msg::RemoveDamaged(slot) => {
+                let base = self.session.base.clone();
+                if !browser::confirm("Take away the session kept aside that does not read? (\"Download it\" keeps its file first.)") {
+                    return false;
+                }
+                browser::clear_backup(slot, base.as_deref());
+                self.has_backup = backups(self.embed, base.as_deref());
+                self.notice = Some(Notice::info("The session kept aside that did not read is taken away."));
+            }
             // Holding off: what is saved in this scenario's place is the
             // learner's own session, which the notice's button opens again.
             Msg::Restore(_) if self.hold_save => {
@@ -2046,7 +2071,10 @@ impl Component for App {
                 let saved = match browser::load_backup(slot, b) {
                     Some(Ok(saved)) => saved,
                     Some(Err(e)) => {
-                        self.notice = Some(Notice::error(format!("That session kept aside does not read ({e}); it stays where it is.")));
+                        self.notice = Some(Notice {
+                            damaged: Some(slot),
+                            ..Notice::error(format!("That session kept aside does not read ({e}); it stays where it is. Its file, as it is, may help whoever wrote it; or take it away."))
+                        });
                         return true;
                     }
                     None => {
@@ -2976,6 +3004,10 @@ impl Component for App {
                         }
                         if let Some(text) = n.dropped.clone() {
                             <button id="download-dropped" onclick={link.callback(move |_| Msg::DownloadDropped(text.clone()))}>{ "Download the oldest kept" }</button>
+                        }
+                        if let Some(slot) = n.damaged {
+                            <button id="download-damaged" onclick={link.callback(move |_| Msg::DownloadDamaged(slot))}>{ "Download it" }</button>
+                            <button id="remove-damaged" onclick={link.callback(move |_| Msg::RemoveDamaged(slot))}>{ "Take it away" }</button>
                         }
                         if n.take_over {
                             <button id="take-over" onclick={link.callback(|_| Msg::TakeOver)}>{ "Save this tab's work instead" }</button>

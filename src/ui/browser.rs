@@ -359,6 +359,11 @@ pub fn load_backup(slot: Slot, base: Option<&str>) -> Option<Result<Saved, Strin
     Some(share::from_json(&get(&backup_key(slot, base))?).map_err(|e| e.to_string()))
 }
 
+/// The text of the session kept aside in `slot`, read or not.
+pub fn backup_text(slot: Slot, base: Option<&str>) -> Option<String> {
+    get(&backup_key(slot, base))
+}
+
 /// Whether a session is kept aside in `slot` for scenario `base`.
 pub fn has_backup(slot: Slot, base: Option<&str>) -> bool {
     get(&backup_key(slot, base)).is_some()
@@ -374,15 +379,22 @@ pub fn earlier_count(base: Option<&str>) -> usize {
     earlier(base).len()
 }
 
-/// Keeps `saved` aside after the other sessions of its scenario: where it
-/// went, and, when [`EARLIER_MAX`] were kept, the text of the oldest, which
-/// made room (taken away only once the new one is written). An error
-/// sentence when the browser refused.
+/// Keeps `saved` aside after the other sessions of its scenario (once: a
+/// session kept already is not kept twice): where it went, and, when
+/// [`EARLIER_MAX`] were kept, the text of the oldest, which made room
+/// (taken away only once the new one is written). An error sentence when
+/// the browser refused.
 pub fn push_earlier(saved: &Saved) -> Result<(Slot, Option<String>), String> {
     push_earlier_text(saved.base.as_deref(), &share::to_json(saved))
 }
 
 fn push_earlier_text(base: Option<&str>, json: &str) -> Result<(Slot, Option<String>), String> {
+    // The same session kept already is kept once: the learner's own stays
+    // where it is; another moves to the newest place.
+    let same = |slot| get(&backup_key(slot, base)).is_some_and(|t| t == json);
+    if same(Slot::Own) {
+        return Ok((Slot::Own, None));
+    }
     let list = earlier(base);
     let next = match list.last() {
         Some(Slot::Earlier(id)) => id + 1,
@@ -390,6 +402,10 @@ fn push_earlier_text(base: Option<&str>, json: &str) -> Result<(Slot, Option<Str
     };
     let slot = Slot::Earlier(next);
     set(&backup_key(slot, base), json)?;
+    if let Some(&twin) = list.iter().find(|&&s| same(s)) {
+        delete(&backup_key(twin, base));
+        return Ok((slot, None));
+    }
     let dropped = (list.len() >= EARLIER_MAX).then(|| list[0]).and_then(|old| {
         let key = backup_key(old, base);
         let text = get(&key);
