@@ -1860,3 +1860,41 @@ fn a_host_that_does_not_forward_refuses_before_the_martian_check() {
         t.verdict
     );
 }
+
+/// A mark set in OUTPUT routes the host's own packet again only from the
+/// mangle table (`ipt_mangle_out` calls `ip_route_me_harder`); raw and
+/// filter leave its route, as a DNAT in nat OUTPUT does not (measured on
+/// Linux 6.18: with `ip rule fwmark 0x1 lookup 100` to a blackhole, a
+/// raw mark left the datagram on its way, a mangle one turned `sendto`
+/// into EINVAL).
+#[test]
+fn only_a_mangle_mark_routes_the_hosts_packet_again() {
+    use packetwalk::engine::trace::Lookup;
+    for (table, again) in [("raw", false), ("mangle", true), ("filter", false)] {
+        let rules = format!("*{table}\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -j MARK --set-xmark 0x1/0xffffffff\nCOMMIT\n");
+        let (mut w, mut s) = routed(&rules);
+        let t = send(
+            &mut w,
+            &mut s,
+            &SendSpec::new("node", "10.0.0.2:80", Proto::Tcp),
+        )
+        .unwrap();
+        let lookups: Vec<Lookup> = (t.steps.iter())
+            .filter_map(|st| match &st.kind {
+                StepKind::Route { lookup, .. } if st.ns == "node" => Some(*lookup),
+                _ => None,
+            })
+            .collect();
+        let expected = if again {
+            vec![Lookup::Output, Lookup::Reroute]
+        } else {
+            vec![Lookup::Output]
+        };
+        assert_eq!(lookups, expected, "a mark set in {table} OUTPUT");
+        let leaves = t.steps.iter().rev().find(|st| st.ns == "node").unwrap();
+        assert_eq!(
+            leaves.packet.mark, 1,
+            "{table}: the mark it leaves the node with"
+        );
+    }
+}

@@ -407,6 +407,7 @@ pub fn explain(props: &ExplainProps) -> Html {
         StepKind::Encap { dev, outer } => html! {
             if let Some(v) = &outer.vxlan {
                 <p>{ format!("{dev} wraps the packet in an Ethernet frame ({} → {}), a VXLAN header (VNI {}), UDP {} → {} and an outer IPv4 header {} → {}: the LAN only sees node addresses.", v.inner_src_mac, v.inner_dst_mac, v.vni, v.src_port, v.dst_port, outer.src, outer.dst) }</p>
+                <p>{ format!("The UDP source port {} comes from the packet's flow hash (udp_flow_src_port, into 32768–60999), so that a LAN spreading flows over links keeps each one on its path. Packet Walk hashes the inner addresses and ports, as the kernel does for a forwarded packet; a packet from a socket carries the socket's own random hash instead, so two connections between the same ports may leave by different source ports, and a retransmission, which picks a new hash, by another. The outer header copies only the inner ECN bits of the type of service (its DSCP is 0: flannel and Calico leave the device's tos alone).", v.src_port) }</p>
             } else {
                 <p>{ format!("{dev} wraps the packet in an outer IPv4 header {} → {} (protocol 4, IPIP: an IPv4 packet inside an IPv4 packet): the LAN only sees node addresses, and the receiving node's tunl0 takes the outer header off again.", outer.src, outer.dst) }</p>
             }
