@@ -471,10 +471,7 @@ fn check(path: &Path) -> Result<String, String> {
             "{}: this is Kubernetes YAML: give it to `packetwalk generate --cluster` or `packetwalk trace --cluster`",
             path.display()
         ));
-    } else if ["*", "#", ":", "-A ", "-I ", "COMMIT"]
-        .iter()
-        .any(|p| trimmed.starts_with(p))
-    {
+    } else if packetwalk::engine::text::looks_like_rules(&text) {
         save::parse(&text).map(|r| {
             format!(
                 "iptables-save dump: {}, {}, valid",

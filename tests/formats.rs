@@ -27,6 +27,8 @@ fn real_dumps_round_trip_exactly() {
         "kube-proxy/sync-09-full-resync-after-failed-partial-sync.iptables-save",
         "gen-200x3.iptables-save",
         "gen-1500x1.iptables-save",
+        // `ipset save; iptables-save` of Calico's set rules, from the kernel.
+        "calico-ipset.iptables-save",
     ];
     for f in full {
         let text = data(f);
@@ -570,6 +572,25 @@ fn malformed_rules_get_located_errors() {
             7,
             25,
             "\"gopher\" is not a port number (0-65535) or a service name",
+        ),
+        // A set the text does not make: the dump needs ipset save's lines.
+        (
+            "-A INPUT -p ipencap -m set --match-set cali40all-hosts-net src -j ACCEPT\n",
+            7,
+            28,
+            "there is no set cali40all-hosts-net (iptables: Set cali40all-hosts-net doesn't exist): iptables-save prints only a set's name, so put the node's ipset save output before the rules",
+        ),
+        (
+            "-A INPUT -m set --match-set S source -j ACCEPT\n",
+            7,
+            31,
+            "\"source\": each direction is src or dst",
+        ),
+        (
+            "-A INPUT -m set --match-set S src --packets-gt 3 -j ACCEPT\n",
+            7,
+            35,
+            "-m set --packets-gt (a test of the set entry's counters) exists in iptables, but Packet Walk does not model it",
         ),
     ];
     for (body, line, col, msg) in cases {

@@ -579,6 +579,10 @@ impl Facts for HostEnv<'_> {
     fn ct_state(&self) -> u8 {
         self.facts.ct_state
     }
+
+    fn ipsets(&self) -> Option<&crate::engine::iptables::ipset::IpSets> {
+        self.facts.ipsets()
+    }
 }
 
 impl Facts for HostFacts<'_> {
@@ -613,6 +617,13 @@ impl Facts for HostFacts<'_> {
 
     fn ct_state(&self) -> u8 {
         self.ct_state
+    }
+
+    fn ipsets(&self) -> Option<&crate::engine::iptables::ipset::IpSets> {
+        self.world.hosts[self.host]
+            .rules
+            .as_ref()
+            .map(|r| &r.ipsets)
     }
 }
 

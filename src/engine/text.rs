@@ -10,21 +10,61 @@ pub struct NotText {
     pub column: usize,
     /// What the file says it is (`UTF-8`, `UTF-16`).
     pub encoding: &'static str,
+    /// What it is likely to be instead ([`not_text_hint`]).
+    pub hint: &'static str,
 }
 
 impl std::fmt::Display for NotText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "line {}, column {} (byte {}) is not valid {}",
-            self.line, self.column, self.byte, self.encoding
+            "line {}, column {} (byte {}) is not valid {}{}",
+            self.line, self.column, self.byte, self.encoding, self.hint
         )
     }
+}
+
+/// What a file that is not text is likely to be, in words (empty when
+/// nothing tells).
+pub fn not_text_hint(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        ": the file is compressed with gzip (gunzip it first)"
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        ": the file is a zip archive (unzip it first)"
+    } else if bytes.iter().take(4096).any(|&b| b == 0) {
+        ": the file is binary, not text (iptables-save and ip route print text)"
+    } else {
+        ""
+    }
+}
+
+/// Whether text is iptables rules (iptables-save output, with ipset
+/// save's lines before it, or another listing of rules pasted by
+/// mistake) rather than routes: by its first lines that say.
+pub fn looks_like_rules(text: &str) -> bool {
+    text.lines()
+        .map(str::trim_start)
+        .filter(|l| !l.is_empty())
+        .take(40)
+        .any(|l| {
+            (l.starts_with('#') && l.contains("tables"))
+                || (!l.starts_with('#')
+                    && (l.starts_with('*')
+                        || l.starts_with(':')
+                        || l.contains("iptables")
+                        || [
+                            "-A ", "-I ", "-P ", "-N ", "Chain ", "COMMIT", "create ", "add ",
+                            "table ",
+                        ]
+                        .iter()
+                        .any(|p| l.starts_with(p))))
+        })
 }
 
 /// A file's bytes as text: UTF-8 (a byte-order mark is dropped), or
 /// UTF-16 with its byte-order mark (what Windows tools write).
 pub fn decode(bytes: Vec<u8>) -> Result<String, NotText> {
+    let hint = not_text_hint(&bytes);
     let utf16 = |le: bool| {
         let mut out = String::new();
         let (mut line, mut column) = (1, 1);
@@ -54,6 +94,7 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, NotText> {
                 line,
                 column,
                 encoding: "UTF-16",
+                hint: "",
             })
         }
     };
@@ -69,6 +110,7 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, NotText> {
                     line: good.iter().filter(|&&b| b == b'\n').count() + 1,
                     column,
                     encoding: "UTF-8",
+                    hint,
                 }
             })
     };
@@ -165,6 +207,7 @@ mod tests {
                 line,
                 column,
                 encoding: "UTF-8",
+                hint: "",
             })
         };
         let bad16 = |byte, line, column| {
@@ -173,6 +216,7 @@ mod tests {
                 line,
                 column,
                 encoding: "UTF-16",
+                hint: "",
             })
         };
         // A lone high surrogate on line 2, and an odd last byte.
@@ -196,6 +240,9 @@ mod tests {
             (b"*nat\n:X - [0:0]\n# caf\xE9\n".to_vec(), bad(22, 3, 6)),
             (vec![], Ok("")),
         ];
+        // What a file that is no text is likely to be.
+        let gz = decode(vec![0x1f, 0x8b, 0x08, 0x00, 0xff]).unwrap_err().to_string();
+        assert_eq!(gz, "line 1, column 2 (byte 2) is not valid UTF-8: the file is compressed with gzip (gunzip it first)");
         for (bytes, want) in cases {
             let got = decode(bytes.clone());
             assert_eq!(got.as_deref().map_err(|e| *e), want, "{bytes:?}");

@@ -34,19 +34,7 @@ impl Field {
     /// What a pasted or dropped file holds: `iptables-save` output (lines
     /// `*table`, `:CHAIN`, `-A`) or routes (`ip route`, `route -n`).
     pub fn guess(text: &str) -> Field {
-        let rules = text
-            .lines()
-            .map(str::trim_start)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .take(20)
-            .any(|l| {
-                l.starts_with('*')
-                    || l.starts_with(':')
-                    || ["-A ", "-P ", "-N ", "Chain "]
-                        .iter()
-                        .any(|p| l.starts_with(p))
-            });
-        if rules {
+        if crate::engine::text::looks_like_rules(text) {
             Field::Rules
         } else {
             Field::Routes

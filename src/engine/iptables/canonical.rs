@@ -13,7 +13,7 @@
 //! Checked against iptables 1.8.9 (nf_tables) in a network namespace; the
 //! cases are in `tests/data/canonical.txt`.
 
-use super::rule::{is_flag, module_options, parse_icmp_type, parse_net, target_options};
+use super::rule::{arity, is_flag, module_options, parse_icmp_type, parse_net, target_options};
 use crate::engine::decimal;
 use crate::engine::lex;
 
@@ -256,6 +256,20 @@ fn print_module(m: &Module, out: &mut Vec<String>) {
                 .into(),
             );
         }
+        "set" => {
+            // `--set` is the old name of `--match-set`.
+            if let Some(o) = get("--match-set").or_else(|| get("--set")) {
+                out.push(format!("{}--match-set {}", neg(o), o.values.join(" ")));
+            }
+            if get("--return-nomatch").is_some() {
+                out.push("--return-nomatch".into());
+            }
+            for n in ["--update-counters", "--update-subcounters"] {
+                if let Some(o) = get(n) {
+                    out.push(format!("{}{n}", neg(o)));
+                }
+            }
+        }
         _ => {
             for o in &m.opts {
                 let mut s = format!("{}{}", neg(o), o.name);
@@ -424,7 +438,10 @@ pub fn canonical(args: &str) -> Result<String, String> {
             let name = next(&mut i, w)?;
             target = Some((w.starts_with("-g") || w == "--goto", name, Vec::new()));
         } else if let Some(opt) = w.strip_prefix("--").map(|_| alias(w).to_string()) {
-            let n = values_of(&opt);
+            let n = match modules.last() {
+                Some(m) if m.name == "set" && target.is_none() => arity("set", &opt),
+                _ => values_of(&opt),
+            };
             let mut values = Vec::new();
             for _ in 0..n {
                 values.push(next(&mut i, &opt)?);

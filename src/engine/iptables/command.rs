@@ -363,6 +363,13 @@ pub fn apply_command(rules: &mut Ruleset, line: &str) -> Result<(), Errors> {
     };
     apply(&mut copy, &words, &src, None)?;
     validate::commit(&mut copy, true)?;
+    let mut one = Ruleset::default();
+    one.tables.push(copy);
+    if let Some((_, what, why)) = rules.ipsets.bad_rules(&one).into_iter().next() {
+        let at = canonical.find(what).unwrap_or(0);
+        return Err(ParseError::new(1, lex::column(&canonical, at), why).into());
+    }
+    let copy = one.tables.pop().expect("pushed above");
     *rules.table_or_insert(table) = copy;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! a return point, goto does not, RETURN pops, a built-in chain's policy
 //! decides when it runs out. Every decision becomes a trace step.
 
+use super::ipset::IpSets;
 use super::rule::{addrtype, ctstate, Dir, Match, MatchKind, NatRange, Recent, RejectWith, Rule};
 use super::{Hook, Table, TableName, Target};
 use crate::engine::packet::{Packet, Proto, Transport};
@@ -43,6 +44,26 @@ pub trait Facts {
     fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16;
     /// Conntrack state bits of the packet ([`ctstate`]).
     fn ct_state(&self) -> u8;
+    /// The namespace's IP sets (`ipset save` lines before its rules).
+    fn ipsets(&self) -> Option<&IpSets> {
+        None
+    }
+}
+
+/// Tests a `set` match: whether the packet is in the set, and why.
+fn in_set(m: &MatchKind, pkt: &Packet, env: &dyn Facts) -> (bool, String) {
+    let MatchKind::Set {
+        name,
+        dirs,
+        return_nomatch,
+    } = m
+    else {
+        return (false, String::new());
+    };
+    match env.ipsets() {
+        Some(sets) => sets.test(name, dirs, *return_nomatch, pkt),
+        None => (false, format!("there is no set {name}")),
+    }
 }
 
 /// How a table's walk ended.
@@ -194,6 +215,7 @@ fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Facts) -> Option<bool> {
         }
         MatchKind::CtState(bits) => env.ct_state() & bits != 0,
         MatchKind::Comment | MatchKind::Nfacct => true,
+        MatchKind::Set { .. } => in_set(&m.kind, pkt, env).0,
         MatchKind::Random { .. } | MatchKind::Nth { .. } | MatchKind::Recent(_) => return None,
     })
 }
@@ -328,6 +350,7 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
             )
         }
         MatchKind::Comment | MatchKind::Nfacct => "always holds".into(),
+        MatchKind::Set { .. } => in_set(&m.kind, pkt, env).1,
     }
 }
 

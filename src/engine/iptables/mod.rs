@@ -9,6 +9,7 @@ pub mod canonical;
 pub mod command;
 pub mod eval;
 pub mod index;
+pub mod ipset;
 pub mod rule;
 pub mod save;
 pub mod validate;
@@ -282,6 +283,8 @@ pub struct Ruleset {
     pub tables: Vec<Table>,
     /// `# …` lines after the last table.
     pub trailing_comments: Vec<String>,
+    /// The namespace's IP sets, from `ipset save` lines before the tables.
+    pub ipsets: ipset::IpSets,
 }
 
 impl Ruleset {

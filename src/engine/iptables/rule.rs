@@ -206,6 +206,13 @@ pub enum MatchKind {
     Comment,
     /// `-m nfacct`: counts, always matches.
     Nfacct,
+    /// `-m set --match-set NAME src,dst`: whether the packet, looked up
+    /// in the directions given (true: source), is in IP set `name`.
+    Set {
+        name: String,
+        dirs: Vec<bool>,
+        return_nomatch: bool,
+    },
 }
 
 /// A match with its negation and where it is written in the rule's text.
@@ -347,7 +354,7 @@ const OTHER_MODULES: &[&str] = &[
     "ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel", "connlimit", "connmark",
     "cpu", "dccp", "devgroup", "dscp", "ecn", "esp", "hashlimit", "helper", "iprange",
     "ipvs", "length", "limit", "mac", "osf", "owner", "physdev", "pkttype",
-    "policy", "quota", "rateest", "realm", "rpfilter", "set", "socket",
+    "policy", "quota", "rateest", "realm", "rpfilter", "socket",
     "string", "tcpmss", "time", "tos", "ttl", "u32",
 ];
 
@@ -403,6 +410,7 @@ pub const MODULES: &[&str] = &[
     "state",
     "recent",
     "nfacct",
+    "set",
 ];
 
 /// Built-in targets this simulator carries out.
@@ -464,6 +472,19 @@ pub(crate) fn module_options(m: &str) -> &'static [&'static str] {
             "--rttl",
         ],
         "nfacct" => &["--nfacct-name"],
+        "set" => &[
+            "--match-set",
+            "--set",
+            "--return-nomatch",
+            "--update-counters",
+            "--update-subcounters",
+            "--packets-eq",
+            "--packets-lt",
+            "--packets-gt",
+            "--bytes-eq",
+            "--bytes-lt",
+            "--bytes-gt",
+        ],
         _ => &[],
     }
 }
@@ -851,8 +872,15 @@ fn proto_module(p: Proto) -> Option<&'static str> {
     }
 }
 
-/// How many words an option takes after its name.
-fn arity(opt: &str) -> usize {
+/// How many words an option of match `module` takes after its name.
+pub(crate) fn arity(module: &str, opt: &str) -> usize {
+    if module == "set" {
+        return match opt {
+            "--match-set" | "--set" => 2,
+            "--return-nomatch" | "--update-counters" | "--update-subcounters" => 0,
+            _ => 1,
+        };
+    }
     if is_flag(opt) {
         0
     } else if opt == "--tcp-flags" {
@@ -1304,7 +1332,7 @@ pub fn parse_rule(
                         }
                     }
                 };
-                let n = arity(opt);
+                let n = arity(b.modules[owner].name, opt);
                 let mut values = [""; 2];
                 let mut end = b.end_of(w);
                 let mut at = w.start;
@@ -1734,6 +1762,66 @@ impl Builder<'_, '_> {
                 if !any {
                     return Err(self.err(m.at, "addrtype needs --src-type or --dst-type"));
                 }
+            }
+            "set" => {
+                let Some(o) = m
+                    .opts
+                    .iter()
+                    .find(|o| o.name == "--match-set" || o.name == "--set")
+                else {
+                    return Err(self.err(m.at, "-m set needs --match-set NAME src|dst[,src|dst…]"));
+                };
+                // Where the directions stand: after the set's name.
+                let dirs_at = self.line[o.at..]
+                    .find(o.values[1])
+                    .map_or(o.at, |k| o.at + k);
+                let dirs = (o.values[1].split(','))
+                    .map(|d| match d {
+                        "src" => Ok(true),
+                        "dst" => Ok(false),
+                        _ => Err(self.err(dirs_at, format!("\"{}\": each direction is src or dst, up to 6, joined by commas (--match-set {} src,dst)", o.values[1], o.values[0]))),
+                    })
+                    .collect::<Result<Vec<bool>, _>>()?;
+                if dirs.len() > 6 {
+                    return Err(self.err(o.at, "--match-set takes at most 6 directions"));
+                }
+                let mut return_nomatch = false;
+                for x in &m.opts {
+                    match x.name {
+                        "--match-set" | "--set" => {}
+                        "--return-nomatch" => return_nomatch = true,
+                        // Whether the set's own counters count: the path
+                        // is the same.
+                        "--update-counters" | "--update-subcounters" if x.negated => {}
+                        "--update-counters" | "--update-subcounters" => {
+                            return Err(e(
+                                x,
+                                format!(
+                                    "{} is the default: iptables takes it only as ! {}",
+                                    x.name, x.name
+                                ),
+                            ))
+                        }
+                        other => {
+                            let at = self.args_offset + x.span.0 as usize;
+                            return Err(self.err(
+                                at,
+                                not_modelled(&format!(
+                                    "-m set {other} (a test of the set entry's counters)"
+                                )),
+                            ));
+                        }
+                    }
+                }
+                out.push(Match {
+                    negated: o.negated,
+                    kind: MatchKind::Set {
+                        name: o.values[0].to_string(),
+                        dirs,
+                        return_nomatch,
+                    },
+                    span: whole(&m),
+                });
             }
             _ => return Err(self.err(m.at, format!("match {} is not supported", m.name))),
         }

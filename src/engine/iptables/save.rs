@@ -241,6 +241,15 @@ impl Parser {
             prev.comments_after.extend(pending_comments.drain(..split));
         }
         rs.trailing_comments = pending_comments;
+        // The sets rules test, made by ipset lines anywhere in the text.
+        for (line, what, why) in rs.ipsets.bad_rules(&rs) {
+            let column = text
+                .lines()
+                .nth(line.wrapping_sub(1))
+                .and_then(|l| l.find(what).map(|at| lex::column(l, at)))
+                .unwrap_or(1);
+            self.errors.push(ParseError::new(line, column, why));
+        }
         if self.errors.is_empty() {
             Ok(rs)
         } else {
@@ -335,6 +344,17 @@ impl Parser {
             // its COMMIT, were reported with its `*name`.
             if self.skipping_table {
                 self.skipping_table = trimmed != "COMMIT";
+                return;
+            }
+            // `ipset save` output before the tables: the sets rules test.
+            if trimmed.starts_with("create ") || trimmed.starts_with("add ") {
+                let sets = &mut self.rs.ipsets;
+                if sets.is_empty() {
+                    sets.before_table = self.rs.tables.len();
+                }
+                if let Err(e) = sets.read_line(line, line_no) {
+                    errors.push(e);
+                }
                 return;
             }
             if std::mem::replace(&mut self.stray_reported, true) {
@@ -535,8 +555,14 @@ impl Parser {
 /// Prints the ruleset as `iptables-save` does.
 pub fn emit(rs: &Ruleset) -> String {
     let mut out = String::new();
-    for t in &rs.tables {
+    for (k, t) in rs.tables.iter().enumerate() {
+        if k == rs.ipsets.before_table {
+            emit_ipsets(rs, &mut out);
+        }
         emit_table(t, &mut out);
+    }
+    if rs.ipsets.before_table >= rs.tables.len() {
+        emit_ipsets(rs, &mut out);
     }
     for c in &rs.trailing_comments {
         out.push_str(c);
@@ -550,7 +576,10 @@ pub fn emit(rs: &Ruleset) -> String {
 /// parsing 12 MB again after one command).
 pub fn emit_numbered(rs: &mut Ruleset) -> String {
     let mut line = 0;
-    for t in &mut rs.tables {
+    for (k, t) in rs.tables.iter_mut().enumerate() {
+        if k == rs.ipsets.before_table {
+            line += rs.ipsets.lines.len();
+        }
         line += t.comments_before.len() + 1;
         for c in t.chains.iter_mut().filter(|c| !c.implicit) {
             line += 1;
@@ -565,6 +594,13 @@ pub fn emit_numbered(rs: &mut Ruleset) -> String {
         line += t.chains.iter().filter(|c| c.deleted).count() + 1 + t.comments_after.len();
     }
     emit(rs)
+}
+
+fn emit_ipsets(rs: &Ruleset, out: &mut String) {
+    for l in &rs.ipsets.lines {
+        out.push_str(l);
+        out.push('\n');
+    }
 }
 
 fn emit_table(t: &Table, out: &mut String) {

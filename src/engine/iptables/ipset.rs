@@ -1,0 +1,691 @@
+//! IP sets, as `ipset save` prints them, for the `set` match
+//! (`-m set --match-set NAME src,dst`).
+//!
+//! Calico's rules test sets of addresses (`cali40all-hosts-net`), and
+//! kube-proxy's IPVS mode sets of addresses and ports. `iptables-save`
+//! prints only the sets' names, so a node's dump needs `ipset save` before
+//! it (`ipset save; iptables-save`): its `create` and `add` lines are read
+//! here, kept to be printed back as they were, and looked up when a rule
+//! tests a packet against a set.
+//!
+//! A set is a list of entries of one to three parts (address or network,
+//! protocol and port, address or network again), tested in the directions
+//! the rule names. As the kernel's hash types do, the most specific entry
+//! that holds the packet decides: a `nomatch` entry takes the packet out
+//! of the set (with `--return-nomatch`, only a nomatch entry matches).
+//! Checked against ipset 7.17 and iptables 1.8.9 on Linux 6.18 in network
+//! namespaces (the cases in `tests/netfilter.rs`).
+
+use crate::engine::error::ParseError;
+use crate::engine::lex;
+use crate::engine::packet::{Packet, Transport};
+use ipnet::Ipv4Net;
+use std::net::Ipv4Addr;
+
+/// What one part of a set's entries holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dim {
+    /// An address (`hash:ip`, `bitmap:ip`): entries may be written as a
+    /// range or a network, which stand for each address in them.
+    Ip,
+    /// A network (`hash:net`): the most specific one decides.
+    Net,
+    /// A protocol and port (`tcp:80`; `bitmap:port` has no protocol).
+    Port,
+    /// A member set (`list:set`).
+    Set,
+}
+
+/// One part of an entry.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    /// Addresses `lo..=hi`, written with `prefix` bits (32 for one address
+    /// or a range; the network's length for a network).
+    Addr {
+        lo: u32,
+        hi: u32,
+        prefix: u8,
+    },
+    /// Ports `lo..=hi` of protocol `proto` (None: TCP, UDP, SCTP or
+    /// UDP-Lite, as `bitmap:port` takes them); ICMP's type and code are
+    /// `type << 8 | code`.
+    Port {
+        proto: Option<u8>,
+        lo: u16,
+        hi: u16,
+    },
+    Set(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub parts: Vec<Part>,
+    pub nomatch: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct IpSet {
+    pub name: String,
+    /// As written: `hash:net`.
+    pub kind: String,
+    /// The parts of its entries; empty for a type Packet Walk does not
+    /// model (`hash:mac`, say), which a rule then may not test.
+    pub dims: Vec<Dim>,
+    /// `family inet6`: iptables refuses to test it.
+    pub ipv6: bool,
+    pub entries: Vec<Entry>,
+    /// Its `create` line.
+    pub line: usize,
+}
+
+/// The sets of one namespace, with the lines they were read from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IpSets {
+    pub sets: Vec<IpSet>,
+    /// The `create`/`add` lines as written, printed back before table
+    /// number `before_table` of the dump.
+    pub lines: Vec<String>,
+    pub before_table: usize,
+}
+
+/// The set types modelled, and their parts.
+fn dims_of(kind: &str) -> Option<Vec<Dim>> {
+    use Dim::*;
+    Some(match kind {
+        "hash:ip" | "bitmap:ip" => vec![Ip],
+        "hash:net" => vec![Net],
+        "hash:ip,port" => vec![Ip, Port],
+        "hash:net,port" => vec![Net, Port],
+        "hash:ip,port,ip" => vec![Ip, Port, Ip],
+        "hash:ip,port,net" => vec![Ip, Port, Net],
+        "hash:net,net" => vec![Net, Net],
+        "hash:net,port,net" => vec![Net, Port, Net],
+        "bitmap:port" => vec![Port],
+        "list:set" => vec![Set],
+        _ => return None,
+    })
+}
+
+/// Set types ipset has and Packet Walk does not model (their sets are
+/// read, and a rule may not test them).
+const OTHER_TYPES: &[&str] = &[
+    "hash:mac",
+    "hash:ip,mac",
+    "hash:net,iface",
+    "hash:ip,mark",
+    "bitmap:ip,mac",
+];
+
+impl IpSets {
+    pub fn get(&self, name: &str) -> Option<&IpSet> {
+        self.sets.iter().find(|s| s.name == name)
+    }
+
+    /// Why a rule may not test set `name` (None: it may), as iptables
+    /// refuses the rule.
+    pub fn problem(&self, name: &str) -> Option<String> {
+        let Some(set) = self.get(name) else {
+            return Some(format!(
+                "there is no set {name} (iptables: Set {name} doesn't exist): iptables-save prints only a set's name, so put the node's ipset save output before the rules (ipset save; iptables-save), or the set's create and add lines"
+            ));
+        };
+        if set.ipv6 {
+            return Some(format!("set {name} is an IPv6 set (family inet6): iptables refuses it (The protocol family of set {name} is IPv6, which is not applicable)"));
+        }
+        if set.dims.is_empty() {
+            return Some(super::rule::not_modelled(&format!(
+                "set type {} (set {name})",
+                set.kind
+            )));
+        }
+        None
+    }
+
+    /// The rules of `rs` that test a set they may not, with why: (line,
+    /// rule text, message).
+    pub fn bad_rules<'r>(&self, rs: &'r super::Ruleset) -> Vec<(usize, &'r str, String)> {
+        let mut out = Vec::new();
+        for r in rs
+            .tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| &c.rules)
+        {
+            for m in &r.matches {
+                if let super::MatchKind::Set { name, .. } = &m.kind {
+                    if let Some(why) = self.problem(name) {
+                        out.push((r.line, r.match_text(m), why));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Reads one `create` or `add` line (as `ipset save` prints it, or as
+    /// `ipset restore` takes it), number `line_no`.
+    pub fn read_line(&mut self, line: &str, line_no: usize) -> Result<(), ParseError> {
+        self.lines.push(line.to_string());
+        let words = lex::words(line)
+            .map_err(|(at, m)| ParseError::new(line_no, lex::column(line, at), m.to_string()))?;
+        let err = |k: usize, msg: String| {
+            let at = words.get(k).map_or(line.len(), |w| w.start);
+            ParseError::new(line_no, lex::column(line, at), msg)
+        };
+        let word = |k: usize| words.get(k).map(|w| w.text.as_ref()).unwrap_or("");
+        let name = word(1);
+        if name.is_empty() {
+            return Err(err(1, format!("ipset {} needs a set name", word(0))));
+        }
+        match word(0) {
+            "create" | "-N" => {
+                if self.get(name).is_some() {
+                    return Err(err(
+                        1,
+                        format!("set {name} is created twice (ipset: Set cannot be created: set with the same name already exists)"),
+                    ));
+                }
+                let kind = word(2);
+                if kind.is_empty() {
+                    return Err(err(2, format!("ipset create {name} needs a set type")));
+                }
+                let dims = match dims_of(kind) {
+                    Some(d) => d,
+                    None if OTHER_TYPES.contains(&kind) => Vec::new(),
+                    None => {
+                        return Err(err(2, format!("unknown set type \"{kind}\""))
+                            .expected("hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net, hash:net,net, hash:net,port,net, bitmap:ip, bitmap:port, list:set"))
+                    }
+                };
+                let opt = |o: &str| {
+                    (3..words.len())
+                        .find(|&k| word(k) == o)
+                        .map(|k| (k + 1, word(k + 1)))
+                };
+                let ipv6 = opt("family").is_some_and(|(_, f)| f == "inet6");
+                let mut set = IpSet {
+                    name: name.to_string(),
+                    kind: kind.to_string(),
+                    dims,
+                    ipv6,
+                    entries: Vec::new(),
+                    line: line_no,
+                };
+                // `netmask N` (hash:ip, bitmap:ip): addresses are kept
+                // (and tested) as their /N network.
+                if let Some((k, m)) = opt("netmask") {
+                    let bits: u8 = m
+                        .parse()
+                        .ok()
+                        .filter(|b| (1..=32).contains(b))
+                        .ok_or_else(|| err(k, format!("netmask \"{m}\" is not 1 to 32")))?;
+                    set.dims = set
+                        .dims
+                        .iter()
+                        .map(|d| {
+                            if *d == Dim::Ip && bits < 32 {
+                                Dim::Net
+                            } else {
+                                *d
+                            }
+                        })
+                        .collect();
+                    set.kind = format!("{kind} netmask {bits}");
+                }
+                self.sets.push(set);
+                Ok(())
+            }
+            "add" | "-A" => {
+                let Some(pos) = self.sets.iter().position(|s| s.name == name) else {
+                    return Err(err(
+                        1,
+                        format!("add to set {name}, which no create line before it makes (ipset: The set with the given name does not exist)"),
+                    ));
+                };
+                let set = &self.sets[pos];
+                // A list's members are sets made before it.
+                if set.dims == [Dim::Set] && self.get(word(2)).is_none() {
+                    return Err(err(2, format!("there is no set {} to list in {name} (ipset: Set to be added/deleted/tested as element does not exist)", word(2))));
+                }
+                if set.ipv6 || set.dims.is_empty() {
+                    // Kept as written; never tested.
+                    return Ok(());
+                }
+                let elem = word(2);
+                let mut entry = parse_entry(set, elem).map_err(|m| err(2, m))?;
+                let mut k = 3;
+                while k < words.len() {
+                    match word(k) {
+                        "nomatch" => {
+                            entry.nomatch = true;
+                            k += 1;
+                        }
+                        // Counters, timeouts, comments and skb info do
+                        // not change what the set holds.
+                        "timeout" | "packets" | "bytes" | "comment" | "skbmark" | "skbprio"
+                        | "skbqueue" => k += 2,
+                        w => return Err(err(k, format!("unknown word \"{w}\" after the entry"))
+                            .expected(
+                            "nomatch, timeout, comment, packets, bytes, skbmark, skbprio, skbqueue",
+                        )),
+                    }
+                }
+                if entry.nomatch && !set.dims.contains(&Dim::Net) {
+                    return Err(err(
+                        2,
+                        format!("nomatch is for sets of networks, not {}", set.kind),
+                    ));
+                }
+                self.sets[pos].entries.push(entry);
+                Ok(())
+            }
+            w => {
+                Err(err(0, format!("\"{w}\" is not an ipset save line")).expected("create or add"))
+            }
+        }
+    }
+
+    /// Whether `pkt` is in set `name`, looked up in the directions `dirs`
+    /// (`src`, `dst` per part), and the entry that decided, in words. A
+    /// set not listed holds nothing.
+    pub fn test(
+        &self,
+        name: &str,
+        dirs: &[bool],
+        return_nomatch: bool,
+        pkt: &Packet,
+    ) -> (bool, String) {
+        self.test_depth(name, dirs, return_nomatch, pkt, 0)
+    }
+
+    fn test_depth(
+        &self,
+        name: &str,
+        dirs: &[bool],
+        return_nomatch: bool,
+        pkt: &Packet,
+        depth: usize,
+    ) -> (bool, String) {
+        let Some(set) = self.get(name) else {
+            return (false, format!("there is no set {name}"));
+        };
+        let values = lookup_values(set, dirs, pkt);
+        let shown = describe_values(&values);
+        if set.dims == [Dim::Set] {
+            // A list of sets: the first member set that holds it.
+            for e in &set.entries {
+                if let (Some(Part::Set(member)), true) = (e.parts.first(), depth < 8) {
+                    let (hit, _) = self.test_depth(member, dirs, return_nomatch, pkt, depth + 1);
+                    if hit {
+                        return (
+                            true,
+                            format!("{shown} is in {member}, a member of set {name}"),
+                        );
+                    }
+                }
+            }
+            return (
+                false,
+                format!("{shown} is in none of the sets that set {name} lists"),
+            );
+        }
+        // Fewer directions than the set has parts: the kernel finds nothing.
+        if dirs.len() < set.dims.len() {
+            return (
+                false,
+                format!(
+                    "set {name} ({}) has {} parts and the rule names {} direction{}: the kernel finds nothing",
+                    set.kind,
+                    set.dims.len(),
+                    dirs.len(),
+                    if dirs.len() == 1 { "" } else { "s" }
+                ),
+            );
+        }
+        let values = values.unwrap_or_default();
+        let best = set
+            .entries
+            .iter()
+            .filter(|e| e.parts.iter().zip(&values).all(|(p, v)| holds(p, v)))
+            .max_by_key(|e| {
+                e.parts
+                    .iter()
+                    .map(|p| match p {
+                        Part::Addr { prefix, .. } => u32::from(*prefix),
+                        _ => 0,
+                    })
+                    .collect::<Vec<_>>()
+            });
+        let size = format!("{}, {}", set.kind, entries_word(set.entries.len()));
+        // --return-nomatch turns the answer round: a nomatch entry
+        // matches, a plain one does not (iptables-extensions(8)).
+        match best {
+            None => (false, format!("{shown} is not in set {name} ({size})")),
+            Some(e) if e.nomatch == return_nomatch => (
+                true,
+                format!("{shown} is in set {name} ({size}) by its {}entry {}", if e.nomatch { "nomatch " } else { "" }, entry_text(e)),
+            ),
+            Some(e) if e.nomatch => (
+                false,
+                format!("{shown} falls under set {name}'s ({size}) nomatch entry {}, which takes it out of the set", entry_text(e)),
+            ),
+            Some(e) => (
+                false,
+                format!("{shown} is in set {name} ({size}) by its plain entry {}, and --return-nomatch matches only nomatch entries", entry_text(e)),
+            ),
+        }
+    }
+}
+
+fn entries_word(n: usize) -> String {
+    if n == 1 {
+        "1 entry".into()
+    } else {
+        format!("{n} entries")
+    }
+}
+
+/// What the kernel takes from the packet for each part: an address, or a
+/// protocol and port (None when the packet's protocol has none).
+#[derive(Clone, Debug)]
+enum Value {
+    Addr(Ipv4Addr),
+    Port(u8, u16),
+}
+
+fn lookup_values(set: &IpSet, dirs: &[bool], pkt: &Packet) -> Option<Vec<Value>> {
+    let h = pkt.head();
+    let t = pkt.head_transport();
+    set.dims
+        .iter()
+        .zip(dirs)
+        .map(|(d, &src)| match d {
+            Dim::Ip | Dim::Net => Some(Value::Addr(if src { h.src } else { h.dst })),
+            Dim::Port => {
+                let proto = h.protocol.number();
+                match t.as_deref() {
+                    Some(Transport::Icmp {
+                        icmp_type, code, ..
+                    }) => Some(Value::Port(
+                        proto,
+                        u16::from(*icmp_type) << 8 | u16::from(*code),
+                    )),
+                    // A protocol without ports tests as port 0.
+                    _ => Some(Value::Port(
+                        proto,
+                        pkt.head_ports().map_or(0, |(s, d)| if src { s } else { d }),
+                    )),
+                }
+            }
+            Dim::Set => None,
+        })
+        .collect()
+}
+
+fn describe_values(values: &Option<Vec<Value>>) -> String {
+    match values {
+        Some(v) if !v.is_empty() => v
+            .iter()
+            .map(|v| match v {
+                Value::Addr(a) => a.to_string(),
+                Value::Port(p, port) => format!("{}:{}", proto_name(*p), port_text(*p, *port)),
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => "the packet".into(),
+    }
+}
+
+fn holds(p: &Part, v: &Value) -> bool {
+    match (p, v) {
+        (Part::Addr { lo, hi, .. }, Value::Addr(a)) => (*lo..=*hi).contains(&u32::from(*a)),
+        (Part::Port { proto, lo, hi }, Value::Port(vp, port)) => {
+            let proto_ok = match proto {
+                Some(p) => p == vp,
+                None => matches!(vp, 6 | 17 | 132 | 136),
+            };
+            proto_ok && (*lo..=*hi).contains(port)
+        }
+        _ => false,
+    }
+}
+
+fn proto_name(p: u8) -> String {
+    match p {
+        1 => "icmp".into(),
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        132 => "sctp".into(),
+        136 => "udplite".into(),
+        n => n.to_string(),
+    }
+}
+
+fn port_text(proto: u8, port: u16) -> String {
+    if proto == 1 {
+        format!("{}/{}", port >> 8, port & 0xff)
+    } else {
+        port.to_string()
+    }
+}
+
+fn entry_text(e: &Entry) -> String {
+    e.parts
+        .iter()
+        .map(|p| match p {
+            Part::Addr { lo, prefix, .. } if *prefix < 32 => {
+                format!("{}/{prefix}", Ipv4Addr::from(*lo))
+            }
+            Part::Addr { lo, hi, .. } if lo == hi => Ipv4Addr::from(*lo).to_string(),
+            Part::Addr { lo, hi, .. } => format!("{}-{}", Ipv4Addr::from(*lo), Ipv4Addr::from(*hi)),
+            Part::Port { proto, lo, hi } => {
+                let ports = if lo == hi {
+                    port_text(proto.unwrap_or(6), *lo)
+                } else {
+                    format!("{lo}-{hi}")
+                };
+                match proto {
+                    Some(p) => format!("{}:{ports}", proto_name(*p)),
+                    None => ports,
+                }
+            }
+            Part::Set(s) => s.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// An entry as `add` writes it: its parts joined by commas.
+fn parse_entry(set: &IpSet, elem: &str) -> Result<Entry, String> {
+    if elem.is_empty() {
+        return Err(format!("add to {} needs an entry", set.name));
+    }
+    if set.dims == [Dim::Set] {
+        return Ok(Entry {
+            parts: vec![Part::Set(elem.to_string())],
+            nomatch: false,
+        });
+    }
+    let pieces: Vec<&str> = elem.split(',').collect();
+    if pieces.len() != set.dims.len() {
+        return Err(format!(
+            "\"{elem}\" has {} part{} and set {} ({}) takes {}",
+            pieces.len(),
+            if pieces.len() == 1 { "" } else { "s" },
+            set.name,
+            set.kind,
+            set.dims.len()
+        ));
+    }
+    let netmask = set
+        .kind
+        .split_once("netmask ")
+        .and_then(|(_, m)| m.parse::<u8>().ok());
+    let mut parts = Vec::with_capacity(pieces.len());
+    for (d, p) in set.dims.iter().zip(pieces) {
+        parts.push(match d {
+            Dim::Ip | Dim::Net => addr_part(p, netmask)?,
+            Dim::Port => port_part(p, set.kind.starts_with("bitmap:port"))?,
+            Dim::Set => Part::Set(p.to_string()),
+        });
+    }
+    Ok(Entry {
+        parts,
+        nomatch: false,
+    })
+}
+
+fn addr_part(s: &str, netmask: Option<u8>) -> Result<Part, String> {
+    let bad = || format!("\"{s}\" is not an IPv4 address, range or network");
+    let part = if let Some((a, b)) = s.split_once('-') {
+        let lo: Ipv4Addr = a.parse().map_err(|_| bad())?;
+        let hi: Ipv4Addr = b.parse().map_err(|_| bad())?;
+        if hi < lo {
+            return Err(format!("\"{s}\": the range ends before it starts"));
+        }
+        Part::Addr {
+            lo: lo.into(),
+            hi: hi.into(),
+            prefix: 32,
+        }
+    } else {
+        let net: Ipv4Net = if s.contains('/') {
+            s.parse().map_err(|_| bad())?
+        } else {
+            Ipv4Net::new(s.parse().map_err(|_| bad())?, 32).map_err(|_| bad())?
+        };
+        let net = net.trunc();
+        Part::Addr {
+            lo: net.network().into(),
+            hi: net.broadcast().into(),
+            prefix: net.prefix_len(),
+        }
+    };
+    Ok(match (part, netmask) {
+        (Part::Addr { lo, hi, prefix }, Some(m)) if m < prefix => {
+            let mask = u32::MAX << (32 - u32::from(m));
+            Part::Addr {
+                lo: lo & mask,
+                hi: hi | !mask,
+                prefix: m,
+            }
+        }
+        (p, _) => p,
+    })
+}
+
+fn port_part(s: &str, bitmap: bool) -> Result<Part, String> {
+    let (proto, ports) = match s.split_once(':') {
+        Some((p, rest)) => (Some(p), rest),
+        None => (None, s),
+    };
+    let number = match proto.map(str::to_ascii_lowercase).as_deref() {
+        None if bitmap => None,
+        None | Some("tcp") => Some(6),
+        Some("udp") => Some(17),
+        Some("sctp") => Some(132),
+        Some("udplite") => Some(136),
+        Some("icmp") => Some(1),
+        Some(other) => {
+            return Err(format!(
+                "protocol \"{other}\" in \"{s}\": Packet Walk reads tcp, udp, sctp, udplite and icmp entries"
+            ))
+        }
+    };
+    if number == Some(1) {
+        let (t, c) = match ports.split_once('/') {
+            Some((t, c)) => (t.parse::<u8>().ok(), c.parse::<u8>().ok()),
+            None => match super::rule::parse_icmp_type(ports) {
+                Ok((Some(t), c)) => (Some(t), Some(c.unwrap_or(0))),
+                _ => (None, None),
+            },
+        };
+        let (Some(t), Some(c)) = (t, c) else {
+            return Err(format!(
+                "\"{ports}\" is not an ICMP type (a name, or type/code)"
+            ));
+        };
+        let v = u16::from(t) << 8 | u16::from(c);
+        return Ok(Part::Port {
+            proto: Some(1),
+            lo: v,
+            hi: v,
+        });
+    }
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .map_err(|_| format!("\"{p}\" is not a port number"))
+    };
+    let (lo, hi) = match ports.split_once('-') {
+        Some((a, b)) => (port(a)?, port(b)?),
+        None => (port(ports)?, port(ports)?),
+    };
+    if hi < lo {
+        return Err(format!("\"{s}\": the port range ends before it starts"));
+    }
+    Ok(Part::Port {
+        proto: number,
+        lo,
+        hi,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_lines_are_read_and_bad_ones_named() {
+        let mut s = IpSets::default();
+        for (i, l) in [
+            "create cali40all-hosts-net hash:net family inet hashsize 1024 maxelem 1048576 bucketsize 12 initval 0xbae81dff",
+            "add cali40all-hosts-net 10.1.0.0/16 nomatch",
+            "add cali40all-hosts-net 192.168.11.58",
+            "add cali40all-hosts-net 10.0.0.0/8",
+            "create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536",
+            "add KUBE-CLUSTER-IP 10.96.0.10,udp:53",
+            "add KUBE-CLUSTER-IP 10.96.0.2,icmp:echo-request",
+            "create H hash:ip family inet hashsize 1024 maxelem 65536 timeout 0 comment bucketsize 12",
+            "add H 1.2.3.4 timeout 0 comment \"hello world\"",
+            "create N6 hash:net family inet6 hashsize 1024 maxelem 65536",
+            "add N6 fe80::/64",
+            "create M hash:mac",
+            "add M 00:11:22:33:44:55",
+        ]
+        .iter()
+        .enumerate()
+        {
+            s.read_line(l, i + 1).unwrap_or_else(|e| panic!("{l}: {e:?}"));
+        }
+        assert_eq!(s.get("cali40all-hosts-net").unwrap().entries.len(), 3);
+        assert_eq!(s.get("H").unwrap().entries.len(), 1);
+        assert!(s.get("N6").unwrap().ipv6);
+        for (line, col, msg) in [
+            ("add nope 1.2.3.4", 5, "no create line before it"),
+            ("create H hash:ip", 8, "created twice"),
+            ("create X hash:foo", 10, "unknown set type"),
+            (
+                "add KUBE-CLUSTER-IP 10.96.0.10",
+                21,
+                "has 1 part and set KUBE-CLUSTER-IP (hash:ip,port) takes 2",
+            ),
+            (
+                "add H 1.2.3.4 nomatch",
+                7,
+                "nomatch is for sets of networks",
+            ),
+            ("add H 1.2.3", 7, "not an IPv4 address"),
+        ] {
+            let e = s.read_line(line, 9).unwrap_err();
+            assert_eq!(
+                (e.column, e.message.contains(msg)),
+                (col, true),
+                "{line}: {e:?}"
+            );
+        }
+    }
+}
