@@ -473,10 +473,20 @@ fn check(path: &Path) -> Result<String, String> {
         ));
     } else if packetwalk::engine::text::looks_like_rules(&text) {
         save::parse(&text).map(|r| {
+            let note = save::notes(&text);
             format!(
-                "iptables-save dump: {}, {}, valid",
+                "iptables-save dump: {}, {}{}, valid{}",
                 plural(r.tables.len(), "table"),
-                plural(r.rule_count(), "rule")
+                plural(r.rule_count(), "rule"),
+                match r.ipsets.sets.len() {
+                    0 => String::new(),
+                    n => format!(", {}", plural(n, "IP set")),
+                },
+                if note.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {note}")
+                }
             )
         })
     } else {

@@ -241,7 +241,9 @@ mod tests {
             (vec![], Ok("")),
         ];
         // What a file that is no text is likely to be.
-        let gz = decode(vec![0x1f, 0x8b, 0x08, 0x00, 0xff]).unwrap_err().to_string();
+        let gz = decode(vec![0x1f, 0x8b, 0x08, 0x00, 0xff])
+            .unwrap_err()
+            .to_string();
         assert_eq!(gz, "line 1, column 2 (byte 2) is not valid UTF-8: the file is compressed with gzip (gunzip it first)");
         for (bytes, want) in cases {
             let got = decode(bytes.clone());

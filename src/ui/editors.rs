@@ -356,7 +356,8 @@ fn field_editor(props: &FieldProps) -> Html {
     // Routes of policy routing's other tables: read past, and said so.
     let left_out = use_memo(SameText(props.text.clone()), move |t| match field {
         Field::Routes if !large => crate::engine::route_text::other_tables_note(&crate::engine::route_text::other_table_lines(&t.0)),
-        _ => String::new(),
+        Field::Rules => crate::engine::iptables::save::notes(&t.0),
+        Field::Routes => String::new(),
     });
 
     let body = match (props.view, field) {
