@@ -1985,3 +1985,49 @@ COMMIT
         "{why:?}"
     );
 }
+
+/// `-m rpfilter` (Calico's raw table has it): the route back to the
+/// source must leave by the device the packet came in on (`--loose`: any
+/// unicast route back, `--accept-local`: the host's own address too,
+/// `--invert` turns it round). Each row is what Linux 6.18 counted for
+/// the same five rules, packets from the LAN with the source given.
+#[test]
+fn rpfilter_takes_the_route_back_as_the_kernel_does() {
+    let rules = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A PREROUTING -i eth0 -m rpfilter\n\
+-A PREROUTING -i eth0 -m rpfilter --loose\n\
+-A PREROUTING -i eth0 -m rpfilter --invert\n\
+-A PREROUTING -i eth0 -m rpfilter --accept-local\n\
+-A PREROUTING -i eth0 -m rpfilter --loose --accept-local\nCOMMIT\n";
+    let (mut w, mut s) = with_route(rules, "blackhole 10.8.0.0/24");
+    for (src, matched) in [
+        ("10.0.0.2", vec![1, 2, 4, 5]),
+        ("10.244.0.5", vec![2, 3, 5]),
+        ("10.8.0.5", vec![3]),
+        ("10.0.0.1", vec![3, 4, 5]),
+        ("203.0.113.9", vec![3]),
+    ] {
+        let mut spec = SendSpec::new("client", "10.0.0.1:22", Proto::Tcp);
+        spec.src = Some(src.parse().unwrap());
+        let t = send(&mut w, &mut s, &spec).unwrap();
+        let got: Vec<usize> = (t.steps.iter())
+            .filter_map(|st| match &st.kind {
+                StepKind::RuleMatch { chain, rule, .. }
+                    if chain == "PREROUTING" && st.ns == "node" =>
+                {
+                    Some(rule.index)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, matched, "from {src}");
+    }
+    // Only raw and mangle PREROUTING take it, as the kernel says.
+    for (table, chain) in [("filter", "INPUT"), ("mangle", "INPUT")] {
+        let text =
+            format!("*{table}\n:{chain} ACCEPT [0:0]\n-A {chain} -m rpfilter -j DROP\nCOMMIT\n");
+        let e = save::parse(&text).unwrap_err();
+        assert!(e.0[0].message.contains("rpfilter"), "{table} {chain}: {e}");
+        assert_eq!(e.0[0].column, 13, "{e}");
+    }
+}

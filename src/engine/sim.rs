@@ -583,6 +583,10 @@ impl Facts for HostEnv<'_> {
     fn ipsets(&self) -> Option<&crate::engine::iptables::ipset::IpSets> {
         self.facts.ipsets()
     }
+
+    fn route_back(&self, src: Ipv4Addr) -> (RouteType, Option<String>, String) {
+        self.facts.route_back(src)
+    }
 }
 
 impl Facts for HostFacts<'_> {
@@ -624,6 +628,14 @@ impl Facts for HostFacts<'_> {
             .rules
             .as_ref()
             .map(|r| &r.ipsets)
+    }
+
+    fn route_back(&self, src: Ipv4Addr) -> (RouteType, Option<String>, String) {
+        let back = self.world.hosts[self.host].routes.lookup(src);
+        match &back.route {
+            Some(r) => (r.kind, r.dev.clone(), r.to_string()),
+            None => (RouteType::Unreachable, None, "no route".into()),
+        }
     }
 }
 

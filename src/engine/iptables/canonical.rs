@@ -256,6 +256,13 @@ fn print_module(m: &Module, out: &mut Vec<String>) {
                 .into(),
             );
         }
+        "rpfilter" => {
+            for n in ["--loose", "--validmark", "--accept-local", "--invert"] {
+                if get(n).is_some() {
+                    out.push(n.to_string());
+                }
+            }
+        }
         "set" => {
             // `--set` is the old name of `--match-set`.
             if let Some(o) = get("--match-set").or_else(|| get("--set")) {
@@ -439,7 +446,9 @@ pub fn canonical(args: &str) -> Result<String, String> {
             target = Some((w.starts_with("-g") || w == "--goto", name, Vec::new()));
         } else if let Some(opt) = w.strip_prefix("--").map(|_| alias(w).to_string()) {
             let n = match modules.last() {
-                Some(m) if m.name == "set" && target.is_none() => arity("set", &opt),
+                Some(m) if matches!(m.name.as_str(), "set" | "rpfilter") && target.is_none() => {
+                    arity(&m.name, &opt)
+                }
                 _ => values_of(&opt),
             };
             let mut values = Vec::new();

@@ -48,6 +48,64 @@ pub trait Facts {
     fn ipsets(&self) -> Option<&IpSets> {
         None
     }
+    /// The route back to `src` (`ip route get` from it): its type, the
+    /// device it leaves by, and the route in words.
+    fn route_back(
+        &self,
+        _src: Ipv4Addr,
+    ) -> (crate::engine::route::RouteType, Option<String>, String) {
+        (
+            crate::engine::route::RouteType::Unreachable,
+            None,
+            "no route".into(),
+        )
+    }
+}
+
+/// Tests an `rpfilter` match (before `--invert`), as `rpfilter_mt`
+/// does, and why.
+fn reverse_path(m: &MatchKind, pkt: &Packet, env: &dyn Facts) -> (bool, String) {
+    use crate::engine::route::RouteType;
+    let MatchKind::Rpfilter {
+        loose,
+        accept_local,
+        ..
+    } = m
+    else {
+        return (false, String::new());
+    };
+    let h = pkt.head();
+    let iif = pkt.iif.as_deref().unwrap_or("lo");
+    if iif == "lo" {
+        return (
+            true,
+            "the packet came in on lo, which rpfilter always passes".into(),
+        );
+    }
+    let (kind, dev, route) = env.route_back(h.src);
+    let dev = dev.unwrap_or_default();
+    let src = h.src;
+    match kind {
+        RouteType::Unicast | RouteType::Local if kind == RouteType::Unicast || *accept_local => {
+            if dev == iif {
+                (true, format!("the route back to {src} ({route}) leaves by {iif}, where the packet came in"))
+            } else if *loose {
+                (true, format!("the route back to {src} ({route}) leaves by {dev}, not {iif}, and --loose takes any unicast route back"))
+            } else {
+                (false, format!("the route back to {src} ({route}) leaves by {dev}, not {iif}, where the packet came in"))
+            }
+        }
+        RouteType::Local => (
+            false,
+            format!(
+                "{src} is this host's own address ({route}), and only --accept-local takes that"
+            ),
+        ),
+        _ => (
+            false,
+            format!("the route back to {src} is {route}, not a unicast route"),
+        ),
+    }
 }
 
 /// Tests a `set` match: whether the packet is in the set, and why.
@@ -216,6 +274,7 @@ fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Facts) -> Option<bool> {
         MatchKind::CtState(bits) => env.ct_state() & bits != 0,
         MatchKind::Comment | MatchKind::Nfacct => true,
         MatchKind::Set { .. } => in_set(&m.kind, pkt, env).0,
+        MatchKind::Rpfilter { .. } => reverse_path(&m.kind, pkt, env).0,
         MatchKind::Random { .. } | MatchKind::Nth { .. } | MatchKind::Recent(_) => return None,
     })
 }
@@ -351,6 +410,7 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
         }
         MatchKind::Comment | MatchKind::Nfacct => "always holds".into(),
         MatchKind::Set { .. } => in_set(&m.kind, pkt, env).1,
+        MatchKind::Rpfilter { .. } => reverse_path(&m.kind, pkt, env).1,
     }
 }
 

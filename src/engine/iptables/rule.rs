@@ -213,6 +213,15 @@ pub enum MatchKind {
         dirs: Vec<bool>,
         return_nomatch: bool,
     },
+    /// `-m rpfilter`: whether the route back to the packet's source
+    /// leaves by the device it came in on (`--loose`: any unicast route
+    /// back; `--accept-local`: a local source too). `--invert` is the
+    /// match's negation.
+    Rpfilter {
+        loose: bool,
+        validmark: bool,
+        accept_local: bool,
+    },
 }
 
 /// A match with its negation and where it is written in the rule's text.
@@ -354,7 +363,7 @@ const OTHER_MODULES: &[&str] = &[
     "ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel", "connlimit", "connmark",
     "cpu", "dccp", "devgroup", "dscp", "ecn", "esp", "hashlimit", "helper", "iprange",
     "ipvs", "length", "limit", "mac", "osf", "owner", "physdev", "pkttype",
-    "policy", "quota", "rateest", "realm", "rpfilter", "socket",
+    "policy", "quota", "rateest", "realm", "socket",
     "string", "tcpmss", "time", "tos", "ttl", "u32",
 ];
 
@@ -411,6 +420,7 @@ pub const MODULES: &[&str] = &[
     "recent",
     "nfacct",
     "set",
+    "rpfilter",
 ];
 
 /// Built-in targets this simulator carries out.
@@ -472,6 +482,7 @@ pub(crate) fn module_options(m: &str) -> &'static [&'static str] {
             "--rttl",
         ],
         "nfacct" => &["--nfacct-name"],
+        "rpfilter" => &["--loose", "--validmark", "--accept-local", "--invert"],
         "set" => &[
             "--match-set",
             "--set",
@@ -874,6 +885,9 @@ fn proto_module(p: Proto) -> Option<&'static str> {
 
 /// How many words an option of match `module` takes after its name.
 pub(crate) fn arity(module: &str, opt: &str) -> usize {
+    if module == "rpfilter" {
+        return 0;
+    }
     if module == "set" {
         return match opt {
             "--match-set" | "--set" => 2,
@@ -1762,6 +1776,32 @@ impl Builder<'_, '_> {
                 if !any {
                     return Err(self.err(m.at, "addrtype needs --src-type or --dst-type"));
                 }
+            }
+            "rpfilter" => {
+                if let Some(o) = m.opts.iter().find(|o| o.negated) {
+                    return Err(e(
+                        o,
+                        format!(
+                            "{} cannot be negated (rpfilter's --invert turns the match round)",
+                            o.name
+                        ),
+                    ));
+                }
+                let has = |n: &str| m.opts.iter().any(|o| o.name == n);
+                // From `-m` (the match has no value to point at).
+                let from = (self.line[..m.at].trim_end())
+                    .rfind(char::is_whitespace)
+                    .map_or(0, |k| k + 1);
+                let named = self.span(from, m.at + m.name.len());
+                out.push(Match {
+                    negated: has("--invert"),
+                    kind: MatchKind::Rpfilter {
+                        loose: has("--loose"),
+                        validmark: has("--validmark"),
+                        accept_local: has("--accept-local"),
+                    },
+                    span: (named.0, whole(&m).1.max(named.1)),
+                });
             }
             "set" => {
                 let Some(o) = m

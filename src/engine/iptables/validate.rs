@@ -48,6 +48,24 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                 _ => (false, false),
             };
             for m in &r.matches {
+                if let MatchKind::Rpfilter { .. } = m.kind {
+                    // rpfilter_check, and the match's hook mask.
+                    let why = if !matches!(table.name, TableName::Raw | TableName::Mangle) {
+                        Some(format!("rpfilter is only valid in the raw or mangle table, not in {} (the kernel refuses the rule: Invalid argument)", table.name))
+                    } else if c.is_builtin() && c.name != "PREROUTING" {
+                        Some(format!("rpfilter works in PREROUTING only, not in {} (the kernel refuses the rule: Invalid argument)", c.name))
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why {
+                        errors.push(ParseError::new(
+                            r.line,
+                            col(&c.name, &r.args, "rpfilter"),
+                            why,
+                        ));
+                    }
+                    continue;
+                }
                 let flag = match m.kind {
                     MatchKind::OutIface(_) if no_out => "-o",
                     MatchKind::InIface(_) if no_in => "-i",
