@@ -234,11 +234,13 @@ def main():
 # a review's fixes, 543.2 kB with a second review's (stable ids for the
 # kept sessions, the one that made room offered as a download), 544.8
 # kB with a cluster change's texts kept in the autosave's undo, 545.9 kB
-# with the notice of the learner's rules a sync took away; the
+# with the notice of the learner's rules a sync took away, 559.5 kB with
+# what a real Calico node's dump needs (IP sets and their match, rpfilter,
+# the dump's header lines named) and an accessibility audit's fixes; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 547_000
+PAGE_BYTES_LIMIT = 561_000
 
 
 def page_size(dist):
@@ -975,6 +977,8 @@ def run(b, base):
     check("…and the toolbar's Kept list brings the work on the link (3 packets), keeping the learner's own aside in turn",
           len(b.find_all(".history-item")) == 3 and b.exists("#restore-own") and "your own, is kept aside" in b.text(".notice"),
           f"{len(b.find_all('.history-item'))} packets; {b.text('.notice')!r}")
+    focused = b.js("return document.activeElement.id")
+    check("…and the focus goes on to the steps, not lost to the page", focused == "events", focused)
     b.click("#restore-own")
     b.wait_until(lambda: len(b.find_all(".history-item")) != 3, "the learner's own session back again", 10)
     check("going back and forth loses neither session", len(b.find_all(".history-item")) == 2 and b.exists("#restore-earlier"),
@@ -1010,6 +1014,11 @@ def run(b, base):
     b.get("about:blank")
     b.get(base + "?scenario=article")
     b.wait("#verdict", 20)
+    b.click(".kept-menu summary")
+    b.wait("#kept-2", 5)
+    b.keys(["\ue00c"])
+    closed = b.js("const d = document.querySelector('.kept-menu'); return [d.open, document.activeElement.tagName]")
+    check("Escape closes the Kept list, on its button", closed == [False, "SUMMARY"], closed)
     b.click(".kept-menu summary")
     b.wait("#kept-2", 5)
     damaged_label = b.js("return document.getElementById('kept-2').closest('li').textContent")
@@ -1330,6 +1339,8 @@ def run(b, base):
     b.click("#end-exercise")
     b.wait("#keep-exercise", 5)
     asked = b.text("#outcome")
+    check("the question puts the focus on its safe answer, Keep stepping",
+          b.js("return document.activeElement.id") == "keep-exercise", b.js("return document.activeElement.id"))
     b.click("#keep-exercise")
     b.wait_until(lambda: not b.exists("#keep-exercise"), "the question gone", 5)
     check("Show all steps asks before it shows the answer, and Keep stepping keeps the exercise",

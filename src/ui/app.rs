@@ -26,6 +26,7 @@ use crate::ui::{browser, generator, import};
 use gloo_timers::callback::{Interval, Timeout};
 use std::collections::HashMap;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// How long typing must pause before the text is parsed and applied.
@@ -327,6 +328,9 @@ pub struct App {
     /// The focused control is going away with what it closes: where the
     /// focus goes then, in order of preference (see `rendered`).
     focus_fallback: Vec<String>,
+    /// The notice's text at the last render: a new one above the
+    /// workspace moves it down, and the focused control is kept in view.
+    notice_rendered: Option<String>,
     told_too_big: bool,
     /// The notice that said the session is not saved, while it may be shown.
     unsaved_notice: Option<String>,
@@ -813,6 +817,17 @@ fn backups(embed: bool, base: Option<&str>) -> Rc<Vec<(browser::Slot, String)>> 
         })
         .collect::<Vec<_>>()
         .into()
+}
+
+/// Closes a `<details>` menu and puts the focus on its summary, the
+/// button that opened it.
+fn close_menu(details: &web_sys::Element) {
+    let _ = details.remove_attribute("open");
+    if let Some(summary) = details.query_selector("summary").ok().flatten() {
+        if let Ok(s) = summary.dyn_into::<web_sys::HtmlElement>() {
+            let _ = s.focus();
+        }
+    }
 }
 
 /// The session a link holds, for an embedded page (no notice, no storage).
@@ -1498,6 +1513,7 @@ impl Component for App {
             follow: (!embed).then_some(browser::Follow::Opened),
             about_open: browser::window_height() >= 820.0,
             focus_fallback: Vec::new(),
+            notice_rendered: None,
             told_too_big: false,
             unsaved_notice: None,
             other_tab: false,
@@ -2429,7 +2445,9 @@ impl Component for App {
             },
             Msg::EndExercise(false) => {
                 self.asked_end = true;
-                self.refocus = Some("end-exercise");
+                // On the safe answer: Enter again does not give the
+                // answer away.
+                self.refocus = Some("keep-exercise");
             }
             Msg::KeepExercise => {
                 self.asked_end = false;
@@ -2623,6 +2641,11 @@ impl Component for App {
         } else if !self.syncing {
             self.focus_fallback.clear();
         }
+        let notice = self.notice.as_ref().map(|n| n.text.clone());
+        if notice.is_some() && notice != self.notice_rendered {
+            browser::keep_focus_in_view();
+        }
+        self.notice_rendered = notice;
         self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
         // An exercise opened from a link keeps the step reached in the
         // address: a reload comes back to it, with the steps before it
@@ -2843,11 +2866,17 @@ impl Component for App {
                                 <p id="outcome" class="outcome">
                                     <span>{ format!("An exercise: step on to find where this packet goes (step {} reached so far); its steps are listed as you reach them, and its outcome shows at its last.", upto(t_sel).unwrap_or(step) + 1) }</span>
                                     if self.asked_end {
-                                        <span role="group" aria-label="Show the answer?" class="end-ask">
-                                            <span>{ "This shows where the packet goes. " }</span>
-                                            <button class="link-button" id="end-exercise" onclick={link.callback(|_| Msg::EndExercise(true))}>{ "Show all steps and the outcome" }</button>
+                                        <span role="group" aria-label="Show the answer?" class="end-ask" onkeydown={link.batch_callback(|e: KeyboardEvent| {
+                                            // Escape answers no.
+                                            (e.key() == "Escape").then(|| {
+                                                e.prevent_default();
+                                                Msg::KeepExercise
+                                            })
+                                        })}>
+                                            <span id="end-ask-what">{ "This shows where the packet goes. " }</span>
+                                            <button class="link-button" id="end-exercise" aria-describedby="end-ask-what" onclick={link.callback(|_| Msg::EndExercise(true))}>{ "Show all steps and the outcome" }</button>
                                             { " · " }
-                                            <button class="link-button" id="keep-exercise" onclick={link.callback(|_| Msg::KeepExercise)}>{ "Keep stepping" }</button>
+                                            <button class="link-button" id="keep-exercise" aria-describedby="end-ask-what" onclick={link.callback(|_| Msg::KeepExercise)}>{ "Keep stepping" }</button>
                                         </span>
                                     } else {
                                         <button class="link-button" id="end-exercise" onclick={link.callback(|_| Msg::EndExercise(false))}>{ "Show all steps…" }</button>
@@ -3029,7 +3058,8 @@ impl Component for App {
                 if show_editors {
                     if self.embed {
                         // An embed never writes the reader's storage.
-                        <p class="hint embed-unsaved">{ "Edits here are not saved: \"Open full playground ↗\" takes them along." }</p>
+                        // (In a landmark of its own, as every line of the page is.)
+                        <aside aria-label="Edits in this embed"><p class="hint embed-unsaved">{ "Edits here are not saved: \"Open full playground ↗\" takes them along." }</p></aside>
                     }
                     if let Some(c) = &s.cluster {
                         <ClusterPanel draft={c.clone()} highlight={self.cluster_line}
@@ -3199,7 +3229,26 @@ impl App {
                             <button id="restore-own-toolbar" onclick={link.callback(|_| Msg::Restore(browser::Slot::Own))} title="Your own session of this scenario, kept aside when a link or an import replaced it">{ "My session" }</button>
                         }
                         if self.has_backup.iter().any(|(slot, _)| *slot != browser::Slot::Own) {
-                            <details class="kept-menu">
+                            <details class="kept-menu" onkeydown={Callback::from(|e: KeyboardEvent| {
+                                // Escape closes the list, back on its button.
+                                // (Yew delegates events: the menu is found from
+                                // the event's target.)
+                                if e.key() == "Escape" {
+                                    if let Some(d) = e.target_dyn_into::<web_sys::Element>().and_then(|t| t.closest("details.kept-menu").ok().flatten()) {
+                                        if d.has_attribute("open") {
+                                            e.prevent_default();
+                                            close_menu(&d);
+                                        }
+                                    }
+                                }
+                            })} onfocusout={Callback::from(|e: FocusEvent| {
+                                // Tabbing past the list closes it.
+                                let Some(d) = e.target_dyn_into::<web_sys::Element>().and_then(|t| t.closest("details.kept-menu").ok().flatten()) else { return };
+                                let to = e.related_target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+                                if to.as_ref().is_some_and(|n| !d.contains(Some(n))) {
+                                    let _ = d.remove_attribute("open");
+                                }
+                            })}>
                                 <summary class="button" title="The sessions of this scenario kept aside when a link, a file or a session brought back replaced them">{ format!("Kept ({})", self.has_backup.len()) }</summary>
                                 <ul class="kept-list" aria-label="Sessions kept aside">
                                     { for self.has_backup.iter().map(|(slot, what)| {
@@ -3208,13 +3257,15 @@ impl App {
                                             browser::Slot::Own => "kept-own".to_string(),
                                             browser::Slot::Earlier(k) => format!("kept-{k}"),
                                         };
+                                        let said = format!("{id}-what");
                                         html! {
                                             <li>
-                                                <span>{ what.clone() }</span>
-                                                <button id={id} onclick={link.callback(move |e: MouseEvent| {
-                                                    // The list closes behind its choice.
+                                                <span id={said.clone()}>{ what.clone() }</span>
+                                                <button id={id} aria-describedby={said} onclick={link.callback(move |e: MouseEvent| {
+                                                    // The list closes behind its choice, the
+                                                    // focus back on its button (not lost).
                                                     if let Some(d) = e.target_dyn_into::<web_sys::Element>().and_then(|t| t.closest("details").ok().flatten()) {
-                                                        let _ = d.remove_attribute("open");
+                                                        close_menu(&d);
                                                     }
                                                     Msg::Restore(slot)
                                                 })}>{ "Bring back" }</button>

@@ -478,6 +478,23 @@ pub fn reveal(id: &str) {
     }
 }
 
+/// Scrolls the page just enough to show the focused control (a notice
+/// that appeared above it moved it down, maybe out of the window).
+pub fn keep_focus_in_view() {
+    let Some(a) = window().and_then(|w| w.document()).and_then(|d| d.active_element()) else {
+        return;
+    };
+    if a.tag_name() == "BODY" {
+        return;
+    }
+    let r = a.get_bounding_client_rect();
+    if r.bottom() > window_height() || r.top() < 0.0 {
+        let o = web_sys::ScrollIntoViewOptions::new();
+        o.set_block(web_sys::ScrollLogicalPosition::Nearest);
+        a.scroll_into_view_with_scroll_into_view_options(&o);
+    }
+}
+
 /// Focuses element `id` and scrolls the page to put its top at the top of
 /// the window (focus alone scrolls a tall element only partly in).
 pub fn focus_top(id: &str) {

@@ -1,9 +1,9 @@
 //! The packet at the selected step, as layered headers. Every field the
 //! step changed is marked (a "changed" label and the old value struck
 //! through, not colour alone); a NAT step adds a before → after line
-//! naming the rule that made the change. The step's explanation (Why),
-//! given as children, comes between the step's line and the headers, so
-//! it is in view without scrolling.
+//! naming the rule that made the change. That line and the step's
+//! explanation (Why, given as children) come under the headers, so that
+//! the headers stay in one place from step to step.
 
 use crate::engine::render;
 use crate::engine::trace::{StepKind, Trace};
@@ -68,7 +68,6 @@ pub fn header_view(props: &HeaderProps) -> Html {
                 </span>
             </h3>
             <p class="step-summary"><code>{ render::stage(st) }</code>{ " " }{ crate::ui::events::unbroken(&render::summary(st)) }<span class="muted">{ where_ }</span></p>
-            { nat.unwrap_or_default() }
             <div class="layers">
                 { for removed.iter().map(|r| html! {
                     <div class="hdr hdr-removed">
@@ -102,8 +101,9 @@ pub fn header_view(props: &HeaderProps) -> Html {
                     </div>
                 }) }
             </div>
-            // The step's Why under its headers, which so stay in one place
-            // from step to step.
+            // A NAT step's before → after line, then the step's Why, under
+            // its headers, which so stay in one place from step to step.
+            { nat.unwrap_or_default() }
             { props.children.clone() }
         </section>
     }

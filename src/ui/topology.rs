@@ -159,8 +159,13 @@ pub fn topology(props: &TopologyProps) -> Html {
 
     // A card wider than the picture (a long ICMP error's, in a narrow
     // scenario) widens it at that step rather than being cut.
+    // So does the word beside a drop's circle (13px bold: about 8 user
+    // units a letter).
     let view_w = (current.as_ref())
-        .map_or(0, |(_, m)| m.card.rect.right() + 2)
+        .map_or(0, |(_, m)| {
+            let word = ended.map_or(0, |w| m.at.x + 17 + 8 * w.len() as i32 + 4);
+            (m.card.rect.right() + 2).max(word)
+        })
         .max(layout.width);
     // On a narrow screen the picture keeps a legible size and scrolls
     // sideways: at each step it scrolls just enough to show the packet and
