@@ -284,7 +284,13 @@ fn trace(
             let sc = Scenario::replay(rules_text.as_deref(), &text, client)
                 .map_err(|e| located(&e, routes_path))?;
             let mut world = World::build(&sc).map_err(|e| e.to_string())?;
-            return run_trace(&mut world, &send_what);
+            // What the listing leaves out, before the trace (the first
+            // note only says what a replay is).
+            let said: String = (sc.notes.iter().skip(1))
+                .filter(|n| n.contains("no address"))
+                .map(|n| format!("note: {n}\n"))
+                .collect();
+            return run_trace(&mut world, &send_what).map(|t| format!("{said}{t}"));
         }
         (s, _) => load_scenario(s.unwrap_or("article"))?,
     };
@@ -491,11 +497,11 @@ fn check(path: &Path) -> Result<String, String> {
         })
     } else {
         route_text::parse_routes(&text).map(|t| {
-            // Policy routing's other tables are read past, not modelled.
-            let other = route_text::other_table_lines(&text);
+            // Policy routing's other tables and IPv6 are read past.
+            let note = route_text::notes(&text);
             let mut out = format!("routes: {}, valid", plural(t.routes.len(), "route"));
-            if !other.is_empty() {
-                out += &format!("; {}", route_text::other_tables_note(&other));
+            if !note.is_empty() {
+                out += &format!("; {note}");
             }
             out
         })

@@ -372,6 +372,14 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 → 192.168.11.54"),
         "{out}"
     );
+    // `ip route` alone leaves tunl0's /32 out (only the local table has
+    // it): the trace says so first.
+    assert!(
+        out.starts_with(
+            "note: tunl0 has no address in this listing (a tunnel's /32 is only in the local table"
+        ),
+        "{out}"
+    );
 }
 
 /// A packet to a Service port goes with that port's protocol unless

@@ -114,12 +114,66 @@ const PROTOS: &[&str] = &[
 ];
 
 const KEYWORDS: &str =
-    "via, dev, proto, scope, src, metric, table, onlink, linkdown, mtu, advmss, initcwnd, pref";
+    "via, dev, proto, scope, src, metric, table, onlink, linkdown, mtu, advmss, initcwnd, initrwnd, pref, expires, hoplimit, rtt, rttvar, ssthresh, window, reordering, rto_min, quickack, congctl, fastopen_no_cookie, features, realm, realms, nhid";
+
+/// Whether an `ip route` line is an IPv6 route (`ip route show table all`
+/// lists them with the IPv4 ones): its destination, or a default route's
+/// gateway, is an IPv6 address.
+fn is_ipv6_line(words: &[&str]) -> bool {
+    let v6 = |w: &str| {
+        w.contains(':')
+            && w.split('/')
+                .next()
+                .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
+    };
+    let typed = words.first().is_some_and(|w| {
+        RouteType::parse(w).is_some() || matches!(*w, "multicast" | "anycast" | "throw" | "nat")
+    });
+    let dst = words.get(usize::from(typed)).copied().unwrap_or("");
+    v6(dst) || (dst == "default" && words.windows(2).any(|p| p[0] == "via" && v6(p[1])))
+}
+
+/// The lines (from 1) of IPv6 routes, which [`parse_ip_route_line`]
+/// reads past.
+pub fn ipv6_lines(text: &str) -> Vec<usize> {
+    (text.lines().enumerate())
+        .filter(|(_, l)| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            !l.trim_start().starts_with('#') && is_ipv6_line(&w)
+        })
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+/// What a listing's routes leave out, in words (empty when nothing):
+/// policy routing's other tables, and IPv6 routes.
+pub fn notes(text: &str) -> String {
+    let mut out = other_tables_note(&other_table_lines(text));
+    let v6 = ipv6_lines(text);
+    if !v6.is_empty() {
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        let first = v6.first().copied().unwrap_or(0);
+        out.push_str(&match v6.len() {
+            1 => format!("1 IPv6 route (line {first}) left out: Packet Walk simulates IPv4"),
+            n => {
+                format!("{n} IPv6 routes (from line {first}) left out: Packet Walk simulates IPv4")
+            }
+        });
+    }
+    out
+}
 
 /// One `ip route` line. `Ok(None)` for lines that carry no route the
 /// simulator keeps (other tables).
 pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, ParseError> {
     let words: Vec<&str> = line.split_whitespace().collect();
+    // `ip route show table all` lists IPv6 routes too: read past, with a
+    // note (see [`notes`]).
+    if is_ipv6_line(&words) {
+        return Ok(None);
+    }
     let mut k = 0;
     let mut kind = RouteType::Unicast;
     if let Some(t) = words.first().and_then(|w| RouteType::parse(w)) {
@@ -166,17 +220,6 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
     };
     let dst: Ipv4Net = if dst_word == "default" || dst_word == "0.0.0.0/0" {
         "0.0.0.0/0".parse().expect("valid")
-    } else if dst_word
-        .split('/')
-        .next()
-        .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
-    {
-        return Err(err_at(
-            line,
-            line_no,
-            dst_word,
-            "an IPv6 route: Packet Walk simulates IPv4 only (the output of ip -4 route)",
-        ));
     } else if dst_word.starts_with(['{', '[']) {
         return Err(err_at(
             line,
@@ -327,7 +370,8 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                 k += 2;
             }
             "advmss" | "initcwnd" | "initrwnd" | "pref" | "expires" | "hoplimit" | "realm"
-            | "rtt" | "window" | "cache" => {
+            | "realms" | "rtt" | "rttvar" | "ssthresh" | "window" | "reordering" | "rto_min"
+            | "quickack" | "congctl" | "fastopen_no_cookie" | "features" | "nhid" | "cache" => {
                 // Attributes that do not change the path of one packet.
                 if w == "cache" {
                     k += 1;
@@ -653,8 +697,19 @@ pub fn check_table(table: &mut RouteTable, text: &str, gateways: bool) -> Errors
     }
     let mut seen: std::collections::HashMap<crate::engine::route::RouteKey, usize> =
         Default::default();
+    // route -n does not say which routes the kernel made: two devices
+    // with addresses in one subnet each have its connected route (the
+    // kernel appends them; `ip route` shows them `proto kernel`).
+    let route_n = looks_like_route_n(text);
+    let kernel_made = |r: &Route, first: usize| {
+        route_n
+            && r.via.is_none()
+            && (table.routes.iter())
+                .find(|f| f.line == first)
+                .is_some_and(|f| f.via.is_none() && f.dev != r.dev)
+    };
     for r in &table.routes {
-        if let Some(&first) = seen.get(&r.key()) {
+        if let Some(&first) = seen.get(&r.key()).filter(|&&f| !kernel_made(r, f)) {
             errors.push(ParseError::new(
                 r.line,
                 1,
@@ -989,5 +1044,52 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         let e = parse_route_n("0.0.0.0 192.168.11.1 255.0.255.0 UG 100 0 0 ens33").unwrap_err();
         assert_eq!(e.0[0].message, "genmask 255.0.255.0 is not contiguous");
         assert_eq!(e.0[0].column, 22);
+    }
+
+    /// `ip route show table all` on Linux 6.18, with the metrics a tuned
+    /// host has and a nexthop object: the IPv4 routes are read, the
+    /// metrics passed over, the IPv6 ones left out with a note.
+    #[test]
+    fn show_table_all_with_ipv6_and_metrics_reads() {
+        let text = "\
+default via 192.168.11.1 dev v0 proto static metric 100 rttvar 2ms ssthresh 20 reordering 3 features ecn rto_min lock 200ms quickack 1 congctl cubic fastopen_no_cookie 1 
+10.70.0.0/16 via 192.168.11.1 dev v0 realms 1/2 
+10.71.0.0/16 nhid 12 via 192.168.11.1 dev v0 
+192.168.11.0/24 dev v0 proto kernel scope link src 192.168.11.58 
+local 192.168.11.58 dev v0 table local proto kernel scope host src 192.168.11.58 
+broadcast 192.168.11.255 dev v0 table local proto kernel scope link src 192.168.11.58 
+2001:db8::/64 dev v0 proto kernel metric 256 pref medium
+fe80::/64 dev v0 proto kernel metric 256 pref medium
+default via 2001:db8::fe dev v0 metric 1024 pref medium
+local ::1 dev lo table local proto kernel metric 0 pref medium
+multicast ff00::/8 dev v0 table local proto kernel metric 256 pref medium
+";
+        let t = parse_routes(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.routes.len(), 6);
+        assert_eq!(t.routes[0].metric, 100);
+        assert_eq!(
+            notes(text),
+            "5 IPv6 routes (from line 7) left out: Packet Walk simulates IPv4"
+        );
+        assert_eq!(notes("default via 10.0.0.1 dev eth0\n"), "");
+    }
+
+    /// Two devices with addresses in one subnet (a node with two ENIs):
+    /// route -n lists the connected route of each, as the kernel keeps
+    /// them; the same two typed as `ip route` lines, not said to be the
+    /// kernel's, are what `ip route add` refuses.
+    #[test]
+    fn route_n_keeps_the_connected_route_of_each_device() {
+        let route_n = "Kernel IP routing table
+Destination     Gateway         Genmask         Flags Metric Ref    Use Iface
+0.0.0.0         192.168.11.1    0.0.0.0         UG    100    0        0 eth0
+192.168.11.0    0.0.0.0         255.255.255.0   U     0      0        0 eth0
+192.168.11.0    0.0.0.0         255.255.255.0   U     0      0        0 eth1
+";
+        let t = parse_routes(route_n).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.routes.len(), 3);
+        let typed = "192.168.11.0/24 dev eth0 scope link\n192.168.11.0/24 dev eth1 scope link\n";
+        let e = parse_routes(typed).unwrap_err();
+        assert!(e.0[0].message.contains("File exists"), "{e}");
     }
 }

@@ -1354,6 +1354,18 @@ impl Scenario {
             ip_forward: Some(true),
         }];
         let mut notes = vec!["A replay of one node's own iptables-save and ip route output: devices and addresses are inferred from the routes, and packets sent out of a device leave the scenario.".to_string()];
+        // A tunnel's address is a /32 that only the local table lists.
+        let tunnel = |d: &Device| {
+            matches!(d.kind, DeviceKind::Ipip)
+                || d.name.contains("vxlan")
+                || d.name.starts_with("flannel")
+        };
+        for d in devices.iter().filter(|d| tunnel(d) && d.addrs.is_empty()) {
+            notes.push(format!(
+                "{} has no address in this listing (a tunnel's /32 is only in the local table, which `ip route show table all` lists): the node's own packets out of it take another device's address, where the real node would use {}'s own",
+                d.name, d.name
+            ));
+        }
         if let Some(ip) = client {
             let nic = devices.iter().find_map(|d| match &d.kind {
                 DeviceKind::Ethernet { lan } => d

@@ -355,7 +355,7 @@ fn field_editor(props: &FieldProps) -> Html {
     };
     // Routes of policy routing's other tables: read past, and said so.
     let left_out = use_memo(SameText(props.text.clone()), move |t| match field {
-        Field::Routes if !large => crate::engine::route_text::other_tables_note(&crate::engine::route_text::other_table_lines(&t.0)),
+        Field::Routes if !large => crate::engine::route_text::notes(&t.0),
         Field::Rules => crate::engine::iptables::save::notes(&t.0),
         Field::Routes => String::new(),
     });

@@ -1243,7 +1243,7 @@ pub fn parse_rule(
                 }
                 if !MODULES.contains(&v.text.as_ref()) {
                     let what = if OTHER_MODULES.contains(&v.text.as_ref()) {
-                        format!("match \"{}\" is an iptables module (iptables-extensions(8)) that Packet Walk does not model", v.text)
+                        format!("match \"{}\" is an iptables module (iptables-extensions(8)) that Packet Walk does not model (yet): take the rule out to trace the rest", v.text)
                     } else {
                         format!("unknown match \"{}\"", v.text)
                     };
@@ -1308,6 +1308,15 @@ pub fn parse_rule(
                                 return Err(
                                     b.err(w.start, not_modelled(&format!("-m conntrack {opt}")))
                                 );
+                            }
+                            // TCP options are not in the model's segments.
+                            _ if opt == "--tcp-option" && implicit == Some("tcp") => {
+                                return Err(b.err(
+                                    w.start,
+                                    not_modelled(
+                                        "-m tcp --tcp-option (a test of the segment's TCP options)",
+                                    ),
+                                ));
                             }
                             _ => {
                                 let mut known: Vec<&str> = b
