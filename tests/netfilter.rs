@@ -2031,3 +2031,53 @@ fn rpfilter_takes_the_route_back_as_the_kernel_does() {
         assert_eq!(e.0[0].column, 13, "{e}");
     }
 }
+
+/// Targets that leave the packet's way as it was (Calico's DSCP, NFLOG,
+/// TRACE, TCPMSS…) count and let the walk go on, each saying what it does;
+/// one bound to a table is refused elsewhere, as the kernel refuses it.
+#[test]
+fn pass_over_targets_count_and_go_on() {
+    let rules = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -j TRACE\nCOMMIT\n\
+*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+-A PREROUTING -j DSCP --set-dscp 0x2e\n-A PREROUTING -p tcp -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n\
+*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -j NFLOG --nflog-group 5 --nflog-prefix cali-drop\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n";
+    let (mut w, mut s) = routed(rules);
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client", "10.0.0.1:22", Proto::Tcp),
+    )
+    .unwrap();
+    let matched: Vec<String> = (t.steps.iter())
+        .filter_map(|st| match &st.kind {
+            StepKind::RuleMatch { chain, target, .. } if st.ns == "node" => {
+                Some(format!("{chain}: {target}"))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        matched,
+        [
+            "PREROUTING: TRACE: marks the packet for the kernel's rule tracing (nft monitor trace); the packet goes on",
+            "PREROUTING: DSCP: sets the DSCP bits of the type of service, which Packet Walk's packets do not carry; the packet goes on",
+            "PREROUTING: TCPMSS: rewrites a SYN's MSS option, which Packet Walk's segments do not carry; the packet goes on",
+            "INPUT: NFLOG: hands a copy of the packet to a logging program (nflog group); the packet goes on",
+            "INPUT: DROP",
+        ]
+    );
+    assert!(
+        matches!(t.verdict, Verdict::Dropped { .. }),
+        "{:?}",
+        t.verdict
+    );
+    let e = save::parse("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DSCP --set-dscp 1\nCOMMIT\n")
+        .unwrap_err();
+    assert!(
+        e.0[0]
+            .message
+            .contains("DSCP is only valid in the mangle table"),
+        "{e}"
+    );
+}

@@ -384,6 +384,33 @@ fn print_target(name: &str, opts: &[Opt], out: &mut Vec<String>) {
                 }
             }
         }
+        "NFLOG" => {
+            if let Some(o) = get("--nflog-prefix") {
+                out.push(format!("--nflog-prefix {}", quote(&v0(o))));
+            }
+            for n in [
+                "--nflog-group",
+                "--nflog-range",
+                "--nflog-size",
+                "--nflog-threshold",
+            ] {
+                if let Some(o) = get(n) {
+                    out.push(format!("{n} {}", v0(o)));
+                }
+            }
+        }
+        "DSCP" => {
+            // A class is printed as its value (libxt_DSCP's class table).
+            let value = get("--set-dscp")
+                .map(|o| parse_u32(&v0(o)))
+                .or_else(|| get("--set-dscp-class").map(|o| dscp_class(&v0(o))));
+            match value.flatten() {
+                Some(v) => out.push(format!("--set-dscp 0x{v:02x}")),
+                None => opts
+                    .iter()
+                    .for_each(|o| out.push(format!("{} {}", o.name, v0(o)))),
+            }
+        }
         _ => {
             for o in opts {
                 let mut s = o.name.clone();
@@ -394,6 +421,24 @@ fn print_target(name: &str, opts: &[Opt], out: &mut Vec<String>) {
                 out.push(s);
             }
         }
+    }
+}
+
+/// A DSCP class's value: CS0–CS7, AF11–AF43, EF (libxt_dscp's table).
+fn dscp_class(name: &str) -> Option<u32> {
+    let n = name.to_ascii_uppercase();
+    if n == "EF" {
+        return Some(46);
+    }
+    if let Some(c) = n.strip_prefix("CS") {
+        return c.parse::<u32>().ok().filter(|c| *c <= 7).map(|c| c * 8);
+    }
+    let af = n.strip_prefix("AF")?.as_bytes();
+    match af {
+        [c @ b'1'..=b'4', d @ b'1'..=b'3'] => {
+            Some(u32::from(c - b'0') * 8 + u32::from(d - b'0') * 2)
+        }
+        _ => None,
     }
 }
 

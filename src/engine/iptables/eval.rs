@@ -675,6 +675,13 @@ pub fn run_hook(
             Target::None => "no target: counted only".to_string(),
             Target::Jump { goto: true, .. } => format!("goto {}", rule.target_name()),
             Target::Jump { .. } => format!("jump to {}", rule.target_name()),
+            Target::PassOver(name) => {
+                let what = super::rule::PASS_OVER
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or("", |(_, w)| *w);
+                format!("{name}: {what}")
+            }
             t => t.name().to_string(),
         };
         // The match itself changes nothing; a MARK target's change is its
@@ -695,7 +702,7 @@ pub fn run_hook(
             pkt.mark = (pkt.mark & !mask) ^ xor;
         }
         match &rule.target {
-            Target::None => {}
+            Target::None | Target::PassOver(_) => {}
             Target::NoTrack { .. } => env.notrack(),
             Target::Mark { .. } => {
                 if pkt.mark != old_mark {

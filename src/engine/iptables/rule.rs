@@ -285,6 +285,9 @@ pub enum Target {
     NoTrack {
         ct: bool,
     },
+    /// A target that does not change where the packet goes (NFLOG, TRACE,
+    /// CHECKSUM, TCPMSS, DSCP…): the rule counts, and the walk goes on.
+    PassOver(&'static str),
     /// A jump (`-j CHAIN`) or goto (`-g CHAIN`) into a user chain; `chain`
     /// is the chain's position, resolved when the table is committed.
     Jump {
@@ -311,6 +314,7 @@ impl Target {
             Target::Log { .. } => "LOG",
             Target::NoTrack { ct: false } => "NOTRACK",
             Target::NoTrack { ct: true } => "CT",
+            Target::PassOver(name) => name,
             Target::Jump { .. } => "",
         }
     }
@@ -370,10 +374,24 @@ const OTHER_MODULES: &[&str] = &[
 /// iptables-extensions(8)'s other IPv4 targets: real, and not modelled.
 #[rustfmt::skip]
 pub(crate) const OTHER_TARGETS: &[&str] = &[
-    "AUDIT", "CHECKSUM", "CLASSIFY", "CLUSTERIP", "CONNMARK", "CONNSECMARK", "DSCP",
-    "ECN", "HMARK", "IDLETIMER", "LED", "NETMAP", "NFLOG", "NFQUEUE", "RATEEST",
-    "REDIRECT", "SECMARK", "SET", "SYNPROXY", "TCPMSS", "TCPOPTSTRIP", "TEE", "TOS", "TPROXY",
-    "TRACE", "TTL", "ULOG",
+    "CLUSTERIP", "CONNMARK", "CONNSECMARK", "ECN", "HMARK", "IDLETIMER", "LED", "NETMAP",
+    "NFQUEUE", "RATEEST", "REDIRECT", "SET", "SYNPROXY", "TCPOPTSTRIP", "TEE", "TPROXY",
+    "TTL", "ULOG",
+];
+
+/// iptables-extensions(8)'s targets that leave the packet's way as it was
+/// (they log, trace, fill a checksum, or set what Packet Walk's packets do
+/// not carry): each rule counts, and the walk goes on. With what each does.
+pub const PASS_OVER: &[(&str, &str)] = &[
+    ("NFLOG", "hands a copy of the packet to a logging program (nflog group); the packet goes on"),
+    ("TRACE", "marks the packet for the kernel's rule tracing (nft monitor trace); the packet goes on"),
+    ("CHECKSUM", "fills in a checksum the sender left to the network card; the packet goes on"),
+    ("TCPMSS", "rewrites a SYN's MSS option, which Packet Walk's segments do not carry; the packet goes on"),
+    ("DSCP", "sets the DSCP bits of the type of service, which Packet Walk's packets do not carry; the packet goes on"),
+    ("TOS", "sets the type of service, which Packet Walk's packets do not carry; the packet goes on"),
+    ("CLASSIFY", "sets the traffic control class the packet queues in; the packet goes on"),
+    ("AUDIT", "writes an audit record; the packet goes on"),
+    ("SECMARK", "sets the packet's security context (SELinux); the packet goes on"),
 ];
 
 /// The options of `-m conntrack` (and `-m state`) beyond the state that
@@ -389,7 +407,7 @@ const OTHER_CT_OPTIONS: &[&str] = &[
 pub(crate) fn target_not_modelled(name: &str) -> String {
     let table = match name {
         "CT" | "NOTRACK" => Some("raw"),
-        "TPROXY" | "TTL" | "TOS" | "DSCP" | "ECN" => Some("mangle"),
+        "TPROXY" | "TTL" | "ECN" => Some("mangle"),
         "REDIRECT" | "NETMAP" => Some("nat"),
         _ => None,
     };
@@ -525,7 +543,31 @@ pub(crate) fn target_options(t: &str) -> &'static [&'static str] {
             "--log-ip-options",
             "--log-uid",
         ],
+        "NFLOG" => &[
+            "--nflog-group",
+            "--nflog-prefix",
+            "--nflog-range",
+            "--nflog-size",
+            "--nflog-threshold",
+        ],
+        "CHECKSUM" => &["--checksum-fill"],
+        "TCPMSS" => &["--set-mss", "--clamp-mss-to-pmtu"],
+        "DSCP" => &["--set-dscp", "--set-dscp-class"],
+        "TOS" => &["--set-tos", "--and-tos", "--or-tos", "--xor-tos"],
+        "CLASSIFY" => &["--set-class"],
+        "AUDIT" => &["--type"],
+        "SECMARK" => &["--selctx"],
         _ => &[],
+    }
+}
+
+/// The table a pass-over target is valid in, where the kernel binds it to
+/// one.
+pub(crate) fn pass_over_table(name: &str) -> Option<super::TableName> {
+    match name {
+        "TRACE" => Some(super::TableName::Raw),
+        "CHECKSUM" | "DSCP" | "TOS" | "CLASSIFY" => Some(super::TableName::Mangle),
+        _ => None,
     }
 }
 
@@ -552,6 +594,8 @@ pub(crate) fn is_flag(opt: &str) -> bool {
             | "--log-tcp-options"
             | "--log-ip-options"
             | "--log-uid"
+            | "--checksum-fill"
+            | "--clamp-mss-to-pmtu"
     )
 }
 
@@ -1998,6 +2042,16 @@ impl Builder<'_, '_> {
                     _ => (parse_u32(v).map_err(e)?, 0),
                 };
                 Target::Mark { xor, mask }
+            }
+            p if PASS_OVER.iter().any(|(n, _)| *n == p) => {
+                let name = PASS_OVER
+                    .iter()
+                    .find(|(n, _)| *n == p)
+                    .map_or("", |(n, _)| *n);
+                if name == "TCPMSS" && self.proto != Some(Proto::Tcp) {
+                    return Err(self.err(at, "TCPMSS is for TCP segments: it needs -p tcp (iptables' words: \"TCPMSS target: only valid for TCP\")"));
+                }
+                Target::PassOver(name)
             }
             "LOG" => Target::Log {
                 prefix: val("--log-prefix")

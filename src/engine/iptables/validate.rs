@@ -28,6 +28,7 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                 }
                 Target::Reject(_) => Some(TableName::Filter),
                 Target::NoTrack { .. } => Some(TableName::Raw),
+                Target::PassOver(name) => super::rule::pass_over_table(name),
                 _ => None,
             };
             if let Some(t) = only.filter(|t| *t != table.name) {
