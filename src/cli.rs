@@ -63,6 +63,11 @@ enum Command {
         /// The first packet's source port (default: an ephemeral port from the seed).
         #[arg(long)]
         sport: Option<u16>,
+        /// The first packet's source address, when it is not the sender's
+        /// own (a spoofed source, as reverse path filtering and rpfilter
+        /// refuse; default: the address the kernel picks).
+        #[arg(long)]
+        src: Option<std::net::Ipv4Addr>,
         /// The first packet's IP TTL (default 64): each router takes one, and
         /// the one that takes the last answers ICMP time exceeded.
         #[arg(long)]
@@ -255,6 +260,7 @@ struct Send<'a> {
     proto: Option<&'a str>,
     flags: Option<&'a str>,
     sport: Option<u16>,
+    src: Option<std::net::Ipv4Addr>,
     ttl: Option<u8>,
     len: Option<u16>,
     force: &'a [String],
@@ -287,7 +293,6 @@ fn trace(
             // What the listing leaves out, before the trace (the first
             // note only says what a replay is).
             let said: String = (sc.notes.iter().skip(1))
-                .filter(|n| n.contains("no address"))
                 .map(|n| format!("note: {n}\n"))
                 .collect();
             return run_trace(&mut world, &send_what).map(|t| format!("{said}{t}"));
@@ -364,6 +369,7 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
         spec.flags = Some(parse_flags(f).map_err(|e| format!("--flags: {e}"))?);
     }
     spec.src_port = what.sport;
+    spec.src = what.src;
     spec.ttl = what.ttl;
     spec.payload_len = what.len.unwrap_or(0);
     spec.force = force
@@ -530,6 +536,7 @@ pub fn main() -> i32 {
             node,
             force,
             sport,
+            src,
             ttl,
             len,
             then,
@@ -543,6 +550,7 @@ pub fn main() -> i32 {
                 proto: proto.as_deref(),
                 flags: flags.as_deref(),
                 sport: *sport,
+                src: *src,
                 ttl: *ttl,
                 len: *len,
                 force,

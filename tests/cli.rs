@@ -372,6 +372,56 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 → 192.168.11.54"),
         "{out}"
     );
+    // A pod behind a cali veth sends too: it sits at the veth's far end.
+    let (code, pod_out, err) = run(&[
+        "trace",
+        "--from",
+        "client:172.16.225.112",
+        "--to",
+        "172.16.3.70:80",
+        "--rules",
+        &rules,
+        "--routes",
+        &ip_routes,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        pod_out.contains("172.16.225.112 is a pod behind the node's cali71ca141a178"),
+        "{pod_out}"
+    );
+    assert!(
+        pod_out.contains("received on cali71ca141a178 from client/eth0"),
+        "{pod_out}"
+    );
+    assert!(
+        pod_out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 → 192.168.11.54"),
+        "{pod_out}"
+    );
+    // A spoofed source (--src) meets Calico's raw rpfilter rule.
+    let rpf = tmp(
+        "replay-rpf.rules",
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -m rpfilter --invert -j DROP\nCOMMIT\n",
+    );
+    for (src, verdict) in [
+        ("172.16.225.112", "verdict: left the scenario"),
+        ("172.16.9.9", "verdict: dropped in node"),
+    ] {
+        let (code, out, err) = run(&[
+            "trace",
+            "--from",
+            "client:172.16.225.112",
+            "--src",
+            src,
+            "--to",
+            "192.168.11.54:22",
+            "--rules",
+            &rpf,
+            "--routes",
+            &ip_routes,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(verdict), "from {src}: {out}");
+    }
     // `ip route` alone leaves tunl0's /32 out (only the local table has
     // it): the trace says so first.
     assert!(

@@ -1360,6 +1360,15 @@ impl Scenario {
                 || d.name.contains("vxlan")
                 || d.name.starts_with("flannel")
         };
+        for d in devices
+            .iter()
+            .filter(|d| tunnel(d) && !matches!(d.kind, DeviceKind::Ipip))
+        {
+            notes.push(format!(
+                "{} is read as a plain network card: packets sent out of it leave the scenario without VXLAN's outer packet (a listing of routes has no forwarding database to say where they go; --cluster models VXLAN)",
+                d.name
+            ));
+        }
         for d in devices.iter().filter(|d| tunnel(d) && d.addrs.is_empty()) {
             notes.push(format!(
                 "{} has no address in this listing (a tunnel's /32 is only in the local table, which `ip route show table all` lists): the node's own packets out of it take another device's address, where the real node would use {}'s own",
@@ -1401,6 +1410,59 @@ impl Scenario {
                         ip_forward: None,
                     });
                     notes.push(format!("The client {ip} sits on the node's {} subnet and sends everything through {}.", node_addr.trunc(), node_addr.addr()));
+                }
+                // A pod behind a Calico veth (no address on the node's
+                // side): it sits at the veth's far end with Calico's
+                // routes, its gateway 169.254.1.1 answered by proxy ARP.
+                None if table.routes.iter().any(|r| {
+                    r.dst.contains(&ip)
+                        && r.via.is_none()
+                        && r.dev.as_deref().is_some_and(|d| d.starts_with("cali"))
+                }) =>
+                {
+                    let dev = (table.routes.iter())
+                        .filter(|r| r.dst.contains(&ip) && r.via.is_none())
+                        .max_by_key(|r| r.dst.prefix_len())
+                        .and_then(|r| r.dev.clone())
+                        .unwrap_or_default();
+                    // The node's end becomes a veth, its peer the pod's eth0.
+                    let Some(end) = hosts[0].devices.iter_mut().find(|d| d.name == dev) else {
+                        return Err(Errors::from(ParseError::new(
+                            0,
+                            0,
+                            format!(
+                                "{ip}'s route names {dev}, which the listing makes no device of"
+                            ),
+                        )));
+                    };
+                    end.kind = DeviceKind::Veth {
+                        peer: "client/eth0".into(),
+                    };
+                    hosts.push(Host {
+                        name: "client".into(),
+                        kind: HostKind::Client,
+                        node: None,
+                        namespace: None,
+                        devices: vec![Device {
+                            name: "eth0".into(),
+                            kind: DeviceKind::Veth {
+                                peer: format!("{REPLAY_NODE}/{dev}"),
+                            },
+                            addrs: vec![Ipv4Net::new(ip, 32).expect("a /32")],
+                            proxy_arp: false,
+                            rp_filter: 0,
+                            hairpin: false,
+                            mtu: None,
+                        }],
+                        routes: Text::One(
+                            "169.254.1.1 dev eth0 scope link\ndefault via 169.254.1.1 dev eth0\n"
+                                .into(),
+                        ),
+                        iptables: None,
+                        listeners: Vec::new(),
+                        ip_forward: None,
+                    });
+                    notes.push(format!("{ip} is a pod behind the node's {dev} (Calico): the sender sits at the veth's far end with Calico's routes (default via 169.254.1.1, which the node answers by proxy ARP)."));
                 }
                 None => {
                     let hint = if devices.iter().all(|d| d.name == "lo" || d.addrs.is_empty()) {

@@ -1106,8 +1106,16 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             world.client(ip)?
         }
         None => world.host(&spec.from).ok_or_else(|| {
+            let hint = if spec.from.parse::<Ipv4Addr>().is_ok() {
+                format!(
+                    "; an address is written client:{} (a machine with that address)",
+                    spec.from
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "no host named \"{}\" (hosts: {})",
+                "no host named \"{}\" (hosts: {}){hint}",
                 spec.from,
                 world
                     .hosts

@@ -54,7 +54,7 @@ pub fn looks_like_rules(text: &str) -> bool {
                         || l.contains("iptables")
                         || [
                             "-A ", "-I ", "-P ", "-N ", "Chain ", "COMMIT", "create ", "add ",
-                            "table ",
+                            "table ", "Name: ", "Members:",
                         ]
                         .iter()
                         .any(|p| l.starts_with(p))))

@@ -425,6 +425,11 @@ impl Parser {
                 ": this looks like nft list ruleset output; Packet Walk reads iptables-save output (iptables-nft-save prints the same rules that way)"
             } else if trimmed.starts_with(['{', '[']) {
                 ": this is JSON, not iptables-save output (a scenario file opens with Import…)"
+            } else if ["Name: ", "Type: ", "Revision: ", "Header: ", "Members:"]
+                .iter()
+                .any(|p| trimmed.starts_with(p))
+            {
+                ": this is ipset list output; Packet Walk reads the lines of ipset save (create and add) before the rules: ipset save; iptables-save"
             } else if trimmed.starts_with("$ ")
                 || trimmed.contains(":~#")
                 || trimmed.contains(":~$")
