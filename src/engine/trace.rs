@@ -356,8 +356,8 @@ impl DropReason {
     pub fn describe(self) -> &'static str {
         match self {
             DropReason::Blackhole => "a blackhole route discards it silently (Calico, for one, puts one on each node's own pod block: an address of the block with no pod, and so no /32 route, ends there instead of following the default route)",
-            DropReason::Unreachable => "an unreachable route: the sender gets ICMP host unreachable",
-            DropReason::Prohibit => "a prohibit route: the sender gets ICMP administratively prohibited",
+            DropReason::Unreachable => "an unreachable route: a router answers the sender ICMP host unreachable (a host's own packet gets no ICMP: its send fails with EHOSTUNREACH)",
+            DropReason::Prohibit => "a prohibit route: a router answers the sender ICMP administratively prohibited (a host's own packet gets no ICMP: its send fails with EACCES)",
             DropReason::NoRoute => "no route matches the destination (network unreachable)",
             DropReason::TtlExceeded => "its TTL ran out at a router (ICMP time exceeded goes back, as traceroute uses it)",
             DropReason::Filtered => "dropped by netfilter",
