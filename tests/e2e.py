@@ -236,11 +236,12 @@ def main():
 # kB with a cluster change's texts kept in the autosave's undo, 545.9 kB
 # with the notice of the learner's rules a sync took away, 559.5 kB with
 # what a real Calico node's dump needs (IP sets and their match, rpfilter,
-# the dump's header lines named) and an accessibility audit's fixes; the
+# the dump's header lines named) and an accessibility audit's fixes, 562.1
+# kB with pass-over targets (NFLOG, DSCP…) and the scenario list's keys; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 561_000
+PAGE_BYTES_LIMIT = 564_000
 
 
 def page_size(dist):
@@ -386,6 +387,18 @@ def run(b, base):
     playing = b.js(pressed)
     b.keys([" "])
     check("from there Space plays and pauses, as the page's keys say", playing == "true" and b.js(pressed) == "false", playing)
+    # The scenario list browsed by arrow keys opens nothing until Enter.
+    b.js("document.getElementById('scenario-picker').focus()")
+    b.keys(["\ue015"])
+    time.sleep(0.3)
+    browsed = b.js("return [location.search, document.getElementById('scenario-picker').value]")
+    b.keys(["\ue007"])
+    b.wait_until(lambda: "article-remote" in b.js("return location.search"), "Enter to open the scenario chosen", 10)
+    check("arrow keys in the scenario list choose without opening; Enter opens",
+          "article-remote" not in browsed[0] and browsed[1] == "article-remote", browsed)
+    b.select("#scenario-picker", "article")
+    b.wait_until(lambda: "scenario=article" in b.js("return location.search") and "remote" not in b.js("return location.search"), "the article back", 10)
+    b.wait("#verdict", 20)
     # "Next change" skips the chain and rule steps that leave the packet as
     # it was: the DNAT is a few presses from the start.
     b.click("#step-first")

@@ -3179,11 +3179,40 @@ impl App {
         let link = ctx.link();
         let s = &self.session;
         let base = s.base.clone().unwrap_or_default();
-        let onpick = link.callback(|e: Event| {
-            Msg::Scenario(
-                e.target_unchecked_into::<web_sys::HtmlSelectElement>()
-                    .value(),
-            )
+        // Arrow keys browse the list without opening each scenario (a
+        // change of context on input, WCAG 3.2.2): the one chosen opens
+        // on Enter; leaving the list takes the choice back. A mouse's
+        // choice opens at once.
+        let onpick = link.batch_callback(|e: Event| {
+            let select = e.target_unchecked_into::<web_sys::HtmlSelectElement>();
+            (!select.has_attribute("data-keyed")).then(|| Msg::Scenario(select.value()))
+        });
+        let onpick_key = link.batch_callback(|e: KeyboardEvent| {
+            let select = e.target_unchecked_into::<web_sys::HtmlSelectElement>();
+            match e.key().as_str() {
+                "Enter" if select.has_attribute("data-keyed") => {
+                    let _ = select.remove_attribute("data-keyed");
+                    e.prevent_default();
+                    Some(Msg::Scenario(select.value()))
+                }
+                "ArrowUp" | "ArrowDown" | "Home" | "End" | "PageUp" | "PageDown" => {
+                    let _ = select.set_attribute("data-keyed", "");
+                    None
+                }
+                k if k.chars().count() == 1 => {
+                    let _ = select.set_attribute("data-keyed", "");
+                    None
+                }
+                _ => None,
+            }
+        });
+        let shown_base = s.base.clone().unwrap_or_else(|| IMPORTED.to_string());
+        let onpick_leave = Callback::from(move |e: FocusEvent| {
+            let select = e.target_unchecked_into::<web_sys::HtmlSelectElement>();
+            if select.has_attribute("data-keyed") {
+                let _ = select.remove_attribute("data-keyed");
+                select.set_value(&shown_base);
+            }
         });
         let onimport = {
             let link = link.clone();
@@ -3209,7 +3238,7 @@ impl App {
                 <div class="toolbar" role="toolbar" aria-label="Scenario and session">
                     <label class="picker">
                         <span>{ "Scenario" }</span>
-                        <select id="scenario-picker" onchange={onpick} title={s.world.scenario.title.clone()}>
+                        <select id="scenario-picker" onchange={onpick} onkeydown={onpick_key} onblur={onpick_leave} aria-describedby="scenario-picker-keys" title={s.world.scenario.title.clone()}>
                             { for scenario::BUILTIN.iter().map(|name| {
                                 let title = scenario::builtin_title(name).unwrap_or_default();
                                 html! { <option key={*name} value={*name} selected={base == *name}>{ title }</option> }
@@ -3220,6 +3249,7 @@ impl App {
                                 <option value={IMPORTED}>{ "The scenario you imported last" }</option>
                             }
                         </select>
+                        <span id="scenario-picker-keys" class="visually-hidden">{ "Arrow keys choose a scenario, Enter opens it." }</span>
                     </label>
                     <div class="button-group">
                         <button id="undo" disabled={!s.can_undo() || self.syncing} onclick={link.callback(|_| Msg::Undo)} title="Undo the last applied edit (Ctrl+Z)">{ "↶ Undo" }</button>
