@@ -2112,3 +2112,56 @@ fn a_hosts_own_packet_on_a_refusing_route_fails_its_send() {
         assert!(response.is_none(), "{route}: no ICMP is made");
     }
 }
+
+/// `-m limit`: a bucket of `--limit-burst` packets, full when the rule is
+/// made, one more each period (3/min: every 20 s; the simulator's clock
+/// moves a second a packet). Linux 6.18 let the first 2 of 5 quick pings
+/// through a `--limit 3/min --limit-burst 2` rule, and one more 20.5 s
+/// later. New rules start with a full bucket again.
+#[test]
+fn a_limit_lets_its_burst_through_then_one_a_period() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -p tcp --dport 22 -m limit --limit 3/min --limit-burst 2 -j ACCEPT\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n";
+    let (mut w, mut s) = routed(rules);
+    let mut accepted = Vec::new();
+    for k in 1..=25 {
+        let mut spec = SendSpec::new("client", "10.0.0.1:22", Proto::Tcp);
+        spec.src_port = Some(40000 + k);
+        let t = send(&mut w, &mut s, &spec).unwrap();
+        if !matches!(t.verdict, Verdict::Dropped { .. }) {
+            accepted.push(k);
+        }
+    }
+    assert_eq!(accepted, [1, 2, 21]);
+    // The reason a packet over the limit is given.
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client", "10.0.0.1:22", Proto::Tcp),
+    )
+    .unwrap();
+    let why: Vec<String> = (t.steps.iter())
+        .filter_map(|st| match &st.kind {
+            StepKind::RulesSkipped { reasons, .. } => {
+                Some(reasons.iter().map(|r| r.reason.clone()))
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(
+        why.iter().any(|r| r == "the rate limit (3/min, burst 2) has no packet left to let through: it lets one more through every 20 s"),
+        "{why:?}"
+    );
+    s.rules_replaced(0, w.hosts[0].rules.as_deref());
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client", "10.0.0.1:22", Proto::Tcp),
+    )
+    .unwrap();
+    assert!(
+        !matches!(t.verdict, Verdict::Dropped { .. }),
+        "new rules, a full bucket"
+    );
+}

@@ -257,6 +257,9 @@ pub struct SimState {
     /// Seconds since the start; each packet advances it by one.
     pub clock: u64,
     nth: HashMap<(usize, RuleAt, usize), u32>,
+    /// Each `limit` match's bucket: its credit (in the kernel's
+    /// ten-thousandths of a second) and when it was last filled.
+    limits: HashMap<(usize, RuleAt, usize), (u64, u64)>,
     recent: Vec<RecentLists>,
     /// Packet/byte counters per rule, as `iptables -L -v` shows them.
     pub counters: HashMap<(usize, RuleAt), Counters>,
@@ -334,6 +337,7 @@ impl SimState {
             rng: Rng(world.scenario.seed),
             clock: 0,
             nth: HashMap::new(),
+            limits: HashMap::new(),
             recent: vec![HashMap::new(); n],
             counters: HashMap::new(),
             ip_id: (0..n as u64)
@@ -466,6 +470,7 @@ impl SimState {
     pub fn rules_replaced(&mut self, host: usize, rules: Option<&Ruleset>) {
         self.counters.retain(|(h, _), _| *h != host);
         self.nth.retain(|(h, _, _), _| *h != host);
+        self.limits.retain(|(h, _, _), _| *h != host);
         if let Some(lists) = self.recent.get_mut(host) {
             lists.retain(|name, _| {
                 rules.is_some_and(|rs| rs.recent_matches().any(|r| r.name == *name))
@@ -682,6 +687,28 @@ impl Env for HostEnv<'_> {
         let hit = *seen % every == packet;
         *seen += 1;
         hit
+    }
+
+    fn limit(&mut self, at: RuleAt, which: usize, avg: u32, burst: u32) -> bool {
+        // xt_limit's bucket: full when the rule is made, filled as time
+        // passes (a second is LIMIT_SCALE of credit), capped at the burst;
+        // a packet takes one period's credit.
+        let (cost, cap) = (u64::from(avg), u64::from(avg) * u64::from(burst));
+        let now = self.state.clock;
+        let (credit, prev) = self
+            .state
+            .limits
+            .entry((self.facts.host, at, which))
+            .or_insert((cap, now));
+        *credit = (*credit + (now - *prev) * u64::from(crate::engine::iptables::rule::LIMIT_SCALE))
+            .min(cap);
+        *prev = now;
+        if *credit >= cost {
+            *credit -= cost;
+            true
+        } else {
+            false
+        }
     }
 
     fn recent(&mut self, r: &Recent, addr: Ipv4Addr, negated: bool) -> bool {

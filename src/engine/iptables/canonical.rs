@@ -256,6 +256,20 @@ fn print_module(m: &Module, out: &mut Vec<String>) {
                 .into(),
             );
         }
+        "limit" => {
+            if let Some(o) = get("--limit") {
+                let avg = super::rule::limit_avg(&v0(o));
+                out.push(format!(
+                    "--limit {}",
+                    avg.map(super::rule::limit_text).unwrap_or_else(|| v0(o))
+                ));
+            } else {
+                out.push("--limit 3/hour".into());
+            }
+            if let Some(o) = get("--limit-burst").filter(|o| v0(o) != "5") {
+                out.push(format!("--limit-burst {}", v0(o)));
+            }
+        }
         "rpfilter" => {
             for n in ["--loose", "--validmark", "--accept-local", "--invert"] {
                 if get(n).is_some() {

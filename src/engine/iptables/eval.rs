@@ -30,6 +30,11 @@ pub trait Env: Facts {
     /// match is written with `!` (`--update` then stamps when the rule's
     /// test holds, as the kernel does). The result is before negation.
     fn recent(&mut self, r: &Recent, addr: Ipv4Addr, negated: bool) -> bool;
+    /// Takes a packet from a `limit` match's bucket (match number `which`
+    /// of the rule): whether there was one.
+    fn limit(&mut self, _at: RuleAt, _which: usize, _avg: u32, _burst: u32) -> bool {
+        true
+    }
     /// Counts a matched rule (`iptables -L -v` counters).
     fn count(&mut self, at: RuleAt, bytes: u64);
     /// A `NOTRACK` rule matched: the packet is not to be tracked.
@@ -228,6 +233,7 @@ fn holds(
             matched
         }
         MatchKind::Nth { every, packet } => env.nth(at, which, *every, *packet),
+        MatchKind::Limit { avg, burst } => env.limit(at, which, *avg, *burst),
         MatchKind::Recent(rc) => {
             let h = pkt.head();
             env.recent(rc, if rc.rdest { h.dst } else { h.src }, m.negated)
@@ -275,7 +281,10 @@ fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Facts) -> Option<bool> {
         MatchKind::Comment | MatchKind::Nfacct => true,
         MatchKind::Set { .. } => in_set(&m.kind, pkt, env).0,
         MatchKind::Rpfilter { .. } => reverse_path(&m.kind, pkt, env).0,
-        MatchKind::Random { .. } | MatchKind::Nth { .. } | MatchKind::Recent(_) => return None,
+        MatchKind::Random { .. }
+        | MatchKind::Nth { .. }
+        | MatchKind::Recent(_)
+        | MatchKind::Limit { .. } => return None,
     })
 }
 
@@ -368,6 +377,11 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
             )
         }
         MatchKind::Nth { every, .. } => format!("not this rule's turn (every {every}th packet)"),
+        MatchKind::Limit { avg, burst } => format!(
+            "the rate limit ({}, burst {burst}) has no packet left to let through: it lets one more through every {} s",
+            super::rule::limit_text(*avg),
+            crate::engine::decimal::short(f64::from(*avg) / f64::from(super::rule::LIMIT_SCALE))
+        ),
         MatchKind::Mark { value, mask } => format!(
             "mark {:#x} & {mask:#x} is {:#x}, the rule tests {value:#x}",
             pkt.mark,

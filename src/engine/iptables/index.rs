@@ -51,7 +51,10 @@ fn rule_key(kind: KeyKind, r: &Rule) -> Option<u32> {
     let side_effects = r.matches.iter().any(|m| {
         matches!(
             m.kind,
-            MatchKind::Random { .. } | MatchKind::Nth { .. } | MatchKind::Recent(_)
+            MatchKind::Random { .. }
+                | MatchKind::Nth { .. }
+                | MatchKind::Recent(_)
+                | MatchKind::Limit { .. }
         )
     });
     if side_effects {

@@ -213,6 +213,13 @@ pub enum MatchKind {
         dirs: Vec<bool>,
         return_nomatch: bool,
     },
+    /// `-m limit --limit RATE --limit-burst N`: a token bucket of `burst`
+    /// packets, one more every `avg` ten-thousandths of a second (the
+    /// kernel's `XT_LIMIT_SCALE` units); its state lives per rule.
+    Limit {
+        avg: u32,
+        burst: u32,
+    },
     /// `-m rpfilter`: whether the route back to the packet's source
     /// leaves by the device it came in on (`--loose`: any unicast route
     /// back; `--accept-local`: a local source too). `--invert` is the
@@ -366,7 +373,7 @@ impl Rule {
 const OTHER_MODULES: &[&str] = &[
     "ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel", "connlimit", "connmark",
     "cpu", "dccp", "devgroup", "dscp", "ecn", "esp", "hashlimit", "helper", "iprange",
-    "ipvs", "length", "limit", "mac", "osf", "owner", "physdev", "pkttype",
+    "ipvs", "length", "mac", "osf", "owner", "physdev", "pkttype",
     "policy", "quota", "rateest", "realm", "socket",
     "string", "tcpmss", "time", "tos", "ttl", "u32",
 ];
@@ -439,6 +446,7 @@ pub const MODULES: &[&str] = &[
     "nfacct",
     "set",
     "rpfilter",
+    "limit",
 ];
 
 /// Built-in targets this simulator carries out.
@@ -501,6 +509,7 @@ pub(crate) fn module_options(m: &str) -> &'static [&'static str] {
         ],
         "nfacct" => &["--nfacct-name"],
         "rpfilter" => &["--loose", "--validmark", "--accept-local", "--invert"],
+        "limit" => &["--limit", "--limit-burst"],
         "set" => &[
             "--match-set",
             "--set",
@@ -925,6 +934,61 @@ fn proto_module(p: Proto) -> Option<&'static str> {
         Proto::Other(132) => Some("sctp"),
         _ => None,
     }
+}
+
+/// `XT_LIMIT_SCALE`: a limit's period is kept in ten-thousandths of a
+/// second.
+pub const LIMIT_SCALE: u32 = 10_000;
+
+/// A `--limit` rate (`3/min`, `5/second`, `10`: per second) as the kernel
+/// keeps it: the period between packets in [`LIMIT_SCALE`] units
+/// (libxt_limit's `parse_rate`: a unit is any start of second, minute,
+/// hour or day).
+fn limit_rate(s: &str) -> Result<u32, String> {
+    let bad = || {
+        format!(
+            "bad rate \"{s}\": a number of packets per second, minute, hour or day, such as 3/min"
+        )
+    };
+    let (n, unit) = s.split_once('/').unwrap_or((s, "second"));
+    let secs: u32 = match unit.to_ascii_lowercase() {
+        u if u.is_empty() => return Err(bad()),
+        u if "second".starts_with(&u) => 1,
+        u if "minute".starts_with(&u) => 60,
+        u if "hour".starts_with(&u) => 3600,
+        u if "day".starts_with(&u) => 86_400,
+        _ => return Err(bad()),
+    };
+    let n: u32 = n.parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+    let avg = (u64::from(LIMIT_SCALE) * u64::from(secs) / u64::from(n)) as u32;
+    if avg == 0 {
+        return Err(format!("rate \"{s}\" is too fast: at most 10000/second"));
+    }
+    Ok(avg)
+}
+
+/// [`limit_rate`] for the canonical form (None when it does not read).
+pub(crate) fn limit_avg(s: &str) -> Option<u32> {
+    limit_rate(s).ok()
+}
+
+/// A limit's rate as `iptables-save` prints it (libxt_limit's
+/// `print_rate`: the largest unit that shows it whole enough).
+pub fn limit_text(avg: u32) -> String {
+    const RATES: [(&str, u32); 4] = [
+        ("day", LIMIT_SCALE * 86_400),
+        ("hour", LIMIT_SCALE * 3600),
+        ("min", LIMIT_SCALE * 60),
+        ("sec", LIMIT_SCALE),
+    ];
+    if avg == 0 {
+        return "max".into();
+    }
+    let mut i = 1;
+    while i < RATES.len() && !(avg > RATES[i].1 || RATES[i].1 / avg < RATES[i].1 % avg) {
+        i += 1;
+    }
+    format!("{}/{}", RATES[i - 1].1 / avg, RATES[i - 1].0)
 }
 
 /// How many words an option of match `module` takes after its name.
@@ -1829,6 +1893,46 @@ impl Builder<'_, '_> {
                 if !any {
                     return Err(self.err(m.at, "addrtype needs --src-type or --dst-type"));
                 }
+            }
+            "limit" => {
+                if let Some(o) = m.opts.iter().find(|o| o.negated) {
+                    return Err(e(
+                        o,
+                        format!(
+                            "limit: option \"{}\" cannot be inverted (iptables' words)",
+                            o.name
+                        ),
+                    ));
+                }
+                let avg = match m.opts.iter().find(|o| o.name == "--limit") {
+                    Some(o) => limit_rate(o.values[0]).map_err(|x| e(o, x))?,
+                    None => LIMIT_SCALE / 3 * 3600,
+                };
+                let burst = match m.opts.iter().find(|o| o.name == "--limit-burst") {
+                    Some(o) => o.values[0]
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|b| (1..=10_000).contains(b))
+                        .ok_or_else(|| {
+                            e(
+                                o,
+                                format!(
+                                    "bad --limit-burst \"{}\": a number from 1 to 10000",
+                                    o.values[0]
+                                ),
+                            )
+                        })?,
+                    None => 5,
+                };
+                let from = (self.line[..m.at].trim_end())
+                    .rfind(char::is_whitespace)
+                    .map_or(0, |k| k + 1);
+                let named = self.span(from, m.at + m.name.len());
+                out.push(Match {
+                    negated: false,
+                    kind: MatchKind::Limit { avg, burst },
+                    span: (named.0, whole(&m).1.max(named.1)),
+                });
             }
             "rpfilter" => {
                 if let Some(o) = m.opts.iter().find(|o| o.negated) {
