@@ -334,18 +334,18 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         "replay.iproute",
         "default via 192.168.11.1 dev ens33 proto static metric 100\n172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink\nblackhole 172.16.225.64/26 proto bird\n172.16.225.112 dev cali71ca141a178 scope link\n192.168.11.0/24 dev ens33 proto kernel scope link src 192.168.11.58 metric 100\n",
     );
-    let (code, out, err) = run(&[
-        "trace",
-        "--from",
-        "client:192.168.11.200",
-        "--to",
-        "10.96.100.10:80",
-        "--rules",
-        &rules,
-        "--routes",
-        &ip_routes,
-    ]);
-    assert_eq!(code, 0, "{err}");
+    // One packet from `from` to `to` through the node replayed from
+    // `rules` and the `ip route` listing, with more options.
+    let replay = |from: &str, to: &str, rules: &str, more: &[&str]| {
+        let mut args = vec![
+            "trace", "--from", from, "--to", to, "--rules", rules, "--routes", &ip_routes,
+        ];
+        args.extend(more);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{from} → {to}: {err}");
+        out
+    };
+    let out = replay("client:192.168.11.200", "10.96.100.10:80", &rules, &[]);
     assert!(
         out.contains("DNAT destination 10.96.100.10:80 → 172.16.225.112:80"),
         "{out}"
@@ -356,47 +356,20 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         ),
         "{out}"
     );
-    let (code, out, _) = run(&[
-        "trace",
-        "--from",
-        "client:192.168.11.200",
-        "--to",
-        "172.16.3.70:80",
-        "--rules",
-        &rules,
-        "--routes",
-        &ip_routes,
-    ]);
-    assert_eq!(code, 0);
+    let out = replay("client:192.168.11.200", "172.16.3.70:80", &rules, &[]);
     assert!(
         out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 → 192.168.11.54"),
         "{out}"
     );
     // A pod behind a cali veth sends too: it sits at the veth's far end.
-    let (code, pod_out, err) = run(&[
-        "trace",
-        "--from",
-        "client:172.16.225.112",
-        "--to",
-        "172.16.3.70:80",
-        "--rules",
-        &rules,
-        "--routes",
-        &ip_routes,
-    ]);
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        pod_out.contains("172.16.225.112 is a pod behind the node's cali71ca141a178"),
-        "{pod_out}"
-    );
-    assert!(
-        pod_out.contains("received on cali71ca141a178 from client/eth0"),
-        "{pod_out}"
-    );
-    assert!(
-        pod_out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 → 192.168.11.54"),
-        "{pod_out}"
-    );
+    let pod_out = replay("client:172.16.225.112", "172.16.3.70:80", &rules, &[]);
+    for said in [
+        "172.16.225.112 is a pod behind the node's cali71ca141a178",
+        "received on cali71ca141a178 from client/eth0",
+        "tunl0 encapsulates (IPIP): outer 192.168.11.58 → 192.168.11.54",
+    ] {
+        assert!(pod_out.contains(said), "{said}: {pod_out}");
+    }
     // A spoofed source (--src) meets Calico's raw rpfilter rule.
     let rpf = tmp(
         "replay-rpf.rules",
@@ -406,20 +379,12 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         ("172.16.225.112", "verdict: left the scenario"),
         ("172.16.9.9", "verdict: dropped in node"),
     ] {
-        let (code, out, err) = run(&[
-            "trace",
-            "--from",
+        let out = replay(
             "client:172.16.225.112",
-            "--src",
-            src,
-            "--to",
             "192.168.11.54:22",
-            "--rules",
             &rpf,
-            "--routes",
-            &ip_routes,
-        ]);
-        assert_eq!(code, 0, "{err}");
+            &["--src", src],
+        );
         assert!(out.contains(verdict), "from {src}: {out}");
     }
     // `ip route` alone leaves tunl0's /32 out (only the local table has

@@ -1269,6 +1269,30 @@ impl World {
 /// Name of the host a replayed node becomes.
 pub const REPLAY_NODE: &str = "node";
 
+/// The sender a replay puts beside its node: `client`, with one `eth0`
+/// of `kind` holding `addr`, and `routes`.
+fn replay_client(kind: DeviceKind, addr: Ipv4Net, routes: String) -> Host {
+    Host {
+        name: "client".into(),
+        kind: HostKind::Client,
+        node: None,
+        namespace: None,
+        devices: vec![Device {
+            name: "eth0".into(),
+            kind,
+            addrs: vec![addr],
+            proxy_arp: false,
+            rp_filter: 0,
+            hairpin: false,
+            mtu: None,
+        }],
+        routes: Text::One(routes),
+        iptables: None,
+        listeners: Vec::new(),
+        ip_forward: None,
+    }
+}
+
 impl Scenario {
     /// A scenario around one real node's `iptables-save` and `ip route` (or
     /// `route -n`) output, for replaying a packet offline: the node's devices
@@ -1386,29 +1410,15 @@ impl Scenario {
             });
             match nic {
                 Some((lan, node_addr)) => {
-                    hosts.push(Host {
-                        name: "client".into(),
-                        kind: HostKind::Client,
-                        node: None,
-                        namespace: None,
-                        devices: vec![Device {
-                            name: "eth0".into(),
-                            kind: DeviceKind::Ethernet { lan },
-                            addrs: vec![Ipv4Net::new(ip, node_addr.prefix_len()).expect("same prefix")],
-                            proxy_arp: false,
-                            rp_filter: 0,
-                            hairpin: false,
-                            mtu: None,
-                        }],
-                        routes: Text::One(format!(
+                    hosts.push(replay_client(
+                        DeviceKind::Ethernet { lan },
+                        Ipv4Net::new(ip, node_addr.prefix_len()).expect("same prefix"),
+                        format!(
                             "{} dev eth0 proto kernel scope link src {ip}\ndefault via {} dev eth0\n",
                             node_addr.trunc(),
                             node_addr.addr()
-                        )),
-                        iptables: None,
-                        listeners: Vec::new(),
-                        ip_forward: None,
-                    });
+                        ),
+                    ));
                     notes.push(format!("The client {ip} sits on the node's {} subnet and sends everything through {}.", node_addr.trunc(), node_addr.addr()));
                 }
                 // A pod behind a Calico veth (no address on the node's
@@ -1438,30 +1448,14 @@ impl Scenario {
                     end.kind = DeviceKind::Veth {
                         peer: "client/eth0".into(),
                     };
-                    hosts.push(Host {
-                        name: "client".into(),
-                        kind: HostKind::Client,
-                        node: None,
-                        namespace: None,
-                        devices: vec![Device {
-                            name: "eth0".into(),
-                            kind: DeviceKind::Veth {
-                                peer: format!("{REPLAY_NODE}/{dev}"),
-                            },
-                            addrs: vec![Ipv4Net::new(ip, 32).expect("a /32")],
-                            proxy_arp: false,
-                            rp_filter: 0,
-                            hairpin: false,
-                            mtu: None,
-                        }],
-                        routes: Text::One(
-                            "169.254.1.1 dev eth0 scope link\ndefault via 169.254.1.1 dev eth0\n"
-                                .into(),
-                        ),
-                        iptables: None,
-                        listeners: Vec::new(),
-                        ip_forward: None,
-                    });
+                    hosts.push(replay_client(
+                        DeviceKind::Veth {
+                            peer: format!("{REPLAY_NODE}/{dev}"),
+                        },
+                        Ipv4Net::new(ip, 32).expect("a /32"),
+                        "169.254.1.1 dev eth0 scope link\ndefault via 169.254.1.1 dev eth0\n"
+                            .into(),
+                    ));
                     notes.push(format!("{ip} is a pod behind the node's {dev} (Calico): the sender sits at the veth's far end with Calico's routes (default via 169.254.1.1, which the node answers by proxy ARP)."));
                 }
                 None => {

@@ -1543,6 +1543,17 @@ pub fn parse_rule(
 }
 
 impl Builder<'_, '_> {
+    /// Where a match that may have no option stands in the rule's text:
+    /// from its `-m` to its last option.
+    fn module_span(&self, m: &Module<'_>) -> (u32, u32) {
+        let from = (self.line[..m.at].trim_end())
+            .rfind(char::is_whitespace)
+            .map_or(0, |k| k + 1);
+        let named = self.span(from, m.at + m.name.len());
+        let last = m.opts.last().map_or(0, |o| o.span.1);
+        (named.0, last.max(named.1))
+    }
+
     /// Turns one loaded module and its options into matches.
     fn module_matches(&self, m: Module<'_>, out: &mut Vec<Match>) -> Result<(), ParseError> {
         let e = |o: &Opt, msg: String| self.err(o.at, msg);
@@ -1924,14 +1935,10 @@ impl Builder<'_, '_> {
                         })?,
                     None => 5,
                 };
-                let from = (self.line[..m.at].trim_end())
-                    .rfind(char::is_whitespace)
-                    .map_or(0, |k| k + 1);
-                let named = self.span(from, m.at + m.name.len());
                 out.push(Match {
                     negated: false,
                     kind: MatchKind::Limit { avg, burst },
-                    span: (named.0, whole(&m).1.max(named.1)),
+                    span: self.module_span(&m),
                 });
             }
             "rpfilter" => {
@@ -1945,11 +1952,6 @@ impl Builder<'_, '_> {
                     ));
                 }
                 let has = |n: &str| m.opts.iter().any(|o| o.name == n);
-                // From `-m` (the match has no value to point at).
-                let from = (self.line[..m.at].trim_end())
-                    .rfind(char::is_whitespace)
-                    .map_or(0, |k| k + 1);
-                let named = self.span(from, m.at + m.name.len());
                 out.push(Match {
                     negated: has("--invert"),
                     kind: MatchKind::Rpfilter {
@@ -1957,7 +1959,7 @@ impl Builder<'_, '_> {
                         validmark: has("--validmark"),
                         accept_local: has("--accept-local"),
                     },
-                    span: (named.0, whole(&m).1.max(named.1)),
+                    span: self.module_span(&m),
                 });
             }
             "set" => {
