@@ -295,10 +295,11 @@ fn trace(
             let said: String = (sc.notes.iter().skip(1))
                 .map(|n| format!("note: {n}\n"))
                 .collect();
-            return run_trace(&mut world, &send_what).map(|t| format!("{said}{t}"));
+            return run_trace(&mut world, &send_what).map(|t| with_notes(&said, t, send_what.json));
         }
         (s, _) => load_scenario(s.unwrap_or("article"))?,
     };
+    let mut said = String::new();
     if rules.is_some() || routes.is_some() {
         let name = match node {
             Some(n) => n.to_string(),
@@ -314,7 +315,14 @@ fn trace(
             .ok_or_else(|| format!("no host named {name}"))?;
         if let Some(p) = rules {
             let text = read(p)?;
-            save::parse(&text).map_err(|e| located(&e, p))?;
+            let rs = save::parse(&text).map_err(|e| located(&e, p))?;
+            // A real node's rules on another host: what never matches here.
+            let devs: Vec<&str> = h.devices.iter().map(|d| d.name.as_str()).collect();
+            for note in [rs.interfaces_note(&name, &devs), save::notes(&text)] {
+                if !note.is_empty() {
+                    said += &format!("note: {note}\n");
+                }
+            }
             h.iptables = Some(Text::One(text));
         }
         if let Some(p) = routes {
@@ -324,7 +332,18 @@ fn trace(
         }
     }
     let mut world = World::build(&sc).map_err(|e| e.to_string())?;
-    run_trace(&mut world, &send_what)
+    run_trace(&mut world, &send_what).map(|t| with_notes(&said, t, send_what.json))
+}
+
+/// A trace with the notes on its input before it; with --json, the notes
+/// go to stderr, so that stdout stays one JSON document.
+fn with_notes(notes: &str, trace: String, json: bool) -> String {
+    if json {
+        eprint!("{notes}");
+        trace
+    } else {
+        format!("{notes}{trace}")
+    }
 }
 
 fn parse_flags(f: &str) -> Result<TcpFlags, String> {

@@ -387,6 +387,17 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         );
         assert!(out.contains(verdict), "from {src}: {out}");
     }
+    // With --json the notes go to stderr: stdout stays one document.
+    let json = replay(
+        "client:192.168.11.200",
+        "172.16.3.70:80",
+        &rules,
+        &["--json"],
+    );
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&json).is_ok(),
+        "{json}"
+    );
     // `ip route` alone leaves tunl0's /32 out (only the local table has
     // it): the trace says so first.
     assert!(

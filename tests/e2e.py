@@ -237,11 +237,13 @@ def main():
 # with the notice of the learner's rules a sync took away, 559.5 kB with
 # what a real Calico node's dump needs (IP sets and their match, rpfilter,
 # the dump's header lines named) and an accessibility audit's fixes, 562.1
-# kB with pass-over targets (NFLOG, DSCP…) and the scenario list's keys; the
+# kB with pass-over targets (NFLOG, DSCP…) and the scenario list's keys,
+# 568.2 kB with -m limit, the note on interfaces a host lacks, the parse's
+# progress at the editor and a review's fixes; the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 564_000
+PAGE_BYTES_LIMIT = 570_000
 
 
 def page_size(dist):
@@ -1164,7 +1166,7 @@ def run(b, base):
     b.cmd("POST", f"/element/{inp}/value", {"text": scenario_file})
     b.wait_until(lambda: "node8's rules in the file" in b.text(".notice"), "the file's dump to load", 60)
     notice = b.text(".notice")
-    rules = int(re.search(r"(\d+) rules loaded into node8", notice).group(1))
+    rules = int(re.search(r"([\d,]+) rules loaded into node8", notice).group(1).replace(",", ""))
     check("a scenario file with a dump opens, and the dump is parsed in chunks and used",
           rules > 5000 and b.exists("#editors .vlist-scroll") and "(imported)" in b.text("#scenario-picker option:checked"),
           f"{notice!r}")

@@ -1295,6 +1295,18 @@ fn what_iptables_save_says_besides_rules_is_named() {
         e.0[1].message.starts_with("this is the rest of line 3"),
         "{e}"
     );
+    // A set missing is explained once, at its first rule.
+    let e = save::parse("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set X src -j ACCEPT\n-A INPUT -m set ! --match-set X dst -j DROP\nCOMMIT\n").unwrap_err();
+    assert!(
+        e.0[0]
+            .message
+            .contains("put the node's ipset save output before the rules"),
+        "{e}"
+    );
+    assert_eq!(
+        (e.0[1].line, e.0[1].message.as_str()),
+        (4, "there is no set X (see line 3)")
+    );
     // The warning on a line of its own is a note: the dump is read.
     let warned = format!(
         "{table}# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n"

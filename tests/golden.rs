@@ -2183,3 +2183,33 @@ fn packets_larger_than_an_mtu() {
         "65500 bytes of data do not fit in one IPv4 packet: at most 65495 with tcp headers"
     );
 }
+
+/// Every built-in scenario's rules name only devices their host has (the
+/// editor's note on interfaces a host lacks is for a real node's dump
+/// loaded onto another host), and a dump of another node's is told.
+#[test]
+fn built_in_rules_name_their_own_devices() {
+    for name in scenario::BUILTIN {
+        let sc = scenario::builtin(name).unwrap_or_else(|| panic!("{name}"));
+        let w = World::build(&sc).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for h in &w.hosts {
+            let devs: Vec<&str> = h.devs.iter().map(|d| d.spec.name.as_str()).collect();
+            if let Some(rs) = &h.rules {
+                assert_eq!(
+                    rs.interfaces_not_in(&devs),
+                    Vec::<String>::new(),
+                    "{name} {}",
+                    h.name()
+                );
+            }
+        }
+    }
+    let rs = packetwalk::engine::iptables::save::parse(
+        "*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -i cali590d00a25cf -j ACCEPT\n-A FORWARD -o vxlan.calico -j ACCEPT\n-A FORWARD -i cali+ -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    assert_eq!(
+        rs.interfaces_note("node8", &["lo", "ens33", "cali71ca141a178", "tunl0"]),
+        "The rules name 2 interfaces node8 does not have (cali590d00a25cf, vxlan.calico): rules testing them never match here (were they written for another node?)"
+    );
+}

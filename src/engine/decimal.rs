@@ -51,6 +51,20 @@ pub fn fixed(v: f64, decimals: u32) -> String {
 
 /// A probability in [0, 1] as iptables-save prints it (11 decimals) with the
 /// trailing zeros removed: `0.5`, `0.33333333349`, `1`.
+/// A count with its thousands grouped by commas (`111,016`), as the
+/// page's English words write numbers.
+pub fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn short(v: f64) -> String {
     let s = fixed(v, 11);
     let s = s.trim_end_matches('0');
@@ -124,5 +138,14 @@ mod tests {
         assert_eq!(short(0.33333333349), "0.33333333349");
         assert_eq!(short(1.0), "1");
         assert_eq!(short(0.0), "0");
+    }
+
+    #[test]
+    fn counts_group_their_thousands() {
+        let got: Vec<String> = [0, 7, 999, 1000, 111_016, 1_234_567]
+            .into_iter()
+            .map(super::grouped)
+            .collect();
+        assert_eq!(got, ["0", "7", "999", "1,000", "111,016", "1,234,567"]);
     }
 }

@@ -1461,6 +1461,20 @@ impl Component for App {
             }
             None => (None, None),
         };
+        // A click anywhere but in the open Kept list closes it, as a menu
+        // does (a click on nothing focusable moves no focus to close it).
+        let outside = web_sys::window().and_then(|w| w.document()).map(|doc| {
+            gloo_events::EventListener::new(&doc, "pointerdown", move |e| {
+                let target = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+                let doc = web_sys::window().and_then(|w| w.document());
+                let open = doc.and_then(|d| d.query_selector("details.kept-menu[open]").ok().flatten());
+                if let (Some(menu), Some(t)) = (open, target) {
+                    if !menu.contains(Some(&t)) {
+                        let _ = menu.remove_attribute("open");
+                    }
+                }
+            })
+        });
         App {
             session,
             notice,
@@ -1523,7 +1537,7 @@ impl Component for App {
             len_typed: false,
             reached: Default::default(),
             form_gen: 0,
-            _listeners: [keys, hash, pop, hide, system, drops.0, drops.1].into_iter().flatten().collect(),
+            _listeners: [keys, hash, pop, hide, system, drops.0, drops.1, outside].into_iter().flatten().collect(),
         }
     }
 
@@ -2396,10 +2410,16 @@ impl Component for App {
                 let said = match result {
                     Ok(rules) => {
                         let n = rules.rule_count();
+                        let set_count = rules.ipsets.sets.len();
                         let t0 = browser::now_ms();
                         self.session.install_ruleset(host, text, rules, !from_file);
                         browser::record("data-install-ms", browser::now_ms() - t0);
-                        Notice::info(format!("{name}: {n} rules loaded into {host_name}."))
+                        let sets = match set_count {
+                            0 => String::new(),
+                            1 => " and 1 IP set".into(),
+                            k => format!(" and {k} IP sets"),
+                        };
+                        Notice::info(format!("{name}: {} rules{sets} loaded into {host_name}.", crate::engine::decimal::grouped(n)))
                     }
                     Err(e) => {
                         self.session.set_errors(host, Field::Rules, text, e);
@@ -3090,6 +3110,8 @@ impl Component for App {
                         version={s.version}
                         views={self.views}
                         busy={self.importing.is_some()}
+                        parsing={self.importing.as_ref().filter(|i| i.host == self.editor_host).map(|i| (i.progress * 100.0) as u32)}
+                        devices={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.devs.iter().map(|d| d.spec.name.clone()).collect()).unwrap_or_default())}
                         onhost={link.callback(Msg::EditorHost)}
                         onview={link.callback(|(f, v)| Msg::EditorView(f, v))}
                         onedit={let h = self.editor_host; link.callback(move |(f, t)| Msg::Edit(h, f, t))}

@@ -578,9 +578,11 @@ pub fn follow_packet(why: Follow) {
             // The narrow layout: followed while a good part of the picture
             // shows, or from the send form above it; not from what is
             // under it (the headers, the steps, the editors) being read.
+            // (A strip of 100 px: on a phone the bar leaves little room,
+            // and a packet put in view last step leaves that much.)
             Some(b) => {
                 let shown = pic.bottom().min(b.top()) - pic.top().max(0.0);
-                shown > 160.0_f64.min(b.top() / 2.0) || pic.top() >= b.top()
+                shown > 100.0_f64.min(b.top() / 4.0) || pic.top() >= b.top()
             }
             None => beside && pic_shown,
         };
@@ -615,6 +617,11 @@ pub fn follow_packet(why: Follow) {
         if reveal && bar.is_some() {
             // The picture's top, if the packet still fits under it.
             (pic.top() - 8.0).max(bottom - (height - below)).min(top - ROOM)
+        } else if let Some(b) = bar.as_ref() {
+            // Above the bar, the packet in the middle of what shows: the
+            // next steps, which mostly go down the picture, stay in view
+            // longer than at the edge.
+            (top + bottom) / 2.0 - b.top() / 2.0
         } else if top < ROOM {
             top - ROOM
         } else {

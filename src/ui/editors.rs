@@ -92,6 +92,13 @@ pub struct EditorPanelProps {
     pub version: u64,
     pub views: (EditorView, EditorView),
     pub busy: bool,
+    /// How far a parse of this host's rules is (per cent), shown at the
+    /// editor too: the page's progress bar is far above it.
+    #[prop_or_default]
+    pub parsing: Option<u32>,
+    /// The host's devices.
+    #[prop_or_default]
+    pub devices: Rc<Vec<String>>,
     pub onhost: Callback<usize>,
     pub onview: Callback<(Field, EditorView)>,
     pub onedit: Callback<(Field, Rc<str>)>,
@@ -160,6 +167,8 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                             counters={props.counters.clone()}
                             version={props.version}
                             busy={props.busy}
+                            parsing={props.parsing.filter(|_| field == Field::Rules)}
+                            devices={props.devices.clone()}
                             onview={props.onview.clone()}
                             onedit={props.onedit.clone()}
                             oncommand={props.oncommand.clone()}
@@ -208,6 +217,11 @@ struct FieldProps {
     /// The text in use (what "go back" returns to).
     applied: Rc<str>,
     pending: bool,
+    #[prop_or_default]
+    parsing: Option<u32>,
+    /// The host's devices: rules naming others are said to.
+    #[prop_or_default]
+    devices: Rc<Vec<String>>,
     errors: Rc<Vec<ParseError>>,
     /// The line to mark in the text as typed.
     highlight: Option<usize>,
@@ -339,15 +353,15 @@ fn field_editor(props: &FieldProps) -> Html {
             <button type="button" aria-pressed={(props.view == v).to_string()} class={classes!("tab", (props.view == v).then_some("selected"))} {onclick}>{ label }</button>
         }
     };
+    // (Short, so that the bar keeps its one row on a narrow screen and
+    // the text does not move while it is typed; what it means, and the way
+    // back, are under the text, with the errors.)
     let status = if !props.errors.is_empty() {
-        let revert = { let applied = props.applied.clone(); props.onedit.reform(move |_: MouseEvent| (field, applied.clone())) };
         html! {
-            <>
-                <span class="tag row-drop" id={format!("{id}-status")}><span aria-hidden="true">{ "✕" }</span>{ format!(" {}: the last valid {what} stay in use", crate::ui::model::error_count(props.errors.len())) }</span>
-                <button type="button" class="link-button" id={format!("{id}-back")} onclick={revert}
-                    title="Put the text in use back in place of the typed text (the typed text is dropped)">{ "go back to the text in use" }</button>
-            </>
+            <span class="tag row-drop" id={format!("{id}-status")}><span aria-hidden="true">{ "✕" }</span>{ format!(" {}", crate::ui::model::error_count(props.errors.len())) }</span>
         }
+    } else if let Some(p) = props.parsing {
+        html! { <span class="tag" id={format!("{id}-status")}>{ format!("parsing… {p} %") }</span> }
     } else if props.pending {
         html! { <span class="tag" id={format!("{id}-status")}>{ "applying…" }</span> }
     } else {
@@ -359,6 +373,18 @@ fn field_editor(props: &FieldProps) -> Html {
         Field::Rules => crate::engine::iptables::save::notes(&t.0),
         Field::Routes => String::new(),
     });
+
+    // Rules for another node's devices (a real node's dump loaded here).
+    let foreign = use_memo(
+        (props.ruleset.clone(), props.devices.clone(), props.host.clone()),
+        move |(rules, devices, host)| match (&rules.0, field) {
+            (Some(rs), Field::Rules) => {
+                let devs: Vec<&str> = devices.iter().map(String::as_str).collect();
+                rs.interfaces_note(host, &devs)
+            }
+            _ => String::new(),
+        },
+    );
 
     let body = match (props.view, field) {
         (EditorView::Table, Field::Rules) => html! {
@@ -406,11 +432,19 @@ fn field_editor(props: &FieldProps) -> Html {
             if !left_out.is_empty() {
                 <p class="help left-out" id={format!("{id}-left-out")}>{ (*left_out).clone() }</p>
             }
+            if !foreign.is_empty() {
+                <p class="help left-out" id={format!("{id}-interfaces")}>{ (*foreign).clone() }</p>
+            }
             { body }
             if *dragging {
                 <div class="drop-hint" aria-hidden="true">{ format!("Drop an {text_label} file to load it into {}", props.host) }</div>
             }
             if !props.errors.is_empty() {
+                <p class="error-head">
+                    { format!("The last valid {what} stay in use. ") }
+                    <button type="button" class="link-button" id={format!("{id}-back")} onclick={{ let applied = props.applied.clone(); props.onedit.reform(move |_: MouseEvent| (field, applied.clone())) }}
+                        title="Put the text in use back in place of the typed text (the typed text is dropped)">{ "Go back to the text in use" }</button>
+                </p>
                 <ul class="error-list" id={format!("{id}-errors")} aria-label={format!("Errors in the {what}")}>
                     { for props.errors.iter().take(50).map(|e| {
                         let at = e.place().unwrap_or_else(|| "whole text".to_string());

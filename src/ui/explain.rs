@@ -103,8 +103,15 @@ pub fn explain(props: &ExplainProps) -> Html {
             let to = (props.chain_name)(&st.ns, &to_chain);
             html! {
                 <>
-                    <p>{ format!("Rule {} (line {}) matched: the packet passed all of its tests, so ", rule.index, rule.line) }
-                       <code>{ target.clone() }</code>{ " runs." }<br/><code class="rule-text">{ crate::ui::events::unbroken(&rule.text) }</code></p>
+                    // A pass-over target's words say what it does (`NFLOG:
+                    // hands a copy…`): its name in code, then them.
+                    if let Some((name, does)) = target.split_once(": ").filter(|(n, _)| crate::engine::iptables::rule::PASS_OVER.iter().any(|(p, _)| p == n)) {
+                        <p>{ format!("Rule {} (line {}) matched: the packet passed all of its tests, so ", rule.index, rule.line) }
+                           <code>{ name.to_string() }</code>{ format!(" runs: it {does}.") }<br/><code class="rule-text">{ crate::ui::events::unbroken(&rule.text) }</code></p>
+                    } else {
+                        <p>{ format!("Rule {} (line {}) matched: the packet passed all of its tests, so ", rule.index, rule.line) }
+                           <code>{ target.clone() }</code>{ " runs." }<br/><code class="rule-text">{ crate::ui::events::unbroken(&rule.text) }</code></p>
+                    }
                     if let Some((what, line)) = (props.rule_origin)(&st.ns, &rule.text) {
                         <p class="origin">{ format!("kube-proxy wrote this rule for {what}. ") }
                             if line > 0 {

@@ -251,7 +251,25 @@ impl IpSets {
                 if set.dims == [Dim::Set] && self.get(word(2)).is_none() {
                     return Err(err(2, format!("there is no set {} to list in {name} (ipset: Set to be added/deleted/tested as element does not exist)", word(2))));
                 }
-                if set.ipv6 || set.dims.is_empty() {
+                if set.ipv6 {
+                    // Kept as written, never tested; an IPv4 entry is the
+                    // kernel's error (ipset: Syntax error).
+                    if word(2)
+                        .split(['/', ',', '-'])
+                        .next()
+                        .is_some_and(|a| a.parse::<Ipv4Addr>().is_ok())
+                    {
+                        return Err(err(
+                            2,
+                            format!(
+                                "{} is an IPv4 entry, and set {name} is an IPv6 set (family inet6)",
+                                word(2)
+                            ),
+                        ));
+                    }
+                    return Ok(());
+                }
+                if set.dims.is_empty() {
                     // Kept as written; never tested.
                     return Ok(());
                 }
@@ -679,6 +697,11 @@ mod tests {
                 "nomatch is for sets of networks",
             ),
             ("add H 1.2.3", 7, "not an IPv4 address"),
+            (
+                "add N6 10.0.0.0/8",
+                8,
+                "is an IPv4 entry, and set N6 is an IPv6 set",
+            ),
         ] {
             let e = s.read_line(line, 9).unwrap_err();
             assert_eq!(

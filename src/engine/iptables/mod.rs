@@ -321,6 +321,42 @@ impl Ruleset {
             })
     }
 
+    /// The interfaces rules name (`-i`, `-o`, `cali+` for a prefix) that
+    /// none of `devices` is: rules written for another node's devices,
+    /// which never match here. Sorted, each once.
+    pub fn interfaces_not_in(&self, devices: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = (self.tables.iter())
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| &c.rules)
+            .flat_map(|r| &r.matches)
+            .filter_map(|m| match &m.kind {
+                MatchKind::InIface(i) | MatchKind::OutIface(i) => Some(i),
+                _ => None,
+            })
+            .filter(|i| !devices.iter().any(|d| i.matches(Some(d))))
+            .map(|i| format!("{}{}", i.name, if i.wildcard { "+" } else { "" }))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// In words, [`Ruleset::interfaces_not_in`] of `host`'s devices (empty
+    /// when none): the first few named.
+    pub fn interfaces_note(&self, host: &str, devices: &[&str]) -> String {
+        let names = self.interfaces_not_in(devices);
+        let shown: Vec<&str> = names.iter().take(6).map(String::as_str).collect();
+        match names.len() {
+            0 => String::new(),
+            1 => format!("The rules name an interface {host} does not have, {}: a rule testing it never matches here (was it written for another node?)", shown[0]),
+            n => format!(
+                "The rules name {n} interfaces {host} does not have ({}{}): rules testing them never match here (were they written for another node?)",
+                shown.join(", "),
+                if n > shown.len() { ", …" } else { "" }
+            ),
+        }
+    }
+
     /// Number of rules in all tables.
     pub fn rule_count(&self) -> usize {
         self.tables

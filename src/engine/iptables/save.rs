@@ -258,8 +258,26 @@ impl Parser {
             prev.comments_after.extend(pending_comments.drain(..split));
         }
         rs.trailing_comments = pending_comments;
-        // The sets rules test, made by ipset lines anywhere in the text.
+        // The sets rules test, made by ipset lines anywhere in the text
+        // (a set missing is explained once, at its first rule).
+        let mut told: Vec<(String, usize)> = Vec::new();
         for (line, what, why) in rs.ipsets.bad_rules(&rs) {
+            let missing = why
+                .strip_prefix("there is no set ")
+                .and_then(|r| r.split_whitespace().next());
+            let why = match (
+                missing,
+                told.iter().find(|(n, _)| Some(n.as_str()) == missing),
+            ) {
+                (Some(name), Some((_, first))) => {
+                    format!("there is no set {name} (see line {first})")
+                }
+                (Some(name), None) => {
+                    told.push((name.to_string(), line));
+                    why
+                }
+                (None, _) => why,
+            };
             let column = text
                 .lines()
                 .nth(line.wrapping_sub(1))
@@ -443,10 +461,13 @@ impl Parser {
             } else {
                 ""
             };
-            errors.push(
-                ParseError::new(line_no, 1, format!("line outside a table{what}"))
-                    .expected("*raw, *mangle, *nat, *filter or *security"),
-            );
+            // (What the line is, when it can say, is the whole answer.)
+            let e = ParseError::new(line_no, 1, format!("line outside a table{what}"));
+            errors.push(if what.is_empty() {
+                e.expected("*raw, *mangle, *nat, *filter or *security")
+            } else {
+                e
+            });
             return;
         };
         if trimmed == "COMMIT" {
