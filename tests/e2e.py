@@ -1914,6 +1914,19 @@ def run(b, base):
     opened = b.js(in_view) + [b.js("return scrollY")]
     check("a link opened on a narrow page shows its step's packet above the step bar", opened[0] and opened[1] and opened[-1] > 0 and "23 of" in b.text(".step-position"),
           f"{opened} {b.text('.step-position')!r}")
+    # A phone: the bar takes more of a shorter window; stepping with its
+    # buttons keeps the packet in view at every step (it once was followed
+    # only at the first).
+    b.set_size(420, 860)
+    fresh(b, base + "?scenario=article")
+    b.click("#step-first")
+    followed = []
+    for _ in range(10):
+        b.click("#step-forward")
+        time.sleep(0.15)
+        followed.append(b.js(in_view)[1])
+    check("on a phone the bar's ▶ keeps the packet in view at each step", all(followed), followed)
+    b.set_size(700, 700)
     # Wider (the send form a band above the picture), Send moves the page
     # only for a packet out of sight: the form's buttons stay put.
     # (At 680 px high the panel's buttons reach the window's bottom edge,
