@@ -2022,6 +2022,21 @@ fn rpfilter_takes_the_route_back_as_the_kernel_does() {
             .collect();
         assert_eq!(got, matched, "from {src}");
     }
+    // A matched rule says what the route back was.
+    let mut spec = SendSpec::new("client", "10.0.0.1:22", Proto::Tcp);
+    spec.src = Some("10.244.0.5".parse().unwrap());
+    let t = send(&mut w, &mut s, &spec).unwrap();
+    let held: Vec<&String> = (t.steps.iter())
+        .filter_map(|st| match &st.kind {
+            StepKind::RuleMatch { rule, held, .. } if rule.index == 3 => Some(held),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(
+        held,
+        ["-m rpfilter --invert: the route back to 10.244.0.5 (10.244.0.5 dev veth5 scope link) leaves by veth5, not eth0, where the packet came in"]
+    );
     // Only raw and mangle PREROUTING take it, as the kernel says.
     for (table, chain) in [("filter", "INPUT"), ("mangle", "INPUT")] {
         let text =

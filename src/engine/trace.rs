@@ -442,6 +442,11 @@ pub enum StepKind {
         chain: String,
         rule: RuleRef,
         target: String,
+        /// Why its tests of the namespace held, for the ones a learner
+        /// cannot read off the packet (an IP set's entry, rpfilter's route
+        /// back), in the order written.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        held: Vec<String>,
     },
     /// Rules evaluated (or ruled out by the chain index) without a match.
     RulesSkipped {

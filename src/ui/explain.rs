@@ -96,7 +96,7 @@ pub fn explain(props: &ExplainProps) -> Html {
                 }
             </>
         },
-        StepKind::RuleMatch { rule, target, chain, .. } => {
+        StepKind::RuleMatch { rule, target, chain, held, .. } => {
             let own = (props.chain_name)(&st.ns, chain);
             // `target` reads "jump to KUBE-SVC-…": the chain is its last word.
             let to_chain = target.rsplit(' ').next().unwrap_or("").to_string();
@@ -111,6 +111,13 @@ pub fn explain(props: &ExplainProps) -> Html {
                     } else {
                         <p>{ format!("Rule {} (line {}) matched: the packet passed all of its tests, so ", rule.index, rule.line) }
                            <code>{ target.clone() }</code>{ " runs." }<br/><code class="rule-text">{ crate::ui::events::unbroken(&rule.text) }</code></p>
+                    }
+                    if !held.is_empty() {
+                        <p>{ "What it found in this host:" }</p>
+                        <ul class="held">{ for held.iter().map(|h| match h.split_once(": ") {
+                            Some((test, why)) => html! { <li><code>{ test.to_string() }</code>{ format!(": {why}") }</li> },
+                            None => html! { <li>{ h.clone() }</li> },
+                        }) }</ul>
                     }
                     if let Some((what, line)) = (props.rule_origin)(&st.ns, &rule.text) {
                         <p class="origin">{ format!("kube-proxy wrote this rule for {what}. ") }

@@ -685,7 +685,7 @@ pub fn run_hook(
             bytes,
         );
         let rref = rule_ref(&c.name, rule, ri);
-        let describe = match &rule.target {
+        let does = match &rule.target {
             Target::None => "no target: counted only".to_string(),
             Target::Jump { goto: true, .. } => format!("goto {}", rule.target_name()),
             Target::Jump { .. } => format!("jump to {}", rule.target_name()),
@@ -698,6 +698,11 @@ pub fn run_hook(
             }
             t => t.name().to_string(),
         };
+        // Why the tests that look into the namespace held.
+        let held = (rule.matches.iter())
+            .filter(|m| matches!(m.kind, MatchKind::Set { .. } | MatchKind::Rpfilter { .. }))
+            .map(|m| format!("{}: {}", rule.match_text(m), describe(m, pkt, env)))
+            .collect();
         // The match itself changes nothing; a MARK target's change is its
         // own step right after, carrying the new mark.
         steps.push(Step {
@@ -707,7 +712,8 @@ pub fn run_hook(
                 table: table.name,
                 chain: c.name.clone(),
                 rule: rref.clone(),
-                target: describe,
+                target: does,
+                held,
             },
             packet: pkt.clone(),
         });
