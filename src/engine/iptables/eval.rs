@@ -115,17 +115,12 @@ fn reverse_path(m: &MatchKind, pkt: &Packet, env: &dyn Facts) -> (bool, String) 
 
 /// Tests a `set` match: whether the packet is in the set, and why.
 fn in_set(m: &MatchKind, pkt: &Packet, env: &dyn Facts) -> (bool, String) {
-    let MatchKind::Set {
-        name,
-        dirs,
-        return_nomatch,
-    } = m
-    else {
+    let MatchKind::Set(s) = m else {
         return (false, String::new());
     };
     match env.ipsets() {
-        Some(sets) => sets.test(name, dirs, *return_nomatch, pkt),
-        None => (false, format!("there is no set {name}")),
+        Some(sets) => sets.test(&s.name, &s.dirs, s.return_nomatch, pkt),
+        None => (false, format!("there is no set {}", s.name)),
     }
 }
 
@@ -279,7 +274,7 @@ fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Facts) -> Option<bool> {
         }
         MatchKind::CtState(bits) => env.ct_state() & bits != 0,
         MatchKind::Comment | MatchKind::Nfacct => true,
-        MatchKind::Set { .. } => in_set(&m.kind, pkt, env).0,
+        MatchKind::Set(_) => in_set(&m.kind, pkt, env).0,
         MatchKind::Rpfilter { .. } => reverse_path(&m.kind, pkt, env).0,
         MatchKind::Random { .. }
         | MatchKind::Nth { .. }
@@ -423,7 +418,7 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
             )
         }
         MatchKind::Comment | MatchKind::Nfacct => "always holds".into(),
-        MatchKind::Set { .. } => in_set(&m.kind, pkt, env).1,
+        MatchKind::Set(_) => in_set(&m.kind, pkt, env).1,
         MatchKind::Rpfilter { .. } => reverse_path(&m.kind, pkt, env).1,
     }
 }
@@ -700,7 +695,7 @@ pub fn run_hook(
         };
         // Why the tests that look into the namespace held.
         let held = (rule.matches.iter())
-            .filter(|m| matches!(m.kind, MatchKind::Set { .. } | MatchKind::Rpfilter { .. }))
+            .filter(|m| matches!(m.kind, MatchKind::Set(_) | MatchKind::Rpfilter { .. }))
             .map(|m| format!("{}: {}", rule.match_text(m), describe(m, pkt, env)))
             .collect();
         // The match itself changes nothing; a MARK target's change is its

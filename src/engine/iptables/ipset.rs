@@ -152,8 +152,8 @@ impl IpSets {
             .flat_map(|c| &c.rules)
         {
             for m in &r.matches {
-                if let super::MatchKind::Set { name, .. } = &m.kind {
-                    if let Some(why) = self.problem(name) {
+                if let super::MatchKind::Set(s) = &m.kind {
+                    if let Some(why) = self.problem(&s.name) {
                         out.push((r.line, r.match_text(m), why));
                     }
                 }

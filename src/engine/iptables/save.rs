@@ -320,7 +320,11 @@ impl Parser {
             ));
             return;
         }
-        if let Some(at) = line.find(LEGACY_WARNING).filter(|&at| at > 0) {
+        // (A `#` looked for first: a byte search, fast on 150,000 lines.)
+        let warned = line
+            .find('#')
+            .filter(|&at| at > 0 && line[at..].starts_with(LEGACY_WARNING));
+        if let Some(at) = warned {
             self.cut_by_warning = Some(line_no);
             errors.push(ParseError::new(
                 line_no,
