@@ -1207,8 +1207,9 @@ type FelixRules = (
 /// last rule accepts what carries it. The comments are Packet Walk's
 /// words where Felix writes `cali:` and a hash. Left out: host endpoints
 /// (their chains are empty without them), `cali-cidr-block`, the raw
-/// table's rpfilter match and Felix's ipsets (the engine matches
-/// neither: the cluster's nodes are listed one rule each instead).
+/// table's rpfilter match and Felix's ipsets (the engine matches both in
+/// a real node's dump, but a generated node's text stays one plain
+/// iptables-save listing: the cluster's nodes are one rule each instead).
 fn felix_filter(mode: Mode, workloads: &[Workload], hosts: &[Ipv4Addr]) -> FelixRules {
     let said = |what: &str| format!("-m comment --comment \"{what}\"");
     let vxlan = mode == Mode::CalicoVxlan;

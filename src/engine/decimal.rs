@@ -49,8 +49,6 @@ pub fn fixed(v: f64, decimals: u32) -> String {
     }
 }
 
-/// A probability in [0, 1] as iptables-save prints it (11 decimals) with the
-/// trailing zeros removed: `0.5`, `0.33333333349`, `1`.
 /// A count with its thousands grouped by commas (`111,016`), as the
 /// page's English words write numbers.
 pub fn grouped(n: usize) -> String {
@@ -65,6 +63,8 @@ pub fn grouped(n: usize) -> String {
     out
 }
 
+/// A probability in [0, 1] as iptables-save prints it (11 decimals) with the
+/// trailing zeros removed: `0.5`, `0.33333333349`, `1`.
 pub fn short(v: f64) -> String {
     let s = fixed(v, 11);
     let s = s.trim_end_matches('0');

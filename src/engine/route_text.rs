@@ -130,7 +130,11 @@ fn is_ipv6_line(words: &[&str]) -> bool {
         RouteType::parse(w).is_some() || matches!(*w, "multicast" | "anycast" | "throw" | "nat")
     });
     let dst = words.get(usize::from(typed)).copied().unwrap_or("");
-    v6(dst) || (dst == "default" && words.windows(2).any(|p| p[0] == "via" && v6(p[1])))
+    // (`pref`, a router's preference, is IPv6's only: `default dev wg0
+    // … pref medium` has no address to tell.)
+    v6(dst)
+        || words.contains(&"pref")
+        || (dst == "default" && words.windows(2).any(|p| p[0] == "via" && v6(p[1])))
 }
 
 /// The lines (from 1) of IPv6 routes, which [`parse_ip_route_line`]

@@ -690,9 +690,11 @@ impl Env for HostEnv<'_> {
     }
 
     fn limit(&mut self, at: RuleAt, which: usize, avg: u32, burst: u32) -> bool {
-        // xt_limit's bucket: full when the rule is made, filled as time
-        // passes (a second is LIMIT_SCALE of credit), capped at the burst;
-        // a packet takes one period's credit.
+        // The bucket: full when the rule is made, filled as time passes
+        // (a second is LIMIT_SCALE of credit), capped at the burst; a
+        // packet takes one period's credit. iptables-nft hands the match
+        // to nftables' `limit` (nft_limit, in nanoseconds and u64: no
+        // overflow of xt_limit's u32 credits; `--limit 1/day` works).
         let (cost, cap) = (u64::from(avg), u64::from(avg) * u64::from(burst));
         let now = self.state.clock;
         let (credit, prev) = self

@@ -2074,6 +2074,8 @@ impl Component for App {
                 browser::clear_backup(slot, base.as_deref());
                 self.has_backup = backups(self.embed, base.as_deref());
                 self.notice = Some(Notice::info("The session kept aside that did not read is taken away."));
+                // Its button went with the notice: the steps take the focus.
+                self.fall_back_to_steps();
             }
             // Holding off: what is saved in this scenario's place is the
             // learner's own session, which the notice's button opens again.
@@ -3209,13 +3211,15 @@ impl App {
             let select = e.target_unchecked_into::<web_sys::HtmlSelectElement>();
             (!select.has_attribute("data-keyed")).then(|| Msg::Scenario(select.value()))
         });
-        let onpick_key = link.batch_callback(|e: KeyboardEvent| {
+        let shown = s.base.clone().unwrap_or_else(|| IMPORTED.to_string());
+        let onpick_key = link.batch_callback(move |e: KeyboardEvent| {
             let select = e.target_unchecked_into::<web_sys::HtmlSelectElement>();
             match e.key().as_str() {
                 "Enter" if select.has_attribute("data-keyed") => {
                     let _ = select.remove_attribute("data-keyed");
                     e.prevent_default();
-                    Some(Msg::Scenario(select.value()))
+                    // (The scenario shown, chosen again, is left as it is.)
+                    (select.value() != shown).then(|| Msg::Scenario(select.value()))
                 }
                 "ArrowUp" | "ArrowDown" | "Home" | "End" | "PageUp" | "PageDown" => {
                     let _ = select.set_attribute("data-keyed", "");
@@ -3260,7 +3264,11 @@ impl App {
                 <div class="toolbar" role="toolbar" aria-label="Scenario and session">
                     <label class="picker">
                         <span>{ "Scenario" }</span>
-                        <select id="scenario-picker" onchange={onpick} onkeydown={onpick_key} onblur={onpick_leave} aria-describedby="scenario-picker-keys" title={s.world.scenario.title.clone()}>
+                        <select id="scenario-picker" onchange={onpick} onkeydown={onpick_key} onblur={onpick_leave}
+                            onpointerdown={Callback::from(|e: PointerEvent| {
+                                // A pick by the pointer opens at once, keys before it or not.
+                                let _ = e.target_unchecked_into::<web_sys::Element>().remove_attribute("data-keyed");
+                            })} aria-describedby="scenario-picker-keys" title={s.world.scenario.title.clone()}>
                             { for scenario::BUILTIN.iter().map(|name| {
                                 let title = scenario::builtin_title(name).unwrap_or_default();
                                 html! { <option key={*name} value={*name} selected={base == *name}>{ title }</option> }

@@ -190,10 +190,10 @@ pub fn step_controls(props: &ControlProps) -> Html {
             <p class="step-caption" aria-hidden="true" title={props.caption.clone()}>{ &props.caption }</p>
             { b("step-first", "First step (Home)", "⇤", Move::First, first) }
             { b("step-back", "Previous step (←)", "◀", Move::Back, first) }
-            // A toggle: one name, its state in aria-pressed (a name that
-            // changed too would be heard as "Pause, pressed").
+            // A toggle: its name the words shown (a voice saying "click
+            // Pause" finds it), its state in aria-pressed.
             <button id="play" class="step-button play" aria-pressed={props.playing.to_string()}
-                aria-label="Play (Space)"
+                aria-label={if props.playing { "Pause (Space)" } else { "Play (Space)" }}
                 onclick={props.onplay.reform(|_| ())}>
                 <span aria-hidden="true">{ if props.playing { "❚❚ Pause" } else { "▷ Play" } }</span>
             </button>

@@ -46,8 +46,8 @@ pub enum Part {
         hi: u32,
         prefix: u8,
     },
-    /// Ports `lo..=hi` of protocol `proto` (None: TCP, UDP, SCTP or
-    /// UDP-Lite, as `bitmap:port` takes them); ICMP's type and code are
+    /// Ports `lo..=hi` of protocol `proto` (None: TCP or UDP, as
+    /// `bitmap:port` takes them); ICMP's type and code are
     /// `type << 8 | code`.
     Port {
         proto: Option<u8>,
@@ -73,6 +73,9 @@ pub struct IpSet {
     pub dims: Vec<Dim>,
     /// `family inet6`: iptables refuses to test it.
     pub ipv6: bool,
+    /// A type of networks (`IPSET_TYPE_NOMATCH`): its entries may be
+    /// `nomatch`, and `--return-nomatch` turns its answers round.
+    pub nomatch: bool,
     pub entries: Vec<Entry>,
     /// Its `create` line.
     pub line: usize,
@@ -170,8 +173,13 @@ impl IpSets {
     /// `ipset restore` takes it), number `line_no`.
     pub fn read_line(&mut self, line: &str, line_no: usize) -> Result<(), ParseError> {
         self.lines.push(line.to_string());
-        let words = lex::words(line)
+        let mut words = lex::words(line)
             .map_err(|(at, m)| ParseError::new(line_no, lex::column(line, at), m.to_string()))?;
+        // ipset's options may stand anywhere on a line (`create S -exist
+        // hash:net`): -exist lets a set or an entry come again.
+        let before = words.len();
+        words.retain(|w| !matches!(w.text.as_ref(), "-exist" | "-!" | "-q" | "-quiet"));
+        let exist = words.len() < before;
         let err = |k: usize, msg: String| {
             let at = words.get(k).map_or(line.len(), |w| w.start);
             ParseError::new(line_no, lex::column(line, at), msg)
@@ -182,7 +190,10 @@ impl IpSets {
             return Err(err(1, format!("ipset {} needs a set name", word(0))));
         }
         match word(0) {
-            "create" | "-N" => {
+            "create" if exist && self.get(name).is_some_and(|s| s.kind.starts_with(word(2))) => {
+                Ok(())
+            }
+            "create" => {
                 if self.get(name).is_some() {
                     return Err(err(
                         1,
@@ -210,6 +221,7 @@ impl IpSets {
                 let mut set = IpSet {
                     name: name.to_string(),
                     kind: kind.to_string(),
+                    nomatch: kind.starts_with("hash:") && kind.contains("net"),
                     dims,
                     ipv6,
                     entries: Vec::new(),
@@ -239,7 +251,7 @@ impl IpSets {
                 self.sets.push(set);
                 Ok(())
             }
-            "add" | "-A" => {
+            "add" => {
                 let Some(pos) = self.sets.iter().position(|s| s.name == name) else {
                     return Err(err(
                         1,
@@ -274,12 +286,13 @@ impl IpSets {
                     return Ok(());
                 }
                 let elem = word(2);
-                let mut entry = parse_entry(set, elem).map_err(|m| err(2, m))?;
+                let mut entries = parse_entry(set, elem).map_err(|m| err(2, m))?;
+                let mut nomatch = false;
                 let mut k = 3;
                 while k < words.len() {
                     match word(k) {
                         "nomatch" => {
-                            entry.nomatch = true;
+                            nomatch = true;
                             k += 1;
                         }
                         // Counters, timeouts, comments and skb info do
@@ -292,13 +305,20 @@ impl IpSets {
                         )),
                     }
                 }
-                if entry.nomatch && !set.dims.contains(&Dim::Net) {
+                if nomatch && !set.nomatch {
                     return Err(err(
                         2,
                         format!("nomatch is for sets of networks, not {}", set.kind),
                     ));
                 }
-                self.sets[pos].entries.push(entry);
+                let kept = &mut self.sets[pos].entries;
+                for mut entry in entries.drain(..) {
+                    entry.nomatch = nomatch;
+                    // (Again with -exist: the entry is there already.)
+                    if !(exist && kept.contains(&entry)) {
+                        kept.push(entry);
+                    }
+                }
                 Ok(())
             }
             w => {
@@ -379,8 +399,10 @@ impl IpSets {
                     .collect::<Vec<_>>()
             });
         let size = format!("{}, {}", set.kind, entries_word(set.entries.len()));
-        // --return-nomatch turns the answer round: a nomatch entry
-        // matches, a plain one does not (iptables-extensions(8)).
+        // --return-nomatch turns the answer round for a type of networks:
+        // a nomatch entry matches, a plain one does not
+        // (iptables-extensions(8); ip_set_test, for IPSET_TYPE_NOMATCH).
+        let return_nomatch = return_nomatch && set.nomatch;
         match best {
             None => (false, format!("{shown} is not in set {name} ({size})")),
             Some(e) if e.nomatch == return_nomatch => (
@@ -462,9 +484,10 @@ fn holds(p: &Part, v: &Value) -> bool {
     match (p, v) {
         (Part::Addr { lo, hi, .. }, Value::Addr(a)) => (*lo..=*hi).contains(&u32::from(*a)),
         (Part::Port { proto, lo, hi }, Value::Port(vp, port)) => {
+            // bitmap:port takes the port of TCP and UDP only.
             let proto_ok = match proto {
                 Some(p) => p == vp,
-                None => matches!(vp, 6 | 17 | 132 | 136),
+                None => matches!(vp, 6 | 17),
             };
             proto_ok && (*lo..=*hi).contains(port)
         }
@@ -517,16 +540,18 @@ fn entry_text(e: &Entry) -> String {
         .join(",")
 }
 
-/// An entry as `add` writes it: its parts joined by commas.
-fn parse_entry(set: &IpSet, elem: &str) -> Result<Entry, String> {
+/// An entry as `add` writes it: its parts joined by commas. A range in a
+/// network's part is the networks that cover it, as the kernel stores
+/// them: one entry each.
+fn parse_entry(set: &IpSet, elem: &str) -> Result<Vec<Entry>, String> {
     if elem.is_empty() {
         return Err(format!("add to {} needs an entry", set.name));
     }
     if set.dims == [Dim::Set] {
-        return Ok(Entry {
+        return Ok(vec![Entry {
             parts: vec![Part::Set(elem.to_string())],
             nomatch: false,
-        });
+        }]);
     }
     let pieces: Vec<&str> = elem.split(',').collect();
     if pieces.len() != set.dims.len() {
@@ -543,21 +568,70 @@ fn parse_entry(set: &IpSet, elem: &str) -> Result<Entry, String> {
         .kind
         .split_once("netmask ")
         .and_then(|(_, m)| m.parse::<u8>().ok());
-    let mut parts = Vec::with_capacity(pieces.len());
+    // Each part's choices (a range in a network's part: its networks).
+    let mut choices: Vec<Vec<Part>> = Vec::with_capacity(pieces.len());
     for (d, p) in set.dims.iter().zip(pieces) {
-        parts.push(match d {
-            Dim::Ip | Dim::Net => addr_part(p, netmask)?,
-            Dim::Port => port_part(p, set.kind.starts_with("bitmap:port"))?,
-            Dim::Set => Part::Set(p.to_string()),
+        choices.push(match d {
+            Dim::Ip => vec![addr_part(p, netmask, true)?],
+            Dim::Net => match addr_part(p, netmask, false)? {
+                Part::Addr { lo, hi, prefix: 32 } if lo != hi => covering(lo, hi),
+                a => vec![a],
+            },
+            Dim::Port => vec![port_part(p, set.kind.starts_with("bitmap:port"))?],
+            Dim::Set => vec![Part::Set(p.to_string())],
         });
     }
-    Ok(Entry {
-        parts,
-        nomatch: false,
-    })
+    let mut entries = vec![Vec::new()];
+    for options in choices {
+        entries = (entries.iter())
+            .flat_map(|parts: &Vec<Part>| {
+                options.iter().map(move |o| {
+                    let mut p = parts.clone();
+                    p.push(o.clone());
+                    p
+                })
+            })
+            .collect();
+    }
+    Ok(entries
+        .into_iter()
+        .map(|parts| Entry {
+            parts,
+            nomatch: false,
+        })
+        .collect())
 }
 
-fn addr_part(s: &str, netmask: Option<u8>) -> Result<Part, String> {
+/// The fewest networks that cover the addresses `lo..=hi` exactly.
+fn covering(lo: u32, hi: u32) -> Vec<Part> {
+    let mut out = Vec::new();
+    let mut at = u64::from(lo);
+    while at <= u64::from(hi) {
+        // The largest block aligned at `at` that stays within `hi`.
+        let mut bits = if at == 0 {
+            32
+        } else {
+            (at as u32).trailing_zeros().min(32)
+        };
+        while bits > 0 && at + (1u64 << bits) - 1 > u64::from(hi) {
+            bits -= 1;
+        }
+        let size = 1u64 << bits;
+        out.push(Part::Addr {
+            lo: at as u32,
+            hi: (at + size - 1) as u32,
+            prefix: (32 - bits) as u8,
+        });
+        at += size;
+    }
+    out
+}
+
+/// An address part: an address, a range or a network. In an address's
+/// part (`ip`) it stands for each address in it, ranked as a /32 when the
+/// most specific entry is looked for; in a network's, it is one network
+/// (a range is split by the caller).
+fn addr_part(s: &str, netmask: Option<u8>, each_address: bool) -> Result<Part, String> {
     let bad = || format!("\"{s}\" is not an IPv4 address, range or network");
     let part = if let Some((a, b)) = s.split_once('-') {
         let lo: Ipv4Addr = a.parse().map_err(|_| bad())?;
@@ -592,6 +666,7 @@ fn addr_part(s: &str, netmask: Option<u8>) -> Result<Part, String> {
                 prefix: m,
             }
         }
+        (Part::Addr { lo, hi, .. }, None) if each_address => Part::Addr { lo, hi, prefix: 32 },
         (p, _) => p,
     })
 }

@@ -329,6 +329,8 @@ impl Ruleset {
             .flat_map(|t| &t.chains)
             .flat_map(|c| &c.rules)
             .flat_map(|r| &r.matches)
+            // (`! -o docker0` matches all the more without docker0.)
+            .filter(|m| !m.negated)
             .filter_map(|m| match &m.kind {
                 MatchKind::InIface(i) | MatchKind::OutIface(i) => Some(i),
                 _ => None,

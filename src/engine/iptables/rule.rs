@@ -575,13 +575,25 @@ pub(crate) fn target_options(t: &str) -> &'static [&'static str] {
     }
 }
 
-/// The table a pass-over target is valid in, where the kernel binds it to
-/// one.
-pub(crate) fn pass_over_table(name: &str) -> Option<super::TableName> {
+/// The tables a pass-over target is valid in, where the kernel binds it
+/// (measured with iptables-nft 1.8.9: TRACE and CLASSIFY go anywhere).
+pub(crate) fn pass_over_tables(name: &str) -> &'static [super::TableName] {
+    use super::TableName::{Mangle, Security};
     match name {
-        "TRACE" => Some(super::TableName::Raw),
-        "CHECKSUM" | "DSCP" | "TOS" | "CLASSIFY" => Some(super::TableName::Mangle),
-        _ => None,
+        "CHECKSUM" | "DSCP" | "TOS" => &[Mangle],
+        "SECMARK" => &[Mangle, Security],
+        _ => &[],
+    }
+}
+
+/// The built-in chains a pass-over rule is valid in, where the kernel
+/// binds it (TCPMSS's clamping to the path MTU, CLASSIFY): `args` is the
+/// rule's text.
+pub(crate) fn pass_over_hooks(name: &str, args: &str) -> &'static [&'static str] {
+    match name {
+        "TCPMSS" if args.contains("--clamp-mss-to-pmtu") => &["FORWARD", "OUTPUT", "POSTROUTING"],
+        "CLASSIFY" => &["FORWARD", "OUTPUT", "POSTROUTING"],
+        _ => &[],
     }
 }
 
@@ -1922,7 +1934,7 @@ impl Builder<'_, '_> {
                 }
                 let avg = match m.opts.iter().find(|o| o.name == "--limit") {
                     Some(o) => limit_rate(o.values[0]).map_err(|x| e(o, x))?,
-                    None => LIMIT_SCALE / 3 * 3600,
+                    None => LIMIT_SCALE * 3600 / 3,
                 };
                 let burst = match m.opts.iter().find(|o| o.name == "--limit-burst") {
                     Some(o) => o.values[0]
@@ -1940,6 +1952,7 @@ impl Builder<'_, '_> {
                         })?,
                     None => 5,
                 };
+
                 out.push(Match {
                     negated: false,
                     kind: MatchKind::Limit { avg, burst },
@@ -2208,6 +2221,43 @@ mod tests {
     /// (a new variant carrying a String and a Vec unboxed) costs the parse
     /// a tenth of its time, as `-m set`'s first form did. Large payloads
     /// go in a Box.
+    /// The rates as iptables-save prints them back (measured with
+    /// iptables 1.8.9; tests/data/canonical.txt has the rules), the
+    /// default 3/hour among them.
+    #[test]
+    fn limit_rates_print_as_iptables_save_does() {
+        let text = |r: &str| super::limit_text(super::limit_rate(r).unwrap());
+        let rs = crate::engine::iptables::save::parse(
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m limit\nCOMMIT\n",
+        )
+        .unwrap();
+        let input = rs.tables[0]
+            .chains
+            .iter()
+            .find(|c| c.name == "INPUT")
+            .unwrap();
+        let m = &input.rules[0].matches[0];
+        assert_eq!(
+            m.kind,
+            MatchKind::Limit {
+                avg: 12_000_000,
+                burst: 5
+            }
+        );
+        assert_eq!(super::limit_text(12_000_000), "3/hour");
+        for (written, saved) in [
+            ("3/min", "3/min"),
+            ("30/minute", "30/min"),
+            ("2/s", "2/sec"),
+            ("7/m", "7/min"),
+            ("100/hour", "100/hour"),
+            ("1/day", "1/day"),
+            ("1000/s", "1000/sec"),
+        ] {
+            assert_eq!(text(written), saved, "{written}");
+        }
+    }
+
     #[test]
     fn matches_stay_small() {
         assert!(

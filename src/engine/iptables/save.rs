@@ -261,7 +261,18 @@ impl Parser {
         // The sets rules test, made by ipset lines anywhere in the text
         // (a set missing is explained once, at its first rule).
         let mut told: Vec<(String, usize)> = Vec::new();
-        for (line, what, why) in rs.ipsets.bad_rules(&rs) {
+        let bad = rs.ipsets.bad_rules(&rs);
+        // The lines, split once (not once per error: a dump's thousands
+        // of set rules without its ipset lines).
+        let lines: Vec<&str> = if bad.is_empty() {
+            Vec::new()
+        } else {
+            text.lines().collect()
+        };
+        for (line, what, why) in bad {
+            if self.errors.full() {
+                break;
+            }
             let missing = why
                 .strip_prefix("there is no set ")
                 .and_then(|r| r.split_whitespace().next());
@@ -278,9 +289,7 @@ impl Parser {
                 }
                 (None, _) => why,
             };
-            let column = text
-                .lines()
-                .nth(line.wrapping_sub(1))
+            let column = (lines.get(line.wrapping_sub(1)))
                 .and_then(|l| l.find(what).map(|at| lex::column(l, at)))
                 .unwrap_or(1);
             self.errors.push(ParseError::new(line, column, why));
@@ -323,7 +332,7 @@ impl Parser {
         // (A `#` looked for first: a byte search, fast on 150,000 lines.)
         let warned = line
             .find('#')
-            .filter(|&at| at > 0 && line[at..].starts_with(LEGACY_WARNING));
+            .filter(|&at| !line[..at].trim().is_empty() && line[at..].starts_with(LEGACY_WARNING));
         if let Some(at) = warned {
             self.cut_by_warning = Some(line_no);
             errors.push(ParseError::new(

@@ -28,9 +28,23 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                 }
                 Target::Reject(_) => Some(TableName::Filter),
                 Target::NoTrack { .. } => Some(TableName::Raw),
-                Target::PassOver(name) => super::rule::pass_over_table(name),
                 _ => None,
             };
+            if let Target::PassOver(name) = r.target {
+                let tables = super::rule::pass_over_tables(name);
+                let hooks = super::rule::pass_over_hooks(name, &r.args);
+                let why = if !tables.is_empty() && !tables.contains(&table.name) {
+                    let names: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
+                    Some(format!("{name} is only valid in the {} table, not in {} (the kernel refuses the rule: Invalid argument)", names.join(" or "), table.name))
+                } else if c.is_builtin() && !hooks.is_empty() && !hooks.contains(&c.name.as_str()) {
+                    Some(format!("{name} here works in {} only, not in {} (the kernel refuses the rule: Invalid argument)", hooks.join(", "), c.name))
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    errors.push(ParseError::new(r.line, col(&c.name, &r.args, name), why));
+                }
+            }
             if let Some(t) = only.filter(|t| *t != table.name) {
                 errors.push(ParseError::new(
                     r.line,
