@@ -250,9 +250,12 @@ async fn typing_a_route_applies_it_and_bad_text_is_kept() {
     let bad = routes.replace("172.16.225.112 dev", "172.16.225.300 dev");
     area.set_value(&bad);
     fire(&area, "input");
-    let text = wait_for_text(&root, "1 error:").await;
+    let text = wait_for_text(&root, "The last valid routes stay in use").await;
     let line = bad.lines().position(|l| l.contains(".300")).unwrap() + 1;
-    assert!(text.contains(&format!("line {line}")), "{text}");
+    assert!(
+        text.contains(&format!("1 error in the routes: the first at line {line}")),
+        "{text}"
+    );
     assert_eq!(area.value(), bad);
     assert!(text.contains("Delivered."));
     assert_eq!(count(&root, ".gutter .ln-err"), 1);
