@@ -239,11 +239,12 @@ def main():
 # the dump's header lines named) and an accessibility audit's fixes, 562.1
 # kB with pass-over targets (NFLOG, DSCP…) and the scenario list's keys,
 # 568.2 kB with -m limit, the note on interfaces a host lacks, the parse's
-# progress at the editor and a review's fixes; the
+# progress at the editor and a review's fixes, 571.2 kB with a code
+# review's (ranges in sets, -exist, the targets' hooks); the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 570_000
+PAGE_BYTES_LIMIT = 573_000
 
 
 def page_size(dist):
