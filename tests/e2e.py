@@ -1064,6 +1064,25 @@ def run(b, base):
     check("a link over work that storage cannot keep aside says so, and does not autosave over that work",
           count() == 2 and "could not be kept aside" in b.text(".notice"), f"{count()} stored; {b.text('.notice')!r}")
 
+    # A Calico node's set rules: ipset save's lines before the rules make
+    # the sets that -m set looks in; the editors list them, and a matched
+    # rule's Why says which entry held the address.
+    fresh(b, base + "?scenario=article")
+    rules = b.value("#rules-node8")
+    first_forward = next(l for l in rules.splitlines() if l.startswith("-A FORWARD"))
+    with_set = "create blocked hash:net family inet\nadd blocked 192.168.11.0/24\n" + rules.replace(
+        first_forward, "-A FORWARD -m set --match-set blocked src -j DROP\n" + first_forward, 1)
+    b.js("const a = document.getElementById('rules-node8'); a.value = arguments[0];"
+         "a.dispatchEvent(new Event('input', {bubbles: true}));", with_set)
+    b.wait_until(lambda: "in use" in b.text("#rules-node8-status") and "Dropped" in b.text("#verdict"), "the set rule to drop the packet", 10)
+    sets = b.js("const d = [...document.querySelectorAll('details.conntrack-list')].find(d => d.textContent.includes('IP sets on node8')); return d ? d.textContent : ''")
+    b.click("#step-first")
+    step_until(b, lambda: "--match-set blocked" in selected_text(b) and "matches" in selected_text(b), "the set rule's step")
+    why = b.text(".explain")
+    check("a rule testing an IP set made by ipset save's lines matches, the sets are listed, and its Why names the entry",
+          "IP sets on node8: 1 set" in sets and "192.168.11.0/24" in sets
+          and "192.168.11.200 is in set blocked (hash:net, 1 entry) by its entry 192.168.11.0/24" in why, f"{sets!r} {why!r}")
+
     # 4b. A real node's dump, loaded from a file: parsed in chunks, listed
     # virtualised, counters count, and too big for a link (a clear message).
     fresh(b, base + "?scenario=article")

@@ -192,6 +192,16 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 }
                 <p class="help">{ "After the last packet sent, as conntrack -L lists them (oldest first). The third column is the timeout in seconds each connection's last packet set (5 days for an established TCP connection, 2 minutes in TIME_WAIT, 30 s for UDP until it is a stream); entries do not expire here: Packet Walk keeps them until Clear conntrack (conntrack -F). A NATed connection shows its translation in the reply tuple; [ASSURED] ones are the last an overfull table drops." }</p>
             </details>
+            if let Some(sets) = props.ruleset.0.as_ref().map(|r| &r.ipsets).filter(|s| !s.sets.is_empty()) {
+                <details class="conntrack-list">
+                    <summary>{ format!("IP sets on {host_name}: {}", match sets.sets.len() {
+                        1 => "1 set".to_string(),
+                        n => format!("{n} sets"),
+                    }) }</summary>
+                    <pre class="ct-lines" tabindex="0" aria-label={format!("IP sets on {host_name}")}>{ sets.listing(20) }</pre>
+                    <p class="help">{ "The sets that ipset save's lines before the rules made, which -m set looks packets up in: each with its type and entries (the first 20). An entry marked nomatch takes what it holds out of the set." }</p>
+                </details>
+            }
             <details class="conntrack-list">
                 <summary>{ format!("ip neigh on {host_name}: {}", match props.neighbours.len() {
                     1 => "1 entry".to_string(),

@@ -169,6 +169,35 @@ impl IpSets {
         self.lines.is_empty()
     }
 
+    /// The sets as a learner reads them: each with its type and entries
+    /// (the first `shown` of each), one a line.
+    pub fn listing(&self, shown: usize) -> String {
+        let mut out = String::new();
+        for s in &self.sets {
+            let what = if s.ipv6 {
+                " (IPv6: not tested here)".to_string()
+            } else if s.dims.is_empty() {
+                " (a type Packet Walk does not model)".to_string()
+            } else {
+                String::new()
+            };
+            out.push_str(&format!(
+                "{} {}: {}{what}\n",
+                s.name,
+                s.kind,
+                entries_word(s.entries.len())
+            ));
+            for e in s.entries.iter().take(shown) {
+                let nomatch = if e.nomatch { " nomatch" } else { "" };
+                out.push_str(&format!("  {}{nomatch}\n", entry_text(e)));
+            }
+            if s.entries.len() > shown {
+                out.push_str(&format!("  … and {} more\n", s.entries.len() - shown));
+            }
+        }
+        out
+    }
+
     /// Reads one `create` or `add` line (as `ipset save` prints it, or as
     /// `ipset restore` takes it), number `line_no`.
     pub fn read_line(&mut self, line: &str, line_no: usize) -> Result<(), ParseError> {
@@ -755,6 +784,9 @@ mod tests {
             s.read_line(l, i + 1).unwrap_or_else(|e| panic!("{l}: {e:?}"));
         }
         assert_eq!(s.get("cali40all-hosts-net").unwrap().entries.len(), 3);
+        assert!(s.listing(2).starts_with(
+            "cali40all-hosts-net hash:net: 3 entries\n  10.1.0.0/16 nomatch\n  192.168.11.58\n  … and 1 more\n"
+        ));
         assert_eq!(s.get("H").unwrap().entries.len(), 1);
         assert!(s.get("N6").unwrap().ipv6);
         for (line, col, msg) in [
