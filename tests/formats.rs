@@ -440,8 +440,9 @@ fn malformed_rules_get_located_errors() {
         ("-A INPUT -m state -j ACCEPT\n", 7, 13, "state: option \"--state\" must be specified"),
         // What iptables has and the simulator does not model says so.
         ("-A INPUT -m conntrack --ctorigdst 10.0.0.1 -j ACCEPT\n", 7, 23, "-m conntrack --ctorigdst exists in iptables, but Packet Walk does not model it"),
-        ("-A INPUT -j CONNMARK --set-mark 1\n", 7, 13, "target CONNMARK exists in iptables, but Packet Walk does not model it"),
-        ("-A INPUT -j CONNMARK\n", 7, 13, "target CONNMARK exists in iptables, but Packet Walk does not model it"),
+        ("-A INPUT -j NFQUEUE --queue-num 1\n", 7, 13, "target NFQUEUE exists in iptables, but Packet Walk does not model it"),
+        ("-A INPUT -j NFQUEUE\n", 7, 13, "target NFQUEUE exists in iptables, but Packet Walk does not model it"),
+        ("-A INPUT -j CONNMARK\n", 7, 13, "CONNMARK needs one of --set-xmark"),
         (
             "-A INPUT -m addrtype --dst-type LOCALE -j ACCEPT\n",
             7,

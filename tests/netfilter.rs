@@ -2229,3 +2229,41 @@ COMMIT
     let rs = save::parse(rules).unwrap();
     assert_eq!(rs.ipsets.get("E").unwrap().entries.len(), 1);
 }
+
+/// CONNMARK and `-m connmark` (the AWS VPC CNI's rules on an EKS node
+/// work so): the connection's mark is set on its first packet, restored
+/// into each packet's mark, and listed by conntrack -L. Linux 6.18
+/// counted both INPUT rules twice for two pings of one connection, and
+/// listed `mark=128`.
+#[test]
+fn connmark_sets_restores_and_tests_the_connections_mark() {
+    let rules = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+-A PREROUTING -i eth0 -m conntrack --ctstate NEW -j CONNMARK --set-xmark 0x80/0x80\n\
+-A PREROUTING -i eth0 -j CONNMARK --restore-mark --nfmask 0x80 --ctmask 0x80\nCOMMIT\n\
+*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -i eth0 -m connmark --mark 0x80/0x80\n-A INPUT -i eth0 -m mark --mark 0x80/0x80\nCOMMIT\n";
+    let (mut w, mut s) = routed(rules);
+    // (One identifier: both pings are of one connection.)
+    let mut ping = SendSpec::new("client", "10.0.0.1", Proto::Icmp);
+    ping.src_port = Some(4242);
+    let t = send(&mut w, &mut s, &ping).unwrap();
+    let spec = reply_spec(&t).expect("the echo-reply");
+    send(&mut w, &mut s, &spec).unwrap();
+    let t2 = send(&mut w, &mut s, &ping).unwrap();
+    for t in [&t, &t2] {
+        let input: Vec<usize> = (t.steps.iter())
+            .filter_map(|st| match &st.kind {
+                StepKind::RuleMatch { chain, rule, .. } if chain == "INPUT" => Some(rule.index),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(input, [1, 2]);
+    }
+    let listed = s.conntrack[0].list();
+    assert!(
+        listed
+            .iter()
+            .any(|l| l.contains("icmp") && l.ends_with("mark=128")),
+        "{listed:?}"
+    );
+}

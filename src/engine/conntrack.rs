@@ -49,6 +49,9 @@ pub struct Entry {
     pub timeout: u32,
     /// The simulator's clock at its first packet.
     pub start: u64,
+    /// The connection's mark (`ct->mark`: CONNMARK sets it, `-m connmark`
+    /// tests it).
+    pub mark: u32,
 }
 
 impl Entry {
@@ -67,6 +70,7 @@ impl Entry {
             assured: false,
             timeout: 0,
             start: now,
+            mark: 0,
         };
         match segment {
             Some(s) => match Tcp::segment(&mut e, Dir::Original, s, false) {
@@ -737,14 +741,20 @@ impl Table {
                     _ => "unknown".into(),
                 };
                 format!(
-                    "{:<8} {} {} {state}{}{} {}{}",
+                    "{:<8} {} {} {state}{}{} {}{}{}",
                     name,
                     p.number(),
                     e.timeout,
                     bare(&e.original),
                     if e.seen_reply { "" } else { " [UNREPLIED]" },
                     bare(&e.reply),
-                    if e.assured { " [ASSURED]" } else { "" }
+                    if e.assured { " [ASSURED]" } else { "" },
+                    // (conntrack -L prints mark=0 too; Packet Walk only a mark set.)
+                    if e.mark != 0 {
+                        format!(" mark={}", e.mark)
+                    } else {
+                        String::new()
+                    }
                 )
             })
             .collect()

@@ -567,6 +567,8 @@ struct HostEnv<'a> {
     /// The packet already has its connection (back in on lo): NOTRACK
     /// leaves it so.
     has_ct: bool,
+    /// A CONNMARK rule set the connection's mark (`facts.ct_mark`).
+    ct_mark_set: bool,
 }
 
 /// What rules read from one namespace (addresses, the packet's conntrack state).
@@ -574,6 +576,8 @@ struct HostFacts<'a> {
     world: &'a World,
     host: usize,
     ct_state: u8,
+    /// The packet's connection's mark (None: no connection).
+    ct_mark: Option<u32>,
 }
 
 impl Facts for HostEnv<'_> {
@@ -591,6 +595,10 @@ impl Facts for HostEnv<'_> {
 
     fn route_back(&self, src: Ipv4Addr) -> (RouteType, Option<String>, String) {
         self.facts.route_back(src)
+    }
+
+    fn ct_mark(&self) -> Option<u32> {
+        self.facts.ct_mark
     }
 }
 
@@ -645,6 +653,13 @@ impl Facts for HostFacts<'_> {
 }
 
 impl Env for HostEnv<'_> {
+    fn set_ct_mark(&mut self, mark: u32) {
+        if self.facts.ct_mark.is_some() {
+            self.facts.ct_mark = Some(mark);
+            self.ct_mark_set = true;
+        }
+    }
+
     fn notrack(&mut self) {
         self.notrack = true;
         // The packet is untracked from the target on: the raw table's
@@ -1927,6 +1942,7 @@ impl Walker<'_, '_> {
             assured: false,
             timeout: 0,
             start: 0,
+            mark: 0,
         };
         let words = format!(
             "{} (the kernel attached the connection of the packet it answers: nothing is looked up)",
@@ -2111,22 +2127,48 @@ impl Walker<'_, '_> {
                 );
                 continue;
             }
+            // The connection's mark: an unconfirmed one's, a confirmed
+            // one's, or the one an answer carries.
+            let ct_mark = (ct.new.as_ref().map(|e| e.mark))
+                .or_else(|| {
+                    ct.entry
+                        .and_then(|(i, _)| self.state.conntrack[host].entries.get(i))
+                        .map(|e| e.mark)
+                })
+                .or_else(|| ct.attached.as_ref().map(|(e, _)| e.mark))
+                .filter(|_| !untracked);
             let mut env = HostEnv {
                 facts: HostFacts {
                     world,
                     host,
                     ct_state: ct.state,
+                    ct_mark,
                 },
                 state: self.state,
                 force: &self.spec.force,
                 notrack: false,
                 has_ct: has_one,
+                ct_mark_set: false,
             };
             let ns = world.hosts[host].name();
             let mark_before = pkt.mark;
             let mut outcome = eval::run_hook(table, hook, pkt, &mut env, ns, &mut self.steps);
             self.mangled_mark |= tn == TableName::Mangle && pkt.mark != mark_before;
-            untracked |= env.notrack;
+            let set_mark = env.facts.ct_mark.filter(|_| env.ct_mark_set);
+            let notracked = env.notrack;
+            if let Some(m) = set_mark {
+                if let Some(e) = ct.new.as_mut() {
+                    e.mark = m;
+                } else if let Some(e) = ct
+                    .entry
+                    .and_then(|(i, _)| self.state.conntrack[host].entries.get_mut(i))
+                {
+                    e.mark = m;
+                } else if let Some((e, _)) = ct.attached.as_mut() {
+                    e.mark = m;
+                }
+            }
+            untracked |= notracked;
             if unbound {
                 if matches!(
                     outcome,
@@ -4403,6 +4445,7 @@ pub fn explain_rule(
         world,
         host: hi,
         ct_state: ctstate::NEW,
+        ct_mark: Some(0),
     };
     Ok(eval::explain(r, pkt, &facts))
 }

@@ -192,7 +192,7 @@ fn print_module(m: &Module, out: &mut Vec<String>) {
                 ));
             }
         }
-        "mark" => {
+        "mark" | "connmark" => {
             if let Some(o) = get("--mark") {
                 out.push(format!("{}--mark {}", neg(o), mark(&v0(o))));
             }
@@ -309,7 +309,27 @@ fn print_target(name: &str, opts: &[Opt], out: &mut Vec<String>) {
     let v0 = |o: &Opt| o.values.first().cloned().unwrap_or_default();
     out.push(format!("-j {name}"));
     match name {
-        "MARK" => {
+        // The same forms as MARK's for a value; --save-mark and
+        // --restore-mark print both their masks.
+        "CONNMARK" if get("--save-mark").is_some() || get("--restore-mark").is_some() => {
+            let mask = |n: &str| {
+                get(n)
+                    .or_else(|| get("--mask"))
+                    .and_then(|o| parse_u32(&v0(o)))
+                    .unwrap_or(0xffff_ffff)
+            };
+            let mode = if get("--save-mark").is_some() {
+                "--save-mark"
+            } else {
+                "--restore-mark"
+            };
+            out.push(format!(
+                "{mode} --nfmask {} --ctmask {}",
+                hex(mask("--nfmask")),
+                hex(mask("--ctmask"))
+            ));
+        }
+        "MARK" | "CONNMARK" => {
             let val =
                 |n: &str| get(n).and_then(|o| parse_u32(v0(o).split('/').next().unwrap_or("")));
             let (x, m) = if let Some(o) = get("--set-xmark") {

@@ -4,7 +4,9 @@
 //! decides when it runs out. Every decision becomes a trace step.
 
 use super::ipset::IpSets;
-use super::rule::{addrtype, ctstate, Dir, Match, MatchKind, NatRange, Recent, RejectWith, Rule};
+use super::rule::{
+    addrtype, ctstate, ConnMarkOp, Dir, Match, MatchKind, NatRange, Recent, RejectWith, Rule,
+};
 use super::{Hook, Table, TableName, Target};
 use crate::engine::packet::{Packet, Proto, Transport};
 use crate::engine::trace::{Entry, Layer, RuleRef, Skip, Step, StepKind};
@@ -39,6 +41,8 @@ pub trait Env: Facts {
     fn count(&mut self, at: RuleAt, bytes: u64);
     /// A `NOTRACK` rule matched: the packet is not to be tracked.
     fn notrack(&mut self) {}
+    /// A `CONNMARK` rule set the connection's mark.
+    fn set_ct_mark(&mut self, _mark: u32) {}
 }
 
 /// What rules read from the namespace without changing anything: enough to
@@ -51,6 +55,10 @@ pub trait Facts {
     fn ct_state(&self) -> u8;
     /// The namespace's IP sets (`ipset save` lines before its rules).
     fn ipsets(&self) -> Option<&IpSets> {
+        None
+    }
+    /// The packet's connection's mark (None: untracked, or no connection).
+    fn ct_mark(&self) -> Option<u32> {
         None
     }
     /// The route back to `src` (`ip route get` from it): its type, the
@@ -273,6 +281,7 @@ fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Facts) -> Option<bool> {
             env.addr_type(addr, dev) & types != 0
         }
         MatchKind::CtState(bits) => env.ct_state() & bits != 0,
+        MatchKind::ConnMark { value, mask } => env.ct_mark().is_some_and(|m| m & mask == *value),
         MatchKind::Comment | MatchKind::Nfacct => true,
         MatchKind::Set(_) => in_set(&m.kind, pkt, env).0,
         MatchKind::Rpfilter { .. } => reverse_path(&m.kind, pkt, env).0,
@@ -418,6 +427,13 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
             )
         }
         MatchKind::Comment | MatchKind::Nfacct => "always holds".into(),
+        MatchKind::ConnMark { value, mask } => match env.ct_mark() {
+            Some(m) => format!(
+                "connection mark {m:#x} & {mask:#x} is {:#x}, the rule tests {value:#x}",
+                m & mask
+            ),
+            None => "the packet has no connection (untracked), so no connection mark".into(),
+        },
         MatchKind::Set(_) => in_set(&m.kind, pkt, env).1,
         MatchKind::Rpfilter { .. } => reverse_path(&m.kind, pkt, env).1,
     }
@@ -718,6 +734,28 @@ pub fn run_hook(
         }
         match &rule.target {
             Target::None | Target::PassOver(_) => {}
+            // xt_connmark: nothing without a connection.
+            Target::ConnMark(op) => match (op, env.ct_mark()) {
+                (ConnMarkOp::Set { ctmark, ctmask }, Some(m)) => {
+                    env.set_ct_mark((m & !ctmask) ^ ctmark)
+                }
+                (ConnMarkOp::Save { nfmask, ctmask }, Some(m)) => {
+                    env.set_ct_mark((m & !ctmask) ^ (pkt.mark & nfmask))
+                }
+                (ConnMarkOp::Restore { nfmask, ctmask }, Some(m)) => {
+                    let old = pkt.mark;
+                    pkt.mark = (pkt.mark & !nfmask) ^ (m & ctmask);
+                    if pkt.mark != old {
+                        steps.push(Step {
+                            ns: ns.to_string(),
+                            layer: Layer::Network,
+                            kind: StepKind::Mark { old, new: pkt.mark },
+                            packet: pkt.clone(),
+                        });
+                    }
+                }
+                (_, None) => {}
+            },
             Target::NoTrack { .. } => env.notrack(),
             Target::Mark { .. } => {
                 if pkt.mark != old_mark {

@@ -209,6 +209,11 @@ pub enum MatchKind {
     /// `-m set --match-set NAME src,dst`: whether the packet is in an IP
     /// set (boxed: a rule's matches stay small for the common kinds).
     Set(Box<SetMatch>),
+    /// `-m connmark --mark VALUE[/MASK]`: the connection's mark, masked.
+    ConnMark {
+        value: u32,
+        mask: u32,
+    },
     /// `-m limit --limit RATE --limit-burst N`: a token bucket of `burst`
     /// packets, one more every `avg` ten-thousandths of a second (the
     /// kernel's `XT_LIMIT_SCALE` units); its state lives per rule.
@@ -265,6 +270,17 @@ pub struct NatRange {
     pub persistent: bool,
 }
 
+/// What a `CONNMARK` rule does, in the kernel's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnMarkOp {
+    /// `ct mark = (ct mark & !ctmask) ^ ctmark` (--set-xmark and the like).
+    Set { ctmark: u32, ctmask: u32 },
+    /// `ct mark = (ct mark & !ctmask) ^ (mark & nfmask)` (--save-mark).
+    Save { nfmask: u32, ctmask: u32 },
+    /// `mark = (mark & !nfmask) ^ (ct mark & ctmask)` (--restore-mark).
+    Restore { nfmask: u32, ctmask: u32 },
+}
+
 /// The verdict or action of a rule.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
@@ -297,6 +313,9 @@ pub enum Target {
     NoTrack {
         ct: bool,
     },
+    /// `CONNMARK`: the connection's mark set from a value, saved from the
+    /// packet's mark, or restored to it (xt_connmark's three modes).
+    ConnMark(ConnMarkOp),
     /// A target that does not change where the packet goes (NFLOG, TRACE,
     /// CHECKSUM, TCPMSS, DSCP…): the rule counts, and the walk goes on.
     PassOver(&'static str),
@@ -327,6 +346,7 @@ impl Target {
             Target::NoTrack { ct: false } => "NOTRACK",
             Target::NoTrack { ct: true } => "CT",
             Target::PassOver(name) => name,
+            Target::ConnMark(_) => "CONNMARK",
             Target::Jump { .. } => "",
         }
     }
@@ -376,7 +396,7 @@ impl Rule {
 /// iptables-extensions(8)'s other IPv4 matches: real, and not modelled.
 #[rustfmt::skip]
 const OTHER_MODULES: &[&str] = &[
-    "ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel", "connlimit", "connmark",
+    "ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel", "connlimit",
     "cpu", "dccp", "devgroup", "dscp", "ecn", "esp", "hashlimit", "helper", "iprange",
     "ipvs", "length", "mac", "osf", "owner", "physdev", "pkttype",
     "policy", "quota", "rateest", "realm", "socket",
@@ -386,7 +406,7 @@ const OTHER_MODULES: &[&str] = &[
 /// iptables-extensions(8)'s other IPv4 targets: real, and not modelled.
 #[rustfmt::skip]
 pub(crate) const OTHER_TARGETS: &[&str] = &[
-    "CLUSTERIP", "CONNMARK", "CONNSECMARK", "ECN", "HMARK", "IDLETIMER", "LED", "NETMAP",
+    "CLUSTERIP", "CONNSECMARK", "ECN", "HMARK", "IDLETIMER", "LED", "NETMAP",
     "NFQUEUE", "RATEEST", "REDIRECT", "SET", "SYNPROXY", "TCPOPTSTRIP", "TEE", "TPROXY",
     "TTL", "ULOG",
 ];
@@ -452,6 +472,7 @@ pub const MODULES: &[&str] = &[
     "set",
     "rpfilter",
     "limit",
+    "connmark",
 ];
 
 /// Built-in targets this simulator carries out.
@@ -515,6 +536,7 @@ pub(crate) fn module_options(m: &str) -> &'static [&'static str] {
         "nfacct" => &["--nfacct-name"],
         "rpfilter" => &["--loose", "--validmark", "--accept-local", "--invert"],
         "limit" => &["--limit", "--limit-burst"],
+        "connmark" => &["--mark"],
         "set" => &[
             "--match-set",
             "--set",
@@ -565,6 +587,18 @@ pub(crate) fn target_options(t: &str) -> &'static [&'static str] {
             "--nflog-threshold",
         ],
         "CHECKSUM" => &["--checksum-fill"],
+        "CONNMARK" => &[
+            "--set-xmark",
+            "--set-mark",
+            "--and-mark",
+            "--or-mark",
+            "--xor-mark",
+            "--save-mark",
+            "--restore-mark",
+            "--nfmask",
+            "--ctmask",
+            "--mask",
+        ],
         "TCPMSS" => &["--set-mss", "--clamp-mss-to-pmtu"],
         "DSCP" => &["--set-dscp", "--set-dscp-class"],
         "TOS" => &["--set-tos", "--and-tos", "--or-tos", "--xor-tos"],
@@ -622,6 +656,8 @@ pub(crate) fn is_flag(opt: &str) -> bool {
             | "--log-uid"
             | "--checksum-fill"
             | "--clamp-mss-to-pmtu"
+            | "--save-mark"
+            | "--restore-mark"
     )
 }
 
@@ -1922,6 +1958,17 @@ impl Builder<'_, '_> {
                     return Err(self.err(m.at, "addrtype needs --src-type or --dst-type"));
                 }
             }
+            "connmark" => {
+                let Some(o) = m.opts.iter().find(|o| o.name == "--mark") else {
+                    return Err(self.err(m.at, "connmark needs --mark VALUE[/MASK]"));
+                };
+                let (value, mask) = parse_value_mask(o.values[0], u32::MAX).map_err(|x| e(o, x))?;
+                out.push(Match {
+                    negated: o.negated,
+                    kind: MatchKind::ConnMark { value, mask },
+                    span: whole(&m),
+                });
+            }
             "limit" => {
                 if let Some(o) = m.opts.iter().find(|o| o.negated) {
                     return Err(e(
@@ -2166,6 +2213,50 @@ impl Builder<'_, '_> {
                     _ => (parse_u32(v).map_err(e)?, 0),
                 };
                 Target::Mark { xor, mask }
+            }
+            "CONNMARK" => {
+                let mask_of = |o: &str| -> Result<Option<u32>, ParseError> {
+                    val(o)
+                        .map(|(v, pos)| parse_u32(v).map_err(|m| self.err(pos, m)))
+                        .transpose()
+                };
+                let both = mask_of("--mask")?;
+                let nfmask = mask_of("--nfmask")?.or(both).unwrap_or(u32::MAX);
+                let ctmask = mask_of("--ctmask")?.or(both).unwrap_or(u32::MAX);
+                let op = if has("--save-mark") {
+                    ConnMarkOp::Save { nfmask, ctmask }
+                } else if has("--restore-mark") {
+                    ConnMarkOp::Restore { nfmask, ctmask }
+                } else {
+                    let set = [
+                        "--set-xmark",
+                        "--set-mark",
+                        "--and-mark",
+                        "--or-mark",
+                        "--xor-mark",
+                    ]
+                    .iter()
+                    .find_map(|o| val(o).map(|v| (*o, v)));
+                    let Some((how, (v, pos))) = set else {
+                        return Err(self.err(at, "CONNMARK needs one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark, --save-mark, --restore-mark"));
+                    };
+                    let e = |m| self.err(pos, m);
+                    let (ctmark, ctmask) = match how {
+                        "--set-xmark" => parse_value_mask(v, u32::MAX).map_err(e)?,
+                        "--set-mark" => {
+                            let (v, m) = parse_value_mask(v, u32::MAX).map_err(e)?;
+                            (v, m | v)
+                        }
+                        "--and-mark" => (0, !parse_u32(v).map_err(e)?),
+                        "--or-mark" => {
+                            let v = parse_u32(v).map_err(e)?;
+                            (v, v)
+                        }
+                        _ => (parse_u32(v).map_err(e)?, 0),
+                    };
+                    ConnMarkOp::Set { ctmark, ctmask }
+                };
+                Target::ConnMark(op)
             }
             p if PASS_OVER.iter().any(|(n, _)| *n == p) => {
                 let name = PASS_OVER
