@@ -73,16 +73,24 @@ fn with_route(rules: &str, route: &str) -> (World, SimState) {
     (w, s)
 }
 
+/// The rules of chain `chain` (in the node's namespace) a trace matched,
+/// by number, in order.
+fn matched_in(t: &Trace, chain: &str) -> Vec<usize> {
+    (t.steps.iter())
+        .filter_map(|st| match &st.kind {
+            StepKind::RuleMatch { chain: c, rule, .. } if c == chain && st.ns == "node" => {
+                Some(rule.index)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The FORWARD rules a UDP datagram from `from` to the pod 10.244.0.5
 /// matched, by number.
 fn forward_matches(w: &mut World, s: &mut SimState, from: &str) -> Vec<usize> {
     let t = send(w, s, &SendSpec::new(from, "10.244.0.5:53", Proto::Udp)).unwrap();
-    (t.steps.iter())
-        .filter_map(|st| match &st.kind {
-            StepKind::RuleMatch { chain, rule, .. } if chain == "FORWARD" => Some(rule.index),
-            _ => None,
-        })
-        .collect()
+    matched_in(&t, "FORWARD")
 }
 
 /// A TCP segment from `from` to `to` with the source port, flags
@@ -1952,13 +1960,7 @@ COMMIT
         (Proto::Tcp, "10.5.0.2:80", vec![1, 6]),
     ] {
         let t = send(&mut w, &mut s, &SendSpec::new("node", to, proto)).unwrap();
-        let got: Vec<usize> = (t.steps.iter())
-            .filter_map(|st| match &st.kind {
-                StepKind::RuleMatch { chain, rule, .. } if chain == "OUTPUT" => Some(rule.index),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(got, matched, "{proto:?} to {to}");
+        assert_eq!(matched_in(&t, "OUTPUT"), matched, "{proto:?} to {to}");
     }
     // A skipped rule says what the set holds, or why it holds nothing.
     let t = send(
@@ -2010,16 +2012,7 @@ fn rpfilter_takes_the_route_back_as_the_kernel_does() {
         let mut spec = SendSpec::new("client", "10.0.0.1:22", Proto::Tcp);
         spec.src = Some(src.parse().unwrap());
         let t = send(&mut w, &mut s, &spec).unwrap();
-        let got: Vec<usize> = (t.steps.iter())
-            .filter_map(|st| match &st.kind {
-                StepKind::RuleMatch { chain, rule, .. }
-                    if chain == "PREROUTING" && st.ns == "node" =>
-                {
-                    Some(rule.index)
-                }
-                _ => None,
-            })
-            .collect();
+        let got = matched_in(&t, "PREROUTING");
         assert_eq!(got, matched, "from {src}");
     }
     // A matched rule says what the route back was.
@@ -2218,13 +2211,7 @@ COMMIT
         ("10.7.1.1", vec![3]),
     ] {
         let t = send(&mut w, &mut s, &SendSpec::new("node", to, Proto::Icmp)).unwrap();
-        let got: Vec<usize> = (t.steps.iter())
-            .filter_map(|st| match &st.kind {
-                StepKind::RuleMatch { chain, rule, .. } if chain == "OUTPUT" => Some(rule.index),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(got, matched, "to {to}");
+        assert_eq!(matched_in(&t, "OUTPUT"), matched, "to {to}");
     }
     let rs = save::parse(rules).unwrap();
     assert_eq!(rs.ipsets.get("E").unwrap().entries.len(), 1);
@@ -2251,13 +2238,7 @@ fn connmark_sets_restores_and_tests_the_connections_mark() {
     send(&mut w, &mut s, &spec).unwrap();
     let t2 = send(&mut w, &mut s, &ping).unwrap();
     for t in [&t, &t2] {
-        let input: Vec<usize> = (t.steps.iter())
-            .filter_map(|st| match &st.kind {
-                StepKind::RuleMatch { chain, rule, .. } if chain == "INPUT" => Some(rule.index),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(input, [1, 2]);
+        assert_eq!(matched_in(t, "INPUT"), [1, 2]);
     }
     let listed = s.conntrack[0].list();
     assert!(

@@ -829,6 +829,25 @@ fn parse_value_mask(s: &str, default_mask: u32) -> Result<(u32, u32), String> {
 /// The port part of a NAT range as iptables v1.8.9 reads it: one port
 /// (a number, 0 included, or a service name of any protocol), or a
 /// range of two numbers.
+/// A MARK or CONNMARK value option (`--set-xmark`, `--set-mark`,
+/// `--and-mark`, `--or-mark`, `--xor-mark`) as the kernel keeps it: the
+/// value xored in, and the mask of the bits cleared first.
+fn mark_form(form: &str, v: &str) -> Result<(u32, u32), String> {
+    Ok(match form {
+        "--set-xmark" => parse_value_mask(v, u32::MAX)?,
+        "--set-mark" => {
+            let (v, m) = parse_value_mask(v, u32::MAX)?;
+            (v, m | v)
+        }
+        "--and-mark" => (0, !parse_u32(v)?),
+        "--or-mark" => {
+            let v = parse_u32(v)?;
+            (v, v)
+        }
+        _ => (parse_u32(v)?, 0),
+    })
+}
+
 fn nat_ports(p: &str) -> Result<(u16, u16), String> {
     let bad = |why: &str| format!("Port `{p}' not valid: {why}");
     match p.split_once('-') {
@@ -2198,20 +2217,7 @@ impl Builder<'_, '_> {
                 }
                 let form = *given[0];
                 let (v, pos) = val(form).expect("present");
-                let e = |m| self.err(pos, m);
-                let (xor, mask) = match form {
-                    "--set-xmark" => parse_value_mask(v, u32::MAX).map_err(e)?,
-                    "--set-mark" => {
-                        let (v, m) = parse_value_mask(v, u32::MAX).map_err(e)?;
-                        (v, m | v)
-                    }
-                    "--and-mark" => (0, !parse_u32(v).map_err(e)?),
-                    "--or-mark" => {
-                        let v = parse_u32(v).map_err(e)?;
-                        (v, v)
-                    }
-                    _ => (parse_u32(v).map_err(e)?, 0),
-                };
+                let (xor, mask) = mark_form(form, v).map_err(|m| self.err(pos, m))?;
                 Target::Mark { xor, mask }
             }
             "CONNMARK" => {
@@ -2240,20 +2246,7 @@ impl Builder<'_, '_> {
                     let Some((how, (v, pos))) = set else {
                         return Err(self.err(at, "CONNMARK needs one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark, --save-mark, --restore-mark"));
                     };
-                    let e = |m| self.err(pos, m);
-                    let (ctmark, ctmask) = match how {
-                        "--set-xmark" => parse_value_mask(v, u32::MAX).map_err(e)?,
-                        "--set-mark" => {
-                            let (v, m) = parse_value_mask(v, u32::MAX).map_err(e)?;
-                            (v, m | v)
-                        }
-                        "--and-mark" => (0, !parse_u32(v).map_err(e)?),
-                        "--or-mark" => {
-                            let v = parse_u32(v).map_err(e)?;
-                            (v, v)
-                        }
-                        _ => (parse_u32(v).map_err(e)?, 0),
-                    };
+                    let (ctmark, ctmask) = mark_form(how, v).map_err(|m| self.err(pos, m))?;
                     ConnMarkOp::Set { ctmark, ctmask }
                 };
                 Target::ConnMark(op)
