@@ -387,10 +387,15 @@ def run(b, base):
     check("the skip link focuses the steps and shows no error", focus == "events" and frag == "" and not b.exists(".notice-error"),
           f"{focus!r} {frag!r}")
     pressed = "return document.getElementById('play').getAttribute('aria-pressed')"
+    width = "return document.getElementById('play').getBoundingClientRect().width"
+    still = b.js(width)
     b.keys([" "])
     playing = b.js(pressed)
+    time.sleep(0.1)
+    moving = b.js(width)
     b.keys([" "])
     check("from there Space plays and pauses, as the page's keys say", playing == "true" and b.js(pressed) == "false", playing)
+    check("Play and Pause take one width: the buttons after them stay put", still == moving, f"{still} {moving}")
     # The scenario list browsed by arrow keys opens nothing until Enter.
     b.js("document.getElementById('scenario-picker').focus()")
     b.keys(["\ue015"])
