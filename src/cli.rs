@@ -292,7 +292,9 @@ fn trace(
             let mut world = World::build(&sc).map_err(|e| e.to_string())?;
             // What the listing leaves out, before the trace (the first
             // note only says what a replay is).
+            let left_out = route_text::notes(&text);
             let said: String = (sc.notes.iter().skip(1))
+                .chain((!left_out.is_empty()).then_some(&left_out))
                 .map(|n| format!("note: {n}\n"))
                 .collect();
             return run_trace(&mut world, &send_what).map(|t| with_notes(&said, t, send_what.json));
@@ -328,6 +330,10 @@ fn trace(
         if let Some(p) = routes {
             let text = read(p)?;
             route_text::parse_routes(&text).map_err(|e| located(&e, p))?;
+            let left_out = route_text::notes(&text);
+            if !left_out.is_empty() {
+                said += &format!("note: {left_out}\n");
+            }
             h.routes = Text::One(text);
         }
     }
@@ -413,7 +419,7 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
                 let tcp = |f: fn(&packetwalk::engine::packet::TcpFlags) -> bool| {
                     first.is_some_and(|p| matches!(&p.transport, packetwalk::engine::packet::Transport::Tcp { flags, .. } if f(flags)) && p.payload_len == 0)
                 };
-                let why = if tcp(|f| f.rst) { "the packet before is a RST, which TCP never answers" } else if tcp(|f| !f.syn && !f.fin) && matches!(last.verdict, packetwalk::engine::trace::Verdict::Delivered { .. }) { "the packet before is a bare ACK, which TCP does not answer (only a SYN, a FIN or data is acknowledged)" } else { "the packet before was neither delivered to a socket that answers nor refused with an answer (a reset or an ICMP error), so nothing answers it" };
+                let why = if tcp(|f| f.rst) { "the packet before is a RST, which TCP never answers" } else if tcp(|f| !f.syn && !f.fin) && matches!(last.verdict, packetwalk::engine::trace::Verdict::Delivered { .. }) { "the packet before is a bare ACK, which TCP does not answer (only a SYN, a FIN or data is acknowledged)" } else if let packetwalk::engine::trace::Verdict::Left { dev, next_hop, .. } = &last.verdict { &format!("the packet before left the scenario on {dev} toward {next_hop}, which no host of it holds, so nothing here answers it (in a replay, a device the routes name is a network card to a LAN of its own)") } else { "the packet before was neither delivered to a socket that answers nor refused with an answer (a reset or an ICMP error), so nothing answers it" };
                 format!("--then {step} (number {}): {why}", k + 1)
             })?,
             None if step == "again" => sim::again_spec(last_spec, last).ok_or_else(|| no_again(last_spec, step))?,

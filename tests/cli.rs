@@ -361,6 +361,25 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         out.contains("tunl0 encapsulates (IPIP): outer 192.168.11.58 → 192.168.11.54"),
         "{out}"
     );
+    // A reply to a packet that left the scenario says so.
+    let (code, _, err) = run(&[
+        "trace",
+        "--from",
+        "client:192.168.11.200",
+        "--to",
+        "172.16.3.70:80",
+        "--rules",
+        &rules,
+        "--routes",
+        &ip_routes,
+        "--then",
+        "reply",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the packet before left the scenario on"),
+        "{err}"
+    );
     // A pod behind a cali veth sends too: it sits at the veth's far end.
     let pod_out = replay("client:172.16.225.112", "172.16.3.70:80", &rules, &[]);
     for said in [

@@ -2240,6 +2240,14 @@ fn connmark_sets_restores_and_tests_the_connections_mark() {
     for t in [&t, &t2] {
         assert_eq!(matched_in(t, "INPUT"), [1, 2]);
     }
+    // The first packet's trace says the connection's mark changed.
+    let set: Vec<(u32, u32)> = (t.steps.iter())
+        .filter_map(|st| match st.kind {
+            StepKind::CtMark { old, new } => Some((old, new)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(set, [(0, 0x80)]);
     let listed = s.conntrack[0].list();
     assert!(
         listed

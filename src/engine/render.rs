@@ -24,6 +24,7 @@ pub fn stage(s: &Step) -> String {
         | StepKind::Statistic { table, chain, .. } => format!("{table} {chain}"),
         StepKind::Log { .. } => "log".into(),
         StepKind::Mark { .. } => "mark".into(),
+        StepKind::CtMark { .. } => "connection mark".into(),
         StepKind::Nat { .. } => "nat".into(),
         StepKind::NatSkipped { hook } => format!("nat {hook}"),
         StepKind::Conntrack(_) => "conntrack".into(),
@@ -172,6 +173,9 @@ pub fn summary(s: &Step) -> String {
         StepKind::Policy { chain, policy, .. } => format!("chain {chain} policy {policy}"),
         StepKind::Log { line } => format!("kernel log: {line}"),
         StepKind::Mark { old, new } => format!("set to {new:#x} (was {old:#x})"),
+        StepKind::CtMark { old, new } => format!(
+            "the connection's mark set to {new:#x} (was {old:#x}): conntrack -L lists mark={new}"
+        ),
         StepKind::Nat {
             nat,
             before,

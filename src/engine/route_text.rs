@@ -178,6 +178,18 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
     if is_ipv6_line(&words) {
         return Ok(None);
     }
+    // `ip rule`'s lines start with their priority: policy routing.
+    if words
+        .first()
+        .and_then(|w| w.strip_suffix(':'))
+        .is_some_and(|n| n.parse::<u32>().is_ok())
+    {
+        return Err(ParseError::new(
+            line_no,
+            1,
+            "this is ip rule output (policy routing's rules), which Packet Walk does not model: give it the routes (ip route)",
+        ));
+    }
     let mut k = 0;
     let mut kind = RouteType::Unicast;
     if let Some(t) = words.first().and_then(|w| RouteType::parse(w)) {
@@ -1095,5 +1107,10 @@ Destination     Gateway         Genmask         Flags Metric Ref    Use Iface
         let typed = "192.168.11.0/24 dev eth0 scope link\n192.168.11.0/24 dev eth1 scope link\n";
         let e = parse_routes(typed).unwrap_err();
         assert!(e.0[0].message.contains("File exists"), "{e}");
+        // `ip rule` output pasted for routes is named.
+        let e =
+            parse_routes("0:\tfrom all lookup local\n512:\tfrom all to 10.0.1.50 lookup main\n")
+                .unwrap_err();
+        assert!(e.0[0].message.starts_with("this is ip rule output"), "{e}");
     }
 }

@@ -1400,6 +1400,24 @@ impl Scenario {
             ));
         }
         if let Some(ip) = client {
+            // The node's own route to the address says where it lives: a
+            // route to it alone (a /32 on a device with no address, the
+            // node's end of a pod's veth: cali… for Calico, eni… for the
+            // AWS VPC CNI) puts it behind that veth, even inside the LAN's
+            // subnet (on EKS, every pod address is the VPC's).
+            let pod_dev = (table.routes.iter())
+                .find(|r| {
+                    r.dst.prefix_len() == 32
+                        && r.dst.addr() == ip
+                        && r.via.is_none()
+                        && r.kind == RouteType::Unicast
+                })
+                .and_then(|r| r.dev.clone())
+                .filter(|d| {
+                    devices
+                        .iter()
+                        .any(|x| x.name == *d && x.addrs.is_empty() && x.name != "lo")
+                });
             let nic = devices.iter().find_map(|d| match &d.kind {
                 DeviceKind::Ethernet { lan } => d
                     .addrs
@@ -1408,7 +1426,7 @@ impl Scenario {
                     .map(|a| (lan.clone(), *a)),
                 _ => None,
             });
-            match nic {
+            match nic.filter(|_| pod_dev.is_none()) {
                 Some((lan, node_addr)) => {
                     hosts.push(replay_client(
                         DeviceKind::Ethernet { lan },
@@ -1421,20 +1439,13 @@ impl Scenario {
                     ));
                     notes.push(format!("The client {ip} sits on the node's {} subnet and sends everything through {}.", node_addr.trunc(), node_addr.addr()));
                 }
-                // A pod behind a Calico veth (no address on the node's
-                // side): it sits at the veth's far end with Calico's
-                // routes, its gateway 169.254.1.1 answered by proxy ARP.
-                None if table.routes.iter().any(|r| {
-                    r.dst.contains(&ip)
-                        && r.via.is_none()
-                        && r.dev.as_deref().is_some_and(|d| d.starts_with("cali"))
-                }) =>
-                {
-                    let dev = (table.routes.iter())
-                        .filter(|r| r.dst.contains(&ip) && r.via.is_none())
-                        .max_by_key(|r| r.dst.prefix_len())
-                        .and_then(|r| r.dev.clone())
-                        .unwrap_or_default();
+                // A pod behind a veth (no address on the node's side): it
+                // sits at the veth's far end with the routes Calico and the
+                // AWS VPC CNI give pods, its gateway 169.254.1.1 answered
+                // by the node (proxy ARP here; the VPC CNI writes a
+                // permanent neighbour entry in the pod instead).
+                None if pod_dev.is_some() => {
+                    let dev = pod_dev.clone().unwrap_or_default();
                     // The node's end becomes a veth, its peer the pod's eth0.
                     let Some(end) = hosts[0].devices.iter_mut().find(|d| d.name == dev) else {
                         return Err(Errors::from(ParseError::new(
@@ -1448,6 +1459,7 @@ impl Scenario {
                     end.kind = DeviceKind::Veth {
                         peer: "client/eth0".into(),
                     };
+                    end.proxy_arp = true;
                     hosts.push(replay_client(
                         DeviceKind::Veth {
                             peer: format!("{REPLAY_NODE}/{dev}"),
@@ -1456,7 +1468,7 @@ impl Scenario {
                         "169.254.1.1 dev eth0 scope link\ndefault via 169.254.1.1 dev eth0\n"
                             .into(),
                     ));
-                    notes.push(format!("{ip} is a pod behind the node's {dev} (Calico): the sender sits at the veth's far end with Calico's routes (default via 169.254.1.1, which the node answers by proxy ARP)."));
+                    notes.push(format!("{ip} is a pod behind the node's {dev}, as the node's route to it says: the sender sits at the veth's far end with the routes Calico and the AWS VPC CNI give a pod (default via 169.254.1.1, which the node answers)."));
                 }
                 None => {
                     let hint = if devices.iter().all(|d| d.name == "lo" || d.addrs.is_empty()) {

@@ -500,6 +500,12 @@ pub enum StepKind {
         old: u32,
         new: u32,
     },
+    /// The connection's mark changed (CONNMARK): what `conntrack -L`
+    /// lists as `mark=`.
+    CtMark {
+        old: u32,
+        new: u32,
+    },
     /// A NAT rewrite.
     Nat {
         nat: NatKind,

@@ -75,7 +75,7 @@ impl RowKind {
             StepKind::RuleMatch { .. } => RowKind::Match,
             StepKind::RulesSkipped { .. } => RowKind::Skipped,
             StepKind::Nat { nat, .. } => RowKind::Nat(*nat),
-            StepKind::Mark { .. } => RowKind::Mark,
+            StepKind::Mark { .. } | StepKind::CtMark { .. } => RowKind::Mark,
             StepKind::Encap { .. } | StepKind::Decap { .. } => RowKind::Tunnel,
             StepKind::Drop {
                 reason: crate::engine::trace::DropReason::TtlExceeded,

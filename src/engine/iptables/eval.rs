@@ -399,8 +399,12 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
                 "destination"
             };
             let t = env.addr_type(addr, dev);
+            // With --limit-iface-in/out only that device's addresses count.
+            let on = dev
+                .map(|d| format!(" on {d} (--limit-iface counts only {d}'s own addresses)"))
+                .unwrap_or_default();
             format!(
-                "{which} {addr} is {}, the rule tests {}",
+                "{which} {addr} is {}{on}, the rule tests {}",
                 addrtype::names(t),
                 addrtype::names(*types)
             )
@@ -736,11 +740,23 @@ pub fn run_hook(
             Target::None | Target::PassOver(_) => {}
             // xt_connmark: nothing without a connection.
             Target::ConnMark(op) => match (op, env.ct_mark()) {
-                (ConnMarkOp::Set { ctmark, ctmask }, Some(m)) => {
-                    env.set_ct_mark((m & !ctmask) ^ ctmark)
-                }
-                (ConnMarkOp::Save { nfmask, ctmask }, Some(m)) => {
-                    env.set_ct_mark((m & !ctmask) ^ (pkt.mark & nfmask))
+                (ConnMarkOp::Set { .. } | ConnMarkOp::Save { .. }, Some(old)) => {
+                    let new = match *op {
+                        ConnMarkOp::Set { ctmark, ctmask } => (old & !ctmask) ^ ctmark,
+                        ConnMarkOp::Save { nfmask, ctmask }
+                        | ConnMarkOp::Restore { nfmask, ctmask } => {
+                            (old & !ctmask) ^ (pkt.mark & nfmask)
+                        }
+                    };
+                    env.set_ct_mark(new);
+                    if new != old {
+                        steps.push(Step {
+                            ns: ns.to_string(),
+                            layer: Layer::Network,
+                            kind: StepKind::CtMark { old, new },
+                            packet: pkt.clone(),
+                        });
+                    }
                 }
                 (ConnMarkOp::Restore { nfmask, ctmask }, Some(m)) => {
                     let old = pkt.mark;
