@@ -241,11 +241,13 @@ def main():
 # 568.2 kB with -m limit, the note on interfaces a host lacks, the parse's
 # progress at the editor and a review's fixes, 571.2 kB with a code
 # review's (ranges in sets, -exist, the targets' hooks), 572.7 kB with
-# CONNMARK and connmark and the IP sets listed under the editors; the
+# CONNMARK and connmark and the IP sets listed under the editors, 573.0
+# kB with the connection mark's step and an EKS node's pods in a replay;
+# the
 # issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 573_000
+PAGE_BYTES_LIMIT = 575_000
 
 
 def page_size(dist):
