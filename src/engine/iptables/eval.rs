@@ -4,9 +4,7 @@
 //! decides when it runs out. Every decision becomes a trace step.
 
 use super::ipset::IpSets;
-use super::rule::{
-    addrtype, ctstate, ConnMarkOp, Dir, Match, MatchKind, NatRange, Recent, RejectWith, Rule,
-};
+use super::rule::{addrtype, ctstate, Dir, Match, MatchKind, NatRange, Recent, RejectWith, Rule};
 use super::{Hook, Table, TableName, Target};
 use crate::engine::packet::{Packet, Proto, Transport};
 use crate::engine::trace::{Entry, Layer, RuleRef, Skip, Step, StepKind};
@@ -739,39 +737,32 @@ pub fn run_hook(
         match &rule.target {
             Target::None | Target::PassOver(_) => {}
             // xt_connmark: nothing without a connection.
-            Target::ConnMark(op) => match (op, env.ct_mark()) {
-                (ConnMarkOp::Set { .. } | ConnMarkOp::Save { .. }, Some(old)) => {
-                    let new = match *op {
-                        ConnMarkOp::Set { ctmark, ctmask } => (old & !ctmask) ^ ctmark,
-                        ConnMarkOp::Save { nfmask, ctmask }
-                        | ConnMarkOp::Restore { nfmask, ctmask } => {
-                            (old & !ctmask) ^ (pkt.mark & nfmask)
-                        }
+            // xt_connmark: nothing without a connection.
+            Target::ConnMark(op) => {
+                if let Some(ct) = env.ct_mark() {
+                    let (ct_new, mark_new) = op.apply(ct, pkt.mark);
+                    let kind = if ct_new != ct {
+                        env.set_ct_mark(ct_new);
+                        Some(StepKind::CtMark {
+                            old: ct,
+                            new: ct_new,
+                        })
+                    } else if mark_new != pkt.mark {
+                        let old = std::mem::replace(&mut pkt.mark, mark_new);
+                        Some(StepKind::Mark { old, new: mark_new })
+                    } else {
+                        None
                     };
-                    env.set_ct_mark(new);
-                    if new != old {
+                    if let Some(kind) = kind {
                         steps.push(Step {
                             ns: ns.to_string(),
                             layer: Layer::Network,
-                            kind: StepKind::CtMark { old, new },
+                            kind,
                             packet: pkt.clone(),
                         });
                     }
                 }
-                (ConnMarkOp::Restore { nfmask, ctmask }, Some(m)) => {
-                    let old = pkt.mark;
-                    pkt.mark = (pkt.mark & !nfmask) ^ (m & ctmask);
-                    if pkt.mark != old {
-                        steps.push(Step {
-                            ns: ns.to_string(),
-                            layer: Layer::Network,
-                            kind: StepKind::Mark { old, new: pkt.mark },
-                            packet: pkt.clone(),
-                        });
-                    }
-                }
-                (_, None) => {}
-            },
+            }
             Target::NoTrack { .. } => env.notrack(),
             Target::Mark { .. } => {
                 if pkt.mark != old_mark {

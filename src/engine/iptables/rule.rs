@@ -281,6 +281,18 @@ pub enum ConnMarkOp {
     Restore { nfmask: u32, ctmask: u32 },
 }
 
+impl ConnMarkOp {
+    /// The connection's mark and the packet's after the target, from
+    /// theirs before (one of them changes, as xt_connmark's mode says).
+    pub fn apply(self, ct: u32, mark: u32) -> (u32, u32) {
+        match self {
+            ConnMarkOp::Set { ctmark, ctmask } => ((ct & !ctmask) ^ ctmark, mark),
+            ConnMarkOp::Save { nfmask, ctmask } => ((ct & !ctmask) ^ (mark & nfmask), mark),
+            ConnMarkOp::Restore { nfmask, ctmask } => (ct, (mark & !nfmask) ^ (ct & ctmask)),
+        }
+    }
+}
+
 /// The verdict or action of a rule.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
@@ -1629,6 +1641,11 @@ impl Builder<'_, '_> {
     /// Turns one loaded module and its options into matches.
     fn module_matches(&self, m: Module<'_>, out: &mut Vec<Match>) -> Result<(), ParseError> {
         let e = |o: &Opt, msg: String| self.err(o.at, msg);
+        // A module whose options take no `!`: `why` with `{}` for the option.
+        let refuse_negation = |m: &Module, why: &str| match m.opts.iter().find(|o| o.negated) {
+            Some(o) => Err(e(o, why.replace("{}", o.name))),
+            None => Ok(()),
+        };
         let whole = |m: &Module| -> (u32, u32) {
             let s = m.opts.first().map(|o| o.span.0).unwrap_or(0);
             let e = m.opts.last().map(|o| o.span.1).unwrap_or(0);
@@ -1989,15 +2006,10 @@ impl Builder<'_, '_> {
                 });
             }
             "limit" => {
-                if let Some(o) = m.opts.iter().find(|o| o.negated) {
-                    return Err(e(
-                        o,
-                        format!(
-                            "limit: option \"{}\" cannot be inverted (iptables' words)",
-                            o.name
-                        ),
-                    ));
-                }
+                refuse_negation(
+                    &m,
+                    "limit: option \"{}\" cannot be inverted (iptables' words)",
+                )?;
                 let avg = match m.opts.iter().find(|o| o.name == "--limit") {
                     Some(o) => limit_rate(o.values[0]).map_err(|x| e(o, x))?,
                     None => LIMIT_SCALE * 3600 / 3,
@@ -2026,15 +2038,10 @@ impl Builder<'_, '_> {
                 });
             }
             "rpfilter" => {
-                if let Some(o) = m.opts.iter().find(|o| o.negated) {
-                    return Err(e(
-                        o,
-                        format!(
-                            "{} cannot be negated (rpfilter's --invert turns the match round)",
-                            o.name
-                        ),
-                    ));
-                }
+                refuse_negation(
+                    &m,
+                    "{} cannot be negated (rpfilter's --invert turns the match round)",
+                )?;
                 let has = |n: &str| m.opts.iter().any(|o| o.name == n);
                 out.push(Match {
                     negated: has("--invert"),
