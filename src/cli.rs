@@ -528,9 +528,16 @@ fn check(path: &Path) -> Result<String, String> {
         })
     } else {
         route_text::parse_routes(&text).map(|t| {
-            // Policy routing's other tables and IPv6 are read past.
+            // Tables known by name only and IPv6 are read past.
             let note = route_text::notes(&text);
-            let mut out = format!("routes: {}, valid", plural(t.routes.len(), "route"));
+            let mut out = match t.rules.len() {
+                0 => format!("routes: {}, valid", plural(t.routes.len(), "route")),
+                n => format!(
+                    "routes: {} and {}, valid",
+                    plural(t.routes.len(), "route"),
+                    plural(n, "ip rule")
+                ),
+            };
             if !note.is_empty() {
                 out += &format!("; {note}");
             }

@@ -154,9 +154,15 @@ fn check_locates_errors_and_fails() {
     let cases = [
         (
             "bom.routes",
-            "\u{feff}10.0.0.0/24 dev eth0\n10.9.0.0/16 via 10.0.0.9 dev eth0 table 100\n",
+            "\u{feff}10.0.0.0/24 dev eth0\n10.9.0.0/16 via 10.0.0.9 dev eth0 table cali\n",
             0,
-            "routes: 1 route, valid; 1 route of another routing table (line 2) left out",
+            "routes: 1 route, valid; 1 route (line 2) left out: a table named in the node's /etc/iproute2/rt_tables",
+        ),
+        (
+            "rules.routes",
+            "10.0.0.0/24 dev eth0\n10.9.0.0/16 via 10.0.0.9 dev eth0 table 100\n100:\tfrom 10.0.0.5 lookup 100\n",
+            0,
+            "routes: 2 routes and 4 ip rules, valid; ip rule: the rules every namespace starts with, 0: from all lookup local, 32766: from all lookup main, 32767: from all lookup default, are added",
         ),
         (
             "k.yaml",
@@ -554,4 +560,56 @@ fn then_sends_packets_on_the_same_state() {
             "{args:?}: {out}{err}"
         );
     }
+}
+
+/// A replay of an EKS node's `ip route show table all; ip rule`: a pod
+/// on a secondary ENI (its veth eni…) leaves by that ENI, by its own
+/// table, as rule 1536 says; a packet from elsewhere goes by main.
+#[test]
+fn replay_routes_by_the_nodes_ip_rules() {
+    let routes = tmp(
+        "eks.routes",
+        "default via 10.0.96.1 dev eth0 
+10.0.96.0/19 dev eth0 proto kernel scope link src 10.0.97.10 
+10.0.100.5 dev eni1a2b3c4d5e6 scope link 
+default via 10.0.96.1 dev eth1 table 2 
+10.0.96.1 dev eth1 scope link table 2 
+0:\tfrom all lookup local
+512:\tfrom all to 10.0.100.5 lookup main
+1024:\tfrom all fwmark 0x80/0x80 lookup main
+1536:\tfrom 10.0.100.5 lookup 2
+32766:\tfrom all lookup main
+32767:\tfrom all lookup default
+",
+    );
+    let (code, out, err) = run(&[
+        "trace",
+        "--from",
+        "client:10.0.100.5",
+        "--to",
+        "8.8.8.8:443",
+        "--routes",
+        &routes,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for said in [
+        "input lookup for 8.8.8.8 by rule 1536: default via 10.0.96.1 dev eth1 table 2",
+        "verdict: left the scenario from node on eth1 toward 10.0.96.1",
+    ] {
+        assert!(out.contains(said), "{said}: {out}");
+    }
+    let (code, out, err) = run(&[
+        "trace",
+        "--from",
+        "client:10.0.100.9",
+        "--to",
+        "8.8.8.8:443",
+        "--routes",
+        &routes,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("input lookup for 8.8.8.8 by rule 32766: default via 10.0.96.1 dev eth0"),
+        "{out}"
+    );
 }

@@ -242,12 +242,12 @@ def main():
 # progress at the editor and a review's fixes, 571.2 kB with a code
 # review's (ranges in sets, -exist, the targets' hooks), 572.7 kB with
 # CONNMARK and connmark and the IP sets listed under the editors, 573.0
-# kB with the connection mark's step and an EKS node's pods in a replay;
-# the
-# issue's budget, 250 kB, is not met: see the README). A
+# kB with the connection mark's step and an EKS node's pods in a replay,
+# 585.8 kB with policy routing (ip rule lines, tables, the rules walked);
+# the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 575_000
+PAGE_BYTES_LIMIT = 588_000
 
 
 def page_size(dist):
@@ -471,15 +471,15 @@ def run(b, base):
     check("the bad text is kept in the editor", "/40" in b.value("#routes-node8"))
     check("the packet still uses the last valid routes", "Delivered" in b.text("#verdict"), b.text("#verdict"))
     check("beside the errors, a button goes back to the text in use", b.exists("#routes-node8-back"))
-    # A route of another routing table (policy routing) is read past, and
-    # the editor says so; a non-breaking space pasted from a web page is
-    # named.
+    # A route of a table known by its name in the node's rt_tables only
+    # is read past, and the editor says so; a non-breaking space pasted
+    # from a web page is named.
     b.clear("#routes-node8")
-    b.type("#routes-node8", routes.rstrip("\n") + "\n10.9.0.0/16 via 192.168.11.1 dev ens33 table 100\n")
+    b.type("#routes-node8", routes.rstrip("\n") + "\n10.9.0.0/16 via 192.168.11.1 dev ens33 table cali\n")
     b.wait("#routes-node8-left-out", 5)
     left_out = b.text("#routes-node8-left-out")
-    check("a route of another routing table is said to be left out, with its line",
-          f"1 route of another routing table (line {len(routes.rstrip().splitlines()) + 1}) left out" in left_out, repr(left_out))
+    check("a route of a table known by name only is said to be left out, with its line",
+          f"1 route (line {len(routes.rstrip().splitlines()) + 1}) left out: a table named in the node's /etc/iproute2/rt_tables" in left_out, repr(left_out))
     b.clear("#routes-node8")
     b.type("#routes-node8", "default via 192.168.11.1 dev\u00a0ens33\n" + routes)
     b.wait_until(lambda: b.exists("#routes-node8-errors") and "/40" not in b.text("#routes-node8-errors"), "the typed text's errors", 5)
@@ -1090,6 +1090,25 @@ def run(b, base):
     check("a rule testing an IP set made by ipset save's lines matches, the sets are listed, and its Why names the entry",
           "IP sets on node8: 1 set" in sets and "192.168.11.0/24" in sets
           and "192.168.11.200 is in set blocked (hash:net, 1 entry) by its entry 192.168.11.0/24" in why, f"{sets!r} {why!r}")
+
+    # Policy routing: an ip rule line among node8's routes ends the lookup
+    # (prohibit); the route step lists the rules it walked, and the
+    # routes editor marks the rule's line.
+    fresh(b, base + "?scenario=article")
+    routes = b.value("#routes-node8")
+    b.js("const a = document.getElementById('routes-node8'); a.value = arguments[0];"
+         "a.dispatchEvent(new Event('input', {bubbles: true}));", routes.rstrip("\n") + "\n100:\tfrom all to 172.16.225.112 prohibit\n")
+    b.wait_until(lambda: "in use" in b.text("#routes-node8-status") and "Delivered" not in b.text("#verdict"), "the ip rule to refuse the packet", 10)
+    b.click("#step-last")
+    reason = b.text("#drop-reason")
+    b.click("#step-first")
+    step_until(b, lambda: "by rule 100" in selected_text(b), "the route step decided by rule 100")
+    why = b.text(".explain")
+    check("an ip rule among the routes refuses the packet, and the route step lists the rules walked",
+          "rule 100 (from all to 172.16.225.112 prohibit)" in reason
+          and "✓ decides" in why and "→ goes on" in why and "the lookup fails with EACCES" in why and "ip rules by priority" in why, f"{reason!r} {why[:300]!r}")
+    check_gutter(b, "routes-node8", "100:\tfrom all to 172.16.225.112 prohibit")
+    b.screenshot(os.path.join(SHOTS, "e2e-ip-rule.png"))
 
     # 4b. A real node's dump, loaded from a file: parsed in chunks, listed
     # virtualised, counters count, and too big for a link (a clear message).

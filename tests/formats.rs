@@ -865,6 +865,16 @@ create B bitmap:port range 1-1000\nadd B 80\ncreate L list:set\nadd L P\ncreate 
 -A INPUT -m set ! --match-set L dst,dst -j DROP\n-A OUTPUT -m set --match-set B dst -j ACCEPT\nCOMMIT\n";
     assert!(save::parse(sets).is_ok(), "{:?}", save::parse(sets).err());
     damage_and_parse(sets, 400);
+    // Routes with ip rules, damaged and looked up (a goto, a suppressed
+    // route, a throw and every action among them).
+    let routes = "default via 10.0.95.1 dev eth3\n10.0.95.0/24 dev eth3 proto kernel scope link src 10.0.95.2\n\
+default via 10.0.95.9 dev eth3 table 2\nthrow 10.5.0.0/16 table 2\nunreachable 10.7.0.0/16 table 2\n\
+0:\tfrom all lookup local\n99:\tnot from all fwmark 0x100000/0x100000 lookup 1\n200:\tfrom 10.0.97.40 goto 32766\n\
+202:\tfrom all nop\n300:\tfrom all to 10.9.0.0/16 blackhole\n301:\tfrom all to 10.9.1.0/24 unreachable\n\
+302:\tfrom all iif eth1 ipproto tcp dport 80-90 prohibit\n400:\tfrom all lookup main suppress_prefixlength 0\n\
+1536:\tfrom 10.0.97.30 lookup 2\n32766:\tfrom all lookup main\n32767:\tfrom all lookup default\n";
+    assert!(packetwalk::engine::route_text::parse_routes(routes).is_ok());
+    damage_and_parse(routes, 400);
 }
 
 /// Parses `text` damaged `times` times over (words taken out, put in or
@@ -910,6 +920,14 @@ fn damage_and_parse(text: &str, times: usize) {
         "--restore-mark",
         "CONNMARK",
         "L",
+        "goto",
+        "0:",
+        "lookup",
+        "table",
+        "0x80/0x80",
+        "suppress_prefixlength",
+        "throw",
+        "not",
     ];
     for _ in 0..times {
         let mut damaged: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
@@ -939,6 +957,20 @@ fn damage_and_parse(text: &str, times: usize) {
         }
         let routes: String = d.lines().take(5).collect::<Vec<_>>().join("\n");
         let _ = packetwalk::engine::route_text::parse_routes(&routes);
+        // The whole text as routes: errors in it, or lookups that end.
+        match packetwalk::engine::route_text::parse_routes(&d) {
+            Err(e) => {
+                let n = d.lines().count().max(1);
+                for x in &e.0 {
+                    assert!(x.line >= 1 && x.line <= n && x.column >= 1, "{x}");
+                }
+            }
+            Ok(t) => {
+                for dst in ["10.5.1.1", "10.9.1.1", "8.8.8.8", "10.0.95.7"] {
+                    let _ = t.lookup(dst.parse().unwrap());
+                }
+            }
+        }
         let _ = Scenario::from_json(&d[..d.len().min(500)]);
     }
 }

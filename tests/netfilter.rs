@@ -2256,3 +2256,156 @@ fn connmark_sets_restores_and_tests_the_connections_mark() {
         "{listed:?}"
     );
 }
+
+/// Policy routing with the AWS VPC CNI's rules: a pod whose address has a
+/// table of its own (`from 10.244.0.5 lookup 2`, leaving by another
+/// gateway) answers a NodePort connection. The mangle rules give the
+/// connection the mark 0x80 on its way in by eth0, the answer gets it
+/// back from the connection, and `fwmark 0x80/0x80 lookup main` sends it
+/// by main's route, the way it came. Without the restore, rule 1536 sends
+/// the answer to table 2's gateway.
+#[test]
+fn a_connections_mark_chooses_the_routing_table_of_its_answer() {
+    use packetwalk::engine::trace::{Lookup, RouteResult};
+    let nat = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 30080 -j DNAT --to-destination 10.244.0.5:80\nCOMMIT\n";
+    let mangle = |restore: bool| {
+        let restore = if restore {
+            "-A PREROUTING -i veth+ -j CONNMARK --restore-mark --nfmask 0x80 --ctmask 0x80\n"
+        } else {
+            ""
+        };
+        format!("*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+-A PREROUTING -i eth0 -m addrtype --dst-type LOCAL --limit-iface-in -j CONNMARK --set-xmark 0x80/0x80\n{restore}COMMIT\n{nat}")
+    };
+    for restore in [true, false] {
+        let mut sc = scenario(&mangle(restore));
+        if let Text::Lines(routes) = &mut sc.hosts[0].routes {
+            routes.extend(
+                [
+                    "default via 10.0.0.254 dev eth0",
+                    "default via 10.0.0.253 dev eth0 table 2",
+                    "1024:\tfrom all fwmark 0x80/0x80 lookup main",
+                    "1536:\tfrom 10.244.0.5 lookup 2",
+                ]
+                .map(String::from),
+            );
+        }
+        let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = SimState::new(&w);
+        let t = send(
+            &mut w,
+            &mut s,
+            &tcp_spec("client", "10.0.0.1:30080", 40000, "SYN", 0),
+        )
+        .unwrap();
+        assert_eq!(
+            delivered(&t),
+            "web5",
+            "{}",
+            packetwalk::engine::render::table(&t)
+        );
+        let answer = reply_spec(&t).expect("the SYN-ACK");
+        let t = send(&mut w, &mut s, &answer).unwrap();
+        // The node's input lookup of the answer: the rules walked, and
+        // where it leaves.
+        let (rules, result) = (t.steps.iter())
+            .find_map(|st| match &st.kind {
+                StepKind::Route {
+                    lookup: Lookup::Input,
+                    rules,
+                    result,
+                    ..
+                } if st.ns == "node" => Some((rules.clone(), result.clone())),
+                _ => None,
+            })
+            .expect("the node routes the answer");
+        let decided = rules.iter().rfind(|r| r.matched).expect("a rule decided");
+        let via = match result {
+            RouteResult::Unicast { via, .. } => via,
+            other => panic!("{other:?}"),
+        };
+        if restore {
+            assert_eq!(decided.rule, "1024:\tfrom all fwmark 0x80/0x80 lookup main");
+            assert_eq!(via, None, "main: straight to the client on eth0's subnet");
+            assert_eq!(
+                delivered(&t),
+                "client",
+                "{}",
+                packetwalk::engine::render::table(&t)
+            );
+        } else {
+            assert_eq!(decided.rule, "1536:\tfrom 10.244.0.5 lookup 2");
+            assert_eq!(via, Some("10.0.0.253".parse().unwrap()));
+            // Rules 0 (local) and 1024 were walked past, and why.
+            assert_eq!(
+                rules[1].why,
+                "the packet's mark 0x0 under the mask 0x80 is 0x0, not 0x80"
+            );
+        }
+    }
+}
+
+/// An ip rule's action refuses a forwarded packet as Linux 6.18's router
+/// did (tcpdump on the sender): unreachable with ICMP network unreachable
+/// (code 0, where an unreachable route gives host unreachable, 1),
+/// prohibit with administratively prohibited (13), blackhole with nothing;
+/// and the node's own packet fails its send with ENETUNREACH, EACCES or
+/// EINVAL.
+#[test]
+fn an_ip_rules_action_refuses_as_the_kernel_does() {
+    use packetwalk::engine::trace::DropReason;
+    for (action, answer, errno) in [
+        ("unreachable", Some("network-unreachable"), "ENETUNREACH"),
+        ("prohibit", Some("communication-prohibited"), "EACCES"),
+        ("blackhole", None, "EINVAL"),
+    ] {
+        let (mut w, mut s) = with_route("", &format!("100:\tfrom all to 10.244.0.5 {action}"));
+        let t = send(
+            &mut w,
+            &mut s,
+            &tcp_spec("client", "10.244.0.5:80", 40000, "SYN", 0),
+        )
+        .unwrap();
+        let (reason, detail, response) = (t.steps.iter())
+            .find_map(|st| match &st.kind {
+                StepKind::Drop {
+                    reason,
+                    detail,
+                    response,
+                    ..
+                } => Some((
+                    *reason,
+                    detail.clone(),
+                    response.as_ref().map(|r| r.summary()),
+                )),
+                _ => None,
+            })
+            .expect("refused");
+        assert_eq!(reason, DropReason::RoutingRule, "{action}");
+        assert!(
+            detail.contains(&format!("rule 100 (from all to 10.244.0.5 {action})")),
+            "{action}: {detail}"
+        );
+        match answer {
+            Some(a) => assert!(
+                response.as_deref().is_some_and(|r| r.contains(a)),
+                "{action}: {response:?}"
+            ),
+            None => assert_eq!(response, None, "{action}"),
+        }
+        let t = send(
+            &mut w,
+            &mut s,
+            &tcp_spec("node", "10.244.0.5:80", 40001, "SYN", 0),
+        )
+        .unwrap();
+        let own = (t.steps.iter())
+            .find_map(|st| match &st.kind {
+                StepKind::Drop { detail, .. } => Some(detail.clone()),
+                _ => None,
+            })
+            .expect("the node's own send fails");
+        assert!(own.contains(errno), "{action}: {own}");
+    }
+}

@@ -16,6 +16,7 @@ pub mod kubeproxy;
 pub mod lex;
 pub mod nat;
 pub mod packet;
+pub mod policy;
 pub mod render;
 pub mod rng;
 pub mod route;

@@ -260,6 +260,7 @@ pub fn summary(s: &Step) -> String {
             dst,
             candidates,
             result,
+            rules,
         } => {
             let what = match lookup {
                 Lookup::Input => "input lookup",
@@ -267,15 +268,29 @@ pub fn summary(s: &Step) -> String {
                 Lookup::Reroute => "lookup again after OUTPUT",
                 Lookup::Tunnel => "lookup for the outer header",
             };
-            let won = candidates
-                .iter()
-                .find(|c| c.chosen)
-                .map(|c| c.route.clone())
-                .unwrap_or_else(|| "no route".into());
+            // No route taken, and the last rule walked took the packet:
+            // its action ended the lookup.
+            let ended = rules.last().filter(|r| r.matched);
+            let won = match (candidates.iter().find(|c| c.chosen), ended) {
+                (Some(c), _) => c.route.clone(),
+                (None, Some(r)) => match r.rule.split_once(":\t") {
+                    Some((_, what)) => format!("{what} ends it"),
+                    None => r.rule.clone(),
+                },
+                (None, None) => "no route".into(),
+            };
             let res = result.describe();
             let n = candidates.len();
             let s = if n == 1 { "" } else { "s" };
-            format!("{what} for {dst}: {won} ({n} candidate{s}) → {res}")
+            // With rules of its own: the one that decided.
+            let by = match rules.iter().rev().find(|r| r.matched) {
+                Some(r) => format!(
+                    " by rule {}",
+                    r.rule.split(':').next().unwrap_or_default()
+                ),
+                None => String::new(),
+            };
+            format!("{what} for {dst}{by}: {won} ({n} candidate{s}) → {res}")
         }
         StepKind::Redirect { to, gateway, note, .. } => format!("ICMP redirect to {to} (use {gateway}): {note}"),
         StepKind::Ttl { old, new } => format!("TTL {old} → {new}: a router takes one from each packet it forwards"),

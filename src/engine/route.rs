@@ -5,7 +5,8 @@
 //! Parsing and printing of `ip route` and `route -n` text live in
 //! [`crate::engine::route_text`].
 
-use crate::engine::trace::{Candidate, RouteResult};
+use crate::engine::policy::{Flow, RoutingRule, RuleAction};
+use crate::engine::trace::{Candidate, RouteResult, RuleWeighed};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -21,6 +22,9 @@ pub enum RouteType {
     Blackhole,
     Unreachable,
     Prohibit,
+    /// In a table other than local and main: the lookup goes on with the
+    /// next `ip rule`, as if the table had no route.
+    Throw,
 }
 
 impl RouteType {
@@ -32,6 +36,7 @@ impl RouteType {
             RouteType::Blackhole => "blackhole",
             RouteType::Unreachable => "unreachable",
             RouteType::Prohibit => "prohibit",
+            RouteType::Throw => "throw",
         }
     }
 
@@ -43,6 +48,7 @@ impl RouteType {
             "blackhole" => RouteType::Blackhole,
             "unreachable" => RouteType::Unreachable,
             "prohibit" => RouteType::Prohibit,
+            "throw" => RouteType::Throw,
             _ => return None,
         })
     }
@@ -57,12 +63,38 @@ pub enum Scope {
     Host,
 }
 
-/// The routing table a route is in (`table local` / `table main`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum TableId {
-    Local,
-    Main,
+/// The routing table a route is in (`table local`, `table main`,
+/// `table 2`): its number, as the kernel keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TableId(pub u32);
+
+impl TableId {
+    pub const LOCAL: TableId = TableId(255);
+    pub const MAIN: TableId = TableId(254);
+    pub const DEFAULT: TableId = TableId(253);
+
+    /// A table as `ip` takes it: `local`, `main`, `default` or a number
+    /// (not 0, `unspec`). Other names come from `/etc/iproute2/rt_tables`,
+    /// which is not read: None.
+    pub fn parse(s: &str) -> Option<TableId> {
+        match s {
+            "local" => Some(TableId::LOCAL),
+            "main" => Some(TableId::MAIN),
+            "default" => Some(TableId::DEFAULT),
+            _ => s.parse().ok().filter(|n| *n > 0).map(TableId),
+        }
+    }
+
+    /// As `ip` prints it.
+    pub fn name(self) -> String {
+        match self {
+            TableId::LOCAL => "local".into(),
+            TableId::MAIN => "main".into(),
+            TableId::DEFAULT => "default".into(),
+            TableId(n) => n.to_string(),
+        }
+    }
 }
 
 /// One route, with the fields `ip route` prints.
@@ -118,7 +150,7 @@ impl Route {
             metric: 0,
             onlink: false,
             linkdown: false,
-            table: TableId::Main,
+            table: TableId::MAIN,
             mtu: None,
             mtu_lock: false,
             line: 0,
@@ -145,8 +177,8 @@ impl fmt::Display for Route {
         if let Some(d) = &self.dev {
             write!(f, " dev {d}")?;
         }
-        if self.table == TableId::Local {
-            f.write_str(" table local")?;
+        if self.table != TableId::MAIN {
+            write!(f, " table {}", self.table.name())?;
         }
         if let Some(p) = &self.proto {
             write!(f, " proto {p}")?;
@@ -176,10 +208,15 @@ impl fmt::Display for Route {
     }
 }
 
-/// The routes of one network namespace (`ip route show table all`).
+/// The routes of one network namespace (`ip route show table all`), and
+/// its `ip rule` list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteTable {
     pub routes: Vec<Route>,
+    /// `ip rule`, in the order the kernel walks them (by priority). Empty:
+    /// the three a namespace starts with ([`RoutingRule::defaults`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RoutingRule>,
 }
 
 /// The result of a lookup: the route taken and the candidates weighed.
@@ -187,17 +224,26 @@ pub struct RouteTable {
 pub struct Decision {
     pub route: Option<Route>,
     pub candidates: Vec<Candidate>,
+    /// The `ip rule` lines walked, up to the one that decided (empty when
+    /// the namespace has only the rules it starts with).
+    pub rules: Vec<RuleWeighed>,
+    /// A rule whose action ended the lookup (`blackhole`, `unreachable`,
+    /// `prohibit`), as `ip rule` prints it.
+    pub by_rule: Option<(RuleAction, String)>,
 }
 
 impl Decision {
     pub fn result(&self) -> RouteResult {
-        match &self.route {
-            None => RouteResult::NoRoute,
-            Some(r) => match r.kind {
+        match (&self.route, &self.by_rule) {
+            (_, Some((RuleAction::Blackhole, _))) => RouteResult::Blackhole,
+            (_, Some((RuleAction::Prohibit, _))) => RouteResult::Prohibit,
+            (None, _) | (_, Some(_)) => RouteResult::NoRoute,
+            (Some(r), None) => match r.kind {
                 RouteType::Local | RouteType::Broadcast => RouteResult::Local,
                 RouteType::Blackhole => RouteResult::Blackhole,
                 RouteType::Unreachable => RouteResult::Unreachable,
                 RouteType::Prohibit => RouteResult::Prohibit,
+                RouteType::Throw => RouteResult::NoRoute,
                 RouteType::Unicast => RouteResult::Unicast {
                     dev: r.dev.clone().unwrap_or_default(),
                     via: r.via,
@@ -206,99 +252,320 @@ impl Decision {
             },
         }
     }
+
+    /// What refused the packet, for a drop's words: `blackhole route
+    /// 10.0.0.0/8`, or the rule (`rule 300 (from all to 10.9.0.0/16
+    /// blackhole)`).
+    pub fn refuser(&self) -> String {
+        match (&self.by_rule, &self.route) {
+            (Some((_, rule)), _) => format!("rule {rule}"),
+            (None, Some(r)) => format!("{} route {}", r.kind.as_str(), r.dst),
+            (None, None) => "no route".into(),
+        }
+    }
+
+    /// The drop reason of a lookup that found no route: an `unreachable`
+    /// rule's, or none found.
+    pub fn no_route_reason(&self) -> crate::engine::trace::DropReason {
+        match self.by_rule {
+            Some(_) => crate::engine::trace::DropReason::RoutingRule,
+            None => crate::engine::trace::DropReason::NoRoute,
+        }
+    }
+
+    /// Why no route was found, in words: `no route to 8.8.8.8`, or the
+    /// `unreachable` rule that ended the lookup.
+    pub fn no_route(&self, dst: Ipv4Addr) -> String {
+        match &self.by_rule {
+            Some((RuleAction::Unreachable, rule)) => format!(
+                "rule {rule} ends the lookup for {dst}: network unreachable, as when no route is found"
+            ),
+            _ => format!("no route to {dst}"),
+        }
+    }
+}
+
+/// The best route of one table for the destination (the longest prefix,
+/// then the lowest metric, then the one listed first).
+fn best_of<'a>(containing: &[&'a Route], t: TableId) -> Option<&'a Route> {
+    let mut best: Option<&Route> = None;
+    for r in containing.iter().copied().filter(|r| r.table == t) {
+        best = match best {
+            None => Some(r),
+            Some(b) => {
+                let better = r.dst.prefix_len() > b.dst.prefix_len()
+                    || (r.dst.prefix_len() == b.dst.prefix_len() && r.metric < b.metric);
+                Some(if better { r } else { b })
+            }
+        };
+    }
+    best
+}
+
+/// Why `r` lost to `w`, a route of the same table.
+fn lost_to(r: &Route, w: &Route) -> String {
+    if w.dst.prefix_len() > r.dst.prefix_len() {
+        format!(
+            "/{} is shorter than /{}",
+            r.dst.prefix_len(),
+            w.dst.prefix_len()
+        )
+    } else if w.metric < r.metric {
+        format!(
+            "same prefix, metric {} is higher than {}",
+            r.metric, w.metric
+        )
+    } else {
+        "same prefix and metric, listed after the winner".to_string()
+    }
 }
 
 impl RouteTable {
-    /// The route for `dst` (`ip route get`): the local table is consulted
-    /// first, then main. Within a table: the longest prefix; on equal
-    /// prefixes the lowest metric; on equal metrics the route listed first.
-    /// Every route whose prefix contains `dst` is returned as a candidate,
-    /// with why it won or lost.
+    /// The rules the lookup walks.
+    pub fn rules(&self) -> &[RoutingRule] {
+        if self.rules.is_empty() {
+            &crate::engine::policy::DEFAULT_RULES
+        } else {
+            &self.rules
+        }
+    }
+
+    /// The route for `dst` alone (`ip route get` without a source or
+    /// mark): see [`RouteTable::lookup_flow`].
     pub fn lookup(&self, dst: Ipv4Addr) -> Decision {
+        self.lookup_flow(&Flow::to(dst))
+    }
+
+    /// The route for a packet (`fib_lookup`): the `ip rule` list is walked
+    /// by priority; a rule whose selector matches looks up its table, and
+    /// the table's route ends the walk unless there is none, it is a
+    /// `throw` route or the rule suppresses it (then the next rule). With
+    /// the rules a namespace starts with: the local table first, then
+    /// main. Within a table: the longest prefix; on equal prefixes the
+    /// lowest metric; on equal metrics the route listed first. Every route
+    /// of a table a matching rule looks up whose prefix contains `dst` is
+    /// returned as a candidate, with why it won or lost.
+    pub fn lookup_flow(&self, f: &Flow) -> Decision {
+        let dst = f.dst;
+        let explicit = !self.rules.is_empty();
+        let rules = self.rules();
         let containing: Vec<&Route> = self
             .routes
             .iter()
             .filter(|r| r.dst.contains(&dst))
             .collect();
-        let best_in = |t: TableId| -> Option<&Route> {
-            let mut best: Option<&Route> = None;
-            for r in containing.iter().copied().filter(|r| r.table == t) {
-                best = match best {
-                    None => Some(r),
-                    Some(b) => {
-                        let better = r.dst.prefix_len() > b.dst.prefix_len()
-                            || (r.dst.prefix_len() == b.dst.prefix_len() && r.metric < b.metric);
-                        Some(if better { r } else { b })
-                    }
-                };
-            }
-            best
-        };
-        let winner = best_in(TableId::Local).or_else(|| best_in(TableId::Main));
-        let candidates = containing
-            .iter()
-            .map(|r| {
-                let chosen = winner.is_some_and(|w| std::ptr::eq(w, *r));
-                let why = match winner {
-                    _ if chosen => match r.table {
-                        TableId::Local => {
-                            "an address of this host: the local table is consulted first"
-                                .to_string()
-                        }
-                        TableId::Main => {
-                            let n = containing
-                                .iter()
-                                .filter(|x| x.table == TableId::Main)
-                                .count();
-                            if n == 1 {
-                                "the only route that contains the destination".to_string()
-                            } else {
-                                format!(
-                                    "longest prefix (/{}) among {n} matching routes",
-                                    r.dst.prefix_len()
-                                )
-                            }
-                        }
-                    },
-                    Some(w) if w.table != r.table => "the local table matched first".to_string(),
-                    Some(w) if w.dst.prefix_len() > r.dst.prefix_len() => {
-                        format!(
-                            "/{} is shorter than /{}",
-                            r.dst.prefix_len(),
-                            w.dst.prefix_len()
-                        )
-                    }
-                    Some(w) if w.metric < r.metric => format!(
-                        "same prefix, metric {} is higher than {}",
-                        r.metric, w.metric
-                    ),
-                    Some(_) => "same prefix and metric, listed after the winner".to_string(),
-                    None => String::new(),
-                };
-                Candidate {
-                    route: r.to_string(),
-                    table: match r.table {
-                        TableId::Local => "local".into(),
-                        TableId::Main => "main".into(),
-                    },
-                    prefix_len: r.dst.prefix_len(),
-                    metric: r.metric,
-                    chosen,
-                    why,
-                    line: r.line,
+        let mut weighed = Vec::new();
+        // (The words are made only for rules of the namespace's own.)
+        let weigh =
+            |weighed: &mut Vec<RuleWeighed>, r: &RoutingRule, matched, why: &dyn Fn() -> String| {
+                if explicit {
+                    weighed.push(RuleWeighed {
+                        rule: r.to_string(),
+                        matched,
+                        why: why(),
+                        line: r.line,
+                    });
                 }
-            })
-            .collect();
+            };
+        // The tables looked up, in order, with the rule that did and the
+        // route it set aside (a throw route, or one suppressed).
+        let mut tables: Vec<(TableId, u32)> = Vec::new();
+        let mut set_aside: Vec<(&Route, String)> = Vec::new();
+        let mut winner: Option<(&Route, u32)> = None;
+        let mut by_rule = None;
+        let mut i = 0;
+        while i < rules.len() {
+            let r = &rules[i];
+            i += 1;
+            let (matched, why) = r.matches(f);
+            if !matched {
+                weigh(&mut weighed, r, false, &|| why.clone());
+                continue;
+            }
+            let lead = if why.is_empty() {
+                String::new()
+            } else {
+                format!("{why}; ")
+            };
+            match r.action {
+                RuleAction::Goto(p) => match rules.iter().position(|x| x.pref == p) {
+                    Some(at) => {
+                        weigh(&mut weighed, r, true, &|| {
+                            format!("{lead}goes on at rule {p}")
+                        });
+                        i = at.max(i);
+                    }
+                    None => weigh(&mut weighed, r, true, &|| {
+                        format!("{lead}there is no rule {p} to go to (ip rule shows it unresolved): the next rule")
+                    }),
+                },
+                RuleAction::Nop => weigh(&mut weighed, r, true, &|| {
+                    format!("{lead}nop: the next rule")
+                }),
+                RuleAction::Blackhole | RuleAction::Unreachable | RuleAction::Prohibit => {
+                    let ends = match r.action {
+                        RuleAction::Blackhole => {
+                            "the lookup fails with EINVAL: the packet is discarded"
+                        }
+                        RuleAction::Unreachable => {
+                            "the lookup fails with ENETUNREACH (network unreachable)"
+                        }
+                        _ => "the lookup fails with EACCES (administratively prohibited)",
+                    };
+                    weigh(&mut weighed, r, true, &|| format!("{lead}{ends}"));
+                    let text = r.to_string();
+                    let text = text
+                        .split_once(":\t")
+                        .map_or(text.clone(), |(p, s)| format!("{p} ({s})"));
+                    by_rule = Some((r.action, text));
+                    break;
+                }
+                RuleAction::Lookup(t) => {
+                    if !tables.iter().any(|(x, _)| *x == t) {
+                        tables.push((t, r.pref));
+                    }
+                    let name = || t.name();
+                    match best_of(&containing, t) {
+                        None => weigh(&mut weighed, r, true, &|| {
+                            format!(
+                                "{lead}table {} has no route to {dst}: the next rule",
+                                name()
+                            )
+                        }),
+                        Some(b) if b.kind == RouteType::Throw => {
+                            let why = format!(
+                                "table {}'s throw route {}: the lookup goes on with the next rule",
+                                name(),
+                                b.dst
+                            );
+                            weigh(&mut weighed, r, true, &|| format!("{lead}{why}"));
+                            set_aside.push((
+                                b,
+                                "a throw route: the lookup goes on with the next rule".into(),
+                            ));
+                        }
+                        Some(b)
+                            if r.suppress_prefixlength
+                                .is_some_and(|n| b.dst.prefix_len() <= n) =>
+                        {
+                            let n = r.suppress_prefixlength.unwrap_or(0);
+                            let why = format!("table {} gives {b}, whose /{} is not longer than suppress_prefixlength {n}: set aside, the next rule", name(), b.dst.prefix_len());
+                            weigh(&mut weighed, r, true, &|| format!("{lead}{why}"));
+                            set_aside.push((b, format!("rule {} sets it aside: /{} is not longer than its suppress_prefixlength {n}", r.pref, b.dst.prefix_len())));
+                        }
+                        Some(b) => {
+                            weigh(&mut weighed, r, true, &|| {
+                                format!("{lead}table {} gives {b}", name())
+                            });
+                            winner = Some((b, r.pref));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let looked = tables.len();
+        // Tables of later rules that would have matched: their routes are
+        // candidates too (the local table's winner over main's routes).
+        for r in rules[i.min(rules.len())..].iter() {
+            if let RuleAction::Lookup(t) = r.action {
+                if r.matches(f).0 && !tables.iter().any(|(x, _)| *x == t) {
+                    tables.push((t, r.pref));
+                }
+            }
+        }
+        let mut candidates = Vec::new();
+        for (k, &(t, _)) in tables.iter().enumerate() {
+            let after = k >= looked;
+            let best = best_of(&containing, t);
+            for r in containing.iter().copied().filter(|r| r.table == t) {
+                let chosen = winner.is_some_and(|(w, _)| std::ptr::eq(w, r));
+                let why = if chosen {
+                    let (w, pref) = winner.expect("chosen");
+                    let base = if w.table == TableId::LOCAL {
+                        "an address of this host: the local table is consulted first".to_string()
+                    } else {
+                        let n = containing.iter().filter(|x| x.table == t).count();
+                        if n == 1 {
+                            "the only route that contains the destination".to_string()
+                        } else {
+                            format!(
+                                "longest prefix (/{}) among {n} matching routes",
+                                r.dst.prefix_len()
+                            )
+                        }
+                    };
+                    if explicit {
+                        format!("{base} (table {}, by rule {pref})", t.name())
+                    } else {
+                        base
+                    }
+                } else if let Some((_, why)) = set_aside.iter().find(|(b, _)| std::ptr::eq(*b, r)) {
+                    why.clone()
+                } else if after {
+                    match winner {
+                        Some((w, _)) if w.table == TableId::LOCAL && !explicit => {
+                            "the local table matched first".to_string()
+                        }
+                        Some((w, pref)) => {
+                            format!("table {} (rule {pref}) decided first", w.table.name())
+                        }
+                        None => match &by_rule {
+                            Some((_, rule)) => format!("rule {rule} ended the lookup first"),
+                            None => String::new(),
+                        },
+                    }
+                } else if let Some(b) = best.filter(|b| !std::ptr::eq(*b, r)) {
+                    lost_to(r, b)
+                } else {
+                    match &by_rule {
+                        Some((_, rule)) => format!("rule {rule} ended the lookup first"),
+                        None => String::new(),
+                    }
+                };
+                let at = containing.iter().position(|x| std::ptr::eq(*x, r));
+                candidates.push((
+                    at,
+                    Candidate {
+                        route: r.to_string(),
+                        table: t.name(),
+                        prefix_len: r.dst.prefix_len(),
+                        metric: r.metric,
+                        chosen,
+                        why,
+                        line: r.line,
+                    },
+                ));
+            }
+        }
+        // With the rules a namespace starts with, in the order listed;
+        // with rules of its own, in the order the tables were consulted.
+        if !explicit {
+            candidates.sort_by_key(|(at, _)| *at);
+        }
+        let candidates = candidates.into_iter().map(|(_, c)| c).collect();
+        let route = match (&by_rule, winner) {
+            (Some((RuleAction::Blackhole, _)), _) => {
+                Some(Route::new(RouteType::Blackhole, dst.into()))
+            }
+            (Some((RuleAction::Prohibit, _)), _) => {
+                Some(Route::new(RouteType::Prohibit, dst.into()))
+            }
+            (Some(_), _) => None,
+            (None, w) => w.map(|(w, _)| w.clone()),
+        };
         Decision {
-            route: winner.cloned(),
+            route,
             candidates,
+            rules: weighed,
+            by_rule,
         }
     }
 
     /// `ip route` (table main) text.
     pub fn to_ip_route(&self) -> String {
         let mut s = String::new();
-        for r in self.routes.iter().filter(|r| r.table == TableId::Main) {
+        for r in self.routes.iter().filter(|r| r.table == TableId::MAIN) {
             s.push_str(&r.to_string());
             s.push('\n');
         }

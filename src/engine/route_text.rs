@@ -18,6 +18,7 @@ fn err_at(line: &str, line_no: usize, word: &str, msg: impl Into<String>) -> Par
 /// Parses `ip route` output (also `ip route show table all`), one route a line.
 pub fn parse_ip_route(text: &str) -> Result<RouteTable, Errors> {
     let mut routes = Vec::new();
+    let mut rules = Vec::new();
     let mut errors = Errors::default();
     let lines: Vec<&str> = text.lines().collect();
     // iptables-save text in the routes: one error that says so, not one
@@ -74,6 +75,13 @@ pub fn parse_ip_route(text: &str) -> Result<RouteTable, Errors> {
             }
             continue;
         }
+        if crate::engine::policy::is_rule_line(t) {
+            match crate::engine::policy::parse_rule_line(t, i + 1) {
+                Ok(r) => rules.push(r),
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
         match parse_ip_route_line(line, i + 1) {
             Ok(Some(r)) => routes.push(r),
             Ok(None) => {}
@@ -81,7 +89,10 @@ pub fn parse_ip_route(text: &str) -> Result<RouteTable, Errors> {
         }
     }
     if errors.is_empty() {
-        Ok(RouteTable { routes })
+        Ok(RouteTable {
+            routes,
+            rules: crate::engine::policy::listing(rules),
+        })
     } else {
         Err(errors)
     }
@@ -153,6 +164,13 @@ pub fn ipv6_lines(text: &str) -> Vec<usize> {
 /// policy routing's other tables, and IPv6 routes.
 pub fn notes(text: &str) -> String {
     let mut out = other_tables_note(&other_table_lines(text));
+    let rules = crate::engine::policy::defaults_note(text);
+    if !rules.is_empty() {
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        out.push_str(&rules);
+    }
     let v6 = ipv6_lines(text);
     if !v6.is_empty() {
         if !out.is_empty() {
@@ -178,18 +196,6 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
     if is_ipv6_line(&words) {
         return Ok(None);
     }
-    // `ip rule`'s lines start with their priority: policy routing.
-    if words
-        .first()
-        .and_then(|w| w.strip_suffix(':'))
-        .is_some_and(|n| n.parse::<u32>().is_ok())
-    {
-        return Err(ParseError::new(
-            line_no,
-            1,
-            "this is ip rule output (policy routing's rules), which Packet Walk does not model: give it the routes (ip route)",
-        ));
-    }
     let mut k = 0;
     let mut kind = RouteType::Unicast;
     if let Some(t) = words.first().and_then(|w| RouteType::parse(w)) {
@@ -197,7 +203,7 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
         k = 1;
     } else if matches!(
         words.first().copied(),
-        Some("multicast" | "anycast" | "throw" | "nat")
+        Some("multicast" | "anycast" | "nat")
     ) {
         return Err(err_at(
             line,
@@ -205,7 +211,7 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
             words[0],
             format!("route type \"{}\" is not modelled", words[0]),
         )
-        .expected("unicast, local, broadcast, blackhole, unreachable or prohibit"));
+        .expected("unicast, local, broadcast, blackhole, unreachable, prohibit or throw"));
     }
     // A command, not a listing: `ip route add 10.0.0.0/8 via …`.
     if words.first() == Some(&"ip") {
@@ -264,7 +270,7 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
     };
     let mut r = Route::new(kind, dst);
     if kind == RouteType::Local {
-        r.table = TableId::Local;
+        r.table = TableId::LOCAL;
         r.scope = Scope::Host;
     }
     k += 1;
@@ -348,10 +354,11 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                 k += 2;
             }
             "table" => {
-                let v = value(k, "main or local")?;
-                r.table = match modelled_table(v) {
+                let v = value(k, "main, local, default or a number")?;
+                r.table = match TableId::parse(v) {
                     Some(t) => t,
-                    None => return Ok(None), // policy-routing tables are not modelled
+                    // A name from the node's rt_tables: left out, with a note.
+                    None => return Ok(None),
                 };
                 k += 2;
             }
@@ -440,7 +447,7 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
             return Err(ParseError::new(line_no, 1, "a unicast route needs \"dev\"")
                 .expected("dev NAME (and via GATEWAY for a gateway route)"));
         }
-        RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit
+        RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit | RouteType::Throw
             if r.via.is_some() || r.dev.is_some() =>
         {
             let w = if r.via.is_some() { "via" } else { "dev" };
@@ -582,7 +589,10 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
         }
     }
     if errors.is_empty() {
-        Ok(RouteTable { routes })
+        Ok(RouteTable {
+            routes,
+            rules: Vec::new(),
+        })
     } else {
         Err(errors)
     }
@@ -608,26 +618,17 @@ pub fn parse_routes(text: &str) -> Result<RouteTable, Errors> {
     }
 }
 
-/// The routing table an `ip route` line's `table NAME` puts it in, when it
-/// is one Packet Walk models (main and local); None for policy routing's.
-fn modelled_table(name: &str) -> Option<TableId> {
-    match name {
-        "main" | "254" => Some(TableId::Main),
-        "local" | "255" => Some(TableId::Local),
-        _ => None,
-    }
-}
-
-/// The lines (from 1) of routes in routing tables other than main and
-/// local (`table 100`, `table default`): policy routing, which
-/// [`parse_ip_route_line`] reads past, not modelled.
+/// The lines (from 1) of routes in tables known by a name from the
+/// node's `/etc/iproute2/rt_tables` (`table cali`), which
+/// [`parse_ip_route_line`] reads past: the name's number is not known.
 pub fn other_table_lines(text: &str) -> Vec<usize> {
     (text.lines().enumerate())
         .filter(|(_, l)| {
             let w: Vec<&str> = l.split_whitespace().collect();
             !l.trim_start().starts_with('#')
+                && !crate::engine::policy::is_rule_line(l)
                 && w.windows(2)
-                    .any(|p| p[0] == "table" && modelled_table(p[1]).is_none())
+                    .any(|p| p[0] == "table" && TableId::parse(p[1]).is_none())
         })
         .map(|(i, _)| i + 1)
         .collect()
@@ -642,10 +643,14 @@ pub fn other_tables_note(lines: &[usize]) -> String {
         0 => String::new(),
         n => format!(" and {n} more"),
     };
+    let why = "a table named in the node's /etc/iproute2/rt_tables, which Packet Walk does not have: write the table's number (ip -N route show table all prints it)";
     match lines.len() {
         0 => String::new(),
-        1 => format!("1 route of another routing table (line {}) left out: Packet Walk models the main and local tables, not policy routing", named[0]),
-        n => format!("{n} routes of other routing tables (lines {}{more}) left out: Packet Walk models the main and local tables, not policy routing", named.join(", ")),
+        1 => format!("1 route (line {}) left out: {why}", named[0]),
+        n => format!(
+            "{n} routes (lines {}{more}) left out: {why}",
+            named.join(", ")
+        ),
     }
 }
 
@@ -767,7 +772,7 @@ pub fn kernel_order(t: &RouteTable) -> Vec<&crate::engine::route::Route> {
     let mut main: Vec<_> = t
         .routes
         .iter()
-        .filter(|r| r.table == TableId::Main)
+        .filter(|r| r.table == TableId::MAIN)
         .collect();
     main.sort_by_key(|r| {
         (
@@ -1042,9 +1047,9 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         )
         .unwrap();
         assert_eq!(ok.routes[1].dev.as_deref(), Some("eth0"));
-        // A multipath route of another table is left out with its table;
-        // a nexthop under no route is a mistake.
-        let ok = parse_routes("10.0.0.0/24 dev eth0\ndefault proto static table 100\n\tnexthop via 10.0.0.1 dev eth0 weight 1\n").unwrap();
+        // A multipath route of a table known by a name only is left out
+        // with its table; a nexthop under no route is a mistake.
+        let ok = parse_routes("10.0.0.0/24 dev eth0\ndefault proto static table cali\n\tnexthop via 10.0.0.1 dev eth0 weight 1\n").unwrap();
         assert_eq!(ok.routes.len(), 1);
         let e = parse_routes("\tnexthop via 10.0.0.1 dev eth0 weight 1\n").unwrap_err();
         assert_eq!(
@@ -1107,10 +1112,13 @@ Destination     Gateway         Genmask         Flags Metric Ref    Use Iface
         let typed = "192.168.11.0/24 dev eth0 scope link\n192.168.11.0/24 dev eth1 scope link\n";
         let e = parse_routes(typed).unwrap_err();
         assert!(e.0[0].message.contains("File exists"), "{e}");
-        // `ip rule` output pasted for routes is named.
-        let e =
+        // `ip rule` lines among the routes are the rules the lookup walks,
+        // joined by the ones a namespace starts with that they leave out
+        // (a rule of main for one destination is not main's own).
+        let t =
             parse_routes("0:\tfrom all lookup local\n512:\tfrom all to 10.0.1.50 lookup main\n")
-                .unwrap_err();
-        assert!(e.0[0].message.starts_with("this is ip rule output"), "{e}");
+                .unwrap();
+        let prefs: Vec<u32> = t.rules.iter().map(|r| r.pref).collect();
+        assert_eq!(prefs, [0, 512, 32766, 32767]);
     }
 }

@@ -680,7 +680,7 @@ fn local_routes(dev: &str, addrs: &[Ipv4Net]) -> Vec<Route> {
     let mut add = |kind: RouteType, dst: Ipv4Net, scope: Scope, src: Ipv4Addr| {
         let mut r = Route::new(kind, dst);
         r.dev = Some(dev.to_string());
-        r.table = TableId::Local;
+        r.table = TableId::LOCAL;
         r.proto = Some("kernel".into());
         r.scope = scope;
         r.src = Some(src);
@@ -1160,7 +1160,7 @@ impl World {
             if r.src == Some(net.addr()) {
                 r.src = Some(ip);
             }
-            if r.table == TableId::Local && r.dst.addr() == net.addr() {
+            if r.table == TableId::LOCAL && r.dst.addr() == net.addr() {
                 r.dst = Ipv4Net::new(ip, 32).expect("valid");
             }
         }
@@ -1359,12 +1359,12 @@ impl Scenario {
                 }
             }
         }
-        // Local routes are derived from the addresses again by World::build.
-        let main: String = table
-            .routes
-            .iter()
-            .filter(|r| r.table == TableId::Main)
+        // Local routes are derived from the addresses again by World::build;
+        // the other tables and the ip rules are kept.
+        let main: String = (table.routes.iter())
+            .filter(|r| r.table != TableId::LOCAL)
             .map(|r| format!("{r}\n"))
+            .chain(table.rules.iter().map(|r| format!("{r}\n")))
             .collect();
         let mut hosts = vec![Host {
             name: REPLAY_NODE.into(),

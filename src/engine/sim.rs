@@ -593,8 +593,13 @@ impl Facts for HostEnv<'_> {
         self.facts.ipsets()
     }
 
-    fn route_back(&self, src: Ipv4Addr) -> (RouteType, Option<String>, String) {
-        self.facts.route_back(src)
+    fn route_back(
+        &self,
+        src: Ipv4Addr,
+        from: Ipv4Addr,
+        mark: u32,
+    ) -> (RouteType, Option<String>, String) {
+        self.facts.route_back(src, from, mark)
     }
 
     fn ct_mark(&self) -> Option<u32> {
@@ -620,7 +625,7 @@ impl Facts for HostFacts<'_> {
         // `local` /24 is BROADCAST).
         let local = (h.routes.routes.iter())
             .filter(|r| {
-                r.table == crate::engine::route::TableId::Local
+                r.table == crate::engine::route::TableId::LOCAL
                     && r.dst.contains(&addr)
                     && dev.is_none_or(|d| r.dev.as_deref() == Some(d))
             })
@@ -643,8 +648,18 @@ impl Facts for HostFacts<'_> {
             .map(|r| &r.ipsets)
     }
 
-    fn route_back(&self, src: Ipv4Addr) -> (RouteType, Option<String>, String) {
-        let back = self.world.hosts[self.host].routes.lookup(src);
+    fn route_back(
+        &self,
+        src: Ipv4Addr,
+        from: Ipv4Addr,
+        mark: u32,
+    ) -> (RouteType, Option<String>, String) {
+        let flow = crate::engine::policy::Flow {
+            src: from,
+            mark,
+            ..crate::engine::policy::Flow::to(src)
+        };
+        let back = self.world.hosts[self.host].routes.lookup_flow(&flow);
         match &back.route {
             Some(r) => (r.kind, r.dev.clone(), r.to_string()),
             None => (RouteType::Unreachable, None, "no route".into()),
@@ -925,6 +940,25 @@ fn state_words(related: bool, seen_reply: bool, dir: Dir) -> String {
     match dir {
         Dir::Reply => format!("{name}, reply direction"),
         Dir::Original => name.to_string(),
+    }
+}
+
+/// What a route lookup of `pkt` knows (`flowi4`): its addresses, mark,
+/// input device (`lo` for a host's own packet), protocol and ports. A
+/// tunnel's outer header is looked up with the tunnel's mark, 0.
+fn flow_of(pkt: &Packet, lookup: Lookup) -> crate::engine::policy::Flow<'_> {
+    let h = pkt.head();
+    crate::engine::policy::Flow {
+        dst: h.dst,
+        src: h.src,
+        mark: if lookup == Lookup::Tunnel {
+            0
+        } else {
+            pkt.mark
+        },
+        iif: pkt.iif.as_deref().unwrap_or("lo"),
+        proto: h.protocol.number(),
+        ports: pkt.head_transport().and_then(|t| t.ports()),
     }
 }
 
@@ -2571,7 +2605,7 @@ impl Walker<'_, '_> {
     ) -> crate::engine::route::Decision {
         let dst = pkt.head().dst;
         let h = &self.world.hosts[host];
-        let mut d = h.routes.lookup(dst);
+        let mut d = h.routes.lookup_flow(&flow_of(pkt, lookup));
         // A gateway that is one of the host's own addresses makes a
         // host-scope nexthop, and the kernel uses a gateway only when its
         // scope is link: the destination itself is the neighbour (`ip route
@@ -2609,6 +2643,7 @@ impl Walker<'_, '_> {
                 dst,
                 candidates: d.candidates.clone(),
                 result: d.result(),
+                rules: d.rules.clone(),
             },
             &after,
         );
@@ -2626,19 +2661,20 @@ impl Walker<'_, '_> {
             Lookup::Tunnel
         };
         let d = self.route_step(host, lookup, &pkt);
+        let refuser = d.refuser();
         let Some(route) = d.route else {
             return self.drop(
                 host,
-                DropReason::NoRoute,
+                d.no_route_reason(),
                 format!(
-                    "no route to {} (sendmsg fails with ENETUNREACH)",
-                    pkt.head().dst
+                    "{} (sendmsg fails with ENETUNREACH)",
+                    d.no_route(pkt.head().dst)
                 ),
                 None,
                 &pkt.clone(),
             );
         };
-        if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt, None) {
+        if let Some(v) = self.unusable(host, route.kind, &refuser, &pkt, None) {
             return v;
         }
         // `mtu lock`: the host's own packets by this route go without DF.
@@ -2669,19 +2705,20 @@ impl Walker<'_, '_> {
             // in raw or filter OUTPUT leaves the route as it was
             // (measured on Linux 6.18 with an `ip rule fwmark`).
             let d = self.route_step(host, Lookup::Reroute, &pkt);
+            let refuser = d.refuser();
             match d.route {
                 Some(r) => route = r,
                 None => {
                     return self.drop(
                         host,
-                        DropReason::NoRoute,
-                        format!("no route to {} after OUTPUT", pkt.head().dst),
+                        d.no_route_reason(),
+                        format!("{} after OUTPUT", d.no_route(pkt.head().dst)),
                         None,
                         &pkt.clone(),
                     )
                 }
             }
-            if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt, None) {
+            if let Some(v) = self.unusable(host, route.kind, &refuser, &pkt, None) {
                 return v;
             }
             pkt.oif = if route.kind == RouteType::Local {
@@ -2907,11 +2944,16 @@ impl Walker<'_, '_> {
         &mut self,
         host: usize,
         kind: RouteType,
-        dst: &str,
+        // What refused it ([`Decision::refuser`]: `rule …` for an ip rule).
+        refuser: &str,
         pkt: &Packet,
         ct: Option<&Ct>,
     ) -> Option<Next> {
         let (reason, code) = match kind {
+            RouteType::Blackhole | RouteType::Prohibit if refuser.starts_with("rule ") => (
+                DropReason::RoutingRule,
+                (kind == RouteType::Prohibit).then_some(icmp::ADMIN_PROHIBITED),
+            ),
             RouteType::Blackhole => (DropReason::Blackhole, None),
             RouteType::Unreachable => (DropReason::Unreachable, Some(icmp::HOST_UNREACH)),
             RouteType::Prohibit => (DropReason::Prohibit, Some(icmp::ADMIN_PROHIBITED)),
@@ -2931,14 +2973,7 @@ impl Walker<'_, '_> {
             (true, RouteType::Unreachable) => "; the program's send fails with EHOSTUNREACH (No route to host), and no ICMP is made",
             (true, _) => "; the program's send fails with EACCES (Permission denied), and no ICMP is made",
         };
-        Some(self.refuse(
-            host,
-            reason,
-            format!("{} route {dst}{own}", kind.as_str()),
-            resp,
-            attached,
-            pkt,
-        ))
+        Some(self.refuse(host, reason, format!("{refuser}{own}"), resp, attached, pkt))
     }
 
     /// A packet arrives on a device of `host`.
@@ -2982,6 +3017,7 @@ impl Walker<'_, '_> {
             return self.bridge_forward(host, port, b, to, pkt, ct, false);
         }
         let d = self.route_step(host, Lookup::Input, &pkt);
+        let refuser = d.refuser();
         let Some(route) = d.route else {
             let resp = if self.world.hosts[host].ip_forward {
                 self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::NET_UNREACH)
@@ -2991,8 +3027,8 @@ impl Walker<'_, '_> {
             let attached = self.attach(host, &ct);
             return self.refuse(
                 host,
-                DropReason::NoRoute,
-                format!("no route to {}", pkt.head().dst),
+                d.no_route_reason(),
+                d.no_route(pkt.head().dst),
                 resp,
                 attached,
                 &pkt.clone(),
@@ -3001,7 +3037,7 @@ impl Walker<'_, '_> {
         let local = matches!(route.kind, RouteType::Local | RouteType::Broadcast);
         // As the route step showed it.
         pkt.oif = if local { None } else { route.dev.clone() };
-        if let Some(v) = self.unusable(host, route.kind, &route.dst.to_string(), &pkt, Some(&ct)) {
+        if let Some(v) = self.unusable(host, route.kind, &refuser, &pkt, Some(&ct)) {
             return v;
         }
         // fib_validate_source: a packet that arrives from outside with one

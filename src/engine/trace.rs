@@ -67,6 +67,20 @@ pub struct Candidate {
     pub line: usize,
 }
 
+/// One `ip rule` a route lookup walked past or followed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleWeighed {
+    /// The rule as `ip rule` prints it (`1536:\tfrom 10.0.97.30 lookup 2`).
+    pub rule: String,
+    /// Whether its selector took the packet.
+    pub matched: bool,
+    /// What it did, or which test of its selector failed.
+    pub why: String,
+    /// Line in the routes text.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub line: usize,
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -302,6 +316,9 @@ pub enum DropReason {
     Prohibit,
     /// No route matched.
     NoRoute,
+    /// An `ip rule` whose action is `blackhole`, `unreachable` or
+    /// `prohibit` ended the route lookup.
+    RoutingRule,
     /// TTL reached 0 while forwarding (ICMP time exceeded).
     TtlExceeded,
     /// A rule's `-j DROP` or a chain policy DROP.
@@ -359,6 +376,7 @@ impl DropReason {
             DropReason::Unreachable => "an unreachable route: a router answers the sender ICMP host unreachable (a host's own packet gets no ICMP: its send fails with EHOSTUNREACH)",
             DropReason::Prohibit => "a prohibit route: a router answers the sender ICMP administratively prohibited (a host's own packet gets no ICMP: its send fails with EACCES)",
             DropReason::NoRoute => "no route matches the destination (network unreachable)",
+            DropReason::RoutingRule => "an ip rule ends the route lookup: blackhole discards it silently, unreachable answers ICMP network unreachable, prohibit ICMP administratively prohibited (a host's own packet gets no ICMP: its send fails with EINVAL, ENETUNREACH or EACCES)",
             DropReason::TtlExceeded => "its TTL ran out at a router (ICMP time exceeded goes back, as traceroute uses it)",
             DropReason::Filtered => "dropped by netfilter",
             DropReason::Rejected => "rejected by netfilter's REJECT target",
@@ -526,6 +544,10 @@ pub enum StepKind {
         dst: Ipv4Addr,
         candidates: Vec<Candidate>,
         result: RouteResult,
+        /// The `ip rule` lines walked (when the namespace has rules of
+        /// its own; its first three alone are not listed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rules: Vec<RuleWeighed>,
     },
     /// A forwarded packet leaves by the interface it came in on, toward a
     /// next hop on its sender's own link: the kernel tells the sender to

@@ -591,8 +591,9 @@ fn is_objects(text: &str) -> bool {
 }
 
 /// Whether `text` is a node's listing: `iptables-save`, or `ip route` /
-/// `route -n` output (one of its first lines that are not comments reads
-/// as a route: a typo in the first keeps it a listing, with its errors).
+/// `route -n` / `ip rule` output (one of its first lines that are not
+/// comments reads as a route or a rule: a typo in the first keeps it a
+/// listing, with its errors).
 fn is_listing(text: &str) -> bool {
     let mut lines = (text.lines().map(str::trim)).filter(|l| !l.is_empty() && !l.starts_with('#'));
     Field::guess(text) == Field::Rules
@@ -600,7 +601,10 @@ fn is_listing(text: &str) -> bool {
         || lines
             .by_ref()
             .take(20)
-            .any(|l| crate::engine::route_text::parse_ip_route_line(l, 1).is_ok_and(|r| r.is_some()))
+            .any(|l| {
+                crate::engine::policy::is_rule_line(l)
+                    || crate::engine::route_text::parse_ip_route_line(l, 1).is_ok_and(|r| r.is_some())
+            })
 }
 
 /// Whether two scenarios are the same but for their rules and routes.

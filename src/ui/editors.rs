@@ -12,7 +12,7 @@ use crate::ui::model::plural;
 use crate::engine::error::ParseError;
 use crate::engine::iptables::eval::RuleAt;
 use crate::engine::iptables::{Counters, Ruleset};
-use crate::engine::route::RouteTable;
+use crate::engine::route::{RouteTable, TableId};
 use crate::engine::route_text;
 use crate::engine::scenario::HostKind;
 use crate::ui::browser;
@@ -939,8 +939,24 @@ fn route_n(props: &RouteNProps) -> Html {
         .map(|h| h.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
     let main = route_text::kernel_order(&props.routes);
+    // route -n knows only main: say what else the host routes by.
+    let mut others: Vec<String> = (props.routes.routes.iter())
+        .map(|r| r.table)
+        .filter(|t| ![TableId::MAIN, TableId::LOCAL].contains(t))
+        .map(|t| t.name())
+        .collect();
+    others.dedup();
+    let rules = props.routes.rules.len();
+    let beyond = match (rules, others.len()) {
+        (0, 0) => String::new(),
+        (0, _) => format!("route -n lists the main table only; the text view has this host's routes of table {} too.", others.join(", ")),
+        (_, 0) => format!("route -n lists the main table only; the text view has this host's {} too.", plural(rules, "ip rule")),
+        _ => format!("route -n lists the main table only; the text view has this host's {} and its routes of table {} too.", plural(rules, "ip rule"), others.join(", ")),
+    };
     // Scrolls sideways in a narrow column (the keyboard reaches it).
     html! {
+        <>
+        if !beyond.is_empty() { <p class="help left-out">{ beyond }</p> }
         <div class="table-scroll" tabindex="0" role="region" aria-label="route -n">
         <table class="route-n">
             <caption class="visually-hidden">{ "Kernel IP routing table (route -n)" }</caption>
@@ -959,5 +975,6 @@ fn route_n(props: &RouteNProps) -> Html {
             </tbody>
         </table>
         </div>
+        </>
     }
 }

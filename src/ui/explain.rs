@@ -146,10 +146,34 @@ pub fn explain(props: &ExplainProps) -> Html {
             candidates,
             result,
             dst,
+            rules,
             ..
         } => html! {
             <>
-                <p>{ format!("Route lookup for {dst}: the local table first, then main; longest prefix wins, then the lowest metric. Result: {}.", result.describe()) }</p>
+                if rules.is_empty() {
+                    <p>{ format!("Route lookup for {dst}: the local table first, then main; longest prefix wins, then the lowest metric. Result: {}.", result.describe()) }</p>
+                } else {
+                    <p>{ format!("Route lookup for {dst}: the ip rules by priority, each whose selector takes the packet looking up its table, until a table gives a route; within a table the longest prefix wins, then the lowest metric. Result: {}.", result.describe()) }</p>
+                    <div class="table-scroll"><table class="explain-table rules-walked">
+                        <caption class="visually-hidden">{ "The ip rules walked, and what each did" }</caption>
+                        <thead><tr><th scope="col">{ "ip rule, and what it did" }</th></tr></thead>
+                        <tbody>
+                            // The last rule walked decided, when it took the
+                            // packet; the others it took sent it on.
+                            { for rules.iter().enumerate().map(|(i, r)| html! {
+                                <tr class={classes!((r.matched && i + 1 == rules.len()).then_some("chosen"))}>
+                                    <td>
+                                        if !r.matched { <span class="tag row-skipped">{ "✗ no match" }</span>{ " " } }
+                                        else if i + 1 == rules.len() { <span class="tag row-match">{ "✓ decides" }</span>{ " " } }
+                                        else { <span class="tag row-skipped">{ "→ goes on" }</span>{ " " } }
+                                        <code>{ r.rule.replace('\t', " ") }</code>
+                                        <span class="why">{ r.why.clone() }</span>
+                                    </td>
+                                </tr>
+                            }) }
+                        </tbody>
+                    </table></div>
+                }
                 // A loopback source on its way out (a NodePort called on
                 // 127.0.0.1, DNATed in OUTPUT): the kernel lets it leave
                 // only with route_localnet, which kube-proxy sets.

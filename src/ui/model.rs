@@ -945,10 +945,14 @@ pub fn rule_at(
     }
 }
 
-/// The line of the route a routing step chose (0 for the local table).
+/// The line of the route a routing step chose (0 for the local table),
+/// or of the `ip rule` that ended the lookup without one.
 pub fn step_route_line(step: &Step) -> Option<usize> {
     match &step.kind {
-        StepKind::Route { candidates, .. } => candidates.iter().find(|c| c.chosen).map(|c| c.line),
+        StepKind::Route {
+            candidates, rules, ..
+        } => (candidates.iter().find(|c| c.chosen).map(|c| c.line))
+            .or_else(|| rules.last().filter(|r| r.matched).map(|r| r.line)),
         _ => None,
     }
 }

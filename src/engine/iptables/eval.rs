@@ -60,10 +60,13 @@ pub trait Facts {
         None
     }
     /// The route back to `src` (`ip route get` from it): its type, the
-    /// device it leaves by, and the route in words.
+    /// device it leaves by, and the route in words. `from` and `mark`: the
+    /// lookup's source and mark (what `ip rule` selectors see).
     fn route_back(
         &self,
         _src: Ipv4Addr,
+        _from: Ipv4Addr,
+        _mark: u32,
     ) -> (crate::engine::route::RouteType, Option<String>, String) {
         (
             crate::engine::route::RouteType::Unreachable,
@@ -80,7 +83,7 @@ fn reverse_path(m: &MatchKind, pkt: &Packet, env: &dyn Facts) -> (bool, String) 
     let MatchKind::Rpfilter {
         loose,
         accept_local,
-        ..
+        validmark,
     } = m
     else {
         return (false, String::new());
@@ -93,7 +96,10 @@ fn reverse_path(m: &MatchKind, pkt: &Packet, env: &dyn Facts) -> (bool, String) 
             "the packet came in on lo, which rpfilter always passes".into(),
         );
     }
-    let (kind, dev, route) = env.route_back(h.src);
+    // rpfilter_mt's lookup: to the source, from the destination, with
+    // the packet's mark only under --validmark.
+    let mark = if *validmark { pkt.mark } else { 0 };
+    let (kind, dev, route) = env.route_back(h.src, h.dst, mark);
     let dev = dev.unwrap_or_default();
     let src = h.src;
     match kind {

@@ -1,0 +1,524 @@
+//! Policy routing: the rules `ip rule` lists, which choose the routing
+//! table a lookup consults (`fib_rules_lookup`). A namespace starts with
+//! three: `0: from all lookup local`, `32766: from all lookup main` and
+//! `32767: from all lookup default`.
+//!
+//! The rules travel in a host's routes text, as `ip rule` prints them
+//! (`1536:\tfrom 10.0.97.30 lookup 2`), among its `ip route show table
+//! all` lines. The lookup itself is [`crate::engine::route::RouteTable`]'s.
+
+use crate::engine::error::ParseError;
+use crate::engine::iptables::rule::parse_net;
+use crate::engine::route::TableId;
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// What a rule does when its selector matches (`ip rule`'s action).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleAction {
+    /// `lookup TABLE`: consult the table; no route there (or a `throw`
+    /// route) goes on with the next rule.
+    Lookup(TableId),
+    /// `goto PREF`: go on at the first rule of that priority.
+    Goto(u32),
+    /// `nop`: nothing; the next rule.
+    Nop,
+    /// `blackhole`: the lookup fails with EINVAL; the packet is discarded.
+    Blackhole,
+    /// `unreachable`: the lookup fails with ENETUNREACH.
+    Unreachable,
+    /// `prohibit`: the lookup fails with EACCES.
+    Prohibit,
+}
+
+/// One `ip rule` line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingRule {
+    pub pref: u32,
+    /// `not`: the selector inverted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not: bool,
+    /// `from PREFIX` (`from all`: 0.0.0.0/0).
+    pub from: Ipv4Net,
+    /// `to PREFIX`.
+    pub to: Ipv4Net,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos: Option<u8>,
+    /// `fwmark VALUE/MASK` (a mask of all ones when none is written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fwmark: Option<(u32, u32)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iif: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oif: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uidrange: Option<(u32, u32)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipproto: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sport: Option<(u16, u16)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dport: Option<(u16, u16)>,
+    pub action: RuleAction,
+    /// `suppress_prefixlength N`: a route this rule's table gives with a
+    /// prefix of N bits or fewer is not taken; the next rule is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppress_prefixlength: Option<u8>,
+    /// Line in the routes text (0 for the rules a namespace starts with).
+    #[serde(default)]
+    pub line: usize,
+}
+
+/// What a route lookup knows of the packet (the kernel's `flowi4`).
+#[derive(Clone, Copy, Debug)]
+pub struct Flow<'a> {
+    pub dst: Ipv4Addr,
+    /// 0.0.0.0 when the lookup has no source (an unbound socket's first).
+    pub src: Ipv4Addr,
+    pub mark: u32,
+    /// The device the packet came in on; `lo` for a host's own packet.
+    pub iif: &'a str,
+    /// The IP protocol number (0: not known).
+    pub proto: u8,
+    pub ports: Option<(u16, u16)>,
+}
+
+impl Flow<'_> {
+    /// A lookup of `dst` alone, as a host's own packet without a source.
+    pub fn to(dst: Ipv4Addr) -> Flow<'static> {
+        Flow {
+            dst,
+            src: Ipv4Addr::UNSPECIFIED,
+            mark: 0,
+            iif: "lo",
+            proto: 0,
+            ports: None,
+        }
+    }
+}
+
+const ALL: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::UNSPECIFIED, 0);
+
+/// The three rules of a new namespace.
+pub static DEFAULT_RULES: [RoutingRule; 3] = [
+    RoutingRule::new(0, RuleAction::Lookup(TableId::LOCAL)),
+    RoutingRule::new(32766, RuleAction::Lookup(TableId::MAIN)),
+    RoutingRule::new(32767, RuleAction::Lookup(TableId::DEFAULT)),
+];
+
+impl RoutingRule {
+    const fn new(pref: u32, action: RuleAction) -> RoutingRule {
+        RoutingRule {
+            pref,
+            not: false,
+            from: ALL,
+            to: ALL,
+            tos: None,
+            fwmark: None,
+            iif: None,
+            oif: None,
+            uidrange: None,
+            ipproto: None,
+            sport: None,
+            dport: None,
+            action,
+            suppress_prefixlength: None,
+            line: 0,
+        }
+    }
+
+    /// Whether the selector takes `f` (`fib_rule_match`, with `not`
+    /// applied), and if not, the first test that failed, in words.
+    pub fn matches(&self, f: &Flow) -> (bool, String) {
+        let failed = self.first_failure(f);
+        match (failed, self.not) {
+            (None, false) => (true, String::new()),
+            (Some(why), false) => (false, why),
+            (None, true) => (false, "its selector matches, and \"not\" inverts it".into()),
+            (Some(why), true) => (true, format!("{why}, and \"not\" inverts it")),
+        }
+    }
+
+    fn first_failure(&self, f: &Flow) -> Option<String> {
+        if !self.from.contains(&f.src) {
+            return Some(if f.src.is_unspecified() {
+                format!("from {}: the lookup has no source yet", self.from)
+            } else {
+                format!("the source {} is not in {}", f.src, self.from)
+            });
+        }
+        if !self.to.contains(&f.dst) {
+            return Some(format!("the destination {} is not in {}", f.dst, self.to));
+        }
+        if let Some(t) = self.tos.filter(|t| *t != 0) {
+            return Some(format!(
+                "tos {t:#04x}: the packet's TOS is 0 (Packet Walk sends every packet with TOS 0)"
+            ));
+        }
+        if let Some((v, m)) = self.fwmark {
+            if (f.mark ^ v) & m != 0 {
+                return Some(format!(
+                    "the packet's mark {:#x} under the mask {m:#x} is {:#x}, not {v:#x}",
+                    f.mark,
+                    f.mark & m
+                ));
+            }
+        }
+        if let Some(i) = self.iif.as_deref().filter(|i| *i != f.iif) {
+            return Some(if f.iif == "lo" {
+                format!("iif {i}: this host's own packet is looked up as from lo")
+            } else {
+                format!("the packet came in on {}, not {i}", f.iif)
+            });
+        }
+        if let Some(o) = &self.oif {
+            return Some(format!(
+                "oif {o}: only a socket bound to {o} looks up with that output device"
+            ));
+        }
+        if let Some((lo, hi)) = self.uidrange.filter(|(lo, _)| *lo > 0) {
+            return Some(format!(
+                "uidrange {lo}-{hi}: the lookup's user is root (0) in Packet Walk"
+            ));
+        }
+        if let Some(p) = self.ipproto.filter(|p| *p != f.proto) {
+            return Some(format!(
+                "ipproto {}: the packet's protocol is {}",
+                proto_name(p),
+                proto_name(f.proto)
+            ));
+        }
+        for (which, range, port) in [
+            ("sport", self.sport, f.ports.map(|p| p.0)),
+            ("dport", self.dport, f.ports.map(|p| p.1)),
+        ] {
+            if let Some((lo, hi)) = range {
+                let port = port.unwrap_or(0);
+                if port < lo || port > hi {
+                    return Some(format!(
+                        "{which} {}: the packet's is {port}",
+                        range_text(lo, hi)
+                    ));
+                }
+            }
+        }
+        None
+    }
+}
+
+fn range_text(lo: u16, hi: u16) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
+    }
+}
+
+fn proto_name(p: u8) -> String {
+    match p {
+        1 => "icmp".into(),
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        n => n.to_string(),
+    }
+}
+
+fn net_text(n: &Ipv4Net) -> String {
+    if n.prefix_len() == 0 {
+        "all".into()
+    } else if n.prefix_len() == 32 {
+        n.addr().to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+impl fmt::Display for RoutingRule {
+    /// As `ip rule` prints it, with its priority (`1536:\tfrom 10.0.97.30
+    /// lookup 2`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:\t", self.pref)?;
+        if self.not {
+            f.write_str("not ")?;
+        }
+        write!(f, "from {}", net_text(&self.from))?;
+        if self.to.prefix_len() > 0 {
+            write!(f, " to {}", net_text(&self.to))?;
+        }
+        if let Some(t) = self.tos {
+            write!(f, " tos {t:#04x}")?;
+        }
+        if let Some((v, m)) = self.fwmark {
+            if m == u32::MAX {
+                write!(f, " fwmark {v:#x}")?;
+            } else {
+                write!(f, " fwmark {v:#x}/{m:#x}")?;
+            }
+        }
+        if let Some(i) = &self.iif {
+            write!(f, " iif {i}")?;
+        }
+        if let Some(o) = &self.oif {
+            write!(f, " oif {o}")?;
+        }
+        if let Some((lo, hi)) = self.uidrange {
+            write!(f, " uidrange {lo}-{hi}")?;
+        }
+        if let Some(p) = self.ipproto {
+            write!(f, " ipproto {}", proto_name(p))?;
+        }
+        if let Some((lo, hi)) = self.sport {
+            write!(f, " sport {}", range_text(lo, hi))?;
+        }
+        if let Some((lo, hi)) = self.dport {
+            write!(f, " dport {}", range_text(lo, hi))?;
+        }
+        match self.action {
+            RuleAction::Lookup(t) => write!(f, " lookup {}", t.name())?,
+            RuleAction::Goto(p) => write!(f, " goto {p}")?,
+            RuleAction::Nop => f.write_str(" nop")?,
+            RuleAction::Blackhole => f.write_str(" blackhole")?,
+            RuleAction::Unreachable => f.write_str(" unreachable")?,
+            RuleAction::Prohibit => f.write_str(" prohibit")?,
+        }
+        if let Some(n) = self.suppress_prefixlength {
+            write!(f, " suppress_prefixlength {n}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a routes text's line is an `ip rule` line: it starts with its
+/// priority and a colon.
+pub fn is_rule_line(line: &str) -> bool {
+    line.split_whitespace()
+        .next()
+        .and_then(|w| w.strip_suffix(':'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn column(line: &str, word: &str) -> usize {
+    line.find(word)
+        .map(|b| crate::engine::lex::column(line, b))
+        .unwrap_or(1)
+}
+
+const KEYWORDS: &str = "not, from, to, tos, fwmark, iif, oif, uidrange, ipproto, sport, dport, lookup, goto, nop, blackhole, unreachable, prohibit, suppress_prefixlength";
+
+/// Parses one `ip rule` line (`PREF:\tSELECTOR ACTION`), as `ip rule`
+/// lists it.
+pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseError> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let err = |word: &str, msg: String| ParseError::new(line_no, column(line, word), msg);
+    let pref_word = words[0].trim_end_matches(':');
+    let pref: u32 = pref_word.parse().map_err(|_| {
+        err(
+            pref_word,
+            format!("rule priority {pref_word} is out of range: at most 4294967295"),
+        )
+    })?;
+    let mut r = RoutingRule::new(pref, RuleAction::Nop);
+    let mut action = None;
+    let mut k = 1;
+    while k < words.len() {
+        let w = words[k];
+        let value = |what: &str| -> Result<&str, ParseError> {
+            words.get(k + 1).copied().ok_or_else(|| {
+                ParseError::new(line_no, line.len() + 1, format!("\"{w}\" needs a value"))
+                    .expected(what.to_string())
+            })
+        };
+        let net = |v: &str| -> Result<Ipv4Net, ParseError> {
+            if v == "all" || v == "default" {
+                return Ok(ALL);
+            }
+            let n = parse_net(v).map_err(|m| err(v, m))?;
+            Ok(n.trunc())
+        };
+        let mut step = 2;
+        match w {
+            "not" => {
+                r.not = true;
+                step = 1;
+            }
+            "from" => r.from = net(value("a prefix or \"all\"")?)?,
+            "to" => r.to = net(value("a prefix or \"all\"")?)?,
+            "tos" | "dsfield" => {
+                let v = value("a TOS value such as 0x10")?;
+                r.tos = Some(
+                    parse_u32(v)
+                        .and_then(|n| u8::try_from(n).ok())
+                        .ok_or_else(|| err(v, format!("\"{v}\" is not a TOS value (0 to 0xff)")))?,
+                );
+            }
+            "fwmark" => {
+                let v = value("a mark, as 0x80 or 0x80/0x80")?;
+                let (m, mask) = v.split_once('/').unwrap_or((v, "0xffffffff"));
+                let bad = || err(v, format!("\"{v}\" is not a mark (as 0x80 or 0x80/0x80)"));
+                r.fwmark = Some((
+                    parse_u32(m).ok_or_else(bad)?,
+                    parse_u32(mask).ok_or_else(bad)?,
+                ));
+            }
+            "iif" | "dev" => r.iif = Some(value("a device name")?.to_string()),
+            "oif" => r.oif = Some(value("a device name")?.to_string()),
+            "[detached]" | "unresolved" | "[unresolved]" => step = 1,
+            "uidrange" => {
+                let v = value("a range of user ids, as 1000-2000")?;
+                let (a, b) = v.split_once('-').unwrap_or((v, v));
+                match (a.parse(), b.parse()) {
+                    (Ok(a), Ok(b)) if a <= b => r.uidrange = Some((a, b)),
+                    _ => {
+                        return Err(err(
+                            v,
+                            format!("\"{v}\" is not a range of user ids (as 1000-2000)"),
+                        ))
+                    }
+                }
+            }
+            "ipproto" => {
+                let v = value("tcp, udp, icmp or a number")?;
+                r.ipproto = Some(match v {
+                    "tcp" => 6,
+                    "udp" => 17,
+                    "icmp" => 1,
+                    _ => v.parse().map_err(|_| {
+                        err(
+                            v,
+                            format!("\"{v}\" is not an IP protocol (tcp, udp, icmp or a number)"),
+                        )
+                    })?,
+                });
+            }
+            "sport" | "dport" => {
+                let v = value("a port or a range, as 1000-2000")?;
+                let (a, b) = v.split_once('-').unwrap_or((v, v));
+                let range = match (a.parse::<u16>(), b.parse::<u16>()) {
+                    (Ok(a), Ok(b)) if a <= b => (a, b),
+                    _ => return Err(err(v, format!("\"{v}\" is not a port or a range of ports"))),
+                };
+                if w == "sport" {
+                    r.sport = Some(range);
+                } else {
+                    r.dport = Some(range);
+                }
+            }
+            "lookup" | "table" => {
+                let v = value("a table: local, main, default or a number")?;
+                let t = TableId::parse(v).ok_or_else(|| {
+                    err(v, format!("table \"{v}\" is not known: give its number (its name comes from /etc/iproute2/rt_tables, which Packet Walk does not read)"))
+                })?;
+                action = Some(RuleAction::Lookup(t));
+            }
+            "goto" => {
+                let v = value("a rule priority")?;
+                let p = v
+                    .parse()
+                    .map_err(|_| err(v, format!("\"{v}\" is not a rule priority")))?;
+                if p <= pref {
+                    return Err(err(v, format!("goto {p} does not go forward from rule {pref}: ip rule says \"Invalid argument\" (a goto must go to a later priority)")));
+                }
+                action = Some(RuleAction::Goto(p));
+            }
+            "nop" | "blackhole" | "unreachable" | "prohibit" => {
+                action = Some(match w {
+                    "nop" => RuleAction::Nop,
+                    "blackhole" => RuleAction::Blackhole,
+                    "unreachable" => RuleAction::Unreachable,
+                    _ => RuleAction::Prohibit,
+                });
+                step = 1;
+            }
+            "suppress_prefixlength" => {
+                let v = value("a prefix length")?;
+                r.suppress_prefixlength =
+                    Some(v.parse::<u8>().ok().filter(|n| *n <= 32).ok_or_else(|| {
+                        err(v, format!("\"{v}\" is not a prefix length (0 to 32)"))
+                    })?);
+            }
+            "proto" | "realms" | "priority" | "pref" | "preference" => {
+                value("a value")?;
+            }
+            "suppress_ifgroup" | "l3mdev" | "nat" | "map-to" | "flowlabel" | "dscp" => {
+                return Err(err(w, format!("\"{w}\" in a rule is not modelled")));
+            }
+            _ => {
+                return Err(
+                    err(w, format!("unknown keyword \"{w}\" in an ip rule line"))
+                        .expected(KEYWORDS),
+                );
+            }
+        }
+        k += step;
+    }
+    r.action = action.ok_or_else(|| {
+        ParseError::new(line_no, line.len() + 1, "the rule has no action")
+            .expected("lookup TABLE, goto PREF, nop, blackhole, unreachable or prohibit")
+    })?;
+    r.line = line_no;
+    Ok(r)
+}
+
+fn parse_u32(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+impl RoutingRule {
+    /// Whether it takes every packet (`from all`, no other test, nothing
+    /// set aside): what the rules a namespace starts with are.
+    fn takes_all(&self) -> bool {
+        let plain = RoutingRule::new(self.pref, self.action);
+        RoutingRule {
+            line: 0,
+            ..self.clone()
+        } == plain
+    }
+}
+
+/// The rules a namespace starts with that `rules` do not list (a rule
+/// that takes every packet into the same table, at any priority).
+fn missing_defaults(rules: &[RoutingRule]) -> Vec<RoutingRule> {
+    if rules.is_empty() {
+        return Vec::new();
+    }
+    DEFAULT_RULES
+        .iter()
+        .filter(|d| !rules.iter().any(|r| r.takes_all() && r.action == d.action))
+        .cloned()
+        .collect()
+}
+
+/// The `ip rule` list the lookup walks, from a text's rule lines: sorted
+/// by priority (rules of one priority in the order written, as the
+/// kernel keeps the order they were added in), with the rules a
+/// namespace starts with that the text leaves out (see
+/// [`defaults_note`]).
+pub fn listing(mut rules: Vec<RoutingRule>) -> Vec<RoutingRule> {
+    rules.extend(missing_defaults(&rules));
+    rules.sort_by_key(|r| r.pref);
+    rules
+}
+
+/// Says which of the rules a namespace starts with a routes text's rules
+/// were joined by (empty when none).
+pub fn defaults_note(text: &str) -> String {
+    let rules: Vec<RoutingRule> = (text.lines().enumerate())
+        .filter(|(_, l)| is_rule_line(l))
+        .filter_map(|(i, l)| parse_rule_line(l.trim(), i + 1).ok())
+        .collect();
+    let added: Vec<String> = missing_defaults(&rules)
+        .iter()
+        .map(|r| r.to_string().replace('\t', " "))
+        .collect();
+    match added.len() {
+        0 => String::new(),
+        1 => format!("ip rule: the rule every namespace starts with, {}, is added: the text does not list it (ip rule add keeps it)", added[0]),
+        _ => format!("ip rule: the rules every namespace starts with, {}, are added: the text does not list them (ip rule add keeps them)", added.join(", ")),
+    }
+}
