@@ -2409,3 +2409,57 @@ fn an_ip_rules_action_refuses_as_the_kernel_does() {
         assert!(own.contains(errno), "{action}: {own}");
     }
 }
+
+/// The reverse path checks look back through the ip rules as Linux 6.18
+/// did: a packet from 10.20.0.5 (which main routes by veth6) arrives on
+/// eth0, and only table 20 routes 10.20.0.0/16 back by eth0. `-m
+/// rpfilter` looks up with the packet's destination as its source and
+/// lo as its input device; rp_filter (the sysctl) with the device its
+/// forward route leaves by (veth5) instead.
+#[test]
+fn reverse_path_checks_look_back_through_ip_rules() {
+    let rpfilter = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -m rpfilter --invert -j DROP\nCOMMIT\n";
+    // (rule, passes -m rpfilter, passes rp_filter = 1)
+    let rows = [
+        ("", false, false),
+        ("50:\tfrom all to 10.20.0.0/16 lookup 20", true, true),
+        ("50:\tfrom 10.20.0.5 lookup 20", false, false),
+        ("50:\tfrom 10.244.0.5 lookup 20", true, true),
+        ("50:\tfrom all iif eth0 lookup 20", false, false),
+        ("50:\tfrom all iif lo lookup 20", true, false),
+        ("50:\tfrom all iif veth5 lookup 20", false, true),
+    ];
+    for (rule, by_match, by_sysctl) in rows {
+        for (sysctl, passes) in [(false, by_match), (true, by_sysctl)] {
+            let mut sc = scenario(if sysctl { "" } else { rpfilter });
+            if let Text::Lines(routes) = &mut sc.hosts[0].routes {
+                routes.extend(
+                    [
+                        "10.20.0.0/16 dev veth6 scope link",
+                        "10.20.0.0/16 dev eth0 table 20",
+                        rule,
+                    ]
+                    .map(String::from),
+                );
+            }
+            sc.hosts[0].devices[1].rp_filter = u8::from(sysctl);
+            let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+            let mut s = SimState::new(&w);
+            let mut spec = tcp_spec("client", "10.244.0.5:80", 40000, "SYN", 0);
+            spec.src = Some("10.20.0.5".parse().unwrap());
+            let t = send(&mut w, &mut s, &spec).unwrap();
+            let got = delivered(&t) == "web5";
+            let how = if sysctl {
+                "rp_filter = 1"
+            } else {
+                "-m rpfilter"
+            };
+            assert_eq!(
+                got,
+                passes,
+                "{rule:?} under {how}: {}",
+                packetwalk::engine::render::table(&t)
+            );
+        }
+    }
+}

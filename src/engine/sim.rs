@@ -967,11 +967,15 @@ fn flow_of(pkt: &Packet, lookup: Lookup) -> crate::engine::policy::Flow<'_> {
 /// (strict) the route back to `src` must leave by `dev`; with 2 (loose)
 /// any unicast route back will do, but only on a device with an address of
 /// its own (on one without, a Calico veth, loose fails as strict does:
-/// `no_addr`, measured on Linux 6.18). Off (0), anything passes.
+/// `no_addr`, measured on Linux 6.18). Off (0), anything passes. `to`:
+/// the packet's destination and the device its route leaves by (`lo` when
+/// delivered here), which the lookup back gives `ip rule` as its source
+/// and input device (measured on Linux 6.18); None: neither is known.
 fn reverse_path(
     h: &crate::engine::scenario::Netns,
     dev: &str,
     src: Ipv4Addr,
+    to: Option<(Ipv4Addr, &str)>,
 ) -> Result<(), String> {
     let Some(d) = (h.devs.iter()).find(|d| d.spec.name == dev).filter(|d| {
         d.spec.rp_filter != 0
@@ -980,7 +984,14 @@ fn reverse_path(
         return Ok(());
     };
     let rp = d.spec.rp_filter;
-    let back = h.routes.lookup(src);
+    let back = match to {
+        Some((dst, out)) => h.routes.lookup_flow(&crate::engine::policy::Flow {
+            src: dst,
+            iif: out,
+            ..crate::engine::policy::Flow::to(src)
+        }),
+        None => h.routes.lookup(src),
+    };
     let out = match back.result() {
         crate::engine::trace::RouteResult::Unicast { dev, .. } => Some(dev),
         _ => None,
@@ -3059,9 +3070,14 @@ impl Walker<'_, '_> {
         // Linux 6.18 with Felix's rp_filter=1 on the cali veths: a pod's
         // packet whose /32 route was gone, or pointed at another veth, was
         // dropped there).
-        if let Some(Err(why)) =
-            checked.then(|| reverse_path(&self.world.hosts[host], &dev_name, src))
-        {
+        if let Some(Err(why)) = checked.then(|| {
+            let out = if local {
+                "lo"
+            } else {
+                route.dev.as_deref().unwrap_or("lo")
+            };
+            reverse_path(&self.world.hosts[host], &dev_name, src, Some((dst, out)))
+        }) {
             let detail = format!(
                 "{why}, so the kernel takes the source for spoofed and drops the packet (counted as IPReversePathFilter)"
             );
@@ -3321,7 +3337,7 @@ impl Walker<'_, '_> {
                     // of its own, its rp_filter first (arp_process).
                     let sip = arp_sender(&world.hosts[host], dev, next_hop, &pkt);
                     let refused = ours
-                        .then(|| reverse_path(peer, &b.spec.name, sip).err())
+                        .then(|| reverse_path(peer, &b.spec.name, sip, None).err())
                         .flatten();
                     let owner = if ours {
                         refused.is_none().then_some((ph, bi))
@@ -3364,7 +3380,7 @@ impl Walker<'_, '_> {
                 // pod whose route back leads out of another veth got no
                 // answer for 169.254.1.1).
                 let sip = arp_sender(&world.hosts[host], dev, next_hop, &pkt);
-                let filtered = reverse_path(peer, &pdev.spec.name, sip).err();
+                let filtered = reverse_path(peer, &pdev.spec.name, sip, None).err();
                 let answered =
                     filtered.is_none() && (owns || (pdev.spec.proxy_arp && routed_elsewhere()));
                 let proxy = !owns && pdev.spec.proxy_arp;
@@ -3394,7 +3410,7 @@ impl Walker<'_, '_> {
                     // rp_filter too (arp_process).
                     let sip = arp_sender(&world.hosts[host], dev, next_hop, &pkt);
                     let odev = &world.hosts[owner.0].devs[owner.1].spec.name;
-                    let refused = reverse_path(&world.hosts[owner.0], odev, sip).err();
+                    let refused = reverse_path(&world.hosts[owner.0], odev, sip, None).err();
                     let fresh = refused.is_none().then_some(owner);
                     match (
                         self.neighbour(host, dev, next_hop, fresh, false, &pkt),
