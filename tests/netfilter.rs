@@ -941,7 +941,7 @@ fn conntrack_follows_the_kernels_tcp_state_table() {
     let reply = "src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000";
     let line = |timeout: u32, state: &str, replied: bool, assured: bool| {
         format!(
-            "tcp      6 {timeout} {state} {tuples}{} {reply}{}",
+            "tcp      6 {timeout} {state} {tuples}{} {reply}{} mark=0 use=1",
             if replied { "" } else { " [UNREPLIED]" },
             if assured { " [ASSURED]" } else { "" }
         )
@@ -1031,29 +1031,29 @@ fn conntrack_checks_a_resets_sequence_number() {
         "TCP answers it with a challenge ACK",
     );
     let cases: Vec<(&str, Vec<Seg>, &str, String, &str)> = vec![
-        ("the exact number", after(&[(c, "RST", 1101, 0, 0)]), "ESTABLISHED; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
-        ("with its ACK", after(&[(sv, "RST,ACK", 5001, 1101, 0)]), "ESTABLISHED, reply direction; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
-        ("in the window, past it", after(&[(c, "RST", 1200, 0, 0)]), "ESTABLISHED; a RST with sequence number 1200, past 1101, the most the other side has acknowledged", format!("tcp      6 10 ESTABLISHED {tuples} [ASSURED]"), challenged),
+        ("the exact number", after(&[(c, "RST", 1101, 0, 0)]), "ESTABLISHED; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED] mark=0 use=1"), reset),
+        ("with its ACK", after(&[(sv, "RST,ACK", 5001, 1101, 0)]), "ESTABLISHED, reply direction; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED] mark=0 use=1"), reset),
+        ("in the window, past it", after(&[(c, "RST", 1200, 0, 0)]), "ESTABLISHED; a RST with sequence number 1200, past 1101, the most the other side has acknowledged", format!("tcp      6 10 ESTABLISHED {tuples} [ASSURED] mark=0 use=1"), challenged),
         // The acknowledgement is checked after either decision.
-        ("in the window, acknowledging past the client's data", after(&[(sv, "RST,ACK", 5100, 1200, 0)]), "INVALID (a RST acknowledging 1200, past anything the other side sent (it ends at 1101)", format!("tcp      6 432000 ESTABLISHED {tuples} [ASSURED]"), "NoListener"),
-        ("then the exact one", after(&[(c, "RST", 1200, 0, 0), (c, "RST", 1101, 0, 0)]), "ESTABLISHED; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
-        ("before the acknowledgement", after(&[(c, "RST", 1050, 0, 0)]), "INVALID (a RST with sequence number 1050 in ESTABLISHED, before 1101", format!("tcp      6 432000 ESTABLISHED {tuples} [ASSURED]"), "NoListener"),
+        ("in the window, acknowledging past the client's data", after(&[(sv, "RST,ACK", 5100, 1200, 0)]), "INVALID (a RST acknowledging 1200, past anything the other side sent (it ends at 1101)", format!("tcp      6 432000 ESTABLISHED {tuples} [ASSURED] mark=0 use=1"), "NoListener"),
+        ("then the exact one", after(&[(c, "RST", 1200, 0, 0), (c, "RST", 1101, 0, 0)]), "ESTABLISHED; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED] mark=0 use=1"), reset),
+        ("before the acknowledgement", after(&[(c, "RST", 1050, 0, 0)]), "INVALID (a RST with sequence number 1050 in ESTABLISHED, before 1101", format!("tcp      6 432000 ESTABLISHED {tuples} [ASSURED] mark=0 use=1"), "NoListener"),
         // A RST train: data not yet acknowledged, then a RST at its end.
-        ("after the sender's own data", after(&[(sv, "PSH,ACK", 5001, 1101, 20), (sv, "RST,ACK", 5021, 1101, 0)]), "ESTABLISHED, reply direction; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), reset),
+        ("after the sender's own data", after(&[(sv, "PSH,ACK", 5001, 1101, 20), (sv, "RST,ACK", 5021, 1101, 0)]), "ESTABLISHED, reply direction; TCP state ESTABLISHED → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED] mark=0 use=1"), reset),
         // Closing anyway: no check.
-        ("in FIN_WAIT, before the acknowledgement", after(&[(c, "FIN,ACK", 1101, 5001, 0), (c, "RST", 1050, 0, 0)]), "ESTABLISHED; TCP state FIN_WAIT → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), "OutOfWindow"),
+        ("in FIN_WAIT, before the acknowledgement", after(&[(c, "FIN,ACK", 1101, 5001, 0), (c, "RST", 1050, 0, 0)]), "ESTABLISHED; TCP state FIN_WAIT → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED] mark=0 use=1"), "OutOfWindow"),
         // The socket, once the peer's FIN came, takes a reset at the FIN's
         // own number too; in TIME_WAIT, only the exact one; past its
         // window, none.
-        ("at the FIN's number, in CLOSE_WAIT", after(&[(c, "FIN,ACK", 1101, 5001, 0), (c, "RST", 1101, 0, 0)]), "ESTABLISHED; TCP state FIN_WAIT → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), "the peer had closed its side: recv() reads the end of the stream"),
-        ("inexact, in TIME_WAIT", after(&[(sv, "FIN,ACK", 5001, 1101, 0), (c, "FIN,ACK", 1101, 5002, 0), (c, "RST", 1105, 0, 0)]), "ESTABLISHED; TCP state LAST_ACK → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED]"), "OutOfWindow"),
-        ("past the socket's window", after(&[(c, "RST", 1101 + 70_000, 0, 0)]), "ESTABLISHED; a RST with sequence number 71101, past 1101", format!("tcp      6 10 ESTABLISHED {tuples} [ASSURED]"), "OutOfWindow"),
+        ("at the FIN's number, in CLOSE_WAIT", after(&[(c, "FIN,ACK", 1101, 5001, 0), (c, "RST", 1101, 0, 0)]), "ESTABLISHED; TCP state FIN_WAIT → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED] mark=0 use=1"), "the peer had closed its side: recv() reads the end of the stream"),
+        ("inexact, in TIME_WAIT", after(&[(sv, "FIN,ACK", 5001, 1101, 0), (c, "FIN,ACK", 1101, 5002, 0), (c, "RST", 1105, 0, 0)]), "ESTABLISHED; TCP state LAST_ACK → CLOSE", format!("tcp      6 10 CLOSE {tuples} [ASSURED] mark=0 use=1"), "OutOfWindow"),
+        ("past the socket's window", after(&[(c, "RST", 1101 + 70_000, 0, 0)]), "ESTABLISHED; a RST with sequence number 71101, past 1101", format!("tcp      6 10 ESTABLISHED {tuples} [ASSURED] mark=0 use=1"), "OutOfWindow"),
         ("answering the SYN", vec![(c, "SYN", 1000, 0, 0), (sv, "RST,ACK", 0, 1001, 0)], "ESTABLISHED, reply direction; a RST came before any answer, so conntrack deletes the connection", String::new(), "ECONNREFUSED"),
         // Before any answer the opener's window ends at its SYN's end
         // (measured: the entry stays SYN_SENT past it, goes at it).
-        ("the opener's, past its SYN's end", vec![(c, "SYN", 1000, 0, 0), (c, "RST,ACK", 1002, 0, 0)], "INVALID (a RST with sequence number 1002, past 1001, where the opening SYN ended", "tcp      6 120 SYN_SENT src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=8080 [UNREPLIED] src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000".to_string(), "NoListener"),
+        ("the opener's, past its SYN's end", vec![(c, "SYN", 1000, 0, 0), (c, "RST,ACK", 1002, 0, 0)], "INVALID (a RST with sequence number 1002, past 1001, where the opening SYN ended", "tcp      6 120 SYN_SENT src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=8080 [UNREPLIED] src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000 mark=0 use=1".to_string(), "NoListener"),
         ("the opener's, at its SYN's end", vec![(c, "SYN", 1000, 0, 0), (c, "RST,ACK", 1001, 0, 0)], "NEW (no reply seen yet); a RST came before any answer, so conntrack deletes the connection", String::new(), "listening on 0.0.0.0:80"),
-        ("acknowledging past the SYN", vec![(c, "SYN", 1000, 0, 0), (sv, "RST,ACK", 0, 1005, 0)], "INVALID (a RST acknowledging 1005, past anything the other side sent (it ends at 1001)", "tcp      6 120 SYN_SENT src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=8080 [UNREPLIED] src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000".to_string(), "NoListener"),
+        ("acknowledging past the SYN", vec![(c, "SYN", 1000, 0, 0), (sv, "RST,ACK", 0, 1005, 0)], "INVALID (a RST acknowledging 1005, past anything the other side sent (it ends at 1001)", "tcp      6 120 SYN_SENT src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=8080 [UNREPLIED] src=10.244.0.5 dst=10.0.0.2 sport=80 dport=40000 mark=0 use=1".to_string(), "NoListener"),
     ];
     for (what, segs, want, listed, socket) in cases {
         let (mut w, mut s) = routed(&rules);
@@ -1144,26 +1144,26 @@ fn a_udp_stream_is_assured_as_the_kernel_does() {
             "client",
             "10.244.0.5:53",
             40000,
-            format!("udp      17 30 {tuples} [UNREPLIED] {reply}"),
+            format!("udp      17 30 {tuples} [UNREPLIED] {reply} mark=0 use=1"),
         ),
         (
             "web5",
             "10.0.0.2:40000",
             53,
-            format!("udp      17 30 {tuples} {reply}"),
+            format!("udp      17 30 {tuples} {reply} mark=0 use=1"),
         ),
         // 2 s after the first: not yet a stream.
         (
             "client",
             "10.244.0.5:53",
             40000,
-            format!("udp      17 30 {tuples} {reply}"),
+            format!("udp      17 30 {tuples} {reply} mark=0 use=1"),
         ),
         (
             "client",
             "10.244.0.5:53",
             40000,
-            format!("udp      17 120 {tuples} {reply} [ASSURED]"),
+            format!("udp      17 120 {tuples} {reply} [ASSURED] mark=0 use=1"),
         ),
     ] {
         let mut spec = SendSpec::new(from, to, Proto::Udp);
@@ -1450,7 +1450,7 @@ fn a_ping_is_answered_and_tracked_by_its_echo_id() {
     // As conntrack -L lists it on the node: the reply tuple shows the DNAT.
     assert_eq!(
         s.conntrack[0].list(),
-        ["icmp     1 30 src=10.0.0.2 dst=10.0.0.1 type=8 code=0 id=4242 src=10.244.0.5 dst=10.0.0.2 type=0 code=0 id=4242"]
+        ["icmp     1 30 src=10.0.0.2 dst=10.0.0.1 type=8 code=0 id=4242 src=10.244.0.5 dst=10.0.0.2 type=0 code=0 id=4242 mark=0 use=1"]
     );
 
     let next = send(&mut w, &mut s, &again_spec(&ping, &request).unwrap()).unwrap();
@@ -2252,7 +2252,7 @@ fn connmark_sets_restores_and_tests_the_connections_mark() {
     assert!(
         listed
             .iter()
-            .any(|l| l.contains("icmp") && l.ends_with("mark=128")),
+            .any(|l| l.contains("icmp") && l.ends_with("mark=128 use=1")),
         "{listed:?}"
     );
 }

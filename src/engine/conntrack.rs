@@ -717,8 +717,9 @@ impl Table {
     /// The table as `conntrack -L` lists it, oldest first: protocol and
     /// number, the timeout its last packet gave it, TCP's state, the
     /// original tuple, `[UNREPLIED]` before a reply is seen, the reply
-    /// tuple (NAT shows there), `[ASSURED]`. Without marks and use counts;
-    /// entries do not expire here (`conntrack -F` removes them).
+    /// tuple (NAT shows there), `[ASSURED]`, the connection's mark and its
+    /// use count (1: the entry itself); entries do not expire here
+    /// (`conntrack -F` removes them).
     pub fn list(&self) -> Vec<String> {
         let bare = |t: &Tuple| {
             let s = t.to_string();
@@ -741,7 +742,7 @@ impl Table {
                     _ => "unknown".into(),
                 };
                 format!(
-                    "{:<8} {} {} {state}{}{} {}{}{}",
+                    "{:<8} {} {} {state}{}{} {}{} mark={} use=1",
                     name,
                     p.number(),
                     e.timeout,
@@ -749,12 +750,7 @@ impl Table {
                     if e.seen_reply { "" } else { " [UNREPLIED]" },
                     bare(&e.reply),
                     if e.assured { " [ASSURED]" } else { "" },
-                    // (conntrack -L prints mark=0 too; Packet Walk only a mark set.)
-                    if e.mark != 0 {
-                        format!(" mark={}", e.mark)
-                    } else {
-                        String::new()
-                    }
+                    e.mark
                 )
             })
             .collect()
