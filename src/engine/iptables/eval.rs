@@ -717,9 +717,19 @@ pub fn run_hook(
             }
             t => t.name().to_string(),
         };
-        // Why the tests that look into the namespace held.
+        // Why the tests that look into the namespace held: its sets,
+        // routes, addresses and connections.
         let held = (rule.matches.iter())
-            .filter(|m| matches!(m.kind, MatchKind::Set(_) | MatchKind::Rpfilter { .. }))
+            .filter(|m| {
+                matches!(
+                    m.kind,
+                    MatchKind::Set(_)
+                        | MatchKind::Rpfilter { .. }
+                        | MatchKind::AddrType { .. }
+                        | MatchKind::CtState(_)
+                        | MatchKind::ConnMark { .. }
+                )
+            })
             .map(|m| format!("{}: {}", rule.match_text(m), describe(m, pkt, env)))
             .collect();
         // The match itself changes nothing; a MARK target's change is its
