@@ -162,7 +162,7 @@ fn check_locates_errors_and_fails() {
             "rules.routes",
             "10.0.0.0/24 dev eth0\n10.9.0.0/16 via 10.0.0.9 dev eth0 table 100\n100:\tfrom 10.0.0.5 lookup 100\n",
             0,
-            "routes: 2 routes and 4 ip rules, valid; ip rule: the rules every namespace starts with, 0: from all lookup local, 32766: from all lookup main, 32767: from all lookup default, are added",
+            "routes: 2 routes and 4 ip rules, valid; ip rule: these rules join the 3 every namespace has (0: local, 32766: main, 32767: default), as after ip rule add",
         ),
         (
             "k.yaml",

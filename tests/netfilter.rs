@@ -2320,7 +2320,7 @@ fn a_connections_mark_chooses_the_routing_table_of_its_answer() {
                 _ => None,
             })
             .expect("the node routes the answer");
-        let decided = rules.iter().rfind(|r| r.matched).expect("a rule decided");
+        let decided = rules.iter().rfind(|r| r.decided()).expect("a rule decided");
         let via = match result {
             RouteResult::Unicast { via, .. } => via,
             other => panic!("{other:?}"),
@@ -2355,10 +2355,20 @@ fn a_connections_mark_chooses_the_routing_table_of_its_answer() {
 #[test]
 fn an_ip_rules_action_refuses_as_the_kernel_does() {
     use packetwalk::engine::trace::DropReason;
-    for (action, answer, errno) in [
-        ("unreachable", Some("network-unreachable"), "ENETUNREACH"),
-        ("prohibit", Some("communication-prohibited"), "EACCES"),
-        ("blackhole", None, "EINVAL"),
+    for (action, answer, errno, why) in [
+        (
+            "unreachable",
+            Some("network-unreachable"),
+            "ENETUNREACH",
+            DropReason::RuleUnreachable,
+        ),
+        (
+            "prohibit",
+            Some("communication-prohibited"),
+            "EACCES",
+            DropReason::RuleProhibit,
+        ),
+        ("blackhole", None, "EINVAL", DropReason::RuleBlackhole),
     ] {
         let (mut w, mut s) = with_route("", &format!("100:\tfrom all to 10.244.0.5 {action}"));
         let t = send(
@@ -2382,7 +2392,7 @@ fn an_ip_rules_action_refuses_as_the_kernel_does() {
                 _ => None,
             })
             .expect("refused");
-        assert_eq!(reason, DropReason::RoutingRule, "{action}");
+        assert_eq!(reason, why, "{action}");
         assert!(
             detail.contains(&format!("rule 100 (from all to 10.244.0.5 {action})")),
             "{action}: {detail}"
@@ -2428,6 +2438,20 @@ fn reverse_path_checks_look_back_through_ip_rules() {
         ("50:\tfrom all iif eth0 lookup 20", false, false),
         ("50:\tfrom all iif lo lookup 20", true, false),
         ("50:\tfrom all iif veth5 lookup 20", false, true),
+        // rp_filter's lookup has the packet's protocol and its ports
+        // swapped (from 40000 to 80: back to 40000 from 80); rpfilter's
+        // neither.
+        (
+            "50:\tfrom all ipproto tcp dport 40000 lookup 20",
+            false,
+            true,
+        ),
+        ("50:\tfrom all ipproto tcp sport 80 lookup 20", false, true),
+        (
+            "50:\tfrom all ipproto tcp sport 40000 lookup 20",
+            false,
+            false,
+        ),
     ];
     for (rule, by_match, by_sysctl) in rows {
         for (sysctl, passes) in [(false, by_match), (true, by_sysctl)] {

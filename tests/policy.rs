@@ -63,7 +63,7 @@ fn route_get(t: &RouteTable, query: &str) -> String {
         RouteResult::Blackhole => "Invalid argument",
         RouteResult::Prohibit => "Permission denied",
         RouteResult::NoRoute => "Network is unreachable",
-        RouteResult::Local => "local",
+        RouteResult::Local => return format!("local {dst}{from} dev lo table local"),
     };
     format!("RTNETLINK answers: {said}")
 }
@@ -251,6 +251,13 @@ fn route_get_through_ip_rules_as_the_kernel_answers() {
             "10.2.3.4 from 10.4.2.3 iif eth1",
             "10.2.3.4 from 10.4.2.3 via 10.0.95.1 dev eth3",
         ),
+        // A rule at 0 goes after the local rule a namespace starts with,
+        // which was there first.
+        (
+            "0:\tfrom all lookup 100\ndefault via 10.0.96.100 dev eth2 table 100\nlocal 10.0.97.1 dev eth1 table local proto kernel scope host src 10.0.97.1",
+            "10.0.97.1 from 10.0.96.50 iif eth2",
+            "local 10.0.97.1 from 10.0.96.50 dev lo table local",
+        ),
         // n: an unbound socket's lookup has no source: `from` misses.
         (
             "32765:\tfrom 10.0.97.30 lookup 2",
@@ -267,6 +274,15 @@ fn route_get_through_ip_rules_as_the_kernel_answers() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // suppress_prefixlength sets aside only a route that sends: an
+    // unreachable or blackhole default ends the lookup all the same.
+    for (kind, answer) in [
+        ("unreachable", "RTNETLINK answers: No route to host"),
+        ("blackhole", "RTNETLINK answers: Invalid argument"),
+    ] {
+        let t = parse_routes(&format!("{kind} default\n10.0.96.0/24 dev eth2 proto kernel scope link src 10.0.96.2\ndefault via 10.0.96.1 dev eth2 table 2\n100:\tfrom all lookup main suppress_prefixlength 0\n200:\tfrom all lookup 2\n")).unwrap();
+        assert_eq!(route_get(&t, "8.8.8.8"), answer, "{kind}");
+    }
     // Every rule missing: network unreachable.
     let t = parse_routes("throw 10.5.0.0/16 table 2\n150:\tfrom all to 10.5.0.0/16 lookup 2\n0:\tfrom all lookup local\n").unwrap();
     assert_eq!(
@@ -313,28 +329,73 @@ fn ip_rule_listing_reads_and_prints_back() {
         .map(|l| l.replace(" [detached]", "").replace(" [unresolved]", ""))
         .collect();
     assert_eq!(printed, want);
-    // What ip refuses, named at its line.
-    let cases: &[(&str, &str)] = &[
+    // What ip refuses, named at its line and at the word (None: after
+    // the line's end).
+    let cases: &[(&str, &str, Option<&str>)] = &[
         (
             "200:\tfrom all goto 100",
             "goto 100 does not go forward from rule 200",
+            Some("100"),
         ),
-        ("5:\tfrom all lookup cali", "table \"cali\" is not known"),
-        ("5:\tfrom 10.0.0.0/33 lookup 2", "prefix length /33"),
-        ("5:\tfrom all", "the rule has no action"),
+        (
+            "5:\tfrom all lookup cali",
+            "table \"cali\" is not known",
+            Some("cali"),
+        ),
+        (
+            "5:\tfrom 10.0.0.0/33 lookup 2",
+            "prefix length /33",
+            Some("10.0.0.0/33"),
+        ),
+        ("5:\tfrom all", "the rule has no action", None),
         (
             "5:\tfrom all fwmark 0xzz lookup 2",
             "\"0xzz\" is not a mark",
+            Some("0xzz"),
         ),
         (
             "5:\tfrom all lookup 2 suppress_prefixlength 40",
             "not a prefix length",
+            Some("40"),
         ),
-        ("5:\tfrom all frob 2 lookup 2", "unknown keyword \"frob\""),
+        (
+            "5:\tfrom all frob 2 lookup 2",
+            "unknown keyword \"frob\"",
+            Some("frob"),
+        ),
+        (
+            "1000:\tfrom all lookup 100 suppress_prefixlength 100",
+            "not a prefix length",
+            Some("100"),
+        ),
+        (
+            "100:\tfrom all lookup 0",
+            "table \"0\" is not known",
+            Some("0"),
+        ),
     ];
-    for (line, says) in cases {
+    for (line, says, word) in cases {
         let e = parse_routes(&format!("10.0.0.0/24 dev eth0\n{line}\n")).unwrap_err();
-        assert_eq!(e.0[0].line, 2, "{line}: {e}");
-        assert!(e.0[0].message.contains(says), "{line}: {e}");
+        let x = &e.0[0];
+        assert_eq!(x.line, 2, "{line}: {e}");
+        assert!(x.message.contains(says), "{line}: {e}");
+        let at: String = line.chars().skip(x.column - 1).collect();
+        match word {
+            // (The last occurrence: the offending word comes after any
+            // earlier one of the same spelling here.)
+            Some(w) => assert_eq!(
+                at,
+                line[line.rfind(w).unwrap()..],
+                "{line}: column {}",
+                x.column
+            ),
+            None => assert_eq!(at, "", "{line}: column {}", x.column),
+        }
     }
+    // Protocols by name, as iproute2 prints them.
+    let t = parse_routes(
+        "10:\tfrom all ipproto gre lookup 2\n11:\tfrom all ipproto ipv6-icmp lookup 2\n",
+    )
+    .unwrap();
+    assert_eq!(t.rules[1].to_string(), "10:\tfrom all ipproto gre lookup 2");
 }

@@ -218,11 +218,9 @@ fn range_text(lo: u16, hi: u16) -> String {
 }
 
 fn proto_name(p: u8) -> String {
-    match p {
-        1 => "icmp".into(),
-        6 => "tcp".into(),
-        17 => "udp".into(),
-        n => n.to_string(),
+    match PROTOCOLS.iter().find(|(_, n)| *n == p) {
+        Some((name, _)) => name.to_string(),
+        None => p.to_string(),
     }
 }
 
@@ -300,23 +298,61 @@ pub fn is_rule_line(line: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn column(line: &str, word: &str) -> usize {
-    line.find(word)
-        .map(|b| crate::engine::lex::column(line, b))
-        .unwrap_or(1)
+/// The words of a line, each with its byte offset.
+fn words_at(line: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in line.char_indices() {
+        if c.is_whitespace() {
+            if let Some(s) = start.take() {
+                out.push((s, &line[s..i]));
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &line[s..]));
+    }
+    out
 }
 
 const KEYWORDS: &str = "not, from, to, tos, fwmark, iif, oif, uidrange, ipproto, sport, dport, lookup, goto, nop, blackhole, unreachable, prohibit, suppress_prefixlength";
 
+/// `ipproto`'s names, as iproute2 prints them (from /etc/protocols).
+const PROTOCOLS: &[(&str, u8)] = &[
+    ("icmp", 1),
+    ("igmp", 2),
+    ("ipencap", 4),
+    ("tcp", 6),
+    ("udp", 17),
+    ("ipv6", 41),
+    ("gre", 47),
+    ("esp", 50),
+    ("ah", 51),
+    ("ipv6-icmp", 58),
+    ("ospf", 89),
+    ("vrrp", 112),
+    ("sctp", 132),
+    ("udplite", 136),
+];
+
 /// Parses one `ip rule` line (`PREF:\tSELECTOR ACTION`), as `ip rule`
 /// lists it.
 pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseError> {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let err = |word: &str, msg: String| ParseError::new(line_no, column(line, word), msg);
-    let pref_word = words[0].trim_end_matches(':');
+    let words = words_at(line);
+    // An error at word `k` (past the end: after the line).
+    let err = |k: usize, msg: String| {
+        let col = match words.get(k) {
+            Some((at, _)) => crate::engine::lex::column(line, *at),
+            None => crate::engine::lex::column(line, line.len()),
+        };
+        ParseError::new(line_no, col, msg)
+    };
+    let pref_word = words[0].1.trim_end_matches(':');
     let pref: u32 = pref_word.parse().map_err(|_| {
         err(
-            pref_word,
+            0,
             format!("rule priority {pref_word} is out of range: at most 4294967295"),
         )
     })?;
@@ -324,19 +360,18 @@ pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseE
     let mut action = None;
     let mut k = 1;
     while k < words.len() {
-        let w = words[k];
+        let w = words[k].1;
         let value = |what: &str| -> Result<&str, ParseError> {
-            words.get(k + 1).copied().ok_or_else(|| {
-                ParseError::new(line_no, line.len() + 1, format!("\"{w}\" needs a value"))
-                    .expected(what.to_string())
+            words.get(k + 1).map(|x| x.1).ok_or_else(|| {
+                err(k + 1, format!("\"{w}\" needs a value")).expected(what.to_string())
             })
         };
+        let v_err = |msg: String| err(k + 1, msg);
         let net = |v: &str| -> Result<Ipv4Net, ParseError> {
             if v == "all" || v == "default" {
                 return Ok(ALL);
             }
-            let n = parse_net(v).map_err(|m| err(v, m))?;
-            Ok(n.trunc())
+            Ok(parse_net(v).map_err(&v_err)?.trunc())
         };
         let mut step = 2;
         match w {
@@ -351,13 +386,13 @@ pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseE
                 r.tos = Some(
                     parse_u32(v)
                         .and_then(|n| u8::try_from(n).ok())
-                        .ok_or_else(|| err(v, format!("\"{v}\" is not a TOS value (0 to 0xff)")))?,
+                        .ok_or_else(|| v_err(format!("\"{v}\" is not a TOS value (0 to 0xff)")))?,
                 );
             }
             "fwmark" => {
                 let v = value("a mark, as 0x80 or 0x80/0x80")?;
                 let (m, mask) = v.split_once('/').unwrap_or((v, "0xffffffff"));
-                let bad = || err(v, format!("\"{v}\" is not a mark (as 0x80 or 0x80/0x80)"));
+                let bad = || v_err(format!("\"{v}\" is not a mark (as 0x80 or 0x80/0x80)"));
                 r.fwmark = Some((
                     parse_u32(m).ok_or_else(bad)?,
                     parse_u32(mask).ok_or_else(bad)?,
@@ -372,23 +407,24 @@ pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseE
                 match (a.parse(), b.parse()) {
                     (Ok(a), Ok(b)) if a <= b => r.uidrange = Some((a, b)),
                     _ => {
-                        return Err(err(
-                            v,
-                            format!("\"{v}\" is not a range of user ids (as 1000-2000)"),
-                        ))
+                        return Err(v_err(format!(
+                            "\"{v}\" is not a range of user ids (as 1000-2000)"
+                        )))
                     }
                 }
             }
             "ipproto" => {
-                let v = value("tcp, udp, icmp or a number")?;
-                r.ipproto = Some(match v {
-                    "tcp" => 6,
-                    "udp" => 17,
-                    "icmp" => 1,
-                    _ => v.parse().map_err(|_| {
-                        err(
-                            v,
-                            format!("\"{v}\" is not an IP protocol (tcp, udp, icmp or a number)"),
+                let v = value("a protocol name (tcp, udp, icmp, gre…) or a number")?;
+                r.ipproto = Some(match PROTOCOLS.iter().find(|(n, _)| *n == v) {
+                    Some((_, p)) => *p,
+                    None => v.parse().map_err(|_| {
+                        v_err(format!("\"{v}\" is not an IP protocol")).expected(
+                            PROTOCOLS
+                                .iter()
+                                .map(|(n, _)| *n)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                                + " or a number",
                         )
                     })?,
                 });
@@ -398,7 +434,7 @@ pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseE
                 let (a, b) = v.split_once('-').unwrap_or((v, v));
                 let range = match (a.parse::<u16>(), b.parse::<u16>()) {
                     (Ok(a), Ok(b)) if a <= b => (a, b),
-                    _ => return Err(err(v, format!("\"{v}\" is not a port or a range of ports"))),
+                    _ => return Err(v_err(format!("\"{v}\" is not a port or a range of ports"))),
                 };
                 if w == "sport" {
                     r.sport = Some(range);
@@ -408,8 +444,11 @@ pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseE
             }
             "lookup" | "table" => {
                 let v = value("a table: local, main, default or a number")?;
+                if v == "[l3mdev-table]" {
+                    return Err(v_err("a VRF's rule (l3mdev) is not modelled".into()));
+                }
                 let t = TableId::parse(v).ok_or_else(|| {
-                    err(v, format!("table \"{v}\" is not known: give its number (its name comes from /etc/iproute2/rt_tables, which Packet Walk does not read)"))
+                    v_err(format!("table \"{v}\" is not known: write local, main, default or the table's number (other names come from the node's /etc/iproute2/rt_tables, which Packet Walk does not have; ip -N rule prints numbers)"))
                 })?;
                 action = Some(RuleAction::Lookup(t));
             }
@@ -417,9 +456,9 @@ pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseE
                 let v = value("a rule priority")?;
                 let p = v
                     .parse()
-                    .map_err(|_| err(v, format!("\"{v}\" is not a rule priority")))?;
+                    .map_err(|_| v_err(format!("\"{v}\" is not a rule priority")))?;
                 if p <= pref {
-                    return Err(err(v, format!("goto {p} does not go forward from rule {pref}: ip rule says \"Invalid argument\" (a goto must go to a later priority)")));
+                    return Err(v_err(format!("goto {p} does not go forward from rule {pref}: ip rule says \"Backward goto not supported.\" (a goto goes to a later priority)")));
                 }
                 action = Some(RuleAction::Goto(p));
             }
@@ -436,18 +475,18 @@ pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseE
                 let v = value("a prefix length")?;
                 r.suppress_prefixlength =
                     Some(v.parse::<u8>().ok().filter(|n| *n <= 32).ok_or_else(|| {
-                        err(v, format!("\"{v}\" is not a prefix length (0 to 32)"))
+                        v_err(format!("\"{v}\" is not a prefix length (0 to 32)"))
                     })?);
             }
             "proto" | "realms" | "priority" | "pref" | "preference" => {
                 value("a value")?;
             }
             "suppress_ifgroup" | "l3mdev" | "nat" | "map-to" | "flowlabel" | "dscp" => {
-                return Err(err(w, format!("\"{w}\" in a rule is not modelled")));
+                return Err(err(k, format!("\"{w}\" in a rule is not modelled")));
             }
             _ => {
                 return Err(
-                    err(w, format!("unknown keyword \"{w}\" in an ip rule line"))
+                    err(k, format!("unknown keyword \"{w}\" in an ip rule line"))
                         .expected(KEYWORDS),
                 );
             }
@@ -455,7 +494,7 @@ pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseE
         k += step;
     }
     r.action = action.ok_or_else(|| {
-        ParseError::new(line_no, line.len() + 1, "the rule has no action")
+        err(words.len(), "the rule has no action".into())
             .expected("lookup TABLE, goto PREF, nop, blackhole, unreachable or prohibit")
     })?;
     r.line = line_no;
@@ -499,10 +538,12 @@ fn missing_defaults(rules: &[RoutingRule]) -> Vec<RoutingRule> {
 /// kernel keeps the order they were added in), with the rules a
 /// namespace starts with that the text leaves out (see
 /// [`defaults_note`]).
-pub fn listing(mut rules: Vec<RoutingRule>) -> Vec<RoutingRule> {
-    rules.extend(missing_defaults(&rules));
-    rules.sort_by_key(|r| r.pref);
-    rules
+pub fn listing(rules: Vec<RoutingRule>) -> Vec<RoutingRule> {
+    // They were there first: at one priority, before the text's.
+    let mut all = missing_defaults(&rules);
+    all.extend(rules);
+    all.sort_by_key(|r| r.pref);
+    all
 }
 
 /// Says which of the rules a namespace starts with a routes text's rules
@@ -514,11 +555,21 @@ pub fn defaults_note(text: &str) -> String {
         .collect();
     let added: Vec<String> = missing_defaults(&rules)
         .iter()
-        .map(|r| r.to_string().replace('\t', " "))
+        .map(|r| match r.action {
+            RuleAction::Lookup(t) => format!("{}: {}", r.pref, t.name()),
+            _ => r.pref.to_string(),
+        })
         .collect();
     match added.len() {
         0 => String::new(),
-        1 => format!("ip rule: the rule every namespace starts with, {}, is added: the text does not list it (ip rule add keeps it)", added[0]),
-        _ => format!("ip rule: the rules every namespace starts with, {}, are added: the text does not list them (ip rule add keeps them)", added.join(", ")),
+        n => format!(
+            "ip rule: these rules join the {} every namespace has ({}), as after ip rule add",
+            if n == 1 {
+                "one".to_string()
+            } else {
+                n.to_string()
+            },
+            added.join(", ")
+        ),
     }
 }

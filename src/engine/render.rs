@@ -270,7 +270,7 @@ pub fn summary(s: &Step) -> String {
             };
             // No route taken, and the last rule walked took the packet:
             // its action ended the lookup.
-            let ended = rules.last().filter(|r| r.matched);
+            let ended = rules.last().filter(|r| r.decided());
             let won = match (candidates.iter().find(|c| c.chosen), ended) {
                 (Some(c), _) => c.route.clone(),
                 (None, Some(r)) => match r.rule.split_once(":\t") {
@@ -283,7 +283,7 @@ pub fn summary(s: &Step) -> String {
             let n = candidates.len();
             let s = if n == 1 { "" } else { "s" };
             // With rules of its own: the one that decided.
-            let by = match rules.iter().rev().find(|r| r.matched) {
+            let by = match rules.iter().rev().find(|r| r.decided()) {
                 Some(r) => format!(
                     " by rule {}",
                     r.rule.split(':').next().unwrap_or_default()

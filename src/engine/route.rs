@@ -6,7 +6,7 @@
 //! [`crate::engine::route_text`].
 
 use crate::engine::policy::{Flow, RoutingRule, RuleAction};
-use crate::engine::trace::{Candidate, RouteResult, RuleWeighed};
+use crate::engine::trace::{Candidate, RouteResult, RuleOutcome, RuleWeighed};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -22,8 +22,8 @@ pub enum RouteType {
     Blackhole,
     Unreachable,
     Prohibit,
-    /// In a table other than local and main: the lookup goes on with the
-    /// next `ip rule`, as if the table had no route.
+    /// The lookup goes on with the next `ip rule`, as if the table had no
+    /// route.
     Throw,
 }
 
@@ -214,7 +214,7 @@ impl fmt::Display for Route {
 pub struct RouteTable {
     pub routes: Vec<Route>,
     /// `ip rule`, in the order the kernel walks them (by priority). Empty:
-    /// the three a namespace starts with ([`RoutingRule::defaults`]).
+    /// the three a namespace starts with ([`crate::engine::policy::DEFAULT_RULES`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RoutingRule>,
 }
@@ -225,7 +225,7 @@ pub struct Decision {
     pub route: Option<Route>,
     pub candidates: Vec<Candidate>,
     /// The `ip rule` lines walked, up to the one that decided (empty when
-    /// the namespace has only the rules it starts with).
+    /// the routes text has no rule lines).
     pub rules: Vec<RuleWeighed>,
     /// A rule whose action ended the lookup (`blackhole`, `unreachable`,
     /// `prohibit`), as `ip rule` prints it.
@@ -268,7 +268,7 @@ impl Decision {
     /// rule's, or none found.
     pub fn no_route_reason(&self) -> crate::engine::trace::DropReason {
         match self.by_rule {
-            Some(_) => crate::engine::trace::DropReason::RoutingRule,
+            Some(_) => crate::engine::trace::DropReason::RuleUnreachable,
             None => crate::engine::trace::DropReason::NoRoute,
         }
     }
@@ -355,13 +355,13 @@ impl RouteTable {
             .filter(|r| r.dst.contains(&dst))
             .collect();
         let mut weighed = Vec::new();
-        // (The words are made only for rules of the namespace's own.)
+        // (The words are made only for rules the routes text has.)
         let weigh =
-            |weighed: &mut Vec<RuleWeighed>, r: &RoutingRule, matched, why: &dyn Fn() -> String| {
+            |weighed: &mut Vec<RuleWeighed>, r: &RoutingRule, outcome, why: &dyn Fn() -> String| {
                 if explicit {
                     weighed.push(RuleWeighed {
                         rule: r.to_string(),
-                        matched,
+                        outcome,
                         why: why(),
                         line: r.line,
                     });
@@ -373,46 +373,50 @@ impl RouteTable {
         let mut set_aside: Vec<(&Route, String)> = Vec::new();
         let mut winner: Option<(&Route, u32)> = None;
         let mut by_rule = None;
+        let next = ", so the next rule is tried";
         let mut i = 0;
         while i < rules.len() {
             let r = &rules[i];
             i += 1;
             let (matched, why) = r.matches(f);
             if !matched {
-                weigh(&mut weighed, r, false, &|| why.clone());
+                weigh(&mut weighed, r, RuleOutcome::NoMatch, &|| why.clone());
                 continue;
             }
-            let lead = if why.is_empty() {
-                String::new()
+            let took = if why.is_empty() {
+                "takes the packet".to_string()
             } else {
-                format!("{why}; ")
+                format!("takes the packet ({why})")
             };
             match r.action {
                 RuleAction::Goto(p) => match rules.iter().position(|x| x.pref == p) {
                     Some(at) => {
-                        weigh(&mut weighed, r, true, &|| {
-                            format!("{lead}goes on at rule {p}")
+                        weigh(&mut weighed, r, RuleOutcome::Jumps, &|| {
+                            format!("{took} and jumps to rule {p}")
                         });
+                        for over in rules.get(i..at).unwrap_or_default() {
+                            weigh(&mut weighed, over, RuleOutcome::JumpedOver, &|| {
+                                format!("jumped over by rule {}'s goto {p}", r.pref)
+                            });
+                        }
                         i = at.max(i);
                     }
-                    None => weigh(&mut weighed, r, true, &|| {
-                        format!("{lead}there is no rule {p} to go to (ip rule shows it unresolved): the next rule")
+                    None => weigh(&mut weighed, r, RuleOutcome::GoesOn, &|| {
+                        format!("{took}, but there is no rule {p} to go to (ip rule shows it [unresolved]){next}")
                     }),
                 },
-                RuleAction::Nop => weigh(&mut weighed, r, true, &|| {
-                    format!("{lead}nop: the next rule")
+                RuleAction::Nop => weigh(&mut weighed, r, RuleOutcome::GoesOn, &|| {
+                    format!("{took}: nop does nothing{next}")
                 }),
                 RuleAction::Blackhole | RuleAction::Unreachable | RuleAction::Prohibit => {
                     let ends = match r.action {
-                        RuleAction::Blackhole => {
-                            "the lookup fails with EINVAL: the packet is discarded"
-                        }
-                        RuleAction::Unreachable => {
-                            "the lookup fails with ENETUNREACH (network unreachable)"
-                        }
-                        _ => "the lookup fails with EACCES (administratively prohibited)",
+                        RuleAction::Blackhole => "the lookup fails: the packet is discarded silently (a program of this host sending it gets EINVAL)",
+                        RuleAction::Unreachable => "the lookup fails as if no route were found: a router answers ICMP network unreachable (a program of this host gets ENETUNREACH)",
+                        _ => "the lookup fails: a router answers ICMP administratively prohibited (a program of this host gets EACCES)",
                     };
-                    weigh(&mut weighed, r, true, &|| format!("{lead}{ends}"));
+                    weigh(&mut weighed, r, RuleOutcome::Refuses, &|| {
+                        format!("{took}; {ends}")
+                    });
                     let text = r.to_string();
                     let text = text
                         .split_once(":\t")
@@ -425,37 +429,51 @@ impl RouteTable {
                         tables.push((t, r.pref));
                     }
                     let name = || t.name();
+                    let sends = |b: &Route| {
+                        matches!(
+                            b.kind,
+                            RouteType::Unicast | RouteType::Local | RouteType::Broadcast
+                        )
+                    };
                     match best_of(&containing, t) {
-                        None => weigh(&mut weighed, r, true, &|| {
-                            format!(
-                                "{lead}table {} has no route to {dst}: the next rule",
-                                name()
-                            )
+                        None => weigh(&mut weighed, r, RuleOutcome::GoesOn, &|| {
+                            format!("{took}, but table {} has no route to {dst}{next}", name())
                         }),
                         Some(b) if b.kind == RouteType::Throw => {
-                            let why = format!(
-                                "table {}'s throw route {}: the lookup goes on with the next rule",
-                                name(),
-                                b.dst
-                            );
-                            weigh(&mut weighed, r, true, &|| format!("{lead}{why}"));
+                            weigh(&mut weighed, r, RuleOutcome::GoesOn, &|| {
+                                format!(
+                                    "{took}, but table {}'s route to {dst} is throw {}{next}",
+                                    name(),
+                                    b.dst
+                                )
+                            });
                             set_aside.push((
                                 b,
                                 "a throw route: the lookup goes on with the next rule".into(),
                             ));
                         }
+                        // (Only a route that sends is set aside: an error
+                        // route ends the lookup all the same.)
                         Some(b)
-                            if r.suppress_prefixlength
-                                .is_some_and(|n| b.dst.prefix_len() <= n) =>
+                            if sends(b)
+                                && r.suppress_prefixlength
+                                    .is_some_and(|n| b.dst.prefix_len() <= n) =>
                         {
                             let n = r.suppress_prefixlength.unwrap_or(0);
-                            let why = format!("table {} gives {b}, whose /{} is not longer than suppress_prefixlength {n}: set aside, the next rule", name(), b.dst.prefix_len());
-                            weigh(&mut weighed, r, true, &|| format!("{lead}{why}"));
-                            set_aside.push((b, format!("rule {} sets it aside: /{} is not longer than its suppress_prefixlength {n}", r.pref, b.dst.prefix_len())));
+                            let len = b.dst.prefix_len();
+                            weigh(&mut weighed, r, RuleOutcome::GoesOn, &|| {
+                                format!("{took}; table {} has {b}, but /{len} is not longer than suppress_prefixlength {n}: set aside{next}", name())
+                            });
+                            set_aside.push((b, format!("rule {} sets it aside: /{len} is not longer than its suppress_prefixlength {n}", r.pref)));
                         }
                         Some(b) => {
-                            weigh(&mut weighed, r, true, &|| {
-                                format!("{lead}table {} gives {b}", name())
+                            let (outcome, does) = if sends(b) {
+                                (RuleOutcome::Decides, "decides")
+                            } else {
+                                (RuleOutcome::Refuses, "ends the lookup with its route")
+                            };
+                            weigh(&mut weighed, r, outcome, &|| {
+                                format!("{took}; table {} {does}: {b}", name())
                             });
                             winner = Some((b, r.pref));
                             break;
@@ -486,7 +504,9 @@ impl RouteTable {
                         "an address of this host: the local table is consulted first".to_string()
                     } else {
                         let n = containing.iter().filter(|x| x.table == t).count();
-                        if n == 1 {
+                        if n == 1 && explicit {
+                            "the only route of its table that contains the destination".to_string()
+                        } else if n == 1 {
                             "the only route that contains the destination".to_string()
                         } else {
                             format!(
@@ -507,11 +527,14 @@ impl RouteTable {
                         Some((w, _)) if w.table == TableId::LOCAL && !explicit => {
                             "the local table matched first".to_string()
                         }
-                        Some((w, pref)) => {
-                            format!("table {} (rule {pref}) decided first", w.table.name())
+                        Some((_, pref)) => {
+                            format!("table {} not searched: rule {pref} decided first", t.name())
                         }
                         None => match &by_rule {
-                            Some((_, rule)) => format!("rule {rule} ended the lookup first"),
+                            Some((_, rule)) => format!(
+                                "table {} not searched: rule {rule} ended the lookup first",
+                                t.name()
+                            ),
                             None => String::new(),
                         },
                     }

@@ -224,7 +224,12 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
         } else {
             String::new()
         };
-        let msg = if route
+        let rule = words
+            .get(1)
+            .is_some_and(|w| w.len() >= 2 && "rule".starts_with(w));
+        let msg = if rule {
+            "this is an ip rule command: write the rule as ip rule lists it, its priority first (\"5: from all lookup 2\")".to_string()
+        } else if route
             && ["add", "append", "replace", "change", "a"].contains(&verb)
             && !shown.is_empty()
         {

@@ -555,6 +555,9 @@ struct Walker<'w, 's> {
     /// The mangle table's OUTPUT chains changed the packet's mark (the
     /// kernel routes it again; a mark set in raw or filter does not).
     mangled_mark: bool,
+    /// The host of the last route lookup, and the next hop it chose (what
+    /// MASQUERADE takes its address toward).
+    routed: Option<(usize, Option<Ipv4Addr>)>,
 }
 
 /// The environment rules see inside one namespace.
@@ -944,18 +947,16 @@ fn state_words(related: bool, seen_reply: bool, dir: Dir) -> String {
 }
 
 /// What a route lookup of `pkt` knows (`flowi4`): its addresses, mark,
-/// input device (`lo` for a host's own packet), protocol and ports. A
-/// tunnel's outer header is looked up with the tunnel's mark, 0.
+/// input device (`lo` for a host's own packet), protocol and ports. An
+/// IPIP outer header is looked up with the tunnel's mark, 0; VXLAN's with
+/// the packet's (`udp_tunnel_dst_lookup`; measured on Linux 6.18).
 fn flow_of(pkt: &Packet, lookup: Lookup) -> crate::engine::policy::Flow<'_> {
     let h = pkt.head();
+    let ipip = lookup == Lookup::Tunnel && h.vxlan.is_none();
     crate::engine::policy::Flow {
         dst: h.dst,
         src: h.src,
-        mark: if lookup == Lookup::Tunnel {
-            0
-        } else {
-            pkt.mark
-        },
+        mark: if ipip { 0 } else { pkt.mark },
         iif: pkt.iif.as_deref().unwrap_or("lo"),
         proto: h.protocol.number(),
         ports: pkt.head_transport().and_then(|t| t.ports()),
@@ -970,12 +971,13 @@ fn flow_of(pkt: &Packet, lookup: Lookup) -> crate::engine::policy::Flow<'_> {
 /// `no_addr`, measured on Linux 6.18). Off (0), anything passes. `to`:
 /// the packet's destination and the device its route leaves by (`lo` when
 /// delivered here), which the lookup back gives `ip rule` as its source
-/// and input device (measured on Linux 6.18); None: neither is known.
+/// and input device, with the packet's protocol and its ports swapped
+/// (measured on Linux 6.18); None: none of it is known.
 fn reverse_path(
     h: &crate::engine::scenario::Netns,
     dev: &str,
     src: Ipv4Addr,
-    to: Option<(Ipv4Addr, &str)>,
+    to: Option<(Ipv4Addr, &str, &Packet)>,
 ) -> Result<(), String> {
     let Some(d) = (h.devs.iter()).find(|d| d.spec.name == dev).filter(|d| {
         d.spec.rp_filter != 0
@@ -985,9 +987,14 @@ fn reverse_path(
     };
     let rp = d.spec.rp_filter;
     let back = match to {
-        Some((dst, out)) => h.routes.lookup_flow(&crate::engine::policy::Flow {
+        Some((dst, out, pkt)) => h.routes.lookup_flow(&crate::engine::policy::Flow {
             src: dst,
             iif: out,
+            proto: pkt.head().protocol.number(),
+            ports: pkt
+                .head_transport()
+                .and_then(|t| t.ports())
+                .map(|(s, d)| (d, s)),
             ..crate::engine::policy::Flow::to(src)
         }),
         None => h.routes.lookup(src),
@@ -1225,7 +1232,15 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             if h.spec.kind == HostKind::Client && spec.from.starts_with("client:") {
                 spec.from[7..].parse().expect("parsed above")
             } else {
-                let d = h.routes.lookup(dst);
+                // The socket's lookup: no source yet, its protocol and
+                // destination port (what ip rule's selectors may test).
+                let ports = matches!(spec.proto, Proto::Tcp | Proto::Udp)
+                    .then(|| (spec.src_port.unwrap_or(0), port.unwrap_or(0)));
+                let d = h.routes.lookup_flow(&crate::engine::policy::Flow {
+                    proto: spec.proto.number(),
+                    ports,
+                    ..crate::engine::policy::Flow::to(dst)
+                });
                 match d.route {
                     Some(r) if r.kind == RouteType::Local => dst,
                     Some(r) => r
@@ -1366,6 +1381,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         resized: None,
         pending_fragment: None,
         mangled_mark: false,
+        routed: None,
     };
     let note = match &pkt.transport {
         _ if echo_reply => format!("the kernel of {} answers the ping", h.name()),
@@ -2331,7 +2347,11 @@ impl Walker<'_, '_> {
                     // The address toward the route's next hop.
                     let h = &world.hosts[host];
                     let dst = pkt.head().dst;
-                    let hop = h.routes.lookup(dst).route.map(|r| r.via.unwrap_or(dst));
+                    // (The route the packet took here, as rt_nexthop.)
+                    let hop = match self.routed.filter(|(at, _)| *at == host) {
+                        Some((_, hop)) => hop,
+                        None => h.routes.lookup(dst).route.map(|r| r.via.unwrap_or(dst)),
+                    };
                     let Some(addr) = h.select_src(&oif, hop) else {
                         let pk = pkt.clone();
                         let detail = format!("MASQUERADE: no address to masquerade as on {oif}");
@@ -2631,6 +2651,7 @@ impl Walker<'_, '_> {
                 }
             }
         }
+        self.routed = Some((host, d.route.as_ref().map(|r| r.via.unwrap_or(dst))));
         // The decision gives the packet its output device (what a FORWARD
         // or POSTROUTING rule's -o sees): shown from this step on.
         let mut after = pkt.clone();
@@ -2961,10 +2982,12 @@ impl Walker<'_, '_> {
         ct: Option<&Ct>,
     ) -> Option<Next> {
         let (reason, code) = match kind {
-            RouteType::Blackhole | RouteType::Prohibit if refuser.starts_with("rule ") => (
-                DropReason::RoutingRule,
-                (kind == RouteType::Prohibit).then_some(icmp::ADMIN_PROHIBITED),
-            ),
+            RouteType::Blackhole if refuser.starts_with("rule ") => {
+                (DropReason::RuleBlackhole, None)
+            }
+            RouteType::Prohibit if refuser.starts_with("rule ") => {
+                (DropReason::RuleProhibit, Some(icmp::ADMIN_PROHIBITED))
+            }
             RouteType::Blackhole => (DropReason::Blackhole, None),
             RouteType::Unreachable => (DropReason::Unreachable, Some(icmp::HOST_UNREACH)),
             RouteType::Prohibit => (DropReason::Prohibit, Some(icmp::ADMIN_PROHIBITED)),
@@ -3076,7 +3099,12 @@ impl Walker<'_, '_> {
             } else {
                 route.dev.as_deref().unwrap_or("lo")
             };
-            reverse_path(&self.world.hosts[host], &dev_name, src, Some((dst, out)))
+            reverse_path(
+                &self.world.hosts[host],
+                &dev_name,
+                src,
+                Some((dst, out, &pkt)),
+            )
         }) {
             let detail = format!(
                 "{why}, so the kernel takes the source for spoofed and drops the packet (counted as IPReversePathFilter)"
@@ -4324,7 +4352,11 @@ impl Walker<'_, '_> {
         let src = if h.owns(head.dst) {
             head.dst
         } else {
-            let d = h.routes.lookup(head.src);
+            // icmp_route_lookup: an ICMP packet of the host's own.
+            let d = h.routes.lookup_flow(&crate::engine::policy::Flow {
+                proto: 1,
+                ..crate::engine::policy::Flow::to(head.src)
+            });
             d.route
                 .and_then(|r| r.src.or_else(|| h.select_src(r.dev.as_deref()?, r.via)))
                 .or_else(|| h.select_src("", None))

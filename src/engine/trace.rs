@@ -67,18 +67,45 @@ pub struct Candidate {
     pub line: usize,
 }
 
+/// What one `ip rule` did with a route lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleOutcome {
+    /// Its selector did not take the packet.
+    NoMatch,
+    /// A `goto` before it jumped over it.
+    JumpedOver,
+    /// It took the packet and sent the lookup on: a `nop`, a table
+    /// without the route, a `throw` route, a route it suppresses.
+    GoesOn,
+    /// A `goto` that took the packet.
+    Jumps,
+    /// Its table gave the route.
+    Decides,
+    /// Its action (`blackhole`, `unreachable`, `prohibit`) ended the
+    /// lookup without a route.
+    Refuses,
+}
+
 /// One `ip rule` a route lookup walked past or followed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleWeighed {
     /// The rule as `ip rule` prints it (`1536:\tfrom 10.0.97.30 lookup 2`).
     pub rule: String,
-    /// Whether its selector took the packet.
-    pub matched: bool,
+    pub outcome: RuleOutcome,
     /// What it did, or which test of its selector failed.
     pub why: String,
-    /// Line in the routes text.
+    /// Line in the routes text (0: one of the rules every namespace
+    /// starts with, which the text did not list).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub line: usize,
+}
+
+impl RuleWeighed {
+    /// Whether it ended the lookup (with a route or without).
+    pub fn decided(&self) -> bool {
+        matches!(self.outcome, RuleOutcome::Decides | RuleOutcome::Refuses)
+    }
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -316,9 +343,14 @@ pub enum DropReason {
     Prohibit,
     /// No route matched.
     NoRoute,
-    /// An `ip rule` whose action is `blackhole`, `unreachable` or
-    /// `prohibit` ended the route lookup.
-    RoutingRule,
+    /// An `ip rule` whose action is `blackhole` ended the route lookup.
+    RuleBlackhole,
+    /// An `ip rule` whose action is `unreachable` (ICMP network
+    /// unreachable).
+    RuleUnreachable,
+    /// An `ip rule` whose action is `prohibit` (ICMP administratively
+    /// prohibited).
+    RuleProhibit,
     /// TTL reached 0 while forwarding (ICMP time exceeded).
     TtlExceeded,
     /// A rule's `-j DROP` or a chain policy DROP.
@@ -376,7 +408,9 @@ impl DropReason {
             DropReason::Unreachable => "an unreachable route: a router answers the sender ICMP host unreachable (a host's own packet gets no ICMP: its send fails with EHOSTUNREACH)",
             DropReason::Prohibit => "a prohibit route: a router answers the sender ICMP administratively prohibited (a host's own packet gets no ICMP: its send fails with EACCES)",
             DropReason::NoRoute => "no route matches the destination (network unreachable)",
-            DropReason::RoutingRule => "an ip rule ends the route lookup: blackhole discards it silently, unreachable answers ICMP network unreachable, prohibit ICMP administratively prohibited (a host's own packet gets no ICMP: its send fails with EINVAL, ENETUNREACH or EACCES)",
+            DropReason::RuleBlackhole => "an ip rule's blackhole ends the route lookup: the packet is discarded silently (a host's own packet: its send fails with EINVAL)",
+            DropReason::RuleUnreachable => "an ip rule's unreachable ends the route lookup: a router answers the sender ICMP network unreachable (a host's own packet gets no ICMP: its send fails with ENETUNREACH)",
+            DropReason::RuleProhibit => "an ip rule's prohibit ends the route lookup: a router answers the sender ICMP administratively prohibited (a host's own packet gets no ICMP: its send fails with EACCES)",
             DropReason::TtlExceeded => "its TTL ran out at a router (ICMP time exceeded goes back, as traceroute uses it)",
             DropReason::Filtered => "dropped by netfilter",
             DropReason::Rejected => "rejected by netfilter's REJECT target",

@@ -946,7 +946,8 @@ fn route_n(props: &RouteNProps) -> Html {
         .map(|t| t.name())
         .collect();
     others.dedup();
-    let rules = props.routes.rules.len();
+    // The rules the text lists (the ones every namespace has aside).
+    let rules = props.routes.rules.iter().filter(|r| r.line > 0).count();
     let beyond = match (rules, others.len()) {
         (0, 0) => String::new(),
         (0, _) => format!("route -n lists the main table only; the text view has this host's routes of table {} too.", others.join(", ")),

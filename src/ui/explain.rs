@@ -4,7 +4,7 @@
 //! branch, conntrack tuples.
 
 use crate::engine::decimal;
-use crate::engine::trace::{CtEvent, NatKind, Nud, RouteResult, StepKind, Trace};
+use crate::engine::trace::{CtEvent, NatKind, Nud, RouteResult, RuleOutcome, StepKind, Trace};
 use crate::engine::packet::Transport;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -153,26 +153,36 @@ pub fn explain(props: &ExplainProps) -> Html {
                 if rules.is_empty() {
                     <p>{ format!("Route lookup for {dst}: the local table first, then main; longest prefix wins, then the lowest metric. Result: {}.", result.describe()) }</p>
                 } else {
-                    <p>{ format!("Route lookup for {dst}: the ip rules by priority, each whose selector takes the packet looking up its table, until a table gives a route; within a table the longest prefix wins, then the lowest metric. Result: {}.", result.describe()) }</p>
+                    <p>{ format!("Route lookup for {dst}: Linux tries the ip rules from the lowest number up. When a rule's selector (from, to, fwmark…) takes the packet, it searches that rule's table; the first table with a route for {dst} decides. Within a table the longest prefix wins, then the lowest metric. Result: {}.", result.describe()) }</p>
+                    <h4 class="explain-sub">{ "Rules tried, in order" }</h4>
                     <div class="table-scroll"><table class="explain-table rules-walked">
-                        <caption class="visually-hidden">{ "The ip rules walked, and what each did" }</caption>
+                        <caption class="visually-hidden">{ "The ip rules tried, and what each did" }</caption>
                         <thead><tr><th scope="col">{ "ip rule, and what it did" }</th></tr></thead>
                         <tbody>
-                            // The last rule walked decided, when it took the
-                            // packet; the others it took sent it on.
-                            { for rules.iter().enumerate().map(|(i, r)| html! {
-                                <tr class={classes!((r.matched && i + 1 == rules.len()).then_some("chosen"))}>
-                                    <td>
-                                        if !r.matched { <span class="tag row-skipped">{ "✗ no match" }</span>{ " " } }
-                                        else if i + 1 == rules.len() { <span class="tag row-match">{ "✓ decides" }</span>{ " " } }
-                                        else { <span class="tag row-skipped">{ "→ goes on" }</span>{ " " } }
-                                        <code>{ r.rule.replace('\t', " ") }</code>
-                                        <span class="why">{ r.why.clone() }</span>
-                                    </td>
-                                </tr>
+                            { for rules.iter().map(|r| {
+                                let (tag, class, row) = match r.outcome {
+                                    RuleOutcome::NoMatch => ("✗ does not apply", "row-skipped", None),
+                                    RuleOutcome::JumpedOver => ("↷ jumped over", "row-skipped", None),
+                                    RuleOutcome::GoesOn => ("↓ takes it, next rule", "row-skipped", None),
+                                    RuleOutcome::Jumps => ("↷ jumps", "row-skipped", None),
+                                    RuleOutcome::Decides => ("✓ decides", "row-match", Some("chosen")),
+                                    RuleOutcome::Refuses => ("⛔ refuses", "row-drop", Some("refused")),
+                                };
+                                html! {
+                                    <tr class={classes!(row)}>
+                                        <td>
+                                            <span class={classes!("tag", class)}>{ tag }</span><span class="visually-hidden">{ ": " }</span>{ " " }
+                                            <code>{ r.rule.replace('\t', " ") }</code>
+                                            if r.line == 0 { <span class="built-in">{ " (every namespace has it)" }</span> }
+                                            <span class="visually-hidden">{ ". " }</span>
+                                            <span class="why">{ r.why.clone() }</span>
+                                        </td>
+                                    </tr>
+                                }
                             }) }
                         </tbody>
                     </table></div>
+                    <h4 class="explain-sub">{ format!("Routes for {dst} in the tables of the rules that take it") }</h4>
                 }
                 // A loopback source on its way out (a NodePort called on
                 // 127.0.0.1, DNATed in OUTPUT): the kernel lets it leave
@@ -189,7 +199,8 @@ pub fn explain(props: &ExplainProps) -> Html {
                         { for candidates.iter().map(|c| html! {
                             <tr class={classes!(c.chosen.then_some("chosen"))}>
                                 <td>
-                                    if c.chosen { <span class="tag row-match">{ "✓ chosen" }</span>{ " " } }<code>{ c.route.clone() }</code>
+                                    if c.chosen { <span class="tag row-match">{ "✓ chosen" }</span><span class="visually-hidden">{ ": " }</span>{ " " } }<code>{ c.route.clone() }</code>
+                                    <span class="visually-hidden">{ ". " }</span>
                                     <span class="why">{ c.why.clone() }</span>
                                 </td>
                                 <td class="short">{ c.table.clone() }</td>

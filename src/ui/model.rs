@@ -952,7 +952,7 @@ pub fn step_route_line(step: &Step) -> Option<usize> {
         StepKind::Route {
             candidates, rules, ..
         } => (candidates.iter().find(|c| c.chosen).map(|c| c.line))
-            .or_else(|| rules.last().filter(|r| r.matched).map(|r| r.line)),
+            .or_else(|| rules.last().filter(|r| r.decided()).map(|r| r.line)),
         _ => None,
     }
 }
