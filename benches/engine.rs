@@ -196,5 +196,42 @@ fn bench_kubeproxy(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_kubeproxy);
+/// Route lookups: the rules every namespace has, and an EKS node's 1,000
+/// (a `to POD lookup main` and a `from POD lookup N` rule for each of 500
+/// pods), the packet from the last pod.
+fn bench_route(c: &mut Criterion) {
+    use packetwalk::engine::policy::Flow;
+    use packetwalk::engine::route_text::parse_routes;
+    let mut text = String::from("default via 10.0.96.1 dev eth0\n10.0.96.0/19 dev eth0 proto kernel scope link src 10.0.97.10\n");
+    for t in 2..=4 {
+        text += &format!("default via 10.0.96.1 dev eth{} table {t}\n", t - 1);
+    }
+    let plain = parse_routes(&text).unwrap();
+    for p in 0..500u32 {
+        let pod = std::net::Ipv4Addr::from(0x0a00_6400 + p);
+        text += &format!(
+            "512:\tfrom all to {pod} lookup main\n1536:\tfrom {pod} lookup {}\n",
+            2 + p % 3
+        );
+    }
+    let eks = parse_routes(&text).unwrap();
+    let last = std::net::Ipv4Addr::from(0x0a00_6400 + 499);
+    let flow = Flow {
+        src: last,
+        iif: "eni1",
+        proto: 6,
+        ports: Some((40000, 443)),
+        ..Flow::to("8.8.8.8".parse().unwrap())
+    };
+    let mut g = c.benchmark_group("route");
+    g.bench_function("lookup, 3 rules", |b| {
+        b.iter(|| plain.lookup_flow(black_box(&flow)))
+    });
+    g.bench_function("lookup, 1,000 rules", |b| {
+        b.iter(|| eks.lookup_flow(black_box(&flow)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_kubeproxy, bench_route);
 criterion_main!(benches);

@@ -399,3 +399,46 @@ fn ip_rule_listing_reads_and_prints_back() {
     .unwrap();
     assert_eq!(t.rules[1].to_string(), "10:\tfrom all ipproto gre lookup 2");
 }
+
+/// A node with many rules (the AWS VPC CNI writes two for each pod): a
+/// long run of rules that do not apply is listed by its first eight, and
+/// the rest told in one row.
+#[test]
+fn a_long_run_of_rules_that_do_not_apply_is_one_row() {
+    use packetwalk::engine::trace::RuleOutcome;
+    let mut text = String::from(ROUTER);
+    for p in 0..100u32 {
+        text += &format!("{}:\tfrom 10.9.0.{p} lookup 2\n", 1000 + p);
+    }
+    let t = parse_routes(&text).unwrap();
+    let d = t.lookup_flow(&Flow {
+        src: "10.0.97.40".parse().unwrap(),
+        iif: "eth1",
+        ..Flow::to("8.8.8.8".parse().unwrap())
+    });
+    let rows: Vec<(String, RuleOutcome, usize)> = (d.rules.iter())
+        .map(|r| (r.rule.clone(), r.outcome, r.more))
+        .collect();
+    assert_eq!(rows.len(), 1 + 8 + 1 + 1, "{rows:?}");
+    assert_eq!(rows[0].1, RuleOutcome::GoesOn, "local");
+    assert_eq!(
+        rows[8],
+        (
+            "1007:\tfrom 10.9.0.7 lookup 2".into(),
+            RuleOutcome::NoMatch,
+            0
+        )
+    );
+    assert_eq!(
+        rows[9],
+        ("priorities 1008 to 1099".into(), RuleOutcome::NoMatch, 92)
+    );
+    assert_eq!(
+        rows[10],
+        (
+            "32766:\tfrom all lookup main".into(),
+            RuleOutcome::Decides,
+            0
+        )
+    );
+}

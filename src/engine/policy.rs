@@ -131,9 +131,15 @@ impl RoutingRule {
     }
 
     /// Whether the selector takes `f` (`fib_rule_match`, with `not`
-    /// applied), and if not, the first test that failed, in words.
+    /// applied).
+    pub fn takes(&self, f: &Flow) -> bool {
+        self.failing(f).is_none() != self.not
+    }
+
+    /// [`RoutingRule::takes`], and why in words: the first test that
+    /// failed (with `not`: held).
     pub fn matches(&self, f: &Flow) -> (bool, String) {
-        let failed = self.first_failure(f);
+        let failed = self.failing(f).map(|t| self.words(t, f));
         match (failed, self.not) {
             (None, false) => (true, String::new()),
             (Some(why), false) => (false, why),
@@ -142,71 +148,114 @@ impl RoutingRule {
         }
     }
 
-    fn first_failure(&self, f: &Flow) -> Option<String> {
-        if !self.from.contains(&f.src) {
-            return Some(if f.src.is_unspecified() {
+    /// The first test of the selector that `f` fails.
+    fn failing(&self, f: &Flow) -> Option<Test> {
+        let port_out = |range: Option<(u16, u16)>, port: Option<u16>| {
+            range.is_some_and(|(lo, hi)| !(lo..=hi).contains(&port.unwrap_or(0)))
+        };
+        Some(if !self.from.contains(&f.src) {
+            Test::From
+        } else if !self.to.contains(&f.dst) {
+            Test::To
+        } else if self.tos.is_some_and(|t| t != 0) {
+            Test::Tos
+        } else if self.fwmark.is_some_and(|(v, m)| (f.mark ^ v) & m != 0) {
+            Test::Mark
+        } else if self.iif.as_deref().is_some_and(|i| i != f.iif) {
+            Test::Iif
+        } else if self.oif.is_some() {
+            Test::Oif
+        } else if self.uidrange.is_some_and(|(lo, _)| lo > 0) {
+            Test::Uid
+        } else if self.ipproto.is_some_and(|p| p != f.proto) {
+            Test::Proto
+        } else if port_out(self.sport, f.ports.map(|p| p.0)) {
+            Test::Sport
+        } else if port_out(self.dport, f.ports.map(|p| p.1)) {
+            Test::Dport
+        } else {
+            return None;
+        })
+    }
+
+    /// Why test `t` failed for `f`, in words.
+    fn words(&self, t: Test, f: &Flow) -> String {
+        match t {
+            Test::From if f.src.is_unspecified() => {
                 format!("from {}: the lookup has no source yet", self.from)
-            } else {
-                format!("the source {} is not in {}", f.src, self.from)
-            });
-        }
-        if !self.to.contains(&f.dst) {
-            return Some(format!("the destination {} is not in {}", f.dst, self.to));
-        }
-        if let Some(t) = self.tos.filter(|t| *t != 0) {
-            return Some(format!(
-                "tos {t:#04x}: the packet's TOS is 0 (Packet Walk sends every packet with TOS 0)"
-            ));
-        }
-        if let Some((v, m)) = self.fwmark {
-            if (f.mark ^ v) & m != 0 {
-                return Some(format!(
+            }
+            Test::From => format!("the source {} is not in {}", f.src, self.from),
+            Test::To => format!("the destination {} is not in {}", f.dst, self.to),
+            Test::Tos => format!(
+                "tos {:#04x}: the packet's TOS is 0 (Packet Walk sends every packet with TOS 0)",
+                self.tos.unwrap_or(0)
+            ),
+            Test::Mark => {
+                let (v, m) = self.fwmark.unwrap_or_default();
+                format!(
                     "the packet's mark {:#x} under the mask {m:#x} is {:#x}, not {v:#x}",
                     f.mark,
                     f.mark & m
-                ));
+                )
             }
-        }
-        if let Some(i) = self.iif.as_deref().filter(|i| *i != f.iif) {
-            return Some(if f.iif == "lo" {
-                format!("iif {i}: this host's own packet is looked up as from lo")
-            } else {
-                format!("the packet came in on {}, not {i}", f.iif)
-            });
-        }
-        if let Some(o) = &self.oif {
-            return Some(format!(
-                "oif {o}: only a socket bound to {o} looks up with that output device"
-            ));
-        }
-        if let Some((lo, hi)) = self.uidrange.filter(|(lo, _)| *lo > 0) {
-            return Some(format!(
-                "uidrange {lo}-{hi}: the lookup's user is root (0) in Packet Walk"
-            ));
-        }
-        if let Some(p) = self.ipproto.filter(|p| *p != f.proto) {
-            return Some(format!(
-                "ipproto {}: the packet's protocol is {}",
-                proto_name(p),
-                proto_name(f.proto)
-            ));
-        }
-        for (which, range, port) in [
-            ("sport", self.sport, f.ports.map(|p| p.0)),
-            ("dport", self.dport, f.ports.map(|p| p.1)),
-        ] {
-            if let Some((lo, hi)) = range {
-                let port = port.unwrap_or(0);
-                if port < lo || port > hi {
-                    return Some(format!(
-                        "{which} {}: the packet's is {port}",
-                        range_text(lo, hi)
-                    ));
+            Test::Iif => {
+                let i = self.iif.as_deref().unwrap_or_default();
+                if f.iif == "lo" {
+                    format!("iif {i}: this host's own packet is looked up as from lo")
+                } else {
+                    format!("the packet came in on {}, not {i}", f.iif)
                 }
             }
+            Test::Oif => {
+                let o = self.oif.as_deref().unwrap_or_default();
+                format!("oif {o}: only a socket bound to {o} looks up with that output device")
+            }
+            Test::Uid => {
+                let (lo, hi) = self.uidrange.unwrap_or_default();
+                format!("uidrange {lo}-{hi}: the lookup's user is root (0) in Packet Walk")
+            }
+            Test::Proto => format!(
+                "ipproto {}: the packet's protocol is {}",
+                proto_name(self.ipproto.unwrap_or(0)),
+                proto_name(f.proto)
+            ),
+            Test::Sport | Test::Dport => {
+                let (which, (lo, hi), port) = if t == Test::Sport {
+                    (
+                        "sport",
+                        self.sport.unwrap_or_default(),
+                        f.ports.map(|p| p.0),
+                    )
+                } else {
+                    (
+                        "dport",
+                        self.dport.unwrap_or_default(),
+                        f.ports.map(|p| p.1),
+                    )
+                };
+                format!(
+                    "{which} {}: the packet's is {}",
+                    range_text(lo, hi),
+                    port.unwrap_or(0)
+                )
+            }
         }
-        None
     }
+}
+
+/// A test of a rule's selector.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Test {
+    From,
+    To,
+    Tos,
+    Mark,
+    Iif,
+    Oif,
+    Uid,
+    Proto,
+    Sport,
+    Dport,
 }
 
 fn range_text(lo: u16, hi: u16) -> String {

@@ -320,6 +320,59 @@ fn lost_to(r: &Route, w: &Route) -> String {
     }
 }
 
+/// The `ip rule` lines a lookup walked, as the trace lists them: words
+/// only when the routes text has rules, and a long run of rules that do
+/// not apply (or that a goto jumps over) told, after its first few, in
+/// one row (`more` rules, `priorities A to B`).
+struct Walked {
+    explicit: bool,
+    rows: Vec<RuleWeighed>,
+    /// Rules of the same outcome in a row so far.
+    run: usize,
+    /// The priority the row told as one starts at.
+    from: u32,
+}
+
+impl Walked {
+    /// Rules of a run listed one by one before the rest are told as one.
+    const LISTED: usize = 8;
+
+    fn push(&mut self, r: &RoutingRule, outcome: RuleOutcome, why: &dyn Fn() -> String) {
+        if !self.explicit {
+            return;
+        }
+        let passed = matches!(outcome, RuleOutcome::NoMatch | RuleOutcome::JumpedOver);
+        let same = self.rows.last().is_some_and(|l| l.outcome == outcome);
+        self.run = if passed && same { self.run + 1 } else { 1 };
+        if passed && self.run > Self::LISTED + 1 {
+            if let Some(last) = self.rows.last_mut() {
+                last.more += 1;
+                last.rule = format!("priorities {} to {}", self.from, r.pref);
+                return;
+            }
+        }
+        let told = passed && self.run == Self::LISTED + 1;
+        if told {
+            self.from = r.pref;
+        }
+        self.rows.push(RuleWeighed {
+            rule: if told {
+                format!("priority {}", r.pref)
+            } else {
+                r.to_string()
+            },
+            outcome,
+            why: match outcome {
+                _ if !told => why(),
+                RuleOutcome::NoMatch => "none of their selectors takes the packet".into(),
+                _ => "a goto above jumps over them".into(),
+            },
+            line: if told { 0 } else { r.line },
+            more: usize::from(told),
+        });
+    }
+}
+
 impl RouteTable {
     /// The rules the lookup walks.
     pub fn rules(&self) -> &[RoutingRule] {
@@ -354,19 +407,12 @@ impl RouteTable {
             .iter()
             .filter(|r| r.dst.contains(&dst))
             .collect();
-        let mut weighed = Vec::new();
-        // (The words are made only for rules the routes text has.)
-        let weigh =
-            |weighed: &mut Vec<RuleWeighed>, r: &RoutingRule, outcome, why: &dyn Fn() -> String| {
-                if explicit {
-                    weighed.push(RuleWeighed {
-                        rule: r.to_string(),
-                        outcome,
-                        why: why(),
-                        line: r.line,
-                    });
-                }
-            };
+        let mut weighed = Walked {
+            explicit,
+            rows: Vec::new(),
+            run: 0,
+            from: 0,
+        };
         // The tables looked up, in order, with the rule that did and the
         // route it set aside (a throw route, or one suppressed).
         let mut tables: Vec<(TableId, u32)> = Vec::new();
@@ -378,11 +424,12 @@ impl RouteTable {
         while i < rules.len() {
             let r = &rules[i];
             i += 1;
-            let (matched, why) = r.matches(f);
-            if !matched {
-                weigh(&mut weighed, r, RuleOutcome::NoMatch, &|| why.clone());
+            if !r.takes(f) {
+                weighed.push(r, RuleOutcome::NoMatch, &|| r.matches(f).1);
                 continue;
             }
+            // (Words only for a `not` rule: why it took the packet.)
+            let why = if r.not { r.matches(f).1 } else { String::new() };
             let took = if why.is_empty() {
                 "takes the packet".to_string()
             } else {
@@ -391,21 +438,21 @@ impl RouteTable {
             match r.action {
                 RuleAction::Goto(p) => match rules.iter().position(|x| x.pref == p) {
                     Some(at) => {
-                        weigh(&mut weighed, r, RuleOutcome::Jumps, &|| {
+                        weighed.push(r, RuleOutcome::Jumps, &|| {
                             format!("{took} and jumps to rule {p}")
                         });
                         for over in rules.get(i..at).unwrap_or_default() {
-                            weigh(&mut weighed, over, RuleOutcome::JumpedOver, &|| {
+                            weighed.push(over, RuleOutcome::JumpedOver, &|| {
                                 format!("jumped over by rule {}'s goto {p}", r.pref)
                             });
                         }
                         i = at.max(i);
                     }
-                    None => weigh(&mut weighed, r, RuleOutcome::GoesOn, &|| {
+                    None => weighed.push(r, RuleOutcome::GoesOn, &|| {
                         format!("{took}, but there is no rule {p} to go to (ip rule shows it [unresolved]){next}")
                     }),
                 },
-                RuleAction::Nop => weigh(&mut weighed, r, RuleOutcome::GoesOn, &|| {
+                RuleAction::Nop => weighed.push(r, RuleOutcome::GoesOn, &|| {
                     format!("{took}: nop does nothing{next}")
                 }),
                 RuleAction::Blackhole | RuleAction::Unreachable | RuleAction::Prohibit => {
@@ -414,7 +461,7 @@ impl RouteTable {
                         RuleAction::Unreachable => "the lookup fails as if no route were found: a router answers ICMP network unreachable (a program of this host gets ENETUNREACH)",
                         _ => "the lookup fails: a router answers ICMP administratively prohibited (a program of this host gets EACCES)",
                     };
-                    weigh(&mut weighed, r, RuleOutcome::Refuses, &|| {
+                    weighed.push(r, RuleOutcome::Refuses, &|| {
                         format!("{took}; {ends}")
                     });
                     let text = r.to_string();
@@ -436,11 +483,11 @@ impl RouteTable {
                         )
                     };
                     match best_of(&containing, t) {
-                        None => weigh(&mut weighed, r, RuleOutcome::GoesOn, &|| {
+                        None => weighed.push(r, RuleOutcome::GoesOn, &|| {
                             format!("{took}, but table {} has no route to {dst}{next}", name())
                         }),
                         Some(b) if b.kind == RouteType::Throw => {
-                            weigh(&mut weighed, r, RuleOutcome::GoesOn, &|| {
+                            weighed.push(r, RuleOutcome::GoesOn, &|| {
                                 format!(
                                     "{took}, but table {}'s route to {dst} is throw {}{next}",
                                     name(),
@@ -461,7 +508,7 @@ impl RouteTable {
                         {
                             let n = r.suppress_prefixlength.unwrap_or(0);
                             let len = b.dst.prefix_len();
-                            weigh(&mut weighed, r, RuleOutcome::GoesOn, &|| {
+                            weighed.push(r, RuleOutcome::GoesOn, &|| {
                                 format!("{took}; table {} has {b}, but /{len} is not longer than suppress_prefixlength {n}: set aside{next}", name())
                             });
                             set_aside.push((b, format!("rule {} sets it aside: /{len} is not longer than its suppress_prefixlength {n}", r.pref)));
@@ -472,7 +519,7 @@ impl RouteTable {
                             } else {
                                 (RuleOutcome::Refuses, "ends the lookup with its route")
                             };
-                            weigh(&mut weighed, r, outcome, &|| {
+                            weighed.push(r, outcome, &|| {
                                 format!("{took}; table {} {does}: {b}", name())
                             });
                             winner = Some((b, r.pref));
@@ -487,7 +534,7 @@ impl RouteTable {
         // candidates too (the local table's winner over main's routes).
         for r in rules[i.min(rules.len())..].iter() {
             if let RuleAction::Lookup(t) = r.action {
-                if r.matches(f).0 && !tables.iter().any(|(x, _)| *x == t) {
+                if r.takes(f) && !tables.iter().any(|(x, _)| *x == t) {
                     tables.push((t, r.pref));
                 }
             }
@@ -580,7 +627,7 @@ impl RouteTable {
         Decision {
             route,
             candidates,
-            rules: weighed,
+            rules: weighed.rows,
             by_rule,
         }
     }

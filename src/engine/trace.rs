@@ -99,6 +99,10 @@ pub struct RuleWeighed {
     /// starts with, which the text did not list).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub line: usize,
+    /// More rules after this one with its outcome, told in one row (a
+    /// long run of rules that do not apply): how many.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more: usize,
 }
 
 impl RuleWeighed {

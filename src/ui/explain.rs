@@ -172,8 +172,12 @@ pub fn explain(props: &ExplainProps) -> Html {
                                     <tr class={classes!(row)}>
                                         <td>
                                             <span class={classes!("tag", class)}>{ tag }</span><span class="visually-hidden">{ ": " }</span>{ " " }
-                                            <code>{ r.rule.replace('\t', " ") }</code>
-                                            if r.line == 0 { <span class="built-in">{ " (every namespace has it)" }</span> }
+                                            if r.more > 0 {
+                                                { format!("{} more {}, ", r.more, if r.more == 1 { "rule" } else { "rules" }) }<code>{ r.rule.clone() }</code>
+                                            } else {
+                                                <code>{ r.rule.replace('\t', " ") }</code>
+                                                if r.line == 0 { <span class="built-in">{ " (every namespace has it)" }</span> }
+                                            }
                                             <span class="visually-hidden">{ ". " }</span>
                                             <span class="why">{ r.why.clone() }</span>
                                         </td>
