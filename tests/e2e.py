@@ -243,11 +243,13 @@ def main():
 # review's (ranges in sets, -exist, the targets' hooks), 572.7 kB with
 # CONNMARK and connmark and the IP sets listed under the editors, 573.0
 # kB with the connection mark's step and an EKS node's pods in a replay,
-# 585.8 kB with policy routing (ip rule lines, tables, the rules walked);
+# 585.8 kB with policy routing (ip rule lines, tables, the rules walked),
+# 588.3 kB with two reviews' fixes to it (each rule's outcome, a long run
+# of rules told in one row, the full flow for more lookups);
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 588_000
+PAGE_BYTES_LIMIT = 590_000
 
 
 def page_size(dist):
