@@ -1108,7 +1108,7 @@ def run(b, base):
     why = b.text(".explain")
     check("an ip rule among the routes refuses the packet, and the route step lists the rules walked",
           "rule 100 (from all to 172.16.225.112 prohibit)" in reason
-          and "⛔ refuses" in why and "↓ takes it, next rule" in why and "a router answers ICMP administratively prohibited" in why
+          and "× refuses" in why and "↓ takes it, next rule" in why and "a router answers ICMP administratively prohibited" in why
           and "Rules tried, in order" in why and "table main not searched: rule 100 (from all to 172.16.225.112 prohibit) ended the lookup first" in why, f"{reason!r} {why[:300]!r}")
     check_gutter(b, "routes-node8", "100:\tfrom all to 172.16.225.112 prohibit")
     b.screenshot(os.path.join(SHOTS, "e2e-ip-rule.png"))

@@ -162,11 +162,11 @@ pub fn explain(props: &ExplainProps) -> Html {
                             { for rules.iter().map(|r| {
                                 let (tag, class, row) = match r.outcome {
                                     RuleOutcome::NoMatch => ("✗ does not apply", "row-skipped", None),
-                                    RuleOutcome::JumpedOver => ("↷ jumped over", "row-skipped", None),
+                                    RuleOutcome::JumpedOver => ("– skipped by a goto", "row-skipped", None),
                                     RuleOutcome::GoesOn => ("↓ takes it, next rule", "row-skipped", None),
-                                    RuleOutcome::Jumps => ("↷ jumps", "row-skipped", None),
+                                    RuleOutcome::Jumps => ("→ jumps", "row-skipped", None),
                                     RuleOutcome::Decides => ("✓ decides", "row-match", Some("chosen")),
-                                    RuleOutcome::Refuses => ("⛔ refuses", "row-drop", Some("refused")),
+                                    RuleOutcome::Refuses => ("× refuses", "row-drop", Some("refused")),
                                 };
                                 html! {
                                     <tr class={classes!(row)}>
