@@ -413,9 +413,9 @@ impl RouteTable {
             run: 0,
             from: 0,
         };
-        // The tables looked up, in order, with the rule that did and the
-        // route it set aside (a throw route, or one suppressed).
-        let mut tables: Vec<(TableId, u32)> = Vec::new();
+        // The tables looked up, in order, and the routes set aside (a
+        // throw route, or one suppressed).
+        let mut tables: Vec<TableId> = Vec::new();
         let mut set_aside: Vec<(&Route, String)> = Vec::new();
         let mut winner: Option<(&Route, u32)> = None;
         let mut by_rule = None;
@@ -472,8 +472,8 @@ impl RouteTable {
                     break;
                 }
                 RuleAction::Lookup(t) => {
-                    if !tables.iter().any(|(x, _)| *x == t) {
-                        tables.push((t, r.pref));
+                    if !tables.contains(&t) {
+                        tables.push(t);
                     }
                     let name = || t.name();
                     let sends = |b: &Route| {
@@ -534,16 +534,16 @@ impl RouteTable {
         // candidates too (the local table's winner over main's routes).
         for r in rules[i.min(rules.len())..].iter() {
             if let RuleAction::Lookup(t) = r.action {
-                if r.takes(f) && !tables.iter().any(|(x, _)| *x == t) {
-                    tables.push((t, r.pref));
+                if r.takes(f) && !tables.contains(&t) {
+                    tables.push(t);
                 }
             }
         }
         let mut candidates = Vec::new();
-        for (k, &(t, _)) in tables.iter().enumerate() {
+        for (k, &t) in tables.iter().enumerate() {
             let after = k >= looked;
             let best = best_of(&containing, t);
-            for r in containing.iter().copied().filter(|r| r.table == t) {
+            for (at, r) in (containing.iter().copied().enumerate()).filter(|(_, r)| r.table == t) {
                 let chosen = winner.is_some_and(|(w, _)| std::ptr::eq(w, r));
                 let why = if chosen {
                     let (w, pref) = winner.expect("chosen");
@@ -593,7 +593,6 @@ impl RouteTable {
                         None => String::new(),
                     }
                 };
-                let at = containing.iter().position(|x| std::ptr::eq(*x, r));
                 candidates.push((
                     at,
                     Candidate {
