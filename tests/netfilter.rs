@@ -2487,3 +2487,40 @@ fn reverse_path_checks_look_back_through_ip_rules() {
         }
     }
 }
+
+/// arp_ignore = 0, the kernel's default: a node answers ARP on one NIC
+/// for the address of another (measured on Linux 6.18 with an EKS-like
+/// node's two ENIs), so a client that takes that address for on-link
+/// reaches the node by the first NIC.
+#[test]
+fn a_node_answers_arp_for_its_other_nics_address() {
+    let mut sc = scenario("");
+    let extra: packetwalk::engine::scenario::Device = serde_json::from_value(serde_json::json!(
+        {"name": "eth1", "type": "ethernet", "lan": "lan2", "addrs": ["10.0.9.1/24"]}))
+    .unwrap();
+    sc.hosts[0].devices.push(extra);
+    if let Text::Lines(routes) = &mut sc.hosts[0].routes {
+        routes.push("10.0.9.0/24 dev eth1 proto kernel scope link src 10.0.9.1".into());
+    }
+    if let Text::Lines(routes) = &mut sc.hosts[3].routes {
+        routes.push("10.0.9.0/24 dev eth0 scope link".into());
+    }
+    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &tcp_spec("client", "10.0.9.1:22", 40000, "SYN", 0),
+    )
+    .unwrap();
+    let said = packetwalk::engine::render::table(&t);
+    assert!(
+        said.contains("ARP who-has 10.0.9.1 on eth0: node/eth0 answers"),
+        "{said}"
+    );
+    assert!(
+        matches!(&t.verdict, Verdict::Delivered { ns, .. } if ns == "node"),
+        "{}",
+        packetwalk::engine::render::table(&t)
+    );
+}

@@ -40,6 +40,14 @@ pub fn column(line: &str, byte: usize) -> usize {
     line[..byte.min(line.len())].chars().count() + 1
 }
 
+/// Byte offset of `word` in `line` when `word` is a slice of `line` (as
+/// `split_whitespace` gives), whatever other places spell it too; None
+/// for another string (what the unstable `str::substr_range` answers).
+pub fn offset_in(line: &str, word: &str) -> Option<usize> {
+    let at = (word.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
+    (at + word.len() <= line.len()).then_some(at)
+}
+
 /// Splits `line` as `iptables-restore` does. An unterminated quote is an
 /// error at its byte offset.
 pub fn words(line: &str) -> Result<Vec<Word<'_>>, (usize, &'static str)> {

@@ -347,25 +347,6 @@ pub fn is_rule_line(line: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The words of a line, each with its byte offset.
-fn words_at(line: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in line.char_indices() {
-        if c.is_whitespace() {
-            if let Some(s) = start.take() {
-                out.push((s, &line[s..i]));
-            }
-        } else if start.is_none() {
-            start = Some(i);
-        }
-    }
-    if let Some(s) = start {
-        out.push((s, &line[s..]));
-    }
-    out
-}
-
 const KEYWORDS: &str = "not, from, to, tos, fwmark, iif, oif, uidrange, ipproto, sport, dport, lookup, goto, nop, blackhole, unreachable, prohibit, suppress_prefixlength";
 
 /// `ipproto`'s names, as iproute2 prints them (from /etc/protocols).
@@ -389,7 +370,9 @@ const PROTOCOLS: &[(&str, u8)] = &[
 /// Parses one `ip rule` line (`PREF:\tSELECTOR ACTION`), as `ip rule`
 /// lists it.
 pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseError> {
-    let words = words_at(line);
+    let words: Vec<(usize, &str)> = (line.split_whitespace())
+        .map(|w| (crate::engine::lex::offset_in(line, w).unwrap_or(0), w))
+        .collect();
     // An error at word `k` (past the end: after the line).
     let err = |k: usize, msg: String| {
         let col = match words.get(k) {

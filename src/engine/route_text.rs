@@ -10,8 +10,11 @@ use ipnet::Ipv4Net;
 use std::net::Ipv4Addr;
 
 fn err_at(line: &str, line_no: usize, word: &str, msg: impl Into<String>) -> ParseError {
-    // Column of the word in the line (first occurrence).
-    let col = line.find(word).map(|b| lex::column(line, b)).unwrap_or(1);
+    // Column of the word in the line: where that slice of it is, else its
+    // first occurrence.
+    let col = (lex::offset_in(line, word).or_else(|| line.find(word)))
+        .map(|b| lex::column(line, b))
+        .unwrap_or(1);
     ParseError::new(line_no, col, msg)
 }
 

@@ -1041,12 +1041,25 @@ impl World {
                 .position(|d| on_lan(d) && d.spec.addrs.iter().any(|a| a.addr() == addr))
                 .map(|di| (hi, di))
         });
-        holds.or_else(|| {
-            let a = self.scenario.announces.iter().find(|a| a.addr == addr)?;
-            let hi = self.host(&a.host)?;
-            let di = self.hosts[hi].dev(&a.dev)?;
-            on_lan(&self.hosts[hi].devs[di]).then_some((hi, di))
-        })
+        holds
+            .or_else(|| {
+                let a = self.scenario.announces.iter().find(|a| a.addr == addr)?;
+                let hi = self.host(&a.host)?;
+                let di = self.hosts[hi].dev(&a.dev)?;
+                on_lan(&self.hosts[hi].devs[di]).then_some((hi, di))
+            })
+            // arp_ignore = 0, the kernel's default: a host answers ARP on
+            // this LAN for an address of any of its devices (a node's
+            // second NIC's, asked for on its first).
+            .or_else(|| {
+                self.hosts.iter().enumerate().find_map(|(hi, h)| {
+                    let di = h.devs.iter().position(on_lan)?;
+                    let other = (h.devs.iter())
+                        .filter(|d| !matches!(d.spec.kind, DeviceKind::Loopback))
+                        .any(|d| d.spec.addrs.iter().any(|a| a.addr() == addr));
+                    other.then_some((hi, di))
+                })
+            })
     }
 
     /// What a destination that many hosts take is (broadcast, multicast),
@@ -1334,7 +1347,9 @@ impl Scenario {
                         kind,
                         addrs: Vec::new(),
                         proxy_arp: dev.starts_with("cali"),
-                        rp_filter: if dev.starts_with("cali") { 1 } else { 0 },
+                        // Strict on pods' veths, as Calico sets it and EKS
+                        // nodes have it (net.ipv4.conf.all.rp_filter = 1).
+                        rp_filter: u8::from(dev.starts_with("cali") || dev.starts_with("eni")),
                         hairpin: false,
                         mtu: None,
                     });
@@ -1398,6 +1413,9 @@ impl Scenario {
                 "{} has no address in this listing (a tunnel's /32 is only in the local table, which `ip route show table all` lists): the node's own packets out of it take another device's address, where the real node would use {}'s own",
                 d.name, d.name
             ));
+        }
+        if devices.iter().any(|d| d.rp_filter > 0) {
+            notes.push("A listing has no sysctls: reverse path filtering is taken as strict (rp_filter = 1) on the pods' veths (cali…, eni…), as Calico and EKS nodes have it, and off elsewhere.".into());
         }
         if let Some(ip) = client {
             // The node's own route to the address says where it lives: a
