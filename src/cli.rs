@@ -405,15 +405,19 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
         f.check(world).map_err(|e| format!("--force {text}: {e}"))?;
     }
     let mut traces = vec![(format!("{from} → {to}"), send(world, &mut state, &spec)?)];
-    // The packets after it, each on the state the ones before left.
+    // The packets after it, each on the state the ones before left. One
+    // that cannot be sent ends them: the ones before are printed, then
+    // why.
     let mut flush = false;
+    let mut failed = None;
     for (k, step) in what.then.iter().enumerate() {
+        if step == "flush" {
+            flush = true;
+            continue;
+        }
         let (last_spec, last) = (&spec, &traces[traces.len() - 1].1);
-        let next = match step.split_once(':') {
-            _ if step == "flush" => {
-                flush = true;
-                continue;
-            }
+        let next: Result<SendSpec, String> = (|| {
+            Ok(match step.split_once(':') {
             _ if step == "reply" => sim::reply_spec(last).ok_or_else(|| {
                 let first = last.steps.first().map(|st| &st.packet);
                 let tcp = |f: fn(&packetwalk::engine::packet::TcpFlags) -> bool| {
@@ -440,11 +444,25 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
                 s
             }
             _ => return Err(format!("--then {step}: use reply, again, again:FLAGS (again:RST) or flush")),
+        })
+        })();
+        let next = match next {
+            Ok(n) => n,
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
         };
         if std::mem::take(&mut flush) {
             state.clear_conntrack();
         }
-        let t = send(world, &mut state, &next)?;
+        let t = match send(world, &mut state, &next) {
+            Ok(t) => t,
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        };
         let label = if step == "reply" {
             "reply".to_string()
         } else {
@@ -452,6 +470,9 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
         };
         spec = next;
         traces.push((label, t));
+    }
+    if let (Some(e), true) = (&failed, json) {
+        return Err(e.clone());
     }
     if json {
         let out = if what.then.is_empty() {
@@ -480,7 +501,13 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
             lines.iter().for_each(|l| out += &format!("  {l}\n"));
         }
     }
-    Ok(out)
+    match failed {
+        Some(e) => {
+            print!("{out}");
+            Err(e)
+        }
+        None => Ok(out),
+    }
 }
 
 fn check(path: &Path) -> Result<String, String> {
