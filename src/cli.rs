@@ -287,7 +287,11 @@ fn trace(
             }
             let client = from.strip_prefix("client:").and_then(|ip| ip.parse().ok());
             let text = read(routes_path)?;
-            let sc = Scenario::replay(rules_text.as_deref(), &text, client)
+            let to_port = send_what
+                .to
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse().ok());
+            let sc = Scenario::replay(rules_text.as_deref(), &text, client, to_port)
                 .map_err(|e| located(&e, routes_path))?;
             let mut world = World::build(&sc).map_err(|e| e.to_string())?;
             // What the listing leaves out, before the trace (the first

@@ -356,10 +356,9 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         out.contains("DNAT destination 10.96.100.10:80 → 172.16.225.112:80"),
         "{out}"
     );
+    // The pod the DNAT sends to stands behind its veth and answers.
     assert!(
-        out.contains(
-            "verdict: left the scenario from node on cali71ca141a178 toward 172.16.225.112"
-        ),
+        out.contains("verdict: delivered in pod-172.16.225.112 to tcp listening on 0.0.0.0:80"),
         "{out}"
     );
     let out = replay("client:192.168.11.200", "172.16.3.70:80", &rules, &[]);
@@ -612,4 +611,76 @@ default via 10.0.96.1 dev eth1 table 2
         out.contains("input lookup for 8.8.8.8 by rule 32766: default via 10.0.96.1 dev eth0"),
         "{out}"
     );
+}
+
+/// The AWS VPC CNI's CONNMARK story, replayed from an EKS node's own
+/// dumps as an EKS helper's kernel run had them: a NodePort connection
+/// gets the mark 0x80 on eth0, DNAT sends it to a pod on the secondary
+/// ENI (which stands behind its veth and answers), and the pod's answer
+/// gets the mark back and leaves by main's route (rule 1024), the way it
+/// came; without the restore rule it leaves by the pod's ENI table (rule
+/// 1536), as the kernel did.
+#[test]
+fn replay_an_eks_nodes_connmark_answer() {
+    let routes = tmp(
+        "eks2.routes",
+        "default via 10.0.96.1 dev eth0 
+10.0.96.0/19 dev eth0 proto kernel scope link src 10.0.97.10 
+10.0.100.6 dev enibbbbbbbbbbb scope link 
+default via 10.0.96.1 dev eth1 table 2 
+10.0.96.1 dev eth1 scope link table 2 
+0:\tfrom all lookup local
+512:\tfrom all to 10.0.100.6 lookup main
+1024:\tfrom all fwmark 0x80/0x80 lookup main
+1536:\tfrom 10.0.100.6 lookup 2
+32766:\tfrom all lookup main
+32767:\tfrom all lookup default
+",
+    );
+    let rules = |restore: bool| {
+        let restore = if restore {
+            "-A PREROUTING -i eni+ -m comment --comment \"AWS, primary ENI\" -j CONNMARK --restore-mark --nfmask 0x80 --ctmask 0x80\n"
+        } else {
+            ""
+        };
+        tmp(
+            if restore.is_empty() { "eks-norestore.rules" } else { "eks.rules" },
+            &format!("*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+-A PREROUTING -i eth0 -m comment --comment \"AWS, primary ENI\" -m addrtype --dst-type LOCAL --limit-iface-in -j CONNMARK --set-xmark 0x80/0x80\n{restore}COMMIT\n\
+*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+-A PREROUTING -p tcp -m tcp --dport 30080 -m addrtype --dst-type LOCAL -j DNAT --to-destination 10.0.100.6:80\nCOMMIT\n"),
+        )
+    };
+    for (restore, said) in [
+        (
+            true,
+            "input lookup for 10.0.97.99 by rule 1024: 10.0.96.0/19 dev eth0",
+        ),
+        (
+            false,
+            "input lookup for 10.0.97.99 by rule 1536: default via 10.0.96.1 dev eth1 table 2",
+        ),
+    ] {
+        let rules = rules(restore);
+        let (code, out, err) = run(&[
+            "trace",
+            "--from",
+            "client:10.0.97.99",
+            "--to",
+            "10.0.97.10:30080",
+            "--rules",
+            &rules,
+            "--routes",
+            &routes,
+            "--then",
+            "reply",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let answer = out.split("== packet 2: reply").nth(1).unwrap_or_default();
+        assert!(
+            out.contains("verdict: delivered in pod-10.0.100.6 to tcp listening on 0.0.0.0:80"),
+            "{out}"
+        );
+        assert!(answer.contains(said), "restore {restore}: {said}: {answer}");
+    }
 }

@@ -799,7 +799,13 @@ fn the_source_address_is_the_one_on_the_next_hops_subnet() {
     // The client's packets are masqueraded; the node's own are not, so
     // their source is the one the node's routing picked.
     let rules = nat("-A POSTROUTING -s 10.99.1.0/24 -o vpod -j MASQUERADE\n");
-    let sc = Scenario::replay(Some(&rules), routes, Some("10.99.1.2".parse().unwrap())).unwrap();
+    let sc = Scenario::replay(
+        Some(&rules),
+        routes,
+        Some("10.99.1.2".parse().unwrap()),
+        None,
+    )
+    .unwrap();
     for (from, to, src) in [
         ("client:10.99.1.2", "10.99.58.7:80", "10.99.3.1"),
         ("client:10.99.1.2", "10.99.59.7:80", "10.99.2.1"),

@@ -1319,6 +1319,7 @@ impl Scenario {
         rules: Option<&str>,
         routes: &str,
         client: Option<Ipv4Addr>,
+        to_port: Option<u16>,
     ) -> Result<Scenario, Errors> {
         let table = route_text::parse_routes(routes)?;
         let mut devices: Vec<Device> = vec![Device {
@@ -1417,13 +1418,13 @@ impl Scenario {
         if devices.iter().any(|d| d.rp_filter > 0) {
             notes.push("A listing has no sysctls: reverse path filtering is taken as strict (rp_filter = 1) on the pods' veths (cali…, eni…), as Calico and EKS nodes have it, and off elsewhere.".into());
         }
-        if let Some(ip) = client {
-            // The node's own route to the address says where it lives: a
-            // route to it alone (a /32 on a device with no address, the
-            // node's end of a pod's veth: cali… for Calico, eni… for the
-            // AWS VPC CNI) puts it behind that veth, even inside the LAN's
-            // subnet (on EKS, every pod address is the VPC's).
-            let pod_dev = (table.routes.iter())
+        // The node's own route to an address says where it lives: a route
+        // to it alone (a /32 on a device with no address, the node's end
+        // of a pod's veth: cali… for Calico, eni… for the AWS VPC CNI)
+        // puts it behind that veth, even inside the LAN's subnet (on EKS,
+        // every pod address is the VPC's).
+        let pod_veth = |ip: Ipv4Addr| {
+            (table.routes.iter())
                 .find(|r| {
                     r.dst.prefix_len() == 32
                         && r.dst.addr() == ip
@@ -1435,7 +1436,10 @@ impl Scenario {
                     devices
                         .iter()
                         .any(|x| x.name == *d && x.addrs.is_empty() && x.name != "lo")
-                });
+                })
+        };
+        if let Some(ip) = client {
+            let pod_dev = pod_veth(ip);
             let nic = devices.iter().find_map(|d| match &d.kind {
                 DeviceKind::Ethernet { lan } => d
                     .addrs
@@ -1501,6 +1505,82 @@ impl Scenario {
                     )));
                 }
             }
+        }
+        // The pods the node's DNAT rules send to (kube-proxy's endpoints),
+        // behind their veths, listening where those rules send them (and
+        // on the port the packet is sent to): so they answer.
+        let mut listens: Vec<(Ipv4Addr, Listener)> = Vec::new();
+        if let Some(rs) = rules.and_then(|t| crate::engine::iptables::save::parse(t).ok()) {
+            for r in rs
+                .tables
+                .iter()
+                .flat_map(|t| &t.chains)
+                .flat_map(|c| &c.rules)
+            {
+                let crate::engine::iptables::rule::Target::Dnat(to) = &r.target else {
+                    continue;
+                };
+                let Some((ip, _)) = to.addr else { continue };
+                let protos = match r.matches.iter().find_map(|m| match m.kind {
+                    crate::engine::iptables::rule::MatchKind::Proto(p) if !m.negated => Some(p),
+                    _ => None,
+                }) {
+                    Some(p) => vec![p],
+                    None => vec![Proto::Tcp, Proto::Udp],
+                };
+                for proto in protos
+                    .into_iter()
+                    .filter(|p| matches!(p, Proto::Tcp | Proto::Udp))
+                {
+                    let ports = to.ports.map(|(p, _)| p).into_iter().chain(to_port);
+                    for port in ports {
+                        listens.push((
+                            ip,
+                            Listener {
+                                proto,
+                                port,
+                                addr: None,
+                                process: None,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        let mut pods: Vec<Ipv4Addr> = listens.iter().map(|(ip, _)| *ip).collect();
+        pods.dedup();
+        for ip in pods.into_iter().filter(|ip| Some(*ip) != client) {
+            let Some(dev) = pod_veth(ip) else { continue };
+            let name = format!("pod-{ip}");
+            let Some(end) = hosts[0].devices.iter_mut().find(|d| d.name == dev) else {
+                continue;
+            };
+            if !matches!(end.kind, DeviceKind::Ethernet { .. }) {
+                continue;
+            }
+            end.kind = DeviceKind::Veth {
+                peer: format!("{name}/eth0"),
+            };
+            end.proxy_arp = true;
+            let mut pod = replay_client(
+                DeviceKind::Veth {
+                    peer: format!("{REPLAY_NODE}/{dev}"),
+                },
+                Ipv4Net::new(ip, 32).expect("a /32"),
+                "169.254.1.1 dev eth0 scope link\ndefault via 169.254.1.1 dev eth0\n".into(),
+            );
+            pod.name = name.clone();
+            pod.kind = HostKind::Pod;
+            pod.listeners = (listens.iter())
+                .filter(|(a, _)| *a == ip)
+                .map(|(_, l)| l.clone())
+                .collect();
+            pod.listeners.dedup();
+            let ports: Vec<String> = (pod.listeners.iter())
+                .map(|l| format!("{} {}", l.proto, l.port))
+                .collect();
+            notes.push(format!("{name} stands for the pod behind the node's {dev}, where its DNAT rules send: it listens on {} so that it answers.", ports.join(", ")));
+            hosts.push(pod);
         }
         Ok(Scenario {
             name: "replay".into(),
