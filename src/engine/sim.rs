@@ -1398,6 +1398,15 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         ),
         _ if spec.kernel => format!("the kernel of {} answers with a reset", h.name()),
         _ => match h.spec.kind {
+            // A replay's sender with a pod's address sits behind its veth.
+            HostKind::Client
+                if (h.devs.iter()).any(|d| matches!(d.spec.kind, DeviceKind::Veth { .. })) =>
+            {
+                format!(
+                    "a process in a pod ({}, behind the node's veth) sends",
+                    h.name()
+                )
+            }
             HostKind::Client => format!("a program on {} (outside the cluster) sends", h.name()),
             HostKind::Pod => format!("a process in pod {} sends", h.name()),
             HostKind::Node => format!("a process on node {} sends", h.name()),
