@@ -3405,8 +3405,16 @@ impl Walker<'_, '_> {
                 // proxy_arp answers only for an address the peer routes out
                 // of another device (measured: Calico's 169.254.1.1 works
                 // because the node's default route leaves through its NIC).
+                // (arp_process's lookup: the asked address from the
+                // asker, in on this device, so ip rules see both.)
+                let sip = arp_sender(&world.hosts[host], dev, next_hop, &pkt);
                 let routed_elsewhere = || {
-                    peer.routes.lookup(next_hop).route.is_some_and(|r| {
+                    let flow = crate::engine::policy::Flow {
+                        src: sip,
+                        iif: &pdev.spec.name,
+                        ..crate::engine::policy::Flow::to(next_hop)
+                    };
+                    peer.routes.lookup_flow(&flow).route.is_some_and(|r| {
                         matches!(r.kind, RouteType::Unicast | RouteType::Local)
                             && r.dev.as_deref() != Some(pdev.spec.name.as_str())
                     })
@@ -3416,7 +3424,6 @@ impl Walker<'_, '_> {
                 // may refuse to answer at all (measured on Linux 6.18: a
                 // pod whose route back leads out of another veth got no
                 // answer for 169.254.1.1).
-                let sip = arp_sender(&world.hosts[host], dev, next_hop, &pkt);
                 let filtered = reverse_path(peer, &pdev.spec.name, sip, None).err();
                 let answered =
                     filtered.is_none() && (owns || (pdev.spec.proxy_arp && routed_elsewhere()));
