@@ -133,7 +133,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                         <option value={i.to_string()} selected={i == props.host}>{ format!("{name} ({})", kind_name(*kind)) }</option>
                     }) }
                 </select>
-                <p class="help">{ "Edits apply as you type: the last packet sent is traced again as if the edit had been made before it (the packets before it keep what they met, conntrack included). Text with errors is kept and the last valid rules stay in use. Drop a file from iptables-save or ip route on an editor to load it. Routes may hold ip rule lines too (policy routing: 100: from 10.0.0.5 lookup 2, with that table's routes as table 2)." }</p>
+                <p class="help">{ "Edits apply as you type: the last packet sent is traced again as if the edit had been made before it (the packets before it keep what they met, conntrack included). Text with errors is kept and the last valid rules stay in use. Drop a file from iptables-save or ip route on an editor to load it. Routes may hold ip rule lines too, as ip rule lists them (100: from 10.0.0.5 lookup 2), beside their tables' routes (default via 10.0.0.1 dev eth1 table 2)." }</p>
                 if let Some(e) = &props.earlier {
                     <p class="help earlier-note" role="status"><span aria-hidden="true">{ "ℹ " }</span>{ e.clone() }</p>
                 }
