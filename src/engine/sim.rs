@@ -948,14 +948,17 @@ fn state_words(related: bool, seen_reply: bool, dir: Dir) -> String {
 
 /// What a route lookup of `pkt` knows (`flowi4`): its addresses, mark,
 /// input device (`lo` for a host's own packet), protocol and ports. An
-/// IPIP outer header is looked up with the tunnel's mark, 0; VXLAN's with
-/// the packet's (`udp_tunnel_dst_lookup`; measured on Linux 6.18).
+/// IPIP outer header is looked up with the tunnel's mark, 0, and no
+/// source (tunl0 has no `local`); VXLAN's with the packet's mark
+/// (`udp_tunnel_dst_lookup`; measured on Linux 6.18) and its device's
+/// local address.
 fn flow_of(pkt: &Packet, lookup: Lookup) -> crate::engine::policy::Flow<'_> {
     let h = pkt.head();
     let ipip = lookup == Lookup::Tunnel && h.vxlan.is_none();
     crate::engine::policy::Flow {
         dst: h.dst,
-        src: h.src,
+        // (tunl0 has no local address of its own: its lookup has none.)
+        src: if ipip { Ipv4Addr::UNSPECIFIED } else { h.src },
         mark: if ipip { 0 } else { pkt.mark },
         iif: pkt.iif.as_deref().unwrap_or("lo"),
         proto: h.protocol.number(),
