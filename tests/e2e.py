@@ -512,7 +512,7 @@ def run(b, base):
     check("the drop step explains the reason", "a blackhole route discards it silently" in reason and "blackhole route 172.16.225" in reason, repr(reason))
     b.click("#step-back")
     check_gutter(b, "routes-node8", "blackhole 172.16.225.112")
-    lines = b.js("return [...document.querySelectorAll('.routes-weighed tr')].flatMap(tr => [...tr.cells].slice(1, 4)).map(c => {"
+    lines = b.js("return [...document.querySelectorAll('.routes-weighed .route-meta')].map(c => {"
                  " const r = document.createRange(); r.selectNodeContents(c); return r.getClientRects().length; })")
     check("the routes weighed: each table, prefix and metric reads on one line", lines and set(lines) == {1}, lines)
     # No address is cut in two, and the table fits the panel: every word of

@@ -198,18 +198,20 @@ pub fn explain(props: &ExplainProps) -> Html {
                 }
                 <div class="table-scroll"><table class="explain-table routes-weighed">
                     <caption class="visually-hidden">{ "The routes that contain the destination, and why each won or lost" }</caption>
-                    <thead><tr><th scope="col">{ "Route, and why it won or lost" }</th><th scope="col" class="short">{ "Table" }</th><th scope="col" class="short">{ "Prefix" }</th><th scope="col" class="short">{ "Metric" }</th></tr></thead>
+                    <thead><tr><th scope="col">{ "Route: its table, prefix and metric, and why it won or lost" }</th></tr></thead>
                     <tbody>
+                        // (Table, prefix and metric on a line of their own
+                        // under the route: columns of them left the route
+                        // and its why half the narrow panel.)
                         { for candidates.iter().map(|c| html! {
                             <tr class={classes!(c.chosen.then_some("chosen"))}>
                                 <td>
                                     if c.chosen { <span class="tag row-match">{ "✓ chosen" }</span><span class="visually-hidden">{ ": " }</span>{ " " } }<code>{ c.route.clone() }</code>
                                     <span class="visually-hidden">{ ". " }</span>
+                                    <span class="route-meta">{ format!("table {} · prefix /{} · metric {}", c.table, c.prefix_len, c.metric) }</span>
+                                    <span class="visually-hidden">{ ". " }</span>
                                     <span class="why">{ c.why.clone() }</span>
                                 </td>
-                                <td class="short">{ c.table.clone() }</td>
-                                <td class="short">{ format!("/{}", c.prefix_len) }</td>
-                                <td class="short">{ c.metric }</td>
                             </tr>
                         }) }
                     </tbody>
