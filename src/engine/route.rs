@@ -255,12 +255,12 @@ impl Decision {
 
     /// What refused the packet, for a drop's words: `blackhole route
     /// 10.0.0.0/8`, or the rule (`rule 300 (from all to 10.9.0.0/16
-    /// blackhole)`).
-    pub fn refuser(&self) -> String {
+    /// blackhole)`); and whether it is an ip rule.
+    pub fn refuser(&self) -> (String, bool) {
         match (&self.by_rule, &self.route) {
-            (Some((_, rule)), _) => format!("rule {rule}"),
-            (None, Some(r)) => format!("{} route {}", r.kind.as_str(), r.dst),
-            (None, None) => "no route".into(),
+            (Some((_, rule)), _) => (format!("rule {rule}"), true),
+            (None, Some(r)) => (format!("{} route {}", r.kind.as_str(), r.dst), false),
+            (None, None) => ("no route".into(), false),
         }
     }
 

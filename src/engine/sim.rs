@@ -2988,16 +2988,14 @@ impl Walker<'_, '_> {
         &mut self,
         host: usize,
         kind: RouteType,
-        // What refused it ([`Decision::refuser`]: `rule …` for an ip rule).
-        refuser: &str,
+        // What refused it, and whether an ip rule did ([`Decision::refuser`]).
+        (refuser, by_rule): &(String, bool),
         pkt: &Packet,
         ct: Option<&Ct>,
     ) -> Option<Next> {
         let (reason, code) = match kind {
-            RouteType::Blackhole if refuser.starts_with("rule ") => {
-                (DropReason::RuleBlackhole, None)
-            }
-            RouteType::Prohibit if refuser.starts_with("rule ") => {
+            RouteType::Blackhole if *by_rule => (DropReason::RuleBlackhole, None),
+            RouteType::Prohibit if *by_rule => {
                 (DropReason::RuleProhibit, Some(icmp::ADMIN_PROHIBITED))
             }
             RouteType::Blackhole => (DropReason::Blackhole, None),
