@@ -1112,6 +1112,16 @@ def run(b, base):
           and "Rules tried, in order" in why and "table main not searched: rule 100 (from all to 172.16.225.112 prohibit) ended the lookup first" in why, f"{reason!r} {why[:300]!r}")
     check_gutter(b, "routes-node8", "100:\tfrom all to 172.16.225.112 prohibit")
     b.screenshot(os.path.join(SHOTS, "e2e-ip-rule.png"))
+    # `ip rule` output alone, dropped on the routes: its rules join them.
+    fresh(b, base + "?scenario=article")
+    drop_file(b, "0:\tfrom all lookup local\n100:\tfrom all to 172.16.225.112 prohibit\n32766:\tfrom all lookup main\n",
+              "node8-ip-rule.txt", "text/plain", "#routes-node8", ".field-editor")
+    b.wait_until(lambda: "Delivered" not in b.text("#verdict"), "the dropped ip rules to refuse the packet", 10)
+    joined = b.value("#routes-node8")
+    said = b.text(".notice") if b.exists(".notice") else ""
+    check("ip rule output dropped on the routes joins them: the routes stay, the rules refuse the packet",
+          "172.16.225.112 dev cali71ca141a178" in joined and joined.rstrip().endswith("32766:\tfrom all lookup main")
+          and "holds ip rule lines only" in said, f"{joined[-200:]!r} {said[:200]!r}")
 
     # 4b. A real node's dump, loaded from a file: parsed in chunks, listed
     # virtualised, counters count, and too big for a link (a clear message).

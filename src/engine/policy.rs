@@ -605,3 +605,49 @@ pub fn defaults_note(text: &str) -> String {
         ),
     }
 }
+
+/// `ip rule` output given for a host whose routes text is `routes`: the
+/// routes text with its rule lines replaced by those of `rules`. None
+/// when `rules` holds anything but rule lines (blank lines and comments
+/// aside) or none at all: a listing of routes, which replaces the text.
+pub fn with_rules_of(routes: &str, rules: &str) -> Option<String> {
+    let lines: Vec<&str> = (rules.lines())
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect();
+    if lines.is_empty() || !lines.iter().all(|l| is_rule_line(l)) {
+        return None;
+    }
+    let mut out: String = (routes.lines())
+        .filter(|l| !is_rule_line(l))
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    for l in lines {
+        out.push_str(l);
+        out.push('\n');
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_rules_of;
+
+    /// `ip rule` output alone joins a host's routes, in place of the rule
+    /// lines it had; anything else is a listing of its own.
+    #[test]
+    fn rule_output_replaces_only_the_rule_lines() {
+        let routes = "default via 10.0.0.1 dev eth0\n5:\tfrom all lookup 9\n10.0.0.0/24 dev eth0\n";
+        assert_eq!(
+            with_rules_of(routes, "0:\tfrom all lookup local\n\n1536:\tfrom 10.0.0.5 lookup 2\n").as_deref(),
+            Some("default via 10.0.0.1 dev eth0\n10.0.0.0/24 dev eth0\n0:\tfrom all lookup local\n1536:\tfrom 10.0.0.5 lookup 2\n")
+        );
+        assert_eq!(
+            with_rules_of(
+                routes,
+                "default via 10.0.0.2 dev eth0\n5:\tfrom all lookup 9\n"
+            ),
+            None
+        );
+        assert_eq!(with_rules_of(routes, "# nothing\n"), None);
+    }
+}

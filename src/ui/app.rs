@@ -2363,13 +2363,21 @@ impl Component for App {
                     } else {
                         Field::Routes
                     };
-                    self.session.edit(host, f, text);
+                    // `ip rule` output alone: its rules join the routes,
+                    // in place of the rule lines they had.
+                    let joined = (!is_rules)
+                        .then(|| self.session.drafts.get(host).map(|d| d.routes.text.clone()))
+                        .flatten()
+                        .and_then(|routes| crate::engine::policy::with_rules_of(&routes, &text));
+                    let rules_only = joined.is_some();
+                    self.session.edit(host, f, joined.map_or(text, Rc::from));
                     if self.session.apply(host, f) {
-                        self.notice = Some(Notice::info(format!(
-                            "{name} is now the {} of {}.",
-                            f.as_str(),
-                            self.session.world.hosts[host].name()
-                        )));
+                        let host_name = self.session.world.hosts[host].name();
+                        self.notice = Some(Notice::info(if rules_only {
+                            format!("{name} holds ip rule lines only: they replace the ip rule lines of {host_name}'s routes, whose routes stay.")
+                        } else {
+                            format!("{name} is now the {} of {host_name}.", f.as_str())
+                        }));
                     } else {
                         self.notice = Some(Notice::error(format!(
                             "{name} has errors; they are shown at their lines below."
