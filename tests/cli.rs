@@ -684,3 +684,50 @@ default via 10.0.96.1 dev eth1 table 2
         assert!(answer.contains(said), "restore {restore}: {said}: {answer}");
     }
 }
+
+/// An EKS-like node's own dumps, as an EKS helper's Linux 6.18 network
+/// namespaces printed them (the VPC CNI's mangle and nat rules, its ip
+/// rules, a NodePort DNAT to a pod on the secondary ENI): each packet
+/// leaves as the kernel sent it. A pod's outbound connection gets the
+/// mark 0x80 in nat PREROUTING (AWS-CONNMARK-CHAIN-0), so it leaves by
+/// main's route (rule 1024), SNATed to the primary ENI's address; a
+/// NodePort answer is restored the mark and leaves by eth0 too.
+#[test]
+fn an_eks_nodes_own_dumps_replay_as_the_kernel_sent() {
+    let data = |f: &str| format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"));
+    let (rules, routes) = (data("eks-node.iptables-save"), data("eks-node.routes"));
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--from", "client:10.0.100.6", "--to", "8.8.8.8:443"],
+            &[
+                "input lookup for 8.8.8.8 by rule 1024: default via 10.0.96.1 dev eth0",
+                "SNAT source 10.0.100.6:42361 → 10.0.97.10:",
+                "verdict: left the scenario from node on eth0 toward 10.0.96.1",
+            ],
+        ),
+        (
+            &[
+                "--from",
+                "client:10.0.97.99",
+                "--to",
+                "10.0.97.10:30080",
+                "--then",
+                "reply",
+            ],
+            &[
+                "input lookup for 10.0.100.6 by rule 512: 10.0.100.6 dev enibbbbbbbbbbb",
+                "input lookup for 10.0.97.99 by rule 1024: 10.0.96.0/19 dev eth0",
+                "verdict: delivered in client to the tcp socket 10.0.97.99:42361",
+            ],
+        ),
+    ];
+    for (args, said) in cases {
+        let mut all = vec!["trace", "--rules", &rules, "--routes", &routes];
+        all.extend_from_slice(args);
+        let (code, out, err) = run(&all);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        for s in *said {
+            assert!(out.contains(s), "{args:?}: {s}: {out}");
+        }
+    }
+}
