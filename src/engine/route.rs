@@ -399,8 +399,19 @@ impl RouteTable {
     /// of a table a matching rule looks up whose prefix contains `dst` is
     /// returned as a candidate, with why it won or lost.
     pub fn lookup_flow(&self, f: &Flow) -> Decision {
+        self.decide(f, true)
+    }
+
+    /// The route for a packet, as [`RouteTable::lookup_flow`] finds it,
+    /// without the candidates and rules in words: for a lookup no step
+    /// shows (a source address, a next hop, a proxy ARP answer).
+    pub fn route_for(&self, f: &Flow) -> Decision {
+        self.decide(f, false)
+    }
+
+    fn decide(&self, f: &Flow, words: bool) -> Decision {
         let dst = f.dst;
-        let explicit = !self.rules.is_empty();
+        let explicit = words && !self.rules.is_empty();
         let rules = self.rules();
         let containing: Vec<&Route> = self
             .routes
@@ -532,7 +543,12 @@ impl RouteTable {
         let looked = tables.len();
         // Tables of later rules that would have matched: their routes are
         // candidates too (the local table's winner over main's routes).
-        for r in rules[i.min(rules.len())..].iter() {
+        let later = if words {
+            &rules[i.min(rules.len())..]
+        } else {
+            &[]
+        };
+        for r in later {
             if let RuleAction::Lookup(t) = r.action {
                 if r.takes(f) && !tables.contains(&t) {
                     tables.push(t);
@@ -540,7 +556,7 @@ impl RouteTable {
             }
         }
         let mut candidates = Vec::new();
-        for (k, &t) in tables.iter().enumerate() {
+        for (k, &t) in tables.iter().enumerate().filter(|_| words) {
             let after = k >= looked;
             let best = best_of(&containing, t);
             for (at, r) in (containing.iter().copied().enumerate()).filter(|(_, r)| r.table == t) {

@@ -662,7 +662,7 @@ impl Facts for HostFacts<'_> {
             mark,
             ..crate::engine::policy::Flow::to(src)
         };
-        let back = self.world.hosts[self.host].routes.lookup_flow(&flow);
+        let back = self.world.hosts[self.host].routes.route_for(&flow);
         match &back.route {
             Some(r) => (r.kind, r.dev.clone(), r.to_string()),
             None => (RouteType::Unreachable, None, "no route".into()),
@@ -990,7 +990,7 @@ fn reverse_path(
     };
     let rp = d.spec.rp_filter;
     let back = match to {
-        Some((dst, out, pkt)) => h.routes.lookup_flow(&crate::engine::policy::Flow {
+        Some((dst, out, pkt)) => h.routes.route_for(&crate::engine::policy::Flow {
             src: dst,
             iif: out,
             proto: pkt.head().protocol.number(),
@@ -1000,7 +1000,7 @@ fn reverse_path(
                 .map(|(s, d)| (d, s)),
             ..crate::engine::policy::Flow::to(src)
         }),
-        None => h.routes.lookup(src),
+        None => h.routes.route_for(&crate::engine::policy::Flow::to(src)),
     };
     let out = match back.result() {
         crate::engine::trace::RouteResult::Unicast { dev, .. } => Some(dev),
@@ -1239,7 +1239,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
                 // destination port (what ip rule's selectors may test).
                 let ports = matches!(spec.proto, Proto::Tcp | Proto::Udp)
                     .then(|| (spec.src_port.unwrap_or(0), port.unwrap_or(0)));
-                let d = h.routes.lookup_flow(&crate::engine::policy::Flow {
+                let d = h.routes.route_for(&crate::engine::policy::Flow {
                     proto: spec.proto.number(),
                     ports,
                     ..crate::engine::policy::Flow::to(dst)
@@ -1762,7 +1762,7 @@ impl Walker<'_, '_> {
     /// Whether `host` has a route to `dst` that sends a packet (to a
     /// device or to itself): what an answer of the kernel needs.
     fn routes_to(&self, host: usize, dst: Ipv4Addr) -> bool {
-        let d = self.world.hosts[host].routes.lookup(dst);
+        let d = (self.world.hosts[host].routes).route_for(&crate::engine::policy::Flow::to(dst));
         matches!(
             d.result(),
             crate::engine::trace::RouteResult::Local
@@ -2362,7 +2362,11 @@ impl Walker<'_, '_> {
                     // (The route the packet took here, as rt_nexthop.)
                     let hop = match self.routed.filter(|(at, _)| *at == host) {
                         Some((_, hop)) => hop,
-                        None => h.routes.lookup(dst).route.map(|r| r.via.unwrap_or(dst)),
+                        None => (h
+                            .routes
+                            .route_for(&crate::engine::policy::Flow::to(dst))
+                            .route)
+                            .map(|r| r.via.unwrap_or(dst)),
                     };
                     let Some(addr) = h.select_src(&oif, hop) else {
                         let pk = pkt.clone();
@@ -2898,9 +2902,13 @@ impl Walker<'_, '_> {
         let h = &self.world.hosts[host];
         let src = pkt.head().src;
         // fib_validate_source: the sender is reached directly on in_dev.
-        let direct = h.routes.lookup(src).route.is_some_and(|r| {
-            r.kind == RouteType::Unicast && r.via.is_none() && r.dev.as_deref() == Some(in_dev)
-        });
+        let direct = (h
+            .routes
+            .route_for(&crate::engine::policy::Flow::to(src))
+            .route)
+            .is_some_and(|r| {
+                r.kind == RouteType::Unicast && r.via.is_none() && r.dev.as_deref() == Some(in_dev)
+            });
         // No check that the sender and the gateway share a subnet
         // (inet_addr_onlink): shared_media, on by default, waives it, so a
         // veth with no address of its own (a cali…) redirects too (measured
@@ -3415,7 +3423,7 @@ impl Walker<'_, '_> {
                         iif: &pdev.spec.name,
                         ..crate::engine::policy::Flow::to(next_hop)
                     };
-                    peer.routes.lookup_flow(&flow).route.is_some_and(|r| {
+                    peer.routes.route_for(&flow).route.is_some_and(|r| {
                         matches!(r.kind, RouteType::Unicast | RouteType::Local)
                             && r.dev.as_deref() != Some(pdev.spec.name.as_str())
                     })
@@ -3536,7 +3544,7 @@ impl Walker<'_, '_> {
                 };
                 // Outer source: tunl0 has no fixed local address, so the
                 // kernel routes to the gateway and takes that route's source.
-                let d = h.routes.lookup(gw);
+                let d = h.routes.route_for(&crate::engine::policy::Flow::to(gw));
                 if d.route.as_ref().and_then(|r| r.dev.as_deref()) == Some(dev) {
                     // The tunnel endpoint is routed through the tunnel itself.
                     let detail = format!("the route to {gw} leads back into {dev}: the kernel refuses to encapsulate twice");
@@ -3631,7 +3639,7 @@ impl Walker<'_, '_> {
                     return self.drop(host, DropReason::NoNeighbour, detail, None, &pkt.clone());
                 };
                 // The underlay must not lead back into the tunnel itself.
-                let under = h.routes.lookup(f.dst);
+                let under = h.routes.route_for(&crate::engine::policy::Flow::to(f.dst));
                 if under.route.as_ref().and_then(|r| r.dev.as_deref()) == Some(dev) {
                     let detail = format!(
                         "the route to {} leads back into {dev}: the kernel refuses a circular route",
@@ -4370,7 +4378,7 @@ impl Walker<'_, '_> {
             head.dst
         } else {
             // icmp_route_lookup: an ICMP packet of the host's own.
-            let d = h.routes.lookup_flow(&crate::engine::policy::Flow {
+            let d = h.routes.route_for(&crate::engine::policy::Flow {
                 proto: 1,
                 ..crate::engine::policy::Flow::to(head.src)
             });
