@@ -731,3 +731,43 @@ fn an_eks_nodes_own_dumps_replay_as_the_kernel_sent() {
         }
     }
 }
+
+/// A replay's pods listen where the DNAT rules send: a rule's port, or
+/// the one sent to for a rule that keeps it; `! -p tcp` is UDP; each
+/// address of a DNAT range that a /32 route puts behind a veth.
+#[test]
+fn a_replays_pods_listen_where_the_dnat_rules_send() {
+    let routes = tmp(
+        "pods.routes",
+        "default via 10.0.0.1 dev eth0\n10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.10\n\
+10.1.0.5 dev cali1 scope link\n10.1.0.6 dev cali2 scope link\n10.1.0.7 dev cali3 scope link\n",
+    );
+    let rules = tmp(
+        "pods.rules",
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+-A PREROUTING -p tcp -m tcp --dport 30080 -j DNAT --to-destination 10.1.0.5:80\n\
+-A PREROUTING -p tcp -m tcp --dport 30443 -j DNAT --to-destination 10.1.0.5:443\n\
+-A PREROUTING ! -p tcp -j DNAT --to-destination 10.1.0.6\n\
+-A PREROUTING -p tcp -m tcp --dport 8000 -j DNAT --to-destination 10.1.0.6-10.1.0.7:8080\nCOMMIT\n",
+    );
+    let (code, out, err) = run(&[
+        "trace",
+        "--from",
+        "client:10.0.0.20",
+        "--to",
+        "10.0.0.10:53",
+        "--proto",
+        "udp",
+        "--rules",
+        &rules,
+        "--routes",
+        &routes,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"verdict\""), "{out}");
+    assert!(
+        err.contains("pod-10.1.0.5 behind cali1 (tcp 80, tcp 443); pod-10.1.0.6 behind cali2 (tcp 8080, udp 53); pod-10.1.0.7 behind cali3 (tcp 8080)"),
+        "{err}"
+    );
+}

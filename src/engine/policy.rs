@@ -614,7 +614,9 @@ pub fn with_rules_of(routes: &str, rules: &str) -> Option<String> {
     let lines: Vec<&str> = (rules.lines())
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .collect();
-    if lines.is_empty() || !lines.iter().all(|l| is_rule_line(l)) {
+    // (route -n text cannot hold them: the file replaces it.)
+    let route_n = crate::engine::route_text::looks_like_route_n(routes);
+    if route_n || lines.is_empty() || !lines.iter().all(|l| is_rule_line(l)) {
         return None;
     }
     let mut out: String = (routes.lines())

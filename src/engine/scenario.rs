@@ -1052,11 +1052,15 @@ impl World {
             // this LAN for an address of any of its devices (a node's
             // second NIC's, asked for on its first).
             .or_else(|| {
+                // (Never for 127.0.0.0/8; an address on lo is answered
+                // too, as for an LVS director's VIP. Several hosts with
+                // it all answer, and the first answer wins: the first
+                // host listed here.)
+                (!addr.is_loopback()).then_some(())?;
                 self.hosts.iter().enumerate().find_map(|(hi, h)| {
                     let di = h.devs.iter().position(on_lan)?;
-                    let other = (h.devs.iter())
-                        .filter(|d| !matches!(d.spec.kind, DeviceKind::Loopback))
-                        .any(|d| d.spec.addrs.iter().any(|a| a.addr() == addr));
+                    let other =
+                        (h.devs.iter()).any(|d| d.spec.addrs.iter().any(|a| a.addr() == addr));
                     other.then_some((hi, di))
                 })
             })
@@ -1509,46 +1513,51 @@ impl Scenario {
         // The pods the node's DNAT rules send to (kube-proxy's endpoints),
         // behind their veths, listening where those rules send them (and
         // on the port the packet is sent to): so they answer.
-        let mut listens: Vec<(Ipv4Addr, Listener)> = Vec::new();
+        let mut listens: Vec<(Ipv4Addr, Proto, u16)> = Vec::new();
         if let Some(rs) = rules.and_then(|t| crate::engine::iptables::save::parse(t).ok()) {
+            use crate::engine::iptables::rule::{MatchKind, Target};
             for r in rs
                 .tables
                 .iter()
                 .flat_map(|t| &t.chains)
                 .flat_map(|c| &c.rules)
             {
-                let crate::engine::iptables::rule::Target::Dnat(to) = &r.target else {
+                let Target::Dnat(to) = &r.target else {
                     continue;
                 };
-                let Some((ip, _)) = to.addr else { continue };
-                let protos = match r.matches.iter().find_map(|m| match m.kind {
-                    crate::engine::iptables::rule::MatchKind::Proto(p) if !m.negated => Some(p),
+                let Some((first, last)) = to.addr else {
+                    continue;
+                };
+                // `-p`, or `! -p` (the other one), or neither (both).
+                let protos: Vec<Proto> = match r.matches.iter().find_map(|m| match m.kind {
+                    MatchKind::Proto(p) => Some((p, m.negated)),
                     _ => None,
                 }) {
-                    Some(p) => vec![p],
+                    Some((p, false)) => vec![p],
+                    Some((p, true)) => [Proto::Tcp, Proto::Udp]
+                        .into_iter()
+                        .filter(|x| *x != p)
+                        .collect(),
                     None => vec![Proto::Tcp, Proto::Udp],
                 };
-                for proto in protos
-                    .into_iter()
-                    .filter(|p| matches!(p, Proto::Tcp | Proto::Udp))
+                // A DNAT without a port keeps the packet's (the one sent to).
+                let port = to.ports.map(|(p, _)| p).or(to_port);
+                let range =
+                    u32::from(first)..=u32::from(last).min(u32::from(first).saturating_add(255));
+                for (ip, proto) in
+                    range.flat_map(|a| protos.iter().map(move |p| (Ipv4Addr::from(a), *p)))
                 {
-                    let ports = to.ports.map(|(p, _)| p).into_iter().chain(to_port);
-                    for port in ports {
-                        listens.push((
-                            ip,
-                            Listener {
-                                proto,
-                                port,
-                                addr: None,
-                                process: None,
-                            },
-                        ));
+                    if let (Some(port), Proto::Tcp | Proto::Udp) = (port, proto) {
+                        listens.push((ip, proto, port));
                     }
                 }
             }
         }
-        let mut pods: Vec<Ipv4Addr> = listens.iter().map(|(ip, _)| *ip).collect();
+        listens.sort_by_key(|(ip, proto, port)| (*ip, proto.number(), *port));
+        listens.dedup();
+        let mut pods: Vec<Ipv4Addr> = listens.iter().map(|(ip, ..)| *ip).collect();
         pods.dedup();
+        let mut stood: Vec<String> = Vec::new();
         for ip in pods.into_iter().filter(|ip| Some(*ip) != client) {
             let Some(dev) = pod_veth(ip) else { continue };
             let name = format!("pod-{ip}");
@@ -1572,15 +1581,29 @@ impl Scenario {
             pod.name = name.clone();
             pod.kind = HostKind::Pod;
             pod.listeners = (listens.iter())
-                .filter(|(a, _)| *a == ip)
-                .map(|(_, l)| l.clone())
+                .filter(|(a, ..)| *a == ip)
+                .map(|&(_, proto, port)| Listener {
+                    proto,
+                    port,
+                    addr: None,
+                    process: None,
+                })
                 .collect();
-            pod.listeners.dedup();
             let ports: Vec<String> = (pod.listeners.iter())
                 .map(|l| format!("{} {}", l.proto, l.port))
                 .collect();
-            notes.push(format!("{name} stands for the pod behind the node's {dev}, where its DNAT rules send: it listens on {} so that it answers.", ports.join(", ")));
+            stood.push(format!("{name} behind {dev} ({})", ports.join(", ")));
             hosts.push(pod);
+        }
+        const NAMED: usize = 3;
+        let more = stood.len().saturating_sub(NAMED);
+        if !stood.is_empty() {
+            let and = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            notes.push(format!("The pods the node's DNAT rules send to stand behind their veths, listening on those rules' ports so that they answer: {}{and}.", stood[..stood.len().min(NAMED)].join("; ")));
         }
         Ok(Scenario {
             name: "replay".into(),

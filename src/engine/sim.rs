@@ -3410,24 +3410,27 @@ impl Walker<'_, '_> {
                         }
                     };
                 }
-                let owns = pdev.spec.addrs.iter().any(|a| a.addr() == next_hop);
-                // proxy_arp answers only for an address the peer routes out
-                // of another device (measured: Calico's 169.254.1.1 works
-                // because the node's default route leaves through its NIC).
-                // (arp_process's lookup: the asked address from the
-                // asker, in on this device, so ip rules see both.)
+                // arp_process: the peer looks the asked address up as if a
+                // packet from the asker came in on this device (so ip rules
+                // see both). A local address of any of its devices is
+                // answered (arp_ignore = 0); with proxy_arp, and forwarding
+                // on, one it routes out of another device (measured:
+                // Calico's 169.254.1.1 works because the node's default
+                // route leaves through its NIC).
                 let sip = arp_sender(&world.hosts[host], dev, next_hop, &pkt);
-                let routed_elsewhere = || {
-                    let flow = crate::engine::policy::Flow {
-                        src: sip,
-                        iif: &pdev.spec.name,
-                        ..crate::engine::policy::Flow::to(next_hop)
-                    };
-                    peer.routes.route_for(&flow).route.is_some_and(|r| {
-                        matches!(r.kind, RouteType::Unicast | RouteType::Local)
-                            && r.dev.as_deref() != Some(pdev.spec.name.as_str())
-                    })
+                let flow = crate::engine::policy::Flow {
+                    src: sip,
+                    iif: &pdev.spec.name,
+                    ..crate::engine::policy::Flow::to(next_hop)
                 };
+                let route = peer.routes.route_for(&flow).route;
+                let owns = pdev.spec.addrs.iter().any(|a| a.addr() == next_hop)
+                    || route.as_ref().is_some_and(|r| r.kind == RouteType::Local);
+                let routed_elsewhere = peer.ip_forward
+                    && route.as_ref().is_some_and(|r| {
+                        r.kind == RouteType::Unicast
+                            && r.dev.as_deref() != Some(pdev.spec.name.as_str())
+                    });
                 // The peer routes the request's sender address in first
                 // (arp_process: ip_route_input_noref), so its rp_filter
                 // may refuse to answer at all (measured on Linux 6.18: a
@@ -3435,7 +3438,7 @@ impl Walker<'_, '_> {
                 // answer for 169.254.1.1).
                 let filtered = reverse_path(peer, &pdev.spec.name, sip, None).err();
                 let answered =
-                    filtered.is_none() && (owns || (pdev.spec.proxy_arp && routed_elsewhere()));
+                    filtered.is_none() && (owns || (pdev.spec.proxy_arp && routed_elsewhere));
                 let proxy = !owns && pdev.spec.proxy_arp;
                 let fresh = answered.then_some((ph, pd));
                 // A live entry is used without asking (the peer it names
@@ -3446,6 +3449,7 @@ impl Walker<'_, '_> {
                 {
                     let why = match &filtered {
                         Some(rp) => format!("checks the asker's address {sip} first, and refuses it: {rp}"),
+                        None if pdev.spec.proxy_arp && !peer.ip_forward => "does not own it and has proxy_arp, but does not forward (proxy ARP answers only for a forwarding host)".to_string(),
                         None if pdev.spec.proxy_arp => "does not own it and has proxy_arp but no route to it through another device".to_string(),
                         None => "does not own it and has no proxy_arp".to_string(),
                     };

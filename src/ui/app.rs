@@ -2363,10 +2363,10 @@ impl Component for App {
                     } else {
                         Field::Routes
                     };
-                    // `ip rule` output alone: its rules join the routes,
-                    // in place of the rule lines they had.
+                    // `ip rule` output alone: its rules join the routes in
+                    // use, in place of the rule lines they had.
                     let joined = (!is_rules)
-                        .then(|| self.session.drafts.get(host).map(|d| d.routes.text.clone()))
+                        .then(|| self.session.drafts.get(host).map(|d| d.routes.applied.clone()))
                         .flatten()
                         .and_then(|routes| crate::engine::policy::with_rules_of(&routes, &text));
                     let rules_only = joined.is_some();
