@@ -562,55 +562,35 @@ fn then_sends_packets_on_the_same_state() {
 }
 
 /// A replay of an EKS node's `ip route show table all; ip rule`: a pod
-/// on a secondary ENI (its veth eni…) leaves by that ENI, by its own
-/// table, as rule 1536 says; a packet from elsewhere goes by main.
+/// on the secondary ENI (its veth eni…) leaves by that ENI, by its own
+/// table, as rule 1536 says; a pod on the primary ENI goes by main.
 #[test]
 fn replay_routes_by_the_nodes_ip_rules() {
-    let routes = tmp(
-        "eks.routes",
-        "default via 10.0.96.1 dev eth0 
-10.0.96.0/19 dev eth0 proto kernel scope link src 10.0.97.10 
-10.0.100.5 dev eni1a2b3c4d5e6 scope link 
-default via 10.0.96.1 dev eth1 table 2 
-10.0.96.1 dev eth1 scope link table 2 
-0:\tfrom all lookup local
-512:\tfrom all to 10.0.100.5 lookup main
-1024:\tfrom all fwmark 0x80/0x80 lookup main
-1536:\tfrom 10.0.100.5 lookup 2
-32766:\tfrom all lookup main
-32767:\tfrom all lookup default
-",
-    );
-    let (code, out, err) = run(&[
-        "trace",
-        "--from",
-        "client:10.0.100.5",
-        "--to",
-        "8.8.8.8:443",
-        "--routes",
-        &routes,
-    ]);
-    assert_eq!(code, 0, "{err}");
-    for said in [
-        "input lookup for 8.8.8.8 by rule 1536: default via 10.0.96.1 dev eth1 table 2",
-        "verdict: left the scenario from node on eth1 toward 10.0.96.1",
+    let routes = format!("{}/tests/data/eks-node.routes", env!("CARGO_MANIFEST_DIR"));
+    for (from, said, left) in [
+        (
+            "client:10.0.100.6",
+            "input lookup for 8.8.8.8 by rule 1536: default via 10.0.96.1 dev eth1 table 2",
+            "verdict: left the scenario from node on eth1 toward 10.0.96.1",
+        ),
+        (
+            "client:10.0.100.5",
+            "input lookup for 8.8.8.8 by rule 32766: default via 10.0.96.1 dev eth0",
+            "verdict: left the scenario from node on eth0 toward 10.0.96.1",
+        ),
     ] {
-        assert!(out.contains(said), "{said}: {out}");
+        let (code, out, err) = run(&[
+            "trace",
+            "--from",
+            from,
+            "--to",
+            "8.8.8.8:443",
+            "--routes",
+            &routes,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(said) && out.contains(left), "{from}: {out}");
     }
-    let (code, out, err) = run(&[
-        "trace",
-        "--from",
-        "client:10.0.100.9",
-        "--to",
-        "8.8.8.8:443",
-        "--routes",
-        &routes,
-    ]);
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("input lookup for 8.8.8.8 by rule 32766: default via 10.0.96.1 dev eth0"),
-        "{out}"
-    );
 }
 
 /// The AWS VPC CNI's CONNMARK story, replayed from an EKS node's own
@@ -622,21 +602,7 @@ default via 10.0.96.1 dev eth1 table 2
 /// 1536), as the kernel did.
 #[test]
 fn replay_an_eks_nodes_connmark_answer() {
-    let routes = tmp(
-        "eks2.routes",
-        "default via 10.0.96.1 dev eth0 
-10.0.96.0/19 dev eth0 proto kernel scope link src 10.0.97.10 
-10.0.100.6 dev enibbbbbbbbbbb scope link 
-default via 10.0.96.1 dev eth1 table 2 
-10.0.96.1 dev eth1 scope link table 2 
-0:\tfrom all lookup local
-512:\tfrom all to 10.0.100.6 lookup main
-1024:\tfrom all fwmark 0x80/0x80 lookup main
-1536:\tfrom 10.0.100.6 lookup 2
-32766:\tfrom all lookup main
-32767:\tfrom all lookup default
-",
-    );
+    let routes = format!("{}/tests/data/eks-node.routes", env!("CARGO_MANIFEST_DIR"));
     let rules = |restore: bool| {
         let restore = if restore {
             "-A PREROUTING -i eni+ -m comment --comment \"AWS, primary ENI\" -j CONNMARK --restore-mark --nfmask 0x80 --ctmask 0x80\n"
