@@ -110,6 +110,16 @@ pub static DEFAULT_RULES: [RoutingRule; 3] = [
 ];
 
 impl RoutingRule {
+    /// Whether it takes every packet (`from all`, no other test, nothing
+    /// set aside): what the rules a namespace starts with are.
+    fn takes_all(&self) -> bool {
+        let plain = RoutingRule::new(self.pref, self.action);
+        RoutingRule {
+            line: 0,
+            ..self.clone()
+        } == plain
+    }
+
     const fn new(pref: u32, action: RuleAction) -> RoutingRule {
         RoutingRule {
             pref,
@@ -537,18 +547,6 @@ fn parse_u32(s: &str) -> Option<u32> {
     match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) => u32::from_str_radix(h, 16).ok(),
         None => s.parse().ok(),
-    }
-}
-
-impl RoutingRule {
-    /// Whether it takes every packet (`from all`, no other test, nothing
-    /// set aside): what the rules a namespace starts with are.
-    fn takes_all(&self) -> bool {
-        let plain = RoutingRule::new(self.pref, self.action);
-        RoutingRule {
-            line: 0,
-            ..self.clone()
-        } == plain
     }
 }
 
