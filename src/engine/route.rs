@@ -253,17 +253,6 @@ impl Decision {
         }
     }
 
-    /// What refused the packet, for a drop's words: `blackhole route
-    /// 10.0.0.0/8`, or the rule (`rule 300 (from all to 10.9.0.0/16
-    /// blackhole)`); and whether it is an ip rule.
-    pub fn refuser(&self) -> (String, bool) {
-        match (&self.by_rule, &self.route) {
-            (Some((_, rule)), _) => (format!("rule {rule}"), true),
-            (None, Some(r)) => (format!("{} route {}", r.kind.as_str(), r.dst), false),
-            (None, None) => ("no route".into(), false),
-        }
-    }
-
     /// The drop reason of a lookup that found no route: an `unreachable`
     /// rule's, or none found.
     pub fn no_route_reason(&self) -> crate::engine::trace::DropReason {

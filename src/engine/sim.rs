@@ -2709,7 +2709,7 @@ impl Walker<'_, '_> {
             Lookup::Tunnel
         };
         let d = self.route_step(host, lookup, &pkt);
-        let refuser = d.refuser();
+        let by_rule = d.by_rule.as_ref().map(|(_, rule)| rule.clone());
         let Some(route) = d.route else {
             return self.drop(
                 host,
@@ -2722,7 +2722,7 @@ impl Walker<'_, '_> {
                 &pkt.clone(),
             );
         };
-        if let Some(v) = self.unusable(host, route.kind, &refuser, &pkt, None) {
+        if let Some(v) = self.unusable(host, &route, by_rule.as_deref(), &pkt, None) {
             return v;
         }
         // `mtu lock`: the host's own packets by this route go without DF.
@@ -2753,7 +2753,7 @@ impl Walker<'_, '_> {
             // in raw or filter OUTPUT leaves the route as it was
             // (measured on Linux 6.18 with an `ip rule fwmark`).
             let d = self.route_step(host, Lookup::Reroute, &pkt);
-            let refuser = d.refuser();
+            let by_rule = d.by_rule.as_ref().map(|(_, rule)| rule.clone());
             match d.route {
                 Some(r) => route = r,
                 None => {
@@ -2766,7 +2766,7 @@ impl Walker<'_, '_> {
                     )
                 }
             }
-            if let Some(v) = self.unusable(host, route.kind, &refuser, &pkt, None) {
+            if let Some(v) = self.unusable(host, &route, by_rule.as_deref(), &pkt, None) {
                 return v;
             }
             pkt.oif = if route.kind == RouteType::Local {
@@ -2995,15 +2995,16 @@ impl Walker<'_, '_> {
     fn unusable(
         &mut self,
         host: usize,
-        kind: RouteType,
-        // What refused it, and whether an ip rule did ([`Decision::refuser`]).
-        (refuser, by_rule): &(String, bool),
+        route: &crate::engine::route::Route,
+        // The ip rule whose action gave it, if one did (`Decision::by_rule`).
+        by_rule: Option<&str>,
         pkt: &Packet,
         ct: Option<&Ct>,
     ) -> Option<Next> {
+        let kind = route.kind;
         let (reason, code) = match kind {
-            RouteType::Blackhole if *by_rule => (DropReason::RuleBlackhole, None),
-            RouteType::Prohibit if *by_rule => {
+            RouteType::Blackhole if by_rule.is_some() => (DropReason::RuleBlackhole, None),
+            RouteType::Prohibit if by_rule.is_some() => {
                 (DropReason::RuleProhibit, Some(icmp::ADMIN_PROHIBITED))
             }
             RouteType::Blackhole => (DropReason::Blackhole, None),
@@ -3024,6 +3025,11 @@ impl Walker<'_, '_> {
             (true, RouteType::Blackhole) => "; the program's send fails with EINVAL (Invalid argument), and no ICMP is made",
             (true, RouteType::Unreachable) => "; the program's send fails with EHOSTUNREACH (No route to host), and no ICMP is made",
             (true, _) => "; the program's send fails with EACCES (Permission denied), and no ICMP is made",
+        };
+        // (Words only for a packet refused: this runs for every route.)
+        let refuser = match by_rule {
+            Some(rule) => format!("rule {rule}"),
+            None => format!("{} route {}", kind.as_str(), route.dst),
         };
         Some(self.refuse(host, reason, format!("{refuser}{own}"), resp, attached, pkt))
     }
@@ -3069,7 +3075,7 @@ impl Walker<'_, '_> {
             return self.bridge_forward(host, port, b, to, pkt, ct, false);
         }
         let d = self.route_step(host, Lookup::Input, &pkt);
-        let refuser = d.refuser();
+        let by_rule = d.by_rule.as_ref().map(|(_, rule)| rule.clone());
         let Some(route) = d.route else {
             let resp = if self.world.hosts[host].ip_forward {
                 self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::NET_UNREACH)
@@ -3089,7 +3095,7 @@ impl Walker<'_, '_> {
         let local = matches!(route.kind, RouteType::Local | RouteType::Broadcast);
         // As the route step showed it.
         pkt.oif = if local { None } else { route.dev.clone() };
-        if let Some(v) = self.unusable(host, route.kind, &refuser, &pkt, Some(&ct)) {
+        if let Some(v) = self.unusable(host, &route, by_rule.as_deref(), &pkt, Some(&ct)) {
             return v;
         }
         // fib_validate_source: a packet that arrives from outside with one
