@@ -2530,3 +2530,46 @@ fn a_node_answers_arp_for_its_other_nics_address() {
         packetwalk::engine::render::table(&t)
     );
 }
+
+/// Every node holds docker0's 172.17.0.1: a LAN client that takes it for
+/// on-link gets an ARP answer from each, keeps the first (node8's, the
+/// first node of the scenario) and is told the others answered too.
+#[test]
+fn every_holder_of_an_address_answers_arp_and_the_first_is_kept() {
+    let mut sc = packetwalk::engine::scenario::builtin("article-remote").unwrap();
+    let client = sc.hosts.iter_mut().find(|h| h.name == "client").unwrap();
+    if let Text::Lines(routes) = &mut client.routes {
+        routes.push("172.17.0.0/16 dev eth0 scope link".into());
+    }
+    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = SimState::new(&w);
+    let t = send(
+        &mut w,
+        &mut s,
+        &tcp_spec("client", "172.17.0.1:22", 40000, "SYN", 0),
+    )
+    .unwrap();
+    let said = packetwalk::engine::render::table(&t);
+    assert!(
+        said.contains("ARP who-has 172.17.0.1 on eth0: node8/ens33 answers first; node51/ens33, node52/ens33, node53/ens33, node54/ens33 answered too, later"),
+        "{said}"
+    );
+    assert!(
+        (t.steps.iter()).any(|s| s.ns == "node8"
+            && matches!(&s.kind, StepKind::Receive { dev, .. } if dev == "ens33")),
+        "{said}"
+    );
+    // The second packet finds the entry REACHABLE: nobody is asked.
+    let t = send(
+        &mut w,
+        &mut s,
+        &tcp_spec("client", "172.17.0.1:22", 40001, "SYN", 0),
+    )
+    .unwrap();
+    let said = packetwalk::engine::render::table(&t);
+    assert!(
+        said.contains("cache has 172.17.0.1 on eth0: node8/ens33, REACHABLE"),
+        "{said}"
+    );
+    assert!(!said.contains("answered too"), "{said}");
+}

@@ -66,10 +66,15 @@ pub fn summary(s: &Step) -> String {
             dev,
             target,
             answered_by,
+            answered_too,
             proxy,
             cached,
         } => {
             let how = if *proxy { " by proxy ARP" } else { "" };
+            let too = match answered_too.as_slice() {
+                [] => String::new(),
+                others => format!(" first; {} answered too, later", others.join(", ")),
+            };
             match (cached, answered_by) {
                 (Some(Nud::Reachable), Some(b)) => format!(
                     "cache has {target} on {dev}: {b}{how}, REACHABLE (answered lately): no ARP asked"
@@ -82,9 +87,9 @@ pub fn summary(s: &Step) -> String {
                 ),
                 (Some(Nud::Failed), b) => format!(
                     "ARP who-has {target} on {dev}, asked anew (its entry FAILED: the probes went unanswered): {}",
-                    b.as_ref().map_or("no answer".to_string(), |b| format!("{b} answers{how}"))
+                    b.as_ref().map_or("no answer".to_string(), |b| format!("{b} answers{how}{too}"))
                 ),
-                (_, Some(b)) => format!("ARP who-has {target} on {dev}: {b} answers{how}"),
+                (_, Some(b)) => format!("ARP who-has {target} on {dev}: {b} answers{how}{too}"),
                 (_, None) => format!("ARP who-has {target} on {dev}: no answer"),
             }
         }

@@ -1032,38 +1032,43 @@ impl World {
         )
     }
 
-    /// The host and device on LAN `lan` that owns `addr` (answers ARP for it).
-    pub fn lan_owner(&self, lan: &str, addr: Ipv4Addr) -> Option<(usize, usize)> {
+    /// The hosts and devices on LAN `lan` that answer ARP for `addr`, in
+    /// the order Packet Walk takes their answers: the hosts whose device
+    /// on the LAN holds it, the one a LoadBalancer IP is announced from,
+    /// then (arp_ignore = 0, the kernel's default) the hosts holding it on
+    /// any other device, lo included (a node's second NIC's address asked
+    /// for on its first, an LVS director's VIP), never for 127.0.0.0/8.
+    /// On a real LAN each of them answers, and the asker keeps the first
+    /// answer that arrives (a later one within locktime, 1 s, does not
+    /// replace it): which one is a race, so the first listed here.
+    pub fn lan_owners(&self, lan: &str, addr: Ipv4Addr) -> Vec<(usize, usize)> {
         let on_lan = |d: &Dev| matches!(&d.spec.kind, DeviceKind::Ethernet { lan: l } if l == lan);
-        let holds = self.hosts.iter().enumerate().find_map(|(hi, h)| {
-            h.devs
-                .iter()
-                .position(|d| on_lan(d) && d.spec.addrs.iter().any(|a| a.addr() == addr))
-                .map(|di| (hi, di))
-        });
-        holds
-            .or_else(|| {
-                let a = self.scenario.announces.iter().find(|a| a.addr == addr)?;
+        let holds = |d: &Dev| d.spec.addrs.iter().any(|a| a.addr() == addr);
+        let mut owners: Vec<(usize, usize)> = (self.hosts.iter().enumerate())
+            .filter_map(|(hi, h)| {
+                let di = h.devs.iter().position(|d| on_lan(d) && holds(d))?;
+                Some((hi, di))
+            })
+            .collect();
+        let announced = (self.scenario.announces.iter())
+            .filter(|a| a.addr == addr)
+            .filter_map(|a| {
                 let hi = self.host(&a.host)?;
                 let di = self.hosts[hi].dev(&a.dev)?;
                 on_lan(&self.hosts[hi].devs[di]).then_some((hi, di))
-            })
-            // arp_ignore = 0, the kernel's default: a host answers ARP on
-            // this LAN for an address of any of its devices (a node's
-            // second NIC's, asked for on its first).
-            .or_else(|| {
-                // (Never for 127.0.0.0/8; an address on lo is answered
-                // too, as for an LVS director's VIP. Several hosts with
-                // it all answer, and the first answer wins: the first
-                // host listed here.)
-                (!addr.is_loopback()).then_some(())?;
-                self.hosts.iter().enumerate().find_map(|(hi, h)| {
-                    let di = h.devs.iter().position(on_lan)?;
-                    let other =
-                        (h.devs.iter()).any(|d| d.spec.addrs.iter().any(|a| a.addr() == addr));
-                    other.then_some((hi, di))
-                })
-            })
+            });
+        let elsewhere = (self.hosts.iter().enumerate())
+            .filter(|_| !addr.is_loopback())
+            .filter_map(|(hi, h)| {
+                let di = h.devs.iter().position(on_lan)?;
+                h.devs.iter().any(holds).then_some((hi, di))
+            });
+        for o in announced.chain(elsewhere) {
+            if owners.iter().all(|&(h, _)| h != o.0) {
+                owners.push(o);
+            }
+        }
+        owners
     }
 
     /// What a destination that many hosts take is (broadcast, multicast),

@@ -3467,24 +3467,33 @@ impl Walker<'_, '_> {
                 }
                 self.hand_over(host, dev, next_hop, (ph, pd), pkt)
             }
-            DeviceKind::Ethernet { lan } => match world.lan_owner(lan, next_hop) {
-                Some(owner) if owner.0 != host => {
-                    // The owner routes the asker's address in first, its
-                    // rp_filter too (arp_process).
+            DeviceKind::Ethernet { lan } => match (world.lan_owners(lan, next_hop).into_iter())
+                .filter(|o| o.0 != host)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                owners @ [first, ..] => {
+                    // Each owner routes the asker's address in first, its
+                    // rp_filter too (arp_process); each that takes it
+                    // answers, and the first answer is kept.
                     let sip = arp_sender(&world.hosts[host], dev, next_hop, &pkt);
-                    let odev = &world.hosts[owner.0].devs[owner.1].spec.name;
-                    let refused = reverse_path(&world.hosts[owner.0], odev, sip, None).err();
-                    let fresh = refused.is_none().then_some(owner);
-                    match (
-                        self.neighbour(host, dev, next_hop, fresh, false, &pkt),
-                        refused,
-                    ) {
-                        (Some(to), _) => self.hand_over(host, dev, next_hop, to, pkt),
-                        (None, rp) => {
+                    let refused = |o: &(usize, usize)| {
+                        let odev = &world.hosts[o.0].devs[o.1].spec.name;
+                        reverse_path(&world.hosts[o.0], odev, sip, None).err()
+                    };
+                    let mut answering = owners.iter().filter(|o| refused(o).is_none());
+                    let fresh = answering.next().copied();
+                    let also: Vec<String> = answering.map(|o| world.label(o.0, o.1)).collect();
+                    match self.neighbour(host, dev, next_hop, fresh, false, &pkt) {
+                        Some(to) => {
+                            self.answered_too(also);
+                            self.hand_over(host, dev, next_hop, to, pkt)
+                        }
+                        None => {
                             let detail = format!(
                                 "nobody answers ARP for {next_hop} on {dev}: {} checks the asker's address {sip} first, and refuses it: {}",
-                                world.label(owner.0, owner.1),
-                                rp.unwrap_or_default()
+                                world.label(first.0, first.1),
+                                refused(first).unwrap_or_default()
                             );
                             self.unanswered_arp(host, detail, &pkt.clone())
                         }
@@ -3639,6 +3648,7 @@ impl Walker<'_, '_> {
                         dev: dev.into(),
                         target: next_hop,
                         answered_by: Some(n.lladdr.clone()),
+                        answered_too: Vec::new(),
                         proxy: false,
                         cached: Some(Nud::Permanent),
                     },
@@ -3793,6 +3803,19 @@ impl Walker<'_, '_> {
         Some(owner)
     }
 
+    /// Names, on the ARP request just asked, the other hosts that
+    /// answered it too (their answers came later and were not kept).
+    fn answered_too(&mut self, also: Vec<String>) {
+        if let Some(StepKind::Arp {
+            cached: None | Some(Nud::Failed),
+            answered_too,
+            ..
+        }) = self.steps.last_mut().map(|s| &mut s.kind)
+        {
+            *answered_too = also;
+        }
+    }
+
     /// The step of a neighbour resolution of `target` on `dev`.
     #[allow(clippy::too_many_arguments)]
     fn arp(
@@ -3813,6 +3836,7 @@ impl Walker<'_, '_> {
                 dev: dev.into(),
                 target,
                 answered_by,
+                answered_too: Vec::new(),
                 proxy,
                 cached,
             },

@@ -477,6 +477,12 @@ pub enum StepKind {
         target: Ipv4Addr,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         answered_by: Option<String>,
+        /// Other hosts on the LAN that hold the address and answered the
+        /// request too, later: the asker keeps the first answer (which
+        /// is a race on a real LAN; Packet Walk takes the first host of
+        /// the scenario).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        answered_too: Vec<String>,
         proxy: bool,
         /// The neighbour cache's entry for the target, if there was one:
         /// REACHABLE or STALE, it was used and nothing was asked

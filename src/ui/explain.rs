@@ -341,6 +341,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             dev,
             target,
             answered_by,
+            answered_too,
             proxy,
             cached,
         } => {
@@ -355,7 +356,17 @@ pub fn explain(props: &ExplainProps) -> Html {
                 (None, Some(_)) => format!("No entry for {target} on {dev} in the neighbour cache, so the kernel broadcasts an ARP request (who-has {target}) and holds the packet; {who} answers. The asker's entry is now REACHABLE; the answerer learnt the asker from the request, by the address the request was sent from (STALE), so its own packets back to that address go without asking."),
                 (None, None) => format!("No entry for {target} on {dev}, and nobody answers the ARP request: after about 3 s (three requests a second apart) the kernel gives up, and the sender hears of it (host unreachable)."),
             };
-            html! { <p>{ text }</p> }
+            let verb = if answered_too.len() == 1 { "holds" } else { "hold" };
+            let too = (!answered_too.is_empty()).then(|| format!(
+                "{} {verb} {target} too, and answered as well: ARP asks by broadcast, and every host holding the address answers (with arp_ignore = 0, the default, also for an address on another of its devices). The asker keeps the first answer and ignores the later ones for a second (locktime). On a real LAN which answer comes first is a race; Packet Walk takes the first host of the scenario, {who}. The same address on two hosts is a conflict: packets go to whichever answered first.",
+                answered_too.join(", ")
+            ));
+            html! {
+                <>
+                    <p>{ text }</p>
+                    if let Some(too) = too { <p>{ too }</p> }
+                </>
+            }
         }
         StepKind::Bridge {
             bridge,
