@@ -78,7 +78,9 @@ def axe(b, what):
 
 
 def selected_text(b):
-    return b.text(".event.selected")
+    """The selected step's row, its words on one line (the tag and the
+    words after it read as one: "DNAT destination …")."""
+    return " ".join(b.text(".event.selected").split())
 
 
 def last_history(b):
@@ -246,11 +248,13 @@ def main():
 # 585.8 kB with policy routing (ip rule lines, tables, the rules walked),
 # 588.3 kB with two reviews' fixes to it (each rule's outcome, a long run
 # of rules told in one row, the full flow for more lookups), 588.6 kB with
-# ip rule output joining a host's routes and a third review's fixes;
+# ip rule output joining a host's routes and a third review's fixes,
+# 591.0 kB with every ARP answer named, the verdict's word on texts
+# with errors and a first-user review's fixes;
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 590_000
+PAGE_BYTES_LIMIT = 592_000
 
 
 def page_size(dist):
@@ -473,6 +477,9 @@ def run(b, base):
     check("a bad route shows its error at its line", f"line {line}" in err, repr(err))
     check("the bad text is kept in the editor", "/40" in b.value("#routes-node8"))
     check("the packet still uses the last valid routes", "Delivered" in b.text("#verdict"), b.text("#verdict"))
+    unapplied = b.text("#unapplied") if b.exists("#unapplied") else ""
+    check("under the verdict, a line says which text has errors and that the packet ran on the last valid one",
+          f"Errors in node8's routes (line {line}): this packet ran on the last valid text" in unapplied, repr(unapplied))
     check("beside the errors, a button goes back to the text in use", b.exists("#routes-node8-back"))
     # A route of a table known by its name in the node's rt_tables only
     # is read past, and the editor says so; a non-breaking space pasted
@@ -579,7 +586,7 @@ def run(b, base):
     try:
         fresh(other, link)
         check("the link reproduces the verdict in a fresh browser", "blackhole" in other.text("#verdict"), other.text("#verdict"))
-        check("the link reproduces the selected step", other.text(".event.selected") == selected, other.text(".event.selected"))
+        check("the link reproduces the selected step", selected_text(other) == selected, selected_text(other))
         check("the link reproduces the edited route", "blackhole 172.16.225.112" in other.value("#routes-node8"))
         view = lambda br: br.js("return [document.getElementById('show-conntrack').checked, "
                                 "[...document.querySelectorAll('#editors .tab[aria-pressed=true]')].map(t => t.textContent)]")
@@ -653,7 +660,7 @@ def run(b, base):
         other.get(src)
         other.wait("#verdict", 20)
         check("the Embed dialog's iframe address shows the edited view: verdict, step, no editors, the colours pinned",
-              "?embed=1" in src and "blackhole" in other.text("#verdict") and other.text(".event.selected") == selected
+              "?embed=1" in src and "blackhole" in other.text("#verdict") and selected_text(other) == selected
               and not other.exists("#editors") and other.js("return document.documentElement.getAttribute('data-theme')") == "dark",
               f"{src[:60]}…: {other.text('#verdict')!r}")
     finally:
@@ -918,7 +925,7 @@ def run(b, base):
     b.js("const a = document.getElementById('rules-node8'); a.value = '# moved down by one line\\n' + a.value;"
          "a.dispatchEvent(new Event('input', {bubbles: true}));")
     b.wait_until(lambda: "in use" in b.text("#rules-node8-status"), "the edit to apply", 5)
-    matched = lambda: "matches: -A" in selected_text(b) and "node8" in selected_text(b)
+    matched = lambda: "match rule " in selected_text(b) and ": -A" in selected_text(b) and "node8" in selected_text(b)
     b.click(".history-item")
     step_until(b, matched, "#1's first rule match")
     old_mark, note = b.exists("#editors .gutter .ln-hl"), b.text(".earlier-note") if b.exists(".earlier-note") else ""
@@ -1088,7 +1095,7 @@ def run(b, base):
     b.wait_until(lambda: "in use" in b.text("#rules-node8-status") and "Dropped" in b.text("#verdict"), "the set rule to drop the packet", 10)
     sets = b.js("const d = [...document.querySelectorAll('details.conntrack-list')].find(d => d.textContent.includes('IP sets on node8')); return d ? d.textContent : ''")
     b.click("#step-first")
-    step_until(b, lambda: "--match-set blocked" in selected_text(b) and "matches" in selected_text(b), "the set rule's step")
+    step_until(b, lambda: "--match-set blocked" in selected_text(b) and "match rule" in selected_text(b), "the set rule's step")
     why = b.text(".explain")
     check("a rule testing an IP set made by ipset save's lines matches, the sets are listed, and its Why names the entry",
           "IP sets on node8: 1 set" in sets and "192.168.11.0/24" in sets
@@ -1253,9 +1260,35 @@ def run(b, base):
           f"{said!r} {b.text('.why-answer')!r}")
     shutil.rmtree(os.path.dirname(scenario_file))
 
+    # A projector's 1024×768: the page opens at its top, its title in
+    # sight (the packet just under the window's foot). Again names the
+    # flags it sends, the same for the preset packet and one sent from the
+    # form, and Clear conntrack keeps its place.
+    b.set_size(1024, 768)
+    fresh(b, base + "?scenario=article")
+    time.sleep(0.3)
+    check("at 1024×768 the page opens at its top, the title in sight", b.js("return scrollY") == 0, b.js("return scrollY"))
+    again = lambda: [" ".join(b.text("#again-button").split()), round(b.js("return document.getElementById('clear-ct').getBoundingClientRect().top + scrollY"))]
+    before = again()
+    b.click("#send-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 2, "the packet sent")
+    check("Again says SYN for the preset packet and for the same packet sent from the form; Clear conntrack stays put",
+          before[0] == "Again SYN" and again() == before, f"{before} {again()}")
+
     # 5. The remote endpoint: IPIP.
+    # (A laptop's window: the picture is taller than it.)
+    b.set_size(1440, 900)
     fresh(b, base + "?scenario=article-remote")
-    step_until(b, lambda: b.exists("#headers .hdr-added"), "the IPIP encapsulation")
+    # Stepped with the arrow key, the page brings the packet's card on
+    # the picture (the outer header around the inner one) into the window.
+    b.js("document.activeElement.blur()")
+    for _ in range(120):
+        if b.exists("#headers .hdr-added"):
+            break
+        b.keys([KEY_RIGHT])
+    card = b.js("const r = document.querySelector('.topo-marker .topo-card-outer > rect').getBoundingClientRect(); return [r.top >= 0 && r.bottom <= innerHeight, Math.round(r.bottom), innerHeight]")
+    check("stepped by the keyboard to the encapsulation, the IPIP card on the picture is in the window", card[0], card)
+    b.set_size(1440, 1400)
     outer = b.text("#headers .hdr-added")
     check("the remote scenario shows an outer IPIP header added", "IPIP" in outer and "192.168.11.58" in outer, repr(outer))
     b.screenshot(os.path.join(SHOTS, "e2e-ipip.png"))
@@ -1994,6 +2027,9 @@ def run(b, base):
     # where they were once taken for the narrow layout's bar.)
     b.set_size(1024, 680)
     fresh(b, base + "?scenario=article")
+    # (The page opens at its top, the packet just under the window's foot:
+    # the learner scrolls it into sight.)
+    b.js("document.querySelector('.topo-marker .topo-glyph').scrollIntoView({block: 'center'})")
     time.sleep(0.3)
     shown = ("const g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect();"
              "return g.bottom > 0 && g.top < innerHeight")

@@ -1393,6 +1393,7 @@ impl Component for App {
             let options = gloo_events::EventListenerOptions::enable_prevent_default();
             gloo_events::EventListener::new_with_options(&doc, "keydown", options, move |e| {
                 use wasm_bindgen::JsCast;
+                browser::note_input(browser::Input::Keys);
                 if let Some(msg) = e.dyn_ref::<web_sys::KeyboardEvent>().and_then(key_msg) {
                     e.prevent_default();
                     link.send_message(msg);
@@ -1469,6 +1470,7 @@ impl Component for App {
         // does (a click on nothing focusable moves no focus to close it).
         let outside = web_sys::window().and_then(|w| w.document()).map(|doc| {
             gloo_events::EventListener::new(&doc, "pointerdown", move |e| {
+                browser::note_input(browser::Input::Pointer);
                 let target = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
                 let doc = web_sys::window().and_then(|w| w.document());
                 let open = doc.and_then(|d| d.query_selector("details.kept-menu[open]").ok().flatten());
@@ -2817,7 +2819,11 @@ impl Component for App {
                 reply_hidden={hidden(t_sel)}
                 again_what={self.selected().map(|(t, _)| t).and_then(|t| s.sends.get(t).map(|x| format!("#{} {} → {}", s.number(t), x.spec.from, x.spec.to)))}
                 again_flags={self.again().map(|a| {
-                    let flags = a.flags.map(|f| f.to_string()).unwrap_or_default();
+                    // A TCP packet without flags given is sent as a SYN.
+                    let flags = match (a.proto, a.flags) {
+                        (crate::engine::packet::Proto::Tcp, None) => "SYN".to_string(),
+                        (_, f) => f.map(|f| f.to_string()).unwrap_or_default(),
+                    };
                     // Its data, when any: what it carries is in sight.
                     match a.payload_len {
                         0 => flags,
@@ -2990,6 +2996,7 @@ impl Component for App {
                             } else {
                                 { verdict_line(t) }
                             }
+                            { unapplied_line(&s.texts_with_errors()) }
                         </section>
                     </>
                 },
@@ -3590,12 +3597,12 @@ fn outcome(
                 if let Some(cb) = onlast { <button class="link-button" onclick={cb}>{ "Go to the last step" }</button> }
             } else if let Some(cb) = onreply {
                 <button class="link-button" id="outcome-reply" onclick={cb}>{
-                    if matches!(t.verdict, crate::engine::trace::Verdict::Dropped { .. }) { "Follow the answer ↩" } else { "Reply ↩" }
-                }</button>
+                    if matches!(t.verdict, crate::engine::trace::Verdict::Dropped { .. }) { "Follow the answer" } else { "Reply" }
+                }<span aria-hidden="true">{ " ↩" }</span></button>
             }
             // A traceroute by hand: the same packet with one more hop.
             if let Some((ttl, cb)) = next_hop {
-                <button class="link-button" id="outcome-next-hop" onclick={cb}>{ format!("Send with TTL {ttl} ▶") }</button>
+                <button class="link-button" id="outcome-next-hop" onclick={cb}>{ format!("Send with TTL {ttl}") }<span aria-hidden="true">{ " ▶" }</span></button>
             }
         </p>
     }
@@ -3641,6 +3648,26 @@ fn short_verdict(v: &crate::engine::trace::Verdict) -> String {
             format!("dropped in {ns} ({short})")
         }
         Verdict::Left { ns, .. } => format!("sent out of the scenario from {ns}"),
+    }
+}
+
+/// Under the verdict, the texts being typed that do not apply: the
+/// packet ran on their last valid version.
+fn unapplied_line(texts: &[String]) -> Html {
+    if texts.is_empty() {
+        return html! {};
+    }
+    let (first, more) = texts.split_at(1);
+    let which = match more.len() {
+        0 => first[0].clone(),
+        n => format!("{} and {}", first[0], model::plural(n, "other text")),
+    };
+    let at = if more.is_empty() { "its editor" } else { "their editors" };
+    html! {
+        <p class="hint unapplied-line" id="unapplied">
+            <span aria-hidden="true">{ "⚠ " }</span>
+            { format!("Errors in {which}: this packet ran on the last valid text. The errors show at {at}.") }
+        </p>
     }
 }
 

@@ -522,9 +522,27 @@ pub enum Follow {
     /// The page's first view of a link: as a step, and in the narrow
     /// layout as a reveal (the link shows its step's packet).
     Link,
-    /// The page's first view otherwise: as a step, and in the narrow
-    /// layout not at all (the page opens at its top, the send form first).
+    /// The page's first view otherwise: not followed, the page opens at
+    /// its top (the title and the send form first; a short window would
+    /// otherwise open scrolled, its title out of sight).
     Opened,
+}
+
+/// What the learner used last: the page scrolls under a pointer only
+/// when it must (a button clicked again would not be under it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Pointer,
+    Keys,
+}
+
+thread_local! {
+    static LAST_INPUT: std::cell::Cell<Input> = const { std::cell::Cell::new(Input::Pointer) };
+}
+
+/// Notes the kind of the learner's last input (a key, or a pointer).
+pub fn note_input(i: Input) {
+    LAST_INPUT.with(|l| l.set(i));
 }
 
 /// Scrolls the page just enough to show the packet's glyph (and its card)
@@ -566,9 +584,9 @@ pub fn follow_packet(why: Follow) {
     let pic_shown = pic.bottom() > 0.0 && pic.top() < height;
     let glyph_shown = glyph.bottom() > 0.0 && glyph.top() < height;
     let why = match (why, bar.is_some()) {
-        (Follow::Opened, true) => return,
+        (Follow::Opened, _) => return,
         (Follow::Link, true) => Follow::Reveal,
-        (Follow::Link | Follow::Opened, false) => Follow::Step,
+        (Follow::Link, false) => Follow::Step,
         (w, _) => w,
     };
     let reveal = why == Follow::Reveal;
@@ -594,8 +612,10 @@ pub fn follow_packet(why: Follow) {
     }
     // Until the step panel sticks at the window's top, a scroll moves its
     // buttons from under the pointer: the page scrolls then only for a
-    // packet out of sight, not for one near an edge.
-    let stuck = reveal || bar.is_some() || panel.top() <= 12.0;
+    // packet out of sight, not for one near an edge (its card cut off).
+    // Keys have no pointer to keep: the card is brought in as well.
+    let keys = LAST_INPUT.with(std::cell::Cell::get) == Input::Keys;
+    let stuck = reveal || keys || bar.is_some() || panel.top() <= 12.0;
     if !stuck && glyph_shown {
         return;
     }

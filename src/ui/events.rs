@@ -316,7 +316,7 @@ pub fn event_list(props: &EventListProps) -> Html {
                                         <span aria-hidden="true">{ icon }</span>{ " " }{ label }
                                     </span>{ " " }
                                 }
-                                { unbroken(&render::summary(s)) }
+                                { unbroken(&kind.after_label(render::summary(s))) }
                             </span>
                         </li>
                     }

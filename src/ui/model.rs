@@ -106,6 +106,25 @@ impl RowKind {
         }
     }
 
+    /// The step's summary after its label: without the words the label
+    /// already says (`⇄ DNAT` then "destination …", not "DNAT
+    /// destination …"; `✓ match` then "rule 2: …", not "rule 2 matches: …").
+    pub fn after_label(self, summary: String) -> String {
+        match self {
+            RowKind::Match => match summary.split_once(" matches: ") {
+                Some((rule, rest)) if rule.starts_with("rule ") => format!("{rule}: {rest}"),
+                _ => summary,
+            },
+            RowKind::Nat(nat) => {
+                match (summary.strip_prefix(nat.name())).and_then(|rest| rest.strip_prefix(' ')) {
+                    Some(rest) => rest.to_string(),
+                    None => summary,
+                }
+            }
+            _ => summary,
+        }
+    }
+
     /// The visible label and its decorative icon, if the row has one.
     pub fn label(self) -> Option<(&'static str, &'static str)> {
         match self {
@@ -1148,6 +1167,50 @@ mod tests {
             .map(|f| f.name)
             .collect();
         assert_eq!(changed, ["dst"]);
+    }
+
+    /// A row's label and the words after it never say the same word
+    /// twice: the article's DNAT, MASQUERADE and a matched rule, as the
+    /// step list shows them.
+    #[test]
+    fn a_rows_words_do_not_repeat_its_label() {
+        let sc = scenario::builtin("article-remote").unwrap();
+        let mut w = World::build(&sc).unwrap();
+        let mut st = SimState::new(&w);
+        let t = send(&mut w, &mut st, &sc.preset.unwrap().to_spec()).unwrap();
+        let rows: Vec<String> = (t.steps.iter())
+            .filter_map(|s| {
+                let kind = RowKind::of(s);
+                let (_, label) = kind.label()?;
+                Some(format!(
+                    "{label} | {}",
+                    kind.after_label(crate::engine::render::summary(s))
+                ))
+            })
+            .collect();
+        for want in [
+            "DNAT | destination 10.96.100.10:80 → 172.16.3.70:80 by rule 2",
+            "match | rule 2: -A KUBE-SEP-RYRWZACDTG7E36MG -p tcp",
+        ] {
+            assert!(
+                rows.iter().any(|r| r.starts_with(want)),
+                "{want}: {rows:#?}"
+            );
+        }
+        assert!(
+            rows.iter()
+                .any(|r| r.starts_with("MASQUERADE | source 192.168.11.200:")),
+            "{rows:#?}"
+        );
+        // A label's word never begins the words after it.
+        for r in &rows {
+            let (label, rest) = r.split_once(" | ").unwrap();
+            let first = rest.split(' ').next().unwrap();
+            assert!(
+                !first.eq_ignore_ascii_case(label) && !label.starts_with(first),
+                "{r}"
+            );
+        }
     }
 
     #[test]

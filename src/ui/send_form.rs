@@ -497,7 +497,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 </fieldset>
             }
             <div class="actions">
-                <button id="send-button" type="submit" class="primary">{ "Send ▶" }</button>
+                <button id="send-button" type="submit" class="primary">{ "Send" }<span aria-hidden="true">{ " ▶" }</span></button>
                 <button id="reply-button" type="button" disabled={!props.can_reply}
                     onclick={props.onreply.reform(|_| ())}
                     title={if props.can_reply {
@@ -506,7 +506,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
                         "An exercise: Reply waits for the packet's last step (whether anything answers would tell how it went)"
                     } else {
                         "Nothing to answer: no packet is selected, or it was not delivered to a socket that answers (a bare ACK, a reset and an ICMP error get none) nor refused with an answer, or its answer was sent already"
-                    }}>{ "Reply ↩" }</button>
+                    }}>{ "Reply" }<span aria-hidden="true">{ " ↩" }</span></button>
                 <button id="again-button" type="button" disabled={props.again_flags.is_none()}
                     onclick={props.onagain.reform(|_| ())}
                     title={match (&props.again_flags, &props.again_what) {
@@ -520,6 +520,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
                         <span class="again-flags">{ format!(" {f}") }</span>
                     }
                 </button>
+                <span class="row-break" aria-hidden="true"></span>
                 <button id="clear-ct" type="button" onclick={props.onclearct.reform(|_| ())}
                     title="conntrack -F on every host">{ "Clear conntrack" }</button>
             </div>

@@ -1894,6 +1894,26 @@ impl Session {
         self.sends.get(t)?.trace.as_ref().ok()
     }
 
+    /// The editors whose text does not apply, as "node8's rules (line
+    /// 56)": the packets run on the last valid text meanwhile.
+    pub fn texts_with_errors(&self) -> Vec<String> {
+        let name = |h: usize| self.world.hosts.get(h).map_or("?", |x| x.name());
+        let line = |e: &[ParseError]| match e.first().map(|e| e.line) {
+            Some(n) if n > 0 => format!(" (line {n})"),
+            _ => String::new(),
+        };
+        let cluster = (self.cluster.iter())
+            .filter(|c| !c.errors.is_empty())
+            .map(|c| format!("the cluster's YAML{}", line(&c.errors)));
+        let hosts = (self.drafts.iter().enumerate()).flat_map(|(h, d)| {
+            [("rules", &d.rules.errors), ("routes", &d.routes.errors)]
+                .into_iter()
+                .filter(|(_, e)| !e.is_empty())
+                .map(move |(what, e)| format!("{}'s {what}{}", name(h), line(e)))
+        });
+        cluster.chain(hosts).collect()
+    }
+
     /// Whether any editor holds text that does not apply.
     pub fn has_errors(&self) -> bool {
         self.drafts
@@ -2008,10 +2028,13 @@ mod tests {
         assert_eq!(s.redo(), Some((h, Field::Routes)));
         assert_eq!(&*s.drafts[h].routes.text, "10.0.0.0/33 dev ens33\n");
         assert!(!s.drafts[h].routes.errors.is_empty());
+        // The verdict's line names the text the packet did not run on.
+        assert_eq!(s.texts_with_errors(), ["node8's routes (line 1)"]);
         // Taking the typo back by hand clears its errors.
         s.edit(h, Field::Routes, original.clone());
         assert!(s.apply(h, Field::Routes));
         assert!(s.drafts[h].routes.errors.is_empty());
+        assert!(s.texts_with_errors().is_empty());
     }
 
     #[test]
