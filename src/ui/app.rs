@@ -67,6 +67,9 @@ pub enum Msg {
     Undo,
     Redo,
     EditorHost(usize),
+    /// Open a host's listing under the editors (`conntrack-list`,
+    /// `neigh-list`) and bring it into view.
+    ShowListing(String, &'static str),
     EditorView(Field, EditorView),
     Scenario(String),
     Reset,
@@ -331,6 +334,8 @@ pub struct App {
     /// The notice's text at the last render: a new one above the
     /// workspace moves it down, and the focused control is kept in view.
     notice_rendered: Option<String>,
+    /// A listing under the editors to open and show after this render.
+    open_listing: Option<&'static str>,
     told_too_big: bool,
     /// The notice that said the session is not saved, while it may be shown.
     unsaved_notice: Option<String>,
@@ -1534,6 +1539,7 @@ impl Component for App {
             about_open: browser::window_height() >= 820.0,
             focus_fallback: Vec::new(),
             notice_rendered: None,
+            open_listing: None,
             told_too_big: false,
             unsaved_notice: None,
             other_tab: false,
@@ -1959,6 +1965,12 @@ impl Component for App {
                 }
             }
             Msg::EditorHost(h) => self.editor_host = h,
+            Msg::ShowListing(ns, id) => {
+                if let Some(h) = self.session.world.host(&ns) {
+                    self.editor_host = h;
+                }
+                self.open_listing = Some(id);
+            }
             Msg::EditorView(f, v) => match f {
                 Field::Rules => self.views.0 = v,
                 Field::Routes => self.views.1 = v,
@@ -2652,6 +2664,9 @@ impl Component for App {
         if let Some(id) = self.refocus.take() {
             browser::focus(id);
         }
+        if let Some(id) = self.open_listing.take() {
+            browser::open_details(id);
+        }
         // (A notice, a damaged link's say, stays in sight.)
         match self.follow.take() {
             // (A notice, a damaged link's say or a session kept aside,
@@ -2954,6 +2969,7 @@ impl Component for App {
                                     Rc::new(move |ns: &str, rule: &str| c.as_ref().and_then(|c| c.rule_origin(ns, rule)).map(|o| (o.what.clone(), o.line)))
                                 },
                                 onorigin: link.callback(Msg::ClusterShow),
+                                onlisting: show_editors.then(|| link.callback(|(ns, id)| Msg::ShowListing(ns, id))),
                                 veth_peer: {
                                     // (namespace, device, far end) of every veth.
                                     let veths: Vec<(String, String, String)> = (s.world.hosts.iter())

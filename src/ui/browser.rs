@@ -495,6 +495,21 @@ pub fn keep_focus_in_view() {
     }
 }
 
+/// Opens the `<details>` element `id`, puts the focus on its summary
+/// and scrolls the page to put it at the top of the window.
+pub fn open_details(id: &str) {
+    let Some(el) = html_element(id) else {
+        return;
+    };
+    let _ = el.set_attribute("open", "");
+    if let Some(s) = (el.query_selector("summary").ok().flatten()).and_then(|s| s.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = s.focus();
+    }
+    let o = web_sys::ScrollIntoViewOptions::new();
+    o.set_block(web_sys::ScrollLogicalPosition::Start);
+    el.scroll_into_view_with_scroll_into_view_options(&o);
+}
+
 /// Focuses element `id` and scrolls the page to put its top at the top of
 /// the window (focus alone scrolls a tall element only partly in).
 pub fn focus_top(id: &str) {

@@ -179,7 +179,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                     }
                 }) }
             </div>
-            <details class="conntrack-list">
+            <details class="conntrack-list" id="conntrack-list">
                 <summary>{ format!("conntrack -L on {host_name}: {}", match props.conntrack.len() {
                     1 => "1 entry".to_string(),
                     n => format!("{n} entries"),
@@ -202,7 +202,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                     <p class="help">{ "The sets that ipset save's lines before the rules made, which -m set looks packets up in: each with its type and entries (the first 20). An entry marked nomatch takes what it holds out of the set." }</p>
                 </details>
             }
-            <details class="conntrack-list">
+            <details class="conntrack-list" id="neigh-list">
                 <summary>{ format!("ip neigh on {host_name}: {}", match props.neighbours.len() {
                     1 => "1 entry".to_string(),
                     n => format!("{n} entries"),

@@ -36,6 +36,10 @@ pub struct ExplainProps {
     pub rule_origin: RuleOriginFn,
     /// Show this line of the cluster's YAML.
     pub onorigin: Callback<usize>,
+    /// Open a host's listing under the editors: (namespace, the
+    /// listing's id, `conntrack-list` or `neigh-list`). None when the
+    /// page shows no editors (an embed).
+    pub onlisting: Option<Callback<(String, &'static str)>>,
     /// The far end (`host/device`) of a veth, by (namespace, device).
     pub veth_peer: VethPeerFn,
     /// Which device of a namespace holds an address: its name, or an
@@ -525,10 +529,26 @@ pub fn explain(props: &ExplainProps) -> Html {
         },
         _ => return html! {},
     };
+    // A conntrack or neighbour step: the table it looked in, as its
+    // host lists it after the last packet.
+    let listing = match &st.kind {
+        StepKind::Conntrack(_) => Some(("conntrack-list", "conntrack -L")),
+        StepKind::Arp { cached, .. } if *cached != Some(Nud::Permanent) => Some(("neigh-list", "ip neigh")),
+        _ => None,
+    };
+    let show = listing.zip(props.onlisting.clone()).map(|((id, what), cb)| {
+        let ns = st.ns.clone();
+        let label = format!("Show {what} on {ns}");
+        html! {
+            <p><button type="button" class="link-button" id="show-listing" onclick={cb.reform(move |_| (ns.clone(), id))}>{ label }</button>
+            { " (after the last packet sent, under the editors)" }</p>
+        }
+    });
     html! {
         <section class="explain" aria-labelledby="explain-h">
             <h3 id="explain-h">{ "Why" }</h3>
             { body }
+            { for show }
         </section>
     }
 }
