@@ -81,8 +81,10 @@ enum Command {
         /// (conntrack, counters): `reply` (the answer to the last packet,
         /// from where it was delivered; to a refused one, the kernel's reset
         /// or ICMP error, followed back), `again` or `again:FLAGS` (on the
-        /// last packet's connection, e.g. again:RST or again:FIN,ACK), or
-        /// `flush` (conntrack -F before the next). Repeatable.
+        /// last packet's connection, e.g. again:RST or again:FIN,ACK),
+        /// `flush` (conntrack -F before the next), or `wait:SECONDS` (that
+        /// long before the next, instead of 1 s: conntrack's timeouts run,
+        /// and an entry whose time is out is gone). Repeatable.
         #[arg(long = "then")]
         then: Vec<String>,
         /// Print the trace as JSON (the shape in docs/trace-format.md); with
@@ -413,11 +415,24 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
     // that cannot be sent ends them: the ones before are printed, then
     // why.
     let mut flush = false;
+    let mut wait: Option<u32> = None;
     let mut failed = None;
     for (k, step) in what.then.iter().enumerate() {
         if step == "flush" {
             flush = true;
             continue;
+        }
+        if let Some(secs) = step.strip_prefix("wait:") {
+            match secs.parse::<u32>() {
+                Ok(n) if (1..=sim::MAX_WAIT).contains(&n) => {
+                    wait = Some(wait.unwrap_or(0).saturating_add(n).min(sim::MAX_WAIT));
+                    continue;
+                }
+                _ => {
+                    failed = Some(format!("--then {step}: wait takes a number of seconds from 1 to {} (10 days), e.g. wait:31", sim::MAX_WAIT));
+                    break;
+                }
+            }
         }
         let (last_spec, last) = (&spec, &traces[traces.len() - 1].1);
         let next: Result<SendSpec, String> = (|| {
@@ -447,16 +462,17 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
                 s.flags = Some(flags);
                 s
             }
-            _ => return Err(format!("--then {step}: use reply, again, again:FLAGS (again:RST) or flush")),
+            _ => return Err(format!("--then {step}: use reply, again, again:FLAGS (again:RST), flush or wait:SECONDS")),
         })
         })();
-        let next = match next {
+        let mut next = match next {
             Ok(n) => n,
             Err(e) => {
                 failed = Some(e);
                 break;
             }
         };
+        next.after = wait.take();
         if std::mem::take(&mut flush) {
             state.clear_conntrack();
         }
@@ -496,10 +512,14 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
             .collect::<Vec<_>>()
             .join("\n")
     };
+    // A wait after the last packet: the listing is of its end.
+    if let (None, Some(w)) = (&failed, wait) {
+        state.wait(w);
+    }
     // What the packets left in each host's table, as `conntrack -L` there.
-    out += "\n== conntrack -L after the last packet (timeouts as its last packet set them)\n";
+    out += "\n== conntrack -L after the last packet (the seconds each connection has left)\n";
     for (h, table) in world.hosts.iter().zip(&state.conntrack) {
-        let lines = table.list();
+        let lines = table.list(state.clock);
         if !lines.is_empty() {
             out += &format!("{}:\n", h.name());
             lines.iter().for_each(|l| out += &format!("  {l}\n"));

@@ -518,6 +518,42 @@ fn then_sends_packets_on_the_same_state() {
         err.contains("--then sideways: use reply, again, again:FLAGS"),
         "{err}"
     );
+    // A wait lets conntrack's timeouts run: the SYN's entry (120 s) is
+    // listed with what it has left, then gone.
+    for (then, code, said) in [
+        ("wait:100", 0, "tcp      6 20 SYN_SENT"),
+        (
+            "wait:120",
+            0,
+            "== conntrack -L after the last packet (the seconds each connection has left)\n",
+        ),
+        (
+            "wait:0",
+            2,
+            "--then wait:0: wait takes a number of seconds from 1 to 864000",
+        ),
+        (
+            "wait:soon",
+            2,
+            "--then wait:soon: wait takes a number of seconds",
+        ),
+    ] {
+        let (c, out, err) = run(&[
+            "trace",
+            "--from",
+            "client:192.168.11.200",
+            "--to",
+            "flask-ui",
+            "--then",
+            then,
+        ]);
+        assert_eq!(c, code, "{then}: {err}");
+        let text = if code == 0 { &out } else { &err };
+        assert!(text.contains(said), "{then}: {text}");
+        if then == "wait:120" {
+            assert!(!out.contains("SYN_SENT src="), "{out}");
+        }
+    }
     // The handshake's last ACK gets no answer; a refused packet's answer
     // is the kernel's, followed back; a TTL runs out at node8.
     let cases: [(&[&str], i32, &str); 3] = [

@@ -1776,7 +1776,7 @@ fn calico_vxlan_tunnel_packets_are_untracked() {
     );
     for node in ["node8", "node54"] {
         let h = w.host(node).unwrap();
-        let listed = s.conntrack[h].list();
+        let listed = s.conntrack[h].list(s.clock);
         assert!(
             listed.len() == 1 && listed[0].starts_with("tcp"),
             "{node}: {listed:?}"

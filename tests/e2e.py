@@ -251,11 +251,12 @@ def main():
 # ip rule output joining a host's routes and a third review's fixes,
 # 591.0 kB with every ARP answer named, the verdict's word on texts
 # with errors and a first-user review's fixes, 592.1 kB with a step's
-# link to the conntrack or neighbour table it looked in;
+# link to the conntrack or neighbour table it looked in, 595.2 kB with
+# Wait (conntrack's timeouts run);
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 593_000
+PAGE_BYTES_LIMIT = 596_000
 
 
 def page_size(dist):
@@ -837,7 +838,7 @@ def run(b, base):
     b.select("#editor-host", "0")
     ct = b.js("const d = document.querySelector('.conntrack-list'); d.open = true; return d.textContent")
     check("conntrack -L on node8 lists the article's TCP connection, DNATed, and the ping's",
-          re.search(r"tcp +6 120 SYN_SENT src=192\.168\.11\.200 dst=10\.96\.100\.10 sport=\d+ dport=80 \[UNREPLIED\] src=172\.16\.225\.112", ct) is not None
+          re.search(r"tcp +6 11[89] SYN_SENT src=192\.168\.11\.200 dst=10\.96\.100\.10 sport=\d+ dport=80 \[UNREPLIED\] src=172\.16\.225\.112", ct) is not None
           and "icmp     1 30 src=192.168.11.58 dst=172.16.225.112 type=8 code=0" in ct and "2 entries" in ct, ct[:400])
     b.click("#again-button")
     b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "ping's next echo")
@@ -1286,6 +1287,22 @@ def run(b, base):
     check("a conntrack step's 'Show conntrack -L on node8' opens node8's listing in view, its summary focused",
           listing[0] and listing[1] and listing[2] == "SUMMARY" and "conntrack -L on node8: 2 entries" in listing[3]
           and "SYN_SENT" in listing[3], listing[:3] + [listing[3][:120]])
+    # Wait lets the SYN's conntrack entry run out (120 s): the pod's
+    # SYN-ACK is INVALID at node8, which resets it.
+    b.clear("#wait-secs")
+    b.type("#wait-secs", "120")
+    b.click("#wait-button")
+    b.wait("#waiting", 5)
+    waiting = b.text("#waiting")
+    b.click("#reply-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 3, "the late answer")
+    late = " ".join(b.text(".history-item.selected").split())
+    b.click("#step-first")
+    step_until(b, lambda: "node8" in selected_text(b) and "conntrack" in selected_text(b), "node8's lookup of the late answer")
+    check("Wait 120 s before Reply: the list says so, node8's entry has expired and the SYN-ACK is refused there",
+          "The next packet goes 2 min after the last" in waiting and late.startswith("#3 after 2 min: TCP SYN,ACK")
+          and "expired before this packet (SYN_SENT" in selected_text(b) and "node8 refused the packet" in b.text("#verdict") and not b.exists("#waiting"),
+          f"{waiting!r} {late!r} {selected_text(b)[:200]!r} {b.text('#verdict')[:80]!r}")
 
     # 5. The remote endpoint: IPIP.
     # (A laptop's window: the picture is taller than it.)

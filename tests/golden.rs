@@ -1430,7 +1430,7 @@ fn the_outer_packet_of_a_tunnelled_icmp_error_skips_nat_as_a_later_packet() {
     let t = send(&mut w, &mut s, &spec).unwrap();
     // The tunnel's own connection, as conntrack -L names a protocol it has
     // no tracker for.
-    let listed = s.conntrack[w.host("node8").unwrap()].list();
+    let listed = s.conntrack[w.host("node8").unwrap()].list(s.clock);
     assert!(
         listed
             .iter()
@@ -1469,7 +1469,7 @@ fn an_ack_before_the_syn_ack_is_invalid() {
     assert_eq!(dropped(&a), ("node8", DropReason::Filtered));
     assert!(a.steps.iter().any(|st| matches!(&st.kind, StepKind::Conntrack(CtEvent::Lookup { state, .. }) if st.ns == "node8" && state.starts_with("INVALID (an ACK from the opening side before any SYN-ACK"))));
     let node8 = w.host("node8").unwrap();
-    let listed = s.conntrack[node8].list();
+    let listed = s.conntrack[node8].list(s.clock);
     assert!(
         listed[0].contains("SYN_SENT") && listed[0].contains("[UNREPLIED]"),
         "{listed:?}"
@@ -1893,7 +1893,7 @@ fn notrack_leaves_a_packet_to_itself() {
         chains(&t, "node8").iter().all(|c| !c.starts_with("nat/")),
         "{table}"
     );
-    assert!(s.conntrack[node8].list().is_empty());
+    assert!(s.conntrack[node8].list(s.clock).is_empty());
     let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
     assert_eq!(dropped(&back), ("node8", DropReason::Filtered));
     assert!(

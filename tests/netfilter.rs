@@ -998,12 +998,15 @@ fn conntrack_follows_the_kernels_tcp_state_table() {
                 _ => tcp_spec("web5", "10.0.0.2:40000", 80, flags, len.parse().unwrap()),
             };
             talk.number(*who == "client", &mut spec);
+            // In one burst, as measured (the listing's timeouts are the
+            // ones the packets set).
+            spec.after = Some(0);
             last = Some(send(&mut w, &mut s, &spec).unwrap());
         }
         let t = last.unwrap();
         let state = node_ct_state(&t);
         assert!(state.starts_with(want), "{what}: {state}");
-        assert_eq!(s.conntrack[0].list(), [listed], "{what}");
+        assert_eq!(s.conntrack[0].list(s.clock), [listed], "{what}");
     }
 }
 
@@ -1071,6 +1074,9 @@ fn conntrack_checks_a_resets_sequence_number() {
             };
             spec.seq = Some(*seq);
             spec.ack = Some(*ack);
+            // In one burst, as measured: the listing's timeouts are the
+            // ones the packets set (none has run down).
+            spec.after = Some(0);
             last = Some(send(&mut w, &mut s, &spec).unwrap());
         }
         let t = last.unwrap();
@@ -1082,7 +1088,7 @@ fn conntrack_checks_a_resets_sequence_number() {
         };
         assert!(did.contains(socket), "{what}: {did}");
         let list: Vec<String> = s.conntrack[0]
-            .list()
+            .list(s.clock)
             .into_iter()
             .filter(|l| !l.is_empty())
             .collect();
@@ -1175,7 +1181,7 @@ fn a_udp_stream_is_assured_as_the_kernel_does() {
         let mut spec = SendSpec::new(from, to, Proto::Udp);
         spec.src_port = Some(port);
         send(&mut w, &mut s, &spec).unwrap();
-        assert_eq!(s.conntrack[0].list(), [want], "from {from}");
+        assert_eq!(s.conntrack[0].list(s.clock), [want], "from {from}");
     }
 }
 
@@ -1219,7 +1225,7 @@ fn a_syn_on_an_established_connection_gets_a_challenge_ack() {
         ("ACK".to_string(), server_next, client_next)
     );
     let ct_state = |s: &SimState| {
-        let line = s.conntrack[0].list()[0].clone();
+        let line = s.conntrack[0].list(s.clock)[0].clone();
         line.split(' ')
             .filter(|w| !w.is_empty())
             .nth(3)
@@ -1455,7 +1461,7 @@ fn a_ping_is_answered_and_tracked_by_its_echo_id() {
     assert!(reply_spec(&reply).is_none());
     // As conntrack -L lists it on the node: the reply tuple shows the DNAT.
     assert_eq!(
-        s.conntrack[0].list(),
+        s.conntrack[0].list(s.clock),
         ["icmp     1 30 src=10.0.0.2 dst=10.0.0.1 type=8 code=0 id=4242 src=10.244.0.5 dst=10.0.0.2 type=0 code=0 id=4242 mark=0 use=1"]
     );
 
@@ -2254,7 +2260,7 @@ fn connmark_sets_restores_and_tests_the_connections_mark() {
         })
         .collect();
     assert_eq!(set, [(0, 0x80)]);
-    let listed = s.conntrack[0].list();
+    let listed = s.conntrack[0].list(s.clock);
     assert!(
         listed
             .iter()
@@ -2572,4 +2578,43 @@ fn every_holder_of_an_address_answers_arp_and_the_first_is_kept() {
         "{said}"
     );
     assert!(!said.contains("answered too"), "{said}");
+}
+
+/// Conntrack's timeouts run on the clock: a packet `after` seconds late
+/// finds its connection gone once the timeout its last packet set is
+/// out. The article's SYN leaves node8's entry SYN_SENT for 120 s: the
+/// pod's SYN-ACK 119 s later is translated back to the client; 120 s
+/// later it is INVALID (no connection), goes to node8's own address
+/// (the masquerade's), where nothing listens: node8 resets it.
+#[test]
+fn conntrack_entries_expire_when_their_timeout_runs_out() {
+    let sc = packetwalk::engine::scenario::builtin("article").unwrap();
+    for (wait, listed, verdict) in [
+        (
+            119,
+            "tcp      6 1 SYN_SENT",
+            "delivered in client to the tcp socket 192.168.11.200:",
+        ),
+        (120, "", "dropped in node8: no socket listens on that port"),
+    ] {
+        let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = SimState::new(&w);
+        let syn = send(&mut w, &mut s, &sc.preset.clone().unwrap().to_spec()).unwrap();
+        // What conntrack -L on node8 says just before the answer.
+        let mut quiet = s.clone();
+        quiet.wait(wait);
+        let node8 = w.host("node8").unwrap();
+        let left = quiet.conntrack[node8].list(quiet.clock).join("\n");
+        assert!(
+            left.starts_with(listed) && (listed.is_empty() == left.is_empty()),
+            "after {wait} s: {left:?}"
+        );
+        let mut answer = reply_spec(&syn).unwrap();
+        answer.after = Some(wait);
+        let t = send(&mut w, &mut s, &answer).unwrap();
+        let said = packetwalk::engine::render::table(&t);
+        assert!(said.contains(verdict), "after {wait} s:\n{said}");
+        let invalid = said.contains("is INVALID (a SYN-ACK for no known connection); its connection's entry expired before this packet (SYN_SENT, its last packet had given it 120 s)");
+        assert_eq!(invalid, wait == 120, "after {wait} s:\n{said}");
+    }
 }

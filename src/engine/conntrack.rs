@@ -49,6 +49,9 @@ pub struct Entry {
     pub timeout: u32,
     /// The simulator's clock at its first packet.
     pub start: u64,
+    /// The clock when a packet last set `timeout` (a retransmitted SYN
+    /// does not): the entry expires `timeout` seconds after it.
+    pub renewed: u64,
     /// The connection's mark (`ct->mark`: CONNMARK sets it, `-m connmark`
     /// tests it).
     pub mark: u32,
@@ -70,10 +73,11 @@ impl Entry {
             assured: false,
             timeout: 0,
             start: now,
+            renewed: now,
             mark: 0,
         };
         match segment {
-            Some(s) => match Tcp::segment(&mut e, Dir::Original, s, false) {
+            Some(s) => match Tcp::segment(&mut e, Dir::Original, s, false, now) {
                 Outcome::Invalid(why) | Outcome::Ignored(why) => return Err(why),
                 Outcome::Moved { .. } | Outcome::Reopen => {}
             },
@@ -88,6 +92,7 @@ impl Entry {
     /// the first (the simulator's clock moves 1 s a packet). ICMP 30 s;
     /// any other protocol 600 s.
     pub fn other_packet(&mut self, replied: bool, now: u64) {
+        self.renewed = now;
         self.timeout = match self.original.proto {
             Proto::Udp if replied && now > self.start + 2 => {
                 self.assured = true;
@@ -99,6 +104,18 @@ impl Entry {
     }
 
     /// Whether DNAT changed the connection's tuple (`--ctstate DNAT`).
+    /// Whether the entry has run out of time at `now` (its timeout past
+    /// since a packet last renewed it): the kernel finds it no more, and
+    /// its garbage collector takes it away.
+    pub fn expired(&self, now: u64) -> bool {
+        now >= self.renewed + u64::from(self.timeout)
+    }
+
+    /// The seconds it has left at `now` (`conntrack -L`'s third column).
+    pub fn left(&self, now: u64) -> u64 {
+        (self.renewed + u64::from(self.timeout)).saturating_sub(now)
+    }
+
     pub fn dst_natted(&self) -> bool {
         self.dst_changed
     }
@@ -370,7 +387,7 @@ impl Tcp {
     /// (`nf_conntrack_tcp_packet`); `replied` is whether the connection
     /// had seen an answer before it (`IPS_SEEN_REPLY`). Updates `entry`'s
     /// state, timeout and ASSURED mark.
-    pub fn segment(entry: &mut Entry, dir: Dir, s: Segment, replied: bool) -> Outcome {
+    pub fn segment(entry: &mut Entry, dir: Dir, s: Segment, replied: bool, now: u64) -> Outcome {
         let assured = entry.assured;
         let t = &mut entry.tcp;
         let seg = Seg::of(s.flags);
@@ -453,6 +470,7 @@ impl Tcp {
                     // whose state stays; any RST gives the CLOSE timeout.
                     t.took(dir, seg, s);
                     entry.timeout = TcpState::Close.timeout();
+                    entry.renewed = now;
                     return Outcome::Ignored(why);
                 }
             }
@@ -506,6 +524,7 @@ impl Tcp {
         }
         if !retransmit || entry.timeout == 0 {
             entry.timeout = timeout;
+            entry.renewed = now;
         }
         Outcome::Moved {
             from: old,
@@ -609,6 +628,9 @@ impl Tcp {
 pub struct Table {
     pub entries: Vec<Entry>,
     map: HashMap<Tuple, (usize, Dir)>,
+    /// The connections that expired just before the packet being walked
+    /// (since the one before it): a lookup that misses says so.
+    pub expired: Vec<Entry>,
 }
 
 /// A transport header's part of a conntrack tuple: the ports, or for
@@ -712,15 +734,42 @@ impl Table {
     pub fn clear(&mut self) {
         self.entries.clear();
         self.map.clear();
+        self.expired.clear();
     }
 
-    /// The table as `conntrack -L` lists it, oldest first: protocol and
-    /// number, the timeout its last packet gave it, TCP's state, the
-    /// original tuple, `[UNREPLIED]` before a reply is seen, the reply
-    /// tuple (NAT shows there), `[ASSURED]`, the connection's mark and its
-    /// use count (1: the entry itself); entries do not expire here
-    /// (`conntrack -F` removes them).
-    pub fn list(&self) -> Vec<String> {
+    /// The connection with tuple `t` (either way) that expired just
+    /// before this packet, if any.
+    pub fn just_expired(&self, t: &Tuple) -> Option<&Entry> {
+        self.expired
+            .iter()
+            .find(|e| e.original == *t || e.reply == *t)
+    }
+
+    /// Takes away the connections whose time ran out at `now`; returns
+    /// how many went.
+    pub fn expire(&mut self, now: u64) -> usize {
+        let before = self.entries.len();
+        self.expired.clear();
+        if self.entries.iter().any(|e| e.expired(now)) {
+            let (gone, kept) = std::mem::take(&mut self.entries)
+                .into_iter()
+                .partition(|e| e.expired(now));
+            (self.expired, self.entries) = (gone, kept);
+            self.map.clear();
+            for (i, e) in self.entries.iter().enumerate() {
+                self.map.insert(e.original, (i, Dir::Original));
+                self.map.insert(e.reply, (i, Dir::Reply));
+            }
+        }
+        before - self.entries.len()
+    }
+
+    /// The table as `conntrack -L` lists it at `now`, oldest first:
+    /// protocol and number, the seconds left before it expires, TCP's
+    /// state, the original tuple, `[UNREPLIED]` before a reply is seen,
+    /// the reply tuple (NAT shows there), `[ASSURED]`, the connection's
+    /// mark and its use count (1: the entry itself).
+    pub fn list(&self, now: u64) -> Vec<String> {
         let bare = |t: &Tuple| {
             let s = t.to_string();
             s.split_once(' ').map(|x| x.1.to_string()).unwrap_or(s)
@@ -745,7 +794,7 @@ impl Table {
                     "{:<8} {} {} {state}{}{} {}{} mark={} use=1",
                     name,
                     p.number(),
-                    e.timeout,
+                    e.left(now),
                     bare(&e.original),
                     if e.seen_reply { "" } else { " [UNREPLIED]" },
                     bare(&e.reply),

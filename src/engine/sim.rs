@@ -130,7 +130,16 @@ pub struct SendSpec {
     /// for.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub kernel: bool,
+    /// Seconds since the packet before it (default 1: the clock moves a
+    /// second a packet): time that conntrack's timeouts, the neighbour
+    /// cache's states, `recent`, `limit` and the ICMP rate limit run on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u32>,
 }
+
+/// The longest wait between two packets: 10 days (an established TCP
+/// connection's conntrack timeout is 5).
+pub const MAX_WAIT: u32 = 864_000;
 
 impl SendSpec {
     pub fn new(from: &str, to: &str, proto: Proto) -> SendSpec {
@@ -151,6 +160,7 @@ impl SendSpec {
             quote: None,
             ct: None,
             kernel: false,
+            after: None,
         }
     }
 
@@ -475,6 +485,16 @@ impl SimState {
             lists.retain(|name, _| {
                 rules.is_some_and(|rs| rs.recent_matches().any(|r| r.name == *name))
             });
+        }
+    }
+
+    /// Lets `secs` seconds pass: the connections whose time runs out
+    /// meanwhile are gone (the other clocks read the time when they are
+    /// next asked).
+    pub fn wait(&mut self, secs: u32) {
+        self.clock += u64::from(secs.min(MAX_WAIT));
+        for t in &mut self.conntrack {
+            t.expire(self.clock);
         }
     }
 
@@ -1084,6 +1104,11 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
             ));
         }
     }
+    if let Some(w) = spec.after.filter(|w| *w > MAX_WAIT) {
+        return Err(format!(
+            "a packet waits at most {MAX_WAIT} s (10 days) after the one before it, not {w}"
+        ));
+    }
     // Resolve the destination first: a packet that cannot be sent makes
     // no LAN client.
     let (dst, port) = match parse_addr_port(&spec.to) {
@@ -1227,7 +1252,7 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
     };
     state.fit(world.hosts.len());
     let world: &World = world;
-    state.clock += 1;
+    state.wait(spec.after.unwrap_or(1));
     let h = &world.hosts[host];
     let src = match spec.src {
         Some(s) => s,
@@ -1480,6 +1505,8 @@ pub fn again_spec(spec: &SendSpec, trace: &Trace) -> Option<SendSpec> {
         return Some(next);
     }
     let mut again = spec.clone();
+    // A second after it, not after the wait that came before it.
+    again.after = None;
     again.src_port = first.packet.transport.ports().map(|p| p.0);
     // Sent again, a segment keeps its numbers (a retransmission).
     if let Transport::Tcp { seq, ack, .. } = first.packet.transport {
@@ -1875,7 +1902,7 @@ impl Walker<'_, '_> {
                 let replied = e.seen_reply;
                 let was = e.tcp.state;
                 let outcome = match segment {
-                    Some(s) => conntrack::Tcp::segment(e, dir, s, replied),
+                    Some(s) => conntrack::Tcp::segment(e, dir, s, replied, now),
                     None => {
                         e.other_packet(replied, now);
                         conntrack::Outcome::Moved { from: was, to: was }
@@ -1939,10 +1966,22 @@ impl Walker<'_, '_> {
                     Some(why) => Err(why),
                     None => conntrack::Entry::new(t, segment, self.state.clock),
                 };
+                // A connection whose time ran out before this packet.
+                let gone = self.state.conntrack[host].just_expired(&t).map(|e| {
+                    let state = match e.original.proto {
+                        Proto::Tcp => format!("{}, ", e.tcp.state.name()),
+                        _ if e.seen_reply => "answered, ".to_string(),
+                        _ => "unanswered, ".to_string(),
+                    };
+                    format!(
+                        "; its connection's entry expired before this packet ({state}its last packet had given it {} s)",
+                        e.timeout
+                    )
+                });
                 let state = match made {
                     Err(why) => {
                         ct.state = ctstate::INVALID;
-                        format!("INVALID ({why})")
+                        format!("INVALID ({why}){}", gone.clone().unwrap_or_default())
                     }
                     Ok(e) => {
                         let tcp = match segment {
@@ -1954,7 +1993,7 @@ impl Walker<'_, '_> {
                         match reopened {
                             Some(conntrack::TcpState::Killed) => format!("NEW (the connection's entry was deleted when a RST came before any answer){tcp}"),
                             Some(was) => format!("NEW (a SYN on a closed connection, which a FIN began to close or the SYN's own side reset: conntrack deleted the {} entry and made a new one, so the nat table is consulted again){tcp}", was.name()),
-                            None => format!("NEW{tcp}"),
+                            None => format!("NEW{tcp}{}", gone.unwrap_or_default()),
                         }
                     }
                 };
@@ -2015,6 +2054,7 @@ impl Walker<'_, '_> {
             assured: false,
             timeout: 0,
             start: 0,
+            renewed: 0,
             mark: 0,
         };
         let words = format!(

@@ -67,6 +67,9 @@ pub enum Msg {
     Undo,
     Redo,
     EditorHost(usize),
+    /// Let seconds pass before the next packet; take that back.
+    Wait(u32),
+    Unwait,
     /// Open a host's listing under the editors (`conntrack-list`,
     /// `neigh-list`) and bring it into view.
     ShowListing(String, &'static str),
@@ -1737,6 +1740,8 @@ impl Component for App {
                 }
                 self.schedule_autosave(ctx);
             }
+            Msg::Wait(secs) => self.session.wait(secs),
+            Msg::Unwait => self.session.wait_next = None,
             Msg::ClearConntrack => {
                 self.session.clear_conntrack();
                 self.notice = Some(Notice::info(
@@ -2849,6 +2854,9 @@ impl Component for App {
                 onreply={link.callback(|_| Msg::Reply)}
                 onagain={link.callback(|_| Msg::SendAgain)}
                 onclearct={link.callback(|_| Msg::ClearConntrack)}
+                onwait={link.callback(Msg::Wait)}
+                onunwait={link.callback(|_| Msg::Unwait)}
+                waiting={s.wait_next}
                 ondraft={link.callback(Msg::FormDraft)}
                 failed={self.send_error.clone()}
             />
@@ -3137,7 +3145,7 @@ impl Component for App {
                         ruleset={RulesRef(s.world.hosts.get(self.editor_host).and_then(|h| h.rules.clone()))}
                         routes={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.routes.clone()).unwrap_or_default())}
                         counters={Rc::new(state_shown.counters.iter().filter(|((h, _), _)| *h == self.editor_host).map(|((_, at), c)| (*at, *c)).collect::<HashMap<_, _>>())}
-                        conntrack={Rc::new(state_shown.conntrack.get(self.editor_host).map(|t| t.list()).unwrap_or_default())}
+                        conntrack={Rc::new(state_shown.conntrack.get(self.editor_host).map(|t| t.list(state_shown.clock)).unwrap_or_default())}
                         neighbours={Rc::new(state_shown.neighbours(&s.world, self.editor_host))}
                         before_packet={hidden(t_sel).then(|| s.number(t_sel))}
                         rule_line={rule_line}

@@ -190,7 +190,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 if let Some(n) = props.before_packet {
                     <p class="help">{ format!("As packet #{n} met it (an exercise: what it left shows at its last step).") }</p>
                 }
-                <p class="help">{ "After the last packet sent, as conntrack -L lists them (oldest first). The third column is the timeout in seconds each connection's last packet set (5 days for an established TCP connection, 2 minutes in TIME_WAIT, 30 s for UDP until it is a stream); entries do not expire here: Packet Walk keeps them until Clear conntrack (conntrack -F). A NATed connection shows its translation in the reply tuple; [ASSURED] ones are the last an overfull table drops." }</p>
+                <p class="help">{ "After the last packet sent, as conntrack -L lists them (oldest first). The third column is the seconds each connection has left: the timeout its last packet set (5 days for an established TCP connection, 2 minutes in TIME_WAIT, 30 s for UDP until it is a stream), less the time since. Packets go a second apart, or as long as Wait says; a connection whose time runs out is gone. A NATed connection shows its translation in the reply tuple; [ASSURED] ones are the last an overfull table drops." }</p>
             </details>
             if let Some(sets) = props.ruleset.0.as_ref().map(|r| &r.ipsets).filter(|s| !s.sets.is_empty()) {
                 <details class="conntrack-list">
@@ -213,7 +213,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 if let Some(n) = props.before_packet {
                     <p class="help">{ format!("As packet #{n} met it (an exercise: what it left shows at its last step).") }</p>
                 }
-                <p class="help">{ "The neighbour (ARP) cache after the last packet sent, the link-layer address named by the device that has it. An answer makes an entry REACHABLE for 30 s, then STALE: still used, without asking, and checked by a probe. The host that answers a request learns the asker too. \"Forget all packets, conntrack and ARP caches\" (under Packets sent) empties them. Packet Walk's clock moves 1 s for each packet sent." }</p>
+                <p class="help">{ "The neighbour (ARP) cache after the last packet sent, the link-layer address named by the device that has it. An answer makes an entry REACHABLE for 30 s, then STALE: still used, without asking, and checked by a probe. The host that answers a request learns the asker too. \"Forget all packets, conntrack and ARP caches\" (under Packets sent) empties them. Packet Walk's clock moves 1 s for each packet sent, or as long as Wait says." }</p>
             </details>
         </section>
     }

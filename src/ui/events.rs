@@ -114,7 +114,9 @@ pub fn send_history(props: &HistoryProps) -> Html {
                         (0, _) | (_, true) => String::new(),
                         (n, false) => format!(" +{n} B"),
                     };
-                    let what = format!("{}{flags} {}{sport} → {}{ttl}{data}", spec.proto.to_string().to_ascii_uppercase(), spec.from, spec.to);
+                    // Sent after a wait (packets otherwise go a second apart).
+                    let waited = spec.after.filter(|n| *n != 1).map(|n| format!("after {}: ", crate::ui::model::duration(n))).unwrap_or_default();
+                    let what = format!("{waited}{}{flags} {}{sport} → {}{ttl}{data}", spec.proto.to_string().to_ascii_uppercase(), spec.from, spec.to);
                     html! {
                         <li key={i}>
                             <button class={classes!("history-item", (i == props.selected).then_some("selected"))}

@@ -298,9 +298,9 @@ pub fn explain(props: &ExplainProps) -> Html {
                     // first is what -m conntrack --ctstate sees, the second
                     // TCP's own closing.
                     if moved_to == Some("CLOSE") {
-                        <p>{ "ESTABLISHED is the packet's state for -m conntrack (the connection has seen an answer); CLOSE is TCP's: a RST ended the connection. A SYN from the side that sent the RST starts a new connection (NEW, the nat table again). If the answering side sent it, the opening side's SYN rides this entry and its NAT, and the answering side's is INVALID. Linux forgets the entry after 10 s (conntrack -L shows the timeout; here entries do not expire)." }</p>
+                        <p>{ "ESTABLISHED is the packet's state for -m conntrack (the connection has seen an answer); CLOSE is TCP's: a RST ended the connection. A SYN from the side that sent the RST starts a new connection (NEW, the nat table again). If the answering side sent it, the opening side's SYN rides this entry and its NAT, and the answering side's is INVALID. Linux forgets the entry after 10 s (conntrack -L shows the seconds left; Wait lets them run out)." }</p>
                     } else if moved_to == Some("TIME_WAIT") {
-                        <p>{ "Both sides sent a FIN and the last one is acknowledged: TCP's TIME_WAIT. A SYN from either side now starts a new connection (NEW, the nat table again). Linux forgets the entry after 120 s (here entries do not expire)." }</p>
+                        <p>{ "Both sides sent a FIN and the last one is acknowledged: TCP's TIME_WAIT. A SYN from either side now starts a new connection (NEW, the nat table again). Linux forgets the entry after 120 s (Wait lets them run out)." }</p>
                     } else if matches!(moved_to, Some("FIN_WAIT" | "CLOSE_WAIT" | "LAST_ACK")) {
                         <p>{ "The connection is closing (FIN_WAIT: one side sent a FIN; CLOSE_WAIT: it was acknowledged; LAST_ACK: both sides sent one); for -m conntrack its packets are still ESTABLISHED. A SYN in the middle of a closing rides the old entry." }</p>
                     } else if moved_to == Some("SYN_RECV") {
@@ -350,7 +350,7 @@ pub fn explain(props: &ExplainProps) -> Html {
             cached,
         } => {
             let who = answered_by.clone().unwrap_or_default();
-            let clock = "(Packet Walk's clock moves 1 s for each packet sent.)";
+            let clock = "(Packet Walk's clock moves 1 s for each packet sent, or as long as Wait says.)";
             let text = match (cached, answered_by) {
                 (Some(Nud::Reachable), _) => format!("The neighbour cache (ip neigh) holds {target} on {dev}: {who}, confirmed by an answer lately (within reachable_time, which the kernel draws between 15 and 45 s around base_reachable_time's 30; Packet Walk takes 30), so the frame goes at once and nothing is asked. {clock}"),
                 (Some(Nud::Stale), _) => format!("The neighbour cache holds {target} on {dev}: {who}, but not confirmed lately (older than 30 s, or learnt from {who}'s own ARP request): STALE. The kernel uses it at once all the same, and checks it: 5 s on (DELAY) it sends unicast ARP probes; an answer makes it REACHABLE, three unanswered make it FAILED, and the next packet asks again by broadcast. {clock}"),

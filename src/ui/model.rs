@@ -987,6 +987,21 @@ pub fn error_count(n: usize) -> String {
 }
 
 /// `1 error`, `3 errors`.
+/// Seconds in words: `45 s`, `2 min 5 s`, `1 h 30 min`, `5 d`.
+pub fn duration(secs: u32) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "min"), (s, "s")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, u)| format!("{n} {u}"))
+        .collect();
+    if parts.is_empty() {
+        "0 s".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
 pub fn plural(n: usize, one: &str) -> String {
     if n == 1 {
         format!("1 {one}")
@@ -998,6 +1013,20 @@ pub fn plural(n: usize, one: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_in_units() {
+        for (secs, said) in [
+            (0, "0 s"),
+            (45, "45 s"),
+            (125, "2 min 5 s"),
+            (5400, "1 h 30 min"),
+            (432_000, "5 d"),
+            (90_061, "1 d 1 h 1 min 1 s"),
+        ] {
+            assert_eq!(duration(secs), said);
+        }
+    }
 
     /// A link's view code comes back as it went, and the defaults are none.
     #[test]

@@ -53,6 +53,13 @@ pub struct SendFormProps {
     pub onreply: Callback<()>,
     pub onagain: Callback<()>,
     pub onclearct: Callback<()>,
+    /// Let that many seconds pass before the next packet.
+    pub onwait: Callback<u32>,
+    /// Take back the wait asked for.
+    pub onunwait: Callback<()>,
+    /// The seconds the next packet waits, when a wait was asked for.
+    #[prop_or_default]
+    pub waiting: Option<u32>,
     /// The form as it is now, on every change (kept with the session, so
     /// a reload or a link shows what was typed and not sent yet).
     pub ondraft: Callback<SendSpec>,
@@ -180,6 +187,9 @@ pub fn send_form(props: &SendFormProps) -> Html {
         })
     });
     let error = use_state(|| None::<String>);
+    // Wait's seconds, as typed (30: UDP's timeout in conntrack).
+    let wait = use_state(|| "30".to_string());
+    let bad_wait = use_state(|| false);
 
     let hosts: Vec<&Target> = props
         .targets
@@ -523,7 +533,42 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 <span class="row-break" aria-hidden="true"></span>
                 <button id="clear-ct" type="button" onclick={props.onclearct.reform(|_| ())}
                     title="conntrack -F on every host">{ "Clear conntrack" }</button>
+                <span class="row-break" aria-hidden="true"></span>
+                <span class="wait-group">
+                    <button id="wait-button" type="button" onclick={{
+                        let (wait, bad, cb) = (wait.clone(), bad_wait.clone(), props.onwait.clone());
+                        Callback::from(move |_| match wait.trim().parse::<u32>() {
+                            Ok(n) if (1..=crate::engine::sim::MAX_WAIT).contains(&n) => {
+                                bad.set(false);
+                                cb.emit(n);
+                            }
+                            _ => bad.set(true),
+                        })
+                    }}
+                        title="Let time pass before the next packet (packets otherwise go a second apart): conntrack's timeouts run (an unanswered UDP connection goes after 30 s, a SYN's after 120 s), and so do the ARP caches' states and the ICMP rate limit">{ "Wait" }</button>
+                    <input id="wait-secs" type="number" inputmode="numeric" min="1" max={crate::engine::sim::MAX_WAIT.to_string()}
+                        aria-label="Seconds to wait" aria-invalid={bad_wait.then_some("true")}
+                        aria-describedby={bad_wait.then_some("wait-error")}
+                        value={(*wait).clone()}
+                        oninput={{
+                            let (wait, bad) = (wait.clone(), bad_wait.clone());
+                            Callback::from(move |e: InputEvent| {
+                                wait.set(e.target_unchecked_into::<HtmlInputElement>().value());
+                                bad.set(false);
+                            })
+                        }} />
+                    <span aria-hidden="true">{ "s" }</span>
+                </span>
             </div>
+            if *bad_wait {
+                <p id="wait-error" class="form-error" role="alert">{ format!("Wait takes a number of seconds from 1 to {} (10 days).", crate::engine::sim::MAX_WAIT) }</p>
+            }
+            if let Some(n) = props.waiting {
+                <p id="waiting" class="hint waiting" role="status">
+                    { format!("The next packet goes {} after the last: conntrack's timeouts run meanwhile. ", crate::ui::model::duration(n)) }
+                    <button type="button" class="link-button" id="unwait" onclick={props.onunwait.reform(|_| ())}>{ "Take the wait back" }</button>
+                </p>
+            }
             if let Some(e) = &problem {
                 <p id="send-error" class="form-error" role="alert">{ e.clone() }</p>
             }

@@ -318,6 +318,9 @@ pub struct Session {
     holds: Config,
     /// Conntrack was flushed after the last packet.
     flush_next: bool,
+    /// Seconds the learner let pass after the last packet (Wait): the
+    /// next packet goes that long after it, instead of a second.
+    pub wait_next: Option<u32>,
     /// The host the editors showed when the session was saved, until the
     /// page takes it.
     pub saved_editor: Option<String>,
@@ -400,6 +403,7 @@ impl Session {
             config: Config::default(),
             holds: Config::default(),
             flush_next: false,
+            wait_next: None,
             saved_editor: None,
             saved_form: None,
             saved_view: None,
@@ -1054,6 +1058,7 @@ impl Session {
             }
         }
         next.flush_next = self.flush_next;
+        next.wait_next = self.wait_next;
         if let Some((t, st)) = selected {
             next.select(t, st);
         }
@@ -1562,6 +1567,7 @@ impl Session {
         let first_replayed = (self.earlier.len() + self.sends.len() >= MAX_REPLAYED)
             .then(|| self.earlier.first().cloned())
             .flatten();
+        let wait = self.wait_next;
         self.send(spec);
         let failed = match self.sends.last().map(|s| &s.trace) {
             Some(Err(e)) => e.clone(),
@@ -1569,6 +1575,7 @@ impl Session {
         };
         if let Some(sent) = self.sends.pop() {
             self.flush_next = sent.flush;
+            self.wait_next = wait;
             self.state = sent.before;
         }
         if let Some(first) = oldest {
@@ -1584,9 +1591,19 @@ impl Session {
         Err(failed)
     }
 
+    /// Lets `secs` more seconds pass before the next packet (Wait).
+    pub fn wait(&mut self, secs: u32) {
+        let total = self.wait_next.unwrap_or(0).saturating_add(secs);
+        self.wait_next = Some(total.min(crate::engine::sim::MAX_WAIT));
+    }
+
     /// Sends a packet: a new trace, selected at its first step. Conntrack
-    /// and counters carry over from the packets before.
-    pub fn send(&mut self, spec: SendSpec) {
+    /// and counters carry over from the packets before; a wait asked for
+    /// goes before it.
+    pub fn send(&mut self, mut spec: SendSpec) {
+        if let Some(w) = self.wait_next.take() {
+            spec.after = Some(w);
+        }
         self.sends.push(Sent {
             spec,
             trace: Err(String::new()),
@@ -1945,6 +1962,33 @@ mod tests {
         s.trace().expect("a trace").verdict.clone()
     }
 
+    /// Wait lets time pass before the next packet: 120 s after the SYN,
+    /// node8's entry is gone and the pod's SYN-ACK is reset there. The
+    /// wait travels with the packet: a saved session replays it the same.
+    #[test]
+    fn a_wait_goes_before_the_next_packet_and_is_kept_with_it() {
+        let mut s = Session::builtin("article").unwrap();
+        s.wait(100);
+        s.wait(20);
+        assert!(s.reply());
+        assert_eq!(s.wait_next, None);
+        assert_eq!(s.sends.last().unwrap().spec.after, Some(120));
+        assert!(
+            matches!(verdict(&s), Verdict::Dropped { ref ns, .. } if ns == "node8"),
+            "{:?}",
+            verdict(&s)
+        );
+        let back = Session::from_saved(&s.to_saved()).unwrap();
+        assert_eq!(verdict(&back), verdict(&s));
+        // A packet that cannot be sent leaves the wait for the next one.
+        let mut s = Session::builtin("article").unwrap();
+        s.wait(5);
+        let mut bad = s.sends[0].spec.clone();
+        bad.to = "nowhere".into();
+        assert!(s.try_send(bad).is_err());
+        assert_eq!(s.wait_next, Some(5));
+    }
+
     /// While the typed text has errors, the step's rule is marked where it
     /// is in that text: a line inserted above it moves it down one, a line
     /// taken out moves it up, and the edited line itself is not marked.
@@ -2170,7 +2214,7 @@ mod tests {
             s.state
                 .conntrack
                 .iter()
-                .map(|t| t.list())
+                .map(|t| t.list(s.state.clock))
                 .collect::<Vec<_>>()
         };
         assert_eq!(ct(&back), ct(&s));
