@@ -948,7 +948,9 @@ def run(b, base):
     b.wait_until(lambda: "unreachable 172.16.225.112" in b.value("#routes-node8"), "the dropped file", 5)
     check("a routes file dropped on the editor replaces the routes; the unreachable route refuses the packet and says with what",
           "Refused" in b.text("#verdict") and "answered with ICMP" in b.text("#verdict") and "unreachable" in b.text("#verdict"), b.text("#verdict"))
-    check("the drop says what was loaded", "node8.routes" in b.text(".notice"), b.text(".notice"))
+    check("the drop says what was loaded, and how the last packet's end changed",
+          "node8.routes is now the routes of node8. Packet #1 was traced again on it: it was delivered in flask-ui-6c9f7d8b5d-x2k4p; now it is dropped in node8" in b.text(".notice"),
+          b.text(".notice"))
     # A scenario file dropped on the topology (not an editor) is imported,
     # and the page stays (a browser would otherwise leave it to show the file).
     scenario_json = open(os.path.join(ROOT, "src", "engine", "scenarios", "article-remote.json")).read()

@@ -993,6 +993,26 @@ fn undeclared_builtin_chains_take_rules() {
         save::emit(&rs),
         "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 80 -j NOTRACK\nCOMMIT\n"
     );
+    // Declared after its rules (iptables-restore 1.8.9 takes it, measured
+    // on Linux 6.18): the line gives it its policy; a second one is an
+    // error.
+    let text = "*filter\n-A INPUT -s 10.0.0.1/32 -j ACCEPT\n:INPUT DROP [3:180]\nCOMMIT\n";
+    let rs = save::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        save::emit(&rs),
+        "*filter\n:INPUT DROP [3:180]\n-A INPUT -s 10.0.0.1/32 -j ACCEPT\nCOMMIT\n"
+    );
+    let e = save::parse(
+        "*filter\n-A INPUT -j ACCEPT\n:INPUT DROP [0:0]\n:INPUT ACCEPT [0:0]\nCOMMIT\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.0.len() == 1 && e.0[0].line == 4 && e.0[0].message == "chain INPUT declared twice",
+        "{e}"
+    );
+    // A user chain may be declared after rules too.
+    let text = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 10.0.0.1/32 -j ACCEPT\n:FOO - [0:0]\n-A FOO -j ACCEPT\n-A INPUT -j FOO\nCOMMIT\n";
+    save::parse(text).unwrap_or_else(|e| panic!("{e}"));
     // A user chain still needs its declaration.
     let e = save::parse("*raw\n-A MINE -j ACCEPT\nCOMMIT\n").unwrap_err();
     assert!(e.0[0].message.contains("no chain \"MINE\""), "{e}");

@@ -891,17 +891,30 @@ impl App {
         if self.notice.is_some() && !ours {
             return;
         }
-        let (Some(was), Some(now)) = (was, self.last_verdict()) else {
+        let Some(changed) = self.verdict_changed(was) else {
             return;
         };
-        if was == now {
-            return;
-        }
         let last = self.session.sends.len().saturating_sub(1);
         self.notice = Some(Notice::info(format!(
-            "Packet #{} {MARK}, from the state before it: it was {was}; now it is {now}. Send it again to see the edit meet what it left (its conntrack, its ARP caches).",
+            "Packet #{} {MARK}, from the state before it: {changed}. Send it again to see the edit meet what it left (its conntrack, its ARP caches).",
             self.session.number(last)
         )));
+    }
+
+    /// "it was delivered in …; now it is dropped in …", when the last
+    /// packet's verdict is not `was` any more.
+    fn verdict_changed(&self, was: Option<String>) -> Option<String> {
+        let (was, now) = (was?, self.last_verdict()?);
+        (was != now).then(|| format!("it was {was}; now it is {now}"))
+    }
+
+    /// After a file replaced a host's text: what that did to the last
+    /// packet, when its verdict changed (as an edit's notice says it).
+    fn file_changed_verdict(&self, was: Option<String>) -> String {
+        let last = self.session.sends.len().saturating_sub(1);
+        self.verdict_changed(was)
+            .map(|c| format!(" Packet #{} was traced again on it: {c}.", self.session.number(last)))
+            .unwrap_or_default()
     }
 
     /// What changes when the learner works on the session: the packets
@@ -2389,13 +2402,15 @@ impl Component for App {
                         .flatten()
                         .and_then(|routes| crate::engine::policy::with_rules_of(&routes, &text));
                     let rules_only = joined.is_some();
+                    let was = self.last_verdict();
                     self.session.edit(host, f, joined.map_or(text, Rc::from));
                     if self.session.apply(host, f) {
                         let host_name = self.session.world.hosts[host].name();
+                        let changed = self.file_changed_verdict(was);
                         self.notice = Some(Notice::info(if rules_only {
-                            format!("{name} holds ip rule lines only: they replace the ip rule lines of {host_name}'s routes, whose routes stay.")
+                            format!("{name} holds ip rule lines only: they replace the ip rule lines of {host_name}'s routes, whose routes stay.{changed}")
                         } else {
-                            format!("{name} is now the {} of {host_name}.", f.as_str())
+                            format!("{name} is now the {} of {host_name}.{changed}", f.as_str())
                         }));
                     } else {
                         self.notice = Some(Notice::error(format!(
@@ -2445,6 +2460,7 @@ impl Component for App {
                         let n = rules.rule_count();
                         let set_count = rules.ipsets.sets.len();
                         let t0 = browser::now_ms();
+                        let was = self.last_verdict();
                         self.session.install_ruleset(host, text, rules, !from_file);
                         browser::record("data-install-ms", browser::now_ms() - t0);
                         let sets = match set_count {
@@ -2452,7 +2468,10 @@ impl Component for App {
                             1 => " and 1 IP set".into(),
                             k => format!(" and {k} IP sets"),
                         };
-                        Notice::info(format!("{name}: {} rules{sets} loaded into {host_name}.", crate::engine::decimal::grouped(n)))
+                        // (A scenario file's packets are traced once all its
+                        // dumps are in.)
+                        let changed = if from_file { String::new() } else { self.file_changed_verdict(was) };
+                        Notice::info(format!("{name}: {} rules{sets} loaded into {host_name}.{changed}", crate::engine::decimal::grouped(n)))
                     }
                     Err(e) => {
                         self.session.set_errors(host, Field::Rules, text, e);

@@ -120,11 +120,6 @@ pub struct Parser {
     current: Option<(Table, usize)>,
     /// Comment lines outside a table, not yet attached to one.
     pending_comments: Vec<String>,
-    /// A rule has been read in the open table (declarations must precede rules).
-    in_body: bool,
-    /// A declaration after a rule was reported in the open table: the next
-    /// ones would only repeat it.
-    told_late: bool,
     /// Lines read so far: the number of the last line read.
     line_no: usize,
     /// Byte offset where the last [`Parser::feed`] stopped reading.
@@ -150,8 +145,6 @@ impl Parser {
             errors: Errors::default(),
             current: None,
             pending_comments: Vec::new(),
-            in_body: false,
-            told_late: false,
             line_no: 0,
             stopped_at: 0,
             stray_reported: false,
@@ -402,8 +395,6 @@ impl Parser {
                     }
                     table.comments_before = std::mem::take(&mut self.pending_comments);
                     self.current = Some((table, line_no));
-                    self.in_body = false;
-                    self.told_late = false;
                 }
                 None => {
                     errors.push(
@@ -505,14 +496,8 @@ impl Parser {
         }
         if let Some(decl) = line.trim_start().strip_prefix(':') {
             let offset = line.len() - line.trim_start().len() + 1;
-            if self.in_body && !self.told_late {
-                self.told_late = true;
-                errors.push(ParseError::new(
-                    line_no,
-                    1,
-                    "chain declared after the first rule: every declaration (:CHAIN …) comes before the table's rules",
-                ));
-            }
+            // (A declaration may follow rules: iptables-restore 1.8.9 takes
+            // `:FOO - [0:0]` after `-A INPUT …`, measured on Linux 6.18.)
             let parts: Vec<&str> = decl.split_whitespace().collect();
             let name = parts.first().copied().unwrap_or("");
             if name.is_empty() {
@@ -590,6 +575,22 @@ impl Parser {
                 },
                 None => Counters::default(),
             };
+            // A built-in chain that an earlier `-A` made exists: its line
+            // gives it its policy and counters (iptables-restore takes
+            // `:INPUT ACCEPT` after `-A INPUT`, measured with 1.8.9).
+            // (Line 0: made by a rule, not declared.)
+            if let Some(i) =
+                (table.chain_index(name)).filter(|&i| builtin && table.chains[i].line == 0)
+            {
+                let c = &mut table.chains[i];
+                (c.policy, c.counters, c.line, c.implicit) = (
+                    Some(policy.unwrap_or(Policy::Accept)),
+                    counters,
+                    line_no,
+                    false,
+                );
+                return;
+            }
             if table.declared(name) {
                 errors.push(ParseError::new(
                     line_no,
@@ -611,7 +612,6 @@ impl Parser {
             table.push_chain(chain);
             return;
         }
-        self.in_body = true;
         if let Err((at, m)) = lex::words_into(line, words) {
             errors.push(ParseError::new(line_no, lex::column(line, at), m));
             return;
