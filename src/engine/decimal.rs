@@ -23,7 +23,8 @@ pub fn parse(s: &str) -> Option<f64> {
         if !b.is_ascii_digit() {
             return None;
         }
-        mantissa = mantissa * 10 + u64::from(b - b'0');
+        // (Digits past u64 are past the 15 significant ones refused below.)
+        mantissa = mantissa.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
         if mantissa > 0 {
             significant += 1;
         }
@@ -107,6 +108,9 @@ mod tests {
             "0.5x",
             "1..2",
             "0.1234567890123456",
+            // Past u64 (a fuzzer's): refused, not overflowed.
+            "99999999999999999999",
+            "99999999999999999999.5",
         ] {
             assert_eq!(parse(s), None, "{s}");
         }

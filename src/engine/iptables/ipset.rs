@@ -37,7 +37,7 @@ pub enum Dim {
 }
 
 /// One part of an entry.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Part {
     /// Addresses `lo..=hi`, written with `prefix` bits (32 for one address
     /// or a range; the network's length for a network).
@@ -57,7 +57,7 @@ pub enum Part {
     Set(String),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Entry {
     pub parts: Vec<Part>,
     pub nomatch: bool,
@@ -79,7 +79,19 @@ pub struct IpSet {
     pub entries: Vec<Entry>,
     /// Its `create` line.
     pub line: usize,
+    /// The most entries it holds (`maxelem`, 65536 unless the create
+    /// line says; ipset: "Hash is full, cannot add more elements").
+    pub maxelem: usize,
+    /// Its entries, for `add -exist` to find one at once (made at the
+    /// first such line).
+    seen: Option<std::collections::HashSet<Entry>>,
 }
+
+/// ipset's default `maxelem`.
+const MAXELEM: usize = 65_536;
+/// The largest `maxelem` taken (Calico's sets say 1048576): more would
+/// be more than a browser tab holds.
+const MAXELEM_CAP: usize = 1 << 20;
 
 /// The sets of one namespace, with the lines they were read from.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -255,7 +267,18 @@ impl IpSets {
                     ipv6,
                     entries: Vec::new(),
                     line: line_no,
+                    maxelem: MAXELEM,
+                    seen: None,
                 };
+                if let Some((k, m)) = opt("maxelem") {
+                    let n: usize = (m.parse().ok()).filter(|n| *n > 0).ok_or_else(|| {
+                        err(k, format!("maxelem \"{m}\" is not a positive number"))
+                    })?;
+                    if n > MAXELEM_CAP {
+                        return Err(err(k, format!("maxelem {n} is more than Packet Walk holds in a set ({MAXELEM_CAP})")));
+                    }
+                    set.maxelem = n;
+                }
                 // `netmask N` (hash:ip, bitmap:ip): addresses are kept
                 // (and tested) as their /N network.
                 if let Some((k, m)) = opt("netmask") {
@@ -340,13 +363,30 @@ impl IpSets {
                         format!("nomatch is for sets of networks, not {}", set.kind),
                     ));
                 }
-                let kept = &mut self.sets[pos].entries;
+                let set = &mut self.sets[pos];
+                if exist && set.seen.is_none() {
+                    set.seen = Some(set.entries.iter().cloned().collect());
+                }
                 for mut entry in entries.drain(..) {
                     entry.nomatch = nomatch;
                     // (Again with -exist: the entry is there already.)
-                    if !(exist && kept.contains(&entry)) {
-                        kept.push(entry);
+                    if exist && set.seen.as_ref().is_some_and(|s| s.contains(&entry)) {
+                        continue;
                     }
+                    if set.entries.len() >= set.maxelem {
+                        return Err(err(
+                            2,
+                            format!(
+                                "set {name} is full: it holds {} entries, its maxelem (ipset: Hash is full, cannot add more elements){}",
+                                set.maxelem,
+                                if elem.contains('-') { "; a range is added as the networks that cover it, one entry each" } else { "" }
+                            ),
+                        ));
+                    }
+                    if let Some(seen) = set.seen.as_mut() {
+                        seen.insert(entry.clone());
+                    }
+                    set.entries.push(entry);
                 }
                 Ok(())
             }
@@ -759,6 +799,46 @@ fn port_part(s: &str, bitmap: bool) -> Result<Part, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A set holds at most its maxelem entries, as ipset's hash does: a
+    /// paste of wide ranges (each a few thousand networks in a
+    /// hash:net,net) is refused at the line that fills it, not held in
+    /// memory; `add -exist` finds an entry again at once.
+    #[test]
+    fn a_set_holds_at_most_its_maxelem() {
+        let mut s = IpSets::default();
+        s.read_line("create S hash:net,net", 1).unwrap();
+        let wide = "add S 0.0.0.1-255.255.255.254,0.0.0.1-255.255.255.254";
+        let mut refused = None;
+        for n in 2..100 {
+            if let Err(e) = s.read_line(wide, n) {
+                refused = Some((n, e));
+                break;
+            }
+        }
+        let (n, e) = refused.expect("the set fills up");
+        assert!(
+            n < 30
+                && e.message
+                    .starts_with("set S is full: it holds 65536 entries, its maxelem"),
+            "{n}: {e:?}"
+        );
+        assert_eq!(s.get("S").unwrap().entries.len(), MAXELEM);
+        s.read_line("create T hash:ip maxelem 2", 1).unwrap();
+        s.read_line("add T 10.0.0.1", 2).unwrap();
+        s.read_line("add -exist T 10.0.0.1", 3).unwrap();
+        s.read_line("add T 10.0.0.2", 4).unwrap();
+        assert!(s
+            .read_line("add T 10.0.0.3", 5)
+            .unwrap_err()
+            .message
+            .contains("full"));
+        assert_eq!(s.get("T").unwrap().entries.len(), 2);
+        let e = s
+            .read_line("create U hash:ip maxelem 99999999", 6)
+            .unwrap_err();
+        assert!(e.message.contains("more than Packet Walk holds"), "{e:?}");
+    }
 
     #[test]
     fn save_lines_are_read_and_bad_ones_named() {
