@@ -391,7 +391,13 @@ pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseE
         };
         ParseError::new(line_no, col, msg)
     };
-    let pref_word = words[0].1.trim_end_matches(':');
+    let Some((_, first)) = words.first() else {
+        return Err(err(
+            0,
+            "an ip rule line needs its priority (100: from …)".into(),
+        ));
+    };
+    let pref_word = first.trim_end_matches(':');
     let pref: u32 = pref_word.parse().map_err(|_| {
         err(
             0,
@@ -649,5 +655,18 @@ mod tests {
             None
         );
         assert_eq!(with_rules_of(routes, "# nothing\n"), None);
+    }
+
+    /// A blank line given to the parser (a fuzzer's) is an error, not a
+    /// panic.
+    #[test]
+    fn a_blank_rule_line_is_an_error() {
+        for line in ["", "   ", "\t"] {
+            let e = super::parse_rule_line(line, 3).unwrap_err();
+            assert!(
+                e.line == 3 && e.message.contains("needs its priority"),
+                "{e:?}"
+            );
+        }
     }
 }

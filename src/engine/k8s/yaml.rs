@@ -39,6 +39,9 @@ fn check_depth(text: &str) -> Result<(), ParseError> {
     let mut open: Vec<(usize, &str, usize)> = Vec::new();
     let mut sizes: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut uses: Vec<(&str, usize)> = Vec::new();
+    // The names in `open`, counted: an alias is known at once (a line of
+    // thousands of anchors made each alias a scan of them all).
+    let mut open_names: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut offset = 0usize;
     for (no, line) in text.lines().enumerate() {
         let line_start = offset;
@@ -47,6 +50,12 @@ fn check_depth(text: &str) -> Result<(), ParseError> {
         if !line.trim().is_empty() {
             while open.last().is_some_and(|(i, ..)| *i >= indent) {
                 let (_, name, from) = open.pop().expect("checked");
+                if let Some(n) = open_names.get_mut(name) {
+                    *n -= 1;
+                    if *n == 0 {
+                        open_names.remove(name);
+                    }
+                }
                 sizes.insert(name, line_start.saturating_sub(from));
             }
         }
@@ -83,10 +92,12 @@ fn check_depth(text: &str) -> Result<(), ParseError> {
             let prev = std::mem::replace(&mut before, c);
             let starts = matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':' | '-' | '\'' | '"');
             match c {
-                '&' if starts => open.push((indent, name_at(i), rest_at + i)),
+                '&' if starts => {
+                    open.push((indent, name_at(i), rest_at + i));
+                    *open_names.entry(name_at(i)).or_default() += 1;
+                }
                 '*' if starts
-                    && (sizes.contains_key(name_at(i))
-                        || open.iter().any(|o| o.1 == name_at(i))) =>
+                    && (sizes.contains_key(name_at(i)) || open_names.contains_key(name_at(i))) =>
                 {
                     uses.push((name_at(i), no + 1));
                 }
