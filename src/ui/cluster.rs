@@ -181,7 +181,9 @@ fn service_row(row: &ServiceForm, props: &ClusterProps) -> Html {
                                     <option value="terminating" selected={*state == EndpointState::Terminating}>{ "terminating (still serving)" }</option>
                                     <option value="notready" selected={*state == EndpointState::NotReady}>{ "not ready" }</option>
                                 </select></td>
-                                <td><button class="small" id={remove_id(&slug, i)} disabled={locked} aria-label={format!("Remove endpoint {ip}")} onclick={Callback::from(move |_| rm.emit((line, None)))}>{ "Remove" }</button></td>
+                                <td><button class="small" id={remove_id(&slug, i)} disabled={locked} aria-label={format!("Remove endpoint {ip}")}
+                                    title="Takes the endpoint out of its EndpointSlice, as when its pod goes away. A pod the YAML does not list as a Pod is drawn from its endpoint, so it goes too, with its veth and its route; a listed Pod stays."
+                                    onclick={Callback::from(move |_| rm.emit((line, None)))}>{ "Remove" }</button></td>
                             </tr>
                         }
                     }) }
