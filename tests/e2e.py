@@ -951,6 +951,17 @@ def run(b, base):
     check("the drop says what was loaded, and how the last packet's end changed",
           "node8.routes is now the routes of node8. Packet #1 was traced again on it: it was delivered in flask-ui-6c9f7d8b5d-x2k4p; now it is dropped in node8" in b.text(".notice"),
           b.text(".notice"))
+    # Another node's routes name its devices: the notice says where such
+    # a file is replayed.
+    eks = open(os.path.join(ROOT, "tests", "data", "eks-node.routes")).read()
+    drop_file(b, eks, 'eks-node.routes', 'text/plain', "#routes-node8", ".field-editor")
+    b.wait(".notice-error", 5)
+    check("a real node's routes dropped on node8 are refused with a pointer to the command line's replay",
+          "name devices this host does not have" in b.text(".notice-error") and "packetwalk trace --routes FILE" in b.text(".notice-error"),
+          b.text(".notice-error")[:300])
+    # (Back to the routes in use: the file's text is not the learner's.)
+    if b.exists("#routes-node8-back"):
+        b.click("#routes-node8-back")
     # A scenario file dropped on the topology (not an editor) is imported,
     # and the page stays (a browser would otherwise leave it to show the file).
     scenario_json = open(os.path.join(ROOT, "src", "engine", "scenarios", "article-remote.json")).read()

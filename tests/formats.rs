@@ -1002,12 +1002,32 @@ fn undeclared_builtin_chains_take_rules() {
         save::emit(&rs),
         "*filter\n:INPUT DROP [3:180]\n-A INPUT -s 10.0.0.1/32 -j ACCEPT\nCOMMIT\n"
     );
-    let e = save::parse(
+    // A built-in chain declared twice: the last line's policy holds; a
+    // user chain declared twice is an error.
+    let rs = save::parse(
         "*filter\n-A INPUT -j ACCEPT\n:INPUT DROP [0:0]\n:INPUT ACCEPT [0:0]\nCOMMIT\n",
     )
-    .unwrap_err();
+    .unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        e.0.len() == 1 && e.0[0].line == 4 && e.0[0].message == "chain INPUT declared twice",
+        save::emit(&rs).starts_with("*filter\n:INPUT ACCEPT [0:0]\n"),
+        "{}",
+        save::emit(&rs)
+    );
+    let e = save::parse("*filter\n:FOO - [0:0]\n:FOO - [0:0]\nCOMMIT\n").unwrap_err();
+    assert!(
+        e.0.len() == 1 && e.0[0].line == 3 && e.0[0].message == "chain FOO declared twice",
+        "{e}"
+    );
+    // A jump to a chain declared further down is refused, as
+    // iptables-restore refuses it.
+    let e = save::parse("*filter\n-A INPUT -j FOO\n:FOO - [0:0]\n-A FOO -j ACCEPT\nCOMMIT\n")
+        .unwrap_err();
+    assert!(
+        e.0.len() == 1
+            && (e.0[0].line, e.0[0].column) == (2, 13)
+            && e.0[0]
+                .message
+                .starts_with("chain FOO is declared on line 3, after this rule"),
         "{e}"
     );
     // A user chain may be declared after rules too.

@@ -2565,6 +2565,16 @@ fn every_holder_of_an_address_answers_arp_and_the_first_is_kept() {
             && matches!(&s.kind, StepKind::Receive { dev, .. } if dev == "ens33")),
         "{said}"
     );
+    // Each that answered learnt the asker from its request (STALE).
+    for node in ["node8", "node51", "node54"] {
+        let neigh = s.neighbours(&w, w.host(node).unwrap());
+        assert!(
+            neigh
+                .iter()
+                .any(|n| n == "192.168.11.200 dev ens33 lladdr [client/eth0] STALE"),
+            "{node}: {neigh:?}"
+        );
+    }
     // The second packet finds the entry REACHABLE: nobody is asked.
     let t = send(
         &mut w,

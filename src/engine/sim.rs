@@ -3523,10 +3523,10 @@ impl Walker<'_, '_> {
                     };
                     let mut answering = owners.iter().filter(|o| refused(o).is_none());
                     let fresh = answering.next().copied();
-                    let also: Vec<String> = answering.map(|o| world.label(o.0, o.1)).collect();
+                    let also: Vec<(usize, usize)> = answering.copied().collect();
                     match self.neighbour(host, dev, next_hop, fresh, false, &pkt) {
                         Some(to) => {
-                            self.answered_too(also);
+                            self.answered_too(host, dev, sip, &also);
                             self.hand_over(host, dev, next_hop, to, pkt)
                         }
                         None => {
@@ -3821,13 +3821,20 @@ impl Walker<'_, '_> {
             confirmed: Some(now),
             fails_at: None,
         });
-        // neigh_event_ns: the asker's entry made or set STALE with its
-        // address, unless it is REACHABLE with that address already.
         let sip = arp_sender(h, dev, target, pkt);
+        self.learn_asker(owner, (host, di), sip);
+        Some(owner)
+    }
+
+    /// neigh_event_ns: a host that answers an ARP request (`owner`, its
+    /// device) makes the asker's entry, or sets it STALE with its
+    /// address, unless it is REACHABLE with that address already.
+    fn learn_asker(&mut self, owner: (usize, usize), asker: (usize, usize), sip: Ipv4Addr) {
+        let now = self.state.clock;
         let learnt = Neighbour {
             dev: owner.1,
             ip: sip,
-            owner: (host, di),
+            owner: asker,
             proxy: false,
             confirmed: None,
             fails_at: None,
@@ -3840,19 +3847,28 @@ impl Walker<'_, '_> {
             Some(n) => *n = learnt,
             None => theirs.push(learnt),
         }
-        Some(owner)
     }
 
-    /// Names, on the ARP request just asked, the other hosts that
-    /// answered it too (their answers came later and were not kept).
-    fn answered_too(&mut self, also: Vec<String>) {
-        if let Some(StepKind::Arp {
-            cached: None | Some(Nud::Failed),
-            answered_too,
-            ..
-        }) = self.steps.last_mut().map(|s| &mut s.kind)
-        {
-            *answered_too = also;
+    /// The other hosts that answered the ARP request just asked (their
+    /// answers came later and were not kept): the step names them, and
+    /// each learnt the asker from the request, as the first did.
+    fn answered_too(&mut self, host: usize, dev: &str, sip: Ipv4Addr, also: &[(usize, usize)]) {
+        let labels: Vec<String> = also.iter().map(|o| self.world.label(o.0, o.1)).collect();
+        let asked = match self.steps.last_mut().map(|s| &mut s.kind) {
+            Some(StepKind::Arp {
+                cached: None | Some(Nud::Failed),
+                answered_too,
+                ..
+            }) => {
+                *answered_too = labels;
+                true
+            }
+            _ => false,
+        };
+        if let (true, Some(di)) = (asked, self.world.hosts[host].dev(dev)) {
+            for &o in also {
+                self.learn_asker(o, (host, di), sip);
+            }
         }
     }
 

@@ -1753,8 +1753,14 @@ impl Component for App {
                 }
                 self.schedule_autosave(ctx);
             }
-            Msg::Wait(secs) => self.session.wait(secs),
-            Msg::Unwait => self.session.wait_next = None,
+            Msg::Wait(secs) => {
+                self.session.wait(secs);
+                self.schedule_autosave(ctx);
+            }
+            Msg::Unwait => {
+                self.session.wait_next = None;
+                self.schedule_autosave(ctx);
+            }
             Msg::ClearConntrack => {
                 self.session.clear_conntrack();
                 self.notice = Some(Notice::info(
@@ -2413,8 +2419,17 @@ impl Component for App {
                             format!("{name} is now the {} of {host_name}.{changed}", f.as_str())
                         }));
                     } else {
+                        // Another node's routes: they name its devices.
+                        let foreign = (self.session.drafts.get(host))
+                            .map(|d| d.get(f).errors.iter().filter(|e| e.message.starts_with("Cannot find device")).count())
+                            .unwrap_or(0);
+                        let hint = if foreign > 1 {
+                            " They name devices this host does not have: routes are read against the host's own devices. To follow a packet through a real node's routes and ip rules, the command line replays that node alone, its devices made from its routes (packetwalk trace --routes FILE --rules FILE, in the README)."
+                        } else {
+                            ""
+                        };
                         self.notice = Some(Notice::error(format!(
-                            "{name} has errors; they are shown at their lines below."
+                            "{name} has errors; they are shown at their lines below.{hint}"
                         )));
                     }
                     self.editor_host = host;
@@ -2789,7 +2804,13 @@ impl Component for App {
         };
         // In an exercise, until the packet's last step, the state it met
         // (what it leaves would tell how it went).
-        let state_shown = if hidden(t_sel) { s.state_before(t_sel) } else { &s.state };
+        let met;
+        let state_shown = if hidden(t_sel) {
+            met = s.state_met(t_sel);
+            &met
+        } else {
+            &s.state
+        };
         // Line numbers of the texts in use (the editors mark them in the
         // text as typed where it holds them).
         // An earlier packet may have met other texts than those in use.
@@ -3039,7 +3060,10 @@ impl Component for App {
                             } else {
                                 { verdict_line(t) }
                             }
-                            { unapplied_line(&s.texts_with_errors()) }
+                            // (The last packet's: the earlier ones met earlier texts.)
+                            if t_sel + 1 == s.sends.len() && !hidden(t_sel) {
+                                { unapplied_line(&s.texts_with_errors()) }
+                            }
                         </section>
                     </>
                 },
@@ -3666,6 +3690,8 @@ fn next_hop(t: &crate::engine::Trace, spec: Option<&SendSpec>) -> Option<SendSpe
     let ttl = next.ttl.unwrap_or(64).checked_add(1)?;
     next.ttl = (ttl != 64).then_some(ttl);
     next.src_port = None;
+    // A second after the last packet, not after the wait before it.
+    next.after = None;
     Some(next)
 }
 

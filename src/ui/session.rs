@@ -574,6 +574,7 @@ impl Session {
             ));
         }
         s.replay(&saved.sends, &saved.eras, &saved.flushes)?;
+        s.wait_next = saved.wait_next.map(|w| w.min(crate::engine::sim::MAX_WAIT));
         // The numbers go on from the packets forgotten before.
         s.forgotten += saved.forgotten;
         s.select_counted(saved.selected);
@@ -834,6 +835,7 @@ impl Session {
             sends: sent.into_iter().map(|s| s.spec).collect(),
             eras,
             flushes,
+            wait_next: self.wait_next,
             selected: self.selected.map(|(t, st)| (t + self.earlier.len(), st)),
             editor: None,
             view: None,
@@ -1041,7 +1043,12 @@ impl Session {
                 .and_then(|i| next.sends.get(i))
                 .and_then(|p| p.trace.as_ref().ok())
                 .and_then(|t| crate::engine::sim::reply_spec(t))
-                .filter(|a| a.kernel);
+                .filter(|a| a.kernel)
+                // (After the wait it was sent after.)
+                .map(|a| SendSpec {
+                    after: sent.spec.after,
+                    ..a
+                });
             next.send(fresh.unwrap_or_else(|| sent.spec.clone()));
             if let Some(last) = next.sends.last_mut() {
                 last.answers = sent.answers;
@@ -1695,18 +1702,35 @@ impl Session {
         let spec = reply_spec(self.sends.get(t)?.trace.as_ref().ok()?)?;
         // The kernel answers a refused packet once: not again if its
         // answer was sent already.
-        let sent = spec.kernel && self.sends[t + 1..].iter().any(|s| s.spec == spec);
+        // (Whatever wait went before it.)
+        let sent = spec.kernel
+            && (self.sends[t + 1..].iter()).any(|s| {
+                SendSpec {
+                    after: None,
+                    ..s.spec.clone()
+                } == spec
+            });
         (!sent).then_some(spec)
     }
 
-    /// Sends the answer to the selected packet; false when it was not delivered.
     /// The simulator's state as packet `t` met it (its counters,
-    /// conntrack and neighbour caches); the state after the last packet
-    /// when there is no such packet.
-    pub fn state_before(&self, t: usize) -> &SimState {
-        self.sends.get(t).map_or(&self.state, |x| &x.before)
+    /// conntrack and neighbour caches): the one before it, after the
+    /// conntrack flush and the time that came between (entries whose time
+    /// ran out are gone); the state after the last packet when there is
+    /// no such packet.
+    pub fn state_met(&self, t: usize) -> SimState {
+        let Some(x) = self.sends.get(t) else {
+            return self.state.clone();
+        };
+        let mut met = x.before.clone();
+        if x.flush {
+            met.clear_conntrack();
+        }
+        met.wait(x.spec.after.unwrap_or(1));
+        met
     }
 
+    /// Sends the answer to the selected packet; false when it was not delivered.
     pub fn reply(&mut self) -> bool {
         let Some(spec) = self.reply_spec() else {
             return false;
@@ -1761,6 +1785,7 @@ impl Session {
         self.forgotten = 0;
         self.state = SimState::new(&self.world);
         self.flush_next = false;
+        self.wait_next = None;
         self.selected = None;
         self.version += 1;
     }
@@ -1980,6 +2005,18 @@ mod tests {
         );
         let back = Session::from_saved(&s.to_saved()).unwrap();
         assert_eq!(verdict(&back), verdict(&s));
+        // node8's reset, followed back after a wait, is its answer: the
+        // refused packet is not answered twice.
+        s.wait(5);
+        assert!(s.reply());
+        assert_eq!(s.sends.last().unwrap().spec.after, Some(5));
+        assert!(s.sends.last().unwrap().spec.kernel);
+        s.select(1, 0);
+        assert_eq!(s.reply_spec(), None);
+        // A wait asked for and not used yet is saved with the session.
+        s.wait(30);
+        let back = Session::from_saved(&s.to_saved()).unwrap();
+        assert_eq!(back.wait_next, Some(30));
         // A packet that cannot be sent leaves the wait for the next one.
         let mut s = Session::builtin("article").unwrap();
         s.wait(5);

@@ -62,6 +62,9 @@ pub struct Saved {
     /// number of packets when it was flushed after the last one.
     #[serde(rename = "x", default, skip_serializing_if = "Vec::is_empty")]
     pub flushes: Vec<usize>,
+    /// The seconds the next packet waits (a Wait after the last packet).
+    #[serde(rename = "wn", default, skip_serializing_if = "Option::is_none")]
+    pub wait_next: Option<u32>,
     /// Selected trace and step (indexes from 0).
     #[serde(rename = "at", default, skip_serializing_if = "Option::is_none")]
     pub selected: Option<(usize, usize)>,

@@ -6,7 +6,7 @@ use super::{index, Hook, MatchKind, Table, TableName, Target};
 use crate::engine::error::{Errors, ParseError};
 
 /// Column of `needle` in the line `-A CHAIN args`.
-fn col(chain: &str, args: &str, needle: &str) -> usize {
+pub(super) fn col(chain: &str, args: &str, needle: &str) -> usize {
     4 + chain.len() + 1 + args.find(needle).unwrap_or(0)
 }
 
