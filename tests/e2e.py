@@ -252,11 +252,12 @@ def main():
 # 591.0 kB with every ARP answer named, the verdict's word on texts
 # with errors and a first-user review's fixes, 592.1 kB with a step's
 # link to the conntrack or neighbour table it looked in, 595.2 kB with
-# Wait (conntrack's timeouts run);
+# Wait (conntrack's timeouts run), 597.8 kB with two reviews' fixes to
+# it and a real node's routes pointed to the CLI's replay;
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 596_000
+PAGE_BYTES_LIMIT = 599_000
 
 
 def page_size(dist):

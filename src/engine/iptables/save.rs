@@ -121,6 +121,10 @@ pub struct Parser {
     current: Option<(Table, usize)>,
     /// Comment lines outside a table, not yet attached to one.
     pending_comments: Vec<String>,
+    /// The open table has rules, and a chain declared after one of them:
+    /// its jumps are checked for chains declared further down.
+    in_body: bool,
+    declared_late: bool,
     /// Lines read so far: the number of the last line read.
     line_no: usize,
     /// Byte offset where the last [`Parser::feed`] stopped reading.
@@ -146,6 +150,8 @@ impl Parser {
             errors: Errors::default(),
             current: None,
             pending_comments: Vec::new(),
+            in_body: false,
+            declared_late: false,
             line_no: 0,
             stopped_at: 0,
             stray_reported: false,
@@ -396,6 +402,7 @@ impl Parser {
                     }
                     table.comments_before = std::mem::take(&mut self.pending_comments);
                     self.current = Some((table, line_no));
+                    (self.in_body, self.declared_late) = (false, false);
                 }
                 None => {
                     errors.push(
@@ -490,7 +497,8 @@ impl Parser {
             // iptables-restore makes the chains as it reads them: a jump
             // to one declared further down finds none (measured with
             // 1.8.9: "Chain 'FOO' does not exist").
-            for c in &table.chains {
+            let late = std::mem::take(&mut self.declared_late);
+            for c in table.chains.iter().filter(|_| late) {
                 for r in c
                     .rules
                     .iter()
@@ -520,6 +528,7 @@ impl Parser {
             let offset = line.len() - line.trim_start().len() + 1;
             // (A declaration may follow rules: iptables-restore 1.8.9 takes
             // `:FOO - [0:0]` after `-A INPUT …`, measured on Linux 6.18.)
+            self.declared_late |= self.in_body;
             let parts: Vec<&str> = decl.split_whitespace().collect();
             let name = parts.first().copied().unwrap_or("");
             if name.is_empty() {
@@ -631,6 +640,7 @@ impl Parser {
             table.push_chain(chain);
             return;
         }
+        self.in_body = true;
         if let Err((at, m)) = lex::words_into(line, words) {
             errors.push(ParseError::new(line_no, lex::column(line, at), m));
             return;
