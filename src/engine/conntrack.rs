@@ -745,10 +745,9 @@ impl Table {
             .find(|e| e.original == *t || e.reply == *t)
     }
 
-    /// Takes away the connections whose time ran out at `now`; returns
-    /// how many went.
-    pub fn expire(&mut self, now: u64) -> usize {
-        let before = self.entries.len();
+    /// Takes away the connections whose time ran out at `now` (kept in
+    /// `expired` until the next call).
+    pub fn expire(&mut self, now: u64) {
         self.expired.clear();
         if self.entries.iter().any(|e| e.expired(now)) {
             let (gone, kept) = std::mem::take(&mut self.entries)
@@ -761,7 +760,6 @@ impl Table {
                 self.map.insert(e.reply, (i, Dir::Reply));
             }
         }
-        before - self.entries.len()
     }
 
     /// The table as `conntrack -L` lists it at `now`, oldest first:
