@@ -1930,6 +1930,8 @@ impl Component for App {
             Msg::Command(host, line) => {
                 // Said beside the command line; and at the top of the page
                 // when the listing gives way to the text (a short one).
+                let lines = |s: &Session| s.drafts.get(host).map_or(0, |d| d.rules.text.lines().count());
+                let was_listed = lines(&self.session) > crate::ui::editors::LARGE_LINES;
                 let t0 = browser::now_ms();
                 let done = self.session.command(host, &line);
                 browser::record("data-command-update-ms", browser::now_ms() - t0);
@@ -1941,8 +1943,8 @@ impl Component for App {
                     }
                     Err(e) => Err(command_error(&e)),
                 };
-                let short = self.session.drafts.get(host).is_some_and(|d| d.rules.text.lines().count() <= crate::ui::editors::LARGE_LINES);
-                if short {
+                let short = lines(&self.session) <= crate::ui::editors::LARGE_LINES;
+                if short && was_listed {
                     self.notice = Some(match &outcome {
                         Ok(said) => Notice::info(format!("{said}. The rules are short enough now to be edited as text.")),
                         Err(why) => Notice::error(format!("{line}\n{why}")),

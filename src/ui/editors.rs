@@ -413,8 +413,15 @@ fn field_editor(props: &FieldProps) -> Html {
         (EditorView::Text, _) => {
             let onedit = props.onedit.reform(move |t: Rc<str>| (field, t));
             html! {
-                <CodeEditor id={id.clone()} label={format!("{} of {} ({text_label})", what, props.host)} text={props.text.clone()}
-                    errors={props.errors.clone()} highlight={props.highlight} {onedit} />
+                <>
+                    <CodeEditor id={id.clone()} label={format!("{} of {} ({text_label})", what, props.host)} text={props.text.clone()}
+                        errors={props.errors.clone()} highlight={props.highlight} {onedit} />
+                    // Rules change by command too, as on a node; not while
+                    // the text shown is not the one in use.
+                    if field == Field::Rules && props.errors.is_empty() && props.text == props.applied {
+                        <CommandLine id={id.clone()} oncommand={props.oncommand.clone()} result={props.command_result.clone()} />
+                    }
+                </>
             }
         }
     };
@@ -738,38 +745,6 @@ fn large_text(props: &LargeProps) -> Html {
             }
         })
     };
-    let cmd = use_state(String::new);
-    let oncmd = {
-        let cmd = cmd.clone();
-        Callback::from(move |e: InputEvent| {
-            cmd.set(
-                e.target_unchecked_into::<web_sys::HtmlInputElement>()
-                    .value(),
-            )
-        })
-    };
-    let onsubmit = {
-        let (cmd, cb) = (cmd.clone(), props.oncommand.clone());
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            if let Some(cb) = &cb {
-                if !cmd.trim().is_empty() {
-                    cb.emit((*cmd).clone());
-                }
-            }
-        })
-    };
-    // A command that applied leaves the line empty for the next one; one
-    // that failed stays, to be corrected.
-    {
-        let cmd = cmd.clone();
-        use_effect_with(props.command_result.clone(), move |r| {
-            if r.as_deref().is_some_and(|r| r.outcome.is_ok() && *cmd == r.line) {
-                cmd.set(String::new());
-            }
-        });
-    }
-    let result_id = format!("{}-cmd-result", props.id);
     html! {
         <div class="large-text">
             <p class="help">{ format!("{} lines: too long to edit as text here, so they are listed (only the visible lines are drawn).", starts.len()) }</p>
@@ -784,23 +759,70 @@ fn large_text(props: &LargeProps) -> Html {
                     <button type="button" class="small" id={format!("{}-revert", props.id)} onclick={props.onrevert.reform(|_| ())}>{ format!("go back to the {} in use", props.what) }</button>
                     { "." }
                 </p>
-            } else if props.oncommand.is_some() {
-                <form class="command" {onsubmit}>
-                    <label for={format!("{}-cmd", props.id)}>{ "iptables" }</label>
-                    <input id={format!("{}-cmd", props.id)} type="text" spellcheck="false" value={(*cmd).clone()} oninput={oncmd}
-                        aria-describedby={props.command_result.as_ref().map(|_| result_id.clone())}
-                        aria-invalid={props.command_result.as_ref().filter(|r| r.outcome.is_err() && *cmd == r.line).map(|_| "true")}
-                        placeholder="-I FORWARD 1 -d 172.16.225.112/32 -j DROP" />
-                    <button type="submit">{ "Run" }</button>
-                </form>
-                if let Some(r) = props.command_result.as_deref() {
-                    { match &r.outcome {
-                        Ok(said) => html! { <p id={result_id.clone()} class="hint command-result" role="status">{ said.clone() }</p> },
-                        Err(why) => html! { <p id={result_id.clone()} class="form-error command-result" role="alert">{ why.clone() }</p> },
-                    } }
-                }
+            } else if let Some(cb) = &props.oncommand {
+                <CommandLine id={props.id.clone()} oncommand={cb.clone()} result={props.command_result.clone()} />
             }
         </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CommandLineProps {
+    /// The editor's id: the line is `{id}-cmd`.
+    id: String,
+    oncommand: Callback<String>,
+    /// The last command run here and what came of it.
+    result: Option<Rc<CommandResult>>,
+}
+
+/// An `iptables` command line for a host's rules (`-I FORWARD 1 … -j
+/// DROP`), and what the last command said.
+#[function_component(CommandLine)]
+fn command_line(props: &CommandLineProps) -> Html {
+    let cmd = use_state(String::new);
+    let oncmd = {
+        let cmd = cmd.clone();
+        Callback::from(move |e: InputEvent| {
+            cmd.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value())
+        })
+    };
+    let onsubmit = {
+        let (cmd, cb) = (cmd.clone(), props.oncommand.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if !cmd.trim().is_empty() {
+                cb.emit((*cmd).clone());
+            }
+        })
+    };
+    // A command that applied leaves the line empty for the next one; one
+    // that failed stays, to be corrected.
+    {
+        let cmd = cmd.clone();
+        use_effect_with(props.result.clone(), move |r| {
+            if r.as_deref().is_some_and(|r| r.outcome.is_ok() && *cmd == r.line) {
+                cmd.set(String::new());
+            }
+        });
+    }
+    let result_id = format!("{}-cmd-result", props.id);
+    html! {
+        <>
+            <form class="command" {onsubmit}>
+                <label for={format!("{}-cmd", props.id)}>{ "iptables" }</label>
+                <input id={format!("{}-cmd", props.id)} type="text" spellcheck="false" value={(*cmd).clone()} oninput={oncmd}
+                    aria-describedby={props.result.as_ref().map(|_| result_id.clone())}
+                    aria-invalid={props.result.as_ref().filter(|r| r.outcome.is_err() && *cmd == r.line).map(|_| "true")}
+                    placeholder="-I FORWARD 1 -d 172.16.225.112/32 -j DROP" />
+                <button type="submit">{ "Run" }</button>
+            </form>
+            if let Some(r) = props.result.as_deref() {
+                { match &r.outcome {
+                    Ok(said) => html! { <p id={result_id.clone()} class="hint command-result" role="status">{ said.clone() }</p> },
+                    Err(why) => html! { <p id={result_id.clone()} class="form-error command-result" role="alert">{ why.clone() }</p> },
+                } }
+            }
+        </>
     }
 }
 
