@@ -2628,3 +2628,34 @@ fn conntrack_entries_expire_when_their_timeout_runs_out() {
         assert_eq!(invalid, wait == 120, "after {wait} s:\n{said}");
     }
 }
+
+/// A packet renews its connection's timeout, but not a SYN while the
+/// entry is SYN_SENT and unanswered (nf_conntrack_proto_tcp: "do not
+/// renew timeout on SYN retransmit", a simultaneous open's SYN too): 50 s
+/// after the first SYN, what each second packet leaves.
+#[test]
+fn a_syn_before_any_answer_does_not_renew_the_timeout() {
+    let rules = nat("-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.5:80\n");
+    for (who, flags, seq, ack, listed) in [
+        ("client", "SYN", 1000, 0, "tcp      6 70 SYN_SENT "),
+        ("web5", "SYN", 5000, 0, "tcp      6 70 SYN_SENT2 "),
+        ("web5", "SYN,ACK", 5000, 1001, "tcp      6 60 SYN_RECV "),
+    ] {
+        let (mut w, mut s) = routed(&rules);
+        let mut first = tcp_spec("client", "10.0.0.1:8080", 40000, "SYN", 0);
+        first.seq = Some(1000);
+        send(&mut w, &mut s, &first).unwrap();
+        let mut next = match who {
+            "client" => tcp_spec("client", "10.0.0.1:8080", 40000, flags, 0),
+            _ => tcp_spec("web5", "10.0.0.2:40000", 80, flags, 0),
+        };
+        (next.seq, next.ack, next.after) = (Some(seq), Some(ack), Some(50));
+        let t = send(&mut w, &mut s, &next).unwrap();
+        let list = s.conntrack[0].list(s.clock);
+        assert!(
+            list.len() == 1 && list[0].starts_with(listed),
+            "{who} {flags}: {list:?}\n{}",
+            packetwalk::engine::render::table(&t)
+        );
+    }
+}

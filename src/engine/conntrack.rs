@@ -500,8 +500,10 @@ impl Tcp {
         if old != new && new == TcpState::FinWait {
             t.close_init = true;
         }
-        // "Do not renew timeout on SYN retransmit."
-        let retransmit = old == TcpState::SynSent && new == TcpState::SynSent && !replied;
+        // "Do not renew timeout on SYN retransmit": any SYN while the
+        // entry is SYN_SENT and unanswered, a simultaneous open's too
+        // (which moves it to SYN_SENT2).
+        let retransmit = old == TcpState::SynSent && seg == Seg::Syn && !replied;
         let mut timeout = match seg {
             Seg::Rst => TcpState::Close.timeout(),
             _ if (t.unacked[0] || t.unacked[1]) && new.timeout() > UNACK_TIMEOUT => UNACK_TIMEOUT,

@@ -82,9 +82,9 @@ pub struct IpSet {
     /// The most entries it holds (`maxelem`, 65536 unless the create
     /// line says; ipset: "Hash is full, cannot add more elements").
     pub maxelem: usize,
-    /// Its entries, for `add -exist` to find one at once (made at the
-    /// first such line).
-    seen: Option<std::collections::HashSet<Entry>>,
+    /// Where each entry is, by its parts, for `add -exist` to find one at
+    /// once (made at the first such line).
+    seen: Option<std::collections::HashMap<Vec<Part>, usize>>,
 }
 
 /// ipset's default `maxelem`.
@@ -365,12 +365,24 @@ impl IpSets {
                 }
                 let set = &mut self.sets[pos];
                 if exist && set.seen.is_none() {
-                    set.seen = Some(set.entries.iter().cloned().collect());
+                    let at = set
+                        .entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| (e.parts.clone(), i));
+                    set.seen = Some(at.collect());
                 }
                 for mut entry in entries.drain(..) {
                     entry.nomatch = nomatch;
-                    // (Again with -exist: the entry is there already.)
-                    if exist && set.seen.as_ref().is_some_and(|s| s.contains(&entry)) {
+                    // Again with -exist: the entry is there already, and
+                    // takes the line's nomatch (ipset updates it in place).
+                    let again = set
+                        .seen
+                        .as_ref()
+                        .filter(|_| exist)
+                        .and_then(|s| s.get(&entry.parts));
+                    if let Some(&i) = again {
+                        set.entries[i].nomatch = nomatch;
                         continue;
                     }
                     if set.entries.len() >= set.maxelem {
@@ -384,7 +396,7 @@ impl IpSets {
                         ));
                     }
                     if let Some(seen) = set.seen.as_mut() {
-                        seen.insert(entry.clone());
+                        seen.insert(entry.parts.clone(), set.entries.len());
                     }
                     set.entries.push(entry);
                 }
@@ -827,6 +839,13 @@ mod tests {
         s.read_line("create T hash:ip maxelem 2", 1).unwrap();
         s.read_line("add T 10.0.0.1", 2).unwrap();
         s.read_line("add -exist T 10.0.0.1", 3).unwrap();
+        // -exist with nomatch on a net entry there already: its flag
+        // changes in place.
+        s.read_line("create N hash:net", 7).unwrap();
+        s.read_line("add N 10.1.0.0/16", 8).unwrap();
+        s.read_line("add -exist N 10.1.0.0/16 nomatch", 9).unwrap();
+        let n = &s.get("N").unwrap().entries;
+        assert!(n.len() == 1 && n[0].nomatch, "{n:?}");
         s.read_line("add T 10.0.0.2", 4).unwrap();
         assert!(s
             .read_line("add T 10.0.0.3", 5)
