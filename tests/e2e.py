@@ -254,11 +254,12 @@ def main():
 # link to the conntrack or neighbour table it looked in, 595.2 kB with
 # Wait (conntrack's timeouts run), 597.8 kB with two reviews' fixes to
 # it and a real node's routes pointed to the CLI's replay, 598.9 kB
-# with an iptables command line under the rules text;
+# with an iptables command line under the rules text, 599.7 kB with
+# notices floating over the window's foot;
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 599_000
+PAGE_BYTES_LIMIT = 600_000
 
 
 def page_size(dist):
@@ -519,6 +520,11 @@ def run(b, base):
     said = b.text(".notice") if b.exists(".notice") else ""
     check("…and the page says the last packet was traced again, and how its verdict changed",
           "was traced again on the edited text" in said and "it was delivered in flask-ui" in said and "now it is dropped in node8 (a blackhole route discards it silently)" in said, repr(said[:200]))
+    # The editors are far down the page: the notice floats in sight over
+    # the window's foot (in the page's flow it would be above the window).
+    sight = b.js("const r = document.querySelector('.notice').getBoundingClientRect();"
+                 "return [r.top >= 0 && r.bottom <= innerHeight, r.bottom > innerHeight / 2, Math.round(scrollY)]")
+    check("…in sight at the window's foot, with the editors far down the page", sight[:2] == [True, True] and sight[2] > 800, sight)
     b.click("#step-last")
     reason = b.text("#drop-reason")
     check("the drop step explains the reason", "a blackhole route discards it silently" in reason and "blackhole route 172.16.225" in reason, repr(reason))

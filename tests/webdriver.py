@@ -151,7 +151,12 @@ class Browser:
         return [e[ELEMENT] for e in r]
 
     def click(self, css):
-        self.cmd("POST", f"/element/{self.find(css)}/click", {})
+        # As a user would, first brings the control clear of what floats
+        # over the window's edges (the page's notice, a phone's step bar:
+        # the root's scroll padding keeps their room), then clicks it.
+        el = self.find(css)
+        self.js("arguments[0].scrollIntoView({block: 'nearest'})", {ELEMENT: el})
+        self.cmd("POST", f"/element/{el}/click", {})
 
     def text(self, css):
         return self.cmd("GET", f"/element/{self.find(css)}/text")

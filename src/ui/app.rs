@@ -334,9 +334,11 @@ pub struct App {
     /// The focused control is going away with what it closes: where the
     /// focus goes then, in order of preference (see `rendered`).
     focus_fallback: Vec<String>,
-    /// The notice's text at the last render: a new one above the
-    /// workspace moves it down, and the focused control is kept in view.
+    /// The notice's text at the last render: a new one floats over the
+    /// window's foot, and the focused control is kept clear of it.
     notice_rendered: Option<String>,
+    /// A notice or a parse's progress floated at the last render.
+    toasts_rendered: bool,
     /// A listing under the editors to open and show after this render.
     open_listing: Option<&'static str>,
     told_too_big: bool,
@@ -1555,6 +1557,7 @@ impl Component for App {
             about_open: browser::window_height() >= 820.0,
             focus_fallback: Vec::new(),
             notice_rendered: None,
+            toasts_rendered: false,
             open_listing: None,
             told_too_big: false,
             unsaved_notice: None,
@@ -2708,11 +2711,10 @@ impl Component for App {
         if let Some(id) = self.open_listing.take() {
             browser::open_details(id);
         }
-        // (A notice, a damaged link's say, stays in sight.)
         match self.follow.take() {
-            // (A notice, a damaged link's say or a session kept aside,
-            // stays in sight.)
-            Some(browser::Follow::Opened) if self.notice.as_ref().is_some_and(|n| n.error || n.offers()) => {}
+            // A damaged link opened the article at its top: there is no
+            // linked step to go to.
+            Some(browser::Follow::Opened) if self.notice.as_ref().is_some_and(|n| n.error) => {}
             Some(browser::Follow::Opened) if browser::fragment().is_some() => browser::follow_packet(browser::Follow::Link),
             Some(f) => browser::follow_packet(f),
             None => {}
@@ -2734,8 +2736,13 @@ impl Component for App {
             self.focus_fallback.clear();
         }
         let notice = self.notice.as_ref().map(|n| n.text.clone());
+        let toasts = self.notice.is_some() || self.importing.is_some();
+        if toasts || self.toasts_rendered {
+            browser::pad_for_notice();
+        }
+        self.toasts_rendered = toasts;
         if notice.is_some() && notice != self.notice_rendered {
-            browser::keep_focus_in_view();
+            browser::keep_focus_clear_of_notice();
         }
         self.notice_rendered = notice;
         self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
@@ -3129,35 +3136,43 @@ impl Component for App {
                 if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise && self.embed) {
                     <p id="exercise-task" class="exercise-task embed-task"><strong>{ "Question: " }</strong><bdi>{ q.clone() }</bdi></p>
                 }
-                if let Some(n) = &self.notice {
-                    <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
-                        <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
-                        <p>{ n.text.clone() }</p>
-                        if n.restore && n.hold_save {
-                            <button id="restore-own" onclick={link.callback(|_| Msg::ReopenSaved)}>{ "Open my saved session again" }</button>
-                        } else if n.restore {
-                            <button id="restore-own" onclick={link.callback(|_| Msg::Restore(browser::Slot::Own))}>{ if self.other_tabs_aside { "Bring back the other tab's session" } else { "Bring back my own session" } }</button>
+                // A notice and a parse's progress float over the page's foot
+                // (its top on a narrow screen): the page never moves under
+                // the learner, and a notice that an edit far down the page
+                // brings is in sight.
+                if self.notice.is_some() || self.importing.is_some() {
+                    <div class="toasts">
+                        if let Some(n) = &self.notice {
+                            <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
+                                <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
+                                <p>{ n.text.clone() }</p>
+                                if n.restore && n.hold_save {
+                                    <button id="restore-own" onclick={link.callback(|_| Msg::ReopenSaved)}>{ "Open my saved session again" }</button>
+                                } else if n.restore {
+                                    <button id="restore-own" onclick={link.callback(|_| Msg::Restore(browser::Slot::Own))}>{ if self.other_tabs_aside { "Bring back the other tab's session" } else { "Bring back my own session" } }</button>
+                                }
+                                if let Some((k, words)) = n.restore_earlier {
+                                    <button id="restore-earlier" onclick={link.callback(move |_| Msg::Restore(browser::Slot::Earlier(k)))}>{ words }</button>
+                                }
+                                if let Some(text) = n.dropped.clone() {
+                                    <button id="download-dropped" onclick={link.callback(move |_| Msg::DownloadDropped(text.clone()))}>{ "Download the oldest kept" }</button>
+                                }
+                                if let Some(slot) = n.damaged {
+                                    <button id="download-damaged" onclick={link.callback(move |_| Msg::DownloadDamaged(slot))}>{ "Download it" }</button>
+                                    <button id="remove-damaged" onclick={link.callback(move |_| Msg::RemoveDamaged(slot))}>{ "Take it away" }</button>
+                                }
+                                if n.take_over {
+                                    <button id="take-over" onclick={link.callback(|_| Msg::TakeOver)}>{ "Save this tab's work instead" }</button>
+                                }
+                                <button class="icon-button" aria-label="Dismiss this message" onclick={link.callback(|_| Msg::DismissNotice)}>{ "✕" }</button>
+                            </div>
                         }
-                        if let Some((k, words)) = n.restore_earlier {
-                            <button id="restore-earlier" onclick={link.callback(move |_| Msg::Restore(browser::Slot::Earlier(k)))}>{ words }</button>
+                        if let Some(i) = &self.importing {
+                            <div class="progress-wrap" role="status">
+                                <label for="import-progress">{ format!("Parsing {} for {}… {} %", i.name, s.world.hosts.get(i.host).map(|h| h.name()).unwrap_or(""), (i.progress * 100.0) as u32) }</label>
+                                <progress id="import-progress" max="1000" value={((i.progress * 1000.0) as u32).to_string()}></progress>
+                            </div>
                         }
-                        if let Some(text) = n.dropped.clone() {
-                            <button id="download-dropped" onclick={link.callback(move |_| Msg::DownloadDropped(text.clone()))}>{ "Download the oldest kept" }</button>
-                        }
-                        if let Some(slot) = n.damaged {
-                            <button id="download-damaged" onclick={link.callback(move |_| Msg::DownloadDamaged(slot))}>{ "Download it" }</button>
-                            <button id="remove-damaged" onclick={link.callback(move |_| Msg::RemoveDamaged(slot))}>{ "Take it away" }</button>
-                        }
-                        if n.take_over {
-                            <button id="take-over" onclick={link.callback(|_| Msg::TakeOver)}>{ "Save this tab's work instead" }</button>
-                        }
-                        <button class="icon-button" aria-label="Dismiss this message" onclick={link.callback(|_| Msg::DismissNotice)}>{ "✕" }</button>
-                    </div>
-                }
-                if let Some(i) = &self.importing {
-                    <div class="progress-wrap" role="status">
-                        <label for="import-progress">{ format!("Parsing {} for {}… {} %", i.name, s.world.hosts.get(i.host).map(|h| h.name()).unwrap_or(""), (i.progress * 100.0) as u32) }</label>
-                        <progress id="import-progress" max="1000" value={((i.progress * 1000.0) as u32).to_string()}></progress>
                     </div>
                 }
                 <main class="workspace">

@@ -478,20 +478,58 @@ pub fn reveal(id: &str) {
     }
 }
 
-/// Scrolls the page just enough to show the focused control (a notice
-/// that appeared above it moved it down, maybe out of the window).
-pub fn keep_focus_in_view() {
-    let Some(a) = window().and_then(|w| w.document()).and_then(|d| d.active_element()) else {
+/// Keeps the floating notice's height clear when the page scrolls a
+/// control into view (the focus moving from the keyboard, a find): the
+/// root's scroll padding at the notice's end of the window, none without
+/// one (the style sheet's own then holds); the steps' panel, sticky in
+/// the window, ends above it (`--toast-room`).
+pub fn pad_for_notice() {
+    let Some(d) = window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Some(root) = d.document_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) else {
+        return;
+    };
+    let style = root.style();
+    for p in ["scroll-padding-top", "scroll-padding-bottom", "--toast-room"] {
+        let _ = style.remove_property(p);
+    }
+    if let Some(t) = d.query_selector(".toasts").ok().flatten() {
+        let r = t.get_bounding_client_rect();
+        // (An integer: formatting a float would bring its code into the page.)
+        let room = format!("{}px", (r.height() + 16.0).round() as i32);
+        if r.top() > window_height() / 2.0 {
+            // The steps' panel, sticky in the window, ends above it.
+            let _ = style.set_property("scroll-padding-bottom", &room);
+            let _ = style.set_property("--toast-room", &room);
+        } else {
+            let _ = style.set_property("scroll-padding-top", &room);
+        }
+    }
+}
+
+/// Scrolls the page just enough that the floating notice does not hide
+/// the focused control (a notice floats over the window's foot, or its
+/// top on a narrow screen). A control taller than the room beside the
+/// notice (an editor) stays where it is.
+pub fn keep_focus_clear_of_notice() {
+    let Some(d) = window().and_then(|w| w.document()) else {
+        return;
+    };
+    let (Some(a), Some(t)) = (d.active_element(), d.query_selector(".toasts").ok().flatten()) else {
         return;
     };
     if a.tag_name() == "BODY" {
         return;
     }
-    let r = a.get_bounding_client_rect();
-    if r.bottom() > window_height() || r.top() < 0.0 {
-        let o = web_sys::ScrollIntoViewOptions::new();
-        o.set_block(web_sys::ScrollLogicalPosition::Nearest);
-        a.scroll_into_view_with_scroll_into_view_options(&o);
+    let (r, t) = (a.get_bounding_client_rect(), t.get_bounding_client_rect());
+    let covered = r.bottom() > t.top() && r.top() < t.bottom() && r.right() > t.left() && r.left() < t.right();
+    if !covered || r.height() + t.height() + 16.0 > window_height() {
+        return;
+    }
+    let dy = if t.top() > window_height() / 2.0 { r.bottom() - t.top() + 8.0 } else { r.top() - t.bottom() - 8.0 };
+    if let Some(w) = window() {
+        w.scroll_by_with_x_and_y(0.0, dy);
     }
 }
 
