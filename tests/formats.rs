@@ -1419,4 +1419,34 @@ fn what_iptables_save_says_besides_rules_is_named() {
     assert!(save::parse(&warned).is_ok());
     assert!(save::notes(&warned).contains("also has iptables-legacy tables"));
     assert_eq!(save::notes(table), "");
+    // nft's own base chains in a table (measured: iptables-nft 1.8.9
+    // prints this line in the table): read, with a note naming the table.
+    let hidden = "*filter\n# Table `filter' contains incompatible base-chains, use 'nft' tool to list them.\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
+    assert!(save::parse(hidden).is_ok());
+    assert!(
+        save::notes(hidden).contains("table filter also holds base chains made with nft"),
+        "{}",
+        save::notes(hidden)
+    );
+    // Protocol 4 as RHEL's /etc/protocols names it (Calico's IPIP rules
+    // on a RHEL or Amazon Linux node): the same rule as -p 4. And -p ip,
+    // Debian's 0, with a note that another host may mean another.
+    let proto = |p: &str| {
+        let text = format!("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p {p} -j DROP\nCOMMIT\n");
+        let rs = save::parse(&text).unwrap_or_else(|e| panic!("{p}: {e}"));
+        format!(
+            "{:?}",
+            rs.tables[0].chain("INPUT").unwrap().rules[0]
+                .matches
+                .iter()
+                .map(|m| &m.kind)
+                .collect::<Vec<_>>()
+        )
+    };
+    assert_eq!(proto("ipv4"), proto("4"));
+    assert_eq!(proto("ipv4"), "[Proto(Ipip)]");
+    assert_eq!(proto("ip"), "[]");
+    let ip = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p ip -j DROP\nCOMMIT\n";
+    assert!(save::notes(ip).contains("Rules here use -p ip, read as all protocols"));
+    assert_eq!(save::notes(&ip.replace("-p ip ", "-p ipv4 ")), "");
 }

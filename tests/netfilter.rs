@@ -2659,3 +2659,141 @@ fn a_syn_before_any_answer_does_not_renew_the_timeout() {
         );
     }
 }
+
+/// REDIRECT as Linux 6.18 did it in a netns (a client, a router with
+/// 10.77.1.1/24 then 10.77.9.9/24 on its veth, `REDIRECT --to-ports
+/// 15001` in nat PREROUTING, plain `REDIRECT` in OUTPUT): the client's
+/// SYN to 10.77.9.9:80 reached the listener on 15001, conntrack's reply
+/// tuple from 10.77.1.1 (the device's first address, not the one sent
+/// to); the router's own SYN to 10.77.9.9:81 went to 127.0.0.1:81. The
+/// answers go back from the address the client sent to.
+#[test]
+fn redirect_sends_to_the_in_devices_first_address_or_loopback() {
+    let rules = nat(
+        "-A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 22\n\
+         -A OUTPUT -d 10.0.0.2/32 -p tcp --dport 81 -j REDIRECT\n",
+    );
+    let mut sc = scenario(&rules);
+    sc.hosts[0].devices[1]
+        .addrs
+        .push("10.0.9.9/24".parse().unwrap());
+    sc.hosts[3].listeners = serde_json::from_str(r#"[{"proto": "tcp", "port": 81}]"#).unwrap();
+    if let Text::Lines(routes) = &mut sc.hosts[3].routes {
+        routes.push("10.0.9.0/24 via 10.0.0.1 dev eth0".into());
+    }
+    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = SimState::new(&w);
+    let redirected = |t: &Trace| {
+        (t.steps.iter()).find_map(|st| match &st.kind {
+            StepKind::Nat {
+                nat,
+                before,
+                after,
+                rule,
+            } => Some((
+                *nat,
+                format!("{}:{}", before.addr, before.port.unwrap()),
+                format!("{}:{}", after.addr, after.port.unwrap()),
+                rule.as_ref().map(|r| r.index),
+            )),
+            _ => None,
+        })
+    };
+    use packetwalk::engine::trace::NatKind::Redirect;
+    for (from, to, nat, ns, socket) in [
+        // Sent to the node's second address, or through it to a pod:
+        // the first address of eth0, and port 22, either way.
+        (
+            "client",
+            "10.0.9.9:80",
+            (Redirect, "10.0.9.9:80", "10.0.0.1:22", Some(1)),
+            "node",
+            "tcp listening on 0.0.0.0:22",
+        ),
+        (
+            "client",
+            "10.244.0.5:80",
+            (Redirect, "10.244.0.5:80", "10.0.0.1:22", Some(1)),
+            "node",
+            "tcp listening on 0.0.0.0:22",
+        ),
+        // Not port 80: no REDIRECT.
+        (
+            "client",
+            "10.0.0.1:22",
+            (Redirect, "", "", None),
+            "node",
+            "",
+        ),
+        // The node's own packet: to 127.0.0.1, its port kept; the
+        // listener on the client never sees it.
+        (
+            "node",
+            "10.0.0.2:81",
+            (Redirect, "10.0.0.2:81", "127.0.0.1:81", Some(1)),
+            "",
+            "",
+        ),
+    ] {
+        let t = send(&mut w, &mut s, &SendSpec::new(from, to, Proto::Tcp)).unwrap();
+        let got = redirected(&t);
+        if nat.3.is_none() {
+            assert_eq!(got, None, "{to}");
+            assert_eq!(delivered(&t), ns, "{to}");
+            continue;
+        }
+        assert_eq!(
+            got,
+            Some((nat.0, nat.1.to_string(), nat.2.to_string(), nat.3)),
+            "{from} → {to}: {:?}",
+            t.verdict
+        );
+        if !ns.is_empty() {
+            let Verdict::Delivered {
+                ns: at,
+                socket: held,
+            } = &t.verdict
+            else {
+                panic!("{to}: {:?}", t.verdict)
+            };
+            assert!(at == ns && held.starts_with(socket), "{to}: {at} {held}");
+            // The answer leaves from the address the client sent to.
+            let answer = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+            let back = answer.steps.last().unwrap().packet.head();
+            assert_eq!(
+                (back.src.to_string(), delivered(&answer)),
+                (
+                    to.split(':').next().unwrap().to_string(),
+                    "client".to_string()
+                ),
+                "{to}"
+            );
+        } else {
+            // Nothing listens on the node's 127.0.0.1:81: it answers a reset.
+            assert!(
+                matches!(&t.verdict, Verdict::Dropped { ns, .. } if ns == "node"),
+                "{:?}",
+                t.verdict
+            );
+        }
+    }
+    // Where the kernel refuses REDIRECT, it is refused as iptables-restore
+    // refuses it.
+    for (text, says) in [
+        (
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j REDIRECT\nCOMMIT\n",
+            "nat",
+        ),
+        (
+            &*nat("-A POSTROUTING -j REDIRECT\n"),
+            "PREROUTING and OUTPUT",
+        ),
+        (
+            &*nat("-A PREROUTING -j REDIRECT --to-ports 22\n"),
+            "needs -p tcp",
+        ),
+    ] {
+        let e = save::parse(text).unwrap_err();
+        assert!(e.to_string().contains(says), "{text}: {e}");
+    }
+}

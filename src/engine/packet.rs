@@ -66,6 +66,10 @@ impl Proto {
             "udp" => Some(Proto::Udp),
             "icmp" => Some(Proto::Icmp),
             "ipencap" => Some(Proto::Ipip),
+            // What RHEL's (and so Amazon Linux's, and the UBI-based
+            // calico-node's) /etc/protocols names 4, and iptables-save
+            // prints there: Calico's IPIP rules say -p ipv4.
+            "ipv4" => Some(Proto::Ipip),
             // iptables' own names besides /etc/protocols'.
             "icmpv6" => Some(Proto::Other(58)),
             "mh" | "ipv6-mh" => Some(Proto::Other(135)),

@@ -187,7 +187,10 @@ pub fn summary(s: &Step) -> String {
             after,
             rule,
         } => {
-            let side = if matches!(nat, crate::engine::trace::NatKind::Dnat) {
+            let side = if matches!(
+                nat,
+                crate::engine::trace::NatKind::Dnat | crate::engine::trace::NatKind::Redirect
+            ) {
                 "destination"
             } else {
                 "source"

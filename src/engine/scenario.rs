@@ -635,6 +635,13 @@ impl Netns {
             .unwrap_or(1500)
     }
 
+    /// A device's first address (its primary, the first of `ip addr`'s
+    /// list), the one REDIRECT takes (nf_nat_redirect_ipv4).
+    pub fn first_addr(&self, dev: &str) -> Option<Ipv4Addr> {
+        let d = self.devs.iter().find(|d| d.spec.name == dev)?;
+        d.spec.addrs.first().map(|a| a.addr())
+    }
+
     /// The first address of a device, as `inet_select_addr` picks it.
     pub fn dev_addr(&self, dev: &str) -> Option<Ipv4Addr> {
         self.devs

@@ -2285,7 +2285,10 @@ impl Walker<'_, '_> {
             if unbound {
                 if matches!(
                     outcome,
-                    Outcome::Dnat(..) | Outcome::Snat(..) | Outcome::Masquerade(..)
+                    Outcome::Dnat(..)
+                        | Outcome::Snat(..)
+                        | Outcome::Masquerade(..)
+                        | Outcome::Redirect(..)
                 ) {
                     outcome = Outcome::Accept;
                 }
@@ -2350,40 +2353,29 @@ impl Walker<'_, '_> {
                     return Some(self.refuse(host, DropReason::Rejected, detail, resp, ct, &pk));
                 }
                 Outcome::Dnat(range, rule) => {
-                    let before = endpoint_dst(pkt);
-                    let (addr, port) = self.pick_dnat(host, pkt, ct, &range);
-                    pkt.head_mut().dst = addr;
-                    if let Some(p) = port {
-                        pkt.transport.set_dst_port(p);
-                    }
-                    let echo =
-                        self.pick_echo_id(host, pkt, ct, nat::Manip::Dst, range.random, addr);
-                    if let Some(id) = echo {
-                        pkt.transport.set_echo_id(id);
-                    }
-                    if let Some(n) = &mut ct.new {
-                        let was = n.reply;
-                        n.reply.src = addr;
-                        if let Some(p) = port.or(echo) {
-                            n.reply.sport = p;
-                        }
-                        n.dnat = true;
-                        n.dst_changed |= n.reply != was;
-                        if n.dst_natted() {
-                            ct.state |= ctstate::DNAT;
-                        }
-                    }
-                    self.step(
-                        host,
-                        Layer::Network,
-                        StepKind::Nat {
-                            nat: NatKind::Dnat,
-                            before,
-                            after: endpoint_dst(pkt),
-                            rule: Some(rule),
-                        },
-                        pkt,
-                    );
+                    self.apply_dnat(host, pkt, ct, &range, NatKind::Dnat, rule);
+                }
+                Outcome::Redirect(ports, random, rule) => {
+                    // nf_nat_redirect_ipv4: the host's own packet to
+                    // 127.0.0.1; another to the first address of the
+                    // device it came in by, dropped when that has none.
+                    let iif = pkt.iif.clone().unwrap_or_default();
+                    let addr = match hook {
+                        Hook::Output => Some(Ipv4Addr::LOCALHOST),
+                        _ => world.hosts[host].first_addr(&iif),
+                    };
+                    let Some(addr) = addr else {
+                        let pk = pkt.clone();
+                        let detail = format!("REDIRECT: {iif}, the device the packet came in by, has no address to redirect it to, so the kernel drops it");
+                        return Some(self.drop(host, DropReason::Filtered, detail, None, &pk));
+                    };
+                    let to = NatRange {
+                        addr: Some((addr, addr)),
+                        ports,
+                        random,
+                        persistent: false,
+                    };
+                    self.apply_dnat(host, pkt, ct, &to, NatKind::Redirect, rule);
                 }
                 Outcome::Snat(range, random_fully, rule) => {
                     let src = pkt.head().src;
@@ -2506,6 +2498,53 @@ impl Walker<'_, '_> {
         let picked = nat::pick_port(port, ports, manip, random, &mut rng, |q| used(self, q));
         self.state.rng = rng;
         picked
+    }
+
+    /// A destination NAT (DNAT, or REDIRECT's to the host itself): the
+    /// address and port picked from `range`, the echo identifier, and the
+    /// new connection's reply tuple.
+    fn apply_dnat(
+        &mut self,
+        host: usize,
+        pkt: &mut Packet,
+        ct: &mut Ct,
+        range: &NatRange,
+        nat: NatKind,
+        rule: crate::engine::trace::RuleRef,
+    ) {
+        let before = endpoint_dst(pkt);
+        let (addr, port) = self.pick_dnat(host, pkt, ct, range);
+        pkt.head_mut().dst = addr;
+        if let Some(p) = port {
+            pkt.transport.set_dst_port(p);
+        }
+        let echo = self.pick_echo_id(host, pkt, ct, nat::Manip::Dst, range.random, addr);
+        if let Some(id) = echo {
+            pkt.transport.set_echo_id(id);
+        }
+        if let Some(n) = &mut ct.new {
+            let was = n.reply;
+            n.reply.src = addr;
+            if let Some(p) = port.or(echo) {
+                n.reply.sport = p;
+            }
+            n.dnat = true;
+            n.dst_changed |= n.reply != was;
+            if n.dst_natted() {
+                ct.state |= ctstate::DNAT;
+            }
+        }
+        self.step(
+            host,
+            Layer::Network,
+            StepKind::Nat {
+                nat,
+                before,
+                after: endpoint_dst(pkt),
+                rule: Some(rule),
+            },
+            pkt,
+        );
     }
 
     /// SNAT and MASQUERADE (`to` holds the address range; MASQUERADE's is

@@ -175,6 +175,8 @@ pub enum NatKind {
     Dnat,
     Snat,
     Masquerade,
+    /// DNAT to the host itself: the in-device's address, or 127.0.0.1.
+    Redirect,
     /// No rule: the kernel's binding of a connection no SNAT rule bound
     /// (`nf_nat_alloc_null_binding`), which moves its source port when
     /// another connection holds its reply tuple.
@@ -189,6 +191,7 @@ impl NatKind {
             NatKind::Dnat => "DNAT",
             NatKind::Snat => "SNAT",
             NatKind::Masquerade => "MASQUERADE",
+            NatKind::Redirect => "REDIRECT",
             NatKind::NullBinding => "null binding",
         }
     }

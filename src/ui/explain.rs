@@ -407,6 +407,18 @@ pub fn explain(props: &ExplainProps) -> Html {
                     }),
                     Some("Without that, conntrack could not insert the connection and would drop the packet. The connection now shows as SNAT (--ctstate SNAT): its tuple changed.".to_string()),
                 ),
+                NatKind::Redirect => (
+                    format!("REDIRECT sends the connection to this host itself: to {}, {}. A program listening there gets it (a transparent proxy, Istio's sidecar), and conntrack keeps the binding: its later packets go there without the nat table, and the answers come back from {before}.",
+                        after.addr,
+                        match st.packet.iif.as_deref() {
+                            Some(dev) if !after.addr.is_loopback() => format!("the first address of {dev}, the device the packet came in by"),
+                            _ => "as for every packet the host sends itself, 127.0.0.1".to_string(),
+                        }),
+                    match (before.port, after.port) {
+                        (Some(a), Some(b)) if a != b => Some(format!("--to-ports moves port {a} to {b}.")),
+                        _ => None,
+                    },
+                ),
                 NatKind::Dnat => (
                     format!("DNAT picks where the connection goes, once: conntrack keeps the binding, so its later packets go to {after} without the nat table, and the answers come back from {before}."),
                     [

@@ -374,7 +374,7 @@ fn print_target(name: &str, opts: &[Opt], out: &mut Vec<String>) {
             .to_string();
             out.push(format!("--reject-with {with}"));
         }
-        "DNAT" | "SNAT" | "MASQUERADE" => {
+        "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" => {
             for n in ["--to-destination", "--to-source", "--to-ports"] {
                 if let Some(o) = get(n) {
                     out.push(format!("{n} {}", v0(o)));

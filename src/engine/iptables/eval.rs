@@ -145,6 +145,8 @@ pub enum Outcome {
     Dnat(NatRange, RuleRef),
     Snat(NatRange, bool, RuleRef),
     Masquerade(Option<(u16, u16)>, bool, RuleRef),
+    /// REDIRECT's ports and --random: the address is the in-device's.
+    Redirect(Option<(u16, u16)>, bool, RuleRef),
     /// The walk stopped at one of the simulator's own limits (not the
     /// kernel's): chains that jump to the same chains many times over (a
     /// DAG, not a loop) can need exponentially many visits.
@@ -814,6 +816,7 @@ pub fn run_hook(
                 ports,
                 random_fully,
             } => return Outcome::Masquerade(*ports, *random_fully, rref),
+            Target::Redirect { ports, random } => return Outcome::Redirect(*ports, *random, rref),
             Target::Return => match leave(table, start, chain, &mut stack, pkt, ns, steps) {
                 Ok((back, back_pos)) => {
                     chain = back;

@@ -311,6 +311,13 @@ pub enum Target {
         ports: Option<(u16, u16)>,
         random_fully: bool,
     },
+    /// `REDIRECT`: DNAT to the address of the device the packet came in
+    /// by (its first), or to 127.0.0.1 for the host's own packet, and to
+    /// `--to-ports` if given (nf_nat_redirect_ipv4).
+    Redirect {
+        ports: Option<(u16, u16)>,
+        random: bool,
+    },
     /// `MARK`, in the kernel's form: `mark = (mark & !mask) ^ xor`.
     Mark {
         xor: u32,
@@ -353,6 +360,7 @@ impl Target {
             Target::Dnat(_) => "DNAT",
             Target::Snat { .. } => "SNAT",
             Target::Masquerade { .. } => "MASQUERADE",
+            Target::Redirect { .. } => "REDIRECT",
             Target::Mark { .. } => "MARK",
             Target::Log { .. } => "LOG",
             Target::NoTrack { ct: false } => "NOTRACK",
@@ -419,7 +427,7 @@ const OTHER_MODULES: &[&str] = &[
 #[rustfmt::skip]
 pub(crate) const OTHER_TARGETS: &[&str] = &[
     "CLUSTERIP", "CONNSECMARK", "ECN", "HMARK", "IDLETIMER", "LED", "NETMAP",
-    "NFQUEUE", "RATEEST", "REDIRECT", "SET", "SYNPROXY", "TCPOPTSTRIP", "TEE", "TPROXY",
+    "NFQUEUE", "RATEEST", "SET", "SYNPROXY", "TCPOPTSTRIP", "TEE", "TPROXY",
     "TTL", "ULOG",
 ];
 
@@ -572,6 +580,7 @@ pub(crate) fn target_options(t: &str) -> &'static [&'static str] {
         "DNAT" => &["--to-destination", "--random", "--persistent"],
         "SNAT" => &["--to-source", "--random", "--random-fully", "--persistent"],
         "MASQUERADE" => &["--to-ports", "--random", "--random-fully"],
+        "REDIRECT" => &["--to-ports", "--random"],
         "MARK" => &[
             "--set-xmark",
             "--set-mark",
@@ -2192,6 +2201,17 @@ impl Builder<'_, '_> {
                 },
                 // --random too: both pick the port at random.
                 random_fully: has("--random-fully") || has("--random"),
+            },
+            "REDIRECT" => Target::Redirect {
+                ports: match val("--to-ports") {
+                    Some((v, pos)) => {
+                        let r = parse_nat_range(&format!(":{v}")).map_err(|m| self.err(pos, m))?;
+                        self.ported(&r, pos, "--to-ports")?;
+                        r.ports
+                    }
+                    None => None,
+                },
+                random: has("--random"),
             },
             "NOTRACK" => Target::NoTrack { ct: false },
             "CT" => {

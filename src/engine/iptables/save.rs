@@ -69,14 +69,30 @@ fn looks_like_route(line: &str) -> bool {
 /// rules in iptables-legacy's tables.
 const LEGACY_WARNING: &str = "# Warning: iptables-legacy tables present";
 
-/// What the text says that its rules leave out, in words (empty when
-/// nothing): the node's iptables-legacy tables, which its kernel runs too.
+/// What iptables-save (nft) prints for a table where nft added a base
+/// chain that iptables cannot show.
+const INCOMPATIBLE_BASE: &str = "contains incompatible base-chains";
+
+/// What the text says that its rules leave out, or may mean otherwise than
+/// Packet Walk reads them, in words (empty when nothing): the node's
+/// iptables-legacy tables and nft's own base chains, which its kernel runs
+/// too; `-p ip`, a protocol name that differs between distributions.
 pub fn notes(text: &str) -> String {
+    let mut said = Vec::new();
     if text.contains(LEGACY_WARNING) {
-        "iptables-save said the node also has iptables-legacy tables, which this text does not hold (iptables-legacy-save prints them): the kernel runs those rules too, so a packet may meet rules not shown here".into()
-    } else {
-        String::new()
+        said.push("iptables-save said the node also has iptables-legacy tables, which this text does not hold (iptables-legacy-save prints them): the kernel runs those rules too, so a packet may meet rules not shown here".to_string());
     }
+    if text.contains(INCOMPATIBLE_BASE) {
+        let tables: Vec<&str> = (text.lines())
+            .filter(|l| l.contains(INCOMPATIBLE_BASE))
+            .filter_map(|l| l.split('`').nth(1)?.split('\'').next())
+            .collect();
+        said.push(format!("iptables-save said table {} also holds base chains made with nft, which it cannot show (`nft list table ip NAME` lists them): the kernel runs them too, on the same hooks, so a packet may meet rules not shown here", tables.join(", ")));
+    }
+    if text.contains(" -p ip ") {
+        said.push("Rules here use -p ip, read as all protocols (Debian names protocol 0 ip). iptables-save never prints protocol 0, though: on a host whose /etc/protocols names another protocol ip (older openSUSE's names IPIP, 4, so), it means that one. If this dump comes from such a host, write its number (-p 4)".to_string());
+    }
+    said.join(". ")
 }
 
 /// Whether the line (as [`strip_newline`] gives it) is `COMMIT`.

@@ -23,9 +23,10 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
             let tname = r.target_name();
             // Targets the kernel takes in one table only.
             let only = match r.target {
-                Target::Dnat(_) | Target::Snat { .. } | Target::Masquerade { .. } => {
-                    Some(TableName::Nat)
-                }
+                Target::Dnat(_)
+                | Target::Snat { .. }
+                | Target::Masquerade { .. }
+                | Target::Redirect { .. } => Some(TableName::Nat),
                 Target::Reject(_) => Some(TableName::Filter),
                 Target::NoTrack { .. } => Some(TableName::Raw),
                 _ => None,
@@ -349,7 +350,9 @@ fn check_hooks(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) 
     let allowed = |t: &Target| -> Option<(u8, &'static str)> {
         use Hook::*;
         match t {
-            Target::Dnat(_) => Some((Prerouting.bit() | Output.bit(), "PREROUTING and OUTPUT")),
+            Target::Dnat(_) | Target::Redirect { .. } => {
+                Some((Prerouting.bit() | Output.bit(), "PREROUTING and OUTPUT"))
+            }
             Target::Snat { .. } => Some((Postrouting.bit() | Input.bit(), "POSTROUTING and INPUT")),
             Target::Masquerade { .. } => Some((Postrouting.bit(), "POSTROUTING")),
             Target::Reject(_) => Some((
