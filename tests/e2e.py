@@ -255,11 +255,12 @@ def main():
 # Wait (conntrack's timeouts run), 597.8 kB with two reviews' fixes to
 # it and a real node's routes pointed to the CLI's replay, 598.9 kB
 # with an iptables command line under the rules text, 599.7 kB with
-# notices floating over the window's foot;
+# notices floating over the window's foot, 601.8 kB with REDIRECT and
+# "Why ↓";
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 600_000
+PAGE_BYTES_LIMIT = 602_000
 
 
 def page_size(dist):
@@ -314,6 +315,7 @@ def run(b, base):
     b.click("#send-button")
     b.wait_until(lambda: "#2" in b.text(".history-item.selected"), "the second send selected")
     check("sending adds a trace and selects its first step", re.search(r"(^|\s)1 of \d+", b.text(".step-position")) is not None, b.text(".step-position"))
+    check("…and the outcome beside the step buttons names the packet just sent", b.text("#outcome").startswith("✓ Packet #2: delivered after"), b.text("#outcome"))
     step_until(b, lambda: re.match(r"\s*\d+\s*node8", selected_text(b)) is not None, "the first step on node8")
     check("from the packet's first step on node8, the editors show node8's rules",
           b.exists("#rules-node8") and "node8" in b.text("#editor-host option:checked"), selected_text(b)[:80])
@@ -333,6 +335,21 @@ def run(b, base):
     check_gutter(b, "rules-node8", "-j DNAT --to-destination 172.16.225.112:80")
     b.screenshot(os.path.join(SHOTS, "e2e-dnat.png"))
     axe(b, "the DNAT step")
+    # A laptop's window: the NAT line and Why are under the headers, out
+    # of the panel's view; "Why ↓" brings them under its step buttons.
+    b.set_size(1366, 700)
+    hidden_before = b.js("const p = document.querySelector('.detail-panel').getBoundingClientRect();"
+                         " return document.querySelector('.nat-line').getBoundingClientRect().top > p.bottom")
+    b.click("#headers .why-jump button")
+    shown = b.js("const p = document.querySelector('.detail-panel').getBoundingClientRect();"
+                 " const bar = document.querySelector('.detail-panel .step-controls').getBoundingClientRect();"
+                 " const n = document.querySelector('.nat-line').getBoundingClientRect();"
+                 " const w = document.querySelector('#step-why .explain').getBoundingClientRect();"
+                 " return [n.top >= bar.bottom, w.top < Math.min(p.bottom, innerHeight) - 60, document.activeElement.id]")
+    check("at 1366×700 the DNAT step's \"Why ↓\" brings its NAT line and Why into view, under the step buttons",
+          hidden_before and shown == [True, True, "step-why"], f"hidden before: {hidden_before}; {shown}")
+    b.screenshot(os.path.join(SHOTS, "e2e-dnat-why.png"))
+    b.set_size(1440, 1400)
     print(f"     (DNAT reached after {presses} presses of the next-step button)")
 
     # The masquerade on the way to the pod: cali71ca141a178 has no

@@ -2995,7 +2995,7 @@ impl Component for App {
                                     }
                                 </p>
                             } else {
-                            { outcome(t, step,
+                            { outcome(t, step, s.number(t_sel),
                                 Some(link.callback(|_| Msg::Step(Move::Last))),
                                 s.reply_spec().is_some().then(|| link.callback(|_| Msg::Reply)),
                                 next_hop(t, s.sends.get(t_sel).map(|x| &x.spec)).map(|spec| {
@@ -3659,9 +3659,12 @@ fn verdict_style(t: &crate::engine::Trace) -> (&'static str, &'static str) {
 
 /// How this packet ends, beside the step buttons, so the verdict is in
 /// view while stepping; with the next thing to do: see the end, or answer.
+/// Its number (as "Packets sent" lists it) tells a packet just sent from
+/// the one before it.
 fn outcome(
     t: &crate::engine::Trace,
     step: usize,
+    number: usize,
     onlast: Option<Callback<MouseEvent>>,
     onreply: Option<Callback<MouseEvent>>,
     next_hop: Option<(u8, Callback<MouseEvent>)>,
@@ -3671,7 +3674,7 @@ fn outcome(
     let n = t.steps.len();
     html! {
         <p id="outcome" class={classes!("outcome", class)}>
-            <span><span aria-hidden="true">{ icon }</span>{ format!(" This packet: {} after {n} steps", lower_first(headline)) }{
+            <span><span aria-hidden="true">{ icon }</span>{ format!(" Packet #{number}: {} after {n} steps", lower_first(headline)) }{
                 match model::error_told(t) {
                     Some(told) => format!(" — {told}."),
                     None => ".".to_string(),

@@ -533,6 +533,45 @@ pub fn keep_focus_clear_of_notice() {
     }
 }
 
+/// Shows the selected step's explanation (`#step-why`, under its
+/// headers) at the top of the steps' panel, under its sticky buttons
+/// (where the panel scrolls on its own: the page is first scrolled to the
+/// panel, which then sticks at the window's top), or of the window; and
+/// puts the focus there, so a screen reader reads on from it.
+pub fn show_why() {
+    let (Some(w), Some(el)) = (window(), html_element("step-why")) else {
+        return;
+    };
+    // (Not scrolled by the focus: the page stays under the pointer.)
+    let o = web_sys::FocusOptions::new();
+    o.set_prevent_scroll(true);
+    let _ = el.focus_with_options(&o);
+    let panel = el.closest(".detail-panel").ok().flatten();
+    let sticky = (panel.as_ref())
+        .and_then(|p| w.get_computed_style(p).ok().flatten())
+        .and_then(|s| s.get_property_value("position").ok())
+        .is_some_and(|p| p == "sticky");
+    match panel.filter(|_| sticky) {
+        Some(p) => {
+            // The panel sticks at the window's top once the page is
+            // scrolled to it: then all of it is in view.
+            let top = p.get_bounding_client_rect().top();
+            if top > 12.0 {
+                w.scroll_by_with_x_and_y(0.0, top - 8.0);
+            }
+            let bar = (p.query_selector(".step-controls").ok().flatten())
+                .map_or(0.0, |b| b.get_bounding_client_rect().height());
+            let dy = el.get_bounding_client_rect().top() - p.get_bounding_client_rect().top() - bar - 8.0;
+            p.set_scroll_top(p.scroll_top() + dy as i32);
+        }
+        None => {
+            let o = web_sys::ScrollIntoViewOptions::new();
+            o.set_block(web_sys::ScrollLogicalPosition::Start);
+            el.scroll_into_view_with_scroll_into_view_options(&o);
+        }
+    }
+}
+
 /// Opens the `<details>` element `id`, puts the focus on its summary
 /// and scrolls the page to put it at the top of the window.
 pub fn open_details(id: &str) {

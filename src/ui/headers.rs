@@ -67,7 +67,12 @@ pub fn header_view(props: &HeaderProps) -> Html {
                     { format!("{} layer", layer_name(st.layer)) }
                 </span>
             </h3>
-            <p class="step-summary"><code>{ render::stage(st) }</code>{ " " }{ crate::ui::events::unbroken(&render::summary(st)) }<span class="muted">{ where_ }</span></p>
+            <p class="step-summary"><code>{ render::stage(st) }</code>{ " " }{ crate::ui::events::unbroken(&render::summary(st)) }<span class="muted">{ where_ }</span>
+                // The explanation is under the headers (which so stay in
+                // one place): one click away. (Hidden by the style sheet
+                // for a step without one.)
+                <span class="why-jump"><span class="muted" aria-hidden="true">{ " · " }</span><button type="button" class="link-button" title="Go to this step's explanation, under the headers"
+                    onclick={Callback::from(|_| crate::ui::browser::show_why())}>{ "Why" }<span aria-hidden="true">{ " ↓" }</span></button></span></p>
             <div class="layers">
                 { for removed.iter().map(|r| html! {
                     <div class="hdr hdr-removed">
@@ -103,8 +108,10 @@ pub fn header_view(props: &HeaderProps) -> Html {
             </div>
             // A NAT step's before → after line, then the step's Why, under
             // its headers, which so stay in one place from step to step.
-            { nat.unwrap_or_default() }
-            { props.children.clone() }
+            <div id="step-why" class="step-why" tabindex="-1">
+                { nat.unwrap_or_default() }
+                { props.children.clone() }
+            </div>
         </section>
     }
 }
