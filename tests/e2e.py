@@ -256,11 +256,11 @@ def main():
 # it and a real node's routes pointed to the CLI's replay, 598.9 kB
 # with an iptables command line under the rules text, 599.7 kB with
 # notices floating over the window's foot, 601.8 kB with REDIRECT and
-# "Why ↓";
+# "Why ↓", 602.0 kB with it in the narrow step bar;
 # the budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 602_000
+PAGE_BYTES_LIMIT = 603_000
 
 
 def page_size(dist):
@@ -2105,6 +2105,18 @@ def run(b, base):
         time.sleep(0.15)
         followed.append(b.js(in_view)[1])
     check("on a phone the bar's ▶ keeps the packet in view at each step", all(followed), followed)
+    # The headers and Why are far below the picture there: the bar's
+    # "Why ↓" brings the DNAT step's NAT line and Why above the bar.
+    step_until(b, lambda: b.exists(".nat-line"), "the DNAT step")
+    b.screenshot(os.path.join(SHOTS, "e2e-phone-dnat.png"))
+    b.click("#bar-why")
+    time.sleep(0.3)
+    seen = b.js("const bar = document.querySelector('.step-controls').getBoundingClientRect();"
+                " const n = document.querySelector('.nat-line').getBoundingClientRect();"
+                " const w = document.querySelector('#step-why .explain').getBoundingClientRect();"
+                " return [n.top >= 0, n.bottom < bar.top, w.top < bar.top - 40, document.activeElement.id]")
+    check("on a phone the bar's \"Why ↓\" brings the NAT line and Why above the bar", seen == [True, True, True, "step-why"], seen)
+    b.screenshot(os.path.join(SHOTS, "e2e-phone-why.png"))
     b.set_size(700, 700)
     # Wider (the send form a band above the picture), Send moves the page
     # only for a packet out of sight: the form's buttons stay put.
