@@ -9,7 +9,7 @@ use packetwalk::engine::iptables::TableName;
 use packetwalk::engine::k8s::Cluster;
 use packetwalk::engine::kubeproxy::port_proto_hash;
 use packetwalk::engine::packet::{Proto, TcpFlags};
-use packetwalk::engine::scenario::Scenario;
+use packetwalk::engine::scenario::{Scenario, Text};
 use packetwalk::engine::sim::{send, Force, SendSpec, SimState};
 use packetwalk::engine::trace::{DropReason, Layer, StepKind, Trace, Verdict};
 use packetwalk::engine::World;
@@ -1954,4 +1954,121 @@ fn the_pods_mtu_is_the_cnis_and_a_wrong_one_meets_the_tunnels() {
             .contains("podMTU: expected an MTU from 68 to 65535, found 20"),
         "{e}"
     );
+}
+
+/// `-m physdev` as Linux 6.18 did it in a netns (a bridge with two
+/// veth ports and a routed veth, bridge-nf-call-iptables = 1, each option
+/// and its negation counted in FORWARD): a bridged frame has both ports;
+/// a frame that came in by a port and is routed on has the port in but
+/// none out, and `--physdev-out` fails then with `!` or without; a packet
+/// that came in by no bridge port fails every option unless negated.
+/// Here on Flannel's cni0 (kube-router's network policy writes
+/// `--physdev-is-bridged` rules on k3s, which uses Flannel).
+#[test]
+fn physdev_sees_the_bridge_ports_as_the_kernel_does() {
+    let curl = cni::bridge_veth("ms-test", "curl");
+    let web = cni::bridge_veth("ms-test", "flask-ui-6c9f7d8b5d-x2k4p");
+    let tests = [
+        "--physdev-is-bridged".to_string(),
+        "! --physdev-is-bridged".into(),
+        "--physdev-is-in".into(),
+        "! --physdev-is-in".into(),
+        "--physdev-is-out".into(),
+        "! --physdev-is-out".into(),
+        format!("--physdev-in {curl}"),
+        format!("! --physdev-in {curl}"),
+        format!("--physdev-out {web}"),
+        format!("! --physdev-out {web}"),
+        "--physdev-out veth+".into(),
+        "! --physdev-out nosuch".into(),
+    ];
+    let c = Cluster::from_yaml(cni::cluster_yaml("flannel-vxlan").unwrap()).unwrap();
+    let mut sc = cni::build(&c, "flannel-vxlan", "t").unwrap();
+    let node = sc.hosts.iter_mut().find(|h| h.name == "node8").unwrap();
+    let text = node.iptables.as_ref().unwrap().to_text();
+    // The counting rules first in filter FORWARD (no target: they count).
+    let at = text.find("*filter\n").unwrap();
+    let first = at + text[at..].find("\n-A FORWARD ").unwrap() + 1;
+    let ours: String = (tests.iter())
+        .map(|t| format!("-A FORWARD -m physdev {t}\n"))
+        .collect();
+    node.iptables = Some(Text::One(format!(
+        "{}{ours}{}",
+        &text[..first],
+        &text[first..]
+    )));
+    let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = SimState::new(&w);
+    let pod_on_node8 = vec![Force {
+        host: "node8".into(),
+        table: TableName::Nat,
+        chain: format!(
+            "KUBE-SVC-{}",
+            port_proto_hash("ms-test/flask-ui:http", "tcp")
+        ),
+        rule: 2,
+        matched: true,
+    }];
+    for (what, from, to, force, matched) in [
+        (
+            "bridged: curl to the pod beside it",
+            "curl",
+            "10.244.0.12:80",
+            vec![],
+            vec![1, 3, 5, 7, 9, 11, 12],
+        ),
+        (
+            "in by a port, routed to another node",
+            "curl",
+            "10.244.1.7:80",
+            vec![],
+            vec![2, 3, 6, 7],
+        ),
+        (
+            "in by ens33 to a NodePort, no bridge port",
+            "client",
+            "192.168.11.58:30080",
+            pod_on_node8,
+            vec![2, 4, 6, 8, 10, 12],
+        ),
+    ] {
+        let mut spec = SendSpec::new(from, to, Proto::Tcp);
+        spec.force = force;
+        let t = send(&mut w, &mut s, &spec).unwrap();
+        let got: Vec<usize> = (t.steps.iter())
+            .filter_map(|st| match &st.kind {
+                StepKind::RuleMatch {
+                    table: TableName::Filter,
+                    chain,
+                    rule,
+                    ..
+                } if chain == "FORWARD" && st.ns == "node8" && rule.index <= tests.len() => {
+                    Some(rule.index)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            matched,
+            "{what}:\n{}",
+            packetwalk::engine::render::table(&t)
+        );
+    }
+    // The kernel refuses a port out in OUTPUT, but for bridged frames.
+    let out = |rule: &str| {
+        let text = format!("*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m physdev {rule}\nCOMMIT\n");
+        packetwalk::engine::iptables::save::parse(&text)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    assert!(out("--physdev-out eth0")
+        .unwrap_err()
+        .contains("--physdev-out works in FORWARD and POSTROUTING only"));
+    assert!(out("--physdev-is-out").is_err());
+    assert_eq!(out("--physdev-is-bridged --physdev-out eth0"), Ok(()));
+    assert_eq!(out("--physdev-in eth0"), Ok(()));
+    assert!(out("")
+        .unwrap_err()
+        .contains("PHYSDEV: no physdev option specified"));
 }

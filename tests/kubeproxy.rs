@@ -521,6 +521,8 @@ mod engine_walk {
             mark: 0,
             iif: Some("eth0".into()),
             oif: None,
+            physin: None,
+            physout: None,
         }
     }
 

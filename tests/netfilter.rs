@@ -329,6 +329,8 @@ fn packet(dst: Ipv4Addr, dport: u16) -> Packet {
         mark: 0,
         iif: Some("eth0".into()),
         oif: None,
+        physin: None,
+        physout: None,
     }
 }
 

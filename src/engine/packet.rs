@@ -597,6 +597,15 @@ pub struct Packet {
     /// The device the packet goes out on (`iptables -o`), once routed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oif: Option<String>,
+    /// The bridge port it came in by, when it came in through a bridge
+    /// (br_netfilter's `physindev`, what `-m physdev --physdev-in` tests);
+    /// its namespace keeps it while the packet is there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physin: Option<String>,
+    /// The bridge port a bridged frame leaves by (`--physdev-out`), at the
+    /// FORWARD and POSTROUTING hooks the bridge runs for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physout: Option<String>,
 }
 
 impl Packet {

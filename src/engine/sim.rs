@@ -1343,6 +1343,8 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         mark: 0,
         iif: None,
         oif: None,
+        physin: None,
+        physout: None,
     };
     pkt.fix_lengths();
     let (lport, rport) = match &pkt.transport {
@@ -2780,6 +2782,10 @@ impl Walker<'_, '_> {
     /// A packet this namespace generates (a socket, or tunl0's outer header).
     fn local_out(&mut self, host: usize, mut pkt: Packet) -> Next {
         pkt.iif = None;
+        // (Measured: the host's own packet has no bridge port at OUTPUT
+        // and POSTROUTING, even out through a bridge.)
+        pkt.physin = None;
+        pkt.physout = None;
         self.resized = None;
         self.pending_fragment = None;
         let lookup = if pkt.outer.is_empty() {
@@ -3132,6 +3138,10 @@ impl Walker<'_, '_> {
         let dev_name = self.world.hosts[host].devs[dev].spec.name.clone();
         pkt.iif = Some(dev_name.clone());
         pkt.oif = None;
+        // br_netfilter keeps the port it came in by, for -m physdev, while
+        // the packet is in this namespace.
+        pkt.physin = bridge.map(|_| self.world.hosts[host].devs[port].spec.name.clone());
+        pkt.physout = None;
         self.step(
             host,
             Layer::Link,
@@ -3343,6 +3353,7 @@ impl Walker<'_, '_> {
             return self.drop(host, DropReason::Hairpin, detail, None, &pkt.clone());
         }
         pkt.oif = Some(bridge_name.clone());
+        pkt.physout = Some(out_name.clone());
         self.step(
             host,
             Layer::Link,
@@ -4546,6 +4557,8 @@ impl Walker<'_, '_> {
             mark: 0,
             iif: None,
             oif: None,
+            physin: None,
+            physout: None,
         };
         p.fix_lengths();
         Some(p)
@@ -4653,6 +4666,8 @@ fn tcp_answer(pkt: &Packet, flags: TcpFlags, seq: u32, ack: u32) -> Packet {
         mark: 0,
         iif: None,
         oif: None,
+        physin: None,
+        physout: None,
     };
     p.fix_lengths();
     p

@@ -581,11 +581,17 @@ fn quoted_fields(p: &Packet) -> Option<Vec<(&'static str, String)>> {
 
 fn meta_fields(p: &Packet) -> Vec<(&'static str, String)> {
     let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "–".into());
-    vec![
+    let mut f = vec![
         ("mark", format!("{:#x}", p.mark)),
         ("in", dash(&p.iif)),
         ("out", dash(&p.oif)),
-    ]
+    ];
+    // Through a bridge (Flannel's cni0): the ports -m physdev tests.
+    if p.physin.is_some() {
+        f.push(("physdev in", dash(&p.physin)));
+        f.push(("physdev out", dash(&p.physout)));
+    }
+    f
 }
 
 /// Pairs fields with the same fields before the step, keeping the old value

@@ -270,6 +270,25 @@ fn print_module(m: &Module, out: &mut Vec<String>) {
                 out.push(format!("--limit-burst {}", v0(o)));
             }
         }
+        // (iptables-save's order, measured with 1.8.9.)
+        "physdev" => {
+            for n in [
+                "--physdev-is-in",
+                "--physdev-in",
+                "--physdev-is-out",
+                "--physdev-out",
+                "--physdev-is-bridged",
+            ] {
+                if let Some(o) = get(n) {
+                    let mut s = format!("{}{n}", neg(o));
+                    for v in &o.values {
+                        s.push(' ');
+                        s.push_str(v);
+                    }
+                    out.push(s);
+                }
+            }
+        }
         "rpfilter" => {
             for n in ["--loose", "--validmark", "--accept-local", "--invert"] {
                 if get(n).is_some() {

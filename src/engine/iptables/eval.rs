@@ -291,11 +291,30 @@ fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Facts) -> Option<bool> {
         MatchKind::Comment | MatchKind::Nfacct => true,
         MatchKind::Set(_) => in_set(&m.kind, pkt, env).0,
         MatchKind::Rpfilter { .. } => reverse_path(&m.kind, pkt, env).0,
+        MatchKind::Physdev(t) => physdev(t, m.negated, pkt),
         MatchKind::Random { .. }
         | MatchKind::Nth { .. }
         | MatchKind::Recent(_)
         | MatchKind::Limit { .. } => return None,
     })
+}
+
+/// Whether a physdev option holds (before its negation), as Linux 6.18
+/// did in a netns (a bridge with two ports and a routed veth,
+/// bridge-nf-call-iptables = 1, every option and its negation counted):
+/// a packet that did not come in through a bridge port has no bridge
+/// ports, and each option fails unless negated; one that did, but is not
+/// bridged (routed on, or to the host), has no port out, and
+/// `--physdev-out` fails negated or not.
+fn physdev(t: &super::rule::Physdev, negated: bool, pkt: &Packet) -> bool {
+    use super::rule::Physdev;
+    match t {
+        Physdev::In(i) => pkt.physin.as_deref().is_some_and(|d| i.matches(Some(d))),
+        Physdev::Out(_) if pkt.physin.is_some() && pkt.physout.is_none() => negated,
+        Physdev::Out(i) => pkt.physout.as_deref().is_some_and(|d| i.matches(Some(d))),
+        Physdev::IsIn => pkt.physin.is_some(),
+        Physdev::IsOut | Physdev::IsBridged => pkt.physout.is_some(),
+    }
 }
 
 /// The address and device an addrtype match looks at.
@@ -345,6 +364,18 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
         )
     };
     match &m.kind {
+        MatchKind::Physdev(t) => {
+            use super::rule::Physdev;
+            match (t, &pkt.physin, &pkt.physout) {
+                (_, None, _) => "the packet did not come in through a bridge port: it has no bridge ports to test".into(),
+                (Physdev::Out(_), Some(p), None) => format!("the packet came in by bridge port {p} but is not bridged (it is routed, or for this host): it has no bridge port out, and --physdev-out fails, with ! or without"),
+                (Physdev::In(i), Some(p), _) => iface("the bridge port it came in by", Some(p), i),
+                (Physdev::Out(i), _, Some(o)) => iface("the bridge port it leaves by", Some(o), i),
+                (Physdev::IsIn, Some(p), _) => format!("it came in by bridge port {p}"),
+                (Physdev::IsOut | Physdev::IsBridged, Some(p), None) => format!("it came in by bridge port {p} but is not bridged (routed, or for this host)"),
+                (Physdev::IsOut | Physdev::IsBridged, _, Some(o)) => format!("it is bridged, out by bridge port {o}"),
+            }
+        }
         MatchKind::Src(net) => format!("source {} {} {net}", h.src, inside(net, h.src)),
         MatchKind::Dst(net) => format!("destination {} {} {net}", h.dst, inside(net, h.dst)),
         MatchKind::Proto(p) => format!("protocol is {}, the rule tests {p}", h.protocol),

@@ -230,6 +230,37 @@ pub enum MatchKind {
         validmark: bool,
         accept_local: bool,
     },
+    /// One option of `-m physdev`: the bridge ports a packet came in and
+    /// goes out by (each option is a match of its own, with its own `!`).
+    Physdev(Physdev),
+}
+
+/// What one `-m physdev` option tests (iptables-extensions(8)).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Physdev {
+    /// `--physdev-in NAME`: the bridge port it came in by.
+    In(IfaceMatch),
+    /// `--physdev-out NAME`: the bridge port a bridged frame leaves by.
+    Out(IfaceMatch),
+    /// `--physdev-is-in`: it came in through a bridge port.
+    IsIn,
+    /// `--physdev-is-out`: it leaves through a bridge port (bridged).
+    IsOut,
+    /// `--physdev-is-bridged`: it is bridged, not routed.
+    IsBridged,
+}
+
+impl Physdev {
+    /// The option as written.
+    pub fn option(&self) -> &'static str {
+        match self {
+            Physdev::In(_) => "--physdev-in",
+            Physdev::Out(_) => "--physdev-out",
+            Physdev::IsIn => "--physdev-is-in",
+            Physdev::IsOut => "--physdev-is-out",
+            Physdev::IsBridged => "--physdev-is-bridged",
+        }
+    }
 }
 
 /// `-m set --match-set NAME DIRS [--return-nomatch]`.
@@ -418,7 +449,7 @@ impl Rule {
 const OTHER_MODULES: &[&str] = &[
     "ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel", "connlimit",
     "cpu", "dccp", "devgroup", "dscp", "ecn", "esp", "hashlimit", "helper", "iprange",
-    "ipvs", "length", "mac", "osf", "owner", "physdev", "pkttype",
+    "ipvs", "length", "mac", "osf", "owner", "pkttype",
     "policy", "quota", "rateest", "realm", "socket",
     "string", "tcpmss", "time", "tos", "ttl", "u32",
 ];
@@ -493,6 +524,7 @@ pub const MODULES: &[&str] = &[
     "rpfilter",
     "limit",
     "connmark",
+    "physdev",
 ];
 
 /// Built-in targets this simulator carries out.
@@ -557,6 +589,13 @@ pub(crate) fn module_options(m: &str) -> &'static [&'static str] {
         "rpfilter" => &["--loose", "--validmark", "--accept-local", "--invert"],
         "limit" => &["--limit", "--limit-burst"],
         "connmark" => &["--mark"],
+        "physdev" => &[
+            "--physdev-in",
+            "--physdev-out",
+            "--physdev-is-in",
+            "--physdev-is-out",
+            "--physdev-is-bridged",
+        ],
         "set" => &[
             "--match-set",
             "--set",
@@ -679,6 +718,9 @@ pub(crate) fn is_flag(opt: &str) -> bool {
             | "--clamp-mss-to-pmtu"
             | "--save-mark"
             | "--restore-mark"
+            | "--physdev-is-in"
+            | "--physdev-is-out"
+            | "--physdev-is-bridged"
     )
 }
 
@@ -2045,6 +2087,35 @@ impl Builder<'_, '_> {
                     kind: MatchKind::Limit { avg, burst },
                     span: self.module_span(&m),
                 });
+            }
+            "physdev" => {
+                if m.opts.is_empty() {
+                    return Err(self.err(m.at, "PHYSDEV: no physdev option specified (iptables' words): give --physdev-in, --physdev-out, --physdev-is-in, --physdev-is-out or --physdev-is-bridged"));
+                }
+                for o in &m.opts {
+                    let name = |o: &Opt<'_>| -> Result<IfaceMatch, ParseError> {
+                        let v = o.values[0];
+                        if v.len() > 15 {
+                            return Err(e(
+                                o,
+                                format!("interface name `{v}' must be shorter than IFNAMSIZ (15)"),
+                            ));
+                        }
+                        Ok(IfaceMatch::parse(v))
+                    };
+                    let test = match o.name {
+                        "--physdev-in" => Physdev::In(name(o)?),
+                        "--physdev-out" => Physdev::Out(name(o)?),
+                        "--physdev-is-in" => Physdev::IsIn,
+                        "--physdev-is-out" => Physdev::IsOut,
+                        _ => Physdev::IsBridged,
+                    };
+                    out.push(Match {
+                        negated: o.negated,
+                        kind: MatchKind::Physdev(test),
+                        span: whole(&m),
+                    });
+                }
             }
             "rpfilter" => {
                 refuse_negation(

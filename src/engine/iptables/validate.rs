@@ -2,6 +2,7 @@
 //! user chain, no chain reaches itself (`ELOOP`), and each target is used
 //! only from the hooks it supports. Also rebuilds the chain indexes.
 
+use super::rule::Physdev;
 use super::{index, Hook, MatchKind, Table, TableName, Target};
 use crate::engine::error::{Errors, ParseError};
 
@@ -78,6 +79,20 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                             r.line,
                             col(&c.name, &r.args, "rpfilter"),
                             why,
+                        ));
+                    }
+                    continue;
+                }
+                // physdev_mt_check: no port out to test for the host's own
+                // packets (unless the rule asks for bridged ones).
+                if let MatchKind::Physdev(t @ (Physdev::Out(_) | Physdev::IsOut)) = &m.kind {
+                    let bridged = (r.matches.iter())
+                        .any(|b| !b.negated && b.kind == MatchKind::Physdev(Physdev::IsBridged));
+                    if c.is_builtin() && c.name == "OUTPUT" && !bridged {
+                        errors.push(ParseError::new(
+                            r.line,
+                            col(&c.name, &r.args, t.option()),
+                            format!("{} works in FORWARD and POSTROUTING only (bridged frames), not in OUTPUT, unless the rule has --physdev-is-bridged (the kernel refuses the rule: Invalid argument)", t.option()),
                         ));
                     }
                     continue;
