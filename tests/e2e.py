@@ -256,11 +256,12 @@ def main():
 # it and a real node's routes pointed to the CLI's replay, 598.9 kB
 # with an iptables command line under the rules text, 599.7 kB with
 # notices floating over the window's foot, 601.8 kB with REDIRECT and
-# "Why ↓", 602.0 kB with it in the narrow step bar;
+# "Why ↓", 602.0 kB with it in the narrow step bar, 603.6 kB with
+# physdev and an exercise's step noted in the tab;
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 603_000
+PAGE_BYTES_LIMIT = 604_000
 
 
 def page_size(dist):
@@ -1523,6 +1524,18 @@ def run(b, base):
     b.wait(".step-position", 10)
     b.wait_until(lambda: "of" in b.text(".step-position"), "the exercise after the quick reload", 10)
     check("a reload right after one step comes back to that step", "5 of" in b.text(".step-position"), b.text(".step-position"))
+    # Quick steps wait for a pause to reach the address; a reload before
+    # it comes back to the last one all the same (the tab notes it).
+    time.sleep(1.0)
+    b.click("#step-forward")
+    b.click("#step-forward")
+    b.wait_until(lambda: "7 of" in b.text(".step-position"), "two steps on")
+    b.js("location.reload()")
+    time.sleep(1)
+    b.wait(".step-position", 10)
+    b.wait_until(lambda: "of" in b.text(".step-position"), "the exercise after the quick steps' reload", 10)
+    check("a reload within the pause after quick steps comes back to the last of them, its steps listed",
+          "7 of" in b.text(".step-position") and len(b.find_all(".event")) == 7, f"{b.text('.step-position')!r} {len(b.find_all('.event'))}")
     # "Show all steps" asks first: the answer is one click away, not a slip.
     b.click("#end-exercise")
     b.wait("#keep-exercise", 5)

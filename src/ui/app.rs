@@ -859,7 +859,13 @@ fn embedded_link(frag: &str) -> Result<Session, String> {
 /// work, is kept aside ([`keep_before_replacing`]), and the notice offers
 /// it back.
 fn open_link(frag: &str) -> Result<(Session, Option<Notice>), String> {
-    let saved = share::decode_link(frag).map_err(|e| e.to_string())?;
+    let mut saved = share::decode_link(frag).map_err(|e| e.to_string())?;
+    // An exercise reloaded before its address caught up with its step.
+    if saved.view.as_ref().is_some_and(|v| crate::ui::model::Filters::from_view_code(v).0.exercise) {
+        if let Some(sel) = browser::exercise_step(frag) {
+            saved.selected = Some(sel);
+        }
+    }
     let s = Session::from_saved(&saved)?;
     let own = own_session(saved.base.as_deref());
     let mut notice = Notice::info(
@@ -2761,6 +2767,9 @@ impl Component for App {
                 }
                 let link = ctx.link().clone();
                 self.address_timer = Some(Timeout::new(600, move || link.send_message(Msg::KeepExerciseStep)));
+            }
+            if let Some(sel) = self.selected() {
+                browser::note_exercise_step(sel);
             }
             self.address_step = self.selected();
         }

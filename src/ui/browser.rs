@@ -174,6 +174,31 @@ fn get(key: &str) -> Option<String> {
     storage()?.get_item(key).ok().flatten()
 }
 
+/// Where the tab's exercise step is noted (sessionStorage: this tab, and
+/// its reloads).
+const EXERCISE_STEP: &str = "packetwalk.exercise-step";
+
+/// Notes the step an exercise reached, with the address it is at: the
+/// address is written after a pause in stepping, and a reload within it
+/// reloads the address as it was (set before the page goes away), so the
+/// step comes back from here ([`exercise_step`]).
+pub fn note_exercise_step((t, step): (usize, usize)) {
+    let (Some(f), Some(st)) = (fragment(), window().and_then(|w| w.session_storage().ok().flatten())) else {
+        return;
+    };
+    let _ = st.set_item(EXERCISE_STEP, &format!("{t} {step} {f}"));
+}
+
+/// The step noted for the exercise at `frag`, if the tab reached one
+/// there after its address was written.
+pub fn exercise_step(frag: &str) -> Option<(usize, usize)> {
+    let st = window()?.session_storage().ok().flatten()?;
+    let noted = st.get_item(EXERCISE_STEP).ok().flatten()?;
+    let mut parts = noted.splitn(3, ' ');
+    let (t, step) = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
+    (parts.next()? == frag).then_some((t, step))
+}
+
 fn set(key: &str, value: &str) -> Result<(), String> {
     let st = storage().ok_or("this browser gives the page no storage")?;
     st.set_item(key, value).map_err(|e| {
