@@ -257,11 +257,12 @@ def main():
 # with an iptables command line under the rules text, 599.7 kB with
 # notices floating over the window's foot, 601.8 kB with REDIRECT and
 # "Why ↓", 602.0 kB with it in the narrow step bar, 603.6 kB with
-# physdev and an exercise's step noted in the tab;
+# physdev and an exercise's step noted in the tab, 606.1 kB with a
+# review's fixes and the word on a session too large to autosave;
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 604_000
+PAGE_BYTES_LIMIT = 607_000
 
 
 def page_size(dist):
@@ -1217,6 +1218,27 @@ def run(b, base):
     b.wait_until(lambda: b.value("#rules-node8-cmd") == "", "the input to clear")
     check("a command that applies says so beside the input and clears it",
           b.text("#rules-node8-cmd-result") == "Applied: -I FORWARD 1 -d 172.16.225.112/32 -j DROP", b.text("#rules-node8-cmd-result"))
+    # Too large to autosave (2.2 MB, the dump and a long comment): a
+    # reload shows the last session that was saved, and says what it
+    # leaves out (once).
+    big = os.path.join(tempfile.mkdtemp(), "big.iptables-save")
+    with open(big, "w") as f:
+        f.write(text + "# padding\n" * 110_000)
+    inp = b.find("input[aria-label='Load file: rules of node8']")
+    b.cmd("POST", f"/element/{inp}/value", {"text": big})
+    b.wait_until(lambda: b.exists(".notice") and ("big.iptables-save" in b.text(".notice") or "too large" in b.text(".notice")), "the 2.2 MB dump to load", 60)
+    time.sleep(1.5)
+    b.js("location.reload()")
+    b.wait(".notice", 20)
+    said = b.text(".notice")
+    check("a reload after a dump too large to autosave says the session shown is the last saved, and what is missing",
+          "held a text too large for the browser's storage (node8's rules, " in said and "Load the file again" in said
+          and not b.exists("#editors .vlist-scroll"), said[:300])
+    b.js("location.reload()")
+    b.wait(".step-position", 20)
+    time.sleep(0.5)
+    check("…once: the next reload does not say it again", not (b.exists(".notice") and "too large" in b.text(".notice")))
+    shutil.rmtree(os.path.dirname(big))
     # A long paste into the text turns it into the listing: focus goes to
     # the listing's command line, not to the page.
     fresh(b, base + "?scenario=article")
@@ -2129,6 +2151,9 @@ def run(b, base):
                 " const w = document.querySelector('#step-why .explain').getBoundingClientRect();"
                 " return [n.top >= 0, n.bottom < bar.top, w.top < bar.top - 40, document.activeElement.id]")
     check("on a phone the bar's \"Why ↓\" brings the NAT line and Why above the bar", seen == [True, True, True, "step-why"], seen)
+    b.click("#step-first")
+    shown = b.js("const w = document.getElementById('bar-why'); return [getComputedStyle(w).display, document.querySelector('#step-why').textContent.trim().length]")
+    check("…and it is not there at a step without an explanation (the socket's send)", shown == ["none", 0], shown)
     b.screenshot(os.path.join(SHOTS, "e2e-phone-why.png"))
     b.set_size(700, 700)
     # Wider (the send form a band above the picture), Send moves the page

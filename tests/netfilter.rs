@@ -2683,6 +2683,10 @@ fn redirect_sends_to_the_in_devices_first_address_or_loopback() {
     if let Text::Lines(routes) = &mut sc.hosts[3].routes {
         routes.push("10.0.9.0/24 via 10.0.0.1 dev eth0".into());
     }
+    // (So the node answers a pod's ARP for its gateway: proxy ARP.)
+    if let Text::Lines(routes) = &mut sc.hosts[0].routes {
+        routes.push("default via 10.0.0.254 dev eth0".into());
+    }
     let mut w = World::build(&sc).unwrap_or_else(|e| panic!("{e}"));
     let mut s = SimState::new(&w);
     let redirected = |t: &Trace| {
@@ -2779,6 +2783,19 @@ fn redirect_sends_to_the_in_devices_first_address_or_loopback() {
             );
         }
     }
+    // From a pod, in by a veth with no address (Calico's cali veths have
+    // none): nowhere to redirect to, and the kernel drops the packet.
+    let t = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("web5", "10.0.0.2:80", Proto::Tcp),
+    )
+    .unwrap();
+    let Verdict::Dropped { ns, .. } = &t.verdict else {
+        panic!("{:?}", t.verdict)
+    };
+    let said = packetwalk::engine::render::table(&t);
+    assert!(ns == "node" && said.contains("REDIRECT: veth5, the device the packet came in by, has no address to redirect it to"), "{said}");
     // Where the kernel refuses REDIRECT, it is refused as iptables-restore
     // refuses it.
     for (text, says) in [

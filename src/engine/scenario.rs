@@ -1526,6 +1526,9 @@ impl Scenario {
         // behind their veths, listening where those rules send them (and
         // on the port the packet is sent to): so they answer.
         let mut listens: Vec<(Ipv4Addr, Proto, u16)> = Vec::new();
+        // And the node itself where its REDIRECT rules send (a proxy's
+        // port).
+        let mut node_listens: Vec<(Proto, u16)> = Vec::new();
         if let Some(rs) = rules.and_then(|t| crate::engine::iptables::save::parse(t).ok()) {
             use crate::engine::iptables::rule::{MatchKind, Target};
             for r in rs
@@ -1534,12 +1537,6 @@ impl Scenario {
                 .flat_map(|t| &t.chains)
                 .flat_map(|c| &c.rules)
             {
-                let Target::Dnat(to) = &r.target else {
-                    continue;
-                };
-                let Some((first, last)) = to.addr else {
-                    continue;
-                };
                 // `-p`, or `! -p` (the other one), or neither (both).
                 let protos: Vec<Proto> = match r.matches.iter().find_map(|m| match m.kind {
                     MatchKind::Proto(p) => Some((p, m.negated)),
@@ -1551,6 +1548,21 @@ impl Scenario {
                         .filter(|x| *x != p)
                         .collect(),
                     None => vec![Proto::Tcp, Proto::Udp],
+                };
+                if let Target::Redirect { ports, .. } = &r.target {
+                    let port = ports.map(|(p, _)| p).or(to_port);
+                    for proto in protos {
+                        if let (Some(port), Proto::Tcp | Proto::Udp) = (port, proto) {
+                            node_listens.push((proto, port));
+                        }
+                    }
+                    continue;
+                }
+                let Target::Dnat(to) = &r.target else {
+                    continue;
+                };
+                let Some((first, last)) = to.addr else {
+                    continue;
                 };
                 // A DNAT without a port keeps the packet's (the one sent to).
                 let port = to.ports.map(|(p, _)| p).or(to_port);
@@ -1567,6 +1579,32 @@ impl Scenario {
         }
         listens.sort_by_key(|(ip, proto, port)| (*ip, proto.number(), *port));
         listens.dedup();
+        node_listens.sort_by_key(|(proto, port)| (proto.number(), *port));
+        node_listens.dedup();
+        node_listens.retain(|&(proto, port)| {
+            !hosts[0]
+                .listeners
+                .iter()
+                .any(|l| l.proto == proto && l.port == port)
+        });
+        if !node_listens.is_empty() {
+            let ports: Vec<String> = node_listens
+                .iter()
+                .map(|(proto, port)| format!("{proto} {port}"))
+                .collect();
+            notes.push(format!(
+                "The node listens where its REDIRECT rules send, so that it answers: {}.",
+                ports.join(", ")
+            ));
+            hosts[0]
+                .listeners
+                .extend(node_listens.into_iter().map(|(proto, port)| Listener {
+                    proto,
+                    port,
+                    addr: None,
+                    process: None,
+                }));
+        }
         let mut pods: Vec<Ipv4Addr> = listens.iter().map(|(ip, ..)| *ip).collect();
         pods.dedup();
         let mut stood: Vec<String> = Vec::new();

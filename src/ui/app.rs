@@ -1228,6 +1228,23 @@ impl App {
     }
 
     /// Whether the session is too large for localStorage.
+    /// The texts that make the session too large to autosave, in words
+    /// ("node8's rules, 12.3 MB").
+    fn large_texts(&self) -> String {
+        let mb = |n: usize| format!("{}.{} MB", n / 1_000_000, n / 100_000 % 10);
+        let hosts = &self.session.world.hosts;
+        let texts: Vec<String> = (self.session.drafts.iter().enumerate())
+            .flat_map(|(i, d)| {
+                let name = hosts.get(i).map_or("a host", |h| h.name()).to_string();
+                [("rules", d.rules.text.len()), ("routes", d.routes.text.len())]
+                    .into_iter()
+                    .filter(|(_, n)| *n > browser::AUTOSAVE_MAX / 4)
+                    .map(move |(what, n)| format!("{name}'s {what}, {}", mb(n)))
+            })
+            .collect();
+        texts.join("; ")
+    }
+
     fn too_big(&self) -> bool {
         let size: usize = self
             .session
@@ -1395,6 +1412,14 @@ impl Component for App {
         let (mut session, notice) = initial_session();
         // An embedded page never touches the reader's storage.
         let embed = browser::query("embed").is_some_and(|v| v == "1");
+        // The session before a reload was too large to autosave: the one
+        // shown is the last that was, and the page says what is missing.
+        let notice = match notice {
+            None if !embed => browser::take_unsaved(session.base.as_deref()).map(|what| {
+                Notice::info(format!("The session you had here last held a text too large for the browser's storage ({what}): it was not saved, so this is the last session that was. Load the file again (Import…, or drop it on the editor) to go on with it."))
+            }),
+            n => n,
+        };
         // Opened from a link or a file, now or before (restored from its
         // autosave): see `replace_session`.
         let foreign = (!embed && browser::is_foreign(session.base.as_deref()))
@@ -2617,6 +2642,11 @@ impl Component for App {
                     // (A tab holding off was told why when it began to.)
                     Err(browser::SaveError::Failed(e)) if !self.told_too_big && !self.hold_save => {
                         self.told_too_big = true;
+                        // A reload shows the session saved before it, and
+                        // says what was left out.
+                        if self.too_big() {
+                            browser::note_unsaved(self.session.base.as_deref(), Some(&self.large_texts()));
+                        }
                         let n = Notice::error(if e.contains("Export") {
                             e
                         } else {
@@ -2631,6 +2661,7 @@ impl Component for App {
                     // grows back.
                     Ok(()) if self.told_too_big => {
                         self.told_too_big = false;
+                        browser::note_unsaved(self.session.base.as_deref(), None);
                         let told = self.unsaved_notice.take();
                         if self.notice.as_ref().is_some_and(|n| Some(&n.text) == told.as_ref()) {
                             self.notice = Some(Notice::info("The session fits in the browser's storage again: it is autosaved."));

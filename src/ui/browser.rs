@@ -123,6 +123,32 @@ fn autosave_key(base: Option<&str>) -> String {
     format!("{AUTOSAVE_KEY}.{}", base.unwrap_or("imported"))
 }
 
+/// Where a word is kept that a session of a scenario was too large to
+/// autosave (what it held, in a few words).
+fn unsaved_key(base: Option<&str>) -> String {
+    format!("{AUTOSAVE_KEY}.unsaved.{}", base.unwrap_or("imported"))
+}
+
+/// Notes that the session of `base` held `what`, too large to autosave
+/// (`None`: it is saved again, the note goes).
+pub fn note_unsaved(base: Option<&str>, what: Option<&str>) {
+    match what {
+        Some(w) => {
+            let _ = set(&unsaved_key(base), w);
+        }
+        None => remove(&unsaved_key(base)),
+    }
+}
+
+/// What the last session of `base` held that was too large to autosave,
+/// once: the note goes as it is read.
+pub fn take_unsaved(base: Option<&str>) -> Option<String> {
+    let key = unsaved_key(base);
+    let what = get(&key)?;
+    remove(&key);
+    Some(what)
+}
+
 /// Where a session of a scenario is kept aside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
@@ -172,6 +198,12 @@ fn storage() -> Option<web_sys::Storage> {
 
 fn get(key: &str) -> Option<String> {
     storage()?.get_item(key).ok().flatten()
+}
+
+fn remove(key: &str) {
+    if let Some(st) = storage() {
+        let _ = st.remove_item(key);
+    }
 }
 
 /// Where the tab's exercise step is noted (sessionStorage: this tab, and
@@ -503,11 +535,18 @@ pub fn reveal(id: &str) {
     }
 }
 
-/// Keeps the floating notice's height clear when the page scrolls a
+/// The top of the floating notice (and a parse's progress), if one shows.
+fn toasts_top() -> Option<f64> {
+    let d = window()?.document()?;
+    let t = d.query_selector(".toasts").ok().flatten()?;
+    Some(t.get_bounding_client_rect().top())
+}
+
+/// Keeps the floating notice's room clear when the page scrolls a
 /// control into view (the focus moving from the keyboard, a find): the
-/// root's scroll padding at the notice's end of the window, none without
-/// one (the style sheet's own then holds); the steps' panel, sticky in
-/// the window, ends above it (`--toast-room`).
+/// root's scroll padding at the window's foot, none without one (the
+/// style sheet's own then holds); the steps' panel, sticky in the window,
+/// ends above it (`--toast-room`).
 pub fn pad_for_notice() {
     let Some(d) = window().and_then(|w| w.document()) else {
         return;
@@ -516,27 +555,24 @@ pub fn pad_for_notice() {
         return;
     };
     let style = root.style();
-    for p in ["scroll-padding-top", "scroll-padding-bottom", "--toast-room"] {
+    for p in ["scroll-padding-bottom", "--toast-room"] {
         let _ = style.remove_property(p);
     }
-    if let Some(t) = d.query_selector(".toasts").ok().flatten() {
-        let r = t.get_bounding_client_rect();
-        // (An integer: formatting a float would bring its code into the page.)
-        let room = format!("{}px", (r.height() + 16.0).round() as i32);
-        if r.top() > window_height() / 2.0 {
-            // The steps' panel, sticky in the window, ends above it.
-            let _ = style.set_property("scroll-padding-bottom", &room);
-            let _ = style.set_property("--toast-room", &room);
-        } else {
-            let _ = style.set_property("scroll-padding-top", &room);
-        }
+    if let Some(top) = toasts_top() {
+        // From the notice's top to the window's foot (the narrow layout's
+        // step bar under it included). (An integer: formatting a float
+        // would bring its code into the page.)
+        let room = format!("{}px", (window_height() - top + 8.0).round() as i32);
+        let _ = style.set_property("scroll-padding-bottom", &room);
+        // The steps' panel, sticky in the window, ends above it.
+        let _ = style.set_property("--toast-room", &room);
     }
 }
 
 /// Scrolls the page just enough that the floating notice does not hide
-/// the focused control (a notice floats over the window's foot, or its
-/// top on a narrow screen). A control taller than the room beside the
-/// notice (an editor) stays where it is.
+/// the focused control (a notice floats over the window's foot). A
+/// control taller than the room above the notice (an editor) stays where
+/// it is.
 pub fn keep_focus_clear_of_notice() {
     let Some(d) = window().and_then(|w| w.document()) else {
         return;
@@ -552,9 +588,8 @@ pub fn keep_focus_clear_of_notice() {
     if !covered || r.height() + t.height() + 16.0 > window_height() {
         return;
     }
-    let dy = if t.top() > window_height() / 2.0 { r.bottom() - t.top() + 8.0 } else { r.top() - t.bottom() - 8.0 };
     if let Some(w) = window() {
-        w.scroll_by_with_x_and_y(0.0, dy);
+        w.scroll_by_with_x_and_y(0.0, r.bottom() - t.top() + 8.0);
     }
 }
 
@@ -737,7 +772,10 @@ pub fn follow_packet(why: Follow) {
         return;
     }
     const ROOM: f64 = 48.0;
-    let below = bar.as_ref().map_or(ROOM, |b| height - b.top() + ROOM / 2.0);
+    // (A notice floating over the window's foot, above the narrow
+    // layout's bar, takes its room too.)
+    let floor = [bar.as_ref().map(|b| b.top()), toasts_top()].into_iter().flatten().reduce(f64::min);
+    let below = floor.map_or(ROOM, |f| height - f + ROOM / 2.0);
     // The glyph and its card (the addresses, the tunnel's header around
     // them), and the box it sits on when all fit above the bar (a client's
     // box is otherwise left half under it).

@@ -190,6 +190,11 @@ pub fn step_controls(props: &ControlProps) -> Html {
         <div class="step-controls" role="group" aria-label="Step through the trace">
             // Heard through the live region already.
             <p class="step-caption" aria-hidden="true" title={props.caption.clone()}>{ &props.caption }</p>
+            // The narrow layout's bar, far above the headers and Why
+            // under the picture: a way down to them (the style sheet
+            // shows it there, for a step with an explanation).
+            <button type="button" id="bar-why" class="link-button bar-why" title="Go to this step's headers' end and its explanation"
+                onclick={Callback::from(|_| crate::ui::browser::show_why())}>{ "Why" }<span aria-hidden="true">{ " ↓" }</span></button>
             { b("step-first", "First step (Home)", "⇤", Move::First, first) }
             { b("step-back", "Previous step (←)", "◀", Move::Back, first) }
             // A toggle: its name the words shown (a voice saying "click
@@ -223,11 +228,6 @@ pub fn step_controls(props: &ControlProps) -> Html {
                     <span class="visually-hidden">{ format!(", {}", props.said) }</span>
                 }
             </span>
-            // The narrow layout's bar, far above the headers and Why
-            // under the picture: a way down to them (the style sheet
-            // shows it there, for a step with an explanation).
-            <button type="button" id="bar-why" class="link-button bar-why" title="Go to this step's headers' end and its explanation"
-                onclick={Callback::from(|_| crate::ui::browser::show_why())}>{ "Why" }<span aria-hidden="true">{ " ↓" }</span></button>
             <label class="speed">
                 <select onchange={onspeed} aria-label="Play speed" title="Play speed">
                     { for [(1400u32, "slow"), (700, "normal"), (300, "fast")].iter().map(|(ms, name)| html! {

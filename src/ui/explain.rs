@@ -415,7 +415,8 @@ pub fn explain(props: &ExplainProps) -> Html {
                             _ => "as for every packet the host sends itself, 127.0.0.1".to_string(),
                         }),
                     match (before.port, after.port) {
-                        (Some(a), Some(b)) if a != b => Some(format!("--to-ports moves port {a} to {b}.")),
+                        (Some(a), Some(b)) if a != b && arg("--to-ports").is_some() => Some(format!("--to-ports moves port {a} to {b}.")),
+                        (Some(a), Some(b)) if a != b => Some(format!("Port {a} could not be kept (another connection holds it toward this address): the kernel took a free one, {b}.")),
                         _ => None,
                     },
                 ),

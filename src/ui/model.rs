@@ -54,7 +54,8 @@ pub enum RowKind {
     Match,
     /// Rules evaluated without a match (shown muted).
     Skipped,
-    /// A NAT rewrite: DNAT, SNAT or MASQUERADE.
+    /// A NAT rewrite: DNAT, SNAT, MASQUERADE or REDIRECT (or conntrack's
+    /// null binding).
     Nat(NatKind),
     Mark,
     Tunnel,

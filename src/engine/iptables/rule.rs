@@ -536,7 +536,9 @@ pub const TARGETS: &[&str] = &[
     "DNAT",
     "SNAT",
     "MASQUERADE",
+    "REDIRECT",
     "MARK",
+    "CONNMARK",
     "LOG",
 ];
 

@@ -83,11 +83,17 @@ pub fn notes(text: &str) -> String {
         said.push("iptables-save said the node also has iptables-legacy tables, which this text does not hold (iptables-legacy-save prints them): the kernel runs those rules too, so a packet may meet rules not shown here".to_string());
     }
     if text.contains(INCOMPATIBLE_BASE) {
-        let tables: Vec<&str> = (text.lines())
+        let mut tables: Vec<&str> = (text.lines())
             .filter(|l| l.contains(INCOMPATIBLE_BASE))
             .filter_map(|l| l.split('`').nth(1)?.split('\'').next())
             .collect();
-        said.push(format!("iptables-save said table {} also holds base chains made with nft, which it cannot show (`nft list table ip NAME` lists them): the kernel runs them too, on the same hooks, so a packet may meet rules not shown here", tables.join(", ")));
+        tables.sort_unstable();
+        tables.dedup();
+        let which = match tables.as_slice() {
+            [one] => format!("table {one} also holds"),
+            more => format!("tables {} also hold", more.join(", ")),
+        };
+        said.push(format!("iptables-save said {which} base chains made with nft, which it cannot show (`nft list table ip NAME` lists them): the kernel runs them too, on the same hooks, so a packet may meet rules not shown here"));
     }
     if text.contains(" -p ip ") {
         said.push("Rules here use -p ip, read as all protocols (Debian names protocol 0 ip). iptables-save never prints protocol 0, though: on a host whose /etc/protocols names another protocol ip (older openSUSE's names IPIP, 4, so), it means that one. If this dump comes from such a host, write its number (-p 4)".to_string());

@@ -84,7 +84,10 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                     continue;
                 }
                 // physdev_mt_check: no port out to test for the host's own
-                // packets (unless the rule asks for bridged ones).
+                // packets (unless the rule asks for bridged ones). Only in
+                // OUTPUT itself: iptables-nft (measured, 1.8.9) takes it in
+                // a user chain OUTPUT jumps to, as Packet Walk does;
+                // iptables-legacy refuses that too.
                 if let MatchKind::Physdev(t @ (Physdev::Out(_) | Physdev::IsOut)) = &m.kind {
                     let bridged = (r.matches.iter())
                         .any(|b| !b.negated && b.kind == MatchKind::Physdev(Physdev::IsBridged));
