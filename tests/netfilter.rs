@@ -2816,3 +2816,79 @@ fn redirect_sends_to_the_in_devices_first_address_or_loopback() {
         assert!(e.to_string().contains(says), "{text}: {e}");
     }
 }
+
+/// `-m conntrack`'s tests of the connection itself, as Linux 6.18 did
+/// them in a netns (a client, a router, a server; each option counted in
+/// FORWARD): Docker's advice for a published port, `--ctorigdstport`,
+/// matches the port the client asked for after DNAT has changed `--dport`;
+/// a new connection is not yet confirmed (`--ctexpire 0`, no status); a
+/// packet with no connection (INVALID) fails every such test, `!` or not,
+/// unless the same match tests its state, which then decides alone.
+#[test]
+fn conntrack_tests_the_connection_as_the_kernel_does() {
+    let tests = [
+        "-p tcp --dport 8080",
+        "-m conntrack --ctorigdstport 8080 --ctdir ORIGINAL",
+        "-m conntrack --ctrepldst 10.0.0.2 --ctreplsrcport 80",
+        "-m conntrack --ctstatus CONFIRMED",
+        "-m conntrack --ctdir REPLY",
+        "-m conntrack --ctexpire 0",
+        "-m conntrack --ctorigdst 10.0.0.1 ! --ctproto udp",
+        "-m conntrack --ctstate INVALID --ctorigdst 1.2.3.4",
+        "-m conntrack --ctorigdst 1.2.3.4",
+        "-m conntrack ! --ctorigdst 1.2.3.4",
+    ];
+    let forward: String = tests.iter().map(|t| format!("-A FORWARD {t}\n")).collect();
+    let rules = format!(
+        "{}*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{forward}COMMIT\n",
+        nat("-A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 10.244.0.5:80\n")
+    );
+    let (mut w, mut s) = routed(&rules);
+    let syn = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client", "10.0.0.1:8080", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(delivered(&syn), "web5");
+    assert_eq!(
+        matched_in(&syn, "FORWARD"),
+        [2, 3, 6, 7, 10],
+        "the SYN, DNATed to 10.244.0.5:80"
+    );
+    let syn_ack = send(&mut w, &mut s, &reply_spec(&syn).unwrap()).unwrap();
+    assert_eq!(delivered(&syn_ack), "client");
+    assert_eq!(
+        matched_in(&syn_ack, "FORWARD"),
+        [3, 4, 5, 7, 10],
+        "the SYN-ACK, confirmed, the reply way"
+    );
+    // A SYN-ACK for no connection: INVALID.
+    let stray = send(
+        &mut w,
+        &mut s,
+        &tcp_spec("client", "10.244.0.5:80", 7000, "SYN,ACK", 0),
+    )
+    .unwrap();
+    assert_eq!(
+        matched_in(&stray, "FORWARD"),
+        [8],
+        "a SYN-ACK with no connection"
+    );
+    // Why a test failed, in words.
+    let said = packetwalk::engine::render::table(&syn);
+    assert!(said.contains("--ctorigdst 1.2.3.4 (the connection's original destination 10.0.0.1 is not in 1.2.3.4/32)"), "{said}");
+    // What iptables refuses.
+    for (rule, says) in [
+        (
+            "-m conntrack ! --ctdir REPLY",
+            "\"--ctdir\" cannot be inverted",
+        ),
+        ("-m conntrack --ctdir SIDEWAYS", "ORIGINAL or REPLY"),
+        ("-m conntrack --ctstatus FOO", "Bad ctstatus"),
+    ] {
+        let text = format!("*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD {rule}\nCOMMIT\n");
+        let e = save::parse(&text).unwrap_err();
+        assert!(e.to_string().contains(says), "{rule}: {e}");
+    }
+}

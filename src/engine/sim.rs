@@ -601,6 +601,8 @@ struct HostFacts<'a> {
     ct_state: u8,
     /// The packet's connection's mark (None: no connection).
     ct_mark: Option<u32>,
+    /// The packet's connection, as `-m conntrack`'s tuple tests read it.
+    ct_view: Option<eval::CtView>,
 }
 
 impl Facts for HostEnv<'_> {
@@ -628,9 +630,17 @@ impl Facts for HostEnv<'_> {
     fn ct_mark(&self) -> Option<u32> {
         self.facts.ct_mark
     }
+
+    fn ct_view(&self) -> Option<eval::CtView> {
+        self.facts.ct_view
+    }
 }
 
 impl Facts for HostFacts<'_> {
+    fn ct_view(&self) -> Option<eval::CtView> {
+        self.ct_view
+    }
+
     fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16 {
         // As the kernel's __inet_dev_addr_type: multicast by class, 0.0.0.0/8
         // and 255.255.255.255 are broadcast, otherwise the type of the local
@@ -2252,12 +2262,14 @@ impl Walker<'_, '_> {
                 })
                 .or_else(|| ct.attached.as_ref().map(|(e, _)| e.mark))
                 .filter(|_| !untracked);
+            let ct_view = (!untracked).then(|| self.ct_view(host, ct)).flatten();
             let mut env = HostEnv {
                 facts: HostFacts {
                     world,
                     host,
                     ct_state: ct.state,
                     ct_mark,
+                    ct_view,
                 },
                 state: self.state,
                 force: &self.spec.force,
@@ -2418,6 +2430,30 @@ impl Walker<'_, '_> {
             }
         }
         None
+    }
+
+    /// The packet's connection as `-m conntrack`'s tests of it read it:
+    /// a new one (not yet confirmed: no status, no time left), a confirmed
+    /// one, or the one an answer carries.
+    fn ct_view(&self, host: usize, ct: &Ct) -> Option<eval::CtView> {
+        let now = self.state.clock;
+        let view = |e: &conntrack::Entry, dir: Dir, confirmed: bool| eval::CtView {
+            original: e.original,
+            reply: e.reply,
+            reply_dir: dir == Dir::Reply,
+            status: u8::from(e.seen_reply) * 2 + u8::from(e.assured) * 4 + u8::from(confirmed) * 8,
+            expires: if confirmed { e.left(now) } else { 0 },
+        };
+        if let Some(n) = &ct.new {
+            return Some(view(n, Dir::Original, false));
+        }
+        if let Some((i, dir)) = ct.entry {
+            return self.state.conntrack[host]
+                .entries
+                .get(i)
+                .map(|e| view(e, dir, true));
+        }
+        ct.attached.as_ref().map(|(e, dir)| view(e, *dir, true))
     }
 
     /// The reply tuple a new connection would have with `change` made to
@@ -4694,11 +4730,20 @@ pub fn explain_rule(
         .rules
         .get(rule.wrapping_sub(1))
         .ok_or_else(|| format!("chain {chain} has no rule {rule}"))?;
+    // (As for a new connection: the packet's own tuple, not confirmed.)
+    let original = tuple_of(pkt);
     let facts = HostFacts {
         world,
         host: hi,
         ct_state: ctstate::NEW,
         ct_mark: Some(0),
+        ct_view: Some(eval::CtView {
+            original,
+            reply: invert(&original),
+            reply_dir: false,
+            status: 0,
+            expires: 0,
+        }),
     };
     Ok(eval::explain(r, pkt, &facts))
 }

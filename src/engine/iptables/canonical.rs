@@ -16,6 +16,7 @@
 use super::rule::{arity, is_flag, module_options, parse_icmp_type, parse_net, target_options};
 use crate::engine::decimal;
 use crate::engine::lex;
+use crate::engine::packet::Proto;
 
 #[derive(Default)]
 struct Opt {
@@ -217,6 +218,58 @@ fn print_module(m: &Module, out: &mut Vec<String>) {
             };
             if let Some(o) = get(n) {
                 out.push(format!("{}{n} {}", neg(o), states(&v0(o))));
+            }
+            // The rest in iptables-save's order (measured with 1.8.9): the
+            // protocol as a number, the status's names in the kernel's
+            // bit order, the direction in capitals.
+            if let Some(o) = get("--ctproto") {
+                let v = v0(o);
+                let p = if v == "all" {
+                    Some(0)
+                } else {
+                    Proto::parse(&v).map(Proto::number)
+                };
+                out.push(format!(
+                    "{}--ctproto {}",
+                    neg(o),
+                    p.map_or(v, |p| p.to_string())
+                ));
+            }
+            for n in [
+                "--ctorigsrc",
+                "--ctorigdst",
+                "--ctreplsrc",
+                "--ctrepldst",
+                "--ctorigsrcport",
+                "--ctorigdstport",
+                "--ctreplsrcport",
+                "--ctrepldstport",
+            ] {
+                if let Some(o) = get(n) {
+                    out.push(format!("{}{n} {}", neg(o), v0(o)));
+                }
+            }
+            if let Some(o) = get("--ctstatus") {
+                let v = v0(o);
+                let bits = (v.split(','))
+                    .map(|s| {
+                        super::rule::ctstatus::NAMES
+                            .iter()
+                            .find(|(n, _)| n.eq_ignore_ascii_case(s))
+                            .map(|(_, b)| *b)
+                    })
+                    .try_fold(0u8, |acc, b| b.map(|b| acc | b));
+                out.push(format!(
+                    "{}--ctstatus {}",
+                    neg(o),
+                    bits.map_or(v, super::rule::ctstatus::names)
+                ));
+            }
+            if let Some(o) = get("--ctexpire") {
+                out.push(format!("{}--ctexpire {}", neg(o), v0(o)));
+            }
+            if let Some(o) = get("--ctdir") {
+                out.push(format!("--ctdir {}", v0(o).to_ascii_uppercase()));
             }
         }
         "recent" => {

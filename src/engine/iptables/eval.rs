@@ -4,7 +4,9 @@
 //! decides when it runs out. Every decision becomes a trace step.
 
 use super::ipset::IpSets;
-use super::rule::{addrtype, ctstate, Dir, Match, MatchKind, NatRange, Recent, RejectWith, Rule};
+use super::rule::{
+    addrtype, ctstate, CtSide, CtTest, Dir, Match, MatchKind, NatRange, Recent, RejectWith, Rule,
+};
 use super::{Hook, Table, TableName, Target};
 use crate::engine::packet::{Packet, Proto, Transport};
 use crate::engine::trace::{Entry, Layer, RuleRef, Skip, Step, StepKind};
@@ -43,6 +45,101 @@ pub trait Env: Facts {
     fn set_ct_mark(&mut self, _mark: u32) {}
 }
 
+/// A packet's connection, as `-m conntrack --ctorigdst` and the others
+/// read it: its tuples (the reply one as NAT has made it so far), the
+/// packet's direction, its status bits ([`super::rule::ctstatus`]) and the
+/// seconds it has left (0 before it is confirmed).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CtView {
+    pub original: crate::engine::trace::Tuple,
+    pub reply: crate::engine::trace::Tuple,
+    pub reply_dir: bool,
+    pub status: u8,
+    pub expires: u64,
+}
+
+impl CtView {
+    fn addr(&self, side: CtSide) -> Ipv4Addr {
+        match side {
+            CtSide::OrigSrc => self.original.src,
+            CtSide::OrigDst => self.original.dst,
+            CtSide::ReplSrc => self.reply.src,
+            CtSide::ReplDst => self.reply.dst,
+        }
+    }
+
+    fn port(&self, side: CtSide) -> u16 {
+        match side {
+            CtSide::OrigSrc => self.original.sport,
+            CtSide::OrigDst => self.original.dport,
+            CtSide::ReplSrc => self.reply.sport,
+            CtSide::ReplDst => self.reply.dport,
+        }
+    }
+
+    /// Whether a conntrack test holds of this connection (before `!`).
+    fn holds(&self, test: &CtTest) -> bool {
+        match *test {
+            CtTest::Proto(p) => self.original.proto.number() == p,
+            CtTest::Addr { tuple, net } => net.contains(&self.addr(tuple)),
+            CtTest::Port { tuple, lo, hi } => (lo..=hi).contains(&self.port(tuple)),
+            CtTest::Reply(reply) => self.reply_dir == reply,
+            CtTest::Status(bits) => self.status & bits != 0,
+            CtTest::Expire(lo, hi) => (u64::from(lo)..=u64::from(hi)).contains(&self.expires),
+        }
+    }
+
+    /// What a conntrack test read, in words.
+    fn describe(&self, test: &CtTest) -> String {
+        let side = |s: CtSide| match s {
+            CtSide::OrigSrc => "original source",
+            CtSide::OrigDst => "original destination",
+            CtSide::ReplSrc => "reply source",
+            CtSide::ReplDst => "reply destination",
+        };
+        match *test {
+            CtTest::Proto(p) => format!(
+                "the connection's protocol is {}, the rule tests {}",
+                self.original.proto,
+                Proto::from_number(p)
+            ),
+            CtTest::Addr { tuple, net } => {
+                let a = self.addr(tuple);
+                let is = if net.contains(&a) {
+                    "is in"
+                } else {
+                    "is not in"
+                };
+                format!("the connection's {} {a} {is} {net}", side(tuple))
+            }
+            CtTest::Port { tuple, lo, hi } => format!(
+                "the connection's {} port is {}, the rule tests {}",
+                side(tuple),
+                self.port(tuple),
+                fmt_range(lo, hi)
+            ),
+            CtTest::Reply(_) => format!(
+                "the packet goes the connection's {} way",
+                if self.reply_dir { "reply" } else { "original" }
+            ),
+            CtTest::Status(bits) => format!(
+                "the connection's status is {}, the rule tests {}",
+                super::rule::ctstatus::names(self.status),
+                super::rule::ctstatus::names(bits)
+            ),
+            CtTest::Expire(lo, hi) => format!(
+                "the connection has {} s left{}, the rule tests {lo}:{hi}",
+                self.expires,
+                if self.status & 8 == 0 {
+                    " (0: not yet confirmed)"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
+}
+
 /// What rules read from the namespace without changing anything: enough to
 /// test or explain any match that has no side effects.
 pub trait Facts {
@@ -57,6 +154,11 @@ pub trait Facts {
     }
     /// The packet's connection's mark (None: untracked, or no connection).
     fn ct_mark(&self) -> Option<u32> {
+        None
+    }
+    /// The packet's connection as `-m conntrack`'s other tests read it
+    /// (None: untracked, or no connection).
+    fn ct_view(&self) -> Option<CtView> {
         None
     }
     /// The route back to `src` (`ip route get` from it): its type, the
@@ -292,6 +394,12 @@ fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Facts) -> Option<bool> {
         MatchKind::Set(_) => in_set(&m.kind, pkt, env).0,
         MatchKind::Rpfilter { .. } => reverse_path(&m.kind, pkt, env).0,
         MatchKind::Physdev(t) => physdev(t, m.negated, pkt),
+        // No connection: the test passes if the match tests the state
+        // (which held), else it fails, `!` or not (conntrack_mt).
+        MatchKind::Ct { test, with_state } => match env.ct_view() {
+            Some(c) => c.holds(test),
+            None => *with_state != m.negated,
+        },
         MatchKind::Random { .. }
         | MatchKind::Nth { .. }
         | MatchKind::Recent(_)
@@ -364,6 +472,10 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
         )
     };
     match &m.kind {
+        MatchKind::Ct { test, .. } => match env.ct_view() {
+            Some(c) => c.describe(test),
+            None => "the packet has no connection (INVALID or UNTRACKED): conntrack's tests of one fail without it".into(),
+        },
         MatchKind::Physdev(t) => {
             use super::rule::Physdev;
             match (t, &pkt.physin, &pkt.physout) {
@@ -760,6 +872,7 @@ pub fn run_hook(
                         | MatchKind::Rpfilter { .. }
                         | MatchKind::AddrType { .. }
                         | MatchKind::CtState(_)
+                        | MatchKind::Ct { .. }
                         | MatchKind::ConnMark { .. }
                 )
             })

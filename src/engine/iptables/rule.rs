@@ -100,6 +100,28 @@ fn by_prefix<T: Copy>(names: &[(&str, T)], word: &str) -> Option<T> {
 }
 
 /// Connection tracking states (`--ctstate`, `--state`), as a bit set.
+/// `-m conntrack --ctstatus` names and bits (the kernel's IPS_* bits).
+pub mod ctstatus {
+    pub const NAMES: [(&str, u8); 5] = [
+        ("NONE", 0),
+        ("EXPECTED", 1),
+        ("SEEN_REPLY", 2),
+        ("ASSURED", 4),
+        ("CONFIRMED", 8),
+    ];
+    pub fn names(bits: u8) -> String {
+        let v: Vec<_> = (NAMES.iter().skip(1))
+            .filter(|(_, b)| bits & b != 0)
+            .map(|(n, _)| *n)
+            .collect();
+        if v.is_empty() {
+            "NONE".into()
+        } else {
+            v.join(",")
+        }
+    }
+}
+
 pub mod ctstate {
     pub const INVALID: u8 = 1 << 0;
     pub const NEW: u8 = 1 << 1;
@@ -233,6 +255,73 @@ pub enum MatchKind {
     /// One option of `-m physdev`: the bridge ports a packet came in and
     /// goes out by (each option is a match of its own, with its own `!`).
     Physdev(Physdev),
+    /// One of `-m conntrack`'s tests of the connection itself (its
+    /// tuples, direction, status, time left). `with_state`: the same
+    /// `-m conntrack` tests `--ctstate` too, and then a packet with no
+    /// connection (INVALID, UNTRACKED) passes this test, as the kernel's
+    /// match returns after the state when there is none; without it, the
+    /// whole match fails, `!` or not.
+    Ct {
+        test: CtTest,
+        with_state: bool,
+    },
+}
+
+/// What one `-m conntrack` option beyond `--ctstate` tests.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CtTest {
+    /// `--ctproto`: the connection's protocol (a number; `all` is 0).
+    Proto(u8),
+    /// `--ctorigsrc` and the others: an address of a tuple.
+    Addr { tuple: CtSide, net: Ipv4Net },
+    /// `--ctorigdstport` and the others: a port of a tuple, in a range.
+    Port { tuple: CtSide, lo: u16, hi: u16 },
+    /// `--ctdir REPLY` (else ORIGINAL): the packet's direction.
+    Reply(bool),
+    /// `--ctstatus`: any of these status bits.
+    Status(u8),
+    /// `--ctexpire`: the seconds the connection has left, in a range (0
+    /// for one not yet confirmed).
+    Expire(u32, u32),
+}
+
+/// Which address (or port) of which tuple a conntrack test reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtSide {
+    OrigSrc,
+    OrigDst,
+    ReplSrc,
+    ReplDst,
+}
+
+impl CtSide {
+    pub fn option(self, port: bool) -> &'static str {
+        match (self, port) {
+            (CtSide::OrigSrc, false) => "--ctorigsrc",
+            (CtSide::OrigDst, false) => "--ctorigdst",
+            (CtSide::ReplSrc, false) => "--ctreplsrc",
+            (CtSide::ReplDst, false) => "--ctrepldst",
+            (CtSide::OrigSrc, true) => "--ctorigsrcport",
+            (CtSide::OrigDst, true) => "--ctorigdstport",
+            (CtSide::ReplSrc, true) => "--ctreplsrcport",
+            (CtSide::ReplDst, true) => "--ctrepldstport",
+        }
+    }
+
+    fn of(option: &str) -> Option<(CtSide, bool)> {
+        let side = |s: &str| match s {
+            "origsrc" => Some(CtSide::OrigSrc),
+            "origdst" => Some(CtSide::OrigDst),
+            "replsrc" => Some(CtSide::ReplSrc),
+            "repldst" => Some(CtSide::ReplDst),
+            _ => None,
+        };
+        let rest = option.strip_prefix("--ct")?;
+        match rest.strip_suffix("port") {
+            Some(s) => Some((side(s)?, true)),
+            None => Some((side(rest)?, false)),
+        }
+    }
 }
 
 /// What one `-m physdev` option tests (iptables-extensions(8)).
@@ -477,14 +566,6 @@ pub const PASS_OVER: &[(&str, &str)] = &[
     ("SECMARK", "sets the packet's security context (SELinux); the packet goes on"),
 ];
 
-/// The options of `-m conntrack` (and `-m state`) beyond the state that
-/// iptables knows and Packet Walk does not model.
-#[rustfmt::skip]
-const OTHER_CT_OPTIONS: &[&str] = &[
-    "--ctproto", "--ctorigsrc", "--ctorigdst", "--ctreplsrc", "--ctrepldst", "--ctorigsrcport",
-    "--ctorigdstport", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir",
-];
-
 /// What a real but unmodelled target is told (with the one table the
 /// kernel allows it in, for those bound to one).
 pub(crate) fn target_not_modelled(name: &str) -> String {
@@ -571,7 +652,21 @@ pub(crate) fn module_options(m: &str) -> &'static [&'static str] {
             "--limit-iface-in",
             "--limit-iface-out",
         ],
-        "conntrack" => &["--ctstate"],
+        "conntrack" => &[
+            "--ctstate",
+            "--ctproto",
+            "--ctorigsrc",
+            "--ctorigdst",
+            "--ctreplsrc",
+            "--ctrepldst",
+            "--ctorigsrcport",
+            "--ctorigdstport",
+            "--ctreplsrcport",
+            "--ctrepldstport",
+            "--ctdir",
+            "--ctstatus",
+            "--ctexpire",
+        ],
         "state" => &["--state"],
         "recent" => &[
             "--name",
@@ -1547,13 +1642,6 @@ pub fn parse_rule(
                                 });
                                 b.modules.len() - 1
                             }
-                            _ if OTHER_CT_OPTIONS.contains(&opt)
-                                && b.modules.iter().any(|m| m.name == "conntrack") =>
-                            {
-                                return Err(
-                                    b.err(w.start, not_modelled(&format!("-m conntrack {opt}")))
-                                );
-                            }
                             // TCP options are not in the model's segments.
                             _ if opt == "--tcp-option" && implicit == Some("tcp") => {
                                 return Err(b.err(
@@ -1720,6 +1808,8 @@ impl Builder<'_, '_> {
                     "sctp" => Names::Of("SCTP", SCTP),
                     _ => Names::Any,
                 };
+                let with_state =
+                    m.name == "conntrack" && m.opts.iter().any(|o| o.name == "--ctstate");
                 for o in &m.opts {
                     let v = o.values[0];
                     let kind = match o.name {
@@ -1858,8 +1948,89 @@ impl Builder<'_, '_> {
                             }
                             MatchKind::CtState(bits)
                         }
-                        "--nfacct-name" => MatchKind::Nfacct,
-                        other => return Err(e(o, format!("option {other} is not supported"))),
+                        "--ctproto" => {
+                            let p = if v == "all" {
+                                Some(0)
+                            } else {
+                                Proto::parse(v).map(Proto::number)
+                            };
+                            let p = p.ok_or_else(|| e(o, format!("unknown protocol \"{v}\"")))?;
+                            MatchKind::Ct {
+                                test: CtTest::Proto(p),
+                                with_state,
+                            }
+                        }
+                        "--ctdir" => {
+                            if o.negated {
+                                return Err(e(o, "conntrack: option \"--ctdir\" cannot be inverted (iptables' words)".into()));
+                            }
+                            let reply = match v.to_ascii_uppercase().as_str() {
+                                "ORIGINAL" => false,
+                                "REPLY" => true,
+                                _ => {
+                                    return Err(e(
+                                        o,
+                                        format!("--ctdir takes ORIGINAL or REPLY, not \"{v}\""),
+                                    ))
+                                }
+                            };
+                            MatchKind::Ct {
+                                test: CtTest::Reply(reply),
+                                with_state,
+                            }
+                        }
+                        "--ctstatus" => {
+                            let mut bits = 0u8;
+                            for s in v.split(',') {
+                                bits |= by_prefix(&ctstatus::NAMES, s).ok_or_else(|| {
+                                    let all: Vec<&str> =
+                                        ctstatus::NAMES.iter().map(|(n, _)| *n).collect();
+                                    e(o, format!("Bad ctstatus \"{s}\"")).expected(all.join(", "))
+                                })?;
+                            }
+                            MatchKind::Ct {
+                                test: CtTest::Status(bits),
+                                with_state,
+                            }
+                        }
+                        "--ctexpire" => {
+                            let n = |s: &str| {
+                                s.parse::<u32>().map_err(|_| e(o, format!("\"{v}\" is not a time in seconds (--ctexpire min[:max])")))
+                            };
+                            let (lo, hi) = match v.split_once(':') {
+                                Some((a, b)) => (n(a)?, n(b)?),
+                                None => (n(v)?, n(v)?),
+                            };
+                            MatchKind::Ct {
+                                test: CtTest::Expire(lo, hi),
+                                with_state,
+                            }
+                        }
+                        name => match CtSide::of(name) {
+                            Some((tuple, false)) => {
+                                let net = parse_net(v).map_err(|x| e(o, x))?;
+                                MatchKind::Ct {
+                                    test: CtTest::Addr { tuple, net },
+                                    with_state,
+                                }
+                            }
+                            Some((tuple, true)) => {
+                                // (A reversed range is taken, and never matches.)
+                                let n = |s: &str| {
+                                    s.parse::<u16>().map_err(|_| e(o, format!("\"{v}\" is not a port or a port range (port[:port])")))
+                                };
+                                let (lo, hi) = match v.split_once(':') {
+                                    Some((a, b)) => (n(a)?, n(b)?),
+                                    None => (n(v)?, n(v)?),
+                                };
+                                MatchKind::Ct {
+                                    test: CtTest::Port { tuple, lo, hi },
+                                    with_state,
+                                }
+                            }
+                            None if name == "--nfacct-name" => MatchKind::Nfacct,
+                            None => return Err(e(o, format!("option {name} is not supported"))),
+                        },
                     };
                     out.push(Match {
                         negated: o.negated,
