@@ -439,7 +439,7 @@ fn malformed_rules_get_located_errors() {
         ("-A INPUT -m conntrack -j ACCEPT\n", 7, 13, "conntrack: At least one option is required"),
         ("-A INPUT -m state -j ACCEPT\n", 7, 13, "state: option \"--state\" must be specified"),
         // What iptables has and the simulator does not model says so.
-        ("-A INPUT -m conntrack --ctdir SIDEWAYS -j ACCEPT\n", 7, 23, "--ctdir takes ORIGINAL or REPLY, not \"SIDEWAYS\""),
+        ("-A INPUT -m conntrack --ctdir SIDEWAYS -j ACCEPT\n", 7, 31, "--ctdir takes ORIGINAL or REPLY, not \"SIDEWAYS\""),
         ("-A INPUT -j NFQUEUE --queue-num 1\n", 7, 13, "target NFQUEUE exists in iptables, but Packet Walk does not model it"),
         ("-A INPUT -j NFQUEUE\n", 7, 13, "target NFQUEUE exists in iptables, but Packet Walk does not model it"),
         ("-A INPUT -j CONNMARK\n", 7, 13, "CONNMARK needs one of --set-xmark"),
