@@ -258,11 +258,12 @@ def main():
 # notices floating over the window's foot, 601.8 kB with REDIRECT and
 # "Why ↓", 602.0 kB with it in the narrow step bar, 603.6 kB with
 # physdev and an exercise's step noted in the tab, 606.1 kB with a
-# review's fixes and the word on a session too large to autosave;
+# review's fixes and the word on a session too large to autosave,
+# 608.7 kB with conntrack's tests of the connection;
 # the budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 607_000
+PAGE_BYTES_LIMIT = 609_000
 
 
 def page_size(dist):
