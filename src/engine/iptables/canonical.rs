@@ -235,16 +235,7 @@ fn print_module(m: &Module, out: &mut Vec<String>) {
                     p.map_or(v, |p| p.to_string())
                 ));
             }
-            for n in [
-                "--ctorigsrc",
-                "--ctorigdst",
-                "--ctreplsrc",
-                "--ctrepldst",
-                "--ctorigsrcport",
-                "--ctorigdstport",
-                "--ctreplsrcport",
-                "--ctrepldstport",
-            ] {
+            for n in &super::rule::CONNTRACK_OPTIONS[2..10] {
                 if let Some(o) = get(n) {
                     out.push(format!("{}{n} {}", neg(o), v0(o)));
                 }

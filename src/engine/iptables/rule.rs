@@ -623,6 +623,34 @@ pub const TARGETS: &[&str] = &[
     "LOG",
 ];
 
+/// `-m conntrack`'s options, in iptables-save's order; the tuple tests
+/// (addresses, then ports) are `[2..10]`.
+pub(crate) const CONNTRACK_OPTIONS: [&str; 13] = [
+    "--ctstate",
+    "--ctproto",
+    "--ctorigsrc",
+    "--ctorigdst",
+    "--ctreplsrc",
+    "--ctrepldst",
+    "--ctorigsrcport",
+    "--ctorigdstport",
+    "--ctreplsrcport",
+    "--ctrepldstport",
+    "--ctstatus",
+    "--ctexpire",
+    "--ctdir",
+];
+
+/// `lo[:hi]` (one number: both ends), as conntrack's port and time ranges
+/// are written; `what` names the form for the error.
+fn number_range<T: std::str::FromStr + Copy>(v: &str, what: &str) -> Result<(T, T), String> {
+    let n = |s: &str| s.parse::<T>().map_err(|_| format!("\"{v}\" is not {what}"));
+    match v.split_once(':') {
+        Some((a, b)) => Ok((n(a)?, n(b)?)),
+        None => n(v).map(|x| (x, x)),
+    }
+}
+
 pub(crate) fn module_options(m: &str) -> &'static [&'static str] {
     match m {
         "tcp" => &[
@@ -652,21 +680,7 @@ pub(crate) fn module_options(m: &str) -> &'static [&'static str] {
             "--limit-iface-in",
             "--limit-iface-out",
         ],
-        "conntrack" => &[
-            "--ctstate",
-            "--ctproto",
-            "--ctorigsrc",
-            "--ctorigdst",
-            "--ctreplsrc",
-            "--ctrepldst",
-            "--ctorigsrcport",
-            "--ctorigdstport",
-            "--ctreplsrcport",
-            "--ctrepldstport",
-            "--ctdir",
-            "--ctstatus",
-            "--ctexpire",
-        ],
+        "conntrack" => &CONNTRACK_OPTIONS,
         "state" => &["--state"],
         "recent" => &[
             "--name",
@@ -1994,13 +2008,9 @@ impl Builder<'_, '_> {
                             }
                         }
                         "--ctexpire" => {
-                            let n = |s: &str| {
-                                s.parse::<u32>().map_err(|_| e(o, format!("\"{v}\" is not a time in seconds (--ctexpire min[:max])")))
-                            };
-                            let (lo, hi) = match v.split_once(':') {
-                                Some((a, b)) => (n(a)?, n(b)?),
-                                None => (n(v)?, n(v)?),
-                            };
+                            let (lo, hi) =
+                                number_range(v, "a time in seconds (--ctexpire min[:max])")
+                                    .map_err(|x| e(o, x))?;
                             MatchKind::Ct {
                                 test: CtTest::Expire(lo, hi),
                                 with_state,
@@ -2016,13 +2026,9 @@ impl Builder<'_, '_> {
                             }
                             Some((tuple, true)) => {
                                 // (A reversed range is taken, and never matches.)
-                                let n = |s: &str| {
-                                    s.parse::<u16>().map_err(|_| e(o, format!("\"{v}\" is not a port or a port range (port[:port])")))
-                                };
-                                let (lo, hi) = match v.split_once(':') {
-                                    Some((a, b)) => (n(a)?, n(b)?),
-                                    None => (n(v)?, n(v)?),
-                                };
+                                let (lo, hi) =
+                                    number_range(v, "a port or a port range (port[:port])")
+                                        .map_err(|x| e(o, x))?;
                                 MatchKind::Ct {
                                     test: CtTest::Port { tuple, lo, hi },
                                     with_state,
