@@ -259,11 +259,12 @@ def main():
 # "Why ↓", 602.0 kB with it in the narrow step bar, 603.6 kB with
 # physdev and an exercise's step noted in the tab, 606.1 kB with a
 # review's fixes and the word on a session too large to autosave,
-# 608.7 kB with conntrack's tests of the connection;
+# 608.7 kB with conntrack's tests of the connection, 609.7 kB with a
+# UI check's fixes (a field typed in kept in place, Escape, the ✕'s focus);
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 609_000
+PAGE_BYTES_LIMIT = 610_000
 
 
 def page_size(dist):
@@ -451,15 +452,21 @@ def run(b, base):
         presses += 1
     check("Next change reaches the DNAT at its fourth press, as the README says (the next-step button takes 21)",
           "DNAT destination" in selected_text(b) and presses == 4, f"{presses} presses: {selected_text(b)!r}")
-    # A notice dismissed from the keyboard leaves the focus on the steps,
-    # not on the page's start.
+    # A notice dismissed from the keyboard gives the focus back to where
+    # the learner was when it came, not to the page's start; Escape
+    # dismisses it from outside a text field.
     b.click("#clear-ct")
     b.wait(".notice", 5)
     b.js("document.querySelector('.notice .icon-button').focus()")
     b.keys(["\ue007"])
     b.wait_until(lambda: not b.exists(".notice"), "the notice to go", 5)
-    check("a notice dismissed with the keyboard hands the focus to the steps",
-          b.js("return document.activeElement.id") == "events", b.js("return document.activeElement.tagName + '#' + document.activeElement.id"))
+    check("a notice dismissed with the keyboard gives the focus back to where the learner was (Clear conntrack)",
+          b.js("return document.activeElement.id") == "clear-ct", b.js("return document.activeElement.tagName + '#' + document.activeElement.id"))
+    b.click("#clear-ct")
+    b.wait(".notice", 5)
+    b.keys(["\ue00c"])
+    b.wait_until(lambda: not b.exists(".notice"), "Escape to dismiss the notice", 5)
+    check("Escape dismisses the notice, the focus staying where it was", b.js("return document.activeElement.id") == "clear-ct")
     # N is a character key (WCAG 2.1.4): it steps only from the steps or
     # their buttons, not from a button of the send form.
     at = b.text(".step-position")
@@ -534,7 +541,11 @@ def run(b, base):
     edited = routes.replace("172.16.225.112 dev cali71ca141a178 scope link", "blackhole 172.16.225.112")
     b.clear("#routes-node8")
     b.type("#routes-node8", edited)
+    editor_top = "return Math.round(document.getElementById('routes-node8').getBoundingClientRect().top)"
+    typed_at = b.js(editor_top)
     b.wait_until(lambda: "Dropped" in b.text("#verdict"), "the drop after the edit", 5)
+    time.sleep(0.2)
+    check("the routes being typed in stay where they are when the verdict above them grows", abs(b.js(editor_top) - typed_at) <= 1, f"{typed_at} -> {b.js(editor_top)}")
     verdict = b.text("#verdict")
     check("after the edit the packet is dropped by the blackhole route", "blackhole" in verdict, repr(verdict))
     said = b.text(".notice") if b.exists(".notice") else ""

@@ -339,6 +339,11 @@ pub struct App {
     notice_rendered: Option<String>,
     /// A notice or a parse's progress floated at the last render.
     toasts_rendered: bool,
+    /// What had the focus when the notice came, for its ✕ to give it back.
+    notice_focus: Option<String>,
+    /// The text field typed in, and its top in the window before the
+    /// messages of this render (see `rendered`).
+    field_at: Option<(String, f64)>,
     /// A listing under the editors to open and show after this render.
     open_listing: Option<&'static str>,
     told_too_big: bool,
@@ -1589,6 +1594,8 @@ impl Component for App {
             focus_fallback: Vec::new(),
             notice_rendered: None,
             toasts_rendered: false,
+            notice_focus: None,
+            field_at: None,
             open_listing: None,
             told_too_big: false,
             unsaved_notice: None,
@@ -1604,6 +1611,11 @@ impl Component for App {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        // Where the text field being typed in is, so that what the message
+        // changes above it (a verdict, a note) does not move it.
+        if self.field_at.is_none() {
+            self.field_at = browser::focused_field_top();
+        }
         // A message that needs the cluster generator waits for it to load,
         // and so does every message that would replace the session after
         // it: they are handled in the order they came.
@@ -2597,7 +2609,13 @@ impl Component for App {
             Msg::Notice(n) => self.notice = Some(n),
             Msg::DismissNotice => {
                 self.notice = None;
-                self.fall_back_to_steps();
+                // The ✕ that had the focus goes: back to where the learner
+                // was when the notice came (the editor), else the steps.
+                self.focus_fallback = if browser::focus_lost() {
+                    Vec::new()
+                } else {
+                    self.notice_focus.take().into_iter().chain(["events".to_string()]).collect()
+                };
             }
             Msg::Theme => {
                 // A choice that matches the system's is no choice: the page
@@ -2742,6 +2760,9 @@ impl Component for App {
     }
 
     fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
+        if let Some((id, top)) = self.field_at.take() {
+            browser::keep_field_at(&id, top);
+        }
         if let Some(id) = self.refocus.take() {
             browser::focus(id);
         }
@@ -2780,6 +2801,7 @@ impl Component for App {
         self.toasts_rendered = toasts;
         if notice.is_some() && notice != self.notice_rendered {
             browser::keep_focus_clear_of_notice();
+            self.notice_focus = browser::focused_id();
         }
         self.notice_rendered = notice;
         self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
@@ -3549,6 +3571,10 @@ fn key_msg(k: &web_sys::KeyboardEvent) -> Option<Msg> {
     }
     if browser::typing_in_field(k) {
         return None;
+    }
+    // Escape dismisses the notice floating over the window's foot.
+    if k.key() == "Escape" && browser::exists(".notice") {
+        return Some(Msg::DismissNotice);
     }
     // Stepping keys are the page's only on the page itself or the step
     // list, and only with a trace to step through: elsewhere Space presses

@@ -508,6 +508,39 @@ pub fn confirm(question: &str) -> bool {
 
 /// Focuses element `id`; whether it took the focus (there is none, or
 /// it cannot be focused).
+/// The focused text field (a textarea, or a text input) and its top in
+/// the window.
+pub fn focused_field_top() -> Option<(String, f64)> {
+    let a = window()?.document()?.active_element()?;
+    let field = match a.tag_name().as_str() {
+        "TEXTAREA" => true,
+        "INPUT" => a.get_attribute("type").is_none_or(|t| t == "text" || t == "search"),
+        _ => false,
+    };
+    (field && !a.id().is_empty()).then(|| (a.id(), a.get_bounding_client_rect().top()))
+}
+
+/// Scrolls the page so the focused field `id` is where it was (`top`),
+/// when the page moved it (content above it grew or shrank).
+pub fn keep_field_at(id: &str, top: f64) {
+    let Some(w) = window() else {
+        return;
+    };
+    let Some(a) = w.document().and_then(|d| d.active_element()).filter(|a| a.id() == id) else {
+        return;
+    };
+    let dy = a.get_bounding_client_rect().top() - top;
+    if dy.abs() > 1.0 {
+        w.scroll_by_with_x_and_y(0.0, dy);
+    }
+}
+
+/// The id of the focused element, if it has one.
+pub fn focused_id() -> Option<String> {
+    let a = window()?.document()?.active_element()?;
+    Some(a.id()).filter(|id| !id.is_empty())
+}
+
 pub fn focus(id: &str) -> bool {
     html_element(id).is_some_and(|el| {
         let _ = el.focus();
@@ -555,8 +588,17 @@ pub fn pad_for_notice() {
         return;
     };
     let style = root.style();
-    for p in ["scroll-padding-bottom", "--toast-room"] {
+    for p in ["scroll-padding-bottom", "--toast-room", "--bar-room"] {
         let _ = style.remove_property(p);
+    }
+    // Right above the narrow layout's step bar, as tall as it is.
+    let bar = (d.query_selector(".step-controls").ok().flatten())
+        .filter(|b| (window().and_then(|w| w.get_computed_style(b).ok().flatten()))
+            .and_then(|s| s.get_property_value("position").ok())
+            .is_some_and(|p| p == "fixed"))
+        .map(|b| b.get_bounding_client_rect().height());
+    if let Some(h) = bar.filter(|_| d.query_selector(".toasts").ok().flatten().is_some()) {
+        let _ = style.set_property("--bar-room", &format!("{}px", (h + 8.0).round() as i32));
     }
     if let Some(top) = toasts_top() {
         // From the notice's top to the window's foot (the narrow layout's

@@ -93,11 +93,14 @@ pub fn header_view(props: &HeaderProps) -> Html {
                                     <dt>{ f.name }</dt>
                                     <dd>
                                         <code class="value">{ f.value.clone() }</code>
-                                        if let Some(old) = &f.old {
+                                        if let Some(old) = f.old.as_ref().filter(|o| *o != "–") {
                                             <span class="was">
                                                 { " " }<span class="changed-label">{ "changed, was " }</span>
                                                 <del>{ old.clone() }</del>
                                             </span>
+                                        } else if f.old.is_some() {
+                                            // (It had none: an out device once routed.)
+                                            <span class="was">{ " " }<span class="changed-label">{ "new" }</span></span>
                                         }
                                     </dd>
                                 </div>

@@ -582,17 +582,20 @@ fn quoted_fields(p: &Packet) -> Option<Vec<(&'static str, String)>> {
 
 fn meta_fields(p: &Packet) -> Vec<(&'static str, String)> {
     let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "–".into());
-    let mut f = vec![
-        ("mark", format!("{:#x}", p.mark)),
-        ("in", dash(&p.iif)),
-        ("out", dash(&p.oif)),
-    ];
-    // Through a bridge (Flannel's cni0): the ports -m physdev tests.
+    let mark = ("mark", format!("{:#x}", p.mark));
+    let (i, o) = (("in", dash(&p.iif)), ("out", dash(&p.oif)));
+    // Through a bridge (Flannel's cni0): the ports -m physdev tests, each
+    // under its device (two columns), the mark last.
     if p.physin.is_some() {
-        f.push(("physdev in", dash(&p.physin)));
-        f.push(("physdev out", dash(&p.physout)));
+        return vec![
+            i,
+            o,
+            ("physdev in", dash(&p.physin)),
+            ("physdev out", dash(&p.physout)),
+            mark,
+        ];
     }
-    f
+    vec![mark, i, o]
 }
 
 /// Pairs fields with the same fields before the step, keeping the old value
