@@ -2401,6 +2401,15 @@ impl Builder<'_, '_> {
         let opt = |o: &str| self.target_opts.iter().find(|(k, _, _)| *k == o);
         let has = |o: &str| opt(o).is_some();
         let val = |o: &str| opt(o).and_then(|(_, v, pos)| v.map(|v| (v, *pos)));
+        // MASQUERADE's and REDIRECT's `--to-ports`.
+        let to_ports = || -> Result<Option<(u16, u16)>, ParseError> {
+            let Some((v, pos)) = val("--to-ports") else {
+                return Ok(None);
+            };
+            let r = parse_nat_range(&format!(":{v}")).map_err(|m| self.err(pos, m))?;
+            self.ported(&r, pos, "--to-ports")?;
+            Ok(r.ports)
+        };
         let t = match *name {
             "ACCEPT" => Target::Accept,
             "DROP" => Target::Drop,
@@ -2441,26 +2450,12 @@ impl Builder<'_, '_> {
                 }
             }
             "MASQUERADE" => Target::Masquerade {
-                ports: match val("--to-ports") {
-                    Some((v, pos)) => {
-                        let r = parse_nat_range(&format!(":{v}")).map_err(|m| self.err(pos, m))?;
-                        self.ported(&r, pos, "--to-ports")?;
-                        r.ports
-                    }
-                    None => None,
-                },
+                ports: to_ports()?,
                 // --random too: both pick the port at random.
                 random_fully: has("--random-fully") || has("--random"),
             },
             "REDIRECT" => Target::Redirect {
-                ports: match val("--to-ports") {
-                    Some((v, pos)) => {
-                        let r = parse_nat_range(&format!(":{v}")).map_err(|m| self.err(pos, m))?;
-                        self.ported(&r, pos, "--to-ports")?;
-                        r.ports
-                    }
-                    None => None,
-                },
+                ports: to_ports()?,
                 random: has("--random"),
             },
             "NOTRACK" => Target::NoTrack { ct: false },
