@@ -3198,10 +3198,10 @@ impl Component for App {
                 if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise && self.embed) {
                     <p id="exercise-task" class="exercise-task embed-task"><strong>{ "Question: " }</strong><bdi>{ q.clone() }</bdi></p>
                 }
-                // A notice and a parse's progress float over the page's foot
-                // (its top on a narrow screen): the page never moves under
-                // the learner, and a notice that an edit far down the page
-                // brings is in sight.
+                // A notice and a parse's progress float over the window's
+                // foot (above the narrow layout's step bar): the page never
+                // moves under the learner, and a notice that an edit far
+                // down the page brings is in sight.
                 if self.notice.is_some() || self.importing.is_some() {
                     <div class="toasts">
                         if let Some(n) = &self.notice {
