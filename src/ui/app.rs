@@ -1612,10 +1612,585 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         // Where the text field being typed in is, so that what the message
-        // changes above it (a verdict, a note) does not move it.
-        if self.field_at.is_none() {
+        // changes above it (a verdict, a note) does not move it; only for
+        // a message that renders (a later render, after the learner has
+        // scrolled, would take the page back).
+        let fresh = self.field_at.is_none();
+        if fresh {
             self.field_at = browser::focused_field_top();
         }
+        let render = self.handle(ctx, msg);
+        if fresh && !render {
+            self.field_at = None;
+        }
+        render
+    }
+    fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
+        if let Some((id, top)) = self.field_at.take() {
+            browser::keep_field_at(&id, top);
+        }
+        if let Some(id) = self.refocus.take() {
+            browser::focus(id);
+        }
+        if let Some(id) = self.open_listing.take() {
+            browser::open_details(id);
+        }
+        match self.follow.take() {
+            // A damaged link opened the article at its top: there is no
+            // linked step to go to.
+            Some(browser::Follow::Opened) if self.notice.as_ref().is_some_and(|n| n.error) => {}
+            Some(browser::Follow::Opened) if browser::fragment().is_some() => browser::follow_packet(browser::Follow::Link),
+            Some(f) => browser::follow_packet(f),
+            None => {}
+        }
+        // The control that had the focus went with what it closed (the
+        // notice's ✕, "Forget all packets"): the focus goes on to the
+        // steps, or the send form, not back to the page's start.
+        // Kept, while a sync in the worker is still to remove the control,
+        // until the render that removes it; not into the learner's next
+        // action.
+        if browser::focus_lost() {
+            let ids = std::mem::take(&mut self.focus_fallback);
+            if !ids.is_empty() {
+                let _ = (ids.iter().map(String::as_str))
+                    .chain(["events", "send-button"])
+                    .any(browser::focus);
+            }
+        } else if !self.syncing {
+            self.focus_fallback.clear();
+        }
+        let notice = self.notice.as_ref().map(|n| n.text.clone());
+        let toasts = self.notice.is_some() || self.importing.is_some();
+        if toasts || self.toasts_rendered {
+            browser::pad_for_notice();
+        }
+        self.toasts_rendered = toasts;
+        if notice.is_some() && notice != self.notice_rendered {
+            browser::keep_focus_clear_of_notice();
+            self.notice_focus = browser::focused_id();
+        }
+        self.notice_rendered = notice;
+        self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
+        // An exercise opened from a link keeps the step reached in the
+        // address: a reload comes back to it, with the steps before it
+        // listed. A step is written at once; the steps that follow it
+        // within 600 ms wait for a pause in stepping (playing, or holding
+        // an arrow key, writes the address once). (An embed's frame
+        // reloads from its snippet.)
+        if self.filters.exercise && !self.embed && self.address_step != self.selected() {
+            if self.address_step.is_some() {
+                if self.address_timer.is_none() {
+                    self.keep_link_in_address();
+                } else {
+                    self.address_behind = true;
+                }
+                let link = ctx.link().clone();
+                self.address_timer = Some(Timeout::new(600, move || link.send_message(Msg::KeepExerciseStep)));
+            }
+            if let Some(sel) = self.selected() {
+                browser::note_exercise_step(sel);
+            }
+            self.address_step = self.selected();
+        }
+        // A packet sent, replied or chosen is in view in "Packets sent".
+        let shown = (self.selected().map(|s| s.0), self.session.sends.len());
+        if self.history_shown != shown {
+            self.history_shown = shown;
+            browser::reveal_in(".history-list", ".history-item.selected");
+        }
+        // Every box shows the option its view marks: the picker the
+        // scenario that is open (a refused switch leaves the browser's own
+        // choice in it otherwise), the cluster form the objects in use.
+        browser::sync_selects();
+        if first_render {
+            browser::record("data-first-render-ms", browser::now_ms());
+        }
+        if let Some((what, t0)) = self.timing.take() {
+            browser::record(what, browser::now_ms() - t0);
+            if what == "data-import-ms" {
+                browser::record("data-import-render-done", browser::now_ms());
+            }
+        }
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let s = &self.session;
+        let trace = s.trace().cloned();
+        let (t_sel, step) = self.selected().unwrap_or((0, 0));
+        let step_ref = trace.as_ref().and_then(|t| t.steps.get(step));
+        // An exercise lists each packet's steps as far as the learner has
+        // gone, and its outcome once there.
+        let upto = |t: usize| -> Option<usize> {
+            (self.filters.exercise && s.in_exercise(t)).then(|| self.reached.borrow().get(&s.number(t)).copied().unwrap_or(0))
+        };
+        if self.filters.exercise && s.in_exercise(t_sel) && trace.is_some() {
+            let mut r = self.reached.borrow_mut();
+            let at = r.entry(s.number(t_sel)).or_insert(step);
+            *at = (*at).max(step);
+        }
+        // Until the last step the filters show is reached (stepping and
+        // End go no further).
+        let hidden = |t: usize| -> bool {
+            upto(t).is_some_and(|u| {
+                let last = (s.sends.get(t).and_then(|x| x.trace.as_ref().ok()))
+                    .and_then(|x| self.filters.visible(x).last().copied())
+                    .unwrap_or(0);
+                u < last
+            })
+        };
+        // In an exercise, until the packet's last step, the state it met
+        // (what it leaves would tell how it went).
+        let met;
+        let state_shown = if hidden(t_sel) {
+            met = s.state_met(t_sel);
+            &met
+        } else {
+            &s.state
+        };
+        // Line numbers of the texts in use (the editors mark them in the
+        // text as typed where it holds them).
+        // An earlier packet may have met other texts than those in use.
+        let met = |f: Field| s.met_in_use(t_sel, self.editor_host, f);
+        let earlier: Vec<&str> = [(Field::Rules, "rules"), (Field::Routes, "routes")]
+            .into_iter()
+            .filter(|(f, _)| !met(*f))
+            .map(|(_, w)| w)
+            .collect();
+        // Only for a packet that passed this host.
+        let passed = trace.as_ref().is_some_and(|t| t.steps.iter().any(|st| s.host(&st.ns) == Some(self.editor_host)));
+        let earlier = (!earlier.is_empty() && passed).then(|| {
+            format!(
+                "Packet #{} met the {} {} had when it was sent; they have changed since, so no line is marked for it here.",
+                s.number(t_sel),
+                earlier.join(" and "),
+                s.world.hosts.get(self.editor_host).map(|h| h.name()).unwrap_or("")
+            )
+        });
+        let rule_line = (trace.as_ref())
+            .filter(|_| met(Field::Rules))
+            .and_then(|t| model::rule_at(t, step))
+            .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)))
+            .map(|(_, _, _, line)| line);
+        let route_line = step_ref
+            .filter(|_| met(Field::Routes))
+            .and_then(model::step_route_line)
+            .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)));
+        // A step that names a line of its host's rules or routes says they
+        // are the lines of the texts in use, when its editor shows other
+        // text (with errors).
+        let lines_note = step_ref.and_then(|st| {
+            let h = s.host(&st.ns)?;
+            let d = s.drafts.get(h)?;
+            let names = |f: Field| match f {
+                Field::Rules => trace.as_ref().and_then(|t| model::rule_at(t, step)).is_some(),
+                Field::Routes => model::step_route_line(st).is_some_and(|l| l > 0),
+            };
+            let typed: Vec<&str> = [(Field::Rules, "rules"), (Field::Routes, "routes")]
+                .into_iter()
+                .filter(|(f, _)| names(*f) && s.met_in_use(t_sel, h, *f))
+                .filter(|(f, _)| d.get(*f).pending() && !d.get(*f).errors.is_empty())
+                .map(|(_, w)| w)
+                .collect();
+            (!typed.is_empty()).then(|| {
+                let what = typed.join(" and ");
+                format!("The line numbers here are those of the {what} {} runs: the {what} in its editor have errors, so they are not in use yet.", st.ns)
+            })
+        });
+        let scenario = self.topology_scenario();
+        let targets = Rc::new(targets(s));
+        // The form offers the last packet a program sent (not the
+        // kernel's answer to one).
+        let last_spec = form_of_last(s);
+        let show_editors = !self.embed || self.embed_editors;
+
+        let send_panel = html! {
+        <section class="panel send-panel" aria-labelledby="send-h">
+            <h2 id="send-h">{ "Send a packet" }</h2>
+            <SendForm
+                key={format!("{}-{}", self.gen, self.form_gen)}
+                targets={targets.clone()}
+                initial={self.form_draft.clone().or(last_spec)}
+                // (In an exercise, Reply would tell how the packet ended.)
+                can_reply={s.reply_spec().is_some() && !hidden(t_sel)}
+                reply_hidden={hidden(t_sel)}
+                again_what={self.selected().map(|(t, _)| t).and_then(|t| s.sends.get(t).map(|x| format!("#{} {} → {}", s.number(t), x.spec.from, x.spec.to)))}
+                again_flags={self.again().map(|a| {
+                    // A TCP packet without flags given is sent as a SYN.
+                    let flags = match (a.proto, a.flags) {
+                        (crate::engine::packet::Proto::Tcp, None) => "SYN".to_string(),
+                        (_, f) => f.map(|f| f.to_string()).unwrap_or_default(),
+                    };
+                    // Its data, when any: what it carries is in sight.
+                    match a.payload_len {
+                        0 => flags,
+                        n => format!("{flags} +{n} B").trim_start().to_string(),
+                    }
+                })}
+                onsend={link.callback(Msg::Send)}
+                onreply={link.callback(|_| Msg::Reply)}
+                onagain={link.callback(|_| Msg::SendAgain)}
+                onclearct={link.callback(|_| Msg::ClearConntrack)}
+                onwait={link.callback(Msg::Wait)}
+                onunwait={link.callback(|_| Msg::Unwait)}
+                waiting={s.wait_next}
+                ondraft={link.callback(Msg::FormDraft)}
+                failed={self.send_error.clone()}
+            />
+            { send_history(&HistoryProps {
+                sends: Rc::new(s.sends.iter().map(|x| (as_in_form(&x.spec, &targets), x.trace.clone(), x.before_sync.clone())).collect::<Vec<_>>()),
+                hidden: Rc::new((0..s.sends.len()).map(hidden).collect()),
+                selected: t_sel,
+                first: s.number(0),
+                forgotten: s.forgotten,
+                onselect: link.callback(|t| Msg::Select(t, 0)),
+                onclear: link.callback(|_| Msg::ClearSends),
+            }) }
+            { send_form::help() }
+        </section>
+        };
+        let topo_panel = html! {
+        <section class="panel topo-panel" aria-labelledby="topo-h">
+            <h2 id="topo-h">{ "Topology" }</h2>
+            <Topology scenario={scenario.clone()} trace={trace.clone()} step={step} />
+        </section>
+        };
+        // The selected step (its buttons, headers and why), then the steps.
+        let step_panels = html! {
+        {
+            match (&trace, s.sends.get(t_sel).map(|x| &x.trace)) {
+                (Some(t), _) => html! {
+                    <>
+                        // Taller than the window on a wide screen, where it
+                        // scrolls on its own: a Tab stop, so the keyboard
+                        // scrolls it too.
+                        <section class="panel detail-panel" aria-labelledby="detail-h" tabindex="0">
+                            <h2 id="detail-h" class="visually-hidden">{ "The selected step" }</h2>
+                            { step_controls(&ControlProps {
+                                at: step,
+                                count: t.steps.len(),
+                                // (How many steps there are would tell how it went.)
+                                count_hidden: hidden(t_sel),
+                                visible: Rc::new(self.visible()),
+                                playing: self.playing.is_some(),
+                                speed_ms: self.speed_ms,
+                                onmove: link.callback(Msg::Step),
+                                onchange: link.callback(|_| Msg::NextChange),
+                                onplay: link.callback(|_| Msg::TogglePlay),
+                                onspeed: link.callback(Msg::Speed),
+                                // Short, and quiet while playing: a screen reader
+                                // would queue every step.
+                                // A packet's first step names it, so a send is heard
+                                // even when its step count is the last one's.
+                                said: t.steps.get(step).filter(|_| self.playing.is_none()).map(|st| {
+                                    let packet = if step == 0 { format!("packet #{}, ", s.number(t_sel)) } else { String::new() };
+                                    // What the step did, cut short; the last one's
+                                    // verdict too.
+                                    let what = crate::engine::render::summary(st);
+                                    // At a word's end, near 90 characters.
+                                    let cut = (what.char_indices().map(|(i, _)| i).nth(90))
+                                        .map_or(what.len(), |at| what[..at].rfind(' ').unwrap_or(at));
+                                    let what = if cut < what.len() { format!("{}…", &what[..cut]) } else { what.clone() };
+                                    let end = if step + 1 == t.steps.len() { format!(". {}", short_verdict(&t.verdict)) } else { String::new() };
+                                    format!("{packet}{}: {}: {what}{end}", st.ns, crate::engine::render::stage(st))
+                                }).unwrap_or_default(),
+                                caption: t.steps.get(step).map(|st| {
+                                    let exercise = if hidden(t_sel) { "Exercise · " } else { "" };
+                                    format!("{exercise}{} · {}: {}", st.ns, crate::engine::render::stage(st), crate::engine::render::summary(st))
+                                }).unwrap_or_default(),
+                            }) }
+                            if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise && !self.embed) {
+                                <p id="exercise-task" class="exercise-task"><strong>{ "Question: " }</strong><bdi>{ q.clone() }</bdi></p>
+                            }
+                            if hidden(t_sel) {
+                                <p id="outcome" class="outcome">
+                                    <span>{ format!("An exercise: step on to find where this packet goes (step {} reached so far); its steps are listed as you reach them, and its outcome shows at its last.", upto(t_sel).unwrap_or(step) + 1) }</span>
+                                    if self.asked_end {
+                                        <span role="group" aria-label="Show the answer?" class="end-ask" onkeydown={link.batch_callback(|e: KeyboardEvent| {
+                                            // Escape answers no.
+                                            (e.key() == "Escape").then(|| {
+                                                e.prevent_default();
+                                                Msg::KeepExercise
+                                            })
+                                        })}>
+                                            <span id="end-ask-what">{ "This shows where the packet goes. " }</span>
+                                            <button class="link-button" id="end-exercise" aria-describedby="end-ask-what" onclick={link.callback(|_| Msg::EndExercise(true))}>{ "Show all steps and the outcome" }</button>
+                                            { " · " }
+                                            <button class="link-button" id="keep-exercise" aria-describedby="end-ask-what" onclick={link.callback(|_| Msg::KeepExercise)}>{ "Keep stepping" }</button>
+                                        </span>
+                                    } else {
+                                        <button class="link-button" id="end-exercise" onclick={link.callback(|_| Msg::EndExercise(false))}>{ "Show all steps…" }</button>
+                                    }
+                                </p>
+                            } else {
+                            { outcome(t, step, s.number(t_sel),
+                                Some(link.callback(|_| Msg::Step(Move::Last))),
+                                s.reply_spec().is_some().then(|| link.callback(|_| Msg::Reply)),
+                                next_hop(t, s.sends.get(t_sel).map(|x| &x.spec)).map(|spec| {
+                                    let ttl = spec.ttl.unwrap_or(64);
+                                    // The form takes the new TTL too, so the
+                                    // next Send goes on from there.
+                                    (ttl, link.batch_callback(move |_| vec![Msg::FormTo(spec.clone()), Msg::Send(spec.clone())]))
+                                })) }
+                            }
+                            // The same line at every step, so that the
+                            // headers below do not move when stepping.
+                            if t.steps.len() > 1 {
+                                <p class="hint step-keys">{ "▶ or → next step · N next change · Space play · or pick a step in the list" }</p>
+                            }
+                            <HeaderView trace={t.clone()} step={step}>
+                            { explain(&ExplainProps {
+                                trace: t.clone(),
+                                step,
+                                explained: self.explained.clone().filter(|(v, _, _)| *v == s.version).map(|(_, r, e)| Rc::new((r, e))),
+                                onexplain: link.callback(Msg::ExplainRule),
+                                onforce: link.callback(|_| Msg::ForceOther),
+                                chain_name: {
+                                    let c = s.cluster.clone();
+                                    Rc::new(move |ns: &str, chain: &str| c.as_ref().and_then(|c| c.chain_name(ns, chain)).map(str::to_string))
+                                },
+                                rule_origin: {
+                                    let c = s.cluster.clone();
+                                    Rc::new(move |ns: &str, rule: &str| c.as_ref().and_then(|c| c.rule_origin(ns, rule)).map(|o| (o.what.clone(), o.line)))
+                                },
+                                onorigin: link.callback(Msg::ClusterShow),
+                                onlisting: show_editors.then(|| link.callback(|(ns, id)| Msg::ShowListing(ns, id))),
+                                veth_peer: {
+                                    // (namespace, device, far end) of every veth.
+                                    let veths: Vec<(String, String, String)> = (s.world.hosts.iter())
+                                        .flat_map(|h| h.devs.iter().filter_map(move |d| match &d.spec.kind {
+                                            scenario::DeviceKind::Veth { peer } => Some((h.name().to_string(), d.spec.name.clone(), peer.clone())),
+                                            _ => None,
+                                        }))
+                                        .collect();
+                                    Rc::new(move |ns: &str, dev: &str| {
+                                        veths.iter().find(|(n, d, _)| n == ns && d == dev).map(|(_, _, p)| p.clone())
+                                    })
+                                },
+                                holder: {
+                                    let world = Rc::new((s.world.hosts.iter()).map(|h| (h.name().to_string(), h.spec.devices.iter().flat_map(|d| d.addrs.iter().map(|a| (a.addr(), d.name.clone()))).collect::<Vec<_>>())).collect::<Vec<_>>());
+                                    let announced: Vec<(String, std::net::Ipv4Addr)> = s.world.scenario.announces.iter().map(|a| (a.host.clone(), a.addr)).collect();
+                                    Rc::new(move |ns: &str, addr| {
+                                        (world.iter().filter(|(n, _)| n == ns))
+                                            .find_map(|(_, addrs)| addrs.iter().find(|(a, _)| *a == addr).map(|(_, d)| d.clone()))
+                                            .or_else(|| announced.iter().any(|(h, a)| h == ns && *a == addr).then(String::new))
+                                    })
+                                },
+                            }) }
+                            if let Some(n) = &lines_note {
+                                <p class="hint lines-note">{ n.clone() }</p>
+                            }
+                            </HeaderView>
+                        </section>
+                        <section id="events" class="panel events-panel" aria-labelledby="events-h" tabindex="-1">
+                            <h2 id="events-h">{ "Steps" }</h2>
+                            <EventList
+                                trace={t.clone()}
+                                selected={step}
+                                upto={upto(t_sel)}
+                                filters={self.filters}
+                                onselect={link.callback(move |i| Msg::Select(t_sel, i))}
+                                onfilters={link.callback(Msg::Filters)}
+                            />
+                            if hidden(t_sel) {
+                                <p id="verdict" class="verdict-line" role="status">{ "Where this packet ends shows at its last step (an exercise)." }</p>
+                            } else {
+                                { verdict_line(t) }
+                            }
+                            // (The last packet's: the earlier ones met earlier texts.)
+                            if t_sel + 1 == s.sends.len() && !hidden(t_sel) {
+                                { unapplied_line(&s.texts_with_errors()) }
+                            }
+                        </section>
+                    </>
+                },
+                (None, Some(Err(e))) => html! {
+                    <section id="events" class="panel events-panel error" role="alert">
+                        <h2>{ "This packet could not be sent" }</h2>
+                        <p>{ e.clone() }</p>
+                    </section>
+                },
+                _ => html! {
+                    <>
+                        <section class="panel detail-panel empty" aria-label="The selected step">
+                            <p class="hint">{ "The packet's headers at each step, and why each step happened, show here once a packet is sent." }</p>
+                        </section>
+                        <section id="events" class="panel events-panel empty">
+                            <h2>{ "Steps" }</h2>
+                            <p>{ "No packet sent yet: choose a source and a destination and press Send." }</p>
+                        </section>
+                    </>
+                },
+            }
+        }
+        };
+        // An embed shows the packet first and the send form last.
+        let mut panels = vec![send_panel, topo_panel, step_panels];
+        if self.embed {
+            panels.rotate_left(1);
+        }
+
+        let header = if self.embed {
+            html! {
+                <header class="page-header embed-header">
+                    <h1 class="embed-title">{ "Packet Walk" }<span class="embed-sub">{ format!(": {}", s.world.scenario.title) }</span></h1>
+                    <div class="embed-actions">
+                        // The send form is last in an embed, under the
+                        // steps: a reader who wants their own packet jumps.
+                        <button id="embed-send" onclick={Callback::from(|_| browser::focus_top("send-from"))} title="Go to the send form, under the steps">{ "Send a packet ↓" }</button>
+                        <a class="button" href={browser::page_url(&self.link_fragment().unwrap_or_default())} target="_blank" rel="noopener">{ "Open full playground ↗" }</a>
+                    </div>
+                </header>
+            }
+        } else {
+            self.toolbar(ctx)
+        };
+
+        html! {
+            <div class={classes!("app", self.embed.then_some("embed"))}>
+              // Behind an open dialog nothing can be focused or clicked.
+              <div class="app-body" inert={self.dialog.is_some()}>
+                <a class="skip-link" href="#events" onclick={Callback::from(|e: MouseEvent| {
+                    // Focus moves without the address changing.
+                    e.prevent_default();
+                    browser::focus_top("events");
+                })}>{ "Skip to the steps" }</a>
+                { header }
+                if !self.embed {
+                    { about(s, self.about_open) }
+                }
+                // An embed's exercise: its question first, above the
+                // picture (the steps are far below it in a blog's column).
+                if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise && self.embed) {
+                    <p id="exercise-task" class="exercise-task embed-task"><strong>{ "Question: " }</strong><bdi>{ q.clone() }</bdi></p>
+                }
+                // A notice and a parse's progress float over the window's
+                // foot (above the narrow layout's step bar): the page never
+                // moves under the learner, and a notice that an edit far
+                // down the page brings is in sight.
+                if self.notice.is_some() || self.importing.is_some() {
+                    <div class="toasts">
+                        if let Some(n) = &self.notice {
+                            <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
+                                <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
+                                <p>{ n.text.clone() }</p>
+                                if n.restore && n.hold_save {
+                                    <button id="restore-own" onclick={link.callback(|_| Msg::ReopenSaved)}>{ "Open my saved session again" }</button>
+                                } else if n.restore {
+                                    <button id="restore-own" onclick={link.callback(|_| Msg::Restore(browser::Slot::Own))}>{ if self.other_tabs_aside { "Bring back the other tab's session" } else { "Bring back my own session" } }</button>
+                                }
+                                if let Some((k, words)) = n.restore_earlier {
+                                    <button id="restore-earlier" onclick={link.callback(move |_| Msg::Restore(browser::Slot::Earlier(k)))}>{ words }</button>
+                                }
+                                if let Some(text) = n.dropped.clone() {
+                                    <button id="download-dropped" onclick={link.callback(move |_| Msg::DownloadDropped(text.clone()))}>{ "Download the oldest kept" }</button>
+                                }
+                                if let Some(slot) = n.damaged {
+                                    <button id="download-damaged" onclick={link.callback(move |_| Msg::DownloadDamaged(slot))}>{ "Download it" }</button>
+                                    <button id="remove-damaged" onclick={link.callback(move |_| Msg::RemoveDamaged(slot))}>{ "Take it away" }</button>
+                                }
+                                if n.take_over {
+                                    <button id="take-over" onclick={link.callback(|_| Msg::TakeOver)}>{ "Save this tab's work instead" }</button>
+                                }
+                                <button class="icon-button" aria-label="Dismiss this message" onclick={link.callback(|_| Msg::DismissNotice)}>{ "✕" }</button>
+                            </div>
+                        }
+                        if let Some(i) = &self.importing {
+                            <div class="progress-wrap" role="status">
+                                <label for="import-progress">{ format!("Parsing {} for {}… {} %", i.name, s.world.hosts.get(i.host).map(|h| h.name()).unwrap_or(""), (i.progress * 100.0) as u32) }</label>
+                                <progress id="import-progress" max="1000" value={((i.progress * 1000.0) as u32).to_string()}></progress>
+                            </div>
+                        }
+                    </div>
+                }
+                <main class="workspace">
+                    // The panels in the order they are read (and tabbed
+                    // through) in each layout: the grid places them so.
+                    { for panels }
+                </main>
+                if show_editors {
+                    if self.embed {
+                        // An embed never writes the reader's storage.
+                        // (In a landmark of its own, as every line of the page is.)
+                        <aside aria-label="Edits in this embed"><p class="hint embed-unsaved">{ "Edits here are not saved: \"Open full playground ↗\" takes them along." }</p></aside>
+                    }
+                    if let Some(c) = &s.cluster {
+                        <ClusterPanel draft={c.clone()} highlight={self.cluster_line}
+                            node={s.world.hosts.get(self.editor_host).filter(|h| h.spec.kind == HostKind::Node).map(|h| h.name().to_string())}
+                            onedit={link.callback(Msg::ClusterEdit)}
+                            onmode={link.callback(Msg::ClusterMode)}
+                            onlayout={link.callback(Msg::ClusterLayout)}
+                            onhairpin={link.callback(Msg::ClusterHairpin)}
+                            onservice={link.callback(|(s, f, v)| Msg::ClusterService(s, f, v))}
+                            onendpoint={link.callback(|(l, s)| Msg::ClusterEndpoint(l, s))}
+                            vxlan={Rc::new(s.world.hosts.get(self.editor_host).map(|h| model::vxlan_lines(&h.spec)).unwrap_or_default())}
+                            onadd={link.callback(|(s, n)| Msg::ClusterAdd(s, n))} />
+                    }
+                    <EditorPanel
+                        hosts={Rc::new(s.world.hosts.iter().map(|h| (h.name().to_string(), h.spec.kind)).collect::<Vec<_>>())}
+                        host={self.editor_host}
+                        drafts={s.drafts.get(self.editor_host).cloned().unwrap_or_default()}
+                        ruleset={RulesRef(s.world.hosts.get(self.editor_host).and_then(|h| h.rules.clone()))}
+                        routes={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.routes.clone()).unwrap_or_default())}
+                        counters={Rc::new(state_shown.counters.iter().filter(|((h, _), _)| *h == self.editor_host).map(|((_, at), c)| (*at, *c)).collect::<HashMap<_, _>>())}
+                        conntrack={Rc::new(state_shown.conntrack.get(self.editor_host).map(|t| t.list(state_shown.clock)).unwrap_or_default())}
+                        neighbours={Rc::new(state_shown.neighbours(&s.world, self.editor_host))}
+                        before_packet={hidden(t_sel).then(|| s.number(t_sel))}
+                        rule_line={rule_line}
+                        route_line={route_line}
+                        {earlier}
+                        not_saved={self.not_saved()}
+                        version={s.version}
+                        views={self.views}
+                        busy={self.importing.is_some()}
+                        parsing={self.importing.as_ref().filter(|i| i.host == self.editor_host).map(|i| (i.progress * 100.0) as u32)}
+                        devices={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.devs.iter().map(|d| d.spec.name.clone()).collect()).unwrap_or_default())}
+                        onhost={link.callback(Msg::EditorHost)}
+                        onview={link.callback(|(f, v)| Msg::EditorView(f, v))}
+                        onedit={let h = self.editor_host; link.callback(move |(f, t)| Msg::Edit(h, f, t))}
+                        oncommand={let h = self.editor_host; link.callback(move |l| Msg::Command(h, l))}
+                        command_result={self.command_result.as_ref()
+                            .filter(|(h, g, _)| s.world.hosts.get(self.editor_host).is_some_and(|x| x.name() == h) && *g == s.world_gen())
+                            .map(|(_, _, r)| r.clone())}
+                        onimport={let h = self.editor_host; link.callback(move |(f, name, text)| Msg::ImportText(h, f, name, text))}
+                        onerror={link.callback(|e: String| Msg::Notice(Notice::error(e)))}
+                    />
+                }
+                if !self.embed {
+                    <footer class="page-footer">
+                        <p>
+                            { "Keys: ← → step, Home/End first/last, Space play/pause, Ctrl+Z/Ctrl+Y undo/redo. " }
+                            { "Notes on this scenario: " }
+                            { s.world.scenario.notes.len() }
+                            { " (below)." }
+                        </p>
+                        <details class="notes">
+                            <summary>{ "Scenario notes: choices made where the article is silent" }</summary>
+                            <ul>{ for s.world.scenario.notes.iter().map(|n| html! { <li>{ n.clone() }</li> }) }</ul>
+                        </details>
+                    </footer>
+                }
+              </div>
+                {
+                    match &self.dialog {
+                        Some(Dialog::Link(url, start)) => html! {
+                            <LinkDialog url={url.clone()} start={start.clone()} chosen={self.link_choice.clone()}
+                                onchoice={link.callback(Msg::LinkChoice)} onclose={link.callback(|_| Msg::CloseDialog)} />
+                        },
+                        Some(Dialog::Embed(frag, start)) => html! {
+                            <EmbedDialog fragment={frag.clone()} start={start.clone()} title={s.world.scenario.title.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
+                        },
+                        None => html! {},
+                    }
+                }
+            </div>
+        }
+    }
+}
+
+impl App {
+    /// [`Component::update`]'s work.
+    fn handle(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         // A message that needs the cluster generator waits for it to load,
         // and so does every message that would replace the session after
         // it: they are handled in the order they came.
@@ -2759,570 +3334,6 @@ impl Component for App {
         true
     }
 
-    fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
-        if let Some((id, top)) = self.field_at.take() {
-            browser::keep_field_at(&id, top);
-        }
-        if let Some(id) = self.refocus.take() {
-            browser::focus(id);
-        }
-        if let Some(id) = self.open_listing.take() {
-            browser::open_details(id);
-        }
-        match self.follow.take() {
-            // A damaged link opened the article at its top: there is no
-            // linked step to go to.
-            Some(browser::Follow::Opened) if self.notice.as_ref().is_some_and(|n| n.error) => {}
-            Some(browser::Follow::Opened) if browser::fragment().is_some() => browser::follow_packet(browser::Follow::Link),
-            Some(f) => browser::follow_packet(f),
-            None => {}
-        }
-        // The control that had the focus went with what it closed (the
-        // notice's ✕, "Forget all packets"): the focus goes on to the
-        // steps, or the send form, not back to the page's start.
-        // Kept, while a sync in the worker is still to remove the control,
-        // until the render that removes it; not into the learner's next
-        // action.
-        if browser::focus_lost() {
-            let ids = std::mem::take(&mut self.focus_fallback);
-            if !ids.is_empty() {
-                let _ = (ids.iter().map(String::as_str))
-                    .chain(["events", "send-button"])
-                    .any(browser::focus);
-            }
-        } else if !self.syncing {
-            self.focus_fallback.clear();
-        }
-        let notice = self.notice.as_ref().map(|n| n.text.clone());
-        let toasts = self.notice.is_some() || self.importing.is_some();
-        if toasts || self.toasts_rendered {
-            browser::pad_for_notice();
-        }
-        self.toasts_rendered = toasts;
-        if notice.is_some() && notice != self.notice_rendered {
-            browser::keep_focus_clear_of_notice();
-            self.notice_focus = browser::focused_id();
-        }
-        self.notice_rendered = notice;
-        self.editor_name = self.session.world.hosts.get(self.editor_host).map(|h| h.name().to_string());
-        // An exercise opened from a link keeps the step reached in the
-        // address: a reload comes back to it, with the steps before it
-        // listed. A step is written at once; the steps that follow it
-        // within 600 ms wait for a pause in stepping (playing, or holding
-        // an arrow key, writes the address once). (An embed's frame
-        // reloads from its snippet.)
-        if self.filters.exercise && !self.embed && self.address_step != self.selected() {
-            if self.address_step.is_some() {
-                if self.address_timer.is_none() {
-                    self.keep_link_in_address();
-                } else {
-                    self.address_behind = true;
-                }
-                let link = ctx.link().clone();
-                self.address_timer = Some(Timeout::new(600, move || link.send_message(Msg::KeepExerciseStep)));
-            }
-            if let Some(sel) = self.selected() {
-                browser::note_exercise_step(sel);
-            }
-            self.address_step = self.selected();
-        }
-        // A packet sent, replied or chosen is in view in "Packets sent".
-        let shown = (self.selected().map(|s| s.0), self.session.sends.len());
-        if self.history_shown != shown {
-            self.history_shown = shown;
-            browser::reveal_in(".history-list", ".history-item.selected");
-        }
-        // Every box shows the option its view marks: the picker the
-        // scenario that is open (a refused switch leaves the browser's own
-        // choice in it otherwise), the cluster form the objects in use.
-        browser::sync_selects();
-        if first_render {
-            browser::record("data-first-render-ms", browser::now_ms());
-        }
-        if let Some((what, t0)) = self.timing.take() {
-            browser::record(what, browser::now_ms() - t0);
-            if what == "data-import-ms" {
-                browser::record("data-import-render-done", browser::now_ms());
-            }
-        }
-    }
-
-    fn view(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link();
-        let s = &self.session;
-        let trace = s.trace().cloned();
-        let (t_sel, step) = self.selected().unwrap_or((0, 0));
-        let step_ref = trace.as_ref().and_then(|t| t.steps.get(step));
-        // An exercise lists each packet's steps as far as the learner has
-        // gone, and its outcome once there.
-        let upto = |t: usize| -> Option<usize> {
-            (self.filters.exercise && s.in_exercise(t)).then(|| self.reached.borrow().get(&s.number(t)).copied().unwrap_or(0))
-        };
-        if self.filters.exercise && s.in_exercise(t_sel) && trace.is_some() {
-            let mut r = self.reached.borrow_mut();
-            let at = r.entry(s.number(t_sel)).or_insert(step);
-            *at = (*at).max(step);
-        }
-        // Until the last step the filters show is reached (stepping and
-        // End go no further).
-        let hidden = |t: usize| -> bool {
-            upto(t).is_some_and(|u| {
-                let last = (s.sends.get(t).and_then(|x| x.trace.as_ref().ok()))
-                    .and_then(|x| self.filters.visible(x).last().copied())
-                    .unwrap_or(0);
-                u < last
-            })
-        };
-        // In an exercise, until the packet's last step, the state it met
-        // (what it leaves would tell how it went).
-        let met;
-        let state_shown = if hidden(t_sel) {
-            met = s.state_met(t_sel);
-            &met
-        } else {
-            &s.state
-        };
-        // Line numbers of the texts in use (the editors mark them in the
-        // text as typed where it holds them).
-        // An earlier packet may have met other texts than those in use.
-        let met = |f: Field| s.met_in_use(t_sel, self.editor_host, f);
-        let earlier: Vec<&str> = [(Field::Rules, "rules"), (Field::Routes, "routes")]
-            .into_iter()
-            .filter(|(f, _)| !met(*f))
-            .map(|(_, w)| w)
-            .collect();
-        // Only for a packet that passed this host.
-        let passed = trace.as_ref().is_some_and(|t| t.steps.iter().any(|st| s.host(&st.ns) == Some(self.editor_host)));
-        let earlier = (!earlier.is_empty() && passed).then(|| {
-            format!(
-                "Packet #{} met the {} {} had when it was sent; they have changed since, so no line is marked for it here.",
-                s.number(t_sel),
-                earlier.join(" and "),
-                s.world.hosts.get(self.editor_host).map(|h| h.name()).unwrap_or("")
-            )
-        });
-        let rule_line = (trace.as_ref())
-            .filter(|_| met(Field::Rules))
-            .and_then(|t| model::rule_at(t, step))
-            .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)))
-            .map(|(_, _, _, line)| line);
-        let route_line = step_ref
-            .filter(|_| met(Field::Routes))
-            .and_then(model::step_route_line)
-            .filter(|_| step_ref.is_some_and(|st| Some(self.editor_host) == s.host(&st.ns)));
-        // A step that names a line of its host's rules or routes says they
-        // are the lines of the texts in use, when its editor shows other
-        // text (with errors).
-        let lines_note = step_ref.and_then(|st| {
-            let h = s.host(&st.ns)?;
-            let d = s.drafts.get(h)?;
-            let names = |f: Field| match f {
-                Field::Rules => trace.as_ref().and_then(|t| model::rule_at(t, step)).is_some(),
-                Field::Routes => model::step_route_line(st).is_some_and(|l| l > 0),
-            };
-            let typed: Vec<&str> = [(Field::Rules, "rules"), (Field::Routes, "routes")]
-                .into_iter()
-                .filter(|(f, _)| names(*f) && s.met_in_use(t_sel, h, *f))
-                .filter(|(f, _)| d.get(*f).pending() && !d.get(*f).errors.is_empty())
-                .map(|(_, w)| w)
-                .collect();
-            (!typed.is_empty()).then(|| {
-                let what = typed.join(" and ");
-                format!("The line numbers here are those of the {what} {} runs: the {what} in its editor have errors, so they are not in use yet.", st.ns)
-            })
-        });
-        let scenario = self.topology_scenario();
-        let targets = Rc::new(targets(s));
-        // The form offers the last packet a program sent (not the
-        // kernel's answer to one).
-        let last_spec = form_of_last(s);
-        let show_editors = !self.embed || self.embed_editors;
-
-        let send_panel = html! {
-        <section class="panel send-panel" aria-labelledby="send-h">
-            <h2 id="send-h">{ "Send a packet" }</h2>
-            <SendForm
-                key={format!("{}-{}", self.gen, self.form_gen)}
-                targets={targets.clone()}
-                initial={self.form_draft.clone().or(last_spec)}
-                // (In an exercise, Reply would tell how the packet ended.)
-                can_reply={s.reply_spec().is_some() && !hidden(t_sel)}
-                reply_hidden={hidden(t_sel)}
-                again_what={self.selected().map(|(t, _)| t).and_then(|t| s.sends.get(t).map(|x| format!("#{} {} → {}", s.number(t), x.spec.from, x.spec.to)))}
-                again_flags={self.again().map(|a| {
-                    // A TCP packet without flags given is sent as a SYN.
-                    let flags = match (a.proto, a.flags) {
-                        (crate::engine::packet::Proto::Tcp, None) => "SYN".to_string(),
-                        (_, f) => f.map(|f| f.to_string()).unwrap_or_default(),
-                    };
-                    // Its data, when any: what it carries is in sight.
-                    match a.payload_len {
-                        0 => flags,
-                        n => format!("{flags} +{n} B").trim_start().to_string(),
-                    }
-                })}
-                onsend={link.callback(Msg::Send)}
-                onreply={link.callback(|_| Msg::Reply)}
-                onagain={link.callback(|_| Msg::SendAgain)}
-                onclearct={link.callback(|_| Msg::ClearConntrack)}
-                onwait={link.callback(Msg::Wait)}
-                onunwait={link.callback(|_| Msg::Unwait)}
-                waiting={s.wait_next}
-                ondraft={link.callback(Msg::FormDraft)}
-                failed={self.send_error.clone()}
-            />
-            { send_history(&HistoryProps {
-                sends: Rc::new(s.sends.iter().map(|x| (as_in_form(&x.spec, &targets), x.trace.clone(), x.before_sync.clone())).collect::<Vec<_>>()),
-                hidden: Rc::new((0..s.sends.len()).map(hidden).collect()),
-                selected: t_sel,
-                first: s.number(0),
-                forgotten: s.forgotten,
-                onselect: link.callback(|t| Msg::Select(t, 0)),
-                onclear: link.callback(|_| Msg::ClearSends),
-            }) }
-            { send_form::help() }
-        </section>
-        };
-        let topo_panel = html! {
-        <section class="panel topo-panel" aria-labelledby="topo-h">
-            <h2 id="topo-h">{ "Topology" }</h2>
-            <Topology scenario={scenario.clone()} trace={trace.clone()} step={step} />
-        </section>
-        };
-        // The selected step (its buttons, headers and why), then the steps.
-        let step_panels = html! {
-        {
-            match (&trace, s.sends.get(t_sel).map(|x| &x.trace)) {
-                (Some(t), _) => html! {
-                    <>
-                        // Taller than the window on a wide screen, where it
-                        // scrolls on its own: a Tab stop, so the keyboard
-                        // scrolls it too.
-                        <section class="panel detail-panel" aria-labelledby="detail-h" tabindex="0">
-                            <h2 id="detail-h" class="visually-hidden">{ "The selected step" }</h2>
-                            { step_controls(&ControlProps {
-                                at: step,
-                                count: t.steps.len(),
-                                // (How many steps there are would tell how it went.)
-                                count_hidden: hidden(t_sel),
-                                visible: Rc::new(self.visible()),
-                                playing: self.playing.is_some(),
-                                speed_ms: self.speed_ms,
-                                onmove: link.callback(Msg::Step),
-                                onchange: link.callback(|_| Msg::NextChange),
-                                onplay: link.callback(|_| Msg::TogglePlay),
-                                onspeed: link.callback(Msg::Speed),
-                                // Short, and quiet while playing: a screen reader
-                                // would queue every step.
-                                // A packet's first step names it, so a send is heard
-                                // even when its step count is the last one's.
-                                said: t.steps.get(step).filter(|_| self.playing.is_none()).map(|st| {
-                                    let packet = if step == 0 { format!("packet #{}, ", s.number(t_sel)) } else { String::new() };
-                                    // What the step did, cut short; the last one's
-                                    // verdict too.
-                                    let what = crate::engine::render::summary(st);
-                                    // At a word's end, near 90 characters.
-                                    let cut = (what.char_indices().map(|(i, _)| i).nth(90))
-                                        .map_or(what.len(), |at| what[..at].rfind(' ').unwrap_or(at));
-                                    let what = if cut < what.len() { format!("{}…", &what[..cut]) } else { what.clone() };
-                                    let end = if step + 1 == t.steps.len() { format!(". {}", short_verdict(&t.verdict)) } else { String::new() };
-                                    format!("{packet}{}: {}: {what}{end}", st.ns, crate::engine::render::stage(st))
-                                }).unwrap_or_default(),
-                                caption: t.steps.get(step).map(|st| {
-                                    let exercise = if hidden(t_sel) { "Exercise · " } else { "" };
-                                    format!("{exercise}{} · {}: {}", st.ns, crate::engine::render::stage(st), crate::engine::render::summary(st))
-                                }).unwrap_or_default(),
-                            }) }
-                            if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise && !self.embed) {
-                                <p id="exercise-task" class="exercise-task"><strong>{ "Question: " }</strong><bdi>{ q.clone() }</bdi></p>
-                            }
-                            if hidden(t_sel) {
-                                <p id="outcome" class="outcome">
-                                    <span>{ format!("An exercise: step on to find where this packet goes (step {} reached so far); its steps are listed as you reach them, and its outcome shows at its last.", upto(t_sel).unwrap_or(step) + 1) }</span>
-                                    if self.asked_end {
-                                        <span role="group" aria-label="Show the answer?" class="end-ask" onkeydown={link.batch_callback(|e: KeyboardEvent| {
-                                            // Escape answers no.
-                                            (e.key() == "Escape").then(|| {
-                                                e.prevent_default();
-                                                Msg::KeepExercise
-                                            })
-                                        })}>
-                                            <span id="end-ask-what">{ "This shows where the packet goes. " }</span>
-                                            <button class="link-button" id="end-exercise" aria-describedby="end-ask-what" onclick={link.callback(|_| Msg::EndExercise(true))}>{ "Show all steps and the outcome" }</button>
-                                            { " · " }
-                                            <button class="link-button" id="keep-exercise" aria-describedby="end-ask-what" onclick={link.callback(|_| Msg::KeepExercise)}>{ "Keep stepping" }</button>
-                                        </span>
-                                    } else {
-                                        <button class="link-button" id="end-exercise" onclick={link.callback(|_| Msg::EndExercise(false))}>{ "Show all steps…" }</button>
-                                    }
-                                </p>
-                            } else {
-                            { outcome(t, step, s.number(t_sel),
-                                Some(link.callback(|_| Msg::Step(Move::Last))),
-                                s.reply_spec().is_some().then(|| link.callback(|_| Msg::Reply)),
-                                next_hop(t, s.sends.get(t_sel).map(|x| &x.spec)).map(|spec| {
-                                    let ttl = spec.ttl.unwrap_or(64);
-                                    // The form takes the new TTL too, so the
-                                    // next Send goes on from there.
-                                    (ttl, link.batch_callback(move |_| vec![Msg::FormTo(spec.clone()), Msg::Send(spec.clone())]))
-                                })) }
-                            }
-                            // The same line at every step, so that the
-                            // headers below do not move when stepping.
-                            if t.steps.len() > 1 {
-                                <p class="hint step-keys">{ "▶ or → next step · N next change · Space play · or pick a step in the list" }</p>
-                            }
-                            <HeaderView trace={t.clone()} step={step}>
-                            { explain(&ExplainProps {
-                                trace: t.clone(),
-                                step,
-                                explained: self.explained.clone().filter(|(v, _, _)| *v == s.version).map(|(_, r, e)| Rc::new((r, e))),
-                                onexplain: link.callback(Msg::ExplainRule),
-                                onforce: link.callback(|_| Msg::ForceOther),
-                                chain_name: {
-                                    let c = s.cluster.clone();
-                                    Rc::new(move |ns: &str, chain: &str| c.as_ref().and_then(|c| c.chain_name(ns, chain)).map(str::to_string))
-                                },
-                                rule_origin: {
-                                    let c = s.cluster.clone();
-                                    Rc::new(move |ns: &str, rule: &str| c.as_ref().and_then(|c| c.rule_origin(ns, rule)).map(|o| (o.what.clone(), o.line)))
-                                },
-                                onorigin: link.callback(Msg::ClusterShow),
-                                onlisting: show_editors.then(|| link.callback(|(ns, id)| Msg::ShowListing(ns, id))),
-                                veth_peer: {
-                                    // (namespace, device, far end) of every veth.
-                                    let veths: Vec<(String, String, String)> = (s.world.hosts.iter())
-                                        .flat_map(|h| h.devs.iter().filter_map(move |d| match &d.spec.kind {
-                                            scenario::DeviceKind::Veth { peer } => Some((h.name().to_string(), d.spec.name.clone(), peer.clone())),
-                                            _ => None,
-                                        }))
-                                        .collect();
-                                    Rc::new(move |ns: &str, dev: &str| {
-                                        veths.iter().find(|(n, d, _)| n == ns && d == dev).map(|(_, _, p)| p.clone())
-                                    })
-                                },
-                                holder: {
-                                    let world = Rc::new((s.world.hosts.iter()).map(|h| (h.name().to_string(), h.spec.devices.iter().flat_map(|d| d.addrs.iter().map(|a| (a.addr(), d.name.clone()))).collect::<Vec<_>>())).collect::<Vec<_>>());
-                                    let announced: Vec<(String, std::net::Ipv4Addr)> = s.world.scenario.announces.iter().map(|a| (a.host.clone(), a.addr)).collect();
-                                    Rc::new(move |ns: &str, addr| {
-                                        (world.iter().filter(|(n, _)| n == ns))
-                                            .find_map(|(_, addrs)| addrs.iter().find(|(a, _)| *a == addr).map(|(_, d)| d.clone()))
-                                            .or_else(|| announced.iter().any(|(h, a)| h == ns && *a == addr).then(String::new))
-                                    })
-                                },
-                            }) }
-                            if let Some(n) = &lines_note {
-                                <p class="hint lines-note">{ n.clone() }</p>
-                            }
-                            </HeaderView>
-                        </section>
-                        <section id="events" class="panel events-panel" aria-labelledby="events-h" tabindex="-1">
-                            <h2 id="events-h">{ "Steps" }</h2>
-                            <EventList
-                                trace={t.clone()}
-                                selected={step}
-                                upto={upto(t_sel)}
-                                filters={self.filters}
-                                onselect={link.callback(move |i| Msg::Select(t_sel, i))}
-                                onfilters={link.callback(Msg::Filters)}
-                            />
-                            if hidden(t_sel) {
-                                <p id="verdict" class="verdict-line" role="status">{ "Where this packet ends shows at its last step (an exercise)." }</p>
-                            } else {
-                                { verdict_line(t) }
-                            }
-                            // (The last packet's: the earlier ones met earlier texts.)
-                            if t_sel + 1 == s.sends.len() && !hidden(t_sel) {
-                                { unapplied_line(&s.texts_with_errors()) }
-                            }
-                        </section>
-                    </>
-                },
-                (None, Some(Err(e))) => html! {
-                    <section id="events" class="panel events-panel error" role="alert">
-                        <h2>{ "This packet could not be sent" }</h2>
-                        <p>{ e.clone() }</p>
-                    </section>
-                },
-                _ => html! {
-                    <>
-                        <section class="panel detail-panel empty" aria-label="The selected step">
-                            <p class="hint">{ "The packet's headers at each step, and why each step happened, show here once a packet is sent." }</p>
-                        </section>
-                        <section id="events" class="panel events-panel empty">
-                            <h2>{ "Steps" }</h2>
-                            <p>{ "No packet sent yet: choose a source and a destination and press Send." }</p>
-                        </section>
-                    </>
-                },
-            }
-        }
-        };
-        // An embed shows the packet first and the send form last.
-        let mut panels = vec![send_panel, topo_panel, step_panels];
-        if self.embed {
-            panels.rotate_left(1);
-        }
-
-        let header = if self.embed {
-            html! {
-                <header class="page-header embed-header">
-                    <h1 class="embed-title">{ "Packet Walk" }<span class="embed-sub">{ format!(": {}", s.world.scenario.title) }</span></h1>
-                    <div class="embed-actions">
-                        // The send form is last in an embed, under the
-                        // steps: a reader who wants their own packet jumps.
-                        <button id="embed-send" onclick={Callback::from(|_| browser::focus_top("send-from"))} title="Go to the send form, under the steps">{ "Send a packet ↓" }</button>
-                        <a class="button" href={browser::page_url(&self.link_fragment().unwrap_or_default())} target="_blank" rel="noopener">{ "Open full playground ↗" }</a>
-                    </div>
-                </header>
-            }
-        } else {
-            self.toolbar(ctx)
-        };
-
-        html! {
-            <div class={classes!("app", self.embed.then_some("embed"))}>
-              // Behind an open dialog nothing can be focused or clicked.
-              <div class="app-body" inert={self.dialog.is_some()}>
-                <a class="skip-link" href="#events" onclick={Callback::from(|e: MouseEvent| {
-                    // Focus moves without the address changing.
-                    e.prevent_default();
-                    browser::focus_top("events");
-                })}>{ "Skip to the steps" }</a>
-                { header }
-                if !self.embed {
-                    { about(s, self.about_open) }
-                }
-                // An embed's exercise: its question first, above the
-                // picture (the steps are far below it in a blog's column).
-                if let Some(q) = s.task.as_ref().filter(|_| self.filters.exercise && self.embed) {
-                    <p id="exercise-task" class="exercise-task embed-task"><strong>{ "Question: " }</strong><bdi>{ q.clone() }</bdi></p>
-                }
-                // A notice and a parse's progress float over the window's
-                // foot (above the narrow layout's step bar): the page never
-                // moves under the learner, and a notice that an edit far
-                // down the page brings is in sight.
-                if self.notice.is_some() || self.importing.is_some() {
-                    <div class="toasts">
-                        if let Some(n) = &self.notice {
-                            <div class={classes!("notice", n.error.then_some("notice-error"))} role={if n.error { "alert" } else { "status" }}>
-                                <span class="notice-icon" aria-hidden="true">{ if n.error { "⚠" } else { "ℹ" } }</span>
-                                <p>{ n.text.clone() }</p>
-                                if n.restore && n.hold_save {
-                                    <button id="restore-own" onclick={link.callback(|_| Msg::ReopenSaved)}>{ "Open my saved session again" }</button>
-                                } else if n.restore {
-                                    <button id="restore-own" onclick={link.callback(|_| Msg::Restore(browser::Slot::Own))}>{ if self.other_tabs_aside { "Bring back the other tab's session" } else { "Bring back my own session" } }</button>
-                                }
-                                if let Some((k, words)) = n.restore_earlier {
-                                    <button id="restore-earlier" onclick={link.callback(move |_| Msg::Restore(browser::Slot::Earlier(k)))}>{ words }</button>
-                                }
-                                if let Some(text) = n.dropped.clone() {
-                                    <button id="download-dropped" onclick={link.callback(move |_| Msg::DownloadDropped(text.clone()))}>{ "Download the oldest kept" }</button>
-                                }
-                                if let Some(slot) = n.damaged {
-                                    <button id="download-damaged" onclick={link.callback(move |_| Msg::DownloadDamaged(slot))}>{ "Download it" }</button>
-                                    <button id="remove-damaged" onclick={link.callback(move |_| Msg::RemoveDamaged(slot))}>{ "Take it away" }</button>
-                                }
-                                if n.take_over {
-                                    <button id="take-over" onclick={link.callback(|_| Msg::TakeOver)}>{ "Save this tab's work instead" }</button>
-                                }
-                                <button class="icon-button" aria-label="Dismiss this message" onclick={link.callback(|_| Msg::DismissNotice)}>{ "✕" }</button>
-                            </div>
-                        }
-                        if let Some(i) = &self.importing {
-                            <div class="progress-wrap" role="status">
-                                <label for="import-progress">{ format!("Parsing {} for {}… {} %", i.name, s.world.hosts.get(i.host).map(|h| h.name()).unwrap_or(""), (i.progress * 100.0) as u32) }</label>
-                                <progress id="import-progress" max="1000" value={((i.progress * 1000.0) as u32).to_string()}></progress>
-                            </div>
-                        }
-                    </div>
-                }
-                <main class="workspace">
-                    // The panels in the order they are read (and tabbed
-                    // through) in each layout: the grid places them so.
-                    { for panels }
-                </main>
-                if show_editors {
-                    if self.embed {
-                        // An embed never writes the reader's storage.
-                        // (In a landmark of its own, as every line of the page is.)
-                        <aside aria-label="Edits in this embed"><p class="hint embed-unsaved">{ "Edits here are not saved: \"Open full playground ↗\" takes them along." }</p></aside>
-                    }
-                    if let Some(c) = &s.cluster {
-                        <ClusterPanel draft={c.clone()} highlight={self.cluster_line}
-                            node={s.world.hosts.get(self.editor_host).filter(|h| h.spec.kind == HostKind::Node).map(|h| h.name().to_string())}
-                            onedit={link.callback(Msg::ClusterEdit)}
-                            onmode={link.callback(Msg::ClusterMode)}
-                            onlayout={link.callback(Msg::ClusterLayout)}
-                            onhairpin={link.callback(Msg::ClusterHairpin)}
-                            onservice={link.callback(|(s, f, v)| Msg::ClusterService(s, f, v))}
-                            onendpoint={link.callback(|(l, s)| Msg::ClusterEndpoint(l, s))}
-                            vxlan={Rc::new(s.world.hosts.get(self.editor_host).map(|h| model::vxlan_lines(&h.spec)).unwrap_or_default())}
-                            onadd={link.callback(|(s, n)| Msg::ClusterAdd(s, n))} />
-                    }
-                    <EditorPanel
-                        hosts={Rc::new(s.world.hosts.iter().map(|h| (h.name().to_string(), h.spec.kind)).collect::<Vec<_>>())}
-                        host={self.editor_host}
-                        drafts={s.drafts.get(self.editor_host).cloned().unwrap_or_default()}
-                        ruleset={RulesRef(s.world.hosts.get(self.editor_host).and_then(|h| h.rules.clone()))}
-                        routes={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.routes.clone()).unwrap_or_default())}
-                        counters={Rc::new(state_shown.counters.iter().filter(|((h, _), _)| *h == self.editor_host).map(|((_, at), c)| (*at, *c)).collect::<HashMap<_, _>>())}
-                        conntrack={Rc::new(state_shown.conntrack.get(self.editor_host).map(|t| t.list(state_shown.clock)).unwrap_or_default())}
-                        neighbours={Rc::new(state_shown.neighbours(&s.world, self.editor_host))}
-                        before_packet={hidden(t_sel).then(|| s.number(t_sel))}
-                        rule_line={rule_line}
-                        route_line={route_line}
-                        {earlier}
-                        not_saved={self.not_saved()}
-                        version={s.version}
-                        views={self.views}
-                        busy={self.importing.is_some()}
-                        parsing={self.importing.as_ref().filter(|i| i.host == self.editor_host).map(|i| (i.progress * 100.0) as u32)}
-                        devices={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.devs.iter().map(|d| d.spec.name.clone()).collect()).unwrap_or_default())}
-                        onhost={link.callback(Msg::EditorHost)}
-                        onview={link.callback(|(f, v)| Msg::EditorView(f, v))}
-                        onedit={let h = self.editor_host; link.callback(move |(f, t)| Msg::Edit(h, f, t))}
-                        oncommand={let h = self.editor_host; link.callback(move |l| Msg::Command(h, l))}
-                        command_result={self.command_result.as_ref()
-                            .filter(|(h, g, _)| s.world.hosts.get(self.editor_host).is_some_and(|x| x.name() == h) && *g == s.world_gen())
-                            .map(|(_, _, r)| r.clone())}
-                        onimport={let h = self.editor_host; link.callback(move |(f, name, text)| Msg::ImportText(h, f, name, text))}
-                        onerror={link.callback(|e: String| Msg::Notice(Notice::error(e)))}
-                    />
-                }
-                if !self.embed {
-                    <footer class="page-footer">
-                        <p>
-                            { "Keys: ← → step, Home/End first/last, Space play/pause, Ctrl+Z/Ctrl+Y undo/redo. " }
-                            { "Notes on this scenario: " }
-                            { s.world.scenario.notes.len() }
-                            { " (below)." }
-                        </p>
-                        <details class="notes">
-                            <summary>{ "Scenario notes: choices made where the article is silent" }</summary>
-                            <ul>{ for s.world.scenario.notes.iter().map(|n| html! { <li>{ n.clone() }</li> }) }</ul>
-                        </details>
-                    </footer>
-                }
-              </div>
-                {
-                    match &self.dialog {
-                        Some(Dialog::Link(url, start)) => html! {
-                            <LinkDialog url={url.clone()} start={start.clone()} chosen={self.link_choice.clone()}
-                                onchoice={link.callback(Msg::LinkChoice)} onclose={link.callback(|_| Msg::CloseDialog)} />
-                        },
-                        Some(Dialog::Embed(frag, start)) => html! {
-                            <EmbedDialog fragment={frag.clone()} start={start.clone()} title={s.world.scenario.title.clone()} onclose={link.callback(|_| Msg::CloseDialog)} />
-                        },
-                        None => html! {},
-                    }
-                }
-            </div>
-        }
-    }
-}
-
-impl App {
     /// The address, which holds the link the page opened, holds this view
     /// now (an exercise's link is small: encoding it is cheap).
     fn keep_link_in_address(&self) {
