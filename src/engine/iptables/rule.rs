@@ -99,7 +99,20 @@ fn by_prefix<T: Copy>(names: &[(&str, T)], word: &str) -> Option<T> {
         .map(|(_, v)| *v)
 }
 
-/// Connection tracking states (`--ctstate`, `--state`), as a bit set.
+/// The names of the bits set in `bits` (a bit set named by `names`),
+/// joined by commas; `none` when no bit is set.
+fn bit_names(names: &[(&'static str, u8)], bits: u8, none: &str) -> String {
+    let v: Vec<&str> = (names.iter())
+        .filter(|(_, b)| bits & b != 0)
+        .map(|(n, _)| *n)
+        .collect();
+    if v.is_empty() {
+        none.into()
+    } else {
+        v.join(",")
+    }
+}
+
 /// `-m conntrack --ctstatus` names and bits (the kernel's IPS_* bits).
 pub mod ctstatus {
     pub const NAMES: [(&str, u8); 5] = [
@@ -110,18 +123,11 @@ pub mod ctstatus {
         ("CONFIRMED", 8),
     ];
     pub fn names(bits: u8) -> String {
-        let v: Vec<_> = (NAMES.iter().skip(1))
-            .filter(|(_, b)| bits & b != 0)
-            .map(|(n, _)| *n)
-            .collect();
-        if v.is_empty() {
-            "NONE".into()
-        } else {
-            v.join(",")
-        }
+        super::bit_names(&NAMES, bits, "NONE")
     }
 }
 
+/// Connection tracking states (`--ctstate`, `--state`), as a bit set.
 pub mod ctstate {
     pub const INVALID: u8 = 1 << 0;
     pub const NEW: u8 = 1 << 1;
@@ -140,16 +146,7 @@ pub mod ctstate {
         ("DNAT", DNAT),
     ];
     pub fn names(bits: u8) -> String {
-        let v: Vec<_> = NAMES
-            .iter()
-            .filter(|(_, b)| bits & b != 0)
-            .map(|(n, _)| *n)
-            .collect();
-        if v.is_empty() {
-            "none".into()
-        } else {
-            v.join(",")
-        }
+        super::bit_names(&NAMES, bits, "none")
     }
 }
 
