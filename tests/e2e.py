@@ -392,6 +392,23 @@ def run(b, base):
     seen, words = b.js("const o = document.querySelector('#outcome'); const r = o.getBoundingClientRect();"
                        " return [r.top >= 0 && r.bottom <= innerHeight, o.textContent]")
     check("at 1280×800 the packet's outcome is in view beside the step buttons", seen and "delivered after" in words, repr(words))
+    # Beside the step panel the picture scrolls in its own box: ▶ clicked
+    # again and again, down the picture and out of the window's first
+    # screen, stays under the pointer (the page once scrolled, and the
+    # panel moved up 160 px until it stuck), and the packet stays in sight.
+    b.set_size(1366, 768)
+    b.js("window.scrollTo(0, 0)")
+    b.click("#step-first")
+    spots = []
+    for _ in range(12):
+        b.click("#step-forward")
+        spots.append(b.js("const s = document.querySelector('.topo-scroll'), r = s.getBoundingClientRect(),"
+                          " g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect();"
+                          " return [Math.round(document.getElementById('step-forward').getBoundingClientRect().top),"
+                          " g.top >= Math.max(r.top, 0) && g.bottom <= Math.min(r.bottom, innerHeight), s.scrollTop, scrollY]"))
+    check("at 1366×768 ▶ stays under the pointer down the picture, which scrolls in its box with the packet in sight",
+          len({s[0] for s in spots}) == 1 and all(s[1] for s in spots) and spots[-1][2] > 0 and spots[-1][3] == 0, spots)
+    b.screenshot(os.path.join(SHOTS, "e2e-picture-box.png"))
     # The selected step's panel scrolls on its own there: a Tab stop, and
     # the arrows are the browser's (they scroll it) while it has the focus,
     # not the page's (they would step).
@@ -1432,8 +1449,11 @@ def run(b, base):
     fresh(b, link)
     # Its step's packet, delivered in node54's pod at the picture's foot,
     # is in view: the page scrolled to it.
-    glyph = b.js("const g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect(); return [g.top, g.bottom, innerHeight, scrollY]")
-    check("a link opens with its step's packet in view on the picture", 0 <= glyph[0] and glyph[1] <= glyph[2] and glyph[3] > 0, glyph)
+    # (In the picture's box, at its foot: the box scrolled to its end and
+    # the page the rest.)
+    glyph = b.js("const g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect();"
+                 " return [g.top, g.bottom, innerHeight, scrollY, document.querySelector('.topo-scroll').scrollTop]")
+    check("a link opens with its step's packet in view on the picture", 0 <= glyph[0] and glyph[1] <= glyph[2] - 20 and glyph[3] > 0 and glyph[4] > 0, glyph)
     b.set_size(*size)
     check("a link opens the editors on the host they showed", before.startswith("node54") and host() == before, f"{before!r} → {host()!r}")
     check("a link keeps what was typed in the send form and not sent", b.value("#send-to") == "10.96.100.10:8080", b.value("#send-to"))

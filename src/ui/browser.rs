@@ -739,12 +739,13 @@ pub fn note_input(i: Input) {
     LAST_INPUT.with(|l| l.set(i));
 }
 
-/// Scrolls the page just enough to show the packet's glyph (and its card)
+/// Scrolls the picture's box (beside the step panel) or the page (in the
+/// narrow layout) just enough to show the packet's glyph (and its card)
 /// on the picture.
 ///
 /// A step follows the packet when the selected step's panel is beside the
 /// picture and part of the picture is in the window: stepping follows it
-/// down a picture taller than the window, and a learner who scrolled away
+/// down a picture taller than its box, and a learner who scrolled away
 /// to read (or steps from the list) stays put. In the narrow layout the
 /// step bar is fixed at the window's bottom and the panel is under the
 /// picture: a step brings the packet above the bar while a good part of
@@ -760,7 +761,7 @@ pub fn follow_packet(why: Follow) {
         return;
     };
     let rect = |css: &str| doc.query_selector(css).ok().flatten().map(|e| e.get_bounding_client_rect());
-    let (Some(pic), Some(glyph), Some(panel)) =
+    let (Some(svg), Some(mut glyph), Some(panel)) =
         (rect(".topo-panel svg"), rect(".topo-marker .topo-glyph"), rect(".detail-panel"))
     else {
         return;
@@ -775,8 +776,33 @@ pub fn follow_packet(why: Follow) {
         .and_then(|s| s.get_property_value("position").ok())
         .is_some_and(|p| p == "fixed");
     let bar = rect(".step-controls").filter(|_| fixed);
+    // Beside the step panel the picture scrolls in its own box, at most
+    // the window's height: the packet is followed in the box, and the
+    // page, with the step buttons under the pointer, stays.
+    let scroller = bar
+        .is_none()
+        .then(|| doc.query_selector(".topo-scroll").ok().flatten())
+        .flatten()
+        .filter(|b| b.scroll_height() > b.client_height() + 1);
+    const ROOM: f64 = 48.0;
+    // (A notice floating over the window's foot, above the narrow
+    // layout's bar, takes its room too.)
+    let floor = [bar.as_ref().map(|b| b.top()), toasts_top()].into_iter().flatten().reduce(f64::min);
+    let below = floor.map_or(ROOM, |f| height - f + ROOM / 2.0);
+    // Where the glyph shows: the window, or the part of the picture's box
+    // in it (above a notice).
+    let foot = floor.unwrap_or(height);
+    let frame = |b: &web_sys::Element| {
+        let r = b.get_bounding_client_rect();
+        (r.top().max(0.0), (r.top() + f64::from(b.client_height())).min(foot))
+    };
+    let (pic, mut view) = match &scroller {
+        Some(b) => (b.get_bounding_client_rect(), frame(b)),
+        None => (svg, (0.0, height)),
+    };
     let pic_shown = pic.bottom() > 0.0 && pic.top() < height;
-    let glyph_shown = glyph.bottom() > 0.0 && glyph.top() < height;
+    let shown = |g: &web_sys::DomRect, (lo, hi): (f64, f64)| g.bottom() > lo && g.top() < hi;
+    let link = why == Follow::Link;
     let why = match (why, bar.is_some()) {
         (Follow::Opened, _) => return,
         (Follow::Link, true) => Follow::Reveal,
@@ -801,23 +827,34 @@ pub fn follow_packet(why: Follow) {
         if in_list || !followed {
             return;
         }
-    } else if bar.is_none() && glyph_shown {
+    } else if bar.is_none() && shown(&glyph, view) {
         return;
     }
-    // Until the step panel sticks at the window's top, a scroll moves its
-    // buttons from under the pointer: the page scrolls then only for a
-    // packet out of sight, not for one near an edge (its card cut off).
-    // Keys have no pointer to keep: the card is brought in as well.
+    // A revealed picture's box, mostly out of sight, is brought into the
+    // window first (its top to the window's, or as far as the page goes).
+    if let (Some(b), true) = (&scroller, reveal) {
+        if view.1 - view.0 < f64::from(b.client_height()).min(240.0) {
+            w.scroll_by_with_x_and_y(0.0, b.get_bounding_client_rect().top() - 8.0);
+            view = frame(b);
+            glyph = rect(".topo-marker .topo-glyph").unwrap_or(glyph);
+        }
+    }
+    // Until the step panel sticks at the window's top, a scroll of the
+    // page moves its buttons from under the pointer: the page scrolls
+    // then only for a packet out of sight, not for one near an edge (its
+    // card cut off). Keys have no pointer to keep: the card is brought in
+    // as well.
     let keys = LAST_INPUT.with(std::cell::Cell::get) == Input::Keys;
-    let stuck = reveal || keys || bar.is_some() || panel.top() <= 12.0;
-    if !stuck && glyph_shown {
+    let stuck = reveal || keys || bar.is_some() || scroller.is_some() || panel.top() <= 12.0;
+    if !stuck && shown(&glyph, view) {
         return;
     }
-    const ROOM: f64 = 48.0;
-    // (A notice floating over the window's foot, above the narrow
-    // layout's bar, takes its room too.)
-    let floor = [bar.as_ref().map(|b| b.top()), toasts_top()].into_iter().flatten().reduce(f64::min);
-    let below = floor.map_or(ROOM, |f| height - f + ROOM / 2.0);
+    // In the box the margins are the box's; in the window, ROOM at the top
+    // and `below` at the foot.
+    let (lo, hi) = match &scroller {
+        Some(_) => (view.0 + ROOM / 2.0, view.1 - ROOM / 2.0),
+        None => (ROOM, height - below),
+    };
     // The glyph and its card (the addresses, the tunnel's header around
     // them), and the box it sits on when all fit above the bar (a client's
     // box is otherwise left half under it).
@@ -826,28 +863,42 @@ pub fn follow_packet(why: Follow) {
     let boxed = rect(".topo-current").filter(|_| bar.is_some() || reveal);
     for b in [card, boxed].into_iter().flatten() {
         let (t, u) = (top.min(b.top()), bottom.max(b.bottom()));
-        if u - t < height - below - ROOM {
+        if u - t < hi - lo {
             (top, bottom) = (t, u);
         }
     }
-    let dy = if top < ROOM || bottom > height - below {
+    let dy = if top < lo || bottom > hi {
         if reveal && bar.is_some() {
             // The picture's top, if the packet still fits under it.
-            (pic.top() - 8.0).max(bottom - (height - below)).min(top - ROOM)
+            (pic.top() - 8.0).max(bottom - hi).min(top - ROOM)
         } else if let Some(b) = bar.as_ref() {
             // Above the bar, the packet in the middle of what shows: the
             // next steps, which mostly go down the picture, stay in view
             // longer than at the edge.
             (top + bottom) / 2.0 - b.top() / 2.0
-        } else if top < ROOM {
-            top - ROOM
+        } else if top < lo {
+            top - lo
         } else {
-            bottom - (height - below)
+            bottom - hi
         }
     } else {
         return;
     };
-    w.scroll_by_with_x_and_y(0.0, dy);
+    let mut rest = dy;
+    if let Some(b) = &scroller {
+        let at = b.scroll_top();
+        b.set_scroll_top(at + dy.round() as i32);
+        rest = dy - f64::from(b.scroll_top() - at);
+        // At the box's end, the rest is the page's to scroll: when that
+        // moves no button from under the pointer, or the packet is still
+        // out of the window.
+        let glyph = rect(".topo-marker .topo-glyph").unwrap_or(glyph);
+        let page = keys || reveal || link || panel.top() <= 12.0 || !shown(&glyph, (0.0, foot));
+        if rest.abs() < 1.0 || !page {
+            return;
+        }
+    }
+    w.scroll_by_with_x_and_y(0.0, rest);
 }
 
 /// Scrolls the list `list` (a CSS selector) that holds element `item` just
