@@ -2823,7 +2823,9 @@ fn redirect_sends_to_the_in_devices_first_address_or_loopback() {
 /// matches the port the client asked for after DNAT has changed `--dport`;
 /// a new connection is not yet confirmed (`--ctexpire 0`, no status); a
 /// packet with no connection (INVALID) fails every such test, `!` or not,
-/// unless the same match tests its state, which then decides alone.
+/// unless the same match tests its state, which then decides alone. An
+/// echo's tuple holds its type and code where a port would be:
+/// `--ctorigdstport 2048` (8 × 256) matches a ping, 8 does not.
 #[test]
 fn conntrack_tests_the_connection_as_the_kernel_does() {
     let tests = [
@@ -2837,6 +2839,11 @@ fn conntrack_tests_the_connection_as_the_kernel_does() {
         "-m conntrack --ctstate INVALID --ctorigdst 1.2.3.4",
         "-m conntrack --ctorigdst 1.2.3.4",
         "-m conntrack ! --ctorigdst 1.2.3.4",
+        // An echo's tuple: the type and code where a port would be, read
+        // as one number (256 × type + code); the reply's type is 0.
+        "-p icmp -m conntrack --ctorigdstport 2048",
+        "-p icmp -m conntrack --ctorigdstport 8",
+        "-p icmp -m conntrack --ctrepldstport 0 --ctdir REPLY",
     ];
     let forward: String = tests.iter().map(|t| format!("-A FORWARD {t}\n")).collect();
     let rules = format!(
@@ -2874,6 +2881,25 @@ fn conntrack_tests_the_connection_as_the_kernel_does() {
         matched_in(&stray, "FORWARD"),
         [8],
         "a SYN-ACK with no connection"
+    );
+    // A ping (echo request, type 8) to the pod, and its answer.
+    let ping = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client", "10.244.0.5", Proto::Icmp),
+    )
+    .unwrap();
+    assert_eq!(
+        matched_in(&ping, "FORWARD"),
+        [6, 10, 11],
+        "the echo request"
+    );
+    let pong = send(&mut w, &mut s, &reply_spec(&ping).unwrap()).unwrap();
+    assert_eq!(delivered(&pong), "client");
+    assert_eq!(
+        matched_in(&pong, "FORWARD"),
+        [4, 5, 10, 11, 13],
+        "the echo reply"
     );
     // Why a test failed, in words.
     let said = packetwalk::engine::render::table(&syn);

@@ -672,10 +672,10 @@ pub fn tuple_of(p: &Packet) -> Tuple {
 /// identifier kept and the type inverted (echo-request → echo-reply).
 pub fn invert(t: &Tuple) -> Tuple {
     let (sport, dport) = match t.proto {
-        Proto::Icmp => (
-            t.sport,
-            u16::from(icmp::answer(t.dport as u8)) | (t.dport & 0xff00),
-        ),
+        Proto::Icmp => {
+            let (ty, code) = icmp::type_code(t.dport);
+            icmp::key(icmp::answer(ty), code, t.sport)
+        }
         _ => (t.dport, t.sport),
     };
     Tuple {

@@ -512,10 +512,17 @@ pub mod icmp {
     }
 
     /// An ICMP message's part of a conntrack tuple: the identifier (0
-    /// for errors), and its type and code in one number (type + 256 ×
-    /// code), as the kernel's tuple keeps them (`icmp_pkt_to_tuple`).
+    /// for errors), and its type and code in one number (256 × type +
+    /// code), as the kernel's tuple keeps them (`icmp_pkt_to_tuple`: the
+    /// two bytes where a port would be, which `--ctorigdstport` reads as
+    /// one; an echo request's is 2048, measured).
     pub fn key(t: u8, code: u8, id: u16) -> (u16, u16) {
-        (id, u16::from(t) | u16::from(code) << 8)
+        (id, u16::from(t) << 8 | u16::from(code))
+    }
+
+    /// The type and code in a tuple's [`key`].
+    pub fn type_code(key: u16) -> (u8, u8) {
+        ((key >> 8) as u8, key as u8)
     }
 }
 

@@ -254,7 +254,7 @@ pub struct Tuple {
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
     /// Ports (TCP/UDP); for ICMP the echo's identifier (`sport`) and the
-    /// type and code (`dport`: type + 256 × code), as the kernel's tuple
+    /// type and code (`dport`: 256 × type + code), as the kernel's tuple
     /// keeps them; 0 when none.
     pub sport: u16,
     pub dport: u16,
@@ -293,18 +293,15 @@ impl std::fmt::Display for Tuple {
             }
             // An error has no identifier (its conntrack is the quoted
             // packet's connection).
-            crate::engine::packet::Proto::Icmp
-                if crate::engine::packet::icmp::is_error((self.dport & 0xff) as u8) =>
-            {
-                write!(f, " type={} code={}", self.dport & 0xff, self.dport >> 8)
+            crate::engine::packet::Proto::Icmp => {
+                let (t, code) = crate::engine::packet::icmp::type_code(self.dport);
+                write!(f, " type={t} code={code}")?;
+                if crate::engine::packet::icmp::is_error(t) {
+                    Ok(())
+                } else {
+                    write!(f, " id={}", self.sport)
+                }
             }
-            crate::engine::packet::Proto::Icmp => write!(
-                f,
-                " type={} code={} id={}",
-                self.dport & 0xff,
-                self.dport >> 8,
-                self.sport
-            ),
             _ => Ok(()),
         }
     }
