@@ -260,11 +260,13 @@ def main():
 # physdev and an exercise's step noted in the tab, 606.1 kB with a
 # review's fixes and the word on a session too large to autosave,
 # 608.7 kB with conntrack's tests of the connection, 609.7 kB with a
-# UI check's fixes (a field typed in kept in place, Escape, the ✕'s focus);
+# UI check's fixes (a field typed in kept in place, Escape, the ✕'s focus),
+# 610.3 kB with the picture scrolling in its own box, fitted to the
+# window;
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 610_000
+PAGE_BYTES_LIMIT = 611_000
 
 
 def page_size(dist):
@@ -1449,11 +1451,27 @@ def run(b, base):
     fresh(b, link)
     # Its step's packet, delivered in node54's pod at the picture's foot,
     # is in view: the page scrolled to it.
-    # (In the picture's box, at its foot: the box scrolled to its end and
-    # the page the rest.)
-    glyph = b.js("const g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect();"
-                 " return [g.top, g.bottom, innerHeight, scrollY, document.querySelector('.topo-scroll').scrollTop]")
-    check("a link opens with its step's packet in view on the picture", 0 <= glyph[0] and glyph[1] <= glyph[2] - 20 and glyph[3] > 0 and glyph[4] > 0, glyph)
+    # (At the picture's foot: its box, as tall as the window leaves it,
+    # scrolled to it; the page did not move.)
+    glyph = b.js("const g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect(),"
+                 " s = document.querySelector('.topo-scroll'), r = s.getBoundingClientRect();"
+                 " return [Math.round(r.top), Math.round(g.top), Math.round(g.bottom), Math.round(r.bottom), innerHeight, scrollY, s.scrollTop]")
+    check("a link opens with its step's packet in view on the picture, scrolled in its box",
+          glyph[0] <= glyph[1] and glyph[2] <= glyph[3] <= glyph[4] and glyph[5] == 0 and glyph[6] > 0, glyph)
+    b.click(".toasts .icon-button")
+    after = b.js("return [scrollY, document.activeElement.id]")
+    check("the link's notice's ✕, clicked, hands the focus to the steps and leaves the page where it was", after == [0, "events"], after)
+    # A step picked in the list, the picture out of sight above it: the
+    # page stays, and the picture's box shows the packet when the learner
+    # scrolls back to it (the first step, at the picture's top).
+    b.js("window.scrollTo(0, document.getElementById('events').getBoundingClientRect().top + scrollY - 8)")
+    b.click("#events li.event")
+    picked = b.js("return [Math.round(scrollY), document.querySelector('.topo-scroll').getBoundingClientRect().bottom < 0]")
+    b.js("window.scrollTo(0, 0)")
+    back = b.js("const r = document.querySelector('.topo-scroll').getBoundingClientRect(), g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect();"
+                " return g.top >= r.top && g.bottom <= r.bottom")
+    check("a step picked in the list, the picture out of sight, leaves the page; the picture shows the packet on the way back",
+          picked[0] > 0 and picked[1] and back, [picked, back])
     b.set_size(*size)
     check("a link opens the editors on the host they showed", before.startswith("node54") and host() == before, f"{before!r} → {host()!r}")
     check("a link keeps what was typed in the send form and not sent", b.value("#send-to") == "10.96.100.10:8080", b.value("#send-to"))

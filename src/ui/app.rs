@@ -371,7 +371,7 @@ pub struct App {
     form_gen: u64,
     topo: TopoCache,
     /// The page's own listeners: keys, the address's fragment, leaving the
-    /// page, and files dropped outside the editors.
+    /// page, files dropped outside the editors, the window's size.
     _listeners: Vec<gloo_events::EventListener>,
 }
 
@@ -1540,6 +1540,8 @@ impl Component for App {
                 }
             })
         });
+        // The picture's box fits the window it has (see fit_picture).
+        let resize = web_sys::window().map(|w| gloo_events::EventListener::new(&w, "resize", |_| browser::fit_picture()));
         App {
             session,
             notice,
@@ -1606,7 +1608,7 @@ impl Component for App {
             len_typed: false,
             reached: Default::default(),
             form_gen: 0,
-            _listeners: [keys, hash, pop, hide, system, drops.0, drops.1, outside].into_iter().flatten().collect(),
+            _listeners: [keys, hash, pop, hide, system, drops.0, drops.1, outside, resize].into_iter().flatten().collect(),
         }
     }
 
@@ -1635,6 +1637,7 @@ impl Component for App {
         if let Some(id) = self.open_listing.take() {
             browser::open_details(id);
         }
+        browser::fit_picture();
         match self.follow.take() {
             // A damaged link opened the article at its top: there is no
             // linked step to go to.
@@ -1654,7 +1657,7 @@ impl Component for App {
             if !ids.is_empty() {
                 let _ = (ids.iter().map(String::as_str))
                     .chain(["events", "send-button"])
-                    .any(browser::focus);
+                    .any(browser::focus_in_place);
             }
         } else if !self.syncing {
             self.focus_fallback.clear();
@@ -2216,7 +2219,12 @@ impl App {
             return false;
         }
         match msg {
-            Msg::Select(t, s) => self.go_to(t, s),
+            Msg::Select(t, s) => {
+                self.go_to(t, s);
+                // (Picked in the list, beside the picture, its box alone
+                // follows: see follow_packet.)
+                self.follow = Some(browser::Follow::Step);
+            }
             Msg::FormTo(spec) => {
                 self.form_draft = Some(as_in_form(&spec, &targets(&self.session)));
                 self.form_gen += 1;

@@ -551,6 +551,24 @@ pub fn focus(id: &str) -> bool {
     })
 }
 
+/// Focuses element `id` in place of a control that went (a notice's ✕):
+/// after a pointer, without scrolling the page to it (the page stays
+/// under the pointer); after a key, brought into view.
+pub fn focus_in_place(id: &str) -> bool {
+    if LAST_INPUT.with(std::cell::Cell::get) == Input::Keys {
+        return focus(id);
+    }
+    html_element(id).is_some_and(|el| {
+        let o = web_sys::FocusOptions::new();
+        o.set_prevent_scroll(true);
+        let _ = el.focus_with_options(&o);
+        window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|a| a == *el.unchecked_ref::<web_sys::Element>())
+    })
+}
+
 fn html_element(id: &str) -> Option<web_sys::HtmlElement> {
     window()
         .and_then(|w| w.document())
@@ -705,6 +723,41 @@ pub fn window_height() -> f64 {
     window().and_then(|w| w.inner_height().ok()).and_then(|v| v.as_f64()).unwrap_or(0.0)
 }
 
+/// Beside the step panel the picture scrolls in its own box: as tall as
+/// the window leaves under it at the page's top (`--topo-room`), so that
+/// following the packet to the picture's foot scrolls the box alone, never
+/// the page; or, where that leaves less than 40% of the window (the send
+/// form above the picture), the window's height (the style sheet's).
+pub fn fit_picture() {
+    let Some(w) = window() else {
+        return;
+    };
+    let Some(doc) = w.document() else {
+        return;
+    };
+    let (Some(root), Some(b)) = (
+        doc.document_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()),
+        doc.query_selector(".topo-scroll").ok().flatten(),
+    ) else {
+        return;
+    };
+    let height = window_height();
+    let top = b.get_bounding_client_rect().top() + w.scroll_y().unwrap_or(0.0);
+    let room = (height - top - 16.0).round();
+    let value = if room >= (height * 0.4).max(240.0) {
+        format!("{}px", room as i32)
+    } else {
+        String::new()
+    };
+    let style = root.style();
+    if style.get_property_value("--topo-room").ok().unwrap_or_default() != value {
+        let _ = match value.as_str() {
+            "" => style.remove_property("--topo-room"),
+            v => style.set_property("--topo-room", v).map(|()| String::new()),
+        };
+    }
+}
+
 /// Why the page may follow the packet on the picture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Follow {
@@ -800,7 +853,13 @@ pub fn follow_packet(why: Follow) {
         Some(b) => (b.get_bounding_client_rect(), frame(b)),
         None => (svg, (0.0, height)),
     };
-    let pic_shown = pic.bottom() > 0.0 && pic.top() < height;
+    // (A box's strip too thin to show the packet in is not shown: the
+    // page would have to scroll, from under the pointer.)
+    const STRIP: f64 = 120.0;
+    let pic_shown = match &scroller {
+        Some(_) => view.1 - view.0 >= STRIP,
+        None => pic.bottom() > 0.0 && pic.top() < height,
+    };
     let shown = |g: &web_sys::DomRect, (lo, hi): (f64, f64)| g.bottom() > lo && g.top() < hi;
     let link = why == Follow::Link;
     let why = match (why, bar.is_some()) {
@@ -810,6 +869,14 @@ pub fn follow_packet(why: Follow) {
         (w, _) => w,
     };
     let reveal = why == Follow::Reveal;
+    let keys = LAST_INPUT.with(std::cell::Cell::get) == Input::Keys;
+    // A page at its top with the picture's box under the window's foot
+    // (the send form above them): a key, or a link opened, brings it into
+    // view.
+    let under = scroller.is_some() && (keys || link) && w.scroll_y().unwrap_or(0.0) == 0.0 && !pic_shown;
+    // Out of sight, or beside the list stepped in, the box alone follows
+    // (the picture shows the packet when the learner comes back to it).
+    let mut quiet = false;
     if !reveal {
         let beside = panel.left() >= pic.right();
         let followed = match &bar {
@@ -824,15 +891,20 @@ pub fn follow_packet(why: Follow) {
             }
             None => beside && pic_shown,
         };
-        if in_list || !followed {
-            return;
+        if (in_list || !followed) && !under {
+            let Some(b) = &scroller else {
+                return;
+            };
+            quiet = true;
+            let r = b.get_bounding_client_rect();
+            view = (r.top(), r.top() + f64::from(b.client_height()));
         }
     } else if bar.is_none() && shown(&glyph, view) {
         return;
     }
     // A revealed picture's box, mostly out of sight, is brought into the
     // window first (its top to the window's, or as far as the page goes).
-    if let (Some(b), true) = (&scroller, reveal) {
+    if let (Some(b), true) = (&scroller, reveal || under) {
         if view.1 - view.0 < f64::from(b.client_height()).min(240.0) {
             w.scroll_by_with_x_and_y(0.0, b.get_bounding_client_rect().top() - 8.0);
             view = frame(b);
@@ -844,7 +916,6 @@ pub fn follow_packet(why: Follow) {
     // then only for a packet out of sight, not for one near an edge (its
     // card cut off). Keys have no pointer to keep: the card is brought in
     // as well.
-    let keys = LAST_INPUT.with(std::cell::Cell::get) == Input::Keys;
     let stuck = reveal || keys || bar.is_some() || scroller.is_some() || panel.top() <= 12.0;
     if !stuck && shown(&glyph, view) {
         return;
@@ -894,7 +965,7 @@ pub fn follow_packet(why: Follow) {
         // out of the window.
         let glyph = rect(".topo-marker .topo-glyph").unwrap_or(glyph);
         let page = keys || reveal || link || panel.top() <= 12.0 || !shown(&glyph, (0.0, foot));
-        if rest.abs() < 1.0 || !page {
+        if rest.abs() < 1.0 || !page || quiet {
             return;
         }
     }
