@@ -262,11 +262,11 @@ def main():
 # 608.7 kB with conntrack's tests of the connection, 609.7 kB with a
 # UI check's fixes (a field typed in kept in place, Escape, the ✕'s focus),
 # 610.3 kB with the picture scrolling in its own box, fitted to the
-# window;
+# window, 611.1 kB with the path MTU a host learns;
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 611_000
+PAGE_BYTES_LIMIT = 612_000
 
 
 def page_size(dist):
@@ -1516,6 +1516,17 @@ def run(b, base):
     b.wait_until(lambda: "news of the path's MTU (1300)" in b.text("#verdict"), "the answer at the client", 5)
     icmp = b.js("const h = [...document.querySelectorAll('.hdr')].find(h => h.textContent.startsWith('ICMP')); return h ? h.textContent : ''")
     check("its ICMP fragmentation needed shows the next-hop MTU field", "next-hop mtu" in icmp and "1300" in icmp, icmp)
+    # The client keeps the path MTU it learnt: the same 1400 bytes, sent
+    # again, are refused at home, with the MTU and its time left.
+    b.js("[...document.querySelectorAll('.history-item')].find(i => i.textContent.includes('#4')).click()")
+    b.wait_until(lambda: "#4" in b.text(".history-item.selected"), "the refused packet")
+    b.click("#again-button")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 6, "the 1400 bytes again")
+    b.click("#step-last")
+    b.wait_until(lambda: b.exists("#drop-reason"), "its refusal", 5)
+    why = b.text("#drop-reason")
+    check("the client learnt the path MTU: the same 1400 bytes again are refused at home, naming it",
+          "client" in b.text("#verdict") and "1440 bytes do not fit the path MTU 1300 learnt for 10.96.100.10" in why and "cache expires" in why, why)
     # A datagram larger than its sender's own MTU is not sent as one
     # packet (the kernel fragments it): "too big", not "dropped".
     b.select("#send-proto", "udp")
@@ -1524,7 +1535,7 @@ def run(b, base):
     b.clear("#send-len")
     b.type("#send-len", "1500")
     b.click("#send-button")
-    b.wait_until(lambda: len(b.find_all(".history-item")) == 6, "the large datagram")
+    b.wait_until(lambda: len(b.find_all(".history-item")) == 7, "the large datagram")
     b.click("#step-last")
     b.wait_until(lambda: "too big" in last_history(b), "its tag", 5)
     check("a datagram larger than its sender's MTU is tagged and marked too big, not dropped",

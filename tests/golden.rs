@@ -2036,11 +2036,29 @@ fn packets_larger_than_an_mtu() {
     let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
     assert_eq!(delivered_in(&back), "client");
     assert!(
-        socket_of(&back).contains("news of the path's MTU (1440)"),
+        socket_of(&back).contains("news of the path's MTU (1440)")
+            && socket_of(&back).contains("client keeps 1440 as the path MTU to 10.96.100.10 for 10 minutes, for every socket (ip route get 10.96.100.10: cache expires 600sec mtu 1440)"),
         "{}",
         socket_of(&back)
     );
     golden("frag-needed-answer", &back);
+    // The client learnt it: its next 1401 bytes to the Service stay home,
+    // 1400 go (the route's step names the MTU learnt); after 10 minutes
+    // it is forgotten, and node8 refuses them again.
+    let t = send(&mut w, &mut s, &on_conn(1401)).unwrap();
+    assert_eq!(dropped(&t), ("client", DropReason::TooBig));
+    assert!(
+        drop_detail(&t).starts_with("1441 bytes do not fit the path MTU 1440 learnt for 10.96.100.10 from an ICMP fragmentation needed (ip route get: cache expires 599sec mtu 1440)"),
+        "{}",
+        drop_detail(&t)
+    );
+    let t = send(&mut w, &mut s, &on_conn(1400)).unwrap();
+    assert_eq!(delivered_in(&t), FLASK_POD_54);
+    let said = serde_json::to_string(&t).unwrap();
+    assert!(said.contains("with the path MTU 1440 learnt for 10.96.100.10 (ip route get: cache expires 598sec mtu 1440)"), "{said}");
+    s.wait(600);
+    let t = send(&mut w, &mut s, &on_conn(1401)).unwrap();
+    assert_eq!(dropped(&t), ("node8", DropReason::FragNeeded));
 
     // curl's own socket: its eth0 takes 1440, so 1400 bytes of data at most.
     let (mut w, mut s) = world("article");

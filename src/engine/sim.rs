@@ -290,7 +290,27 @@ pub struct SimState {
     heard: Vec<Vec<Heard>>,
     /// Each host's neighbour cache (`ip neigh`).
     neigh: Vec<Vec<Neighbour>>,
+    /// The path MTUs each host learnt ([`Learnt`]).
+    pmtu: Vec<Vec<Learnt>>,
 }
+
+/// A path MTU a host learnt from an ICMP fragmentation needed that
+/// reached one of its sockets: a route exception for the destination the
+/// error quoted, which every later packet of the host to it meets (`ip
+/// route get` shows `cache expires 599sec mtu 1300`; measured on Linux
+/// 6.18: a second socket's send to it failed with EMSGSIZE too).
+#[derive(Clone, Copy, Debug)]
+struct Learnt {
+    dst: Ipv4Addr,
+    mtu: u32,
+    /// When it was learnt (the clock's seconds).
+    at: u64,
+}
+
+/// ip_rt_mtu_expires: how long a learnt path MTU holds, in seconds.
+const PMTU_EXPIRES: u64 = 600;
+/// ip_rt_min_pmtu: a path MTU is never learnt lower.
+const MIN_PMTU: u32 = 552;
 
 /// One entry of a host's neighbour cache: the device that answered for
 /// `ip` on `dev`.
@@ -361,7 +381,16 @@ impl SimState {
             connected: vec![Vec::new(); n],
             heard: vec![Vec::new(); n],
             neigh: vec![Vec::new(); n],
+            pmtu: vec![Vec::new(); n],
         }
+    }
+
+    /// The path MTU `host` learnt for `dst` and still holds: the MTU, and
+    /// the seconds it has left.
+    fn learnt_mtu(&self, host: usize, dst: Ipv4Addr) -> Option<(u32, u64)> {
+        let l = self.pmtu.get(host)?.iter().find(|l| l.dst == dst)?;
+        let left = (l.at + PMTU_EXPIRES).saturating_sub(self.clock);
+        (left > 0).then_some((l.mtu, left))
     }
 
     /// The peer record of `addr` on `host`, made as `inet_getpeer` makes
@@ -425,6 +454,7 @@ impl SimState {
             self.connected.push(Vec::new());
             self.heard.push(Vec::new());
             self.neigh.push(Vec::new());
+            self.pmtu.push(Vec::new());
         }
     }
 
@@ -2784,6 +2814,17 @@ impl Walker<'_, '_> {
                 }
             }
         }
+        // A path MTU the host learnt for the destination: the route's
+        // cache entry (`ip route get`), which the packet must fit.
+        if let Some(r) = d.route.as_ref().filter(|r| r.kind != RouteType::Local) {
+            if let (mtu, Some(left)) = self.path_mtu(host, r, dst) {
+                if let Some(c) = d.candidates.iter_mut().find(|c| c.chosen) {
+                    c.why.push_str(&format!(
+                        "; with the path MTU {mtu} learnt for {dst} (ip route get: cache expires {left}sec mtu {mtu})"
+                    ));
+                }
+            }
+        }
         self.routed = Some((host, d.route.as_ref().map(|r| r.via.unwrap_or(dst))));
         // The decision gives the packet its output device (what a FORWARD
         // or POSTROUTING rule's -o sees): shown from this step on.
@@ -2855,7 +2896,7 @@ impl Walker<'_, '_> {
         }
         // The size the socket made the packet for: a new route after
         // OUTPUT (a DNAT) may take less.
-        let sized_for = self.world.hosts[host].route_mtu(&route);
+        let sized_for = self.path_mtu(host, &route, pkt.head().dst).0;
         pkt.oif = if route.kind == RouteType::Local {
             Some("lo".into())
         } else {
@@ -2895,7 +2936,7 @@ impl Walker<'_, '_> {
             } else {
                 route.dev.clone()
             };
-            let mtu = self.world.hosts[host].route_mtu(&route);
+            let mtu = self.path_mtu(host, &route, pkt.head().dst).0;
             if route.kind != RouteType::Local && mtu < sized_for && pkt.outer.is_empty() {
                 self.resized = Some((mtu, sized_for, route.dev.clone().unwrap_or_default()));
             }
@@ -2938,8 +2979,8 @@ impl Walker<'_, '_> {
         route: &crate::engine::route::Route,
         pkt: &Packet,
     ) -> Option<Next> {
-        let h = &self.world.hosts[host];
-        let mtu = h.route_mtu(route);
+        let path = self.path_mtu(host, route, pkt.head().dst);
+        let mtu = path.0;
         let len = pkt.head().total_len;
         if route.kind == RouteType::Local || u32::from(len) <= mtu {
             return None;
@@ -2955,17 +2996,18 @@ impl Walker<'_, '_> {
             }
             return None;
         }
-        let dev = route.dev.as_deref().unwrap_or("?");
-        let whose = match route.mtu {
-            Some(_) => format!("the route to {}'s mtu {mtu}", route.dst),
-            None => format!("{dev}'s MTU {mtu}"),
+        let whose = Self::whose_mtu(route, pkt.head().dst, path);
+        // (Named again, a learnt MTU in short.)
+        let again = match path.1 {
+            Some(_) => format!("the path MTU {mtu}"),
+            None => whose.clone(),
         };
         let head = pkt.transport.header_len();
         let fits = mtu.saturating_sub(20 + u32::from(head));
         let what = match pkt.ip.protocol {
-            Proto::Tcp => format!("TCP sends at most {fits} bytes of data in one segment here (its MSS: {whose}, less 40 bytes of IP and TCP headers; {} with the timestamps Linux puts in each segment), and cuts {} bytes into segments of that size", fits.saturating_sub(12), pkt.payload_len),
-            Proto::Udp => format!("a UDP datagram of {len} bytes leaves in fragments (IP_PMTUDISC_WANT, the default; with IP_PMTUDISC_DO, send() fails with EMSGSIZE), which Packet Walk does not follow: at most {fits} bytes of data fit {whose}"),
-            _ => format!("ping sends it in fragments (ping -M do: \"message too long, mtu={mtu}\"), which Packet Walk does not follow: at most {fits} bytes of data fit {whose}"),
+            Proto::Tcp => format!("TCP sends at most {fits} bytes of data in one segment here (its MSS: {again}, less 40 bytes of IP and TCP headers; {} with the timestamps Linux puts in each segment), and cuts {} bytes into segments of that size", fits.saturating_sub(12), pkt.payload_len),
+            Proto::Udp => format!("a UDP datagram of {len} bytes leaves in fragments (IP_PMTUDISC_WANT, the default; with IP_PMTUDISC_DO, send() fails with EMSGSIZE), which Packet Walk does not follow: at most {fits} bytes of data fit {again}"),
+            _ => format!("ping sends it in fragments (ping -M do: \"message too long, mtu={mtu}\"), which Packet Walk does not follow: at most {fits} bytes of data fit {again}"),
         };
         let detail =
             format!("{len} bytes do not fit {whose}: {what}. Send at most {fits} bytes of data.");
@@ -3318,7 +3360,8 @@ impl Walker<'_, '_> {
         // ip_forward: a packet larger than the way out's MTU, with DF,
         // goes no further; the sender hears the MTU (ip_exceeds_mtu, before
         // FORWARD: measured on Linux 6.18, mangle FORWARD never saw it).
-        let mtu = self.world.hosts[host].route_mtu(&route);
+        let path = self.path_mtu(host, &route, pkt.head().dst);
+        let mtu = path.0;
         let len = pkt.head().total_len;
         if u32::from(len) > mtu && pkt.head().df {
             let resp = self.icmp_error(host, &pkt, icmp::DEST_UNREACH, icmp::FRAG_NEEDED);
@@ -3327,11 +3370,7 @@ impl Walker<'_, '_> {
                 r
             });
             let attached = self.attach(host, &ct);
-            let out = route.dev.as_deref().unwrap_or("?");
-            let whose = match route.mtu {
-                Some(_) => format!("the route to {}'s mtu {mtu}", route.dst),
-                None => format!("{out}'s MTU {mtu}"),
-            };
+            let whose = Self::whose_mtu(&route, pkt.head().dst, path);
             return self.refuse(
                 host,
                 DropReason::FragNeeded,
@@ -4397,6 +4436,64 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// A fragmentation needed reached a socket of `host`: the host learns
+    /// the MTU it names for `dst` (`__ip_rt_update_pmtu`: never below
+    /// 552, and only lower than one it holds). What it learnt, in words
+    /// to follow the socket's.
+    fn learn_mtu(&mut self, host: usize, dst: Ipv4Addr, pkt: &Packet) -> String {
+        let Transport::Icmp { seq, .. } = pkt.transport else {
+            return String::new();
+        };
+        let mtu = u32::from(seq).max(MIN_PMTU);
+        if seq == 0
+            || self
+                .state
+                .learnt_mtu(host, dst)
+                .is_some_and(|(m, _)| m <= mtu)
+        {
+            return String::new();
+        }
+        let at = self.state.clock;
+        let list = &mut self.state.pmtu[host];
+        list.retain(|l| l.dst != dst);
+        list.push(Learnt { dst, mtu, at });
+        format!(
+            "; {} keeps {mtu} as the path MTU to {dst} for 10 minutes, for every socket (ip route get {dst}: cache expires {PMTU_EXPIRES}sec mtu {mtu})",
+            self.ns(host)
+        )
+    }
+
+    /// The MTU a packet to `dst` by `route` must fit on `host`: the
+    /// route's (or its device's), or a lower path MTU the host learnt for
+    /// `dst` (not under `mtu lock`), with the seconds it has left.
+    fn path_mtu(
+        &self,
+        host: usize,
+        route: &crate::engine::route::Route,
+        dst: Ipv4Addr,
+    ) -> (u32, Option<u64>) {
+        let mtu = self.world.hosts[host].route_mtu(route);
+        match self.state.learnt_mtu(host, dst) {
+            Some((m, left)) if m < mtu && !route.mtu_lock => (m, Some(left)),
+            _ => (mtu, None),
+        }
+    }
+
+    /// Whose MTU [`Self::path_mtu`] gave, in words.
+    fn whose_mtu(
+        route: &crate::engine::route::Route,
+        dst: Ipv4Addr,
+        (mtu, left): (u32, Option<u64>),
+    ) -> String {
+        match (left, route.mtu) {
+            (Some(left), _) => format!(
+                "the path MTU {mtu} learnt for {dst} from an ICMP fragmentation needed (ip route get: cache expires {left}sec mtu {mtu})"
+            ),
+            (None, Some(_)) => format!("the route to {}'s mtu {mtu}", route.dst),
+            (None, None) => format!("{}'s MTU {mtu}", route.dev.as_deref().unwrap_or("?")),
+        }
+    }
+
     /// An ICMP error reaches the socket that sent the packet it quotes
     /// (`icmp_socket_deliver`): what that socket makes of it.
     fn error_to_socket(&mut self, host: usize, pkt: Packet, t: u8, code: u8, q: &Quoted) -> Next {
@@ -4417,6 +4514,10 @@ impl Walker<'_, '_> {
             );
             return self.drop(host, DropReason::NoSender, detail, None, &pkt);
         }
+        let learnt = match (t, code) {
+            (icmp::DEST_UNREACH, icmp::FRAG_NEEDED) => self.learn_mtu(host, q.ip.dst, &pkt),
+            _ => String::new(),
+        };
         let (errno, text, fatal) = icmp::errno(t, code);
         let connected = sender.is_some_and(|c| self.state.connected[host].contains(&c));
         // A connection the listener took and has not seen the handshake's
@@ -4443,16 +4544,16 @@ impl Walker<'_, '_> {
         let from = pkt.ip.src;
         let socket = match proto {
             Proto::Icmp => format!(
-                "ping (echo id {}), which prints \"From {from} … {}\"",
+                "ping (echo id {}), which prints \"From {from} … {}\"{learnt}",
                 q.src_port,
                 icmp::ping_says(t, code)
             ),
             Proto::Tcp if mtu_news => format!(
-                "the tcp socket {}:{} that sent to {}:{}: TCP takes {what} as news of the path's MTU{} and sends smaller segments (path MTU discovery; Packet Walk does not keep the MTU learnt); the connection goes on",
+                "the tcp socket {}:{} that sent to {}:{}: TCP takes {what} as news of the path's MTU{} and sends smaller segments (path MTU discovery){learnt}; the connection goes on",
                 q.ip.src, q.src_port, q.ip.dst, q.dst_port, next_hop_mtu(&pkt)
             ),
             Proto::Udp if t == icmp::DEST_UNREACH && code == icmp::FRAG_NEEDED => format!(
-                "the udp socket {}:{} that sent to {}:{}: the kernel learns the path's MTU{} for 10 minutes; a connected socket's next send fails with EMSGSIZE (Message too long), and larger datagrams leave in fragments from then on (measured on Linux 6.18; Packet Walk does not keep the MTU learnt)",
+                "the udp socket {}:{} that sent to {}:{}: the kernel learns the path's MTU{}{learnt}; a connected socket's next send fails with EMSGSIZE (Message too long), and larger datagrams leave in fragments from then on (measured on Linux 6.18)",
                 q.ip.src, q.src_port, q.ip.dst, q.dst_port, next_hop_mtu(&pkt)
             ),
             Proto::Tcp if half_open && aborts => format!(
