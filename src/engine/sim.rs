@@ -296,9 +296,10 @@ pub struct SimState {
 
 /// A path MTU a host learnt from an ICMP fragmentation needed that
 /// reached one of its sockets: a route exception for the destination the
-/// error quoted, which every later packet of the host to it meets (`ip
-/// route get` shows `cache expires 599sec mtu 1300`; measured on Linux
-/// 6.18: a second socket's send to it failed with EMSGSIZE too).
+/// error quoted, which every later packet the host itself sends there
+/// meets, not one it forwards (`ip route get` shows `cache expires 599sec
+/// mtu 1300`; measured on Linux 6.18: a second socket's send to it failed
+/// with EMSGSIZE too).
 #[derive(Clone, Copy, Debug)]
 struct Learnt {
     dst: Ipv4Addr,
@@ -2815,8 +2816,14 @@ impl Walker<'_, '_> {
             }
         }
         // A path MTU the host learnt for the destination: the route's
-        // cache entry (`ip route get`), which the packet must fit.
-        if let Some(r) = d.route.as_ref().filter(|r| r.kind != RouteType::Local) {
+        // cache entry (`ip route get`), which the host's own packet must
+        // fit (a forwarded one need not: see `forward`).
+        let own = matches!(lookup, Lookup::Output | Lookup::Reroute);
+        if let Some(r) = d
+            .route
+            .as_ref()
+            .filter(|r| own && r.kind != RouteType::Local)
+        {
             if let (mtu, Some(left)) = self.path_mtu(host, r, dst) {
                 if let Some(c) = d.candidates.iter_mut().find(|c| c.chosen) {
                     c.why.push_str(&format!(
@@ -3360,7 +3367,11 @@ impl Walker<'_, '_> {
         // ip_forward: a packet larger than the way out's MTU, with DF,
         // goes no further; the sender hears the MTU (ip_exceeds_mtu, before
         // FORWARD: measured on Linux 6.18, mangle FORWARD never saw it).
-        let path = self.path_mtu(host, &route, pkt.head().dst);
+        // The route's or the device's: not a path MTU the router learnt
+        // for the destination (ip_dst_mtu_maybe_forward, with
+        // ip_forward_use_pmtu 0; measured: a router that had learnt 1300
+        // forwarded 1400 bytes, and the next router refused them).
+        let path = (self.world.hosts[host].route_mtu(&route), None);
         let mtu = path.0;
         let len = pkt.head().total_len;
         if u32::from(len) > mtu && pkt.head().df {
