@@ -2037,7 +2037,7 @@ fn packets_larger_than_an_mtu() {
     assert_eq!(delivered_in(&back), "client");
     assert!(
         socket_of(&back).contains("news of the path's MTU (1440)")
-            && socket_of(&back).contains("client keeps 1440 as the path MTU to 10.96.100.10 for 10 minutes, for every socket (ip route get 10.96.100.10: cache expires 600sec mtu 1440)"),
+            && socket_of(&back).contains("client keeps 1440 as the path MTU to 10.96.100.10 for 10 minutes, for every socket (ip route get: cache expires 600sec mtu 1440)"),
         "{}",
         socket_of(&back)
     );
@@ -2106,6 +2106,34 @@ fn packets_larger_than_an_mtu() {
         "{}",
         drop_detail(&t)
     );
+
+    // An MTU under 552 named: the client learns 552, locked, and sends
+    // without DF from then on; node8 cuts such packets up.
+    let (mut w, mut s) = article_with_node8(|n| {
+        node8_routes(n, |r| {
+            r.replace(
+                "172.16.225.112 dev cali71ca141a178 scope link",
+                "172.16.225.112 dev cali71ca141a178 scope link mtu 500",
+            )
+        })
+    });
+    let spec = sized("client:192.168.11.200", "flask-ui", 500);
+    let t = send(&mut w, &mut s, &spec).unwrap();
+    assert_eq!(dropped(&t), ("node8", DropReason::FragNeeded));
+    let back = send(&mut w, &mut s, &reply_spec(&t).unwrap()).unwrap();
+    assert!(
+        socket_of(&back).contains("client keeps 552 as the path MTU to 10.96.100.10 (named 500, under the least it takes: its packets there leave without Don't Fragment) for 10 minutes"),
+        "{}",
+        socket_of(&back)
+    );
+    let t = send(&mut w, &mut s, &spec).unwrap();
+    let at_node8 = t.steps.iter().find(|st| st.ns == "node8").unwrap();
+    assert!(!at_node8.packet.ip.df, "sent without DF");
+    assert!(t
+        .steps
+        .iter()
+        .any(|st| st.ns == "node8" && matches!(&st.kind, StepKind::Fragment { mtu: 500, .. })));
+    assert_eq!(dropped(&t), (FLASK_POD, DropReason::NoConnection));
 
     // node8's own socket sizes its packet for the route to the ClusterIP
     // (ens33, 1500); OUTPUT's DNAT reroutes it to the pod's veth (1440):

@@ -306,6 +306,14 @@ struct Learnt {
     mtu: u32,
     /// When it was learnt (the clock's seconds).
     at: u64,
+    /// Named under 552, it was learnt as 552 and locked: the host's
+    /// packets to `dst` leave without Don't Fragment from then on.
+    locked: bool,
+}
+
+/// A learnt path MTU as `ip route get` shows it.
+fn cache_words(mtu: u32, left: u64) -> String {
+    format!("ip route get: cache expires {left}sec mtu {mtu}")
 }
 
 /// ip_rt_mtu_expires: how long a learnt path MTU holds, in seconds.
@@ -389,9 +397,13 @@ impl SimState {
     /// The path MTU `host` learnt for `dst` and still holds: the MTU, and
     /// the seconds it has left.
     fn learnt_mtu(&self, host: usize, dst: Ipv4Addr) -> Option<(u32, u64)> {
+        self.learnt(host, dst).map(|(l, left)| (l.mtu, left))
+    }
+
+    fn learnt(&self, host: usize, dst: Ipv4Addr) -> Option<(Learnt, u64)> {
         let l = self.pmtu.get(host)?.iter().find(|l| l.dst == dst)?;
         let left = (l.at + PMTU_EXPIRES).saturating_sub(self.clock);
-        (left > 0).then_some((l.mtu, left))
+        (left > 0).then_some((*l, left))
     }
 
     /// The peer record of `addr` on `host`, made as `inet_getpeer` makes
@@ -597,8 +609,8 @@ struct Walker<'w, 's> {
     /// Why the ICMP error just asked for was not made (its rate limit).
     held_back: Option<String>,
     /// A host's own packet rerouted after OUTPUT to a smaller MTU: the
-    /// new MTU, the one it was sized for, and the device (checked after
-    /// POSTROUTING).
+    /// new MTU, the one it was sized for, and whose MTU that is, in words
+    /// (checked after POSTROUTING).
     resized: Option<(u32, u32, String)>,
     /// A forwarded packet without DF larger than its way out's MTU: that
     /// MTU (it is fragmented after POSTROUTING).
@@ -2816,9 +2828,10 @@ impl Walker<'_, '_> {
             }
         }
         // A path MTU the host learnt for the destination: the route's
-        // cache entry (`ip route get`), which the host's own packet must
-        // fit (a forwarded one need not: see `forward`).
-        let own = matches!(lookup, Lookup::Output | Lookup::Reroute);
+        // cache entry (`ip route get`), which the host's own packet (or a
+        // tunnel's outer one) must fit (a forwarded one need not: see
+        // `forward`).
+        let own = matches!(lookup, Lookup::Output | Lookup::Reroute | Lookup::Tunnel);
         if let Some(r) = d
             .route
             .as_ref()
@@ -2827,7 +2840,8 @@ impl Walker<'_, '_> {
             if let (mtu, Some(left)) = self.path_mtu(host, r, dst) {
                 if let Some(c) = d.candidates.iter_mut().find(|c| c.chosen) {
                     c.why.push_str(&format!(
-                        "; with the path MTU {mtu} learnt for {dst} (ip route get: cache expires {left}sec mtu {mtu})"
+                        "; with the path MTU {mtu} learnt for {dst} ({})",
+                        cache_words(mtu, left)
                     ));
                 }
             }
@@ -2894,8 +2908,10 @@ impl Walker<'_, '_> {
         if let Some(v) = self.unusable(host, &route, by_rule.as_deref(), &pkt, None) {
             return v;
         }
-        // `mtu lock`: the host's own packets by this route go without DF.
-        if route.mtu_lock && pkt.outer.is_empty() {
+        // `mtu lock`, or a path MTU learnt locked (under 552): the host's
+        // own packets by this route go without DF.
+        let locked = (self.state.learnt(host, pkt.head().dst)).is_some_and(|(l, _)| l.locked);
+        if (route.mtu_lock || locked) && pkt.outer.is_empty() {
             pkt.head_mut().df = false;
         }
         if let Some(v) = self.too_big(host, &route, &pkt) {
@@ -2943,9 +2959,10 @@ impl Walker<'_, '_> {
             } else {
                 route.dev.clone()
             };
-            let mtu = self.path_mtu(host, &route, pkt.head().dst).0;
-            if route.kind != RouteType::Local && mtu < sized_for && pkt.outer.is_empty() {
-                self.resized = Some((mtu, sized_for, route.dev.clone().unwrap_or_default()));
+            let path = self.path_mtu(host, &route, pkt.head().dst);
+            if route.kind != RouteType::Local && path.0 < sized_for && pkt.outer.is_empty() {
+                let whose = Self::whose_mtu(&route, pkt.head().dst, path);
+                self.resized = Some((path.0, sized_for, whose));
             }
         }
         if route.kind == RouteType::Local || route.kind == RouteType::Broadcast {
@@ -3488,7 +3505,7 @@ impl Walker<'_, '_> {
         // larger than the new one's MTU: with DF, dropped as it leaves
         // (ip_fragment), after POSTROUTING and the connection's confirm
         // (measured on Linux 6.18); without (`mtu lock`), fragmented.
-        if let Some((mtu, sized_for, out)) = self.resized.take() {
+        if let Some((mtu, sized_for, whose)) = self.resized.take() {
             let len = pkt.head().total_len;
             // Only TCP keeps its DF here: a datagram's socket (IP_PMTUDISC_
             // WANT, the default) lets the kernel fragment it all the same
@@ -3498,7 +3515,7 @@ impl Walker<'_, '_> {
             } else if u32::from(len) > mtu {
                 let what = "the kernel drops it as it leaves (Don't Fragment is set) and tells the socket by an ICMP fragmentation needed to itself, over lo: TCP sends it again in segments that fit";
                 let detail = format!(
-                    "{len} bytes do not fit {out}'s MTU {mtu}, the way out after OUTPUT changed the destination: the socket sized the packet for the route it had first ({sized_for}; after a handshake, the peer's MSS may keep segments smaller); {what}"
+                    "{len} bytes do not fit {whose}, the way out after OUTPUT changed the destination: the socket sized the packet for the route it had first ({sized_for}; after a handshake, the peer's MSS may keep segments smaller); {what}"
                 );
                 return self.drop(host, DropReason::TooBig, detail, None, &pkt.clone());
             }
@@ -3758,7 +3775,11 @@ impl Walker<'_, '_> {
                 // ip_tunnel_xmit: the packet inside must fit the underlay's
                 // MTU less the 20 bytes IPIP adds; with DF its sender hears
                 // the MTU that fits, before anything is wrapped.
-                let under = d.route.as_ref().map_or(1500, |r| h.route_mtu(r));
+                // (dst_mtu: with a path MTU the node learnt for the gateway.)
+                let under = d
+                    .route
+                    .as_ref()
+                    .map_or(1500, |r| self.path_mtu(host, r, gw).0);
                 let inner_mtu = under.saturating_sub(20);
                 let len = pkt.head().total_len;
                 if u32::from(len) > inner_mtu && pkt.head().df {
@@ -4455,22 +4476,41 @@ impl Walker<'_, '_> {
         let Transport::Icmp { seq, .. } = pkt.transport else {
             return String::new();
         };
-        let mtu = u32::from(seq).max(MIN_PMTU);
-        if seq == 0
-            || self
-                .state
-                .learnt_mtu(host, dst)
-                .is_some_and(|(m, _)| m <= mtu)
-        {
+        let Some(route) = self.world.hosts[host].routes.lookup(dst).route else {
+            return String::new();
+        };
+        let name = self.ns(host).to_string();
+        let (now, left) = self.path_mtu(host, &route, dst);
+        let mtu = u32::from(seq);
+        // No MTU named, one larger than the path's, or a route under
+        // `mtu lock`: nothing learnt. The same, learnt less than 5
+        // minutes ago: kept as it is.
+        if seq == 0 || route.mtu_lock || mtu > now {
             return String::new();
         }
+        if let (true, Some(left)) = (mtu == now, left.filter(|l| *l > PMTU_EXPIRES / 2)) {
+            return format!(
+                "; {name} keeps {mtu} as the path MTU to {dst} as it had it ({})",
+                cache_words(mtu, left)
+            );
+        }
+        let (locked, mtu) = (mtu < MIN_PMTU, mtu.max(MIN_PMTU));
         let at = self.state.clock;
         let list = &mut self.state.pmtu[host];
         list.retain(|l| l.dst != dst);
-        list.push(Learnt { dst, mtu, at });
+        list.push(Learnt {
+            dst,
+            mtu,
+            at,
+            locked,
+        });
+        let lock = match locked {
+            true => format!(" (named {seq}, under the least it takes: its packets there leave without Don't Fragment)"),
+            false => String::new(),
+        };
         format!(
-            "; {} keeps {mtu} as the path MTU to {dst} for 10 minutes, for every socket (ip route get {dst}: cache expires {PMTU_EXPIRES}sec mtu {mtu})",
-            self.ns(host)
+            "; {name} keeps {mtu} as the path MTU to {dst}{lock} for 10 minutes, for every socket ({})",
+            cache_words(mtu, PMTU_EXPIRES)
         )
     }
 
@@ -4498,7 +4538,8 @@ impl Walker<'_, '_> {
     ) -> String {
         match (left, route.mtu) {
             (Some(left), _) => format!(
-                "the path MTU {mtu} learnt for {dst} from an ICMP fragmentation needed (ip route get: cache expires {left}sec mtu {mtu})"
+                "the path MTU {mtu} learnt for {dst} from an ICMP fragmentation needed ({})",
+                cache_words(mtu, left)
             ),
             (None, Some(_)) => format!("the route to {}'s mtu {mtu}", route.dst),
             (None, None) => format!("{}'s MTU {mtu}", route.dev.as_deref().unwrap_or("?")),
@@ -4525,10 +4566,6 @@ impl Walker<'_, '_> {
             );
             return self.drop(host, DropReason::NoSender, detail, None, &pkt);
         }
-        let learnt = match (t, code) {
-            (icmp::DEST_UNREACH, icmp::FRAG_NEEDED) => self.learn_mtu(host, q.ip.dst, &pkt),
-            _ => String::new(),
-        };
         let (errno, text, fatal) = icmp::errno(t, code);
         let connected = sender.is_some_and(|c| self.state.connected[host].contains(&c));
         // A connection the listener took and has not seen the handshake's
@@ -4541,9 +4578,16 @@ impl Walker<'_, '_> {
         let aborts = t == icmp::TIME_EXCEEDED
             || t == icmp::PARAM_PROBLEM
             || (t == icmp::DEST_UNREACH && code <= icmp::HOST_UNREACH);
-        // tcp_v4_err takes fragmentation needed as news of the path's MTU
-        // (which the simulator does not model), never as a failure.
+        // tcp_v4_err takes fragmentation needed as news of the path's MTU,
+        // never as a failure; the host learns it ([`Self::learn_mtu`]),
+        // but not from a half-open connection's (tcp_req_err).
         let mtu_news = proto == Proto::Tcp && t == icmp::DEST_UNREACH && code == icmp::FRAG_NEEDED;
+        let learnt = match (t, code) {
+            (icmp::DEST_UNREACH, icmp::FRAG_NEEDED) if !half_open => {
+                self.learn_mtu(host, q.ip.dst, &pkt)
+            }
+            _ => String::new(),
+        };
         if let (Proto::Tcp, false, Some(c), false) = (proto, connected, sender, mtu_news) {
             if !half_open || aborts {
                 // connect() fails, or the request goes: the socket is

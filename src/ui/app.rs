@@ -37,7 +37,11 @@ const AUTOSAVE_MS: u32 = 800;
 const CHUNKED_BYTES: usize = 256 * 1024;
 
 pub enum Msg {
+    /// A trace and its step picked (a packet in "Packets sent").
     Select(usize, usize),
+    /// A step picked in the list of steps: beside the picture, its box
+    /// follows the packet (see `browser::follow_packet`).
+    Pick(usize, usize),
     Step(Move),
     /// To the next step that changes the packet.
     NextChange,
@@ -1992,7 +1996,7 @@ impl Component for App {
                                 selected={step}
                                 upto={upto(t_sel)}
                                 filters={self.filters}
-                                onselect={link.callback(move |i| Msg::Select(t_sel, i))}
+                                onselect={link.callback(move |i| Msg::Pick(t_sel, i))}
                                 onfilters={link.callback(Msg::Filters)}
                             />
                             if hidden(t_sel) {
@@ -2219,10 +2223,9 @@ impl App {
             return false;
         }
         match msg {
-            Msg::Select(t, s) => {
+            Msg::Select(t, s) => self.go_to(t, s),
+            Msg::Pick(t, s) => {
                 self.go_to(t, s);
-                // (Picked in the list, beside the picture, its box alone
-                // follows: see follow_packet.)
                 self.follow = Some(browser::Follow::Step);
             }
             Msg::FormTo(spec) => {

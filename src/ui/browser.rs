@@ -873,7 +873,7 @@ pub fn follow_packet(why: Follow) {
     // A page at its top with the picture's box under the window's foot
     // (the send form above them): a key, or a link opened, brings it into
     // view.
-    let under = scroller.is_some() && (keys || link) && w.scroll_y().unwrap_or(0.0) == 0.0 && !pic_shown;
+    let under = scroller.is_some() && (keys || link) && w.scroll_y().unwrap_or(0.0) < 1.0 && !pic_shown;
     // Out of sight, or beside the list stepped in, the box alone follows
     // (the picture shows the packet when the learner comes back to it).
     let mut quiet = false;

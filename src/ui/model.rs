@@ -570,7 +570,7 @@ fn quoted_fields(p: &Packet) -> Option<Vec<(&'static str, String)>> {
         ("protocol", q.ip.protocol.to_string()),
     ];
     if q.ip.protocol == Proto::Icmp {
-        let (t, code) = ((q.dst_port & 0xff) as u8, (q.dst_port >> 8) as u8);
+        let (t, code) = icmp::type_code(q.dst_port);
         f.push(("type", format!("{t} ({})", icmp::name(t, code))));
         f.push(("id", q.src_port.to_string()));
     } else {
@@ -1023,6 +1023,30 @@ pub fn plural(n: usize, one: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A time exceeded's quoted packet reads as the echo request it was
+    /// (its tuple key, 256 × type + code, is 2048).
+    #[test]
+    fn a_quoted_echo_reads_as_an_echo_request() {
+        use crate::engine::sim::{send, SendSpec, SimState};
+        let sc = crate::engine::scenario::builtin("article").unwrap();
+        let mut w = crate::engine::World::build(&sc).unwrap();
+        let mut s = SimState::new(&w);
+        let mut spec = SendSpec::new("client:192.168.11.200", "10.96.100.10", Proto::Icmp);
+        spec.ttl = Some(1);
+        let t = send(&mut w, &mut s, &spec).unwrap();
+        let answer = match &t.steps.last().unwrap().kind {
+            StepKind::Drop {
+                response: Some(p), ..
+            } => (**p).clone(),
+            k => panic!("no answer: {k:?}"),
+        };
+        let fields = quoted_fields(&answer).unwrap();
+        assert!(
+            fields.contains(&("type", "8 (echo-request)".to_string())),
+            "{fields:?}"
+        );
+    }
 
     #[test]
     fn durations_read_in_units() {

@@ -533,7 +533,7 @@ fn lookup_values(set: &IpSet, dirs: &[bool], pkt: &Packet) -> Option<Vec<Value>>
                         icmp_type, code, ..
                     }) => Some(Value::Port(
                         proto,
-                        u16::from(*icmp_type) << 8 | u16::from(*code),
+                        crate::engine::packet::icmp::key(*icmp_type, *code, 0).1,
                     )),
                     // A protocol without ports tests as port 0.
                     _ => Some(Value::Port(
@@ -783,7 +783,7 @@ fn port_part(s: &str, bitmap: bool) -> Result<Part, String> {
                 "\"{ports}\" is not an ICMP type (a name, or type/code)"
             ));
         };
-        let v = u16::from(t) << 8 | u16::from(c);
+        let v = crate::engine::packet::icmp::key(t, c, 0).1;
         return Ok(Part::Port {
             proto: Some(1),
             lo: v,
