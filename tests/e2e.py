@@ -262,11 +262,12 @@ def main():
 # 608.7 kB with conntrack's tests of the connection, 609.7 kB with a
 # UI check's fixes (a field typed in kept in place, Escape, the ✕'s focus),
 # 610.3 kB with the picture scrolling in its own box, fitted to the
-# window, 611.1 kB with the path MTU a host learns;
+# window, 611.1 kB with the path MTU a host learns, 614.4 kB with a
+# review's fixes to it and ip route show cache in the editors;
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 612_000
+PAGE_BYTES_LIMIT = 615_000
 
 
 def page_size(dist):
@@ -1527,6 +1528,9 @@ def run(b, base):
     why = b.text("#drop-reason")
     check("the client learnt the path MTU: the same 1400 bytes again are refused at home, naming it",
           "client" in b.text("#verdict") and "1440 bytes do not fit the path MTU 1300 learnt for 10.96.100.10" in why and "cache expires" in why, why)
+    cache = b.text("#route-cache pre") if b.exists("#route-cache pre") else ""
+    check("…and the client's editors list it as ip route show cache does",
+          cache.startswith("10.96.100.10 via 192.168.11.58 dev eth0") and "mtu 1300" in cache, repr(cache))
     # A datagram larger than its sender's own MTU is not sent as one
     # packet (the kernel fragments it): "too big", not "dropped".
     b.select("#send-proto", "udp")

@@ -2056,6 +2056,11 @@ fn packets_larger_than_an_mtu() {
     assert_eq!(delivered_in(&t), FLASK_POD_54);
     let said = serde_json::to_string(&t).unwrap();
     assert!(said.contains("with the path MTU 1440 learnt for 10.96.100.10 (ip route get: cache expires 598sec mtu 1440)"), "{said}");
+    assert_eq!(
+        s.route_cache(&w, w.host("client").unwrap()),
+        ["10.96.100.10 via 192.168.11.58 dev eth0\n    cache expires 598sec mtu 1440"],
+        "ip route show cache"
+    );
     s.wait(600);
     let t = send(&mut w, &mut s, &on_conn(1401)).unwrap();
     assert_eq!(dropped(&t), ("node8", DropReason::FragNeeded));

@@ -406,6 +406,39 @@ impl SimState {
         (left > 0).then_some((*l, left))
     }
 
+    /// `host`'s learnt path MTUs as `ip route show cache` lists them (by
+    /// destination; each with its route's gateway and device).
+    pub fn route_cache(&self, world: &World, host: usize) -> Vec<String> {
+        let (Some(h), Some(list)) = (world.hosts.get(host), self.pmtu.get(host)) else {
+            return Vec::new();
+        };
+        let mut held: Vec<(Learnt, u64)> = list
+            .iter()
+            .filter_map(|l| self.learnt(host, l.dst))
+            .collect();
+        held.sort_by_key(|(l, _)| l.dst);
+        held.into_iter()
+            .map(|(l, left)| {
+                let r = h.routes.lookup(l.dst).route;
+                let via = r
+                    .as_ref()
+                    .and_then(|r| r.via)
+                    .map(|g| format!(" via {g}"))
+                    .unwrap_or_default();
+                let dev = r
+                    .as_ref()
+                    .and_then(|r| r.dev.clone())
+                    .map(|d| format!(" dev {d}"))
+                    .unwrap_or_default();
+                let lock = if l.locked { "lock " } else { "" };
+                format!(
+                    "{}{via}{dev}\n    cache expires {left}sec mtu {lock}{}",
+                    l.dst, l.mtu
+                )
+            })
+            .collect()
+    }
+
     /// The peer record of `addr` on `host`, made as `inet_getpeer` makes
     /// one: quiet for the last minute.
     fn peer(&mut self, host: usize, addr: Ipv4Addr) -> &mut Peer {

@@ -2142,6 +2142,7 @@ impl Component for App {
                         counters={Rc::new(state_shown.counters.iter().filter(|((h, _), _)| *h == self.editor_host).map(|((_, at), c)| (*at, *c)).collect::<HashMap<_, _>>())}
                         conntrack={Rc::new(state_shown.conntrack.get(self.editor_host).map(|t| t.list(state_shown.clock)).unwrap_or_default())}
                         neighbours={Rc::new(state_shown.neighbours(&s.world, self.editor_host))}
+                        route_cache={Rc::new(state_shown.route_cache(&s.world, self.editor_host))}
                         before_packet={hidden(t_sel).then(|| s.number(t_sel))}
                         rule_line={rule_line}
                         route_line={route_line}

@@ -75,6 +75,9 @@ pub struct EditorPanelProps {
     pub conntrack: Rc<Vec<String>>,
     /// This host's neighbour cache after the last packet (`ip neigh`).
     pub neighbours: Rc<Vec<String>>,
+    /// The path MTUs this host learnt (`ip route show cache`).
+    #[prop_or_default]
+    pub route_cache: Rc<Vec<String>>,
     /// In an exercise, the packet whose outcome is not reached yet: the
     /// counters, conntrack and neighbours shown are those it met.
     #[prop_or_default]
@@ -215,6 +218,16 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                 }
                 <p class="help">{ "The neighbour (ARP) cache after the last packet sent, the link-layer address named by the device that has it. An answer makes an entry REACHABLE for 30 s, then STALE: still used, without asking, and checked by a probe. The host that answers a request learns the asker too. \"Forget all packets, conntrack and ARP caches\" (under Packets sent) empties them. Packet Walk's clock moves 1 s for each packet sent, or as long as Wait says." }</p>
             </details>
+            if !props.route_cache.is_empty() {
+                <details class="conntrack-list" id="route-cache" open=true>
+                    <summary>{ format!("ip route show cache on {host_name}: {}", match props.route_cache.len() {
+                        1 => "1 path MTU".to_string(),
+                        n => format!("{n} path MTUs"),
+                    }) }</summary>
+                    <pre class="ct-lines" tabindex="0" aria-label={format!("ip route show cache on {host_name}")}>{ props.route_cache.join("\n") }</pre>
+                    <p class="help">{ "The path MTUs this host learnt from an ICMP fragmentation needed that reached one of its sockets: its own packets to that destination must fit it for 10 minutes (a router goes on forwarding by its route's MTU)." }</p>
+                </details>
+            }
         </section>
     }
 }
