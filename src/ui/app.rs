@@ -377,6 +377,8 @@ pub struct App {
     /// The page's own listeners: keys, the address's fragment, leaving the
     /// page, files dropped outside the editors, the window's size.
     _listeners: Vec<gloo_events::EventListener>,
+    /// What the picture's box was last fitted for (see `rendered`).
+    fitted: Option<(Option<String>, usize)>,
 }
 
 /// The scenario the page opens: named in the URL, or the last one shown.
@@ -1613,6 +1615,7 @@ impl Component for App {
             reached: Default::default(),
             form_gen: 0,
             _listeners: [keys, hash, pop, hide, system, drops.0, drops.1, outside, resize].into_iter().flatten().collect(),
+            fitted: None,
         }
     }
 
@@ -1641,7 +1644,15 @@ impl Component for App {
         if let Some(id) = self.open_listing.take() {
             browser::open_details(id);
         }
-        browser::fit_picture();
+        // The picture's box fitted to the window when what is above it
+        // may have changed (the scenario: its About), on a resize and at
+        // each follow; not on every render: its measure would force a
+        // layout of a large page, a 400-Service paste's, each time.
+        let fit = (self.session.base.clone(), self.session.world.hosts.len());
+        if first_render || self.fitted.as_ref() != Some(&fit) {
+            browser::fit_picture();
+            self.fitted = Some(fit);
+        }
         match self.follow.take() {
             // A damaged link opened the article at its top: there is no
             // linked step to go to.

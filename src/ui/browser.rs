@@ -807,6 +807,7 @@ pub fn note_input(i: Input) {
 /// anywhere (only from out of sight without the bar, where the send
 /// form's buttons would move).
 pub fn follow_packet(why: Follow) {
+    fit_picture();
     let Some(w) = window() else {
         return;
     };
