@@ -606,27 +606,37 @@ pub fn pad_for_notice() {
         return;
     };
     let style = root.style();
-    for p in ["scroll-padding-bottom", "--toast-room", "--bar-room"] {
-        let _ = style.remove_property(p);
-    }
+    // Each written only when it changes: a write makes the next measure
+    // lay the page out again (a send under a notice took twice as long
+    // with a 10k-service dump's editors).
     // Right above the narrow layout's step bar, as tall as it is.
     let bar = (d.query_selector(".step-controls").ok().flatten())
         .filter(|b| (window().and_then(|w| w.get_computed_style(b).ok().flatten()))
             .and_then(|s| s.get_property_value("position").ok())
             .is_some_and(|p| p == "fixed"))
         .map(|b| b.get_bounding_client_rect().height());
-    if let Some(h) = bar.filter(|_| d.query_selector(".toasts").ok().flatten().is_some()) {
-        let _ = style.set_property("--bar-room", &format!("{}px", (h + 8.0).round() as i32));
+    let bar = bar.filter(|_| d.query_selector(".toasts").ok().flatten().is_some());
+    set_root_var(&style, "--bar-room", bar.map(|h| format!("{}px", (h + 8.0).round() as i32)));
+    // From the notice's top to the window's foot (the narrow layout's
+    // step bar under it included). (An integer: formatting a float would
+    // bring its code into the page.)
+    let room = toasts_top().map(|top| format!("{}px", (window_height() - top + 8.0).round() as i32));
+    set_root_var(&style, "scroll-padding-bottom", room.clone());
+    // The steps' panel, sticky in the window, ends above it.
+    set_root_var(&style, "--toast-room", room);
+}
+
+/// Sets (or, with none, removes) a property of the root's style, only if
+/// it changes.
+fn set_root_var(style: &web_sys::CssStyleDeclaration, name: &str, value: Option<String>) {
+    let value = value.unwrap_or_default();
+    if style.get_property_value(name).ok().unwrap_or_default() == value {
+        return;
     }
-    if let Some(top) = toasts_top() {
-        // From the notice's top to the window's foot (the narrow layout's
-        // step bar under it included). (An integer: formatting a float
-        // would bring its code into the page.)
-        let room = format!("{}px", (window_height() - top + 8.0).round() as i32);
-        let _ = style.set_property("scroll-padding-bottom", &room);
-        // The steps' panel, sticky in the window, ends above it.
-        let _ = style.set_property("--toast-room", &room);
-    }
+    let _ = match value.as_str() {
+        "" => style.remove_property(name).map(|_| ()),
+        v => style.set_property(name, v),
+    };
 }
 
 /// Scrolls the page just enough that the floating notice does not hide
@@ -749,13 +759,7 @@ pub fn fit_picture() {
     } else {
         String::new()
     };
-    let style = root.style();
-    if style.get_property_value("--topo-room").ok().unwrap_or_default() != value {
-        let _ = match value.as_str() {
-            "" => style.remove_property("--topo-room"),
-            v => style.set_property("--topo-room", v).map(|()| String::new()),
-        };
-    }
+    set_root_var(&root.style(), "--topo-room", (!value.is_empty()).then_some(value));
 }
 
 /// Why the page may follow the packet on the picture.
