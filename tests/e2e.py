@@ -1504,11 +1504,16 @@ def run(b, base):
     b.clear("#send-len")
     b.type("#send-len", "1400")
     b.wait_until(lambda: "+1400 B" in b.text("#again-button"), "Again naming its data", 5)
-    b.click("#again-button")
-    b.wait_until(lambda: len(b.find_all(".history-item")) == 4, "the 1400 bytes")
-    b.click("#step-last")
-    b.wait_until(lambda: b.exists("#drop-reason"), "its drop", 5)
-    why = b.text("#drop-reason")
+
+    def again_refused(sent, what):
+        """Again, as packet #`sent`; its last step's Why."""
+        b.click("#again-button")
+        b.wait_until(lambda: len(b.find_all(".history-item")) == sent, what)
+        b.click("#step-last")
+        b.wait_until(lambda: b.exists("#drop-reason"), f"{what}'s drop", 5)
+        return b.text("#drop-reason")
+
+    why = again_refused(4, "the 1400 bytes")
     check("1400 bytes on the connection do not fit node8's route of mtu 1300: refused there, and the Why says with which MTU",
           "node8" in b.text("#verdict") and "1440 bytes do not fit the route to 172.16.3.64/26's mtu 1300" in why and "next-hop mtu 1300" in why, why)
     b.click("#outcome-reply")
@@ -1521,11 +1526,7 @@ def run(b, base):
     # again, are refused at home, with the MTU and its time left.
     b.js("[...document.querySelectorAll('.history-item')].find(i => i.textContent.includes('#4')).click()")
     b.wait_until(lambda: "#4" in b.text(".history-item.selected"), "the refused packet")
-    b.click("#again-button")
-    b.wait_until(lambda: len(b.find_all(".history-item")) == 6, "the 1400 bytes again")
-    b.click("#step-last")
-    b.wait_until(lambda: b.exists("#drop-reason"), "its refusal", 5)
-    why = b.text("#drop-reason")
+    why = again_refused(6, "the 1400 bytes again")
     check("the client learnt the path MTU: the same 1400 bytes again are refused at home, naming it",
           "client" in b.text("#verdict") and "1440 bytes do not fit the path MTU 1300 learnt for 10.96.100.10" in why and "cache expires" in why, why)
     cache = b.text("#route-cache pre") if b.exists("#route-cache pre") else ""
