@@ -1477,6 +1477,24 @@ def run(b, base):
     check("a link opens the editors on the host they showed", before.startswith("node54") and host() == before, f"{before!r} → {host()!r}")
     check("a link keeps what was typed in the send form and not sent", b.value("#send-to") == "10.96.100.10:8080", b.value("#send-to"))
 
+    # Where the send form is above the picture (820–1200 px wide), its box
+    # starts at the window's foot: the arrow keys bring it into view once,
+    # and it follows the packet from there.
+    was = b.js("return [outerWidth, outerHeight]")
+    b.set_size(1024, 768)
+    fresh(b, base + "?scenario=article")
+    below = b.js("return document.querySelector('.topo-scroll').getBoundingClientRect().top > innerHeight - 120")
+    b.js("document.activeElement && document.activeElement.blur()")
+    seen = []
+    for _ in range(6):
+        b.keys([KEY_RIGHT])
+        seen.append(b.js("const r = document.querySelector('.topo-scroll').getBoundingClientRect(),"
+                         " g = document.querySelector('.topo-marker .topo-glyph').getBoundingClientRect();"
+                         " return g.top >= Math.max(r.top, 0) && g.bottom <= Math.min(r.bottom, innerHeight)"))
+    check("at 1024×768 the picture starts under the window's foot, and → brings it into view with the packet in its box",
+          below and all(seen), [below, seen])
+    b.set_size(*was)
+
     # 5'. MTUs, as the README tells it: data goes on an open connection
     # (Linux puts none on a SYN); node8's route to node54's block given
     # mtu 1300, 1400 bytes sent with Again on the client's connection are
