@@ -1622,13 +1622,16 @@ def run(b, base):
           f"{len(b.find_all('.event'))} {b.text('.step-position')!r}")
     # One step after a pause is written at once: a reload right after it
     # comes back to it, not to the step before.
+    def reload_exercise(what):
+        b.js("location.reload()")
+        time.sleep(1)
+        b.wait(".step-position", 10)
+        b.wait_until(lambda: "of" in b.text(".step-position"), what, 10)
+
     time.sleep(1.0)
     b.click("#step-forward")
     b.wait_until(lambda: "5 of" in b.text(".step-position"), "one step on")
-    b.js("location.reload()")
-    time.sleep(1)
-    b.wait(".step-position", 10)
-    b.wait_until(lambda: "of" in b.text(".step-position"), "the exercise after the quick reload", 10)
+    reload_exercise("the exercise after the quick reload")
     check("a reload right after one step comes back to that step", "5 of" in b.text(".step-position"), b.text(".step-position"))
     # Quick steps wait for a pause to reach the address; a reload before
     # it comes back to the last one all the same (the tab notes it).
@@ -1636,10 +1639,7 @@ def run(b, base):
     b.click("#step-forward")
     b.click("#step-forward")
     b.wait_until(lambda: "7 of" in b.text(".step-position"), "two steps on")
-    b.js("location.reload()")
-    time.sleep(1)
-    b.wait(".step-position", 10)
-    b.wait_until(lambda: "of" in b.text(".step-position"), "the exercise after the quick steps' reload", 10)
+    reload_exercise("the exercise after the quick steps' reload")
     check("a reload within the pause after quick steps comes back to the last of them, its steps listed",
           "7 of" in b.text(".step-position") and len(b.find_all(".event")) == 7, f"{b.text('.step-position')!r} {len(b.find_all('.event'))}")
     # "Show all steps" asks first: the answer is one click away, not a slip.

@@ -542,8 +542,16 @@ pub fn focused_id() -> Option<String> {
 }
 
 pub fn focus(id: &str) -> bool {
+    focus_scrolling(id, true)
+}
+
+/// Focuses element `id`, the page scrolled to it or not; whether it took
+/// the focus.
+fn focus_scrolling(id: &str, scroll: bool) -> bool {
     html_element(id).is_some_and(|el| {
-        let _ = el.focus();
+        let o = web_sys::FocusOptions::new();
+        o.set_prevent_scroll(!scroll);
+        let _ = el.focus_with_options(&o);
         window()
             .and_then(|w| w.document())
             .and_then(|d| d.active_element())
@@ -555,18 +563,7 @@ pub fn focus(id: &str) -> bool {
 /// after a pointer, without scrolling the page to it (the page stays
 /// under the pointer); after a key, brought into view.
 pub fn focus_in_place(id: &str) -> bool {
-    if LAST_INPUT.with(std::cell::Cell::get) == Input::Keys {
-        return focus(id);
-    }
-    html_element(id).is_some_and(|el| {
-        let o = web_sys::FocusOptions::new();
-        o.set_prevent_scroll(true);
-        let _ = el.focus_with_options(&o);
-        window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.active_element())
-            .is_some_and(|a| a == *el.unchecked_ref::<web_sys::Element>())
-    })
+    focus_scrolling(id, LAST_INPUT.with(std::cell::Cell::get) == Input::Keys)
 }
 
 fn html_element(id: &str) -> Option<web_sys::HtmlElement> {
@@ -754,12 +751,8 @@ pub fn fit_picture() {
     let height = window_height();
     let top = b.get_bounding_client_rect().top() + w.scroll_y().unwrap_or(0.0);
     let room = (height - top - 16.0).round();
-    let value = if room >= (height * 0.4).max(240.0) {
-        format!("{}px", room as i32)
-    } else {
-        String::new()
-    };
-    set_root_var(&root.style(), "--topo-room", (!value.is_empty()).then_some(value));
+    let value = (room >= (height * 0.4).max(240.0)).then(|| format!("{}px", room as i32));
+    set_root_var(&root.style(), "--topo-room", value);
 }
 
 /// Why the page may follow the packet on the picture.
