@@ -1072,15 +1072,13 @@ fn headers(p: &Packet) -> (Vec<Header>, Header) {
     (outer, inner)
 }
 
-/// The card's nested boxes, near `at` ([`place_card`]).
-fn card(
-    layout: &Layout,
-    at: Point,
-    own: Option<Rect>,
-    top: Option<Rect>,
-    outer: &[Header],
-    inner: &Header,
-) -> Card {
+/// A card's labels, outermost first, with whether each is an
+/// encapsulating header.
+type Labels = Vec<(String, bool)>;
+
+/// The card's labels, and each nested box's size (the first is the
+/// card's).
+fn card_boxes(outer: &[Header], inner: &Header) -> (Labels, Vec<(i32, i32)>) {
     let mut labels: Vec<(String, bool)> = outer.iter().map(|h| (h.outer_label(), true)).collect();
     labels.push((inner.inner_label(), false));
     // Sizes from the inside out.
@@ -1096,11 +1094,25 @@ fn card(
         sizes.push((w, h));
     }
     sizes.reverse();
-    let (Point { x, y }, lead) = place_card(layout, at, w, h, own, top);
+    (labels, sizes)
+}
+
+/// The card's nested boxes, with its top left corner at `corner` (else
+/// where [`place_cards`] puts it for this step alone).
+fn card(layout: &Layout, spot: &Spot, corner: Option<Point>) -> Card {
+    let (labels, sizes) = card_boxes(&spot.outer, &spot.inner);
+    let (w, h) = sizes[0];
+    let scene = Scene::new(layout);
+    let Point { x, y } = corner.unwrap_or_else(|| {
+        let only = [(spot.at, spot.own)];
+        scene.place(layout, &only, w, h, spot.top)
+    });
+    let rect = Rect { x, y, w, h };
+    let lead = scene.lead(layout, &rect, spot.at, spot.own).1;
     let mut layers: Vec<CardLayer> = Vec::with_capacity(labels.len());
     for (k, (label, is_outer)) in labels.into_iter().enumerate() {
         let rect = match layers.last() {
-            None => Rect { x, y, w, h },
+            None => rect,
             Some(o) => Rect {
                 x: o.rect.x + CARD_NEST,
                 y: o.rect.y + CARD_HEAD_H,
@@ -1114,11 +1126,7 @@ fn card(
             outer: is_outer,
         });
     }
-    Card {
-        rect: Rect { x, y, w, h },
-        layers,
-        lead,
-    }
+    Card { rect, layers, lead }
 }
 
 /// Where the leader line from the glyph at `at` may meet `card`: on its
@@ -1180,128 +1188,209 @@ fn overlap(a: &Rect, b: &Rect) -> i64 {
     w * h
 }
 
-/// Where a `w`×`h` card for the glyph at `at` goes: of the places around
-/// the glyph (above, below, diagonally, beside, and in the gaps above and
-/// below its host's row; clamped into the picture), the one that hides
-/// the least text (host titles, device chips, captions; the glyph and
-/// `own`, the device the packet is on, ten times over), crosses the
-/// fewest lines (borders, buses) and whose leader line crosses the least
-/// text, then the nearest, then the first in that order.
-fn place_card(
-    layout: &Layout,
-    at: Point,
-    w: i32,
-    h: i32,
-    own: Option<Rect>,
-    top: Option<Rect>,
-) -> (Point, Point) {
-    const GAP: i32 = 10;
-    let glyph = Rect {
-        x: at.x - 13,
-        y: at.y - 10,
-        w: 26,
-        h: 20,
-    };
-    let mut obstacles: Vec<(Rect, i64)> = Vec::new();
-    // The text a leader line should not cross: host titles, device chips
-    // (all but the packet's own).
-    let mut texts = Vec::new();
-    for hb in &layout.hosts {
-        let lines = TITLE_H + if hb.note.is_some() { NOTE_H } else { 0 };
-        let text =
-            text_width(&hb.title, FONT).max(hb.note.as_deref().map_or(0, |n| text_width(n, FONT)));
-        let title = Rect {
-            x: hb.rect.x,
-            y: hb.rect.y,
-            w: hb.rect.w.min(text + 2 * PAD),
-            h: lines.min(hb.rect.h),
-        };
-        obstacles.push((title, 1));
-        texts.push(title);
-    }
-    for d in &layout.devices {
-        obstacles.push((d.rect, 1));
-        if own != Some(d.rect) {
+/// What a packet's card should not hide, and its leader line not cross.
+struct Scene {
+    /// Host titles, device chips and section captions.
+    obstacles: Vec<Rect>,
+    /// The text a leader line should not cross: host titles and device
+    /// chips.
+    texts: Vec<Rect>,
+}
+
+impl Scene {
+    fn new(layout: &Layout) -> Scene {
+        let mut obstacles = Vec::new();
+        let mut texts = Vec::new();
+        for hb in &layout.hosts {
+            let lines = TITLE_H + if hb.note.is_some() { NOTE_H } else { 0 };
+            let text = text_width(&hb.title, FONT)
+                .max(hb.note.as_deref().map_or(0, |n| text_width(n, FONT)));
+            let title = Rect {
+                x: hb.rect.x,
+                y: hb.rect.y,
+                w: hb.rect.w.min(text + 2 * PAD),
+                h: lines.min(hb.rect.h),
+            };
+            obstacles.push(title);
+            texts.push(title);
+        }
+        for d in &layout.devices {
+            obstacles.push(d.rect);
             texts.push(d.rect);
         }
-    }
-    for s in &layout.sections {
-        obstacles.push((
-            Rect {
+        for s in &layout.sections {
+            obstacles.push(Rect {
                 x: s.caption_at.x,
                 y: s.caption_at.y - 14,
                 w: text_width(&s.caption, CAPTION_FONT),
                 h: 18,
-            },
-            1,
-        ));
-    }
-    obstacles.push((glyph, 10));
-    if let Some(r) = own {
-        obstacles.push((r, 10));
-    }
-    let mut candidates = vec![
-        (at.x - w / 2, at.y - GAP - h),
-        (at.x - w / 2, at.y + GAP),
-        (at.x + 2 * GAP, at.y - GAP - h),
-        (at.x - 2 * GAP - w, at.y - GAP - h),
-        (at.x + 2 * GAP, at.y + GAP),
-        (at.x - 2 * GAP - w, at.y + GAP),
-        (at.x + 2 * GAP, at.y - h / 2),
-        (at.x - 2 * GAP - w, at.y - h / 2),
-        // Just under a bus (the gap below it holds the tallest card).
-        (at.x - w / 2, at.y + 5),
-        (at.x + GAP, at.y + 5),
-    ];
-    // In the gaps above and below the row of the outermost box around
-    // the packet (below its bus).
-    if let Some(t) = top {
-        for y in [t.y - 5 - h, t.bottom() + BUS_GAP + 5] {
-            candidates.extend([(at.x - w / 2, y), (t.right() - w, y), (t.x, y)]);
+            });
         }
-        // Beside the box, level with the glyph.
-        candidates.push((t.right() + GAP, at.y - h / 2));
+        Scene { obstacles, texts }
     }
-    let clamp = |v: i32, hi: i32| v.min(hi).max(2);
-    // The best place so far: a place whose card alone already costs more
-    // is not worth its leader's reckoning (the long part of the work).
-    let mut best: Option<(i64, Rect, Point)> = None;
-    for &(x, y) in &candidates {
-        let r = Rect {
-            x: clamp(x, layout.width - 2 - w),
-            y: clamp(y, layout.height - 2 - h),
-            w,
-            h,
+
+    /// What a card at `r` costs while the glyph is at `at` on `own` (the
+    /// device the packet is on), without its leader line: the text it
+    /// hides (the glyph and `own` ten times over), the lines it crosses,
+    /// and its distance from the glyph.
+    fn cost(&self, layout: &Layout, r: &Rect, at: Point, own: Option<Rect>) -> i64 {
+        let glyph = Rect {
+            x: at.x - 13,
+            y: at.y - 10,
+            w: 26,
+            h: 20,
         };
-        let hidden: i64 = obstacles.iter().map(|(o, k)| overlap(&r, o) * k).sum();
-        let crossed = 20 * lines_under(layout, &r);
+        let hidden: i64 = (self.obstacles.iter()).map(|o| overlap(r, o)).sum::<i64>()
+            + 10 * overlap(r, &glyph)
+            + own.map_or(0, |o| 10 * overlap(r, &o));
+        let crossed = 20 * lines_under(layout, r);
         let dx = (r.x - at.x).max(at.x - r.right()).max(0) as i64;
         let dy = (r.y - at.y).max(at.y - r.bottom()).max(0) as i64;
-        let base = hidden + crossed + 4 * (dx + dy);
-        if best.as_ref().is_some_and(|b| base >= b.0) {
-            continue;
-        }
-        // The leader's best way to the card: over the least text, across
-        // the fewest lines, the shortest.
-        let (led, lead) = leads(&r, at)
+        hidden + crossed + 4 * (dx + dy)
+    }
+
+    /// The leader line's best way from the glyph at `at` to the card at
+    /// `r`: over the least text (not `own`, the glyph's device), across
+    /// the fewest lines, the shortest. Its cost, and where it meets the
+    /// card.
+    fn lead(&self, layout: &Layout, r: &Rect, at: Point, own: Option<Rect>) -> (i64, Point) {
+        let texts: Vec<Rect> = (self.texts.iter())
+            .filter(|t| Some(**t) != own)
+            .copied()
+            .collect();
+        leads(r, at)
             .enumerate()
             .map(|(k, to)| {
                 let len = (to.x - at.x).abs() + (to.y - at.y).abs();
-                let cost = 48 * leader_over(&texts, at, to)
+                let cost = 400 * leader_over(&texts, at, to)
                     + 100 * leader_crossings(layout, at, to)
                     + i64::from(len) / 8;
                 ((cost, k), to)
             })
             .min_by_key(|(c, _)| *c)
             .map(|((cost, _), to)| (cost, to))
-            .unwrap_or((0, at));
-        // (Ties go to the earlier place.)
-        if best.as_ref().is_none_or(|b| base + led < b.0) {
-            best = Some((base + led, r, lead));
-        }
+            .unwrap_or((0, at))
     }
-    best.map(|(_, r, lead)| (Point { x: r.x, y: r.y }, lead))
-        .unwrap_or((Point { x: 2, y: 2 }, at))
+
+    /// Where a `w`×`h` card goes for a glyph that stands at each of
+    /// `spots` (a place, and the device there) in turn: of the places
+    /// around each (above, below, diagonally, beside, and in the gaps
+    /// above and below the row of `top`, the outermost box around them;
+    /// clamped into the picture), the one that costs least for them all
+    /// ([`Scene::cost`] and [`Scene::lead`]), then the first in that
+    /// order. Its top left corner.
+    fn place(
+        &self,
+        layout: &Layout,
+        spots: &[(Point, Option<Rect>)],
+        w: i32,
+        h: i32,
+        top: Option<Rect>,
+    ) -> Point {
+        const GAP: i32 = 10;
+        let clamp = |v: i32, hi: i32| v.min(hi).max(2);
+        let mut places: Vec<Rect> = Vec::new();
+        for &(at, _) in spots {
+            let mut candidates = vec![
+                (at.x - w / 2, at.y - GAP - h),
+                (at.x - w / 2, at.y + GAP),
+                (at.x + 2 * GAP, at.y - GAP - h),
+                (at.x - 2 * GAP - w, at.y - GAP - h),
+                (at.x + 2 * GAP, at.y + GAP),
+                (at.x - 2 * GAP - w, at.y + GAP),
+                (at.x + 2 * GAP, at.y - h / 2),
+                (at.x - 2 * GAP - w, at.y - h / 2),
+                // Just under a bus (the gap below it holds the tallest card).
+                (at.x - w / 2, at.y + 5),
+                (at.x + GAP, at.y + 5),
+            ];
+            // In the gaps above and below the row of the outermost box
+            // around the packet (below its bus).
+            if let Some(t) = top {
+                for y in [t.y - 5 - h, t.bottom() + BUS_GAP + 5] {
+                    candidates.extend([(at.x - w / 2, y), (t.right() - w, y), (t.x, y)]);
+                }
+                // Beside the box, level with the glyph.
+                candidates.push((t.right() + GAP, at.y - h / 2));
+            }
+            for (x, y) in candidates {
+                let r = Rect {
+                    x: clamp(x, layout.width - 2 - w),
+                    y: clamp(y, layout.height - 2 - h),
+                    w,
+                    h,
+                };
+                if !places.contains(&r) {
+                    places.push(r);
+                }
+            }
+        }
+        // The best place so far: a place whose card alone already costs
+        // more is not worth its leaders' reckoning (the long part of the
+        // work).
+        let mut best: Option<(i64, Rect)> = None;
+        for r in places {
+            let base: i64 = spots
+                .iter()
+                .map(|&(at, own)| self.cost(layout, &r, at, own))
+                .sum();
+            if best.as_ref().is_some_and(|b| base >= b.0) {
+                continue;
+            }
+            let led: i64 = spots
+                .iter()
+                .map(|&(at, own)| self.lead(layout, &r, at, own).0)
+                .sum();
+            // (Ties go to the earlier place.)
+            if best.as_ref().is_none_or(|b| base + led < b.0) {
+                best = Some((base + led, r));
+            }
+        }
+        best.map_or(Point { x: 2, y: 2 }, |(_, r)| Point { x: r.x, y: r.y })
+    }
+}
+
+/// Where the packet's card goes at each of `steps` (its top left
+/// corner): one place for each stay of the packet in one box (a node's
+/// namespace, a pod's), as large as the largest card of the stay and the
+/// best for all the places the glyph takes in it ([`Scene::place`]), so
+/// that the card keeps still while the glyph moves between the box's
+/// hooks and devices. On a wire (outside any box) it is placed for that
+/// step alone.
+pub fn place_cards(layout: &Layout, steps: &[Step]) -> Vec<Point> {
+    let scene = Scene::new(layout);
+    let spots: Vec<Spot> = steps.iter().map(|s| spot(layout, s)).collect();
+    // Each step's card size: measured again only when the headers change.
+    let mut sizes: Vec<(i32, i32)> = Vec::with_capacity(spots.len());
+    for (k, s) in spots.iter().enumerate() {
+        let same = k > 0 && spots[k - 1].outer == s.outer && spots[k - 1].inner == s.inner;
+        let size = match sizes.last() {
+            Some(&last) if same => last,
+            _ => card_boxes(&s.outer, &s.inner).1[0],
+        };
+        sizes.push(size);
+    }
+    let mut out = Vec::with_capacity(spots.len());
+    let mut k = 0;
+    while k < spots.len() {
+        let first = &spots[k];
+        let stay = spots[k..]
+            .iter()
+            .take_while(|s| s.host == first.host && (s.host.is_some() || s.at == first.at))
+            .count();
+        let mut glyphs: Vec<(Point, Option<Rect>)> = Vec::new();
+        let (mut w, mut h) = (0, 0);
+        for (s, size) in spots[k..k + stay].iter().zip(&sizes[k..k + stay]) {
+            if !glyphs.contains(&(s.at, s.own)) {
+                glyphs.push((s.at, s.own));
+            }
+            (w, h) = (w.max(size.0), h.max(size.1));
+        }
+        let corner = scene.place(layout, &glyphs, w, h, first.top);
+        out.extend(std::iter::repeat_n(corner, stay));
+        k += stay;
+    }
+    out
 }
 
 /// How much of the leader line from the glyph at `at` to `to` runs over
@@ -1372,8 +1461,38 @@ fn leader_crossings(layout: &Layout, at: Point, to: Point) -> i64 {
 /// Where the packet is at `step`: on the device the step names (receive,
 /// transmit, ARP, encapsulation), on the LAN bus between sender and next
 /// hop when it is transmitted on an Ethernet device joined to a bus, else
-/// in its namespace's box.
-pub fn packet_position(layout: &Layout, step: &Step) -> Marker {
+/// in its namespace's box. `card_at` is where its card goes
+/// ([`place_cards`]); without it, the card is placed for this step alone.
+pub fn packet_position(layout: &Layout, step: &Step, card_at: Option<Point>) -> Marker {
+    let spot = spot(layout, step);
+    let card = card(layout, &spot, card_at);
+    Marker {
+        at: spot.at,
+        place: spot.place,
+        ns: step.ns.clone(),
+        device: step_device(step).map(str::to_string),
+        outer: spot.outer,
+        inner: spot.inner,
+        card,
+    }
+}
+
+/// Where the packet is at a step, before its card is placed.
+struct Spot {
+    place: Place,
+    /// Where the glyph goes.
+    at: Point,
+    /// The device the packet is on.
+    own: Option<Rect>,
+    /// The box the packet is in (a node's, a pod's).
+    host: Option<usize>,
+    /// The outermost box around the packet (a pod's node).
+    top: Option<Rect>,
+    outer: Vec<Header>,
+    inner: Header,
+}
+
+fn spot(layout: &Layout, step: &Step) -> Spot {
     let (host, device) = layout.locate(step);
     let next_hop = match &step.kind {
         StepKind::Transmit { next_hop, .. } => Some(*next_hop),
@@ -1497,15 +1616,17 @@ pub fn packet_position(layout: &Layout, step: &Step) -> Marker {
         }
         _ => None,
     };
-    let card = card(layout, at, own, top, &outer, &inner);
-    Marker {
-        at,
+    Spot {
+        host: match &place {
+            Place::Host { host } | Place::Device { host, .. } => Some(*host),
+            _ => None,
+        },
         place,
-        ns: step.ns.clone(),
-        device: step_device(step).map(str::to_string),
+        at,
+        own,
+        top,
         outer,
         inner,
-        card,
     }
 }
 
@@ -1711,14 +1832,15 @@ mod tests {
             let (sc, t) = walk(name);
             let l = layout(&sc);
             check(&l);
-            for s in &t.steps {
+            let cards = place_cards(&l, &t.steps);
+            for (s, card) in t.steps.iter().zip(cards) {
                 for (ns, dev) in named_devices(s) {
                     let h = l
                         .host(&ns)
                         .unwrap_or_else(|| panic!("{name}: no box for {ns}"));
                     assert!(l.device(h, &dev).is_some(), "{name}: no box for {ns}/{dev}");
                 }
-                let m = packet_position(&l, s);
+                let m = packet_position(&l, s, Some(card));
                 assert_ne!(m.place, Place::Nowhere);
                 assert!(inside_picture(&l, &m.card.rect), "{:?}", m.card);
                 for w in m.card.layers.windows(2) {
@@ -1747,9 +1869,10 @@ mod tests {
                     h: TITLE_H - 10,
                 })
                 .collect();
+            let cards = place_cards(&l, &t.steps);
             let bad: Vec<String> = (t.steps.iter().enumerate())
                 .filter_map(|(i, s)| {
-                    let m = packet_position(&l, s);
+                    let m = packet_position(&l, s, Some(cards[i]));
                     let (lines, led) = (
                         lines_under(&l, &m.card.rect),
                         leader_over(&titles, m.at, m.card.lead),
@@ -1768,6 +1891,52 @@ mod tests {
         assert!(all.is_empty(), "{}", all.join("\n"));
     }
 
+    /// While the packet stays in one box (node8's namespace, a pod's),
+    /// its card keeps still, the largest of the stay included (node54's
+    /// IPIP card, then the packet it held): only the glyph moves between
+    /// the box's hooks and devices. In the remote scenario the card moves
+    /// 5 times in 143 steps (18 times when each step places it alone).
+    #[test]
+    fn the_packets_card_keeps_still_while_the_packet_stays_in_a_box() {
+        for (name, moves) in [("article", 3), ("article-remote", 5)] {
+            let (sc, t) = walk(name);
+            let l = layout(&sc);
+            let cards = place_cards(&l, &t.steps);
+            let markers: Vec<Marker> = (t.steps.iter().zip(&cards))
+                .map(|(s, c)| packet_position(&l, s, Some(*c)))
+                .collect();
+            let corner = |m: &Marker| (m.card.rect.x, m.card.rect.y);
+            let mut moved = 0;
+            for (k, w) in markers.windows(2).enumerate() {
+                let same_box = match (&w[0].place, &w[1].place) {
+                    (
+                        Place::Host { host: a } | Place::Device { host: a, .. },
+                        Place::Host { host: b } | Place::Device { host: b, .. },
+                    ) => a == b,
+                    _ => false,
+                };
+                if same_box {
+                    assert_eq!(
+                        corner(&w[0]),
+                        corner(&w[1]),
+                        "{name}: the card moved from step {} to {}",
+                        k + 1,
+                        k + 2
+                    );
+                }
+                moved += usize::from(corner(&w[0]) != corner(&w[1]));
+            }
+            assert_eq!(moved, moves, "{name}");
+        }
+        let (sc, t) = walk("article-remote");
+        let l = layout(&sc);
+        let alone: Vec<(i32, i32)> = (t.steps.iter())
+            .map(|s| packet_position(&l, s, None).card.rect)
+            .map(|r| (r.x, r.y))
+            .collect();
+        assert_eq!(alone.windows(2).filter(|w| w[0] != w[1]).count(), 18);
+    }
+
     #[test]
     fn marker_sits_on_the_veth_that_transmits() {
         let (sc, t) = walk("article");
@@ -1778,7 +1947,7 @@ mod tests {
             .enumerate()
             .find(|(_, s)| matches!(&s.kind, StepKind::Transmit { dev, .. } if dev == "cali71ca141a178"))
             .unwrap();
-        let m = packet_position(&l, step);
+        let m = packet_position(&l, step, None);
         let n8 = l.host("node8").unwrap();
         let cali = l.device(n8, "cali71ca141a178").unwrap();
         assert_eq!(
@@ -1822,7 +1991,7 @@ mod tests {
             .iter()
             .find(|s| matches!(&s.kind, StepKind::Transmit { .. }))
             .unwrap();
-        let m = packet_position(&l, first);
+        let m = packet_position(&l, first, None);
         let Place::Wire { from, to, path, .. } = &m.place else {
             panic!("{:?}", m.place)
         };
@@ -1830,7 +1999,7 @@ mod tests {
         assert_eq!(l.devices[to.unwrap()].name, "ens33");
         assert_eq!(path.first().map(|p| p.x), l.stub(*from).map(|s| s.x));
         // Determinism.
-        assert_eq!(m, packet_position(&l, first));
+        assert_eq!(m, packet_position(&l, first, None));
     }
 
     #[test]
@@ -1845,7 +2014,7 @@ mod tests {
                     && matches!(&s.kind, StepKind::Transmit { dev, .. } if dev == "ens33")
             })
             .unwrap();
-        let m = packet_position(&l, step);
+        let m = packet_position(&l, step, None);
         let n8 = l.device(l.host("node8").unwrap(), "ens33").unwrap();
         let n54 = l.device(l.host("node54").unwrap(), "ens33").unwrap();
         match &m.place {
@@ -1890,7 +2059,7 @@ mod tests {
             .iter()
             .find(|s| matches!(&s.kind, StepKind::Encap { .. }))
             .unwrap();
-        let m = packet_position(&l, enc);
+        let m = packet_position(&l, enc, None);
         let tunl = l.device(l.host("node8").unwrap(), "tunl0").unwrap();
         assert!(matches!(m.place, Place::Device { device, .. } if device == tunl));
     }
@@ -2056,7 +2225,7 @@ mod tests {
         let (_, t) = walk("article");
         let mut s = t.steps[3].clone();
         s.ns = "ghost".into();
-        let m = packet_position(&l, &s);
+        let m = packet_position(&l, &s, None);
         assert_eq!(m.place, Place::Nowhere);
         assert!(inside_picture(&l, &m.card.rect));
         s.ns = "node3".into();
@@ -2064,14 +2233,14 @@ mod tests {
             dev: "eth9".into(),
             from: None,
         };
-        let m = packet_position(&l, &s);
+        let m = packet_position(&l, &s, None);
         assert!(matches!(m.place, Place::Host { .. }));
         // A transmit to a next hop that is not drawn stays at the sender's stub.
         s.kind = StepKind::Transmit {
             dev: "ens33".into(),
             next_hop: Some("10.0.0.250".parse().unwrap()),
         };
-        let m = packet_position(&l, &s);
+        let m = packet_position(&l, &s, None);
         let d = l.device(l.host("node3").unwrap(), "ens33").unwrap();
         assert!(matches!(&m.place, Place::Wire { from, to: None, .. } if *from == d));
         assert_eq!(m.at.y, l.stub(d).unwrap().bus_y);

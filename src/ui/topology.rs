@@ -114,20 +114,23 @@ fn emphasis(
 #[function_component(Topology)]
 pub fn topology(props: &TopologyProps) -> Html {
     let layout: Rc<Layout> = use_memo(ByPtr(props.scenario.clone()), |s| layout::layout(&s.0));
-    // Where each step happens, computed once per trace.
-    let places = use_memo(
+    // Where each step happens, and where the packet's card goes (it keeps
+    // still while the packet stays in one node), computed once per trace.
+    let placed = use_memo(
         (ByPtr(layout.clone()), props.trace.clone().map(ByPtr)),
-        |(l, t)| {
-            t.as_ref()
-                .map(|t| t.0.steps.iter().map(|s| l.0.locate(s)).collect::<Vec<_>>())
-                .unwrap_or_default()
+        |(l, t)| match t {
+            Some(t) => (
+                t.0.steps.iter().map(|s| l.0.locate(s)).collect::<Vec<_>>(),
+                layout::place_cards(&l.0, &t.0.steps),
+            ),
+            None => Default::default(),
         },
     );
-
+    let (places, cards) = (&placed.0, &placed.1);
     let current = props.trace.as_ref().and_then(|t| {
         let last = t.steps.len().checked_sub(1)?;
         let i = props.step.min(last);
-        Some((i, layout::packet_position(&layout, &t.steps[i])))
+        Some((i, layout::packet_position(&layout, &t.steps[i], cards.get(i).copied())))
     });
     let visited = match &current {
         Some((i, _)) => &places[..(i + 1).min(places.len())],
