@@ -267,7 +267,7 @@ def main():
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 615_000
+PAGE_BYTES_LIMIT = 618_000
 
 
 def page_size(dist):
@@ -1252,7 +1252,7 @@ def run(b, base):
           b.text("#rules-node8-cmd-result") == "Applied: -I FORWARD 1 -d 172.16.225.112/32 -j DROP", b.text("#rules-node8-cmd-result"))
     # Too large to autosave (2.2 MB, the dump and a long comment): a
     # reload shows the last session that was saved, and says what it
-    # leaves out (once).
+    # leaves out (once) and what came back.
     big = os.path.join(tempfile.mkdtemp(), "big.iptables-save")
     with open(big, "w") as f:
         f.write(text + "# padding\n" * 110_000)
@@ -1265,7 +1265,7 @@ def run(b, base):
     said = b.text(".notice")
     check("a reload after a dump too large to autosave says the session shown is the last saved, and what is missing",
           "held a text too large for the browser's storage (node8's rules, " in said and "Load the file again" in said
-          and not b.exists("#editors .vlist-scroll"), said[:300])
+          and "this is the last session that was" in said, said[:300])
     b.js("location.reload()")
     b.wait(".step-position", 20)
     time.sleep(0.5)
@@ -1961,7 +1961,9 @@ def run(b, base):
     check("121 Services: the form lists 20, and finds one by part of its name",
           listed == 20 and "20 of 121 Services" in count and found == "d/s77"
           and "1 of 121 Services match \"s77\"" in b.text("#cluster-find-count"), f"{listed} / {count} / {found} / {b.text('#cluster-find-count')}")
-    lines = len(b.value("#cluster-yaml").splitlines())
+    # (The empty line after the last newline, where the caret may stand,
+    # has its number too.)
+    lines = b.value("#cluster-yaml").count("\n") + 1
     numbered = lambda: b.js("return [...document.querySelectorAll('#cluster-yaml')].map(a => a.closest('.code-editor').querySelectorAll('.ln')).map(l => [l.length, l[l.length - 1].textContent])[0]")
     top = numbered()
     b.js("const a = document.getElementById('cluster-yaml'); a.scrollTop = a.scrollHeight; a.dispatchEvent(new Event('scroll'));")
@@ -2300,6 +2302,19 @@ def run(b, base):
     time.sleep(0.3)
     back = b.js(in_view)
     check("…and a packet sent there is brought into view on the picture, above the step bar", back[0] and back[1], back)
+    # In a blog post's frame, the embed scrolls itself, never the post.
+    b.js("document.open(); document.write('<body style=\"margin:0\"><p style=\"height:900px\">The post.</p>"
+         "<iframe id=\"pw\" src=\"/?embed=1\" width=\"600\" height=\"600\"></iframe><p style=\"height:2000px\">More of it.</p></body>'); document.close()")
+    b.js("document.getElementById('pw').scrollIntoView()")
+    post = b.js("return scrollY")
+    b.cmd("POST", "/frame", {"id": 0})
+    b.wait("#verdict", 20)
+    b.js("document.getElementById('embed-send').click()")
+    time.sleep(0.3)
+    inside = b.js("return [scrollY > 0, document.activeElement.id]")
+    b.cmd("POST", "/frame/parent", {})
+    check("…and, framed in a post, scrolls its own page to the form, not the post around it",
+          inside == [True, "send-from"] and b.js("return scrollY") == post, [post, b.js("return scrollY"), inside])
     fresh(b, base + "?embed=1&scenario=calico-ipip#v2.AAAA")
     bar = b.js("const c = document.querySelector('.step-controls'); return [c.scrollWidth, c.clientWidth, document.querySelector('.step-position').textContent]")
     check("a narrow embed's step bar holds a three-digit step count without scrolling", bar[0] <= bar[1], bar)

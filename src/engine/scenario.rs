@@ -568,10 +568,14 @@ impl Scenario {
     /// Parses a scenario from JSON, with the line and column of a syntax error.
     pub fn from_json(text: &str) -> Result<Scenario, Errors> {
         serde_json::from_str(crate::engine::text::without_bom(text)).map_err(|e| {
+            // (The place once, as the error's line and column.)
+            let said = e.to_string();
+            let at = format!(" at line {} column {}", e.line(), e.column());
+            let said = said.strip_suffix(&at).unwrap_or(&said);
             Errors::from(ParseError::new(
                 e.line(),
                 e.column(),
-                format!("scenario JSON: {e}"),
+                format!("scenario JSON: {said}"),
             ))
         })
     }

@@ -560,14 +560,22 @@ fn opening_session() -> (Session, Option<Notice>) {
 /// save that cannot be replayed is moved aside, never overwritten.
 fn start(name: &str) -> (Session, Option<Notice>) {
     match restore_or_builtin(name) {
-        Ok((s, restored)) => (
-            s,
-            restored.map(|what| {
-                Notice::info(format!(
+        Ok((s, restored)) => {
+            // The session before a reload was too large to autosave: the
+            // one shown is the last that was, and the page says what is
+            // missing (and what of the learner's came back).
+            let n = match (browser::take_unsaved(s.base.as_deref()), restored) {
+                (Some(what), came) => Notice::info(format!(
+                    "The session you had here last held a text too large for the browser's storage ({what}): it was not saved, so this is the last session that was{}. Load the file again (Import…, or drop it on the editor) to go on with it.",
+                    came.map(|c| format!(" ({c})")).unwrap_or_default()
+                )),
+                (None, Some(what)) => Notice::info(format!(
                     "Your last session with this scenario was restored from this browser ({what}). \"Reset\" goes back to the built-in scenario."
-                ))
-            }),
-        ),
+                )),
+                (None, None) => return (s, None),
+            };
+            (s, Some(n))
+        }
         // Nothing is wrong with the save: it stays where it is.
         Err(e) if !generator::loaded() && needs_generator(name) => article_instead(name, &e),
         Err(e) => {
@@ -1423,14 +1431,6 @@ impl Component for App {
         let (mut session, notice) = initial_session();
         // An embedded page never touches the reader's storage.
         let embed = browser::query("embed").is_some_and(|v| v == "1");
-        // The session before a reload was too large to autosave: the one
-        // shown is the last that was, and the page says what is missing.
-        let notice = match notice {
-            None if !embed => browser::take_unsaved(session.base.as_deref()).map(|what| {
-                Notice::info(format!("The session you had here last held a text too large for the browser's storage ({what}): it was not saved, so this is the last session that was. Load the file again (Import…, or drop it on the editor) to go on with it."))
-            }),
-            n => n,
-        };
         // Opened from a link or a file, now or before (restored from its
         // autosave): see `replace_session`.
         let foreign = (!embed && browser::is_foreign(session.base.as_deref()))
@@ -1644,6 +1644,13 @@ impl Component for App {
         if let Some(id) = self.open_listing.take() {
             browser::open_details(id);
         }
+        // The notice's room first: the picture's box and the steps' panel
+        // end above it, and the packet is followed in what is left.
+        let toasts = self.notice.is_some() || self.importing.is_some();
+        if toasts || self.toasts_rendered {
+            browser::pad_for_notice();
+        }
+        self.toasts_rendered = toasts;
         // The picture's box fitted to the window when what is above it
         // may have changed (the scenario: its About), on a resize and at
         // each follow; not on every render: its measure would force a
@@ -1678,11 +1685,6 @@ impl Component for App {
             self.focus_fallback.clear();
         }
         let notice = self.notice.as_ref().map(|n| n.text.clone());
-        let toasts = self.notice.is_some() || self.importing.is_some();
-        if toasts || self.toasts_rendered {
-            browser::pad_for_notice();
-        }
-        self.toasts_rendered = toasts;
         if notice.is_some() && notice != self.notice_rendered {
             browser::keep_focus_clear_of_notice();
             self.notice_focus = browser::focused_id();
@@ -2147,6 +2149,7 @@ impl Component for App {
                     <EditorPanel
                         hosts={Rc::new(s.world.hosts.iter().map(|h| (h.name().to_string(), h.spec.kind)).collect::<Vec<_>>())}
                         host={self.editor_host}
+                        example={AttrValue::from(crate::ui::model::example_command(s.trace().map(|t| &**t)))}
                         drafts={s.drafts.get(self.editor_host).cloned().unwrap_or_default()}
                         ruleset={RulesRef(s.world.hosts.get(self.editor_host).and_then(|h| h.rules.clone()))}
                         routes={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.routes.clone()).unwrap_or_default())}
@@ -2548,7 +2551,7 @@ impl App {
                     .and_then(|w| w.document())
                     .and_then(|d| d.get_element_by_id("cluster-yaml"))
                 {
-                    el.scroll_into_view();
+                    browser::scroll_to(&el, true);
                 }
             }
             Msg::ClusterLayout(layout) => self.form_edit(ctx, FormEdit::Layout(layout)),

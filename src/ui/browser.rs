@@ -550,8 +550,14 @@ pub fn focus(id: &str) -> bool {
 fn focus_scrolling(id: &str, scroll: bool) -> bool {
     html_element(id).is_some_and(|el| {
         let o = web_sys::FocusOptions::new();
-        o.set_prevent_scroll(!scroll);
+        // (A framed page scrolls itself: the browser would scroll the
+        // page around the frame too.)
+        let framed = framed();
+        o.set_prevent_scroll(!scroll || framed);
         let _ = el.focus_with_options(&o);
+        if scroll && framed {
+            scroll_to(&el, false);
+        }
         window()
             .and_then(|w| w.document())
             .and_then(|d| d.active_element())
@@ -577,10 +583,71 @@ fn html_element(id: &str) -> Option<web_sys::HtmlElement> {
 /// appeared below the window's edge).
 pub fn reveal(id: &str) {
     if let Some(el) = html_element(id) {
-        let o = web_sys::ScrollIntoViewOptions::new();
-        o.set_block(web_sys::ScrollLogicalPosition::Nearest);
-        el.scroll_into_view_with_scroll_into_view_options(&o);
+        scroll_to(&el, false);
     }
+}
+
+/// Whether the page is shown in another page's frame (an embed in a
+/// blog post).
+fn framed() -> bool {
+    window()
+        .and_then(|w| Some((w.top().ok()??, w)))
+        .is_some_and(|(top, w)| !js_sys::Object::is(&top, &w))
+}
+
+/// Scrolls `el` into view: its top to the top (`start`), else just
+/// enough. In a frame, only this page and the boxes in it scroll: the
+/// browser's own scrolling would move the page around the frame too (a
+/// blog post jumping under its reader).
+pub fn scroll_to(el: &web_sys::Element, start: bool) {
+    if !framed() {
+        let o = web_sys::ScrollIntoViewOptions::new();
+        o.set_block(if start {
+            web_sys::ScrollLogicalPosition::Start
+        } else {
+            web_sys::ScrollLogicalPosition::Nearest
+        });
+        el.scroll_into_view_with_scroll_into_view_options(&o);
+        return;
+    }
+    let Some(w) = window() else {
+        return;
+    };
+    // How far to scroll a view from `top` to `bottom` (page px) to show el.
+    let by = |top: f64, bottom: f64| {
+        let r = el.get_bounding_client_rect();
+        if start || r.top() < top {
+            r.top() - top
+        } else if r.bottom() > bottom {
+            (r.bottom() - bottom).min(r.top() - top)
+        } else {
+            0.0
+        }
+    };
+    // The boxes that scroll around it, innermost first, then the window.
+    let mut at = el.parent_element();
+    while let Some(p) = at {
+        let scrolls = (w.get_computed_style(&p).ok().flatten())
+            .and_then(|st| st.get_property_value("overflow-y").ok())
+            .is_some_and(|o| o == "auto" || o == "scroll")
+            && p.scroll_height() > p.client_height()
+            && p.parent_element().is_some();
+        if scrolls {
+            let top = p.get_bounding_client_rect().top() + f64::from(p.client_top());
+            let dy = by(top, top + f64::from(p.client_height()));
+            p.set_scroll_top(p.scroll_top() + dy.round() as i32);
+        }
+        at = p.parent_element();
+    }
+    // (Less the room the root keeps for what floats over the window's
+    // foot: an embed's step bar.)
+    let pad = (w.document().and_then(|d| d.document_element()))
+        .and_then(|root| w.get_computed_style(&root).ok().flatten())
+        .and_then(|st| st.get_property_value("scroll-padding-bottom").ok())
+        // (Whole pixels: parsing a float would cost the page 15 kB.)
+        .and_then(|v| v.split(['.', 'p']).next()?.parse::<i32>().ok())
+        .map_or(0.0, f64::from);
+    w.scroll_by_with_x_and_y(0.0, by(0.0, window_height() - pad));
 }
 
 /// The top of the floating notice (and a parse's progress), if one shows.
@@ -691,11 +758,7 @@ pub fn show_why() {
             let dy = el.get_bounding_client_rect().top() - p.get_bounding_client_rect().top() - bar - 8.0;
             p.set_scroll_top(p.scroll_top() + dy as i32);
         }
-        None => {
-            let o = web_sys::ScrollIntoViewOptions::new();
-            o.set_block(web_sys::ScrollLogicalPosition::Start);
-            el.scroll_into_view_with_scroll_into_view_options(&o);
-        }
+        None => scroll_to(&el, true),
     }
 }
 
@@ -707,21 +770,21 @@ pub fn open_details(id: &str) {
     };
     let _ = el.set_attribute("open", "");
     if let Some(s) = (el.query_selector("summary").ok().flatten()).and_then(|s| s.dyn_into::<web_sys::HtmlElement>().ok()) {
-        let _ = s.focus();
+        let o = web_sys::FocusOptions::new();
+        o.set_prevent_scroll(true);
+        let _ = s.focus_with_options(&o);
     }
-    let o = web_sys::ScrollIntoViewOptions::new();
-    o.set_block(web_sys::ScrollLogicalPosition::Start);
-    el.scroll_into_view_with_scroll_into_view_options(&o);
+    scroll_to(&el, true);
 }
 
 /// Focuses element `id` and scrolls the page to put its top at the top of
 /// the window (focus alone scrolls a tall element only partly in).
 pub fn focus_top(id: &str) {
     if let Some(el) = html_element(id) {
-        let _ = el.focus();
-        let o = web_sys::ScrollIntoViewOptions::new();
-        o.set_block(web_sys::ScrollLogicalPosition::Start);
-        el.scroll_into_view_with_scroll_into_view_options(&o);
+        let o = web_sys::FocusOptions::new();
+        o.set_prevent_scroll(true);
+        let _ = el.focus_with_options(&o);
+        scroll_to(&el, true);
     }
 }
 
@@ -963,7 +1026,15 @@ pub fn follow_packet(why: Follow) {
         // out of the window.
         let glyph = rect(".topo-marker .topo-glyph").unwrap_or(glyph);
         let page = keys || reveal || link || panel.top() <= 12.0 || !shown(&glyph, (0.0, foot));
-        if rest.abs() < 1.0 || !page || quiet {
+        // (The margins aside: a packet at the picture's very end, its
+        // box scrolled as far as it goes, is in view when the box shows it
+        // whole.)
+        let (vlo, vhi) = frame(b);
+        let whole = [Some(glyph), rect(".topo-marker g[class^='topo-card'] > rect")]
+            .into_iter()
+            .flatten()
+            .all(|r| r.top() >= vlo && r.bottom() <= vhi);
+        if rest.abs() < 1.0 || !page || quiet || whole {
             return;
         }
     }

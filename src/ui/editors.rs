@@ -66,6 +66,8 @@ pub struct CommandResult {
 #[derive(Properties, PartialEq)]
 pub struct EditorPanelProps {
     pub hosts: Rc<Vec<(String, HostKind)>>,
+    /// An example for the iptables command line's placeholder.
+    pub example: AttrValue,
     pub host: usize,
     pub drafts: Drafts,
     pub ruleset: RulesRef,
@@ -158,6 +160,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                             key={field.as_str()}
                             {field}
                             host={host_name.clone()}
+                            example={props.example.clone()}
                             text={d.text.clone()}
                             applied={d.applied.clone()}
                             pending={d.pending()}
@@ -236,6 +239,8 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
 struct FieldProps {
     field: Field,
     host: String,
+    /// An example for the iptables command line's placeholder.
+    example: AttrValue,
     text: Rc<str>,
     /// The text in use (what "go back" returns to).
     applied: Rc<str>,
@@ -419,7 +424,7 @@ fn field_editor(props: &FieldProps) -> Html {
         },
         (EditorView::Text, _) if large => html! {
             <LargeText key={props.host.clone()} id={id.clone()} {what} label={format!("{what} of {}, listed line by line", props.host)} text={props.text.clone()} highlight={props.highlight} goto={*goto} errors={props.errors.clone()}
-                command_result={props.command_result.clone()}
+                command_result={props.command_result.clone()} example={props.example.clone()}
                 oncommand={(field == Field::Rules).then(|| props.oncommand.clone())}
                 onrevert={{ let applied = props.applied.clone(); props.onedit.reform(move |_: ()| (field, applied.clone())) }} />
         },
@@ -432,7 +437,7 @@ fn field_editor(props: &FieldProps) -> Html {
                     // Rules change by command too, as on a node; not while
                     // the text shown is not the one in use.
                     if field == Field::Rules && props.errors.is_empty() && props.text == props.applied {
-                        <CommandLine id={id.clone()} oncommand={props.oncommand.clone()} result={props.command_result.clone()} />
+                        <CommandLine id={id.clone()} oncommand={props.oncommand.clone()} result={props.command_result.clone()} example={props.example.clone()} />
                     }
                 </>
             }
@@ -536,7 +541,9 @@ pub fn code_editor(props: &CodeProps) -> Html {
     let area = use_node_ref();
     let gutter = use_node_ref();
     let bands = use_node_ref();
-    let lines = line_count(&props.text).max(1);
+    // As many numbers as the textarea has lines: the empty one after a
+    // last newline, where the caret may stand, has its number too.
+    let lines = bytecount(props.text.as_bytes()) + 1;
     // A long text numbers only the lines around the view: thousands of
     // numbers would be thousands of elements to make on every edit.
     let first = use_state_eq(|| 1usize);
@@ -710,6 +717,8 @@ struct LargeProps {
     oncommand: Option<Callback<String>>,
     /// The last command run here and what came of it.
     command_result: Option<Rc<CommandResult>>,
+    /// An example command for the line's placeholder.
+    example: AttrValue,
     /// Puts the text in use back in place of a listing with errors.
     onrevert: Callback<()>,
 }
@@ -773,7 +782,7 @@ fn large_text(props: &LargeProps) -> Html {
                     { "." }
                 </p>
             } else if let Some(cb) = &props.oncommand {
-                <CommandLine id={props.id.clone()} oncommand={cb.clone()} result={props.command_result.clone()} />
+                <CommandLine id={props.id.clone()} oncommand={cb.clone()} result={props.command_result.clone()} example={props.example.clone()} />
             }
         </div>
     }
@@ -786,7 +795,10 @@ struct CommandLineProps {
     oncommand: Callback<String>,
     /// The last command run here and what came of it.
     result: Option<Rc<CommandResult>>,
+    /// An example command for the placeholder.
+    example: AttrValue,
 }
+
 
 /// An `iptables` command line for a host's rules (`-I FORWARD 1 … -j
 /// DROP`), and what the last command said.
@@ -826,7 +838,7 @@ fn command_line(props: &CommandLineProps) -> Html {
                 <input id={format!("{}-cmd", props.id)} type="text" spellcheck="false" value={(*cmd).clone()} oninput={oncmd}
                     aria-describedby={props.result.as_ref().map(|_| result_id.clone())}
                     aria-invalid={props.result.as_ref().filter(|r| r.outcome.is_err() && *cmd == r.line).map(|_| "true")}
-                    placeholder="-I FORWARD 1 -d 172.16.225.112/32 -j DROP" />
+                    placeholder={props.example.clone()} />
                 <button type="submit">{ "Run" }</button>
             </form>
             if let Some(r) = props.result.as_deref() {
@@ -1015,3 +1027,4 @@ fn route_n(props: &RouteNProps) -> Html {
         </>
     }
 }
+

@@ -67,12 +67,26 @@ pub fn header_view(props: &HeaderProps) -> Html {
                     { format!("{} layer", layer_name(st.layer)) }
                 </span>
             </h3>
-            <p class="step-summary"><code>{ render::stage(st) }</code>{ " " }{ crate::ui::events::unbroken(&render::summary(st)) }<span class="muted">{ where_ }</span>
+            <p class="step-summary"><code>{ render::stage(st) }</code>{ " " }
+                {
+                    match &st.kind {
+                        StepKind::RuleMatch { rule, target, .. } => html! { format!("rule {} matches → {target}", rule.index) },
+                        _ => crate::ui::events::unbroken(&render::summary(st)),
+                    }
+                }
+                <span class="muted">{ where_ }</span>
                 // The explanation is under the headers (which so stay in
                 // one place): one click away. (Hidden by the style sheet
                 // for a step without one.)
                 <span class="why-jump"><span class="muted" aria-hidden="true">{ " · " }</span><button type="button" class="link-button" title="Go to this step's explanation, under the headers"
-                    onclick={Callback::from(|_| crate::ui::browser::show_why())}>{ "Why" }<span aria-hidden="true">{ " ↓" }</span></button></span></p>
+                    onclick={Callback::from(|_| crate::ui::browser::show_why())}>{ "Why" }<span aria-hidden="true">{ " ↓" }</span></button></span>
+                // A matched rule's text on lines of its own, at most two:
+                // the headers below stay in place from step to step (the
+                // explanation has the text whole).
+                if let StepKind::RuleMatch { rule, .. } = &st.kind {
+                    <code class="rule-text step-rule" title={rule.text.clone()}>{ crate::ui::events::unbroken(&rule.text) }</code>
+                }
+            </p>
             <div class="layers">
                 { for removed.iter().map(|r| html! {
                     <div class="hdr hdr-removed">

@@ -1020,6 +1020,17 @@ pub fn plural(n: usize, one: &str) -> String {
     }
 }
 
+/// An `iptables` command to show as an example on a host's command line:
+/// one that drops, where a node forwards it, what the packet of `trace`
+/// was last sent to (the article's pod, after the DNAT), so that trying it
+/// shows a drop; without a packet, one that needs none.
+pub fn example_command(trace: Option<&Trace>) -> String {
+    match trace.and_then(|t| t.steps.last()) {
+        Some(s) => format!("-I FORWARD 1 -d {}/32 -j DROP", s.packet.ip.dst),
+        None => "-I INPUT 1 -p icmp -j DROP".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1383,5 +1394,24 @@ mod tests {
             ),
             "{lines:?}"
         );
+    }
+
+    /// The command line's example drops the address the packet was last
+    /// sent to, after its DNAT, in each article scenario (the remote
+    /// one's pod is on node54); without a packet, one that needs none.
+    #[test]
+    fn the_example_command_drops_the_packets_endpoint() {
+        use crate::engine::sim::{send, SimState};
+        for (name, says) in [
+            ("article", "-I FORWARD 1 -d 172.16.225.112/32 -j DROP"),
+            ("article-remote", "-I FORWARD 1 -d 172.16.3.70/32 -j DROP"),
+        ] {
+            let sc = crate::engine::scenario::builtin(name).unwrap();
+            let mut w = crate::engine::World::build(&sc).unwrap();
+            let mut s = SimState::new(&w);
+            let t = send(&mut w, &mut s, &sc.preset.clone().unwrap().to_spec()).unwrap();
+            assert_eq!(example_command(Some(&t)), says, "{name}");
+        }
+        assert_eq!(example_command(None), "-I INPUT 1 -p icmp -j DROP");
     }
 }
