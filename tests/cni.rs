@@ -1250,18 +1250,49 @@ fn each_generated_rule_links_back_to_its_object() {
     );
 }
 
+/// A value the API server (or, for the LAN's interface, Linux) would not
+/// take is reported at its own line, before it reaches the rules' comments
+/// and the routes it would be written into (a space in an interface's name
+/// made a route `dev ens33 x`; a newline, a route of its own).
 #[test]
-fn a_bad_pod_cidr_is_reported_at_its_own_line() {
-    let e =
-        Cluster::from_yaml("kind: Node\nmetadata:\n  name: n1\nspec:\n  podCIDR: 10.244.0.0/33\n")
-            .unwrap_err();
-    assert_eq!(
-        (e.0[0].line, e.0[0].message.as_str()),
+fn a_bad_value_is_reported_at_its_own_line() {
+    let long = "n".repeat(300);
+    for (yaml, line, says) in [
         (
+            "kind: Node\nmetadata:\n  name: n1\nspec:\n  podCIDR: 10.244.0.0/33\n".to_string(),
             5,
-            "spec.podCIDR: \"10.244.0.0/33\" is not an IPv4 CIDR (like 10.244.1.0/24)"
-        )
-    );
+            "spec.podCIDR: \"10.244.0.0/33\" is not an IPv4 CIDR (like 10.244.1.0/24)".to_string(),
+        ),
+        (
+            "kind: Network\ninterface: ens33 x\n".into(),
+            2,
+            "interface: device name \"ens33 x\" holds a '/', ':' or a space, which Linux does not take in a device's name".into(),
+        ),
+        (
+            "kind: Network\ninterface: \"ens33\\n10.0.0.0/8 dev lo\"\n".into(),
+            2,
+            "interface: device name \"ens33\\n10.0.0.0/8 dev lo\" is longer than 15 characters (Linux's IFNAMSIZ)".into(),
+        ),
+        (
+            "kind: Service\nmetadata:\n  name: flask ui\n".into(),
+            3,
+            "metadata.name: \"flask ui\" is not a name the API server takes: at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit".into(),
+        ),
+        (
+            "kind: Pod\nmetadata:\n  name: curl\n  namespace: ms.test\n".into(),
+            4,
+            "metadata.namespace: \"ms.test\" is not a name the API server takes: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit".into(),
+        ),
+        (
+            format!("kind: Node\nmetadata:\n  name: {long}\n"),
+            3,
+            format!("metadata.name: \"{}…\" is not a name the API server takes", &long[..40]),
+        ),
+    ] {
+        let e = Cluster::from_yaml(&yaml).unwrap_err();
+        assert_eq!(e.0[0].line, line, "{yaml}");
+        assert!(e.0[0].message.starts_with(&says), "{}", e.0[0].message);
+    }
 }
 
 /// A route the learner wrote in place of one of the CNI's (a blackhole for
@@ -2071,4 +2102,31 @@ fn physdev_sees_the_bridge_ports_as_the_kernel_does() {
     assert!(out("")
         .unwrap_err()
         .contains("PHYSDEV: no physdev option specified"));
+}
+
+/// A real cluster's `kubectl get pods -A -o yaml` holds pods on their
+/// node's own network (kube-proxy's, calico-node's): they are the node's
+/// processes, not pods with a veth, and the cluster builds as without them.
+/// Two pods of one address are refused at the second (before, one of the
+/// two /32 routes silently went).
+#[test]
+fn host_network_pods_are_the_nodes_and_a_pod_address_is_given_once() {
+    let host_pods = "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-proxy-x1, namespace: kube-system}\nspec: {nodeName: node8, hostNetwork: true}\nstatus: {podIP: 192.168.11.58}\n---\n\
+        apiVersion: v1\nkind: Pod\nmetadata: {name: calico-node-x2, namespace: kube-system}\nspec: {nodeName: node8}\nstatus: {podIP: 192.168.11.58}\n";
+    let with = cni::build(&calico_with(host_pods), "t", "t").unwrap_or_else(|e| panic!("{e}"));
+    let without = cni::build(&cluster("calico-ipip"), "t", "t").unwrap();
+    assert_eq!(with.hosts.len(), without.hosts.len());
+    assert_eq!(
+        with.host("node8").unwrap().routes.to_text(),
+        without.host("node8").unwrap().routes.to_text()
+    );
+    let twin = "apiVersion: v1\nkind: Pod\nmetadata: {name: curl2, namespace: default}\nspec: {nodeName: node8}\nstatus: {podIP: 172.16.225.101}\n";
+    let e = cni::build(&calico_with(twin), "t", "t")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("pod default/curl2 has address 172.16.225.101, as pod ")
+            && e.contains("the CNI gives each pod an address of its own"),
+        "{e}"
+    );
 }

@@ -826,6 +826,18 @@ fn scenario_errors_name_the_host_and_line() {
         )),
         "{e}"
     );
+    // A host's name Kubernetes would not take (65,536 characters: it once
+    // overflowed the CLI's table), a device's Linux would not.
+    let mut sc: Scenario = scenario::builtin("article").unwrap();
+    let node8 = sc.host_mut("node8").unwrap();
+    node8.name = "n".repeat(65_536);
+    node8.devices[0].name = "ens 33".into();
+    let e = World::build(&sc).unwrap_err().to_string();
+    assert!(
+        e.contains("is 65536 characters long: a host's name (a node's, a pod's) is 1 to 253")
+            && e.contains("device name \"ens 33\" holds a '/', ':' or a space"),
+        "{e}"
+    );
     // A bridge port must be a veth of the host (by its name, or by its far
     // end's host/device): docker0 given node8's NIC and a pod's eth0 whose
     // near end is on node8, not node51.

@@ -202,6 +202,11 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
         }
     };
     for p in &cluster.pods {
+        // (On its node's own network, without saying hostNetwork: the
+        // node's processes, as an endpoint there is.)
+        if p.ip.is_some_and(|ip| nodes.iter().any(|n| n.ip == ip)) {
+            continue;
+        }
         let Some(ip) = p.ip else {
             errors.push(err(
                 p.line,
@@ -225,10 +230,22 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
             line: p.ip_line,
         });
     }
-    // Each address's pod, by its place in `out`.
+    // Each address's pod, by its place in `out`: one pod an address (the
+    // CNI's IPAM hands each out once).
     let mut by_ip: HashMap<Ipv4Addr, usize> = HashMap::new();
     for (i, p) in out.iter().enumerate() {
-        by_ip.entry(p.ip).or_insert(i);
+        match by_ip.get(&p.ip).map(|&k| &out[k]) {
+            Some(first) => errors.push(err(
+                p.line,
+                format!(
+                    "pod {}/{} has address {}, as pod {}/{} (line {}) has: the CNI gives each pod an address of its own",
+                    p.namespace, p.name, p.ip, first.namespace, first.name, first.line
+                ),
+            )),
+            None => {
+                by_ip.insert(p.ip, i);
+            }
+        }
     }
     for s in &cluster.slices {
         for e in &s.endpoints {
@@ -244,6 +261,16 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
                 .filter_map(|p| p.port.map(|n| (p.protocol, n)))
                 .collect();
             if let Some(existing) = by_ip.get(&ip).map(|&i| &mut out[i]) {
+                if let Some(named) = e.pod.as_ref().filter(|n| **n != existing.name) {
+                    errors.push(err(
+                        e.line,
+                        format!(
+                            "the endpoint {ip} of {}/{} is pod {named}, but pod {}/{} (line {}) has that address: the CNI gives each pod an address of its own",
+                            s.namespace, s.service, existing.namespace, existing.name, existing.line
+                        ),
+                    ));
+                    continue;
+                }
                 for port in ports {
                     if !existing.ports.contains(&port) {
                         existing.ports.push(port);

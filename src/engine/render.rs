@@ -378,9 +378,21 @@ pub fn response_name(r: &crate::engine::packet::Packet) -> String {
 /// The trace as a plain-text table (the CLI's default output).
 pub fn table(t: &Trace) -> String {
     let mut out = String::new();
-    let w_ns = t.steps.iter().map(|s| s.ns.len()).max().unwrap_or(2).max(2);
+    // (Columns at most 64 wide: a longer name runs on past its column.)
+    let w_ns = t
+        .steps
+        .iter()
+        .map(|s| s.ns.len())
+        .max()
+        .unwrap_or(2)
+        .clamp(2, 64);
     let stages: Vec<String> = t.steps.iter().map(stage).collect();
-    let w_stage = stages.iter().map(String::len).max().unwrap_or(5).max(5);
+    let w_stage = stages
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(5)
+        .clamp(5, 64);
     out.push_str(&format!(
         "{:>3}  {:<w_ns$}  {:<w_stage$}  what happened\n",
         "#", "ns", "stage"

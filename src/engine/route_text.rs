@@ -292,6 +292,23 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
             })
         };
         match w {
+            "via" if r.via.is_some() => {
+                return Err(err_at(
+                    line,
+                    line_no,
+                    w,
+                    "a second \"via\": a route has one gateway (ip route says \"use nexthop syntax to specify multiple via\"; multipath routes are not simulated)",
+                ));
+            }
+            "dev" | "oif" if r.dev.is_some() => {
+                let v = words.get(k + 1).copied().unwrap_or_default();
+                return Err(err_at(
+                    line,
+                    line_no,
+                    w,
+                    format!("a second \"{w}\": a route goes out one device (ip route says: Either \"dev\" is duplicate, or \"{v}\" is a garbage)"),
+                ));
+            }
             "via" => {
                 let mut v = value(k, "a gateway address")?;
                 if v == "inet" {
@@ -967,6 +984,18 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
                 1,
                 31,
                 "unknown keyword \"colour\"",
+            ),
+            (
+                "10.0.0.0/8 dev eth0 dev eth1",
+                1,
+                21,
+                "a second \"dev\": a route goes out one device (ip route says: Either \"dev\" is duplicate, or \"eth1\" is a garbage)",
+            ),
+            (
+                "default via 10.0.0.1 via 10.0.0.2 dev eth0",
+                1,
+                22,
+                "a second \"via\": a route has one gateway (ip route says \"use nexthop syntax to specify multiple via\"; multipath routes are not simulated)",
             ),
             (
                 "10.0.0.0/8 via 10.0.0.1",

@@ -601,6 +601,27 @@ pub struct Dev {
     pub peer: Option<(usize, usize)>,
 }
 
+/// A network device's name as Linux takes it (`dev_valid_name`): 1 to 15
+/// characters, no `/`, `:` or white space, not `.` or `..`.
+pub fn device_name_error(name: &str) -> Option<String> {
+    let why = if name.is_empty() {
+        "is empty"
+    } else if name.len() > 15 {
+        "is longer than 15 characters (Linux's IFNAMSIZ)"
+    } else if name == "." || name == ".." {
+        "is not a name Linux takes"
+    } else if name
+        .chars()
+        .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+    {
+        "holds a '/', ':' or a space, which Linux does not take in a device's name"
+    } else {
+        return None;
+    };
+    let shown: String = name.chars().take(40).collect();
+    Some(format!("device name \"{}\" {why}", shown.escape_debug()))
+}
+
 /// One network namespace, compiled.
 #[derive(Clone, Debug)]
 pub struct Netns {
@@ -796,7 +817,21 @@ impl World {
                     format!("host \"{}\" is defined twice", h.name),
                 ));
             }
+            if h.name.is_empty() || h.name.len() > 253 {
+                let shown: String = h.name.chars().take(40).collect();
+                errors.push(ParseError::new(
+                    0,
+                    0,
+                    format!(
+                        "host name \"{shown}…\" is {} characters long: a host's name (a node's, a pod's) is 1 to 253",
+                        h.name.chars().count()
+                    ),
+                ));
+            }
             for (j, d) in h.devices.iter().enumerate() {
+                if let Some(why) = device_name_error(&d.name) {
+                    errors.push(ParseError::new(0, 0, format!("host {}: {why}", h.name)));
+                }
                 if h.devices[..j].iter().any(|o| o.name == d.name) {
                     errors.push(ParseError::new(
                         0,

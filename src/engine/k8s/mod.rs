@@ -326,17 +326,43 @@ fn metadata(doc: At, r: &mut Report) -> Option<(String, String)> {
     };
     let m = At::new(meta, "metadata");
     let name = match r.ok(m.get("name"))? {
-        Some(n) => r.ok(At::new(n, "metadata.name").text())?,
+        Some(n) => r.ok(dns_name(At::new(n, "metadata.name"), 253, true))?,
         None => {
             r.errors.push(m.error("name is missing"));
             return None;
         }
     };
     let ns = match r.ok(m.get("namespace"))? {
-        Some(n) => r.ok(At::new(n, "metadata.namespace").text())?,
+        Some(n) => r.ok(dns_name(At::new(n, "metadata.namespace"), 63, false))?,
         None => "default".to_string(),
     };
     Some((ns, name))
+}
+
+/// A name as the API server takes it (a DNS subdomain with `dots`, else
+/// a label): lowercase letters, digits, `-` (and `.`), starting and ending
+/// with a letter or digit, at most `max` characters. (Anything else would
+/// end up in the rules' comments and the pods' routes as it is.)
+fn dns_name(n: At, max: usize, dots: bool) -> Result<String, ParseError> {
+    let t = n.text()?;
+    let ok_char =
+        |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (dots && c == '.');
+    let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !t.is_empty()
+        && t.len() <= max
+        && t.chars().all(ok_char)
+        && ends(t.chars().next())
+        && ends(t.chars().last())
+    {
+        return Ok(t);
+    }
+    let shown: String = t.chars().take(40).collect();
+    let more = if t.chars().count() > 40 { "…" } else { "" };
+    Err(n.error(format_args!(
+        "\"{}{more}\" is not a name the API server takes: at most {max} lowercase letters, digits{}, starting and ending with a letter or digit",
+        shown.escape_debug(),
+        if dots { ", '-' and '.'" } else { " and '-'" },
+    )))
 }
 
 fn ip_at(n: At) -> Result<IpAddr, ParseError> {
@@ -962,6 +988,11 @@ fn pod(doc: At, r: &mut Report) -> Option<Pod> {
     };
     if let Some(spec) = r.ok(doc.get("spec")).flatten() {
         let spec = At::new(spec, "spec");
+        // A pod on its node's own network (kube-proxy's, calico-node's, a
+        // control plane's) is the node's processes: no netns, no veth.
+        if field(spec, "hostNetwork", r, |n| n.boolean()) == Some(true) {
+            return None;
+        }
         pod.node_name = field(spec, "nodeName", r, |n| {
             pod.node_line = n.line();
             n.text()
@@ -1055,7 +1086,13 @@ fn network(doc: At, r: &mut Report) -> Option<Network> {
     Some(Network {
         mode,
         cluster_cidr: field(doc, "clusterCIDR", r, cidr),
-        interface: field(doc, "interface", r, |n| n.text()),
+        interface: field(doc, "interface", r, |n| {
+            let t = n.text()?;
+            match crate::engine::scenario::device_name_error(&t) {
+                Some(why) => Err(n.error(why)),
+                None => Ok(t),
+            }
+        }),
         gateway: field(doc, "gateway", r, |n| match ip_at(n)? {
             IpAddr::V4(a) => Ok(a),
             IpAddr::V6(_) => Err(n.error("expected an IPv4 address")),
