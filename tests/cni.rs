@@ -1284,6 +1284,16 @@ fn a_bad_value_is_reported_at_its_own_line() {
             "metadata.namespace: \"ms.test\" is not a name the API server takes: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit".into(),
         ),
         (
+            "kind: Pod\nmetadata:\n  name: curl\nspek:\n  nodeName: node54\n".into(),
+            4,
+            "unknown field \"spek\": the API server refuses it; did you mean \"spec\"?".into(),
+        ),
+        (
+            "kind: Service x1\nmetadata:\n  name: flask-ui\n".into(),
+            1,
+            "kind: \"Service x1\" is not a kind: a kind is one word".into(),
+        ),
+        (
             format!("kind: Node\nmetadata:\n  name: {long}\n"),
             3,
             format!("metadata.name: \"{}…\" is not a name the API server takes", &long[..40]),
@@ -2110,7 +2120,7 @@ fn physdev_sees_the_bridge_ports_as_the_kernel_does() {
 /// Two pods of one address are refused at the second (before, one of the
 /// two /32 routes silently went).
 #[test]
-fn host_network_pods_are_the_nodes_and_a_pod_address_is_given_once() {
+fn host_network_pods_are_the_nodes_and_an_address_is_given_once() {
     let host_pods = "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-proxy-x1, namespace: kube-system}\nspec: {nodeName: node8, hostNetwork: true}\nstatus: {podIP: 192.168.11.58}\n---\n\
         apiVersion: v1\nkind: Pod\nmetadata: {name: calico-node-x2, namespace: kube-system}\nspec: {nodeName: node8}\nstatus: {podIP: 192.168.11.58}\n";
     let with = cni::build(&calico_with(host_pods), "t", "t").unwrap_or_else(|e| panic!("{e}"));
@@ -2127,6 +2137,16 @@ fn host_network_pods_are_the_nodes_and_a_pod_address_is_given_once() {
     assert!(
         e.contains("pod default/curl2 has address 172.16.225.101, as pod ")
             && e.contains("the CNI gives each pod an address of its own"),
+        "{e}"
+    );
+    // A node's address is a host's (0.0.0.0 was taken, and routes went
+    // `via 0.0.0.0`).
+    let zero = "apiVersion: v1\nkind: Node\nmetadata: {name: node99}\nspec: {podCIDR: 172.16.99.0/26}\nstatus:\n  addresses:\n  - {type: InternalIP, address: 0.0.0.0}\n";
+    let e = cni::build(&calico_with(zero), "t", "t")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("node node99's InternalIP 0.0.0.0 is not a host's address"),
         "{e}"
     );
 }

@@ -409,7 +409,17 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
             );
             Some((n.cidr_line, why))
         };
-        if let Some((line, why)) = same_ip.or_else(overlap) {
+        // A host's address: not 0.0.0.0, loopback, multicast or the
+        // broadcast address (the routes to its pods would go through it).
+        let not_host =
+            (ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || ip.is_broadcast())
+                .then(|| {
+                    (
+                        n.ip_line,
+                        format!("InternalIP {ip} is not a host's address"),
+                    )
+                });
+        if let Some((line, why)) = same_ip.or(not_host).or_else(overlap) {
             errors.push(err(line, format!("node {}'s {why}", n.name)));
             continue;
         }

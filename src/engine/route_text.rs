@@ -144,10 +144,18 @@ fn is_ipv6_line(words: &[&str]) -> bool {
         RouteType::parse(w).is_some() || matches!(*w, "multicast" | "anycast" | "throw" | "nat")
     });
     let dst = words.get(usize::from(typed)).copied().unwrap_or("");
-    // (`pref`, a router's preference, is IPv6's only: `default dev wg0
-    // … pref medium` has no address to tell.)
+    // (`pref`, a router's preference, is printed for IPv6 only: `default
+    // dev wg0 … pref medium` has no address to tell. An IPv4 route given
+    // one, by an address or gateway, is IPv4: the kernel takes it and
+    // leaves the preference out.)
+    let v4 = |w: &str| {
+        w.split('/')
+            .next()
+            .is_some_and(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
+    };
+    let via_v4 = words.windows(2).any(|p| p[0] == "via" && v4(p[1]));
     v6(dst)
-        || words.contains(&"pref")
+        || (words.contains(&"pref") && !v4(dst) && !via_v4)
         || (dst == "default" && words.windows(2).any(|p| p[0] == "via" && v6(p[1])))
 }
 
@@ -1130,6 +1138,14 @@ multicast ff00::/8 dev v0 table local proto kernel metric 256 pref medium
             "5 IPv6 routes (from line 7) left out: Packet Walk simulates IPv4"
         );
         assert_eq!(notes("default via 10.0.0.1 dev eth0\n"), "");
+        // An IPv4 route given a preference is IPv4: the kernel takes it
+        // (measured: `ip route add 10.0.0.0/8 via … pref high`) and leaves
+        // the preference out.
+        let pref = "10.0.0.0/8 via 192.168.11.1 dev v0 pref high\n192.168.11.0/24 dev v0\n";
+        assert_eq!(
+            (notes(pref), parse_routes(pref).unwrap().routes.len()),
+            (String::new(), 2)
+        );
     }
 
     /// Two devices with addresses in one subnet (a node with two ENIs):

@@ -404,6 +404,10 @@ fn field<'a, 'y, T>(
     r.ok(f(At::new(v, &p)))
 }
 
+/// An object's own fields (a Service's, a Node's, a Pod's): a typo there
+/// (`spek:`) would drop the whole spec without a word.
+const OBJECT: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
+
 /// Fields of the Service and EndpointSlice API that the reader does not use
 /// but that `kubectl get -o yaml` prints: accepted, and ignored.
 const SERVICE_SPEC: &[&str] = &[
@@ -492,11 +496,7 @@ fn is_mapping(n: At, r: &mut Report) -> bool {
 fn service(doc: At, r: &mut Report) -> Option<Service> {
     let (namespace, name) = metadata(doc, r)?;
     let before = r.errors.0.len();
-    known_fields(
-        doc,
-        &["apiVersion", "kind", "metadata", "spec", "status"],
-        r,
-    );
+    known_fields(doc, OBJECT, r);
     let spec_node = r.ok(doc.get("spec")).flatten();
     let mut svc = Service {
         namespace,
@@ -890,6 +890,7 @@ fn endpoint_slice(doc: At, r: &mut Report) -> Option<EndpointSlice> {
 
 fn node(doc: At, r: &mut Report) -> Option<Node> {
     let (_, name) = metadata(doc, r)?;
+    known_fields(doc, OBJECT, r);
     let name_line = (doc.get("metadata").ok().flatten())
         .and_then(|m| {
             At::new(m, "metadata")
@@ -976,6 +977,7 @@ fn node(doc: At, r: &mut Report) -> Option<Node> {
 
 fn pod(doc: At, r: &mut Report) -> Option<Pod> {
     let (namespace, name) = metadata(doc, r)?;
+    known_fields(doc, OBJECT, r);
     let mut pod = Pod {
         namespace,
         name,
@@ -1449,11 +1451,21 @@ impl Cluster {
                             || (k.len() > 4 && edit_distance(k, other) <= 2)
                             || edit_distance(k, other) <= 1
                     });
+                    // (A kind is one word, letters and digits: `Service x1`
+                    // is a kind of none, not one left out.)
+                    let word =
+                        !other.is_empty() && other.chars().all(|c| c.is_ascii_alphanumeric());
+                    let at = r.ok(doc.get("kind")).flatten().map(|n| At::new(n, "kind"));
+                    let at = at.unwrap_or(doc);
                     if let Some(k) = meant {
-                        let at = r.ok(doc.get("kind")).flatten().map(|n| At::new(n, "kind"));
-                        let at = at.unwrap_or(doc);
                         r.errors.push(at.error(format_args!(
                             "\"{other}\" is not a kind Packet Walk reads (Service, EndpointSlice, Node, Pod, Network); did you mean \"{k}\"?"
+                        )));
+                    } else if !word {
+                        let shown: String = other.chars().take(40).collect();
+                        r.errors.push(at.error(format_args!(
+                            "\"{}\" is not a kind: a kind is one word (Service, EndpointSlice, Node, Pod, Network are read; others are left out)",
+                            shown.escape_debug()
                         )));
                     }
                 }
