@@ -267,7 +267,7 @@ def main():
 # the budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 618_000
+PAGE_BYTES_LIMIT = 620_000
 
 
 def page_size(dist):
