@@ -1296,7 +1296,11 @@ fn a_bad_value_is_reported_at_its_own_line() {
         (
             format!("kind: Node\nmetadata:\n  name: {long}\n"),
             3,
-            format!("metadata.name: \"{}…\" is not a name the API server takes", &long[..40]),
+            // (The name's word cut at 200 characters, its length said.)
+            format!(
+                "metadata.name: \"{}… (102 characters more) is not a name the API server takes",
+                &long[..199]
+            ),
         ),
     ] {
         let e = Cluster::from_yaml(&yaml).unwrap_err();

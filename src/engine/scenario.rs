@@ -618,8 +618,9 @@ pub fn device_name_error(name: &str) -> Option<String> {
     } else {
         return None;
     };
-    let shown: String = name.chars().take(40).collect();
-    Some(format!("device name \"{}\" {why}", shown.escape_debug()))
+    // (A newline, which an error keeps, shown as `\n`; a long name is cut
+    // by the error it goes into.)
+    Some(format!("device name \"{}\" {why}", name.escape_debug()))
 }
 
 /// One network namespace, compiled.
@@ -818,12 +819,12 @@ impl World {
                 ));
             }
             if h.name.is_empty() || h.name.len() > 253 {
-                let shown: String = h.name.chars().take(40).collect();
                 errors.push(ParseError::new(
                     0,
                     0,
                     format!(
-                        "host name \"{shown}…\" is {} characters long: a host's name (a node's, a pod's) is 1 to 253",
+                        "host name \"{}\" is {} characters long: a host's name (a node's, a pod's) is 1 to 253",
+                        h.name,
                         h.name.chars().count()
                     ),
                 ));

@@ -1254,15 +1254,11 @@ impl Scene {
     /// the fewest lines, the shortest. Its cost, and where it meets the
     /// card.
     fn lead(&self, layout: &Layout, r: &Rect, at: Point, own: Option<Rect>) -> (i64, Point) {
-        let texts: Vec<Rect> = (self.texts.iter())
-            .filter(|t| Some(**t) != own)
-            .copied()
-            .collect();
         leads(r, at)
             .enumerate()
             .map(|(k, to)| {
                 let len = (to.x - at.x).abs() + (to.y - at.y).abs();
-                let cost = 400 * leader_over(&texts, at, to)
+                let cost = 400 * leader_over(&self.texts, own, at, to)
                     + 100 * leader_crossings(layout, at, to)
                     + i64::from(len) / 8;
                 ((cost, k), to)
@@ -1394,8 +1390,8 @@ pub fn place_cards(layout: &Layout, steps: &[Step]) -> Vec<Point> {
 }
 
 /// How much of the leader line from the glyph at `at` to `to` runs over
-/// text in `rects` (host titles, device chips), in steps of 2.
-fn leader_over(rects: &[Rect], at: Point, to: Point) -> i64 {
+/// text in `rects` (host titles, device chips) but `except`, in steps of 2.
+fn leader_over(rects: &[Rect], except: Option<Rect>, at: Point, to: Point) -> i64 {
     // Only the rectangles the line's bounding box touches.
     let (x0, x1, y0, y1) = (
         at.x.min(to.x),
@@ -1404,7 +1400,9 @@ fn leader_over(rects: &[Rect], at: Point, to: Point) -> i64 {
         at.y.max(to.y),
     );
     let rects: Vec<&Rect> = (rects.iter())
-        .filter(|r| r.x <= x1 && r.right() >= x0 && r.y <= y1 && r.bottom() >= y0)
+        .filter(|r| {
+            Some(**r) != except && r.x <= x1 && r.right() >= x0 && r.y <= y1 && r.bottom() >= y0
+        })
         .collect();
     if rects.is_empty() {
         return 0;
@@ -1875,7 +1873,7 @@ mod tests {
                     let m = packet_position(&l, s, Some(cards[i]));
                     let (lines, led) = (
                         lines_under(&l, &m.card.rect),
-                        leader_over(&titles, m.at, m.card.lead),
+                        leader_over(&titles, None, m.at, m.card.lead),
                     );
                     (lines > 0 || led > 2).then(|| {
                         format!(

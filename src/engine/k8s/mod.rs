@@ -356,11 +356,9 @@ fn dns_name(n: At, max: usize, dots: bool) -> Result<String, ParseError> {
     {
         return Ok(t);
     }
-    let shown: String = t.chars().take(40).collect();
-    let more = if t.chars().count() > 40 { "…" } else { "" };
+    // (A long or odd one is cut and escaped by the error itself.)
     Err(n.error(format_args!(
-        "\"{}{more}\" is not a name the API server takes: at most {max} lowercase letters, digits{}, starting and ending with a letter or digit",
-        shown.escape_debug(),
+        "\"{t}\" is not a name the API server takes: at most {max} lowercase letters, digits{}, starting and ending with a letter or digit",
         if dots { ", '-' and '.'" } else { " and '-'" },
     )))
 }
@@ -1462,10 +1460,8 @@ impl Cluster {
                             "\"{other}\" is not a kind Packet Walk reads (Service, EndpointSlice, Node, Pod, Network); did you mean \"{k}\"?"
                         )));
                     } else if !word {
-                        let shown: String = other.chars().take(40).collect();
                         r.errors.push(at.error(format_args!(
-                            "\"{}\" is not a kind: a kind is one word (Service, EndpointSlice, Node, Pod, Network are read; others are left out)",
-                            shown.escape_debug()
+                            "\"{other}\" is not a kind: a kind is one word (Service, EndpointSlice, Node, Pod, Network are read; others are left out)"
                         )));
                     }
                 }
