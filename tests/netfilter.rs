@@ -2100,11 +2100,14 @@ fn pass_over_targets_count_and_go_on() {
         ("*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", "TCPMSS here works in FORWARD, OUTPUT, POSTROUTING only"),
         ("*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j CLASSIFY --set-class 1:1\nCOMMIT\n", "CLASSIFY here works in FORWARD, OUTPUT, POSTROUTING only"),
         ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j SECMARK --selctx x\nCOMMIT\n", "SECMARK is only valid in the mangle or security table"),
+        // And by iptables itself, before the kernel.
+        ("*mangle\n:FORWARD ACCEPT [0:0]\n-A FORWARD -p tcp -j TCPMSS --set-mss 65516\nCOMMIT\n", "--set-mss 65516: an MSS is a number from 0 to 65515"),
+        ("*mangle\n:FORWARD ACCEPT [0:0]\n-A FORWARD -p tcp -j TCPMSS\nCOMMIT\n", "TCPMSS needs --set-mss VALUE or --clamp-mss-to-pmtu"),
     ] {
         let e = save::parse(text).unwrap_err();
         assert!(e.0[0].message.contains(said), "{text}: {e}");
     }
-    assert!(save::parse("*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j CLASSIFY --set-class 1:1\n-A FORWARD -j TRACE\nCOMMIT\n").is_ok());
+    assert!(save::parse("*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j CLASSIFY --set-class 1:1\n-A FORWARD -j TRACE\n-A FORWARD -p tcp -j TCPMSS --set-mss 65515\nCOMMIT\n").is_ok());
 }
 
 /// A host's own packet on a blackhole, unreachable or prohibit route: the

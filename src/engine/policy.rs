@@ -495,7 +495,7 @@ pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseE
                 if v == "[l3mdev-table]" {
                     return Err(v_err("a VRF's rule (l3mdev) is not modelled".into()));
                 }
-                let t = TableId::parse(v).ok_or_else(|| {
+                let t = TableId::parse(v).map_err(|_| {
                     v_err(format!("table \"{v}\" is not known: write local, main, default or the table's number (other names come from the node's /etc/iproute2/rt_tables, which Packet Walk does not have; ip -N rule prints numbers)"))
                 })?;
                 action = Some(RuleAction::Lookup(t));

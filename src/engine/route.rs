@@ -69,20 +69,45 @@ pub enum Scope {
 #[serde(transparent)]
 pub struct TableId(pub u32);
 
+/// Why a word is not a table [`TableId::parse`] knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableWord {
+    /// A name from the node's `/etc/iproute2/rt_tables`.
+    Name,
+    /// A number `ip` refuses: 0 (`unspec`), too large, or not one.
+    Invalid,
+}
+
 impl TableId {
     pub const LOCAL: TableId = TableId(255);
     pub const MAIN: TableId = TableId(254);
     pub const DEFAULT: TableId = TableId(253);
 
     /// A table as `ip` takes it: `local`, `main`, `default` or a number
-    /// (not 0, `unspec`). Other names come from `/etc/iproute2/rt_tables`,
-    /// which is not read: None.
-    pub fn parse(s: &str) -> Option<TableId> {
+    /// (not 0, `unspec`), read as `strtoul` reads it (`0x10` is 16 and
+    /// `012` is 10, measured). Other names come from
+    /// `/etc/iproute2/rt_tables`, which is not read: `Err(TableWord::Name)`;
+    /// a word that starts with a digit is a number or wrong
+    /// (`Err(TableWord::Invalid)`, as `ip` refuses `4294967296`).
+    pub fn parse(s: &str) -> Result<TableId, TableWord> {
         match s {
-            "local" => Some(TableId::LOCAL),
-            "main" => Some(TableId::MAIN),
-            "default" => Some(TableId::DEFAULT),
-            _ => s.parse().ok().filter(|n| *n > 0).map(TableId),
+            "local" => Ok(TableId::LOCAL),
+            "main" => Ok(TableId::MAIN),
+            "default" => Ok(TableId::DEFAULT),
+            _ if !s.starts_with(|c: char| c.is_ascii_digit()) => Err(TableWord::Name),
+            _ => {
+                let (digits, radix) = match s.strip_prefix("0x").or(s.strip_prefix("0X")) {
+                    Some(hex) => (hex, 16),
+                    None if s.len() > 1 && s.starts_with('0') => (&s[1..], 8),
+                    None => (s, 10),
+                };
+                (!digits.is_empty() && digits.chars().all(|c| c.is_digit(radix)))
+                    .then(|| u32::from_str_radix(digits, radix).ok())
+                    .flatten()
+                    .filter(|n| *n > 0)
+                    .map(TableId)
+                    .ok_or(TableWord::Invalid)
+            }
         }
     }
 

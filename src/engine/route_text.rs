@@ -4,7 +4,7 @@
 use crate::engine::error::{Errors, ParseError};
 use crate::engine::iptables::rule::parse_net;
 use crate::engine::lex;
-use crate::engine::route::{Route, RouteTable, RouteType, Scope, TableId};
+use crate::engine::route::{Route, RouteTable, RouteType, Scope, TableId, TableWord};
 use crate::engine::text::{odd_char, odd_char_words, without_bom};
 use ipnet::Ipv4Net;
 use std::net::Ipv4Addr;
@@ -389,9 +389,14 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
             "table" => {
                 let v = value(k, "main, local, default or a number")?;
                 r.table = match TableId::parse(v) {
-                    Some(t) => t,
+                    Ok(t) => t,
+                    // The kernel puts a route for table 0 in main (measured).
+                    Err(TableWord::Invalid) if v.bytes().all(|b| b == b'0') => TableId::MAIN,
+                    Err(TableWord::Invalid) => {
+                        return Err(err_at(line, line_no, v, format!("table \"{v}\" is not a number ip takes (\"table\" value is invalid): write one from 1 to 4294967295, or main, local or default")))
+                    }
                     // A name from the node's rt_tables: left out, with a note.
-                    None => return Ok(None),
+                    Err(TableWord::Name) => return Ok(None),
                 };
                 k += 2;
             }
@@ -501,23 +506,76 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
     Ok(Some(r))
 }
 
-/// Parses `route -n` output (net-tools). An `Iface` of `*` or `-` with no
-/// `G` flag is a blackhole route (`!` in the flags: unreachable), as the
-/// article's `172.16.225.64 … *` line shows.
+/// Where `route -n`'s fields are in a line: by the last `Destination …`
+/// header read (`route -n`, `route -ne` or `netstat -rn`, which prints
+/// MSS, Window and irtt where route prints Metric, Ref and Use; `route
+/// -nee` prints all), else route -n's eight columns.
+#[derive(Clone, Copy)]
+struct RouteNColumns {
+    count: usize,
+    gateway: usize,
+    genmask: usize,
+    flags: usize,
+    /// None: the listing has no metric (netstat -rn): every route's is 0.
+    metric: Option<usize>,
+    iface: usize,
+}
+
+impl RouteNColumns {
+    const ROUTE_N: RouteNColumns = RouteNColumns {
+        count: 8,
+        gateway: 1,
+        genmask: 2,
+        flags: 3,
+        metric: Some(4),
+        iface: 7,
+    };
+
+    /// The columns a `Destination …` header names (None if it lacks one
+    /// of the fields read).
+    fn of_header(header: &str) -> Option<RouteNColumns> {
+        let names: Vec<&str> = header.split_whitespace().collect();
+        let at = |n: &str| names.iter().position(|w| *w == n);
+        Some(RouteNColumns {
+            count: names.len(),
+            gateway: at("Gateway")?,
+            genmask: at("Genmask")?,
+            flags: at("Flags")?,
+            metric: at("Metric"),
+            iface: at("Iface")?,
+        })
+        .filter(|_| at("Destination") == Some(0))
+    }
+}
+
+/// Parses `route -n` output (net-tools; `netstat -rn`'s too). An `Iface`
+/// of `*` or `-` with no `G` flag is a blackhole route (`!` in the flags:
+/// unreachable), as the article's `172.16.225.64 … *` line shows.
 pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
     let mut routes = Vec::new();
     let mut errors = Errors::default();
+    let mut columns = RouteNColumns::ROUTE_N;
+    let mut header = "Destination Gateway Genmask Flags Metric Ref Use Iface".to_string();
     for (i, line) in text.lines().enumerate() {
         if errors.full() {
             break;
         }
         let line_no = i + 1;
         let t = line.trim();
-        if t.is_empty()
-            || t.starts_with("Kernel IP routing table")
-            || t.starts_with("Destination")
-            || t.starts_with('#')
-        {
+        if t.starts_with("Destination") {
+            match RouteNColumns::of_header(t) {
+                Some(c) => {
+                    columns = c;
+                    header = t.split_whitespace().collect::<Vec<_>>().join(" ");
+                }
+                None => errors.push(
+                    ParseError::new(line_no, 1, "this header lacks a column routes are read by")
+                        .expected("Destination Gateway Genmask Flags Metric Ref Use Iface"),
+                ),
+            }
+            continue;
+        }
+        if t.is_empty() || t.starts_with("Kernel IP routing table") || t.starts_with('#') {
             continue;
         }
         if t == "..." {
@@ -529,14 +587,18 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
             continue;
         }
         let f: Vec<&str> = t.split_whitespace().collect();
-        if f.len() != 8 {
+        if f.len() != columns.count {
             errors.push(
                 ParseError::new(
                     line_no,
                     1,
-                    format!("a route -n line has 8 columns, this one has {}", f.len()),
+                    format!(
+                        "a route -n line has {} columns, this one has {}",
+                        columns.count,
+                        f.len()
+                    ),
                 )
-                .expected("Destination Gateway Genmask Flags Metric Ref Use Iface"),
+                .expected(header.clone()),
             );
             continue;
         }
@@ -553,18 +615,18 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
         let parsed = (|| -> Result<Route, ParseError> {
             let dst = addr(f[0], "destination")?;
             // net-tools prints reject routes as `- ! … - … -`.
-            let gw = if f[1] == "-" {
+            let gw = if f[columns.gateway] == "-" {
                 Ipv4Addr::UNSPECIFIED
             } else {
-                addr(f[1], "gateway")?
+                addr(f[columns.gateway], "gateway")?
             };
-            let mask = addr(f[2], "genmask")?;
+            let mask = addr(f[columns.genmask], "genmask")?;
             let bits = u32::from(mask);
             if bits.leading_ones() + bits.trailing_zeros() != 32 {
                 return Err(err_at(
                     line,
                     line_no,
-                    f[2],
+                    f[columns.genmask],
                     format!("genmask {mask} is not contiguous"),
                 ));
             }
@@ -577,20 +639,20 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
                     format!("{dst} has bits set outside genmask {mask}"),
                 ));
             }
-            let flags = f[3];
+            let flags = f[columns.flags];
             if let Some(bad) = flags.chars().find(|c| !"UGHRDMAC!".contains(*c)) {
                 return Err(
                     err_at(line, line_no, flags, format!("unknown flag '{bad}'"))
                         .expected("U, G, H, R, D, M, A, C or !"),
                 );
             }
-            let metric: u32 = if f[4] == "-" {
-                0
-            } else {
-                f[4].parse()
-                    .map_err(|_| err_at(line, line_no, f[4], "metric is not a number"))?
+            let metric: u32 = match columns.metric.map(|i| f[i]) {
+                None | Some("-") => 0,
+                Some(m) => m
+                    .parse()
+                    .map_err(|_| err_at(line, line_no, m, "metric is not a number"))?,
             };
-            let iface = f[7];
+            let iface = f[columns.iface];
             let kind = if flags.contains('!') {
                 RouteType::Unreachable
             } else if (iface == "*" || iface == "-") && !flags.contains('G') {
@@ -661,7 +723,7 @@ pub fn other_table_lines(text: &str) -> Vec<usize> {
             !l.trim_start().starts_with('#')
                 && !crate::engine::policy::is_rule_line(l)
                 && w.windows(2)
-                    .any(|p| p[0] == "table" && TableId::parse(p[1]).is_none())
+                    .any(|p| p[0] == "table" && TableId::parse(p[1]) == Err(TableWord::Name))
         })
         .map(|(i, _)| i + 1)
         .collect()
@@ -956,6 +1018,46 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
     }
 
     #[test]
+    fn netstat_rn_and_route_nee_are_read_by_their_headers() {
+        // netstat -rn prints MSS, Window and irtt where route -n prints
+        // Metric, Ref and Use: its routes have no metric (not 1460).
+        let netstat = "Kernel IP routing table
+Destination     Gateway         Genmask         Flags   MSS Window  irtt Iface
+0.0.0.0         192.168.11.1    0.0.0.0         UG     1460 0          0 ens33
+192.168.11.0    0.0.0.0         255.255.255.0   U         0 0          0 ens33
+";
+        let t = parse_routes(netstat).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            t.to_ip_route(),
+            "default via 192.168.11.1 dev ens33\n192.168.11.0/24 dev ens33 scope link\n"
+        );
+        // route -nee: all eleven columns.
+        let nee = "Destination     Gateway         Genmask         Flags Metric Ref    Use Iface    MSS   Window irtt
+0.0.0.0         192.168.11.1    0.0.0.0         UG    100    0        0 ens33    0     0      0
+";
+        let t = parse_route_n(nee).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            t.to_ip_route(),
+            "default via 192.168.11.1 dev ens33 metric 100\n"
+        );
+        // A line that fits no header is named with the header it misses.
+        let e = parse_route_n(&format!(
+            "{netstat}10.0.0.0 0.0.0.0 255.0.0.0 U 0 0 0 0 eth1\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            (
+                e.0[0].line,
+                e.0[0]
+                    .to_string()
+                    .contains("Destination Gateway Genmask Flags MSS Window irtt Iface")
+            ),
+            (5, true),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn ip_route_round_trip() {
         let text = "default via 192.168.11.1 dev ens33 proto static metric 100\n\
                     172.16.3.64/26 via 192.168.11.54 dev tunl0 proto bird onlink\n\
@@ -1004,6 +1106,18 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
                 1,
                 22,
                 "a second \"via\": a route has one gateway (ip route says \"use nexthop syntax to specify multiple via\"; multipath routes are not simulated)",
+            ),
+            (
+                "10.0.0.0/8 dev eth0 table 4294967296",
+                1,
+                27,
+                "table \"4294967296\" is not a number ip takes (\"table\" value is invalid): write one from 1 to 4294967295, or main, local or default",
+            ),
+            (
+                "10.0.0.0/8 dev eth0 table 09",
+                1,
+                27,
+                "table \"09\" is not a number ip takes (\"table\" value is invalid): write one from 1 to 4294967295, or main, local or default",
             ),
             (
                 "10.0.0.0/8 via 10.0.0.1",
@@ -1096,6 +1210,11 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         // with its table; a nexthop under no route is a mistake.
         let ok = parse_routes("10.0.0.0/24 dev eth0\ndefault proto static table cali\n\tnexthop via 10.0.0.1 dev eth0 weight 1\n").unwrap();
         assert_eq!(ok.routes.len(), 1);
+        // Table numbers as strtoul reads them, 0 as the kernel puts it
+        // (in main), all measured with ip route add in a netns.
+        let ok = parse_routes("10.9.0.0/16 dev eth0 table 0\n10.6.0.0/16 dev eth0 table 00012\n10.5.0.0/16 dev eth0 table 0x10\n10.7.0.0/16 dev eth0 table 4294967295\n").unwrap();
+        let tables: Vec<String> = ok.routes.iter().map(|r| r.table.name()).collect();
+        assert_eq!(tables, ["main", "10", "16", "4294967295"]);
         let e = parse_routes("\tnexthop via 10.0.0.1 dev eth0 weight 1\n").unwrap_err();
         assert_eq!(
             e.0[0].message,

@@ -2528,6 +2528,18 @@ impl Builder<'_, '_> {
                 if name == "TCPMSS" && self.proto != Some(Proto::Tcp) {
                     return Err(self.err(at, "TCPMSS is for TCP segments: it needs -p tcp (iptables' words: \"TCPMSS target: only valid for TCP\")"));
                 }
+                // libxt_TCPMSS's checks (measured with iptables 1.8.9).
+                if name == "TCPMSS" {
+                    match val("--set-mss") {
+                        Some((v, pos)) if !v.parse::<u16>().is_ok_and(|n| n <= 65515) => {
+                            return Err(self.err(pos, format!("--set-mss {v}: an MSS is a number from 0 to 65515 (iptables: \"out of range (0-65515)\")")));
+                        }
+                        None if !has("--clamp-mss-to-pmtu") => {
+                            return Err(self.err(at, "TCPMSS needs --set-mss VALUE or --clamp-mss-to-pmtu (iptables: \"TCPMSS target: At least one parameter is required\")"));
+                        }
+                        _ => {}
+                    }
+                }
                 Target::PassOver(name)
             }
             "LOG" => Target::Log {
