@@ -172,6 +172,7 @@ def main():
         b = Browser(1440, 1400)
         try:
             run(b, base)
+            at_1366(base)
             without_generator(b, dist)
             without_page_module(b, dist)
         except Exception as e:  # a step that could not run is a failure, with its cause
@@ -263,11 +264,14 @@ def main():
 # UI check's fixes (a field typed in kept in place, Escape, the ✕'s focus),
 # 610.3 kB with the picture scrolling in its own box, fitted to the
 # window, 611.1 kB with the path MTU a host learns, 614.4 kB with a
-# review's fixes to it and ip route show cache in the editors;
+# review's fixes to it and ip route show cache in the editors, 619.9 kB
+# with the card that keeps still in a box and a framed embed's scrolling,
+# 621.0 kB with table numbers as strtoul reads them, netstat -rn's
+# columns, TCPMSS's checks and the embed's chips naming their packets;
 # the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 620_000
+PAGE_BYTES_LIMIT = 622_000
 
 
 def page_size(dist):
@@ -2299,6 +2303,9 @@ def run(b, base):
     check("an embed's \"Send a packet ↓\" takes the reader to the send form, under the steps, and focuses it", sent == ["send-from", True], sent)
     b.js("document.querySelector('#send-button').click()")
     b.wait_until(lambda: "1 of" in b.text(".step-position") and len(b.find_all(".history-item")) == 2, "the embed's packet sent")
+    chips = b.js("return [...document.querySelectorAll('.history-item')].map(e => e.innerText.replace(/\\s+/g, ' ').trim())")
+    check("an embed's packets sent say which packet each is (TCP SYN), not only their verdict",
+          len(chips) == 2 and all("TCP SYN" in c for c in chips), chips)
     time.sleep(0.3)
     back = b.js(in_view)
     check("…and a packet sent there is brought into view on the picture, above the step bar", back[0] and back[1], back)
@@ -2331,6 +2338,38 @@ def run(b, base):
           'There is no built-in scenario "nosuch"' in b.text(".notice-error") and "article" in b.text(".notice-error"),
           b.text(".notice-error")[:160] if b.exists(".notice-error") else "no notice")
     b.set_size(1440, 1400)
+
+
+def at_1366(base):
+    """A laptop's 1366 px: the route -n table's Iface column in sight. And
+    a reader who set a 24 px default font, on a 1366 px screen: the
+    layout takes it as a narrower window (em breakpoints), and the picture
+    keeps its text readable (in px breakpoints, the side columns grew with
+    the font and squeezed the picture's text to about 7 px)."""
+    laptop = Browser(1366, 768)
+    try:
+        laptop.get(base + "?scenario=article")
+        laptop.wait("#verdict", 20)
+        laptop.js("[...document.querySelectorAll('#editors .tab')].find(t => t.textContent.includes('route -n')).click()")
+        laptop.wait(".route-n")
+        seen = laptop.js("""const box = document.querySelector('[aria-label="route -n"]').getBoundingClientRect();
+            const iface = [...document.querySelectorAll('.route-n th')].pop().getBoundingClientRect();
+            return [Math.round(box.right), Math.round(iface.right), document.querySelector('[aria-label="route -n"]').scrollWidth > box.width]""")
+        check("at 1366 px the route -n table keeps its Iface column in sight while the columns before it scroll",
+              seen[2] and seen[1] <= seen[0], seen)
+    finally:
+        laptop.quit()
+    big = Browser(1366, 768, prefs={"webkit": {"webprefs": {"default_font_size": 24}}})
+    try:
+        big.get(base + "?scenario=article")
+        big.wait("#verdict", 20)
+        label, areas = big.js("""const t = [...document.querySelectorAll('.topo text')].find(t => t.textContent.includes('node8'));
+            return [t.getBoundingClientRect().height, getComputedStyle(document.querySelector('.workspace')).gridTemplateAreas]""")
+        check("with a 24 px default font at 1366 px, the picture's text stays readable (node8's label at least 14 px tall)",
+              label >= 14, f"{label} px, areas {areas}")
+        big.screenshot(os.path.join(SHOTS, "e2e-font-24px-1366.png"))
+    finally:
+        big.quit()
 
 
 def without_generator(b, dist):

@@ -61,7 +61,9 @@ def find_chromium():
 class Browser:
     """One chromedriver process and one headless Chromium session."""
 
-    def __init__(self, width=1440, height=1000):
+    def __init__(self, width=1440, height=1000, prefs=None):
+        """`prefs`: Chromium's preferences, as a reader's settings (its
+        default font size: {"webkit": {"webprefs": {"default_font_size": 24}}})."""
         driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
         if not driver:
             raise WebDriverError("no chromedriver on PATH (apt-get install chromium-driver)")
@@ -92,6 +94,7 @@ class Browser:
                             "--disable-background-networking",
                             f"--window-size={width},{height}",
                         ],
+                        "prefs": prefs or {},
                     },
                 }
             }

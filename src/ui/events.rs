@@ -123,6 +123,8 @@ pub fn send_history(props: &HistoryProps) -> Html {
                                 aria-current={(i == props.selected).then_some("true")} {onclick} title={what.clone()}>
                                 <span class="history-n">{ format!("#{}", props.first + i) }</span>
                                 <span class="history-what">{ unbroken(&what) }</span>
+                                // An embed's chip: which packet of a connection it is.
+                                <span class="history-short">{ format!("{}{flags}", spec.proto.to_string().to_ascii_uppercase()) }</span>
                                 <span class={classes!("tag", class)}><span aria-hidden="true">{ icon }</span>{ " " }{ word }</span>
                                 if let Some(w) = was { <span class="history-was">{ unbroken(&w) }</span> }
                             </button>
