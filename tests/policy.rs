@@ -370,7 +370,7 @@ fn ip_rule_listing_reads_and_prints_back() {
         ),
         (
             "100:\tfrom all lookup 0",
-            "table \"0\" is not known",
+            "table 0: the kernel gives such a rule a new, empty table",
             Some("0"),
         ),
     ];

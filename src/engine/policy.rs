@@ -9,7 +9,7 @@
 
 use crate::engine::error::ParseError;
 use crate::engine::iptables::rule::parse_net;
-use crate::engine::route::TableId;
+use crate::engine::route::{TableId, TableWord};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -495,8 +495,12 @@ pub fn parse_rule_line(line: &str, line_no: usize) -> Result<RoutingRule, ParseE
                 if v == "[l3mdev-table]" {
                     return Err(v_err("a VRF's rule (l3mdev) is not modelled".into()));
                 }
-                let t = TableId::parse(v).map_err(|_| {
-                    v_err(format!("table \"{v}\" is not known: write local, main, default or the table's number (other names come from the node's /etc/iproute2/rt_tables, which Packet Walk does not have; ip -N rule prints numbers)"))
+                let t = TableId::parse(v).map_err(|why| {
+                    v_err(match why {
+                        TableWord::Name => format!("table \"{v}\" is not known: write local, main, default or the table's number (other names come from the node's /etc/iproute2/rt_tables, which Packet Walk does not have; ip -N rule prints numbers)"),
+                        TableWord::Zero => format!("table {v}: the kernel gives such a rule a new, empty table, whose number ip rule then shows (lookup 1, 2…): write that number"),
+                        TableWord::Invalid => TableId::invalid_words(v),
+                    })
                 })?;
                 action = Some(RuleAction::Lookup(t));
             }
@@ -637,6 +641,7 @@ pub fn with_rules_of(routes: &str, rules: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::with_rules_of;
+    use crate::engine::route::TableId;
 
     /// `ip rule` output alone joins a host's routes, in place of the rule
     /// lines it had; anything else is a listing of its own.
@@ -655,6 +660,32 @@ mod tests {
             None
         );
         assert_eq!(with_rules_of(routes, "# nothing\n"), None);
+    }
+
+    /// The table a rule looks up: a number as ip reads it, or why not
+    /// (ip rule add lookup 0, measured, makes a new empty table).
+    #[test]
+    fn a_rules_table_is_read_as_ip_reads_it() {
+        for (line, table, said) in [
+            ("100:\tfrom all lookup 0x10", Some(16), ""),
+            ("100:\tfrom all lookup +7", Some(7), ""),
+            ("100:\tfrom all lookup cali", None, "is not known"),
+            ("100:\tfrom all lookup 0", None, "a new, empty table"),
+            ("100:\tfrom all lookup 08", None, "as octal: write 8"),
+            (
+                "100:\tfrom all lookup 4294967296",
+                None,
+                "is not a number ip takes",
+            ),
+        ] {
+            match super::parse_rule_line(line, 1) {
+                Ok(r) => assert!(
+                    r.action == super::RuleAction::Lookup(TableId(table.unwrap_or(0))),
+                    "{line}: {r:?}"
+                ),
+                Err(e) => assert!(table.is_none() && e.message.contains(said), "{line}: {e:?}"),
+            }
+        }
     }
 
     /// A blank line given to the parser (a fuzzer's) is an error, not a

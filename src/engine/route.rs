@@ -74,7 +74,11 @@ pub struct TableId(pub u32);
 pub enum TableWord {
     /// A name from the node's `/etc/iproute2/rt_tables`.
     Name,
-    /// A number `ip` refuses: 0 (`unspec`), too large, or not one.
+    /// 0 (`unspec`): `ip route` puts the route in main, `ip rule` makes
+    /// a new, empty table for the rule (both measured).
+    Zero,
+    /// A number `ip` refuses: too large (`-1` wraps to that), or not one
+    /// (`08`, `5abc`).
     Invalid,
 }
 
@@ -84,31 +88,39 @@ impl TableId {
     pub const DEFAULT: TableId = TableId(253);
 
     /// A table as `ip` takes it: `local`, `main`, `default` or a number
-    /// (not 0, `unspec`), read as `strtoul` reads it (`0x10` is 16 and
-    /// `012` is 10, measured). Other names come from
-    /// `/etc/iproute2/rt_tables`, which is not read: `Err(TableWord::Name)`;
-    /// a word that starts with a digit is a number or wrong
-    /// (`Err(TableWord::Invalid)`, as `ip` refuses `4294967296`).
+    /// read as `strtoul` reads it (`0x10` is 16, `012` is 10, `+5` is 5,
+    /// measured). Other names come from `/etc/iproute2/rt_tables`, which
+    /// is not read: `Err(TableWord::Name)`; a word that starts with a digit
+    /// or a sign is a number or wrong.
     pub fn parse(s: &str) -> Result<TableId, TableWord> {
         match s {
             "local" => Ok(TableId::LOCAL),
             "main" => Ok(TableId::MAIN),
             "default" => Ok(TableId::DEFAULT),
-            _ if !s.starts_with(|c: char| c.is_ascii_digit()) => Err(TableWord::Name),
-            _ => {
-                let (digits, radix) = match s.strip_prefix("0x").or(s.strip_prefix("0X")) {
-                    Some(hex) => (hex, 16),
-                    None if s.len() > 1 && s.starts_with('0') => (&s[1..], 8),
-                    None => (s, 10),
-                };
-                (!digits.is_empty() && digits.chars().all(|c| c.is_digit(radix)))
-                    .then(|| u32::from_str_radix(digits, radix).ok())
-                    .flatten()
-                    .filter(|n| *n > 0)
-                    .map(TableId)
-                    .ok_or(TableWord::Invalid)
+            _ if !s.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-') => {
+                Err(TableWord::Name)
             }
+            _ => match crate::engine::text::strtoul(s) {
+                Some(0) => Err(TableWord::Zero),
+                Some(n) => Ok(TableId(n)),
+                None => Err(TableWord::Invalid),
+            },
         }
+    }
+
+    /// Why `ip` refuses a table word [`TableId::parse`] found
+    /// [`TableWord::Invalid`].
+    pub fn invalid_words(s: &str) -> String {
+        let octal = s.len() > 1 && s.starts_with('0') && s.bytes().all(|b| b.is_ascii_digit());
+        let hint = if octal {
+            format!(
+                " (a leading 0 makes ip read it as octal: write {})",
+                s.trim_start_matches('0')
+            )
+        } else {
+            String::new()
+        };
+        format!("table \"{s}\" is not a number ip takes{hint}: write one from 1 to 4294967295, or main, local or default")
     }
 
     /// As `ip` prints it.

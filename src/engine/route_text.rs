@@ -391,9 +391,9 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
                 r.table = match TableId::parse(v) {
                     Ok(t) => t,
                     // The kernel puts a route for table 0 in main (measured).
-                    Err(TableWord::Invalid) if v.bytes().all(|b| b == b'0') => TableId::MAIN,
+                    Err(TableWord::Zero) => TableId::MAIN,
                     Err(TableWord::Invalid) => {
-                        return Err(err_at(line, line_no, v, format!("table \"{v}\" is not a number ip takes (\"table\" value is invalid): write one from 1 to 4294967295, or main, local or default")))
+                        return Err(err_at(line, line_no, v, TableId::invalid_words(v)))
                     }
                     // A name from the node's rt_tables: left out, with a note.
                     Err(TableWord::Name) => return Ok(None),
@@ -507,8 +507,8 @@ pub fn parse_ip_route_line(line: &str, line_no: usize) -> Result<Option<Route>, 
 }
 
 /// Where `route -n`'s fields are in a line: by the last `Destination …`
-/// header read (`route -n`, `route -ne` or `netstat -rn`, which prints
-/// MSS, Window and irtt where route prints Metric, Ref and Use; `route
+/// header read (`route -n`; `netstat -rn` and `route -ne`, which print
+/// MSS, Window and irtt where route -n prints Metric, Ref and Use; `route
 /// -nee` prints all), else route -n's eight columns.
 #[derive(Clone, Copy)]
 struct RouteNColumns {
@@ -555,6 +555,8 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
     let mut routes = Vec::new();
     let mut errors = Errors::default();
     let mut columns = RouteNColumns::ROUTE_N;
+    // Routes read without a metric, by destination and genmask.
+    let mut unmetered: std::collections::HashMap<(&str, &str), u32> = Default::default();
     let mut header = "Destination Gateway Genmask Flags Metric Ref Use Iface".to_string();
     for (i, line) in text.lines().enumerate() {
         if errors.full() {
@@ -568,10 +570,24 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
                     columns = c;
                     header = t.split_whitespace().collect::<Vec<_>>().join(" ");
                 }
-                None => errors.push(
-                    ParseError::new(line_no, 1, "this header lacks a column routes are read by")
+                None => {
+                    let words: Vec<&str> = t.split_whitespace().collect();
+                    let missing: Vec<&str> = ["Gateway", "Genmask", "Flags", "Iface"]
+                        .into_iter()
+                        .filter(|c| !words.contains(c))
+                        .collect();
+                    errors.push(
+                        ParseError::new(
+                            line_no,
+                            1,
+                            format!(
+                                "this header has no {} column: routes are read by it",
+                                missing.join(", ")
+                            ),
+                        )
                         .expected("Destination Gateway Genmask Flags Metric Ref Use Iface"),
-                ),
+                    )
+                }
             }
             continue;
         }
@@ -593,7 +609,7 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
                     line_no,
                     1,
                     format!(
-                        "a route -n line has {} columns, this one has {}",
+                        "a line under this header has {} columns, this one has {}",
                         columns.count,
                         f.len()
                     ),
@@ -647,7 +663,16 @@ pub fn parse_route_n(text: &str) -> Result<RouteTable, Errors> {
                 );
             }
             let metric: u32 = match columns.metric.map(|i| f[i]) {
-                None | Some("-") => 0,
+                // netstat -rn shows no metric, and lists a destination's
+                // routes lowest metric first (the kernel's order): each
+                // one after the first gets the next metric, so both stay
+                // (two uplinks' default routes) and the first is chosen.
+                None => {
+                    let seen = unmetered.entry((f[0], f[columns.genmask])).or_insert(0);
+                    *seen += 1;
+                    *seen - 1
+                }
+                Some("-") => 0,
                 Some(m) => m
                     .parse()
                     .map_err(|_| err_at(line, line_no, m, "metric is not a number"))?,
@@ -1024,12 +1049,16 @@ Destination     Gateway         Genmask          Flags Metric Ref Use Iface
         let netstat = "Kernel IP routing table
 Destination     Gateway         Genmask         Flags   MSS Window  irtt Iface
 0.0.0.0         192.168.11.1    0.0.0.0         UG     1460 0          0 ens33
+0.0.0.0         10.0.0.1        0.0.0.0         UG        0 0          0 eth1
+10.0.0.0        0.0.0.0         255.255.255.0   U         0 0          0 eth1
 192.168.11.0    0.0.0.0         255.255.255.0   U         0 0          0 ens33
 ";
+        // Two uplinks' default routes: both kept, the first listed first
+        // (its metric lower, as the kernel lists them).
         let t = parse_routes(netstat).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             t.to_ip_route(),
-            "default via 192.168.11.1 dev ens33\n192.168.11.0/24 dev ens33 scope link\n"
+            "default via 192.168.11.1 dev ens33\ndefault via 10.0.0.1 dev eth1 metric 1\n10.0.0.0/24 dev eth1 scope link\n192.168.11.0/24 dev ens33 scope link\n"
         );
         // route -nee: all eleven columns.
         let nee = "Destination     Gateway         Genmask         Flags Metric Ref    Use Iface    MSS   Window irtt
@@ -1052,9 +1081,11 @@ Destination     Gateway         Genmask         Flags   MSS Window  irtt Iface
                     .to_string()
                     .contains("Destination Gateway Genmask Flags MSS Window irtt Iface")
             ),
-            (5, true),
+            (7, true),
             "{e}"
         );
+        let e = parse_route_n("Destination Gateway Genmask Metric Use\n").unwrap_err();
+        assert!(e.0[0].message.contains("has no Flags, Iface column"), "{e}");
     }
 
     #[test]
@@ -1111,13 +1142,13 @@ Destination     Gateway         Genmask         Flags   MSS Window  irtt Iface
                 "10.0.0.0/8 dev eth0 table 4294967296",
                 1,
                 27,
-                "table \"4294967296\" is not a number ip takes (\"table\" value is invalid): write one from 1 to 4294967295, or main, local or default",
+                "table \"4294967296\" is not a number ip takes: write one from 1 to 4294967295, or main, local or default",
             ),
             (
                 "10.0.0.0/8 dev eth0 table 09",
                 1,
                 27,
-                "table \"09\" is not a number ip takes (\"table\" value is invalid): write one from 1 to 4294967295, or main, local or default",
+                "table \"09\" is not a number ip takes (a leading 0 makes ip read it as octal: write 9): write one from 1 to 4294967295, or main, local or default",
             ),
             (
                 "10.0.0.0/8 via 10.0.0.1",
@@ -1212,9 +1243,9 @@ Destination     Gateway         Genmask         Flags   MSS Window  irtt Iface
         assert_eq!(ok.routes.len(), 1);
         // Table numbers as strtoul reads them, 0 as the kernel puts it
         // (in main), all measured with ip route add in a netns.
-        let ok = parse_routes("10.9.0.0/16 dev eth0 table 0\n10.6.0.0/16 dev eth0 table 00012\n10.5.0.0/16 dev eth0 table 0x10\n10.7.0.0/16 dev eth0 table 4294967295\n").unwrap();
+        let ok = parse_routes("10.9.0.0/16 dev eth0 table 0\n10.6.0.0/16 dev eth0 table 00012\n10.5.0.0/16 dev eth0 table 0x10\n10.7.0.0/16 dev eth0 table 4294967295\n10.4.0.0/16 dev eth0 table +5\n10.3.0.0/16 dev eth0 table 0x0\n").unwrap();
         let tables: Vec<String> = ok.routes.iter().map(|r| r.table.name()).collect();
-        assert_eq!(tables, ["main", "10", "16", "4294967295"]);
+        assert_eq!(tables, ["main", "10", "16", "4294967295", "5", "main"]);
         let e = parse_routes("\tnexthop via 10.0.0.1 dev eth0 weight 1\n").unwrap_err();
         assert_eq!(
             e.0[0].message,

@@ -2531,7 +2531,9 @@ impl Builder<'_, '_> {
                 // libxt_TCPMSS's checks (measured with iptables 1.8.9).
                 if name == "TCPMSS" {
                     match val("--set-mss") {
-                        Some((v, pos)) if !v.parse::<u16>().is_ok_and(|n| n <= 65515) => {
+                        Some((v, pos))
+                            if crate::engine::text::strtoul(v).is_none_or(|n| n > 65515) =>
+                        {
                             return Err(self.err(pos, format!("--set-mss {v}: an MSS is a number from 0 to 65515 (iptables: \"out of range (0-65515)\")")));
                         }
                         None if !has("--clamp-mss-to-pmtu") => {
