@@ -77,6 +77,14 @@ enum Command {
         /// refused by its sender or by the router that cannot forward it.
         #[arg(long = "len")]
         len: Option<u16>,
+        /// The uid of the program that sends the first packet (default 0,
+        /// root): what `-m owner --uid-owner` tests (Istio's sidecar lets
+        /// uid 1337, its proxy, out unredirected).
+        #[arg(long)]
+        uid: Option<u32>,
+        /// Its gid (default 0), for `-m owner --gid-owner`.
+        #[arg(long)]
+        gid: Option<u32>,
         /// Then another packet, on the state the ones before left
         /// (conntrack, counters): `reply` (the answer to the last packet,
         /// from where it was delivered; to a refused one, the kernel's reset
@@ -265,6 +273,8 @@ struct Send<'a> {
     src: Option<std::net::Ipv4Addr>,
     ttl: Option<u8>,
     len: Option<u16>,
+    uid: Option<u32>,
+    gid: Option<u32>,
     force: &'a [String],
     then: &'a [String],
     json: bool,
@@ -402,6 +412,8 @@ fn run_trace(world: &mut World, what: &Send) -> Result<String, String> {
     spec.src_port = what.sport;
     spec.src = what.src;
     spec.ttl = what.ttl;
+    spec.uid = what.uid;
+    spec.gid = what.gid;
     spec.payload_len = what.len.unwrap_or(0);
     spec.force = force
         .iter()
@@ -622,6 +634,8 @@ pub fn main() -> i32 {
             src,
             ttl,
             len,
+            uid,
+            gid,
             then,
             json,
         } => trace(
@@ -636,6 +650,8 @@ pub fn main() -> i32 {
                 src: *src,
                 ttl: *ttl,
                 len: *len,
+                uid: *uid,
+                gid: *gid,
                 force,
                 then,
                 json: *json,

@@ -2921,3 +2921,80 @@ fn conntrack_tests_the_connection_as_the_kernel_does() {
         assert!(e.to_string().contains(says), "{rule}: {e}");
     }
 }
+
+/// `-m owner` tests the socket a host's own packet was sent from, at
+/// OUTPUT and POSTROUTING, as Istio's sidecar rules use it: the proxy's
+/// uid 1337 goes out as sent, every other program's connection is
+/// redirected to the proxy. A forwarded packet has no socket: an owner
+/// option fails, and holds negated (owner_mt).
+#[test]
+fn owner_tests_the_sending_sockets_uid_as_istios_rules_do() {
+    let rules = nat(":PROXY_OUTPUT - [0:0]\n:PROXY_REDIRECT - [0:0]\n\
+-A OUTPUT -p tcp -j PROXY_OUTPUT\n\
+-A POSTROUTING -m owner --socket-exists -j RETURN\n\
+-A POSTROUTING -m owner ! --socket-exists -j RETURN\n\
+-A PROXY_OUTPUT -m owner --uid-owner 1337 -j RETURN\n\
+-A PROXY_OUTPUT -m owner --gid-owner 1337 -j RETURN\n\
+-A PROXY_OUTPUT -d 127.0.0.1/32 -j RETURN\n\
+-A PROXY_OUTPUT -j PROXY_REDIRECT\n\
+-A PROXY_REDIRECT -p tcp -j REDIRECT --to-ports 22\n");
+    let (mut w, mut s) = routed(&rules);
+    // (who sends, uid, gid): the chains' rules matched, and where it went.
+    for (from, uid, gid, proxy, postrouting, to) in [
+        ("node", None, None, vec![4], vec![1], "node"),
+        ("node", Some(1000), Some(1000), vec![4], vec![1], "node"),
+        ("node", Some(1337), None, vec![1], vec![1], "web5"),
+        ("node", None, Some(1337), vec![2], vec![1], "web5"),
+        // Forwarded: no socket.
+        ("client", Some(1337), None, vec![], vec![2], "web5"),
+    ] {
+        let mut spec = SendSpec::new(from, "10.244.0.5:80", Proto::Tcp);
+        (spec.uid, spec.gid) = (uid, gid);
+        let t = send(&mut w, &mut s, &spec).unwrap();
+        let got = (
+            matched_in(&t, "PROXY_OUTPUT"),
+            matched_in(&t, "POSTROUTING"),
+            match &t.verdict {
+                Verdict::Delivered { ns, .. } => ns.as_str(),
+                v => panic!("{from} {uid:?}: {v:?}"),
+            },
+        );
+        assert_eq!(
+            got,
+            (proxy, postrouting, to),
+            "{from} uid {uid:?} gid {gid:?}"
+        );
+    }
+    // Why a skipped owner rule did not match, in words.
+    let mut spec = SendSpec::new("node", "10.244.0.5:80", Proto::Tcp);
+    spec.uid = Some(1000);
+    let t = send(&mut w, &mut s, &spec).unwrap();
+    let why = (t.steps.iter())
+        .find_map(|st| match &st.kind {
+            StepKind::RulesSkipped { chain, reasons, .. } if chain == "PROXY_OUTPUT" => reasons
+                .iter()
+                .find(|r| r.index == 1)
+                .map(|r| (r.failed.clone(), r.reason.clone())),
+            _ => None,
+        })
+        .expect("rule 1 of PROXY_OUTPUT skipped");
+    assert_eq!(
+        why,
+        (
+            "--uid-owner 1337".to_string(),
+            "the socket's owner is uid 1000, the rule tests 1337".to_string()
+        )
+    );
+    // Where the kernel refuses it, and what iptables refuses (1.8.9).
+    for (text, said) in [
+        ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m owner --uid-owner 0 -j ACCEPT\nCOMMIT\n", "owner works in OUTPUT and POSTROUTING only"),
+        ("*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner -j ACCEPT\nCOMMIT\n", "at least one of --uid-owner, --gid-owner or --socket-exists"),
+        ("*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --suppl-groups -j ACCEPT\nCOMMIT\n", "--suppl-groups needs --gid-owner"),
+        ("*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --uid-owner 4294967295 -j ACCEPT\nCOMMIT\n", "at most 4294967294"),
+        ("*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --uid-owner istio-proxy -j ACCEPT\nCOMMIT\n", "no node's /etc/passwd"),
+    ] {
+        let e = save::parse(text).unwrap_err();
+        assert!(e.0[0].message.contains(said), "{text}: {e}");
+    }
+    assert!(save::parse("*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner ! --socket-exists ! --uid-owner 1000-2000 --gid-owner 0x10 --suppl-groups -j ACCEPT\n-A OUTPUT -m owner --uid-owner root -j ACCEPT\nCOMMIT\n").is_ok());
+}

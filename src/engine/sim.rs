@@ -135,6 +135,13 @@ pub struct SendSpec {
     /// cache's states, `recent`, `limit` and the ICMP rate limit run on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<u32>,
+    /// The uid and gid of the program that sends it (what `-m owner`
+    /// tests at OUTPUT and POSTROUTING; default 0, root, as a container's
+    /// process often is). The kernel's own answers have no socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
 }
 
 /// The longest wait between two packets: 10 days (an established TCP
@@ -161,6 +168,8 @@ impl SendSpec {
             ct: None,
             kernel: false,
             after: None,
+            uid: None,
+            gid: None,
         }
     }
 
@@ -654,6 +663,9 @@ struct Walker<'w, 's> {
     /// The host of the last route lookup, and the next hop it chose (what
     /// MASQUERADE takes its address toward).
     routed: Option<(usize, Option<Ipv4Addr>)>,
+    /// The socket the packet was sent from, while it is in its sender's
+    /// namespace (leaving it, the packet is orphaned, as a veth does).
+    socket: Option<eval::Socket>,
 }
 
 /// The environment rules see inside one namespace.
@@ -679,6 +691,8 @@ struct HostFacts<'a> {
     ct_mark: Option<u32>,
     /// The packet's connection, as `-m conntrack`'s tuple tests read it.
     ct_view: Option<eval::CtView>,
+    /// The packet's socket, at the hooks that see it.
+    socket: Option<eval::Socket>,
 }
 
 impl Facts for HostEnv<'_> {
@@ -709,6 +723,10 @@ impl Facts for HostEnv<'_> {
 
     fn ct_view(&self) -> Option<eval::CtView> {
         self.facts.ct_view
+    }
+
+    fn socket(&self) -> Option<eval::Socket> {
+        self.facts.socket
     }
 }
 
@@ -1498,6 +1516,10 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         pending_fragment: None,
         mangled_mark: false,
         routed: None,
+        socket: (!spec.kernel).then(|| eval::Socket {
+            uid: spec.uid.unwrap_or(0),
+            gid: spec.gid.unwrap_or(0),
+        }),
     };
     let note = match &pkt.transport {
         _ if echo_reply => format!("the kernel of {} answers the ping", h.name()),
@@ -2346,6 +2368,9 @@ impl Walker<'_, '_> {
                     ct_state: ct.state,
                     ct_mark,
                     ct_view,
+                    socket: self
+                        .socket
+                        .filter(|_| matches!(hook, Hook::Output | Hook::Postrouting)),
                 },
                 state: self.state,
                 force: &self.spec.force,
@@ -3008,6 +3033,8 @@ impl Walker<'_, '_> {
             }
             let lo = self.world.hosts[host].dev("lo").unwrap_or(0);
             self.transmit_step(host, "lo", None, &pkt);
+            // loopback_xmit orphans the packet: INPUT sees no socket.
+            self.socket = None;
             self.carried = Some((host, ct));
             return Next::Receive {
                 host,
@@ -3589,6 +3616,7 @@ impl Walker<'_, '_> {
         match &d.spec.kind {
             DeviceKind::Loopback => {
                 self.transmit_step(host, dev, None, &pkt);
+                self.socket = None;
                 Next::Receive {
                     host,
                     dev: di,
@@ -4116,6 +4144,7 @@ impl Walker<'_, '_> {
     ) -> Next {
         self.transmit_step(host, dev, Some(next_hop), &pkt);
         pkt.mark = 0;
+        self.socket = None;
         Next::Receive {
             host: to.0,
             dev: to.1,
@@ -4926,6 +4955,7 @@ pub fn explain_rule(
         host: hi,
         ct_state: ctstate::NEW,
         ct_mark: Some(0),
+        socket: None,
         ct_view: Some(eval::CtView {
             original,
             reply: invert(&original),

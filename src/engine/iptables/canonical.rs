@@ -333,6 +333,25 @@ fn print_module(m: &Module, out: &mut Vec<String>) {
                 }
             }
         }
+        // (iptables-save's order and decimal ids, measured with 1.8.9:
+        // `--uid-owner root` and `0x10` come back as 0 and 16.)
+        "owner" => {
+            for n in [
+                "--socket-exists",
+                "--uid-owner",
+                "--gid-owner",
+                "--suppl-groups",
+            ] {
+                if let Some(o) = get(n) {
+                    let mut s = format!("{}{n}", neg(o));
+                    if let Some(v) = o.values.first() {
+                        s.push(' ');
+                        s.push_str(&super::rule::owner_ids_text(v));
+                    }
+                    out.push(s);
+                }
+            }
+        }
         "rpfilter" => {
             for n in ["--loose", "--validmark", "--accept-local", "--invert"] {
                 if get(n).is_some() {

@@ -161,6 +161,11 @@ pub trait Facts {
     fn ct_view(&self) -> Option<CtView> {
         None
     }
+    /// The socket a host's own packet was sent from (None: no socket,
+    /// or not at OUTPUT or POSTROUTING, the only hooks that see it).
+    fn socket(&self) -> Option<Socket> {
+        None
+    }
     /// The route back to `src` (`ip route get` from it): its type, the
     /// device it leaves by, and the route in words. `from` and `mark`: the
     /// lookup's source and mark (what `ip rule` selectors see).
@@ -175,6 +180,51 @@ pub trait Facts {
             None,
             "no route".into(),
         )
+    }
+}
+
+/// The owner of the socket a host's own packet was sent from, as
+/// `-m owner` reads it: the uid and gid of the process that opened it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Socket {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Socket {
+    /// Whether one owner option holds (before its `!`).
+    pub fn holds(self, t: super::rule::Owner) -> bool {
+        use super::rule::Owner;
+        match t {
+            Owner::Uid(lo, hi) => (lo..=hi).contains(&self.uid),
+            Owner::Gid(lo, hi) => (lo..=hi).contains(&self.gid),
+            Owner::SocketExists => true,
+        }
+    }
+
+    /// What the option read, in words.
+    fn describe(self, t: super::rule::Owner) -> String {
+        use super::rule::Owner;
+        let range = |lo: u32, hi: u32| match lo == hi {
+            true => lo.to_string(),
+            false => format!("{lo}-{hi}"),
+        };
+        match t {
+            Owner::Uid(lo, hi) => format!(
+                "the socket's owner is uid {}, the rule tests {}",
+                self.uid,
+                range(lo, hi)
+            ),
+            Owner::Gid(lo, hi) => format!(
+                "the socket's group is gid {}, the rule tests {}",
+                self.gid,
+                range(lo, hi)
+            ),
+            Owner::SocketExists => format!(
+                "the packet has a socket (uid {}, gid {})",
+                self.uid, self.gid
+            ),
+        }
     }
 }
 
@@ -394,6 +444,10 @@ fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Facts) -> Option<bool> {
         MatchKind::Set(_) => in_set(&m.kind, pkt, env).0,
         MatchKind::Rpfilter { .. } => reverse_path(&m.kind, pkt, env).0,
         MatchKind::Physdev(t) => physdev(t, m.negated, pkt),
+        // No socket (a forwarded packet, the kernel's own answer): each
+        // option fails, so the match holds only if each is negated
+        // (owner_mt).
+        MatchKind::Owner(t) => env.socket().is_some_and(|s| s.holds(*t)),
         // No connection: the test passes if the match tests the state
         // (which held), else it fails, `!` or not (conntrack_mt).
         MatchKind::Ct { test, with_state } => match env.ct_view() {
@@ -475,6 +529,10 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
         MatchKind::Ct { test, .. } => match env.ct_view() {
             Some(c) => c.describe(test),
             None => "the packet has no connection (INVALID or UNTRACKED): conntrack's tests of one fail without it".into(),
+        },
+        MatchKind::Owner(t) => match env.socket() {
+            None => "the packet has no socket here (forwarded, or the kernel's own answer; a socket's packet has it at OUTPUT and POSTROUTING only): each owner option fails without one, with ! they hold".into(),
+            Some(s) => s.describe(*t),
         },
         MatchKind::Physdev(t) => {
             use super::rule::Physdev;

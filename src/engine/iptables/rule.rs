@@ -262,6 +262,32 @@ pub enum MatchKind {
         test: CtTest,
         with_state: bool,
     },
+    /// One option of `-m owner`: the sending socket's owner (each option
+    /// is a match of its own, with its own `!`, as physdev's).
+    Owner(Owner),
+}
+
+/// What one `-m owner` option tests (iptables-extensions(8)): the socket
+/// a host's own packet was sent from, at OUTPUT and POSTROUTING.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// `--uid-owner lo[-hi]`: the socket's file's owner, in a range.
+    Uid(u32, u32),
+    /// `--gid-owner lo[-hi]` (with `--suppl-groups` the process's other
+    /// groups too; Packet Walk's processes have none).
+    Gid(u32, u32),
+    /// `--socket-exists`: the packet has a socket.
+    SocketExists,
+}
+
+impl Owner {
+    pub fn option(self) -> &'static str {
+        match self {
+            Owner::Uid(..) => "--uid-owner",
+            Owner::Gid(..) => "--gid-owner",
+            Owner::SocketExists => "--socket-exists",
+        }
+    }
 }
 
 /// What one `-m conntrack` option beyond `--ctstate` tests.
@@ -535,7 +561,7 @@ impl Rule {
 const OTHER_MODULES: &[&str] = &[
     "ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel", "connlimit",
     "cpu", "dccp", "devgroup", "dscp", "ecn", "esp", "hashlimit", "helper", "iprange",
-    "ipvs", "length", "mac", "osf", "owner", "pkttype",
+    "ipvs", "length", "mac", "osf", "pkttype",
     "policy", "quota", "rateest", "realm", "socket",
     "string", "tcpmss", "time", "tos", "ttl", "u32",
 ];
@@ -603,6 +629,7 @@ pub const MODULES: &[&str] = &[
     "limit",
     "connmark",
     "physdev",
+    "owner",
 ];
 
 /// Built-in targets this simulator carries out.
@@ -697,6 +724,12 @@ pub(crate) fn module_options(m: &str) -> &'static [&'static str] {
         "rpfilter" => &["--loose", "--validmark", "--accept-local", "--invert"],
         "limit" => &["--limit", "--limit-burst"],
         "connmark" => &["--mark"],
+        "owner" => &[
+            "--uid-owner",
+            "--gid-owner",
+            "--socket-exists",
+            "--suppl-groups",
+        ],
         "physdev" => &[
             "--physdev-in",
             "--physdev-out",
@@ -824,6 +857,8 @@ pub(crate) fn is_flag(opt: &str) -> bool {
             | "--log-uid"
             | "--checksum-fill"
             | "--clamp-mss-to-pmtu"
+            | "--socket-exists"
+            | "--suppl-groups"
             | "--save-mark"
             | "--restore-mark"
             | "--physdev-is-in"
@@ -860,6 +895,39 @@ pub fn parse_net(s: &str) -> Result<Ipv4Net, String> {
         },
     };
     Ok(Ipv4Net::new(ip, prefix).expect("prefix checked").trunc())
+}
+
+/// `--uid-owner`'s or `--gid-owner`'s value: an id or a range `lo-hi`,
+/// each as strtoul reads it, at most 4294967294 (measured with iptables
+/// 1.8.9); `root` is 0, the one name every node has (iptables-save
+/// prints numbers).
+fn owner_ids(v: &str, what: &str) -> Result<(u32, u32), String> {
+    let id = |w: &str| match w {
+        "root" => Some(0),
+        _ => crate::engine::text::strtoul(w).filter(|n| *n < u32::MAX),
+    };
+    let range = match v.split_once('-') {
+        Some((lo, hi)) => id(lo).zip(id(hi)).filter(|(lo, hi)| lo <= hi),
+        None => id(v).map(|n| (n, n)),
+    };
+    range.ok_or_else(|| {
+        let named = v.starts_with(|c: char| c.is_ascii_alphabetic());
+        if named {
+            format!("{what} \"{v}\": Packet Walk has no node's /etc/passwd or /etc/group to look names up in (iptables-save prints numbers): write its id")
+        } else {
+            format!("\"{v}\" is not a {what} id or a range of them (like 1337 or 1000-1999, at most 4294967294)")
+        }
+    })
+}
+
+/// An owner id or range as iptables-save prints it (decimal), or as
+/// written when it is not one (the parser reports it).
+pub(crate) fn owner_ids_text(v: &str) -> String {
+    match owner_ids(v, "user") {
+        Ok((lo, hi)) if lo == hi => lo.to_string(),
+        Ok((lo, hi)) => format!("{lo}-{hi}"),
+        Err(_) => v.to_string(),
+    }
 }
 
 /// An address as iptables and ip read one (C's `strtoul` with base 0 for
@@ -2289,6 +2357,36 @@ impl Builder<'_, '_> {
                     out.push(Match {
                         negated: o.negated,
                         kind: MatchKind::Physdev(test),
+                        span: whole(&m),
+                    });
+                }
+            }
+            "owner" => {
+                let has = |n: &str| m.opts.iter().any(|o| o.name == n);
+                if has("--suppl-groups") && !has("--gid-owner") {
+                    return Err(self.err(m.at, "owner: --suppl-groups needs --gid-owner (iptables: \"you need to use --gid-owner first\")"));
+                }
+                if !has("--uid-owner") && !has("--gid-owner") && !has("--socket-exists") {
+                    return Err(self.err(m.at, "owner: at least one of --uid-owner, --gid-owner or --socket-exists is required (iptables' words)"));
+                }
+                for o in &m.opts {
+                    let test = match o.name {
+                        "--uid-owner" => {
+                            let (lo, hi) =
+                                owner_ids(o.values[0], "user").map_err(|why| e(o, why))?;
+                            Owner::Uid(lo, hi)
+                        }
+                        "--gid-owner" => {
+                            let (lo, hi) =
+                                owner_ids(o.values[0], "group").map_err(|why| e(o, why))?;
+                            Owner::Gid(lo, hi)
+                        }
+                        "--socket-exists" => Owner::SocketExists,
+                        _ => continue,
+                    };
+                    out.push(Match {
+                        negated: o.negated,
+                        kind: MatchKind::Owner(test),
                         span: whole(&m),
                     });
                 }

@@ -88,6 +88,20 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                 // OUTPUT itself: iptables-nft (measured, 1.8.9) takes it in
                 // a user chain OUTPUT jumps to, as Packet Walk does;
                 // iptables-legacy refuses that too.
+                // owner_mt's hooks: a host's own packets, at OUTPUT and
+                // POSTROUTING (iptables-nft refuses it elsewhere, and a
+                // jump to it from another hook: measured, 1.8.9; a user
+                // chain is checked as it is walked).
+                if let MatchKind::Owner(t) = &m.kind {
+                    if c.is_builtin() && !matches!(c.name.as_str(), "OUTPUT" | "POSTROUTING") {
+                        errors.push(ParseError::new(
+                            r.line,
+                            col(&c.name, &r.args, t.option()),
+                            format!("owner works in OUTPUT and POSTROUTING only, where a host's own packets have their socket, not in {} (the kernel refuses the rule: Invalid argument)", c.name),
+                        ));
+                    }
+                    continue;
+                }
                 if let MatchKind::Physdev(t @ (Physdev::Out(_) | Physdev::IsOut)) = &m.kind {
                     let bridged = (r.matches.iter())
                         .any(|b| !b.negated && b.kind == MatchKind::Physdev(Physdev::IsBridged));
