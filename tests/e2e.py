@@ -173,6 +173,7 @@ def main():
         try:
             run(b, base)
             at_1366(base)
+            owner_uid(b, base)
             without_generator(b, dist)
             without_page_module(b, dist)
         except Exception as e:  # a step that could not run is a failure, with its cause
@@ -2338,6 +2339,31 @@ def run(b, base):
           'There is no built-in scenario "nosuch"' in b.text(".notice-error") and "article" in b.text(".notice-error"),
           b.text(".notice-error")[:160] if b.exists(".notice-error") else "no notice")
     b.set_size(1440, 1400)
+
+
+def owner_uid(b, base):
+    """A host whose rules test the sending program (-m owner, as Istio's
+    sidecar does): the send form asks for its uid, and the uid decides."""
+    fresh(b, base + "/?scenario=article")
+    check("the send form asks for no uid while no rule tests one", not b.exists("#send-uid"))
+    b.wait("#rules-node8-cmd")
+    b.type("#rules-node8-cmd", "-I OUTPUT 1 -p tcp -m owner ! --uid-owner 1337 -j REJECT\ue007")
+    b.wait_until(lambda: "-m owner" in b.value("#rules-node8"), "the owner rule to apply", 10)
+    b.select("#send-from", "node8")
+    b.wait("#send-uid")
+    b.clear("#send-to")
+    b.type("#send-to", "ms-test/flask-ui")
+    b.click("#send-button")
+    b.wait_until(lambda: "#2" in b.text(".history-item.selected"), "the root program's packet")
+    refused = b.text("#verdict")
+    b.clear("#send-uid")
+    b.type("#send-uid", "1337")
+    b.click("#send-button")
+    b.wait_until(lambda: "#3" in b.text(".history-item.selected"), "the proxy's packet")
+    check("with an owner rule on node8 the form asks for the uid: uid 0 is refused, the proxy's uid 1337 goes through",
+          "Delivered" not in refused and "Delivered" in b.text("#verdict") and "uid 1337" in b.text(".history-item.selected"),
+          f"{refused!r} / {b.text('#verdict')!r} / {b.text('.history-item.selected')!r}")
+    b.screenshot(os.path.join(SHOTS, "e2e-owner-uid.png"))
 
 
 def at_1366(base):

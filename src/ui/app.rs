@@ -3645,6 +3645,24 @@ fn key_msg(k: &web_sys::KeyboardEvent) -> Option<Msg> {
     })
 }
 
+/// Whether a host's rules test the sending program (`-m owner`), looked
+/// up once per ruleset (rulesets in use do not change: an edit makes a
+/// new one), not at each render: a 10k-Service dump has 111k rules.
+fn tests_owner(rules: &Rc<Ruleset>) -> bool {
+    thread_local! {
+        static SEEN: std::cell::RefCell<Vec<(Rc<Ruleset>, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some((_, b)) = seen.iter().find(|(r, _)| Rc::ptr_eq(r, rules)) {
+            return *b;
+        }
+        let b = rules.has_match(|m| matches!(m, crate::engine::iptables::MatchKind::Owner(_)));
+        seen.insert(0, (rules.clone(), b));
+        seen.truncate(8);
+        b
+    })
+}
+
 /// Everything a packet can be sent from or to, for the send form.
 fn targets(s: &Session) -> Vec<Target> {
     let mut out = Vec::new();
@@ -3661,6 +3679,7 @@ fn targets(s: &Session) -> Vec<Target> {
             addr,
             ports: h.spec.listeners.iter().map(|l| (l.proto, l.port)).collect(),
             rules: h.rules.is_some(),
+            owner: h.rules.as_ref().is_some_and(tests_owner),
         });
     }
     for svc in &s.world.scenario.services {

@@ -108,6 +108,8 @@ pub fn send_history(props: &HistoryProps) -> Html {
                     };
                     let onclick = props.onselect.reform(move |_| i);
                     let ttl = spec.ttl.map(|t| format!(" TTL {t}")).unwrap_or_default();
+                    // The sending program's uid, when one was given (-m owner).
+                    let ttl = format!("{ttl}{}", spec.uid.map(|u| format!(" uid {u}")).unwrap_or_default());
                     // A port chosen (or a connection's) and the data size, when any.
                     let sport = spec.src_port.filter(|_| spec.proto != Proto::Icmp && !spec.kernel).map(|p| format!(" port {p}")).unwrap_or_default();
                     let data = match (spec.payload_len, spec.is_icmp_error()) {

@@ -22,6 +22,9 @@ pub enum Target {
         ports: Vec<(Proto, u16)>,
         /// The host has iptables rules (a node where kube-proxy runs).
         rules: bool,
+        /// Its rules test the sending program's uid (`-m owner`, as
+        /// Istio's sidecar does): the form asks for one.
+        owner: bool,
     },
     Service {
         name: String,
@@ -123,6 +126,22 @@ fn parse_sport(typed: &str) -> Result<Option<u16>, String> {
     }
 }
 
+/// The hosts among the targets.
+fn hosts_of(targets: &[Target]) -> impl Iterator<Item = &Target> {
+    targets.iter().filter(|t| matches!(t, Target::Host { .. }))
+}
+
+/// The sending program's uid field, shown when the source's rules test
+/// it (`-m owner`): empty for 0, root.
+fn parse_uid(typed: &str) -> Result<Option<u32>, String> {
+    match typed.trim() {
+        "" => Ok(None),
+        t => t.parse::<u32>().ok().filter(|n| *n < u32::MAX).map(Some).ok_or_else(|| {
+            format!("The uid is a whole number from 0 to 4294967294 (empty: 0, root), not \"{t}\".")
+        }),
+    }
+}
+
 /// One of the form's short numeric fields (TTL, source port, data size).
 struct NumberField {
     /// The input's id (`send-ttl`); its CSS class is `field-` and the rest.
@@ -180,6 +199,8 @@ pub fn send_form(props: &SendFormProps) -> Html {
     let len = use_state(|| init.as_ref().map_or(0, |s| s.payload_len).to_string());
     // The source port, as typed (empty: an ephemeral one).
     let sport = use_state(|| init.as_ref().and_then(|s| s.src_port).map(|p| p.to_string()).unwrap_or_default());
+    // The sending program's uid, as typed (empty: 0).
+    let uid = use_state(|| init.as_ref().and_then(|s| s.uid).map(|u| u.to_string()).unwrap_or_default());
     let flags = use_state(|| {
         init.as_ref().and_then(|s| s.flags).unwrap_or(TcpFlags {
             syn: true,
@@ -191,11 +212,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
     let wait = use_state(|| "30".to_string());
     let bad_wait = use_state(|| false);
 
-    let hosts: Vec<&Target> = props
-        .targets
-        .iter()
-        .filter(|t| matches!(t, Target::Host { .. }))
-        .collect();
+    let hosts: Vec<&Target> = hosts_of(&props.targets).collect();
     let known_host = hosts.iter().any(|t| {
         matches!(t, Target::Host { name, kind, addr, .. } if host_value(name, *kind, *addr) == *from)
     });
@@ -267,7 +284,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
     };
     {
         let ondraft = props.ondraft.clone();
-        use_effect_with(((*from).clone(), (*to).clone(), *proto, *flags, (*ttl).clone(), (*len).clone(), (*sport).clone()), move |(f, t, p, fl, ttl, len, sport)| {
+        use_effect_with(((*from).clone(), (*to).clone(), *proto, *flags, (*ttl).clone(), (*len).clone(), (*sport).clone(), (*uid).clone()), move |(f, t, p, fl, ttl, len, sport, uid)| {
             let mut spec = SendSpec::new(f, t.trim(), *p);
             if *p == Proto::Tcp {
                 spec.flags = Some(*fl);
@@ -275,11 +292,17 @@ pub fn send_form(props: &SendFormProps) -> Html {
             spec.ttl = parse_ttl(ttl).ok().flatten();
             spec.payload_len = parse_len(len).unwrap_or(0);
             spec.src_port = parse_sport(sport).ok().flatten().filter(|_| *p != Proto::Icmp);
+            spec.uid = parse_uid(uid).ok().flatten();
             ondraft.emit(spec);
         });
     }
+    // The source's rules test the sending program's uid.
+    let asks_uid = hosts_of(&props.targets).any(|t| {
+        matches!(t, Target::Host { name, kind, addr, owner: true, .. } if host_value(name, *kind, *addr) == *from)
+    });
     let onsubmit = {
         let sport_typed = sport.clone();
+        let uid_typed = uid.clone();
         let (from, to, proto, flags, error, ttl, len) = (
             from.clone(),
             to.clone(),
@@ -313,10 +336,11 @@ pub fn send_form(props: &SendFormProps) -> Html {
                 Proto::Icmp => Ok(None),
                 _ => parse_sport(&sport_typed),
             };
-            let (ttl, len, sport) = match (parse_ttl(&ttl), parse_len(&len), sport) {
-                (Ok(ttl), Ok(len), Ok(sport)) => (ttl, len, sport),
-                (ttl, len, sport) => {
-                    let said: Vec<String> = [ttl.err(), len.err(), sport.err()].into_iter().flatten().collect();
+            let uid = if asks_uid { parse_uid(&uid_typed) } else { Ok(None) };
+            let (ttl, len, sport, uid) = match (parse_ttl(&ttl), parse_len(&len), sport, uid) {
+                (Ok(ttl), Ok(len), Ok(sport), Ok(uid)) => (ttl, len, sport, uid),
+                (ttl, len, sport, uid) => {
+                    let said: Vec<String> = [ttl.err(), len.err(), sport.err(), uid.err()].into_iter().flatten().collect();
                     error.set(Some(said.join(" ")));
                     return;
                 }
@@ -329,6 +353,7 @@ pub fn send_form(props: &SendFormProps) -> Html {
             spec.ttl = ttl;
             spec.payload_len = len;
             spec.src_port = sport;
+            spec.uid = uid;
             onsend.emit(spec);
         })
     };
@@ -450,10 +475,11 @@ pub fn send_form(props: &SendFormProps) -> Html {
         });
     // A field whose text does not read is marked so, and tied to the
     // message under the form once a Send has said it.
-    let (bad_ttl, bad_len, bad_sport) = (
+    let (bad_ttl, bad_len, bad_sport, bad_uid) = (
         parse_ttl(&ttl).is_err(),
         parse_len(&len).is_err(),
         parse_sport(&sport).is_err(),
+        parse_uid(&uid).is_err(),
     );
     let shown = problem.is_some();
     html! {
@@ -499,6 +525,11 @@ pub fn send_form(props: &SendFormProps) -> Html {
             { number_field(&NumberField { id: "send-len", label: "Data", placeholder: None,
                 title: "Bytes of data after the TCP, UDP or ICMP header (0: the headers alone). A packet larger than an MTU on its way stops there: its socket refuses it, or a router answers ICMP fragmentation needed",
                 help: "Bytes of data after the header; a packet larger than an MTU on its way stops there." }, &len, bad_len, shown) }
+            if asks_uid {
+                { number_field(&NumberField { id: "send-uid", label: "UID", placeholder: Some("0"),
+                    title: "The uid of the program that sends the packet, which this host's rules test (-m owner --uid-owner; Istio's sidecar lets its proxy, uid 1337, out as sent and redirects every other program): empty for 0, root",
+                    help: "The sending program's uid, which -m owner tests; empty for 0." }, &uid, bad_uid, shown) }
+            }
             </div>
             if *proto == Proto::Tcp {
                 <fieldset class="field flags">

@@ -359,6 +359,13 @@ impl Ruleset {
         }
     }
 
+    /// Whether any rule has a match of which `test` holds.
+    pub fn has_match(&self, test: impl Fn(&MatchKind) -> bool) -> bool {
+        (self.tables.iter().flat_map(|t| &t.chains))
+            .flat_map(|c| &c.rules)
+            .any(|r| r.matches.iter().any(|m| test(&m.kind)))
+    }
+
     /// Number of rules in all tables.
     pub fn rule_count(&self) -> usize {
         self.tables
