@@ -499,8 +499,10 @@ async fn import(text: &str) -> (Vec<f64>, Result<Ruleset, Errors>, bool) {
 
 #[wasm_bindgen_test]
 async fn chunked_import_reports_progress_and_parses_like_parse() {
-    let dump = kube_dump::generate(3_000, 3, 1);
-    assert!(dump.lines().count() > 3 * packetwalk::ui::import::LINES_PER_CHUNK);
+    // (Chunks are cut by the clock: a dump that takes several of them on
+    // a fast machine, 90k lines.)
+    let dump = kube_dump::generate(6_000, 3, 1);
+    assert!(dump.lines().count() > 60 * packetwalk::ui::import::LINES_PER_CHUNK);
     let (progress, result, ran_between) = import(&dump).await;
     assert!(progress.len() > 1, "progress reported {progress:?}");
     assert!(
