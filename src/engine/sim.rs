@@ -137,7 +137,8 @@ pub struct SendSpec {
     pub after: Option<u32>,
     /// The uid and gid of the program that sends it (what `-m owner`
     /// tests at OUTPUT and POSTROUTING; default 0, root, as a container's
-    /// process often is). The kernel's own answers have no socket.
+    /// process often is). The kernel's own answers come from its own
+    /// socket, which no program owns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -664,7 +665,8 @@ struct Walker<'w, 's> {
     /// MASQUERADE takes its address toward).
     routed: Option<(usize, Option<Ipv4Addr>)>,
     /// The socket the packet was sent from, while it is in its sender's
-    /// namespace (leaving it, the packet is orphaned, as a veth does).
+    /// namespace (leaving it, the packet is orphaned, as a veth and lo
+    /// do; a forwarded packet has none).
     socket: Option<eval::Socket>,
 }
 
@@ -1516,9 +1518,11 @@ pub fn send(world: &mut World, state: &mut SimState, spec: &SendSpec) -> Result<
         pending_fragment: None,
         mangled_mark: false,
         routed: None,
-        socket: (!spec.kernel).then(|| eval::Socket {
-            uid: spec.uid.unwrap_or(0),
-            gid: spec.gid.unwrap_or(0),
+        // The kernel answers (resets, ICMP errors, echo replies) from its
+        // own socket, which no program owns (measured on Linux 6.18).
+        socket: Some(eval::Socket {
+            owner: (!spec.kernel && spec.icmp_type != Some(icmp::ECHO_REPLY))
+                .then(|| (spec.uid.unwrap_or(0), spec.gid.unwrap_or(0))),
         }),
     };
     let note = match &pkt.transport {

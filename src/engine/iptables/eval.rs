@@ -183,22 +183,25 @@ pub trait Facts {
     }
 }
 
-/// The owner of the socket a host's own packet was sent from, as
-/// `-m owner` reads it: the uid and gid of the process that opened it.
+/// The socket a host's own packet was sent from, as `-m owner` reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Socket {
-    pub uid: u32,
-    pub gid: u32,
+    /// The uid and gid of the program that opened it; None for the
+    /// kernel's own control socket (its resets, ICMP errors and echo
+    /// replies), which has no file: a uid or gid test fails on it, and
+    /// `--socket-exists` holds (owner_mt; measured on Linux 6.18).
+    pub owner: Option<(u32, u32)>,
 }
 
 impl Socket {
     /// Whether one owner option holds (before its `!`).
     pub fn holds(self, t: super::rule::Owner) -> bool {
         use super::rule::Owner;
-        match t {
-            Owner::Uid(lo, hi) => (lo..=hi).contains(&self.uid),
-            Owner::Gid(lo, hi) => (lo..=hi).contains(&self.gid),
-            Owner::SocketExists => true,
+        match (t, self.owner) {
+            (Owner::Uid(lo, hi), Some((uid, _))) => (lo..=hi).contains(&uid),
+            (Owner::Gid(lo, hi), Some((_, gid))) => (lo..=hi).contains(&gid),
+            (Owner::Uid(..) | Owner::Gid(..), None) => false,
+            (Owner::SocketExists, _) => true,
         }
     }
 
@@ -209,21 +212,12 @@ impl Socket {
             true => lo.to_string(),
             false => format!("{lo}-{hi}"),
         };
-        match t {
-            Owner::Uid(lo, hi) => format!(
-                "the socket's owner is uid {}, the rule tests {}",
-                self.uid,
-                range(lo, hi)
-            ),
-            Owner::Gid(lo, hi) => format!(
-                "the socket's group is gid {}, the rule tests {}",
-                self.gid,
-                range(lo, hi)
-            ),
-            Owner::SocketExists => format!(
-                "the packet has a socket (uid {}, gid {})",
-                self.uid, self.gid
-            ),
+        match (t, self.owner) {
+            (Owner::Uid(lo, hi), Some((uid, _))) => format!("the socket's owner is uid {uid}, the rule tests {}", range(lo, hi)),
+            (Owner::Gid(lo, hi), Some((_, gid))) => format!("the socket's group is gid {gid}, the rule tests {}", range(lo, hi)),
+            (Owner::SocketExists, Some((uid, gid))) => format!("the packet has a socket (uid {uid}, gid {gid})"),
+            (Owner::SocketExists, None) => "the packet has the kernel's own socket (its answers are sent from it)".into(),
+            (_, None) => "the kernel sends this packet from its own socket, which no program owns: a uid or gid test fails on it (with ! it holds)".into(),
         }
     }
 }
@@ -444,9 +438,8 @@ fn holds_pure(m: &Match, pkt: &Packet, env: &dyn Facts) -> Option<bool> {
         MatchKind::Set(_) => in_set(&m.kind, pkt, env).0,
         MatchKind::Rpfilter { .. } => reverse_path(&m.kind, pkt, env).0,
         MatchKind::Physdev(t) => physdev(t, m.negated, pkt),
-        // No socket (a forwarded packet, the kernel's own answer): each
-        // option fails, so the match holds only if each is negated
-        // (owner_mt).
+        // No socket (a forwarded packet): each option fails, so the
+        // match holds only if each is negated (owner_mt).
         MatchKind::Owner(t) => env.socket().is_some_and(|s| s.holds(*t)),
         // No connection: the test passes if the match tests the state
         // (which held), else it fails, `!` or not (conntrack_mt).
@@ -531,7 +524,7 @@ fn describe(m: &Match, pkt: &Packet, env: &dyn Facts) -> String {
             None => "the packet has no connection (INVALID or UNTRACKED): conntrack's tests of one fail without it".into(),
         },
         MatchKind::Owner(t) => match env.socket() {
-            None => "the packet has no socket here (forwarded, or the kernel's own answer; a socket's packet has it at OUTPUT and POSTROUTING only): each owner option fails without one, with ! they hold".into(),
+            None => "the packet has no socket here (it is forwarded, or came over lo or a veth: a host's own packet has its socket at OUTPUT and POSTROUTING only): each owner option fails without one, with ! they hold".into(),
             Some(s) => s.describe(*t),
         },
         MatchKind::Physdev(t) => {

@@ -90,8 +90,8 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                 // iptables-legacy refuses that too.
                 // owner_mt's hooks: a host's own packets, at OUTPUT and
                 // POSTROUTING (iptables-nft refuses it elsewhere, and a
-                // jump to it from another hook: measured, 1.8.9; a user
-                // chain is checked as it is walked).
+                // jump to it from another hook, checked in check_hooks:
+                // measured, 1.8.9).
                 if let MatchKind::Owner(t) = &m.kind {
                     if c.is_builtin() && !matches!(c.name.as_str(), "OUTPUT" | "POSTROUTING") {
                         errors.push(ParseError::new(
@@ -415,6 +415,28 @@ fn check_hooks(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) 
                         ),
                     ));
                 }
+            }
+            // owner_mt's hooks: iptables-nft refuses a jump from another
+            // hook to a chain that tests the owner (measured, 1.8.9).
+            let owner = r.matches.iter().find_map(|m| match m.kind {
+                MatchKind::Owner(t) => Some(t.option()),
+                _ => None,
+            });
+            let bad = hooks[i] & !(Hook::Output.bit() | Hook::Postrouting.bit());
+            if let Some(option) = owner.filter(|_| bad != 0 && !c.is_builtin()) {
+                let from: Vec<&str> = (Hook::ALL.iter())
+                    .filter(|h| bad & h.bit() != 0)
+                    .map(|h| h.chain_name())
+                    .collect();
+                errors.push(ParseError::new(
+                    r.line,
+                    col(&c.name, &r.args, option),
+                    format!(
+                        "owner in chain {} is reached from {}, but owner is only valid from OUTPUT and POSTROUTING, where a host's own packets have their socket (the kernel refuses the jump: Invalid argument)",
+                        c.name,
+                        from.join(", ")
+                    ),
+                ));
             }
         }
     }
