@@ -126,6 +126,24 @@ fn iptables_commands_edit_a_ruleset() {
         e.0[0].message.contains("index of replacement too big"),
         "{e}"
     );
+    // Numbers iptables does not take (1.8.9: "Invalid rule number").
+    for (cmd, said) in [
+        (
+            "iptables -t nat -I KUBE-SERVICES 0 -j KUBE-TEST",
+            "rule numbers start at 1",
+        ),
+        (
+            "iptables -t nat -I KUBE-SERVICES 99999999999 -j KUBE-TEST",
+            "rule number 99999999999 is out of range",
+        ),
+        (
+            "iptables -t nat -D KUBE-SERVICES 123456789012345678901234567890",
+            "rule number 12345678901234567890… (30 digits) is out of range",
+        ),
+    ] {
+        let e = apply_command(&mut rs, cmd).unwrap_err();
+        assert!(e.0[0].message.contains(said), "{cmd}: {e}");
+    }
     apply_command(&mut rs, "-t nat -D KUBE-SERVICES 2").unwrap();
     apply_command(&mut rs, "iptables -t nat -F KUBE-TEST").unwrap();
     apply_command(&mut rs, "iptables -t nat -X KUBE-TEST").unwrap();
@@ -1032,7 +1050,9 @@ fn undeclared_builtin_chains_take_rules() {
     );
     let e = save::parse("*filter\n:FOO - [0:0]\n:FOO - [0:0]\nCOMMIT\n").unwrap_err();
     assert!(
-        e.0.len() == 1 && e.0[0].line == 3 && e.0[0].message == "chain FOO declared twice",
+        e.0.len() == 1
+            && e.0[0].line == 3
+            && e.0[0].message == "chain FOO declared twice (first at line 2)",
         "{e}"
     );
     // A jump to a chain declared further down is refused, as

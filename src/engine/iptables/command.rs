@@ -84,12 +84,18 @@ pub fn apply(
         }
         Ok(r)
     };
+    // A long number cut for its message.
+    let shown_number = |t: &str| match t.len() {
+        0..=20 => t.to_string(),
+        n => format!("{}… ({n} digits)", &t[..20]),
+    };
     let number = |k: usize| -> Option<Result<usize, ParseError>> {
         let w = words.get(k)?;
         if w.text.chars().all(|c| c.is_ascii_digit()) && !w.quoted {
             Some(match w.text.parse::<usize>() {
-                Ok(n) if n >= 1 => Ok(n),
-                _ => Err(src.err(w.start, "rule numbers start at 1")),
+                Ok(n) if (1..=i32::MAX as usize).contains(&n) => Ok(n),
+                Ok(0) => Err(src.err(w.start, "rule numbers start at 1 (iptables: Invalid rule number `0')")),
+                _ => Err(src.err(w.start, format!("rule number {} is out of range: a chain's rules are numbered from 1 (iptables: Invalid rule number)", shown_number(&w.text)))),
             })
         } else {
             None

@@ -642,10 +642,13 @@ impl Parser {
                 return;
             }
             if table.declared(name) {
+                let first = (table.chains.iter().find(|c| c.name == name))
+                    .map(|c| format!(" (first at line {})", c.line))
+                    .unwrap_or_default();
                 errors.push(ParseError::new(
                     line_no,
                     offset,
-                    format!("chain {name} declared twice"),
+                    format!("chain {name} declared twice{first}"),
                 ));
                 return;
             }
