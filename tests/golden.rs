@@ -349,6 +349,59 @@ fn remote_endpoint_crosses_tunl0_in_ipip() {
     golden("remote-endpoint-ipip", &t);
 }
 
+/// Istio's sidecar: the pod's own nat rules hand the article's packet to
+/// Envoy's inbound port, an app's connection to its outbound port, and
+/// let the proxy's own (uid 1337) out to the Service.
+#[test]
+fn istio_sidecar_redirects_to_envoy_but_not_the_proxys_own() {
+    let (mut w, mut s) = world("istio-sidecar");
+    let socket = |t: &Trace| match &t.verdict {
+        Verdict::Delivered { ns, socket } => format!("{ns}: {socket}"),
+        v => panic!("not delivered: {v:?}"),
+    };
+    let inbound = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new("client:192.168.11.200", "ms-test/flask-ui", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(
+        socket(&inbound),
+        format!(
+            "{FLASK_POD}: tcp listening on 0.0.0.0:15006, held by envoy (istio-proxy, inbound)"
+        )
+    );
+    golden("istio-sidecar-inbound", &inbound);
+    let outbound = send(
+        &mut w,
+        &mut s,
+        &SendSpec::new(FLASK_POD, "10.96.100.10:80", Proto::Tcp),
+    )
+    .unwrap();
+    assert_eq!(
+        socket(&outbound),
+        format!(
+            "{FLASK_POD}: tcp listening on 0.0.0.0:15001, held by envoy (istio-proxy, outbound)"
+        )
+    );
+    golden("istio-sidecar-app-outbound", &outbound);
+    // The proxy's own connection leaves the pod by eth0: node8 sends it
+    // to the Service's endpoint (this very pod), where it comes in.
+    let mut spec = SendSpec::new(FLASK_POD, "10.96.100.10:80", Proto::Tcp);
+    spec.uid = Some(1337);
+    let proxy = send(&mut w, &mut s, &spec).unwrap();
+    assert!(
+        proxy.steps.iter().any(|st| st.ns == "node8"),
+        "the proxy's packet reached node8"
+    );
+    assert_eq!(
+        socket(&proxy),
+        format!(
+            "{FLASK_POD}: tcp listening on 0.0.0.0:15006, held by envoy (istio-proxy, inbound)"
+        )
+    );
+}
+
 #[test]
 fn blackholed_block_drops_silently() {
     let (mut w, mut s) = world("article");

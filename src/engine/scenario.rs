@@ -481,6 +481,7 @@ pub struct PageView {
 pub const BUILTIN: &[&str] = &[
     "article",
     "article-remote",
+    "istio-sidecar",
     "calico-ipip",
     "calico-vxlan",
     "flannel-vxlan",
@@ -521,6 +522,7 @@ pub fn builtin_json(name: &str) -> Option<Scenario> {
     let json = match name {
         "article" => include_str!("scenarios/article.json"),
         "article-remote" => include_str!("scenarios/article-remote.json"),
+        "istio-sidecar" => include_str!("scenarios/istio-sidecar.json"),
         _ => return None,
     };
     Some(serde_json::from_str(json).expect("built-in scenarios are valid JSON (tested)"))
