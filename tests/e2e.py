@@ -268,11 +268,13 @@ def main():
 # review's fixes to it and ip route show cache in the editors, 619.9 kB
 # with the card that keeps still in a box and a framed embed's scrolling,
 # 621.0 kB with table numbers as strtoul reads them, netstat -rn's
-# columns, TCPMSS's checks and the embed's chips naming their packets;
+# columns, TCPMSS's checks and the embed's chips naming their packets,
+# 626.8 kB with -m owner and the send form's UID, and the istio-sidecar
+# scenario (1.3 kB of it);
 # the budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 622_000
+PAGE_BYTES_LIMIT = 627_000
 
 
 def page_size(dist):
