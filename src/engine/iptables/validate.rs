@@ -364,6 +364,15 @@ fn check_depth(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) 
 
 /// Which hooks each chain can be reached from, then which targets are used
 /// where the kernel does not allow them.
+/// The built-in chains of the hooks in `bits`, as a list in words.
+fn hook_names(bits: u8) -> String {
+    let names: Vec<&str> = (Hook::ALL.iter())
+        .filter(|h| bits & h.bit() != 0)
+        .map(|h| h.chain_name())
+        .collect();
+    names.join(", ")
+}
+
 fn check_hooks(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) {
     let n = table.chains.len();
     let mut hooks = vec![0u8; n];
@@ -399,11 +408,6 @@ fn check_hooks(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) 
             if let Some((ok, names)) = allowed(&r.target) {
                 let bad = hooks[i] & !ok;
                 if bad != 0 {
-                    let from: Vec<&str> = Hook::ALL
-                        .iter()
-                        .filter(|h| bad & h.bit() != 0)
-                        .map(|h| h.chain_name())
-                        .collect();
                     let t = r.target_name();
                     errors.push(ParseError::new(
                         r.line,
@@ -411,7 +415,7 @@ fn check_hooks(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) 
                         format!(
                             "{t} in chain {} is reached from {}, but {t} is only valid from {names}",
                             c.name,
-                            from.join(", ")
+                            hook_names(bad)
                         ),
                     ));
                 }
@@ -424,17 +428,13 @@ fn check_hooks(table: &Table, adj: &[Vec<(usize, usize)>], errors: &mut Errors) 
             });
             let bad = hooks[i] & !(Hook::Output.bit() | Hook::Postrouting.bit());
             if let Some(option) = owner.filter(|_| bad != 0 && !c.is_builtin()) {
-                let from: Vec<&str> = (Hook::ALL.iter())
-                    .filter(|h| bad & h.bit() != 0)
-                    .map(|h| h.chain_name())
-                    .collect();
                 errors.push(ParseError::new(
                     r.line,
                     col(&c.name, &r.args, option),
                     format!(
                         "owner in chain {} is reached from {}, but owner is only valid from OUTPUT and POSTROUTING, where a host's own packets have their socket (the kernel refuses the jump: Invalid argument)",
                         c.name,
-                        from.join(", ")
+                        hook_names(bad)
                     ),
                 ));
             }
