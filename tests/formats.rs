@@ -1487,3 +1487,23 @@ fn what_iptables_save_says_besides_rules_is_named() {
     assert!(save::notes(ip).contains("Rules here use -p ip, read as all protocols"));
     assert_eq!(save::notes(&ip.replace("-p ip ", "-p ipv4 ")), "");
 }
+
+/// Addresses as iptables and ip read them: each part as strtoul reads it
+/// (octal, hex, a `+`), short forms completed by zeros (measured with
+/// iptables 1.8.9).
+#[test]
+fn short_and_octal_addresses_are_read_as_iptables_reads_them() {
+    use packetwalk::engine::iptables::rule::parse_net;
+    for (written, read) in [
+        ("010.0.0.1/32", Some("8.0.0.1/32")),
+        ("0x0a.1/16", Some("10.1.0.0/16")),
+        ("10/8", Some("10.0.0.0/8")),
+        ("10.1.2", Some("10.1.2.0/32")),
+        ("+10.0.0.1", Some("10.0.0.1/32")),
+        ("10.0.0.256", None),
+        ("08.0.0.1", None),
+    ] {
+        let got = parse_net(written).ok().map(|n| n.to_string());
+        assert_eq!(got.as_deref(), read, "{written}");
+    }
+}

@@ -282,9 +282,15 @@ pub fn send_form(props: &SendFormProps) -> Html {
             proto.set(p);
         })
     };
+    // The source's rules test the sending program's uid.
+    let asks_uid = hosts_of(&props.targets).any(|t| {
+        matches!(t, Target::Host { name, kind, addr, owner: true, .. } if host_value(name, *kind, *addr) == *from)
+    });
     {
         let ondraft = props.ondraft.clone();
-        use_effect_with(((*from).clone(), (*to).clone(), *proto, *flags, (*ttl).clone(), (*len).clone(), (*sport).clone(), (*uid).clone()), move |(f, t, p, fl, ttl, len, sport, uid)| {
+        // (The uid only where the form asks for it, as Send takes it.)
+        let uid_typed = if asks_uid { (*uid).clone() } else { String::new() };
+        use_effect_with(((*from).clone(), (*to).clone(), *proto, *flags, (*ttl).clone(), (*len).clone(), (*sport).clone(), uid_typed), move |(f, t, p, fl, ttl, len, sport, uid)| {
             let mut spec = SendSpec::new(f, t.trim(), *p);
             if *p == Proto::Tcp {
                 spec.flags = Some(*fl);
@@ -296,10 +302,6 @@ pub fn send_form(props: &SendFormProps) -> Html {
             ondraft.emit(spec);
         });
     }
-    // The source's rules test the sending program's uid.
-    let asks_uid = hosts_of(&props.targets).any(|t| {
-        matches!(t, Target::Host { name, kind, addr, owner: true, .. } if host_value(name, *kind, *addr) == *from)
-    });
     let onsubmit = {
         let sport_typed = sport.clone();
         let uid_typed = uid.clone();

@@ -936,15 +936,8 @@ pub(crate) fn owner_ids_text(v: &str) -> String {
 fn short_ipv4(s: &str) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
     for (n, part) in s.split('.').enumerate() {
-        let value = if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
-            u8::from_str_radix(hex, 16).ok()
-        } else if part.len() > 1 && part.starts_with('0') {
-            u8::from_str_radix(&part[1..], 8).ok()
-        } else if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
-            part.parse().ok()
-        } else {
-            None
-        };
+        // (strtoul's `+` too: iptables 1.8.9 takes `+10.0.0.1`, measured.)
+        let value = crate::engine::text::strtoul(part).and_then(|v| u8::try_from(v).ok());
         *octets.get_mut(n)? = value?;
     }
     Some(Ipv4Addr::from(octets))
