@@ -16,6 +16,9 @@ pub struct Word<'a> {
     pub text: Cow<'a, str>,
     /// Byte offset in the line where the word starts.
     pub start: usize,
+    /// Byte offset in the line just past the word (past its closing
+    /// quote when quoted).
+    pub end: usize,
     pub quoted: bool,
 }
 
@@ -96,6 +99,7 @@ fn split<'a>(
             out.push(Word {
                 text: Cow::Borrowed(&line[start..j]),
                 start,
+                end: j,
                 quoted: false,
             });
             i = j;
@@ -111,6 +115,7 @@ fn split<'a>(
                     out.push(Word {
                         text: Cow::Borrowed(&line[j + 1..end]),
                         start,
+                        end: end + 1,
                         quoted: true,
                     });
                     i = end + 1;
@@ -178,6 +183,7 @@ fn split<'a>(
         out.push(Word {
             text: Cow::Owned(text),
             start,
+            end,
             quoted,
         });
         i = end;
@@ -243,6 +249,12 @@ mod tests {
         );
         assert!(w[5].quoted && w[7].quoted && w[9].quoted && !w[4].quoted);
         assert_eq!(column(line, w[5].start), 27);
+        // Where each word ends in the line: past its closing quote.
+        let ends: Vec<&str> = w.iter().map(|w| &line[w.start..w.end]).collect();
+        assert_eq!(
+            ends[5..],
+            [r#""a \"b\" c""#, "-j", "'Y Z'", "--x", r#""plain""#]
+        );
         assert_eq!(quote(&w[5].text, true), r#""a \"b\" c""#);
         assert!(matches!(w[9].text, Cow::Borrowed(_)));
     }

@@ -1106,16 +1106,17 @@ fn parse_nat_range(s: &str) -> Result<NatRange, String> {
     let addr = if addr_part.is_empty() {
         None
     } else {
-        let (a, b) = match addr_part.split_once('-') {
-            Some((a, b)) => (a, b),
-            None => (addr_part, addr_part),
+        let ip = |a: &str| -> Result<Ipv4Addr, String> {
+            a.parse()
+                .map_err(|_| format!("\"{a}\" is not an IPv4 address"))
         };
-        let a: Ipv4Addr = a
-            .parse()
-            .map_err(|_| format!("\"{a}\" is not an IPv4 address"))?;
-        let b: Ipv4Addr = b
-            .parse()
-            .map_err(|_| format!("\"{b}\" is not an IPv4 address"))?;
+        let (a, b) = match addr_part.split_once('-') {
+            Some((a, b)) => (ip(a)?, ip(b)?),
+            None => {
+                let a = ip(addr_part)?;
+                (a, a)
+            }
+        };
         if a > b {
             return Err(format!("address range {a}-{b} is inverted"));
         }
@@ -1346,7 +1347,8 @@ struct Builder<'l, 'w> {
     proto: Option<Proto>,
     /// The `-p` written, negated or not (what iptables' NAT targets check).
     proto_written: Option<Proto>,
-    target: Option<(&'w str, usize)>,
+    /// The target's name, and where its word starts and ends.
+    target: Option<(&'w str, usize, usize)>,
     target_opts: SmallVec<[(&'w str, Option<&'w str>, usize); 3]>,
     goto: bool,
     counters: Option<Counters>,
@@ -1355,27 +1357,6 @@ struct Builder<'l, 'w> {
 impl Builder<'_, '_> {
     fn err(&self, byte: usize, msg: impl Into<String>) -> ParseError {
         ParseError::new(self.line_no, lex::column(self.line, byte), msg)
-    }
-
-    /// End byte of a word in the line (past the closing quote if quoted).
-    fn end_of(&self, w: &Word<'_>) -> usize {
-        if w.quoted {
-            let rest = &self.line[w.start..];
-            let open = rest.chars().next().unwrap_or('"');
-            let mut esc = false;
-            for (k, c) in rest.char_indices().skip(1) {
-                if esc {
-                    esc = false;
-                } else if c == '\\' && open == '"' {
-                    esc = true;
-                } else if c == open {
-                    return w.start + k + 1;
-                }
-            }
-            self.line.len()
-        } else {
-            w.start + w.text.len()
-        }
     }
 
     fn span(&self, from: usize, to: usize) -> (u32, u32) {
@@ -1445,7 +1426,7 @@ pub fn parse_rule(
         }
         let start = negate.unwrap_or(w.start);
         let negated = negate.take().is_some();
-        let missing_at = b.end_of(w);
+        let missing_at = w.end;
         let (line_no, full_line) = (b.line_no, b.line);
         let value = |k: usize| -> Result<&Word<'_>, ParseError> {
             let v = words.get(k).ok_or_else(|| {
@@ -1512,8 +1493,8 @@ pub fn parse_rule(
         let target_side = b
             .target
             .as_ref()
-            .is_some_and(|(t, _)| target_options(t).contains(&opt) || !matches_side());
-        if let Some((tname, _)) = b.target.as_ref().filter(|_| target_side) {
+            .is_some_and(|(t, _, _)| target_options(t).contains(&opt) || !matches_side());
+        if let Some((tname, _, _)) = b.target.as_ref().filter(|_| target_side) {
             if matches!(opt, "-j" | "--jump" | "-g" | "--goto") {
                 return Err(b.err(w.start, "a rule has only one target"));
             }
@@ -1582,7 +1563,7 @@ pub fn parse_rule(
                 } else {
                     MatchKind::Dst(net)
                 };
-                let span = b.span(start, b.end_of(v));
+                let span = b.span(start, v.end);
                 b.base.push(Match {
                     negated,
                     kind,
@@ -1607,7 +1588,7 @@ pub fn parse_rule(
                     b.proto = Some(p);
                 }
                 b.proto_written = Some(p);
-                let span = b.span(start, b.end_of(v));
+                let span = b.span(start, v.end);
                 b.base.push(Match {
                     negated,
                     kind: MatchKind::Proto(p),
@@ -1631,7 +1612,7 @@ pub fn parse_rule(
                 } else {
                     MatchKind::OutIface(m)
                 };
-                let span = b.span(start, b.end_of(v));
+                let span = b.span(start, v.end);
                 b.base.push(Match {
                     negated,
                     kind,
@@ -1640,7 +1621,7 @@ pub fn parse_rule(
                 i += 2;
             }
             "-f" | "--fragment" => {
-                let span = b.span(start, b.end_of(w));
+                let span = b.span(start, w.end);
                 b.base.push(Match {
                     negated,
                     kind: MatchKind::Fragment,
@@ -1677,7 +1658,7 @@ pub fn parse_rule(
                     return Err(b.err(w.start, "a rule has only one target"));
                 }
                 b.goto = opt == "-g" || opt == "--goto";
-                b.target = Some((v.text.as_ref(), v.start));
+                b.target = Some((v.text.as_ref(), v.start, v.end));
                 i += 2;
             }
             "-c" | "--set-counters" => {
@@ -1762,7 +1743,7 @@ pub fn parse_rule(
                 };
                 let n = arity(b.modules[owner].name, opt);
                 let mut values = [""; 2];
-                let mut end = b.end_of(w);
+                let mut end = w.end;
                 let mut at = w.start;
                 for (k, slot) in values.iter_mut().enumerate().take(n) {
                     let v = value(i + 1 + k)?;
@@ -1770,7 +1751,7 @@ pub fn parse_rule(
                         at = v.start;
                     }
                     *slot = v.text.as_ref();
-                    end = b.end_of(v);
+                    end = v.end;
                 }
                 // iptables takes each option of a match once.
                 let same = |o: &str| {
@@ -1826,7 +1807,7 @@ pub fn parse_rule(
     let mut matches =
         Vec::with_capacity(b.base.len() + b.modules.iter().map(|m| m.opts.len()).sum::<usize>());
     matches.extend(b.base.drain(..));
-    for m in std::mem::take(&mut b.modules) {
+    for m in &b.modules {
         b.module_matches(m, &mut matches)?;
     }
     let target = b.build_target()?;
@@ -1852,7 +1833,7 @@ impl Builder<'_, '_> {
     }
 
     /// Turns one loaded module and its options into matches.
-    fn module_matches(&self, m: Module<'_>, out: &mut Vec<Match>) -> Result<(), ParseError> {
+    fn module_matches(&self, m: &Module<'_>, out: &mut Vec<Match>) -> Result<(), ParseError> {
         let e = |o: &Opt, msg: String| self.err(o.at, msg);
         // A module whose options take no `!`: `why` with `{}` for the option.
         let refuse_negation = |m: &Module, why: &str| match m.opts.iter().find(|o| o.negated) {
@@ -2169,7 +2150,7 @@ impl Builder<'_, '_> {
                 out.push(Match {
                     negated,
                     kind,
-                    span: whole(&m),
+                    span: whole(m),
                 });
             }
             "recent" => {
@@ -2236,7 +2217,7 @@ impl Builder<'_, '_> {
                 out.push(Match {
                     negated,
                     kind: MatchKind::Recent(Box::new(r)),
-                    span: whole(&m),
+                    span: whole(m),
                 });
             }
             "addrtype" => {
@@ -2275,7 +2256,7 @@ impl Builder<'_, '_> {
                             limit_iface_in: lin,
                             limit_iface_out: lout,
                         },
-                        span: whole(&m),
+                        span: whole(m),
                     });
                 }
                 if !any {
@@ -2290,12 +2271,12 @@ impl Builder<'_, '_> {
                 out.push(Match {
                     negated: o.negated,
                     kind: MatchKind::ConnMark { value, mask },
-                    span: whole(&m),
+                    span: whole(m),
                 });
             }
             "limit" => {
                 refuse_negation(
-                    &m,
+                    m,
                     "limit: option \"{}\" cannot be inverted (iptables' words)",
                 )?;
                 let avg = match m.opts.iter().find(|o| o.name == "--limit") {
@@ -2322,7 +2303,7 @@ impl Builder<'_, '_> {
                 out.push(Match {
                     negated: false,
                     kind: MatchKind::Limit { avg, burst },
-                    span: self.module_span(&m),
+                    span: self.module_span(m),
                 });
             }
             "physdev" => {
@@ -2350,7 +2331,7 @@ impl Builder<'_, '_> {
                     out.push(Match {
                         negated: o.negated,
                         kind: MatchKind::Physdev(test),
-                        span: whole(&m),
+                        span: whole(m),
                     });
                 }
             }
@@ -2380,13 +2361,13 @@ impl Builder<'_, '_> {
                     out.push(Match {
                         negated: o.negated,
                         kind: MatchKind::Owner(test),
-                        span: whole(&m),
+                        span: whole(m),
                     });
                 }
             }
             "rpfilter" => {
                 refuse_negation(
-                    &m,
+                    m,
                     "{} cannot be negated (rpfilter's --invert turns the match round)",
                 )?;
                 let has = |n: &str| m.opts.iter().any(|o| o.name == n);
@@ -2397,7 +2378,7 @@ impl Builder<'_, '_> {
                         validmark: has("--validmark"),
                         accept_local: has("--accept-local"),
                     },
-                    span: self.module_span(&m),
+                    span: self.module_span(m),
                 });
             }
             "set" => {
@@ -2457,7 +2438,7 @@ impl Builder<'_, '_> {
                         dirs,
                         return_nomatch,
                     })),
-                    span: whole(&m),
+                    span: whole(m),
                 });
             }
             _ => return Err(self.err(m.at, format!("match {} is not supported", m.name))),
@@ -2482,10 +2463,10 @@ impl Builder<'_, '_> {
     }
 
     fn build_target(&self) -> Result<Target, ParseError> {
-        let Some((name, at)) = &self.target else {
+        let Some((name, at, end)) = &self.target else {
             return Ok(Target::None);
         };
-        let at = *at;
+        let (at, end) = (*at, *end);
         let opt = |o: &str| self.target_opts.iter().find(|(k, _, _)| *k == o);
         let has = |o: &str| opt(o).is_some();
         let val = |o: &str| opt(o).and_then(|(_, v, pos)| v.map(|v| (v, *pos)));
@@ -2648,17 +2629,8 @@ impl Builder<'_, '_> {
                 if other.is_empty() {
                     return Err(self.err(at, "empty target name"));
                 }
-                let from = at - self.args_offset;
                 Target::Jump {
-                    name: (
-                        from as u32,
-                        (from
-                            + self.line[at..]
-                                .split_whitespace()
-                                .next()
-                                .unwrap_or("")
-                                .len()) as u32,
-                    ),
+                    name: self.span(at, end),
                     chain: usize::MAX,
                     goto: self.goto,
                 }

@@ -20,8 +20,14 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
     // Resolve jumps by name first (reading), then store them (writing).
     let mut resolved: Vec<(usize, usize, usize)> = Vec::new();
     for (ci, c) in table.chains.iter().enumerate() {
+        // iptables refuses an interface the hook cannot have (a
+        // user chain may hold either: it is checked as it is walked).
+        let (no_out, no_in) = match (c.is_builtin(), c.name.as_str()) {
+            (true, "PREROUTING" | "INPUT") => (true, false),
+            (true, "OUTPUT" | "POSTROUTING") => (false, true),
+            _ => (false, false),
+        };
         for (ri, r) in c.rules.iter().enumerate() {
-            let tname = r.target_name();
             // Targets the kernel takes in one table only.
             let only = match r.target {
                 Target::Dnat(_)
@@ -48,6 +54,7 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                 }
             }
             if let Some(t) = only.filter(|t| *t != table.name) {
+                let tname = r.target_name();
                 errors.push(ParseError::new(
                     r.line,
                     col(&c.name, &r.args, tname),
@@ -57,13 +64,6 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                     ),
                 ));
             }
-            // iptables refuses an interface the hook cannot have (a
-            // user chain may hold either: it is checked as it is walked).
-            let (no_out, no_in) = match (c.is_builtin(), c.name.as_str()) {
-                (true, "PREROUTING" | "INPUT") => (true, false),
-                (true, "OUTPUT" | "POSTROUTING") => (false, true),
-                _ => (false, false),
-            };
             for m in &r.matches {
                 if let MatchKind::Rpfilter { .. } = m.kind {
                     // rpfilter_check, and the match's hook mask.
