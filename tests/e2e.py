@@ -270,11 +270,12 @@ def main():
 # 621.0 kB with table numbers as strtoul reads them, netstat -rn's
 # columns, TCPMSS's checks and the embed's chips naming their packets,
 # 626.8 kB with -m owner and the send form's UID, and the istio-sidecar
-# scenario (1.3 kB of it);
+# scenario (1.3 kB of it), 628.4 kB with the parse's progress bar drawn
+# as a component of its own (1.8 kB);
 # the budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 627_000
+PAGE_BYTES_LIMIT = 628_500
 
 
 def page_size(dist):
@@ -800,12 +801,22 @@ def run(b, base):
     # the parse must not come back over the undo.
     # (A real 1 MB dump eight times over: parsed for a while in chunks.)
     big = open(os.path.join(ROOT, "tests", "data", "gen-1500x1.iptables-save")).read() * 8
+    # Every text the progress bar shows, as the page draws it.
+    b.js("window.__bar = []; new MutationObserver(() => {"
+         " const l = document.querySelector('.progress-wrap label');"
+         " if (l && window.__bar[window.__bar.length - 1] !== l.textContent) window.__bar.push(l.textContent);"
+         "}).observe(document.body, {subtree: true, childList: true, characterData: true});")
     b.js("const a = document.getElementById('rules-node8'); a.value = arguments[0];"
          "a.dispatchEvent(new Event('input', {bubbles: true}));", big)
     b.wait(".progress-wrap", 5)
     b.click("#undo")
     b.wait_until(lambda: not b.exists(".progress-wrap"), "the parse to end or be dropped", 30)
     time.sleep(0.5)
+    # The bar counts up as the chunks are read (drawn alone, not with the
+    # page).
+    bar = b.js("return window.__bar")
+    check("the progress bar counts up during a parse",
+          any(re.fullmatch(r"Parsing .* for node8… [1-9]\d? %", t) for t in bar), bar)
     check("undo during a parse wins over the parse's late result",
           b.exists("#rules-node8") and b.value("#rules-node8") == rules and not b.exists("#rules-node8-errors"))
 

@@ -86,9 +86,6 @@ pub enum Msg {
     /// A file from Import… or dropped outside the editors: a scenario,
     /// Kubernetes objects, or a node's listing, by what it holds.
     ImportFile(String, Rc<str>),
-    /// Progress of the chunked parse started in session generation `.0`.
-    /// Session generation, parse number, progress.
-    ImportProgress(u64, u64, f64),
     ImportDone(u64, u64, usize, Rc<str>, Result<Ruleset, Errors>),
     /// Bring back a session kept aside: the learner's own, which a link
     /// or a file replaced, or their work on a link's session.
@@ -233,11 +230,11 @@ enum Dialog {
     Embed(String, Option<ExerciseLink>),
 }
 
-/// A chunked parse in progress.
+/// A chunked parse in progress (its progress goes to the bar alone:
+/// [`import::ProgressSink`]).
 struct Importing {
     host: usize,
     name: String,
-    progress: f64,
     /// Which parse this is: only the latest one's result is used.
     seq: u64,
     /// The rules came with an imported scenario file (part of it, not an
@@ -343,6 +340,8 @@ pub struct App {
     notice_rendered: Option<String>,
     /// A notice or a parse's progress floated at the last render.
     toasts_rendered: bool,
+    /// Where the chunked parse reports its progress.
+    progress_sink: import::ProgressSink,
     /// What had the focus when the notice came, for its ✕ to give it back.
     notice_focus: Option<String>,
     /// The text field typed in, and its top in the window before the
@@ -1025,14 +1024,11 @@ impl App {
         self.importing = Some(Importing {
             host,
             name,
-            progress: 0.0,
             seq,
             from_file,
         });
         let gen = self.gen;
-        let progress = ctx
-            .link()
-            .callback(move |p| Msg::ImportProgress(gen, seq, p));
+        let progress = self.progress_sink.aim(seq);
         let t = text.clone();
         let done = ctx.link().callback(move |r: Result<Ruleset, Errors>| {
             Msg::ImportDone(gen, seq, host, t.clone(), r)
@@ -1602,6 +1598,7 @@ impl Component for App {
             focus_fallback: Vec::new(),
             notice_rendered: None,
             toasts_rendered: false,
+            progress_sink: import::ProgressSink::default(),
             notice_focus: None,
             field_at: None,
             open_listing: None,
@@ -2116,10 +2113,7 @@ impl Component for App {
                             </div>
                         }
                         if let Some(i) = &self.importing {
-                            <div class="progress-wrap" role="status">
-                                <label for="import-progress">{ format!("Parsing {} for {}… {} %", i.name, s.world.hosts.get(i.host).map(|h| h.name()).unwrap_or(""), (i.progress * 100.0) as u32) }</label>
-                                <progress id="import-progress" max="1000" value={((i.progress * 1000.0) as u32).to_string()}></progress>
-                            </div>
+                            <import::ParseProgress label={format!("Parsing {} for {}", i.name, s.world.hosts.get(i.host).map(|h| h.name()).unwrap_or(""))} sink={self.progress_sink.clone()} />
                         }
                     </div>
                 }
@@ -2165,7 +2159,7 @@ impl Component for App {
                         version={s.version}
                         views={self.views}
                         busy={self.importing.is_some()}
-                        parsing={self.importing.as_ref().filter(|i| i.host == self.editor_host).map(|i| (i.progress * 100.0) as u32)}
+                        parsing={self.importing.as_ref().is_some_and(|i| i.host == self.editor_host)}
                         devices={Rc::new(s.world.hosts.get(self.editor_host).map(|h| h.devs.iter().map(|d| d.spec.name.clone()).collect()).unwrap_or_default())}
                         onhost={link.callback(Msg::EditorHost)}
                         onview={link.callback(|(f, v)| Msg::EditorView(f, v))}
@@ -3085,10 +3079,6 @@ impl App {
                     self.schedule_autosave(ctx);
                 }
             }
-            Msg::ImportProgress(gen, seq, p) => match &mut self.importing {
-                Some(i) if gen == self.gen && i.seq == seq => i.progress = p,
-                _ => return false,
-            },
             Msg::ImportDone(gen, seq, host, text, result) => {
                 let latest =
                     gen == self.gen && self.importing.as_ref().is_some_and(|i| i.seq == seq);

@@ -97,10 +97,10 @@ pub struct EditorPanelProps {
     pub version: u64,
     pub views: (EditorView, EditorView),
     pub busy: bool,
-    /// How far a parse of this host's rules is (per cent), shown at the
-    /// editor too: the page's progress bar is far above it.
+    /// A parse of this host's rules is under way, said at the editor too
+    /// (how far it is, the bar floating at the window's foot shows).
     #[prop_or_default]
-    pub parsing: Option<u32>,
+    pub parsing: bool,
     /// The host's devices.
     #[prop_or_default]
     pub devices: Rc<Vec<String>>,
@@ -173,7 +173,7 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                             counters={props.counters.clone()}
                             version={props.version}
                             busy={props.busy}
-                            parsing={props.parsing.filter(|_| field == Field::Rules)}
+                            parsing={props.parsing && field == Field::Rules}
                             devices={props.devices.clone()}
                             onview={props.onview.clone()}
                             onedit={props.onedit.clone()}
@@ -246,7 +246,7 @@ struct FieldProps {
     applied: Rc<str>,
     pending: bool,
     #[prop_or_default]
-    parsing: Option<u32>,
+    parsing: bool,
     /// The host's devices: rules naming others are said to.
     #[prop_or_default]
     devices: Rc<Vec<String>>,
@@ -388,8 +388,8 @@ fn field_editor(props: &FieldProps) -> Html {
         html! {
             <span class="tag row-drop" id={format!("{id}-status")}><span aria-hidden="true">{ "✕" }</span>{ format!(" {}", crate::ui::model::error_count(props.errors.len())) }</span>
         }
-    } else if let Some(p) = props.parsing {
-        html! { <span class="tag" id={format!("{id}-status")}>{ format!("parsing… {p} %") }</span> }
+    } else if props.parsing {
+        html! { <span class="tag" id={format!("{id}-status")}>{ "parsing…" }</span> }
     } else if props.pending {
         html! { <span class="tag" id={format!("{id}-status")}>{ "applying…" }</span> }
     } else {

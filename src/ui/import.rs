@@ -11,7 +11,7 @@ use crate::engine::iptables::save::Parser;
 use crate::engine::iptables::Ruleset;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
-use yew::Callback;
+use yew::prelude::*;
 
 /// Lines parsed at a time, until a chunk has taken [`CHUNK_MS`]: about
 /// 5 ms of work on a slow machine. The call that reads a big table's
@@ -107,4 +107,68 @@ async fn next_task() {
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Where a chunked parse reports its progress: straight to the progress
+/// bar ([`ParseProgress`]), so that each chunk redraws the bar alone and
+/// not the whole page (the page's own redraw came on top of every chunk,
+/// in the same task, and between chunks).
+///
+/// Only the parse it was last [`aimed`](ProgressSink::aim) at reaches the
+/// bar: an older one, still running, is ignored.
+#[derive(Clone, Default)]
+pub struct ProgressSink {
+    bar: Rc<std::cell::RefCell<Option<Callback<f64>>>>,
+    current: Rc<std::cell::Cell<u64>>,
+}
+
+impl PartialEq for ProgressSink {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.bar, &other.bar)
+    }
+}
+
+impl ProgressSink {
+    /// The callback for parse number `seq`, which becomes the one shown.
+    pub fn aim(&self, seq: u64) -> Callback<f64> {
+        self.current.set(seq);
+        let sink = self.clone();
+        Callback::from(move |p| {
+            if sink.current.get() == seq {
+                if let Some(bar) = sink.bar.borrow().as_ref() {
+                    bar.emit(p);
+                }
+            }
+        })
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ParseProgressProps {
+    /// What is parsed for where ("Parsing dump.txt for node8").
+    pub label: AttrValue,
+    pub sink: ProgressSink,
+}
+
+/// The floating progress bar of a chunked parse.
+#[function_component]
+pub fn ParseProgress(props: &ParseProgressProps) -> Html {
+    let progress = use_state(|| 0.0f64);
+    {
+        let set = progress.setter();
+        use_effect_with(props.sink.clone(), move |sink| {
+            *sink.bar.borrow_mut() = Some(Callback::from(move |p| set.set(p)));
+            let sink = sink.clone();
+            move || {
+                sink.bar.borrow_mut().take();
+            }
+        });
+    }
+    let p = *progress;
+    html! {
+        <div class="progress-wrap" role="status">
+            <label for="import-progress">{ format!("{}… {} %", props.label, (p * 100.0) as u32) }</label>
+            <progress id="import-progress" max="1000" value={((p * 1000.0) as u32).to_string()}></progress>
+        </div>
+    }
 }
