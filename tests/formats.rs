@@ -361,6 +361,18 @@ fn malformed_rules_get_located_errors() {
             13,
             "no chain or target named \"FROBNICATE\"",
         ),
+        // A no-break space after a jump's chain is part of its name, as
+        // iptables-restore reads it (it splits on spaces and tabs).
+        (
+            "-A INPUT -j A\u{a0}\n",
+            7,
+            13,
+            "no chain or target named \"A\u{a0}\" in table filter: the name holds a non-breaking space",
+        ),
+        // A declaration's mistake is located at its own word, not at the
+        // first place the same letters stand.
+        (":AFO FO [0:0]\n", 7, 6, "bad policy \"FO\""),
+        (":AB - AB\n", 7, 7, "bad counters \"AB\""),
         (
             "-A INPUT -s 10.0.0.300/8 -j ACCEPT\n",
             7,

@@ -259,6 +259,26 @@ mod tests {
         assert!(matches!(w[9].text, Cow::Borrowed(_)));
     }
 
+    /// A word that is partly quoted ends where its last character does,
+    /// as iptables-restore reads it.
+    #[test]
+    fn partly_quoted_words_end_at_their_last_character() {
+        let line = r#"ab"c d" "a"b "e\"f" g"#;
+        let w = words(line).unwrap();
+        let read: Vec<(&str, &str)> = (w.iter())
+            .map(|w| (w.text.as_ref(), &line[w.start..w.end]))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("abc d", r#"ab"c d""#),
+                ("ab", r#""a"b"#),
+                ("e\"f", r#""e\"f""#),
+                ("g", "g")
+            ]
+        );
+    }
+
     #[test]
     fn unterminated_quote_is_located() {
         let line = r#"-A X --comment "oops"#;

@@ -21,8 +21,8 @@ pub const LINES_PER_CHUNK: usize = 1000;
 
 /// The parsing done between two yields to the browser, in milliseconds:
 /// by the clock, not by a count of lines, so that a machine 2.6 times
-/// slower (measured) still yields as often. The page's redraw of the
-/// progress comes on top, in the same task.
+/// slower (measured) still yields as often. The progress bar's redraw
+/// comes on top, in the same task (the bar alone: [`ProgressSink`]).
 pub const CHUNK_MS: f64 = 40.0;
 
 /// Parses `text` as a whole `iptables-save` dump (like
@@ -130,8 +130,13 @@ impl PartialEq for ProgressSink {
 
 impl ProgressSink {
     /// The callback for parse number `seq`, which becomes the one shown.
+    /// A bar already showing (another parse's, just ended or dropped)
+    /// starts again from 0.
     pub fn aim(&self, seq: u64) -> Callback<f64> {
         self.current.set(seq);
+        if let Some(bar) = self.bar.borrow().as_ref() {
+            bar.emit(0.0);
+        }
         let sink = self.clone();
         Callback::from(move |p| {
             if sink.current.get() == seq {

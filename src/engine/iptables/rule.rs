@@ -1375,7 +1375,12 @@ pub fn parse_rule(
     args_start: usize,
     words: &[Word<'_>],
 ) -> Result<Rule, ParseError> {
-    let args = line[args_start..].trim_end().to_string();
+    // (Trimmed of what the words are split on alone, so that every word's
+    // span lies within it: a trailing no-break space is part of the last
+    // word, as iptables-restore reads it.)
+    let args = line[args_start..]
+        .trim_end_matches(|c: char| c.is_ascii_whitespace())
+        .to_string();
     let mut b = Builder {
         line_no,
         line,

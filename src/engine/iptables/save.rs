@@ -577,7 +577,7 @@ impl Parser {
                 Some("ACCEPT") => Some(Policy::Accept),
                 Some("DROP") => Some(Policy::Drop),
                 Some(other) => {
-                    let col = lex::column(line, line.find(other).unwrap_or(0));
+                    let col = lex::column(line, lex::offset_in(line, other).unwrap_or(0));
                     errors.push(
                         ParseError::new(line_no, col, format!("bad policy \"{other}\""))
                             .expected("ACCEPT, DROP or -"),
@@ -628,7 +628,7 @@ impl Parser {
                 Some(c) => match parse_counters(c) {
                     Some(c) => c,
                     None => {
-                        let col = lex::column(line, line.find(c).unwrap_or(0));
+                        let col = lex::column(line, lex::offset_in(line, c).unwrap_or(0));
                         errors.push(
                             ParseError::new(line_no, col, format!("bad counters \"{c}\""))
                                 .expected("[packets:bytes]"),

@@ -176,8 +176,15 @@ pub fn commit(table: &mut Table, resolve_jumps: bool) -> Result<(), Errors> {
                             r.line,
                             col(&c.name, &r.args, name),
                             format!(
-                                "no chain or target named \"{name}\" in table {}",
-                                table.name
+                                "no chain or target named \"{name}\" in table {}{}",
+                                table.name,
+                                // (iptables-restore reads it whole too.)
+                                crate::engine::text::odd_char(name)
+                                    .map(|(_, c)| format!(
+                                        ": the name holds {}",
+                                        crate::engine::text::odd_char_words(c)
+                                    ))
+                                    .unwrap_or_default()
                             ),
                         )
                         .expected(format!(
