@@ -270,12 +270,12 @@ def main():
 # 621.0 kB with table numbers as strtoul reads them, netstat -rn's
 # columns, TCPMSS's checks and the embed's chips naming their packets,
 # 626.8 kB with -m owner and the send form's UID, and the istio-sidecar
-# scenario (1.3 kB of it), 628.4 kB with the parse's progress bar drawn
-# as a component of its own (1.8 kB);
+# scenario (1.3 kB of it), 628.6 kB with the parse's progress bar drawn
+# as a component of its own (1.8 kB) and a jump's odd character named;
 # the budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 628_500
+PAGE_BYTES_LIMIT = 629_000
 
 
 def page_size(dist):
@@ -805,7 +805,7 @@ def run(b, base):
     b.js("window.__bar = []; window.__barWatch = new MutationObserver(() => {"
          " const l = document.querySelector('.progress-wrap label');"
          " if (l && window.__bar[window.__bar.length - 1] !== l.textContent) window.__bar.push(l.textContent);"
-         "}).observe(document.body, {subtree: true, childList: true, characterData: true});")
+         "}); window.__barWatch.observe(document.body, {subtree: true, childList: true, characterData: true});")
     b.js("const a = document.getElementById('rules-node8'); a.value = arguments[0];"
          "a.dispatchEvent(new Event('input', {bubbles: true}));", big)
     b.wait(".progress-wrap", 5)
