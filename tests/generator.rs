@@ -4,7 +4,9 @@
 //! the engine made, or the page would show a world the engine did not build.
 
 use packetwalk::engine::cni;
-use packetwalk::engine::generator::{call_json, handle, FormEdit, Request, Response};
+use packetwalk::engine::generator::{
+    call_json, call_json_with, handle, FormEdit, Request, Response,
+};
 use packetwalk::engine::k8s::edit::EndpointState;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -51,9 +53,19 @@ fn every_answer_survives_the_trip_through_json() {
             old: Some(b.yaml.clone()),
             yaml: yaml.clone(),
             current: Box::new(b.scenario.clone()),
+            aside: Vec::new(),
         };
         let direct = handle(resync.clone());
         assert_eq!(through_json(&resync), direct, "{name}");
+        // The same with every host's rules text sent beside the request,
+        // as the page sends a large dump to the worker.
+        let mut slim = resync.clone();
+        let texts = slim.set_aside(0);
+        assert!(!texts.is_empty(), "{name}: no rules were set aside");
+        let slim_json = serde_json::to_string(&slim).unwrap();
+        assert!(slim_json.len() < serde_json::to_string(&resync).unwrap().len());
+        let beside: Response = serde_json::from_str(&call_json_with(&slim_json, texts)).unwrap();
+        assert_eq!(beside, direct, "{name}: texts sent beside the request");
         let Response::Resync(Ok(r)) = direct else {
             panic!("{name}: the sync failed");
         };
@@ -79,6 +91,7 @@ fn bad_yaml_and_bad_requests_are_answered_with_why() {
         old: None,
         yaml: "kind: Service\nmetadata: {name: web}\nspec:\n  ports: [{port: eighty}]\n".into(),
         current: Box::new(cni::builtin("calico-ipip").unwrap()),
+        aside: Vec::new(),
     }) else {
         panic!("bad YAML must not sync");
     };
@@ -165,6 +178,7 @@ fn the_form_names_a_service_port_no_slice_serves() {
         old: None,
         yaml: yaml.into(),
         current: Box::new(cni::builtin("flannel-vxlan").unwrap()),
+        aside: Vec::new(),
     }) {
         Response::Resync(Ok(r)) => r.view.form.services[0].unserved.clone(),
         other => panic!("{other:?}"),
@@ -184,6 +198,7 @@ fn the_form_tells_what_the_objects_say_and_nothing_acts_on() {
         old: None,
         yaml: yaml.into(),
         current: Box::new(cni::builtin("flannel-vxlan").unwrap()),
+        aside: Vec::new(),
     }) {
         Response::Resync(Ok(r)) => (r.view.form.services.iter())
             .map(|s| (s.key.clone(), s.notes.join(" | ")))

@@ -14,7 +14,7 @@ use crate::engine::error::ParseError;
 use crate::engine::k8s::apply::{self, Applied};
 use crate::engine::k8s::edit::{self, EndpointState};
 use crate::engine::k8s::{self, Cluster};
-use crate::engine::scenario::Scenario;
+use crate::engine::scenario::{Scenario, Text};
 use serde::{Deserialize, Serialize};
 
 /// kube-proxy's sync on one node, as the page names it.
@@ -149,6 +149,10 @@ pub enum Request {
         old: Option<String>,
         yaml: String,
         current: Box<Scenario>,
+        /// Hosts of `current` whose rules text travels beside the request
+        /// ([`call_json_with`]), in the order of those texts.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        aside: Vec<usize>,
     },
     /// Built-in scenario `name` after its objects became `yaml` (what a
     /// saved session's host edits are counted from).
@@ -179,7 +183,9 @@ pub fn handle(req: Request) -> Response {
         Request::Builtin { name } => Response::Builtin(builtin(&name).map(Box::new)),
         Request::Scenario { name } => Response::Scenario(cni::builtin(&name)),
         Request::Read { yaml } => Response::Read(read(&yaml)),
-        Request::Resync { old, yaml, current } => {
+        Request::Resync {
+            old, yaml, current, ..
+        } => {
             let old = old.and_then(|o| Cluster::from_yaml(&o).ok());
             Response::Resync(
                 resync(old.as_ref(), &yaml, &current)
@@ -196,13 +202,57 @@ pub fn handle(req: Request) -> Response {
 /// [`handle`] on a request as JSON, the response as JSON: the cluster
 /// module's one export.
 pub fn call_json(req: &str) -> String {
+    call_json_with(req, Vec::new())
+}
+
+/// [`call_json`] with the large rules texts of a [`Request::Resync`]'s
+/// hosts given beside the request rather than in it (see
+/// [`Request::set_aside`]): a 12 MB dump is not escaped into JSON on the
+/// page's thread and read back in the worker.
+pub fn call_json_with(req: &str, texts: Vec<String>) -> String {
     let resp = match serde_json::from_str::<Request>(req) {
-        Ok(r) => handle(r),
+        Ok(mut r) => {
+            r.put_back(texts);
+            handle(r)
+        }
         Err(e) => Response::Failed(format!(
             "the cluster generator could not read the request: {e}"
         )),
     };
     serde_json::to_string(&resp).expect("a response always serialises")
+}
+
+impl Request {
+    /// Takes the rules texts of more than `limit` bytes out of a
+    /// [`Request::Resync`]'s hosts, to be sent beside it; the request
+    /// names their hosts.
+    pub fn set_aside(&mut self, limit: usize) -> Vec<String> {
+        let Request::Resync { current, aside, .. } = self else {
+            return Vec::new();
+        };
+        let mut texts = Vec::new();
+        for (i, h) in current.hosts.iter_mut().enumerate() {
+            if matches!(&h.iptables, Some(Text::One(t)) if t.len() > limit) {
+                if let Some(Text::One(t)) = h.iptables.take() {
+                    aside.push(i);
+                    texts.push(t);
+                }
+            }
+        }
+        texts
+    }
+
+    /// The texts [`Request::set_aside`] took, back in their hosts.
+    fn put_back(&mut self, texts: Vec<String>) {
+        if let Request::Resync { current, aside, .. } = self {
+            for (&i, t) in aside.iter().zip(texts) {
+                if let Some(h) = current.hosts.get_mut(i) {
+                    h.iptables = Some(Text::One(t));
+                }
+            }
+            aside.clear();
+        }
+    }
 }
 
 fn builtin(name: &str) -> Option<Built> {

@@ -30,11 +30,14 @@ mod module {
         fn pw_generator_loaded() -> Result<bool, JsValue>;
         #[wasm_bindgen(catch, js_namespace = pwGenerator, js_name = call)]
         fn pw_generator_call(req: &str) -> Result<String, JsValue>;
+        #[wasm_bindgen(catch, js_namespace = pwGenerator, js_name = callWith)]
+        fn pw_generator_call_with(req: &str, texts: &js_sys::Array) -> Result<String, JsValue>;
         #[wasm_bindgen(catch, js_namespace = pwGenerator, js_name = callAway)]
         fn pw_generator_call_away(
             js: &str,
             wasm: &str,
             req: String,
+            texts: &js_sys::Array,
         ) -> Result<js_sys::Promise, JsValue>;
     }
 
@@ -82,15 +85,16 @@ mod module {
     }
 
     /// A call answered by the module in a Web Worker: the page's thread
-    /// only writes the request and reads the answer.
-    pub async fn call_json_away(req: String) -> Result<String, String> {
+    /// only writes the request and reads the answer. `texts` travel
+    /// beside the request ([`Request::set_aside`](crate::engine::generator::Request::set_aside)).
+    pub async fn call_json_away(req: String, texts: &js_sys::Array) -> Result<String, String> {
         let message = |e: JsValue| {
             js_sys::Error::from(e)
                 .message()
                 .as_string()
                 .unwrap_or_else(|| "the cluster generator failed".into())
         };
-        let p = pw_generator_call_away(JS, WASM, req)
+        let p = pw_generator_call_away(JS, WASM, req, texts)
             .map_err(|e| format!("no worker: {}", message(e)))?;
         let out = wasm_bindgen_futures::JsFuture::from(p)
             .await
@@ -99,12 +103,21 @@ mod module {
     }
 
     pub fn call_json(req: &str) -> Result<String, String> {
+        call_json_with(req, None)
+    }
+
+    /// [`call_json`] on the page, with texts set aside beside the request.
+    pub fn call_json_with(req: &str, texts: Option<&js_sys::Array>) -> Result<String, String> {
         if !loaded() {
             return Err(
                 load_error().unwrap_or_else(|| "the cluster generator is not loaded".into())
             );
         }
-        pw_generator_call(req).map_err(|e| {
+        match texts {
+            Some(t) => pw_generator_call_with(req, t),
+            None => pw_generator_call(req),
+        }
+        .map_err(|e| {
             js_sys::Error::from(e)
                 .message()
                 .as_string()
@@ -211,19 +224,33 @@ pub async fn resync_away(
     yaml: &str,
     current: &Scenario,
 ) -> Result<Resynced, Errors> {
-    let req = resync_request(old, yaml, current);
+    let mut req = resync_request(old, yaml, current);
+    // A node's dump goes beside the request as a string of its own:
+    // escaped into the JSON, 12 MB held the page's thread for 140-160 ms
+    // (measured on a slow machine).
+    let texts: js_sys::Array = (req.set_aside(ASIDE_BYTES).iter())
+        .map(|t| wasm_bindgen::JsValue::from_str(t))
+        .collect();
     let text = serde_json::to_string(&req).expect("a request always serialises");
-    match module::call_json_away(text.clone()).await {
+    match module::call_json_away(text.clone(), &texts).await {
         // No worker here (a browser without module workers, or one that
         // could not start it): on the page. A failure of the generator
         // itself is said, not made a second time.
-        Err(e) if e.starts_with("no worker") => resynced(answer(module::call_json(&text))),
+        Err(e) if e.starts_with("no worker") => {
+            resynced(answer(module::call_json_with(&text, Some(&texts))))
+        }
         r => resynced(answer(r)),
     }
 }
 
+/// Rules texts longer than this travel beside a sync's request to the
+/// worker, not in its JSON.
+#[cfg(target_arch = "wasm32")]
+const ASIDE_BYTES: usize = 64 * 1024;
+
 fn resync_request(old: Option<&str>, yaml: &str, current: &Scenario) -> Request {
     Request::Resync {
+        aside: Vec::new(),
         old: old.map(str::to_string),
         yaml: yaml.into(),
         current: Box::new(current.clone()),
