@@ -64,6 +64,14 @@ fn every_answer_survives_the_trip_through_json() {
         assert!(!texts.is_empty(), "{name}: no rules were set aside");
         let slim_json = serde_json::to_string(&slim).unwrap();
         assert!(slim_json.len() < serde_json::to_string(&resync).unwrap().len());
+        // Texts that do not match the hosts named are refused, not taken
+        // for hosts without rules.
+        let short = texts[1..].to_vec();
+        let refused: Response = serde_json::from_str(&call_json_with(&slim_json, short)).unwrap();
+        assert!(
+            matches!(&refused, Response::Failed(why) if why.contains("rules texts beside the request")),
+            "{name}: {refused:?}"
+        );
         let beside: Response = serde_json::from_str(&call_json_with(&slim_json, texts)).unwrap();
         assert_eq!(beside, direct, "{name}: texts sent beside the request");
         let Response::Resync(Ok(r)) = direct else {

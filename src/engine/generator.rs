@@ -200,7 +200,7 @@ pub fn handle(req: Request) -> Response {
 }
 
 /// [`handle`] on a request as JSON, the response as JSON: the cluster
-/// module's one export.
+/// module's export `call`.
 pub fn call_json(req: &str) -> String {
     call_json_with(req, Vec::new())
 }
@@ -208,13 +208,14 @@ pub fn call_json(req: &str) -> String {
 /// [`call_json`] with the large rules texts of a [`Request::Resync`]'s
 /// hosts given beside the request rather than in it (see
 /// [`Request::set_aside`]): a 12 MB dump is not escaped into JSON on the
-/// page's thread and read back in the worker.
+/// page's thread and read back in the worker. The module's export
+/// `call_with`.
 pub fn call_json_with(req: &str, texts: Vec<String>) -> String {
     let resp = match serde_json::from_str::<Request>(req) {
-        Ok(mut r) => {
-            r.put_back(texts);
-            handle(r)
-        }
+        Ok(mut r) => match r.put_back(texts) {
+            Ok(()) => handle(r),
+            Err(why) => Response::Failed(why),
+        },
         Err(e) => Response::Failed(format!(
             "the cluster generator could not read the request: {e}"
         )),
@@ -242,16 +243,29 @@ impl Request {
         texts
     }
 
-    /// The texts [`Request::set_aside`] took, back in their hosts.
-    fn put_back(&mut self, texts: Vec<String>) {
-        if let Request::Resync { current, aside, .. } = self {
-            for (&i, t) in aside.iter().zip(texts) {
-                if let Some(h) = current.hosts.get_mut(i) {
-                    h.iptables = Some(Text::One(t));
-                }
-            }
-            aside.clear();
+    /// The texts [`Request::set_aside`] took, back in their hosts. Texts
+    /// that do not match the hosts the request names are refused: a host
+    /// left without its rules would be synced as if it had none.
+    fn put_back(&mut self, texts: Vec<String>) -> Result<(), String> {
+        let refused = |hosts: usize| {
+            Err(format!(
+                "the cluster generator got {} rules texts beside the request for {hosts} hosts",
+                texts.len()
+            ))
+        };
+        let Request::Resync { current, aside, .. } = self else {
+            return if texts.is_empty() { Ok(()) } else { refused(0) };
+        };
+        let fits = aside.len() == texts.len()
+            && (aside.iter()).all(|&i| current.hosts.get(i).is_some_and(|h| h.iptables.is_none()));
+        if !fits {
+            return refused(aside.len());
         }
+        for (&i, t) in aside.iter().zip(texts) {
+            current.hosts[i].iptables = Some(Text::One(t));
+        }
+        aside.clear();
+        Ok(())
     }
 }
 

@@ -3,7 +3,9 @@
 //! Natively it is a function call. In the browser the generator is a second
 //! wasm module, `packetwalk-cluster`, which the page loads (`load`) before
 //! it opens a scenario made from Kubernetes objects; after that, each call
-//! is synchronous: a request as JSON in, the response as JSON out.
+//! is synchronous: a request as JSON in, the response as JSON out. A sync
+//! over a node dump is made by the same module in a Web Worker
+//! (`resync_away`), its large rules texts beside the JSON.
 //!
 //! [`engine::generator`]: crate::engine::generator
 
