@@ -186,6 +186,40 @@ fn bench_kubeproxy(c: &mut Criterion) {
     g.bench_function("sync-1000", |b| {
         b.iter(|| kubeproxy::generate(black_box(&cluster), &config))
     });
+    // What a paste of 400 Services into calico-ipip's YAML asks of the
+    // generator (the page's worker, or the page under 32 KB of YAML):
+    // every node synced, the form's view, the change's diff.
+    use packetwalk::engine::generator::{handle, Request, Response};
+    let Response::Builtin(Some(ipip)) = handle(Request::Builtin {
+        name: "calico-ipip".into(),
+    }) else {
+        panic!("calico-ipip is built in")
+    };
+    let pasted = ipip.yaml.clone()
+        + &(0..400)
+            .map(|i| {
+                format!(
+                    "---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}, namespace: d}}\nspec:\n  clusterIP: 10.97.{}.{}\n  ports: [{{port: 80}}]\n",
+                    i / 250,
+                    i % 250 + 1
+                )
+            })
+            .collect::<String>();
+    g.bench_function(
+        "cluster resync, 400 Services pasted into calico-ipip",
+        |b| {
+            b.iter(|| {
+                let r = handle(Request::Resync {
+                    old: Some(ipip.yaml.clone()),
+                    yaml: pasted.clone(),
+                    current: Box::new(ipip.scenario.clone()),
+                    aside: Vec::new(),
+                });
+                assert!(matches!(r, Response::Resync(Ok(_))));
+                r
+            })
+        },
+    );
     g.bench_function("iptables-save-form-1000", |b| {
         b.iter(|| {
             let mut k = Kernel::default();

@@ -560,7 +560,36 @@ fn dscp_class(name: &str) -> Option<u32> {
 
 /// The rule as `iptables-save` prints it, from the words after `-A CHAIN`.
 /// An error names the word iptables would refuse.
+///
+/// Answers are remembered (up to [`MEMO_MAX`] rules): a cluster sync
+/// prints the same kube-proxy rules on every node, and again for the form
+/// and for the change's diff (400 Services: 15,000 calls, a third of the
+/// sync's instructions, measured with callgrind).
 pub fn canonical(args: &str) -> Result<String, String> {
+    MEMO.with(|m| {
+        if let Some(r) = m.borrow().get(args) {
+            return r.clone();
+        }
+        let r = print(args);
+        let mut m = m.borrow_mut();
+        if m.len() >= MEMO_MAX {
+            m.clear();
+        }
+        m.insert(args.into(), r.clone());
+        r
+    })
+}
+
+/// Rules [`canonical`] remembers before it starts again: a few MB at most.
+const MEMO_MAX: usize = 8192;
+
+type Memo = std::collections::HashMap<Box<str>, Result<String, String>>;
+
+thread_local! {
+    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::default();
+}
+
+fn print(args: &str) -> Result<String, String> {
     let words = lex::words(args).map_err(|(_, m)| m.to_string())?;
     let words: Vec<String> = words.into_iter().map(|w| w.text.into_owned()).collect();
     let mut base: [Option<(bool, String)>; 5] = Default::default(); // -s -d -i -o -p

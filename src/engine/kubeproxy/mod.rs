@@ -463,7 +463,7 @@ pub struct Proxier {
     need_full_sync: bool,
     /// Per Service (`namespace/name`): its ports and endpoints at the last
     /// sync, to tell which Services changed.
-    last: BTreeMap<String, String>,
+    last: BTreeMap<String, Vec<(SvcPort, Vec<Ep>)>>,
     /// The nat chains in the kernel after the last restore.
     kernel_nat_chains: BTreeSet<String>,
     /// Probabilities kube-proxy formats once and keeps (`1/n`, 10 decimals).
@@ -557,12 +557,11 @@ impl Proxier {
             .collect();
 
         // Which Services changed since the last sync.
-        let mut now: BTreeMap<String, String> = BTreeMap::new();
+        let mut now: BTreeMap<String, Vec<(SvcPort, Vec<Ep>)>> = BTreeMap::new();
         for (sp, eps) in ports.iter().zip(&endpoints) {
-            let entry = now
-                .entry(format!("{}/{}", sp.namespace, sp.name))
-                .or_default();
-            entry.push_str(&format!("{sp:?}{eps:?}"));
+            (now.entry(format!("{}/{}", sp.namespace, sp.name)))
+                .or_default()
+                .push((sp.clone(), eps.clone()));
         }
         let changed: BTreeSet<String> = now
             .iter()
