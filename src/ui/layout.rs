@@ -1,6 +1,6 @@
 //! Where each part of the topology picture goes: a pure function of the
 //! scenario, and of one step for the packet marker. No web dependency, so it
-//! is built and tested natively; [`super::topology`] draws it as SVG.
+//! is built and tested natively; `super::topology` draws it as SVG.
 //!
 //! Coordinates are integer SVG user units. Rows of hosts fill [`WIDTH`]
 //! units (wider only if one host cannot fit, which clipped names prevent);
@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 /// Width the rows of hosts fill, in user units; the picture is as wide as
-/// what it draws ([`MIN_WIDTH`] at least, and [`CARD_ROOM`] more).
+/// what it draws ([`MIN_WIDTH`] at least, and `CARD_ROOM` more).
 pub const WIDTH: i32 = 600;
 /// The narrowest picture: room for most packet cards (a wider one, a long
 /// ICMP error's, widens the picture at its step).
@@ -1349,7 +1349,7 @@ impl Scene {
 /// Where the packet's card goes at each of `steps` (its top left
 /// corner): one place for each stay of the packet in one box (a node's
 /// namespace, a pod's), as large as the largest card of the stay and the
-/// best for all the places the glyph takes in it ([`Scene::place`]), so
+/// best for all the places the glyph takes in it (`Scene::place`), so
 /// that the card keeps still while the glyph moves between the box's
 /// hooks and devices. On a wire (outside any box) it is placed for that
 /// step alone.

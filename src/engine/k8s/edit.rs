@@ -180,7 +180,7 @@ pub fn no_free_node_port(cluster: &Cluster) -> Option<String> {
 
 /// The YAML with Service `namespace/name`'s `healthCheckNodePort` as the
 /// API server keeps it: a LoadBalancer with `externalTrafficPolicy: Local`
-/// gets one (the first free node port, [`free_node_port`]) when it has none, and
+/// gets one (the first free node port, `free_node_port`) when it has none, and
 /// any other Service loses the one it has. The YAML as it was when there
 /// is nothing to change, or the spec is not written in block style;
 /// `None` when no node port is free.
@@ -222,7 +222,7 @@ pub fn complete_health_check_port(yaml: &str, service: &str) -> Option<String> {
 /// The YAML with Service `namespace/name` made of `kind` (`ClusterIP`,
 /// `NodePort` or `LoadBalancer`), as the API server would complete it: a
 /// NodePort or LoadBalancer gets a `nodePort` (the first free one,
-/// [`free_node_port`]) on each port without one, and a LoadBalancer gets an ingress IP
+/// `free_node_port`) on each port without one, and a LoadBalancer gets an ingress IP
 /// in `status` (the first free address from .240 of the nodes' LAN) when it
 /// has none. Going the other way, what the new type cannot have is dropped,
 /// as the API server and the load balancer controller do: a ClusterIP
