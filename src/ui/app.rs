@@ -2494,9 +2494,10 @@ impl App {
                     return false;
                 }
                 if self.session.large() && self.session.sync_due() {
-                    // Over a node dump the sync takes half a second: it is
-                    // made in the worker, and a change made meanwhile asks
-                    // again when it comes back.
+                    // Over a node dump (or hundreds of Services) the sync
+                    // takes a quarter to half a second: it is made in the
+                    // worker, and a change made meanwhile asks again when
+                    // it comes back.
                     if !self.syncing {
                         self.sync_away(ctx);
                     }

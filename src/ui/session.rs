@@ -269,8 +269,8 @@ impl ClusterDraft {
 }
 
 /// Cluster YAML longer than this (about 250 Services) makes a session
-/// [`Session::large`]: 400 Services synced on the page held it for
-/// 190-280 ms (measured on a slow machine).
+/// [`Session::large`]: 400 Services synced on the page held the page's
+/// thread for 190-280 ms (measured on a slow machine).
 pub const LARGE_YAML_BYTES: usize = 32 * 1024;
 
 /// Rules texts longer than this make a session [`Session::large`].

@@ -561,16 +561,18 @@ fn dscp_class(name: &str) -> Option<u32> {
 /// The rule as `iptables-save` prints it, from the words after `-A CHAIN`.
 /// An error names the word iptables would refuse.
 ///
-/// Answers are remembered (up to [`MEMO_MAX`] rules): a cluster sync
-/// prints the same kube-proxy rules on every node, and again for the form
-/// and for the change's diff (400 Services: 15,000 calls, a third of the
-/// sync's instructions, measured with callgrind).
+/// Answers are remembered (up to 8,192 rules, then it starts again): a
+/// cluster sync prints the same kube-proxy rules on every node, and again
+/// for the form and for the change's diff (400 Services: about 6,000 calls
+/// per sync, a quarter of its instructions, measured with callgrind).
+/// A node's dump, whose rules are all different, is read with
+/// [`canonical_uncached`].
 pub fn canonical(args: &str) -> Result<String, String> {
     MEMO.with(|m| {
         if let Some(r) = m.borrow().get(args) {
             return r.clone();
         }
-        let r = print(args);
+        let r = canonical_uncached(args);
         let mut m = m.borrow_mut();
         if m.len() >= MEMO_MAX {
             m.clear();
@@ -589,7 +591,9 @@ thread_local! {
     static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::default();
 }
 
-fn print(args: &str) -> Result<String, String> {
+/// [`canonical`], printed again each time: for texts too large for its
+/// memory (they would only crowd out the rules it keeps).
+pub fn canonical_uncached(args: &str) -> Result<String, String> {
     let words = lex::words(args).map_err(|(_, m)| m.to_string())?;
     let words: Vec<String> = words.into_iter().map(|w| w.text.into_owned()).collect();
     let mut base: [Option<(bool, String)>; 5] = Default::default(); // -s -d -i -o -p

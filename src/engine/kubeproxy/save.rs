@@ -8,7 +8,7 @@
 //! ([`canonical`]).
 
 use super::{Restore, JUMPS};
-use crate::engine::iptables::canonical::canonical;
+use crate::engine::iptables::canonical::{canonical, canonical_uncached};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Built-in chains of each table, in the order `iptables-save` lists them.
@@ -93,6 +93,15 @@ impl Kernel {
     /// `iptables-restore --noflush`: an error names the line the kernel
     /// would refuse, and then nothing of that table is changed.
     pub fn restore(&mut self, text: &str) -> Result<(), String> {
+        self.restore_with(text, canonical)
+    }
+
+    /// [`Kernel::restore`], each rule printed by `print`.
+    fn restore_with(
+        &mut self,
+        text: &str,
+        print: fn(&str) -> Result<String, String>,
+    ) -> Result<(), String> {
         let mut work: Option<Table> = None;
         // Chains deleted with -X, checked for jumps to them at COMMIT.
         let mut deleted: Vec<(usize, String)> = Vec::new();
@@ -154,7 +163,7 @@ impl Kernel {
             }
             if let Some(rest) = line.strip_prefix("-A ") {
                 let (chain, args) = rest.split_once(' ').unwrap_or((rest, ""));
-                let rule = canonical(args).map_err(|e| err(format!("{chain}: {e}")))?;
+                let rule = print(args).map_err(|e| err(format!("{chain}: {e}")))?;
                 let c = t
                     .chain(chain)
                     .ok_or_else(|| err(format!("chain {chain} does not exist")))?;
@@ -293,8 +302,16 @@ impl Kernel {
     /// The kernel after loading an `iptables-save` dump (the rules stored
     /// as iptables prints them).
     pub fn from_save(text: &str) -> Result<Kernel, String> {
+        // A node's dump (150,000 rules, all different) is not remembered:
+        // it would push out kube-proxy's own rules, which come back.
+        const LARGE: usize = 256 << 10;
+        let print = if text.len() > LARGE {
+            canonical_uncached
+        } else {
+            canonical
+        };
         let mut k = Kernel::default();
-        k.restore(text)?;
+        k.restore_with(text, print)?;
         Ok(k)
     }
 
