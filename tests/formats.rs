@@ -372,6 +372,14 @@ fn malformed_rules_get_located_errors() {
         // A declaration's mistake is located at its own word, not at the
         // first place the same letters stand.
         (":AFO FO [0:0]\n", 7, 6, "bad policy \"FO\""),
+        // So is a no-break space in a declaration: the policy is then the
+        // counters.
+        (
+            ":A\u{a0}- [0:0]\n",
+            7,
+            6,
+            "bad policy \"[0:0]\": the chain's name holds a non-breaking space",
+        ),
         (":AB - AB\n", 7, 7, "bad counters \"AB\""),
         (
             "-A INPUT -s 10.0.0.300/8 -j ACCEPT\n",

@@ -107,7 +107,7 @@ fn split<'a>(
         }
         // A double-quoted word with no escapes borrows too.
         if j == start && bytes[j] == b'"' {
-            if let Some(rel) = line[j + 1..].find(['"', '\\']) {
+            if let Some(rel) = bytes[j + 1..].iter().position(|&c| c == b'"' || c == b'\\') {
                 let end = j + 1 + rel;
                 if bytes[end] == b'"'
                     && (end + 1 == bytes.len() || bytes[end + 1].is_ascii_whitespace())

@@ -61,7 +61,16 @@ impl Proto {
     /// `/etc/protocols` (in any case) or a number. (`ipip` is 94 there,
     /// not the 4 that `tunl0` carries, which is `ipencap`.)
     pub fn parse(s: &str) -> Option<Proto> {
-        match s.to_ascii_lowercase().as_str() {
+        // (Lowered into a new string only when it has capitals: a dump
+        // names a protocol in every other rule.)
+        let lower;
+        let s = if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = s.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            s
+        };
+        match s {
             "tcp" => Some(Proto::Tcp),
             "udp" => Some(Proto::Udp),
             "icmp" => Some(Proto::Icmp),

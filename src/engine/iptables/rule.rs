@@ -832,39 +832,117 @@ pub(crate) fn pass_over_hooks(name: &str, args: &str) -> &'static [&'static str]
     }
 }
 
+/// The options of matches and targets that take no value.
+const FLAGS: &[&str] = &[
+    "--syn",
+    "--set",
+    "--rcheck",
+    "--update",
+    "--remove",
+    "--reap",
+    "--rsource",
+    "--rdest",
+    "--rttl",
+    "--notrack",
+    "--limit-iface-in",
+    "--limit-iface-out",
+    "--random",
+    "--random-fully",
+    "--persistent",
+    "--log-tcp-sequence",
+    "--log-tcp-options",
+    "--log-ip-options",
+    "--log-uid",
+    "--checksum-fill",
+    "--clamp-mss-to-pmtu",
+    "--socket-exists",
+    "--suppl-groups",
+    "--save-mark",
+    "--restore-mark",
+    "--physdev-is-in",
+    "--physdev-is-out",
+    "--physdev-is-bridged",
+];
+
 /// Options that take no value.
 pub(crate) fn is_flag(opt: &str) -> bool {
-    matches!(
-        opt,
-        "--syn"
-            | "--set"
-            | "--rcheck"
-            | "--update"
-            | "--remove"
-            | "--reap"
-            | "--rsource"
-            | "--rdest"
-            | "--rttl"
-            | "--notrack"
-            | "--limit-iface-in"
-            | "--limit-iface-out"
-            | "--random"
-            | "--random-fully"
-            | "--persistent"
-            | "--log-tcp-sequence"
-            | "--log-tcp-options"
-            | "--log-ip-options"
-            | "--log-uid"
-            | "--checksum-fill"
-            | "--clamp-mss-to-pmtu"
-            | "--socket-exists"
-            | "--suppl-groups"
-            | "--save-mark"
-            | "--restore-mark"
-            | "--physdev-is-in"
-            | "--physdev-is-out"
-            | "--physdev-is-bridged"
-    )
+    among(opt, FLAGS)
+}
+
+/// `names.contains(&word)`, with the lengths compared first, inline. The
+/// parse asks this of every option of a dump (a million words for 10k
+/// Services), and in the page's build (opt-level z) each string compare
+/// is a call: most names differ from the word in length alone.
+#[inline(always)]
+pub(crate) fn among(word: &str, names: &[&str]) -> bool {
+    names.iter().any(|n| n.len() == word.len() && *n == word)
+}
+
+/// The options of iptables itself (not of a match or a target).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum BaseOpt {
+    Src,
+    Dst,
+    Proto,
+    InIface,
+    OutIface,
+    Fragment,
+    Match,
+    Jump,
+    Goto,
+    Counters,
+}
+
+impl BaseOpt {
+    /// Each with its long names.
+    const ALL: [(BaseOpt, &'static [&'static str]); 10] = [
+        (BaseOpt::Src, &["-s", "--source", "--src"]),
+        (BaseOpt::Dst, &["-d", "--destination", "--dst"]),
+        (BaseOpt::Proto, &["-p", "--protocol"]),
+        (BaseOpt::InIface, &["-i", "--in-interface"]),
+        (BaseOpt::OutIface, &["-o", "--out-interface"]),
+        (BaseOpt::Fragment, &["-f", "--fragment"]),
+        (BaseOpt::Match, &["-m", "--match"]),
+        (BaseOpt::Jump, &["-j", "--jump"]),
+        (BaseOpt::Goto, &["-g", "--goto"]),
+        (BaseOpt::Counters, &["-c", "--set-counters"]),
+    ];
+
+    fn of(opt: &str) -> Option<BaseOpt> {
+        use BaseOpt::*;
+        // Every word of a dump asks: a short name is told by its letter.
+        let found = match opt.as_bytes() {
+            [b'-', c] => match c {
+                b's' => Src,
+                b'd' => Dst,
+                b'p' => Proto,
+                b'i' => InIface,
+                b'o' => OutIface,
+                b'f' => Fragment,
+                b'm' => Match,
+                b'j' => Jump,
+                b'g' => Goto,
+                b'c' => Counters,
+                _ => return None,
+            },
+            [b'-', b'-', ..] => {
+                Self::ALL
+                    .iter()
+                    .find(|(_, names)| among(opt, &names[1..]))?
+                    .0
+            }
+            _ => return None,
+        };
+        Some(found)
+    }
+
+    /// The short name, for messages.
+    fn short(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(o, _)| *o == self)
+            .map_or("", |(_, n)| n[0])
+    }
 }
 
 /// Parses an IPv4 address or network as iptables takes it: `a.b.c.d`,
@@ -1397,25 +1475,29 @@ pub fn parse_rule(
     let mut i = 0;
     let mut negate: Option<usize> = None;
     // -s, -d, -p, -i, -o and -f given so far: iptables takes each once.
-    let mut given: SmallVec<[&str; 6]> = SmallVec::new();
+    let mut given: SmallVec<[BaseOpt; 6]> = SmallVec::new();
     while i < words.len() {
         let w = &words[i];
         let opt = w.text.as_ref();
-        let short = match opt {
-            "-s" | "--source" | "--src" => Some("-s"),
-            "-d" | "--destination" | "--dst" => Some("-d"),
-            "-p" | "--protocol" => Some("-p"),
-            "-i" | "--in-interface" => Some("-i"),
-            "-o" | "--out-interface" => Some("-o"),
-            "-f" | "--fragment" => Some("-f"),
-            _ => None,
-        };
-        if let Some(f) = short.filter(|_| b.target.is_none()) {
+        let base = BaseOpt::of(opt);
+        if let Some(f) = base.filter(|f| {
+            b.target.is_none()
+                && matches!(
+                    f,
+                    BaseOpt::Src
+                        | BaseOpt::Dst
+                        | BaseOpt::Proto
+                        | BaseOpt::InIface
+                        | BaseOpt::OutIface
+                        | BaseOpt::Fragment
+                )
+        }) {
             if given.contains(&f) {
                 return Err(b.err(
                     w.start,
                     format!(
-                        "multiple {f} flags not allowed: a rule tests each once (write two rules)"
+                        "multiple {} flags not allowed: a rule tests each once (write two rules)",
+                        f.short()
                     ),
                 ));
             }
@@ -1447,15 +1529,17 @@ pub fn parse_rule(
             // begin with a dash (iptables-save writes `--comment -x`
             // unquoted).
             let t = v.text.as_bytes();
-            let free_text = matches!(
-                opt,
-                "--comment" | "--log-prefix" | "--name" | "--nfacct-name"
-            );
+            let free_text = || {
+                among(
+                    opt,
+                    &["--comment", "--log-prefix", "--name", "--nfacct-name"],
+                )
+            };
             if !v.quoted
-                && !free_text
                 && t.len() > 1
                 && t[0] == b'-'
                 && (t[1].is_ascii_alphabetic() || t[1] == b'-')
+                && !free_text()
             {
                 return Err(ParseError::new(
                     line_no,
@@ -1473,34 +1557,26 @@ pub fn parse_rule(
         // is the match's.
         let matches_side = || {
             matches!(
-                opt,
-                "-m" | "--match"
-                    | "-p"
-                    | "--protocol"
-                    | "-s"
-                    | "--source"
-                    | "--src"
-                    | "-d"
-                    | "--destination"
-                    | "--dst"
-                    | "-i"
-                    | "--in-interface"
-                    | "-o"
-                    | "--out-interface"
-            ) || b
-                .modules
-                .iter()
-                .any(|m| module_options(m.name).contains(&opt))
+                base,
+                Some(
+                    BaseOpt::Match
+                        | BaseOpt::Proto
+                        | BaseOpt::Src
+                        | BaseOpt::Dst
+                        | BaseOpt::InIface
+                        | BaseOpt::OutIface
+                )
+            ) || b.modules.iter().any(|m| among(opt, module_options(m.name)))
                 || b.proto
                     .and_then(proto_module)
-                    .is_some_and(|p| module_options(p).contains(&opt))
+                    .is_some_and(|p| among(opt, module_options(p)))
         };
         let target_side = b
             .target
             .as_ref()
-            .is_some_and(|(t, _, _)| target_options(t).contains(&opt) || !matches_side());
+            .is_some_and(|(t, _, _)| among(opt, target_options(t)) || !matches_side());
         if let Some((tname, _, _)) = b.target.as_ref().filter(|_| target_side) {
-            if matches!(opt, "-j" | "--jump" | "-g" | "--goto") {
+            if matches!(base, Some(BaseOpt::Jump | BaseOpt::Goto)) {
                 return Err(b.err(w.start, "a rule has only one target"));
             }
             // The target's options, and what nothing else takes.
@@ -1515,7 +1591,7 @@ pub fn parse_rule(
                     format!("CT {opt} is not modelled by Packet Walk: only CT --notrack is (the connection is not tracked)"),
                 ));
             }
-            if !known.contains(&opt) {
+            if !among(opt, known) {
                 let msg = if opt.starts_with('-') {
                     format!("unknown option {opt} for target {tname}")
                 } else {
@@ -1546,8 +1622,8 @@ pub fn parse_rule(
             }
             continue;
         }
-        match opt {
-            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
+        match base {
+            Some(BaseOpt::Src | BaseOpt::Dst) => {
                 let v = value(i + 1)?;
                 if v.text.contains(',') {
                     return Err(b.err(
@@ -1563,7 +1639,7 @@ pub fn parse_rule(
                 if negated && net.prefix_len() == 0 {
                     return Err(b.err(v.start, format!("! {opt} {} would match no address: the kernel refuses the rule (RULE_APPEND failed: Invalid argument)", v.text)));
                 }
-                let kind = if matches!(opt, "-s" | "--source" | "--src") {
+                let kind = if base == Some(BaseOpt::Src) {
                     MatchKind::Src(net)
                 } else {
                     MatchKind::Dst(net)
@@ -1576,7 +1652,7 @@ pub fn parse_rule(
                 });
                 i += 2;
             }
-            "-p" | "--protocol" => {
+            Some(BaseOpt::Proto) => {
                 let v = value(i + 1)?;
                 i += 2;
                 if v.text == "all" || v.text == "0" || v.text == "ip" {
@@ -1600,7 +1676,7 @@ pub fn parse_rule(
                     span,
                 });
             }
-            "-i" | "--in-interface" | "-o" | "--out-interface" => {
+            Some(BaseOpt::InIface | BaseOpt::OutIface) => {
                 let v = value(i + 1)?;
                 if v.text.len() > 15 {
                     return Err(b.err(
@@ -1612,7 +1688,7 @@ pub fn parse_rule(
                     ));
                 }
                 let m = IfaceMatch::parse(&v.text);
-                let kind = if opt == "-i" || opt == "--in-interface" {
+                let kind = if base == Some(BaseOpt::InIface) {
                     MatchKind::InIface(m)
                 } else {
                     MatchKind::OutIface(m)
@@ -1625,7 +1701,7 @@ pub fn parse_rule(
                 });
                 i += 2;
             }
-            "-f" | "--fragment" => {
+            Some(BaseOpt::Fragment) => {
                 let span = b.span(start, w.end);
                 b.base.push(Match {
                     negated,
@@ -1634,7 +1710,7 @@ pub fn parse_rule(
                 });
                 i += 1;
             }
-            "-m" | "--match" => {
+            Some(BaseOpt::Match) => {
                 let v = value(i + 1)?;
                 if negated {
                     return Err(b.err(start, "-m cannot be negated"));
@@ -1654,7 +1730,7 @@ pub fn parse_rule(
                 });
                 i += 2;
             }
-            "-j" | "--jump" | "-g" | "--goto" => {
+            Some(BaseOpt::Jump | BaseOpt::Goto) => {
                 let v = value(i + 1)?;
                 if negated {
                     return Err(b.err(start, format!("{opt} cannot be negated")));
@@ -1662,11 +1738,11 @@ pub fn parse_rule(
                 if b.target.is_some() {
                     return Err(b.err(w.start, "a rule has only one target"));
                 }
-                b.goto = opt == "-g" || opt == "--goto";
+                b.goto = base == Some(BaseOpt::Goto);
                 b.target = Some((v.text.as_ref(), v.start, v.end));
                 i += 2;
             }
-            "-c" | "--set-counters" => {
+            Some(BaseOpt::Counters) => {
                 let p = value(i + 1)?;
                 let by = value(i + 2)?;
                 let packets = p
@@ -1686,13 +1762,13 @@ pub fn parse_rule(
                 let owner = b
                     .modules
                     .iter()
-                    .rposition(|m| module_options(m.name).contains(&opt));
+                    .rposition(|m| among(opt, module_options(m.name)));
                 let owner = match owner {
                     Some(o) => o,
                     None => {
                         let implicit = b.proto.and_then(proto_module);
                         match implicit {
-                            Some(p) if module_options(p).contains(&opt) => {
+                            Some(p) if among(opt, module_options(p)) => {
                                 b.modules.push(Module {
                                     name: p,
                                     at: w.start,

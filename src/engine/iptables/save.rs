@@ -560,7 +560,8 @@ impl Parser {
             // (A declaration may follow rules: iptables-restore 1.8.9 takes
             // `:FOO - [0:0]` after `-A INPUT …`, measured on Linux 6.18.)
             self.declared_late |= self.in_body;
-            let mut parts = decl.split_whitespace();
+            // (Split as iptables-restore does, on ASCII blanks alone.)
+            let mut parts = decl.split_ascii_whitespace();
             let (name, policy_word, counters_word) =
                 (parts.next().unwrap_or(""), parts.next(), parts.next());
             if name.is_empty() {
@@ -578,8 +579,18 @@ impl Parser {
                 Some("DROP") => Some(Policy::Drop),
                 Some(other) => {
                     let col = lex::column(line, lex::offset_in(line, other).unwrap_or(0));
+                    // (`:FOO\u{a0}- [0:0]` reads as chain `FOO\u{a0}-`, policy
+                    // `[0:0]`, to iptables-restore as here.)
+                    let odd = crate::engine::text::odd_char(name)
+                        .map(|(_, c)| {
+                            format!(
+                                ": the chain's name holds {}",
+                                crate::engine::text::odd_char_words(c)
+                            )
+                        })
+                        .unwrap_or_default();
                     errors.push(
-                        ParseError::new(line_no, col, format!("bad policy \"{other}\""))
+                        ParseError::new(line_no, col, format!("bad policy \"{other}\"{odd}"))
                             .expected("ACCEPT, DROP or -"),
                     );
                     // Declared all the same (below), so that its rules are
