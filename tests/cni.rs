@@ -403,6 +403,34 @@ fn a_slice_address_must_be_of_its_address_type() {
     );
 }
 
+/// A resync makes kube-proxy's first sync only on a node the scenario did
+/// not have (the others sync into their own tables): that node gets the
+/// rules a fresh build gives it, the others keep the learner's.
+#[test]
+fn a_resync_gives_a_node_new_to_the_scenario_its_first_sync() {
+    let c = cluster("calico-ipip");
+    let full = cni::build(&c, "t", "t").unwrap();
+    let mut sc = full.clone();
+    sc.hosts.retain(|h| h.name != "node54");
+    // The learner's rule in node8's filter table.
+    let rules = rules_of(&sc, "node8");
+    let at = rules.find("*filter").unwrap();
+    let at = at + rules[at..].find("COMMIT").unwrap();
+    let mine = format!(
+        "{}-A INPUT -s 10.9.9.9/32 -j DROP\n{}",
+        &rules[..at],
+        &rules[at..]
+    );
+    sc.host_mut("node8").unwrap().iptables = Some(packetwalk::engine::scenario::Text::One(mine));
+    let (after, diffs) = cni::resync(Some(&c), &c, &sc).unwrap();
+    assert!(diffs.iter().all(|d| d.note.is_none()), "{diffs:?}");
+    let fresh = rules_of(&full, "node54");
+    assert!(fresh.contains("-A KUBE-SERVICES"), "{fresh}");
+    assert_eq!(rules_of(&after, "node54"), fresh);
+    assert!(rules_of(&after, "node8").contains("-A INPUT -s 10.9.9.9/32 -j DROP"));
+    assert!(!rules_of(&after, "node51").contains("10.9.9.9"));
+}
+
 /// The story: flask-ui goes from one endpoint to three; the node's
 /// KUBE-SVC chain gets kube-proxy's probabilities, the learner's own chain
 /// and route survive the sync, and the sync's diff lists what changed.

@@ -341,6 +341,18 @@ fn pods(cluster: &Cluster, nodes: &[NodeInfo], errors: &mut Errors) -> Vec<PodIn
 /// Builds the scenario: every node's devices, routes and kube-proxy rules,
 /// the pods, a client on the LAN, and the Services by name.
 pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Errors> {
+    build_with_rules(cluster, name, title, &|_| true)
+}
+
+/// [`build`], with kube-proxy's first sync made only on the nodes
+/// `rules_on` names (the others get no rules at all): a resync syncs into
+/// the nodes' own tables, so a first sync of theirs would be thrown away.
+fn build_with_rules(
+    cluster: &Cluster,
+    name: &str,
+    title: &str,
+    rules_on: &dyn Fn(&str) -> bool,
+) -> Result<Scenario, Errors> {
     let mut errors = Errors::default();
     let net = cluster.network.clone();
     let mode_name = net
@@ -677,8 +689,13 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
             .collect();
         let node_ips: Vec<Ipv4Addr> = nodes.iter().map(|n| n.ip).collect();
         let cni = cni_nat(mode, cluster_cidr, n.block, &workloads, &node_ips);
-        let iptables = node_rules(cluster, config, &cni)
-            .map_err(|e| Errors::from(err(0, format!("{}: {e}", n.name))))?;
+        let iptables = match rules_on(&n.name) {
+            true => Some(Text::One(
+                node_rules(cluster, config, &cni)
+                    .map_err(|e| Errors::from(err(0, format!("{}: {e}", n.name))))?,
+            )),
+            false => None,
+        };
 
         hosts.push(Host {
             name: n.name.clone(),
@@ -687,7 +704,7 @@ pub fn build(cluster: &Cluster, name: &str, title: &str) -> Result<Scenario, Err
             namespace: None,
             devices,
             routes: Text::Lines(routes),
-            iptables: Some(Text::One(iptables)),
+            iptables,
             listeners: {
                 let mut l = health_checks.clone();
                 for h in host_network(n.ip) {
@@ -1741,8 +1758,12 @@ pub fn resync(
     cluster: &Cluster,
     current: &Scenario,
 ) -> Result<(Scenario, Vec<NodeDiff>), Errors> {
-    let mut sc = build(cluster, &current.name, &current.title)?;
-    let before = old.and_then(|c| build(c, &current.name, &current.title).ok());
+    // kube-proxy's first sync only on nodes new to `current` (the others
+    // sync into their own tables below); of `old`, only routes are read.
+    let new_node = |n: &str| current.host(n).is_none();
+    let mut sc = build_with_rules(cluster, &current.name, &current.title, &new_node)?;
+    let before =
+        old.and_then(|c| build_with_rules(c, &current.name, &current.title, &|_| false).ok());
     let mut diffs = Vec::new();
     let workloads: Vec<(String, Vec<Workload>)> = (sc.hosts.iter())
         .filter(|h| h.kind == HostKind::Node)
