@@ -1581,7 +1581,7 @@ pub fn parse_rule(
             }
             // The target's options, and what nothing else takes.
             let known = target_options(tname);
-            if OTHER_TARGETS.contains(tname) {
+            if among(tname, OTHER_TARGETS) {
                 let at = b.target.as_ref().map_or(w.start, |t| t.1);
                 return Err(b.err(at, target_not_modelled(tname)));
             }
@@ -1715,7 +1715,7 @@ pub fn parse_rule(
                 if negated {
                     return Err(b.err(start, "-m cannot be negated"));
                 }
-                if !MODULES.contains(&v.text.as_ref()) {
+                if !among(&v.text, MODULES) {
                     let what = if OTHER_MODULES.contains(&v.text.as_ref()) {
                         format!("match \"{}\" is an iptables module (iptables-extensions(8)) that Packet Walk does not model (yet): take the rule out to trace the rest", v.text)
                     } else {
