@@ -23,6 +23,13 @@ fn cluster(mode: &str) -> Cluster {
     Cluster::from_yaml(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// `text` (`iptables-save` output) with `rule` last in table `table`.
+fn with_rule(text: &str, table: &str, rule: &str) -> String {
+    let at = text.find(&format!("*{table}\n")).unwrap();
+    let commit = at + text[at..].find("COMMIT").unwrap();
+    format!("{}{rule}\n{}", &text[..commit], &text[commit..])
+}
+
 /// A node's rules as `iptables-save` writes them.
 fn rules_of(sc: &Scenario, node: &str) -> String {
     sc.host(node).unwrap().iptables.as_ref().unwrap().to_text()
@@ -413,13 +420,10 @@ fn a_resync_gives_a_node_new_to_the_scenario_its_first_sync() {
     let mut sc = full.clone();
     sc.hosts.retain(|h| h.name != "node54");
     // The learner's rule in node8's filter table.
-    let rules = rules_of(&sc, "node8");
-    let at = rules.find("*filter").unwrap();
-    let at = at + rules[at..].find("COMMIT").unwrap();
-    let mine = format!(
-        "{}-A INPUT -s 10.9.9.9/32 -j DROP\n{}",
-        &rules[..at],
-        &rules[at..]
+    let mine = with_rule(
+        &rules_of(&sc, "node8"),
+        "filter",
+        "-A INPUT -s 10.9.9.9/32 -j DROP",
     );
     sc.host_mut("node8").unwrap().iptables = Some(packetwalk::engine::scenario::Text::One(mine));
     let (after, diffs) = cni::resync(Some(&c), &c, &sc).unwrap();
@@ -755,12 +759,10 @@ fn pod_traffic_leaving_the_pod_network_is_masqueraded_by_the_cni() {
     let mut sc = sc;
     let node8 = sc.hosts.iter_mut().find(|h| h.name == "node8").unwrap();
     let text = node8.iptables.as_ref().unwrap().to_text();
-    let nat = text.find("*nat").unwrap();
-    let commit = nat + text[nat..].find("COMMIT").unwrap();
-    let edited = format!(
-        "{}-A POSTROUTING -s 172.16.0.0/16 -j SNAT --to-source 192.168.11.99\n{}",
-        &text[..commit],
-        &text[commit..]
+    let edited = with_rule(
+        &text,
+        "nat",
+        "-A POSTROUTING -s 172.16.0.0/16 -j SNAT --to-source 192.168.11.99",
     );
     node8.iptables = Some(packetwalk::engine::scenario::Text::One(edited));
     let moved = cni::cluster_yaml("calico-ipip")

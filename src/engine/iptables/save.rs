@@ -560,7 +560,9 @@ impl Parser {
             // (A declaration may follow rules: iptables-restore 1.8.9 takes
             // `:FOO - [0:0]` after `-A INPUT …`, measured on Linux 6.18.)
             self.declared_late |= self.in_body;
-            // (Split as iptables-restore does, on ASCII blanks alone.)
+            // (Split on ASCII blanks, as a rule's words are: a no-break
+            // space is none to iptables-restore, which splits on spaces and
+            // tabs.)
             let mut parts = decl.split_ascii_whitespace();
             let (name, policy_word, counters_word) =
                 (parts.next().unwrap_or(""), parts.next(), parts.next());

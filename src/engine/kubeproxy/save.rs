@@ -136,7 +136,8 @@ impl Kernel {
                 continue;
             }
             if let Some(decl) = line.strip_prefix(':') {
-                let mut words = decl.split_whitespace();
+                // (On ASCII blanks, as `iptables::save` reads a declaration.)
+                let mut words = decl.split_ascii_whitespace();
                 let name = words.next().unwrap_or("");
                 let policy = words
                     .next()
