@@ -2726,12 +2726,23 @@ impl Builder<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Match, MatchKind};
+    use super::{BaseOpt, Match, MatchKind};
 
-    /// A 10k-service dump holds some 700,000 matches: a kind that grows
-    /// (a new variant carrying a String and a Vec unboxed) costs the parse
-    /// a tenth of its time, as `-m set`'s first form did. Large payloads
-    /// go in a Box.
+    /// `BaseOpt::of` tells a short option by its letter, apart from the
+    /// table of names: the two agree, and nothing else is taken.
+    #[test]
+    fn base_options_are_told_by_every_name() {
+        for (o, names) in BaseOpt::ALL {
+            for n in names {
+                assert_eq!(BaseOpt::of(n), Some(o), "{n}");
+            }
+            assert_eq!(o.short(), names[0]);
+        }
+        for other in ["-x", "-", "--", "--sourcex", "s", "--dport", "-A"] {
+            assert_eq!(BaseOpt::of(other), None, "{other}");
+        }
+    }
+
     /// The rates as iptables-save prints them back (measured with
     /// iptables 1.8.9; tests/data/canonical.txt has the rules), the
     /// default 3/hour among them.
@@ -2769,6 +2780,10 @@ mod tests {
         }
     }
 
+    /// A 10k-service dump holds some 700,000 matches: a kind that grows
+    /// (a new variant carrying a String and a Vec unboxed) costs the parse
+    /// a tenth of its time, as `-m set`'s first form did. Large payloads
+    /// go in a Box.
     #[test]
     fn matches_stay_small() {
         assert!(
