@@ -214,6 +214,7 @@ fn bench_kubeproxy(c: &mut Criterion) {
                     yaml: pasted.clone(),
                     current: Box::new(ipip.scenario.clone()),
                     aside: Vec::new(),
+                    base: None,
                 });
                 assert!(matches!(r, Response::Resync(Ok(_))));
                 r

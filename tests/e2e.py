@@ -272,11 +272,12 @@ def main():
 # 626.8 kB with -m owner and the send form's UID, and the istio-sidecar
 # scenario (1.3 kB of it), 628.6 kB with the parse's progress bar drawn
 # as a component of its own (1.8 kB) and a jump's odd character named,
-# 629.0 kB with a node's dump sent to the worker beside the sync's JSON;
-# the issue's budget, 250 kB, is not met: see the README). A
+# 629.0 kB with a node's dump sent to the worker beside the sync's JSON,
+# 630.4 kB with a sync's parsed rules kept, its lost rules counted in the
+# worker and its request made without copying a dump; the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 629_500
+PAGE_BYTES_LIMIT = 630_500
 
 
 def page_size(dist):
@@ -1450,6 +1451,20 @@ def run(b, base):
     check("node54's decapsulation says which outer header it took off",
           "removed by this step" in removed and "Outer IPv4 (IPIP) 192.168.11.58 → 192.168.11.54" in removed
           and "node54" in selected_text(b), repr(removed))
+    # The steps' list scrolls to the selected step, laid out or not yet
+    # (rows far from it are laid out only in view): at the last of 143
+    # steps, and 40 steps back, its row is inside the list's box.
+    in_list = ("const l = document.querySelector('.event-list').getBoundingClientRect(),"
+               " r = document.querySelector('.event.selected').getBoundingClientRect();"
+               " return [r.top >= l.top - 2 && r.bottom <= l.bottom + 2, Math.round(r.top - l.top), Math.round(l.height)]")
+    b.click("#step-last")
+    time.sleep(0.3)
+    at_last = b.js(in_list)
+    b.js("for (let i = 0; i < 40; i++) document.getElementById('step-back').click()")
+    time.sleep(0.3)
+    back = b.js(in_list)
+    check("the steps' list shows the selected step's row, at the last step and 40 steps back",
+          at_last[0] and back[0], f"last {at_last}, back {back}")
     loaded = lambda: b.js("return performance.getEntriesByType('resource').some(e => e.name.includes('packetwalk-cluster'))")
     check("the article's scenarios do not load the cluster generator", loaded() is False)
     # The editors followed the packet to node54: a link (and a reload) shows

@@ -54,6 +54,7 @@ fn every_answer_survives_the_trip_through_json() {
             yaml: yaml.clone(),
             current: Box::new(b.scenario.clone()),
             aside: Vec::new(),
+            base: None,
         };
         let direct = handle(resync.clone());
         assert_eq!(through_json(&resync), direct, "{name}");
@@ -62,6 +63,20 @@ fn every_answer_survives_the_trip_through_json() {
         let mut slim = resync.clone();
         let texts = slim.set_aside(0);
         assert!(!texts.is_empty(), "{name}: no rules were set aside");
+        // As the page makes it, from the scenario in use, whose texts are
+        // lent rather than copied: the same request and texts, and the
+        // scenario as it was.
+        let mut in_use = b.scenario.clone();
+        let (apart, lent) = Request::resync_apart(
+            Some(b.yaml.clone()),
+            yaml.clone(),
+            &mut in_use,
+            None,
+            0,
+            str::to_string,
+        );
+        assert_eq!((apart, &lent), (slim.clone(), &texts), "{name}");
+        assert_eq!(in_use, b.scenario, "{name}: the texts lent went back");
         let slim_json = serde_json::to_string(&slim).unwrap();
         assert!(slim_json.len() < serde_json::to_string(&resync).unwrap().len());
         // Texts that do not match the hosts named are refused, not taken
@@ -100,6 +115,7 @@ fn bad_yaml_and_bad_requests_are_answered_with_why() {
         yaml: "kind: Service\nmetadata: {name: web}\nspec:\n  ports: [{port: eighty}]\n".into(),
         current: Box::new(cni::builtin("calico-ipip").unwrap()),
         aside: Vec::new(),
+        base: None,
     }) else {
         panic!("bad YAML must not sync");
     };
@@ -187,6 +203,7 @@ fn the_form_names_a_service_port_no_slice_serves() {
         yaml: yaml.into(),
         current: Box::new(cni::builtin("flannel-vxlan").unwrap()),
         aside: Vec::new(),
+        base: None,
     }) {
         Response::Resync(Ok(r)) => r.view.form.services[0].unserved.clone(),
         other => panic!("{other:?}"),
@@ -207,6 +224,7 @@ fn the_form_tells_what_the_objects_say_and_nothing_acts_on() {
         yaml: yaml.into(),
         current: Box::new(cni::builtin("flannel-vxlan").unwrap()),
         aside: Vec::new(),
+        base: None,
     }) {
         Response::Resync(Ok(r)) => (r.view.form.services.iter())
             .map(|s| (s.key.clone(), s.notes.join(" | ")))

@@ -108,6 +108,11 @@ pub struct Resynced {
     /// What changed on each node.
     pub diffs: Vec<NodeDiff>,
     pub view: ClusterView,
+    /// Per node, how many rules the learner had written (lines of its
+    /// rules beyond what the old objects made on built-in scenario
+    /// `base`) that the sync took away with the chains it rewrote.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hand_rules_lost: Vec<(String, usize)>,
 }
 
 /// A change the cluster form makes to the YAML.
@@ -153,6 +158,11 @@ pub enum Request {
         /// ([`call_json_with`]), in the order of those texts.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         aside: Vec<usize>,
+        /// The built-in cluster scenario `current` was made from, if any:
+        /// the rules the sync takes from the learner are counted against
+        /// what it makes ([`Resynced::hand_rules_lost`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base: Option<String>,
     },
     /// Built-in scenario `name` after its objects became `yaml` (what a
     /// saved session's host edits are counted from).
@@ -184,12 +194,21 @@ pub fn handle(req: Request) -> Response {
         Request::Scenario { name } => Response::Scenario(cni::builtin(&name)),
         Request::Read { yaml } => Response::Read(read(&yaml)),
         Request::Resync {
-            old, yaml, current, ..
+            old,
+            yaml,
+            current,
+            base,
+            ..
         } => {
-            let old = old.and_then(|o| Cluster::from_yaml(&o).ok());
+            let objects = old.as_deref().and_then(|o| Cluster::from_yaml(o).ok());
             Response::Resync(
-                resync(old.as_ref(), &yaml, &current)
-                    .map(Box::new)
+                resync(objects.as_ref(), &yaml, &current)
+                    .map(|mut r| {
+                        if let (Some(base), Some(old)) = (&base, old.filter(|o| *o != yaml)) {
+                            r.hand_rules_lost = hand_rules_lost(base, &old, &current, &r.scenario);
+                        }
+                        Box::new(r)
+                    })
                     .map_err(|e| e.0),
             )
         }
@@ -224,6 +243,45 @@ pub fn call_json_with(req: &str, texts: Vec<String>) -> String {
 }
 
 impl Request {
+    /// A [`Request::Resync`] of `current` with its rules texts of more
+    /// than `limit` bytes beside it, as [`Request::set_aside`] leaves
+    /// them, without copying them: they are lent out of `current` while
+    /// it is copied, and `f` reads each (the page makes a JS string of a
+    /// 12 MB dump, where a copy of it took 10 ms more).
+    pub fn resync_apart<T>(
+        old: Option<String>,
+        yaml: String,
+        current: &mut Scenario,
+        base: Option<String>,
+        limit: usize,
+        f: impl Fn(&str) -> T,
+    ) -> (Request, Vec<T>) {
+        let mut lent = Vec::new();
+        for (i, h) in current.hosts.iter_mut().enumerate() {
+            if matches!(&h.iptables, Some(Text::One(t)) if t.len() > limit) {
+                lent.push((i, h.iptables.take()));
+            }
+        }
+        let copy = current.clone();
+        let mut aside = Vec::new();
+        let mut texts = Vec::new();
+        for (i, t) in lent {
+            if let Some(Text::One(text)) = &t {
+                aside.push(i);
+                texts.push(f(text));
+            }
+            current.hosts[i].iptables = t;
+        }
+        let req = Request::Resync {
+            old,
+            yaml,
+            current: Box::new(copy),
+            aside,
+            base,
+        };
+        (req, texts)
+    }
+
     /// Takes the rules texts of more than `limit` bytes out of a
     /// [`Request::Resync`]'s hosts, to be sent beside it; the request
     /// names their hosts.
@@ -429,7 +487,47 @@ fn resync(
         scenario,
         diffs,
         view: view(&new),
+        hand_rules_lost: Vec::new(),
     })
+}
+
+/// The rules the learner wrote on each node of `current` (lines of its
+/// rules that built-in scenario `base` with objects `yaml` does not make)
+/// that `next`, a sync of other objects, no longer has, counted per node.
+fn hand_rules_lost(
+    base: &str,
+    yaml: &str,
+    current: &Scenario,
+    next: &Scenario,
+) -> Vec<(String, usize)> {
+    let Some(made) = rebase(base, yaml) else {
+        return Vec::new();
+    };
+    let rules = |sc: &Scenario, name: &str| {
+        Some(
+            sc.host(name)?
+                .iptables
+                .as_ref()
+                .map(Text::to_text)
+                .unwrap_or_default(),
+        )
+    };
+    let mut out = Vec::new();
+    for h in &current.hosts {
+        let (Some(generated), Some(now)) = (rules(&made, &h.name), rules(next, &h.name)) else {
+            continue;
+        };
+        let generated: std::collections::HashSet<&str> = generated.lines().collect();
+        let now: std::collections::HashSet<&str> = now.lines().collect();
+        let mine = h.iptables.as_ref().map(Text::to_text).unwrap_or_default();
+        let lost = (mine.lines())
+            .filter(|l| l.starts_with("-A ") && !generated.contains(l) && !now.contains(l))
+            .count();
+        if lost > 0 {
+            out.push((h.name.clone(), lost));
+        }
+    }
+    out
 }
 
 fn rebase(name: &str, yaml: &str) -> Option<Scenario> {

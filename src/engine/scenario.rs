@@ -810,6 +810,16 @@ impl World {
     /// Checks and compiles a scenario. Errors name the host, what text they
     /// are in (rules, routes) and the line and column there.
     pub fn build(scenario: &Scenario) -> Result<World, Errors> {
+        World::build_reusing(scenario, &|_| None)
+    }
+
+    /// [`World::build`], taking a host's rules from `parsed` when it
+    /// knows their text (rules parsed earlier: a node's dump is not
+    /// parsed again when a cluster sync or an undo builds the world anew).
+    pub fn build_reusing(
+        scenario: &Scenario,
+        parsed: &dyn Fn(&str) -> Option<std::rc::Rc<Ruleset>>,
+    ) -> Result<World, Errors> {
         let mut errors = Errors::default();
         let mut hosts = Vec::with_capacity(scenario.hosts.len());
         for (i, h) in scenario.hosts.iter().enumerate() {
@@ -855,8 +865,13 @@ impl World {
                     RouteTable::default()
                 }
             };
+            let known = match &h.iptables {
+                Some(Text::One(t)) => parsed(t),
+                _ => None,
+            };
             let rules = match &h.iptables {
                 None => None,
+                Some(_) if known.is_some() => known,
                 Some(t) => match save::parse(&t.to_text()) {
                     Ok(r) => Some(std::rc::Rc::new(r)),
                     Err(e) => {

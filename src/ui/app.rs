@@ -1149,10 +1149,11 @@ impl App {
         };
         self.syncing = true;
         let version = (self.gen, self.session.world_gen());
-        let current = self.session.world.scenario.clone();
+        let base = self.session.base.clone();
+        let away = generator::resync_away(Some(&draft.applied), &draft.text, &mut self.session.world.scenario, base.as_deref());
         let link = ctx.link().clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let r = generator::resync_away(Some(&draft.applied), &draft.text, &current).await;
+            let r = away.await;
             link.send_message(Msg::ClusterSynced(version, Box::new(draft), r.map(Box::new)));
         });
     }
@@ -1641,20 +1642,27 @@ impl Component for App {
         if let Some(id) = self.open_listing.take() {
             browser::open_details(id);
         }
-        // The notice's room first: the picture's box and the steps' panel
-        // end above it, and the packet is followed in what is left.
+        // The picture's box fitted to the window when what is above it
+        // may have changed (the scenario: its About), on a resize and at
+        // each follow; not on every render: its measure would force a
+        // layout of a large page, a 400-Service paste's, each time. It is
+        // measured before the notice's room is written: each write to the
+        // root's style restyles the whole page, and a measure after one
+        // lays it out again (40-60 ms over a sync's new steps).
+        let fit = (self.session.base.clone(), self.session.world.hosts.len());
+        let refit = first_render || self.fitted.as_ref() != Some(&fit) || self.follow.is_some();
+        let room = refit.then(browser::picture_room).flatten();
+        // The notice's room: the picture's box and the steps' panel end
+        // above it, and the packet is followed in what is left.
         let toasts = self.notice.is_some() || self.importing.is_some();
         if toasts || self.toasts_rendered {
             browser::pad_for_notice();
         }
         self.toasts_rendered = toasts;
-        // The picture's box fitted to the window when what is above it
-        // may have changed (the scenario: its About), on a resize and at
-        // each follow; not on every render: its measure would force a
-        // layout of a large page, a 400-Service paste's, each time.
-        let fit = (self.session.base.clone(), self.session.world.hosts.len());
-        if first_render || self.fitted.as_ref() != Some(&fit) {
-            browser::fit_picture();
+        if let Some(room) = room {
+            browser::set_picture_room(room);
+        }
+        if refit {
             self.fitted = Some(fit);
         }
         match self.follow.take() {

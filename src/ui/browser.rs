@@ -680,19 +680,27 @@ pub fn pad_for_notice() {
             .is_some_and(|p| p == "fixed"))
         .map(|b| b.get_bounding_client_rect().height());
     let bar = bar.filter(|_| d.query_selector(".toasts").ok().flatten().is_some());
-    set_root_var(&style, "--bar-room", bar.map(|h| format!("{}px", (h + 8.0).round() as i32)));
+    set_style(&style, "--bar-room", bar.map(|h| format!("{}px", (h + 8.0).round() as i32)));
     // From the notice's top to the window's foot (the narrow layout's
     // step bar under it included). (An integer: formatting a float would
     // bring its code into the page.)
     let room = toasts_top().map(|top| format!("{}px", (window_height() - top + 8.0).round() as i32));
-    set_root_var(&style, "scroll-padding-bottom", room.clone());
-    // The steps' panel, sticky in the window, ends above it.
-    set_root_var(&style, "--toast-room", room);
+    set_style(&style, "scroll-padding-bottom", room.clone());
+    // The steps' panel, sticky in the window, ends above it, as the
+    // picture's box does, and the page keeps that room below its end:
+    // on each of them (see the style sheet's `@property --toast-room`).
+    if let Ok(users) = d.query_selector_all(".app, .detail-panel, .topo-scroll") {
+        for i in 0..users.length() {
+            if let Some(el) = users.item(i).and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) {
+                set_style(&el.style(), "--toast-room", room.clone());
+            }
+        }
+    }
 }
 
-/// Sets (or, with none, removes) a property of the root's style, only if
-/// it changes.
-fn set_root_var(style: &web_sys::CssStyleDeclaration, name: &str, value: Option<String>) {
+/// Sets (or, with none, removes) a property of an element's style (the
+/// root's, mostly), only if it changes.
+fn set_style(style: &web_sys::CssStyleDeclaration, name: &str, value: Option<String>) {
     let value = value.unwrap_or_default();
     if style.get_property_value(name).ok().unwrap_or_default() == value {
         return;
@@ -799,23 +807,33 @@ pub fn window_height() -> f64 {
 /// the page; or, where that leaves less than 40% of the window (the send
 /// form above the picture), the window's height (the style sheet's).
 pub fn fit_picture() {
-    let Some(w) = window() else {
-        return;
-    };
-    let Some(doc) = w.document() else {
-        return;
-    };
-    let (Some(root), Some(b)) = (
-        doc.document_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()),
-        doc.query_selector(".topo-scroll").ok().flatten(),
-    ) else {
-        return;
-    };
+    if let Some(room) = picture_room() {
+        set_picture_room(room);
+    }
+}
+
+/// [`fit_picture`]'s measure alone: the picture box's height (`None`
+/// where the style sheet's holds), or nothing to go by (no picture). A
+/// page that writes other properties too measures first: a measure after
+/// a write lays the page out again.
+pub fn picture_room() -> Option<Option<String>> {
+    let w = window()?;
+    let b = w.document()?.query_selector(".topo-scroll").ok().flatten()?;
     let height = window_height();
     let top = b.get_bounding_client_rect().top() + w.scroll_y().unwrap_or(0.0);
     let room = (height - top - 16.0).round();
-    let value = (room >= (height * 0.4).max(240.0)).then(|| format!("{}px", room as i32));
-    set_root_var(&root.style(), "--topo-room", value);
+    Some((room >= (height * 0.4).max(240.0)).then(|| format!("{}px", room as i32)))
+}
+
+/// [`fit_picture`]'s write: `--topo-room` on the root.
+pub fn set_picture_room(room: Option<String>) {
+    let root = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(root) = root {
+        set_style(&root.style(), "--topo-room", room);
+    }
 }
 
 /// Why the page may follow the packet on the picture.
@@ -866,8 +884,9 @@ pub fn note_input(i: Input) {
 /// learner reads what is under it. A reveal brings it into view from
 /// anywhere (only from out of sight without the bar, where the send
 /// form's buttons would move).
+///
+/// The picture's box is fitted first ([`fit_picture`]) by the caller.
 pub fn follow_packet(why: Follow) {
-    fit_picture();
     let Some(w) = window() else {
         return;
     };

@@ -7,7 +7,7 @@ use crate::engine::cni::NodeDiff;
 use crate::engine::generator::{ClusterForm, ServiceForm};
 use crate::engine::k8s::{edit::EndpointState, MODES};
 use crate::ui::editors::CodeEditor;
-use crate::ui::session::ClusterDraft;
+use crate::ui::session::{ClusterDraft, SharedText};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -306,7 +306,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                 { status }
             </div>
             <CodeEditor id="cluster-yaml" label="Kubernetes objects as YAML: Services, EndpointSlices, Nodes, Pods and the Network document"
-                text={props.draft.text.clone()} errors={yaml_errors} highlight={props.highlight} onedit={props.onedit.clone()} />
+                text={SharedText(props.draft.text.clone())} errors={yaml_errors} highlight={props.highlight} onedit={props.onedit.clone()} />
             if !errors.is_empty() {
                 <ul class="error-list" id="cluster-yaml-errors" aria-label="Errors in the Kubernetes objects">
                     { for errors.iter().take(50).map(|e| html! {

@@ -17,7 +17,7 @@ use crate::engine::route_text;
 use crate::engine::scenario::HostKind;
 use crate::ui::browser;
 use crate::ui::model::kind_name;
-use crate::ui::session::{Drafts, Field};
+use crate::ui::session::{Drafts, Field, SharedText};
 use crate::ui::virtual_list::VirtualList;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -161,8 +161,8 @@ pub fn editor_panel(props: &EditorPanelProps) -> Html {
                             {field}
                             host={host_name.clone()}
                             example={props.example.clone()}
-                            text={d.text.clone()}
-                            applied={d.applied.clone()}
+                            text={SharedText(d.text.clone())}
+                            applied={SharedText(d.applied.clone())}
                             pending={d.pending()}
                             errors={d.errors.clone()}
                             {highlight}
@@ -241,9 +241,9 @@ struct FieldProps {
     host: String,
     /// An example for the iptables command line's placeholder.
     example: AttrValue,
-    text: Rc<str>,
+    text: SharedText,
     /// The text in use (what "go back" returns to).
-    applied: Rc<str>,
+    applied: SharedText,
     pending: bool,
     #[prop_or_default]
     parsing: bool,
@@ -280,7 +280,7 @@ fn field_editor(props: &FieldProps) -> Html {
     };
     let id = format!("{}-{}", what, props.host);
     // Counted once per text (a keystroke elsewhere does not count 12 MB).
-    let lines = *use_memo(SameText(props.text.clone()), |t| line_count(&t.0));
+    let lines = *use_memo(SameText(props.text.0.clone()), |t| line_count(&t.0));
     let large = lines > LARGE_LINES;
     // A text that becomes a listing (a long paste) or a listing that
     // becomes a text (a command that emptied chains) takes the element
@@ -397,7 +397,7 @@ fn field_editor(props: &FieldProps) -> Html {
     };
     // What the text holds that is read past (tables known by name only,
     // IPv6 routes), or added (the ip rules every namespace has): said so.
-    let left_out = use_memo(SameText(props.text.clone()), move |t| match field {
+    let left_out = use_memo(SameText(props.text.0.clone()), move |t| match field {
         Field::Routes if !large => crate::engine::route_text::notes(&t.0),
         Field::Rules => crate::engine::iptables::save::notes(&t.0),
         Field::Routes => String::new(),
@@ -426,7 +426,7 @@ fn field_editor(props: &FieldProps) -> Html {
             <LargeText key={props.host.clone()} id={id.clone()} {what} label={format!("{what} of {}, listed line by line", props.host)} text={props.text.clone()} highlight={props.highlight} goto={*goto} errors={props.errors.clone()}
                 command_result={props.command_result.clone()} example={props.example.clone()}
                 oncommand={(field == Field::Rules).then(|| props.oncommand.clone())}
-                onrevert={{ let applied = props.applied.clone(); props.onedit.reform(move |_: ()| (field, applied.clone())) }} />
+                onrevert={{ let applied = props.applied.0.clone(); props.onedit.reform(move |_: ()| (field, applied.clone())) }} />
         },
         (EditorView::Text, _) => {
             let onedit = props.onedit.reform(move |t: Rc<str>| (field, t));
@@ -478,7 +478,7 @@ fn field_editor(props: &FieldProps) -> Html {
             if !props.errors.is_empty() {
                 <p class="error-head">
                     { format!("The last valid {what} stay in use. ") }
-                    <button type="button" class="link-button" id={format!("{id}-back")} onclick={{ let applied = props.applied.clone(); props.onedit.reform(move |_: MouseEvent| (field, applied.clone())) }}
+                    <button type="button" class="link-button" id={format!("{id}-back")} onclick={{ let applied = props.applied.0.clone(); props.onedit.reform(move |_: MouseEvent| (field, applied.clone())) }}
                         title="Put the text in use back in place of the typed text (the typed text is dropped)">{ "Go back to the text in use" }</button>
                 </p>
                 <ul class="error-list" id={format!("{id}-errors")} aria-label={format!("Errors in the {what}")}>
@@ -527,7 +527,7 @@ fn bytecount(b: &[u8]) -> usize {
 pub struct CodeProps {
     pub id: String,
     pub label: String,
-    pub text: Rc<str>,
+    pub text: SharedText,
     pub errors: Rc<Vec<ParseError>>,
     pub highlight: Option<usize>,
     pub onedit: Callback<Rc<str>>,
@@ -709,7 +709,7 @@ struct LargeProps {
     what: &'static str,
     /// The listing's name for assistive technology.
     label: String,
-    text: Rc<str>,
+    text: SharedText,
     highlight: Option<usize>,
     /// A line to bring into view (an error clicked), over the highlight.
     goto: Option<usize>,
@@ -727,7 +727,7 @@ struct LargeProps {
 #[function_component(LargeText)]
 fn large_text(props: &LargeProps) -> Html {
     // Byte offset of each line start, computed once per text.
-    let starts = use_memo(SameText(props.text.clone()), |t| {
+    let starts = use_memo(SameText(props.text.0.clone()), |t| {
         let t = &t.0;
         let mut v = Vec::with_capacity(t.len() / 60);
         v.push(0usize);

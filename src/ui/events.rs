@@ -256,6 +256,12 @@ pub struct EventListProps {
     pub onfilters: Callback<Filters>,
 }
 
+/// Rows further than this from the selected one (in the list as shown)
+/// are laid out only when they come into the list's view (`.far`:
+/// `content-visibility: auto`). The rows around it are always laid out,
+/// so that it is scrolled to where their real heights put it.
+const NEAR_ROWS: usize = 30;
+
 /// One row per step (the hidden kinds left out), the selected one marked
 /// and scrolled into view.
 #[function_component(EventList)]
@@ -297,6 +303,10 @@ pub fn event_list(props: &EventListProps) -> Html {
             }
         };
     let trace = &props.trace;
+    let rows: Vec<_> = (trace.steps.iter().enumerate())
+        .filter(|(i, s)| f.shows(s) && props.upto.is_none_or(|u| *i <= u))
+        .collect();
+    let selected_at = rows.partition_point(|(i, _)| *i < props.selected);
     html! {
         <>
             <fieldset class="filters">
@@ -309,14 +319,15 @@ pub fn event_list(props: &EventListProps) -> Html {
             </fieldset>
             <ol class="event-list" ref={list} role="listbox" aria-label="Steps of the trace" tabindex="0"
                 aria-activedescendant={format!("step-{}", props.selected)}>
-                { for trace.steps.iter().enumerate().filter(|(i, s)| f.shows(s) && props.upto.is_none_or(|u| *i <= u)).map(|(i, s)| {
+                { for rows.iter().enumerate().map(|(at, &(i, s))| {
                     let kind = RowKind::of(s);
                     let sel = i == props.selected;
+                    let far = at.abs_diff(selected_at) > NEAR_ROWS;
                     let onclick = props.onselect.reform(move |_| i);
                     html! {
                         <li key={i} id={format!("step-{i}")} data-step={i.to_string()} role="option"
                             aria-selected={sel.to_string()}
-                            class={classes!("event", kind.class(), sel.then_some("selected"))} {onclick}>
+                            class={classes!("event", kind.class(), sel.then_some("selected"), far.then_some("far"))} {onclick}>
                             <span class="ev-n">{ i + 1 }</span>
                             <span class="ev-ns" title={s.ns.clone()}>{ s.ns.clone() }</span>
                             <span class={classes!("ev-layer", format!("layer-{}", layer_name(s.layer)))}>{ layer_name(s.layer) }</span>

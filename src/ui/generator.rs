@@ -213,35 +213,50 @@ pub fn read(yaml: &str) -> Result<ClusterView, String> {
     }
 }
 
-/// `current` synced to `yaml`'s objects; `old` is the YAML it was made from.
-pub fn resync(old: Option<&str>, yaml: &str, current: &Scenario) -> Result<Resynced, Errors> {
-    resynced(call(resync_request(old, yaml, current)))
-}
-
-/// [`resync`] made in a Web Worker, so that a sync over a node dump does
-/// not hold the page's thread.
-#[cfg(target_arch = "wasm32")]
-pub async fn resync_away(
+/// `current` synced to `yaml`'s objects; `old` is the YAML it was made
+/// from, on built-in scenario `base` if any.
+pub fn resync(
     old: Option<&str>,
     yaml: &str,
     current: &Scenario,
+    base: Option<&str>,
 ) -> Result<Resynced, Errors> {
-    let mut req = resync_request(old, yaml, current);
+    resynced(call(resync_request(old, yaml, current, base)))
+}
+
+/// [`resync`] made in a Web Worker, so that a sync over a node dump does
+/// not hold the page's thread. `current` is the scenario in use (its
+/// large rules texts are lent, not copied, while the request is made).
+#[cfg(target_arch = "wasm32")]
+pub fn resync_away(
+    old: Option<&str>,
+    yaml: &str,
+    current: &mut Scenario,
+    base: Option<&str>,
+) -> impl std::future::Future<Output = Result<Resynced, Errors>> {
     // A node's dump goes beside the request as a string of its own:
     // escaped into the JSON, 12 MB held the page's thread for 140-160 ms
     // (measured on a slow machine).
-    let texts: js_sys::Array = (req.set_aside(ASIDE_BYTES).iter())
-        .map(|t| wasm_bindgen::JsValue::from_str(t))
-        .collect();
+    let (req, texts) = Request::resync_apart(
+        old.map(str::to_string),
+        yaml.into(),
+        current,
+        base.map(str::to_string),
+        ASIDE_BYTES,
+        wasm_bindgen::JsValue::from_str,
+    );
+    let texts: js_sys::Array = texts.into_iter().collect();
     let text = serde_json::to_string(&req).expect("a request always serialises");
-    match module::call_json_away(text.clone(), &texts).await {
-        // No worker here (a browser without module workers, or one that
-        // could not start it): on the page. A failure of the generator
-        // itself is said, not made a second time.
-        Err(e) if e.starts_with("no worker") => {
-            resynced(answer(module::call_json_with(&text, Some(&texts))))
+    async move {
+        match module::call_json_away(text.clone(), &texts).await {
+            // No worker here (a browser without module workers, or one
+            // that could not start it): on the page. A failure of the
+            // generator itself is said, not made a second time.
+            Err(e) if e.starts_with("no worker") => {
+                resynced(answer(module::call_json_with(&text, Some(&texts))))
+            }
+            r => resynced(answer(r)),
         }
-        r => resynced(answer(r)),
     }
 }
 
@@ -250,9 +265,15 @@ pub async fn resync_away(
 #[cfg(target_arch = "wasm32")]
 const ASIDE_BYTES: usize = 64 * 1024;
 
-fn resync_request(old: Option<&str>, yaml: &str, current: &Scenario) -> Request {
+fn resync_request(
+    old: Option<&str>,
+    yaml: &str,
+    current: &Scenario,
+    base: Option<&str>,
+) -> Request {
     Request::Resync {
         aside: Vec::new(),
+        base: base.map(str::to_string),
         old: old.map(str::to_string),
         yaml: yaml.into(),
         current: Box::new(current.clone()),

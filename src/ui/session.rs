@@ -49,8 +49,27 @@ impl Field {
     }
 }
 
+/// A text the session hands to the views, compared as a property by its
+/// allocation first: `Rc<str>`'s `==` compares every byte, even of an
+/// allocation with itself (a node's 12 MB dump, several times a render).
+#[derive(Clone, Debug, Default)]
+pub struct SharedText(pub Rc<str>);
+
+impl PartialEq for SharedText {
+    fn eq(&self, other: &Self) -> bool {
+        same_text(&self.0, &other.0)
+    }
+}
+
+impl std::ops::Deref for SharedText {
+    type Target = Rc<str>;
+    fn deref(&self) -> &Rc<str> {
+        &self.0
+    }
+}
+
 /// An editor's text as typed, and what is wrong with it.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Draft {
     pub text: Rc<str>,
     /// The text the world runs (the last one that applied).
@@ -59,8 +78,17 @@ pub struct Draft {
     pub errors: Rc<Vec<ParseError>>,
 }
 
+/// (By [`same_text`]: see [`SharedText`].)
+impl PartialEq for Draft {
+    fn eq(&self, other: &Self) -> bool {
+        same_text(&self.text, &other.text)
+            && same_text(&self.applied, &other.applied)
+            && self.errors == other.errors
+    }
+}
+
 impl Draft {
-    fn new(text: String) -> Draft {
+    fn new(text: impl Into<Rc<str>>) -> Draft {
         let text: Rc<str> = text.into();
         Draft {
             applied: text.clone(),
@@ -373,19 +401,29 @@ fn builtin_cluster(base: Option<&str>) -> Result<Option<Built>, String> {
 impl Session {
     /// A session on `scenario`, with nothing sent yet.
     pub fn new(scenario: &Scenario, base: Option<String>) -> Result<Session, Errors> {
-        let world = World::build(scenario)?;
+        Session::new_reusing(scenario, base, &[])
+    }
+
+    /// [`Session::new`], taking the rules of a host whose text is one of
+    /// `parsed`'s instead of parsing it again.
+    fn new_reusing(
+        scenario: &Scenario,
+        base: Option<String>,
+        parsed: &[(Rc<str>, Rc<Ruleset>)],
+    ) -> Result<Session, Errors> {
+        let known = |t: &str| parsed.iter().find(|(k, _)| **k == *t);
+        let world = World::build_reusing(scenario, &|t| known(t).map(|(_, r)| r.clone()))?;
         let state = SimState::new(&world);
         let drafts = world
             .hosts
             .iter()
             .map(|h| Drafts {
-                rules: Draft::new(
-                    h.spec
-                        .iptables
-                        .as_ref()
-                        .map(Text::to_text)
-                        .unwrap_or_default(),
-                ),
+                rules: Draft::new(match &h.spec.iptables {
+                    Some(Text::One(t)) => {
+                        known(t).map_or_else(|| t.as_str().into(), |(k, _)| k.clone())
+                    }
+                    t => t.as_ref().map(Text::to_text).unwrap_or_default().into(),
+                }),
                 routes: Draft::new(h.spec.routes.to_text()),
             })
             .collect();
@@ -963,7 +1001,12 @@ impl Session {
         if !c.pending() && c.errors.is_empty() {
             return true;
         }
-        let r = generator::resync(Some(&c.applied), &c.text, &self.world.scenario);
+        let r = generator::resync(
+            Some(&c.applied),
+            &c.text,
+            &self.world.scenario,
+            self.base.as_deref(),
+        );
         self.resynced(c, r, record)
     }
 
@@ -1018,10 +1061,20 @@ impl Session {
                 }
             }
         }
-        let mut next = match Session::new(&r.scenario, self.base.clone()) {
+        // A node's dump is not parsed again (it may be back by an undo):
+        // the rules parsed for it are taken, and kept aside when the new
+        // world does not use them.
+        let large = self.large_rules();
+        let mut next = match Session::new_reusing(&r.scenario, self.base.clone(), &large) {
             Ok(s) => s,
             Err(e) => return fail(self, e),
         };
+        next.spare_rules = (large.into_iter()).find(|(t, _)| {
+            !(0..next.drafts.len()).any(|h| {
+                next.outgoing_rules(h)
+                    .is_some_and(|(u, _)| same_text(t, &u))
+            })
+        });
         next.cluster = Some(ClusterDraft {
             diffs: Rc::new(r.diffs),
             base: c.base.clone(),
@@ -1090,7 +1143,7 @@ impl Session {
         };
         (next.undo, next.redo) = (undo, redo);
         if record && c.applied != c.text {
-            next.hand_rules_lost = self.hand_rules_lost(&c.applied, &next);
+            next.hand_rules_lost = std::mem::take(&mut r.hand_rules_lost);
             let hosts_before = (self.world.hosts.iter().zip(&self.drafts))
                 .map(|(h, d)| {
                     (
@@ -1237,6 +1290,16 @@ impl Session {
         }
     }
 
+    /// The large rules this session holds parsed, with their texts: its
+    /// hosts' in use, then the ones put aside.
+    fn large_rules(&self) -> Vec<(Rc<str>, Rc<Ruleset>)> {
+        let mut out: Vec<_> = (0..self.drafts.len())
+            .filter_map(|h| self.outgoing_rules(h))
+            .collect();
+        out.extend(self.spare_rules.clone());
+        out
+    }
+
     /// Host `host`'s rules in use with their text, when large: a change
     /// that replaces them keeps them aside (`spare_rules`; a
     /// text always parses to the same rules, on any host).
@@ -1244,42 +1307,6 @@ impl Session {
         let run = self.config.get(host)?;
         (run.rules_text.len() > LARGE_BYTES).then_some(())?;
         Some((run.rules_text.clone(), run.rules.clone()?))
-    }
-
-    /// The rules the learner wrote on each node (lines of its rules in use
-    /// that the objects `yaml` do not make) that `next`, a sync of another
-    /// cluster, no longer has, counted per node.
-    fn hand_rules_lost(&self, yaml: &str, next: &Session) -> Vec<(String, usize)> {
-        let Some(made) = self
-            .base
-            .as_deref()
-            .and_then(|name| generator::rebase(name, yaml))
-        else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (h, d) in self.world.hosts.iter().zip(&self.drafts) {
-            let Some(sc_host) = made.host(h.name()) else {
-                continue;
-            };
-            let generated = sc_host
-                .iptables
-                .as_ref()
-                .map(Text::to_text)
-                .unwrap_or_default();
-            let generated: std::collections::HashSet<&str> = generated.lines().collect();
-            let Some(now) = next.host(h.name()).map(|j| &next.drafts[j].rules.applied) else {
-                continue;
-            };
-            let now: std::collections::HashSet<&str> = now.lines().collect();
-            let lost = (d.rules.applied.lines())
-                .filter(|l| l.starts_with("-A ") && !generated.contains(l) && !now.contains(l))
-                .count();
-            if lost > 0 {
-                out.push((h.name().to_string(), lost));
-            }
-        }
-        out
     }
 
     /// Keeps rules parsed for `text` that is not in use (a dump an undo
@@ -1968,6 +1995,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::generator::FormEdit;
     use crate::engine::k8s::{edit::remove_endpoint, Cluster};
     use crate::engine::trace::{DropReason, Verdict};
 
@@ -2208,6 +2236,64 @@ mod tests {
         );
         assert_eq!(&*s.drafts[h].rules.text, big.as_str());
         assert!(matches!(verdict(&s), Verdict::Delivered { .. }));
+    }
+
+    /// A cluster sync over a node's dump, undone and redone: the dump
+    /// comes back with the rules parsed for it (not parsed again on the
+    /// page's thread), on the session's path and on the worker's.
+    #[test]
+    fn a_cluster_sync_over_a_dump_undone_takes_the_rules_parsed_before() {
+        let mut s = Session::builtin("calico-ipip").unwrap();
+        let h = node8(&s);
+        let dump: Rc<str> = include_str!("../../tests/data/gen-200x3.iptables-save").into();
+        assert!(dump.len() > LARGE_BYTES, "{} bytes", dump.len());
+        s.edit(h, Field::Rules, dump.clone());
+        assert!(s.apply(h, Field::Rules));
+        let rules = |s: &Session| s.world.hosts[h].rules.clone().unwrap();
+        let parsed = rules(&s);
+        let with_dump = verdict(&s);
+        let c = s.cluster.clone().unwrap();
+        let add = FormEdit::AddEndpoint {
+            service: "ms-test/flask-ui".into(),
+            node: "node54".into(),
+        };
+        s.edit_cluster(generator::edit(&c.text, add).unwrap().as_str().into());
+        assert!(s.apply_cluster());
+        // kube-proxy deleted the dump's Services, which the objects do not
+        // have, and the page says the learner's rules went with them.
+        assert!(s.drafts[h].rules.applied.len() < LARGE_BYTES);
+        assert!(
+            matches!(&s.hand_rules_lost[..], [(n, lost)] if n == "node8" && *lost > 1000),
+            "{:?}",
+            s.hand_rules_lost
+        );
+        assert_eq!(s.undo(), Some((CLUSTER, Field::Rules)));
+        assert_eq!(s.drafts[h].rules.applied, dump);
+        assert!(
+            Rc::ptr_eq(&rules(&s), &parsed),
+            "the undo parsed the dump again"
+        );
+        // The worker's path: redo, then undo with the sync made apart.
+        assert_eq!(s.redo(), Some((CLUSTER, Field::Rules)));
+        let step = s.take_cluster_step(true).expect("a cluster change");
+        let draft = s.cluster.clone().unwrap();
+        let r = generator::resync(
+            Some(&draft.applied),
+            &draft.text,
+            &s.world.scenario,
+            s.base.as_deref(),
+        );
+        assert!(s.cluster_step_synced(step, true, draft, r));
+        assert_eq!(s.drafts[h].rules.applied, dump);
+        assert!(
+            Rc::ptr_eq(&rules(&s), &parsed),
+            "the worker's undo parsed the dump again"
+        );
+        assert_eq!(
+            verdict(&s),
+            with_dump,
+            "the packet traced again on the dump"
+        );
     }
 
     #[test]
@@ -2918,7 +3004,12 @@ mod tests {
         // a worker).
         let c = s.take_cluster_step(true).expect("a cluster change");
         let draft = s.cluster.clone().unwrap();
-        let r = generator::resync(Some(&draft.applied), &draft.text, &s.world.scenario);
+        let r = generator::resync(
+            Some(&draft.applied),
+            &draft.text,
+            &s.world.scenario,
+            s.base.as_deref(),
+        );
         assert!(s.cluster_step_synced(c, true, draft, r));
         assert_eq!(rules(&s), edited);
         // And the learner's own edit is undone after it, as before.
@@ -2965,7 +3056,12 @@ mod tests {
         let sync_step = |s: &mut Session, undo: bool| {
             let c = s.take_cluster_step(undo).expect("a cluster change");
             let draft = s.cluster.clone().unwrap();
-            let r = generator::resync(Some(&draft.applied), &draft.text, &s.world.scenario);
+            let r = generator::resync(
+                Some(&draft.applied),
+                &draft.text,
+                &s.world.scenario,
+                s.base.as_deref(),
+            );
             assert!(s.cluster_step_synced(c, undo, draft, r));
         };
         sync_step(&mut s, true);

@@ -223,7 +223,11 @@ pub fn topology(props: &TopologyProps) -> Html {
         let keyboard = e.related_target().is_some()
             && (e.target_dyn_into::<web_sys::Element>()).is_some_and(|el| el.matches(":focus-visible").unwrap_or(false));
         if keyboard {
-            gloo_timers::callback::Timeout::new(0, || crate::ui::browser::follow_packet(crate::ui::browser::Follow::Reveal)).forget();
+            gloo_timers::callback::Timeout::new(0, || {
+                crate::ui::browser::fit_picture();
+                crate::ui::browser::follow_packet(crate::ui::browser::Follow::Reveal)
+            })
+            .forget();
         }
     });
     html! {
