@@ -273,11 +273,12 @@ def main():
 # scenario (1.3 kB of it), 628.6 kB with the parse's progress bar drawn
 # as a component of its own (1.8 kB) and a jump's odd character named,
 # 629.0 kB with a node's dump sent to the worker beside the sync's JSON,
-# 630.4 kB with a sync's parsed rules kept, its lost rules counted in the
-# worker and its request made without copying a dump; the issue's budget, 250 kB, is not met: see the README). A
+# 630.7 kB with a sync's parsed rules kept (two dumps' worth), its lost
+# rules counted in the worker and its request made without copying a
+# dump; the issue's budget, 250 kB, is not met: see the README). A
 # guard against creeping back, as core's float tables did once: raise it
 # on purpose, with the README's size table, when the page must grow.
-PAGE_BYTES_LIMIT = 630_500
+PAGE_BYTES_LIMIT = 631_000
 
 
 def page_size(dist):
@@ -1453,18 +1454,28 @@ def run(b, base):
           and "node54" in selected_text(b), repr(removed))
     # The steps' list scrolls to the selected step, laid out or not yet
     # (rows far from it are laid out only in view): at the last of 143
-    # steps, and 40 steps back, its row is inside the list's box.
+    # steps, and 40 steps back, its row is inside the list's box, and
+    # stays where it is once the rows around it are laid out.
     in_list = ("const l = document.querySelector('.event-list').getBoundingClientRect(),"
-               " r = document.querySelector('.event.selected').getBoundingClientRect();"
-               " return [r.top >= l.top - 2 && r.bottom <= l.bottom + 2, Math.round(r.top - l.top), Math.round(l.height)]")
+               " s = document.querySelector('.event.selected'), r = s.getBoundingClientRect(),"
+               " rows = [...document.querySelectorAll('.event')];"
+               " return [r.top >= l.top - 2 && r.bottom <= l.bottom + 2, Math.round(r.top - l.top), Math.round(l.height),"
+               " rows.length - 1 - rows.indexOf(s), document.querySelectorAll('.event.far').length, s.classList.contains('far')]")
     b.click("#step-last")
     time.sleep(0.3)
     at_last = b.js(in_list)
+    time.sleep(0.3)
+    at_last_later = b.js(in_list)
     b.js("for (let i = 0; i < 40; i++) document.getElementById('step-back').click()")
     time.sleep(0.3)
     back = b.js(in_list)
-    check("the steps' list shows the selected step's row, at the last step and 40 steps back",
-          at_last[0] and back[0], f"last {at_last}, back {back}")
+    time.sleep(0.3)
+    back_later = b.js(in_list)
+    check("the steps' list shows the selected step's row, at the last step and 40 steps back, and it stays put"
+          " (the rows far from it laid out only in view)",
+          at_last[0] and at_last[3] == 0 and back[0] and back[3] == 40 and back[4] > 0 and not back[5]
+          and at_last_later[1] == at_last[1] and back_later[1] == back[1],
+          f"last {at_last} then {at_last_later}, back {back} then {back_later}")
     loaded = lambda: b.js("return performance.getEntriesByType('resource').some(e => e.name.includes('packetwalk-cluster'))")
     check("the article's scenarios do not load the cluster generator", loaded() is False)
     # The editors followed the packet to node54: a link (and a reload) shows

@@ -49,12 +49,25 @@ fn every_answer_survives_the_trip_through_json() {
             panic!("{name}: the endpoint's state could not be set");
         };
         assert_ne!(yaml, b.yaml, "{name}");
+        // The learner's rule in one of kube-proxy's chains on the first
+        // node, which the sync rewrites: the answer counts it.
+        let mut current = b.scenario.clone();
+        let node = &mut current.hosts[0];
+        let text = node.iptables.as_ref().unwrap().to_text();
+        let at = text.find("-A KUBE-SERVICES ").unwrap();
+        let mine = format!(
+            "{}-A KUBE-SERVICES -s 10.9.9.9/32 -j RETURN\n{}",
+            &text[..at],
+            &text[at..]
+        );
+        node.iptables = Some(packetwalk::engine::scenario::Text::One(mine));
+        let node = node.name.clone();
         let resync = Request::Resync {
             old: Some(b.yaml.clone()),
             yaml: yaml.clone(),
-            current: Box::new(b.scenario.clone()),
+            current: Box::new(current.clone()),
             aside: Vec::new(),
-            base: None,
+            base: Some(name.to_string()),
         };
         let direct = handle(resync.clone());
         assert_eq!(through_json(&resync), direct, "{name}");
@@ -65,18 +78,30 @@ fn every_answer_survives_the_trip_through_json() {
         assert!(!texts.is_empty(), "{name}: no rules were set aside");
         // As the page makes it, from the scenario in use, whose texts are
         // lent rather than copied: the same request and texts, and the
-        // scenario as it was.
-        let mut in_use = b.scenario.clone();
-        let (apart, lent) = Request::resync_apart(
-            Some(b.yaml.clone()),
-            yaml.clone(),
-            &mut in_use,
-            None,
-            0,
-            str::to_string,
-        );
-        assert_eq!((apart, &lent), (slim.clone(), &texts), "{name}");
-        assert_eq!(in_use, b.scenario, "{name}: the texts lent went back");
+        // scenario as it was; with a limit that lends some texts only, too.
+        let mut sizes: Vec<usize> = (current.hosts.iter())
+            .filter_map(|h| Some(h.iptables.as_ref()?.len()))
+            .collect();
+        sizes.sort();
+        for limit in [0, sizes[sizes.len() / 2]] {
+            let mut set = resync.clone();
+            let texts = set.set_aside(limit);
+            let mut in_use = current.clone();
+            let (apart, lent) = Request::resync_apart(
+                Some(b.yaml.clone()),
+                yaml.clone(),
+                &mut in_use,
+                Some(name.to_string()),
+                limit,
+                str::to_string,
+            );
+            assert_eq!((apart, &lent), (set, &texts), "{name}, limit {limit}");
+            assert!(
+                limit == 0 || lent.len() < sizes.len(),
+                "{name}: every text lent over {limit} bytes"
+            );
+            assert_eq!(in_use, current, "{name}: the texts lent went back");
+        }
         let slim_json = serde_json::to_string(&slim).unwrap();
         assert!(slim_json.len() < serde_json::to_string(&resync).unwrap().len());
         // Texts that do not match the hosts named are refused, not taken
@@ -92,6 +117,11 @@ fn every_answer_survives_the_trip_through_json() {
         let Response::Resync(Ok(r)) = direct else {
             panic!("{name}: the sync failed");
         };
+        assert_eq!(
+            r.hand_rules_lost,
+            [(node, 1)],
+            "{name}: the learner's rule counted"
+        );
         assert!(
             r.diffs.iter().any(|d| d.rules.removed_total > 0),
             "{name}: a rule went"

@@ -14,7 +14,7 @@ use crate::engine::error::ParseError;
 use crate::engine::k8s::apply::{self, Applied};
 use crate::engine::k8s::edit::{self, EndpointState};
 use crate::engine::k8s::{self, Cluster};
-use crate::engine::scenario::{Scenario, Text};
+use crate::engine::scenario::{Host, Scenario, Text};
 use serde::{Deserialize, Serialize};
 
 /// kube-proxy's sync on one node, as the page names it.
@@ -503,24 +503,19 @@ fn hand_rules_lost(
     let Some(made) = rebase(base, yaml) else {
         return Vec::new();
     };
-    let rules = |sc: &Scenario, name: &str| {
-        Some(
-            sc.host(name)?
-                .iptables
-                .as_ref()
-                .map(Text::to_text)
-                .unwrap_or_default(),
-        )
-    };
+    fn rules(h: &Host) -> std::borrow::Cow<'_, str> {
+        h.iptables.as_ref().map(Text::as_text).unwrap_or_default()
+    }
     let mut out = Vec::new();
     for h in &current.hosts {
-        let (Some(generated), Some(now)) = (rules(&made, &h.name), rules(next, &h.name)) else {
+        let (Some(generated), Some(now)) =
+            (made.host(&h.name).map(rules), next.host(&h.name).map(rules))
+        else {
             continue;
         };
         let generated: std::collections::HashSet<&str> = generated.lines().collect();
         let now: std::collections::HashSet<&str> = now.lines().collect();
-        let mine = h.iptables.as_ref().map(Text::to_text).unwrap_or_default();
-        let lost = (mine.lines())
+        let lost = (rules(h).lines())
             .filter(|l| l.starts_with("-A ") && !generated.contains(l) && !now.contains(l))
             .count();
         if lost > 0 {

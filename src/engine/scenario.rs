@@ -71,6 +71,15 @@ impl Text {
         self.len() == 0
     }
 
+    /// [`Text::to_text`], borrowed when the text is one string (a node's
+    /// dump is not copied to be read).
+    pub fn as_text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Text::One(s) => std::borrow::Cow::Borrowed(s),
+            Text::Lines(_) => std::borrow::Cow::Owned(self.to_text()),
+        }
+    }
+
     pub fn to_text(&self) -> String {
         match self {
             Text::One(s) => s.clone(),

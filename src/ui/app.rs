@@ -1149,7 +1149,8 @@ impl App {
         };
         self.syncing = true;
         let version = (self.gen, self.session.world_gen());
-        let base = self.session.base.clone();
+        // (An undo or redo does not count the learner's rules it takes.)
+        let base = self.session.base.clone().filter(|_| self.sync_step.is_none());
         let away = generator::resync_away(Some(&draft.applied), &draft.text, &mut self.session.world.scenario, base.as_deref());
         let link = ctx.link().clone();
         wasm_bindgen_futures::spawn_local(async move {

@@ -304,6 +304,11 @@ pub const LARGE_YAML_BYTES: usize = 32 * 1024;
 /// Rules texts longer than this make a session [`Session::large`].
 pub const LARGE_BYTES: usize = 256 * 1024;
 
+/// How many parsed large rules a session keeps aside for undo and redo
+/// (two nodes' dumps that one cluster sync rewrote, or a dump and the
+/// rules an `iptables` command made of it).
+const SPARE_RULES: usize = 2;
+
 /// The history lists (and keeps the traces of) the last this many packets.
 pub const MAX_SENDS: usize = 500;
 
@@ -378,10 +383,10 @@ pub struct Session {
     file_dumps: Vec<usize>,
     /// Bumped by every change of the world.
     world_gen: u64,
-    /// The last large rules a change put aside, parsed, with their text:
-    /// redoing or undoing back to a node dump takes them instead of
-    /// parsing 12 MB again in one main-thread task.
-    spare_rules: Option<(Rc<str>, Rc<Ruleset>)>,
+    /// The last large rules changes put aside (up to [`SPARE_RULES`]),
+    /// parsed, with their texts: redoing or undoing back to a node dump
+    /// takes them instead of parsing 12 MB again in one main-thread task.
+    spare_rules: Vec<(Rc<str>, Rc<Ruleset>)>,
     /// The packets sent before the ones listed (a full history lets the
     /// oldest go): a link or reload sends them again, untraced, so the
     /// listed ones meet the state they met.
@@ -454,7 +459,7 @@ impl Session {
             file_dumps: Vec::new(),
             earlier: Vec::new(),
             forgotten: 0,
-            spare_rules: None,
+            spare_rules: Vec::new(),
             world_gen: 0,
         };
         s.snapshot();
@@ -1001,12 +1006,9 @@ impl Session {
         if !c.pending() && c.errors.is_empty() {
             return true;
         }
-        let r = generator::resync(
-            Some(&c.applied),
-            &c.text,
-            &self.world.scenario,
-            self.base.as_deref(),
-        );
+        // (An undo or redo does not count the learner's rules it takes.)
+        let base = self.base.as_deref().filter(|_| record);
+        let r = generator::resync(Some(&c.applied), &c.text, &self.world.scenario, base);
         self.resynced(c, r, record)
     }
 
@@ -1069,12 +1071,15 @@ impl Session {
             Ok(s) => s,
             Err(e) => return fail(self, e),
         };
-        next.spare_rules = (large.into_iter()).find(|(t, _)| {
-            !(0..next.drafts.len()).any(|h| {
-                next.outgoing_rules(h)
-                    .is_some_and(|(u, _)| same_text(t, &u))
+        next.spare_rules = (large.into_iter())
+            .filter(|(t, _)| {
+                !(0..next.drafts.len()).any(|h| {
+                    next.outgoing_rules(h)
+                        .is_some_and(|(u, _)| same_text(t, &u))
+                })
             })
-        });
+            .take(SPARE_RULES)
+            .collect();
         next.cluster = Some(ClusterDraft {
             diffs: Rc::new(r.diffs),
             base: c.base.clone(),
@@ -1253,10 +1258,14 @@ impl Session {
         let outgoing = (field == Field::Rules)
             .then(|| self.outgoing_rules(host))
             .flatten();
-        let spare = match &self.spare_rules {
-            Some((t, _)) if field == Field::Rules && same_text(t, text) => self.spare_rules.take(),
-            _ => None,
-        };
+        let spare = (field == Field::Rules)
+            .then(|| {
+                self.spare_rules
+                    .iter()
+                    .position(|(t, _)| same_text(t, text))
+            })
+            .flatten()
+            .map(|i| self.spare_rules.remove(i));
         let result = match (field, spare) {
             (Field::Rules, Some((_, rules))) => {
                 self.world.set_ruleset(host, text, Some(rules));
@@ -1265,8 +1274,8 @@ impl Session {
             (Field::Rules, None) => self.world.set_rules(host, text),
             (Field::Routes, _) => self.world.set_routes(host, text),
         };
-        if result.is_ok() && outgoing.is_some() {
-            self.spare_rules = outgoing;
+        if let Some(outgoing) = outgoing.filter(|_| result.is_ok()) {
+            self.keep_aside(outgoing);
         }
         self.version += 1;
         let draft = self.drafts[host].get_mut(field);
@@ -1296,8 +1305,16 @@ impl Session {
         let mut out: Vec<_> = (0..self.drafts.len())
             .filter_map(|h| self.outgoing_rules(h))
             .collect();
-        out.extend(self.spare_rules.clone());
+        out.extend(self.spare_rules.iter().cloned());
         out
+    }
+
+    /// Puts parsed large rules aside, first, the oldest going past
+    /// [`SPARE_RULES`].
+    fn keep_aside(&mut self, spare: (Rc<str>, Rc<Ruleset>)) {
+        self.spare_rules.retain(|(t, _)| !same_text(t, &spare.0));
+        self.spare_rules.insert(0, spare);
+        self.spare_rules.truncate(SPARE_RULES);
     }
 
     /// Host `host`'s rules in use with their text, when large: a change
@@ -1313,7 +1330,7 @@ impl Session {
     /// took back while it was parsed): installing that text again takes
     /// them instead of parsing it.
     pub fn keep_spare(&mut self, text: Rc<str>, rules: Ruleset) {
-        self.spare_rules = Some((text, Rc::new(rules)));
+        self.keep_aside((text, Rc::new(rules)));
     }
 
     /// Installs rules parsed elsewhere (a large dump parsed in chunks).
@@ -1326,7 +1343,7 @@ impl Session {
         }
         let before = self.drafts[host].rules.applied.clone();
         if let Some(spare) = self.outgoing_rules(host) {
-            self.spare_rules = Some(spare);
+            self.keep_aside(spare);
         }
         let rules = Rc::new(rules);
         self.world.set_ruleset(host, &text, Some(rules.clone()));
@@ -2244,56 +2261,61 @@ mod tests {
     #[test]
     fn a_cluster_sync_over_a_dump_undone_takes_the_rules_parsed_before() {
         let mut s = Session::builtin("calico-ipip").unwrap();
-        let h = node8(&s);
-        let dump: Rc<str> = include_str!("../../tests/data/gen-200x3.iptables-save").into();
-        assert!(dump.len() > LARGE_BYTES, "{} bytes", dump.len());
-        s.edit(h, Field::Rules, dump.clone());
-        assert!(s.apply(h, Field::Rules));
-        let rules = |s: &Session| s.world.hosts[h].rules.clone().unwrap();
-        let parsed = rules(&s);
-        let with_dump = verdict(&s);
+        // A dump on two nodes (one text each).
+        let file = include_str!("../../tests/data/gen-200x3.iptables-save");
+        assert!(file.len() > LARGE_BYTES, "{} bytes", file.len());
+        let dumps: Vec<(usize, Rc<str>)> = ["node8", "node54"]
+            .iter()
+            .map(|n| (s.host(n).unwrap(), format!("# {n}'s\n{file}").into()))
+            .collect();
+        for (h, dump) in &dumps {
+            s.edit(*h, Field::Rules, dump.clone());
+            assert!(s.apply(*h, Field::Rules));
+        }
+        let rules = |s: &Session, h: usize| s.world.hosts[h].rules.clone().unwrap();
+        let parsed: Vec<_> = dumps.iter().map(|(h, _)| rules(&s, *h)).collect();
+        let with_dumps = verdict(&s);
         let c = s.cluster.clone().unwrap();
         let add = FormEdit::AddEndpoint {
             service: "ms-test/flask-ui".into(),
-            node: "node54".into(),
+            node: "node51".into(),
         };
         s.edit_cluster(generator::edit(&c.text, add).unwrap().as_str().into());
         assert!(s.apply_cluster());
-        // kube-proxy deleted the dump's Services, which the objects do not
+        // kube-proxy deleted the dumps' Services, which the objects do not
         // have, and the page says the learner's rules went with them.
-        assert!(s.drafts[h].rules.applied.len() < LARGE_BYTES);
+        assert!(dumps
+            .iter()
+            .all(|(h, _)| s.drafts[*h].rules.applied.len() < LARGE_BYTES));
         assert!(
-            matches!(&s.hand_rules_lost[..], [(n, lost)] if n == "node8" && *lost > 1000),
+            matches!(&s.hand_rules_lost[..], [(a, x), (b, y)] if a == "node8" && b == "node54" && *x > 1000 && *y > 1000),
             "{:?}",
             s.hand_rules_lost
         );
+        let undone = |s: &Session, how: &str| {
+            for ((h, dump), parsed) in dumps.iter().zip(&parsed) {
+                assert_eq!(s.drafts[*h].rules.applied, *dump);
+                assert!(
+                    Rc::ptr_eq(&rules(s, *h), parsed),
+                    "{how} parsed a dump again"
+                );
+            }
+            assert_eq!(
+                verdict(s),
+                with_dumps,
+                "the packet traced again on the dumps"
+            );
+        };
         assert_eq!(s.undo(), Some((CLUSTER, Field::Rules)));
-        assert_eq!(s.drafts[h].rules.applied, dump);
-        assert!(
-            Rc::ptr_eq(&rules(&s), &parsed),
-            "the undo parsed the dump again"
-        );
-        // The worker's path: redo, then undo with the sync made apart.
+        undone(&s, "the undo");
+        // The worker's path, as the page takes it: redo, then undo with
+        // the sync made apart (which counts no rules taken).
         assert_eq!(s.redo(), Some((CLUSTER, Field::Rules)));
         let step = s.take_cluster_step(true).expect("a cluster change");
         let draft = s.cluster.clone().unwrap();
-        let r = generator::resync(
-            Some(&draft.applied),
-            &draft.text,
-            &s.world.scenario,
-            s.base.as_deref(),
-        );
+        let r = generator::resync(Some(&draft.applied), &draft.text, &s.world.scenario, None);
         assert!(s.cluster_step_synced(step, true, draft, r));
-        assert_eq!(s.drafts[h].rules.applied, dump);
-        assert!(
-            Rc::ptr_eq(&rules(&s), &parsed),
-            "the worker's undo parsed the dump again"
-        );
-        assert_eq!(
-            verdict(&s),
-            with_dump,
-            "the packet traced again on the dump"
-        );
+        undone(&s, "the worker's undo");
     }
 
     #[test]
