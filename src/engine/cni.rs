@@ -1779,7 +1779,7 @@ pub fn resync(
         let prev_rules = prev
             .iptables
             .as_ref()
-            .map(Text::to_text)
+            .map(Text::as_text)
             .unwrap_or_default();
         // kube-proxy syncs against what the node holds. When that cannot be
         // read as the kernel would hold it, the node keeps its rules as

@@ -881,7 +881,7 @@ impl World {
             let rules = match &h.iptables {
                 None => None,
                 Some(_) if known.is_some() => known,
-                Some(t) => match save::parse(&t.to_text()) {
+                Some(t) => match save::parse(&t.as_text()) {
                     Ok(r) => Some(std::rc::Rc::new(r)),
                     Err(e) => {
                         errors
