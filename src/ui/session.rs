@@ -416,19 +416,26 @@ impl Session {
         base: Option<String>,
         parsed: &[(Rc<str>, Rc<Ruleset>)],
     ) -> Result<Session, Errors> {
-        let known = |t: &str| parsed.iter().find(|(k, _)| **k == *t);
-        let world = World::build_reusing(scenario, &|t| known(t).map(|(_, r)| r.clone()))?;
+        let world = World::build_reusing(scenario, &|t| {
+            (parsed.iter().find(|(k, _)| **k == *t)).map(|(_, r)| r.clone())
+        })?;
         let state = SimState::new(&world);
+        // A host given parsed rules takes their text too (by the rules,
+        // not by comparing 12 MB again).
+        let taken = |rules: &Option<Rc<Ruleset>>| {
+            let rules = rules.as_ref()?;
+            (parsed.iter().find(|(_, r)| Rc::ptr_eq(r, rules))).map(|(k, _)| k.clone())
+        };
         let drafts = world
             .hosts
             .iter()
             .map(|h| Drafts {
-                rules: Draft::new(match &h.spec.iptables {
-                    Some(Text::One(t)) => {
-                        known(t).map_or_else(|| t.as_str().into(), |(k, _)| k.clone())
-                    }
-                    t => t.as_ref().map(Text::to_text).unwrap_or_default().into(),
-                }),
+                rules: Draft::new(taken(&h.rules).unwrap_or_else(|| {
+                    (h.spec.iptables.as_ref())
+                        .map(Text::to_text)
+                        .unwrap_or_default()
+                        .into()
+                })),
                 routes: Draft::new(h.spec.routes.to_text()),
             })
             .collect();
